@@ -1,0 +1,54 @@
+# Every step a workflow runs is a target here, so CI and a laptop run the same commands.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+# Offline by default: the default model comes from an installed package, never from the hub.
+export HF_HUB_OFFLINE ?= 1
+export TRANSFORMERS_OFFLINE ?= 1
+export HF_HUB_DISABLE_TELEMETRY := 1
+export DVC_NO_ANALYTICS := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: help setup data repro test test-fast lint clean
+
+# Targets per area (infrastructure, serving, SageMaker, report, CI rehearsals).
+include $(sort $(wildcard mk/*.mk))
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+$(INSTALLED): pyproject.toml requirements.lock
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	# torch is pinned in the lock file, so pip takes the CPU build and no CUDA packages.
+	$(BIN)/pip install --quiet --no-compile -r requirements.lock
+	$(BIN)/pip install --quiet --no-compile --no-deps -e .
+	@touch $@
+
+setup: $(INSTALLED) ## Create .venv and install the pinned dependencies (idempotent)
+
+data/raw/messages.csv: | $(INSTALLED)
+	$(BIN)/textclf sample-data --out data/raw
+
+data: data/raw/messages.csv ## Materialise the bundled sample data (the bytes data.dvc pins)
+
+repro: $(INSTALLED) data ## Run prepare -> train -> evaluate on the sample, offline
+	$(BIN)/dvc repro
+	$(BIN)/dvc metrics show
+
+test: $(INSTALLED) data ## Run the whole test suite, slow tests included
+	$(BIN)/pytest
+
+test-fast: $(INSTALLED) ## Run the tests not marked slow
+	$(BIN)/pytest -m "not slow"
+
+lint: $(INSTALLED) ## Lint Python
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+clean: ## Remove pipeline outputs and caches (keeps .venv and data)
+	rm -rf data/prepared models metrics/*.json plots work .pytest_cache .ruff_cache

@@ -1,0 +1,54 @@
+"""Write outputs all-or-nothing: into a temporary sibling, then rename over the target.
+
+A stage that fails half way leaves its previous outputs (or nothing), never a torn file.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+
+@contextmanager
+def atomic_dir(target: Path | str) -> Iterator[Path]:
+    """Yield an empty temporary folder that replaces `target` when the block succeeds."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        yield staging
+        if target.exists():
+            shutil.rmtree(target) if target.is_dir() else target.unlink()
+        staging.rename(target)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def write_text(target: Path | str, text: str) -> Path:
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(
+        "w", encoding="utf-8", dir=target.parent, prefix=f".{target.name}.", delete=False
+    ) as handle:
+        handle.write(text)
+    Path(handle.name).replace(target)
+    return target
+
+
+def write_json(target: Path | str, payload: Any) -> Path:
+    return write_text(target, json.dumps(payload, indent=2, sort_keys=False) + "\n")
+
+
+def remove(*paths: Path | str) -> None:
+    """Delete stale outputs so a failed stage leaves none behind."""
+    for path in map(Path, paths):
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        elif path.exists():
+            path.unlink()

@@ -1,0 +1,150 @@
+"""`params.yaml`, loaded into one typed, validated configuration.
+
+Every stage reads only its own sections (as in dvc.yaml's `params:` lists). A wrong type, an
+unknown key or an impossible value stops with a message naming the key, e.g.
+`params.yaml: train.epochs: Input should be greater than 0 (got -1)`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+PARAMS_FILE = Path("params.yaml")
+# Lets CI pick where `train` runs without editing params.yaml (see train.backend below).
+BACKEND_ENV = "TEXTCLF_TRAIN_BACKEND"
+
+
+class ParamsError(ValueError):
+    """params.yaml is missing, malformed or holds an invalid value."""
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SplitParams(Section):
+    train: float = Field(0.7, gt=0, lt=1)
+    validation: float = Field(0.15, gt=0, lt=1)
+    test: float = Field(0.15, gt=0, lt=1)
+
+    @model_validator(mode="after")
+    def _sums_to_one(self) -> SplitParams:
+        total = self.train + self.validation + self.test
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"train + validation + test must sum to 1, got {total:g}")
+        return self
+
+
+class DataParams(Section):
+    raw_dir: str = "data/raw"
+    prepared_dir: str = "data/prepared"
+    text_column: str = "text"
+    label_column: str = "label"
+    # The allowed labels; a row with any other label is an error. null: whatever the data holds.
+    labels: list[str] | None = None
+    # A row whose text is empty after whitespace normalisation: stop with an error, or drop it.
+    empty_text: Literal["error", "drop"] = "error"
+    split: SplitParams = SplitParams()
+    seed: int = 42
+
+    @field_validator("labels")
+    @classmethod
+    def _labels_distinct(cls, labels: list[str] | None) -> list[str] | None:
+        if labels is not None:
+            if len(labels) < 2:
+                raise ValueError("a classifier needs at least 2 labels")
+            if len(set(labels)) != len(labels):
+                raise ValueError("labels must be distinct")
+        return labels
+
+
+class ModelParams(Section):
+    # A HuggingFace hub id or a local folder. Hub ids shipped in an installed package load offline.
+    name: str = "sentence-transformers/all-MiniLM-L6-v2"
+    max_length: int = Field(128, ge=8, le=512)
+
+
+class TrainParams(Section):
+    # Where training runs. Not a stage dependency on purpose: it changes where the model is
+    # trained, not what is trained. TEXTCLF_TRAIN_BACKEND overrides it (the PR workflow does).
+    backend: Literal["local", "sagemaker"] = "local"
+    epochs: float = Field(3, gt=0)
+    batch_size: int = Field(16, ge=1, le=1024)
+    learning_rate: float = Field(5e-5, gt=0, lt=1)
+    weight_decay: float = Field(0.01, ge=0, lt=1)
+    warmup_ratio: float = Field(0.1, ge=0, lt=1)
+    seed: int = 42
+    # Batches of similar length waste less compute on padding.
+    group_by_length: bool = True
+    eval_steps: int = Field(40, ge=1)
+    save_steps: int = Field(40, ge=1)
+    save_total_limit: int = Field(2, ge=1)
+    logging_steps: int = Field(10, ge=1)
+
+
+class Thresholds(Section):
+    accuracy: float = Field(0.0, ge=0, le=1)
+    macro_f1: float = Field(0.0, ge=0, le=1)
+    min_class_recall: float = Field(0.0, ge=0, le=1)
+
+
+class EvaluateParams(Section):
+    batch_size: int = Field(64, ge=1)
+    thresholds: Thresholds = Thresholds()
+    # The metric the champion/challenger comparison and the report headline use.
+    main_metric: Literal["accuracy", "macro_f1"] = "macro_f1"
+    # How much worse than the production model a candidate may be and still pass.
+    champion_tolerance: float = Field(0.01, ge=0, le=1)
+
+
+class Params(Section):
+    data: DataParams = DataParams()
+    model: ModelParams = ModelParams()
+    train: TrainParams = TrainParams()
+    evaluate: EvaluateParams = EvaluateParams()
+    # Later sections (sagemaker, deploy) are validated by the modules that own them.
+    sagemaker: dict[str, Any] | None = None
+    deploy: dict[str, Any] | None = None
+
+    @property
+    def train_backend(self) -> str:
+        return os.environ.get(BACKEND_ENV) or self.train.backend
+
+
+def _describe(error: ValidationError, source: Path) -> str:
+    lines = []
+    for item in error.errors():
+        key = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        message = item["msg"]
+        if item["type"] == "extra_forbidden":
+            message = "unknown key (check the spelling against params.yaml in the template)"
+        got = "" if item["type"] in {"extra_forbidden", "missing"} else f" (got {item.get('input')!r})"
+        lines.append(f"{source}: {key}: {message}{got}")
+    return "\n".join(lines)
+
+
+def parse_params(raw: Any, source: Path = PARAMS_FILE) -> Params:
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ParamsError(f"{source}: expected a mapping of sections at the top level")
+    try:
+        return Params.model_validate(raw)
+    except ValidationError as error:
+        raise ParamsError(_describe(error, source)) from None
+
+
+def load_params(path: Path | str = PARAMS_FILE) -> Params:
+    source = Path(path)
+    try:
+        raw = yaml.safe_load(source.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ParamsError(f"{source}: not found; run from the repository root") from None
+    except yaml.YAMLError as error:
+        raise ParamsError(f"{source}: not valid YAML: {error}") from None
+    return parse_params(raw, source)

@@ -1,0 +1,5 @@
+"""SageMaker endpoint APIs moto lacks (UpdateEndpoint). Filled in by the serving/redeploy work."""
+
+
+def install() -> None:
+    """Patch moto's SageMaker backend; called once before the local cloud starts."""

