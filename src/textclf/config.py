@@ -102,14 +102,49 @@ class EvaluateParams(Section):
     champion_tolerance: float = Field(0.01, ge=0, le=1)
 
 
+class ServeParams(Section):
+    """The inference server (`textclf serve`): `make serve` and the serving image read these."""
+
+    # Most texts one request may carry; a bigger batch is refused with 413.
+    max_batch_size: int = Field(32, ge=1, le=1024)
+    # Longest text in characters; a longer one is cut (`truncate`) or refused with 413 (`reject`).
+    max_text_chars: int = Field(5000, ge=1, le=1_000_000)
+    long_text: Literal["truncate", "reject"] = "truncate"
+    # `int8`: dynamic int8 quantization of the Linear layers on CPU (faster; see docs/serving.md).
+    quantize: Literal["none", "int8"] = "none"
+
+
+class ServerlessParams(Section):
+    """The SageMaker Serverless endpoint; Terraform hands these to the redeploy Lambda."""
+
+    memory_mb: Literal[1024, 2048, 3072, 4096, 5120, 6144] = 2048
+    max_concurrency: int = Field(5, ge=1, le=200)
+    # Instances kept warm (billed while idle); 0 = none.
+    provisioned_concurrency: int = Field(0, ge=0, le=200)
+
+    @model_validator(mode="after")
+    def _provisioned_within_max(self) -> ServerlessParams:
+        if self.provisioned_concurrency > self.max_concurrency:
+            raise ValueError("provisioned_concurrency must not exceed max_concurrency")
+        return self
+
+
+class DeployParams(Section):
+    serve: ServeParams = ServeParams()
+    serverless: ServerlessParams = ServerlessParams()
+    # Endpoint configs (and their models) kept for rollback; older ones are deleted. The live one
+    # and the one before it are always kept.
+    keep_configs: int = Field(3, ge=2, le=50)
+
+
 class Params(Section):
     data: DataParams = DataParams()
     model: ModelParams = ModelParams()
     train: TrainParams = TrainParams()
     evaluate: EvaluateParams = EvaluateParams()
-    # Later sections (sagemaker, deploy) are validated by the modules that own them.
+    # Later sections (sagemaker) are validated by the modules that own them.
     sagemaker: dict[str, Any] | None = None
-    deploy: dict[str, Any] | None = None
+    deploy: DeployParams = DeployParams()
 
     @property
     def train_backend(self) -> str:
