@@ -20,6 +20,7 @@ def atomic_dir(target: Path | str) -> Iterator[Path]:
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    staging.chmod(0o755)  # mkdtemp makes it private; outputs are ordinary folders
     try:
         yield staging
         if target.exists():
@@ -37,6 +38,7 @@ def write_text(target: Path | str, text: str) -> Path:
         "w", encoding="utf-8", dir=target.parent, prefix=f".{target.name}.", delete=False
     ) as handle:
         handle.write(text)
+    Path(handle.name).chmod(0o644)  # NamedTemporaryFile makes it private; outputs are ordinary files
     Path(handle.name).replace(target)
     return target
 

@@ -186,6 +186,22 @@ CORE: dict[str, list[str]] = {
         "How long does the battery of the {item} last on one charge?",
     ],
 }
+# Messages that honestly fit more than one intent: each is filed under every label listed, the way
+# two support agents would file it differently. They cap the reachable accuracy below 100 %.
+AMBIGUOUS: list[tuple[str, tuple[str, ...]]] = [
+    ("I want my money back for the {item}.", ("returns", "billing", "cancellation")),
+    ("Nobody has answered my emails about order #{order}.", ("delivery", "returns", "billing")),
+    ("The {item} never came and I was still charged.", ("delivery", "billing")),
+    ("I do not want the {item} anymore.", ("cancellation", "returns")),
+    ("How do I get a refund?", ("returns", "billing", "cancellation")),
+    ("Something is wrong with my order, please call me.", ("delivery", "returns", "billing")),
+    ("I cannot see my {plan} anywhere in the app.", ("account", "billing")),
+    ("Is the {item} you sent me the newer version?", ("product", "returns")),
+    ("My membership page shows an error when I try to change it.", ("account", "cancellation")),
+    ("Can I still change my order #{order}?", ("cancellation", "delivery")),
+]
+AMBIGUOUS_SHARE = 0.1
+
 # Second-topic sentences: a message about one intent that mentions another in passing.
 ASIDES = [
     "Also, I might cancel if this keeps happening.",
@@ -238,7 +254,11 @@ def _message(label: str, rng: random.Random) -> str:
     parts = [rng.choice(OPENERS)]
     if rng.random() < 0.5:
         parts.append(_fill(rng.choice(NEUTRAL), rng))
-    parts.append(_fill(rng.choice(CORE[label]), rng))
+    if rng.random() < AMBIGUOUS_SHARE:
+        core = rng.choice([template for template, labels in AMBIGUOUS if label in labels])
+    else:
+        core = rng.choice(CORE[label])
+    parts.append(_fill(core, rng))
     if rng.random() < 0.12:
         parts.append(_fill(rng.choice(ASIDES), rng))
     parts.append(rng.choice(CLOSERS))
