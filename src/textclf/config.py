@@ -137,11 +137,32 @@ class DeployParams(Section):
     keep_configs: int = Field(3, ge=2, le=50)
 
 
+class AwsParams(Section):
+    """Where the project's AWS resources are: Terraform's outputs (`make infra-output`).
+
+    Each can be overridden by an environment variable, which is how CI passes them:
+    TEXTCLF_AWS_REGION, TEXTCLF_ARTIFACTS_BUCKET, TEXTCLF_DATA_BUCKET.
+    """
+
+    region: str = "us-east-1"
+    artifacts_bucket: str = "textclf-artifacts"
+    data_bucket: str = "textclf-data"
+
+    def resolved(self) -> AwsParams:
+        env = os.environ.get
+        return AwsParams(
+            region=env("TEXTCLF_AWS_REGION") or self.region,
+            artifacts_bucket=env("TEXTCLF_ARTIFACTS_BUCKET") or self.artifacts_bucket,
+            data_bucket=env("TEXTCLF_DATA_BUCKET") or self.data_bucket,
+        )
+
+
 class Params(Section):
     data: DataParams = DataParams()
     model: ModelParams = ModelParams()
     train: TrainParams = TrainParams()
     evaluate: EvaluateParams = EvaluateParams()
+    aws: AwsParams = AwsParams()
     # Later sections (sagemaker) are validated by the modules that own them.
     sagemaker: dict[str, Any] | None = None
     deploy: DeployParams = DeployParams()
