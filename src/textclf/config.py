@@ -157,14 +157,73 @@ class AwsParams(Section):
         )
 
 
+class SageMakerParams(Section):
+    """The training job of the `sagemaker` train backend (docs/sagemaker.md).
+
+    The role, the image and the KMS key are Terraform outputs and `make images` output; each has an
+    environment override, which is how CI passes them: TEXTCLF_SAGEMAKER_ROLE_ARN,
+    TEXTCLF_TRAINING_IMAGE, TEXTCLF_KMS_KEY_ID. The bucket and region come from the `aws` section.
+    """
+
+    role_arn: str | None = None
+    # An ECR image URI built from docker/train.Dockerfile (`make images` prints it).
+    training_image: str | None = None
+    instance_type: str = Field("ml.g4dn.xlarge", pattern=r"^ml\.[a-z0-9-]+\.[a-z0-9-]+$")
+    # More than one instance trains data parallel with torchrun (one process per GPU).
+    instance_count: int = Field(1, ge=1, le=32)
+    volume_size_gb: int = Field(30, ge=1, le=16384)
+    spot: bool = True
+    max_runtime_seconds: int = Field(3600, ge=1, le=28 * 24 * 3600)
+    # Spot only: runtime plus the time a job may wait for capacity; must be >= max_runtime_seconds.
+    max_wait_seconds: int = Field(7200, ge=1, le=28 * 24 * 3600)
+    # Encrypts the model artifact and the instance volume; null uses the buckets' own encryption.
+    kms_key_id: str | None = None
+    # The container gets no network: the default model ships in the image.
+    network_isolation: bool = True
+    # Encrypt traffic between the instances of a distributed job (slower).
+    encrypt_inter_container_traffic: bool = False
+    # Job names are <prefix>-<commit>-<params hash>-<time>; IAM allows the project's prefix only.
+    job_name_prefix: str = Field("textclf", pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,19}$")
+    # Prefixes in the artifacts bucket: inputs by content hash, checkpoints per branch, models per commit.
+    datasets_prefix: str = "datasets"
+    checkpoints_prefix: str = "checkpoints"
+    models_prefix: str = "models"
+    # Extra tags on the job (cost allocation); git commit, branch and project are always set.
+    tags: dict[str, str] = {}
+    # Status polling backs off from the first interval to the last.
+    poll_seconds: tuple[float, float] = (5.0, 60.0)
+    # On-demand USD per instance-hour for the cost estimate (check your region's price list).
+    prices_usd_per_hour: dict[str, float] = {}
+
+    @model_validator(mode="after")
+    def _wait_covers_runtime(self) -> SageMakerParams:
+        if self.spot and self.max_wait_seconds < self.max_runtime_seconds:
+            raise ValueError(
+                f"max_wait_seconds ({self.max_wait_seconds}) must be >= max_runtime_seconds "
+                f"({self.max_runtime_seconds}) for Spot training"
+            )
+        if not 0 < self.poll_seconds[0] <= self.poll_seconds[1]:
+            raise ValueError("poll_seconds must be [first, last] with 0 < first <= last")
+        return self
+
+    def resolved(self) -> SageMakerParams:
+        env = os.environ.get
+        return self.model_copy(
+            update={
+                "role_arn": env("TEXTCLF_SAGEMAKER_ROLE_ARN") or self.role_arn,
+                "training_image": env("TEXTCLF_TRAINING_IMAGE") or self.training_image,
+                "kms_key_id": env("TEXTCLF_KMS_KEY_ID") or self.kms_key_id,
+            }
+        )
+
+
 class Params(Section):
     data: DataParams = DataParams()
     model: ModelParams = ModelParams()
     train: TrainParams = TrainParams()
     evaluate: EvaluateParams = EvaluateParams()
     aws: AwsParams = AwsParams()
-    # Later sections (sagemaker) are validated by the modules that own them.
-    sagemaker: dict[str, Any] | None = None
+    sagemaker: SageMakerParams = SageMakerParams()
     deploy: DeployParams = DeployParams()
 
     @property
