@@ -162,7 +162,7 @@ class SageMakerParams(Section):
 
     The role, the image and the KMS key are Terraform outputs and `make images` output; each has an
     environment override, which is how CI passes them: TEXTCLF_SAGEMAKER_ROLE_ARN,
-    TEXTCLF_TRAINING_IMAGE, TEXTCLF_KMS_KEY_ID. The bucket and region come from the `aws` section.
+    TEXTCLF_TRAINING_IMAGE_URI, TEXTCLF_KMS_KEY_ID. The bucket and region come from the `aws` section.
     """
 
     role_arn: str | None = None
@@ -211,7 +211,7 @@ class SageMakerParams(Section):
         return self.model_copy(
             update={
                 "role_arn": env("TEXTCLF_SAGEMAKER_ROLE_ARN") or self.role_arn,
-                "training_image": env("TEXTCLF_TRAINING_IMAGE") or self.training_image,
+                "training_image": env("TEXTCLF_TRAINING_IMAGE_URI") or self.training_image,
                 "kms_key_id": env("TEXTCLF_KMS_KEY_ID") or self.kms_key_id,
             }
         )
