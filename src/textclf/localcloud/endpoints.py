@@ -1,5 +1,254 @@
-"""SageMaker endpoint APIs moto lacks (UpdateEndpoint). Filled in by the serving/redeploy work."""
+"""SageMaker endpoint behaviour moto lacks: UpdateEndpoint, and status changes that take time.
+
+moto makes an endpoint InService at once and has no UpdateEndpoint. With this extension, as on AWS:
+
+- CreateEndpoint: `Creating`, then `InService`, or `Failed` with a FailureReason when the model would
+  not start. Creating an endpoint whose name exists is a ValidationException.
+- UpdateEndpoint: `Updating`, then `InService` on the new config. When the new model would not start,
+  SageMaker's own rollback happens: the endpoint is `InService` on the previous config again, with a
+  FailureReason. With the `update_failure` setting `failed`, it ends `Failed` on the new config
+  instead (the case a deploy must repair itself). Updating an endpoint that is in progress or
+  Failed, or to a config that does not exist, is a ValidationException.
+
+"Would not start" means the container's health check would fail: the model data URL does not name
+a readable gzip tar in the local S3 holding config.json, labels.json and the weights (the layout the
+train stage writes). So a deploy fails locally for the reason it fails on AWS: a bad artifact.
+
+Settings, per server: `transition_seconds` (how long Creating/Updating last; env
+TEXTCLF_LOCALCLOUD_ENDPOINT_SECONDS, default 1) and `update_failure` (`rollback` or `failed`; env
+TEXTCLF_LOCALCLOUD_UPDATE_FAILURE, default rollback). Read or change them while the server runs with
+GET or POST of JSON at /moto-api/textclf/sagemaker-endpoints; moto's reset restores the defaults.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tarfile
+import threading
+import time
+import weakref
+from dataclasses import dataclass
+from typing import Any
+
+CONTROL_PATH = "/moto-api/textclf/sagemaker-endpoints"
+IN_PROGRESS = {"Creating", "Updating", "Deleting"}
+REQUIRED_FILES = ("config.json", "labels.json")
+WEIGHT_SUFFIXES = (".safetensors", ".bin")
+
+
+def _defaults() -> dict[str, Any]:
+    return {
+        "transition_seconds": float(os.environ.get("TEXTCLF_LOCALCLOUD_ENDPOINT_SECONDS", "1")),
+        "update_failure": os.environ.get("TEXTCLF_LOCALCLOUD_UPDATE_FAILURE", "rollback"),
+    }
+
+
+SETTINGS: dict[str, Any] = _defaults()
+
+
+@dataclass(frozen=True)
+class Transition:
+    """Where an endpoint is heading and when it gets there."""
+
+    kind: str  # "create" | "update"
+    config_name: str
+    problem: str | None  # why the new model would not start, or None
+    ready_at: float
+
+
+# Pending transitions, keyed by moto's endpoint object (attributes on it would leak into responses).
+_pending: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_lock = threading.Lock()
+
+
+# ---------------------------------------------------------------------------------------------
+# Would the model start?
+
+
+def artifact_problem(account_id: str, url: str) -> str | None:
+    """Why a container given this model data would fail its health check, or None."""
+    from moto.s3.models import s3_backends
+
+    if not url.startswith("s3://") or "/" not in url[5:]:
+        return f"ModelDataUrl {url!r} is not an s3:// URL"
+    bucket, key = url[5:].split("/", 1)
+    try:
+        blob = s3_backends[account_id]["aws"].get_object(bucket, key)
+    except Exception:  # moto raises MissingBucket for an unknown bucket
+        blob = None
+    if blob is None:
+        return f"Could not find model data at {url}"
+    try:
+        with tarfile.open(fileobj=io.BytesIO(blob.value), mode="r:gz") as archive:
+            names = {name.removeprefix("./") for name in archive.getnames()}
+    except (tarfile.TarError, OSError, EOFError) as error:
+        return f"Failed to extract model data archive from URL {url}: {error}"
+    missing = [name for name in REQUIRED_FILES if name not in names]
+    if not any(name.endswith(WEIGHT_SUFFIXES) for name in names):
+        missing.append("model weights")
+    if missing:
+        return (
+            "The primary container for production variant AllTraffic did not pass the ping health "
+            f"check: {url} lacks {', '.join(missing)}"
+        )
+    return None
+
+
+def config_problem(backend: Any, config_name: str) -> str | None:
+    config = backend.endpoint_configs[config_name]
+    for variant in config.production_variants:
+        model = backend._models.get(variant["ModelName"])
+        if model is None:
+            return f"Could not find model {variant['ModelName']}"
+        url = (model.primary_container or {}).get("ModelDataUrl")
+        if not url:
+            return f"model {model.model_name} has no ModelDataUrl"
+        problem = artifact_problem(backend.account_id, url)
+        if problem:
+            return problem
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# State changes
+
+
+def _switch_config(backend: Any, endpoint: Any, config_name: str) -> None:
+    config = backend.endpoint_configs.get(config_name)
+    endpoint.endpoint_config_name = config_name
+    if config is not None:
+        endpoint.production_variants = endpoint._process_production_variants(config.production_variants)
+
+
+def advance(backend: Any, endpoint: Any) -> None:
+    """Apply a pending transition whose time has come."""
+    from moto.core.utils import utcnow
+
+    with _lock:
+        transition = _pending.get(endpoint)
+        if transition is None or time.monotonic() < transition.ready_at:
+            return
+        del _pending[endpoint]
+    endpoint.last_modified_time = utcnow()
+    if transition.problem is None:
+        _switch_config(backend, endpoint, transition.config_name)
+        endpoint.endpoint_status = "InService"
+        endpoint.failure_reason = None
+    elif transition.kind == "update" and SETTINGS["update_failure"] == "rollback":
+        endpoint.endpoint_status = "InService"  # still on the previous config, which never stopped
+        endpoint.failure_reason = transition.problem
+    else:
+        _switch_config(backend, endpoint, transition.config_name)
+        endpoint.endpoint_status = "Failed"
+        endpoint.failure_reason = transition.problem
+
+
+def _schedule(backend: Any, endpoint: Any, kind: str, config_name: str) -> None:
+    from moto.core.utils import utcnow
+
+    problem = config_problem(backend, config_name)
+    endpoint.endpoint_status = "Creating" if kind == "create" else "Updating"
+    endpoint.last_modified_time = utcnow()
+    with _lock:
+        _pending[endpoint] = Transition(
+            kind, config_name, problem, time.monotonic() + float(SETTINGS["transition_seconds"])
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# The patches
 
 
 def install() -> None:
     """Patch moto's SageMaker backend; called once before the local cloud starts."""
+    from moto.moto_api._internal import urls as moto_api_urls
+    from moto.moto_api._internal.models import MotoAPIBackend
+    from moto.sagemaker.exceptions import ValidationError
+    from moto.sagemaker.models import FakeEndpoint, SageMakerModelBackend
+    from moto.sagemaker.responses import SageMakerResponse
+
+    original_create = SageMakerModelBackend.create_endpoint
+    original_describe = SageMakerModelBackend.describe_endpoint
+    original_list = SageMakerModelBackend.list_endpoints
+
+    def endpoint_named(backend: Any, name: str) -> Any:
+        endpoint = backend.endpoints.get(name)
+        if endpoint is None:
+            arn = FakeEndpoint.arn_formatter(name, backend.account_id, backend.region_name)
+            raise ValidationError(message=f"Could not find endpoint '{arn}'.")
+        advance(backend, endpoint)
+        return endpoint
+
+    def create_endpoint(self: Any, endpoint_name: str, endpoint_config_name: str, tags: Any) -> Any:
+        if endpoint_name in self.endpoints:
+            arn = FakeEndpoint.arn_formatter(endpoint_name, self.account_id, self.region_name)
+            raise ValidationError(message=f'Cannot create already existing endpoint "{arn}".')
+        endpoint = original_create(self, endpoint_name, endpoint_config_name, tags)
+        _schedule(self, endpoint, "create", endpoint_config_name)
+        return endpoint
+
+    def update_endpoint(self: Any, endpoint_name: str, endpoint_config_name: str) -> str:
+        endpoint = endpoint_named(self, endpoint_name)
+        if endpoint.endpoint_status in IN_PROGRESS:
+            raise ValidationError(message=f'Cannot update in-progress endpoint "{endpoint.arn}".')
+        if endpoint.endpoint_status == "Failed":
+            raise ValidationError(
+                message=f'Cannot update endpoint "{endpoint.arn}" in status Failed: delete and recreate it.'
+            )
+        self.describe_endpoint_config(endpoint_config_name)  # ValidationException when missing
+        _schedule(self, endpoint, "update", endpoint_config_name)
+        return endpoint.arn
+
+    def describe_endpoint(self: Any, endpoint_name: str) -> dict[str, Any]:
+        if endpoint_name in self.endpoints:
+            advance(self, self.endpoints[endpoint_name])
+        return original_describe(self, endpoint_name)
+
+    def list_endpoints(self: Any, *args: Any, **kwargs: Any) -> Any:
+        for endpoint in list(self.endpoints.values()):
+            advance(self, endpoint)
+        return original_list(self, *args, **kwargs)
+
+    def respond_update_endpoint(self: Any) -> Any:
+        from moto.core.responses import ActionResult
+
+        arn = self.sagemaker_backend.update_endpoint(
+            endpoint_name=self._get_param("EndpointName"),
+            endpoint_config_name=self._get_param("EndpointConfigName"),
+        )
+        return ActionResult({"EndpointArn": arn})
+
+    SageMakerModelBackend.create_endpoint = create_endpoint
+    SageMakerModelBackend.update_endpoint = update_endpoint
+    SageMakerModelBackend.describe_endpoint = describe_endpoint
+    SageMakerModelBackend.list_endpoints = list_endpoints  # moto's paginated original does the rest
+    SageMakerResponse.update_endpoint = respond_update_endpoint
+
+    original_reset = MotoAPIBackend.reset
+
+    def reset(self: Any) -> None:
+        original_reset(self)
+        SETTINGS.update(_defaults())
+
+    MotoAPIBackend.reset = reset
+    moto_api_urls.url_paths["{0}" + CONTROL_PATH] = control
+
+
+def control(request: Any, full_url: str, headers: Any) -> tuple[int, dict[str, str], str]:
+    """GET: the settings. POST a JSON object to change some of them."""
+    if request.method == "POST":
+        try:
+            changes = json.loads(request.data or b"{}")
+            unknown = set(changes) - set(SETTINGS)
+            if unknown:
+                raise ValueError(f"unknown settings {sorted(unknown)}; known: {sorted(SETTINGS)}")
+            if changes.get("update_failure", "rollback") not in {"rollback", "failed"}:
+                raise ValueError("update_failure must be 'rollback' or 'failed'")
+            if float(changes.get("transition_seconds", 0)) < 0:
+                raise ValueError("transition_seconds must be >= 0")
+        except (ValueError, TypeError) as error:
+            return 400, {"Content-Type": "application/json"}, json.dumps({"error": str(error)})
+        SETTINGS.update(changes)
+    return 200, {"Content-Type": "application/json"}, json.dumps(SETTINGS)

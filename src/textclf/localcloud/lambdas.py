@@ -1,0 +1,192 @@
+"""Lambda `invoke` that really runs the function's code: a Python zip's handler in a subprocess.
+
+moto runs Lambda code in Docker, and there is no Docker engine here (nor in CI). This extension runs
+the handler of a `python3.x` function from its deployment zip in a child Python process instead:
+
+- the zip is extracted to a fresh folder that comes first on `sys.path`, so the function sees its
+  own package, not the copy installed in this environment (the child checks it and fails if not);
+- the environment is the function's variables plus what Lambda sets (function name, region,
+  credentials) and AWS_ENDPOINT_URL pointing back at this local cloud;
+- the function's Timeout is enforced; the event is the invoke payload; the context has
+  `aws_request_id`, `function_name`, `memory_limit_in_mb`, `invoked_function_arn` and
+  `get_remaining_time_in_millis()`;
+- the result is the handler's return value as JSON; an exception becomes Lambda's error payload
+  (`errorMessage`, `errorType`, `stackTrace`) with the `X-Amz-Function-Error: Unhandled` header;
+  the output goes to CloudWatch Logs (`/aws/lambda/<name>`) and, with LogType=Tail, to the
+  `X-Amz-Log-Result` header (last 4 KB, as on AWS).
+
+The child uses this interpreter's standard library and site-packages (boto3 included, as in the
+Lambda runtime). Container-image functions and other runtimes are reported as errors.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import uuid
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+LOG_TAIL_BYTES = 4096
+# Passed through to the child so it runs like this process (locale, PATH for subprocesses).
+PASS_THROUGH = ("PATH", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
+
+# The child: import the handler from the extracted zip, call it, write the result to a file (stdout
+# and stderr are the function's log, as in Lambda).
+RUNNER = r"""
+import importlib, json, os, sys, time, traceback
+task_dir, handler_spec, event_file, result_file, deadline = sys.argv[1:6]
+deadline = float(deadline)
+sys.path.insert(0, task_dir)
+
+class Context:
+    aws_request_id = os.environ["_TEXTCLF_REQUEST_ID"]
+    function_name = os.environ["AWS_LAMBDA_FUNCTION_NAME"]
+    function_version = os.environ.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+    memory_limit_in_mb = os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+    invoked_function_arn = os.environ.get("_TEXTCLF_FUNCTION_ARN", "")
+    log_group_name = "/aws/lambda/" + function_name
+
+    @staticmethod
+    def get_remaining_time_in_millis():
+        return max(int((deadline - time.time()) * 1000), 0)
+
+def main():
+    module_name, _, function_name = handler_spec.rpartition(".")
+    module = importlib.import_module(module_name)
+    origin = os.path.realpath(getattr(module, "__file__", "") or "")
+    if not origin.startswith(os.path.realpath(task_dir) + os.sep):
+        raise ImportError(f"{module_name} was imported from {origin}, not from the function's zip")
+    with open(event_file, encoding="utf-8") as handle:
+        event = json.load(handle)
+    return getattr(module, function_name)(event, Context())
+
+try:
+    payload = main()
+    failed = False
+except Exception as error:
+    traceback.print_exc()
+    payload = {
+        "errorMessage": str(error),
+        "errorType": type(error).__name__,
+        "stackTrace": traceback.format_tb(error.__traceback__),
+    }
+    failed = True
+with open(result_file, "w", encoding="utf-8") as handle:
+    json.dump({"payload": payload, "failed": failed}, handle, default=str)
+"""
+
+
+@dataclass(frozen=True)
+class Invocation:
+    payload: str
+    failed: bool
+    logs: str
+
+
+def _environment(function: Any, endpoint_url: str, request_id: str, timeout: float) -> dict[str, str]:
+    env = {key: os.environ[key] for key in PASS_THROUGH if key in os.environ}
+    env.update({key: str(value) for key, value in (function.environment_vars or {}).items()})
+    # Set by Lambda itself: a function's own variables cannot override them.
+    env.update(
+        {
+            "_HANDLER": function.handler,
+            "_TEXTCLF_REQUEST_ID": request_id,
+            "_TEXTCLF_FUNCTION_ARN": function.function_arn,
+            "AWS_LAMBDA_FUNCTION_NAME": function.function_name,
+            "AWS_LAMBDA_FUNCTION_VERSION": str(function.version),
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_size),
+            "AWS_LAMBDA_FUNCTION_TIMEOUT": str(int(timeout)),
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{function.run_time}",
+            "AWS_REGION": function.region,
+            "AWS_DEFAULT_REGION": function.region,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SESSION_TOKEN": "testing",
+            "AWS_ENDPOINT_URL": endpoint_url,
+            "PYTHONUNBUFFERED": "1",
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+    )
+    return env
+
+
+def run_function(function: Any, event: Any, endpoint_url: str) -> Invocation:
+    """Run the function's handler once on `event`, in a child process."""
+    import time
+
+    if function.package_type == "Image" or not str(function.run_time or "").startswith("python"):
+        message = f"the local cloud runs only python zip functions, not {function.run_time or 'images'}"
+        return _error(message, "Runtime.Unsupported")
+    request_id = str(uuid.uuid4())
+    timeout = float(function.timeout or 3)
+    with tempfile.TemporaryDirectory(prefix="lambda-") as work:
+        task_dir = Path(work, "task")
+        try:
+            zipfile.ZipFile(io.BytesIO(function.code_bytes)).extractall(task_dir)
+        except zipfile.BadZipFile as error:
+            return Invocation(
+                json.dumps({"errorMessage": f"bad zip: {error}", "errorType": "Runtime"}), True, ""
+            )
+        event_file, result_file = Path(work, "event.json"), Path(work, "result.json")
+        event_file.write_text(json.dumps(event), encoding="utf-8")
+        command = [sys.executable, "-s", "-c", RUNNER, str(task_dir), function.handler]
+        command += [str(event_file), str(result_file), str(time.time() + timeout)]
+        env = _environment(function, endpoint_url, request_id, timeout)
+        start = f"START RequestId: {request_id} Version: {function.version}\n"
+        try:
+            done = subprocess.run(
+                command, env=env, cwd=task_dir, capture_output=True, text=True, timeout=timeout, check=False
+            )
+            output = done.stdout + done.stderr
+        except subprocess.TimeoutExpired as expired:
+            output = _text(expired.stdout) + _text(expired.stderr)
+            message = f"Task timed out after {timeout:.2f} seconds"
+            logs = start + output + message + f"\nEND RequestId: {request_id}\n"
+            return Invocation(
+                json.dumps({"errorMessage": message, "errorType": "Sandbox.Timedout"}), True, logs
+            )
+        logs = start + output + f"END RequestId: {request_id}\n"
+        if not result_file.exists():
+            message = f"Runtime exited with error: exit status {done.returncode}"
+            return Invocation(
+                json.dumps({"errorMessage": message, "errorType": "Runtime.ExitError"}), True, logs
+            )
+        result = json.loads(result_file.read_text(encoding="utf-8"))
+        return Invocation(json.dumps(result["payload"]), bool(result["failed"]), logs)
+
+
+def _error(message: str, kind: str, logs: str = "") -> Invocation:
+    return Invocation(json.dumps({"errorMessage": message, "errorType": kind}), True, logs)
+
+
+def _text(value: str | bytes | None) -> str:
+    if value is None:
+        return ""
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+
+
+def install() -> None:
+    """Replace moto's Docker-based invoke with `run_function`; called once before the server starts."""
+    from moto.awslambda.models import LambdaFunction
+
+    def invoke(self: Any, body: str, request_headers: Any, response_headers: dict[str, str]) -> bytes:
+        event = json.loads(body) if body else {}
+        host = request_headers.get("Host") or request_headers.get("host") or "127.0.0.1:5000"
+        outcome = run_function(self, event, f"http://{host}")
+        self.logs_backend.ensure_log_group(self.logs_group_name)
+        self.save_logs(outcome.logs or "(no output)")
+        if outcome.failed:
+            response_headers["x-amz-function-error"] = "Unhandled"
+        tail = outcome.logs.encode("utf-8")[-LOG_TAIL_BYTES:]
+        response_headers["x-amz-log-result"] = base64.b64encode(tail).decode("ascii")
+        return outcome.payload.encode("utf-8")
+
+    LambdaFunction.invoke = invoke
