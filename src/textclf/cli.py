@@ -7,6 +7,7 @@ that names the file, row or setting to fix when its input is wrong.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -23,9 +24,20 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from textclf.gate import GateError
     from textclf.modeling import ModelNotFoundError
     from textclf.prepare import DataError
+    from textclf.release import ReleaseError
     from textclf.report import ReportError
+    from textclf.retrain import RetrainError
 
-    return (*USER_ERRORS, DataError, ModelNotFoundError, ChampionError, GateError, ReportError)
+    return (
+        *USER_ERRORS,
+        DataError,
+        ModelNotFoundError,
+        ChampionError,
+        GateError,
+        ReportError,
+        ReleaseError,
+        RetrainError,
+    )
 
 
 def log(message: str) -> None:
@@ -142,6 +154,82 @@ def cmd_champion(args: argparse.Namespace) -> None:
     print(json.dumps({"note": lookup.note, "champion": None if found is None else found.__dict__}, indent=2))
 
 
+def _print_json(payload: object) -> None:
+    import json
+
+    print(json.dumps(payload, indent=2))
+
+
+def cmd_publish(args: argparse.Namespace) -> None:
+    from textclf import release
+
+    manifest = release.publish(args.commit, load_params(args.params).aws.resolved())
+    log(f"published the model of {manifest['commit']}: {manifest['model_data_url']}")
+    _print_json({key: value for key, value in manifest.items() if key != "metrics"})
+
+
+def cmd_release_commit(args: argparse.Namespace) -> None:
+    from textclf import release
+
+    if args.commit:
+        print(release.check_commit(args.commit))
+        return
+    if not (args.repository and args.sha):
+        raise release.ReleaseError("pass --commit, or --repository and --sha (GITHUB_REPOSITORY, GITHUB_SHA)")
+    print(release.reviewed_commit(args.repository, args.sha))
+
+
+def cmd_release_check(args: argparse.Namespace) -> None:
+    from textclf import release
+
+    manifest = release.find_artifact(args.commit, load_params(args.params).aws.resolved())
+    log(f"commit {manifest['commit']} has a published model: {manifest['model_data_url']}")
+
+
+def cmd_promote(args: argparse.Namespace) -> None:
+    from textclf import release
+
+    params = load_params(args.params)
+    targets = release.Targets(args.function, args.endpoint)
+    deployment = release.promote(args.commit, params.aws.resolved(), targets, params.evaluate.main_metric)
+    log(f"released {deployment['commit']} to {deployment['endpoint']}")
+    _print_json(deployment)
+
+
+def cmd_pull_data(args: argparse.Namespace) -> None:
+    from textclf import retrain
+
+    retrain.pull_data()
+    log("data pulled from the DVC remote")
+
+
+def cmd_retrain_import(args: argparse.Namespace) -> None:
+    from textclf import retrain
+
+    params = load_params(args.params)
+    retrain.pull_data()
+    summary = retrain.import_incoming(params.aws.resolved(), params.data)
+    if summary.changed:
+        retrain.commit_and_push()
+    retrain.write_summary(summary)
+    log(
+        f"incoming: {len(summary.new)} new, {len(summary.updated)} changed, {len(summary.unchanged)} already "
+        f"imported, {len(summary.skipped)} skipped" + ("" if summary.changed else "; no new data")
+    )
+
+
+def cmd_retrain_pr(args: argparse.Namespace) -> None:
+    from textclf import retrain
+
+    retrain.open_pr(base=args.base)
+
+
+def cmd_rehearse(args: argparse.Namespace) -> None:
+    from textclf import rehearse
+
+    rehearse.main(args.workflow, keep=args.keep)
+
+
 def _comparison_args(command: argparse.ArgumentParser) -> argparse.ArgumentParser:
     from textclf.champion import SOURCES
 
@@ -163,7 +251,9 @@ def build_parser() -> argparse.ArgumentParser:
     def add(name: str, handler: Callable, help_text: str, params: bool = True) -> argparse.ArgumentParser:
         command = sub.add_parser(name, help=help_text, description=help_text)
         if params:
-            command.add_argument("--params", default=str(PARAMS_FILE), help="params file (default: %(default)s)")
+            command.add_argument(
+                "--params", default=str(PARAMS_FILE), help="params file (default: %(default)s)"
+            )
         command.set_defaults(handler=handler)
         return command
 
@@ -188,7 +278,39 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_arguments(add("serve", cmd_serve, "Run the inference server (GET /ping, POST /invocations)"))
     redeploy = add("redeploy", cmd_redeploy, "Run the endpoint-redeploy Lambda handler locally", params=False)
     redeploy.add_argument("--event", required=True, help="JSON event file (schema: textclf.redeploy)")
+    _release_commands(add)
     return parser
+
+
+def _release_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
+    """Release and retraining steps of the workflows (docs/workflows.md)."""
+    env = os.environ.get
+    commit_help = "the commit the model was trained from (default: $COMMIT)"
+    publish = add("publish", cmd_publish, "Upload the reviewed model and metrics to models/<commit>/")
+    publish.add_argument("--commit", default=env("COMMIT"), help=commit_help)
+    which = add(
+        "release-commit", cmd_release_commit, "Print the commit whose model a release promotes", False
+    )
+    which.add_argument("--commit", default=env("REQUESTED_COMMIT"), help="release this commit (by hand)")
+    which.add_argument("--repository", default=env("GITHUB_REPOSITORY"), help="owner/name")
+    which.add_argument("--sha", default=env("GITHUB_SHA"), help="the merged commit")
+    check = add("release-check", cmd_release_check, "Fail unless the commit has a published model")
+    check.add_argument("--commit", default=env("COMMIT"), help=commit_help)
+    promote = add("promote", cmd_promote, "Redeploy the endpoint to a commit's model, smoke-test, record it")
+    promote.add_argument("--commit", default=env("COMMIT"), help=commit_help)
+    promote.add_argument("--function", default=env("TEXTCLF_REDEPLOY_FUNCTION"), help="redeploy Lambda name")
+    promote.add_argument("--endpoint", default=env("TEXTCLF_ENDPOINT_NAME"), help="SageMaker endpoint name")
+    add("pull-data", cmd_pull_data, "dvc pull data.dvc; says to `dvc push` if nobody did", False)
+    add(
+        "retrain-import", cmd_retrain_import, "Import new data from the incoming/ prefix, dvc commit and push"
+    )
+    retrain_pr = add(
+        "retrain-pr", cmd_retrain_pr, "Open a PR with the new data.dvc (nothing if unchanged)", False
+    )
+    retrain_pr.add_argument("--base", default="main", help="base branch (default: %(default)s)")
+    rehearse = add("rehearse", cmd_rehearse, "Run a workflow's steps against the local cloud, offline", False)
+    rehearse.add_argument("workflow", choices=("pr", "release"), help="pr, or release (pr, merge, release)")
+    rehearse.add_argument("--keep", action="store_true", help="keep the temporary repository copy")
 
 
 def main(argv: list[str] | None = None) -> int:
