@@ -58,6 +58,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 import time
 import uuid
 from dataclasses import dataclass
@@ -570,8 +571,13 @@ class Deployer:
 
 
 def log(step: str, **fields: Any) -> None:
-    """One structured line per step (CloudWatch Logs keeps the Lambda's stdout)."""
-    print(json.dumps({"component": "redeploy", "step": step, **fields}, default=str), flush=True)
+    """One structured line per step, on stderr (CloudWatch Logs keeps it; the CLI's stdout stays
+    the result alone)."""
+    print(
+        json.dumps({"component": "redeploy", "step": step, **fields}, default=str),
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def _clients() -> dict[str, Any]:
