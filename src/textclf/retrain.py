@@ -201,11 +201,18 @@ def open_pr(base: str = "main", remote: str = "origin", summary_file: Path = SUM
     summary = json.loads(summary_file.read_text(encoding="utf-8")) if summary_file.is_file() else {}
     count = len(summary.get("new", [])) + len(summary.get("updated", []))
     title = f"data: retrain on {count or 'new'} file(s) from incoming/"
-    identity = ["-c", "user.name=textclf-retrain", "-c", "user.email=textclf-retrain@users.noreply.github.com"]
+    identity = [
+        "-c",
+        "user.name=textclf-retrain",
+        "-c",
+        "user.email=textclf-retrain@users.noreply.github.com",
+    ]
     run(["git", "switch", "--create", branch])
     run(["git", *identity, "commit", "--quiet", "--message", title, "--", str(DATA_FILE)])
     run(["git", "push", "--quiet", remote, f"HEAD:refs/heads/{branch}"])
-    created = run(["gh", "pr", "create", "--base", base, "--head", branch, "--title", title, "--body", pr_body(summary)])
+    created = run(
+        ["gh", "pr", "create", "--base", base, "--head", branch, "--title", title, "--body", pr_body(summary)]
+    )
     url = created.stdout.strip()
     log(f"opened {url or branch}")
     return branch
