@@ -81,4 +81,6 @@ def load_classifier(name: str, labels: list[str]):
         num_labels=len(labels),
         id2label=dict(enumerate(labels)),
         label2id={label: i for i, label in enumerate(labels)},
+        # A base that is already a classifier for another label set gets a fresh head.
+        ignore_mismatched_sizes=True,
     )

@@ -7,6 +7,7 @@ Reads every CSV, JSONL and Parquet file in `data.raw_dir`. Writes `train.jsonl`,
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import random
@@ -51,20 +52,30 @@ def normalise(text: str) -> str:
     return " ".join(text.split())
 
 
+def _decode(path: Path) -> str:
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise DataError(
+            f"{path}: line {line}: bytes that are not UTF-8 ({raw[error.start : error.end]!r}); "
+            "re-save the file as UTF-8"
+        ) from None
+
+
 def _read_frame(path: Path) -> pd.DataFrame:
     kind = READERS[path.suffix.lower()]
     try:
+        if kind == "parquet":
+            return pd.read_parquet(path)
+        decoded = _decode(path)
+        if not decoded.strip():
+            raise pd.errors.EmptyDataError
+        text = io.StringIO(decoded)
         if kind == "csv":
-            return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
-        if kind == "jsonl":
-            return pd.read_json(path, lines=True, dtype=False, encoding="utf-8")
-        return pd.read_parquet(path)
-    except UnicodeDecodeError as error:
-        line = path.read_bytes()[: error.start].count(b"\n") + 1
-        raise DataError(
-            f"{path}: line {line}: bytes that are not UTF-8 ({error.object[error.start:error.end]!r}); "
-            "re-save the file as UTF-8"
-        ) from None
+            return pd.read_csv(text, dtype=str, keep_default_na=False)
+        return pd.read_json(text, lines=True, dtype=False)
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: the file is empty; remove it or add rows with a header") from None
     except ValueError as error:

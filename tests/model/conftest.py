@@ -1,0 +1,57 @@
+"""A small project folder (params.yaml, prepared data) whose base model is the tiny test BERT."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from textclf import prepare, sample_data
+from textclf.config import load_params
+
+
+def make_project(root: Path, model_name: str, rows_per_label: int = 30, **train) -> Path:
+    """Write params.yaml and the prepared splits of a small sample into `root`."""
+    root.mkdir(parents=True, exist_ok=True)
+    params = {
+        "data": {"labels": None},
+        "model": {"name": model_name, "max_length": 32},
+        "train": {
+            "epochs": 1,
+            "batch_size": 8,
+            "eval_steps": 10,
+            "save_steps": 10,
+            "logging_steps": 5,
+            **train,
+        },
+        "evaluate": {"thresholds": {"accuracy": 0.0, "macro_f1": 0.0, "min_class_recall": 0.0}},
+    }
+    (root / "params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
+    sample_data.write_sample(root / "data/raw", rows_per_label=rows_per_label)
+    cwd = Path.cwd()
+    os.chdir(root)
+    try:
+        prepare.run(load_params().data)
+    finally:
+        os.chdir(cwd)
+    return root
+
+
+def run_textclf(root: Path, *args: str, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "textclf.cli", *args],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=kwargs.pop("timeout", 600),
+        **kwargs,
+    )
+
+
+@pytest.fixture
+def tiny_project(tmp_path, tiny_model_dir) -> Path:
+    return make_project(tmp_path / "project", str(tiny_model_dir))
