@@ -1,6 +1,446 @@
-"""SageMaker training-job behaviour moto lacks (status sequences, billable time). Filled in by the
-SageMaker backend work."""
+"""SageMaker training jobs that really train, in the local cloud.
+
+moto records a CreateTrainingJob and reports it Completed at once, with no training, no logs and no
+billable time, and it lacks StopTrainingJob. This extension makes the local cloud behave like
+SageMaker for the calls the `sagemaker` train backend makes, so that backend talks plain boto3 and
+cannot tell the local cloud from AWS:
+
+- CreateTrainingJob starts the job in a background thread: the channels are downloaded from the
+  (local cloud's) S3 input URIs, the training image's `train` program runs as a subprocess on the
+  SageMaker container contract (`textclf.local_runner`; no Docker: the program comes from this
+  Python environment, not from the image), checkpoints are synced to and from
+  `CheckpointConfig.S3Uri`, and `model.tar.gz` is uploaded to `OutputDataConfig.S3OutputPath`.
+- The program's output goes to CloudWatch Logs (`/aws/sagemaker/TrainingJobs`, stream
+  `<job>/algo-<n>-<epoch>`), as SageMaker writes it.
+- DescribeTrainingJob moves through Starting -> Downloading -> Training -> (Interrupted ->
+  Starting -> ...) -> Uploading -> Completed, with TrainingTimeInSeconds and BillableTimeInSeconds
+  (Spot: billable = training x (1 - spot_savings)); or Failed with the FailureReason the program
+  wrote to /opt/ml/output/failure; or Stopped (StopTrainingJob, MaxRuntimeExceeded,
+  MaxWaitTimeExceeded).
+- A second CreateTrainingJob with a name in use is refused (ResourceInUse), as on AWS.
+
+What real SageMaker does by chance (a Spot interruption, a wait for capacity, a capacity error) is
+scripted with a `Scenario`: tests call `configure(...)` in the process that runs the local cloud;
+`textclf local-cloud` reads one from the environment variable TEXTCLF_LOCALCLOUD_TRAINING (JSON,
+e.g. `{"interrupt_at_steps": [20]}`).
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field, fields, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from textclf.local_runner import LAUNCHER, JobInputError, JobSpec, LocalTrainingJob, Outcome, changed_files
+
+SCENARIO_ENV = "TEXTCLF_LOCALCLOUD_TRAINING"
+LOG_GROUP = "/aws/sagemaker/TrainingJobs"
+FLUSH_SECONDS = 0.5
+# Secondary statuses that end a job.
+FINAL = {"Completed", "Failed", "Stopped", "MaxRuntimeExceeded", "MaxWaitTimeExceeded"}
+# Dummy credentials: the job thread calls the local cloud it runs in.
+_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """What happens to the next training jobs, besides running them."""
+
+    # Simulated Spot interruptions: SIGTERM once a checkpoint at each step exists, then a restart.
+    interrupt_at_steps: tuple[int, ...] = ()
+    # Seconds in Starting (waiting for capacity) before every attempt; counts against MaxWait.
+    starting_seconds: float = 0.0
+    # Fail in Starting with this FailureReason, without running anything.
+    capacity_error: str | None = None
+    # Share of the training time not billed for Spot jobs (SageMaker reports 60-90 % typically).
+    spot_savings: float = 0.7
+    # SIGTERM, then SIGKILL after this long (SageMaker: 120 s).
+    stop_grace_seconds: float = 30.0
+    # The `train` program; by default the image's launcher from this environment.
+    command: tuple[str, ...] = LAUNCHER
+    # Keep each job's work folder (the instances' /opt/ml) for inspection.
+    keep_work: bool = False
+
+    @classmethod
+    def from_env(cls) -> Scenario:
+        raw = os.environ.get(SCENARIO_ENV)
+        if not raw:
+            return cls()
+        values = json.loads(raw)
+        known = {f.name for f in fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            raise ValueError(f"{SCENARIO_ENV}: unknown keys {sorted(unknown)}; known: {sorted(known)}")
+        for key in ("interrupt_at_steps", "command"):
+            if key in values:
+                values[key] = tuple(values[key])
+        return cls(**values)
+
+
+_scenario = Scenario()
+_running: dict[tuple[str, str, str], _RunningJob] = {}
+_running_lock = threading.Lock()
+
+
+def configure(**changes: Any) -> Scenario:
+    """Set the scenario for training jobs created from now on; returns the previous one."""
+    global _scenario
+    previous = _scenario
+    _scenario = replace(Scenario(), **changes)
+    return previous
+
+
+def scenario() -> Scenario:
+    return _scenario
+
+
+def wait_for_all(timeout: float = 60.0) -> None:
+    """Block until no job thread runs (tests: nothing of one test may outlive it)."""
+    deadline = time.monotonic() + timeout
+    for job in list(_running.values()):
+        job.thread.join(timeout=max(0.0, deadline - time.monotonic()))
+
+
+# ---------------------------------------------------------------------------------------------
+# S3 and CloudWatch Logs, as a training instance sees them
+
+
+def _split_s3_uri(uri: str) -> tuple[str, str]:
+    if not uri.startswith("s3://"):
+        raise JobInputError(f"ClientError: {uri!r} is not an s3:// URI")
+    bucket, _, key = uri[len("s3://") :].partition("/")
+    return bucket, key
+
+
+def _list_keys(s3, bucket: str, prefix: str) -> list[str]:
+    keys: list[str] = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        keys.extend(item["Key"] for item in page.get("Contents", []))
+    return keys
+
+
+@dataclass(frozen=True)
+class S3Channel:
+    s3: Any
+    uri: str
+
+    def fetch(self, dest: Path) -> None:
+        from botocore.exceptions import ClientError
+
+        bucket, prefix = _split_s3_uri(self.uri)
+        try:
+            keys = [k for k in _list_keys(self.s3, bucket, prefix) if not k.endswith("/")]
+        except ClientError as error:
+            raise JobInputError(f"ClientError: Data download failed: {error}") from None
+        if not keys:
+            raise JobInputError(
+                f'ClientError: No S3 objects found under S3 URL "{self.uri}" given in input data source. '
+                "Please ensure that the bucket exists in the selected region, that objects exist under "
+                "that S3 prefix, and that the role has s3:ListBucket permissions on the bucket."
+            )
+        for key in keys:
+            relative = key[len(prefix) :].lstrip("/") or Path(key).name
+            target = dest / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self.s3.download_file(bucket, key, str(target))
+
+
+@dataclass
+class S3CheckpointStore:
+    s3: Any
+    uri: str
+    _seen: dict[str, tuple[int, int]] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def restore(self, local: Path) -> None:
+        bucket, prefix = _split_s3_uri(self.uri)
+        prefix = prefix.rstrip("/") + "/" if prefix else ""
+        for key in _list_keys(self.s3, bucket, prefix):
+            target = local / key[len(prefix) :]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self.s3.download_file(bucket, key, str(target))
+            info = target.stat()
+            self._seen[target.relative_to(local).as_posix()] = (info.st_size, info.st_mtime_ns)
+
+    def save(self, local: Path) -> None:
+        bucket, prefix = _split_s3_uri(self.uri)
+        prefix = prefix.rstrip("/") + "/" if prefix else ""
+        with self._lock:
+            for path, key, stamp in changed_files(local, self._seen):
+                try:
+                    self.s3.upload_file(str(path), bucket, prefix + key)
+                except FileNotFoundError:  # rotated away by the trainer while uploading
+                    continue
+                self._seen[key] = stamp
+
+
+@dataclass(frozen=True)
+class S3ModelSink:
+    s3: Any
+    uri: str
+
+    def put(self, model_tar: Path) -> None:
+        bucket, key = _split_s3_uri(self.uri)
+        self.s3.upload_file(str(model_tar), bucket, key)
+
+
+class _CloudWatchLog:
+    """The program's lines, batched into put_log_events calls, one stream per instance."""
+
+    def __init__(self, logs, job_name: str) -> None:
+        self.logs = logs
+        self.job_name = job_name
+        self.epoch = int(time.time())
+        self._pending: dict[str, list[dict[str, Any]]] = {}
+        self._streams: set[str] = set()
+        self._lock = threading.Lock()
+        self._ensure_group()
+
+    def _ensure_group(self) -> None:
+        with contextlib.suppress(self.logs.exceptions.ResourceAlreadyExistsException):
+            self.logs.create_log_group(logGroupName=LOG_GROUP)
+
+    def write(self, host: str, line: str) -> None:
+        stream = f"{self.job_name}/{host}-{self.epoch}"
+        event = {"timestamp": int(time.time() * 1000), "message": line}
+        with self._lock:
+            self._pending.setdefault(stream, []).append(event)
+
+    def flush(self) -> None:
+        with self._lock:
+            pending, self._pending = self._pending, {}
+        for stream, events in pending.items():
+            if stream not in self._streams:
+                self.logs.create_log_stream(logGroupName=LOG_GROUP, logStreamName=stream)
+                self._streams.add(stream)
+            self.logs.put_log_events(logGroupName=LOG_GROUP, logStreamName=stream, logEvents=events)
+
+
+# ---------------------------------------------------------------------------------------------
+# One job
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+_PRIMARY = {
+    "Completed": "Completed",
+    "Failed": "Failed",
+    "Stopping": "Stopping",
+    "Stopped": "Stopped",
+    "MaxRuntimeExceeded": "Stopped",
+    "MaxWaitTimeExceeded": "Stopped",
+}
+
+
+class _RunningJob:
+    def __init__(self, job, backend, endpoint: str, region: str, scenario: Scenario) -> None:
+        import boto3
+
+        self.job = job
+        self.backend = backend
+        self.scenario = scenario
+        session = boto3.Session(region_name=region, **_CREDENTIALS)
+        self.s3 = session.client("s3", endpoint_url=endpoint)
+        self.log = _CloudWatchLog(session.client("logs", endpoint_url=endpoint), job.training_job_name)
+        self.work = Path(tempfile.mkdtemp(prefix=f"textclf-{job.training_job_name}-"))
+        self.runner = LocalTrainingJob(
+            self.work, self._spec(), self._checkpoints(), self._sink(), self.set_status, self.log.write
+        )
+        self.thread = threading.Thread(
+            target=self._run, name=f"training-{job.training_job_name}", daemon=True
+        )
+        self._done = threading.Event()
+        self._final_message = ""
+
+    # -- the job's description -------------------------------------------------------------------
+
+    def _spec(self) -> JobSpec:
+        job = self.job
+        stopping = job.stopping_condition or {}
+        spot = bool(job.enable_managed_spot_training)
+        channels = {
+            channel["ChannelName"]: S3Channel(self.s3, channel["DataSource"]["S3DataSource"]["S3Uri"])
+            for channel in job.input_data_config or []
+        }
+        return JobSpec(
+            channels=channels,
+            hyperparameters=dict(job.hyper_parameters or {}),
+            instance_count=int((job.resource_config or {}).get("InstanceCount", 1)),
+            command=self.scenario.command,
+            max_runtime_seconds=stopping.get("MaxRuntimeInSeconds"),
+            max_wait_seconds=stopping.get("MaxWaitTimeInSeconds") if spot else None,
+            stop_grace_seconds=self.scenario.stop_grace_seconds,
+            interrupt_at_steps=self.scenario.interrupt_at_steps if spot else (),
+            starting_seconds=self.scenario.starting_seconds,
+        )
+
+    def _checkpoints(self) -> S3CheckpointStore | None:
+        uri = (self.job.checkpoint_config or {}).get("S3Uri")
+        return S3CheckpointStore(self.s3, uri) if uri else None
+
+    def _sink(self) -> S3ModelSink:
+        return S3ModelSink(self.s3, self.job.model_artifacts["S3ModelArtifacts"])
+
+    # -- what DescribeTrainingJob shows ----------------------------------------------------------
+
+    def set_status(self, secondary: str, message: str) -> None:
+        """The runner's status callback. A final status waits for `_finish`: a client that sees
+        Completed must also see the times."""
+        if secondary in FINAL:
+            self._final_message = message
+        else:
+            self._publish(secondary, message)
+
+    def _publish(self, secondary: str, message: str) -> None:
+        job, now = self.job, _now()
+        transitions = [dict(t) for t in job.secondary_status_transitions or []]
+        if transitions and "EndTime" not in transitions[-1]:
+            transitions[-1]["EndTime"] = now
+        transitions.append({"Status": secondary, "StartTime": now, "StatusMessage": message})
+        if secondary in FINAL:
+            transitions[-1]["EndTime"] = now
+        # Replace, never mutate: DescribeTrainingJob may be serialising the old list right now.
+        job.secondary_status_transitions = transitions
+        if secondary == "Downloading" and job.training_start_time is None:
+            job.training_start_time = now
+        if job.training_job_status != "Stopping" or secondary in _PRIMARY:
+            job.training_job_status = _PRIMARY.get(secondary, "InProgress")
+        job.secondary_status = secondary
+        job.last_modified_time = now
+
+    def _finish(self, outcome: Outcome) -> None:
+        job = self.job
+        training = max(1, round(outcome.training_seconds))
+        billable = training
+        if job.enable_managed_spot_training:
+            billable = max(1, round(training * (1 - self.scenario.spot_savings)))
+        job.training_time_in_seconds = training
+        job.billable_time_in_seconds = billable
+        job.failure_reason = outcome.failure_reason
+        job.training_end_time = _now()
+        self._publish(outcome.secondary_status, outcome.failure_reason or self._final_message)
+
+    # -- the thread ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        flusher = threading.Thread(target=self._flush_until_done, daemon=True)
+        flusher.start()
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            if self.scenario.capacity_error:
+                self._publish("Starting", "Launching requested ML instances")
+                outcome = Outcome("Failed", "Failed", self.scenario.capacity_error)
+            else:
+                outcome = self.runner.run()
+        except Exception as error:  # a bug here must end the job, not leave it InProgress forever
+            outcome = Outcome("Failed", "Failed", f"InternalServerError: {type(error).__name__}: {error}")
+        finally:
+            self._done.set()
+        self._finish(outcome)
+        self.log.flush()
+        if not self.scenario.keep_work:
+            shutil.rmtree(self.work, ignore_errors=True)
+        with _running_lock:
+            _running.pop(self.key, None)
+
+    def _flush_until_done(self) -> None:
+        while not self._done.wait(FLUSH_SECONDS):
+            self.log.flush()
+            if self.backend.training_jobs.get(self.job.training_job_name) is not self.job:
+                self.runner.stop(grace_seconds=0)  # the local cloud was reset: nobody can see this job
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.backend.account_id, self.backend.region_name, self.job.training_job_name)
+
+
+def _kill_all_at_exit() -> None:
+    for job in list(_running.values()):
+        job.runner.stop(grace_seconds=0)
+    wait_for_all(timeout=10)
+
+
+# ---------------------------------------------------------------------------------------------
+# The patched API
+
+
+def _prepare_job(job) -> None:
+    """Start from what a new job shows: InProgress/Starting and nothing measured yet. Every
+    attribute exists from here on, so DescribeTrainingJob never sees the object change shape."""
+    job.training_job_status = "InProgress"
+    job.secondary_status = "Starting"
+    job.secondary_status_transitions = []
+    job.failure_reason = None
+    job.training_time_in_seconds = None
+    job.billable_time_in_seconds = None
+    job.training_start_time = None
+    job.training_end_time = None
+    job.final_metric_data_list = None
 
 
 def install() -> None:
-    """Patch moto's SageMaker backend; called once before the local cloud starts."""
+    """Patch moto's SageMaker API; called once before the local cloud starts."""
+    global _scenario
+    from moto.sagemaker.exceptions import ResourceInUseException, ValidationError
+    from moto.sagemaker.models import FakeTrainingJob
+    from moto.sagemaker.responses import SageMakerResponse
+
+    _scenario = Scenario.from_env()
+    create = SageMakerResponse.create_training_job
+
+    def create_training_job(self):
+        name = self._get_param("TrainingJobName")
+        if name in self.sagemaker_backend.training_jobs:
+            arn = FakeTrainingJob.arn_formatter(name, self.current_account, self.region)
+            raise ResourceInUseException(
+                f"Training job names must be unique within an AWS account and region, and a training "
+                f"job with this name already exists ({arn})"
+            )
+        result = create(self)
+        job = self.sagemaker_backend.training_jobs[name]
+        _prepare_job(job)
+        running = _RunningJob(
+            job, self.sagemaker_backend, f"http://{self.headers['Host']}", self.region, _scenario
+        )
+        with _running_lock:
+            _running[running.key] = running
+        running.start()
+        return result
+
+    def stop_training_job(self):
+        from moto.core.responses import EmptyResult
+
+        name = self._get_param("TrainingJobName")
+        job = self.sagemaker_backend.training_jobs.get(name)
+        if job is None:
+            arn = FakeTrainingJob.arn_formatter(name, self.current_account, self.region)
+            raise ValidationError(message=f"Could not find training job '{arn}'.")
+        if job.training_job_status != "InProgress":
+            raise ValidationError(
+                message="The request was rejected because the training job is in status "
+                f"{job.training_job_status}."
+            )
+        running = _running.get((self.current_account, self.region, name))
+        if running is None:  # not started by this local cloud: nothing runs, so it is stopped at once
+            job.training_job_status = job.secondary_status = "Stopped"
+            return EmptyResult()
+        running.set_status("Stopping", "Stopping the training job")
+        running.runner.stop()
+        return EmptyResult()
+
+    SageMakerResponse.create_training_job = create_training_job
+    SageMakerResponse.stop_training_job = stop_training_job
+    atexit.register(_kill_all_at_exit)
