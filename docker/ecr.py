@@ -1,0 +1,71 @@
+"""ECR for `make images-push`: the registry, a login password, whether an image tag exists.
+
+    python docker/ecr.py registry            <account>.dkr.ecr.<region>.amazonaws.com
+    python docker/ecr.py password            the `docker login --username AWS` password
+    python docker/ecr.py exists REPO TAG     exit 0: the tag exists; 1: it does not; 2: no such repository
+
+The region is params.yaml's aws.region (or TEXTCLF_AWS_REGION); credentials and endpoint come from
+the environment as for every other AWS call (AWS_ENDPOINT_URL points them at the local cloud).
+Tags are immutable in the project's repositories, so a tag that exists is never pushed again.
+"""
+
+from __future__ import annotations
+
+import base64
+import sys
+
+
+def _session():
+    import boto3
+
+    from textclf.config import load_params
+
+    return boto3.Session(region_name=load_params().aws.resolved().region)
+
+
+def registry() -> str:
+    session = _session()
+    account = session.client("sts").get_caller_identity()["Account"]
+    return f"{account}.dkr.ecr.{session.region_name}.amazonaws.com"
+
+
+def password() -> str:
+    token = _session().client("ecr").get_authorization_token()["authorizationData"][0]["authorizationToken"]
+    user, _, secret = base64.b64decode(token).decode().partition(":")
+    if user != "AWS" or not secret:
+        raise SystemExit("ECR returned an authorization token in an unexpected form")
+    return secret
+
+
+def exists(repository: str, tag: str) -> bool:
+    ecr = _session().client("ecr")
+    try:
+        ecr.describe_images(repositoryName=repository, imageIds=[{"imageTag": tag}])
+    except ecr.exceptions.ImageNotFoundException:
+        return False
+    except ecr.exceptions.RepositoryNotFoundException:
+        print(
+            f"error: ECR repository {repository!r} does not exist: create it with Terraform "
+            "(make infra-apply) or set TRAINING_REPOSITORY / SERVING_REPOSITORY to the existing ones",
+            file=sys.stderr,
+        )
+        raise SystemExit(2) from None
+    return True
+
+
+def main(argv: list[str]) -> int:
+    match argv:
+        case ["registry"]:
+            print(registry())
+        case ["password"]:
+            print(password())
+        case ["exists", repository, tag]:
+            return 0 if exists(repository, tag) else 1
+        case _:
+            print(__doc__, file=sys.stderr)
+            return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
