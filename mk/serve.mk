@@ -1,0 +1,20 @@
+# Serving: the inference server, the endpoint-redeploy Lambda's package, the serving benchmark.
+# docs/serving.md explains each target.
+
+.PHONY: serve lambda-zip bench-serve
+
+SERVE_MODEL_DIR ?= models/model
+SERVE_PORT ?= 8080
+LAMBDA_ZIP := build/redeploy.zip
+
+serve: $(INSTALLED) ## Serve models/model on http://127.0.0.1:8080 (GET /ping, POST /invocations)
+	$(BIN)/textclf serve --model-dir $(SERVE_MODEL_DIR) --port $(SERVE_PORT)
+
+# Rebuilt only when the handler or the package's __init__.py change; same sources, same bytes.
+$(LAMBDA_ZIP): src/textclf/__init__.py src/textclf/redeploy.py | $(INSTALLED)
+	$(BIN)/python -c 'import sys; from textclf.redeploy import build_zip; print(build_zip(sys.argv[1]))' $@
+
+lambda-zip: $(LAMBDA_ZIP) ## Build the redeploy Lambda's package, build/redeploy.zip (deterministic)
+
+bench-serve: $(INSTALLED) ## Benchmark serving: cold start, latency, server overhead, int8, memory
+	$(BIN)/python bench/serve_bench.py --model-dir $(SERVE_MODEL_DIR) --out build/bench/serve.json
