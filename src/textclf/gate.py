@@ -4,51 +4,151 @@ Each check records its value, its bound and whether it passed, so the report and
 show exactly why a model failed. Thresholds come from `params.evaluate.thresholds`; when the
 production model's metrics are known (champion/challenger), the candidate must also not be worse
 than it by more than `params.evaluate.champion_tolerance` on the main metric.
+
+Two callers: the evaluate stage judges on thresholds alone (`metrics/gate.json`, a DVC metric),
+because production's metrics live outside the repository; `textclf gate` (`run`) adds the champion
+and writes the full verdict to `reports/gate.json`, exiting non-zero on fail so the PR check is red.
 """
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 from typing import Any
 
-from textclf.config import EvaluateParams
+from textclf import atomic
+from textclf.champion import EVAL_METRICS_FILE, Champion, Source, find
+from textclf.config import EvaluateParams, Params
+
+VERDICT_FILE = Path("reports/gate.json")
 
 
-def _check(name: str, value: float | None, bound: float, op: str) -> dict[str, Any]:
-    usable = value is not None and not math.isnan(value)
-    passed = usable and (value >= bound if op == ">=" else value <= bound)
-    return {"check": name, "value": value if usable else None, "op": op, "bound": round(bound, 4), "passed": passed}
+class GateError(RuntimeError):
+    """The candidate's metrics cannot be read."""
+
+
+def usable(value: Any) -> bool:
+    """A real number: not missing, not a boolean, not NaN or infinite."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _check(name: str, value: Any, bound: float, op: str, **extra: Any) -> dict[str, Any]:
+    # Metrics carry 4 decimals; rounding the bound keeps `0.9663 - 0.01` from failing 0.9563.
+    bound = round(bound, 6)
+    passed = usable(value) and (value >= bound if op == ">=" else value <= bound)
+    return {
+        "check": name,
+        "value": value if usable(value) else None,
+        "op": op,
+        "bound": bound,
+        "passed": bool(passed),
+        **extra,
+    }
+
+
+def _recall_checks(metrics: dict[str, Any], minimum: float) -> list[dict[str, Any]]:
+    per_class = metrics.get("per_class")
+    if not isinstance(per_class, dict) or not per_class:
+        # Without per-class metrics the minimum recall cannot be shown to hold: fail, don't skip.
+        return [_check("recall[every class]", None, minimum, ">=")]
+    return [
+        _check(f"recall[{label}]", (scores or {}).get("recall"), minimum, ">=")
+        for label, scores in sorted(per_class.items())
+    ]
+
+
+def _champion_check(
+    metrics: dict[str, Any], params: EvaluateParams, champion: Champion
+) -> tuple[list[dict[str, Any]], dict[str, Any], list[str]]:
+    reference = champion.metrics.get(params.main_metric)
+    info = {
+        "origin": champion.origin,
+        "location": champion.location,
+        "model_version": champion.model_version,
+        "recorded_at": champion.recorded_at,
+        params.main_metric: reference if usable(reference) else None,
+    }
+    if not usable(reference):
+        note = f"the champion ({champion.location}) has no usable {params.main_metric}: not compared with it"
+        return [], info, [note]
+    check = _check(
+        f"{params.main_metric} vs {champion.origin}",
+        metrics.get(params.main_metric),
+        reference - params.champion_tolerance,
+        ">=",
+        reference=reference,
+        tolerance=params.champion_tolerance,
+    )
+    return [check], info, []
 
 
 def judge(
-    metrics: dict[str, Any], params: EvaluateParams, champion: dict[str, Any] | None = None
+    metrics: dict[str, Any], params: EvaluateParams, champion: Champion | None = None
 ) -> dict[str, Any]:
     """Verdict for `metrics` (evaluate's metrics/eval.json) against thresholds and the champion."""
     thresholds = params.thresholds
-    recalls = {label: m.get("recall") for label, m in metrics.get("per_class", {}).items()}
     checks = [
         _check("accuracy", metrics.get("accuracy"), thresholds.accuracy, ">="),
         _check("macro_f1", metrics.get("macro_f1"), thresholds.macro_f1, ">="),
+        *_recall_checks(metrics, thresholds.min_class_recall),
     ]
-    checks += [
-        _check(f"recall[{label}]", recall, thresholds.min_class_recall, ">=")
-        for label, recall in sorted(recalls.items())
-    ]
-    champion_value = None if champion is None else champion.get(params.main_metric)
-    if champion_value is not None and not math.isnan(champion_value):
-        bound = champion_value - params.champion_tolerance
-        checks.append(_check(f"{params.main_metric} vs production", metrics.get(params.main_metric), bound, ">="))
+    champion_info, notes = None, []
+    if champion is not None:
+        extra, champion_info, notes = _champion_check(metrics, params, champion)
+        checks += extra
     reasons = [
-        f"{c['check']} = {_fmt(c['value'])}, needs {c['op']} {c['bound']}" for c in checks if not c["passed"]
+        f"{c['check']} = {_fmt(c['value'])}, needs {c['op']} {c['bound']:g}"
+        for c in checks
+        if not c["passed"]
     ]
     return {
         "verdict": "pass" if not reasons else "fail",
         "main_metric": params.main_metric,
-        "champion": None if champion_value is None else {params.main_metric: champion_value},
+        "champion": champion_info,
         "checks": checks,
         "reasons": reasons,
+        "notes": notes,
     }
 
 
 def _fmt(value: float | None) -> str:
-    return "missing" if value is None else f"{value:.4f}"
+    return "missing or not a number" if value is None else f"{value:.4f}"
+
+
+def load_metrics(path: Path = EVAL_METRICS_FILE) -> dict[str, Any]:
+    try:
+        metrics = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise GateError(
+            f"{path}: not found; run the pipeline (dvc repro) so the evaluate stage writes it"
+        ) from None
+    except ValueError as error:
+        raise GateError(f"{path}: not valid JSON ({error})") from None
+    if not isinstance(metrics, dict):
+        raise GateError(f"{path}: expected a JSON object of metrics")
+    return metrics
+
+
+def summary(verdict: dict[str, Any]) -> list[str]:
+    """The verdict in a few log lines: the result, why it failed, where the reference came from."""
+    lines = [f"gate: {verdict['verdict']}"]
+    lines += [f"  failed: {reason}" for reason in verdict["reasons"]]
+    lines += [f"  note: {note}" for note in verdict.get("notes", [])]
+    return lines
+
+
+def run(
+    params: Params,
+    base_ref: str = "main",
+    source: Source = "auto",
+    metrics_file: Path = EVAL_METRICS_FILE,
+    verdict_file: Path = VERDICT_FILE,
+) -> dict[str, Any]:
+    """The full verdict (thresholds and champion), written to `verdict_file`."""
+    metrics = load_metrics(metrics_file)
+    lookup = find(params.aws.resolved(), base_ref, source)
+    verdict = judge(metrics, params.evaluate, lookup.champion)
+    verdict["notes"].insert(0, lookup.note)
+    atomic.write_json(verdict_file, verdict)
+    return verdict
