@@ -1,0 +1,91 @@
+# Infrastructure: Terraform for the AWS account, and the local cloud the same Terraform applies to
+# offline. Every target goes through terraform/scripts/tf.sh, which picks the local cloud when
+# .localcloud/env exists (or AWS_ENDPOINT_URL is set) and the real account otherwise.
+
+.PHONY: local-cloud local-cloud-stop bootstrap infra-init infra-plan infra-apply infra-output \
+	infra-destroy infra-fmt infra-test infra-checkov
+
+TF := terraform/scripts/tf.sh
+LOCALCLOUD_DIR := .localcloud
+LOCALCLOUD_PORT ?= 0
+# The repository the OIDC roles trust and the retraining dispatch targets: GitHub Actions sets
+# GITHUB_REPOSITORY; on a laptop it comes from the origin remote.
+GITHUB_REPOSITORY ?= $(shell git remote get-url origin 2>/dev/null | sed -E 's#\.git$$##; s#^.*github\.com[:/]##')
+export TF_VAR_github_repository ?= $(GITHUB_REPOSITORY)
+# Extra arguments for plan/apply, e.g. INFRA_ARGS='-var initial_model_data_url=s3://...'.
+INFRA_ARGS ?=
+# Non-interactive in CI and against the local cloud; a person approves a real apply.
+AUTO_APPROVE ?= $(if $(or $(CI),$(wildcard $(LOCALCLOUD_DIR)/env),$(AWS_ENDPOINT_URL)),-auto-approve,)
+INFRA_PLAN := .cache/infra.tfplan
+CHECKOV_VENV := .cache/tools-venv
+CHECKOV_VERSION := 3.3.30
+
+local-cloud: $(INSTALLED) ## Start the local cloud (moto on 127.0.0.1) in the background; writes .localcloud/env
+	@mkdir -p $(LOCALCLOUD_DIR)
+	@if [[ -f $(LOCALCLOUD_DIR)/server.pid ]] && kill -0 "$$(cat $(LOCALCLOUD_DIR)/server.pid)" 2>/dev/null; then \
+		echo "local cloud already running (pid $$(cat $(LOCALCLOUD_DIR)/server.pid))"; exit 0; fi; \
+	rm -f $(LOCALCLOUD_DIR)/env; \
+	nohup $(BIN)/textclf local-cloud --port $(LOCALCLOUD_PORT) --env-file $(LOCALCLOUD_DIR)/env \
+		>$(LOCALCLOUD_DIR)/server.log 2>&1 & echo $$! >$(LOCALCLOUD_DIR)/server.pid; \
+	for _ in $$(seq 100); do [[ -f $(LOCALCLOUD_DIR)/env ]] && break; sleep 0.2; done; \
+	if [[ ! -f $(LOCALCLOUD_DIR)/env ]]; then \
+		echo "the local cloud did not start: see $(LOCALCLOUD_DIR)/server.log" >&2; exit 1; fi; \
+	echo "local cloud running (pid $$(cat $(LOCALCLOUD_DIR)/server.pid)); make infra-* targets now use it;" \
+		"'source $(LOCALCLOUD_DIR)/env' points boto3, DVC and the AWS CLI at it"
+
+local-cloud-stop: ## Stop the local cloud and forget the Terraform state that lived in it
+	@if [[ -f $(LOCALCLOUD_DIR)/server.pid ]]; then \
+		pid="$$(cat $(LOCALCLOUD_DIR)/server.pid)"; \
+		if kill "$$pid" 2>/dev/null; then \
+			for _ in $$(seq 50); do kill -0 "$$pid" 2>/dev/null || break; sleep 0.2; done; \
+			echo "stopped the local cloud (pid $$pid)"; fi; fi
+	@rm -rf $(LOCALCLOUD_DIR)/server.pid $(LOCALCLOUD_DIR)/env $(LOCALCLOUD_DIR)/terraform \
+		$(LOCALCLOUD_DIR)/bootstrap.tfstate* terraform/backend.localcloud.hcl
+	@terraform/scripts/localcloud-override.sh terraform --remove
+	@terraform/scripts/localcloud-override.sh terraform/bootstrap --remove
+
+bootstrap: ## Create the Terraform state bucket (once per account) and write terraform/backend.hcl
+	$(TF) bootstrap init -input=false
+	$(TF) bootstrap apply -input=false $(AUTO_APPROVE)
+	$(TF) write-backend
+
+infra-init: ## Initialise terraform/ with the S3 backend written by make bootstrap
+	$(TF) main init -input=false
+
+infra-plan: infra-init ## Plan the infrastructure (saved to .cache/infra.tfplan)
+	@mkdir -p $(dir $(INFRA_PLAN))
+	$(TF) main plan -input=false -out=$(abspath $(INFRA_PLAN)) $(INFRA_ARGS)
+
+infra-apply: infra-init ## Apply the infrastructure, then print the outputs
+	$(TF) main apply -input=false $(AUTO_APPROVE) $(INFRA_ARGS)
+	$(TF) main output
+
+infra-output: ## Print the outputs (bucket names, role ARNs, repositories, endpoint) as JSON
+	@$(TF) main output -json
+
+infra-destroy: infra-init ## Destroy the infrastructure (buckets must be empty; the state bucket stays)
+	$(TF) main destroy -input=false $(INFRA_ARGS)
+
+infra-fmt: ## Format the Terraform files
+	$(TF) main fmt -recursive
+
+# Unit tests need a Lambda zip to upload (to a mock); without make lambda-zip's, a tiny real one.
+.cache/infra-test/redeploy.zip:
+	@mkdir -p $(@D)/src/textclf
+	@printf 'def handler(event, context):\n    return {"built_by": "infra-test"}\n' >$(@D)/src/textclf/redeploy.py
+	@cd $(@D)/src && python3 -m zipfile -c ../redeploy.zip textclf
+
+INFRA_TEST_ZIP = $(abspath $(or $(wildcard build/redeploy.zip),.cache/infra-test/redeploy.zip))
+
+infra-test: .cache/infra-test/redeploy.zip ## Terraform fmt check, validate and unit tests (mock provider, offline)
+	$(TF) main fmt -check -recursive -diff
+	TF_DATA_DIR=$(abspath .cache/infra-test/tf-data) $(TF) main init -backend=false -input=false
+	TF_DATA_DIR=$(abspath .cache/infra-test/tf-data) $(TF) main validate
+	TF_DATA_DIR=$(abspath .cache/infra-test/tf-data) $(TF) main test -var=lambda_zip_path=$(INFRA_TEST_ZIP)
+
+$(CHECKOV_VENV)/bin/checkov:
+	python3 -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet checkov==$(CHECKOV_VERSION)
+
+infra-checkov: $(CHECKOV_VENV)/bin/checkov ## Scan terraform/ with checkov (its own venv; skips are listed in .checkov.yaml)
+	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml --skip-download --quiet --compact -d terraform

@@ -1,0 +1,469 @@
+# Least-privilege roles. Policies are written as HCL objects (jsonencode) so the unit tests can
+# read every statement back; tests/unit.tftest.hcl asserts that no statement allows every action
+# of a service (or all actions) on every resource.
+#
+# sagemaker: what training jobs and the endpoint's model run as
+# redeploy:  the redeploy Lambda (only the SageMaker calls a redeploy needs, on this endpoint)
+# pr:        GitHub pull-request workflows (start training, read data, write experiment prefixes)
+# release:   GitHub workflows on the release branch/environment (apply this configuration, invoke
+#            the redeploy Lambda, push new data versions for continuous training)
+# events:    EventBridge calling the GitHub dispatch API destination
+
+locals {
+  github_oidc_host         = "token.actions.githubusercontent.com"
+  github_oidc_provider_arn = coalesce(var.github_oidc_provider_arn, try(aws_iam_openid_connect_provider.github[0].arn, null))
+  github_owner             = split("/", var.github_repository)[0]
+  github_name              = split("/", var.github_repository)[1]
+
+  # Subject prefixes a token from this repository can carry: the name form, and the immutable
+  # id form when the ids are known. Exact matches only, so no other repository or fork matches.
+  github_subject_prefixes = concat(
+    ["repo:${var.github_repository}"],
+    var.github_owner_id == null ? [] : ["repo:${local.github_owner}@${var.github_owner_id}/${local.github_name}@${var.github_repository_id}"],
+  )
+  pr_subjects = [for prefix in local.github_subject_prefixes : "${prefix}:pull_request"]
+  release_subjects = flatten([for prefix in local.github_subject_prefixes : [
+    "${prefix}:ref:refs/heads/${var.github_release_branch}",
+    "${prefix}:environment:${var.github_release_environment}",
+  ]])
+
+  bucket_arns   = { for key, bucket in aws_s3_bucket.this : key => bucket.arn }
+  artifacts_arn = local.bucket_arns["artifacts"]
+  data_arn      = local.bucket_arns["data"]
+  repo_arns     = [for repo in aws_ecr_repository.this : repo.arn]
+
+  kms_use = {
+    Sid      = "UseTheProjectKey"
+    Effect   = "Allow"
+    Action   = ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
+    Resource = aws_kms_key.project.arn
+  }
+  pass_sagemaker_role = {
+    Sid      = "PassOnlyTheSageMakerRole"
+    Effect   = "Allow"
+    Action   = "iam:PassRole"
+    Resource = aws_iam_role.sagemaker.arn
+    Condition = {
+      StringEquals = { "iam:PassedToService" = "sagemaker.amazonaws.com" }
+    }
+  }
+  ecr_login = {
+    Sid      = "EcrLoginHasNoResourceScope"
+    Effect   = "Allow"
+    Action   = "ecr:GetAuthorizationToken"
+    Resource = "*"
+  }
+}
+
+resource "aws_iam_openid_connect_provider" "github" {
+  count = var.github_oidc_provider_arn == null ? 1 : 0
+
+  url            = "https://${local.github_oidc_host}"
+  client_id_list = ["sts.amazonaws.com"]
+}
+
+# --- trust policies ---------------------------------------------------------------------------
+
+locals {
+  service_trust = { for service in ["sagemaker", "lambda", "events"] : service => {
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Service = "${service}.amazonaws.com" }
+      Action    = "sts:AssumeRole"
+      Condition = { StringEquals = { "aws:SourceAccount" = local.account_id } }
+    }]
+  } }
+
+  github_trust = { for role, subjects in { pr = local.pr_subjects, release = local.release_subjects } : role => {
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Federated = local.github_oidc_provider_arn }
+      Action    = "sts:AssumeRoleWithWebIdentity"
+      Condition = {
+        StringEquals = {
+          "${local.github_oidc_host}:aud" = "sts.amazonaws.com"
+          "${local.github_oidc_host}:sub" = subjects
+        }
+      }
+    }]
+  } }
+}
+
+resource "aws_iam_role" "sagemaker" {
+  name               = "${local.name}-sagemaker"
+  description        = "SageMaker training jobs and the endpoint model of ${local.name}"
+  assume_role_policy = jsonencode(local.service_trust["sagemaker"])
+}
+
+resource "aws_iam_role" "redeploy" {
+  name               = "${local.name}-redeploy-lambda"
+  description        = "The redeploy Lambda of ${local.name}"
+  assume_role_policy = jsonencode(local.service_trust["lambda"])
+}
+
+resource "aws_iam_role" "events" {
+  name               = "${local.name}-events-dispatch"
+  description        = "EventBridge: call the GitHub dispatch API destination of ${local.name}"
+  assume_role_policy = jsonencode(local.service_trust["events"])
+}
+
+resource "aws_iam_role" "github_pr" {
+  name                 = "${local.name}-github-pr"
+  description          = "GitHub Actions pull requests of ${var.github_repository}"
+  assume_role_policy   = jsonencode(local.github_trust["pr"])
+  max_session_duration = 3 * 3600 # a Spot training job may wait for capacity
+}
+
+resource "aws_iam_role" "github_release" {
+  name                 = "${local.name}-github-release"
+  description          = "GitHub Actions releases of ${var.github_repository} (${var.github_release_branch} / ${var.github_release_environment})"
+  assume_role_policy   = jsonencode(local.github_trust["release"])
+  max_session_duration = 3600
+}
+
+# --- permission policies ----------------------------------------------------------------------
+
+locals {
+  sagemaker_policy = {
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid      = "ListTheJobPrefixes"
+        Effect   = "Allow"
+        Action   = "s3:ListBucket"
+        Resource = local.artifacts_arn
+        Condition = {
+          StringLike = { "s3:prefix" = ["datasets/*", "checkpoints/*", var.artifact_prefix, "${var.artifact_prefix}*"] }
+        }
+      },
+      {
+        Sid      = "ReadInputsCheckpointsAndModels"
+        Effect   = "Allow"
+        Action   = "s3:GetObject"
+        Resource = ["${local.artifacts_arn}/datasets/*", "${local.artifacts_arn}/checkpoints/*", "${local.artifacts_arn}/${var.artifact_prefix}*"]
+      },
+      {
+        Sid      = "WriteCheckpointsAndModels"
+        Effect   = "Allow"
+        Action   = ["s3:PutObject", "s3:AbortMultipartUpload"]
+        Resource = ["${local.artifacts_arn}/checkpoints/*", "${local.artifacts_arn}/${var.artifact_prefix}*"]
+      },
+      {
+        Sid      = "PruneOldCheckpoints"
+        Effect   = "Allow"
+        Action   = "s3:DeleteObject"
+        Resource = "${local.artifacts_arn}/checkpoints/*"
+      },
+      local.kms_use,
+      local.ecr_login,
+      {
+        Sid      = "PullTheProjectImages"
+        Effect   = "Allow"
+        Action   = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"]
+        Resource = local.repo_arns
+      },
+      {
+        Sid      = "WriteSageMakerLogs"
+        Effect   = "Allow"
+        Action   = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
+        Resource = ["${local.logs_arn_prefix}:/aws/sagemaker/*", "${local.logs_arn_prefix}:/aws/sagemaker/*:log-stream:*"]
+      },
+      {
+        Sid      = "PublishSageMakerMetricsOnly"
+        Effect   = "Allow"
+        Action   = "cloudwatch:PutMetricData"
+        Resource = "*"
+        Condition = {
+          StringLike = { "cloudwatch:namespace" = ["/aws/sagemaker/*", "AWS/SageMaker"] }
+        }
+      },
+    ]
+  }
+
+  redeploy_policy = {
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid    = "RollTheProjectEndpoint"
+        Effect = "Allow"
+        Action = [
+          "sagemaker:CreateModel", "sagemaker:DescribeModel", "sagemaker:DeleteModel",
+          "sagemaker:CreateEndpointConfig", "sagemaker:DescribeEndpointConfig", "sagemaker:DeleteEndpointConfig",
+          "sagemaker:CreateEndpoint", "sagemaker:UpdateEndpoint", "sagemaker:DescribeEndpoint",
+          "sagemaker:AddTags", "sagemaker:ListTags",
+        ]
+        Resource = [
+          "${local.sagemaker_arn_prefix}:endpoint/${local.endpoint_name}",
+          "${local.sagemaker_arn_prefix}:endpoint-config/${local.endpoint_name}-*",
+          "${local.sagemaker_arn_prefix}:model/${local.endpoint_name}-*",
+        ]
+      },
+      {
+        Sid      = "ListConfigsToKeepTheNewest"
+        Effect   = "Allow"
+        Action   = ["sagemaker:ListEndpointConfigs", "sagemaker:ListModels"]
+        Resource = "*"
+      },
+      {
+        Sid      = "ReadApprovedModelPackages"
+        Effect   = "Allow"
+        Action   = "sagemaker:DescribeModelPackage"
+        Resource = "${local.sagemaker_arn_prefix}:model-package/${local.model_package_group}/*"
+      },
+      local.pass_sagemaker_role,
+      {
+        Sid      = "ReadReleasedModels"
+        Effect   = "Allow"
+        Action   = "s3:GetObject"
+        Resource = ["${local.artifacts_arn}/${var.artifact_prefix}*", "${local.artifacts_arn}/production/*"]
+      },
+      {
+        Sid      = "RecordTheChampion"
+        Effect   = "Allow"
+        Action   = "s3:PutObject"
+        Resource = "${local.artifacts_arn}/production/*"
+      },
+      {
+        Sid      = "ListReleasedModels"
+        Effect   = "Allow"
+        Action   = "s3:ListBucket"
+        Resource = local.artifacts_arn
+        Condition = {
+          StringLike = { "s3:prefix" = [var.artifact_prefix, "${var.artifact_prefix}*", "production/*"] }
+        }
+      },
+      local.kms_use,
+      {
+        Sid      = "HoldTheDeployLock"
+        Effect   = "Allow"
+        Action   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+        Resource = aws_dynamodb_table.deploy_lock.arn
+      },
+      {
+        Sid      = "WriteOwnLogs"
+        Effect   = "Allow"
+        Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+        Resource = "${aws_cloudwatch_log_group.redeploy.arn}:*"
+      },
+      {
+        Sid      = "DeadLetterToTheAlarmTopic"
+        Effect   = "Allow"
+        Action   = "sns:Publish"
+        Resource = aws_sns_topic.alarms.arn
+      },
+      {
+        Sid      = "TracingHasNoResourceScope"
+        Effect   = "Allow"
+        Action   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+        Resource = "*"
+      },
+    ]
+  }
+
+  github_pr_policy = {
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid      = "RunTrainingJobs"
+        Effect   = "Allow"
+        Action   = ["sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob", "sagemaker:AddTags"]
+        Resource = "${local.sagemaker_arn_prefix}:training-job/${local.training_job_prefix}*"
+      },
+      {
+        Sid      = "RegisterCandidateModels"
+        Effect   = "Allow"
+        Action   = ["sagemaker:CreateModelPackage", "sagemaker:DescribeModelPackage", "sagemaker:DescribeModelPackageGroup"]
+        Resource = ["${local.sagemaker_arn_prefix}:model-package-group/${local.model_package_group}", "${local.sagemaker_arn_prefix}:model-package/${local.model_package_group}/*"]
+      },
+      local.pass_sagemaker_role,
+      {
+        Sid      = "ListTheDvcRemote"
+        Effect   = "Allow"
+        Action   = "s3:ListBucket"
+        Resource = local.data_arn
+        Condition = {
+          StringLike = { "s3:prefix" = ["dvc/*", "dvc"] }
+        }
+      },
+      {
+        Sid      = "ReadData"
+        Effect   = "Allow"
+        Action   = "s3:GetObject"
+        Resource = "${local.data_arn}/dvc/*"
+      },
+      {
+        Sid      = "ListArtifacts"
+        Effect   = "Allow"
+        Action   = "s3:ListBucket"
+        Resource = local.artifacts_arn
+      },
+      {
+        Sid      = "ReadArtifactsAndTheChampion"
+        Effect   = "Allow"
+        Action   = "s3:GetObject"
+        Resource = [for prefix in ["datasets/", "checkpoints/", var.artifact_prefix, "reports/", "production/"] : "${local.artifacts_arn}/${prefix}*"]
+      },
+      {
+        Sid      = "WriteExperimentPrefixes"
+        Effect   = "Allow"
+        Action   = ["s3:PutObject", "s3:AbortMultipartUpload"]
+        Resource = [for prefix in ["datasets/", var.artifact_prefix, "reports/"] : "${local.artifacts_arn}/${prefix}*"]
+      },
+      local.kms_use,
+      {
+        Sid      = "FollowTrainingJobLogs"
+        Effect   = "Allow"
+        Action   = ["logs:GetLogEvents", "logs:DescribeLogStreams", "logs:FilterLogEvents"]
+        Resource = ["${local.logs_arn_prefix}:/aws/sagemaker/TrainingJobs", "${local.logs_arn_prefix}:/aws/sagemaker/TrainingJobs:log-stream:${local.training_job_prefix}*"]
+      },
+      {
+        Sid      = "CheckTheTrainingImage"
+        Effect   = "Allow"
+        Action   = ["ecr:DescribeImages", "ecr:BatchGetImage"]
+        Resource = aws_ecr_repository.this["training"].arn
+      },
+    ]
+  }
+
+  # Applying this configuration needs broad rights, so they are bounded by resource names: every
+  # statement names the project's own ARNs, except the few calls AWS cannot scope (listed last).
+  github_release_policy = {
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid      = "TerraformState"
+        Effect   = "Allow"
+        Action   = ["s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+        Resource = ["arn:${local.partition}:s3:::${local.state_bucket}", "arn:${local.partition}:s3:::${local.state_bucket}/*"]
+      },
+      {
+        Sid      = "InvokeTheRedeployLambda"
+        Effect   = "Allow"
+        Action   = "lambda:InvokeFunction"
+        Resource = aws_lambda_function.redeploy.arn
+      },
+      {
+        Sid      = "ManageProjectBuckets"
+        Effect   = "Allow"
+        Action   = "s3:*"
+        Resource = flatten([for arn in values(local.bucket_arns) : [arn, "${arn}/*"]])
+      },
+      {
+        Sid      = "ManageProjectImages"
+        Effect   = "Allow"
+        Action   = "ecr:*"
+        Resource = local.repo_arns
+      },
+      {
+        Sid    = "ManageProjectRoles"
+        Effect = "Allow"
+        Action = "iam:*"
+        Resource = [
+          "arn:${local.partition}:iam::${local.account_id}:role/${local.name}-*",
+          "arn:${local.partition}:iam::${local.account_id}:oidc-provider/${local.github_oidc_host}",
+        ]
+      },
+      {
+        Sid      = "ManageProjectFunctions"
+        Effect   = "Allow"
+        Action   = "lambda:*"
+        Resource = "arn:${local.partition}:lambda:${var.region}:${local.account_id}:function:${local.name}-*"
+      },
+      {
+        Sid    = "ManageProjectEvents"
+        Effect = "Allow"
+        Action = "events:*"
+        Resource = [for kind in ["rule", "connection", "api-destination"] :
+        "arn:${local.partition}:events:${var.region}:${local.account_id}:${kind}/${local.name}-*"]
+      },
+      {
+        Sid    = "ManageProjectSageMaker"
+        Effect = "Allow"
+        Action = "sagemaker:*"
+        Resource = [
+          "${local.sagemaker_arn_prefix}:endpoint/${local.endpoint_name}",
+          "${local.sagemaker_arn_prefix}:endpoint-config/${local.endpoint_name}-*",
+          "${local.sagemaker_arn_prefix}:model/${local.endpoint_name}-*",
+          "${local.sagemaker_arn_prefix}:model-package-group/${local.model_package_group}",
+          "${local.sagemaker_arn_prefix}:model-package/${local.model_package_group}/*",
+        ]
+      },
+      {
+        Sid    = "ManageProjectMonitoring"
+        Effect = "Allow"
+        Action = ["cloudwatch:*", "sns:*"]
+        Resource = [
+          "arn:${local.partition}:cloudwatch:${var.region}:${local.account_id}:alarm:${local.name}-*",
+          "arn:${local.partition}:cloudwatch::${local.account_id}:dashboard/${local.name}",
+          aws_sns_topic.alarms.arn,
+        ]
+      },
+      {
+        Sid    = "ManageProjectLogGroups"
+        Effect = "Allow"
+        Action = "logs:*"
+        Resource = flatten([for group in [aws_cloudwatch_log_group.redeploy.name, aws_cloudwatch_log_group.endpoint.name, aws_cloudwatch_log_group.training_jobs.name] : [
+          "${local.logs_arn_prefix}:${group}", "${local.logs_arn_prefix}:${group}:*",
+        ]])
+      },
+      {
+        Sid      = "ManageTheProjectKeyAndLockTable"
+        Effect   = "Allow"
+        Action   = ["kms:*", "dynamodb:*"]
+        Resource = [aws_kms_key.project.arn, aws_dynamodb_table.deploy_lock.arn]
+      },
+      {
+        Sid      = "ManageTheKeyAlias"
+        Effect   = "Allow"
+        Action   = ["kms:CreateAlias", "kms:UpdateAlias", "kms:DeleteAlias"]
+        Resource = "arn:${local.partition}:kms:${var.region}:${local.account_id}:alias/${local.name}"
+      },
+      {
+        Sid      = "ManageTheDispatchConnectionSecret"
+        Effect   = "Allow"
+        Action   = ["secretsmanager:CreateSecret", "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecret", "secretsmanager:DescribeSecret", "secretsmanager:DeleteSecret", "secretsmanager:TagResource"]
+        Resource = "arn:${local.partition}:secretsmanager:${var.region}:${local.account_id}:secret:events!connection/${local.name}-*"
+      },
+      local.kms_use,
+      local.ecr_login,
+      {
+        Sid    = "CallsWithoutResourceScope"
+        Effect = "Allow"
+        Action = [
+          "kms:CreateKey", "kms:ListAliases", "logs:DescribeLogGroups", "logs:PutResourcePolicy",
+          "logs:DescribeResourcePolicies", "logs:DeleteResourcePolicy", "sagemaker:ListTags",
+          "iam:ListOpenIDConnectProviders", "cloudwatch:ListDashboards",
+        ]
+        Resource = "*"
+      },
+    ]
+  }
+
+  events_policy = {
+    Version = "2012-10-17"
+    Statement = [{
+      Sid      = "CallTheDispatchDestination"
+      Effect   = "Allow"
+      Action   = "events:InvokeApiDestination"
+      Resource = aws_cloudwatch_event_api_destination.github_dispatch.arn
+    }]
+  }
+
+  role_policies = {
+    sagemaker = { role = aws_iam_role.sagemaker.id, document = local.sagemaker_policy }
+    redeploy  = { role = aws_iam_role.redeploy.id, document = local.redeploy_policy }
+    pr        = { role = aws_iam_role.github_pr.id, document = local.github_pr_policy }
+    release   = { role = aws_iam_role.github_release.id, document = local.github_release_policy }
+    events    = { role = aws_iam_role.events.id, document = local.events_policy }
+  }
+}
+
+resource "aws_iam_role_policy" "this" {
+  for_each = local.role_policies
+
+  name   = "${local.name}-${each.key}"
+  role   = each.value.role
+  policy = jsonencode(each.value.document)
+}

@@ -1,0 +1,99 @@
+# The redeploy Lambda: rolls the Serverless endpoint to a released model, verifies it and rolls
+# back when it does not come up. Its code is a zip that `make lambda-zip` builds (the archive
+# provider is not available offline, so Terraform only uploads the file).
+
+resource "aws_cloudwatch_log_group" "redeploy" {
+  name              = "/aws/lambda/${local.redeploy_function}"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = aws_kms_key.project.arn
+}
+
+resource "aws_dynamodb_table" "deploy_lock" {
+  name         = local.lock_table_name
+  billing_mode = "PAY_PER_REQUEST"
+  hash_key     = "lock_id"
+
+  attribute {
+    name = "lock_id"
+    type = "S"
+  }
+
+  # A lock item may carry expires_at (epoch seconds) so that a crashed run cannot hold it forever.
+  ttl {
+    attribute_name = "expires_at"
+    enabled        = true
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+
+  server_side_encryption {
+    enabled     = true
+    kms_key_arn = aws_kms_key.project.arn
+  }
+}
+
+resource "aws_lambda_function" "redeploy" {
+  function_name = local.redeploy_function
+  description   = "Roll the ${local.endpoint_name} Serverless endpoint to a released model, verify, roll back on failure"
+  role          = aws_iam_role.redeploy.arn
+  handler       = "textclf.redeploy.handler"
+  runtime       = "python3.11"
+  timeout       = var.lambda_timeout_seconds
+  memory_size   = var.lambda_memory_mb
+
+  filename         = local.lambda_zip
+  source_code_hash = fileexists(local.lambda_zip) ? filebase64sha256(local.lambda_zip) : null
+  kms_key_arn      = aws_kms_key.project.arn
+
+  environment {
+    variables = {
+      ARTIFACT_BUCKET                    = aws_s3_bucket.this["artifacts"].bucket
+      ARTIFACT_PREFIX                    = var.artifact_prefix
+      ENDPOINT_NAME                      = local.endpoint_name
+      SERVING_IMAGE_URI                  = local.serving_image_uri
+      SAGEMAKER_ROLE_ARN                 = aws_iam_role.sagemaker.arn
+      SERVERLESS_MEMORY_MB               = tostring(var.serverless_memory_mb)
+      SERVERLESS_MAX_CONCURRENCY         = tostring(var.serverless_max_concurrency)
+      SERVERLESS_PROVISIONED_CONCURRENCY = tostring(var.serverless_provisioned_concurrency)
+      KEEP_CONFIGS                       = tostring(var.keep_configs)
+      LOCK_TABLE                         = aws_dynamodb_table.deploy_lock.name
+    }
+  }
+
+  # Asynchronous invocations (EventBridge) that still fail after Lambda's retries reach on-call.
+  dead_letter_config {
+    target_arn = aws_sns_topic.alarms.arn
+  }
+
+  tracing_config {
+    mode = "Active"
+  }
+
+  lifecycle {
+    precondition {
+      condition     = fileexists(local.lambda_zip)
+      error_message = "The redeploy Lambda zip ${var.lambda_zip_path} does not exist: run `make lambda-zip` first, or set lambda_zip_path."
+    }
+  }
+
+  # The log group must exist (with its retention and key) before the first invocation creates it.
+  depends_on = [aws_cloudwatch_log_group.redeploy]
+}
+
+# A redeploy can take minutes: EventBridge must not retry it concurrently; the lock table makes a
+# repeated event wait or no-op, and one retry is enough.
+resource "aws_lambda_function_event_invoke_config" "redeploy" {
+  function_name                = aws_lambda_function.redeploy.function_name
+  maximum_retry_attempts       = 1
+  maximum_event_age_in_seconds = 3600
+}
+
+resource "aws_lambda_permission" "model_approved" {
+  statement_id  = "AllowModelApprovedRule"
+  action        = "lambda:InvokeFunction"
+  function_name = aws_lambda_function.redeploy.function_name
+  principal     = "events.amazonaws.com"
+  source_arn    = aws_cloudwatch_event_rule.model_approved.arn
+}

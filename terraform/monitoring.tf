@@ -1,0 +1,137 @@
+# Alarms go to one encrypted SNS topic; the dashboard shows the endpoint and training jobs.
+
+resource "aws_sns_topic" "alarms" {
+  name              = "${local.name}-alarms"
+  kms_master_key_id = aws_kms_key.project.arn
+}
+
+resource "aws_sns_topic_policy" "alarms" {
+  arn = aws_sns_topic.alarms.arn
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid       = "AlarmsOfThisAccountPublish"
+        Effect    = "Allow"
+        Principal = { Service = "cloudwatch.amazonaws.com" }
+        Action    = "sns:Publish"
+        Resource  = aws_sns_topic.alarms.arn
+        Condition = { StringEquals = { "aws:SourceAccount" = local.account_id } }
+      },
+      {
+        Sid       = "DenyInsecureTransport"
+        Effect    = "Deny"
+        Principal = "*"
+        Action    = "sns:Publish"
+        Resource  = aws_sns_topic.alarms.arn
+        Condition = { Bool = { "aws:SecureTransport" = "false" } }
+      },
+    ]
+  })
+}
+
+resource "aws_sns_topic_subscription" "alarm_email" {
+  count = var.alarm_email == null ? 0 : 1
+
+  topic_arn = aws_sns_topic.alarms.arn
+  protocol  = "email"
+  endpoint  = var.alarm_email
+}
+
+resource "aws_cloudwatch_log_group" "endpoint" {
+  # SageMaker writes the endpoint's container logs here; managing it sets retention and the key.
+  name              = "/aws/sagemaker/Endpoints/${local.endpoint_name}"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = aws_kms_key.project.arn
+}
+
+locals {
+  endpoint_dimensions = { EndpointName = local.endpoint_name, VariantName = local.variant_name }
+}
+
+resource "aws_cloudwatch_metric_alarm" "endpoint_5xx" {
+  alarm_name          = "${local.name}-endpoint-5xx"
+  alarm_description   = "The ${local.endpoint_name} endpoint answered with 5xx errors"
+  namespace           = "AWS/SageMaker"
+  metric_name         = "Invocation5XXErrors"
+  dimensions          = local.endpoint_dimensions
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = var.error_alarm_threshold
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.alarms.arn]
+  ok_actions          = [aws_sns_topic.alarms.arn]
+}
+
+resource "aws_cloudwatch_metric_alarm" "endpoint_latency" {
+  alarm_name          = "${local.name}-endpoint-latency"
+  alarm_description   = "p90 model latency of ${local.endpoint_name} above ${var.latency_alarm_threshold_ms} ms for 15 minutes"
+  namespace           = "AWS/SageMaker"
+  metric_name         = "ModelLatency"
+  dimensions          = local.endpoint_dimensions
+  extended_statistic  = "p90"
+  period              = 300
+  evaluation_periods  = 3
+  threshold           = var.latency_alarm_threshold_ms * 1000 # ModelLatency is in microseconds
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.alarms.arn]
+  ok_actions          = [aws_sns_topic.alarms.arn]
+}
+
+locals {
+  # A CloudWatch dashboard metric is [namespace, metric name, dimension name, value, ..., {options}].
+  endpoint_metric = { for name in ["Invocations", "ModelLatency", "Invocation4XXErrors", "Invocation5XXErrors", "ModelSetupTime"] :
+    name => ["AWS/SageMaker", name, "EndpointName", local.endpoint_name, "VariantName", local.variant_name]
+  }
+
+  dashboard_widgets = [
+    {
+      type = "metric", x = 0, y = 0, width = 12, height = 6
+      properties = {
+        title   = "Invocations", region = var.region, view = "timeSeries", stat = "Sum", period = 300
+        metrics = [local.endpoint_metric["Invocations"]]
+      }
+    },
+    {
+      type = "metric", x = 12, y = 0, width = 12, height = 6
+      properties = {
+        title = "Model latency (microseconds)", region = var.region, view = "timeSeries", period = 300
+        metrics = [for stat in ["p50", "p90", "p99"] :
+        concat(local.endpoint_metric["ModelLatency"], [{ stat = stat, label = stat }])]
+      }
+    },
+    {
+      type = "metric", x = 0, y = 6, width = 12, height = 6
+      properties = {
+        title   = "Errors", region = var.region, view = "timeSeries", stat = "Sum", period = 300
+        metrics = [local.endpoint_metric["Invocation4XXErrors"], local.endpoint_metric["Invocation5XXErrors"]]
+      }
+    },
+    {
+      type = "metric", x = 12, y = 6, width = 12, height = 6
+      properties = {
+        title = "Cold starts (count) and ModelSetupTime (microseconds)", region = var.region, view = "timeSeries", period = 300
+        metrics = [
+          concat(local.endpoint_metric["ModelSetupTime"], [{ stat = "SampleCount", label = "cold starts", yAxis = "right" }]),
+          concat(local.endpoint_metric["ModelSetupTime"], [{ stat = "Average", label = "setup time, average" }]),
+          concat(local.endpoint_metric["ModelSetupTime"], [{ stat = "Maximum", label = "setup time, maximum" }]),
+        ]
+      }
+    },
+    {
+      type = "log", x = 0, y = 12, width = 24, height = 6
+      properties = {
+        title = "Training jobs by final status", region = var.region, view = "table"
+        query = "SOURCE '${aws_cloudwatch_log_group.training_jobs.name}' | stats count(*) as jobs by detail.TrainingJobStatus as status | sort jobs desc"
+      }
+    },
+  ]
+}
+
+resource "aws_cloudwatch_dashboard" "this" {
+  dashboard_name = local.name
+  dashboard_body = jsonencode({ widgets = local.dashboard_widgets })
+}

@@ -1,0 +1,71 @@
+# The Serverless endpoint's first configuration. After that the redeploy Lambda owns the endpoint:
+# it creates a new model and endpoint configuration per release and switches the endpoint to it.
+#
+# An endpoint needs a model that starts, so nothing here is created until initial_model_data_url
+# names a released model.tar.gz (a new account has none before its first training run).
+
+locals {
+  initial_name     = "${local.endpoint_name}-initial"
+  endpoint_enabled = var.initial_model_data_url != null
+}
+
+resource "aws_sagemaker_model" "initial" {
+  count = local.endpoint_enabled ? 1 : 0
+
+  name               = local.initial_name
+  execution_role_arn = aws_iam_role.sagemaker.arn
+  # The serving container loads its model from model.tar.gz and needs no network.
+  enable_network_isolation = true
+
+  primary_container {
+    image          = local.serving_image_uri
+    model_data_url = var.initial_model_data_url
+  }
+
+  lifecycle {
+    # The API (and the local cloud) answer with an empty vpc_config block that this configuration
+    # never sets; without this every plan would want to replace the model.
+    ignore_changes = [vpc_config]
+
+    precondition {
+      condition     = startswith(coalesce(var.initial_model_data_url, "-"), "s3://${aws_s3_bucket.this["artifacts"].bucket}/${var.artifact_prefix}")
+      error_message = "initial_model_data_url must be a released model in the artifacts bucket: s3://${aws_s3_bucket.this["artifacts"].bucket}/${var.artifact_prefix}<commit>/model.tar.gz (the SageMaker role reads nothing else)."
+    }
+  }
+}
+
+resource "aws_sagemaker_endpoint_configuration" "initial" {
+  count = local.endpoint_enabled ? 1 : 0
+
+  name = local.initial_name
+
+  production_variants {
+    variant_name = local.variant_name
+    model_name   = aws_sagemaker_model.initial[0].name
+
+    serverless_config {
+      memory_size_in_mb       = var.serverless_memory_mb
+      max_concurrency         = var.serverless_max_concurrency
+      provisioned_concurrency = var.serverless_provisioned_concurrency > 0 ? var.serverless_provisioned_concurrency : null
+    }
+  }
+
+  lifecycle {
+    # Returned as an empty block though never set (see the model above).
+    ignore_changes = [data_capture_config]
+  }
+}
+
+resource "aws_sagemaker_endpoint" "this" {
+  count = local.endpoint_enabled ? 1 : 0
+
+  name                 = local.endpoint_name
+  endpoint_config_name = aws_sagemaker_endpoint_configuration.initial[0].name
+
+  lifecycle {
+    # The redeploy Lambda moves the endpoint to a new configuration on every release (and back on
+    # a rollback). Terraform only creates the endpoint: reverting it to the initial configuration
+    # would undo a release, so the configuration name is not Terraform's to manage.
+    ignore_changes = [endpoint_config_name]
+  }
+}

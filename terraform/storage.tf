@@ -1,0 +1,139 @@
+# Two buckets, configured alike: versioned, encrypted with the project key, never public,
+# reachable over TLS only, with lifecycle rules that expire what is no longer needed.
+#
+# data:      dvc/ (the DVC remote), incoming/ (new raw data; an upload starts retraining)
+# artifacts: datasets/ (content-addressed prepared data), checkpoints/, models/<commit>/,
+#            reports/, production/metrics.json (the champion's metrics)
+
+resource "aws_s3_bucket" "this" {
+  for_each = local.bucket_names
+
+  bucket = each.value
+}
+
+resource "aws_s3_bucket_versioning" "this" {
+  for_each = aws_s3_bucket.this
+
+  bucket = each.value.id
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
+  for_each = aws_s3_bucket.this
+
+  bucket = each.value.id
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm     = "aws:kms"
+      kms_master_key_id = aws_kms_key.project.arn
+    }
+    # S3 Bucket Keys cut KMS request costs for DVC's many small objects.
+    bucket_key_enabled = true
+  }
+}
+
+resource "aws_s3_bucket_public_access_block" "this" {
+  for_each = aws_s3_bucket.this
+
+  bucket                  = each.value.id
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_ownership_controls" "this" {
+  for_each = aws_s3_bucket.this
+
+  bucket = each.value.id
+  rule {
+    object_ownership = "BucketOwnerEnforced"
+  }
+}
+
+resource "aws_s3_bucket_policy" "tls_only" {
+  # Off only for the local cloud, which speaks plain HTTP (see var.enforce_tls).
+  for_each = var.enforce_tls ? aws_s3_bucket.this : {}
+
+  bucket = each.value.id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "DenyInsecureTransport"
+      Effect    = "Deny"
+      Principal = "*"
+      Action    = "s3:*"
+      Resource  = [each.value.arn, "${each.value.arn}/*"]
+      Condition = { Bool = { "aws:SecureTransport" = "false" } }
+    }]
+  })
+
+  # A bucket policy is rejected while the public access block is being written.
+  depends_on = [aws_s3_bucket_public_access_block.this]
+}
+
+locals {
+  # Rules every bucket gets; the artifacts bucket adds the checkpoint expiry.
+  common_lifecycle_rules = [
+    {
+      id     = "expire-noncurrent-versions"
+      prefix = ""
+      days   = null
+    },
+  ]
+  lifecycle_rules = {
+    data = local.common_lifecycle_rules
+    artifacts = concat(local.common_lifecycle_rules, [
+      {
+        id     = "expire-old-checkpoints"
+        prefix = "checkpoints/"
+        days   = var.checkpoint_expiration_days
+      },
+    ])
+  }
+}
+
+resource "aws_s3_bucket_lifecycle_configuration" "this" {
+  for_each = aws_s3_bucket.this
+
+  bucket = each.value.id
+
+  dynamic "rule" {
+    for_each = local.lifecycle_rules[each.key]
+    content {
+      id     = rule.value.id
+      status = "Enabled"
+
+      filter {
+        prefix = rule.value.prefix
+      }
+
+      dynamic "expiration" {
+        for_each = rule.value.days == null ? [] : [rule.value.days]
+        content {
+          days = expiration.value
+        }
+      }
+
+      noncurrent_version_expiration {
+        noncurrent_days = var.noncurrent_version_expiration_days
+      }
+
+      abort_incomplete_multipart_upload {
+        days_after_initiation = 7
+      }
+    }
+  }
+
+  # Lifecycle rules on a versioned bucket need versioning to be in place first.
+  depends_on = [aws_s3_bucket_versioning.this]
+}
+
+# New objects in the data bucket go to EventBridge; events.tf turns incoming/ uploads into a
+# retraining dispatch.
+resource "aws_s3_bucket_notification" "data" {
+  bucket      = aws_s3_bucket.this["data"].id
+  eventbridge = true
+}

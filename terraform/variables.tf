@@ -1,0 +1,357 @@
+# Every name, size and region is a variable with a default that works for a first deployment.
+# Bad values fail at plan time with a message that names the variable.
+
+variable "project" {
+  description = "Short project name, the prefix of every resource name."
+  type        = string
+  default     = "textclf"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,18}[a-z0-9]$", var.project))
+    error_message = "project must be 3-20 characters of lowercase letters, digits and hyphens, starting with a letter (it prefixes bucket and role names)."
+  }
+}
+
+variable "environment" {
+  description = "Deployment environment (prod, staging, ...), the second part of every resource name."
+  type        = string
+  default     = "prod"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9]{1,11}$", var.environment))
+    error_message = "environment must be 2-12 lowercase letters or digits, starting with a letter."
+  }
+}
+
+variable "region" {
+  description = "AWS region for every resource."
+  type        = string
+  default     = "us-east-1"
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-gov)?-[a-z]+-[0-9]$", var.region))
+    error_message = "region must be an AWS region name such as us-east-1 or eu-west-2."
+  }
+}
+
+variable "github_repository" {
+  description = "The GitHub repository (owner/name) whose workflows may assume the PR and release roles, and that receives the retraining dispatch."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$", var.github_repository)) && !contains([".", ".."], try(split("/", var.github_repository)[1], ""))
+    error_message = "github_repository must be \"owner/name\" as on GitHub (for example acme/text-classifier): an owner of letters, digits and hyphens, then one slash, then the repository name."
+  }
+}
+
+variable "github_owner_id" {
+  description = "Numeric GitHub owner id. Set it with github_repository_id when the repository uses immutable OIDC subject claims (repo:OWNER@ID/NAME@ID:...), the default for repositories created from mid-2026 on."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.github_owner_id == null || try(var.github_owner_id > 0 && floor(var.github_owner_id) == var.github_owner_id, false)
+    error_message = "github_owner_id must be a positive whole number (the owner's id from the GitHub API), or null."
+  }
+}
+
+variable "github_repository_id" {
+  description = "Numeric GitHub repository id, for immutable OIDC subject claims; see github_owner_id."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = (var.github_repository_id == null) == (var.github_owner_id == null)
+    error_message = "Set github_repository_id and github_owner_id together (both numbers) or leave both null."
+  }
+}
+
+variable "github_release_branch" {
+  description = "Branch whose workflows may assume the release role."
+  type        = string
+  default     = "main"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._/-]{1,100}$", var.github_release_branch)) && !strcontains(var.github_release_branch, "*")
+    error_message = "github_release_branch must be one branch name (no wildcards)."
+  }
+}
+
+variable "github_release_environment" {
+  description = "GitHub environment whose jobs may assume the release role (a job with `environment:` gets an environment subject instead of a branch subject)."
+  type        = string
+  default     = "production"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._-]{1,100}$", var.github_release_environment))
+    error_message = "github_release_environment must be one environment name of letters, digits, dots, underscores and hyphens."
+  }
+}
+
+variable "github_oidc_provider_arn" {
+  description = "ARN of an existing GitHub Actions OIDC provider in the account (there can be only one per account). Null creates it."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.github_oidc_provider_arn == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:oidc-provider/token\\.actions\\.githubusercontent\\.com$", var.github_oidc_provider_arn))
+    error_message = "github_oidc_provider_arn must be the ARN of the token.actions.githubusercontent.com OIDC provider, or null to create it."
+  }
+}
+
+variable "retrain_event_type" {
+  description = "repository_dispatch event type sent to GitHub when new data lands under incoming/ (the retrain workflow listens for it)."
+  type        = string
+  default     = "new-data"
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9_-]{0,99}$", var.retrain_event_type))
+    error_message = "retrain_event_type must be lowercase letters, digits, hyphens or underscores."
+  }
+}
+
+variable "data_bucket_name" {
+  description = "Name of the data bucket (the DVC remote). Null: <project>-<environment>-data-<account id>."
+  type        = string
+  default     = null
+
+  validation {
+    condition = alltrue([for name in(var.data_bucket_name == null ? [] : [var.data_bucket_name]) :
+      length(name) >= 3 && length(name) <= 63 && can(regex("^[a-z0-9][a-z0-9.-]*[a-z0-9]$", name)) &&
+      !strcontains(name, "..") && !can(regex("^[0-9]+\\.[0-9]+\\.[0-9]+\\.[0-9]+$", name)) &&
+      !startswith(name, "xn--") && !startswith(name, "sthree-") && !endswith(name, "-s3alias") && !endswith(name, "--ol-s3")
+    ])
+    error_message = "data_bucket_name breaks the S3 bucket naming rules: 3-63 characters of lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit, no \"..\", not an IP address, no xn--/sthree- prefix or -s3alias/--ol-s3 suffix."
+  }
+}
+
+variable "artifacts_bucket_name" {
+  description = "Name of the artifacts bucket (prepared data, checkpoints, models, reports, production metrics). Null: <project>-<environment>-artifacts-<account id>."
+  type        = string
+  default     = null
+
+  validation {
+    condition = alltrue([for name in(var.artifacts_bucket_name == null ? [] : [var.artifacts_bucket_name]) :
+      length(name) >= 3 && length(name) <= 63 && can(regex("^[a-z0-9][a-z0-9.-]*[a-z0-9]$", name)) &&
+      !strcontains(name, "..") && !can(regex("^[0-9]+\\.[0-9]+\\.[0-9]+\\.[0-9]+$", name)) &&
+      !startswith(name, "xn--") && !startswith(name, "sthree-") && !endswith(name, "-s3alias") && !endswith(name, "--ol-s3")
+    ])
+    error_message = "artifacts_bucket_name breaks the S3 bucket naming rules: 3-63 characters of lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit, no \"..\", not an IP address, no xn--/sthree- prefix or -s3alias/--ol-s3 suffix."
+  }
+}
+
+variable "state_bucket_name" {
+  description = "Terraform state bucket (created by `make bootstrap`); the release role may read and write it. Null: <project>-tfstate-<account id>-<region>, the bootstrap default."
+  type        = string
+  default     = null
+}
+
+variable "enforce_tls" {
+  description = "Deny plain-HTTP access in the bucket policies. Only the local cloud, which speaks plain HTTP and enforces bucket policies, sets it false."
+  type        = bool
+  default     = true
+}
+
+variable "checkpoint_expiration_days" {
+  description = "Days after which training checkpoints (artifacts bucket, checkpoints/) expire."
+  type        = number
+  default     = 14
+
+  validation {
+    condition     = var.checkpoint_expiration_days >= 1 && var.checkpoint_expiration_days <= 365
+    error_message = "checkpoint_expiration_days must be between 1 and 365."
+  }
+}
+
+variable "noncurrent_version_expiration_days" {
+  description = "Days after which overwritten or deleted object versions expire in both buckets."
+  type        = number
+  default     = 90
+
+  validation {
+    condition     = var.noncurrent_version_expiration_days >= 1 && var.noncurrent_version_expiration_days <= 3650
+    error_message = "noncurrent_version_expiration_days must be between 1 and 3650."
+  }
+}
+
+variable "ecr_keep_images" {
+  description = "How many images each ECR repository keeps (older ones expire)."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.ecr_keep_images >= 1 && var.ecr_keep_images <= 1000
+    error_message = "ecr_keep_images must be between 1 and 1000."
+  }
+}
+
+variable "serverless_memory_mb" {
+  description = "Memory of the Serverless endpoint, in MB (1024-6144, in steps of 1024)."
+  type        = number
+  default     = 2048
+
+  validation {
+    condition     = contains([1024, 2048, 3072, 4096, 5120, 6144], var.serverless_memory_mb)
+    error_message = "serverless_memory_mb must be one of 1024, 2048, 3072, 4096, 5120, 6144 (SageMaker Serverless sizes)."
+  }
+}
+
+variable "serverless_max_concurrency" {
+  description = "Maximum concurrent invocations of the Serverless endpoint (1-200)."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.serverless_max_concurrency >= 1 && var.serverless_max_concurrency <= 200 && floor(var.serverless_max_concurrency) == var.serverless_max_concurrency
+    error_message = "serverless_max_concurrency must be a whole number between 1 and 200."
+  }
+}
+
+variable "serverless_provisioned_concurrency" {
+  description = "Provisioned (always warm) concurrency of the Serverless endpoint; 0 = none, pay per use with cold starts."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.serverless_provisioned_concurrency >= 0 && var.serverless_provisioned_concurrency <= var.serverless_max_concurrency && floor(var.serverless_provisioned_concurrency) == var.serverless_provisioned_concurrency
+    error_message = "serverless_provisioned_concurrency must be a whole number from 0 (none) to serverless_max_concurrency."
+  }
+}
+
+variable "serving_image_tag" {
+  description = "Tag of the serving image the endpoint's first configuration and the redeploy Lambda use."
+  type        = string
+  default     = "initial"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", var.serving_image_tag))
+    error_message = "serving_image_tag must be a valid image tag (letters, digits, _ . -; at most 128 characters)."
+  }
+}
+
+variable "initial_model_data_url" {
+  description = "The released model.tar.gz the endpoint starts with (s3://<artifacts bucket>/models/<commit>/model.tar.gz). Null: no endpoint yet (a new account has no model); the first release creates it, or set this once and apply."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.initial_model_data_url == null || can(regex("^s3://[a-z0-9.-]{3,63}/.+\\.tar\\.gz$", var.initial_model_data_url))
+    error_message = "initial_model_data_url must be an s3://bucket/key.tar.gz URL, or null."
+  }
+}
+
+variable "artifact_prefix" {
+  description = "Prefix of released models in the artifacts bucket (models/<git commit>/model.tar.gz)."
+  type        = string
+  default     = "models/"
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9_-]*/$", var.artifact_prefix))
+    error_message = "artifact_prefix must be one folder name ending with a slash, such as models/."
+  }
+}
+
+variable "keep_configs" {
+  description = "How many endpoint configurations (and their models) the redeploy Lambda keeps for rollback."
+  type        = number
+  default     = 3
+
+  validation {
+    condition     = var.keep_configs >= 1 && var.keep_configs <= 20 && floor(var.keep_configs) == var.keep_configs
+    error_message = "keep_configs must be a whole number between 1 and 20."
+  }
+}
+
+variable "lambda_zip_path" {
+  description = "The redeploy Lambda's zip (built by `make lambda-zip`). Relative paths are relative to this folder."
+  type        = string
+  default     = "../build/redeploy.zip"
+
+  validation {
+    condition     = endswith(var.lambda_zip_path, ".zip")
+    error_message = "lambda_zip_path must name a .zip file."
+  }
+}
+
+variable "lambda_timeout_seconds" {
+  description = "Timeout of the redeploy Lambda: it waits for the endpoint to come up and rolls back if it does not."
+  type        = number
+  default     = 900
+
+  validation {
+    condition     = var.lambda_timeout_seconds >= 60 && var.lambda_timeout_seconds <= 900
+    error_message = "lambda_timeout_seconds must be between 60 and 900 (the Lambda maximum)."
+  }
+}
+
+variable "lambda_memory_mb" {
+  description = "Memory of the redeploy Lambda, in MB."
+  type        = number
+  default     = 256
+
+  validation {
+    condition     = var.lambda_memory_mb >= 128 && var.lambda_memory_mb <= 10240
+    error_message = "lambda_memory_mb must be between 128 and 10240."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Retention of the project's CloudWatch log groups, in days."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be a value CloudWatch Logs accepts: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653."
+  }
+}
+
+variable "kms_deletion_window_days" {
+  description = "Waiting period before the project KMS key is deleted after a destroy."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.kms_deletion_window_days >= 7 && var.kms_deletion_window_days <= 30
+    error_message = "kms_deletion_window_days must be between 7 and 30."
+  }
+}
+
+variable "alarm_email" {
+  description = "E-mail address subscribed to the alarm topic, or null to subscribe later."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.alarm_email == null || can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", var.alarm_email))
+    error_message = "alarm_email must be an e-mail address, or null."
+  }
+}
+
+variable "error_alarm_threshold" {
+  description = "5xx errors of the endpoint within 5 minutes that raise the error alarm."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.error_alarm_threshold >= 1
+    error_message = "error_alarm_threshold must be at least 1."
+  }
+}
+
+variable "latency_alarm_threshold_ms" {
+  description = "p90 model latency, in milliseconds, above which the latency alarm fires (three 5-minute periods out of three)."
+  type        = number
+  default     = 1000
+
+  validation {
+    condition     = var.latency_alarm_threshold_ms >= 10 && var.latency_alarm_threshold_ms <= 60000
+    error_message = "latency_alarm_threshold_ms must be between 10 and 60000."
+  }
+}
+
+variable "tags" {
+  description = "Extra tags for every resource (Project, Environment and ManagedBy are always set)."
+  type        = map(string)
+  default     = {}
+}

@@ -1,0 +1,17 @@
+terraform {
+  # 1.11: S3-native state locking (use_lockfile), cross-variable validation, mock providers in tests.
+  required_version = ">= 1.11.0, < 2.0.0"
+
+  required_providers {
+    aws = {
+      source = "hashicorp/aws"
+      # Exact pin instead of a committed lock file: a lock written from an offline mirror would
+      # only hold the hash of one platform and fail `init` on every other one.
+      version = "5.100.0"
+    }
+  }
+
+  # Partial configuration: `make infra-init` passes backend.hcl, which `make bootstrap` writes
+  # (bucket, key, region, use_lockfile = true). S3-native locking needs no DynamoDB table.
+  backend "s3" {}
+}
