@@ -14,6 +14,7 @@ REGION = "us-east-1"
 # Modules that add what moto lacks. Each has `install()`, called once before the server starts.
 EXTENSIONS = (
     "textclf.localcloud.endpoints",
+    "textclf.localcloud.infra",
     "textclf.localcloud.lambdas",
     "textclf.localcloud.training",
 )
