@@ -1,0 +1,130 @@
+"""Publish and promote-by-commit against the local cloud's S3 (the endpoint side runs in the
+release rehearsal, tests/e2e)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import subprocess
+import tarfile
+
+import boto3
+import pytest
+
+from tests.workflows.conftest import ARTIFACTS, BIN
+from textclf import release
+from textclf.config import AwsParams
+
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+OTHER = "89abcdef0123456789abcdef0123456789abcdef"
+
+
+def aws() -> AwsParams:
+    return AwsParams().resolved()
+
+
+def test_publish_uploads_model_metrics_and_manifest_last(buckets, trained) -> None:
+    manifest = release.publish(COMMIT, aws(), trained["model"], trained["metrics"], trained["gate"])
+    s3 = boto3.client("s3")
+    keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=ARTIFACTS)["Contents"])
+    assert keys == [
+        f"models/{COMMIT}/{name}" for name in ("eval.json", "gate.json", "manifest.json", "model.tar.gz")
+    ]
+    assert manifest["model_data_url"] == f"s3://{ARTIFACTS}/models/{COMMIT}/model.tar.gz"
+    blob = s3.get_object(Bucket=ARTIFACTS, Key=f"models/{COMMIT}/model.tar.gz")["Body"].read()
+    assert manifest["sha256"] == hashlib.sha256(blob).hexdigest()
+    with tarfile.open(fileobj=io.BytesIO(blob)) as archive:
+        names = archive.getnames()
+    # Files at the archive root: SageMaker extracts it into /opt/ml/model.
+    assert {"config.json", "labels.json", "model.safetensors"} <= set(names)
+    assert all("/" not in name for name in names)
+    assert release.find_artifact(COMMIT, aws())["sha256"] == manifest["sha256"]
+    assert json.loads(s3.get_object(Bucket=ARTIFACTS, Key=f"models/{COMMIT}/eval.json")["Body"].read())[
+        "macro_f1"
+    ] == pytest.approx(0.9)
+
+
+def test_publish_refuses_a_folder_that_is_not_a_model(buckets, trained, tmp_path) -> None:
+    empty = tmp_path / "not-a-model"
+    empty.mkdir()
+    with pytest.raises(
+        release.ReleaseError, match=r"not a trained model folder \(missing config.json, labels.json\)"
+    ):
+        release.publish(COMMIT, aws(), empty, trained["metrics"])
+    assert "Contents" not in boto3.client("s3").list_objects_v2(Bucket=ARTIFACTS)
+
+
+def test_publish_refuses_a_bad_commit(buckets, trained) -> None:
+    with pytest.raises(release.ReleaseError, match="'main' is not a git commit"):
+        release.publish("main", aws(), trained["model"], trained["metrics"])
+
+
+def test_unfinished_publish_is_not_promotable(buckets, trained) -> None:
+    """A model without its manifest (a publish that died half way) counts as not published."""
+    boto3.client("s3").put_object(Bucket=ARTIFACTS, Key=f"models/{COMMIT}/model.tar.gz", Body=b"partial")
+    with pytest.raises(release.ReleaseError, match=f"no trained model for commit {COMMIT}"):
+        release.find_artifact(COMMIT, aws())
+
+
+def test_promote_without_artifact_fails_before_touching_the_endpoint(buckets, trained) -> None:
+    release.publish(OTHER, aws(), trained["model"], trained["metrics"])
+    targets = release.Targets("textclf-prod-redeploy", "textclf-prod-endpoint")
+    with pytest.raises(release.ReleaseError, match=f"no trained model for commit {COMMIT}"):
+        release.promote(COMMIT, aws(), targets, "macro_f1")
+    # Nothing was deployed or recorded.
+    assert boto3.client("sagemaker").list_endpoints()["Endpoints"] == []
+    keys = [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=ARTIFACTS)["Contents"]]
+    assert not [key for key in keys if key.startswith("production/")]
+
+
+def test_release_check_cli_names_the_commit(buckets) -> None:
+    result = subprocess.run(
+        [BIN / "textclf", "release-check", "--commit", COMMIT], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 2
+    assert f"no trained model for commit {COMMIT}" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_promote_needs_the_deployed_names(buckets, trained) -> None:
+    release.publish(COMMIT, aws(), trained["model"], trained["metrics"])
+    with pytest.raises(release.ReleaseError, match="TEXTCLF_REDEPLOY_FUNCTION is not set"):
+        release.promote(COMMIT, aws(), release.Targets("", "endpoint"), "macro_f1")
+
+
+class FakeGh:
+    """Stands in for the GitHub API (`gh api`), which is not reachable from tests."""
+
+    def __init__(self, returncode: int, stdout: str = "", stderr: str = "") -> None:
+        self.result = subprocess.CompletedProcess([], returncode, stdout, stderr)
+        self.calls: list[list[str]] = []
+
+    def __call__(self, command: list[str], **_: object) -> subprocess.CompletedProcess:
+        self.calls.append(command)
+        return self.result
+
+
+def test_reviewed_commit_is_the_prs_head() -> None:
+    gh = FakeGh(0, f"{OTHER}\n")
+    assert release.reviewed_commit("acme/textclf", COMMIT, gh) == OTHER
+    assert gh.calls[0][:3] == ["gh", "api", f"repos/acme/textclf/commits/{COMMIT}/pulls"]
+
+
+def test_reviewed_commit_of_a_direct_push_is_itself() -> None:
+    assert release.reviewed_commit("acme/textclf", COMMIT, FakeGh(0, "")) == COMMIT
+
+
+def test_reviewed_commit_reports_api_failures() -> None:
+    with pytest.raises(release.ReleaseError, match=r"cannot ask GitHub which PR produced .*HTTP 403"):
+        release.reviewed_commit("acme/textclf", COMMIT, FakeGh(1, "", "HTTP 403"))
+
+
+def test_release_commit_cli_prefers_the_requested_commit() -> None:
+    result = subprocess.run(
+        [BIN / "textclf", "release-commit", "--commit", OTHER.upper()],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0 and result.stdout.strip() == OTHER
