@@ -213,7 +213,7 @@ def collect(
 
 
 # ---------------------------------------------------------------------------------------------
-# Markdown helpers
+# Markdown building blocks
 
 # Characters that would start markup inside a table cell or a sentence.
 _MARKUP = str.maketrans({c: "\\" + c for c in "\\`*_[]<>|~"} | {"\n": " ", "\r": " "})

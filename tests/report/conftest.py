@@ -1,9 +1,10 @@
 """Real git histories for the gate and the report, built with real git and DVC.
 
-`history`: `main` holds a trained model's metrics; branch `pr` (checked out) changes params
-(train.epochs, a threshold) and the data (more rows, a new class `warranty`) and holds the new
-model's metrics. `first_history`: `main` has no metrics at all, as before the first PR ever.
-Each test gets the branch as committed (`git checkout -- .`), as its working directory.
+Both are built once per session. `history`: `main` holds a trained model's metrics; branch `pr`
+(checked out) changes params (train.epochs, a threshold) and the data (more rows, a new class
+`warranty`) and holds the new model's metrics. `first_history`: `main` has no metrics at all, as
+before the first PR ever. Each test gets the branch as committed (`git checkout -- .`) as its
+working directory, so a test may change files freely.
 """
 
 from __future__ import annotations
@@ -175,7 +176,7 @@ def new_project(root: Path, repo_root: Path) -> Project:
     return project
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def history(tmp_path_factory, repo_root) -> Project:
     project = new_project(tmp_path_factory.mktemp("history") / "repo", repo_root)
     project.write_outputs(MAIN_EVAL, MAIN_DATA, steps=200, final_loss=0.31)
@@ -190,7 +191,7 @@ def history(tmp_path_factory, repo_root) -> Project:
     return project
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def first_history(tmp_path_factory, repo_root) -> Project:
     project = new_project(tmp_path_factory.mktemp("first") / "repo", repo_root)
     project.commit("main: the template, nothing trained yet")
@@ -200,7 +201,7 @@ def first_history(tmp_path_factory, repo_root) -> Project:
     return project
 
 
-def _enter(project: Project, monkeypatch) -> Project:
+def enter(project: Project, monkeypatch) -> Project:
     """The committed branch as the working directory, with no CI or AWS settings leaking in."""
     project.git("checkout", "-q", "--", ".")
     project.git("clean", "-fdq")
@@ -215,12 +216,12 @@ def _enter(project: Project, monkeypatch) -> Project:
 
 @pytest.fixture
 def pr_repo(history, monkeypatch) -> Project:
-    return _enter(history, monkeypatch)
+    return enter(history, monkeypatch)
 
 
 @pytest.fixture
 def first_repo(first_history, monkeypatch) -> Project:
-    return _enter(first_history, monkeypatch)
+    return enter(first_history, monkeypatch)
 
 
 @pytest.fixture

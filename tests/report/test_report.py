@@ -16,6 +16,7 @@ from tests.report.conftest import (
     PR_EVAL,
     assert_valid_tables,
     data_metrics,
+    enter,
     eval_metrics,
     section,
     table_after,
@@ -44,18 +45,14 @@ def build(*args: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def pr_report(history, tmp_path_factory) -> str:
-    """The report of the PR branch against main's metrics (no release recorded), as CI builds it."""
-    mp = pytest.MonkeyPatch()
-    try:
-        from tests.report.conftest import _enter
-
-        _enter(history, mp)
+def pr_report(history) -> str:
+    """The report of the PR branch against main's metrics (no release recorded), as CI builds it;
+    built once, read by the section tests below."""
+    with pytest.MonkeyPatch.context() as patch:
+        enter(history, patch)
         for key, value in GITHUB.items():
-            mp.setenv(key, value)
+            patch.setenv(key, value)
         return build("--champion", "main", "--commit-sha", PR_HEAD)
-    finally:
-        mp.undo()
 
 
 def test_headline_compares_this_pr_with_main_on_the_main_metric(pr_report):
