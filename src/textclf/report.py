@@ -669,22 +669,36 @@ def spot_savings(job: dict[str, Any]) -> float | None:
     return None
 
 
+def usd(amount: Any) -> str:
+    if not gate.usable(amount):
+        return "—"
+    return f"${amount:,.2f}" if amount >= 1 else f"${amount:.4f}"  # a short job costs cents
+
+
 def _sagemaker_rows(job: dict[str, Any]) -> list[list[str]]:
     instance = _first(job, "instance_type")
     count = _first(job, "instance_count")
     savings = spot_savings(job)
-    cost = _first(job, "estimated_cost_usd")
+    price = _first(job, "price_usd_per_hour")
+    cost = usd(_first(job, "estimated_cost_usd"))
+    if cost != "—" and gate.usable(price):
+        cost += f" (billable time × {usd(price)}/h on-demand)"
     name = _first(job, "job_name", "training_job_name")
-    return [
-        ["Backend", "SageMaker training job" + (" (managed Spot)" if job.get("spot", True) else "")],
+    spot = job.get("spot", True) is not False
+    rows = [
+        ["Backend", "SageMaker training job" + (" (managed Spot)" if spot else " (on-demand)")],
         ["Job", link(str(name or "—"), _first(job, "console_url"))],
         ["Instance", md(f"{instance or '—'}" + (f" × {count}" if count else ""))],
         ["Training time", duration(_first(job, "training_seconds"))],
         ["Billable time", duration(_first(job, "billable_seconds"))],
-        ["Spot savings", f"{savings:.0f} %" if savings is not None else "—"],
-        ["Estimated cost", f"${cost:,.2f}" if gate.usable(cost) else "—"],
+        ["Spot savings", f"{savings:.0f} %" if savings is not None and spot else "—"],
+        ["Estimated cost", cost],
         ["Region", md(_first(job, "region") or "—")],
     ]
+    interruptions = job.get("interruptions")
+    if gate.usable(interruptions) and interruptions > 0:
+        rows.append(["Spot interruptions", f"{interruptions} (resumed from checkpoints)"])
+    return rows
 
 
 def _local_rows(job: dict[str, Any]) -> list[list[str]]:

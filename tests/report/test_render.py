@@ -17,7 +17,16 @@ from tests.report.conftest import (
 )
 from textclf import gate
 from textclf.config import Params
-from textclf.report import COMMENT_LIMIT, Inputs, Links, github_links, mermaid_line, render, section_training
+from textclf.report import (
+    COMMENT_LIMIT,
+    Inputs,
+    Links,
+    github_links,
+    mermaid_line,
+    render,
+    section_training,
+    usd,
+)
 
 PARAMS = Params.model_validate({"evaluate": EVALUATE})
 SAGEMAKER_JOB = {
@@ -28,6 +37,9 @@ SAGEMAKER_JOB = {
     "training_seconds": 1200,
     "billable_seconds": 420,
     "estimated_cost_usd": 0.0859,
+    "price_usd_per_hour": 0.736,
+    "spot": True,
+    "interruptions": 1,
     "region": "eu-west-1",
     "console_url": "https://eu-west-1.console.aws.amazon.com/sagemaker/home?region=eu-west-1#/jobs/textclf-x",
     "resumed_from_step": 120,
@@ -56,8 +68,50 @@ def test_sagemaker_job_facts_with_spot_savings_from_billable_time():
     assert rows["Training time"] == ["20.0 min"]
     assert rows["Billable time"] == ["7.0 min"]
     assert rows["Spot savings"] == ["65 %"]  # 1 - 420 / 1200
-    assert rows["Estimated cost"] == ["$0.09"]
+    assert rows["Estimated cost"] == ["$0.0859 (billable time × $0.7360/h on-demand)"]
+    assert rows["Spot interruptions"] == ["1 (resumed from checkpoints)"]
     assert rows["Resumed"] == ["from checkpoint at step 120 (interrupted run)"]
+
+
+def test_the_facts_the_sagemaker_backend_records_are_shown(repo_root):
+    from textclf.config import load_params
+    from textclf.sagemaker_backend import job_facts
+
+    described = {  # the DescribeTrainingJob fields job_facts reads
+        "TrainingJobName": "textclf-abc1234-20260301",
+        "TrainingJobArn": "arn:aws:sagemaker:eu-west-1:123456789012:training-job/textclf-abc1234-20260301",
+        "ResourceConfig": {"InstanceType": "ml.g4dn.xlarge", "InstanceCount": 1},
+        "TrainingTimeInSeconds": 1000,
+        "BillableTimeInSeconds": 300,
+        "EnableManagedSpotTraining": True,
+        "SecondaryStatusTransitions": [{"Status": "Interrupted"}, {"Status": "Training"}],
+        "AlgorithmSpecification": {"TrainingImage": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/train:1"},
+        "ModelArtifacts": {"S3ModelArtifacts": "s3://bucket/jobs/model.tar.gz"},
+    }
+    settings = load_params(repo_root / "params.yaml").sagemaker  # the template's price table
+    facts = job_facts(described, settings, "eu-west-1")
+
+    rows = table_after(section_training(inputs(PR_EVAL, train_job=facts)), "")
+
+    assert rows["Backend"] == ["SageMaker training job (managed Spot)"]
+    assert rows["Job"][0].startswith("[textclf-abc1234-20260301](https://")
+    assert rows["Instance"] == ["ml.g4dn.xlarge × 1"]
+    assert rows["Billable time"] == ["5.0 min"]
+    assert rows["Spot savings"] == ["70 %"]
+    assert facts["estimated_cost_usd"] > 0
+    assert rows["Estimated cost"][0].startswith(f"{usd(facts['estimated_cost_usd'])} (billable time")
+    assert rows["Spot interruptions"] == ["1 (resumed from checkpoints)"]
+    assert rows["Region"] == ["eu-west-1"]
+
+
+def test_an_on_demand_job_has_no_spot_savings():
+    job = {**SAGEMAKER_JOB, "spot": False, "billable_seconds": 1200, "estimated_cost_usd": 12.5}
+
+    rows = table_after(section_training(inputs(PR_EVAL, train_job=job)), "")
+
+    assert rows["Backend"] == ["SageMaker training job (on-demand)"]
+    assert rows["Spot savings"] == ["—"]
+    assert rows["Estimated cost"] == ["$12.50 (billable time × $0.7360/h on-demand)"]
 
 
 def test_sagemakers_own_savings_figure_wins_and_missing_facts_show_a_dash():
