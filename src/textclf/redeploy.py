@@ -59,6 +59,7 @@ import json
 import os
 import re
 import sys
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -501,6 +502,10 @@ class Deployer:
             return self._outcome(
                 False, "failed", f"the new model did not come up ({reason}); SageMaker kept {working}", True
             )
+        if status == "InService":  # on a config neither this run nor the previous one set
+            return self._outcome(
+                False, "failed", f"the endpoint moved to {config} meanwhile (outside this Lambda?)", False
+            )
         if working is None:
             return self._outcome(
                 False,
@@ -580,12 +585,21 @@ def log(step: str, **fields: Any) -> None:
     )
 
 
+_CLIENTS: dict[tuple[str | None, ...], dict[str, Any]] = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
 def _clients() -> dict[str, Any]:
+    """boto3 clients, made once per process and endpoint (a warm Lambda reuses them); clients are
+    thread-safe, boto3's default session is not, hence a session of their own."""
     import boto3  # in the Lambda runtime; imported here so the module loads without it
 
-    # A session per invocation: boto3's default session is not safe to share between threads.
-    session = boto3.session.Session()
-    return {name: session.client(name) for name in ("sagemaker", "s3", "dynamodb")}
+    key = tuple(os.environ.get(name) for name in ("AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION"))
+    with _CLIENTS_LOCK:
+        if key not in _CLIENTS:
+            session = boto3.session.Session()
+            _CLIENTS[key] = {name: session.client(name) for name in ("sagemaker", "s3", "dynamodb")}
+        return _CLIENTS[key]
 
 
 def _check_artifact(s3: Any, url: str) -> None:
