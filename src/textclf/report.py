@@ -326,7 +326,7 @@ def section_headline(inputs: Inputs, compact: bool = False) -> str:
     rows.append([f"{md(inputs.base_ref)} (committed)", fmt(base_value), change])
     parts = [
         f"## {title}: {md(main_metric)} {fmt(candidate)}",
-        table([md(main_metric), "value", "this PR vs it"], rows),
+        table([md(main_metric), "value", "this PR − it"], rows),
     ]
     failed = [c for c in verdict["checks"] if not c["passed"]]
     if failed:
