@@ -232,7 +232,9 @@ def summarise(parts: dict[str, list[Example]], labels: list[str], dropped: Count
 def _write_jsonl(path: Path, examples: list[Example]) -> None:
     with path.open("w", encoding="utf-8") as handle:
         for example in examples:
-            handle.write(json.dumps({"text": example.text, "label": example.label}, ensure_ascii=False) + "\n")
+            handle.write(
+                json.dumps({"text": example.text, "label": example.label}, ensure_ascii=False) + "\n"
+            )
 
 
 def run(params: DataParams, summary_file: Path = SUMMARY_FILE) -> dict:

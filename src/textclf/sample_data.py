@@ -18,9 +18,24 @@ SEED = 20261121
 ROWS_PER_LABEL = 300
 
 ITEMS = [
-    "running shoes", "rain jacket", "coffee grinder", "desk lamp", "yoga mat", "phone case",
-    "blender", "backpack", "winter boots", "wireless earbuds", "standing desk", "kettle",
-    "air purifier", "duvet cover", "bike helmet", "gaming chair", "smart watch", "frying pan",
+    "running shoes",
+    "rain jacket",
+    "coffee grinder",
+    "desk lamp",
+    "yoga mat",
+    "phone case",
+    "blender",
+    "backpack",
+    "winter boots",
+    "wireless earbuds",
+    "standing desk",
+    "kettle",
+    "air purifier",
+    "duvet cover",
+    "bike helmet",
+    "gaming chair",
+    "smart watch",
+    "frying pan",
 ]
 CARRIERS = ["the courier", "UPS", "DHL", "the postal service", "your delivery partner", "FedEx"]
 PLANS = ["Plus membership", "premium plan", "monthly subscription", "annual plan", "meal box subscription"]
@@ -28,12 +43,32 @@ DAYS = ["two", "three", "four", "five", "six", "ten"]
 MONTHS = ["January", "March", "April", "June", "August", "September", "October", "November"]
 
 OPENERS = [
-    "Hi,", "Hello,", "Hi there,", "Good morning,", "Hey,", "Dear support team,", "Hello again,", "",
-    "", "", "Quick question:", "Sorry to bother you,",
+    "Hi,",
+    "Hello,",
+    "Hi there,",
+    "Good morning,",
+    "Hey,",
+    "Dear support team,",
+    "Hello again,",
+    "",
+    "",
+    "",
+    "Quick question:",
+    "Sorry to bother you,",
 ]
 CLOSERS = [
-    "Thanks.", "Thank you!", "Thanks in advance.", "Please help.", "Appreciate it.", "Cheers",
-    "Let me know asap.", "", "", "", "This is really frustrating.", "Regards, a long time customer",
+    "Thanks.",
+    "Thank you!",
+    "Thanks in advance.",
+    "Please help.",
+    "Appreciate it.",
+    "Cheers",
+    "Let me know asap.",
+    "",
+    "",
+    "",
+    "This is really frustrating.",
+    "Regards, a long time customer",
 ]
 # Context sentences that fit any intent: they add the shared vocabulary on purpose.
 NEUTRAL = [

@@ -208,7 +208,9 @@ def _training_args(hp: Hyperparameters, checkpoint_dir: Path, pad_to_max_length:
         warmup_steps=hp.warmup_ratio,  # a float below 1 is a ratio of the total steps
         seed=hp.seed,
         data_seed=hp.seed,
-        train_sampling_strategy="group_by_length" if hp.group_by_length and not pad_to_max_length else "random",
+        train_sampling_strategy="group_by_length"
+        if hp.group_by_length and not pad_to_max_length
+        else "random",
         eval_strategy="steps",
         eval_steps=hp.eval_steps,
         save_strategy="steps",

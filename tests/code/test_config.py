@@ -26,7 +26,12 @@ def with_change(repo_root, section: str, key: str, value) -> dict:
         ("train", "epochs", -1, r"train.epochs: Input should be greater than 0 \(got -1\)"),
         ("train", "batch_size", "sixteen", r"train.batch_size: Input should be a valid integer"),
         ("train", "learnin_rate", 0.1, r"train.learnin_rate: unknown key"),
-        ("data", "split", {"train": 0.8, "validation": 0.15, "test": 0.15}, r"data.split: .*sum to 1, got 1.1"),
+        (
+            "data",
+            "split",
+            {"train": 0.8, "validation": 0.15, "test": 0.15},
+            r"data.split: .*sum to 1, got 1.1",
+        ),
         ("data", "labels", ["a"], r"data.labels: .*at least 2 labels"),
         ("data", "labels", ["a", "a"], r"data.labels: .*distinct"),
         ("train", "backend", "kubernetes", r"train.backend: Input should be 'local' or 'sagemaker'"),

@@ -50,7 +50,9 @@ def test_splits_are_stratified_disjoint_and_seeded(workdir):
     write_csv(workdir / "data/raw/a.csv", rows(40))
     summary = prepare.run(params())
     splits = {
-        name: [json.loads(line) for line in (workdir / f"data/prepared/{name}.jsonl").read_text().splitlines()]
+        name: [
+            json.loads(line) for line in (workdir / f"data/prepared/{name}.jsonl").read_text().splitlines()
+        ]
         for name in prepare.SPLITS
     }
     assert summary["rows"] == {"raw": 120, "train": 84, "validation": 18, "test": 18}
@@ -146,7 +148,9 @@ def test_single_class(workdir):
 
 
 def test_class_too_small_to_stratify(workdir):
-    write_csv(workdir / "data/raw/a.csv", [*rows(), *[{"text": f"rare {i}", "label": "rare"} for i in range(3)]])
+    write_csv(
+        workdir / "data/raw/a.csv", [*rows(), *[{"text": f"rare {i}", "label": "rare"} for i in range(3)]]
+    )
     run_expecting(r"class 'rare' has 3 rows after cleaning; .* needs at least 7")
 
 

@@ -28,7 +28,13 @@ def test_train_stage_writes_the_model_contract_metrics_and_plots(tiny_project):
     result = run_textclf(tiny_project, "train")
     assert result.returncode == 0, result.stderr
     model_dir = tiny_project / "models/model"
-    for name in ("config.json", "model.safetensors", "tokenizer.json", "labels.json", "training_history.json"):
+    for name in (
+        "config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "labels.json",
+        "training_history.json",
+    ):
         assert (model_dir / name).is_file(), name
     assert not (model_dir / "training_args.bin").exists()
     config = json.loads((model_dir / "config.json").read_text())
@@ -89,7 +95,9 @@ def test_corrupted_checkpoint_is_reported_and_training_starts_clean(tiny_project
 
 def test_sigterm_saves_a_checkpoint_and_a_restart_resumes(tmp_path, tiny_model_dir):
     # Enough steps that the run is still going when the signal lands.
-    project = make_project(tmp_path / "project", str(tiny_model_dir), epochs=25, save_steps=10, eval_steps=500)
+    project = make_project(
+        tmp_path / "project", str(tiny_model_dir), epochs=25, save_steps=10, eval_steps=500
+    )
     checkpoints = _checkpoint_dir(project)
     process = subprocess.Popen(
         [sys.executable, "-m", "textclf.cli", "train"],
@@ -112,9 +120,11 @@ def test_sigterm_saves_a_checkpoint_and_a_restart_resumes(tmp_path, tiny_model_d
 
     result = run_textclf(project, "train")
     assert result.returncode == 0, result.stderr[-2000:]
-    assert f"resuming from {checkpoints / f'checkpoint-{saved[-1]}'}".replace(str(project) + "/", "") in (
-        result.stderr + result.stdout
-    ) or f"checkpoint-{saved[-1]}" in result.stderr + result.stdout
+    assert (
+        f"resuming from {checkpoints / f'checkpoint-{saved[-1]}'}".replace(str(project) + "/", "")
+        in (result.stderr + result.stdout)
+        or f"checkpoint-{saved[-1]}" in result.stderr + result.stdout
+    )
     job = json.loads((project / "metrics/train_job.json").read_text())
     metrics = json.loads((project / "metrics/train.json").read_text())
     assert job["resumed_from_step"] == saved[-1] > 0

@@ -16,6 +16,7 @@ EXTENSIONS = (
     "textclf.localcloud.endpoints",
     "textclf.localcloud.infra",
     "textclf.localcloud.lambdas",
+    "textclf.localcloud.runtime",
     "textclf.localcloud.training",
 )
 _installed = False

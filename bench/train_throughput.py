@@ -1,0 +1,96 @@
+"""Training throughput: this project's Trainer setup versus the HuggingFace example's baseline.
+
+Baseline: every batch padded to `model.max_length` in random order (what the HuggingFace
+text-classification example does with its default `pad_to_max_length`). Ours: dynamic padding
+(each batch padded to its longest text) and length-grouped batches. Same model, data, epochs and
+seed; each variant runs in its own process so peak memory is its own.
+
+    python bench/train_throughput.py [--epochs 1]      # needs data/prepared (make repro or textclf prepare)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+RESULTS = Path("bench/results/train_throughput.json")
+
+
+def run_variant(variant: str, epochs: float) -> dict:
+    """Train once in this process and print the facts as JSON (called in a child process)."""
+    from textclf.config import load_params
+    from textclf.evaluate import predict, score
+    from textclf.train import Hyperparameters, JobPaths, train_model
+
+    params = load_params()
+    prepared = Path(params.data.prepared_dir)
+    train_params = params.train.model_copy(update={"epochs": epochs})
+    hp = Hyperparameters.from_params(params.model_copy(update={"train": train_params}))
+    with tempfile.TemporaryDirectory() as work:
+        paths = JobPaths(prepared, prepared, Path(work) / "model", Path(work) / "ckpt", Path(work) / "out")
+        started = time.perf_counter()
+        facts = train_model(paths, hp, log=lambda m: None, pad_to_max_length=variant == "baseline")
+        wall = time.perf_counter() - started
+        rows = [
+            json.loads(line) for line in (prepared / "test.jsonl").read_text(encoding="utf-8").splitlines()
+        ]
+        labels = json.loads((prepared / "labels.json").read_text())["labels"]
+        predicted = predict(paths.model_dir, [r["text"] for r in rows], hp.max_length, 64)
+        test = score([r["label"] for r in rows], predicted, labels)
+    return {
+        "variant": variant,
+        "train_samples_per_second": facts["train_samples_per_second"],
+        "train_seconds": facts["train_seconds"],
+        "wall_seconds": round(wall, 1),
+        "test_accuracy": test["accuracy"],
+        "test_macro_f1": test["macro_f1"],
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=float, default=1.0)
+    parser.add_argument("--variant", choices=["baseline", "ours"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.variant:
+        print(json.dumps(run_variant(args.variant, args.epochs)))
+        return
+    results = {}
+    for variant in ("baseline", "ours"):
+        print(f"running {variant} ...", file=sys.stderr, flush=True)
+        child = subprocess.run(
+            [sys.executable, __file__, "--variant", variant, "--epochs", str(args.epochs)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        results[variant] = json.loads(child.stdout.strip().splitlines()[-1])
+    base, ours = results["baseline"], results["ours"]
+    summary = {
+        "epochs": args.epochs,
+        "speedup": round(ours["train_samples_per_second"] / base["train_samples_per_second"], 2),
+        "accuracy_change_points": round(100 * (ours["test_accuracy"] - base["test_accuracy"]), 2),
+        **results,
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    print("| variant | samples/s | train s | test accuracy | test macro-F1 | peak RSS MB |")
+    print("|---|---|---|---|---|---|")
+    for name in ("baseline", "ours"):
+        r = results[name]
+        print(
+            f"| {name} | {r['train_samples_per_second']} | {r['train_seconds']} | {r['test_accuracy']} "
+            f"| {r['test_macro_f1']} | {r['peak_rss_mb']} |"
+        )
+    print(f"\nspeed-up {summary['speedup']}x, accuracy change {summary['accuracy_change_points']} points")
+
+
+if __name__ == "__main__":
+    main()
