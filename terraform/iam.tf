@@ -236,6 +236,15 @@ locals {
       },
       local.kms_use,
       {
+        Sid      = "EncryptNewEndpointConfigurations"
+        Effect   = "Allow"
+        Action   = "kms:CreateGrant"
+        Resource = aws_kms_key.project.arn
+        Condition = {
+          Bool = { "kms:GrantIsForAWSResource" = "true" }
+        }
+      },
+      {
         Sid      = "HoldTheDeployLock"
         Effect   = "Allow"
         Action   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]

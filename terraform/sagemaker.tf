@@ -38,6 +38,9 @@ resource "aws_sagemaker_endpoint_configuration" "initial" {
   count = local.endpoint_enabled ? 1 : 0
 
   name = local.initial_name
+  # Serverless endpoints use it for the model image; configurations the Lambda creates pass the same
+  # key (KMS_KEY_ARN).
+  kms_key_arn = aws_kms_key.project.arn
 
   production_variants {
     variant_name = local.variant_name

@@ -35,17 +35,6 @@ variable "state_bucket_name" {
   }
 }
 
-variable "state_version_retention_days" {
-  description = "Days an overwritten state version is kept."
-  type        = number
-  default     = 90
-
-  validation {
-    condition     = var.state_version_retention_days >= 1
-    error_message = "state_version_retention_days must be at least 1."
-  }
-}
-
 variable "enforce_tls" {
   description = "Deny plain-HTTP access in the bucket policy. Only the local cloud, which speaks plain HTTP and enforces bucket policies, sets it false."
   type        = bool

@@ -93,6 +93,14 @@ run "defaults" {
     error_message = "non-current versions must expire in every bucket"
   }
 
+  assert {
+    condition = alltrue([for key, bucket in aws_s3_bucket.this :
+      alltrue([for rule in aws_s3_bucket_lifecycle_configuration.this[key].rule :
+      one(rule.abort_incomplete_multipart_upload).days_after_initiation == 7])
+    ])
+    error_message = "incomplete multipart uploads must be aborted in every bucket"
+  }
+
   # --- github roles trust only this repository
   assert {
     condition = alltrue([for role in [aws_iam_role.github_pr, aws_iam_role.github_release] :
@@ -225,6 +233,7 @@ run "github_ids_and_serverless_sizes" {
       SERVERLESS_PROVISIONED_CONCURRENCY = "0"
       KEEP_CONFIGS                       = "3"
       LOCK_TABLE                         = "textclf-prod-deploy-lock"
+      KMS_KEY_ARN                        = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
     })
     error_message = "the redeploy Lambda's environment does not match the resources"
   }

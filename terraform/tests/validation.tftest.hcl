@@ -1,5 +1,6 @@
-# Bad input fails at plan time, naming the variable (or resource precondition) to fix.
-# Each run plans with one bad value and expects exactly that check to fail.
+# Bad input fails at plan time, naming the variable (or the resource precondition) to fix.
+# A run passes only if every check in its expect_failures fails, so each run tries one bad value
+# for several different variables at once (a run costs a provider start, so there are few).
 
 mock_provider "aws" {
   source = "./tests"
@@ -9,7 +10,7 @@ variables {
   github_repository = "acme/text-classifier"
 }
 
-run "valid_input_plans" {
+run "valid_edge_values_plan" {
   command = plan
 
   variables {
@@ -17,51 +18,90 @@ run "valid_input_plans" {
     serverless_max_concurrency         = 200
     serverless_provisioned_concurrency = 200
     data_bucket_name                   = "acme.textclf-data-01"
+    artifacts_bucket_name              = "abc"
     github_repository                  = "Acme-Labs/text_classifier.v2"
   }
 }
 
-run "memory_not_a_serverless_size" {
+run "bad_values_1" {
   command = plan
 
   variables {
-    serverless_memory_mb = 1536
+    serverless_memory_mb       = 1536              # not a multiple of 1024
+    serverless_max_concurrency = 0                 # below 1
+    github_repository          = "text-classifier" # no owner
+    data_bucket_name           = "Textclf-Data"    # uppercase
+    artifacts_bucket_name      = "textclf..art"    # two dots in a row
+    github_owner_id            = 1234              # without github_repository_id
   }
 
-  expect_failures = [var.serverless_memory_mb]
+  expect_failures = [
+    var.serverless_memory_mb,
+    var.serverless_max_concurrency,
+    var.github_repository,
+    var.data_bucket_name,
+    var.artifacts_bucket_name,
+    var.github_repository_id,
+  ]
 }
 
-run "memory_above_6144" {
+run "bad_values_2" {
   command = plan
 
   variables {
-    serverless_memory_mb = 7168
+    serverless_memory_mb       = 7168                                                               # above 6144
+    serverless_max_concurrency = 201                                                                # above 200
+    github_repository          = "acme/text/classifier"                                             # two slashes
+    data_bucket_name           = "192.168.10.12"                                                    # formatted like an IP address
+    artifacts_bucket_name      = "textclf-artifacts-0123456789-0123456789-0123456789-0123456789abc" # 64 characters
   }
 
-  expect_failures = [var.serverless_memory_mb]
+  expect_failures = [
+    var.serverless_memory_mb,
+    var.serverless_max_concurrency,
+    var.github_repository,
+    var.data_bucket_name,
+    var.artifacts_bucket_name,
+  ]
 }
 
-run "concurrency_zero" {
+run "bad_values_3" {
   command = plan
 
   variables {
-    serverless_max_concurrency = 0
+    serverless_memory_mb       = 512                                       # below 1024
+    serverless_max_concurrency = 2.5                                       # not whole
+    github_repository          = "https://github.com/acme/text-classifier" # a URL, not owner/name
+    data_bucket_name           = "ab"                                      # shorter than 3
+    artifacts_bucket_name      = "textclf-artifacts-"                      # ends with a hyphen
   }
 
-  expect_failures = [var.serverless_max_concurrency]
+  expect_failures = [
+    var.serverless_memory_mb,
+    var.serverless_max_concurrency,
+    var.github_repository,
+    var.data_bucket_name,
+    var.artifacts_bucket_name,
+  ]
 }
 
-run "concurrency_above_200" {
+run "bad_values_4" {
   command = plan
 
   variables {
-    serverless_max_concurrency = 201
+    github_repository     = "-acme/text-classifier" # owner starts with a hyphen
+    data_bucket_name      = "textclf_data"          # underscore
+    artifacts_bucket_name = "xn--textclf"           # reserved prefix
   }
 
-  expect_failures = [var.serverless_max_concurrency]
+  expect_failures = [
+    var.github_repository,
+    var.data_bucket_name,
+    var.artifacts_bucket_name,
+  ]
 }
 
-run "provisioned_above_max" {
+run "provisioned_concurrency_above_max" {
   command = plan
 
   variables {
@@ -70,116 +110,6 @@ run "provisioned_above_max" {
   }
 
   expect_failures = [var.serverless_provisioned_concurrency]
-}
-
-run "repository_without_owner" {
-  command = plan
-
-  variables {
-    github_repository = "text-classifier"
-  }
-
-  expect_failures = [var.github_repository]
-}
-
-run "repository_with_two_slashes" {
-  command = plan
-
-  variables {
-    github_repository = "acme/text/classifier"
-  }
-
-  expect_failures = [var.github_repository]
-}
-
-run "repository_dot_dot" {
-  command = plan
-
-  variables {
-    github_repository = "acme/.."
-  }
-
-  expect_failures = [var.github_repository]
-}
-
-run "repository_url_instead_of_name" {
-  command = plan
-
-  variables {
-    github_repository = "https://github.com/acme/text-classifier"
-  }
-
-  expect_failures = [var.github_repository]
-}
-
-run "bucket_uppercase" {
-  command = plan
-
-  variables {
-    data_bucket_name = "Textclf-Data"
-  }
-
-  expect_failures = [var.data_bucket_name]
-}
-
-run "bucket_too_short" {
-  command = plan
-
-  variables {
-    data_bucket_name = "ab"
-  }
-
-  expect_failures = [var.data_bucket_name]
-}
-
-run "bucket_too_long" {
-  command = plan
-
-  variables {
-    artifacts_bucket_name = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-  }
-
-  expect_failures = [var.artifacts_bucket_name]
-}
-
-run "bucket_double_dot" {
-  command = plan
-
-  variables {
-    artifacts_bucket_name = "textclf..artifacts"
-  }
-
-  expect_failures = [var.artifacts_bucket_name]
-}
-
-run "bucket_ip_address" {
-  command = plan
-
-  variables {
-    data_bucket_name = "192.168.10.12"
-  }
-
-  expect_failures = [var.data_bucket_name]
-}
-
-run "bucket_reserved_prefix" {
-  command = plan
-
-  variables {
-    data_bucket_name = "xn--textclf"
-  }
-
-  expect_failures = [var.data_bucket_name]
-}
-
-run "owner_id_without_repository_id" {
-  command = plan
-
-  variables {
-    github_owner_id = 1234
-  }
-
-  expect_failures = [var.github_repository_id]
 }
 
 run "model_outside_the_artifacts_bucket" {
