@@ -33,10 +33,8 @@ $(INSTALLED): pyproject.toml requirements.lock
 
 setup: $(INSTALLED) ## Create .venv and install the pinned dependencies (idempotent)
 
-data/raw/messages.csv: | $(INSTALLED)
-	$(BIN)/textclf sample-data --out data/raw
-
-data: data/raw/messages.csv ## Materialise the bundled sample data (the bytes data.dvc pins)
+data: $(INSTALLED) ## Materialise data/raw: the bundled sample when data.dvc pins it, else dvc pull
+	@test -d data/raw || $(BIN)/textclf data
 
 repro: $(INSTALLED) data ## Run prepare -> train -> evaluate on the sample, offline
 	$(BIN)/dvc repro

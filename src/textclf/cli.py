@@ -59,6 +59,27 @@ def cmd_sample_data(args: argparse.Namespace) -> None:
     log(f"wrote the bundled sample to {path}")
 
 
+def cmd_data(args: argparse.Namespace) -> None:
+    """Materialise data/raw for a fresh clone: the bundled sample when data.dvc pins it, otherwise
+    the DVC remote (the team's own data)."""
+    import subprocess
+
+    from textclf import sample_data
+    from textclf.prepare import DataError
+
+    if sample_data.is_pinned_by(Path(args.dvc_file)):
+        cmd_sample_data(argparse.Namespace(out=args.out))
+        # Into the DVC cache too, so `dvc push` can send it like any other data.
+        subprocess.run(["dvc", "commit", "--force", "--quiet", args.dvc_file], check=True)
+        return
+    log(f"{args.dvc_file} tracks data other than the bundled sample: pulling it from the DVC remote")
+    if subprocess.run(["dvc", "pull", args.dvc_file]).returncode != 0:
+        raise DataError(
+            f"could not pull {args.dvc_file} from the DVC remote; check `dvc remote list` and AWS "
+            "credentials, or ask whoever changed data.dvc to run `dvc push`"
+        )
+
+
 def cmd_prepare(args: argparse.Namespace) -> None:
     from textclf import prepare
 
@@ -259,6 +280,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sample = add("sample-data", cmd_sample_data, "Write the bundled sample dataset", params=False)
     sample.add_argument("--out", default="data/raw", help="folder to write messages.csv to")
+    data = add("data", cmd_data, "Materialise data/raw: the bundled sample, or dvc pull", params=False)
+    data.add_argument("--out", default="data/raw", help="the folder data.dvc tracks")
+    data.add_argument("--dvc-file", default="data.dvc", help="the .dvc file that pins the raw data")
     add("prepare", cmd_prepare, "Stage prepare: validate, clean and split the raw data")
     add("train", cmd_train, "Stage train: fine-tune the model (local or SageMaker backend)")
     add("train-job", cmd_train_job, "The training container's entry point (SageMaker contract)", params=False)

@@ -10,9 +10,13 @@ separates the classes and the evaluation gate has something to judge.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import json
 import random
 from pathlib import Path
+
+import yaml
 
 SEED = 20261121
 ROWS_PER_LABEL = 300
@@ -308,15 +312,33 @@ def generate_rows(rows_per_label: int = ROWS_PER_LABEL, seed: int = SEED) -> lis
     return rows
 
 
-def write_sample(directory: Path, rows_per_label: int = ROWS_PER_LABEL, seed: int = SEED) -> Path:
-    """Write `messages.csv` (columns text, label) into `directory`, atomically."""
-    directory.mkdir(parents=True, exist_ok=True)
+def sample_bytes(rows_per_label: int = ROWS_PER_LABEL, seed: int = SEED) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["text", "label"])
     writer.writerows(generate_rows(rows_per_label, seed))
+    return buffer.getvalue().encode("utf-8")
+
+
+def dvc_dir_md5(files: dict[str, bytes]) -> str:
+    """The md5 DVC records for a folder: that of a sorted JSON listing of (md5, relpath)."""
+    listing = [
+        {"md5": hashlib.md5(data).hexdigest(), "relpath": name} for name, data in sorted(files.items())
+    ]
+    return hashlib.md5(json.dumps(listing, separators=(", ", ": ")).encode()).hexdigest() + ".dir"
+
+
+def is_pinned_by(dvc_file: Path) -> bool:
+    """True when `dvc_file` (data.dvc) tracks exactly the bundled sample."""
+    outs = yaml.safe_load(dvc_file.read_text(encoding="utf-8")).get("outs") or [{}]
+    return outs[0].get("md5") == dvc_dir_md5({"messages.csv": sample_bytes()})
+
+
+def write_sample(directory: Path, rows_per_label: int = ROWS_PER_LABEL, seed: int = SEED) -> Path:
+    """Write `messages.csv` (columns text, label) into `directory`, atomically."""
+    directory.mkdir(parents=True, exist_ok=True)
     target = directory / "messages.csv"
     partial = target.with_suffix(".csv.partial")
-    partial.write_text(buffer.getvalue(), encoding="utf-8")
+    partial.write_bytes(sample_bytes(rows_per_label, seed))
     partial.replace(target)
     return target

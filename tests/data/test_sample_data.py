@@ -18,6 +18,13 @@ def test_generated_sample_matches_the_md5_that_data_dvc_pins(repo_root, tmp_path
     file_md5 = hashlib.md5(path.read_bytes()).hexdigest()
     listing = f'[{{"md5": "{file_md5}", "relpath": "messages.csv"}}]'
     assert hashlib.md5(listing.encode()).hexdigest() + ".dir" == pinned["md5"]
+    assert sample_data.is_pinned_by(repo_root / "data.dvc")
+
+
+def test_a_data_dvc_for_other_data_is_not_taken_for_the_sample(tmp_path):
+    other = tmp_path / "data.dvc"
+    other.write_text("outs:\n- md5: 0123456789abcdef0123456789abcdef.dir\n  path: data/raw\n")
+    assert not sample_data.is_pinned_by(other)
 
 
 def test_sample_is_balanced_and_has_shared_vocabulary():
