@@ -49,22 +49,29 @@ bootstrap: ## Create the Terraform state bucket (once per account) and write ter
 	$(TF) bootstrap apply -input=false $(AUTO_APPROVE)
 	$(TF) write-backend
 
+# Plain make check (not a file target): the variable has no default, so say where it comes from.
+.PHONY: infra-repository
+infra-repository:
+	@if [[ ! "$${TF_VAR_github_repository:-}" =~ ^[^/]+/[^/]+$$ ]]; then \
+		echo "GITHUB_REPOSITORY is '$${TF_VAR_github_repository:-}': set it to owner/name (GitHub Actions sets it;" \
+			"locally it comes from the origin remote), e.g. make infra-plan GITHUB_REPOSITORY=acme/text-classifier" >&2; \
+		exit 2; fi
+
 infra-init: ## Initialise terraform/ with the S3 backend written by make bootstrap
 	$(TF) main init -input=false
 
-infra-plan: infra-init ## Plan the infrastructure (saved to .cache/infra.tfplan)
+infra-plan: infra-repository infra-init lambda-zip ## Plan the infrastructure (saved to .cache/infra.tfplan)
 	@mkdir -p $(dir $(INFRA_PLAN))
 	$(TF) main plan -input=false -out=$(abspath $(INFRA_PLAN)) $(INFRA_ARGS)
 
-infra-apply: infra-init ## Apply the infrastructure, then print the outputs
+infra-apply: infra-repository infra-init lambda-zip ## Apply the infrastructure (prints the outputs)
 	$(TF) main apply -input=false $(AUTO_APPROVE) $(INFRA_ARGS)
-	$(TF) main output
 
 infra-output: ## Print the outputs (bucket names, role ARNs, repositories, endpoint) as JSON
 	@$(TF) main output -json
 
-infra-destroy: infra-init ## Destroy the infrastructure (buckets must be empty; the state bucket stays)
-	$(TF) main destroy -input=false $(INFRA_ARGS)
+infra-destroy: infra-repository infra-init ## Destroy the infrastructure (buckets must be empty; the state bucket stays)
+	$(TF) main destroy -input=false $(AUTO_APPROVE) $(INFRA_ARGS)
 
 infra-fmt: ## Format the Terraform files
 	$(TF) main fmt -recursive
@@ -82,6 +89,9 @@ infra-test: .cache/infra-test/redeploy.zip ## Terraform fmt check, validate and 
 	TF_DATA_DIR=$(abspath .cache/infra-test/tf-data) $(TF) main init -backend=false -input=false
 	TF_DATA_DIR=$(abspath .cache/infra-test/tf-data) $(TF) main validate
 	TF_DATA_DIR=$(abspath .cache/infra-test/tf-data) $(TF) main test -var=lambda_zip_path=$(INFRA_TEST_ZIP)
+	TF_DATA_DIR=$(abspath .cache/infra-test/tf-data-bootstrap) $(TF) bootstrap init -backend=false -input=false
+	TF_DATA_DIR=$(abspath .cache/infra-test/tf-data-bootstrap) $(TF) bootstrap validate
+	TF_DATA_DIR=$(abspath .cache/infra-test/tf-data-bootstrap) $(TF) bootstrap test
 
 $(CHECKOV_VENV)/bin/checkov:
 	$(PYTHON) -m venv $(CHECKOV_VENV)

@@ -44,9 +44,9 @@ locals {
         }
       },
       {
-        Sid       = "AlarmsAndEventsPublishToTheEncryptedTopic"
+        Sid       = "AlarmsPublishToTheEncryptedTopic"
         Effect    = "Allow"
-        Principal = { Service = ["cloudwatch.amazonaws.com", "events.amazonaws.com"] }
+        Principal = { Service = "cloudwatch.amazonaws.com" }
         Action    = ["kms:Decrypt", "kms:GenerateDataKey*"]
         Resource  = "*"
         Condition = {

@@ -152,6 +152,12 @@ run "defaults" {
     error_message = "expected the five role policies (sagemaker, redeploy, pr, release, events)"
   }
 
+  assert {
+    # IAM rejects a role's inline policies above 10,240 characters; leave room for longer names.
+    condition     = alltrue([for policy in aws_iam_role_policy.this : length(policy.policy) < 8000])
+    error_message = "a role policy is close to IAM's 10,240-character limit for inline policies"
+  }
+
   # --- pass role is limited to the sagemaker role
   assert {
     condition = alltrue([for key in ["redeploy", "pr"] :
