@@ -34,7 +34,14 @@ if [[ -z "${AWS_ENDPOINT_URL:-}" && -f "$localcloud_dir/env" ]]; then
   set +a
 fi
 local_cloud=false
-[[ -n "${AWS_ENDPOINT_URL:-}" ]] && local_cloud=true
+if [[ -n "${AWS_ENDPOINT_URL:-}" ]]; then
+  local_cloud=true
+  # A stale .localcloud/env (the server died) would otherwise end in connection errors much later.
+  if [[ "$AWS_ENDPOINT_URL" =~ ^http://(127\.0\.0\.1|localhost):([0-9]+) ]] &&
+    ! (exec 3<>"/dev/tcp/127.0.0.1/${BASH_REMATCH[2]}") 2>/dev/null; then
+    die "nothing listens at $AWS_ENDPOINT_URL (the local cloud): run \`make local-cloud\`, or \`make local-cloud-stop\` to use the AWS account"
+  fi
+fi
 
 cli_config="$("$scripts/tf-cli-config.sh" "$repo/.cache/terraformrc")"
 if [[ -n "$cli_config" ]]; then

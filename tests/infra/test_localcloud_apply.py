@@ -128,6 +128,9 @@ def check_buckets(s3: Any, outputs: dict[str, Any]) -> None:
         assert default == {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": outputs["kms_key_arn"]}
         block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
         assert all(block.values()) and len(block) == 4
+    tag_set = s3.get_bucket_tagging(Bucket=outputs["data_bucket"])["TagSet"]
+    tags = {tag["Key"]: tag["Value"] for tag in tag_set}
+    assert tags == {"Project": "textclf", "Environment": "prod", "ManagedBy": "terraform"}
     notification = s3.get_bucket_notification_configuration(Bucket=outputs["data_bucket"])
     assert "EventBridgeConfiguration" in notification
 
@@ -141,5 +144,7 @@ def check_lambda(outputs: dict[str, Any]) -> None:
     assert environment["SERVING_IMAGE_URI"] == f"{outputs['serving_repository_url']}:initial"
     assert config["Handler"] == "textclf.redeploy.handler" and config["Runtime"] == "python3.11"
     assert config["DeadLetterConfig"]["TargetArn"] == outputs["alarm_topic_arn"]
+    tags = boto3.client("lambda").list_tags(Resource=config["FunctionArn"])["Tags"]
+    assert tags["Project"] == "textclf" and tags["ManagedBy"] == "terraform"
     table = boto3.client("dynamodb").describe_table(TableName=environment["LOCK_TABLE"])["Table"]
     assert table["KeySchema"] == [{"AttributeName": "lock_id", "KeyType": "HASH"}]
