@@ -17,8 +17,12 @@ INFRA_ARGS ?=
 # Non-interactive in CI and against the local cloud; a person approves a real apply.
 AUTO_APPROVE ?= $(if $(or $(CI),$(wildcard $(LOCALCLOUD_DIR)/env),$(AWS_ENDPOINT_URL)),-auto-approve,)
 INFRA_PLAN := .cache/infra.tfplan
-CHECKOV_VENV := .cache/tools-venv
+# checkov pins its own dependencies, so it gets a venv of its own, outside the clone so that CI
+# runs and fresh clones on the same machine reuse it (like pre-commit's cache).
 CHECKOV_VERSION := 3.3.30
+TOOLS_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/textclf-tools
+CHECKOV_VENV ?= $(TOOLS_CACHE)/checkov-$(CHECKOV_VERSION)
+CHECKOV_ARGS ?= --quiet --compact
 
 local-cloud: $(INSTALLED) ## Start the local cloud (moto on 127.0.0.1) in the background; writes .localcloud/env
 	@mkdir -p $(LOCALCLOUD_DIR)
@@ -98,4 +102,4 @@ $(CHECKOV_VENV)/bin/checkov:
 	$(CHECKOV_VENV)/bin/pip install --quiet checkov==$(CHECKOV_VERSION)
 
 infra-checkov: $(CHECKOV_VENV)/bin/checkov ## Scan terraform/ with checkov, offline (own venv; skips are commented on their resources)
-	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml --quiet --compact
+	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml $(CHECKOV_ARGS)

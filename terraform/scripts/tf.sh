@@ -91,9 +91,9 @@ else
   "$scripts/localcloud-override.sh" "$dir" --remove
 fi
 
-# `init` gets the backend settings of the current mode.
-if [[ "${args[0]:-}" == "init" ]]; then
-  if [[ "$target" == "main" && ! " ${args[*]} " =~ " -backend=false " ]]; then
+# `init` gets the backend settings of the current mode (unless it skips the backend).
+if [[ "${args[0]:-}" == "init" && ! " ${args[*]} " =~ " -backend=false " ]]; then
+  if [[ "$target" == "main" ]]; then
     [[ -f "$backend_file" ]] || die "$backend_file does not exist: run \`make bootstrap\` first (it creates the state bucket and writes this file)."
     args+=("-backend-config=$backend_file" "-reconfigure")
   elif [[ "$target" == "bootstrap" ]] && $local_cloud; then
