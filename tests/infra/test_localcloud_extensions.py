@@ -1,0 +1,106 @@
+"""The local cloud returns what Terraform sets (src/textclf/localcloud/infra.py), over HTTP with
+boto3, so that a plan after an apply shows no changes and a destroy completes."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+TRUST = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+)
+
+
+def lambda_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("handler.py", "def handler(event, context):\n    return event\n")
+    return buffer.getvalue()
+
+
+def test_lambda_dead_letter_config_is_returned_and_updated(aws_env: dict[str, str]) -> None:
+    role = boto3.client("iam").create_role(RoleName="fn-role", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+    topics = [boto3.client("sns").create_topic(Name=name)["TopicArn"] for name in ("dlq-a", "dlq-b")]
+    client = boto3.client("lambda")
+    client.create_function(
+        FunctionName="fn",
+        Runtime="python3.11",
+        Role=role,
+        Handler="handler.handler",
+        Code={"ZipFile": lambda_zip()},
+        DeadLetterConfig={"TargetArn": topics[0]},
+    )
+    assert client.get_function_configuration(FunctionName="fn")["DeadLetterConfig"] == {
+        "TargetArn": topics[0]
+    }
+
+    client.update_function_configuration(FunctionName="fn", DeadLetterConfig={"TargetArn": topics[1]})
+    assert (
+        client.get_function(FunctionName="fn")["Configuration"]["DeadLetterConfig"]["TargetArn"] == topics[1]
+    )
+
+
+def test_lambda_without_dead_letter_config_has_none(aws_env: dict[str, str]) -> None:
+    role = boto3.client("iam").create_role(RoleName="fn-role", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+    client = boto3.client("lambda")
+    client.create_function(
+        FunctionName="plain", Runtime="python3.11", Role=role, Handler="h.h", Code={"ZipFile": lambda_zip()}
+    )
+    assert "DeadLetterConfig" not in client.get_function_configuration(FunctionName="plain")
+
+
+def test_s3_eventbridge_notification_is_returned(aws_env: dict[str, str]) -> None:
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="with-events")
+    s3.create_bucket(Bucket="without-events")
+    s3.put_bucket_notification_configuration(
+        Bucket="with-events", NotificationConfiguration={"EventBridgeConfiguration": {}}
+    )
+    assert s3.get_bucket_notification_configuration(Bucket="with-events")["EventBridgeConfiguration"] == {}
+    assert "EventBridgeConfiguration" not in s3.get_bucket_notification_configuration(Bucket="without-events")
+
+
+@pytest.mark.parametrize("isolated", [True, False])
+def test_sagemaker_model_network_isolation_is_returned(aws_env: dict[str, str], isolated: bool) -> None:
+    sagemaker = boto3.client("sagemaker")
+    sagemaker.create_model(
+        ModelName="m",
+        ExecutionRoleArn="arn:aws:iam::123456789012:role/sagemaker",
+        PrimaryContainer={"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/serving:1"},
+        EnableNetworkIsolation=isolated,
+    )
+    assert sagemaker.describe_model(ModelName="m")["EnableNetworkIsolation"] is isolated
+
+
+def test_model_package_group_is_deleted_only_when_empty(aws_env: dict[str, str]) -> None:
+    sagemaker = boto3.client("sagemaker")
+    sagemaker.create_model_package_group(ModelPackageGroupName="empty")
+    sagemaker.delete_model_package_group(ModelPackageGroupName="empty")
+    with pytest.raises(ClientError, match="ValidationException"):
+        sagemaker.describe_model_package_group(ModelPackageGroupName="empty")
+
+    sagemaker.create_model_package_group(ModelPackageGroupName="used")
+    sagemaker.create_model_package(
+        ModelPackageGroupName="used",
+        InferenceSpecification={
+            "Containers": [{"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/serving:1"}],
+            "SupportedContentTypes": ["application/json"],
+            "SupportedResponseMIMETypes": ["application/json"],
+        },
+    )
+    with pytest.raises(ClientError, match="ConflictException"):
+        sagemaker.delete_model_package_group(ModelPackageGroupName="used")
+    assert (
+        sagemaker.describe_model_package_group(ModelPackageGroupName="used")["ModelPackageGroupName"]
+        == "used"
+    )
