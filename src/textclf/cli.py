@@ -24,6 +24,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from textclf.gate import GateError
     from textclf.modeling import ModelNotFoundError
     from textclf.prepare import DataError
+    from textclf.rehearse import RehearsalError
     from textclf.release import ReleaseError
     from textclf.report import ReportError
     from textclf.retrain import RetrainError
@@ -37,6 +38,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
         ReportError,
         ReleaseError,
         RetrainError,
+        RehearsalError,
     )
 
 

@@ -215,7 +215,7 @@ def test_release_workflow() -> None:
     assert aws_step(workflow, "release")["with"]["role-to-assume"] == "${{ vars.AWS_RELEASE_ROLE_ARN }}"
     runs = " ".join(s.get("run", "") for s in job["steps"])
     # The artifact is checked before Terraform or the endpoint are touched.
-    assert runs.index("make release-check") < runs.index("make infra-apply") < runs.index("make promote")
+    assert runs.index("make release-check") < runs.index("infra-apply") < runs.index("make promote")
     assert "dvc repro" not in runs and "repro" not in runs  # no retraining on main
 
 

@@ -1,0 +1,319 @@
+"""Offline rehearsals of the workflows: the same make targets, in the same order, on the local cloud.
+
+`textclf rehearse pr` (`make rehearse-pr`):
+ 1. A temporary copy of the repository (tracked and new files), committed as branch `main`, with the
+    bundled sample data (`make data`). The project's .venv is linked in, nothing else is shared.
+ 2. The local cloud (moto on 127.0.0.1 with the project's extensions) in this process.
+ 3. Terraform, as on a new account: `make bootstrap lambda-zip infra-apply`; its outputs become the
+    "repository variables" (the same names docs/workflows.md asks to set on GitHub).
+ 4. main's data pushed to the DVC remote in the data bucket; a training image manifest in ECR (the
+    local cloud runs training jobs from this Python environment, as no Docker engine is needed).
+ 5. The PR: branch `rehearsal` changes params.yaml to a quick training (1 epoch, max_length 64,
+    so the rehearsal fits CI's time budget). The runner starts fresh: no data, no DVC cache.
+ 6. The pr workflow's steps: `make dvc-remote fetch-main pull-data repro-ci push-outputs report gate
+    publish`, with TEXTCLF_TRAIN_BACKEND=sagemaker: training is a SageMaker Spot job on the local
+    cloud. The report (reports/report.md) is printed: CML would post it on the PR.
+
+`textclf rehearse release` (`make rehearse-release`) runs the PR first, then:
+ 7. Production before this release: the trained model is also published under main's commit and
+    released with `make promote`, as a project's first release does (the redeploy Lambda creates
+    the endpoint). So the release below switches an existing endpoint, as most releases do.
+ 8. The merge (`git merge --no-ff`), then the release workflow's steps: `make release-commit`
+    (offline the PR head is passed directly instead of asking GitHub), `make images-changed`,
+    `make release-check`, `make lambda-zip infra-apply`, `make promote`: the redeploy Lambda really
+    runs (from its zip), the endpoint moves to the new config, a smoke request is answered by
+    `textclf serve` running the released model, and its metrics become the champion. The
+    deployment result is printed.
+
+The local cloud is torn down and the copy removed at the end (`--keep` keeps the copy). Any step
+that fails stops the rehearsal with its make target named, and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+# The quick training of the rehearsal's PR (the real params.yaml is never edited).
+QUICK_TRAIN = {"train": {"epochs": 1}, "model": {"max_length": 64}}
+GITHUB_REPOSITORY = "acme/text-classifier"
+IMAGE_TAG = "rehearsal"
+BRANCH = "rehearsal"
+# The champion comparison of the rehearsal starts from thresholds alone: main's committed metrics
+# (from a full training) are left out of the copy, since the quick PR model is not meant to beat them.
+LEFT_OUT = {"metrics/eval.json", "metrics/gate.json"}
+PR_STEPS = ["dvc-remote", "fetch-main", "pull-data", "repro-ci", "push-outputs", "report", "gate", "publish"]
+
+
+class RehearsalError(RuntimeError):
+    """A step of the rehearsal failed; the message names it."""
+
+
+def say(message: str) -> None:
+    print(f"\n[rehearse] {message}", file=sys.stderr, flush=True)
+
+
+class Rehearsal:
+    """One temporary repository copy and the environment its make targets run with."""
+
+    def __init__(self, source: Path, root: Path, cloud_env: dict[str, str]) -> None:
+        self.source = source
+        self.root = root
+        self.env = {**os.environ, **cloud_env}
+        for key in [k for k in self.env if k.startswith("GITHUB_")]:
+            del self.env[key]  # a rehearsal inside a CI job must not pick up that job's repository
+        self.env.update(
+            {
+                "TF_VAR_github_repository": GITHUB_REPOSITORY,
+                "TF_IN_AUTOMATION": "1",
+                "TEXTCLF_TRAIN_BACKEND": "sagemaker",
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        self.timings: dict[str, float] = {}
+
+    # --- running things ---------------------------------------------------------------------------
+
+    def run(self, *command: str, capture: bool = False, extra: dict[str, str] | None = None) -> str:
+        env = {**self.env, **(extra or {})}
+        started = time.perf_counter()
+        result = subprocess.run(
+            list(command),
+            cwd=self.root,
+            env=env,
+            text=True,
+            stdout=subprocess.PIPE if capture else None,
+            stderr=None,
+        )
+        self.timings[" ".join(command)] = round(time.perf_counter() - started, 1)
+        if result.returncode != 0:
+            raise RehearsalError(
+                f"`{' '.join(command)}` failed (exit {result.returncode}); see its output above"
+            )
+        return result.stdout.strip() if capture else ""
+
+    def make(self, *targets: str, capture: bool = False, **variables: str) -> str:
+        say(f"make {' '.join(targets)}")
+        settings = [f"{key}={value}" for key, value in variables.items()]
+        return self.run(
+            "make", "--no-print-directory", *(["-s"] if capture else []), *targets, *settings, capture=capture
+        )
+
+    def git(self, *args: str) -> str:
+        return self.run(
+            "git", "-c", "user.name=rehearsal", "-c", "user.email=rehearsal@example.com", *args, capture=True
+        )
+
+    # --- set-up -------------------------------------------------------------------------------
+
+    def copy_repository(self) -> None:
+        """Tracked and new (not ignored) files, as a fresh clone of the branch would have them."""
+        listed = subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=self.source,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split("\0")
+        for name in filter(None, listed):
+            path = self.source / name
+            if name in LEFT_OUT or not path.is_file():
+                continue
+            (self.root / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, self.root / name)  # keeps mtimes: make sees .venv as up to date
+        (self.root / ".venv").symlink_to(Path(sys.prefix))
+        self.git("init", "-q", "-b", "main")
+        self.make("data")
+        self.git("add", "-A")
+        self.git("commit", "-q", "-m", "main as it is now")
+
+    def apply_infrastructure(self) -> dict[str, Any]:
+        self.make("bootstrap")
+        self.make("lambda-zip", "infra-apply")
+        outputs = json.loads(self.make("infra-output", capture=True))
+        return {name: value["value"] for name, value in outputs.items()}
+
+    def set_variables(self, outputs: dict[str, Any]) -> None:
+        """What docs/workflows.md sets as repository variables, from Terraform's outputs."""
+        self.env.update(
+            {
+                "TEXTCLF_AWS_REGION": outputs["region"],
+                "TEXTCLF_ARTIFACTS_BUCKET": outputs["artifacts_bucket"],
+                "TEXTCLF_DATA_BUCKET": outputs["data_bucket"],
+                "TEXTCLF_SAGEMAKER_ROLE_ARN": outputs["sagemaker_role_arn"],
+                "TEXTCLF_TRAINING_IMAGE_URI": f"{outputs['training_repository_url']}:{IMAGE_TAG}",
+                "TEXTCLF_KMS_KEY_ID": outputs["kms_key_arn"],
+                "TEXTCLF_REDEPLOY_FUNCTION": outputs["redeploy_function_name"],
+                "TEXTCLF_ENDPOINT_NAME": outputs["endpoint_name"],
+            }
+        )
+        # The inference server behind InvokeEndpoint reads the copy's params, as the image would.
+        os.environ["TEXTCLF_PARAMS"] = str(self.root / "params.yaml")
+
+    def push_training_image(self, outputs: dict[str, Any]) -> None:
+        """An image manifest in ECR: what `make images-push` leaves there (no Docker engine here)."""
+        import boto3
+
+        repository = outputs["training_repository_url"].split("/", 1)[1]
+        manifest = {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            "config": {
+                "mediaType": "application/vnd.docker.container.image.v1+json",
+                "size": 1024,
+                "digest": "sha256:" + "0" * 64,
+            },
+            "layers": [],
+        }
+        ecr = boto3.client("ecr", region_name=outputs["region"])
+        ecr.put_image(repositoryName=repository, imageManifest=json.dumps(manifest), imageTag=IMAGE_TAG)
+
+    def push_main_data(self) -> None:
+        self.make("dvc-remote")
+        self.run(".venv/bin/dvc", "push", "data.dvc")
+
+    def open_pr(self) -> str:
+        """Branch `rehearsal`: params for a quick training, committed; returns the head commit."""
+        params_file = self.root / "params.yaml"
+        params = yaml.safe_load(params_file.read_text(encoding="utf-8"))
+        for section, values in QUICK_TRAIN.items():
+            params[section].update(values)
+        self.git("switch", "-q", "-c", BRANCH)
+        params_file.write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
+        self.git("commit", "-q", "-m", "params: quick training for the rehearsal", "--", "params.yaml")
+        return self.git("rev-parse", "HEAD")
+
+    def fresh_runner(self) -> None:
+        """A CI runner starts with the checkout only: no data, no DVC cache, no outputs."""
+        for name in ("data/raw", "data/prepared", "models", ".dvc/cache", "reports"):
+            shutil.rmtree(self.root / name, ignore_errors=True)
+
+    # --- the workflows ------------------------------------------------------------------------
+
+    def pr_workflow(self, commit: str) -> None:
+        say(f"pr workflow for {commit[:12]} (branch {BRANCH})")
+        for target in PR_STEPS:
+            self.make(target, COMMIT=commit)
+        report = (self.root / "reports" / "report.md").read_text(encoding="utf-8")
+        say("reports/report.md (CML posts this on the PR):")
+        print(report, flush=True)
+
+    def first_release(self) -> None:
+        """Production before this release: the model published under main's commit and released."""
+        main = self.git("rev-parse", "main")
+        say(f"production before the release: a first release of main ({main[:12]})")
+        self.make("publish", COMMIT=main)
+        self.make("release-check", "promote", COMMIT=main)
+
+    def release_workflow(self, head: str) -> dict[str, Any]:
+        before = self.git("rev-parse", "main")
+        self.git("switch", "-q", "main")
+        self.git("merge", "-q", "--no-ff", BRANCH, "-m", f"Merge branch '{BRANCH}'")
+        say(f"release workflow for the merge {self.git('rev-parse', 'HEAD')[:12]}")
+        commit = self.run(
+            "make",
+            "-s",
+            "--no-print-directory",
+            "release-commit",
+            capture=True,
+            extra={"REQUESTED_COMMIT": head},
+        )
+        if commit != head:
+            raise RehearsalError(f"release-commit chose {commit}, expected the PR head {head}")
+        images = self.make("images-changed", capture=True, BASE=before)
+        say(f"images to rebuild: {images} (make images-push needs Docker; the rehearsal has none)")
+        self.make("release-check", COMMIT=commit)
+        self.make("lambda-zip", "infra-apply")
+        result = self.make("promote", capture=True, COMMIT=commit)
+        deployment = json.loads(result)
+        say("deployment result:")
+        print(json.dumps(deployment, indent=2), flush=True)
+        return deployment
+
+
+def check_release(deployment: dict[str, Any], commit: str, previous_config: str) -> None:
+    """The endpoint runs the PR's model on a new config, and the smoke request came from it."""
+    if deployment["commit"] != commit or deployment["smoke"]["model_version"][:7] != commit[:7]:
+        raise RehearsalError(f"the endpoint does not serve {commit}: {deployment}")
+    if deployment["endpoint_config"] == previous_config:
+        raise RehearsalError(f"the endpoint is still on {previous_config}")
+    say(f"endpoint config switched: {previous_config} -> {deployment['endpoint_config']}")
+
+
+def endpoint_config(name: str) -> str:
+    import boto3
+
+    return boto3.client("sagemaker").describe_endpoint(EndpointName=name)["EndpointConfigName"]
+
+
+@contextmanager
+def local_cloud() -> Iterator[dict[str, str]]:
+    from textclf.localcloud import LocalCloud, runtime, training
+
+    cloud = LocalCloud().start()
+    saved = dict(os.environ)
+    os.environ.update(cloud.env())
+    say(f"local cloud on {cloud.url}")
+    try:
+        yield cloud.env()
+    finally:
+        runtime.stop_all()
+        training.stop_all()
+        cloud.stop()
+        os.environ.clear()
+        os.environ.update(saved)
+        say("local cloud stopped")
+
+
+def rehearse(workflow: str, source: Path, keep: bool = False) -> dict[str, Any]:
+    started = time.perf_counter()
+    work = Path(tempfile.mkdtemp(prefix=f"textclf-rehearse-{workflow}-"))
+    result: dict[str, Any] = {"workflow": workflow}
+    try:
+        with local_cloud() as cloud_env:
+            rehearsal = Rehearsal(source, work, cloud_env)
+            rehearsal.copy_repository()
+            outputs = rehearsal.apply_infrastructure()
+            rehearsal.set_variables(outputs)
+            rehearsal.push_training_image(outputs)
+            rehearsal.push_main_data()
+            head = rehearsal.open_pr()
+            rehearsal.fresh_runner()
+            rehearsal.pr_workflow(head)
+            result["pr_head"] = head
+            if workflow == "release":
+                rehearsal.first_release()
+                previous = endpoint_config(outputs["endpoint_name"])
+                deployment = rehearsal.release_workflow(head)
+                check_release(deployment, head, previous)
+                result["deployment"] = deployment
+            result["timings_s"] = rehearsal.timings
+    finally:
+        if keep:
+            say(f"kept the repository copy in {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    result["seconds"] = round(time.perf_counter() - started, 1)
+    say("step timings (s):")
+    for step, seconds in result.get("timings_s", {}).items():
+        print(f"  {seconds:7.1f}  {step}", file=sys.stderr)
+    say(f"rehearsal of the {workflow} workflow passed in {result['seconds']} s")
+    return result
+
+
+def main(workflow: str, keep: bool = False) -> None:
+    source = Path.cwd()
+    if not (source / "Makefile").is_file() or not (source / ".git").exists():
+        raise RehearsalError("run the rehearsal from the repository root (make rehearse-pr)")
+    rehearse(workflow, source, keep)

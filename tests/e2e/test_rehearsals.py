@@ -1,0 +1,98 @@
+"""The workflows end to end, offline: `make rehearse-pr` and `make rehearse-release` on the local
+cloud (Terraform applied, DVC remote, SageMaker Spot job through the local runner, report, gate,
+publish; then the redeploy Lambda, the endpoint's switch, a smoke request, the champion).
+
+Each runs the real make target in a subprocess, as a user would, and checks what it printed."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow
+
+
+def rehearse(target: str) -> tuple[str, float]:
+    env = {
+        key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "TEXTCLF_", "GITHUB_"))
+    }
+    started = time.perf_counter()
+    result = subprocess.run(
+        ["make", "--no-print-directory", target],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
+    seconds = time.perf_counter() - started
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-6000:]
+    return output, seconds
+
+
+def deployment_result(output: str) -> dict:
+    """The JSON object printed after `[rehearse] deployment result:`."""
+    tail = output.split("[rehearse] deployment result:", 1)[1]
+    decoder = json.JSONDecoder()
+    return decoder.raw_decode(tail[tail.index("{") :])[0]
+
+
+def check_pr_part(output: str) -> str:
+    for step in (
+        "bootstrap",
+        "lambda-zip infra-apply",
+        "pull-data",
+        "repro-ci",
+        "push-outputs",
+        "report",
+        "gate",
+    ):
+        assert f"[rehearse] make {step}" in output
+    # Training ran as a SageMaker Spot job on the local cloud, not locally.
+    assert re.search(r"\[train\] started textclf-\w+-\w+-\w+ on 1 x ml\.\S+ \(managed Spot\)", output)
+    assert "completed:" in output and "Spot savings" in output
+    # The report was built and printed, and the gate passed.
+    assert "reports/report.md (CML posts this on the PR)" in output
+    assert "| train.epochs | 2 | 1 |" in output  # the PR's params diff against main
+    head = re.search(r"\[textclf\] published the model of ([0-9a-f]{40})", output)
+    assert head, "make publish did not publish"
+    assert "[rehearse] local cloud stopped" in output
+    return head.group(1)
+
+
+def test_rehearse_pr() -> None:
+    output, seconds = rehearse("rehearse-pr")
+    check_pr_part(output)
+    assert "rehearsal of the pr workflow passed" in output
+    print(f"rehearse-pr: {seconds:.0f} s")
+
+
+def test_rehearse_release() -> None:
+    output, seconds = rehearse("rehearse-release")
+    head = check_pr_part(output)
+    deployment = deployment_result(output)
+    assert deployment["commit"] == head
+    assert deployment["model_data_url"].endswith(f"/models/{head}/model.tar.gz")
+    assert deployment["redeploy"]["status"] == "deployed"
+    # Answered by the inference server running the released model.
+    assert deployment["smoke"]["model_version"] == head
+    assert deployment["smoke"]["label"] in {
+        "account",
+        "billing",
+        "cancellation",
+        "delivery",
+        "product",
+        "returns",
+    }
+    assert deployment["champion"].endswith("/production/metrics.json")
+    assert re.search(r"endpoint config switched: \S+ -> \S+", output)
+    assert "rehearsal of the release workflow passed" in output
+    print(f"rehearse-release: {seconds:.0f} s")
