@@ -24,6 +24,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -117,26 +118,60 @@ class Server:
 
 
 # ---------------------------------------------------------------------------------------------
-# Measurements
+# Measurements. The four variants (direct and server, fp32 and int8) take turns in blocks of calls,
+# so each sees the same machine and a ratio stays fair when other work comes and goes. A pause at
+# each switch lets the previous variant's idle OpenMP threads stop spinning before the next one runs.
+
+BLOCK = 20
+SWITCH_PAUSE_S = 0.3
 
 
-def time_calls(call, count: int, warm_up: int = 5) -> list[float]:
-    for _ in range(warm_up):
-        call()
-    timings = []
-    for _ in range(count):
-        started = time.perf_counter()
-        call()
-        timings.append(time.perf_counter() - started)
-    return timings
+def interleaved_latency(calls: dict[str, Any], count: int) -> dict[str, dict[str, float]]:
+    timings: dict[str, list[float]] = {name: [] for name in calls}
+    for _ in range(max(count // BLOCK, 1)):
+        for name, call in calls.items():
+            time.sleep(SWITCH_PAUSE_S)
+            call([SHORT_TEXT])  # the first call after a switch is a warm-up
+            for _ in range(BLOCK):
+                started = time.perf_counter()
+                call([SHORT_TEXT])
+                timings[name].append(time.perf_counter() - started)
+    return {name: latency_summary(values) for name, values in timings.items()}
 
 
-def throughput(call, batches: list[list[str]]) -> float:
-    call(batches[0])  # warm-up
-    started = time.perf_counter()
-    for batch in batches:
-        call(batch)
-    return round(sum(len(b) for b in batches) / (time.perf_counter() - started), 1)
+def interleaved_throughput(
+    calls: dict[str, Any], batches: list[list[str]], rounds: int = 2
+) -> dict[str, float]:
+    spent = dict.fromkeys(calls, 0.0)
+    for _ in range(rounds):
+        for name, call in calls.items():
+            time.sleep(SWITCH_PAUSE_S)
+            call(batches[0])  # warm-up
+            started = time.perf_counter()
+            for batch in batches:
+                call(batch)
+            spent[name] += time.perf_counter() - started
+    total = rounds * sum(len(batch) for batch in batches)
+    return {name: round(total / seconds, 1) for name, seconds in spent.items()}
+
+
+def in_worker_thread(function, *args):
+    """Run `function` in a thread other than the main one, as the server runs the model (in its
+    request thread). On a busy machine torch was 5-20x slower called from the main thread."""
+    result: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            result["value"] = function(*args)
+        except BaseException as error:
+            result["error"] = error
+
+    worker = threading.Thread(target=target)
+    worker.start()
+    worker.join()
+    if "error" in result:
+        raise result["error"]
+    return result["value"]
 
 
 def accuracy(classifier: Classifier, texts: list[str], labels: list[str]) -> tuple[float, list[str]]:
@@ -159,39 +194,19 @@ def params_with_quantize(params: Path, quantize: str, folder: Path) -> Path:
     return out
 
 
-def bench_server(
-    model_dir: Path, params: Path, cold_starts: int, requests: int, batches: list[list[str]]
-) -> dict:
-    starts = []
-    for _ in range(cold_starts - 1):
-        server = Server(model_dir, params)
-        starts.append(server.wait_ready())
-        server.stop()
-    server = Server(model_dir, params)
-    starts.append(server.wait_ready())
-    try:
-        latency = time_calls(lambda: server.classify([SHORT_TEXT]), requests)
-        texts_per_s = throughput(server.classify, batches)
-        peak = server.peak_rss_mb()
-    finally:
-        server.stop()
-    return {
-        "cold_start_s": {
-            "median": round(statistics.median(starts), 2),
-            "runs": [round(s, 2) for s in starts],
-        },
-        "latency": latency_summary(latency),
-        "batch32_texts_per_s": texts_per_s,
-        "peak_rss_mb": peak,
-    }
-
-
-def bench_direct(classifier: Classifier, requests: int, batches: list[list[str]]) -> dict:
-    latency = time_calls(lambda: classifier.predict([SHORT_TEXT]), requests)
-    return {
-        "latency": latency_summary(latency),
-        "batch32_texts_per_s": throughput(classifier.predict, batches),
-    }
+def cold_starts(model_dir: Path, params: dict[str, Path], runs: int) -> tuple[dict[str, list[float]], dict]:
+    """Start each server `runs` times, taking turns; the last ones stay up for the measurements."""
+    starts: dict[str, list[float]] = {name: [] for name in params}
+    servers: dict[str, Server] = {}
+    for run_ in range(runs):
+        for name, path in params.items():
+            server = Server(model_dir, path)
+            starts[name].append(server.wait_ready())
+            if run_ < runs - 1:
+                server.stop()
+            else:
+                servers[name] = server
+    return starts, servers
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -205,36 +220,37 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             raise SystemExit(
                 f"{path} not found: run `make repro` first (it writes models/model and the test split)"
             )
-    params = load_params(params_file)
-    max_length = params.model.max_length
+    max_length = load_params(params_file).model.max_length
     texts, labels = read_test_split(test_file)
     usable = len(texts) // BATCH * BATCH or len(texts)
     batches = [texts[i : i + BATCH] for i in range(0, usable, BATCH)]
 
-    fp32 = Classifier(model_dir, max_length, "none")
-    int8 = Classifier(model_dir, max_length, "int8")
-    direct = {
-        "fp32": bench_direct(fp32, args.requests, batches),
-        "int8": bench_direct(int8, args.requests, batches),
-    }
-    accuracy_fp32, predicted_fp32 = accuracy(fp32, texts, labels)
-    accuracy_int8, predicted_int8 = accuracy(int8, texts, labels)
-    del fp32, int8
-
     with tempfile.TemporaryDirectory() as folder:
-        server = {
-            quantize: bench_server(
-                model_dir,
-                params_with_quantize(params_file, quantize, Path(folder)),
-                args.cold_starts,
-                args.requests,
-                batches,
-            )
-            for quantize in ("none", "int8")
+        variants = {
+            "fp32": params_with_quantize(params_file, "none", Path(folder)),
+            "int8": params_with_quantize(params_file, "int8", Path(folder)),
         }
-
+        starts, servers = cold_starts(model_dir, variants, args.cold_starts)
+    try:
+        direct = {
+            "fp32": Classifier(model_dir, max_length, "none"),
+            "int8": Classifier(model_dir, max_length, "int8"),
+        }
+        calls = {f"direct_{q}": c.predict for q, c in direct.items()}
+        calls |= {f"server_{q}": s.classify for q, s in servers.items()}
+        latency = in_worker_thread(interleaved_latency, calls, args.requests)
+        texts_per_s = in_worker_thread(interleaved_throughput, calls, batches)
+        peak = {q: s.peak_rss_mb() for q, s in servers.items()}
+    finally:
+        for server in servers.values():
+            server.stop()
+    accuracy_fp32, predicted_fp32 = accuracy(direct["fp32"], texts, labels)
+    accuracy_int8, predicted_int8 = accuracy(direct["int8"], texts, labels)
     agree = sum(a == b for a, b in zip(predicted_fp32, predicted_int8, strict=True)) / len(texts)
-    fp32_direct, int8_direct, fp32_server = direct["fp32"], direct["int8"], server["none"]
+
+    def figures(name: str) -> dict[str, Any]:
+        return {"latency": latency[name], "batch32_texts_per_s": texts_per_s[name]}
+
     return {
         "machine": {
             "cpus": cpus,
@@ -250,23 +266,29 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "short_text": SHORT_TEXT,
         "requests": args.requests,
         "test_texts": len(texts),
-        "direct": direct,
-        "server": server,
+        "direct": {q: figures(f"direct_{q}") for q in ("fp32", "int8")},
+        "server": {
+            q: {
+                **figures(f"server_{q}"),
+                "cold_start_s": {
+                    "median": round(statistics.median(starts[q]), 2),
+                    "runs": [round(s, 2) for s in starts[q]],
+                },
+                "peak_rss_mb": peak[q],
+            }
+            for q in ("fp32", "int8")
+        },
         "server_overhead": {
             "latency_p50_ratio": round(
-                fp32_server["latency"]["p50_ms"] / fp32_direct["latency"]["p50_ms"], 2
+                latency["server_fp32"]["p50_ms"] / latency["direct_fp32"]["p50_ms"], 2
             ),
-            "throughput_ratio": round(
-                fp32_direct["batch32_texts_per_s"] / fp32_server["batch32_texts_per_s"], 2
-            ),
+            "throughput_ratio": round(texts_per_s["direct_fp32"] / texts_per_s["server_fp32"], 2),
         },
         "int8": {
             "latency_p50_speedup": round(
-                fp32_direct["latency"]["p50_ms"] / int8_direct["latency"]["p50_ms"], 2
+                latency["direct_fp32"]["p50_ms"] / latency["direct_int8"]["p50_ms"], 2
             ),
-            "throughput_speedup": round(
-                int8_direct["batch32_texts_per_s"] / fp32_direct["batch32_texts_per_s"], 2
-            ),
+            "throughput_speedup": round(texts_per_s["direct_int8"] / texts_per_s["direct_fp32"], 2),
             "accuracy_fp32": round(accuracy_fp32, 4),
             "accuracy_int8": round(accuracy_int8, 4),
             "accuracy_change_points": round((accuracy_int8 - accuracy_fp32) * 100, 2),
@@ -274,8 +296,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         },
         "serverless": {
             "headroom": HEADROOM,
-            "fp32_fits_mb": serverless_fit(server["none"]["peak_rss_mb"]),
-            "int8_fits_mb": serverless_fit(server["int8"]["peak_rss_mb"]),
+            "fp32_fits_mb": serverless_fit(peak["fp32"]),
+            "int8_fits_mb": serverless_fit(peak["int8"]),
         },
     }
 
@@ -285,11 +307,11 @@ def report(result: dict[str, Any]) -> str:
     rows = [
         (
             "cold start, process to /ping 200 (median)",
-            f"{s['none']['cold_start_s']['median']} s",
+            f"{s['fp32']['cold_start_s']['median']} s",
             f"{s['int8']['cold_start_s']['median']} s",
         ),
         ("one short text, direct p50 / p95", _lat(d["fp32"]), _lat(d["int8"])),
-        ("one short text, server p50 / p95", _lat(s["none"]), _lat(s["int8"])),
+        ("one short text, server p50 / p95", _lat(s["fp32"]), _lat(s["int8"])),
         (
             "batches of 32, direct (texts/s)",
             d["fp32"]["batch32_texts_per_s"],
@@ -297,10 +319,10 @@ def report(result: dict[str, Any]) -> str:
         ),
         (
             "batches of 32, server (texts/s)",
-            s["none"]["batch32_texts_per_s"],
+            s["fp32"]["batch32_texts_per_s"],
             s["int8"]["batch32_texts_per_s"],
         ),
-        ("server peak RSS", f"{s['none']['peak_rss_mb']} MB", f"{s['int8']['peak_rss_mb']} MB"),
+        ("server peak RSS", f"{s['fp32']['peak_rss_mb']} MB", f"{s['int8']['peak_rss_mb']} MB"),
         (
             "smallest Serverless memory that fits",
             f"{result['serverless']['fp32_fits_mb']} MB",
