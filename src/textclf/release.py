@@ -26,7 +26,8 @@ import sys
 import tarfile
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,6 +44,8 @@ DEPLOYMENT_KEY = "production/deployment.json"
 MODEL_DIR = Path("models/model")
 METRICS_FILE = Path("metrics/eval.json")
 GATE_FILE = Path("metrics/gate.json")
+# The full verdict of `make gate` (thresholds and the champion), when it ran in this workspace.
+FULL_GATE_FILE = Path("reports/gate.json")
 # Files the train stage always writes into the model folder; without them nothing can serve it.
 REQUIRED_MODEL_FILES = ("config.json", "labels.json")
 COMMIT = re.compile(r"[0-9a-f]{7,40}")
@@ -91,6 +94,17 @@ def aws_client(service: str, aws: AwsParams, **config: Any) -> Any:
     from botocore.config import Config
 
     return boto3.session.Session().client(service, region_name=aws.region, config=Config(**config))
+
+
+@contextmanager
+def aws_errors(step: str) -> Iterator[None]:
+    """An AWS error (credentials, permissions, a missing resource) as a ReleaseError naming the step."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        yield
+    except (BotoCoreError, ClientError) as error:
+        raise ReleaseError(f"{step}: {error}") from None
 
 
 def _missing(error: Exception) -> bool:
@@ -146,7 +160,20 @@ def publish(
     """Upload the model and its metrics under models/<commit>/; the manifest goes last."""
     artifact = Artifact(aws.artifacts_bucket, check_commit(commit))
     metrics = read_json_file(metrics_file, "the evaluation metrics")
+    for verdict_file in (gate_file, FULL_GATE_FILE):
+        if (
+            verdict_file.is_file()
+            and read_json_file(verdict_file, "the gate verdict").get("verdict") == "fail"
+        ):
+            raise ReleaseError(
+                f"{verdict_file}: the gate failed for this model; a failed model is never published"
+            )
     s3 = s3 or aws_client("s3", aws)
+    with aws_errors(f"publish to {artifact.url('')}"):
+        return _upload(s3, artifact, model_dir, metrics, gate_file)
+
+
+def _upload(s3: Any, artifact: Artifact, model_dir: Path, metrics: dict[str, Any], gate_file: Path) -> dict:
     with tempfile.TemporaryDirectory(prefix="textclf-publish-") as work:
         archive = Path(work) / MODEL_ARCHIVE
         pack_model(model_dir, archive)
@@ -217,8 +244,13 @@ def find_artifact(commit: str, aws: AwsParams, s3: Any = None) -> dict[str, Any]
             "The pr workflow publishes the model of a PR's head commit after its gate passed; release "
             "a commit whose PR run went green (workflow_dispatch with `commit`), or open a PR for it"
         ) from None
-    manifest = json.loads(body)
-    if manifest.get("commit") != artifact.commit:
+    try:
+        manifest = json.loads(body)
+    except ValueError:
+        raise ReleaseError(
+            f"{artifact.url(MANIFEST_NAME)}: not valid JSON; publish the commit again"
+        ) from None
+    if not isinstance(manifest, dict) or manifest.get("commit") != artifact.commit:
         raise ReleaseError(f"{artifact.url(MANIFEST_NAME)}: names commit {manifest.get('commit')!r}")
     return manifest
 
@@ -331,13 +363,28 @@ def promote(
     poll_s: float = 5,
 ) -> dict[str, Any]:
     """The release: the commit's published model goes live, is checked, and becomes the champion."""
-    from textclf import champion
-
     commit = check_commit(commit)
     targets.check()
     artifact = Artifact(aws.artifacts_bucket, commit)
     s3 = aws_client("s3", aws)
     manifest = find_artifact(commit, aws, s3)  # before anything touches the endpoint
+    with aws_errors(f"release of {commit} to {targets.endpoint_name}"):
+        return _roll_out(s3, artifact, manifest, targets, aws, main_metric, wait_timeout_s, poll_s)
+
+
+def _roll_out(
+    s3: Any,
+    artifact: Artifact,
+    manifest: dict[str, Any],
+    targets: Targets,
+    aws: AwsParams,
+    main_metric: str,
+    wait_timeout_s: float,
+    poll_s: float,
+) -> dict[str, Any]:
+    from textclf import champion
+
+    commit = artifact.commit
     log(f"release {commit}: {artifact.url()} (sha256 {manifest['sha256'][:12]})")
     # The Lambda waits for the endpoint itself (up to its 15-minute limit): read for that long,
     # and never retry, so a slow deploy is not started twice.

@@ -89,8 +89,10 @@ def project(tmp_path, buckets, repo_root, monkeypatch) -> Path:
 
 
 @pytest.fixture
-def trained(tmp_path, tiny_model_dir) -> dict[str, Path]:
-    """A model folder and its metrics, as the train and evaluate stages leave them."""
+def trained(tmp_path, tiny_model_dir, monkeypatch) -> dict[str, Path]:
+    """A model folder and its metrics, as the train and evaluate stages leave them (the test runs in
+    that workspace)."""
+    monkeypatch.chdir(tmp_path)
     model = tmp_path / "models" / "model"
     shutil.copytree(tiny_model_dir, model)
     metrics = tmp_path / "metrics" / "eval.json"

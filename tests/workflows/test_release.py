@@ -55,6 +55,17 @@ def test_publish_refuses_a_folder_that_is_not_a_model(buckets, trained, tmp_path
     assert "Contents" not in boto3.client("s3").list_objects_v2(Bucket=ARTIFACTS)
 
 
+def test_publish_refuses_a_model_that_failed_its_gate(buckets, trained, tmp_path) -> None:
+    verdict = tmp_path / "reports" / "gate.json"  # where `make gate` writes the full verdict
+    verdict.parent.mkdir()
+    verdict.write_text(
+        json.dumps({"verdict": "fail", "reasons": ["macro_f1 vs production"]}), encoding="utf-8"
+    )
+    with pytest.raises(release.ReleaseError, match="the gate failed for this model"):
+        release.publish(COMMIT, aws(), trained["model"], trained["metrics"], trained["gate"])
+    assert "Contents" not in boto3.client("s3").list_objects_v2(Bucket=ARTIFACTS)
+
+
 def test_publish_refuses_a_bad_commit(buckets, trained) -> None:
     with pytest.raises(release.ReleaseError, match="'main' is not a git commit"):
         release.publish("main", aws(), trained["model"], trained["metrics"])
