@@ -81,6 +81,8 @@ class FolderChannel:
     def fetch(self, dest: Path) -> None:
         names = self.files or tuple(p.name for p in self.folder.iterdir() if p.is_file())
         for name in names:
+            if not (self.folder / name).is_file():
+                raise JobInputError(f"ClientError: {self.folder / name} not found (the channel's data)")
             shutil.copy2(self.folder / name, dest / name)
 
 

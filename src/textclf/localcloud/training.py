@@ -103,10 +103,13 @@ def scenario() -> Scenario:
     return _scenario
 
 
-def wait_for_all(timeout: float = 60.0) -> None:
-    """Block until no job thread runs (tests: nothing of one test may outlive it)."""
+def stop_all(timeout: float = 30.0) -> None:
+    """Kill every running job's programs and wait for the job threads (a test's teardown, exit)."""
+    jobs = list(_running.values())
+    for job in jobs:
+        job.runner.stop(grace_seconds=0)
     deadline = time.monotonic() + timeout
-    for job in list(_running.values()):
+    for job in jobs:
         job.thread.join(timeout=max(0.0, deadline - time.monotonic()))
 
 
@@ -262,6 +265,7 @@ class _RunningJob:
         )
         self._done = threading.Event()
         self._final_message = ""
+        self._stopping = False
 
     # -- the job's description -------------------------------------------------------------------
 
@@ -299,8 +303,14 @@ class _RunningJob:
         Completed must also see the times."""
         if secondary in FINAL:
             self._final_message = message
-        else:
+        elif not self._stopping:  # once Stopping, the job only goes on to Stopped
             self._publish(secondary, message)
+
+    def stop(self) -> None:
+        """StopTrainingJob."""
+        self._stopping = True
+        self._publish("Stopping", "Stopping the training job")
+        self.runner.stop()
 
     def _publish(self, secondary: str, message: str) -> None:
         job, now = self.job, _now()
@@ -314,8 +324,7 @@ class _RunningJob:
         job.secondary_status_transitions = transitions
         if secondary == "Downloading" and job.training_start_time is None:
             job.training_start_time = now
-        if job.training_job_status != "Stopping" or secondary in _PRIMARY:
-            job.training_job_status = _PRIMARY.get(secondary, "InProgress")
+        job.training_job_status = _PRIMARY.get(secondary, "InProgress")
         job.secondary_status = secondary
         job.last_modified_time = now
 
@@ -367,12 +376,6 @@ class _RunningJob:
         return (self.backend.account_id, self.backend.region_name, self.job.training_job_name)
 
 
-def _kill_all_at_exit() -> None:
-    for job in list(_running.values()):
-        job.runner.stop(grace_seconds=0)
-    wait_for_all(timeout=10)
-
-
 # ---------------------------------------------------------------------------------------------
 # The patched API
 
@@ -409,13 +412,13 @@ def install() -> None:
                 f"Training job names must be unique within an AWS account and region, and a training "
                 f"job with this name already exists ({arn})"
             )
-        result = create(self)
-        job = self.sagemaker_backend.training_jobs[name]
-        _prepare_job(job)
-        running = _RunningJob(
-            job, self.sagemaker_backend, f"http://{self.headers['Host']}", self.region, _scenario
-        )
+        # Under the lock, so that a StopTrainingJob racing this call finds the job's runner.
         with _running_lock:
+            result = create(self)
+            job = self.sagemaker_backend.training_jobs[name]
+            _prepare_job(job)
+            endpoint = f"http://{self.headers['Host']}"  # the job thread calls this same local cloud
+            running = _RunningJob(job, self.sagemaker_backend, endpoint, self.region, _scenario)
             _running[running.key] = running
         running.start()
         return result
@@ -433,14 +436,14 @@ def install() -> None:
                 message="The request was rejected because the training job is in status "
                 f"{job.training_job_status}."
             )
-        running = _running.get((self.current_account, self.region, name))
+        with _running_lock:
+            running = _running.get((self.current_account, self.region, name))
         if running is None:  # not started by this local cloud: nothing runs, so it is stopped at once
             job.training_job_status = job.secondary_status = "Stopped"
             return EmptyResult()
-        running.set_status("Stopping", "Stopping the training job")
-        running.runner.stop()
+        running.stop()
         return EmptyResult()
 
     SageMakerResponse.create_training_job = create_training_job
     SageMakerResponse.stop_training_job = stop_training_job
-    atexit.register(_kill_all_at_exit)
+    atexit.register(stop_all, timeout=10)

@@ -1,0 +1,123 @@
+"""A small project, the AWS resources a training job needs (in the local cloud), and the knob of the
+local cloud's training jobs (`textclf.localcloud.training.configure`)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import yaml
+
+from tests.model.conftest import make_project
+from textclf.config import Params, load_params
+from textclf.localcloud import training
+
+ACCOUNT = "123456789012"  # the local cloud's account
+REGION = "us-east-1"
+BUCKET = "textclf-test-artifacts"
+REPOSITORY = "textclf-prod-training"
+IMAGE_TAG = "0123456789abcdef0123456789abcdef01234567"
+IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{REPOSITORY}:{IMAGE_TAG}"
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/textclf-prod-sagemaker"
+COMMIT = "89abcdef0123456789abcdef0123456789abcdef"
+BRANCH = "feature/more-data"
+PRICE = 0.736
+
+
+def sagemaker_section(**overrides: Any) -> dict[str, Any]:
+    return {
+        "role_arn": ROLE,
+        "training_image": IMAGE,
+        "instance_type": "ml.g4dn.xlarge",
+        "max_runtime_seconds": 600,
+        "max_wait_seconds": 900,
+        "poll_seconds": [0.2, 1.0],
+        "prices_usd_per_hour": {"ml.g4dn.xlarge": PRICE},
+        **overrides,
+    }
+
+
+def write_params(project: Path, **sagemaker: Any) -> Params:
+    """Point project's params.yaml at the test bucket and the test role and image."""
+    path = project / "params.yaml"
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw["aws"] = {"region": REGION, "artifacts_bucket": BUCKET, "data_bucket": "textclf-test-data"}
+    raw["sagemaker"] = sagemaker_section(**sagemaker)
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    return load_params(path)
+
+
+@pytest.fixture(scope="session")
+def small_project_template(tmp_path_factory, tiny_model_dir) -> Path:
+    """60 texts (about 40 to train on: 5 steps of 8), the tiny model, a checkpoint every 2 steps."""
+    return make_project(
+        tmp_path_factory.mktemp("sagemaker") / "project",
+        str(tiny_model_dir),
+        rows_per_label=10,
+        save_steps=2,
+        eval_steps=100,
+        logging_steps=2,
+    )
+
+
+@pytest.fixture
+def project(small_project_template, tmp_path, monkeypatch) -> Path:
+    """A copy of the small project as the working directory, on a known commit and branch."""
+    import shutil
+
+    root = tmp_path / "project"
+    shutil.copytree(small_project_template, root)
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("COMMIT", COMMIT)
+    monkeypatch.setenv("GITHUB_HEAD_REF", BRANCH)
+    for name in ("TEXTCLF_SAGEMAKER_ROLE_ARN", "TEXTCLF_TRAINING_IMAGE_URI", "TEXTCLF_KMS_KEY_ID"):
+        monkeypatch.delenv(name, raising=False)
+    return root
+
+
+def push_image(repository: str = REPOSITORY, tag: str = IMAGE_TAG) -> None:
+    """An image manifest in the local cloud's ECR (what `make images-push` leaves there)."""
+    ecr = boto3.client("ecr", region_name=REGION)
+    ecr.create_repository(repositoryName=repository)
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {
+            "mediaType": "application/vnd.docker.container.image.v1+json",
+            "size": 7023,
+            "digest": "sha256:" + "b" * 64,
+        },
+        "layers": [],
+    }
+    ecr.put_image(repositoryName=repository, imageManifest=json.dumps(manifest), imageTag=tag)
+
+
+@pytest.fixture
+def cloud(aws_env, project) -> dict[str, str]:
+    """The artifacts bucket and the training image exist; returns the client environment."""
+    boto3.client("s3", region_name=REGION).create_bucket(Bucket=BUCKET)
+    push_image()
+    return aws_env
+
+
+@pytest.fixture(autouse=True)
+def local_cloud_scenario() -> Iterator[None]:
+    """Every test starts with the default scenario, and no job of a test outlives it."""
+    training.configure()
+    yield
+    training.stop_all()
+    training.configure()
+
+
+class Lines(list):
+    """A `log` callback that keeps what the backend prints."""
+
+    def __call__(self, line: str) -> None:
+        self.append(line)
+
+    def text(self) -> str:
+        return "\n".join(self)
