@@ -28,6 +28,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from textclf.release import ReleaseError
     from textclf.report import ReportError
     from textclf.retrain import RetrainError
+    from textclf.sagemaker_backend import SageMakerError
 
     return (
         *USER_ERRORS,
@@ -39,6 +40,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
         ReleaseError,
         RetrainError,
         RehearsalError,
+        SageMakerError,
     )
 
 
