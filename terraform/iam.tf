@@ -297,9 +297,11 @@ locals {
         }
       },
       {
-        Sid      = "ReadData"
+        # dvc pull the data, dvc push the PR's pipeline outputs. DVC objects are content-addressed
+        # and the bucket is versioned, so a write adds an object and cannot lose an old one.
+        Sid      = "PullDataPushOutputs"
         Effect   = "Allow"
-        Action   = "s3:GetObject"
+        Action   = ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"]
         Resource = "${local.data_arn}/dvc/*"
       },
       {
