@@ -215,7 +215,7 @@ class LocalTrainingJob:
         on_status: StatusCallback = _print_status,
         on_log: LogCallback = _print_log,
     ) -> None:
-        self.work_dir = Path(work_dir)
+        self.work_dir = Path(work_dir).resolve()  # the programs run with their instance as cwd
         self.spec = spec
         self.store = store
         self.sink = sink

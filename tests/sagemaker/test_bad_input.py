@@ -109,3 +109,24 @@ def test_data_not_prepared(cloud, project):
     with pytest.raises(SageMakerError, match=r"validation\.jsonl: not found; run the prepare stage first"):
         start(project)
     assert no_job_started()
+
+
+def test_the_train_stage_prints_the_problem_without_a_traceback(cloud, project):
+    import os
+    import subprocess
+    import sys
+
+    write_params(project, role_arn=None)
+    done = subprocess.run(
+        [sys.executable, "-m", "textclf.cli", "train"],
+        cwd=project,
+        env={**os.environ, "TEXTCLF_TRAIN_BACKEND": "sagemaker"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert "error: params.yaml: sagemaker.role_arn is not set" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (project / "models/model").exists() and not (project / "metrics/train_job.json").exists()
+    assert no_job_started()

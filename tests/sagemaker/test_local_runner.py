@@ -179,3 +179,24 @@ def _tiny_hyperparameters(project: Path) -> dict[str, str]:
     from textclf.config import load_params
 
     return Hyperparameters.from_params(load_params(project / "params.yaml")).for_sagemaker()
+
+
+def test_command_line_rehearsal_with_relative_folders(small_project_template, tmp_path, monkeypatch):
+    """`python -m textclf.local_runner` (make sagemaker-local): params.yaml and data/prepared of
+    the working directory, relative work folders, the model archive where it says."""
+    import shutil
+    import subprocess
+
+    shutil.copytree(small_project_template, tmp_path, dirs_exist_ok=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "textclf.local_runner", "--work", "work/job", "--out", "work/out"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    summary = json.loads(done.stdout.splitlines()[-1])
+    assert summary["status"] == "Completed" and summary["model"] == "work/out/model.tar.gz"
+    with tarfile.open(tmp_path / summary["model"]) as archive:
+        assert "model.safetensors" in archive.getnames()
