@@ -16,11 +16,13 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from textclf import atomic
 from textclf.config import DataParams
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SUMMARY_FILE = Path("metrics/data.json")
 SPLITS = ("train", "validation", "test")
@@ -65,6 +67,10 @@ def _decode(path: Path) -> str:
 
 
 def _read_frame(path: Path) -> pd.DataFrame:
+    # pandas is imported here, not at the top: the server imports `normalise` from this module
+    # and should not pay for pandas at cold start.
+    import pandas as pd
+
     kind = READERS[path.suffix.lower()]
     try:
         if kind == "parquet":

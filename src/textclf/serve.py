@@ -38,6 +38,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from textclf.config import ServeParams
+from textclf.prepare import normalise
 
 DEFAULT_MODEL_DIR = "/opt/ml/model"
 DEFAULT_PORT = 8080
@@ -133,8 +134,14 @@ class Classifier:
 
     def predict(self, texts: list[str]) -> list[tuple[str, float]]:
         """(label, probability) for each text, in order."""
+        # The same clean-up the training data had (prepare.normalise), so serving sees text
+        # in the form the model was trained on.
         batch = self.tokenizer(
-            texts, truncation=True, max_length=self.max_length, padding=True, return_tensors="pt"
+            [normalise(text) for text in texts],
+            truncation=True,
+            max_length=self.max_length,
+            padding=True,
+            return_tensors="pt",
         )
         with self._torch.inference_mode():
             probabilities = self.model(**batch).logits.softmax(dim=-1)

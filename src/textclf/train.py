@@ -302,6 +302,10 @@ def _save_model(trainer, tokenizer, labels: list[str], model_dir: Path, history:
         (model_dir / leftover).unlink(missing_ok=True)
     atomic.write_json(model_dir / "labels.json", {"labels": labels})
     atomic.write_json(model_dir / HISTORY_FILE, history)
+    # Some writers leave files private; a serving image need not run as root to read them.
+    for saved in model_dir.iterdir():
+        if saved.is_file():
+            saved.chmod(0o644)
 
 
 # ---------------------------------------------------------------------------------------------
