@@ -373,7 +373,31 @@ def _split_s3_uri(uri: str) -> tuple[str, str]:
 
 
 # ---------------------------------------------------------------------------------------------
-# Following a job
+# Starting and following a job
+
+
+def create_job(sm, request: dict[str, Any], settings: SageMakerParams) -> None:
+    from botocore.exceptions import ClientError
+
+    try:
+        sm.create_training_job(**request)
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        hints = {
+            "ResourceLimitExceeded": (
+                f"raise the quota '{settings.instance_type} for spot training job usage' "
+                "(Service Quotas, SageMaker) or choose another sagemaker.instance_type"
+            ),
+            "AccessDeniedException": (
+                f"the credentials may create training jobs named {settings.job_name_prefix}-* and pass "
+                "the SageMaker role only (terraform/iam.tf): check sagemaker.job_name_prefix and role_arn"
+            ),
+            "ResourceInUse": "a job of this name exists already: run again in a second",
+        }
+        hint = hints.get(code, "check the sagemaker section of params.yaml against the message")
+        raise SageMakerError(
+            f"SageMaker refused the training job {request['TrainingJobName']}: {error}\n  {hint}"
+        ) from None
 
 
 class LogTail:
@@ -430,6 +454,8 @@ class JobWatcher:
             changed = self._report_status(described)
             self._report_logs()
             if described["TrainingJobStatus"] in TERMINAL:
+                self.sleep(self.first)  # CloudWatch may lag the status by a few seconds
+                self._report_logs()
                 return described
             delay = self.first if changed else min(delay * 1.5, self.last)
             self.sleep(delay)
@@ -590,7 +616,7 @@ def run(params: Params, hp: Hyperparameters, staging: Path, log: Log) -> dict[st
 
     started = time.monotonic()
     sm = session.client("sagemaker")
-    sm.create_training_job(**plan.request)
+    create_job(sm, plan.request, settings)
     spot = "managed Spot" if settings.spot else "on-demand"
     log(f"started {plan.name} on {settings.instance_count} x {settings.instance_type} ({spot})")
     log(f"console: {console_url(aws.region, plan.name)}")

@@ -74,6 +74,7 @@ def test_completed_job_leaves_the_model_and_the_facts(cloud, project):
     positions = [text.index(f"job {status}") for status in shown]
     assert positions == sorted(positions)
     assert "algo-1 | " in text and f'"global_step": {steps}' in text
+    assert sum('"global_step"' in line for line in lines) == 1, "each log line is shown once"
 
     # The artifact sits where the job description says, under the commit.
     s3 = boto3.client("s3", region_name=REGION)

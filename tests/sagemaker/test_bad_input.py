@@ -8,6 +8,7 @@ import pytest
 from tests.sagemaker.conftest import BUCKET, REGION, Lines, write_params
 from textclf import sagemaker_backend
 from textclf.config import ParamsError, parse_params
+from textclf.localcloud import training
 from textclf.sagemaker_backend import SageMakerError
 from textclf.train import Hyperparameters
 
@@ -130,3 +131,24 @@ def test_the_train_stage_prints_the_problem_without_a_traceback(cloud, project):
     assert "Traceback" not in done.stderr
     assert not (project / "models/model").exists() and not (project / "metrics/train_job.json").exists()
     assert no_job_started()
+
+
+def test_a_refused_create_request_names_the_job_and_what_to_do(cloud, project):
+    """CreateTrainingJob's own refusals (here: the name is taken) become a message, not a traceback."""
+    from datetime import UTC, datetime
+
+    from tests.sagemaker.conftest import BRANCH, COMMIT
+
+    params = write_params(project)
+    plan = sagemaker_backend.plan_job(
+        params,
+        Hyperparameters.from_params(params),
+        sagemaker_backend.GitInfo(COMMIT, BRANCH),
+        sagemaker_backend.dataset_digest(project / "data/prepared"),
+        datetime.now(UTC),
+    )
+    sm = boto3.client("sagemaker", region_name=REGION)
+    training.configure(starting_seconds=300)  # the first job waits for capacity; stopped at teardown
+    sm.create_training_job(**plan.request)
+    with pytest.raises(SageMakerError, match=rf"refused the training job {plan.name}: .*ResourceInUse"):
+        sagemaker_backend.create_job(sm, plan.request, params.sagemaker)

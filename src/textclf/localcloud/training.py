@@ -358,8 +358,8 @@ class _RunningJob:
             outcome = Outcome("Failed", "Failed", f"InternalServerError: {type(error).__name__}: {error}")
         finally:
             self._done.set()
+        self.log.flush()  # every line is in CloudWatch before the job shows its final status
         self._finish(outcome)
-        self.log.flush()
         if not self.scenario.keep_work:
             shutil.rmtree(self.work, ignore_errors=True)
         with _running_lock:
