@@ -76,7 +76,7 @@ def default_model_hyperparameters(**changes) -> Hyperparameters:
     return Hyperparameters(
         model_name="sentence-transformers/all-MiniLM-L6-v2",
         max_length=64,
-        epochs=1,
+        epochs=2,
         batch_size=8,
         learning_rate=1e-4,
         weight_decay=0.01,
@@ -84,17 +84,19 @@ def default_model_hyperparameters(**changes) -> Hyperparameters:
         seed=42,
         group_by_length=True,
         eval_steps=1000,  # evaluate once, at the end
-        save_steps=10,
+        save_steps=20,
         save_total_limit=2,
-        logging_steps=10,
+        logging_steps=20,
         **changes,
     )
 
 
 @pytest.mark.slow
 def test_spot_interruption_resumes_and_matches_an_uninterrupted_run(sample_splits, tmp_path):
-    """SIGTERM once step 10 is checkpointed; the restarted program resumes mid-training from the
-    synced checkpoints, the global step carries on, and the model is as good as without it."""
+    """SIGTERM once step 20 of 60 is checkpointed; the restarted program resumes mid-training from
+    the synced checkpoints, the global step carries on, and the model is as good as without it.
+    (The just-in-time checkpoint comes 3 s after the signal: 60 steps leave room for that on a
+    fast machine.)"""
     hp = default_model_hyperparameters()
     baseline_dir = tmp_path / "baseline"
     baseline = train_model(
@@ -108,7 +110,7 @@ def test_spot_interruption_resumes_and_matches_an_uninterrupted_run(sample_split
     spec = JobSpec(
         channels=channels(sample_splits),
         hyperparameters=hp.for_sagemaker(),
-        interrupt_at_steps=(10,),
+        interrupt_at_steps=(20,),
         stop_grace_seconds=60,
     )
     outcome, recorder = run_job(tmp_path / "work", spec, store=tmp_path / "checkpoints")
@@ -119,8 +121,8 @@ def test_spot_interruption_resumes_and_matches_an_uninterrupted_run(sample_split
     final = recorder.job_facts()[-1]
     compared = f"interrupted run {final}, uninterrupted run {baseline}"
     # Resumed mid-training, from a checkpoint the first run wrote (periodic or just-in-time).
-    assert 10 <= final["resumed_from_step"] < baseline["global_step"], compared
-    assert final["global_step"] == baseline["global_step"] == 30, compared
+    assert 20 <= final["resumed_from_step"] < baseline["global_step"], compared
+    assert final["global_step"] == baseline["global_step"] == 60, compared
     assert abs(final["validation_accuracy"] - baseline["validation_accuracy"]) <= 0.01, compared
     assert abs(final["validation_macro_f1"] - baseline["validation_macro_f1"]) <= 0.01, compared
     with tarfile.open(outcome.model_tar) as archive:
