@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import re
 import signal
 import subprocess
@@ -92,8 +93,6 @@ class GitInfo:
     def detect(cls, env: dict[str, str] | None = None) -> GitInfo:
         """The commit and branch the model is trained from. CI checks out a PR's merge commit, so
         the workflow passes the PR head as COMMIT and GitHub sets GITHUB_HEAD_REF."""
-        import os
-
         env = dict(os.environ) if env is None else env
         commit = env.get("COMMIT") or _git("rev-parse", "HEAD")
         branch = env.get("GITHUB_HEAD_REF") or env.get("GITHUB_REF_NAME") or _git("branch", "--show-current")
