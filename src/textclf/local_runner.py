@@ -101,7 +101,10 @@ class FolderCheckpointStore:
             for path, key, stamp in changed_files(local, self._seen):
                 target = self.root / key
                 target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(path, target)
+                try:
+                    shutil.copy2(path, target)
+                except FileNotFoundError:  # a temporary file renamed, or a checkpoint rotated away
+                    continue
                 self._seen[key] = stamp
 
 
