@@ -24,16 +24,18 @@ def rehearse(target: str) -> tuple[str, float]:
         key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "TEXTCLF_", "GITHUB_"))
     }
     started = time.perf_counter()
+    # One stream, so the deployment JSON (stdout) stays after the line that announces it (stderr).
     result = subprocess.run(
         ["make", "--no-print-directory", target],
         cwd=REPO,
         env=env,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
         timeout=1200,
     )
     seconds = time.perf_counter() - started
-    output = result.stdout + result.stderr
+    output = result.stdout
     assert result.returncode == 0, output[-6000:]
     return output, seconds
 
