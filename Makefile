@@ -27,8 +27,10 @@ help: ## List the targets
 $(INSTALLED): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	# torch is pinned in the lock file, so pip takes the CPU build and no CUDA packages.
-	$(BIN)/pip install --quiet --no-compile -r requirements.lock
-	$(BIN)/pip install --quiet --no-compile --no-deps -e .
+	# Compiled at install: with PYTHONDONTWRITEBYTECODE set, every process would otherwise
+	# recompile torch and transformers (seconds per process).
+	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
 	@touch $@
 
 setup: $(INSTALLED) ## Create .venv and install the pinned dependencies (idempotent)

@@ -20,7 +20,9 @@ import os
 import platform
 import resource
 import shutil
+import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -217,12 +219,40 @@ def _training_args(hp: Hyperparameters, checkpoint_dir: Path, pad_to_max_length:
         save_steps=hp.save_steps,
         save_total_limit=hp.save_total_limit,
         logging_steps=hp.logging_steps,
-        # On SIGTERM: save a checkpoint at the current step, then stop (checked after train()).
-        enable_jit_checkpoint=True,
         report_to="none",
         use_cpu=not _has_accelerator(),
         dataloader_pin_memory=False,
     )
+
+
+class StopOnSigterm:
+    """A Trainer callback: on SIGTERM, finish the current step, save a checkpoint, stop.
+
+    Transformers' own just-in-time checkpoint saves inside the next step, before its optimizer
+    update, under the previous step's name; resuming from it is not the same as resuming from a
+    finished step. Saving at a step boundary keeps a resumed run equal to an uninterrupted one.
+    """
+
+    def __init__(self) -> None:
+        from transformers import TrainerCallback
+
+        self.requested = False
+        callback = self
+
+        class _Callback(TrainerCallback):
+            def on_step_end(self, args, state, control, **kwargs):
+                if callback.requested:
+                    control.should_save = True
+                    control.should_training_stop = True
+                return control
+
+        self.callback = _Callback()
+
+    def install(self) -> None:
+        signal.signal(signal.SIGTERM, self._handle)
+
+    def _handle(self, signum, frame) -> None:
+        self.requested = True
 
 
 def _has_accelerator() -> bool:
@@ -268,6 +298,10 @@ def train_model(
         processing_class=tokenizer,
         compute_metrics=_compute_metrics,
     )
+    stopper = StopOnSigterm()
+    trainer.add_callback(stopper.callback)
+    if threading.current_thread() is threading.main_thread():  # signals reach the main thread only
+        stopper.install()
     resume_from = find_resume_checkpoint(paths.checkpoint_dir, log)
     if resume_from is not None:
         log(f"resuming from {resume_from}")
@@ -329,7 +363,7 @@ def main_job() -> None:
     except TrainingInterrupted as error:
         print(f"[train-job] {error}", file=sys.stderr, flush=True)
         sys.exit(INTERRUPTED_EXIT_CODE)
-    except (ValidationError, FileNotFoundError, ValueError) as error:
+    except (ValidationError, FileNotFoundError, ValueError, RuntimeError) as error:
         # SageMaker shows the first 1024 characters of this file as the job's FailureReason.
         paths.output_dir.mkdir(parents=True, exist_ok=True)
         (paths.output_dir / "failure").write_text(str(error)[:1024], encoding="utf-8")
