@@ -1,6 +1,7 @@
 """Write outputs all-or-nothing: into a temporary sibling, then rename over the target.
 
-A stage that fails half way leaves its previous outputs (or nothing), never a torn file.
+A stage that fails half way leaves its previous outputs (or nothing), never a torn file. Also
+reads such a JSON output back, with errors that say which file and what to do.
 """
 
 from __future__ import annotations
@@ -45,6 +46,19 @@ def write_text(target: Path | str, text: str) -> Path:
 
 def write_json(target: Path | str, payload: Any) -> Path:
     return write_text(target, json.dumps(payload, indent=2, sort_keys=False) + "\n")
+
+
+def read_json_object(path: Path, error: type[Exception], missing_hint: str, kind: str = "") -> dict[str, Any]:
+    """The JSON object in `path`; a missing, malformed or non-object file raises `error`."""
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise error(f"{path}: not found; {missing_hint}") from None
+    except ValueError as problem:
+        raise error(f"{path}: not valid JSON ({problem})") from None
+    if not isinstance(payload, dict):
+        raise error(f"{path}: expected a JSON object{kind}")
+    return payload
 
 
 def remove(*paths: Path | str) -> None:

@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from textclf import atomic
 from textclf.config import AwsParams
 
 PRODUCTION_KEY = "production/metrics.json"
@@ -213,14 +214,9 @@ def record(
     """Write the released model's metrics as production's; one PUT, so readers never see half."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    try:
-        metrics = json.loads(metrics_file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ChampionError(f"{metrics_file}: not found; run the evaluate stage (dvc repro) first") from None
-    except ValueError as error:
-        raise ChampionError(f"{metrics_file}: not valid JSON ({error})") from None
-    if not isinstance(metrics, dict):
-        raise ChampionError(f"{metrics_file}: expected a JSON object of metrics")
+    metrics = atomic.read_json_object(
+        metrics_file, ChampionError, "run the evaluate stage (dvc repro) first", " of metrics"
+    )
     payload = build_record(metrics, model_version, main_metric, now or datetime.now(UTC))
     url = production_url(aws.artifacts_bucket)
     try:

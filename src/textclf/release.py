@@ -33,6 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from textclf import atomic
 from textclf.config import AwsParams
 
 ARTIFACT_PREFIX = "models/"
@@ -138,15 +139,8 @@ def sha256_of(path: Path) -> str:
 
 
 def read_json_file(path: Path, what: str) -> dict[str, Any]:
-    try:
-        payload = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ReleaseError(f"{path}: not found; run the pipeline first (dvc repro) to write {what}") from None
-    except ValueError as error:
-        raise ReleaseError(f"{path}: not valid JSON ({error})") from None
-    if not isinstance(payload, dict):
-        raise ReleaseError(f"{path}: expected a JSON object ({what})")
-    return payload
+    hint = f"run the pipeline first (dvc repro) to write {what}"
+    return atomic.read_json_object(path, ReleaseError, hint, f" ({what})")
 
 
 def publish(
