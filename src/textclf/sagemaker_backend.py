@@ -515,6 +515,9 @@ def _on_interrupt(sm, name: str, region: str, log: Log) -> None:
             sm.stop_training_job(TrainingJobName=name)
             log(f"asked SageMaker to stop {name}; it saves a checkpoint and stops within about 2 minutes")
         except Exception as error:
+            if "not found" in str(error).lower() or "could not find" in str(error).lower():
+                log(f"no training job {name} was started")
+                return
             log(f"could not stop {name} ({error}): stop it in the console: {console_url(region, name)}")
     else:
         log(f"left {name} running: {console_url(region, name)}")
@@ -615,13 +618,15 @@ def run(params: Params, hp: Hyperparameters, staging: Path, log: Log) -> dict[st
 
     started = time.monotonic()
     sm = session.client("sagemaker")
-    create_job(sm, plan.request, settings)
-    spot = "managed Spot" if settings.spot else "on-demand"
-    log(f"started {plan.name} on {settings.instance_count} x {settings.instance_type} ({spot})")
-    log(f"console: {console_url(aws.region, plan.name)}")
     watcher = JobWatcher(sm, session.client("logs"), plan.name, log, settings.poll_seconds)
+    # The interrupt guard covers the create call too: SageMaker may have accepted the job
+    # before its answer reaches us, and a job nobody follows keeps billing.
     try:
         with _sigterm_as_interrupt():
+            create_job(sm, plan.request, settings)
+            spot = "managed Spot" if settings.spot else "on-demand"
+            log(f"started {plan.name} on {settings.instance_count} x {settings.instance_type} ({spot})")
+            log(f"console: {console_url(aws.region, plan.name)}")
             described = watcher.wait()
     except KeyboardInterrupt:
         _on_interrupt(sm, plan.name, aws.region, log)
