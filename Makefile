@@ -16,7 +16,7 @@ export TOKENIZERS_PARALLELISM := false
 # dvc.yaml's stage commands call `textclf`, so the project's venv comes first on PATH.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help setup data repro test test-fast lint clean
+.PHONY: help setup data repro test test-fast lint lint-python clean
 
 # Targets per area (infrastructure, serving, SageMaker, report, CI rehearsals).
 include $(sort $(wildcard mk/*.mk))
@@ -48,7 +48,9 @@ test: $(INSTALLED) data ## Run the whole test suite, slow tests included
 test-fast: $(INSTALLED) ## Run the tests not marked slow
 	$(BIN)/pytest -m "not slow"
 
-lint: $(INSTALLED) ## Lint Python
+lint: lint-python lint-ci ## Lint everything: Python, workflows, YAML, shell scripts, Dockerfiles
+
+lint-python: $(INSTALLED) ## Lint Python (ruff check, ruff format --check)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 

@@ -2,7 +2,7 @@
 # rehearsals of whole workflows against the local cloud. docs/workflows.md explains each one.
 
 .PHONY: node-tools lint-workflows lint-ci precommit cml-install dvc-remote fetch-main pull-data \
-	repro-ci push-outputs publish release-commit release-check images-changed promote \
+	repro-ci push-outputs publish release-commit release-check promote \
 	retrain-import retrain-pr rehearse-pr rehearse-release rehearse
 
 WORKFLOWS := $(wildcard .github/workflows/*.yml)
@@ -11,8 +11,6 @@ NODE_TOOLS := node_modules/.package-lock.json
 CML_VERSION ?= 0.20.6
 # The commit a model is trained from and published under (CI: the PR head; locally: HEAD).
 COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null)
-# What the training and serving images are built from (release rebuilds them when these change).
-IMAGE_INPUTS ?= docker requirements.lock pyproject.toml
 
 # --- checks -----------------------------------------------------------------------------------
 
@@ -76,15 +74,6 @@ release-commit: $(INSTALLED) ## Print the commit to release: the merged PR's hea
 
 release-check: $(INSTALLED) ## Fail unless $COMMIT has a published model (before touching anything)
 	$(BIN)/textclf release-check --commit "$(COMMIT)"
-
-images-changed: ## Print true when the images' inputs changed since BASE (a commit; unknown: true)
-	@if [[ -z "$(BASE)" || "$(BASE)" =~ ^0+$$ ]] || ! git cat-file -e "$(BASE)^{commit}" 2>/dev/null; then \
-		echo true; \
-	elif git diff --quiet "$(BASE)" HEAD -- $(IMAGE_INPUTS); then \
-		echo false; \
-	else \
-		echo true; \
-	fi
 
 promote: $(INSTALLED) ## Redeploy the endpoint to $COMMIT's model, smoke-test it, record the champion
 	$(BIN)/textclf promote --commit "$(COMMIT)"

@@ -12,6 +12,9 @@ LOCALCLOUD_PORT ?= 0
 # GITHUB_REPOSITORY; on a laptop it comes from the origin remote.
 GITHUB_REPOSITORY ?= $(shell git remote get-url origin 2>/dev/null | sed -E 's#\.git$$##; s#^.*github\.com[:/]##')
 export TF_VAR_github_repository ?= $(GITHUB_REPOSITORY)
+# The redeploy Lambda builds each release's model on the serving image this checkout names
+# (mk/sagemaker.mk: a hash of what the image is built from), unless TF_VAR_serving_image_tag says.
+SERVING_IMAGE_VAR = $(if $(SERVING_IMAGE_TAG),TF_VAR_serving_image_tag="$${TF_VAR_serving_image_tag:-$(SERVING_IMAGE_TAG)}")
 # Extra arguments for plan/apply, e.g. INFRA_ARGS='-var initial_model_data_url=s3://...'.
 INFRA_ARGS ?=
 # Non-interactive in CI and against the local cloud; a person approves a real apply.
@@ -66,10 +69,10 @@ infra-init: ## Initialise terraform/ with the S3 backend written by make bootstr
 
 infra-plan: infra-repository infra-init lambda-zip ## Plan the infrastructure (saved to .cache/infra.tfplan)
 	@mkdir -p $(dir $(INFRA_PLAN))
-	$(TF) main plan -input=false -out=$(abspath $(INFRA_PLAN)) $(INFRA_ARGS)
+	$(SERVING_IMAGE_VAR) $(TF) main plan -input=false -out=$(abspath $(INFRA_PLAN)) $(INFRA_ARGS)
 
 infra-apply: infra-repository infra-init lambda-zip ## Apply the infrastructure (prints the outputs)
-	$(TF) main apply -input=false $(AUTO_APPROVE) $(INFRA_ARGS)
+	$(SERVING_IMAGE_VAR) $(TF) main apply -input=false $(AUTO_APPROVE) $(INFRA_ARGS)
 
 infra-output: ## Print the outputs (bucket names, role ARNs, repositories, endpoint) as JSON
 	@$(TF) main output -json

@@ -1,11 +1,22 @@
 # SageMaker: the training and serving images in ECR, and the offline rehearsal of a training job.
 # docs/sagemaker.md explains the `sagemaker` train backend these serve.
 
-.PHONY: images images-build images-push images-lint sagemaker-local test-sagemaker
+.PHONY: images images-build images-push images-lint image-tags training-image-uri sagemaker-local \
+	test-sagemaker
 
 DOCKER ?= docker
-# Images are tagged with the commit they are built from (the ECR repositories' tags are immutable).
-IMAGE_TAG ?= $(shell git rev-parse HEAD 2>/dev/null)
+# Each image is tagged with a hash of the committed files it is built from, so any checkout can
+# name its images without asking anyone, a release whose commit left them alone reuses the images
+# in ECR (its tags are immutable), and a change to the code in them gives new tags.
+IMAGE_REF ?= HEAD
+TRAINING_IMAGE_INPUTS := docker/train.Dockerfile docker/train pyproject.toml requirements.lock README.md src
+# The serving image also carries params.yaml: the server's settings (`serve` section) come from it.
+SERVING_IMAGE_INPUTS := docker/serve.Dockerfile docker/serve pyproject.toml requirements.lock README.md src \
+	params.yaml
+image_tag = $(shell git rev-parse --quiet --verify "$(IMAGE_REF)^{commit}" >/dev/null 2>&1 && \
+	git ls-tree -r "$(IMAGE_REF)" -- $(1) | git hash-object --stdin | cut -c1-20)
+TRAINING_IMAGE_TAG ?= $(call image_tag,$(TRAINING_IMAGE_INPUTS))
+SERVING_IMAGE_TAG ?= $(call image_tag,$(SERVING_IMAGE_INPUTS))
 # Terraform's repository names: <project>-<environment>-training / -serving (terraform/ecr.tf).
 PROJECT ?= textclf
 ENVIRONMENT ?= prod
@@ -19,23 +30,47 @@ images-lint: $(INSTALLED) ## Lint the Dockerfiles (hadolint) and the images' ent
 	$(BIN)/hadolint docker/train.Dockerfile docker/serve.Dockerfile
 	$(BIN)/shellcheck docker/train docker/serve
 
-images-build: ## Build the training (CUDA) and serving (CPU) images, tagged with the git commit
-	@test -n "$(IMAGE_TAG)" || { echo "IMAGE_TAG is empty: run in a git checkout or set IMAGE_TAG" >&2; exit 2; }
-	$(DOCKER) build --file docker/train.Dockerfile --tag $(TRAINING_REPOSITORY):$(IMAGE_TAG) .
-	$(DOCKER) build --file docker/serve.Dockerfile --tag $(SERVING_REPOSITORY):$(IMAGE_TAG) .
+image-tags: ## Print the two images' tags for IMAGE_REF (default HEAD): hashes of the files they are built from
+	@test -n "$(TRAINING_IMAGE_TAG)" || { echo "IMAGE_REF '$(IMAGE_REF)' is not a commit of this git checkout" >&2; exit 2; }
+	@echo "TRAINING_IMAGE_TAG=$(TRAINING_IMAGE_TAG)"
+	@echo "SERVING_IMAGE_TAG=$(SERVING_IMAGE_TAG)"
 
-images-push: $(INSTALLED) images-build ## Build both images and push them to ECR (a tag already there is kept)
+training-image-uri: $(INSTALLED) ## Print the training image's ECR URI for IMAGE_REF (the pr workflow: IMAGE_REF=main)
+	@test -n "$(TRAINING_IMAGE_TAG)" || { echo "IMAGE_REF '$(IMAGE_REF)' is not a commit of this git checkout" >&2; exit 2; }
+	@echo "$$($(BIN)/python docker/ecr.py registry)/$(TRAINING_REPOSITORY):$(TRAINING_IMAGE_TAG)"
+
+# The tags name committed files: building from a working tree that differs would give an image
+# that does not match its tag, and the immutable tag could never be corrected.
+.PHONY: images-committed
+images-committed:
+	@test -n "$(TRAINING_IMAGE_TAG)" || { echo "images are built from a git checkout (IMAGE_REF=$(IMAGE_REF))" >&2; exit 2; }
+	@if [[ "$$(git rev-parse "$(IMAGE_REF)^{commit}")" != "$$(git rev-parse HEAD)" ]]; then \
+		echo "images are built from the checkout: check out $(IMAGE_REF) first" >&2; exit 2; fi
+	@if [[ -n "$$(git status --porcelain -- $(sort $(TRAINING_IMAGE_INPUTS) $(SERVING_IMAGE_INPUTS)))" ]]; then \
+		echo "the images' inputs have uncommitted changes (git status): commit them first, the tags name committed files" >&2; \
+		git status --short -- $(sort $(TRAINING_IMAGE_INPUTS) $(SERVING_IMAGE_INPUTS)) >&2; exit 2; fi
+
+images-build: images-committed ## Build the training (CUDA) and serving (CPU) images, tagged with their inputs' hash
+	$(DOCKER) build --file docker/train.Dockerfile --tag $(TRAINING_REPOSITORY):$(TRAINING_IMAGE_TAG) .
+	$(DOCKER) build --file docker/serve.Dockerfile --tag $(SERVING_REPOSITORY):$(SERVING_IMAGE_TAG) .
+
+# Asks ECR first and builds only what it lacks: a release that changed neither image builds nothing.
+images-push: $(INSTALLED) images-committed ## Build and push to ECR each image whose tag ECR lacks
 	@registry=$$($(BIN)/python docker/ecr.py registry); \
-	$(BIN)/python docker/ecr.py password | $(DOCKER) login --username AWS --password-stdin "$$registry"; \
-	for repository in $(TRAINING_REPOSITORY) $(SERVING_REPOSITORY); do \
-		uri="$$registry/$$repository:$(IMAGE_TAG)"; \
-		status=0; $(BIN)/python docker/ecr.py exists "$$repository" "$(IMAGE_TAG)" || status=$$?; \
-		if [[ $$status -eq 0 ]]; then echo "$$uri already in ECR"; \
-		elif [[ $$status -eq 1 ]]; then $(DOCKER) tag "$$repository:$(IMAGE_TAG)" "$$uri" && $(DOCKER) push "$$uri"; \
-		else exit $$status; fi; \
+	logged_in=false; \
+	for image in "train $(TRAINING_REPOSITORY) $(TRAINING_IMAGE_TAG)" "serve $(SERVING_REPOSITORY) $(SERVING_IMAGE_TAG)"; do \
+		read -r kind repository tag <<<"$$image"; \
+		uri="$$registry/$$repository:$$tag"; \
+		status=0; $(BIN)/python docker/ecr.py exists "$$repository" "$$tag" || status=$$?; \
+		if [[ $$status -eq 0 ]]; then echo "$$uri already in ECR"; continue; \
+		elif [[ $$status -ne 1 ]]; then exit $$status; fi; \
+		if [[ $$logged_in == false ]]; then \
+			$(BIN)/python docker/ecr.py password | $(DOCKER) login --username AWS --password-stdin "$$registry" || exit 1; \
+			logged_in=true; fi; \
+		$(DOCKER) build --file "docker/$$kind.Dockerfile" --tag "$$uri" . && $(DOCKER) push "$$uri" || exit 1; \
 	done; \
-	echo "TEXTCLF_TRAINING_IMAGE_URI=$$registry/$(TRAINING_REPOSITORY):$(IMAGE_TAG)"; \
-	echo "TEXTCLF_SERVING_IMAGE_URI=$$registry/$(SERVING_REPOSITORY):$(IMAGE_TAG)"
+	echo "TEXTCLF_TRAINING_IMAGE_URI=$$registry/$(TRAINING_REPOSITORY):$(TRAINING_IMAGE_TAG)"; \
+	echo "TEXTCLF_SERVING_IMAGE_URI=$$registry/$(SERVING_REPOSITORY):$(SERVING_IMAGE_TAG)"
 
 images: images-push ## Build the training and serving images and push them to ECR (= images-push)
 

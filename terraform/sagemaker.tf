@@ -25,7 +25,9 @@ resource "aws_sagemaker_model" "initial" {
   lifecycle {
     # The API (and the local cloud) answer with an empty vpc_config block that this configuration
     # never sets; without this every plan would want to replace the model.
-    ignore_changes = [vpc_config]
+    # The container is the first release's: later releases build their own models (the Lambda,
+    # with the serving image tag each release applies), so a new tag must not replace this one.
+    ignore_changes = [vpc_config, primary_container]
 
     precondition {
       condition     = startswith(coalesce(var.initial_model_data_url, "-"), "s3://${aws_s3_bucket.this["artifacts"].bucket}/${var.artifact_prefix}")

@@ -219,7 +219,7 @@ variable "serverless_provisioned_concurrency" {
 }
 
 variable "serving_image_tag" {
-  description = "Tag of the serving image the endpoint's first configuration and the redeploy Lambda use."
+  description = "Tag of the serving image the endpoint's first configuration and the redeploy Lambda use; `make infra-apply` passes the checkout's (`make image-tags`)."
   type        = string
   default     = "initial"
 

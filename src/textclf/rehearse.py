@@ -6,23 +6,26 @@
  2. The local cloud (moto on 127.0.0.1 with the project's extensions) in this process.
  3. Terraform, as on a new account: `make bootstrap lambda-zip infra-apply`; its outputs become the
     "repository variables" (the same names docs/workflows.md asks to set on GitHub).
- 4. main's data pushed to the DVC remote in the data bucket; a training image manifest in ECR (the
-    local cloud runs training jobs from this Python environment, as no Docker engine is needed).
+ 4. main's data pushed to the DVC remote in the data bucket; manifests of main's images in ECR under
+    the tags `make image-tags` names, standing in for `make images-push` (no Docker engine here; the
+    local cloud runs training jobs from this Python environment).
  5. The PR: branch `rehearsal` changes params.yaml to a quick training (QUICK_TRAIN: 1 epoch,
     max_length 64, so the rehearsal fits CI's time budget). The runner starts fresh: no data, no
     DVC cache.
- 6. The pr workflow's steps: `make dvc-remote fetch-main pull-data repro-ci push-outputs report gate
-    publish`, with TEXTCLF_TRAIN_BACKEND=sagemaker: training is a SageMaker Spot job on the local
-    cloud. The report (reports/report.md) is printed: CML would post it on the PR.
+ 6. The pr workflow's steps: `make dvc-remote fetch-main`, `make training-image-uri IMAGE_REF=main`,
+    `make pull-data repro-ci push-outputs report gate publish`, with TEXTCLF_TRAIN_BACKEND=sagemaker:
+    training is a SageMaker Spot job on the local cloud. The report (reports/report.md) is printed:
+    CML would post it on the PR.
 
 `textclf rehearse release` (`make rehearse-release`) runs the PR first, then:
  7. Production before this release: the trained model is also published under main's commit and
     released with `make promote`, as a project's first release does (the redeploy Lambda creates
     the endpoint). So the release below switches an existing endpoint, as most releases do.
  8. The merge (`git merge --no-ff`), then the release workflow's steps: `make release-commit`
-    (offline the PR head is passed directly instead of asking GitHub), `make images-changed`,
-    `make release-check`, `make lambda-zip infra-apply`, `make promote`: the redeploy Lambda really
-    runs (from its zip), the endpoint moves to the new config, a smoke request is answered by
+    (offline the PR head is passed directly instead of asking GitHub), `make release-check`,
+    `make lambda-zip infra-apply`, the merge's images in ECR (the stand-in for `make images-push`),
+    `make promote`: the redeploy Lambda really runs (from its zip), the endpoint moves to a new
+    config whose model runs the merge's serving image, a smoke request is answered by
     `textclf serve` running the released model, and its metrics become the champion. The
     deployment result is printed.
 
@@ -32,6 +35,7 @@ that fails stops the rehearsal with its make target named, and a non-zero exit.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -52,12 +56,11 @@ import yaml
 # model anyway; checkpoints and Spot resumption have their own rehearsal, `make sagemaker-local`).
 QUICK_TRAIN = {"train": {"epochs": 1, "eval_steps": 1000, "save_steps": 1000}, "model": {"max_length": 64}}
 GITHUB_REPOSITORY = "acme/text-classifier"
-IMAGE_TAG = "rehearsal"
 BRANCH = "rehearsal"
 # The champion comparison of the rehearsal starts from thresholds alone: main's committed metrics
 # (from a full training) are left out of the copy, since the quick PR model is not meant to beat them.
 LEFT_OUT = {"metrics/eval.json", "metrics/gate.json"}
-PR_STEPS = ["dvc-remote", "fetch-main", "pull-data", "repro-ci", "push-outputs", "report", "gate", "publish"]
+PR_STEPS = ["pull-data", "repro-ci", "push-outputs", "report", "gate", "publish"]
 
 
 class RehearsalError(RuntimeError):
@@ -156,7 +159,6 @@ class Rehearsal:
                 "TEXTCLF_ARTIFACTS_BUCKET": outputs["artifacts_bucket"],
                 "TEXTCLF_DATA_BUCKET": outputs["data_bucket"],
                 "TEXTCLF_SAGEMAKER_ROLE_ARN": outputs["sagemaker_role_arn"],
-                "TEXTCLF_TRAINING_IMAGE_URI": f"{outputs['training_repository_url']}:{IMAGE_TAG}",
                 "TEXTCLF_KMS_KEY_ID": outputs["kms_key_arn"],
                 "TEXTCLF_REDEPLOY_FUNCTION": outputs["redeploy_function_name"],
                 "TEXTCLF_ENDPOINT_NAME": outputs["endpoint_name"],
@@ -165,23 +167,37 @@ class Rehearsal:
         # The inference server behind InvokeEndpoint reads the copy's params, as the image would.
         os.environ["TEXTCLF_PARAMS"] = str(self.root / "params.yaml")
 
-    def push_training_image(self, outputs: dict[str, Any]) -> None:
-        """An image manifest in ECR: what `make images-push` leaves there (no Docker engine here)."""
+    def image_tags(self, ref: str) -> dict[str, str]:
+        lines = self.make("image-tags", capture=True, IMAGE_REF=ref).splitlines()
+        return dict(line.split("=", 1) for line in lines)
+
+    def push_images(self, outputs: dict[str, Any], ref: str) -> dict[str, str]:
+        """What `make images-push` leaves in ECR for `ref`: an image manifest under each tag it names
+        (no Docker engine here). Returns the two image URIs."""
         import boto3
 
-        repository = outputs["training_repository_url"].split("/", 1)[1]
-        manifest = {
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-            "config": {
-                "mediaType": "application/vnd.docker.container.image.v1+json",
-                "size": 1024,
-                "digest": "sha256:" + "0" * 64,
-            },
-            "layers": [],
-        }
+        tags = self.image_tags(ref)
         ecr = boto3.client("ecr", region_name=outputs["region"])
-        ecr.put_image(repositoryName=repository, imageManifest=json.dumps(manifest), imageTag=IMAGE_TAG)
+        uris = {}
+        for kind, tag in (("training", tags["TRAINING_IMAGE_TAG"]), ("serving", tags["SERVING_IMAGE_TAG"])):
+            repository_url = outputs[f"{kind}_repository_url"]
+            manifest = {
+                "schemaVersion": 2,
+                "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                "config": {
+                    "mediaType": "application/vnd.docker.container.image.v1+json",
+                    "size": 1024,
+                    "digest": "sha256:" + hashlib.sha256(f"{kind}:{tag}".encode()).hexdigest(),
+                },
+                "layers": [],
+            }
+            repository = repository_url.split("/", 1)[1]
+            known = ecr.list_images(repositoryName=repository)["imageIds"]
+            if not any(image.get("imageTag") == tag for image in known):
+                ecr.put_image(repositoryName=repository, imageManifest=json.dumps(manifest), imageTag=tag)
+            uris[kind] = f"{repository_url}:{tag}"
+        say(f"images of {ref} in ECR: {uris['training']}, {uris['serving']}")
+        return uris
 
     def push_main_data(self) -> None:
         self.make("dvc-remote")
@@ -207,6 +223,10 @@ class Rehearsal:
 
     def pr_workflow(self, commit: str) -> None:
         say(f"pr workflow for {commit[:12]} (branch {BRANCH})")
+        self.make("dvc-remote", "fetch-main", COMMIT=commit)
+        image = self.make("training-image-uri", capture=True, IMAGE_REF="main")
+        self.env["TEXTCLF_TRAINING_IMAGE_URI"] = image  # the workflow writes it to $GITHUB_ENV
+        say(f"training image: {image}")
         for target in PR_STEPS:
             self.make(target, COMMIT=commit)
         report = (self.root / "reports" / "report.md").read_text(encoding="utf-8")
@@ -220,8 +240,7 @@ class Rehearsal:
         self.make("publish", COMMIT=main)
         self.make("release-check", "promote", COMMIT=main)
 
-    def release_workflow(self, head: str) -> dict[str, Any]:
-        before = self.git("rev-parse", "main")
+    def release_workflow(self, head: str, outputs: dict[str, Any]) -> dict[str, Any]:
         self.git("switch", "-q", "main")
         self.git("merge", "-q", "--no-ff", BRANCH, "-m", f"Merge branch '{BRANCH}'")
         say(f"release workflow for the merge {self.git('rev-parse', 'HEAD')[:12]}")
@@ -235,12 +254,17 @@ class Rehearsal:
         )
         if commit != head:
             raise RehearsalError(f"release-commit chose {commit}, expected the PR head {head}")
-        images = self.make("images-changed", capture=True, BASE=before)
-        say(f"images to rebuild: {images} (make images-push needs Docker; the rehearsal has none)")
         self.make("release-check", COMMIT=commit)
         self.make("lambda-zip", "infra-apply")
+        images = self.push_images(outputs, "HEAD")
         result = self.make("promote", capture=True, COMMIT=commit)
         deployment = json.loads(result)
+        deployment["serving_image"] = serving_image(outputs["endpoint_name"])
+        if deployment["serving_image"] != images["serving"]:
+            raise RehearsalError(
+                f"the endpoint's model runs {deployment['serving_image']}, "
+                f"not the merge's {images['serving']}"
+            )
         say("deployment result:")
         print(json.dumps(deployment, indent=2), flush=True)
         return deployment
@@ -253,6 +277,16 @@ def check_release(deployment: dict[str, Any], commit: str, previous_config: str)
     if deployment["endpoint_config"] == previous_config:
         raise RehearsalError(f"the endpoint is still on {previous_config}")
     say(f"endpoint config switched: {previous_config} -> {deployment['endpoint_config']}")
+
+
+def serving_image(endpoint: str) -> str:
+    import boto3
+
+    sagemaker = boto3.client("sagemaker")
+    config_name = sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointConfigName"]
+    config = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
+    model = sagemaker.describe_model(ModelName=config["ProductionVariants"][0]["ModelName"])
+    return model["PrimaryContainer"]["Image"]
 
 
 def endpoint_config(name: str) -> str:
@@ -292,7 +326,7 @@ def rehearse(workflow: str, source: Path, keep: bool = False) -> dict[str, Any]:
             rehearsal.copy_repository()
             outputs = rehearsal.apply_infrastructure()
             rehearsal.set_variables(outputs)
-            rehearsal.push_training_image(outputs)
+            rehearsal.push_images(outputs, "main")
             rehearsal.push_main_data()
             head = rehearsal.open_pr()
             rehearsal.fresh_runner()
@@ -301,7 +335,7 @@ def rehearse(workflow: str, source: Path, keep: bool = False) -> dict[str, Any]:
             if workflow == "release":
                 rehearsal.first_release()
                 previous = endpoint_config(outputs["endpoint_name"])
-                deployment = rehearsal.release_workflow(head)
+                deployment = rehearsal.release_workflow(head, outputs)
                 check_release(deployment, head, previous)
                 result["deployment"] = deployment
             result["timings_s"] = rehearsal.timings

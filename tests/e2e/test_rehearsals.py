@@ -51,6 +51,7 @@ def check_pr_part(output: str) -> str:
     for step in (
         "bootstrap",
         "lambda-zip infra-apply",
+        "training-image-uri",
         "pull-data",
         "repro-ci",
         "push-outputs",
@@ -95,6 +96,8 @@ def test_rehearse_release() -> None:
         "returns",
     }
     assert deployment["champion"].endswith("/production/metrics.json")
+    # The model runs the serving image the merge names (a hash of what the image is built from).
+    assert re.fullmatch(r"\S+/textclf-\w+-serving:[0-9a-f]{20}", deployment["serving_image"])
     assert re.search(r"endpoint config switched: \S+ -> \S+", output)
     assert "rehearsal of the release workflow passed" in output
     print(f"rehearse-release: {seconds:.0f} s")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -15,6 +16,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import boto3
 import pytest
 
 from tests.sagemaker.conftest import ACCOUNT, REGION, push_image
@@ -111,43 +113,114 @@ def test_serve_program_answers_ping_and_invocations(repo_root, tiny_model_dir, t
         server.wait(timeout=30)
 
 
-def test_images_push_pushes_only_what_ecr_lacks(aws_env, repo_root, tmp_path):
-    calls = tmp_path / "docker-calls.txt"
-    recorder = tmp_path / "docker"
-    recorder.write_text(f'#!/bin/sh\necho "$*" >> {calls}\ncat > /dev/null\n', encoding="utf-8")
-    recorder.chmod(0o755)
-    tag = "c0ffee"
-    push_image("textclf-prod-training", tag)  # built and pushed before: immutable, kept
-    push_image("textclf-prod-serving", "older")
+# What the images are built from, copied into a fresh git repository so that the tags (hashes of
+# committed files) do not depend on the state of the working tree the tests run from.
+IMAGE_INPUTS = [
+    *("Makefile", "mk", "docker", "src"),
+    *("pyproject.toml", "requirements.lock", "README.md", "params.yaml"),
+]
 
-    done = subprocess.run(
-        [
-            "make",
-            "--no-print-directory",
-            "-o",
-            ".venv/.installed",
-            "images-push",
-            f"DOCKER={recorder}",
-            f"IMAGE_TAG={tag}",
-        ],
+
+@pytest.fixture
+def checkout(repo_root, tmp_path) -> Path:
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", *IMAGE_INPUTS],
         cwd=repo_root,
-        env={**os.environ, **aws_env},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\0")
+    root = tmp_path / "checkout"
+    for name in filter(None, listed):
+        if (repo_root / name).is_file():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(repo_root / name, root / name)
+    (root / ".venv").symlink_to(Path(sys.prefix))
+    commit_all(root, "the project")
+    return root
+
+
+def commit_all(root: Path, message: str) -> None:
+    git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.com"]
+    if not (root / ".git").exists():
+        subprocess.run([*git, "init", "-q", "-b", "main"], cwd=root, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=root, check=True)
+    subprocess.run([*git, "commit", "-q", "-m", message], cwd=root, check=True)
+
+
+def make(root: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["make", "--no-print-directory", "-o", ".venv/.installed", *args],
+        cwd=root,
+        env={**os.environ, **(env or {})},
         capture_output=True,
         text=True,
         timeout=120,
     )
+
+
+def image_tags(root: Path, ref: str = "HEAD") -> dict[str, str]:
+    done = make(root, "-s", "image-tags", f"IMAGE_REF={ref}")
+    assert done.returncode == 0, done.stderr
+    return dict(line.split("=", 1) for line in done.stdout.splitlines())
+
+
+def test_image_tags_change_with_what_the_images_are_built_from(checkout):
+    first = image_tags(checkout)
+    assert all(re.fullmatch(r"[0-9a-f]{20}", tag) for tag in first.values())
+    assert first["TRAINING_IMAGE_TAG"] != first["SERVING_IMAGE_TAG"]
+
+    (checkout / "notes.md").write_text("not in any image\n", encoding="utf-8")
+    commit_all(checkout, "docs only")
+    assert image_tags(checkout) == first  # a release of this commit rebuilds nothing
+
+    with (checkout / "params.yaml").open("a", encoding="utf-8") as params:
+        params.write("# a comment\n")
+    commit_all(checkout, "params")
+    after_params = image_tags(checkout)
+    assert after_params["TRAINING_IMAGE_TAG"] == first["TRAINING_IMAGE_TAG"]
+    assert after_params["SERVING_IMAGE_TAG"] != first["SERVING_IMAGE_TAG"]  # the server reads params.yaml
+
+    with (checkout / "src/textclf/serve.py").open("a", encoding="utf-8") as code:
+        code.write("# changed\n")
+    commit_all(checkout, "code")
+    after_code = image_tags(checkout)
+    assert after_code["TRAINING_IMAGE_TAG"] != after_params["TRAINING_IMAGE_TAG"]
+    assert after_code["SERVING_IMAGE_TAG"] != after_params["SERVING_IMAGE_TAG"]
+    assert image_tags(checkout, "HEAD~3") == first  # any commit names its images
+
+
+def test_images_push_builds_and_pushes_only_what_ecr_lacks(aws_env, checkout, tmp_path):
+    calls = tmp_path / "docker-calls.txt"
+    recorder = tmp_path / "docker"
+    recorder.write_text(f'#!/bin/sh\necho "$*" >> {calls}\ncat > /dev/null\n', encoding="utf-8")
+    recorder.chmod(0o755)
+    tags = image_tags(checkout)
+    training, serving = tags["TRAINING_IMAGE_TAG"], tags["SERVING_IMAGE_TAG"]
+    push_image("textclf-prod-training", training)  # built and pushed by an earlier release: kept
+    boto3.client("ecr", region_name=REGION).create_repository(repositoryName="textclf-prod-serving")
+
+    done = make(checkout, "images-push", f"DOCKER={recorder}", env=aws_env)
     assert done.returncode == 0, done.stdout + done.stderr
     registry = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
-    recorded = calls.read_text().splitlines()
-    assert recorded[0] == f"build --file docker/train.Dockerfile --tag textclf-prod-training:{tag} ."
-    assert recorded[1] == f"build --file docker/serve.Dockerfile --tag textclf-prod-serving:{tag} ."
-    assert recorded[2] == f"login --username AWS --password-stdin {registry}"
-    assert recorded[3:] == [
-        f"tag textclf-prod-serving:{tag} {registry}/textclf-prod-serving:{tag}",
-        f"push {registry}/textclf-prod-serving:{tag}",
+    assert calls.read_text().splitlines() == [
+        f"login --username AWS --password-stdin {registry}",
+        f"build --file docker/serve.Dockerfile --tag {registry}/textclf-prod-serving:{serving} .",
+        f"push {registry}/textclf-prod-serving:{serving}",
     ]
-    assert f"{registry}/textclf-prod-training:{tag} already in ECR" in done.stdout
-    assert f"TEXTCLF_TRAINING_IMAGE_URI={registry}/textclf-prod-training:{tag}" in done.stdout
+    assert f"{registry}/textclf-prod-training:{training} already in ECR" in done.stdout
+    assert f"TEXTCLF_TRAINING_IMAGE_URI={registry}/textclf-prod-training:{training}" in done.stdout
+    assert f"TEXTCLF_SERVING_IMAGE_URI={registry}/textclf-prod-serving:{serving}" in done.stdout
+
+    uri = make(checkout, "-s", "training-image-uri", env=aws_env)
+    assert uri.stdout.strip() == f"{registry}/textclf-prod-training:{training}", uri.stderr
+
+
+def test_images_are_not_built_from_uncommitted_changes(checkout, tmp_path):
+    (checkout / "docker/serve").write_text("#!/bin/sh\nexit 1\n", encoding="utf-8")
+    done = make(checkout, "images-build", f"DOCKER={tmp_path / 'no-docker'}")
+    assert done.returncode == 2
+    assert "uncommitted changes" in done.stderr and "docker/serve" in done.stderr
 
 
 def test_images_push_names_a_missing_repository(aws_env, repo_root, tmp_path):

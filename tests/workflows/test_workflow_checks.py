@@ -136,7 +136,7 @@ def test_every_step_is_a_make_target(path: Path) -> None:
     for step in steps(yaml.safe_load(path.read_text(encoding="utf-8"))):
         if "run" not in step:
             continue
-        calls = re.findall(r"\bmake (?:-s )?([a-z][\w -]*?)(?:$|\n|\)|\s[A-Z]+=)", step["run"])
+        calls = re.findall(r"\bmake (?:-s )?([a-z][\w -]*?)(?:$|\n|\)|\s[A-Z_]+=)", step["run"])
         assert calls, (
             f"{path.name}: step {step.get('name')!r} runs something other than make: {step['run']!r}"
         )
