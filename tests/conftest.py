@@ -10,6 +10,11 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 LABELS = ["billing", "delivery", "returns"]
+# The model folder the train stage writes (either backend) and model.tar.gz carries.
+MODEL_FOLDER_FILES = (
+    *("config.json", "model.safetensors", "tokenizer.json"),
+    *("labels.json", "training_history.json"),
+)
 
 # Never reach for the hub in tests: the default model ships in an installed package.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

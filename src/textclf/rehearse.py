@@ -35,7 +35,6 @@ that fails stops the rehearsal with its make target named, and a non-zero exit.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -172,29 +171,21 @@ class Rehearsal:
         return dict(line.split("=", 1) for line in lines)
 
     def push_images(self, outputs: dict[str, Any], ref: str) -> dict[str, str]:
-        """What `make images-push` leaves in ECR for `ref`: an image manifest under each tag it names
-        (no Docker engine here). Returns the two image URIs."""
+        """What `make images-push` leaves in ECR for `ref` (no Docker engine here): an image
+        manifest under each tag `make image-tags` names. Returns the two image URIs."""
         import boto3
+
+        from textclf.localcloud import put_image_manifest
 
         tags = self.image_tags(ref)
         ecr = boto3.client("ecr", region_name=outputs["region"])
         uris = {}
         for kind, tag in (("training", tags["TRAINING_IMAGE_TAG"]), ("serving", tags["SERVING_IMAGE_TAG"])):
             repository_url = outputs[f"{kind}_repository_url"]
-            manifest = {
-                "schemaVersion": 2,
-                "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-                "config": {
-                    "mediaType": "application/vnd.docker.container.image.v1+json",
-                    "size": 1024,
-                    "digest": "sha256:" + hashlib.sha256(f"{kind}:{tag}".encode()).hexdigest(),
-                },
-                "layers": [],
-            }
             repository = repository_url.split("/", 1)[1]
             known = ecr.list_images(repositoryName=repository)["imageIds"]
             if not any(image.get("imageTag") == tag for image in known):
-                ecr.put_image(repositoryName=repository, imageManifest=json.dumps(manifest), imageTag=tag)
+                put_image_manifest(ecr, repository, tag)
             uris[kind] = f"{repository_url}:{tag}"
         say(f"images of {ref} in ECR: {uris['training']}, {uris['serving']}")
         return uris

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from textclf.config import AwsParams, Params, SageMakerParams
+from textclf.s3uri import split_s3_uri
 from textclf.train import HISTORY_FILE, Hyperparameters
 
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"
@@ -346,7 +347,7 @@ def upload_dataset(s3, prepared: Path, dataset_uri: str, log: Log) -> bool:
     """Upload the channels unless this content is already there. True when it uploaded."""
     from botocore.exceptions import ClientError
 
-    bucket, prefix = _split_s3_uri(dataset_uri)
+    bucket, prefix = split_s3_uri(dataset_uri)
     marker = prefix + COMPLETE_MARKER
     try:
         s3.head_object(Bucket=bucket, Key=marker)
@@ -364,11 +365,6 @@ def upload_dataset(s3, prepared: Path, dataset_uri: str, log: Log) -> bool:
     s3.put_object(Bucket=bucket, Key=marker, Body=json.dumps({"files": files}).encode())
     log(f"uploaded the dataset to {dataset_uri} ({sum(files.values()) / 1024:.0f} KiB)")
     return True
-
-
-def _split_s3_uri(uri: str) -> tuple[str, str]:
-    bucket, _, key = uri.removeprefix("s3://").partition("/")
-    return bucket, key
 
 
 # ---------------------------------------------------------------------------------------------
@@ -533,7 +529,7 @@ def console_url(region: str, name: str) -> str:
 
 
 def download_model(s3, artifact_uri: str, staging: Path) -> None:
-    bucket, key = _split_s3_uri(artifact_uri)
+    bucket, key = split_s3_uri(artifact_uri)
     archive = staging / ".model.tar.gz"
     s3.download_file(bucket, key, str(archive))
     try:

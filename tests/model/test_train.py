@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.conftest import MODEL_FOLDER_FILES
 from tests.model.conftest import make_project, run_textclf
 from textclf.config import load_params
 from textclf.train import Hyperparameters, find_resume_checkpoint, local_checkpoint_dir
@@ -28,13 +29,7 @@ def test_train_stage_writes_the_model_contract_metrics_and_plots(tiny_project):
     result = run_textclf(tiny_project, "train")
     assert result.returncode == 0, result.stderr
     model_dir = tiny_project / "models/model"
-    for name in (
-        "config.json",
-        "model.safetensors",
-        "tokenizer.json",
-        "labels.json",
-        "training_history.json",
-    ):
+    for name in MODEL_FOLDER_FILES:
         assert (model_dir / name).is_file(), name
     assert not (model_dir / "training_args.bin").exists()
     config = json.loads((model_dir / "config.json").read_text())

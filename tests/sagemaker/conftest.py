@@ -3,7 +3,6 @@ local cloud's training jobs (`textclf.localcloud.training.configure`)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ import yaml
 
 from tests.model.conftest import make_project
 from textclf.config import Params, load_params
-from textclf.localcloud import training
+from textclf.localcloud import put_image_manifest, training
 
 ACCOUNT = "123456789012"  # the local cloud's account
 REGION = "us-east-1"
@@ -83,17 +82,7 @@ def push_image(repository: str = REPOSITORY, tag: str = IMAGE_TAG) -> None:
     """An image manifest in the local cloud's ECR (what `make images-push` leaves there)."""
     ecr = boto3.client("ecr", region_name=REGION)
     ecr.create_repository(repositoryName=repository)
-    manifest = {
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-        "config": {
-            "mediaType": "application/vnd.docker.container.image.v1+json",
-            "size": 7023,
-            "digest": "sha256:" + "b" * 64,
-        },
-        "layers": [],
-    }
-    ecr.put_image(repositoryName=repository, imageManifest=json.dumps(manifest), imageTag=tag)
+    put_image_manifest(ecr, repository, tag)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import json
 import boto3
 import pytest
 
+from tests.conftest import MODEL_FOLDER_FILES
 from tests.pipeline.test_dvc_pipeline import copy_repo, sh
 from tests.sagemaker.conftest import BUCKET, REGION, push_image, sagemaker_section
 
@@ -36,13 +37,7 @@ def test_dvc_repro_trains_on_the_local_clouds_sagemaker(
     assert "Running stage 'train'" in done.stdout
     assert "job Training" in done.stderr and "job Completed" in done.stderr
 
-    for name in (
-        "config.json",
-        "model.safetensors",
-        "tokenizer.json",
-        "labels.json",
-        "training_history.json",
-    ):
+    for name in MODEL_FOLDER_FILES:
         assert (repo / "models/model" / name).is_file(), name
     job = json.loads((repo / "metrics/train_job.json").read_text())
     commit = sh(repo, "git", "rev-parse", "HEAD").stdout.strip()

@@ -4,6 +4,6 @@ Every cloud code path (DVC's S3 remote, Terraform, boto3 in the train backend an
 Lambda) runs unchanged against it through `AWS_ENDPOINT_URL`.
 """
 
-from textclf.localcloud.server import LocalCloud
+from textclf.localcloud.server import LocalCloud, put_image_manifest
 
-__all__ = ["LocalCloud"]
+__all__ = ["LocalCloud", "put_image_manifest"]

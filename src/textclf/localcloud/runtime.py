@@ -34,6 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from textclf.s3uri import split_s3_uri
+
 START_TIMEOUT_S = 180
 _lock = threading.Lock()
 
@@ -105,7 +107,7 @@ def _live_model(account_id: str, region: str, endpoint_name: str) -> tuple[str, 
 def _extract(account_id: str, url: str, folder: Path) -> None:
     from moto.s3.models import s3_backends
 
-    bucket, key = url[len("s3://") :].split("/", 1)
+    bucket, key = split_s3_uri(url)
     blob = s3_backends[account_id]["aws"].get_object(bucket, key).value
     with tarfile.open(fileobj=io.BytesIO(blob), mode="r:gz") as archive:
         archive.extractall(folder, filter="data")

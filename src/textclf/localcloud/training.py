@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from textclf.local_runner import LAUNCHER, JobInputError, JobSpec, LocalTrainingJob, Outcome, changed_files
+from textclf.s3uri import split_s3_uri
 
 SCENARIO_ENV = "TEXTCLF_LOCALCLOUD_TRAINING"
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"
@@ -118,10 +119,10 @@ def stop_all(timeout: float = 30.0) -> None:
 
 
 def _split_s3_uri(uri: str) -> tuple[str, str]:
-    if not uri.startswith("s3://"):
-        raise JobInputError(f"ClientError: {uri!r} is not an s3:// URI")
-    bucket, _, key = uri[len("s3://") :].partition("/")
-    return bucket, key
+    try:
+        return split_s3_uri(uri)
+    except ValueError as error:
+        raise JobInputError(f"ClientError: {error}") from None
 
 
 def _list_keys(s3, bucket: str, prefix: str) -> list[str]:
