@@ -24,8 +24,16 @@ def _session():
 
 
 def registry() -> str:
+    from botocore.exceptions import BotoCoreError, ClientError
+
     session = _session()
-    account = session.client("sts").get_caller_identity()["Account"]
+    try:
+        account = session.client("sts").get_caller_identity()["Account"]
+    except (BotoCoreError, ClientError) as error:
+        raise SystemExit(
+            f"error: cannot tell the AWS account for the ECR registry ({error}): configure AWS credentials "
+            "(CI: the OIDC role; locally: aws configure, or `source .localcloud/env` for the local cloud)"
+        ) from None
     return f"{account}.dkr.ecr.{session.region_name}.amazonaws.com"
 
 

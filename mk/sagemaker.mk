@@ -30,20 +30,22 @@ images-lint: $(INSTALLED) ## Lint the Dockerfiles (hadolint) and the images' ent
 	$(BIN)/hadolint docker/train.Dockerfile docker/serve.Dockerfile
 	$(BIN)/shellcheck docker/train docker/serve
 
-image-tags: ## Print the two images' tags for IMAGE_REF (default HEAD): hashes of the files they are built from
+# The tags are computed from git: IMAGE_REF must name a commit of this checkout.
+.PHONY: image-ref
+image-ref:
 	@test -n "$(TRAINING_IMAGE_TAG)" || { echo "IMAGE_REF '$(IMAGE_REF)' is not a commit of this git checkout" >&2; exit 2; }
+
+image-tags: image-ref ## Print the two images' tags for IMAGE_REF (default HEAD): hashes of the files they are built from
 	@echo "TRAINING_IMAGE_TAG=$(TRAINING_IMAGE_TAG)"
 	@echo "SERVING_IMAGE_TAG=$(SERVING_IMAGE_TAG)"
 
-training-image-uri: $(INSTALLED) ## Print the training image's ECR URI for IMAGE_REF (the pr workflow: IMAGE_REF=main)
-	@test -n "$(TRAINING_IMAGE_TAG)" || { echo "IMAGE_REF '$(IMAGE_REF)' is not a commit of this git checkout" >&2; exit 2; }
-	@echo "$$($(BIN)/python docker/ecr.py registry)/$(TRAINING_REPOSITORY):$(TRAINING_IMAGE_TAG)"
+training-image-uri: $(INSTALLED) image-ref ## Print the training image's ECR URI for IMAGE_REF (the pr workflow: IMAGE_REF=main)
+	@registry="$$($(BIN)/python docker/ecr.py registry)"; echo "$$registry/$(TRAINING_REPOSITORY):$(TRAINING_IMAGE_TAG)"
 
 # The tags name committed files: building from a working tree that differs would give an image
 # that does not match its tag, and the immutable tag could never be corrected.
 .PHONY: images-committed
-images-committed:
-	@test -n "$(TRAINING_IMAGE_TAG)" || { echo "images are built from a git checkout (IMAGE_REF=$(IMAGE_REF))" >&2; exit 2; }
+images-committed: image-ref
 	@if [[ "$$(git rev-parse "$(IMAGE_REF)^{commit}")" != "$$(git rev-parse HEAD)" ]]; then \
 		echo "images are built from the checkout: check out $(IMAGE_REF) first" >&2; exit 2; fi
 	@if [[ -n "$$(git status --porcelain -- $(sort $(TRAINING_IMAGE_INPUTS) $(SERVING_IMAGE_INPUTS)))" ]]; then \

@@ -216,6 +216,25 @@ def test_images_push_builds_and_pushes_only_what_ecr_lacks(aws_env, checkout, tm
     assert uri.stdout.strip() == f"{registry}/textclf-prod-training:{training}", uri.stderr
 
 
+def test_training_image_uri_without_credentials_says_what_to_configure(checkout, tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(
+        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"),
+        AWS_CONFIG_FILE=str(tmp_path / "none"),
+        AWS_EC2_METADATA_DISABLED="true",
+    )
+    done = subprocess.run(
+        ["make", "-s", "--no-print-directory", "-o", ".venv/.installed", "training-image-uri"],
+        cwd=checkout,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode != 0 and done.stdout == ""
+    assert "configure AWS credentials" in done.stderr and "Traceback" not in done.stderr
+
+
 def test_images_are_not_built_from_uncommitted_changes(checkout, tmp_path):
     (checkout / "docker/serve").write_text("#!/bin/sh\nexit 1\n", encoding="utf-8")
     done = make(checkout, "images-build", f"DOCKER={tmp_path / 'no-docker'}")
