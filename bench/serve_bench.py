@@ -32,7 +32,7 @@ from typing import Any
 import yaml
 
 from textclf.config import load_params
-from textclf.serve import Classifier
+from textclf.serving.server import Classifier
 
 SHORT_TEXT = "Where is my parcel? It should have arrived yesterday."
 BATCH = 32

@@ -25,8 +25,8 @@ RESULTS = Path("bench/results/train_throughput.json")
 def run_variant(variant: str, epochs: float) -> dict:
     """Train once in this process and print the facts as JSON (called in a child process)."""
     from textclf.config import load_params
-    from textclf.evaluate import predict, score
-    from textclf.train import Hyperparameters, JobPaths, train_model
+    from textclf.pipeline.evaluate import predict, score
+    from textclf.pipeline.train import Hyperparameters, JobPaths, train_model
 
     params = load_params()
     prepared = Path(params.data.prepared_dir)

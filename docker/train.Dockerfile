@@ -33,6 +33,6 @@ RUN python -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))
 COPY README.md ./
 COPY src ./src
 RUN pip install --no-cache-dir --no-deps . \
-    && python -c "from textclf.modeling import resolve_model; print(resolve_model('sentence-transformers/all-MiniLM-L6-v2'))"
+    && python -c "from textclf.pipeline.modeling import resolve_model; print(resolve_model('sentence-transformers/all-MiniLM-L6-v2'))"
 
 COPY --chmod=0755 docker/train /usr/local/bin/train

@@ -85,8 +85,9 @@ infra-fmt: ## Format the Terraform files
 
 # Unit tests need a Lambda zip to upload (to a mock); without make lambda-zip's, a tiny real one.
 .cache/infra-test/redeploy.zip:
-	@mkdir -p $(@D)/src/textclf
-	@printf 'def handler(event, context):\n    return {"built_by": "infra-test"}\n' >$(@D)/src/textclf/redeploy.py
+	@mkdir -p $(@D)/src/textclf/release
+	@touch $(@D)/src/textclf/__init__.py $(@D)/src/textclf/release/__init__.py
+	@printf 'def handler(event, context):\n    return {"built_by": "infra-test"}\n' >$(@D)/src/textclf/release/redeploy.py
 	@cd $(@D)/src && python3 -m zipfile -c ../redeploy.zip textclf
 
 INFRA_TEST_ZIP = $(abspath $(or $(wildcard build/redeploy.zip),.cache/infra-test/redeploy.zip))

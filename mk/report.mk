@@ -32,4 +32,4 @@ champion-record: $(INSTALLED) ## Record metrics/eval.json as production's (MODEL
 	$(BIN)/textclf champion record --model-version "$(MODEL_VERSION)"
 
 test-report: $(INSTALLED) ## Run the gate and report tests (real git, DVC and the local cloud)
-	$(BIN)/pytest tests/report
+	$(BIN)/pytest tests/review

@@ -78,7 +78,7 @@ images: images-push ## Build the training and serving images and push them to EC
 
 sagemaker-local: $(INSTALLED) data ## Rehearse a SageMaker training job offline: the image's entry point, a Spot interruption, resume
 	$(BIN)/dvc repro prepare
-	$(BIN)/python -m textclf.local_runner $(if $(INTERRUPT_AT),--interrupt-at-step $(INTERRUPT_AT))
+	$(BIN)/python -m textclf.training.local_runner $(if $(INTERRUPT_AT),--interrupt-at-step $(INTERRUPT_AT))
 
 test-sagemaker: $(INSTALLED) ## Run the SageMaker backend's tests (slow ones included) against the local cloud
-	$(BIN)/pytest tests/sagemaker
+	$(BIN)/pytest tests/training

@@ -11,8 +11,8 @@ serve: $(INSTALLED) ## Serve models/model on http://127.0.0.1:8080 (GET /ping, P
 	$(BIN)/textclf serve --model-dir $(SERVE_MODEL_DIR) --port $(SERVE_PORT)
 
 # Rebuilt only when the handler or the package's __init__.py change; same sources, same bytes.
-$(LAMBDA_ZIP): src/textclf/__init__.py src/textclf/redeploy.py | $(INSTALLED)
-	$(BIN)/python -c 'import sys; from textclf.redeploy import build_zip; print(build_zip(sys.argv[1]))' $@
+$(LAMBDA_ZIP): src/textclf/__init__.py src/textclf/release/__init__.py src/textclf/release/redeploy.py | $(INSTALLED)
+	$(BIN)/python -c 'import sys; from textclf.release.redeploy import build_zip; print(build_zip(sys.argv[1]))' $@
 
 lambda-zip: $(LAMBDA_ZIP) ## Build the redeploy Lambda's package, build/redeploy.zip (deterministic)
 

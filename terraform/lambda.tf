@@ -41,7 +41,7 @@ resource "aws_lambda_function" "redeploy" {
   function_name = local.redeploy_function
   description   = "Roll the ${local.endpoint_name} Serverless endpoint to a released model, verify, roll back on failure"
   role          = aws_iam_role.redeploy.arn
-  handler       = "textclf.redeploy.handler"
+  handler       = "textclf.release.redeploy.handler"
   runtime       = "python3.11"
   timeout       = var.lambda_timeout_seconds
   memory_size   = var.lambda_memory_mb

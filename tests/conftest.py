@@ -52,7 +52,7 @@ def build_tiny_model(folder: Path, labels: list[str] = LABELS) -> Path:
     train stage saves a model. Right for plumbing tests; useless for quality assertions."""
     from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
 
-    from textclf.modeling import resolve_model
+    from textclf.pipeline.modeling import resolve_model
 
     base, _ = resolve_model("sentence-transformers/all-MiniLM-L6-v2")
     tokenizer = AutoTokenizer.from_pretrained(base)

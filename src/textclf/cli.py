@@ -20,15 +20,15 @@ USER_ERRORS: tuple[type[BaseException], ...] = (ParamsError,)
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
-    from textclf.champion import ChampionError
-    from textclf.gate import GateError
-    from textclf.modeling import ModelNotFoundError
-    from textclf.prepare import DataError
+    from textclf.pipeline.modeling import ModelNotFoundError
+    from textclf.pipeline.prepare import DataError
     from textclf.rehearse import RehearsalError
-    from textclf.release import ReleaseError
-    from textclf.report import ReportError
-    from textclf.retrain import RetrainError
-    from textclf.sagemaker_backend import SageMakerError
+    from textclf.release.promote import ReleaseError
+    from textclf.release.retrain import RetrainError
+    from textclf.review.champion import ChampionError
+    from textclf.review.gate import GateError
+    from textclf.review.report import ReportError
+    from textclf.training.sagemaker import SageMakerError
 
     return (
         *USER_ERRORS,
@@ -57,7 +57,7 @@ def _timed(name: str, action: Callable[[], object]) -> object:
 
 
 def cmd_sample_data(args: argparse.Namespace) -> None:
-    from textclf import sample_data
+    from textclf.pipeline import sample_data
 
     path = sample_data.write_sample(Path(args.out))
     log(f"wrote the bundled sample to {path}")
@@ -68,8 +68,8 @@ def cmd_data(args: argparse.Namespace) -> None:
     the DVC remote (the team's own data)."""
     import subprocess
 
-    from textclf import sample_data
-    from textclf.prepare import DataError
+    from textclf.pipeline import sample_data
+    from textclf.pipeline.prepare import DataError
 
     if sample_data.is_pinned_by(Path(args.dvc_file)):
         cmd_sample_data(argparse.Namespace(out=args.out))
@@ -85,7 +85,7 @@ def cmd_data(args: argparse.Namespace) -> None:
 
 
 def cmd_prepare(args: argparse.Namespace) -> None:
-    from textclf import prepare
+    from textclf.pipeline import prepare
 
     params = load_params(args.params)
     summary = _timed("prepare", lambda: prepare.run(params.data))
@@ -94,21 +94,21 @@ def cmd_prepare(args: argparse.Namespace) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> None:
-    from textclf import train
+    from textclf.training.backends import run_train_stage
 
     params = load_params(args.params)
-    _timed(f"train ({params.train_backend} backend)", lambda: train.run_stage(params))
+    _timed(f"train ({params.train_backend} backend)", lambda: run_train_stage(params))
 
 
 def cmd_train_job(args: argparse.Namespace) -> None:
     """The SageMaker `train` program: reads the container contract's paths and hyperparameters."""
-    from textclf import train
+    from textclf.pipeline import train
 
     train.main_job()
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
-    from textclf import evaluate
+    from textclf.pipeline import evaluate
 
     params = load_params(args.params)
     verdict = _timed("evaluate", lambda: evaluate.run(params))
@@ -123,19 +123,19 @@ def cmd_local_cloud(args: argparse.Namespace) -> None:
 
 def cmd_serve(args: argparse.Namespace) -> None:
     """The inference server; also the serving image's `serve` program (SageMaker contract)."""
-    from textclf import serve
+    from textclf.serving import server
 
     params = load_params(args.params)
     try:
-        serve.run(Path(args.model_dir), args.host, args.port, params.deploy.serve, params.model.max_length)
-    except serve.ModelDirError as error:
+        server.run(Path(args.model_dir), args.host, args.port, params.deploy.serve, params.model.max_length)
+    except server.ModelDirError as error:
         log(f"error: {error}")
         raise SystemExit(2) from None
 
 
 def cmd_redeploy(args: argparse.Namespace) -> None:
     """Run the redeploy Lambda's handler here, against AWS_ENDPOINT_URL (the local cloud) or AWS."""
-    from textclf import redeploy
+    from textclf.release import redeploy
 
     status = redeploy.main_cli(args.event)
     if status:
@@ -143,7 +143,7 @@ def cmd_redeploy(args: argparse.Namespace) -> None:
 
 
 def cmd_gate(args: argparse.Namespace) -> None:
-    from textclf import gate
+    from textclf.review import gate
 
     verdict = gate.run(load_params(args.params), args.base, args.champion)
     for line in gate.summary(verdict):
@@ -154,7 +154,7 @@ def cmd_gate(args: argparse.Namespace) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> None:
-    from textclf import gate, report
+    from textclf.review import gate, report
 
     verdict = report.write(load_params(args.params), args.base, args.champion, args.commit_sha)
     log(f"wrote {report.REPORT_FILE} and {gate.VERDICT_FILE} (gate: {verdict['verdict']})")
@@ -163,7 +163,7 @@ def cmd_report(args: argparse.Namespace) -> None:
 def cmd_champion(args: argparse.Namespace) -> None:
     import json
 
-    from textclf import champion
+    from textclf.review import champion
 
     params = load_params(args.params)
     if args.action == "record":
@@ -186,50 +186,50 @@ def _print_json(payload: object) -> None:
 
 
 def cmd_publish(args: argparse.Namespace) -> None:
-    from textclf import release
+    from textclf.release import promote
 
-    manifest = release.publish(args.commit, load_params(args.params).aws.resolved())
+    manifest = promote.publish(args.commit, load_params(args.params).aws.resolved())
     log(f"published the model of {manifest['commit']}: {manifest['model_data_url']}")
     _print_json({key: value for key, value in manifest.items() if key != "metrics"})
 
 
 def cmd_release_commit(args: argparse.Namespace) -> None:
-    from textclf import release
+    from textclf.release import promote
 
     if args.commit:
-        print(release.check_commit(args.commit))
+        print(promote.check_commit(args.commit))
         return
     if not (args.repository and args.sha):
-        raise release.ReleaseError("pass --commit, or --repository and --sha (GITHUB_REPOSITORY, GITHUB_SHA)")
-    print(release.reviewed_commit(args.repository, args.sha))
+        raise promote.ReleaseError("pass --commit, or --repository and --sha (GITHUB_REPOSITORY, GITHUB_SHA)")
+    print(promote.reviewed_commit(args.repository, args.sha))
 
 
 def cmd_release_check(args: argparse.Namespace) -> None:
-    from textclf import release
+    from textclf.release import promote
 
-    manifest = release.find_artifact(args.commit, load_params(args.params).aws.resolved())
+    manifest = promote.find_artifact(args.commit, load_params(args.params).aws.resolved())
     log(f"commit {manifest['commit']} has a published model: {manifest['model_data_url']}")
 
 
 def cmd_promote(args: argparse.Namespace) -> None:
-    from textclf import release
+    from textclf.release import promote
 
     params = load_params(args.params)
-    targets = release.Targets(args.function, args.endpoint)
-    deployment = release.promote(args.commit, params.aws.resolved(), targets, params.evaluate.main_metric)
+    targets = promote.Targets(args.function, args.endpoint)
+    deployment = promote.promote(args.commit, params.aws.resolved(), targets, params.evaluate.main_metric)
     log(f"released {deployment['commit']} to {deployment['endpoint']}")
     _print_json(deployment)
 
 
 def cmd_pull_data(args: argparse.Namespace) -> None:
-    from textclf import retrain
+    from textclf.release import retrain
 
     retrain.pull_data()
     log("data pulled from the DVC remote")
 
 
 def cmd_retrain_import(args: argparse.Namespace) -> None:
-    from textclf import retrain
+    from textclf.release import retrain
 
     params = load_params(args.params)
     retrain.pull_data()
@@ -244,7 +244,7 @@ def cmd_retrain_import(args: argparse.Namespace) -> None:
 
 
 def cmd_retrain_pr(args: argparse.Namespace) -> None:
-    from textclf import retrain
+    from textclf.release import retrain
 
     retrain.open_pr(base=args.base)
 
@@ -256,7 +256,7 @@ def cmd_rehearse(args: argparse.Namespace) -> None:
 
 
 def _comparison_args(command: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    from textclf.champion import SOURCES
+    from textclf.review.champion import SOURCES
 
     command.add_argument("--base", default="main", help="git ref to compare with (default: %(default)s)")
     command.add_argument(
@@ -301,11 +301,11 @@ def build_parser() -> argparse.ArgumentParser:
     champ.add_argument("action", choices=("show", "record"), help="show production's metrics, or record them")
     champ.add_argument("--model-version", help="record: the git commit of the released model")
     champ.add_argument("--metrics", default="metrics/eval.json", help="record: metrics file (%(default)s)")
-    from textclf import serve  # light: torch loads only when the server starts
+    from textclf.serving import server  # light: torch loads only when the server starts
 
-    serve.add_arguments(add("serve", cmd_serve, "Run the inference server (GET /ping, POST /invocations)"))
+    server.add_arguments(add("serve", cmd_serve, "Run the inference server (GET /ping, POST /invocations)"))
     redeploy = add("redeploy", cmd_redeploy, "Run the endpoint-redeploy Lambda handler locally", params=False)
-    redeploy.add_argument("--event", required=True, help="JSON event file (schema: textclf.redeploy)")
+    redeploy.add_argument("--event", required=True, help="JSON event file (schema: textclf.release.redeploy)")
     _release_commands(add)
     return parser
 

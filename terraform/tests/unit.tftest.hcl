@@ -250,7 +250,7 @@ run "github_ids_and_serverless_sizes" {
   }
 
   assert {
-    condition     = aws_lambda_function.redeploy.handler == "textclf.redeploy.handler" && aws_lambda_function.redeploy.runtime == "python3.11"
+    condition     = aws_lambda_function.redeploy.handler == "textclf.release.redeploy.handler" && aws_lambda_function.redeploy.runtime == "python3.11"
     error_message = "handler and runtime are part of the contract with the Lambda package"
   }
 

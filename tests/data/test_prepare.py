@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from textclf import prepare
 from textclf.config import DataParams
-from textclf.prepare import DataError
+from textclf.pipeline import prepare
+from textclf.pipeline.prepare import DataError
 
 LABELS = ["billing", "delivery", "returns"]
 

@@ -6,7 +6,7 @@ import hashlib
 
 import yaml
 
-from textclf import sample_data
+from textclf.pipeline import sample_data
 
 
 def test_generated_sample_matches_the_md5_that_data_dvc_pins(repo_root, tmp_path):

@@ -61,8 +61,9 @@ def lambda_zip(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "textclf/__init__.py",
             "",
         )
+        archive.writestr("textclf/release/__init__.py", "")
         archive.writestr(
-            "textclf/redeploy.py",
+            "textclf/release/redeploy.py",
             "def handler(event, context):\n    return {'built_by': 'tests/infra'}\n",
         )
     return path

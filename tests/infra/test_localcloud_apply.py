@@ -142,7 +142,7 @@ def check_lambda(outputs: dict[str, Any]) -> None:
     assert environment["ENDPOINT_NAME"] == outputs["endpoint_name"]
     assert environment["SAGEMAKER_ROLE_ARN"] == outputs["sagemaker_role_arn"]
     assert environment["SERVING_IMAGE_URI"] == f"{outputs['serving_repository_url']}:initial"
-    assert config["Handler"] == "textclf.redeploy.handler" and config["Runtime"] == "python3.11"
+    assert config["Handler"] == "textclf.release.redeploy.handler" and config["Runtime"] == "python3.11"
     assert config["DeadLetterConfig"]["TargetArn"] == outputs["alarm_topic_arn"]
     tags = boto3.client("lambda").list_tags(Resource=config["FunctionArn"])["Tags"]
     assert tags["Project"] == "textclf" and tags["ManagedBy"] == "terraform"

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from textclf import prepare, sample_data
 from textclf.config import load_params
+from textclf.pipeline import prepare, sample_data
 
 
 def make_project(root: Path, model_name: str, rows_per_label: int = 30, **train) -> Path:

@@ -17,7 +17,7 @@ import yaml
 from tests.conftest import MODEL_FOLDER_FILES
 from tests.model.conftest import make_project, run_textclf
 from textclf.config import load_params
-from textclf.train import Hyperparameters, find_resume_checkpoint, local_checkpoint_dir
+from textclf.pipeline.train import Hyperparameters, find_resume_checkpoint, local_checkpoint_dir
 
 
 def steps_per_epoch(project: Path, batch_size: int = 8) -> int:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from textclf import sample_data
+from textclf.pipeline import sample_data
 
 BIN = Path(sys.executable).parent
 

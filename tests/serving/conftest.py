@@ -7,7 +7,7 @@ import threading
 import pytest
 from serving_client import MAX_BATCH, MAX_CHARS, ServerProcess, write_params
 
-from textclf.serve import InferenceService, make_server
+from textclf.serving.server import InferenceService, make_server
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from textclf.serve import InferenceService, Limits
+from textclf.serving.server import InferenceService, Limits
 
 # The limits the tests probe (small, so over-limit requests stay small).
 MAX_BATCH = 8

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 from serving_client import MAX_BATCH, MAX_CHARS, classify, loaded_service, request, write_params
 
-from textclf.serve import InferenceService, Limits
+from textclf.serving.server import InferenceService, Limits
 
 LABELS = {"billing", "delivery", "returns"}
 TEXTS = [

@@ -13,8 +13,8 @@ import boto3
 import pytest
 
 from tests.workflows.conftest import ARTIFACTS, BIN
-from textclf import release
 from textclf.config import AwsParams
+from textclf.release import promote as release
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 OTHER = "89abcdef0123456789abcdef0123456789abcdef"

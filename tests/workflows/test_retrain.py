@@ -13,8 +13,8 @@ import boto3
 import pytest
 
 from tests.workflows.conftest import BIN, DATA, dvc, sample_rows, sh, write_rows
-from textclf import retrain
 from textclf.config import load_params
+from textclf.release import retrain
 
 
 def put(key: str, path: Path) -> None:

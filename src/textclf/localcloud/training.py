@@ -7,7 +7,7 @@ cannot tell the local cloud from AWS:
 
 - CreateTrainingJob starts the job in a background thread: the channels are downloaded from the
   (local cloud's) S3 input URIs, the training image's `train` program runs as a subprocess on the
-  SageMaker container contract (`textclf.local_runner`; no Docker: the program comes from this
+  SageMaker container contract (`textclf.training.local_runner`; no Docker: the program comes from this
   Python environment, not from the image), checkpoints are synced to and from
   `CheckpointConfig.S3Uri`, and `model.tar.gz` is uploaded to `OutputDataConfig.S3OutputPath`.
 - The program's output goes to CloudWatch Logs (`/aws/sagemaker/TrainingJobs`, stream
@@ -40,8 +40,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from textclf.local_runner import LAUNCHER, JobInputError, JobSpec, LocalTrainingJob, Outcome, changed_files
 from textclf.s3uri import split_s3_uri
+from textclf.training.local_runner import (
+    LAUNCHER,
+    JobInputError,
+    JobSpec,
+    LocalTrainingJob,
+    Outcome,
+    changed_files,
+)
 
 SCENARIO_ENV = "TEXTCLF_LOCALCLOUD_TRAINING"
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"

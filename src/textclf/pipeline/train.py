@@ -1,0 +1,474 @@
+"""Stage `train`: fine-tune the classifier with the HuggingFace Trainer.
+
+There is one training entry point, `train_model`, and it follows the SageMaker container contract:
+data channels (`SM_CHANNEL_TRAIN`, `SM_CHANNEL_VALIDATION`), the model folder (`SM_MODEL_DIR`),
+checkpoints (`/opt/ml/checkpoints`) and hyperparameters (`/opt/ml/input/config/hyperparameters.json`).
+Inside a training job `textclf train-job` reads them from the job (`main_job`). The DVC stage
+(`run_stage`) runs a backend into a staging folder that becomes `models/model`: `run_local` maps the
+same paths onto local folders; `textclf.training.backends` picks it or the SageMaker backend from
+`train.backend`. Every backend ends with the same files in `models/model`.
+
+A SIGTERM (a Spot interruption, Ctrl-C in a terminal, a CI cancel) saves a checkpoint at the
+current step and exits 143; started again with the same data and hyperparameters, training
+resumes from that checkpoint with the global step carrying on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import resource
+import shutil
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from textclf import atomic
+from textclf.config import Params
+
+MODEL_DIR = Path("models/model")
+CHECKPOINT_ROOT = Path("work/checkpoints")
+TRAIN_METRICS_FILE = Path("metrics/train.json")
+JOB_FACTS_FILE = Path("metrics/train_job.json")
+TRAIN_LOSS_PLOT = Path("plots/train_loss.csv")
+VALIDATION_PLOT = Path("plots/validation.csv")
+HISTORY_FILE = "training_history.json"
+INTERRUPTED_EXIT_CODE = 143  # 128 + SIGTERM, what an interrupted process reports
+
+
+class TrainingInterrupted(RuntimeError):
+    """Training stopped before its last step; a checkpoint holds the progress."""
+
+
+class Hyperparameters(BaseModel):
+    """What a training run needs besides the data. SageMaker passes every value as a string;
+    pydantic turns "3" and "true" back into 3 and True."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model_name: str
+    max_length: int = Field(ge=8, le=512)
+    labels: list[str] | None = None
+    epochs: float = Field(gt=0)
+    batch_size: int = Field(ge=1)
+    learning_rate: float = Field(gt=0)
+    weight_decay: float = Field(ge=0)
+    warmup_ratio: float = Field(ge=0, lt=1)
+    seed: int
+    group_by_length: bool
+    eval_steps: int = Field(ge=1)
+    save_steps: int = Field(ge=1)
+    save_total_limit: int = Field(ge=1)
+    logging_steps: int = Field(ge=1)
+
+    @classmethod
+    def from_params(cls, params: Params) -> Hyperparameters:
+        train = params.train.model_dump(exclude={"backend"})
+        return cls(model_name=params.model.name, max_length=params.model.max_length, **train)
+
+    def for_sagemaker(self) -> dict[str, str]:
+        """The job's HyperParameters: a flat map of strings (lists as JSON)."""
+        out = {}
+        for key, value in self.model_dump(exclude_none=True).items():
+            out[key] = json.dumps(value) if isinstance(value, list | bool) else str(value)
+        return out
+
+    @classmethod
+    def from_sagemaker(cls, raw: dict[str, str]) -> Hyperparameters:
+        decoded: dict[str, Any] = {}
+        for key, value in raw.items():
+            if isinstance(value, str) and (value.startswith(("[", "{")) or value in ("true", "false")):
+                value = json.loads(value)
+            decoded[key] = value
+        return cls.model_validate(decoded)
+
+    def fingerprint(self) -> str:
+        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class JobPaths:
+    """The SageMaker container contract's folders."""
+
+    train_channel: Path
+    validation_channel: Path
+    model_dir: Path
+    checkpoint_dir: Path
+    output_dir: Path
+
+    @classmethod
+    def from_env(cls, root: Path = Path("/opt/ml")) -> JobPaths:
+        env = os.environ.get
+        return cls(
+            train_channel=Path(env("SM_CHANNEL_TRAIN", root / "input/data/train")),
+            validation_channel=Path(env("SM_CHANNEL_VALIDATION", root / "input/data/validation")),
+            model_dir=Path(env("SM_MODEL_DIR", root / "model")),
+            checkpoint_dir=Path(env("SM_CHECKPOINT_DIR", root / "checkpoints")),
+            output_dir=Path(env("SM_OUTPUT_DIR", root / "output")),
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# The training entry point
+
+
+def _read_split(folder: Path, name: str) -> list[dict]:
+    path = folder / f"{name}.jsonl"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: split not found; run the prepare stage first")
+    with path.open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def _read_labels(folder: Path) -> list[str]:
+    return json.loads((folder / "labels.json").read_text(encoding="utf-8"))["labels"]
+
+
+def _is_usable_checkpoint(folder: Path) -> str | None:
+    """None when `folder` can be resumed from, else what is wrong with it."""
+    state = folder / "trainer_state.json"
+    try:
+        json.loads(state.read_text(encoding="utf-8"))["global_step"]
+    except (OSError, ValueError, KeyError) as error:
+        return f"trainer_state.json unreadable ({type(error).__name__})"
+    weights = [folder / "model.safetensors", folder / "pytorch_model.bin"]
+    if not any(w.is_file() and w.stat().st_size > 0 for w in weights):
+        return "no model weights"
+    if not (folder / "optimizer.pt").is_file():
+        return "no optimizer state"
+    try:
+        from safetensors import safe_open
+
+        if (folder / "model.safetensors").is_file():
+            with safe_open(str(folder / "model.safetensors"), framework="pt") as handle:
+                list(handle.keys())
+    except Exception as error:
+        return f"model.safetensors unreadable ({type(error).__name__})"
+    return None
+
+
+def find_resume_checkpoint(checkpoint_dir: Path, log=print) -> Path | None:
+    """The newest checkpoint that is intact. Broken ones are removed, with a message."""
+    candidates = sorted(
+        (p for p in checkpoint_dir.glob("checkpoint-*") if p.is_dir() and p.name.split("-")[-1].isdigit()),
+        key=lambda p: int(p.name.split("-")[-1]),
+        reverse=True,
+    )
+    for candidate in candidates:
+        problem = _is_usable_checkpoint(candidate)
+        if problem is None:
+            return candidate
+        log(f"checkpoint {candidate} is corrupted ({problem}); removing it")
+        shutil.rmtree(candidate, ignore_errors=True)
+    if candidates:
+        log("no intact checkpoint left; training starts clean")
+    return None
+
+
+def _compute_metrics(prediction) -> dict[str, float]:
+    from sklearn.metrics import accuracy_score, f1_score
+
+    predicted = prediction.predictions.argmax(axis=-1)
+    return {
+        "accuracy": float(accuracy_score(prediction.label_ids, predicted)),
+        "macro_f1": float(f1_score(prediction.label_ids, predicted, average="macro", zero_division=0)),
+    }
+
+
+def _tokenized(rows: list[dict], tokenizer, label2id: dict[str, int], max_length: int):
+    from datasets import Dataset
+
+    dataset = Dataset.from_dict(
+        {"text": [r["text"] for r in rows], "label": [label2id[r["label"]] for r in rows]}
+    )
+    # No padding here: the collator pads each batch to its own longest text (dynamic padding).
+    return dataset.map(
+        lambda batch: tokenizer(batch["text"], truncation=True, max_length=max_length),
+        batched=True,
+        remove_columns=["text"],
+        keep_in_memory=True,
+    )
+
+
+def _training_args(hp: Hyperparameters, checkpoint_dir: Path, pad_to_max_length: bool):
+    from transformers import TrainingArguments
+
+    return TrainingArguments(
+        output_dir=str(checkpoint_dir),
+        num_train_epochs=hp.epochs,
+        per_device_train_batch_size=hp.batch_size,
+        per_device_eval_batch_size=max(hp.batch_size, 32),
+        learning_rate=hp.learning_rate,
+        weight_decay=hp.weight_decay,
+        warmup_steps=hp.warmup_ratio,  # a float below 1 is a ratio of the total steps
+        seed=hp.seed,
+        data_seed=hp.seed,
+        train_sampling_strategy="group_by_length"
+        if hp.group_by_length and not pad_to_max_length
+        else "random",
+        eval_strategy="steps",
+        eval_steps=hp.eval_steps,
+        save_strategy="steps",
+        save_steps=hp.save_steps,
+        save_total_limit=hp.save_total_limit,
+        logging_steps=hp.logging_steps,
+        report_to="none",
+        use_cpu=not _has_accelerator(),
+        dataloader_pin_memory=False,
+    )
+
+
+class StopOnSigterm:
+    """A Trainer callback: on SIGTERM, finish the current step, save a checkpoint, stop.
+
+    Transformers' own just-in-time checkpoint saves inside the next step, before its optimizer
+    update, under the previous step's name; resuming from it is not the same as resuming from a
+    finished step. Saving at a step boundary keeps a resumed run equal to an uninterrupted one.
+    """
+
+    def __init__(self) -> None:
+        from transformers import TrainerCallback
+
+        self.requested = False
+        callback = self
+
+        class _Callback(TrainerCallback):
+            def on_step_end(self, args, state, control, **kwargs):
+                if callback.requested:
+                    control.should_save = True
+                    control.should_training_stop = True
+                return control
+
+        self.callback = _Callback()
+
+    def install(self) -> None:
+        signal.signal(signal.SIGTERM, self._handle)
+
+    def _handle(self, signum, frame) -> None:
+        self.requested = True
+
+
+def _has_accelerator() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def train_model(
+    paths: JobPaths, hp: Hyperparameters, log=print, pad_to_max_length: bool = False
+) -> dict[str, Any]:
+    """Fine-tune and save the model to `paths.model_dir`. Returns the run's facts.
+
+    `pad_to_max_length` pads every batch to `max_length` (the HuggingFace example's default); it
+    exists for the throughput benchmark's baseline only.
+    """
+    from transformers import DataCollatorWithPadding, Trainer, set_seed
+
+    from textclf.pipeline.modeling import load_classifier, load_tokenizer
+
+    set_seed(hp.seed)
+    labels = hp.labels or _read_labels(paths.train_channel)
+    label2id = {label: i for i, label in enumerate(labels)}
+    tokenizer, source = load_tokenizer(hp.model_name)
+    model, _ = load_classifier(hp.model_name, labels)
+    log(f"base model {hp.model_name} ({source})")
+    train_rows = _read_split(paths.train_channel, "train")
+    validation_rows = _read_split(paths.validation_channel, "validation")
+    train_set = _tokenized(train_rows, tokenizer, label2id, hp.max_length)
+    validation_set = _tokenized(validation_rows, tokenizer, label2id, hp.max_length)
+    collator = DataCollatorWithPadding(
+        tokenizer,
+        padding="max_length" if pad_to_max_length else "longest",
+        max_length=hp.max_length if pad_to_max_length else None,
+    )
+    paths.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    trainer = Trainer(
+        model=model,
+        args=_training_args(hp, paths.checkpoint_dir, pad_to_max_length),
+        train_dataset=train_set,
+        eval_dataset=validation_set,
+        data_collator=collator,
+        processing_class=tokenizer,
+        compute_metrics=_compute_metrics,
+    )
+    stopper = StopOnSigterm()
+    trainer.add_callback(stopper.callback)
+    if threading.current_thread() is threading.main_thread():  # signals reach the main thread only
+        stopper.install()
+    resume_from = find_resume_checkpoint(paths.checkpoint_dir, log)
+    if resume_from is not None:
+        log(f"resuming from {resume_from}")
+    started = time.perf_counter()
+    result = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+    seconds = time.perf_counter() - started
+    state = trainer.state
+    if state.global_step < state.max_steps:
+        raise TrainingInterrupted(
+            f"stopped at step {state.global_step} of {state.max_steps}; a checkpoint was saved in "
+            f"{paths.checkpoint_dir}, run again to resume"
+        )
+    final_eval = trainer.evaluate()
+    if trainer.is_world_process_zero():  # in multi-node training only rank 0 writes the model
+        _save_model(trainer, tokenizer, labels, paths.model_dir, state.log_history)
+    return {
+        "global_step": state.global_step,
+        "resumed_from_step": int(resume_from.name.split("-")[-1]) if resume_from else 0,
+        "train_seconds": round(seconds, 2),
+        "train_samples_per_second": round(result.metrics.get("train_samples_per_second", 0.0), 2),
+        "train_loss": round(result.metrics.get("train_loss", float("nan")), 4),
+        "validation_accuracy": round(final_eval["eval_accuracy"], 4),
+        "validation_macro_f1": round(final_eval["eval_macro_f1"], 4),
+    }
+
+
+def _save_model(trainer, tokenizer, labels: list[str], model_dir: Path, history: list[dict]) -> None:
+    model_dir.mkdir(parents=True, exist_ok=True)
+    trainer.save_model(str(model_dir))
+    tokenizer.save_pretrained(str(model_dir))
+    for leftover in ("training_args.bin",):  # pickled; not needed to serve
+        (model_dir / leftover).unlink(missing_ok=True)
+    atomic.write_json(model_dir / "labels.json", {"labels": labels})
+    atomic.write_json(model_dir / HISTORY_FILE, history)
+    # Some writers leave files private; a serving image need not run as root to read them.
+    for saved in model_dir.iterdir():
+        if saved.is_file():
+            saved.chmod(0o644)
+
+
+# ---------------------------------------------------------------------------------------------
+# Inside a SageMaker training job
+
+
+def _job_hyperparameters(config_dir: Path) -> Hyperparameters:
+    raw = os.environ.get("SM_HPS")
+    if raw is None:
+        path = config_dir / "hyperparameters.json"
+        raw = path.read_text(encoding="utf-8") if path.is_file() else "{}"
+    return Hyperparameters.from_sagemaker(json.loads(raw))
+
+
+def main_job() -> None:
+    """`textclf train-job`: the training image's `train` program."""
+    paths = JobPaths.from_env()
+    config_dir = Path(os.environ.get("SM_INPUT_CONFIG_DIR", "/opt/ml/input/config"))
+    try:
+        facts = train_model(paths, _job_hyperparameters(config_dir))
+    except TrainingInterrupted as error:
+        print(f"[train-job] {error}", file=sys.stderr, flush=True)
+        sys.exit(INTERRUPTED_EXIT_CODE)
+    except (ValidationError, FileNotFoundError, ValueError, RuntimeError) as error:
+        # SageMaker shows the first 1024 characters of this file as the job's FailureReason.
+        paths.output_dir.mkdir(parents=True, exist_ok=True)
+        (paths.output_dir / "failure").write_text(str(error)[:1024], encoding="utf-8")
+        print(f"[train-job] error: {error}", file=sys.stderr, flush=True)
+        sys.exit(2)
+    print(json.dumps(facts), flush=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# The DVC stage
+
+
+def _files_digest(*files: Path) -> str:
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def local_checkpoint_dir(params: Params, hp: Hyperparameters) -> Path:
+    """Checkpoints for exactly this data and these hyperparameters; a changed run never resumes
+    from another run's checkpoint."""
+    prepared = Path(params.data.prepared_dir)
+    data_key = _files_digest(*(prepared / f for f in ("train.jsonl", "validation.jsonl", "labels.json")))
+    return CHECKPOINT_ROOT / f"{data_key}-{hp.fingerprint()}"
+
+
+def _peak_rss_mb() -> float:
+    # ru_maxrss is in KiB on Linux.
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def hardware() -> dict[str, Any]:
+    import torch
+
+    return {
+        "platform": platform.platform(terse=True),
+        "processor": platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "accelerator": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+    }
+
+
+def run_local(
+    params: Params, hp: Hyperparameters, model_dir: Path, log: Callable[[str], None]
+) -> dict[str, Any]:
+    """The `local` backend: the training entry point on this machine, paths mapped to local folders."""
+    prepared = Path(params.data.prepared_dir)
+    checkpoint_dir = local_checkpoint_dir(params, hp)
+    paths = JobPaths(
+        train_channel=prepared,
+        validation_channel=prepared,
+        model_dir=model_dir,
+        checkpoint_dir=checkpoint_dir,
+        output_dir=checkpoint_dir / "output",
+    )
+    started = time.perf_counter()
+    facts = train_model(paths, hp, log)
+    shutil.rmtree(checkpoint_dir, ignore_errors=True)  # done: the checkpoints have served
+    facts.update(
+        backend="local",
+        wall_seconds=round(time.perf_counter() - started, 1),
+        peak_rss_mb=_peak_rss_mb(),
+        hardware=hardware(),
+    )
+    return facts
+
+
+def write_stage_outputs(model_dir: Path, facts: dict[str, Any]) -> None:
+    """Metrics and plots from the saved model's training history; the same for every backend."""
+    history = json.loads((model_dir / HISTORY_FILE).read_text(encoding="utf-8"))
+    train_rows = [f"{h['step']},{h['loss']}" for h in history if "loss" in h]
+    validation_rows = [
+        f"{h['step']},{h['eval_loss']},{h['eval_accuracy']},{h['eval_macro_f1']}"
+        for h in history
+        if "eval_loss" in h
+    ]
+    atomic.write_text(TRAIN_LOSS_PLOT, "step,loss\n" + "\n".join(train_rows) + "\n")
+    atomic.write_text(VALIDATION_PLOT, "step,loss,accuracy,macro_f1\n" + "\n".join(validation_rows) + "\n")
+    keys = ("train_loss", "validation_accuracy", "validation_macro_f1", "global_step")
+    atomic.write_json(TRAIN_METRICS_FILE, {k: facts[k] for k in keys if k in facts})
+    atomic.write_json(JOB_FACTS_FILE, {k: v for k, v in facts.items() if k not in keys})
+
+
+# A backend trains into the staging folder (which becomes models/model) and returns the job facts.
+Backend = Callable[[Params, Hyperparameters, Path, Callable[[str], None]], dict[str, Any]]
+
+
+def _stderr_log(message: str) -> None:
+    print(f"[train] {message}", file=sys.stderr, flush=True)
+
+
+def run_stage(params: Params, backend: Backend = run_local, log: Callable[[str], None] = _stderr_log) -> None:
+    """The train stage around one backend: all of models/model and the stage's metrics, or none."""
+    hp = Hyperparameters.from_params(params)
+    try:
+        with atomic.atomic_dir(MODEL_DIR) as staging:
+            facts = backend(params, hp, staging, log)
+            write_stage_outputs(staging, facts)
+    except TrainingInterrupted as error:
+        log(str(error))
+        sys.exit(INTERRUPTED_EXIT_CODE)
+    except BaseException:
+        atomic.remove(TRAIN_METRICS_FILE, JOB_FACTS_FILE, TRAIN_LOSS_PLOT, VALIDATION_PLOT)
+        raise

@@ -1,0 +1,412 @@
+"""Release by commit: publish the reviewed model at PR time, promote exactly that model at merge.
+
+    s3://<artifacts bucket>/models/<commit>/
+        model.tar.gz     the train stage's `models/model` folder (files at the archive root, as
+                         SageMaker extracts it to /opt/ml/model)
+        eval.json        its evaluation metrics (metrics/eval.json)
+        gate.json        the evaluate stage's verdict, when present (metrics/gate.json)
+        manifest.json    written last: commit, sha256 and size of model.tar.gz, time. A prefix
+                         without it is an unfinished publish and is never promoted.
+
+`publish` (PR workflow, after the gate passed) writes that prefix for the PR head commit.
+`promote` (release workflow) finds it for the merged PR's head commit, or fails naming the commit
+before anything touches the endpoint; then invokes the redeploy Lambda, waits until the endpoint
+serves the artifact, sends a smoke request, records the model's metrics as the champion
+(`production/metrics.json`, see textclf.review.champion) and what was deployed
+(`production/deployment.json`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from textclf import atomic
+from textclf.config import AwsParams
+
+ARTIFACT_PREFIX = "models/"
+MODEL_ARCHIVE = "model.tar.gz"
+METRICS_NAME = "eval.json"
+GATE_NAME = "gate.json"
+MANIFEST_NAME = "manifest.json"
+DEPLOYMENT_KEY = "production/deployment.json"
+MODEL_DIR = Path("models/model")
+METRICS_FILE = Path("metrics/eval.json")
+GATE_FILE = Path("metrics/gate.json")
+# The full verdict of `make gate` (thresholds and the champion), when it ran in this workspace.
+FULL_GATE_FILE = Path("reports/gate.json")
+# Files the train stage always writes into the model folder; without them nothing can serve it.
+REQUIRED_MODEL_FILES = ("config.json", "labels.json")
+COMMIT = re.compile(r"[0-9a-f]{7,40}")
+SMOKE_TEXT = "Hello, my order has not arrived yet. Where is it?"
+
+
+class ReleaseError(RuntimeError):
+    """Publishing or promoting cannot go on; the message says what to fix."""
+
+
+def check_commit(commit: str | None) -> str:
+    value = (commit or "").strip().lower()
+    if not COMMIT.fullmatch(value):
+        raise ReleaseError(
+            f"commit {commit!r} is not a git commit (7-40 hex digits); pass COMMIT=<sha> "
+            "(the PR head commit that trained the model)"
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """Where the model of one commit lives in the artifacts bucket."""
+
+    bucket: str
+    commit: str
+
+    @property
+    def prefix(self) -> str:
+        return f"{ARTIFACT_PREFIX}{self.commit}/"
+
+    def key(self, name: str) -> str:
+        return self.prefix + name
+
+    def url(self, name: str = MODEL_ARCHIVE) -> str:
+        return f"s3://{self.bucket}/{self.key(name)}"
+
+
+def log(message: str) -> None:
+    print(f"[textclf] {message}", file=sys.stderr, flush=True)
+
+
+def aws_client(service: str, aws: AwsParams, **config: Any) -> Any:
+    """A boto3 client; AWS_ENDPOINT_URL (the local cloud) is honoured by boto3 itself."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.session.Session().client(service, region_name=aws.region, config=Config(**config))
+
+
+@contextmanager
+def aws_errors(step: str) -> Iterator[None]:
+    """An AWS error (credentials, permissions, a missing resource) as a ReleaseError naming the step."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        yield
+    except (BotoCoreError, ClientError) as error:
+        raise ReleaseError(f"{step}: {error}") from None
+
+
+def _missing(error: Exception) -> bool:
+    code = getattr(error, "response", {}).get("Error", {}).get("Code")
+    return code in {"404", "NoSuchKey", "NotFound"}
+
+
+# ---------------------------------------------------------------------------------------------
+# Publish (PR workflow)
+
+
+def pack_model(model_dir: Path, archive: Path) -> None:
+    """model.tar.gz with the folder's files at the archive root, in a stable order."""
+    problems = [name for name in REQUIRED_MODEL_FILES if not (model_dir / name).is_file()]
+    if not model_dir.is_dir() or problems:
+        raise ReleaseError(
+            f"{model_dir}: not a trained model folder (missing {', '.join(problems) or 'the folder'}); "
+            "run the pipeline first (dvc repro)"
+        )
+    with tarfile.open(archive, "w:gz") as tar:
+        for path in sorted(p for p in model_dir.rglob("*") if p.is_file()):
+            tar.add(path, arcname=path.relative_to(model_dir).as_posix(), recursive=False)
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_json_file(path: Path, what: str) -> dict[str, Any]:
+    hint = f"run the pipeline first (dvc repro) to write {what}"
+    return atomic.read_json_object(path, ReleaseError, hint, f" ({what})")
+
+
+def publish(
+    commit: str,
+    aws: AwsParams,
+    model_dir: Path = MODEL_DIR,
+    metrics_file: Path = METRICS_FILE,
+    gate_file: Path = GATE_FILE,
+    s3: Any = None,
+) -> dict[str, Any]:
+    """Upload the model and its metrics under models/<commit>/; the manifest goes last."""
+    artifact = Artifact(aws.artifacts_bucket, check_commit(commit))
+    metrics = read_json_file(metrics_file, "the evaluation metrics")
+    for verdict_file in (gate_file, FULL_GATE_FILE):
+        if (
+            verdict_file.is_file()
+            and read_json_file(verdict_file, "the gate verdict").get("verdict") == "fail"
+        ):
+            raise ReleaseError(
+                f"{verdict_file}: the gate failed for this model; a failed model is never published"
+            )
+    s3 = s3 or aws_client("s3", aws)
+    with aws_errors(f"publish to {artifact.url('')}"):
+        return _upload(s3, artifact, model_dir, metrics, gate_file)
+
+
+def _upload(s3: Any, artifact: Artifact, model_dir: Path, metrics: dict[str, Any], gate_file: Path) -> dict:
+    with tempfile.TemporaryDirectory(prefix="textclf-publish-") as work:
+        archive = Path(work) / MODEL_ARCHIVE
+        pack_model(model_dir, archive)
+        manifest = {
+            "commit": artifact.commit,
+            "model_data_url": artifact.url(),
+            "sha256": sha256_of(archive),
+            "size_bytes": archive.stat().st_size,
+            "published_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "metrics": metrics,
+        }
+        s3.upload_file(str(archive), artifact.bucket, artifact.key(MODEL_ARCHIVE))
+    _put_json(s3, artifact.bucket, artifact.key(METRICS_NAME), metrics)
+    if gate_file.is_file():
+        _put_json(s3, artifact.bucket, artifact.key(GATE_NAME), read_json_file(gate_file, "the gate verdict"))
+    # Last: its presence says every other file of this commit is complete.
+    _put_json(s3, artifact.bucket, artifact.key(MANIFEST_NAME), manifest)
+    return manifest
+
+
+def _put_json(s3: Any, bucket: str, key: str, payload: dict[str, Any]) -> None:
+    body = (json.dumps(payload, indent=2) + "\n").encode("utf-8")
+    s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
+
+
+# ---------------------------------------------------------------------------------------------
+# Which commit a release promotes
+
+
+def reviewed_commit(
+    repository: str, merged_sha: str, run: Callable[..., subprocess.CompletedProcess] = subprocess.run
+) -> str:
+    """The head commit of the PR that `merged_sha` came from (its model was published under it);
+    `merged_sha` itself for a push that came from no PR."""
+    merged = check_commit(merged_sha)
+    command = ["gh", "api", f"repos/{repository}/commits/{merged}/pulls", "--jq", ".[0].head.sha // empty"]
+    try:
+        result = run(command, capture_output=True, text=True, timeout=60)
+    except FileNotFoundError:
+        raise ReleaseError("the GitHub CLI (gh) is not installed; pass COMMIT=<sha> instead") from None
+    if result.returncode != 0:
+        raise ReleaseError(
+            f"cannot ask GitHub which PR produced {merged}: {result.stderr.strip() or 'gh api failed'} "
+            "(the job needs `pull-requests: read` and GH_TOKEN)"
+        )
+    head = result.stdout.strip()
+    return check_commit(head) if head else merged
+
+
+# ---------------------------------------------------------------------------------------------
+# Promote (release workflow)
+
+
+def find_artifact(commit: str, aws: AwsParams, s3: Any = None) -> dict[str, Any]:
+    """The manifest of the commit's published model, or an error naming the commit."""
+    artifact = Artifact(aws.artifacts_bucket, check_commit(commit))
+    s3 = s3 or aws_client("s3", aws)
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        body = s3.get_object(Bucket=artifact.bucket, Key=artifact.key(MANIFEST_NAME))["Body"].read()
+        s3.head_object(Bucket=artifact.bucket, Key=artifact.key(MODEL_ARCHIVE))
+    except (BotoCoreError, ClientError) as error:
+        if not _missing(error):
+            raise ReleaseError(f"cannot read {artifact.url(MANIFEST_NAME)}: {error}") from None
+        raise ReleaseError(
+            f"no trained model for commit {artifact.commit}: {artifact.url(MANIFEST_NAME)} does not exist. "
+            "The pr workflow publishes the model of a PR's head commit after its gate passed; release "
+            "a commit whose PR run went green (workflow_dispatch with `commit`), or open a PR for it"
+        ) from None
+    try:
+        manifest = json.loads(body)
+    except ValueError:
+        raise ReleaseError(
+            f"{artifact.url(MANIFEST_NAME)}: not valid JSON; publish the commit again"
+        ) from None
+    if not isinstance(manifest, dict) or manifest.get("commit") != artifact.commit:
+        raise ReleaseError(f"{artifact.url(MANIFEST_NAME)}: names commit {manifest.get('commit')!r}")
+    return manifest
+
+
+@dataclass(frozen=True)
+class Targets:
+    """The deployed resources (Terraform outputs redeploy_function_name and endpoint_name)."""
+
+    function_name: str
+    endpoint_name: str
+
+    def check(self) -> Targets:
+        for name, value in (
+            ("TEXTCLF_REDEPLOY_FUNCTION", self.function_name),
+            ("TEXTCLF_ENDPOINT_NAME", self.endpoint_name),
+        ):
+            if not value:
+                raise ReleaseError(
+                    f"{name} is not set: pass the Terraform output (make infra-output) as a repository "
+                    "variable, or on the command line"
+                )
+        return self
+
+
+def invoke_redeploy(lambda_client: Any, function_name: str, payload: dict[str, str]) -> dict[str, Any]:
+    """Run the redeploy Lambda synchronously and return its result, or fail with its reason."""
+    response = lambda_client.invoke(
+        FunctionName=function_name, InvocationType="RequestResponse", Payload=json.dumps(payload).encode()
+    )
+    raw = response["Payload"].read()
+    try:
+        result = json.loads(raw or b"null")
+    except ValueError:
+        raise ReleaseError(f"redeploy Lambda {function_name} answered with no JSON: {raw[:300]!r}") from None
+    if response.get("FunctionError"):
+        message = result.get("errorMessage") if isinstance(result, dict) else result
+        raise ReleaseError(f"redeploy Lambda {function_name} failed: {message}")
+    if not isinstance(result, dict) or not result.get("ok"):
+        status = result.get("status") if isinstance(result, dict) else None
+        reason = result.get("reason") if isinstance(result, dict) else result
+        raise ReleaseError(f"redeploy Lambda {function_name}: {status or 'failed'}: {reason}")
+    return result
+
+
+def wait_until_serving(
+    sagemaker: Any, endpoint: str, model_data_url: str, timeout_s: float, poll_s: float
+) -> dict:
+    """Wait for the endpoint to be InService on a config whose model is `model_data_url`.
+
+    The Lambda waited already; this checks the outcome from the outside, because a deploy tool can
+    report success while the endpoint later fails or rolls back."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        described = sagemaker.describe_endpoint(EndpointName=endpoint)
+        status = described["EndpointStatus"]
+        if status == "InService":
+            serving = serving_model_url(sagemaker, described["EndpointConfigName"])
+            if serving != model_data_url:
+                raise ReleaseError(
+                    f"endpoint {endpoint} is InService but serves {serving}, not {model_data_url}: "
+                    "the redeploy was rolled back or overtaken; see the redeploy Lambda's log"
+                )
+            return {"endpoint_config": described["EndpointConfigName"], "status": status}
+        if status in {"Failed", "OutOfService", "UpdateRollbackFailed"}:
+            raise ReleaseError(
+                f"endpoint {endpoint} is {status}: {described.get('FailureReason', 'no reason given')}"
+            )
+        if time.monotonic() > deadline:
+            raise ReleaseError(f"endpoint {endpoint} still {status} after {timeout_s:.0f} s")
+        time.sleep(poll_s)
+
+
+def serving_model_url(sagemaker: Any, config_name: str) -> str | None:
+    config = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
+    model_name = config["ProductionVariants"][0]["ModelName"]
+    model = sagemaker.describe_model(ModelName=model_name)
+    container = model.get("PrimaryContainer") or (model.get("Containers") or [{}])[0]
+    return container.get("ModelDataUrl")
+
+
+def smoke_test(runtime: Any, endpoint: str, commit: str, text: str = SMOKE_TEXT) -> dict[str, Any]:
+    """One real request to the endpoint: it must classify the text and name the released model."""
+    response = runtime.invoke_endpoint(
+        EndpointName=endpoint,
+        ContentType="application/json",
+        Accept="application/json",
+        Body=json.dumps({"inputs": [text]}).encode(),
+    )
+    raw = response["Body"].read()
+    try:
+        answer = json.loads(raw)
+        prediction = answer["predictions"][0]
+        label, score = str(prediction["label"]), float(prediction["score"])
+    except (ValueError, KeyError, IndexError, TypeError):
+        raise ReleaseError(f"smoke request to {endpoint}: unexpected answer {raw[:300]!r}") from None
+    version = str(answer.get("model_version", ""))
+    # The server reports the version the redeploy Lambda gave the model (the commit, maybe shortened).
+    same = len(version) >= 7 and (commit.startswith(version) or version.startswith(commit))
+    if not same:
+        raise ReleaseError(f"smoke request to {endpoint}: answered by model {version!r}, expected {commit}")
+    return {"text": text, "label": label, "score": round(score, 4), "model_version": version}
+
+
+def promote(
+    commit: str,
+    aws: AwsParams,
+    targets: Targets,
+    main_metric: str,
+    wait_timeout_s: float = 900,
+    poll_s: float = 5,
+) -> dict[str, Any]:
+    """The release: the commit's published model goes live, is checked, and becomes the champion."""
+    commit = check_commit(commit)
+    targets.check()
+    artifact = Artifact(aws.artifacts_bucket, commit)
+    s3 = aws_client("s3", aws)
+    manifest = find_artifact(commit, aws, s3)  # before anything touches the endpoint
+    with aws_errors(f"release of {commit} to {targets.endpoint_name}"):
+        return _roll_out(s3, artifact, manifest, targets, aws, main_metric, wait_timeout_s, poll_s)
+
+
+def _roll_out(
+    s3: Any,
+    artifact: Artifact,
+    manifest: dict[str, Any],
+    targets: Targets,
+    aws: AwsParams,
+    main_metric: str,
+    wait_timeout_s: float,
+    poll_s: float,
+) -> dict[str, Any]:
+    from textclf.review import champion
+
+    commit = artifact.commit
+    log(f"release {commit}: {artifact.url()} (sha256 {manifest['sha256'][:12]})")
+    # The Lambda waits for the endpoint itself (up to its 15-minute limit): read for that long,
+    # and never retry, so a slow deploy is not started twice.
+    lambda_client = aws_client(
+        "lambda", aws, read_timeout=960, connect_timeout=10, retries={"max_attempts": 1}
+    )
+    redeploy = invoke_redeploy(
+        lambda_client, targets.function_name, {"model_data_url": artifact.url(), "model_version": commit}
+    )
+    log(f"redeploy: {redeploy.get('status')} ({redeploy.get('reason', '')})")
+    sagemaker = aws_client("sagemaker", aws)
+    live = wait_until_serving(sagemaker, targets.endpoint_name, artifact.url(), wait_timeout_s, poll_s)
+    smoke = smoke_test(aws_client("sagemaker-runtime", aws), targets.endpoint_name, commit)
+    log(f"smoke request: {smoke['label']} ({smoke['score']}) from model {smoke['model_version']}")
+    with tempfile.TemporaryDirectory(prefix="textclf-promote-") as work:
+        metrics_file = Path(work) / METRICS_NAME
+        s3.download_file(artifact.bucket, artifact.key(METRICS_NAME), str(metrics_file))
+        champion.record(aws, metrics_file, commit, main_metric)
+    deployment = {
+        "commit": commit,
+        "model_data_url": artifact.url(),
+        "sha256": manifest["sha256"],
+        "endpoint": targets.endpoint_name,
+        "endpoint_config": live["endpoint_config"],
+        "redeploy": {key: redeploy.get(key) for key in ("status", "reason", "rolled_back", "timings_s")},
+        "smoke": smoke,
+        "champion": champion.production_url(aws.artifacts_bucket),
+        "deployed_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    _put_json(s3, aws.artifacts_bucket, DEPLOYMENT_KEY, deployment)
+    return deployment

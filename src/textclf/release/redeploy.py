@@ -1,0 +1,730 @@
+"""The endpoint-redeploy Lambda: roll the SageMaker Serverless endpoint to a released model.
+
+Handler: `textclf.release.redeploy.handler(event, context)`. Standard library and boto3 only: the Lambda zip
+holds this file and an import-free `textclf/__init__.py`; boto3 comes with the Lambda runtime.
+
+Event schema. Two triggers, validated into one release (artifact URL + model version):
+
+1. Direct invocation (the release workflow; `textclf redeploy --event FILE` locally):
+
+       {"model_data_url": "s3://<ARTIFACT_BUCKET>/<ARTIFACT_PREFIX><commit>/model.tar.gz",
+        "model_version": "<commit>"}
+
+   `model_version` may be left out; when given it must equal the <commit> in the URL. No other keys.
+
+2. EventBridge: a model package approved in the SageMaker Model Registry:
+
+       {"source": "aws.sagemaker", "detail-type": "SageMaker Model Package State Change",
+        "detail": {"ModelPackageArn": "arn:...", "ModelApprovalStatus": "Approved",
+                   "InferenceSpecification": {"Containers": [{"ModelDataUrl": "s3://..."}]}}}
+
+   Without a ModelDataUrl in the detail, the package is read with DescribeModelPackage. A status
+   other than Approved is rejected: there is nothing to deploy.
+
+The artifact must be `s3://$ARTIFACT_BUCKET/$ARTIFACT_PREFIX<commit>/model.tar.gz`, <commit> being 7 to
+40 lowercase hex digits (the git commit that produced the model: the model version), and must exist.
+Anything else is rejected with the reason.
+
+Environment (Terraform sets it): ARTIFACT_BUCKET, ARTIFACT_PREFIX (default `models/`), ENDPOINT_NAME,
+SERVING_IMAGE_URI, SAGEMAKER_ROLE_ARN, SERVERLESS_MEMORY_MB (1024..6144, step 1024),
+SERVERLESS_MAX_CONCURRENCY, SERVERLESS_PROVISIONED_CONCURRENCY (0 = none), KEEP_CONFIGS (default 3),
+LOCK_TABLE (DynamoDB, hash key `lock_id` (S)). Optional timing: POLL_SECONDS (default 15),
+DEPLOY_TIMEOUT_SECONDS (default 720), LOCK_WAIT_SECONDS (default 300); all bounded by the time the
+Lambda has left.
+
+What it does, under a DynamoDB lock (conditional put with an expiry, so a crashed run cannot block
+forever; a concurrent event waits for it, then sees the new state):
+- the artifact already live and InService: nothing (status `already_live`);
+- otherwise a SageMaker Model (serving image + artifact, MODEL_VERSION in its environment) and an
+  EndpointConfig with ServerlessConfig, both named `<endpoint>-<version[:12]>-<UTC time>`, then
+  CreateEndpoint or UpdateEndpoint, then DescribeEndpoint until InService or Failed;
+- a failed rollout is rolled back to the previous EndpointConfig (SageMaker itself keeps the old
+  one serving when an update fails; when the endpoint ends Failed, it is put back on the previous
+  config here) and reported as failed;
+- keeps the newest KEEP_CONFIGS endpoint configs of this endpoint (never the live one or the one
+  before it) and deletes older ones with their models.
+
+Result: a JSON object, returned and logged as one line:
+    {"ok": true, "status": "deployed", "reason": "...", "endpoint": "...", "model_version": "...",
+     "model_data_url": "...", "source": "direct", "previous": {"endpoint_config": ..., ...},
+     "new": {"endpoint_config": ..., "model": ...}, "live": {"endpoint_config": ..., "status": ...},
+     "rolled_back": false, "deleted_configs": [...], "timings_s": {...}}
+`status` is deployed | already_live (ok) or rejected | failed | misconfigured (not ok). A deploy
+that cannot get the lock in time raises DeployBusy, so Lambda retries an asynchronous event.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+SCHEMA_DIRECT_KEYS = {"model_data_url", "model_version"}
+EVENT_SOURCE = "aws.sagemaker"
+EVENT_DETAIL_TYPE = "SageMaker Model Package State Change"
+COMMIT = re.compile(r"[0-9a-f]{7,40}")
+MEMORY_SIZES = (1024, 2048, 3072, 4096, 5120, 6144)
+IN_PROGRESS = {"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"}
+BROKEN = {"Failed", "UpdateRollbackFailed", "OutOfService"}
+VARIANT = "AllTraffic"
+VERSION_ENV = "MODEL_VERSION"  # read by the inference server (textclf.serving.server)
+NAME_BASE_CHARS = 32  # SageMaker names are at most 63 characters
+
+
+class ConfigError(ValueError):
+    """The Lambda's environment is incomplete or invalid."""
+
+
+class Rejected(ValueError):
+    """The event cannot be deployed; the message says why."""
+
+
+class DeployBusy(RuntimeError):
+    """Another deploy held the lock for longer than this one may wait."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Configuration and events
+
+
+@dataclass(frozen=True)
+class Settings:
+    artifact_bucket: str
+    artifact_prefix: str
+    endpoint_name: str
+    image_uri: str
+    role_arn: str
+    memory_mb: int
+    max_concurrency: int
+    provisioned_concurrency: int
+    keep_configs: int
+    lock_table: str
+    poll_seconds: float
+    deploy_timeout_seconds: float
+    lock_wait_seconds: float
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | os._Environ) -> Settings:
+        def text(name: str, default: str | None = None) -> str:
+            value = env.get(name, default)
+            if not value:
+                raise ConfigError(
+                    f"environment variable {name} is not set (the Terraform Lambda module sets it)"
+                )
+            return value
+
+        def number(name: str, default: str | None, low: float, high: float, kind: type = int) -> Any:
+            raw = text(name, default)
+            try:
+                value = kind(raw)
+            except ValueError:
+                raise ConfigError(f"environment variable {name}={raw!r} is not a number") from None
+            if not low <= value <= high:
+                raise ConfigError(f"environment variable {name}={raw!r} must be between {low} and {high}")
+            return value
+
+        prefix = text("ARTIFACT_PREFIX", "models/")
+        settings = cls(
+            artifact_bucket=text("ARTIFACT_BUCKET"),
+            artifact_prefix=prefix if prefix.endswith("/") else prefix + "/",
+            endpoint_name=text("ENDPOINT_NAME"),
+            image_uri=text("SERVING_IMAGE_URI"),
+            role_arn=text("SAGEMAKER_ROLE_ARN"),
+            memory_mb=number("SERVERLESS_MEMORY_MB", "2048", 1024, 6144),
+            max_concurrency=number("SERVERLESS_MAX_CONCURRENCY", "5", 1, 200),
+            provisioned_concurrency=number("SERVERLESS_PROVISIONED_CONCURRENCY", "0", 0, 200),
+            keep_configs=number("KEEP_CONFIGS", "3", 2, 50),
+            lock_table=text("LOCK_TABLE"),
+            poll_seconds=number("POLL_SECONDS", "15", 0.01, 300, float),
+            deploy_timeout_seconds=number("DEPLOY_TIMEOUT_SECONDS", "720", 1, 3600, float),
+            lock_wait_seconds=number("LOCK_WAIT_SECONDS", "300", 0, 3600, float),
+        )
+        if settings.memory_mb not in MEMORY_SIZES:
+            raise ConfigError(f"environment variable SERVERLESS_MEMORY_MB must be one of {MEMORY_SIZES}")
+        if settings.provisioned_concurrency > settings.max_concurrency:
+            raise ConfigError("SERVERLESS_PROVISIONED_CONCURRENCY must not exceed SERVERLESS_MAX_CONCURRENCY")
+        if not re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}", settings.endpoint_name):
+            raise ConfigError(
+                f"ENDPOINT_NAME={settings.endpoint_name!r} is not a valid SageMaker endpoint name"
+            )
+        return settings
+
+
+@dataclass(frozen=True)
+class Release:
+    model_data_url: str
+    model_version: str
+    source: str  # "direct" | "eventbridge"
+    model_package_arn: str | None = None
+
+
+def version_from_url(url: Any, settings: Settings) -> str:
+    """The git commit in an artifact URL of the project's bucket and prefix, or Rejected."""
+    if not isinstance(url, str):
+        raise Rejected(f"model_data_url must be a string, not {type(url).__name__}")
+    expected = f"s3://{settings.artifact_bucket}/{settings.artifact_prefix}"
+    shape = f"{expected}<git-commit>/model.tar.gz"
+    if not url.startswith(expected):
+        raise Rejected(f"artifact {url} is outside the artifacts bucket and prefix: only {shape} is deployed")
+    commit, slash, rest = url[len(expected) :].partition("/")
+    if not slash or rest != "model.tar.gz" or not COMMIT.fullmatch(commit):
+        raise Rejected(f"artifact {url} does not match {shape} (commit: 7-40 lowercase hex digits)")
+    return commit
+
+
+def parse_event(event: Any, settings: Settings, sagemaker: Any = None) -> Release:
+    """Validate either trigger into one Release, or raise Rejected with the reason."""
+    if not isinstance(event, dict):
+        raise Rejected(f"the event must be a JSON object, not {type(event).__name__}")
+    if "source" in event or "detail-type" in event or "detail" in event:
+        return _parse_eventbridge(event, settings, sagemaker)
+    if "model_data_url" in event:
+        return _parse_direct(event, settings)
+    raise Rejected(
+        'unrecognised event: expected {"model_data_url": "s3://...", "model_version": "<commit>"} or an '
+        f"EventBridge {EVENT_DETAIL_TYPE!r} event from {EVENT_SOURCE}; got keys {sorted(event)}"
+    )
+
+
+def _parse_direct(event: dict, settings: Settings) -> Release:
+    unknown = sorted(set(event) - SCHEMA_DIRECT_KEYS)
+    if unknown:
+        raise Rejected(f"unknown keys {unknown} in the event: only {sorted(SCHEMA_DIRECT_KEYS)} are accepted")
+    version = version_from_url(event["model_data_url"], settings)
+    given = event.get("model_version", version)
+    if given != version:
+        raise Rejected(f"model_version {given!r} does not match the commit {version!r} in model_data_url")
+    return Release(event["model_data_url"], version, "direct")
+
+
+def _parse_eventbridge(event: dict, settings: Settings, sagemaker: Any) -> Release:
+    if event.get("source") != EVENT_SOURCE or event.get("detail-type") != EVENT_DETAIL_TYPE:
+        raise Rejected(
+            f"EventBridge event from {event.get('source')!r} of type {event.get('detail-type')!r}: only "
+            f"{EVENT_DETAIL_TYPE!r} from {EVENT_SOURCE} triggers a deploy"
+        )
+    detail = event.get("detail")
+    if not isinstance(detail, dict) or not isinstance(detail.get("ModelPackageArn"), str):
+        raise Rejected("the event's detail has no ModelPackageArn")
+    arn = detail["ModelPackageArn"]
+    status = detail.get("ModelApprovalStatus")
+    if status != "Approved":
+        raise Rejected(f"model package {arn} is {status!r}, not 'Approved': nothing to deploy")
+    url = _model_data_url(detail)
+    if url is None and sagemaker is not None:
+        try:
+            url = _model_data_url(sagemaker.describe_model_package(ModelPackageName=arn))
+        except sagemaker.exceptions.ClientError as error:
+            raise Rejected(f"model package {arn} cannot be read: {error}") from None
+    if url is None:
+        raise Rejected(f"model package {arn} names no ModelDataUrl in InferenceSpecification.Containers")
+    return Release(url, version_from_url(url, settings), "eventbridge", arn)
+
+
+def _model_data_url(package: dict) -> str | None:
+    containers = (package.get("InferenceSpecification") or {}).get("Containers") or []
+    if len(containers) != 1 or not isinstance(containers[0], dict):
+        return None
+    return containers[0].get("ModelDataUrl")
+
+
+# ---------------------------------------------------------------------------------------------
+# The deploy lock
+
+
+class DeployLock:
+    """A DynamoDB item per endpoint, put only when absent or expired (a crashed run's lock expires)."""
+
+    def __init__(self, dynamodb: Any, table: str, endpoint: str, holder: str, ttl_seconds: float) -> None:
+        self.dynamodb = dynamodb
+        self.table = table
+        self.key = {"lock_id": {"S": f"redeploy/{endpoint}"}}
+        self.holder = holder
+        self.ttl_seconds = ttl_seconds
+
+    def acquire(self, wait_seconds: float, poll_seconds: float, note: str) -> float:
+        """Seconds waited. Raises DeployBusy when the lock stays taken for `wait_seconds`."""
+        started = time.monotonic()
+        while True:
+            now = time.time()
+            try:
+                self.dynamodb.put_item(
+                    TableName=self.table,
+                    Item={
+                        **self.key,
+                        "holder": {"S": self.holder},
+                        "note": {"S": note},
+                        "expires_at": {"N": str(int(now + self.ttl_seconds))},
+                    },
+                    ConditionExpression="attribute_not_exists(lock_id) OR expires_at < :now",
+                    ExpressionAttributeValues={":now": {"N": str(int(now))}},
+                )
+                return time.monotonic() - started
+            except self.dynamodb.exceptions.ConditionalCheckFailedException:
+                waited = time.monotonic() - started
+                if waited >= wait_seconds:
+                    holder = self.dynamodb.get_item(TableName=self.table, Key=self.key).get("Item", {})
+                    raise DeployBusy(
+                        f"another deploy holds the lock ({holder.get('note', {}).get('S', '?')}, expires at "
+                        f"{holder.get('expires_at', {}).get('N', '?')}); waited {waited:.0f} s: retry later"
+                    ) from None
+                time.sleep(min(poll_seconds, max(wait_seconds - waited, 0.01)))
+
+    def release(self) -> None:
+        try:
+            self.dynamodb.delete_item(
+                TableName=self.table,
+                Key=self.key,
+                ConditionExpression="holder = :me",
+                ExpressionAttributeValues={":me": {"S": self.holder}},
+            )
+        except self.dynamodb.exceptions.ConditionalCheckFailedException:
+            log("lock_lost", reason="the lock expired and another run took it; nothing to release")
+
+
+# ---------------------------------------------------------------------------------------------
+# The endpoint
+
+
+@dataclass(frozen=True)
+class Live:
+    """What the endpoint serves now."""
+
+    status: str
+    config: str
+    model: str | None
+    model_data_url: str | None
+    model_version: str | None
+    failure_reason: str | None
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "endpoint_config": self.config,
+            "model": self.model,
+            "model_version": self.model_version,
+            "status": self.status,
+            "failure_reason": self.failure_reason,
+        }
+
+
+def _is_missing(error: Exception) -> bool:
+    message = str(getattr(error, "response", {}).get("Error", {}).get("Message", error))
+    return "Could not find" in message or "does not exist" in message
+
+
+class Endpoint:
+    """SageMaker calls for one endpoint, with the waiting that the API leaves to the caller."""
+
+    def __init__(self, sagemaker: Any, name: str, poll_seconds: float) -> None:
+        self.sm = sagemaker
+        self.name = name
+        self.poll_seconds = poll_seconds
+
+    def describe(self) -> dict | None:
+        try:
+            return self.sm.describe_endpoint(EndpointName=self.name)
+        except self.sm.exceptions.ClientError as error:
+            if _is_missing(error):
+                return None
+            raise
+
+    def live(self) -> Live | None:
+        described = self.describe()
+        if described is None:
+            return None
+        config = described["EndpointConfigName"]
+        model = url = version = None
+        try:
+            variants = self.sm.describe_endpoint_config(EndpointConfigName=config)["ProductionVariants"]
+            model = variants[0]["ModelName"]
+            container = self.sm.describe_model(ModelName=model).get("PrimaryContainer", {})
+            url = container.get("ModelDataUrl")
+            version = container.get("Environment", {}).get(VERSION_ENV)
+        except self.sm.exceptions.ClientError as error:
+            if not _is_missing(error):
+                raise  # a config or model deleted by hand leaves the artifact unknown: deploy anew
+        return Live(described["EndpointStatus"], config, model, url, version, described.get("FailureReason"))
+
+    def wait(self, deadline: float) -> dict | None:
+        """DescribeEndpoint until the status settles (or the endpoint is gone) or the deadline passes."""
+        while True:
+            described = self.describe()
+            if described is None or described["EndpointStatus"] not in IN_PROGRESS:
+                return described
+            if time.monotonic() >= deadline:
+                return described
+            time.sleep(self.poll_seconds)
+
+    def switch_to(self, config: str, exists: bool) -> None:
+        if exists:
+            self.sm.update_endpoint(EndpointName=self.name, EndpointConfigName=config)
+        else:
+            self.sm.create_endpoint(EndpointName=self.name, EndpointConfigName=config)
+
+    def replace(self, config: str, deadline: float) -> None:
+        """Delete a broken endpoint (it serves nothing) and create it on `config`."""
+        try:
+            self.sm.delete_endpoint(EndpointName=self.name)
+        except self.sm.exceptions.ClientError as error:
+            if not _is_missing(error):
+                raise
+        while self.describe() is not None and time.monotonic() < deadline:
+            time.sleep(self.poll_seconds)
+        self.sm.create_endpoint(EndpointName=self.name, EndpointConfigName=config)
+
+
+def resource_name(endpoint: str, version: str, now: datetime) -> str:
+    """`<endpoint>-<version[:12]>-<UTC yyyymmddHHMMSSmmm>`: unique, and names the model version."""
+    stamp = now.strftime("%Y%m%d%H%M%S") + f"{now.microsecond // 1000:03d}"
+    return f"{endpoint[:NAME_BASE_CHARS].rstrip('-')}-{version[:12]}-{stamp}"
+
+
+def managed_configs(sagemaker: Any, endpoint: str) -> list[str]:
+    """This endpoint's configs made by this Lambda, newest first."""
+    base = endpoint[:NAME_BASE_CHARS].rstrip("-")
+    pattern = re.compile(rf"{re.escape(base)}-[0-9a-f]{{7,12}}-\d{{17}}")
+    names: list[tuple[Any, str]] = []
+    for page in sagemaker.get_paginator("list_endpoint_configs").paginate(NameContains=base):
+        for item in page["EndpointConfigs"]:
+            if pattern.fullmatch(item["EndpointConfigName"]):
+                names.append((item["CreationTime"], item["EndpointConfigName"]))
+    return [name for _, name in sorted(names, reverse=True)]
+
+
+# ---------------------------------------------------------------------------------------------
+# One deploy
+
+
+class Deployer:
+    def __init__(
+        self, settings: Settings, clients: dict[str, Any], release: Release, deadline: float
+    ) -> None:
+        self.settings = settings
+        self.sm = clients["sagemaker"]
+        self.release = release
+        self.deadline = deadline
+        self.endpoint = Endpoint(self.sm, settings.endpoint_name, settings.poll_seconds)
+        self.timings: dict[str, float] = {}
+
+    def _timed(self, name: str, started: float) -> None:
+        self.timings[name] = round(time.monotonic() - started, 3)
+
+    def run(self) -> dict[str, Any]:
+        live = self.endpoint.live()
+        if live is not None and live.status in IN_PROGRESS:
+            log("waiting", reason=f"endpoint is {live.status}; waiting for it to settle first")
+            self.endpoint.wait(self.deadline)
+            live = self.endpoint.live()
+        previous = live.summary() if live else None
+        if live and live.status == "InService" and live.model_data_url == self.release.model_data_url:
+            return {
+                "ok": True,
+                "status": "already_live",
+                "reason": f"{self.release.model_data_url} is already live on {live.config}: nothing to do",
+                "previous": previous,
+                "live": previous,
+            }
+
+        started = time.monotonic()
+        new = self._create_model_and_config()
+        self._timed("create_resources", started)
+
+        started = time.monotonic()
+        working = live.config if live and live.status == "InService" else None
+        if live is not None and live.status in BROKEN:
+            log("replace_broken_endpoint", status=live.status, failure_reason=live.failure_reason)
+            self.endpoint.replace(new, self.deadline)
+        else:
+            self.endpoint.switch_to(new, exists=live is not None)
+        log("rollout_started", endpoint_config=new, previous_config=working)
+        final = self.endpoint.wait(self.deadline)
+        self._timed("rollout", started)
+        result = self._judge(final, new, working)
+        result.update(previous=previous, new={"endpoint_config": new, "model": new})
+        result["deleted_configs"] = self._clean_up(protect={new, working} - {None})
+        return result
+
+    def _create_model_and_config(self) -> str:
+        now = datetime.now(UTC)
+        name = resource_name(self.settings.endpoint_name, self.release.model_version, now)
+        tags = [
+            {"Key": "textclf:model-version", "Value": self.release.model_version},
+            {"Key": "textclf:endpoint", "Value": self.settings.endpoint_name},
+        ]
+        self.sm.create_model(
+            ModelName=name,
+            ExecutionRoleArn=self.settings.role_arn,
+            PrimaryContainer={
+                "Image": self.settings.image_uri,
+                "ModelDataUrl": self.release.model_data_url,
+                "Environment": {VERSION_ENV: self.release.model_version},
+            },
+            Tags=tags,
+        )
+        serverless = {
+            "MemorySizeInMB": self.settings.memory_mb,
+            "MaxConcurrency": self.settings.max_concurrency,
+        }
+        if self.settings.provisioned_concurrency:
+            serverless["ProvisionedConcurrency"] = self.settings.provisioned_concurrency
+        self.sm.create_endpoint_config(
+            EndpointConfigName=name,
+            ProductionVariants=[{"VariantName": VARIANT, "ModelName": name, "ServerlessConfig": serverless}],
+            Tags=tags,
+        )
+        log("created", model=name, endpoint_config=name, serverless=serverless)
+        return name
+
+    def _judge(self, final: dict | None, new: str, working: str | None) -> dict[str, Any]:
+        """Deployed, or failed (after putting the previous config back when SageMaker did not)."""
+        status = final["EndpointStatus"] if final else "Missing"
+        config = final["EndpointConfigName"] if final else None
+        reason = (final or {}).get("FailureReason")
+        if status == "InService" and config == new:
+            return self._outcome(True, "deployed", f"{self.release.model_data_url} is live on {new}", False)
+        if status in IN_PROGRESS:
+            return self._outcome(
+                False,
+                "failed",
+                f"the endpoint is still {status} after the deploy timeout; SageMaker keeps the previous "
+                f"config serving until the update settles: check DescribeEndpoint",
+                False,
+            )
+        if status == "InService" and config == working:
+            # SageMaker's own behaviour for a failed update: the previous fleet never stopped serving.
+            return self._outcome(
+                False, "failed", f"the new model did not come up ({reason}); SageMaker kept {working}", True
+            )
+        if status == "InService":  # on a config neither this run nor the previous one set
+            return self._outcome(
+                False, "failed", f"the endpoint moved to {config} meanwhile (outside this Lambda?)", False
+            )
+        if working is None:
+            return self._outcome(
+                False,
+                "failed",
+                f"the endpoint did not come up ({status}: {reason}); no previous config to roll back to",
+                False,
+            )
+        return self._roll_back(working, f"{status}: {reason}")
+
+    def _roll_back(self, working: str, failure: str) -> dict[str, Any]:
+        started = time.monotonic()
+        log("rolling_back", to=working, failure=failure)
+        described = self.endpoint.describe()
+        if described is None or described["EndpointStatus"] in BROKEN:
+            self.endpoint.replace(working, self.deadline)
+        else:
+            self.endpoint.switch_to(working, exists=True)
+        final = self.endpoint.wait(self.deadline)
+        self._timed("rollback", started)
+        if final and final["EndpointStatus"] == "InService" and final["EndpointConfigName"] == working:
+            return self._outcome(
+                False, "failed", f"the new model did not come up ({failure}); rolled back", True
+            )
+        state = f"{final['EndpointStatus']} on {final['EndpointConfigName']}" if final else "missing"
+        return self._outcome(
+            False,
+            "failed",
+            f"the new model did not come up ({failure}) and the rollback did not finish: {state}",
+            False,
+        )
+
+    def _outcome(self, ok: bool, status: str, reason: str, rolled_back: bool) -> dict[str, Any]:
+        live = self.endpoint.live()
+        return {
+            "ok": ok,
+            "status": status,
+            "reason": reason,
+            "rolled_back": rolled_back,
+            "live": live.summary() if live else None,
+        }
+
+    def _clean_up(self, protect: set[str]) -> list[str]:
+        """Delete this endpoint's configs (and models) beyond the newest KEEP_CONFIGS."""
+        started = time.monotonic()
+        live = self.endpoint.describe()
+        if live is not None:
+            protect = protect | {live["EndpointConfigName"]}
+        configs = managed_configs(self.sm, self.settings.endpoint_name)
+        doomed = [name for name in configs[self.settings.keep_configs :] if name not in protect]
+        for name in doomed:
+            for call, key in (
+                (self.sm.delete_endpoint_config, "EndpointConfigName"),
+                (self.sm.delete_model, "ModelName"),
+            ):
+                try:
+                    call(**{key: name})
+                except self.sm.exceptions.ClientError as error:
+                    if not _is_missing(error):
+                        raise
+        self._timed("clean_up", started)
+        if doomed:
+            log("deleted_old_configs", configs=doomed)
+        return doomed
+
+
+# ---------------------------------------------------------------------------------------------
+# The handler
+
+
+def log(step: str, **fields: Any) -> None:
+    """One structured line per step, on stderr (CloudWatch Logs keeps it; the CLI's stdout stays
+    the result alone)."""
+    print(
+        json.dumps({"component": "redeploy", "step": step, **fields}, default=str),
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+_CLIENTS: dict[tuple[str | None, ...], dict[str, Any]] = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
+def _clients() -> dict[str, Any]:
+    """boto3 clients, made once per process and endpoint (a warm Lambda reuses them); clients are
+    thread-safe, boto3's default session is not, hence a session of their own."""
+    import boto3  # in the Lambda runtime; imported here so the module loads without it
+
+    key = tuple(os.environ.get(name) for name in ("AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION"))
+    with _CLIENTS_LOCK:
+        if key not in _CLIENTS:
+            session = boto3.session.Session()
+            _CLIENTS[key] = {name: session.client(name) for name in ("sagemaker", "s3", "dynamodb")}
+        return _CLIENTS[key]
+
+
+def _check_artifact(s3: Any, url: str) -> None:
+    bucket, _, key = url[len("s3://") :].partition("/")
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+    except s3.exceptions.ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        if code in {"404", "NoSuchKey", "NotFound"}:
+            raise Rejected(
+                f"artifact {url} does not exist: was it uploaded by the PR's train stage?"
+            ) from None
+        raise Rejected(
+            f"artifact {url} cannot be read ({code}): check the Lambda role's s3:GetObject"
+        ) from None
+
+
+def _deadline(context: Any, budget: float) -> float:
+    """monotonic() time by which to stop waiting: the budget, or the Lambda's time left minus a margin."""
+    left = budget
+    if context is not None and hasattr(context, "get_remaining_time_in_millis"):
+        left = min(left, context.get_remaining_time_in_millis() / 1000 - 20)
+    return time.monotonic() + max(left, 1.0)
+
+
+def handler(event: Any, context: Any) -> dict[str, Any]:
+    """Lambda entry point: see the module docstring for the event schema and the result."""
+    started = time.monotonic()
+    request_id = getattr(context, "aws_request_id", None) or str(uuid.uuid4())
+    result: dict[str, Any] = {"request_id": request_id}
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        result.update(_handle(event, context, request_id, result))
+    except ConfigError as error:
+        result.update(ok=False, status="misconfigured", reason=str(error))
+    except Rejected as error:
+        result.update(ok=False, status="rejected", reason=str(error))
+    except (BotoCoreError, ClientError) as error:
+        # SageMaker keeps the previous config serving through a failed or interrupted update.
+        result.update(ok=False, status="failed", reason=f"AWS call failed: {error}")
+    result.setdefault("timings_s", {})["total"] = round(time.monotonic() - started, 3)
+    log("result", **result)
+    return result
+
+
+def _handle(event: Any, context: Any, request_id: str, result: dict[str, Any]) -> dict[str, Any]:
+    settings = Settings.from_env(os.environ)
+    result["endpoint"] = settings.endpoint_name
+    clients = _clients()
+    release = parse_event(event, settings, clients["sagemaker"])
+    result.update(
+        model_version=release.model_version,
+        model_data_url=release.model_data_url,
+        source=release.source,
+        model_package_arn=release.model_package_arn,
+    )
+    log("accepted", **result)
+    _check_artifact(clients["s3"], release.model_data_url)
+
+    lock_deadline = _deadline(context, settings.lock_wait_seconds) - time.monotonic()
+    ttl = (_deadline(context, settings.deploy_timeout_seconds * 2) - time.monotonic()) + 60
+    lock = DeployLock(clients["dynamodb"], settings.lock_table, settings.endpoint_name, request_id, ttl)
+    waited = lock.acquire(
+        lock_deadline, min(settings.poll_seconds, 5), f"{request_id} -> {release.model_version}"
+    )
+    try:
+        deployer = Deployer(settings, clients, release, _deadline(context, settings.deploy_timeout_seconds))
+        outcome = deployer.run()
+    finally:
+        lock.release()
+    outcome["timings_s"] = {"lock_wait": round(waited, 3), **deployer.timings}
+    return outcome
+
+
+def main_cli(event_file: str) -> int:
+    """`textclf redeploy --event FILE`: run the handler here against AWS_ENDPOINT_URL (or AWS)."""
+    with open(event_file, encoding="utf-8") as handle:
+        try:
+            event = json.load(handle)
+        except ValueError as error:
+            print(
+                json.dumps({"ok": False, "status": "rejected", "reason": f"{event_file}: not JSON: {error}"})
+            )
+            return 2
+    try:
+        result = handler(event, None)
+    except DeployBusy as error:
+        result = {"ok": False, "status": "busy", "reason": str(error)}
+    print(json.dumps(result, indent=2, default=str))
+    return 0 if result.get("ok") else 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Packaging (`make lambda-zip`)
+
+# This module and the import-free `__init__.py` files on the way to it: nothing else of ours.
+ZIP_FILES = ("textclf/__init__.py", "textclf/release/__init__.py", "textclf/release/redeploy.py")
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed, so the same sources give the same bytes
+
+
+def build_zip(target: str) -> str:
+    """Write the Lambda zip (this module and its packages' `__init__.py` files) deterministically."""
+    import ast
+    import io
+    import zipfile
+    from pathlib import Path
+
+    source_root = Path(__file__).resolve().parents[2]  # the folder that holds `textclf/`
+    for name in ZIP_FILES:
+        if not name.endswith("__init__.py"):
+            continue
+        tree = ast.parse((source_root / name).read_text(encoding="utf-8"))
+        if any(isinstance(node, ast.Import | ast.ImportFrom) for node in ast.walk(tree)):
+            raise RuntimeError(f"{source_root / name} must stay import-free: the Lambda zip ships it alone")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name in ZIP_FILES:
+            entry = zipfile.ZipInfo(name, date_time=ZIP_TIME)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = 0o100644 << 16  # a regular file, rw-r--r--
+            archive.writestr(entry, (source_root / name).read_bytes(), compresslevel=9)
+    out = Path(target)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = out.with_name(f".{out.name}.tmp")
+    staging.write_bytes(buffer.getvalue())
+    staging.replace(out)  # all or nothing
+    return str(out)

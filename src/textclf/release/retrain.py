@@ -1,0 +1,218 @@
+"""Continuous training: bring new data from the data bucket's `incoming/` prefix into the dataset.
+
+`import_incoming` copies every .csv, .jsonl or .parquet object under `s3://<data bucket>/incoming/`
+to `<data.raw_dir>/incoming/<same relative path>` (the prepare stage reads every file below
+raw_dir), after checking each one as the prepare stage would (columns, types, labels), so a bad
+file stops the import with its S3 key and row and changes nothing. An object already imported with
+the same bytes is skipped, so reruns and the weekly schedule are idempotent; nothing is deleted
+from the bucket (the dataset in git, via data.dvc, is the record of what was imported).
+`dvc commit` then re-hashes the dataset into data.dvc and `dvc push` uploads it.
+
+`open_pr` commits data.dvc on a branch named after the dataset's hash and opens a PR with `gh`, so
+the retrained model is reviewed like any other change. With no new data it does nothing.
+
+`pull_data` is the PR workflow's first data step: it fails early, saying to run `dvc push`, when
+data.dvc points at data that was never pushed to the remote.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import yaml
+
+from textclf.config import AwsParams, DataParams
+
+INCOMING_PREFIX = "incoming/"
+DATA_FILE = Path("data.dvc")
+SUMMARY_FILE = Path(".cache/retrain/import.json")
+SUFFIXES = (".csv", ".jsonl", ".parquet")  # what the prepare stage reads
+
+
+class RetrainError(RuntimeError):
+    """New data cannot be imported, or the data cannot be pulled; the message says what to fix."""
+
+
+def log(message: str) -> None:
+    print(f"[textclf] {message}", file=sys.stderr, flush=True)
+
+
+def run(command: list[str], check: bool = True) -> subprocess.CompletedProcess:
+    """Run a tool (dvc, git, gh) with its output captured; a failure names the command."""
+    result = subprocess.run(command, capture_output=True, text=True)
+    if check and result.returncode != 0:
+        raise RetrainError(f"`{' '.join(command)}` failed:\n{(result.stderr or result.stdout).strip()}")
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Pull (PR workflow)
+
+
+def pull_data(target: Path = DATA_FILE) -> None:
+    """`dvc pull` the dataset; if the remote lacks it, say that someone has to `dvc push` it."""
+    result = run(["dvc", "pull", str(target)], check=False)
+    if result.returncode == 0:
+        return
+    status = run(["dvc", "data", "status", "--not-in-remote", "--json"], check=False)
+    try:
+        missing = json.loads(status.stdout or "{}").get("not_in_remote", [])
+    except ValueError:
+        missing = []
+    tracked = [out["path"] for out in yaml.safe_load(target.read_text(encoding="utf-8")).get("outs", [])]
+    never_pushed = [path for path in tracked if any(m.rstrip("/") == path.rstrip("/") for m in missing)]
+    if never_pushed:
+        remote = run(["dvc", "remote", "list"], check=False).stdout.strip() or "(no remote configured)"
+        raise RetrainError(
+            f"{target} points at data that is not in the DVC remote ({', '.join(never_pushed)}; remote: "
+            f"{remote}). Whoever changed {target} must upload it: run `dvc push` on the branch, then "
+            "re-run this check"
+        )
+    raise RetrainError(f"dvc pull {target} failed:\n{(result.stderr or result.stdout).strip()}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Import (retrain workflow)
+
+
+@dataclass
+class ImportSummary:
+    bucket: str
+    new: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # not a data file (e.g. a README or a folder)
+    rows: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.new or self.updated)
+
+
+def list_incoming(s3: Any, bucket: str) -> list[str]:
+    keys: list[str] = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=INCOMING_PREFIX):
+        keys += [item["Key"] for item in page.get("Contents", [])]
+    return sorted(keys)
+
+
+def destination(key: str, raw_dir: Path) -> Path:
+    relative = PurePosixPath(key[len(INCOMING_PREFIX) :])
+    if not relative.parts or ".." in relative.parts:
+        raise RetrainError(f"s3 key {key!r}: cannot be imported (empty or `..` in the path)")
+    return raw_dir / "incoming" / Path(*relative.parts)
+
+
+def check_new_files(staging: Path, data: DataParams, bucket: str) -> int:
+    """Read the downloaded files as the prepare stage would; errors name the S3 key, not the temp path."""
+    from textclf.pipeline import prepare
+
+    try:
+        examples = prepare.read_raw(staging, data)
+        return len(prepare.clean(examples, data).examples)
+    except prepare.DataError as error:
+        message = str(error).replace(f"{staging}/", f"s3://{bucket}/{INCOMING_PREFIX}")
+        raise RetrainError(f"new data rejected: {message}") from None
+
+
+def import_incoming(aws: AwsParams, data: DataParams, s3: Any = None) -> ImportSummary:
+    """Copy new or changed incoming objects into the raw data folder, all or nothing."""
+    import boto3
+
+    s3 = s3 or boto3.session.Session().client("s3", region_name=aws.region)
+    raw_dir = Path(data.raw_dir)
+    summary = ImportSummary(bucket=aws.data_bucket)
+    with tempfile.TemporaryDirectory(prefix="textclf-incoming-") as work:
+        staging = Path(work)
+        moves: list[tuple[Path, Path]] = []
+        for key in list_incoming(s3, aws.data_bucket):
+            if key.endswith("/") or not key.lower().endswith(SUFFIXES):
+                summary.skipped.append(key)
+                continue
+            target = destination(key, raw_dir)
+            staged = staging / key[len(INCOMING_PREFIX) :]
+            staged.parent.mkdir(parents=True, exist_ok=True)
+            s3.download_file(aws.data_bucket, key, str(staged))
+            if target.is_file() and target.read_bytes() == staged.read_bytes():
+                summary.unchanged.append(key)
+                staged.unlink()
+                continue
+            (summary.updated if target.exists() else summary.new).append(key)
+            moves.append((staged, target))
+        if moves:
+            summary.rows = check_new_files(staging, data, aws.data_bucket)
+        # Checked: now into the dataset (same file system moves when possible).
+        for staged, target in moves:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(staged, target)
+    return summary
+
+
+def commit_and_push(target: Path = DATA_FILE) -> None:
+    """Re-hash the dataset into data.dvc (`dvc add` for an already tracked folder) and upload it."""
+    run(["dvc", "commit", "--force", "--quiet", str(target)])
+    run(["dvc", "push", str(target)])
+
+
+def write_summary(summary: ImportSummary, path: Path = SUMMARY_FILE) -> None:
+    from textclf import atomic
+
+    atomic.write_json(path, {**asdict(summary), "changed": summary.changed})
+
+
+# ---------------------------------------------------------------------------------------------
+# Pull request (retrain workflow)
+
+
+def dataset_hash(target: Path = DATA_FILE) -> str:
+    outs = yaml.safe_load(target.read_text(encoding="utf-8")).get("outs", [])
+    return str(outs[0]["md5"]).removesuffix(".dir")
+
+
+def pr_body(summary: dict[str, Any]) -> str:
+    lines = [
+        "New data from the data bucket's `incoming/` prefix, imported by the retrain workflow.",
+        "The pr workflow retrains on it, reports the metrics against production and gates the model.",
+        "",
+        f"Rows in the new or changed files (after clean-up): {summary.get('rows', 'unknown')}",
+        "",
+    ]
+    for title, key in (("New", "new"), ("Changed", "updated")):
+        lines += [f"- {title}: `s3://{summary.get('bucket')}/{item}`" for item in summary.get(key, [])]
+    return "\n".join(lines) + "\n"
+
+
+def open_pr(base: str = "main", remote: str = "origin", summary_file: Path = SUMMARY_FILE) -> str | None:
+    """Commit data.dvc on retrain/<dataset hash>, push it and open a PR; None when nothing changed."""
+    if run(["git", "diff", "--quiet", "--", str(DATA_FILE)], check=False).returncode == 0:
+        log(f"no new data: {DATA_FILE} unchanged, no pull request")
+        return None
+    branch = f"retrain/{dataset_hash()[:12]}"
+    if run(["git", "ls-remote", "--exit-code", "--heads", remote, branch], check=False).returncode == 0:
+        log(f"branch {branch} already exists on {remote}: its pull request covers this data")
+        return None
+    summary = json.loads(summary_file.read_text(encoding="utf-8")) if summary_file.is_file() else {}
+    count = len(summary.get("new", [])) + len(summary.get("updated", []))
+    title = f"data: retrain on {count or 'new'} file(s) from incoming/"
+    identity = [
+        "-c",
+        "user.name=textclf-retrain",
+        "-c",
+        "user.email=textclf-retrain@users.noreply.github.com",
+    ]
+    run(["git", "switch", "--create", branch])
+    run(["git", *identity, "commit", "--quiet", "--message", title, "--", str(DATA_FILE)])
+    run(["git", "push", "--quiet", remote, f"HEAD:refs/heads/{branch}"])
+    created = run(
+        ["gh", "pr", "create", "--base", base, "--head", branch, "--title", title, "--body", pr_body(summary)]
+    )
+    url = created.stdout.strip()
+    log(f"opened {url or branch}")
+    return branch

@@ -1,0 +1,216 @@
+"""The champion: the metrics of the model in production, which a candidate must not fall behind.
+
+At release (merge to main, after the endpoint is verified) `textclf champion record` writes the
+released model's evaluation metrics to `s3://<artifacts bucket>/production/metrics.json`, with the
+model version (the git commit that produced it) and a timestamp. The gate and the PR report read
+that record back with `find`.
+
+Where the reference comes from (`source`):
+- `bucket`: the production record. When no release has been recorded yet, main's committed
+  `metrics/eval.json` stands in for it; when main has none either, there is no champion (the first
+  model is judged on thresholds alone). Any other failure to read the bucket is an error: a gate
+  that silently skipped the comparison could pass a model worse than production.
+- `main`: main's committed metrics, without touching AWS.
+- `auto`: `bucket` when AWS credentials are configured (CI), else `main`, so `make report` works
+  on a laptop with no AWS account.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import subprocess
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from textclf import atomic
+from textclf.config import AwsParams
+from textclf.verdict import Champion
+
+PRODUCTION_KEY = "production/metrics.json"
+EVAL_METRICS_FILE = Path("metrics/eval.json")
+# A model version is the git commit that produced the model (as the redeploy Lambda requires).
+COMMIT = re.compile(r"[0-9a-f]{7,40}")
+Source = Literal["auto", "bucket", "main"]
+SOURCES: tuple[str, ...] = ("auto", "bucket", "main")
+
+
+class ChampionError(RuntimeError):
+    """The production record cannot be read or written, or is malformed."""
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """The champion, or None, and one sentence saying where it came from or why there is none."""
+
+    champion: Champion | None
+    note: str
+
+
+def production_url(bucket: str) -> str:
+    return f"s3://{bucket}/{PRODUCTION_KEY}"
+
+
+def _s3(aws: AwsParams) -> Any:
+    import boto3
+
+    # AWS_ENDPOINT_URL (the local cloud) is honoured by boto3 itself.
+    return boto3.session.Session().client("s3", region_name=aws.region)
+
+
+def have_aws_credentials() -> bool:
+    import boto3
+
+    return boto3.session.Session().get_credentials() is not None
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading
+
+
+def read_production(aws: AwsParams) -> Champion | None:
+    """The production record, or None when no release has been recorded yet."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    url = production_url(aws.artifacts_bucket)
+    try:
+        body = _s3(aws).get_object(Bucket=aws.artifacts_bucket, Key=PRODUCTION_KEY)["Body"].read()
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in {"NoSuchKey", "404"}:
+            return None
+        raise ChampionError(
+            f"cannot read {url}: {error}. Check the AWS credentials and the artifacts bucket "
+            "(params.yaml aws.artifacts_bucket or TEXTCLF_ARTIFACTS_BUCKET), or compare with main's "
+            "committed metrics instead (--champion main)"
+        ) from None
+    except BotoCoreError as error:
+        raise ChampionError(
+            f"cannot read {url}: {error}. Compare with main's committed metrics instead (--champion main)"
+        ) from None
+    return parse_record(body, url)
+
+
+def parse_record(body: bytes, url: str) -> Champion:
+    try:
+        record = json.loads(body)
+    except ValueError as error:
+        raise ChampionError(f"{url}: not valid JSON ({error}); record it again at the next release") from None
+    if not isinstance(record, dict) or not isinstance(record.get("metrics"), dict):
+        raise ChampionError(
+            f"{url}: expected an object with a `metrics` object (written by textclf champion record)"
+        )
+    return Champion(
+        origin="production",
+        metrics=record["metrics"],
+        location=url,
+        model_version=str(record.get("model_version") or "unknown"),
+        recorded_at=str(record.get("recorded_at") or "unknown"),
+    )
+
+
+def resolve_ref(ref: str) -> str:
+    """The commit `ref` names, or an error telling how to make it available (CI clones shallowly)."""
+    result = subprocess.run(
+        ["git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        raise ChampionError(
+            f"git ref {ref!r} not found: fetch it first (git fetch --depth=1 origin {ref}:{ref}), "
+            "or pass another base with --base"
+        )
+    return result.stdout.strip()
+
+
+def committed_json(ref: str, path: Path) -> dict[str, Any] | None:
+    """A JSON file as committed at `ref` (path relative to the current folder), or None if absent."""
+    resolve_ref(ref)
+    # `./` makes git read the path relative to the current folder, not the repository root.
+    result = subprocess.run(["git", "show", f"{ref}:./{path.as_posix()}"], capture_output=True)
+    if result.returncode != 0:
+        return None
+    try:
+        payload = json.loads(result.stdout)
+    except ValueError as error:
+        raise ChampionError(f"{ref}:{path}: not valid JSON ({error})") from None
+    return payload if isinstance(payload, dict) else None
+
+
+def find(aws: AwsParams, base_ref: str, source: Source = "auto") -> Lookup:
+    """The champion for the gate and the report (see the module docstring for the rules)."""
+    if source not in SOURCES:
+        raise ChampionError(f"unknown champion source {source!r}: expected one of {', '.join(SOURCES)}")
+    if source == "auto":
+        source = "bucket" if have_aws_credentials() else "main"
+        reason = "no AWS credentials, so production was not read"
+    else:
+        reason = "production not read (--champion main)"
+    if source == "bucket":
+        production = read_production(aws)
+        if production is not None:
+            return Lookup(production, f"compared with {production.describe()}")
+        reason = f"no release recorded yet at {production_url(aws.artifacts_bucket)}"
+    committed = committed_json(base_ref, EVAL_METRICS_FILE)
+    if committed is None:
+        return Lookup(
+            None,
+            f"no champion: {reason}, and {base_ref} has no committed {EVAL_METRICS_FILE}; "
+            "the first model is judged on thresholds alone",
+        )
+    champion = Champion(origin="main", metrics=committed, location=f"{base_ref}:{EVAL_METRICS_FILE}")
+    return Lookup(champion, f"{reason}: compared with {champion.describe()}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Recording (release)
+
+
+def _usable(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def build_record(
+    metrics: dict[str, Any], model_version: str, main_metric: str, now: datetime
+) -> dict[str, Any]:
+    if not COMMIT.fullmatch(model_version):
+        raise ChampionError(
+            f"model version {model_version!r} is not a git commit (7-40 lowercase hex digits): "
+            "pass the commit that produced the released model"
+        )
+    for key in ("accuracy", "macro_f1", main_metric):
+        if not _usable(metrics.get(key)):
+            raise ChampionError(
+                f"{EVAL_METRICS_FILE}: `{key}` is missing or not a finite number; "
+                "record the metrics the evaluate stage wrote for the released model"
+            )
+    return {
+        "model_version": model_version,
+        "recorded_at": now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "main_metric": main_metric,
+        "metrics": metrics,
+    }
+
+
+def record(
+    aws: AwsParams, metrics_file: Path, model_version: str, main_metric: str, now: datetime | None = None
+) -> dict[str, Any]:
+    """Write the released model's metrics as production's; one PUT, so readers never see half."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    metrics = atomic.read_json_object(
+        metrics_file, ChampionError, "run the evaluate stage (dvc repro) first", " of metrics"
+    )
+    payload = build_record(metrics, model_version, main_metric, now or datetime.now(UTC))
+    url = production_url(aws.artifacts_bucket)
+    try:
+        _s3(aws).put_object(
+            Bucket=aws.artifacts_bucket,
+            Key=PRODUCTION_KEY,
+            Body=(json.dumps(payload, indent=2) + "\n").encode("utf-8"),
+            ContentType="application/json",
+        )
+    except (BotoCoreError, ClientError) as error:
+        raise ChampionError(f"cannot write {url}: {error}") from None
+    return payload

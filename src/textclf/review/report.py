@@ -1,0 +1,801 @@
+"""The pull-request report: one markdown comment that lets a reviewer decide to merge.
+
+`textclf report` (`make report`) compares the workspace with a base ref (`main`) and the
+production model, and writes `reports/report.md` plus the full gate verdict `reports/gate.json`.
+The PR workflow posts the file with `cml comment update`, so each push edits one comment.
+
+Sections: the verdict and the main metric (this PR vs production vs main); the metrics diff
+(`dvc metrics diff`) and changed params (`dvc params diff`); per-class scores and the confusion
+matrix; training curves as Mermaid charts (GitHub renders them, so no image leaves the
+repository); the data per split and class; the training job; links.
+
+`collect` gathers everything (git, DVC, the champion); `render` is pure, so every section can be
+checked on its own; `write` does both and replaces the report atomically.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from textclf import atomic
+from textclf.config import Params
+from textclf.review import gate
+from textclf.review.champion import COMMIT, EVAL_METRICS_FILE, Source, committed_json, resolve_ref
+
+REPORT_FILE = Path("reports/report.md")
+WATERMARK_TITLE = "textclf report"
+# GitHub refuses comments over 65,536 characters; CML appends a watermark line to ours.
+COMMENT_LIMIT = 60_000
+DATA_METRICS_FILE = Path("metrics/data.json")
+TRAIN_METRICS_FILE = Path("metrics/train.json")
+TRAIN_JOB_FILE = Path("metrics/train_job.json")
+TRAIN_LOSS_PLOT = Path("plots/train_loss.csv")
+VALIDATION_PLOT = Path("plots/validation.csv")
+# The metrics table: these files, minus keys under these prefixes (they have their own sections).
+METRICS_TABLE = {EVAL_METRICS_FILE.as_posix(): ("per_class.",), TRAIN_METRICS_FILE.as_posix(): ()}
+MAX_CHART_POINTS = 40
+# A wider confusion matrix is unreadable in a comment: the most frequent mistakes are listed instead.
+MAX_CONFUSION_CLASSES = 20
+# Longer class names make the confusion matrix number its columns instead of naming them.
+MAX_HEADER_LABEL = 16
+SPLITS = ("train", "validation", "test")
+OPERATORS = {">=": "≥", "<=": "≤"}
+MAX_REASONS = 10
+
+
+class ReportError(RuntimeError):
+    """An input of the report is missing or malformed, or a git/DVC command failed."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Inputs
+
+
+@dataclass(frozen=True)
+class Links:
+    run_url: str | None = None
+    commit: str | None = None
+    commit_url: str | None = None
+
+
+@dataclass
+class Inputs:
+    """Everything the report shows; `render` reads nothing else."""
+
+    params: Params
+    base_ref: str
+    base_commit: str
+    candidate: dict[str, Any]
+    verdict: dict[str, Any]
+    metrics_diff: dict[str, Any] = field(default_factory=dict)
+    params_diff: dict[str, Any] = field(default_factory=dict)
+    base_eval: dict[str, Any] | None = None
+    data: dict[str, Any] | None = None
+    base_data: dict[str, Any] | None = None
+    train: dict[str, Any] | None = None
+    train_job: dict[str, Any] | None = None
+    train_loss: list[dict[str, float]] = field(default_factory=list)
+    validation: list[dict[str, float]] = field(default_factory=list)
+    links: Links = Links()
+
+
+def _dvc_json(args: list[str]) -> subprocess.Popen[str]:
+    # `python -m dvc`: the DVC of this environment, whatever PATH says.
+    return subprocess.Popen(
+        [sys.executable, "-m", "dvc", *args, "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _finish(process: subprocess.Popen[str], what: str) -> dict[str, Any]:
+    stdout, stderr = process.communicate()
+    if process.returncode != 0:
+        raise ReportError(f"`{what}` failed (exit {process.returncode}): {stderr.strip()[-2000:]}")
+    try:
+        # DVC writes NaN for a metric that is not a number; Python's json reads it back as nan.
+        return json.loads(stdout or "{}")
+    except ValueError as error:
+        raise ReportError(f"`{what}` printed something that is not JSON: {error}") from None
+
+
+def dvc_diffs(base_ref: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """`dvc metrics diff` (every metric, changed or not) and `dvc params diff` against `base_ref`,
+    run side by side: each spends most of its time starting up."""
+    metrics = _dvc_json(["metrics", "diff", base_ref, "--all"])
+    params = _dvc_json(["params", "diff", base_ref])
+    return (
+        _finish(metrics, f"dvc metrics diff {base_ref}"),
+        _finish(params, f"dvc params diff {base_ref}"),
+    )
+
+
+def read_json(path: Path) -> dict[str, Any] | None:
+    """A workspace JSON file, or None when the pipeline did not write it."""
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except ValueError as error:
+        raise ReportError(f"{path}: not valid JSON ({error})") from None
+    if not isinstance(payload, dict):
+        raise ReportError(f"{path}: expected a JSON object")
+    return payload
+
+
+def read_curve(path: Path) -> list[dict[str, float]]:
+    """Rows of a plot CSV with a numeric `step`; other columns as floats (NaN when not numbers)."""
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            rows = list(csv.DictReader(handle))
+    except FileNotFoundError:
+        return []
+    curve = []
+    for row in rows:
+        try:
+            step = float(row.get("step") or "")
+        except ValueError:
+            continue
+        curve.append({key: _to_float(value) for key, value in row.items() if key} | {"step": step})
+    return curve
+
+
+def _to_float(value: str | None) -> float:
+    try:
+        return float(value or "nan")
+    except ValueError:
+        return math.nan
+
+
+def github_links(env: Mapping[str, str], commit: str | None) -> Links:
+    """Links from the GitHub Actions environment; plain facts when run elsewhere."""
+    server, repository, run_id = (
+        env.get(k) for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")
+    )
+    base = f"{server}/{repository}" if server and repository else None
+    run_url = f"{base}/actions/runs/{run_id}" if base and run_id else None
+    attempt = env.get("GITHUB_RUN_ATTEMPT")
+    if run_url and attempt and attempt != "1":
+        run_url += f"/attempts/{attempt}"
+    commit_url = f"{base}/commit/{commit}" if base and commit else None
+    return Links(run_url=run_url, commit=commit, commit_url=commit_url)
+
+
+def head_commit(explicit: str | None) -> str | None:
+    """The commit the model came from: given explicitly (CI passes the PR head, not the merge
+    commit GitHub checks out), else HEAD."""
+    if explicit:
+        if not COMMIT.fullmatch(explicit):
+            raise ReportError(f"--commit-sha {explicit!r}: expected a git commit (7-40 lowercase hex digits)")
+        return explicit
+    result = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True)
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+def collect(
+    params: Params,
+    base_ref: str = "main",
+    source: Source = "auto",
+    commit_sha: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Inputs:
+    base_commit = resolve_ref(base_ref)
+    candidate = read_json(EVAL_METRICS_FILE)
+    if candidate is None:
+        raise ReportError(f"{EVAL_METRICS_FILE}: not found; run the pipeline (dvc repro) before the report")
+    metrics_diff, params_diff = dvc_diffs(base_ref)
+    return Inputs(
+        params=params,
+        base_ref=base_ref,
+        base_commit=base_commit,
+        candidate=candidate,
+        verdict=gate.run(params, base_ref, source),
+        metrics_diff=metrics_diff,
+        params_diff=params_diff,
+        base_eval=committed_json(base_ref, EVAL_METRICS_FILE),
+        data=read_json(DATA_METRICS_FILE),
+        base_data=committed_json(base_ref, DATA_METRICS_FILE),
+        train=read_json(TRAIN_METRICS_FILE),
+        train_job=read_json(TRAIN_JOB_FILE),
+        train_loss=read_curve(TRAIN_LOSS_PLOT),
+        validation=read_curve(VALIDATION_PLOT),
+        links=github_links(os.environ if env is None else env, head_commit(commit_sha)),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Markdown building blocks
+
+# Characters that would start markup inside a table cell or a sentence.
+_MARKUP = str.maketrans({c: "\\" + c for c in "\\`*_[]<>|~"} | {"\n": " ", "\r": " "})
+
+
+def md(text: Any) -> str:
+    """Text from data or config, escaped so it renders as written and cannot break a table."""
+    return str(text).translate(_MARKUP)
+
+
+def table(header: list[str], rows: list[list[str]], align: list[str] | None = None) -> str:
+    """A GitHub table; cells must already be escaped (see `md`)."""
+    align = align or ["---"] + ["--:"] * (len(header) - 1)
+    lines = [header, align, *rows]
+    return "\n".join("| " + " | ".join(cells) + " |" for cells in lines)
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def fmt(value: Any) -> str:
+    """A metric value: 4 decimals for scores, fewer for big numbers, `NaN` and `—` for the rest."""
+    if value is None:
+        return "—"
+    if not is_number(value):
+        return md(value)
+    if isinstance(value, int):
+        return str(value)
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "∞" if value > 0 else "−∞"
+    if abs(value) < 10:
+        return f"{value:.4f}"
+    return f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
+def fmt_change(new: Any, old: Any) -> str:
+    """new − old with a sign; `new`/`removed` when one side is missing."""
+    if old is None and new is None:
+        return ""
+    if old is None:
+        return "new"
+    if new is None:
+        return "removed"
+    if not (is_number(new) and is_number(old)):
+        return "changed" if new != old else ""
+    delta = new - old
+    if math.isnan(delta):
+        return "NaN"
+    if delta == 0:
+        return "0"
+    text = fmt(abs(delta))
+    return ("+" if delta > 0 else "−") + text
+
+
+def with_change(new: Any, old: Any, compare: bool) -> str:
+    """`0.9574 (+0.0100)`; the value alone when there is nothing to compare with."""
+    change = fmt_change(new, old) if compare else ""
+    return fmt(new) if change in {"", "new", "0"} else f"{fmt(new)} ({change})"
+
+
+def duration(seconds: Any) -> str:
+    if not gate.usable(seconds):
+        return "—"
+    seconds = float(seconds)
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.2f} h"
+
+
+def link(text: str, url: str | None) -> str:
+    return f"[{md(text)}]({url})" if url else md(text)
+
+
+def details(summary: str, body: str, open_: bool = False) -> str:
+    # The blank lines let GitHub render the markdown inside the HTML block.
+    return f"<details{' open' if open_ else ''}><summary>{summary}</summary>\n\n{body}\n\n</details>"
+
+
+# ---------------------------------------------------------------------------------------------
+# Section 1: headline and gate
+
+
+def _champion_row(verdict: dict[str, Any], main_metric: str, candidate: Any) -> list[str] | None:
+    champion = verdict.get("champion")
+    if not champion or champion.get("origin") != "production":
+        return None
+    version = str(champion.get("model_version") or "unknown")[:12]
+    recorded = str(champion.get("recorded_at") or "unknown")
+    value = champion.get(main_metric)
+    change = fmt_change(candidate, value) if value is not None else ""
+    return [f"production (model {md(version)}, recorded {md(recorded)})", fmt(value), change]
+
+
+def section_headline(inputs: Inputs, compact: bool = False) -> str:
+    verdict, main_metric = inputs.verdict, inputs.verdict["main_metric"]
+    passed = verdict["verdict"] == "pass"
+    candidate = inputs.candidate.get(main_metric)
+    title = "✅ Gate passed" if passed else "❌ Gate failed"
+    commit = md(inputs.links.commit[:12]) if inputs.links.commit else "workspace"
+    rows = [[f"**this PR** ({commit})", f"**{fmt(candidate)}**", ""]]
+    production = _champion_row(verdict, main_metric, candidate)
+    rows.append(production or ["production", "—", ""])
+    base_value = (inputs.base_eval or {}).get(main_metric)
+    change = fmt_change(candidate, base_value) if base_value is not None else ""
+    rows.append([f"{md(inputs.base_ref)} (committed)", fmt(base_value), change])
+    parts = [
+        f"## {title}: {md(main_metric)} {fmt(candidate)}",
+        table([md(main_metric), "value", "this PR − it"], rows),
+    ]
+    failed = [c for c in verdict["checks"] if not c["passed"]]
+    if failed:
+        reasons = [f"- {md(c['check'])} = {fmt(c['value'])}, needs {_bound(c)}" for c in failed[:MAX_REASONS]]
+        if len(failed) > MAX_REASONS:
+            reasons.append(f"- and {len(failed) - MAX_REASONS} more failed checks")
+        parts.append("**Why it failed:**\n\n" + "\n".join(reasons))
+    parts.append("\n".join(f"> {md(note)}" for note in verdict.get("notes", [])))
+    if not compact:  # a shortened report keeps the reasons above and drops the full list
+        parts.append(details("Gate checks", _checks_table(verdict), open_=not passed))
+    return "\n\n".join(p for p in parts if p)
+
+
+def _bound(check: dict[str, Any]) -> str:
+    bound = f"{OPERATORS.get(check['op'], md(check['op']))} {fmt(check['bound'])}"
+    if "reference" in check:
+        bound += f" (champion {fmt(check['reference'])} − tolerance {fmt(check['tolerance'])})"
+    return bound
+
+
+def _checks_table(verdict: dict[str, Any]) -> str:
+    rows = []
+    for check in verdict["checks"]:
+        result = "✅ pass" if check["passed"] else "❌ fail"
+        rows.append([md(check["check"]), fmt(check["value"]), _bound(check), result])
+    return table(["Check", "Value", "Bound", "Result"], rows, ["---", "--:", "---", "---"])
+
+
+# ---------------------------------------------------------------------------------------------
+# Section 2: metrics and params diff
+
+
+def _metric_order(main_metric: str) -> Callable[[str], tuple[int, str]]:
+    return lambda key: (0 if key == main_metric else 1, key)
+
+
+def section_metrics(inputs: Inputs) -> str:
+    base = md(inputs.base_ref)
+    rows = []
+    for path, excluded in METRICS_TABLE.items():
+        entries = inputs.metrics_diff.get(path, {})
+        for key in sorted(entries, key=_metric_order(inputs.verdict["main_metric"])):
+            if key.startswith(excluded):
+                continue
+            entry = entries[key]
+            old, new = entry.get("old"), entry.get("new")
+            rows.append([md(key), fmt(old), fmt(new), fmt_change(new, old)])
+    parts = [f"### Metrics vs `{base}`"]
+    if rows:
+        parts.append(table(["Metric", base, "this PR", "change"], rows))
+    else:
+        parts.append("No metrics to compare (DVC found none in this workspace or on the base).")
+    parts.append(_params_part(inputs))
+    return "\n\n".join(parts)
+
+
+def _param_value(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, str):
+        return md(value)
+    return md(json.dumps(value))
+
+
+def _params_part(inputs: Inputs) -> str:
+    rows = [
+        [md(key), _param_value(entry.get("old")), _param_value(entry.get("new"))]
+        for path in sorted(inputs.params_diff)
+        for key, entry in sorted(inputs.params_diff[path].items())
+    ]
+    if not rows:
+        return f"**Params:** none changed vs `{md(inputs.base_ref)}`."
+    header = ["Param", md(inputs.base_ref), "this PR"]
+    return f"**Params changed** (`dvc params diff {md(inputs.base_ref)}`):\n\n" + table(
+        header, rows, ["---", "---", "---"]
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Section 3: per class
+
+
+def section_per_class(inputs: Inputs, compact: bool = False) -> str:
+    per_class = inputs.candidate.get("per_class") or {}
+    base_classes = (inputs.base_eval or {}).get("per_class") or {}
+    minimum = inputs.params.evaluate.thresholds.min_class_recall
+    compare = inputs.base_eval is not None
+    parts = ["### Per class"]
+    rows = []
+    for label, scores in per_class.items():
+        base = base_classes.get(label)
+        if compact and not _notable(scores or {}, base, minimum, compare):
+            continue
+        rows.append(_class_row(label, scores or {}, base, minimum, compare))
+    if rows:
+        parts.append(table(["Class", "Precision", "Recall", "F1", "Support"], rows))
+    elif not per_class:
+        parts.append(f"No per-class metrics in {EVAL_METRICS_FILE}.")
+    if compact:
+        parts.append(
+            f"Shortened to fit one comment: {len(rows)} of {len(per_class)} classes, those below the "
+            "recall minimum or with F1 changed by 0.01 or more."
+        )
+    removed = [label for label in base_classes if label not in per_class]
+    if removed:
+        parts.append(
+            f"Classes in `{md(inputs.base_ref)}` but not in this PR: "
+            + ", ".join(md(x) for x in removed)
+            + "."
+        )
+    parts.append(_confusion_part(inputs.candidate, compact))
+    return "\n\n".join(p for p in parts if p)
+
+
+def _notable(scores: dict[str, Any], base: dict[str, Any] | None, minimum: float, compare: bool) -> bool:
+    """Worth a row in a shortened report: below the recall minimum, new, or F1 moved by 0.01+."""
+    recall, f1 = scores.get("recall"), scores.get("f1")
+    if not gate.usable(recall) or recall < minimum:
+        return True
+    if not compare or base is None:
+        return compare  # a new class is notable; with nothing to compare with, a passing one is not
+    old = base.get("f1")
+    return not (gate.usable(f1) and gate.usable(old)) or abs(f1 - old) >= 0.01
+
+
+def _class_row(
+    label: str, scores: dict[str, Any], base: dict[str, Any] | None, minimum: float, compare: bool
+) -> list[str]:
+    old = base or {}
+    has_base = compare and base is not None
+    recall = with_change(scores.get("recall"), old.get("recall"), has_base)
+    if not (gate.usable(scores.get("recall")) and scores["recall"] >= minimum):
+        recall += f" ❌ (min {fmt(minimum)})"
+    name = md(label) + (" **(new)**" if compare and base is None else "")
+    return [
+        name,
+        with_change(scores.get("precision"), old.get("precision"), has_base),
+        recall,
+        with_change(scores.get("f1"), old.get("f1"), has_base),
+        with_change(scores.get("support"), old.get("support"), has_base),
+    ]
+
+
+def _confusion_part(candidate: dict[str, Any], compact: bool) -> str:
+    matrix = candidate.get("confusion_matrix") or {}
+    labels, counts = matrix.get("labels") or [], matrix.get("rows_actual_columns_predicted") or []
+    if not labels or len(counts) != len(labels) or any(len(row) != len(labels) for row in counts):
+        return f"No usable confusion matrix in {EVAL_METRICS_FILE}."
+    parts = ["**Confusion matrix** (test split; rows: actual, columns: predicted)"]
+    if len(labels) <= MAX_CONFUSION_CLASSES and not compact:
+        parts.append(_confusion_table(labels, counts))
+    else:
+        parts.append(f"{len(labels)} classes: too many for a table; the most frequent mistakes follow.")
+    parts.append(_top_mistakes(labels, counts))
+    return "\n\n".join(parts)
+
+
+def _confusion_table(labels: list[str], counts: list[list[int]]) -> str:
+    # Long names would make every column as wide as the longest one: number the columns instead.
+    numbered = any(len(str(label)) > MAX_HEADER_LABEL for label in labels)
+    header = ["actual \\ predicted"] + [
+        str(i + 1) if numbered else md(label) for i, label in enumerate(labels)
+    ]
+    rows = []
+    for i, (label, row) in enumerate(zip(labels, counts, strict=True)):
+        name = f"{i + 1}. {md(label)}" if numbered else md(label)
+        rows.append([name] + [f"**{n}**" if i == j else str(n) for j, n in enumerate(row)])
+    return table(header, rows)
+
+
+def _top_mistakes(labels: list[str], counts: list[list[int]], limit: int = 5) -> str:
+    mistakes = [
+        (n, labels[i], labels[j])
+        for i, row in enumerate(counts)
+        for j, n in enumerate(row)
+        if i != j and is_number(n) and n > 0
+    ]
+    if not mistakes:
+        return "No mistakes on the test split."
+    mistakes.sort(key=lambda m: (-m[0], str(m[1]), str(m[2])))
+    items = [f"{md(actual)} → {md(predicted)} ({n})" for n, actual, predicted in mistakes[:limit]]
+    return "Most frequent mistakes (actual → predicted): " + "; ".join(items) + "."
+
+
+# ---------------------------------------------------------------------------------------------
+# Section 4: plots (Mermaid: GitHub draws them; nothing is uploaded anywhere)
+
+
+def _downsample(
+    points: list[tuple[float, float]], limit: int = MAX_CHART_POINTS
+) -> list[tuple[float, float]]:
+    if len(points) <= limit:
+        return points
+    picks = sorted({round(i * (len(points) - 1) / (limit - 1)) for i in range(limit)})
+    return [points[i] for i in picks]
+
+
+def mermaid_line(title: str, y_title: str, points: list[tuple[float, float]]) -> str:
+    """A Mermaid xychart-beta line chart. Mermaid reads plain decimals only (no `1e-05`)."""
+    points = _downsample(points)
+    steps = ", ".join(f'"{step:g}"' for step, _ in points)
+    values = ", ".join(f"{value:.4f}" for _, value in points)
+    return "\n".join(
+        [
+            "```mermaid",
+            "xychart-beta",
+            f'    title "{title}"',
+            f'    x-axis "step" [{steps}]',
+            f'    y-axis "{y_title}"',
+            f"    line [{values}]",
+            "```",
+        ]
+    )
+
+
+def _series(curve: list[dict[str, float]], column: str) -> tuple[list[tuple[float, float]], int]:
+    """(step, value) pairs that can be drawn, and how many rows were left out as not finite."""
+    # One point per step: the last row wins (the final evaluation can be logged twice).
+    by_step = {row["step"]: row.get(column, math.nan) for row in curve}
+    drawable = [(step, value) for step, value in sorted(by_step.items()) if math.isfinite(value)]
+    return drawable, len(by_step) - len(drawable)
+
+
+def section_plots(inputs: Inputs) -> str:
+    main_metric = inputs.verdict["main_metric"]
+    charts = [
+        ("Training loss", "loss", inputs.train_loss, "loss", TRAIN_LOSS_PLOT),
+        (f"Validation {main_metric}", main_metric, inputs.validation, main_metric, VALIDATION_PLOT),
+        ("Validation loss", "loss", inputs.validation, "loss", VALIDATION_PLOT),
+    ]
+    parts = ["### Training curves"]
+    for title, y_title, curve, column, path in charts:
+        points, skipped = _series(curve, column)
+        if not points:
+            parts.append(f"**{title}:** no data in {path}.")
+            continue
+        chart = mermaid_line(title, y_title, points)
+        if skipped:
+            chart += f"\n\n{skipped} point(s) left out: not a number (training may have diverged)."
+        parts.append(chart)
+    return "\n\n".join(parts)
+
+
+# ---------------------------------------------------------------------------------------------
+# Section 5: data
+
+
+def _rows_table(data: dict[str, Any], base: dict[str, Any] | None, base_ref: str) -> str:
+    rows = []
+    for group in ("rows", "dropped"):
+        values, old_values = data.get(group) or {}, (base or {}).get(group) or {}
+        for key in list(values) + [k for k in old_values if k not in values]:
+            name = key if group == "rows" else f"dropped: {key}"
+            new, old = values.get(key), old_values.get(key)
+            rows.append([md(name), fmt(old) if base else "—", fmt(new), fmt_change(new, old) if base else ""])
+    return table(["Rows", md(base_ref), "this PR", "change"], rows)
+
+
+def _classes_table(data: dict[str, Any], base: dict[str, Any] | None) -> str:
+    classes, old_classes = data.get("classes") or {}, (base or {}).get("classes") or {}
+    labels = _ordered_labels(classes, old_classes)
+    rows = []
+    for label in labels:
+        in_new = any(label in (classes.get(s) or {}) for s in SPLITS)
+        in_old = any(label in (old_classes.get(s) or {}) for s in SPLITS)
+        marker = " **(new)**" if base and not in_old else " **(removed)**" if not in_new else ""
+        cells = []
+        for split in SPLITS:
+            new = (classes.get(split) or {}).get(label, 0 if in_new else None)
+            old = (old_classes.get(split) or {}).get(label, 0 if in_old else None)
+            cells.append(with_change(new, old, base is not None))
+        rows.append([md(label) + marker, *cells])
+    return table(["Class", *SPLITS], rows)
+
+
+def _ordered_labels(*maps: dict[str, Any]) -> list[str]:
+    labels: dict[str, None] = {}
+    for classes in maps:
+        for split in SPLITS:
+            labels.update(dict.fromkeys(classes.get(split) or {}))
+    return list(labels)
+
+
+def data_summary(data: dict[str, Any], base: dict[str, Any] | None, base_ref: str) -> str:
+    if base is None:
+        return f"`{md(base_ref)}` has no data metrics: everything below is new."
+    changes = []
+    rows, old_rows = data.get("rows") or {}, base.get("rows") or {}
+    for split in ("raw", *SPLITS):
+        change = fmt_change(rows.get(split), old_rows.get(split))
+        if change not in {"", "0"}:
+            changes.append(f"{split} {change} rows")
+    new_labels = set(_ordered_labels(data.get("classes") or {})) - set(
+        _ordered_labels(base.get("classes") or {})
+    )
+    gone = set(_ordered_labels(base.get("classes") or {})) - set(_ordered_labels(data.get("classes") or {}))
+    if new_labels:
+        changes.append("new class(es): " + ", ".join(md(x) for x in sorted(new_labels)))
+    if gone:
+        changes.append("class(es) gone: " + ", ".join(md(x) for x in sorted(gone)))
+    if not changes and data.get("classes") != base.get("classes"):
+        changes.append("class counts changed")
+    if not changes:
+        return f"Same data as `{md(base_ref)}` (rows per split and class unchanged)."
+    return f"**Data changed vs `{md(base_ref)}`:** " + "; ".join(changes) + "."
+
+
+def section_data(inputs: Inputs, compact: bool = False) -> str:
+    if inputs.data is None:
+        return f"### Data\n\nNo {DATA_METRICS_FILE} in this workspace (the prepare stage writes it)."
+    parts = [
+        "### Data",
+        data_summary(inputs.data, inputs.base_data, inputs.base_ref),
+        _rows_table(inputs.data, inputs.base_data, inputs.base_ref),
+    ]
+    if not compact:
+        parts.append(details("Rows per class and split", _classes_table(inputs.data, inputs.base_data)))
+    return "\n\n".join(parts)
+
+
+# ---------------------------------------------------------------------------------------------
+# Section 6: the training job
+
+
+def _first(job: dict[str, Any], *keys: str) -> Any:
+    for key in keys:
+        if job.get(key) not in (None, ""):
+            return job[key]
+    return None
+
+
+def spot_savings(job: dict[str, Any]) -> float | None:
+    """SageMaker's own figure when recorded, else 1 − billable / training seconds."""
+    recorded = _first(job, "spot_savings_percent", "managed_spot_savings_percent")
+    if gate.usable(recorded):
+        return float(recorded)
+    training, billable = job.get("training_seconds"), job.get("billable_seconds")
+    if gate.usable(training) and gate.usable(billable) and training > 0:
+        return 100.0 * (1 - billable / training)
+    return None
+
+
+def usd(amount: Any) -> str:
+    if not gate.usable(amount):
+        return "—"
+    return f"${amount:,.2f}" if amount >= 1 else f"${amount:.4f}"  # a short job costs cents
+
+
+def _sagemaker_rows(job: dict[str, Any]) -> list[list[str]]:
+    instance = _first(job, "instance_type")
+    count = _first(job, "instance_count")
+    savings = spot_savings(job)
+    price = _first(job, "price_usd_per_hour")
+    cost = usd(_first(job, "estimated_cost_usd"))
+    if cost != "—" and gate.usable(price):
+        cost += f" (billable time × {usd(price)}/h on-demand)"
+    name = _first(job, "job_name", "training_job_name")
+    spot = job.get("spot", True) is not False
+    rows = [
+        ["Backend", "SageMaker training job" + (" (managed Spot)" if spot else " (on-demand)")],
+        ["Job", link(str(name or "—"), _first(job, "console_url"))],
+        ["Instance", md(f"{instance or '—'}" + (f" × {count}" if count else ""))],
+        ["Training time", duration(_first(job, "training_seconds"))],
+        ["Billable time", duration(_first(job, "billable_seconds"))],
+        ["Spot savings", f"{savings:.0f} %" if savings is not None and spot else "—"],
+        ["Estimated cost", cost],
+        ["Region", md(_first(job, "region") or "—")],
+    ]
+    interruptions = job.get("interruptions")
+    if gate.usable(interruptions) and interruptions > 0:
+        rows.append(["Spot interruptions", f"{interruptions} (resumed from checkpoints)"])
+    return rows
+
+
+def _local_rows(job: dict[str, Any]) -> list[list[str]]:
+    hardware = job.get("hardware") or {}
+    accelerator = hardware.get("accelerator") or "none (CPU)"
+    threads = hardware.get("torch_threads")
+    speed = job.get("train_samples_per_second")
+    peak = job.get("peak_rss_mb")
+    return [
+        ["Backend", "local"],
+        ["Wall time", duration(job.get("wall_seconds"))],
+        ["Training time", duration(job.get("train_seconds"))],
+        ["Throughput", f"{speed:.1f} samples/s" if gate.usable(speed) else "—"],
+        ["Peak memory", f"{peak / 1024:.2f} GiB" if gate.usable(peak) else "—"],
+        ["CPU", md(f"{hardware.get('cpu_count', '—')} cores, {threads or '—'} torch threads")],
+        ["Accelerator", md(accelerator)],
+        ["Platform", md(hardware.get("platform") or "—")],
+    ]
+
+
+def section_training(inputs: Inputs) -> str:
+    job = inputs.train_job
+    if not job:
+        return f"### Training job\n\nNo {TRAIN_JOB_FILE} in this workspace (the train stage writes it)."
+    backend = job.get("backend")
+    rows = _sagemaker_rows(job) if backend == "sagemaker" else _local_rows(job)
+    resumed = job.get("resumed_from_step")
+    if gate.usable(resumed) and resumed > 0:
+        rows.append(["Resumed", f"from checkpoint at step {resumed} (interrupted run)"])
+    train = inputs.train or {}
+    if gate.usable(train.get("global_step")):
+        rows.append(["Steps", str(train["global_step"])])
+    return "### Training job\n\n" + table(["", ""], rows, ["---", "---"])
+
+
+# ---------------------------------------------------------------------------------------------
+# Section 7: links
+
+
+def section_links(inputs: Inputs) -> str:
+    links, job = inputs.links, inputs.train_job or {}
+    items = []
+    if links.run_url:
+        items.append(f"Workflow run: {link(links.run_url, links.run_url)}")
+    console = _first(job, "console_url")
+    name = _first(job, "job_name", "training_job_name")
+    if console or name:
+        items.append(f"Training job: {link(str(name or console), console)}")
+    if links.commit:
+        items.append(f"Model trained from commit: {link(links.commit[:12], links.commit_url)}")
+    items.append(f"Compared with: `{md(inputs.base_ref)}` at {md(inputs.base_commit[:12])}")
+    if not links.run_url:
+        items.append("Built locally (`make report`): no workflow run to link.")
+    return "### Links\n\n" + "\n".join(f"- {item}" for item in items)
+
+
+# ---------------------------------------------------------------------------------------------
+# The whole report
+
+
+def _sections(inputs: Inputs, compact: bool) -> list[str]:
+    return [
+        section_headline(inputs, compact),
+        section_metrics(inputs),
+        section_per_class(inputs, compact),
+        section_plots(inputs),
+        section_data(inputs, compact),
+        section_training(inputs),
+        section_links(inputs),
+    ]
+
+
+def render(inputs: Inputs, limit: int = COMMENT_LIMIT) -> str:
+    """The report; shortened (first the detail tables, then whole sections) to fit one comment."""
+    sections = _sections(inputs, compact=False)
+    if len("\n\n".join(sections)) > limit:
+        sections = _sections(inputs, compact=True)
+    while len("\n\n".join(sections)) > limit:
+        # The headline (verdict and reasons) is never left out.
+        longest = max(range(1, len(sections)), key=lambda i: len(sections[i]))
+        heading = sections[longest].split("\n", 1)[0]
+        stub = f"{heading}\n\nLeft out: too long for one PR comment; the numbers are in metrics/*.json."
+        if len(stub) >= len(sections[longest]):
+            break  # nothing left to shorten
+        sections[longest] = stub
+    return "\n\n".join(sections) + "\n"
+
+
+def write(
+    params: Params,
+    base_ref: str = "main",
+    source: Source = "auto",
+    commit_sha: str | None = None,
+    out: Path = REPORT_FILE,
+) -> dict[str, Any]:
+    """Build the report into `out` (all or nothing); returns the gate verdict it shows."""
+    inputs = collect(params, base_ref, source, commit_sha)
+    atomic.write_text(out, render(inputs))
+    return inputs.verdict

@@ -1,0 +1,1 @@
+"""The inference server (SageMaker's container contract)."""

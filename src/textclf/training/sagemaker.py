@@ -1,0 +1,660 @@
+"""The `sagemaker` train backend: the train stage as a SageMaker training job on managed Spot.
+
+`run()` is the train stage's backend (`textclf.training.backends`); it gets an empty staging folder
+that becomes `models/model`:
+
+1. Check everything a job needs before starting one: the role and image are set and well formed,
+   the instance type is one SageMaker trains on, credentials work, the artifacts bucket exists, the
+   image is in ECR. Each problem is reported with the setting to change.
+2. Upload the prepared splits to `s3://<artifacts>/datasets/<content hash>/{train,validation}/`;
+   a dataset already there (its `_COMPLETE` marker exists) is not uploaded again.
+3. CreateTrainingJob: managed Spot, the stopping condition, checkpoints in
+   `s3://<artifacts>/checkpoints/<branch>/<data+hyperparameters>/` (a retried job resumes from them),
+   the output under `s3://<artifacts>/models/<commit>/`, hyperparameters from params.yaml, tags.
+4. Follow the job: status transitions and new CloudWatch log lines, polling with backoff. Ctrl-C
+   (or SIGTERM, a cancelled CI run) asks whether to stop the remote job; without a terminal it stops
+   it, so nothing keeps billing unseen.
+5. On Completed: download `model.tar.gz`, unpack it into the staging folder, and return the facts
+   (metrics from the model's training history, times, Spot savings, estimated cost). On Failed or
+   Stopped: `SageMakerError` with SageMaker's FailureReason.
+
+Plain boto3, no SageMaker SDK: the SDK 3.x meta package weighs about 1 GB (it pulls mlflow) and
+the backend needs four API calls. The same code runs against AWS and against the local cloud.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tarfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from textclf.config import AwsParams, Params, SageMakerParams
+from textclf.pipeline.train import HISTORY_FILE, Hyperparameters
+from textclf.s3uri import split_s3_uri
+
+LOG_GROUP = "/aws/sagemaker/TrainingJobs"
+CHECKPOINT_LOCAL_PATH = "/opt/ml/checkpoints"
+# Channel -> the files of data/prepared it carries (train.main_job reads labels.json from train).
+CHANNEL_FILES = {"train": ("train.jsonl", "labels.json"), "validation": ("validation.jsonl",)}
+COMPLETE_MARKER = "_COMPLETE"
+MODEL_FILES = ("config.json", "labels.json", HISTORY_FILE)
+TERMINAL = ("Completed", "Failed", "Stopped")
+ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
+IMAGE_URI = re.compile(r"^[a-z0-9.-]+(:\d+)?/[a-z0-9._/-]+(:[\w.-]{1,128}|@sha256:[0-9a-f]{64})$")
+ECR_IMAGE = re.compile(
+    r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?/"
+    r"(?P<repository>[a-z0-9._/-]+)(:(?P<tag>[\w.-]+)|@(?P<digest>sha256:[0-9a-f]{64}))$"
+)
+# Instance families with local NVMe storage: SageMaker encrypts those volumes itself and refuses a
+# VolumeKmsKeyId for them.
+LOCAL_STORAGE_FAMILIES = {
+    "g4dn",
+    "g5",
+    "g6",
+    "g6e",
+    "p3dn",
+    "p4d",
+    "p4de",
+    "p5",
+    "p5e",
+    "p5en",
+    "trn1",
+    "trn1n",
+}
+
+Log = Callable[[str], None]
+
+
+class SageMakerError(RuntimeError):
+    """The training job could not be started, or did not complete. The message says what to do."""
+
+
+# ---------------------------------------------------------------------------------------------
+# What the job is: names, URIs and the CreateTrainingJob request (no AWS calls)
+
+
+@dataclass(frozen=True)
+class GitInfo:
+    commit: str
+    branch: str
+
+    @classmethod
+    def detect(cls, env: dict[str, str] | None = None) -> GitInfo:
+        """The commit and branch the model is trained from. CI checks out a PR's merge commit, so
+        the workflow passes the PR head as COMMIT and GitHub sets GITHUB_HEAD_REF."""
+        env = dict(os.environ) if env is None else env
+        commit = env.get("COMMIT") or _git("rev-parse", "HEAD")
+        branch = env.get("GITHUB_HEAD_REF") or env.get("GITHUB_REF_NAME") or _git("branch", "--show-current")
+        if not commit:
+            raise SageMakerError(
+                "no git commit: run from a git checkout, or set COMMIT (the job is named and tagged after it)"
+            )
+        return cls(commit=commit, branch=branch or f"detached-{commit[:12]}")
+
+
+def _git(*args: str) -> str:
+    try:
+        done = subprocess.run(["git", *args], capture_output=True, text=True, check=False)
+    except FileNotFoundError:
+        return ""
+    return done.stdout.strip() if done.returncode == 0 else ""
+
+
+def dataset_digest(prepared: Path) -> str:
+    """Content address of the files the channels carry."""
+    digest = hashlib.sha256()
+    for channel, names in CHANNEL_FILES.items():
+        for name in names:
+            path = prepared / name
+            if not path.is_file():
+                raise SageMakerError(f"{path}: not found; run the prepare stage first (dvc repro prepare)")
+            digest.update(f"{channel}/{name}\0".encode())
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()[:20]
+
+
+def _slug(text: str, limit: int) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return slug[:limit].rstrip("-") or "none"
+
+
+def _base36(number: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while number:
+        number, rest = divmod(number, 36)
+        out = digits[rest] + out
+    return out or "0"
+
+
+def job_name(prefix: str, commit: str, params_hash: str, now: datetime) -> str:
+    """`<prefix>-<commit 8>-<params hash 8>-<time>`: at most 63 letters, digits and hyphens. The
+    time suffix (seconds, base 36) keeps a retry of the same commit and params distinct."""
+    suffix = _base36(int(now.timestamp()))
+    name = f"{prefix}-{_slug(commit, 8)}-{_slug(params_hash, 8)}-{suffix}"
+    return re.sub(r"-{2,}", "-", name)[:63].strip("-")
+
+
+def params_hash(hp: Hyperparameters, digest: str, settings: SageMakerParams) -> str:
+    what = {
+        "hyperparameters": hp.model_dump(),
+        "dataset": digest,
+        "instance": [settings.instance_type, settings.instance_count],
+    }
+    return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class JobPlan:
+    name: str
+    request: dict[str, Any]
+    dataset_uri: str
+    checkpoint_uri: str
+    output_uri: str
+
+
+def plan_job(
+    params: Params, hp: Hyperparameters, git: GitInfo, digest: str, now: datetime | None = None
+) -> JobPlan:
+    """The CreateTrainingJob request for this commit, data and params."""
+    settings, aws = params.sagemaker.resolved(), params.aws.resolved()
+    now = now or datetime.now(UTC)
+    bucket = aws.artifacts_bucket
+    name = job_name(settings.job_name_prefix, git.commit, params_hash(hp, digest, settings), now)
+    dataset_uri = f"s3://{bucket}/{settings.datasets_prefix}/{digest}/"
+    # Per branch and per (data, hyperparameters): a retried job resumes, a changed one starts clean.
+    run_key = f"{_slug(git.branch, 60)}/{digest[:12]}-{hp.fingerprint()}"
+    checkpoint_uri = f"s3://{bucket}/{settings.checkpoints_prefix}/{run_key}/"
+    output_uri = f"s3://{bucket}/{settings.models_prefix}/{git.commit}/"
+    request: dict[str, Any] = {
+        "TrainingJobName": name,
+        "RoleArn": settings.role_arn,
+        "AlgorithmSpecification": {"TrainingImage": settings.training_image, "TrainingInputMode": "File"},
+        "HyperParameters": hp.for_sagemaker(),
+        "InputDataConfig": [_channel(channel, dataset_uri) for channel in CHANNEL_FILES],
+        "OutputDataConfig": {"S3OutputPath": output_uri},
+        "ResourceConfig": {
+            "InstanceType": settings.instance_type,
+            "InstanceCount": settings.instance_count,
+            "VolumeSizeInGB": settings.volume_size_gb,
+        },
+        "StoppingCondition": {"MaxRuntimeInSeconds": settings.max_runtime_seconds},
+        "EnableManagedSpotTraining": settings.spot,
+        "CheckpointConfig": {"S3Uri": checkpoint_uri, "LocalPath": CHECKPOINT_LOCAL_PATH},
+        "EnableNetworkIsolation": settings.network_isolation,
+        "EnableInterContainerTrafficEncryption": settings.encrypt_inter_container_traffic,
+        "Tags": _tags(settings, git, hp),
+    }
+    if settings.spot:
+        request["StoppingCondition"]["MaxWaitTimeInSeconds"] = settings.max_wait_seconds
+    if settings.kms_key_id:
+        request["OutputDataConfig"]["KmsKeyId"] = settings.kms_key_id
+        if settings.instance_type.split(".")[1] not in LOCAL_STORAGE_FAMILIES:
+            request["ResourceConfig"]["VolumeKmsKeyId"] = settings.kms_key_id
+    return JobPlan(name, request, dataset_uri, checkpoint_uri, output_uri)
+
+
+def _channel(name: str, dataset_uri: str) -> dict[str, Any]:
+    return {
+        "ChannelName": name,
+        "DataSource": {
+            "S3DataSource": {
+                "S3DataType": "S3Prefix",
+                "S3Uri": f"{dataset_uri}{name}/",
+                "S3DataDistributionType": "FullyReplicated",
+            }
+        },
+        "ContentType": "application/jsonlines",
+        "InputMode": "File",
+    }
+
+
+def _tag_value(text: str) -> str:
+    return re.sub(r"[^\w.:/=+\-@ ]", "-", text)[:256]
+
+
+def _tags(settings: SageMakerParams, git: GitInfo, hp: Hyperparameters) -> list[dict[str, str]]:
+    tags = {
+        "project": settings.job_name_prefix,
+        "git-commit": git.commit,
+        "git-branch": _tag_value(git.branch),
+        "hyperparameters": hp.fingerprint(),
+        **{key: _tag_value(value) for key, value in settings.tags.items()},
+    }
+    return [{"Key": key, "Value": value} for key, value in tags.items()]
+
+
+# ---------------------------------------------------------------------------------------------
+# Checks before any job starts
+
+
+def check_settings(settings: SageMakerParams) -> None:
+    """Problems a user fixes in params.yaml or the environment; all of them at once."""
+    problems = []
+    if not settings.role_arn:
+        problems.append(
+            "sagemaker.role_arn is not set: set it in params.yaml or TEXTCLF_SAGEMAKER_ROLE_ARN "
+            "(Terraform output sagemaker_role_arn)"
+        )
+    elif not ROLE_ARN.match(settings.role_arn):
+        problems.append(
+            f"sagemaker.role_arn {settings.role_arn!r} is not an IAM role ARN "
+            "(arn:aws:iam::<account>:role/<name>)"
+        )
+    if not settings.training_image:
+        problems.append(
+            "sagemaker.training_image is not set: set it in params.yaml or TEXTCLF_TRAINING_IMAGE_URI "
+            "(`make images-push` builds and pushes it and prints the URI)"
+        )
+    elif not IMAGE_URI.match(settings.training_image):
+        problems.append(
+            f"sagemaker.training_image {settings.training_image!r} is not an image URI "
+            "(<registry>/<repository>:<tag> or @sha256:<digest>)"
+        )
+    offered = training_instance_types()
+    if settings.instance_type not in offered:
+        similar = sorted(t for t in offered if t.split(".")[1] == settings.instance_type.split(".")[1])
+        hint = (
+            f"; this family offers {', '.join(similar)}" if similar else "; e.g. ml.g4dn.xlarge, ml.g5.xlarge"
+        )
+        problems.append(
+            f"sagemaker.instance_type {settings.instance_type!r} is not offered for SageMaker training{hint}"
+        )
+    if problems:
+        raise SageMakerError("params.yaml: " + "\n  ".join(problems))
+
+
+def training_instance_types() -> set[str]:
+    """What SageMaker trains on, from the API model that ships with botocore (no call)."""
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("sagemaker")
+    return set(model.shape_for("TrainingInstanceType").enum)
+
+
+def check_aws(session, settings: SageMakerParams, aws: AwsParams) -> str:
+    """Credentials work, the bucket exists, the image is in ECR. Returns the account id."""
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+    if session.get_credentials() is None:
+        raise SageMakerError(
+            "no AWS credentials: configure them (AWS_PROFILE, `aws configure`, or the workflow's OIDC role) "
+            "or run against the local cloud (make local-cloud)"
+        )
+    try:
+        account = session.client("sts").get_caller_identity()["Account"]
+    except (ClientError, NoCredentialsError, BotoCoreError) as error:
+        raise SageMakerError(f"AWS rejected the credentials: {error}") from None
+    _check_bucket(session.client("s3"), aws.artifacts_bucket)
+    _check_image(session.client("ecr"), settings.training_image or "", account, aws.region)
+    return account
+
+
+def _check_bucket(s3, bucket: str) -> None:
+    from botocore.exceptions import ClientError
+
+    try:
+        s3.head_bucket(Bucket=bucket)
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        where = "aws.artifacts_bucket in params.yaml or TEXTCLF_ARTIFACTS_BUCKET"
+        if code in ("404", "NoSuchBucket", "NotFound"):
+            raise SageMakerError(
+                f"the artifacts bucket s3://{bucket} does not exist ({where}): create it with Terraform "
+                "(make infra-apply) or set the name of the existing one"
+            ) from None
+        raise SageMakerError(f"cannot use the artifacts bucket s3://{bucket} ({where}): {error}") from None
+
+
+def _check_image(ecr, image: str, account: str, region: str) -> None:
+    """An image in this account's ECR must exist; others (another account) are SageMaker's to check."""
+    from botocore.exceptions import ClientError
+
+    match = ECR_IMAGE.match(image)
+    if match is None or match["account"] != account or match["region"] != region:
+        return
+    image_id = {"imageTag": match["tag"]} if match["tag"] else {"imageDigest": match["digest"]}
+    try:
+        ecr.describe_images(repositoryName=match["repository"], imageIds=[image_id])
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        if code in ("RepositoryNotFoundException", "ImageNotFoundException"):
+            raise SageMakerError(
+                f"sagemaker.training_image {image}: not in ECR ({code}); build and push it with "
+                "`make images-push`, or set TEXTCLF_TRAINING_IMAGE_URI to an image that exists"
+            ) from None
+        if code != "AccessDeniedException":  # not allowed to look: let SageMaker pull it
+            raise SageMakerError(f"cannot check the training image {image}: {error}") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# The data
+
+
+def upload_dataset(s3, prepared: Path, dataset_uri: str, log: Log) -> bool:
+    """Upload the channels unless this content is already there. True when it uploaded."""
+    from botocore.exceptions import ClientError
+
+    bucket, prefix = split_s3_uri(dataset_uri)
+    marker = prefix + COMPLETE_MARKER
+    try:
+        s3.head_object(Bucket=bucket, Key=marker)
+        log(f"dataset already in {dataset_uri} (same content): not uploading it again")
+        return False
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
+            raise
+    files = {}
+    for channel, names in CHANNEL_FILES.items():
+        for name in names:
+            s3.upload_file(str(prepared / name), bucket, f"{prefix}{channel}/{name}")
+            files[f"{channel}/{name}"] = (prepared / name).stat().st_size
+    # Written last: a dataset without its marker is incomplete and is uploaded again.
+    s3.put_object(Bucket=bucket, Key=marker, Body=json.dumps({"files": files}).encode())
+    log(f"uploaded the dataset to {dataset_uri} ({sum(files.values()) / 1024:.0f} KiB)")
+    return True
+
+
+# ---------------------------------------------------------------------------------------------
+# Starting and following a job
+
+
+def create_job(sm, request: dict[str, Any], settings: SageMakerParams) -> None:
+    from botocore.exceptions import ClientError
+
+    try:
+        sm.create_training_job(**request)
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        hints = {
+            "ResourceLimitExceeded": (
+                f"raise the quota '{settings.instance_type} for spot training job usage' "
+                "(Service Quotas, SageMaker) or choose another sagemaker.instance_type"
+            ),
+            "AccessDeniedException": (
+                f"the credentials may create training jobs named {settings.job_name_prefix}-* and pass "
+                "the SageMaker role only (terraform/iam.tf): check sagemaker.job_name_prefix and role_arn"
+            ),
+            "ResourceInUse": "a job of this name exists already: run again in a second",
+        }
+        hint = hints.get(code, "check the sagemaker section of params.yaml against the message")
+        raise SageMakerError(
+            f"SageMaker refused the training job {request['TrainingJobName']}: {error}\n  {hint}"
+        ) from None
+
+
+class LogTail:
+    """New lines of a training job's CloudWatch log streams (one per instance)."""
+
+    def __init__(self, logs, job: str) -> None:
+        self.logs = logs
+        self.job = job
+        self._tokens: dict[str, str] = {}
+
+    def new_lines(self) -> Iterator[tuple[str, str]]:
+        try:
+            streams = self.logs.describe_log_streams(
+                logGroupName=LOG_GROUP, logStreamNamePrefix=f"{self.job}/"
+            )
+        except self.logs.exceptions.ResourceNotFoundException:  # no line written yet
+            return
+        for stream in sorted(s["logStreamName"] for s in streams.get("logStreams", [])):
+            yield from self._stream_lines(stream)
+
+    def _stream_lines(self, stream: str) -> Iterator[tuple[str, str]]:
+        host = stream.split("/", 1)[-1].rsplit("-", 1)[0]
+        while True:
+            kwargs = {"logGroupName": LOG_GROUP, "logStreamName": stream, "startFromHead": True}
+            if stream in self._tokens:
+                kwargs["nextToken"] = self._tokens[stream]
+            page = self.logs.get_log_events(**kwargs)
+            for event in page.get("events", []):
+                yield host, event["message"]
+            if not page.get("events") or page.get("nextForwardToken") == self._tokens.get(stream):
+                self._tokens[stream] = page.get("nextForwardToken", self._tokens.get(stream, ""))
+                return
+            self._tokens[stream] = page["nextForwardToken"]
+
+
+class JobWatcher:
+    """Poll DescribeTrainingJob with backoff; report status transitions and log lines."""
+
+    def __init__(self, sm, logs, name: str, log: Log, poll_seconds: tuple[float, float], sleep=time.sleep):
+        self.sm = sm
+        self.name = name
+        self.log = log
+        self.first, self.last = poll_seconds
+        self.sleep = sleep
+        self.tail = LogTail(logs, name)
+        self.reported = 0
+        self.status = ""
+        self.job_facts: dict[str, Any] = {}  # the JSON line `textclf train-job` prints when done
+
+    def wait(self) -> dict[str, Any]:
+        delay = self.first
+        while True:
+            described = self.sm.describe_training_job(TrainingJobName=self.name)
+            changed = self._report_status(described)
+            self._report_logs()
+            if described["TrainingJobStatus"] in TERMINAL:
+                self.sleep(self.first)  # CloudWatch may lag the status by a few seconds
+                self._report_logs()
+                return described
+            delay = self.first if changed else min(delay * 1.5, self.last)
+            self.sleep(delay)
+
+    def _report_status(self, described: dict[str, Any]) -> bool:
+        transitions = described.get("SecondaryStatusTransitions") or []
+        for transition in transitions[self.reported :]:
+            self.log(f"job {transition['Status']}: {transition.get('StatusMessage', '')}".rstrip(": "))
+        changed = len(transitions) > self.reported
+        self.reported = len(transitions)
+        status = f"{described['TrainingJobStatus']}/{described.get('SecondaryStatus', '')}"
+        if not transitions and status != self.status:
+            self.log(f"job {described.get('SecondaryStatus') or described['TrainingJobStatus']}")
+            changed = True
+        self.status = status
+        return changed
+
+    def _report_logs(self) -> None:
+        for host, line in self.tail.new_lines():
+            self.log(f"{host} | {line}")
+            if line.startswith("{") and '"global_step"' in line:
+                with contextlib.suppress(ValueError):
+                    self.job_facts = json.loads(line)
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """A cancelled CI run gets SIGTERM: handle it like Ctrl-C, so the remote job is stopped."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _should_stop(name: str, log: Log) -> bool:
+    if not sys.stdin.isatty():
+        return True
+    try:
+        answer = input(
+            f"\nStop the SageMaker training job {name}? It keeps running and billing otherwise. [Y/n] "
+        )
+    except (EOFError, KeyboardInterrupt):
+        return True
+    return answer.strip().lower() in ("", "y", "yes")
+
+
+def _on_interrupt(sm, name: str, region: str, log: Log) -> None:
+    if _should_stop(name, log):
+        try:
+            sm.stop_training_job(TrainingJobName=name)
+            log(f"asked SageMaker to stop {name}; it saves a checkpoint and stops within about 2 minutes")
+        except Exception as error:
+            if "not found" in str(error).lower() or "could not find" in str(error).lower():
+                log(f"no training job {name} was started")
+                return
+            log(f"could not stop {name} ({error}): stop it in the console: {console_url(region, name)}")
+    else:
+        log(f"left {name} running: {console_url(region, name)}")
+        log(f"stop it with: aws sagemaker stop-training-job --training-job-name {name}")
+
+
+def console_url(region: str, name: str) -> str:
+    return f"https://{region}.console.aws.amazon.com/sagemaker/home?region={region}#/jobs/{name}"
+
+
+# ---------------------------------------------------------------------------------------------
+# The result
+
+
+def download_model(s3, artifact_uri: str, staging: Path) -> None:
+    bucket, key = split_s3_uri(artifact_uri)
+    archive = staging / ".model.tar.gz"
+    s3.download_file(bucket, key, str(archive))
+    try:
+        with tarfile.open(archive, "r:gz") as tar:
+            tar.extractall(staging, filter="data")  # no absolute paths, links out, or devices
+    finally:
+        archive.unlink(missing_ok=True)
+    missing = [name for name in MODEL_FILES if not (staging / name).is_file()]
+    if missing:
+        raise SageMakerError(
+            f"{artifact_uri} lacks {', '.join(missing)}: it was not written by `textclf train-job`"
+        )
+
+
+def metrics_from_history(history: list[dict[str, Any]]) -> dict[str, Any]:
+    """The train stage's metrics, as the local backend reports them."""
+    summary = next((h for h in reversed(history) if "train_loss" in h), {})
+    final_eval = next((h for h in reversed(history) if "eval_accuracy" in h), {})
+    if not summary or not final_eval:
+        raise SageMakerError(f"{HISTORY_FILE} in the model has no training summary or evaluation")
+    return {
+        "train_loss": round(summary["train_loss"], 4),
+        "validation_accuracy": round(final_eval["eval_accuracy"], 4),
+        "validation_macro_f1": round(final_eval["eval_macro_f1"], 4),
+        "global_step": max(int(h.get("step", 0)) for h in history),
+    }
+
+
+def job_facts(described: dict[str, Any], settings: SageMakerParams, region: str) -> dict[str, Any]:
+    resources = described["ResourceConfig"]
+    instance_type, count = resources["InstanceType"], resources["InstanceCount"]
+    training = described.get("TrainingTimeInSeconds")
+    billable = described.get("BillableTimeInSeconds")
+    spot = bool(described.get("EnableManagedSpotTraining"))
+    savings = None
+    if spot and training and billable is not None:
+        savings = round(100.0 * (1 - billable / training), 1)  # how the console computes it
+    price = settings.prices_usd_per_hour.get(instance_type)
+    cost = None
+    if price is not None and billable is not None:
+        # BillableTimeInSeconds is per instance; Spot discounts are already in it.
+        cost = round(billable * count * price / 3600, 4)
+    transitions = described.get("SecondaryStatusTransitions") or []
+    return {
+        "backend": "sagemaker",
+        "job_name": described["TrainingJobName"],
+        "job_arn": described["TrainingJobArn"],
+        "region": region,
+        "console_url": console_url(region, described["TrainingJobName"]),
+        "instance_type": instance_type,
+        "instance_count": count,
+        "spot": spot,
+        "training_seconds": training,
+        "billable_seconds": billable,
+        "spot_savings_percent": savings,
+        "price_usd_per_hour": price,
+        "estimated_cost_usd": cost,
+        "interruptions": sum(1 for t in transitions if t.get("Status") == "Interrupted"),
+        "training_image": described["AlgorithmSpecification"]["TrainingImage"],
+        "model_artifact": described["ModelArtifacts"]["S3ModelArtifacts"],
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# The backend
+
+
+def run(params: Params, hp: Hyperparameters, staging: Path, log: Log) -> dict[str, Any]:
+    """Train on SageMaker; leave the model in `staging`; return the job's facts."""
+    import boto3
+
+    settings, aws = params.sagemaker.resolved(), params.aws.resolved()
+    check_settings(settings)
+    prepared = Path(params.data.prepared_dir)
+    digest = dataset_digest(prepared)
+    git = GitInfo.detect()
+    session = boto3.Session(region_name=aws.region)
+    check_aws(session, settings, aws)
+    plan = plan_job(params, hp, git, digest)
+    s3 = session.client("s3")
+    upload_dataset(s3, prepared, plan.dataset_uri, log)
+
+    started = time.monotonic()
+    sm = session.client("sagemaker")
+    watcher = JobWatcher(sm, session.client("logs"), plan.name, log, settings.poll_seconds)
+    # The interrupt guard covers the create call too: SageMaker may have accepted the job
+    # before its answer reaches us, and a job nobody follows keeps billing.
+    try:
+        with _sigterm_as_interrupt():
+            create_job(sm, plan.request, settings)
+            spot = "managed Spot" if settings.spot else "on-demand"
+            log(f"started {plan.name} on {settings.instance_count} x {settings.instance_type} ({spot})")
+            log(f"console: {console_url(aws.region, plan.name)}")
+            described = watcher.wait()
+    except KeyboardInterrupt:
+        _on_interrupt(sm, plan.name, aws.region, log)
+        raise
+    status = described["TrainingJobStatus"]
+    if status != "Completed":
+        reason = described.get("FailureReason") or described.get("SecondaryStatus") or "no reason given"
+        raise SageMakerError(
+            f"training job {plan.name} {status} ({described.get('SecondaryStatus')}): {reason}\n"
+            f"  logs: {console_url(aws.region, plan.name)}"
+        )
+    download_model(s3, described["ModelArtifacts"]["S3ModelArtifacts"], staging)
+    history = json.loads((staging / HISTORY_FILE).read_text(encoding="utf-8"))
+    facts = {**metrics_from_history(history), **job_facts(described, settings, aws.region)}
+    for key in ("resumed_from_step", "train_samples_per_second"):
+        if key in watcher.job_facts:
+            facts[key] = watcher.job_facts[key]
+    facts.update(
+        dataset_uri=plan.dataset_uri,
+        checkpoint_uri=plan.checkpoint_uri,
+        wall_seconds=round(time.monotonic() - started, 1),
+    )
+    log(_summary(facts))
+    return facts
+
+
+def _summary(facts: dict[str, Any]) -> str:
+    parts = [f"{facts['job_name']} completed: {facts['training_seconds']} s training"]
+    parts.append(f"{facts['billable_seconds']} s billable")
+    if facts["spot_savings_percent"] is not None:
+        parts.append(f"Spot savings {facts['spot_savings_percent']} %")
+    if facts["estimated_cost_usd"] is not None:
+        parts.append(f"about ${facts['estimated_cost_usd']:.4f}")
+    return ", ".join(parts)

@@ -1,0 +1,130 @@
+"""The gate's rules: a machine-readable verdict on a candidate's metrics.
+
+Each check records its value, its bound and whether it passed, so the report and the PR check
+show exactly why a model failed. Thresholds come from `params.evaluate.thresholds`; when a
+reference model's metrics are given (champion/challenger), the candidate must also not be worse
+than it by more than `params.evaluate.champion_tolerance` on the main metric.
+
+Shared ground: the evaluate stage (thresholds only) and the review gate (thresholds and the
+production champion, `textclf.review.gate`) apply the same rules.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from textclf.config import EvaluateParams
+
+
+@dataclass(frozen=True)
+class Champion:
+    """The reference a candidate is compared with."""
+
+    origin: Literal["production", "main"]
+    metrics: dict[str, Any]
+    location: str
+    model_version: str | None = None
+    recorded_at: str | None = None
+
+    def describe(self) -> str:
+        if self.origin == "production":
+            return f"production model {self.model_version} (recorded {self.recorded_at}, {self.location})"
+        return f"main's committed metrics ({self.location})"
+
+
+def usable(value: Any) -> bool:
+    """A real number: not missing, not a boolean, not NaN or infinite."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _check(name: str, value: Any, bound: float, op: str, **extra: Any) -> dict[str, Any]:
+    # Metrics carry 4 decimals; rounding the bound keeps `0.9663 - 0.01` from failing 0.9563.
+    bound = round(bound, 6)
+    passed = usable(value) and (value >= bound if op == ">=" else value <= bound)
+    return {
+        "check": name,
+        "value": value if usable(value) else None,
+        "op": op,
+        "bound": bound,
+        "passed": bool(passed),
+        **extra,
+    }
+
+
+def _recall_checks(metrics: dict[str, Any], minimum: float) -> list[dict[str, Any]]:
+    per_class = metrics.get("per_class")
+    if not isinstance(per_class, dict) or not per_class:
+        # Without per-class metrics the minimum recall cannot be shown to hold: fail, don't skip.
+        return [_check("recall[every class]", None, minimum, ">=")]
+    return [
+        _check(f"recall[{label}]", (scores or {}).get("recall"), minimum, ">=")
+        for label, scores in sorted(per_class.items())
+    ]
+
+
+def _champion_check(
+    metrics: dict[str, Any], params: EvaluateParams, champion: Champion
+) -> tuple[list[dict[str, Any]], dict[str, Any], list[str]]:
+    reference = champion.metrics.get(params.main_metric)
+    info = {
+        "origin": champion.origin,
+        "location": champion.location,
+        "model_version": champion.model_version,
+        "recorded_at": champion.recorded_at,
+        params.main_metric: reference if usable(reference) else None,
+    }
+    if not usable(reference):
+        note = f"the champion ({champion.location}) has no usable {params.main_metric}: not compared with it"
+        return [], info, [note]
+    check = _check(
+        f"{params.main_metric} vs {champion.origin}",
+        metrics.get(params.main_metric),
+        reference - params.champion_tolerance,
+        ">=",
+        reference=reference,
+        tolerance=params.champion_tolerance,
+    )
+    return [check], info, []
+
+
+def judge(
+    metrics: dict[str, Any], params: EvaluateParams, champion: Champion | None = None
+) -> dict[str, Any]:
+    """Verdict for `metrics` (evaluate's metrics/eval.json) against thresholds and the champion."""
+    thresholds = params.thresholds
+    checks = [
+        _check("accuracy", metrics.get("accuracy"), thresholds.accuracy, ">="),
+        _check("macro_f1", metrics.get("macro_f1"), thresholds.macro_f1, ">="),
+        *_recall_checks(metrics, thresholds.min_class_recall),
+    ]
+    champion_info, notes = None, []
+    if champion is not None:
+        extra, champion_info, notes = _champion_check(metrics, params, champion)
+        checks += extra
+    reasons = [
+        f"{c['check']} = {_fmt(c['value'])}, needs {c['op']} {c['bound']:g}"
+        for c in checks
+        if not c["passed"]
+    ]
+    return {
+        "verdict": "pass" if not reasons else "fail",
+        "main_metric": params.main_metric,
+        "champion": champion_info,
+        "checks": checks,
+        "reasons": reasons,
+        "notes": notes,
+    }
+
+
+def _fmt(value: float | None) -> str:
+    return "missing or not a number" if value is None else f"{value:.4f}"
+
+
+def summary(verdict: dict[str, Any]) -> list[str]:
+    """The verdict in a few log lines: the result, why it failed, where the reference came from."""
+    lines = [f"gate: {verdict['verdict']}"]
+    lines += [f"  failed: {reason}" for reason in verdict["reasons"]]
+    lines += [f"  note: {note}" for note in verdict.get("notes", [])]
+    return lines

@@ -1,0 +1,155 @@
+"""The Lambda as it ships: the zip, invoked through the local cloud's Lambda API, and the CLI."""
+
+from __future__ import annotations
+
+import ast
+import base64
+import io
+import json
+import subprocess
+import sys
+import time
+import zipfile
+
+import boto3
+import pytest
+from redeploy_world import COMMITS, ENDPOINT, LOCK_TABLE, artifact_url, lambda_environment
+
+from textclf.release import redeploy
+
+A, B = COMMITS[:2]
+TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def lambda_zip(tmp_path_factory) -> bytes:
+    target = tmp_path_factory.mktemp("zip") / "redeploy.zip"
+    redeploy.build_zip(str(target))
+    return target.read_bytes()
+
+
+def create_function(code: bytes, handler: str, env: dict[str, str], timeout: int = 60) -> str:
+    role = boto3.client("iam").create_role(
+        RoleName="textclf-redeploy-lambda", AssumeRolePolicyDocument=json.dumps(TRUST)
+    )
+    boto3.client("lambda").create_function(
+        FunctionName="textclf-redeploy",
+        Runtime="python3.11",
+        Role=role["Role"]["Arn"],
+        Handler=handler,
+        Code={"ZipFile": code},
+        Timeout=timeout,
+        Environment={"Variables": env},
+    )
+    return "textclf-redeploy"
+
+
+def invoke(name: str, event: dict) -> tuple[dict, dict]:
+    response = boto3.client("lambda").invoke(FunctionName=name, Payload=json.dumps(event), LogType="Tail")
+    payload = json.loads(response["Payload"].read())
+    return payload, response
+
+
+def test_the_zip_holds_the_handler_and_an_import_free_package_only(tmp_path, lambda_zip):
+    again = tmp_path / "again.zip"
+    redeploy.build_zip(str(again))
+
+    assert again.read_bytes() == lambda_zip  # deterministic
+    archive = zipfile.ZipFile(io.BytesIO(lambda_zip))
+    packages = ["textclf/__init__.py", "textclf/release/__init__.py"]
+    assert archive.namelist() == [*packages, "textclf/release/redeploy.py"]
+    for package in packages:
+        tree = ast.parse(archive.read(package))
+        assert not [node for node in ast.walk(tree) if isinstance(node, ast.Import | ast.ImportFrom)]
+    redeploy_imports = {
+        alias.name.split(".")[0]
+        for node in ast.walk(ast.parse(archive.read("textclf/release/redeploy.py")))
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in (node.names if isinstance(node, ast.Import) else [ast.alias(node.module or "")])
+    }
+    # The standard library, boto3 and botocore (the Lambda runtime has both), nothing of ours.
+    assert redeploy_imports - set(sys.stdlib_module_names) == {"boto3", "botocore"}
+
+
+def test_invoking_the_lambda_deploys_the_release(world, lambda_zip):
+    world.upload(A)
+    name = create_function(lambda_zip, "textclf.release.redeploy.handler", lambda_environment(world.role_arn))
+
+    payload, response = invoke(name, {"model_data_url": artifact_url(A), "model_version": A})
+
+    assert "FunctionError" not in response, payload
+    assert payload["status"] == "deployed" and payload["model_version"] == A
+    assert world.endpoint()["EndpointStatus"] == "InService"
+    logs = base64.b64decode(response["LogResult"]).decode()
+    assert '"step": "result"' in logs  # the structured log line
+    events = boto3.client("logs").filter_log_events(logGroupName=f"/aws/lambda/{name}")["events"]
+    assert any('"status": "deployed"' in event["message"] for event in events)
+
+
+def test_a_lambda_that_raises_reports_a_function_error(world, lambda_zip):
+    world.upload(A)
+    env = {**lambda_environment(world.role_arn), "LOCK_WAIT_SECONDS": "0.2"}
+    held = {"lock_id": {"S": f"redeploy/{ENDPOINT}"}, "holder": {"S": "x"}, "note": {"S": "x"}}
+    world.ddb.put_item(TableName=LOCK_TABLE, Item={**held, "expires_at": {"N": str(int(time.time()) + 600)}})
+    name = create_function(lambda_zip, "textclf.release.redeploy.handler", env)
+
+    payload, response = invoke(name, {"model_data_url": artifact_url(A)})
+
+    assert response["FunctionError"] == "Unhandled"
+    assert payload["errorType"] == "DeployBusy"  # Lambda retries an asynchronous event
+
+
+def _zip(files: dict[str, str]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+    return buffer.getvalue()
+
+
+def test_the_function_runs_its_own_code_with_its_environment(world):
+    probe = (
+        "import os\n"
+        "def handler(event, context):\n"
+        "    left = context.get_remaining_time_in_millis()\n"
+        "    return {'file': __file__, 'bucket': os.environ['B'], 'event': event, 'left_ms': left}\n"
+    )
+    code = _zip({"textclf/__init__.py": "", "textclf/probe.py": probe})
+    name = create_function(code, "textclf.probe.handler", {"B": "from-the-function"}, timeout=30)
+
+    payload, _ = invoke(name, {"hello": 1})
+
+    assert payload["file"].endswith("task/textclf/probe.py")  # not the installed package
+    assert payload["bucket"] == "from-the-function" and payload["event"] == {"hello": 1}
+    assert 0 < payload["left_ms"] <= 30_000
+
+
+def test_the_function_timeout_is_enforced(world):
+    code = _zip({"slow.py": "import time\ndef handler(event, context):\n    time.sleep(30)\n"})
+    name = create_function(code, "slow.handler", {}, timeout=1)
+
+    payload, response = invoke(name, {})
+
+    assert response["FunctionError"] == "Unhandled"
+    assert "timed out" in payload["errorMessage"]
+
+
+def test_the_cli_runs_the_handler_and_exits_non_zero_on_failure(world, tmp_path, aws_env):
+    world.upload(A)
+    good, bad = tmp_path / "good.json", tmp_path / "bad.json"
+    good.write_text(json.dumps({"model_data_url": artifact_url(A)}))
+    bad.write_text(json.dumps({"model_data_url": "s3://elsewhere/models/abcdef1/model.tar.gz"}))
+    command = [sys.executable, "-m", "textclf.cli", "redeploy", "--event"]
+
+    deployed = subprocess.run([*command, str(good)], capture_output=True, text=True, timeout=120)
+    rejected = subprocess.run([*command, str(bad)], capture_output=True, text=True, timeout=120)
+
+    assert deployed.returncode == 0, deployed.stderr
+    assert json.loads(deployed.stdout)["status"] == "deployed"
+    assert rejected.returncode == 1
+    assert "outside the artifacts bucket" in json.loads(rejected.stdout)["reason"]

@@ -1,0 +1,319 @@
+"""The redeploy Lambda's handler against the local cloud (moto over HTTP, with the endpoint extension)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from redeploy_world import BUCKET, COMMITS, ENDPOINT, LOCK_TABLE, artifact_url, set_endpoint_behaviour
+
+from textclf.release import redeploy
+
+A, B, C, D = COMMITS
+
+
+def deploy(event) -> dict:
+    return redeploy.handler(event, None)
+
+
+def direct(commit: str) -> dict:
+    return {"model_data_url": artifact_url(commit), "model_version": commit}
+
+
+def approved_event(url: str, status: str = "Approved", with_url: bool = True) -> dict:
+    detail = {
+        "ModelPackageGroupName": "textclf",
+        "ModelPackageArn": "arn:aws:sagemaker:us-east-1:123456789012:model-package/textclf/1",
+        "ModelApprovalStatus": status,
+    }
+    if with_url:
+        detail["InferenceSpecification"] = {"Containers": [{"Image": "x", "ModelDataUrl": url}]}
+    return {
+        "version": "0",
+        "source": "aws.sagemaker",
+        "detail-type": "SageMaker Model Package State Change",
+        "detail": detail,
+    }
+
+
+def test_first_deploy_creates_the_serverless_endpoint(world):
+    url = world.upload(A)
+
+    result = deploy(direct(A))
+
+    assert result["ok"] and result["status"] == "deployed", result
+    assert result["previous"] is None and result["model_version"] == A
+    endpoint = world.endpoint()
+    assert endpoint["EndpointStatus"] == "InService"
+    assert endpoint["EndpointConfigName"] == result["new"]["endpoint_config"]
+    assert A[:12] in endpoint["EndpointConfigName"]
+    config = world.sm.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
+    variant = config["ProductionVariants"][0]
+    assert variant["ServerlessConfig"] == {"MemorySizeInMB": 2048, "MaxConcurrency": 5}
+    container = world.sm.describe_model(ModelName=variant["ModelName"])["PrimaryContainer"]
+    assert container["ModelDataUrl"] == url
+    assert container["Environment"] == {"MODEL_VERSION": A}
+    assert container["Image"].endswith("textclf-serve:latest")
+    assert set(result["timings_s"]) >= {"lock_wait", "create_resources", "rollout", "total"}
+    assert world.locks() == []  # released
+
+
+def test_update_moves_the_endpoint_to_the_new_model(world):
+    world.upload(A)
+    world.upload(B)
+    first = deploy(direct(A))
+
+    second = deploy(direct(B))
+
+    assert second["status"] == "deployed", second
+    assert second["previous"]["endpoint_config"] == first["new"]["endpoint_config"]
+    assert second["previous"]["model_version"] == A
+    assert world.endpoint()["EndpointStatus"] == "InService"
+    assert world.live_model_url() == artifact_url(B)
+    assert len(world.config_names()) == 2  # the previous config stays for rollback
+
+
+def test_provisioned_concurrency_goes_into_the_endpoint_config(world, monkeypatch):
+    monkeypatch.setenv("SERVERLESS_PROVISIONED_CONCURRENCY", "2")
+    monkeypatch.setenv("SERVERLESS_MEMORY_MB", "3072")
+    world.upload(A)
+
+    result = deploy(direct(A))
+
+    config = world.sm.describe_endpoint_config(EndpointConfigName=result["new"]["endpoint_config"])
+    assert config["ProductionVariants"][0]["ServerlessConfig"] == {
+        "MemorySizeInMB": 3072,
+        "MaxConcurrency": 5,
+        "ProvisionedConcurrency": 2,
+    }
+
+
+def test_a_repeated_event_is_a_no_op_that_says_so(world):
+    world.upload(A)
+    deploy(direct(A))
+    configs, models = world.config_names(), world.model_names()
+
+    again = deploy(direct(A))
+
+    assert again["ok"] and again["status"] == "already_live", again
+    assert "already live" in again["reason"]
+    assert world.config_names() == configs and world.model_names() == models
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        (f"s3://someone-elses-bucket/models/{A}/model.tar.gz", "outside the artifacts bucket"),
+        (f"s3://{BUCKET}/other/{A}/model.tar.gz", "outside the artifacts bucket"),
+        (f"s3://{BUCKET}-evil/models/{A}/model.tar.gz", "outside the artifacts bucket"),
+        (f"s3://{BUCKET}/models/not-a-commit/model.tar.gz", "does not match"),
+        (f"s3://{BUCKET}/models/{A}/other.tar.gz", "does not match"),
+        (f"s3://{BUCKET}/models/{A}/x/model.tar.gz", "does not match"),
+    ],
+)
+def test_artifacts_outside_the_bucket_and_prefix_are_rejected(world, url, reason):
+    world.s3.create_bucket(Bucket="someone-elses-bucket")
+    world.s3.put_object(Bucket="someone-elses-bucket", Key=f"models/{A}/model.tar.gz", Body=b"x")
+
+    result = deploy({"model_data_url": url})
+
+    assert result["status"] == "rejected" and not result["ok"], result
+    assert reason in result["reason"]
+    assert world.model_names() == [] and world.config_names() == []
+
+
+def test_an_artifact_that_does_not_exist_is_rejected(world):
+    result = deploy(direct(A))
+
+    assert result["status"] == "rejected"
+    assert "does not exist" in result["reason"]
+    assert world.model_names() == []
+
+
+@pytest.mark.parametrize(
+    ("event", "reason"),
+    [
+        (["not", "an", "object"], "must be a JSON object"),
+        ({}, "unrecognised event"),
+        ({"model": "x"}, "unrecognised event"),
+        ({"model_data_url": 42}, "must be a string"),
+        ({"model_data_url": artifact_url(A), "force": True}, "unknown keys ['force']"),
+        ({"model_data_url": artifact_url(A), "model_version": B}, "does not match the commit"),
+        ({**approved_event(artifact_url(A)), "source": "aws.s3"}, "only 'SageMaker Model Package"),
+        ({**approved_event(artifact_url(A)), "detail-type": "Other"}, "only 'SageMaker Model Package"),
+        ({**approved_event(artifact_url(A)), "detail": []}, "no ModelPackageArn"),
+        (approved_event(artifact_url(A), status="PendingManualApproval"), "not 'Approved'"),
+        (approved_event(artifact_url(A), status="Rejected"), "not 'Approved'"),
+        (approved_event(f"s3://elsewhere/models/{A}/model.tar.gz"), "outside the artifacts bucket"),
+    ],
+)
+def test_malformed_or_unwanted_events_are_rejected_with_a_reason(world, event, reason):
+    world.upload(A)
+
+    result = deploy(event)
+
+    assert result["status"] == "rejected", result
+    assert reason in result["reason"]
+    assert world.model_names() == []
+
+
+def test_an_approved_model_package_event_deploys(world):
+    url = world.upload(A)
+
+    result = deploy(approved_event(url))
+
+    assert result["status"] == "deployed", result
+    assert result["source"] == "eventbridge" and result["model_version"] == A
+    assert world.live_model_url() == url
+
+
+def test_an_event_without_the_url_is_completed_from_the_model_registry(world):
+    url = world.upload(A)
+    world.sm.create_model_package_group(ModelPackageGroupName="textclf")
+    package = world.sm.create_model_package(
+        ModelPackageGroupName="textclf",
+        InferenceSpecification={
+            "Containers": [{"Image": "x", "ModelDataUrl": url}],
+            "SupportedContentTypes": ["application/json"],
+            "SupportedResponseMIMETypes": ["application/json"],
+        },
+        ModelApprovalStatus="Approved",
+    )
+    event = approved_event(url, with_url=False)
+    event["detail"]["ModelPackageArn"] = package["ModelPackageArn"]
+
+    result = deploy(event)
+
+    assert result["status"] == "deployed", result
+    assert result["model_package_arn"] == package["ModelPackageArn"]
+
+
+def test_a_failed_update_leaves_the_previous_model_serving(world):
+    """SageMaker's own behaviour: the update fails after the API call, the old config stays."""
+    world.upload(A)
+    world.upload(B, kind="broken")
+    first = deploy(direct(A))
+
+    result = deploy(direct(B))
+
+    assert not result["ok"] and result["status"] == "failed", result
+    assert result["rolled_back"] is True
+    assert "did not pass the ping health check" in result["reason"]
+    endpoint = world.endpoint()
+    assert endpoint["EndpointStatus"] == "InService"
+    assert endpoint["EndpointConfigName"] == first["new"]["endpoint_config"]
+    assert "health check" in endpoint["FailureReason"]  # observable through DescribeEndpoint
+    assert world.live_model_url() == artifact_url(A)
+
+
+def test_an_update_that_ends_failed_is_rolled_back_to_the_previous_config(world):
+    set_endpoint_behaviour(world.cloud_url, update_failure="failed")
+    world.upload(A)
+    world.upload(B, kind="broken")
+    first = deploy(direct(A))
+
+    result = deploy(direct(B))
+
+    assert result["status"] == "failed" and result["rolled_back"] is True, result
+    assert "rolled back" in result["reason"]
+    assert "rollback" in result["timings_s"]
+    endpoint = world.endpoint()
+    assert endpoint["EndpointStatus"] == "InService"
+    assert endpoint["EndpointConfigName"] == first["new"]["endpoint_config"]
+    assert world.live_model_url() == artifact_url(A)
+    # The next good release goes through as usual.
+    world.upload(C)
+    assert deploy(direct(C))["status"] == "deployed"
+
+
+def test_a_failed_first_deploy_reports_failure_and_the_next_release_replaces_it(world):
+    world.upload(A, kind="broken")
+    world.upload(B)
+
+    failed = deploy(direct(A))
+
+    assert failed["status"] == "failed" and failed["rolled_back"] is False, failed
+    assert "no previous config" in failed["reason"]
+    assert world.endpoint()["EndpointStatus"] == "Failed"
+    fixed = deploy(direct(B))
+    assert fixed["status"] == "deployed", fixed
+    assert world.endpoint()["EndpointStatus"] == "InService"
+
+
+def test_two_events_at_once_are_deployed_one_after_the_other(world):
+    for commit in (A, B, C):
+        world.upload(commit)
+    deploy(direct(A))
+    results: dict[str, dict] = {}
+
+    def run(commit: str) -> None:
+        results[commit] = deploy(direct(commit))
+
+    threads = [threading.Thread(target=run, args=(commit,)) for commit in (B, C)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert {r["status"] for r in results.values()} == {"deployed"}, results
+    first, second = sorted(results.values(), key=lambda r: r["timings_s"]["lock_wait"])
+    assert second["timings_s"]["lock_wait"] > 0.2  # it waited for the first to finish
+    assert second["previous"]["endpoint_config"] == first["new"]["endpoint_config"]
+    endpoint = world.endpoint()
+    assert endpoint["EndpointStatus"] == "InService"
+    assert endpoint["EndpointConfigName"] == second["new"]["endpoint_config"]
+    assert world.locks() == []
+
+
+def test_a_held_lock_makes_a_deploy_wait_then_give_up(world, monkeypatch):
+    world.upload(A)
+    monkeypatch.setenv("LOCK_WAIT_SECONDS", "0.3")
+    held = {"lock_id": {"S": f"redeploy/{ENDPOINT}"}, "holder": {"S": "other"}, "note": {"S": "other run"}}
+    world.ddb.put_item(TableName=LOCK_TABLE, Item={**held, "expires_at": {"N": str(int(time.time()) + 600)}})
+
+    with pytest.raises(redeploy.DeployBusy, match="another deploy holds the lock"):
+        deploy(direct(A))
+    assert world.model_names() == []
+
+
+def test_an_expired_lock_of_a_crashed_run_does_not_block(world):
+    world.upload(A)
+    stale = {"lock_id": {"S": f"redeploy/{ENDPOINT}"}, "holder": {"S": "crashed"}, "note": {"S": "x"}}
+    world.ddb.put_item(TableName=LOCK_TABLE, Item={**stale, "expires_at": {"N": str(int(time.time()) - 1)}})
+
+    assert deploy(direct(A))["status"] == "deployed"
+    assert world.locks() == []
+
+
+def test_only_the_newest_configs_are_kept(world, monkeypatch):
+    monkeypatch.setenv("KEEP_CONFIGS", "2")
+    results = []
+    for commit in (A, B, C):
+        world.upload(commit)
+        results.append(deploy(direct(commit)))
+
+    assert results[2]["deleted_configs"] == [results[0]["new"]["endpoint_config"]]
+    kept = sorted(r["new"]["endpoint_config"] for r in results[1:])
+    assert world.config_names() == kept
+    assert world.model_names() == kept  # each config's model goes with it
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("ENDPOINT_NAME", None, "ENDPOINT_NAME is not set"),
+        ("SERVERLESS_MEMORY_MB", "1500", "must be one of"),
+        ("SERVERLESS_MAX_CONCURRENCY", "many", "is not a number"),
+        ("SERVERLESS_PROVISIONED_CONCURRENCY", "9", "must not exceed"),
+    ],
+)
+def test_a_misconfigured_lambda_says_which_variable(world, monkeypatch, name, value, message):
+    if value is None:
+        monkeypatch.delenv(name)
+    else:
+        monkeypatch.setenv(name, value)
+
+    result = deploy(direct(A))
+
+    assert result["status"] == "misconfigured" and message in result["reason"]

@@ -1,0 +1,155 @@
+"""The gate: thresholds, champion/challenger, a machine-readable verdict and the exit code."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import boto3
+import pytest
+
+from tests.review.conftest import EVALUATE, MAIN_EVAL, PR_EVAL
+from textclf import cli
+from textclf.config import EvaluateParams, load_params
+from textclf.review import champion, gate
+from textclf.review.champion import PRODUCTION_KEY, Champion
+
+PARAMS = EvaluateParams.model_validate(EVALUATE)
+
+
+def production(macro_f1: float) -> Champion:
+    return Champion(
+        "production", {**MAIN_EVAL, "macro_f1": macro_f1}, "s3://b/production/metrics.json", "abc1234"
+    )
+
+
+def by_name(verdict: dict) -> dict[str, dict]:
+    return {check["check"]: check for check in verdict["checks"]}
+
+
+def test_thresholds_only_verdict_keeps_the_evaluate_stage_format():
+    verdict = gate.judge(PR_EVAL, PARAMS)
+
+    assert verdict["verdict"] == "pass"
+    assert verdict["champion"] is None
+    assert set(verdict) >= {"verdict", "main_metric", "champion", "checks", "reasons"}
+    checks = by_name(verdict)
+    assert list(checks)[:2] == ["accuracy", "macro_f1"]
+    assert checks["recall[warranty]"] == {
+        "check": "recall[warranty]",
+        "value": PR_EVAL["per_class"]["warranty"]["recall"],
+        "op": ">=",
+        "bound": 0.7,
+        "passed": True,
+    }
+
+
+def test_worse_than_production_beyond_the_tolerance_fails():
+    verdict = gate.judge(PR_EVAL, PARAMS, production(0.95))
+
+    assert verdict["verdict"] == "fail"
+    check = by_name(verdict)["macro_f1 vs production"]
+    assert check["value"] == PR_EVAL["macro_f1"]
+    assert check["bound"] == 0.94
+    assert check["reference"] == 0.95
+    assert check["passed"] is False
+    assert verdict["reasons"] == [f"macro_f1 vs production = {PR_EVAL['macro_f1']:.4f}, needs >= 0.94"]
+    assert verdict["champion"]["model_version"] == "abc1234"
+    assert verdict["champion"]["macro_f1"] == 0.95
+
+
+def test_worse_by_exactly_the_tolerance_passes():
+    # 0.5006 - 0.01 is 0.49060000000000004 in floating point: the bound must still be 0.4906.
+    verdict = gate.judge({**PR_EVAL, "macro_f1": 0.4906}, PARAMS, production(0.5006))
+
+    assert by_name(verdict)["macro_f1 vs production"]["passed"] is True
+
+
+def test_better_than_production_passes():
+    verdict = gate.judge(PR_EVAL, PARAMS, production(PR_EVAL["macro_f1"] - 0.05))
+
+    assert verdict["verdict"] == "pass"
+
+
+@pytest.mark.parametrize("value", [math.nan, None, "0.9"])
+def test_a_missing_or_nan_metric_fails_with_a_reason(value):
+    metrics = {**PR_EVAL, "accuracy": value}
+    if value is None:
+        del metrics["accuracy"]
+
+    verdict = gate.judge(metrics, PARAMS)
+
+    assert verdict["verdict"] == "fail"
+    assert by_name(verdict)["accuracy"]["value"] is None
+    assert verdict["reasons"] == ["accuracy = missing or not a number, needs >= 0.85"]
+    json.dumps(verdict, allow_nan=False)  # the verdict itself is strict JSON
+
+
+def test_missing_per_class_metrics_fail_instead_of_skipping_the_recall_minimum():
+    verdict = gate.judge({"accuracy": 0.99, "macro_f1": 0.99}, PARAMS)
+
+    assert verdict["verdict"] == "fail"
+    assert by_name(verdict)["recall[every class]"]["passed"] is False
+
+
+def test_a_champion_without_the_main_metric_is_noted_not_compared():
+    verdict = gate.judge(PR_EVAL, PARAMS, Champion("main", {"accuracy": 0.99}, "main:metrics/eval.json"))
+
+    assert verdict["verdict"] == "pass"
+    assert not any("vs" in name for name in by_name(verdict))
+    assert "has no usable macro_f1" in verdict["notes"][0]
+
+
+def test_gate_command_passes_against_mains_metrics(pr_repo, capsys):
+    status = cli.main(["gate", "--champion", "main"])
+
+    assert status == 0
+    verdict = json.loads((pr_repo.root / "reports/gate.json").read_text())
+    assert verdict["verdict"] == "pass"
+    assert verdict["champion"]["origin"] == "main"
+    assert verdict["champion"]["macro_f1"] == MAIN_EVAL["macro_f1"]
+    assert "compared with main's committed metrics" in verdict["notes"][0]
+    # metrics/gate.json stays the evaluate stage's output, untouched by the full gate.
+    assert pr_repo.git("status", "--porcelain", "metrics") == ""
+
+
+def test_gate_command_fails_red_against_a_better_production_model(pr_repo, bucket):
+    params = load_params(pr_repo.root / "params.yaml")
+    boto3.client("s3").put_object(
+        Bucket=bucket,
+        Key=PRODUCTION_KEY,
+        Body=json.dumps(
+            {
+                "model_version": "feedbee",
+                "recorded_at": "2026-01-01T00:00:00Z",
+                "metrics": {**PR_EVAL, "macro_f1": 0.97},
+            }
+        ).encode(),
+    )
+    assert champion.find(params.aws.resolved(), "main", "bucket").champion.model_version == "feedbee"
+
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["gate", "--champion", "bucket"])
+
+    assert exit_.value.code == 1
+    verdict = json.loads((pr_repo.root / "reports/gate.json").read_text())
+    assert verdict["verdict"] == "fail"
+    assert verdict["champion"]["origin"] == "production"
+    assert by_name(verdict)["macro_f1 vs production"]["bound"] == 0.96
+
+
+def test_gate_command_for_the_first_model_is_judged_on_thresholds_alone(first_repo, bucket):
+    assert cli.main(["gate", "--champion", "bucket"]) == 0
+
+    verdict = json.loads((first_repo.root / "reports/gate.json").read_text())
+    assert verdict["champion"] is None
+    assert "the first model is judged on thresholds alone" in verdict["notes"][0]
+    assert not any("vs" in name for name in by_name(verdict))
+
+
+def test_gate_command_without_metrics_says_to_run_the_pipeline(pr_repo, capsys):
+    (pr_repo.root / "metrics/eval.json").unlink()
+
+    assert cli.main(["gate", "--champion", "main"]) == 2
+    assert "metrics/eval.json: not found; run the pipeline (dvc repro)" in capsys.readouterr().err
+    assert not (pr_repo.root / "reports/gate.json").exists()

@@ -1,0 +1,154 @@
+"""Bad input to the `sagemaker` backend: a clear message naming the setting, and no job started."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+
+from tests.training.conftest import BUCKET, REGION, Lines, write_params
+from textclf.config import ParamsError, parse_params
+from textclf.localcloud import training
+from textclf.pipeline.train import Hyperparameters
+from textclf.training import sagemaker as sagemaker_backend
+from textclf.training.sagemaker import SageMakerError
+
+
+def start(project, **sagemaker) -> None:
+    params = write_params(project, **sagemaker)
+    staging = project / "staging"
+    staging.mkdir(exist_ok=True)
+    sagemaker_backend.run(params, Hyperparameters.from_params(params), staging, Lines())
+
+
+def no_job_started() -> bool:
+    return not boto3.client("sagemaker", region_name=REGION).list_training_jobs()["TrainingJobSummaries"]
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "message"),
+    [
+        (
+            "role_arn",
+            None,
+            "sagemaker.role_arn is not set: set it in params.yaml or TEXTCLF_SAGEMAKER_ROLE_ARN",
+        ),
+        ("role_arn", "textclf-sagemaker", "sagemaker.role_arn 'textclf-sagemaker' is not an IAM role ARN"),
+        ("training_image", None, "sagemaker.training_image is not set"),
+        ("training_image", "not an image", "sagemaker.training_image 'not an image' is not an image URI"),
+        (
+            "instance_type",
+            "ml.g4dn.huge",
+            "sagemaker.instance_type 'ml.g4dn.huge' is not offered for SageMaker",
+        ),
+    ],
+)
+def test_settings_a_job_cannot_start_with(cloud, project, setting, value, message):
+    with pytest.raises(SageMakerError, match=message.replace(".", r"\.")):
+        start(project, **{setting: value})
+    assert no_job_started()
+    assert not list((project / "staging").iterdir())
+
+
+def test_an_unknown_instance_type_names_the_family_offers(cloud, project):
+    with pytest.raises(SageMakerError, match=r"this family offers .*ml\.g4dn\.xlarge"):
+        start(project, instance_type="ml.g4dn.huge")
+
+
+def test_every_problem_is_reported_at_once(cloud, project):
+    with pytest.raises(SageMakerError) as raised:
+        start(project, role_arn=None, training_image=None)
+    assert "role_arn" in str(raised.value) and "training_image" in str(raised.value)
+
+
+def test_the_environment_supplies_role_and_image(cloud, project, monkeypatch):
+    from tests.training.conftest import IMAGE, ROLE
+
+    monkeypatch.setenv("TEXTCLF_SAGEMAKER_ROLE_ARN", ROLE)
+    monkeypatch.setenv("TEXTCLF_TRAINING_IMAGE_URI", IMAGE)
+    params = write_params(project, role_arn=None, training_image=None)
+    sagemaker_backend.check_settings(params.sagemaker.resolved())  # no error
+
+
+def test_max_wait_below_max_runtime_is_refused_when_params_load():
+    with pytest.raises(
+        ParamsError, match=r"sagemaker: .*max_wait_seconds \(600\) must be >= max_runtime_seconds"
+    ):
+        parse_params({"sagemaker": {"max_runtime_seconds": 3600, "max_wait_seconds": 600}})
+    # On-demand jobs have no wait limit.
+    parse_params({"sagemaker": {"spot": False, "max_runtime_seconds": 3600, "max_wait_seconds": 600}})
+
+
+def test_no_credentials(cloud, project, monkeypatch, tmp_path):
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    with pytest.raises(SageMakerError, match="no AWS credentials"):
+        start(project)
+
+
+def test_a_bucket_that_does_not_exist(cloud, project):
+    boto3.client("s3", region_name=REGION).delete_bucket(Bucket=BUCKET)
+    with pytest.raises(
+        SageMakerError, match=rf"artifacts bucket s3://{BUCKET} does not exist .*TEXTCLF_ARTIFACTS_BUCKET"
+    ):
+        start(project)
+    assert no_job_started()
+
+
+def test_an_image_that_was_never_pushed(cloud, project):
+    from tests.training.conftest import ACCOUNT, REPOSITORY
+
+    image = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{REPOSITORY}:not-pushed"
+    with pytest.raises(SageMakerError, match=r"not in ECR \(ImageNotFoundException\).*make images-push"):
+        start(project, training_image=image)
+    assert no_job_started()
+
+
+def test_data_not_prepared(cloud, project):
+    (project / "data/prepared/validation.jsonl").unlink()
+    with pytest.raises(SageMakerError, match=r"validation\.jsonl: not found; run the prepare stage first"):
+        start(project)
+    assert no_job_started()
+
+
+def test_the_train_stage_prints_the_problem_without_a_traceback(cloud, project):
+    import os
+    import subprocess
+    import sys
+
+    write_params(project, role_arn=None)
+    done = subprocess.run(
+        [sys.executable, "-m", "textclf.cli", "train"],
+        cwd=project,
+        env={**os.environ, "TEXTCLF_TRAIN_BACKEND": "sagemaker"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert "error: params.yaml: sagemaker.role_arn is not set" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (project / "models/model").exists() and not (project / "metrics/train_job.json").exists()
+    assert no_job_started()
+
+
+def test_a_refused_create_request_names_the_job_and_what_to_do(cloud, project):
+    """CreateTrainingJob's own refusals (here: the name is taken) become a message, not a traceback."""
+    from datetime import UTC, datetime
+
+    from tests.training.conftest import BRANCH, COMMIT
+
+    params = write_params(project)
+    plan = sagemaker_backend.plan_job(
+        params,
+        Hyperparameters.from_params(params),
+        sagemaker_backend.GitInfo(COMMIT, BRANCH),
+        sagemaker_backend.dataset_digest(project / "data/prepared"),
+        datetime.now(UTC),
+    )
+    sm = boto3.client("sagemaker", region_name=REGION)
+    training.configure(starting_seconds=300)  # the first job waits for capacity; stopped at teardown
+    sm.create_training_job(**plan.request)
+    with pytest.raises(SageMakerError, match=rf"refused the training job {plan.name}: .*ResourceInUse"):
+        sagemaker_backend.create_job(sm, plan.request, params.sagemaker)

@@ -1,0 +1,254 @@
+"""docker/: the Dockerfiles and entry point scripts pass their linters, the `serve` program answers
+like the endpoint's container, and `make images-push` pushes what ECR lacks (no Docker engine
+here: `docker` is a recorder that stands in for the CLI, ECR is the local cloud's)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import boto3
+import pytest
+
+from tests.training.conftest import ACCOUNT, REGION, push_image
+
+BIN = Path(sys.executable).parent
+
+
+def test_dockerfiles_pass_hadolint(repo_root):
+    done = subprocess.run(
+        [str(BIN / "hadolint"), "docker/train.Dockerfile", "docker/serve.Dockerfile"],
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_entry_point_scripts_pass_shellcheck(repo_root):
+    scripts = ["docker/train", "docker/serve"]
+    done = subprocess.run([str(BIN / "shellcheck"), *scripts], cwd=repo_root, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout
+    for script in scripts:
+        assert os.access(repo_root / script, os.X_OK), f"{script} must be executable"
+
+
+# What the Dockerfiles run to list the runtime dependencies (pyproject's, not the dev tools).
+LIST_DEPENDENCIES = (
+    "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies'], sep='\\n')"
+)
+
+
+def _normalised(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def test_the_images_install_the_runtime_dependencies_at_the_locked_versions(repo_root):
+    for dockerfile in ("train.Dockerfile", "serve.Dockerfile"):
+        text = (repo_root / "docker" / dockerfile).read_text(encoding="utf-8")
+        assert LIST_DEPENDENCIES in text and "--constraint requirements.lock" in text
+    listed = subprocess.run(
+        [sys.executable, "-c", LIST_DEPENDENCIES], cwd=repo_root, capture_output=True, text=True, check=True
+    )
+    lock = (repo_root / "requirements.lock").read_text(encoding="utf-8").splitlines()
+    locked = dict(_normalised(line).split("==", 1) for line in lock if "==" in line)
+    for requirement in listed.stdout.split():
+        name, version = _normalised(requirement).split("==")
+        assert locked.get(name) == version, f"{requirement} is not what requirements.lock pins"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_serve_program_answers_ping_and_invocations(repo_root, tiny_model_dir, tmp_path):
+    port = _free_port()
+    env = {
+        **os.environ,
+        "PATH": f"{BIN}:{os.environ['PATH']}",
+        # What the serving image sets; the port SageMaker sets.
+        "TEXTCLF_MODEL_DIR": str(tiny_model_dir),
+        "TEXTCLF_PARAMS": str(repo_root / "params.yaml"),
+        "TEXTCLF_HOST": "127.0.0.1",
+        "SAGEMAKER_BIND_TO_PORT": str(port),
+    }
+    server = subprocess.Popen(
+        [str(repo_root / "docker/serve")], cwd=tmp_path, env=env, stderr=subprocess.PIPE
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            assert server.poll() is None, server.stderr.read().decode()
+            assert time.monotonic() < deadline, "no 200 from /ping"
+            time.sleep(0.5)
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/invocations",
+            data=json.dumps({"inputs": ["where is my parcel?", "refund please"]}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            answer = json.loads(response.read())
+        labels = json.loads((tiny_model_dir / "labels.json").read_text())["labels"]
+        assert [p["label"] in labels for p in answer["predictions"]] == [True, True]
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+# What the images are built from, copied into a fresh git repository so that the tags (hashes of
+# committed files) do not depend on the state of the working tree the tests run from.
+IMAGE_INPUTS = [
+    *("Makefile", "mk", "docker", "src"),
+    *("pyproject.toml", "requirements.lock", "README.md", "params.yaml"),
+]
+
+
+@pytest.fixture
+def checkout(repo_root, tmp_path) -> Path:
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", *IMAGE_INPUTS],
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\0")
+    root = tmp_path / "checkout"
+    for name in filter(None, listed):
+        if (repo_root / name).is_file():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(repo_root / name, root / name)
+    (root / ".venv").symlink_to(Path(sys.prefix))
+    commit_all(root, "the project")
+    return root
+
+
+def commit_all(root: Path, message: str) -> None:
+    git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.com"]
+    if not (root / ".git").exists():
+        subprocess.run([*git, "init", "-q", "-b", "main"], cwd=root, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=root, check=True)
+    subprocess.run([*git, "commit", "-q", "-m", message], cwd=root, check=True)
+
+
+def make(root: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["make", "--no-print-directory", "-o", ".venv/.installed", *args],
+        cwd=root,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def image_tags(root: Path, ref: str = "HEAD") -> dict[str, str]:
+    done = make(root, "-s", "image-tags", f"IMAGE_REF={ref}")
+    assert done.returncode == 0, done.stderr
+    return dict(line.split("=", 1) for line in done.stdout.splitlines())
+
+
+def test_image_tags_change_with_what_the_images_are_built_from(checkout):
+    first = image_tags(checkout)
+    assert all(re.fullmatch(r"[0-9a-f]{20}", tag) for tag in first.values())
+    assert first["TRAINING_IMAGE_TAG"] != first["SERVING_IMAGE_TAG"]
+
+    (checkout / "notes.md").write_text("not in any image\n", encoding="utf-8")
+    commit_all(checkout, "docs only")
+    assert image_tags(checkout) == first  # a release of this commit rebuilds nothing
+
+    with (checkout / "params.yaml").open("a", encoding="utf-8") as params:
+        params.write("# a comment\n")
+    commit_all(checkout, "params")
+    after_params = image_tags(checkout)
+    assert after_params["TRAINING_IMAGE_TAG"] == first["TRAINING_IMAGE_TAG"]
+    assert after_params["SERVING_IMAGE_TAG"] != first["SERVING_IMAGE_TAG"]  # the server reads params.yaml
+
+    with (checkout / "src/textclf/serving/server.py").open("a", encoding="utf-8") as code:
+        code.write("# changed\n")
+    commit_all(checkout, "code")
+    after_code = image_tags(checkout)
+    assert after_code["TRAINING_IMAGE_TAG"] != after_params["TRAINING_IMAGE_TAG"]
+    assert after_code["SERVING_IMAGE_TAG"] != after_params["SERVING_IMAGE_TAG"]
+    assert image_tags(checkout, "HEAD~3") == first  # any commit names its images
+
+
+def test_images_push_builds_and_pushes_only_what_ecr_lacks(aws_env, checkout, tmp_path):
+    calls = tmp_path / "docker-calls.txt"
+    recorder = tmp_path / "docker"
+    recorder.write_text(f'#!/bin/sh\necho "$*" >> {calls}\ncat > /dev/null\n', encoding="utf-8")
+    recorder.chmod(0o755)
+    tags = image_tags(checkout)
+    training, serving = tags["TRAINING_IMAGE_TAG"], tags["SERVING_IMAGE_TAG"]
+    push_image("textclf-prod-training", training)  # built and pushed by an earlier release: kept
+    boto3.client("ecr", region_name=REGION).create_repository(repositoryName="textclf-prod-serving")
+
+    done = make(checkout, "images-push", f"DOCKER={recorder}", env=aws_env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    registry = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
+    assert calls.read_text().splitlines() == [
+        f"login --username AWS --password-stdin {registry}",
+        f"build --file docker/serve.Dockerfile --tag {registry}/textclf-prod-serving:{serving} .",
+        f"push {registry}/textclf-prod-serving:{serving}",
+    ]
+    assert f"{registry}/textclf-prod-training:{training} already in ECR" in done.stdout
+    assert f"TEXTCLF_TRAINING_IMAGE_URI={registry}/textclf-prod-training:{training}" in done.stdout
+    assert f"TEXTCLF_SERVING_IMAGE_URI={registry}/textclf-prod-serving:{serving}" in done.stdout
+
+    uri = make(checkout, "-s", "training-image-uri", env=aws_env)
+    assert uri.stdout.strip() == f"{registry}/textclf-prod-training:{training}", uri.stderr
+
+
+def test_training_image_uri_without_credentials_says_what_to_configure(checkout, tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(
+        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"),
+        AWS_CONFIG_FILE=str(tmp_path / "none"),
+        AWS_EC2_METADATA_DISABLED="true",
+    )
+    done = subprocess.run(
+        ["make", "-s", "--no-print-directory", "-o", ".venv/.installed", "training-image-uri"],
+        cwd=checkout,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode != 0 and done.stdout == ""
+    assert "configure AWS credentials" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_images_are_not_built_from_uncommitted_changes(checkout, tmp_path):
+    (checkout / "docker/serve").write_text("#!/bin/sh\nexit 1\n", encoding="utf-8")
+    done = make(checkout, "images-build", f"DOCKER={tmp_path / 'no-docker'}")
+    assert done.returncode == 2
+    assert "uncommitted changes" in done.stderr and "docker/serve" in done.stderr
+
+
+def test_images_push_names_a_missing_repository(aws_env, repo_root, tmp_path):
+    done = subprocess.run(
+        [sys.executable, "docker/ecr.py", "exists", "no-such-repository", "abc"],
+        cwd=repo_root,
+        env={**os.environ, **aws_env},
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2
+    assert "ECR repository 'no-such-repository' does not exist" in done.stderr
