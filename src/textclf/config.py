@@ -8,29 +8,90 @@ unknown key or an impossible value stops with a message naming the key, e.g.
 from __future__ import annotations
 
 import os
+import posixpath
+import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 PARAMS_FILE = Path("params.yaml")
 # Lets CI pick where `train` runs without editing params.yaml (see train.backend below).
 BACKEND_ENV = "TEXTCLF_TRAIN_BACKEND"
 
 
+# Folders no params path may name or contain: the repository's history, DVC's state and the code.
+PROTECTED_DIRS = (".git", ".dvc", "src")
+# numpy's and torch's seeding accept 0 .. 2**32 - 1.
+MAX_SEED = 2**32 - 1
+
+
 class ParamsError(ValueError):
     """params.yaml is missing, malformed or holds an invalid value."""
 
 
+def _not_a_boolean(value: Any) -> Any:
+    # YAML reads true/false/yes/no/on/off as booleans, and pydantic would take True as 1.
+    if isinstance(value, bool):
+        raise ValueError(
+            "expected a number, not a boolean (true/false, yes/no and on/off are booleans in YAML)"
+        )
+    return value
+
+
+Int = Annotated[int, BeforeValidator(_not_a_boolean)]
+Number = Annotated[float, BeforeValidator(_not_a_boolean)]
+Seed = Annotated[int, BeforeValidator(_not_a_boolean), Field(ge=0, le=MAX_SEED)]
+
+
+def repo_relative_folder(value: str) -> str:
+    """A folder inside the repository, written relative to its root; ValueError says why not.
+
+    Checked on the text alone, so every command refuses it before touching a file; the stages that
+    write also check the resolved path (symbolic links) before they write.
+    """
+    if not value.strip():
+        raise ValueError("must name a folder inside the repository, e.g. data/prepared")
+    if "\\" in value:
+        raise ValueError("separate folders with / (a backslash is not a separator here)")
+    if posixpath.isabs(value):
+        raise ValueError("must be relative to the repository root, not an absolute path")
+    normal = posixpath.normpath(value)
+    if normal == ".":
+        raise ValueError("must be a folder inside the repository, not the repository root")
+    if normal == ".." or normal.startswith("../"):
+        raise ValueError("must stay inside the repository (it leads out of it with `..`)")
+    if normal.split("/")[0] in PROTECTED_DIRS:
+        raise ValueError(
+            f"must not be inside {normal.split('/')[0]}/ (protected: {', '.join(PROTECTED_DIRS)})"
+        )
+    return value
+
+
+def overlapping(first: str, second: str) -> bool:
+    """Whether two repository-relative folders are the same or one holds the other."""
+    a, b = (posixpath.normpath(path) + "/" for path in (first, second))
+    return a.startswith(b) or b.startswith(a)
+
+
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class SplitParams(Section):
-    train: float = Field(0.7, gt=0, lt=1)
-    validation: float = Field(0.15, gt=0, lt=1)
-    test: float = Field(0.15, gt=0, lt=1)
+    train: Number = Field(0.7, gt=0, lt=1)
+    validation: Number = Field(0.15, gt=0, lt=1)
+    test: Number = Field(0.15, gt=0, lt=1)
 
     @model_validator(mode="after")
     def _sums_to_one(self) -> SplitParams:
@@ -50,7 +111,24 @@ class DataParams(Section):
     # A row whose text is empty after whitespace normalisation: stop with an error, or drop it.
     empty_text: Literal["error", "drop"] = "error"
     split: SplitParams = SplitParams()
-    seed: int = 42
+    seed: Seed = 42
+
+    @field_validator("raw_dir", "prepared_dir")
+    @classmethod
+    def _inside_the_repository(cls, folder: str) -> str:
+        return repo_relative_folder(folder)
+
+    @field_validator("prepared_dir")
+    @classmethod
+    def _apart_from_the_raw_data(cls, prepared_dir: str, info: ValidationInfo) -> str:
+        # prepare replaces prepared_dir as a whole and reads every file below raw_dir.
+        raw_dir = info.data.get("raw_dir")
+        if raw_dir is not None and overlapping(raw_dir, prepared_dir):
+            raise ValueError(
+                f"must be a folder apart from data.raw_dir ({raw_dir!r}), neither inside the other: "
+                "prepare replaces this folder with its outputs"
+            )
+        return prepared_dir
 
     @field_validator("labels")
     @classmethod
@@ -66,49 +144,54 @@ class DataParams(Section):
 class ModelParams(Section):
     # A HuggingFace hub id or a local folder. Hub ids shipped in an installed package load offline.
     name: str = "sentence-transformers/all-MiniLM-L6-v2"
-    max_length: int = Field(128, ge=8, le=512)
+    # 512: the longest input of BERT-style encoders (max_position_embeddings).
+    max_length: Int = Field(128, ge=8, le=512)
+
+
+MAX_STEPS = 10**9  # far beyond any run, far below what the trainer's counters hold
 
 
 class TrainParams(Section):
     # Where training runs. Not a stage dependency on purpose: it changes where the model is
     # trained, not what is trained. TEXTCLF_TRAIN_BACKEND overrides it (the PR workflow does).
     backend: Literal["local", "sagemaker"] = "local"
-    epochs: float = Field(3, gt=0)
-    batch_size: int = Field(16, ge=1, le=1024)
-    learning_rate: float = Field(5e-5, gt=0, lt=1)
-    weight_decay: float = Field(0.01, ge=0, lt=1)
-    warmup_ratio: float = Field(0.1, ge=0, lt=1)
-    seed: int = 42
+    # Bounded so the step count stays a number the trainer can hold (1e308 epochs overflows).
+    epochs: Number = Field(3, gt=0, le=10_000)
+    batch_size: Int = Field(16, ge=1, le=1024)
+    learning_rate: Number = Field(5e-5, gt=0, lt=1)
+    weight_decay: Number = Field(0.01, ge=0, lt=1)
+    warmup_ratio: Number = Field(0.1, ge=0, lt=1)
+    seed: Seed = 42
     # Batches of similar length waste less compute on padding.
     group_by_length: bool = True
-    eval_steps: int = Field(40, ge=1)
-    save_steps: int = Field(40, ge=1)
-    save_total_limit: int = Field(2, ge=1)
-    logging_steps: int = Field(10, ge=1)
+    eval_steps: Int = Field(40, ge=1, le=MAX_STEPS)
+    save_steps: Int = Field(40, ge=1, le=MAX_STEPS)
+    save_total_limit: Int = Field(2, ge=1, le=1000)
+    logging_steps: Int = Field(10, ge=1, le=MAX_STEPS)
 
 
 class Thresholds(Section):
-    accuracy: float = Field(0.0, ge=0, le=1)
-    macro_f1: float = Field(0.0, ge=0, le=1)
-    min_class_recall: float = Field(0.0, ge=0, le=1)
+    accuracy: Number = Field(0.0, ge=0, le=1)
+    macro_f1: Number = Field(0.0, ge=0, le=1)
+    min_class_recall: Number = Field(0.0, ge=0, le=1)
 
 
 class EvaluateParams(Section):
-    batch_size: int = Field(64, ge=1)
+    batch_size: Int = Field(64, ge=1, le=4096)
     thresholds: Thresholds = Thresholds()
     # The metric the champion/challenger comparison and the report headline use.
     main_metric: Literal["accuracy", "macro_f1"] = "macro_f1"
     # How much worse than the production model a candidate may be and still pass.
-    champion_tolerance: float = Field(0.01, ge=0, le=1)
+    champion_tolerance: Number = Field(0.01, ge=0, le=1)
 
 
 class ServeParams(Section):
     """The inference server (`textclf serve`): `make serve` and the serving image read these."""
 
     # Most texts one request may carry; a bigger batch is refused with 413.
-    max_batch_size: int = Field(32, ge=1, le=1024)
+    max_batch_size: Int = Field(32, ge=1, le=1024)
     # Longest text in characters; a longer one is cut (`truncate`) or refused with 413 (`reject`).
-    max_text_chars: int = Field(5000, ge=1, le=1_000_000)
+    max_text_chars: Int = Field(5000, ge=1, le=1_000_000)
     long_text: Literal["truncate", "reject"] = "truncate"
     # `int8`: dynamic int8 quantization of the Linear layers on CPU (faster; see docs/serving.md).
     quantize: Literal["none", "int8"] = "none"
@@ -118,9 +201,9 @@ class ServerlessParams(Section):
     """The SageMaker Serverless endpoint; Terraform hands these to the redeploy Lambda."""
 
     memory_mb: Literal[1024, 2048, 3072, 4096, 5120, 6144] = 2048
-    max_concurrency: int = Field(5, ge=1, le=200)
+    max_concurrency: Int = Field(5, ge=1, le=200)
     # Instances kept warm (billed while idle); 0 = none.
-    provisioned_concurrency: int = Field(0, ge=0, le=200)
+    provisioned_concurrency: Int = Field(0, ge=0, le=200)
 
     @model_validator(mode="after")
     def _provisioned_within_max(self) -> ServerlessParams:
@@ -134,7 +217,7 @@ class DeployParams(Section):
     serverless: ServerlessParams = ServerlessParams()
     # Endpoint configs (and their models) kept for rollback; older ones are deleted. The live one
     # and the one before it are always kept.
-    keep_configs: int = Field(3, ge=2, le=50)
+    keep_configs: Int = Field(3, ge=2, le=50)
 
 
 class AwsParams(Section):
@@ -157,6 +240,10 @@ class AwsParams(Section):
         )
 
 
+# A prefix in the artifacts bucket: segments of S3's safe characters, joined by single slashes.
+S3_PREFIX = re.compile(r"[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*")
+
+
 class SageMakerParams(Section):
     """The training job of the `sagemaker` train backend (docs/sagemaker.md).
 
@@ -170,12 +257,12 @@ class SageMakerParams(Section):
     training_image: str | None = None
     instance_type: str = Field("ml.g4dn.xlarge", pattern=r"^ml\.[a-z0-9-]+\.[a-z0-9-]+$")
     # More than one instance trains data parallel with torchrun (one process per GPU).
-    instance_count: int = Field(1, ge=1, le=32)
-    volume_size_gb: int = Field(30, ge=1, le=16384)
+    instance_count: Int = Field(1, ge=1, le=32)
+    volume_size_gb: Int = Field(30, ge=1, le=16384)
     spot: bool = True
-    max_runtime_seconds: int = Field(3600, ge=1, le=28 * 24 * 3600)
+    max_runtime_seconds: Int = Field(3600, ge=1, le=28 * 24 * 3600)
     # Spot only: runtime plus the time a job may wait for capacity; must be >= max_runtime_seconds.
-    max_wait_seconds: int = Field(7200, ge=1, le=28 * 24 * 3600)
+    max_wait_seconds: Int = Field(7200, ge=1, le=28 * 24 * 3600)
     # Encrypts the model artifact and the instance volume; null uses the buckets' own encryption.
     kms_key_id: str | None = None
     # The container gets no network: the default model ships in the image.
@@ -191,9 +278,19 @@ class SageMakerParams(Section):
     # Extra tags on the job (cost allocation); git commit, branch and project are always set.
     tags: dict[str, str] = {}
     # Status polling backs off from the first interval to the last.
-    poll_seconds: tuple[float, float] = (5.0, 60.0)
+    poll_seconds: tuple[Number, Number] = (5.0, 60.0)
     # On-demand USD per instance-hour for the cost estimate (check your region's price list).
-    prices_usd_per_hour: dict[str, float] = {}
+    prices_usd_per_hour: dict[str, Annotated[Number, Field(ge=0)]] = {}
+
+    @field_validator("datasets_prefix", "checkpoints_prefix", "models_prefix")
+    @classmethod
+    def _plain_s3_prefix(cls, prefix: str) -> str:
+        if not S3_PREFIX.fullmatch(prefix) or {".", ".."} & set(prefix.split("/")):
+            raise ValueError(
+                "must be an S3 key prefix such as `models` or `team/models`: letters, digits and "
+                "!_.*'()- in segments joined by single slashes, no leading or trailing slash, no `.` or `..`"
+            )
+        return prefix
 
     @model_validator(mode="after")
     def _wait_covers_runtime(self) -> SageMakerParams:
@@ -235,17 +332,56 @@ def _describe(error: ValidationError, source: Path) -> str:
     lines = []
     for item in error.errors():
         key = ".".join(str(part) for part in item["loc"]) or "(top level)"
-        message = item["msg"]
+        message = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
             message = "unknown key (check the spelling against params.yaml in the template)"
-        got = "" if item["type"] in {"extra_forbidden", "missing"} else f" (got {item.get('input')!r})"
+        elif item["type"] == "string_type" and isinstance(item.get("input"), bool | int | float):
+            message += " (quote it: YAML reads yes/no/on/off/true/false as booleans and digits as numbers)"
+        # A whole section as the input says nothing the key does not.
+        quiet = item["type"] in {"extra_forbidden", "missing"} or isinstance(item.get("input"), dict)
+        got = "" if quiet else f" (got {_shown(item.get('input'))})"
         lines.append(f"{source}: {key}: {message}{got}")
     return "\n".join(lines)
 
 
+def _shown(value: Any, limit: int = 120) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + " ..."
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """YAML's safe loader, except that a key given twice in one mapping is an error (PyYAML would
+    silently keep the last value)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        first_line: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *defaults` may be overridden
+                continue
+            key = self.construct_object(key_node, deep=True)
+            try:
+                hash(key)
+            except TypeError:
+                continue  # the safe loader reports unhashable keys itself
+            line = key_node.start_mark.line + 1
+            if key in first_line:
+                raise _DuplicateKey(
+                    f"line {line}: key {key!r} is given twice (first on line {first_line[key]}); keep one"
+                )
+            first_line[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
 def parse_params(raw: Any, source: Path = PARAMS_FILE) -> Params:
-    if raw is None:
-        raw = {}
+    if raw is None or raw == {}:
+        raise ParamsError(
+            f"{source}: the file is empty; copy params.yaml from the template and change what you need "
+            "(an empty file would run on built-in defaults that differ from the template)"
+        )
     if not isinstance(raw, dict):
         raise ParamsError(f"{source}: expected a mapping of sections at the top level")
     try:
@@ -257,9 +393,25 @@ def parse_params(raw: Any, source: Path = PARAMS_FILE) -> Params:
 def load_params(path: Path | str = PARAMS_FILE) -> Params:
     source = Path(path)
     try:
-        raw = yaml.safe_load(source.read_text(encoding="utf-8"))
+        data = source.read_bytes()
     except FileNotFoundError:
         raise ParamsError(f"{source}: not found; run from the repository root") from None
+    except OSError as error:
+        raise ParamsError(f"{source}: cannot be read ({error.strerror}); pass a params file") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise ParamsError(
+            f"{source}: line {line}: bytes that are not UTF-8 ({data[error.start : error.end]!r}); "
+            "re-save the file as UTF-8"
+        ) from None
+    try:
+        raw = yaml.load(text, Loader=_StrictLoader)  # a SafeLoader
+    except _DuplicateKey as error:
+        raise ParamsError(f"{source}: {error}") from None
     except yaml.YAMLError as error:
         raise ParamsError(f"{source}: not valid YAML: {error}") from None
+    except RecursionError:
+        raise ParamsError(f"{source}: nested too deeply to be a params file") from None
     return parse_params(raw, source)

@@ -3,6 +3,7 @@ Spot interruptions, stopping conditions and several instances, as real subproces
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -63,9 +64,8 @@ def sample_splits(tmp_path_factory) -> Path:
     """The bundled sample, prepared, with the training split cut to 240 texts."""
     root = tmp_path_factory.mktemp("sample")
     sample_data.write_sample(root / "raw")
-    prepare.run(
-        DataParams(raw_dir=str(root / "raw"), prepared_dir=str(root / "prepared")), root / "data.json"
-    )
+    with contextlib.chdir(root):  # params paths are relative to the project root
+        prepare.run(DataParams(raw_dir="raw", prepared_dir="prepared"), Path("data.json"))
     train = (root / "prepared/train.jsonl").read_text(encoding="utf-8").splitlines()
     random.Random(0).shuffle(train)
     (root / "prepared/train.jsonl").write_text("\n".join(train[:240]) + "\n", encoding="utf-8")

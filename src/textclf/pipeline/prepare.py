@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textclf import atomic
-from textclf.config import DataParams
+from textclf.config import PROTECTED_DIRS, DataParams
 from textclf.text import normalise
 
 if TYPE_CHECKING:
@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 SUMMARY_FILE = Path("metrics/data.json")
 SPLITS = ("train", "validation", "test")
 READERS = {".csv": "csv", ".jsonl": "jsonl", ".parquet": "parquet"}
+# Everything prepare writes into data.prepared_dir: the only files it may replace there.
+PREPARED_FILES = frozenset({*(f"{name}.jsonl" for name in SPLITS), "labels.json"})
 
 
 class DataError(ValueError):
@@ -69,22 +71,50 @@ def _read_frame(path: Path) -> pd.DataFrame:
         decoded = _decode(path)
         if not decoded.strip():
             raise pd.errors.EmptyDataError
-        text = io.StringIO(decoded)
         if kind == "csv":
-            return pd.read_csv(text, dtype=str, keep_default_na=False)
-        return pd.read_json(text, lines=True, dtype=False)
+            return pd.read_csv(io.StringIO(decoded), dtype=str, keep_default_na=False)
+        return _read_jsonl(path, decoded)
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: the file is empty; remove it or add rows with a header") from None
+    except OSError as error:
+        raise DataError(f"{path}: cannot be read ({error.strerror or error})") from None
     except ValueError as error:
         raise DataError(f"{path}: cannot be read as {kind}: {error}") from None
 
 
-def _row_name(path: Path, index: int) -> str:
+def _read_jsonl(path: Path, decoded: str) -> pd.DataFrame:
+    """One JSON object per line, parsed here so an error names its line (pandas names none)."""
+    import pandas as pd
+
+    records, line_numbers = [], []
+    # Only a newline ends a record: U+2028 and form feeds may sit inside a JSON string.
+    for number, line in enumerate(decoded.split("\n"), start=1):
+        if not line.strip():
+            continue  # a blank line, e.g. at the end of the file
+        try:
+            record = json.loads(line)
+        except ValueError as error:
+            raise DataError(f"{path}: line {number}: not valid JSON ({error}); one object per line") from None
+        except RecursionError:
+            raise DataError(f"{path}: line {number}: nested too deeply; one flat object per line") from None
+        if not isinstance(record, dict):
+            raise DataError(
+                f"{path}: line {number}: expected a JSON object such as "
+                f'{{"text": "...", "label": "..."}}, got {type(record).__name__}'
+            )
+        records.append(record)
+        line_numbers.append(number)
+    frame = pd.DataFrame.from_records(records)
+    frame.attrs["lines"] = line_numbers  # for error messages: blank lines are skipped
+    return frame
+
+
+def _row_name(path: Path, index: int, lines: list[int] | None = None) -> str:
     # Rows are counted from 1 as a spreadsheet would show them; a CSV's header is line 1.
     if path.suffix.lower() == ".csv":
         return f"{path}: row {index + 1} (line {index + 2})"
-    if path.suffix.lower() == ".jsonl":
-        return f"{path}: row {index + 1} (line {index + 1})"
+    if lines:
+        return f"{path}: row {index + 1} (line {lines[index]})"
     return f"{path}: row {index + 1}"
 
 
@@ -109,7 +139,7 @@ def read_raw(raw_dir: Path, params: DataParams) -> list[Example]:
         texts = frame[params.text_column].tolist()
         labels = frame[params.label_column].tolist()
         for index, (text, label) in enumerate(zip(texts, labels, strict=True)):
-            where = _row_name(path, index)
+            where = _row_name(path, index, frame.attrs.get("lines"))
             if not isinstance(text, str):
                 raise DataError(f"{where}: column {params.text_column!r} must be text, got {text!r}")
             if label is None or (isinstance(label, float) and math.isnan(label)) or str(label).strip() == "":
@@ -234,9 +264,55 @@ def _write_jsonl(path: Path, examples: list[Example]) -> None:
             )
 
 
-def run(params: DataParams, summary_file: Path = SUMMARY_FILE) -> dict:
-    """Run the stage; on any error the outputs are removed, never left half written."""
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def checked_output_dir(params: DataParams, summary_file: Path = SUMMARY_FILE) -> Path:
+    """data.prepared_dir, once replacing it can destroy nothing but prepare's own earlier outputs.
+
+    params.yaml's check saw the text of the path; this one sees where it leads on disk (symbolic
+    links) and what is there now. Paths are relative to the repository root, the working directory.
+    """
     prepared_dir = Path(params.prepared_dir)
+    where = f"{prepared_dir} (data.prepared_dir in params.yaml)"
+    root = Path.cwd().resolve()
+    target = prepared_dir.resolve()
+    if prepared_dir.is_symlink():
+        raise DataError(f"{where}: is a symbolic link; prepare replaces this folder, so name a plain folder")
+    if target == root or not _inside(target, root):
+        raise DataError(f"{where}: leads to {target}, not to a folder inside the repository {root}")
+    for name in PROTECTED_DIRS:
+        if _inside(target, (root / name).resolve()):
+            raise DataError(f"{where}: leads into {name}/, which prepare must never replace")
+    raw_dir = Path(params.raw_dir).resolve()
+    if _inside(target, raw_dir) or _inside(raw_dir, target):
+        raise DataError(
+            f"{where}: leads to {target}, which overlaps the raw data in {raw_dir} (data.raw_dir)"
+        )
+    if _inside(summary_file.resolve(), target):
+        raise DataError(f"{where}: must not hold {summary_file}, the stage's data summary")
+    if prepared_dir.exists() and not prepared_dir.is_dir():
+        raise DataError(f"{where}: is a file; name a folder for the prepared splits")
+    if prepared_dir.is_dir():
+        foreign = sorted(
+            p.name for p in prepared_dir.iterdir() if p.name not in PREPARED_FILES or not p.is_file()
+        )
+        if foreign:
+            shown = ", ".join(foreign[:5]) + (" ..." if len(foreign) > 5 else "")
+            raise DataError(
+                f"{where}: holds files prepare did not write ({shown}) and would replace them; name a "
+                "new or empty folder, or move those files away"
+            )
+    return prepared_dir
+
+
+def run(params: DataParams, summary_file: Path = SUMMARY_FILE) -> dict:
+    """Run the stage; on any error the outputs are removed, never left half written.
+
+    Only prepare's own outputs are ever removed or replaced: checked before anything is read.
+    """
+    prepared_dir = checked_output_dir(params, summary_file)
     try:
         raw = read_raw(Path(params.raw_dir), params)
         cleaned = clean(raw, params)

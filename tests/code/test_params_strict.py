@@ -1,0 +1,234 @@
+"""params.yaml is strict: every bad file or value is refused with the key or line named, never a
+traceback, and a path in params can never lead a stage out of its own outputs.
+
+Grouped by boundary: the file itself, values, paths; then the `textclf` CLI as a user runs it, and
+a property-based test over arbitrary YAML-ish text.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from textclf.config import MAX_SEED, ParamsError, load_params, parse_params
+
+
+@pytest.fixture
+def template(repo_root) -> str:
+    return (repo_root / "params.yaml").read_text(encoding="utf-8")
+
+
+def write(folder: Path, content: str | bytes) -> Path:
+    path = folder / "params.yaml"
+    path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+    return path
+
+
+def changed(template: str, section: str, key: str, value) -> dict:
+    raw = yaml.safe_load(template)
+    raw[section][key] = value
+    return raw
+
+
+# --- the file ---------------------------------------------------------------------------------
+
+
+def test_a_duplicate_key_is_refused_with_both_lines(tmp_path, template):
+    text = template.replace("  epochs: 2\n", "  epochs: 2\n  epochs: 30\n")
+    with pytest.raises(ParamsError, match=r"line (\d+): key 'epochs' is given twice \(first on line \d+\)"):
+        load_params(write(tmp_path, text))
+
+
+def test_a_duplicate_section_is_refused(tmp_path, template):
+    with pytest.raises(ParamsError, match=r"key 'train' is given twice"):
+        load_params(write(tmp_path, template + "\ntrain:\n  epochs: 5\n"))
+
+
+def test_a_yaml_merge_key_may_be_overridden(tmp_path):
+    text = "train:\n  <<: {epochs: 1, seed: 3}\n  epochs: 2\n"
+    assert load_params(write(tmp_path, text)).train.epochs == 2
+
+
+@pytest.mark.parametrize("content", ["", "\n\n", "# only a comment\n", "{}\n", "---\n"])
+def test_an_empty_file_is_refused(tmp_path, content):
+    with pytest.raises(ParamsError, match=r"the file is empty; copy params.yaml from the template"):
+        load_params(write(tmp_path, content))
+
+
+def test_a_latin1_file_names_the_line(tmp_path, template):
+    text = template.replace("# Every knob", "# Every knob (café)").encode("latin-1")
+    with pytest.raises(ParamsError, match=r"line 1: bytes that are not UTF-8 \(b'\\xe9'\); re-save"):
+        load_params(write(tmp_path, text))
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("- a\n- b\n", "expected a mapping of sections"),
+        ("just text\n", "expected a mapping of sections"),
+        ("train: [unclosed\n", "not valid YAML"),
+        ("train: !!python/object:os.system {}\n", "not valid YAML"),
+        ("train:\n\tepochs: 2\n", "not valid YAML"),
+        ("a: " + "[" * 5000 + "]" * 5000 + "\n", "nested too deeply|unknown key"),
+        ("train:\n", "train: Input should be a valid dictionary"),
+    ],
+)
+def test_a_malformed_file_says_what_is_wrong(tmp_path, content, message):
+    with pytest.raises(ParamsError, match=message):
+        load_params(write(tmp_path, content))
+
+
+def test_a_folder_in_place_of_the_file(tmp_path):
+    (tmp_path / "params.yaml").mkdir()
+    with pytest.raises(ParamsError, match="cannot be read"):
+        load_params(tmp_path / "params.yaml")
+
+
+# --- values -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value", "message"),
+    [
+        ("train", "epochs", True, r"train.epochs: expected a number, not a boolean"),
+        ("train", "batch_size", False, r"train.batch_size: expected a number, not a boolean"),
+        ("train", "learning_rate", True, r"train.learning_rate: expected a number, not a boolean"),
+        ("train", "epochs", 1e308, r"train.epochs: Input should be less than or equal to 10000"),
+        ("train", "epochs", float("inf"), r"train.epochs: Input should be a finite number"),
+        ("train", "epochs", float("nan"), r"train.epochs: Input should be a finite number"),
+        ("train", "seed", -1, r"train.seed: Input should be greater than or equal to 0"),
+        ("train", "seed", MAX_SEED + 1, r"train.seed: Input should be less than or equal to 4294967295"),
+        ("data", "seed", 2**64, r"data.seed: Input should be less than or equal to 4294967295"),
+        ("train", "eval_steps", 10**30, r"train.eval_steps: Input should be less than or equal to"),
+        ("train", "batch_size", 2.5, r"train.batch_size: Input should be a valid integer"),
+        ("model", "max_length", 100_000, r"model.max_length: Input should be less than or equal to 512"),
+        ("evaluate", "batch_size", 10**12, r"evaluate.batch_size: Input should be less than or equal"),
+        ("data", "labels", [True, False], r"data.labels.0: .*quote it"),
+        ("sagemaker", "models_prefix", "../models", r"sagemaker.models_prefix: must be an S3 key prefix"),
+        ("sagemaker", "datasets_prefix", "/datasets", r"sagemaker.datasets_prefix: must be an S3 key"),
+        ("sagemaker", "poll_seconds", [True, 60], r"sagemaker.poll_seconds.0: expected a number"),
+        ("sagemaker", "prices_usd_per_hour", {"ml.m5.xlarge": -1}, r"prices_usd_per_hour.ml.m5.xlarge"),
+    ],
+)
+def test_values_the_libraries_cannot_take_name_the_key(template, section, key, value, message):
+    with pytest.raises(ParamsError, match=message):
+        parse_params(changed(template, section, key, value))
+
+
+def test_the_seed_bounds_themselves_are_accepted(template):
+    assert parse_params(changed(template, "train", "seed", MAX_SEED)).train.seed == MAX_SEED
+    assert parse_params(changed(template, "train", "seed", 0)).train.seed == 0
+
+
+def test_numbers_written_as_yaml_strings_still_load(tmp_path, template):
+    # PyYAML reads `5e-5` (no dot) as a string: it must keep working as a number.
+    text = template.replace("learning_rate: 5.0e-5", "learning_rate: 5e-5")
+    assert load_params(write(tmp_path, text)).train.learning_rate == 5e-5
+
+
+# --- paths ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("prepared_dir", ".", "not the repository root"),
+        ("prepared_dir", "./", "not the repository root"),
+        ("prepared_dir", "data/..", "not the repository root"),
+        ("prepared_dir", "", "must name a folder"),
+        ("prepared_dir", "src", r"must not be inside src/"),
+        ("prepared_dir", "src/textclf", r"must not be inside src/"),
+        ("prepared_dir", ".git", r"must not be inside .git/"),
+        ("prepared_dir", "./.git/hooks", r"must not be inside .git/"),
+        ("prepared_dir", ".dvc/cache", r"must not be inside .dvc/"),
+        ("prepared_dir", "data/raw", "apart from data.raw_dir"),
+        ("prepared_dir", "data", "apart from data.raw_dir"),
+        ("prepared_dir", "data/raw/prepared", "apart from data.raw_dir"),
+        ("prepared_dir", "data//raw/", "apart from data.raw_dir"),
+        ("prepared_dir", "../../elsewhere", r"must stay inside the repository"),
+        ("prepared_dir", "data/../../elsewhere", r"must stay inside the repository"),
+        ("prepared_dir", "/tmp/prepared", "not an absolute path"),
+        ("prepared_dir", "data\\prepared", "separate folders with /"),
+        ("raw_dir", ".", "not the repository root"),
+        ("raw_dir", "/etc", "not an absolute path"),
+        ("raw_dir", "src", r"must not be inside src/"),
+    ],
+)
+def test_paths_that_could_destroy_data_are_refused(template, key, value, message):
+    with pytest.raises(ParamsError, match=rf"data.{key}: .*{message}"):
+        parse_params(changed(template, "data", key, value))
+
+
+def test_similar_but_separate_folders_are_fine(template):
+    params = parse_params(changed(template, "data", "prepared_dir", "data/raw-prepared"))
+    assert params.data.prepared_dir == "data/raw-prepared"
+
+
+# --- the command line -------------------------------------------------------------------------
+
+
+def textclf(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
+    return subprocess.run(
+        [sys.executable, "-m", "textclf.cli", *args], cwd=cwd, capture_output=True, text=True, env=env
+    )
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda t: t.replace("prepared_dir: data/prepared", "prepared_dir: ."), "data.prepared_dir: "),
+        (lambda t: t.replace("  epochs: 2\n", "  epochs: 2\n  epochs: 3\n"), "given twice"),
+        (lambda t: t.replace("epochs: 2", "epochs: yes"), "train.epochs: expected a number"),
+        (lambda t: "", "the file is empty"),
+    ],
+)
+def test_the_cli_prints_one_message_and_exits_2(tmp_path, template, edit, message):
+    write(tmp_path, edit(template))
+    (tmp_path / "data/raw").mkdir(parents=True)
+    (tmp_path / "data/raw/keep.csv").write_text("text,label\nhello,a\n", encoding="utf-8")
+
+    done = textclf(tmp_path, "prepare")
+
+    assert done.returncode == 2, done.stderr
+    assert message in done.stderr and "Traceback" not in done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "params.yaml"]  # nothing written
+    assert (tmp_path / "data/raw/keep.csv").is_file()
+
+
+def test_a_params_file_that_does_not_exist(tmp_path):
+    done = textclf(tmp_path, "prepare", "--params", "nowhere.yaml")
+    assert done.returncode == 2 and "nowhere.yaml: not found" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+# --- any text at all --------------------------------------------------------------------------
+
+YAML_PIECES = st.sampled_from(
+    [
+        "data:\n", "train:\n", "model:\n", "  epochs: ", "  seed: ", "  prepared_dir: ", "  raw_dir: ",
+        "  labels: ", "  max_length: ", "true", "1e308", "-1", ".", "..", "/", "src", ".nan", "[", "]",
+        "{", "}", "&a ", "*a", "<<: ", "!!binary ", "'", '"', "\t", "\n", ": ", "- ", "#", "\\u00e9",
+    ]
+)  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(pieces=st.lists(st.one_of(YAML_PIECES, st.text(max_size=6)), max_size=30), raw=st.binary(max_size=8))
+def test_any_file_loads_or_gives_a_params_error(tmp_path, pieces, raw):
+    path = write(tmp_path, "".join(pieces).encode("utf-8") + raw)
+    try:
+        params = load_params(path)
+    except ParamsError as error:
+        assert str(error).startswith(str(path)), error
+        return
+    # Loaded: then its paths are harmless folders inside the repository.
+    for folder in (params.data.raw_dir, params.data.prepared_dir):
+        assert not os.path.isabs(folder) and os.path.normpath(folder) not in {".", "src", ".git"}
