@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 import re
 
+import pytest
+
 from tests.review.conftest import (
     EVALUATE,
     MAIN_EVAL,
@@ -23,6 +25,7 @@ from textclf.review.report import (
     Links,
     github_links,
     mermaid_line,
+    nice_ceiling,
     render,
     section_training,
     usd,
@@ -61,7 +64,7 @@ def inputs(candidate: dict, **overrides) -> Inputs:
 def test_sagemaker_job_facts_with_spot_savings_from_billable_time():
     training = section_training(inputs(PR_EVAL, train_job=SAGEMAKER_JOB))
 
-    rows = table_after(training, "")
+    rows = table_after(training, "Fact")
     assert rows["Backend"] == ["SageMaker training job (managed Spot)"]
     assert rows["Job"] == [f"[textclf-20260301-1200-abc1234]({SAGEMAKER_JOB['console_url']})"]
     assert rows["Instance"] == ["ml.g4dn.xlarge × 1"]
@@ -91,7 +94,7 @@ def test_the_facts_the_sagemaker_backend_records_are_shown(repo_root):
     settings = load_params(repo_root / "params.yaml").sagemaker  # the template's price table
     facts = job_facts(described, settings, "eu-west-1")
 
-    rows = table_after(section_training(inputs(PR_EVAL, train_job=facts)), "")
+    rows = table_after(section_training(inputs(PR_EVAL, train_job=facts)), "Fact")
 
     assert rows["Backend"] == ["SageMaker training job (managed Spot)"]
     assert rows["Job"][0].startswith("[textclf-abc1234-20260301](https://")
@@ -107,7 +110,7 @@ def test_the_facts_the_sagemaker_backend_records_are_shown(repo_root):
 def test_an_on_demand_job_has_no_spot_savings():
     job = {**SAGEMAKER_JOB, "spot": False, "billable_seconds": 1200, "estimated_cost_usd": 12.5}
 
-    rows = table_after(section_training(inputs(PR_EVAL, train_job=job)), "")
+    rows = table_after(section_training(inputs(PR_EVAL, train_job=job)), "Fact")
 
     assert rows["Backend"] == ["SageMaker training job (on-demand)"]
     assert rows["Spot savings"] == ["—"]
@@ -117,7 +120,7 @@ def test_an_on_demand_job_has_no_spot_savings():
 def test_sagemakers_own_savings_figure_wins_and_missing_facts_show_a_dash():
     job = {"backend": "sagemaker", "spot_savings_percent": 70.4, "training_seconds": None}
 
-    rows = table_after(section_training(inputs(PR_EVAL, train_job=job)), "")
+    rows = table_after(section_training(inputs(PR_EVAL, train_job=job)), "Fact")
 
     assert rows["Spot savings"] == ["70 %"]
     assert rows["Training time"] == ["—"]
@@ -149,14 +152,30 @@ def test_github_links_use_the_given_commit_and_the_run_attempt():
 def test_a_long_curve_is_thinned_and_tiny_values_stay_plain_decimals():
     points = [(float(step), 1e-7 if step > 900 else 2.0 - step / 1000) for step in range(1, 1001)]
 
-    chart = mermaid_line("Training loss", "loss", points)
+    chart = mermaid_line("Training loss", "loss", points, (0, 2))
 
-    steps = re.search(r"x-axis \"step\" \[(.*)\]", chart).group(1).split(", ")
+    assert 'x-axis "step" 1 --> 1000' in chart
     values = re.search(r"line \[(.*)\]", chart).group(1).split(", ")
-    assert len(steps) == len(values) == 40
-    assert steps[0] == '"1"' and steps[-1] == '"1000"'
-    assert values[-1] == "0.0000"
+    assert len(values) == 40
+    assert values[0] == "1.9990" and values[-1] == "0.0000"
     assert all(re.fullmatch(r"-?\d+\.\d{4}", value) for value in values)
+
+
+def test_uneven_steps_are_drawn_where_they_belong():
+    # Mermaid spreads values evenly over a numeric axis: the last, off-grid evaluation (218 after
+    # 200) is interpolated onto even steps instead of being drawn as far from 200 as 40 is from 80.
+    points = [(40.0, 0.4), (80.0, 0.8), (120.0, 1.2), (160.0, 1.6), (200.0, 2.0), (218.0, 2.18)]
+
+    chart = mermaid_line("Training loss", "loss", points, (0, 2.5))
+
+    assert 'x-axis "step" 40 --> 218' in chart
+    values = [float(v) for v in re.search(r"line \[(.*)\]", chart).group(1).split(", ")]
+    steps = [40 + (218 - 40) * i / 5 for i in range(6)]
+    assert values == pytest.approx([step / 100 for step in steps], abs=1e-4)
+
+
+def test_axis_tops_are_round_numbers():
+    assert [nice_ceiling(v) for v in (0.69, 1.79, 2.3, 0.031, 4.0, 0)] == [1, 2, 2.5, 0.05, 5, 1]
 
 
 def test_not_a_number_points_are_left_out_and_counted():
@@ -164,7 +183,9 @@ def test_not_a_number_points_are_left_out_and_counted():
 
     plots = section(render(inputs(PR_EVAL, train_loss=curve)), "### Training curves")
 
-    assert '["10", "20", "40"]' in plots
+    assert 'x-axis "step" 10 --> 40' in plots
+    values = re.search(r"line \[(.*)\]", plots).group(1).split(", ")
+    assert [values[0], values[-1]] == ["0.1000", "0.0250"] and len(values) == 3
     assert "1 point(s) left out: not a number" in plots
 
 
@@ -179,7 +200,7 @@ def test_a_report_too_long_for_one_comment_is_shortened_and_stays_valid():
     assert_valid_tables(report)
     assert "Shortened to fit one comment: 0 of 400 classes" in report
     assert "400 classes: too many for a table" in report
-    assert "category number 0 with a rather long descriptive name → category number 1 with" in report
+    assert "| category number 0 with a rather long descriptive name | category number 1 with" in report
 
 
 def test_sections_too_long_even_when_shortened_are_left_out_whole():

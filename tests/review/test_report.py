@@ -58,7 +58,9 @@ def pr_report(history) -> str:
 def test_headline_compares_this_pr_with_main_on_the_main_metric(pr_report):
     headline = section(pr_report, "## ")
     assert headline.startswith(f"## ✅ Gate passed: macro\\_f1 {fmt(PR_EVAL['macro_f1'])}")
-    rows = table_after(headline, "macro\\_f1")
+    rows = table_after(headline, "Model")
+    header = next(rows[0] for rows in tables(headline) if rows[0][0] == "Model")
+    assert header == ["Model", "macro\\_f1", "this PR's macro\\_f1 minus this model's"]
     assert rows[f"**this PR** ({PR_HEAD[:12]})"] == [f"**{fmt(PR_EVAL['macro_f1'])}**", ""]
     assert rows["production"] == ["—", ""]
     assert rows["main (committed)"] == ["0.9166", "−0.0034"]
@@ -99,14 +101,22 @@ def test_per_class_scores_show_changes_and_the_new_class(pr_report):
     assert rows["warranty **(new)**"] == ["1.0000", "0.8000", "0.8889", "20"]
 
 
-def test_confusion_matrix_is_a_table_with_the_most_frequent_mistakes(pr_report):
+def test_confusion_matrix_shows_shares_marks_the_worst_cells_and_lists_confused_pairs_first(pr_report):
     per_class = section(pr_report, "### Per class")
     matrix = table_after(per_class, "actual \\ predicted")
     header = next(rows[0] for rows in tables(per_class) if rows[0][0] == "actual \\ predicted")
     assert header[1:] == ["billing", "delivery", "returns", "warranty"]
-    assert matrix["billing"] == ["**19**", "0", "1", "0"]
-    assert matrix["warranty"] == ["0", "0", "4", "**16**"]
-    assert "warranty → returns (4); returns → billing (2); billing → returns (1)." in per_class
+    assert matrix["billing"] == ["**19 (95 %)**", "0", "⚠️ 1 (5 %)", "0"]
+    assert matrix["returns"] == ["⚠️ 2 (10 %)", "0", "**18 (90 %)**", "0"]
+    assert matrix["warranty"] == ["0", "0", "⚠️ 4 (20 %)", "**16 (80 %)**"]
+    pairs = table_after(per_class, "Actual class")
+    assert list(pairs.items()) == [
+        ("warranty", ["returns", "4", "20 %"]),
+        ("returns", ["billing", "2", "10 %"]),
+        ("billing", ["returns", "1", "5 %"]),
+    ]
+    # Four classes: the pairs come before the matrix.
+    assert per_class.index("Most confused pairs") < per_class.index("actual \\ predicted")
 
 
 def test_training_curves_are_mermaid_charts(pr_report):
@@ -114,15 +124,24 @@ def test_training_curves_are_mermaid_charts(pr_report):
     charts = re.findall(r"```mermaid\n(.*?)```", plots, re.S)
     assert [re.search(r'title "(.*)"', chart).group(1) for chart in charts] == [
         "Training loss",
-        "Validation macro_f1",
+        "Validation macro_f1 (blue) and the gate threshold 0.8500 (red)",
         "Validation loss",
     ]
-    loss = charts[0]
-    assert loss.startswith("xychart-beta\n")
-    assert 'x-axis "step" ["10", "20", "30"' in loss and '"300"]' in loss
+    loss, metric, _ = charts
+    init, body = loss.split("\n", 1)
+    assert json.loads(init.removeprefix("%%{init: ").removesuffix("}%%")) == {
+        "themeVariables": {"xyChart": {"plotColorPalette": "#3b82f6"}}
+    }
+    assert body.startswith("xychart-beta\n")
+    assert 'x-axis "step" 10 --> 300' in loss  # numeric steps
+    assert 'y-axis "loss" 0 --> 2' in loss  # loss from 0
     assert MERMAID_NUMBERS.search(loss)
-    assert loss.count(",") == 2 * 29  # 30 steps and 30 values
     assert "line [1.7473, " in loss and ", 0.2200]" in loss
+    assert '"plotColorPalette": "#3b82f6, #e5534b"' in metric
+    assert 'y-axis "macro_f1" 0 --> 1' in metric
+    values, threshold = re.findall(r"line \[(.*)\]", metric)
+    assert set(threshold.split(", ")) == {"0.8500"}  # the gate's bound, flat
+    assert len(threshold.split(", ")) == len(values.split(", "))
     assert "![" not in pr_report  # no images to upload anywhere
 
 
@@ -141,7 +160,7 @@ def test_data_section_shows_what_changed_versus_main(pr_report):
 
 
 def test_training_section_shows_the_local_run(pr_report):
-    training = table_after(section(pr_report, "### Training job"), "")
+    training = table_after(section(pr_report, "### Training job"), "Fact")
     assert training["Backend"] == ["local"]
     assert training["Wall time"] == ["2.5 min"]
     assert training["CPU"] == ["2 cores, 2 torch threads"]
@@ -174,7 +193,9 @@ def test_gate_failure_against_production_is_explained(pr_repo, bucket):
         f"- macro\\_f1 vs production = {fmt(PR_EVAL['macro_f1'])}, "
         "needs ≥ 0.9600 (champion 0.9700 − tolerance 0.0100)" in headline
     )
-    rows = table_after(headline, "macro\\_f1")
+    rows = table_after(headline, "Model")
+    header = next(rows[0] for rows in tables(headline) if rows[0][0] == "Model")
+    assert header == ["Model", "macro\\_f1", "this PR's macro\\_f1 minus this model's"]
     assert rows["production (model feedbee, recorded 2026-02-01T08:00:00Z)"] == ["0.9700", "−0.0568"]
     assert "<details open><summary>Gate checks" in headline
     # The report is built either way; the gate is what turns the PR check red.
@@ -204,7 +225,7 @@ def test_first_pr_ever_has_nothing_on_main_and_no_champion(first_repo, bucket):
 
     headline = section(report, "## ")
     assert headline.startswith("## ✅ Gate passed")
-    assert table_after(headline, "macro\\_f1")["main (committed)"] == ["—", ""]
+    assert table_after(headline, "Model")["main (committed)"] == ["—", ""]
     assert "the first model is judged on thresholds alone" in headline
     assert "vs production" not in headline and "vs main" not in headline
     metrics = table_after(section(report, "### Metrics"), "Metric")

@@ -43,10 +43,19 @@ VALIDATION_PLOT = Path("plots/validation.csv")
 # The metrics table: these files, minus keys under these prefixes (they have their own sections).
 METRICS_TABLE = {EVAL_METRICS_FILE.as_posix(): ("per_class.",), TRAIN_METRICS_FILE.as_posix(): ()}
 MAX_CHART_POINTS = 40
+# Explicit line colours: Mermaid's default light-theme line colour (#ECECFF) is invisible on
+# white. Both keep a contrast of at least 3:1 on GitHub's light and dark backgrounds.
+LINE_COLOUR = "#3b82f6"
+THRESHOLD_COLOUR = "#e5534b"
 # A wider confusion matrix is unreadable in a comment: the most frequent mistakes are listed instead.
 MAX_CONFUSION_CLASSES = 20
 # Longer class names make the confusion matrix number its columns instead of naming them.
 MAX_HEADER_LABEL = 16
+# Up to this many classes the matrix reads at a glance and comes first; above, the pairs do.
+FEW_CLASSES = 3
+MAX_PAIRS = 5
+# Off-diagonal cells marked in the matrix: the largest mistakes by share of the actual class.
+MARKED_MISTAKES = 3
 SPLITS = ("train", "validation", "test")
 OPERATORS = {">=": "≥", "<=": "≤"}
 MAX_REASONS = 10
@@ -327,7 +336,7 @@ def section_headline(inputs: Inputs, compact: bool = False) -> str:
     rows.append([f"{md(inputs.base_ref)} (committed)", fmt(base_value), change])
     parts = [
         f"## {title}: {md(main_metric)} {fmt(candidate)}",
-        table([md(main_metric), "value", "this PR − it"], rows),
+        table(["Model", md(main_metric), f"this PR's {md(main_metric)} minus this model's"], rows),
     ]
     failed = [c for c in verdict["checks"] if not c["passed"]]
     if failed:
@@ -476,71 +485,149 @@ def _confusion_part(candidate: dict[str, Any], compact: bool) -> str:
     labels, counts = matrix.get("labels") or [], matrix.get("rows_actual_columns_predicted") or []
     if not labels or len(counts) != len(labels) or any(len(row) != len(labels) for row in counts):
         return f"No usable confusion matrix in {EVAL_METRICS_FILE}."
-    parts = ["**Confusion matrix** (test split; rows: actual, columns: predicted)"]
-    if len(labels) <= MAX_CONFUSION_CLASSES and not compact:
-        parts.append(_confusion_table(labels, counts))
+    mistakes = _mistakes(counts)
+    pairs = _confused_pairs(labels, counts, mistakes)
+    parts = ["**Confusion matrix** (test split; rows: actual class, columns: predicted class)"]
+    if len(labels) > MAX_CONFUSION_CLASSES or compact:
+        parts.append(f"{len(labels)} classes: too many for a table; the most confused pairs follow.")
+        parts.append(pairs)
+    elif len(labels) > FEW_CLASSES:
+        # A wide matrix takes a while to scan: the pairs that matter come first.
+        parts += [pairs, _confusion_table(labels, counts, mistakes)]
     else:
-        parts.append(f"{len(labels)} classes: too many for a table; the most frequent mistakes follow.")
-    parts.append(_top_mistakes(labels, counts))
+        parts += [_confusion_table(labels, counts, mistakes), pairs]
     return "\n\n".join(parts)
 
 
-def _confusion_table(labels: list[str], counts: list[list[int]]) -> str:
+def _share(count: Any, total: int) -> str:
+    """A count's share of its row (the actual class), as the whole percent a reader compares."""
+    if not is_number(count) or total <= 0:
+        return "—"
+    percent = 100 * count / total
+    return "<1 %" if 0 < percent < 1 else f"{percent:.0f} %"
+
+
+def _mistakes(counts: list[list[int]]) -> list[tuple[float, int, int, int]]:
+    """Off-diagonal cells with a count, as (share of the row, count, row, column), worst first:
+    a share, not a count, so a small class that is mostly wrong ranks above a big one."""
+    found = []
+    for i, row in enumerate(counts):
+        total = sum(n for n in row if is_number(n))
+        for j, n in enumerate(row):
+            if i != j and is_number(n) and n > 0:
+                found.append((n / total, n, i, j))
+    return sorted(found, key=lambda m: (-m[0], -m[1], m[2], m[3]))
+
+
+def _confusion_table(labels: list[str], counts: list[list[int]], mistakes: list[tuple]) -> str:
     # Long names would make every column as wide as the longest one: number the columns instead.
     numbered = any(len(str(label)) > MAX_HEADER_LABEL for label in labels)
     header = ["actual \\ predicted"] + [
         str(i + 1) if numbered else md(label) for i, label in enumerate(labels)
     ]
+    worst = {(i, j) for _, _, i, j in mistakes[:MARKED_MISTAKES]}
     rows = []
     for i, (label, row) in enumerate(zip(labels, counts, strict=True)):
+        total = sum(n for n in row if is_number(n))
+        cells = []
+        for j, n in enumerate(row):
+            # Zeros stay bare, so the cells that matter stand out in a wide matrix.
+            cell = f"{n} ({_share(n, total)})" if n else str(n)
+            cells.append(f"**{cell}**" if i == j else f"⚠️ {cell}" if (i, j) in worst else cell)
         name = f"{i + 1}. {md(label)}" if numbered else md(label)
-        rows.append([name] + [f"**{n}**" if i == j else str(n) for j, n in enumerate(row)])
-    return table(header, rows)
+        rows.append([name, *cells])
+    note = (
+        "Each cell: count (share of the actual class). **Bold**: correct predictions; "
+        f"⚠️: the {min(len(worst), MARKED_MISTAKES)} largest mistakes."
+        if worst
+        else "Each cell: count (share of the actual class). **Bold**: correct predictions."
+    )
+    return table(header, rows) + "\n\n" + note
 
 
-def _top_mistakes(labels: list[str], counts: list[list[int]], limit: int = 5) -> str:
-    mistakes = [
-        (n, labels[i], labels[j])
-        for i, row in enumerate(counts)
-        for j, n in enumerate(row)
-        if i != j and is_number(n) and n > 0
-    ]
+def _confused_pairs(labels: list[str], counts: list[list[int]], mistakes: list[tuple]) -> str:
     if not mistakes:
         return "No mistakes on the test split."
-    mistakes.sort(key=lambda m: (-m[0], str(m[1]), str(m[2])))
-    items = [f"{md(actual)} → {md(predicted)} ({n})" for n, actual, predicted in mistakes[:limit]]
-    return "Most frequent mistakes (actual → predicted): " + "; ".join(items) + "."
+    rows = [
+        [md(labels[i]), md(labels[j]), str(n), _share(n, sum(x for x in counts[i] if is_number(x)))]
+        for _, n, i, j in mistakes[:MAX_PAIRS]
+    ]
+    more = len(mistakes) - MAX_PAIRS
+    title = "Most confused pairs" + (f" (the {MAX_PAIRS} largest of {len(mistakes)})" if more > 0 else "")
+    header = ["Actual class", "Predicted as", "Count", "Share of the actual class"]
+    return f"{title}:\n\n" + table(header, rows)
 
 
 # ---------------------------------------------------------------------------------------------
 # Section 4: plots (Mermaid: GitHub draws them; nothing is uploaded anywhere)
 
 
-def _downsample(
-    points: list[tuple[float, float]], limit: int = MAX_CHART_POINTS
-) -> list[tuple[float, float]]:
-    if len(points) <= limit:
+def _even_grid(points: list[tuple[float, float]], limit: int = MAX_CHART_POINTS) -> list[tuple[float, float]]:
+    """The curve at evenly spaced steps from its first to its last, by linear interpolation.
+
+    Mermaid spreads a line's values evenly over a numeric x-axis, so uneven steps (a last
+    evaluation at 218 after 200) would be drawn at the wrong place; long curves are thinned."""
+    if len(points) < 2:
         return points
-    picks = sorted({round(i * (len(points) - 1) / (limit - 1)) for i in range(limit)})
-    return [points[i] for i in picks]
+    count = min(len(points), limit)
+    first, last = points[0][0], points[-1][0]
+    grid, k = [], 0
+    for i in range(count):
+        step = first + (last - first) * i / (count - 1)
+        while k < len(points) - 2 and points[k + 1][0] < step:
+            k += 1
+        (x0, y0), (x1, y1) = points[k], points[k + 1]
+        value = y0 if x1 == x0 else y0 + (y1 - y0) * (step - x0) / (x1 - x0)
+        grid.append((step, value))
+    return grid
 
 
-def mermaid_line(title: str, y_title: str, points: list[tuple[float, float]]) -> str:
-    """A Mermaid xychart-beta line chart. Mermaid reads plain decimals only (no `1e-05`)."""
-    points = _downsample(points)
-    steps = ", ".join(f'"{step:g}"' for step, _ in points)
-    values = ", ".join(f"{value:.4f}" for _, value in points)
-    return "\n".join(
-        [
-            "```mermaid",
-            "xychart-beta",
-            f'    title "{title}"',
-            f'    x-axis "step" [{steps}]',
-            f'    y-axis "{y_title}"',
-            f"    line [{values}]",
-            "```",
-        ]
-    )
+def nice_ceiling(value: float) -> float:
+    """The smallest of 1, 2, 2.5, 5 × a power of ten that is at least `value` (axis tops)."""
+    if not value > 0:
+        return 1.0
+    magnitude = 10 ** math.floor(math.log10(value))
+    return next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= value * (1 - 1e-9))
+
+
+def _number(value: float) -> str:
+    # Mermaid reads plain decimals only (no `1e-05`, no `1e+06`).
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:.4f}"
+
+
+def mermaid_line(
+    title: str,
+    y_title: str,
+    points: list[tuple[float, float]],
+    y_range: tuple[float, float],
+    threshold: float | None = None,
+) -> str:
+    """A Mermaid xychart-beta line chart with a numeric step axis, a fixed y range and explicit
+    colours; `threshold` adds a flat second line (the gate's bound)."""
+    grid = _even_grid(points)
+    palette = [LINE_COLOUR] + ([THRESHOLD_COLOUR] if threshold is not None else [])
+    init = {"themeVariables": {"xyChart": {"plotColorPalette": ", ".join(palette)}}}
+    if len(grid) > 1:
+        x_axis = f'x-axis "step" {_number(grid[0][0])} --> {_number(grid[-1][0])}'
+    else:  # one point: a numeric axis would have no width
+        x_axis = f'x-axis "step" ["{_number(grid[0][0])}"]'
+    lines = [
+        "```mermaid",
+        f"%%{{init: {json.dumps(init)}}}%%",
+        "xychart-beta",
+        f'    title "{_quote(title)}"',
+        f"    {x_axis}",
+        f'    y-axis "{_quote(y_title)}" {_number(y_range[0])} --> {_number(y_range[1])}',
+        "    line [" + ", ".join(f"{value:.4f}" for _, value in grid) + "]",
+    ]
+    if threshold is not None:
+        lines.append("    line [" + ", ".join([f"{threshold:.4f}"] * len(grid)) + "]")
+    return "\n".join([*lines, "```"])
+
+
+def _quote(text: str) -> str:
+    # A double quote would end Mermaid's string early.
+    return str(text).replace('"', "'")
 
 
 def _series(curve: list[dict[str, float]], column: str) -> tuple[list[tuple[float, float]], int]:
@@ -551,20 +638,35 @@ def _series(curve: list[dict[str, float]], column: str) -> tuple[list[tuple[floa
     return drawable, len(by_step) - len(drawable)
 
 
+def _loss_range(points: list[tuple[float, float]]) -> tuple[float, float]:
+    # From 0: a flat loss at 0.61-0.69 (a model that learned nothing) must look flat.
+    low = min(0.0, min(value for _, value in points))
+    return low, nice_ceiling(max(value for _, value in points))
+
+
 def section_plots(inputs: Inputs) -> str:
     main_metric = inputs.verdict["main_metric"]
+    threshold = getattr(inputs.params.evaluate.thresholds, main_metric, None)
+    if threshold is not None:
+        metric_title = f"Validation {main_metric} (blue) and the gate threshold {fmt(threshold)} (red)"
+    else:
+        metric_title = f"Validation {main_metric}"
     charts = [
-        ("Training loss", "loss", inputs.train_loss, "loss", TRAIN_LOSS_PLOT),
-        (f"Validation {main_metric}", main_metric, inputs.validation, main_metric, VALIDATION_PLOT),
-        ("Validation loss", "loss", inputs.validation, "loss", VALIDATION_PLOT),
+        ("Training loss", "loss", inputs.train_loss, "loss", TRAIN_LOSS_PLOT, None),
+        (metric_title, main_metric, inputs.validation, main_metric, VALIDATION_PLOT, threshold),
+        ("Validation loss", "loss", inputs.validation, "loss", VALIDATION_PLOT, None),
     ]
     parts = ["### Training curves"]
-    for title, y_title, curve, column, path in charts:
+    for title, y_title, curve, column, path, bound in charts:
         points, skipped = _series(curve, column)
         if not points:
             parts.append(f"**{title}:** no data in {path}.")
             continue
-        chart = mermaid_line(title, y_title, points)
+        if column == "loss":
+            y_range = _loss_range(points)
+        else:  # scores live on 0..1; a value outside (a custom metric) widens the axis
+            y_range = (min(0.0, *(v for _, v in points)), max(1.0, *(v for _, v in points)))
+        chart = mermaid_line(title, y_title, points, y_range, bound)
         if skipped:
             chart += f"\n\n{skipped} point(s) left out: not a number (training may have diverged)."
         parts.append(chart)
@@ -732,7 +834,7 @@ def section_training(inputs: Inputs) -> str:
     train = inputs.train or {}
     if gate.usable(train.get("global_step")):
         rows.append(["Steps", str(train["global_step"])])
-    return "### Training job\n\n" + table(["", ""], rows, ["---", "---"])
+    return "### Training job\n\n" + table(["Fact", "Value"], rows, ["---", "---"])
 
 
 # ---------------------------------------------------------------------------------------------
