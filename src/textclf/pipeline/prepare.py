@@ -7,10 +7,13 @@ Reads every CSV, JSONL and Parquet file in `data.raw_dir`. Writes `train.jsonl`,
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import math
+import numbers
 import random
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,7 +53,7 @@ class Cleaned:
 def _decode(path: Path) -> str:
     raw = path.read_bytes()
     try:
-        return raw.decode("utf-8")
+        return raw.decode("utf-8").removeprefix("\ufeff")  # a byte order mark, as Excel writes
     except UnicodeDecodeError as error:
         line = raw[: error.start].count(b"\n") + 1
         raise DataError(
@@ -72,14 +75,53 @@ def _read_frame(path: Path) -> pd.DataFrame:
         if not decoded.strip():
             raise pd.errors.EmptyDataError
         if kind == "csv":
-            return pd.read_csv(io.StringIO(decoded), dtype=str, keep_default_na=False)
+            return _read_csv(path, decoded)
         return _read_jsonl(path, decoded)
+    except DataError:
+        raise
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: the file is empty; remove it or add rows with a header") from None
     except OSError as error:
         raise DataError(f"{path}: cannot be read ({error.strerror or error})") from None
     except ValueError as error:
         raise DataError(f"{path}: cannot be read as {kind}: {error}") from None
+
+
+def _read_csv(path: Path, decoded: str) -> pd.DataFrame:
+    import pandas as pd
+
+    header = _csv_header(decoded)
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    if repeated:
+        # pandas would rename the second one to `text.1` and silently read the first.
+        raise DataError(f"{path}: line 1: the header names {repeated} more than once; keep one of each")
+    with warnings.catch_warnings():
+        # A row with one field too many would otherwise shift into the index: text becomes label.
+        warnings.simplefilter("error", pd.errors.ParserWarning)
+        try:
+            return pd.read_csv(io.StringIO(decoded), dtype=str, keep_default_na=False, index_col=False)
+        except pd.errors.ParserWarning:
+            raise DataError(f"{path}: {_first_long_row(decoded)}; quote texts that hold commas") from None
+
+
+def _csv_header(decoded: str) -> list[str]:
+    try:
+        return next(csv.reader(io.StringIO(decoded)), [])
+    except csv.Error:  # e.g. a field over the csv module's size limit: pandas says what is wrong
+        return []
+
+
+def _first_long_row(decoded: str) -> str:
+    """Where a row has more fields than the header, for the error message."""
+    rows = csv.reader(io.StringIO(decoded))
+    try:
+        width = len(next(rows))
+        for row in rows:
+            if len(row) > width:
+                return f"line {rows.line_num} has {len(row)} fields, the header {width}"
+    except csv.Error:
+        pass
+    return "a row has more fields than the header"
 
 
 def _read_jsonl(path: Path, decoded: str) -> pd.DataFrame:
@@ -118,6 +160,13 @@ def _row_name(path: Path, index: int, lines: list[int] | None = None) -> str:
     return f"{path}: row {index + 1}"
 
 
+def _usable_label(label: object) -> bool:
+    # Lists, objects and inf would become labels such as "[1]" or "inf" once made text.
+    if isinstance(label, str):
+        return True
+    return isinstance(label, numbers.Real) and math.isfinite(label)
+
+
 def read_raw(raw_dir: Path, params: DataParams) -> list[Example]:
     """Every labelled text in the raw folder, checked for schema and types."""
     if not raw_dir.is_dir():
@@ -144,6 +193,10 @@ def read_raw(raw_dir: Path, params: DataParams) -> list[Example]:
                 raise DataError(f"{where}: column {params.text_column!r} must be text, got {text!r}")
             if label is None or (isinstance(label, float) and math.isnan(label)) or str(label).strip() == "":
                 raise DataError(f"{where}: column {params.label_column!r} is empty")
+            if not _usable_label(label):
+                raise DataError(
+                    f"{where}: column {params.label_column!r} must be a text or a number, got {label!r}"
+                )
             examples.append(Example(text=text, label=str(label).strip(), source=where))
     return examples
 

@@ -1,0 +1,236 @@
+"""prepare against hostile raw data and output paths: one message naming the file, line or setting,
+no partial output, and nothing outside the stage's own outputs ever removed or replaced.
+
+Grouped by boundary: where the outputs go, what the raw files hold; then the `textclf prepare`
+command as a user runs it, and property-based tests over arbitrary CSV and JSONL bytes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from textclf.config import DataParams
+from textclf.pipeline import prepare
+from textclf.pipeline.prepare import DataError
+
+LABELS = ("billing", "delivery", "returns")
+GOOD_CSV = "text,label\n" + "".join(f"note {i} on {label},{label}\n" for label in LABELS for i in range(20))
+OUTPUTS = ("data/prepared", "metrics/data.json")
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch) -> Path:
+    """A repository root with code, history and raw data: everything prepare must leave alone."""
+    monkeypatch.chdir(tmp_path)
+    for name, text in {
+        "src/textclf/__init__.py": "",
+        ".git/HEAD": "ref: refs/heads/main\n",
+        "docs/index.md": "# docs\n",
+        "data/raw/a.csv": GOOD_CSV,
+        "params.yaml": "data: {}\n",
+    }.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    return tmp_path
+
+
+def snapshot(root: Path, skip: tuple[str, ...] = OUTPUTS) -> dict[str, str]:
+    """Every file below root (outside the stage's outputs) with a hash of its bytes."""
+    files = {}
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root).as_posix()
+        if any(relative == out or relative.startswith(out + "/") for out in skip):
+            continue
+        if path.is_symlink():
+            files[relative] = "-> " + os.readlink(path)
+        elif path.is_file():
+            files[relative] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return files
+
+
+def data(**changes) -> DataParams:
+    return DataParams(**{"labels": list(LABELS), **changes})
+
+
+# --- where the outputs go ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("link", "target", "message"),
+    [
+        ("data/prepared", "../src", "is a symbolic link"),
+        ("data/prepared", "..", "is a symbolic link"),
+        ("data/out", "../src", "leads into src/"),
+        ("data/out", "/", "not to a folder inside the repository"),
+        ("data/out", "../.git", "leads into .git/"),
+        ("data/out", "raw", "overlaps the raw data"),
+    ],
+)
+def test_symbolic_links_cannot_lead_the_outputs_astray(project, link, target, message):
+    prepared_dir = "data/prepared" if link == "data/prepared" else "data/out/prepared"
+    (project / link).symlink_to(target)
+    before = snapshot(project, skip=())
+
+    with pytest.raises(DataError, match=message):
+        prepare.run(data(prepared_dir=prepared_dir))
+
+    assert snapshot(project, skip=()) == before
+
+
+@pytest.mark.parametrize("folder", ["docs", "data/prepared"])
+def test_a_folder_holding_other_files_is_not_replaced(project, folder):
+    (project / folder).mkdir(exist_ok=True)
+    (project / folder / "notes.txt").write_text("mine\n", encoding="utf-8")
+    before = snapshot(project, skip=())
+
+    with pytest.raises(DataError, match=r"holds files prepare did not write \(.*notes.txt"):
+        prepare.run(data(prepared_dir=folder))
+
+    assert snapshot(project, skip=()) == before
+
+
+def test_a_file_in_place_of_the_output_folder_is_kept(project):
+    with pytest.raises(DataError, match="is a file; name a folder"):
+        prepare.run(data(prepared_dir="docs/index.md"))
+    assert (project / "docs/index.md").read_text(encoding="utf-8") == "# docs\n"
+
+
+def test_the_summary_cannot_land_inside_the_splits_folder(project):
+    with pytest.raises(DataError, match=r"must not hold metrics/data.json"):
+        prepare.run(data(prepared_dir="metrics"))
+
+
+def test_a_failed_run_removes_only_its_own_earlier_outputs(project):
+    prepare.run(data())
+    assert sorted(p.name for p in (project / "data/prepared").iterdir()) == sorted(prepare.PREPARED_FILES)
+    (project / "data/raw/a.csv").write_text("text,label\n", encoding="utf-8")
+    before = snapshot(project)
+
+    with pytest.raises(DataError, match="has no rows"):
+        prepare.run(data())
+
+    assert not (project / "data/prepared").exists() and not (project / "metrics/data.json").exists()
+    assert snapshot(project) == before
+
+
+def test_an_empty_raw_folder_never_touches_src(project):
+    """The issue's case: `prepared_dir: src` plus an empty raw folder removed src/ on clean-up."""
+    shutil.rmtree(project / "data/raw")
+    (project / "data/raw").mkdir()
+    with pytest.raises(ValueError, match="src"):
+        prepare.run(data(prepared_dir="src"))
+    assert (project / "src/textclf/__init__.py").is_file()
+
+
+# --- what the raw files hold ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("a.csv", "text,label\nx,billing,extra\n", r"a.csv: line 2 has 3 fields, the header 2; quote"),
+        ("a.csv", "text,label,text\nx,billing,y\n", r"a.csv: line 1: the header names \['text'\] more"),
+        ("a.csv", 'text,label\n"never closed,billing\n', r"a.csv: cannot be read as csv"),
+        ("a.jsonl", '{"text": "x", "label": "billing"}\nnull\n', r"a.jsonl: line 2: expected a JSON object"),
+        ("a.jsonl", '{"text": "x", "label": "billing"}\n{"text": \n', r"a.jsonl: line 2: not valid JSON"),
+        ("a.jsonl", '{"text": "x", "label": [1]}\n', r"row 1 \(line 1\): column 'label' must be a text or"),
+        ("a.jsonl", '{"text": "x", "label": 1e999}\n', r"column 'label' must be a text or a number, got inf"),
+        ("a.jsonl", '\n\n{"text": 5, "label": "billing"}\n', r"row 1 \(line 3\): column 'text' must be text"),
+        ("a.jsonl", "[" * 100_000 + "\n", r"a.jsonl: line 1: (nested too deeply|not valid JSON)"),
+        ("a.parquet", "PAR1 not really PAR1", r"a.parquet: cannot be read as parquet"),
+    ],
+)
+def test_bad_raw_files_name_the_file_and_line(project, name, content, message):
+    (project / "data/raw" / name).write_text(content, encoding="utf-8")
+    with pytest.raises(DataError, match=message):
+        prepare.run(data())
+    assert not (project / "data/prepared").exists()
+
+
+def test_a_jsonl_record_may_hold_line_separators_and_a_bom(project):
+    """Only a newline ends a JSONL record; U+2028 and form feeds are text, a BOM is not."""
+    (project / "data/raw/a.csv").unlink()
+    records = [
+        f'{{"text": "note {i}\u2028on\\f{label}", "label": "{label}"}}' for label in LABELS for i in range(20)
+    ]
+    (project / "data/raw/a.jsonl").write_text("\ufeff" + "\n".join(records) + "\n", encoding="utf-8")
+    assert prepare.run(data())["rows"]["raw"] == 60
+
+
+# --- the command line -------------------------------------------------------------------------
+
+
+def test_the_issues_cases_through_the_cli_exit_2_and_change_nothing(project):
+    src = Path(__file__).resolve().parents[2] / "src"
+    for prepared_dir in (".", "src", "data/raw", "../../elsewhere", "docs"):
+        (project / "params.yaml").write_text(yaml.safe_dump({"data": {"prepared_dir": prepared_dir}}))
+        before = snapshot(project, skip=())
+        done = subprocess.run(
+            [sys.executable, "-m", "textclf.cli", "prepare"],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(src)},
+        )
+        assert done.returncode == 2, (prepared_dir, done.stderr)
+        assert "data.prepared_dir" in done.stderr and "Traceback" not in done.stderr
+        assert snapshot(project, skip=()) == before
+    assert not (project.parent.parent / "elsewhere").exists()
+
+
+# --- any bytes at all -------------------------------------------------------------------------
+
+CSV_PIECES = st.sampled_from(
+    ['text', 'label', ',', '"', '""', '\n', '\r\n', '\r', 'billing', 'delivery', 'returns', ' ', '\x00',
+     '\u2028', '\ufeff', 'é', ';', 'NaN', 'null', '#']
+)  # fmt: skip
+JSONL_PIECES = st.sampled_from(
+    ['{', '}', '[', ']', '"text"', '"label"', ': ', ', ', '"billing"', '"returns"', '1', '1e999', 'null',
+     'true', '\n', '\r\n', '"\\u2028"', '"\\ud800"', ' ', 'NaN', '-', '"',
+     '{"text": "a b", "label": "returns"}']
+)  # fmt: skip
+
+
+def run_in_a_fresh_project(name: str, content: bytes) -> None:
+    """prepare over one raw file: a DataError or a success, and only the outputs ever written."""
+    with tempfile.TemporaryDirectory() as folder, contextlib.chdir(folder):
+        root = Path(folder)
+        (root / "data/raw").mkdir(parents=True)
+        (root / "data/raw/base.csv").write_text(GOOD_CSV, encoding="utf-8")
+        (root / "data/raw" / name).write_bytes(content)
+        (root / "src").mkdir()
+        (root / "src/keep.py").write_text("x = 1\n", encoding="utf-8")
+        before = snapshot(root)
+        try:
+            summary = prepare.run(data(labels=None))
+        except DataError as error:
+            assert str(error), "an empty message"
+            assert not (root / "data/prepared").exists() and not (root / "metrics").exists()
+        else:
+            assert summary["rows"]["raw"] >= 60
+            written = sorted(p.name for p in (root / "data/prepared").iterdir())
+            assert written == sorted(prepare.PREPARED_FILES)
+        assert snapshot(root) == before
+
+
+@settings(max_examples=120, deadline=None)
+@given(pieces=st.lists(st.one_of(CSV_PIECES, st.text(max_size=4)), max_size=40), tail=st.binary(max_size=4))
+def test_any_csv_gives_a_message_or_a_success(pieces, tail):
+    run_in_a_fresh_project("new.csv", "".join(pieces).encode("utf-8", "surrogatepass") + tail)
+
+
+@settings(max_examples=120, deadline=None)
+@given(pieces=st.lists(st.one_of(JSONL_PIECES, st.text(max_size=4)), max_size=40), tail=st.binary(max_size=4))
+def test_any_jsonl_gives_a_message_or_a_success(pieces, tail):
+    run_in_a_fresh_project("new.jsonl", "".join(pieces).encode("utf-8", "surrogatepass") + tail)
