@@ -1,6 +1,7 @@
 # The evaluation gate and the pull-request report. docs/report.md explains each target.
 
-.PHONY: report gate report-comment champion champion-record test-report
+.PHONY: report gate report-comment champion champion-record test-report render-tools \
+	test-report-render plots-page
 
 # The ref the report diffs against, and where production's metrics come from:
 # auto (the artifacts bucket when AWS credentials are configured, else main), bucket or main.
@@ -33,3 +34,32 @@ champion-record: $(INSTALLED) ## Record metrics/eval.json as production's (MODEL
 
 test-report: $(INSTALLED) ## Run the gate and report tests (real git, DVC and the local cloud)
 	$(BIN)/pytest tests/review
+
+# --- seeing it: the report and the plots page in a real browser ---------------------------------
+
+# Headless Chromium for the render test: Debian's package (GitHub's Ubuntu runners have Google
+# Chrome instead; either works). apt-get needs root: sudo when not root.
+CHROMIUM ?= $(firstword $(wildcard /usr/bin/chromium /usr/bin/google-chrome) /usr/bin/chromium)
+export CHROMIUM
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+# The `dvc plots diff` page of the PR workflow's artifact: one file, vega inlined.
+PLOTS_PAGE := build/plots
+
+$(CHROMIUM):
+	@command -v apt-get >/dev/null || { echo "no $(CHROMIUM): install Chromium, or set CHROMIUM=<browser>" >&2; exit 2; }
+	$(SUDO) apt-get update -qq
+	# The emoji font: the screenshots show the report's ✅ ❌ ⚠️ as GitHub does.
+	$(SUDO) apt-get install -y -qq --no-install-recommends chromium fonts-noto-color-emoji
+
+render-tools: $(CHROMIUM) $(NODE_TOOLS) ## Install what the render test needs: Chromium, the node packages (npm ci)
+
+# `make test` runs every test under tests/, the render test among them: it needs these first.
+test: render-tools
+
+test-report-render: $(INSTALLED) render-tools ## Render the report (both themes) and the DVC plots page in Chromium; screenshots in build/render/
+	$(BIN)/pytest tests/review/test_report_render.py
+
+plots-page: $(INSTALLED) $(NODE_TOOLS) ## Write $(PLOTS_PAGE)/index.html: `dvc plots diff` vs REPORT_BASE, one self-contained file
+	@mkdir -p build
+	node tools/plots-template.mjs > build/dvc-plots-standalone.html
+	$(BIN)/dvc plots diff "$(REPORT_BASE)" -o $(PLOTS_PAGE) --html-template build/dvc-plots-standalone.html
