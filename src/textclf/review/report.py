@@ -32,6 +32,8 @@ from textclf.review import gate
 from textclf.review.champion import COMMIT, EVAL_METRICS_FILE, Source, committed_json, resolve_ref
 
 REPORT_FILE = Path("reports/report.md")
+# The PR workflow uploads the `dvc plots diff` page under this name (.github/workflows/pr.yml).
+PLOTS_ARTIFACT = "dvc-plots"
 WATERMARK_TITLE = "textclf report"
 # GitHub refuses comments over 65,536 characters; CML appends a watermark line to ours.
 COMMENT_LIMIT = 60_000
@@ -846,6 +848,11 @@ def section_links(inputs: Inputs) -> str:
     items = []
     if links.run_url:
         items.append(f"Workflow run: {link(links.run_url, links.run_url)}")
+        # The page itself is a workflow artifact: only people who can read the repository get it.
+        items.append(
+            f"Interactive plots (`dvc plots diff {md(inputs.base_ref)}`): artifact "
+            f"{link(PLOTS_ARTIFACT, links.run_url + '#artifacts')} of the workflow run"
+        )
     console = _first(job, "console_url")
     name = _first(job, "job_name", "training_job_name")
     if console or name:
