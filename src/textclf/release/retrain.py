@@ -103,11 +103,49 @@ def list_incoming(s3: Any, bucket: str) -> list[str]:
     return sorted(keys)
 
 
+def relative_path(key: str) -> PurePosixPath:
+    """Where below incoming/ a key's file goes; RetrainError (naming the key) for any key that could
+    lead elsewhere: an absolute path, an empty, `.` or `..` segment, a backslash or a control character."""
+    if not key.startswith(INCOMING_PREFIX):
+        raise RetrainError(f"s3 key {key!r} is not under {INCOMING_PREFIX}")
+    segments = key[len(INCOMING_PREFIX) :].split("/")
+    problem = None
+    if any(segment == "" for segment in segments):
+        problem = "an empty segment (a leading, doubled or trailing slash)"
+    elif any(segment in {".", ".."} for segment in segments):
+        problem = "a `.` or `..` segment"
+    elif "\\" in key or any(ord(char) < 32 or ord(char) == 127 for char in key):
+        problem = "a backslash or a control character"
+    elif any(len(segment.encode("utf-8")) > 255 for segment in segments):
+        problem = "a segment longer than a file name may be (255 bytes)"
+    if problem:
+        raise RetrainError(
+            f"s3 key {key!r} cannot be imported: it has {problem}; rename the object to "
+            f"{INCOMING_PREFIX}<folder>/<file>.csv (nothing was imported)"
+        )
+    return PurePosixPath(*segments)
+
+
 def destination(key: str, raw_dir: Path) -> Path:
-    relative = PurePosixPath(key[len(INCOMING_PREFIX) :])
-    if not relative.parts or ".." in relative.parts:
-        raise RetrainError(f"s3 key {key!r}: cannot be imported (empty or `..` in the path)")
-    return raw_dir / "incoming" / Path(*relative.parts)
+    """The file in the raw data folder for a key, checked on disk to stay inside raw_dir/incoming
+    (a symbolic link on the way could lead out of it)."""
+    folder = raw_dir / "incoming"
+    target = folder / relative_path(key)
+    if not target.resolve().is_relative_to(folder.resolve()):
+        raise RetrainError(
+            f"s3 key {key!r}: its file {target} leads to {target.resolve()}, outside {folder} "
+            "(a symbolic link?); nothing was imported"
+        )
+    in_the_way = [p for p in (target, *target.parents) if p.is_relative_to(folder) and p.is_symlink()]
+    in_the_way += [p for p in target.parents if p.is_relative_to(folder) and p.exists() and not p.is_dir()]
+    if target.exists() and not target.is_file():
+        in_the_way.append(target)
+    if in_the_way:
+        raise RetrainError(
+            f"s3 key {key!r}: {in_the_way[0]} is in the way (a link, or a file where a folder must be, or "
+            "the reverse); move it away, nothing was imported"
+        )
+    return target
 
 
 def check_new_files(staging: Path, data: DataParams, bucket: str) -> int:
@@ -125,21 +163,36 @@ def check_new_files(staging: Path, data: DataParams, bucket: str) -> int:
 def import_incoming(aws: AwsParams, data: DataParams, s3: Any = None) -> ImportSummary:
     """Copy new or changed incoming objects into the raw data folder, all or nothing."""
     import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
 
     s3 = s3 or boto3.session.Session().client("s3", region_name=aws.region)
+    try:
+        return _import(s3, aws, data)
+    except (BotoCoreError, ClientError) as error:
+        raise RetrainError(
+            f"s3://{aws.data_bucket}/{INCOMING_PREFIX}: {error}; check aws.data_bucket (or "
+            "TEXTCLF_DATA_BUCKET) and the AWS credentials (nothing was imported)"
+        ) from None
+
+
+def _import(s3: Any, aws: AwsParams, data: DataParams) -> ImportSummary:
     raw_dir = Path(data.raw_dir)
     summary = ImportSummary(bucket=aws.data_bucket)
+    keys = list_incoming(s3, aws.data_bucket)
+    wanted = [key for key in keys if not key.endswith("/") and key.lower().endswith(SUFFIXES)]
+    summary.skipped = sorted(set(keys) - set(wanted))  # a README, a folder marker
+    # Every key is checked before anything is downloaded: one bad key imports nothing.
+    targets = {key: destination(key, raw_dir) for key in wanted}
     with tempfile.TemporaryDirectory(prefix="textclf-incoming-") as work:
         staging = Path(work)
         moves: list[tuple[Path, Path]] = []
-        for key in list_incoming(s3, aws.data_bucket):
-            if key.endswith("/") or not key.lower().endswith(SUFFIXES):
-                summary.skipped.append(key)
-                continue
-            target = destination(key, raw_dir)
-            staged = staging / key[len(INCOMING_PREFIX) :]
-            staged.parent.mkdir(parents=True, exist_ok=True)
-            s3.download_file(aws.data_bucket, key, str(staged))
+        for key, target in targets.items():
+            staged = staging / relative_path(key)
+            try:
+                staged.parent.mkdir(parents=True, exist_ok=True)
+                s3.download_file(aws.data_bucket, key, str(staged))
+            except OSError as error:  # e.g. `a.csv` and `a.csv/b.csv`: a file where a folder must be
+                raise RetrainError(f"s3 key {key!r} cannot be stored as {target}: {error.strerror}") from None
             if target.is_file() and target.read_bytes() == staged.read_bytes():
                 summary.unchanged.append(key)
                 staged.unlink()
