@@ -49,9 +49,11 @@ def aws_env(local_cloud, monkeypatch):
 
 def build_tiny_model(folder: Path, labels: list[str] = LABELS) -> Path:
     """A randomly initialised 2-layer BERT with the default model's vocabulary, saved like the
-    train stage saves a model. Right for plumbing tests; useless for quality assertions."""
+    train stage saves a model, ONNX graphs included. Right for plumbing tests; useless for quality
+    assertions."""
     from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
 
+    from textclf.pipeline.export import export_fp32, export_int8
     from textclf.pipeline.modeling import resolve_model
 
     base, _ = resolve_model("sentence-transformers/all-MiniLM-L6-v2")
@@ -72,6 +74,8 @@ def build_tiny_model(folder: Path, labels: list[str] = LABELS) -> Path:
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     (folder / "labels.json").write_text(json.dumps({"labels": labels}), encoding="utf-8")
+    export_fp32(model, folder / "model.onnx")
+    export_int8(folder / "model.onnx", folder / "model.int8.onnx")
     return folder
 
 

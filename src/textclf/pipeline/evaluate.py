@@ -1,6 +1,9 @@
 """Stage `evaluate`: score the trained model on the test split and judge it against thresholds.
 
-Writes `metrics/eval.json` (accuracy, macro-F1, per-class precision/recall/F1), the confusion
+The test split goes through the serving code (`textclf.serving.inference`) and the ONNX graph the
+endpoint will serve (`deploy.serve.quantize` picks fp32 or int8): the gate judges exactly what is
+served. Writes `metrics/eval.json` (accuracy, macro-F1, per-class precision/recall/F1, and which
+graph was judged: file and SHA-256), the confusion
 matrix as `plots/confusion.csv` (one row per test text, DVC's confusion template), and the
 threshold verdict `metrics/gate.json`. The champion comparison runs later, in `textclf gate`,
 because the production model's metrics live outside the repository.
@@ -16,7 +19,9 @@ from typing import Any
 
 from textclf import atomic
 from textclf.config import Params
+from textclf.pipeline.prepare import DataError
 from textclf.pipeline.train import MODEL_DIR
+from textclf.serving.inference import ModelDirError, Predictor
 from textclf.verdict import judge
 
 EVAL_METRICS_FILE = Path("metrics/eval.json")
@@ -24,26 +29,49 @@ VERDICT_FILE = Path("metrics/gate.json")
 CONFUSION_PLOT = Path("plots/confusion.csv")
 
 
-def predict(model_dir: Path, texts: list[str], max_length: int, batch_size: int) -> list[str]:
-    import torch
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+class EvaluateError(DataError):
+    """The test split or the model cannot be evaluated as they are; the message says why."""
 
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    model = AutoModelForSequenceClassification.from_pretrained(model_dir).eval()
-    id2label = model.config.id2label
-    predicted: list[str] = []
-    with torch.inference_mode():
-        for start in range(0, len(texts), batch_size):
-            batch = tokenizer(
-                texts[start : start + batch_size],
-                truncation=True,
-                max_length=max_length,
-                padding=True,
-                return_tensors="pt",
-            )
-            ids = model(**batch).logits.argmax(dim=-1).tolist()
-            predicted += [id2label[i] for i in ids]
-    return predicted
+
+def read_test_split(path: Path) -> tuple[list[str], list[str]]:
+    """Texts and labels of the prepared test split."""
+    if not path.is_file():
+        raise EvaluateError(f"{path}: test split not found; run the prepare stage first (dvc repro)")
+    texts, actual = [], []
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                texts.append(str(row["text"]))
+                actual.append(str(row["label"]))
+            except (ValueError, KeyError, TypeError) as error:
+                raise EvaluateError(
+                    f'{path}: line {number} is not a {{"text": ..., "label": ...}} object ({error}); '
+                    "rerun the prepare stage"
+                ) from None
+    if not texts:
+        raise EvaluateError(f"{path}: the test split is empty; the prepare stage must give it rows")
+    return texts, actual
+
+
+def check_known_labels(actual: list[str], labels: list[str], test_file: Path) -> None:
+    """Every test label must be one the model predicts, or its rows would vanish from the scores."""
+    unknown = sorted(set(actual) - set(labels))
+    if unknown:
+        rows = sum(label in unknown for label in actual)
+        raise EvaluateError(
+            f"{test_file}: {rows} test rows have labels the model does not know: {unknown} "
+            f"(the model's labels: {labels}). Retrain on data with these labels, or fix the test split"
+        )
+
+
+def load_predictor(model_dir: Path, params: Params) -> Predictor:
+    try:
+        return Predictor(model_dir, params.model.max_length, params.deploy.serve.quantize)
+    except ModelDirError as error:
+        raise EvaluateError(str(error)) from None
 
 
 def score(actual: list[str], predicted: list[str], labels: list[str]) -> dict[str, Any]:
@@ -82,20 +110,19 @@ def _confusion_csv(actual: list[str], predicted: list[str]) -> str:
 
 
 def run(params: Params, model_dir: Path = MODEL_DIR) -> dict[str, Any]:
-    prepared = Path(params.data.prepared_dir)
-    with (prepared / "test.jsonl").open(encoding="utf-8") as handle:
-        rows = [json.loads(line) for line in handle if line.strip()]
-    labels = json.loads((model_dir / "labels.json").read_text(encoding="utf-8"))["labels"]
-    texts = [r["text"] for r in rows]
-    actual = [r["label"] for r in rows]
+    test_file = Path(params.data.prepared_dir) / "test.jsonl"
     try:
-        predicted = predict(model_dir, texts, params.model.max_length, params.evaluate.batch_size)
-        metrics = score(actual, predicted, labels)
+        texts, actual = read_test_split(test_file)
+        predictor = load_predictor(model_dir, params)
+        check_known_labels(actual, predictor.labels, test_file)
+        predicted = predictor.predict_labels(texts, params.evaluate.batch_size)
+        metrics = {**score(actual, predicted, predictor.labels), "graph": predictor.describe()}
         verdict = judge(metrics, params.evaluate)
         atomic.write_text(CONFUSION_PLOT, _confusion_csv(actual, predicted))
         atomic.write_json(EVAL_METRICS_FILE, metrics)
         atomic.write_json(VERDICT_FILE, verdict)
     except BaseException:
+        # No outputs of an earlier run may stay behind to be read as this run's.
         atomic.remove(EVAL_METRICS_FILE, VERDICT_FILE, CONFUSION_PLOT)
         raise
     return verdict

@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -69,11 +69,18 @@ class Hyperparameters(BaseModel):
     save_steps: int = Field(ge=1)
     save_total_limit: int = Field(ge=1)
     logging_steps: int = Field(ge=1)
+    # Which ONNX graphs the model folder carries besides model.onnx (deploy.serve.quantize).
+    quantize: Literal["none", "int8"] = "none"
 
     @classmethod
     def from_params(cls, params: Params) -> Hyperparameters:
         train = params.train.model_dump(exclude={"backend"})
-        return cls(model_name=params.model.name, max_length=params.model.max_length, **train)
+        return cls(
+            model_name=params.model.name,
+            max_length=params.model.max_length,
+            quantize=params.deploy.serve.quantize,
+            **train,
+        )
 
     def for_sagemaker(self) -> dict[str, str]:
         """The job's HyperParameters: a flat map of strings (lists as JSON)."""
@@ -92,7 +99,8 @@ class Hyperparameters(BaseModel):
         return cls.model_validate(decoded)
 
     def fingerprint(self) -> str:
-        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:16]
+        # The export does not change training: a run that differs only in it resumes the same checkpoints.
+        return hashlib.sha256(self.model_dump_json(exclude={"quantize"}).encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -317,8 +325,10 @@ def train_model(
             f"{paths.checkpoint_dir}, run again to resume"
         )
     final_eval = trainer.evaluate()
+    export: dict[str, Any] = {}
     if trainer.is_world_process_zero():  # in multi-node training only rank 0 writes the model
         _save_model(trainer, tokenizer, labels, paths.model_dir, state.log_history)
+        export = _export_graphs(trainer.model, tokenizer, paths.model_dir, hp, validation_rows, log)
     return {
         "global_step": state.global_step,
         "resumed_from_step": int(resume_from.name.split("-")[-1]) if resume_from else 0,
@@ -327,7 +337,23 @@ def train_model(
         "train_loss": round(result.metrics.get("train_loss", float("nan")), 4),
         "validation_accuracy": round(final_eval["eval_accuracy"], 4),
         "validation_macro_f1": round(final_eval["eval_macro_f1"], 4),
+        "onnx_export": export,
     }
+
+
+def _export_graphs(model, tokenizer, model_dir: Path, hp: Hyperparameters, rows: list[dict], log) -> dict:
+    """The ONNX graphs the endpoint serves, checked against the trained model on the validation split."""
+    from textclf.pipeline.export import export_and_check
+
+    started = time.perf_counter()
+    figures = export_and_check(
+        model, tokenizer, model_dir, hp.quantize, [r["text"] for r in rows], hp.max_length
+    )
+    figures["seconds"] = round(time.perf_counter() - started, 2)
+    log(f"ONNX export checked: {json.dumps(figures)}")
+    for graph in model_dir.glob("*.onnx"):
+        graph.chmod(0o644)
+    return figures
 
 
 def _save_model(trainer, tokenizer, labels: list[str], model_dir: Path, history: list[dict]) -> None:

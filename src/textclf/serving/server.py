@@ -1,13 +1,18 @@
 """The inference server: SageMaker's container contract on one port (8080 by default).
 
 - `GET /ping`: 200 once the model is loaded and a warm-up prediction succeeded, 503 before.
-- `POST /invocations`: classify texts. JSON `{"inputs": "text"}` or `{"inputs": ["a", "b"]}`, or
-  `text/csv` with one text per line. The answer is always JSON:
+- `POST /invocations`: classify texts. JSON `{"inputs": "text"}` or `{"inputs": ["a", "b"]}`,
+  `text/csv` with one text per record, or `application/jsonlines` with one text per line (as
+  SageMaker Batch Transform sends with `SplitType: Line`). The answer is JSON:
   `{"model_version": "...", "predictions": [{"label": "...", "score": 0.97, "truncated": false}]}`,
-  one prediction per input, in order. Errors are JSON `{"error": "..."}` with a 4xx status: 400 for
-  malformed JSON, wrong types and empty input, 411 without Content-Length, 413 for too many texts,
-  too long a text (when `deploy.serve.long_text` is `reject`) or too big a body, 415 for another
-  content type, 406 when the client accepts no JSON.
+  one prediction per input, in order (JSON lines, one prediction a line, when the client accepts
+  only `application/jsonlines`). Every client error is a 4xx with a JSON `{"error": "..."}` body
+  that says what to change: 400 malformed input, 405 another method, 406 no acceptable answer type,
+  408 a body that stops arriving, 411 no Content-Length, 413 too many texts, too long a text (when
+  `deploy.serve.long_text` is `reject`) or too big a body, 415 another content type.
+
+Predictions go through `textclf.serving.inference`, the module the evaluate stage scores the test
+split with: the endpoint serves exactly the graph the gate judged. No torch in this process.
 
 Why the standard library (`ThreadingHTTPServer`) and a lock around the model, not gunicorn/uvicorn:
 SageMaker Serverless wants one worker per container, and one CPU forward pass already uses every
@@ -15,21 +20,21 @@ core, so running two at once only makes both slower and doubles activation memor
 read, parse and validate requests in parallel while one of them holds the model. No extra
 dependency in the serving image, and nothing to import before the model starts loading.
 
-The model folder is the one the train stage writes and `model.tar.gz` carries (SageMaker extracts
-it to /opt/ml/model): HuggingFace `save_pretrained` files, the tokenizer, and `labels.json`.
+On SIGTERM the server stops accepting requests, lets the ones in flight finish (at most
+`DRAIN_SECONDS`) and exits 0.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import signal
 import sys
 import threading
 import time
-import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -38,7 +43,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from textclf.config import ServeParams
+from textclf.serving.inference import ModelDirError, Predictor, check_model_dir, weights_digest
 from textclf.text import normalise
+
+__all__ = ["ModelDirError", "check_model_dir", "weights_digest"]  # the CLI names them from here
 
 DEFAULT_MODEL_DIR = "/opt/ml/model"
 DEFAULT_PORT = 8080
@@ -48,10 +56,15 @@ VERSION_ENV = "MODEL_VERSION"
 MAX_BODY_BYTES = 6 * 1024 * 1024
 WARM_UP_TEXT = "warm-up request: is the model answering?"
 JSON_TYPES = ("application/json", "application/*", "*/*")
-
-
-class ModelDirError(RuntimeError):
-    """The model folder is missing or does not hold a trained model."""
+JSONLINES = "application/jsonlines"
+# How long SIGTERM waits for requests in flight. Docker waits 10 s before SIGKILL, SageMaker 30 s;
+# a batch of 32 long texts takes well under a second on 2 cores.
+DRAIN_SECONDS = 8.0
+# A client that announced a body must send it within this long (between two reads), else 408.
+BODY_TIMEOUT_SECONDS = 20.0
+# Errors the standard library would answer with a 5xx although the client caused them.
+CLIENT_STATUS = {HTTPStatus.NOT_IMPLEMENTED: HTTPStatus.METHOD_NOT_ALLOWED}
+CLIENT_STATUS[HTTPStatus.HTTP_VERSION_NOT_SUPPORTED] = HTTPStatus.BAD_REQUEST
 
 
 class RequestError(Exception):
@@ -75,91 +88,6 @@ class Limits:
 
 
 # ---------------------------------------------------------------------------------------------
-# The model
-
-
-def check_model_dir(model_dir: Path) -> list[str]:
-    """The labels of the model in `model_dir`, or a ModelDirError that says what to do."""
-    if not model_dir.is_dir():
-        raise ModelDirError(
-            f"model folder {model_dir} does not exist: train one with `make repro` (writes models/model) "
-            f"or pass --model-dir / set TEXTCLF_MODEL_DIR"
-        )
-    missing = [name for name in ("config.json", "labels.json") if not (model_dir / name).is_file()]
-    if missing:
-        raise ModelDirError(
-            f"model folder {model_dir} lacks {', '.join(missing)}: it is not a model the train stage "
-            f"wrote (expected HuggingFace save_pretrained files, the tokenizer and labels.json)"
-        )
-    try:
-        labels = json.loads((model_dir / "labels.json").read_text(encoding="utf-8"))["labels"]
-    except (ValueError, KeyError, TypeError) as error:
-        raise ModelDirError(f'{model_dir / "labels.json"}: expected {{"labels": [...]}} ({error})') from None
-    return list(labels)
-
-
-def weights_digest(model_dir: Path) -> str:
-    """A short digest of the weights: names a model that came without a version."""
-    weights = sorted(model_dir.glob("*.safetensors")) or sorted(model_dir.glob("*.bin"))
-    digest = hashlib.sha256()
-    for path in weights or [model_dir / "config.json"]:
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-    return digest.hexdigest()[:12]
-
-
-class Classifier:
-    """The tokenizer and model, loaded once. Not thread-safe: the server calls it under a lock."""
-
-    def __init__(self, model_dir: Path, max_length: int, quantize: str = "none") -> None:
-        labels = check_model_dir(model_dir)  # before the slow imports: a wrong folder fails fast
-        import torch
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()  # a progress bar per load is noise in a server's log
-        self._torch = torch
-        self.max_length = max_length
-        self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
-        model = AutoModelForSequenceClassification.from_pretrained(model_dir).eval()
-        id2label = {int(i): label for i, label in model.config.id2label.items()}
-        if [id2label[i] for i in sorted(id2label)] != labels:
-            raise ModelDirError(
-                f"{model_dir}: config.json id2label {id2label} does not match labels.json {labels}; "
-                f"the folder mixes files of two models"
-            )
-        self.labels = labels
-        self.model = quantize_int8(model) if quantize == "int8" else model
-
-    def predict(self, texts: list[str]) -> list[tuple[str, float]]:
-        """(label, probability) for each text, in order."""
-        # The same clean-up the training data had (textclf.text.normalise), so serving sees text
-        # in the form the model was trained on.
-        batch = self.tokenizer(
-            [normalise(text) for text in texts],
-            truncation=True,
-            max_length=self.max_length,
-            padding=True,
-            return_tensors="pt",
-        )
-        with self._torch.inference_mode():
-            probabilities = self.model(**batch).logits.softmax(dim=-1)
-        scores, indices = probabilities.max(dim=-1)
-        return [(self.labels[i], round(s, 6)) for i, s in zip(indices.tolist(), scores.tolist(), strict=True)]
-
-
-def quantize_int8(model):
-    """Dynamic int8 quantization of the Linear layers (weights int8, activations quantized on the fly)."""
-    import torch
-
-    with warnings.catch_warnings():
-        # Deprecated in favour of torchao, which would be one more dependency; still works in torch 2.x.
-        warnings.simplefilter("ignore")
-        return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
-
-
-# ---------------------------------------------------------------------------------------------
 # Requests
 
 
@@ -167,60 +95,118 @@ def _media_type(header: str | None) -> str:
     return (header or "").split(";", 1)[0].strip().lower()
 
 
-def _unquote_csv_line(line: str) -> str:
-    """`"a, ""quoted"" text"` -> `a, "quoted" text`; an unquoted line is the text as it is."""
-    if len(line) >= 2 and line[0] == '"' and line[-1] == '"':
-        return line[1:-1].replace('""', '"')
-    return line
+def _bad(message: str) -> RequestError:
+    return RequestError(HTTPStatus.BAD_REQUEST, message)
+
+
+def parse_csv(text: str) -> list[str]:
+    """One text per CSV record, one column. Only `\\n` and `\\r\\n` end a record; a record in double
+    quotes may hold commas, line breaks and quotes (doubled inside the quotes). An unquoted record
+    is the text as it is, commas included."""
+    records: list[str] = []
+    position, size = 0, len(text)
+    while position < size:
+        number = len(records) + 1
+        if text[position] == '"':
+            record, position = _quoted_record(text, position, number)
+        else:
+            newline = text.find("\n", position)
+            end = size if newline < 0 else newline
+            record = text[position:end]
+            if newline >= 0:
+                record = record.removesuffix("\r")
+            position = end + 1
+        records.append(record)
+    return records
+
+
+def _quoted_record(text: str, start: int, number: int) -> tuple[str, int]:
+    """The text of the quoted record at `start` and where the next record begins."""
+    parts, position = [], start + 1
+    while True:
+        quote = text.find('"', position)
+        if quote < 0:
+            raise _bad(f"CSV record {number}: the opening double quote is never closed")
+        parts.append(text[position:quote])
+        if text.startswith('"', quote + 1):  # "" inside quotes is one quote
+            parts.append('"')
+            position = quote + 2
+            continue
+        after = quote + 1
+        for ending in ("\r\n", "\n", ""):
+            if text.startswith(ending, after) and (ending or after == len(text)):
+                return "".join(parts), after + len(ending)
+        raise _bad(
+            f"CSV record {number}: text after the closing quote; send one text per record "
+            f'(one column), with quotes inside a quoted text doubled ("")'
+        )
+
+
+def _load_json(text: str, where: str) -> Any:
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise _bad(f"{where}: JSON nested too deeply") from None
+    except ValueError as error:
+        raise _bad(f"{where}: malformed JSON: {error}") from None
+
+
+def parse_jsonlines(text: str) -> list[str]:
+    """One text per line: a JSON string, or `{"inputs": "text"}`."""
+    lines = text.split("\n")
+    if lines and not lines[-1].strip():
+        lines.pop()  # the newline that ends the last line
+    texts = []
+    for number, line in enumerate(lines, start=1):
+        value = _load_json(line, f"JSON line {number}") if line.strip() else None
+        if isinstance(value, dict) and set(value) == {"inputs"}:
+            value = value["inputs"]
+        if not isinstance(value, str):
+            raise _bad(f'JSON line {number}: expected a JSON string or {{"inputs": "text"}}, one per line')
+        texts.append(value)
+    return texts
+
+
+def parse_json(text: str) -> list[str]:
+    payload = _load_json(text, "body")
+    if not isinstance(payload, dict) or "inputs" not in payload:
+        raise _bad('expected a JSON object {"inputs": "text"} or {"inputs": ["text", ...]}')
+    unknown = sorted(set(payload) - {"inputs"})
+    if unknown:
+        raise _bad(f"unknown keys {unknown}: only 'inputs' is accepted")
+    inputs = payload["inputs"]
+    texts = [inputs] if isinstance(inputs, str) else inputs
+    if not isinstance(texts, list):
+        raise _bad(f"'inputs' must be a string or a list of strings, not {type(inputs).__name__}")
+    for index, item in enumerate(texts):
+        if not isinstance(item, str):
+            raise _bad(f"inputs[{index}] must be a string, not {type(item).__name__}")
+    return texts
+
+
+PARSERS = {"application/json": parse_json, "text/csv": parse_csv, JSONLINES: parse_jsonlines}
 
 
 def parse_texts(body: bytes, content_type: str | None) -> list[str]:
     """The texts a request carries, or a RequestError naming what is wrong."""
     media_type = _media_type(content_type) or "application/json"
+    parser = PARSERS.get(media_type)
+    if parser is None:
+        raise RequestError(
+            HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+            f"content type {media_type!r} is not supported: use application/json, text/csv or {JSONLINES}",
+        )
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise RequestError(HTTPStatus.BAD_REQUEST, f"body is not valid UTF-8 ({error.reason})") from None
-    if media_type == "text/csv":
-        lines = text.splitlines()
-        if not lines:
-            raise RequestError(HTTPStatus.BAD_REQUEST, "empty input: send one text per line")
-        return [_unquote_csv_line(line) for line in lines]
-    if media_type != "application/json":
-        raise RequestError(
-            HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
-            f"content type {media_type!r} is not supported: use application/json or text/csv",
-        )
-    try:
-        payload = json.loads(text)
-    except ValueError as error:
-        raise RequestError(HTTPStatus.BAD_REQUEST, f"malformed JSON: {error}") from None
-    if not isinstance(payload, dict) or "inputs" not in payload:
-        raise RequestError(
-            HTTPStatus.BAD_REQUEST, 'expected a JSON object {"inputs": "text"} or {"inputs": ["text", ...]}'
-        )
-    unknown = sorted(set(payload) - {"inputs"})
-    if unknown:
-        raise RequestError(HTTPStatus.BAD_REQUEST, f"unknown keys {unknown}: only 'inputs' is accepted")
-    inputs = payload["inputs"]
-    texts = [inputs] if isinstance(inputs, str) else inputs
-    if not isinstance(texts, list):
-        raise RequestError(
-            HTTPStatus.BAD_REQUEST,
-            f"'inputs' must be a string or a list of strings, not {type(inputs).__name__}",
-        )
-    for index, item in enumerate(texts):
-        if not isinstance(item, str):
-            raise RequestError(
-                HTTPStatus.BAD_REQUEST, f"inputs[{index}] must be a string, not {type(item).__name__}"
-            )
-    return texts
+        raise _bad(f"body is not valid UTF-8 ({error.reason} at byte {error.start})") from None
+    return parser(text)
 
 
 def check_texts(texts: list[str], limits: Limits) -> tuple[list[str], list[bool]]:
     """Apply the configured limits: the texts to classify and which of them were truncated."""
     if not texts:
-        raise RequestError(HTTPStatus.BAD_REQUEST, "empty input: send at least one text")
+        raise _bad("empty input: send at least one text")
     if len(texts) > limits.max_batch_size:
         raise RequestError(
             HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
@@ -229,8 +215,7 @@ def check_texts(texts: list[str], limits: Limits) -> tuple[list[str], list[bool]
         )
     kept, truncated = [], []
     for index, text in enumerate(texts):
-        if not text.strip():
-            raise RequestError(HTTPStatus.BAD_REQUEST, f"text {index} is empty")
+        _check_text(index, text)
         too_long = len(text) > limits.max_text_chars
         if too_long and limits.long_text == "reject":
             raise RequestError(
@@ -243,47 +228,98 @@ def check_texts(texts: list[str], limits: Limits) -> tuple[list[str], list[bool]
     return kept, truncated
 
 
+def _check_text(index: int, text: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        code = ord(text[error.start])
+        raise _bad(f"text {index} holds a lone surrogate (U+{code:04X}): send valid Unicode") from None
+    if not normalise(text):
+        # The prepare stage refuses such rows too: nothing is left once the text is normalised.
+        raise _bad(
+            f"text {index} is empty once normalised (only whitespace, control or zero-width characters)"
+        )
+
+
 # ---------------------------------------------------------------------------------------------
 # The service behind the HTTP handler
 
 
 class InferenceService:
-    """Readiness, the model and the lock that keeps one prediction running at a time."""
+    """Readiness, the predictor, the lock that keeps one prediction running at a time, and the
+    requests in flight (so SIGTERM can let them finish)."""
 
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
         self.ready = threading.Event()
+        self.stopping = threading.Event()
         self.model_version = ""
-        self._classifier: Classifier | None = None
+        self.predictor: Predictor | None = None
         self._lock = threading.Lock()
+        self._in_flight = 0
+        self._idle = threading.Condition()
 
-    def load(self, model_dir: Path, max_length: int, quantize: str, version: str | None) -> dict[str, float]:
-        """Load the model and run one warm-up prediction; /ping turns 200 only after both."""
+    def load(
+        self, model_dir: Path, max_length: int, quantize: str, version: str | None, predictor_class=Predictor
+    ) -> dict[str, float]:
+        """Load the graph and run one warm-up prediction; /ping turns 200 only after both.
+        `predictor_class` exists for the benchmark's PyTorch reference (bench/torch_reference.py)."""
         started = time.perf_counter()
-        classifier = Classifier(model_dir, max_length, quantize)
+        predictor = predictor_class(model_dir, max_length, quantize)
         loaded = time.perf_counter()
-        classifier.predict([WARM_UP_TEXT])
+        predictor.predict([WARM_UP_TEXT])
         warmed = time.perf_counter()
         self.model_version = version or f"local-{weights_digest(model_dir)}"
-        self._classifier = classifier
+        self.predictor = predictor
         self.ready.set()
         return {"load_s": round(loaded - started, 3), "warm_up_s": round(warmed - loaded, 3)}
 
-    def classify(self, body: bytes, content_type: str | None) -> dict[str, Any]:
-        if not self.ready.is_set() or self._classifier is None:
+    @contextmanager
+    def request(self) -> Iterator[None]:
+        """Count a request in flight; refuse new ones once stopping."""
+        if self.stopping.is_set():
+            raise RequestError(HTTPStatus.SERVICE_UNAVAILABLE, "the server is shutting down: retry")
+        with self._idle:
+            self._in_flight += 1
+        try:
+            yield
+        finally:
+            with self._idle:
+                self._in_flight -= 1
+                self._idle.notify_all()
+
+    def drain(self, timeout: float) -> int:
+        """Wait until no request is in flight, at most `timeout` seconds; the number still running."""
+        with self._idle:
+            self._idle.wait_for(lambda: self._in_flight == 0, timeout)
+            return self._in_flight
+
+    def classify(self, body: bytes, content_type: str | None) -> list[dict[str, Any]]:
+        if not self.ready.is_set() or self.predictor is None:
             raise RequestError(
                 HTTPStatus.SERVICE_UNAVAILABLE, "the model is still loading: retry after /ping is 200"
             )
         texts, truncated = check_texts(parse_texts(body, content_type), self.limits)
         with self._lock:
-            results = self._classifier.predict(texts)
-        return {
-            "model_version": self.model_version,
-            "predictions": [
-                {"label": label, "score": score, "truncated": cut}
-                for (label, score), cut in zip(results, truncated, strict=True)
-            ],
-        }
+            results = self.predictor.predict(texts)
+        return [
+            {"label": label, "score": score, "truncated": cut}
+            for (label, score), cut in zip(results, truncated, strict=True)
+        ]
+
+
+def _answer_type(accept: str | None) -> str:
+    """`application/json`, or JSON lines when the client accepts them and no JSON."""
+    if not accept:
+        return "application/json"
+    offered = {_media_type(part) for part in accept.split(",")}
+    if offered & set(JSON_TYPES):
+        return "application/json"
+    if JSONLINES in offered:
+        return JSONLINES
+    raise RequestError(
+        HTTPStatus.NOT_ACCEPTABLE, f"answers are application/json or {JSONLINES}; Accept was {accept!r}"
+    )
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -295,12 +331,15 @@ class Handler(BaseHTTPRequestHandler):
     # client's delayed ACK of the headers, 40 ms per request (measured by bench/serve_bench.py).
     wbufsize = 1 << 16
     disable_nagle_algorithm = True
-    timeout = 60  # a client that stops sending mid-request frees its thread after this long
+    timeout = 60  # an idle kept-alive connection frees its thread after this long
+    body_timeout = BODY_TIMEOUT_SECONDS
     service: InferenceService  # set on the subclass made by make_server
 
     def do_GET(self) -> None:
         if urlsplit(self.path).path != "/ping":
             return self._send(HTTPStatus.NOT_FOUND, {"error": f"no such path {self.path!r}: use GET /ping"})
+        if self.service.stopping.is_set():
+            return self._send(HTTPStatus.SERVICE_UNAVAILABLE, {"status": "stopping"})
         if self.service.ready.is_set():
             return self._send(HTTPStatus.OK, {"status": "ready", "model_version": self.service.model_version})
         return self._send(HTTPStatus.SERVICE_UNAVAILABLE, {"status": "loading"})
@@ -312,30 +351,35 @@ class Handler(BaseHTTPRequestHandler):
                 HTTPStatus.NOT_FOUND, {"error": f"no such path {self.path!r}: use POST /invocations"}
             )
         try:
-            self._check_accept()
-            body = self._read_body()
-            answer = self.service.classify(body, self.headers.get("Content-Type"))
+            with self.service.request():
+                answer_type = _answer_type(self.headers.get("Accept"))
+                body = self._read_body()
+                predictions = self.service.classify(body, self.headers.get("Content-Type"))
+                return self._answer(answer_type, predictions)
         except RequestError as error:
+            if error.status in (HTTPStatus.NOT_ACCEPTABLE, HTTPStatus.SERVICE_UNAVAILABLE):
+                self.close_connection = True  # the body may be unread
             return self._send(error.status, {"error": error.message})
         except Exception as error:  # a bug must cost one request, never the server
             self.log_error("prediction failed: %r", error)
             return self._send(HTTPStatus.INTERNAL_SERVER_ERROR, {"error": f"prediction failed: {error}"})
+
+    def _answer(self, answer_type: str, predictions: list[dict[str, Any]]) -> None:
         headers = {"X-Model-Version": self.service.model_version}
-        return self._send(HTTPStatus.OK, answer, headers)
+        if self.service.stopping.is_set():
+            self.close_connection = True  # the last answer on this connection
+        if answer_type == JSONLINES:
+            lines = "".join(json.dumps(p) + "\n" for p in predictions)
+            return self._write(HTTPStatus.OK, lines.encode("utf-8"), JSONLINES, headers)
+        return self._send(
+            HTTPStatus.OK, {"model_version": self.service.model_version, "predictions": predictions}, headers
+        )
 
     def _method_not_allowed(self) -> None:
         self.close_connection = True
         self._send(HTTPStatus.METHOD_NOT_ALLOWED, {"error": "use GET /ping or POST /invocations"})
 
-    do_PUT = do_DELETE = do_PATCH = _method_not_allowed
-
-    def _check_accept(self) -> None:
-        accept = self.headers.get("Accept")
-        if accept and not any(_media_type(part) in JSON_TYPES for part in accept.split(",")):
-            self.close_connection = True
-            raise RequestError(
-                HTTPStatus.NOT_ACCEPTABLE, f"answers are application/json; Accept was {accept!r}"
-            )
+    do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _method_not_allowed
 
     def _read_body(self) -> bytes:
         length = self.headers.get("Content-Length")
@@ -346,20 +390,50 @@ class Handler(BaseHTTPRequestHandler):
             size = int(length)
         except ValueError:
             self.close_connection = True
-            raise RequestError(HTTPStatus.BAD_REQUEST, f"Content-Length {length!r} is not a number") from None
+            raise _bad(f"Content-Length {length!r} is not a number") from None
         if size < 0 or size > MAX_BODY_BYTES:
             self.close_connection = True
             raise RequestError(
                 HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"body of {size} bytes; at most {MAX_BODY_BYTES}"
             )
-        return self.rfile.read(size)
+        self.connection.settimeout(self.body_timeout)
+        try:
+            body = self.rfile.read(size)
+        except TimeoutError:
+            self.close_connection = True
+            raise RequestError(
+                HTTPStatus.REQUEST_TIMEOUT,
+                f"the body stopped arriving before its Content-Length of {size} bytes "
+                f"(nothing for {self.body_timeout:g} s)",
+            ) from None
+        finally:
+            self.connection.settimeout(self.timeout)
+        if len(body) < size:
+            self.close_connection = True
+            raise _bad(f"the body ended after {len(body)} of the {size} bytes its Content-Length announced")
+        return body
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """The standard library's errors (request line, headers, unknown methods) as JSON 4xx."""
+        status = CLIENT_STATUS.get(HTTPStatus(code), HTTPStatus(code))
+        if self.request_version == "HTTP/0.9":  # a malformed request line: answer in HTTP/1.1
+            self.request_version = "HTTP/1.1"
+        self.close_connection = True
+        hint = "use GET /ping or POST /invocations" if code == HTTPStatus.NOT_IMPLEMENTED else ""
+        detail = message or HTTPStatus(code).phrase
+        self._send(status, {"error": f"{detail}: {hint}" if hint else detail})
 
     def _send(
         self, status: HTTPStatus, payload: dict[str, Any], headers: dict[str, str] | None = None
     ) -> None:
         body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        self._write(status, body, "application/json", headers)
+
+    def _write(
+        self, status: HTTPStatus, body: bytes, content_type: str, headers: dict[str, str] | None = None
+    ) -> None:
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         for name, value in (headers or {}).items():
             self.send_header(name, value)
@@ -367,6 +441,7 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(body)
+        self.wfile.flush()  # before the request counts as done: a draining server may exit next
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         # One line per request would dominate the logs under load: log only server errors (503
@@ -380,9 +455,19 @@ class Server(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128  # a burst of connections waits in the backlog instead of being refused
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away mid-answer is one log line, not a traceback."""
+        error = sys.exc_info()[1]
+        if isinstance(error, OSError):
+            _log(status="client_disconnected", client=str(client_address[0]), error=repr(error))
+            return
+        super().handle_error(request, client_address)
 
-def make_server(host: str, port: int, service: InferenceService) -> Server:
-    handler = type("BoundHandler", (Handler,), {"service": service})
+
+def make_server(
+    host: str, port: int, service: InferenceService, body_timeout: float = BODY_TIMEOUT_SECONDS
+) -> Server:
+    handler = type("BoundHandler", (Handler,), {"service": service, "body_timeout": body_timeout})
     return Server((host, port), handler)
 
 
@@ -400,11 +485,13 @@ def run(
     port: int,
     serve_params: ServeParams,
     max_length: int,
+    predictor_class=Predictor,
 ) -> None:
     """Listen at once (so /ping answers 503 while loading), load and warm up, then serve until
     SIGTERM or SIGINT. Prints `{"listening": URL}` on stdout when the socket is bound."""
     started = time.perf_counter()
-    check_model_dir(model_dir)  # a wrong folder fails before anything listens
+    if predictor_class is Predictor:  # a wrong folder fails before anything listens
+        check_model_dir(model_dir, serve_params.quantize)
     service = InferenceService(Limits.from_params(serve_params))
     server = make_server(host, port, service)
     url = f"http://{server.server_address[0]}:{server.server_address[1]}"
@@ -413,12 +500,14 @@ def run(
     worker.start()
 
     def stop(*_: object) -> None:
-        threading.Thread(target=server.shutdown, daemon=True).start()
+        service.stopping.set()  # requests on open connections get 503 from now on
+        threading.Thread(target=server.shutdown, daemon=True).start()  # no new connections
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     try:
-        timings = service.load(model_dir, max_length, serve_params.quantize, os.environ.get(VERSION_ENV))
+        version = os.environ.get(VERSION_ENV)
+        timings = service.load(model_dir, max_length, serve_params.quantize, version, predictor_class)
     except BaseException:
         server.shutdown()
         server.server_close()
@@ -428,12 +517,16 @@ def run(
         url=url,
         model_dir=str(model_dir),
         model_version=service.model_version,
-        quantize=serve_params.quantize,
+        graph=getattr(service.predictor, "graph", Path("-")).name,
         ready_s=round(time.perf_counter() - started, 3),
         **timings,
     )
     worker.join()
     server.server_close()
+    left = service.drain(DRAIN_SECONDS)
+    if left:
+        _log(status="stopped", dropped_requests=left, drain_s=DRAIN_SECONDS)
+        os._exit(1)  # requests still running after the bound: say so, do not wait for them
     _log(status="stopped")
 
 

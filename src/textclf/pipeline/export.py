@@ -1,0 +1,123 @@
+"""Export the trained model to the ONNX graph the endpoint serves, and check it before it ships.
+
+Called by training (rank 0) once the model folder is saved. Writes `model.onnx` (fp32) and, when
+`deploy.serve.quantize` is `int8`, `model.int8.onnx` (dynamic int8 quantization of the weights by
+ONNX Runtime). Then it runs the validation split through the PyTorch model and through each graph
+with the serving code (`textclf.serving.inference`), so the check covers the tokenizer the server
+uses too: the fp32 logits must agree within `FP32_TOLERANCE`, else the stage fails with the
+numbers. For int8 the share of identical predictions is reported (int8 changes the numbers by
+design; the gate judges its accuracy on the test split, through the same graph).
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+from typing import Any
+
+from textclf.serving.inference import GRAPH_FILES, Predictor
+
+# Largest absolute difference of a logit between PyTorch and the fp32 graph. Float reordering
+# gives ~1e-5 on MiniLM; a wrong export (another tokenizer, a dropped input) gives 1e-1 and more.
+FP32_TOLERANCE = 1e-3
+OPSET = 17
+CHECK_BATCH = 32
+
+
+class ExportCheckError(RuntimeError):
+    """The exported graph does not compute what the trained model computes."""
+
+
+def export_fp32(model, graph: Path) -> None:
+    """The legacy TorchScript exporter: the dynamo one needs onnxscript and gives the same graph."""
+    import torch
+
+    model = model.eval().to("cpu")
+    sample = {
+        "input_ids": torch.ones((2, 8), dtype=torch.long),
+        "attention_mask": torch.ones((2, 8), dtype=torch.long),
+        "token_type_ids": torch.zeros((2, 8), dtype=torch.long),
+    }
+    axes = {0: "batch", 1: "sequence"}
+    with warnings.catch_warnings(), torch.inference_mode():
+        warnings.simplefilter("ignore")  # TracerWarnings about python control flow in transformers
+        torch.onnx.export(
+            model,
+            tuple(sample.values()),  # forward's first three parameters, in this order
+            str(graph),
+            input_names=list(sample),
+            output_names=["logits"],
+            dynamic_axes={**dict.fromkeys(sample, axes), "logits": {0: "batch"}},
+            opset_version=OPSET,
+            dynamo=False,
+        )
+
+
+def export_int8(fp32_graph: Path, int8_graph: Path) -> None:
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    logging.disable(logging.WARNING)  # "consider pre-processing": shape inference gains nothing here
+    try:
+        quantize_dynamic(str(fp32_graph), str(int8_graph), weight_type=QuantType.QInt8)
+    finally:
+        logging.disable(logging.NOTSET)
+
+
+def torch_logits(model, tokenizer, texts: list[str], max_length: int):
+    import numpy as np
+    import torch
+
+    from textclf.text import normalise
+
+    chunks = []
+    with torch.inference_mode():
+        for start in range(0, len(texts), CHECK_BATCH):
+            batch = tokenizer(
+                [normalise(text) for text in texts[start : start + CHECK_BATCH]],
+                truncation=True,
+                max_length=max_length,
+                padding=True,
+                return_tensors="pt",
+            )
+            chunks.append(model(**batch).logits.float().numpy())
+    return np.concatenate(chunks)
+
+
+def graph_logits(predictor: Predictor, texts: list[str]):
+    import numpy as np
+
+    return np.concatenate(
+        [predictor.logits(texts[start : start + CHECK_BATCH]) for start in range(0, len(texts), CHECK_BATCH)]
+    )
+
+
+def export_and_check(
+    model, tokenizer, model_dir: Path, quantize: str, texts: list[str], max_length: int
+) -> dict[str, Any]:
+    """Write the graphs into `model_dir` and check them on `texts`; returns the check's figures."""
+    fp32_graph = model_dir / GRAPH_FILES["none"]
+    export_fp32(model, fp32_graph)
+    if quantize == "int8":
+        export_int8(fp32_graph, model_dir / GRAPH_FILES["int8"])
+    reference = torch_logits(model.eval().to("cpu"), tokenizer, texts, max_length)
+    fp32 = graph_logits(Predictor(model_dir, max_length, "none"), texts)
+    max_diff = float(abs(fp32 - reference).max())
+    figures: dict[str, Any] = {
+        "opset": OPSET,
+        "checked_texts": len(texts),
+        "fp32_max_abs_logit_diff": round(max_diff, 7),
+        "fp32_tolerance": FP32_TOLERANCE,
+        "fp32_agreement": round(float((fp32.argmax(-1) == reference.argmax(-1)).mean()), 4),
+    }
+    if not max_diff <= FP32_TOLERANCE:  # also catches NaN
+        raise ExportCheckError(
+            f"{fp32_graph}: logits differ from the PyTorch model by up to {max_diff:.3g} on {len(texts)} "
+            f"validation texts (tolerance {FP32_TOLERANCE}); predictions agree on "
+            f"{figures['fp32_agreement']:.2%}. The export is wrong: the stage fails rather than ship it"
+        )
+    if quantize == "int8":
+        int8 = graph_logits(Predictor(model_dir, max_length, "int8"), texts)
+        figures["int8_agreement"] = round(float((int8.argmax(-1) == reference.argmax(-1)).mean()), 4)
+        figures["int8_max_abs_logit_diff"] = round(float(abs(int8 - reference).max()), 5)
+    return figures

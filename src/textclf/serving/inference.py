@@ -1,0 +1,168 @@
+"""The one inference path: the tokenizer and the ONNX graph of a model folder, and `predict`.
+
+The evaluate stage scores the test split through it, the server answers requests through it, and
+the local cloud's endpoint runs the server: so the gate judges exactly the graph the endpoint
+serves, int8 or not. No torch and no transformers here: `tokenizers` reads the tokenizer the train
+stage saved (`tokenizer.json`), ONNX Runtime runs the graph it exported (`model.onnx`, or
+`model.int8.onnx` when `deploy.serve.quantize` is `int8`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+from textclf.text import normalise
+
+# The graph each `deploy.serve.quantize` value serves; the train stage writes them.
+GRAPH_FILES = {"none": "model.onnx", "int8": "model.int8.onnx"}
+REQUIRED_FILES = ("config.json", "labels.json", "tokenizer.json", "tokenizer_config.json")
+
+
+class ModelDirError(RuntimeError):
+    """The model folder is missing or does not hold a trained, exported model."""
+
+
+def graph_file(quantize: str) -> str:
+    return GRAPH_FILES[quantize]
+
+
+def check_model_dir(model_dir: Path, quantize: str = "none") -> list[str]:
+    """The labels of the model in `model_dir`, or a ModelDirError that says what to do."""
+    if not model_dir.is_dir():
+        raise ModelDirError(
+            f"model folder {model_dir} does not exist: train one with `make repro` (writes models/model) "
+            f"or pass --model-dir / set TEXTCLF_MODEL_DIR"
+        )
+    missing = [name for name in REQUIRED_FILES if not (model_dir / name).is_file()]
+    if missing:
+        raise ModelDirError(
+            f"model folder {model_dir} lacks {', '.join(missing)}: it is not a model the train stage "
+            f"wrote (expected HuggingFace save_pretrained files, the tokenizer and labels.json)"
+        )
+    if not (model_dir / graph_file(quantize)).is_file():
+        raise ModelDirError(
+            f"model folder {model_dir} lacks {graph_file(quantize)}, the graph deploy.serve.quantize: "
+            f"{quantize} serves: the train stage exports it; run `dvc repro` (or `make repro`) with "
+            f"this params.yaml"
+        )
+    labels = _read_labels(model_dir)
+    id2label = _read_json(model_dir / "config.json").get("id2label")
+    if not isinstance(id2label, dict) or {int(i): v for i, v in id2label.items()} != dict(enumerate(labels)):
+        raise ModelDirError(
+            f"{model_dir}: config.json id2label {id2label} does not match labels.json {labels}; "
+            f"the folder mixes files of two models"
+        )
+    return labels
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ModelDirError(f"{path}: not readable JSON ({error})") from None
+    if not isinstance(value, dict):
+        raise ModelDirError(f"{path}: expected a JSON object")
+    return value
+
+
+def _read_labels(model_dir: Path) -> list[str]:
+    labels = _read_json(model_dir / "labels.json").get("labels")
+    if not isinstance(labels, list) or not all(isinstance(label, str) for label in labels):
+        raise ModelDirError(f'{model_dir / "labels.json"}: expected {{"labels": ["...", ...]}}')
+    return labels
+
+
+def file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def weights_digest(model_dir: Path) -> str:
+    """A short digest of the weights: names a model that came without a version."""
+    weights = sorted(model_dir.glob("*.safetensors")) or sorted(model_dir.glob("*.bin"))
+    digest = hashlib.sha256()
+    for path in weights or [model_dir / "config.json"]:
+        digest.update(file_digest(path).encode())
+    return digest.hexdigest()[:12]
+
+
+def load_tokenizer(model_dir: Path, max_length: int):
+    """The saved fast tokenizer, set to truncate to `max_length` tokens and pad each batch to its
+    longest text: what `AutoTokenizer(..., truncation=True, max_length=..., padding=True)` does."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+    settings = _read_json(model_dir / "tokenizer_config.json")
+    pad_token = settings.get("pad_token") or "[PAD]"
+    pad_id = tokenizer.token_to_id(pad_token)
+    if pad_id is None:
+        raise ModelDirError(
+            f"{model_dir / 'tokenizer.json'}: no padding token {pad_token!r} in the vocabulary"
+        )
+    tokenizer.enable_truncation(max_length=max_length)
+    tokenizer.enable_padding(
+        pad_id=pad_id, pad_token=pad_token, pad_type_id=settings.get("pad_token_type_id", 0)
+    )
+    return tokenizer
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return shifted / shifted.sum(axis=-1, keepdims=True)
+
+
+class Predictor:
+    """The tokenizer and one ONNX graph of a model folder, loaded once. `predict` is safe to call
+    from one thread at a time (the server holds a lock around it)."""
+
+    def __init__(self, model_dir: Path, max_length: int, quantize: str = "none", threads: int = 0) -> None:
+        self.labels = check_model_dir(model_dir, quantize)  # before the slow imports: fail fast
+        import onnxruntime
+
+        self.graph = model_dir / graph_file(quantize)
+        self.quantize = quantize
+        self.tokenizer = load_tokenizer(model_dir, max_length)
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads  # 0: one per physical core
+        options.log_severity_level = 3  # warnings about unused initializers are noise in a server log
+        self.session = onnxruntime.InferenceSession(
+            str(self.graph), options, providers=["CPUExecutionProvider"]
+        )
+        self._input_names = [graph_input.name for graph_input in self.session.get_inputs()]
+
+    def describe(self) -> dict[str, str]:
+        """Which graph this predictor runs: the file and its SHA-256."""
+        return {"file": self.graph.name, "quantize": self.quantize, "sha256": file_digest(self.graph)}
+
+    def logits(self, texts: list[str]) -> np.ndarray:
+        """The graph's logits for `texts`, after the shared normalisation (as in training)."""
+        encodings = self.tokenizer.encode_batch([normalise(text) for text in texts])
+        features = {
+            "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+            "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
+            "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
+        }
+        (logits,) = self.session.run(["logits"], {name: features[name] for name in self._input_names})
+        return logits
+
+    def predict(self, texts: list[str]) -> list[tuple[str, float]]:
+        """(label, probability) for each text, in order."""
+        probabilities = softmax(self.logits(texts))
+        indices = probabilities.argmax(axis=-1)
+        return [
+            (self.labels[i], round(float(probabilities[row, i]), 6)) for row, i in enumerate(indices.tolist())
+        ]
+
+    def predict_labels(self, texts: list[str], batch_size: int = 32) -> list[str]:
+        """The label of each text, `batch_size` texts per graph call."""
+        predicted: list[str] = []
+        for start in range(0, len(texts), batch_size):
+            predicted += [label for label, _ in self.predict(texts[start : start + batch_size])]
+        return predicted

@@ -1,0 +1,114 @@
+"""The ONNX export (train) and the evaluate stage that judges the exported graph: the model folder
+carries the graph deploy.serve.quantize serves, checked against PyTorch; evaluate scores that very
+graph through the serving code, names it, and refuses what it cannot score honestly."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.model.conftest import run_textclf
+from textclf.pipeline import export
+from textclf.serving.inference import Predictor, file_digest
+
+EVALUATE_OUTPUTS = ("metrics/eval.json", "metrics/gate.json", "plots/confusion.csv")
+
+
+def set_quantize(project: Path, quantize: str) -> None:
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["deploy"] = {"serve": {"quantize": quantize}}
+    (project / "params.yaml").write_text(yaml.safe_dump(params))
+
+
+def test_train_exports_the_checked_int8_graph_and_evaluate_judges_it(tiny_project):
+    set_quantize(tiny_project, "int8")
+
+    trained = run_textclf(tiny_project, "train")
+    evaluated = run_textclf(tiny_project, "evaluate")
+
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    assert evaluated.returncode == 0, evaluated.stderr[-3000:]
+    model_dir = tiny_project / "models/model"
+    facts = json.loads((tiny_project / "metrics/train_job.json").read_text())["onnx_export"]
+    assert facts["fp32_max_abs_logit_diff"] <= facts["fp32_tolerance"] == export.FP32_TOLERANCE
+    assert facts["checked_texts"] > 0 and 0 <= facts["int8_agreement"] <= 1
+    metrics = json.loads((tiny_project / "metrics/eval.json").read_text())
+    assert metrics["graph"] == {
+        "file": "model.int8.onnx",
+        "quantize": "int8",
+        "sha256": file_digest(model_dir / "model.int8.onnx"),
+    }
+    # The accuracy evaluate reports is the accuracy of the served graph on the test split.
+    rows = [json.loads(line) for line in (tiny_project / "data/prepared/test.jsonl").read_text().splitlines()]
+    served = Predictor(model_dir, 32, "int8").predict_labels([r["text"] for r in rows])
+    accuracy = sum(p == r["label"] for p, r in zip(served, rows, strict=True)) / len(rows)
+    assert metrics["accuracy"] == round(accuracy, 4)
+
+
+def test_an_export_that_differs_from_the_model_fails_with_the_numbers(tiny_model_dir, tmp_path, monkeypatch):
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, folder)
+    model = AutoModelForSequenceClassification.from_pretrained(folder).eval()
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    real_export = export.export_fp32
+
+    def export_another_model(_model, graph):  # what a wrong export would write
+        other = AutoModelForSequenceClassification.from_pretrained(folder).eval()
+        with torch.no_grad():
+            other.classifier.bias.add_(0.5)
+        real_export(other, graph)
+
+    monkeypatch.setattr(export, "export_fp32", export_another_model)
+
+    with pytest.raises(export.ExportCheckError, match=r"differ from the PyTorch model by up to 0\.5 on 3"):
+        export.export_and_check(model, tokenizer, folder, "none", ["a", "bb", "ccc"], 32)
+
+
+def copy_model(project: Path, model_dir: Path) -> None:
+    shutil.copytree(model_dir, project / "models/model")
+
+
+def write_stale_outputs(project: Path) -> None:
+    for name in EVALUATE_OUTPUTS:
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / name).write_text("{}")
+
+
+def test_evaluate_refuses_test_labels_the_model_does_not_know(tiny_project, tiny_model_dir):
+    copy_model(tiny_project, tiny_model_dir)  # knows billing, delivery, returns; the sample has six
+    write_stale_outputs(tiny_project)
+
+    done = run_textclf(tiny_project, "evaluate")
+
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "labels the model does not know: ['account', 'cancellation', 'product']" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not any((tiny_project / name).exists() for name in EVALUATE_OUTPUTS)
+
+
+@pytest.mark.parametrize(
+    ("remove", "message"),
+    [
+        ("data/prepared/test.jsonl", "test split not found"),
+        ("models/model", "does not exist"),
+        ("models/model/model.onnx", "lacks model.onnx"),
+    ],
+)
+def test_evaluate_without_its_inputs_removes_stale_outputs(tiny_project, tiny_model_dir, remove, message):
+    copy_model(tiny_project, tiny_model_dir)
+    write_stale_outputs(tiny_project)
+    target = tiny_project / remove
+    shutil.rmtree(target) if target.is_dir() else target.unlink()
+
+    done = run_textclf(tiny_project, "evaluate")
+
+    assert done.returncode == 2 and message in done.stderr, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
+    assert not any((tiny_project / name).exists() for name in EVALUATE_OUTPUTS)

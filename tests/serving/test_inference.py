@@ -1,0 +1,81 @@
+"""The one inference path (textclf.serving.inference): what it computes equals the PyTorch model,
+it runs without torch, and it refuses a model folder it cannot serve with a message."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from textclf.serving.inference import ModelDirError, Predictor
+
+TEXTS = [
+    "Where is my parcel? It was due on Monday.",
+    "I was charged twice this month, please refund one of the payments.",
+    "How do I send it back?" * 20,  # longer than max_length: truncated alike
+    "  Café\u00a0au lait\u200b  ",
+]
+
+
+def test_the_graph_computes_what_the_pytorch_model_computes(tiny_model_dir):
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from textclf.text import normalise
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    model = AutoModelForSequenceClassification.from_pretrained(tiny_model_dir).eval()
+    batch = tokenizer(
+        [normalise(t) for t in TEXTS], truncation=True, max_length=32, padding=True, return_tensors="pt"
+    )
+    with torch.inference_mode():
+        expected = model(**batch).logits.numpy()
+
+    predictor = Predictor(tiny_model_dir, max_length=32)
+
+    encodings = predictor.tokenizer.encode_batch([normalise(t) for t in TEXTS])
+    assert [e.ids for e in encodings] == batch["input_ids"].tolist()  # same tokens, padding, truncation
+    np.testing.assert_allclose(predictor.logits(TEXTS), expected, atol=1e-4)
+    labels = [predictor.labels[i] for i in expected.argmax(-1)]
+    assert [label for label, _ in predictor.predict(TEXTS)] == labels
+
+
+def test_serving_runs_without_torch_or_transformers(tiny_model_dir):
+    code = f"""
+import sys
+import textclf.cli, textclf.serving.server
+from textclf.serving.server import InferenceService, Limits
+service = InferenceService(Limits(8, 100, "truncate"))
+service.load(__import__("pathlib").Path({str(tiny_model_dir)!r}), 32, "int8", "v")
+print(service.classify(b'{{"inputs": "where is my parcel"}}', "application/json"))
+training_only = ("torch", "transformers", "pandas", "pyarrow", "datasets", "dvc")
+heavy = sorted(m for m in training_only if m in sys.modules)
+print("HEAVY", heavy)
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+
+    assert done.returncode == 0, done.stderr
+    assert "'label'" in done.stdout
+    assert "HEAVY []" in done.stdout, done.stdout
+
+
+def test_a_folder_without_the_configured_graph_is_refused_with_what_to_do(tiny_model_dir, tmp_path):
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, folder)
+    (folder / "model.int8.onnx").unlink()
+
+    with pytest.raises(ModelDirError, match=r"lacks model\.int8\.onnx.*deploy\.serve\.quantize: int8"):
+        Predictor(folder, 32, "int8")
+
+
+def test_labels_that_disagree_with_the_config_are_refused(tiny_model_dir, tmp_path):
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, folder)
+    (folder / "labels.json").write_text(json.dumps({"labels": ["a", "b", "c"]}), encoding="utf-8")
+
+    with pytest.raises(ModelDirError, match="mixes files of two models"):
+        Predictor(folder, 32)
