@@ -23,8 +23,9 @@ def direct(commit: str) -> dict:
 
 def approved_event(url: str, status: str = "Approved", with_url: bool = True) -> dict:
     detail = {
-        "ModelPackageGroupName": "textclf",
-        "ModelPackageArn": "arn:aws:sagemaker:us-east-1:123456789012:model-package/textclf/1",
+        # Terraform names the model package group after the endpoint (MODEL_PACKAGE_GROUP's default).
+        "ModelPackageGroupName": ENDPOINT,
+        "ModelPackageArn": f"arn:aws:sagemaker:us-east-1:123456789012:model-package/{ENDPOINT}/1",
         "ModelApprovalStatus": status,
     }
     if with_url:
@@ -170,9 +171,9 @@ def test_an_approved_model_package_event_deploys(world):
 
 def test_an_event_without_the_url_is_completed_from_the_model_registry(world):
     url = world.upload(A)
-    world.sm.create_model_package_group(ModelPackageGroupName="textclf")
+    world.sm.create_model_package_group(ModelPackageGroupName=ENDPOINT)
     package = world.sm.create_model_package(
-        ModelPackageGroupName="textclf",
+        ModelPackageGroupName=ENDPOINT,
         InferenceSpecification={
             "Containers": [{"Image": "x", "ModelDataUrl": url}],
             "SupportedContentTypes": ["application/json"],

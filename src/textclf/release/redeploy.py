@@ -19,7 +19,10 @@ Event schema. Two triggers, validated into one release (artifact URL + model ver
                    "InferenceSpecification": {"Containers": [{"ModelDataUrl": "s3://..."}]}}}
 
    Without a ModelDataUrl in the detail, the package is read with DescribeModelPackage. A status
-   other than Approved is rejected: there is nothing to deploy.
+   other than Approved is rejected: there is nothing to deploy. So is a package of another account
+   (the account of SAGEMAKER_ROLE_ARN, which Terraform creates beside this function) or of another
+   model package group (MODEL_PACKAGE_GROUP, default ENDPOINT_NAME: Terraform names both alike),
+   and any shape other than the one above (a reason, never an exception that Lambda would retry).
 
 The artifact must be `s3://$ARTIFACT_BUCKET/$ARTIFACT_PREFIX<commit>/model.tar.gz`, <commit> being 7 to
 40 lowercase hex digits (the git commit that produced the model: the model version), and must exist.
@@ -28,7 +31,8 @@ Anything else is rejected with the reason.
 Environment (Terraform sets it): ARTIFACT_BUCKET, ARTIFACT_PREFIX (default `models/`), ENDPOINT_NAME,
 SERVING_IMAGE_URI, SAGEMAKER_ROLE_ARN, SERVERLESS_MEMORY_MB (1024..6144, step 1024),
 SERVERLESS_MAX_CONCURRENCY, SERVERLESS_PROVISIONED_CONCURRENCY (0 = none), KEEP_CONFIGS (default 3),
-LOCK_TABLE (DynamoDB, hash key `lock_id` (S)). Optional timing: POLL_SECONDS (default 15),
+LOCK_TABLE (DynamoDB, hash key `lock_id` (S)), MODEL_PACKAGE_GROUP (default: ENDPOINT_NAME).
+Optional timing: POLL_SECONDS (default 15),
 DEPLOY_TIMEOUT_SECONDS (default 720), LOCK_WAIT_SECONDS (default 300); all bounded by the time the
 Lambda has left.
 
@@ -70,6 +74,12 @@ SCHEMA_DIRECT_KEYS = {"model_data_url", "model_version"}
 EVENT_SOURCE = "aws.sagemaker"
 EVENT_DETAIL_TYPE = "SageMaker Model Package State Change"
 COMMIT = re.compile(r"[0-9a-f]{7,40}")
+# arn:<partition>:sagemaker:<region>:<account>:model-package/<group>/<version>
+PACKAGE_ARN = re.compile(
+    r"arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:(?P<account>\d{12}):model-package/"
+    r"(?P<group>[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62})/\d{1,10}"
+)
+ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::(?P<account>\d{12}):role/.+")
 MEMORY_SIZES = (1024, 2048, 3072, 4096, 5120, 6144)
 IN_PROGRESS = {"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"}
 BROKEN = {"Failed", "UpdateRollbackFailed", "OutOfService"}
@@ -109,6 +119,7 @@ class Settings:
     poll_seconds: float
     deploy_timeout_seconds: float
     lock_wait_seconds: float
+    model_package_group: str = ""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | os._Environ) -> Settings:
@@ -145,6 +156,7 @@ class Settings:
             poll_seconds=number("POLL_SECONDS", "15", 0.01, 300, float),
             deploy_timeout_seconds=number("DEPLOY_TIMEOUT_SECONDS", "720", 1, 3600, float),
             lock_wait_seconds=number("LOCK_WAIT_SECONDS", "300", 0, 3600, float),
+            model_package_group=env.get("MODEL_PACKAGE_GROUP") or env.get("ENDPOINT_NAME", ""),
         )
         if settings.memory_mb not in MEMORY_SIZES:
             raise ConfigError(f"environment variable SERVERLESS_MEMORY_MB must be one of {MEMORY_SIZES}")
@@ -155,6 +167,13 @@ class Settings:
                 f"ENDPOINT_NAME={settings.endpoint_name!r} is not a valid SageMaker endpoint name"
             )
         return settings
+
+    def account_id(self) -> str:
+        """This deployment's AWS account: the one of its SageMaker role (Terraform makes both)."""
+        match = ROLE_ARN.fullmatch(self.role_arn)
+        if not match:
+            raise ConfigError(f"SAGEMAKER_ROLE_ARN={self.role_arn!r} is not an IAM role ARN")
+        return match["account"]
 
 
 @dataclass(frozen=True)
@@ -172,10 +191,12 @@ def version_from_url(url: Any, settings: Settings) -> str:
     expected = f"s3://{settings.artifact_bucket}/{settings.artifact_prefix}"
     shape = f"{expected}<git-commit>/model.tar.gz"
     if not url.startswith(expected):
-        raise Rejected(f"artifact {url} is outside the artifacts bucket and prefix: only {shape} is deployed")
+        raise Rejected(
+            f"artifact {_short(url)} is outside the artifacts bucket and prefix: only {shape} is deployed"
+        )
     commit, slash, rest = url[len(expected) :].partition("/")
     if not slash or rest != "model.tar.gz" or not COMMIT.fullmatch(commit):
-        raise Rejected(f"artifact {url} does not match {shape} (commit: 7-40 lowercase hex digits)")
+        raise Rejected(f"artifact {_short(url)} does not match {shape} (commit: 7-40 lowercase hex digits)")
     return commit
 
 
@@ -189,50 +210,104 @@ def parse_event(event: Any, settings: Settings, sagemaker: Any = None) -> Releas
         return _parse_direct(event, settings)
     raise Rejected(
         'unrecognised event: expected {"model_data_url": "s3://...", "model_version": "<commit>"} or an '
-        f"EventBridge {EVENT_DETAIL_TYPE!r} event from {EVENT_SOURCE}; got keys {sorted(event)}"
+        f"EventBridge {EVENT_DETAIL_TYPE!r} event from {EVENT_SOURCE}; "
+        f"got keys {_short(sorted(map(str, event)))}"
     )
 
 
 def _parse_direct(event: dict, settings: Settings) -> Release:
-    unknown = sorted(set(event) - SCHEMA_DIRECT_KEYS)
+    unknown = sorted(map(str, set(event) - SCHEMA_DIRECT_KEYS))
     if unknown:
-        raise Rejected(f"unknown keys {unknown} in the event: only {sorted(SCHEMA_DIRECT_KEYS)} are accepted")
+        raise Rejected(
+            f"unknown keys {_short(unknown)} in the event: only {sorted(SCHEMA_DIRECT_KEYS)} are accepted"
+        )
     version = version_from_url(event["model_data_url"], settings)
     given = event.get("model_version", version)
     if given != version:
-        raise Rejected(f"model_version {given!r} does not match the commit {version!r} in model_data_url")
+        raise Rejected(
+            f"model_version {_short(given)} does not match the commit {version!r} in model_data_url"
+        )
     return Release(event["model_data_url"], version, "direct")
 
 
 def _parse_eventbridge(event: dict, settings: Settings, sagemaker: Any) -> Release:
     if event.get("source") != EVENT_SOURCE or event.get("detail-type") != EVENT_DETAIL_TYPE:
         raise Rejected(
-            f"EventBridge event from {event.get('source')!r} of type {event.get('detail-type')!r}: only "
-            f"{EVENT_DETAIL_TYPE!r} from {EVENT_SOURCE} triggers a deploy"
+            f"EventBridge event from {_short(event.get('source'))} of type "
+            f"{_short(event.get('detail-type'))}: only {EVENT_DETAIL_TYPE!r} from {EVENT_SOURCE} "
+            "triggers a deploy"
         )
     detail = event.get("detail")
     if not isinstance(detail, dict) or not isinstance(detail.get("ModelPackageArn"), str):
         raise Rejected("the event's detail has no ModelPackageArn")
-    arn = detail["ModelPackageArn"]
+    arn = _our_package(event, detail, settings)
     status = detail.get("ModelApprovalStatus")
     if status != "Approved":
-        raise Rejected(f"model package {arn} is {status!r}, not 'Approved': nothing to deploy")
-    url = _model_data_url(detail)
+        raise Rejected(f"model package {arn} is {_short(status)}, not 'Approved': nothing to deploy")
+    url = _model_data_url(detail, "the event's detail")
     if url is None and sagemaker is not None:
         try:
-            url = _model_data_url(sagemaker.describe_model_package(ModelPackageName=arn))
+            package = sagemaker.describe_model_package(ModelPackageName=arn)
         except sagemaker.exceptions.ClientError as error:
             raise Rejected(f"model package {arn} cannot be read: {error}") from None
+        url = _model_data_url(package, f"model package {arn}")
     if url is None:
         raise Rejected(f"model package {arn} names no ModelDataUrl in InferenceSpecification.Containers")
     return Release(url, version_from_url(url, settings), "eventbridge", arn)
 
 
-def _model_data_url(package: dict) -> str | None:
-    containers = (package.get("InferenceSpecification") or {}).get("Containers") or []
-    if len(containers) != 1 or not isinstance(containers[0], dict):
+def _our_package(event: dict, detail: dict, settings: Settings) -> str:
+    """The package ARN, if the package is this deployment's: its account and its group."""
+    arn = detail["ModelPackageArn"]
+    match = PACKAGE_ARN.fullmatch(arn)
+    if not match:
+        raise Rejected(
+            f"ModelPackageArn {_short(arn)} is not a model package version ARN "
+            "(arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>)"
+        )
+    account = settings.account_id()
+    for where, value in (("the ARN", match["account"]), ("the event", event.get("account", account))):
+        if value != account:
+            raise Rejected(
+                f"model package {arn}: {where} names account {_short(value)}, not this one ({account})"
+            )
+    group = settings.model_package_group
+    for where, value in (
+        ("the ARN", match["group"]),
+        ("the event", detail.get("ModelPackageGroupName", group)),
+    ):
+        if value != group:
+            raise Rejected(f"model package {arn}: {where} names group {_short(value)}, not {group!r}")
+    return arn
+
+
+def _model_data_url(package: Any, where: str) -> str | None:
+    """The one container's ModelDataUrl; None when the package names none; Rejected for any other shape."""
+    if not isinstance(package, dict) or package.get("InferenceSpecification") is None:
         return None
-    return containers[0].get("ModelDataUrl")
+    spec = package["InferenceSpecification"]
+    if not isinstance(spec, dict):
+        raise Rejected(f"{where}: InferenceSpecification must be an object, not {type(spec).__name__}")
+    containers = spec.get("Containers")
+    if containers is None:
+        return None
+    if not isinstance(containers, list) or not all(isinstance(item, dict) for item in containers):
+        raise Rejected(f"{where}: InferenceSpecification.Containers must be a list of objects")
+    if len(containers) != 1:
+        raise Rejected(
+            f"{where}: InferenceSpecification.Containers holds {len(containers)} containers; "
+            "the endpoint serves exactly one"
+        )
+    url = containers[0].get("ModelDataUrl")
+    if url is not None and not isinstance(url, str):
+        raise Rejected(f"{where}: ModelDataUrl must be a string, not {type(url).__name__}")
+    return url
+
+
+def _short(value: Any, limit: int = 200) -> str:
+    """A value from an event for a reason: repr, cut so a hostile event cannot flood the logs."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 # ---------------------------------------------------------------------------------------------
@@ -677,20 +752,26 @@ def _handle(event: Any, context: Any, request_id: str, result: dict[str, Any]) -
 
 def main_cli(event_file: str) -> int:
     """`textclf redeploy --event FILE`: run the handler here against AWS_ENDPOINT_URL (or AWS)."""
-    with open(event_file, encoding="utf-8") as handle:
-        try:
+    try:
+        with open(event_file, encoding="utf-8") as handle:
             event = json.load(handle)
-        except ValueError as error:
-            print(
-                json.dumps({"ok": False, "status": "rejected", "reason": f"{event_file}: not JSON: {error}"})
-            )
-            return 2
+    except OSError as error:
+        return _refuse_file(f"{event_file}: cannot be read ({error.strerror}); pass a JSON event file")
+    except ValueError as error:  # also bytes that are not UTF-8
+        return _refuse_file(f"{event_file}: not JSON: {error}")
+    except RecursionError:
+        return _refuse_file(f"{event_file}: nested too deeply to be an event")
     try:
         result = handler(event, None)
     except DeployBusy as error:
         result = {"ok": False, "status": "busy", "reason": str(error)}
     print(json.dumps(result, indent=2, default=str))
     return 0 if result.get("ok") else 1
+
+
+def _refuse_file(reason: str) -> int:
+    print(json.dumps({"ok": False, "status": "rejected", "reason": reason}))
+    return 2
 
 
 # ---------------------------------------------------------------------------------------------
