@@ -16,5 +16,8 @@ $(LAMBDA_ZIP): src/textclf/__init__.py src/textclf/release/__init__.py src/textc
 
 lambda-zip: $(LAMBDA_ZIP) ## Build the redeploy Lambda's package, build/redeploy.zip (deterministic)
 
-bench-serve: $(INSTALLED) ## Benchmark serving: cold start, latency, server overhead, int8, memory
+bench-serve: $(INSTALLED) ## Benchmark the ONNX Runtime server against the PyTorch one: cold start, latency, size, memory, accuracy
 	$(BIN)/python bench/serve_bench.py --model-dir $(SERVE_MODEL_DIR) --out build/bench/serve.json
+
+# The serving image installs requirements-serve.lock: a change to it is a new image.
+SERVING_IMAGE_INPUTS += requirements-serve.lock

@@ -52,18 +52,69 @@ def _normalised(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def test_the_images_install_the_runtime_dependencies_at_the_locked_versions(repo_root):
-    for dockerfile in ("train.Dockerfile", "serve.Dockerfile"):
-        text = (repo_root / "docker" / dockerfile).read_text(encoding="utf-8")
-        assert LIST_DEPENDENCIES in text and "--constraint requirements.lock" in text
+def _locked(path: Path) -> dict[str, str]:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return dict(_normalised(line).split("==", 1) for line in lines if "==" in line)
+
+
+def test_the_training_image_installs_the_runtime_dependencies_at_the_locked_versions(repo_root):
+    text = (repo_root / "docker/train.Dockerfile").read_text(encoding="utf-8")
+    assert LIST_DEPENDENCIES in text and "--constraint requirements.lock" in text
     listed = subprocess.run(
         [sys.executable, "-c", LIST_DEPENDENCIES], cwd=repo_root, capture_output=True, text=True, check=True
     )
-    lock = (repo_root / "requirements.lock").read_text(encoding="utf-8").splitlines()
-    locked = dict(_normalised(line).split("==", 1) for line in lock if "==" in line)
+    locked = _locked(repo_root / "requirements.lock")
     for requirement in listed.stdout.split():
         name, version = _normalised(requirement).split("==")
         assert locked.get(name) == version, f"{requirement} is not what requirements.lock pins"
+
+
+# What the serving image must not carry: the training side's weight.
+TRAINING_ONLY = {
+    "torch",
+    "transformers",
+    "datasets",
+    "accelerate",
+    "pandas",
+    "pyarrow",
+    "dvc",
+    "scikit-learn",
+}
+
+
+def test_the_serving_image_installs_exactly_its_lock_without_torch(repo_root):
+    text = (repo_root / "docker/serve.Dockerfile").read_text(encoding="utf-8")
+    assert "pip install --no-cache-dir --no-deps --requirement requirements-serve.lock" in text
+    assert "pip check" in text and "requirements.lock" not in text.replace("requirements-serve.lock", "")
+    lines = [line for line in (repo_root / "requirements-serve.lock").read_text().splitlines() if line]
+    pins = [line for line in lines if not line.startswith("#")]
+    assert all(re.fullmatch(r"[A-Za-z0-9_.-]+==[0-9][A-Za-z0-9.+]*", pin) for pin in pins), pins
+    assert pins == sorted(pins, key=lambda pin: pin.split("==")[0].lower()), "keep the lock sorted"
+    serving = _locked(repo_root / "requirements-serve.lock")
+    assert {"onnxruntime", "tokenizers", "numpy", "pyyaml", "pydantic"} <= set(serving)
+    assert not TRAINING_ONLY & set(serving)
+    training = _locked(repo_root / "requirements.lock")
+    skew = {name: (v, training.get(name)) for name, v in serving.items() if training.get(name) != v}
+    assert not skew, f"serving and training pin different versions: {skew}"
+
+
+def test_the_serving_lock_is_a_closed_tree(repo_root):
+    """Installed with --no-deps, so every dependency of a locked package must be locked too (what
+    the image's pip check enforces at build time, checked here from the installed metadata)."""
+    from importlib.metadata import requires
+
+    from packaging.requirements import Requirement
+
+    serving = _locked(repo_root / "requirements-serve.lock")
+    missing = {}
+    for name in serving:
+        for line in requires(name) or []:
+            needed = Requirement(line)
+            if needed.marker and not needed.marker.evaluate({"extra": ""}):
+                continue  # an extra or another platform's dependency
+            if _normalised(needed.name) not in serving:
+                missing.setdefault(name, []).append(needed.name)
+    assert not missing, f"requirements-serve.lock lacks dependencies: {missing}"
 
 
 def _free_port() -> int:
@@ -117,7 +168,7 @@ def test_serve_program_answers_ping_and_invocations(repo_root, tiny_model_dir, t
 # committed files) do not depend on the state of the working tree the tests run from.
 IMAGE_INPUTS = [
     *("Makefile", "mk", "docker", "src"),
-    *("pyproject.toml", "requirements.lock", "README.md", "params.yaml"),
+    *("pyproject.toml", "requirements.lock", "requirements-serve.lock", "README.md", "params.yaml"),
 ]
 
 
@@ -181,13 +232,21 @@ def test_image_tags_change_with_what_the_images_are_built_from(checkout):
     assert after_params["TRAINING_IMAGE_TAG"] == first["TRAINING_IMAGE_TAG"]
     assert after_params["SERVING_IMAGE_TAG"] != first["SERVING_IMAGE_TAG"]  # the server reads params.yaml
 
+    with (checkout / "requirements-serve.lock").open("a", encoding="utf-8") as lock:
+        lock.write("# a comment\n")
+    commit_all(checkout, "serving lock")
+    after_lock = image_tags(checkout)
+    assert after_lock["TRAINING_IMAGE_TAG"] == after_params["TRAINING_IMAGE_TAG"]
+    assert after_lock["SERVING_IMAGE_TAG"] != after_params["SERVING_IMAGE_TAG"]  # the image installs it
+    after_params = after_lock
+
     with (checkout / "src/textclf/serving/server.py").open("a", encoding="utf-8") as code:
         code.write("# changed\n")
     commit_all(checkout, "code")
     after_code = image_tags(checkout)
     assert after_code["TRAINING_IMAGE_TAG"] != after_params["TRAINING_IMAGE_TAG"]
     assert after_code["SERVING_IMAGE_TAG"] != after_params["SERVING_IMAGE_TAG"]
-    assert image_tags(checkout, "HEAD~3") == first  # any commit names its images
+    assert image_tags(checkout, "HEAD~4") == first  # any commit names its images
 
 
 def test_images_push_builds_and_pushes_only_what_ecr_lacks(aws_env, checkout, tmp_path):
