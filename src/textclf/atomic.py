@@ -54,8 +54,12 @@ def read_json_object(path: Path, error: type[Exception], missing_hint: str, kind
         payload = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise error(f"{path}: not found; {missing_hint}") from None
-    except ValueError as problem:
+    except OSError as problem:  # a folder in its place, no permission
+        raise error(f"{path}: cannot be read ({problem.strerror}); {missing_hint}") from None
+    except ValueError as problem:  # also bytes that are not UTF-8
         raise error(f"{path}: not valid JSON ({problem})") from None
+    except RecursionError:
+        raise error(f"{path}: nested too deeply to be a JSON object{kind}") from None
     if not isinstance(payload, dict):
         raise error(f"{path}: expected a JSON object{kind}")
     return payload

@@ -58,8 +58,9 @@ def _recall_checks(metrics: dict[str, Any], minimum: float) -> list[dict[str, An
     if not isinstance(per_class, dict) or not per_class:
         # Without per-class metrics the minimum recall cannot be shown to hold: fail, don't skip.
         return [_check("recall[every class]", None, minimum, ">=")]
+    # A class whose scores are not an object (a list, a number) has no usable recall: it fails.
     return [
-        _check(f"recall[{label}]", (scores or {}).get("recall"), minimum, ">=")
+        _check(f"recall[{label}]", scores.get("recall") if isinstance(scores, dict) else None, minimum, ">=")
         for label, scores in sorted(per_class.items())
     ]
 

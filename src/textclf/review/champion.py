@@ -96,6 +96,8 @@ def read_production(aws: AwsParams) -> Champion | None:
 def parse_record(body: bytes, url: str) -> Champion:
     try:
         record = json.loads(body)
+    except RecursionError:
+        raise ChampionError(f"{url}: nested too deeply; record it again at the next release") from None
     except ValueError as error:
         raise ChampionError(f"{url}: not valid JSON ({error}); record it again at the next release") from None
     if not isinstance(record, dict) or not isinstance(record.get("metrics"), dict):
@@ -133,7 +135,7 @@ def committed_json(ref: str, path: Path) -> dict[str, Any] | None:
         return None
     try:
         payload = json.loads(result.stdout)
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:
         raise ChampionError(f"{ref}:{path}: not valid JSON ({error})") from None
     return payload if isinstance(payload, dict) else None
 

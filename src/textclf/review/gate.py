@@ -14,7 +14,6 @@ exiting non-zero on fail so the PR check is red.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -33,17 +32,8 @@ class GateError(RuntimeError):
 
 
 def load_metrics(path: Path = EVAL_METRICS_FILE) -> dict[str, Any]:
-    try:
-        metrics = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise GateError(
-            f"{path}: not found; run the pipeline (dvc repro) so the evaluate stage writes it"
-        ) from None
-    except ValueError as error:
-        raise GateError(f"{path}: not valid JSON ({error})") from None
-    if not isinstance(metrics, dict):
-        raise GateError(f"{path}: expected a JSON object of metrics")
-    return metrics
+    hint = "run the pipeline (dvc repro) so the evaluate stage writes it"
+    return atomic.read_json_object(path, GateError, hint, " of metrics")
 
 
 def run(
