@@ -58,30 +58,51 @@ def _timed(name: str, action: Callable[[], object]) -> object:
 
 def cmd_sample_data(args: argparse.Namespace) -> None:
     from textclf.pipeline import sample_data
+    from textclf.pipeline.prepare import DataError
 
-    path = sample_data.write_sample(Path(args.out))
+    try:
+        path = sample_data.write_sample(Path(args.out))
+    except OSError as error:
+        raise DataError(
+            f"{args.out}: cannot write the sample there ({error.strerror}); pass --out a folder"
+        ) from None
     log(f"wrote the bundled sample to {path}")
 
 
 def cmd_data(args: argparse.Namespace) -> None:
     """Materialise data/raw for a fresh clone: the bundled sample when data.dvc pins it, otherwise
     the DVC remote (the team's own data)."""
-    import subprocess
 
     from textclf.pipeline import sample_data
     from textclf.pipeline.prepare import DataError
 
+    if not Path(args.dvc_file).is_file():
+        raise DataError(f"{args.dvc_file}: not found; run from the repository root or pass --dvc-file")
     if sample_data.is_pinned_by(Path(args.dvc_file)):
         cmd_sample_data(argparse.Namespace(out=args.out))
         # Into the DVC cache too, so `dvc push` can send it like any other data.
-        subprocess.run(["dvc", "commit", "--force", "--quiet", args.dvc_file], check=True)
+        if _dvc("commit", "--force", "--quiet", args.dvc_file) != 0:
+            raise DataError(f"`dvc commit {args.dvc_file}` failed (its message is above)")
         return
     log(f"{args.dvc_file} tracks data other than the bundled sample: pulling it from the DVC remote")
-    if subprocess.run(["dvc", "pull", args.dvc_file]).returncode != 0:
+    if _dvc("pull", args.dvc_file) != 0:
         raise DataError(
             f"could not pull {args.dvc_file} from the DVC remote; check `dvc remote list` and AWS "
             "credentials, or ask whoever changed data.dvc to run `dvc push`"
         )
+
+
+def _dvc(*args: str) -> int:
+    import subprocess
+
+    from textclf.pipeline.prepare import DataError
+
+    try:
+        return subprocess.run(["dvc", *args]).returncode
+    except FileNotFoundError:
+        raise DataError(
+            "`dvc` is not installed or not on PATH: activate the project's venv (make setup)"
+        ) from None
 
 
 def cmd_prepare(args: argparse.Namespace) -> None:

@@ -118,6 +118,20 @@ class DataParams(Section):
     def _inside_the_repository(cls, folder: str) -> str:
         return repo_relative_folder(folder)
 
+    @field_validator("text_column", "label_column")
+    @classmethod
+    def _a_column_name(cls, column: str) -> str:
+        if not column.strip():
+            raise ValueError("must name a column of the raw data, e.g. text or label")
+        return column
+
+    @field_validator("label_column")
+    @classmethod
+    def _apart_from_the_text(cls, label_column: str, info: ValidationInfo) -> str:
+        if label_column == info.data.get("text_column"):
+            raise ValueError("must be another column than data.text_column")
+        return label_column
+
     @field_validator("prepared_dir")
     @classmethod
     def _apart_from_the_raw_data(cls, prepared_dir: str, info: ValidationInfo) -> str:

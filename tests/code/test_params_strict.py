@@ -111,6 +111,8 @@ def test_a_folder_in_place_of_the_file(tmp_path):
         ("model", "max_length", 100_000, r"model.max_length: Input should be less than or equal to 512"),
         ("evaluate", "batch_size", 10**12, r"evaluate.batch_size: Input should be less than or equal"),
         ("data", "labels", [True, False], r"data.labels.0: .*quote it"),
+        ("data", "text_column", " ", r"data.text_column: must name a column"),
+        ("data", "label_column", "text", r"data.label_column: must be another column than data.text_column"),
         ("sagemaker", "models_prefix", "../models", r"sagemaker.models_prefix: must be an S3 key prefix"),
         ("sagemaker", "datasets_prefix", "/datasets", r"sagemaker.datasets_prefix: must be an S3 key"),
         ("sagemaker", "poll_seconds", [True, 60], r"sagemaker.poll_seconds.0: expected a number"),

@@ -330,8 +330,13 @@ def dvc_dir_md5(files: dict[str, bytes]) -> str:
 
 def is_pinned_by(dvc_file: Path) -> bool:
     """True when `dvc_file` (data.dvc) tracks exactly the bundled sample."""
-    outs = yaml.safe_load(dvc_file.read_text(encoding="utf-8")).get("outs") or [{}]
-    return outs[0].get("md5") == dvc_dir_md5({"messages.csv": sample_bytes()})
+    try:
+        record = yaml.safe_load(dvc_file.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, ValueError):
+        return False  # not the sample's file: `dvc pull` then says what is wrong with it
+    outs = record.get("outs") if isinstance(record, dict) else None
+    first = outs[0] if isinstance(outs, list) and outs else None
+    return isinstance(first, dict) and first.get("md5") == dvc_dir_md5({"messages.csv": sample_bytes()})
 
 
 def write_sample(directory: Path, rows_per_label: int = ROWS_PER_LABEL, seed: int = SEED) -> Path:

@@ -46,7 +46,12 @@ def log(message: str) -> None:
 
 def run(command: list[str], check: bool = True) -> subprocess.CompletedProcess:
     """Run a tool (dvc, git, gh) with its output captured; a failure names the command."""
-    result = subprocess.run(command, capture_output=True, text=True)
+    try:
+        result = subprocess.run(command, capture_output=True, text=True)
+    except FileNotFoundError:
+        raise RetrainError(
+            f"`{command[0]}` is not installed or not on PATH (needed for `{' '.join(command)}`)"
+        ) from None
     if check and result.returncode != 0:
         raise RetrainError(f"`{' '.join(command)}` failed:\n{(result.stderr or result.stdout).strip()}")
     return result

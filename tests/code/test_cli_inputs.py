@@ -1,0 +1,44 @@
+"""The `textclf` command with bad arguments and a missing tool: one message, exit 2, no traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[2] / "src"
+
+
+def textclf(cwd: Path, *args: str, path: str | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    if path is not None:
+        env["PATH"] = path
+    return subprocess.run(
+        [sys.executable, "-m", "textclf.cli", *args], cwd=cwd, capture_output=True, text=True, env=env
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("sample-data", "--out", "README.md"), "README.md: cannot write the sample there (File exists)"),
+        (("sample-data", "--out", "/proc/none"), "/proc/none: cannot write the sample there"),
+        (("data", "--dvc-file", "missing.dvc"), "missing.dvc: not found; run from the repository root"),
+    ],
+)
+def test_bad_arguments_are_one_message(tmp_path, args, message):
+    (tmp_path / "README.md").write_text("# keep\n", encoding="utf-8")
+    done = textclf(tmp_path, *args)
+    assert done.returncode == 2, done.stderr
+    assert message in done.stderr and "Traceback" not in done.stderr
+    assert (tmp_path / "README.md").read_text(encoding="utf-8") == "# keep\n"
+
+
+def test_a_malformed_dvc_file_without_dvc_installed_says_what_is_missing(tmp_path):
+    (tmp_path / "data.dvc").write_text("- not\n- a mapping\n", encoding="utf-8")
+    done = textclf(tmp_path, "data", path=str(tmp_path / "no-tools-here"))
+    assert done.returncode == 2, done.stderr
+    assert "`dvc` is not installed or not on PATH" in done.stderr and "Traceback" not in done.stderr
