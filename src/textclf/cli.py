@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from textclf.config import PARAMS_FILE, ParamsError, load_params
+from textclf.config import PARAMS_FILE, Params, ParamsError, load_params
 
 # Errors the user can act on: printed without a traceback.
 USER_ERRORS: tuple[type[BaseException], ...] = (ParamsError,)
@@ -114,10 +114,25 @@ def cmd_prepare(args: argparse.Namespace) -> None:
     log(f"rows: train {rows['train']}, validation {rows['validation']}, test {rows['test']}")
 
 
+def _model_params(path: str) -> Params:
+    """params.yaml, with model.max_length checked against the model's own limit when that is on
+    disk (a longer input would fail deep inside training or evaluation)."""
+    from textclf.pipeline.modeling import input_limit
+
+    params = load_params(path)
+    limit = input_limit(params.model.name)
+    if limit is not None and params.model.max_length > limit:
+        raise ParamsError(
+            f"{path}: model.max_length: {params.model.max_length} is longer than {params.model.name} "
+            f"takes ({limit} tokens, max_position_embeddings); lower it to {limit} or less"
+        )
+    return params
+
+
 def cmd_train(args: argparse.Namespace) -> None:
     from textclf.training.backends import run_train_stage
 
-    params = load_params(args.params)
+    params = _model_params(args.params)
     _timed(f"train ({params.train_backend} backend)", lambda: run_train_stage(params))
 
 
@@ -131,7 +146,7 @@ def cmd_train_job(args: argparse.Namespace) -> None:
 def cmd_evaluate(args: argparse.Namespace) -> None:
     from textclf.pipeline import evaluate
 
-    params = load_params(args.params)
+    params = _model_params(args.params)
     verdict = _timed("evaluate", lambda: evaluate.run(params))
     log(f"gate (thresholds): {verdict['verdict']}")
 

@@ -42,3 +42,19 @@ def test_a_malformed_dvc_file_without_dvc_installed_says_what_is_missing(tmp_pat
     done = textclf(tmp_path, "data", path=str(tmp_path / "no-tools-here"))
     assert done.returncode == 2, done.stderr
     assert "`dvc` is not installed or not on PATH" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate"])
+def test_max_length_beyond_the_models_own_limit_is_refused_before_loading(tmp_path, repo_root, command):
+    model = tmp_path / "short-model"
+    model.mkdir()
+    (model / "config.json").write_text('{"model_type": "bert", "max_position_embeddings": 64}\n')
+    template = (repo_root / "params.yaml").read_text(encoding="utf-8")
+    params = template.replace("name: sentence-transformers/all-MiniLM-L6-v2", f"name: {model}")
+    (tmp_path / "params.yaml").write_text(params, encoding="utf-8")
+
+    done = textclf(tmp_path, command)
+
+    assert done.returncode == 2, done.stderr
+    assert f"model.max_length: 128 is longer than {model} takes (64 tokens" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -8,6 +8,7 @@ used, so local runs, CI and network-isolated SageMaker jobs load it without any 
 from __future__ import annotations
 
 import importlib
+import json
 import os
 from pathlib import Path
 
@@ -44,6 +45,20 @@ def resolve_model(name: str) -> tuple[str, str]:
     if packaged is not None:
         return str(packaged), "package"
     return name, "hub"
+
+
+def input_limit(name: str) -> int | None:
+    """The longest input (tokens) the model takes, from its config.json, when that is on disk (a
+    local folder or a packaged model); None when it would take a download to know."""
+    try:
+        location, source = resolve_model(name)
+        if source == "hub":
+            return None
+        config = json.loads((Path(location) / "config.json").read_text(encoding="utf-8"))
+    except (ModelNotFoundError, OSError, ValueError):
+        return None  # loading the model reports what is wrong with it
+    limit = config.get("max_position_embeddings") if isinstance(config, dict) else None
+    return limit if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0 else None
 
 
 def _load(loader, name: str, **kwargs):
