@@ -339,7 +339,11 @@ class Params(Section):
 
     @property
     def train_backend(self) -> str:
-        return os.environ.get(BACKEND_ENV) or self.train.backend
+        backend = os.environ.get(BACKEND_ENV) or self.train.backend
+        if backend not in ("local", "sagemaker"):
+            # Anything else would quietly train locally.
+            raise ParamsError(f"environment variable {BACKEND_ENV}={backend!r}: must be local or sagemaker")
+        return backend
 
 
 def _describe(error: ValidationError, source: Path) -> str:

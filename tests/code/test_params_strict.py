@@ -234,3 +234,11 @@ def test_any_file_loads_or_gives_a_params_error(tmp_path, pieces, raw):
     # Loaded: then its paths are harmless folders inside the repository.
     for folder in (params.data.raw_dir, params.data.prepared_dir):
         assert not os.path.isabs(folder) and os.path.normpath(folder) not in {".", "src", ".git"}
+
+
+def test_an_unknown_backend_in_the_environment_is_refused(repo_root, monkeypatch):
+    """Anything but local or sagemaker used to train locally without a word."""
+    params = load_params(repo_root / "params.yaml")
+    monkeypatch.setenv("TEXTCLF_TRAIN_BACKEND", "kubernetes")
+    with pytest.raises(ParamsError, match=r"TEXTCLF_TRAIN_BACKEND='kubernetes': must be local or sagemaker"):
+        assert params.train_backend is None  # not reached
