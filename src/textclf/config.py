@@ -89,9 +89,11 @@ class Section(BaseModel):
 
 
 class SplitParams(Section):
-    train: Number = Field(0.7, gt=0, lt=1)
-    validation: Number = Field(0.15, gt=0, lt=1)
-    test: Number = Field(0.15, gt=0, lt=1)
+    # At least 0.1 %: a smaller share needs more rows per class than any dataset has (and 5e-324
+    # would overflow the count).
+    train: Number = Field(0.7, ge=0.001, lt=1)
+    validation: Number = Field(0.15, ge=0.001, lt=1)
+    test: Number = Field(0.15, ge=0.001, lt=1)
 
     @model_validator(mode="after")
     def _sums_to_one(self) -> SplitParams:
@@ -148,6 +150,9 @@ class DataParams(Section):
     @classmethod
     def _labels_distinct(cls, labels: list[str] | None) -> list[str] | None:
         if labels is not None:
+            if any(not label or label != label.strip() for label in labels):
+                # prepare strips the labels it reads, so such a label could never match a row.
+                raise ValueError("labels must be non-empty, without spaces at either end")
             if len(labels) < 2:
                 raise ValueError("a classifier needs at least 2 labels")
             if len(set(labels)) != len(labels):
