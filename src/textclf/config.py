@@ -32,6 +32,8 @@ BACKEND_ENV = "TEXTCLF_TRAIN_BACKEND"
 
 # Folders no params path may name or contain: the repository's history, DVC's state and the code.
 PROTECTED_DIRS = (".git", ".dvc", "src")
+# What the other stages and the review write (dvc.yaml, reports/): prepared_dir must keep clear of them.
+OTHER_OUTPUTS = ("models/model", "metrics", "plots", "reports")
 # numpy's and torch's seeding accept 0 .. 2**32 - 1.
 MAX_SEED = 2**32 - 1
 
@@ -144,6 +146,9 @@ class DataParams(Section):
                 f"must be a folder apart from data.raw_dir ({raw_dir!r}), neither inside the other: "
                 "prepare replaces this folder with its outputs"
             )
+        for output in OTHER_OUTPUTS:
+            if overlapping(output, prepared_dir):
+                raise ValueError(f"must keep clear of {output}/, which another stage writes (dvc.yaml)")
         return prepared_dir
 
     @field_validator("labels")

@@ -108,8 +108,8 @@ def test_a_file_in_place_of_the_output_folder_is_kept(project):
 
 
 def test_the_summary_cannot_land_inside_the_splits_folder(project):
-    with pytest.raises(DataError, match=r"must not hold metrics/data.json"):
-        prepare.run(data(prepared_dir="metrics"))
+    with pytest.raises(DataError, match=r"must not hold data/out/data.json"):
+        prepare.run(data(prepared_dir="data/out"), summary_file=Path("data/out/data.json"))
 
 
 def test_a_failed_run_removes_only_its_own_earlier_outputs(project):
