@@ -1,17 +1,22 @@
-"""Benchmark the inference server against calling the model directly, on 2 CPU cores.
+"""Benchmark the ONNX Runtime server against the PyTorch server it replaced, in one run, on 2 CPUs.
 
-Measures, for the trained model (default `models/model`) and the test split
-(`data/prepared/test.jsonl`):
+Three servers over the trained model (default `models/model`) and the test split:
 
-- cold start: `textclf serve` process start to the first `GET /ping` 200 (median of N runs);
-- latency p50/p95 of one short text, and throughput (texts/s) for batches of 32, through the
-  server (HTTP on 127.0.0.1, one kept-alive connection) and calling `Classifier.predict` in this
-  process: the server's overhead as a ratio;
-- int8 dynamic quantization: speed-up ratios, and the accuracy change on the test split;
-- the server's peak memory (VmHWM), and the smallest SageMaker Serverless memory size it fits.
+- `torch`: the reference, the server as it was (transformers + torch, fp32; bench/torch_reference.py);
+- `onnx`: `textclf serve` on `model.onnx` (fp32);
+- `onnx_int8`: `textclf serve` on `model.int8.onnx` (made here from model.onnx when the model
+  folder lacks it, with the train stage's own quantization function).
+
+Measured: cold start (process start to the first `GET /ping` 200, median of N, servers taking
+turns), latency p50/p95 of one short text and throughput of batches of 32 through HTTP on
+127.0.0.1 (one kept-alive connection; the servers take turns in blocks, so a ratio compares runs
+under the same load), peak RSS (VmHWM), test accuracy through each server, and the installed size
+of each dependency set (pip install --target into an empty folder). `build/bench/serve.json`
+holds everything; its top-level keys are the ratios of the served variant (the graph
+`deploy.serve.quantize` selects) over the reference, with the goals they are held to.
 
 Usage: python bench/serve_bench.py [--model-dir models/model] [--out build/bench/serve.json]
-(`make bench-serve`). The process pins itself and its children to 2 CPUs when it can.
+(`make bench-serve`).
 """
 
 from __future__ import annotations
@@ -20,11 +25,11 @@ import argparse
 import http.client
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -32,12 +37,24 @@ from typing import Any
 import yaml
 
 from textclf.config import load_params
-from textclf.serving.server import Classifier
+from textclf.serving.inference import GRAPH_FILES, file_digest
 
+BENCH = Path(__file__).resolve().parent
 SHORT_TEXT = "Where is my parcel? It should have arrived yesterday."
 BATCH = 32
-SERVERLESS_MB = (1024, 2048, 3072, 4096, 5120, 6144)
-HEADROOM = 0.8  # use at most 80 % of the Serverless memory: the container runtime needs some too
+BLOCK = 20
+SWITCH_PAUSE_S = 0.3  # lets the previous server's idle worker threads stop spinning
+# What the serving image installed before (pyproject's runtime dependencies), and the least a
+# PyTorch server needs; against the serving image's set now.
+TORCH_IMAGE_SET = "pyproject"
+TORCH_MINIMAL_SET = ["torch", "transformers", "tokenizers", "numpy", "PyYAML", "pydantic"]
+GOALS = {
+    "cold_start_speedup": (">=", 5.0),
+    "p50_speedup": (">=", 2.5),
+    "batch32_speedup": (">=", 1.8),
+    "install_size_ratio": (">=", 4.0),
+    "peak_rss_mb": ("<", 300.0),
+}
 
 
 def pin_to_two_cpus() -> list[int]:
@@ -51,26 +68,17 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
-def latency_summary(seconds: list[float]) -> dict[str, float]:
-    return {
-        "p50_ms": round(percentile(seconds, 50) * 1000, 2),
-        "p95_ms": round(percentile(seconds, 95) * 1000, 2),
-    }
-
-
 def read_test_split(path: Path) -> tuple[list[str], list[str]]:
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     return [row["text"] for row in rows], [row["label"] for row in rows]
 
 
 # ---------------------------------------------------------------------------------------------
-# The server process
+# A server process
 
 
 class Server:
-    def __init__(self, model_dir: Path, params: Path) -> None:
-        command = [sys.executable, "-m", "textclf.cli", "serve", "--model-dir", str(model_dir)]
-        command += ["--port", "0", "--params", str(params)]
+    def __init__(self, command: list[str]) -> None:
         self.started = time.perf_counter()
         # MODEL_VERSION as the redeploy Lambda sets it (and so no digest of the weights at start).
         env = {**os.environ, "MODEL_VERSION": "bench"}
@@ -80,8 +88,7 @@ class Server:
         line = self.process.stdout.readline()
         if not line:
             raise RuntimeError(f"the server did not start: {self.process.stderr.read()}")
-        url = json.loads(line)["listening"]
-        host, port = url.removeprefix("http://").split(":")
+        host, port = json.loads(line)["listening"].removeprefix("http://").split(":")
         self.connection = http.client.HTTPConnection(host, int(port), timeout=120)
 
     def call(self, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
@@ -99,91 +106,33 @@ class Server:
                     return time.perf_counter() - self.started
             except OSError:
                 self.connection.close()
-            time.sleep(0.02)
+            time.sleep(0.01)
 
-    def classify(self, texts: list[str]) -> None:
+    def classify(self, texts: list[str]) -> list[str]:
         status, body = self.call("POST", "/invocations", json.dumps({"inputs": texts}).encode())
         if status != 200:
             raise RuntimeError(f"HTTP {status}: {body[:200]!r}")
+        return [p["label"] for p in json.loads(body)["predictions"]]
 
     def peak_rss_mb(self) -> float:
         status = Path(f"/proc/{self.process.pid}/status").read_text()
         line = next(line for line in status.splitlines() if line.startswith("VmHWM:"))
         return round(int(line.split()[1]) / 1024, 1)
 
-    def stop(self) -> None:
+    def stop(self) -> int:
         self.connection.close()
         self.process.terminate()
-        self.process.wait(timeout=60)
+        return self.process.wait(timeout=60)
 
 
-# ---------------------------------------------------------------------------------------------
-# Measurements. The four variants (direct and server, fp32 and int8) take turns in blocks of calls,
-# so each sees the same machine and a ratio stays fair when other work comes and goes. A pause at
-# each switch lets the previous variant's idle OpenMP threads stop spinning before the next one runs.
-
-BLOCK = 20
-SWITCH_PAUSE_S = 0.3
-
-
-def interleaved_latency(calls: dict[str, Any], count: int) -> dict[str, dict[str, float]]:
-    timings: dict[str, list[float]] = {name: [] for name in calls}
-    for _ in range(max(count // BLOCK, 1)):
-        for name, call in calls.items():
-            time.sleep(SWITCH_PAUSE_S)
-            call([SHORT_TEXT])  # the first call after a switch is a warm-up
-            for _ in range(BLOCK):
-                started = time.perf_counter()
-                call([SHORT_TEXT])
-                timings[name].append(time.perf_counter() - started)
-    return {name: latency_summary(values) for name, values in timings.items()}
-
-
-def interleaved_throughput(
-    calls: dict[str, Any], batches: list[list[str]], rounds: int = 2
-) -> dict[str, float]:
-    spent = dict.fromkeys(calls, 0.0)
-    for _ in range(rounds):
-        for name, call in calls.items():
-            time.sleep(SWITCH_PAUSE_S)
-            call(batches[0])  # warm-up
-            started = time.perf_counter()
-            for batch in batches:
-                call(batch)
-            spent[name] += time.perf_counter() - started
-    total = rounds * sum(len(batch) for batch in batches)
-    return {name: round(total / seconds, 1) for name, seconds in spent.items()}
-
-
-def in_worker_thread(function, *args):
-    """Run `function` in a thread other than the main one, as the server runs the model (in its
-    request thread). On a busy machine torch was 5-20x slower called from the main thread."""
-    result: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            result["value"] = function(*args)
-        except BaseException as error:
-            result["error"] = error
-
-    worker = threading.Thread(target=target)
-    worker.start()
-    worker.join()
-    if "error" in result:
-        raise result["error"]
-    return result["value"]
-
-
-def accuracy(classifier: Classifier, texts: list[str], labels: list[str]) -> tuple[float, list[str]]:
-    predicted = []
-    for start in range(0, len(texts), BATCH):
-        predicted += [label for label, _ in classifier.predict(texts[start : start + BATCH])]
-    correct = sum(p == t for p, t in zip(predicted, labels, strict=True))
-    return correct / len(labels), predicted
-
-
-def serverless_fit(peak_mb: float) -> int | None:
-    return next((size for size in SERVERLESS_MB if peak_mb <= HEADROOM * size), None)
+def server_commands(model_dir: Path, params: Path, folder: Path) -> dict[str, list[str]]:
+    serve = [sys.executable, "-m", "textclf.cli", "serve", "--model-dir", str(model_dir), "--port", "0"]
+    reference = [sys.executable, str(BENCH / "torch_reference.py"), "--model-dir", str(model_dir)]
+    return {
+        "torch": [*reference, "--params", str(params)],
+        "onnx": [*serve, "--params", str(params_with_quantize(params, "none", folder))],
+        "onnx_int8": [*serve, "--params", str(params_with_quantize(params, "int8", folder))],
+    }
 
 
 def params_with_quantize(params: Path, quantize: str, folder: Path) -> Path:
@@ -194,13 +143,32 @@ def params_with_quantize(params: Path, quantize: str, folder: Path) -> Path:
     return out
 
 
-def cold_starts(model_dir: Path, params: dict[str, Path], runs: int) -> tuple[dict[str, list[float]], dict]:
+def with_int8_graph(model_dir: Path, folder: Path) -> Path:
+    """`model_dir`, or a copy of it (links) with the int8 graph when the folder lacks it."""
+    if (model_dir / GRAPH_FILES["int8"]).is_file():
+        return model_dir
+    from textclf.pipeline.export import export_int8
+
+    copy = folder / "model"
+    copy.mkdir()
+    for path in model_dir.iterdir():
+        (copy / path.name).symlink_to(path.resolve())
+    export_int8(model_dir / GRAPH_FILES["none"], copy / GRAPH_FILES["int8"])
+    return copy
+
+
+# ---------------------------------------------------------------------------------------------
+# Measurements
+
+
+def cold_starts(commands: dict[str, list[str]], runs: int) -> tuple[dict[str, list[float]], dict]:
     """Start each server `runs` times, taking turns; the last ones stay up for the measurements."""
-    starts: dict[str, list[float]] = {name: [] for name in params}
+    starts: dict[str, list[float]] = {name: [] for name in commands}
     servers: dict[str, Server] = {}
     for run_ in range(runs):
-        for name, path in params.items():
-            server = Server(model_dir, path)
+        for name, command in commands.items():
+            time.sleep(SWITCH_PAUSE_S)
+            server = Server(command)
             starts[name].append(server.wait_ready())
             if run_ < runs - 1:
                 server.stop()
@@ -209,143 +177,218 @@ def cold_starts(model_dir: Path, params: dict[str, Path], runs: int) -> tuple[di
     return starts, servers
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
-    import torch
+def interleaved_latency(servers: dict[str, Server], count: int) -> dict[str, dict[str, float]]:
+    timings: dict[str, list[float]] = {name: [] for name in servers}
+    for _ in range(max(count // BLOCK, 1)):
+        for name, server in servers.items():
+            time.sleep(SWITCH_PAUSE_S)
+            server.classify([SHORT_TEXT])  # the first call after a switch is a warm-up
+            for _ in range(BLOCK):
+                started = time.perf_counter()
+                server.classify([SHORT_TEXT])
+                timings[name].append(time.perf_counter() - started)
+    return {
+        name: {
+            "p50_ms": round(percentile(values, 50) * 1000, 2),
+            "p95_ms": round(percentile(values, 95) * 1000, 2),
+        }
+        for name, values in timings.items()
+    }
 
+
+def interleaved_throughput(servers: dict[str, Server], batches: list[list[str]], rounds: int) -> dict:
+    spent = dict.fromkeys(servers, 0.0)
+    for _ in range(rounds):
+        for name, server in servers.items():
+            time.sleep(SWITCH_PAUSE_S)
+            server.classify(batches[0])  # warm-up
+            started = time.perf_counter()
+            for batch in batches:
+                server.classify(batch)
+            spent[name] += time.perf_counter() - started
+    total = rounds * sum(len(batch) for batch in batches)
+    return {name: round(total / seconds, 1) for name, seconds in spent.items()}
+
+
+def served_accuracy(server: Server, texts: list[str], labels: list[str]) -> tuple[float, list[str]]:
+    predicted = []
+    for start in range(0, len(texts), BATCH):
+        predicted += server.classify(texts[start : start + BATCH])
+    return sum(p == t for p, t in zip(predicted, labels, strict=True)) / len(labels), predicted
+
+
+def pyproject_dependencies(repo: Path) -> list[str]:
+    import tomllib
+
+    return tomllib.loads((repo / "pyproject.toml").read_text(encoding="utf-8"))["project"]["dependencies"]
+
+
+PIP_INSTALL = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+# No .pyc files: the same for both sets, and the serving image sets PYTHONDONTWRITEBYTECODE.
+PIP_INSTALL.append("--no-compile")
+
+
+def installed_size_mb(requirements: list[str], constraints: Path, folder: Path) -> float:
+    """Install `requirements` (with their dependencies, at the versions `constraints` pins) into an
+    empty folder and measure it: what an image layer with them would hold."""
+    target = folder / "target"
+    shutil.rmtree(target, ignore_errors=True)
+    done = subprocess.run(
+        [*PIP_INSTALL, "--target", str(target), "--constraint", str(constraints), *requirements],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:  # pip's own warnings (index locations) are noise when it succeeds
+        raise SystemExit(f"pip could not install {requirements}:\n{done.stderr[-3000:]}")
+    size = sum(p.stat().st_size for p in target.rglob("*") if p.is_file() and not p.is_symlink())
+    shutil.rmtree(target)
+    return round(size / 2**20, 1)
+
+
+def install_sizes(repo: Path, folder: Path) -> dict[str, float]:
+    """Installed size of the PyTorch serving image's set, the least a PyTorch server needs, and
+    the ONNX Runtime serving set, in MB."""
+    lock = repo / "requirements.lock"
+    torch_image = [d for d in pyproject_dependencies(repo) if not d.startswith(("onnx==", "onnxruntime=="))]
+    serve_lock = [
+        line for line in (repo / "requirements-serve.lock").read_text().splitlines() if "==" in line
+    ]
+    return {
+        "torch_image": installed_size_mb(torch_image, lock, folder),
+        "torch_minimal": installed_size_mb(TORCH_MINIMAL_SET, lock, folder),
+        "onnx_serving": installed_size_mb(serve_lock, lock, folder),
+    }
+
+
+def verdicts(keys: dict[str, float]) -> dict[str, dict[str, Any]]:
+    out = {}
+    for name, (direction, goal) in GOALS.items():
+        value = keys[name]
+        met = value >= goal if direction == ">=" else value < goal
+        out[name] = {"value": value, "goal": f"{direction} {goal}", "met": met}
+    return out
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
     cpus = pin_to_two_cpus()
-    load_start = round(os.getloadavg()[0], 2)
+    load_start = os.getloadavg()
+    repo = Path(args.repo)
     model_dir, test_file, params_file = Path(args.model_dir), Path(args.test), Path(args.params)
-    for path in (model_dir, test_file, params_file):
+    eval_file = Path(args.eval_metrics)
+    for path in (model_dir / GRAPH_FILES["none"], test_file, params_file, eval_file):
         if not path.exists():
-            raise SystemExit(
-                f"{path} not found: run `make repro` first (it writes models/model and the test split)"
-            )
-    max_length = load_params(params_file).model.max_length
+            raise SystemExit(f"{path} not found: run `make repro` first (model, graph, test split, metrics)")
+    params = load_params(params_file)
+    served = "onnx_int8" if params.deploy.serve.quantize == "int8" else "onnx"
     texts, labels = read_test_split(test_file)
     usable = len(texts) // BATCH * BATCH or len(texts)
     batches = [texts[i : i + BATCH] for i in range(0, usable, BATCH)]
+    evaluated = json.loads(eval_file.read_text(encoding="utf-8"))
 
-    with tempfile.TemporaryDirectory() as folder:
-        variants = {
-            "fp32": params_with_quantize(params_file, "none", Path(folder)),
-            "int8": params_with_quantize(params_file, "int8", Path(folder)),
+    with tempfile.TemporaryDirectory() as temporary:
+        folder = Path(temporary)
+        models = with_int8_graph(model_dir, folder)
+        commands = server_commands(models, params_file, folder)
+        starts, servers = cold_starts(commands, args.cold_starts)
+        try:
+            latency = interleaved_latency(servers, args.requests)
+            texts_per_s = interleaved_throughput(servers, batches, args.rounds)
+            peak = {name: s.peak_rss_mb() for name, s in servers.items()}
+            accuracy = {name: served_accuracy(s, texts, labels) for name, s in servers.items()}
+        finally:
+            exits = {name: s.stop() for name, s in servers.items()}
+        graph_sha = {
+            name: file_digest(models / GRAPH_FILES[q])
+            for name, q in (("onnx", "none"), ("onnx_int8", "int8"))
         }
-        starts, servers = cold_starts(model_dir, variants, args.cold_starts)
-    try:
-        direct = {
-            "fp32": Classifier(model_dir, max_length, "none"),
-            "int8": Classifier(model_dir, max_length, "int8"),
+        sizes = install_sizes(repo, folder) if not args.skip_install_size else None
+    load_end = os.getloadavg()
+
+    cold = {name: round(statistics.median(values), 3) for name, values in starts.items()}
+    reference_labels = accuracy["torch"][1]
+    variants = {
+        name: {
+            "cold_start_s": {"median": cold[name], "runs": [round(s, 3) for s in starts[name]]},
+            "latency_one_short_text": latency[name],
+            "batch32_texts_per_s": texts_per_s[name],
+            "peak_rss_mb": peak[name],
+            "test_accuracy": round(accuracy[name][0], 4),
+            "agreement_with_torch": round(
+                sum(a == b for a, b in zip(accuracy[name][1], reference_labels, strict=True)) / len(texts), 4
+            ),
+            "exit_status_on_sigterm": exits[name],
+            **({"graph_sha256": graph_sha[name]} if name in graph_sha else {}),
         }
-        calls = {f"direct_{q}": c.predict for q, c in direct.items()}
-        calls |= {f"server_{q}": s.classify for q, s in servers.items()}
-        latency = in_worker_thread(interleaved_latency, calls, args.requests)
-        texts_per_s = in_worker_thread(interleaved_throughput, calls, batches)
-        peak = {q: s.peak_rss_mb() for q, s in servers.items()}
-    finally:
-        for server in servers.values():
-            server.stop()
-    accuracy_fp32, predicted_fp32 = accuracy(direct["fp32"], texts, labels)
-    accuracy_int8, predicted_int8 = accuracy(direct["int8"], texts, labels)
-    agree = sum(a == b for a, b in zip(predicted_fp32, predicted_int8, strict=True)) / len(texts)
-
-    def figures(name: str) -> dict[str, Any]:
-        return {"latency": latency[name], "batch32_texts_per_s": texts_per_s[name]}
-
+        for name in servers
+    }
+    keys = {
+        "cold_start_speedup": round(cold["torch"] / cold[served], 2),
+        "p50_speedup": round(latency["torch"]["p50_ms"] / latency[served]["p50_ms"], 2),
+        "batch32_speedup": round(texts_per_s[served] / texts_per_s["torch"], 2),
+        "install_size_ratio": round(sizes["torch_image"] / sizes["onnx_serving"], 2) if sizes else None,
+        "peak_rss_mb": peak[served],
+        "accuracy_served": round(accuracy[served][0], 4),
+        "accuracy_evaluate": evaluated.get("accuracy"),
+    }
+    judged = evaluated.get("graph", {})
     return {
+        **keys,
+        "served_variant": served,
+        "goals": verdicts(keys) if sizes else None,
+        "accuracies_equal": keys["accuracy_served"] == keys["accuracy_evaluate"],
+        "evaluate_judged_the_served_graph": judged.get("sha256") == graph_sha[served],
+        "install_size_mb": sizes,
+        "install_size_ratio_minimal_torch": round(sizes["torch_minimal"] / sizes["onnx_serving"], 2)
+        if sizes
+        else None,
+        "int8": {
+            "p50_speedup_over_fp32": round(latency["onnx"]["p50_ms"] / latency["onnx_int8"]["p50_ms"], 2),
+            "batch32_speedup_over_fp32": round(texts_per_s["onnx_int8"] / texts_per_s["onnx"], 2),
+            "accuracy_change_points": round((accuracy["onnx_int8"][0] - accuracy["onnx"][0]) * 100, 2),
+            "agreement_with_fp32": round(
+                sum(a == b for a, b in zip(accuracy["onnx_int8"][1], accuracy["onnx"][1], strict=True))
+                / len(texts),
+                4,
+            ),
+        },
+        "variants": variants,
         "machine": {
             "cpus": cpus,
-            "torch_threads": torch.get_num_threads(),
-            "torch": torch.__version__,
-            # Other work on the machine skews every figure: a load above the CPU count is noted.
-            "load_average_start": load_start,
-            "load_average_end": round(os.getloadavg()[0], 2),
+            # Other work on the machine skews absolute figures; the ratios compare turns under one load.
+            "load_average_start": [round(x, 2) for x in load_start],
+            "load_average_end": [round(x, 2) for x in load_end],
         },
         "model_dir": str(model_dir),
-        "model_mb": round(sum(p.stat().st_size for p in model_dir.iterdir()) / 2**20, 1),
-        "max_length": max_length,
+        "max_length": params.model.max_length,
         "short_text": SHORT_TEXT,
         "requests": args.requests,
         "test_texts": len(texts),
-        "direct": {q: figures(f"direct_{q}") for q in ("fp32", "int8")},
-        "server": {
-            q: {
-                **figures(f"server_{q}"),
-                "cold_start_s": {
-                    "median": round(statistics.median(starts[q]), 2),
-                    "runs": [round(s, 2) for s in starts[q]],
-                },
-                "peak_rss_mb": peak[q],
-            }
-            for q in ("fp32", "int8")
-        },
-        "server_overhead": {
-            "latency_p50_ratio": round(
-                latency["server_fp32"]["p50_ms"] / latency["direct_fp32"]["p50_ms"], 2
-            ),
-            "throughput_ratio": round(texts_per_s["direct_fp32"] / texts_per_s["server_fp32"], 2),
-        },
-        "int8": {
-            "latency_p50_speedup": round(
-                latency["direct_fp32"]["p50_ms"] / latency["direct_int8"]["p50_ms"], 2
-            ),
-            "throughput_speedup": round(texts_per_s["direct_int8"] / texts_per_s["direct_fp32"], 2),
-            "accuracy_fp32": round(accuracy_fp32, 4),
-            "accuracy_int8": round(accuracy_int8, 4),
-            "accuracy_change_points": round((accuracy_int8 - accuracy_fp32) * 100, 2),
-            "agreement": round(agree, 4),
-        },
-        "serverless": {
-            "headroom": HEADROOM,
-            "fp32_fits_mb": serverless_fit(peak["fp32"]),
-            "int8_fits_mb": serverless_fit(peak["int8"]),
-        },
     }
 
 
 def report(result: dict[str, Any]) -> str:
-    d, s, o, q = result["direct"], result["server"], result["server_overhead"], result["int8"]
+    v = result["variants"]
     rows = [
+        ("cold start, process to /ping 200 (median)", lambda x: f"{x['cold_start_s']['median']} s"),
         (
-            "cold start, process to /ping 200 (median)",
-            f"{s['fp32']['cold_start_s']['median']} s",
-            f"{s['int8']['cold_start_s']['median']} s",
+            "one short text p50 / p95",
+            lambda x: f"{x['latency_one_short_text']['p50_ms']} / {x['latency_one_short_text']['p95_ms']} ms",
         ),
-        ("one short text, direct p50 / p95", _lat(d["fp32"]), _lat(d["int8"])),
-        ("one short text, server p50 / p95", _lat(s["fp32"]), _lat(s["int8"])),
-        (
-            "batches of 32, direct (texts/s)",
-            d["fp32"]["batch32_texts_per_s"],
-            d["int8"]["batch32_texts_per_s"],
-        ),
-        (
-            "batches of 32, server (texts/s)",
-            s["fp32"]["batch32_texts_per_s"],
-            s["int8"]["batch32_texts_per_s"],
-        ),
-        ("server peak RSS", f"{s['fp32']['peak_rss_mb']} MB", f"{s['int8']['peak_rss_mb']} MB"),
-        (
-            "smallest Serverless memory that fits",
-            f"{result['serverless']['fp32_fits_mb']} MB",
-            f"{result['serverless']['int8_fits_mb']} MB",
-        ),
-        ("test accuracy", q["accuracy_fp32"], q["accuracy_int8"]),
+        ("batches of 32 (texts/s)", lambda x: x["batch32_texts_per_s"]),
+        ("peak RSS", lambda x: f"{x['peak_rss_mb']} MB"),
+        ("test accuracy (through the server)", lambda x: x["test_accuracy"]),
     ]
-    lines = ["| measure | fp32 | int8 |", "| --- | --- | --- |"] + [
-        f"| {a} | {b} | {c} |" for a, b, c in rows
-    ]
-    lines += [
-        "",
-        f"Server overhead (fp32): p50 latency x{o['latency_p50_ratio']}, batch-32 throughput "
-        f"x{o['throughput_ratio']} slower than calling the model in-process.",
-        f"int8 vs fp32 (direct): p50 latency x{q['latency_p50_speedup']} faster, batch-32 throughput "
-        f"x{q['throughput_speedup']}; accuracy change {q['accuracy_change_points']:+} points on "
-        f"{result['test_texts']} test texts, {q['agreement'] * 100:.1f} % identical predictions.",
-    ]
+    names = list(v)
+    lines = ["| measure | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    lines += [f"| {label} | " + " | ".join(str(cell(v[n])) for n in names) + " |" for label, cell in rows]
+    lines.append("")
+    for key in (*GOALS, "accuracy_served", "accuracy_evaluate"):
+        goal = (result["goals"] or {}).get(key)
+        lines.append(
+            f"{key}: {result[key]}"
+            + (f" (goal {goal['goal']}: {'met' if goal['met'] else 'NOT met'})" if goal else "")
+        )
     return "\n".join(lines)
-
-
-def _lat(entry: dict) -> str:
-    return f"{entry['latency']['p50_ms']} / {entry['latency']['p95_ms']} ms"
 
 
 def main() -> None:
@@ -353,9 +396,13 @@ def main() -> None:
     parser.add_argument("--model-dir", default="models/model")
     parser.add_argument("--test", default="data/prepared/test.jsonl")
     parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--eval-metrics", default="metrics/eval.json")
+    parser.add_argument("--repo", default=".", help="where pyproject.toml and the locks are")
     parser.add_argument("--out", default="build/bench/serve.json")
     parser.add_argument("--requests", type=int, default=200, help="timed requests per latency figure")
+    parser.add_argument("--rounds", type=int, default=2, help="passes over the test split per throughput")
     parser.add_argument("--cold-starts", type=int, default=3)
+    parser.add_argument("--skip-install-size", action="store_true", help="no pip installs (quick runs)")
     args = parser.parse_args()
     result = run(args)
     out = Path(args.out)

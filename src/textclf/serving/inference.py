@@ -131,6 +131,10 @@ class Predictor:
         self.tokenizer = load_tokenizer(model_dir, max_length)
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads  # 0: one per physical core
+        # Idle worker threads sleep instead of spinning: on shared vCPUs (Serverless, a busy CI
+        # machine) a spinning thread waits for a sibling the OS has not scheduled. Measured on 2
+        # busy cores: one short text 12 ms spinning vs 4.5 ms not; batch of 32 1.5x the throughput.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.log_severity_level = 3  # warnings about unused initializers are noise in a server log
         self.session = onnxruntime.InferenceSession(
             str(self.graph), options, providers=["CPUExecutionProvider"]
