@@ -217,7 +217,8 @@ class ServeParams(Section):
     # Longest text in characters; a longer one is cut (`truncate`) or refused with 413 (`reject`).
     max_text_chars: Int = Field(5000, ge=1, le=1_000_000)
     long_text: Literal["truncate", "reject"] = "truncate"
-    # `int8`: dynamic int8 quantization of the Linear layers on CPU (faster; see docs/serving.md).
+    # The ONNX graph served and judged by the gate: `none` model.onnx (fp32), `int8` model.int8.onnx
+    # (dynamic int8 weights: faster, a little less accurate; see docs/serving.md).
     quantize: Literal["none", "int8"] = "none"
 
 
