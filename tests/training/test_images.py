@@ -123,14 +123,19 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.mark.slow
-def test_serve_program_answers_ping_and_invocations(repo_root, tiny_model_dir, tmp_path):
+# Without PYTHONPATH: the fresh venv must see only what it installed.
+CLEAN_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+
+
+def run_serve_program(repo_root: Path, model_dir: Path, bin_dir: Path, tmp_path: Path) -> int:
+    """`docker/serve` with the image's environment and `bin_dir` first on PATH: /ping turns 200 and
+    two texts get labels; returns the exit status after SIGTERM."""
     port = _free_port()
     env = {
-        **os.environ,
-        "PATH": f"{BIN}:{os.environ['PATH']}",
+        **CLEAN_ENV,
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
         # What the serving image sets; the port SageMaker sets.
-        "TEXTCLF_MODEL_DIR": str(tiny_model_dir),
+        "TEXTCLF_MODEL_DIR": str(model_dir),
         "TEXTCLF_PARAMS": str(repo_root / "params.yaml"),
         "TEXTCLF_HOST": "127.0.0.1",
         "SAGEMAKER_BIND_TO_PORT": str(port),
@@ -149,7 +154,7 @@ def test_serve_program_answers_ping_and_invocations(repo_root, tiny_model_dir, t
                 pass
             assert server.poll() is None, server.stderr.read().decode()
             assert time.monotonic() < deadline, "no 200 from /ping"
-            time.sleep(0.5)
+            time.sleep(0.2)
         request = urllib.request.Request(
             f"http://127.0.0.1:{port}/invocations",
             data=json.dumps({"inputs": ["where is my parcel?", "refund please"]}).encode(),
@@ -157,11 +162,39 @@ def test_serve_program_answers_ping_and_invocations(repo_root, tiny_model_dir, t
         )
         with urllib.request.urlopen(request, timeout=30) as response:
             answer = json.loads(response.read())
-        labels = json.loads((tiny_model_dir / "labels.json").read_text())["labels"]
+        labels = json.loads((model_dir / "labels.json").read_text())["labels"]
         assert [p["label"] in labels for p in answer["predictions"]] == [True, True]
     finally:
         server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
+        status = server.wait(timeout=30)
+    return status
+
+
+@pytest.mark.slow
+def test_serve_program_answers_ping_and_invocations(repo_root, tiny_model_dir, tmp_path):
+    assert run_serve_program(repo_root, tiny_model_dir, BIN, tmp_path) == 0
+
+
+@pytest.mark.slow
+def test_the_serving_lock_alone_runs_the_serve_program_without_torch(repo_root, tiny_model_dir, tmp_path):
+    """What the serving image does, in a fresh venv: the lock with --no-deps, pip check, the package
+    without its training dependencies; then the entry point answers, and torch is not there."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    pip = [str(venv / "bin/python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    for step in (
+        [*pip, "--no-deps", "--requirement", str(repo_root / "requirements-serve.lock")],
+        [str(venv / "bin/python"), "-m", "pip", "check"],
+        [*pip, "--no-deps", str(repo_root)],
+    ):
+        done = subprocess.run(step, capture_output=True, text=True, cwd=tmp_path, env=CLEAN_ENV)
+        assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+    no_torch = subprocess.run(
+        [str(venv / "bin/python"), "-c", "import torch"], capture_output=True, env=CLEAN_ENV
+    )
+    assert no_torch.returncode != 0
+
+    assert run_serve_program(repo_root, tiny_model_dir, venv / "bin", tmp_path) == 0
 
 
 # What the images are built from, copied into a fresh git repository so that the tags (hashes of
