@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from serving_client import loaded_service, request
 
-from conftest import start_in_process
-from textclf.serving.server import Limits, RequestError, check_texts, parse_csv, parse_texts
+from textclf.serving.server import Limits, RequestError, check_texts, make_server, parse_csv, parse_texts
 
 CONTENT_TYPES = st.sampled_from(
     ["application/json", "text/csv", "application/jsonlines", "text/csv; charset=utf-8", "", "text/plain"]
@@ -80,8 +80,9 @@ def test_what_a_csv_writer_writes_reads_back_as_the_same_texts(texts, crlf):
 @pytest.fixture(scope="module")
 def one_server(tiny_model_dir):
     """One server for all examples: starting one per example would dominate the test's time."""
-    http_server, url = start_in_process(loaded_service(tiny_model_dir))
-    yield url
+    http_server = make_server("127.0.0.1", 0, loaded_service(tiny_model_dir))
+    threading.Thread(target=http_server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{http_server.server_address[1]}"
     http_server.shutdown()
     http_server.server_close()
 
