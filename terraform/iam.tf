@@ -157,6 +157,14 @@ locals {
         Resource = "${local.artifacts_arn}/checkpoints/*"
       },
       local.kms_use,
+      {
+        # CreateTrainingJob's OutputDataConfig.KmsKeyId: "the SageMaker execution role must include
+        # permissions to call kms:Encrypt" (CreateTrainingJob API reference, OutputDataConfig).
+        Sid      = "EncryptModelArtifacts"
+        Effect   = "Allow"
+        Action   = "kms:Encrypt"
+        Resource = aws_kms_key.project.arn
+      },
       local.ecr_login,
       {
         Sid      = "PullTheProjectImages"
@@ -192,6 +200,9 @@ locals {
           "sagemaker:CreateModel", "sagemaker:DescribeModel", "sagemaker:DeleteModel",
           "sagemaker:CreateEndpointConfig", "sagemaker:DescribeEndpointConfig", "sagemaker:DeleteEndpointConfig",
           "sagemaker:CreateEndpoint", "sagemaker:UpdateEndpoint", "sagemaker:DescribeEndpoint",
+          # A Failed endpoint accepts DeleteEndpoint only: the Lambda's repair deletes it and
+          # recreates it on the previous configuration.
+          "sagemaker:DeleteEndpoint",
           "sagemaker:AddTags", "sagemaker:ListTags",
         ]
         Resource = [
@@ -214,25 +225,12 @@ locals {
       },
       local.pass_sagemaker_role,
       {
-        Sid      = "ReadReleasedModels"
+        # The Lambda checks that the released archive exists (HeadObject = s3:GetObject); it writes
+        # nothing to S3 (the release workflow records the champion).
+        Sid      = "SeeReleasedModels"
         Effect   = "Allow"
         Action   = "s3:GetObject"
-        Resource = ["${local.artifacts_arn}/${var.artifact_prefix}*", "${local.artifacts_arn}/production/*"]
-      },
-      {
-        Sid      = "RecordTheChampion"
-        Effect   = "Allow"
-        Action   = "s3:PutObject"
-        Resource = "${local.artifacts_arn}/production/*"
-      },
-      {
-        Sid      = "ListReleasedModels"
-        Effect   = "Allow"
-        Action   = "s3:ListBucket"
-        Resource = local.artifacts_arn
-        Condition = {
-          StringLike = { "s3:prefix" = [var.artifact_prefix, "${var.artifact_prefix}*", "production/*"] }
-        }
+        Resource = "${local.artifacts_arn}/${var.artifact_prefix}*"
       },
       local.kms_use,
       {
@@ -324,10 +322,13 @@ locals {
       },
       local.kms_use,
       {
+        # Log-group actions (DescribeLogStreams, FilterLogEvents) are authorized on the group's ARN
+        # with a trailing ":*"; GetLogEvents on the stream's ARN (CloudWatch Logs, "Overview of
+        # managing access permissions to your CloudWatch Logs resources").
         Sid      = "FollowTrainingJobLogs"
         Effect   = "Allow"
         Action   = ["logs:GetLogEvents", "logs:DescribeLogStreams", "logs:FilterLogEvents"]
-        Resource = ["${local.logs_arn_prefix}:/aws/sagemaker/TrainingJobs", "${local.logs_arn_prefix}:/aws/sagemaker/TrainingJobs:log-stream:${local.training_job_prefix}*"]
+        Resource = ["${local.logs_arn_prefix}:/aws/sagemaker/TrainingJobs:*", "${local.logs_arn_prefix}:/aws/sagemaker/TrainingJobs:log-stream:${local.training_job_prefix}*"]
       },
       {
         Sid      = "CheckTheTrainingImage"

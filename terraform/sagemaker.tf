@@ -14,8 +14,9 @@ resource "aws_sagemaker_model" "initial" {
 
   name               = local.initial_name
   execution_role_arn = aws_iam_role.sagemaker.arn
-  # The serving container loads its model from model.tar.gz and needs no network.
-  enable_network_isolation = true
+  # No network isolation: Serverless endpoints refuse models that have it ("Serverless Inference
+  # feature exclusions" in the SageMaker developer guide), as the local cloud does.
+  enable_network_isolation = false
 
   primary_container {
     image          = local.serving_image_uri

@@ -5,7 +5,10 @@
     bundled sample data (`make data`). The project's .venv is linked in, nothing else is shared.
  2. The local cloud (moto on 127.0.0.1 with the project's extensions) in this process.
  3. Terraform, as on a new account: `make bootstrap lambda-zip infra-apply`; its outputs become the
-    "repository variables" (the same names docs/workflows.md asks to set on GitHub).
+    "repository variables" (the same names docs/workflows.md asks to set on GitHub). Bootstrap and
+    apply run as the account's administrator; every workflow step after them runs as the role its
+    job assumes on GitHub (an OIDC token with the job's claims, AssumeRoleWithWebIdentity on the
+    Terraform-made role), and the local cloud enforces IAM for every call.
  4. main's data pushed to the DVC remote in the data bucket; manifests of main's images in ECR under
     the tags `make image-tags` names, standing in for `make images-push` (no Docker engine here; the
     local cloud runs training jobs from this Python environment).
@@ -88,11 +91,14 @@ class Rehearsal:
             }
         )
         self.timings: list[tuple[str, float]] = []
+        # Credentials per GitHub job (set once Terraform has made the roles); None: the administrator.
+        self.roles: dict[str, dict[str, str]] = {}
+        self.acting_as: str | None = None
 
     # --- running things ---------------------------------------------------------------------------
 
     def run(self, *command: str, capture: bool = False, extra: dict[str, str] | None = None) -> str:
-        env = {**self.env, **(extra or {})}
+        env = {**self.env, **(self.roles[self.acting_as] if self.acting_as else {}), **(extra or {})}
         started = time.perf_counter()
         result = subprocess.run(
             list(command),
@@ -115,6 +121,16 @@ class Rehearsal:
         return self.run(
             "make", "--no-print-directory", *(["-s"] if capture else []), *targets, *settings, capture=capture
         )
+
+    @contextmanager
+    def job(self, role: str | None) -> Iterator[None]:
+        """Run the steps inside as `role`'s session (the GitHub job's credentials)."""
+        previous, self.acting_as = self.acting_as, role
+        say(f"as {role or 'the administrator'}")
+        try:
+            yield
+        finally:
+            self.acting_as = previous
 
     def git(self, *args: str) -> str:
         return self.run(
@@ -165,6 +181,14 @@ class Rehearsal:
         )
         # The inference server behind InvokeEndpoint reads the copy's params, as the image would.
         os.environ["TEXTCLF_PARAMS"] = str(self.root / "params.yaml")
+        from textclf.localcloud import principals
+
+        # What configure-aws-credentials gets for each job: the pr workflow on a pull request, the
+        # release workflow's jobs in the production environment.
+        self.roles = {
+            "pr": principals.assume(outputs["pr_role_arn"], principals.pull_request(GITHUB_REPOSITORY)),
+            "release": principals.assume(outputs["release_role_arn"], principals.release(GITHUB_REPOSITORY)),
+        }
 
     def image_tags(self, ref: str) -> dict[str, str]:
         lines = self.make("image-tags", capture=True, IMAGE_REF=ref).splitlines()
@@ -178,7 +202,14 @@ class Rehearsal:
         from textclf.localcloud import put_image_manifest
 
         tags = self.image_tags(ref)
-        ecr = boto3.client("ecr", region_name=outputs["region"])
+        session = self.roles.get(self.acting_as or "", {})
+        ecr = boto3.client(
+            "ecr",
+            region_name=outputs["region"],
+            aws_access_key_id=session.get("AWS_ACCESS_KEY_ID"),
+            aws_secret_access_key=session.get("AWS_SECRET_ACCESS_KEY"),
+            aws_session_token=session.get("AWS_SESSION_TOKEN"),
+        )
         uris = {}
         for kind, tag in (("training", tags["TRAINING_IMAGE_TAG"]), ("serving", tags["SERVING_IMAGE_TAG"])):
             repository_url = outputs[f"{kind}_repository_url"]
@@ -228,8 +259,10 @@ class Rehearsal:
         """Production before this release: the model published under main's commit and released."""
         main = self.git("rev-parse", "main")
         say(f"production before the release: a first release of main ({main[:12]})")
-        self.make("publish", COMMIT=main)
-        self.make("release-check", "promote", COMMIT=main)
+        with self.job("pr"):
+            self.make("publish", COMMIT=main)
+        with self.job("release"):
+            self.make("release-check", "promote", COMMIT=main)
 
     def release_workflow(self, head: str, outputs: dict[str, Any]) -> dict[str, Any]:
         self.git("switch", "-q", "main")
@@ -245,10 +278,12 @@ class Rehearsal:
         )
         if commit != head:
             raise RehearsalError(f"release-commit chose {commit}, expected the PR head {head}")
-        self.make("release-check", COMMIT=commit)
-        self.make("lambda-zip", "infra-apply")
-        images = self.push_images(outputs, "HEAD")
-        result = self.make("promote", capture=True, COMMIT=commit)
+        with self.job("release"):
+            self.make("release-check", COMMIT=commit)
+        self.make("lambda-zip", "infra-apply")  # Terraform: the administrator, as on a new account
+        with self.job("release"):
+            images = self.push_images(outputs, "HEAD")
+            result = self.make("promote", capture=True, COMMIT=commit)
         deployment = json.loads(result)
         deployment["serving_image"] = serving_image(outputs["endpoint_name"])
         if deployment["serving_image"] != images["serving"]:
@@ -317,11 +352,13 @@ def rehearse(workflow: str, source: Path, keep: bool = False) -> dict[str, Any]:
             rehearsal.copy_repository()
             outputs = rehearsal.apply_infrastructure()
             rehearsal.set_variables(outputs)
-            rehearsal.push_images(outputs, "main")
+            with rehearsal.job("release"):
+                rehearsal.push_images(outputs, "main")
             rehearsal.push_main_data()
             head = rehearsal.open_pr()
             rehearsal.fresh_runner()
-            rehearsal.pr_workflow(head)
+            with rehearsal.job("pr"):
+                rehearsal.pr_workflow(head)
             result["pr_head"] = head
             if workflow == "release":
                 rehearsal.first_release()

@@ -9,6 +9,7 @@ import urllib.request
 from pathlib import Path
 
 import boto3
+from tests.roles import sagemaker_role
 
 BUCKET = "textclf-artifacts"
 ENDPOINT = "textclf-endpoint"
@@ -84,12 +85,8 @@ def make_world(cloud_url: str, tarballs: dict[str, bytes]) -> World:
         AttributeDefinitions=[{"AttributeName": "lock_id", "AttributeType": "S"}],
         BillingMode="PAY_PER_REQUEST",
     )
-    principal = {"Service": "sagemaker.amazonaws.com"}
-    statement = {"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"}
-    trust = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
     world = World(cloud_url, tarballs)
-    role = boto3.client("iam").create_role(RoleName="textclf-sagemaker", AssumeRolePolicyDocument=trust)
-    world.role_arn = role["Role"]["Arn"]
+    world.role_arn = sagemaker_role("textclf-sagemaker", BUCKET)
     return world
 
 

@@ -13,17 +13,14 @@ import zipfile
 
 import boto3
 import pytest
-from redeploy_world import COMMITS, ENDPOINT, LOCK_TABLE, artifact_url, lambda_environment
+from redeploy_world import BUCKET, COMMITS, ENDPOINT, LOCK_TABLE, artifact_url, lambda_environment
+from tests.roles import redeploy_lambda_role
 
 from textclf.release import redeploy
 
+SAGEMAKER_ROLE = "arn:aws:iam::123456789012:role/textclf-sagemaker"  # make_world's
+
 A, B = COMMITS[:2]
-TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
-    ],
-}
 
 
 @pytest.fixture(scope="module")
@@ -34,13 +31,17 @@ def lambda_zip(tmp_path_factory) -> bytes:
 
 
 def create_function(code: bytes, handler: str, env: dict[str, str], timeout: int = 60) -> str:
-    role = boto3.client("iam").create_role(
-        RoleName="textclf-redeploy-lambda", AssumeRolePolicyDocument=json.dumps(TRUST)
+    role_arn = redeploy_lambda_role(
+        "textclf-redeploy-lambda",
+        BUCKET,
+        ENDPOINT,
+        LOCK_TABLE,
+        env.get("SAGEMAKER_ROLE_ARN") or SAGEMAKER_ROLE,
     )
     boto3.client("lambda").create_function(
         FunctionName="textclf-redeploy",
         Runtime="python3.11",
-        Role=role["Role"]["Arn"],
+        Role=role_arn,
         Handler=handler,
         Code={"ZipFile": code},
         Timeout=timeout,
@@ -153,3 +154,50 @@ def test_the_cli_runs_the_handler_and_exits_non_zero_on_failure(world, tmp_path,
     assert json.loads(deployed.stdout)["status"] == "deployed"
     assert rejected.returncode == 1
     assert "outside the artifacts bucket" in json.loads(rejected.stdout)["reason"]
+
+
+def test_an_asynchronous_event_whose_handler_raises_is_retried_then_dead_lettered(world):
+    """Lambda retries an asynchronous invocation twice while the handler raises, then sends the
+    event to the dead-letter queue, as the function's role (which must be allowed to send)."""
+    from tests.roles import create_role
+
+    from textclf.localcloud import lambdas
+
+    sqs = boto3.client("sqs")
+    queue_url = sqs.create_queue(QueueName="redeploy-dlq")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    role = create_role(
+        "textclf-failing-fn",
+        "lambda.amazonaws.com",
+        [{"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": queue_arn}],
+    )
+    code = _zip(
+        {"boom.py": "def handler(event, context):\n    raise RuntimeError('cannot deploy ' + event['x'])\n"}
+    )
+    boto3.client("lambda").create_function(
+        FunctionName="failing",
+        Runtime="python3.11",
+        Role=role,
+        Handler="boom.handler",
+        Code={"ZipFile": code},
+        DeadLetterConfig={"TargetArn": queue_arn},
+    )
+    lambdas.async_attempts.clear()
+
+    response = boto3.client("lambda").invoke(
+        FunctionName="failing", InvocationType="Event", Payload=b'{"x": "A"}'
+    )
+    assert response["StatusCode"] == 202
+
+    deadline = time.monotonic() + 30
+    messages = []
+    while not messages and time.monotonic() < deadline:
+        messages = sqs.receive_message(
+            QueueUrl=queue_url, MessageAttributeNames=["All"], WaitTimeSeconds=1
+        ).get("Messages", [])
+    assert [a["attempt"] for a in lambdas.async_attempts if a["function"] == "failing"] == [0, 1, 2]
+    (message,) = messages
+    assert json.loads(message["Body"]) == {"x": "A"}
+    assert "cannot deploy A" in message["MessageAttributes"]["ErrorMessage"]["StringValue"]

@@ -147,3 +147,109 @@ def test_the_control_endpoint_validates_and_reset_restores_defaults(world, local
     url = f"{world.cloud_url}/moto-api/textclf/sagemaker-endpoints"
     with urllib.request.urlopen(url, timeout=10) as response:
         assert json.load(response) == {"transition_seconds": 1.0, "update_failure": "rollback"}
+
+
+# --- rules SageMaker enforces that moto does not (the local cloud refuses what AWS refuses) -------
+
+
+def _serverless_variant(model: str, name: str = "AllTraffic") -> dict:
+    return {
+        "VariantName": name,
+        "ModelName": model,
+        "ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 1},
+    }
+
+
+def test_serverless_configs_refuse_what_serverless_excludes(world):
+    """Serverless Inference feature exclusions: network isolation, data capture, several variants."""
+    url = world.upload(A, "good")
+    container = {"Image": "img", "ModelDataUrl": url}
+    world.sm.create_model(
+        ModelName="isolated",
+        ExecutionRoleArn=world.role_arn,
+        PrimaryContainer=container,
+        EnableNetworkIsolation=True,
+    )
+    world.sm.create_model(ModelName="plain", ExecutionRoleArn=world.role_arn, PrimaryContainer=container)
+
+    with pytest.raises(ClientError, match="network isolation"):
+        world.sm.create_endpoint_config(
+            EndpointConfigName="c1", ProductionVariants=[_serverless_variant("isolated")]
+        )
+    with pytest.raises(ClientError, match="one production variant"):
+        world.sm.create_endpoint_config(
+            EndpointConfigName="c2",
+            ProductionVariants=[_serverless_variant("plain"), _serverless_variant("plain", "Second")],
+        )
+    capture = {
+        "EnableCapture": True,
+        "InitialSamplingPercentage": 10,
+        "DestinationS3Uri": "s3://textclf-artifacts/captured/",
+        "CaptureOptions": [{"CaptureMode": "Input"}],
+    }
+    with pytest.raises(ClientError, match="DataCaptureConfig is not supported"):
+        world.sm.create_endpoint_config(
+            EndpointConfigName="c3",
+            ProductionVariants=[_serverless_variant("plain")],
+            DataCaptureConfig=capture,
+        )
+    world.sm.create_endpoint_config(
+        EndpointConfigName="ok", ProductionVariants=[_serverless_variant("plain")]
+    )
+    assert [c["EndpointConfigName"] for c in world.sm.list_endpoint_configs()["EndpointConfigs"]] == ["ok"]
+
+
+def test_a_failed_endpoint_accepts_only_delete(world, local_cloud):
+    set_endpoint_behaviour(local_cloud.url, update_failure="failed")
+    make_config(world, "one", A)
+    make_config(world, "bad", B, "broken")
+    world.sm.create_endpoint(EndpointName="ep", EndpointConfigName="one")
+    settle(world)
+    world.sm.update_endpoint(EndpointName="ep", EndpointConfigName="bad")
+    assert settle(world)["EndpointStatus"] == "Failed"
+
+    with pytest.raises(ClientError, match="in status Failed"):
+        world.sm.update_endpoint(EndpointName="ep", EndpointConfigName="one")
+    world.sm.delete_endpoint(EndpointName="ep")
+    assert world.sm.list_endpoints()["Endpoints"] == []
+
+
+def test_a_rollback_that_fails_leaves_the_endpoint_serving_as_update_rollback_failed(world, local_cloud):
+    set_endpoint_behaviour(local_cloud.url, update_failure="rollback-failed")
+    make_config(world, "one", A)
+    make_config(world, "bad", B, "broken")
+    world.sm.create_endpoint(EndpointName="ep", EndpointConfigName="one")
+    settle(world)
+    world.sm.update_endpoint(EndpointName="ep", EndpointConfigName="bad")
+
+    done = settle(world)
+    assert done["EndpointStatus"] == "UpdateRollbackFailed" and "lacks model weights" in done["FailureReason"]
+
+
+def test_model_data_its_role_may_not_read_fails_the_endpoint(world):
+    """The container reads its model as the model's execution role, as on AWS."""
+    import boto3
+    from tests.roles import create_role
+
+    reader = create_role(
+        "textclf-reads-nothing",
+        "sagemaker.amazonaws.com",
+        [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::some-other-bucket/*"}],
+    )
+    url = world.upload(A, "good")
+    world.sm.create_model(
+        ModelName="m", ExecutionRoleArn=reader, PrimaryContainer={"Image": "img", "ModelDataUrl": url}
+    )
+    world.sm.create_endpoint_config(EndpointConfigName="c", ProductionVariants=[_serverless_variant("m")])
+    world.sm.create_endpoint(EndpointName="ep", EndpointConfigName="c")
+
+    failed = settle(world)
+    assert failed["EndpointStatus"] == "Failed"
+    reason = failed["FailureReason"]
+    assert f"Could not access model data at {url}" in reason
+    assert (
+        "not authorized to perform: s3:GetObject" in reason and "assumed-role/textclf-reads-nothing" in reason
+    )
+    assert boto3.client("iam").get_role(
+        RoleName="textclf-reads-nothing"
+    )  # the role exists: access, not a typo

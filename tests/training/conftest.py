@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from tests.model.conftest import make_project
+from tests.roles import sagemaker_role
 from textclf.config import Params, load_params
 from textclf.localcloud import put_image_manifest, training
 
@@ -22,6 +23,7 @@ REPOSITORY = "textclf-prod-training"
 IMAGE_TAG = "0123456789abcdef0123456789abcdef01234567"
 IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{REPOSITORY}:{IMAGE_TAG}"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/textclf-prod-sagemaker"
+KMS_ALIAS = "alias/textclf-prod"
 COMMIT = "89abcdef0123456789abcdef0123456789abcdef"
 BRANCH = "feature/more-data"
 PRICE = 0.736
@@ -90,6 +92,10 @@ def cloud(aws_env, project) -> dict[str, str]:
     """The artifacts bucket and the training image exist; returns the client environment."""
     boto3.client("s3", region_name=REGION).create_bucket(Bucket=BUCKET)
     push_image()
+    kms = boto3.client("kms", region_name=REGION)
+    key_arn = kms.create_key()["KeyMetadata"]["Arn"]
+    kms.create_alias(AliasName=KMS_ALIAS, TargetKeyId=key_arn)
+    sagemaker_role(ROLE.rsplit("/", 1)[1], BUCKET, key_arn)  # jobs run as it: the local cloud enforces IAM
     return aws_env
 
 

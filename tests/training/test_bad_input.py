@@ -152,3 +152,22 @@ def test_a_refused_create_request_names_the_job_and_what_to_do(cloud, project):
     sm.create_training_job(**plan.request)
     with pytest.raises(SageMakerError, match=rf"refused the training job {plan.name}: .*ResourceInUse"):
         sagemaker_backend.create_job(sm, plan.request, params.sagemaker)
+
+
+def test_a_role_sagemaker_cannot_assume_is_refused_at_create(cloud, project):
+    """CreateTrainingJob checks that SageMaker can assume the execution role (the local cloud
+    enforces the role's trust policy as AWS does)."""
+    import json
+
+    untrusted = {
+        "Effect": "Allow",
+        "Principal": {"Service": "lambda.amazonaws.com"},
+        "Action": "sts:AssumeRole",
+    }
+    arn = boto3.client("iam").create_role(
+        RoleName="textclf-lambda-only",
+        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [untrusted]}),
+    )["Role"]["Arn"]
+    with pytest.raises(SageMakerError, match=r"Could not assume role .*textclf-lambda-only"):
+        start(project, role_arn=arn)
+    assert no_job_started()

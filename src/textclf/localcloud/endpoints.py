@@ -7,8 +7,13 @@ moto makes an endpoint InService at once and has no UpdateEndpoint. With this ex
 - UpdateEndpoint: `Updating`, then `InService` on the new config. When the new model would not start,
   SageMaker's own rollback happens: the endpoint is `InService` on the previous config again, with a
   FailureReason. With the `update_failure` setting `failed`, it ends `Failed` on the new config
-  instead (the case a deploy must repair itself). Updating an endpoint that is in progress or
-  Failed, or to a config that does not exist, is a ValidationException.
+  instead (the case a deploy must repair itself); with `rollback-failed` it ends
+  `UpdateRollbackFailed` (still serving). Updating an endpoint that is in progress or Failed, or to a
+  config that does not exist, is a ValidationException: DeleteEndpoint is all a Failed one accepts.
+- CreateEndpointConfig refuses what Serverless endpoints exclude (one variant, no data capture, no
+  network isolation or VPC on the model).
+- The model's container reads its data as the model's execution role: a role SageMaker cannot
+  assume, or one that may not read the object (or decrypt it), fails the endpoint.
 
 "Would not start" means the container's health check would fail: the model data URL does not name
 a readable gzip tar in the local S3 holding config.json, labels.json and the weights (the layout the
@@ -96,6 +101,32 @@ def artifact_problem(account_id: str, url: str) -> str | None:
     return None
 
 
+def access_problem(model: Any, url: str) -> str | None:
+    """The model's container reads its data as the model's execution role: a role that cannot
+    be assumed by SageMaker or may not read the object fails the endpoint, as on AWS."""
+    from textclf.localcloud import iam
+
+    role = model.execution_role_arn
+    region = model.arn.split(":")[3]
+    try:
+        session = iam.service_session(role, "sagemaker.amazonaws.com", f"endpoint-{model.model_name}")
+        principal = iam.session_principal(session)
+        bucket, key = url[5:].split("/", 1)
+        iam.check(principal, "s3:GetObject", f"arn:aws:s3:::{bucket}/{key}", region)
+        encrypted_with = iam.object_kms_key(bucket, key, region)
+        if encrypted_with:
+            iam.check(principal, "kms:Decrypt", encrypted_with, region)
+    except iam.LocalCloudAccessDenied as error:
+        # SageMaker's FailureReason for model data its role cannot read.
+        return (
+            f'Could not access model data at {url}. Please ensure that the role "{role}" exists and '
+            'that its trust relationship policy allows the action "sts:AssumeRole" for the service '
+            f'principal "sagemaker.amazonaws.com". Also ensure that the role has "s3:GetObject" '
+            f"permissions ({error})"
+        )
+    return None
+
+
 def config_problem(backend: Any, config_name: str) -> str | None:
     config = backend.endpoint_configs[config_name]
     for variant in config.production_variants:
@@ -105,9 +136,30 @@ def config_problem(backend: Any, config_name: str) -> str | None:
         url = (model.primary_container or {}).get("ModelDataUrl")
         if not url:
             return f"model {model.model_name} has no ModelDataUrl"
-        problem = artifact_problem(backend.account_id, url)
+        problem = artifact_problem(backend.account_id, url) or access_problem(model, url)
         if problem:
             return problem
+    return None
+
+
+def serverless_problem(backend: Any, variants: list[dict[str, Any]], data_capture: Any) -> str | None:
+    """What SageMaker refuses in a Serverless endpoint configuration ("Serverless Inference feature
+    exclusions", https://docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints.html): more
+    than one production variant, data capture, models with network isolation or a VPC."""
+    if not any(variant.get("ServerlessConfig") for variant in variants):
+        return None
+    if len(variants) > 1:
+        return "Serverless endpoint configurations support one production variant only."
+    if data_capture:
+        return "DataCaptureConfig is not supported for serverless endpoint configurations."
+    model = backend._models.get(variants[0].get("ModelName"))
+    if model is not None and getattr(model, "enable_network_isolation", False):
+        return (
+            f"Model {model.model_name} has network isolation enabled, which serverless endpoints "
+            "do not support."
+        )
+    if model is not None and (model.vpc_config or {}).get("Subnets"):
+        return f"Model {model.model_name} has a VpcConfig, which serverless endpoints do not support."
     return None
 
 
@@ -138,6 +190,11 @@ def advance(backend: Any, endpoint: Any) -> None:
         endpoint.failure_reason = None
     elif transition.kind == "update" and SETTINGS["update_failure"] == "rollback":
         endpoint.endpoint_status = "InService"  # still on the previous config, which never stopped
+        endpoint.failure_reason = transition.problem
+    elif transition.kind == "update" and SETTINGS["update_failure"] == "rollback-failed":
+        # The rollback itself failed: the endpoint still serves (some capacity on each config) and
+        # DescribeEndpoint says UpdateRollbackFailed (DescribeEndpoint API reference, EndpointStatus).
+        endpoint.endpoint_status = "UpdateRollbackFailed"
         endpoint.failure_reason = transition.problem
     else:
         _switch_config(backend, endpoint, transition.config_name)
@@ -211,6 +268,15 @@ def install() -> None:
             advance(self, endpoint)
         return original_list(self, *args, **kwargs)
 
+    original_create_config = SageMakerModelBackend.create_endpoint_config
+
+    def create_endpoint_config(self: Any, *args: Any, **kwargs: Any) -> Any:
+        variants = kwargs.get("production_variants") or []
+        problem = serverless_problem(self, variants, kwargs.get("data_capture_config"))
+        if problem:
+            raise ValidationError(message=problem)
+        return original_create_config(self, *args, **kwargs)
+
     def respond_update_endpoint(self: Any) -> Any:
         from moto.core.responses import ActionResult
 
@@ -221,6 +287,7 @@ def install() -> None:
         return ActionResult({"EndpointArn": arn})
 
     SageMakerModelBackend.create_endpoint = create_endpoint
+    SageMakerModelBackend.create_endpoint_config = create_endpoint_config
     SageMakerModelBackend.update_endpoint = update_endpoint
     SageMakerModelBackend.describe_endpoint = describe_endpoint
     SageMakerModelBackend.list_endpoints = list_endpoints  # moto's paginated original does the rest
@@ -244,8 +311,8 @@ def control(request: Any, full_url: str, headers: Any) -> tuple[int, dict[str, s
             unknown = set(changes) - set(SETTINGS)
             if unknown:
                 raise ValueError(f"unknown settings {sorted(unknown)}; known: {sorted(SETTINGS)}")
-            if changes.get("update_failure", "rollback") not in {"rollback", "failed"}:
-                raise ValueError("update_failure must be 'rollback' or 'failed'")
+            if changes.get("update_failure", "rollback") not in {"rollback", "failed", "rollback-failed"}:
+                raise ValueError("update_failure must be 'rollback', 'failed' or 'rollback-failed'")
             if float(changes.get("transition_seconds", 0)) < 0:
                 raise ValueError("transition_seconds must be >= 0")
         except (ValueError, TypeError) as error:

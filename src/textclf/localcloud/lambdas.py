@@ -28,11 +28,14 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import uuid
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from textclf.localcloud import iam
 
 LOG_TAIL_BYTES = 4096
 # Passed through to the child so it runs like this process (locale, PATH for subprocesses).
@@ -91,7 +94,9 @@ class Invocation:
     logs: str
 
 
-def _environment(function: Any, endpoint_url: str, request_id: str, timeout: float) -> dict[str, str]:
+def _environment(
+    function: Any, endpoint_url: str, request_id: str, timeout: float, credentials: dict[str, str]
+) -> dict[str, str]:
     env = {key: os.environ[key] for key in PASS_THROUGH if key in os.environ}
     env.update({key: str(value) for key, value in (function.environment_vars or {}).items()})
     # Set by Lambda itself: a function's own variables cannot override them.
@@ -107,9 +112,7 @@ def _environment(function: Any, endpoint_url: str, request_id: str, timeout: flo
             "AWS_EXECUTION_ENV": f"AWS_Lambda_{function.run_time}",
             "AWS_REGION": function.region,
             "AWS_DEFAULT_REGION": function.region,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_SESSION_TOKEN": "testing",
+            **credentials,  # the function's execution role, as Lambda hands it to the runtime
             "AWS_ENDPOINT_URL": endpoint_url,
             "PYTHONUNBUFFERED": "1",
             "PYTHONDONTWRITEBYTECODE": "1",
@@ -127,6 +130,10 @@ def run_function(function: Any, event: Any, endpoint_url: str) -> Invocation:
         return _error(message, "Runtime.Unsupported")
     request_id = str(uuid.uuid4())
     timeout = float(function.timeout or 3)
+    try:
+        credentials = iam.service_session(function.role, "lambda.amazonaws.com", function.function_name)
+    except iam.LocalCloudAccessDenied as error:
+        return _error(f"The role defined for the function cannot be assumed by Lambda ({error})", "Runtime")
     with tempfile.TemporaryDirectory(prefix="lambda-") as work:
         task_dir = Path(work, "task")
         try:
@@ -139,7 +146,7 @@ def run_function(function: Any, event: Any, endpoint_url: str) -> Invocation:
         event_file.write_text(json.dumps(event), encoding="utf-8")
         command = [sys.executable, "-s", "-c", RUNNER, str(task_dir), function.handler]
         command += [str(event_file), str(result_file), str(time.time() + timeout)]
-        env = _environment(function, endpoint_url, request_id, timeout)
+        env = _environment(function, endpoint_url, request_id, timeout, credentials)
         start = f"START RequestId: {request_id} Version: {function.version}\n"
         try:
             done = subprocess.run(
@@ -163,6 +170,87 @@ def run_function(function: Any, event: Any, endpoint_url: str) -> Invocation:
         return Invocation(json.dumps(result["payload"]), bool(result["failed"]), logs)
 
 
+# Lambda retries a failed asynchronous invocation twice by default, waiting about 1 and 2 minutes
+# (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html); the local
+# cloud keeps the count and shortens the waits.
+ASYNC_RETRY_DELAYS_S = [float(os.environ.get("TEXTCLF_LOCALCLOUD_LAMBDA_RETRY_SECONDS", "0.2"))] * 2
+async_attempts: list[dict[str, Any]] = []  # every asynchronous attempt, for tests and the rehearsals
+
+
+def invoke_async(function: Any, event: Any, endpoint_url: str) -> None:
+    """An asynchronous invocation: the event is retried while the handler raises (a returned
+    value, even `{"ok": false}`, is a success), then sent to the dead-letter target."""
+    import time
+
+    retries = _maximum_retries(function)
+    outcome = None
+    for attempt in range(retries + 1):
+        if attempt:
+            time.sleep(ASYNC_RETRY_DELAYS_S[min(attempt - 1, len(ASYNC_RETRY_DELAYS_S) - 1)])
+        outcome = run_function(function, event, endpoint_url)
+        function.logs_backend.ensure_log_group(function.logs_group_name)
+        function.save_logs(outcome.logs or "(no output)")
+        async_attempts.append(
+            {"function": function.function_name, "attempt": attempt, "failed": outcome.failed}
+        )
+        if not outcome.failed:
+            return
+    _dead_letter(function, event, outcome)
+
+
+def _maximum_retries(function: Any) -> int:
+    for entry in getattr(function, "event_invoke_config", None) or []:
+        if "MaximumRetryAttempts" in entry.config:
+            return int(entry.config["MaximumRetryAttempts"])
+    return 2
+
+
+def _dead_letter(function: Any, event: Any, outcome: Invocation | None) -> None:
+    """The event to the function's DeadLetterConfig target (SNS or SQS), sent as the function's
+    execution role, with the attributes Lambda adds (RequestID, ErrorCode, ErrorMessage)."""
+    target = (getattr(function, "dead_letter_config", None) or {}).get("TargetArn")
+    if not target or outcome is None:
+        return
+    payload = json.loads(outcome.payload) if outcome.payload else {}
+    attributes = {
+        "ErrorCode": "200",
+        "ErrorMessage": str(payload.get("errorMessage", ""))[:1000],
+        "RequestID": str(uuid.uuid4()),
+    }
+    region, account = target.split(":")[3], target.split(":")[4]
+    try:
+        credentials = iam.service_session(function.role, "lambda.amazonaws.com", function.function_name)
+        principal = iam.session_principal(credentials)
+        if target.startswith("arn:aws:sns:"):
+            from moto.sns.models import sns_backends
+
+            iam.check(principal, "sns:Publish", target, region)
+            sns_backends[account][region].publish(
+                json.dumps(event),
+                arn=target,
+                message_attributes={
+                    k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()
+                },
+            )
+        elif target.startswith("arn:aws:sqs:"):
+            from moto.sqs.models import sqs_backends
+
+            iam.check(principal, "sqs:SendMessage", target, region)
+            sqs_backends[account][region].send_message(
+                target.rsplit(":", 1)[1],
+                json.dumps(event),
+                message_attributes={
+                    k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()
+                },
+            )
+    except iam.LocalCloudAccessDenied as error:
+        # Lambda cannot deliver: the event is lost, and the function's DeadLetterErrors metric says so.
+        print(
+            f"[local cloud] dead-letter delivery failed for {function.function_name}: {error}",
+            file=sys.stderr,
+        )
+
+
 def _error(message: str, kind: str, logs: str = "") -> Invocation:
     return Invocation(json.dumps({"errorMessage": message, "errorType": kind}), True, logs)
 
@@ -180,6 +268,9 @@ def install() -> None:
     def invoke(self: Any, body: str, request_headers: Any, response_headers: dict[str, str]) -> bytes:
         event = json.loads(body) if body else {}
         host = request_headers.get("Host") or request_headers.get("host") or "127.0.0.1:5000"
+        if request_headers.get("X-Amz-Invocation-Type") == "Event":
+            threading.Thread(target=invoke_async, args=(self, event, f"http://{host}"), daemon=True).start()
+            return b""  # 202: queued, as Lambda answers an asynchronous invocation
         outcome = run_function(self, event, f"http://{host}")
         self.logs_backend.ensure_log_group(self.logs_group_name)
         self.save_logs(outcome.logs or "(no output)")

@@ -13,6 +13,7 @@ from pathlib import Path
 REGION = "us-east-1"
 # Modules that add what moto lacks. Each has `install()`, called once before the server starts.
 EXTENSIONS = (
+    "textclf.localcloud.iam",
     "textclf.localcloud.endpoints",
     "textclf.localcloud.infra",
     "textclf.localcloud.lambdas",
@@ -73,11 +74,13 @@ class LocalCloud:
 
 
 def client_env(url: str) -> dict[str, str]:
+    """The administrator's environment: what bootstraps a new account and applies Terraform.
+    Workflow steps get their own roles' credentials (`textclf.localcloud.principals`)."""
+    from textclf.localcloud.iam import admin_env
+
     return {
         "AWS_ENDPOINT_URL": url,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
+        **admin_env(),
         "AWS_DEFAULT_REGION": REGION,
         "AWS_REGION": REGION,
         # Fail fast instead of retrying against a server that answers immediately anyway.

@@ -40,6 +40,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from textclf.localcloud import iam
 from textclf.s3uri import split_s3_uri
 from textclf.training.local_runner import (
     LAUNCHER,
@@ -56,7 +57,6 @@ FLUSH_SECONDS = 0.5
 # Secondary statuses that end a job.
 FINAL = {"Completed", "Failed", "Stopped", "MaxRuntimeExceeded", "MaxWaitTimeExceeded"}
 # Dummy credentials: the job thread calls the local cloud it runs in.
-_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 
 @dataclass(frozen=True)
@@ -255,13 +255,23 @@ _PRIMARY = {
 
 
 class _RunningJob:
-    def __init__(self, job, backend, endpoint: str, region: str, scenario: Scenario) -> None:
+    def __init__(
+        self, job, backend, endpoint: str, region: str, scenario: Scenario, credentials: dict[str, str]
+    ) -> None:
         import boto3
 
         self.job = job
         self.backend = backend
         self.scenario = scenario
-        session = boto3.Session(region_name=region, **_CREDENTIALS)
+        # The job reads its channels, writes checkpoints, the model and its logs as its execution
+        # role, as SageMaker does (the local cloud authorizes every one of those calls).
+        session = boto3.Session(
+            region_name=region,
+            aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=credentials["AWS_SESSION_TOKEN"],
+        )
+        self.principal = iam.session_principal(credentials)
         self.s3 = session.client("s3", endpoint_url=endpoint)
         self.log = _CloudWatchLog(session.client("logs", endpoint_url=endpoint), job.training_job_name)
         self.work = Path(tempfile.mkdtemp(prefix=f"textclf-{job.training_job_name}-"))
@@ -357,9 +367,12 @@ class _RunningJob:
 
     def _run(self) -> None:
         try:
+            refused = self._output_key_refused()
             if self.scenario.capacity_error:
                 self._publish("Starting", "Launching requested ML instances")
                 outcome = Outcome("Failed", "Failed", self.scenario.capacity_error)
+            elif refused:
+                outcome = Outcome("Failed", "Failed", refused)
             else:
                 outcome = self.runner.run()
         except Exception as error:  # a bug here must end the job, not leave it InProgress forever
@@ -372,6 +385,18 @@ class _RunningJob:
             shutil.rmtree(self.work, ignore_errors=True)
         with _running_lock:
             _running.pop(self.key, None)
+
+    def _output_key_refused(self) -> str | None:
+        """With OutputDataConfig.KmsKeyId the execution role must be allowed kms:Encrypt
+        (CreateTrainingJob API reference, OutputDataConfig)."""
+        key = (self.job.output_data_config or {}).get("KmsKeyId")
+        if not key:
+            return None
+        try:
+            iam.check(self.principal, "kms:Encrypt", iam.kms_key_arn(key, self.backend.region_name))
+        except iam.LocalCloudAccessDenied as error:
+            return f"ClientError: the model artifacts cannot be encrypted with {key}: {error}"
+        return None
 
     def _flush_until_done(self) -> None:
         while not self._done.wait(FLUSH_SECONDS):
@@ -420,13 +445,22 @@ def install() -> None:
                 f"Training job names must be unique within an AWS account and region, and a training "
                 f"job with this name already exists ({arn})"
             )
+        role = self._get_param("RoleArn")
+        try:
+            credentials = iam.service_session(role, "sagemaker.amazonaws.com", name)
+        except (iam.LocalCloudAccessDenied, LookupError, ValueError):
+            # The wording of SageMaker's ValidationException for a role it cannot assume.
+            raise ValidationError(
+                message=f"Could not assume role {role}. Please ensure that the role exists and allows "
+                "principal 'sagemaker.amazonaws.com' to assume the role."
+            ) from None
         # Under the lock, so that a StopTrainingJob racing this call finds the job's runner.
         with _running_lock:
             result = create(self)
             job = self.sagemaker_backend.training_jobs[name]
             _prepare_job(job)
             endpoint = f"http://{self.headers['Host']}"  # the job thread calls this same local cloud
-            running = _RunningJob(job, self.sagemaker_backend, endpoint, self.region, _scenario)
+            running = _RunningJob(job, self.sagemaker_backend, endpoint, self.region, _scenario, credentials)
             _running[running.key] = running
         running.start()
         return result

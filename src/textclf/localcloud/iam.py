@@ -1,0 +1,851 @@
+"""IAM enforced in the local cloud: every request is authorized as the principal that signed it.
+
+moto's own access control checks actions but evaluates resources only for S3, ignores most
+conditions, resource policies and permissions boundaries, and lets anyone assume a role with a web
+identity token. This module replaces its hook (`ActionAuthenticatorMixin`) for every service:
+
+- The caller is the IAM user or assumed-role session whose access key signed the request (moto
+  checks the SigV4 signature). An unsigned or unknown caller is refused.
+- The resource is the ARN AWS authorizes the action on (`_resource_for`), with the condition keys
+  the project's policies use (`_context_for`); `policy.authorize` evaluates identity policies, the
+  role's permissions boundary and the resource policy (S3 bucket policies, KMS key policies).
+- Calls that pass a role (`iam:PassRole` with `iam:PassedToService`) and S3 objects encrypted with
+  a KMS key (`kms:GenerateDataKey` to write, `kms:Decrypt` to read) are authorized as AWS does.
+- `sts:AssumeRoleWithWebIdentity` checks the token's issuer against the account's OIDC providers
+  and the role's trust policy against the token's claims; `DurationSeconds` may not exceed the
+  role's maximum session.
+- An action this module has no resource rule for is refused with a message saying so: a local
+  double that guessed "allowed" would hide a permission that real AWS refuses.
+
+The administrator (`ADMIN_*`, an IAM user with `*:*`) stands for the person who bootstraps a new
+account and applies Terraform; every other step runs as the role it has in production
+(`textclf.localcloud.principals`). The local cloud starts with enforcement on.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import sys
+import time
+import urllib.parse
+from dataclasses import dataclass
+from typing import Any
+
+from textclf.localcloud.policy import Request, UnknownConditionKey, Verdict, authorize
+
+ACCOUNT = "123456789012"  # moto's default account
+PARTITION = "aws"
+ADMIN_USER = "localcloud-admin"
+ADMIN_KEY_ID = "AKIALOCALCLOUDADMIN1"  # AKIA: an IAM user's long-term key, as moto expects
+ADMIN_SECRET = "local-cloud-administrator-secret-key"
+ADMIN_POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+GITHUB_ISSUER = "token.actions.githubusercontent.com"
+
+# The signing name of a service, when it differs from its IAM action prefix.
+IAM_PREFIX = {"monitoring": "cloudwatch", "runtime.sagemaker": "sagemaker"}
+# Operation names whose IAM action has another name (service authorization reference).
+ACTION_NAMES = {
+    "lambda:Invoke": "lambda:InvokeFunction",
+    "lambda:InvokeAsync": "lambda:InvokeFunction",
+    "lambda:GetFunctionConfiguration": "lambda:GetFunctionConfiguration",
+    "s3:HeadBucket": "s3:ListBucket",
+    "s3:GetPublicAccessBlock": "s3:GetBucketPublicAccessBlock",
+    "s3:PutPublicAccessBlock": "s3:PutBucketPublicAccessBlock",
+    "s3:DeletePublicAccessBlock": "s3:PutBucketPublicAccessBlock",
+    "s3:ListBucketMultipartUploads": "s3:ListBucketMultipartUploads",
+    "ecr:BatchGetImage": "ecr:BatchGetImage",
+}
+# Global condition keys every request carries here (aws:SecureTransport: the local cloud is HTTP).
+GLOBAL_KEYS = frozenset(
+    k.lower()
+    for k in (
+        "aws:PrincipalArn",
+        "aws:PrincipalAccount",
+        "aws:PrincipalType",
+        "aws:SecureTransport",
+        "aws:CurrentTime",
+        "aws:EpochTime",
+        "aws:RequestedRegion",
+        "aws:userid",
+        "aws:username",
+    )
+)
+
+
+@dataclass
+class _State:
+    enforcing: bool = True
+
+
+STATE = _State()
+
+
+class LocalCloudAccessDenied(Exception):
+    """Raised by in-process checks (`check`) for what a role of the local cloud may not do."""
+
+
+# --- the administrator ---------------------------------------------------------------------
+
+
+def admin_env() -> dict[str, str]:
+    return {"AWS_ACCESS_KEY_ID": ADMIN_KEY_ID, "AWS_SECRET_ACCESS_KEY": ADMIN_SECRET}
+
+
+def bootstrap_admin() -> None:
+    """The account's administrator with fixed keys (again after every reset)."""
+    from moto.iam.models import iam_backends
+
+    backend = iam_backends[ACCOUNT][PARTITION]
+    if ADMIN_USER in backend.users:
+        return
+    backend.create_user("us-east-1", ADMIN_USER)
+    backend.put_user_policy(ADMIN_USER, "administrator", json.dumps(ADMIN_POLICY))
+    key = backend.create_access_key(ADMIN_USER)
+    key.access_key_id, key.secret_access_key = ADMIN_KEY_ID, ADMIN_SECRET
+
+
+# --- policies of a principal ------------------------------------------------------------------
+
+
+def _iam():
+    from moto.iam.models import iam_backends
+
+    return iam_backends[ACCOUNT][PARTITION]
+
+
+def _document(raw: Any) -> dict[str, Any]:
+    if isinstance(raw, dict):
+        return raw
+    text = urllib.parse.unquote(raw) if isinstance(raw, str) and raw.startswith("%7B") else raw
+    return json.loads(text)
+
+
+def _managed(arn: str) -> dict[str, Any]:
+    policy = _iam().get_policy(arn)
+    return _document(policy.default_version.document)
+
+
+def role_policies(role_name: str) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """(identity policies, permissions boundary or None) of a role."""
+    role = _iam().get_role(role_name)
+    identity = [_document(doc) for doc in role.policies.values()]
+    identity += [_document(p.default_version.document) for p in role.managed_policies.values()]
+    boundary = _managed(role.permissions_boundary_arn) if role.permissions_boundary_arn else None
+    return identity, boundary
+
+
+def user_policies(user_name: str) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    user = _iam().get_user(user_name)
+    identity = [_document(doc) for doc in user.policies.values()]
+    identity += [_document(p.default_version.document) for p in user.managed_policies.values()]
+    boundary = _managed(user.permissions_boundary) if getattr(user, "permissions_boundary", None) else None
+    return identity, boundary
+
+
+def principal_policies(principal: str) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    kind, _, rest = principal.split(":", 5)[5].partition("/")
+    if kind == "assumed-role":
+        return role_policies(rest.split("/")[0])
+    if kind == "user":
+        return user_policies(rest.rsplit("/", 1)[-1])
+    raise LocalCloudAccessDenied(f"{principal}: not a principal the local cloud knows")
+
+
+def role_arn(name: str) -> str:
+    return f"arn:{PARTITION}:iam::{ACCOUNT}:role/{name}"
+
+
+# --- what a request is authorized on ------------------------------------------------------------
+
+
+def _arn(service: str, region: str, rest: str, global_service: bool = False) -> str:
+    return f"arn:{PARTITION}:{service}:{'' if global_service else region}:{ACCOUNT}:{rest}"
+
+
+def _sagemaker_name(params: dict[str, Any], key: str) -> str:
+    # SageMaker ARNs carry resource names in lower case.
+    return str(params.get(key, "")).lower()
+
+
+SAGEMAKER_RESOURCES = {
+    "TrainingJob": ("training-job", "TrainingJobName"),
+    "Model": ("model", "ModelName"),
+    "EndpointConfig": ("endpoint-config", "EndpointConfigName"),
+    "Endpoint": ("endpoint", "EndpointName"),
+    "ModelPackageGroup": ("model-package-group", "ModelPackageGroupName"),
+    "TransformJob": ("transform-job", "TransformJobName"),
+}
+# Actions AWS authorizes on "*" (no resource type in the service authorization reference).
+UNSCOPED = {
+    "sagemaker": {
+        "ListEndpointConfigs",
+        "ListModels",
+        "ListEndpoints",
+        "ListTrainingJobs",
+        "ListModelPackages",
+    },
+    "sts": {"GetCallerIdentity"},
+    "ecr": {"GetAuthorizationToken"},
+    "cloudwatch": {"PutMetricData", "ListDashboards", "DescribeAlarms", "GetMetricData", "ListMetrics"},
+    "logs": {"DescribeLogGroups", "DescribeResourcePolicies", "PutResourcePolicy", "DeleteResourcePolicy"},
+    "kms": {"CreateKey", "ListAliases", "ListKeys"},
+    "iam": {"ListOpenIDConnectProviders", "ListRoles", "ListPolicies"},
+    "lambda": {"ListFunctions", "ListEventSourceMappings"},
+    "sns": {"ListTopics"},
+    "events": {"ListRules", "ListConnections", "ListApiDestinations"},
+    "dynamodb": {"ListTables"},
+}
+
+
+def _sagemaker_resource(operation: str, params: dict[str, Any], region: str) -> str | None:
+    if operation in ("AddTags", "ListTags", "DeleteTags"):
+        return str(params.get("ResourceArn", ""))
+    if operation in ("DescribeModelPackage", "UpdateModelPackage", "DeleteModelPackage"):
+        name = str(params.get("ModelPackageName", ""))
+        return name if name.startswith("arn:") else _arn("sagemaker", region, f"model-package/{name.lower()}")
+    if operation == "CreateModelPackage":
+        group = _sagemaker_name(params, "ModelPackageGroupName")
+        return _arn("sagemaker", region, f"model-package/{group}/*")
+    for noun, (kind, key) in SAGEMAKER_RESOURCES.items():
+        if operation.endswith(noun) and key in params:
+            return _arn("sagemaker", region, f"{kind}/{_sagemaker_name(params, key)}")
+    return None
+
+
+def _logs_resource(operation: str, params: dict[str, Any], region: str) -> str | None:
+    group = params.get("logGroupName") or params.get("logGroupIdentifier")
+    if not group:
+        return None
+    group = str(group).split(":log-group:")[-1].removesuffix(":*")
+    if operation in ("PutLogEvents", "GetLogEvents") and params.get("logStreamName"):
+        return _arn("logs", region, f"log-group:{group}:log-stream:{params['logStreamName']}")
+    # Log-group actions are authorized on the group ARN with a trailing ":*", except tagging
+    # (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/iam-access-control-overview-cwl.html).
+    if operation in (
+        "TagResource",
+        "UntagResource",
+        "ListTagsForResource",
+        "TagLogGroup",
+        "ListTagsLogGroup",
+    ):
+        return _arn("logs", region, f"log-group:{group}")
+    return _arn("logs", region, f"log-group:{group}:*")
+
+
+def _resource_for(prefix: str, operation: str, params: dict[str, Any], path: str, region: str) -> str | None:
+    """The ARN `prefix:operation` is authorized on, "*" for unscoped actions, None if unknown."""
+    if operation in UNSCOPED.get(prefix, ()):
+        return "*"
+    if prefix == "sagemaker" and operation.startswith("InvokeEndpoint") and "/endpoints/" in path:
+        name = urllib.parse.unquote(path.split("/endpoints/")[1].split("/")[0]).lower()
+        return _arn("sagemaker", region, f"endpoint/{name}")  # runtime: the name is in the path
+    if prefix == "sagemaker":
+        return _sagemaker_resource(operation, params, region)
+    if prefix == "lambda":
+        name = (
+            urllib.parse.unquote(path.split("/functions/")[1].split("/")[0]) if "/functions/" in path else ""
+        )
+        name = name or str(params.get("FunctionName", ""))
+        if not name:
+            return None
+        return name if name.startswith("arn:") else _arn("lambda", region, f"function:{name}")
+    if prefix == "logs":
+        return _logs_resource(operation, params, region)
+    if prefix == "dynamodb" and params.get("TableName"):
+        return _arn("dynamodb", region, f"table/{params['TableName']}")
+    if prefix == "ecr" and params.get("repositoryName"):
+        return _arn("ecr", region, f"repository/{params['repositoryName']}")
+    if prefix == "kms" and params.get("KeyId"):
+        return kms_key_arn(str(params["KeyId"]), region)
+    if prefix == "sns":
+        arn = params.get("TopicArn") or params.get("TargetArn") or params.get("ResourceArn")
+        return str(arn) if arn else None
+    if prefix == "events":
+        if operation == "PutEvents":
+            return _arn("events", region, "event-bus/default")
+        name = params.get("Rule") or params.get("Name")
+        return _arn("events", region, f"rule/{name}") if name else None
+    if prefix == "cloudwatch" and (params.get("AlarmNames") or params.get("AlarmName")):
+        name = params.get("AlarmName") or _first(params.get("AlarmNames"))
+        return _arn("cloudwatch", region, f"alarm:{name}")
+    if prefix == "sts" and operation == "AssumeRole":
+        return str(params.get("RoleArn", "")) or None
+    if prefix == "iam":
+        for key, kind in (("RoleName", "role"), ("UserName", "user")):
+            if params.get(key):
+                return f"arn:{PARTITION}:iam::{ACCOUNT}:{kind}/{params[key]}"
+        for key in ("PolicyArn", "OpenIDConnectProviderArn"):
+            if params.get(key):
+                return str(params[key])
+    if prefix == "secretsmanager" and params.get("SecretId"):
+        return str(params["SecretId"])
+    return None
+
+
+def _first(value: Any) -> Any:
+    return value[0] if isinstance(value, list) and value else value
+
+
+def kms_key_arn(key: str, region: str) -> str:
+    """A key id, key ARN, alias name or alias ARN -> the key's ARN (what KMS authorizes on)."""
+    from moto.kms.models import kms_backends
+
+    backend = kms_backends[ACCOUNT][region]
+    if key.startswith("arn:") and ":key/" in key:
+        return key
+    alias = key.split(":", 5)[-1] if key.startswith("arn:") else key
+    if alias.startswith("alias/"):
+        target = backend.get_key_id_from_alias(alias)
+        if target:
+            return _arn("kms", region, f"key/{target}")
+    return _arn("kms", region, f"key/{key}")
+
+
+def _context_for(prefix: str, operation: str, params: dict[str, Any]) -> dict[str, list[str]]:
+    """Service condition keys the project's policies use, from the request's parameters."""
+    context: dict[str, list[str]] = {}
+    if prefix == "sagemaker" and operation == "CreateTrainingJob":
+        resources = params.get("ResourceConfig") or {}
+        stopping = params.get("StoppingCondition") or {}
+        context["sagemaker:instancetypes"] = [str(resources.get("InstanceType", ""))]
+        if "MaxRuntimeInSeconds" in stopping:
+            context["sagemaker:maxruntimeinseconds"] = [str(stopping["MaxRuntimeInSeconds"])]
+        context["sagemaker:networkisolation"] = [str(bool(params.get("EnableNetworkIsolation"))).lower()]
+        image = (params.get("AlgorithmSpecification") or {}).get("TrainingImage")
+        if image:
+            context["sagemaker:imageuris"] = [str(image)]
+        if (params.get("OutputDataConfig") or {}).get("KmsKeyId"):
+            context["sagemaker:outputkmskey"] = [str(params["OutputDataConfig"]["KmsKeyId"])]
+    if prefix == "sagemaker" and operation == "CreateModel":
+        context["sagemaker:networkisolation"] = [str(bool(params.get("EnableNetworkIsolation"))).lower()]
+    if prefix == "cloudwatch" and operation == "PutMetricData":
+        context["cloudwatch:namespace"] = [str(params.get("Namespace", ""))]
+    if prefix == "kms" and operation == "CreateGrant":
+        context["kms:grantisforawsresource"] = ["false"]  # a person's call; services set it themselves
+    tags = params.get("Tags")
+    if isinstance(tags, list) and tags and isinstance(tags[0], dict):
+        for tag in tags:
+            key, value = tag.get("Key"), tag.get("Value")
+            if key is not None:
+                context[f"aws:requesttag/{str(key).lower()}"] = [str(value)]
+        context["aws:tagkeys"] = [str(t.get("Key")) for t in tags]
+    return context
+
+
+SERVICE_KEYS = frozenset(
+    {
+        "sagemaker:instancetypes",
+        "sagemaker:maxruntimeinseconds",
+        "sagemaker:networkisolation",
+        "sagemaker:imageuris",
+        "sagemaker:outputkmskey",
+        "cloudwatch:namespace",
+        "kms:grantisforawsresource",
+        "aws:tagkeys",
+        "iam:passedtoservice",
+        "s3:prefix",
+        "s3:x-amz-server-side-encryption",
+        "s3:x-amz-server-side-encryption-aws-kms-key-id",
+        "s3:if-none-match",
+        "aws:sourceaccount",
+        "aws:sourcearn",
+    }
+)
+
+
+def _global_context(principal: str, region: str) -> dict[str, list[str]]:
+    now = time.time()
+    kind = "AssumedRole" if ":assumed-role/" in principal else "User"
+    return {
+        "aws:principalarn": [_principal_arn(principal)],
+        "aws:principalaccount": [ACCOUNT],
+        "aws:principaltype": [kind],
+        "aws:securetransport": ["false"],  # the local cloud speaks plain HTTP on 127.0.0.1
+        "aws:currenttime": [time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))],
+        "aws:epochtime": [str(int(now))],
+        "aws:requestedregion": [region],
+    }
+
+
+def _principal_arn(principal: str) -> str:
+    """A session's aws:PrincipalArn is its role's ARN (global condition keys reference)."""
+    if ":assumed-role/" in principal:
+        role = principal.split(":assumed-role/")[1].split("/")[0]
+        return role_arn(role)
+    return principal
+
+
+# --- resource policies ------------------------------------------------------------------------
+
+
+def _bucket_policy(bucket: str) -> dict[str, Any] | None:
+    from moto.s3.models import s3_backends
+
+    found = s3_backends[ACCOUNT][PARTITION].buckets.get(bucket)
+    if found is None or not found.policy:
+        return None
+    raw = found.policy.decode() if isinstance(found.policy, bytes) else found.policy
+    return json.loads(raw)
+
+
+def _key_policy(key_arn: str, region: str) -> dict[str, Any] | None:
+    from moto.kms.models import kms_backends
+
+    key = kms_backends[ACCOUNT][region].keys.get(key_arn.rsplit("/", 1)[-1])
+    return json.loads(key.policy) if key is not None and key.policy else None
+
+
+def _kms_grant(request: Request, region: str) -> Verdict:
+    """KMS: the key policy decides; a statement for the account root delegates to IAM policies
+    (https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html)."""
+    identity, boundary = principal_policies(request.principal)
+    key_policy = _key_policy(request.resource, region)
+    if key_policy is None:
+        return authorize(request, ACCOUNT, identity, boundary)
+    root = f"arn:{PARTITION}:iam::{ACCOUNT}:root"
+    as_root = Request(root, request.action, "*", request.context, request.known_keys)
+    delegated = authorize(as_root, ACCOUNT, [], None, key_policy, "key policy").allowed
+    as_caller = Request(request.principal, request.action, "*", request.context, request.known_keys)
+    direct = authorize(as_caller, ACCOUNT, [], None, key_policy, "key policy")
+    if not direct.allowed and "explicit deny" in direct.reason:
+        return direct
+    if direct.allowed:
+        return direct
+    if not delegated:
+        return Verdict(
+            False, f"because the key policy of {request.resource} allows neither the caller nor IAM"
+        )
+    return authorize(request, ACCOUNT, identity, boundary)
+
+
+def decide(request: Request, region: str, bucket: str | None = None) -> Verdict:
+    """The verdict for one request, with the resource policy of its bucket or key."""
+    if request.principal.endswith(f":user/{ADMIN_USER}"):
+        return Verdict(True, "the administrator")
+    if request.action.startswith("kms:") and ":key/" in request.resource:
+        return _kms_grant(request, region)
+    identity, boundary = principal_policies(request.principal)
+    policy = _bucket_policy(bucket) if bucket else None
+    return authorize(request, ACCOUNT, identity, boundary, policy, "bucket policy")
+
+
+def check(principal: str, action: str, resource: str, region: str = "us-east-1", **context: str) -> None:
+    """In-process authorization for what the local cloud does as a role (a training job reading
+    its channels, an endpoint reading its model): raises LocalCloudAccessDenied with AWS's words."""
+    if not STATE.enforcing:
+        return
+    keys = {k.lower(): [v] for k, v in context.items()} | _global_context(principal, region)
+    request = Request(principal, action, resource, keys, GLOBAL_KEYS | SERVICE_KEYS)
+    bucket = resource.split(":::", 1)[1].split("/", 1)[0] if resource.startswith("arn:aws:s3:::") else None
+    verdict = decide(request, region, bucket)
+    if not verdict.allowed:
+        raise LocalCloudAccessDenied(_denied_message(principal, action, resource, verdict))
+
+
+def _denied_message(principal: str, action: str, resource: str, verdict: Verdict) -> str:
+    return (
+        f"User: {principal} is not authorized to perform: {action} on resource: {resource} {verdict.reason}"
+    )
+
+
+# --- the hook into moto --------------------------------------------------------------------
+
+
+def _json_params(response: Any) -> dict[str, Any]:
+    """The request's parameters: the JSON body (JSON and REST-JSON protocols), else the query
+    string with `Name.member.N` lists folded back into lists (query protocol)."""
+    body = getattr(response, "body", None)
+    if isinstance(body, dict):
+        return body
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    if body and body.lstrip().startswith("{"):
+        try:
+            parsed = json.loads(body)
+            if isinstance(parsed, dict):
+                return parsed
+        except ValueError:
+            pass
+    flat = {k: v[0] if isinstance(v, list) else v for k, v in (response.querystring or {}).items()}
+    params: dict[str, Any] = {}
+    for key, value in flat.items():
+        if ".member." not in key:
+            params[key] = value
+    members: dict[str, dict[int, dict[str, str] | str]] = {}
+    for key, value in flat.items():
+        if ".member." in key:
+            base, _, rest = key.partition(".member.")
+            index, _, field_name = rest.partition(".")
+            entry = members.setdefault(base, {})
+            if field_name:
+                entry.setdefault(int(index), {})[field_name] = value  # type: ignore[index]
+            else:
+                entry[int(index)] = value
+    for base, entries in members.items():
+        params[base] = [entries[i] for i in sorted(entries)]
+    return params
+
+
+def _credential_scope(headers: Any) -> tuple[str, str, str] | None:
+    """(access key id, region, signing service) from a SigV4 Authorization header."""
+    header = headers.get("Authorization") or ""
+    if "Credential=" not in header:
+        return None
+    scope = header.split("Credential=", 1)[1].split(",", 1)[0].split("/")
+    return scope[0], scope[2], scope[3]
+
+
+def _deny(response: Any, s3: bool, code: str, message: str) -> None:
+    """Raise the error the service's protocol uses, so botocore reports `code` and `message`."""
+    from moto.core.exceptions import JsonRESTError, _RESTError
+    from moto.core.responses import get_service_model
+
+    if s3:
+        from moto.s3.exceptions import S3AccessDeniedError
+
+        denied = S3AccessDeniedError()
+        denied.message = message
+        raise denied
+    if get_service_model(response.boto3_service_name).protocol in ("json", "rest-json"):
+        error: _RESTError = JsonRESTError(code, message)
+    else:
+        error = _RESTError(code, message)
+    error.code = 400 if code in ("ValidationError", "InvalidIdentityToken") else 403
+    raise error
+
+
+def _caller(response: Any, iam_request_cls: type) -> tuple[str, str, str]:
+    """(principal ARN, region, IAM prefix) after moto checked the key and the signature."""
+    scope = _credential_scope(response.headers)
+    if scope is None:
+        _deny(
+            response,
+            iam_request_cls.__name__.startswith("S3"),
+            "MissingAuthenticationToken",
+            "Request is not signed",
+        )
+    _access_key, region, service = scope
+    parsed = urllib.parse.urlparse(response.uri)
+    path = response.raw_path + (f"?{parsed.query}" if parsed.query else "")
+    moto_request = iam_request_cls(
+        account_id=response.current_account,
+        method=response.method,
+        path=path,
+        # A request without a body was signed over an empty payload; moto would hash its parsed
+        # parameters instead (a GET of a REST API carries them in the path).
+        data={} if response.method in ("GET", "HEAD", "DELETE") and not response.raw_body else response.data,
+        body=response.raw_body,
+        headers=response.headers,
+        action=response._get_action(),
+    )
+    moto_request.check_signature()
+    return moto_request._access_key.arn, region, IAM_PREFIX.get(service, service)
+
+
+UNSIGNED = {"AssumeRoleWithWebIdentity", "AssumeRoleWithSAML"}
+
+
+def _authorize_normal(self: Any, resource: str = "*") -> None:
+    from moto.iam.access_control import IAMRequest
+
+    if not STATE.enforcing:
+        return
+    operation = self._get_action()
+    if operation in UNSIGNED and _credential_scope(self.headers) is None:
+        return  # authorized by the token and the role's trust policy (see _assume_with_web_identity)
+    principal, region, prefix = _caller(self, IAMRequest)
+    action = ACTION_NAMES.get(f"{prefix}:{operation}", f"{prefix}:{operation}")
+    if action == "sts:GetCallerIdentity":
+        return  # always allowed (STS API reference)
+    params = _json_params(self)
+    arn = _resource_for(prefix, action.split(":", 1)[1], params, self.path, region)
+    if arn is None and principal.endswith(f":user/{ADMIN_USER}"):
+        arn = "*"  # the administrator's `*` on `*` needs no resource rule
+    if arn is None:
+        _deny(
+            self,
+            False,
+            "AccessDeniedException",
+            f"local cloud: no resource rule for {action} (add one to textclf/localcloud/iam.py); "
+            "refused rather than guessed",
+        )
+    context = _global_context(principal, region) | _context_for(prefix, action.split(":", 1)[1], params)
+    _authorize_or_deny(self, Request(principal, action, arn, context, GLOBAL_KEYS | SERVICE_KEYS), region)
+    for passed, service in _passed_roles(prefix, operation, params):
+        passrole = Request(
+            principal,
+            "iam:PassRole",
+            passed,
+            _global_context(principal, region) | {"iam:passedtoservice": [service]},
+            GLOBAL_KEYS | SERVICE_KEYS,
+        )
+        _authorize_or_deny(self, passrole, region)
+    if action == "sts:AssumeRole":
+        _check_trust(self, arn, principal, {}, "sts:AssumeRole")
+
+
+def _passed_roles(prefix: str, operation: str, params: dict[str, Any]) -> list[tuple[str, str]]:
+    """Roles a call hands to a service: iam:PassRole is checked for each
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html)."""
+    keys = {
+        ("sagemaker", "CreateTrainingJob"): ("RoleArn", "sagemaker.amazonaws.com"),
+        ("sagemaker", "CreateModel"): ("ExecutionRoleArn", "sagemaker.amazonaws.com"),
+        ("sagemaker", "CreateTransformJob"): ("RoleArn", "sagemaker.amazonaws.com"),
+        ("lambda", "CreateFunction"): ("Role", "lambda.amazonaws.com"),
+        ("lambda", "UpdateFunctionConfiguration"): ("Role", "lambda.amazonaws.com"),
+    }
+    found = keys.get((prefix, operation))
+    if found and params.get(found[0]):
+        return [(str(params[found[0]]), found[1])]
+    if (prefix, operation) == ("events", "PutTargets"):
+        return [
+            (str(t["RoleArn"]), "events.amazonaws.com") for t in params.get("Targets", []) if t.get("RoleArn")
+        ]
+    return []
+
+
+def _authorize_or_deny(response: Any, request: Request, region: str, bucket: str | None = None) -> None:
+    try:
+        verdict = decide(request, region, bucket)
+    except UnknownConditionKey as error:
+        print(f"[local cloud] REFUSED {request.action} by {request.principal}: {error}", file=sys.stderr)
+        _deny(response, bucket is not None, "AccessDenied", str(error))
+        return
+    if not verdict.allowed:
+        code = (
+            "AccessDenied"
+            if bucket is not None or request.action.startswith(("iam:", "sts:", "s3:"))
+            else "AccessDeniedException"
+        )
+        _deny(
+            response,
+            bucket is not None,
+            code,
+            _denied_message(request.principal, request.action, request.resource, verdict),
+        )
+
+
+def _authorize_s3(self: Any, bucket_name: str | None = None, key_name: str | None = None) -> None:
+    from moto.iam.access_control import S3IAMRequest
+    from moto.s3.exceptions import S3ClientError  # noqa: F401  (S3 errors are raised by _deny)
+
+    if not STATE.enforcing:
+        return
+    principal, region, _ = _caller(self, S3IAMRequest)
+    operation = self._get_action()
+    action = ACTION_NAMES.get(f"s3:{operation}", f"s3:{operation}")
+    target = f"{bucket_name or '*'}/{key_name}" if key_name else (bucket_name or "*")
+    resource = f"arn:{PARTITION}:s3:::{target}"
+    context = _global_context(principal, region)
+    query = urllib.parse.parse_qs(urllib.parse.urlparse(self.uri).query)
+    if "prefix" in query:
+        context["s3:prefix"] = query["prefix"][:1]
+    for header in ("x-amz-server-side-encryption", "x-amz-server-side-encryption-aws-kms-key-id"):
+        if self.headers.get(header):
+            context[f"s3:{header}"] = [self.headers[header]]
+    if self.headers.get("If-None-Match"):
+        context["s3:if-none-match"] = [self.headers["If-None-Match"]]
+    request = Request(principal, action, resource, context, GLOBAL_KEYS | SERVICE_KEYS)
+    _authorize_or_deny(self, request, region, bucket_name)
+    key_arn = _object_kms_key(bucket_name, key_name, action, self.headers, region)
+    if key_arn:
+        # SSE-KMS: S3 asks KMS as the caller, so the caller needs the key too
+        # (https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html).
+        kms_action = "kms:GenerateDataKey" if action == "s3:PutObject" else "kms:Decrypt"
+        kms_request = Request(
+            principal, kms_action, key_arn, _global_context(principal, region), GLOBAL_KEYS | SERVICE_KEYS
+        )
+        _authorize_or_deny(self, kms_request, region, None)
+
+
+def _object_kms_key(
+    bucket: str | None, key: str | None, action: str, headers: Any, region: str
+) -> str | None:
+    """The KMS key an object is (or will be) encrypted with, for reads and writes of object data."""
+    if not bucket or not key or action not in ("s3:PutObject", "s3:GetObject", "s3:GetObjectVersion"):
+        return None
+    from moto.s3.models import s3_backends
+
+    backend = s3_backends[ACCOUNT][PARTITION]
+    found = backend.buckets.get(bucket)
+    if found is None:
+        return None
+    if action == "s3:PutObject":
+        if headers.get("x-amz-server-side-encryption") == "aws:kms":
+            requested = headers.get("x-amz-server-side-encryption-aws-kms-key-id")
+            return kms_key_arn(requested, region) if requested else None
+        rule = (found.encryption or {}).get("Rule") or {}
+        rule = rule[0] if isinstance(rule, list) else rule
+        default = rule.get("ApplyServerSideEncryptionByDefault") or {}
+        if default.get("SSEAlgorithm") == "aws:kms" and default.get("KMSMasterKeyID"):
+            return kms_key_arn(default["KMSMasterKeyID"], region)
+        return None
+    return object_kms_key(bucket, key, region)
+
+
+def object_kms_key(bucket: str, key: str, region: str) -> str | None:
+    """The ARN of the KMS key a stored object is encrypted with, or None."""
+    from moto.s3.models import s3_backends
+
+    found = s3_backends[ACCOUNT][PARTITION].buckets.get(bucket)
+    stored = found.keys.get(key) if found is not None else None
+    if stored is None or getattr(stored, "encryption", None) != "aws:kms" or not stored.kms_key_id:
+        return None
+    return kms_key_arn(stored.kms_key_id, region)
+
+
+# --- web identity (GitHub's OIDC tokens) ---------------------------------------------------------
+
+
+def _claims(token: str) -> dict[str, Any]:
+    try:
+        payload = token.split(".")[1]
+        return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError) as error:
+        raise ValueError(f"the web identity token is not a JWT ({error})") from None
+
+
+def _check_trust(
+    response: Any, target_role_arn: str, principal: str, context: dict[str, list[str]], action: str
+) -> None:
+    from moto.iam.models import iam_backends
+
+    role = iam_backends[ACCOUNT][PARTITION].get_role_by_arn(target_role_arn)
+    trust = _document(role.assume_role_policy_document)
+    request = Request(
+        principal, action, target_role_arn, context, GLOBAL_KEYS | SERVICE_KEYS | frozenset(context)
+    )
+    verdict = authorize(request, ACCOUNT, [], None, trust, "trust policy")
+    if not verdict.allowed:
+        _deny(
+            response,
+            False,
+            "AccessDenied",
+            f"Not authorized to perform {action} on {target_role_arn} ({verdict.reason})",
+        )
+
+
+def _assume_with_web_identity(original):
+    def assume_role_with_web_identity(self: Any) -> Any:
+        from moto.iam.models import iam_backends
+
+        if STATE.enforcing:
+            token = self._get_param("WebIdentityToken") or ""
+            arn = self._get_param("RoleArn") or ""
+            try:
+                claims = _claims(token)
+            except ValueError as error:
+                _deny(self, False, "InvalidIdentityToken", str(error))
+            backend = iam_backends[ACCOUNT][PARTITION]
+            issuer = str(claims.get("iss", "")).removeprefix("https://")
+            provider_arn = f"arn:{PARTITION}:iam::{ACCOUNT}:oidc-provider/{issuer}"
+            provider = backend.open_id_providers.get(provider_arn)
+            if provider is None:
+                _deny(
+                    self,
+                    False,
+                    "InvalidIdentityToken",
+                    f"No OpenIDConnect provider found in your account for {claims.get('iss')}",
+                )
+            if claims.get("aud") not in provider.client_id_list:
+                _deny(self, False, "InvalidIdentityToken", f"Incorrect token audience {claims.get('aud')!r}")
+            if float(claims.get("exp", 0)) < time.time():
+                _deny(self, False, "ExpiredTokenException", "Token expired")
+            try:
+                role = backend.get_role_by_arn(arn)
+            except Exception:
+                _deny(
+                    self,
+                    False,
+                    "AccessDenied",
+                    f"Not authorized to perform sts:AssumeRoleWithWebIdentity on {arn}",
+                )
+            duration = int(self._get_param("DurationSeconds") or 3600)
+            maximum = int(role.max_session_duration or 3600)
+            if duration > maximum:
+                # The STS API reference for DurationSeconds.
+                _deny(
+                    self,
+                    False,
+                    "ValidationError",
+                    "The requested DurationSeconds exceeds the MaxSessionDuration set for this role "
+                    f"({maximum} s).",
+                )
+            context = {
+                f"{issuer}:{k}".lower(): [str(v)] for k, v in claims.items() if isinstance(v, str | int)
+            }
+            _check_trust(self, arn, provider_arn, context, "sts:AssumeRoleWithWebIdentity")
+        return original(self)
+
+    return assume_role_with_web_identity
+
+
+# --- sessions the local cloud creates for services ------------------------------------------
+
+
+def service_session(role: str, service: str, session_name: str) -> dict[str, str]:
+    """Credentials of `role` as `service` gets them (SageMaker for a job, Lambda for a function),
+    after checking that the role's trust policy lets that service assume it."""
+    from moto.iam.models import iam_backends
+    from moto.sts.models import sts_backends
+
+    arn = role if role.startswith("arn:") else role_arn(role)
+    if STATE.enforcing:
+        try:
+            found = iam_backends[ACCOUNT][PARTITION].get_role_by_arn(arn)
+        except Exception:
+            raise LocalCloudAccessDenied(f"{service} cannot assume {arn}: no such role") from None
+        trust = _document(found.assume_role_policy_document)
+        context = {"aws:sourceaccount": [ACCOUNT]}
+        request = Request(service, "sts:AssumeRole", arn, context, GLOBAL_KEYS | SERVICE_KEYS)
+        verdict = authorize(request, ACCOUNT, [], None, trust, "trust policy")
+        if not verdict.allowed:
+            raise LocalCloudAccessDenied(f"{service} cannot assume {arn}: {verdict.reason}")
+    assumed = sts_backends[ACCOUNT][PARTITION].assume_role(
+        region_name="us-east-1",
+        role_session_name=session_name[:64],
+        role_arn=arn,
+        policy="",
+        duration=3600,
+        external_id="",
+    )
+    return {
+        "AWS_ACCESS_KEY_ID": assumed.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": assumed.secret_access_key,
+        "AWS_SESSION_TOKEN": assumed.session_token,
+    }
+
+
+def session_principal(env: dict[str, str]) -> str:
+    """The ARN of the session whose keys `env` holds (for in-process checks)."""
+    from moto.sts.models import sts_backends
+
+    for assumed in sts_backends[ACCOUNT][PARTITION].assumed_roles:
+        if assumed.access_key_id == env.get("AWS_ACCESS_KEY_ID"):
+            return assumed.arn
+    raise LocalCloudAccessDenied("no session holds these keys")
+
+
+# --- installation ---------------------------------------------------------------------------
+
+
+def install() -> None:
+    """Replace moto's authorization hook; keep the administrator across resets."""
+    from moto.core.authorization import ActionAuthenticatorMixin
+    from moto.moto_api._internal.models import MotoAPIBackend
+    from moto.sts.responses import TokenResponse
+
+    ActionAuthenticatorMixin._authenticate_and_authorize_normal_action = _authorize_normal
+    ActionAuthenticatorMixin._authenticate_and_authorize_s3_action = _authorize_s3
+    TokenResponse.assume_role_with_web_identity = _assume_with_web_identity(
+        TokenResponse.assume_role_with_web_identity
+    )
+    original_reset = MotoAPIBackend.reset
+
+    def reset(self: Any) -> None:
+        original_reset(self)
+        bootstrap_admin()
+
+    MotoAPIBackend.reset = reset
+    bootstrap_admin()

@@ -1,0 +1,98 @@
+"""Credentials the way each workflow step gets them: GitHub's OIDC token, then
+`sts:AssumeRoleWithWebIdentity` on the role Terraform made for that job.
+
+The token carries the claims GitHub issues for the workflow run
+(https://docs.github.com/en/actions/security-for-github-actions/security-hardening-your-deployments/about-security-hardening-with-openid-connect):
+`sub` is `repo:OWNER/REPO:pull_request` for a pull-request event, `repo:OWNER/REPO:environment:NAME`
+for a job bound to an environment, else `repo:OWNER/REPO:ref:REF`; `aud` is what
+aws-actions/configure-aws-credentials asks for (`sts.amazonaws.com`). The local cloud checks the
+issuer against the account's OIDC providers and the claims against the role's trust policy, so a
+token a pull request could get does not open the release role.
+
+The token is not signed (nothing offline could check GitHub's keys); everything else is as on AWS.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from dataclasses import dataclass
+
+ISSUER = "https://token.actions.githubusercontent.com"
+AUDIENCE = "sts.amazonaws.com"
+
+
+@dataclass(frozen=True)
+class GitHubJob:
+    """What a workflow job's token says about it."""
+
+    repository: str  # owner/name
+    event: str  # pull_request, push, workflow_dispatch, schedule, repository_dispatch
+    ref: str  # refs/heads/main, refs/pull/7/merge, ...
+    environment: str | None = None  # the job's `environment:`, if any
+
+    @property
+    def subject(self) -> str:
+        if self.environment:
+            return f"repo:{self.repository}:environment:{self.environment}"
+        if self.event == "pull_request":
+            return f"repo:{self.repository}:pull_request"
+        return f"repo:{self.repository}:ref:{self.ref}"
+
+    def claims(self, lifetime_s: int = 300) -> dict[str, object]:
+        now = int(time.time())
+        owner = self.repository.split("/")[0]
+        claims: dict[str, object] = {
+            "iss": ISSUER,
+            "aud": AUDIENCE,
+            "sub": self.subject,
+            "repository": self.repository,
+            "repository_owner": owner,
+            "event_name": self.event,
+            "ref": self.ref,
+            "ref_type": "branch",
+            "iat": now,
+            "nbf": now,
+            "exp": now + lifetime_s,
+        }
+        if self.environment:
+            claims["environment"] = self.environment
+        return claims
+
+    def token(self) -> str:
+        def part(value: dict[str, object]) -> str:
+            return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+        return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(self.claims())}.unsigned"
+
+
+def assume(
+    role_arn: str, job: GitHubJob, duration_s: int = 3600, session: str = "github-actions"
+) -> dict[str, str]:
+    """The environment a step gets from configure-aws-credentials: the role's session credentials."""
+    import boto3
+    from botocore import UNSIGNED
+    from botocore.config import Config
+
+    # AssumeRoleWithWebIdentity is an unsigned call: the token is the credential.
+    sts = boto3.client("sts", config=Config(signature_version=UNSIGNED))
+    credentials = sts.assume_role_with_web_identity(
+        RoleArn=role_arn,
+        RoleSessionName=session,
+        WebIdentityToken=job.token(),
+        DurationSeconds=duration_s,
+    )["Credentials"]
+    return {
+        "AWS_ACCESS_KEY_ID": credentials["AccessKeyId"],
+        "AWS_SECRET_ACCESS_KEY": credentials["SecretAccessKey"],
+        "AWS_SESSION_TOKEN": credentials["SessionToken"],
+    }
+
+
+def pull_request(repository: str, number: int = 1) -> GitHubJob:
+    return GitHubJob(repository, "pull_request", f"refs/pull/{number}/merge")
+
+
+def release(repository: str, environment: str | None = "production", branch: str = "main") -> GitHubJob:
+    return GitHubJob(repository, "push", f"refs/heads/{branch}", environment)

@@ -1,0 +1,79 @@
+"""One account for the IAM scenarios: Terraform applied by the administrator to a fresh local cloud
+(as on a new account), then every step acts as the principal it is in production."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.infra.conftest import GITHUB_REPOSITORY, copy_terraform, make_runner, terraform_bin  # noqa: F401
+from textclf.localcloud import principals
+from textclf.release import redeploy
+
+CREDENTIAL_KEYS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+
+
+@dataclass
+class Account:
+    outputs: dict[str, Any]
+    admin: dict[str, str]
+
+    def role(self, name: str) -> str:
+        return self.outputs[f"{name}_role_arn"]
+
+    def github(self, role: str, job: principals.GitHubJob, duration_s: int = 3600) -> dict[str, str]:
+        return principals.assume(self.role(role), job, duration_s)
+
+    @contextmanager
+    def acting_as(self, credentials: dict[str, str]) -> Iterator[None]:
+        """boto3's default credentials (and subprocesses') become `credentials` inside."""
+        import boto3
+
+        saved = {key: os.environ.get(key) for key in CREDENTIAL_KEYS}
+        os.environ.pop("AWS_SESSION_TOKEN", None)
+        os.environ.update(credentials)
+        boto3.DEFAULT_SESSION = None  # the default session keeps the credentials it first found
+        try:
+            yield
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+            boto3.DEFAULT_SESSION = None
+
+
+def _ok(result, what: str):
+    assert result.returncode == 0, f"{what} failed:\n{result.output[-4000:]}"
+    return result
+
+
+@pytest.fixture(scope="module")
+def account(local_cloud, terraform_bin, tmp_path_factory) -> Iterator[Account]:  # noqa: F811
+    """Bootstrap and apply as the administrator; the real redeploy Lambda zip."""
+    local_cloud.reset()
+    saved = dict(os.environ)
+    os.environ.update(local_cloud.env())
+    work = tmp_path_factory.mktemp("iam")
+    zip_path = Path(redeploy.build_zip(str(work / "redeploy.zip")))
+    run = make_runner(copy_terraform(work / "terraform"), local_cloud.env())
+    _ok(run("bootstrap", "init", "-input=false"), "bootstrap init")
+    _ok(run("bootstrap", "apply", "-auto-approve", "-input=false"), "bootstrap apply")
+    _ok(run("write-backend"), "write-backend")
+    _ok(run("main", "init", "-input=false"), "init")
+    variables = ["-var", f"github_repository={GITHUB_REPOSITORY}", "-var", f"lambda_zip_path={zip_path}"]
+    _ok(run("main", "apply", "-auto-approve", "-input=false", *variables), "apply")
+    outputs = {k: v["value"] for k, v in json.loads(run("main", "output", "-json").stdout).items()}
+    try:
+        yield Account(outputs, local_cloud.env())
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)

@@ -1,0 +1,258 @@
+"""Every step as its real principal, on the roles and policies Terraform applied (IAM enforced).
+
+The pull-request job publishes a model; the release job promotes it (the redeploy Lambda deploys it
+as its own role, the endpoint's model reads it as the SageMaker role, the smoke request and the
+champion as the release role); a broken model is rolled back and a Failed endpoint replaced. Then
+each role is refused what it must not do, each refusal naming principal, action and resource; and
+one permission removed from terraform/iam.tf's Lambda policy makes the deploy fail naming the call.
+The pr and release workflows end to end, and the training job as the SageMaker role, run in the
+rehearsals (tests/e2e), which enforce IAM the same way.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import tarfile
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.iam.conftest import GITHUB_REPOSITORY, Account
+from tests.release.redeploy_world import set_endpoint_behaviour, tarball
+from textclf.config import AwsParams
+from textclf.localcloud import principals
+from textclf.release import promote
+
+pytestmark = pytest.mark.slow  # Terraform applies a whole account first
+
+GOOD = "1111111111111111111111111111111111111111"
+BROKEN = "2222222222222222222222222222222222222222"
+NEXT = "3333333333333333333333333333333333333333"
+PR_JOB = principals.pull_request(GITHUB_REPOSITORY)
+RELEASE_JOB = principals.release(GITHUB_REPOSITORY)
+
+
+@pytest.fixture(scope="module")
+def env(account: Account) -> Account:
+    """The repository variables the workflows set (docs/workflows.md), from Terraform's outputs."""
+    import os
+
+    out = account.outputs
+    os.environ.update(
+        {
+            "TEXTCLF_ARTIFACTS_BUCKET": out["artifacts_bucket"],
+            "TEXTCLF_DATA_BUCKET": out["data_bucket"],
+            "TEXTCLF_AWS_REGION": out["region"],
+        }
+    )
+    return account
+
+
+def targets(account: Account) -> promote.Targets:
+    return promote.Targets(account.outputs["redeploy_function_name"], account.outputs["endpoint_name"])
+
+
+def model_folder(tiny_model_dir: Path, tmp_path: Path, broken: bool = False) -> tuple[Path, Path]:
+    """A model folder and its metrics file, as the train and evaluate stages leave them."""
+    folder = tmp_path / "model"
+    with tarfile.open(fileobj=io.BytesIO(tarball(tiny_model_dir)), mode="r:gz") as archive:
+        archive.extractall(folder, filter="data")
+    if broken:  # no weights: the container would fail its health check
+        (folder / "model.safetensors").unlink()
+    metrics = tmp_path / "eval.json"
+    metrics.write_text(json.dumps({"accuracy": 0.9, "macro_f1": 0.9, "per_class": {}}), encoding="utf-8")
+    return folder, metrics
+
+
+def denied(call, principal: str, action: str, resource: str) -> None:
+    """The call is refused, and the message names who, what and on which resource."""
+    with pytest.raises(ClientError) as caught:
+        call()
+    message = str(caught.value)
+    assert "AccessDenied" in message, message
+    assert re.search(
+        rf"User: {re.escape(principal)}\S* is not authorized to perform: {re.escape(action)}", message
+    ), message
+    assert resource in message, message
+
+
+def session_of(account: Account, role: str) -> str:
+    return f"arn:aws:sts::123456789012:assumed-role/{account.role(role).rsplit('/', 1)[1]}/"
+
+
+def test_a_token_opens_only_the_role_its_job_is_trusted_for(env: Account):
+    assert env.github("pr", PR_JOB)["AWS_ACCESS_KEY_ID"].startswith("ASIA")
+    assert env.github("release", RELEASE_JOB)["AWS_ACCESS_KEY_ID"].startswith("ASIA")
+
+    with pytest.raises(ClientError, match=r"AccessDenied.*sts:AssumeRoleWithWebIdentity"):
+        env.github("release", PR_JOB)  # a pull request's token does not open the release role
+    fork = principals.pull_request("someone-else/text-classifier")
+    with pytest.raises(ClientError, match="AccessDenied"):
+        env.github("pr", fork)  # nor does another repository's
+    with pytest.raises(ClientError, match="MaxSessionDuration"):
+        env.github("release", RELEASE_JOB, duration_s=4 * 3600)  # longer than the role allows
+
+
+def test_the_pr_job_publishes_and_the_release_job_promotes_through_the_lambda(env, tiny_model_dir, tmp_path):
+    aws = AwsParams().resolved()
+    folder, metrics = model_folder(tiny_model_dir, tmp_path)
+    with env.acting_as(env.github("pr", PR_JOB)):
+        promote.publish(GOOD, aws, folder, metrics, tmp_path / "no-gate.json")
+    with env.acting_as(env.github("release", RELEASE_JOB)):
+        deployment = promote.promote(GOOD, aws, targets(env), "macro_f1", wait_timeout_s=120, poll_s=0.2)
+
+    assert deployment["commit"] == GOOD and deployment["smoke"]["model_version"].startswith(GOOD[:7])
+    endpoint = boto3.client("sagemaker").describe_endpoint(EndpointName=env.outputs["endpoint_name"])
+    assert endpoint["EndpointStatus"] == "InService"
+
+
+def test_a_broken_model_is_rolled_back_and_a_failed_endpoint_replaced(
+    env, local_cloud, tiny_model_dir, tmp_path
+):
+    aws = AwsParams().resolved()
+    folder, metrics = model_folder(tiny_model_dir, tmp_path, broken=True)
+    with env.acting_as(env.github("pr", PR_JOB)):
+        promote.publish(BROKEN, aws, folder, metrics, tmp_path / "no-gate.json")
+    sagemaker = boto3.client("sagemaker")
+    endpoint_name = env.outputs["endpoint_name"]
+    serving = sagemaker.describe_endpoint(EndpointName=endpoint_name)["EndpointConfigName"]
+    try:
+        for failure in ("rollback", "failed"):  # SageMaker rolls back itself / the endpoint ends Failed
+            set_endpoint_behaviour(local_cloud.url, update_failure=failure, transition_seconds=0.2)
+            with env.acting_as(env.github("release", RELEASE_JOB)), pytest.raises(promote.ReleaseError):
+                promote.promote(BROKEN, aws, targets(env), "macro_f1", wait_timeout_s=60, poll_s=0.2)
+            live = sagemaker.describe_endpoint(EndpointName=endpoint_name)
+            assert live["EndpointStatus"] == "InService", (failure, live)
+            config = sagemaker.describe_endpoint_config(EndpointConfigName=live["EndpointConfigName"])
+            model = sagemaker.describe_model(ModelName=config["ProductionVariants"][0]["ModelName"])
+            assert GOOD in model["PrimaryContainer"]["ModelDataUrl"], (failure, live)
+            assert serving == live["EndpointConfigName"] or failure == "failed"
+    finally:
+        set_endpoint_behaviour(local_cloud.url, update_failure="rollback")
+
+
+def test_each_role_is_refused_what_it_must_not_do(env: Account):
+    out = env.outputs
+    artifacts, endpoint = out["artifacts_bucket"], out["endpoint_name"]
+    region, account_id = out["region"], "123456789012"
+    endpoint_arn = f"arn:aws:sagemaker:{region}:{account_id}:endpoint/{endpoint}"
+    function_arn = f"arn:aws:lambda:{region}:{account_id}:function:{out['redeploy_function_name']}"
+    state_bucket = f"textclf-tfstate-{account_id}-{region}"
+
+    pr = session_of(env, "pr")
+    with env.acting_as(env.github("pr", PR_JOB)):
+        s3, sm = boto3.client("s3"), boto3.client("sagemaker")
+        denied(
+            lambda: sm.update_endpoint(EndpointName=endpoint, EndpointConfigName="x"),
+            pr,
+            "sagemaker:UpdateEndpoint",
+            endpoint_arn,
+        )
+        denied(
+            lambda: sm.delete_endpoint(EndpointName=endpoint), pr, "sagemaker:DeleteEndpoint", endpoint_arn
+        )
+        denied(
+            lambda: boto3.client("lambda").invoke(FunctionName=out["redeploy_function_name"], Payload=b"{}"),
+            pr,
+            "lambda:InvokeFunction",
+            function_arn,
+        )
+        denied(
+            lambda: s3.put_object(Bucket=artifacts, Key="production/metrics.json", Body=b"{}"),
+            pr,
+            "s3:PutObject",
+            f"arn:aws:s3:::{artifacts}/production/metrics.json",
+        )
+        denied(
+            lambda: s3.get_object(Bucket=state_bucket, Key="main/terraform.tfstate"),
+            pr,
+            "s3:GetObject",
+            f"arn:aws:s3:::{state_bucket}/main/terraform.tfstate",
+        )
+        denied(lambda: boto3.client("iam").list_roles(), pr, "iam:ListRoles", "*")
+        denied(
+            lambda: boto3.client("iam").delete_role(RoleName=env.role("pr").rsplit("/", 1)[1]),
+            pr,
+            "iam:DeleteRole",
+            env.role("pr"),
+        )
+
+    # The Lambda's and the SageMaker role's sessions, as their services get them.
+    from textclf.localcloud import iam
+
+    redeploy_role = boto3.client("lambda").get_function_configuration(
+        FunctionName=out["redeploy_function_name"]
+    )["Role"]
+    for role, service in (
+        (redeploy_role, "lambda.amazonaws.com"),
+        (env.role("sagemaker"), "sagemaker.amazonaws.com"),
+    ):
+        session = iam.service_session(role, service, "negative-list")
+        principal = iam.session_principal(session)
+        with env.acting_as(session):
+            s3 = boto3.client("s3")
+            denied(
+                lambda s3=s3: s3.put_object(Bucket=artifacts, Key="production/metrics.json", Body=b"{}"),
+                principal,
+                "s3:PutObject",
+                f"arn:aws:s3:::{artifacts}/production/metrics.json",
+            )
+            denied(
+                lambda s3=s3: s3.put_object(Bucket=out["data_bucket"], Key="dvc/files/md5/aa/bb", Body=b"x"),
+                principal,
+                "s3:PutObject",
+                f"arn:aws:s3:::{out['data_bucket']}/dvc/files/md5/aa/bb",
+            )
+            denied(
+                lambda: boto3.client("lambda").invoke(
+                    FunctionName=out["redeploy_function_name"], Payload=b"{}"
+                ),
+                principal,
+                "lambda:InvokeFunction",
+                function_arn,
+            )
+            if service == "sagemaker.amazonaws.com":
+                denied(
+                    lambda: boto3.client("sagemaker").update_endpoint(
+                        EndpointName=endpoint, EndpointConfigName="x"
+                    ),
+                    principal,
+                    "sagemaker:UpdateEndpoint",
+                    endpoint_arn,
+                )
+
+
+def test_a_permission_removed_from_the_lambda_role_fails_the_deploy_naming_the_call(
+    env, tiny_model_dir, tmp_path
+):
+    """The enforcement is what makes the policies' tests mean something: drop UpdateEndpoint from
+    the Lambda's policy (as a change to terraform/iam.tf would) and the next release fails on it."""
+    aws = AwsParams().resolved()
+    client = boto3.client("iam")
+    role_name = (
+        boto3.client("lambda")
+        .get_function_configuration(FunctionName=env.outputs["redeploy_function_name"])["Role"]
+        .rsplit("/", 1)[1]
+    )
+    (policy_name,) = client.list_role_policies(RoleName=role_name)["PolicyNames"]
+    original = client.get_role_policy(RoleName=role_name, PolicyName=policy_name)["PolicyDocument"]
+    reduced = json.loads(json.dumps(original))
+    for statement in reduced["Statement"]:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        statement["Action"] = [a for a in actions if a != "sagemaker:UpdateEndpoint"]
+    folder, metrics = model_folder(tiny_model_dir, tmp_path)
+    with env.acting_as(env.github("pr", PR_JOB)):
+        promote.publish(NEXT, aws, folder, metrics, tmp_path / "no-gate.json")
+    client.put_role_policy(RoleName=role_name, PolicyName=policy_name, PolicyDocument=json.dumps(reduced))
+    try:
+        with env.acting_as(env.github("release", RELEASE_JOB)), pytest.raises(promote.ReleaseError) as caught:
+            promote.promote(NEXT, aws, targets(env), "macro_f1", wait_timeout_s=60, poll_s=0.2)
+        assert "sagemaker:UpdateEndpoint" in str(caught.value), caught.value
+    finally:
+        client.put_role_policy(
+            RoleName=role_name, PolicyName=policy_name, PolicyDocument=json.dumps(original)
+        )
