@@ -22,7 +22,7 @@ from serving_client import (
     write_params,
 )
 
-from textclf.serving.server import make_server
+from textclf.serving.server import RequestError, make_server
 from textclf.serving.server import parse_csv as parse_csv_body
 
 TEXTS = ["Where is my parcel?", "I was charged twice."]
@@ -258,3 +258,17 @@ def _read_until_closed(connection: socket.socket) -> bytes:
     while chunk := connection.recv(65536):
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def test_drain_waits_for_requests_in_flight_and_refuses_new_ones_once_stopping(tiny_model_dir):
+    service = loaded_service(tiny_model_dir)
+    with service.request():
+        started = time.monotonic()
+        assert service.drain(0.2) == 1  # the bound passed with one request still running
+        assert time.monotonic() - started >= 0.2
+    assert service.drain(5) == 0  # nothing in flight: no wait
+
+    service.stopping.set()
+    with pytest.raises(RequestError) as refused, service.request():
+        pass
+    assert refused.value.status == 503 and "shutting down" in refused.value.message
