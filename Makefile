@@ -16,7 +16,7 @@ export TOKENIZERS_PARALLELISM := false
 # dvc.yaml's stage commands call `textclf`, so the project's venv comes first on PATH.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help setup data repro test test-fast lint lint-python clean
+.PHONY: help setup data repro test test-fast test-iam lint lint-python clean
 
 # Targets per area (infrastructure, serving, SageMaker, report, CI rehearsals).
 include $(sort $(wildcard mk/*.mk))
@@ -47,6 +47,9 @@ test: $(INSTALLED) data ## Run the whole test suite, slow tests included
 
 test-fast: $(INSTALLED) ## Run the tests not marked slow
 	$(BIN)/pytest -m "not slow"
+
+test-iam: $(INSTALLED) ## IAM enforced: policy rules, each step as its principal on a Terraform-made account, service rules
+	$(BIN)/pytest tests/iam tests/release/test_localcloud_endpoints.py tests/release/test_lambda_package.py
 
 lint: lint-python lint-ci ## Lint everything: Python, workflows, YAML, shell scripts, Dockerfiles
 
