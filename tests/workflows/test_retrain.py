@@ -80,8 +80,10 @@ def test_pull_data_says_to_push_data_nobody_pushed(project: Path) -> None:
 
 @pytest.fixture
 def github(project: Path, tmp_path: Path, monkeypatch) -> Path:
-    """A bare repository as `origin`, and a `gh` on PATH that records the PR it was asked to open
-    (GitHub itself is not reachable from tests)."""
+    """A bare repository as `origin`, and a `gh` on PATH that plays GitHub's pull requests (GitHub
+    itself is not reachable from tests): `pr create` records its arguments and the PR as open (or is
+    refused, like GitHub with the setting off, while $GH_REFUSE exists); `pr list` prints the open
+    PRs' URLs."""
     origin = tmp_path / "origin.git"
     sh("git", "init", "-q", "--bare", "-b", "main", origin, cwd=tmp_path)
     sh("git", "remote", "add", "origin", origin, cwd=project)
@@ -90,12 +92,21 @@ def github(project: Path, tmp_path: Path, monkeypatch) -> Path:
     tools.mkdir()
     gh = tools / "gh"
     gh.write_text(
-        '#!/bin/sh\nprintf "%s\\n" "$@" > "$GH_CALLS"\necho https://github.com/acme/textclf/pull/7\n',
+        "#!/bin/sh\n"
+        'if [ "$1 $2" = "pr list" ]; then cat "$GH_OPEN" 2>/dev/null; exit 0; fi\n'
+        'if [ -e "$GH_REFUSE" ]; then\n'
+        '  echo "pull request create failed: GraphQL: GitHub Actions is not permitted to create or approve'
+        ' pull requests (createPullRequest)" >&2; exit 1\n'
+        "fi\n"
+        'printf "%s\\n" "$@" > "$GH_CALLS"\n'
+        'echo https://github.com/acme/textclf/pull/7 | tee "$GH_OPEN"\n',
         encoding="utf-8",
     )
     gh.chmod(gh.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setenv("PATH", f"{tools}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("GH_CALLS", str(tmp_path / "gh-calls.txt"))
+    monkeypatch.setenv("GH_OPEN", str(tmp_path / "gh-open.txt"))
+    monkeypatch.setenv("GH_REFUSE", str(tmp_path / "gh-refuse"))
     return origin
 
 
@@ -117,10 +128,42 @@ def test_retrain_pr_pushes_a_branch_and_opens_a_pr(project: Path, github: Path, 
     assert f"s3://{DATA}/incoming/batch.csv" in "\n".join(calls)
     # Run again on main (the PR not merged yet): same data, same branch, no second PR.
     sh("git", "switch", "-q", "main", cwd=project)
-    sh("git", "checkout", "-q", branch, "--", "data.dvc", cwd=project)  # what a rerun's import writes
+    # What a rerun's import writes (unstaged, as `dvc commit` leaves it).
+    (project / "data.dvc").write_text(sh("git", "show", f"{branch}:data.dvc", cwd=project).stdout)
     (tmp_path / "gh-calls.txt").unlink()
     assert retrain.open_pr() is None
     assert not (tmp_path / "gh-calls.txt").exists()
+    # The PR closed unmerged, branch left: the next run opens a PR for the data again.
+    (tmp_path / "gh-open.txt").unlink()
+    assert retrain.open_pr() == branch
+    assert (tmp_path / "gh-calls.txt").read_text().splitlines()[:6] == calls[:6]
+
+
+def test_a_refused_pr_is_opened_by_the_next_run_although_the_branch_exists(
+    project: Path, github: Path, tmp_path: Path
+) -> None:
+    """GitHub refuses the PR (the repository setting is off): the run fails saying which setting,
+    and the next run, finding the branch pushed but no PR open, opens the PR."""
+    put("incoming/batch.csv", write_rows(tmp_path / "batch.csv", sample_rows("sixth")))
+    sh(BIN / "textclf", "retrain-import", cwd=project)
+    (tmp_path / "gh-refuse").touch()
+    result = sh(BIN / "textclf", "retrain-pr", cwd=project, check=False)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert "Allow GitHub Actions to create and approve pull requests" in result.stderr
+    assert "RETRAIN_TOKEN" in result.stderr
+    branch = sh("git", "branch", "--show-current", cwd=project).stdout.strip()
+    assert sh("git", "ls-remote", "--heads", github, branch, cwd=project).stdout.strip()
+    assert not (tmp_path / "gh-calls.txt").exists()
+
+    # The next run starts from main with the same import; the setting has been switched on.
+    sh("git", "switch", "-q", "main", cwd=project)
+    (project / "data.dvc").write_text(sh("git", "show", f"{branch}:data.dvc", cwd=project).stdout)
+    (tmp_path / "gh-refuse").unlink()
+    result = sh(BIN / "textclf", "retrain-pr", cwd=project)
+    assert "exists on origin without an open pull request" in result.stderr
+    assert "opened https://github.com/acme/textclf/pull/7" in result.stderr
+    calls = (tmp_path / "gh-calls.txt").read_text().splitlines()
+    assert calls[:6] == ["pr", "create", "--base", "main", "--head", branch]
 
 
 def test_retrain_without_new_data_opens_no_pr(project: Path, github: Path, tmp_path: Path) -> None:

@@ -247,30 +247,75 @@ def pr_body(summary: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+# Why `gh pr create` may be refused with the workflow's own token: the repository setting is off
+# by default ("Managing GitHub Actions settings for a repository", section "Preventing GitHub
+# Actions from creating or approving pull requests", docs.github.com).
+PR_PERMISSION_HINT = (
+    "GitHub refuses pull requests from the workflow's GITHUB_TOKEN unless Settings > Actions > General > "
+    '"Allow GitHub Actions to create and approve pull requests" is on; or set the RETRAIN_TOKEN secret '
+    "(a GitHub App or fine-grained token with pull-requests: write). The branch is pushed: the next run "
+    "opens the pull request (docs/workflows.md)"
+)
+
+
+def open_pull_request_url(branch: str) -> str | None:
+    """The URL of an open pull request from `branch`, if there is one."""
+    listed = run(
+        ["gh", "pr", "list", "--head", branch, "--state", "open", "--json", "url", "--jq", ".[].url"]
+    )
+    urls = listed.stdout.split()
+    return urls[0] if urls else None
+
+
 def open_pr(base: str = "main", remote: str = "origin", summary_file: Path = SUMMARY_FILE) -> str | None:
-    """Commit data.dvc on retrain/<dataset hash>, push it and open a PR; None when nothing changed."""
+    """Commit data.dvc on retrain/<dataset hash>, push it and open a PR; None when nothing changed
+    or a PR for this data is open already.
+
+    The branch may exist without a PR (an earlier run pushed it and then `gh pr create` was
+    refused, or someone closed the PR): what counts is an open PR, so a PR is opened for it."""
     if run(["git", "diff", "--quiet", "--", str(DATA_FILE)], check=False).returncode == 0:
         log(f"no new data: {DATA_FILE} unchanged, no pull request")
         return None
     branch = f"retrain/{dataset_hash()[:12]}"
-    if run(["git", "ls-remote", "--exit-code", "--heads", remote, branch], check=False).returncode == 0:
-        log(f"branch {branch} already exists on {remote}: its pull request covers this data")
+    existing = open_pull_request_url(branch)
+    if existing:
+        log(f"pull request {existing} from {branch} is open already: it covers this data")
         return None
     summary = json.loads(summary_file.read_text(encoding="utf-8")) if summary_file.is_file() else {}
     count = len(summary.get("new", [])) + len(summary.get("updated", []))
     title = f"data: retrain on {count or 'new'} file(s) from incoming/"
-    identity = [
-        "-c",
-        "user.name=textclf-retrain",
-        "-c",
-        "user.email=textclf-retrain@users.noreply.github.com",
+    if run(["git", "ls-remote", "--exit-code", "--heads", remote, branch], check=False).returncode == 0:
+        # Same name = same dataset hash: the pushed branch carries this data.dvc already.
+        log(f"branch {branch} exists on {remote} without an open pull request: opening one for it")
+    else:
+        identity = [
+            "-c",
+            "user.name=textclf-retrain",
+            "-c",
+            "user.email=textclf-retrain@users.noreply.github.com",
+        ]
+        run(["git", "switch", "--create", branch])
+        run(["git", *identity, "commit", "--quiet", "--message", title, "--", str(DATA_FILE)])
+        run(["git", "push", "--quiet", remote, f"HEAD:refs/heads/{branch}"])
+    command = [
+        "gh",
+        "pr",
+        "create",
+        "--base",
+        base,
+        "--head",
+        branch,
+        "--title",
+        title,
+        "--body",
+        pr_body(summary),
     ]
-    run(["git", "switch", "--create", branch])
-    run(["git", *identity, "commit", "--quiet", "--message", title, "--", str(DATA_FILE)])
-    run(["git", "push", "--quiet", remote, f"HEAD:refs/heads/{branch}"])
-    created = run(
-        ["gh", "pr", "create", "--base", base, "--head", branch, "--title", title, "--body", pr_body(summary)]
-    )
+    created = run(command, check=False)
+    if created.returncode != 0:
+        raise RetrainError(
+            f"`gh pr create --head {branch}` failed: {(created.stderr or created.stdout).strip()}\n"
+            f"  {PR_PERMISSION_HINT}"
+        )
     url = created.stdout.strip()
     log(f"opened {url or branch}")
     return branch
