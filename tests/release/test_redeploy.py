@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import json
+import tempfile
 import threading
 import time
+from pathlib import Path
+from types import SimpleNamespace
 
+import boto3
 import pytest
-from redeploy_world import BUCKET, COMMITS, ENDPOINT, LOCK_TABLE, artifact_url, set_endpoint_behaviour
+from redeploy_world import (
+    BUCKET,
+    COMMITS,
+    ENDPOINT,
+    IMAGE,
+    LOCK_TABLE,
+    artifact_url,
+    lambda_environment,
+    set_endpoint_behaviour,
+)
 
 from textclf.release import redeploy
 
@@ -273,8 +287,9 @@ def test_a_held_lock_makes_a_deploy_wait_then_give_up(world, monkeypatch):
     held = {"lock_id": {"S": f"redeploy/{ENDPOINT}"}, "holder": {"S": "other"}, "note": {"S": "other run"}}
     world.ddb.put_item(TableName=LOCK_TABLE, Item={**held, "expires_at": {"N": str(int(time.time()) + 600)}})
 
-    with pytest.raises(redeploy.DeployBusy, match="another deploy holds the lock"):
-        deploy(direct(A))
+    result = deploy(direct(A))  # in-process: the result; inside Lambda DeployBusy is raised
+
+    assert result["status"] == "busy" and "another deploy holds the lock" in result["reason"], result
     assert world.model_names() == []
 
 
@@ -318,3 +333,171 @@ def test_a_misconfigured_lambda_says_which_variable(world, monkeypatch, name, va
     result = deploy(direct(A))
 
     assert result["status"] == "misconfigured" and message in result["reason"]
+
+
+# --- UpdateRollbackFailed, KmsKeyId ---------------------------------------------------------------
+
+
+def test_an_endpoint_in_update_rollback_failed_is_updated_not_deleted(world):
+    """UpdateRollbackFailed still serves (a mix of configs): the next release updates it; deleting
+    it would take production down."""
+    world.upload(A)
+    broken_url = world.upload(B, kind="broken")
+    world.upload(C)
+    first = deploy(direct(A))
+    created = world.endpoint()["CreationTime"]
+    # An update outside this Lambda whose rollback fails too.
+    set_endpoint_behaviour(world.cloud_url, update_failure="rollback-failed")
+    name = f"{ENDPOINT}-by-hand"
+    world.sm.create_model(
+        ModelName=name,
+        ExecutionRoleArn=world.role_arn,
+        PrimaryContainer={"Image": IMAGE, "ModelDataUrl": broken_url},
+    )
+    world.sm.create_endpoint_config(
+        EndpointConfigName=name,
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": name,
+                "ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 5},
+            }
+        ],
+    )
+    world.sm.update_endpoint(EndpointName=ENDPOINT, EndpointConfigName=name)
+    deadline = time.monotonic() + 10
+    while world.endpoint()["EndpointStatus"] == "Updating" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert world.endpoint()["EndpointStatus"] == "UpdateRollbackFailed"
+
+    result = deploy(direct(C))
+
+    assert result["status"] == "deployed", result
+    assert result["previous"]["status"] == "UpdateRollbackFailed"
+    endpoint = world.endpoint()
+    assert endpoint["EndpointStatus"] == "InService" and world.live_model_url() == artifact_url(C)
+    assert endpoint["CreationTime"] == created  # updated in place, never deleted
+    assert first["new"]["endpoint_config"] in world.config_names()
+
+
+def test_a_failed_update_whose_rollback_fails_is_settled_on_the_previous_config(world):
+    world.upload(A)
+    world.upload(B, kind="broken")
+    first = deploy(direct(A))
+    created = world.endpoint()["CreationTime"]
+    set_endpoint_behaviour(world.cloud_url, update_failure="rollback-failed")
+
+    result = deploy(direct(B))
+
+    assert result["status"] == "failed" and result["rolled_back"] is True, result
+    endpoint = world.endpoint()
+    assert endpoint["EndpointStatus"] == "InService"
+    assert endpoint["EndpointConfigName"] == first["new"]["endpoint_config"]
+    assert endpoint["CreationTime"] == created
+
+
+def test_new_endpoint_configs_are_encrypted_with_the_project_key(world, monkeypatch):
+    key = boto3.client("kms").create_key(Description="textclf")["KeyMetadata"]["Arn"]
+    monkeypatch.setenv("KMS_KEY_ARN", key)
+    world.upload(A)
+
+    result = deploy(direct(A))
+
+    config = world.sm.describe_endpoint_config(EndpointConfigName=result["new"]["endpoint_config"])
+    assert config["KmsKeyId"] == key
+
+
+# --- inside Lambda: failures raise (retries, dead-letter queue), results for the workflow ---------
+
+
+def _result_item(release_id: str) -> dict:
+    return (
+        world_ddb()
+        .get_item(TableName=LOCK_TABLE, Key={"lock_id": {"S": f"result/{release_id}"}}, ConsistentRead=True)
+        .get("Item", {})
+    )
+
+
+def world_ddb():
+    return boto3.client("dynamodb")
+
+
+def test_inside_lambda_a_failed_deploy_raises_with_the_result_and_records_it(world):
+    world.upload(A)
+    world.upload(B, kind="broken")
+    deploy(direct(A))
+    context = SimpleNamespace(aws_request_id="req-1", get_remaining_time_in_millis=lambda: 60_000)
+
+    with pytest.raises(redeploy.RedeployFailed) as raised:
+        redeploy.handler({**direct(B), "release_id": "rel-1"}, context)
+
+    result = json.loads(str(raised.value))  # a synchronous caller reads it as errorMessage
+    assert result["status"] == "failed" and result["rolled_back"] is True
+    item = _result_item("rel-1")
+    assert item["attempts"]["N"] == "1" and item["result_attempt"]["N"] == "1"
+    assert json.loads(item["result"]["S"])["status"] == "failed"
+    # A rejection is returned: the same event would be rejected again.
+    rejected = redeploy.handler({"model_data_url": "s3://elsewhere/x", "release_id": "rel-2"}, context)
+    assert rejected["status"] == "rejected"
+    assert json.loads(_result_item("rel-2")["result"]["S"])["status"] == "rejected"
+
+
+def test_an_asynchronous_failure_is_retried_and_reaches_the_dead_letter_queue(world, local_cloud):
+    """The real zip, invoked asynchronously: a failing deploy raises, Lambda retries it (once, as
+    Terraform configures), the retry is counted on the result record, then the event goes to the
+    dead-letter queue."""
+    from test_lambda_package import create_function
+
+    from textclf.localcloud import lambdas
+
+    zip_path = Path(tempfile.mkdtemp()) / "redeploy.zip"
+    redeploy.build_zip(str(zip_path))
+    world.upload(A)
+    world.upload(B, kind="broken")
+    deploy(direct(A))
+    sqs = boto3.client("sqs")
+    queue_url = sqs.create_queue(QueueName="textclf-redeploy-dlq")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    name = create_function(
+        zip_path.read_bytes(), "textclf.release.redeploy.handler", lambda_environment(world.role_arn)
+    )
+    client = boto3.client("lambda")
+    # The role Terraform gives the function may send to its dead-letter queue (tests/roles.py has
+    # no such statement: added here for this queue).
+    role = client.get_function_configuration(FunctionName=name)["Role"].rsplit("/", 1)[1]
+    boto3.client("iam").put_role_policy(
+        RoleName=role,
+        PolicyName="dead-letter",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": queue_arn}],
+            }
+        ),
+    )
+    client.update_function_configuration(FunctionName=name, DeadLetterConfig={"TargetArn": queue_arn})
+    client.put_function_event_invoke_config(FunctionName=name, MaximumRetryAttempts=1)
+    lambdas.async_attempts.clear()
+
+    response = client.invoke(
+        FunctionName=name,
+        InvocationType="Event",
+        Payload=json.dumps({**direct(B), "release_id": "rel-async"}),
+    )
+
+    assert response["StatusCode"] == 202
+    deadline = time.monotonic() + 90
+    messages = []
+    while not messages and time.monotonic() < deadline:
+        messages = sqs.receive_message(
+            QueueUrl=queue_url, MessageAttributeNames=["All"], WaitTimeSeconds=1
+        ).get("Messages", [])
+    assert [a["failed"] for a in lambdas.async_attempts if a["function"] == name] == [True, True]
+    (message,) = messages
+    assert json.loads(message["Body"])["model_data_url"] == artifact_url(B)
+    assert '"status": "failed"' in message["MessageAttributes"]["ErrorMessage"]["StringValue"]
+    item = _result_item("rel-async")
+    assert item["attempts"]["N"] == "2" and item["result_attempt"]["N"] == "2"
+    assert world.live_model_url() == artifact_url(A)  # still serving the previous model

@@ -10,7 +10,10 @@ Event schema. Two triggers, validated into one release (artifact URL + model ver
        {"model_data_url": "s3://<ARTIFACT_BUCKET>/<ARTIFACT_PREFIX><commit>/model.tar.gz",
         "model_version": "<commit>"}
 
-   `model_version` may be left out; when given it must equal the <commit> in the URL. No other keys.
+   `model_version` may be left out; when given it must equal the <commit> in the URL. The release
+   workflow invokes it asynchronously and adds `"release_id": "<id>"`: the outcome is then written
+   to the lock table as item `result/<id>` (see ResultRecord), where `textclf promote` reads it.
+   No other keys.
 
 2. EventBridge: a model package approved in the SageMaker Model Registry:
 
@@ -31,7 +34,8 @@ Anything else is rejected with the reason.
 Environment (Terraform sets it): ARTIFACT_BUCKET, ARTIFACT_PREFIX (default `models/`), ENDPOINT_NAME,
 SERVING_IMAGE_URI, SAGEMAKER_ROLE_ARN, SERVERLESS_MEMORY_MB (1024..6144, step 1024),
 SERVERLESS_MAX_CONCURRENCY, SERVERLESS_PROVISIONED_CONCURRENCY (0 = none), KEEP_CONFIGS (default 3),
-LOCK_TABLE (DynamoDB, hash key `lock_id` (S)), MODEL_PACKAGE_GROUP (default: ENDPOINT_NAME).
+LOCK_TABLE (DynamoDB, hash key `lock_id` (S)), MODEL_PACKAGE_GROUP (default: ENDPOINT_NAME),
+KMS_KEY_ARN (optional: the key of new endpoint configs; the role needs kms:CreateGrant for it).
 Optional timing: POLL_SECONDS (default 15),
 DEPLOY_TIMEOUT_SECONDS (default 720), LOCK_WAIT_SECONDS (default 300); all bounded by the time the
 Lambda has left.
@@ -40,7 +44,8 @@ What it does, under a DynamoDB lock (conditional put with an expiry, so a crashe
 forever; a concurrent event waits for it, then sees the new state):
 - the artifact already live and InService: nothing (status `already_live`);
 - otherwise a SageMaker Model (serving image + artifact, MODEL_VERSION in its environment) and an
-  EndpointConfig with ServerlessConfig, both named `<endpoint>-<version[:12]>-<UTC time>`, then
+  EndpointConfig with ServerlessConfig (KmsKeyId: KMS_KEY_ARN when set), both named
+  `<endpoint>-<version[:12]>-<UTC time>`, then
   CreateEndpoint or UpdateEndpoint, then DescribeEndpoint until InService or Failed;
 - a failed rollout is rolled back to the previous EndpointConfig (SageMaker itself keeps the old
   one serving when an update fails; when the endpoint ends Failed, it is put back on the previous
@@ -53,8 +58,10 @@ Result: a JSON object, returned and logged as one line:
      "model_data_url": "...", "source": "direct", "previous": {"endpoint_config": ..., ...},
      "new": {"endpoint_config": ..., "model": ...}, "live": {"endpoint_config": ..., "status": ...},
      "rolled_back": false, "deleted_configs": [...], "timings_s": {...}}
-`status` is deployed | already_live (ok) or rejected | failed | misconfigured (not ok). A deploy
-that cannot get the lock in time raises DeployBusy, so Lambda retries an asynchronous event.
+`status` is deployed | already_live (ok) or rejected | failed | misconfigured | busy (not ok).
+Inside Lambda every outcome that is not ok except `rejected` raises (RedeployFailed with the result
+as its message, or DeployBusy), so Lambda retries an asynchronous event and then sends it to the
+dead-letter queue; a rerun is harmless (the model already live is `already_live`).
 """
 
 from __future__ import annotations
@@ -70,7 +77,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-SCHEMA_DIRECT_KEYS = {"model_data_url", "model_version"}
+SCHEMA_DIRECT_KEYS = {"model_data_url", "model_version", "release_id"}
+RELEASE_ID = re.compile(r"[A-Za-z0-9._-]{1,100}")
+RESULT_TTL_SECONDS = 7 * 24 * 3600  # result items expire (the table's TTL attribute) after a week
 EVENT_SOURCE = "aws.sagemaker"
 EVENT_DETAIL_TYPE = "SageMaker Model Package State Change"
 COMMIT = re.compile(r"[0-9a-f]{7,40}")
@@ -82,7 +91,11 @@ PACKAGE_ARN = re.compile(
 ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::(?P<account>\d{12}):role/.+")
 MEMORY_SIZES = (1024, 2048, 3072, 4096, 5120, 6144)
 IN_PROGRESS = {"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"}
-BROKEN = {"Failed", "UpdateRollbackFailed", "OutOfService"}
+# UpdateRollbackFailed: "the endpoint is in service with a mix of the old and new endpoint
+# configurations" and UpdateEndpoint settles it (DescribeEndpoint API reference, EndpointStatus):
+# it serves, so it is updated like InService, never deleted. Failed accepts DeleteEndpoint only.
+SERVING = {"InService", "UpdateRollbackFailed"}
+BROKEN = {"Failed", "OutOfService"}
 VARIANT = "AllTraffic"
 VERSION_ENV = "MODEL_VERSION"  # read by the inference server (textclf.serving.server)
 NAME_BASE_CHARS = 32  # SageMaker names are at most 63 characters
@@ -98,6 +111,12 @@ class Rejected(ValueError):
 
 class DeployBusy(RuntimeError):
     """Another deploy held the lock for longer than this one may wait."""
+
+
+class RedeployFailed(RuntimeError):
+    """Raised by the handler inside Lambda for a result that is not ok (rejections excepted), so
+    that Lambda retries an asynchronous event and then sends it to the dead-letter queue. The
+    message is the result as JSON: a synchronous caller reads it as the errorMessage."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -120,6 +139,8 @@ class Settings:
     deploy_timeout_seconds: float
     lock_wait_seconds: float
     model_package_group: str = ""
+    # Encrypts the storage of new endpoint configs' instances (KmsKeyId), as Terraform's first one.
+    kms_key_arn: str = ""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | os._Environ) -> Settings:
@@ -157,6 +178,7 @@ class Settings:
             deploy_timeout_seconds=number("DEPLOY_TIMEOUT_SECONDS", "720", 1, 3600, float),
             lock_wait_seconds=number("LOCK_WAIT_SECONDS", "300", 0, 3600, float),
             model_package_group=env.get("MODEL_PACKAGE_GROUP") or env.get("ENDPOINT_NAME", ""),
+            kms_key_arn=env.get("KMS_KEY_ARN", ""),
         )
         if settings.memory_mb not in MEMORY_SIZES:
             raise ConfigError(f"environment variable SERVERLESS_MEMORY_MB must be one of {MEMORY_SIZES}")
@@ -220,6 +242,12 @@ def _parse_direct(event: dict, settings: Settings) -> Release:
     if unknown:
         raise Rejected(
             f"unknown keys {_short(unknown)} in the event: only {sorted(SCHEMA_DIRECT_KEYS)} are accepted"
+        )
+    if "release_id" in event and not (
+        isinstance(event["release_id"], str) and RELEASE_ID.fullmatch(event["release_id"])
+    ):
+        raise Rejected(
+            f"release_id {_short(event['release_id'])} must be 1-100 letters, digits, '.', '_' or '-'"
         )
     version = version_from_url(event["model_data_url"], settings)
     given = event.get("model_version", version)
@@ -512,7 +540,7 @@ class Deployer:
         self._timed("create_resources", started)
 
         started = time.monotonic()
-        working = live.config if live and live.status == "InService" else None
+        working = live.config if live and live.status in SERVING else None
         if live is not None and live.status in BROKEN:
             log("replace_broken_endpoint", status=live.status, failure_reason=live.failure_reason)
             self.endpoint.replace(new, self.deadline)
@@ -549,10 +577,12 @@ class Deployer:
         }
         if self.settings.provisioned_concurrency:
             serverless["ProvisionedConcurrency"] = self.settings.provisioned_concurrency
+        encryption = {"KmsKeyId": self.settings.kms_key_arn} if self.settings.kms_key_arn else {}
         self.sm.create_endpoint_config(
             EndpointConfigName=name,
             ProductionVariants=[{"VariantName": VARIANT, "ModelName": name, "ServerlessConfig": serverless}],
             Tags=tags,
+            **encryption,
         )
         log("created", model=name, endpoint_config=name, serverless=serverless)
         return name
@@ -576,6 +606,10 @@ class Deployer:
             # SageMaker's own behaviour for a failed update: the previous fleet never stopped serving.
             return self._outcome(
                 False, "failed", f"the new model did not come up ({reason}); SageMaker kept {working}", True
+            )
+        if status == "UpdateRollbackFailed" and working is None:
+            return self._outcome(
+                False, "failed", f"the update failed and so did SageMaker's rollback ({reason})", False
             )
         if status == "InService":  # on a config neither this run nor the previous one set
             return self._outcome(
@@ -701,24 +735,88 @@ def _deadline(context: Any, budget: float) -> float:
 
 
 def handler(event: Any, context: Any) -> dict[str, Any]:
-    """Lambda entry point: see the module docstring for the event schema and the result."""
+    """Lambda entry point: see the module docstring for the event schema and the result.
+
+    Inside Lambda (a context is given) a result that is not ok raises RedeployFailed, except a
+    rejection (the same event is rejected again, a retry cannot help): Lambda retries an
+    asynchronous invocation only when the handler raises, then hands the event to the dead-letter
+    queue; a returned {"ok": false} is a success to it ("Error handling and automatic retries in
+    Lambda", https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html).
+    Called in-process without a context (`textclf redeploy --event`), it returns the result."""
     started = time.monotonic()
     request_id = getattr(context, "aws_request_id", None) or str(uuid.uuid4())
     result: dict[str, Any] = {"request_id": request_id}
     from botocore.exceptions import BotoCoreError, ClientError
 
+    record = ResultRecord.for_event(event)
     try:
+        if record is not None:
+            record.started()
         result.update(_handle(event, context, request_id, result))
     except ConfigError as error:
         result.update(ok=False, status="misconfigured", reason=str(error))
     except Rejected as error:
         result.update(ok=False, status="rejected", reason=str(error))
+    except DeployBusy as error:
+        result.update(ok=False, status="busy", reason=str(error))
     except (BotoCoreError, ClientError) as error:
         # SageMaker keeps the previous config serving through a failed or interrupted update.
         result.update(ok=False, status="failed", reason=f"AWS call failed: {error}")
     result.setdefault("timings_s", {})["total"] = round(time.monotonic() - started, 3)
     log("result", **result)
+    if record is not None:
+        record.finished(result)  # raises when it cannot: a retry then writes it
+    if context is not None and not result.get("ok") and result.get("status") != "rejected":
+        if result.get("status") == "busy":
+            raise DeployBusy(result["reason"])
+        raise RedeployFailed(json.dumps(result, default=str))
     return result
+
+
+class ResultRecord:
+    """Where the release workflow reads an asynchronous invocation's outcome: an item of the lock
+    table, `result/<release_id>`, counting the attempts Lambda made (it retries an event whose
+    handler raised) and holding the result of the latest one. Written only for direct events that
+    carry a release_id (the workflow's); it expires with the table's TTL."""
+
+    def __init__(self, dynamodb: Any, table: str, release_id: str) -> None:
+        self.dynamodb = dynamodb
+        self.table = table
+        self.key = {"lock_id": {"S": f"result/{release_id}"}}
+        self.attempt = 0
+
+    @classmethod
+    def for_event(cls, event: Any) -> ResultRecord | None:
+        release_id = event.get("release_id") if isinstance(event, dict) else None
+        table = os.environ.get("LOCK_TABLE")
+        if not (isinstance(release_id, str) and RELEASE_ID.fullmatch(release_id) and table):
+            return None
+        return cls(_clients()["dynamodb"], table, release_id)
+
+    def started(self) -> None:
+        answer = self.dynamodb.update_item(
+            TableName=self.table,
+            Key=self.key,
+            UpdateExpression="ADD attempts :one SET expires_at = :expires",
+            ExpressionAttributeValues={
+                ":one": {"N": "1"},
+                ":expires": {"N": str(int(time.time() + RESULT_TTL_SECONDS))},
+            },
+            ReturnValues="UPDATED_NEW",
+        )
+        self.attempt = int(answer["Attributes"]["attempts"]["N"])
+
+    def finished(self, result: dict[str, Any]) -> None:
+        self.dynamodb.update_item(
+            TableName=self.table,
+            Key=self.key,
+            UpdateExpression="SET #result = :result, result_attempt = :attempt",
+            ExpressionAttributeNames={"#result": "result"},
+            ExpressionAttributeValues={
+                ":result": {"S": json.dumps({**result, "attempt": self.attempt}, default=str)},
+                ":attempt": {"N": str(self.attempt)},
+            },
+        )
 
 
 def _handle(event: Any, context: Any, request_id: str, result: dict[str, Any]) -> dict[str, Any]:
@@ -761,10 +859,7 @@ def main_cli(event_file: str) -> int:
         return _refuse_file(f"{event_file}: not JSON: {error}")
     except RecursionError:
         return _refuse_file(f"{event_file}: nested too deeply to be an event")
-    try:
-        result = handler(event, None)
-    except DeployBusy as error:
-        result = {"ok": False, "status": "busy", "reason": str(error)}
+    result = handler(event, None)
     print(json.dumps(result, indent=2, default=str))
     return 0 if result.get("ok") else 1
 
