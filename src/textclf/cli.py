@@ -20,6 +20,7 @@ USER_ERRORS: tuple[type[BaseException], ...] = (ParamsError,)
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
+    from textclf.batch.job import BatchError
     from textclf.pipeline.modeling import ModelNotFoundError
     from textclf.pipeline.prepare import DataError
     from textclf.rehearse import RehearsalError
@@ -41,6 +42,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
         RetrainError,
         RehearsalError,
         SageMakerError,
+        BatchError,
     )
 
 
@@ -243,8 +245,11 @@ def cmd_release_commit(args: argparse.Namespace) -> None:
 def cmd_release_check(args: argparse.Namespace) -> None:
     from textclf.release import promote
 
-    manifest = promote.find_artifact(args.commit, load_params(args.params).aws.resolved())
-    log(f"commit {manifest['commit']} has a published model: {manifest['model_data_url']}")
+    aws = load_params(args.params).aws.resolved()
+    commit = promote.check_merged(args.commit)  # on main: a rollback by hand included
+    manifest = promote.find_artifact(commit, aws)
+    promote.verify_archive(commit, manifest, aws)
+    log(f"commit {commit} is on main and has a published, verified model: {manifest['model_data_url']}")
 
 
 def cmd_promote(args: argparse.Namespace) -> None:
@@ -255,6 +260,25 @@ def cmd_promote(args: argparse.Namespace) -> None:
     deployment = promote.promote(args.commit, params.aws.resolved(), targets, params.evaluate.main_metric)
     log(f"released {deployment['commit']} to {deployment['endpoint']}")
     _print_json(deployment)
+
+
+def cmd_batch_predict(args: argparse.Namespace) -> None:
+    """A SageMaker Batch Transform job on the production model (docs/batch-and-api.md)."""
+    from textclf.batch import job
+
+    params = load_params(args.params)
+    result = job.run(
+        params.batch,
+        params.deploy.serve,
+        params.aws.resolved(),
+        args.input,
+        args.output,
+        args.endpoint,
+        log,
+        check=not args.skip_check,
+        report=Path(args.report) if args.report else None,
+    )
+    _print_json(result)
 
 
 def cmd_pull_data(args: argparse.Namespace) -> None:
@@ -343,6 +367,28 @@ def build_parser() -> argparse.ArgumentParser:
     redeploy = add("redeploy", cmd_redeploy, "Run the endpoint-redeploy Lambda handler locally", params=False)
     redeploy.add_argument("--event", required=True, help="JSON event file (schema: textclf.release.redeploy)")
     _release_commands(add)
+    batch = add(
+        "batch-predict",
+        cmd_batch_predict,
+        "Batch Transform job on the production model: JSON lines in, joined predictions out",
+    )
+    batch.add_argument(
+        "--input",
+        required=True,
+        help='s3:// prefix of the JSON lines input, one {"inputs": text, ...} a line',
+    )
+    batch.add_argument("--output", required=True, help="s3:// prefix the results go to (<input file>.out)")
+    batch.add_argument(
+        "--endpoint",
+        default=os.environ.get("TEXTCLF_ENDPOINT_NAME"),
+        help="the endpoint whose live model to use (default: $TEXTCLF_ENDPOINT_NAME)",
+    )
+    batch.add_argument("--report", help="also write the job's facts to this JSON file")
+    batch.add_argument(
+        "--skip-check",
+        action="store_true",
+        help="start without reading the input first (huge inputs); the job itself fails on a bad record",
+    )
     return parser
 
 

@@ -339,6 +339,39 @@ class SageMakerParams(Section):
         )
 
 
+class BatchParams(Section):
+    """SageMaker Batch Transform on the production model (`make batch-predict`, docs/batch-and-api.md)."""
+
+    instance_type: str = Field("ml.m5.xlarge", pattern=r"^ml\.[a-z0-9-]+\.[a-z0-9-]+$")
+    instance_count: Int = Field(1, ge=1, le=100)
+    # MultiRecord packs as many records into one request as fit in max_payload_mb; SingleRecord
+    # sends one record a request (slower; what a container with a small batch limit needs).
+    batch_strategy: Literal["MultiRecord", "SingleRecord"] = "MultiRecord"
+    # CreateTransformJob: MaxPayloadInMB 1-100 (0, chunked encoding, is refused by the server), and
+    # max_concurrent_transforms x max_payload_mb must not exceed 100.
+    max_payload_mb: Int = Field(1, ge=1, le=100)
+    max_concurrent_transforms: Int = Field(1, ge=1, le=100)
+    # ModelClientConfig: seconds per request (at most 3600) and retries of a failed request (0-3).
+    invocations_timeout_seconds: Int = Field(600, ge=1, le=3600)
+    invocations_max_retries: Int = Field(1, ge=0, le=3)
+    # What each output line keeps of the joined record: a JSONPath (DataProcessing.OutputFilter).
+    output_filter: str = Field("$", min_length=1, max_length=63)
+    # Job names are <prefix>-batch-<time>; IAM lets the batch caller create jobs with this prefix.
+    job_name_prefix: str = Field("textclf", pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,19}$")
+    # Status polling backs off from the first interval to the last.
+    poll_seconds: tuple[Number, Number] = (5.0, 60.0)
+    # On-demand USD per instance-hour of transform instances, for the cost in the job's report.
+    prices_usd_per_hour: dict[str, Annotated[Number, Field(ge=0)]] = {}
+
+    @model_validator(mode="after")
+    def _within_limits(self) -> BatchParams:
+        if self.max_concurrent_transforms * self.max_payload_mb > 100:
+            raise ValueError("max_concurrent_transforms x max_payload_mb must not exceed 100 (MB)")
+        if not 0 < self.poll_seconds[0] <= self.poll_seconds[1]:
+            raise ValueError("poll_seconds must be [first, last] with 0 < first <= last")
+        return self
+
+
 class Params(Section):
     data: DataParams = DataParams()
     model: ModelParams = ModelParams()
@@ -347,6 +380,7 @@ class Params(Section):
     aws: AwsParams = AwsParams()
     sagemaker: SageMakerParams = SageMakerParams()
     deploy: DeployParams = DeployParams()
+    batch: BatchParams = BatchParams()
 
     @property
     def train_backend(self) -> str:

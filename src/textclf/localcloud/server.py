@@ -19,6 +19,7 @@ EXTENSIONS = (
     "textclf.localcloud.lambdas",
     "textclf.localcloud.runtime",
     "textclf.localcloud.training",
+    "textclf.localcloud.transform",
 )
 _installed = False
 

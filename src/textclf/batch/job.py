@@ -1,0 +1,435 @@
+"""Batch inference: a SageMaker Batch Transform job on the production model, with the serving image.
+
+`make batch-predict INPUT=s3://... OUTPUT=s3://...` (`textclf batch-predict`) does what the train
+stage's `sagemaker` backend does for training, for a file of texts:
+
+1. Find the production model: the model the endpoint's live config serves (the reviewed artifact,
+   in the serving image, with the MODEL_VERSION the release gave it). No new model is created.
+2. Check the input before paying for instances: every object under INPUT is JSON lines, each line
+   an object with the text in "inputs" (other fields, an id for instance, travel to the output). A
+   blank line, another shape, a text that is empty once normalised, or one too long for the
+   serving settings stops here with the object and line named.
+3. CreateTransformJob: `application/jsonlines` split by line, MultiRecord mini-batches within
+   MaxPayloadInMB, `InputFilter: $.inputs` (the container gets the text only), `JoinSource:
+   Input` (each output line is the input record plus `SageMakerOutput`, the prediction), then
+   `OutputFilter`. The serving image accepts at most `deploy.serve.max_batch_size` texts a request:
+   when a mini-batch of the input could hold more, the job runs SingleRecord and says why.
+4. Follow it: status changes, polling with backoff; Ctrl-C or SIGTERM (a cancelled workflow) stops
+   the job, so nothing keeps billing unseen.
+5. Report rows, predictions, failures, truncated texts, time and estimated cost (batch.prices_usd_per_hour),
+   as one JSON object (`--report FILE` also writes it, all or nothing).
+
+Plain boto3; the same code runs against AWS and the local cloud (`textclf.localcloud.transform`).
+Imports point one way: the shared ground and serving's contract, never training or release.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from textclf.atomic import write_json
+from textclf.config import AwsParams, BatchParams, ServeParams
+from textclf.s3uri import split_s3_uri
+from textclf.serving.server import JSONLINES
+from textclf.text import normalise
+
+Log = Callable[[str], None]
+TERMINAL = {"Completed", "Failed", "Stopped"}
+# The field of each input record that holds the text (DataProcessing.InputFilter selects it).
+TEXT_FIELD = "inputs"
+# Where SageMaker puts the container's answer in a joined JSON record (JoinSource: Input).
+JOINED_FIELD = "SageMakerOutput"
+MB = 1024 * 1024
+
+
+class BatchError(Exception):
+    """A batch job that cannot start or did not complete, with what to do."""
+
+
+@dataclass(frozen=True)
+class InputCheck:
+    objects: list[str]  # s3:// URIs of the input files
+    rows: int
+    largest_batch: int  # most records one MultiRecord mini-batch of this input can hold
+
+
+# ---------------------------------------------------------------------------------------------
+# The input, checked line by line
+
+
+def check_record(line: str, where: str, serve: ServeParams, max_payload_bytes: int) -> int:
+    """Validate one input line; return the size of what the container receives for it (the
+    filtered record: the text as a JSON string, one line)."""
+    if not line.strip():
+        raise BatchError(f"{where}: empty line; write one JSON object per line, no blank lines")
+    try:
+        record = json.loads(line)
+    except RecursionError:
+        raise BatchError(f"{where}: JSON nested too deeply") from None
+    except ValueError as error:
+        raise BatchError(f"{where}: not JSON ({error})") from None
+    if not isinstance(record, dict) or not isinstance(record.get(TEXT_FIELD), str):
+        raise BatchError(
+            f'{where}: expected a JSON object with the text in "{TEXT_FIELD}", e.g. '
+            f'{{"id": 7, "{TEXT_FIELD}": "Where is my parcel?"}}'
+        )
+    if JOINED_FIELD in record:
+        raise BatchError(f'{where}: the field "{JOINED_FIELD}" is where the prediction goes; rename it')
+    text = record[TEXT_FIELD]
+    if not normalise(text):
+        raise BatchError(
+            f"{where}: the text is empty once normalised (whitespace or control characters only)"
+        )
+    if len(text) > serve.max_text_chars and serve.long_text == "reject":
+        raise BatchError(
+            f"{where}: the text has {len(text)} characters; the serving image refuses more than "
+            f"{serve.max_text_chars} (deploy.serve.max_text_chars with long_text: reject)"
+        )
+    size = len(json.dumps(text).encode("utf-8")) + 1
+    if size > max_payload_bytes:
+        raise BatchError(
+            f"{where}: the record is {size} bytes, more than one request may carry "
+            f"(batch.max_payload_mb = {max_payload_bytes // MB}); shorten it or raise max_payload_mb"
+        )
+    return size
+
+
+def check_lines(
+    lines: Iterable[str], source: str, serve: ServeParams, max_payload_bytes: int
+) -> tuple[int, int]:
+    """(rows, largest MultiRecord mini-batch) of one input file; BatchError names the bad line.
+    Mini-batches are packed as SageMaker packs them: records in order while they fit the payload."""
+    rows = largest = in_batch = batch_bytes = 0
+    pending_blank: int | None = None
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            pending_blank = pending_blank or number  # a blank last line is just the file's end
+            continue
+        if pending_blank is not None:
+            check_record("", f"{source} line {pending_blank}", serve, max_payload_bytes)
+        size = check_record(line, f"{source} line {number}", serve, max_payload_bytes)
+        rows += 1
+        if batch_bytes + size > max_payload_bytes:
+            in_batch = batch_bytes = 0
+        in_batch += 1
+        batch_bytes += size
+        largest = max(largest, in_batch)
+    if not rows:
+        raise BatchError(f"{source}: no records; write one JSON object per line")
+    return rows, largest
+
+
+def _split_lines(body) -> Iterator[bytes]:
+    """The object's lines, split on \n only, as SplitType Line splits (streamed, not loaded whole)."""
+    rest = b""
+    for chunk in body.iter_chunks(1 << 20):
+        *lines, rest = (rest + chunk).split(b"\n")
+        yield from lines
+    if rest:
+        yield rest
+
+
+def _object_lines(body) -> Iterator[str]:
+    for number, raw in enumerate(_split_lines(body), start=1):
+        try:
+            yield raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise BatchError(f"line {number} is not UTF-8 ({error.reason}); save the file as UTF-8") from None
+
+
+def list_input(s3, input_uri: str) -> list[tuple[str, str]]:
+    bucket, prefix = split_s3_uri(input_uri)
+    keys = []
+    try:
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            keys += [item["Key"] for item in page.get("Contents", []) if not item["Key"].endswith("/")]
+    except s3.exceptions.NoSuchBucket:
+        raise BatchError(f"{input_uri}: no such bucket") from None
+    if not keys:
+        raise BatchError(f"{input_uri}: no objects under this prefix; upload the JSON lines file first")
+    return [(bucket, key) for key in keys]
+
+
+def check_input(s3, input_uri: str, serve: ServeParams, settings: BatchParams) -> InputCheck:
+    objects, rows, largest = [], 0, 0
+    for bucket, key in list_input(s3, input_uri):
+        uri = f"s3://{bucket}/{key}"
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"]
+        try:
+            count, biggest = check_lines(_object_lines(body), uri, serve, settings.max_payload_mb * MB)
+        except BatchError as error:
+            message = str(error)
+            raise BatchError(message if message.startswith(uri) else f"{uri}: {message}") from None
+        objects.append(uri)
+        rows += count
+        largest = max(largest, biggest)
+    return InputCheck(objects, rows, largest)
+
+
+# ---------------------------------------------------------------------------------------------
+# The job
+
+
+def production_model(sm, endpoint: str) -> str:
+    """The model the endpoint's live config serves: the released artifact in the serving image."""
+    try:
+        described = sm.describe_endpoint(EndpointName=endpoint)
+    except sm.exceptions.ClientError as error:
+        raise BatchError(
+            f"endpoint {endpoint}: {error}; release a model first (the release workflow, or "
+            "`make promote`) or pass the endpoint that serves it (--endpoint, TEXTCLF_ENDPOINT_NAME)"
+        ) from None
+    config = sm.describe_endpoint_config(EndpointConfigName=described["EndpointConfigName"])
+    return config["ProductionVariants"][0]["ModelName"]
+
+
+def job_name(prefix: str, now: datetime) -> str:
+    return f"{prefix}-batch-{now:%Y%m%d-%H%M%S}"
+
+
+def plan_request(
+    name: str, model: str, input_uri: str, output_uri: str, settings: BatchParams, strategy: str
+) -> dict[str, Any]:
+    """CreateTransformJob's request
+    (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateTransformJob.html)."""
+    return {
+        "TransformJobName": name,
+        "ModelName": model,
+        # MultiRecord needs SplitType Line: as many records a request as fit in MaxPayloadInMB.
+        "BatchStrategy": strategy,
+        "MaxPayloadInMB": settings.max_payload_mb,
+        "MaxConcurrentTransforms": settings.max_concurrent_transforms,
+        "ModelClientConfig": {
+            "InvocationsTimeoutInSeconds": settings.invocations_timeout_seconds,
+            "InvocationsMaxRetries": settings.invocations_max_retries,
+        },
+        "TransformInput": {
+            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": input_uri}},
+            "ContentType": JSONLINES,
+            "SplitType": "Line",
+        },
+        # AssembleWith Line and Accept JSON lines: the container answers one prediction a line,
+        # which SageMaker joins to its record (docs/serving.md, the container contract).
+        "TransformOutput": {"S3OutputPath": output_uri, "Accept": JSONLINES, "AssembleWith": "Line"},
+        "TransformResources": {
+            "InstanceType": settings.instance_type,
+            "InstanceCount": settings.instance_count,
+        },
+        # JSON lines joined with the input: the answer goes into the record as "SageMakerOutput"
+        # (https://docs.aws.amazon.com/sagemaker/latest/dg/batch-transform-data-processing.html).
+        "DataProcessing": {
+            "InputFilter": f"$.{TEXT_FIELD}",
+            "JoinSource": "Input",
+            "OutputFilter": settings.output_filter,
+        },
+        "Tags": [{"Key": "project", "Value": settings.job_name_prefix}],
+    }
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """A cancelled workflow gets SIGTERM: handle it like Ctrl-C, so the remote job is stopped."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def wait(sm, name: str, log: Log, poll_seconds: tuple[float, float], sleep=time.sleep) -> dict[str, Any]:
+    """Poll DescribeTransformJob with backoff until the job ends; log each status change."""
+    first, last = poll_seconds
+    delay, seen = first, ""
+    while True:
+        described = sm.describe_transform_job(TransformJobName=name)
+        status = described["TransformJobStatus"]
+        if status != seen:
+            log(f"job {status}")
+            seen, delay = status, first
+        if status in TERMINAL:
+            return described
+        sleep(delay)
+        delay = min(delay * 1.5, last)
+
+
+def stop(sm, name: str, log: Log) -> None:
+    try:
+        sm.stop_transform_job(TransformJobName=name)
+        log(f"asked SageMaker to stop {name}")
+    except Exception as error:  # the interrupt must still end the command
+        log(f"could not stop {name} ({error}): aws sagemaker stop-transform-job --transform-job-name {name}")
+
+
+def output_uris(objects: list[str], input_uri: str, output_uri: str) -> list[str]:
+    """SageMaker writes each input object's results to <output>/<its key below the prefix>.out."""
+    _, prefix = split_s3_uri(input_uri)
+    base = output_uri.rstrip("/")
+    results = []
+    for uri in objects:
+        _, key = split_s3_uri(uri)
+        relative = key[len(prefix) :].lstrip("/") or key.rsplit("/", 1)[-1]
+        results.append(f"{base}/{relative}.out")
+    return results
+
+
+def count_outputs(s3, uris: list[str]) -> tuple[int, int]:
+    """(predictions, truncated texts) in the output files."""
+    predictions = truncated = 0
+    for uri in uris:
+        bucket, key = split_s3_uri(uri)
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"]
+        for raw in _split_lines(body):
+            if not raw.strip():
+                continue
+            predictions += 1
+            with contextlib.suppress(ValueError, AttributeError):
+                truncated += bool(json.loads(raw).get(JOINED_FIELD, {}).get("truncated"))
+    return predictions, truncated
+
+
+def facts(
+    described: dict[str, Any], settings: BatchParams, rows: int | None, counted: tuple[int, int] | None
+) -> dict[str, Any]:
+    resources = described.get("TransformResources") or {}
+    instance_type = resources.get("InstanceType", settings.instance_type)
+    count = int(resources.get("InstanceCount", settings.instance_count))
+    start, end = described.get("TransformStartTime"), described.get("TransformEndTime")
+    seconds = round((end - start).total_seconds(), 1) if start and end else None
+    price = settings.prices_usd_per_hour.get(instance_type)
+    cost = round(seconds * count * price / 3600, 4) if seconds is not None and price is not None else None
+    predictions, truncated = counted if counted else (0, 0)
+    return {
+        "job_name": described["TransformJobName"],
+        "job_arn": described.get("TransformJobArn"),
+        "status": described["TransformJobStatus"],
+        "failure_reason": described.get("FailureReason") or None,
+        "model_name": described.get("ModelName"),
+        "batch_strategy": described.get("BatchStrategy"),
+        "instance_type": instance_type,
+        "instance_count": count,
+        "rows": rows,
+        "predictions": predictions,
+        # Records without a prediction: all of them when the job did not complete.
+        "failures": None if rows is None else rows - predictions,
+        "truncated": truncated,
+        "transform_seconds": seconds,
+        "price_usd_per_hour": price,
+        "estimated_cost_usd": cost,
+    }
+
+
+def _check_uris(input_uri: str, output_uri: str) -> None:
+    for name, uri in (("INPUT", input_uri), ("OUTPUT", output_uri)):
+        try:
+            bucket, _ = split_s3_uri(uri)
+        except ValueError:
+            bucket = ""
+        if not bucket:
+            raise BatchError(f"{name} {uri!r} is not an s3://bucket/prefix URI")
+    inside = output_uri.rstrip("/") + "/"
+    if inside.startswith(input_uri.rstrip("/") + "/") or input_uri.rstrip("/") == output_uri.rstrip("/"):
+        raise BatchError(
+            f"OUTPUT {output_uri} is inside INPUT {input_uri}: the next run would read the results as "
+            "input; choose an output prefix outside it"
+        )
+
+
+def run(
+    settings: BatchParams,
+    serve: ServeParams,
+    aws: AwsParams,
+    input_uri: str,
+    output_uri: str,
+    endpoint: str,
+    log: Log,
+    check: bool = True,
+    report: Path | None = None,
+    sleep=time.sleep,
+) -> dict[str, Any]:
+    """Run one transform job and return its facts; BatchError when it cannot start or fails."""
+    import boto3
+
+    _check_uris(input_uri, output_uri)
+    if not endpoint:
+        raise BatchError("name the endpoint whose model to use: --endpoint or TEXTCLF_ENDPOINT_NAME")
+    session = boto3.Session(region_name=aws.region)
+    sm, s3 = session.client("sagemaker"), session.client("s3")
+    model = production_model(sm, endpoint)
+    log(f"production model: {model} (served by {endpoint})")
+
+    strategy, rows, objects = settings.batch_strategy, None, None
+    if check:
+        checked = check_input(s3, input_uri, serve, settings)
+        rows, objects = checked.rows, checked.objects
+        log(f"input: {rows} records in {len(objects)} object(s), checked")
+        if strategy == "MultiRecord" and checked.largest_batch > serve.max_batch_size:
+            # The serving image answers 413 to a request with more texts than its limit: such a
+            # job would fail on its first mini-batch.
+            strategy = "SingleRecord"
+            log(
+                f"MultiRecord would send up to {checked.largest_batch} records a request within "
+                f"{settings.max_payload_mb} MB; the serving image takes {serve.max_batch_size} "
+                "(deploy.serve.max_batch_size): running SingleRecord"
+            )
+
+    name = job_name(settings.job_name_prefix, datetime.now(UTC))
+    request = plan_request(name, model, input_uri, output_uri, settings, strategy)
+    started = time.monotonic()
+    try:
+        with _sigterm_as_interrupt():
+            try:
+                sm.create_transform_job(**request)
+            except sm.exceptions.ClientError as error:
+                raise BatchError(f"SageMaker refused the transform job {name}: {error}") from None
+            log(f"started {name} on {settings.instance_count} x {settings.instance_type} ({strategy})")
+            described = wait(sm, name, log, settings.poll_seconds, sleep)
+    except KeyboardInterrupt:
+        stop(sm, name, log)
+        raise
+    counted = None
+    if described["TransformJobStatus"] == "Completed":
+        if objects is None:
+            objects = [f"s3://{b}/{k}" for b, k in list_input(s3, input_uri)]
+        counted = count_outputs(s3, output_uris(objects, input_uri, output_uri))
+    result = facts(described, settings, rows, counted)
+    result.update(
+        input=input_uri,
+        output=output_uri,
+        endpoint=endpoint,
+        wall_seconds=round(time.monotonic() - started, 1),
+    )
+    if report is not None:
+        write_json(report, result)
+    if described["TransformJobStatus"] != "Completed":
+        reason = described.get("FailureReason") or "no reason given"
+        raise BatchError(f"transform job {name} {described['TransformJobStatus']}: {reason}")
+    log(summary(result))
+    return result
+
+
+def summary(result: dict[str, Any]) -> str:
+    parts = [f"{result['job_name']}: {result['predictions']} predictions"]
+    if result["rows"] is not None:
+        parts.append(f"{result['rows']} rows, {result['failures']} failures")
+    parts.append(f"{result['truncated']} truncated")
+    if result["transform_seconds"] is not None:
+        parts.append(f"{result['transform_seconds']} s")
+    if result["estimated_cost_usd"] is not None:
+        parts.append(f"about ${result['estimated_cost_usd']:.4f}")
+    return ", ".join(parts)
