@@ -277,8 +277,16 @@ def cmd_batch_predict(args: argparse.Namespace) -> None:
         log,
         check=not args.skip_check,
         report=Path(args.report) if args.report else None,
+        job_file=Path(args.job_file) if args.job_file else None,
     )
     _print_json(result)
+
+
+def cmd_batch_stop(args: argparse.Namespace) -> None:
+    from textclf.batch import job
+
+    params = load_params(args.params)
+    job.stop_recorded(Path(args.job_file), params.aws.resolved(), log)
 
 
 def cmd_pull_data(args: argparse.Namespace) -> None:
@@ -384,11 +392,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="the endpoint whose live model to use (default: $TEXTCLF_ENDPOINT_NAME)",
     )
     batch.add_argument("--report", help="also write the job's facts to this JSON file")
+    batch.add_argument("--job-file", help="write the job's name here once started (for batch-stop)")
     batch.add_argument(
         "--skip-check",
         action="store_true",
         help="start without reading the input first (huge inputs); the job itself fails on a bad record",
     )
+    stop = add(
+        "batch-stop", cmd_batch_stop, "Stop the transform job batch-predict recorded (a cancelled run)"
+    )
+    stop.add_argument("--job-file", required=True, help="the file batch-predict --job-file wrote")
     return parser
 
 

@@ -198,3 +198,29 @@ def test_outputs_inside_the_input_and_unknown_endpoints_are_refused(world):
             "nope",
             print,
         )
+
+
+def test_a_killed_client_leaves_the_job_name_for_batch_stop(world, tmp_path):
+    """A cancelled workflow kills the client (no interrupt to handle): `textclf batch-stop` stops
+    the job from the name batch-predict recorded."""
+    world.put("in/a.jsonl", records(8))
+    job_file = tmp_path / "job"
+
+    def killed(_seconds):
+        raise SystemExit(143)
+
+    with pytest.raises(SystemExit):
+        run("s3://textclf-batch/in/", "s3://textclf-batch/out/", job_file=job_file, sleep=killed)
+    name = job_file.read_text().strip()
+    assert world.sm.describe_transform_job(TransformJobName=name)["TransformJobStatus"] == "InProgress"
+
+    logs: list[str] = []
+    assert job.stop_recorded(job_file, PARAMS.aws, logs.append) == name
+
+    assert logs == [f"asked SageMaker to stop {name}"]
+    deadline = time.monotonic() + 20
+    while world.sm.describe_transform_job(TransformJobName=name)["TransformJobStatus"] != "Stopped":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    job.stop_recorded(job_file, PARAMS.aws, logs.append)
+    assert logs[-1] == f"{name} is not in progress"

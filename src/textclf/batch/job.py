@@ -36,7 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from textclf.atomic import write_json
+from textclf.atomic import write_json, write_text
 from textclf.config import AwsParams, BatchParams, ServeParams
 from textclf.s3uri import split_s3_uri
 from textclf.serving.server import JSONLINES
@@ -276,6 +276,23 @@ def stop(sm, name: str, log: Log) -> None:
         log(f"could not stop {name} ({error}): aws sagemaker stop-transform-job --transform-job-name {name}")
 
 
+def stop_recorded(job_file: Path, aws: AwsParams, log: Log) -> str | None:
+    """Stop the job `run` recorded in `job_file` (a cancelled workflow's step: GitHub kills the
+    process tree, so the client never sees an interrupt). Stopping a finished job changes nothing."""
+    import boto3
+
+    if not job_file.is_file():
+        log(f"{job_file}: no transform job was started")
+        return None
+    name = job_file.read_text(encoding="utf-8").strip()
+    sm = boto3.Session(region_name=aws.region).client("sagemaker")
+    if sm.describe_transform_job(TransformJobName=name)["TransformJobStatus"] == "InProgress":
+        stop(sm, name, log)
+    else:
+        log(f"{name} is not in progress")
+    return name
+
+
 def output_uris(objects: list[str], input_uri: str, output_uri: str) -> list[str]:
     """SageMaker writes each input object's results to <output>/<its key below the prefix>.out."""
     _, prefix = split_s3_uri(input_uri)
@@ -360,6 +377,7 @@ def run(
     log: Log,
     check: bool = True,
     report: Path | None = None,
+    job_file: Path | None = None,
     sleep=time.sleep,
 ) -> dict[str, Any]:
     """Run one transform job and return its facts; BatchError when it cannot start or fails."""
@@ -397,6 +415,8 @@ def run(
                 sm.create_transform_job(**request)
             except sm.exceptions.ClientError as error:
                 raise BatchError(f"SageMaker refused the transform job {name}: {error}") from None
+            if job_file is not None:  # for `textclf batch-stop` when this process is killed
+                write_text(job_file, name + "\n")
             log(f"started {name} on {settings.instance_count} x {settings.instance_type} ({strategy})")
             described = wait(sm, name, log, settings.poll_seconds, sleep)
     except KeyboardInterrupt:
