@@ -1,0 +1,1 @@
+"""The API front door: API Gateway -> this proxy Lambda -> the SageMaker endpoint."""
