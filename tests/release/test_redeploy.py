@@ -11,6 +11,7 @@ from types import SimpleNamespace
 
 import boto3
 import pytest
+from botocore.config import Config
 from redeploy_world import (
     BUCKET,
     COMMITS,
@@ -501,3 +502,49 @@ def test_an_asynchronous_failure_is_retried_and_reaches_the_dead_letter_queue(wo
     item = _result_item("rel-async")
     assert item["attempts"]["N"] == "2" and item["result_attempt"]["N"] == "2"
     assert world.live_model_url() == artifact_url(A)  # still serving the previous model
+
+
+def attempts(lambdas, count: int) -> list[bool]:
+    """The local cloud's record of asynchronous attempts (it is appended just after the function
+    process exits, so shortly after the result it wrote)."""
+    deadline = time.monotonic() + 10
+    while len(lambdas.async_attempts) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return [a["failed"] for a in lambdas.async_attempts]
+
+
+def test_promote_starts_the_lambda_asynchronously_and_waits_for_its_recorded_result(world, local_cloud):
+    """`textclf promote`'s invocation: no connection held while the Lambda deploys (InvocationType
+    Event), the outcome read from the lock table; a failure is final only after Lambda's retry."""
+    from test_lambda_package import create_function
+
+    from textclf.localcloud import lambdas
+    from textclf.release import promote
+
+    zip_path = Path(tempfile.mkdtemp()) / "redeploy.zip"
+    redeploy.build_zip(str(zip_path))
+    world.upload(A)
+    world.upload(B, kind="broken")
+    name = create_function(
+        zip_path.read_bytes(), "textclf.release.redeploy.handler", lambda_environment(world.role_arn)
+    )
+    client = boto3.client("lambda", config=Config(retries={"total_max_attempts": 1}))
+    client.put_function_event_invoke_config(FunctionName=name, MaximumRetryAttempts=1)
+    lambdas.async_attempts.clear()
+
+    started = time.monotonic()
+    result = promote.invoke_redeploy(client, world.ddb, name, direct(A), timeout_s=60, poll_s=0.1)
+
+    assert result["status"] == "deployed" and result["model_version"] == A, result
+    assert attempts(lambdas, 1) == [False]
+    assert world.live_model_url() == artifact_url(A)
+    with pytest.raises(
+        promote.ReleaseError, match=r"redeploy Lambda textclf-redeploy: failed: .*\(after 2 attempts\)"
+    ):
+        promote.invoke_redeploy(client, world.ddb, name, direct(B), timeout_s=60, poll_s=0.1)
+    assert attempts(lambdas, 3) == [False, True, True]  # retried once, then final
+    assert world.live_model_url() == artifact_url(A)
+    # A second promote of the live model is a no-op for the Lambda (idempotent).
+    again = promote.invoke_redeploy(client, world.ddb, name, direct(A), timeout_s=60, poll_s=0.1)
+    assert again["status"] == "already_live"
+    assert time.monotonic() - started < 60
