@@ -50,7 +50,6 @@ GATE_FILE = Path("metrics/gate.json")
 FULL_GATE_FILE = Path("reports/gate.json")
 # Files the train stage always writes into the model folder; without them nothing can serve it.
 REQUIRED_MODEL_FILES = ("config.json", "labels.json")
-COMMIT = re.compile(r"[0-9a-f]{7,40}")
 SMOKE_TEXT = "Hello, my order has not arrived yet. Where is it?"
 
 
@@ -58,14 +57,38 @@ class ReleaseError(RuntimeError):
     """Publishing or promoting cannot go on; the message says what to fix."""
 
 
+COMMIT = re.compile(r"[0-9a-f]{40}")
+
+
 def check_commit(commit: str | None) -> str:
+    """A full commit sha: models are published and released under the full 40-hex sha only, so a
+    short one can never name two commits."""
     value = (commit or "").strip().lower()
     if not COMMIT.fullmatch(value):
         raise ReleaseError(
-            f"commit {commit!r} is not a git commit (7-40 hex digits); pass COMMIT=<sha> "
-            "(the PR head commit that trained the model)"
+            f"commit {commit!r} is not a full git commit sha (40 hex digits); pass COMMIT=<sha> "
+            "(the PR head commit that trained the model; `git rev-parse <ref>` prints it)"
         )
     return value
+
+
+def check_merged(commit: str, main_ref: str = "HEAD", run: Callable[..., Any] = subprocess.run) -> str:
+    """Only a commit that main contains may be released (a rollback by hand included): a model
+    an unmerged pull request published never reaches production."""
+    commit = check_commit(commit)
+    known = run(["git", "cat-file", "-e", f"{commit}^{{commit}}"], capture_output=True, text=True)
+    if known.returncode != 0:
+        raise ReleaseError(
+            f"commit {commit} is not in this checkout's history; fetch main's full history "
+            "(actions/checkout with fetch-depth: 0) and pass a commit of main"
+        )
+    ancestor = run(["git", "merge-base", "--is-ancestor", commit, main_ref], capture_output=True, text=True)
+    if ancestor.returncode != 0:
+        raise ReleaseError(
+            f"commit {commit} is not on {main_ref} (main): only a merged, reviewed commit's model may "
+            "be released; merge its pull request first"
+        )
+    return commit
 
 
 @dataclass(frozen=True)
@@ -126,9 +149,23 @@ def pack_model(model_dir: Path, archive: Path) -> None:
             f"{model_dir}: not a trained model folder (missing {', '.join(problems) or 'the folder'}); "
             "run the pipeline first (dvc repro)"
         )
-    with tarfile.open(archive, "w:gz") as tar:
+    import gzip
+
+    def owner_free(info: tarfile.TarInfo) -> tarfile.TarInfo:
+        info.uid = info.gid = 0
+        info.uname = info.gname = ""
+        return info
+
+    # The same folder packs to the same bytes (no gzip timestamp, no owner), so publishing it
+    # again is recognised as the same model by its sha256.
+    with (
+        archive.open("wb") as raw,
+        gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as zipped,
+        tarfile.open(fileobj=zipped, mode="w") as tar,
+    ):
         for path in sorted(p for p in model_dir.rglob("*") if p.is_file()):
-            tar.add(path, arcname=path.relative_to(model_dir).as_posix(), recursive=False)
+            arcname = path.relative_to(model_dir).as_posix()
+            tar.add(path, arcname=arcname, recursive=False, filter=owner_free)
 
 
 def sha256_of(path: Path) -> str:
@@ -172,26 +209,78 @@ def _upload(s3: Any, artifact: Artifact, model_dir: Path, metrics: dict[str, Any
     with tempfile.TemporaryDirectory(prefix="textclf-publish-") as work:
         archive = Path(work) / MODEL_ARCHIVE
         pack_model(model_dir, archive)
+        digest = sha256_of(archive)
+        existing = _published_manifest(s3, artifact)
+        if existing is not None:
+            if existing.get("sha256") != digest:
+                raise ReleaseError(
+                    f"{artifact.url(MANIFEST_NAME)} already holds a model of commit {artifact.commit} "
+                    f"(sha256 {str(existing.get('sha256'))[:12]}): released models are write-once, so the "
+                    "first published model of a commit is the one a release deploys. Push a new commit "
+                    "to publish another model"
+                )
+            return existing  # the same bytes again (a re-run): nothing to do
         manifest = {
             "commit": artifact.commit,
             "model_data_url": artifact.url(),
-            "sha256": sha256_of(archive),
+            "sha256": digest,
             "size_bytes": archive.stat().st_size,
             "published_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "metrics": metrics,
         }
-        s3.upload_file(str(archive), artifact.bucket, artifact.key(MODEL_ARCHIVE))
-    _put_json(s3, artifact.bucket, artifact.key(METRICS_NAME), metrics)
+        _put_once(s3, artifact, MODEL_ARCHIVE, archive.read_bytes(), "application/gzip")
+    _put_once(s3, artifact, METRICS_NAME, _json_bytes(metrics))
     if gate_file.is_file():
-        _put_json(s3, artifact.bucket, artifact.key(GATE_NAME), read_json_file(gate_file, "the gate verdict"))
+        _put_once(s3, artifact, GATE_NAME, _json_bytes(read_json_file(gate_file, "the gate verdict")))
     # Last: its presence says every other file of this commit is complete.
-    _put_json(s3, artifact.bucket, artifact.key(MANIFEST_NAME), manifest)
+    _put_once(s3, artifact, MANIFEST_NAME, _json_bytes(manifest))
     return manifest
 
 
+def _published_manifest(s3: Any, artifact: Artifact) -> dict[str, Any] | None:
+    from botocore.exceptions import ClientError
+
+    try:
+        body = s3.get_object(Bucket=artifact.bucket, Key=artifact.key(MANIFEST_NAME))["Body"].read()
+    except ClientError as error:
+        if _missing(error):
+            return None
+        raise
+    try:
+        manifest = json.loads(body)
+    except ValueError:
+        return {}
+    return manifest if isinstance(manifest, dict) else {}
+
+
+def _json_bytes(payload: dict[str, Any]) -> bytes:
+    return (json.dumps(payload, indent=2) + "\n").encode("utf-8")
+
+
+def _put_once(
+    s3: Any, artifact: Artifact, name: str, body: bytes, content_type: str = "application/json"
+) -> None:
+    """A conditional write (If-None-Match: *): the artifacts bucket refuses any other write under
+    models/ (terraform/storage.tf), and S3 refuses this one if the key exists (412)."""
+    from botocore.exceptions import ClientError
+
+    key = artifact.key(name)
+    try:
+        s3.put_object(Bucket=artifact.bucket, Key=key, Body=body, ContentType=content_type, IfNoneMatch="*")
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code")
+        if code not in ("PreconditionFailed", "412"):
+            raise
+        current = s3.get_object(Bucket=artifact.bucket, Key=key)["Body"].read()
+        if hashlib.sha256(current).digest() != hashlib.sha256(body).digest():
+            raise ReleaseError(
+                f"{artifact.url(name)} already exists with other content (an earlier publish of "
+                f"{artifact.commit} that did not finish); released files are write-once: push a new commit"
+            ) from None
+
+
 def _put_json(s3: Any, bucket: str, key: str, payload: dict[str, Any]) -> None:
-    body = (json.dumps(payload, indent=2) + "\n").encode("utf-8")
-    s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
+    s3.put_object(Bucket=bucket, Key=key, Body=_json_bytes(payload), ContentType="application/json")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -248,6 +337,25 @@ def find_artifact(commit: str, aws: AwsParams, s3: Any = None) -> dict[str, Any]
     if not isinstance(manifest, dict) or manifest.get("commit") != artifact.commit:
         raise ReleaseError(f"{artifact.url(MANIFEST_NAME)}: names commit {manifest.get('commit')!r}")
     return manifest
+
+
+def verify_archive(commit: str, manifest: dict[str, Any], aws: AwsParams, s3: Any = None) -> str:
+    """The archive's sha256 must be the one published in the manifest: the reviewed bytes are the
+    released bytes. Checked before anything touches the endpoint."""
+    artifact = Artifact(aws.artifacts_bucket, check_commit(commit))
+    s3 = s3 or aws_client("s3", aws)
+    expected = str(manifest.get("sha256", ""))
+    digest = hashlib.sha256()
+    with aws_errors(f"read {artifact.url()}"):
+        body = s3.get_object(Bucket=artifact.bucket, Key=artifact.key(MODEL_ARCHIVE))["Body"]
+        for block in iter(lambda: body.read(1 << 20), b""):
+            digest.update(block)
+    if digest.hexdigest() != expected:
+        raise ReleaseError(
+            f"{artifact.url()} has sha256 {digest.hexdigest()}, but its manifest published "
+            f"{expected or 'none'}: the archive is not the reviewed model; nothing was released"
+        )
+    return expected
 
 
 @dataclass(frozen=True)
@@ -425,6 +533,7 @@ def promote(
     artifact = Artifact(aws.artifacts_bucket, commit)
     s3 = aws_client("s3", aws)
     manifest = find_artifact(commit, aws, s3)  # before anything touches the endpoint
+    verify_archive(commit, manifest, aws, s3)
     with aws_errors(f"release of {commit} to {targets.endpoint_name}"):
         return _roll_out(s3, artifact, manifest, targets, aws, main_metric, wait_timeout_s, poll_s)
 
