@@ -113,7 +113,7 @@ resource "aws_iam_role" "github_pr" {
   name                 = "${local.name}-github-pr"
   description          = "GitHub Actions pull requests of ${var.github_repository}"
   assume_role_policy   = jsonencode(local.github_trust["pr"])
-  max_session_duration = 3 * 3600 # a Spot training job may wait for capacity
+  max_session_duration = var.github_pr_session_seconds # the Spot job and the rest of the PR job (variables.tf)
 }
 
 resource "aws_iam_role" "github_release" {

@@ -256,9 +256,11 @@ variable "keep_configs" {
   type        = number
   default     = 3
 
+  # At least 2: the redeploy Lambda never deletes the live config or the one before it (its
+  # rollback target), and refuses KEEP_CONFIGS below 2.
   validation {
-    condition     = var.keep_configs >= 1 && var.keep_configs <= 20 && floor(var.keep_configs) == var.keep_configs
-    error_message = "keep_configs must be a whole number between 1 and 20."
+    condition     = var.keep_configs >= 2 && var.keep_configs <= 20 && floor(var.keep_configs) == var.keep_configs
+    error_message = "keep_configs must be a whole number between 2 and 20 (the live config and the one before it are always kept)."
   }
 }
 
@@ -270,6 +272,19 @@ variable "lambda_zip_path" {
   validation {
     condition     = endswith(var.lambda_zip_path, ".zip")
     error_message = "lambda_zip_path must name a .zip file."
+  }
+}
+
+variable "github_pr_session_seconds" {
+  description = "Longest AWS session of the pr workflow's train job (the PR role's max_session_duration). It must cover params.yaml's sagemaker.max_wait_seconds (the longest a Spot job may take) plus about 45 minutes for the rest of the job: `make pr-session-seconds` prints what the workflow asks for."
+  type        = number
+  default     = 10800 # 3 h: the default max_wait_seconds (2 h) plus 45 min, with room
+
+  # IAM's MaxSessionDuration is 3600 to 43200 seconds (1 to 12 hours); a job that cannot finish in
+  # 12 h must wait less for Spot capacity (sagemaker.max_wait_seconds).
+  validation {
+    condition     = var.github_pr_session_seconds >= 3600 && var.github_pr_session_seconds <= 43200 && floor(var.github_pr_session_seconds) == var.github_pr_session_seconds
+    error_message = "github_pr_session_seconds must be whole seconds between 3600 and 43200 (12 h, AWS's cap for a role session); lower sagemaker.max_wait_seconds in params.yaml if the job does not fit."
   }
 }
 

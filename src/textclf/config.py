@@ -34,6 +34,11 @@ BACKEND_ENV = "TEXTCLF_TRAIN_BACKEND"
 PROTECTED_DIRS = (".git", ".dvc", "src")
 # What the other stages and the review write (dvc.yaml, reports/): prepared_dir must keep clear of them.
 OTHER_OUTPUTS = ("models/model", "metrics", "plots", "reports")
+# The longest AWS session a role may allow (MaxSessionDuration, IAM API reference: 3600-43200 s).
+MAX_SESSION_SECONDS = 12 * 3600
+# What the pr workflow's train job does besides waiting for the training job: install, DVC, the
+# report, the gate and publish (about 15 min measured on GitHub's runners), with room to spare.
+PR_JOB_OVERHEAD_SECONDS = 45 * 60
 # numpy's and torch's seeding accept 0 .. 2**32 - 1.
 MAX_SEED = 2**32 - 1
 
@@ -326,7 +331,22 @@ class SageMakerParams(Section):
             )
         if not 0 < self.poll_seconds[0] <= self.poll_seconds[1]:
             raise ValueError("poll_seconds must be [first, last] with 0 < first <= last")
+        if self.pr_session_seconds() > MAX_SESSION_SECONDS:
+            waited = "max_wait_seconds" if self.spot else "max_runtime_seconds"
+            raise ValueError(
+                f"{waited} ({self.pr_session_seconds() - PR_JOB_OVERHEAD_SECONDS}) plus the rest of the pr "
+                f"workflow's job ({PR_JOB_OVERHEAD_SECONDS} s) must fit in one AWS session of at most "
+                f"{MAX_SESSION_SECONDS} s (12 h, AWS's cap): the job's credentials would expire while it "
+                f"waits; lower {waited} to {MAX_SESSION_SECONDS - PR_JOB_OVERHEAD_SECONDS} or less"
+            )
         return self
+
+    def pr_session_seconds(self) -> int:
+        """The AWS session the pr workflow's train job needs: the longest the training job may take
+        (Spot: max_wait_seconds, which includes the runtime) plus the rest of the job. The workflow
+        asks for it (role-duration-seconds); Terraform's github_pr_session_seconds must allow it."""
+        longest = self.max_wait_seconds if self.spot else self.max_runtime_seconds
+        return longest + PR_JOB_OVERHEAD_SECONDS
 
     def resolved(self) -> SageMakerParams:
         env = os.environ.get

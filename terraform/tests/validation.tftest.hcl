@@ -131,3 +131,40 @@ run "missing_lambda_zip" {
 
   expect_failures = [aws_lambda_function.redeploy]
 }
+
+# The redeploy Lambda keeps the live config and the one before it; the PR job's session cannot
+# exceed IAM's 12-hour cap (nor be shorter than its 1-hour minimum).
+run "keep_one_config_and_a_13_hour_pr_session" {
+  command = plan
+
+  variables {
+    keep_configs              = 1
+    github_pr_session_seconds = 46800
+  }
+
+  expect_failures = [var.keep_configs, var.github_pr_session_seconds]
+}
+
+run "pr_session_below_an_hour" {
+  command = plan
+
+  variables {
+    github_pr_session_seconds = 1800
+  }
+
+  expect_failures = [var.github_pr_session_seconds]
+}
+
+run "pr_session_of_12_hours_and_two_configs_plan" {
+  command = plan
+
+  variables {
+    keep_configs              = 2
+    github_pr_session_seconds = 43200
+  }
+
+  assert {
+    condition     = aws_iam_role.github_pr.max_session_duration == 43200
+    error_message = "the PR role's maximum session must follow github_pr_session_seconds"
+  }
+}

@@ -58,22 +58,49 @@ ECR_IMAGE = re.compile(
     r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?/"
     r"(?P<repository>[a-z0-9._/-]+)(:(?P<tag>[\w.-]+)|@(?P<digest>sha256:[0-9a-f]{64}))$"
 )
-# Instance families with local NVMe storage: SageMaker encrypts those volumes itself and refuses a
-# VolumeKmsKeyId for them.
+# Training instance families with local NVMe instance storage: SageMaker encrypts those volumes
+# with a hardware module and refuses a VolumeKmsKeyId for them (CreateTrainingJob API reference,
+# ResourceConfig.VolumeKmsKeyId: "Certain Nitro-based instances include local storage, dependent on
+# the instance type. Local storage volumes are encrypted using a hardware module on the instance.
+# You can't request a VolumeKmsKeyId when using an instance type with local storage."). The list
+# follows "Instance store volumes" of the Amazon EC2 User Guide for the families botocore's
+# TrainingInstanceType enum offers (tests/training/test_backend.py checks every family of the enum
+# is classified, so a new botocore release with a new family fails the test until it is added).
 LOCAL_STORAGE_FAMILIES = {
+    "c5d",
+    "c6id",
     "g4dn",
     "g5",
     "g6",
     "g6e",
+    "g7",
+    "g7e",
+    "m5d",
+    "m6id",
     "p3dn",
     "p4d",
     "p4de",
     "p5",
     "p5e",
     "p5en",
+    "p6-b200",
+    "p6-b300",
+    "p6e-gb200",
+    "r5d",
+    "r6id",
     "trn1",
     "trn1n",
+    "trn2",
 }
+# The other families of the enum: EBS only, so the volume takes the project's KMS key. A family
+# the documentation does not settle belongs above: omitting the key leaves the volume encrypted with
+# the AWS managed key, while a key sent for local storage fails the job.
+EBS_ONLY_FAMILIES = {
+    "c4", "c5", "c5n", "c6i", "c7i", "c7i-flex", "c8i", "c8i-flex", "m4", "m5", "m6i", "m7i", "m7i-flex",
+    "m8i", "m8i-flex", "p2", "p3", "r5", "r6i", "r7i", "r8i", "r8i-flex", "t3",
+}  # fmt: skip
+# Families with NVIDIA GPUs (the training program refuses to run on CPU there: pipeline/train.py).
+GPU_FAMILY_PREFIXES = ("ml.g", "ml.p")
 
 Log = Callable[[str], None]
 
@@ -148,6 +175,20 @@ def job_name(prefix: str, commit: str, params_hash: str, now: datetime) -> str:
     return re.sub(r"-{2,}", "-", name)[:63].strip("-")
 
 
+def run_job_name(prefix: str, commit: str, run_id: str, attempt: str = "1") -> str:
+    """`<prefix>-<commit 8>-run<GITHUB_RUN_ID>-<GITHUB_RUN_ATTEMPT>`: the one job a workflow run
+    attempt starts, named so that a later step of the same run (the cancel step) can stop it
+    without any state passed between steps."""
+    if not (run_id.isdigit() and attempt.isdigit()):
+        raise SageMakerError(f"GITHUB_RUN_ID {run_id!r} and GITHUB_RUN_ATTEMPT {attempt!r} must be numbers")
+    name = f"{prefix}-{_slug(commit, 8)}-run{run_id}-{attempt}"
+    if len(name) > 63:
+        raise SageMakerError(
+            f"training job name {name} is longer than 63 characters: shorten job_name_prefix"
+        )
+    return name
+
+
 def params_hash(hp: Hyperparameters, digest: str, settings: SageMakerParams) -> str:
     what = {
         "hyperparameters": hp.model_dump(),
@@ -167,13 +208,25 @@ class JobPlan:
 
 
 def plan_job(
-    params: Params, hp: Hyperparameters, git: GitInfo, digest: str, now: datetime | None = None
+    params: Params,
+    hp: Hyperparameters,
+    git: GitInfo,
+    digest: str,
+    now: datetime | None = None,
+    env: dict[str, str] | None = None,
 ) -> JobPlan:
-    """The CreateTrainingJob request for this commit, data and params."""
+    """The CreateTrainingJob request for this commit, data and params. In a GitHub Actions run the
+    job is named after the run (run_job_name); elsewhere after the params and the time."""
     settings, aws = params.sagemaker.resolved(), params.aws.resolved()
+    env = dict(os.environ) if env is None else env
     now = now or datetime.now(UTC)
     bucket = aws.artifacts_bucket
-    name = job_name(settings.job_name_prefix, git.commit, params_hash(hp, digest, settings), now)
+    if env.get("GITHUB_RUN_ID"):
+        name = run_job_name(
+            settings.job_name_prefix, git.commit, env["GITHUB_RUN_ID"], env.get("GITHUB_RUN_ATTEMPT", "1")
+        )
+    else:
+        name = job_name(settings.job_name_prefix, git.commit, params_hash(hp, digest, settings), now)
     dataset_uri = f"s3://{bucket}/{settings.datasets_prefix}/{digest}/"
     # Per branch and per (data, hyperparameters): a retried job resumes, a changed one starts clean.
     run_key = f"{_slug(git.branch, 60)}/{digest[:12]}-{hp.fingerprint()}"
@@ -521,6 +574,69 @@ def _on_interrupt(sm, name: str, region: str, log: Log) -> None:
         log(f"stop it with: aws sagemaker stop-training-job --training-job-name {name}")
 
 
+def _stop_after_error(sm, name: str, region: str, log: Log, error: BaseException) -> None:
+    """Waiting failed (throttling, an expired token, a bug): the job must not run on unseen."""
+    log(f"following {name} failed ({type(error).__name__}: {error}); stopping the job")
+    try:
+        status = sm.describe_training_job(TrainingJobName=name)["TrainingJobStatus"]
+        if status in TERMINAL or status == "Stopping":
+            log(f"{name} is {status} already: nothing to stop")
+            return
+        sm.stop_training_job(TrainingJobName=name)
+        log(f"asked SageMaker to stop {name}; it saves a checkpoint and stops within about 2 minutes")
+    except Exception as stop_error:
+        if "not found" in str(stop_error).lower() or "could not find" in str(stop_error).lower():
+            log(f"no training job {name} was started")
+            return
+        log(f"could not stop {name} ({stop_error}): stop it in the console: {console_url(region, name)}")
+        log(f"or: aws sagemaker stop-training-job --training-job-name {name}")
+
+
+def stop_run_job(params: Params, env: dict[str, str] | None = None, log: Log = print) -> str:
+    """Stop the training job this workflow run started (the pr workflow's cancel step). Returns
+    what it did: stopped | not-started | finished (already Completed, Failed or Stopped)."""
+    import boto3
+
+    env = dict(os.environ) if env is None else env
+    settings, aws = params.sagemaker.resolved(), params.aws.resolved()
+    if not env.get("GITHUB_RUN_ID"):
+        raise SageMakerError(
+            "GITHUB_RUN_ID is not set: this stops the job of a GitHub Actions run; elsewhere use "
+            "aws sagemaker stop-training-job --training-job-name <name>"
+        )
+    git = GitInfo.detect(env)
+    name = run_job_name(
+        settings.job_name_prefix, git.commit, env["GITHUB_RUN_ID"], env.get("GITHUB_RUN_ATTEMPT", "1")
+    )
+    sm = boto3.Session(region_name=aws.region).client("sagemaker")
+    from botocore.exceptions import ClientError
+
+    try:
+        status = sm.describe_training_job(TrainingJobName=name)["TrainingJobStatus"]
+    except ClientError as error:
+        if "not found" in str(error).lower() or "could not find" in str(error).lower():
+            log(f"no training job {name} was started by this run: nothing to stop")
+            return "not-started"
+        raise SageMakerError(f"cannot look up the training job {name}: {error}") from None
+    if status in TERMINAL or status == "Stopping":
+        log(f"training job {name} is {status}: nothing to stop")
+        return "finished"
+    try:
+        sm.stop_training_job(TrainingJobName=name)
+    except ClientError as error:
+        raise SageMakerError(
+            f"could not stop the training job {name}: {error}\n"
+            f"  stop it in the console: {console_url(aws.region, name)}"
+        ) from None
+    log(f"asked SageMaker to stop the training job {name} (was {status}): {console_url(aws.region, name)}")
+    return "stopped"
+
+
+def session_seconds(params: Params) -> int:
+    """The AWS session the pr workflow's train job asks for (role-duration-seconds)."""
+    return params.sagemaker.pr_session_seconds()
+
+
 def console_url(region: str, name: str) -> str:
     return f"https://{region}.console.aws.amazon.com/sagemaker/home?region={region}#/jobs/{name}"
 
@@ -575,6 +691,7 @@ def job_facts(described: dict[str, Any], settings: SageMakerParams, region: str)
         cost = round(billable * count * price / 3600, 4)
     transitions = described.get("SecondaryStatusTransitions") or []
     return {
+        "phases": job_phases(described),
         "backend": "sagemaker",
         "job_name": described["TrainingJobName"],
         "job_arn": described["TrainingJobArn"],
@@ -594,6 +711,27 @@ def job_facts(described: dict[str, Any], settings: SageMakerParams, region: str)
     }
 
 
+def job_phases(described: dict[str, Any]) -> list[dict[str, Any]]:
+    """Where the job's time went: each SecondaryStatusTransitions entry (Starting, Downloading,
+    Training, Uploading, ... with Interrupted and Pending for Spot) with its duration in seconds.
+    A transition without an EndTime ends at the job's end (or last change)."""
+    last = described.get("TrainingEndTime") or described.get("LastModifiedTime")
+    phases = []
+    for transition in described.get("SecondaryStatusTransitions") or []:
+        start, end = transition.get("StartTime"), transition.get("EndTime") or last
+        seconds = None
+        if isinstance(start, datetime) and isinstance(end, datetime):
+            seconds = round(max((end - start).total_seconds(), 0.0), 1)
+        phases.append(
+            {
+                "status": transition["Status"],
+                "seconds": seconds,
+                "message": transition.get("StatusMessage", ""),
+            }
+        )
+    return phases
+
+
 # ---------------------------------------------------------------------------------------------
 # The backend
 
@@ -610,6 +748,7 @@ def run(params: Params, hp: Hyperparameters, staging: Path, log: Log) -> dict[st
     session = boto3.Session(region_name=aws.region)
     check_aws(session, settings, aws)
     plan = plan_job(params, hp, git, digest)
+    log(f"training job name: {plan.name}")
     s3 = session.client("s3")
     upload_dataset(s3, prepared, plan.dataset_uri, log)
 
@@ -627,6 +766,11 @@ def run(params: Params, hp: Hyperparameters, staging: Path, log: Log) -> dict[st
             described = watcher.wait()
     except KeyboardInterrupt:
         _on_interrupt(sm, plan.name, aws.region, log)
+        raise
+    except SageMakerError:
+        raise  # CreateTrainingJob refused: no job runs
+    except Exception as error:
+        _stop_after_error(sm, plan.name, aws.region, log, error)
         raise
     status = described["TrainingJobStatus"]
     if status != "Completed":
@@ -658,3 +802,31 @@ def _summary(facts: dict[str, Any]) -> str:
     if facts["estimated_cost_usd"] is not None:
         parts.append(f"about ${facts['estimated_cost_usd']:.4f}")
     return ", ".join(parts)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m textclf.training.sagemaker stop-run-job | session-seconds` (make stop-training,
+    make pr-session-seconds): the pr workflow's cancel step and its session length."""
+    import argparse
+
+    from textclf.config import ParamsError, load_params
+
+    parser = argparse.ArgumentParser(prog="python -m textclf.training.sagemaker")
+    parser.add_argument("command", choices=["stop-run-job", "session-seconds"])
+    args = parser.parse_args(argv)
+    try:
+        params = load_params()
+        if args.command == "session-seconds":
+            print(session_seconds(params))
+        else:
+            stop_run_job(
+                params, log=lambda message: print(f"[textclf] {message}", file=sys.stderr, flush=True)
+            )
+    except (ParamsError, SageMakerError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
