@@ -5,8 +5,8 @@ terraform {
   required_providers {
     aws = {
       source = "hashicorp/aws"
-      # Exact pin instead of a committed lock file: a lock written from an offline mirror would
-      # only hold the hash of one platform and fail `init` on every other one.
+      # Exact pin, and .terraform.lock.hcl (committed) holds its hashes: `init` refuses a
+      # provider package that does not match them. Dependabot's terraform ecosystem updates both.
       version = "5.100.0"
     }
   }

@@ -91,6 +91,12 @@ else
   "$scripts/localcloud-override.sh" "$dir" --remove
 fi
 
+# `init` never rewrites the committed .terraform.lock.hcl: a provider whose hash the lock does not
+# hold fails here instead of being trusted on first use (`terraform providers lock` updates it).
+if [[ "${args[0]:-}" == "init" && ! " ${args[*]} " =~ " -lockfile=" ]]; then
+  args+=("-lockfile=readonly")
+fi
+
 # `init` gets the backend settings of the current mode (unless it skips the backend).
 if [[ "${args[0]:-}" == "init" && ! " ${args[*]} " =~ " -backend=false " ]]; then
   if [[ "$target" == "main" ]]; then

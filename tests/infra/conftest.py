@@ -17,10 +17,9 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TF_SH = REPO_ROOT / "terraform" / "scripts" / "tf.sh"
 GITHUB_REPOSITORY = "acme/text-classifier"
-# Left behind by make in a working copy; a test copy starts without them.
-COPY_IGNORE = shutil.ignore_patterns(
-    ".terraform", "*.tfstate*", "localcloud_override.tf", "backend*.hcl", ".terraform.lock.hcl"
-)
+# Left behind by make in a working copy; a test copy starts without them. The committed
+# .terraform.lock.hcl is copied: init checks the provider against its hashes, as in CI.
+COPY_IGNORE = shutil.ignore_patterns(".terraform", "*.tfstate*", "localcloud_override.tf", "backend*.hcl")
 
 
 @dataclass
