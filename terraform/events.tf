@@ -25,6 +25,51 @@ resource "aws_cloudwatch_event_target" "model_approved" {
   rule      = aws_cloudwatch_event_rule.model_approved.name
   target_id = "redeploy"
   arn       = aws_lambda_function.redeploy.arn
+
+  # An event EventBridge could not hand to Lambda (after its retries) is kept, not dropped. Once
+  # Lambda has it, the function's own retries and dead-letter target take over (lambda.tf).
+  dead_letter_config {
+    arn = aws_sqs_queue.events_dlq.arn
+  }
+}
+
+# --- undeliverable events -----------------------------------------------------------------------
+
+# Events the rules could not deliver (an expired GitHub token on the dispatch, a deleted function):
+# kept 14 days for a replay, and an alarm fires on the first one (monitoring.tf). Encrypted with
+# SQS-managed keys: with the project's KMS key, EventBridge would also need kms:GenerateDataKey in
+# the key policy ("Using dead-letter queues to process undelivered events in EventBridge").
+resource "aws_sqs_queue" "events_dlq" {
+  name                      = "${local.name}-events-dlq"
+  message_retention_seconds = 1209600
+  sqs_managed_sse_enabled   = true
+}
+
+resource "aws_sqs_queue_policy" "events_dlq" {
+  queue_url = aws_sqs_queue.events_dlq.id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid       = "TheProjectRulesDeadLetter"
+        Effect    = "Allow"
+        Principal = { Service = "events.amazonaws.com" }
+        Action    = "sqs:SendMessage"
+        Resource  = aws_sqs_queue.events_dlq.arn
+        Condition = {
+          ArnEquals = { "aws:SourceArn" = [aws_cloudwatch_event_rule.model_approved.arn, aws_cloudwatch_event_rule.new_data.arn] }
+        }
+      },
+      {
+        Sid       = "DenyInsecureTransport"
+        Effect    = "Deny"
+        Principal = "*"
+        Action    = "sqs:*"
+        Resource  = aws_sqs_queue.events_dlq.arn
+        Condition = { Bool = { "aws:SecureTransport" = "false" } }
+      },
+    ]
+  })
 }
 
 # --- new data -> retraining dispatch ------------------------------------------------------------
@@ -105,6 +150,12 @@ resource "aws_cloudwatch_event_target" "new_data" {
   retry_policy {
     maximum_event_age_in_seconds = 3600
     maximum_retry_attempts       = 5
+  }
+
+  # A dispatch GitHub keeps refusing (an expired or revoked token: 401) would otherwise be dropped
+  # and retraining would stop without a word.
+  dead_letter_config {
+    arn = aws_sqs_queue.events_dlq.arn
   }
 }
 

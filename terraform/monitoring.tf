@@ -81,6 +81,80 @@ resource "aws_cloudwatch_metric_alarm" "endpoint_latency" {
   ok_actions          = [aws_sns_topic.alarms.arn]
 }
 
+# --- the release and retraining machinery -------------------------------------------------------
+
+# The redeploy Lambda raised (a failed or busy deploy, a misconfiguration): each attempt counts,
+# Lambda's retries included.
+resource "aws_cloudwatch_metric_alarm" "redeploy_errors" {
+  alarm_name          = "${local.name}-redeploy-errors"
+  alarm_description   = "The redeploy Lambda ${local.redeploy_function} failed; see its log group and the alarm topic's dead letters"
+  namespace           = "AWS/Lambda"
+  metric_name         = "Errors"
+  dimensions          = { FunctionName = aws_lambda_function.redeploy.function_name }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.alarms.arn]
+}
+
+# Lambda could not deliver a failed asynchronous event to its dead-letter target: it is lost.
+resource "aws_cloudwatch_metric_alarm" "redeploy_dead_letter_errors" {
+  alarm_name          = "${local.name}-redeploy-dead-letter-errors"
+  alarm_description   = "The redeploy Lambda could not deliver a failed event to its dead-letter target"
+  namespace           = "AWS/Lambda"
+  metric_name         = "DeadLetterErrors"
+  dimensions          = { FunctionName = aws_lambda_function.redeploy.function_name }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.alarms.arn]
+}
+
+# An event rule could not deliver (after its retries): the GitHub dispatch (retraining) or the
+# model approval (redeploy). FailedInvocations counts them per rule.
+resource "aws_cloudwatch_metric_alarm" "events_failed" {
+  for_each = {
+    dispatch       = aws_cloudwatch_event_rule.new_data.name
+    model_approved = aws_cloudwatch_event_rule.model_approved.name
+  }
+
+  alarm_name          = "${local.name}-events-failed-${each.key}"
+  alarm_description   = "Rule ${each.value} failed to deliver events; they are in ${aws_sqs_queue.events_dlq.name}"
+  namespace           = "AWS/Events"
+  metric_name         = "FailedInvocations"
+  dimensions          = { RuleName = each.value }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.alarms.arn]
+}
+
+# Anything in the events' dead-letter queue waits for someone: replay it or drop it.
+resource "aws_cloudwatch_metric_alarm" "events_dlq_depth" {
+  alarm_name          = "${local.name}-events-dlq-depth"
+  alarm_description   = "Undelivered events wait in ${aws_sqs_queue.events_dlq.name}"
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = aws_sqs_queue.events_dlq.name }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.alarms.arn]
+  ok_actions          = [aws_sns_topic.alarms.arn]
+}
+
 locals {
   # A CloudWatch dashboard metric is [namespace, metric name, dimension name, value, ..., {options}].
   endpoint_metric = { for name in ["Invocations", "ModelLatency", "Invocation4XXErrors", "Invocation5XXErrors", "ModelSetupTime"] :
