@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -216,3 +217,33 @@ def test_sections_too_long_even_when_shortened_are_left_out_whole():
     assert "- recall\\[class 1\\] = 0.5000, needs ≥ 0.7000" in report
     assert "- and 51 more failed checks" in report  # accuracy, macro-F1 and 59 recalls failed
     assert "### Links" in report
+
+
+def test_the_training_section_shows_where_the_minutes_went(monkeypatch):
+    """The job's phases (SecondaryStatusTransitions, as the backend records them) with durations,
+    and the loop from the workflow run's start (the workflow sets TEXTCLF_LOOP_STARTED_AT)."""
+    phases = [
+        {"status": "Starting", "seconds": 95.0, "message": "Preparing the instances for training"},
+        {"status": "Downloading", "seconds": 41.0, "message": "Downloading the training image"},
+        {"status": "Training", "seconds": 412.0, "message": "Training image download completed."},
+        {"status": "Uploading", "seconds": 12.0, "message": "Uploading generated training model"},
+        {"status": "Completed", "seconds": 0.0, "message": "Training job completed"},
+    ]
+    started = datetime.now(UTC) - timedelta(minutes=14, seconds=30)
+    monkeypatch.setenv("TEXTCLF_LOOP_STARTED_AT", started.strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+    training = section_training(inputs(PR_EVAL, train_job={**SAGEMAKER_JOB, "phases": phases}))
+
+    rows = table_after(training, "Job phase")
+    assert list(rows) == ["Starting", "Downloading", "Training", "Uploading", "Completed"]
+    assert rows["Starting"][0] == "95 s" and rows["Training"][0] == "6.9 min"
+    assert rows["Downloading"][1] == "Downloading the training image"
+    loop = re.search(r"From the workflow run's start to this report: \*\*([\d.]+) min\*\*", training)
+    assert loop and 14.4 <= float(loop.group(1)) <= 14.7
+
+
+def test_without_phases_or_a_start_time_the_time_section_is_left_out(monkeypatch):
+    monkeypatch.delenv("TEXTCLF_LOOP_STARTED_AT", raising=False)
+    assert "Where the time went" not in section_training(inputs(PR_EVAL, train_job=SAGEMAKER_JOB))
+    monkeypatch.setenv("TEXTCLF_LOOP_STARTED_AT", "not a time")
+    assert "Where the time went" not in section_training(inputs(PR_EVAL, train_job=SAGEMAKER_JOB))

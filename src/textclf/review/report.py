@@ -23,6 +23,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -824,6 +825,55 @@ def _local_rows(job: dict[str, Any]) -> list[list[str]]:
     ]
 
 
+# The workflow sets it to the time its run started (ISO 8601, UTC): the report then says how long
+# the loop from a push to this report took.
+LOOP_STARTED_ENV = "TEXTCLF_LOOP_STARTED_AT"
+
+
+def loop_seconds(now: datetime | None = None) -> float | None:
+    """Seconds from the workflow run's start ($TEXTCLF_LOOP_STARTED_AT) to now; None without it."""
+    raw = os.environ.get(LOOP_STARTED_ENV, "").strip()
+    if not raw:
+        return None
+    try:
+        started = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if started.tzinfo is None:
+        started = started.replace(tzinfo=UTC)
+    return max(((now or datetime.now(UTC)) - started).total_seconds(), 0.0)
+
+
+def phase_rows(job: dict[str, Any]) -> list[list[str]]:
+    """The SageMaker job's phases (SecondaryStatusTransitions) with their durations."""
+    phases = job.get("phases")
+    if not isinstance(phases, list):
+        return []
+    rows = []
+    for phase in phases:
+        if not isinstance(phase, dict) or not phase.get("status"):
+            continue
+        rows.append(
+            [md(str(phase["status"])), duration(phase.get("seconds")), md(str(phase.get("message") or ""))]
+        )
+    return rows
+
+
+def section_time(inputs: Inputs) -> str:
+    """Where the minutes went: the job's phases, and the loop from the run's start to this report."""
+    job = inputs.train_job or {}
+    rows = phase_rows(job)
+    loop = loop_seconds()
+    if not rows and loop is None:
+        return ""
+    parts = ["#### Where the time went"]
+    if rows:
+        parts.append(table(["Job phase", "Duration", "SageMaker's message"], rows, ["---", "---:", "---"]))
+    if loop is not None:
+        parts.append(f"From the workflow run's start to this report: **{duration(loop)}**.")
+    return "\n\n".join(parts)
+
+
 def section_training(inputs: Inputs) -> str:
     job = inputs.train_job
     if not job:
@@ -836,7 +886,9 @@ def section_training(inputs: Inputs) -> str:
     train = inputs.train or {}
     if gate.usable(train.get("global_step")):
         rows.append(["Steps", str(train["global_step"])])
-    return "### Training job\n\n" + table(["Fact", "Value"], rows, ["---", "---"])
+    text = "### Training job\n\n" + table(["Fact", "Value"], rows, ["---", "---"])
+    time_spent = section_time(inputs)
+    return text + ("\n\n" + time_spent if time_spent else "")
 
 
 # ---------------------------------------------------------------------------------------------
