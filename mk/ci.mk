@@ -3,7 +3,8 @@
 
 .PHONY: node-tools lint-workflows lint-ci precommit cml-install dvc-remote fetch-main pull-data \
 	repro-ci push-outputs publish release-commit release-check promote \
-	retrain-import retrain-pr rehearse-pr rehearse-release rehearse
+	retrain-import retrain-pr rehearse-pr rehearse-release rehearse \
+	loop-start needs-training test-slow pr-session-seconds stop-training
 
 WORKFLOWS := $(wildcard .github/workflows/*.yml)
 # npm ci writes this file; it is newer than the lock file once node_modules/ matches it.
@@ -34,6 +35,27 @@ precommit: $(INSTALLED) $(NODE_TOOLS) ## Run every pre-commit hook on every trac
 	$(BIN)/pre-commit run --all-files
 
 # --- pr workflow ------------------------------------------------------------------------------
+
+# What a pull request may change without training: documentation only (anything else, or nothing
+# found to compare, trains).
+DOCS_ONLY := ^(docs/.*|.*\.md|LICENSE)$$
+
+loop-start: ## Print the time now, UTC (the pr workflow's start, for the report's loop time)
+	@date -u +%Y-%m-%dT%H:%M:%SZ
+
+needs-training: ## Print true unless every file changed since BASE (the PR's base commit) is documentation
+	@test -n "$(BASE)" || { echo "BASE is not set: pass the PR's base commit (BASE=<sha>)" >&2; exit 2; }
+	@changed="$$(git diff --name-only "$(BASE)...HEAD")" || { echo "cannot diff $(BASE)...HEAD: fetch the base commit (fetch-depth: 0)" >&2; exit 2; }; \
+	if [[ -n "$$changed" ]] && ! grep -qvE '$(DOCS_ONLY)' <<<"$$changed"; then echo false; else echo true; fi
+
+test-slow: $(INSTALLED) data ## Run the tests marked slow (the rehearsals and real trainings): the pr workflow's second test job
+	$(BIN)/pytest -m slow
+
+pr-session-seconds: $(INSTALLED) ## Print the AWS session the PR's train job needs: sagemaker.max_wait_seconds + the rest of the job
+	@$(BIN)/python -m textclf.training.sagemaker session-seconds
+
+stop-training: $(INSTALLED) ## Stop the SageMaker training job this workflow run started (GITHUB_RUN_ID, COMMIT), if it runs
+	COMMIT="$(COMMIT)" $(BIN)/python -m textclf.training.sagemaker stop-run-job
 
 cml-install: ## Install CML (pinned) on a CI runner: npm install --global
 	npm install --global --no-audit --no-fund @dvcorg/cml@$(CML_VERSION)

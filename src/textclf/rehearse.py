@@ -94,6 +94,7 @@ class Rehearsal:
         # Credentials per GitHub job (set once Terraform has made the roles); None: the administrator.
         self.roles: dict[str, dict[str, str]] = {}
         self.acting_as: str | None = None
+        self.time_spent: dict[str, Any] = {}
 
     # --- running things ---------------------------------------------------------------------------
 
@@ -245,6 +246,9 @@ class Rehearsal:
 
     def pr_workflow(self, commit: str) -> None:
         say(f"pr workflow for {commit[:12]} (branch {BRANCH})")
+        # What the workflow's first job records for the report's loop time (make loop-start).
+        loop_started = time.perf_counter()
+        self.env["TEXTCLF_LOOP_STARTED_AT"] = self.make("loop-start", capture=True)
         self.make("dvc-remote", "fetch-main", COMMIT=commit)
         image = self.make("training-image-uri", capture=True, IMAGE_REF="main")
         self.env["TEXTCLF_TRAINING_IMAGE_URI"] = image  # the workflow writes it to $GITHUB_ENV
@@ -254,6 +258,7 @@ class Rehearsal:
         report = (self.root / "reports" / "report.md").read_text(encoding="utf-8")
         say("reports/report.md (CML posts this on the PR):")
         print(report, flush=True)
+        self.time_spent = time_spent(self.root, time.perf_counter() - loop_started)
 
     def first_release(self) -> None:
         """Production before this release: the model published under main's commit and released."""
@@ -294,6 +299,22 @@ class Rehearsal:
         say("deployment result:")
         print(json.dumps(deployment, indent=2), flush=True)
         return deployment
+
+
+def time_spent(root: Path, loop_seconds: float) -> dict[str, Any]:
+    """The figures the report shows: the training job's phases and the loop to the report."""
+    job_file = root / "metrics" / "train_job.json"
+    job = json.loads(job_file.read_text(encoding="utf-8")) if job_file.is_file() else {}
+    return {"job_phases": job.get("phases") or [], "pr_loop_seconds": round(loop_seconds, 1)}
+
+
+def say_time_spent(figures: dict[str, Any]) -> None:
+    say("where the PR loop's time went (the report's figures):")
+    for phase in figures["job_phases"]:
+        seconds = phase.get("seconds")
+        shown = f"{seconds:7.1f}" if isinstance(seconds, (int, float)) else "      ?"
+        print(f"  {shown}  job {phase.get('status')}", file=sys.stderr)
+    print(f"  {figures['pr_loop_seconds']:7.1f}  pr workflow start -> report", file=sys.stderr)
 
 
 def check_release(deployment: dict[str, Any], commit: str, previous_config: str) -> None:
@@ -360,6 +381,7 @@ def rehearse(workflow: str, source: Path, keep: bool = False) -> dict[str, Any]:
             with rehearsal.job("pr"):
                 rehearsal.pr_workflow(head)
             result["pr_head"] = head
+            result.update(rehearsal.time_spent)
             if workflow == "release":
                 rehearsal.first_release()
                 previous = endpoint_config(outputs["endpoint_name"])
@@ -376,6 +398,8 @@ def rehearse(workflow: str, source: Path, keep: bool = False) -> dict[str, Any]:
     say("step timings (s):")
     for step, seconds in result.get("timings_s", []):
         print(f"  {seconds:7.1f}  {step}", file=sys.stderr)
+    if "pr_loop_seconds" in result:
+        say_time_spent(result)
     say(f"rehearsal of the {workflow} workflow passed in {result['seconds']} s")
     return result
 
