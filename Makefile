@@ -16,7 +16,7 @@ export TOKENIZERS_PARALLELISM := false
 # dvc.yaml's stage commands call `textclf`, so the project's venv comes first on PATH.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help setup data repro test test-fast test-iam lint lint-python clean
+.PHONY: help setup data repro test test-fast test-iam test-security lint lint-python clean
 
 # Targets per area (infrastructure, serving, SageMaker, report, CI rehearsals).
 include $(sort $(wildcard mk/*.mk))
@@ -50,6 +50,10 @@ test-fast: $(INSTALLED) ## Run the tests not marked slow
 
 test-iam: $(INSTALLED) ## IAM enforced: policy rules, each step as its principal on a Terraform-made account, service rules
 	$(BIN)/pytest tests/iam tests/release/test_localcloud_endpoints.py tests/release/test_lambda_package.py
+
+test-security: $(INSTALLED) ## Attacks on the release's integrity (IAM enforced), rollback and import rules, GitHub settings
+	$(BIN)/pytest tests/iam/test_attacks.py tests/workflows/test_release.py tests/workflows/test_retrain_keys.py \
+		tests/workflows/test_github_settings.py
 
 lint: lint-python lint-ci ## Lint everything: Python, workflows, YAML, shell scripts, Dockerfiles
 

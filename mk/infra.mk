@@ -107,3 +107,6 @@ $(CHECKOV_VENV)/bin/checkov:
 
 infra-checkov: $(CHECKOV_VENV)/bin/checkov ## Scan terraform/ with checkov, offline (own venv; skips are commented on their resources)
 	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml $(CHECKOV_ARGS)
+
+github-settings: $(INSTALLED) ## Apply and verify the GitHub settings releases rely on (REPO=owner/name REVIEWERS=a,b; needs gh with admin rights)
+	$(BIN)/textclf github-settings --repository "$(REPO)" --reviewers "$(REVIEWERS)" $(if $(ALLOW_ACTIONS_PRS),--allow-actions-prs)

@@ -2,12 +2,18 @@
 # read every statement back; tests/unit.tftest.hcl asserts that no statement allows every action
 # of a service (or all actions) on every resource.
 #
-# sagemaker: what training jobs and the endpoint's model run as
+# sagemaker: what training jobs run as (their data, checkpoints and output, logs)
+# serving:   what the endpoint's models run as (read the released models, nothing else)
 # redeploy:  the redeploy Lambda (only the SageMaker calls a redeploy needs, on this endpoint)
-# pr:        GitHub pull-request workflows (start training, read data, write experiment prefixes)
-# release:   GitHub workflows on the release branch/environment (apply this configuration, invoke
-#            the redeploy Lambda, push new data versions for continuous training)
+# pr:        GitHub pull-request workflows (start training within limits, read data, publish the
+#            PR's model write-once under models/<commit>/)
+# release:   the release job's Terraform apply (and images); environment `production` on main only
+# promote:   the release job's promote step: invoke the redeploy Lambda, read models/, write production/
+# retrain:   the retrain workflow: read incoming/ data, add DVC objects
 # events:    EventBridge calling the GitHub dispatch API destination
+#
+# Every role carries the permissions boundary (boundary.tf); the release role can create roles
+# only with it, and cannot change its own role, the boundary or the state bucket's policy.
 
 locals {
   github_oidc_host         = "token.actions.githubusercontent.com"
@@ -21,11 +27,17 @@ locals {
     ["repo:${var.github_repository}"],
     var.github_owner_id == null ? [] : ["repo:${local.github_owner}@${var.github_owner_id}/${local.github_name}@${var.github_repository_id}"],
   )
-  pr_subjects = [for prefix in local.github_subject_prefixes : "${prefix}:pull_request"]
-  release_subjects = flatten([for prefix in local.github_subject_prefixes : [
-    "${prefix}:ref:refs/heads/${var.github_release_branch}",
-    "${prefix}:environment:${var.github_release_environment}",
-  ]])
+  # `make github-settings` customises the repository's OIDC subject to include the ref
+  # (include_claim_keys = repo, context, ref), so a subject names the event or environment AND the
+  # ref: a job bound to `production` on a branch other than main gets another subject, which no
+  # trust policy below accepts. Without the customisation an environment's subject carries no ref
+  # (GitHub's "About security hardening with OpenID Connect", subject claim examples).
+  release_ref = "refs/heads/${var.github_release_branch}"
+  pr_subjects = [for prefix in local.github_subject_prefixes : "${prefix}:pull_request:ref:refs/pull/*/merge"]
+  release_subjects = [for prefix in local.github_subject_prefixes :
+  "${prefix}:environment:${var.github_release_environment}:ref:${local.release_ref}"]
+  # The retrain workflow runs on main (schedule, dispatch) in no environment: its context is the ref.
+  retrain_subjects = [for prefix in local.github_subject_prefixes : "${prefix}:ref:${local.release_ref}:ref:${local.release_ref}"]
 
   bucket_arns   = { for key, bucket in aws_s3_bucket.this : key => bucket.arn }
   artifacts_arn = local.bucket_arns["artifacts"]
@@ -39,10 +51,19 @@ locals {
     Resource = aws_kms_key.project.arn
   }
   pass_sagemaker_role = {
-    Sid      = "PassOnlyTheSageMakerRole"
+    Sid      = "PassOnlyTheTrainingRole"
     Effect   = "Allow"
     Action   = "iam:PassRole"
     Resource = aws_iam_role.sagemaker.arn
+    Condition = {
+      StringEquals = { "iam:PassedToService" = "sagemaker.amazonaws.com" }
+    }
+  }
+  pass_serving_role = {
+    Sid      = "PassOnlyTheServingRole"
+    Effect   = "Allow"
+    Action   = "iam:PassRole"
+    Resource = aws_iam_role.serving.arn
     Condition = {
       StringEquals = { "iam:PassedToService" = "sagemaker.amazonaws.com" }
     }
@@ -75,51 +96,84 @@ locals {
     }]
   } }
 
-  github_trust = { for role, subjects in { pr = local.pr_subjects, release = local.release_subjects } : role => {
+  github_trust = { for role, subjects in {
+    pr      = local.pr_subjects
+    release = local.release_subjects
+    promote = local.release_subjects
+    retrain = local.retrain_subjects
+    } : role => {
     Version = "2012-10-17"
     Statement = [{
       Effect    = "Allow"
       Principal = { Federated = local.github_oidc_provider_arn }
       Action    = "sts:AssumeRoleWithWebIdentity"
       Condition = {
-        StringEquals = {
-          "${local.github_oidc_host}:aud" = "sts.amazonaws.com"
-          "${local.github_oidc_host}:sub" = subjects
-        }
+        StringEquals = { "${local.github_oidc_host}:aud" = "sts.amazonaws.com" }
+        # StringLike for the PR subject's one wildcard, the pull request's number in
+        # refs/pull/<n>/merge; every other subject is an exact string.
+        StringLike = { "${local.github_oidc_host}:sub" = subjects }
       }
     }]
   } }
 }
 
 resource "aws_iam_role" "sagemaker" {
-  name               = "${local.name}-sagemaker"
-  description        = "SageMaker training jobs and the endpoint model of ${local.name}"
-  assume_role_policy = jsonencode(local.service_trust["sagemaker"])
+  name                 = "${local.name}-sagemaker"
+  description          = "SageMaker training jobs of ${local.name}"
+  assume_role_policy   = jsonencode(local.service_trust["sagemaker"])
+  permissions_boundary = aws_iam_policy.boundary.arn
+}
+
+resource "aws_iam_role" "serving" {
+  name                 = "${local.name}-serving"
+  description          = "The endpoint models of ${local.name}: read the released models only"
+  assume_role_policy   = jsonencode(local.service_trust["sagemaker"])
+  permissions_boundary = aws_iam_policy.boundary.arn
 }
 
 resource "aws_iam_role" "redeploy" {
-  name               = "${local.name}-redeploy-lambda"
-  description        = "The redeploy Lambda of ${local.name}"
-  assume_role_policy = jsonencode(local.service_trust["lambda"])
+  name                 = "${local.name}-redeploy-lambda"
+  description          = "The redeploy Lambda of ${local.name}"
+  assume_role_policy   = jsonencode(local.service_trust["lambda"])
+  permissions_boundary = aws_iam_policy.boundary.arn
 }
 
 resource "aws_iam_role" "events" {
-  name               = "${local.name}-events-dispatch"
-  description        = "EventBridge: call the GitHub dispatch API destination of ${local.name}"
-  assume_role_policy = jsonencode(local.service_trust["events"])
+  name                 = "${local.name}-events-dispatch"
+  description          = "EventBridge: call the GitHub dispatch API destination of ${local.name}"
+  assume_role_policy   = jsonencode(local.service_trust["events"])
+  permissions_boundary = aws_iam_policy.boundary.arn
 }
 
 resource "aws_iam_role" "github_pr" {
   name                 = "${local.name}-github-pr"
   description          = "GitHub Actions pull requests of ${var.github_repository}"
   assume_role_policy   = jsonencode(local.github_trust["pr"])
+  permissions_boundary = aws_iam_policy.boundary.arn
   max_session_duration = var.github_pr_session_seconds # the Spot job and the rest of the PR job (variables.tf)
 }
 
 resource "aws_iam_role" "github_release" {
   name                 = "${local.name}-github-release"
-  description          = "GitHub Actions releases of ${var.github_repository} (${var.github_release_branch} / ${var.github_release_environment})"
+  description          = "Terraform apply in the release job of ${var.github_repository} (${var.github_release_branch} / ${var.github_release_environment})"
   assume_role_policy   = jsonencode(local.github_trust["release"])
+  permissions_boundary = aws_iam_policy.boundary.arn
+  max_session_duration = 3600
+}
+
+resource "aws_iam_role" "github_promote" {
+  name                 = "${local.name}-github-promote"
+  description          = "The promote step of ${var.github_repository}'s release job (${var.github_release_branch} / ${var.github_release_environment})"
+  assume_role_policy   = jsonencode(local.github_trust["promote"])
+  permissions_boundary = aws_iam_policy.boundary.arn
+  max_session_duration = 3600
+}
+
+resource "aws_iam_role" "github_retrain" {
+  name                 = "${local.name}-github-retrain"
+  description          = "The retrain workflow of ${var.github_repository} on ${var.github_release_branch}"
+  assume_role_policy   = jsonencode(local.github_trust["retrain"])
+  permissions_boundary = aws_iam_policy.boundary.arn
   max_session_duration = 3600
 }
 
@@ -135,20 +189,22 @@ locals {
         Action   = "s3:ListBucket"
         Resource = local.artifacts_arn
         Condition = {
-          StringLike = { "s3:prefix" = ["datasets/*", "checkpoints/*", var.artifact_prefix, "${var.artifact_prefix}*"] }
+          StringLike = { "s3:prefix" = ["datasets/*", "checkpoints/*", "${var.training_output_prefix}*"] }
         }
       },
       {
-        Sid      = "ReadInputsCheckpointsAndModels"
+        Sid      = "ReadInputsAndCheckpoints"
         Effect   = "Allow"
         Action   = "s3:GetObject"
-        Resource = ["${local.artifacts_arn}/datasets/*", "${local.artifacts_arn}/checkpoints/*", "${local.artifacts_arn}/${var.artifact_prefix}*"]
+        Resource = ["${local.artifacts_arn}/datasets/*", "${local.artifacts_arn}/checkpoints/*"]
       },
       {
-        Sid      = "WriteCheckpointsAndModels"
+        # The job's model.tar.gz goes to jobs/, never to the write-once models/ prefix: publish
+        # copies the reviewed archive there (storage.tf's bucket policy).
+        Sid      = "WriteCheckpointsAndJobOutput"
         Effect   = "Allow"
         Action   = ["s3:PutObject", "s3:AbortMultipartUpload"]
-        Resource = ["${local.artifacts_arn}/checkpoints/*", "${local.artifacts_arn}/${var.artifact_prefix}*"]
+        Resource = ["${local.artifacts_arn}/checkpoints/*", "${local.artifacts_arn}/${var.training_output_prefix}*"]
       },
       {
         Sid      = "PruneOldCheckpoints"
@@ -180,6 +236,47 @@ locals {
       },
       {
         Sid      = "PublishSageMakerMetricsOnly"
+        Effect   = "Allow"
+        Action   = "cloudwatch:PutMetricData"
+        Resource = "*"
+        Condition = {
+          StringLike = { "cloudwatch:namespace" = ["/aws/sagemaker/*", "AWS/SageMaker"] }
+        }
+      },
+    ]
+  }
+
+  # The endpoint's model: its released archive (and the key it is encrypted with), its image, its logs.
+  serving_policy = {
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid      = "ReadReleasedModels"
+        Effect   = "Allow"
+        Action   = "s3:GetObject"
+        Resource = "${local.artifacts_arn}/${var.artifact_prefix}*"
+      },
+      {
+        Sid      = "DecryptWithTheProjectKey"
+        Effect   = "Allow"
+        Action   = ["kms:Decrypt", "kms:DescribeKey"]
+        Resource = aws_kms_key.project.arn
+      },
+      local.ecr_login,
+      {
+        Sid      = "PullTheServingImage"
+        Effect   = "Allow"
+        Action   = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"]
+        Resource = aws_ecr_repository.this["serving"].arn
+      },
+      {
+        Sid      = "WriteEndpointLogs"
+        Effect   = "Allow"
+        Action   = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"]
+        Resource = ["${local.logs_arn_prefix}:/aws/sagemaker/Endpoints/*"]
+      },
+      {
+        Sid      = "PublishEndpointMetricsOnly"
         Effect   = "Allow"
         Action   = "cloudwatch:PutMetricData"
         Resource = "*"
@@ -223,7 +320,7 @@ locals {
         Action   = "sagemaker:DescribeModelPackage"
         Resource = "${local.sagemaker_arn_prefix}:model-package/${local.model_package_group}/*"
       },
-      local.pass_sagemaker_role,
+      local.pass_serving_role,
       {
         # The Lambda checks that the released archive exists (HeadObject = s3:GetObject); it writes
         # nothing to S3 (the release workflow records the champion).
@@ -273,18 +370,25 @@ locals {
     Version = "2012-10-17"
     Statement = [
       {
-        Sid      = "RunTrainingJobs"
+        # Only the training jobs a PR needs: the project's name prefix, the instance types and the
+        # runtime params.yaml allows, network isolation on, output encrypted with the project key
+        # (condition keys of CreateTrainingJob in the SageMaker service authorization reference).
+        Sid      = "StartTrainingJobsWithinLimits"
         Effect   = "Allow"
-        Action   = ["sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob", "sagemaker:AddTags"]
+        Action   = "sagemaker:CreateTrainingJob"
         Resource = "${local.sagemaker_arn_prefix}:training-job/${local.training_job_prefix}*"
+        Condition = {
+          "ForAllValues:StringEquals" = { "sagemaker:InstanceTypes" = var.training_instance_types }
+          NumericLessThanEquals       = { "sagemaker:MaxRuntimeInSeconds" = tostring(var.training_max_runtime_seconds) }
+          Bool                        = { "sagemaker:NetworkIsolation" = "true" }
+        }
       },
       {
-        Sid      = "RegisterCandidateModels"
+        Sid      = "FollowAndStopTrainingJobs"
         Effect   = "Allow"
-        Action   = ["sagemaker:CreateModelPackage", "sagemaker:DescribeModelPackage", "sagemaker:DescribeModelPackageGroup"]
-        Resource = ["${local.sagemaker_arn_prefix}:model-package-group/${local.model_package_group}", "${local.sagemaker_arn_prefix}:model-package/${local.model_package_group}/*"]
+        Action   = ["sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob", "sagemaker:AddTags"]
+        Resource = "${local.sagemaker_arn_prefix}:training-job/${local.training_job_prefix}*"
       },
-      local.pass_sagemaker_role,
       {
         Sid      = "ListTheDvcRemote"
         Effect   = "Allow"
@@ -295,11 +399,13 @@ locals {
         }
       },
       {
-        # dvc pull the data, dvc push the PR's pipeline outputs. DVC objects are content-addressed
-        # and the bucket is versioned, so a write adds an object and cannot lose an old one.
-        Sid      = "PullDataPushOutputs"
+        # dvc pull the data only. A PR cannot write the DVC remote: objects main's data.dvc points
+        # at stay what they were (DVC keys objects by content but would not notice a replaced one
+        # without `verify`, which .dvc/config turns on). New data comes from its author's push or
+        # the retrain role; the PR's model is released from models/<commit>/, not from DVC.
+        Sid      = "PullData"
         Effect   = "Allow"
-        Action   = ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"]
+        Action   = "s3:GetObject"
         Resource = "${local.data_arn}/dvc/*"
       },
       {
@@ -312,9 +418,11 @@ locals {
         Sid      = "ReadArtifactsAndTheChampion"
         Effect   = "Allow"
         Action   = "s3:GetObject"
-        Resource = [for prefix in ["datasets/", "checkpoints/", var.artifact_prefix, "reports/", "production/"] : "${local.artifacts_arn}/${prefix}*"]
+        Resource = [for prefix in ["datasets/", "checkpoints/", var.training_output_prefix, var.artifact_prefix, "reports/", "production/"] : "${local.artifacts_arn}/${prefix}*"]
       },
       {
+        # models/<commit>/ is write-once (storage.tf's bucket policy): a PR publishes its own
+        # commit's model and cannot replace another's.
         Sid      = "WriteExperimentPrefixes"
         Effect   = "Allow"
         Action   = ["s3:PutObject", "s3:AbortMultipartUpload"]
@@ -351,12 +459,6 @@ locals {
         Resource = ["arn:${local.partition}:s3:::${local.state_bucket}", "arn:${local.partition}:s3:::${local.state_bucket}/*"]
       },
       {
-        Sid      = "InvokeTheRedeployLambda"
-        Effect   = "Allow"
-        Action   = "lambda:InvokeFunction"
-        Resource = aws_lambda_function.redeploy.arn
-      },
-      {
         Sid      = "ManageProjectBuckets"
         Effect   = "Allow"
         Action   = "s3:*"
@@ -369,12 +471,53 @@ locals {
         Resource = local.repo_arns
       },
       {
-        Sid    = "ManageProjectRoles"
-        Effect = "Allow"
-        Action = "iam:*"
+        # Roles it creates or changes must carry the permissions boundary, so the apply role
+        # cannot mint a role with more power than the boundary (IAM User Guide, "Permissions
+        # boundaries for IAM entities", delegating with a boundary).
+        Sid      = "ManageProjectRolesWithinTheBoundary"
+        Effect   = "Allow"
+        Action   = ["iam:CreateRole", "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:DeleteRolePolicy", "iam:UpdateAssumeRolePolicy", "iam:UpdateRole", "iam:UpdateRoleDescription", "iam:TagRole", "iam:UntagRole", "iam:DeleteRole"]
+        Resource = "arn:${local.partition}:iam::${local.account_id}:role/${local.name}-*"
+        Condition = {
+          StringEquals = { "iam:PermissionsBoundary" = aws_iam_policy.boundary.arn }
+        }
+      },
+      {
+        Sid      = "ReadProjectRoles"
+        Effect   = "Allow"
+        Action   = ["iam:GetRole", "iam:GetRolePolicy", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole", "iam:ListRoleTags"]
+        Resource = "arn:${local.partition}:iam::${local.account_id}:role/${local.name}-*"
+      },
+      {
+        Sid      = "PassProjectRolesToTheirServices"
+        Effect   = "Allow"
+        Action   = "iam:PassRole"
+        Resource = "arn:${local.partition}:iam::${local.account_id}:role/${local.name}-*"
+        Condition = {
+          StringEquals = { "iam:PassedToService" = ["sagemaker.amazonaws.com", "lambda.amazonaws.com", "events.amazonaws.com"] }
+        }
+      },
+      {
+        Sid      = "ManageTheGithubProvider"
+        Effect   = "Allow"
+        Action   = ["iam:GetOpenIDConnectProvider", "iam:CreateOpenIDConnectProvider", "iam:UpdateOpenIDConnectProviderThumbprint", "iam:AddClientIDToOpenIDConnectProvider", "iam:TagOpenIDConnectProvider", "iam:DeleteOpenIDConnectProvider"]
+        Resource = "arn:${local.partition}:iam::${local.account_id}:oidc-provider/${local.github_oidc_host}"
+      },
+      {
+        Sid      = "ReadTheBoundary"
+        Effect   = "Allow"
+        Action   = ["iam:GetPolicy", "iam:GetPolicyVersion", "iam:ListPolicyVersions"]
+        Resource = aws_iam_policy.boundary.arn
+      },
+      {
+        # The apply role cannot loosen its own limits: its role, the boundary, the state bucket's policy.
+        Sid    = "NeverLoosenItsOwnLimits"
+        Effect = "Deny"
+        Action = ["iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:DeleteRolePolicy", "iam:UpdateAssumeRolePolicy", "iam:DeleteRolePermissionsBoundary", "iam:PutRolePermissionsBoundary", "iam:DeleteRole", "iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:SetDefaultPolicyVersion", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy"]
         Resource = [
-          "arn:${local.partition}:iam::${local.account_id}:role/${local.name}-*",
-          "arn:${local.partition}:iam::${local.account_id}:oidc-provider/${local.github_oidc_host}",
+          "arn:${local.partition}:iam::${local.account_id}:role/${local.name}-github-release",
+          aws_iam_policy.boundary.arn,
+          "arn:${local.partition}:s3:::${local.state_bucket}",
         ]
       },
       {
@@ -453,6 +596,80 @@ locals {
     ]
   }
 
+  # The promote step: the released model in, the redeploy Lambda, the endpoint's state, the smoke
+  # request, the champion record out. Nothing else.
+  github_promote_policy = {
+    Version = "2012-10-17"
+    Statement = [
+      {
+        # Invoked asynchronously; its configuration names the lock table where it writes the result.
+        Sid      = "InvokeTheRedeployLambda"
+        Effect   = "Allow"
+        Action   = ["lambda:InvokeFunction", "lambda:GetFunctionConfiguration", "lambda:GetFunctionEventInvokeConfig"]
+        Resource = aws_lambda_function.redeploy.arn
+      },
+      {
+        Sid      = "ReadTheDeployResult"
+        Effect   = "Allow"
+        Action   = "dynamodb:GetItem"
+        Resource = aws_dynamodb_table.deploy_lock.arn
+      },
+      {
+        Sid      = "ReadReleasedModelsAndTheChampion"
+        Effect   = "Allow"
+        Action   = "s3:GetObject"
+        Resource = ["${local.artifacts_arn}/${var.artifact_prefix}*", "${local.artifacts_arn}/production/*"]
+      },
+      {
+        Sid      = "RecordTheChampionAndTheDeployment"
+        Effect   = "Allow"
+        Action   = "s3:PutObject"
+        Resource = "${local.artifacts_arn}/production/*"
+      },
+      local.kms_use,
+      {
+        Sid    = "WatchAndSmokeTestTheEndpoint"
+        Effect = "Allow"
+        Action = ["sagemaker:DescribeEndpoint", "sagemaker:DescribeEndpointConfig", "sagemaker:DescribeModel", "sagemaker:InvokeEndpoint"]
+        Resource = [
+          "${local.sagemaker_arn_prefix}:endpoint/${local.endpoint_name}",
+          "${local.sagemaker_arn_prefix}:endpoint-config/${local.endpoint_name}-*",
+          "${local.sagemaker_arn_prefix}:model/${local.endpoint_name}-*",
+        ]
+      },
+    ]
+  }
+
+  # The retrain workflow: new raw data in, new DVC objects out (content-addressed, so adding never
+  # replaces what main's data.dvc points at; DVC's remote is set to verify what it pulls).
+  github_retrain_policy = {
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid      = "ListIncomingAndTheDvcRemote"
+        Effect   = "Allow"
+        Action   = "s3:ListBucket"
+        Resource = local.data_arn
+        Condition = {
+          StringLike = { "s3:prefix" = ["incoming/*", "incoming", "dvc/*", "dvc"] }
+        }
+      },
+      {
+        Sid      = "ReadIncomingAndDvcObjects"
+        Effect   = "Allow"
+        Action   = "s3:GetObject"
+        Resource = ["${local.data_arn}/incoming/*", "${local.data_arn}/dvc/*"]
+      },
+      {
+        Sid      = "AddDvcObjects"
+        Effect   = "Allow"
+        Action   = ["s3:PutObject", "s3:AbortMultipartUpload"]
+        Resource = "${local.data_arn}/dvc/*"
+      },
+      local.kms_use,
+    ]
+  }
+
   events_policy = {
     Version = "2012-10-17"
     Statement = [{
@@ -465,6 +682,9 @@ locals {
 
   role_policies = {
     sagemaker = { role = aws_iam_role.sagemaker.id, document = local.sagemaker_policy }
+    serving   = { role = aws_iam_role.serving.id, document = local.serving_policy }
+    promote   = { role = aws_iam_role.github_promote.id, document = local.github_promote_policy }
+    retrain   = { role = aws_iam_role.github_retrain.id, document = local.github_retrain_policy }
     redeploy  = { role = aws_iam_role.redeploy.id, document = local.redeploy_policy }
     pr        = { role = aws_iam_role.github_pr.id, document = local.github_pr_policy }
     release   = { role = aws_iam_role.github_release.id, document = local.github_release_policy }

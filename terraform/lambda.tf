@@ -56,7 +56,7 @@ resource "aws_lambda_function" "redeploy" {
       ARTIFACT_PREFIX                    = var.artifact_prefix
       ENDPOINT_NAME                      = local.endpoint_name
       SERVING_IMAGE_URI                  = local.serving_image_uri
-      SAGEMAKER_ROLE_ARN                 = aws_iam_role.sagemaker.arn
+      SAGEMAKER_ROLE_ARN                 = aws_iam_role.serving.arn
       SERVERLESS_MEMORY_MB               = tostring(var.serverless_memory_mb)
       SERVERLESS_MAX_CONCURRENCY         = tostring(var.serverless_max_concurrency)
       SERVERLESS_PROVISIONED_CONCURRENCY = tostring(var.serverless_provisioned_concurrency)

@@ -16,8 +16,13 @@ output "dvc_remote_url" {
 }
 
 output "sagemaker_role_arn" {
-  description = "Execution role of training jobs and of the endpoint's models."
+  description = "Execution role of training jobs."
   value       = aws_iam_role.sagemaker.arn
+}
+
+output "serving_role_arn" {
+  description = "Execution role of the endpoint's models (reads the released models only)."
+  value       = aws_iam_role.serving.arn
 }
 
 output "pr_role_arn" {
@@ -26,8 +31,18 @@ output "pr_role_arn" {
 }
 
 output "release_role_arn" {
-  description = "Role the release and retrain workflows assume through OIDC."
+  description = "Role the release job's Terraform apply assumes through OIDC (environment production, main only)."
   value       = aws_iam_role.github_release.arn
+}
+
+output "promote_role_arn" {
+  description = "Role the release job's promote step assumes through OIDC (environment production, main only)."
+  value       = aws_iam_role.github_promote.arn
+}
+
+output "retrain_role_arn" {
+  description = "Role the retrain workflow assumes through OIDC (main only)."
+  value       = aws_iam_role.github_retrain.arn
 }
 
 output "training_repository_url" {

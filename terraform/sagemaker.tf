@@ -13,7 +13,7 @@ resource "aws_sagemaker_model" "initial" {
   count = local.endpoint_enabled ? 1 : 0
 
   name               = local.initial_name
-  execution_role_arn = aws_iam_role.sagemaker.arn
+  execution_role_arn = aws_iam_role.serving.arn
   # No network isolation: Serverless endpoints refuse models that have it ("Serverless Inference
   # feature exclusions" in the SageMaker developer guide), as the local cloud does.
   enable_network_isolation = false
@@ -32,7 +32,7 @@ resource "aws_sagemaker_model" "initial" {
 
     precondition {
       condition     = startswith(coalesce(var.initial_model_data_url, "-"), "s3://${aws_s3_bucket.this["artifacts"].bucket}/${var.artifact_prefix}")
-      error_message = "initial_model_data_url must be a released model in the artifacts bucket: s3://${aws_s3_bucket.this["artifacts"].bucket}/${var.artifact_prefix}<commit>/model.tar.gz (the SageMaker role reads nothing else)."
+      error_message = "initial_model_data_url must be a released model in the artifacts bucket: s3://${aws_s3_bucket.this["artifacts"].bucket}/${var.artifact_prefix}<commit>/model.tar.gz (the serving role reads nothing else)."
     }
   }
 }

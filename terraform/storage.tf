@@ -56,22 +56,50 @@ resource "aws_s3_bucket_ownership_controls" "this" {
   }
 }
 
-resource "aws_s3_bucket_policy" "tls_only" {
-  # Off only for the local cloud, which speaks plain HTTP (see var.enforce_tls).
-  for_each = var.enforce_tls ? aws_s3_bucket.this : {}
-
-  bucket = each.value.id
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      Sid       = "DenyInsecureTransport"
+locals {
+  tls_statement = { for key, bucket in aws_s3_bucket.this : key => {
+    Sid       = "DenyInsecureTransport"
+    Effect    = "Deny"
+    Principal = "*"
+    Action    = "s3:*"
+    Resource  = [bucket.arn, "${bucket.arn}/*"]
+    Condition = { Bool = { "aws:SecureTransport" = "false" } }
+  } }
+  # Released models are write-once: a PutObject under models/ must be a conditional write that
+  # fails if the key exists (If-None-Match: *; "s3:if-none-match" condition key, S3 User Guide,
+  # "Enforce conditional writes"), and nobody deletes a version there. So the bytes a pull request
+  # published, and its report described, are the bytes a release deploys.
+  write_once_statements = [
+    {
+      Sid       = "ReleasedModelsAreWriteOnce"
       Effect    = "Deny"
       Principal = "*"
-      Action    = "s3:*"
-      Resource  = [each.value.arn, "${each.value.arn}/*"]
-      Condition = { Bool = { "aws:SecureTransport" = "false" } }
-    }]
-  })
+      Action    = "s3:PutObject"
+      Resource  = "${aws_s3_bucket.this["artifacts"].arn}/${var.artifact_prefix}*"
+      Condition = { Null = { "s3:if-none-match" = "true" } }
+    },
+    {
+      Sid       = "ReleasedModelsAreNeverDeleted"
+      Effect    = "Deny"
+      Principal = "*"
+      Action    = ["s3:DeleteObject", "s3:DeleteObjectVersion"]
+      Resource  = "${aws_s3_bucket.this["artifacts"].arn}/${var.artifact_prefix}*"
+    },
+  ]
+  # for-expressions, not conditionals: the statements are objects of different shapes.
+  bucket_policy_statements = { for key, bucket in aws_s3_bucket.this : key => concat(
+    [for statement in [local.tls_statement[key]] : statement if var.enforce_tls],
+    [for statement in local.write_once_statements : statement if key == "artifacts"],
+  ) }
+}
+
+resource "aws_s3_bucket_policy" "this" {
+  # TLS only (off only for the local cloud, which speaks plain HTTP: see var.enforce_tls), and the
+  # artifacts bucket's write-once models.
+  for_each = { for key, statements in local.bucket_policy_statements : key => statements if length(statements) > 0 }
+
+  bucket = aws_s3_bucket.this[each.key].id
+  policy = jsonencode({ Version = "2012-10-17", Statement = each.value })
 
   # A bucket policy is rejected while the public access block is being written.
   depends_on = [aws_s3_bucket_public_access_block.this]

@@ -370,3 +370,36 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "training_output_prefix" {
+  description = "Prefix in the artifacts bucket where training jobs write their output (params.yaml sagemaker.models_prefix plus a slash). Not the write-once release prefix."
+  type        = string
+  default     = "jobs/"
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9_-]*/$", var.training_output_prefix)) && var.training_output_prefix != var.artifact_prefix
+    error_message = "training_output_prefix must be one folder name ending with a slash, such as jobs/, and differ from artifact_prefix (released models are write-once)."
+  }
+}
+
+variable "training_instance_types" {
+  description = "Instance types the PR role may start training jobs on (params.yaml sagemaker.instance_type must be one)."
+  type        = list(string)
+  default     = ["ml.g4dn.xlarge"]
+
+  validation {
+    condition     = length(var.training_instance_types) > 0 && alltrue([for t in var.training_instance_types : can(regex("^ml\\.[a-z0-9]+\\.[a-z0-9]+$", t))])
+    error_message = "training_instance_types must list SageMaker instance types such as ml.g4dn.xlarge."
+  }
+}
+
+variable "training_max_runtime_seconds" {
+  description = "The longest MaxRuntimeInSeconds the PR role may ask for (params.yaml sagemaker.max_runtime_seconds must not exceed it)."
+  type        = number
+  default     = 3600
+
+  validation {
+    condition     = var.training_max_runtime_seconds >= 60 && var.training_max_runtime_seconds <= 432000
+    error_message = "training_max_runtime_seconds must be between 60 and 432000 (SageMaker's limit, 5 days)."
+  }
+}

@@ -24,6 +24,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from textclf.pipeline.modeling import ModelNotFoundError
     from textclf.pipeline.prepare import DataError
     from textclf.rehearse import RehearsalError
+    from textclf.release.github_settings import SettingsError
     from textclf.release.promote import ReleaseError
     from textclf.release.retrain import RetrainError
     from textclf.review.champion import ChampionError
@@ -39,6 +40,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
         GateError,
         ReportError,
         ReleaseError,
+        SettingsError,
         RetrainError,
         RehearsalError,
         SageMakerError,
@@ -252,6 +254,20 @@ def cmd_release_check(args: argparse.Namespace) -> None:
     log(f"commit {commit} is on main and has a published, verified model: {manifest['model_data_url']}")
 
 
+def cmd_github_settings(args: argparse.Namespace) -> None:
+    from textclf.release import github_settings
+
+    settings = github_settings.Settings(
+        repository=args.repository or "",
+        reviewers=[name.strip() for name in args.reviewers.split(",") if name.strip()],
+        environment=args.environment,
+        branch=args.branch,
+        allow_actions_prs=args.allow_actions_prs,
+    )
+    for line in github_settings.apply(settings, github_settings.gh_api()):
+        log(f"set and verified: {line}")
+
+
 def cmd_promote(args: argparse.Namespace) -> None:
     from textclf.release import promote
 
@@ -431,6 +447,19 @@ def _release_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
         "retrain-pr", cmd_retrain_pr, "Open a PR with the new data.dvc (nothing if unchanged)", False
     )
     retrain_pr.add_argument("--base", default="main", help="base branch (default: %(default)s)")
+    settings = add(
+        "github-settings",
+        cmd_github_settings,
+        "Apply and verify the repository settings releases rely on",
+        False,
+    )
+    settings.add_argument("--repository", default=env("GITHUB_REPOSITORY"), help="owner/name")
+    settings.add_argument(
+        "--reviewers", default=env("PRODUCTION_REVIEWERS", ""), help="logins, comma-separated"
+    )
+    settings.add_argument("--environment", default="production", help="the release environment")
+    settings.add_argument("--branch", default="main", help="the release branch")
+    settings.add_argument("--allow-actions-prs", action="store_true", help="let Actions open PRs (retrain)")
     rehearse = add("rehearse", cmd_rehearse, "Run a workflow's steps against the local cloud, offline", False)
     rehearse.add_argument("workflow", choices=("pr", "release"), help="pr, or release (pr, merge, release)")
     rehearse.add_argument("--keep", action="store_true", help="keep the temporary repository copy")

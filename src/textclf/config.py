@@ -301,10 +301,11 @@ class SageMakerParams(Section):
     encrypt_inter_container_traffic: bool = False
     # Job names are <prefix>-<commit>-<params hash>-<time>; IAM allows the project's prefix only.
     job_name_prefix: str = Field("textclf", pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,19}$")
-    # Prefixes in the artifacts bucket: inputs by content hash, checkpoints per branch, models per commit.
+    # Prefixes in the artifacts bucket: inputs by content hash, checkpoints per branch, job outputs
+    # (not the write-once models/ prefix releases come from).
     datasets_prefix: str = "datasets"
     checkpoints_prefix: str = "checkpoints"
-    models_prefix: str = "models"
+    models_prefix: str = "jobs"
     # Extra tags on the job (cost allocation); git commit, branch and project are always set.
     tags: dict[str, str] = {}
     # Status polling backs off from the first interval to the last.

@@ -16,7 +16,7 @@
     max_length 64, so the rehearsal fits CI's time budget). The runner starts fresh: no data, no
     DVC cache.
  6. The pr workflow's steps: `make dvc-remote fetch-main`, `make training-image-uri IMAGE_REF=main`,
-    `make pull-data repro-ci push-outputs report gate publish`, with TEXTCLF_TRAIN_BACKEND=sagemaker:
+    `make pull-data repro-ci report gate publish`, with TEXTCLF_TRAIN_BACKEND=sagemaker:
     training is a SageMaker Spot job on the local cloud. The report (reports/report.md) is printed:
     CML would post it on the PR.
 
@@ -62,7 +62,9 @@ BRANCH = "rehearsal"
 # The champion comparison of the rehearsal starts from thresholds alone: main's committed metrics
 # (from a full training) are left out of the copy, since the quick PR model is not meant to beat them.
 LEFT_OUT = {"metrics/eval.json", "metrics/gate.json"}
-PR_STEPS = ["pull-data", "repro-ci", "push-outputs", "report", "gate", "publish"]
+# No `push-outputs`: the PR role may not write the DVC remote (terraform/iam.tf); the PR's model
+# is released from models/<commit>/, where `publish` puts it write-once.
+PR_STEPS = ["pull-data", "repro-ci", "report", "gate", "publish"]
 
 
 class RehearsalError(RuntimeError):
@@ -120,7 +122,15 @@ class Rehearsal:
         say(f"make {' '.join(targets)}")
         settings = [f"{key}={value}" for key, value in variables.items()]
         return self.run(
-            "make", "--no-print-directory", *(["-s"] if capture else []), *targets, *settings, capture=capture
+            "make",
+            "--no-print-directory",
+            # The copy shares this environment (.venv links to it): never let make reinstall the
+            # project from the copy, which would point the shared editable install at a temp folder.
+            "--old-file=.venv/.installed",
+            *(["-s"] if capture else []),
+            *targets,
+            *settings,
+            capture=capture,
         )
 
     @contextmanager
@@ -184,11 +194,13 @@ class Rehearsal:
         os.environ["TEXTCLF_PARAMS"] = str(self.root / "params.yaml")
         from textclf.localcloud import principals
 
-        # What configure-aws-credentials gets for each job: the pr workflow on a pull request, the
-        # release workflow's jobs in the production environment.
+        # What configure-aws-credentials gets for each job: the pr workflow on a pull request; the
+        # release job (environment production, on main) for its images and its promote step.
+        release_job = principals.release(GITHUB_REPOSITORY)
         self.roles = {
             "pr": principals.assume(outputs["pr_role_arn"], principals.pull_request(GITHUB_REPOSITORY)),
-            "release": principals.assume(outputs["release_role_arn"], principals.release(GITHUB_REPOSITORY)),
+            "release": principals.assume(outputs["release_role_arn"], release_job),
+            "promote": principals.assume(outputs["promote_role_arn"], release_job),
         }
 
     def image_tags(self, ref: str) -> dict[str, str]:
@@ -266,7 +278,7 @@ class Rehearsal:
         say(f"production before the release: a first release of main ({main[:12]})")
         with self.job("pr"):
             self.make("publish", COMMIT=main)
-        with self.job("release"):
+        with self.job("promote"):
             self.make("release-check", "promote", COMMIT=main)
 
     def release_workflow(self, head: str, outputs: dict[str, Any]) -> dict[str, Any]:
@@ -277,17 +289,19 @@ class Rehearsal:
             "make",
             "-s",
             "--no-print-directory",
+            "--old-file=.venv/.installed",
             "release-commit",
             capture=True,
             extra={"REQUESTED_COMMIT": head},
         )
         if commit != head:
             raise RehearsalError(f"release-commit chose {commit}, expected the PR head {head}")
-        with self.job("release"):
+        with self.job("promote"):
             self.make("release-check", COMMIT=commit)
         self.make("lambda-zip", "infra-apply")  # Terraform: the administrator, as on a new account
         with self.job("release"):
             images = self.push_images(outputs, "HEAD")
+        with self.job("promote"):
             result = self.make("promote", capture=True, COMMIT=commit)
         deployment = json.loads(result)
         deployment["serving_image"] = serving_image(outputs["endpoint_name"])

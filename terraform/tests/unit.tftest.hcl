@@ -20,6 +20,12 @@ override_resource {
 }
 
 override_resource {
+  target          = aws_iam_role.serving
+  override_during = plan
+  values          = { arn = "arn:aws:iam::123456789012:role/textclf-prod-serving" }
+}
+
+override_resource {
   target          = aws_ecr_repository.this["serving"]
   override_during = plan
   values = {
@@ -62,10 +68,10 @@ run "defaults" {
 
   assert {
     condition = alltrue([for key, bucket in aws_s3_bucket.this :
-      anytrue([for statement in jsondecode(aws_s3_bucket_policy.tls_only[key].policy).Statement :
+      anytrue([for statement in jsondecode(aws_s3_bucket_policy.this[key].policy).Statement :
         statement.Effect == "Deny" && statement.Action == "s3:*" &&
-        statement.Condition.Bool["aws:SecureTransport"] == "false" &&
-        toset(statement.Resource) == toset([bucket.arn, "${bucket.arn}/*"])
+        try(statement.Condition.Bool["aws:SecureTransport"], "") == "false" &&
+        toset(flatten([statement.Resource])) == toset([bucket.arn, "${bucket.arn}/*"])
       ])
     ])
     error_message = "every bucket policy must deny requests without TLS"
@@ -103,29 +109,29 @@ run "defaults" {
 
   # --- github roles trust only this repository
   assert {
-    condition = alltrue([for role in [aws_iam_role.github_pr, aws_iam_role.github_release] :
+    condition = alltrue([for role in [aws_iam_role.github_pr, aws_iam_role.github_release, aws_iam_role.github_promote, aws_iam_role.github_retrain] :
       alltrue([for statement in jsondecode(role.assume_role_policy).Statement :
         statement.Action == "sts:AssumeRoleWithWebIdentity" &&
         statement.Principal.Federated == aws_iam_openid_connect_provider.github[0].arn &&
         statement.Condition.StringEquals["token.actions.githubusercontent.com:aud"] == "sts.amazonaws.com" &&
-        alltrue([for subject in flatten([statement.Condition.StringEquals["token.actions.githubusercontent.com:sub"]]) :
-        startswith(subject, "repo:acme/text-classifier:") && !strcontains(subject, "*")])
+        alltrue([for subject in flatten([statement.Condition.StringLike["token.actions.githubusercontent.com:sub"]]) :
+        startswith(subject, "repo:acme/text-classifier:") && !strcontains(replace(subject, "refs/pull/*/merge", ""), "*")])
       ])
     ])
-    error_message = "the GitHub roles must trust only exact subjects of acme/text-classifier"
+    error_message = "the GitHub roles must trust only subjects of acme/text-classifier, wildcard only in a PR's number"
   }
 
   assert {
-    condition     = jsondecode(aws_iam_role.github_pr.assume_role_policy).Statement[0].Condition.StringEquals["token.actions.githubusercontent.com:sub"] == ["repo:acme/text-classifier:pull_request"]
+    condition     = jsondecode(aws_iam_role.github_pr.assume_role_policy).Statement[0].Condition.StringLike["token.actions.githubusercontent.com:sub"] == ["repo:acme/text-classifier:pull_request:ref:refs/pull/*/merge"]
     error_message = "the PR role must trust pull_request tokens only"
   }
 
   assert {
-    condition = toset(jsondecode(aws_iam_role.github_release.assume_role_policy).Statement[0].Condition.StringEquals["token.actions.githubusercontent.com:sub"]) == toset([
-      "repo:acme/text-classifier:ref:refs/heads/main",
-      "repo:acme/text-classifier:environment:production",
-    ])
-    error_message = "the release role must trust the main branch and the production environment only"
+    condition = alltrue([for role in [aws_iam_role.github_release, aws_iam_role.github_promote] :
+      jsondecode(role.assume_role_policy).Statement[0].Condition.StringLike["token.actions.githubusercontent.com:sub"] == [
+        "repo:acme/text-classifier:environment:production:ref:refs/heads/main",
+    ]])
+    error_message = "the release and promote roles must trust the production environment on main only (subject with the ref)"
   }
 
   assert {
@@ -137,8 +143,8 @@ run "defaults" {
   assert {
     condition = alltrue([for statement in flatten([for document in concat(
       [for policy in aws_iam_role_policy.this : jsondecode(policy.policy)],
-      [for role in [aws_iam_role.sagemaker, aws_iam_role.redeploy, aws_iam_role.events, aws_iam_role.github_pr, aws_iam_role.github_release] : jsondecode(role.assume_role_policy)],
-      [for policy in aws_s3_bucket_policy.tls_only : jsondecode(policy.policy)],
+      [for role in [aws_iam_role.sagemaker, aws_iam_role.serving, aws_iam_role.redeploy, aws_iam_role.events, aws_iam_role.github_pr, aws_iam_role.github_release, aws_iam_role.github_promote, aws_iam_role.github_retrain] : jsondecode(role.assume_role_policy)],
+      [for policy in aws_s3_bucket_policy.this : jsondecode(policy.policy)],
       [jsondecode(aws_kms_key.project.policy), jsondecode(aws_sns_topic_policy.alarms.policy), jsondecode(aws_cloudwatch_log_resource_policy.events_to_logs.policy_document)],
       ) : document.Statement]) :
       statement.Effect == "Deny" || !contains(flatten([try(statement.Resource, [])]), "*") ||
@@ -148,8 +154,8 @@ run "defaults" {
   }
 
   assert {
-    condition     = length(aws_iam_role_policy.this) == 5
-    error_message = "expected the five role policies (sagemaker, redeploy, pr, release, events)"
+    condition     = length(aws_iam_role_policy.this) == 8
+    error_message = "expected the eight role policies (sagemaker, serving, redeploy, pr, release, promote, retrain, events)"
   }
 
   assert {
@@ -158,15 +164,29 @@ run "defaults" {
     error_message = "a role policy is close to IAM's 10,240-character limit for inline policies"
   }
 
-  # --- pass role is limited to the sagemaker role
+  # --- pass role: the PR passes the training role, the Lambda the serving role, both only to SageMaker
   assert {
-    condition = alltrue([for key in ["redeploy", "pr"] :
+    condition = alltrue([for key, role in { pr = aws_iam_role.sagemaker, redeploy = aws_iam_role.serving } :
       alltrue([for statement in jsondecode(aws_iam_role_policy.this[key].policy).Statement :
-        statement.Resource == aws_iam_role.sagemaker.arn &&
+        statement.Resource == role.arn &&
         statement.Condition.StringEquals["iam:PassedToService"] == "sagemaker.amazonaws.com"
       if contains(flatten([statement.Action]), "iam:PassRole")])
     ])
-    error_message = "only the SageMaker role may be passed, and only to SageMaker"
+    error_message = "the PR may pass only the training role and the Lambda only the serving role, and only to SageMaker"
+  }
+
+  assert {
+    condition = alltrue([for role in [aws_iam_role.sagemaker, aws_iam_role.serving, aws_iam_role.redeploy, aws_iam_role.events, aws_iam_role.github_pr, aws_iam_role.github_release, aws_iam_role.github_promote, aws_iam_role.github_retrain] :
+    role.permissions_boundary == aws_iam_policy.boundary.arn])
+    error_message = "every project role must carry the permissions boundary"
+  }
+
+  assert {
+    condition = anytrue([for statement in jsondecode(aws_s3_bucket_policy.this["artifacts"].policy).Statement :
+      statement.Effect == "Deny" && statement.Action == "s3:PutObject" &&
+      statement.Resource == "${aws_s3_bucket.this["artifacts"].arn}/models/*" &&
+    try(statement.Condition.Null["s3:if-none-match"], "") == "true"])
+    error_message = "released models must be write-once (PutObject only with If-None-Match)"
   }
 
   # --- outputs for workflows and dvc
@@ -219,9 +239,9 @@ run "github_ids_and_serverless_sizes" {
   }
 
   assert {
-    condition = toset(jsondecode(aws_iam_role.github_pr.assume_role_policy).Statement[0].Condition.StringEquals["token.actions.githubusercontent.com:sub"]) == toset([
-      "repo:acme/text-classifier:pull_request",
-      "repo:acme@1234/text-classifier@5678:pull_request",
+    condition = toset(jsondecode(aws_iam_role.github_pr.assume_role_policy).Statement[0].Condition.StringLike["token.actions.githubusercontent.com:sub"]) == toset([
+      "repo:acme/text-classifier:pull_request:ref:refs/pull/*/merge",
+      "repo:acme@1234/text-classifier@5678:pull_request:ref:refs/pull/*/merge",
     ])
     error_message = "with ids, the PR role must also trust the immutable subject form"
   }
@@ -233,7 +253,7 @@ run "github_ids_and_serverless_sizes" {
       ARTIFACT_PREFIX                    = "models/"
       ENDPOINT_NAME                      = "textclf-prod"
       SERVING_IMAGE_URI                  = "123456789012.dkr.ecr.us-east-1.amazonaws.com/textclf-prod-serving:initial"
-      SAGEMAKER_ROLE_ARN                 = "arn:aws:iam::123456789012:role/textclf-prod-sagemaker"
+      SAGEMAKER_ROLE_ARN                 = "arn:aws:iam::123456789012:role/textclf-prod-serving"
       SERVERLESS_MEMORY_MB               = "3072"
       SERVERLESS_MAX_CONCURRENCY         = "8"
       SERVERLESS_PROVISIONED_CONCURRENCY = "0"
@@ -291,7 +311,7 @@ run "endpoint_first_configuration" {
   }
 
   assert {
-    condition     = one(aws_sagemaker_model.initial[0].primary_container).model_data_url == var.initial_model_data_url && aws_sagemaker_model.initial[0].execution_role_arn == aws_iam_role.sagemaker.arn
+    condition     = one(aws_sagemaker_model.initial[0].primary_container).model_data_url == var.initial_model_data_url && aws_sagemaker_model.initial[0].execution_role_arn == aws_iam_role.serving.arn
     error_message = "the first model must serve the given artifact with the SageMaker role"
   }
 

@@ -1,5 +1,6 @@
-"""One account for the IAM scenarios: Terraform applied by the administrator to a fresh local cloud
-(as on a new account), then every step acts as the principal it is in production."""
+"""One account for the IAM scenarios and the attacks (one Terraform apply for the whole folder):
+Terraform applied by the administrator to a fresh local cloud (as on a new account), then every
+step acts as the principal it is in production."""
 
 from __future__ import annotations
 
@@ -56,7 +57,7 @@ def _ok(result, what: str):
     return result
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def account(local_cloud, terraform_bin, tmp_path_factory) -> Iterator[Account]:  # noqa: F811
     """Bootstrap and apply as the administrator; the real redeploy Lambda zip."""
     local_cloud.reset()
@@ -77,3 +78,17 @@ def account(local_cloud, terraform_bin, tmp_path_factory) -> Iterator[Account]: 
     finally:
         os.environ.clear()
         os.environ.update(saved)
+
+
+@pytest.fixture(scope="package")
+def env(account: Account) -> Account:
+    """The repository variables the workflows set (docs/workflows.md), from Terraform's outputs."""
+    out = account.outputs
+    os.environ.update(
+        {
+            "TEXTCLF_ARTIFACTS_BUCKET": out["artifacts_bucket"],
+            "TEXTCLF_DATA_BUCKET": out["data_bucket"],
+            "TEXTCLF_AWS_REGION": out["region"],
+        }
+    )
+    return account

@@ -36,22 +36,6 @@ PR_JOB = principals.pull_request(GITHUB_REPOSITORY)
 RELEASE_JOB = principals.release(GITHUB_REPOSITORY)
 
 
-@pytest.fixture(scope="module")
-def env(account: Account) -> Account:
-    """The repository variables the workflows set (docs/workflows.md), from Terraform's outputs."""
-    import os
-
-    out = account.outputs
-    os.environ.update(
-        {
-            "TEXTCLF_ARTIFACTS_BUCKET": out["artifacts_bucket"],
-            "TEXTCLF_DATA_BUCKET": out["data_bucket"],
-            "TEXTCLF_AWS_REGION": out["region"],
-        }
-    )
-    return account
-
-
 def targets(account: Account) -> promote.Targets:
     return promote.Targets(account.outputs["redeploy_function_name"], account.outputs["endpoint_name"])
 
@@ -88,8 +72,9 @@ def test_a_token_opens_only_the_role_its_job_is_trusted_for(env: Account):
     assert env.github("pr", PR_JOB)["AWS_ACCESS_KEY_ID"].startswith("ASIA")
     assert env.github("release", RELEASE_JOB)["AWS_ACCESS_KEY_ID"].startswith("ASIA")
 
-    with pytest.raises(ClientError, match=r"AccessDenied.*sts:AssumeRoleWithWebIdentity"):
-        env.github("release", PR_JOB)  # a pull request's token does not open the release role
+    for role in ("release", "promote"):
+        with pytest.raises(ClientError, match=r"AccessDenied.*sts:AssumeRoleWithWebIdentity"):
+            env.github(role, PR_JOB)  # a pull request's token does not open a release role
     fork = principals.pull_request("someone-else/text-classifier")
     with pytest.raises(ClientError, match="AccessDenied"):
         env.github("pr", fork)  # nor does another repository's
@@ -102,7 +87,7 @@ def test_the_pr_job_publishes_and_the_release_job_promotes_through_the_lambda(en
     folder, metrics = model_folder(tiny_model_dir, tmp_path)
     with env.acting_as(env.github("pr", PR_JOB)):
         promote.publish(GOOD, aws, folder, metrics, tmp_path / "no-gate.json")
-    with env.acting_as(env.github("release", RELEASE_JOB)):
+    with env.acting_as(env.github("promote", RELEASE_JOB)):
         deployment = promote.promote(GOOD, aws, targets(env), "macro_f1", wait_timeout_s=120, poll_s=0.2)
 
     assert deployment["commit"] == GOOD and deployment["smoke"]["model_version"].startswith(GOOD[:7])
@@ -123,7 +108,7 @@ def test_a_broken_model_is_rolled_back_and_a_failed_endpoint_replaced(
     try:
         for failure in ("rollback", "failed"):  # SageMaker rolls back itself / the endpoint ends Failed
             set_endpoint_behaviour(local_cloud.url, update_failure=failure, transition_seconds=0.2)
-            with env.acting_as(env.github("release", RELEASE_JOB)), pytest.raises(promote.ReleaseError):
+            with env.acting_as(env.github("promote", RELEASE_JOB)), pytest.raises(promote.ReleaseError):
                 promote.promote(BROKEN, aws, targets(env), "macro_f1", wait_timeout_s=60, poll_s=0.2)
             live = sagemaker.describe_endpoint(EndpointName=endpoint_name)
             assert live["EndpointStatus"] == "InService", (failure, live)
@@ -249,7 +234,7 @@ def test_a_permission_removed_from_the_lambda_role_fails_the_deploy_naming_the_c
         promote.publish(NEXT, aws, folder, metrics, tmp_path / "no-gate.json")
     client.put_role_policy(RoleName=role_name, PolicyName=policy_name, PolicyDocument=json.dumps(reduced))
     try:
-        with env.acting_as(env.github("release", RELEASE_JOB)), pytest.raises(promote.ReleaseError) as caught:
+        with env.acting_as(env.github("promote", RELEASE_JOB)), pytest.raises(promote.ReleaseError) as caught:
             promote.promote(NEXT, aws, targets(env), "macro_f1", wait_timeout_s=60, poll_s=0.2)
         assert "sagemaker:UpdateEndpoint" in str(caught.value), caught.value
     finally:

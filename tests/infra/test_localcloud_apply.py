@@ -13,6 +13,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from tests.infra.conftest import GITHUB_REPOSITORY, TfResult, TfRunner, copy_terraform, make_runner
 
@@ -98,7 +99,7 @@ def test_apply_plan_clean_and_destroy(cloud_tf: TfRunner, lambda_zip: Path, tiny
 
     # The first released model; the endpoint starts on it.
     artifacts = outputs["artifacts_bucket"]
-    s3.put_object(Bucket=artifacts, Key=MODEL_KEY, Body=model_tarball(tiny_model_dir))
+    s3.put_object(Bucket=artifacts, Key=MODEL_KEY, Body=model_tarball(tiny_model_dir), IfNoneMatch="*")
     variables += ["-var", f"initial_model_data_url=s3://{artifacts}/{MODEL_KEY}"]
     ok(cloud_tf("main", "apply", "-auto-approve", "-input=false", *variables), "apply (endpoint)")
     sagemaker = boto3.client("sagemaker")
@@ -111,6 +112,13 @@ def test_apply_plan_clean_and_destroy(cloud_tf: TfRunner, lambda_zip: Path, tiny
     plan = ok(cloud_tf("main", "plan", "-detailed-exitcode", "-input=false", *variables), "second plan")
     assert "No changes." in plan.output
 
+    # Released models are write-once and never deleted (storage.tf's bucket policy): tearing the
+    # project down starts with the administrator lifting that policy, deliberately.
+    with pytest.raises(ClientError, match="AccessDenied"):
+        s3.delete_object(Bucket=artifacts, Key=MODEL_KEY)
+    with pytest.raises(ClientError, match="AccessDenied"):
+        s3.put_object(Bucket=artifacts, Key=MODEL_KEY, Body=b"replaced")  # not a conditional write
+    s3.delete_bucket_policy(Bucket=artifacts)
     for bucket in (outputs["data_bucket"], artifacts):
         empty_bucket(s3, bucket)
     ok(cloud_tf("main", "destroy", "-auto-approve", "-input=false", *variables), "destroy")
@@ -140,7 +148,7 @@ def check_lambda(outputs: dict[str, Any]) -> None:
     environment = config["Environment"]["Variables"]
     assert environment["ARTIFACT_BUCKET"] == outputs["artifacts_bucket"]
     assert environment["ENDPOINT_NAME"] == outputs["endpoint_name"]
-    assert environment["SAGEMAKER_ROLE_ARN"] == outputs["sagemaker_role_arn"]
+    assert environment["SAGEMAKER_ROLE_ARN"] == outputs["serving_role_arn"]
     assert environment["SERVING_IMAGE_URI"] == f"{outputs['serving_repository_url']}:initial"
     assert config["Handler"] == "textclf.release.redeploy.handler" and config["Runtime"] == "python3.11"
     assert config["DeadLetterConfig"]["TargetArn"] == outputs["alarm_topic_arn"]

@@ -79,7 +79,7 @@ def test_completed_job_leaves_the_model_and_the_facts(cloud, project):
     # The artifact sits where the job description says, under the commit.
     s3 = boto3.client("s3", region_name=REGION)
     key = facts["model_artifact"].removeprefix(f"s3://{BUCKET}/")
-    assert key == f"models/{COMMIT}/{facts['job_name']}/output/model.tar.gz"
+    assert key == f"jobs/{COMMIT}/{facts['job_name']}/output/model.tar.gz"
     s3.head_object(Bucket=BUCKET, Key=key)
     # Checkpoints were synced to the job's checkpoint URI while it ran.
     prefix = facts["checkpoint_uri"].removeprefix(f"s3://{BUCKET}/")
@@ -106,7 +106,7 @@ def check_the_request(project: Path, facts: dict) -> None:
     # g4dn has local NVMe storage, which SageMaker encrypts itself: no volume key may be sent.
     assert "VolumeKmsKeyId" not in job["ResourceConfig"]
     assert job["OutputDataConfig"] == {
-        "S3OutputPath": f"s3://{BUCKET}/models/{COMMIT}/",
+        "S3OutputPath": f"s3://{BUCKET}/jobs/{COMMIT}/",
         "KmsKeyId": "alias/textclf-prod",
     }
     assert job["EnableNetworkIsolation"] is True

@@ -67,7 +67,7 @@ def test_publish_refuses_a_model_that_failed_its_gate(buckets, trained, tmp_path
 
 
 def test_publish_refuses_a_bad_commit(buckets, trained) -> None:
-    with pytest.raises(release.ReleaseError, match="'main' is not a git commit"):
+    with pytest.raises(release.ReleaseError, match="'main' is not a full git commit sha"):
         release.publish("main", aws(), trained["model"], trained["metrics"])
 
 
@@ -89,13 +89,88 @@ def test_promote_without_artifact_fails_before_touching_the_endpoint(buckets, tr
     assert not [key for key in keys if key.startswith("production/")]
 
 
-def test_release_check_cli_names_the_commit(buckets) -> None:
-    result = subprocess.run(
-        [BIN / "textclf", "release-check", "--commit", COMMIT], capture_output=True, text=True, timeout=120
+def _git_history(root, repo_root) -> tuple[str, str]:
+    """A main with one commit and an unmerged branch commit; returns (main, branch) shas."""
+    import shutil
+
+    def git(*args: str) -> str:
+        done = subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return done.stdout.strip()
+
+    root.mkdir()
+    shutil.copy(repo_root / "params.yaml", root / "params.yaml")
+    git("init", "-q", "-b", "main")
+    git("add", "params.yaml")
+    git("commit", "-q", "-m", "main")
+    main = git("rev-parse", "HEAD")
+    git("switch", "-q", "-c", "unmerged")
+    git("commit", "-q", "--allow-empty", "-m", "a PR that was never merged")
+    branch = git("rev-parse", "HEAD")
+    git("switch", "-q", "main")
+    return main, branch
+
+
+def release_check(root, commit: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [BIN / "textclf", "release-check", "--commit", commit],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
-    assert result.returncode == 2
-    assert f"no trained model for commit {COMMIT}" in result.stderr
-    assert "Traceback" not in result.stderr
+
+
+def test_release_check_takes_only_a_published_verified_model_of_a_merged_commit(
+    buckets, trained, tmp_path, repo_root
+) -> None:
+    """A rollback by hand (workflow_dispatch with a commit) passes the same check as a release."""
+    root = tmp_path / "repo"
+    main, unmerged = _git_history(root, repo_root)
+
+    short = release_check(root, main[:12])
+    assert short.returncode == 2 and "not a full git commit sha (40 hex digits)" in short.stderr
+    unpublished = release_check(root, main)
+    assert unpublished.returncode == 2 and f"no trained model for commit {main}" in unpublished.stderr
+
+    release.publish(unmerged, aws(), trained["model"], trained["metrics"])  # an unmerged PR's model
+    refused = release_check(root, unmerged)
+    assert refused.returncode == 2 and f"commit {unmerged} is not on HEAD (main)" in refused.stderr
+
+    release.publish(main, aws(), trained["model"], trained["metrics"])
+    ok = release_check(root, main)
+    assert ok.returncode == 0, ok.stderr
+    assert "published, verified model" in ok.stderr
+    assert all("Traceback" not in r.stderr for r in (short, unpublished, refused, ok))
+
+
+def test_a_tampered_archive_is_refused_before_anything_is_released(buckets, trained) -> None:
+    manifest = release.publish(COMMIT, aws(), trained["model"], trained["metrics"])
+    key = f"models/{COMMIT}/model.tar.gz"
+    # The local test bucket has no write-once policy (terraform/storage.tf adds it): tamper directly.
+    boto3.client("s3").put_object(Bucket=ARTIFACTS, Key=key, Body=b"other bytes")
+    with pytest.raises(release.ReleaseError, match="is not the reviewed model; nothing was released"):
+        release.verify_archive(COMMIT, manifest, aws())
+    with pytest.raises(release.ReleaseError, match="is not the reviewed model"):
+        release.promote(COMMIT, aws(), release.Targets("redeploy", "endpoint"), "macro_f1")
+
+
+def test_publish_is_write_once_per_commit(buckets, trained, tmp_path) -> None:
+    first = release.publish(COMMIT, aws(), trained["model"], trained["metrics"])
+    assert (
+        release.publish(COMMIT, aws(), trained["model"], trained["metrics"]) == first
+    )  # a re-run: same bytes
+    other = tmp_path / "other-model"
+    shutil_copy = __import__("shutil").copytree
+    shutil_copy(trained["model"], other)
+    (other / "labels.json").write_text('{"labels": ["x", "y"]}', encoding="utf-8")
+    with pytest.raises(release.ReleaseError, match="released models are write-once"):
+        release.publish(COMMIT, aws(), other, trained["metrics"])
 
 
 def test_promote_needs_the_deployed_names(buckets, trained) -> None:

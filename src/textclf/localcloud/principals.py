@@ -2,12 +2,15 @@
 `sts:AssumeRoleWithWebIdentity` on the role Terraform made for that job.
 
 The token carries the claims GitHub issues for the workflow run
-(https://docs.github.com/en/actions/security-for-github-actions/security-hardening-your-deployments/about-security-hardening-with-openid-connect):
-`sub` is `repo:OWNER/REPO:pull_request` for a pull-request event, `repo:OWNER/REPO:environment:NAME`
-for a job bound to an environment, else `repo:OWNER/REPO:ref:REF`; `aud` is what
+(https://docs.github.com/en/actions/security-for-github-actions/security-hardening-your-deployments/about-security-hardening-with-openid-connect),
+with the repository's subject customised as `make github-settings` sets it
+(`include_claim_keys: [repo, context, ref]`): `sub` is the claim values joined as
+`repo:OWNER/REPO:<context>:ref:<ref>`, where the context is `pull_request` for a pull-request event,
+`environment:NAME` for a job bound to an environment, else `ref:<ref>`. `aud` is what
 aws-actions/configure-aws-credentials asks for (`sts.amazonaws.com`). The local cloud checks the
 issuer against the account's OIDC providers and the claims against the role's trust policy, so a
-token a pull request could get does not open the release role.
+token a pull request could get does not open a release role, and a job bound to `production` on a
+branch other than main does not either.
 
 The token is not signed (nothing offline could check GitHub's keys); everything else is as on AWS.
 """
@@ -33,12 +36,16 @@ class GitHubJob:
     environment: str | None = None  # the job's `environment:`, if any
 
     @property
-    def subject(self) -> str:
+    def context(self) -> str:
         if self.environment:
-            return f"repo:{self.repository}:environment:{self.environment}"
+            return f"environment:{self.environment}"
         if self.event == "pull_request":
-            return f"repo:{self.repository}:pull_request"
-        return f"repo:{self.repository}:ref:{self.ref}"
+            return "pull_request"
+        return f"ref:{self.ref}"
+
+    @property
+    def subject(self) -> str:
+        return f"repo:{self.repository}:{self.context}:ref:{self.ref}"
 
     def claims(self, lifetime_s: int = 300) -> dict[str, object]:
         now = int(time.time())

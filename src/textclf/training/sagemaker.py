@@ -10,7 +10,8 @@ that becomes `models/model`:
    a dataset already there (its `_COMPLETE` marker exists) is not uploaded again.
 3. CreateTrainingJob: managed Spot, the stopping condition, checkpoints in
    `s3://<artifacts>/checkpoints/<branch>/<data+hyperparameters>/` (a retried job resumes from them),
-   the output under `s3://<artifacts>/models/<commit>/`, hyperparameters from params.yaml, tags.
+   the output under `s3://<artifacts>/jobs/<commit>/` (never the write-once `models/`),
+   hyperparameters from params.yaml, tags.
 4. Follow the job: status transitions and new CloudWatch log lines, polling with backoff. Ctrl-C
    (or SIGTERM, a cancelled CI run) asks whether to stop the remote job; without a terminal it stops
    it, so nothing keeps billing unseen.

@@ -1,0 +1,57 @@
+# The permissions boundary every project role carries (IAM User Guide, "Permissions boundaries for
+# IAM entities"). A role's effective permissions are its policy AND this boundary, so even a role the
+# release (Terraform apply) role creates or edits cannot reach beyond the services the project uses,
+# create users or keys, or touch IAM outside the project's own roles; and no project role can
+# remove or rewrite this boundary.
+
+locals {
+  project_role_arns = "arn:${local.partition}:iam::${local.account_id}:role/${local.name}-*"
+
+  boundary_policy = {
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid    = "TheServicesTheProjectUses"
+        Effect = "Allow"
+        Action = [
+          "s3:*", "sagemaker:*", "logs:*", "kms:*", "ecr:*", "lambda:*", "dynamodb:*", "sns:*", "sqs:*",
+          "events:*", "cloudwatch:*", "xray:*", "secretsmanager:*", "sts:GetCallerIdentity",
+        ]
+        Resource = "*"
+      },
+      {
+        Sid      = "IamOnTheProjectsOwnRolesAndProvider"
+        Effect   = "Allow"
+        Action   = ["iam:*"]
+        Resource = [local.project_role_arns, "arn:${local.partition}:iam::${local.account_id}:oidc-provider/${local.github_oidc_host}", "arn:${local.partition}:iam::${local.account_id}:policy/${local.name}-*"]
+      },
+      {
+        Sid      = "IamListings"
+        Effect   = "Allow"
+        Action   = ["iam:ListOpenIDConnectProviders", "iam:ListRoles", "iam:ListPolicies"]
+        Resource = "*"
+      },
+      {
+        Sid      = "NoRoleWithoutThisBoundary"
+        Effect   = "Deny"
+        Action   = ["iam:CreateRole", "iam:PutRolePermissionsBoundary"]
+        Resource = local.project_role_arns
+        Condition = {
+          StringNotEquals = { "iam:PermissionsBoundary" = "arn:${local.partition}:iam::${local.account_id}:policy/${local.name}-boundary" }
+        }
+      },
+      {
+        Sid      = "TheBoundaryStays"
+        Effect   = "Deny"
+        Action   = ["iam:DeleteRolePermissionsBoundary", "iam:CreatePolicyVersion", "iam:DeletePolicyVersion", "iam:SetDefaultPolicyVersion", "iam:DeletePolicy"]
+        Resource = [local.project_role_arns, "arn:${local.partition}:iam::${local.account_id}:policy/${local.name}-boundary"]
+      },
+    ]
+  }
+}
+
+resource "aws_iam_policy" "boundary" {
+  name        = "${local.name}-boundary"
+  description = "Permissions boundary of every ${local.name} role"
+  policy      = jsonencode(local.boundary_policy)
+}

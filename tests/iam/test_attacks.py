@@ -1,0 +1,251 @@
+"""Attacks on the release's integrity (`make test-security`), against the Terraform-made account with
+IAM enforced. Each one is refused, and none changes what the endpoint serves.
+
+A pull request's workflow, a dependency inside it or a careless contributor has the PR role's
+credentials; the question each test asks is whether that is enough to put other bytes in production.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+from collections.abc import Iterator
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.iam.conftest import GITHUB_REPOSITORY, Account
+from tests.iam.test_principals import GOOD, PR_JOB, RELEASE_JOB, model_folder, targets
+from textclf.config import AwsParams
+from textclf.localcloud import principals
+from textclf.release import promote
+
+pytestmark = pytest.mark.slow  # shares the Terraform-made account of tests/iam
+
+VICTIM = "4444444444444444444444444444444444444444"
+ATTACKER = "5555555555555555555555555555555555555555"
+
+
+def serving(account: Account) -> tuple[str, str]:
+    """(endpoint config, model data URL) the endpoint serves now."""
+    sagemaker = boto3.client("sagemaker")
+    live = sagemaker.describe_endpoint(EndpointName=account.outputs["endpoint_name"])
+    config = sagemaker.describe_endpoint_config(EndpointConfigName=live["EndpointConfigName"])
+    model = sagemaker.describe_model(ModelName=config["ProductionVariants"][0]["ModelName"])
+    return live["EndpointConfigName"], model["PrimaryContainer"]["ModelDataUrl"]
+
+
+@pytest.fixture
+def endpoint_unchanged(env: Account, tiny_model_dir, tmp_path_factory) -> Iterator[None]:
+    """An endpoint serving a released model before the attack, and the same one after it."""
+    try:
+        before = serving(env)
+    except ClientError:  # this module alone: release a first model
+        aws = AwsParams().resolved()
+        folder, metrics = model_folder(tiny_model_dir, tmp_path_factory.mktemp("first"))
+        with env.acting_as(env.github("pr", PR_JOB)):
+            promote.publish(GOOD, aws, folder, metrics, folder / "no-gate.json")
+        with env.acting_as(env.github("promote", RELEASE_JOB)):
+            promote.promote(GOOD, aws, targets(env), "macro_f1", wait_timeout_s=120, poll_s=0.2)
+        before = serving(env)
+    yield
+    assert serving(env) == before
+
+
+def refused(call, *fragments: str) -> str:
+    with pytest.raises(ClientError) as caught:
+        call()
+    message = str(caught.value)
+    for fragment in fragments:
+        assert fragment in message, message
+    return message
+
+
+def test_the_pr_role_cannot_replace_another_commits_model(env, endpoint_unchanged, tiny_model_dir, tmp_path):
+    aws = AwsParams().resolved()
+    folder, metrics = model_folder(tiny_model_dir, tmp_path)
+    with env.acting_as(env.github("pr", PR_JOB)):
+        promote.publish(VICTIM, aws, folder, metrics, tmp_path / "no-gate.json")
+        s3 = boto3.client("s3")
+        bucket, key = env.outputs["artifacts_bucket"], f"models/{VICTIM}/model.tar.gz"
+        # A plain overwrite is refused by the bucket policy; a conditional one by S3 (the key exists).
+        refused(lambda: s3.put_object(Bucket=bucket, Key=key, Body=b"evil"), "AccessDenied", "explicit deny")
+        refused(
+            lambda: s3.put_object(Bucket=bucket, Key=key, Body=b"evil", IfNoneMatch="*"), "PreconditionFailed"
+        )
+        refused(lambda: s3.delete_object(Bucket=bucket, Key=key), "AccessDenied")
+        manifest_key = f"models/{VICTIM}/manifest.json"
+        refused(lambda: s3.put_object(Bucket=bucket, Key=manifest_key, Body=b"{}"), "AccessDenied")
+    manifest = promote.find_artifact(VICTIM, aws)
+    assert promote.verify_archive(VICTIM, manifest, aws) == manifest["sha256"]  # still the reviewed bytes
+
+
+def test_the_pr_role_cannot_release_around_the_review(env, endpoint_unchanged):
+    out = env.outputs
+    with env.acting_as(env.github("pr", PR_JOB)):
+        refused(
+            lambda: boto3.client("lambda").invoke(FunctionName=out["redeploy_function_name"], Payload=b"{}"),
+            "AccessDenied",
+            "lambda:InvokeFunction",
+        )
+        refused(
+            lambda: boto3.client("sagemaker").create_model_package(
+                ModelPackageGroupName=out["endpoint_name"],
+                ModelApprovalStatus="Approved",
+                InferenceSpecification={
+                    "Containers": [
+                        {
+                            "Image": "x",
+                            "ModelDataUrl": f"s3://{out['artifacts_bucket']}/models/{GOOD}/model.tar.gz",
+                        }
+                    ],
+                    "SupportedContentTypes": ["application/json"],
+                    "SupportedResponseMIMETypes": ["application/json"],
+                },
+            ),
+            "AccessDenied",
+            "sagemaker:CreateModelPackage",
+        )
+        refused(
+            lambda: boto3.client("s3").put_object(
+                Bucket=out["artifacts_bucket"], Key="production/metrics.json", Body=b"{}"
+            ),
+            "AccessDenied",
+            "production/metrics.json",
+        )
+        for role in ("release", "promote"):
+            refused(
+                lambda role=role: boto3.client("sts").assume_role(
+                    RoleArn=env.role(role), RoleSessionName="escalate"
+                ),
+                "AccessDenied",
+                "sts:AssumeRole",
+            )
+
+
+def test_a_pr_token_claiming_the_production_environment_off_main_opens_nothing(env, endpoint_unchanged):
+    """A PR that adds `environment: production` to a job on its branch, or a workflow_dispatch of a
+    modified release workflow from a branch: the subject carries the branch, so no trust matches."""
+    from_branch = principals.GitHubJob(
+        GITHUB_REPOSITORY, "workflow_dispatch", "refs/heads/feature", "production"
+    )
+    as_pull_request = principals.GitHubJob(
+        GITHUB_REPOSITORY, "pull_request", "refs/pull/9/merge", "production"
+    )
+    for job in (from_branch, as_pull_request):
+        for role in ("release", "promote"):
+            with pytest.raises(ClientError, match="AccessDenied"):
+                env.github(role, job)
+
+
+def test_training_jobs_only_within_the_limits_params_allow(env):
+    """Instance type, runtime and network isolation are conditions of the PR role's CreateTrainingJob."""
+    out = env.outputs
+    request = {
+        "TrainingJobName": "textclf-attack-0001",
+        "AlgorithmSpecification": {
+            "TrainingImage": f"{out['training_repository_url']}:x",
+            "TrainingInputMode": "File",
+        },
+        "RoleArn": out["sagemaker_role_arn"],
+        "OutputDataConfig": {"S3OutputPath": f"s3://{out['artifacts_bucket']}/jobs/"},
+        "ResourceConfig": {"InstanceType": "ml.g4dn.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 30},
+        "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
+        "EnableNetworkIsolation": True,
+    }
+    bad = {
+        "ResourceConfig": {"InstanceType": "ml.p4d.24xlarge", "InstanceCount": 1, "VolumeSizeInGB": 30},
+        "StoppingCondition": {"MaxRuntimeInSeconds": 5 * 24 * 3600},
+        "EnableNetworkIsolation": False,
+    }
+    with env.acting_as(env.github("pr", PR_JOB)):
+        sagemaker = boto3.client("sagemaker")
+        for key, value in bad.items():
+            refused(
+                lambda key=key, value=value: sagemaker.create_training_job(**{**request, key: value}),
+                "AccessDenied",
+                "sagemaker:CreateTrainingJob",
+            )
+    assert boto3.client("sagemaker").list_training_jobs()["TrainingJobSummaries"] == []
+
+
+def test_the_pr_role_cannot_overwrite_the_dvc_remote(env):
+    with env.acting_as(env.github("pr", PR_JOB)):
+        refused(
+            lambda: boto3.client("s3").put_object(
+                Bucket=env.outputs["data_bucket"],
+                Key="dvc/files/md5/00/11223344556677889900aabbccddee",
+                Body=b"x",
+            ),
+            "AccessDenied",
+            "s3:PutObject",
+        )
+
+
+def test_a_tampered_archive_is_refused_at_promote(env, endpoint_unchanged, tiny_model_dir, tmp_path):
+    """Even with the archive replaced behind the bucket policy's back (the administrator lifting it),
+    the promote step compares it with the published sha256 before it touches the endpoint."""
+    aws = AwsParams().resolved()
+    folder, metrics = model_folder(tiny_model_dir, tmp_path)
+    with env.acting_as(env.github("pr", PR_JOB)):
+        promote.publish(ATTACKER, aws, folder, metrics, tmp_path / "no-gate.json")
+    s3 = boto3.client("s3")
+    bucket = env.outputs["artifacts_bucket"]
+    policy = s3.get_bucket_policy(Bucket=bucket)["Policy"]
+    s3.delete_bucket_policy(Bucket=bucket)
+    try:
+        other = io.BytesIO()
+        with tarfile.open(fileobj=other, mode="w:gz") as archive:
+            data = json.dumps({"evil": True}).encode()
+            info = tarfile.TarInfo("config.json")
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+        s3.put_object(Bucket=bucket, Key=f"models/{ATTACKER}/model.tar.gz", Body=other.getvalue())
+    finally:
+        s3.put_bucket_policy(Bucket=bucket, Policy=policy)
+    with env.acting_as(env.github("promote", RELEASE_JOB)), pytest.raises(promote.ReleaseError) as caught:
+        promote.promote(ATTACKER, aws, targets(env), "macro_f1", wait_timeout_s=30, poll_s=0.2)
+    assert "is not the reviewed model; nothing was released" in str(caught.value)
+
+
+def test_the_apply_role_cannot_loosen_its_own_limits(env):
+    out = env.outputs
+    role_name = env.role("release").rsplit("/", 1)[1]
+    admin = json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    )
+    trust = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "lambda.amazonaws.com"},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+    )
+    with env.acting_as(env.github("release", RELEASE_JOB)):
+        iam = boto3.client("iam")
+        refused(
+            lambda: iam.put_role_policy(RoleName=role_name, PolicyName="more", PolicyDocument=admin),
+            "AccessDenied",
+        )
+        refused(lambda: iam.delete_role_permissions_boundary(RoleName=role_name), "AccessDenied")
+        refused(
+            lambda: iam.create_role(RoleName="textclf-prod-escape", AssumeRolePolicyDocument=trust),
+            "AccessDenied",
+            "iam:CreateRole",
+        )
+        refused(lambda: iam.create_user(UserName="backdoor"), "AccessDenied", "iam:CreateUser")
+        state_bucket = f"textclf-tfstate-123456789012-{out['region']}"
+        refused(lambda: boto3.client("s3").delete_bucket_policy(Bucket=state_bucket), "AccessDenied")
+        # Within the boundary it may still do its job: a project role that carries the boundary.
+        boundary = iam.get_role(RoleName=role_name)["Role"]["PermissionsBoundary"]["PermissionsBoundaryArn"]
+        iam.create_role(
+            RoleName="textclf-prod-scratch", AssumeRolePolicyDocument=trust, PermissionsBoundary=boundary
+        )
+        iam.delete_role(RoleName="textclf-prod-scratch")
