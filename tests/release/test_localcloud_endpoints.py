@@ -253,3 +253,20 @@ def test_model_data_its_role_may_not_read_fails_the_endpoint(world):
     assert boto3.client("iam").get_role(
         RoleName="textclf-reads-nothing"
     )  # the role exists: access, not a typo
+
+
+def test_an_update_rollback_failed_endpoint_still_answers(world, local_cloud):
+    """UpdateRollbackFailed is in service with mixed configs: InvokeEndpoint is answered."""
+    import boto3
+
+    set_endpoint_behaviour(local_cloud.url, update_failure="rollback-failed")
+    make_config(world, "one", A)
+    make_config(world, "bad", B, "broken")
+    world.sm.create_endpoint(EndpointName="ep", EndpointConfigName="one")
+    settle(world)
+    world.sm.update_endpoint(EndpointName="ep", EndpointConfigName="bad")
+    assert settle(world)["EndpointStatus"] == "UpdateRollbackFailed"
+    answer = boto3.client("sagemaker-runtime").invoke_endpoint(
+        EndpointName="ep", ContentType="application/json", Body=json.dumps({"inputs": ["hello"]}).encode()
+    )
+    assert answer["ResponseMetadata"]["HTTPStatusCode"] == 200

@@ -10,6 +10,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.roles import sagemaker_role
 from tests.workflows.conftest import ARTIFACTS
 
 ENDPOINT = "textclf-test-endpoint"
@@ -28,7 +29,7 @@ def deploy(tmp_path, model_dir, version: str) -> str:
     name = f"{ENDPOINT}-{version[:8]}"
     sm.create_model(
         ModelName=name,
-        ExecutionRoleArn="arn:aws:iam::123456789012:role/textclf-sagemaker",
+        ExecutionRoleArn=serving_role(),
         PrimaryContainer={
             "Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/textclf-serving:initial",
             "ModelDataUrl": f"s3://{ARTIFACTS}/{key}",
@@ -42,6 +43,14 @@ def deploy(tmp_path, model_dir, version: str) -> str:
     }
     sm.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[variant])
     return name
+
+
+def serving_role() -> str:
+    """The model's execution role: the local cloud reads model data as it (IAM enforced)."""
+    try:
+        return boto3.client("iam").get_role(RoleName="textclf-serving")["Role"]["Arn"]
+    except ClientError:
+        return sagemaker_role("textclf-serving", ARTIFACTS)
 
 
 def wait_in_service(sm) -> None:

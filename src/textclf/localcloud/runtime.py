@@ -91,7 +91,8 @@ def _live_model(account_id: str, region: str, endpoint_name: str) -> tuple[str, 
             400, "ValidationError", f"Endpoint {endpoint_name} of account {account_id} not found."
         )
     advance(backend, endpoint)
-    if endpoint.endpoint_status != "InService":
+    # UpdateRollbackFailed still serves (on a mix of configs: here, the one it was switched to).
+    if endpoint.endpoint_status not in ("InService", "UpdateRollbackFailed"):
         raise InvokeError(
             400, "ValidationError", f"Endpoint {endpoint_name} is {endpoint.endpoint_status}, not InService."
         )
