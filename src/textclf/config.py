@@ -225,6 +225,9 @@ class ServeParams(Section):
     # The ONNX graph served and judged by the gate: `none` model.onnx (fp32), `int8` model.int8.onnx
     # (dynamic int8 weights: faster, a little less accurate; see docs/serving.md).
     quantize: Literal["none", "int8"] = "none"
+    # One JSON log line per request in CloudWatch's embedded metric format: predicted labels,
+    # scores, lengths, latency; never the texts (textclf.serving.signals, docs/monitoring.md).
+    signals: bool = True
 
 
 class ServerlessParams(Section):
@@ -393,6 +396,22 @@ class BatchParams(Section):
         return self
 
 
+class MonitorParams(Section):
+    """The scheduled drift check (textclf.monitoring.drift, docs/monitoring.md)."""
+
+    # How much recent traffic one check compares with the live model's reference.
+    window_hours: Int = Field(24, ge=1, le=24 * 14)
+    # Fewer predictions than this in a window: reported as too little traffic, never as drift
+    # (a PSI over a handful of values is noise: 10 values in 10 bins cannot match any reference).
+    min_predictions: Int = Field(200, ge=1, le=10_000_000)
+    # Population stability index above which a signal counts as drifted. 0.1 / 0.25 are the
+    # customary "moderate" / "significant" shift levels (Yurdakul, "Statistical properties of the
+    # population stability index", 2018, discusses their sampling behaviour).
+    psi_prediction_mix: Number = Field(0.25, gt=0, le=10)
+    psi_score: Number = Field(0.25, gt=0, le=10)
+    psi_length: Number = Field(0.25, gt=0, le=10)
+
+
 class Params(Section):
     data: DataParams = DataParams()
     model: ModelParams = ModelParams()
@@ -402,6 +421,7 @@ class Params(Section):
     sagemaker: SageMakerParams = SageMakerParams()
     deploy: DeployParams = DeployParams()
     batch: BatchParams = BatchParams()
+    monitor: MonitorParams = MonitorParams()
 
     @property
     def train_backend(self) -> str:

@@ -43,6 +43,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from textclf.config import ServeParams
+from textclf.serving import signals
 from textclf.serving.inference import ModelDirError, Predictor, check_model_dir, weights_digest
 from textclf.text import normalise
 
@@ -81,10 +82,12 @@ class Limits:
     max_batch_size: int
     max_text_chars: int
     long_text: str  # "truncate" | "reject"
+    # Emit one prediction-signals log line per request (deploy.serve.signals).
+    signals: bool = False
 
     @classmethod
     def from_params(cls, serve: ServeParams) -> Limits:
-        return cls(serve.max_batch_size, serve.max_text_chars, serve.long_text)
+        return cls(serve.max_batch_size, serve.max_text_chars, serve.long_text, serve.signals)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -295,17 +298,46 @@ class InferenceService:
             return self._in_flight
 
     def classify(self, body: bytes, content_type: str | None) -> list[dict[str, Any]]:
+        return self.classify_with_signals(body, content_type)[0]
+
+    def classify_with_signals(
+        self, body: bytes, content_type: str | None
+    ) -> tuple[list[dict[str, Any]], list[signals.TextSignal]]:
+        """The predictions, and what the signals record of each text (empty when signals are off)."""
         if not self.ready.is_set() or self.predictor is None:
             raise RequestError(
                 HTTPStatus.SERVICE_UNAVAILABLE, "the model is still loading: retry after /ping is 200"
             )
-        texts, truncated = check_texts(parse_texts(body, content_type), self.limits)
+        received = parse_texts(body, content_type)
+        texts, truncated = check_texts(received, self.limits)
         with self._lock:
             results = self.predictor.predict(texts)
-        return [
+        predictions = [
             {"label": label, "score": score, "truncated": cut}
             for (label, score), cut in zip(results, truncated, strict=True)
         ]
+        if not self.limits.signals:
+            return predictions, []
+        tokens = self._token_counts(texts)
+        recorded = [
+            signals.TextSignal(label, score, len(text), count, cut or token_cut)
+            for (label, score), text, cut, (count, token_cut) in zip(
+                results, received, truncated, tokens, strict=True
+            )
+        ]
+        return predictions, recorded
+
+    def _token_counts(self, texts: list[str]) -> list[tuple[int, bool]]:
+        """(tokens fed to the graph, whether model.max_length cut the text) for each text.
+
+        Tokenizes a second time, outside the model lock so it overlaps another request's forward
+        pass; the Rust tokenizer takes microseconds per short text against milliseconds for the
+        graph. A predictor without a tokenizer (the benchmark's PyTorch reference) records 0."""
+        tokenizer = getattr(self.predictor, "tokenizer", None)
+        if tokenizer is None:
+            return [(0, False)] * len(texts)
+        encodings = tokenizer.encode_batch([normalise(text) for text in texts])
+        return [(sum(e.attention_mask), bool(e.overflowing)) for e in encodings]
 
 
 def _answer_type(accept: str | None) -> str:
@@ -352,10 +384,17 @@ class Handler(BaseHTTPRequestHandler):
             )
         try:
             with self.service.request():
+                started = time.perf_counter()
                 answer_type = _answer_type(self.headers.get("Accept"))
                 body = self._read_body()
-                predictions = self.service.classify(body, self.headers.get("Content-Type"))
-                return self._answer(answer_type, predictions)
+                predictions, recorded = self.service.classify_with_signals(
+                    body, self.headers.get("Content-Type")
+                )
+                self._answer(answer_type, predictions)
+                if recorded:  # after the answer: the client does not wait for the log line
+                    latency_ms = (time.perf_counter() - started) * 1000
+                    _emit(signals.lines(recorded, latency_ms, self.service.model_version))
+                return None
         except RequestError as error:
             if error.status in (HTTPStatus.NOT_ACCEPTABLE, HTTPStatus.SERVICE_UNAVAILABLE):
                 self.close_connection = True  # the body may be unread
@@ -477,6 +516,19 @@ def make_server(
 
 def _log(**fields: Any) -> None:
     print(json.dumps({"component": "serve", **fields}), file=sys.stderr, flush=True)
+
+
+_EMIT_LOCK = threading.Lock()
+
+
+def _emit(lines: list[str]) -> None:
+    """Prediction signals to stderr, which SageMaker sends to the endpoint's log group like stdout.
+    Not stdout: a parent that reads only the first stdout line ({"listening": ...}) would let the
+    pipe fill and block the server. One write per line under a lock: lines never interleave."""
+    with _EMIT_LOCK:
+        for line in lines:
+            sys.stderr.write(line + "\n")
+        sys.stderr.flush()
 
 
 def run(
