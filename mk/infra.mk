@@ -110,3 +110,9 @@ infra-checkov: $(CHECKOV_VENV)/bin/checkov ## Scan terraform/ with checkov, offl
 
 github-settings: $(INSTALLED) ## Apply and verify the GitHub settings releases rely on (REPO=owner/name REVIEWERS=a,b; needs gh with admin rights)
 	$(BIN)/textclf github-settings --repository "$(REPO)" --reviewers "$(REVIEWERS)" $(if $(ALLOW_ACTIONS_PRS),--allow-actions-prs)
+
+staging-check: $(INSTALLED) ## Replay the test split through the staging endpoint, latency p95, a burst (docs/staging.md)
+	$(BIN)/textclf staging-check
+
+bake: $(INSTALLED) ## Watch production's alarms for the bake window; an alarm rolls back to PREVIOUS_COMMIT
+	$(BIN)/textclf bake

@@ -628,6 +628,13 @@ locals {
       },
       local.kms_use,
       {
+        # The bake window after production switched (textclf bake).
+        Sid      = "WatchTheAlarmsDuringTheBake"
+        Effect   = "Allow"
+        Action   = "cloudwatch:DescribeAlarms"
+        Resource = "arn:${local.partition}:cloudwatch:${var.region}:${local.account_id}:alarm:${local.name}-*"
+      },
+      {
         Sid    = "WatchAndSmokeTestTheEndpoint"
         Effect = "Allow"
         Action = ["sagemaker:DescribeEndpoint", "sagemaker:DescribeEndpointConfig", "sagemaker:DescribeModel", "sagemaker:InvokeEndpoint"]

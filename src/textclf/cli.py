@@ -27,6 +27,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from textclf.release.github_settings import SettingsError
     from textclf.release.promote import ReleaseError
     from textclf.release.retrain import RetrainError
+    from textclf.release.staging import StagingError
     from textclf.review.champion import ChampionError
     from textclf.review.gate import GateError
     from textclf.review.report import ReportError
@@ -41,6 +42,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
         ReportError,
         ReleaseError,
         SettingsError,
+        StagingError,
         RetrainError,
         RehearsalError,
         SageMakerError,
@@ -254,6 +256,50 @@ def cmd_release_check(args: argparse.Namespace) -> None:
     log(f"commit {commit} is on main and has a published, verified model: {manifest['model_data_url']}")
 
 
+def cmd_staging_check(args: argparse.Namespace) -> None:
+    import boto3
+
+    from textclf.release import staging
+
+    params = load_params(args.params)
+    if not args.endpoint:
+        raise staging.StagingError("name the staging endpoint: --endpoint or TEXTCLF_ENDPOINT_NAME")
+    runtime = boto3.client("sagemaker-runtime", region_name=params.aws.resolved().region)
+    prepared = Path(params.data.prepared_dir)
+    summary = staging.check(params, args.endpoint, runtime, prepared, Path("plots/confusion.csv"))
+    report = staging.markdown(summary)
+    staging.write_job_summary(report)
+    print(report)
+    if not summary["passed"]:
+        raise staging.StagingError("; ".join(summary["problems"]))
+
+
+def cmd_bake(args: argparse.Namespace) -> None:
+    """Watch production's alarms; on an alarm, promote the previous model again and fail."""
+    import boto3
+
+    from textclf.release import promote, staging
+
+    params = load_params(args.params)
+    settings, aws = params.deploy.staging, params.aws.resolved()
+    alarms = [name.strip() for name in args.alarms.split(",") if name.strip()]
+    cloudwatch = boto3.client("cloudwatch", region_name=aws.region)
+    seconds = settings.bake_seconds if args.seconds is None else args.seconds
+    log(f"baking: watching {alarms} for {seconds:.0f} s")
+    firing = staging.watch_alarms(cloudwatch, alarms, seconds, settings.bake_poll_seconds)
+    if firing is None:
+        log("bake window passed without an alarm")
+        return
+    if not args.previous:
+        raise staging.StagingError(f"alarm {firing} fired during the bake and no previous model is known")
+    targets = promote.Targets(args.function, args.endpoint)
+    promote.promote(promote.check_commit(args.previous), aws, targets, params.evaluate.main_metric)
+    raise staging.StagingError(
+        f"alarm {firing} fired during the bake: production was rolled back to {args.previous}; "
+        "the release failed and the champion is the previous model again"
+    )
+
+
 def cmd_github_settings(args: argparse.Namespace) -> None:
     from textclf.release import github_settings
 
@@ -447,6 +493,18 @@ def _release_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
         "retrain-pr", cmd_retrain_pr, "Open a PR with the new data.dvc (nothing if unchanged)", False
     )
     retrain_pr.add_argument("--base", default="main", help="base branch (default: %(default)s)")
+    staging_check = add(
+        "staging-check", cmd_staging_check, "Replay the test split, latency, burst on staging"
+    )
+    staging_check.add_argument(
+        "--endpoint", default=env("TEXTCLF_ENDPOINT_NAME"), help="the staging endpoint"
+    )
+    bake = add("bake", cmd_bake, "Watch production's alarms; an alarm rolls back to --previous")
+    bake.add_argument("--alarms", default=env("TEXTCLF_BAKE_ALARMS", ""), help="alarm names, comma-separated")
+    bake.add_argument("--previous", default=env("PREVIOUS_COMMIT"), help="the model to roll back to")
+    bake.add_argument("--seconds", type=float, default=None, help="override deploy.staging.bake_seconds")
+    bake.add_argument("--function", default=env("TEXTCLF_REDEPLOY_FUNCTION"), help="redeploy Lambda name")
+    bake.add_argument("--endpoint", default=env("TEXTCLF_ENDPOINT_NAME"), help="SageMaker endpoint name")
     settings = add(
         "github-settings",
         cmd_github_settings,

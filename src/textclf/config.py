@@ -245,9 +245,22 @@ class ServerlessParams(Section):
         return self
 
 
+class StagingParams(Section):
+    """Checks of a release on the staging endpoint, and production's bake window (release/staging.py)."""
+
+    # p95 of one request carrying up to max_batch_size test texts through the staging endpoint.
+    latency_p95_ms: Number = Field(2000, gt=0, le=60_000)
+    burst_requests: Int = Field(50, ge=1, le=1000)
+    burst_concurrency: Int = Field(5, ge=1, le=50)
+    # After production switched: how long its alarms are watched, and how often.
+    bake_seconds: Number = Field(600, ge=0, le=86_400)
+    bake_poll_seconds: Number = Field(30, gt=0, le=3600)
+
+
 class DeployParams(Section):
     serve: ServeParams = ServeParams()
     serverless: ServerlessParams = ServerlessParams()
+    staging: StagingParams = StagingParams()
     # Endpoint configs (and their models) kept for rollback; older ones are deleted. The live one
     # and the one before it are always kept.
     keep_configs: Int = Field(3, ge=2, le=50)

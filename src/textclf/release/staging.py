@@ -1,0 +1,194 @@
+"""Before production: the released model checked on a real endpoint; after it: a bake window.
+
+`textclf staging-check` (after the release lands on the staging endpoint):
+1. The test split replayed through the endpoint. Its predictions must equal the ones the PR's
+   evaluate stage made (`plots/confusion.csv`, one row per test text in order): the endpoint serves
+   the same ONNX graph through the same code, so any difference is a defect, not noise.
+2. The latency of those requests: p95 within `deploy.staging.latency_p95_ms`.
+3. A bounded burst (`burst_requests` at `burst_concurrency`): no 5xx.
+The figures go to stdout and, in GitHub Actions, to the job summary ($GITHUB_STEP_SUMMARY).
+
+`textclf bake` (after production switched): the endpoint's CloudWatch alarms are watched for
+`deploy.staging.bake_seconds`; an alarm in the window rolls production back to the previous model
+(the same promote path, so the previous model's digest is checked again) and fails the release.
+SageMaker's deployment guardrails (blue/green with auto-rollback alarms) do not apply here: rolling
+deployments exclude Serverless endpoints, and guardrails fall back to all-at-once without a baking
+period for them (SageMaker developer guide, "Deployment guardrails", Exclusions).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from textclf.config import Params
+
+
+class StagingError(RuntimeError):
+    """A check of the staged model failed; the message says which and by how much."""
+
+
+def test_split(prepared_dir: Path, confusion_csv: Path) -> tuple[list[str], list[str]]:
+    """The test texts and the labels evaluate predicted for them, row for row."""
+    try:
+        texts = [
+            json.loads(line)["text"] for line in (prepared_dir / "test.jsonl").read_text("utf-8").splitlines()
+        ]
+        with confusion_csv.open(encoding="utf-8", newline="") as handle:
+            predicted = [row["predicted"] for row in csv.DictReader(handle)]
+    except (OSError, ValueError, KeyError) as error:
+        raise StagingError(
+            f"cannot read the evaluated test split ({error}); run `dvc pull` or `dvc repro` so "
+            f"{prepared_dir / 'test.jsonl'} and {confusion_csv} are the release's"
+        ) from None
+    if len(texts) != len(predicted) or not texts:
+        raise StagingError(
+            f"{confusion_csv} has {len(predicted)} predictions for {len(texts)} test texts: not the "
+            "evaluation of this test split; run `dvc repro`"
+        )
+    return texts, predicted
+
+
+def _invoke(runtime: Any, endpoint: str, texts: list[str]) -> tuple[list[str], float]:
+    started = time.perf_counter()
+    response = runtime.invoke_endpoint(
+        EndpointName=endpoint,
+        ContentType="application/json",
+        Accept="application/json",
+        Body=json.dumps({"inputs": texts}).encode(),
+    )
+    answer = json.loads(response["Body"].read())
+    return [str(p["label"]) for p in answer["predictions"]], (time.perf_counter() - started) * 1000
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
+
+
+def replay(runtime: Any, endpoint: str, texts: list[str], expected: list[str], batch: int) -> dict[str, Any]:
+    """The test split through the endpoint, one request per batch; rows whose label differs."""
+    mismatches: list[int] = []
+    latencies: list[float] = []
+    for start in range(0, len(texts), batch):
+        labels, ms = _invoke(runtime, endpoint, texts[start : start + batch])
+        latencies.append(ms)
+        mismatches += [start + i for i, label in enumerate(labels) if label != expected[start + i]]
+    return {
+        "rows": len(texts),
+        "mismatched_rows": mismatches,
+        "requests": len(latencies),
+        "latency_p50_ms": round(percentile(latencies, 0.5), 1),
+        "latency_p95_ms": round(percentile(latencies, 0.95), 1),
+    }
+
+
+def burst(runtime: Any, endpoint: str, text: str, requests: int, concurrency: int) -> dict[str, Any]:
+    """`requests` one-text requests, `concurrency` at a time; counts server (5xx) errors."""
+    from botocore.exceptions import ClientError
+
+    def one(_: int) -> int:
+        try:
+            _invoke(runtime, endpoint, [text])
+            return 200
+        except ClientError as error:
+            return int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 500))
+
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        codes = list(pool.map(one, range(requests)))
+    return {"requests": requests, "concurrency": concurrency, "errors_5xx": sum(c >= 500 for c in codes)}
+
+
+def check(
+    params: Params, endpoint: str, runtime: Any, prepared_dir: Path, confusion_csv: Path
+) -> dict[str, Any]:
+    """All staging checks; the summary, or StagingError naming every failed check."""
+    settings = params.deploy.staging
+    texts, expected = test_split(prepared_dir, confusion_csv)
+    summary = {
+        "endpoint": endpoint,
+        "replay": replay(runtime, endpoint, texts, expected, params.deploy.serve.max_batch_size),
+        "burst": burst(runtime, endpoint, texts[0], settings.burst_requests, settings.burst_concurrency),
+        "latency_p95_budget_ms": settings.latency_p95_ms,
+    }
+    problems = []
+    mismatched = summary["replay"]["mismatched_rows"]
+    if mismatched:
+        problems.append(
+            f"{len(mismatched)} of {len(texts)} test texts got another label than evaluate gave them "
+            f"(rows {mismatched[:10]}): the endpoint does not serve the evaluated graph"
+        )
+    if summary["replay"]["latency_p95_ms"] > settings.latency_p95_ms:
+        problems.append(
+            f"latency p95 {summary['replay']['latency_p95_ms']} ms is above deploy.staging.latency_p95_ms "
+            f"({settings.latency_p95_ms} ms)"
+        )
+    if summary["burst"]["errors_5xx"]:
+        problems.append(
+            f"{summary['burst']['errors_5xx']} of {settings.burst_requests} burst requests got a 5xx"
+        )
+    summary["passed"] = not problems
+    summary["problems"] = problems
+    return summary
+
+
+def markdown(summary: dict[str, Any]) -> str:
+    replay_, burst_ = summary["replay"], summary["burst"]
+    verdict = "passed" if summary["passed"] else "FAILED"
+    lines = [
+        f"### Staging checks on `{summary['endpoint']}`: {verdict}",
+        "",
+        "| Check | Result |",
+        "| --- | --- |",
+        f"| Test split replayed | {replay_['rows'] - len(replay_['mismatched_rows'])} of {replay_['rows']} "
+        "labels equal to evaluate's |",
+        f"| Latency p50 / p95 per request | {replay_['latency_p50_ms']} / {replay_['latency_p95_ms']} ms "
+        f"(budget {summary['latency_p95_budget_ms']} ms) |",
+        f"| Burst | {burst_['requests']} requests at {burst_['concurrency']}: "
+        f"{burst_['errors_5xx']} with 5xx |",
+    ]
+    lines += [f"\n- {problem}" for problem in summary["problems"]]
+    return "\n".join(lines) + "\n"
+
+
+def write_job_summary(text: str) -> None:
+    path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if path:
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(text)
+
+
+# ---------------------------------------------------------------------------------------------
+# Bake window
+
+
+def watch_alarms(
+    cloudwatch: Any,
+    alarms: list[str],
+    seconds: float,
+    poll_s: float,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> str | None:
+    """The first of `alarms` found in state ALARM within `seconds`, or None when the window passed."""
+    if not alarms:
+        raise StagingError("no alarms to watch: name the endpoint's alarms (Terraform outputs)")
+    deadline = clock() + seconds
+    while True:
+        found = cloudwatch.describe_alarms(AlarmNames=alarms)["MetricAlarms"]
+        missing = set(alarms) - {alarm["AlarmName"] for alarm in found}
+        if missing:
+            raise StagingError(f"alarms {sorted(missing)} do not exist: nothing would watch the bake")
+        firing = [alarm["AlarmName"] for alarm in found if alarm["StateValue"] == "ALARM"]
+        if firing:
+            return firing[0]
+        if clock() >= deadline:
+            return None
+        sleep(min(poll_s, max(0.0, deadline - clock())))

@@ -1,0 +1,107 @@
+"""Staging checks on a real (local-cloud) endpoint serving the tiny model, and the bake window's
+alarm watch. The production rollback on an alarm runs in tests/iam (the Terraform-made account)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import boto3
+import pytest
+from redeploy_world import COMMITS
+from test_localcloud_endpoints import make_config, settle
+
+from textclf.config import Params
+from textclf.release import staging
+from textclf.serving.inference import Predictor
+
+TEXTS = [f"message {i} about my {topic}" for i in range(12) for topic in ("invoice", "parcel")][:20]
+
+
+def staged(world, tmp_path: Path, tiny_model_dir: Path, expected: list[str] | None = None):
+    """An endpoint on the tiny model, and the test split with evaluate's predictions for it."""
+    make_config(world, "one", COMMITS[0])
+    world.sm.create_endpoint(EndpointName="ep", EndpointConfigName="one")
+    assert settle(world)["EndpointStatus"] == "InService"
+    prepared = tmp_path / "prepared"
+    prepared.mkdir()
+    (prepared / "test.jsonl").write_text("".join(json.dumps({"text": t, "label": "x"}) + "\n" for t in TEXTS))
+    predicted = expected or Predictor(tiny_model_dir, max_length=128).predict_labels(TEXTS)
+    confusion = tmp_path / "confusion.csv"
+    with confusion.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["actual", "predicted"])
+        writer.writerows(("x", label) for label in predicted)
+    return prepared, confusion, predicted
+
+
+def params(**staging_settings) -> Params:
+    settings = {"burst_requests": 8, "burst_concurrency": 2, **staging_settings}
+    return Params.model_validate({"deploy": {"serve": {"max_batch_size": 8}, "staging": settings}})
+
+
+def test_the_staged_endpoint_gives_evaluates_labels_fast_enough_and_no_5xx(world, tmp_path, tiny_model_dir):
+    prepared, confusion, _ = staged(world, tmp_path, tiny_model_dir)
+    runtime = boto3.client("sagemaker-runtime")
+
+    summary = staging.check(params(), "ep", runtime, prepared, confusion)
+
+    assert summary["passed"], summary["problems"]
+    assert summary["replay"]["rows"] == len(TEXTS) and summary["replay"]["requests"] == 3  # batches of 8
+    assert summary["burst"] == {"requests": 8, "concurrency": 2, "errors_5xx": 0}
+    assert "20 of 20 labels equal to evaluate's" in staging.markdown(summary)
+
+
+def test_another_graph_and_a_slow_endpoint_fail_with_the_numbers(world, tmp_path, tiny_model_dir):
+    prepared, confusion, predicted = staged(world, tmp_path, tiny_model_dir)
+    flipped = [
+        ("billing" if label != "billing" else "delivery") if i in (3, 7) else label
+        for i, label in enumerate(predicted)
+    ]
+    confusion = tmp_path / "other.csv"
+    with confusion.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows([("actual", "predicted"), *(("x", label) for label in flipped)])
+    runtime = boto3.client("sagemaker-runtime")
+
+    summary = staging.check(params(latency_p95_ms=0.001), "ep", runtime, prepared, confusion)
+
+    assert not summary["passed"]
+    assert summary["replay"]["mismatched_rows"] == [3, 7]
+    assert any("2 of 20 test texts got another label" in p for p in summary["problems"])
+    assert any("above deploy.staging.latency_p95_ms (0.001 ms)" in p for p in summary["problems"])
+
+
+def test_a_test_split_that_is_not_the_evaluated_one_is_refused(tmp_path):
+    (tmp_path / "test.jsonl").write_text(json.dumps({"text": "a", "label": "x"}) + "\n")
+    (tmp_path / "confusion.csv").write_text("actual,predicted\nx,y\nx,y\n")
+    with pytest.raises(staging.StagingError, match="2 predictions for 1 test texts"):
+        staging.test_split(tmp_path, tmp_path / "confusion.csv")
+
+
+def test_the_bake_watch_returns_the_first_alarm_or_none_when_the_window_passes(aws_env):
+    cloudwatch = boto3.client("cloudwatch")
+    for name in ("ep-5xx", "ep-latency"):
+        cloudwatch.put_metric_alarm(
+            AlarmName=name,
+            MetricName="Invocation5XXErrors",
+            Namespace="AWS/SageMaker",
+            Statistic="Sum",
+            Period=60,
+            EvaluationPeriods=1,
+            Threshold=1,
+            ComparisonOperator="GreaterThanOrEqualToThreshold",
+        )
+    clock = iter(range(0, 1000, 30))
+    quiet = staging.watch_alarms(
+        cloudwatch, ["ep-5xx", "ep-latency"], 90, 30, sleep=lambda s: None, clock=lambda: next(clock)
+    )
+    assert quiet is None
+
+    cloudwatch.set_alarm_state(AlarmName="ep-latency", StateValue="ALARM", StateReason="p99 above budget")
+    assert (
+        staging.watch_alarms(cloudwatch, ["ep-5xx", "ep-latency"], 90, 30, sleep=lambda s: None)
+        == "ep-latency"
+    )
+    with pytest.raises(staging.StagingError, match="do not exist"):
+        staging.watch_alarms(cloudwatch, ["ep-5xx", "nope"], 90, 30, sleep=lambda s: None)
