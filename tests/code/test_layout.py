@@ -16,18 +16,23 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[2] / "src" / "textclf"
 GROUND = {"__init__", "config", "atomic", "s3uri", "text", "verdict"}
 TOP = {"cli", "rehearse", "localcloud"}
-WINGS = {"pipeline", "training", "review", "release", "serving", "batch", "frontdoor"}
+WINGS = {"pipeline", "training", "review", "release", "serving", "batch", "frontdoor", "monitoring"}
 # What each wing may import besides itself. Ground imports only ground.
 ALLOWED = {
     "ground": {"ground"},
-    "pipeline": {"ground", "serving"},  # evaluate and the export check use serving's inference
+    # evaluate and the export check use serving's inference; evaluate writes the drift reference
+    "pipeline": {"ground", "serving", "monitoring"},
     "training": {"ground", "pipeline"},
     "review": {"ground"},
     "serving": {"ground"},
     "release": {"ground", "pipeline", "review"},
     "batch": {"ground", "serving"},  # the serving contract's content types
     "frontdoor": set(),  # the API proxy Lambda ships alone: standard library and boto3
-    "top": {"ground", "pipeline", "training", "review", "release", "serving", "batch", "frontdoor", "top"},
+    "monitoring": set(),  # the drift-check Lambda ships alone: standard library and boto3
+    "top": {
+        *("ground", "pipeline", "training", "review", "release", "serving", "batch", "frontdoor"),
+        *("monitoring", "top"),
+    },
 }
 
 

@@ -4,9 +4,11 @@ The test split goes through the serving code (`textclf.serving.inference`) and t
 endpoint will serve (`deploy.serve.quantize` picks fp32 or int8): the gate judges exactly what is
 served. Writes `metrics/eval.json` (accuracy, macro-F1, per-class precision/recall/F1, and which
 graph was judged: file and SHA-256), the confusion
-matrix as `plots/confusion.csv` (one row per test text, DVC's confusion template), and the
-threshold verdict `metrics/gate.json`. The champion comparison runs later, in `textclf gate`,
-because the production model's metrics live outside the repository.
+matrix as `plots/confusion.csv` (one row per test text, DVC's confusion template), the
+threshold verdict `metrics/gate.json`, and the reference distributions the drift check compares
+live traffic with, `metrics/reference.json` (class priors of the predictions and the labels, text
+length and score histograms on fixed bins: textclf.monitoring.drift). The champion comparison
+runs later, in `textclf gate`, because the production model's metrics live outside the repository.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 
 from textclf import atomic
 from textclf.config import Params
+from textclf.monitoring.drift import build_reference
 from textclf.pipeline.prepare import DataError
 from textclf.pipeline.train import MODEL_DIR
 from textclf.serving.inference import ModelDirError, Predictor
@@ -27,6 +30,7 @@ from textclf.verdict import judge
 EVAL_METRICS_FILE = Path("metrics/eval.json")
 VERDICT_FILE = Path("metrics/gate.json")
 CONFUSION_PLOT = Path("plots/confusion.csv")
+REFERENCE_FILE = Path("metrics/reference.json")
 
 
 class EvaluateError(DataError):
@@ -115,14 +119,25 @@ def run(params: Params, model_dir: Path = MODEL_DIR) -> dict[str, Any]:
         texts, actual = read_test_split(test_file)
         predictor = load_predictor(model_dir, params)
         check_known_labels(actual, predictor.labels, test_file)
-        predicted = predictor.predict_labels(texts, params.evaluate.batch_size)
+        batch = params.evaluate.batch_size
+        results = [
+            pair
+            for start in range(0, len(texts), batch)
+            for pair in predictor.predict(texts[start : start + batch])
+        ]
+        predicted = [label for label, _ in results]
         metrics = {**score(actual, predicted, predictor.labels), "graph": predictor.describe()}
         verdict = judge(metrics, params.evaluate)
+        # Characters as the server records them (textclf.serving.signals): the text as received.
+        reference = build_reference(
+            predictor.labels, predicted, [s for _, s in results], actual, [len(text) for text in texts]
+        )
         atomic.write_text(CONFUSION_PLOT, _confusion_csv(actual, predicted))
         atomic.write_json(EVAL_METRICS_FILE, metrics)
+        atomic.write_json(REFERENCE_FILE, reference)
         atomic.write_json(VERDICT_FILE, verdict)
     except BaseException:
         # No outputs of an earlier run may stay behind to be read as this run's.
-        atomic.remove(EVAL_METRICS_FILE, VERDICT_FILE, CONFUSION_PLOT)
+        atomic.remove(EVAL_METRICS_FILE, VERDICT_FILE, CONFUSION_PLOT, REFERENCE_FILE)
         raise
     return verdict

@@ -1,0 +1,1 @@
+"""Watching the live model: reference distributions, drift statistics, the scheduled check."""

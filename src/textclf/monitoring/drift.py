@@ -1,0 +1,336 @@
+"""Drift of the live model's traffic against its training reference, and the scheduled check.
+
+Standard library only (boto3 in the handler, as the Lambda runtime provides it), so this one module
+ships alone in a Lambda zip (`build_zip`) and the evaluate stage imports the same bins and the same
+statistic it writes the reference with.
+
+The reference (`metrics/reference.json`, written by the evaluate stage on the test split, published
+next to the model): the class priors of the predictions and of the labels, and histograms of the
+text length in characters and of the predicted label's score, on fixed bins. Fixed bins, not
+quantiles of the test split: the live traffic is binned the same way without knowing the split,
+and two references of two models stay comparable.
+
+The statistic: the population stability index, PSI = sum_i (a_i - e_i) * ln(a_i / e_i) over the
+bins, with e the reference's and a the window's proportions (Siddiqi, "Credit Risk Scorecards",
+2006, ch. 8; Yurdakul, "Statistical properties of the population stability index", 2018). It is
+the symmetrised Kullback-Leibler divergence, so an empty bin on either side would make it
+infinite: empty bins count as EPSILON instead. Customary reading: < 0.1 stable, 0.1-0.25 moderate
+shift, > 0.25 large shift; the thresholds are `monitor.psi_*` in params.yaml.
+
+A window with fewer than `monitor.min_predictions` predictions is reported as too little traffic,
+never as drift: with a few values in ten bins the PSI is large by chance alone.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import math
+import os
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+REFERENCE_FORMAT = 1
+# Lower bounds of the bins; the last bin is open-ended. Characters as received by the server.
+LENGTH_BOUNDS = (0, 25, 50, 75, 100, 150, 200, 300, 500, 1000, 2000)
+# Scores of the predicted label: ten bins of 0.1 (1.0 falls in the last).
+SCORE_BOUNDS = tuple(round(i / 10, 1) for i in range(10))
+# Stands in for an empty bin's proportion: 1e-4 caps one empty bin's term at about |p| * 9.2.
+EPSILON = 1e-4
+# The serving signals' marker (textclf.serving.signals.KIND; not imported: this module ships alone).
+SIGNAL_KIND = "textclf.prediction"
+METRICS_NAMESPACE = "textclf/Drift"
+SIGNALS = ("prediction_mix", "score", "length")
+
+
+class DriftError(ValueError):
+    """A reference or a check's settings cannot be used; the message says what to fix."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Histograms and the reference
+
+
+def histogram(values: Iterable[float], bounds: tuple[float, ...]) -> list[int]:
+    """Counts per bin; bin i holds bounds[i] <= value < bounds[i + 1], the last is open-ended."""
+    counts = [0] * len(bounds)
+    for value in values:
+        counts[max(bisect.bisect_right(bounds, value) - 1, 0)] += 1
+    return counts
+
+
+def _shares(counts: Counter[str] | dict[str, int], labels: list[str]) -> dict[str, float]:
+    total = sum(counts.values()) or 1
+    return {label: round(counts.get(label, 0) / total, 6) for label in labels}
+
+
+def build_reference(
+    labels: list[str], predicted: list[str], scores: list[float], actual: list[str], characters: list[int]
+) -> dict[str, Any]:
+    """The reference distributions of one scored split (the evaluate stage's test split)."""
+    if not predicted or not len(predicted) == len(scores) == len(actual) == len(characters):
+        raise DriftError("the reference needs one prediction, score, label and length per row (and rows)")
+    return {
+        "format": REFERENCE_FORMAT,
+        "rows": len(predicted),
+        "labels": labels,
+        "prediction_mix": _shares(Counter(predicted), labels),
+        "label_mix": _shares(Counter(actual), labels),
+        "length_chars": {"lower_bounds": list(LENGTH_BOUNDS), "counts": histogram(characters, LENGTH_BOUNDS)},
+        "score": {"lower_bounds": list(SCORE_BOUNDS), "counts": histogram(scores, SCORE_BOUNDS)},
+    }
+
+
+def check_reference(reference: Any, where: str) -> dict[str, Any]:
+    """The reference as written by build_reference, or a DriftError naming what is wrong."""
+    if not isinstance(reference, dict) or reference.get("format") != REFERENCE_FORMAT:
+        raise DriftError(
+            f"{where}: not a reference of format {REFERENCE_FORMAT} (the evaluate stage writes it)"
+        )
+    for key, bounds in (("length_chars", LENGTH_BOUNDS), ("score", SCORE_BOUNDS)):
+        part = reference.get(key)
+        if not isinstance(part, dict) or tuple(part.get("lower_bounds", ())) != bounds:
+            raise DriftError(
+                f"{where}: {key} has other bins than this check ({list(bounds)}): the model was evaluated "
+                "with another version of textclf; re-run its evaluate stage"
+            )
+        if len(part.get("counts", ())) != len(bounds):
+            raise DriftError(f"{where}: {key}.counts must hold one count per bin ({len(bounds)})")
+    mix = reference.get("prediction_mix")
+    if not isinstance(mix, dict) or not mix:
+        raise DriftError(f"{where}: prediction_mix must map each label to its share")
+    return reference
+
+
+# ---------------------------------------------------------------------------------------------
+# The statistic
+
+
+def psi(expected: list[float], actual: list[float]) -> float:
+    """Population stability index of two histograms over the same bins (counts or shares)."""
+    if len(expected) != len(actual) or not expected:
+        raise DriftError(f"PSI needs two histograms over the same bins ({len(expected)} vs {len(actual)})")
+    e_total, a_total = sum(expected), sum(actual)
+    if e_total <= 0 or a_total <= 0:
+        raise DriftError("PSI needs at least one value on each side")
+    total = 0.0
+    for e_count, a_count in zip(expected, actual, strict=True):
+        e, a = max(e_count / e_total, EPSILON), max(a_count / a_total, EPSILON)
+        total += (a - e) * math.log(a / e)
+    return total
+
+
+def window_statistics(
+    reference: dict[str, Any], labels: list[str], scores: list[float], characters: list[int]
+) -> dict:
+    """PSI of each signal of one window against the reference."""
+    known = list(reference["prediction_mix"])
+    mix = Counter(labels)
+    unknown = sum(count for label, count in mix.items() if label not in reference["prediction_mix"])
+    # A label the reference never saw is its own bin (expected share 0 -> EPSILON): a model that
+    # starts answering with a new label has drifted.
+    expected_mix = [reference["prediction_mix"][label] for label in known] + [0.0]
+    actual_mix = [mix.get(label, 0) for label in known] + [unknown]
+    return {
+        "prediction_mix": psi(expected_mix, actual_mix),
+        "score": psi(reference["score"]["counts"], histogram(scores, SCORE_BOUNDS)),
+        "length": psi(reference["length_chars"]["counts"], histogram(characters, LENGTH_BOUNDS)),
+    }
+
+
+def evaluate_window(
+    reference: dict[str, Any],
+    lines: Iterable[dict[str, Any]],
+    thresholds: dict[str, float],
+    min_predictions: int,
+) -> dict[str, Any]:
+    """The verdict on one window of signal lines: `insufficient_traffic`, `drift` or `stable`."""
+    labels: list[str] = []
+    scores: list[float] = []
+    characters: list[int] = []
+    for line in lines:
+        labels += line["label"]
+        scores += line["Score"]
+        characters += line["Characters"]
+    summary: dict[str, Any] = {"predictions": len(labels), "min_predictions": min_predictions}
+    if len(labels) < min_predictions:
+        return {**summary, "status": "insufficient_traffic", "psi": None, "drifted": []}
+    values = window_statistics(reference, labels, scores, characters)
+    drifted = [name for name in SIGNALS if values[name] > thresholds[name]]
+    return {
+        **summary,
+        "status": "drift" if drifted else "stable",
+        "psi": {name: round(value, 4) for name, value in values.items()},
+        "thresholds": thresholds,
+        "drifted": drifted,
+        "window_mix": _shares(Counter(labels), sorted(set(labels) | set(reference["prediction_mix"]))),
+    }
+
+
+def parse_signal_line(message: str) -> dict[str, Any] | None:
+    """One log event's signal line, or None for the server's other lines (and foreign ones)."""
+    start = message.find("{")  # a log agent may prefix a timestamp
+    if start < 0:
+        return None
+    try:
+        line = json.loads(message[start:])
+    except ValueError:
+        return None
+    if not isinstance(line, dict) or line.get("kind") != SIGNAL_KIND:
+        return None
+    parts = (line.get("label"), line.get("Score"), line.get("Characters"))
+    if not all(isinstance(part, list) for part in parts) or len({len(part) for part in parts}) != 1:
+        return None  # a torn or foreign line is skipped, not trusted
+    return line
+
+
+# ---------------------------------------------------------------------------------------------
+# The scheduled check (a Lambda: EventBridge schedule -> handler)
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    try:
+        value = float(raw) if raw else default
+    except ValueError:
+        raise DriftError(f"environment variable {name}={raw!r}: expected a number") from None
+    if not value > 0:
+        raise DriftError(f"environment variable {name}={raw!r}: must be greater than 0")
+    return value
+
+
+def settings_from_env() -> dict[str, Any]:
+    """What Terraform passes to the function (from params.yaml's `monitor` section)."""
+    missing = [name for name in ("ENDPOINT_NAME", "ARTIFACTS_BUCKET") if not os.environ.get(name)]
+    if missing:
+        raise DriftError(f"environment variables {missing} must be set (Terraform sets them on the function)")
+    return {
+        "endpoint": os.environ["ENDPOINT_NAME"],
+        "bucket": os.environ["ARTIFACTS_BUCKET"],
+        "window_hours": _env_float("MONITOR_WINDOW_HOURS", 24),
+        "min_predictions": int(_env_float("MONITOR_MIN_PREDICTIONS", 200)),
+        "thresholds": {
+            "prediction_mix": _env_float("MONITOR_PSI_PREDICTION_MIX", 0.25),
+            "score": _env_float("MONITOR_PSI_SCORE", 0.25),
+            "length": _env_float("MONITOR_PSI_LENGTH", 0.25),
+        },
+        "namespace": os.environ.get("MONITOR_METRICS_NAMESPACE") or METRICS_NAMESPACE,
+    }
+
+
+def log_group(endpoint: str) -> str:
+    # https://docs.aws.amazon.com/sagemaker/latest/dg/logging-cloudwatch.html
+    return f"/aws/sagemaker/Endpoints/{endpoint}"
+
+
+def read_window(logs: Any, group: str, start_ms: int, end_ms: int) -> Iterator[dict[str, Any]]:
+    """The signal lines of a log group in [start_ms, end_ms), every page of FilterLogEvents."""
+    request = {
+        "logGroupName": group,
+        "startTime": start_ms,
+        "endTime": end_ms,
+        "filterPattern": f'"{SIGNAL_KIND}"',  # fewer bytes scanned and sent; parse_signal_line checks
+    }
+    while True:
+        page = logs.filter_log_events(**request)
+        for event in page.get("events", []):
+            line = parse_signal_line(event.get("message", ""))
+            if line is not None:
+                yield line
+        token = page.get("nextToken")
+        if not token:
+            return
+        request["nextToken"] = token
+
+
+def _s3_json(s3: Any, bucket: str, key: str) -> Any:
+    body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    try:
+        return json.loads(body)
+    except ValueError:
+        raise DriftError(f"s3://{bucket}/{key}: not valid JSON") from None
+
+
+def live_reference(s3: Any, bucket: str) -> tuple[str, dict[str, Any]]:
+    """The live model's commit (production/deployment.json, written by promote) and its reference."""
+    deployment = _s3_json(s3, bucket, "production/deployment.json")
+    commit = deployment.get("commit") if isinstance(deployment, dict) else None
+    if not isinstance(commit, str) or not commit:
+        raise DriftError(f"s3://{bucket}/production/deployment.json: no commit: promote writes it")
+    key = f"models/{commit}/reference.json"
+    return commit, check_reference(_s3_json(s3, bucket, key), f"s3://{bucket}/{key}")
+
+
+def publish(cloudwatch: Any, namespace: str, endpoint: str, summary: dict[str, Any], when: float) -> None:
+    """The check's numbers as metrics: the alarm watches Drifted; the dashboard draws the rest."""
+    from datetime import UTC, datetime
+
+    timestamp = datetime.fromtimestamp(when, UTC)
+    dimensions = [{"Name": "EndpointName", "Value": endpoint}]
+    data = [
+        {"MetricName": "WindowPredictions", "Value": summary["predictions"], "Unit": "Count"},
+        {"MetricName": "InsufficientTraffic", "Value": float(summary["status"] == "insufficient_traffic")},
+        {"MetricName": "Drifted", "Value": float(summary["status"] == "drift")},
+    ]
+    for name, value in (summary.get("psi") or {}).items():
+        data.append({"MetricName": f"PSI_{name}", "Value": value})
+    for datum in data:
+        datum.update(Dimensions=dimensions, Timestamp=timestamp)
+        datum.setdefault("Unit", "None")
+    cloudwatch.put_metric_data(Namespace=namespace, MetricData=data)
+
+
+def handler(event: dict[str, Any] | None, context: Any = None) -> dict[str, Any]:
+    """Check the last window of the live endpoint's traffic; publish the scores; return a summary.
+
+    The event may carry `window_end_ms` (a replay of an earlier window); a schedule sends none."""
+    import boto3
+
+    settings = settings_from_env()
+    end_ms = int((event or {}).get("window_end_ms") or time.time() * 1000)
+    start_ms = end_ms - int(settings["window_hours"] * 3600 * 1000)
+    commit, reference = live_reference(boto3.client("s3"), settings["bucket"])
+    group = log_group(settings["endpoint"])
+    lines = read_window(boto3.client("logs"), group, start_ms, end_ms)
+    # Only the live model's lines: the reference describes that model, not the one before it.
+    live = (line for line in lines if line.get("ModelVersion") == commit)
+    summary = evaluate_window(reference, live, settings["thresholds"], settings["min_predictions"])
+    publish(boto3.client("cloudwatch"), settings["namespace"], settings["endpoint"], summary, end_ms / 1000)
+    result = {
+        "endpoint": settings["endpoint"],
+        "log_group": group,
+        "model_version": commit,
+        "window": {"start_ms": start_ms, "end_ms": end_ms, "hours": settings["window_hours"]},
+        **summary,
+    }
+    print(json.dumps({"component": "drift", **result}))
+    return result
+
+
+ZIP_FILES = ("textclf/__init__.py", "textclf/monitoring/__init__.py", "textclf/monitoring/drift.py")
+ZIP_TIME = (2020, 1, 1, 0, 0, 0)
+
+
+def build_zip(target: str) -> str:
+    """Write the Lambda zip (this module and its packages' `__init__.py` files) deterministically,
+    all or nothing (as textclf.release.redeploy.build_zip does for the redeploy Lambda)."""
+    import io
+    import zipfile
+    from pathlib import Path
+
+    source_root = Path(__file__).resolve().parents[2]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name in ZIP_FILES:
+            entry = zipfile.ZipInfo(name, date_time=ZIP_TIME)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = 0o100644 << 16
+            archive.writestr(entry, (source_root / name).read_bytes(), compresslevel=9)
+    out = Path(target)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = out.with_name(f".{out.name}.tmp")
+    staging.write_bytes(buffer.getvalue())
+    staging.replace(out)
+    return str(out)
