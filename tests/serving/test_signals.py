@@ -74,7 +74,9 @@ def test_one_line_per_answered_request_with_what_the_client_got(served):
         assert line["label"] == [p["label"] for p in predictions]
         assert line["Score"] == [p["score"] for p in predictions]
         assert line["Predictions"] == len(predictions)
-        assert sum(v for k, v in line.items() if k.startswith(signals.LABEL_METRIC_PREFIX)) == len(predictions)
+        assert sum(v for k, v in line.items() if k.startswith(signals.LABEL_METRIC_PREFIX)) == len(
+            predictions
+        )
         assert line["ModelVersion"] == "v-signals"
         assert line["kind"] == signals.KIND
         assert line["LatencyMs"] > 0
