@@ -23,7 +23,7 @@ ALLOWED = {
     # evaluate and the export check use serving's inference; evaluate writes the drift reference
     "pipeline": {"ground", "serving", "monitoring"},
     "training": {"ground", "pipeline"},
-    "review": {"ground"},
+    "review": {"ground", "monitoring"},  # the data checks use the drift statistic
     "serving": {"ground"},
     "release": {"ground", "pipeline", "review"},
     "batch": {"ground", "serving"},  # the serving contract's content types

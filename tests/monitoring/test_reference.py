@@ -57,15 +57,38 @@ def test_the_reference_describes_the_scored_test_split(workspace, tiny_model_dir
     assert sum(scores[:3]) == 0  # a top score is at least 1/3 with three labels
 
 
+def test_the_heldout_probabilities_are_the_predictions_row_by_row(workspace, tiny_model_dir):
+    evaluate.run(Params(), tiny_model_dir)
+
+    with (workspace / "plots" / "heldout_probabilities.csv").open() as handle:
+        rows = list(csv.reader(handle))
+    with (workspace / "plots" / "confusion.csv").open() as handle:
+        predicted = [row["predicted"] for row in csv.DictReader(handle)]
+    labels = rows[0][1:]
+    assert rows[0][0] == "row" and sorted(labels) == sorted(
+        json.loads((tiny_model_dir / "labels.json").read_text())["labels"]
+    )
+    assert [int(row[0]) for row in rows[1:]] == list(range(1, len(TEST_ROWS) + 1))
+    for row, label in zip(rows[1:], predicted, strict=True):
+        values = [float(value) for value in row[1:]]
+        assert sum(values) == pytest.approx(1, abs=1e-5)
+        assert labels[values.index(max(values))] == label
+
+
 def test_a_failed_evaluation_leaves_no_stale_reference(workspace, tmp_path):
     (workspace / "metrics").mkdir()
     stale = workspace / "metrics" / "reference.json"
     stale.write_text('{"format": 1}')
 
+    (workspace / "plots").mkdir()
+    stale_heldout = workspace / "plots" / "heldout_probabilities.csv"
+    stale_heldout.write_text("row,a\n1,1.0\n")
+
     with pytest.raises(evaluate.EvaluateError, match="does not exist"):
         evaluate.run(Params(), tmp_path / "no-model")
 
     assert not stale.exists()
+    assert not stale_heldout.exists()
 
 
 def test_dvc_yaml_declares_it_as_an_uncached_metric_of_evaluate(repo_root):
@@ -73,6 +96,7 @@ def test_dvc_yaml_declares_it_as_an_uncached_metric_of_evaluate(repo_root):
 
     assert {"metrics/reference.json": {"cache": False}} in stage["metrics"]
     assert "src/textclf/monitoring/drift.py" in stage["deps"]  # the bins are part of the output
+    assert {"plots/heldout_probabilities.csv": {"cache": False}} in stage["outs"]
 
 
 def test_histograms_put_bounds_in_the_upper_bin_and_open_the_last():

@@ -24,13 +24,16 @@ from textclf.config import Params
 from textclf.monitoring.drift import build_reference
 from textclf.pipeline.prepare import DataError
 from textclf.pipeline.train import MODEL_DIR
-from textclf.serving.inference import ModelDirError, Predictor
+from textclf.serving.inference import ModelDirError, Predictor, softmax
 from textclf.verdict import judge
 
 EVAL_METRICS_FILE = Path("metrics/eval.json")
 VERDICT_FILE = Path("metrics/gate.json")
 CONFUSION_PLOT = Path("plots/confusion.csv")
 REFERENCE_FILE = Path("metrics/reference.json")
+# Each test row's probabilities: the held-out predictions the PR report's label-error check reads
+# (textclf.review.data_checks). Numbers only, no text.
+HELDOUT_FILE = Path("plots/heldout_probabilities.csv")
 
 
 class EvaluateError(DataError):
@@ -113,6 +116,14 @@ def _confusion_csv(actual: list[str], predicted: list[str]) -> str:
     return buffer.getvalue()
 
 
+def _heldout_csv(labels: list[str], probabilities: list[list[float]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["row", *labels])  # row: the test row's number, 1 = the first row of test.jsonl
+    writer.writerows([number, *(f"{p:.6f}" for p in row)] for number, row in enumerate(probabilities, 1))
+    return buffer.getvalue()
+
+
 def run(params: Params, model_dir: Path = MODEL_DIR) -> dict[str, Any]:
     test_file = Path(params.data.prepared_dir) / "test.jsonl"
     try:
@@ -120,11 +131,13 @@ def run(params: Params, model_dir: Path = MODEL_DIR) -> dict[str, Any]:
         predictor = load_predictor(model_dir, params)
         check_known_labels(actual, predictor.labels, test_file)
         batch = params.evaluate.batch_size
-        results = [
-            pair
+        probabilities = [
+            row
             for start in range(0, len(texts), batch)
-            for pair in predictor.predict(texts[start : start + batch])
+            for row in softmax(predictor.logits(texts[start : start + batch])).tolist()
         ]
+        # What Predictor.predict returns: the argmax label and its probability, rounded alike.
+        results = [(predictor.labels[row.index(max(row))], round(max(row), 6)) for row in probabilities]
         predicted = [label for label, _ in results]
         metrics = {**score(actual, predicted, predictor.labels), "graph": predictor.describe()}
         verdict = judge(metrics, params.evaluate)
@@ -135,9 +148,10 @@ def run(params: Params, model_dir: Path = MODEL_DIR) -> dict[str, Any]:
         atomic.write_text(CONFUSION_PLOT, _confusion_csv(actual, predicted))
         atomic.write_json(EVAL_METRICS_FILE, metrics)
         atomic.write_json(REFERENCE_FILE, reference)
+        atomic.write_text(HELDOUT_FILE, _heldout_csv(predictor.labels, probabilities))
         atomic.write_json(VERDICT_FILE, verdict)
     except BaseException:
         # No outputs of an earlier run may stay behind to be read as this run's.
-        atomic.remove(EVAL_METRICS_FILE, VERDICT_FILE, CONFUSION_PLOT, REFERENCE_FILE)
+        atomic.remove(EVAL_METRICS_FILE, VERDICT_FILE, CONFUSION_PLOT, REFERENCE_FILE, HELDOUT_FILE)
         raise
     return verdict
