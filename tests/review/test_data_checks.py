@@ -189,3 +189,42 @@ def test_heldout_predictions_of_another_run_are_refused(repository):
         data_checks.DataCheckError, match=r"1 rows for a test split of 300.*rerun the evaluate"
     ):
         data_checks.run(Path("data/prepared"))
+
+
+def report_with(checks) -> str:
+    from tests.review.conftest import MAIN_EVAL, PR_EVAL
+    from textclf.config import Params
+    from textclf.review import gate, report
+
+    params = Params()
+    verdict = gate.judge(PR_EVAL, params.evaluate) | {"notes": []}
+    inputs = report.Inputs(
+        params=params,
+        base_ref="main",
+        base_commit="1" * 40,
+        candidate=PR_EVAL,
+        verdict=verdict,
+        base_eval=MAIN_EVAL,
+        data_checks=checks,
+    )
+    return report.render(inputs)
+
+
+def test_the_report_shows_the_checks_after_the_data_section(repository):
+    rendered = report_with(data_checks.run(Path("data/prepared")))
+
+    assert (
+        rendered.index("### Data\n")
+        < rendered.index("### Data checks vs `main`")
+        < rendered.index("### Links")
+    )
+    assert "Suspected label errors, test split (confident learning)" in rendered
+    assert "SECRET" not in rendered
+
+
+def test_the_report_says_why_the_checks_did_not_run():
+    rendered = report_with(
+        "plots/heldout_probabilities.csv: not found; the evaluate stage writes it (dvc repro)"
+    )
+
+    assert "### Data checks vs `main`\n\nNot run: plots/heldout\\_probabilities.csv: not found" in rendered

@@ -7,7 +7,8 @@ The PR workflow posts the file with `cml comment update`, so each push edits one
 Sections: the verdict and the main metric (this PR vs production vs main); the metrics diff
 (`dvc metrics diff`) and changed params (`dvc params diff`); per-class scores and the confusion
 matrix; training curves as Mermaid charts (GitHub renders them, so no image leaves the
-repository); the data per split and class; the training job; links.
+repository); the data per split and class; the data checks (shifts, leakage, suspected label
+errors: textclf.review.data_checks); the training job; links.
 
 `collect` gathers everything (git, DVC, the champion); `render` is pure, so every section can be
 checked on its own; `write` does both and replaces the report atomically.
@@ -29,7 +30,7 @@ from typing import Any
 
 from textclf import atomic
 from textclf.config import Params
-from textclf.review import gate
+from textclf.review import data_checks, gate
 from textclf.review.champion import COMMIT, EVAL_METRICS_FILE, Source, committed_json, resolve_ref
 
 REPORT_FILE = Path("reports/report.md")
@@ -98,6 +99,8 @@ class Inputs:
     train_loss: list[dict[str, float]] = field(default_factory=list)
     validation: list[dict[str, float]] = field(default_factory=list)
     links: Links = Links()
+    # textclf.review.data_checks: its results, or why they could not be computed.
+    data_checks: dict[str, Any] | str | None = None
 
 
 def _dvc_json(args: list[str]) -> subprocess.Popen[str]:
@@ -222,7 +225,16 @@ def collect(
         train_loss=read_curve(TRAIN_LOSS_PLOT),
         validation=read_curve(VALIDATION_PLOT),
         links=github_links(os.environ if env is None else env, head_commit(commit_sha)),
+        data_checks=_data_checks(params, base_ref),
     )
+
+
+def _data_checks(params: Params, base_ref: str) -> dict[str, Any] | str:
+    """The data checks, or what kept them from running (the rest of the report still renders)."""
+    try:
+        return data_checks.run(Path(params.data.prepared_dir), base_ref)
+    except data_checks.DataCheckError as error:
+        return str(error)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -753,6 +765,13 @@ def section_data(inputs: Inputs, compact: bool = False) -> str:
     return "\n\n".join(parts)
 
 
+def section_data_checks(inputs: Inputs) -> str:
+    if isinstance(inputs.data_checks, dict):
+        return data_checks.section(inputs.data_checks)
+    reason = inputs.data_checks or "not computed"
+    return f"### Data checks vs `{md(inputs.base_ref)}`\n\nNot run: {md(reason)}"
+
+
 # ---------------------------------------------------------------------------------------------
 # Section 6: the training job
 
@@ -928,6 +947,7 @@ def _sections(inputs: Inputs, compact: bool) -> list[str]:
         section_per_class(inputs, compact),
         section_plots(inputs),
         section_data(inputs, compact),
+        section_data_checks(inputs),
         section_training(inputs),
         section_links(inputs),
     ]
