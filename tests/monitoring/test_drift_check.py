@@ -136,6 +136,14 @@ def drift_role() -> str:
                     f"arn:aws:s3:::{BUCKET}/models/*/reference.json",
                 ],
             },
+            # Without ListBucket, S3 answers a missing key with 403 AccessDenied, not 404 NoSuchKey
+            # (S3 API reference, GetObject: "Permissions"): the error could not say what is missing.
+            {
+                "Effect": "Allow",
+                "Action": "s3:ListBucket",
+                "Resource": f"arn:aws:s3:::{BUCKET}",
+                "Condition": {"StringLike": {"s3:prefix": ["production/*", "models/*"]}},
+            },
             {
                 "Effect": "Allow",
                 "Action": "cloudwatch:PutMetricData",
@@ -265,3 +273,18 @@ def test_the_lambda_cannot_read_another_endpoints_logs(world):
 
     assert response.get("FunctionError") == "Unhandled"
     assert "not authorized to perform: logs:FilterLogEvents" in response["Payload"].read().decode()
+
+
+def test_a_live_model_without_a_reference_is_an_error_that_says_why(world):
+    boto3.client("s3").delete_object(Bucket=BUCKET, Key=f"models/{COMMIT}/reference.json")
+    write_log(world, traffic(400, seed=12))
+
+    response = boto3.client("lambda").invoke(FunctionName="textclf-drift", Payload=b"{}")
+
+    assert response.get("FunctionError") == "Unhandled"  # raised: the schedule's failure alarm sees it
+    error = json.loads(response["Payload"].read())
+    assert error["errorType"] == "DriftError"
+    assert (
+        f"models/{COMMIT}/reference.json: not found; the live model was published without"
+        in error["errorMessage"]
+    )

@@ -245,8 +245,11 @@ def read_window(logs: Any, group: str, start_ms: int, end_ms: int) -> Iterator[d
         request["nextToken"] = token
 
 
-def _s3_json(s3: Any, bucket: str, key: str) -> Any:
-    body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+def _s3_json(s3: Any, bucket: str, key: str, missing_hint: str) -> Any:
+    try:
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except s3.exceptions.NoSuchKey:
+        raise DriftError(f"s3://{bucket}/{key}: not found; {missing_hint}") from None
     try:
         return json.loads(body)
     except ValueError:
@@ -255,12 +258,18 @@ def _s3_json(s3: Any, bucket: str, key: str) -> Any:
 
 def live_reference(s3: Any, bucket: str) -> tuple[str, dict[str, Any]]:
     """The live model's commit (production/deployment.json, written by promote) and its reference."""
-    deployment = _s3_json(s3, bucket, "production/deployment.json")
+    deployment = _s3_json(
+        s3, bucket, "production/deployment.json", "nothing was promoted yet: no live model to compare with"
+    )
     commit = deployment.get("commit") if isinstance(deployment, dict) else None
     if not isinstance(commit, str) or not commit:
         raise DriftError(f"s3://{bucket}/production/deployment.json: no commit: promote writes it")
     key = f"models/{commit}/reference.json"
-    return commit, check_reference(_s3_json(s3, bucket, key), f"s3://{bucket}/{key}")
+    hint = (
+        "the live model was published without its reference (metrics/reference.json): publish it "
+        "with a version of textclf whose publish step uploads it (docs/monitoring.md)"
+    )
+    return commit, check_reference(_s3_json(s3, bucket, key, hint), f"s3://{bucket}/{key}")
 
 
 def publish(cloudwatch: Any, namespace: str, endpoint: str, summary: dict[str, Any], when: float) -> None:
