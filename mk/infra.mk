@@ -114,5 +114,8 @@ github-settings: $(INSTALLED) ## Apply and verify the GitHub settings releases r
 staging-check: $(INSTALLED) ## Replay the test split through the staging endpoint, latency p95, a burst (docs/staging.md)
 	$(BIN)/textclf staging-check
 
-bake: $(INSTALLED) ## Watch production's alarms for the bake window; an alarm rolls back to PREVIOUS_COMMIT
-	$(BIN)/textclf bake
+bake: $(INSTALLED) ## Watch production's alarms (TEXTCLF_BAKE_ALARMS) for the bake window; an alarm rolls back to PREVIOUS_COMMIT
+	$(BIN)/textclf bake $(if $(TEXTCLF_BAKE_ALARMS),--alarms "$(TEXTCLF_BAKE_ALARMS)")
+
+production-commit: $(INSTALLED) ## Print the commit production serves (the champion record; empty before the first release)
+	@$(BIN)/textclf production-commit

@@ -521,6 +521,13 @@ locals {
         ]
       },
       {
+        # The dead-letter queues of the event rules (events.tf).
+        Sid      = "ManageProjectQueues"
+        Effect   = "Allow"
+        Action   = "sqs:*"
+        Resource = "arn:${local.partition}:sqs:${var.region}:${local.account_id}:${local.name}-*"
+      },
+      {
         Sid      = "ManageProjectFunctions"
         Effect   = "Allow"
         Action   = "lambda:*"

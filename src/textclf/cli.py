@@ -256,6 +256,14 @@ def cmd_release_check(args: argparse.Namespace) -> None:
     log(f"commit {commit} is on main and has a published, verified model: {manifest['model_data_url']}")
 
 
+def cmd_production_commit(args: argparse.Namespace) -> None:
+    """The commit production serves, from the champion record (empty before the first release)."""
+    from textclf.review import champion
+
+    found = champion.read_production(load_params(args.params).aws.resolved())
+    print(found.model_version if found is not None and found.model_version else "")
+
+
 def cmd_staging_check(args: argparse.Namespace) -> None:
     import boto3
 

@@ -167,12 +167,16 @@ def test_minimal_permissions(path: Path) -> None:
         assert job["permissions"].get("contents") in {"read", "write"}
 
 
-def aws_step(workflow: dict[str, Any], job: str) -> dict[str, Any]:
+def aws_steps(workflow: dict[str, Any], job: str) -> list[dict[str, Any]]:
     found = [s for s in workflow["jobs"][job]["steps"] if "configure-aws-credentials" in s.get("uses", "")]
-    assert len(found) == 1
-    assert found[0]["uses"] == "aws-actions/configure-aws-credentials@v6"
+    assert found and all(s["uses"] == "aws-actions/configure-aws-credentials@v6" for s in found)
     assert workflow["jobs"][job]["permissions"]["id-token"] == "write"
-    return found[0]
+    return found
+
+
+def aws_step(workflow: dict[str, Any], job: str) -> dict[str, Any]:
+    (found,) = aws_steps(workflow, job)
+    return found
 
 
 def test_pr_workflow() -> None:
@@ -213,10 +217,17 @@ def test_release_workflow() -> None:
     assert workflow["concurrency"] == {"group": "release", "cancel-in-progress": False}
     job = workflow["jobs"]["release"]
     assert job["environment"] == "production"
-    assert aws_step(workflow, "release")["with"]["role-to-assume"] == "${{ vars.AWS_RELEASE_ROLE_ARN }}"
+    # One role per step group: Terraform and images, then the promote step's own role.
+    apply, promote = aws_steps(workflow, "release")
+    assert apply["with"]["role-to-assume"] == "${{ vars.AWS_RELEASE_ROLE_ARN }}"
+    assert promote["with"]["role-to-assume"] == "${{ vars.AWS_PROMOTE_ROLE_ARN }}"
+    steps = job["steps"]
+    assert steps.index(promote) < next(i for i, s in enumerate(steps) if s.get("run") == "make promote")
+    assert job["steps"][0]["with"]["fetch-depth"] == 0  # release-check needs main's history
     runs = " ".join(s.get("run", "") for s in job["steps"])
-    # The artifact is checked before Terraform or the endpoint are touched.
+    # The artifact is checked before Terraform or the endpoint are touched; the bake comes last.
     assert runs.index("make release-check") < runs.index("infra-apply") < runs.index("make promote")
+    assert runs.index("make promote") < runs.index("make bake")
     assert "dvc repro" not in runs and "repro" not in runs  # no retraining on main
 
 
@@ -227,6 +238,7 @@ def test_retrain_workflow() -> None:
     assert "schedule" in triggers and "workflow_dispatch" in triggers
     runs = [s.get("run") for s in workflow["jobs"]["import"]["steps"] if "run" in s]
     assert runs[-2:] == ["make retrain-import", "make retrain-pr"]
+    assert aws_step(workflow, "import")["with"]["role-to-assume"] == "${{ vars.AWS_RETRAIN_ROLE_ARN }}"
 
 
 def test_dispatch_event_type_matches_terraform() -> None:
