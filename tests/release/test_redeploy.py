@@ -75,6 +75,22 @@ def test_first_deploy_creates_the_serverless_endpoint(world):
     assert world.locks() == []  # released
 
 
+def test_an_archive_that_is_not_the_published_one_is_refused_before_anything_is_created(world):
+    """promote passes the manifest's sha256; the Lambda checks the bytes itself (release integrity)."""
+    import hashlib
+
+    world.upload(A)
+    published = hashlib.sha256(world.tarballs["good"]).hexdigest()
+    refused = deploy({**direct(A), "sha256": "0" * 64})
+    assert not refused["ok"] and refused["status"] == "rejected", refused
+    assert "not the reviewed model; nothing was deployed" in refused["reason"]
+    assert world.model_names() == [] and world.sm.list_endpoints()["Endpoints"] == []
+
+    assert deploy({**direct(A), "sha256": published})["status"] == "deployed"
+    malformed = deploy({**direct(B), "sha256": "not-a-digest"})
+    assert malformed["status"] == "rejected" and "64 lowercase hex digits" in malformed["reason"]
+
+
 def test_update_moves_the_endpoint_to_the_new_model(world):
     world.upload(A)
     world.upload(B)

@@ -28,7 +28,7 @@ from typing import Any
 
 CLAIM_KEYS = ["repo", "context", "ref"]
 # The PR workflow's checks that must pass before a merge (the jobs' names in .github/workflows/pr.yml).
-REQUIRED_CHECKS = ["lint and test", "train, report and gate"]
+REQUIRED_CHECKS = ["lint and fast tests", "slow tests", "train, report and gate"]
 
 
 class SettingsError(RuntimeError):

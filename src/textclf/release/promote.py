@@ -562,7 +562,7 @@ def _roll_out(
         lambda_client,
         aws_client("dynamodb", aws),
         targets.function_name,
-        {"model_data_url": artifact.url(), "model_version": commit},
+        {"model_data_url": artifact.url(), "model_version": commit, "sha256": manifest["sha256"]},
         poll_s=poll_s,
     )
     log(f"redeploy: {redeploy.get('status')} ({redeploy.get('reason', '')})")

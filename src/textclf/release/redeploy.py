@@ -77,7 +77,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-SCHEMA_DIRECT_KEYS = {"model_data_url", "model_version", "release_id"}
+SCHEMA_DIRECT_KEYS = {"model_data_url", "model_version", "release_id", "sha256"}
+SHA256 = re.compile(r"[0-9a-f]{64}")
 RELEASE_ID = re.compile(r"[A-Za-z0-9._-]{1,100}")
 RESULT_TTL_SECONDS = 7 * 24 * 3600  # result items expire (the table's TTL attribute) after a week
 EVENT_SOURCE = "aws.sagemaker"
@@ -204,6 +205,9 @@ class Release:
     model_version: str
     source: str  # "direct" | "eventbridge"
     model_package_arn: str | None = None
+    # The published archive's digest (promote passes the manifest's): checked before anything is
+    # created, so the Lambda deploys the reviewed bytes even if the archive were replaced.
+    sha256: str | None = None
 
 
 def version_from_url(url: Any, settings: Settings) -> str:
@@ -255,7 +259,10 @@ def _parse_direct(event: dict, settings: Settings) -> Release:
         raise Rejected(
             f"model_version {_short(given)} does not match the commit {version!r} in model_data_url"
         )
-    return Release(event["model_data_url"], version, "direct")
+    digest = event.get("sha256")
+    if digest is not None and not (isinstance(digest, str) and SHA256.fullmatch(digest)):
+        raise Rejected(f"sha256 {_short(digest)} must be 64 lowercase hex digits")
+    return Release(event["model_data_url"], version, "direct", sha256=digest)
 
 
 def _parse_eventbridge(event: dict, settings: Settings, sagemaker: Any) -> Release:
@@ -711,10 +718,24 @@ def _clients() -> dict[str, Any]:
         return _CLIENTS[key]
 
 
-def _check_artifact(s3: Any, url: str) -> None:
+def _check_artifact(s3: Any, url: str, sha256: str | None = None) -> None:
+    """The archive exists (and, given its published digest, holds exactly those bytes)."""
+    import hashlib
+
     bucket, _, key = url[len("s3://") :].partition("/")
     try:
-        s3.head_object(Bucket=bucket, Key=key)
+        if sha256 is None:
+            s3.head_object(Bucket=bucket, Key=key)
+        else:
+            digest = hashlib.sha256()
+            body = s3.get_object(Bucket=bucket, Key=key)["Body"]
+            for block in iter(lambda: body.read(1 << 20), b""):
+                digest.update(block)
+            if digest.hexdigest() != sha256:
+                raise Rejected(
+                    f"artifact {url} has sha256 {digest.hexdigest()}, not the published {sha256}: "
+                    "not the reviewed model; nothing was deployed"
+                )
     except s3.exceptions.ClientError as error:
         code = error.response.get("Error", {}).get("Code", "")
         if code in {"404", "NoSuchKey", "NotFound"}:
@@ -831,7 +852,7 @@ def _handle(event: Any, context: Any, request_id: str, result: dict[str, Any]) -
         model_package_arn=release.model_package_arn,
     )
     log("accepted", **result)
-    _check_artifact(clients["s3"], release.model_data_url)
+    _check_artifact(clients["s3"], release.model_data_url, release.sha256)
 
     lock_deadline = _deadline(context, settings.lock_wait_seconds) - time.monotonic()
     ttl = (_deadline(context, settings.deploy_timeout_seconds * 2) - time.monotonic()) + 60
