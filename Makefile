@@ -26,10 +26,15 @@ help: ## List the targets
 
 $(INSTALLED): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	# torch is pinned in the lock file, so pip takes the CPU build and no CUDA packages.
+	# Hash-checking mode (mk/lock.mk): pip refuses a file whose sha256 the lock does not list and
+	# any dependency the lock misses. torch's CPU build (2.13.0+cpu; PyPI's Linux torch is a CUDA
+	# build) comes from TORCH_INDEX, asked for torch alone (no other package is looked up there).
 	# Compiled at install: with PYTHONDONTWRITEBYTECODE set, every process would otherwise
 	# recompile torch and transformers (seconds per process).
-	$(BIN)/pip install --quiet -r requirements.lock
+	awk '/^torch==/ {on = 1} on {print} on && !/\\$$/ {on = 0}' requirements.lock >$(VENV)/torch.lock
+	$(BIN)/pip install --quiet --require-hashes --no-deps \
+		$(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX)) -r $(VENV)/torch.lock
+	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
 	$(BIN)/pip install --quiet --no-deps -e .
 	@touch $@
 

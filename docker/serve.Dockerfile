@@ -25,10 +25,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /opt/program
 
-# The serving dependencies, the whole tree pinned: --no-deps installs exactly the list, and pip
-# check fails the build when the list misses a dependency.
+# The serving dependencies, the whole tree pinned with hashes: --require-hashes refuses other
+# bytes, --no-deps installs exactly the list, and pip check fails the build when the list misses
+# a dependency.
 COPY requirements-serve.lock ./
-RUN pip install --no-cache-dir --no-deps --requirement requirements-serve.lock \
+RUN pip install --no-cache-dir --require-hashes --no-deps --requirement requirements-serve.lock \
     && pip check
 
 # The package without its (training) dependencies: the server imports only the serving set.

@@ -45,17 +45,22 @@ WORKDIR /opt/program
 
 # The runtime dependencies of pyproject.toml at the versions of requirements.lock (its dev tools
 # stay out). A layer of its own: it changes only with the requirements.
+# requirements.lock carries hashes and its torch is the CPU build (X+cpu): pip takes only plain
+# `name==version` lines as constraints, so the pins are copied out of it without hashes and without
+# torch's local label. This image is not hash-checked: the lock cannot hold the ${TORCH_CUDA}
+# build's hash (docs/sagemaker.md).
 COPY pyproject.toml requirements.lock ./
 # torch first: the locked version's ${TORCH_CUDA} build from PyTorch's index (the lock's plain
 # `torch==X` pin matches `X+cu128`: PEP 440 ignores a local version label there).
 RUN python -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies'], sep='\n')" > runtime.txt \
-    && torch_version="$(sed -n 's/^torch==//p' requirements.lock)" \
-    && pip install --no-cache-dir --constraint requirements.lock \
+    && sed -n -e 's/ *\\$//' -e 's/^\(torch==[^+]*\)+cpu$/\1/' -e '/^[A-Za-z0-9_.-]*==/p' requirements.lock > constraints.txt \
+    && torch_version="$(sed -n 's/^torch==//p' constraints.txt)" \
+    && pip install --no-cache-dir --constraint constraints.txt \
         --index-url "https://download.pytorch.org/whl/${TORCH_CUDA}" --extra-index-url https://pypi.org/simple \
         "torch==${torch_version}+${TORCH_CUDA}" \
-    && pip install --no-cache-dir --constraint requirements.lock --requirement runtime.txt \
+    && pip install --no-cache-dir --constraint constraints.txt --requirement runtime.txt \
     && python -c "import torch; assert torch.version.cuda, 'torch is a CPU build'; print('torch', torch.__version__, 'CUDA', torch.version.cuda)" \
-    && rm runtime.txt
+    && rm runtime.txt constraints.txt
 
 COPY README.md ./
 COPY src ./src

@@ -91,21 +91,31 @@ def _normalised(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+# A pin line of a lock file with hashes: `name==version \` followed by `--hash=sha256:...` lines.
+PIN = re.compile(r"^([A-Za-z0-9_.-]+)==(\S+?)(?: \\)?$", re.MULTILINE)
+
+
 def _locked(path: Path) -> dict[str, str]:
-    lines = path.read_text(encoding="utf-8").splitlines()
-    return dict(_normalised(line).split("==", 1) for line in lines if "==" in line)
+    return {_normalised(name): version for name, version in PIN.findall(path.read_text(encoding="utf-8"))}
 
 
-def test_the_training_image_installs_the_runtime_dependencies_at_the_locked_versions(repo_root):
+def test_the_training_image_installs_the_runtime_dependencies_at_the_locked_versions(repo_root, tmp_path):
     text = (repo_root / "docker/train.Dockerfile").read_text(encoding="utf-8")
-    assert LIST_DEPENDENCIES in text and "--constraint requirements.lock" in text
+    assert LIST_DEPENDENCIES in text and "--constraint constraints.txt --requirement runtime.txt" in text
+    # The Dockerfile's own command turns the hashed lock into plain pins pip accepts as constraints.
+    command = re.search(r"(sed -n .*?) > constraints\.txt", text)
+    assert command and "requirements.lock" in command.group(1)
+    derived = subprocess.run(
+        ["sh", "-c", command.group(1)], cwd=repo_root, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert all(re.fullmatch(r"[A-Za-z0-9_.-]+==[0-9][A-Za-z0-9.]*", pin) for pin in derived), derived
+    constraints = dict(_normalised(pin).split("==") for pin in derived)
     listed = subprocess.run(
         [sys.executable, "-c", LIST_DEPENDENCIES], cwd=repo_root, capture_output=True, text=True, check=True
     )
-    locked = _locked(repo_root / "requirements.lock")
     for requirement in listed.stdout.split():
         name, version = _normalised(requirement).split("==")
-        assert locked.get(name) == version, f"{requirement} is not what requirements.lock pins"
+        assert constraints.get(name) == version, f"{requirement} is not what requirements.lock pins"
 
 
 # What the serving image must not carry: the training side's weight.
@@ -123,10 +133,14 @@ TRAINING_ONLY = {
 
 def test_the_serving_image_installs_exactly_its_lock_without_torch(repo_root):
     text = (repo_root / "docker/serve.Dockerfile").read_text(encoding="utf-8")
-    assert "pip install --no-cache-dir --no-deps --requirement requirements-serve.lock" in text
+    assert (
+        "pip install --no-cache-dir --require-hashes --no-deps --requirement requirements-serve.lock" in text
+    )
     assert "pip check" in text and "requirements.lock" not in text.replace("requirements-serve.lock", "")
-    lines = [line for line in (repo_root / "requirements-serve.lock").read_text().splitlines() if line]
-    pins = [line for line in lines if not line.startswith("#")]
+    pins = [
+        f"{name}=={version}"
+        for name, version in PIN.findall((repo_root / "requirements-serve.lock").read_text())
+    ]
     assert all(re.fullmatch(r"[A-Za-z0-9_.-]+==[0-9][A-Za-z0-9.+]*", pin) for pin in pins), pins
     assert pins == sorted(pins, key=lambda pin: pin.split("==")[0].lower()), "keep the lock sorted"
     serving = _locked(repo_root / "requirements-serve.lock")
@@ -216,13 +230,13 @@ def test_serve_program_answers_ping_and_invocations(repo_root, tiny_model_dir, t
 
 @pytest.mark.slow
 def test_the_serving_lock_alone_runs_the_serve_program_without_torch(repo_root, tiny_model_dir, tmp_path):
-    """What the serving image does, in a fresh venv: the lock with --no-deps, pip check, the package
-    without its training dependencies; then the entry point answers, and torch is not there."""
+    """What the serving image does, in a fresh venv: the lock with hashes and --no-deps, pip check,
+    the package without its training dependencies; then the entry point answers, and no torch."""
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     pip = [str(venv / "bin/python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     for step in (
-        [*pip, "--no-deps", "--requirement", str(repo_root / "requirements-serve.lock")],
+        [*pip, "--require-hashes", "--no-deps", "--requirement", str(repo_root / "requirements-serve.lock")],
         [str(venv / "bin/python"), "-m", "pip", "check"],
         [*pip, "--no-deps", str(repo_root)],
     ):
