@@ -403,3 +403,85 @@ variable "training_max_runtime_seconds" {
     error_message = "training_max_runtime_seconds must be between 60 and 432000 (SageMaker's limit, 5 days)."
   }
 }
+
+# --- the drift check (drift.tf, docs/monitoring.md) ---------------------------------------------
+
+variable "drift_lambda_zip_path" {
+  description = "The drift-check Lambda's zip (`python -m textclf.monitoring.drift build-zip build/drift.zip`), relative to this folder; null leaves the drift check out."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.drift_lambda_zip_path == null || endswith(coalesce(var.drift_lambda_zip_path, "x.zip"), ".zip")
+    error_message = "drift_lambda_zip_path must name a .zip file (or be null)."
+  }
+}
+
+variable "drift_check_schedule" {
+  description = "When the drift check runs (EventBridge schedule expression); each run reads the last monitor_window_hours."
+  type        = string
+  default     = "rate(1 day)"
+
+  validation {
+    condition     = can(regex("^(rate\\(.+\\)|cron\\(.+\\))$", var.drift_check_schedule))
+    error_message = "drift_check_schedule must be an EventBridge schedule expression: rate(...) or cron(...)."
+  }
+}
+
+variable "drift_alarm_period_seconds" {
+  description = "The drift alarms' period: the schedule's interval (a day by default), so each check is one datapoint."
+  type        = number
+  default     = 86400
+
+  validation {
+    condition     = var.drift_alarm_period_seconds >= 60 && var.drift_alarm_period_seconds % 60 == 0 && var.drift_alarm_period_seconds <= 86400
+    error_message = "drift_alarm_period_seconds must be a multiple of 60 between 60 and 86400 (CloudWatch alarm periods)."
+  }
+}
+
+variable "drift_event_type" {
+  description = "repository_dispatch event type sent to GitHub when the drift alarm fires (a workflow on it opens the issue)."
+  type        = string
+  default     = "model-drift"
+}
+
+# The same values as params.yaml `monitor` (textclf.config.MonitorParams): keep them in step.
+variable "monitor_window_hours" {
+  description = "Hours of traffic one drift check reads (params.yaml monitor.window_hours)."
+  type        = number
+  default     = 24
+
+  validation {
+    condition     = var.monitor_window_hours >= 1 && var.monitor_window_hours <= 336
+    error_message = "monitor_window_hours must be between 1 and 336 (14 days), as in params.yaml."
+  }
+}
+
+variable "monitor_min_predictions" {
+  description = "Fewer predictions in a window are reported as too little traffic, never drift (monitor.min_predictions)."
+  type        = number
+  default     = 200
+
+  validation {
+    condition     = var.monitor_min_predictions >= 1
+    error_message = "monitor_min_predictions must be at least 1."
+  }
+}
+
+variable "monitor_psi_prediction_mix" {
+  description = "PSI above which the prediction mix counts as drifted (monitor.psi_prediction_mix)."
+  type        = number
+  default     = 0.25
+}
+
+variable "monitor_psi_score" {
+  description = "PSI above which the score distribution counts as drifted (monitor.psi_score)."
+  type        = number
+  default     = 0.25
+}
+
+variable "monitor_psi_length" {
+  description = "PSI above which the text length distribution counts as drifted (monitor.psi_length)."
+  type        = number
+  default     = 0.25
+}

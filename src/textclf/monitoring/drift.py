@@ -343,3 +343,11 @@ def build_zip(target: str) -> str:
     staging.write_bytes(buffer.getvalue())
     staging.replace(out)
     return str(out)
+
+
+if __name__ == "__main__":  # `python -m textclf.monitoring.drift build-zip build/drift.zip`
+    import sys
+
+    if len(sys.argv) != 3 or sys.argv[1] != "build-zip" or not sys.argv[2].endswith(".zip"):
+        sys.exit("usage: python -m textclf.monitoring.drift build-zip PATH.zip")
+    print(build_zip(sys.argv[2]))

@@ -1,0 +1,25 @@
+"""terraform/drift.tf planned offline with the mocked provider (terraform/tests/drift.tftest.hcl)."""
+
+from __future__ import annotations
+
+import re
+
+from tests.infra.conftest import copy_terraform, lambda_zip, make_runner, terraform_bin  # noqa: F401
+from textclf.monitoring import drift
+
+
+def test_the_drift_check_plans_with_its_role_alarm_and_dispatch(terraform_bin, lambda_zip, tmp_path):  # noqa: F811
+    workdir = copy_terraform(tmp_path / "terraform")
+    run = make_runner(workdir, {"TF_DATA_DIR": str(workdir / ".tfdata")})
+    assert run("main", "init", "-backend=false", "-input=false").returncode == 0
+    drift_zip = drift.build_zip(str(tmp_path / "drift.zip"))
+
+    result = run(
+        "main",
+        "test",
+        "-filter=tests/drift.tftest.hcl",
+        f"-var=lambda_zip_path={lambda_zip}",
+        f"-var=drift_lambda_zip_path={drift_zip}",
+    )
+
+    assert re.search(r"3 passed, 0 failed", result.output), result.output
