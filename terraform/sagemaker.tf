@@ -10,6 +10,7 @@ locals {
 }
 
 resource "aws_sagemaker_model" "initial" {
+  #checkov:skip=CKV_AWS_370:Serverless endpoints refuse models with network isolation (SageMaker's Serverless feature exclusions)
   count = local.endpoint_enabled ? 1 : 0
 
   name               = local.initial_name

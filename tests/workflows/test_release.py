@@ -45,6 +45,16 @@ def test_publish_uploads_model_metrics_and_manifest_last(buckets, trained) -> No
     ] == pytest.approx(0.9)
 
 
+def test_publish_uploads_the_drift_reference_when_evaluate_wrote_one(buckets, trained) -> None:
+    reference = trained["metrics"].parent / "reference.json"  # metrics/reference.json in the workspace
+    reference.write_text(json.dumps({"format": 1, "test_rows": 3}), encoding="utf-8")
+    release.publish(COMMIT, aws(), trained["model"], trained["metrics"], trained["gate"])
+    body = (
+        boto3.client("s3").get_object(Bucket=ARTIFACTS, Key=f"models/{COMMIT}/reference.json")["Body"].read()
+    )
+    assert json.loads(body) == {"format": 1, "test_rows": 3}
+
+
 def test_publish_refuses_a_folder_that_is_not_a_model(buckets, trained, tmp_path) -> None:
     empty = tmp_path / "not-a-model"
     empty.mkdir()

@@ -46,6 +46,8 @@ DEPLOYMENT_KEY = "production/deployment.json"
 MODEL_DIR = Path("models/model")
 METRICS_FILE = Path("metrics/eval.json")
 GATE_FILE = Path("metrics/gate.json")
+# The evaluate stage's reference distributions of the test split (docs/monitoring.md).
+REFERENCE_FILE = Path("metrics/reference.json")
 # The full verdict of `make gate` (thresholds and the champion), when it ran in this workspace.
 FULL_GATE_FILE = Path("reports/gate.json")
 # Files the train stage always writes into the model folder; without them nothing can serve it.
@@ -230,6 +232,10 @@ def _upload(s3: Any, artifact: Artifact, model_dir: Path, metrics: dict[str, Any
         }
         _put_once(s3, artifact, MODEL_ARCHIVE, archive.read_bytes(), "application/gzip")
     _put_once(s3, artifact, METRICS_NAME, _json_bytes(metrics))
+    # The drift check compares the live model's traffic with this (textclf.monitoring.drift).
+    if REFERENCE_FILE.is_file():
+        reference = read_json_file(REFERENCE_FILE, "the drift reference")
+        _put_once(s3, artifact, REFERENCE_FILE.name, _json_bytes(reference))
     if gate_file.is_file():
         _put_once(s3, artifact, GATE_NAME, _json_bytes(read_json_file(gate_file, "the gate verdict")))
     # Last: its presence says every other file of this commit is complete.
