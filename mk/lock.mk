@@ -14,7 +14,7 @@
 .PHONY: lock
 
 UV_VERSION := 0.13.9
-UV_VENV := $(HOME)/.cache/textclf-tools/uv-$(UV_VERSION)
+UV_VENV := $(TOOLS_CACHE)/uv-$(UV_VERSION)
 UV := $(UV_VENV)/bin/uv
 # Where torch's CPU build comes from. Offline, point it at a local index or empty it and set
 # UV_FIND_LINKS / PIP_FIND_LINKS to a folder holding the wheel.
