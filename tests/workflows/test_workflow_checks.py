@@ -261,6 +261,7 @@ def test_pre_commit_hooks_are_local() -> None:
         "ruff-format",
         "terraform-fmt",
         "check-github-workflows",
+        "check-dependabot",
         "actionlint",
         "zizmor",
         "hadolint",
