@@ -54,7 +54,8 @@ test-fast: $(INSTALLED) ## Run the tests not marked slow
 	$(BIN)/pytest -m "not slow"
 
 test-iam: $(INSTALLED) ## IAM enforced: policy rules, each step as its principal on a Terraform-made account, service rules
-	$(BIN)/pytest tests/iam tests/release/test_localcloud_endpoints.py tests/release/test_lambda_package.py
+	$(BIN)/pytest tests/iam tests/release/test_localcloud_endpoints.py tests/release/test_lambda_package.py \
+		tests/infra/test_localcloud_extensions.py
 
 test-security: $(INSTALLED) ## Attacks on the release's integrity (IAM enforced), rollback and import rules, GitHub settings
 	$(BIN)/pytest tests/iam/test_attacks.py tests/workflows/test_release.py tests/workflows/test_retrain_keys.py \

@@ -189,7 +189,7 @@ locals {
         Action   = "s3:ListBucket"
         Resource = local.artifacts_arn
         Condition = {
-          StringLike = { "s3:prefix" = ["datasets/*", "checkpoints/*", "${var.training_output_prefix}*"] }
+          StringLikeIfExists = { "s3:prefix" = ["datasets/*", "checkpoints/*", "${var.training_output_prefix}*"] }
         }
       },
       {
@@ -329,6 +329,14 @@ locals {
         Action   = "s3:GetObject"
         Resource = "${local.artifacts_arn}/${var.artifact_prefix}*"
       },
+      {
+        # Without s3:ListBucket, S3 answers 403 instead of 404 for a missing key (GetObject API
+        # reference): listing lets the Lambda say "does not exist" rather than "access denied".
+        Sid      = "TellMissingModelsApart"
+        Effect   = "Allow"
+        Action   = "s3:ListBucket"
+        Resource = local.artifacts_arn
+      },
       local.kms_use,
       {
         Sid      = "EncryptNewEndpointConfigurations"
@@ -383,6 +391,7 @@ locals {
           Bool                        = { "sagemaker:NetworkIsolation" = "true" }
         }
       },
+      local.pass_sagemaker_role,
       {
         Sid      = "FollowAndStopTrainingJobs"
         Effect   = "Allow"
@@ -395,7 +404,9 @@ locals {
         Action   = "s3:ListBucket"
         Resource = local.data_arn
         Condition = {
-          StringLike = { "s3:prefix" = ["dvc/*", "dvc"] }
+          # IfExists: a HEAD of a missing key is authorized as s3:ListBucket without a prefix, and
+          # must get its 404 (DVC checks existence that way); listings stay within dvc/.
+          StringLikeIfExists = { "s3:prefix" = ["dvc/*", "dvc"] }
         }
       },
       {
@@ -622,6 +633,13 @@ locals {
         Resource = aws_dynamodb_table.deploy_lock.arn
       },
       {
+        # 404, not 403, for a commit that was never published (GetObject API reference).
+        Sid      = "TellUnpublishedCommitsApart"
+        Effect   = "Allow"
+        Action   = "s3:ListBucket"
+        Resource = local.artifacts_arn
+      },
+      {
         Sid      = "ReadReleasedModelsAndTheChampion"
         Effect   = "Allow"
         Action   = "s3:GetObject"
@@ -635,11 +653,12 @@ locals {
       },
       local.kms_use,
       {
-        # The bake window after production switched (textclf bake).
+        # The bake window after production switched (textclf bake). DescribeAlarms is read-only and
+        # is authorized on "*" (its alarm names are a filter, not a resource).
         Sid      = "WatchTheAlarmsDuringTheBake"
         Effect   = "Allow"
         Action   = "cloudwatch:DescribeAlarms"
-        Resource = "arn:${local.partition}:cloudwatch:${var.region}:${local.account_id}:alarm:${local.name}-*"
+        Resource = "*"
       },
       {
         Sid    = "WatchAndSmokeTestTheEndpoint"
@@ -665,7 +684,7 @@ locals {
         Action   = "s3:ListBucket"
         Resource = local.data_arn
         Condition = {
-          StringLike = { "s3:prefix" = ["incoming/*", "incoming", "dvc/*", "dvc"] }
+          StringLikeIfExists = { "s3:prefix" = ["incoming/*", "incoming", "dvc/*", "dvc"] }
         }
       },
       {

@@ -102,6 +102,7 @@ def redeploy_lambda_role(name: str, bucket: str, endpoint: str, table: str, sage
                 "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
             },
             {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*"},
+            {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::{bucket}"},
             {
                 "Effect": "Allow",
                 "Action": [f"dynamodb:{verb}Item" for verb in ("Get", "Put", "Update", "Delete")],

@@ -104,3 +104,38 @@ def test_model_package_group_is_deleted_only_when_empty(aws_env: dict[str, str])
         sagemaker.describe_model_package_group(ModelPackageGroupName="used")["ModelPackageGroupName"]
         == "used"
     )
+
+
+def test_a_missing_key_is_403_without_list_bucket_and_404_with_it(aws_env):
+    """GetObject API reference: without s3:ListBucket, S3 answers 403 for a key that does not exist."""
+    import json
+
+    import boto3
+    from botocore.exceptions import ClientError
+
+    from tests.roles import create_role
+    from textclf.localcloud import iam
+
+    boto3.client("s3").create_bucket(Bucket="some-bucket")
+    read_only = create_role(
+        "reads-objects",
+        "lambda.amazonaws.com",
+        [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::some-bucket/*"}],
+    )
+    session = iam.service_session(read_only, "lambda.amazonaws.com", "probe")
+    s3 = boto3.client(
+        "s3",
+        aws_access_key_id=session["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=session["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=session["AWS_SESSION_TOKEN"],
+    )
+    with pytest.raises(ClientError, match=r"AccessDenied.*s3:ListBucket"):
+        s3.get_object(Bucket="some-bucket", Key="missing")
+    listing = {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::some-bucket"}
+    boto3.client("iam").put_role_policy(
+        RoleName="reads-objects",
+        PolicyName="list",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [listing]}),
+    )
+    with pytest.raises(ClientError, match="NoSuchKey"):
+        s3.get_object(Bucket="some-bucket", Key="missing")

@@ -10,7 +10,8 @@ import pytest
 
 from tests.conftest import MODEL_FOLDER_FILES
 from tests.pipeline.test_dvc_pipeline import copy_repo, sh
-from tests.training.conftest import BUCKET, REGION, push_image, sagemaker_section
+from tests.roles import sagemaker_role
+from tests.training.conftest import BUCKET, REGION, ROLE, push_image, sagemaker_section
 
 
 @pytest.mark.slow
@@ -28,6 +29,7 @@ def test_dvc_repro_trains_on_the_local_clouds_sagemaker(
     )
     boto3.client("s3", region_name=REGION).create_bucket(Bucket=BUCKET)
     push_image()
+    sagemaker_role(ROLE.rsplit("/", 1)[1], BUCKET)  # the job runs as it: the local cloud enforces IAM
     # What the PR workflow sets; the local cloud's endpoint and credentials come from aws_env.
     monkeypatch.setenv("TEXTCLF_TRAIN_BACKEND", "sagemaker")
     for name in ("COMMIT", "GITHUB_HEAD_REF", "GITHUB_REF_NAME"):

@@ -663,6 +663,17 @@ def _authorize_s3(self: Any, bucket_name: str | None = None, key_name: str | Non
         context["s3:if-none-match"] = [self.headers["If-None-Match"]]
     request = Request(principal, action, resource, context, GLOBAL_KEYS | SERVICE_KEYS)
     _authorize_or_deny(self, request, region, bucket_name)
+    if action in ("s3:GetObject", "s3:GetObjectVersion") and not _object_exists(bucket_name, key_name):
+        # "If you don't have the s3:ListBucket permission, Amazon S3 returns an HTTP status code 403
+        # Access Denied error" for a key that does not exist (GetObject / HeadObject API reference).
+        listing = Request(
+            principal,
+            "s3:ListBucket",
+            f"arn:{PARTITION}:s3:::{bucket_name}",
+            _global_context(principal, region),
+            GLOBAL_KEYS | SERVICE_KEYS,
+        )
+        _authorize_or_deny(self, listing, region, bucket_name)
     key_arn = _object_kms_key(bucket_name, key_name, action, self.headers, region)
     if key_arn:
         # SSE-KMS: S3 asks KMS as the caller, so the caller needs the key too
@@ -672,6 +683,13 @@ def _authorize_s3(self: Any, bucket_name: str | None = None, key_name: str | Non
             principal, kms_action, key_arn, _global_context(principal, region), GLOBAL_KEYS | SERVICE_KEYS
         )
         _authorize_or_deny(self, kms_request, region, None)
+
+
+def _object_exists(bucket: str | None, key: str | None) -> bool:
+    from moto.s3.models import s3_backends
+
+    found = s3_backends[ACCOUNT][PARTITION].buckets.get(bucket or "")
+    return found is None or key is None or found.keys.get(key) is not None  # a missing bucket: moto says so
 
 
 def _object_kms_key(
