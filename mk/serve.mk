@@ -12,7 +12,7 @@ serve: $(INSTALLED) ## Serve models/model on http://127.0.0.1:8080 (GET /ping, P
 
 # Rebuilt only when the handler or the package's __init__.py change; same sources, same bytes.
 $(LAMBDA_ZIP): src/textclf/__init__.py src/textclf/release/__init__.py src/textclf/release/redeploy.py | $(INSTALLED)
-	$(BIN)/python -c 'import sys; from textclf.release.redeploy import build_zip; print(build_zip(sys.argv[1]))' $@
+	$(BIN)/python -m textclf.lambda_zip textclf.release.redeploy $@
 
 lambda-zip: $(LAMBDA_ZIP) ## Build the redeploy Lambda's package, build/redeploy.zip (deterministic)
 

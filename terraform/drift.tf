@@ -3,7 +3,7 @@
 # publishes the PSI scores; an alarm on `Drifted` notifies the alarm topic and opens a GitHub issue
 # through the repository_dispatch API destination retraining uses (events.tf), so a person decides
 # to collect and label new data. Its zip is built by
-# `python -m textclf.monitoring.drift build-zip build/drift.zip` (the archive provider is not
+# `python -m textclf.lambda_zip textclf.monitoring.drift build/drift.zip` (the archive provider is not
 # available offline, so Terraform only uploads the file). Everything here exists only when
 # drift_lambda_zip_path names that zip (variables.tf): off until the release workflow builds it.
 
@@ -38,7 +38,7 @@ locals {
         Effect    = "Allow"
         Action    = "s3:ListBucket"
         Resource  = local.drift_artifacts_arn
-        Condition = { StringLike = { "s3:prefix" = ["production/*", "${var.artifact_prefix}*"] } }
+        Condition = { StringLikeIfExists = { "s3:prefix" = ["production/*", "${var.artifact_prefix}*"] } }
       },
       {
         Sid       = "DecryptThem"
@@ -128,7 +128,7 @@ resource "aws_lambda_function" "drift" {
   lifecycle {
     precondition {
       condition     = fileexists(local.drift_zip)
-      error_message = "The drift-check Lambda zip ${var.drift_lambda_zip_path} does not exist: run `python -m textclf.monitoring.drift build-zip build/drift.zip` first, or set drift_lambda_zip_path."
+      error_message = "The drift-check Lambda zip ${var.drift_lambda_zip_path} does not exist: run `python -m textclf.lambda_zip textclf.monitoring.drift build/drift.zip` first, or set drift_lambda_zip_path."
     }
   }
 

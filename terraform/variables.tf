@@ -407,7 +407,7 @@ variable "training_max_runtime_seconds" {
 # --- the drift check (drift.tf, docs/monitoring.md) ---------------------------------------------
 
 variable "drift_lambda_zip_path" {
-  description = "The drift-check Lambda's zip (`python -m textclf.monitoring.drift build-zip build/drift.zip`), relative to this folder; null leaves the drift check out."
+  description = "The drift-check Lambda's zip (`python -m textclf.lambda_zip textclf.monitoring.drift build/drift.zip`), relative to this folder; null leaves the drift check out."
   type        = string
   default     = null
 

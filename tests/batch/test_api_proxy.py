@@ -15,6 +15,7 @@ from batch_world import ENDPOINT
 from tests.conftest import LABELS
 from tests.roles import ACCOUNT, REGION, create_role
 
+from textclf import lambda_zip
 from textclf.frontdoor import proxy
 from textclf.localcloud.iam import admin_env
 
@@ -59,7 +60,7 @@ def deploy(world, tmp_path, monkeypatch):
     for key, value in admin_env().items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
-    code = Path(proxy.build_zip(str(tmp_path / "api-proxy.zip"))).read_bytes()
+    code = Path(lambda_zip.build(proxy.ZIP_FILES, str(tmp_path / "api-proxy.zip"))).read_bytes()
     client = boto3.client("lambda")
 
     def make(name: str, role_endpoint: str = ENDPOINT) -> str:
@@ -134,8 +135,8 @@ def test_requests_of_the_wrong_size_or_shape_are_refused_in_the_proxy(request_ev
 
 
 def test_the_zip_is_deterministic_and_carries_the_proxy_alone(tmp_path):
-    first = Path(proxy.build_zip(str(tmp_path / "a.zip"))).read_bytes()
-    second = Path(proxy.build_zip(str(tmp_path / "b.zip"))).read_bytes()
+    first = Path(lambda_zip.build(proxy.ZIP_FILES, str(tmp_path / "a.zip"))).read_bytes()
+    second = Path(lambda_zip.build(proxy.ZIP_FILES, str(tmp_path / "b.zip"))).read_bytes()
     assert first == second
     names = zipfile.ZipFile(io.BytesIO(first)).namelist()
     assert names == list(proxy.ZIP_FILES)

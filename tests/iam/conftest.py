@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests.infra.conftest import GITHUB_REPOSITORY, copy_terraform, make_runner, terraform_bin  # noqa: F401
+from textclf import lambda_zip
 from textclf.localcloud import principals
 from textclf.release import redeploy
 
@@ -77,7 +78,7 @@ def account(local_cloud, terraform_bin, tmp_path_factory) -> Iterator[Account]: 
     saved = dict(os.environ)
     os.environ.update(local_cloud.env())
     work = tmp_path_factory.mktemp("iam")
-    zip_path = Path(redeploy.build_zip(str(work / "redeploy.zip")))
+    zip_path = Path(lambda_zip.build(redeploy.ZIP_FILES, str(work / "redeploy.zip")))
     run = make_runner(copy_terraform(work / "terraform"), local_cloud.env())
     _ok(run("bootstrap", "init", "-input=false"), "bootstrap init")
     _ok(run("bootstrap", "apply", "-auto-approve", "-input=false"), "bootstrap apply")

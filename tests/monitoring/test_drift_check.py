@@ -14,6 +14,7 @@ import boto3
 import pytest
 
 from tests.roles import ACCOUNT, REGION, create_role
+from textclf import lambda_zip
 from textclf.monitoring import drift
 from textclf.serving import signals
 
@@ -142,7 +143,7 @@ def drift_role() -> str:
                 "Effect": "Allow",
                 "Action": "s3:ListBucket",
                 "Resource": f"arn:aws:s3:::{BUCKET}",
-                "Condition": {"StringLike": {"s3:prefix": ["production/*", "models/*"]}},
+                "Condition": {"StringLikeIfExists": {"s3:prefix": ["production/*", "models/*"]}},
             },
             {
                 "Effect": "Allow",
@@ -169,7 +170,7 @@ def world(aws_env, tmp_path):
     logs = boto3.client("logs")
     logs.create_log_group(logGroupName=drift.log_group(ENDPOINT))
     logs.create_log_stream(logGroupName=drift.log_group(ENDPOINT), logStreamName="AllTraffic/i-1")
-    code = Path(drift.build_zip(str(tmp_path / "drift.zip"))).read_bytes()
+    code = Path(lambda_zip.build(drift.ZIP_FILES, str(tmp_path / "drift.zip"))).read_bytes()
     boto3.client("lambda").create_function(
         FunctionName="textclf-drift",
         Runtime="python3.11",
@@ -283,7 +284,7 @@ def test_a_live_model_without_a_reference_is_an_error_that_says_why(world):
 
     assert response.get("FunctionError") == "Unhandled"  # raised: the schedule's failure alarm sees it
     error = json.loads(response["Payload"].read())
-    assert error["errorType"] == "DriftError"
+    assert error["errorType"] == "DriftError", error
     assert (
         f"models/{COMMIT}/reference.json: not found; the live model was published without"
         in error["errorMessage"]

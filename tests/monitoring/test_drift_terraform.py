@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from tests.infra.conftest import copy_terraform, lambda_zip, make_runner, terraform_bin  # noqa: F401
+from textclf.lambda_zip import build as build_lambda_zip
 from textclf.monitoring import drift
 
 
@@ -12,7 +13,7 @@ def test_the_drift_check_plans_with_its_role_alarm_and_dispatch(terraform_bin, l
     workdir = copy_terraform(tmp_path / "terraform")
     run = make_runner(workdir, {"TF_DATA_DIR": str(workdir / ".tfdata")})
     assert run("main", "init", "-backend=false", "-input=false").returncode == 0
-    drift_zip = drift.build_zip(str(tmp_path / "drift.zip"))
+    drift_zip = build_lambda_zip(drift.ZIP_FILES, str(tmp_path / "drift.zip"))
 
     result = run(
         "main",

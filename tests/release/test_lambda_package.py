@@ -16,6 +16,7 @@ import pytest
 from redeploy_world import BUCKET, COMMITS, ENDPOINT, LOCK_TABLE, artifact_url, lambda_environment
 from tests.roles import redeploy_lambda_role
 
+from textclf.lambda_zip import build as build_lambda_zip
 from textclf.release import redeploy
 
 SAGEMAKER_ROLE = "arn:aws:iam::123456789012:role/textclf-sagemaker"  # make_world's
@@ -26,7 +27,7 @@ A, B = COMMITS[:2]
 @pytest.fixture(scope="module")
 def lambda_zip(tmp_path_factory) -> bytes:
     target = tmp_path_factory.mktemp("zip") / "redeploy.zip"
-    redeploy.build_zip(str(target))
+    build_lambda_zip(redeploy.ZIP_FILES, str(target))
     return target.read_bytes()
 
 
@@ -58,7 +59,7 @@ def invoke(name: str, event: dict) -> tuple[dict, dict]:
 
 def test_the_zip_holds_the_handler_and_an_import_free_package_only(tmp_path, lambda_zip):
     again = tmp_path / "again.zip"
-    redeploy.build_zip(str(again))
+    build_lambda_zip(redeploy.ZIP_FILES, str(again))
 
     assert again.read_bytes() == lambda_zip  # deterministic
     archive = zipfile.ZipFile(io.BytesIO(lambda_zip))

@@ -23,6 +23,7 @@ from redeploy_world import (
     set_endpoint_behaviour,
 )
 
+from textclf import lambda_zip
 from textclf.release import redeploy
 
 A, B, C, D = COMMITS
@@ -468,7 +469,7 @@ def test_an_asynchronous_failure_is_retried_and_reaches_the_dead_letter_queue(wo
     from textclf.localcloud import lambdas
 
     zip_path = Path(tempfile.mkdtemp()) / "redeploy.zip"
-    redeploy.build_zip(str(zip_path))
+    lambda_zip.build(redeploy.ZIP_FILES, str(zip_path))
     world.upload(A)
     world.upload(B, kind="broken")
     deploy(direct(A))
@@ -538,7 +539,7 @@ def test_promote_starts_the_lambda_asynchronously_and_waits_for_its_recorded_res
     from textclf.release import promote
 
     zip_path = Path(tempfile.mkdtemp()) / "redeploy.zip"
-    redeploy.build_zip(str(zip_path))
+    lambda_zip.build(redeploy.ZIP_FILES, str(zip_path))
     world.upload(A)
     world.upload(B, kind="broken")
     name = create_function(

@@ -1,9 +1,10 @@
 """The API front door's proxy Lambda: API Gateway HTTP API -> this handler -> InvokeEndpoint.
 
-Standard library and boto3 only; its zip (`build_zip`, `make api-zip`) carries this module and the
-import-free package `__init__.py` files. API Gateway authenticates the caller (IAM authorization:
-a SigV4-signed request from a principal allowed `execute-api:Invoke`) and throttles; this handler
-checks what API Gateway does not, before anything reaches the endpoint:
+Standard library and boto3 only; its zip carries this module and the import-free package
+`__init__.py` files (`python -m textclf.lambda_zip textclf.frontdoor.proxy build/api-proxy.zip`).
+API Gateway authenticates the caller (IAM authorization: a SigV4-signed request from a principal
+allowed `execute-api:Invoke`) and throttles; this handler checks what API Gateway does not, before
+anything reaches the endpoint:
 
 - the caller really was authenticated: the event carries the IAM authorizer's identity (a route
   left without authorization by mistake answers 401 instead of serving anonymous callers);
@@ -25,7 +26,6 @@ import json
 import os
 
 ZIP_FILES = ("textclf/__init__.py", "textclf/frontdoor/__init__.py", "textclf/frontdoor/proxy.py")
-ZIP_TIME = (2020, 1, 1, 0, 0, 0)
 # API Gateway HTTP APIs accept 10 MB; the endpoint much less (Serverless: 4 MB). Texts are short.
 MAX_BODY_BYTES = int(os.environ.get("MAX_BODY_BYTES", 256 * 1024))
 MAX_TEXTS = int(os.environ.get("MAX_TEXTS", 32))
@@ -105,31 +105,3 @@ def handler(event: dict, context: object = None) -> dict:
         return _answer(502, {"error": f"the endpoint did not answer: {type(error).__name__}"})
     print(json.dumps({"component": "api-proxy", "caller": caller, "texts": len(texts)}))  # no raw text
     return _answer(200, json.loads(response["Body"].read()))
-
-
-def build_zip(target: str) -> str:
-    """Write the Lambda zip deterministically (same sources, same bytes), all or nothing."""
-    import io
-    import zipfile
-    from pathlib import Path
-
-    source_root = Path(__file__).resolve().parents[2]
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name in ZIP_FILES:
-            entry = zipfile.ZipInfo(name, date_time=ZIP_TIME)
-            entry.compress_type = zipfile.ZIP_DEFLATED
-            entry.external_attr = 0o100644 << 16
-            archive.writestr(entry, (source_root / name).read_bytes(), compresslevel=9)
-    out = Path(target)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = out.with_name(f".{out.name}.tmp")
-    staging.write_bytes(buffer.getvalue())
-    staging.replace(out)
-    return str(out)
-
-
-if __name__ == "__main__":  # python -m textclf.frontdoor.proxy build/api-proxy.zip
-    import sys
-
-    print(build_zip(sys.argv[1] if len(sys.argv) > 1 else "build/api-proxy.zip"))

@@ -1,7 +1,7 @@
 """Drift of the live model's traffic against its training reference, and the scheduled check.
 
 Standard library only (boto3 in the handler, as the Lambda runtime provides it), so this one module
-ships alone in a Lambda zip (`build_zip`) and the evaluate stage imports the same bins and the same
+ships alone in a Lambda zip (`textclf.lambda_zip`) and the evaluate stage imports the same bins and the same
 statistic it writes the reference with.
 
 The reference (`metrics/reference.json`, written by the evaluate stage on the test split, published
@@ -318,36 +318,5 @@ def handler(event: dict[str, Any] | None, context: Any = None) -> dict[str, Any]
     return result
 
 
+# What its Lambda zip carries (textclf.lambda_zip): this module and import-free __init__ files.
 ZIP_FILES = ("textclf/__init__.py", "textclf/monitoring/__init__.py", "textclf/monitoring/drift.py")
-ZIP_TIME = (2020, 1, 1, 0, 0, 0)
-
-
-def build_zip(target: str) -> str:
-    """Write the Lambda zip (this module and its packages' `__init__.py` files) deterministically,
-    all or nothing (as textclf.release.redeploy.build_zip does for the redeploy Lambda)."""
-    import io
-    import zipfile
-    from pathlib import Path
-
-    source_root = Path(__file__).resolve().parents[2]
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name in ZIP_FILES:
-            entry = zipfile.ZipInfo(name, date_time=ZIP_TIME)
-            entry.compress_type = zipfile.ZIP_DEFLATED
-            entry.external_attr = 0o100644 << 16
-            archive.writestr(entry, (source_root / name).read_bytes(), compresslevel=9)
-    out = Path(target)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = out.with_name(f".{out.name}.tmp")
-    staging.write_bytes(buffer.getvalue())
-    staging.replace(out)
-    return str(out)
-
-
-if __name__ == "__main__":  # `python -m textclf.monitoring.drift build-zip build/drift.zip`
-    import sys
-
-    if len(sys.argv) != 3 or sys.argv[1] != "build-zip" or not sys.argv[2].endswith(".zip"):
-        sys.exit("usage: python -m textclf.monitoring.drift build-zip PATH.zip")
-    print(build_zip(sys.argv[2]))

@@ -891,37 +891,7 @@ def _refuse_file(reason: str) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
-# Packaging (`make lambda-zip`)
+# Packaging (`make lambda-zip`, textclf.lambda_zip)
 
 # This module and the import-free `__init__.py` files on the way to it: nothing else of ours.
 ZIP_FILES = ("textclf/__init__.py", "textclf/release/__init__.py", "textclf/release/redeploy.py")
-ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed, so the same sources give the same bytes
-
-
-def build_zip(target: str) -> str:
-    """Write the Lambda zip (this module and its packages' `__init__.py` files) deterministically."""
-    import ast
-    import io
-    import zipfile
-    from pathlib import Path
-
-    source_root = Path(__file__).resolve().parents[2]  # the folder that holds `textclf/`
-    for name in ZIP_FILES:
-        if not name.endswith("__init__.py"):
-            continue
-        tree = ast.parse((source_root / name).read_text(encoding="utf-8"))
-        if any(isinstance(node, ast.Import | ast.ImportFrom) for node in ast.walk(tree)):
-            raise RuntimeError(f"{source_root / name} must stay import-free: the Lambda zip ships it alone")
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name in ZIP_FILES:
-            entry = zipfile.ZipInfo(name, date_time=ZIP_TIME)
-            entry.compress_type = zipfile.ZIP_DEFLATED
-            entry.external_attr = 0o100644 << 16  # a regular file, rw-r--r--
-            archive.writestr(entry, (source_root / name).read_bytes(), compresslevel=9)
-    out = Path(target)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = out.with_name(f".{out.name}.tmp")
-    staging.write_bytes(buffer.getvalue())
-    staging.replace(out)  # all or nothing
-    return str(out)
