@@ -24,8 +24,9 @@ provider "aws" {
   skip_metadata_api_check     = true
   # Bucket names in the path: the local cloud has no per-bucket DNS names.
   s3_use_path_style = true
-  # The local cloud lacks a few update APIs (UpdateEndpoint); fail at once instead of retrying.
-  max_retries = 1
+  # A few retries: the local cloud's HTTP server can drop a kept-alive connection under load (seen
+  # as "use of closed network connection"); an API it lacks still fails after these few, not minutes.
+  max_retries = 3
 }
 HCL
 mv "$file.tmp" "$file"
