@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "src" / "textclf"
-GROUND = {"__init__", "config", "atomic", "s3uri", "text", "verdict", "lambda_zip"}
+GROUND = {"__init__", "config", "atomic", "s3uri", "text", "verdict", "lambda_zip", "interrupt"}
 TOP = {"cli", "rehearse", "localcloud"}
 WINGS = {"pipeline", "training", "review", "release", "serving", "batch", "frontdoor", "monitoring"}
 # What each wing may import besides itself. Ground imports only ground.

@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import signal
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -38,6 +36,7 @@ from typing import Any
 
 from textclf.atomic import write_json, write_text
 from textclf.config import AwsParams, BatchParams, ServeParams
+from textclf.interrupt import sigterm_as_interrupt
 from textclf.s3uri import split_s3_uri
 from textclf.serving.server import JSONLINES
 from textclf.text import normalise
@@ -235,23 +234,6 @@ def plan_request(
     }
 
 
-@contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """A cancelled workflow gets SIGTERM: handle it like Ctrl-C, so the remote job is stopped."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def wait(sm, name: str, log: Log, poll_seconds: tuple[float, float], sleep=time.sleep) -> dict[str, Any]:
     """Poll DescribeTransformJob with backoff until the job ends; log each status change."""
     first, last = poll_seconds
@@ -410,7 +392,7 @@ def run(
     request = plan_request(name, model, input_uri, output_uri, settings, strategy)
     started = time.monotonic()
     try:
-        with _sigterm_as_interrupt():
+        with sigterm_as_interrupt():
             try:
                 sm.create_transform_job(**request)
             except sm.exceptions.ClientError as error:

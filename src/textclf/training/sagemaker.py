@@ -30,11 +30,9 @@ import hashlib
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import tarfile
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -43,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from textclf.config import AwsParams, Params, SageMakerParams
+from textclf.interrupt import sigterm_as_interrupt
 from textclf.pipeline.train import HISTORY_FILE, Hyperparameters
 from textclf.s3uri import split_s3_uri
 
@@ -531,23 +530,6 @@ class JobWatcher:
                     self.job_facts = json.loads(line)
 
 
-@contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """A cancelled CI run gets SIGTERM: handle it like Ctrl-C, so the remote job is stopped."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def _should_stop(name: str, log: Log) -> bool:
     if not sys.stdin.isatty():
         return True
@@ -759,7 +741,7 @@ def run(params: Params, hp: Hyperparameters, staging: Path, log: Log) -> dict[st
     # The interrupt guard covers the create call too: SageMaker may have accepted the job
     # before its answer reaches us, and a job nobody follows keeps billing.
     try:
-        with _sigterm_as_interrupt():
+        with sigterm_as_interrupt():
             create_job(sm, plan.request, settings)
             spot = "managed Spot" if settings.spot else "on-demand"
             log(f"started {plan.name} on {settings.instance_count} x {settings.instance_type} ({spot})")
