@@ -272,9 +272,15 @@ def cmd_staging_check(args: argparse.Namespace) -> None:
     params = load_params(args.params)
     if not args.endpoint:
         raise staging.StagingError("name the staging endpoint: --endpoint or TEXTCLF_ENDPOINT_NAME")
-    runtime = boto3.client("sagemaker-runtime", region_name=params.aws.resolved().region)
-    prepared = Path(params.data.prepared_dir)
-    summary = staging.check(params, args.endpoint, runtime, prepared, Path("plots/confusion.csv"))
+    aws = params.aws.resolved()
+    if args.commit:  # the split published with the model, checked against its manifest
+        from textclf.release import promote
+
+        texts, expected = promote.published_test_split(args.commit, aws)
+    else:  # this checkout's outputs (dvc pull or dvc repro)
+        texts, expected = staging.test_split(Path(params.data.prepared_dir), Path("plots/confusion.csv"))
+    runtime = boto3.client("sagemaker-runtime", region_name=aws.region)
+    summary = staging.check(params, args.endpoint, runtime, texts, expected)
     report = staging.markdown(summary)
     staging.write_job_summary(report)
     print(report)
@@ -506,6 +512,11 @@ def _release_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
     )
     staging_check.add_argument(
         "--endpoint", default=env("TEXTCLF_ENDPOINT_NAME"), help="the staging endpoint"
+    )
+    staging_check.add_argument(
+        "--commit",
+        default=env("COMMIT"),
+        help="replay the test split published with this commit's model (default: this checkout's outputs)",
     )
     bake = add("bake", cmd_bake, "Watch production's alarms; an alarm rolls back to --previous")
     bake.add_argument("--alarms", default=env("TEXTCLF_BAKE_ALARMS", ""), help="alarm names, comma-separated")

@@ -270,20 +270,32 @@ class AwsParams(Section):
     """Where the project's AWS resources are: Terraform's outputs (`make infra-output`).
 
     Each can be overridden by an environment variable, which is how CI passes them:
-    TEXTCLF_AWS_REGION, TEXTCLF_ARTIFACTS_BUCKET, TEXTCLF_DATA_BUCKET.
+    TEXTCLF_AWS_REGION, TEXTCLF_ARTIFACTS_BUCKET, TEXTCLF_DATA_BUCKET, TEXTCLF_MODELS_BUCKET.
+
+    `models_bucket` holds the published models (models/<commit>/); empty means the artifacts
+    bucket. An environment that deploys models published elsewhere (staging, docs/infra.md) names
+    that environment's artifacts bucket here and keeps its own champion record in `artifacts_bucket`.
     """
 
     region: str = "us-east-1"
     artifacts_bucket: str = "textclf-artifacts"
     data_bucket: str = "textclf-data"
+    models_bucket: str = ""
 
     def resolved(self) -> AwsParams:
         env = os.environ.get
+        artifacts = env("TEXTCLF_ARTIFACTS_BUCKET") or self.artifacts_bucket
         return AwsParams(
             region=env("TEXTCLF_AWS_REGION") or self.region,
-            artifacts_bucket=env("TEXTCLF_ARTIFACTS_BUCKET") or self.artifacts_bucket,
+            artifacts_bucket=artifacts,
             data_bucket=env("TEXTCLF_DATA_BUCKET") or self.data_bucket,
+            models_bucket=env("TEXTCLF_MODELS_BUCKET") or self.models_bucket or artifacts,
         )
+
+    @property
+    def published_models(self) -> str:
+        """The bucket of models/<commit>/: models_bucket, else the artifacts bucket."""
+        return self.models_bucket or self.artifacts_bucket
 
 
 # A prefix in the artifacts bucket: segments of S3's safe characters, joined by single slashes.

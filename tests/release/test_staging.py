@@ -45,7 +45,7 @@ def test_the_staged_endpoint_gives_evaluates_labels_fast_enough_and_no_5xx(world
     prepared, confusion, _ = staged(world, tmp_path, tiny_model_dir)
     runtime = boto3.client("sagemaker-runtime")
 
-    summary = staging.check(params(), "ep", runtime, prepared, confusion)
+    summary = staging.check(params(), "ep", runtime, *staging.test_split(prepared, confusion))
 
     assert summary["passed"], summary["problems"]
     assert summary["replay"]["rows"] == len(TEXTS) and summary["replay"]["requests"] == 3  # batches of 8
@@ -64,7 +64,7 @@ def test_another_graph_and_a_slow_endpoint_fail_with_the_numbers(world, tmp_path
         csv.writer(handle).writerows([("actual", "predicted"), *(("x", label) for label in flipped)])
     runtime = boto3.client("sagemaker-runtime")
 
-    summary = staging.check(params(latency_p95_ms=0.001), "ep", runtime, prepared, confusion)
+    summary = staging.check(params(latency_p95_ms=0.001), "ep", runtime, *staging.test_split(prepared, confusion))
 
     assert not summary["passed"]
     assert summary["replay"]["mismatched_rows"] == [3, 7]
@@ -105,3 +105,35 @@ def test_the_bake_watch_returns_the_first_alarm_or_none_when_the_window_passes(a
     )
     with pytest.raises(staging.StagingError, match="do not exist"):
         staging.watch_alarms(cloudwatch, ["ep-5xx", "nope"], 90, 30, sleep=lambda s: None)
+
+
+def test_the_evaluated_split_is_published_with_the_model_and_checked_on_the_way_back(
+    world, tmp_path, tiny_model_dir, monkeypatch
+):
+    """Publish carries the test split with evaluate's labels (the staging check's input) under the
+    model's write-once prefix, its sha256 in the manifest; a replaced file is refused."""
+    from textclf.config import AwsParams
+    from textclf.release import promote
+
+    prepared, confusion, predicted = staged(world, tmp_path, tiny_model_dir)
+    monkeypatch.setattr(promote, "PREDICTIONS_FILE", confusion)
+    metrics = tmp_path / "eval.json"
+    metrics.write_text(json.dumps({"accuracy": 0.9, "macro_f1": 0.9}), encoding="utf-8")
+    aws = AwsParams(artifacts_bucket="textclf-artifacts")
+    commit = "7" * 40
+
+    manifest = promote.publish(
+        commit, aws, tiny_model_dir, metrics, tmp_path / "no-gate.json", test_split_file=prepared / "test.jsonl"
+    )
+
+    assert set(manifest["files"]) == {promote.EVALUATED_NAME}
+    assert promote.published_test_split(commit, aws) == (TEXTS, predicted)
+    # Only the bucket's write-once policy keeps this from happening on AWS (tests/iam); here the
+    # reader must notice on its own.
+    world.s3.put_object(
+        Bucket="textclf-artifacts",
+        Key=f"models/{commit}/{promote.EVALUATED_NAME}",
+        Body=b'{"text": "a", "predicted": "billing"}\n',
+    )
+    with pytest.raises(promote.ReleaseError, match="does not match the sha256 in its manifest"):
+        promote.published_test_split(commit, aws)

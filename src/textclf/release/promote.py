@@ -48,6 +48,12 @@ METRICS_FILE = Path("metrics/eval.json")
 GATE_FILE = Path("metrics/gate.json")
 # The evaluate stage's reference distributions of the test split (docs/monitoring.md).
 REFERENCE_FILE = Path("metrics/reference.json")
+# The test split with the label evaluate predicted for each text, published with the model so that
+# the staging check replays exactly what the gate judged (textclf.release.staging), without the
+# release job needing the data or the PR's DVC outputs. Its sha256 is in the manifest.
+TEST_SPLIT_FILE = Path("data/prepared/test.jsonl")
+PREDICTIONS_FILE = Path("plots/confusion.csv")
+EVALUATED_NAME = "test_predictions.jsonl"
 # The full verdict of `make gate` (thresholds and the champion), when it ran in this workspace.
 FULL_GATE_FILE = Path("reports/gate.json")
 # Files the train stage always writes into the model folder; without them nothing can serve it.
@@ -190,9 +196,10 @@ def publish(
     metrics_file: Path = METRICS_FILE,
     gate_file: Path = GATE_FILE,
     s3: Any = None,
+    test_split_file: Path = TEST_SPLIT_FILE,
 ) -> dict[str, Any]:
     """Upload the model and its metrics under models/<commit>/; the manifest goes last."""
-    artifact = Artifact(aws.artifacts_bucket, check_commit(commit))
+    artifact = Artifact(aws.published_models, check_commit(commit))
     metrics = read_json_file(metrics_file, "the evaluation metrics")
     for verdict_file in (gate_file, FULL_GATE_FILE):
         if (
@@ -202,12 +209,62 @@ def publish(
             raise ReleaseError(
                 f"{verdict_file}: the gate failed for this model; a failed model is never published"
             )
+    evaluated = evaluated_test_split(test_split_file, PREDICTIONS_FILE)
     s3 = s3 or aws_client("s3", aws)
     with aws_errors(f"publish to {artifact.url('')}"):
-        return _upload(s3, artifact, model_dir, metrics, gate_file)
+        return _upload(s3, artifact, model_dir, metrics, gate_file, evaluated)
 
 
-def _upload(s3: Any, artifact: Artifact, model_dir: Path, metrics: dict[str, Any], gate_file: Path) -> dict:
+def evaluated_test_split(test_split_file: Path, predictions_file: Path) -> bytes | None:
+    """JSON lines {"text", "predicted"}: each test text with evaluate's label, in order; None when
+    the pipeline's outputs are not both there (the staging check then needs them locally)."""
+    import csv
+
+    if not (test_split_file.is_file() and predictions_file.is_file()):
+        return None
+    with predictions_file.open(encoding="utf-8", newline="") as handle:
+        predicted = [row["predicted"] for row in csv.DictReader(handle)]
+    texts = [json.loads(line)["text"] for line in test_split_file.read_text("utf-8").splitlines() if line]
+    if len(texts) != len(predicted):
+        raise ReleaseError(
+            f"{predictions_file} has {len(predicted)} predictions for the {len(texts)} texts of "
+            f"{test_split_file}: run `dvc repro` so both come from the same evaluation"
+        )
+    lines = [json.dumps({"text": t, "predicted": p}, ensure_ascii=False) for t, p in zip(texts, predicted)]
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def published_test_split(commit: str, aws: AwsParams, s3: Any = None) -> tuple[list[str], list[str]]:
+    """The test texts and evaluate's labels published with the commit's model, checked against the
+    sha256 its manifest recorded."""
+    artifact = Artifact(aws.published_models, check_commit(commit))
+    s3 = s3 or aws_client("s3", aws)
+    manifest = find_artifact(commit, aws, s3)
+    expected = (manifest.get("files") or {}).get(EVALUATED_NAME)
+    if not expected:
+        raise ReleaseError(
+            f"{artifact.url(MANIFEST_NAME)} lists no {EVALUATED_NAME}: the model was published without "
+            "its evaluated test split; run the staging check in a checkout with the PR's outputs"
+        )
+    with aws_errors(f"read {artifact.url(EVALUATED_NAME)}"):
+        body = s3.get_object(Bucket=artifact.bucket, Key=artifact.key(EVALUATED_NAME))["Body"].read()
+    if hashlib.sha256(body).hexdigest() != expected:
+        raise ReleaseError(
+            f"{artifact.url(EVALUATED_NAME)} does not match the sha256 in its manifest: not the "
+            "evaluated test split of this model"
+        )
+    rows = [json.loads(line) for line in body.decode("utf-8").splitlines() if line]
+    return [str(row["text"]) for row in rows], [str(row["predicted"]) for row in rows]
+
+
+def _upload(
+    s3: Any,
+    artifact: Artifact,
+    model_dir: Path,
+    metrics: dict[str, Any],
+    gate_file: Path,
+    evaluated: bytes | None,
+) -> dict:
     with tempfile.TemporaryDirectory(prefix="textclf-publish-") as work:
         archive = Path(work) / MODEL_ARCHIVE
         pack_model(model_dir, archive)
@@ -230,12 +287,16 @@ def _upload(s3: Any, artifact: Artifact, model_dir: Path, metrics: dict[str, Any
             "published_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "metrics": metrics,
         }
+        if evaluated is not None:
+            manifest["files"] = {EVALUATED_NAME: hashlib.sha256(evaluated).hexdigest()}
         _put_once(s3, artifact, MODEL_ARCHIVE, archive.read_bytes(), "application/gzip")
     _put_once(s3, artifact, METRICS_NAME, _json_bytes(metrics))
     # The drift check compares the live model's traffic with this (textclf.monitoring.drift).
     if REFERENCE_FILE.is_file():
         reference = read_json_file(REFERENCE_FILE, "the drift reference")
         _put_once(s3, artifact, REFERENCE_FILE.name, _json_bytes(reference))
+    if evaluated is not None:
+        _put_once(s3, artifact, EVALUATED_NAME, evaluated, "application/jsonlines")
     if gate_file.is_file():
         _put_once(s3, artifact, GATE_NAME, _json_bytes(read_json_file(gate_file, "the gate verdict")))
     # Last: its presence says every other file of this commit is complete.
@@ -319,7 +380,7 @@ def reviewed_commit(
 
 def find_artifact(commit: str, aws: AwsParams, s3: Any = None) -> dict[str, Any]:
     """The manifest of the commit's published model, or an error naming the commit."""
-    artifact = Artifact(aws.artifacts_bucket, check_commit(commit))
+    artifact = Artifact(aws.published_models, check_commit(commit))
     s3 = s3 or aws_client("s3", aws)
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -348,7 +409,7 @@ def find_artifact(commit: str, aws: AwsParams, s3: Any = None) -> dict[str, Any]
 def verify_archive(commit: str, manifest: dict[str, Any], aws: AwsParams, s3: Any = None) -> str:
     """The archive's sha256 must be the one published in the manifest: the reviewed bytes are the
     released bytes. Checked before anything touches the endpoint."""
-    artifact = Artifact(aws.artifacts_bucket, check_commit(commit))
+    artifact = Artifact(aws.published_models, check_commit(commit))
     s3 = s3 or aws_client("s3", aws)
     expected = str(manifest.get("sha256", ""))
     digest = hashlib.sha256()
@@ -536,7 +597,7 @@ def promote(
     """The release: the commit's published model goes live, is checked, and becomes the champion."""
     commit = check_commit(commit)
     targets.check()
-    artifact = Artifact(aws.artifacts_bucket, commit)
+    artifact = Artifact(aws.published_models, commit)
     s3 = aws_client("s3", aws)
     manifest = find_artifact(commit, aws, s3)  # before anything touches the endpoint
     verify_archive(commit, manifest, aws, s3)

@@ -107,11 +107,11 @@ def burst(runtime: Any, endpoint: str, text: str, requests: int, concurrency: in
 
 
 def check(
-    params: Params, endpoint: str, runtime: Any, prepared_dir: Path, confusion_csv: Path
+    params: Params, endpoint: str, runtime: Any, texts: list[str], expected: list[str]
 ) -> dict[str, Any]:
-    """All staging checks; the summary, or StagingError naming every failed check."""
+    """All staging checks on the test texts and the labels evaluate gave them; the summary, with
+    every failed check named in `problems`."""
     settings = params.deploy.staging
-    texts, expected = test_split(prepared_dir, confusion_csv)
     summary = {
         "endpoint": endpoint,
         "replay": replay(runtime, endpoint, texts, expected, params.deploy.serve.max_batch_size),
