@@ -17,7 +17,7 @@
 
 locals {
   github_oidc_host         = "token.actions.githubusercontent.com"
-  github_oidc_provider_arn = coalesce(var.github_oidc_provider_arn, try(aws_iam_openid_connect_provider.github[0].arn, null))
+  github_oidc_provider_arn = coalesce(var.github_oidc_provider_arn, try(data.aws_iam_openid_connect_provider.github[0].arn, null), try(aws_iam_openid_connect_provider.github[0].arn, null))
   github_owner             = split("/", var.github_repository)[0]
   github_name              = split("/", var.github_repository)[1]
 
@@ -77,10 +77,36 @@ locals {
 }
 
 resource "aws_iam_openid_connect_provider" "github" {
-  count = var.github_oidc_provider_arn == null ? 1 : 0
+  count = var.github_oidc_provider_arn == null && !var.github_oidc_provider_exists ? 1 : 0
 
   url            = "https://${local.github_oidc_host}"
   client_id_list = ["sts.amazonaws.com"]
+}
+
+# An account has one provider per URL: the second environment's apply finds the first one's.
+data "aws_iam_openid_connect_provider" "github" {
+  count = var.github_oidc_provider_arn == null && var.github_oidc_provider_exists ? 1 : 0
+
+  url = "https://${local.github_oidc_host}"
+}
+
+# The key of the published models: this environment's own, another environment's (by its alias,
+# same account), or another account's (by ARN).
+data "aws_kms_alias" "model_source" {
+  count = var.model_source_environment != null && var.model_source_kms_key_arn == null ? 1 : 0
+
+  name = "alias/${var.project}-${var.model_source_environment}"
+}
+
+locals {
+  models_kms_key_arn = coalesce(var.model_source_kms_key_arn, try(data.aws_kms_alias.model_source[0].target_key_arn, null), aws_kms_key.project.arn)
+  # Decrypt only: this environment reads the published models, never writes them.
+  models_kms_read = {
+    Sid      = "DecryptThePublishedModels"
+    Effect   = "Allow"
+    Action   = ["kms:Decrypt", "kms:DescribeKey"]
+    Resource = distinct([aws_kms_key.project.arn, local.models_kms_key_arn])
+  }
 }
 
 # --- trust policies ---------------------------------------------------------------------------
@@ -254,14 +280,9 @@ locals {
         Sid      = "ReadReleasedModels"
         Effect   = "Allow"
         Action   = "s3:GetObject"
-        Resource = "${local.artifacts_arn}/${var.artifact_prefix}*"
+        Resource = "${local.models_arn}/${var.artifact_prefix}*"
       },
-      {
-        Sid      = "DecryptWithTheProjectKey"
-        Effect   = "Allow"
-        Action   = ["kms:Decrypt", "kms:DescribeKey"]
-        Resource = aws_kms_key.project.arn
-      },
+      local.models_kms_read,
       local.ecr_login,
       {
         Sid      = "PullTheServingImage"
@@ -327,7 +348,7 @@ locals {
         Sid      = "SeeReleasedModels"
         Effect   = "Allow"
         Action   = "s3:GetObject"
-        Resource = "${local.artifacts_arn}/${var.artifact_prefix}*"
+        Resource = "${local.models_arn}/${var.artifact_prefix}*"
       },
       {
         # Without s3:ListBucket, S3 answers 403 instead of 404 for a missing key (GetObject API
@@ -335,9 +356,10 @@ locals {
         Sid      = "TellMissingModelsApart"
         Effect   = "Allow"
         Action   = "s3:ListBucket"
-        Resource = local.artifacts_arn
+        Resource = local.models_arn
       },
       local.kms_use,
+      local.models_kms_read,
       {
         Sid      = "EncryptNewEndpointConfigurations"
         Effect   = "Allow"
@@ -464,10 +486,25 @@ locals {
     Version = "2012-10-17"
     Statement = [
       {
-        Sid      = "TerraformState"
+        # Its own environment's state only (and its S3-native lock file, <key>.tflock): the
+        # environments of one account share the state bucket, and staging's apply role must not
+        # rewrite production's state.
+        Sid      = "ListTheStateBucket"
         Effect   = "Allow"
-        Action   = ["s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
-        Resource = ["arn:${local.partition}:s3:::${local.state_bucket}", "arn:${local.partition}:s3:::${local.state_bucket}/*"]
+        Action   = "s3:ListBucket"
+        Resource = "arn:${local.partition}:s3:::${local.state_bucket}"
+      },
+      {
+        Sid      = "ThisEnvironmentsTerraformState"
+        Effect   = "Allow"
+        Action   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+        Resource = [for key in [var.state_key, "${var.state_key}.tflock"] : "arn:${local.partition}:s3:::${local.state_bucket}/${key}"]
+      },
+      {
+        Sid      = "ReadTheSourceEnvironmentsKeyAlias"
+        Effect   = "Allow"
+        Action   = "kms:DescribeKey"
+        Resource = local.models_kms_key_arn
       },
       {
         Sid      = "ManageProjectBuckets"
@@ -637,13 +674,13 @@ locals {
         Sid      = "TellUnpublishedCommitsApart"
         Effect   = "Allow"
         Action   = "s3:ListBucket"
-        Resource = local.artifacts_arn
+        Resource = distinct([local.artifacts_arn, local.models_arn])
       },
       {
         Sid      = "ReadReleasedModelsAndTheChampion"
         Effect   = "Allow"
         Action   = "s3:GetObject"
-        Resource = ["${local.artifacts_arn}/${var.artifact_prefix}*", "${local.artifacts_arn}/production/*"]
+        Resource = distinct(["${local.models_arn}/${var.artifact_prefix}*", "${local.artifacts_arn}/production/*"])
       },
       {
         Sid      = "RecordTheChampionAndTheDeployment"
@@ -652,6 +689,7 @@ locals {
         Resource = "${local.artifacts_arn}/production/*"
       },
       local.kms_use,
+      local.models_kms_read,
       {
         # The bake window after production switched (textclf bake). DescribeAlarms is read-only and
         # is authorized on "*" (its alarm names are a filter, not a resource).

@@ -17,9 +17,23 @@ locals {
   # In a key policy "*" as the resource means "this key". The account statement lists the key
   # actions instead of kms:* so that no statement anywhere grants every action; IAM policies in
   # the account can then grant use of the key (as the roles in iam.tf do).
+  # The account-per-environment layout: roles of the deploying accounts decrypt the published
+  # models, only through S3 (kms:ViaService; AWS KMS developer guide, "kms:ViaService"). Another
+  # account's IAM policy alone cannot use this key: the key policy must name it.
+  model_readers_statement = length(var.model_reader_role_arns) == 0 ? [] : [{
+    Sid       = "OtherEnvironmentsReadThePublishedModels"
+    Effect    = "Allow"
+    Principal = { AWS = var.model_reader_role_arns }
+    Action    = ["kms:Decrypt", "kms:DescribeKey"]
+    Resource  = "*"
+    Condition = {
+      StringEquals = { "kms:ViaService" = "s3.${var.region}.amazonaws.com" }
+    }
+  }]
+
   kms_key_policy = {
     Version = "2012-10-17"
-    Statement = [
+    Statement = concat(local.model_readers_statement, [
       {
         Sid       = "AccountManagesAndDelegatesTheKey"
         Effect    = "Allow"
@@ -53,6 +67,6 @@ locals {
           StringEquals = { "aws:SourceAccount" = local.account_id }
         }
       },
-    ]
+    ])
   }
 }

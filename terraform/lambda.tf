@@ -52,7 +52,7 @@ resource "aws_lambda_function" "redeploy" {
 
   environment {
     variables = {
-      ARTIFACT_BUCKET                    = aws_s3_bucket.this["artifacts"].bucket
+      ARTIFACT_BUCKET                    = local.models_bucket
       ARTIFACT_PREFIX                    = var.artifact_prefix
       ENDPOINT_NAME                      = local.endpoint_name
       SERVING_IMAGE_URI                  = local.serving_image_uri

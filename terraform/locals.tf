@@ -13,6 +13,13 @@ locals {
     data      = coalesce(var.data_bucket_name, "${local.name}-data-${local.account_id}")
     artifacts = coalesce(var.artifacts_bucket_name, "${local.name}-artifacts-${local.account_id}")
   }
+  # Where the models this environment deploys are published (variables.tf, environments).
+  models_bucket = coalesce(
+    var.model_source_bucket,
+    var.model_source_environment == null ? null : "${var.project}-${var.model_source_environment}-artifacts-${local.account_id}",
+    local.bucket_names.artifacts,
+  )
+  models_arn   = "arn:${local.partition}:s3:::${local.models_bucket}"
   state_bucket = coalesce(var.state_bucket_name, "${var.project}-tfstate-${local.account_id}-${var.region}")
 
   endpoint_name        = local.name

@@ -10,6 +10,11 @@ output "artifacts_bucket" {
   value       = aws_s3_bucket.this["artifacts"].bucket
 }
 
+output "models_bucket" {
+  description = "The bucket of the published models (models/<commit>/) this environment deploys: its own artifacts bucket, or the source environment's (TEXTCLF_MODELS_BUCKET)."
+  value       = local.models_bucket
+}
+
 output "dvc_remote_url" {
   description = "The DVC remote (url of the default remote in .dvc/config)."
   value       = "s3://${aws_s3_bucket.this["data"].bucket}/dvc"

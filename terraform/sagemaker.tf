@@ -32,8 +32,8 @@ resource "aws_sagemaker_model" "initial" {
     ignore_changes = [vpc_config, primary_container]
 
     precondition {
-      condition     = startswith(coalesce(var.initial_model_data_url, "-"), "s3://${aws_s3_bucket.this["artifacts"].bucket}/${var.artifact_prefix}")
-      error_message = "initial_model_data_url must be a released model in the artifacts bucket: s3://${aws_s3_bucket.this["artifacts"].bucket}/${var.artifact_prefix}<commit>/model.tar.gz (the serving role reads nothing else)."
+      condition     = startswith(coalesce(var.initial_model_data_url, "-"), "s3://${local.models_bucket}/${var.artifact_prefix}")
+      error_message = "initial_model_data_url must be a released model of the models bucket: s3://${local.models_bucket}/${var.artifact_prefix}<commit>/model.tar.gz (the serving role reads nothing else)."
     }
   }
 }

@@ -99,6 +99,67 @@ variable "github_oidc_provider_arn" {
   }
 }
 
+variable "github_oidc_provider_exists" {
+  description = "True when another environment's apply in this account created the GitHub OIDC provider (one per account): this one looks it up instead of creating it (environments/staging.tfvars)."
+  type        = bool
+  default     = false
+}
+
+# --- environments -----------------------------------------------------------------------------
+# One configuration, applied once per environment (environments/<name>.tfvars, state key
+# environments/<name>.backend.hcl). PRs train and publish in one environment (production); another
+# environment (staging) deploys the models published there, so the reviewed bytes are the same
+# everywhere. docs/infra.md: the one-account and the account-per-environment layouts.
+
+variable "model_source_environment" {
+  description = "Environment (same account, default bucket and key names) whose artifacts bucket holds the published models this environment deploys. Null: this environment's own artifacts bucket."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.model_source_environment == null || can(regex("^[a-z][a-z0-9]{1,11}$", var.model_source_environment))
+    error_message = "model_source_environment must be an environment name (2-12 lowercase letters or digits), or null."
+  }
+}
+
+variable "model_source_bucket" {
+  description = "Bucket of the published models when they live in another account (the account-per-environment layout); its owner grants this environment's roles read (model_reader_role_arns there). Null: see model_source_environment."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.model_source_bucket == null || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.model_source_bucket))
+    error_message = "model_source_bucket must be an S3 bucket name, or null."
+  }
+}
+
+variable "model_source_kms_key_arn" {
+  description = "KMS key of model_source_bucket (a key ARN, not an alias: cross-account key use needs the ARN). Null: the source environment's key by its alias."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.model_source_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[0-9a-f-]{36}$", var.model_source_kms_key_arn))
+    error_message = "model_source_kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>), or null."
+  }
+
+  validation {
+    condition     = (var.model_source_kms_key_arn == null) == (var.model_source_bucket == null)
+    error_message = "Set model_source_bucket and model_source_kms_key_arn together (another account's bucket and its key), or neither."
+  }
+}
+
+variable "model_reader_role_arns" {
+  description = "Roles of other accounts (their serving, redeploy and promote roles) allowed to read models/ in this environment's artifacts bucket and decrypt with its key: the account-per-environment layout."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for arn in var.model_reader_role_arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", arn))])
+    error_message = "model_reader_role_arns must be IAM role ARNs (arn:aws:iam::<account>:role/<name>)."
+  }
+}
+
 variable "retrain_event_type" {
   description = "repository_dispatch event type sent to GitHub when new data lands under incoming/ (the retrain workflow listens for it)."
   type        = string
@@ -144,6 +205,17 @@ variable "state_bucket_name" {
   description = "Terraform state bucket (created by `make bootstrap`); the release role may read and write it. Null: <project>-tfstate-<account id>-<region>, the bootstrap default."
   type        = string
   default     = null
+}
+
+variable "state_key" {
+  description = "Key of this environment's Terraform state in the state bucket: the `key` of environments/<name>.backend.hcl. The release role may write this state only."
+  type        = string
+  default     = "main/terraform.tfstate"
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9/_.-]{0,200}\\.tfstate$", var.state_key)) && !strcontains(var.state_key, "..")
+    error_message = "state_key must be a relative S3 key ending in .tfstate (for example staging/terraform.tfstate)."
+  }
 }
 
 variable "enforce_tls" {

@@ -10,7 +10,9 @@
 # - TF_DATA_DIR and the bootstrap state live under .localcloud/, apart from the real account's,
 # - the backend file is terraform/backend.localcloud.hcl instead of terraform/backend.hcl,
 # - bucket policies do not deny plain HTTP (the local cloud speaks HTTP; TF_VAR_enforce_tls).
-# Environment: TF_ROOT_DIR (default: this repository's terraform/), LOCALCLOUD_DIR (.localcloud).
+# Environment: TF_ROOT_DIR (default: this repository's terraform/), LOCALCLOUD_DIR (.localcloud),
+# DEPLOY_ENV (production or staging: terraform/environments/<name>.tfvars; its state_key is the
+# backend key, and each environment has its own TF_DATA_DIR so a command never reads another's state).
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -84,11 +86,29 @@ case "$target" in
 esac
 
 args=("$@")
+deploy_env="${DEPLOY_ENV:-production}"
+data_dir_name="$target"
+if [[ "$target" == "main" ]]; then
+  [[ "$deploy_env" =~ ^[a-z][a-z0-9-]{0,30}$ ]] || die "DEPLOY_ENV '$deploy_env' is not an environment name"
+  var_file="$tf_root/environments/$deploy_env.tfvars"
+  [[ -f "$var_file" ]] || die "no $var_file: DEPLOY_ENV names a file of terraform/environments/ (production, staging)"
+  state_key="$(sed -nE 's/^state_key[[:space:]]*=[[:space:]]*"([^"]+)".*$/\1/p' "$var_file")"
+  [[ -n "$state_key" ]] || die "$var_file sets no state_key (the environment's key in the state bucket)"
+  data_dir_name="main-$deploy_env"
+fi
 if $local_cloud; then
   "$scripts/localcloud-override.sh" "$dir"
-  export TF_DATA_DIR="${TF_DATA_DIR:-$localcloud_dir/terraform/$target}"
+  export TF_DATA_DIR="${TF_DATA_DIR:-$localcloud_dir/terraform/$data_dir_name}"
 else
   "$scripts/localcloud-override.sh" "$dir" --remove
+  [[ "$target" != "main" ]] || export TF_DATA_DIR="${TF_DATA_DIR:-$tf_root/.terraform/$deploy_env}"
+fi
+
+# The environment's variables for the commands that evaluate the configuration.
+if [[ "$target" == "main" ]]; then
+  case "${args[0]:-}" in
+    plan | apply | destroy | refresh | import | console) args=("${args[0]}" "-var-file=$var_file" "${args[@]:1}") ;;
+  esac
 fi
 
 # `init` never rewrites the committed .terraform.lock.hcl: a provider whose hash the lock does not
@@ -101,7 +121,7 @@ fi
 if [[ "${args[0]:-}" == "init" && ! " ${args[*]} " =~ " -backend=false " ]]; then
   if [[ "$target" == "main" ]]; then
     [[ -f "$backend_file" ]] || die "$backend_file does not exist: run \`make bootstrap\` first (it creates the state bucket and writes this file)."
-    args+=("-backend-config=$backend_file" "-reconfigure")
+    args+=("-backend-config=$backend_file" "-backend-config=key=$state_key" "-reconfigure")
   elif [[ "$target" == "bootstrap" ]] && $local_cloud; then
     mkdir -p "$localcloud_dir"
     args+=("-backend-config=path=$localcloud_dir/bootstrap.tfstate" "-reconfigure")
