@@ -49,7 +49,7 @@ REFERENCE = reference_of(traffic(2000, seed=1))
 
 
 def as_lines(recorded: list[signals.TextSignal], version: str = COMMIT) -> list[dict]:
-    return [json.loads(line) for line in signals.lines(recorded, 3.0, version, now_ms=1)]
+    return [json.loads(line) for line in signals.lines(recorded, 3.0, version)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -197,7 +197,7 @@ def write_log(
     now_ms = int((time.time() - minutes_ago * 60) * 1000)
     messages = ['{"component": "serve", "status": "ready"}']  # the server's other lines
     for start in range(0, len(recorded), 10):
-        messages += signals.lines(recorded[start : start + 10], 4.0, version, now_ms=now_ms)
+        messages += signals.lines(recorded[start : start + 10], 4.0, version)
     events = [{"timestamp": now_ms + i, "message": m} for i, m in enumerate(messages)]
     logs.put_log_events(
         logGroupName=drift.log_group(ENDPOINT), logStreamName="AllTraffic/i-1", logEvents=events

@@ -1,5 +1,6 @@
-"""Prediction signals: `textclf serve` over real HTTP writes one EMF log line per request, with the
-labels, scores and lengths the client got, valid for CloudWatch, and never the texts."""
+"""Prediction signals: `textclf serve` over real HTTP writes one JSON log line per answered text,
+with the label, score and lengths the client got, the fields the metric filters read, and never
+the texts."""
 
 from __future__ import annotations
 
@@ -22,23 +23,17 @@ TOO_LONG = "parcel " * 100  # 700 characters: cut to MAX_CHARS
 
 
 def signal_lines(log: str) -> list[dict]:
-    return [json.loads(line) for line in log.splitlines() if '"_aws"' in line]
+    return [json.loads(line) for line in log.splitlines() if signals.KIND in line]
 
 
-def check_emf(document: dict) -> None:
-    """The rules of the EMF specification a line must meet for CloudWatch to extract it."""
-    metadata = document["_aws"]
-    assert isinstance(metadata["Timestamp"], int)
-    [directive] = metadata["CloudWatchMetrics"]
-    assert directive["Namespace"] == signals.NAMESPACE
-    for dimension_set in directive["Dimensions"]:
-        for key in dimension_set:
-            assert isinstance(document[key], str) and document[key]  # dimension values: strings
-    for metric in directive["Metrics"]:
-        value = document[metric["Name"]]  # every declared metric is a member of the root
-        values = value if isinstance(value, list) else [value]
-        assert 1 <= len(values) <= signals.MAX_VALUES
-        assert all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+def check_fields(line: dict) -> None:
+    """Every field a metric filter takes a value or a dimension from, with the right JSON type."""
+    assert "_aws" not in line  # not EMF: metric filters make the metrics (docs/monitoring.md)
+    assert isinstance(line["ModelVersion"], str) and line["ModelVersion"]
+    assert isinstance(line["label"], str) and line["label"]
+    for field in ("score", "characters", "tokens", "truncated"):
+        assert isinstance(line[field], int | float) and not isinstance(line[field], bool)
+        assert line[field] >= 0
 
 
 @pytest.fixture(scope="module")
@@ -61,41 +56,49 @@ def served(tiny_model_dir, tmp_path_factory):
     return replies, (folder / "server.log").read_text(encoding="utf-8")
 
 
-def test_one_line_per_answered_request_with_what_the_client_got(served):
+def requests_of(lines: list[dict]) -> list[list[dict]]:
+    """The lines grouped by request: a request's first line carries its latency and text count."""
+    grouped: list[list[dict]] = []
+    for line in lines:
+        if "latency_ms" in line:
+            grouped.append([])
+        grouped[-1].append(line)
+    return grouped
+
+
+def test_one_line_per_answered_text_with_what_the_client_got(served):
     replies, log = served
     answered = [name for name, reply in replies.items() if reply.status == 200]
     assert answered == ["short", "batch", "csv", "long"]
 
-    lines = signal_lines(log)
+    requests = requests_of(signal_lines(log))
 
-    assert len(lines) == len(answered)
-    for name, line in zip(answered, lines, strict=True):  # one request answered at a time: in order
+    assert len(requests) == len(answered)
+    for name, lines in zip(answered, requests, strict=True):  # one request answered at a time: in order
         predictions = replies[name].body["predictions"]
-        assert line["label"] == [p["label"] for p in predictions]
-        assert line["Score"] == [p["score"] for p in predictions]
-        assert line["Predictions"] == len(predictions)
-        assert sum(v for k, v in line.items() if k.startswith(signals.LABEL_METRIC_PREFIX)) == len(
-            predictions
-        )
-        assert line["ModelVersion"] == "v-signals"
-        assert line["kind"] == signals.KIND
-        assert line["LatencyMs"] > 0
-        check_emf(line)
+        assert [line["label"] for line in lines] == [p["label"] for p in predictions]
+        assert [line["score"] for line in lines] == [p["score"] for p in predictions]
+        assert lines[0]["texts"] == len(predictions) and lines[0]["latency_ms"] > 0
+        assert all("latency_ms" not in line for line in lines[1:])  # once per request
+        for line in lines:
+            assert line["ModelVersion"] == "v-signals"
+            assert line["kind"] == signals.KIND
+            check_fields(line)
 
 
 def test_lengths_and_truncation_are_recorded(served):
     _, log = served
-    short, batch, _, long = signal_lines(log)
+    [short], batch, _, long = requests_of(signal_lines(log))
 
-    assert short["Characters"] == [len(SHORT)]
-    assert batch["Characters"] == [len(text) for text in BATCH]
-    assert 0 < short["Tokens"][0] < MAX_TOKENS
-    assert short["truncated"] == [False] and short["Truncated"] == 0
+    assert short["characters"] == len(SHORT)
+    assert [line["characters"] for line in batch] == [len(text) for text in BATCH]
+    assert 0 < short["tokens"] < MAX_TOKENS
+    assert short["truncated"] == 0
     # Cut by model.max_length (tokens) and by max_text_chars (characters, as received: 700).
-    assert long["Tokens"][0] == MAX_TOKENS
-    assert long["Tokens"][1] <= MAX_TOKENS  # the 400 characters kept
-    assert long["Characters"] == [len(MANY_TOKENS), len(TOO_LONG)]
-    assert long["truncated"] == [True, True] and long["Truncated"] == 2
+    assert long[0]["tokens"] == MAX_TOKENS
+    assert long[1]["tokens"] <= MAX_TOKENS  # the 400 characters kept
+    assert [line["characters"] for line in long] == [len(MANY_TOKENS), len(TOO_LONG)]
+    assert [line["truncated"] for line in long] == [1, 1]
 
 
 def test_no_text_reaches_the_log(served):
@@ -120,13 +123,13 @@ def test_signals_off_writes_no_line(tiny_model_dir, tmp_path):
     assert '"status": "ready"' in log  # the server did log: only the signals are off
 
 
-def test_a_batch_over_100_texts_is_split_into_valid_lines():
+def test_a_line_is_small_and_a_batch_is_one_line_per_text():
     recorded = [signals.TextSignal("billing" if i % 3 else "returns", 0.5, 10, 4, False) for i in range(250)]
 
-    lines = [json.loads(line) for line in signals.lines(recorded, 12.5, "v1", now_ms=1)]
+    lines = [json.loads(line) for line in signals.lines(recorded, 12.5, "a" * 40)]
 
-    assert [line["Predictions"] for line in lines] == [100, 100, 50]
-    assert sum(len(line["label"]) for line in lines) == 250
-    assert sum(line.get("Predicted_returns", 0) for line in lines) == 84  # i % 3 == 0 for 84 of 250
+    assert len(lines) == 250
+    assert sum(line["label"] == "returns" for line in lines) == 84  # i % 3 == 0 for 84 of 250
+    assert max(len(raw) for raw in signals.lines(recorded, 12.5, "a" * 40)) < 250  # bytes: the cost
     for line in lines:
-        check_emf(line)
+        check_fields(line)

@@ -14,6 +14,13 @@ a redeploy proves the new model really answers, and with the model version it wa
 - A 4xx/5xx from the server becomes SageMaker's ModelError (HTTP 424) with the server's message.
 - The server reads `params.yaml` (deploy.serve, model.max_length) from the local cloud's working
   folder, or TEXTCLF_PARAMS, as the serving image reads the copy baked into it.
+- What the container writes to stderr goes to CloudWatch Logs as on SageMaker: log group
+  `/aws/sagemaker/Endpoints/<EndpointName>`, stream `<variant>/<instance-id>`
+  (https://docs.aws.amazon.com/sagemaker/latest/dg/logging-cloudwatch.html), written as the
+  model's execution role (so a role without `logs:PutLogEvents` there loses its logs, as on AWS),
+  in batches (every LOG_FLUSH_SECONDS). The group's metric filters then publish their metrics
+  (textclf.localcloud.metricfilters): the prediction signals become metrics by the mechanism
+  production uses. stdout carries only the server's `{"listening": ...}` line.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,7 +45,82 @@ from typing import Any
 from textclf.s3uri import split_s3_uri
 
 START_TIMEOUT_S = 180
+LOG_FLUSH_SECONDS = 0.2
 _lock = threading.Lock()
+
+
+class ContainerLog:
+    """The container's stderr lines, shipped to its endpoint's log group as the model's role."""
+
+    def __init__(self, source: Any, cloud_url: str, role: str, group: str, stream: str, region: str) -> None:
+        self.cloud_url, self.role, self.group, self.stream = cloud_url, role, group, stream
+        self.region = region
+        self._pending: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        self._client: Any = None
+        self.errors: list[str] = []
+        threading.Thread(target=self._read, args=(source,), name=f"log-{stream}", daemon=True).start()
+        self._flusher = threading.Thread(target=self._flush_loop, name=f"flush-{stream}", daemon=True)
+        self._flusher.start()
+
+    def _read(self, source: Any) -> None:
+        for line in source:  # until the process closes stderr
+            line = line.rstrip("\n")
+            if line:
+                with self._lock:
+                    self._pending.append({"timestamp": int(time.time() * 1000), "message": line})
+        self._done.set()
+
+    def _flush_loop(self) -> None:
+        while not self._done.wait(LOG_FLUSH_SECONDS):
+            self.flush()
+        self.flush()
+
+    def _logs(self) -> Any:
+        if self._client is None:
+            import boto3
+
+            from textclf.localcloud import iam
+
+            credentials = iam.service_session(self.role, "sagemaker.amazonaws.com", f"endpoint-{self.stream}")
+            session = boto3.Session(
+                region_name=self.region,
+                aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
+                aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
+                aws_session_token=credentials["AWS_SESSION_TOKEN"],
+            )
+            client = session.client("logs", endpoint_url=self.cloud_url)
+            try:
+                client.create_log_group(logGroupName=self.group)  # SageMaker creates it when missing
+            except client.exceptions.ResourceAlreadyExistsException:
+                pass
+            except Exception as error:  # Terraform usually made it; the role may not create
+                self.errors.append(f"CreateLogGroup: {error}")
+            client.create_log_stream(logGroupName=self.group, logStreamName=self.stream)
+            self._client = client
+        return self._client
+
+    def flush(self) -> None:
+        with self._lock:
+            events, self._pending = self._pending, []
+        if not events:
+            return
+        try:
+            logs = self._logs()
+            for start in range(0, len(events), 10000):  # PutLogEvents: at most 10,000 events
+                logs.put_log_events(
+                    logGroupName=self.group,
+                    logStreamName=self.stream,
+                    logEvents=events[start : start + 10000],
+                )
+        except Exception as error:  # lost logs must never stop the endpoint
+            self.errors.append(f"PutLogEvents: {error}")
+            del self.errors[:-20]
+
+    def close(self, timeout: float = 5.0) -> None:
+        self._done.wait(timeout)
+        self._flusher.join(timeout)
 
 
 @dataclass
@@ -48,6 +131,7 @@ class ModelServer:
     process: subprocess.Popen
     url: str
     folder: tempfile.TemporaryDirectory
+    log: ContainerLog | None = None
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -57,6 +141,8 @@ class ModelServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self.log is not None:
+            self.log.close()
         self.folder.cleanup()
 
 
@@ -78,8 +164,17 @@ class InvokeError(Exception):
         self.status, self.kind, self.message = status, kind, message
 
 
-def _live_model(account_id: str, region: str, endpoint_name: str) -> tuple[str, str, dict[str, str]]:
-    """(endpoint ARN, ModelDataUrl, container environment) of the endpoint's live model."""
+@dataclass(frozen=True)
+class LiveModel:
+    endpoint_arn: str
+    model_data_url: str
+    environment: dict[str, str]
+    role: str
+    variant: str
+
+
+def _live_model(account_id: str, region: str, endpoint_name: str) -> LiveModel:
+    """The endpoint's live model: what to serve, with which environment, as which role."""
     from moto.sagemaker.models import sagemaker_backends
 
     from textclf.localcloud.endpoints import advance
@@ -102,7 +197,9 @@ def _live_model(account_id: str, region: str, endpoint_name: str) -> tuple[str, 
     url = container.get("ModelDataUrl")
     if not url:
         raise InvokeError(424, "ModelError", f"model {model.model_name} has no ModelDataUrl to serve")
-    return endpoint.arn, url, dict(container.get("Environment") or {})
+    variant = config.production_variants[0].get("VariantName") or "AllTraffic"
+    environment = dict(container.get("Environment") or {})
+    return LiveModel(endpoint.arn, url, environment, model.execution_role_arn, variant)
 
 
 def _extract(account_id: str, url: str, folder: Path) -> None:
@@ -114,7 +211,11 @@ def _extract(account_id: str, url: str, folder: Path) -> None:
         archive.extractall(folder, filter="data")
 
 
-def _start(account_id: str, url: str, environment: dict[str, str]) -> ModelServer:
+def _start(
+    account_id: str, url: str, environment: dict[str, str], log: dict[str, str] | None = None
+) -> ModelServer:
+    """Start the serving program on the model; `log` (cloud_url, role, group, stream, region) ships
+    its stderr to CloudWatch Logs, else stderr is dropped."""
     folder = tempfile.TemporaryDirectory(prefix="textclf-endpoint-")
     _extract(account_id, url, Path(folder.name))
     params = os.environ.get("TEXTCLF_PARAMS", "params.yaml")
@@ -123,9 +224,14 @@ def _start(account_id: str, url: str, environment: dict[str, str]) -> ModelServe
         [*command, "--params", params],
         env={**os.environ, **environment},
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE if log else subprocess.DEVNULL,
         text=True,
     )
+    container_log = None
+    if log:
+        container_log = ContainerLog(
+            process.stderr, log["cloud_url"], log["role"], log["group"], log["stream"], log["region"]
+        )
     line = process.stdout.readline() if process.stdout else ""
     try:
         listening = json.loads(line)["listening"]
@@ -133,7 +239,7 @@ def _start(account_id: str, url: str, environment: dict[str, str]) -> ModelServe
         process.kill()
         folder.cleanup()
         raise InvokeError(424, "ModelError", f"the serving program did not start for {url}") from None
-    server = ModelServer(url, process, listening, folder)
+    server = ModelServer(url, process, listening, folder, container_log)
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -152,22 +258,43 @@ def _start(account_id: str, url: str, environment: dict[str, str]) -> ModelServe
     raise InvokeError(424, "ModelError", f"the model {url} did not pass /ping within {START_TIMEOUT_S} s")
 
 
-def _server_for(account_id: str, region: str, endpoint_name: str) -> ModelServer:
-    arn, url, environment = _live_model(account_id, region, endpoint_name)
+def _server_for(account_id: str, region: str, endpoint_name: str, cloud_url: str | None) -> ModelServer:
+    live = _live_model(account_id, region, endpoint_name)
     with _lock:
-        current = _servers.get(arn)
-        if current is not None and current.model_data_url == url and current.process.poll() is None:
+        current = _servers.get(live.endpoint_arn)
+        if (
+            current is not None
+            and current.model_data_url == live.model_data_url
+            and current.process.poll() is None
+        ):
             return current
-        stale = _servers.pop(arn, None)
+        stale = _servers.pop(live.endpoint_arn, None)
         if stale is not None:
             stale.stop()
-        server = _start(account_id, url, environment)
-        _servers[arn] = server
+        log = None
+        if cloud_url:
+            instance = f"i-{uuid.uuid4().hex[:17]}"
+            log = {
+                "cloud_url": cloud_url,
+                "role": live.role,
+                "group": f"/aws/sagemaker/Endpoints/{endpoint_name}",
+                "stream": f"{live.variant}/{instance}",
+                "region": region,
+            }
+        server = _start(account_id, live.model_data_url, live.environment, log)
+        _servers[live.endpoint_arn] = server
         return server
 
 
-def invoke(account_id: str, region: str, endpoint_name: str, body: bytes, headers: dict[str, str]) -> Any:
-    server = _server_for(account_id, region, endpoint_name)
+def invoke(
+    account_id: str,
+    region: str,
+    endpoint_name: str,
+    body: bytes,
+    headers: dict[str, str],
+    cloud_url: str | None = None,
+) -> Any:
+    server = _server_for(account_id, region, endpoint_name, cloud_url)
     request = urllib.request.Request(
         f"{server.url}/invocations",
         data=body,
@@ -199,7 +326,10 @@ def install() -> None:
         name = self.path.split("/")[2]  # /endpoints/<name>/invocations
         try:
             # raw_body: the request bytes as sent (body is decoded text).
-            return invoke(self.current_account, self.region, name, self.raw_body, dict(self.headers))
+            cloud_url = f"http://{self.headers['Host']}" if self.headers.get("Host") else None
+            return invoke(
+                self.current_account, self.region, name, self.raw_body, dict(self.headers), cloud_url
+            )
         except InvokeError as error:
             payload = {"__type": error.kind, "message": error.message}
             # moto takes the status from the headers.

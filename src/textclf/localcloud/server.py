@@ -17,9 +17,11 @@ EXTENSIONS = (
     "textclf.localcloud.endpoints",
     "textclf.localcloud.infra",
     "textclf.localcloud.lambdas",
+    "textclf.localcloud.metricfilters",
     "textclf.localcloud.runtime",
     "textclf.localcloud.training",
     "textclf.localcloud.transform",
+    "textclf.localcloud.apigateway",
 )
 _installed = False
 

@@ -150,10 +150,10 @@ def evaluate_window(
     labels: list[str] = []
     scores: list[float] = []
     characters: list[int] = []
-    for line in lines:
-        labels += line["label"]
-        scores += line["Score"]
-        characters += line["Characters"]
+    for line in lines:  # one line per text (textclf.serving.signals)
+        labels.append(line["label"])
+        scores.append(line["score"])
+        characters.append(line["characters"])
     summary: dict[str, Any] = {"predictions": len(labels), "min_predictions": min_predictions}
     if len(labels) < min_predictions:
         return {**summary, "status": "insufficient_traffic", "psi": None, "drifted": []}
@@ -180,8 +180,15 @@ def parse_signal_line(message: str) -> dict[str, Any] | None:
         return None
     if not isinstance(line, dict) or line.get("kind") != SIGNAL_KIND:
         return None
-    parts = (line.get("label"), line.get("Score"), line.get("Characters"))
-    if not all(isinstance(part, list) for part in parts) or len({len(part) for part in parts}) != 1:
+    number = (int, float)
+    valid = (
+        isinstance(line.get("label"), str)
+        and isinstance(line.get("score"), number)
+        and isinstance(line.get("characters"), int)
+        and not isinstance(line.get("score"), bool)
+        and not isinstance(line.get("characters"), bool)
+    )
+    if not valid:
         return None  # a torn or foreign line is skipped, not trusted
     return line
 
