@@ -6,6 +6,10 @@
 	infra-destroy infra-fmt infra-test infra-checkov
 
 TF := terraform/scripts/tf.sh
+# Which environment the infra-* targets act on: terraform/environments/<DEPLOY_ENV>.tfvars, its
+# own state key and Terraform data folder (docs/infra.md, "Environments").
+DEPLOY_ENV ?= production
+export DEPLOY_ENV
 LOCALCLOUD_DIR := .localcloud
 LOCALCLOUD_PORT ?= 0
 # The repository the OIDC roles trust and the retraining dispatch targets: GitHub Actions sets
@@ -19,7 +23,7 @@ SERVING_IMAGE_VAR = $(if $(SERVING_IMAGE_TAG),TF_VAR_serving_image_tag="$${TF_VA
 INFRA_ARGS ?=
 # Non-interactive in CI and against the local cloud; a person approves a real apply.
 AUTO_APPROVE ?= $(if $(or $(CI),$(wildcard $(LOCALCLOUD_DIR)/env),$(AWS_ENDPOINT_URL)),-auto-approve,)
-INFRA_PLAN := .cache/infra.tfplan
+INFRA_PLAN := .cache/infra-$(DEPLOY_ENV).tfplan
 # checkov pins its own dependencies, so it gets a venv of its own, outside the clone so that CI
 # runs and fresh clones on the same machine reuse it (like pre-commit's cache).
 CHECKOV_VERSION := 3.3.30
@@ -67,7 +71,7 @@ infra-repository:
 infra-init: ## Initialise terraform/ with the S3 backend written by make bootstrap
 	$(TF) main init -input=false
 
-infra-plan: infra-repository infra-init lambda-zip ## Plan the infrastructure (saved to .cache/infra.tfplan)
+infra-plan: infra-repository infra-init lambda-zip ## Plan DEPLOY_ENV's infrastructure (saved to .cache/infra-<env>.tfplan)
 	@mkdir -p $(dir $(INFRA_PLAN))
 	$(SERVING_IMAGE_VAR) $(TF) main plan -input=false -out=$(abspath $(INFRA_PLAN)) $(INFRA_ARGS)
 
@@ -111,8 +115,8 @@ infra-checkov: $(CHECKOV_VENV)/bin/checkov ## Scan terraform/ with checkov, offl
 github-settings: $(INSTALLED) ## Apply and verify the GitHub settings releases rely on (REPO=owner/name REVIEWERS=a,b; needs gh with admin rights)
 	$(BIN)/textclf github-settings --repository "$(REPO)" --reviewers "$(REVIEWERS)" $(if $(ALLOW_ACTIONS_PRS),--allow-actions-prs)
 
-staging-check: $(INSTALLED) ## Replay the test split through the staging endpoint, latency p95, a burst (docs/staging.md)
-	$(BIN)/textclf staging-check
+staging-check: $(INSTALLED) ## Replay COMMIT's published test split through the staging endpoint, latency p95, a burst (docs/staging.md)
+	$(BIN)/textclf staging-check $(if $(COMMIT),--commit "$(COMMIT)")
 
 bake: $(INSTALLED) ## Watch production's alarms (TEXTCLF_BAKE_ALARMS) for the bake window; an alarm rolls back to PREVIOUS_COMMIT
 	$(BIN)/textclf bake $(if $(TEXTCLF_BAKE_ALARMS),--alarms "$(TEXTCLF_BAKE_ALARMS)")

@@ -64,7 +64,9 @@ def test_another_graph_and_a_slow_endpoint_fail_with_the_numbers(world, tmp_path
         csv.writer(handle).writerows([("actual", "predicted"), *(("x", label) for label in flipped)])
     runtime = boto3.client("sagemaker-runtime")
 
-    summary = staging.check(params(latency_p95_ms=0.001), "ep", runtime, *staging.test_split(prepared, confusion))
+    summary = staging.check(
+        params(latency_p95_ms=0.001), "ep", runtime, *staging.test_split(prepared, confusion)
+    )
 
     assert not summary["passed"]
     assert summary["replay"]["mismatched_rows"] == [3, 7]
@@ -123,7 +125,12 @@ def test_the_evaluated_split_is_published_with_the_model_and_checked_on_the_way_
     commit = "7" * 40
 
     manifest = promote.publish(
-        commit, aws, tiny_model_dir, metrics, tmp_path / "no-gate.json", test_split_file=prepared / "test.jsonl"
+        commit,
+        aws,
+        tiny_model_dir,
+        metrics,
+        tmp_path / "no-gate.json",
+        test_split_file=prepared / "test.jsonl",
     )
 
     assert set(manifest["files"]) == {promote.EVALUATED_NAME}

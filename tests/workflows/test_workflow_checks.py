@@ -211,24 +211,37 @@ def test_pr_workflow() -> None:
     assert python["with"]["cache"] == "pip"
 
 
-def test_release_workflow() -> None:
+def test_release_workflow_goes_through_staging_then_production() -> None:
     workflow = load("release.yml")
     assert workflow[True]["push"] == {"branches": ["main"]}
     assert workflow["concurrency"] == {"group": "release", "cancel-in-progress": False}
-    job = workflow["jobs"]["release"]
-    assert job["environment"] == "production"
-    # One role per step group: Terraform and images, then the promote step's own role.
-    apply, promote = aws_steps(workflow, "release")
-    assert apply["with"]["role-to-assume"] == "${{ vars.AWS_RELEASE_ROLE_ARN }}"
-    assert promote["with"]["role-to-assume"] == "${{ vars.AWS_PROMOTE_ROLE_ARN }}"
-    steps = job["steps"]
-    assert steps.index(promote) < next(i for i, s in enumerate(steps) if s.get("run") == "make promote")
-    assert job["steps"][0]["with"]["fetch-depth"] == 0  # release-check needs main's history
-    runs = " ".join(s.get("run", "") for s in job["steps"])
-    # The artifact is checked before Terraform or the endpoint are touched; the bake comes last.
-    assert runs.index("make release-check") < runs.index("infra-apply") < runs.index("make promote")
-    assert runs.index("make promote") < runs.index("make bake")
-    assert "dvc repro" not in runs and "repro" not in runs  # no retraining on main
+    staging, production = workflow["jobs"]["staging"], workflow["jobs"]["production"]
+    # Each job's environment picks its variables and its OIDC subject; production waits for its
+    # reviewers and runs only after staging passed (or alone for a rollback by hand).
+    assert (staging["environment"], production["environment"]) == ("staging", "production")
+    assert staging["env"]["DEPLOY_ENV"] == "staging" and production["env"]["DEPLOY_ENV"] == "production"
+    assert production["needs"] == "staging"
+    assert "needs.staging.result == 'success'" in production["if"]
+    for name, job in (("staging", staging), ("production", production)):
+        assert job["steps"][0]["with"]["fetch-depth"] == 0  # release-check needs main's history
+        roles = [s["with"]["role-to-assume"] for s in aws_steps(workflow, name)]
+        assert set(roles) == {"${{ vars.AWS_RELEASE_ROLE_ARN }}", "${{ vars.AWS_PROMOTE_ROLE_ARN }}"}
+        runs = " ".join(s.get("run", "") for s in job["steps"])
+        # The artifact is checked before Terraform or the endpoint are touched.
+        assert runs.index("make release-check") < runs.index("infra-apply") < runs.index("make promote")
+        assert "repro" not in runs  # no retraining on main
+        promote_role = max(
+            i for i, s in enumerate(job["steps"]) if "AWS_PROMOTE_ROLE_ARN" in str(s.get("with"))
+        )
+        assert promote_role < next(i for i, s in enumerate(job["steps"]) if s.get("run") == "make promote")
+    staging_runs = " ".join(s.get("run", "") for s in staging["steps"])
+    assert staging_runs.index("make promote") < staging_runs.index("make staging-check")
+    production_runs = " ".join(s.get("run", "") for s in production["steps"])
+    assert production_runs.index("make promote") < production_runs.index("make bake")
+    # Production releases the commit staging checked, nothing else.
+    assert "needs.staging.outputs.commit" in str(production["steps"])
+    options = workflow[True]["workflow_dispatch"]["inputs"]["environments"]["options"]
+    assert options == ["staging-then-production", "staging", "production"]
 
 
 def test_retrain_workflow() -> None:

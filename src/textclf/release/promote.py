@@ -230,7 +230,10 @@ def evaluated_test_split(test_split_file: Path, predictions_file: Path) -> bytes
             f"{predictions_file} has {len(predicted)} predictions for the {len(texts)} texts of "
             f"{test_split_file}: run `dvc repro` so both come from the same evaluation"
         )
-    lines = [json.dumps({"text": t, "predicted": p}, ensure_ascii=False) for t, p in zip(texts, predicted)]
+    lines = [
+        json.dumps({"text": t, "predicted": p}, ensure_ascii=False)
+        for t, p in zip(texts, predicted, strict=True)
+    ]
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
