@@ -22,7 +22,8 @@ class FakeGitHub:
         self.users = users or {"alice": 11, "bob": 22}
         self.calls: list[tuple[str, str, Any]] = []
         self.state: dict[str, Any] = {}
-        self.branch_policies = [{"id": 7, "name": "feature/*"}]  # a stale policy to be removed
+        # Per environment; production starts with a stale policy to be removed.
+        self.policies: dict[str, list[dict[str, Any]]] = {"production": [{"id": 7, "name": "feature/*"}]}
         self.drop = drop  # a setting GitHub silently ignores (to prove the read-back catches it)
 
     def __call__(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
@@ -32,13 +33,14 @@ class FakeGitHub:
             if login not in self.users:
                 raise SettingsError(f"gh api GET {path}: HTTP 404: Not Found")
             return {"login": login, "id": self.users[login]}
-        if path.endswith("/deployment-branch-policies") and method == "GET":
-            return {"branch_policies": list(self.branch_policies)}
-        if "/deployment-branch-policies/" in path and method == "DELETE":
-            self.branch_policies = [p for p in self.branch_policies if str(p["id"]) != path.rsplit("/", 1)[1]]
-            return {}
-        if path.endswith("/deployment-branch-policies") and method == "POST":
-            self.branch_policies.append({"id": 8, "name": body["name"]})
+        if "/deployment-branch-policies" in path:
+            policies = self.policies.setdefault(path.split("/environments/")[1].split("/")[0], [])
+            if method == "GET":
+                return {"branch_policies": list(policies)}
+            if method == "DELETE":
+                policies[:] = [p for p in policies if str(p["id"]) != path.rsplit("/", 1)[1]]
+            if method == "POST":
+                policies.append({"id": 8, "name": body["name"]})
             return {}
         if method == "PUT":
             if self.drop and path.endswith(self.drop):
@@ -68,7 +70,7 @@ def test_every_setting_is_applied_and_read_back():
     github = FakeGitHub()
     done = github_settings.apply(Settings(REPO, ["alice", "bob"]), github)
 
-    assert len(done) == 4
+    assert len(done) == 5
     state = github.state
     assert state[f"repos/{REPO}/actions/oidc/customization/sub"] == {
         "use_default": False,
@@ -76,7 +78,11 @@ def test_every_setting_is_applied_and_read_back():
     }
     environment = state[f"repos/{REPO}/environments/production"]
     assert [r["id"] for r in environment["reviewers"]] == [11, 22] and environment["prevent_self_review"]
-    assert github.branch_policies == [{"id": 8, "name": "main"}]  # the stale feature/* policy is gone
+    assert github.policies["production"] == [{"id": 8, "name": "main"}]  # the stale feature/* is gone
+    # Staging: deployed from main only, at once (no reviewers); production then waits for review.
+    staging = state[f"repos/{REPO}/environments/staging"]
+    assert staging["reviewers"] == [] and not staging["prevent_self_review"]
+    assert github.policies["staging"] == [{"id": 8, "name": "main"}]
     assert state[f"repos/{REPO}/actions/permissions/workflow"] == {
         "default_workflow_permissions": "read",
         "can_approve_pull_request_reviews": False,

@@ -6,7 +6,9 @@ read back through the GitHub API (`gh api`; the token needs the repository's adm
    any other branch gets a subject no release trust policy accepts (terraform/iam.tf).
    REST: PUT /repos/{repo}/actions/oidc/customization/sub.
 2. The `production` environment: deployments from the release branch only, required reviewers,
-   no self-review. REST: PUT /repos/{repo}/environments/{name} and
+   no self-review; the `staging` environment: deployments from the release branch only, no
+   reviewers (the release deploys it at once, then waits for production's reviewers).
+   REST: PUT /repos/{repo}/environments/{name} and
    POST /repos/{repo}/environments/{name}/deployment-branch-policies.
 3. Workflows' GITHUB_TOKEN is read-only by default; with `--allow-actions-prs` Actions may open pull
    requests (the retrain workflow's PR; off by default in GitHub: "Allow GitHub Actions to create
@@ -41,6 +43,7 @@ class Settings:
     reviewers: list[str]  # GitHub user logins who approve production deployments
     environment: str = "production"
     branch: str = "main"
+    staging_environment: str = "staging"
     allow_actions_prs: bool = False
     required_checks: list[str] = field(default_factory=lambda: list(REQUIRED_CHECKS))
 
@@ -93,26 +96,12 @@ def apply(settings: Settings, gh: Gh) -> list[str]:
     done.append(f"OIDC subject: {', '.join(CLAIM_KEYS)}")
 
     ids = [_user_id(gh, login) for login in settings.reviewers]
-    environment = f"{repo}/environments/{settings.environment}"
-    gh(
-        "PUT",
-        environment,
-        {
-            "reviewers": [{"type": "User", "id": user_id} for user_id in ids],
-            "prevent_self_review": True,
-            "deployment_branch_policy": {"protected_branches": False, "custom_branch_policies": True},
-        },
-    )
-    policies = gh("GET", f"{environment}/deployment-branch-policies").get("branch_policies", [])
-    for policy in policies:  # only the release branch may deploy
-        if policy.get("name") != settings.branch:
-            gh("DELETE", f"{environment}/deployment-branch-policies/{policy['id']}")
-    if not any(p.get("name") == settings.branch for p in policies):
-        gh("POST", f"{environment}/deployment-branch-policies", {"name": settings.branch, "type": "branch"})
-    _check_environment(gh, environment, settings, ids)
+    _set_environment(gh, repo, settings.environment, settings.branch, ids)
     done.append(
         f"environment {settings.environment}: branch {settings.branch} only, reviewers {settings.reviewers}"
     )
+    _set_environment(gh, repo, settings.staging_environment, settings.branch, [])
+    done.append(f"environment {settings.staging_environment}: branch {settings.branch} only, no reviewers")
 
     gh(
         "PUT",
@@ -164,7 +153,28 @@ def _user_id(gh: Gh, login: str) -> int:
     return user["id"]
 
 
-def _check_environment(gh: Gh, environment: str, settings: Settings, ids: list[int]) -> None:
+def _set_environment(gh: Gh, repo: str, name: str, branch: str, ids: list[int]) -> None:
+    """Environment `name`: deployments from `branch` only, the reviewers `ids` (none: no review)."""
+    environment = f"{repo}/environments/{name}"
+    gh(
+        "PUT",
+        environment,
+        {
+            "reviewers": [{"type": "User", "id": user_id} for user_id in ids],
+            "prevent_self_review": bool(ids),
+            "deployment_branch_policy": {"protected_branches": False, "custom_branch_policies": True},
+        },
+    )
+    policies = gh("GET", f"{environment}/deployment-branch-policies").get("branch_policies", [])
+    for policy in policies:  # only the release branch may deploy
+        if policy.get("name") != branch:
+            gh("DELETE", f"{environment}/deployment-branch-policies/{policy['id']}")
+    if not any(p.get("name") == branch for p in policies):
+        gh("POST", f"{environment}/deployment-branch-policies", {"name": branch, "type": "branch"})
+    _check_environment(gh, environment, name, branch, ids)
+
+
+def _check_environment(gh: Gh, environment: str, name: str, branch: str, ids: list[int]) -> None:
     read = gh("GET", environment)
     rules = {rule.get("type"): rule for rule in read.get("protection_rules", [])}
     reviewers = {
@@ -176,8 +186,8 @@ def _check_environment(gh: Gh, environment: str, settings: Settings, ids: list[i
         for p in gh("GET", f"{environment}/deployment-branch-policies").get("branch_policies", [])
     ]
     _expect(
-        set(ids) <= reviewers and policy.get("custom_branch_policies") and branches == [settings.branch],
-        f"environment {settings.environment}",
+        set(ids) <= reviewers and policy.get("custom_branch_policies") and branches == [branch],
+        f"environment {name}",
         {"reviewers": sorted(reviewers), "deployment_branch_policy": policy, "branches": branches},
     )
 
