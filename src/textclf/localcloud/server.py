@@ -22,6 +22,7 @@ EXTENSIONS = (
     "textclf.localcloud.training",
     "textclf.localcloud.transform",
     "textclf.localcloud.apigateway",
+    "textclf.localcloud.alarms",
 )
 _installed = False
 

@@ -1,0 +1,97 @@
+"""The local cloud evaluates CloudWatch metric alarms from their metrics (textclf.localcloud.alarms),
+so a bake window can see an alarm fire from real errors, not only from SetAlarmState."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import boto3
+import pytest
+
+from textclf.localcloud import alarms
+
+DIMENSIONS = [{"Name": "EndpointName", "Value": "ep"}, {"Name": "VariantName", "Value": "AllTraffic"}]
+
+
+def make_alarm(cloudwatch, name: str, **settings) -> None:
+    alarm = {
+        "AlarmName": name,
+        "Namespace": "AWS/SageMaker",
+        "MetricName": "Invocation5XXErrors",
+        "Dimensions": DIMENSIONS,
+        "Statistic": "Sum",
+        "Period": 300,
+        "EvaluationPeriods": 1,
+        "Threshold": 5,
+        "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+        "TreatMissingData": "notBreaching",
+    }
+    cloudwatch.put_metric_alarm(**{**alarm, **settings})
+
+
+def age(name: str, seconds: float = 120) -> None:
+    """Make the alarm's last state change older than one evaluation interval."""
+    from moto.cloudwatch.models import cloudwatch_backends
+
+    alarm = cloudwatch_backends["123456789012"]["us-east-1"].alarms[name]
+    alarm.state_updated_timestamp = datetime.now(UTC) - timedelta(seconds=seconds)
+
+
+def errors(cloudwatch, count: float, dimensions=DIMENSIONS) -> None:
+    cloudwatch.put_metric_data(
+        Namespace="AWS/SageMaker",
+        MetricData=[{"MetricName": "Invocation5XXErrors", "Dimensions": dimensions, "Value": count}],
+    )
+
+
+def state(cloudwatch, name: str) -> str:
+    return cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]["StateValue"]
+
+
+def test_errors_above_the_threshold_raise_the_alarm_and_notify(aws_env):
+    cloudwatch, sns = boto3.client("cloudwatch"), boto3.client("sns")
+    topic = sns.create_topic(Name="alarms")["TopicArn"]
+    queue_url = boto3.client("sqs").create_queue(QueueName="alarm-inbox")["QueueUrl"]
+    queue_arn = boto3.client("sqs").get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn["Attributes"]["QueueArn"])
+    make_alarm(cloudwatch, "ep-5xx", AlarmActions=[topic])
+    age("ep-5xx")
+    errors(cloudwatch, 2)
+    errors(cloudwatch, 2, [{"Name": "EndpointName", "Value": "other"}, DIMENSIONS[1]])  # another endpoint's
+    assert state(cloudwatch, "ep-5xx") == "OK"  # 2 < 5: not crossed
+
+    age("ep-5xx")
+    errors(cloudwatch, 3)
+    assert state(cloudwatch, "ep-5xx") == "ALARM"  # Sum 5 >= 5 in the last period
+    reason = cloudwatch.describe_alarms(AlarmNames=["ep-5xx"])["MetricAlarms"][0]["StateReason"]
+    assert "Threshold Crossed" in reason and "Sum [5.0]" in reason
+    message = boto3.client("sqs").receive_message(QueueUrl=queue_url, WaitTimeSeconds=1)["Messages"][0]
+    assert json.loads(json.loads(message["Body"])["Message"])["NewStateValue"] == "ALARM"
+
+
+def test_a_state_set_by_hand_stands_until_the_next_evaluation(aws_env):
+    cloudwatch = boto3.client("cloudwatch")
+    make_alarm(cloudwatch, "ep-5xx")
+    cloudwatch.set_alarm_state(AlarmName="ep-5xx", StateValue="ALARM", StateReason="drill")
+    assert state(cloudwatch, "ep-5xx") == "ALARM"  # set seconds ago: not re-evaluated yet
+    age("ep-5xx")
+    assert state(cloudwatch, "ep-5xx") == "OK"  # no data, notBreaching
+
+
+def test_missing_data_keeps_the_state_unless_told_otherwise(aws_env):
+    cloudwatch = boto3.client("cloudwatch")
+    make_alarm(cloudwatch, "missing", TreatMissingData="missing")
+    make_alarm(cloudwatch, "breaching", TreatMissingData="breaching")
+    age("missing")
+    age("breaching")
+    assert state(cloudwatch, "missing") == "OK"
+    assert state(cloudwatch, "breaching") == "ALARM"
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("Sum", 10.0), ("Average", 2.5), ("Maximum", 4.0), ("SampleCount", 4.0), ("p50", 2.0), ("p90", 4.0)],
+)
+def test_statistics(name, expected):
+    assert alarms.statistic([1.0, 2.0, 3.0, 4.0], name) == expected
