@@ -95,3 +95,45 @@ def test_missing_data_keeps_the_state_unless_told_otherwise(aws_env):
 )
 def test_statistics(name, expected):
     assert alarms.statistic([1.0, 2.0, 3.0, 4.0], name) == expected
+
+
+def test_an_endpoints_5xx_from_its_model_reach_its_alarm(world):
+    """Invocations publish SageMaker's endpoint metrics; a model answering 500 (injected) shows up
+    as Invocation5XXErrors and a ModelError to the caller, and the endpoint's alarm fires."""
+    from botocore.exceptions import ClientError
+    from redeploy_world import COMMITS, artifact_url
+    from test_localcloud_endpoints import make_config, settle
+
+    from textclf.localcloud import runtime
+
+    make_config(world, "one", COMMITS[0])
+    world.sm.create_endpoint(EndpointName="ep", EndpointConfigName="one")
+    assert settle(world)["EndpointStatus"] == "InService"
+    invoke = boto3.client("sagemaker-runtime").invoke_endpoint
+    cloudwatch = boto3.client("cloudwatch")
+    make_alarm(cloudwatch, "ep-5xx")
+    age("ep-5xx")
+    request = {"EndpointName": "ep", "ContentType": "application/json", "Body": b'{"inputs": "where is it"}'}
+    invoke(**request)
+    assert state(cloudwatch, "ep-5xx") == "OK"
+
+    runtime.inject_faults(artifact_url(COMMITS[0]), 1.0)
+    for _ in range(5):
+        with pytest.raises(ClientError) as caught:
+            invoke(**request)
+        assert caught.value.response["Error"]["Code"] == "ModelError"
+        assert "Received server error (500)" in str(caught.value)
+    runtime.clear_faults()
+    invoke(**request)
+
+    sums = cloudwatch.get_metric_statistics(
+        Namespace="AWS/SageMaker",
+        MetricName="Invocation5XXErrors",
+        Dimensions=DIMENSIONS,
+        StartTime=datetime.now(UTC) - timedelta(minutes=5),
+        EndTime=datetime.now(UTC) + timedelta(minutes=1),
+        Period=360,
+        Statistics=["Sum", "SampleCount"],
+    )["Datapoints"]
+    assert [(point["Sum"], point["SampleCount"]) for point in sums] == [(5.0, 7.0)]
+    assert state(cloudwatch, "ep-5xx") == "ALARM"

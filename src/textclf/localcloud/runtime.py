@@ -21,6 +21,14 @@ a redeploy proves the new model really answers, and with the model version it wa
   in batches (every LOG_FLUSH_SECONDS). The group's metric filters then publish their metrics
   (textclf.localcloud.metricfilters): the prediction signals become metrics by the mechanism
   production uses. stdout carries only the server's `{"listening": ...}` line.
+- Each request publishes the endpoint's invocation metrics as SageMaker does (namespace
+  AWS/SageMaker, dimensions EndpointName and VariantName; "Monitor Amazon SageMaker AI with
+  Amazon CloudWatch", endpoint invocation metrics): Invocations, Invocation4XXErrors and
+  Invocation5XXErrors (the model answered 4xx or 5xx), ModelLatency (microseconds), so the
+  endpoint's alarms fire from real traffic (textclf.localcloud.alarms evaluates them).
+- `inject_faults(model_data_url, share)` makes the container of that model answer a share of the
+  requests with a 500, as a model that breaks under real traffic would: the rehearsal's bake
+  scenario uses it (a stand-in for a fault-injection experiment; nothing in AWS's API).
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ import atexit
 import io
 import json
 import os
+import random
 import subprocess
 import sys
 import tarfile
@@ -47,6 +56,8 @@ from textclf.s3uri import split_s3_uri
 START_TIMEOUT_S = 180
 LOG_FLUSH_SECONDS = 0.2
 _lock = threading.Lock()
+# Injected faults: model data URL -> share of requests its container answers with a 500.
+_faults: dict[str, float] = {}
 
 
 class ContainerLog:
@@ -154,6 +165,7 @@ def stop_all() -> None:
     with _lock:
         servers = list(_servers.values())
         _servers.clear()
+        _faults.clear()
     for server in servers:
         server.stop()
 
@@ -258,7 +270,10 @@ def _start(
     raise InvokeError(424, "ModelError", f"the model {url} did not pass /ping within {START_TIMEOUT_S} s")
 
 
-def _server_for(account_id: str, region: str, endpoint_name: str, cloud_url: str | None) -> ModelServer:
+def _server_for(
+    account_id: str, region: str, endpoint_name: str, cloud_url: str | None
+) -> tuple[ModelServer, str]:
+    """The server of the endpoint's live model (started when needed), and the variant's name."""
     live = _live_model(account_id, region, endpoint_name)
     with _lock:
         current = _servers.get(live.endpoint_arn)
@@ -267,7 +282,7 @@ def _server_for(account_id: str, region: str, endpoint_name: str, cloud_url: str
             and current.model_data_url == live.model_data_url
             and current.process.poll() is None
         ):
-            return current
+            return current, live.variant
         stale = _servers.pop(live.endpoint_arn, None)
         if stale is not None:
             stale.stop()
@@ -283,7 +298,23 @@ def _server_for(account_id: str, region: str, endpoint_name: str, cloud_url: str
             }
         server = _start(account_id, live.model_data_url, live.environment, log)
         _servers[live.endpoint_arn] = server
-        return server
+        return server, live.variant
+
+
+def inject_faults(model_data_url: str, share: float) -> None:
+    """From now on the container serving `model_data_url` answers `share` of requests with a 500."""
+    if not 0 <= share <= 1:
+        raise ValueError(f"share {share} is not within 0..1")
+    _faults[model_data_url] = share
+
+
+def clear_faults() -> None:
+    _faults.clear()
+
+
+def _faulty(model_data_url: str) -> bool:
+    share = _faults.get(model_data_url, 0.0)
+    return share > 0 and random.random() < share
 
 
 def invoke(
@@ -294,7 +325,7 @@ def invoke(
     headers: dict[str, str],
     cloud_url: str | None = None,
 ) -> Any:
-    server = _server_for(account_id, region, endpoint_name, cloud_url)
+    server, variant = _server_for(account_id, region, endpoint_name, cloud_url)
     request = urllib.request.Request(
         f"{server.url}/invocations",
         data=body,
@@ -304,17 +335,58 @@ def invoke(
             "Accept": headers.get("Accept") or "application/json",
         },
     )
+    started = time.perf_counter()
+    status = 500
     try:
+        if _faulty(server.model_data_url):
+            fault = io.BytesIO(b"injected fault")
+            raise urllib.error.HTTPError(request.full_url, 500, "injected fault", {}, fault)  # type: ignore[arg-type]
         with urllib.request.urlopen(request, timeout=60) as response:
+            status = response.status
             return (
                 200,
                 {"Content-Type": response.headers.get("Content-Type", "application/json")},
                 response.read(),
             )
     except urllib.error.HTTPError as error:
+        status = error.code
         detail = error.read().decode("utf-8", "replace")
-        message = f'Received client error ({error.code}) from primary with message "{detail}".'
+        kind = "client" if error.code < 500 else "server"
+        message = f'Received {kind} error ({error.code}) from primary with message "{detail}".'
         raise InvokeError(424, "ModelError", message) from None
+    finally:
+        latency_us = (time.perf_counter() - started) * 1e6
+        _publish_invocation(account_id, region, endpoint_name, variant, status, latency_us)
+
+
+def _publish_invocation(
+    account_id: str, region: str, endpoint_name: str, variant: str, status: int, latency_us: float
+) -> None:
+    from datetime import UTC, datetime
+
+    from moto.cloudwatch.models import cloudwatch_backends
+
+    when = datetime.now(UTC).replace(tzinfo=None)  # moto keeps naive UTC
+    dimensions = [{"Name": "EndpointName", "Value": endpoint_name}, {"Name": "VariantName", "Value": variant}]
+    counts = {
+        "Invocations": 1.0,
+        "Invocation4XXErrors": float(400 <= status < 500),
+        "Invocation5XXErrors": float(status >= 500),
+    }
+    data = [
+        {"MetricName": name, "Value": value, "Unit": "None", "Dimensions": dimensions, "Timestamp": when}
+        for name, value in counts.items()
+    ]
+    data.append(
+        {
+            "MetricName": "ModelLatency",
+            "Value": latency_us,
+            "Unit": "Microseconds",
+            "Dimensions": dimensions,
+            "Timestamp": when,
+        }
+    )
+    cloudwatch_backends[account_id][region].put_metric_data("AWS/SageMaker", data)
 
 
 def install() -> None:
