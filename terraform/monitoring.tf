@@ -49,6 +49,50 @@ locals {
   endpoint_dimensions = { EndpointName = local.endpoint_name, VariantName = local.variant_name }
 }
 
+# --- prediction signals -> metrics ----------------------------------------------------------------
+
+# The serving container writes one JSON line per prediction to this log group
+# (textclf.serving.signals). These metric filters turn the lines into metrics: CloudWatch Logs'
+# embedded metric format is documented for the agent, Lambda and PutLogEvents callers, not for
+# SageMaker's delivery of container logs, while metric filters apply to any log group
+# (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/MonitoringLogData.html, pattern syntax:
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/FilterAndPatternSyntax.html). Keep them
+# equal to textclf.serving.signals.METRIC_FILTERS (tests/iam/test_drift_live.py compares them).
+locals {
+  serving_namespace = "textclf/Serving/${local.endpoint_name}"
+  signal_selector   = "($.kind = \"textclf.prediction\") && ($.ModelVersion = \"*\")"
+  signal_version    = { ModelVersion = "$.ModelVersion" }
+  signal_numeric = { for name, field in {
+    Score = ["score", "None"], Characters = ["characters", "Count"], Tokens = ["tokens", "Count"],
+    Truncated = ["truncated", "Count"], LatencyMs = ["latency_ms", "Milliseconds"] } :
+    name => { pattern = "{ ${local.signal_selector} && ($.${field[0]} >= 0) }", value = "$.${field[0]}", unit = field[1], dimensions = local.signal_version }
+  }
+  signal_metric_filters = merge(local.signal_numeric, {
+    Predictions = {
+      pattern    = "{ ${local.signal_selector} && ($.label = \"*\") }"
+      value      = "1"
+      unit       = "Count"
+      dimensions = merge(local.signal_version, { Label = "$.label" })
+    }
+  })
+}
+
+resource "aws_cloudwatch_log_metric_filter" "signals" {
+  for_each = local.signal_metric_filters
+
+  name           = "${local.name}-signals-${each.key}"
+  log_group_name = aws_cloudwatch_log_group.endpoint.name
+  pattern        = each.value.pattern
+
+  metric_transformation {
+    name       = each.key
+    namespace  = local.serving_namespace
+    value      = each.value.value
+    unit       = each.value.unit
+    dimensions = each.value.dimensions
+  }
+}
+
 resource "aws_cloudwatch_metric_alarm" "endpoint_5xx" {
   alarm_name          = "${local.name}-endpoint-5xx"
   alarm_description   = "The ${local.endpoint_name} endpoint answered with 5xx errors"
@@ -200,6 +244,49 @@ locals {
       properties = {
         title = "Training jobs by final status", region = var.region, view = "table"
         query = "SOURCE '${aws_cloudwatch_log_group.training_jobs.name}' | stats count(*) as jobs by detail.TrainingJobStatus as status | sort jobs desc"
+      }
+    },
+    # The live model's predictions (the metric filters above), one line per released model version.
+    {
+      type = "metric", x = 0, y = 18, width = 12, height = 6
+      properties = {
+        title   = "Prediction mix (predictions per label, 5 minutes)", region = var.region, view = "timeSeries", stacked = true
+        metrics = [[{ id = "mix", label = "", expression = "SEARCH('{${local.serving_namespace},Label,ModelVersion} MetricName=\"Predictions\"', 'Sum', 300)" }]]
+      }
+    },
+    {
+      type = "metric", x = 12, y = 18, width = 12, height = 6
+      properties = {
+        title = "Score of the predicted label (p10, p50, p90)", region = var.region, view = "timeSeries"
+        yAxis = { left = { min = 0, max = 1 } }
+        metrics = [for stat in ["p10", "p50", "p90"] :
+          [{ id = "score_${stat}", label = stat, expression = "SEARCH('{${local.serving_namespace},ModelVersion} MetricName=\"Score\"', '${stat}', 300)" }]
+        ]
+      }
+    },
+    {
+      type = "metric", x = 0, y = 24, width = 12, height = 6
+      properties = {
+        title = "Text length: characters p50 and p90, tokens p90, truncated (right)", region = var.region, view = "timeSeries"
+        metrics = [
+          [{ id = "chars_p50", label = "characters p50", expression = "SEARCH('{${local.serving_namespace},ModelVersion} MetricName=\"Characters\"', 'p50', 300)" }],
+          [{ id = "chars_p90", label = "characters p90", expression = "SEARCH('{${local.serving_namespace},ModelVersion} MetricName=\"Characters\"', 'p90', 300)" }],
+          [{ id = "tokens_p90", label = "tokens p90", expression = "SEARCH('{${local.serving_namespace},ModelVersion} MetricName=\"Tokens\"', 'p90', 300)" }],
+          [{ id = "truncated", label = "truncated", yAxis = "right", expression = "SEARCH('{${local.serving_namespace},ModelVersion} MetricName=\"Truncated\"', 'Sum', 300)" }],
+        ]
+      }
+    },
+    {
+      type = "metric", x = 12, y = 24, width = 12, height = 6
+      properties = {
+        title = "Drift scores (PSI against the live model's reference)", region = var.region, view = "timeSeries", stat = "Maximum", period = 3600
+        metrics = [for signal in ["prediction_mix", "score", "length"] :
+          [local.drift_namespace, "PSI_${signal}", "EndpointName", local.endpoint_name, { label = "PSI ${signal}" }]
+        ]
+        annotations = { horizontal = [for signal, threshold in {
+          prediction_mix = var.monitor_psi_prediction_mix, score = var.monitor_psi_score, length = var.monitor_psi_length } :
+          { label = "drift threshold ${signal}", value = threshold }
+        ] }
       }
     },
   ]

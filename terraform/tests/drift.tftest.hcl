@@ -39,6 +39,12 @@ run "off_without_a_zip" {
 run "the_check_its_role_its_alarm_and_the_dispatch" {
   command = plan
 
+  # Any zip plans (the mocked provider uploads nothing): `make infra-test` passes only the redeploy
+  # zip, so this run plans the check with it.
+  variables {
+    drift_lambda_zip_path = var.lambda_zip_path
+  }
+
   assert {
     condition     = aws_lambda_function.drift[0].handler == "textclf.monitoring.drift.handler"
     error_message = "the function runs textclf.monitoring.drift.handler"

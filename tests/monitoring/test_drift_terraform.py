@@ -1,4 +1,5 @@
-"""terraform/drift.tf planned offline with the mocked provider (terraform/tests/drift.tftest.hcl)."""
+"""terraform/drift.tf and the monitoring part of monitoring.tf planned offline with the mocked provider
+(terraform/tests/drift.tftest.hcl, drift_dashboard.tftest.hcl)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from textclf.lambda_zip import build as build_lambda_zip
 from textclf.monitoring import drift
 
 
-def test_the_drift_check_plans_with_its_role_alarm_and_dispatch(terraform_bin, lambda_zip, tmp_path):  # noqa: F811
+def test_the_drift_check_and_the_dashboard_plan(terraform_bin, lambda_zip, tmp_path):  # noqa: F811
     workdir = copy_terraform(tmp_path / "terraform")
     run = make_runner(workdir, {"TF_DATA_DIR": str(workdir / ".tfdata")})
     assert run("main", "init", "-backend=false", "-input=false").returncode == 0
@@ -19,8 +20,9 @@ def test_the_drift_check_plans_with_its_role_alarm_and_dispatch(terraform_bin, l
         "main",
         "test",
         "-filter=tests/drift.tftest.hcl",
+        "-filter=tests/drift_dashboard.tftest.hcl",
         f"-var=lambda_zip_path={lambda_zip}",
         f"-var=drift_lambda_zip_path={drift_zip}",
     )
 
-    assert re.search(r"3 passed, 0 failed", result.output), result.output
+    assert re.search(r"4 passed, 0 failed", result.output), result.output
