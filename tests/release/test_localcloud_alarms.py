@@ -137,3 +137,28 @@ def test_an_endpoints_5xx_from_its_model_reach_its_alarm(world):
     )["Datapoints"]
     assert [(point["Sum"], point["SampleCount"]) for point in sums] == [(5.0, 7.0)]
     assert state(cloudwatch, "ep-5xx") == "ALARM"
+
+
+def test_an_endpoint_answers_on_its_old_config_while_it_updates(world):
+    """UpdateEndpoint: "there is no availability loss" (API reference): Updating still serves."""
+    from redeploy_world import COMMITS
+    from test_localcloud_endpoints import make_config, settle
+
+    from textclf.localcloud import endpoints
+
+    make_config(world, "one", COMMITS[0])
+    make_config(world, "two", COMMITS[1])
+    world.sm.create_endpoint(EndpointName="ep", EndpointConfigName="one")
+    assert settle(world)["EndpointStatus"] == "InService"
+    saved = dict(endpoints.SETTINGS)
+    endpoints.SETTINGS["transition_seconds"] = 30
+    try:
+        world.sm.update_endpoint(EndpointName="ep", EndpointConfigName="two")
+        assert world.sm.describe_endpoint(EndpointName="ep")["EndpointStatus"] == "Updating"
+        answer = boto3.client("sagemaker-runtime").invoke_endpoint(
+            EndpointName="ep", ContentType="application/json", Body=b'{"inputs": "where is it"}'
+        )
+    finally:
+        endpoints.SETTINGS.update(saved)
+    assert answer["ResponseMetadata"]["HTTPStatusCode"] == 200
+    assert json.loads(answer["Body"].read())["predictions"]

@@ -198,8 +198,10 @@ def _live_model(account_id: str, region: str, endpoint_name: str) -> LiveModel:
             400, "ValidationError", f"Endpoint {endpoint_name} of account {account_id} not found."
         )
     advance(backend, endpoint)
-    # UpdateRollbackFailed still serves (on a mix of configs: here, the one it was switched to).
-    if endpoint.endpoint_status not in ("InService", "UpdateRollbackFailed"):
+    # An update keeps serving on the current config until it switches ("there is no availability
+    # loss", UpdateEndpoint API reference); UpdateRollbackFailed still serves (on a mix of configs:
+    # here, the one it was switched to).
+    if endpoint.endpoint_status not in ("InService", "Updating", "SystemUpdating", "UpdateRollbackFailed"):
         raise InvokeError(
             400, "ValidationError", f"Endpoint {endpoint_name} is {endpoint.endpoint_status}, not InService."
         )
