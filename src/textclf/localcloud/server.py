@@ -15,6 +15,7 @@ REGION = "us-east-1"
 EXTENSIONS = (
     "textclf.localcloud.iam",
     "textclf.localcloud.endpoints",
+    "textclf.localcloud.eventdelivery",
     "textclf.localcloud.infra",
     "textclf.localcloud.lambdas",
     "textclf.localcloud.metricfilters",
