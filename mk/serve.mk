@@ -14,7 +14,8 @@ serve: $(INSTALLED) ## Serve models/model on http://127.0.0.1:8080 (GET /ping, P
 $(LAMBDA_ZIP): src/textclf/__init__.py src/textclf/release/__init__.py src/textclf/release/redeploy.py | $(INSTALLED)
 	$(BIN)/python -m textclf.lambda_zip textclf.release.redeploy $@
 
-lambda-zip: $(LAMBDA_ZIP) ## Build the redeploy Lambda's package, build/redeploy.zip (deterministic)
+# The drift check's zip too (mk/monitoring.mk): a release turns the drift check on.
+lambda-zip: $(LAMBDA_ZIP) $(DRIFT_ZIP) ## Build the Lambda packages: build/redeploy.zip and build/drift.zip (deterministic)
 
 bench-serve: $(INSTALLED) ## Benchmark the ONNX Runtime server against the PyTorch one: cold start, latency, size, memory, accuracy
 	$(BIN)/python bench/serve_bench.py --model-dir $(SERVE_MODEL_DIR) --out build/bench/serve.json

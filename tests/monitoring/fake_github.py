@@ -1,6 +1,7 @@
 """A stand-in for GitHub's REST API on 127.0.0.1: it records the repository_dispatch requests
-EventBridge's API destination sends (POST /repos/<owner>/<repo>/dispatches) and answers 204 as
-GitHub does; anything else is a 404."""
+EventBridge's API destination sends (POST /repos/<owner>/<repo>/dispatches, answered 204 as GitHub
+does) and keeps issues and their comments (GET and POST /repos/<owner>/<repo>/issues, POST
+.../issues/<n>/comments) for the drift workflow's step; anything else is a 404."""
 
 from __future__ import annotations
 
@@ -9,27 +10,55 @@ import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
-DISPATCHES = re.compile(r"^/repos/[^/]+/[^/]+/dispatches$")
+REPO = r"^/repos/[^/]+/[^/]+"
 
 
 class FakeGitHub:
     def __init__(self) -> None:
         self.dispatches: list[dict[str, Any]] = []
+        self.issues: list[dict[str, Any]] = []  # {"number", "title", "body", "state", "comments", ...}
+        self.requests: list[tuple[str, str, dict[str, str]]] = []
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                if not DISPATCHES.match(self.path):
-                    self.send_response(404)
-                    self.end_headers()
-                    return
-                fake.dispatches.append(
-                    {"path": self.path, "headers": dict(self.headers), "payload": json.loads(body or b"null")}
-                )
-                self.send_response(204)
+            def _reply(self, status: int, payload: Any = None) -> None:
+                body = b"" if payload is None else json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self) -> None:
+                url = urlsplit(self.path)
+                fake.requests.append(("GET", self.path, dict(self.headers)))
+                if not re.match(REPO + r"/issues$", url.path):
+                    return self._reply(404, {"message": "Not Found"})
+                query = parse_qs(url.query)
+                page, size = int(query.get("page", ["1"])[0]), int(query.get("per_page", ["30"])[0])
+                listed = [i for i in fake.issues if i["state"] == query.get("state", ["open"])[0]]
+                return self._reply(200, listed[(page - 1) * size : page * size])
+
+            def do_POST(self) -> None:
+                path = urlsplit(self.path).path
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                fake.requests.append(("POST", self.path, dict(self.headers)))
+                payload = json.loads(body or b"null")
+                if re.match(REPO + r"/dispatches$", path):
+                    fake.dispatches.append({"path": path, "headers": dict(self.headers), "payload": payload})
+                    return self._reply(204)
+                if re.match(REPO + r"/issues$", path):
+                    issue = {"number": len(fake.issues) + 1, "state": "open", "comments": [], **payload}
+                    fake.issues.append(issue)
+                    return self._reply(201, issue)
+                found = re.match(REPO + r"/issues/(\d+)/comments$", path)
+                if found:
+                    issue = fake.issues[int(found.group(1)) - 1]
+                    issue["comments"].append(payload["body"])
+                    return self._reply(201, {"id": len(issue["comments"])})
+                return self._reply(404, {"message": "Not Found"})
 
             def log_message(self, *args: Any) -> None:
                 pass

@@ -75,7 +75,7 @@ def broken_workflow(tmp_path: Path) -> Path:
 
 
 def test_workflows_exist() -> None:
-    assert [p.name for p in WORKFLOWS] == ["batch.yml", "pr.yml", "release.yml", "retrain.yml"]
+    assert [p.name for p in WORKFLOWS] == ["batch.yml", "drift.yml", "pr.yml", "release.yml", "retrain.yml"]
 
 
 def test_github_schema() -> None:

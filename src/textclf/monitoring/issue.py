@@ -1,0 +1,219 @@
+"""The drift alarm's repository_dispatch turned into one GitHub issue (.github/workflows/drift.yml).
+
+EventBridge sends `{"event_type": "model-drift", "client_payload": {"alarm", "reason", "time",
+"endpoint", "log_group"}}` when the drift alarm goes to ALARM (terraform/drift.tf). Anyone who
+can send a repository_dispatch to the repository (a token with write access) can send that
+payload, so it is untrusted input: every field is checked against what the alarm can send (names
+of AWS resources, an ISO 8601 time, a bounded reason in a code block), unknown fields are refused,
+and nothing of it reaches a shell: the workflow passes it in an environment variable and this
+module talks to GitHub's REST API itself.
+
+There is one open drift issue per endpoint: a new alarm comments on the open issue (found by a
+marker in its body) instead of opening another. Standard library only, so the workflow runs it
+from a checkout without installing the project:
+
+    PYTHONPATH=src python -m textclf.monitoring.issue            # DRIFT_PAYLOAD, GITHUB_* from the job
+    PYTHONPATH=src python -m textclf.monitoring.issue --dry-run  # print the title and body only
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+
+MAX_PAYLOAD_BYTES = 4096
+MAX_REASON_CHARS = 1024
+# What each field may hold: CloudWatch alarm names as Terraform makes them, SageMaker endpoint names
+# (CreateEndpoint: ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$), the check's Lambda log group, the event time.
+FIELDS = {
+    "alarm": re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,254}"),
+    "endpoint": re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"),
+    "log_group": re.compile(r"/aws/lambda/[A-Za-z0-9_-]{1,64}"),
+    "time": re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z"),
+}
+# The reason is CloudWatch's prose ("Threshold Crossed: 1 datapoint [1.0 (01/12/26 10:00:00)] was
+# greater than or equal to the threshold (1.0)."): printable characters and spaces only.
+REASON = re.compile(rf"[\x20-\x7E]{{1,{MAX_REASON_CHARS}}}")
+MAX_PAGES = 10  # open issues scanned for the marker, 100 a page
+
+
+class PayloadError(ValueError):
+    """The dispatch payload is not what the drift alarm sends; the message names the field."""
+
+
+@dataclass(frozen=True)
+class DriftAlarm:
+    alarm: str
+    reason: str
+    time: str
+    endpoint: str
+    log_group: str
+
+
+def parse(raw: str) -> DriftAlarm:
+    """The validated payload, or PayloadError naming what is wrong."""
+    if len(raw.encode("utf-8")) > MAX_PAYLOAD_BYTES:
+        raise PayloadError(f"client_payload: more than {MAX_PAYLOAD_BYTES} bytes")
+    try:
+        payload = json.loads(raw)
+    except ValueError as error:
+        raise PayloadError(f"client_payload: not JSON ({error})") from None
+    if not isinstance(payload, dict):
+        raise PayloadError("client_payload: expected a JSON object")
+    expected = {*FIELDS, "reason"}
+    unknown, missing = sorted(set(payload) - expected), sorted(expected - set(payload))
+    if unknown:
+        raise PayloadError(
+            f"client_payload: unknown fields {unknown}; the drift alarm sends {sorted(expected)}"
+        )
+    if missing:
+        raise PayloadError(f"client_payload: missing fields {missing}")
+    for name, pattern in FIELDS.items():
+        value = payload[name]
+        if not isinstance(value, str) or not pattern.fullmatch(value):
+            raise PayloadError(f"client_payload.{name}: {_shown(value)} is not a valid {name}")
+    reason = payload["reason"]
+    if not isinstance(reason, str) or not REASON.fullmatch(reason):
+        raise PayloadError(
+            f"client_payload.reason: expected 1 to {MAX_REASON_CHARS} printable ASCII characters"
+        )
+    return DriftAlarm(**{name: payload[name] for name in expected})
+
+
+def _shown(value: Any) -> str:
+    """A bad value as the error shows it: bounded, repr'd (never rendered)."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def marker(endpoint: str) -> str:
+    return f"<!-- textclf-drift-issue: {endpoint} -->"
+
+
+def _fenced(text: str) -> str:
+    """A code block that no backtick run inside `text` can close."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}text\n{text}\n{fence}"
+
+
+def render(alarm: DriftAlarm) -> tuple[str, str]:
+    """The issue's title and body (also the comment on an open issue)."""
+    title = f"Model drift on {alarm.endpoint}"
+    body = "\n".join(
+        [
+            marker(alarm.endpoint),
+            f"The drift alarm `{alarm.alarm}` of the endpoint `{alarm.endpoint}` went to ALARM at "
+            f"{alarm.time}: the live traffic no longer looks like the live model's test split.",
+            "",
+            "CloudWatch's reason:",
+            "",
+            _fenced(alarm.reason),
+            "",
+            "What to do (docs/monitoring.md):",
+            "",
+            f"1. Read the check's summary (which signals drifted, their PSI, the window's prediction mix) "
+            f"in the log group `{alarm.log_group}`, and the dashboard's prediction and drift widgets.",
+            "2. Decide whether the change is real (new kinds of messages, another class mix) or a "
+            "problem upstream (truncated or empty texts).",
+            "3. If it is real: collect and label recent examples (the sampled capture under `captured/`, "
+            "when enabled) and drop them into the data bucket's `incoming/`: the retrain workflow opens "
+            "the retraining pull request.",
+            "",
+            "This issue stays open until someone closes it; further alarms add a comment here.",
+        ]
+    )
+    return title, body
+
+
+# ---------------------------------------------------------------------------------------------
+# GitHub
+
+
+class GitHub:
+    """The few REST calls the workflow needs, with the job's token."""
+
+    def __init__(self, api_url: str, repository: str, token: str) -> None:
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", repository):
+            raise PayloadError(f"GITHUB_REPOSITORY={_shown(repository)}: expected owner/name")
+        self.base = f"{api_url.rstrip('/')}/repos/{repository}"
+        self.token = token
+
+    def call(self, method: str, path: str, payload: dict[str, Any] | None = None) -> Any:
+        data = None if payload is None else json.dumps(payload).encode("utf-8")
+        request = urllib.request.Request(
+            f"{self.base}{path}",
+            data=data,
+            method=method,
+            headers={
+                "Accept": "application/vnd.github+json",
+                "Authorization": f"Bearer {self.token}",
+                "X-GitHub-Api-Version": "2022-11-28",
+                "Content-Type": "application/json",
+            },
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            body = response.read()
+        return json.loads(body) if body else None
+
+    def open_issue_with(self, text: str) -> int | None:
+        """The number of an open issue (not a pull request) whose body holds `text`."""
+        for page in range(1, MAX_PAGES + 1):
+            issues = self.call("GET", f"/issues?state=open&per_page=100&page={page}")
+            for issue in issues:
+                if "pull_request" not in issue and text in (issue.get("body") or ""):
+                    return int(issue["number"])
+            if len(issues) < 100:
+                return None
+        return None
+
+
+def publish(github: GitHub, alarm: DriftAlarm) -> tuple[str, int]:
+    """Comment on the endpoint's open drift issue, or open one: ("commented"|"opened", number)."""
+    title, body = render(alarm)
+    number = github.open_issue_with(marker(alarm.endpoint))
+    if number is not None:
+        github.call("POST", f"/issues/{number}/comments", {"body": body})
+        return "commented", number
+    created = github.call("POST", "/issues", {"title": title, "body": body})
+    return "opened", int(created["number"])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m textclf.monitoring.issue", description=__doc__)
+    parser.add_argument("--dry-run", action="store_true", help="print the title and body, call nothing")
+    args = parser.parse_args(argv)
+    try:
+        alarm = parse(os.environ.get("DRIFT_PAYLOAD", ""))
+        if args.dry_run:
+            title, body = render(alarm)
+            print(f"{title}\n\n{body}")
+            return 0
+        missing = [name for name in ("GITHUB_REPOSITORY", "GITHUB_TOKEN") if not os.environ.get(name)]
+        if missing:
+            raise PayloadError(f"environment variables {missing} must be set (GitHub Actions sets them)")
+        github = GitHub(
+            os.environ.get("GITHUB_API_URL", "https://api.github.com"),
+            os.environ["GITHUB_REPOSITORY"],
+            os.environ["GITHUB_TOKEN"],
+        )
+        action, number = publish(github, alarm)
+    except PayloadError as error:
+        print(f"drift issue: {error}", file=sys.stderr)
+        return 2
+    except urllib.error.HTTPError as error:
+        print(f"drift issue: GitHub answered {error.code} to {error.url}", file=sys.stderr)
+        return 1
+    print(json.dumps({"drift_issue": action, "number": number, "endpoint": alarm.endpoint}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
