@@ -48,6 +48,9 @@ locals {
   api_route    = "POST /predict"
   # HTTP APIs: "$default" is the stage served at the API's root URL.
   api_stage = "$default"
+  # The API's execute-api ARN, built here rather than read from the provider's execution_arn, which
+  # is empty of the account when the provider skips requesting it (as against the local cloud).
+  api_execution_arn = local.api_enabled ? "arn:${local.partition}:execute-api:${var.region}:${local.account_id}:${aws_apigatewayv2_api.this[0].id}" : null
 
   # Access log fields ($context variables of HTTP APIs, "Customizing HTTP API access logs",
   # https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-logging-variables.html):
@@ -240,7 +243,7 @@ resource "aws_lambda_permission" "api" {
   action        = "lambda:InvokeFunction"
   function_name = aws_lambda_function.api_proxy[0].function_name
   principal     = "apigateway.amazonaws.com"
-  source_arn    = "${aws_apigatewayv2_api.this[0].execution_arn}/*/POST/predict"
+  source_arn    = "${local.api_execution_arn}/*/POST/predict"
 }
 
 output "api_endpoint" {
@@ -255,7 +258,7 @@ output "api_id" {
 
 output "api_invoke_resource_arn" {
   description = "What a caller's policy allows execute-api:Invoke on; null unless enable_api."
-  value       = local.api_enabled ? "${aws_apigatewayv2_api.this[0].execution_arn}/${local.api_stage}/POST/predict" : null
+  value       = local.api_enabled ? "${local.api_execution_arn}/${local.api_stage}/POST/predict" : null
 }
 
 output "api_proxy_function_name" {

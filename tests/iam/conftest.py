@@ -16,6 +16,7 @@ import pytest
 
 from tests.infra.conftest import GITHUB_REPOSITORY, copy_terraform, make_runner, terraform_bin  # noqa: F401
 from textclf import lambda_zip
+from textclf.frontdoor import proxy
 from textclf.localcloud import principals
 from textclf.release import redeploy
 
@@ -79,12 +80,14 @@ def account(local_cloud, terraform_bin, tmp_path_factory) -> Iterator[Account]: 
     os.environ.update(local_cloud.env())
     work = tmp_path_factory.mktemp("iam")
     zip_path = Path(lambda_zip.build(redeploy.ZIP_FILES, str(work / "redeploy.zip")))
+    proxy_zip = Path(lambda_zip.build(proxy.ZIP_FILES, str(work / "api-proxy.zip")))  # the API front door
     run = make_runner(copy_terraform(work / "terraform"), local_cloud.env())
     _ok(run("bootstrap", "init", "-input=false"), "bootstrap init")
     _ok(run("bootstrap", "apply", "-auto-approve", "-input=false"), "bootstrap apply")
     _ok(run("write-backend"), "write-backend")
     _ok(run("main", "init", "-input=false"), "init")
     variables = ["-var", f"github_repository={GITHUB_REPOSITORY}", "-var", f"lambda_zip_path={zip_path}"]
+    variables += ["-var", "enable_api=true", "-var", f"api_proxy_zip_path={proxy_zip}"]
     _ok(run("main", "apply", "-auto-approve", "-input=false", *variables), "apply")
     outputs = {k: v["value"] for k, v in json.loads(run("main", "output", "-json").stdout).items()}
     _quick_lambda(outputs["redeploy_function_name"])

@@ -288,6 +288,13 @@ def _resource_for(prefix: str, operation: str, params: dict[str, Any], path: str
     return None
 
 
+def execute_api_arn(region: str, api_id: str, stage: str, method: str, path: str) -> str:
+    """What `execute-api:Invoke` is authorized on: arn:aws:execute-api:REGION:ACCOUNT:API/STAGE/METHOD/PATH
+    ("Control access to HTTP APIs with IAM authorization",
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-access-control-iam.html)."""
+    return _arn("execute-api", region, f"{api_id}/{stage}/{method.upper()}/{path.lstrip('/')}")
+
+
 def _first(value: Any) -> Any:
     return value[0] if isinstance(value, list) and value else value
 

@@ -43,7 +43,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from textclf.config import ServeParams
-from textclf.serving import signals
+from textclf.serving import fetch, signals
 from textclf.serving.inference import ModelDirError, Predictor, check_model_dir, weights_digest
 from textclf.text import normalise
 
@@ -542,6 +542,7 @@ def run(
     """Listen at once (so /ping answers 503 while loading), load and warm up, then serve until
     SIGTERM or SIGINT. Prints `{"listening": URL}` on stdout when the socket is bound."""
     started = time.perf_counter()
+    fetch.from_environment(model_dir)  # ECS: the released model, checked against its sha256
     if predictor_class is Predictor:  # a wrong folder fails before anything listens
         check_model_dir(model_dir, serve_params.quantize)
     service = InferenceService(Limits.from_params(serve_params))

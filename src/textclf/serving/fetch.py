@@ -1,0 +1,171 @@
+"""The released model, downloaded and verified at start, for hosts that do not extract it for us.
+
+SageMaker downloads and extracts the model's model.tar.gz into /opt/ml/model before the container
+starts. On ECS (terraform/ecs.tf) nothing does: the task definition names the released archive and
+the sha256 its manifest published, and `textclf serve` fetches it before loading:
+
+- TEXTCLF_MODEL_URL     s3://bucket/key of model.tar.gz (unset: serve the model folder as it is)
+- TEXTCLF_MODEL_SHA256  the archive's sha256 (required with the URL)
+
+The archive is streamed to a temporary file inside the model folder while its sha256 is computed;
+other bytes than the published ones stop the server with both digests named (the reviewed bytes are
+the released bytes), and nothing is extracted. Only then is it extracted (no absolute paths or
+links out of the folder: tarfile's "data" filter).
+
+The serving image has no boto3, so the GET is signed here with SigV4 (standard library only), with
+the task's credentials: the environment's keys, or the ECS container credentials endpoint
+(AWS_CONTAINER_CREDENTIALS_RELATIVE_URI / _FULL_URI, "Amazon ECS task IAM role"). AWS_ENDPOINT_URL
+(the local cloud) is honoured with path-style addressing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import os
+import tarfile
+import tempfile
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+from textclf.serving.inference import ModelDirError
+
+URL_ENV = "TEXTCLF_MODEL_URL"
+SHA256_ENV = "TEXTCLF_MODEL_SHA256"
+ECS_CREDENTIALS_HOST = "http://169.254.170.2"
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+CHUNK = 1 << 20
+
+
+class FetchError(ModelDirError):
+    """The released model could not be downloaded, or is not the published bytes."""
+
+
+def _credentials(env: dict[str, str]) -> dict[str, str]:
+    if env.get("AWS_ACCESS_KEY_ID") and env.get("AWS_SECRET_ACCESS_KEY"):
+        return {
+            "key": env["AWS_ACCESS_KEY_ID"],
+            "secret": env["AWS_SECRET_ACCESS_KEY"],
+            "token": env.get("AWS_SESSION_TOKEN", ""),
+        }
+    url = env.get("AWS_CONTAINER_CREDENTIALS_FULL_URI") or (
+        ECS_CREDENTIALS_HOST + env["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"]
+        if env.get("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+        else ""
+    )
+    if not url:
+        raise FetchError(
+            f"{URL_ENV} is set but no AWS credentials are: run as an ECS task with a task role, "
+            "or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+        )
+    request = urllib.request.Request(url)
+    if env.get("AWS_CONTAINER_AUTHORIZATION_TOKEN"):
+        request.add_header("Authorization", env["AWS_CONTAINER_AUTHORIZATION_TOKEN"])
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            found = json.loads(answer.read())
+    except (OSError, ValueError) as error:
+        raise FetchError(f"the container credentials endpoint {url} did not answer: {error}") from None
+    return {"key": found["AccessKeyId"], "secret": found["SecretAccessKey"], "token": found.get("Token", "")}
+
+
+def _hmac(key: bytes, text: str) -> bytes:
+    return hmac.new(key, text.encode("utf-8"), hashlib.sha256).digest()
+
+
+def signed_get(
+    url: str, region: str, credentials: dict[str, str], now: dt.datetime
+) -> urllib.request.Request:
+    """A GET of `url` signed with Signature Version 4 for S3 (empty payload)."""
+    parts = urllib.parse.urlsplit(url)
+    amz_date, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
+    headers = {"host": parts.netloc, "x-amz-content-sha256": EMPTY_SHA256, "x-amz-date": amz_date}
+    if credentials.get("token"):
+        headers["x-amz-security-token"] = credentials["token"]
+    names = ";".join(sorted(headers))
+    canonical = "\n".join(
+        [
+            "GET",
+            parts.path or "/",
+            parts.query,
+            "".join(f"{name}:{headers[name]}\n" for name in sorted(headers)),
+            names,
+            EMPTY_SHA256,
+        ]
+    )
+    scope = f"{day}/{region}/s3/aws4_request"
+    to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()])
+    key = _hmac(("AWS4" + credentials["secret"]).encode(), day)
+    for part in (region, "s3", "aws4_request"):
+        key = _hmac(key, part)
+    signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+    headers["authorization"] = (
+        f"AWS4-HMAC-SHA256 Credential={credentials['key']}/{scope}, SignedHeaders={names}, "
+        f"Signature={signature}"
+    )
+    return urllib.request.Request(url, headers={k: v for k, v in headers.items() if k != "host"})
+
+
+def object_url(s3_url: str, env: dict[str, str], region: str) -> str:
+    parsed = urllib.parse.urlsplit(s3_url)
+    if parsed.scheme != "s3" or not parsed.netloc or not parsed.path.strip("/"):
+        raise FetchError(f"{URL_ENV}={s3_url!r} is not an s3://bucket/key URL")
+    key = urllib.parse.quote(parsed.path.lstrip("/"), safe="/-_.~")
+    endpoint = env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL")
+    if endpoint:
+        return f"{endpoint.rstrip('/')}/{parsed.netloc}/{key}"  # path style
+    return f"https://{parsed.netloc}.s3.{region}.amazonaws.com/{key}"
+
+
+def fetch(model_dir: Path, s3_url: str, sha256: str, env: dict[str, str] | None = None) -> str:
+    """Download `s3_url` into `model_dir`, check its sha256, extract it. Returns the digest."""
+    env = dict(os.environ if env is None else env)
+    expected = sha256.strip().lower()
+    if len(expected) != 64 or any(c not in "0123456789abcdef" for c in expected):
+        raise FetchError(f"{SHA256_ENV}={sha256!r} is not a sha256 (64 hex digits); the release sets it")
+    region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
+    url = object_url(s3_url, env, region)
+    request = signed_get(url, region, _credentials(env), dt.datetime.now(dt.UTC))
+    model_dir.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    with tempfile.NamedTemporaryFile(dir=model_dir, prefix=".model-", suffix=".tar.gz") as archive:
+        try:
+            with urllib.request.urlopen(request, timeout=60) as answer:
+                while chunk := answer.read(CHUNK):
+                    digest.update(chunk)
+                    archive.write(chunk)
+        except urllib.error.HTTPError as error:
+            detail = error.read()[:300].decode("utf-8", "replace")
+            raise FetchError(f"{s3_url}: S3 answered {error.code}: {detail}") from None
+        except OSError as error:
+            raise FetchError(f"{s3_url}: download failed: {error}") from None
+        archive.flush()
+        if digest.hexdigest() != expected:
+            raise FetchError(
+                f"{s3_url} has sha256 {digest.hexdigest()}, but the release published {expected}: "
+                "refusing to serve other bytes than the reviewed ones"
+            )
+        with tempfile.TemporaryDirectory(dir=model_dir, prefix=".extract-") as staging:
+            try:
+                with tarfile.open(archive.name, mode="r:gz") as opened:
+                    opened.extractall(staging, filter="data")
+            except (tarfile.TarError, OSError) as error:
+                raise FetchError(f"{s3_url}: not a model archive ({error})") from None
+            for entry in Path(staging).iterdir():  # all or nothing: moved only once all is extracted
+                os.replace(entry, model_dir / entry.name)
+    return expected
+
+
+def from_environment(model_dir: Path) -> str | None:
+    """Fetch the model TEXTCLF_MODEL_URL names into `model_dir`, or do nothing when it is unset."""
+    url = os.environ.get(URL_ENV, "").strip()
+    if not url:
+        return None
+    sha256 = os.environ.get(SHA256_ENV, "").strip()
+    if not sha256:
+        raise FetchError(f"{URL_ENV} is set without {SHA256_ENV}: a model is served only with its digest")
+    return fetch(model_dir, url, sha256)
