@@ -437,6 +437,51 @@ class MonitorParams(Section):
     psi_length: Number = Field(0.25, gt=0, le=10)
 
 
+Price = Annotated[Number, Field(ge=0)]
+
+
+class CostsParams(Section):
+    """The price table of bench/cost_compare.py (`make bench-cost`, docs/batch-and-api.md): what the
+    Serverless endpoint, the ECS service, a real-time instance and the API front door cost a month."""
+
+    hours_per_month: Number = Field(730, gt=0, le=744)
+    # Request rates (per minute) the comparison is made at.
+    rates_per_minute: list[Annotated[Number, Field(gt=0)]] = Field([1, 10, 100, 600], min_length=1)
+    # Serverless: USD per second of compute by memory size (MB), USD per GB in and out, and the
+    # billed milliseconds one request takes (an assumption: measure it with `make staging-check`).
+    serverless_usd_per_second: dict[Int, Price] = {}
+    serverless_usd_per_gb_processed: Price = 0.0
+    serverless_memory_mb: Int = Field(2048, ge=1024, le=6144)
+    serverless_billed_ms_per_request: Number = Field(50, gt=0)
+    request_kb: Number = Field(1.0, gt=0)
+    # ECS Fargate (Linux, x86): USD per vCPU-hour and per GB-hour; the load balancer's hour and LCU-hour.
+    fargate_usd_per_vcpu_hour: Price = 0.0
+    fargate_usd_per_gb_hour: Price = 0.0
+    alb_usd_per_hour: Price = 0.0
+    alb_usd_per_lcu_hour: Price = 0.0
+    ecs_vcpu: Number = Field(1, gt=0, le=16)
+    ecs_memory_gb: Number = Field(2, gt=0, le=120)
+    ecs_min_tasks: Int = Field(1, ge=1)
+    ecs_requests_per_second_per_task: Number = Field(50, gt=0)
+    # One always-on real-time endpoint instance, for reference.
+    realtime_instance_type: str = Field("ml.m5.large", pattern=r"^ml\.[a-z0-9-]+\.[a-z0-9-]+$")
+    realtime_usd_per_hour: Price = 0.0
+    # The API front door on top: HTTP API requests, the proxy Lambda's requests and GB-seconds.
+    api_usd_per_million_requests: Price = 0.0
+    lambda_usd_per_million_requests: Price = 0.0
+    lambda_usd_per_gb_second: Price = 0.0
+    lambda_memory_gb: Number = Field(0.25, gt=0, le=10)
+    lambda_ms_per_request: Number = Field(60, gt=0)
+
+    @model_validator(mode="after")
+    def _priced_memory(self) -> CostsParams:
+        if self.serverless_usd_per_second and self.serverless_memory_mb not in self.serverless_usd_per_second:
+            raise ValueError(
+                f"serverless_memory_mb {self.serverless_memory_mb} has no price in serverless_usd_per_second"
+            )
+        return self
+
+
 class Params(Section):
     data: DataParams = DataParams()
     model: ModelParams = ModelParams()
@@ -447,6 +492,7 @@ class Params(Section):
     deploy: DeployParams = DeployParams()
     batch: BatchParams = BatchParams()
     monitor: MonitorParams = MonitorParams()
+    costs: CostsParams = CostsParams()
 
     @property
     def train_backend(self) -> str:

@@ -1,0 +1,104 @@
+"""Roll the ECS service (terraform/ecs.tf) to a released model: `make ecs-roll COMMIT=<sha>`.
+
+1. `vars`: the commit's manifest (s3://<artifacts>/models/<commit>/manifest.json, written last by
+   publish) gives the archive's sha256; print the Terraform arguments that put the model's URL and
+   that sha256 into the task definition (`-var ecs_model_data_url=... -var ecs_model_sha256=...`).
+2. make applies them (`make infra-apply`): a new task definition revision, and ECS replaces the
+   tasks; each new task downloads the archive and refuses to serve other bytes
+   (textclf.serving.fetch), so it never passes the load balancer's /ping check.
+3. `wait`: follow the service's deployment until ECS says COMPLETED (the new tasks are healthy) or
+   FAILED (the deployment circuit breaker rolled back to the previous task definition): exit 1.
+
+boto3 and the standard library only, like the proxy Lambda of this package.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import time
+
+COMMIT = re.compile(r"^[0-9a-f]{7,40}$")
+
+
+def model_vars(bucket: str, prefix: str, commit: str, s3=None) -> list[str]:
+    import boto3
+
+    if not COMMIT.match(commit):
+        raise SystemExit(f"COMMIT={commit!r}: give the released commit's sha (7 to 40 hex digits)")
+    s3 = s3 or boto3.client("s3")
+    key = f"{prefix}{commit}/manifest.json"
+    try:
+        manifest = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    except Exception as error:
+        raise SystemExit(f"s3://{bucket}/{key}: no released model for {commit} ({error})") from None
+    digest = str(manifest.get("sha256", ""))
+    if manifest.get("commit") != commit or not re.fullmatch(r"[0-9a-f]{64}", digest):
+        raise SystemExit(f"s3://{bucket}/{key}: not the manifest of {commit} (commit or sha256 missing)")
+    url = f"s3://{bucket}/{prefix}{commit}/model.tar.gz"
+    return ["-var", f"ecs_model_data_url={url}", "-var", f"ecs_model_sha256={digest}"]
+
+
+def wait(cluster: str, service: str, timeout_s: float, poll_s: float, ecs=None) -> str:
+    """The primary deployment's rollout state once it is no longer IN_PROGRESS."""
+    import boto3
+
+    ecs = ecs or boto3.client("ecs")
+    deadline = time.monotonic() + timeout_s
+    while True:
+        found = ecs.describe_services(cluster=cluster, services=[service])["services"]
+        if not found:
+            raise SystemExit(f"no ECS service {service} in cluster {cluster}")
+        primary = next(d for d in found[0]["deployments"] if d["status"] == "PRIMARY")
+        state = primary.get("rolloutState", "COMPLETED")
+        print(json.dumps({"task_definition": primary["taskDefinition"], "rollout": state}), flush=True)
+        if state != "IN_PROGRESS":
+            return state
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{service}: still rolling out after {timeout_s:.0f} s")
+        time.sleep(poll_s)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m textclf.frontdoor.ecs_roll")
+    commands = parser.add_subparsers(dest="command", required=True)
+    model = commands.add_parser("vars", help="print the -var arguments of a released commit's model")
+    model.add_argument("--commit", required=True)
+    model.add_argument("--bucket", default=os.environ.get("TEXTCLF_ARTIFACTS_BUCKET"))
+    model.add_argument("--prefix", default="models/")
+    follow = commands.add_parser("wait", help="follow the service's deployment to its end")
+    follow.add_argument("--outputs", help="`terraform output -json` (ecs_cluster_name, ecs_service_name)")
+    follow.add_argument("--cluster")
+    follow.add_argument("--service")
+    follow.add_argument("--timeout", type=float, default=1800)
+    follow.add_argument("--poll", type=float, default=15)
+    args = parser.parse_args(argv)
+    if args.command == "vars":
+        if not args.bucket:
+            raise SystemExit("set TEXTCLF_ARTIFACTS_BUCKET (make infra-output: artifacts_bucket) or --bucket")
+        print(" ".join(model_vars(args.bucket, args.prefix, args.commit)))
+        return 0
+    if args.outputs:
+        with open(args.outputs, encoding="utf-8") as handle:
+            outputs = json.load(handle)
+        args.cluster = args.cluster or (outputs.get("ecs_cluster_name") or {}).get("value")
+        args.service = args.service or (outputs.get("ecs_service_name") or {}).get("value")
+    if not args.cluster or not args.service:
+        raise SystemExit(
+            "no ECS service: apply with enable_ecs = true first (or give --cluster and --service)"
+        )
+    state = wait(args.cluster, args.service, args.timeout, args.poll)
+    if state != "COMPLETED":
+        print(
+            f"{args.service}: rollout {state}: ECS rolled back to the previous task definition",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
