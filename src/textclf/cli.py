@@ -499,6 +499,11 @@ def _release_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
     promote.add_argument("--commit", default=env("COMMIT"), help=commit_help)
     promote.add_argument("--function", default=env("TEXTCLF_REDEPLOY_FUNCTION"), help="redeploy Lambda name")
     promote.add_argument("--endpoint", default=env("TEXTCLF_ENDPOINT_NAME"), help="SageMaker endpoint name")
+    add(
+        "production-commit",
+        cmd_production_commit,
+        "Print the commit the environment serves (its champion record)",
+    )
     add("pull-data", cmd_pull_data, "dvc pull data.dvc; says to `dvc push` if nobody did", False)
     add(
         "retrain-import", cmd_retrain_import, "Import new data from the incoming/ prefix, dvc commit and push"

@@ -58,3 +58,22 @@ def test_max_length_beyond_the_models_own_limit_is_refused_before_loading(tmp_pa
     assert done.returncode == 2, done.stderr
     assert f"model.max_length: 128 is longer than {model} takes (64 tokens" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_every_textclf_command_a_make_target_runs_exists():
+    """A make target calling an unregistered `textclf` command fails only when a workflow reaches it
+    (production-commit once did): every command named in mk/*.mk and the Makefile is registered."""
+    import re
+
+    from textclf import cli
+
+    repo = Path(__file__).resolve().parents[2]
+    sources = [repo / "Makefile", *sorted((repo / "mk").glob("*.mk"))]
+    named = {
+        match
+        for source in sources
+        for match in re.findall(r"\$\(BIN\)/textclf\s+([a-z][a-z-]*)", source.read_text(encoding="utf-8"))
+    }
+    parser = cli.build_parser()
+    registered = set(next(a for a in parser._actions if a.dest == "command").choices)
+    assert named and named <= registered, f"not registered: {sorted(named - registered)}"
