@@ -448,7 +448,7 @@ class CostsParams(Section):
     # Request rates (per minute) the comparison is made at.
     rates_per_minute: list[Annotated[Number, Field(gt=0)]] = Field([1, 10, 100, 600], min_length=1)
     # Serverless: USD per second of compute by memory size (MB), USD per GB in and out, and the
-    # billed milliseconds one request takes (an assumption: measure it with `make staging-check`).
+    # billed milliseconds one request takes (an assumption: read the endpoint's ModelLatency).
     serverless_usd_per_second: dict[Int, Price] = {}
     serverless_usd_per_gb_processed: Price = 0.0
     serverless_memory_mb: Int = Field(2048, ge=1024, le=6144)

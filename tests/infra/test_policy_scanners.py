@@ -29,6 +29,8 @@ import pytest
 import yaml
 
 from tests.infra.conftest import GITHUB_REPOSITORY, REPO_ROOT, TfResult, copy_terraform, make_runner
+from textclf import lambda_zip as lambda_zip_module
+from textclf.frontdoor import proxy
 
 FINDINGS_FILE = REPO_ROOT / "tests" / "infra" / "iam-findings.yaml"
 CHECKOV_PLAN_FINDINGS = REPO_ROOT / "tests" / "infra" / "checkov-plan-findings.yaml"
@@ -89,6 +91,10 @@ def rendered_plan(aws_env: dict[str, str], terraform_bin: str, lambda_zip: Path,
     ok(run("write-backend"), "write backend")
     ok(run("main", "init", "-input=false"), "init")
     variables = ["-var", f"github_repository={GITHUB_REPOSITORY}", "-var", f"lambda_zip_path={lambda_zip}"]
+    # The optional modules' roles are scanned too: the API front door's proxy and the batch role.
+    proxy_zip = lambda_zip_module.build(proxy.ZIP_FILES, str(tmp_path / "api-proxy.zip"))
+    variables += ["-var", "enable_api=true", "-var", f"api_proxy_zip_path={proxy_zip}"]
+    variables += ["-var", "enable_batch=true"]
     ok(run("main", "apply", "-auto-approve", "-input=false", *variables, timeout=900), "apply")
     plan = tmp_path / "after-apply.tfplan"
     ok(run("main", "plan", "-input=false", f"-out={plan}", *variables, timeout=600), "plan")
