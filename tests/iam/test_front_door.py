@@ -116,3 +116,27 @@ def test_the_routes_throttling_answers_429(env: Account, route: str):
         assert time.perf_counter() - started < 5  # refused before the Lambda runs
     finally:
         stage.route_settings["POST /predict"] = saved
+
+
+def test_api_gateway_needs_the_lambda_permission_for_its_route(env: Account, route: str):
+    allowed = assume_caller(
+        "app-orders", [{"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": route}]
+    )
+    functions = boto3.client("lambda")
+    name = env.outputs["api_proxy_function_name"]
+    statement = json.loads(functions.get_policy(FunctionName=name)["Policy"])["Statement"][0]
+    assert statement["Condition"]["ArnLike"]["AWS:SourceArn"].endswith("/*/POST/predict")
+    functions.remove_permission(FunctionName=name, StatementId="AllowTheFrontDoorRoute")
+    try:
+        status, body = post(env, {"inputs": "Where is my parcel?"}, allowed)
+        assert status == 500 and body["message"] == "Internal Server Error"  # as AWS answers
+    finally:
+        functions.add_permission(
+            FunctionName=name,
+            StatementId="AllowTheFrontDoorRoute",
+            Action="lambda:InvokeFunction",
+            Principal="apigateway.amazonaws.com",
+            SourceArn=statement["Condition"]["ArnLike"]["AWS:SourceArn"],
+        )
+    status, _ = post(env, {"inputs": "Where is my parcel?"}, allowed)
+    assert status == 200
