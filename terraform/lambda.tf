@@ -61,6 +61,7 @@ resource "aws_lambda_function" "redeploy" {
       SERVERLESS_MAX_CONCURRENCY         = tostring(var.serverless_max_concurrency)
       SERVERLESS_PROVISIONED_CONCURRENCY = tostring(var.serverless_provisioned_concurrency)
       KEEP_CONFIGS                       = tostring(var.keep_configs)
+      POLL_SECONDS                       = tostring(var.redeploy_poll_seconds)
       LOCK_TABLE                         = aws_dynamodb_table.deploy_lock.name
       # For KmsKeyId of new endpoint configurations, like the first one (sagemaker.tf).
       KMS_KEY_ARN = aws_kms_key.project.arn

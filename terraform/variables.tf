@@ -371,6 +371,17 @@ variable "lambda_timeout_seconds" {
   }
 }
 
+variable "redeploy_poll_seconds" {
+  description = "How often the redeploy Lambda asks the endpoint's status while it updates. A Serverless endpoint takes minutes, so 15 s costs little; the local cloud's endpoints switch in a second."
+  type        = number
+  default     = 15
+
+  validation {
+    condition     = var.redeploy_poll_seconds >= 1 && var.redeploy_poll_seconds <= 300
+    error_message = "redeploy_poll_seconds must be between 1 and 300."
+  }
+}
+
 variable "lambda_memory_mb" {
   description = "Memory of the redeploy Lambda, in MB."
   type        = number

@@ -24,13 +24,22 @@
  7. Production before this release: the trained model is also published under main's commit and
     released with `make promote`, as a project's first release does (the redeploy Lambda creates
     the endpoint). So the release below switches an existing endpoint, as most releases do.
- 8. The merge (`git merge --no-ff`), then the release workflow's steps: `make release-commit`
-    (offline the PR head is passed directly instead of asking GitHub), `make release-check`,
-    `make lambda-zip infra-apply`, the merge's images in ECR (the stand-in for `make images-push`),
-    `make promote`: the redeploy Lambda really runs (from its zip), the endpoint moves to a new
-    config whose model runs the merge's serving image, a smoke request is answered by
-    `textclf serve` running the released model, and its metrics become the champion. The
-    deployment result is printed.
+ 8. The merge (`git merge --no-ff`), then the release workflow's two jobs. `make release-commit`
+    (offline the PR head is passed directly instead of asking GitHub). Staging (DEPLOY_ENV=staging,
+    environment `staging`'s roles): `make release-check`, `make lambda-zip infra-apply`, the
+    merge's images in staging's ECR (the stand-in for `make images-push`), `make promote` (the
+    model published in production's bucket, deployed by staging's own Lambda to staging's
+    endpoint), `make staging-check` (the published test split replayed, latency, a burst).
+    Production's reviewers approve (simulated: GitHub would hold the job until they do). Production:
+    the same steps on production's stack, `make production-commit` (the bake's rollback target),
+    `make promote`, then `make bake` while a client sends traffic: the window passes without an
+    alarm. The deployment result is printed.
+ 9. The bake's rollback: a rollback by hand of production alone (workflow_dispatch, environments
+    `production`) to main's model, whose container then answers half the requests with a 500
+    (injected in the local cloud); the client's traffic raises Invocation5XXErrors, the endpoint's
+    alarm fires, `make bake` puts the previous model back and fails. The client is answered
+    throughout: by the new model (or an injected 500) until the switch back, by the previous
+    model after it, and never by an unavailable endpoint.
 
 The local cloud is torn down and the copy removed at the end (`--keep` keeps the copy). Any step
 that fails stops the rehearsal with its make target named, and a non-zero exit.
@@ -57,6 +66,10 @@ import yaml
 # shorter texts, and no evaluation or checkpoint before the end (the train stage evaluates the final
 # model anyway; checkpoints and Spot resumption have their own rehearsal, `make sagemaker-local`).
 QUICK_TRAIN = {"train": {"epochs": 1, "eval_steps": 1000, "save_steps": 1000}, "model": {"max_length": 64}}
+# A short bake window, polled often: the rehearsal's bake only has to see the alarm or its absence.
+QUICK_BAKE = {"bake_seconds": 20, "bake_poll_seconds": 2}
+# The rollback scenario's model answers this share of requests with a 500.
+FAULT_SHARE = 0.5
 GITHUB_REPOSITORY = "acme/text-classifier"
 BRANCH = "rehearsal"
 # The champion comparison of the rehearsal starts from thresholds alone: main's committed metrics
@@ -87,6 +100,8 @@ class Rehearsal:
         self.env.update(
             {
                 "TF_VAR_github_repository": GITHUB_REPOSITORY,
+                # The local cloud's endpoints switch in a second: the Lambda need not wait 15 s.
+                "TF_VAR_redeploy_poll_seconds": "1",
                 "TF_IN_AUTOMATION": "1",
                 "TEXTCLF_TRAIN_BACKEND": "sagemaker",
                 "PYTHONUNBUFFERED": "1",
@@ -97,11 +112,19 @@ class Rehearsal:
         self.roles: dict[str, dict[str, str]] = {}
         self.acting_as: str | None = None
         self.time_spent: dict[str, Any] = {}
+        # The GitHub environment's variables of the job running now (staging or production).
+        self.deploy_vars: dict[str, str] = {}
+        self.variables: dict[str, dict[str, str]] = {}
 
     # --- running things ---------------------------------------------------------------------------
 
     def run(self, *command: str, capture: bool = False, extra: dict[str, str] | None = None) -> str:
-        env = {**self.env, **(self.roles[self.acting_as] if self.acting_as else {}), **(extra or {})}
+        env = {
+            **self.env,
+            **self.deploy_vars,
+            **(self.roles[self.acting_as] if self.acting_as else {}),
+            **(extra or {}),
+        }
         started = time.perf_counter()
         result = subprocess.run(
             list(command),
@@ -143,6 +166,16 @@ class Rehearsal:
         finally:
             self.acting_as = previous
 
+    @contextmanager
+    def environment(self, name: str) -> Iterator[None]:
+        """Run the steps inside as a job bound to GitHub environment `name` (its variables)."""
+        previous, self.deploy_vars = self.deploy_vars, self.variables[name]
+        say(f"job in environment {name}")
+        try:
+            yield
+        finally:
+            self.deploy_vars = previous
+
     def git(self, *args: str) -> str:
         return self.run(
             "git", "-c", "user.name=rehearsal", "-c", "user.email=rehearsal@example.com", *args, capture=True
@@ -171,37 +204,44 @@ class Rehearsal:
         self.git("add", "-A")
         self.git("commit", "-q", "-m", "main as it is now")
 
-    def apply_infrastructure(self) -> dict[str, Any]:
-        self.make("bootstrap")
-        self.make("lambda-zip", "infra-apply")
-        outputs = json.loads(self.make("infra-output", capture=True))
+    def apply_infrastructure(self, environment: str = "production") -> dict[str, Any]:
+        if environment == "production":  # the state bucket: once per account
+            self.make("bootstrap")
+        self.make("lambda-zip", "infra-apply", DEPLOY_ENV=environment)
+        outputs = json.loads(self.make("infra-output", capture=True, DEPLOY_ENV=environment))
         return {name: value["value"] for name, value in outputs.items()}
 
-    def set_variables(self, outputs: dict[str, Any]) -> None:
-        """What docs/workflows.md sets as repository variables, from Terraform's outputs."""
-        self.env.update(
-            {
-                "TEXTCLF_AWS_REGION": outputs["region"],
-                "TEXTCLF_ARTIFACTS_BUCKET": outputs["artifacts_bucket"],
-                "TEXTCLF_DATA_BUCKET": outputs["data_bucket"],
-                "TEXTCLF_SAGEMAKER_ROLE_ARN": outputs["sagemaker_role_arn"],
-                "TEXTCLF_KMS_KEY_ID": outputs["kms_key_arn"],
-                "TEXTCLF_REDEPLOY_FUNCTION": outputs["redeploy_function_name"],
-                "TEXTCLF_ENDPOINT_NAME": outputs["endpoint_name"],
-            }
-        )
-        # The inference server behind InvokeEndpoint reads the copy's params, as the image would.
-        os.environ["TEXTCLF_PARAMS"] = str(self.root / "params.yaml")
+    def set_variables(self, outputs: dict[str, Any], environment: str = "production") -> None:
+        """What docs/workflows.md sets as the GitHub environment's variables, from Terraform's
+        outputs; production's are also the repository's (the pr workflow's)."""
+        variables = {
+            "DEPLOY_ENV": environment,
+            "TEXTCLF_AWS_REGION": outputs["region"],
+            "TEXTCLF_ARTIFACTS_BUCKET": outputs["artifacts_bucket"],
+            "TEXTCLF_MODELS_BUCKET": outputs["models_bucket"],
+            "TEXTCLF_DATA_BUCKET": outputs["data_bucket"],
+            "TEXTCLF_SAGEMAKER_ROLE_ARN": outputs["sagemaker_role_arn"],
+            "TEXTCLF_KMS_KEY_ID": outputs["kms_key_arn"],
+            "TEXTCLF_REDEPLOY_FUNCTION": outputs["redeploy_function_name"],
+            "TEXTCLF_ENDPOINT_NAME": outputs["endpoint_name"],
+        }
+        self.variables[environment] = variables
         from textclf.localcloud import principals
 
-        # What configure-aws-credentials gets for each job: the pr workflow on a pull request; the
-        # release job (environment production, on main) for its images and its promote step.
-        release_job = principals.release(GITHUB_REPOSITORY)
-        self.roles = {
-            "pr": principals.assume(outputs["pr_role_arn"], principals.pull_request(GITHUB_REPOSITORY)),
-            "release": principals.assume(outputs["release_role_arn"], release_job),
-            "promote": principals.assume(outputs["promote_role_arn"], release_job),
-        }
+        # What configure-aws-credentials gets for each job: the pr workflow on a pull request; a
+        # release job (bound to its environment, on main) for its images and its promote step.
+        release_job = principals.release(GITHUB_REPOSITORY, environment=environment)
+        prefix = "" if environment == "production" else f"{environment}-"
+        self.roles[f"{prefix}release"] = principals.assume(outputs["release_role_arn"], release_job)
+        self.roles[f"{prefix}promote"] = principals.assume(outputs["promote_role_arn"], release_job)
+        if environment != "production":
+            return
+        self.env.update(variables)
+        # The inference server behind InvokeEndpoint reads the copy's params, as the image would.
+        os.environ["TEXTCLF_PARAMS"] = str(self.root / "params.yaml")
+        self.roles["pr"] = principals.assume(
+            outputs["pr_role_arn"], principals.pull_request(GITHUB_REPOSITORY)
+        )
 
     def image_tags(self, ref: str) -> dict[str, str]:
         lines = self.make("image-tags", capture=True, IMAGE_REF=ref).splitlines()
@@ -244,6 +284,7 @@ class Rehearsal:
         params = yaml.safe_load(params_file.read_text(encoding="utf-8"))
         for section, values in QUICK_TRAIN.items():
             params[section].update(values)
+        params["deploy"]["staging"].update(QUICK_BAKE)
         self.git("switch", "-q", "-c", BRANCH)
         params_file.write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
         self.git("commit", "-q", "-m", "params: quick training for the rehearsal", "--", "params.yaml")
@@ -283,7 +324,7 @@ class Rehearsal:
         with self.job("promote"):
             self.make("release-check", "promote", COMMIT=main)
 
-    def release_workflow(self, head: str, outputs: dict[str, Any]) -> dict[str, Any]:
+    def release_workflow(self, head: str, outputs: dict[str, dict[str, Any]]) -> dict[str, Any]:
         self.git("switch", "-q", "main")
         self.git("merge", "-q", "--no-ff", BRANCH, "-m", f"Merge branch '{BRANCH}'")
         say(f"release workflow for the merge {self.git('rev-parse', 'HEAD')[:12]}")
@@ -298,23 +339,158 @@ class Rehearsal:
         )
         if commit != head:
             raise RehearsalError(f"release-commit chose {commit}, expected the PR head {head}")
-        with self.job("promote"):
-            self.make("release-check", COMMIT=commit)
-        self.make("lambda-zip", "infra-apply")  # Terraform: the administrator, as on a new account
-        with self.job("release"):
-            images = self.push_images(outputs, "HEAD")
-        with self.job("promote"):
-            result = self.make("promote", capture=True, COMMIT=commit)
-        deployment = json.loads(result)
-        deployment["serving_image"] = serving_image(outputs["endpoint_name"])
-        if deployment["serving_image"] != images["serving"]:
-            raise RehearsalError(
-                f"the endpoint's model runs {deployment['serving_image']}, "
-                f"not the merge's {images['serving']}"
-            )
+        staged = self.staging_job(commit, outputs["staging"])
+        say("production: the environment's reviewers approve (simulated; GitHub holds the job until then)")
+        deployment = self.production_job(commit, outputs["production"], bake="pass")
+        deployment["staging"] = staged
         say("deployment result:")
         print(json.dumps(deployment, indent=2), flush=True)
         return deployment
+
+    def staging_job(self, commit: str, outputs: dict[str, Any]) -> dict[str, Any]:
+        with self.environment("staging"):
+            with self.job("staging-promote"):
+                self.make("release-check", COMMIT=commit)
+            self.make("lambda-zip", "infra-apply")  # Terraform: the administrator, as on a new account
+            with self.job("staging-release"):
+                images = self.push_images(outputs, "HEAD")
+            with self.job("staging-promote"):
+                deployment = json.loads(self.make("promote", capture=True, COMMIT=commit))
+                checks = self.make("staging-check", capture=True, COMMIT=commit)
+        print(checks, flush=True)
+        if serving_image(outputs["endpoint_name"]) != images["serving"]:
+            raise RehearsalError(
+                f"staging's model does not run the merge's serving image {images['serving']}"
+            )
+        if deployment["model_data_url"] != f"s3://{outputs['models_bucket']}/models/{commit}/model.tar.gz":
+            raise RehearsalError(
+                f"staging deployed {deployment['model_data_url']}, not production's published model"
+            )
+        return {"endpoint": deployment["endpoint"], "sha256": deployment["sha256"], "checks": checks}
+
+    def production_job(self, commit: str, outputs: dict[str, Any], bake: str) -> dict[str, Any]:
+        """The production job (after approval): check, apply, images, promote, bake with traffic.
+        `bake`: "pass" (the window must pass) or "rollback" (an alarm must roll back and fail)."""
+        with self.environment("production"):
+            with self.job("promote"):
+                self.make("release-check", COMMIT=commit)
+            if bake == "pass":  # a rollback by hand re-runs the same Terraform: skipped here
+                self.make("lambda-zip", "infra-apply")
+                with self.job("release"):
+                    images = self.push_images(outputs, "HEAD")
+            with self.job("promote"):
+                previous = self.make("production-commit", capture=True)
+                deployment = json.loads(self.make("promote", capture=True, COMMIT=commit))
+                deployment["bake"] = self.bake(outputs, deployment, previous, bake)
+        if bake == "pass":
+            deployment["serving_image"] = serving_image(outputs["endpoint_name"])
+            if deployment["serving_image"] != images["serving"]:
+                raise RehearsalError(
+                    f"the endpoint's model runs {deployment['serving_image']}, "
+                    f"not the merge's {images['serving']}"
+                )
+        return deployment
+
+    def bake(self, outputs: dict[str, Any], deployment: dict[str, Any], previous: str, expect: str) -> dict:
+        """`make bake` while a client sends traffic to the endpoint; with "rollback", the new model's
+        container answers FAULT_SHARE of the requests with a 500 (injected in the local cloud)."""
+        from textclf.localcloud import runtime
+
+        endpoint = outputs["endpoint_name"]
+        alarms = f"{endpoint}-endpoint-5xx,{endpoint}-endpoint-latency"
+        if expect == "rollback":
+            runtime.inject_faults(deployment["model_data_url"], FAULT_SHARE)
+            say(f"injected: {FAULT_SHARE:.0%} of {deployment['commit'][:12]}'s answers are 500s")
+        with Traffic(endpoint) as traffic:
+            try:
+                self.make("bake", TEXTCLF_BAKE_ALARMS=alarms, PREVIOUS_COMMIT=previous)
+                outcome = "passed"
+            except RehearsalError:
+                outcome = "rolled back"
+            finally:
+                runtime.clear_faults()
+            traffic.until_served_by(previous if expect == "rollback" else deployment["commit"])
+        summary = traffic.summary()
+        say(f"bake {outcome}; the client's requests meanwhile: {json.dumps(summary)}")
+        wanted = "passed" if expect == "pass" else "rolled back"
+        if outcome != wanted:
+            raise RehearsalError(f"the bake {outcome}, expected it to have {wanted}")
+        if summary["unavailable"]:
+            raise RehearsalError(f"the endpoint did not answer {summary['unavailable']} requests: {summary}")
+        if expect == "rollback" and not (summary["injected_500"] and summary["answered_by"].get(previous)):
+            raise RehearsalError(f"no injected errors, or the previous model never answered: {summary}")
+        return {"outcome": outcome, "previous": previous, "traffic": summary}
+
+    def rollback_scenario(self, bad: str, good: str, outputs: dict[str, Any]) -> dict[str, Any]:
+        """A rollback by hand of production alone to `bad`, which breaks under traffic: the bake
+        must put `good` (what production served) back."""
+        say(f"release by hand to production only (workflow_dispatch): {bad[:12]}, which fails under traffic")
+        deployment = self.production_job(bad, outputs, bake="rollback")
+        if endpoint_commit(outputs["endpoint_name"]) != good:
+            raise RehearsalError(f"after the bake production does not serve {good} again")
+        with self.environment("production"), self.job("promote"):
+            champion = self.make("production-commit", capture=True)
+        if champion != good:
+            raise RehearsalError(f"the champion record names {champion}, not {good}, after the rollback")
+        say(f"rolled back: production serves {good[:12]} and its champion record says so")
+        return deployment
+
+
+class Traffic:
+    """A client application calling the endpoint every 0.1 s from a thread while a bake runs: who
+    answered, how many injected 500s, and any request the endpoint did not answer at all."""
+
+    def __init__(self, endpoint: str) -> None:
+        import threading
+
+        self.endpoint = endpoint
+        self.answered_by: dict[str, int] = {}
+        self.injected_500 = 0
+        self.unavailable: list[str] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def __enter__(self) -> Traffic:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join(timeout=30)
+
+    def run(self) -> None:
+        import boto3
+        from botocore.exceptions import ClientError
+
+        client = boto3.client("sagemaker-runtime")
+        body = json.dumps({"inputs": "Hello, my parcel has not arrived yet."}).encode()
+        while not self.stop.is_set():
+            try:
+                answer = client.invoke_endpoint(
+                    EndpointName=self.endpoint, ContentType="application/json", Body=body
+                )
+                version = json.loads(answer["Body"].read())["model_version"]
+                self.answered_by[version] = self.answered_by.get(version, 0) + 1
+            except ClientError as error:
+                if "injected fault" in str(error):
+                    self.injected_500 += 1
+                else:
+                    self.unavailable.append(str(error)[:200])
+            self.stop.wait(0.1)
+
+    def until_served_by(self, commit: str, timeout_s: float = 30) -> None:
+        """Keep the traffic up until `commit` has answered (the last switch took effect)."""
+        deadline = time.monotonic() + timeout_s
+        while self.answered_by.get(commit, 0) < 3 and time.monotonic() < deadline:
+            time.sleep(0.2)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "answered_by": dict(self.answered_by),
+            "injected_500": self.injected_500,
+            "unavailable": len(self.unavailable),
+            "first_unavailable": self.unavailable[:1],
+        }
 
 
 def time_spent(root: Path, loop_seconds: float) -> dict[str, Any]:
@@ -350,6 +526,17 @@ def serving_image(endpoint: str) -> str:
     config = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
     model = sagemaker.describe_model(ModelName=config["ProductionVariants"][0]["ModelName"])
     return model["PrimaryContainer"]["Image"]
+
+
+def endpoint_commit(endpoint: str) -> str:
+    """The commit whose model the endpoint's live config serves (from its model data URL)."""
+    import boto3
+
+    sagemaker = boto3.client("sagemaker")
+    config_name = sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointConfigName"]
+    config = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
+    model = sagemaker.describe_model(ModelName=config["ProductionVariants"][0]["ModelName"])
+    return model["PrimaryContainer"]["ModelDataUrl"].split("/models/")[1].split("/")[0]
 
 
 def endpoint_config(name: str) -> str:
@@ -389,6 +576,9 @@ def rehearse(workflow: str, source: Path, keep: bool = False) -> dict[str, Any]:
             rehearsal.copy_repository()
             outputs = rehearsal.apply_infrastructure()
             rehearsal.set_variables(outputs)
+            if workflow == "release":  # staging reads production's bucket, key and OIDC provider
+                staging = rehearsal.apply_infrastructure("staging")
+                rehearsal.set_variables(staging, "staging")
             with rehearsal.job("release"):
                 rehearsal.push_images(outputs, "main")
             rehearsal.push_main_data()
@@ -400,10 +590,13 @@ def rehearse(workflow: str, source: Path, keep: bool = False) -> dict[str, Any]:
             result.update(rehearsal.time_spent)
             if workflow == "release":
                 rehearsal.first_release()
+                main = rehearsal.git("rev-parse", "main")
                 previous = endpoint_config(outputs["endpoint_name"])
-                deployment = rehearsal.release_workflow(head, outputs)
+                both = {"production": outputs, "staging": staging}
+                deployment = rehearsal.release_workflow(head, both)
                 check_release(deployment, head, previous)
                 result["deployment"] = deployment
+                result["rollback"] = rehearsal.rollback_scenario(main, head, outputs)
             result["timings_s"] = rehearsal.timings
     finally:
         if keep:

@@ -72,14 +72,10 @@ def check_pr_part(output: str) -> str:
     return head.group(1)
 
 
-def test_rehearse_pr() -> None:
-    output, seconds = rehearse("rehearse-pr")
-    check_pr_part(output)
-    assert "rehearsal of the pr workflow passed" in output
-    print(f"rehearse-pr: {seconds:.0f} s")
-
-
 def test_rehearse_release() -> None:
+    """The PR, the merge, staging, the approval, production and its bake, then a rollback by hand
+    whose model fails under traffic and is rolled back by the bake. (`make rehearse-pr` runs the
+    PR part alone; it is not run separately here: the release rehearsal starts with it.)"""
     output, seconds = rehearse("rehearse-release")
     head = check_pr_part(output)
     deployment = deployment_result(output)
@@ -100,5 +96,28 @@ def test_rehearse_release() -> None:
     # The model runs the serving image the merge names (a hash of what the image is built from).
     assert re.fullmatch(r"\S+/textclf-\w+-serving:[0-9a-f]{20}", deployment["serving_image"])
     assert re.search(r"endpoint config switched: \S+ -> \S+", output)
+
+    # Staging first: its own endpoint, the same bytes, the published test split replayed there.
+    staging = deployment["staging"]
+    assert staging["endpoint"] == "textclf-staging" and staging["sha256"] == deployment["sha256"]
+    assert "[rehearse] job in environment staging" in output
+    assert re.search(r"Test split replayed \| (\d+) of \1 labels equal to evaluate's", staging["checks"])
+    assert "Staging checks on `textclf-staging`: passed" in staging["checks"]
+    assert (
+        output.index("job in environment staging")
+        < output.index("reviewers approve")
+        < output.index("job in environment production")
+    )
+    # Production's bake: the window passed under traffic, every request answered.
+    bake = deployment["bake"]
+    assert bake["outcome"] == "passed" and bake["traffic"]["unavailable"] == 0
+    assert bake["traffic"]["answered_by"].get(head, 0) >= 3 and bake["traffic"]["injected_500"] == 0
+
+    # The rollback scenario: the bake saw the alarm and put the previous model (head) back.
+    assert re.search(
+        r"alarm textclf-prod-endpoint-5xx fired during the bake: production was rolled back to " + head,
+        output,
+    )
+    assert f"rolled back: production serves {head[:12]} and its champion record says so" in output
     assert "rehearsal of the release workflow passed" in output
     print(f"rehearse-release: {seconds:.0f} s")

@@ -595,7 +595,8 @@ def promote(
     targets: Targets,
     main_metric: str,
     wait_timeout_s: float = 900,
-    poll_s: float = 5,
+    # One DynamoDB GetItem or DescribeEndpoint per poll: cheap, and a release ends seconds sooner.
+    poll_s: float = 2,
 ) -> dict[str, Any]:
     """The release: the commit's published model goes live, is checked, and becomes the champion."""
     commit = check_commit(commit)
