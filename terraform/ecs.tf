@@ -205,7 +205,7 @@ resource "aws_iam_role_policy" "ecs_task" {
   count = local.ecs_enabled ? 1 : 0
 
   name   = "${local.name}-ecs-task"
-  role   = aws_iam_role.ecs_task[0].id
+  role   = aws_iam_role.ecs_task[0].name
   policy = jsonencode(local.ecs_task_policy)
 }
 
@@ -222,7 +222,7 @@ resource "aws_iam_role_policy" "ecs_execution" {
   count = local.ecs_enabled ? 1 : 0
 
   name   = "${local.name}-ecs-execution"
-  role   = aws_iam_role.ecs_execution[0].id
+  role   = aws_iam_role.ecs_execution[0].name
   policy = jsonencode(local.ecs_execution_policy)
 }
 
