@@ -25,9 +25,12 @@ from tests.roles import ACCOUNT
 pytestmark = pytest.mark.slow  # shares the Terraform-made account of tests/iam
 
 
-def post(account: Account, body: object, credentials: dict[str, str] | None) -> tuple[int, dict]:
+def post(
+    account: Account, body: object, credentials: dict[str, str] | None, path: str = ""
+) -> tuple[int, dict]:
     """POST <invoke URL>/predict, signed with SigV4 for execute-api when credentials are given."""
-    url = f"{account.admin['AWS_ENDPOINT_URL']}/_aws/execute-api/{account.outputs['api_id']}/predict"
+    path = path or f"{account.outputs['api_id']}/predict"
+    url = f"{account.admin['AWS_ENDPOINT_URL']}/_aws/execute-api/{path}"
     request = AWSRequest(
         method="POST", url=url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
     )
@@ -83,6 +86,11 @@ def test_a_signed_authorized_request_gets_a_prediction_and_others_get_403(env: A
     status, body = post(env, {"inputs": "Where is my parcel?"}, forged)
     assert status == 403 and "Forbidden" in body["message"]
 
+    # No route for another path: 404, before any authorization (a route names method and path).
+    elsewhere_url = env.outputs["api_id"] + "/health"
+    status, body = post(env, {"inputs": "Where is my parcel?"}, allowed, path=elsewhere_url)
+    assert status == 404 and body["message"] == "Not Found"
+
     # The proxy's own checks still apply behind the authorization.
     status, body = post(env, {"inputs": "x" * 5001}, allowed)
     assert status == 413 and "at most 5000" in body["error"]
@@ -93,7 +101,8 @@ def test_a_signed_authorized_request_gets_a_prediction_and_others_get_403(env: A
         by_status.setdefault(line["status"], []).append(line)
     assert any(line["caller"].endswith("assumed-role/app-checkout/batch") for line in by_status["200"])
     assert any(line["caller"].endswith("assumed-role/app-reporting/batch") for line in by_status["403"])
-    assert all(line["routeKey"] == "POST /predict" for line in lines)
+    assert all(line["routeKey"] == "POST /predict" for line in lines if line["status"] != "404")
+    assert [line["routeKey"] for line in by_status["404"]] == ["-"]
 
 
 def test_the_routes_throttling_answers_429(env: Account, route: str):
