@@ -18,6 +18,7 @@ from tests.infra.conftest import GITHUB_REPOSITORY, copy_terraform, make_runner,
 from textclf import lambda_zip
 from textclf.frontdoor import proxy
 from textclf.localcloud import principals
+from textclf.monitoring import drift
 from textclf.release import redeploy
 
 CREDENTIAL_KEYS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
@@ -80,6 +81,7 @@ def account(local_cloud, terraform_bin, tmp_path_factory) -> Iterator[Account]: 
     os.environ.update(local_cloud.env())
     work = tmp_path_factory.mktemp("iam")
     zip_path = Path(lambda_zip.build(redeploy.ZIP_FILES, str(work / "redeploy.zip")))
+    drift_zip = Path(lambda_zip.build(drift.ZIP_FILES, str(work / "drift.zip")))  # the drift check
     proxy_zip = Path(lambda_zip.build(proxy.ZIP_FILES, str(work / "api-proxy.zip")))  # the API front door
     run = make_runner(copy_terraform(work / "terraform"), local_cloud.env())
     _ok(run("bootstrap", "init", "-input=false"), "bootstrap init")
@@ -87,6 +89,7 @@ def account(local_cloud, terraform_bin, tmp_path_factory) -> Iterator[Account]: 
     _ok(run("write-backend"), "write-backend")
     _ok(run("main", "init", "-input=false"), "init")
     variables = ["-var", f"github_repository={GITHUB_REPOSITORY}", "-var", f"lambda_zip_path={zip_path}"]
+    variables += ["-var", f"drift_lambda_zip_path={drift_zip}"]  # as a release applies it
     variables += ["-var", "enable_api=true", "-var", f"api_proxy_zip_path={proxy_zip}"]
     _ok(run("main", "apply", "-auto-approve", "-input=false", *variables), "apply")
     outputs = {k: v["value"] for k, v in json.loads(run("main", "output", "-json").stdout).items()}

@@ -140,6 +140,8 @@ def test_log_events_become_metrics_and_other_lines_do_not(aws_env):
 
     version = {"ModelVersion": VERSION}
     assert metric_names() == set(signals.METRIC_FILTERS)
+    listed = boto3.client("cloudwatch").list_metrics(Namespace=NAMESPACE, MetricName="Predictions")["Metrics"]
+    assert len(listed) == 2  # one per label of this version, not one per data point
     assert values("Predictions", {**version, "Label": "billing"}) == 2
     assert values("Predictions", {**version, "Label": "returns"}) == 1
     assert values("Score", version, "SampleCount") == 3  # the READY line's score is not counted

@@ -37,6 +37,7 @@ from typing import Any
 
 CONTROL_PATH = "/moto-api/textclf/events"
 DELIVERIES: list[dict[str, Any]] = []
+ALARM_EVENTS: list[dict[str, Any]] = []  # the state-change events put (or why not), newest last
 _lock = threading.Lock()
 
 
@@ -212,26 +213,33 @@ def install() -> None:
             return
         account_id = self.alarm_arn.split(":")[4]
         try:
-            events_backends[account_id][self.region_name].put_events(
+            entries = events_backends[account_id][self.region_name].put_events(
                 [alarm_event(self, previous, account_id)]
             )
-        except Exception:  # an event that cannot be put is lost; the alarm's state stands
-            return
+            ALARM_EVENTS.append({"alarm": self.name, "state": state_value, "entries": entries})
+        except Exception as error:  # an event that cannot be put is lost; the alarm's state stands
+            ALARM_EVENTS.append({"alarm": self.name, "state": state_value, "error": repr(error)})
 
     def send_to_targets(self: Any, event: Any, transform_input: bool = True) -> None:
-        if not self.event_pattern.matches_event(event):
+        # A scheduled rule without a pattern runs on its schedule; it matches no event (moto's empty
+        # pattern matches every event).
+        if not self.event_pattern.get_pattern() and self.scheduled_expression:
             return
-        destinations = [t for t in self.targets if ":api-destination/" in t["Arn"]]
-        for target in destinations:
-            deliver(self, target, dict(event))
-        if len(destinations) == len(self.targets):
+        if self.state != "ENABLED" or not self.event_pattern.matches_event(event):
             return
-        everything = self.targets
-        self.targets = [t for t in everything if t not in destinations]
-        try:
-            original_send(self, event, transform_input)
-        finally:
-            self.targets = everything
+        for target in self.targets:
+            if ":api-destination/" in target["Arn"]:
+                deliver(self, target, dict(event))
+                continue
+            everything = self.targets
+            self.targets = [target]  # moto's delivery, one target at a time
+            try:
+                original_send(self, event, transform_input)
+            except NotImplementedError as error:  # a target kind moto does not deliver (Lambda)
+                with _lock:
+                    DELIVERIES.append({"rule": self.name, "target": target.get("Id"), "error": repr(error)})
+            finally:
+                self.targets = everything
 
     Alarm.update_state = update_state  # type: ignore[method-assign]
     Rule.send_to_targets = send_to_targets  # type: ignore[method-assign]
@@ -244,6 +252,7 @@ def install() -> None:
         SETTINGS.update(_defaults())
         with _lock:
             DELIVERIES.clear()
+            ALARM_EVENTS.clear()
 
     MotoAPIBackend.reset = reset
     moto_api_urls.url_paths["{0}" + CONTROL_PATH] = control

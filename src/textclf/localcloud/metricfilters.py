@@ -320,13 +320,20 @@ def install() -> None:
 
 
 def _order_dimensions() -> None:
-    """GetMetricData compares a metric's dimensions with the query's after sorting both, and moto's
-    Dimension orders by `name < other.name and value < other.name`, so a metric of two dimensions
-    (Label and ModelVersion) matched a query only in some orders. CloudWatch does not care about
-    the order: sort by (name, value)."""
+    """Metrics of two dimensions (Label and ModelVersion), as CloudWatch treats them: GetMetricData
+    compares a metric's dimensions with the query's after sorting both, and moto's Dimension orders
+    by `name < other.name and value < other.name`, so a query matched only in some orders; and
+    ListMetrics lists each metric once."""
+    from moto.cloudwatch import models
     from moto.cloudwatch.models import Dimension
 
     def less_than(self: Any, other: Any) -> bool:
         return (self.name or "", self.value or "") < (other.name or "", other.value or "")
 
+    def same_dimensions(first: list[Any], second: list[Any]) -> bool:
+        """moto's version compares every dimension with every other one, so two metrics of two
+        dimensions were never the same: ListMetrics listed one metric per data point."""
+        return sorted((d.name, d.value) for d in first) == sorted((d.name, d.value) for d in second)
+
     Dimension.__lt__ = less_than  # type: ignore[method-assign]
+    models.are_dimensions_same = same_dimensions
