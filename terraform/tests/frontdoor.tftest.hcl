@@ -180,15 +180,15 @@ run "the_container_service" {
     condition = jsondecode(aws_ecs_task_definition.serving[0].container_definitions)[0].environment == [
       { name = "TEXTCLF_MODEL_URL", value = "s3://textclf-prod-artifacts-123456789012/models/0123abcd/model.tar.gz" },
       { name = "TEXTCLF_MODEL_SHA256", value = "0000000000000000000000000000000000000000000000000000000000000001" },
-      { name = "TEXTCLF_MODEL_DIR", value = "/opt/ml/model" },
+      { name = "TEXTCLF_MODEL_DIR", value = "/tmp/model" },
       { name = "MODEL_VERSION", value = "0123abcd" },
     ]
     error_message = "the task gets the released model's URL, its sha256 and the commit as its version"
   }
 
   assert {
-    condition     = jsondecode(aws_ecs_task_definition.serving[0].container_definitions)[0].readonlyRootFilesystem && jsondecode(aws_ecs_task_definition.serving[0].container_definitions)[0].command == ["serve"]
-    error_message = "the serving image's serve program, on a read-only root file system"
+    condition     = jsondecode(aws_ecs_task_definition.serving[0].container_definitions)[0].user == "10001:10001" && jsondecode(aws_ecs_task_definition.serving[0].container_definitions)[0].command == ["serve"]
+    error_message = "the serving image's serve program, as its unprivileged user"
   }
 
   assert {
