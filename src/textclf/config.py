@@ -225,8 +225,8 @@ class ServeParams(Section):
     # The ONNX graph served and judged by the gate: `none` model.onnx (fp32), `int8` model.int8.onnx
     # (dynamic int8 weights: faster, a little less accurate; see docs/serving.md).
     quantize: Literal["none", "int8"] = "none"
-    # One JSON log line per request in CloudWatch's embedded metric format: predicted labels,
-    # scores, lengths, latency; never the texts (textclf.serving.signals, docs/monitoring.md).
+    # One JSON log line per predicted text (label, score, lengths; latency once per request), which
+    # metric filters make metrics; never the texts (textclf.serving.signals, docs/monitoring.md).
     signals: bool = True
 
 
