@@ -91,6 +91,7 @@ def account(local_cloud, terraform_bin, tmp_path_factory) -> Iterator[Account]: 
     variables = ["-var", f"github_repository={GITHUB_REPOSITORY}", "-var", f"lambda_zip_path={zip_path}"]
     variables += ["-var", f"drift_lambda_zip_path={drift_zip}"]  # as a release applies it
     variables += ["-var", "enable_api=true", "-var", f"api_proxy_zip_path={proxy_zip}"]
+    variables += ["-var", "enable_batch=true"]  # the batch workflow's role (terraform/batch.tf)
     _ok(run("main", "apply", "-auto-approve", "-input=false", *variables), "apply")
     outputs = {k: v["value"] for k, v in json.loads(run("main", "output", "-json").stdout).items()}
     _quick_lambda(outputs["redeploy_function_name"])
