@@ -1,7 +1,8 @@
 # Two buckets, configured alike: versioned, encrypted with the project key, never public,
 # reachable over TLS only, with lifecycle rules that expire what is no longer needed.
 #
-# data:      dvc/ (the DVC remote), incoming/ (new raw data; an upload starts retraining)
+# data:      dvc/ (the DVC remote), incoming/ (new raw data; an upload starts retraining),
+#            captured/ (sampled texts, when capture is on; expired: capture.tf)
 # artifacts: datasets/ (content-addressed prepared data), checkpoints/, models/<commit>/,
 #            reports/, production/metrics.json (the champion's metrics)
 
@@ -115,7 +116,14 @@ locals {
     },
   ]
   lifecycle_rules = {
-    data = local.common_lifecycle_rules
+    # Sampled texts (capture.tf) are personal data: kept capture_expiration_days at most.
+    data = concat(local.common_lifecycle_rules, [
+      {
+        id     = "expire-captured-texts"
+        prefix = "captured/"
+        days   = var.capture_expiration_days
+      },
+    ])
     artifacts = concat(local.common_lifecycle_rules, [
       {
         id     = "expire-old-checkpoints"

@@ -228,6 +228,10 @@ class ServeParams(Section):
     # One JSON log line per predicted text (label, score, lengths; latency once per request), which
     # metric filters make metrics; never the texts (textclf.serving.signals, docs/monitoring.md).
     signals: bool = True
+    # Sampled capture: this share (0 to 1) of the predicted texts, with their predictions, written in
+    # batches to S3 under captured/ for labelling (textclf.serving.capture). 0 (off) by default:
+    # captured texts are personal data in most deployments (docs/monitoring.md).
+    capture_fraction: Number = Field(0.0, ge=0.0, le=1.0)
 
 
 class ServerlessParams(Section):

@@ -57,3 +57,43 @@ run "metric_filters_and_widgets" {
     error_message = "the drift widget draws the three PSI scores the drift check publishes"
   }
 }
+
+# Sampled capture (capture.tf): off by default; on, the serving role may write its endpoint's
+# captured/ prefix only; the data bucket expires captured/ either way.
+run "capture_off_by_default" {
+  command = plan
+
+  assert {
+    condition     = length(aws_iam_role_policy.serving_capture) == 0 && output.capture_uri == null
+    error_message = "without capture_enabled the serving role may write nothing under captured/"
+  }
+
+  assert {
+    condition = [for rule in aws_s3_bucket_lifecycle_configuration.this["data"].rule : rule.expiration[0].days
+    if rule.id == "expire-captured-texts" && rule.filter[0].prefix == "captured/"] == [30]
+    error_message = "captured/ expires after capture_expiration_days (30)"
+  }
+}
+
+run "capture_on" {
+  command = plan
+
+  variables {
+    capture_enabled = true
+  }
+
+  assert {
+    condition     = [for s in jsondecode(aws_iam_role_policy.serving_capture[0].policy).Statement : s.Action] == ["s3:PutObject", "kms:GenerateDataKey"]
+    error_message = "the capture policy grants PutObject and the key's data keys, nothing else"
+  }
+
+  assert {
+    condition     = endswith(jsondecode(aws_iam_role_policy.serving_capture[0].policy).Statement[0].Resource, "/captured/textclf-prod/*")
+    error_message = "the serving role writes under its endpoint's captured/ prefix only"
+  }
+
+  assert {
+    condition     = aws_iam_role_policy.serving_capture[0].role == aws_iam_role.serving.id
+    error_message = "the policy is the serving role's"
+  }
+}

@@ -25,4 +25,4 @@ def test_the_drift_check_and_the_dashboard_plan(terraform_bin, lambda_zip, tmp_p
         f"-var=drift_lambda_zip_path={drift_zip}",
     )
 
-    assert re.search(r"4 passed, 0 failed", result.output), result.output
+    assert re.search(r"6 passed, 0 failed", result.output), result.output

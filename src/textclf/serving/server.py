@@ -43,7 +43,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from textclf.config import ServeParams
-from textclf.serving import fetch, signals
+from textclf.serving import capture, fetch, signals
 from textclf.serving.inference import ModelDirError, Predictor, check_model_dir, weights_digest
 from textclf.text import normalise
 
@@ -258,6 +258,8 @@ class InferenceService:
         self.stopping = threading.Event()
         self.model_version = ""
         self.predictor: Predictor | None = None
+        # Optional sampled capture of texts (deploy.serve.capture_fraction, textclf.serving.capture).
+        self.capture: capture.Capture | None = None
         self._lock = threading.Lock()
         self._in_flight = 0
         self._idle = threading.Condition()
@@ -316,6 +318,8 @@ class InferenceService:
             {"label": label, "score": score, "truncated": cut}
             for (label, score), cut in zip(results, truncated, strict=True)
         ]
+        if self.capture is not None:  # appends to a buffer; a thread writes
+            self.capture.offer(received, predictions, self.model_version)
         if not self.limits.signals:
             return predictions, []
         tokens = self._token_counts(texts)
@@ -546,6 +550,7 @@ def run(
     if predictor_class is Predictor:  # a wrong folder fails before anything listens
         check_model_dir(model_dir, serve_params.quantize)
     service = InferenceService(Limits.from_params(serve_params))
+    service.capture = capture.from_environment(serve_params.capture_fraction)
     server = make_server(host, port, service)
     url = f"http://{server.server_address[0]}:{server.server_address[1]}"
     print(json.dumps({"listening": url}), flush=True)
@@ -577,6 +582,9 @@ def run(
     worker.join()
     server.server_close()
     left = service.drain(DRAIN_SECONDS)
+    if service.capture is not None:
+        service.capture.close()  # what is buffered is written before the process exits
+        _log(status="capture", **service.capture.stats)
     if left:
         _log(status="stopped", dropped_requests=left, drain_s=DRAIN_SECONDS)
         os._exit(1)  # requests still running after the bound: say so, do not wait for them

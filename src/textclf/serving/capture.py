@@ -1,0 +1,194 @@
+"""Optional sampled capture: a fraction of the predicted texts, with their predictions, written to
+S3 in batches, ready to be labelled and dropped into the data bucket's `incoming/`.
+
+Off by default: `deploy.serve.capture_fraction` is 0. It runs only when the fraction is above 0
+and TEXTCLF_CAPTURE_URI names where to write (`s3://<data bucket>/captured/<endpoint>/`; the
+serving role may write there only when Terraform's `capture_enabled` is true, terraform/capture.tf).
+Captured texts are raw customer messages: personal data in most deployments (docs/monitoring.md).
+
+- Never blocks or fails a prediction: a request only appends the sampled records to a bounded
+  buffer (MAX_BUFFERED; beyond it records are dropped and counted); a background thread writes.
+- Batched: one object per FLUSH_SECONDS or MAX_BATCH records, whichever comes first, as JSON lines
+  under `<prefix><yyyy>/<mm>/<dd>/<model version>/<time>-<random>.jsonl`. A failed write keeps
+  nothing back (the batch is dropped and counted): capture is a sample, not a record.
+- The object inherits the bucket's default encryption (KMS, terraform/storage.tf); the lifecycle
+  rule on `captured/` expires it.
+
+The serving image has no boto3: the PUT is signed here with SigV4 (standard library only), with the
+credentials the container has (the environment's keys or the container credentials endpoint, as
+textclf.serving.fetch finds them). AWS_ENDPOINT_URL (the local cloud) is honoured, path style.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import os
+import random
+import sys
+import threading
+import time
+import urllib.parse
+import urllib.request
+import uuid
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from textclf.serving import fetch
+
+URI_ENV = "TEXTCLF_CAPTURE_URI"
+FLUSH_SECONDS = 60.0
+MAX_BATCH = 1000
+MAX_BUFFERED = 10_000
+
+Put = Callable[[str, bytes], None]
+
+
+def _log(**fields: Any) -> None:
+    print(json.dumps({"component": "capture", **fields}), file=sys.stderr, flush=True)
+
+
+def split_uri(uri: str) -> tuple[str, str]:
+    """(bucket, key prefix ending in /) of an s3://bucket/prefix/ URI, or ValueError."""
+    parsed = urllib.parse.urlsplit(uri)
+    prefix = parsed.path.lstrip("/")
+    if parsed.scheme != "s3" or not parsed.netloc or not prefix.startswith("captured/"):
+        raise ValueError(f"{URI_ENV}={uri!r}: expected s3://<bucket>/captured/<prefix>/")
+    return parsed.netloc, prefix if prefix.endswith("/") else prefix + "/"
+
+
+def signed_put(url: str, body: bytes, region: str, credentials: dict[str, str], now: dt.datetime) -> Any:
+    """A PUT of `body` to `url`, signed with Signature Version 4 for S3."""
+    parts = urllib.parse.urlsplit(url)
+    amz_date, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
+    digest = hashlib.sha256(body).hexdigest()
+    headers = {"host": parts.netloc, "x-amz-content-sha256": digest, "x-amz-date": amz_date}
+    headers["content-type"] = "application/jsonlines"
+    if credentials.get("token"):
+        headers["x-amz-security-token"] = credentials["token"]
+    names = ";".join(sorted(headers))
+    lines = "".join(f"{name}:{headers[name]}\n" for name in sorted(headers))
+    canonical = "\n".join(["PUT", parts.path or "/", parts.query, lines, names, digest])
+    scope = f"{day}/{region}/s3/aws4_request"
+    hashed = hashlib.sha256(canonical.encode()).hexdigest()
+    key = ("AWS4" + credentials["secret"]).encode()
+    for part in (day, region, "s3", "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    signature = hmac.new(key, f"AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{hashed}".encode(), hashlib.sha256)
+    headers["authorization"] = (
+        f"AWS4-HMAC-SHA256 Credential={credentials['key']}/{scope}, SignedHeaders={names}, "
+        f"Signature={signature.hexdigest()}"
+    )
+    sent = {k: v for k, v in headers.items() if k != "host"}
+    return urllib.request.Request(url, data=body, method="PUT", headers=sent)
+
+
+def s3_put(uri: str, env: dict[str, str] | None = None) -> Put:
+    """Write objects under the capture URI's bucket, as the container's credentials."""
+    env = dict(os.environ if env is None else env)
+    bucket, _ = split_uri(uri)
+    region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+    def put(key: str, body: bytes) -> None:
+        url = fetch.object_url(f"s3://{bucket}/{key}", env, region)
+        request = signed_put(url, body, region, fetch._credentials(env), dt.datetime.now(dt.UTC))
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            answer.read()
+
+    return put
+
+
+class Capture:
+    """Samples records per request; a thread writes them in batches."""
+
+    def __init__(
+        self,
+        fraction: float,
+        prefix: str,
+        put: Put,
+        flush_seconds: float = FLUSH_SECONDS,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.fraction, self.prefix, self.put = fraction, prefix, put
+        self.flush_seconds = flush_seconds
+        self.rng = rng or random.Random()
+        self._buffer: deque[dict[str, Any]] = deque()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self.stats = {"captured": 0, "written": 0, "objects": 0, "dropped": 0, "failed_writes": 0}
+        self._thread = threading.Thread(target=self._run, name="capture", daemon=True)
+        self._thread.start()
+
+    def offer(self, texts: list[str], predictions: list[dict[str, Any]], model_version: str) -> None:
+        """Called by a request after its answer: cheap, never raises into the request."""
+        try:
+            now = time.time()
+            with self._lock:
+                for text, prediction in zip(texts, predictions, strict=True):
+                    if self.rng.random() >= self.fraction:
+                        continue
+                    if len(self._buffer) >= MAX_BUFFERED:
+                        self.stats["dropped"] += 1
+                        continue
+                    record = {"text": text, "label": prediction["label"], "score": prediction["score"]}
+                    self._buffer.append({**record, "model_version": model_version, "time": now})
+                    self.stats["captured"] += 1
+                if len(self._buffer) >= MAX_BATCH:
+                    self._wake.set()
+        except Exception as error:  # a capture bug must never cost a prediction
+            _log(status="offer_failed", error=repr(error))
+
+    def _take(self) -> list[dict[str, Any]]:
+        with self._lock:
+            batch = [self._buffer.popleft() for _ in range(min(MAX_BATCH, len(self._buffer)))]
+        return batch
+
+    def flush(self) -> None:
+        """Write what is buffered, one object per MAX_BATCH records."""
+        while batch := self._take():
+            when = dt.datetime.fromtimestamp(batch[0]["time"], dt.UTC)
+            version = "".join(c for c in str(batch[0]["model_version"]) if c.isalnum() or c in "-_.")[:64]
+            key = (
+                f"{self.prefix}{when:%Y/%m/%d}/{version or 'unknown'}/"
+                f"{when:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:12]}.jsonl"
+            )
+            body = "".join(json.dumps(record) + "\n" for record in batch).encode("utf-8")
+            try:
+                self.put(key, body)
+                self.stats["written"] += len(batch)
+                self.stats["objects"] += 1
+            except Exception as error:  # the sample is lost; predictions go on
+                self.stats["failed_writes"] += 1
+                _log(status="write_failed", key=key, records=len(batch), error=repr(error)[:300])
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self.flush_seconds)
+            self._wake.clear()
+            self.flush()
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Write what is left (on shutdown)."""
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout)
+        self.flush()
+
+
+def from_environment(fraction: float, env: dict[str, str] | None = None) -> Capture | None:
+    """The capture the configuration asks for, or None (off, or no URI: said once on stderr)."""
+    env = dict(os.environ if env is None else env)
+    if fraction <= 0:
+        return None
+    uri = env.get(URI_ENV)
+    if not uri:
+        _log(status="off", reason=f"deploy.serve.capture_fraction is {fraction} but {URI_ENV} is not set")
+        return None
+    _, prefix = split_uri(uri)
+    flush = float(env.get("TEXTCLF_CAPTURE_FLUSH_SECONDS") or FLUSH_SECONDS)
+    _log(status="on", fraction=fraction, uri=uri, flush_seconds=flush)
+    return Capture(fraction, prefix, s3_put(uri, env), flush)
