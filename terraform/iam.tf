@@ -611,10 +611,15 @@ locals {
         ]
       },
       {
+        # The environment's log groups by name pattern: the Lambdas' (redeploy, drift check, API
+        # proxy), the endpoint's, EventBridge's, the optional API access log and ECS service.
         Sid    = "ManageProjectLogGroups"
         Effect = "Allow"
         Action = "logs:*"
-        Resource = flatten([for group in [aws_cloudwatch_log_group.redeploy.name, aws_cloudwatch_log_group.endpoint.name, aws_cloudwatch_log_group.training_jobs.name] : [
+        Resource = flatten([for group in [
+          "/aws/lambda/${local.name}-*", aws_cloudwatch_log_group.endpoint.name, "/aws/events/${local.name}-*",
+          "/aws/apigateway/${local.name}-*", "/ecs/${local.name}-*",
+          ] : [
           "${local.logs_arn_prefix}:${group}", "${local.logs_arn_prefix}:${group}:*",
         ]])
       },
@@ -644,7 +649,7 @@ locals {
         Action = [
           "kms:CreateKey", "kms:ListAliases", "logs:DescribeLogGroups", "logs:PutResourcePolicy",
           "logs:DescribeResourcePolicies", "logs:DeleteResourcePolicy", "sagemaker:ListTags",
-          "iam:ListOpenIDConnectProviders", "cloudwatch:ListDashboards",
+          "iam:ListOpenIDConnectProviders", "cloudwatch:ListDashboards", "cloudwatch:DescribeAlarms",
         ]
         Resource = "*"
       },

@@ -351,8 +351,9 @@ class Rehearsal:
         with self.environment("staging"):
             with self.job("staging-promote"):
                 self.make("release-check", COMMIT=commit)
-            self.make("lambda-zip", "infra-apply")  # Terraform: the administrator, as on a new account
+            # Terraform and the images as staging's release role: the apply role's limits hold.
             with self.job("staging-release"):
+                self.make("lambda-zip", "infra-apply")
                 images = self.push_images(outputs, "HEAD")
             with self.job("staging-promote"):
                 deployment = json.loads(self.make("promote", capture=True, COMMIT=commit))
@@ -375,8 +376,8 @@ class Rehearsal:
             with self.job("promote"):
                 self.make("release-check", COMMIT=commit)
             if bake == "pass":  # a rollback by hand re-runs the same Terraform: skipped here
-                self.make("lambda-zip", "infra-apply")
                 with self.job("release"):
+                    self.make("lambda-zip", "infra-apply")
                     images = self.push_images(outputs, "HEAD")
             with self.job("promote"):
                 previous = self.make("production-commit", capture=True)

@@ -219,6 +219,8 @@ def _sagemaker_resource(operation: str, params: dict[str, Any], region: str) -> 
 
 
 def _logs_resource(operation: str, params: dict[str, Any], region: str) -> str | None:
+    if params.get("resourceArn"):  # the tagging API of 2022 names the group's ARN (no ":*")
+        return str(params["resourceArn"]).removesuffix(":*")
     group = params.get("logGroupName") or params.get("logGroupIdentifier")
     if not group:
         return None
@@ -259,8 +261,16 @@ def _resource_for(prefix: str, operation: str, params: dict[str, Any], path: str
         return _logs_resource(operation, params, region)
     if prefix == "dynamodb" and params.get("TableName"):
         return _arn("dynamodb", region, f"table/{params['TableName']}")
-    if prefix == "ecr" and params.get("repositoryName"):
-        return _arn("ecr", region, f"repository/{params['repositoryName']}")
+    if prefix == "dynamodb" and params.get("ResourceArn"):  # ListTagsOfResource, TagResource
+        return str(params["ResourceArn"])
+    if prefix == "ecr" and (params.get("repositoryName") or params.get("repositoryNames")):
+        name = params.get("repositoryName") or _first(params.get("repositoryNames"))
+        return _arn("ecr", region, f"repository/{name}")
+    if prefix == "ecr" and params.get("resourceArn"):  # ListTagsForResource, TagResource
+        return str(params["resourceArn"])
+    if prefix == "sqs" and (params.get("QueueUrl") or params.get("QueueName")):
+        name = str(params.get("QueueName") or str(params["QueueUrl"]).rstrip("/").rsplit("/", 1)[-1])
+        return _arn("sqs", region, name)
     if prefix == "kms" and params.get("KeyId"):
         return kms_key_arn(str(params["KeyId"]), region)
     if prefix == "sns":
@@ -269,8 +279,15 @@ def _resource_for(prefix: str, operation: str, params: dict[str, Any], path: str
     if prefix == "events":
         if operation == "PutEvents":
             return _arn("events", region, "event-bus/default")
+        if params.get("ResourceARN") or params.get("ResourceArn"):  # tagging names the ARN
+            return str(params.get("ResourceARN") or params.get("ResourceArn"))
         name = params.get("Rule") or params.get("Name")
         return _arn("events", region, f"rule/{name}") if name else None
+    if prefix == "cloudwatch" and (params.get("DashboardName") or params.get("DashboardNames")):
+        name = params.get("DashboardName") or _first(params.get("DashboardNames"))
+        return _arn("cloudwatch", "", f"dashboard/{name}", global_service=True)  # global: no region
+    if prefix == "cloudwatch" and params.get("ResourceARN"):  # ListTagsForResource, TagResource
+        return str(params["ResourceARN"])
     if prefix == "cloudwatch" and (params.get("AlarmNames") or params.get("AlarmName")):
         name = params.get("AlarmName") or _first(params.get("AlarmNames"))
         return _arn("cloudwatch", region, f"alarm:{name}")
