@@ -303,15 +303,19 @@ def cmd_bake(args: argparse.Namespace) -> None:
     firing = staging.watch_alarms(cloudwatch, alarms, seconds, settings.bake_poll_seconds)
     if firing is None:
         log("bake window passed without an alarm")
+        staging.write_job_summary(f"### Bake: passed\n\nNo alarm of {alarms} in {seconds:.0f} s.\n")
         return
     if not args.previous:
+        staging.write_job_summary(f"### Bake: alarm `{firing}` fired; no previous model to roll back to\n")
         raise staging.StagingError(f"alarm {firing} fired during the bake and no previous model is known")
     targets = promote.Targets(args.function, args.endpoint)
     promote.promote(promote.check_commit(args.previous), aws, targets, params.evaluate.main_metric)
-    raise staging.StagingError(
+    message = (
         f"alarm {firing} fired during the bake: production was rolled back to {args.previous}; "
         "the release failed and the champion is the previous model again"
     )
+    staging.write_job_summary(f"### Bake: FAILED\n\n{message}.\n")
+    raise staging.StagingError(message)
 
 
 def cmd_github_settings(args: argparse.Namespace) -> None:

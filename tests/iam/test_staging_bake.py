@@ -26,7 +26,9 @@ def serving_commit(account: Account) -> str:
     return model["PrimaryContainer"]["ModelDataUrl"].split("/models/")[1].split("/")[0]
 
 
-def test_an_alarm_in_the_bake_window_rolls_production_back(env: Account, tiny_model_dir, tmp_path, capsys):
+def test_an_alarm_in_the_bake_window_rolls_production_back(
+    env: Account, tiny_model_dir, tmp_path, capsys, monkeypatch
+):
     aws = AwsParams().resolved()
     folder, metrics = model_folder(tiny_model_dir, tmp_path)
     with env.acting_as(env.github("pr", PR_JOB)):
@@ -55,6 +57,8 @@ def test_an_alarm_in_the_bake_window_rolls_production_back(env: Account, tiny_mo
         "--endpoint",
         env.outputs["endpoint_name"],
     ]
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     try:
         with env.acting_as(env.github("promote", RELEASE_JOB)):
             exit_code = cli.main(arguments)
@@ -67,3 +71,8 @@ def test_an_alarm_in_the_bake_window_rolls_production_back(env: Account, tiny_mo
         in capsys.readouterr().err
     )
     assert serving_commit(env) == previous
+    # The job summary says why the release failed.
+    assert (
+        summary.read_text().startswith("### Bake: FAILED")
+        and f"rolled back to {previous}" in summary.read_text()
+    )
