@@ -62,7 +62,9 @@ resource "aws_lambda_function" "redeploy" {
       SERVERLESS_PROVISIONED_CONCURRENCY = tostring(var.serverless_provisioned_concurrency)
       KEEP_CONFIGS                       = tostring(var.keep_configs)
       POLL_SECONDS                       = tostring(var.redeploy_poll_seconds)
-      LOCK_TABLE                         = aws_dynamodb_table.deploy_lock.name
+      # Sampled capture (capture.tf): the models' containers get it as TEXTCLF_CAPTURE_URI.
+      CAPTURE_URI = var.capture_enabled ? local.capture_uri : ""
+      LOCK_TABLE  = aws_dynamodb_table.deploy_lock.name
       # For KmsKeyId of new endpoint configurations, like the first one (sagemaker.tf).
       KMS_KEY_ARN = aws_kms_key.project.arn
     }

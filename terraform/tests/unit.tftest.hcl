@@ -260,6 +260,7 @@ run "github_ids_and_serverless_sizes" {
       SERVERLESS_PROVISIONED_CONCURRENCY = "0"
       KEEP_CONFIGS                       = "3"
       POLL_SECONDS                       = "15"
+      CAPTURE_URI                        = ""
       LOCK_TABLE                         = "textclf-prod-deploy-lock"
       KMS_KEY_ARN                        = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
     })

@@ -425,6 +425,29 @@ def test_new_endpoint_configs_are_encrypted_with_the_project_key(world, monkeypa
     assert config["KmsKeyId"] == key
 
 
+def test_with_capture_on_the_model_gets_where_to_write_sampled_texts(world, monkeypatch):
+    monkeypatch.setenv("CAPTURE_URI", "s3://textclf-data/captured/textclf-test/")
+    world.upload(A)
+
+    result = deploy(direct(A))
+
+    config = world.sm.describe_endpoint_config(EndpointConfigName=result["new"]["endpoint_config"])
+    model = world.sm.describe_model(ModelName=config["ProductionVariants"][0]["ModelName"])
+    assert model["PrimaryContainer"]["Environment"] == {
+        "MODEL_VERSION": A,
+        "TEXTCLF_CAPTURE_URI": "s3://textclf-data/captured/textclf-test/",
+    }
+
+
+def test_a_capture_uri_that_is_not_s3_is_a_configuration_error():
+    required = {"ARTIFACT_BUCKET": "b", "ENDPOINT_NAME": "e", "SERVING_IMAGE_URI": "i"}
+    required |= {"SAGEMAKER_ROLE_ARN": "r", "LOCK_TABLE": "t", "CAPTURE_URI": "https://elsewhere.example/up"}
+    with pytest.raises(
+        redeploy.ConfigError, match=r"CAPTURE_URI='https://elsewhere\.example/up' must be an s3://"
+    ):
+        redeploy.Settings.from_env(required)
+
+
 # --- inside Lambda: failures raise (retries, dead-letter queue), results for the workflow ---------
 
 

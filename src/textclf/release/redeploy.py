@@ -142,6 +142,9 @@ class Settings:
     model_package_group: str = ""
     # Encrypts the storage of new endpoint configs' instances (KmsKeyId), as Terraform's first one.
     kms_key_arn: str = ""
+    # Sampled capture (terraform/capture.tf): where the model's container writes sampled texts;
+    # empty when capture is off. Passed to the model as TEXTCLF_CAPTURE_URI.
+    capture_uri: str = ""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | os._Environ) -> Settings:
@@ -180,7 +183,12 @@ class Settings:
             lock_wait_seconds=number("LOCK_WAIT_SECONDS", "300", 0, 3600, float),
             model_package_group=env.get("MODEL_PACKAGE_GROUP") or env.get("ENDPOINT_NAME", ""),
             kms_key_arn=env.get("KMS_KEY_ARN", ""),
+            capture_uri=env.get("CAPTURE_URI", ""),
         )
+        if settings.capture_uri and not settings.capture_uri.startswith("s3://"):
+            raise ConfigError(
+                f"environment variable CAPTURE_URI={settings.capture_uri!r} must be an s3:// URI"
+            )
         if settings.memory_mb not in MEMORY_SIZES:
             raise ConfigError(f"environment variable SERVERLESS_MEMORY_MB must be one of {MEMORY_SIZES}")
         if settings.provisioned_concurrency > settings.max_concurrency:
@@ -561,6 +569,14 @@ class Deployer:
         result["deleted_configs"] = self._clean_up(protect={new, working} - {None})
         return result
 
+    def model_environment(self) -> dict[str, str]:
+        """The serving container's environment: the version it answers with, and where sampled
+        texts go when capture is on."""
+        environment = {VERSION_ENV: self.release.model_version}
+        if self.settings.capture_uri:
+            environment["TEXTCLF_CAPTURE_URI"] = self.settings.capture_uri
+        return environment
+
     def _create_model_and_config(self) -> str:
         now = datetime.now(UTC)
         name = resource_name(self.settings.endpoint_name, self.release.model_version, now)
@@ -574,7 +590,7 @@ class Deployer:
             PrimaryContainer={
                 "Image": self.settings.image_uri,
                 "ModelDataUrl": self.release.model_data_url,
-                "Environment": {VERSION_ENV: self.release.model_version},
+                "Environment": self.model_environment(),
             },
             Tags=tags,
         )
