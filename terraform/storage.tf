@@ -87,10 +87,31 @@ locals {
       Resource  = "${aws_s3_bucket.this["artifacts"].arn}/${var.artifact_prefix}*"
     },
   ]
+  # The account-per-environment layout (docs/infra.md): another account's roles read the published
+  # models. Cross-account access needs both their own policy and this grant (S3 User Guide, "How
+  # Amazon S3 authorizes a request for an object operation": the bucket owner must allow it).
+  model_reader_statements = [for statement in [
+    {
+      Sid       = "OtherEnvironmentsListThePublishedModels"
+      Effect    = "Allow"
+      Principal = { AWS = var.model_reader_role_arns }
+      Action    = "s3:ListBucket"
+      Resource  = aws_s3_bucket.this["artifacts"].arn
+      Condition = { StringLikeIfExists = { "s3:prefix" = ["${var.artifact_prefix}*"] } }
+    },
+    {
+      Sid       = "OtherEnvironmentsReadThePublishedModels"
+      Effect    = "Allow"
+      Principal = { AWS = var.model_reader_role_arns }
+      Action    = "s3:GetObject"
+      Resource  = "${aws_s3_bucket.this["artifacts"].arn}/${var.artifact_prefix}*"
+    },
+  ] : statement if length(var.model_reader_role_arns) > 0]
   # for-expressions, not conditionals: the statements are objects of different shapes.
   bucket_policy_statements = { for key, bucket in aws_s3_bucket.this : key => concat(
     [for statement in [local.tls_statement[key]] : statement if var.enforce_tls],
     [for statement in local.write_once_statements : statement if key == "artifacts"],
+    [for statement in local.model_reader_statements : statement if key == "artifacts"],
   ) }
 }
 

@@ -133,4 +133,20 @@ run "production_grants_another_accounts_readers_through_s3_only" {
     ]
     error_message = "other accounts' readers decrypt through S3 only"
   }
+
+  assert {
+    condition = [for s in jsondecode(aws_s3_bucket_policy.this["artifacts"].policy).Statement : [s.Action, s.Resource] if s.Sid == "OtherEnvironmentsReadThePublishedModels"] == [
+      ["s3:GetObject", "arn:aws:s3:::mocked-bucket/models/*"],
+    ]
+    error_message = "other accounts' readers may read models/ of the artifacts bucket and nothing else"
+  }
+}
+
+run "no_reader_grants_by_default" {
+  command = plan
+
+  assert {
+    condition     = !strcontains(aws_s3_bucket_policy.this["artifacts"].policy, "OtherEnvironments") && !strcontains(aws_kms_key.project.policy, "OtherEnvironments")
+    error_message = "without model_reader_role_arns no other account is granted anything"
+  }
 }
