@@ -38,9 +38,10 @@ def test_the_roll_takes_the_model_url_and_the_published_sha256(aws_env):
         f"ecs_model_sha256={digest}",
     ]
     with pytest.raises(SystemExit, match="no released model for 1111111"):
-        ecs_roll.model_vars("artifacts", "models/", "1111111")
-    with pytest.raises(SystemExit, match="give the released commit's sha"):
-        ecs_roll.model_vars("artifacts", "models/", "main; rm -rf /")
+        ecs_roll.model_vars("artifacts", "models/", "1" * 40)
+    for wrong in ("main; rm -rf /", COMMIT[:12]):  # a short sha could name another commit one day
+        with pytest.raises(SystemExit, match="give the released commit's full sha"):
+            ecs_roll.model_vars("artifacts", "models/", wrong)
 
 
 class _Ecs:

@@ -21,14 +21,16 @@ import re
 import sys
 import time
 
-COMMIT = re.compile(r"^[0-9a-f]{7,40}$")
+# The full commit, as the release takes it (textclf.release.promote.check_commit): a short sha could
+# name another commit's model one day.
+COMMIT = re.compile(r"^[0-9a-f]{40}$")
 
 
 def model_vars(bucket: str, prefix: str, commit: str, s3=None) -> list[str]:
     import boto3
 
     if not COMMIT.match(commit):
-        raise SystemExit(f"COMMIT={commit!r}: give the released commit's sha (7 to 40 hex digits)")
+        raise SystemExit(f"COMMIT={commit!r}: give the released commit's full sha (40 hex digits)")
     s3 = s3 or boto3.client("s3")
     key = f"{prefix}{commit}/manifest.json"
     try:
