@@ -7,16 +7,21 @@
 locals {
   project_role_arns = "arn:${local.partition}:iam::${local.account_id}:role/${local.name}-*"
 
+  # The optional modules' services, only with their module (api.tf, ecs.tf): with both off the
+  # boundary is the default configuration's, statement for statement.
+  boundary_api_services = local.api_enabled ? ["apigateway:*"] : []
+  boundary_ecs_services = local.ecs_enabled ? ["ecs:*", "elasticloadbalancing:*", "application-autoscaling:*"] : []
+
   boundary_policy = {
     Version = "2012-10-17"
-    Statement = [
+    Statement = concat([
       {
         Sid    = "TheServicesTheProjectUses"
         Effect = "Allow"
-        Action = [
+        Action = concat([
           "s3:*", "sagemaker:*", "logs:*", "kms:*", "ecr:*", "lambda:*", "dynamodb:*", "sns:*", "sqs:*",
           "events:*", "cloudwatch:*", "xray:*", "secretsmanager:*", "sts:GetCallerIdentity",
-        ]
+        ], local.boundary_api_services, local.boundary_ecs_services)
         Resource = "*"
       },
       {
@@ -46,7 +51,18 @@ locals {
         Action   = ["iam:DeleteRolePermissionsBoundary", "iam:CreatePolicyVersion", "iam:DeletePolicyVersion", "iam:SetDefaultPolicyVersion", "iam:DeletePolicy"]
         Resource = [local.project_role_arns, "arn:${local.partition}:iam::${local.account_id}:policy/${local.name}-boundary"]
       },
-    ]
+      ], [for statement in [
+        {
+          # Of EC2, the container service's security groups only (and the reads around them); the
+          # release role's own policy (iam.tf) limits them to the service's VPC.
+          Sid      = "SecurityGroupsOfTheContainerService"
+          Effect   = "Allow"
+          Action   = concat(["ec2:CreateSecurityGroup"], local.ecs_security_group_changes, local.ecs_security_group_reads)
+          Resource = "*"
+        },
+        # Outside the project's own roles, IAM only for the three service-linked roles (iam.tf).
+        merge(local.ecs_service_linked_role_statement, { Sid = "TheContainerServicesLinkedRoles" }),
+    ] : statement if local.ecs_enabled])
   }
 }
 

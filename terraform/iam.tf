@@ -484,7 +484,9 @@ locals {
   # statement names the project's own ARNs, except the few calls AWS cannot scope (listed last).
   github_release_policy = {
     Version = "2012-10-17"
-    Statement = [
+    # The optional modules' statements (api.tf, ecs.tf) come last and only with their module: with
+    # both off the document is the default configuration's, statement for statement.
+    Statement = concat([
       {
         # Its own environment's state only (and its S3-native lock file, <key>.tflock): the
         # environments of one account share the state bucket, and staging's apply role must not
@@ -653,7 +655,7 @@ locals {
         ]
         Resource = "*"
       },
-    ]
+    ], local.release_api_statements, local.release_ecs_statements)
   }
 
   # The promote step: the released model in, the redeploy Lambda, the endpoint's state, the smoke
@@ -774,4 +776,222 @@ resource "aws_iam_role_policy" "this" {
   name   = "${local.name}-${each.key}"
   role   = each.value.role
   policy = jsonencode(each.value.document)
+}
+
+# --- the release role's rights for the optional modules ----------------------------------------
+#
+# Only when the module is on (api.tf: enable_api, ecs.tf: enable_ecs), appended to
+# github_release_policy. Each statement names the project's resources where the service authorizes
+# on a resource (Service Authorization Reference, https://docs.aws.amazon.com/service-authorization/
+# latest/reference/: list_amazonapigatewaymanagementv2, list_amazonelasticcontainerservice,
+# list_awselasticloadbalancingv2, list_awsapplicationautoscaling, list_amazonec2); "*" only for the
+# calls whose action has no resource type there.
+
+locals {
+  apigateway_arn_prefix = "arn:${local.partition}:apigateway:${var.region}:" # API Gateway ARNs carry no account
+  release_ecs_vpc_arn   = "arn:${local.partition}:ec2:${var.region}:${local.account_id}:vpc/${coalesce(var.ecs_vpc_id, "unset")}"
+  release_ecs_sg_arns   = "arn:${local.partition}:ec2:${var.region}:${local.account_id}:security-group/*"
+  release_ecs_rule_arns = "arn:${local.partition}:ec2:${var.region}:${local.account_id}:security-group-rule/*"
+  release_ecs_targets   = "arn:${local.partition}:application-autoscaling:${var.region}:${local.account_id}:scalable-target/*"
+  # Shared with the boundary (boundary.tf), which admits these EC2 actions and no other.
+  ecs_security_group_changes = [
+    "ec2:AuthorizeSecurityGroupIngress", "ec2:AuthorizeSecurityGroupEgress",
+    "ec2:RevokeSecurityGroupIngress", "ec2:RevokeSecurityGroupEgress", "ec2:ModifySecurityGroupRules",
+    "ec2:UpdateSecurityGroupRuleDescriptionsIngress", "ec2:UpdateSecurityGroupRuleDescriptionsEgress",
+    "ec2:DeleteSecurityGroup", "ec2:CreateTags", "ec2:DeleteTags",
+  ]
+  ecs_security_group_reads = [
+    "ec2:DescribeSecurityGroups", "ec2:DescribeSecurityGroupRules", "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeVpcs", "ec2:DescribeSubnets", "ec2:DescribeAccountAttributes", "ec2:DescribeAddresses",
+    "ec2:DescribeInternetGateways",
+  ]
+  # The service-linked roles ECS, Elastic Load Balancing and Application Auto Scaling create on an
+  # account's first use, which needs iam:CreateServiceLinkedRole from the caller (ELB "Elastic Load
+  # Balancing API permissions", ECS "IAM permissions required for Amazon ECS service auto scaling").
+  ecs_service_linked_roles = {
+    "ecs.amazonaws.com"                         = "AWSServiceRoleForECS"
+    "elasticloadbalancing.amazonaws.com"        = "AWSServiceRoleForElasticLoadBalancing"
+    "ecs.application-autoscaling.amazonaws.com" = "AWSServiceRoleForApplicationAutoScaling_ECSService"
+  }
+  ecs_service_linked_role_statement = {
+    Effect   = "Allow"
+    Action   = "iam:CreateServiceLinkedRole"
+    Resource = [for service, role in local.ecs_service_linked_roles : "arn:${local.partition}:iam::${local.account_id}:role/aws-service-role/${service}/${role}"]
+    Condition = {
+      StringEquals = { "iam:AWSServiceName" = keys(local.ecs_service_linked_roles) }
+    }
+  }
+
+  # A for expression with a filter, not `cond ? [...] : []`: the statements differ in shape (some
+  # have a Condition), which a conditional's two results may not.
+  release_api_statements = [for statement in [
+    {
+      # The management API is authorized by HTTP verb on the resource's path: /apis to create,
+      # /apis/<id>/... for the API, its integration, route and stage (Service Authorization
+      # Reference, "Amazon API Gateway Management V2"). The id is made at creation, so /apis/* is
+      # the narrowest pattern: the region's HTTP and WebSocket APIs, not REST APIs (/restapis),
+      # custom domains or the account settings.
+      Sid      = "ManageTheFrontDoorApi"
+      Effect   = "Allow"
+      Action   = ["apigateway:GET", "apigateway:POST", "apigateway:PUT", "apigateway:PATCH", "apigateway:DELETE"]
+      Resource = ["${local.apigateway_arn_prefix}:/apis", "${local.apigateway_arn_prefix}:/apis/*"]
+    },
+    {
+      # Tag changes go to /tags/<URL-encoded ARN of the API> (the Tags resource type).
+      Sid      = "TagTheFrontDoorApi"
+      Effect   = "Allow"
+      Action   = ["apigateway:GET", "apigateway:POST", "apigateway:DELETE"]
+      Resource = "${local.apigateway_arn_prefix}:/tags/${urlencode("${local.apigateway_arn_prefix}:/apis/")}*"
+    },
+    {
+      # HTTP API access logging is a vended log delivery: the caller needs these, which have no
+      # resource type ("Configuring logging for an HTTP API",
+      # https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-logging.html; the log
+      # group itself is ManageProjectLogGroups', the resource policy calls CallsWithoutResourceScope's).
+      Sid      = "DeliverTheApiAccessLog"
+      Effect   = "Allow"
+      Action   = ["logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery", "logs:ListLogDeliveries"]
+      Resource = "*"
+    },
+  ] : statement if local.api_enabled]
+
+  release_ecs_statements = [for statement in [
+    {
+      Sid    = "ManageTheContainerService"
+      Effect = "Allow"
+      Action = [
+        "ecs:CreateCluster", "ecs:DescribeClusters", "ecs:UpdateCluster", "ecs:UpdateClusterSettings",
+        "ecs:PutClusterCapacityProviders", "ecs:DeleteCluster",
+        "ecs:CreateService", "ecs:DescribeServices", "ecs:UpdateService", "ecs:DeleteService",
+        "ecs:RegisterTaskDefinition", "ecs:TagResource", "ecs:UntagResource", "ecs:ListTagsForResource",
+      ]
+      Resource = [
+        "arn:${local.partition}:ecs:${var.region}:${local.account_id}:cluster/${local.name}-*",
+        "arn:${local.partition}:ecs:${var.region}:${local.account_id}:service/${local.name}-*/${local.name}-*",
+        "arn:${local.partition}:ecs:${var.region}:${local.account_id}:task-definition/${local.name}-*:*",
+      ]
+    },
+    {
+      # DescribeTaskDefinition and DeregisterTaskDefinition have no resource type.
+      Sid      = "EcsTaskDefinitionCallsWithoutResourceScope"
+      Effect   = "Allow"
+      Action   = ["ecs:DescribeTaskDefinition", "ecs:DeregisterTaskDefinition"]
+      Resource = "*"
+    },
+    {
+      # RegisterTaskDefinition passes the task role and the execution role to ECS tasks ("Amazon
+      # ECS task IAM role", https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-iam-roles.html).
+      Sid    = "PassTheServiceRolesToEcsTasks"
+      Effect = "Allow"
+      Action = "iam:PassRole"
+      Resource = [
+        "arn:${local.partition}:iam::${local.account_id}:role/${local.name}-ecs-task",
+        "arn:${local.partition}:iam::${local.account_id}:role/${local.name}-ecs-execution",
+      ]
+      Condition = {
+        StringEquals = { "iam:PassedToService" = "ecs-tasks.amazonaws.com" }
+      }
+    },
+    {
+      Sid    = "ManageTheLoadBalancer"
+      Effect = "Allow"
+      Action = [
+        "elasticloadbalancing:CreateLoadBalancer", "elasticloadbalancing:DeleteLoadBalancer",
+        "elasticloadbalancing:ModifyLoadBalancerAttributes", "elasticloadbalancing:SetSecurityGroups",
+        "elasticloadbalancing:SetSubnets", "elasticloadbalancing:SetIpAddressType",
+        "elasticloadbalancing:CreateTargetGroup", "elasticloadbalancing:DeleteTargetGroup",
+        "elasticloadbalancing:ModifyTargetGroup", "elasticloadbalancing:ModifyTargetGroupAttributes",
+        "elasticloadbalancing:CreateListener", "elasticloadbalancing:DeleteListener",
+        "elasticloadbalancing:ModifyListener", "elasticloadbalancing:ModifyListenerAttributes",
+        "elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags",
+      ]
+      Resource = [
+        "arn:${local.partition}:elasticloadbalancing:${var.region}:${local.account_id}:loadbalancer/app/${local.name}-*/*",
+        "arn:${local.partition}:elasticloadbalancing:${var.region}:${local.account_id}:targetgroup/${local.name}-*/*",
+        "arn:${local.partition}:elasticloadbalancing:${var.region}:${local.account_id}:listener/app/${local.name}-*/*/*",
+      ]
+    },
+    {
+      # Target tracking: scalable targets are named by an opaque id, so the scope is ECS services'
+      # desired count (the service's condition keys); the policy's CloudWatch alarms are named
+      # TargetTracking-service/<cluster>/<service>-... ("IAM permissions required for Amazon ECS
+      # service auto scaling", https://docs.aws.amazon.com/AmazonECS/latest/developerguide/auto-scaling-IAM.html).
+      Sid      = "ScaleTheServicesDesiredCount"
+      Effect   = "Allow"
+      Action   = ["application-autoscaling:RegisterScalableTarget", "application-autoscaling:DeregisterScalableTarget", "application-autoscaling:PutScalingPolicy", "application-autoscaling:DeleteScalingPolicy"]
+      Resource = local.release_ecs_targets
+      Condition = {
+        StringEquals = {
+          "application-autoscaling:service-namespace"  = "ecs"
+          "application-autoscaling:scalable-dimension" = "ecs:service:DesiredCount"
+        }
+      }
+    },
+    {
+      # Tagging has no service-namespace key, only the scalable target.
+      Sid      = "TagTheScalableTarget"
+      Effect   = "Allow"
+      Action   = ["application-autoscaling:TagResource", "application-autoscaling:UntagResource", "application-autoscaling:ListTagsForResource"]
+      Resource = local.release_ecs_targets
+    },
+    {
+      Sid      = "TheTargetTrackingAlarms"
+      Effect   = "Allow"
+      Action   = ["cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms"]
+      Resource = "arn:${local.partition}:cloudwatch:${var.region}:${local.account_id}:alarm:TargetTracking-service/${local.name}-*"
+    },
+    {
+      # Security groups have generated ids: the group is created in the configured VPC, and later
+      # calls are allowed on groups of that VPC only (ec2:Vpc; Amazon VPC User Guide, "Amazon VPC
+      # policy examples", manage security groups).
+      Sid      = "CreateTheServiceSecurityGroupsInItsVpc"
+      Effect   = "Allow"
+      Action   = "ec2:CreateSecurityGroup"
+      Resource = [local.release_ecs_vpc_arn, local.release_ecs_sg_arns]
+    },
+    {
+      Sid      = "ManageSecurityGroupsOfThatVpc"
+      Effect   = "Allow"
+      Action   = local.ecs_security_group_changes
+      Resource = local.release_ecs_sg_arns
+      Condition = {
+        ArnEquals = { "ec2:Vpc" = local.release_ecs_vpc_arn }
+      }
+    },
+    {
+      # A rule is authorized on its group (above) and on the rule itself, which has no VPC key; its
+      # tags are written when the rule or the group is created (ec2:CreateAction; Amazon EC2 User
+      # Guide, "Grant permission to tag Amazon EC2 resources during creation").
+      Sid      = "TheirRules"
+      Effect   = "Allow"
+      Action   = ["ec2:AuthorizeSecurityGroupIngress", "ec2:AuthorizeSecurityGroupEgress", "ec2:ModifySecurityGroupRules"]
+      Resource = local.release_ecs_rule_arns
+    },
+    {
+      Sid      = "TagGroupsAndRulesWhenCreated"
+      Effect   = "Allow"
+      Action   = "ec2:CreateTags"
+      Resource = [local.release_ecs_sg_arns, local.release_ecs_rule_arns]
+      Condition = {
+        StringEquals = { "ec2:CreateAction" = ["CreateSecurityGroup", "AuthorizeSecurityGroupIngress", "AuthorizeSecurityGroupEgress"] }
+      }
+    },
+    merge(local.ecs_service_linked_role_statement, { Sid = "TheContainerServicesLinkedRoles" }),
+    {
+      # Reads without a resource type: what Terraform refreshes, and the EC2 reads CreateLoadBalancer
+      # and CreateTargetGroup require of the caller (ELB "Elastic Load Balancing API permissions",
+      # https://docs.aws.amazon.com/elasticloadbalancing/latest/userguide/elb-api-permissions.html).
+      Sid    = "ContainerServiceReadsWithoutResourceScope"
+      Effect = "Allow"
+      Action = concat([
+        "elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeLoadBalancerAttributes",
+        "elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetGroupAttributes",
+        "elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeListenerAttributes",
+        "elasticloadbalancing:DescribeTags", "elasticloadbalancing:DescribeCapacityReservation",
+        "application-autoscaling:DescribeScalableTargets", "application-autoscaling:DescribeScalingPolicies",
+        "application-autoscaling:DescribeScalingActivities",
+      ], local.ecs_security_group_reads)
+      Resource = "*"
+    },
+  ] : statement if local.ecs_enabled]
 }

@@ -8,7 +8,7 @@ import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,10 @@ CREDENTIAL_KEYS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TO
 class Account:
     outputs: dict[str, Any]
     admin: dict[str, str]
+    # The applied configuration's copy of terraform/ and its -var arguments, to apply it again as
+    # another principal (tests/iam/test_apply_as_release.py).
+    terraform_dir: Path | None = None
+    variables: list[str] = field(default_factory=list)
 
     def role(self, name: str) -> str:
         return self.outputs[f"{name}_role_arn"]
@@ -96,7 +100,7 @@ def account(local_cloud, terraform_bin, tmp_path_factory) -> Iterator[Account]: 
     outputs = {k: v["value"] for k, v in json.loads(run("main", "output", "-json").stdout).items()}
     _quick_lambda(outputs["redeploy_function_name"])
     try:
-        yield Account(outputs, local_cloud.env())
+        yield Account(outputs, local_cloud.env(), work / "terraform", variables)
     finally:
         os.environ.clear()
         os.environ.update(saved)

@@ -302,7 +302,20 @@ def _resource_for(prefix: str, operation: str, params: dict[str, Any], path: str
                 return str(params[key])
     if prefix == "secretsmanager" and params.get("SecretId"):
         return str(params["SecretId"])
+    if prefix == "apigateway" and path.startswith("/v2/"):
+        return apigateway_arn(region, path)
     return None
+
+
+def apigateway_arn(region: str, path: str) -> str:
+    """API Gateway's management API is authorized on the request's path (v2: /apis, /apis/ID/...,
+    /tags/URL-ENCODED-ARN), in an ARN without the account: arn:aws:apigateway:REGION::/apis/ID
+    (Service Authorization Reference, "Actions, resources, and condition keys for Amazon API Gateway
+    Management V2", https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonapigatewaymanagementv2.html)."""
+    rest = path.split("?", 1)[0].removeprefix("/v2").rstrip("/")
+    if rest.startswith("/tags/"):
+        rest = "/tags/" + urllib.parse.quote(urllib.parse.unquote(rest.removeprefix("/tags/")), safe="")
+    return f"arn:{PARTITION}:apigateway:{region}::{rest}"
 
 
 def execute_api_arn(region: str, api_id: str, stage: str, method: str, path: str) -> str:
@@ -596,6 +609,8 @@ def _authorize_normal(self: Any, resource: str = "*") -> None:
         return  # authorized by the token and the role's trust policy (see _assume_with_web_identity)
     principal, region, prefix = _caller(self, IAMRequest)
     action = ACTION_NAMES.get(f"{prefix}:{operation}", f"{prefix}:{operation}")
+    if prefix == "apigateway":  # its IAM actions are the HTTP verbs (apigateway_arn)
+        action = f"apigateway:{self.method.upper()}"
     if action == "sts:GetCallerIdentity":
         return  # always allowed (STS API reference)
     params = _json_params(self)
