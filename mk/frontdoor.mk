@@ -15,14 +15,17 @@ proxy-zip: $(PROXY_ZIP) ## Build the API front door's proxy Lambda package, buil
 # terraform/api.tf uploads it when enable_api is set: plan and apply build it first.
 infra-plan infra-apply: proxy-zip
 
-# The service must already exist with its network (INFRA_ARGS='-var enable_ecs=true -var ecs_vpc_id=...'
-# or a tfvars file). The task definition gets the commit's model URL and published sha256; the tasks
-# verify it at start; a roll whose tasks never become healthy is rolled back by ECS (exit 1).
-ecs-roll: $(INSTALLED) ## Roll the ECS service to a released model: make ecs-roll COMMIT=<sha> (INFRA_ARGS with the module's variables)
+# After the service exists (enable_ecs and its network in the environment's tfvars, with a first
+# model's ecs_model_data_url and ecs_model_sha256): a new task definition with COMMIT's model URL
+# and published sha256 and this checkout's serving image, the service updated to it, followed to
+# the end; tasks that never pass /ping are rolled back by ECS (exit 1). The release workflow runs it
+# after production's bake when the repository variable ECS_ENABLED is true.
+ecs-roll: $(INSTALLED) ## Roll the ECS service to a released model: make ecs-roll COMMIT=<sha> (after images-push)
 	@test -n "$(COMMIT)" || { echo "usage: make ecs-roll COMMIT=<released commit sha>" >&2; exit 2; }
-	vars="$$($(BIN)/python -m textclf.frontdoor.ecs_roll vars --commit "$(COMMIT)")" && \
-		$(MAKE) --no-print-directory infra-apply INFRA_ARGS="$(INFRA_ARGS) $$vars"
+	@mkdir -p $(dir $(BUILD_ECS_OUTPUTS))
 	$(TF) main output -json >$(BUILD_ECS_OUTPUTS)
+	$(BIN)/python -m textclf.frontdoor.ecs_roll roll --commit "$(COMMIT)" --outputs $(BUILD_ECS_OUTPUTS) \
+		--image-tag "$(SERVING_IMAGE_TAG)"
 	$(BIN)/python -m textclf.frontdoor.ecs_roll wait --outputs $(BUILD_ECS_OUTPUTS)
 
 bench-cost: $(INSTALLED) ## Monthly cost: Serverless endpoint vs ECS Fargate vs a real-time instance (params.yaml costs)

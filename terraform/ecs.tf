@@ -284,9 +284,13 @@ resource "aws_ecs_task_definition" "serving" {
   }])
 
   lifecycle {
+    # The first revision only: later ones (a release's model and serving image) are registered by
+    # make ecs-roll, so a release's apply with a new serving image tag does not replace this one.
+    ignore_changes = [container_definitions]
+
     precondition {
       condition     = var.ecs_model_data_url != null && var.ecs_model_sha256 != null && startswith(coalesce(var.ecs_model_data_url, "-"), "s3://${aws_s3_bucket.this["artifacts"].bucket}/${var.artifact_prefix}")
-      error_message = "enable_ecs needs ecs_model_data_url (a released model: s3://${aws_s3_bucket.this["artifacts"].bucket}/${var.artifact_prefix}<commit>/model.tar.gz) and its ecs_model_sha256: make ecs-roll COMMIT=<sha> sets both."
+      error_message = "enable_ecs needs the service's first model: ecs_model_data_url (a released model: s3://${aws_s3_bucket.this["artifacts"].bucket}/${var.artifact_prefix}<commit>/model.tar.gz) and its ecs_model_sha256 (`python -m textclf.frontdoor.ecs_roll vars --commit <sha>` prints both); releases roll it with make ecs-roll."
     }
   }
 }
@@ -444,7 +448,10 @@ resource "aws_ecs_service" "serving" {
   health_check_grace_period_seconds  = 120 # download, verify and load the model
 
   lifecycle {
-    ignore_changes = [desired_count] # target tracking owns it after the first apply
+    # Target tracking owns the task count after the first apply; the release owns the task
+    # definition (make ecs-roll registers a revision with the released model and image), as the
+    # redeploy Lambda owns the endpoint's configuration: an apply never moves the served model.
+    ignore_changes = [desired_count, task_definition]
   }
 
   depends_on = [aws_lb_listener.ecs_https]

@@ -44,6 +44,56 @@ def test_the_roll_takes_the_model_url_and_the_published_sha256(aws_env):
             ecs_roll.model_vars("artifacts", "models/", wrong)
 
 
+def test_the_roll_registers_the_released_model_and_image_and_moves_the_service(aws_env):
+    """On the local cloud's ECS API: the service's task definition copied with the commit's model
+    URL, its published sha256 and the release's image, the rest kept, the service moved to it."""
+    s3, ecs = boto3.client("s3"), boto3.client("ecs")
+    s3.create_bucket(Bucket="artifacts")
+    digest = hashlib.sha256(b"model").hexdigest()
+    manifest = json.dumps({"commit": COMMIT, "sha256": digest}).encode()
+    s3.put_object(Bucket="artifacts", Key=f"models/{COMMIT}/manifest.json", Body=manifest)
+    ecs.create_cluster(clusterName="textclf-prod-serving")
+    first = ecs.register_task_definition(
+        family="textclf-prod-serving",
+        requiresCompatibilities=["FARGATE"],
+        networkMode="awsvpc",
+        cpu="1024",
+        memory="2048",
+        containerDefinitions=[
+            {
+                "name": "serve",
+                "image": "repo/serving:old",
+                "environment": [
+                    {"name": "TEXTCLF_MODEL_URL", "value": "s3://artifacts/models/old/model.tar.gz"},
+                    {"name": "TEXTCLF_MODEL_DIR", "value": "/tmp/model"},
+                ],
+                "user": "10001:10001",
+            }
+        ],
+    )["taskDefinition"]["taskDefinitionArn"]
+    ecs.create_service(
+        cluster="textclf-prod-serving",
+        serviceName="textclf-prod-serving",
+        taskDefinition=first,
+        desiredCount=1,
+    )
+    model = ecs_roll.model_environment("artifacts", "models/", COMMIT)
+
+    revision = ecs_roll.roll("textclf-prod-serving", "textclf-prod-serving", model, "repo/serving:new")
+
+    service = ecs.describe_services(cluster="textclf-prod-serving", services=["textclf-prod-serving"])
+    assert service["services"][0]["taskDefinition"] == revision != first
+    container = ecs.describe_task_definition(taskDefinition=revision)["taskDefinition"][
+        "containerDefinitions"
+    ][0]
+    assert container["image"] == "repo/serving:new" and container["user"] == "10001:10001"
+    assert {item["name"]: item["value"] for item in container["environment"]} == {
+        "TEXTCLF_MODEL_URL": f"s3://artifacts/models/{COMMIT}/model.tar.gz",
+        "TEXTCLF_MODEL_SHA256": digest,
+        "TEXTCLF_MODEL_DIR": "/tmp/model",
+    }
+
+
 class _Ecs:
     """DescribeServices answers of a deployment in progress, then `final` (moto's ECS has no rollout)."""
 
