@@ -139,3 +139,26 @@ def test_a_missing_key_is_403_without_list_bucket_and_404_with_it(aws_env):
     )
     with pytest.raises(ClientError, match="NoSuchKey"):
         s3.get_object(Bucket="some-bucket", Key="missing")
+
+
+def test_a_refusal_comes_back_in_the_protocol_the_client_spoke(aws_env):
+    """CloudWatch and SQS take query and JSON requests; boto3 and Terraform send JSON, so a refusal
+    in XML reached them as an unreadable 403 ('UnknownError' in Terraform). Now the code and the
+    message, naming the action and the resource, arrive."""
+    import os
+
+    iam = boto3.client("iam")
+    iam.create_user(UserName="nobody")
+    key = iam.create_access_key(UserName="nobody")["AccessKey"]
+    credentials = {"aws_access_key_id": key["AccessKeyId"], "aws_secret_access_key": key["SecretAccessKey"]}
+    queue = f"{os.environ['AWS_ENDPOINT_URL']}/123456789012/q"
+    calls = {
+        "cloudwatch": lambda client: client.get_dashboard(DashboardName="textclf-prod"),
+        "sqs": lambda client: client.get_queue_attributes(QueueUrl=queue),
+    }
+    for service, call in calls.items():
+        with pytest.raises(ClientError) as caught:
+            call(boto3.client(service, **credentials))
+        error = caught.value.response["Error"]
+        assert error["Code"] == "AccessDeniedException", error
+        assert f"is not authorized to perform: {service}:" in error["Message"]

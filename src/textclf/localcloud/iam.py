@@ -560,7 +560,11 @@ def _deny(response: Any, s3: bool, code: str, message: str) -> None:
         denied = S3AccessDeniedError()
         denied.message = message
         raise denied
-    if get_service_model(response.boto3_service_name).protocol in ("json", "rest-json"):
+    # The protocol the request came in: services with several (CloudWatch, SQS: query and JSON)
+    # answer in the one the client used, and a client cannot read an error in the other.
+    content_type = str(response.headers.get("Content-Type") or "").lower()
+    sent_json = content_type.startswith("application/x-amz-json")
+    if sent_json or get_service_model(response.boto3_service_name).protocol in ("json", "rest-json"):
         error: _RESTError = JsonRESTError(code, message)
     else:
         error = _RESTError(code, message)
