@@ -1,8 +1,8 @@
-"""The workflows end to end, offline: `make rehearse-pr` and `make rehearse-release` on the local
-cloud (Terraform applied, DVC remote, SageMaker Spot job through the local runner, report, gate,
-publish; then the redeploy Lambda, the endpoint's switch, a smoke request, the champion).
+"""The workflows end to end, offline: `make rehearse-release` on the local cloud (Terraform applied
+for production and staging, DVC remote, SageMaker Spot job through the local runner, report, gate,
+publish; then staging and its checks, production and its bake, and a rollback the bake makes).
 
-Each runs the real make target in a subprocess, as a user would, and checks what it printed."""
+It runs the real make target in a subprocess, as a user would, and checks what it printed."""
 
 from __future__ import annotations
 
