@@ -22,8 +22,6 @@ textclf.serving.fetch finds them). AWS_ENDPOINT_URL (the local cloud) is honoure
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 import json
 import os
 import random
@@ -37,7 +35,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from textclf.serving import fetch
+from textclf.serving import fetch, sigv4
 
 URI_ENV = "TEXTCLF_CAPTURE_URI"
 FLUSH_SECONDS = 60.0
@@ -61,29 +59,9 @@ def split_uri(uri: str) -> tuple[str, str]:
 
 
 def signed_put(url: str, body: bytes, region: str, credentials: dict[str, str], now: dt.datetime) -> Any:
-    """A PUT of `body` to `url`, signed with Signature Version 4 for S3."""
-    parts = urllib.parse.urlsplit(url)
-    amz_date, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
-    digest = hashlib.sha256(body).hexdigest()
-    headers = {"host": parts.netloc, "x-amz-content-sha256": digest, "x-amz-date": amz_date}
-    headers["content-type"] = "application/jsonlines"
-    if credentials.get("token"):
-        headers["x-amz-security-token"] = credentials["token"]
-    names = ";".join(sorted(headers))
-    lines = "".join(f"{name}:{headers[name]}\n" for name in sorted(headers))
-    canonical = "\n".join(["PUT", parts.path or "/", parts.query, lines, names, digest])
-    scope = f"{day}/{region}/s3/aws4_request"
-    hashed = hashlib.sha256(canonical.encode()).hexdigest()
-    key = ("AWS4" + credentials["secret"]).encode()
-    for part in (day, region, "s3", "aws4_request"):
-        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
-    signature = hmac.new(key, f"AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{hashed}".encode(), hashlib.sha256)
-    headers["authorization"] = (
-        f"AWS4-HMAC-SHA256 Credential={credentials['key']}/{scope}, SignedHeaders={names}, "
-        f"Signature={signature.hexdigest()}"
-    )
-    sent = {k: v for k, v in headers.items() if k != "host"}
-    return urllib.request.Request(url, data=body, method="PUT", headers=sent)
+    """A PUT of `body` (JSON lines) to `url`, signed with Signature Version 4 for S3."""
+    content = {"content-type": "application/jsonlines"}
+    return sigv4.signed_request("PUT", url, body, region, credentials, now, content)
 
 
 def s3_put(uri: str, env: dict[str, str] | None = None) -> Put:

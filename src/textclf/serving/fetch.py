@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import hmac
 import json
 import os
 import tarfile
@@ -32,12 +31,12 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from textclf.serving import sigv4
 from textclf.serving.inference import ModelDirError
 
 URL_ENV = "TEXTCLF_MODEL_URL"
 SHA256_ENV = "TEXTCLF_MODEL_SHA256"
 ECS_CREDENTIALS_HOST = "http://169.254.170.2"
-EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 CHUNK = 1 << 20
 
 
@@ -73,41 +72,11 @@ def _credentials(env: dict[str, str]) -> dict[str, str]:
     return {"key": found["AccessKeyId"], "secret": found["SecretAccessKey"], "token": found.get("Token", "")}
 
 
-def _hmac(key: bytes, text: str) -> bytes:
-    return hmac.new(key, text.encode("utf-8"), hashlib.sha256).digest()
-
-
 def signed_get(
     url: str, region: str, credentials: dict[str, str], now: dt.datetime
 ) -> urllib.request.Request:
     """A GET of `url` signed with Signature Version 4 for S3 (empty payload)."""
-    parts = urllib.parse.urlsplit(url)
-    amz_date, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
-    headers = {"host": parts.netloc, "x-amz-content-sha256": EMPTY_SHA256, "x-amz-date": amz_date}
-    if credentials.get("token"):
-        headers["x-amz-security-token"] = credentials["token"]
-    names = ";".join(sorted(headers))
-    canonical = "\n".join(
-        [
-            "GET",
-            parts.path or "/",
-            parts.query,
-            "".join(f"{name}:{headers[name]}\n" for name in sorted(headers)),
-            names,
-            EMPTY_SHA256,
-        ]
-    )
-    scope = f"{day}/{region}/s3/aws4_request"
-    to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()])
-    key = _hmac(("AWS4" + credentials["secret"]).encode(), day)
-    for part in (region, "s3", "aws4_request"):
-        key = _hmac(key, part)
-    signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
-    headers["authorization"] = (
-        f"AWS4-HMAC-SHA256 Credential={credentials['key']}/{scope}, SignedHeaders={names}, "
-        f"Signature={signature}"
-    )
-    return urllib.request.Request(url, headers={k: v for k, v in headers.items() if k != "host"})
+    return sigv4.signed_request("GET", url, b"", region, credentials, now)
 
 
 def object_url(s3_url: str, env: dict[str, str], region: str) -> str:
