@@ -519,25 +519,24 @@ def check_release(deployment: dict[str, Any], commit: str, previous_config: str)
     say(f"endpoint config switched: {previous_config} -> {deployment['endpoint_config']}")
 
 
-def serving_image(endpoint: str) -> str:
+def live_container(endpoint: str) -> dict[str, Any]:
+    """The primary container of the model the endpoint's live config serves."""
     import boto3
 
     sagemaker = boto3.client("sagemaker")
     config_name = sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointConfigName"]
     config = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
     model = sagemaker.describe_model(ModelName=config["ProductionVariants"][0]["ModelName"])
-    return model["PrimaryContainer"]["Image"]
+    return model["PrimaryContainer"]
+
+
+def serving_image(endpoint: str) -> str:
+    return live_container(endpoint)["Image"]
 
 
 def endpoint_commit(endpoint: str) -> str:
-    """The commit whose model the endpoint's live config serves (from its model data URL)."""
-    import boto3
-
-    sagemaker = boto3.client("sagemaker")
-    config_name = sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointConfigName"]
-    config = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
-    model = sagemaker.describe_model(ModelName=config["ProductionVariants"][0]["ModelName"])
-    return model["PrimaryContainer"]["ModelDataUrl"].split("/models/")[1].split("/")[0]
+    """The commit whose model the endpoint serves (from its model data URL)."""
+    return live_container(endpoint)["ModelDataUrl"].split("/models/")[1].split("/")[0]
 
 
 def endpoint_config(name: str) -> str:

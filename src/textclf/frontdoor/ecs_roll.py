@@ -30,7 +30,8 @@ import time
 COMMIT = re.compile(r"^[0-9a-f]{40}$")
 
 
-def model_vars(bucket: str, prefix: str, commit: str, s3=None) -> list[str]:
+def released_model(bucket: str, prefix: str, commit: str, s3=None) -> tuple[str, str]:
+    """The commit's released archive URL and the sha256 its manifest published."""
     import boto3
 
     if not COMMIT.match(commit):
@@ -45,6 +46,12 @@ def model_vars(bucket: str, prefix: str, commit: str, s3=None) -> list[str]:
     if manifest.get("commit") != commit or not re.fullmatch(r"[0-9a-f]{64}", digest):
         raise SystemExit(f"s3://{bucket}/{key}: not the manifest of {commit} (commit or sha256 missing)")
     url = f"s3://{bucket}/{prefix}{commit}/model.tar.gz"
+    return url, digest
+
+
+def model_vars(bucket: str, prefix: str, commit: str, s3=None) -> list[str]:
+    """The released model as Terraform arguments (the service's first task definition)."""
+    url, digest = released_model(bucket, prefix, commit, s3)
     return ["-var", f"ecs_model_data_url={url}", "-var", f"ecs_model_sha256={digest}"]
 
 
@@ -98,12 +105,8 @@ def roll(cluster: str, service: str, model: dict[str, str], image: str | None, e
 
 def model_environment(bucket: str, prefix: str, commit: str, s3=None) -> dict[str, str]:
     """The commit's released model as the serving container's environment."""
-    arguments = model_vars(bucket, prefix, commit, s3)
-    values = dict(argument.split("=", 1) for argument in arguments if argument != "-var")
-    return {
-        "TEXTCLF_MODEL_URL": values["ecs_model_data_url"],
-        "TEXTCLF_MODEL_SHA256": values["ecs_model_sha256"],
-    }
+    url, digest = released_model(bucket, prefix, commit, s3)
+    return {"TEXTCLF_MODEL_URL": url, "TEXTCLF_MODEL_SHA256": digest}
 
 
 def wait(cluster: str, service: str, timeout_s: float, poll_s: float, ecs=None) -> str:

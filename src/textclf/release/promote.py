@@ -218,18 +218,14 @@ def publish(
 def evaluated_test_split(test_split_file: Path, predictions_file: Path) -> bytes | None:
     """JSON lines {"text", "predicted"}: each test text with evaluate's label, in order; None when
     the pipeline's outputs are not both there (the staging check then needs them locally)."""
-    import csv
+    from textclf.release import staging
 
     if not (test_split_file.is_file() and predictions_file.is_file()):
         return None
-    with predictions_file.open(encoding="utf-8", newline="") as handle:
-        predicted = [row["predicted"] for row in csv.DictReader(handle)]
-    texts = [json.loads(line)["text"] for line in test_split_file.read_text("utf-8").splitlines() if line]
-    if len(texts) != len(predicted):
-        raise ReleaseError(
-            f"{predictions_file} has {len(predicted)} predictions for the {len(texts)} texts of "
-            f"{test_split_file}: run `dvc repro` so both come from the same evaluation"
-        )
+    try:  # the staging check's own reader, so both read the split the same way
+        texts, predicted = staging.test_split(test_split_file.parent, predictions_file)
+    except staging.StagingError as error:
+        raise ReleaseError(str(error)) from None
     lines = [
         json.dumps({"text": t, "predicted": p}, ensure_ascii=False)
         for t, p in zip(texts, predicted, strict=True)
