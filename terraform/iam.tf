@@ -164,6 +164,13 @@ resource "aws_iam_role" "redeploy" {
   permissions_boundary = aws_iam_policy.boundary.arn
 }
 
+resource "aws_iam_role" "stop_training" {
+  name                 = "${local.name}-stop-training-lambda"
+  description          = "The stop-training Lambda of ${local.name}: stops the training job of a verified pull request run"
+  assume_role_policy   = jsonencode(local.service_trust["lambda"])
+  permissions_boundary = aws_iam_policy.boundary.arn
+}
+
 resource "aws_iam_role" "events" {
   name                 = "${local.name}-events-dispatch"
   description          = "EventBridge: call the GitHub dispatch API destination of ${local.name}"
@@ -415,10 +422,20 @@ locals {
       },
       local.pass_sagemaker_role,
       {
-        Sid      = "FollowAndStopTrainingJobs"
+        # AddTags: a dependent action of CreateTrainingJob with Tags (Service Authorization
+        # Reference, list_amazonsagemaker); names, not tags, decide what a run may stop.
+        # No StopTrainingJob: one role serves every PR, so a PR stops its own run's job through
+        # the stop-training function, which verifies the run's OIDC token (lambda.tf).
+        Sid      = "FollowTrainingJobs"
         Effect   = "Allow"
-        Action   = ["sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob", "sagemaker:AddTags"]
+        Action   = ["sagemaker:DescribeTrainingJob", "sagemaker:AddTags"]
         Resource = "${local.sagemaker_arn_prefix}:training-job/${local.training_job_prefix}*"
+      },
+      {
+        Sid      = "StopItsOwnRunsJobThroughTheFunction"
+        Effect   = "Allow"
+        Action   = "lambda:InvokeFunction"
+        Resource = aws_lambda_function.stop_training.arn
       },
       {
         Sid      = "ListTheDvcRemote"
@@ -748,6 +765,30 @@ locals {
     ]
   }
 
+  stop_training_policy = {
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid      = "StopTheProjectsTrainingJobs"
+        Effect   = "Allow"
+        Action   = ["sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob"]
+        Resource = "${local.sagemaker_arn_prefix}:training-job/${local.training_job_prefix}*"
+      },
+      {
+        Sid      = "WriteItsLogs"
+        Effect   = "Allow"
+        Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+        Resource = "${aws_cloudwatch_log_group.stop_training.arn}:*"
+      },
+      {
+        Sid      = "TracingHasNoResourceScope"
+        Effect   = "Allow"
+        Action   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+        Resource = "*"
+      },
+    ]
+  }
+
   events_policy = {
     Version = "2012-10-17"
     Statement = [{
@@ -767,6 +808,7 @@ locals {
     pr        = { role = aws_iam_role.github_pr.id, document = local.github_pr_policy }
     release   = { role = aws_iam_role.github_release.id, document = local.github_release_policy }
     events    = { role = aws_iam_role.events.id, document = local.events_policy }
+    stop      = { role = aws_iam_role.stop_training.id, document = local.stop_training_policy }
   }
 }
 

@@ -105,3 +105,51 @@ resource "aws_lambda_permission" "model_approved" {
   principal     = "events.amazonaws.com"
   source_arn    = aws_cloudwatch_event_rule.model_approved.arn
 }
+
+# --- the stop-training function -----------------------------------------------------------------
+#
+# A pull request's run stops its own training job through this function, never directly: one PR
+# role serves every pull request and IAM cannot tell their jobs apart (the claims STS checks in a
+# trust policy are not available to permission policies), so the function verifies the run's
+# GitHub OIDC token and stops only the job named after that run (textclf.training.stop_job).
+# Same package as the redeploy function, its own role.
+
+resource "aws_cloudwatch_log_group" "stop_training" {
+  name              = "/aws/lambda/${local.stop_training_function}"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = aws_kms_key.project.arn
+}
+
+resource "aws_lambda_function" "stop_training" {
+  #checkov:skip=CKV_AWS_117:It calls SageMaker and GitHub's key endpoint; a VPC would add NAT and no protection.
+  #checkov:skip=CKV_AWS_115:Reserved concurrency fails on new accounts (quota 10); a run calls it once.
+  #checkov:skip=CKV_AWS_272:The zip is built by the release workflow from the reviewed commit; code signing needs a Signer profile (optional hardening).
+  #checkov:skip=CKV_AWS_116:Invoked synchronously by the PR workflow, which reports a failure; nothing to dead-letter.
+  function_name = local.stop_training_function
+  description   = "Stop the training job of the pull request run whose GitHub OIDC token comes with the request"
+  role          = aws_iam_role.stop_training.arn
+  handler       = "textclf.training.stop_job.handler"
+  runtime       = "python3.11"
+  timeout       = 30
+  memory_size   = 128
+
+  filename         = local.lambda_zip
+  source_code_hash = fileexists(local.lambda_zip) ? filebase64sha256(local.lambda_zip) : null
+  kms_key_arn      = aws_kms_key.project.arn
+
+  environment {
+    # With immutable subject claims the token's repository_id is checked too: a renamed or
+    # re-created repository of the same name does not pass.
+    variables = merge({
+      GITHUB_REPOSITORY = var.github_repository
+      JOB_NAME_PREFIX   = var.project
+      JWKS_URL          = var.github_oidc_jwks_url
+    }, var.github_repository_id == null ? {} : { GITHUB_REPOSITORY_ID = tostring(var.github_repository_id) })
+  }
+
+  tracing_config {
+    mode = "Active"
+  }
+
+  depends_on = [aws_cloudwatch_log_group.stop_training]
+}

@@ -22,14 +22,15 @@ locals {
   models_arn   = "arn:${local.partition}:s3:::${local.models_bucket}"
   state_bucket = coalesce(var.state_bucket_name, "${var.project}-tfstate-${local.account_id}-${var.region}")
 
-  endpoint_name        = local.name
-  variant_name         = "AllTraffic"
-  model_package_group  = local.name
-  redeploy_function    = "${local.name}-redeploy"
-  lock_table_name      = "${local.name}-deploy-lock"
-  training_job_prefix  = "${var.project}-"
-  serving_image_uri    = "${aws_ecr_repository.this["serving"].repository_url}:${var.serving_image_tag}"
-  lambda_zip           = startswith(var.lambda_zip_path, "/") ? var.lambda_zip_path : "${path.module}/${var.lambda_zip_path}"
-  sagemaker_arn_prefix = "arn:${local.partition}:sagemaker:${var.region}:${local.account_id}"
-  logs_arn_prefix      = "arn:${local.partition}:logs:${var.region}:${local.account_id}:log-group"
+  endpoint_name          = local.name
+  variant_name           = "AllTraffic"
+  model_package_group    = local.name
+  redeploy_function      = "${local.name}-redeploy"
+  stop_training_function = "${local.name}-stop-training"
+  lock_table_name        = "${local.name}-deploy-lock"
+  training_job_prefix    = "${var.project}-"
+  serving_image_uri      = "${aws_ecr_repository.this["serving"].repository_url}:${var.serving_image_tag}"
+  lambda_zip             = startswith(var.lambda_zip_path, "/") ? var.lambda_zip_path : "${path.module}/${var.lambda_zip_path}"
+  sagemaker_arn_prefix   = "arn:${local.partition}:sagemaker:${var.region}:${local.account_id}"
+  logs_arn_prefix        = "arn:${local.partition}:logs:${var.region}:${local.account_id}:log-group"
 }

@@ -60,6 +60,11 @@ output "serving_repository_url" {
   value       = aws_ecr_repository.this["serving"].repository_url
 }
 
+output "stop_training_function_name" {
+  description = "The function a pull request run stops its own training job through (repository variable STOP_TRAINING_FUNCTION)."
+  value       = aws_lambda_function.stop_training.function_name
+}
+
 output "redeploy_function_name" {
   description = "The redeploy Lambda the release workflow invokes."
   value       = aws_lambda_function.redeploy.function_name

@@ -337,7 +337,7 @@ variable "keep_configs" {
 }
 
 variable "lambda_zip_path" {
-  description = "The redeploy Lambda's zip (built by `make lambda-zip`). Relative paths are relative to this folder."
+  description = "The Lambda package of the redeploy and stop-training functions (built by `make lambda-zip`). Relative paths are relative to this folder."
   type        = string
   default     = "../build/redeploy.zip"
 
@@ -567,4 +567,16 @@ variable "monitor_psi_length" {
   description = "PSI above which the text length distribution counts as drifted (monitor.psi_length)."
   type        = number
   default     = 0.25
+}
+
+variable "github_oidc_jwks_url" {
+  description = "Where the stop-training function reads the keys that sign GitHub's OIDC tokens (the issuer's jwks_uri in https://token.actions.githubusercontent.com/.well-known/openid-configuration)."
+  type        = string
+  default     = "https://token.actions.githubusercontent.com/.well-known/jwks"
+
+  # HTTPS, or a key server on the test machine's loopback (the local cloud's tests serve their own).
+  validation {
+    condition     = startswith(var.github_oidc_jwks_url, "https://") || startswith(var.github_oidc_jwks_url, "http://127.0.0.1:")
+    error_message = "github_oidc_jwks_url must be an https:// URL (GitHub's: https://token.actions.githubusercontent.com/.well-known/jwks)."
+  }
 }

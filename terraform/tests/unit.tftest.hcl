@@ -143,7 +143,7 @@ run "defaults" {
   assert {
     condition = alltrue([for statement in flatten([for document in concat(
       [for policy in aws_iam_role_policy.this : jsondecode(policy.policy)],
-      [for role in [aws_iam_role.sagemaker, aws_iam_role.serving, aws_iam_role.redeploy, aws_iam_role.events, aws_iam_role.github_pr, aws_iam_role.github_release, aws_iam_role.github_promote, aws_iam_role.github_retrain] : jsondecode(role.assume_role_policy)],
+      [for role in [aws_iam_role.sagemaker, aws_iam_role.serving, aws_iam_role.redeploy, aws_iam_role.stop_training, aws_iam_role.events, aws_iam_role.github_pr, aws_iam_role.github_release, aws_iam_role.github_promote, aws_iam_role.github_retrain] : jsondecode(role.assume_role_policy)],
       [for policy in aws_s3_bucket_policy.this : jsondecode(policy.policy)],
       [jsondecode(aws_kms_key.project.policy), jsondecode(aws_sns_topic_policy.alarms.policy), jsondecode(aws_cloudwatch_log_resource_policy.events_to_logs.policy_document)],
       ) : document.Statement]) :
@@ -154,8 +154,31 @@ run "defaults" {
   }
 
   assert {
-    condition     = length(aws_iam_role_policy.this) == 8
-    error_message = "expected the eight role policies (sagemaker, serving, redeploy, pr, release, promote, retrain, events)"
+    condition     = length(aws_iam_role_policy.this) == 9
+    error_message = "expected the nine role policies (sagemaker, serving, redeploy, stop, pr, release, promote, retrain, events)"
+  }
+
+  # --- one role serves every PR: it stops jobs only through the stop-training function, which
+  # verifies the run's token (lambda.tf); the function's role stops the project's jobs and no more
+  assert {
+    condition = alltrue([for statement in jsondecode(aws_iam_role_policy.this["pr"].policy).Statement :
+      !contains(flatten([statement.Action]), "sagemaker:StopTrainingJob") &&
+      (!contains(flatten([statement.Action]), "lambda:InvokeFunction") || statement.Resource == aws_lambda_function.stop_training.arn)
+    ])
+    error_message = "the PR role may not stop training jobs itself, and may invoke the stop-training function only"
+  }
+
+  assert {
+    condition = alltrue([for statement in jsondecode(aws_iam_role_policy.this["stop"].policy).Statement :
+      !anytrue([for action in flatten([statement.Action]) : startswith(action, "sagemaker:")]) ||
+      (flatten([statement.Action]) == ["sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob"] && endswith(statement.Resource, ":training-job/${var.project}-*"))
+    ])
+    error_message = "the stop-training function may describe and stop the project's training jobs, nothing else of SageMaker"
+  }
+
+  assert {
+    condition     = aws_lambda_function.stop_training.environment[0].variables.JWKS_URL == "https://token.actions.githubusercontent.com/.well-known/jwks" && aws_lambda_function.stop_training.environment[0].variables.GITHUB_REPOSITORY == var.github_repository
+    error_message = "the stop-training function must check tokens against GitHub's keys, for this repository"
   }
 
   assert {
@@ -176,7 +199,7 @@ run "defaults" {
   }
 
   assert {
-    condition = alltrue([for role in [aws_iam_role.sagemaker, aws_iam_role.serving, aws_iam_role.redeploy, aws_iam_role.events, aws_iam_role.github_pr, aws_iam_role.github_release, aws_iam_role.github_promote, aws_iam_role.github_retrain] :
+    condition = alltrue([for role in [aws_iam_role.sagemaker, aws_iam_role.serving, aws_iam_role.redeploy, aws_iam_role.stop_training, aws_iam_role.events, aws_iam_role.github_pr, aws_iam_role.github_release, aws_iam_role.github_promote, aws_iam_role.github_retrain] :
     role.permissions_boundary == aws_iam_policy.boundary.arn])
     error_message = "every project role must carry the permissions boundary"
   }

@@ -168,3 +168,15 @@ run "pr_session_of_12_hours_and_two_configs_plan" {
     error_message = "the PR role's maximum session must follow github_pr_session_seconds"
   }
 }
+
+# The stop-training function trusts the keys at this URL: plain HTTP only on the test machine's
+# loopback, where the local cloud's tests serve their own issuer.
+run "jwks_over_plain_http" {
+  command = plan
+
+  variables {
+    github_oidc_jwks_url = "http://keys.example.com/.well-known/jwks"
+  }
+
+  expect_failures = [var.github_oidc_jwks_url]
+}

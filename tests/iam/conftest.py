@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tests.github_issuer import Issuer
 from tests.infra.conftest import GITHUB_REPOSITORY, copy_terraform, make_runner, terraform_bin  # noqa: F401
 from textclf import lambda_zip
 from textclf.frontdoor import proxy
@@ -78,7 +79,16 @@ def _quick_lambda(name: str) -> None:
 
 
 @pytest.fixture(scope="package")
-def account(local_cloud, terraform_bin, tmp_path_factory) -> Iterator[Account]:  # noqa: F811
+def github_oidc() -> Iterator[Issuer]:
+    """GitHub's OIDC issuer as the stop-training function sees it: its keys, served on 127.0.0.1."""
+    issuer = Issuer()
+    issuer.serve()
+    yield issuer
+    issuer.stop()
+
+
+@pytest.fixture(scope="package")
+def account(local_cloud, terraform_bin, tmp_path_factory, github_oidc) -> Iterator[Account]:  # noqa: F811
     """Bootstrap and apply as the administrator; the real redeploy Lambda zip."""
     local_cloud.reset()
     saved = dict(os.environ)
@@ -96,6 +106,7 @@ def account(local_cloud, terraform_bin, tmp_path_factory) -> Iterator[Account]: 
     variables += ["-var", f"drift_lambda_zip_path={drift_zip}"]  # as a release applies it
     variables += ["-var", "enable_api=true", "-var", f"api_proxy_zip_path={proxy_zip}"]
     variables += ["-var", "enable_batch=true"]  # the batch workflow's role (terraform/batch.tf)
+    variables += ["-var", f"github_oidc_jwks_url={github_oidc.base_url}/.well-known/jwks"]
     _ok(run("main", "apply", "-auto-approve", "-input=false", *variables), "apply")
     outputs = {k: v["value"] for k, v in json.loads(run("main", "output", "-json").stdout).items()}
     _quick_lambda(outputs["redeploy_function_name"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import tarfile
 from collections.abc import Iterator
 
@@ -16,6 +17,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.github_issuer import Issuer
 from tests.iam.conftest import GITHUB_REPOSITORY, Account
 from tests.iam.test_principals import GOOD, PR_JOB, RELEASE_JOB, model_folder, targets
 from textclf.config import AwsParams
@@ -140,11 +142,11 @@ def test_a_pr_token_claiming_the_production_environment_off_main_opens_nothing(e
                 env.github(role, job)
 
 
-def test_training_jobs_only_within_the_limits_params_allow(env):
-    """Instance type, runtime and network isolation are conditions of the PR role's CreateTrainingJob."""
-    out = env.outputs
-    request = {
-        "TrainingJobName": "textclf-attack-0001",
+def job_request(account: Account, name: str) -> dict:
+    """A CreateTrainingJob within the PR role's limits (it then fails here: no input channels)."""
+    out = account.outputs
+    return {
+        "TrainingJobName": name,
         "AlgorithmSpecification": {
             "TrainingImage": f"{out['training_repository_url']}:x",
             "TrainingInputMode": "File",
@@ -155,6 +157,11 @@ def test_training_jobs_only_within_the_limits_params_allow(env):
         "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
         "EnableNetworkIsolation": True,
     }
+
+
+def test_training_jobs_only_within_the_limits_params_allow(env):
+    """Instance type, runtime and network isolation are conditions of the PR role's CreateTrainingJob."""
+    request = job_request(env, "textclf-attack-0001")
     bad = {
         "ResourceConfig": {"InstanceType": "ml.p4d.24xlarge", "InstanceCount": 1, "VolumeSizeInGB": 30},
         "StoppingCondition": {"MaxRuntimeInSeconds": 5 * 24 * 3600},
@@ -172,6 +179,69 @@ def test_training_jobs_only_within_the_limits_params_allow(env):
         sagemaker.create_training_job(**request)
     (job,) = boto3.client("sagemaker").list_training_jobs()["TrainingJobSummaries"]
     assert job["TrainingJobName"] == request["TrainingJobName"]
+
+
+def test_a_pr_stops_its_own_runs_job_and_no_other(env, github_oidc, monkeypatch):
+    """One role serves every PR, so it may not stop jobs itself; the stop-training function stops
+    the job of the run whose GitHub-signed token comes with the request, and nothing else."""
+    from textclf.config import load_params
+    from textclf.localcloud import training
+    from textclf.training import sagemaker as backend
+
+    function = env.outputs["stop_training_function_name"]
+    commit = "6" * 40
+    own, other = (backend.run_job_name("textclf", commit, run, "1") for run in ("100", "200"))
+    previous = training.configure(starting_seconds=300)  # both jobs wait for capacity meanwhile
+    try:
+        with env.acting_as(env.github("pr", PR_JOB)):
+            sagemaker = boto3.client("sagemaker")
+            for name in (own, other):
+                sagemaker.create_training_job(**job_request(env, name))
+            refused(
+                lambda: sagemaker.stop_training_job(TrainingJobName=other),
+                "AccessDenied",
+                "sagemaker:StopTrainingJob",
+            )
+
+            def ask(job: str, token: str) -> dict:
+                answer = boto3.client("lambda").invoke(
+                    FunctionName=function, Payload=json.dumps({"job_name": job, "token": token})
+                )
+                return json.loads(answer["Payload"].read())
+
+            run_100 = {"run_id": 100, "pr": 7}
+            answers = [
+                ask(other, github_oidc.token(function, GITHUB_REPOSITORY, **run_100)),  # another PR's job
+                ask(own, github_oidc.token("sts.amazonaws.com", GITHUB_REPOSITORY, **run_100)),  # STS's token
+                ask(own, github_oidc.token(function, "mallory/fork", **run_100)),  # another repository
+                ask(own, github_oidc.token(function, GITHUB_REPOSITORY, event_name="push", **run_100)),
+                ask(own, Issuer().token(function, GITHUB_REPOSITORY, **run_100)),  # not GitHub's key
+            ]
+            for answer in answers:
+                assert answer["ok"] is False and answer["status"] == "refused", answer
+            assert "not the training job of run 100" in answers[0]["reason"]
+            for name in (own, other):
+                assert (
+                    sagemaker.describe_training_job(TrainingJobName=name)["TrainingJobStatus"] == "InProgress"
+                )
+
+            # The pr workflow's cancel step, as the run's runner: its own token, its own job.
+            for key, value in github_oidc.runner_env(GITHUB_REPOSITORY, **run_100).items():
+                monkeypatch.setenv(key, value)
+            monkeypatch.setenv("TEXTCLF_STOP_TRAINING_FUNCTION", function)
+            run = {"GITHUB_RUN_ID": "100", "GITHUB_RUN_ATTEMPT": "1", "COMMIT": commit}
+            outcome = backend.stop_run_job(load_params(), env={**os.environ, **run}, log=lambda _: None)
+            again = backend.stop_run_job(load_params(), env={**os.environ, **run}, log=lambda _: None)
+
+            assert (outcome, again) == ("stopped", "finished")
+            assert sagemaker.describe_training_job(TrainingJobName=own)["TrainingJobStatus"] in (
+                "Stopping",
+                "Stopped",
+            )
+            assert sagemaker.describe_training_job(TrainingJobName=other)["TrainingJobStatus"] == "InProgress"
+    finally:
+        training.configure(**{field: getattr(previous, field) for field in previous.__dataclass_fields__})
+        boto3.client("sagemaker").stop_training_job(TrainingJobName=other)
 
 
 def test_the_pr_role_cannot_overwrite_the_dvc_remote(env):

@@ -63,19 +63,21 @@ def test_the_zip_holds_the_handler_and_an_import_free_package_only(tmp_path, lam
 
     assert again.read_bytes() == lambda_zip  # deterministic
     archive = zipfile.ZipFile(io.BytesIO(lambda_zip))
-    packages = ["textclf/__init__.py", "textclf/release/__init__.py"]
-    assert archive.namelist() == [*packages, "textclf/release/redeploy.py"]
+    packages = ["textclf/__init__.py", "textclf/release/__init__.py", "textclf/training/__init__.py"]
+    handlers = ["textclf/release/redeploy.py", "textclf/training/stop_job.py"]  # two functions, one package
+    assert sorted(archive.namelist()) == sorted([*packages, *handlers])
     for package in packages:
         tree = ast.parse(archive.read(package))
         assert not [node for node in ast.walk(tree) if isinstance(node, ast.Import | ast.ImportFrom)]
-    redeploy_imports = {
-        alias.name.split(".")[0]
-        for node in ast.walk(ast.parse(archive.read("textclf/release/redeploy.py")))
-        if isinstance(node, ast.Import | ast.ImportFrom)
-        for alias in (node.names if isinstance(node, ast.Import) else [ast.alias(node.module or "")])
-    }
-    # The standard library, boto3 and botocore (the Lambda runtime has both), nothing of ours.
-    assert redeploy_imports - set(sys.stdlib_module_names) == {"boto3", "botocore"}
+    for handler in handlers:
+        imports = {
+            alias.name.split(".")[0]
+            for node in ast.walk(ast.parse(archive.read(handler)))
+            if isinstance(node, ast.Import | ast.ImportFrom)
+            for alias in (node.names if isinstance(node, ast.Import) else [ast.alias(node.module or "")])
+        }
+        # The standard library, boto3 and botocore (the Lambda runtime has both), nothing of ours.
+        assert imports - set(sys.stdlib_module_names) == {"boto3", "botocore"}, handler
 
 
 def test_invoking_the_lambda_deploys_the_release(world, lambda_zip):

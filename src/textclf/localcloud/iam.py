@@ -354,9 +354,8 @@ def _context_for(prefix: str, operation: str, params: dict[str, Any]) -> dict[st
         if "MaxRuntimeInSeconds" in stopping:
             context["sagemaker:maxruntimeinseconds"] = [str(stopping["MaxRuntimeInSeconds"])]
         context["sagemaker:networkisolation"] = [str(bool(params.get("EnableNetworkIsolation"))).lower()]
-        image = (params.get("AlgorithmSpecification") or {}).get("TrainingImage")
-        if image:
-            context["sagemaker:imageuris"] = [str(image)]
+        # No image key: CreateTrainingJob has none (Service Authorization Reference,
+        # list_amazonsagemaker), so a policy naming one would never match on AWS.
         if (params.get("OutputDataConfig") or {}).get("KmsKeyId"):
             context["sagemaker:outputkmskey"] = [str(params["OutputDataConfig"]["KmsKeyId"])]
     if prefix == "sagemaker" and operation == "CreateModel":
@@ -393,7 +392,6 @@ SERVICE_KEYS = frozenset(
         "sagemaker:instancetypes",
         "sagemaker:maxruntimeinseconds",
         "sagemaker:networkisolation",
-        "sagemaker:imageuris",
         "sagemaker:outputkmskey",
         "cloudwatch:namespace",
         "kms:grantisforawsresource",

@@ -909,5 +909,12 @@ def _refuse_file(reason: str) -> int:
 # ---------------------------------------------------------------------------------------------
 # Packaging (`make lambda-zip`, textclf.lambda_zip)
 
-# This module and the import-free `__init__.py` files on the way to it: nothing else of ours.
-ZIP_FILES = ("textclf/__init__.py", "textclf/release/__init__.py", "textclf/release/redeploy.py")
+# This module and the import-free `__init__.py` files on the way to it, and the stop-training
+# function (textclf.training.stop_job), which Terraform creates from the same package: nothing else.
+ZIP_FILES = (
+    "textclf/__init__.py",
+    "textclf/release/__init__.py",
+    "textclf/release/redeploy.py",
+    "textclf/training/__init__.py",
+    "textclf/training/stop_job.py",
+)

@@ -542,10 +542,20 @@ def _should_stop(name: str, log: Log) -> bool:
     return answer.strip().lower() in ("", "y", "yes")
 
 
+def _request_stop(sm, name: str, region: str) -> None:
+    """Stop `name`: through the stop-training function in a pull request run (the PR role may not
+    stop jobs itself), directly with anyone else's credentials."""
+    function = os.environ.get("TEXTCLF_STOP_TRAINING_FUNCTION")
+    if function and os.environ.get("GITHUB_RUN_ID"):
+        _stop_through_function(function, name, dict(os.environ), region)
+    else:
+        sm.stop_training_job(TrainingJobName=name)
+
+
 def _on_interrupt(sm, name: str, region: str, log: Log) -> None:
     if _should_stop(name, log):
         try:
-            sm.stop_training_job(TrainingJobName=name)
+            _request_stop(sm, name, region)
             log(f"asked SageMaker to stop {name}; it saves a checkpoint and stops within about 2 minutes")
         except Exception as error:
             if "not found" in str(error).lower() or "could not find" in str(error).lower():
@@ -565,7 +575,7 @@ def _stop_after_error(sm, name: str, region: str, log: Log, error: BaseException
         if status in TERMINAL or status == "Stopping":
             log(f"{name} is {status} already: nothing to stop")
             return
-        sm.stop_training_job(TrainingJobName=name)
+        _request_stop(sm, name, region)
         log(f"asked SageMaker to stop {name}; it saves a checkpoint and stops within about 2 minutes")
     except Exception as stop_error:
         if "not found" in str(stop_error).lower() or "could not find" in str(stop_error).lower():
@@ -577,9 +587,12 @@ def _stop_after_error(sm, name: str, region: str, log: Log, error: BaseException
 
 def stop_run_job(params: Params, env: dict[str, str] | None = None, log: Log = print) -> str:
     """Stop the training job this workflow run started (the pr workflow's cancel step). Returns
-    what it did: stopped | not-started | finished (already Completed, Failed or Stopped)."""
-    import boto3
+    what it did: stopped | not-started | finished (already Completed, Failed or Stopped).
 
+    With TEXTCLF_STOP_TRAINING_FUNCTION set (the pr workflow, from Terraform's output), the run
+    asks the stop-training function with its own OIDC token: the PR role may not stop jobs itself,
+    because IAM cannot tell one PR's job from another's (textclf.training.stop_job). Without it
+    (a person's own credentials), it stops the job directly."""
     env = dict(os.environ) if env is None else env
     settings, aws = params.sagemaker.resolved(), params.aws.resolved()
     if not env.get("GITHUB_RUN_ID"):
@@ -591,28 +604,88 @@ def stop_run_job(params: Params, env: dict[str, str] | None = None, log: Log = p
     name = run_job_name(
         settings.job_name_prefix, git.commit, env["GITHUB_RUN_ID"], env.get("GITHUB_RUN_ATTEMPT", "1")
     )
-    sm = boto3.Session(region_name=aws.region).client("sagemaker")
+    function = env.get("TEXTCLF_STOP_TRAINING_FUNCTION")
+    if function:
+        outcome, status = _stop_through_function(function, name, env, aws.region)
+    else:
+        outcome, status = _stop_directly(name, aws.region)
+    if outcome == "not-started":
+        log(f"no training job {name} was started by this run: nothing to stop")
+    elif outcome == "finished":
+        log(f"training job {name} is {status}: nothing to stop")
+    else:
+        log(
+            f"asked SageMaker to stop the training job {name} (was {status}): {console_url(aws.region, name)}"
+        )
+    return outcome
+
+
+def _stop_directly(name: str, region: str) -> tuple[str, str | None]:
+    import boto3
     from botocore.exceptions import ClientError
 
+    sm = boto3.Session(region_name=region).client("sagemaker")
     try:
         status = sm.describe_training_job(TrainingJobName=name)["TrainingJobStatus"]
     except ClientError as error:
         if "not found" in str(error).lower() or "could not find" in str(error).lower():
-            log(f"no training job {name} was started by this run: nothing to stop")
-            return "not-started"
+            return "not-started", None
         raise SageMakerError(f"cannot look up the training job {name}: {error}") from None
     if status in TERMINAL or status == "Stopping":
-        log(f"training job {name} is {status}: nothing to stop")
-        return "finished"
+        return "finished", status
     try:
         sm.stop_training_job(TrainingJobName=name)
     except ClientError as error:
         raise SageMakerError(
             f"could not stop the training job {name}: {error}\n"
-            f"  stop it in the console: {console_url(aws.region, name)}"
+            f"  stop it in the console: {console_url(region, name)}"
         ) from None
-    log(f"asked SageMaker to stop the training job {name} (was {status}): {console_url(aws.region, name)}")
-    return "stopped"
+    return "stopped", status
+
+
+def github_id_token(audience: str, env: dict[str, str]) -> str:
+    """This job's OIDC token for `audience`, as GitHub documents it for any client: GET
+    $ACTIONS_ID_TOKEN_REQUEST_URL&audience=<aud> with the bearer $ACTIONS_ID_TOKEN_REQUEST_TOKEN
+    (set only for jobs with `permissions: id-token: write`)."""
+    import urllib.parse
+    import urllib.request
+
+    url, bearer = env.get("ACTIONS_ID_TOKEN_REQUEST_URL"), env.get("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+    if not url or not bearer:
+        raise SageMakerError(
+            "ACTIONS_ID_TOKEN_REQUEST_URL/TOKEN are not set: the job needs `permissions: id-token: write` "
+            "to ask the stop-training function"
+        )
+    request = urllib.request.Request(
+        f"{url}&audience={urllib.parse.quote(audience, safe='')}",
+        headers={"Authorization": f"bearer {bearer}"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return str(json.loads(response.read())["value"])
+    except (OSError, ValueError, KeyError) as error:
+        raise SageMakerError(f"could not get this job's OIDC token from GitHub: {error}") from None
+
+
+def _stop_through_function(
+    function: str, name: str, env: dict[str, str], region: str
+) -> tuple[str, str | None]:
+    import boto3
+
+    token = github_id_token(function, env)
+    response = (
+        boto3.Session(region_name=region)
+        .client("lambda")
+        .invoke(FunctionName=function, Payload=json.dumps({"job_name": name, "token": token}).encode())
+    )
+    answer = json.loads(response["Payload"].read() or b"{}")
+    if response.get("FunctionError") or not answer.get("ok"):
+        reason = answer.get("reason") or answer.get("errorMessage") or answer
+        raise SageMakerError(
+            f"the stop-training function {function} did not stop {name}: {reason}\n"
+            f"  stop it in the console: {console_url(region, name)}"
+        )
+    return str(answer["outcome"]), answer.get("status")
 
 
 def session_seconds(params: Params) -> int:
