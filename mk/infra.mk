@@ -2,7 +2,7 @@
 # offline. Every target goes through terraform/scripts/tf.sh, which picks the local cloud when
 # .localcloud/env exists (or AWS_ENDPOINT_URL is set) and the real account otherwise.
 
-.PHONY: local-cloud local-cloud-stop bootstrap infra-init infra-plan infra-apply infra-output \
+.PHONY: infra-apply-release-role local-cloud local-cloud-stop bootstrap infra-init infra-plan infra-apply infra-output \
 	infra-destroy infra-fmt infra-test infra-checkov
 
 TF := terraform/scripts/tf.sh
@@ -77,6 +77,12 @@ infra-plan: infra-repository infra-init lambda-zip ## Plan DEPLOY_ENV's infrastr
 
 infra-apply: infra-repository infra-init lambda-zip ## Apply the infrastructure (prints the outputs)
 	$(SERVING_IMAGE_VAR) $(TF) main apply -input=false $(AUTO_APPROVE) $(INFRA_ARGS)
+
+# A new account's first apply can stop at the release role (and what its policy names: the
+# key, buckets, lock table, OIDC provider, boundary): the release job then creates the rest with
+# its own limited rights (tests/infra/test_localcloud_apply.py does exactly that).
+infra-apply-release-role: infra-repository infra-init lambda-zip ## First apply on a new account: only DEPLOY_ENV's release role; the release job applies the rest
+	$(SERVING_IMAGE_VAR) $(TF) main apply -input=false $(AUTO_APPROVE) -target='aws_iam_role_policy.this["release"]' $(INFRA_ARGS)
 
 infra-output: ## Print the outputs (bucket names, role ARNs, repositories, endpoint) as JSON
 	@$(TF) main output -json

@@ -1,7 +1,8 @@
 """The whole flow against the local cloud (moto over HTTP) with the real Terraform CLI and provider:
 `make bootstrap` (state bucket) -> S3 backend with S3-native locking -> apply on a new account (no
-model yet) -> release the first model and apply again (endpoint) -> a second plan shows no
-changes -> destroy. Bad variables fail at plan time with a message naming them."""
+model yet; the administrator creates the release role, the release role the rest) -> release the
+first model and apply again (endpoint) -> a second plan shows no changes -> destroy. Bad variables
+fail at plan time with a message naming them."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.infra.conftest import GITHUB_REPOSITORY, TfResult, TfRunner, copy_terraform, make_runner
+from textclf.localcloud import principals
 
 pytestmark = pytest.mark.slow
 
@@ -59,13 +61,19 @@ def empty_bucket(s3: Any, bucket: str) -> None:
 
 
 @pytest.fixture
-def cloud_tf(aws_env: dict[str, str], terraform_bin: str, tmp_path: Path) -> TfRunner:
+def workdir(tmp_path: Path) -> Path:
+    return copy_terraform(tmp_path / "terraform")
+
+
+@pytest.fixture
+def cloud_tf(aws_env: dict[str, str], terraform_bin: str, workdir: Path) -> TfRunner:
     """tf.sh on a fresh copy of terraform/, in local-cloud mode (AWS_ENDPOINT_URL is set)."""
-    workdir = copy_terraform(tmp_path / "terraform")
     return make_runner(workdir, aws_env)
 
 
-def test_apply_plan_clean_and_destroy(cloud_tf: TfRunner, lambda_zip: Path, tiny_model_dir: Path) -> None:
+def test_apply_plan_clean_and_destroy(
+    cloud_tf: TfRunner, workdir: Path, aws_env: dict[str, str], lambda_zip: Path, tiny_model_dir: Path
+) -> None:
     s3 = boto3.client("s3")
 
     # make bootstrap: the state bucket, then the backend file for the main configuration.
@@ -86,8 +94,23 @@ def test_apply_plan_clean_and_destroy(cloud_tf: TfRunner, lambda_zip: Path, tiny
     assert "serverless_memory_mb must be one of 1024, 2048" in messages, result.output
     assert 'github_repository must be "owner/name"' in messages, result.output
 
-    # A new account: everything but the endpoint (there is no model to serve yet).
-    ok(cloud_tf("main", "apply", "-auto-approve", "-input=false", *variables), "apply (new account)")
+    # A new account: the administrator creates the release role and what its policy names
+    # (`make infra-apply-release-role`); the release role, as the release job assumes it, creates
+    # everything else but the endpoint (there is no model to serve yet). Its rights and boundary
+    # are enough for a first apply, not only for the re-applies of later releases.
+    release_role = ['-target=aws_iam_role_policy.this["release"]']
+    ok(
+        cloud_tf("main", "apply", "-auto-approve", "-input=false", *variables, *release_role),
+        "apply (release role)",
+    )
+    role = boto3.client("iam").get_role(RoleName="textclf-prod-github-release")["Role"]["Arn"]
+    as_release = make_runner(
+        workdir, {**aws_env, **principals.assume(role, principals.release(GITHUB_REPOSITORY))}
+    )
+    ok(
+        as_release("main", "apply", "-auto-approve", "-input=false", *variables),
+        "apply (new account, as the release role)",
+    )
     assert s3.head_object(Bucket=state_bucket, Key="main/terraform.tfstate")["ContentLength"] > 0
     outputs = {
         name: value["value"] for name, value in json.loads(cloud_tf("main", "output", "-json").stdout).items()

@@ -271,6 +271,8 @@ def _resource_for(prefix: str, operation: str, params: dict[str, Any], path: str
     if prefix == "sqs" and (params.get("QueueUrl") or params.get("QueueName")):
         name = str(params.get("QueueName") or str(params["QueueUrl"]).rstrip("/").rsplit("/", 1)[-1])
         return _arn("sqs", region, name)
+    if prefix == "kms" and params.get("AliasName"):  # CreateAlias, UpdateAlias, DeleteAlias
+        return _arn("kms", region, str(params["AliasName"]))
     if prefix == "kms" and params.get("KeyId"):
         return kms_key_arn(str(params["KeyId"]), region)
     if prefix == "sns":
@@ -638,8 +640,24 @@ def _authorize_normal(self: Any, resource: str = "*") -> None:
             GLOBAL_KEYS | SERVICE_KEYS,
         )
         _authorize_or_deny(self, passrole, region)
+    for key in _alias_keys(prefix, operation, params, region):
+        _authorize_or_deny(self, Request(principal, action, key, context, GLOBAL_KEYS | SERVICE_KEYS), region)
     if action == "sts:AssumeRole":
         _check_trust(self, arn, principal, {}, "sts:AssumeRole")
+
+
+def _alias_keys(prefix: str, operation: str, params: dict[str, Any], region: str) -> list[str]:
+    """The keys an alias call needs the same permission on, besides the alias: the target of
+    CreateAlias, the current and the new target of UpdateAlias, the target of DeleteAlias
+    ("Controlling access to aliases", https://docs.aws.amazon.com/kms/latest/developerguide/alias-access.html)."""
+    if prefix != "kms" or operation not in ("CreateAlias", "UpdateAlias", "DeleteAlias"):
+        return []
+    keys = [kms_key_arn(str(params["TargetKeyId"]), region)] if params.get("TargetKeyId") else []
+    if operation != "CreateAlias" and params.get("AliasName"):
+        current = kms_key_arn(str(params["AliasName"]), region)
+        if not current.endswith(f"key/{params['AliasName']}"):  # the alias exists: its key
+            keys.append(current)
+    return keys
 
 
 def _passed_roles(prefix: str, operation: str, params: dict[str, Any]) -> list[tuple[str, str]]:
