@@ -111,6 +111,21 @@ def test_a_bucket_policy_deny_applies_to_every_principal():
     assert not verdict.allowed and verdict.reason == "with an explicit deny in a bucket policy"
 
 
+def test_a_resource_policy_naming_the_account_delegates_to_iam_and_grants_no_role_itself():
+    """IAM User Guide, "AWS JSON policy elements: Principal" (AWS account principals): the account
+    (id or root ARN) in a resource policy is the account, whose administrator then grants its
+    users and roles with identity-based policies; a role gets nothing from that statement alone."""
+    for account in (ACCOUNT, f"arn:aws:iam::{ACCOUNT}:root"):
+        key_policy = policy(allow("kms:*", "*", Principal={"AWS": account}))
+        decrypt = request("kms:Decrypt", f"arn:aws:kms:us-east-1:{ACCOUNT}:key/k")
+        verdict = authorize(decrypt, ACCOUNT, [], None, key_policy, "key policy")
+        assert not verdict.allowed, account
+        as_root = Request(f"arn:aws:iam::{ACCOUNT}:root", "kms:Decrypt", "*", {}, KEYS)
+        assert authorize(as_root, ACCOUNT, [], None, key_policy, "key policy").allowed
+        named = policy(allow("kms:*", "*", Principal={"AWS": f"arn:aws:iam::{ACCOUNT}:role/app"}))
+        assert authorize(decrypt, ACCOUNT, [], None, named, "key policy").allowed  # the role itself
+
+
 def test_a_trust_policy_matches_its_principal_and_its_claims():
     provider = f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
     trust = policy(

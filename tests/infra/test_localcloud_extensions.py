@@ -162,3 +162,32 @@ def test_a_refusal_comes_back_in_the_protocol_the_client_spoke(aws_env):
         error = caught.value.response["Error"]
         assert error["Code"] == "AccessDeniedException", error
         assert f"is not authorized to perform: {service}:" in error["Message"]
+
+
+def test_an_alias_needs_the_permission_on_the_alias_and_on_its_key(aws_env):
+    """KMS, "Controlling access to aliases": CreateAlias is authorized on the alias (IAM policy) and
+    on the key it points at; the release role's first apply creates the project key's alias."""
+    from tests.roles import create_role
+    from textclf.localcloud import iam
+
+    key = boto3.client("kms").create_key()["KeyMetadata"]["Arn"]
+    alias_arn = "arn:aws:kms:us-east-1:123456789012:alias/project"
+    on_alias = {"Effect": "Allow", "Action": "kms:CreateAlias", "Resource": alias_arn}
+    role = create_role("names-keys", "lambda.amazonaws.com", [on_alias])
+    session = iam.service_session(role, "lambda.amazonaws.com", "probe")
+    kms = boto3.client(
+        "kms",
+        aws_access_key_id=session["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=session["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=session["AWS_SESSION_TOKEN"],
+    )
+    with pytest.raises(ClientError, match=f"kms:CreateAlias on resource: {key}"):
+        kms.create_alias(AliasName="alias/project", TargetKeyId=key)
+    on_key = {"Effect": "Allow", "Action": "kms:CreateAlias", "Resource": key}
+    boto3.client("iam").put_role_policy(
+        RoleName="names-keys",
+        PolicyName="key",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [on_key]}),
+    )
+    kms.create_alias(AliasName="alias/project", TargetKeyId=key)
+    assert boto3.client("kms").describe_key(KeyId="alias/project")["KeyMetadata"]["Arn"] == key

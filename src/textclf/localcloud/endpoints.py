@@ -115,7 +115,8 @@ def access_problem(model: Any, url: str) -> str | None:
         iam.check(principal, "s3:GetObject", f"arn:aws:s3:::{bucket}/{key}", region)
         encrypted_with = iam.object_kms_key(bucket, key, region)
         if encrypted_with:
-            iam.check(principal, "kms:Decrypt", encrypted_with, region)
+            through_s3 = {"kms:ViaService": f"s3.{region}.amazonaws.com"}  # S3 decrypts for it
+            iam.check(principal, "kms:Decrypt", encrypted_with, region, **through_s3)
     except iam.LocalCloudAccessDenied as error:
         # SageMaker's FailureReason for model data its role cannot read.
         return (

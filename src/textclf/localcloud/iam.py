@@ -397,6 +397,7 @@ SERVICE_KEYS = frozenset(
         "sagemaker:outputkmskey",
         "cloudwatch:namespace",
         "kms:grantisforawsresource",
+        "kms:viaservice",
         "aws:tagkeys",
         "iam:passedtoservice",
         "s3:prefix",
@@ -737,9 +738,16 @@ def _authorize_s3(self: Any, bucket_name: str | None = None, key_name: str | Non
     if key_arn:
         # SSE-KMS: S3 asks KMS as the caller, so the caller needs the key too
         # (https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html).
+        # The request reaches KMS through S3: kms:ViaService is S3's endpoint name (AWS KMS
+        # developer guide, "kms:ViaService"), which policies use to allow a key through S3 only.
         kms_action = "kms:GenerateDataKey" if action == "s3:PutObject" else "kms:Decrypt"
+        through_s3 = {"kms:viaservice": [f"s3.{region}.amazonaws.com"]}
         kms_request = Request(
-            principal, kms_action, key_arn, _global_context(principal, region), GLOBAL_KEYS | SERVICE_KEYS
+            principal,
+            kms_action,
+            key_arn,
+            _global_context(principal, region) | through_s3,
+            GLOBAL_KEYS | SERVICE_KEYS,
         )
         _authorize_or_deny(self, kms_request, region, None)
 

@@ -60,19 +60,22 @@ def resource_matches(patterns: Any, resource: str) -> bool:
 
 
 def principal_matches(element: Any, principal: str, account: str) -> bool:
-    """A resource policy's Principal: "*", {"AWS": ARN | account | root ARN}, {"Service": ...}."""
+    """A resource policy's Principal: "*", {"AWS": ARN | account | root ARN}, {"Service": ...}.
+
+    The account (its id or root ARN) names the account itself: it does not grant the account's
+    users and roles directly, it lets the account's administrator grant them with identity-based
+    policies (IAM User Guide, "AWS JSON policy elements: Principal", AWS account principals). So it
+    matches the root only; callers evaluate delegation by asking as the root (kms key policies)."""
+    root = f"arn:aws:iam::{account}:root"
     if element == "*":
         return True
     if not isinstance(element, dict):
         return False
     for kind, values in element.items():
         for value in _as_list(values):
-            if kind == "AWS" and (
-                value == "*"
-                or value == principal
-                or value in (account, f"arn:aws:iam::{account}:root")
-                or _role_of_session(principal) == value
-            ):
+            if value == account:
+                value = root
+            if kind == "AWS" and (value == "*" or value == principal or _role_of_session(principal) == value):
                 return True
             if kind == "Service" and value == principal:
                 return True
