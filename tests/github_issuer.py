@@ -1,8 +1,9 @@
-"""A stand-in for GitHub's OIDC issuer: an RSA key, its JWKS served on 127.0.0.1, signed tokens.
+"""A stand-in for GitHub's OIDC issuer for the stop-training function: its own RSA key (the local
+cloud's SigningKey), its JWKS served on 127.0.0.1, a runner's token endpoint, signed tokens.
 
-The tokens have the claims GitHub's OIDC reference lists for a workflow job (repository, event_name,
-ref, run_id, run_attempt, ...) and are signed RS256 with a 2048-bit key, as GitHub's are; the
-stop-training function fetches the keys from `jwks_url` as it fetches GitHub's.
+The tokens have the claims GitHub's OIDC reference lists for a pull request's job (repository,
+event_name, ref, run_id, run_attempt, ...) and are signed RS256 with a 2048-bit key, as GitHub's
+are; the stop-training function fetches the keys from `jwks_url` as it fetches GitHub's.
 """
 
 from __future__ import annotations
@@ -15,8 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from textclf.localcloud.oidc import SigningKey
 
 ISSUER = "https://token.actions.githubusercontent.com"
 REQUEST_TOKEN = "runner-request-token"  # ACTIONS_ID_TOKEN_REQUEST_TOKEN's stand-in
@@ -26,31 +26,14 @@ def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).decode().rstrip("=")
 
 
-def _int(number: int) -> str:
-    return b64url(number.to_bytes((number.bit_length() + 7) // 8, "big"))
+class Issuer(SigningKey):
+    """A key of its own (sign, jwks, verify from the local cloud's issuer), the claims of a pull
+    request's job, and an HTTP server for its JWKS and a runner's token endpoint."""
 
-
-class Issuer:
     def __init__(self, kid: str = "test-key-1", bits: int = 2048) -> None:
-        self.kid = kid
-        self.key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
+        super().__init__(kid, bits)
         self._server: ThreadingHTTPServer | None = None
         self.run: dict[str, Any] | None = None  # the run the token endpoint issues tokens for
-
-    def jwks(self) -> dict[str, Any]:
-        numbers = self.key.public_key().public_numbers()
-        return {
-            "keys": [
-                {
-                    "kty": "RSA",
-                    "use": "sig",
-                    "alg": "RS256",
-                    "kid": self.kid,
-                    "n": _int(numbers.n),
-                    "e": _int(numbers.e),
-                }
-            ]
-        }
 
     def claims(
         self, audience: str, repo: str, run_id: int = 4242, attempt: int = 1, pr: int = 7, **changes: Any
@@ -73,12 +56,6 @@ class Issuer:
         }
         claims.update(changes)
         return {key: value for key, value in claims.items() if value is not None}
-
-    def sign(self, claims: dict[str, Any], header: dict[str, Any] | None = None) -> str:
-        header = header or {"alg": "RS256", "typ": "JWT", "kid": self.kid}
-        signing_input = f"{b64url(json.dumps(header).encode())}.{b64url(json.dumps(claims).encode())}"
-        signature = self.key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
-        return f"{signing_input}.{b64url(signature)}"
 
     def token(self, audience: str, repo: str, **claims: Any) -> str:
         return self.sign(self.claims(audience, repo, **claims))

@@ -21,7 +21,7 @@ from tests.github_issuer import Issuer
 from tests.iam.conftest import GITHUB_REPOSITORY, Account
 from tests.iam.test_principals import GOOD, PR_JOB, RELEASE_JOB, model_folder, targets
 from textclf.config import AwsParams
-from textclf.localcloud import principals
+from textclf.localcloud import oidc, principals
 from textclf.release import promote
 
 pytestmark = pytest.mark.slow  # shares the Terraform-made account of tests/iam
@@ -140,6 +140,35 @@ def test_a_pr_token_claiming_the_production_environment_off_main_opens_nothing(e
         for role in ("release", "promote"):
             with pytest.raises(ClientError, match="AccessDenied"):
                 env.github(role, job)
+
+
+def test_a_token_the_issuer_did_not_sign_opens_nothing(env, endpoint_unchanged):
+    """The release job's exact claims, written by someone other than the issuer: unsigned
+    (`alg: none`), signed with another key, or the issuer's token with its claims edited. STS
+    checks the signature before any claim (InvalidIdentityToken)."""
+    from botocore import UNSIGNED
+    from botocore.config import Config
+
+    from tests.github_issuer import b64url
+
+    claims = RELEASE_JOB.claims()
+    genuine = RELEASE_JOB.token()
+    header, _, signature = genuine.split(".")
+    payload = b64url(json.dumps(claims).encode())
+    forged = [
+        f"{b64url(json.dumps({'alg': 'none', 'typ': 'JWT'}).encode())}.{payload}.",
+        Issuer(kid=oidc.KEY_ID).sign(claims),  # the issuer's key id, another key
+        f"{header}.{b64url(json.dumps({**claims, 'exp': claims['exp'] + 3600}).encode())}.{signature}",
+    ]
+    sts = boto3.client("sts", config=Config(signature_version=UNSIGNED))
+    for token in forged:
+        with pytest.raises(ClientError, match="InvalidIdentityToken"):
+            sts.assume_role_with_web_identity(
+                RoleArn=env.role("release"), RoleSessionName="forger", WebIdentityToken=token
+            )
+    assert sts.assume_role_with_web_identity(
+        RoleArn=env.role("release"), RoleSessionName="forger", WebIdentityToken=genuine
+    )["Credentials"]["AccessKeyId"]
 
 
 def job_request(account: Account, name: str) -> dict:

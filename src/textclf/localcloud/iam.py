@@ -11,9 +11,9 @@ identity token. This module replaces its hook (`ActionAuthenticatorMixin`) for e
   role's permissions boundary and the resource policy (S3 bucket policies, KMS key policies).
 - Calls that pass a role (`iam:PassRole` with `iam:PassedToService`) and S3 objects encrypted with
   a KMS key (`kms:GenerateDataKey` to write, `kms:Decrypt` to read) are authorized as AWS does.
-- `sts:AssumeRoleWithWebIdentity` checks the token's issuer against the account's OIDC providers
-  and the role's trust policy against the token's claims; `DurationSeconds` may not exceed the
-  role's maximum session.
+- `sts:AssumeRoleWithWebIdentity` checks the token's signature (textclf.localcloud.oidc), its
+  issuer against the account's OIDC providers and the role's trust policy against its claims;
+  `DurationSeconds` may not exceed the role's maximum session.
 - An action this module has no resource rule for is refused with a message saying so: a local
   double that guessed "allowed" would hide a permission that real AWS refuses.
 
@@ -32,6 +32,7 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
+from textclf.localcloud import oidc
 from textclf.localcloud.policy import Request, UnknownConditionKey, Verdict, authorize
 
 ACCOUNT = "123456789012"  # moto's default account
@@ -834,6 +835,7 @@ def _assume_with_web_identity(original):
             token = self._get_param("WebIdentityToken") or ""
             arn = self._get_param("RoleArn") or ""
             try:
+                oidc.verify(token)  # the signature first: nothing unsigned is read as claims
                 claims = _claims(token)
             except ValueError as error:
                 _deny(self, False, "InvalidIdentityToken", str(error))

@@ -14,6 +14,7 @@ REGION = "us-east-1"
 # Modules that add what moto lacks. Each has `install()`, called once before the server starts.
 EXTENSIONS = (
     "textclf.localcloud.iam",
+    "textclf.localcloud.oidc",
     "textclf.localcloud.endpoints",
     "textclf.localcloud.eventdelivery",
     "textclf.localcloud.infra",
