@@ -263,6 +263,10 @@ def test_a_pr_stops_its_own_runs_job_and_no_other(env, github_oidc, monkeypatch)
             again = backend.stop_run_job(load_params(), env={**os.environ, **run}, log=lambda _: None)
 
             assert (outcome, again) == ("stopped", "finished")
+            # Without the function configured, the PR role's own stop is refused, and says what to set.
+            direct = {k: v for k, v in os.environ.items() if k != "TEXTCLF_STOP_TRAINING_FUNCTION"}
+            with pytest.raises(backend.SageMakerError, match="STOP_TRAINING_FUNCTION"):
+                backend.stop_run_job(load_params(), env={**direct, **run, "GITHUB_RUN_ID": "200"}, log=print)
             assert sagemaker.describe_training_job(TrainingJobName=own)["TrainingJobStatus"] in (
                 "Stopping",
                 "Stopped",

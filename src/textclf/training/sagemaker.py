@@ -636,8 +636,14 @@ def _stop_directly(name: str, region: str) -> tuple[str, str | None]:
     try:
         sm.stop_training_job(TrainingJobName=name)
     except ClientError as error:
+        hint = ""
+        if "AccessDenied" in str(error):  # the PR role: it stops jobs through the function only
+            hint = (
+                "\n  a pull request's role may not stop jobs itself: set the repository variable "
+                "STOP_TRAINING_FUNCTION (Terraform output stop_training_function_name)"
+            )
         raise SageMakerError(
-            f"could not stop the training job {name}: {error}\n"
+            f"could not stop the training job {name}: {error}{hint}\n"
             f"  stop it in the console: {console_url(region, name)}"
         ) from None
     return "stopped", status
