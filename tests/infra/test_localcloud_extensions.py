@@ -106,6 +106,19 @@ def test_model_package_group_is_deleted_only_when_empty(aws_env: dict[str, str])
     )
 
 
+def client_as(role: str, service: str):
+    """A boto3 client with the credentials Lambda would give a function running as `role`."""
+    from textclf.localcloud import iam
+
+    session = iam.service_session(role, "lambda.amazonaws.com", "probe")
+    return boto3.client(
+        service,
+        aws_access_key_id=session["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=session["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=session["AWS_SESSION_TOKEN"],
+    )
+
+
 def test_a_missing_key_is_403_without_list_bucket_and_404_with_it(aws_env):
     """GetObject API reference: without s3:ListBucket, S3 answers 403 for a key that does not exist."""
     import json
@@ -114,7 +127,6 @@ def test_a_missing_key_is_403_without_list_bucket_and_404_with_it(aws_env):
     from botocore.exceptions import ClientError
 
     from tests.roles import create_role
-    from textclf.localcloud import iam
 
     boto3.client("s3").create_bucket(Bucket="some-bucket")
     read_only = create_role(
@@ -122,13 +134,7 @@ def test_a_missing_key_is_403_without_list_bucket_and_404_with_it(aws_env):
         "lambda.amazonaws.com",
         [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::some-bucket/*"}],
     )
-    session = iam.service_session(read_only, "lambda.amazonaws.com", "probe")
-    s3 = boto3.client(
-        "s3",
-        aws_access_key_id=session["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=session["AWS_SECRET_ACCESS_KEY"],
-        aws_session_token=session["AWS_SESSION_TOKEN"],
-    )
+    s3 = client_as(read_only, "s3")
     with pytest.raises(ClientError, match=r"AccessDenied.*s3:ListBucket"):
         s3.get_object(Bucket="some-bucket", Key="missing")
     listing = {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::some-bucket"}
@@ -168,19 +174,12 @@ def test_an_alias_needs_the_permission_on_the_alias_and_on_its_key(aws_env):
     """KMS, "Controlling access to aliases": CreateAlias is authorized on the alias (IAM policy) and
     on the key it points at; the release role's first apply creates the project key's alias."""
     from tests.roles import create_role
-    from textclf.localcloud import iam
 
     key = boto3.client("kms").create_key()["KeyMetadata"]["Arn"]
     alias_arn = "arn:aws:kms:us-east-1:123456789012:alias/project"
     on_alias = {"Effect": "Allow", "Action": "kms:CreateAlias", "Resource": alias_arn}
     role = create_role("names-keys", "lambda.amazonaws.com", [on_alias])
-    session = iam.service_session(role, "lambda.amazonaws.com", "probe")
-    kms = boto3.client(
-        "kms",
-        aws_access_key_id=session["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=session["AWS_SECRET_ACCESS_KEY"],
-        aws_session_token=session["AWS_SESSION_TOKEN"],
-    )
+    kms = client_as(role, "kms")
     with pytest.raises(ClientError, match=f"kms:CreateAlias on resource: {key}"):
         kms.create_alias(AliasName="alias/project", TargetKeyId=key)
     on_key = {"Effect": "Allow", "Action": "kms:CreateAlias", "Resource": key}
