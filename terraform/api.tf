@@ -87,14 +87,7 @@ locals {
         Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
         Resource = "${local.logs_arn_prefix}:/aws/lambda/${local.api_function}:*"
       },
-      {
-        # X-Ray's PutTraceSegments and PutTelemetryRecords have no resource type (service
-        # authorization reference for AWS X-Ray): "*" is the only resource they accept.
-        Sid      = "TracingHasNoResourceScope"
-        Effect   = "Allow"
-        Action   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
-        Resource = "*"
-      },
+      local.xray_tracing,
     ]
   }
 }

@@ -74,6 +74,14 @@ locals {
     Action   = "ecr:GetAuthorizationToken"
     Resource = "*"
   }
+  # The Lambdas' active tracing. X-Ray's PutTraceSegments and PutTelemetryRecords have no resource
+  # type (service authorization reference for AWS X-Ray): "*" is the only resource they accept.
+  xray_tracing = {
+    Sid      = "TracingHasNoResourceScope"
+    Effect   = "Allow"
+    Action   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+    Resource = "*"
+  }
 }
 
 resource "aws_iam_openid_connect_provider" "github" {
@@ -394,12 +402,7 @@ locals {
         Action   = "sns:Publish"
         Resource = aws_sns_topic.alarms.arn
       },
-      {
-        Sid      = "TracingHasNoResourceScope"
-        Effect   = "Allow"
-        Action   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
-        Resource = "*"
-      },
+      local.xray_tracing,
     ]
   }
 
@@ -780,12 +783,7 @@ locals {
         Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
         Resource = "${aws_cloudwatch_log_group.stop_training.arn}:*"
       },
-      {
-        Sid      = "TracingHasNoResourceScope"
-        Effect   = "Allow"
-        Action   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
-        Resource = "*"
-      },
+      local.xray_tracing,
     ]
   }
 

@@ -8,7 +8,6 @@ are; the stop-training function fetches the keys from `jwks_url` as it fetches G
 
 from __future__ import annotations
 
-import base64
 import json
 import threading
 import time
@@ -20,10 +19,6 @@ from textclf.localcloud.oidc import SigningKey
 
 ISSUER = "https://token.actions.githubusercontent.com"
 REQUEST_TOKEN = "runner-request-token"  # ACTIONS_ID_TOKEN_REQUEST_TOKEN's stand-in
-
-
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode().rstrip("=")
 
 
 class Issuer(SigningKey):

@@ -149,7 +149,7 @@ def test_a_token_the_issuer_did_not_sign_opens_nothing(env, endpoint_unchanged):
     from botocore import UNSIGNED
     from botocore.config import Config
 
-    from tests.github_issuer import b64url
+    from textclf.localcloud.oidc import b64url
 
     claims = RELEASE_JOB.claims()
     genuine = RELEASE_JOB.token()

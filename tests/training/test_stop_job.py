@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from tests.github_issuer import ISSUER, Issuer, b64url
+from tests.github_issuer import ISSUER, Issuer
+from textclf.localcloud.oidc import b64url
 from textclf.training import stop_job
 from textclf.training.sagemaker import run_job_name
 

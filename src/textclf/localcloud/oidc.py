@@ -25,7 +25,7 @@ JWKS_PATH = "/moto-api/textclf/github-oidc/jwks"
 KEY_ID = "localcloud-github-1"
 
 
-def _b64url(data: bytes) -> str:
+def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).decode().rstrip("=")
 
 
@@ -47,15 +47,15 @@ class SigningKey:
         from cryptography.hazmat.primitives.asymmetric import padding
 
         header = header or {"alg": "RS256", "typ": "JWT", "kid": self.kid}
-        signing_input = f"{_b64url(json.dumps(header).encode())}.{_b64url(json.dumps(claims).encode())}"
+        signing_input = f"{b64url(json.dumps(header).encode())}.{b64url(json.dumps(claims).encode())}"
         signature = self.key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
-        return f"{signing_input}.{_b64url(signature)}"
+        return f"{signing_input}.{b64url(signature)}"
 
     def jwks(self) -> dict[str, Any]:
         numbers = self.key.public_key().public_numbers()
 
         def as_b64(number: int) -> str:
-            return _b64url(number.to_bytes((number.bit_length() + 7) // 8, "big"))
+            return b64url(number.to_bytes((number.bit_length() + 7) // 8, "big"))
 
         key = {"kty": "RSA", "use": "sig", "alg": "RS256", "kid": self.kid}
         return {"keys": [{**key, "n": as_b64(numbers.n), "e": as_b64(numbers.e)}]}
