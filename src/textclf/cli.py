@@ -23,6 +23,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from textclf.batch.job import BatchError
     from textclf.pipeline.modeling import ModelNotFoundError
     from textclf.pipeline.prepare import DataError
+    from textclf.pipeline.sample_data import SampleDataError
     from textclf.rehearse import RehearsalError
     from textclf.release.github_settings import SettingsError
     from textclf.release.promote import ReleaseError
@@ -37,6 +38,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
         *USER_ERRORS,
         DataError,
         ModelNotFoundError,
+        SampleDataError,
         ChampionError,
         GateError,
         ReportError,
@@ -67,7 +69,7 @@ def cmd_sample_data(args: argparse.Namespace) -> None:
     from textclf.pipeline.prepare import DataError
 
     try:
-        path = sample_data.write_sample(Path(args.out))
+        path = sample_data.write_sample(Path(args.out), force=args.force)
     except OSError as error:
         raise DataError(
             f"{args.out}: cannot write the sample there ({error.strerror}); pass --out a folder"
@@ -85,7 +87,16 @@ def cmd_data(args: argparse.Namespace) -> None:
     if not Path(args.dvc_file).is_file():
         raise DataError(f"{args.dvc_file}: not found; run from the repository root or pass --dvc-file")
     if sample_data.is_pinned_by(Path(args.dvc_file)):
-        cmd_sample_data(argparse.Namespace(out=args.out))
+        others = sample_data.foreign_files(Path(args.out))
+        if others and not args.force:
+            shown = ", ".join(str(path) for path in others[:5]) + (" ..." if len(others) > 5 else "")
+            raise DataError(
+                f"{args.out}: holds files that are not the bundled sample ({shown}) while {args.dvc_file} "
+                "still pins the sample; nothing was replaced or committed. If they are your data, track "
+                f"them: dvc commit --force {args.dvc_file} && dvc push. To write the sample over "
+                f"{args.out}/messages.csv anyway (and commit {args.out} as it then is), pass --force"
+            )
+        cmd_sample_data(argparse.Namespace(out=args.out, force=args.force))
         # Into the DVC cache too, so `dvc push` can send it like any other data.
         if _dvc("commit", "--force", "--quiet", args.dvc_file) != 0:
             raise DataError(f"`dvc commit {args.dvc_file}` failed (its message is above)")
@@ -432,9 +443,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     sample = add("sample-data", cmd_sample_data, "Write the bundled sample dataset", params=False)
     sample.add_argument("--out", default="data/raw", help="folder to write messages.csv to")
+    sample.add_argument(
+        "--force", action="store_true", help="replace an existing messages.csv that is not the sample"
+    )
     data = add("data", cmd_data, "Materialise data/raw: the bundled sample, or dvc pull", params=False)
     data.add_argument("--out", default="data/raw", help="the folder data.dvc tracks")
     data.add_argument("--dvc-file", default="data.dvc", help="the .dvc file that pins the raw data")
+    data.add_argument(
+        "--force",
+        action="store_true",
+        help="write the sample even where --out holds files that are not the sample (replaces messages.csv)",
+    )
     add("prepare", cmd_prepare, "Stage prepare: validate, clean and split the raw data")
     add("train", cmd_train, "Stage train: fine-tune the model (local or SageMaker backend)")
     add("train-job", cmd_train_job, "The training container's entry point (SageMaker contract)", params=False)

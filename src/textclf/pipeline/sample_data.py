@@ -13,7 +13,9 @@ import csv
 import hashlib
 import io
 import json
+import os
 import random
+import tempfile
 from pathlib import Path
 
 import yaml
@@ -339,11 +341,77 @@ def is_pinned_by(dvc_file: Path) -> bool:
     return isinstance(first, dict) and first.get("md5") == dvc_dir_md5({"messages.csv": sample_bytes()})
 
 
-def write_sample(directory: Path, rows_per_label: int = ROWS_PER_LABEL, seed: int = SEED) -> Path:
-    """Write `messages.csv` (columns text, label) into `directory`, atomically."""
+class SampleDataError(ValueError):
+    """Writing the sample would replace a file that is not the sample (the user's own data)."""
+
+
+def foreign_files(directory: Path) -> list[Path]:
+    """Files below `directory` that writing the sample would replace or that are not the sample:
+    a `messages.csv` with other bytes, and every other file (the user's own data)."""
+    if not directory.is_dir():
+        return []
+    sample = sample_bytes()
+    found = []
+    for path in sorted(directory.rglob("*")):
+        if path.is_dir() and not path.is_symlink():
+            continue
+        if path == directory / "messages.csv" and path.is_file() and not path.is_symlink():
+            try:
+                if path.read_bytes() == sample:
+                    continue
+            except OSError:
+                pass
+        found.append(path)
+    return found
+
+
+def write_sample(
+    directory: Path, rows_per_label: int = ROWS_PER_LABEL, seed: int = SEED, force: bool = False
+) -> Path:
+    """Write `messages.csv` (columns text, label) into `directory`, atomically.
+
+    An existing `messages.csv` with other bytes (the user's own data) is replaced only with
+    `force`; otherwise SampleDataError says what would be replaced.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     target = directory / "messages.csv"
-    partial = target.with_suffix(".csv.partial")
-    partial.write_bytes(sample_bytes(rows_per_label, seed))
-    partial.replace(target)
+    data = sample_bytes(rows_per_label, seed)
+    if target.is_symlink() or target.exists():
+        if not target.is_symlink() and target.is_file() and _same_bytes(target, data):
+            return target  # already the sample: nothing to replace
+        if not force:
+            raise SampleDataError(
+                f"{target}: exists and is not the bundled sample ({_describe(target)}); it was not "
+                "replaced. Keep your data (track it: dvc commit --force data.dvc && dvc push), write the "
+                "sample elsewhere with --out, or pass --force to replace this file with the sample"
+            )
+        if target.is_dir() and not target.is_symlink():
+            raise SampleDataError(f"{target}: is a folder; move it away to write the sample there")
+    with tempfile.NamedTemporaryFile(dir=directory, prefix=".messages.csv.", delete=False) as handle:
+        handle.write(data)
+    partial = Path(handle.name)
+    try:
+        partial.chmod(0o644)
+        partial.replace(target)
+    except OSError:
+        partial.unlink(missing_ok=True)
+        raise
     return target
+
+
+def _same_bytes(path: Path, data: bytes) -> bool:
+    try:
+        return path.stat().st_size == len(data) and path.read_bytes() == data
+    except OSError:
+        return False
+
+
+def _describe(path: Path) -> str:
+    if path.is_symlink():
+        return f"a symbolic link to {os.readlink(path)}"
+    if path.is_dir():
+        return "a folder"
+    try:
+        return f"{path.stat().st_size:,} bytes"
+    except OSError as error:
+        return f"cannot be read: {error.strerror}"

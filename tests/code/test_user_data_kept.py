@@ -1,0 +1,92 @@
+"""`textclf sample-data` and `textclf data` never replace the user's own data without --force."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[2] / "src"
+MINE = "text,label\nmy own row,billing\nanother,returns\n"
+
+
+def textclf(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(SRC),
+        "PATH": str(cwd / "no-tools") + os.pathsep + os.environ["PATH"],
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "textclf.cli", *args], cwd=cwd, capture_output=True, text=True, env=env
+    )
+
+
+def fake_dvc(root: Path) -> Path:
+    """A `dvc` on PATH that records its arguments (the test checks whether `dvc commit` ran)."""
+    tools = root / "no-tools"
+    tools.mkdir()
+    script = tools / "dvc"
+    script.write_text(f'#!/bin/sh\necho "$@" >> "{root}/dvc-calls"\n', encoding="utf-8")
+    script.chmod(0o755)
+    return root / "dvc-calls"
+
+
+def test_sample_data_refuses_to_replace_the_users_messages_csv(tmp_path):
+    raw = tmp_path / "data/raw"
+    raw.mkdir(parents=True)
+    (raw / "messages.csv").write_text(MINE, encoding="utf-8")
+
+    done = textclf(tmp_path, "sample-data")
+
+    assert done.returncode == 2, done.stderr
+    assert "data/raw/messages.csv: exists and is not the bundled sample" in done.stderr
+    assert "--force" in done.stderr and "Traceback" not in done.stderr
+    assert (raw / "messages.csv").read_text(encoding="utf-8") == MINE
+    assert sorted(path.name for path in raw.iterdir()) == ["messages.csv"]  # no temporary file left
+
+
+def test_sample_data_with_force_replaces_it_and_again_is_a_no_op(tmp_path):
+    from textclf.pipeline import sample_data
+
+    raw = tmp_path / "data/raw"
+    raw.mkdir(parents=True)
+    (raw / "messages.csv").write_text(MINE, encoding="utf-8")
+
+    assert textclf(tmp_path, "sample-data", "--force").returncode == 0
+    assert (raw / "messages.csv").read_bytes() == sample_data.sample_bytes()
+    again = textclf(tmp_path, "sample-data")  # the sample itself is not "the user's file"
+    assert again.returncode == 0, again.stderr
+    assert sorted(path.name for path in raw.iterdir()) == ["messages.csv"]
+
+
+def test_data_refuses_while_data_dvc_pins_the_sample_but_data_raw_holds_the_users_files(tmp_path, repo_root):
+    calls = fake_dvc(tmp_path)
+    shutil.copy(repo_root / "data.dvc", tmp_path / "data.dvc")
+    raw = tmp_path / "data/raw"
+    raw.mkdir(parents=True)
+    (raw / "messages.csv").write_text(MINE, encoding="utf-8")
+    (raw / "more.jsonl").write_text('{"text": "x", "label": "billing"}\n', encoding="utf-8")
+
+    done = textclf(tmp_path, "data")
+
+    assert done.returncode == 2, done.stderr
+    assert "data/raw: holds files that are not the bundled sample" in done.stderr
+    assert "data/raw/messages.csv" in done.stderr and "data/raw/more.jsonl" in done.stderr
+    assert "dvc commit --force data.dvc" in done.stderr and "Traceback" not in done.stderr
+    assert (raw / "messages.csv").read_text(encoding="utf-8") == MINE
+    assert not calls.exists(), "dvc commit ran although nothing was written"
+
+    forced = textclf(tmp_path, "data", "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert calls.read_text().startswith("commit --force")
+    assert (raw / "more.jsonl").exists()  # --force replaces messages.csv only
+
+
+def test_data_on_a_fresh_clone_still_writes_the_sample(tmp_path, repo_root):
+    calls = fake_dvc(tmp_path)
+    shutil.copy(repo_root / "data.dvc", tmp_path / "data.dvc")
+    done = textclf(tmp_path, "data")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "data/raw/messages.csv").is_file() and calls.read_text().startswith("commit")
