@@ -10,6 +10,14 @@ Each instance ("host") of the job is a subprocess running the image's `train` pr
     <work>/algo-1/model/                    packed into <work>/model.tar.gz when training succeeds
     <work>/algo-1/output/failure            the job's FailureReason when the program writes it
 
+The folders are the runner's, as SageMaker's are root's: the training container writes its model,
+checkpoints and output to host volumes owned by root (mode 0755), which is why "SageMaker AI expects
+all containers to run with root users" (https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-inference-code.html).
+A job whose image runs as another user (`JobSpec.image_user`, the Dockerfile's last USER) gets
+those folders read-only (0555, what root's 0755 is to another user) and, when the runner is root,
+runs without the capabilities that let root write anyway (`setpriv`): its first write fails with
+EACCES here as on SageMaker.
+
 Like SageMaker it can stop a job (SIGTERM, a grace period, then SIGKILL), enforce the stopping
 condition (MaxRuntime on training time, MaxWait on the whole job), and simulate a Spot
 interruption: SIGTERM once training has reached a chosen step, then a fresh "instance" (empty
@@ -50,7 +58,26 @@ FAILURE_REASON_LIMIT = 1024  # SageMaker keeps the first 1024 characters of /opt
 
 
 class JobInputError(RuntimeError):
-    """A channel or the checkpoint store could not be read; the message is the FailureReason."""
+    """The job cannot run as specified (a channel or the checkpoint store could not be read); the
+    message is the FailureReason."""
+
+
+# The volumes the program writes, which SageMaker mounts from the host owned by root.
+WRITABLE_VOLUMES = ("model", "checkpoints", "output")
+# What a root runner drops so that the program, like a non-root user, cannot write a folder that is
+# not writable by its mode (CAP_DAC_OVERRIDE) nor change that mode (CAP_FOWNER).
+DROP_ROOT_OVERRIDES = ("--bounding-set=-dac_override,-fowner", "--")
+
+
+def final_user(dockerfile_text: str) -> str | None:
+    """The user an image runs as: the Dockerfile's last USER (None: no USER, so root)."""
+    lines = dockerfile_text.splitlines()
+    users = [line.split(None, 1)[1].strip() for line in lines if line.startswith("USER ")]
+    return users[-1] if users else None
+
+
+def runs_as_root(user: str | None) -> bool:
+    return user is None or user.split(":")[0] in ("0", "root")
 
 
 class Channel(Protocol):
@@ -154,6 +181,8 @@ class JobSpec:
     interrupt_at_steps: tuple[int, ...] = ()
     # Simulated time waiting for (Spot) capacity in Starting, for every attempt.
     starting_seconds: float = 0.0
+    # The training image's last USER (`final_user`); None: root, as SageMaker expects.
+    image_user: str | None = None
 
 
 @dataclass
@@ -284,9 +313,11 @@ class LocalTrainingJob:
         hosts = []
         for name in names:
             root = self.work_dir / name
+            _make_writable(root)  # a previous attempt's read-only volumes
             shutil.rmtree(root, ignore_errors=True)  # a new instance starts with empty volumes
-            for sub in ("input/config", "checkpoints", "model", "output"):
+            for sub in ("input/config", *WRITABLE_VOLUMES):
                 (root / sub).mkdir(parents=True)
+                (root / sub).chmod(0o755)  # root's volumes on SageMaker: writable by their owner only
             hosts.append(_Host(name, root))
         return hosts
 
@@ -297,6 +328,7 @@ class LocalTrainingJob:
             for host in hosts:
                 self._download(host, [h.name for h in hosts])
             self._check_limits(phase_started)
+            self._volumes_for_image_user(hosts)
             self.on_status("Training", "Training in progress")
             port = _free_port()
             for host in hosts:
@@ -350,6 +382,25 @@ class LocalTrainingJob:
         if self.store is not None:
             self.store.restore(host.checkpoints)
 
+    def _volumes_for_image_user(self, hosts: list[_Host]) -> None:
+        """An image that runs as another user than root cannot write the volumes."""
+        if runs_as_root(self.spec.image_user):
+            return
+        if os.geteuid() == 0 and shutil.which("setpriv") is None:
+            raise JobInputError(
+                f"the image runs as user {self.spec.image_user}, and SageMaker mounts /opt/ml/model, "
+                "/opt/ml/checkpoints and /opt/ml/output owned by root: the local runner needs setpriv "
+                "(util-linux) to show the job failing as it would; run the image as root"
+            )
+        for host in hosts:
+            for sub in WRITABLE_VOLUMES:
+                (host.root / sub).chmod(0o555)
+
+    def _command(self) -> list[str]:
+        if not runs_as_root(self.spec.image_user) and os.geteuid() == 0:
+            return [str(shutil.which("setpriv")), *DROP_ROOT_OVERRIDES, *self.spec.command]
+        return list(self.spec.command)
+
     def _environment(self, host: _Host, port: int) -> dict[str, str]:
         env = {**os.environ, **self.spec.env}
         for name in self.spec.channels:
@@ -371,7 +422,7 @@ class LocalTrainingJob:
 
     def _launch(self, host: _Host, names: list[str], port: int) -> None:
         host.process = subprocess.Popen(
-            list(self.spec.command),
+            self._command(),
             cwd=host.root,
             env=self._environment(host, port),
             stdin=subprocess.DEVNULL,
@@ -489,6 +540,13 @@ def _failure_reason(host: _Host) -> str:
     )
 
 
+def _make_writable(root: Path) -> None:
+    if root.is_dir():
+        for folder in [root, *root.rglob("*")]:
+            if folder.is_dir() and not folder.is_symlink():
+                folder.chmod(0o755)
+
+
 def pack_model(model_dir: Path, target: Path) -> Path:
     """model.tar.gz with the model folder's files at the archive root, as SageMaker packs it."""
     tmp = target.with_name(f".{target.name}.tmp")
@@ -527,6 +585,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", default="work/local-job-output", help="where model.tar.gz is put")
     parser.add_argument("--instance-count", type=int, default=1)
     parser.add_argument(
+        "--dockerfile",
+        default="docker/train.Dockerfile",
+        help="the training image's Dockerfile: the job runs as its last USER, as SageMaker runs it",
+    )
+    parser.add_argument(
         "--interrupt-at-step",
         type=int,
         action="append",
@@ -554,6 +617,7 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    dockerfile = Path(args.dockerfile)
     spec = JobSpec(
         channels={
             "train": FolderChannel(prepared, ("train.jsonl", "labels.json")),
@@ -563,6 +627,7 @@ def main(argv: list[str] | None = None) -> int:
         instance_count=args.instance_count,
         interrupt_at_steps=tuple(args.interrupt_at_step),
         stop_grace_seconds=30.0,
+        image_user=final_user(dockerfile.read_text(encoding="utf-8")) if dockerfile.is_file() else None,
     )
     job = LocalTrainingJob(
         Path(args.work), spec, FolderCheckpointStore(Path(args.checkpoints)), FolderSink(Path(args.out))
