@@ -15,8 +15,16 @@ of each dependency set (pip install --target into an empty folder). `build/bench
 holds everything; its top-level keys are the ratios of the served variant (the graph
 `deploy.serve.quantize` selects) over the reference, with the goals they are held to.
 
+The server's own overhead (HTTP, JSON, request checks, signals) is measured against the same ONNX
+graph called directly in this process (`direct`: `Predictor.predict`, no HTTP), taking turns with
+the servers: `server_overhead_p50` is the served variant's p50 over the direct call's.
+
+Each server's stderr (its log and the per-prediction signals) goes to a file, not a pipe: a pipe
+nobody reads fills after a few hundred predictions and blocks the server.
+
 Usage: python bench/serve_bench.py [--model-dir models/model] [--out build/bench/serve.json]
-(`make bench-serve`).
+(`make bench-serve`). `--small` runs every measurement once on a few texts (seconds; the tests run
+it on a tiny model so a change that breaks the benchmark fails CI); its figures mean nothing.
 """
 
 from __future__ import annotations
@@ -54,7 +62,9 @@ GOALS = {
     "batch32_speedup": (">=", 1.8),
     "install_size_ratio": (">=", 4.0),
     "peak_rss_mb": ("<", 300.0),
+    "server_overhead_p50": ("<=", 1.2),
 }
+STOP_TIMEOUT_S = 30
 
 
 def pin_to_two_cpus() -> list[int]:
@@ -78,18 +88,24 @@ def read_test_split(path: Path) -> tuple[list[str], list[str]]:
 
 
 class Server:
-    def __init__(self, command: list[str]) -> None:
+    def __init__(self, command: list[str], log: Path) -> None:
         self.started = time.perf_counter()
+        self.log = log
         # MODEL_VERSION as the redeploy Lambda sets it (and so no digest of the weights at start).
         env = {**os.environ, "MODEL_VERSION": "bench"}
-        self.process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
-        )
+        with log.open("w", encoding="utf-8") as stderr:
+            self.process = subprocess.Popen(
+                command, stdout=subprocess.PIPE, stderr=stderr, text=True, env=env
+            )
         line = self.process.stdout.readline()
         if not line:
-            raise RuntimeError(f"the server did not start: {self.process.stderr.read()}")
+            self.process.wait(timeout=STOP_TIMEOUT_S)
+            raise RuntimeError(f"the server did not start: {self.log_tail()}")
         host, port = json.loads(line)["listening"].removeprefix("http://").split(":")
         self.connection = http.client.HTTPConnection(host, int(port), timeout=120)
+
+    def log_tail(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")[-3000:]
 
     def call(self, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
         headers = {"Content-Type": "application/json"} if body is not None else {}
@@ -100,7 +116,7 @@ class Server:
     def wait_ready(self) -> float:
         while True:
             if self.process.poll() is not None:
-                raise RuntimeError(f"the server exited: {self.process.stderr.read()}")
+                raise RuntimeError(f"the server exited: {self.log_tail()}")
             try:
                 if self.call("GET", "/ping")[0] == 200:
                     return time.perf_counter() - self.started
@@ -120,9 +136,32 @@ class Server:
         return round(int(line.split()[1]) / 1024, 1)
 
     def stop(self) -> int:
+        """SIGTERM and the exit status; a server that does not stop in time is killed (status None
+        would hide that, so it is an error)."""
         self.connection.close()
         self.process.terminate()
-        return self.process.wait(timeout=60)
+        try:
+            status = self.process.wait(timeout=STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise RuntimeError(
+                f"the server did not stop within {STOP_TIMEOUT_S} s of SIGTERM: {self.log_tail()}"
+            ) from None
+        self.process.stdout.close()
+        return status
+
+
+class Direct:
+    """The served graph called in this process, without HTTP: the baseline of the server's overhead."""
+
+    def __init__(self, model_dir: Path, max_length: int, quantize: str) -> None:
+        from textclf.serving.inference import Predictor
+
+        self.predictor = Predictor(model_dir, max_length, quantize)
+
+    def classify(self, texts: list[str]) -> list[str]:
+        return [label for label, _ in self.predictor.predict(texts)]
 
 
 def server_commands(model_dir: Path, params: Path, folder: Path) -> dict[str, list[str]]:
@@ -161,23 +200,31 @@ def with_int8_graph(model_dir: Path, folder: Path) -> Path:
 # Measurements
 
 
-def cold_starts(commands: dict[str, list[str]], runs: int) -> tuple[dict[str, list[float]], dict]:
+def cold_starts(
+    commands: dict[str, list[str]], runs: int, folder: Path
+) -> tuple[dict[str, list[float]], dict]:
     """Start each server `runs` times, taking turns; the last ones stay up for the measurements."""
     starts: dict[str, list[float]] = {name: [] for name in commands}
     servers: dict[str, Server] = {}
-    for run_ in range(runs):
-        for name, command in commands.items():
-            time.sleep(SWITCH_PAUSE_S)
-            server = Server(command)
-            starts[name].append(server.wait_ready())
-            if run_ < runs - 1:
-                server.stop()
-            else:
+    try:
+        for run_ in range(runs):
+            for name, command in commands.items():
+                time.sleep(SWITCH_PAUSE_S)
+                server = Server(command, folder / f"{name}.log")
                 servers[name] = server
+                starts[name].append(server.wait_ready())
+                if run_ < runs - 1:
+                    server.stop()
+    except BaseException:
+        for server in servers.values():
+            if server.process.poll() is None:
+                server.process.kill()
+                server.process.wait()
+        raise
     return starts, servers
 
 
-def interleaved_latency(servers: dict[str, Server], count: int) -> dict[str, dict[str, float]]:
+def interleaved_latency(servers: dict[str, Server | Direct], count: int) -> dict[str, dict[str, float]]:
     timings: dict[str, list[float]] = {name: [] for name in servers}
     for _ in range(max(count // BLOCK, 1)):
         for name, server in servers.items():
@@ -196,7 +243,9 @@ def interleaved_latency(servers: dict[str, Server], count: int) -> dict[str, dic
     }
 
 
-def interleaved_throughput(servers: dict[str, Server], batches: list[list[str]], rounds: int) -> dict:
+def interleaved_throughput(
+    servers: dict[str, Server | Direct], batches: list[list[str]], rounds: int
+) -> dict:
     spent = dict.fromkeys(servers, 0.0)
     for _ in range(rounds):
         for name, server in servers.items():
@@ -210,7 +259,7 @@ def interleaved_throughput(servers: dict[str, Server], batches: list[list[str]],
     return {name: round(total / seconds, 1) for name, seconds in spent.items()}
 
 
-def served_accuracy(server: Server, texts: list[str], labels: list[str]) -> tuple[float, list[str]]:
+def served_accuracy(server: Server | Direct, texts: list[str], labels: list[str]) -> tuple[float, list[str]]:
     predicted = []
     for start in range(0, len(texts), BATCH):
         predicted += server.classify(texts[start : start + BATCH])
@@ -260,43 +309,62 @@ def install_sizes(repo: Path, folder: Path) -> dict[str, float]:
     }
 
 
-def verdicts(keys: dict[str, float]) -> dict[str, dict[str, Any]]:
+def verdicts(keys: dict[str, float | None]) -> dict[str, dict[str, Any]]:
+    """Each goal's value and whether it is met; a figure not measured in this run (None) is left out."""
     out = {}
     for name, (direction, goal) in GOALS.items():
         value = keys[name]
-        met = value >= goal if direction == ">=" else value < goal
+        if value is None:
+            continue
+        met = {">=": value >= goal, "<=": value <= goal, "<": value < goal}[direction]
         out[name] = {"value": value, "goal": f"{direction} {goal}", "met": met}
     return out
 
 
+def agreement(a: list[str], b: list[str]) -> float:
+    return round(sum(x == y for x, y in zip(a, b, strict=True)) / len(a), 4)
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    if args.small:  # every measurement once, on a few texts: checks the benchmark runs, times nothing
+        args.cold_starts, args.requests, args.rounds, args.skip_install_size = 1, BLOCK, 1, True
+        global SWITCH_PAUSE_S
+        SWITCH_PAUSE_S = 0.0
     cpus = pin_to_two_cpus()
     load_start = os.getloadavg()
     repo = Path(args.repo)
     model_dir, test_file, params_file = Path(args.model_dir), Path(args.test), Path(args.params)
     eval_file = Path(args.eval_metrics)
-    for path in (model_dir / GRAPH_FILES["none"], test_file, params_file, eval_file):
+    for path in (model_dir / GRAPH_FILES["none"], test_file, params_file):
         if not path.exists():
             raise SystemExit(f"{path} not found: run `make repro` first (model, graph, test split, metrics)")
     params = load_params(params_file)
-    served = "onnx_int8" if params.deploy.serve.quantize == "int8" else "onnx"
+    quantize = params.deploy.serve.quantize
+    served = "onnx_int8" if quantize == "int8" else "onnx"
     texts, labels = read_test_split(test_file)
+    if args.small:
+        texts, labels = texts[: 2 * BATCH], labels[: 2 * BATCH]
     usable = len(texts) // BATCH * BATCH or len(texts)
     batches = [texts[i : i + BATCH] for i in range(0, usable, BATCH)]
-    evaluated = json.loads(eval_file.read_text(encoding="utf-8"))
+    # The metrics evaluate wrote for this model: the accuracy the served graph must reproduce.
+    evaluated = json.loads(eval_file.read_text(encoding="utf-8")) if eval_file.is_file() else {}
 
     with tempfile.TemporaryDirectory() as temporary:
         folder = Path(temporary)
         models = with_int8_graph(model_dir, folder)
         commands = server_commands(models, params_file, folder)
-        starts, servers = cold_starts(commands, args.cold_starts)
+        starts, servers = cold_starts(commands, args.cold_starts, folder)
         try:
-            latency = interleaved_latency(servers, args.requests)
-            texts_per_s = interleaved_throughput(servers, batches, args.rounds)
+            # The direct call takes its turns with the servers: its ratio compares runs under one load.
+            contenders = {**servers, "direct": Direct(models, params.model.max_length, quantize)}
+            latency = interleaved_latency(contenders, args.requests)
+            texts_per_s = interleaved_throughput(contenders, batches, args.rounds)
             peak = {name: s.peak_rss_mb() for name, s in servers.items()}
-            accuracy = {name: served_accuracy(s, texts, labels) for name, s in servers.items()}
+            accuracy = {name: served_accuracy(s, texts, labels) for name, s in contenders.items()}
         finally:
-            exits = {name: s.stop() for name, s in servers.items()}
+            exits = {}
+            for name, server in servers.items():
+                exits[name] = server.stop()
         graph_sha = {
             name: file_digest(models / GRAPH_FILES[q])
             for name, q in (("onnx", "none"), ("onnx_int8", "int8"))
@@ -313,9 +381,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "batch32_texts_per_s": texts_per_s[name],
             "peak_rss_mb": peak[name],
             "test_accuracy": round(accuracy[name][0], 4),
-            "agreement_with_torch": round(
-                sum(a == b for a, b in zip(accuracy[name][1], reference_labels, strict=True)) / len(texts), 4
-            ),
+            "agreement_with_torch": agreement(accuracy[name][1], reference_labels),
             "exit_status_on_sigterm": exits[name],
             **({"graph_sha256": graph_sha[name]} if name in graph_sha else {}),
         }
@@ -327,6 +393,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "batch32_speedup": round(texts_per_s[served] / texts_per_s["torch"], 2),
         "install_size_ratio": round(sizes["torch_image"] / sizes["onnx_serving"], 2) if sizes else None,
         "peak_rss_mb": peak[served],
+        "server_overhead_p50": round(latency[served]["p50_ms"] / latency["direct"]["p50_ms"], 2),
         "accuracy_served": round(accuracy[served][0], 4),
         "accuracy_evaluate": evaluated.get("accuracy"),
     }
@@ -334,7 +401,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return {
         **keys,
         "served_variant": served,
-        "goals": verdicts(keys) if sizes else None,
+        "small": args.small,
+        "goals": verdicts(keys),
         "accuracies_equal": keys["accuracy_served"] == keys["accuracy_evaluate"],
         "evaluate_judged_the_served_graph": judged.get("sha256") == graph_sha[served],
         "install_size_mb": sizes,
@@ -345,11 +413,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "p50_speedup_over_fp32": round(latency["onnx"]["p50_ms"] / latency["onnx_int8"]["p50_ms"], 2),
             "batch32_speedup_over_fp32": round(texts_per_s["onnx_int8"] / texts_per_s["onnx"], 2),
             "accuracy_change_points": round((accuracy["onnx_int8"][0] - accuracy["onnx"][0]) * 100, 2),
-            "agreement_with_fp32": round(
-                sum(a == b for a, b in zip(accuracy["onnx_int8"][1], accuracy["onnx"][1], strict=True))
-                / len(texts),
-                4,
-            ),
+            "agreement_with_fp32": agreement(accuracy["onnx_int8"][1], accuracy["onnx"][1]),
+        },
+        "direct": {
+            "what": f"Predictor.predict on {GRAPH_FILES[quantize]} in the benchmark's process, no HTTP",
+            "latency_one_short_text": latency["direct"],
+            "batch32_texts_per_s": texts_per_s["direct"],
+            "agreement_with_served": agreement(accuracy["direct"][1], accuracy[served][1]),
         },
         "variants": variants,
         "machine": {
@@ -382,8 +452,12 @@ def report(result: dict[str, Any]) -> str:
     lines = ["| measure | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
     lines += [f"| {label} | " + " | ".join(str(cell(v[n])) for n in names) + " |" for label, cell in rows]
     lines.append("")
+    lines.append(
+        f"direct call (no HTTP) p50 {result['direct']['latency_one_short_text']['p50_ms']} ms, "
+        f"batches of 32 {result['direct']['batch32_texts_per_s']} texts/s"
+    )
     for key in (*GOALS, "accuracy_served", "accuracy_evaluate"):
-        goal = (result["goals"] or {}).get(key)
+        goal = result["goals"].get(key)
         lines.append(
             f"{key}: {result[key]}"
             + (f" (goal {goal['goal']}: {'met' if goal['met'] else 'NOT met'})" if goal else "")
@@ -403,6 +477,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="passes over the test split per throughput")
     parser.add_argument("--cold-starts", type=int, default=3)
     parser.add_argument("--skip-install-size", action="store_true", help="no pip installs (quick runs)")
+    parser.add_argument("--small", action="store_true", help="each measurement once on a few texts (a test)")
     args = parser.parse_args()
     result = run(args)
     out = Path(args.out)

