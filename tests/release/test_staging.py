@@ -4,11 +4,15 @@ alarm watch. The production rollback on an alarm runs in tests/iam (the Terrafor
 from __future__ import annotations
 
 import csv
+import http.server
 import json
+import threading
 from pathlib import Path
 
 import boto3
 import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
 from redeploy_world import COMMITS
 from test_localcloud_endpoints import make_config, settle
 
@@ -49,7 +53,7 @@ def test_the_staged_endpoint_gives_evaluates_labels_fast_enough_and_no_5xx(world
 
     assert summary["passed"], summary["problems"]
     assert summary["replay"]["rows"] == len(TEXTS) and summary["replay"]["requests"] == 3  # batches of 8
-    assert summary["burst"] == {"requests": 8, "concurrency": 2, "errors_5xx": 0}
+    assert summary["burst"] == {"requests": 8, "concurrency": 2, "errors_5xx": 0, "statuses": {"200": 8}}
     assert "20 of 20 labels equal to evaluate's" in staging.markdown(summary)
 
 
@@ -72,6 +76,73 @@ def test_another_graph_and_a_slow_endpoint_fail_with_the_numbers(world, tmp_path
     assert summary["replay"]["mismatched_rows"] == [3, 7]
     assert any("2 of 20 test texts got another label" in p for p in summary["problems"])
     assert any("above deploy.staging.latency_p95_ms (0.001 ms)" in p for p in summary["problems"])
+
+
+def test_the_burst_counts_the_containers_5xx_that_come_back_as_model_errors(world, tmp_path, tiny_model_dir):
+    """A container's 500 reaches the client as ModelError, HTTP 424, its code in OriginalStatusCode:
+    the burst counts it as the 5xx it is (the local cloud's injected fault, as in the bake rehearsal)."""
+    from redeploy_world import artifact_url
+
+    from textclf.localcloud import runtime
+
+    prepared, confusion, _ = staged(world, tmp_path, tiny_model_dir)
+    texts, expected = staging.test_split(prepared, confusion)
+    client = boto3.client("sagemaker-runtime")
+    runtime.inject_faults(artifact_url(COMMITS[0]), 1.0)
+    try:
+        burst = staging.burst(client, "ep", texts[0], requests=6, concurrency=2)
+        with pytest.raises(ClientError) as caught:
+            client.invoke_endpoint(EndpointName="ep", ContentType="application/json", Body=b'{"inputs": "x"}')
+    finally:
+        runtime.clear_faults()
+
+    assert burst["errors_5xx"] == 6 and burst["statuses"] == {"500": 6}
+    error = caught.value.response
+    assert error["ResponseMetadata"]["HTTPStatusCode"] == 424 and error["Error"]["Code"] == "ModelError"
+    assert error["OriginalStatusCode"] == 500 and error["OriginalMessage"] == "injected fault"
+    assert error["LogStreamArn"].startswith("arn:aws:logs:us-east-1:")
+    assert ":log-group:/aws/sagemaker/Endpoints/ep:log-stream:AllTraffic/" in error["LogStreamArn"]
+    summary = staging.check(params(), "ep", client, texts, expected)  # faults cleared: passes again
+    assert summary["passed"], summary["problems"]
+
+
+class Unavailable(http.server.BaseHTTPRequestHandler):
+    """SageMaker Runtime answering 503 (ServiceUnavailable) to every request, counting them."""
+
+    requests = 0
+
+    def do_POST(self) -> None:
+        type(self).requests += 1
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        body = json.dumps({"__type": "ServiceUnavailable", "Message": "try later"}).encode()
+        self.send_response(503)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_the_burst_makes_one_attempt_per_request_so_retries_hide_no_5xx(aws_env):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Unavailable)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        retrying = boto3.client(
+            "sagemaker-runtime", endpoint_url=url, config=Config(retries={"max_attempts": 2})
+        )
+        with pytest.raises(ClientError):
+            retrying.invoke_endpoint(EndpointName="ep", ContentType="application/json", Body=b"{}")
+        assert Unavailable.requests == 3  # what a default-configured client does: retry a 503
+
+        Unavailable.requests = 0
+        burst = staging.burst(retrying, "ep", "text", requests=4, concurrency=2)
+    finally:
+        server.shutdown()
+    assert Unavailable.requests == 4
+    assert burst["errors_5xx"] == 4 and burst["statuses"] == {"503": 4}
 
 
 def test_a_test_split_that_is_not_the_evaluated_one_is_refused(tmp_path):

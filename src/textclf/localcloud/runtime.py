@@ -11,7 +11,10 @@ a redeploy proves the new model really answers, and with the model version it wa
 - One server per model data URL, started at the first request (loading takes seconds) and kept
   while the endpoint serves that model; when the endpoint moves to another model, the old server
   is stopped. All servers stop when the local cloud process exits or moto is reset.
-- A 4xx/5xx from the server becomes SageMaker's ModelError (HTTP 424) with the server's message.
+- A 4xx/5xx from the server becomes SageMaker's ModelError (HTTP 424) with the container's status
+  in `OriginalStatusCode`, its body in `OriginalMessage` and the container's log stream in
+  `LogStreamArn` (InvokeEndpoint's ModelError, https://docs.aws.amazon.com/botocore/latest/reference/services/sagemaker-runtime/client/exceptions/ModelError.html):
+  a client sees the container's 5xx only there, never as the response's HTTP status.
 - The server reads `params.yaml` (deploy.serve, model.max_length) from the local cloud's working
   folder, or TEXTCLF_PARAMS, as the serving image reads the copy baked into it.
 - What the container writes to stderr goes to CloudWatch Logs as on SageMaker: log group
@@ -171,9 +174,13 @@ def stop_all() -> None:
 
 
 class InvokeError(Exception):
-    def __init__(self, status: int, kind: str, message: str) -> None:
+    def __init__(self, status: int, kind: str, message: str, **fields: Any) -> None:
         super().__init__(message)
         self.status, self.kind, self.message = status, kind, message
+        self.fields = fields  # ModelError: OriginalStatusCode, OriginalMessage, LogStreamArn
+
+    def payload(self) -> dict[str, Any]:
+        return {"__type": self.kind, "Message": self.message, **self.fields}
 
 
 @dataclass(frozen=True)
@@ -355,7 +362,12 @@ def invoke(
         detail = error.read().decode("utf-8", "replace")
         kind = "client" if error.code < 500 else "server"
         message = f'Received {kind} error ({error.code}) from primary with message "{detail}".'
-        raise InvokeError(424, "ModelError", message) from None
+        fields: dict[str, Any] = {"OriginalStatusCode": error.code, "OriginalMessage": detail[:2048]}
+        if server.log is not None:
+            log = server.log
+            group = f"arn:aws:logs:{region}:{account_id}:log-group:{log.group}"
+            fields["LogStreamArn"] = f"{group}:log-stream:{log.stream}"
+        raise InvokeError(424, "ModelError", message, **fields) from None
     finally:
         latency_us = (time.perf_counter() - started) * 1e6
         _publish_invocation(account_id, region, endpoint_name, variant, status, latency_us)
@@ -405,7 +417,7 @@ def install() -> None:
                 self.current_account, self.region, name, self.raw_body, dict(self.headers), cloud_url
             )
         except InvokeError as error:
-            payload = {"__type": error.kind, "message": error.message}
+            payload = error.payload()
             # moto takes the status from the headers.
             headers = {
                 "status": str(error.status),

@@ -5,7 +5,10 @@
    evaluate stage made (`plots/confusion.csv`, one row per test text in order): the endpoint serves
    the same ONNX graph through the same code, so any difference is a defect, not noise.
 2. The latency of those requests: p95 within `deploy.staging.latency_p95_ms`.
-3. A bounded burst (`burst_requests` at `burst_concurrency`): no 5xx.
+3. A bounded burst (`burst_requests` at `burst_concurrency`): no 5xx. A container's 5xx reaches the
+   client as InvokeEndpoint's ModelError (HTTP 424) with the container's code in
+   `OriginalStatusCode`, so errors are counted by that code; and the burst's client makes one attempt
+   per request (botocore would retry a transient 5xx and hide it).
 The figures go to stdout and, in GitHub Actions, to the job summary ($GITHUB_STEP_SUMMARY).
 
 `textclf bake` (after production switched): the endpoint's CloudWatch alarms are watched for
@@ -90,20 +93,55 @@ def replay(runtime: Any, endpoint: str, texts: list[str], expected: list[str], b
     }
 
 
+# One attempt per request: `total_max_attempts` counts the first one ("max_attempts": 1 would still
+# retry once; botocore "Retries" guide).
+NO_RETRIES = {"retries": {"total_max_attempts": 1}}
+
+
+def without_retries(client: Any) -> Any:
+    """A client like `client` (service, region, endpoint, settings) that never retries."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        client.meta.service_model.service_name,
+        region_name=client.meta.region_name,
+        endpoint_url=client.meta.endpoint_url,
+        config=client.meta.config.merge(Config(**NO_RETRIES)),
+    )
+
+
+def status_of(error: Any) -> int:
+    """The status a failed request really had: a ModelError (HTTP 424) carries the container's own
+    code in OriginalStatusCode (SageMaker Runtime InvokeEndpoint, Errors)."""
+    response = error.response
+    if response.get("Error", {}).get("Code") == "ModelError" and "OriginalStatusCode" in response:
+        return int(response["OriginalStatusCode"])
+    return int(response.get("ResponseMetadata", {}).get("HTTPStatusCode", 500))
+
+
 def burst(runtime: Any, endpoint: str, text: str, requests: int, concurrency: int) -> dict[str, Any]:
-    """`requests` one-text requests, `concurrency` at a time; counts server (5xx) errors."""
+    """`requests` one-text requests, `concurrency` at a time, one attempt each; counts the answers by
+    status (the container's, for a ModelError) and the server (5xx) errors among them."""
     from botocore.exceptions import ClientError
+
+    client = without_retries(runtime)
 
     def one(_: int) -> int:
         try:
-            _invoke(runtime, endpoint, [text])
+            _invoke(client, endpoint, [text])
             return 200
         except ClientError as error:
-            return int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 500))
+            return status_of(error)
 
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         codes = list(pool.map(one, range(requests)))
-    return {"requests": requests, "concurrency": concurrency, "errors_5xx": sum(c >= 500 for c in codes)}
+    return {
+        "requests": requests,
+        "concurrency": concurrency,
+        "errors_5xx": sum(c >= 500 for c in codes),
+        "statuses": {str(code): codes.count(code) for code in sorted(set(codes))},
+    }
 
 
 def check(
@@ -151,8 +189,8 @@ def markdown(summary: dict[str, Any]) -> str:
         "labels equal to evaluate's |",
         f"| Latency p50 / p95 per request | {replay_['latency_p50_ms']} / {replay_['latency_p95_ms']} ms "
         f"(budget {summary['latency_p95_budget_ms']} ms) |",
-        f"| Burst | {burst_['requests']} requests at {burst_['concurrency']}: "
-        f"{burst_['errors_5xx']} with 5xx |",
+        f"| Burst | {burst_['requests']} requests at {burst_['concurrency']}, one attempt each: "
+        f"{burst_['errors_5xx']} with 5xx (statuses {burst_['statuses']}) |",
     ]
     lines += [f"\n- {problem}" for problem in summary["problems"]]
     return "\n".join(lines) + "\n"
