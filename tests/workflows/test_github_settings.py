@@ -1,38 +1,89 @@
 """`make github-settings` against a stand-in of the GitHub REST API (GitHub is not reachable from
-tests): the calls and bodies the settings need, the read-back, and errors that name the setting."""
+tests): the calls and bodies the settings need, the read-back in the shapes GitHub answers, what
+each plan offers (GitHub Docs, "Using environments for deployment", "About protected branches"),
+and errors that name the setting."""
 
 from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from textclf.release import github_settings
-from textclf.release.github_settings import Settings, SettingsError
+from textclf.release.github_settings import GITHUB_ACTIONS_APP_ID, Settings, SettingsError
 
 REPO = "acme/text-classifier"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class FakeGitHub:
-    """Keeps what was PUT/POSTed and answers GETs from it, as the API does."""
+    """Keeps what was PUT/POSTed and answers GETs from it as the API does; refuses what the
+    repository's plan does not offer, as GitHub does (HTTP 403 "Upgrade to GitHub Pro ...")."""
 
-    def __init__(self, users: dict[str, int] | None = None, drop: str | None = None) -> None:
+    def __init__(
+        self,
+        users: dict[str, int] | None = None,
+        drop: str | None = None,
+        visibility: str = "public",
+        plan: str | None = "free",
+        owner_type: str = "Organization",
+        codeowners: bool = True,
+    ) -> None:
         self.users = users or {"alice": 11, "bob": 22}
         self.calls: list[tuple[str, str, Any]] = []
         self.state: dict[str, Any] = {}
         # Per environment; production starts with a stale policy to be removed.
         self.policies: dict[str, list[dict[str, Any]]] = {"production": [{"id": 7, "name": "feature/*"}]}
         self.drop = drop  # a setting GitHub silently ignores (to prove the read-back catches it)
+        self.visibility, self.plan, self.owner_type, self.codeowners = (
+            visibility,
+            plan,
+            owner_type,
+            codeowners,
+        )
+
+    @property
+    def private(self) -> bool:
+        return self.visibility != "public"
 
     def __call__(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         self.calls.append((method, path, body))
+        owner = REPO.split("/")[0]
+        if path == f"repos/{REPO}":
+            return {
+                "visibility": self.visibility,
+                "private": self.private,
+                "owner": {"login": owner, "type": self.owner_type},
+            }
+        if path == f"orgs/{owner}":
+            return {"login": owner} | ({"plan": {"name": self.plan}} if self.plan else {})
+        if path == "user":
+            return {"login": owner} | ({"plan": {"name": self.plan}} if self.plan else {})
         if path.startswith("users/"):
             login = path.split("/", 1)[1]
             if login not in self.users:
                 raise SettingsError(f"gh api GET {path}: HTTP 404: Not Found")
             return {"login": login, "id": self.users[login]}
+        if "/codeowners/errors" in path:
+            if not self.codeowners:
+                raise SettingsError(f"gh api GET {path}: Not Found (HTTP 404)")
+            return {"errors": []}
+        paid = self.plan in ("pro", "team", "enterprise")
+        if self.private and "/protection" in path and not paid:
+            raise SettingsError(
+                f"gh api {method} {path}: Upgrade to GitHub Pro or make this repository public (HTTP 403)"
+            )
+        if self.private and "/environments/" in path and not paid:
+            raise SettingsError(f"gh api {method} {path}: Not Found (HTTP 404)")
+        # Protection rules (required reviewers) in private repositories: Enterprise only.
+        reviewers = method == "PUT" and bool((body or {}).get("reviewers"))
+        if self.private and "/environments/" in path and reviewers and self.plan != "enterprise":
+            raise SettingsError(f"gh api {method} {path}: Validation Failed (HTTP 422)")
+        if "/fork-pr-workflows-private-repos" in path and not self.private:
+            raise SettingsError(f"gh api {method} {path}: only for private repositories (HTTP 422)")
         if "/deployment-branch-policies" in path:
             policies = self.policies.setdefault(path.split("/environments/")[1].split("/")[0], [])
             if method == "GET":
@@ -52,25 +103,45 @@ class FakeGitHub:
     def _read(self, path: str) -> Any:
         body = self.state.get(path, {})
         if "/environments/" in path:
-            reviewers = [{"type": "User", "reviewer": {"id": r["id"]}} for r in body.get("reviewers", [])]
+            rules = []
+            if body.get("reviewers"):
+                reviewers = [{"type": "User", "reviewer": {"id": r["id"]}} for r in body["reviewers"]]
+                rules.append(
+                    {
+                        "type": "required_reviewers",
+                        "prevent_self_review": body.get("prevent_self_review", False),
+                        "reviewers": reviewers,
+                    }
+                )
+            rules.append({"type": "branch_policy"})
             return {
-                "protection_rules": [{"type": "required_reviewers", "reviewers": reviewers}],
+                "protection_rules": rules,
                 "deployment_branch_policy": body.get("deployment_branch_policy"),
             }
         if path.endswith("/protection") and body:
-            reviews = body["required_pull_request_reviews"]
             return {
-                "required_status_checks": body["required_status_checks"],
-                "required_pull_request_reviews": reviews,
+                "required_status_checks": {
+                    "strict": body["required_status_checks"]["strict"],
+                    "contexts": [c["context"] for c in body["required_status_checks"]["checks"]],
+                    "checks": body["required_status_checks"]["checks"],
+                },
+                "required_pull_request_reviews": body["required_pull_request_reviews"],
+                "enforce_admins": {"enabled": body["enforce_admins"]},
+                "allow_force_pushes": {"enabled": body["allow_force_pushes"]},
             }
         return body
 
 
-def test_every_setting_is_applied_and_read_back():
-    github = FakeGitHub()
-    done = github_settings.apply(Settings(REPO, ["alice", "bob"]), github)
+def settings(reviewers: list[str] | None = None, **kwargs: Any) -> Settings:
+    return Settings(REPO, ["alice", "bob"] if reviewers is None else reviewers, **kwargs)
 
-    assert len(done) == 5
+
+def test_every_setting_is_applied_and_read_back():
+    github = FakeGitHub()  # public: every setting is offered on every plan
+    notes: list[str] = []
+    done = github_settings.apply(settings(), github, notes.append)
+
+    assert len(done) == 6 and notes == []
     state = github.state
     assert state[f"repos/{REPO}/actions/oidc/customization/sub"] == {
         "use_default": False,
@@ -81,30 +152,141 @@ def test_every_setting_is_applied_and_read_back():
     assert github.policies["production"] == [{"id": 8, "name": "main"}]  # the stale feature/* is gone
     # Staging: deployed from main only, at once (no reviewers); production then waits for review.
     staging = state[f"repos/{REPO}/environments/staging"]
-    assert staging["reviewers"] == [] and not staging["prevent_self_review"]
+    assert "reviewers" not in staging
     assert github.policies["staging"] == [{"id": 8, "name": "main"}]
     assert state[f"repos/{REPO}/actions/permissions/workflow"] == {
         "default_workflow_permissions": "read",
         "can_approve_pull_request_reviews": False,
     }
     protection = state[f"repos/{REPO}/branches/main/protection"]
-    assert protection["required_pull_request_reviews"]["required_approving_review_count"] == 1
-    assert protection["enforce_admins"] is True
+    reviews = protection["required_pull_request_reviews"]
+    assert reviews["required_approving_review_count"] == 1
+    assert reviews["require_last_push_approval"] is True and reviews["require_code_owner_reviews"] is True
+    assert reviews["dismiss_stale_reviews"] is True
+    assert protection["required_status_checks"]["checks"] == [
+        {"context": name, "app_id": GITHUB_ACTIONS_APP_ID} for name in github_settings.REQUIRED_CHECKS
+    ]
+    assert "contexts" not in protection["required_status_checks"]  # a name alone: any commit status
+    assert protection["enforce_admins"] is True and protection["allow_force_pushes"] is False
+    # Public: forks get a read-only token by GitHub's rule; the private-repository setting is not sent.
+    assert not any("fork-pr-workflows" in path for _, path, _ in github.calls)
 
 
-def test_a_setting_that_does_not_stick_is_an_error_naming_it():
-    github = FakeGitHub(drop="/actions/oidc/customization/sub")
-    with pytest.raises(SettingsError, match="OIDC subject reads back differently"):
-        github_settings.apply(Settings(REPO, ["alice"]), github)
+def test_a_private_repository_on_team_gets_branch_protection_and_code_owners_not_environment_reviewers():
+    """Issue 24's check: Team offers branch protection (code owners included) and environments
+    with branch policies for private repositories, not required reviewers (Enterprise)."""
+    github = FakeGitHub(visibility="private", plan="team")
+    notes: list[str] = []
+    done = github_settings.apply(settings(), github, notes.append)
+
+    protection = github.state[f"repos/{REPO}/branches/main/protection"]
+    assert protection["required_pull_request_reviews"]["require_code_owner_reviews"] is True
+    assert "reviewers" not in github.state[f"repos/{REPO}/environments/production"]
+    assert github.policies["production"] == [{"id": 8, "name": "main"}]
+    assert github.state[f"repos/{REPO}/actions/permissions/fork-pr-workflows-private-repos"] == {
+        "run_workflows_from_fork_pull_requests": True,
+        "send_write_tokens_to_workflows": False,
+        "send_secrets_and_variables": False,
+        "require_approval_for_fork_pr_workflows": True,
+    }
+    assert any(line.startswith("branch main:") for line in done)
+    (note,) = notes
+    assert note.startswith("not offered by the plan: required reviewers of environment production")
+    assert "private repository on team" in note and "deploy/production.yaml" in note
+    # No reviewer is needed where the plan has none; on Enterprise they are required and set.
+    github_settings.apply(settings(reviewers=[]), FakeGitHub(visibility="private", plan="team"), notes.append)
+    enterprise = FakeGitHub(visibility="private", plan="enterprise")
+    github_settings.apply(settings(), enterprise, notes.append)
+    assert [r["id"] for r in enterprise.state[f"repos/{REPO}/environments/production"]["reviewers"]] == [
+        11,
+        22,
+    ]
+    with pytest.raises(SettingsError, match="at least one reviewer"):
+        github_settings.apply(settings(reviewers=[]), FakeGitHub(visibility="private", plan="enterprise"))
+
+
+def test_a_private_repository_on_free_cannot_be_protected_and_says_why():
+    with pytest.raises(
+        SettingsError, match="branch protection is not offered for a private repository on free"
+    ):
+        github_settings.apply(settings(), FakeGitHub(visibility="private", plan="free"))
+
+
+def test_a_plan_the_token_cannot_read_is_tried_and_reviewers_left_out():
+    """A repository administrator who is not an organisation owner does not see the plan: branch
+    protection is attempted (GitHub refuses it if not offered), environment reviewers are not."""
+    notes: list[str] = []
+    team = _HiddenPlan(visibility="private", plan="team")  # what the organisation really has
+    github_settings.apply(settings(), team, notes.append)
+    assert f"repos/{REPO}/branches/main/protection" in team.state
+    assert "reviewers" not in team.state[f"repos/{REPO}/environments/production"]
+    assert "the token cannot read the plan" in notes[0]
+    free = _HiddenPlan(visibility="private", plan="free")
+    with pytest.raises(SettingsError, match="Upgrade to GitHub Pro"):
+        github_settings.apply(settings(), free)
+
+
+class _HiddenPlan(FakeGitHub):
+    """The organisation's plan is not shown to this token (GET /orgs/{org} has no `plan`)."""
+
+    def __call__(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        if path == f"orgs/{REPO.split('/')[0]}":
+            return {"login": REPO.split("/")[0]}
+        return super().__call__(method, path, body)
+
+
+@pytest.mark.parametrize(
+    "drop, setting",
+    [
+        ("/actions/oidc/customization/sub", "OIDC subject"),
+        ("/branches/main/protection", "protection of main"),
+        ("/actions/permissions/workflow", "workflow permissions"),
+        ("/fork-pr-workflows-private-repos", "fork pull request workflows"),
+        ("/environments/production", "environment production"),
+    ],
+)
+def test_a_setting_that_does_not_stick_is_an_error_naming_it(drop: str, setting: str):
+    github = FakeGitHub(drop=drop, visibility="private", plan="enterprise")
+    with pytest.raises(SettingsError, match=f"{setting} reads back differently"):
+        github_settings.apply(settings(), github)
+
+
+def test_actions_never_approve_pull_requests():
+    """OpenSSF Scorecard: a workflow's token must not approve pull requests; the retraining and
+    promotion pull requests use RETRAIN_TOKEN. The old option fails with the reason, before any call."""
+    github = FakeGitHub()
+    with pytest.raises(SettingsError, match="RETRAIN_TOKEN"):
+        github_settings.apply(settings(allow_actions_prs=True), github)
+    assert github.calls == []
 
 
 def test_bad_input_names_what_to_fix():
     with pytest.raises(SettingsError, match="at least one reviewer"):
-        github_settings.apply(Settings(REPO, []), FakeGitHub())
+        github_settings.apply(settings(reviewers=[]), FakeGitHub())
     with pytest.raises(SettingsError, match="must be OWNER/NAME"):
         github_settings.apply(Settings("acme", ["alice"]), FakeGitHub())
     with pytest.raises(SettingsError, match="404"):
-        github_settings.apply(Settings(REPO, ["mallory"]), FakeGitHub())
+        github_settings.apply(settings(reviewers=["mallory"]), FakeGitHub())
+    with pytest.raises(SettingsError, match="no CODEOWNERS file on main"):
+        github_settings.apply(settings(), FakeGitHub(codeowners=False))
+
+
+def test_codeowners_covers_what_runs_with_the_release_roles():
+    """.github/CODEOWNERS names an owner for each path issue 25 lists; code-owner review is
+    required by the branch protection above."""
+    lines = [line.split() for line in (ROOT / ".github" / "CODEOWNERS").read_text().splitlines()]
+    rules = {parts[0]: parts[1:] for parts in lines if parts and not parts[0].startswith("#")}
+    for path in (
+        "/.github/",
+        "/Makefile",
+        "/mk/",
+        "/terraform/",
+        "/deploy/",
+        "/src/textclf/release/",
+        "/src/textclf/training/",
+    ):
+        assert rules.get(path), f"CODEOWNERS has no owner for {path}"
+        assert all(owner.startswith("@") for owner in rules[path]), rules[path]
 
 
 def test_gh_api_sends_the_body_on_stdin_and_reports_failures():

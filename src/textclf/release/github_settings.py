@@ -1,29 +1,47 @@
 """`make github-settings`: the repository settings the template's security relies on, applied and
 read back through the GitHub API (`gh api`; the token needs the repository's administration rights).
 
-1. The OIDC subject includes the ref (`include_claim_keys: repo, context, ref`): a token's subject is
-   `repo:OWNER/REPO:environment:production:ref:refs/heads/main`, so a job bound to `production` on
-   any other branch gets a subject no release trust policy accepts (terraform/iam.tf).
-   REST: PUT /repos/{repo}/actions/oidc/customization/sub.
-2. The `production` environment: deployments from the release branch only, required reviewers,
-   no self-review; the `staging` environment: deployments from the release branch only, no
-   reviewers (the release deploys it at once, then waits for production's reviewers).
-   REST: PUT /repos/{repo}/environments/{name} and
-   POST /repos/{repo}/environments/{name}/deployment-branch-policies.
-3. Workflows' GITHUB_TOKEN is read-only by default; with `--allow-actions-prs` Actions may open pull
-   requests (the retrain workflow's PR; off by default in GitHub: "Allow GitHub Actions to create
-   and approve pull requests"; a GitHub App token is the alternative, docs/workflows.md).
-   REST: PUT /repos/{repo}/actions/permissions/workflow.
-4. The release branch is protected: pull requests with an approving review and the PR checks
-   green. REST: PUT /repos/{repo}/branches/{branch}/protection.
+Review cannot be skipped: merged code runs as the release roles, so one writer alone must not be
+able to get code onto the release branch.
 
-Every setting is read back and compared; a difference is an error naming the setting.
+1. The OIDC subject includes the ref (`include_claim_keys: repo, context, ref`): a job bound to
+   `production` on any other branch gets a subject no release trust policy accepts (terraform/iam.tf).
+   REST: PUT /repos/{repo}/actions/oidc/customization/sub.
+2. The release branch is protected: pull requests only, one approval that is not the last pusher's
+   own (`require_last_push_approval`), stale approvals dismissed, a code owner's approval for what
+   `.github/CODEOWNERS` lists (workflows, Makefile, mk/, terraform/, deploy/, the release and
+   training code), the PR checks green *as reported by the GitHub Actions app* (app_id 15368: a
+   commit status of the same name that anyone with write access can post does not count), no force
+   pushes or deletion, administrators included. REST: PUT /repos/{repo}/branches/{branch}/protection.
+   The CODEOWNERS file must exist on the branch and parse (GET /repos/{repo}/codeowners/errors).
+3. Workflows' GITHUB_TOKEN is read-only by default and GitHub Actions may never approve (or create)
+   pull requests (OpenSSF Scorecard, Token-Permissions): the retraining and promotion pull
+   requests are opened with the RETRAIN_TOKEN secret (a GitHub App or fine-grained token), whose
+   pull requests run their checks and still need a human's approval.
+   REST: PUT /repos/{repo}/actions/permissions/workflow.
+4. Fork pull requests get no write token, secrets or variables, and need an approval to run
+   (private and internal repositories; public ones give forks a read-only token and no secrets
+   anyway). REST: PUT /repos/{repo}/actions/permissions/fork-pr-workflows-private-repos.
+5. Environments `production` and `staging`: deployments from the release branch only; production's
+   required reviewers (no self-review) where the plan offers them.
+   REST: PUT /repos/{repo}/environments/{name} and its deployment-branch-policies.
+
+What the repository's plan offers (GitHub Docs, "Using environments for deployment" and "About
+protected branches"): public repositories get everything on every plan. Private and internal ones
+get branch protection (with code owners) and environments with deployment branch policies on Pro,
+Team and Enterprise, and environment protection rules such as required reviewers on Enterprise
+only. The plan is read from the API (the organisation's, or the owner's own account); a setting the
+plan does not offer is reported, not failed: production then moves only by a reviewed pull request
+to deploy/production.yaml, which branch protection and code owners guard on Pro and Team.
+
+Every setting that is applied is read back and compared; a difference is an error naming it.
 """
 
 from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +49,11 @@ from typing import Any
 CLAIM_KEYS = ["repo", "context", "ref"]
 # The PR workflow's checks that must pass before a merge (the jobs' names in .github/workflows/pr.yml).
 REQUIRED_CHECKS = ["lint and fast tests", "slow tests", "train, report and gate"]
+# The GitHub Actions app: a required check bound to it is satisfied only by a check run that a
+# workflow reported (REST, branch protection: required_status_checks.checks[].app_id).
+GITHUB_ACTIONS_APP_ID = 15368
+PAID_PLANS = {"pro", "team", "enterprise", "business"}  # business: GitHub Enterprise Cloud's older name
+ENTERPRISE_PLANS = {"enterprise", "business"}
 
 
 class SettingsError(RuntimeError):
@@ -40,12 +63,47 @@ class SettingsError(RuntimeError):
 @dataclass
 class Settings:
     repository: str  # owner/name
-    reviewers: list[str]  # GitHub user logins who approve production deployments
+    reviewers: list[str]  # GitHub user logins who approve production deployments (where offered)
     environment: str = "production"
     branch: str = "main"
     staging_environment: str = "staging"
+    # Kept so that an old invocation fails with a reason: Actions never approve pull requests.
     allow_actions_prs: bool = False
     required_checks: list[str] = field(default_factory=lambda: list(REQUIRED_CHECKS))
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the repository's visibility and its owner's plan offer."""
+
+    visibility: str  # public, private, internal
+    name: str | None  # free, pro, team, enterprise; None when the API does not say
+
+    @property
+    def public(self) -> bool:
+        return self.visibility == "public"
+
+    @property
+    def branch_protection(self) -> bool:
+        # An unknown plan is tried: GitHub refuses the call if the plan does not offer it.
+        return self.public or self.name in PAID_PLANS or self.name is None
+
+    @property
+    def environments(self) -> bool:
+        return self.public or self.name in PAID_PLANS or self.name is None
+
+    @property
+    def environment_reviewers(self) -> bool:
+        return self.public or self.name in ENTERPRISE_PLANS
+
+    def __str__(self) -> str:
+        return f"{self.visibility} repository on {self.name or 'an unknown plan'}"
+
+
+@dataclass
+class Outcome:
+    applied: list[str] = field(default_factory=list)  # set and read back, one line each
+    unavailable: list[str] = field(default_factory=list)  # not offered by the plan, one line each
 
 
 Gh = Callable[..., Any]
@@ -77,14 +135,33 @@ def gh_api(run: Callable[..., subprocess.CompletedProcess] = subprocess.run) -> 
     return call
 
 
-def apply(settings: Settings, gh: Gh) -> list[str]:
-    """Apply every setting, then read each back; returns what was set, one line each."""
+def apply(settings: Settings, gh: Gh, report: Callable[[str], None] | None = None) -> list[str]:
+    """Apply every setting the plan offers and read each back; returns what was set, one line
+    each. What the plan does not offer goes to `report` (stderr by default), prefixed "not offered"."""
+    outcome = apply_settings(settings, gh)
+    say = report or (lambda line: print(line, file=sys.stderr))
+    for line in outcome.unavailable:
+        say(f"not offered by the plan: {line}")
+    return outcome.applied
+
+
+def apply_settings(settings: Settings, gh: Gh) -> Outcome:
     if "/" not in settings.repository:
         raise SettingsError(f"repository {settings.repository!r} must be OWNER/NAME")
-    if not settings.reviewers:
-        raise SettingsError("name at least one reviewer (--reviewers) for the production environment")
+    if settings.allow_actions_prs:
+        raise SettingsError(
+            "GitHub Actions may not create or approve pull requests (a workflow's token could approve "
+            "its own pull request): the retraining and promotion pull requests use the RETRAIN_TOKEN "
+            "secret instead (docs/workflows.md); drop --allow-actions-prs"
+        )
     repo = f"repos/{settings.repository}"
-    done = []
+    plan = detect_plan(gh, settings.repository)
+    if plan.environment_reviewers and not settings.reviewers:
+        raise SettingsError(
+            f"name at least one reviewer (--reviewers) for the {settings.environment} environment "
+            f"({plan} offers environment reviewers)"
+        )
+    outcome = Outcome()
 
     gh(
         "PUT",
@@ -93,57 +170,158 @@ def apply(settings: Settings, gh: Gh) -> list[str]:
     )
     sub = gh("GET", f"{repo}/actions/oidc/customization/sub")
     _expect(sub.get("include_claim_keys") == CLAIM_KEYS and not sub.get("use_default"), "OIDC subject", sub)
-    done.append(f"OIDC subject: {', '.join(CLAIM_KEYS)}")
+    outcome.applied.append(f"OIDC subject: {', '.join(CLAIM_KEYS)}")
 
-    ids = [_user_id(gh, login) for login in settings.reviewers]
-    _set_environment(gh, repo, settings.environment, settings.branch, ids)
-    done.append(
-        f"environment {settings.environment}: branch {settings.branch} only, reviewers {settings.reviewers}"
-    )
-    _set_environment(gh, repo, settings.staging_environment, settings.branch, [])
-    done.append(f"environment {settings.staging_environment}: branch {settings.branch} only, no reviewers")
+    _protect_branch(gh, repo, settings, plan, outcome)
+    _workflow_permissions(gh, repo, outcome)
+    _fork_pull_requests(gh, repo, plan, outcome)
+    _environments(gh, repo, settings, plan, outcome)
+    return outcome
 
-    gh(
-        "PUT",
-        f"{repo}/actions/permissions/workflow",
-        {
-            "default_workflow_permissions": "read",
-            "can_approve_pull_request_reviews": settings.allow_actions_prs,
-        },
-    )
-    permissions = gh("GET", f"{repo}/actions/permissions/workflow")
-    _expect(
-        permissions.get("default_workflow_permissions") == "read"
-        and permissions.get("can_approve_pull_request_reviews") == settings.allow_actions_prs,
-        "workflow permissions",
-        permissions,
-    )
-    done.append(f"workflow token read-only; Actions may open PRs: {settings.allow_actions_prs}")
 
+def detect_plan(gh: Gh, repository: str) -> Plan:
+    """The repository's visibility and its owner's plan: an organisation's plan (GET /orgs/{org},
+    shown to its owners), or the account's own (GET /user, when the token is the owner's)."""
+    found = gh("GET", f"repos/{repository}")
+    visibility = str(found.get("visibility") or ("private" if found.get("private") else "public"))
+    owner = found.get("owner") or {}
+    plan = None
+    if owner.get("type") == "Organization":
+        plan = (gh("GET", f"orgs/{owner.get('login')}").get("plan") or {}).get("name")
+    else:
+        user = gh("GET", "user")
+        if user.get("login") == owner.get("login"):
+            plan = (user.get("plan") or {}).get("name")
+    return Plan(visibility, str(plan).lower() if plan else None)
+
+
+def _protect_branch(gh: Gh, repo: str, settings: Settings, plan: Plan, outcome: Outcome) -> None:
+    if not plan.branch_protection:
+        raise SettingsError(
+            f"branch protection is not offered for a {plan} (GitHub Pro, Team or Enterprise, or a "
+            "public repository): without it one writer can merge unreviewed code that then runs as the "
+            "release roles; upgrade the plan or make the repository public"
+        )
+    try:
+        codeowners = gh("GET", f"{repo}/codeowners/errors?ref={settings.branch}")
+    except SettingsError as error:
+        if "404" not in str(error):
+            raise
+        raise SettingsError(
+            f"no CODEOWNERS file on {settings.branch} (.github/CODEOWNERS): a code owner's review would "
+            "require nobody; commit the template's file first"
+        ) from None
+    if codeowners.get("errors"):
+        raise SettingsError(
+            f"CODEOWNERS on {settings.branch} has errors: {json.dumps(codeowners['errors'])[:500]}"
+        )
     protection = f"{repo}/branches/{settings.branch}/protection"
+    checks = [{"context": name, "app_id": GITHUB_ACTIONS_APP_ID} for name in settings.required_checks]
     gh(
         "PUT",
         protection,
         {
-            "required_status_checks": {"strict": True, "contexts": settings.required_checks},
+            "required_status_checks": {"strict": True, "checks": checks},
             "enforce_admins": True,
             "required_pull_request_reviews": {
                 "required_approving_review_count": 1,
                 "dismiss_stale_reviews": True,
+                "require_code_owner_reviews": True,
+                "require_last_push_approval": True,
             },
             "restrictions": None,
+            "allow_force_pushes": False,
+            "allow_deletions": False,
         },
     )
     read = gh("GET", protection)
-    contexts = (read.get("required_status_checks") or {}).get("contexts") or []
-    reviews = (read.get("required_pull_request_reviews") or {}).get("required_approving_review_count", 0)
+    bound = {
+        (c.get("context"), c.get("app_id"))
+        for c in (read.get("required_status_checks") or {}).get("checks") or []
+    }
+    reviews = read.get("required_pull_request_reviews") or {}
     _expect(
-        set(settings.required_checks) <= set(contexts) and reviews >= 1,
+        {(c["context"], c["app_id"]) for c in checks} <= bound
+        and reviews.get("required_approving_review_count", 0) >= 1
+        and reviews.get("dismiss_stale_reviews") is True
+        and reviews.get("require_code_owner_reviews") is True
+        and reviews.get("require_last_push_approval") is True
+        and (read.get("enforce_admins") or {}).get("enabled") is True,
         f"protection of {settings.branch}",
         read,
     )
-    done.append(f"branch {settings.branch}: PRs with 1 approval and checks {settings.required_checks}")
-    return done
+    outcome.applied.append(
+        f"branch {settings.branch}: pull requests with 1 approval other than the last pusher's, code "
+        f"owners' review, checks {settings.required_checks} from GitHub Actions (app "
+        f"{GITHUB_ACTIONS_APP_ID}), admins included"
+    )
+
+
+def _workflow_permissions(gh: Gh, repo: str, outcome: Outcome) -> None:
+    gh(
+        "PUT",
+        f"{repo}/actions/permissions/workflow",
+        {"default_workflow_permissions": "read", "can_approve_pull_request_reviews": False},
+    )
+    permissions = gh("GET", f"{repo}/actions/permissions/workflow")
+    _expect(
+        permissions.get("default_workflow_permissions") == "read"
+        and permissions.get("can_approve_pull_request_reviews") is False,
+        "workflow permissions",
+        permissions,
+    )
+    outcome.applied.append("workflow token read-only; GitHub Actions may not create or approve pull requests")
+
+
+def _fork_pull_requests(gh: Gh, repo: str, plan: Plan, outcome: Outcome) -> None:
+    if plan.public:  # GitHub gives fork pull requests a read-only token and no secrets
+        outcome.applied.append(
+            "fork pull requests: read-only token and no secrets (GitHub's rule for public repositories)"
+        )
+        return
+    wanted = {
+        "run_workflows_from_fork_pull_requests": True,
+        "send_write_tokens_to_workflows": False,
+        "send_secrets_and_variables": False,
+        "require_approval_for_fork_pr_workflows": True,
+    }
+    path = f"{repo}/actions/permissions/fork-pr-workflows-private-repos"
+    gh("PUT", path, wanted)
+    read = gh("GET", path)
+    _expect(all(read.get(key) == value for key, value in wanted.items()), "fork pull request workflows", read)
+    outcome.applied.append("fork pull requests: no write token, no secrets or variables, approval to run")
+
+
+def _environments(gh: Gh, repo: str, settings: Settings, plan: Plan, outcome: Outcome) -> None:
+    names = (settings.environment, settings.staging_environment)
+    if not plan.environments:
+        outcome.unavailable.append(
+            f"environments {', '.join(names)} (a {plan}: GitHub Pro, Team or Enterprise): jobs bound to "
+            "them run without deployment branch policies; the release trust policies still require main"
+        )
+        return
+    reviewers = settings.reviewers if plan.environment_reviewers else []
+    ids = [_user_id(gh, login) for login in reviewers]
+    _set_environment(gh, repo, settings.environment, settings.branch, ids)
+    if ids:
+        outcome.applied.append(
+            f"environment {settings.environment}: branch {settings.branch} only, reviewers {reviewers}, "
+            "no self-review"
+        )
+    else:
+        outcome.applied.append(f"environment {settings.environment}: branch {settings.branch} only")
+        why = "GitHub Enterprise for private and internal repositories"
+        if plan.name is None:
+            why += "; the token cannot read the plan, so none were set"
+        outcome.unavailable.append(
+            f"required reviewers of environment {settings.environment} (a {plan}: {why}): production "
+            f"moves by a reviewed pull request to deploy/{settings.environment}.yaml, guarded by branch "
+            "protection and code owners"
+        )
+    _set_environment(gh, repo, settings.staging_environment, settings.branch, [])
+    outcome.applied.append(
+        f"environment {settings.staging_environment}: branch {settings.branch} only, no reviewers"
+    )
 
 
 def _user_id(gh: Gh, login: str) -> int:
@@ -156,15 +334,15 @@ def _user_id(gh: Gh, login: str) -> int:
 def _set_environment(gh: Gh, repo: str, name: str, branch: str, ids: list[int]) -> None:
     """Environment `name`: deployments from `branch` only, the reviewers `ids` (none: no review)."""
     environment = f"{repo}/environments/{name}"
-    gh(
-        "PUT",
-        environment,
-        {
+    body: dict[str, Any] = {
+        "deployment_branch_policy": {"protected_branches": False, "custom_branch_policies": True},
+    }
+    if ids:  # a protection rule: only sent where the plan offers it
+        body |= {
             "reviewers": [{"type": "User", "id": user_id} for user_id in ids],
-            "prevent_self_review": bool(ids),
-            "deployment_branch_policy": {"protected_branches": False, "custom_branch_policies": True},
-        },
-    )
+            "prevent_self_review": True,
+        }
+    gh("PUT", environment, body)
     policies = gh("GET", f"{environment}/deployment-branch-policies").get("branch_policies", [])
     for policy in policies:  # only the release branch may deploy
         if policy.get("name") != branch:
@@ -185,8 +363,12 @@ def _check_environment(gh: Gh, environment: str, name: str, branch: str, ids: li
         p.get("name")
         for p in gh("GET", f"{environment}/deployment-branch-policies").get("branch_policies", [])
     ]
+    self_review = rules.get("required_reviewers", {}).get("prevent_self_review")
     _expect(
-        set(ids) <= reviewers and policy.get("custom_branch_policies") and branches == [branch],
+        set(ids) <= reviewers
+        and (not ids or self_review is True)
+        and policy.get("custom_branch_policies")
+        and branches == [branch],
         f"environment {name}",
         {"reviewers": sorted(reviewers), "deployment_branch_policy": policy, "branches": branches},
     )
