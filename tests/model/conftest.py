@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.conftest import REPO_ROOT
 from textclf.config import load_params
 from textclf.pipeline import prepare, sample_data
 
@@ -17,19 +18,14 @@ from textclf.pipeline import prepare, sample_data
 def make_project(root: Path, model_name: str, rows_per_label: int = 30, **train) -> Path:
     """Write params.yaml and the prepared splits of a small sample into `root`."""
     root.mkdir(parents=True, exist_ok=True)
-    params = {
-        "data": {"labels": None},
-        "model": {"name": model_name, "max_length": 32},
-        "train": {
-            "epochs": 1,
-            "batch_size": 8,
-            "eval_steps": 10,
-            "save_steps": 10,
-            "logging_steps": 5,
-            **train,
-        },
-        "evaluate": {"thresholds": {"accuracy": 0.0, "macro_f1": 0.0, "min_class_recall": 0.0}},
-    }
+    # The template's params.yaml with the small model's keys: every section a command reads is there.
+    params = yaml.safe_load((REPO_ROOT / "params.yaml").read_text(encoding="utf-8"))
+    params["data"]["labels"] = None
+    params["model"].update({"name": model_name, "max_length": 32})
+    params["train"].update(
+        {"epochs": 1, "batch_size": 8, "eval_steps": 10, "save_steps": 10, "logging_steps": 5, **train}
+    )
+    params["evaluate"]["thresholds"] = {"accuracy": 0.0, "macro_f1": 0.0, "min_class_recall": 0.0}
     (root / "params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
     sample_data.write_sample(root / "data/raw", rows_per_label=rows_per_label)
     cwd = Path.cwd()
