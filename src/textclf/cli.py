@@ -52,6 +52,36 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     )
 
 
+# The params sections each command reads: a file without one is refused, never run on built-in
+# defaults (config.GATE_KEYS are required of every file).
+NEEDS: dict[str, tuple[str, ...]] = {
+    "prepare": ("data", "data.split"),
+    "train": ("data", "model", "train"),
+    "evaluate": ("data", "model", "evaluate"),
+    "serve": ("model", "deploy", "deploy.serve"),
+    "gate": ("evaluate", "aws"),
+    "report": ("data", "model", "train", "evaluate", "aws"),
+    "champion": ("evaluate", "aws"),
+    "publish": ("evaluate", "aws"),
+    "release-check": ("aws",),
+    "production-commit": ("aws",),
+    "staging-check": ("data", "deploy", "deploy.serve", "deploy.staging", "aws"),
+    "bake": ("evaluate", "deploy", "deploy.staging", "aws"),
+    "promote": ("evaluate", "aws"),
+    "batch-predict": ("batch", "deploy", "deploy.serve", "aws"),
+    "batch-stop": ("aws",),
+    "retrain-import": ("data", "aws"),
+}
+
+
+def _load(args: argparse.Namespace) -> Params:
+    """params.yaml with the sections this command reads (NEEDS)."""
+    params = load_params(args.params, needs=NEEDS.get(args.command, ()))
+    if args.command == "train" and params.train_backend == "sagemaker":
+        params = load_params(args.params, needs=(*NEEDS["train"], "sagemaker", "aws"))
+    return params
+
+
 def log(message: str) -> None:
     print(f"[textclf] {message}", file=sys.stderr, flush=True)
 
@@ -125,18 +155,19 @@ def _dvc(*args: str) -> int:
 def cmd_prepare(args: argparse.Namespace) -> None:
     from textclf.pipeline import prepare
 
-    params = load_params(args.params)
+    params = _load(args)
     summary = _timed("prepare", lambda: prepare.run(params.data))
     rows = summary["rows"]
     log(f"rows: train {rows['train']}, validation {rows['validation']}, test {rows['test']}")
 
 
-def _model_params(path: str) -> Params:
+def _model_params(args: argparse.Namespace) -> Params:
     """params.yaml, with model.max_length checked against the model's own limit when that is on
     disk (a longer input would fail deep inside training or evaluation)."""
     from textclf.pipeline.modeling import input_limit
 
-    params = load_params(path)
+    path = args.params
+    params = _load(args)
     limit = input_limit(params.model.name)
     if limit is not None and params.model.max_length > limit:
         raise ParamsError(
@@ -149,7 +180,7 @@ def _model_params(path: str) -> Params:
 def cmd_train(args: argparse.Namespace) -> None:
     from textclf.training.backends import run_train_stage
 
-    params = _model_params(args.params)
+    params = _model_params(args)
     _timed(f"train ({params.train_backend} backend)", lambda: run_train_stage(params))
 
 
@@ -163,7 +194,7 @@ def cmd_train_job(args: argparse.Namespace) -> None:
 def cmd_evaluate(args: argparse.Namespace) -> None:
     from textclf.pipeline import evaluate
 
-    params = _model_params(args.params)
+    params = _model_params(args)
     verdict = _timed("evaluate", lambda: evaluate.run(params))
     log(f"gate (thresholds): {verdict['verdict']}")
 
@@ -178,7 +209,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     """The inference server; also the serving image's `serve` program (SageMaker contract)."""
     from textclf.serving import server
 
-    params = load_params(args.params)
+    params = _load(args)
     try:
         server.run(Path(args.model_dir), args.host, args.port, params.deploy.serve, params.model.max_length)
     except server.ModelDirError as error:
@@ -198,7 +229,7 @@ def cmd_redeploy(args: argparse.Namespace) -> None:
 def cmd_gate(args: argparse.Namespace) -> None:
     from textclf.review import gate
 
-    verdict = gate.run(load_params(args.params), args.base, args.champion)
+    verdict = gate.run(_load(args), args.base, args.champion)
     for line in gate.summary(verdict):
         log(line)
     log(f"wrote {gate.VERDICT_FILE}")
@@ -209,7 +240,7 @@ def cmd_gate(args: argparse.Namespace) -> None:
 def cmd_report(args: argparse.Namespace) -> None:
     from textclf.review import gate, report
 
-    verdict = report.write(load_params(args.params), args.base, args.champion, args.commit_sha)
+    verdict = report.write(_load(args), args.base, args.champion, args.commit_sha)
     log(f"wrote {report.REPORT_FILE} and {gate.VERDICT_FILE} (gate: {verdict['verdict']})")
 
 
@@ -218,7 +249,7 @@ def cmd_champion(args: argparse.Namespace) -> None:
 
     from textclf.review import champion
 
-    params = load_params(args.params)
+    params = _load(args)
     if args.action == "record":
         if not args.model_version:
             raise champion.ChampionError("record needs --model-version (the released model's commit)")
@@ -241,7 +272,7 @@ def _print_json(payload: object) -> None:
 def cmd_publish(args: argparse.Namespace) -> None:
     from textclf.release import promote
 
-    manifest = promote.publish(args.commit, load_params(args.params).aws.resolved())
+    manifest = promote.publish(args.commit, _load(args).aws.resolved())
     log(f"published the model of {manifest['commit']}: {manifest['model_data_url']}")
     _print_json({key: value for key, value in manifest.items() if key != "metrics"})
 
@@ -260,7 +291,7 @@ def cmd_release_commit(args: argparse.Namespace) -> None:
 def cmd_release_check(args: argparse.Namespace) -> None:
     from textclf.release import promote
 
-    aws = load_params(args.params).aws.resolved()
+    aws = _load(args).aws.resolved()
     commit = promote.check_merged(args.commit)  # on main: a rollback by hand included
     manifest = promote.find_artifact(commit, aws)
     promote.verify_archive(commit, manifest, aws)
@@ -271,7 +302,7 @@ def cmd_production_commit(args: argparse.Namespace) -> None:
     """The commit production serves, from the champion record (empty before the first release)."""
     from textclf.review import champion
 
-    found = champion.read_production(load_params(args.params).aws.resolved())
+    found = champion.read_production(_load(args).aws.resolved())
     print(found.model_version if found is not None and found.model_version else "")
 
 
@@ -280,7 +311,7 @@ def cmd_staging_check(args: argparse.Namespace) -> None:
 
     from textclf.release import staging
 
-    params = load_params(args.params)
+    params = _load(args)
     if not args.endpoint:
         raise staging.StagingError("name the staging endpoint: --endpoint or TEXTCLF_ENDPOINT_NAME")
     aws = params.aws.resolved()
@@ -305,7 +336,7 @@ def cmd_bake(args: argparse.Namespace) -> None:
 
     from textclf.release import promote, staging
 
-    params = load_params(args.params)
+    params = _load(args)
     settings, aws = params.deploy.staging, params.aws.resolved()
     alarms = [name.strip() for name in args.alarms.split(",") if name.strip()]
     cloudwatch = boto3.client("cloudwatch", region_name=aws.region)
@@ -346,7 +377,7 @@ def cmd_github_settings(args: argparse.Namespace) -> None:
 def cmd_promote(args: argparse.Namespace) -> None:
     from textclf.release import promote
 
-    params = load_params(args.params)
+    params = _load(args)
     targets = promote.Targets(args.function, args.endpoint)
     deployment = promote.promote(args.commit, params.aws.resolved(), targets, params.evaluate.main_metric)
     log(f"released {deployment['commit']} to {deployment['endpoint']}")
@@ -357,7 +388,7 @@ def cmd_batch_predict(args: argparse.Namespace) -> None:
     """A SageMaker Batch Transform job on the production model (docs/batch-and-api.md)."""
     from textclf.batch import job
 
-    params = load_params(args.params)
+    params = _load(args)
     result = job.run(
         params.batch,
         params.deploy.serve,
@@ -376,7 +407,7 @@ def cmd_batch_predict(args: argparse.Namespace) -> None:
 def cmd_batch_stop(args: argparse.Namespace) -> None:
     from textclf.batch import job
 
-    params = load_params(args.params)
+    params = _load(args)
     job.stop_recorded(Path(args.job_file), params.aws.resolved(), log)
 
 
@@ -390,7 +421,7 @@ def cmd_pull_data(args: argparse.Namespace) -> None:
 def cmd_retrain_import(args: argparse.Namespace) -> None:
     from textclf.release import retrain
 
-    params = load_params(args.params)
+    params = _load(args)
     retrain.pull_data()
     summary = retrain.import_incoming(params.aws.resolved(), params.data)
     if summary.changed:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import posixpath
 import re
+import reprlib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -524,7 +525,9 @@ def _describe(error: ValidationError, source: Path) -> str:
 
 
 def _shown(value: Any, limit: int = 120) -> str:
-    text = repr(value)
+    shorter = reprlib.Repr()  # bounded: an aliased structure is never written out in full
+    shorter.maxlevel, shorter.maxstring, shorter.maxother = 3, limit, limit
+    text = shorter.repr(value)
     return text if len(text) <= limit else text[:limit] + " ..."
 
 
@@ -555,7 +558,38 @@ class _StrictLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def parse_params(raw: Any, source: Path = PARAMS_FILE) -> Params:
+# Keys whose built-in default would let a check pass what it should refuse (thresholds of 0, no
+# label whitelist), with what to write: a file whose reader needs their section must give them.
+GATE_KEYS = {
+    "data.labels": "the list of labels, or null to accept whatever the data holds",
+    "evaluate.thresholds": "the gate's thresholds",
+    "evaluate.thresholds.accuracy": "the lowest accuracy that passes, 0 to 1",
+    "evaluate.thresholds.macro_f1": "the lowest macro-F1 that passes, 0 to 1",
+    "evaluate.thresholds.min_class_recall": "the lowest recall any class may have, 0 to 1",
+}
+
+
+def _given(raw: dict[str, Any], dotted: str) -> bool:
+    node: Any = raw
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
+
+
+def _required(needs: tuple[str, ...]) -> list[str]:
+    """The sections in `needs` and the GATE_KEYS inside them."""
+    keys = list(needs)
+    for section in needs:
+        keys += [key for key in GATE_KEYS if key.startswith(section + ".")]
+    return list(dict.fromkeys(keys))
+
+
+def parse_params(raw: Any, source: Path = PARAMS_FILE, needs: tuple[str, ...] = ()) -> Params:
+    """`raw` (a loaded params file) as Params. `needs`: the sections (dotted, e.g. `deploy.staging`)
+    the caller reads, which must be in the file with their GATE_KEYS, so that nothing a check
+    depends on falls back to a built-in default."""
     if raw is None or raw == {}:
         raise ParamsError(
             f"{source}: the file is empty; copy params.yaml from the template and change what you need "
@@ -564,12 +598,24 @@ def parse_params(raw: Any, source: Path = PARAMS_FILE) -> Params:
     if not isinstance(raw, dict):
         raise ParamsError(f"{source}: expected a mapping of sections at the top level")
     try:
-        return Params.model_validate(raw)
+        params = Params.model_validate(raw)
     except ValidationError as error:
         raise ParamsError(_describe(error, source)) from None
+    missing = [key for key in _required(needs) if not _given(raw, key)]
+    if missing:
+        raise ParamsError(
+            "\n".join(
+                f"{source}: {key}: missing; this command reads it, and a built-in default could pass "
+                f"what should be refused: give {GATE_KEYS.get(key, 'the section')} explicitly (the "
+                "template's params.yaml has every key)"
+                for key in missing
+            )
+        )
+    return params
 
 
-def load_params(path: Path | str = PARAMS_FILE) -> Params:
+def load_params(path: Path | str = PARAMS_FILE, needs: tuple[str, ...] = ()) -> Params:
+    """params.yaml, validated; `needs` as in parse_params."""
     source = Path(path)
     try:
         data = source.read_bytes()
@@ -593,4 +639,45 @@ def load_params(path: Path | str = PARAMS_FILE) -> Params:
         raise ParamsError(f"{source}: not valid YAML: {error}") from None
     except RecursionError:
         raise ParamsError(f"{source}: nested too deeply to be a params file") from None
-    return parse_params(raw, source)
+    try:
+        expanded = _expanded_size(raw)
+    except RecursionError:
+        raise ParamsError(f"{source}: nested too deeply to be a params file") from None
+    if expanded > MAX_NODES:
+        raise ParamsError(
+            f"{source}: expands to more than {MAX_NODES:,} values through YAML anchors and aliases "
+            "(`&name` / `*name`); a params file is a few hundred: write the values out"
+        )
+    return parse_params(raw, source, needs)
+
+
+# Values a params file may expand to through YAML aliases; the template holds a few hundred.
+MAX_NODES = 100_000
+
+
+def _expanded_size(raw: Any) -> int:
+    """How many values `raw` holds with every alias written out, computed once per shared object (an
+    alias bomb of a few KB expands to billions; a self-referencing alias counts as too many)."""
+    sizes: dict[int, int] = {}
+    visiting: set[int] = set()
+
+    def size(node: Any) -> int:
+        if not isinstance(node, dict | list):
+            return 1
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in visiting:
+            return MAX_NODES + 1  # refers to itself: infinite once written out
+        visiting.add(key)
+        children = [*node.keys(), *node.values()] if isinstance(node, dict) else node
+        total = 1
+        for child in children:
+            total += size(child)
+            if total > MAX_NODES:
+                break
+        visiting.discard(key)
+        sizes[key] = total
+        return total
+
+    return size(raw)

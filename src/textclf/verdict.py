@@ -35,17 +35,32 @@ class Champion:
 
 
 def usable(value: Any) -> bool:
-    """A real number: not missing, not a boolean, not NaN or infinite."""
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    """A real number: not missing, not a boolean, not NaN or infinite (an integer of any size is
+    finite: math.isfinite would overflow on one too large for a float)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return isinstance(value, int) or math.isfinite(value)
+
+
+def is_score(value: Any) -> bool:
+    """A metric the gate can judge: a number from 0 to 1 (accuracy, F1, recall). 7.0, -1, NaN or an
+    infinity is a broken metrics file, never a score that clears a threshold."""
+    return usable(value) and 0 <= value <= 1
+
+
+def is_pass(verdict: Any) -> bool:
+    """Whether a verdict (metrics/gate.json, reports/gate.json) says pass: exactly the string the
+    gate writes. Anything else (`"FAIL"`, `"Pass"`, a missing key, not an object) is not a pass."""
+    return isinstance(verdict, dict) and verdict.get("verdict") == "pass"
 
 
 def _check(name: str, value: Any, bound: float, op: str, **extra: Any) -> dict[str, Any]:
     # Metrics carry 4 decimals; rounding the bound keeps `0.9663 - 0.01` from failing 0.9563.
     bound = round(bound, 6)
-    passed = usable(value) and (value >= bound if op == ">=" else value <= bound)
+    passed = is_score(value) and (value >= bound if op == ">=" else value <= bound)
     return {
         "check": name,
-        "value": value if usable(value) else None,
+        "value": value if is_score(value) else None,
         "op": op,
         "bound": bound,
         "passed": bool(passed),
@@ -74,11 +89,23 @@ def _champion_check(
         "location": champion.location,
         "model_version": champion.model_version,
         "recorded_at": champion.recorded_at,
-        params.main_metric: reference if usable(reference) else None,
+        params.main_metric: reference if is_score(reference) else None,
     }
-    if not usable(reference):
-        note = f"the champion ({champion.location}) has no usable {params.main_metric}: not compared with it"
-        return [], info, [note]
+    if not is_score(reference):
+        # A record that exists but cannot be compared with fails the gate: skipping the comparison
+        # would let a model worse than production through.
+        check = _check(
+            f"{params.main_metric} vs {champion.origin}",
+            None,
+            0.0,
+            ">=",
+            reference=None,
+            tolerance=params.champion_tolerance,
+            problem=f"the champion ({champion.location}) has no {params.main_metric} from 0 to 1 "
+            f"(got {_shown(reference)}); record production's metrics again (textclf champion record) "
+            "or compare with main (--champion main)",
+        )
+        return [check], info, [check["problem"]]
     check = _check(
         f"{params.main_metric} vs {champion.origin}",
         metrics.get(params.main_metric),
@@ -105,7 +132,7 @@ def judge(
         extra, champion_info, notes = _champion_check(metrics, params, champion)
         checks += extra
     reasons = [
-        f"{c['check']} = {_fmt(c['value'])}, needs {c['op']} {c['bound']:g}"
+        c.get("problem") or f"{c['check']} = {_fmt(c['value'])}, needs {c['op']} {c['bound']:g}"
         for c in checks
         if not c["passed"]
     ]
@@ -120,7 +147,14 @@ def judge(
 
 
 def _fmt(value: float | None) -> str:
-    return "missing or not a number" if value is None else f"{value:.4f}"
+    return "missing, not a number or outside 0..1" if value is None else f"{value:.4f}"
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    text = repr(value) if not isinstance(value, int) or abs(value) < 10**12 else "a huge integer"
+    return text if len(text) <= 40 else text[:40] + " ..."
 
 
 def summary(verdict: dict[str, Any]) -> list[str]:

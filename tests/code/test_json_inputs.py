@@ -59,7 +59,8 @@ def test_per_class_metrics_of_the_wrong_shape_fail_the_gate_with_a_reason(per_cl
     verdict = judge(metrics, EvaluateParams())
     assert verdict["verdict"] == "fail"
     assert any(
-        reason.startswith("recall[") and "missing or not a number" in reason for reason in verdict["reasons"]
+        reason.startswith("recall[") and "missing, not a number or outside 0..1" in reason
+        for reason in verdict["reasons"]
     )
 
 

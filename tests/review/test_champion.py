@@ -96,7 +96,10 @@ def test_an_unknown_base_ref_says_how_to_fetch_it(pr_repo):
     [
         ("HEAD", MAIN_EVAL, "not a git commit"),
         ("0123ABC", MAIN_EVAL, "not a git commit"),
-        (RELEASED, {**MAIN_EVAL, "macro_f1": math.nan}, "`macro_f1` is missing or not a finite number"),
+        (RELEASED, {**MAIN_EVAL, "macro_f1": math.nan}, "`macro_f1` is missing or not a number from 0 to 1"),
+        (RELEASED, {**MAIN_EVAL, "accuracy": 7.0}, "`accuracy` is missing or not a number from 0 to 1"),
+        (RELEASED, {**MAIN_EVAL, "accuracy": 10**400}, "`accuracy` is missing or not a number from 0 to 1"),
+        (RELEASED, {**MAIN_EVAL, "macro_f1": -0.5}, "`macro_f1` is missing or not a number from 0 to 1"),
         (RELEASED, {"per_class": {}}, "`accuracy` is missing"),
     ],
 )

@@ -81,7 +81,7 @@ def test_a_missing_or_nan_metric_fails_with_a_reason(value):
 
     assert verdict["verdict"] == "fail"
     assert by_name(verdict)["accuracy"]["value"] is None
-    assert verdict["reasons"] == ["accuracy = missing or not a number, needs >= 0.85"]
+    assert verdict["reasons"] == ["accuracy = missing, not a number or outside 0..1, needs >= 0.85"]
     json.dumps(verdict, allow_nan=False)  # the verdict itself is strict JSON
 
 
@@ -92,12 +92,16 @@ def test_missing_per_class_metrics_fail_instead_of_skipping_the_recall_minimum()
     assert by_name(verdict)["recall[every class]"]["passed"] is False
 
 
-def test_a_champion_without_the_main_metric_is_noted_not_compared():
-    verdict = gate.judge(PR_EVAL, PARAMS, Champion("main", {"accuracy": 0.99}, "main:metrics/eval.json"))
+@pytest.mark.parametrize("reference", [None, math.nan, math.inf, -math.inf, 7.0, -0.2, 10**400, "0.9", True])
+def test_a_champion_without_a_usable_main_metric_fails_the_gate(reference):
+    """Skipping the comparison would pass a model worse than production (it once did, for NaN)."""
+    metrics = {"accuracy": 0.99} if reference is None else {"accuracy": 0.99, "macro_f1": reference}
+    verdict = gate.judge(PR_EVAL, PARAMS, Champion("main", metrics, "main:metrics/eval.json"))
 
-    assert verdict["verdict"] == "pass"
-    assert not any("vs" in name for name in by_name(verdict))
-    assert "has no usable macro_f1" in verdict["notes"][0]
+    assert verdict["verdict"] == "fail"
+    assert by_name(verdict)["macro_f1 vs main"]["passed"] is False
+    assert "main:metrics/eval.json) has no macro_f1 from 0 to 1" in verdict["reasons"][0]
+    assert "textclf champion record" in verdict["reasons"][0]
 
 
 def test_gate_command_passes_against_mains_metrics(pr_repo, capsys):

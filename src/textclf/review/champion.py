@@ -18,7 +18,6 @@ Where the reference comes from (`source`):
 from __future__ import annotations
 
 import json
-import math
 import re
 import subprocess
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from typing import Any, Literal
 
 from textclf import atomic
 from textclf.config import AwsParams
-from textclf.verdict import Champion
+from textclf.verdict import Champion, is_score
 
 PRODUCTION_KEY = "production/metrics.json"
 EVAL_METRICS_FILE = Path("metrics/eval.json")
@@ -169,10 +168,6 @@ def find(aws: AwsParams, base_ref: str, source: Source = "auto") -> Lookup:
 # Recording (release)
 
 
-def _usable(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
 def build_record(
     metrics: dict[str, Any], model_version: str, main_metric: str, now: datetime
 ) -> dict[str, Any]:
@@ -182,9 +177,9 @@ def build_record(
             "pass the commit that produced the released model"
         )
     for key in ("accuracy", "macro_f1", main_metric):
-        if not _usable(metrics.get(key)):
+        if not is_score(metrics.get(key)):
             raise ChampionError(
-                f"{EVAL_METRICS_FILE}: `{key}` is missing or not a finite number; "
+                f"{EVAL_METRICS_FILE}: `{key}` is missing or not a number from 0 to 1; "
                 "record the metrics the evaluate stage wrote for the released model"
             )
     return {
