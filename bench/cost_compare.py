@@ -4,6 +4,9 @@ of params.yaml `costs.rates_per_minute`, from the price table in params.yaml `co
 
     make bench-cost            # a markdown table on stdout, the figures in build/bench/cost.json
 
+It computes from the price table only (milliseconds): its full run is its small mode; `--small`
+keeps the first rate only, and the tests run it.
+
 The model of each (all list prices, on demand, no free tier, no savings plans):
 - Serverless: requests x billed seconds a request x the price per second of the memory size, plus
   the data in and out. Nothing while idle (cold starts are not billed, but they are slow).
@@ -112,8 +115,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--params", default="params.yaml")
     parser.add_argument("--out", default="build/bench/cost.json")
+    parser.add_argument("--small", action="store_true", help="the first rate of the table only (a test)")
     args = parser.parse_args(argv)
     costs = load_params(args.params).costs
+    if args.small:
+        costs = costs.model_copy(update={"rates_per_minute": costs.rates_per_minute[:1]})
     if not costs.serverless_usd_per_second:
         print(
             f"{args.params}: costs.serverless_usd_per_second is empty: fill in the price table",

@@ -8,10 +8,12 @@ benchmark fails here and not the next time someone measures.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.conftest import LABELS, REPO_ROOT
@@ -71,3 +73,52 @@ def test_serve_bench_small_measures_every_server_and_the_direct_call(tiny_model_
     assert result["server_overhead_p50"] > 0
     assert "server_overhead_p50" in result["goals"] and "install_size_ratio" not in result["goals"]
     assert "server_overhead_p50" in done.stdout
+
+
+@pytest.fixture(scope="module")
+def small_project(tiny_model_dir, tmp_path_factory) -> Path:
+    """A project folder with the tiny model, a small prepared sample and dvc.yaml."""
+    from tests.model.conftest import make_project
+
+    root = make_project(tmp_path_factory.mktemp("bench") / "project", str(tiny_model_dir), rows_per_label=12)
+    shutil.copy(REPO_ROOT / "dvc.yaml", root / "dvc.yaml")
+    return root
+
+
+@pytest.mark.slow  # a whole pipeline, tiny as it is
+def test_pipeline_time_small_runs_each_stage_of_dvc_yaml(small_project):
+    run_bench("pipeline_time.py", "--small", "--out", "build/pipeline.json", cwd=small_project)
+
+    result = json.loads((small_project / "build/pipeline.json").read_text(encoding="utf-8"))
+    assert list(result["stage_seconds"]) == ["prepare", "train", "evaluate"]
+    assert 0 <= result["test_accuracy"] <= 1 and result["train_peak_rss_mb"] > 0
+    assert (small_project / "metrics/gate.json").is_file()
+
+
+@pytest.mark.slow  # trains twice
+def test_train_throughput_small_trains_both_variants_and_scores_them(small_project):
+    run_bench("train_throughput.py", "--small", "--out", "build/train.json", cwd=small_project)
+
+    result = json.loads((small_project / "build/train.json").read_text(encoding="utf-8"))
+    assert result["small"] is True
+    for variant in ("baseline", "ours"):
+        assert result[variant]["train_samples_per_second"] > 0
+        assert 0 <= result[variant]["test_accuracy"] <= 1
+    assert result["speedup"] > 0
+
+
+def test_cost_compare_small_writes_the_table(tmp_path):
+    out = tmp_path / "cost.json"
+    done = run_bench(
+        "cost_compare.py",
+        "--small",
+        "--params",
+        str(REPO_ROOT / "params.yaml"),
+        "--out",
+        str(out),
+        cwd=tmp_path,
+    )
+
+    result = json.loads(out.read_text(encoding="utf-8"))
+    assert len(result["rows"]) == 1 and result["rows"][0]["serverless"] > 0
+    assert "| rate |" in done.stdout
