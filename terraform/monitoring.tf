@@ -93,6 +93,12 @@ resource "aws_cloudwatch_log_metric_filter" "signals" {
   }
 }
 
+# The endpoint's alarms are production's bake window's (textclf bake): each must be able to fire
+# within deploy.staging.bake_seconds, and the bake refuses a window shorter than an alarm's Period x
+# DatapointsToAlarm ("the number of data points that must be breaching to trigger the alarm",
+# EvaluationPeriods when unset: PutMetricAlarm,
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html).
+# With the default one-minute period: 60 s for the 5xx alarm, 180 s for the latency alarm.
 resource "aws_cloudwatch_metric_alarm" "endpoint_5xx" {
   alarm_name          = "${local.name}-endpoint-5xx"
   alarm_description   = "The ${local.endpoint_name} endpoint answered with 5xx errors"
@@ -100,7 +106,7 @@ resource "aws_cloudwatch_metric_alarm" "endpoint_5xx" {
   metric_name         = "Invocation5XXErrors"
   dimensions          = local.endpoint_dimensions
   statistic           = "Sum"
-  period              = 300
+  period              = var.endpoint_alarm_period_seconds
   evaluation_periods  = 1
   threshold           = var.error_alarm_threshold
   comparison_operator = "GreaterThanOrEqualToThreshold"
@@ -111,13 +117,14 @@ resource "aws_cloudwatch_metric_alarm" "endpoint_5xx" {
 
 resource "aws_cloudwatch_metric_alarm" "endpoint_latency" {
   alarm_name          = "${local.name}-endpoint-latency"
-  alarm_description   = "p90 model latency of ${local.endpoint_name} above ${var.latency_alarm_threshold_ms} ms for 15 minutes"
+  alarm_description   = "p90 model latency of ${local.endpoint_name} above ${var.latency_alarm_threshold_ms} ms in 3 of 5 periods of ${var.endpoint_alarm_period_seconds} s"
   namespace           = "AWS/SageMaker"
   metric_name         = "ModelLatency"
   dimensions          = local.endpoint_dimensions
   extended_statistic  = "p90"
-  period              = 300
-  evaluation_periods  = 3
+  period              = var.endpoint_alarm_period_seconds
+  evaluation_periods  = 5
+  datapoints_to_alarm = 3
   threshold           = var.latency_alarm_threshold_ms * 1000 # ModelLatency is in microseconds
   comparison_operator = "GreaterThanThreshold"
   treat_missing_data  = "notBreaching"

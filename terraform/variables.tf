@@ -426,8 +426,19 @@ variable "alarm_email" {
   }
 }
 
+variable "endpoint_alarm_period_seconds" {
+  description = "Period of the endpoint's 5xx and latency alarms, which production's bake watches: the 5xx alarm needs one breaching period, the latency alarm 3 of 5, and the bake refuses a window (params.yaml deploy.staging.bake_seconds) shorter than Period x DatapointsToAlarm. SageMaker publishes endpoint metrics per minute: 10 and 30 are for the local cloud's rehearsals only."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = contains([10, 30], var.endpoint_alarm_period_seconds) || (var.endpoint_alarm_period_seconds >= 60 && var.endpoint_alarm_period_seconds % 60 == 0)
+    error_message = "endpoint_alarm_period_seconds must be 10, 30 or a multiple of 60 (CloudWatch alarm periods)."
+  }
+}
+
 variable "error_alarm_threshold" {
-  description = "5xx errors of the endpoint within 5 minutes that raise the error alarm."
+  description = "5xx errors of the endpoint within one alarm period (endpoint_alarm_period_seconds) that raise the error alarm."
   type        = number
   default     = 5
 
@@ -438,7 +449,7 @@ variable "error_alarm_threshold" {
 }
 
 variable "latency_alarm_threshold_ms" {
-  description = "p90 model latency, in milliseconds, above which the latency alarm fires (three 5-minute periods out of three)."
+  description = "p90 model latency, in milliseconds, above which the latency alarm fires (3 periods of endpoint_alarm_period_seconds out of 5)."
   type        = number
   default     = 1000
 

@@ -7,6 +7,8 @@ import csv
 import http.server
 import json
 import threading
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import boto3
@@ -152,32 +154,112 @@ def test_a_test_split_that_is_not_the_evaluated_one_is_refused(tmp_path):
         staging.test_split(tmp_path, tmp_path / "confusion.csv")
 
 
+def make_alarm(cloudwatch, name: str, period: int = 60, evaluation_periods: int = 1, **more) -> None:
+    cloudwatch.put_metric_alarm(
+        AlarmName=name,
+        MetricName="Invocation5XXErrors",
+        Namespace="AWS/SageMaker",
+        Statistic="Sum",
+        Period=period,
+        EvaluationPeriods=evaluation_periods,
+        Threshold=1,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+        **more,
+    )
+
+
+def set_state(cloudwatch, name: str, state: str) -> None:
+    cloudwatch.set_alarm_state(AlarmName=name, StateValue=state, StateReason=f"test: {state}")
+
+
+def polls(*actions):
+    """A `sleep` for watch_alarms that runs one action per poll (then nothing), and a clock that
+    advances one poll (30 s) per reading."""
+    pending = list(actions)
+    ticks = iter(range(0, 100_000, 30))
+
+    def sleep(_: float) -> None:
+        if pending:
+            pending.pop(0)()
+
+    return {"sleep": sleep, "clock": lambda: next(ticks)}
+
+
 def test_the_bake_watch_returns_the_first_alarm_or_none_when_the_window_passes(aws_env):
     cloudwatch = boto3.client("cloudwatch")
     for name in ("ep-5xx", "ep-latency"):
-        cloudwatch.put_metric_alarm(
-            AlarmName=name,
-            MetricName="Invocation5XXErrors",
-            Namespace="AWS/SageMaker",
-            Statistic="Sum",
-            Period=60,
-            EvaluationPeriods=1,
-            Threshold=1,
-            ComparisonOperator="GreaterThanOrEqualToThreshold",
-        )
-    clock = iter(range(0, 1000, 30))
-    quiet = staging.watch_alarms(
-        cloudwatch, ["ep-5xx", "ep-latency"], 90, 30, sleep=lambda s: None, clock=lambda: next(clock)
-    )
-    assert quiet is None
+        make_alarm(cloudwatch, name)
+    assert staging.watch_alarms(cloudwatch, ["ep-5xx", "ep-latency"], 90, 30, **polls()) is None
 
-    cloudwatch.set_alarm_state(AlarmName="ep-latency", StateValue="ALARM", StateReason="p99 above budget")
-    assert (
-        staging.watch_alarms(cloudwatch, ["ep-5xx", "ep-latency"], 90, 30, sleep=lambda s: None)
-        == "ep-latency"
+    fired = staging.watch_alarms(
+        cloudwatch,
+        ["ep-5xx", "ep-latency"],
+        90,
+        30,
+        **polls(lambda: set_state(cloudwatch, "ep-latency", "ALARM")),
     )
+    assert fired == "ep-latency"
     with pytest.raises(staging.StagingError, match="do not exist"):
         staging.watch_alarms(cloudwatch, ["ep-5xx", "nope"], 90, 30, sleep=lambda s: None)
+
+
+def test_an_alarm_still_in_alarm_from_the_previous_model_does_not_roll_a_fix_back(aws_env):
+    """Recorded before the window opens, an alarm in ALARM counts only when it transitions again."""
+    cloudwatch = boto3.client("cloudwatch")
+    for name in ("ep-5xx", "ep-latency"):
+        make_alarm(cloudwatch, name)
+    set_state(cloudwatch, "ep-latency", "ALARM")  # fired on the broken model this release replaces
+
+    assert staging.watch_alarms(cloudwatch, ["ep-5xx", "ep-latency"], 90, 30, **polls()) is None
+    # A state written again (a new reason, the same state) is no transition: StateTransitionedTimestamp
+    # stays where StateUpdatedTimestamp moves.
+    same = polls(lambda: set_state(cloudwatch, "ep-latency", "ALARM"))
+    assert staging.watch_alarms(cloudwatch, ["ep-5xx", "ep-latency"], 90, 30, **same) is None
+
+    # It clears on the fix's traffic and fires again within the window: that counts.
+    again = polls(
+        lambda: set_state(cloudwatch, "ep-latency", "OK"),
+        lambda: set_state(cloudwatch, "ep-latency", "ALARM"),
+    )
+    assert staging.watch_alarms(cloudwatch, ["ep-5xx", "ep-latency"], 120, 30, **again) == "ep-latency"
+    # Between two polls, unseen: its transition time still tells.
+    set_state(cloudwatch, "ep-latency", "ALARM")
+    flicker = polls(
+        lambda: (set_state(cloudwatch, "ep-latency", "OK"), set_state(cloudwatch, "ep-latency", "ALARM"))
+    )
+    assert staging.watch_alarms(cloudwatch, ["ep-latency"], 90, 30, **flicker) == "ep-latency"
+
+
+def test_a_transition_after_the_switch_counts_even_before_the_watch_starts(aws_env):
+    cloudwatch = boto3.client("cloudwatch")
+    make_alarm(cloudwatch, "ep-5xx")
+    set_state(cloudwatch, "ep-5xx", "ALARM")
+    time.sleep(0.05)
+    switched_at = datetime.now(UTC)
+    assert staging.watch_alarms(cloudwatch, ["ep-5xx"], 90, 30, switched_at=switched_at, **polls()) is None
+
+    switched_at = datetime.now(UTC)
+    time.sleep(0.05)
+    set_state(cloudwatch, "ep-5xx", "OK")
+    set_state(cloudwatch, "ep-5xx", "ALARM")  # the new model's traffic, before `textclf bake` began
+    assert (
+        staging.watch_alarms(cloudwatch, ["ep-5xx"], 90, 30, switched_at=switched_at, **polls()) == "ep-5xx"
+    )
+
+
+def test_a_bake_window_shorter_than_an_alarm_needs_to_fire_is_refused_with_the_numbers(aws_env):
+    cloudwatch = boto3.client("cloudwatch")
+    make_alarm(cloudwatch, "ep-5xx", period=300)
+    make_alarm(cloudwatch, "ep-latency", period=300, evaluation_periods=3)  # all 3 must breach: 900 s
+
+    with pytest.raises(staging.StagingError) as refused:
+        staging.watch_alarms(cloudwatch, ["ep-5xx", "ep-latency"], 600, 30, **polls())
+    message = str(refused.value)
+    assert "bake window of 600 s" in message and "ep-5xx" not in message
+    assert "ep-latency needs 900 s (Period 300 s x 3 breaching datapoints)" in message
+
+    make_alarm(cloudwatch, "ep-latency", period=300, evaluation_periods=3, DatapointsToAlarm=2)  # 2 of 3
+    assert staging.watch_alarms(cloudwatch, ["ep-5xx", "ep-latency"], 600, 30, **polls()) is None
 
 
 def test_the_evaluated_split_is_published_with_the_model_and_checked_on_the_way_back(

@@ -14,7 +14,12 @@ Amazon CloudWatch alarms" describes it:
 - a state written by SetAlarmState stands until the next evaluation: CloudWatch evaluates alarms
   about once a minute ("SetAlarmState": "the alarm state returns to its actual state ... the next
   time the alarm is evaluated"), so a state younger than `EVALUATION_INTERVAL_S` is kept;
-- a change of state publishes the alarm's actions (SNS topics) with the alarm's JSON.
+- a change of state publishes the alarm's actions (SNS topics) with the alarm's JSON;
+- DescribeAlarms returns `StateTransitionedTimestamp`, "the date and time that the alarm's
+  StateValue most recently changed" (MetricAlarm, CloudWatch API reference,
+  https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_MetricAlarm.html), which moto
+  lacks: `StateUpdatedTimestamp` also moves when SetAlarmState writes the state the alarm is already
+  in, so only the transition time tells an alarm that fired again from one still in ALARM.
 
 Not modelled: metric math alarms, anomaly detection, composite alarms, M-of-N across
 non-consecutive evaluations, and `EvaluateLowSampleCountPercentile`.
@@ -138,7 +143,22 @@ def _notify(backend: Any, alarm: Any) -> None:
 
 def install() -> None:
     """Patch moto's CloudWatch alarm reads; called once before the local cloud starts."""
-    from moto.cloudwatch.models import CloudWatchBackend
+    from moto.cloudwatch.models import Alarm, CloudWatchBackend
+
+    original_init, original_update = Alarm.__init__, Alarm.update_state
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        self.state_transitioned_timestamp = self.state_updated_timestamp
+
+    def update_state(self: Any, reason: str, reason_data: str, state_value: str) -> None:
+        before = self.state_value
+        original_update(self, reason, reason_data, state_value)
+        if state_value != before:
+            self.state_transitioned_timestamp = self.state_updated_timestamp
+
+    Alarm.__init__ = init
+    Alarm.update_state = update_state
 
     for method in (
         "describe_alarms",

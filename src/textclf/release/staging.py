@@ -12,11 +12,20 @@
 The figures go to stdout and, in GitHub Actions, to the job summary ($GITHUB_STEP_SUMMARY).
 
 `textclf bake` (after production switched): the endpoint's CloudWatch alarms are watched for
-`deploy.staging.bake_seconds`; an alarm in the window rolls production back to the previous model
-(the same promote path, so the previous model's digest is checked again) and fails the release.
-SageMaker's deployment guardrails (blue/green with auto-rollback alarms) do not apply here: rolling
-deployments exclude Serverless endpoints, and guardrails fall back to all-at-once without a baking
-period for them (SageMaker developer guide, "Deployment guardrails", Exclusions).
+`deploy.staging.bake_seconds`; an alarm that goes into ALARM in the window rolls production back to
+the previous model (the same promote path, so the previous model's digest is checked again) and
+fails the release. The alarms' states are recorded when the watch starts and only a transition to
+ALARM counts (the alarms watch the endpoint, not a model: one still in ALARM from the previous model
+would roll a fix back to it), and a window shorter than an alarm needs to fire is refused.
+
+SageMaker's deployment guardrails could back this: the Exclusions page excludes Serverless endpoints
+from rolling deployments only, so a blue/green UpdateEndpoint with auto-rollback alarms and a baking
+period is not excluded for them (SageMaker developer guide, "Deployment guardrails", Exclusions,
+https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-exclusions.html). It does not
+replace the bake here: the redeploy Lambda waits for its update, and a baking period as long as
+this window would hold it near Lambda's 15-minute limit; a rollback inside SageMaker would leave the
+champion record naming the model that was rolled back; and the local cloud has no guardrails to test
+it against. docs/staging.md says what adopting them would take.
 """
 
 from __future__ import annotations
@@ -28,6 +37,7 @@ import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -207,6 +217,26 @@ def write_job_summary(text: str) -> None:
 # Bake window
 
 
+def _transitioned(alarm: dict[str, Any]) -> Any:
+    """When the alarm's state last changed (StateUpdatedTimestamp where the service lacks the newer
+    StateTransitionedTimestamp)."""
+    return alarm.get("StateTransitionedTimestamp") or alarm.get("StateUpdatedTimestamp")
+
+
+def seconds_to_fire(alarm: dict[str, Any]) -> int:
+    """The least time an alarm needs to reach ALARM: Period x DatapointsToAlarm breaching periods
+    (DatapointsToAlarm defaults to EvaluationPeriods; PutMetricAlarm API reference)."""
+    return int(alarm["Period"]) * int(alarm.get("DatapointsToAlarm") or alarm["EvaluationPeriods"])
+
+
+def _describe(cloudwatch: Any, alarms: list[str]) -> list[dict[str, Any]]:
+    found = cloudwatch.describe_alarms(AlarmNames=alarms)["MetricAlarms"]
+    missing = set(alarms) - {alarm["AlarmName"] for alarm in found}
+    if missing:
+        raise StagingError(f"alarms {sorted(missing)} do not exist: nothing would watch the bake")
+    return found
+
+
 def watch_alarms(
     cloudwatch: Any,
     alarms: list[str],
@@ -214,19 +244,42 @@ def watch_alarms(
     poll_s: float,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
+    switched_at: datetime | None = None,
 ) -> str | None:
-    """The first of `alarms` found in state ALARM within `seconds`, or None when the window passed."""
+    """The first of `alarms` that went into ALARM after the switch, within `seconds`; None when the
+    window passed without one.
+
+    The alarms' dimensions are the endpoint's, whichever model serves: an alarm already in ALARM
+    when the window opens fired on the previous model's traffic and would roll a fix back to the
+    broken model. So the states are recorded first and only a transition to ALARM counts: one after
+    `switched_at` (the moment the endpoint switched, when the caller knows it), or one after the
+    watch began. A window shorter than an alarm needs to fire is refused, naming the alarm and the
+    numbers: such a bake could only ever pass."""
     if not alarms:
         raise StagingError("no alarms to watch: name the endpoint's alarms (Terraform outputs)")
+    found = _describe(cloudwatch, alarms)
+    too_slow = [
+        f"{a['AlarmName']} needs {seconds_to_fire(a)} s (Period {a['Period']} s x "
+        f"{a.get('DatapointsToAlarm') or a['EvaluationPeriods']} breaching datapoints)"
+        for a in found
+        if seconds_to_fire(a) > seconds
+    ]
+    if too_slow:
+        raise StagingError(
+            f"the bake window of {seconds:.0f} s is shorter than an alarm needs to fire: "
+            f"{'; '.join(too_slow)}. Raise deploy.staging.bake_seconds or shorten the alarm "
+            "(Terraform endpoint_alarm_period_seconds)"
+        )
+    before = {alarm["AlarmName"]: _transitioned(alarm) for alarm in found}
     deadline = clock() + seconds
     while True:
-        found = cloudwatch.describe_alarms(AlarmNames=alarms)["MetricAlarms"]
-        missing = set(alarms) - {alarm["AlarmName"] for alarm in found}
-        if missing:
-            raise StagingError(f"alarms {sorted(missing)} do not exist: nothing would watch the bake")
-        firing = [alarm["AlarmName"] for alarm in found if alarm["StateValue"] == "ALARM"]
-        if firing:
-            return firing[0]
+        for alarm in found:
+            if alarm["StateValue"] != "ALARM":
+                continue
+            when = _transitioned(alarm)
+            if when != before[alarm["AlarmName"]] or (switched_at is not None and when >= switched_at):
+                return alarm["AlarmName"]
         if clock() >= deadline:
             return None
         sleep(min(poll_s, max(0.0, deadline - clock())))
+        found = _describe(cloudwatch, alarms)
