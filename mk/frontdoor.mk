@@ -21,10 +21,10 @@ infra-plan infra-apply: proxy-zip
 # the end; tasks that never pass /ping are rolled back by ECS (exit 1). The release workflow runs it
 # after production's bake when the repository variable ECS_ENABLED is true.
 ecs-roll: $(INSTALLED) ## Roll the ECS service to a released model: make ecs-roll COMMIT=<sha> (after images-push)
-	@test -n "$(COMMIT)" || { echo "usage: make ecs-roll COMMIT=<released commit sha>" >&2; exit 2; }
+	@test -n "$${COMMIT:-}" || { echo "usage: COMMIT=<released commit sha> make ecs-roll" >&2; exit 2; }
 	@mkdir -p $(dir $(BUILD_ECS_OUTPUTS))
 	$(TF) main output -json >$(BUILD_ECS_OUTPUTS)
-	$(BIN)/python -m textclf.frontdoor.ecs_roll roll --commit "$(COMMIT)" --outputs $(BUILD_ECS_OUTPUTS) \
+	$(BIN)/python -m textclf.frontdoor.ecs_roll roll --commit "$$COMMIT" --outputs $(BUILD_ECS_OUTPUTS) \
 		--image-tag "$(SERVING_IMAGE_TAG)"
 	$(BIN)/python -m textclf.frontdoor.ecs_roll wait --outputs $(BUILD_ECS_OUTPUTS)
 

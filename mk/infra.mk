@@ -119,13 +119,13 @@ infra-checkov: $(CHECKOV_VENV)/bin/checkov ## Scan terraform/ with checkov, offl
 	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml $(CHECKOV_ARGS)
 
 github-settings: $(INSTALLED) ## Apply and verify the GitHub settings releases rely on (REPO=owner/name REVIEWERS=a,b; needs gh with admin rights)
-	$(BIN)/textclf github-settings --repository "$(REPO)" --reviewers "$(REVIEWERS)" $(if $(ALLOW_ACTIONS_PRS),--allow-actions-prs)
+	$(BIN)/textclf github-settings --repository "$${REPO:-}" --reviewers "$${REVIEWERS:-}" $${ALLOW_ACTIONS_PRS:+--allow-actions-prs}
 
 staging-check: $(INSTALLED) ## Replay COMMIT's published test split through the staging endpoint, latency p95, a burst (docs/staging.md)
-	$(BIN)/textclf staging-check $(if $(COMMIT),--commit "$(COMMIT)")
+	$(BIN)/textclf staging-check $${COMMIT:+--commit "$$COMMIT"}
 
 bake: $(INSTALLED) ## Watch production's alarms (TEXTCLF_BAKE_ALARMS) for the bake window; an alarm rolls back to PREVIOUS_COMMIT
-	$(BIN)/textclf bake $(if $(TEXTCLF_BAKE_ALARMS),--alarms "$(TEXTCLF_BAKE_ALARMS)")
+	$(BIN)/textclf bake $${TEXTCLF_BAKE_ALARMS:+--alarms "$$TEXTCLF_BAKE_ALARMS"}
 
 production-commit: $(INSTALLED) ## Print the commit production serves (the champion record; empty before the first release)
 	@$(BIN)/textclf production-commit
