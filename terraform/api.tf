@@ -137,7 +137,7 @@ resource "aws_lambda_function" "api_proxy" {
   description   = "The API front door of ${local.endpoint_name}: check the request, InvokeEndpoint"
   role          = aws_iam_role.api_proxy[0].arn
   handler       = "textclf.frontdoor.proxy.handler"
-  runtime       = "python3.11"
+  runtime       = "python3.13"
   timeout       = 30 # HTTP APIs stop waiting for an integration after 30 s (API Gateway quotas)
   memory_size   = 256
 

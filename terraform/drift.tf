@@ -100,7 +100,7 @@ resource "aws_lambda_function" "drift" {
   description   = "Compare ${local.endpoint_name}'s recent predictions with the live model's reference (PSI)"
   role          = aws_iam_role.drift[0].arn
   handler       = "textclf.monitoring.drift.handler"
-  runtime       = "python3.11"
+  runtime       = "python3.13"
   timeout       = 300
   memory_size   = 256
 
