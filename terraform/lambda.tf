@@ -42,7 +42,7 @@ resource "aws_lambda_function" "redeploy" {
   description   = "Roll the ${local.endpoint_name} Serverless endpoint to a released model, verify, roll back on failure"
   role          = aws_iam_role.redeploy.arn
   handler       = "textclf.release.redeploy.handler"
-  runtime       = "python3.11"
+  runtime       = "python3.13"
   timeout       = var.lambda_timeout_seconds
   memory_size   = var.lambda_memory_mb
 
@@ -129,7 +129,7 @@ resource "aws_lambda_function" "stop_training" {
   description   = "Stop the training job of the pull request run whose GitHub OIDC token comes with the request"
   role          = aws_iam_role.stop_training.arn
   handler       = "textclf.training.stop_job.handler"
-  runtime       = "python3.11"
+  runtime       = "python3.13"
   timeout       = 30
   memory_size   = 128
 

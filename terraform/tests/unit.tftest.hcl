@@ -163,7 +163,7 @@ run "defaults" {
   assert {
     condition = alltrue([for statement in jsondecode(aws_iam_role_policy.this["pr"].policy).Statement :
       !contains(flatten([statement.Action]), "sagemaker:StopTrainingJob") &&
-      (!contains(flatten([statement.Action]), "lambda:InvokeFunction") || statement.Resource == aws_lambda_function.stop_training.arn)
+      (!contains(flatten([statement.Action]), "lambda:InvokeFunction") || statement.Resource == "arn:aws:lambda:us-east-1:123456789012:function:${aws_lambda_function.stop_training.function_name}")
     ])
     error_message = "the PR role may not stop training jobs itself, and may invoke the stop-training function only"
   }
@@ -296,7 +296,7 @@ run "github_ids_and_serverless_sizes" {
   }
 
   assert {
-    condition     = aws_lambda_function.redeploy.handler == "textclf.release.redeploy.handler" && aws_lambda_function.redeploy.runtime == "python3.11"
+    condition     = aws_lambda_function.redeploy.handler == "textclf.release.redeploy.handler" && aws_lambda_function.redeploy.runtime == "python3.13" && aws_lambda_function.stop_training.runtime == "python3.13"
     error_message = "handler and runtime are part of the contract with the Lambda package"
   }
 

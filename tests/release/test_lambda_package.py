@@ -41,7 +41,7 @@ def create_function(code: bytes, handler: str, env: dict[str, str], timeout: int
     )
     boto3.client("lambda").create_function(
         FunctionName="textclf-redeploy",
-        Runtime="python3.11",
+        Runtime="python3.13",
         Role=role_arn,
         Handler=handler,
         Code={"ZipFile": code},
@@ -181,7 +181,7 @@ def test_an_asynchronous_event_whose_handler_raises_is_retried_then_dead_lettere
     )
     boto3.client("lambda").create_function(
         FunctionName="failing",
-        Runtime="python3.11",
+        Runtime="python3.13",
         Role=role,
         Handler="boom.handler",
         Code={"ZipFile": code},

@@ -17,6 +17,13 @@ the handler of a `python3.x` function from its deployment zip in a child Python 
 
 The child uses this interpreter's standard library and site-packages (boto3 included, as in the
 Lambda runtime). Container-image functions and other runtimes are reported as errors.
+
+Deprecated runtimes are refused as Lambda refuses them (the deprecated-runtimes table of "Lambda
+runtimes", https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html, and "Runtime
+deprecation"): from a runtime's "block function create" date, CreateFunction with it fails; from its
+"block function update" date, so do UpdateFunctionConfiguration and UpdateFunctionCode of a function
+that keeps it (moving the function to a supported runtime is still allowed). InvalidParameterValue-
+Exception, as Lambda answers. The dates are in RUNTIME_BLOCKS; the table moves them at times.
 """
 
 from __future__ import annotations
@@ -32,12 +39,37 @@ import threading
 import uuid
 import zipfile
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from textclf.localcloud import iam
 
 LOG_TAIL_BYTES = 4096
+
+# Runtime identifier: (block function create, block function update), as the Lambda runtimes table
+# gives them. python3.11: deprecated 2026-06-30.
+RUNTIME_BLOCKS: dict[str, tuple[date, date]] = {
+    "python3.11": (date(2026, 7, 31), date(2026, 8, 31)),
+}
+RECOMMENDED_RUNTIME = "python3.13"
+
+
+def runtime_problem(runtime: str | None, operation: str, today: date | None = None) -> str | None:
+    """Why Lambda refuses `operation` ("create" or "update") with this runtime today, or None."""
+    blocks = RUNTIME_BLOCKS.get(str(runtime))
+    if blocks is None:
+        return None
+    blocked_from = blocks[0] if operation == "create" else blocks[1]
+    if (today or datetime.now(UTC).date()) < blocked_from:
+        return None
+    return (
+        f"The runtime parameter of {runtime} is no longer supported for creating or updating AWS Lambda "
+        f"functions. We recommend you use the new runtime ({RECOMMENDED_RUNTIME}) while creating or "
+        "updating functions."
+    )
+
+
 # Passed through to the child so it runs like this process (locale, PATH for subprocesses).
 PASS_THROUGH = ("PATH", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
 
@@ -261,9 +293,42 @@ def _text(value: str | bytes | None) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
 
 
+def _refuse_blocked_runtimes() -> None:
+    from moto.awslambda.exceptions import InvalidParameterValueException
+    from moto.awslambda.models import LambdaBackend, LambdaFunction
+
+    original_create = LambdaBackend.create_function
+    original_configure = LambdaFunction.update_configuration
+    original_code = LambdaFunction.update_function_code
+
+    def refuse(problem: str | None) -> None:
+        if problem:
+            raise InvalidParameterValueException(problem)
+
+    def create_function(self: Any, spec: dict[str, Any]) -> Any:
+        if spec.get("PackageType") != "Image":
+            refuse(runtime_problem(spec.get("Runtime"), "create"))
+        return original_create(self, spec)
+
+    def update_configuration(self: Any, config_updates: dict[str, Any]) -> Any:
+        refuse(runtime_problem(config_updates.get("Runtime", self.run_time), "update"))
+        return original_configure(self, config_updates)
+
+    def update_function_code(self: Any, updated_spec: dict[str, Any]) -> Any:
+        refuse(runtime_problem(self.run_time, "update"))
+        return original_code(self, updated_spec)
+
+    LambdaBackend.create_function = create_function
+    LambdaFunction.update_configuration = update_configuration
+    LambdaFunction.update_function_code = update_function_code
+
+
 def install() -> None:
-    """Replace moto's Docker-based invoke with `run_function`; called once before the server starts."""
+    """Replace moto's Docker-based invoke with `run_function`, and refuse deprecated runtimes;
+    called once before the server starts."""
     from moto.awslambda.models import LambdaFunction
+
+    _refuse_blocked_runtimes()
 
     def invoke(self: Any, body: str, request_headers: Any, response_headers: dict[str, str]) -> bytes:
         event = json.loads(body) if body else {}
