@@ -14,14 +14,21 @@ moto makes an endpoint InService at once and has no UpdateEndpoint. With this ex
   network isolation or VPC on the model).
 - The model's container reads its data as the model's execution role: a role SageMaker cannot
   assume, or one that may not read the object (or decrypt it), fails the endpoint.
+- The account's quota for the total concurrency of its Serverless endpoints ("The total concurrency
+  you can share between all serverless endpoints per Region in your account", Serverless Inference,
+  https://docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints.html; some accounts get 10,
+  not the documented 200): CreateEndpoint or UpdateEndpoint whose config would take the sum of the
+  endpoints' MaxConcurrency past it fails with ResourceLimitExceeded, and the endpoint keeps what
+  it had. Staging and production in one account each ask their own MaxConcurrency.
 
 "Would not start" means the container's health check would fail: the model data URL does not name
 a readable gzip tar in the local S3 holding config.json, labels.json and the weights (the layout the
 train stage writes). So a deploy fails locally for the reason it fails on AWS: a bad artifact.
 
 Settings, per server: `transition_seconds` (how long Creating/Updating last; env
-TEXTCLF_LOCALCLOUD_ENDPOINT_SECONDS, default 1) and `update_failure` (`rollback` or `failed`; env
-TEXTCLF_LOCALCLOUD_UPDATE_FAILURE, default rollback). Read or change them while the server runs with
+TEXTCLF_LOCALCLOUD_ENDPOINT_SECONDS, default 1), `update_failure` (`rollback` or `failed`; env
+TEXTCLF_LOCALCLOUD_UPDATE_FAILURE, default rollback) and `serverless_concurrency_quota` (env
+TEXTCLF_LOCALCLOUD_SERVERLESS_CONCURRENCY_QUOTA, default 200). Read or change them while the server runs with
 GET or POST of JSON at /moto-api/textclf/sagemaker-endpoints; moto's reset restores the defaults.
 """
 
@@ -47,7 +54,13 @@ def _defaults() -> dict[str, Any]:
     return {
         "transition_seconds": float(os.environ.get("TEXTCLF_LOCALCLOUD_ENDPOINT_SECONDS", "1")),
         "update_failure": os.environ.get("TEXTCLF_LOCALCLOUD_UPDATE_FAILURE", "rollback"),
+        "serverless_concurrency_quota": int(
+            os.environ.get("TEXTCLF_LOCALCLOUD_SERVERLESS_CONCURRENCY_QUOTA", "200")
+        ),
     }
+
+
+SERVERLESS_QUOTA_NAME = "Maximum total concurrency that can be allocated across all serverless endpoints"
 
 
 SETTINGS: dict[str, Any] = _defaults()
@@ -164,6 +177,38 @@ def serverless_problem(backend: Any, variants: list[dict[str, Any]], data_captur
     return None
 
 
+def _serverless_concurrency(backend: Any, config_name: str | None) -> int:
+    config = backend.endpoint_configs.get(config_name) if config_name else None
+    variants = config.production_variants if config is not None else []
+    return sum(int((v.get("ServerlessConfig") or {}).get("MaxConcurrency", 0)) for v in variants)
+
+
+def quota_problem(backend: Any, endpoint_name: str, config_name: str) -> str | None:
+    """Why the account's Serverless concurrency quota refuses `endpoint_name` on `config_name`."""
+    wanted = _serverless_concurrency(backend, config_name)
+    if not wanted:
+        return None
+    used = 0
+    for name, endpoint in backend.endpoints.items():
+        if name == endpoint_name:
+            continue
+        with _lock:
+            pending = _pending.get(endpoint)
+        # An update in progress holds the larger of its two configs until it settles.
+        used += max(
+            _serverless_concurrency(backend, endpoint.endpoint_config_name),
+            _serverless_concurrency(backend, pending.config_name) if pending else 0,
+        )
+    quota = int(SETTINGS["serverless_concurrency_quota"])
+    if used + wanted <= quota:
+        return None
+    return (
+        f"The account-level service limit '{SERVERLESS_QUOTA_NAME}' is {quota}, with current utilization "
+        f"of {used} and a request delta of {wanted}. Please use AWS Service Quotas to request an "
+        "increase for this quota."
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # State changes
 
@@ -223,8 +268,17 @@ def install() -> None:
     """Patch moto's SageMaker backend; called once before the local cloud starts."""
     from moto.moto_api._internal import urls as moto_api_urls
     from moto.moto_api._internal.models import MotoAPIBackend
-    from moto.sagemaker.exceptions import ValidationError
+    from moto.sagemaker.exceptions import SagemakerClientError, ValidationError
     from moto.sagemaker.models import FakeEndpoint, SageMakerModelBackend
+
+    class ResourceLimitExceeded(SagemakerClientError):
+        code = "ResourceLimitExceeded"
+
+    def within_quota(backend: Any, endpoint_name: str, config_name: str) -> None:
+        problem = quota_problem(backend, endpoint_name, config_name)
+        if problem:
+            raise ResourceLimitExceeded(problem)
+
     from moto.sagemaker.responses import SageMakerResponse
 
     original_create = SageMakerModelBackend.create_endpoint
@@ -243,6 +297,7 @@ def install() -> None:
         if endpoint_name in self.endpoints:
             arn = FakeEndpoint.arn_formatter(endpoint_name, self.account_id, self.region_name)
             raise ValidationError(message=f'Cannot create already existing endpoint "{arn}".')
+        within_quota(self, endpoint_name, endpoint_config_name)
         endpoint = original_create(self, endpoint_name, endpoint_config_name, tags)
         _schedule(self, endpoint, "create", endpoint_config_name)
         return endpoint
@@ -256,6 +311,7 @@ def install() -> None:
                 message=f'Cannot update endpoint "{endpoint.arn}" in status Failed: delete and recreate it.'
             )
         self.describe_endpoint_config(endpoint_config_name)  # ValidationException when missing
+        within_quota(self, endpoint_name, endpoint_config_name)
         _schedule(self, endpoint, "update", endpoint_config_name)
         return endpoint.arn
 
@@ -316,6 +372,8 @@ def control(request: Any, full_url: str, headers: Any) -> tuple[int, dict[str, s
                 raise ValueError("update_failure must be 'rollback', 'failed' or 'rollback-failed'")
             if float(changes.get("transition_seconds", 0)) < 0:
                 raise ValueError("transition_seconds must be >= 0")
+            if int(changes.get("serverless_concurrency_quota", 1)) < 1:
+                raise ValueError("serverless_concurrency_quota must be >= 1")
         except (ValueError, TypeError) as error:
             return 400, {"Content-Type": "application/json"}, json.dumps({"error": str(error)})
         SETTINGS.update(changes)

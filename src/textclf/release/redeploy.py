@@ -51,7 +51,10 @@ forever; a concurrent event waits for it, then sees the new state):
   one serving when an update fails; when the endpoint ends Failed, it is put back on the previous
   config here) and reported as failed;
 - keeps the newest KEEP_CONFIGS endpoint configs of this endpoint (never the live one or the one
-  before it) and deletes older ones with their models.
+  before it) and deletes older ones with their models;
+- SageMaker refusing the switch for the account's Serverless concurrency quota (ResourceLimitExceeded:
+  staging and production each ask SERVERLESS_MAX_CONCURRENCY of one account-wide total, 10 on some
+  accounts) fails with status `quota`, naming the quota and what to do; the endpoint keeps its model.
 
 Result: a JSON object, returned and logged as one line:
     {"ok": true, "status": "deployed", "reason": "...", "endpoint": "...", "model_version": "...",
@@ -112,6 +115,15 @@ class Rejected(ValueError):
 
 class DeployBusy(RuntimeError):
     """Another deploy held the lock for longer than this one may wait."""
+
+
+# The account-wide Service Quotas entry a Serverless endpoint's MaxConcurrency counts against
+# (SageMaker, quota code L-96300102).
+SERVERLESS_QUOTA = "Maximum total concurrency that can be allocated across all serverless endpoints"
+
+
+class QuotaExceeded(RuntimeError):
+    """SageMaker refused the endpoint for an account quota; the message names it and the fix."""
 
 
 class RedeployFailed(RuntimeError):
@@ -556,11 +568,25 @@ class Deployer:
 
         started = time.monotonic()
         working = live.config if live and live.status in SERVING else None
-        if live is not None and live.status in BROKEN:
-            log("replace_broken_endpoint", status=live.status, failure_reason=live.failure_reason)
-            self.endpoint.replace(new, self.deadline)
-        else:
-            self.endpoint.switch_to(new, exists=live is not None)
+        try:
+            if live is not None and live.status in BROKEN:
+                log("replace_broken_endpoint", status=live.status, failure_reason=live.failure_reason)
+                self.endpoint.replace(new, self.deadline)
+            else:
+                self.endpoint.switch_to(new, exists=live is not None)
+        except self.sm.exceptions.ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ResourceLimitExceeded":
+                raise
+            raise QuotaExceeded(
+                f"SageMaker refused {self.settings.endpoint_name} on {new}: "
+                f"{error.response['Error'].get('Message', error)} This endpoint asks MaxConcurrency "
+                f"{self.settings.max_concurrency} (SERVERLESS_MAX_CONCURRENCY, params.yaml "
+                f"deploy.serverless.max_concurrency), and every Serverless endpoint of the account and "
+                f"Region (staging and production alike) counts against the Service Quotas entry "
+                f"'{SERVERLESS_QUOTA}' (SageMaker, L-96300102), which is 10 on some accounts: check it "
+                "in Service Quotas and request an increase, or lower max_concurrency. The endpoint "
+                "keeps the model it had."
+            ) from None
         log("rollout_started", endpoint_config=new, previous_config=working)
         final = self.endpoint.wait(self.deadline)
         self._timed("rollout", started)
@@ -796,6 +822,8 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         result.update(ok=False, status="rejected", reason=str(error))
     except DeployBusy as error:
         result.update(ok=False, status="busy", reason=str(error))
+    except QuotaExceeded as error:
+        result.update(ok=False, status="quota", reason=str(error))
     except (BotoCoreError, ClientError) as error:
         # SageMaker keeps the previous config serving through a failed or interrupted update.
         result.update(ok=False, status="failed", reason=f"AWS call failed: {error}")
