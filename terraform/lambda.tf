@@ -52,15 +52,16 @@ resource "aws_lambda_function" "redeploy" {
 
   environment {
     variables = {
-      ARTIFACT_BUCKET                    = local.models_bucket
-      ARTIFACT_PREFIX                    = var.artifact_prefix
-      ENDPOINT_NAME                      = local.endpoint_name
-      SERVING_IMAGE_URI                  = local.serving_image_uri
-      SAGEMAKER_ROLE_ARN                 = aws_iam_role.serving.arn
-      SERVERLESS_MEMORY_MB               = tostring(var.serverless_memory_mb)
-      SERVERLESS_MAX_CONCURRENCY         = tostring(var.serverless_max_concurrency)
-      SERVERLESS_PROVISIONED_CONCURRENCY = tostring(var.serverless_provisioned_concurrency)
-      KEEP_CONFIGS                       = tostring(var.keep_configs)
+      ARTIFACT_BUCKET    = local.models_bucket
+      ARTIFACT_PREFIX    = var.artifact_prefix
+      ENDPOINT_NAME      = local.endpoint_name
+      SERVING_IMAGE_URI  = local.serving_image_uri
+      SAGEMAKER_ROLE_ARN = aws_iam_role.serving.arn
+      # params.yaml deploy.serverless and deploy.keep_configs, or this environment's overrides (sagemaker.tf).
+      SERVERLESS_MEMORY_MB               = tostring(local.serverless.memory_mb)
+      SERVERLESS_MAX_CONCURRENCY         = tostring(local.serverless.max_concurrency)
+      SERVERLESS_PROVISIONED_CONCURRENCY = tostring(local.serverless.provisioned_concurrency)
+      KEEP_CONFIGS                       = tostring(local.serverless.keep_configs)
       POLL_SECONDS                       = tostring(var.redeploy_poll_seconds)
       # Sampled capture (capture.tf): the models' containers get it as TEXTCLF_CAPTURE_URI.
       CAPTURE_URI = var.capture_enabled ? local.capture_uri : ""
@@ -83,6 +84,10 @@ resource "aws_lambda_function" "redeploy" {
     precondition {
       condition     = fileexists(local.lambda_zip)
       error_message = "The redeploy Lambda zip ${var.lambda_zip_path} does not exist: run `make lambda-zip` first, or set lambda_zip_path."
+    }
+    precondition {
+      condition     = local.serverless_valid
+      error_message = local.serverless_invalid_message
     }
   }
 

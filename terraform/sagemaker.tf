@@ -38,6 +38,30 @@ resource "aws_sagemaker_model" "initial" {
   }
 }
 
+# The Serverless settings: params.yaml's deploy.serverless and deploy.keep_configs (the values the
+# docs and `textclf` validate), unless this environment's tfvars override them (variables.tf).
+locals {
+  params_path       = startswith(var.params_file, "/") ? var.params_file : "${path.module}/${var.params_file}"
+  params            = fileexists(local.params_path) ? yamldecode(file(local.params_path)) : null
+  serverless_params = try(local.params.deploy.serverless, {})
+  serverless = {
+    memory_mb               = coalesce(var.serverless_memory_mb, try(local.serverless_params.memory_mb, null), 2048)
+    max_concurrency         = coalesce(var.serverless_max_concurrency, try(local.serverless_params.max_concurrency, null), 5)
+    provisioned_concurrency = coalesce(var.serverless_provisioned_concurrency, try(local.serverless_params.provisioned_concurrency, null), 0)
+    keep_configs            = coalesce(var.keep_configs, try(local.params.deploy.keep_configs, null), 3)
+  }
+  serverless_valid = (
+    contains([1024, 2048, 3072, 4096, 5120, 6144], local.serverless.memory_mb)
+    && local.serverless.max_concurrency >= 1 && local.serverless.max_concurrency <= 200
+    && floor(local.serverless.max_concurrency) == local.serverless.max_concurrency
+    && local.serverless.provisioned_concurrency >= 0 && local.serverless.provisioned_concurrency <= local.serverless.max_concurrency
+    && floor(local.serverless.provisioned_concurrency) == local.serverless.provisioned_concurrency
+    && local.serverless.keep_configs >= 2 && local.serverless.keep_configs <= 50
+    && floor(local.serverless.keep_configs) == local.serverless.keep_configs
+  )
+  serverless_invalid_message = "The Serverless settings from ${var.params_file} (deploy.serverless, deploy.keep_configs) or this environment's overrides are out of range: memory_mb ${local.serverless.memory_mb} (1024-6144, step 1024), max_concurrency ${local.serverless.max_concurrency} (1-200), provisioned_concurrency ${local.serverless.provisioned_concurrency} (0 to max_concurrency), keep_configs ${local.serverless.keep_configs} (2-50)."
+}
+
 resource "aws_sagemaker_endpoint_configuration" "initial" {
   count = local.endpoint_enabled ? 1 : 0
 
@@ -51,9 +75,9 @@ resource "aws_sagemaker_endpoint_configuration" "initial" {
     model_name   = aws_sagemaker_model.initial[0].name
 
     serverless_config {
-      memory_size_in_mb       = var.serverless_memory_mb
-      max_concurrency         = var.serverless_max_concurrency
-      provisioned_concurrency = var.serverless_provisioned_concurrency > 0 ? var.serverless_provisioned_concurrency : null
+      memory_size_in_mb       = local.serverless.memory_mb
+      max_concurrency         = local.serverless.max_concurrency
+      provisioned_concurrency = local.serverless.provisioned_concurrency > 0 ? local.serverless.provisioned_concurrency : null
     }
   }
 

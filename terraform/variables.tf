@@ -257,35 +257,47 @@ variable "ecr_keep_images" {
   }
 }
 
+# The Serverless endpoint's settings come from params.yaml (deploy.serverless, deploy.keep_configs:
+# sagemaker.tf reads them), the one place the docs and `textclf` validate them. These variables
+# override them for one environment (its tfvars), e.g. a smaller max_concurrency for staging so that
+# both endpoints fit the account's Serverless concurrency quota (docs/serving.md); unset (null), the
+# params.yaml value applies. Same ranges as params.yaml (textclf.config.ServerlessParams) and the
+# redeploy Lambda (tests/release/test_serverless_settings.py compares the three).
+variable "params_file" {
+  description = "The project's params.yaml, relative to this folder (or absolute): deploy.serverless and deploy.keep_configs reach the endpoint and the redeploy Lambda from it. A missing file leaves params.yaml's defaults."
+  type        = string
+  default     = "../params.yaml"
+}
+
 variable "serverless_memory_mb" {
-  description = "Memory of the Serverless endpoint, in MB (1024-6144, in steps of 1024)."
+  description = "Overrides params.yaml deploy.serverless.memory_mb for this environment: memory of the Serverless endpoint, in MB (1024-6144, in steps of 1024). Null: params.yaml's."
   type        = number
-  default     = 2048
+  default     = null
 
   validation {
-    condition     = contains([1024, 2048, 3072, 4096, 5120, 6144], var.serverless_memory_mb)
+    condition     = var.serverless_memory_mb == null || contains([1024, 2048, 3072, 4096, 5120, 6144], coalesce(var.serverless_memory_mb, 2048))
     error_message = "serverless_memory_mb must be one of 1024, 2048, 3072, 4096, 5120, 6144 (SageMaker Serverless sizes)."
   }
 }
 
 variable "serverless_max_concurrency" {
-  description = "Maximum concurrent invocations of the Serverless endpoint (1-200)."
+  description = "Overrides params.yaml deploy.serverless.max_concurrency for this environment: maximum concurrent invocations of the Serverless endpoint (1-200), counted against the account's total Serverless concurrency quota. Null: params.yaml's."
   type        = number
-  default     = 5
+  default     = null
 
   validation {
-    condition     = var.serverless_max_concurrency >= 1 && var.serverless_max_concurrency <= 200 && floor(var.serverless_max_concurrency) == var.serverless_max_concurrency
+    condition     = var.serverless_max_concurrency == null || (coalesce(var.serverless_max_concurrency, 1) >= 1 && coalesce(var.serverless_max_concurrency, 1) <= 200 && floor(coalesce(var.serverless_max_concurrency, 1)) == coalesce(var.serverless_max_concurrency, 1))
     error_message = "serverless_max_concurrency must be a whole number between 1 and 200."
   }
 }
 
 variable "serverless_provisioned_concurrency" {
-  description = "Provisioned (always warm) concurrency of the Serverless endpoint; 0 = none, pay per use with cold starts."
+  description = "Overrides params.yaml deploy.serverless.provisioned_concurrency for this environment: provisioned (always warm) concurrency; 0 = none, pay per use with cold starts. Null: params.yaml's."
   type        = number
-  default     = 0
+  default     = null
 
   validation {
-    condition     = var.serverless_provisioned_concurrency >= 0 && var.serverless_provisioned_concurrency <= var.serverless_max_concurrency && floor(var.serverless_provisioned_concurrency) == var.serverless_provisioned_concurrency
+    condition     = var.serverless_provisioned_concurrency == null || (coalesce(var.serverless_provisioned_concurrency, 0) >= 0 && coalesce(var.serverless_provisioned_concurrency, 0) <= coalesce(var.serverless_max_concurrency, 200) && floor(coalesce(var.serverless_provisioned_concurrency, 0)) == coalesce(var.serverless_provisioned_concurrency, 0))
     error_message = "serverless_provisioned_concurrency must be a whole number from 0 (none) to serverless_max_concurrency."
   }
 }
@@ -324,15 +336,15 @@ variable "artifact_prefix" {
 }
 
 variable "keep_configs" {
-  description = "How many endpoint configurations (and their models) the redeploy Lambda keeps for rollback."
+  description = "Overrides params.yaml deploy.keep_configs for this environment: how many endpoint configurations (and their models) the redeploy Lambda keeps for rollback (2-50). Null: params.yaml's."
   type        = number
-  default     = 3
+  default     = null
 
   # At least 2: the redeploy Lambda never deletes the live config or the one before it (its
-  # rollback target), and refuses KEEP_CONFIGS below 2.
+  # rollback target), and refuses KEEP_CONFIGS below 2 or above 50.
   validation {
-    condition     = var.keep_configs >= 2 && var.keep_configs <= 20 && floor(var.keep_configs) == var.keep_configs
-    error_message = "keep_configs must be a whole number between 2 and 20 (the live config and the one before it are always kept)."
+    condition     = var.keep_configs == null || (coalesce(var.keep_configs, 3) >= 2 && coalesce(var.keep_configs, 3) <= 50 && floor(coalesce(var.keep_configs, 3)) == coalesce(var.keep_configs, 3))
+    error_message = "keep_configs must be a whole number between 2 and 50 (the live config and the one before it are always kept)."
   }
 }
 
