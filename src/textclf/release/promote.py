@@ -28,7 +28,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -288,7 +288,7 @@ def _upload(
         }
         if evaluated is not None:
             manifest["files"] = {EVALUATED_NAME: hashlib.sha256(evaluated).hexdigest()}
-        _put_once(s3, artifact, MODEL_ARCHIVE, archive.read_bytes(), "application/gzip")
+        _put_once(s3, artifact, MODEL_ARCHIVE, archive, "application/gzip")
     _put_once(s3, artifact, METRICS_NAME, _json_bytes(metrics))
     # The drift check compares the live model's traffic with this (textclf.monitoring.drift).
     if REFERENCE_FILE.is_file():
@@ -323,22 +323,43 @@ def _json_bytes(payload: dict[str, Any]) -> bytes:
     return (json.dumps(payload, indent=2) + "\n").encode("utf-8")
 
 
+# S3's largest single PutObject ("Upload an object in a single operation ... up to 5 GB", S3 User
+# Guide, "Uploading objects"). Above it only a multipart upload works, and the write-once policy
+# would have to exempt CreateMultipartUpload and UploadPart (s3:ObjectCreationOperation, S3 User
+# Guide, "Enforce conditional writes"); a text classifier's archive is far below it.
+SINGLE_PUT_LIMIT_BYTES = 5 * 1024**3
+
+
 def _put_once(
-    s3: Any, artifact: Artifact, name: str, body: bytes, content_type: str = "application/json"
+    s3: Any, artifact: Artifact, name: str, body: bytes | Path, content_type: str = "application/json"
 ) -> None:
     """A conditional write (If-None-Match: *): the artifacts bucket refuses any other write under
-    models/ (terraform/storage.tf), and S3 refuses this one if the key exists (412)."""
+    models/ (terraform/storage.tf), and S3 refuses this one if the key exists (412). A file is
+    streamed from disk, never read into memory whole."""
     from botocore.exceptions import ClientError
 
     key = artifact.key(name)
+    size = body.stat().st_size if isinstance(body, Path) else len(body)
+    if size > SINGLE_PUT_LIMIT_BYTES:
+        raise ReleaseError(
+            f"{name} is {size / 1024**2:.0f} MiB: one PutObject takes at most "
+            f"{SINGLE_PUT_LIMIT_BYTES / 1024**2:.0f} MiB, and the write-once models/ prefix takes "
+            "conditional single writes only (the bucket policy does not exempt multipart uploads)"
+        )
     try:
-        s3.put_object(Bucket=artifact.bucket, Key=key, Body=body, ContentType=content_type, IfNoneMatch="*")
+        with body.open("rb") if isinstance(body, Path) else nullcontext(body) as payload:
+            s3.put_object(
+                Bucket=artifact.bucket, Key=key, Body=payload, ContentType=content_type, IfNoneMatch="*"
+            )
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code")
         if code not in ("PreconditionFailed", "412"):
             raise
-        current = s3.get_object(Bucket=artifact.bucket, Key=key)["Body"].read()
-        if hashlib.sha256(current).digest() != hashlib.sha256(body).digest():
+        current = hashlib.sha256()
+        for chunk in s3.get_object(Bucket=artifact.bucket, Key=key)["Body"].iter_chunks(1024 * 1024):
+            current.update(chunk)
+        wanted = sha256_of(body) if isinstance(body, Path) else hashlib.sha256(body).hexdigest()
+        if current.hexdigest() != wanted:
             raise ReleaseError(
                 f"{artifact.url(name)} already exists with other content (an earlier publish of "
                 f"{artifact.commit} that did not finish); released files are write-once: push a new commit"

@@ -1,0 +1,74 @@
+"""Publishing a large model: the archive is streamed to its write-once key, never read into memory
+whole, and one beyond a single PutObject's limit is refused before anything is written."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+
+import boto3
+import pytest
+
+from textclf.config import AwsParams
+from textclf.release import promote
+
+COMMIT = "9" * 40
+AWS = AwsParams(artifacts_bucket="textclf-artifacts")
+
+
+@pytest.fixture
+def large_model(tiny_model_dir, tmp_path) -> tuple[Path, Path]:
+    """The tiny model plus 8 MiB of incompressible weights, and its metrics."""
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, folder)
+    (folder / "extra.safetensors").write_bytes(os.urandom(8 * 1024 * 1024))
+    metrics = tmp_path / "eval.json"
+    metrics.write_text(json.dumps({"accuracy": 0.9, "macro_f1": 0.9}), encoding="utf-8")
+    return folder, metrics
+
+
+def test_a_large_archive_is_streamed_to_its_write_once_key(world, large_model, tmp_path, monkeypatch):
+    folder, metrics = large_model
+    read_whole = Path.read_bytes
+
+    def refuse_archives(path: Path) -> bytes:
+        assert path.name != promote.MODEL_ARCHIVE, "the archive must be streamed, not read whole"
+        return read_whole(path)
+
+    monkeypatch.setattr(Path, "read_bytes", refuse_archives)
+
+    manifest = promote.publish(
+        COMMIT, AWS, folder, metrics, tmp_path / "no-gate.json", test_split_file=tmp_path / "none"
+    )
+
+    stored = boto3.client("s3").get_object(Bucket=AWS.artifacts_bucket, Key=f"models/{COMMIT}/model.tar.gz")
+    body = stored["Body"].read()
+    assert len(body) == manifest["size_bytes"] > 8 * 1024 * 1024
+    assert hashlib.sha256(body).hexdigest() == manifest["sha256"]
+    # The same bytes again (a re-run) are accepted; the conditional write's 412 is compared by digest.
+    assert (
+        promote.publish(
+            COMMIT, AWS, folder, metrics, tmp_path / "no-gate.json", test_split_file=tmp_path / "none"
+        )
+        == manifest
+    )
+
+
+def test_an_archive_beyond_one_put_is_refused_before_anything_is_written(
+    world, large_model, tmp_path, monkeypatch
+):
+    folder, metrics = large_model
+    monkeypatch.setattr(promote, "SINGLE_PUT_LIMIT_BYTES", 1024 * 1024)
+
+    with pytest.raises(
+        promote.ReleaseError, match=r"model\.tar\.gz is \d+ MiB: one PutObject takes at most 1 MiB"
+    ):
+        promote.publish(
+            COMMIT, AWS, folder, metrics, tmp_path / "no-gate.json", test_split_file=tmp_path / "none"
+        )
+
+    listed = boto3.client("s3").list_objects_v2(Bucket=AWS.artifacts_bucket, Prefix=f"models/{COMMIT}/")
+    assert listed.get("KeyCount", 0) == 0
