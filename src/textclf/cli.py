@@ -212,7 +212,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     params = _load(args)
     try:
         server.run(Path(args.model_dir), args.host, args.port, params.deploy.serve, params.model.max_length)
-    except server.ModelDirError as error:
+    except (server.ModelDirError, server.ServeError) as error:
         log(f"error: {error}")
         raise SystemExit(2) from None
 
@@ -535,6 +535,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _bake_seconds(text: str) -> float:
+    """--seconds: a finite number of seconds, more than 0 and at most a day (`nan` once looped without
+    sleeping, a negative value passed after one look)."""
+    import math
+
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not (math.isfinite(seconds) and 0 < seconds <= 86_400):
+        raise argparse.ArgumentTypeError(f"{text!r}: give a number of seconds more than 0 and at most 86400")
+    return seconds
+
+
 def _release_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
     """Release and retraining steps of the workflows (docs/workflows.md)."""
     env = os.environ.get
@@ -580,7 +594,12 @@ def _release_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
     bake = add("bake", cmd_bake, "Watch production's alarms; an alarm rolls back to --previous")
     bake.add_argument("--alarms", default=env("TEXTCLF_BAKE_ALARMS", ""), help="alarm names, comma-separated")
     bake.add_argument("--previous", default=env("PREVIOUS_COMMIT"), help="the model to roll back to")
-    bake.add_argument("--seconds", type=float, default=None, help="override deploy.staging.bake_seconds")
+    bake.add_argument(
+        "--seconds",
+        type=_bake_seconds,
+        default=None,
+        help="override deploy.staging.bake_seconds (more than 0, at most 86400)",
+    )
     bake.add_argument("--function", default=env("TEXTCLF_REDEPLOY_FUNCTION"), help="redeploy Lambda name")
     bake.add_argument("--endpoint", default=env("TEXTCLF_ENDPOINT_NAME"), help="SageMaker endpoint name")
     settings = add(

@@ -27,9 +27,12 @@ On SIGTERM the server stops accepting requests, lets the ones in flight finish (
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
+import re
 import signal
+import socket
 import sys
 import threading
 import time
@@ -61,11 +64,24 @@ JSONLINES = "application/jsonlines"
 # How long SIGTERM waits for requests in flight. Docker waits 10 s before SIGKILL, SageMaker 30 s;
 # a batch of 32 long texts takes well under a second on 2 cores.
 DRAIN_SECONDS = 8.0
-# A client that announced a body must send it within this long (between two reads), else 408.
-BODY_TIMEOUT_SECONDS = 20.0
+# A client that announced a body must send all of it within this long, else 408 (a deadline for the
+# whole body: a byte every few seconds does not extend it).
+BODY_TIMEOUT_SECONDS = 30.0
+# From a request's first byte, its request line and headers must arrive within this long.
+HEADER_TIMEOUT_SECONDS = 10.0
+# A kept-alive connection with no request starting frees its thread after this long.
+IDLE_TIMEOUT_SECONDS = 60.0
+# Connections served at once (one thread each); more are answered 503 at once, without a thread.
+MAX_CONNECTIONS = 64
+# Content-Length is 1*DIGIT (RFC 9110 section 8.6); no sign, space, underscore or list.
+CONTENT_LENGTH = re.compile(r"[0-9]{1,10}")
 # Errors the standard library would answer with a 5xx although the client caused them.
 CLIENT_STATUS = {HTTPStatus.NOT_IMPLEMENTED: HTTPStatus.METHOD_NOT_ALLOWED}
 CLIENT_STATUS[HTTPStatus.HTTP_VERSION_NOT_SUPPORTED] = HTTPStatus.BAD_REQUEST
+
+
+class ServeError(RuntimeError):
+    """The server cannot start: a port in use, an unknown host, a capture setting it cannot use."""
 
 
 class RequestError(Exception):
@@ -358,6 +374,36 @@ def _answer_type(accept: str | None) -> str:
     )
 
 
+class _DeadlineReader(io.RawIOBase):
+    """The connection's reads, each bounded by the time left to the current deadline (socket
+    timeouts alone restart with every byte, so a client trickling one byte at a time never timed
+    out). Waiting for a request is bounded by the idle timeout; from its first byte, the request
+    line and headers by the header timeout; the body by the body timeout (set by the handler)."""
+
+    def __init__(self, connection: socket.socket, idle: float, header: float) -> None:
+        self.connection, self.idle, self.header = connection, idle, header
+        self.expect_request()
+
+    def expect_request(self) -> None:
+        self.deadline, self.starting = time.monotonic() + self.idle, True
+
+    def expect_body(self, seconds: float) -> None:
+        self.deadline, self.starting = time.monotonic() + seconds, False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("deadline passed")
+        self.connection.settimeout(left)
+        count = self.connection.recv_into(buffer)
+        if count and self.starting:  # a request began: its head must arrive in time
+            self.deadline, self.starting = time.monotonic() + self.header, False
+        return count
+
+
 class Handler(BaseHTTPRequestHandler):
     """One request: route, read the body, answer JSON. Every error becomes a JSON answer."""
 
@@ -367,9 +413,21 @@ class Handler(BaseHTTPRequestHandler):
     # client's delayed ACK of the headers, 40 ms per request (measured by bench/serve_bench.py).
     wbufsize = 1 << 16
     disable_nagle_algorithm = True
-    timeout = 60  # an idle kept-alive connection frees its thread after this long
+    timeout = IDLE_TIMEOUT_SECONDS  # an idle kept-alive connection frees its thread after this long
+    header_timeout = HEADER_TIMEOUT_SECONDS
     body_timeout = BODY_TIMEOUT_SECONDS
+    write_timeout = 30.0  # a client that stops reading its answer
     service: InferenceService  # set on the subclass made by make_server
+
+    def setup(self) -> None:
+        super().setup()
+        self.rfile.close()  # the standard library's reader, unused: reads go through the deadlines
+        self.reader = _DeadlineReader(self.connection, self.timeout, self.header_timeout)
+        self.rfile = io.BufferedReader(self.reader, 65536)
+
+    def handle_one_request(self) -> None:
+        self.reader.expect_request()
+        super().handle_one_request()
 
     def do_GET(self) -> None:
         if urlsplit(self.path).path != "/ping":
@@ -425,21 +483,8 @@ class Handler(BaseHTTPRequestHandler):
     do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _method_not_allowed
 
     def _read_body(self) -> bytes:
-        length = self.headers.get("Content-Length")
-        if self.headers.get("Transfer-Encoding") or length is None:
-            self.close_connection = True
-            raise RequestError(HTTPStatus.LENGTH_REQUIRED, "send the body with a Content-Length header")
-        try:
-            size = int(length)
-        except ValueError:
-            self.close_connection = True
-            raise _bad(f"Content-Length {length!r} is not a number") from None
-        if size < 0 or size > MAX_BODY_BYTES:
-            self.close_connection = True
-            raise RequestError(
-                HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"body of {size} bytes; at most {MAX_BODY_BYTES}"
-            )
-        self.connection.settimeout(self.body_timeout)
+        size = self._content_length()
+        self.reader.expect_body(self.body_timeout)
         try:
             body = self.rfile.read(size)
         except TimeoutError:
@@ -447,14 +492,34 @@ class Handler(BaseHTTPRequestHandler):
             raise RequestError(
                 HTTPStatus.REQUEST_TIMEOUT,
                 f"the body stopped arriving before its Content-Length of {size} bytes "
-                f"(nothing for {self.body_timeout:g} s)",
+                f"(all of it must arrive within {self.body_timeout:g} s)",
             ) from None
-        finally:
-            self.connection.settimeout(self.timeout)
         if len(body) < size:
             self.close_connection = True
             raise _bad(f"the body ended after {len(body)} of the {size} bytes its Content-Length announced")
         return body
+
+    def _content_length(self) -> int:
+        """The body's length, from exactly one valid Content-Length (RFC 9112 section 6.3: several
+        or an invalid one make the framing ambiguous, so the connection is closed after the 4xx)."""
+        lengths = self.headers.get_all("Content-Length") or []
+        if self.headers.get("Transfer-Encoding") or not lengths:
+            self.close_connection = True
+            raise RequestError(HTTPStatus.LENGTH_REQUIRED, "send the body with a Content-Length header")
+        if len(lengths) > 1:
+            self.close_connection = True
+            raise _bad(f"{len(lengths)} Content-Length headers: send exactly one")
+        length = lengths[0].strip(" \t")
+        if not CONTENT_LENGTH.fullmatch(length):
+            self.close_connection = True
+            raise _bad(f"Content-Length {_clip(lengths[0])!r} is not a number of bytes (digits only)")
+        size = int(length)
+        if size > MAX_BODY_BYTES:
+            self.close_connection = True
+            raise RequestError(
+                HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"body of {size} bytes; at most {MAX_BODY_BYTES}"
+            )
+        return size
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """The standard library's errors (request line, headers, unknown methods) as JSON 4xx."""
@@ -475,6 +540,7 @@ class Handler(BaseHTTPRequestHandler):
     def _write(
         self, status: HTTPStatus, body: bytes, content_type: str, headers: dict[str, str] | None = None
     ) -> None:
+        self.connection.settimeout(self.write_timeout)  # reads left it at their deadline's remainder
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -497,6 +563,41 @@ class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 128  # a burst of connections waits in the backlog instead of being refused
+    max_connections = MAX_CONNECTIONS
+
+    def server_activate(self) -> None:
+        super().server_activate()
+        self.slots = threading.BoundedSemaphore(self.max_connections)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """A thread per connection up to max_connections; beyond, a 503 without a thread."""
+        if not self.slots.acquire(blocking=False):
+            self._refuse(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self.slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
+
+    def _refuse(self, request: socket.socket) -> None:
+        body = json.dumps({"error": "too many connections at once: retry shortly"}).encode()
+        head = (
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+        )
+        try:
+            request.settimeout(0.5)
+            request.sendall(head.encode() + body)
+        except OSError:
+            pass
+        self.shutdown_request(request)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that went away mid-answer is one log line, not a traceback."""
@@ -508,10 +609,30 @@ class Server(ThreadingHTTPServer):
 
 
 def make_server(
-    host: str, port: int, service: InferenceService, body_timeout: float = BODY_TIMEOUT_SECONDS
+    host: str,
+    port: int,
+    service: InferenceService,
+    body_timeout: float = BODY_TIMEOUT_SECONDS,
+    header_timeout: float = HEADER_TIMEOUT_SECONDS,
+    max_connections: int = MAX_CONNECTIONS,
 ) -> Server:
-    handler = type("BoundHandler", (Handler,), {"service": service, "body_timeout": body_timeout})
-    return Server((host, port), handler)
+    """The server, listening; ServeError when the address cannot be used."""
+    bound = {"service": service, "body_timeout": body_timeout, "header_timeout": header_timeout}
+    handler = type("BoundHandler", (Handler,), bound)
+    server_class = type("BoundServer", (Server,), {"max_connections": max_connections})
+    try:
+        return server_class((host, port), handler)
+    except socket.gaierror as error:
+        raise ServeError(f"cannot listen on {host!r}: unknown host ({error.strerror}); pass --host") from None
+    except (OSError, OverflowError) as error:
+        reason = getattr(error, "strerror", None) or str(error)
+        raise ServeError(
+            f"cannot listen on {host}:{port} ({reason}); pass another --port (0 picks a free one) or --host"
+        ) from None
+
+
+def _clip(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 # ---------------------------------------------------------------------------------------------
@@ -545,25 +666,29 @@ def run(
 ) -> None:
     """Listen at once (so /ping answers 503 while loading), load and warm up, then serve until
     SIGTERM or SIGINT. Prints `{"listening": URL}` on stdout when the socket is bound."""
+    # Signals only record themselves: a handler that took a lock (Event.set, Thread.start) could
+    # deadlock when a second signal interrupted it (SIGTERM then SIGINT within milliseconds left the
+    # server serving). The main thread acts on them.
+    received: list[int] = []
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, lambda signum, _frame: received.append(signum))
     started = time.perf_counter()
     fetch.from_environment(model_dir)  # ECS: the released model, checked against its sha256
     if predictor_class is Predictor:  # a wrong folder fails before anything listens
         check_model_dir(model_dir, serve_params.quantize)
     service = InferenceService(Limits.from_params(serve_params))
-    service.capture = capture.from_environment(serve_params.capture_fraction)
+    try:
+        service.capture = capture.from_environment(serve_params.capture_fraction)
+    except (ValueError, OSError) as error:
+        raise ServeError(
+            f"sampled capture (deploy.serve.capture_fraction, {capture.URI_ENV}): {error}"
+        ) from None
     server = make_server(host, port, service)
     url = f"http://{server.server_address[0]}:{server.server_address[1]}"
     print(json.dumps({"listening": url}), flush=True)
     worker = threading.Thread(target=server.serve_forever, name="http", daemon=True)
     worker.start()
-
-    def stop(*_: object) -> None:
-        service.stopping.set()  # requests on open connections get 503 from now on
-        threading.Thread(target=server.shutdown, daemon=True).start()  # no new connections
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    try:
+    try:  # a signal meanwhile is acted on once the model is loaded (a fraction of a second)
         version = os.environ.get(VERSION_ENV)
         timings = service.load(model_dir, max_length, serve_params.quantize, version, predictor_class)
     except BaseException:
@@ -579,7 +704,10 @@ def run(
         ready_s=round(time.perf_counter() - started, 3),
         **timings,
     )
-    worker.join()
+    while not received and worker.is_alive():
+        worker.join(0.1)
+    service.stopping.set()  # requests on open connections get 503 from now on
+    server.shutdown()  # no new connections
     server.server_close()
     left = service.drain(DRAIN_SECONDS)
     if service.capture is not None:
@@ -589,6 +717,19 @@ def run(
         _log(status="stopped", dropped_requests=left, drain_s=DRAIN_SECONDS)
         os._exit(1)  # requests still running after the bound: say so, do not wait for them
     _log(status="stopped")
+
+
+def port_number(text: str) -> int:
+    """A TCP port, 0-65535 (0: a free one); the message names where a port may come from."""
+    try:
+        port = int(text.strip())
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535 or not text.strip().isdigit():
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a port number 0-65535 (from --port, TEXTCLF_PORT or SAGEMAKER_BIND_TO_PORT)"
+        )
+    return port
 
 
 def add_arguments(command: argparse.ArgumentParser) -> None:
@@ -607,7 +748,7 @@ def add_arguments(command: argparse.ArgumentParser) -> None:
     )
     command.add_argument(
         "--port",
-        type=int,
-        default=int(env("TEXTCLF_PORT") or env("SAGEMAKER_BIND_TO_PORT") or DEFAULT_PORT),
+        type=port_number,  # argparse applies it to the default too, and only when serve runs
+        default=env("TEXTCLF_PORT") or env("SAGEMAKER_BIND_TO_PORT") or str(DEFAULT_PORT),
         help="port (env TEXTCLF_PORT or SAGEMAKER_BIND_TO_PORT; 0 = a free one; default: %(default)s)",
     )
