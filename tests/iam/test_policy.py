@@ -148,3 +148,60 @@ def test_a_trust_policy_matches_its_principal_and_its_claims():
         web_identity("repo:o/r:environment:production"), ACCOUNT, [], None, trust, "trust policy"
     )
     assert not verdict.allowed and "trust policy" in verdict.reason
+
+
+def test_a_resource_policy_grant_to_a_role_is_limited_by_the_roles_boundary():
+    """IAM User Guide, "Policy evaluation for requests within a single account": "Resource-based
+    policies that grant permissions to an IAM role ARN are limited by an implicit deny in a
+    permissions boundary"; a grant to the session's own ARN (or to every principal) is not."""
+    boundary = policy(allow("s3:GetObject", "*"))
+    put = request("s3:PutObject", "arn:aws:s3:::b/models/x")
+
+    def bucket_policy(principal) -> dict:
+        return policy(allow("s3:PutObject", "arn:aws:s3:::b/*", Principal=principal))
+
+    to_role = bucket_policy({"AWS": f"arn:aws:iam::{ACCOUNT}:role/app"})
+    verdict = authorize(put, ACCOUNT, [], boundary, to_role, "bucket policy")
+    assert not verdict.allowed and "permissions boundary" in verdict.reason
+    # Without a boundary, or with one that allows the action, the role's grant stands.
+    assert authorize(put, ACCOUNT, [], None, to_role, "bucket policy").allowed
+    assert authorize(put, ACCOUNT, [], policy(allow("s3:*", "*")), to_role, "bucket policy").allowed
+    for direct in ({"AWS": ROLE_SESSION}, "*", {"AWS": "*"}):
+        assert authorize(put, ACCOUNT, [], boundary, bucket_policy(direct), "bucket policy").allowed, direct
+
+
+def test_for_all_values_matches_a_missing_key_unless_a_null_guard_requires_it():
+    """IAM User Guide, "Single-valued vs. multivalued context keys": ForAllValues "returns true if
+    there are no context keys in the request"; a Null condition on the key closes that."""
+    keys = frozenset({"sagemaker:instancetypes"})
+    job = f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:training-job/textclf-1"
+    only_cpu = {"ForAllValues:StringEquals": {"sagemaker:InstanceTypes": ["ml.m5.large"]}}
+    guarded = only_cpu | {"Null": {"sagemaker:InstanceTypes": "false"}}
+
+    def create(*types: str) -> Request:
+        context = {"sagemaker:instancetypes": list(types)} if types else {}
+        return Request(ROLE_SESSION, "sagemaker:CreateTrainingJob", job, context, keys)
+
+    unguarded = [policy(allow("sagemaker:CreateTrainingJob", job, Condition=only_cpu))]
+    assert evaluate(unguarded, create(), ACCOUNT) == "allow"  # no instance type named: matched
+    assert evaluate(unguarded, create("ml.p4d.24xlarge"), ACCOUNT) is None
+    with_guard = [policy(allow("sagemaker:CreateTrainingJob", job, Condition=guarded))]
+    assert evaluate(with_guard, create(), ACCOUNT) is None
+    assert evaluate(with_guard, create("ml.m5.large"), ACCOUNT) == "allow"
+    assert evaluate(with_guard, create("ml.m5.large", "ml.p4d.24xlarge"), ACCOUNT) is None
+
+
+def test_a_training_job_request_carries_the_instance_types_it_names_and_no_invented_one():
+    """sagemaker:InstanceTypes: "the list of all instance types associated with the resource in
+    the request" (Service Authorization Reference, list_amazonsagemaker): the job's and its
+    instance groups'; none named, no key (not an empty string that a ForAllValues would refuse)."""
+    from textclf.localcloud.iam import _context_for
+
+    def types(resources: dict) -> list[str] | None:
+        params = {"ResourceConfig": resources, "StoppingCondition": {"MaxRuntimeInSeconds": 60}}
+        return _context_for("sagemaker", "CreateTrainingJob", params).get("sagemaker:instancetypes")
+
+    assert types({"InstanceType": "ml.m5.large", "InstanceCount": 1}) == ["ml.m5.large"]
+    groups = [{"InstanceType": "ml.c5.xlarge"}, {"InstanceType": "ml.p4d.24xlarge"}]
+    assert types({"InstanceGroups": groups, "VolumeSizeInGB": 10}) == ["ml.c5.xlarge", "ml.p4d.24xlarge"]
+    assert types({"InstanceCount": 1, "VolumeSizeInGB": 10}) is None

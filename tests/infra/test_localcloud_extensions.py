@@ -34,7 +34,7 @@ def test_lambda_dead_letter_config_is_returned_and_updated(aws_env: dict[str, st
     client = boto3.client("lambda")
     client.create_function(
         FunctionName="fn",
-        Runtime="python3.11",
+        Runtime="python3.13",
         Role=role,
         Handler="handler.handler",
         Code={"ZipFile": lambda_zip()},
@@ -54,7 +54,7 @@ def test_lambda_without_dead_letter_config_has_none(aws_env: dict[str, str]) -> 
     role = boto3.client("iam").create_role(RoleName="fn-role", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
     client = boto3.client("lambda")
     client.create_function(
-        FunctionName="plain", Runtime="python3.11", Role=role, Handler="h.h", Code={"ZipFile": lambda_zip()}
+        FunctionName="plain", Runtime="python3.13", Role=role, Handler="h.h", Code={"ZipFile": lambda_zip()}
     )
     assert "DeadLetterConfig" not in client.get_function_configuration(FunctionName="plain")
 
@@ -190,3 +190,49 @@ def test_an_alias_needs_the_permission_on_the_alias_and_on_its_key(aws_env):
     )
     kms.create_alias(AliasName="alias/project", TargetKeyId=key)
     assert boto3.client("kms").describe_key(KeyId="alias/project")["KeyMetadata"]["Arn"] == key
+
+
+def test_iam_condition_keys_are_on_the_requests_that_carry_them(aws_env):
+    """Service Authorization Reference for IAM (list_awsidentityandaccessmanagementiam): the role
+    calls that change its policies, trust or boundary carry iam:PermissionsBoundary (the role's
+    boundary), tagging does not, so a condition on it refuses TagRole as on AWS; AttachRolePolicy
+    carries iam:PolicyARN, so a policy can name which managed policies may be attached."""
+    from tests.roles import create_role
+
+    iam = boto3.client("iam")
+    anything = json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    )
+    boundary = iam.create_policy(PolicyName="textclf-prod-boundary", PolicyDocument=anything)["Policy"]["Arn"]
+    own = iam.create_policy(PolicyName="textclf-prod-extra", PolicyDocument=anything)["Policy"]["Arn"]
+    foreign = iam.create_policy(PolicyName="someone-admin", PolicyDocument=anything)["Policy"]["Arn"]
+    iam.create_role(
+        RoleName="textclf-prod-target", AssumeRolePolicyDocument=TRUST, PermissionsBoundary=boundary
+    )
+    target = "arn:aws:iam::123456789012:role/textclf-prod-target"
+    within = {"StringEquals": {"iam:PermissionsBoundary": boundary}}
+    statements = [
+        {
+            "Effect": "Allow",
+            "Action": ["iam:PutRolePolicy", "iam:UpdateAssumeRolePolicy", "iam:TagRole"],
+            "Resource": target,
+            "Condition": within,
+        },
+        {
+            "Effect": "Allow",
+            "Action": "iam:AttachRolePolicy",
+            "Resource": target,
+            "Condition": within
+            | {"ArnLike": {"iam:PolicyARN": "arn:aws:iam::123456789012:policy/textclf-prod-*"}},
+        },
+    ]
+    probe = client_as(create_role("iam-probe", "lambda.amazonaws.com", statements), "iam")
+    probe.put_role_policy(RoleName="textclf-prod-target", PolicyName="p", PolicyDocument=anything)
+    probe.update_assume_role_policy(RoleName="textclf-prod-target", PolicyDocument=TRUST)
+    with pytest.raises(ClientError, match="iam:TagRole on resource"):
+        probe.tag_role(RoleName="textclf-prod-target", Tags=[{"Key": "k", "Value": "v"}])
+    probe.attach_role_policy(RoleName="textclf-prod-target", PolicyArn=own)
+    with pytest.raises(ClientError, match="iam:AttachRolePolicy on resource"):
+        probe.attach_role_policy(RoleName="textclf-prod-target", PolicyArn=foreign)
+    attached = iam.list_attached_role_policies(RoleName="textclf-prod-target")["AttachedPolicies"]
+    assert [p["PolicyArn"] for p in attached] == [own]

@@ -353,7 +353,18 @@ def _context_for(prefix: str, operation: str, params: dict[str, Any]) -> dict[st
     if prefix == "sagemaker" and operation == "CreateTrainingJob":
         resources = params.get("ResourceConfig") or {}
         stopping = params.get("StoppingCondition") or {}
-        context["sagemaker:instancetypes"] = [str(resources.get("InstanceType", ""))]
+        # "The list of all instance types associated with the resource in the request" (Service
+        # Authorization Reference, list_amazonsagemaker): the job's type and its instance groups'.
+        # A request that names none carries no key, and `ForAllValues` over a missing key is true
+        # (IAM User Guide, "Single-valued vs. multivalued context keys"): a policy needs a `Null`
+        # guard, and the local cloud must not invent a value that makes the condition false.
+        types = [resources.get("InstanceType")] + [
+            group.get("InstanceType")
+            for group in resources.get("InstanceGroups") or []
+            if isinstance(group, dict)
+        ]
+        if any(types):
+            context["sagemaker:instancetypes"] = [str(t) for t in types if t]
         if "MaxRuntimeInSeconds" in stopping:
             context["sagemaker:maxruntimeinseconds"] = [str(stopping["MaxRuntimeInSeconds"])]
         context["sagemaker:networkisolation"] = [str(bool(params.get("EnableNetworkIsolation"))).lower()]
@@ -363,10 +374,12 @@ def _context_for(prefix: str, operation: str, params: dict[str, Any]) -> dict[st
             context["sagemaker:outputkmskey"] = [str(params["OutputDataConfig"]["KmsKeyId"])]
     if prefix == "sagemaker" and operation == "CreateModel":
         context["sagemaker:networkisolation"] = [str(bool(params.get("EnableNetworkIsolation"))).lower()]
-    if prefix == "iam" and params.get("RoleName"):
+    if prefix == "iam" and params.get("RoleName") and operation in BOUNDARY_KEY_ACTIONS:
         boundary = params.get("PermissionsBoundary") or _current_boundary(str(params["RoleName"]))
         if boundary:
             context["iam:permissionsboundary"] = [str(boundary)]
+    if prefix == "iam" and operation in POLICY_ARN_KEY_ACTIONS and params.get("PolicyArn"):
+        context["iam:policyarn"] = [str(params["PolicyArn"])]
     if prefix == "cloudwatch" and operation == "PutMetricData":
         context["cloudwatch:namespace"] = [str(params.get("Namespace", ""))]
     if prefix == "kms" and operation == "CreateGrant":
@@ -381,6 +394,32 @@ def _context_for(prefix: str, operation: str, params: dict[str, Any]) -> dict[st
     return context
 
 
+# The role actions whose requests carry iam:PermissionsBoundary, and those that carry iam:PolicyARN
+# (Service Authorization Reference, "Actions, resources, and condition keys for AWS Identity and
+# Access Management", https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsidentityandaccessmanagementiam.html).
+# Tagging, PassRole, the reads other than GetRole and the OIDC provider calls carry neither: a
+# condition on the key makes a plain operator false there, as on AWS.
+BOUNDARY_KEY_ACTIONS = frozenset(
+    {
+        "CreateRole",
+        "GetRole",
+        "UpdateRole",
+        "UpdateRoleDescription",
+        "UpdateAssumeRolePolicy",
+        "DeleteRole",
+        "PutRolePolicy",
+        "DeleteRolePolicy",
+        "AttachRolePolicy",
+        "DetachRolePolicy",
+        "PutRolePermissionsBoundary",
+        "DeleteRolePermissionsBoundary",
+    }
+)
+POLICY_ARN_KEY_ACTIONS = frozenset(
+    {"AttachRolePolicy", "DetachRolePolicy", "AttachUserPolicy", "DetachUserPolicy"}
+)
+
+
 def _current_boundary(role_name: str) -> str | None:
     """iam:PermissionsBoundary on a call about an existing role: the boundary it carries."""
     try:
@@ -392,6 +431,7 @@ def _current_boundary(role_name: str) -> str | None:
 SERVICE_KEYS = frozenset(
     {
         "iam:permissionsboundary",
+        "iam:policyarn",
         "sagemaker:instancetypes",
         "sagemaker:maxruntimeinseconds",
         "sagemaker:networkisolation",
@@ -464,7 +504,9 @@ def _kms_grant(request: Request, region: str) -> Verdict:
     as_root = Request(root, request.action, "*", request.context, request.known_keys)
     delegated = authorize(as_root, ACCOUNT, [], None, key_policy, "key policy").allowed
     as_caller = Request(request.principal, request.action, "*", request.context, request.known_keys)
-    direct = authorize(as_caller, ACCOUNT, [], None, key_policy, "key policy")
+    # A key policy naming the caller's role is still limited by the role's permissions boundary
+    # (policy.py: single-account evaluation); one naming the session itself is not.
+    direct = authorize(as_caller, ACCOUNT, [], boundary, key_policy, "key policy")
     if not direct.allowed and "explicit deny" in direct.reason:
         return direct
     if direct.allowed:

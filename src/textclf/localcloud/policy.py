@@ -6,8 +6,12 @@ so the rules can be read and tested on their own. `textclf.localcloud.iam` feeds
 The rules (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html):
 - an explicit Deny in any policy that applies wins;
 - within one account, an Allow in an identity-based policy or in the resource-based policy
-  grants the request, except that a permissions boundary must allow it too (the boundary only
-  limits identity-based grants; a role's boundary also limits what its sessions get);
+  grants the request, except that a permissions boundary must allow it too: it limits every
+  identity-based grant, and a resource-based grant to a role's ARN, which reaches the role's
+  sessions through the role ("Policy evaluation for requests within a single account",
+  reference_policies_evaluation-logic_policy-eval-basics.html: "Resource-based policies that grant
+  permissions to an IAM role ARN are limited by an implicit deny in a permissions boundary"). A
+  grant to the session's own ARN, to an IAM user's ARN or to every principal ("*") is not;
 - otherwise the request is implicitly denied.
 Conditions (reference_policies_elements_condition_operators.html): a key that the request does
 not carry makes a plain operator false, a negated operator (StringNotEquals, ...) true, `...IfExists`
@@ -59,6 +63,29 @@ def resource_matches(patterns: Any, resource: str) -> bool:
     return any(_wildcard(p, resource) for p in _as_list(patterns))
 
 
+def principal_match(element: Any, principal: str, account: str) -> Literal["direct", "role", None]:
+    """How a resource policy's Principal names the caller: "direct" (the session's or user's own
+    ARN, a service, a federated provider, or "*"), "role" (the ARN of the role whose session calls:
+    a grant a permissions boundary still limits), or None."""
+    if element == "*":
+        return "direct"
+    if not isinstance(element, dict):
+        return None
+    found: Literal["direct", "role", None] = None
+    root = f"arn:aws:iam::{account}:root"
+    for kind, values in element.items():
+        for value in _as_list(values):
+            if value == account:
+                value = root
+            if kind == "AWS" and (value == "*" or value == principal):
+                return "direct"
+            if kind in ("Service", "Federated") and value == principal:
+                return "direct"
+            if kind == "AWS" and _role_of_session(principal) == value:
+                found = "role"
+    return found
+
+
 def principal_matches(element: Any, principal: str, account: str) -> bool:
     """A resource policy's Principal: "*", {"AWS": ARN | account | root ARN}, {"Service": ...}.
 
@@ -66,22 +93,7 @@ def principal_matches(element: Any, principal: str, account: str) -> bool:
     users and roles directly, it lets the account's administrator grant them with identity-based
     policies (IAM User Guide, "AWS JSON policy elements: Principal", AWS account principals). So it
     matches the root only; callers evaluate delegation by asking as the root (kms key policies)."""
-    root = f"arn:aws:iam::{account}:root"
-    if element == "*":
-        return True
-    if not isinstance(element, dict):
-        return False
-    for kind, values in element.items():
-        for value in _as_list(values):
-            if value == account:
-                value = root
-            if kind == "AWS" and (value == "*" or value == principal or _role_of_session(principal) == value):
-                return True
-            if kind == "Service" and value == principal:
-                return True
-            if kind == "Federated" and value == principal:
-                return True
-    return False
+    return principal_match(element, principal, account) is not None
 
 
 def _role_of_session(principal: str) -> str | None:
@@ -214,6 +226,26 @@ def evaluate(
     return decision
 
 
+def _resource_grant(policy: dict[str, Any], request: Request, account: str) -> str | None:
+    """A resource policy's say: "deny", "direct" (an Allow naming the caller itself), "role" (only
+    Allows naming the caller's role, which its permissions boundary still limits), or None."""
+    grant = None
+    for statement in _as_list(policy.get("Statement", [])):
+        if not statement_applies(statement, request, account, check_principal=True):
+            continue
+        if statement.get("Effect") == "Deny":
+            return "deny"
+        if statement.get("Effect") != "Allow":
+            continue
+        how = (
+            principal_match(statement["Principal"], request.principal, account)
+            if "Principal" in statement
+            else "direct"
+        )
+        grant = "direct" if "direct" in (grant, how) else how
+    return grant
+
+
 @dataclass(frozen=True)
 class Verdict:
     allowed: bool
@@ -231,16 +263,17 @@ def authorize(
     """One account's evaluation: explicit deny, then identity (within its boundary) or resource grant."""
     identity_decision = evaluate(identity, request, account)
     boundary_decision = evaluate([boundary], request, account) if boundary is not None else "allow"
-    resource_decision = (
-        evaluate([resource_policy], request, account, resource_policy=True) if resource_policy else None
-    )
+    resource_decision = _resource_grant(resource_policy, request, account) if resource_policy else None
     if "deny" in (identity_decision, resource_decision):
         where = "an identity-based policy" if identity_decision == "deny" else f"a {resource_policy_kind}"
         return Verdict(False, f"with an explicit deny in {where}")
     if boundary_decision == "deny":
         return Verdict(False, "with an explicit deny in a permissions boundary")
-    if resource_decision == "allow":
+    if resource_decision == "direct" or (resource_decision == "role" and boundary_decision == "allow"):
         return Verdict(True, f"allowed by the {resource_policy_kind}")
+    if resource_decision == "role" and identity_decision != "allow":
+        # The grant names the role, so the role's boundary limits it (single-account evaluation).
+        return Verdict(False, f"because no permissions boundary allows the {request.action} action")
     if identity_decision == "allow" and boundary_decision == "allow":
         return Verdict(True, "allowed by an identity-based policy")
     if identity_decision == "allow":
