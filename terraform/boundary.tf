@@ -6,6 +6,12 @@
 
 locals {
   project_role_arns = "arn:${local.partition}:iam::${local.account_id}:role/${local.name}-*"
+  # What changes a role's permissions or who may assume it.
+  role_changes = [
+    "iam:CreateRole", "iam:DeleteRole", "iam:UpdateRole", "iam:UpdateRoleDescription", "iam:UpdateAssumeRolePolicy",
+    "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:AttachRolePolicy", "iam:DetachRolePolicy",
+    "iam:PutRolePermissionsBoundary", "iam:DeleteRolePermissionsBoundary",
+  ]
 
   # The optional modules' services, only with their module (api.tf, ecs.tf): with both off the
   # boundary is the default configuration's, statement for statement.
@@ -43,6 +49,35 @@ locals {
         Resource = local.project_role_arns
         Condition = {
           StringNotEquals = { "iam:PermissionsBoundary" = "arn:${local.partition}:iam::${local.account_id}:policy/${local.name}-boundary" }
+        }
+      },
+      {
+        # The release, promote and PR roles of every environment are the administrator's: no
+        # project role (a release role included) changes their policies, trust or boundary, or
+        # deletes or recreates them. The first apply (docs/infra.md) creates them as the administrator.
+        Sid      = "TheGithubRolesAreTheAdministrators"
+        Effect   = "Deny"
+        Action   = local.role_changes
+        Resource = [for role in ["release", "promote", "pr"] : "arn:${local.partition}:iam::${local.account_id}:role/${var.project}-*-github-${role}"]
+      },
+      {
+        # Managed policies: the project's own only, and never the boundary as a grant (iam:PolicyARN,
+        # Service Authorization Reference for IAM); AdministratorAccess on a project role is refused.
+        Sid      = "OnlyTheProjectsOwnManagedPolicies"
+        Effect   = "Deny"
+        Action   = ["iam:AttachRolePolicy", "iam:DetachRolePolicy"]
+        Resource = "*"
+        Condition = {
+          ArnNotLike = { "iam:PolicyARN" = "arn:${local.partition}:iam::${local.account_id}:policy/${local.name}-*" }
+        }
+      },
+      {
+        Sid      = "NeverTheBoundaryAsAGrant"
+        Effect   = "Deny"
+        Action   = ["iam:AttachRolePolicy", "iam:AttachUserPolicy", "iam:AttachGroupPolicy"]
+        Resource = "*"
+        Condition = {
+          ArnEquals = { "iam:PolicyARN" = "arn:${local.partition}:iam::${local.account_id}:policy/${local.name}-boundary" }
         }
       },
       {

@@ -39,6 +39,11 @@ locals {
   # The retrain workflow runs on main (schedule, dispatch) in no environment: its context is the ref.
   retrain_subjects = [for prefix in local.github_subject_prefixes : "${prefix}:ref:${local.release_ref}:ref:${local.release_ref}"]
 
+  # The functions the PR and promote roles call, by name: the administrator creates those roles
+  # (docs/infra.md, first apply) without the functions, which the release role creates later.
+  redeploy_function_arn      = "arn:${local.partition}:lambda:${var.region}:${local.account_id}:function:${local.redeploy_function}"
+  stop_training_function_arn = "arn:${local.partition}:lambda:${var.region}:${local.account_id}:function:${local.stop_training_function}"
+
   bucket_arns   = { for key, bucket in aws_s3_bucket.this : key => bucket.arn }
   artifacts_arn = local.bucket_arns["artifacts"]
   data_arn      = local.bucket_arns["data"]
@@ -418,7 +423,10 @@ locals {
         Action   = "sagemaker:CreateTrainingJob"
         Resource = "${local.sagemaker_arn_prefix}:training-job/${local.training_job_prefix}*"
         Condition = {
+          # ForAllValues is true for a request that names no instance type ("Single-valued vs.
+          # multivalued context keys", IAM User Guide): the Null condition requires one.
           "ForAllValues:StringEquals" = { "sagemaker:InstanceTypes" = var.training_instance_types }
+          Null                        = { "sagemaker:InstanceTypes" = "false" }
           NumericLessThanEquals       = { "sagemaker:MaxRuntimeInSeconds" = tostring(var.training_max_runtime_seconds) }
           Bool                        = { "sagemaker:NetworkIsolation" = "true" }
         }
@@ -438,7 +446,7 @@ locals {
         Sid      = "StopItsOwnRunsJobThroughTheFunction"
         Effect   = "Allow"
         Action   = "lambda:InvokeFunction"
-        Resource = aws_lambda_function.stop_training.arn
+        Resource = local.stop_training_function_arn
       },
       {
         Sid      = "ListTheDvcRemote"
@@ -543,14 +551,36 @@ locals {
       {
         # Roles it creates or changes must carry the permissions boundary, so the apply role
         # cannot mint a role with more power than the boundary (IAM User Guide, "Permissions
-        # boundaries for IAM entities", delegating with a boundary).
+        # boundaries for IAM entities", delegating with a boundary). Only actions whose requests
+        # carry iam:PermissionsBoundary (Service Authorization Reference for IAM): on any other a
+        # condition on it is false, and AWS refuses.
         Sid      = "ManageProjectRolesWithinTheBoundary"
         Effect   = "Allow"
-        Action   = ["iam:CreateRole", "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:DeleteRolePolicy", "iam:UpdateAssumeRolePolicy", "iam:UpdateRole", "iam:UpdateRoleDescription", "iam:TagRole", "iam:UntagRole", "iam:DeleteRole"]
+        Action   = ["iam:CreateRole", "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:UpdateAssumeRolePolicy", "iam:UpdateRole", "iam:UpdateRoleDescription", "iam:DeleteRole"]
         Resource = "arn:${local.partition}:iam::${local.account_id}:role/${local.name}-*"
         Condition = {
           StringEquals = { "iam:PermissionsBoundary" = aws_iam_policy.boundary.arn }
         }
+      },
+      {
+        # Managed policies: only the project's own (iam:PolicyARN), never the boundary as a grant.
+        # The template attaches none; an AWS managed policy such as AdministratorAccess is refused.
+        Sid      = "AttachOnlyTheProjectsOwnPolicies"
+        Effect   = "Allow"
+        Action   = ["iam:AttachRolePolicy", "iam:DetachRolePolicy"]
+        Resource = "arn:${local.partition}:iam::${local.account_id}:role/${local.name}-*"
+        Condition = {
+          StringEquals = { "iam:PermissionsBoundary" = aws_iam_policy.boundary.arn }
+          ArnLike      = { "iam:PolicyARN" = "arn:${local.partition}:iam::${local.account_id}:policy/${local.name}-*" }
+          ArnNotEquals = { "iam:PolicyARN" = aws_iam_policy.boundary.arn }
+        }
+      },
+      {
+        # Tags (the provider's default_tags): TagRole and UntagRole carry no iam:PermissionsBoundary.
+        Sid      = "TagProjectRoles"
+        Effect   = "Allow"
+        Action   = ["iam:TagRole", "iam:UntagRole"]
+        Resource = "arn:${local.partition}:iam::${local.account_id}:role/${local.name}-*"
       },
       {
         Sid      = "ReadProjectRoles"
@@ -688,7 +718,7 @@ locals {
         Sid      = "InvokeTheRedeployLambda"
         Effect   = "Allow"
         Action   = ["lambda:InvokeFunction", "lambda:GetFunctionConfiguration", "lambda:GetFunctionEventInvokeConfig"]
-        Resource = aws_lambda_function.redeploy.arn
+        Resource = local.redeploy_function_arn
       },
       {
         Sid      = "ReadTheDeployResult"

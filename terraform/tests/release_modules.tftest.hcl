@@ -28,19 +28,20 @@ run "modules_off_the_release_policy_and_boundary_are_the_defaults" {
   # change to the default release policy or boundary updates these digests; the failing assertion
   # prints the document.
   assert {
-    condition     = sha256(aws_iam_role_policy.this["release"].policy) == "b052241fe0c9116ac1bbfffea5c863e164d2704fb337d830ba781d58ec5f401c"
+    condition     = sha256(aws_iam_role_policy.this["release"].policy) == "02db02e8225c04c41d8afd46d7ca256df86d5a5e007a58709b8ec12bfd31c0c3"
     error_message = "with enable_api and enable_ecs off, the release role's policy is the default configuration's, unchanged"
   }
 
   assert {
-    condition     = sha256(aws_iam_policy.boundary.policy) == "0dada34ff1c1dc07d76896d84593fac05948b6f2126996c32394cc0cd3c97e99"
+    condition     = sha256(aws_iam_policy.boundary.policy) == "4d551bec2cfc447ffeefcca4f8e24b2418dbe3b18ed4224b80e21997faba35f2"
     error_message = "with enable_api and enable_ecs off, the permissions boundary is the default configuration's, unchanged"
   }
 
   assert {
     condition = [for s in jsondecode(aws_iam_role_policy.this["release"].policy).Statement : s.Sid] == [
       "ListTheStateBucket", "ThisEnvironmentsTerraformState", "ReadTheSourceEnvironmentsKeyAlias", "ManageProjectBuckets",
-      "ManageProjectImages", "ManageProjectRolesWithinTheBoundary", "ReadProjectRoles", "PassProjectRolesToTheirServices",
+      "ManageProjectImages", "ManageProjectRolesWithinTheBoundary", "AttachOnlyTheProjectsOwnPolicies", "TagProjectRoles",
+      "ReadProjectRoles", "PassProjectRolesToTheirServices",
       "ManageTheGithubProvider", "ReadTheBoundary", "NeverLoosenItsOwnLimits", "ManageProjectQueues", "ManageProjectFunctions",
       "ManageProjectEvents", "ManageProjectSageMaker", "ManageProjectMonitoring", "ManageProjectLogGroups",
       "ManageTheProjectKeyAndLockTable", "ManageTheKeyAlias", "ManageTheDispatchConnectionSecret", "UseTheProjectKey",
@@ -108,7 +109,7 @@ run "the_api_front_door_adds_its_statements" {
   }
 
   assert {
-    condition     = length(jsondecode(aws_iam_policy.boundary.policy).Statement) == 5
+    condition     = length(jsondecode(aws_iam_policy.boundary.policy).Statement) == 8
     error_message = "the front door adds a service to the boundary's list, no statement"
   }
 }

@@ -191,14 +191,25 @@ def job_request(account: Account, name: str) -> dict:
 def test_training_jobs_only_within_the_limits_params_allow(env):
     """Instance type, runtime and network isolation are conditions of the PR role's CreateTrainingJob."""
     request = job_request(env, "textclf-attack-0001")
-    bad = {
-        "ResourceConfig": {"InstanceType": "ml.p4d.24xlarge", "InstanceCount": 1, "VolumeSizeInGB": 30},
-        "StoppingCondition": {"MaxRuntimeInSeconds": 5 * 24 * 3600},
-        "EnableNetworkIsolation": False,
-    }
+    bad = [
+        ("ResourceConfig", {"InstanceType": "ml.p4d.24xlarge", "InstanceCount": 1, "VolumeSizeInGB": 30}),
+        # No instance type named: ForAllValues alone would match the missing key (the Null guard).
+        ("ResourceConfig", {"InstanceCount": 1, "VolumeSizeInGB": 30}),
+        (
+            "ResourceConfig",
+            {
+                "InstanceGroups": [
+                    {"InstanceType": "ml.p4d.24xlarge", "InstanceCount": 1, "InstanceGroupName": "g"}
+                ],
+                "VolumeSizeInGB": 30,
+            },
+        ),
+        ("StoppingCondition", {"MaxRuntimeInSeconds": 5 * 24 * 3600}),
+        ("EnableNetworkIsolation", False),
+    ]
     with env.acting_as(env.github("pr", PR_JOB)):
         sagemaker = boto3.client("sagemaker")
-        for key, value in bad.items():
+        for key, value in bad:
             refused(
                 lambda key=key, value=value: sagemaker.create_training_job(**{**request, key: value}),
                 "AccessDenied",
@@ -355,3 +366,66 @@ def test_the_apply_role_cannot_loosen_its_own_limits(env):
             RoleName="textclf-prod-scratch", AssumeRolePolicyDocument=trust, PermissionsBoundary=boundary
         )
         iam.delete_role(RoleName="textclf-prod-scratch")
+
+
+def test_the_apply_role_cannot_arm_a_project_role_nor_touch_the_github_roles(env):
+    """Issue 25's escalation: a release role (staging's has no reviewers) attaching an AWS policy
+    such as AdministratorAccess, or the boundary itself as a grant, to a project role it can pass
+    to a function; or rewriting the PR, promote or release role's trust or policy. The boundary
+    (terraform/boundary.tf) refuses each; the project's own managed policies may still be attached."""
+    out = env.outputs
+    prefix = out["endpoint_name"]  # textclf-<environment>
+    lambda_role = f"{prefix}-redeploy-lambda"
+    anything = json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    )
+    with env.acting_as(env.admin):
+        admin_iam = boto3.client("iam")
+        own = admin_iam.create_policy(PolicyName=f"{prefix}-extra", PolicyDocument=anything)["Policy"]["Arn"]
+        boundary = admin_iam.get_role(RoleName=lambda_role)["Role"]["PermissionsBoundary"][
+            "PermissionsBoundaryArn"
+        ]
+        pr_trust_before = admin_iam.get_role(RoleName=f"{prefix}-github-pr")["Role"][
+            "AssumeRolePolicyDocument"
+        ]
+    wide_trust = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}],
+        }
+    )
+    try:
+        with env.acting_as(env.github("release", RELEASE_JOB)):
+            iam = boto3.client("iam")
+            for policy_arn in ("arn:aws:iam::aws:policy/AdministratorAccess", boundary):
+                refused(
+                    lambda policy_arn=policy_arn: iam.attach_role_policy(
+                        RoleName=lambda_role, PolicyArn=policy_arn
+                    ),
+                    "AccessDenied",
+                    "iam:AttachRolePolicy",
+                )
+            for role in ("pr", "promote", "release"):
+                name = f"{prefix}-github-{role}"
+                refused(
+                    lambda name=name: iam.update_assume_role_policy(RoleName=name, PolicyDocument=wide_trust),
+                    "AccessDenied",
+                    "iam:UpdateAssumeRolePolicy",
+                )
+                refused(
+                    lambda name=name: iam.put_role_policy(
+                        RoleName=name, PolicyName="more", PolicyDocument=anything
+                    ),
+                    "AccessDenied",
+                    "iam:PutRolePolicy",
+                )
+            # Not a blanket refusal: the project's own policy attaches (and detaches) as before.
+            iam.attach_role_policy(RoleName=lambda_role, PolicyArn=own)
+            iam.detach_role_policy(RoleName=lambda_role, PolicyArn=own)
+    finally:
+        with env.acting_as(env.admin):
+            boto3.client("iam").delete_policy(PolicyArn=own)
+            after = boto3.client("iam").get_role(RoleName=f"{prefix}-github-pr")["Role"][
+                "AssumeRolePolicyDocument"
+            ]
+    assert after == pr_trust_before

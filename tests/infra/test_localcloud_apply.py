@@ -94,11 +94,12 @@ def test_apply_plan_clean_and_destroy(
     assert "serverless_memory_mb must be one of 1024, 2048" in messages, result.output
     assert 'github_repository must be "owner/name"' in messages, result.output
 
-    # A new account: the administrator creates the release role and what its policy names
-    # (`make infra-apply-release-role`); the release role, as the release job assumes it, creates
-    # everything else but the endpoint (there is no model to serve yet). Its rights and boundary
-    # are enough for a first apply, not only for the re-applies of later releases.
-    release_role = ['-target=aws_iam_role_policy.this["release"]']
+    # A new account: the administrator creates the release, promote and PR roles and what their
+    # policies name (`make infra-apply-release-role`): no project role may change those three
+    # (boundary.tf). The release role, as the release job assumes it, creates everything else but
+    # the endpoint (there is no model to serve yet). Its rights and boundary are enough for a
+    # first apply, not only for the re-applies of later releases.
+    release_role = [f'-target=aws_iam_role_policy.this["{role}"]' for role in ("release", "promote", "pr")]
     ok(
         cloud_tf("main", "apply", "-auto-approve", "-input=false", *variables, *release_role),
         "apply (release role)",
@@ -173,7 +174,7 @@ def check_lambda(outputs: dict[str, Any]) -> None:
     assert environment["ENDPOINT_NAME"] == outputs["endpoint_name"]
     assert environment["SAGEMAKER_ROLE_ARN"] == outputs["serving_role_arn"]
     assert environment["SERVING_IMAGE_URI"] == f"{outputs['serving_repository_url']}:initial"
-    assert config["Handler"] == "textclf.release.redeploy.handler" and config["Runtime"] == "python3.11"
+    assert config["Handler"] == "textclf.release.redeploy.handler" and config["Runtime"] == "python3.13"
     assert config["DeadLetterConfig"]["TargetArn"] == outputs["alarm_topic_arn"]
     tags = boto3.client("lambda").list_tags(Resource=config["FunctionArn"])["Tags"]
     assert tags["Project"] == "textclf" and tags["ManagedBy"] == "terraform"
