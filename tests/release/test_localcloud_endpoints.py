@@ -146,7 +146,11 @@ def test_the_control_endpoint_validates_and_reset_restores_defaults(world, local
 
     url = f"{world.cloud_url}/moto-api/textclf/sagemaker-endpoints"
     with urllib.request.urlopen(url, timeout=10) as response:
-        assert json.load(response) == {"transition_seconds": 1.0, "update_failure": "rollback"}
+        assert json.load(response) == {
+            "transition_seconds": 1.0,
+            "update_failure": "rollback",
+            "serverless_concurrency_quota": 200,
+        }
 
 
 # --- rules SageMaker enforces that moto does not (the local cloud refuses what AWS refuses) -------
