@@ -66,7 +66,7 @@ def deploy(world, tmp_path, monkeypatch):
     def make(name: str, role_endpoint: str = ENDPOINT) -> str:
         client.create_function(
             FunctionName=name,
-            Runtime="python3.11",
+            Runtime="python3.13",
             Role=proxy_role(name, role_endpoint),
             Handler="textclf.frontdoor.proxy.handler",
             Code={"ZipFile": code},

@@ -173,7 +173,7 @@ def world(aws_env, tmp_path):
     code = Path(lambda_zip.build(drift.ZIP_FILES, str(tmp_path / "drift.zip"))).read_bytes()
     boto3.client("lambda").create_function(
         FunctionName="textclf-drift",
-        Runtime="python3.11",
+        Runtime="python3.13",
         Role=drift_role(),
         Handler="textclf.monitoring.drift.handler",
         Code={"ZipFile": code},

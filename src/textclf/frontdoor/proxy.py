@@ -46,29 +46,68 @@ class Refused(Exception):
         self.status = status
 
 
+def _object(value: object, where: str) -> dict:
+    """A JSON object of the event, or Refused naming the field (API Gateway always sends objects;
+    anything else is a malformed or forged event)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise Refused(400, f"malformed event: {where} is {type(value).__name__}, not an object")
+    return value
+
+
 def _caller(event: dict) -> str:
-    identity = ((event.get("requestContext") or {}).get("authorizer") or {}).get("iam") or {}
-    if not identity.get("userArn") and not identity.get("userId"):
+    context = _object(event.get("requestContext"), "requestContext")
+    authorizer = _object(context.get("authorizer"), "requestContext.authorizer")
+    identity = _object(authorizer.get("iam"), "requestContext.authorizer.iam")
+    caller = identity.get("userArn") or identity.get("userId")
+    if not caller or not isinstance(caller, str):
         raise Refused(401, "not authenticated: sign the request with SigV4 (IAM authorization)")
-    return str(identity.get("userArn") or identity.get("userId"))
+    return caller
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
+    keys = [key for key, _ in pairs]
+    if len(set(keys)) != len(keys):
+        twice = sorted({key for key in keys if keys.count(key) > 1})
+        raise Refused(400, f"key {twice[0]!r} is given twice in one object: send it once")
+    return dict(pairs)
+
+
+def _body(event: dict) -> bytes:
+    body = event.get("body")
+    if body is None:
+        return b""
+    if not isinstance(body, str):
+        raise Refused(400, f"malformed event: body is {type(body).__name__}, not a string")
+    if event.get("isBase64Encoded") is True:
+        try:
+            return base64.b64decode(body, validate=True)
+        except ValueError:
+            raise Refused(400, "malformed event: isBase64Encoded but the body is not base64") from None
+    try:
+        return body.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise Refused(
+            400, f"body holds a lone surrogate (U+{ord(body[error.start]):04X}): send valid Unicode"
+        ) from None
 
 
 def parse(event: dict) -> list[str]:
     """The texts of a request, or Refused with what to change."""
-    method = ((event.get("requestContext") or {}).get("http") or {}).get("method", "")
-    if method != "POST":
+    http = _object(_object(event.get("requestContext"), "requestContext").get("http"), "requestContext.http")
+    if http.get("method") != "POST":
         raise Refused(405, "use POST with a JSON body")
-    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+    headers = {str(k).lower(): str(v) for k, v in _object(event.get("headers"), "headers").items()}
     if headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
         raise Refused(415, "send Content-Type: application/json")
-    body = event.get("body") or ""
-    raw = base64.b64decode(body) if event.get("isBase64Encoded") else body.encode("utf-8")
+    raw = _body(event)
     if len(raw) > MAX_BODY_BYTES:
         raise Refused(413, f"body of {len(raw)} bytes; at most {MAX_BODY_BYTES}")
     try:
-        payload = json.loads(raw)
+        payload = json.loads(raw, object_pairs_hook=_unique_keys)
     except (ValueError, RecursionError):
-        raise Refused(400, "body is not valid JSON") from None
+        raise Refused(400, "body is not valid JSON (UTF-8)") from None
     if not isinstance(payload, dict) or set(payload) != {"inputs"}:
         raise Refused(400, 'expected {"inputs": "text"} or {"inputs": ["text", ...]} and no other keys')
     texts = payload["inputs"] if isinstance(payload["inputs"], list) else [payload["inputs"]]
@@ -79,21 +118,34 @@ def parse(event: dict) -> list[str]:
             raise Refused(400, f"inputs[{index}] must be a non-empty string")
         if len(text) > MAX_CHARS:
             raise Refused(413, f"inputs[{index}] has {len(text)} characters; at most {MAX_CHARS}")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as error:
+            code = ord(text[error.start])
+            raise Refused(
+                400, f"inputs[{index}] holds a lone surrogate (U+{code:04X}): send valid Unicode"
+            ) from None
     return texts
 
 
-def handler(event: dict, context: object = None) -> dict:
+def handler(event: object, context: object = None) -> dict:
     import boto3
 
     try:
+        if not isinstance(event, dict):
+            raise Refused(400, f"malformed event: {type(event).__name__}, not an API Gateway request object")
         caller = _caller(event)
         texts = parse(event)
     except Refused as refused:
         return _answer(refused.status, {"error": str(refused)})
+    endpoint = os.environ.get("ENDPOINT_NAME")
+    if not endpoint:  # the function's configuration, not the caller's mistake
+        print(json.dumps({"component": "api-proxy", "error": "ENDPOINT_NAME is not set"}))
+        return _answer(500, {"error": "the front door is not configured (no endpoint)"})
     runtime = boto3.client("sagemaker-runtime")
     try:
         response = runtime.invoke_endpoint(
-            EndpointName=os.environ["ENDPOINT_NAME"],
+            EndpointName=endpoint,
             ContentType="application/json",
             Accept="application/json",
             Body=json.dumps({"inputs": texts}).encode("utf-8"),
@@ -104,4 +156,10 @@ def handler(event: dict, context: object = None) -> dict:
         print(json.dumps({"component": "api-proxy", "caller": caller, "error": str(error)}))
         return _answer(502, {"error": f"the endpoint did not answer: {type(error).__name__}"})
     print(json.dumps({"component": "api-proxy", "caller": caller, "texts": len(texts)}))  # no raw text
-    return _answer(200, json.loads(response["Body"].read()))
+    try:
+        answer = json.loads(response["Body"].read())
+    except (ValueError, RecursionError):
+        return _answer(502, {"error": "the endpoint's answer is not JSON"})
+    if not isinstance(answer, dict):
+        return _answer(502, {"error": "the endpoint's answer is not a JSON object"})
+    return _answer(200, answer)
