@@ -91,17 +91,35 @@ def check_reference(reference: Any, where: str) -> dict[str, Any]:
         )
     for key, bounds in (("length_chars", LENGTH_BOUNDS), ("score", SCORE_BOUNDS)):
         part = reference.get(key)
-        if not isinstance(part, dict) or tuple(part.get("lower_bounds", ())) != bounds:
+        if not isinstance(part, dict) or part.get("lower_bounds") != list(bounds):
             raise DriftError(
                 f"{where}: {key} has other bins than this check ({list(bounds)}): the model was evaluated "
                 "with another version of textclf; re-run its evaluate stage"
             )
-        if len(part.get("counts", ())) != len(bounds):
-            raise DriftError(f"{where}: {key}.counts must hold one count per bin ({len(bounds)})")
+        counts = part.get("counts")
+        if not isinstance(counts, list) or len(counts) != len(bounds) or not all(map(_count, counts)):
+            raise DriftError(
+                f"{where}: {key}.counts must hold one count per bin ({len(bounds)}), each a whole number >= 0"
+            )
+        if not sum(counts):
+            raise DriftError(f"{where}: {key}.counts are all 0: the reference was built on no rows")
     mix = reference.get("prediction_mix")
-    if not isinstance(mix, dict) or not mix:
-        raise DriftError(f"{where}: prediction_mix must map each label to its share")
+    if (
+        not isinstance(mix, dict)
+        or not mix
+        or not all(_share(value) for value in mix.values())
+        or not sum(mix.values())
+    ):
+        raise DriftError(f"{where}: prediction_mix must map each label to its share (a number from 0 to 1)")
     return reference
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _share(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 1
 
 
 # ---------------------------------------------------------------------------------------------
@@ -197,14 +215,18 @@ def parse_signal_line(message: str) -> dict[str, Any] | None:
 # The scheduled check (a Lambda: EventBridge schedule -> handler)
 
 
-def _env_float(name: str, default: float) -> float:
+def _env_float(name: str, default: float, maximum: float) -> float:
+    """A setting from the environment: a finite number above 0 and at most `maximum` (params.yaml's
+    own bound for it), so `inf` or `nan` never reaches the arithmetic."""
     raw = os.environ.get(name)
     try:
         value = float(raw) if raw else default
     except ValueError:
         raise DriftError(f"environment variable {name}={raw!r}: expected a number") from None
-    if not value > 0:
-        raise DriftError(f"environment variable {name}={raw!r}: must be greater than 0")
+    if not 0 < value <= maximum:  # also false for nan
+        raise DriftError(
+            f"environment variable {name}={raw!r}: must be greater than 0 and at most {maximum:g}"
+        )
     return value
 
 
@@ -216,12 +238,12 @@ def settings_from_env() -> dict[str, Any]:
     return {
         "endpoint": os.environ["ENDPOINT_NAME"],
         "bucket": os.environ["ARTIFACTS_BUCKET"],
-        "window_hours": _env_float("MONITOR_WINDOW_HOURS", 24),
-        "min_predictions": int(_env_float("MONITOR_MIN_PREDICTIONS", 200)),
+        "window_hours": _env_float("MONITOR_WINDOW_HOURS", 24, 24 * 14),
+        "min_predictions": int(_env_float("MONITOR_MIN_PREDICTIONS", 200, 10_000_000)),
         "thresholds": {
-            "prediction_mix": _env_float("MONITOR_PSI_PREDICTION_MIX", 0.25),
-            "score": _env_float("MONITOR_PSI_SCORE", 0.25),
-            "length": _env_float("MONITOR_PSI_LENGTH", 0.25),
+            "prediction_mix": _env_float("MONITOR_PSI_PREDICTION_MIX", 0.25, 10),
+            "score": _env_float("MONITOR_PSI_SCORE", 0.25, 10),
+            "length": _env_float("MONITOR_PSI_LENGTH", 0.25, 10),
         },
         "namespace": os.environ.get("MONITOR_METRICS_NAMESPACE") or METRICS_NAMESPACE,
     }
@@ -259,8 +281,8 @@ def _s3_json(s3: Any, bucket: str, key: str, missing_hint: str) -> Any:
         raise DriftError(f"s3://{bucket}/{key}: not found; {missing_hint}") from None
     try:
         return json.loads(body)
-    except ValueError:
-        raise DriftError(f"s3://{bucket}/{key}: not valid JSON") from None
+    except (ValueError, RecursionError):
+        raise DriftError(f"s3://{bucket}/{key}: not valid JSON (or nested too deeply)") from None
 
 
 def live_reference(s3: Any, bucket: str) -> tuple[str, dict[str, Any]]:
@@ -298,6 +320,35 @@ def publish(cloudwatch: Any, namespace: str, endpoint: str, summary: dict[str, A
     cloudwatch.put_metric_data(Namespace=namespace, MetricData=data)
 
 
+def window_end(event: Any, now: float) -> int:
+    """The window's end in epoch milliseconds: the event's `window_end_ms` (a replay) or now. A
+    malformed event is a DriftError naming the field, not arithmetic on whatever it holds."""
+    if event is None:
+        event = {}
+    if not isinstance(event, dict):
+        raise DriftError(
+            f'event: expected an object (the schedule\'s event, or {{"window_end_ms": ...}}), '
+            f"not {type(event).__name__}"
+        )
+    value = event.get("window_end_ms")
+    if value is None:
+        return int(now * 1000)
+    latest = int(now * 1000) + 24 * 3600 * 1000
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= latest:
+        raise DriftError(
+            "event: window_end_ms must be a whole number of milliseconds since 1970, not in the future "
+            f"by more than a day (got {_shown(value)})"
+        )
+    return value
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**18:
+        return "a number of more than 18 digits"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:40] + "..."
+
+
 def handler(event: dict[str, Any] | None, context: Any = None) -> dict[str, Any]:
     """Check the last window of the live endpoint's traffic; publish the scores; return a summary.
 
@@ -305,7 +356,7 @@ def handler(event: dict[str, Any] | None, context: Any = None) -> dict[str, Any]
     import boto3
 
     settings = settings_from_env()
-    end_ms = int((event or {}).get("window_end_ms") or time.time() * 1000)
+    end_ms = window_end(event, time.time())
     start_ms = end_ms - int(settings["window_hours"] * 3600 * 1000)
     commit, reference = live_reference(boto3.client("s3"), settings["bucket"])
     group = log_group(settings["endpoint"])

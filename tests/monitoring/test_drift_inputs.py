@@ -1,0 +1,126 @@
+"""The drift Lambda refuses every malformed event, setting and reference with a DriftError that
+names the field, before any arithmetic on it (no OverflowError, TypeError or RecursionError)."""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.monitoring.test_drift_check import REFERENCE, THRESHOLDS, as_lines, traffic
+from textclf.monitoring import drift
+
+NOW = 1_800_000_000.0
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        ("window_end_ms", "event: expected an object"),
+        ([1], "event: expected an object"),
+        (7, "event: expected an object"),
+        ({"window_end_ms": math.inf}, "window_end_ms must be a whole number"),
+        ({"window_end_ms": math.nan}, "window_end_ms must be a whole number"),
+        ({"window_end_ms": 10**400}, "got a number of more than 18 digits"),
+        ({"window_end_ms": "1700000000000"}, "window_end_ms must be a whole number"),
+        ({"window_end_ms": True}, "window_end_ms must be a whole number"),
+        ({"window_end_ms": -5}, "window_end_ms must be a whole number"),
+        ({"window_end_ms": 1.5e12}, "window_end_ms must be a whole number"),
+        ({"window_end_ms": int(NOW * 1000) + 3 * 86_400_000}, "not in the future by more than a day"),
+    ],
+)
+def test_a_malformed_event_is_a_drift_error_naming_it(event, message):
+    with pytest.raises(drift.DriftError, match=message):
+        drift.window_end(event, NOW)
+
+
+def test_no_event_or_no_end_is_now_and_an_end_is_taken_as_given():
+    assert drift.window_end(None, NOW) == drift.window_end({}, NOW) == int(NOW * 1000)
+    assert drift.window_end({"window_end_ms": 1_700_000_000_000}, NOW) == 1_700_000_000_000
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "-1", "0", "1e400", "ten", "100000000000"])
+@pytest.mark.parametrize("name", ["MONITOR_WINDOW_HOURS", "MONITOR_MIN_PREDICTIONS", "MONITOR_PSI_SCORE"])
+def test_a_setting_that_is_not_a_finite_bounded_number_is_refused(monkeypatch, name, value):
+    monkeypatch.setenv("ENDPOINT_NAME", "e")
+    monkeypatch.setenv("ARTIFACTS_BUCKET", "b")
+    monkeypatch.setenv(name, value)
+    with pytest.raises(drift.DriftError, match=f"environment variable {name}="):
+        drift.settings_from_env()
+
+
+def broken(path: tuple, value) -> dict:
+    reference = copy.deepcopy(REFERENCE)
+    node = reference
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    return reference
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("score", "counts"), ["1"] * 10),
+        (("score", "counts"), [1] * 9 + [-1]),
+        (("score", "counts"), [True] * 10),
+        (("score", "counts"), [0] * 10),
+        (("length_chars", "counts"), "12"),
+        (("prediction_mix", "billing"), "0.5"),
+        (("prediction_mix", "billing"), math.inf),
+        (("prediction_mix",), {"billing": 0}),
+    ],
+)
+def test_a_reference_of_the_wrong_shape_is_refused(path, value):
+    with pytest.raises(drift.DriftError, match=r"s3://b/r\.json: "):
+        drift.check_reference(broken(path, value), "s3://b/r.json")
+
+
+def test_a_reference_nested_too_deeply_is_refused():
+    class S3:
+        class exceptions:
+            NoSuchKey = KeyError
+
+        def get_object(self, **_):
+            import io
+
+            return {"Body": io.BytesIO(b"[" * 100_000 + b"]" * 100_000)}
+
+    with pytest.raises(drift.DriftError, match="not valid JSON"):
+        drift._s3_json(S3(), "b", "r.json", "")
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=11) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    max_leaves=14,
+)
+PATHS = st.sampled_from(
+    [
+        (),
+        ("format",),
+        ("score",),
+        ("score", "counts"),
+        ("score", "lower_bounds"),
+        ("length_chars", "counts"),
+        ("prediction_mix",),
+        ("prediction_mix", "billing"),
+    ]
+)
+LINES = as_lines(traffic(300, seed=3))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(path=PATHS, value=JSON)
+def test_any_reference_is_refused_or_gives_finite_scores(path, value):
+    reference = value if path == () else broken(path, value)
+    try:
+        checked = drift.check_reference(json.loads(json.dumps(reference)), "r")
+    except drift.DriftError:
+        return
+    summary = drift.evaluate_window(checked, LINES, THRESHOLDS, 100)
+    assert all(math.isfinite(score) and score >= 0 for score in summary["psi"].values())
