@@ -247,6 +247,31 @@ def test_a_transition_after_the_switch_counts_even_before_the_watch_starts(aws_e
     )
 
 
+def test_the_switch_is_the_endpoints_last_change_read_from_the_alarms_dimension(world):
+    """Without a switch time from the caller, the watch reads the endpoint the alarms name: an
+    alarm that fired before the update switched it is the previous model's, one after is the new's."""
+    from test_localcloud_endpoints import make_config, settle
+
+    make_config(world, "one", COMMITS[0])
+    make_config(world, "two", COMMITS[1])
+    world.sm.create_endpoint(EndpointName="ep", EndpointConfigName="one")
+    assert settle(world)["EndpointStatus"] == "InService"
+    cloudwatch = boto3.client("cloudwatch")
+    dimensions = [{"Name": "EndpointName", "Value": "ep"}, {"Name": "VariantName", "Value": "AllTraffic"}]
+    make_alarm(cloudwatch, "ep-5xx", Dimensions=dimensions)
+    set_state(cloudwatch, "ep-5xx", "ALARM")  # on the model being replaced
+    time.sleep(0.05)
+    world.sm.update_endpoint(EndpointName="ep", EndpointConfigName="two")
+    assert settle(world)["EndpointConfigName"] == "two"
+
+    assert staging.watch_alarms(cloudwatch, ["ep-5xx"], 90, 30, **polls()) is None
+
+    time.sleep(0.05)
+    set_state(cloudwatch, "ep-5xx", "OK")
+    set_state(cloudwatch, "ep-5xx", "ALARM")  # the new model's, before the watch began
+    assert staging.watch_alarms(cloudwatch, ["ep-5xx"], 90, 30, **polls()) == "ep-5xx"
+
+
 def test_a_bake_window_shorter_than_an_alarm_needs_to_fire_is_refused_with_the_numbers(aws_env):
     cloudwatch = boto3.client("cloudwatch")
     make_alarm(cloudwatch, "ep-5xx", period=300)

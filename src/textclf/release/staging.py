@@ -237,6 +237,33 @@ def _describe(cloudwatch: Any, alarms: list[str]) -> list[dict[str, Any]]:
     return found
 
 
+def endpoint_switched_at(alarms: list[dict[str, Any]], sagemaker: Any) -> datetime | None:
+    """When the one endpoint these alarms watch (their EndpointName dimension) last changed: the
+    moment an update switched it to the new model. None when they name no single endpoint or it
+    cannot be read (the watch then counts transitions from its own start)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    names = {
+        dimension["Value"]
+        for alarm in alarms
+        for dimension in alarm.get("Dimensions") or []
+        if dimension.get("Name") == "EndpointName"
+    }
+    if len(names) != 1:
+        return None
+    try:
+        return sagemaker.describe_endpoint(EndpointName=names.pop()).get("LastModifiedTime")
+    except (BotoCoreError, ClientError):
+        return None
+
+
+def _sagemaker_like(client: Any) -> Any:
+    """A SageMaker client in the region of `client`, with the environment's credentials and endpoint."""
+    import boto3
+
+    return boto3.client("sagemaker", region_name=client.meta.region_name)
+
+
 def watch_alarms(
     cloudwatch: Any,
     alarms: list[str],
@@ -245,6 +272,7 @@ def watch_alarms(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
     switched_at: datetime | None = None,
+    sagemaker: Any = None,
 ) -> str | None:
     """The first of `alarms` that went into ALARM after the switch, within `seconds`; None when the
     window passed without one.
@@ -252,8 +280,9 @@ def watch_alarms(
     The alarms' dimensions are the endpoint's, whichever model serves: an alarm already in ALARM
     when the window opens fired on the previous model's traffic and would roll a fix back to the
     broken model. So the states are recorded first and only a transition to ALARM counts: one after
-    `switched_at` (the moment the endpoint switched, when the caller knows it), or one after the
-    watch began. A window shorter than an alarm needs to fire is refused, naming the alarm and the
+    the switch (`switched_at`, else the LastModifiedTime of the endpoint the alarms name, read with
+    `sagemaker` or a client like `cloudwatch`), or, when neither is known, one after the watch
+    began. A window shorter than an alarm needs to fire is refused, naming the alarm and the
     numbers: such a bake could only ever pass."""
     if not alarms:
         raise StagingError("no alarms to watch: name the endpoint's alarms (Terraform outputs)")
@@ -271,6 +300,8 @@ def watch_alarms(
             "(Terraform endpoint_alarm_period_seconds)"
         )
     before = {alarm["AlarmName"]: _transitioned(alarm) for alarm in found}
+    if switched_at is None:
+        switched_at = endpoint_switched_at(found, sagemaker or _sagemaker_like(cloudwatch))
     deadline = clock() + seconds
     while True:
         for alarm in found:
