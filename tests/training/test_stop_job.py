@@ -7,9 +7,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import math
 import time
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.github_issuer import ISSUER, Issuer
 from textclf.localcloud.oidc import b64url
@@ -145,11 +148,14 @@ def test_the_keys_come_from_the_issuers_jwks_and_are_fetched_again_for_a_new_key
     try:
         monkeypatch.setenv("JWKS_URL", url)
         monkeypatch.setattr(stop_job, "_cached_keys", {})
+        monkeypatch.setattr(stop_job, "_fetched_at", -math.inf)
         assert set(stop_job._issuer_keys("k1")) == {"k1"}
         first.stop()
         assert set(stop_job._issuer_keys("k1")) == {"k1"}  # cached: no fetch while the key is known
         url = rotated.serve()
         monkeypatch.setenv("JWKS_URL", url)
+        assert set(stop_job._issuer_keys("k2")) == {"k1"}  # read a moment ago: not again yet
+        monkeypatch.setattr(stop_job, "_fetched_at", time.monotonic() - stop_job.JWKS_REFETCH_SECONDS)
         assert set(stop_job._issuer_keys("k2")) == {"k2"}
     finally:
         first.stop()
@@ -174,5 +180,102 @@ def test_only_rsa_signing_keys_of_2048_bits_or_more_count():
 def test_unreachable_keys_refuse_with_the_url(monkeypatch):
     monkeypatch.setenv("JWKS_URL", "http://127.0.0.1:9/.well-known/jwks")  # discard port: nothing listens
     monkeypatch.setattr(stop_job, "_cached_keys", {})
+    monkeypatch.setattr(stop_job, "_fetched_at", -math.inf)
     with pytest.raises(stop_job.Refused, match=r"could not read the issuer's keys from http://127.0.0.1:9/"):
         stop_job._issuer_keys("k1")
+
+
+# --- hostile tokens and requests (issue 25's lower points, issue 27) ------------------------------
+
+
+def part(value: object) -> str:
+    return b64url(json.dumps(value).encode())
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (lambda i: i.token(FUNCTION, REPOSITORY, exp=math.inf), "finite numbers of seconds"),
+        (lambda i: i.token(FUNCTION, REPOSITORY, exp=math.nan), "finite numbers of seconds"),
+        (lambda i: i.token(FUNCTION, REPOSITORY, nbf=-math.inf), "finite numbers of seconds"),
+        (lambda i: i.token(FUNCTION, REPOSITORY, exp=10**400), "finite numbers of seconds"),
+        (
+            lambda i: part({"alg": "RS256", "kid": ["test-key-1"]}) + ".e30.",
+            r"key id \(kid\) is not a string",
+        ),
+        (lambda i: part({"alg": "RS256", "kid": {"a": 1}}) + ".e30.", r"key id \(kid\) is not a string"),
+        (lambda i: part({"alg": "RS256", "kid": i.kid}) + ".é30.AAAA", "payload is not base64url"),
+        (lambda i: i.token(FUNCTION, REPOSITORY) + "AAA", "signature is not base64url"),  # 4k+1 long
+        (lambda i: part({"alg": "RS256", "kid": i.kid}) + ".e30.AAAAA", "signature is not base64url"),
+        (lambda i: "\u0661\u0662.e30.AAAA", "header is not base64url"),
+    ],
+)
+def test_hostile_tokens_are_refused_with_the_reason(issuer, keys, make, reason):
+    with pytest.raises(stop_job.Refused, match=reason):
+        stop_job.verify(make(issuer), keys, ISSUER, FUNCTION, time.time())
+
+
+def test_a_flood_of_unknown_key_ids_reads_the_jwks_once(issuer, monkeypatch):
+    fetched = []
+
+    class Response:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *_):
+            return False
+
+        def read(self):
+            return json.dumps(issuer.jwks()).encode()
+
+    monkeypatch.setattr(
+        stop_job.urllib.request, "urlopen", lambda url, timeout: fetched.append(url) or Response()
+    )
+    monkeypatch.setattr(stop_job, "_cached_keys", {})
+    monkeypatch.setattr(stop_job, "_fetched_at", -math.inf)
+    for number in range(50):
+        assert stop_job._issuer_keys(f"made-up-{number}") == {
+            issuer.kid: stop_job.public_keys(issuer.jwks())[issuer.kid]
+        }
+    assert len(fetched) == 1
+
+
+@pytest.mark.parametrize("unset", ["GITHUB_REPOSITORY", "JOB_NAME_PREFIX"])
+def test_a_function_without_its_settings_refuses_and_says_which(issuer, monkeypatch, unset):
+    monkeypatch.setenv("GITHUB_REPOSITORY", REPOSITORY)
+    monkeypatch.setenv("JOB_NAME_PREFIX", PREFIX)
+    monkeypatch.delenv(unset)
+    event = {"job_name": OWN_JOB, "token": issuer.token(FUNCTION, REPOSITORY)}
+    result = stop_job.handler(event, type("Context", (), {"function_name": FUNCTION})())
+    assert result["status"] == "refused" and f"{unset} unset" in result["reason"]
+
+
+TOKEN_TEXT = st.text(alphabet=st.sampled_from("AZaz09-_.=+/é\x00 {}"), max_size=40)
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=6),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    header=JSON | st.fixed_dictionaries({"alg": st.just("RS256"), "kid": JSON}),
+    payload=JSON,
+    signature=TOKEN_TEXT,
+    raw=TOKEN_TEXT,
+    use_raw=st.booleans(),
+    event=JSON,
+    use_event=st.booleans(),
+)
+def test_any_request_is_answered_with_a_refusal_never_an_exception(
+    keys, monkeypatch, header, payload, signature, raw, use_raw, event, use_event
+):
+    monkeypatch.setenv("GITHUB_REPOSITORY", REPOSITORY)
+    monkeypatch.setenv("JOB_NAME_PREFIX", PREFIX)
+    monkeypatch.setattr(stop_job, "_cached_keys", keys)
+    monkeypatch.setattr(stop_job, "_fetched_at", time.monotonic())  # no network in this test
+    token = raw if use_raw else f"{part(header)}.{part(payload)}.{signature}"
+    request = event if use_event else {"job_name": OWN_JOB, "token": token}
+    result = stop_job.handler(request, type("Context", (), {"function_name": FUNCTION})())
+    assert result == {"ok": False, "status": "refused", "reason": result["reason"]} and result["reason"]

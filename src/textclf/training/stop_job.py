@@ -39,6 +39,7 @@ import base64
 import hashlib
 import hmac
 import json
+import math
 import os
 import re
 import time
@@ -50,6 +51,9 @@ CLOCK_SKEW_SECONDS = 60
 MIN_RSA_BITS = 2048
 MAX_TOKEN_CHARS = 8192
 JWKS_TIMEOUT_SECONDS = 5
+# A token naming a key not seen yet makes the function read the JWKS again (key rotation), at most
+# once in this long: a flood of made-up key ids costs one fetch a minute, not one each.
+JWKS_REFETCH_SECONDS = 60
 # DER prefix of DigestInfo for SHA-256 (RFC 8017 section 9.2, note 1).
 SHA256_DIGEST_INFO = bytes.fromhex("3031300d060960864801650304020105000420")
 PULL_REQUEST_REF = re.compile(r"refs/pull/([0-9]{1,10})/merge")
@@ -64,8 +68,9 @@ class Refused(Exception):
 
 
 def _b64url(text: str, what: str) -> bytes:
-    if not re.fullmatch(r"[A-Za-z0-9_-]*", text):
-        raise Refused(f"the token's {what} is not base64url")
+    # ASCII only: str.isalnum-style classes would let other scripts' letters through.
+    if not re.fullmatch(r"[A-Za-z0-9_-]*", text, flags=re.ASCII) or len(text) % 4 == 1:
+        raise Refused(f"the token's {what} is not base64url")  # 4k+1 characters decode to nothing
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
@@ -93,10 +98,11 @@ def rsa_sha256_verify(modulus: int, exponent: int, message: bytes, signature: by
     return hmac.compare_digest(encoded, expected)
 
 
-def public_keys(jwks: dict[str, Any]) -> dict[str, tuple[int, int]]:
+def public_keys(jwks: Any) -> dict[str, tuple[int, int]]:
     """kid -> (modulus, exponent) of the RSA signing keys in a JWKS document."""
     keys = {}
-    for key in jwks.get("keys") or []:
+    listed = jwks.get("keys") if isinstance(jwks, dict) else None
+    for key in listed if isinstance(listed, list) else []:
         if not isinstance(key, dict) or key.get("kty") != "RSA" or key.get("use", "sig") != "sig":
             continue
         if not isinstance(key.get("kid"), str) or not all(isinstance(key.get(k), str) for k in ("n", "e")):
@@ -112,12 +118,17 @@ def verify(token: str, keys: dict[str, tuple[int, int]], issuer: str, audience: 
     parts = token.split(".")
     if len(parts) != 3:
         raise Refused("the token is not a signed JWT (header.payload.signature)")
+    for part, what in zip(parts, ("header", "payload", "signature"), strict=True):
+        _b64url(part, what)  # each part is checked before any is decoded or encoded as ASCII
     header = _json_part(parts[0], "header")
     if header.get("alg") != "RS256":  # never "none", never an HMAC keyed with the public key
-        raise Refused(f"the token's algorithm {header.get('alg')!r} is not RS256")
-    key = keys.get(header.get("kid"))
+        raise Refused(f"the token's algorithm {_shown(header.get('alg'))} is not RS256")
+    kid = header.get("kid")
+    if not isinstance(kid, str):
+        raise Refused("the token's key id (kid) is not a string")
+    key = keys.get(kid)
     if key is None:
-        raise Refused(f"the token's key {header.get('kid')!r} is not one of the issuer's keys")
+        raise Refused(f"the token's key {_shown(kid)} is not one of the issuer's keys")
     signature = _b64url(parts[2], "signature")
     if not rsa_sha256_verify(*key, f"{parts[0]}.{parts[1]}".encode("ascii"), signature):
         raise Refused("the token's signature does not verify with the issuer's key")
@@ -127,13 +138,25 @@ def verify(token: str, keys: dict[str, tuple[int, int]], issuer: str, audience: 
     if claims.get("aud") != audience:
         raise Refused(f"the token's audience {claims.get('aud')!r} is not {audience!r}")
     times = {name: claims.get(name) for name in ("exp", "nbf", "iat")}
-    if not all(isinstance(value, int | float) and not isinstance(value, bool) for value in times.values()):
-        raise Refused("the token lacks numeric exp, nbf and iat")
+    if not all(_numeric_date(value) for value in times.values()):
+        raise Refused("the token lacks numeric exp, nbf and iat (finite numbers of seconds)")
     if times["exp"] < now - CLOCK_SKEW_SECONDS:
         raise Refused("the token has expired")
     if times["nbf"] > now + CLOCK_SKEW_SECONDS or times["iat"] > now + CLOCK_SKEW_SECONDS:
         raise Refused("the token is not valid yet")
     return claims
+
+
+def _numeric_date(value: Any) -> bool:
+    """A JWT NumericDate: seconds since 1970, finite (JSON's NaN and Infinity never expire)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return 0 <= value < 2**53 if isinstance(value, int) else math.isfinite(value) and value >= 0
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:60] + "..."
 
 
 # --- what the token allows ---------------------------------------------------------------------
@@ -170,27 +193,32 @@ def allowed_job(claims: dict, job_name: str, repository: str, repository_id: str
 # --- the function ------------------------------------------------------------------------------
 
 _cached_keys: dict[str, tuple[int, int]] = {}
+_fetched_at = -math.inf  # time.monotonic() of the last JWKS read
 
 
 def _issuer_keys(kid: str | None) -> dict[str, tuple[int, int]]:
-    """The issuer's keys, fetched again when a token names a key not seen yet (key rotation)."""
-    global _cached_keys
-    if kid not in _cached_keys:
-        issuer = os.environ.get("TOKEN_ISSUER", GITHUB_ISSUER)
-        url = os.environ.get("JWKS_URL") or f"{issuer}/.well-known/jwks"
-        try:
-            with urllib.request.urlopen(url, timeout=JWKS_TIMEOUT_SECONDS) as response:
-                _cached_keys = public_keys(json.loads(response.read()))
-        except (OSError, ValueError) as error:  # unreachable, not JSON: nothing can be verified
-            raise Refused(f"could not read the issuer's keys from {url}: {error}") from None
+    """The issuer's keys, fetched again when a token names a key not seen yet (key rotation), at
+    most once in JWKS_REFETCH_SECONDS."""
+    global _cached_keys, _fetched_at
+    if kid in _cached_keys or time.monotonic() - _fetched_at < JWKS_REFETCH_SECONDS:
+        return _cached_keys
+    issuer = os.environ.get("TOKEN_ISSUER", GITHUB_ISSUER)
+    url = os.environ.get("JWKS_URL") or f"{issuer}/.well-known/jwks"
+    try:
+        with urllib.request.urlopen(url, timeout=JWKS_TIMEOUT_SECONDS) as response:
+            keys = public_keys(json.loads(response.read()))
+    except (OSError, ValueError, RecursionError) as error:  # unreachable, not JSON: nothing verifies
+        raise Refused(f"could not read the issuer's keys from {url}: {error}") from None
+    _cached_keys, _fetched_at = keys, time.monotonic()
     return _cached_keys
 
 
 def _kid(token: str) -> str | None:
     try:
-        return _json_part(token.split(".")[0], "header").get("kid")
+        kid = _json_part(token.split(".")[0], "header").get("kid")
     except Refused:
         return None
+    return kid if isinstance(kid, str) else None
 
 
 def check_request(event: Any, function_name: str, now: float) -> tuple[str, dict, str]:
@@ -202,6 +230,12 @@ def check_request(event: Any, function_name: str, now: float) -> tuple[str, dict
         raise Refused("job_name is not a SageMaker training job name")
     if not isinstance(token, str) or len(token) > MAX_TOKEN_CHARS:
         raise Refused("token is not a JWT string")
+    missing = [name for name in ("GITHUB_REPOSITORY", "JOB_NAME_PREFIX") if not os.environ.get(name)]
+    if missing or not function_name:
+        names = missing + ([] if function_name else ["AWS_LAMBDA_FUNCTION_NAME"])
+        raise Refused(
+            f"the function is not configured: {', '.join(names)} unset (terraform/lambda.tf sets them)"
+        )
     issuer = os.environ.get("TOKEN_ISSUER", GITHUB_ISSUER)
     claims = verify(token, _issuer_keys(_kid(token)), issuer, function_name, now)
     number = allowed_job(
@@ -215,7 +249,7 @@ def check_request(event: Any, function_name: str, now: float) -> tuple[str, dict
 
 
 def handler(event: Any, context: Any) -> dict[str, Any]:
-    function_name = getattr(context, "function_name", None) or os.environ["AWS_LAMBDA_FUNCTION_NAME"]
+    function_name = getattr(context, "function_name", None) or os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "")
     try:
         job_name, claims, number = check_request(event, function_name, time.time())
     except Refused as refusal:
