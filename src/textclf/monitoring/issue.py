@@ -48,6 +48,10 @@ class PayloadError(ValueError):
     """The dispatch payload is not what the drift alarm sends; the message names the field."""
 
 
+class GitHubError(RuntimeError):
+    """GitHub could not be reached or answered something that is not what its API sends."""
+
+
 @dataclass(frozen=True)
 class DriftAlarm:
     alarm: str
@@ -59,10 +63,16 @@ class DriftAlarm:
 
 def parse(raw: str) -> DriftAlarm:
     """The validated payload, or PayloadError naming what is wrong."""
-    if len(raw.encode("utf-8")) > MAX_PAYLOAD_BYTES:
+    try:
+        size = len(raw.encode("utf-8"))
+    except UnicodeEncodeError:  # the environment held bytes that are not UTF-8 (or a lone surrogate)
+        raise PayloadError("client_payload: not UTF-8 text") from None
+    if size > MAX_PAYLOAD_BYTES:
         raise PayloadError(f"client_payload: more than {MAX_PAYLOAD_BYTES} bytes")
     try:
-        payload = json.loads(raw)
+        payload = json.loads(raw, object_pairs_hook=_unique_keys)
+    except RecursionError:
+        raise PayloadError("client_payload: nested too deeply") from None
     except ValueError as error:
         raise PayloadError(f"client_payload: not JSON ({error})") from None
     if not isinstance(payload, dict):
@@ -85,6 +95,15 @@ def parse(raw: str) -> DriftAlarm:
             f"client_payload.reason: expected 1 to {MAX_REASON_CHARS} printable ASCII characters"
         )
     return DriftAlarm(**{name: payload[name] for name in expected})
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            raise PayloadError(f"client_payload: field {_shown(key)} is given twice; send it once")
+        seen.add(key)
+    return dict(pairs)
 
 
 def _shown(value: Any) -> str:
@@ -159,17 +178,31 @@ class GitHub:
                 "Content-Type": "application/json",
             },
         )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            body = response.read()
-        return json.loads(body) if body else None
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                body = response.read()
+        except urllib.error.HTTPError as error:
+            raise GitHubError(f"GitHub answered {error.code} to {method} {self.base}{path}") from None
+        except (OSError, ValueError) as error:  # unreachable, refused, timed out, a bad URL
+            reason = getattr(error, "reason", error)
+            raise GitHubError(
+                f"could not reach GitHub at {self.base}{path} ({reason}): check GITHUB_API_URL, network"
+            ) from None
+        try:
+            return json.loads(body) if body else None
+        except (ValueError, RecursionError):
+            raise GitHubError(f"{method} {self.base}{path}: the answer is not JSON") from None
 
     def open_issue_with(self, text: str) -> int | None:
         """The number of an open issue (not a pull request) whose body holds `text`."""
         for page in range(1, MAX_PAGES + 1):
             issues = self.call("GET", f"/issues?state=open&per_page=100&page={page}")
+            if not isinstance(issues, list) or not all(isinstance(issue, dict) for issue in issues):
+                raise GitHubError(f"{self.base}/issues: the answer is not a list of issues")
             for issue in issues:
-                if "pull_request" not in issue and text in (issue.get("body") or ""):
-                    return int(issue["number"])
+                body = issue.get("body")
+                if "pull_request" not in issue and isinstance(body, str) and text in body:
+                    return _number(issue, f"{self.base}/issues")
             if len(issues) < 100:
                 return None
         return None
@@ -183,7 +216,14 @@ def publish(github: GitHub, alarm: DriftAlarm) -> tuple[str, int]:
         github.call("POST", f"/issues/{number}/comments", {"body": body})
         return "commented", number
     created = github.call("POST", "/issues", {"title": title, "body": body})
-    return "opened", int(created["number"])
+    return "opened", _number(created, f"{github.base}/issues")
+
+
+def _number(issue: Any, url: str) -> int:
+    number = issue.get("number") if isinstance(issue, dict) else None
+    if isinstance(number, bool) or not isinstance(number, int):
+        raise GitHubError(f"{url}: the answer has no issue number")
+    return number
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -208,8 +248,8 @@ def main(argv: list[str] | None = None) -> int:
     except PayloadError as error:
         print(f"drift issue: {error}", file=sys.stderr)
         return 2
-    except urllib.error.HTTPError as error:
-        print(f"drift issue: GitHub answered {error.code} to {error.url}", file=sys.stderr)
+    except GitHubError as error:
+        print(f"drift issue: {error}", file=sys.stderr)
         return 1
     print(json.dumps({"drift_issue": action, "number": number, "endpoint": alarm.endpoint}))
     return 0
