@@ -18,6 +18,7 @@ data.dvc points at data that was never pushed to the remote.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -230,20 +231,43 @@ def write_summary(summary: ImportSummary, path: Path = SUMMARY_FILE) -> None:
 
 
 def dataset_hash(target: Path = DATA_FILE) -> str:
-    outs = yaml.safe_load(target.read_text(encoding="utf-8")).get("outs", [])
-    return str(outs[0]["md5"]).removesuffix(".dir")
+    try:
+        record = yaml.safe_load(target.read_text(encoding="utf-8"))
+    except (OSError, ValueError, yaml.YAMLError) as error:
+        raise RetrainError(f"{target}: cannot be read as a .dvc file ({error})") from None
+    outs = record.get("outs") if isinstance(record, dict) else None
+    first = outs[0] if isinstance(outs, list) and outs and isinstance(outs[0], dict) else {}
+    md5 = first.get("md5")
+    if not isinstance(md5, str) or not re.fullmatch(r"[0-9a-f]{32}(\.dir)?", md5):
+        raise RetrainError(f"{target}: outs[0].md5 is not a DVC hash; run `dvc commit {target}` again")
+    return md5.removesuffix(".dir")
+
+
+def _fenced(lines: list[str]) -> str:
+    """A code block no backtick run in `lines` can close: keys are shown, never rendered (no
+    markdown, links or @mentions from an object's name)."""
+    text = "\n".join(lines)
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}text\n{text}\n{fence}"
 
 
 def pr_body(summary: dict[str, Any]) -> str:
+    rows = summary.get("rows")
     lines = [
         "New data from the data bucket's `incoming/` prefix, imported by the retrain workflow.",
         "The pr workflow retrains on it, reports the metrics against production and gates the model.",
         "",
-        f"Rows in the new or changed files (after clean-up): {summary.get('rows', 'unknown')}",
+        f"Rows in the new or changed files (after clean-up): {rows if isinstance(rows, int) else 'unknown'}",
         "",
     ]
-    for title, key in (("New", "new"), ("Changed", "updated")):
-        lines += [f"- {title}: `s3://{summary.get('bucket')}/{item}`" for item in summary.get(key, [])]
+    listed = [
+        f"{title}: s3://{summary.get('bucket')}/{item}"
+        for title, key in (("new", "new"), ("changed", "updated"))
+        for item in summary.get(key, [])
+    ]
+    if listed:
+        lines += ["The imported objects:", "", _fenced(listed)]
     return "\n".join(lines) + "\n"
 
 
