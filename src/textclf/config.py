@@ -401,9 +401,10 @@ class BatchParams(Section):
     # MultiRecord packs as many records into one request as fit in max_payload_mb; SingleRecord
     # sends one record a request (slower; what a container with a small batch limit needs).
     batch_strategy: Literal["MultiRecord", "SingleRecord"] = "MultiRecord"
-    # CreateTransformJob: MaxPayloadInMB 1-100 (0, chunked encoding, is refused by the server), and
-    # max_concurrent_transforms x max_payload_mb must not exceed 100.
-    max_payload_mb: Int = Field(1, ge=1, le=100)
+    # CreateTransformJob allows MaxPayloadInMB 1-100 (0, chunked encoding, is refused by the server),
+    # but the serving container refuses bodies over 6 MB (textclf.serving.server.MAX_BODY_BYTES), so
+    # at most 6; max_concurrent_transforms x max_payload_mb must not exceed 100.
+    max_payload_mb: Int = Field(1, ge=1, le=6)
     max_concurrent_transforms: Int = Field(1, ge=1, le=100)
     # ModelClientConfig: seconds per request (at most 3600) and retries of a failed request (0-3).
     invocations_timeout_seconds: Int = Field(600, ge=1, le=3600)

@@ -24,7 +24,8 @@ def test_the_batch_workflow_runs_make_targets_as_the_batch_role_and_stops_on_can
     ]
     assert aws["with"]["role-to-assume"] == "${{ vars.AWS_BATCH_ROLE_ARN }}"
     predict = steps["Batch Transform on the production model"]
-    assert predict["run"] == 'make batch-predict INPUT="$INPUT" OUTPUT="$OUTPUT"'
+    assert predict["run"] == "make batch-predict"  # INPUT and OUTPUT reach make as environment
+    assert predict["env"] == {"INPUT": "${{ inputs.input }}", "OUTPUT": "${{ inputs.output }}"}
     assert "${{" not in predict["run"]  # inputs reach the shell as variables, never as code
     stop = steps["Stop the transform job of a cancelled run"]
     assert stop["if"] == "cancelled()" and stop["run"] == "make batch-stop"

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -266,13 +267,44 @@ def stop_recorded(job_file: Path, aws: AwsParams, log: Log) -> str | None:
     if not job_file.is_file():
         log(f"{job_file}: no transform job was started")
         return None
-    name = job_file.read_text(encoding="utf-8").strip()
-    sm = boto3.Session(region_name=aws.region).client("sagemaker")
-    if sm.describe_transform_job(TransformJobName=name)["TransformJobStatus"] == "InProgress":
-        stop(sm, name, log)
-    else:
-        log(f"{name} is not in progress")
+    try:
+        name = job_file.read_text(encoding="utf-8").strip()
+    except (OSError, ValueError) as error:
+        raise BatchError(
+            f"{job_file}: cannot be read ({error}); it is the file batch-predict --job-file wrote"
+        ) from None
+    if not JOB_NAME.fullmatch(name):
+        raise BatchError(
+            f"{job_file}: does not hold a transform job name (it holds {name[:60]!r}); it is the file "
+            "batch-predict --job-file writes once the job started: nothing was stopped"
+        )
+    with aws_errors(f"stopping transform job {name}"):
+        sm = boto3.Session(region_name=aws.region).client("sagemaker")
+        if sm.describe_transform_job(TransformJobName=name)["TransformJobStatus"] == "InProgress":
+            stop(sm, name, log)
+        else:
+            log(f"{name} is not in progress")
     return name
+
+
+# CreateTransformJob's TransformJobName pattern.
+JOB_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
+
+
+@contextlib.contextmanager
+def aws_errors(what: str) -> Iterator[None]:
+    """AWS refusals and missing credentials as one BatchError saying what was being done."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        yield
+    except ClientError as error:
+        raise BatchError(f"{what}: AWS refused: {error}") from None
+    except BotoCoreError as error:  # no credentials, no region, endpoint unreachable
+        raise BatchError(
+            f"{what}: {error}; configure AWS credentials and region (aws configure, AWS_PROFILE, or the "
+            "workflow's role) or point AWS_ENDPOINT_URL at the local cloud"
+        ) from None
 
 
 def output_uris(objects: list[str], input_uri: str, output_uri: str) -> list[str]:
@@ -368,14 +400,16 @@ def run(
     _check_uris(input_uri, output_uri)
     if not endpoint:
         raise BatchError("name the endpoint whose model to use: --endpoint or TEXTCLF_ENDPOINT_NAME")
-    session = boto3.Session(region_name=aws.region)
-    sm, s3 = session.client("sagemaker"), session.client("s3")
-    model = production_model(sm, endpoint)
+    with aws_errors(f"reading the model endpoint {endpoint} serves"):
+        session = boto3.Session(region_name=aws.region)
+        sm, s3 = session.client("sagemaker"), session.client("s3")
+        model = production_model(sm, endpoint)
     log(f"production model: {model} (served by {endpoint})")
 
     strategy, rows, objects = settings.batch_strategy, None, None
     if check:
-        checked = check_input(s3, input_uri, serve, settings)
+        with aws_errors(f"reading the input {input_uri}"):
+            checked = check_input(s3, input_uri, serve, settings)
         rows, objects = checked.rows, checked.objects
         log(f"input: {rows} records in {len(objects)} object(s), checked")
         if strategy == "MultiRecord" and checked.largest_batch > serve.max_batch_size:
@@ -393,22 +427,22 @@ def run(
     started = time.monotonic()
     try:
         with sigterm_as_interrupt():
-            try:
+            with aws_errors(f"creating transform job {name}"):
                 sm.create_transform_job(**request)
-            except sm.exceptions.ClientError as error:
-                raise BatchError(f"SageMaker refused the transform job {name}: {error}") from None
             if job_file is not None:  # for `textclf batch-stop` when this process is killed
                 write_text(job_file, name + "\n")
             log(f"started {name} on {settings.instance_count} x {settings.instance_type} ({strategy})")
-            described = wait(sm, name, log, settings.poll_seconds, sleep)
+            with aws_errors(f"following transform job {name} (it may still run: textclf batch-stop)"):
+                described = wait(sm, name, log, settings.poll_seconds, sleep)
     except KeyboardInterrupt:
         stop(sm, name, log)
         raise
     counted = None
     if described["TransformJobStatus"] == "Completed":
-        if objects is None:
-            objects = [f"s3://{b}/{k}" for b, k in list_input(s3, input_uri)]
-        counted = count_outputs(s3, output_uris(objects, input_uri, output_uri))
+        with aws_errors(f"counting the outputs under {output_uri}"):
+            if objects is None:
+                objects = [f"s3://{b}/{k}" for b, k in list_input(s3, input_uri)]
+            counted = count_outputs(s3, output_uris(objects, input_uri, output_uri))
     result = facts(described, settings, rows, counted)
     result.update(
         input=input_uri,
