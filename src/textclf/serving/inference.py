@@ -20,6 +20,8 @@ from textclf.text import normalise
 # The graph each `deploy.serve.quantize` value serves; the train stage writes them.
 GRAPH_FILES = {"none": "model.onnx", "int8": "model.int8.onnx"}
 REQUIRED_FILES = ("config.json", "labels.json", "tokenizer.json", "tokenizer_config.json")
+# What the exported graph may take; the train stage's export takes these names.
+FEATURES = ("input_ids", "attention_mask", "token_type_ids")
 
 
 class ModelDirError(RuntimeError):
@@ -51,12 +53,28 @@ def check_model_dir(model_dir: Path, quantize: str = "none") -> list[str]:
         )
     labels = _read_labels(model_dir)
     id2label = _read_json(model_dir / "config.json").get("id2label")
-    if not isinstance(id2label, dict) or {int(i): v for i, v in id2label.items()} != dict(enumerate(labels)):
+    by_index = _indexed(id2label) if isinstance(id2label, dict) else None
+    if by_index != dict(enumerate(labels)):
         raise ModelDirError(
-            f"{model_dir}: config.json id2label {id2label} does not match labels.json {labels}; "
-            f"the folder mixes files of two models"
+            f"{model_dir}: config.json id2label {_shown(id2label)} does not match labels.json "
+            f"{_shown(labels)}; the folder mixes files of two models, or one was edited: train again"
         )
     return labels
+
+
+def _indexed(id2label: dict) -> dict[int, object] | None:
+    """id2label with integer keys ("0", "1", ... as JSON writes them), or None if a key is not one."""
+    indexed = {}
+    for key, value in id2label.items():
+        if not (isinstance(key, str) and key.isascii() and key.isdigit() and len(key) < 10):
+            return None
+        indexed[int(key)] = value
+    return indexed
+
+
+def _shown(value: object, limit: int = 200) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + " ..."
 
 
 def _read_json(path: Path) -> dict:
@@ -64,6 +82,8 @@ def _read_json(path: Path) -> dict:
         value = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise ModelDirError(f"{path}: not readable JSON ({error})") from None
+    except RecursionError:
+        raise ModelDirError(f"{path}: nested too deeply to be this model's JSON") from None
     if not isinstance(value, dict):
         raise ModelDirError(f"{path}: expected a JSON object")
     return value
@@ -71,8 +91,16 @@ def _read_json(path: Path) -> dict:
 
 def _read_labels(model_dir: Path) -> list[str]:
     labels = _read_json(model_dir / "labels.json").get("labels")
-    if not isinstance(labels, list) or not all(isinstance(label, str) for label in labels):
-        raise ModelDirError(f'{model_dir / "labels.json"}: expected {{"labels": ["...", ...]}}')
+    if (
+        not isinstance(labels, list)
+        or len(labels) < 2
+        or not all(isinstance(label, str) and label for label in labels)
+        or len(set(labels)) != len(labels)
+    ):
+        raise ModelDirError(
+            f'{model_dir / "labels.json"}: expected {{"labels": ["...", ...]}}, two or more distinct '
+            "non-empty labels (the train stage writes it)"
+        )
     return labels
 
 
@@ -98,19 +126,39 @@ def load_tokenizer(model_dir: Path, max_length: int):
     longest text: what `AutoTokenizer(..., truncation=True, max_length=..., padding=True)` does."""
     from tokenizers import Tokenizer
 
-    tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+    try:
+        tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+    except Exception as error:  # the Rust library raises plain Exception for a malformed file
+        raise ModelDirError(
+            f"{model_dir / 'tokenizer.json'}: not a tokenizer the train stage saved ({_first_line(error)}); "
+            "train again or restore the file"
+        ) from None
     settings = _read_json(model_dir / "tokenizer_config.json")
     pad_token = settings.get("pad_token") or "[PAD]"
+    type_id = settings.get("pad_token_type_id", 0)
+    if (
+        not isinstance(pad_token, str)
+        or isinstance(type_id, bool)
+        or not isinstance(type_id, int)
+        or type_id < 0
+    ):
+        raise ModelDirError(
+            f"{model_dir / 'tokenizer_config.json'}: pad_token must be a string and pad_token_type_id "
+            "a whole number >= 0"
+        )
     pad_id = tokenizer.token_to_id(pad_token)
     if pad_id is None:
         raise ModelDirError(
             f"{model_dir / 'tokenizer.json'}: no padding token {pad_token!r} in the vocabulary"
         )
     tokenizer.enable_truncation(max_length=max_length)
-    tokenizer.enable_padding(
-        pad_id=pad_id, pad_token=pad_token, pad_type_id=settings.get("pad_token_type_id", 0)
-    )
+    tokenizer.enable_padding(pad_id=pad_id, pad_token=pad_token, pad_type_id=type_id)
     return tokenizer
+
+
+def _first_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return _shown(lines[0] if lines else type(error).__name__)
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -136,10 +184,23 @@ class Predictor:
         # busy cores: one short text 12 ms spinning vs 4.5 ms not; batch of 32 1.5x the throughput.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.log_severity_level = 3  # warnings about unused initializers are noise in a server log
-        self.session = onnxruntime.InferenceSession(
-            str(self.graph), options, providers=["CPUExecutionProvider"]
-        )
+        try:
+            self.session = onnxruntime.InferenceSession(
+                str(self.graph), options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as error:  # empty, truncated or foreign bytes: ONNX Runtime's own errors
+            raise ModelDirError(
+                f"{self.graph}: ONNX Runtime cannot load it ({_first_line(error)}); the file is damaged "
+                "or not this project's export: train again (dvc repro) or fetch the model again"
+            ) from None
         self._input_names = [graph_input.name for graph_input in self.session.get_inputs()]
+        outputs = [output.name for output in self.session.get_outputs()]
+        unknown = sorted(set(self._input_names) - set(FEATURES))
+        if unknown or "logits" not in outputs:
+            raise ModelDirError(
+                f"{self.graph}: expects inputs {self._input_names} and gives {outputs}; this project's "
+                f"export takes {list(FEATURES)} and gives logits: train again (dvc repro)"
+            )
 
     def describe(self) -> dict[str, str]:
         """Which graph this predictor runs: the file and its SHA-256."""
@@ -159,6 +220,11 @@ class Predictor:
     def predict(self, texts: list[str]) -> list[tuple[str, float]]:
         """(label, probability) for each text, in order."""
         probabilities = softmax(self.logits(texts))
+        if probabilities.ndim != 2 or probabilities.shape != (len(texts), len(self.labels)):
+            raise ModelDirError(
+                f"{self.graph}: gives {probabilities.shape[-1] if probabilities.ndim else 0} scores per "
+                f"text, labels.json names {len(self.labels)} labels: the folder mixes two models"
+            )
         indices = probabilities.argmax(axis=-1)
         return [
             (self.labels[i], round(float(probabilities[row, i]), 6)) for row, i in enumerate(indices.tolist())

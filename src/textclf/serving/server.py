@@ -288,7 +288,14 @@ class InferenceService:
         started = time.perf_counter()
         predictor = predictor_class(model_dir, max_length, quantize)
         loaded = time.perf_counter()
-        predictor.predict([WARM_UP_TEXT])
+        try:
+            predictor.predict([WARM_UP_TEXT])
+        except ModelDirError:
+            raise
+        except Exception as error:  # a graph that loads but cannot run: the model, not a request
+            raise ModelDirError(
+                f"{model_dir}: the warm-up prediction failed ({error}); train again"
+            ) from None
         warmed = time.perf_counter()
         self.model_version = version or f"local-{weights_digest(model_dir)}"
         self.predictor = predictor
