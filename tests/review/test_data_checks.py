@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from textclf.monitoring import drift
+from textclf.pipeline import sample_data
 from textclf.review import data_checks
 
 LABELS = ["billing", "delivery", "returns"]
@@ -108,14 +110,121 @@ def test_leakage_finds_copies_after_normalisation_and_near_copies_only():
     assert found["near"][0]["jaccard"] >= data_checks.NEAR_DUPLICATE_JACCARD
 
 
+def long_texts(count: int, seed: int) -> list[str]:
+    """Messages of 60 to 120 words, four of the sample's messages each (3-gram sets of 60+)."""
+    rows = sample_data.generate_rows(rows_per_label=max(count, 10), seed=seed)
+    rng = random.Random(seed)
+    return [" ".join(text for text, _ in rng.sample(rows, 4)) for _ in range(count)]
+
+
+def light_edit(text: str, rng: random.Random) -> str:
+    """One word replaced, one dropped: about 0.85 Jaccard of word 3-grams on 80 words."""
+    tokens = text.split()
+    tokens[rng.randrange(len(tokens))] = rng.choice(["kindly", "asap", "regards", "urgent"])
+    del tokens[rng.randrange(len(tokens))]
+    return " ".join(tokens)
+
+
+def exact_jaccard(a: str, b: str) -> float:
+    return data_checks.jaccard(
+        data_checks.shingles(data_checks.words(a)), data_checks.shingles(data_checks.words(b))
+    )
+
+
+def test_near_duplicates_recall_at_the_threshold_and_every_exact_copy():
+    rng = random.Random(7)
+    train = long_texts(600, seed=1)
+    test = long_texts(300, seed=2)  # unrelated to train: other combinations of messages
+    planted = {}
+    for row in rng.sample(range(300), 100):
+        source = rng.randrange(600)
+        test[row] = light_edit(train[source], rng)
+        planted[row + 1] = exact_jaccard(test[row], train[source])
+    copies = {row + 1 for row in rng.sample(sorted(set(range(300)) - {r - 1 for r in planted}), 20)}
+    for row in copies:
+        test[row - 1] = train[rng.randrange(600)].upper() + " !"  # a copy after normalisation
+
+    found = data_checks.leakage(train, test)
+
+    near = {leak["test_row"]: leak for leak in found["near"]}
+    expected = {
+        row for row, similarity in planted.items() if similarity >= data_checks.NEAR_DUPLICATE_JACCARD
+    }
+    assert len(expected) >= 60  # the edits land on both sides of the threshold
+    assert len(expected & set(near)) >= 0.95 * len(expected)
+    assert {leak["test_row"] for leak in found["exact"]} == copies
+    for row, leak in near.items():  # what is reported is exact, and no unrelated row
+        assert exact_jaccard(test[row - 1], train[leak["train_row"] - 1]) == pytest.approx(
+            leak["jaccard"], abs=1e-3
+        )
+        assert leak["jaccard"] >= data_checks.NEAR_DUPLICATE_JACCARD
+
+
+def test_a_test_row_among_many_copies_in_train_is_still_found():
+    """The old check skipped 3-grams shared by more than 50 train rows: the more a text was copied,
+    the less it saw. Buckets are sampled now, never skipped."""
+    rng = random.Random(3)
+    base = long_texts(1, seed=5)[0]
+    train = [light_edit(base, rng) for _ in range(400)] + long_texts(100, seed=6)
+    test = [light_edit(base, rng) for _ in range(20)]
+
+    found = data_checks.leakage(train, test)
+
+    assert len(found["near"]) + len(found["exact"]) == 20
+
+
+def flipped_sample(share: float, seed: int) -> tuple[list[str], list[str], list[str], set[int]]:
+    """The bundled sample with `share` of its labels flipped at random: texts, truth, given, rows."""
+    rows = sample_data.generate_rows()
+    texts, truth = [text for text, _ in rows], [label for _, label in rows]
+    labels = sorted(set(truth))
+    rng = random.Random(seed)
+    given = list(truth)
+    flipped = set(rng.sample(range(len(rows)), int(share * len(rows))))
+    for index in flipped:
+        given[index] = rng.choice([label for label in labels if label != truth[index]])
+    return texts, labels, given, flipped
+
+
+def test_label_errors_over_the_whole_sample_with_20_percent_flipped():
+    texts, labels, given, flipped = flipped_sample(0.2, seed=11)
+    # Three splits as prepare makes them; the check reads them in this order.
+    splits = {"train": slice(0, 1260), "validation": slice(1260, 1530), "test": slice(1530, None)}
+    sources = {name: data_checks.Rows(texts[part], given[part]) for name, part in splits.items()}
+
+    found = data_checks.whole_dataset_label_issues(sources, labels)
+
+    offsets = {name: part.start for name, part in splits.items()}
+    suspected = {offsets[issue["split"]] + issue["row"] - 1 for issue in found["issues"]}
+    assert len(suspected & flipped) >= 0.8 * len(suspected)  # precision
+    assert len(suspected & flipped) >= 0.8 * len(flipped)  # recall
+    assert {issue["split"] for issue in found["issues"]} == set(splits)  # train's flips are seen too
+    first = found["issues"][0]
+    assert first["p_given"] <= min(issue["p_given"] for issue in found["issues"])
+    assert first["given"] == given[offsets[first["split"]] + first["row"] - 1] != first["suggested"]
+
+
+def test_clean_labels_give_few_suspects():
+    texts, labels, given, _ = flipped_sample(0.0, seed=1)
+
+    found = data_checks.whole_dataset_label_issues({"train": data_checks.Rows(texts, given)}, labels)
+
+    assert len(found["issues"]) <= 0.05 * len(texts)
+
+
 def git(folder: Path, *args: str) -> None:
     subprocess.run(["git", *args], cwd=folder, check=True, capture_output=True)
+
+
+def write_split(path: Path, texts: list[str], labels: list[str]) -> None:
+    rows = [json.dumps({"text": t, "label": g}) for t, g in zip(texts, labels, strict=True)]
+    path.write_text("\n".join(rows) + "\n")
 
 
 @pytest.fixture
 def repository(tmp_path, monkeypatch):
     """`main` with data metrics and a reference; the workspace a PR with a label-flipped copy of
-    the test split, another class mix and longer texts."""
+    the sample, another class mix and longer texts."""
     git(tmp_path, "init", "-q", "-b", "main")
     git(tmp_path, "config", "user.email", "t@example.com")
     git(tmp_path, "config", "user.name", "t")
@@ -133,23 +242,18 @@ def repository(tmp_path, monkeypatch):
     (metrics / "data.json").write_text(json.dumps(pr_data))
     prepared = tmp_path / "data" / "prepared"
     prepared.mkdir(parents=True)
-    truth = [LABELS[i % 3] for i in range(300)]
-    texts = [f"SECRET{i} " + "a long customer message about an order " * 10 for i in range(300)]
-    given, flipped = flip(truth, 0.3, seed=3)
-    rows = [json.dumps({"text": t, "label": g}) for t, g in zip(texts, given, strict=True)]
-    (prepared / "test.jsonl").write_text("\n".join(rows) + "\n")
-    train = [json.dumps({"text": texts[0], "label": truth[0]})]  # test row 1 is a train row too
-    train += [json.dumps({"text": f"train text {i} about billing", "label": "billing"}) for i in range(50)]
-    (prepared / "train.jsonl").write_text("\n".join(train) + "\n")
-    heldout = tmp_path / "plots" / "heldout_probabilities.csv"
-    heldout.parent.mkdir()
-    lines = ["row," + ",".join(LABELS)]
-    lines += [
-        f"{n}," + ",".join(f"{p:.6f}" for p in row) for n, row in enumerate(confident_model(truth, 4), 1)
+    texts, labels, given, flipped = flipped_sample(0.2, seed=3)
+    texts = [
+        f"SECRET{i} {text} " + "and a long customer message about an order " * 5
+        for i, text in enumerate(texts)
     ]
-    heldout.write_text("\n".join(lines) + "\n")
+    write_split(prepared / "train.jsonl", texts[:1200], given[:1200])
+    write_split(prepared / "validation.jsonl", texts[1200:1500], given[1200:1500])
+    test_texts = [texts[0], *texts[1501:]]  # test row 1 is train row 1 too
+    write_split(prepared / "test.jsonl", test_texts, [given[0], *given[1501:]])
+    (prepared / "labels.json").write_text(json.dumps({"labels": labels}))
     monkeypatch.chdir(tmp_path)
-    return flipped
+    return {index + 1 for index in flipped if index < 1200}  # train rows flipped
 
 
 def test_the_checks_against_main_and_their_section(repository):
@@ -158,18 +262,20 @@ def test_the_checks_against_main_and_their_section(repository):
     assert checks["class_prior_psi"] > data_checks.SHIFT_FLAG
     assert checks["length_psi"] > data_checks.SHIFT_FLAG
     assert [leak["test_row"] for leak in checks["leakage"]["exact"]] == [1]
-    suspected = {issue["row"] for issue in checks["label_issues"]}
-    assert len(suspected & repository) >= 0.9 * len(repository)
+    issues = checks["label_issues"]["issues"]
+    suspected_train = {issue["row"] for issue in issues if issue["split"] == "train"}
+    assert len(suspected_train & repository) >= 0.8 * len(repository)
 
     text = data_checks.section(checks)
 
     assert text.startswith("### Data checks vs `main`")
-    assert f"| {len(suspected)} of 300 (" in text
+    assert f"| {len(issues)} of 1800 (" in text
+    assert f"train {len(suspected_train)} of 1200" in text
     assert "| 1 of 300 |" in text  # the test row also in train
     assert "**(shifted)**" in text
     assert "SECRET" not in text and "customer message" not in text  # no text reaches the comment
-    first = sorted(checks["label_issues"], key=lambda i: (i["p_given"], i["row"]))[0]["row"]
-    assert f"most suspicious first): {first}," in text
+    first_train = next(issue["row"] for issue in issues if issue["split"] == "train")
+    assert f"train rows (most suspicious first): {first_train}," in text
 
 
 def test_main_without_a_reference_says_so(repository):
@@ -182,12 +288,28 @@ def test_main_without_a_reference_says_so(repository):
     assert "`main` has no reference yet" in data_checks.section(checks)
 
 
-def test_heldout_predictions_of_another_run_are_refused(repository):
-    Path("plots/heldout_probabilities.csv").write_text("row,billing,delivery,returns\n1,0.5,0.25,0.25\n")
+@pytest.mark.parametrize(
+    ("line", "says"),
+    [
+        ('{"text": null, "label": "billing"}', "line 3: not a prepared row"),
+        ('{"label": "billing"}', "line 3: not a prepared row ('text')"),
+        ("not json", "line 3: not a prepared row"),
+    ],
+)
+def test_a_malformed_prepared_row_is_named(repository, line, says):
+    path = Path("data/prepared/validation.jsonl")
+    lines = path.read_text().splitlines()
+    lines[2] = line
+    path.write_text("\n".join(lines) + "\n")
 
-    with pytest.raises(
-        data_checks.DataCheckError, match=r"1 rows for a test split of 300.*rerun the evaluate"
-    ):
+    with pytest.raises(data_checks.DataCheckError, match=re.escape(f"{path}: {says}")):
+        data_checks.run(Path("data/prepared"))
+
+
+def test_a_label_outside_labels_json_is_refused(repository):
+    Path("data/prepared/labels.json").write_text(json.dumps({"labels": ["billing", "delivery"]}))
+
+    with pytest.raises(data_checks.DataCheckError, match=r"not in labels.json"):
         data_checks.run(Path("data/prepared"))
 
 
@@ -218,7 +340,7 @@ def test_the_report_shows_the_checks_after_the_data_section(repository):
         < rendered.index("### Data checks vs `main`")
         < rendered.index("### Links")
     )
-    assert "Suspected label errors, test split (confident learning)" in rendered
+    assert "Suspected label errors, all splits (confident learning;" in rendered
     assert "SECRET" not in rendered
 
 

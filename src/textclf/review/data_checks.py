@@ -8,27 +8,43 @@ wrong, with counts and row numbers (never the texts: the comment may be more pub
 - **Length shift**: PSI of the test split's text lengths against the base branch's reference
   (`metrics/reference.json`, the same bins as the drift check).
 - **Leakage**: test rows whose text, normalised (textclf.text.normalise, case and punctuation
-  folded), also is a train row; and near-duplicates, Jaccard similarity of word 3-gram sets of at
+  folded), also is a train row; and near-duplicates: Jaccard similarity of word 3-gram sets of at
   least NEAR_DUPLICATE_JACCARD (Broder, "On the resemblance and containment of documents", 1997).
-- **Suspected label errors** from the held-out predictions (the evaluate stage's test-split
-  probabilities, `plots/heldout_probabilities.csv`): the confident-learning rule of Northcutt,
-  Jiang and Chuang, "Confident Learning: Estimating Uncertainty in Dataset Labels", JAIR 70 (2021),
-  section 3.1: a class's threshold is the mean probability the model gives that class on the rows
-  labelled with it; a row whose confidently-predicted class (the most probable class at or above
-  its threshold) is not its label is suspect. Implemented here (a few lines, standard library)
-  rather than with cleanlab, whose dependencies (pandas, scikit-learn, termcolor, tqdm) the review
-  job would have to install; cleanlab's `find_label_issues(..., filter_by="confident_learning")`
-  is the same rule with more options.
+  Candidates come from MinHash signatures with locality-sensitive hashing by bands (Leskovec,
+  Rajaraman and Ullman, "Mining of Massive Datasets", 3rd ed., section 3.4; what datasketch's
+  MinHashLSH does): NUM_PERM hash functions in BANDS bands of ROWS_PER_BAND, so a pair at the
+  threshold shares a band with probability 1 - (1 - 0.8^4)^16 > 0.9997; each candidate's
+  signature agreement estimates its Jaccard, and the best few of each test row are checked with the
+  exact Jaccard of their 3-gram sets, so what is reported is exact. Time and memory grow with the
+  rows (chunks of CHUNK_ROWS; per train row a signature and a file offset, not its text).
+- **Suspected label errors in the whole dataset** (train, validation and test): out-of-fold class
+  probabilities for every row from a fast model (multinomial naive Bayes on binary word 1- and
+  2-grams, FOLDS folds: each row is scored by a model that never saw it; the folds' class counts
+  are additive, so two streaming passes train all folds and score every row), then confident
+  learning's "prune by noise rate" (Northcutt, Jiang and Chuang, "Confident Learning: Estimating
+  Uncertainty in Dataset Labels", JAIR 70 (2021), section 3.2; cleanlab's default
+  `find_label_issues(filter_by="prune_by_noise_rate")`): per-class thresholds (the mean
+  probability of a class on the rows labelled with it) give the confident joint of given and likely
+  labels, calibrated to the label counts; for each pair of classes (given i, likely j) that many
+  rows labelled i with the largest margin p_j - p_i are flagged. Implemented here (numpy and
+  scikit-learn, already dependencies) rather than with cleanlab, which would add pandas-free
+  installs of cleanlab, termcolor and their pins to every lock for a few dozen lines.
+  `label_issues` (the "confident learning" filter of section 3.1 on given probabilities) stays for
+  callers that have held-out probabilities of their own.
 """
 
 from __future__ import annotations
 
-import csv
+import hashlib
 import json
 import re
-from collections import Counter, defaultdict
+import time
+from array import array
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from textclf.monitoring.drift import LENGTH_BOUNDS, DriftError, histogram, psi
 from textclf.review.champion import committed_json
@@ -36,37 +52,127 @@ from textclf.text import normalise
 
 DATA_METRICS_FILE = Path("metrics/data.json")
 REFERENCE_FILE = Path("metrics/reference.json")
-HELDOUT_FILE = Path("plots/heldout_probabilities.csv")
+SPLIT_NAMES = ("train", "validation", "test")
 NEAR_DUPLICATE_JACCARD = 0.8
 SHINGLE_WORDS = 3
-# A shingle shared by more train rows than this is boilerplate ("i would like to"), not evidence
-# of a copy: skipping it keeps the candidate pairs few without missing real near-duplicates.
-COMMON_SHINGLE_ROWS = 50
+NUM_PERM = 64
+BANDS = 16
+ROWS_PER_BAND = NUM_PERM // BANDS
+# A band bucket larger than this (many train rows sharing 4 minimum hashes: copies of one text) is
+# sampled, not skipped: the test row still meets some of the copies.
+BUCKET_CAP = 100
+# Candidates whose estimated Jaccard is at least the threshold minus this (3 standard deviations of
+# the estimate at 64 hash functions) are checked exactly, the VERIFY_TOP best of each test row.
+ESTIMATE_MARGIN = 0.15
+VERIFY_TOP = 5
+CHUNK_ROWS = 2000
+QUERY_ROWS = 500
+FOLDS = 5
+NB_FEATURES = 2**18
+NB_ALPHA = 0.3
+SEED = 20261206
 # Above this PSI a shift is flagged in the report (the drift check's customary "large shift").
 SHIFT_FLAG = 0.25
 ROWS_LISTED = 20
 _WORD = re.compile(r"\w+")
+_U64 = np.uint64
+# Odd 64-bit constants (splitmix64's) for mixing word ids into shingle and band hashes.
+_MIX1, _MIX2 = _U64(0xBF58476D1CE4E5B9), _U64(0x94D049BB133111EB)
+_SHINGLE_MULTIPLIERS = (_U64(0x9E3779B97F4A7C15), _U64(0xC2B2AE3D27D4EB4F), _U64(0x165667B19E3779F9))
+# Word ids padding a text of fewer than SHINGLE_WORDS words to one shingle (never a vocabulary id).
+_PAD = (_U64(2**62 + 1), _U64(2**62 + 2))
 
 
 class DataCheckError(RuntimeError):
     """An input of the data checks is missing or malformed; the message says which and why."""
 
 
-def read_split(path: Path) -> tuple[list[str], list[str]]:
-    """Texts and labels of a prepared split (JSON lines); row numbers are 1-based lines."""
-    if not path.is_file():
-        raise DataCheckError(f"{path}: not found; run the prepare stage first (dvc repro)")
-    texts, labels = [], []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+# ---------------------------------------------------------------------------------------------
+# Reading the prepared splits: streamed in chunks, any row read again by its file offset
+
+
+class Split:
+    """A prepared split (JSON lines), read in chunks; row numbers are 1-based lines."""
+
+    def __init__(self, path: Path) -> None:
+        if not path.is_file():
+            raise DataCheckError(f"{path}: not found; run the prepare stage first (dvc repro)")
+        self.path = path
+        self.offsets: array | None = None  # each row's byte offset, known after one full pass
+
+    def _row(self, line: bytes, number: int) -> tuple[str, str]:
         try:
             row = json.loads(line)
-            texts.append(str(row["text"]))
-            labels.append(str(row["label"]))
-        except (ValueError, KeyError, TypeError) as error:
+            text, label = row["text"], row["label"]
+            if not isinstance(text, str) or not isinstance(label, str):
+                raise TypeError("text and label must be strings")
+        except (ValueError, KeyError, TypeError, RecursionError) as error:
             raise DataCheckError(
-                f"{path}: line {number}: not a prepared row ({error}); rerun prepare"
+                f"{self.path}: line {number}: not a prepared row ({error}); rerun prepare"
             ) from None
+        return text, label
+
+    def chunks(self, size: int = CHUNK_ROWS) -> Iterator[tuple[list[str], list[str]]]:
+        """(texts, labels) of `size` rows at a time, in file order."""
+        offsets = array("q")
+        texts: list[str] = []
+        labels: list[str] = []
+        with self.path.open("rb") as handle:
+            offset = 0
+            for number, line in enumerate(handle, start=1):
+                offsets.append(offset)
+                offset += len(line)
+                text, label = self._row(line, number)
+                texts.append(text)
+                labels.append(label)
+                if len(texts) == size:
+                    yield texts, labels
+                    texts, labels = [], []
+        if texts:
+            yield texts, labels
+        self.offsets = offsets
+
+    def text(self, index: int) -> str:
+        """The text of row `index` (0-based), read again from the file."""
+        assert self.offsets is not None, "read the split once first"
+        with self.path.open("rb") as handle:
+            handle.seek(self.offsets[index])
+            return self._row(handle.readline(), index + 1)[0]
+
+    def __len__(self) -> int:
+        assert self.offsets is not None, "read the split once first"
+        return len(self.offsets)
+
+
+class Rows:
+    """Texts (and labels) in memory with Split's interface: for callers that hold lists."""
+
+    def __init__(self, texts: Sequence[str], labels: Sequence[str] | None = None) -> None:
+        self.texts = list(texts)
+        self.labels = list(labels) if labels is not None else [""] * len(self.texts)
+
+    def chunks(self, size: int = CHUNK_ROWS) -> Iterator[tuple[list[str], list[str]]]:
+        for start in range(0, len(self.texts), size):
+            yield self.texts[start : start + size], self.labels[start : start + size]
+
+    def text(self, index: int) -> str:
+        return self.texts[index]
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+
+def read_split(path: Path) -> tuple[list[str], list[str]]:
+    """Texts and labels of a prepared split, all in memory (small splits)."""
+    texts, labels = [], []
+    for chunk_texts, chunk_labels in Split(path).chunks():
+        texts += chunk_texts
+        labels += chunk_labels
     return texts, labels
+
+
+# ---------------------------------------------------------------------------------------------
+# Words, shingles, exact keys
 
 
 def words(text: str) -> list[str]:
@@ -79,45 +185,222 @@ def shingles(tokens: list[str]) -> set[tuple[str, ...]]:
     return {tuple(tokens[i : i + SHINGLE_WORDS]) for i in range(len(tokens) - SHINGLE_WORDS + 1)}
 
 
-def leakage(train: list[str], test: list[str]) -> dict[str, Any]:
-    """Test rows that are train rows after normalisation (exact) or nearly (near), 1-based rows."""
-    train_words = [words(text) for text in train]
-    exact_index: dict[str, int] = {}
-    for row, tokens in enumerate(train_words, start=1):
-        exact_index.setdefault(" ".join(tokens), row)
-    train_shingles = [shingles(tokens) for tokens in train_words]
-    postings: dict[tuple[str, ...], list[int]] = defaultdict(list)
-    for index, grams in enumerate(train_shingles):
-        for gram in grams:
-            postings[gram].append(index)
-    exact, near = [], []
-    for test_row, text in enumerate(test, start=1):
-        tokens = words(text)
-        key = " ".join(tokens)
-        if key in exact_index:
-            exact.append({"test_row": test_row, "train_row": exact_index[key]})
-            continue
-        grams = shingles(tokens)
-        candidates = Counter(
-            index
-            for gram in grams
-            if len(postings.get(gram, ())) <= COMMON_SHINGLE_ROWS
-            for index in postings[gram]
+def jaccard(a: set, b: set) -> float:
+    return len(a & b) / len(a | b) if a or b else 0.0
+
+
+def _exact_key(tokens: list[str]) -> int:
+    """64 bits of the normalised text: equal texts, equal keys (a collision among a million rows
+    has a probability of about 1e-8)."""
+    return int.from_bytes(hashlib.blake2b(" ".join(tokens).encode(), digest_size=8).digest(), "little")
+
+
+def _mix(h: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser: spreads uint64 values over all bits (wraps on overflow, as meant)."""
+    h = h ^ (h >> _U64(30))
+    h = h * _MIX1
+    h = h ^ (h >> _U64(27))
+    h = h * _MIX2
+    return h ^ (h >> _U64(31))
+
+
+class Vocabulary:
+    """Word ids, in order of first appearance: the same data gives the same ids on every run."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {}
+
+    def encode(self, token_lists: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
+        """All rows' word ids end to end, and each row's word count."""
+        ids = self.ids
+        flat = [ids.setdefault(word, len(ids)) for tokens in token_lists for word in tokens]
+        lengths = np.fromiter((len(tokens) for tokens in token_lists), dtype=np.int64, count=len(token_lists))
+        return np.array(flat, dtype=np.uint64), lengths
+
+
+def _grams(flat: np.ndarray, lengths: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Hashes of each row's word n-grams (a row shorter than n: one gram of its words, padded), and
+    each row's gram count (0 for a row without words)."""
+    short = (lengths > 0) & (lengths < n)
+    if short.any():  # pad short rows to n words: rebuild the flat array with padding ids
+        pieces, start = [], 0
+        for length in lengths.tolist():
+            pieces.append(flat[start : start + length])
+            if 0 < length < n:
+                pieces.append(np.array(_PAD[: n - length], dtype=np.uint64))
+            start += length
+        flat = np.concatenate(pieces) if pieces else flat
+        lengths = np.where(short, n, lengths)
+    counts = np.where(lengths > 0, lengths - n + 1, 0)
+    row_starts = np.cumsum(lengths) - lengths
+    # The index of each gram's first word: row start + 0 .. count-1.
+    gram_rows = np.repeat(np.arange(len(lengths)), counts)
+    firsts = np.repeat(row_starts, counts) + (
+        np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+    )
+    h = np.zeros(len(firsts), dtype=np.uint64)
+    for k in range(n):
+        h = h + _mix(flat[firsts + k] + _U64(k)) * _SHINGLE_MULTIPLIERS[k]
+    del gram_rows
+    return _mix(h), counts
+
+
+# ---------------------------------------------------------------------------------------------
+# Leakage: exact copies and near-duplicates (MinHash, LSH by bands, exact Jaccard at the end)
+
+
+class MinHasher:
+    def __init__(self, vocabulary: Vocabulary, num_perm: int = NUM_PERM, seed: int = SEED) -> None:
+        rng = np.random.default_rng(seed)
+        self.vocabulary = vocabulary
+        self.a = rng.integers(1, 2**63, size=num_perm, dtype=np.uint64) * _U64(2) + _U64(1)  # odd
+        self.b = rng.integers(0, 2**63, size=num_perm, dtype=np.uint64)
+        self.band_multipliers = rng.integers(1, 2**63, size=ROWS_PER_BAND, dtype=np.uint64) * _U64(2) + _U64(
+            1
         )
-        best = (0.0, 0)
-        for index, shared in candidates.items():
-            similarity = shared / len(grams | train_shingles[index])
-            best = max(best, (similarity, -index))
-        if best[0] >= NEAR_DUPLICATE_JACCARD:
-            near.append({"test_row": test_row, "train_row": -best[1] + 1, "jaccard": round(best[0], 3)})
-    return {"exact": exact, "near": near, "test_rows": len(test), "threshold": NEAR_DUPLICATE_JACCARD}
+
+    def signatures(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(MinHash signatures (rows x NUM_PERM, uint32), exact keys (uint64), has-words mask)."""
+        token_lists = [words(text) for text in texts]
+        keys = np.array([_exact_key(tokens) for tokens in token_lists], dtype=np.uint64)
+        flat, lengths = self.vocabulary.encode(token_lists)
+        hashes, counts = _grams(flat, lengths, SHINGLE_WORDS)
+        present = counts > 0
+        signatures = np.full((len(texts), len(self.a)), np.iinfo(np.uint32).max, dtype=np.uint32)
+        starts = (np.cumsum(counts) - counts)[present]
+        if len(starts):
+            for k in range(len(self.a)):  # multiply-shift hashing: the high 32 bits of a*h + b
+                values = ((hashes * self.a[k] + self.b[k]) >> _U64(32)).astype(np.uint32)
+                signatures[present, k] = np.minimum.reduceat(values, starts)
+        return signatures, keys, present
+
+    def band_keys(self, signatures: np.ndarray) -> np.ndarray:
+        """One uint64 per band and row: rows that agree on a band's ROWS_PER_BAND values share it."""
+        banded = signatures.reshape(len(signatures), BANDS, ROWS_PER_BAND).astype(np.uint64)
+        combined = (banded * self.band_multipliers).sum(axis=2, dtype=np.uint64)
+        return _mix(combined + np.arange(BANDS, dtype=np.uint64))
+
+
+class _TrainIndex:
+    """The train split's signatures, exact keys and band buckets (sorted arrays, not dicts)."""
+
+    def __init__(self, hasher: MinHasher, train) -> None:
+        signatures, keys, present = [], [], []
+        for texts, _ in train.chunks():
+            s, k, p = hasher.signatures(texts)
+            signatures.append(s)
+            keys.append(k)
+            present.append(p)
+        self.signatures = np.concatenate(signatures) if signatures else np.zeros((0, NUM_PERM), np.uint32)
+        keys_all = np.concatenate(keys) if keys else np.zeros(0, np.uint64)
+        present_all = np.concatenate(present) if present else np.zeros(0, bool)
+        del signatures, keys, present
+        self.key_order = np.argsort(keys_all, kind="stable")  # equal keys: the first row first
+        self.sorted_keys = keys_all[self.key_order]
+        bands = hasher.band_keys(self.signatures)
+        bands[~present_all] = 0  # rows without words are nobody's near-duplicate
+        self.band_order = [np.argsort(bands[:, b], kind="stable").astype(np.int64) for b in range(BANDS)]
+        self.band_sorted = [bands[order, b] for b, order in enumerate(self.band_order)]
+        self.present = present_all
+
+    def exact(self, keys: np.ndarray) -> np.ndarray:
+        """The first train row with each key, or -1."""
+        where = np.searchsorted(self.sorted_keys, keys)
+        found = where < len(self.sorted_keys)
+        found[found] = self.sorted_keys[where[found]] == keys[found]
+        rows = np.full(len(keys), -1, dtype=np.int64)
+        rows[found] = self.key_order[where[found]]
+        return rows
+
+    def candidates(self, bands: np.ndarray, queried: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(query row, train row) pairs sharing at least one band, each pair once."""
+        pairs_q, pairs_t = [], []
+        rows = np.nonzero(queried)[0]
+        for b in range(BANDS):
+            sorted_b = self.band_sorted[b]
+            low = np.searchsorted(sorted_b, bands[rows, b], side="left")
+            high = np.searchsorted(sorted_b, bands[rows, b], side="right")
+            size = np.minimum(high - low, BUCKET_CAP)
+            total = int(size.sum())
+            if not total:
+                continue
+            within = np.arange(total) - np.repeat(np.cumsum(size) - size, size)
+            pairs_q.append(np.repeat(rows, size))
+            pairs_t.append(self.band_order[b][np.repeat(low, size) + within])
+        if not pairs_q:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        joined = np.unique(np.concatenate(pairs_q) * len(self.present) + np.concatenate(pairs_t))
+        return joined // len(self.present), joined % len(self.present)
+
+
+def near_duplicates(train, test) -> dict[str, Any]:
+    """Test rows that are train rows after normalisation (exact) or nearly (near), 1-based rows.
+
+    `train` and `test` are Split or Rows: read in chunks; memory grows with the train rows by a
+    signature (NUM_PERM x 4 bytes), its band keys and an offset each."""
+    started = time.perf_counter()
+    vocabulary = Vocabulary()
+    hasher = MinHasher(vocabulary)
+    index = _TrainIndex(hasher, train)
+    exact, near = [], []
+    checked = test_rows = 0
+    for texts, _ in test.chunks(QUERY_ROWS):
+        signatures, keys, present = hasher.signatures(texts)
+        copies = index.exact(keys) if len(index.sorted_keys) else np.full(len(texts), -1)
+        for offset in np.nonzero(copies >= 0)[0].tolist():
+            exact.append({"test_row": test_rows + offset + 1, "train_row": int(copies[offset]) + 1})
+        queried = present & (copies < 0)
+        query_rows, train_rows = index.candidates(hasher.band_keys(signatures), queried)
+        if len(query_rows):
+            estimates = (signatures[query_rows] == index.signatures[train_rows]).mean(axis=1)
+            keep = estimates >= NEAR_DUPLICATE_JACCARD - ESTIMATE_MARGIN
+            query_rows, train_rows, estimates = query_rows[keep], train_rows[keep], estimates[keep]
+            order = np.lexsort((train_rows, -estimates, query_rows))
+            query_rows, train_rows = query_rows[order], train_rows[order]
+            firsts = np.searchsorted(query_rows, query_rows, side="left")
+            rank = np.arange(len(query_rows)) - firsts
+            take = rank < VERIFY_TOP
+            best: dict[int, tuple[float, int]] = {}
+            grams_of: dict[int, set] = {}
+            for q, t in zip(query_rows[take].tolist(), train_rows[take].tolist(), strict=True):
+                if q not in grams_of:
+                    grams_of[q] = shingles(words(texts[q]))
+                similarity = jaccard(grams_of[q], shingles(words(train.text(t))))
+                checked += 1
+                if similarity >= NEAR_DUPLICATE_JACCARD and (similarity, -t) > best.get(q, (0.0, 0)):
+                    best[q] = (similarity, -t)
+            for q in sorted(best):
+                similarity, t = best[q]
+                near.append(
+                    {"test_row": test_rows + q + 1, "train_row": -t + 1, "jaccard": round(similarity, 3)}
+                )
+        test_rows += len(texts)
+    return {
+        "exact": exact,
+        "near": near,
+        "test_rows": test_rows,
+        "train_rows": len(index.present),
+        "threshold": NEAR_DUPLICATE_JACCARD,
+        "method": f"MinHash {NUM_PERM}, LSH {BANDS} bands x {ROWS_PER_BAND}, exact Jaccard of the best",
+        "pairs_checked_exactly": checked,
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+
+
+def leakage(train: list[str], test: list[str]) -> dict[str, Any]:
+    """near_duplicates on texts held in lists."""
+    return near_duplicates(Rows(train), Rows(test))
+
+
+# ---------------------------------------------------------------------------------------------
+# Label errors
 
 
 def label_issues(
     labels: list[str], given: list[str], probabilities: list[list[float]]
 ) -> list[dict[str, Any]]:
-    """Rows whose confidently-predicted class is not their label (confident learning, see above),
-    most suspicious first (lowest probability of the given label)."""
+    """Rows whose confidently-predicted class is not their label (the "confident learning" filter,
+    section 3.1), most suspicious first (lowest probability of the given label)."""
     column = {label: j for j, label in enumerate(labels)}
     unknown = sorted(set(given) - set(column))
     if unknown:
@@ -147,24 +430,173 @@ def label_issues(
     return sorted(issues, key=lambda issue: (issue["p_given"], issue["row"]))
 
 
-def read_heldout(path: Path, rows: int) -> tuple[list[str], list[list[float]]]:
-    if not path.is_file():
-        raise DataCheckError(f"{path}: not found; the evaluate stage writes it (dvc repro)")
-    with path.open(encoding="utf-8", newline="") as handle:
-        reader = csv.reader(handle)
-        header = next(reader, None)
-        if not header or header[0] != "row":
-            raise DataCheckError(f"{path}: expected a header row,<label>,...; rerun the evaluate stage")
-        try:
-            probabilities = [[float(value) for value in line[1:]] for line in reader]
-        except ValueError as error:
-            raise DataCheckError(f"{path}: {error}; rerun the evaluate stage") from None
-    if len(probabilities) != rows:
-        raise DataCheckError(
-            f"{path}: {len(probabilities)} rows for a test split of {rows}: it is from another run; "
-            "rerun the evaluate stage"
+def prune_by_noise_rate(given: np.ndarray, probabilities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Confident learning's prune-by-noise-rate (section 3.2): a mask of the suspected rows and, for
+    each row, the class its removal was counted for (the likely label).
+
+    `given`: each row's class index; `probabilities`: out-of-fold, rows x classes."""
+    rows, classes = probabilities.shape
+    counts = np.bincount(given, minlength=classes)
+    own = probabilities[np.arange(rows), given]
+    thresholds = np.array(
+        [own[given == j].mean() if counts[j] else 2.0 for j in range(classes)]  # 2.0: never confident
+    )
+    confident = probabilities >= thresholds
+    likely = np.where(confident, probabilities, -1.0).argmax(axis=1)
+    has = confident.any(axis=1)
+    joint = np.zeros((classes, classes))
+    np.add.at(joint, (given[has], likely[has]), 1)
+    # Calibrated: each given class's row of the joint sums to that class's count.
+    calibrated = joint / np.maximum(joint.sum(axis=1, keepdims=True), 1) * counts[:, None]
+    flagged = np.zeros(rows, dtype=bool)
+    suggested = likely.copy()
+    for i in range(classes):
+        members = np.nonzero(given == i)[0]
+        for j in range(classes):
+            remove = round(float(calibrated[i, j])) if i != j else 0
+            if not remove:
+                continue
+            margin = probabilities[members, j] - probabilities[members, i]
+            chosen = members[np.argsort(-margin, kind="stable")[:remove]]
+            fresh = chosen[~flagged[chosen]]
+            flagged[fresh] = True
+            suggested[fresh] = j
+    return flagged, suggested
+
+
+def _binary_grams(vocabulary: Vocabulary, texts: list[str]):
+    """Rows x NB_FEATURES binary matrix of each text's word 1- and 2-grams (hashed)."""
+    from scipy import sparse
+
+    flat, lengths = vocabulary.encode([words(text) for text in texts])
+    columns, rows = [], []
+    for n in (1, 2):
+        hashes, counts = _grams(flat, lengths, n)
+        columns.append((hashes % _U64(NB_FEATURES)).astype(np.int64))
+        rows.append(np.repeat(np.arange(len(texts)), counts))
+    matrix = sparse.csr_matrix(
+        (
+            np.ones(sum(len(c) for c in columns), dtype=np.float32),
+            (np.concatenate(rows), np.concatenate(columns)),
+        ),
+        shape=(len(texts), NB_FEATURES),
+    )
+    matrix.sum_duplicates()
+    matrix.data[:] = 1.0
+    return matrix
+
+
+def out_of_fold_probabilities(
+    sources: Sequence, labels: list[str], folds: int = FOLDS, seed: int = SEED
+) -> tuple[np.ndarray, np.ndarray]:
+    """(each row's class index, its out-of-fold probabilities), rows of `sources` in order.
+
+    Multinomial naive Bayes per fold from class feature counts: counts add up, so one pass counts
+    every fold's rows and each fold's model is the total minus the fold. A second pass scores each
+    row with the model of the folds it is not in. Memory: folds x classes x NB_FEATURES counts."""
+    column = {label: j for j, label in enumerate(labels)}
+    vocabulary = Vocabulary()
+    counts = np.zeros((folds, len(labels), NB_FEATURES), dtype=np.float64)
+    given_parts, fold_parts = [], []
+    rng = np.random.default_rng(seed)
+    for source in sources:
+        for texts, chunk_labels in source.chunks():
+            unknown = sorted(set(chunk_labels) - set(column))
+            if unknown:
+                raise DataCheckError(f"labels {unknown} are not in labels.json {labels}; rerun prepare")
+            given = np.array([column[label] for label in chunk_labels], dtype=np.int64)
+            fold = rng.integers(0, folds, size=len(texts))
+            matrix = _binary_grams(vocabulary, texts)
+            for k in range(folds):
+                for j in range(len(labels)):
+                    selected = (fold == k) & (given == j)
+                    if selected.any():
+                        counts[k, j] += np.asarray(matrix[selected].sum(axis=0)).ravel()
+            given_parts.append(given)
+            fold_parts.append(fold)
+    given_all = np.concatenate(given_parts) if given_parts else np.zeros(0, np.int64)
+    fold_all = np.concatenate(fold_parts) if fold_parts else np.zeros(0, np.int64)
+    del given_parts, fold_parts
+    total = counts.sum(axis=0)
+    class_rows = np.stack(
+        [np.bincount(given_all[fold_all != k], minlength=len(labels)) for k in range(folds)]
+    )
+    weights, priors = [], []
+    for k in range(folds):
+        fitted = total - counts[k] + NB_ALPHA
+        weights.append(np.log(fitted / fitted.sum(axis=1, keepdims=True)).T.astype(np.float32))
+        priors.append(np.log(np.maximum(class_rows[k], 1) / max(class_rows[k].sum(), 1)))
+    del counts, total
+    probabilities = np.zeros((len(given_all), len(labels)), dtype=np.float64)
+    start = 0
+    for source in sources:
+        for texts, _ in source.chunks():
+            matrix = _binary_grams(vocabulary, texts)
+            fold = fold_all[start : start + len(texts)]
+            for k in range(folds):
+                selected = np.nonzero(fold == k)[0]
+                if len(selected):
+                    scores = matrix[selected] @ weights[k] + priors[k]
+                    scores -= scores.max(axis=1, keepdims=True)
+                    exp = np.exp(scores)
+                    probabilities[start + selected] = exp / exp.sum(axis=1, keepdims=True)
+            start += len(texts)
+    return given_all, probabilities
+
+
+def whole_dataset_label_issues(splits: dict[str, Any], labels: list[str]) -> dict[str, Any]:
+    """Suspected label errors in every split: out-of-fold probabilities, prune by noise rate."""
+    started = time.perf_counter()
+    names = list(splits)
+    given, probabilities = out_of_fold_probabilities([splits[name] for name in names], labels)
+    sizes = [len(splits[name]) for name in names]
+    flagged, suggested = (
+        prune_by_noise_rate(given, probabilities) if len(given) else (np.zeros(0, bool), given)
+    )
+    own = probabilities[np.arange(len(given)), given] if len(given) else np.zeros(0)
+    issues = []
+    bounds = np.cumsum([0, *sizes])
+    for index in np.nonzero(flagged)[0].tolist():
+        split = int(np.searchsorted(bounds, index, side="right")) - 1
+        issues.append(
+            {
+                "split": names[split],
+                "row": index - int(bounds[split]) + 1,
+                "given": labels[given[index]],
+                "suggested": labels[suggested[index]],
+                "p_given": round(float(own[index]), 4),
+                "p_suggested": round(float(probabilities[index, suggested[index]]), 4),
+            }
         )
-    return header[1:], probabilities
+    issues.sort(
+        key=lambda issue: (
+            issue["p_given"],
+            SPLIT_NAMES.index(issue["split"]) if issue["split"] in SPLIT_NAMES else 9,
+            issue["row"],
+        )
+    )
+    accuracy = float((probabilities.argmax(axis=1) == given).mean()) if len(given) else 0.0
+    return {
+        "issues": issues,
+        "rows": dict(zip(names, sizes, strict=True)),
+        "method": (
+            f"out-of-fold naive Bayes ({FOLDS} folds, word 1- and 2-grams), "
+            "confident learning's prune by noise rate"
+        ),
+        "out_of_fold_accuracy": round(accuracy, 4),
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+
+
+def _labels_of(prepared_dir: Path) -> list[str]:
+    path = prepared_dir / "labels.json"
+    try:
+        labels = json.loads(path.read_text(encoding="utf-8"))["labels"]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise DataCheckError(f"{path}: not readable ({error}); rerun the prepare stage") from None
+    if not isinstance(labels, list) or not all(isinstance(label, str) for label in labels):
+        raise DataCheckError(f'{path}: expected {{"labels": ["...", ...]}}; rerun the prepare stage')
+    return labels
 
 
 def _class_prior_psi(data: dict[str, Any] | None, base: dict[str, Any] | None) -> float | None:
@@ -176,30 +608,33 @@ def _class_prior_psi(data: dict[str, Any] | None, base: dict[str, Any] | None) -
     return round(psi([old.get(label, 0) for label in labels], [new.get(label, 0) for label in labels]), 4)
 
 
-def _length_psi(test_texts: list[str], base_reference: dict[str, Any] | None) -> float | None:
+def _length_psi(test_lengths: list[int], base_reference: dict[str, Any] | None) -> float | None:
     counts = ((base_reference or {}).get("length_chars") or {}).get("counts")
     bounds = ((base_reference or {}).get("length_chars") or {}).get("lower_bounds")
     if not counts or tuple(bounds or ()) != LENGTH_BOUNDS:
         return None
     try:
-        return round(psi(counts, histogram((len(text) for text in test_texts), LENGTH_BOUNDS)), 4)
+        return round(psi(counts, histogram(test_lengths, LENGTH_BOUNDS)), 4)
     except DriftError:
         return None
 
 
-def run(prepared_dir: Path, base_ref: str = "main", heldout_file: Path = HELDOUT_FILE) -> dict[str, Any]:
-    """Every check on this workspace's prepared data and held-out predictions, against `base_ref`."""
-    train_texts, _ = read_split(prepared_dir / "train.jsonl")
-    test_texts, test_labels = read_split(prepared_dir / "test.jsonl")
-    labels, probabilities = read_heldout(heldout_file, len(test_texts))
+def run(prepared_dir: Path, base_ref: str = "main") -> dict[str, Any]:
+    """Every check on this workspace's prepared data, against `base_ref`. The splits are streamed:
+    memory grows with the rows by a few hundred bytes each, not by their texts."""
+    labels = _labels_of(prepared_dir)
+    splits = {name: Split(prepared_dir / f"{name}.jsonl") for name in SPLIT_NAMES}
+    leaks = near_duplicates(splits["train"], splits["test"])
+    test_lengths = [len(text) for texts, _ in splits["test"].chunks() for text in texts]
+    issues = whole_dataset_label_issues(splits, labels)
     data = json.loads(DATA_METRICS_FILE.read_text(encoding="utf-8")) if DATA_METRICS_FILE.is_file() else None
     return {
         "base_ref": base_ref,
         "class_prior_psi": _class_prior_psi(data, committed_json(base_ref, DATA_METRICS_FILE)),
-        "length_psi": _length_psi(test_texts, committed_json(base_ref, REFERENCE_FILE)),
-        "leakage": leakage(train_texts, test_texts),
-        "label_issues": label_issues(labels, test_labels, probabilities),
-        "test_rows": len(test_texts),
+        "length_psi": _length_psi(test_lengths, committed_json(base_ref, REFERENCE_FILE)),
+        "leakage": leaks,
+        "label_issues": issues,
+        "test_rows": leaks["test_rows"],
     }
 
 
@@ -220,8 +655,14 @@ def _psi_cell(value: float | None, missing: str) -> str:
 
 def section(checks: dict[str, Any]) -> str:
     base = checks["base_ref"]
-    leaks, issues, rows = checks["leakage"], checks["label_issues"], checks["test_rows"]
-    share = f"{len(issues) / rows:.1%}" if rows else "0"
+    leaks, found, rows = checks["leakage"], checks["label_issues"], checks["test_rows"]
+    issues = found["issues"]
+    all_rows = sum(found["rows"].values())
+    share = f"{len(issues) / all_rows:.1%}" if all_rows else "0"
+    by_split = ", ".join(
+        f"{name} {sum(issue['split'] == name for issue in issues)} of {count}"
+        for name, count in found["rows"].items()
+    )
     table = [
         "| Check | Result |",
         "|:--|:--|",
@@ -230,19 +671,28 @@ def section(checks: dict[str, Any]) -> str:
         f"| Text length shift, test split (PSI vs `{base}`'s reference) | "
         f"{_psi_cell(checks['length_psi'], f'`{base}` has no reference yet')} |",
         f"| Test rows also in train (normalised) | {len(leaks['exact'])} of {rows} |",
-        f"| Test rows nearly in train (Jaccard ≥ {leaks['threshold']}) | {len(leaks['near'])} of {rows} |",
-        f"| Suspected label errors, test split (confident learning) | {len(issues)} of {rows} ({share}) |",
+        f"| Test rows nearly in train (Jaccard ≥ {leaks['threshold']}; {leaks['seconds']:.1f} s) | "
+        f"{len(leaks['near'])} of {rows} |",
+        f"| Suspected label errors, all splits (confident learning; {found['seconds']:.1f} s) | "
+        f"{len(issues)} of {all_rows} ({share}): {by_split} |",
     ]
     parts = [f"### Data checks vs `{base}`", "\n".join(table)]
     listed = [
         ("Test rows also in train", [leak["test_row"] for leak in leaks["exact"]]),
         ("Test rows nearly in train", [leak["test_row"] for leak in leaks["near"]]),
-        ("Suspected label errors (test rows, most suspicious first)", [issue["row"] for issue in issues]),
+    ]
+    listed += [
+        (
+            f"Suspected label errors, {name} rows (most suspicious first)",
+            [issue["row"] for issue in issues if issue["split"] == name],
+        )
+        for name in found["rows"]
     ]
     lines = [f"- {title}: {_rows(numbers)}" for title, numbers in listed if numbers]
     if lines:
         parts.append(
-            "Row numbers are lines of `data/prepared/test.jsonl`; check them there (texts stay out of "
-            "the comment).\n\n" + "\n".join(lines)
+            "Row numbers are lines of `data/prepared/<split>.jsonl` (test rows: `test.jsonl`); check "
+            "them there (texts stay out of the comment). Label errors: "
+            f"{found['method']}.\n\n" + "\n".join(lines)
         )
     return "\n\n".join(parts)
