@@ -60,6 +60,14 @@ def snapshot(root: Path, skip: tuple[str, ...] = OUTPUTS) -> dict[str, str]:
     return files
 
 
+def template_data(**changes) -> dict:
+    """The template's data section (every key given, as the commands require) with `changes`."""
+    template = yaml.safe_load(
+        (Path(__file__).resolve().parents[2] / "params.yaml").read_text(encoding="utf-8")
+    )
+    return {**template["data"], "labels": list(LABELS), **changes}
+
+
 def data(**changes) -> DataParams:
     return DataParams(**{"labels": list(LABELS), **changes})
 
@@ -175,7 +183,9 @@ def test_a_jsonl_record_may_hold_line_separators_and_a_bom(project):
 def test_the_issues_cases_through_the_cli_exit_2_and_change_nothing(project):
     src = Path(__file__).resolve().parents[2] / "src"
     for prepared_dir in (".", "src", "data/raw", "../../elsewhere", "docs"):
-        (project / "params.yaml").write_text(yaml.safe_dump({"data": {"prepared_dir": prepared_dir}}))
+        (project / "params.yaml").write_text(
+            yaml.safe_dump({"data": template_data(prepared_dir=prepared_dir)})
+        )
         before = snapshot(project, skip=())
         done = subprocess.run(
             [sys.executable, "-m", "textclf.cli", "prepare"],

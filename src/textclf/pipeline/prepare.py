@@ -1,36 +1,47 @@
 """Stage `prepare`: validate and clean the raw data, then split it by label with a seed.
 
-Reads every CSV, JSONL and Parquet file in `data.raw_dir`. Writes `train.jsonl`,
-`validation.jsonl`, `test.jsonl` and `labels.json` to `data.prepared_dir`, and a data summary
-(rows per split and class, text length percentiles, what was dropped) to `metrics/data.json`.
+Reads every CSV, JSONL and Parquet file in `data.raw_dir` (not those `.dvcignore` hides: DVC does
+not version them). Writes `train.jsonl`, `validation.jsonl`, `test.jsonl` and `labels.json` to
+`data.prepared_dir`, and a data summary (rows per split and class, text length percentiles, what
+was dropped) to `metrics/data.json`.
+
+Memory is bounded by the rows, not by their texts: the files are streamed (CSV and JSON lines row
+by row, Parquet by record batch), each cleaned text goes to a temporary spool file as its output
+line, and what stays in memory per row is a 16-byte digest (for duplicates), its label, lengths
+and spool offset. The split is drawn on row indices with the same seeded shuffles as before, then
+the splits are written by copying the spooled lines in that order.
 """
 
 from __future__ import annotations
 
 import csv
-import io
+import hashlib
 import json
 import math
 import numbers
+import os
 import random
-import warnings
+import sys
+import tempfile
+from array import array
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from textclf import atomic
 from textclf.config import PROTECTED_DIRS, DataParams
 from textclf.text import normalise
 
-if TYPE_CHECKING:
-    import pandas as pd
-
 SUMMARY_FILE = Path("metrics/data.json")
 SPLITS = ("train", "validation", "test")
 READERS = {".csv": "csv", ".jsonl": "jsonl", ".parquet": "parquet"}
+# Data files prepare does not read: refused with a message rather than silently left out.
+UNREAD = (".json", ".tsv", ".ndjson", ".xlsx", ".xls", ".gz", ".zip", ".bz2", ".xz", ".zst", ".feather")
 # Everything prepare writes into data.prepared_dir: the only files it may replace there.
 PREPARED_FILES = frozenset({*(f"{name}.jsonl" for name in SPLITS), "labels.json"})
+PARQUET_BATCH_ROWS = 10_000
+csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # a long e-mail is one field; the default is 128 KB
 
 
 class DataError(ValueError):
@@ -50,194 +61,369 @@ class Cleaned:
     dropped: Counter = field(default_factory=Counter)
 
 
-def _decode(path: Path) -> str:
-    raw = path.read_bytes()
+# ---------------------------------------------------------------------------------------------
+# Which files
+
+
+def _dvcignore_specs(folders: Iterable[Path]) -> list[tuple[Path, object]]:
+    import pathspec
+
+    specs = []
+    for folder in folders:
+        ignore = folder / ".dvcignore"
+        if ignore.is_file():
+            lines = ignore.read_text(encoding="utf-8", errors="replace").splitlines()
+            specs.append((folder, pathspec.PathSpec.from_lines("gitwildmatch", lines)))
+    return specs
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def data_files(raw_dir: Path) -> list[Path]:
+    """The files prepare reads: by suffix, not hidden by a `.dvcignore`, links kept inside the
+    repository; a data file of a kind prepare does not read is an error, not silently skipped."""
+    if not raw_dir.is_dir():
+        raise DataError(f"{raw_dir}: raw data folder not found (data.raw_dir in params.yaml)")
+    root = Path.cwd().resolve()
+    resolved_raw = raw_dir.resolve()
+    base = root if _inside(resolved_raw, root) else resolved_raw
+    # .dvcignore files from the repository root down to the raw folder, and any below it.
+    chain = [base, *reversed([d for d in resolved_raw.parents if _inside(d, base) and d != base])]
+    chain += [] if resolved_raw == base else [resolved_raw]
+    files: list[Path] = []
+    specs = _dvcignore_specs(chain)
+    for folder, folders, names in os.walk(raw_dir, followlinks=False):
+        here = Path(folder)
+        specs_here = specs + _dvcignore_specs([here.resolve()]) if here != raw_dir else specs
+        for name in sorted(folders):
+            if (here / name).is_symlink():
+                raise DataError(
+                    f"{here / name}: a symbolic link to a folder; DVC versions what is in "
+                    f"{raw_dir}, so put the files there"
+                )
+        for name in names:
+            path = here / name
+            absolute = here.resolve() / name
+            if any(spec.match_file(absolute.relative_to(where).as_posix()) for where, spec in specs_here):
+                continue  # DVC does not version it: training must not read it either
+            suffix = path.suffix.lower()
+            if suffix not in READERS:
+                if suffix in UNREAD:
+                    raise DataError(
+                        f"{path}: prepare reads .csv, .jsonl and .parquet files only; convert it (JSON "
+                        f"records one per line: .jsonl) or move it out of {raw_dir} (data.raw_dir)"
+                    )
+                continue
+            if path.is_symlink():
+                target = path.resolve()
+                if not (_inside(target, root) or _inside(target, resolved_raw)):
+                    raise DataError(
+                        f"{path}: a symbolic link to {target}, outside the repository; DVC would not "
+                        f"version that file: copy it into {raw_dir}"
+                    )
+            if path.is_file():
+                files.append(path)
+    if not files:
+        raise DataError(f"{raw_dir}: no .csv, .jsonl or .parquet files found")
+    return sorted(files)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading: one (text, label, row index, line) at a time
+
+
+def _lines(path: Path, handle) -> Iterator[tuple[int, str]]:
+    """(line number, decoded line) of a binary file; a line that is not UTF-8 is an error naming it."""
+    for number, raw in enumerate(handle, start=1):
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise DataError(
+                f"{path}: line {number}: bytes that are not UTF-8 ({raw[error.start : error.end]!r}); "
+                "re-save the file as UTF-8"
+            ) from None
+        yield number, line.removeprefix("\ufeff") if number == 1 else line  # a BOM, as Excel writes
+
+
+def _csv_records(path: Path, params: DataParams) -> Iterator[tuple[object, object, int, int]]:
+    with path.open("rb") as handle:
+        lines = _lines(path, handle)
+        reader = csv.reader((line for _, line in lines), strict=True)
+        try:
+            header = next(reader, None)
+            if header is None:
+                raise DataError(f"{path}: the file is empty; remove it or add rows with a header")
+            repeated = sorted({name for name in header if header.count(name) > 1})
+            if repeated:
+                # pandas would rename the second one to `text.1` and silently read the first.
+                raise DataError(
+                    f"{path}: line 1: the header names {repeated} more than once; keep one of each"
+                )
+            columns = {}
+            for column, setting in (
+                (params.text_column, "text_column"),
+                (params.label_column, "label_column"),
+            ):
+                if column not in header:
+                    raise DataError(
+                        f"{path}: missing column {column!r} (data.{setting} in params.yaml); "
+                        f"found columns {header}"
+                    )
+                columns[setting] = header.index(column)
+            index = 0
+            while True:
+                before = reader.line_num
+                row = next(reader, None)
+                if row is None:
+                    break
+                if not row:
+                    continue  # a blank line
+                if len(row) > len(header):
+                    raise DataError(
+                        f"{path}: line {before + 1} has {len(row)} fields, the header {len(header)}; "
+                        "quote texts that hold commas"
+                    )
+                text = row[columns["text_column"]] if columns["text_column"] < len(row) else ""
+                label = row[columns["label_column"]] if columns["label_column"] < len(row) else ""
+                yield text, label, index, before + 1
+                index += 1
+        except csv.Error as error:
+            raise DataError(f"{path}: cannot be read as csv: line {reader.line_num}: {error}") from None
+    if index == 0:
+        raise DataError(f"{path}: the file has no rows")
+
+
+def _jsonl_records(path: Path, params: DataParams) -> Iterator[tuple[object, object, int, int]]:
+    """One JSON object per line; only a newline ends a record (U+2028 and form feeds are text)."""
+    index = 0
+    with path.open("rb") as handle:
+        for number, line in _lines(path, handle):
+            if not line.strip():
+                continue  # a blank line, e.g. at the end of the file
+            try:
+                record = json.loads(line)
+            except ValueError as error:
+                raise DataError(
+                    f"{path}: line {number}: not valid JSON ({error}); one object per line"
+                ) from None
+            except RecursionError:
+                raise DataError(
+                    f"{path}: line {number}: nested too deeply; one flat object per line"
+                ) from None
+            if not isinstance(record, dict):
+                raise DataError(
+                    f"{path}: line {number}: expected a JSON object such as "
+                    f'{{"text": "...", "label": "..."}}, got {type(record).__name__}'
+                )
+            for column, setting in (
+                (params.text_column, "text_column"),
+                (params.label_column, "label_column"),
+            ):
+                if column not in record:
+                    raise DataError(
+                        f"{path}: row {index + 1} (line {number}): no {column!r} key (data.{setting} in "
+                        f"params.yaml); the row has {sorted(map(str, record))}"
+                    )
+            yield record[params.text_column], record[params.label_column], index, number
+            index += 1
+    if index == 0:
+        raise DataError(f"{path}: the file is empty; remove it or add rows")
+
+
+def _parquet_records(path: Path, params: DataParams) -> Iterator[tuple[object, object, int, None]]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     try:
-        return raw.decode("utf-8").removeprefix("\ufeff")  # a byte order mark, as Excel writes
-    except UnicodeDecodeError as error:
-        line = raw[: error.start].count(b"\n") + 1
-        raise DataError(
-            f"{path}: line {line}: bytes that are not UTF-8 ({raw[error.start : error.end]!r}); "
-            "re-save the file as UTF-8"
-        ) from None
-
-
-def _read_frame(path: Path) -> pd.DataFrame:
-    # pandas is imported here, not at the top: `textclf prepare --help` and the retrain importer
-    # should not pay for it.
-    import pandas as pd
-
-    kind = READERS[path.suffix.lower()]
-    try:
-        if kind == "parquet":
-            return pd.read_parquet(path)
-        decoded = _decode(path)
-        if not decoded.strip():
-            raise pd.errors.EmptyDataError
-        if kind == "csv":
-            return _read_csv(path, decoded)
-        return _read_jsonl(path, decoded)
+        table = pq.ParquetFile(path)
+        names = table.schema_arrow.names
+        for column, setting in ((params.text_column, "text_column"), (params.label_column, "label_column")):
+            if column not in names:
+                raise DataError(
+                    f"{path}: missing column {column!r} (data.{setting} in params.yaml); "
+                    f"found columns {names}"
+                )
+        index = 0
+        columns = [params.text_column, params.label_column]
+        for batch in table.iter_batches(batch_size=PARQUET_BATCH_ROWS, columns=columns):
+            texts, labels = batch.column(0).to_pylist(), batch.column(1).to_pylist()
+            for text, label in zip(texts, labels, strict=True):
+                yield text, label, index, None
+                index += 1
     except DataError:
         raise
-    except pd.errors.EmptyDataError:
-        raise DataError(f"{path}: the file is empty; remove it or add rows with a header") from None
-    except OSError as error:
-        raise DataError(f"{path}: cannot be read ({error.strerror or error})") from None
-    except ValueError as error:
-        raise DataError(f"{path}: cannot be read as {kind}: {error}") from None
+    except (OSError, ValueError, pa.ArrowException) as error:
+        raise DataError(f"{path}: cannot be read as parquet: {error}") from None
+    if index == 0:
+        raise DataError(f"{path}: the file has no rows")
 
 
-def _read_csv(path: Path, decoded: str) -> pd.DataFrame:
-    import pandas as pd
-
-    header = _csv_header(decoded)
-    repeated = sorted({name for name in header if header.count(name) > 1})
-    if repeated:
-        # pandas would rename the second one to `text.1` and silently read the first.
-        raise DataError(f"{path}: line 1: the header names {repeated} more than once; keep one of each")
-    with warnings.catch_warnings():
-        # A row with one field too many would otherwise shift into the index: text becomes label.
-        warnings.simplefilter("error", pd.errors.ParserWarning)
-        try:
-            return pd.read_csv(io.StringIO(decoded), dtype=str, keep_default_na=False, index_col=False)
-        except pd.errors.ParserWarning:
-            raise DataError(f"{path}: {_first_long_row(decoded)}; quote texts that hold commas") from None
+_RECORDS = {"csv": _csv_records, "jsonl": _jsonl_records, "parquet": _parquet_records}
 
 
-def _csv_header(decoded: str) -> list[str]:
-    try:
-        return next(csv.reader(io.StringIO(decoded)), [])
-    except csv.Error:  # e.g. a field over the csv module's size limit: pandas says what is wrong
-        return []
-
-
-def _first_long_row(decoded: str) -> str:
-    """Where a row has more fields than the header, for the error message."""
-    rows = csv.reader(io.StringIO(decoded))
-    try:
-        width = len(next(rows))
-        for row in rows:
-            if len(row) > width:
-                return f"line {rows.line_num} has {len(row)} fields, the header {width}"
-    except csv.Error:
-        pass
-    return "a row has more fields than the header"
-
-
-def _read_jsonl(path: Path, decoded: str) -> pd.DataFrame:
-    """One JSON object per line, parsed here so an error names its line (pandas names none)."""
-    import pandas as pd
-
-    records, line_numbers = [], []
-    # Only a newline ends a record: U+2028 and form feeds may sit inside a JSON string.
-    for number, line in enumerate(decoded.split("\n"), start=1):
-        if not line.strip():
-            continue  # a blank line, e.g. at the end of the file
-        try:
-            record = json.loads(line)
-        except ValueError as error:
-            raise DataError(f"{path}: line {number}: not valid JSON ({error}); one object per line") from None
-        except RecursionError:
-            raise DataError(f"{path}: line {number}: nested too deeply; one flat object per line") from None
-        if not isinstance(record, dict):
-            raise DataError(
-                f"{path}: line {number}: expected a JSON object such as "
-                f'{{"text": "...", "label": "..."}}, got {type(record).__name__}'
-            )
-        records.append(record)
-        line_numbers.append(number)
-    frame = pd.DataFrame.from_records(records)
-    frame.attrs["lines"] = line_numbers  # for error messages: blank lines are skipped
-    return frame
-
-
-def _row_name(path: Path, index: int, lines: list[int] | None = None) -> str:
+def _row_name(path: Path, index: int, line: int | None) -> str:
     # Rows are counted from 1 as a spreadsheet would show them; a CSV's header is line 1.
-    if path.suffix.lower() == ".csv":
-        return f"{path}: row {index + 1} (line {index + 2})"
-    if lines:
-        return f"{path}: row {index + 1} (line {lines[index]})"
-    return f"{path}: row {index + 1}"
+    return f"{path}: row {index + 1}" + (f" (line {line})" if line is not None else "")
 
 
-def _usable_label(label: object) -> bool:
-    # Lists, objects and inf would become labels such as "[1]" or "inf" once made text.
+def _label_text(label: object) -> str | None:
+    """The label as text: a number by its value (1, 1.0 and "1" are one class), None if unusable.
+    Lists, objects, booleans and inf would become labels such as "[1]" or "True" once made text."""
     if isinstance(label, str):
-        return True
-    return isinstance(label, numbers.Real) and math.isfinite(label)
+        return label.strip()
+    if isinstance(label, bool) or not isinstance(label, numbers.Real):
+        return None
+    if isinstance(label, numbers.Integral):
+        return str(int(label))
+    value = float(label)
+    if not math.isfinite(value):
+        return None
+    return str(int(value)) if value.is_integer() else repr(value)
+
+
+def _is_empty(label: object) -> bool:
+    return (
+        label is None
+        or (isinstance(label, float) and math.isnan(label))
+        or (isinstance(label, str) and not label.strip())
+    )
+
+
+def iter_rows(raw_dir: Path, params: DataParams) -> Iterator[tuple[str, str, Path, int, int | None]]:
+    """(text as written, label as text, file, row index, line) of every row, checked for types."""
+    for path in data_files(raw_dir):
+        kind = READERS[path.suffix.lower()]
+        try:
+            for text, label, index, line in _RECORDS[kind](path, params):
+                if not isinstance(text, str):
+                    where = _row_name(path, index, line)
+                    raise DataError(f"{where}: column {params.text_column!r} must be text, got {text!r}")
+                if _is_empty(label):
+                    where = _row_name(path, index, line)
+                    raise DataError(f"{where}: column {params.label_column!r} is empty")
+                shown = _label_text(label)
+                if shown is None:
+                    where = _row_name(path, index, line)
+                    raise DataError(
+                        f"{where}: column {params.label_column!r} must be a text or a number, got {label!r}"
+                    )
+                yield text, shown, path, index, line
+        except OSError as error:
+            raise DataError(f"{path}: cannot be read ({error.strerror or error})") from None
 
 
 def read_raw(raw_dir: Path, params: DataParams) -> list[Example]:
-    """Every labelled text in the raw folder, checked for schema and types."""
-    if not raw_dir.is_dir():
-        raise DataError(f"{raw_dir}: raw data folder not found (data.raw_dir in params.yaml)")
-    files = sorted(p for p in raw_dir.rglob("*") if p.is_file() and p.suffix.lower() in READERS)
-    if not files:
-        raise DataError(f"{raw_dir}: no .csv, .jsonl or .parquet files found")
-    examples: list[Example] = []
-    for path in files:
-        frame = _read_frame(path)
-        if frame.empty:
-            raise DataError(f"{path}: the file has no rows")
-        for column, setting in ((params.text_column, "text_column"), (params.label_column, "label_column")):
-            if column not in frame.columns:
-                raise DataError(
-                    f"{path}: missing column {column!r} (data.{setting} in params.yaml); "
-                    f"found columns {list(map(str, frame.columns))}"
-                )
-        texts = frame[params.text_column].tolist()
-        labels = frame[params.label_column].tolist()
-        for index, (text, label) in enumerate(zip(texts, labels, strict=True)):
-            where = _row_name(path, index, frame.attrs.get("lines"))
-            if not isinstance(text, str):
-                raise DataError(f"{where}: column {params.text_column!r} must be text, got {text!r}")
-            if label is None or (isinstance(label, float) and math.isnan(label)) or str(label).strip() == "":
-                raise DataError(f"{where}: column {params.label_column!r} is empty")
-            if not _usable_label(label):
-                raise DataError(
-                    f"{where}: column {params.label_column!r} must be a text or a number, got {label!r}"
-                )
-            examples.append(Example(text=text, label=str(label).strip(), source=where))
-    return examples
+    """Every labelled text in the raw folder, checked for schema and types (in memory: small data)."""
+    return [
+        Example(text=text, label=label, source=_row_name(path, index, line))
+        for text, label, path, index, line in iter_rows(raw_dir, params)
+    ]
 
 
-def clean(examples: list[Example], params: DataParams) -> Cleaned:
-    """Normalise texts, check labels, drop empty texts (if allowed) and duplicates."""
-    result = Cleaned(examples=[])
-    allowed = set(params.labels) if params.labels is not None else None
-    label_of: dict[str, str] = {}
-    conflicting: set[str] = set()
-    for example in examples:
-        text = normalise(example.text)
+# ---------------------------------------------------------------------------------------------
+# Cleaning: normalise, check labels, drop empty texts (if allowed) and duplicates
+
+
+class _Collector:
+    """Takes rows one at a time; keeps per row a digest, its label, lengths and where its cleaned
+    line is (the spool, or a list when there is no spool)."""
+
+    def __init__(self, params: DataParams, spool=None) -> None:
+        self.params = params
+        self.allowed = set(params.labels) if params.labels is not None else None
+        self.spool = spool
+        self.lines: list[str] = []  # without a spool
+        self.offsets = array("q")
+        self.label_ids = array("l")
+        self.chars = array("q")
+        self.words = array("q")
+        self.label_names: list[str] = []
+        self.label_index: dict[str, int] = {}
+        self.first_seen: dict[str, str] = {}  # label -> the first row that has it (case check)
+        self.index_of: dict[bytes, int] = {}
+        self.conflicting: set[int] = set()
+        self.dropped: Counter = Counter()
+        self.raw_rows = 0
+
+    def add(self, raw_text: str, label: str, where) -> None:
+        self.raw_rows += 1
+        params = self.params
+        text = normalise(raw_text)
         if not text:
             if params.empty_text == "error":
                 raise DataError(
-                    f"{example.source}: column {params.text_column!r} is empty; fix the row, or set "
+                    f"{where()}: column {params.text_column!r} is empty; fix the row, or set "
                     "data.empty_text: drop in params.yaml to drop such rows"
                 )
-            result.dropped["empty_text"] += 1
-            continue
-        if allowed is not None and example.label not in allowed:
+            self.dropped["empty_text"] += 1
+            return
+        if self.allowed is not None and label not in self.allowed:
             raise DataError(
-                f"{example.source}: label {example.label!r} is not one of data.labels in params.yaml "
+                f"{where()}: label {label!r} is not one of data.labels in params.yaml "
                 f"({', '.join(params.labels or [])}); fix the row or add the label there"
             )
-        if text in label_of:
-            result.dropped["duplicate"] += 1
-            if label_of[text] != example.label:
-                conflicting.add(text)
-            continue
-        label_of[text] = example.label
-        result.examples.append(Example(text=text, label=example.label, source=example.source))
-    if conflicting:
-        # The same text under two labels: neither can be trusted, so no copy is kept.
-        result.examples = [e for e in result.examples if e.text not in conflicting]
-        result.dropped["conflicting_labels"] += len(conflicting)
+        digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+        if label not in self.label_index:
+            self.label_index[label] = len(self.label_names)
+            self.label_names.append(label)
+            self.first_seen[label] = where()
+        label_id = self.label_index[label]
+        seen = self.index_of.get(digest)
+        if seen is not None:
+            self.dropped["duplicate"] += 1
+            if self.label_ids[seen] != label_id:
+                self.conflicting.add(seen)
+            return
+        self.index_of[digest] = len(self.label_ids)
+        line = json.dumps({"text": text, "label": label}, ensure_ascii=False) + "\n"
+        if self.spool is not None:
+            self.offsets.append(self.spool.tell())
+            self.spool.write(line.encode("utf-8", "surrogatepass"))
+        else:
+            self.lines.append(line)
+        self.label_ids.append(label_id)
+        self.chars.append(len(text))
+        self.words.append(len(text.split()))
+
+    def kept(self) -> list[int]:
+        """Row indices kept: the same text under two labels keeps neither copy."""
+        self.dropped["conflicting_labels"] = len(self.conflicting)
+        return [i for i in range(len(self.label_ids)) if i not in self.conflicting]
+
+    def check_case(self) -> None:
+        """Labels that differ only in case are one class written two ways, unless data.labels says
+        they are two."""
+        if self.params.labels is not None:
+            return
+        by_folded: dict[str, list[str]] = {}
+        for label in self.label_names:
+            by_folded.setdefault(label.casefold(), []).append(label)
+        for group in by_folded.values():
+            if len(group) > 1:
+                shown = " and ".join(f"{label!r} (first at {self.first_seen[label]})" for label in group)
+                raise DataError(
+                    f"labels {shown} differ only in case: write them one way, or list each in "
+                    "data.labels in params.yaml if they really are different classes"
+                )
+
+
+def clean(examples: Iterable[Example], params: DataParams) -> Cleaned:
+    """Normalise texts, check labels, drop empty texts (if allowed) and duplicates (in memory)."""
+    collector = _Collector(params)
+    for example in examples:
+        collector.add(example.text, example.label, lambda e=example: e.source)
+    kept = collector.kept()
+    collector.check_case()
+    result = Cleaned(examples=[], dropped=collector.dropped)
+    for i in kept:
+        row = json.loads(collector.lines[i])
+        result.examples.append(Example(text=row["text"], label=row["label"], source=""))
     return result
 
 
-def label_set(examples: list[Example], params: DataParams) -> list[str]:
-    present = Counter(e.label for e in examples)
+def label_set(present: Counter, params: DataParams) -> list[str]:
     if len(present) < 2:
         only = next(iter(present), "none")
         raise DataError(f"the data holds a single class ({only!r}); a classifier needs at least 2")
@@ -249,15 +435,15 @@ def label_set(examples: list[Example], params: DataParams) -> list[str]:
     return sorted(present)
 
 
-def split(examples: list[Example], params: DataParams) -> dict[str, list[Example]]:
-    """Stratified split: every class is shuffled with the seed and cut by the split ratios."""
+def split(indices: list[int], labels_of: list[str], params: DataParams) -> dict[str, list[int]]:
+    """Stratified split of row indices: every class is shuffled with the seed and cut by the ratios."""
     ratios = params.split
     smallest = min(ratios.validation, ratios.test, ratios.train)
     needed = max(3, math.ceil(1 / smallest - 1e-9))
-    by_label: dict[str, list[Example]] = {}
-    for example in examples:
-        by_label.setdefault(example.label, []).append(example)
-    parts: dict[str, list[Example]] = {name: [] for name in SPLITS}
+    by_label: dict[str, list[int]] = {}
+    for index in indices:
+        by_label.setdefault(labels_of[index], []).append(index)
+    parts: dict[str, list[int]] = {name: [] for name in SPLITS}
     rng = random.Random(params.seed)
     for label in sorted(by_label):
         members = by_label[label]
@@ -274,17 +460,7 @@ def split(examples: list[Example], params: DataParams) -> dict[str, list[Example
         parts["train"] += members[n_test + n_validation :]
     for name in SPLITS:
         rng.shuffle(parts[name])
-    _check_disjoint(parts)
     return parts
-
-
-def _check_disjoint(parts: dict[str, list[Example]]) -> None:
-    seen: dict[str, str] = {}
-    for name, members in parts.items():
-        for example in members:
-            other = seen.setdefault(example.text, name)
-            if other != name:
-                raise DataError(f"text appears in both {other} and {name}: {example.text[:80]!r}")
 
 
 def _percentiles(values: list[int]) -> dict[str, float]:
@@ -296,25 +472,24 @@ def _percentiles(values: list[int]) -> dict[str, float]:
     return {"p5": at(0.05), "p50": at(0.5), "p95": at(0.95), "max": float(ordered[-1])}
 
 
-def summarise(parts: dict[str, list[Example]], labels: list[str], dropped: Counter, raw_rows: int) -> dict:
-    all_examples = [e for members in parts.values() for e in members]
+def summarise(collector: _Collector, parts: dict[str, list[int]], labels: list[str]) -> dict:
+    names = collector.label_names
+    ids = collector.label_ids
+    every = [i for members in parts.values() for i in members]
     return {
-        "rows": {"raw": raw_rows, **{name: len(parts[name]) for name in SPLITS}},
-        "dropped": {key: dropped.get(key, 0) for key in ("empty_text", "duplicate", "conflicting_labels")},
-        "classes": {
-            name: {label: sum(e.label == label for e in parts[name]) for label in labels} for name in SPLITS
+        "rows": {"raw": collector.raw_rows, **{name: len(parts[name]) for name in SPLITS}},
+        "dropped": {
+            key: collector.dropped.get(key, 0) for key in ("empty_text", "duplicate", "conflicting_labels")
         },
-        "text_chars": _percentiles([len(e.text) for e in all_examples]),
-        "text_words": _percentiles([len(e.text.split()) for e in all_examples]),
+        "classes": {name: _class_counts(parts[name], ids, names, labels) for name in SPLITS},
+        "text_chars": _percentiles([collector.chars[i] for i in every]),
+        "text_words": _percentiles([collector.words[i] for i in every]),
     }
 
 
-def _write_jsonl(path: Path, examples: list[Example]) -> None:
-    with path.open("w", encoding="utf-8") as handle:
-        for example in examples:
-            handle.write(
-                json.dumps({"text": example.text, "label": example.label}, ensure_ascii=False) + "\n"
-            )
+def _class_counts(members: list[int], ids: array, names: list[str], labels: list[str]) -> dict[str, int]:
+    counts = Counter(names[ids[i]] for i in members)
+    return {label: counts.get(label, 0) for label in labels}
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -367,15 +542,32 @@ def run(params: DataParams, summary_file: Path = SUMMARY_FILE) -> dict:
     """
     prepared_dir = checked_output_dir(params, summary_file)
     try:
-        raw = read_raw(Path(params.raw_dir), params)
-        cleaned = clean(raw, params)
-        labels = label_set(cleaned.examples, params)
-        parts = split(cleaned.examples, params)
-        summary = summarise(parts, labels, cleaned.dropped, raw_rows=len(raw))
-        with atomic.atomic_dir(prepared_dir) as staging:
-            for name in SPLITS:
-                _write_jsonl(staging / f"{name}.jsonl", parts[name])
-            atomic.write_json(staging / "labels.json", {"labels": labels})
+        prepared_dir.parent.mkdir(parents=True, exist_ok=True)
+        # The spool sits next to the outputs (same disk; `.dvcignore` hides `.*.tmp*`), never in
+        # memory: a million e-mails are a gigabyte or more.
+        with tempfile.TemporaryDirectory(
+            prefix=".prepare.", suffix=".tmp", dir=prepared_dir.parent
+        ) as spool_dir:
+            spool_path = Path(spool_dir) / "rows.jsonl"
+            with spool_path.open("wb") as spool:
+                collector = _Collector(params, spool)
+                for text, label, path, index, line in iter_rows(Path(params.raw_dir), params):
+                    collector.add(text, label, lambda p=path, i=index, n=line: _row_name(p, i, n))
+            kept = collector.kept()
+            collector.check_case()
+            present = Counter(collector.label_names[collector.label_ids[i]] for i in kept)
+            labels = label_set(present, params)
+            labels_of = [collector.label_names[label_id] for label_id in collector.label_ids]
+            parts = split(kept, labels_of, params)
+            del labels_of
+            summary = summarise(collector, parts, labels)
+            with atomic.atomic_dir(prepared_dir) as staging, spool_path.open("rb") as spool:
+                for name in SPLITS:
+                    with (staging / f"{name}.jsonl").open("wb") as out:
+                        for index in parts[name]:
+                            spool.seek(collector.offsets[index])
+                            out.write(spool.readline())
+                atomic.write_json(staging / "labels.json", {"labels": labels})
         atomic.write_json(summary_file, summary)
     except DataError:
         atomic.remove(prepared_dir, summary_file)
