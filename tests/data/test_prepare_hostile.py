@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -244,3 +245,129 @@ def test_any_csv_gives_a_message_or_a_success(pieces, tail):
 @given(pieces=st.lists(st.one_of(JSONL_PIECES, st.text(max_size=4)), max_size=40), tail=st.binary(max_size=4))
 def test_any_jsonl_gives_a_message_or_a_success(pieces, tail):
     run_in_a_fresh_project("new.jsonl", "".join(pieces).encode("utf-8", "surrogatepass") + tail)
+
+
+# --- round 3 (issue 27): what DVC does not version, numbers as labels, names of things ---------
+
+
+def test_files_dvcignore_hides_are_not_read(project):
+    (project / ".dvcignore").write_text("**/.*.tmp*\n", encoding="utf-8")
+    (project / "data/raw/.x.tmp.csv").write_text("text,label\nnot versioned,refunds\n", encoding="utf-8")
+    (project / "data/raw/sub").mkdir()
+    (project / "data/raw/sub/.dvcignore").write_text("skip.csv\n", encoding="utf-8")
+    (project / "data/raw/sub/skip.csv").write_text("text,label\nnot versioned either,refunds\n")
+
+    summary = prepare.run(data())
+
+    assert summary["rows"]["raw"] == 60  # a.csv only; "refunds" would not even be an allowed label
+
+
+def jsonl(*records: dict) -> str:
+    return "".join(json.dumps(record) + "\n" for record in records)
+
+
+def test_numeric_labels_are_one_class_per_value(project):
+    (project / "data/raw/a.csv").unlink()
+    records = [{"text": f"note {i} one", "label": [1, 1.0, "1"][i % 3]} for i in range(30)]
+    records += [{"text": f"note {i} half", "label": 1.5} for i in range(30)]
+    (project / "data/raw/a.jsonl").write_text(jsonl(*records), encoding="utf-8")
+
+    summary = prepare.run(data(labels=None))
+
+    assert json.loads((project / "data/prepared/labels.json").read_text())["labels"] == ["1", "1.5"]
+    assert (
+        sum(summary["classes"]["train"].values()) + summary["rows"]["validation"] + summary["rows"]["test"]
+        == 60
+    )
+
+
+@pytest.mark.parametrize(
+    ("record", "message"),
+    [
+        (
+            {"text": "x", "label": True},
+            r"row 3 \(line 3\): column 'label' must be a text or a number, got True",
+        ),
+        ({"text": "x", "label": 10**400}, None),  # a huge integer is a label like any other
+        (
+            {"label": "billing"},
+            r"row 3 \(line 3\): no 'text' key \(data.text_column in params.yaml\); the row ",
+        ),
+        ({"text": "x"}, r"row 3 \(line 3\): no 'label' key"),
+    ],
+)
+def test_a_bad_jsonl_row_is_named_by_its_own_line(project, record, message):
+    good = [{"text": f"note {i}", "label": LABELS[i % 3]} for i in range(2)]
+    (project / "data/raw/b.jsonl").write_text(jsonl(*good, record), encoding="utf-8")
+    if message is None:
+        with pytest.raises(DataError, match=r"label '1000.*' is not one of data.labels"):
+            prepare.run(data())
+        return
+    with pytest.raises(DataError, match=message):
+        prepare.run(data(labels=None))
+
+
+def test_labels_differing_only_in_case_are_refused_unless_listed(project):
+    rows = "".join(f"other note {i},Billing\n" for i in range(20))
+    (project / "data/raw/b.csv").write_text("text,label\n" + rows, encoding="utf-8")
+
+    with pytest.raises(
+        DataError, match=r"labels 'billing' \(first at .*a.csv: row 1 \(line 2\)\) and 'Billing'"
+    ):
+        prepare.run(data(labels=None))
+    assert prepare.run(data(labels=[*LABELS, "Billing"]))["classes"]["train"]["Billing"] > 0
+
+
+@pytest.mark.parametrize("name", ["extra.json", "extra.tsv", "more/extra.xlsx"])
+def test_data_files_prepare_does_not_read_are_named(project, name):
+    (project / "data/raw" / name).parent.mkdir(exist_ok=True)
+    (project / "data/raw" / name).write_text('[{"text": "x", "label": "billing"}]', encoding="utf-8")
+
+    with pytest.raises(DataError, match=rf"{name}: prepare reads .csv, .jsonl and .parquet files only"):
+        prepare.run(data())
+
+
+def test_a_link_to_a_file_outside_the_repository_is_refused(project, tmp_path_factory):
+    outside = tmp_path_factory.mktemp("elsewhere") / "b.csv"
+    outside.write_text(GOOD_CSV.replace("note", "other"), encoding="utf-8")
+    (project / "data/raw/b.csv").symlink_to(outside)
+
+    with pytest.raises(DataError, match=r"b.csv: a symbolic link to .*, outside the repository"):
+        prepare.run(data())
+
+    (project / "data/raw/b.csv").unlink()
+    (project / "docs/b.csv").write_text(GOOD_CSV.replace("note", "other"), encoding="utf-8")
+    (project / "data/raw/b.csv").symlink_to(project / "docs/b.csv")  # inside: read
+    assert prepare.run(data())["rows"]["raw"] == 120
+
+
+@pytest.mark.parametrize(
+    ("prepared_dir", "message"),
+    [
+        ("data/prepared/../prepared", r"without '.', '..' or doubled slashes, e.g. data/prepared"),
+        ("params.yaml/x", r"params.yaml is a file, so no folder can be made inside it"),
+        ("data/" + "p" * 300, r"not a usable folder name \(File name too long\)"),
+    ],
+)
+def test_output_folder_names_that_cannot_work_are_refused_before_anything_changes(
+    project, prepared_dir, message
+):
+    prepare.run(data())
+    before = snapshot(project, skip=())
+
+    with pytest.raises(DataError, match=message):
+        prepare.checked_output_dir(
+            DataParams.model_construct(**{**data().__dict__, "prepared_dir": prepared_dir})
+        )
+    with pytest.raises(DataError, match=message):
+        prepare.run(DataParams.model_construct(**{**data().__dict__, "prepared_dir": prepared_dir}))
+
+    assert snapshot(project, skip=()) == before  # data/prepared still there, no temporary folder
+    assert sorted(p.name for p in (project / "data").iterdir()) == ["prepared", "raw"]
+
+
+def test_a_text_longer_than_the_csv_modules_default_field_limit_is_read(project):
+    long_text = "word " * 40_000  # 200 KB in one field
+    (project / "data/raw/b.csv").write_text(f'text,label\n"{long_text}",billing\n', encoding="utf-8")
+
+    assert prepare.run(data())["text_chars"]["max"] == len(long_text.strip())

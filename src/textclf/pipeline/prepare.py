@@ -503,7 +503,26 @@ def checked_output_dir(params: DataParams, summary_file: Path = SUMMARY_FILE) ->
     links) and what is there now. Paths are relative to the repository root, the working directory.
     """
     prepared_dir = Path(params.prepared_dir)
-    where = f"{prepared_dir} (data.prepared_dir in params.yaml)"
+    where = f"{params.prepared_dir} (data.prepared_dir in params.yaml)"
+    try:
+        return _checked_output_dir(prepared_dir, where, params, summary_file)
+    except (OSError, ValueError) as error:  # a NUL byte, a name too long for the file system
+        if isinstance(error, DataError):
+            raise
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        raise DataError(
+            f"{where}: not a usable folder name ({reason}); name a folder such as data/prepared"
+        ) from None
+
+
+def _checked_output_dir(prepared_dir: Path, where: str, params: DataParams, summary_file: Path) -> Path:
+    normal = os.path.normpath(params.prepared_dir)
+    if normal != params.prepared_dir.rstrip("/") or "\0" in params.prepared_dir:
+        # `data/prepared/../prepared` names the folder it would delete before writing its own.
+        raise DataError(f"{where}: write it without '.', '..' or doubled slashes, e.g. {normal}")
+    for parent in reversed(prepared_dir.parents):
+        if parent.exists() and not parent.is_dir():
+            raise DataError(f"{where}: {parent} is a file, so no folder can be made inside it")
     root = Path.cwd().resolve()
     target = prepared_dir.resolve()
     if prepared_dir.is_symlink():
