@@ -2,7 +2,10 @@
 
     python docker/ecr.py registry            <account>.dkr.ecr.<region>.amazonaws.com
     python docker/ecr.py password            the `docker login --username AWS` password
-    python docker/ecr.py exists REPO TAG     exit 0: the tag exists; 1: it does not; 2: no such repository
+    python docker/ecr.py exists REPO TAG     exit 0: the tag exists; 1: it does not; 2: no such repository;
+                                             3: ECR refused the question (the message says why)
+    python docker/ecr.py output NAME         the value of Terraform output NAME (JSON of
+                                             `terraform output -json` on stdin)
 
 The region is params.yaml's aws.region (or TEXTCLF_AWS_REGION); credentials and endpoint come from
 the environment as for every other AWS call (AWS_ENDPOINT_URL points them at the local cloud).
@@ -46,6 +49,8 @@ def password() -> str:
 
 
 def exists(repository: str, tag: str) -> bool:
+    from botocore.exceptions import BotoCoreError, ClientError
+
     ecr = _session().client("ecr")
     try:
         ecr.describe_images(repositoryName=repository, imageIds=[{"imageTag": tag}])
@@ -58,7 +63,24 @@ def exists(repository: str, tag: str) -> bool:
             file=sys.stderr,
         )
         raise SystemExit(2) from None
+    except (BotoCoreError, ClientError) as error:
+        # Not "missing": an image would be built only to be refused (AccessDenied: the role may not
+        # use this repository, for example another environment's).
+        print(f"error: cannot look up {repository}:{tag} in ECR: {error}", file=sys.stderr)
+        raise SystemExit(3) from None
     return True
+
+
+def output(name: str) -> str:
+    import json
+
+    try:
+        value = json.load(sys.stdin)[name]["value"]
+    except (ValueError, KeyError, TypeError):
+        raise SystemExit(f"error: Terraform output {name!r} is missing") from None
+    if not isinstance(value, str) or not value:
+        raise SystemExit(f"error: Terraform output {name!r} is empty")
+    return value
 
 
 def main(argv: list[str]) -> int:
@@ -69,6 +91,8 @@ def main(argv: list[str]) -> int:
             print(password())
         case ["exists", repository, tag]:
             return 0 if exists(repository, tag) else 1
+        case ["output", name]:
+            print(output(name))
         case _:
             print(__doc__, file=sys.stderr)
             return 2

@@ -42,7 +42,7 @@ RUN pip install --no-cache-dir --require-hashes --no-deps --requirement requirem
     && pip check
 
 # The package without its (training) dependencies: the server imports only the serving set.
-COPY pyproject.toml README.md params.yaml ./
+COPY pyproject.toml params.yaml ./
 COPY src ./src
 RUN pip install --no-cache-dir --no-deps .
 

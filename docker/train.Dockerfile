@@ -71,7 +71,6 @@ RUN python -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))
     && python -c "import torch; assert torch.version.cuda, 'torch is a CPU build'; print('torch', torch.__version__, 'CUDA', torch.version.cuda)" \
     && rm runtime.txt constraints.txt
 
-COPY README.md ./
 COPY src ./src
 RUN pip install --no-cache-dir --no-deps . \
     && python -c "from textclf.pipeline.modeling import resolve_model; print(resolve_model('sentence-transformers/all-MiniLM-L6-v2'))"

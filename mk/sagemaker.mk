@@ -9,19 +9,23 @@ DOCKER ?= docker
 # name its images without asking anyone, a release whose commit left them alone reuses the images
 # in ECR (its tags are immutable), and a change to the code in them gives new tags.
 IMAGE_REF ?= HEAD
-TRAINING_IMAGE_INPUTS := docker/train.Dockerfile docker/train pyproject.toml requirements.lock README.md src
+# README.md is not an input: the package's metadata does not read it (pyproject.toml), so a
+# documentation-only merge keeps the images, and the PRs that train on main's image find it.
+TRAINING_IMAGE_INPUTS := docker/train.Dockerfile docker/train pyproject.toml requirements.lock src
 # The serving image also carries params.yaml: the server's settings (`serve` section) come from it.
-SERVING_IMAGE_INPUTS := docker/serve.Dockerfile docker/serve pyproject.toml requirements.lock README.md src \
+SERVING_IMAGE_INPUTS := docker/serve.Dockerfile docker/serve pyproject.toml requirements.lock src \
 	params.yaml
 image_tag = $(shell git rev-parse --quiet --verify "$(IMAGE_REF)^{commit}" >/dev/null 2>&1 && \
 	git ls-tree -r "$(IMAGE_REF)" -- $(1) | git hash-object --stdin | cut -c1-20)
 TRAINING_IMAGE_TAG ?= $(call image_tag,$(TRAINING_IMAGE_INPUTS))
 SERVING_IMAGE_TAG ?= $(call image_tag,$(SERVING_IMAGE_INPUTS))
-# Terraform's repository names: <project>-<environment>-training / -serving (terraform/ecr.tf).
+# Production's training repository, by Terraform's naming (<project>-<environment>-training,
+# terraform/ecr.tf): the pr workflow's role cannot read Terraform's state, so it names it.
 PROJECT ?= textclf
-ENVIRONMENT ?= prod
-TRAINING_REPOSITORY ?= $(PROJECT)-$(ENVIRONMENT)-training
-SERVING_REPOSITORY ?= $(PROJECT)-$(ENVIRONMENT)-serving
+TRAINING_REPOSITORY ?= $(PROJECT)-prod-training
+# Images are built for the hosts that run them (SageMaker and Fargate: x86_64), whatever the
+# machine that builds them; ECR tags are immutable, so a wrong architecture could not be replaced.
+IMAGE_PLATFORM := linux/amd64
 # The offline rehearsal: a Spot interruption once this step's checkpoint exists (a multiple of
 # train.save_steps); empty for none.
 INTERRUPT_AT ?= 40
@@ -53,26 +57,32 @@ images-committed: image-ref
 		git status --short -- $(sort $(TRAINING_IMAGE_INPUTS) $(SERVING_IMAGE_INPUTS)) >&2; exit 2; fi
 
 images-build: images-committed ## Build the training (CUDA) and serving (CPU) images, tagged with their inputs' hash
-	$(DOCKER) build --file docker/train.Dockerfile --tag $(TRAINING_REPOSITORY):$(TRAINING_IMAGE_TAG) .
-	$(DOCKER) build --file docker/serve.Dockerfile --tag $(SERVING_REPOSITORY):$(SERVING_IMAGE_TAG) .
+	$(DOCKER) build --platform $(IMAGE_PLATFORM) --file docker/train.Dockerfile --tag textclf-training:$(TRAINING_IMAGE_TAG) .
+	$(DOCKER) build --platform $(IMAGE_PLATFORM) --file docker/serve.Dockerfile --tag textclf-serving:$(SERVING_IMAGE_TAG) .
 
-# Asks ECR first and builds only what it lacks: a release that changed neither image builds nothing.
-images-push: $(INSTALLED) images-committed ## Build and push to ECR each image whose tag ECR lacks
-	@registry=$$($(BIN)/python docker/ecr.py registry); \
+# Pushes to DEPLOY_ENV's own repositories, read from its Terraform outputs (the job applied it), so
+# staging's release role pushes to staging's and production's to production's. Asks ECR first and
+# builds only what it lacks: a release that changed neither image builds nothing.
+images-push: $(INSTALLED) images-committed ## Build and push to DEPLOY_ENV's ECR each image whose tag it lacks
+	@outputs="$$($(TF) main output -json)" && \
+	training="$$($(BIN)/python docker/ecr.py output training_repository_url <<<"$$outputs")" && \
+	serving="$$($(BIN)/python docker/ecr.py output serving_repository_url <<<"$$outputs")" || \
+		{ echo "no ECR repositories in DEPLOY_ENV=$(DEPLOY_ENV)'s Terraform outputs: run make infra-apply first" >&2; exit 2; }; \
 	logged_in=false; \
-	for image in "train $(TRAINING_REPOSITORY) $(TRAINING_IMAGE_TAG)" "serve $(SERVING_REPOSITORY) $(SERVING_IMAGE_TAG)"; do \
-		read -r kind repository tag <<<"$$image"; \
-		uri="$$registry/$$repository:$$tag"; \
+	for image in "train $$training $(TRAINING_IMAGE_TAG)" "serve $$serving $(SERVING_IMAGE_TAG)"; do \
+		read -r kind repository_url tag <<<"$$image"; \
+		registry="$${repository_url%%/*}"; repository="$${repository_url#*/}"; uri="$$repository_url:$$tag"; \
 		status=0; $(BIN)/python docker/ecr.py exists "$$repository" "$$tag" || status=$$?; \
 		if [[ $$status -eq 0 ]]; then echo "$$uri already in ECR"; continue; \
 		elif [[ $$status -ne 1 ]]; then exit $$status; fi; \
 		if [[ $$logged_in == false ]]; then \
 			$(BIN)/python docker/ecr.py password | $(DOCKER) login --username AWS --password-stdin "$$registry" || exit 1; \
 			logged_in=true; fi; \
-		$(DOCKER) build --file "docker/$$kind.Dockerfile" --tag "$$uri" . && $(DOCKER) push "$$uri" || exit 1; \
+		$(DOCKER) build --platform $(IMAGE_PLATFORM) --file "docker/$$kind.Dockerfile" --tag "$$uri" . && \
+			$(DOCKER) push "$$uri" || exit 1; \
 	done; \
-	echo "TEXTCLF_TRAINING_IMAGE_URI=$$registry/$(TRAINING_REPOSITORY):$(TRAINING_IMAGE_TAG)"; \
-	echo "TEXTCLF_SERVING_IMAGE_URI=$$registry/$(SERVING_REPOSITORY):$(SERVING_IMAGE_TAG)"
+	echo "TEXTCLF_TRAINING_IMAGE_URI=$$training:$(TRAINING_IMAGE_TAG)"; \
+	echo "TEXTCLF_SERVING_IMAGE_URI=$$serving:$(SERVING_IMAGE_TAG)"
 
 images: images-push ## Build the training and serving images and push them to ECR (= images-push)
 

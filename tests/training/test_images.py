@@ -249,7 +249,7 @@ def test_the_serving_lock_alone_runs_the_serve_program_without_torch(repo_root, 
 # What the images are built from, copied into a fresh git repository so that the tags (hashes of
 # committed files) do not depend on the state of the working tree the tests run from.
 IMAGE_INPUTS = [
-    *("Makefile", "mk", "docker", "src"),
+    *("Makefile", "mk", "docker", "src", "terraform/scripts", "terraform/environments"),
     *("pyproject.toml", "requirements.lock", "requirements-serve.lock", "README.md", "params.yaml"),
 ]
 
@@ -304,6 +304,8 @@ def test_image_tags_change_with_what_the_images_are_built_from(checkout):
     assert first["TRAINING_IMAGE_TAG"] != first["SERVING_IMAGE_TAG"]
 
     (checkout / "notes.md").write_text("not in any image\n", encoding="utf-8")
+    with (checkout / "README.md").open("a", encoding="utf-8") as readme:
+        readme.write("A line.\n")
     commit_all(checkout, "docs only")
     assert image_tags(checkout) == first  # a release of this commit rebuilds nothing
 
@@ -331,30 +333,68 @@ def test_image_tags_change_with_what_the_images_are_built_from(checkout):
     assert image_tags(checkout, "HEAD~4") == first  # any commit names its images
 
 
+def terraform_outputs(tmp_path: Path, environment: str) -> Path:
+    """A stand-in `terraform` printing an environment's repository outputs (`tf.sh main output -json`)."""
+    registry = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
+    outputs = {
+        "training_repository_url": {"value": f"{registry}/textclf-{environment}-training"},
+        "serving_repository_url": {"value": f"{registry}/textclf-{environment}-serving"},
+    }
+    folder = tmp_path / "terraform-bin"
+    folder.mkdir()
+    script = folder / "terraform"
+    script.write_text(f"#!/bin/sh\ncat <<'EOF'\n{json.dumps(outputs)}\nEOF\n", encoding="utf-8")
+    script.chmod(0o755)
+    return folder
+
+
 def test_images_push_builds_and_pushes_only_what_ecr_lacks(aws_env, checkout, tmp_path):
+    """To the repositories of DEPLOY_ENV's Terraform outputs, for linux/amd64."""
     calls = tmp_path / "docker-calls.txt"
     recorder = tmp_path / "docker"
     recorder.write_text(f'#!/bin/sh\necho "$*" >> {calls}\ncat > /dev/null\n', encoding="utf-8")
     recorder.chmod(0o755)
     tags = image_tags(checkout)
     training, serving = tags["TRAINING_IMAGE_TAG"], tags["SERVING_IMAGE_TAG"]
-    push_image("textclf-prod-training", training)  # built and pushed by an earlier release: kept
-    boto3.client("ecr", region_name=REGION).create_repository(repositoryName="textclf-prod-serving")
+    push_image("textclf-staging-training", training)  # built and pushed by an earlier release: kept
+    boto3.client("ecr", region_name=REGION).create_repository(repositoryName="textclf-staging-serving")
+    path = f"{terraform_outputs(tmp_path, 'staging')}:{os.environ['PATH']}"
 
-    done = make(checkout, "images-push", f"DOCKER={recorder}", env=aws_env)
+    done = make(
+        checkout, "images-push", f"DOCKER={recorder}", env={**aws_env, "PATH": path, "DEPLOY_ENV": "staging"}
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     registry = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
     assert calls.read_text().splitlines() == [
         f"login --username AWS --password-stdin {registry}",
-        f"build --file docker/serve.Dockerfile --tag {registry}/textclf-prod-serving:{serving} .",
-        f"push {registry}/textclf-prod-serving:{serving}",
+        "build --platform linux/amd64 --file docker/serve.Dockerfile "
+        f"--tag {registry}/textclf-staging-serving:{serving} .",
+        f"push {registry}/textclf-staging-serving:{serving}",
     ]
-    assert f"{registry}/textclf-prod-training:{training} already in ECR" in done.stdout
-    assert f"TEXTCLF_TRAINING_IMAGE_URI={registry}/textclf-prod-training:{training}" in done.stdout
-    assert f"TEXTCLF_SERVING_IMAGE_URI={registry}/textclf-prod-serving:{serving}" in done.stdout
+    assert f"{registry}/textclf-staging-training:{training} already in ECR" in done.stdout
+    assert f"TEXTCLF_TRAINING_IMAGE_URI={registry}/textclf-staging-training:{training}" in done.stdout
+    assert f"TEXTCLF_SERVING_IMAGE_URI={registry}/textclf-staging-serving:{serving}" in done.stdout
 
+    # The pr workflow's role reads no Terraform state: it names production's training repository.
+    push_image("textclf-prod-training", training)
     uri = make(checkout, "-s", "training-image-uri", env=aws_env)
     assert uri.stdout.strip() == f"{registry}/textclf-prod-training:{training}", uri.stderr
+
+
+def test_images_push_stops_when_ecr_refuses_the_question(aws_env, repo_root):
+    """ECR's refusal (here: no credentials at all) is not "missing": nothing is built to be refused."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(aws_env)
+    env.update(AWS_ACCESS_KEY_ID="", AWS_SECRET_ACCESS_KEY="", AWS_SESSION_TOKEN="")
+    done = subprocess.run(
+        [sys.executable, "docker/ecr.py", "exists", "textclf-prod-serving", "abc"],
+        cwd=repo_root,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 3, done.stderr
+    assert "cannot look up textclf-prod-serving:abc in ECR" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_training_image_uri_without_credentials_says_what_to_configure(checkout, tmp_path):
