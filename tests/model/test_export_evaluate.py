@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.conftest import LABELS
 from tests.model.conftest import run_textclf
 from textclf.pipeline import export
 from textclf.serving.inference import Predictor, file_digest
@@ -20,7 +21,7 @@ EVALUATE_OUTPUTS = ("metrics/eval.json", "metrics/gate.json", "plots/confusion.c
 
 def set_quantize(project: Path, quantize: str) -> None:
     params = yaml.safe_load((project / "params.yaml").read_text())
-    params["deploy"] = {"serve": {"quantize": quantize}}
+    params["deploy"]["serve"]["quantize"] = quantize
     (project / "params.yaml").write_text(yaml.safe_dump(params))
 
 
@@ -112,3 +113,79 @@ def test_evaluate_without_its_inputs_removes_stale_outputs(tiny_project, tiny_mo
     assert done.returncode == 2 and message in done.stderr, done.stderr[-2000:]
     assert "Traceback" not in done.stderr
     assert not any((tiny_project / name).exists() for name in EVALUATE_OUTPUTS)
+
+
+# --- issue 27: what evaluate reads is damaged -------------------------------------------------
+
+
+@pytest.fixture
+def evaluable(tiny_project, tiny_model_dir, monkeypatch) -> Path:
+    """The small project with the tiny model and a test split of the tiny model's labels."""
+    copy_model(tiny_project, tiny_model_dir)
+    rows = [{"text": f"message {i} about my order", "label": LABELS[i % 3]} for i in range(12)]
+    (tiny_project / "data/prepared/test.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    monkeypatch.chdir(tiny_project)
+    return tiny_project
+
+
+def evaluate_expecting(project: Path, message: str) -> None:
+    from textclf.config import load_params
+    from textclf.pipeline import evaluate
+
+    write_stale_outputs(project)
+    with pytest.raises(evaluate.EvaluateError, match=message):
+        evaluate.run(load_params())
+    assert not any((project / name).exists() for name in EVALUATE_OUTPUTS)
+
+
+def test_evaluate_scores_the_tiny_model_in_batches(evaluable):
+    from textclf.config import load_params
+    from textclf.pipeline import evaluate
+
+    params = load_params()
+    params = params.model_copy(update={"evaluate": params.evaluate.model_copy(update={"batch_size": 5})})
+    evaluate.run(params)
+
+    metrics = json.loads((evaluable / "metrics/eval.json").read_text())
+    rows = [json.loads(line) for line in (evaluable / "data/prepared/test.jsonl").read_text().splitlines()]
+    served = Predictor(evaluable / "models/model", 32).predict_labels([r["text"] for r in rows])
+    assert metrics["test_rows"] == 12
+    assert metrics["accuracy"] == round(
+        sum(p == r["label"] for p, r in zip(served, rows, strict=True)) / 12, 4
+    )
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (b'{"text": null, "label": "billing"}\n', r"line 13: text and label must be strings, got NoneType"),
+        (b'{"text": "caf\xe9", "label": "billing"}\n', r"line 13: bytes that are not UTF-8"),
+        (b'{"label": "billing"}\n', r"line 13 is not a .*KeyError\('text'\)"),
+    ],
+)
+def test_a_damaged_test_row_is_named(evaluable, line, message):
+    with (evaluable / "data/prepared/test.jsonl").open("ab") as handle:
+        handle.write(line)
+
+    evaluate_expecting(evaluable, message)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        # The serving code's own message when it has one, evaluate's "cannot be loaded" otherwise.
+        ("config.json", None, r"models/model.*(id2label|cannot be loaded)"),  # keys not integers
+        ("model.onnx", b"", r"models/model.*(model.onnx|cannot be loaded)"),
+        ("model.onnx", b"truncated", r"models/model.*(model.onnx|cannot be loaded)"),
+        ("tokenizer.json", b"{}", r"models/model.*(tokenizer.json|cannot be loaded)"),
+    ],
+)
+def test_a_damaged_model_folder_is_named(evaluable, name, content, message):
+    path = evaluable / "models/model" / name
+    if content is None:
+        config = json.loads(path.read_text())
+        config["id2label"] = {"a": "billing", "b": "delivery", "c": "returns"}
+        content = json.dumps(config).encode()
+    path.write_bytes(content)
+
+    evaluate_expecting(evaluable, message)

@@ -16,8 +16,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from textclf import atomic
 from textclf.config import Params
@@ -40,24 +43,42 @@ class EvaluateError(DataError):
     """The test split or the model cannot be evaluated as they are; the message says why."""
 
 
-def read_test_split(path: Path) -> tuple[list[str], list[str]]:
-    """Texts and labels of the prepared test split."""
+def iter_test_split(path: Path) -> Iterator[tuple[str, str]]:
+    """(text, label) of each row of the prepared test split, streamed; a bad row names its line."""
     if not path.is_file():
         raise EvaluateError(f"{path}: test split not found; run the prepare stage first (dvc repro)")
-    texts, actual = [], []
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise EvaluateError(
+                    f"{path}: line {number}: bytes that are not UTF-8; rerun the prepare stage"
+                ) from None
             if not line.strip():
                 continue
             try:
                 row = json.loads(line)
-                texts.append(str(row["text"]))
-                actual.append(str(row["label"]))
-            except (ValueError, KeyError, TypeError) as error:
+                text, label = row["text"], row["label"]
+            except (ValueError, KeyError, TypeError, RecursionError) as error:
                 raise EvaluateError(
-                    f'{path}: line {number} is not a {{"text": ..., "label": ...}} object ({error}); '
+                    f'{path}: line {number} is not a {{"text": ..., "label": ...}} object ({error!r}); '
                     "rerun the prepare stage"
                 ) from None
+            if not isinstance(text, str) or not isinstance(label, str):
+                raise EvaluateError(
+                    f"{path}: line {number}: text and label must be strings, got "
+                    f"{type(text).__name__} and {type(label).__name__}; rerun the prepare stage"
+                )
+            yield text, label
+
+
+def read_test_split(path: Path) -> tuple[list[str], list[str]]:
+    """Texts and labels of the prepared test split."""
+    texts, actual = [], []
+    for text, label in iter_test_split(path):
+        texts.append(text)
+        actual.append(label)
     if not texts:
         raise EvaluateError(f"{path}: the test split is empty; the prepare stage must give it rows")
     return texts, actual
@@ -79,6 +100,11 @@ def load_predictor(model_dir: Path, params: Params) -> Predictor:
         return Predictor(model_dir, params.model.max_length, params.deploy.serve.quantize)
     except ModelDirError as error:
         raise EvaluateError(str(error)) from None
+    except Exception as error:  # a damaged file: ONNX Runtime, tokenizers and JSON raise their own
+        raise EvaluateError(
+            f"model folder {model_dir}: cannot be loaded ({type(error).__name__}: {str(error)[:300]}); a "
+            "file in it is damaged or from another model: retrain (dvc repro) or restore the folder"
+        ) from None
 
 
 def score(actual: list[str], predicted: list[str], labels: list[str]) -> dict[str, Any]:
@@ -124,27 +150,41 @@ def _heldout_csv(labels: list[str], probabilities: list[list[float]]) -> str:
     return buffer.getvalue()
 
 
+def _batches(pairs: Iterator[tuple[str, str]], size: int) -> Iterator[tuple[list[str], list[str]]]:
+    texts: list[str] = []
+    labels: list[str] = []
+    for text, label in pairs:
+        texts.append(text)
+        labels.append(label)
+        if len(texts) == size:
+            yield texts, labels
+            texts, labels = [], []
+    if texts:
+        yield texts, labels
+
+
 def run(params: Params, model_dir: Path = MODEL_DIR) -> dict[str, Any]:
+    """Score the test split batch by batch (texts are not all held at once), then judge it."""
     test_file = Path(params.data.prepared_dir) / "test.jsonl"
     try:
-        texts, actual = read_test_split(test_file)
+        actual = [label for _, label in iter_test_split(test_file)]  # a first, cheap pass: labels
+        if not actual:
+            raise EvaluateError(f"{test_file}: the test split is empty; the prepare stage must give it rows")
         predictor = load_predictor(model_dir, params)
         check_known_labels(actual, predictor.labels, test_file)
-        batch = params.evaluate.batch_size
-        probabilities = [
-            row
-            for start in range(0, len(texts), batch)
-            for row in softmax(predictor.logits(texts[start : start + batch])).tolist()
-        ]
+        parts, lengths = [], []
+        for texts, _ in _batches(iter_test_split(test_file), params.evaluate.batch_size):
+            parts.append(softmax(predictor.logits(texts)))
+            lengths += [len(text) for text in texts]  # characters as the server records them
+        probabilities = np.concatenate(parts).tolist()
+        del parts
         # What Predictor.predict returns: the argmax label and its probability, rounded alike.
         results = [(predictor.labels[row.index(max(row))], round(max(row), 6)) for row in probabilities]
         predicted = [label for label, _ in results]
         metrics = {**score(actual, predicted, predictor.labels), "graph": predictor.describe()}
         verdict = judge(metrics, params.evaluate)
         # Characters as the server records them (textclf.serving.signals): the text as received.
-        reference = build_reference(
-            predictor.labels, predicted, [s for _, s in results], actual, [len(text) for text in texts]
-        )
+        reference = build_reference(predictor.labels, predicted, [s for _, s in results], actual, lengths)
         atomic.write_text(CONFUSION_PLOT, _confusion_csv(actual, predicted))
         atomic.write_json(EVAL_METRICS_FILE, metrics)
         atomic.write_json(REFERENCE_FILE, reference)
