@@ -122,3 +122,32 @@ def test_cost_compare_small_writes_the_table(tmp_path):
     result = json.loads(out.read_text(encoding="utf-8"))
     assert len(result["rows"]) == 1 and result["rows"][0]["serverless"] > 0
     assert "| rate |" in done.stdout
+
+
+@pytest.mark.slow  # builds the tiny model and runs four steps in their own processes, twice
+def test_scale_small_measures_every_step_and_each_checks_recall(tmp_path):
+    out = tmp_path / "scale.json"
+
+    done = run_bench(
+        "scale.py", "--small", "--out", str(out), "--work", str(tmp_path / "work"), cwd=REPO_ROOT
+    )
+
+    result = json.loads(out.read_text(encoding="utf-8"))
+    assert list(result["sizes"]) == ["600", "1200"]
+    for size in result["sizes"].values():
+        assert size["prepare"]["rows"]["raw"] == size["corpus"]["rows"]
+        for step in ("prepare", "evaluate", "near_duplicates", "label_errors"):
+            assert size[step]["seconds"] > 0 and size[step]["peak_rss_mb"] > 0
+    largest = result["sizes"]["1200"]
+    assert largest["near_duplicates"]["near_planted_across_splits"] > 0  # planted, found across splits
+    assert result["at_largest"]["near_duplicate_recall"] >= 0.9
+    assert result["at_largest"]["exact_recall"] == 1.0
+    assert largest["label_errors"]["flips_present"] > 0 and result["at_largest"]["label_error_recall"] > 0.5
+    assert set(result["growth_from_smallest_to_largest"]) == {
+        "prepare",
+        "evaluate",
+        "near_duplicates",
+        "label_errors",
+    }
+    assert "near_duplicate_recall" in done.stdout
+    assert not any((tmp_path / "work").iterdir())  # the corpora are removed
