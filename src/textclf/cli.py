@@ -24,6 +24,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from textclf.pipeline.modeling import ModelNotFoundError
     from textclf.pipeline.prepare import DataError
     from textclf.pipeline.sample_data import SampleDataError
+    from textclf.pipeline.train import PreparedDataError
     from textclf.rehearse import RehearsalError
     from textclf.release.github_settings import SettingsError
     from textclf.release.promote import ReleaseError
@@ -39,6 +40,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
         DataError,
         ModelNotFoundError,
         SampleDataError,
+        PreparedDataError,
         ChampionError,
         GateError,
         ReportError,

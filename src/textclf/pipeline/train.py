@@ -129,16 +129,88 @@ class JobPaths:
 # The training entry point
 
 
-def _read_split(folder: Path, name: str) -> list[dict]:
+class PreparedDataError(ValueError):
+    """The prepared data (prepare's outputs) is missing or malformed; the message names the file,
+    the line and what to do."""
+
+
+PREPARED_FILES = ("train.jsonl", "validation.jsonl", "labels.json")
+
+
+def _read_split(folder: Path, name: str, labels: list[str] | None = None) -> list[dict]:
+    """The rows of `<name>.jsonl`: objects with a string `text` and a `label` from `labels`."""
     path = folder / f"{name}.jsonl"
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: split not found; run the prepare stage first")
-    with path.open(encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
+        raise PreparedDataError(f"{path}: split not found; run the prepare stage first (dvc repro prepare)")
+    rows = []
+    try:
+        with path.open(encoding="utf-8") as handle:
+            for number, line in enumerate(handle, start=1):
+                if line.strip():
+                    rows.append(_row(line, f"{path} line {number}", labels))
+    except UnicodeDecodeError:
+        raise PreparedDataError(f"{path}: not UTF-8; run the prepare stage again") from None
+    if not rows:
+        raise PreparedDataError(f"{path}: no rows; run the prepare stage again")
+    return rows
+
+
+def _row(line: str, where: str, labels: list[str] | None) -> dict:
+    try:
+        row = json.loads(line)
+    except (ValueError, RecursionError):
+        raise PreparedDataError(f"{where}: not a JSON object; run the prepare stage again") from None
+    if (
+        not isinstance(row, dict)
+        or not isinstance(row.get("text"), str)
+        or not isinstance(row.get("label"), str)
+    ):
+        raise PreparedDataError(
+            f'{where}: expected {{"text": "...", "label": "..."}} with two strings; run prepare again'
+        )
+    if labels is not None and row["label"] not in labels:
+        raise PreparedDataError(
+            f"{where}: label {row['label']!r} is not in labels.json {labels}; the prepared files come from "
+            "two runs of prepare: run it again"
+        )
+    return row
 
 
 def _read_labels(folder: Path) -> list[str]:
-    return json.loads((folder / "labels.json").read_text(encoding="utf-8"))["labels"]
+    path = folder / "labels.json"
+    try:
+        labels = json.loads(path.read_text(encoding="utf-8")).get("labels")
+    except FileNotFoundError:
+        raise PreparedDataError(
+            f"{path}: not found; run the prepare stage first (dvc repro prepare)"
+        ) from None
+    except (OSError, ValueError, RecursionError, AttributeError):
+        labels = None
+    if (
+        not isinstance(labels, list)
+        or len(labels) < 2
+        or not all(isinstance(label, str) and label for label in labels)
+        or len(set(labels)) != len(labels)
+    ):
+        raise PreparedDataError(
+            f'{path}: expected {{"labels": [...]}} with two or more distinct labels; run prepare again'
+        )
+    return labels
+
+
+def check_prepared(folder: Path) -> list[str]:
+    """The labels, once labels.json and both splits are readable and every row's label is one of
+    them; else PreparedDataError naming the file and line. Before any training starts."""
+    missing = [name for name in PREPARED_FILES if not (folder / name).is_file()]
+    if missing:
+        raise PreparedDataError(
+            f"{folder} lacks {', '.join(missing)}: run the prepare stage first (dvc repro prepare, or "
+            "textclf prepare)"
+        )
+    labels = _read_labels(folder)
+    for split in ("train", "validation"):
+        _read_split(folder, split, labels)
+    return labels
 
 
 def _is_usable_checkpoint(folder: Path) -> str | None:
@@ -320,8 +392,8 @@ def train_model(
     tokenizer, source = load_tokenizer(hp.model_name)
     model, _ = load_classifier(hp.model_name, labels)
     log(f"base model {hp.model_name} ({source})")
-    train_rows = _read_split(paths.train_channel, "train")
-    validation_rows = _read_split(paths.validation_channel, "validation")
+    train_rows = _read_split(paths.train_channel, "train", labels)
+    validation_rows = _read_split(paths.validation_channel, "validation", labels)
     train_set = _tokenized(train_rows, tokenizer, label2id, hp.max_length)
     validation_set = _tokenized(validation_rows, tokenizer, label2id, hp.max_length)
     collator = DataCollatorWithPadding(
@@ -519,6 +591,7 @@ def _stderr_log(message: str) -> None:
 
 def run_stage(params: Params, backend: Backend = run_local, log: Callable[[str], None] = _stderr_log) -> None:
     """The train stage around one backend: all of models/model and the stage's metrics, or none."""
+    check_prepared(Path(params.data.prepared_dir))  # before a backend uploads or trains anything
     hp = Hyperparameters.from_params(params)
     try:
         with atomic.atomic_dir(MODEL_DIR) as staging:
