@@ -141,11 +141,102 @@ def read_json(path: Path) -> dict[str, Any] | None:
         payload = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
-    except ValueError as error:
+    except OSError as error:
+        raise ReportError(
+            f"{path}: cannot be read ({error.strerror}); run the pipeline (dvc repro)"
+        ) from None
+    except ValueError as error:  # also bytes that are not UTF-8
         raise ReportError(f"{path}: not valid JSON ({error})") from None
+    except RecursionError:
+        raise ReportError(f"{path}: nested too deeply to be the pipeline's metrics") from None
     if not isinstance(payload, dict):
         raise ReportError(f"{path}: expected a JSON object")
+    check_numbers(payload, str(path))
     return payload
+
+
+def check_numbers(value: Any, where: str) -> None:
+    """Every number a float can hold (DVC and the charts read them as floats): an integer of 400
+    digits is refused naming its key, not an OverflowError deep inside DVC."""
+    stack: list[tuple[Any, str]] = [(value, "")]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, dict):
+            stack += [(child, f"{path}.{key}" if path else str(key)) for key, child in node.items()]
+        elif isinstance(node, list):
+            stack += [(child, f"{path}[{index}]") for index, child in enumerate(node)]
+        elif isinstance(node, int) and not isinstance(node, bool) and abs(node) > 2**53:
+            raise ReportError(
+                f"{where}: {path or 'the value'}: an integer too large for a metric "
+                f"({node.bit_length()} bits); the pipeline writes no such number: run it again (dvc repro)"
+            )
+
+
+def _counts(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _number_or_none(value: Any) -> bool:
+    return value is None or (isinstance(value, int | float) and not isinstance(value, bool))
+
+
+def check_eval(payload: dict[str, Any], where: str) -> None:
+    """metrics/eval.json in the shape the evaluate stage writes, else ReportError naming the key."""
+    per_class = payload.get("per_class")
+    if per_class is not None:
+        if not isinstance(per_class, dict):
+            raise ReportError(
+                f"{where}: per_class must be an object of classes, not {type(per_class).__name__}"
+            )
+        for label, scores in per_class.items():
+            if not isinstance(scores, dict):
+                raise ReportError(f"{where}: per_class.{label} must be an object of scores")
+            for key in ("precision", "recall", "f1"):
+                if not _number_or_none(scores.get(key)):
+                    raise ReportError(f"{where}: per_class.{label}.{key} must be a number")
+            if scores.get("support") is not None and not _counts(scores["support"]):
+                raise ReportError(f"{where}: per_class.{label}.support must be a whole number >= 0")
+    matrix = payload.get("confusion_matrix")
+    if matrix is not None:
+        labels = matrix.get("labels") if isinstance(matrix, dict) else None
+        rows = matrix.get("rows_actual_columns_predicted") if isinstance(matrix, dict) else None
+        if (
+            not isinstance(labels, list)
+            or not isinstance(rows, list)
+            or not all(isinstance(row, list) and all(map(_counts, row)) for row in rows)
+        ):
+            raise ReportError(
+                f"{where}: confusion_matrix needs labels and rows_actual_columns_predicted (rows of counts)"
+            )
+
+
+def check_data(payload: dict[str, Any], where: str) -> None:
+    """metrics/data.json in the shape the prepare stage writes, else ReportError naming the key."""
+    for key in ("rows", "dropped"):
+        part = payload.get(key)
+        if part is not None and (not isinstance(part, dict) or not all(map(_counts, part.values()))):
+            raise ReportError(f"{where}: {key} must map names to counts (whole numbers >= 0)")
+    classes = payload.get("classes")
+    if classes is not None and (
+        not isinstance(classes, dict)
+        or not all(
+            isinstance(split, dict) and all(map(_counts, split.values())) for split in classes.values()
+        )
+    ):
+        raise ReportError(f"{where}: classes must map each split to counts per class")
+    chars = payload.get("text_chars")
+    if chars is not None and (not isinstance(chars, dict) or not all(map(_number_or_none, chars.values()))):
+        raise ReportError(f"{where}: text_chars must map percentiles to numbers")
+
+
+def check_job(payload: dict[str, Any], where: str) -> None:
+    """metrics/train_job.json: objects and lists only where the train stage writes them."""
+    for key in ("hardware", "sagemaker", "cost"):
+        if payload.get(key) is not None and not isinstance(payload[key], dict):
+            raise ReportError(f"{where}: {key} must be an object, not {type(payload[key]).__name__}")
+    phases = payload.get("phases")
+    if phases is not None and (not isinstance(phases, list) or not all(isinstance(p, dict) for p in phases)):
+        raise ReportError(f"{where}: phases must be a list of objects")
 
 
 def read_curve(path: Path) -> list[dict[str, float]]:
@@ -155,6 +246,10 @@ def read_curve(path: Path) -> list[dict[str, float]]:
             rows = list(csv.DictReader(handle))
     except FileNotFoundError:
         return []
+    except (OSError, ValueError, csv.Error) as error:  # not UTF-8, a folder, a NUL byte
+        raise ReportError(
+            f"{path}: not a CSV file of the pipeline ({error}); run it again (dvc repro)"
+        ) from None
     curve = []
     for row in rows:
         try:
@@ -208,6 +303,15 @@ def collect(
     candidate = read_json(EVAL_METRICS_FILE)
     if candidate is None:
         raise ReportError(f"{EVAL_METRICS_FILE}: not found; run the pipeline (dvc repro) before the report")
+    check_eval(candidate, str(EVAL_METRICS_FILE))
+    data, train, train_job = (
+        read_json(path) for path in (DATA_METRICS_FILE, TRAIN_METRICS_FILE, TRAIN_JOB_FILE)
+    )
+    if data is not None:
+        check_data(data, str(DATA_METRICS_FILE))
+    if train_job is not None:
+        check_job(train_job, str(TRAIN_JOB_FILE))
+    base_eval, base_data = (_committed(base_ref, path) for path in (EVAL_METRICS_FILE, DATA_METRICS_FILE))
     metrics_diff, params_diff = dvc_diffs(base_ref)
     return Inputs(
         params=params,
@@ -217,16 +321,26 @@ def collect(
         verdict=gate.run(params, base_ref, source),
         metrics_diff=metrics_diff,
         params_diff=params_diff,
-        base_eval=committed_json(base_ref, EVAL_METRICS_FILE),
-        data=read_json(DATA_METRICS_FILE),
-        base_data=committed_json(base_ref, DATA_METRICS_FILE),
-        train=read_json(TRAIN_METRICS_FILE),
-        train_job=read_json(TRAIN_JOB_FILE),
+        base_eval=base_eval,
+        data=data,
+        base_data=base_data,
+        train=train,
+        train_job=train_job,
         train_loss=read_curve(TRAIN_LOSS_PLOT),
         validation=read_curve(VALIDATION_PLOT),
         links=github_links(os.environ if env is None else env, head_commit(commit_sha)),
         data_checks=_data_checks(params, base_ref),
     )
+
+
+def _committed(base_ref: str, path: Path) -> dict[str, Any] | None:
+    """`base_ref`'s committed file, checked as this PR's is."""
+    payload = committed_json(base_ref, path)
+    if payload is not None:
+        where = f"{base_ref}:{path}"
+        check_numbers(payload, where)
+        (check_eval if path == EVAL_METRICS_FILE else check_data)(payload, where)
+    return payload
 
 
 def _data_checks(params: Params, base_ref: str) -> dict[str, Any] | str:
@@ -978,5 +1092,22 @@ def write(
 ) -> dict[str, Any]:
     """Build the report into `out` (all or nothing); returns the gate verdict it shows."""
     inputs = collect(params, base_ref, source, commit_sha)
-    atomic.write_text(out, render(inputs))
+    try:
+        text = render(inputs)
+    except (
+        TypeError,
+        KeyError,
+        AttributeError,
+        ValueError,
+        IndexError,
+        ZeroDivisionError,
+        OverflowError,
+    ) as error:
+        # A shape the checks above did not foresee: still one message naming the inputs, no traceback.
+        files = f"{EVAL_METRICS_FILE}, {DATA_METRICS_FILE}, {TRAIN_METRICS_FILE}, {TRAIN_JOB_FILE}"
+        raise ReportError(
+            f"the report cannot be drawn from {files} and plots/*.csv ({type(error).__name__}: {error}): "
+            "one of them is not what the pipeline writes; run it again (dvc repro)"
+        ) from None
+    atomic.write_text(out, text)
     return inputs.verdict

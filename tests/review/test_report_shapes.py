@@ -1,0 +1,108 @@
+"""The report on valid JSON of the wrong shape: each input file is checked where it is read (a
+ReportError naming the file and key), and whatever passes the checks renders without an exception."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.review.conftest import MAIN_DATA, PR_EVAL
+from tests.review.test_render import SAGEMAKER_JOB, inputs
+from textclf import cli
+from textclf.review import report
+from textclf.review.report import ReportError
+
+JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**60), max_value=2**60)
+    | st.floats()
+    | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    max_leaves=12,
+)
+EVAL_PATHS = [
+    ("per_class",),
+    ("per_class", "billing"),
+    ("per_class", "billing", "recall"),
+    ("per_class", "billing", "support"),
+    ("confusion_matrix",),
+    ("confusion_matrix", "labels"),
+    ("confusion_matrix", "rows_actual_columns_predicted"),
+    ("accuracy",),
+]
+DATA_PATHS = [("rows",), ("rows", "train"), ("classes",), ("classes", "train"), ("dropped",), ("text_chars",)]
+JOB_PATHS = [("hardware",), ("phases",), ("training_seconds",), ("spot",), ("instance_count",)]
+
+
+def changed(payload: dict, path: tuple, value) -> dict:
+    payload = copy.deepcopy(payload)
+    node = payload
+    for key in path[:-1]:
+        node = node.setdefault(key, {}) if isinstance(node, dict) else node
+    if isinstance(node, dict):
+        node[path[-1]] = value
+    return payload
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    which=st.sampled_from(["eval", "data", "job"]),
+    eval_path=st.sampled_from(EVAL_PATHS),
+    data_path=st.sampled_from(DATA_PATHS),
+    job_path=st.sampled_from(JOB_PATHS),
+    value=JSON,
+)
+def test_any_shape_is_refused_by_its_check_or_renders(which, eval_path, data_path, job_path, value):
+    candidate, data, job = PR_EVAL, MAIN_DATA, SAGEMAKER_JOB
+    if which == "eval":
+        candidate = changed(PR_EVAL, eval_path, value)
+    elif which == "data":
+        data = changed(MAIN_DATA, data_path, value)
+    else:
+        job = changed(SAGEMAKER_JOB, job_path, value)
+    try:
+        report.check_numbers(candidate, "eval")
+        report.check_eval(candidate, "eval")
+        report.check_data(data, "data")
+        report.check_job(job, "job")
+    except ReportError as error:
+        assert str(error).split(":")[0] in {"eval", "data", "job"}
+        return
+    text = report.render(inputs(candidate, data=data, base_data=MAIN_DATA, train_job=job))
+    assert text.startswith("## ")
+
+
+@pytest.mark.parametrize(
+    ("name", "payload", "message"),
+    [
+        ("metrics/eval.json", {**PR_EVAL, "per_class": [1, 2]}, "per_class must be an object of classes"),
+        (
+            "metrics/eval.json",
+            {**PR_EVAL, "per_class": {"billing": 0.9}},
+            "per_class.billing must be an object",
+        ),
+        ("metrics/eval.json", {**PR_EVAL, "accuracy": 10**400}, "accuracy: an integer too large"),
+        ("metrics/data.json", {**MAIN_DATA, "rows": {"train": -5}}, "rows must map names to counts"),
+        ("metrics/data.json", [1], "expected a JSON object"),
+        ("metrics/train_job.json", {**SAGEMAKER_JOB, "hardware": "gpu"}, "hardware must be an object"),
+        ("metrics/eval.json", "[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    ],
+)
+def test_report_names_the_file_and_key_of_a_wrong_shape(pr_repo, no_aws, capsys, name, payload, message):
+    text = payload if isinstance(payload, str) else json.dumps(payload)
+    pr_repo.write(name, text)
+    assert cli.main(["report", "--champion", "main"]) == 2
+    err = capsys.readouterr().err
+    assert f"{name}: " in err and message in err
+    assert not (pr_repo.root / "reports/report.md").exists()
+
+
+def test_a_loss_curve_that_is_not_utf8_is_named(pr_repo, no_aws, capsys):
+    (pr_repo.root / "plots/train_loss.csv").write_bytes(b"step,loss\n1,\xff\xfe\n")
+    assert cli.main(["report", "--champion", "main"]) == 2
+    assert "plots/train_loss.csv: not a CSV file of the pipeline" in capsys.readouterr().err
