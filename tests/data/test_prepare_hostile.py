@@ -347,6 +347,7 @@ def test_a_link_to_a_file_outside_the_repository_is_refused(project, tmp_path_fa
         ("data/prepared/../prepared", r"without '.', '..' or doubled slashes, e.g. data/prepared"),
         ("params.yaml/x", r"params.yaml is a file, so no folder can be made inside it"),
         ("data/" + "p" * 300, r"not a usable folder name \(File name too long\)"),
+        ("data/pre\0pared", r"holds a NUL byte"),
     ],
 )
 def test_output_folder_names_that_cannot_work_are_refused_before_anything_changes(

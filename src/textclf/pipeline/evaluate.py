@@ -96,6 +96,10 @@ def check_known_labels(actual: list[str], labels: list[str], test_file: Path) ->
 
 
 def load_predictor(model_dir: Path, params: Params) -> Predictor:
+    if not model_dir.is_dir():  # the serving message suggests a --model-dir that evaluate lacks
+        raise EvaluateError(
+            f"model folder {model_dir} does not exist: run the train stage first (dvc repro, or make repro)"
+        )
     try:
         return Predictor(model_dir, params.model.max_length, params.deploy.serve.quantize)
     except ModelDirError as error:

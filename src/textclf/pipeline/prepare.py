@@ -516,8 +516,10 @@ def checked_output_dir(params: DataParams, summary_file: Path = SUMMARY_FILE) ->
 
 
 def _checked_output_dir(prepared_dir: Path, where: str, params: DataParams, summary_file: Path) -> Path:
+    if "\0" in params.prepared_dir:
+        raise DataError(f"{where!r}: holds a NUL byte; name a folder such as data/prepared")
     normal = os.path.normpath(params.prepared_dir)
-    if normal != params.prepared_dir.rstrip("/") or "\0" in params.prepared_dir:
+    if normal != params.prepared_dir.rstrip("/"):
         # `data/prepared/../prepared` names the folder it would delete before writing its own.
         raise DataError(f"{where}: write it without '.', '..' or doubled slashes, e.g. {normal}")
     for parent in reversed(prepared_dir.parents):
