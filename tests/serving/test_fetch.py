@@ -126,3 +126,37 @@ def test_serve_fetches_the_model_and_refuses_a_wrong_digest(released, tmp_path):
     assert refused.returncode == 2
     assert f"has sha256 {digest}, but the release published {'1' * 64}" in refused.stderr
     assert refused.stdout == ""  # it never listened
+
+
+def test_an_entry_colliding_with_a_non_empty_folder_is_replaced_whole(released, tiny_model_dir, tmp_path):
+    digest, env = released
+    model = tmp_path / "model"
+    (model / "config.json").mkdir(parents=True)  # a folder where the archive has a file
+    (model / "config.json" / "old").write_text("x")
+
+    assert fetch.fetch(model, URL, digest, env) == digest
+
+    assert (model / "config.json").read_bytes() == (tiny_model_dir / "config.json").read_bytes()
+    assert sorted(p.name for p in model.iterdir()) == sorted(p.name for p in tiny_model_dir.iterdir())
+
+
+def test_a_move_that_fails_half_way_leaves_the_folder_as_it_was(tmp_path, monkeypatch):
+    model, staging = tmp_path / "model", tmp_path / "model" / ".extract"
+    staging.mkdir(parents=True)
+    for name in ("a", "b", "c"):
+        (model / name).write_text(f"old {name}")
+        (staging / name).write_text(f"new {name}")
+    real_replace, calls = fetch.os.replace, []
+
+    def failing(source, target):
+        calls.append(source)
+        if str(source).endswith("/.extract/c"):
+            raise OSError(28, "No space left on device")
+        real_replace(source, target)
+
+    monkeypatch.setattr(fetch.os, "replace", failing)
+    with pytest.raises(OSError):
+        fetch._move_in(staging, model)
+
+    assert {p.name: p.read_text() for p in model.iterdir() if p.is_file()} == {f: f"old {f}" for f in "abc"}
+    assert sorted(p.name for p in model.iterdir()) == [".extract", "a", "b", "c"]  # no set-aside folder left

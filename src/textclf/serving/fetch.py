@@ -24,6 +24,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import shutil
 import tarfile
 import tempfile
 import urllib.error
@@ -67,9 +68,17 @@ def _credentials(env: dict[str, str]) -> dict[str, str]:
     try:
         with urllib.request.urlopen(request, timeout=10) as answer:
             found = json.loads(answer.read())
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, RecursionError) as error:
         raise FetchError(f"the container credentials endpoint {url} did not answer: {error}") from None
-    return {"key": found["AccessKeyId"], "secret": found["SecretAccessKey"], "token": found.get("Token", "")}
+    fields = [
+        found.get(name) if isinstance(found, dict) else None for name in ("AccessKeyId", "SecretAccessKey")
+    ]
+    if not all(isinstance(value, str) and value for value in fields):
+        raise FetchError(
+            f"the container credentials endpoint {url} answered without AccessKeyId and SecretAccessKey"
+        )
+    token = found.get("Token") or ""
+    return {"key": fields[0], "secret": fields[1], "token": token if isinstance(token, str) else ""}
 
 
 def signed_get(
@@ -124,9 +133,39 @@ def fetch(model_dir: Path, s3_url: str, sha256: str, env: dict[str, str] | None 
                     opened.extractall(staging, filter="data")
             except (tarfile.TarError, OSError) as error:
                 raise FetchError(f"{s3_url}: not a model archive ({error})") from None
-            for entry in Path(staging).iterdir():  # all or nothing: moved only once all is extracted
-                os.replace(entry, model_dir / entry.name)
+            try:
+                _move_in(Path(staging), model_dir)
+            except OSError as error:
+                raise FetchError(
+                    f"{s3_url}: could not put the model into {model_dir} ({error.strerror}); the folder "
+                    "is as it was: check its permissions and free space"
+                ) from None
     return expected
+
+
+def _move_in(staging: Path, model_dir: Path) -> None:
+    """Move every entry of `staging` into `model_dir`, all or nothing: what the archive replaces is
+    set aside first (a non-empty folder of the same name included) and put back if a move fails."""
+    entries = sorted(staging.iterdir())
+    aside = Path(tempfile.mkdtemp(dir=model_dir, prefix=".previous-"))
+    set_aside, moved = [], []
+    try:
+        for entry in entries:
+            target = model_dir / entry.name
+            if target.exists() or target.is_symlink():
+                os.replace(target, aside / entry.name)
+                set_aside.append(entry.name)
+        for entry in entries:
+            os.replace(entry, model_dir / entry.name)
+            moved.append(entry.name)
+    except OSError:
+        for name in moved:  # undo: the new entries back to staging, the old ones back in place
+            os.replace(model_dir / name, staging / name)
+        for name in set_aside:
+            os.replace(aside / name, model_dir / name)
+        raise
+    finally:
+        shutil.rmtree(aside, ignore_errors=True)
 
 
 def from_environment(model_dir: Path) -> str | None:
