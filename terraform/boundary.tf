@@ -1,11 +1,50 @@
 # The permissions boundary every project role carries (IAM User Guide, "Permissions boundaries for
 # IAM entities"). A role's effective permissions are its policy AND this boundary, so even a role the
-# release (Terraform apply) role creates or edits cannot reach beyond the services the project uses,
-# create users or keys, or touch IAM outside the project's own roles; and no project role can
-# remove or rewrite this boundary.
+# release (Terraform apply) role creates or edits cannot reach beyond this environment's own
+# resources, create users or keys, or touch IAM outside the project's own roles; no project role can
+# remove or rewrite this boundary, attach a policy that is not the project's, or change the
+# release, promote or PR roles (those are the administrator's).
+#
+# "This environment's own resources" are named: ARNs that carry the environment's name
+# (<project>-<environment>-..., .../<project>-<environment>, .../<project>-<environment>/...), its
+# buckets (data, artifacts, the Terraform state, the bucket and key of the models it deploys), its
+# KMS key, the training jobs (<project>-..., shared by the project's environments: a PR trains once
+# for all), and the transform jobs and SageMaker's job log groups. Calls whose action has no
+# resource type (Service Authorization Reference) are listed one by one on "*". So staging's roles
+# cannot reach production's state, functions, endpoint or buckets whatever their own policy says.
+# Environment names must not extend one another with a dash (prod and prod-eu): the name patterns
+# below would overlap.
 
 locals {
   project_role_arns = "arn:${local.partition}:iam::${local.account_id}:role/${local.name}-*"
+  arn_in_region     = "arn:${local.partition}:*:${var.region}:${local.account_id}"
+  boundary_buckets  = distinct(concat(values(local.bucket_names), [local.models_bucket, local.state_bucket]))
+  boundary_resources = concat(
+    # Resources named after the environment, in any of the services above.
+    # (a log group's ARN ends in ":*", its streams in ":log-stream:NAME")
+    ["${local.arn_in_region}:*${local.name}-*", "${local.arn_in_region}:*/${local.name}", "${local.arn_in_region}:*/${local.name}/*", "${local.arn_in_region}:*/${local.name}:*"],
+    ["arn:${local.partition}:cloudwatch::${local.account_id}:dashboard/${local.name}"], # dashboards are global
+    flatten([for bucket in local.boundary_buckets : ["arn:${local.partition}:s3:::${bucket}", "arn:${local.partition}:s3:::${bucket}/*"]]),
+    distinct([aws_kms_key.project.arn, local.models_kms_key_arn]),
+    [
+      "${local.sagemaker_arn_prefix}:training-job/${local.training_job_prefix}*",
+      "${local.sagemaker_arn_prefix}:transform-job/${var.batch_job_name_prefix}-batch-*",
+    ],
+    flatten([for group in ["TrainingJobs", "TransformJobs"] : [
+      "${local.logs_arn_prefix}:/aws/sagemaker/${group}", "${local.logs_arn_prefix}:/aws/sagemaker/${group}:*",
+    ]]),
+  )
+  # Actions with no resource type (Service Authorization Reference): authorized on "*" only.
+  boundary_unscoped_actions = [
+    "sts:GetCallerIdentity", "xray:PutTraceSegments", "xray:PutTelemetryRecords", "ecr:GetAuthorizationToken",
+    "s3:ListAllMyBuckets", "kms:CreateKey", "kms:ListAliases", "kms:ListKeys",
+    "cloudwatch:PutMetricData", "cloudwatch:GetMetricData", "cloudwatch:ListMetrics", "cloudwatch:ListDashboards",
+    "cloudwatch:DescribeAlarms", "logs:DescribeLogGroups", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies",
+    "logs:DeleteResourcePolicy", "sagemaker:ListEndpointConfigs", "sagemaker:ListModels",
+    "sagemaker:ListEndpoints", "sagemaker:ListTrainingJobs", "sagemaker:ListModelPackages", "sagemaker:ListTags",
+    "lambda:ListFunctions", "lambda:ListEventSourceMappings", "sns:ListTopics", "events:ListRules",
+    "events:ListConnections", "events:ListApiDestinations", "dynamodb:ListTables",
+  ]
   # What changes a role's permissions or who may assume it.
   role_changes = [
     "iam:CreateRole", "iam:DeleteRole", "iam:UpdateRole", "iam:UpdateRoleDescription", "iam:UpdateAssumeRolePolicy",
@@ -15,19 +54,29 @@ locals {
 
   # The optional modules' services, only with their module (api.tf, ecs.tf): with both off the
   # boundary is the default configuration's, statement for statement.
-  boundary_api_services = local.api_enabled ? ["apigateway:*"] : []
+  # The HTTP API's access log is a vended log delivery, whose calls have no resource type.
+  boundary_api_services = local.api_enabled ? [
+    "apigateway:*", "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery", "logs:ListLogDeliveries",
+  ] : []
   boundary_ecs_services = local.ecs_enabled ? ["ecs:*", "elasticloadbalancing:*", "application-autoscaling:*"] : []
 
   boundary_policy = {
     Version = "2012-10-17"
     Statement = concat([
       {
-        Sid    = "TheServicesTheProjectUses"
+        Sid    = "TheServicesTheProjectUsesOnThisEnvironmentsResources"
         Effect = "Allow"
-        Action = concat([
+        Action = [
           "s3:*", "sagemaker:*", "logs:*", "kms:*", "ecr:*", "lambda:*", "dynamodb:*", "sns:*", "sqs:*",
-          "events:*", "cloudwatch:*", "xray:*", "secretsmanager:*", "sts:GetCallerIdentity",
-        ], local.boundary_api_services, local.boundary_ecs_services)
+          "events:*", "cloudwatch:*", "secretsmanager:*",
+        ]
+        Resource = local.boundary_resources
+      },
+      {
+        Sid      = "CallsWithoutAResourceType"
+        Effect   = "Allow"
+        Action   = local.boundary_unscoped_actions
         Resource = "*"
       },
       {
@@ -87,6 +136,16 @@ locals {
         Resource = [local.project_role_arns, "arn:${local.partition}:iam::${local.account_id}:policy/${local.name}-boundary"]
       },
       ], [for statement in [
+        {
+          # API Gateway's, ECS's, the load balancer's and Application Auto Scaling's ARNs carry ids,
+          # not names: their services are admitted on "*", only with their module (the release
+          # role's own policy names what it may touch).
+          Sid      = "TheOptionalModulesServices"
+          Effect   = "Allow"
+          Action   = concat(local.boundary_api_services, local.boundary_ecs_services)
+          Resource = "*"
+        },
+        ] : statement if local.api_enabled || local.ecs_enabled], [for statement in [
         {
           # Of EC2, the container service's security groups only (and the reads around them); the
           # release role's own policy (iam.tf) limits them to the service's VPC.

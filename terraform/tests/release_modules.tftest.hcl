@@ -33,8 +33,15 @@ run "modules_off_the_release_policy_and_boundary_are_the_defaults" {
   }
 
   assert {
-    condition     = sha256(aws_iam_policy.boundary.policy) == "4d551bec2cfc447ffeefcca4f8e24b2418dbe3b18ed4224b80e21997faba35f2"
+    condition     = sha256(aws_iam_policy.boundary.policy) == "54d63122c75360d6ac99ec893bbcdb3bc2ebe70e645f539b291d9f1f295c1675"
     error_message = "with enable_api and enable_ecs off, the permissions boundary is the default configuration's, unchanged"
+  }
+
+  assert {
+    # The boundary allows on "*" only the calls without a resource type (and the IAM listings).
+    condition = alltrue([for s in jsondecode(aws_iam_policy.boundary.policy).Statement :
+    s.Effect == "Deny" || s.Resource != "*" || contains(["CallsWithoutAResourceType", "IamListings"], s.Sid)])
+    error_message = "the boundary admits services on this environment's resources only, not on \"*\""
   }
 
   assert {
@@ -104,13 +111,13 @@ run "the_api_front_door_adds_its_statements" {
   }
 
   assert {
-    condition     = contains(jsondecode(aws_iam_policy.boundary.policy).Statement[0].Action, "apigateway:*") && !contains(jsondecode(aws_iam_policy.boundary.policy).Statement[0].Action, "ecs:*")
+    condition     = contains(one([for s in jsondecode(aws_iam_policy.boundary.policy).Statement : s.Action if s.Sid == "TheOptionalModulesServices"]), "apigateway:*") && !contains(one([for s in jsondecode(aws_iam_policy.boundary.policy).Statement : s.Action if s.Sid == "TheOptionalModulesServices"]), "ecs:*")
     error_message = "the boundary admits API Gateway with the front door, not ECS"
   }
 
   assert {
-    condition     = length(jsondecode(aws_iam_policy.boundary.policy).Statement) == 8
-    error_message = "the front door adds a service to the boundary's list, no statement"
+    condition     = length(jsondecode(aws_iam_policy.boundary.policy).Statement) == 10
+    error_message = "the front door adds one statement to the boundary: its service on \"*\" (API ids are not names)"
   }
 }
 
@@ -200,12 +207,12 @@ run "the_container_service_adds_its_statements" {
   }
 
   assert {
-    condition     = alltrue([for service in ["ecs:*", "elasticloadbalancing:*", "application-autoscaling:*"] : contains(jsondecode(aws_iam_policy.boundary.policy).Statement[0].Action, service)])
+    condition     = alltrue([for service in ["ecs:*", "elasticloadbalancing:*", "application-autoscaling:*"] : contains(one([for s in jsondecode(aws_iam_policy.boundary.policy).Statement : s.Action if s.Sid == "TheOptionalModulesServices"]), service)])
     error_message = "the boundary admits ECS, the load balancer and auto scaling with the container service"
   }
 
   assert {
-    condition     = !contains(jsondecode(aws_iam_policy.boundary.policy).Statement[0].Action, "apigateway:*")
+    condition     = !contains(one([for s in jsondecode(aws_iam_policy.boundary.policy).Statement : s.Action if s.Sid == "TheOptionalModulesServices"]), "apigateway:*")
     error_message = "the container service alone does not admit API Gateway"
   }
 

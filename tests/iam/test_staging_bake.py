@@ -11,7 +11,7 @@ from tests.iam.conftest import Account
 from tests.iam.test_principals import GOOD, PR_JOB, RELEASE_JOB, model_folder, targets
 from textclf import cli
 from textclf.config import AwsParams
-from textclf.release import promote
+from textclf.release import promote, staging
 
 pytestmark = pytest.mark.slow  # shares the Terraform-made account of tests/iam
 
@@ -49,8 +49,12 @@ def test_an_alarm_in_the_bake_window_rolls_production_back(
     boto3.client("cloudwatch").set_alarm_state(
         AlarmName=alarm, StateValue="ALARM", StateReason="5xx in the bake"
     )
-    arguments = ["bake", "--alarms", f"{alarm},{env.outputs['endpoint_name']}-endpoint-latency"]
-    arguments += ["--previous", previous, "--seconds", "5"]
+    alarms = [alarm, f"{env.outputs['endpoint_name']}-endpoint-latency"]
+    # A window as long as the slowest alarm needs to fire (shorter ones are refused); the alarm
+    # already fired after the switch, so the bake ends at its first look.
+    described = boto3.client("cloudwatch").describe_alarms(AlarmNames=alarms)["MetricAlarms"]
+    window = max(staging.seconds_to_fire(a) for a in described)
+    arguments = ["bake", "--alarms", ",".join(alarms), "--previous", previous, "--seconds", str(window)]
     arguments += [
         "--function",
         env.outputs["redeploy_function_name"],
