@@ -48,10 +48,28 @@ def write_json(target: Path | str, payload: Any) -> Path:
     return write_text(target, json.dumps(payload, indent=2, sort_keys=False) + "\n")
 
 
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key[:60]
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object whose keys differ: JSON's last-wins rule would silently pick one of two values."""
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            raise _DuplicateKey(key)
+        seen.add(key)
+    return dict(pairs)
+
+
 def read_json_object(path: Path, error: type[Exception], missing_hint: str, kind: str = "") -> dict[str, Any]:
     """The JSON object in `path`; a missing, malformed or non-object file raises `error`."""
     try:
-        payload = json.loads(path.read_text(encoding="utf-8"))
+        payload = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=_unique_keys)
+    except _DuplicateKey as duplicate:
+        raise error(f"{path}: key {duplicate.key!r} is given twice in one object; keep one") from None
     except FileNotFoundError:
         raise error(f"{path}: not found; {missing_hint}") from None
     except OSError as problem:  # a folder in its place, no permission

@@ -103,6 +103,19 @@ class SplitParams(Section):
     validation: Number = Field(0.15, ge=0.001, lt=1)
     test: Number = Field(0.15, ge=0.001, lt=1)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _all_three(cls, raw: Any, info: ValidationInfo) -> Any:
+        # In a params file, a missing share would take its default and the sum would be reported
+        # instead ("must sum to 1, got 1.15"), which hides what is wrong.
+        if isinstance(raw, dict) and (info.context or {}).get("from_file"):
+            missing = [name for name in ("train", "validation", "test") if name not in raw]
+            if missing:
+                raise ValueError(
+                    f"give all three shares, train, validation and test (missing: {', '.join(missing)})"
+                )
+        return raw
+
     @model_validator(mode="after")
     def _sums_to_one(self) -> SplitParams:
         total = self.train + self.validation + self.test
@@ -599,7 +612,7 @@ def parse_params(raw: Any, source: Path = PARAMS_FILE, needs: tuple[str, ...] = 
     if not isinstance(raw, dict):
         raise ParamsError(f"{source}: expected a mapping of sections at the top level")
     try:
-        params = Params.model_validate(raw)
+        params = Params.model_validate(raw, context={"from_file": True})
     except ValidationError as error:
         raise ParamsError(_describe(error, source)) from None
     missing = [key for key in _required(needs) if not _given(raw, key)]

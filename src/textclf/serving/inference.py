@@ -36,8 +36,8 @@ def check_model_dir(model_dir: Path, quantize: str = "none") -> list[str]:
     """The labels of the model in `model_dir`, or a ModelDirError that says what to do."""
     if not model_dir.is_dir():
         raise ModelDirError(
-            f"model folder {model_dir} does not exist: train one with `make repro` (writes models/model) "
-            f"or pass --model-dir / set TEXTCLF_MODEL_DIR"
+            f"model folder {model_dir} does not exist: train one with `make repro` (writes models/model); "
+            f"`textclf serve` also takes another folder (--model-dir or TEXTCLF_MODEL_DIR)"
         )
     missing = [name for name in REQUIRED_FILES if not (model_dir / name).is_file()]
     if missing:
