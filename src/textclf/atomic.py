@@ -19,6 +19,7 @@ from typing import Any
 def atomic_dir(target: Path | str) -> Iterator[Path]:
     """Yield an empty temporary folder that replaces `target` when the block succeeds."""
     target = Path(target)
+    created = [parent for parent in reversed(target.parents) if not parent.exists()]
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     staging.chmod(0o755)  # mkdtemp makes it private; outputs are ordinary folders
@@ -30,6 +31,11 @@ def atomic_dir(target: Path | str) -> Iterator[Path]:
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
+            for parent in reversed(created):  # folders made for the output only: gone with it
+                try:
+                    parent.rmdir()
+                except OSError:
+                    break
 
 
 def write_text(target: Path | str, text: str) -> Path:

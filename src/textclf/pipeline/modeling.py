@@ -55,7 +55,7 @@ def input_limit(name: str) -> int | None:
         if source == "hub":
             return None
         config = json.loads((Path(location) / "config.json").read_text(encoding="utf-8"))
-    except (ModelNotFoundError, OSError, ValueError):
+    except (ModelNotFoundError, OSError, ValueError, RecursionError):
         return None  # loading the model reports what is wrong with it
     limit = config.get("max_position_embeddings") if isinstance(config, dict) else None
     return limit if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0 else None
@@ -65,6 +65,14 @@ def _load(loader, name: str, **kwargs):
     location, source = resolve_model(name)
     try:
         return loader.from_pretrained(location, **kwargs), f"{source}: {location}"
+    except (ValueError, KeyError, TypeError, RecursionError) as error:
+        # Found, but not loadable: a config.json without model_type, a folder without a tokenizer.
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0][:300]
+        raise ModelNotFoundError(
+            f"model.name={name!r} was found ({source}: {location}) but {loader.__name__} cannot load it: "
+            f"{type(error).__name__}: {first}. A model folder needs the files save_pretrained writes "
+            "(config.json with its model_type, the weights, the tokenizer)"
+        ) from None
     except OSError as error:
         tried = [f"a local folder named {name!r} (none)"]
         known = PACKAGED_MODELS.get(name)
