@@ -632,6 +632,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         log("interrupted")
         return 130
+    except OSError as error:  # the machine's refusal (permissions, a full disk): the file and why
+        where = f"{error.filename}: " if error.filename else ""
+        log(f"error: {where}{error.strerror or error}; check the path, its permissions and free space")
+        return 2
     return 0
 
 

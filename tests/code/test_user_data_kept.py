@@ -90,3 +90,19 @@ def test_data_on_a_fresh_clone_still_writes_the_sample(tmp_path, repo_root):
     done = textclf(tmp_path, "data")
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "data/raw/messages.csv").is_file() and calls.read_text().startswith("commit")
+
+
+def test_a_folder_the_command_cannot_write_is_one_message(tmp_path, repo_root):
+    """A machine's refusal (here: reports/ is a file) names the path, without a traceback."""
+    (tmp_path / "params.yaml").write_text((repo_root / "params.yaml").read_text(encoding="utf-8"))
+    (tmp_path / "metrics").mkdir()
+    (tmp_path / "metrics/eval.json").write_text('{"accuracy": 0.9, "macro_f1": 0.9}', encoding="utf-8")
+    (tmp_path / "reports").write_text("not a folder", encoding="utf-8")
+    for command in (["git", "init", "-q", "-b", "main"], ["git", "add", "-A"]):
+        subprocess.run(command, cwd=tmp_path, check=True)
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qm", "x"], cwd=tmp_path, check=True
+    )
+    done = textclf(tmp_path, "gate", "--champion", "main")
+    assert done.returncode == 2, done.stderr
+    assert "error: reports" in done.stderr and "Traceback" not in done.stderr
