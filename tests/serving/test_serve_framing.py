@@ -16,6 +16,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from serving_client import MAX_BATCH, MAX_CHARS, ServerProcess, classify, loaded_service, write_params
 
 from textclf.serving.server import make_server
@@ -239,3 +241,30 @@ def test_a_bad_port_variable_does_not_break_other_commands(tmp_path):
             [sys.executable, "-m", "textclf.cli", *args], capture_output=True, text=True, env=env
         )
         assert done.returncode == 0, (args, done.stderr)
+
+
+LENGTHS = st.lists(
+    st.text(alphabet=st.sampled_from("0123456789+-_ ,.xe\t\u0661"), min_size=0, max_size=6)
+    | st.sampled_from([str(len(BODY)), f" {len(BODY)}", "0"]),
+    min_size=0,
+    max_size=3,
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lengths=LENGTHS)
+def test_any_content_length_headers_get_one_answer_and_nothing_smuggled(quick_server, lengths):
+    """Whatever Content-Length headers arrive: unless there is exactly one, digits only, one 4xx
+    and the connection closes (the request hidden behind the body gets no answer of its own)."""
+    url = getattr(quick_server, "url", None) or quick_server(header_timeout=1, body_timeout=0.5)
+    quick_server.url = url
+    last = PING.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n")
+    answer = exchange(url, head(*lengths) + BODY + last, timeout=3)
+    codes = statuses(answer)
+    value = lengths[0].strip(" \t") if len(lengths) == 1 else ""
+    if not (value.isascii() and value.isdigit() and len(value) <= 10):
+        assert len(codes) == 1 and 400 <= codes[0] < 500, (lengths, answer)
+    elif int(value) == len(BODY):
+        assert codes == [200, 200], (lengths, answer)  # the body, then the ping: one request each
+    else:
+        assert codes and all(code in (200, 400, 408, 413) for code in codes), (lengths, answer)
