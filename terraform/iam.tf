@@ -489,7 +489,15 @@ locals {
         Action   = ["s3:PutObject", "s3:AbortMultipartUpload"]
         Resource = [for prefix in ["datasets/", var.artifact_prefix, "reports/"] : "${local.artifacts_arn}/${prefix}*"]
       },
-      local.kms_use,
+      {
+        # The project key through S3 only (its objects are SSE-KMS): the PR role has no use of the
+        # key of its own (AWS KMS developer guide, "kms:ViaService").
+        Sid       = "UseTheProjectKeyThroughS3"
+        Effect    = "Allow"
+        Action    = local.kms_use.Action
+        Resource  = local.kms_use.Resource
+        Condition = { StringEquals = { "kms:ViaService" = "s3.${var.region}.amazonaws.com" } }
+      },
       {
         # Log-group actions (DescribeLogStreams, FilterLogEvents) are authorized on the group's ARN
         # with a trailing ":*"; GetLogEvents on the stream's ARN (CloudWatch Logs, "Overview of

@@ -159,6 +159,13 @@ def test_each_role_is_refused_what_it_must_not_do(env: Account):
             f"arn:aws:s3:::{state_bucket}/main/terraform.tfstate",
         )
         denied(lambda: boto3.client("iam").list_roles(), pr, "iam:ListRoles", "*")
+        # The project key through S3 only (kms:ViaService): not a data key of its own.
+        denied(
+            lambda: boto3.client("kms").generate_data_key(KeyId=out["kms_key_arn"], KeySpec="AES_256"),
+            pr,
+            "kms:GenerateDataKey",
+            out["kms_key_arn"],
+        )
         denied(
             lambda: boto3.client("iam").delete_role(RoleName=env.role("pr").rsplit("/", 1)[1]),
             pr,
