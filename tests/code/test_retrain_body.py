@@ -62,3 +62,40 @@ def test_a_malformed_data_dvc_is_a_retrain_error(tmp_path, text):
     (tmp_path / "data.dvc").write_text(text, encoding="utf-8")
     with pytest.raises(retrain.RetrainError, match=r"data\.dvc: "):
         retrain.dataset_hash(tmp_path / "data.dvc")
+
+
+class IncomingBucket:
+    """The S3 calls retrain-import makes, on a dict of key -> bytes (no network)."""
+
+    def __init__(self, objects: dict[str, bytes]) -> None:
+        self.objects = objects
+
+    def get_paginator(self, _name: str):
+        objects = self.objects
+
+        class Pages:
+            def paginate(self, **_):
+                return [{"Contents": [{"Key": key} for key in sorted(objects)]}]
+
+        return Pages()
+
+    def download_file(self, _bucket: str, key: str, path: str) -> None:
+        with open(path, "wb") as handle:
+            handle.write(self.objects[key])
+
+
+def test_a_file_dvcignore_hides_is_skipped_not_reported_as_new(tmp_path, monkeypatch):
+    from textclf.config import AwsParams, DataParams
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".dvcignore").write_text(".*.partial\n**/.*.tmp*\n", encoding="utf-8")
+    (tmp_path / "data/raw").mkdir(parents=True)
+    rows = b"text,label\n" + b"".join(b"message %d,billing\nother %d,returns\n" % (i, i) for i in range(20))
+    bucket = IncomingBucket({"incoming/batch.csv": rows, "incoming/.x.tmp.csv": rows})
+
+    summary = retrain.import_incoming(AwsParams(), DataParams(labels=None), s3=bucket)
+
+    assert summary.new == ["incoming/batch.csv"] and summary.skipped == ["incoming/.x.tmp.csv"]
+    assert not (tmp_path / "data/raw/incoming/.x.tmp.csv").exists()
+    assert retrain.hidden_by_dvcignore(tmp_path / "data/raw/incoming/.y.tmp.jsonl")
+    assert not retrain.hidden_by_dvcignore(tmp_path / "data/raw/incoming/y.jsonl")

@@ -154,6 +154,28 @@ def destination(key: str, raw_dir: Path) -> Path:
     return target
 
 
+def hidden_by_dvcignore(target: Path) -> bool:
+    """Whether a `.dvcignore` between the repository root (the current folder) and `target`'s
+    folder hides `target` (gitwildmatch patterns, relative to the file's folder, as DVC reads them)."""
+    import pathspec
+
+    root = Path.cwd().resolve()
+    absolute = (root / target).resolve(strict=False) if not target.is_absolute() else target
+    folders = [
+        folder
+        for folder in (absolute.parent, *absolute.parent.parents)
+        if folder == root or root in folder.parents
+    ]
+    for folder in folders:
+        ignore = folder / ".dvcignore"
+        if ignore.is_file():
+            lines = ignore.read_text(encoding="utf-8", errors="replace").splitlines()
+            relative = absolute.relative_to(folder).as_posix()
+            if pathspec.PathSpec.from_lines("gitwildmatch", lines).match_file(relative):
+                return True
+    return False
+
+
 def check_new_files(staging: Path, data: DataParams, bucket: str) -> int:
     """Read the downloaded files as the prepare stage would; errors name the S3 key, not the temp path."""
     from textclf.pipeline import prepare
@@ -186,9 +208,12 @@ def _import(s3: Any, aws: AwsParams, data: DataParams) -> ImportSummary:
     summary = ImportSummary(bucket=aws.data_bucket)
     keys = list_incoming(s3, aws.data_bucket)
     wanted = [key for key in keys if not key.endswith("/") and key.lower().endswith(SUFFIXES)]
-    summary.skipped = sorted(set(keys) - set(wanted))  # a README, a folder marker
     # Every key is checked before anything is downloaded: one bad key imports nothing.
     targets = {key: destination(key, raw_dir) for key in wanted}
+    # A file a .dvcignore hides is neither versioned by DVC nor read by prepare: not new data.
+    hidden = {key for key, target in targets.items() if hidden_by_dvcignore(target)}
+    targets = {key: target for key, target in targets.items() if key not in hidden}
+    summary.skipped = sorted(set(keys) - set(targets))  # a README, a folder marker, an ignored file
     with tempfile.TemporaryDirectory(prefix="textclf-incoming-") as work:
         staging = Path(work)
         moves: list[tuple[Path, Path]] = []
