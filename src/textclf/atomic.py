@@ -54,18 +54,20 @@ def write_json(target: Path | str, payload: Any) -> Path:
     return write_text(target, json.dumps(payload, indent=2, sort_keys=False) + "\n")
 
 
-class _DuplicateKey(ValueError):
+class DuplicateKey(ValueError):
+    """A JSON object gives one key twice (JSON's last-wins rule would silently pick a value)."""
+
     def __init__(self, key: str) -> None:
         super().__init__(key)
         self.key = key[:60]
 
 
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     """An object whose keys differ: JSON's last-wins rule would silently pick one of two values."""
     seen: set[str] = set()
     for key, _ in pairs:
         if key in seen:
-            raise _DuplicateKey(key)
+            raise DuplicateKey(key)
         seen.add(key)
     return dict(pairs)
 
@@ -73,8 +75,8 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 def read_json_object(path: Path, error: type[Exception], missing_hint: str, kind: str = "") -> dict[str, Any]:
     """The JSON object in `path`; a missing, malformed or non-object file raises `error`."""
     try:
-        payload = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=_unique_keys)
-    except _DuplicateKey as duplicate:
+        payload = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=unique_keys)
+    except DuplicateKey as duplicate:
         raise error(f"{path}: key {duplicate.key!r} is given twice in one object; keep one") from None
     except FileNotFoundError:
         raise error(f"{path}: not found; {missing_hint}") from None

@@ -91,6 +91,7 @@ def test_any_shape_is_refused_by_its_check_or_renders(which, eval_path, data_pat
         ("metrics/data.json", [1], "expected a JSON object"),
         ("metrics/train_job.json", {**SAGEMAKER_JOB, "hardware": "gpu"}, "hardware must be an object"),
         ("metrics/eval.json", "[" * 100_000 + "]" * 100_000, "nested too deeply"),
+        ("metrics/data.json", '{"rows": {}, "rows": {"train": 5}}', "key 'rows' is given twice"),
     ],
 )
 def test_report_names_the_file_and_key_of_a_wrong_shape(pr_repo, no_aws, capsys, name, payload, message):

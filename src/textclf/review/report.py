@@ -138,9 +138,11 @@ def dvc_diffs(base_ref: str) -> tuple[dict[str, Any], dict[str, Any]]:
 def read_json(path: Path) -> dict[str, Any] | None:
     """A workspace JSON file, or None when the pipeline did not write it."""
     try:
-        payload = json.loads(path.read_text(encoding="utf-8"))
+        payload = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=atomic.unique_keys)
     except FileNotFoundError:
         return None
+    except atomic.DuplicateKey as duplicate:
+        raise ReportError(f"{path}: key {duplicate.key!r} is given twice in one object; keep one") from None
     except OSError as error:
         raise ReportError(
             f"{path}: cannot be read ({error.strerror}); run the pipeline (dvc repro)"
