@@ -271,7 +271,8 @@ class StagingParams(Section):
     burst_requests: Int = Field(50, ge=1, le=1000)
     burst_concurrency: Int = Field(5, ge=1, le=50)
     # After production switched: how long its alarms are watched, and how often.
-    bake_seconds: Number = Field(600, ge=0, le=86_400)
+    # More than 0: a bake of 0 s would pass after one look at the alarms.
+    bake_seconds: Number = Field(600, gt=0, le=86_400)
     bake_poll_seconds: Number = Field(30, gt=0, le=3600)
 
 

@@ -19,3 +19,11 @@ def test_bake_refuses_seconds_that_are_not_a_finite_positive_number(seconds, cap
 @pytest.mark.parametrize(("seconds", "value"), [("600", 600.0), ("0.5", 0.5), ("86400", 86400.0)])
 def test_bake_takes_a_plain_number_of_seconds(seconds, value):
     assert cli.build_parser().parse_args(["bake", "--seconds", seconds]).seconds == value
+
+
+@pytest.mark.parametrize("seconds", [0, -100])
+def test_params_bake_seconds_must_be_positive_too(seconds):
+    from textclf.config import ParamsError, parse_params
+
+    with pytest.raises(ParamsError, match=r"deploy\.staging\.bake_seconds: Input should be greater than 0"):
+        parse_params({"deploy": {"staging": {"bake_seconds": seconds}}})
