@@ -34,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from textclf import atomic
 from textclf.config import Params
+from textclf.serving.inference import is_label_list
 
 MODEL_DIR = Path("models/model")
 CHECKPOINT_ROOT = Path("work/checkpoints")
@@ -186,12 +187,7 @@ def _read_labels(folder: Path) -> list[str]:
         ) from None
     except (OSError, ValueError, RecursionError, AttributeError):
         labels = None
-    if (
-        not isinstance(labels, list)
-        or len(labels) < 2
-        or not all(isinstance(label, str) and label for label in labels)
-        or len(set(labels)) != len(labels)
-    ):
+    if not is_label_list(labels):
         raise PreparedDataError(
             f'{path}: expected {{"labels": [...]}} with two or more distinct labels; run prepare again'
         )

@@ -89,14 +89,20 @@ def _read_json(path: Path) -> dict:
     return value
 
 
+def is_label_list(labels: object) -> bool:
+    """What labels.json holds (prepare's and the train stage's): two or more distinct, non-empty
+    strings."""
+    return (
+        isinstance(labels, list)
+        and len(labels) >= 2
+        and all(isinstance(label, str) and label for label in labels)
+        and len(set(labels)) == len(labels)
+    )
+
+
 def _read_labels(model_dir: Path) -> list[str]:
     labels = _read_json(model_dir / "labels.json").get("labels")
-    if (
-        not isinstance(labels, list)
-        or len(labels) < 2
-        or not all(isinstance(label, str) and label for label in labels)
-        or len(set(labels)) != len(labels)
-    ):
+    if not is_label_list(labels):
         raise ModelDirError(
             f'{model_dir / "labels.json"}: expected {{"labels": ["...", ...]}}, two or more distinct '
             "non-empty labels (the train stage writes it)"

@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from textclf.atomic import DuplicateKey, unique_keys
 from textclf.config import ServeParams
 from textclf.serving import capture, fetch, signals
 from textclf.serving.inference import ModelDirError, Predictor, check_model_dir, weights_digest
@@ -161,22 +162,12 @@ def _quoted_record(text: str, start: int, number: int) -> tuple[str, int]:
         )
 
 
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """An object whose keys are all different: `{"inputs": "a", "inputs": "b"}` is ambiguous (a
-    proxy may read the first, Python the last), so it is refused instead of taking either."""
-    seen: set[str] = set()
-    for key, _ in pairs:
-        if key in seen:
-            raise _bad(f"key {key[:40]!r} is given twice in one object: send it once")
-        seen.add(key)
-    return dict(pairs)
-
-
 def _load_json(text: str, where: str) -> Any:
     try:
-        return json.loads(text, object_pairs_hook=_unique_keys)
-    except RequestError as error:
-        raise _bad(f"{where}: {error.message}") from None
+        # A key given twice is ambiguous (a proxy may read the first, Python the last): refused.
+        return json.loads(text, object_pairs_hook=unique_keys)
+    except DuplicateKey as duplicate:
+        raise _bad(f"{where}: key {duplicate.key!r} is given twice in one object: send it once") from None
     except RecursionError:
         raise _bad(f"{where}: JSON nested too deeply") from None
     except ValueError as error:
