@@ -285,23 +285,29 @@ class _TrainIndex:
     """The train split's signatures, exact keys and band buckets (sorted arrays, not dicts)."""
 
     def __init__(self, hasher: MinHasher, train) -> None:
-        signatures, keys, present = [], [], []
+        signatures, keys, bands = [], [], []
         for texts, _ in train.chunks():
-            s, k, p = hasher.signatures(texts)
+            s, k, present = hasher.signatures(texts)
+            b = hasher.band_keys(s)  # per chunk: the 64-bit temporaries stay chunk-sized
+            b[~present] = 0  # rows without words are nobody's near-duplicate
             signatures.append(s)
             keys.append(k)
-            present.append(p)
+            bands.append(b)
         self.signatures = np.concatenate(signatures) if signatures else np.zeros((0, NUM_PERM), np.uint32)
+        del signatures
         keys_all = np.concatenate(keys) if keys else np.zeros(0, np.uint64)
-        present_all = np.concatenate(present) if present else np.zeros(0, bool)
-        del signatures, keys, present
+        bands_all = np.concatenate(bands) if bands else np.zeros((0, BANDS), np.uint64)
+        del keys, bands
+        self.rows = len(keys_all)
         self.key_order = np.argsort(keys_all, kind="stable")  # equal keys: the first row first
         self.sorted_keys = keys_all[self.key_order]
-        bands = hasher.band_keys(self.signatures)
-        bands[~present_all] = 0  # rows without words are nobody's near-duplicate
-        self.band_order = [np.argsort(bands[:, b], kind="stable").astype(np.int64) for b in range(BANDS)]
-        self.band_sorted = [bands[order, b] for b, order in enumerate(self.band_order)]
-        self.present = present_all
+        del keys_all
+        self.band_order, self.band_sorted = [], []
+        for b in range(BANDS):
+            column = np.ascontiguousarray(bands_all[:, b])
+            order = np.argsort(column, kind="stable")
+            self.band_order.append(order)
+            self.band_sorted.append(column[order])
 
     def exact(self, keys: np.ndarray) -> np.ndarray:
         """The first train row with each key, or -1."""
@@ -329,8 +335,8 @@ class _TrainIndex:
             pairs_t.append(self.band_order[b][np.repeat(low, size) + within])
         if not pairs_q:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
-        joined = np.unique(np.concatenate(pairs_q) * len(self.present) + np.concatenate(pairs_t))
-        return joined // len(self.present), joined % len(self.present)
+        joined = np.unique(np.concatenate(pairs_q) * self.rows + np.concatenate(pairs_t))
+        return joined // self.rows, joined % self.rows
 
 
 def near_duplicates(train, test) -> dict[str, Any]:
@@ -379,7 +385,7 @@ def near_duplicates(train, test) -> dict[str, Any]:
         "exact": exact,
         "near": near,
         "test_rows": test_rows,
-        "train_rows": len(index.present),
+        "train_rows": index.rows,
         "threshold": NEAR_DUPLICATE_JACCARD,
         "method": f"MinHash {NUM_PERM}, LSH {BANDS} bands x {ROWS_PER_BAND}, exact Jaccard of the best",
         "pairs_checked_exactly": checked,
