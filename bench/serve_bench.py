@@ -294,13 +294,28 @@ def installed_size_mb(requirements: list[str], constraints: Path, folder: Path) 
     return round(size / 2**20, 1)
 
 
+def pins_without_hashes(lock: Path, out: Path) -> Path:
+    """The lock's `name==version` pins as a constraints file without hashes: pip turns hash-checking
+    on for a constraints file with hashes and then refuses the requirements named on the command
+    line, which carry none. The versions, not the hashes, decide what an image layer holds."""
+    pins = [
+        line.split()[0]
+        for line in lock.read_text(encoding="utf-8").splitlines()
+        if "==" in line.split(" ")[0]
+    ]
+    out.write_text("\n".join(pins) + "\n", encoding="utf-8")
+    return out
+
+
 def install_sizes(repo: Path, folder: Path) -> dict[str, float]:
     """Installed size of the PyTorch serving image's set, the least a PyTorch server needs, and
     the ONNX Runtime serving set, in MB."""
-    lock = repo / "requirements.lock"
+    lock = pins_without_hashes(repo / "requirements.lock", folder / "constraints.txt")
     torch_image = [d for d in pyproject_dependencies(repo) if not d.startswith(("onnx==", "onnxruntime=="))]
-    serve_lock = [
-        line for line in (repo / "requirements-serve.lock").read_text().splitlines() if "==" in line
+    serve_lock = [  # name==version of each pin (the lock's lines carry hashes and continuations)
+        line.split()[0]
+        for line in (repo / "requirements-serve.lock").read_text().splitlines()
+        if "==" in line
     ]
     return {
         "torch_image": installed_size_mb(torch_image, lock, folder),
@@ -351,6 +366,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     with tempfile.TemporaryDirectory() as temporary:
         folder = Path(temporary)
+        # First: a pip failure should end the run before minutes of measurements, not after them.
+        sizes = install_sizes(repo, folder) if not args.skip_install_size else None
         models = with_int8_graph(model_dir, folder)
         commands = server_commands(models, params_file, folder)
         starts, servers = cold_starts(commands, args.cold_starts, folder)
@@ -369,7 +386,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             name: file_digest(models / GRAPH_FILES[q])
             for name, q in (("onnx", "none"), ("onnx_int8", "int8"))
         }
-        sizes = install_sizes(repo, folder) if not args.skip_install_size else None
     load_end = os.getloadavg()
 
     cold = {name: round(statistics.median(values), 3) for name, values in starts.items()}
