@@ -7,8 +7,8 @@
 #
 # "This environment's own resources" are named: ARNs that carry the environment's name
 # (<project>-<environment>-..., .../<project>-<environment>, .../<project>-<environment>/...), its
-# buckets (data, artifacts, the Terraform state, the bucket and key of the models it deploys), its
-# KMS key, the training jobs (<project>-..., shared by the project's environments: a PR trains once
+# buckets (data, artifacts, its own key of the Terraform state bucket; the models it deploys and their
+# key: read only), its KMS key, the training jobs (<project>-..., shared by the project's environments: a PR trains once
 # for all), and the transform jobs and SageMaker's job log groups. Calls whose action has no
 # resource type (Service Authorization Reference) are listed one by one on "*". So staging's roles
 # cannot reach production's state, functions, endpoint or buckets whatever their own policy says.
@@ -18,14 +18,16 @@
 locals {
   project_role_arns = "arn:${local.partition}:iam::${local.account_id}:role/${local.name}-*"
   arn_in_region     = "arn:${local.partition}:*:${var.region}:${local.account_id}"
-  boundary_buckets  = distinct(concat(values(local.bucket_names), [local.models_bucket, local.state_bucket]))
+  state_bucket_arn  = "arn:${local.partition}:s3:::${local.state_bucket}"
   boundary_resources = concat(
     # Resources named after the environment, in any of the services above.
     # (a log group's ARN ends in ":*", its streams in ":log-stream:NAME")
     ["${local.arn_in_region}:*${local.name}-*", "${local.arn_in_region}:*/${local.name}", "${local.arn_in_region}:*/${local.name}/*", "${local.arn_in_region}:*/${local.name}:*"],
     ["arn:${local.partition}:cloudwatch::${local.account_id}:dashboard/${local.name}"], # dashboards are global
-    flatten([for bucket in local.boundary_buckets : ["arn:${local.partition}:s3:::${bucket}", "arn:${local.partition}:s3:::${bucket}/*"]]),
-    distinct([aws_kms_key.project.arn, local.models_kms_key_arn]),
+    # Its own buckets; of the shared state bucket, its own state key (and the S3-native lock file).
+    flatten([for bucket in values(local.bucket_names) : ["arn:${local.partition}:s3:::${bucket}", "arn:${local.partition}:s3:::${bucket}/*"]]),
+    [local.state_bucket_arn, "${local.state_bucket_arn}/${var.state_key}", "${local.state_bucket_arn}/${var.state_key}.tflock"],
+    [aws_kms_key.project.arn],
     [
       "${local.sagemaker_arn_prefix}:training-job/${local.training_job_prefix}*",
       "${local.sagemaker_arn_prefix}:transform-job/${var.batch_job_name_prefix}-batch-*",
@@ -72,6 +74,16 @@ locals {
           "events:*", "cloudwatch:*", "secretsmanager:*",
         ]
         Resource = local.boundary_resources
+      },
+      {
+        # The models it deploys may be another environment's (model_source_environment): read them
+        # and decrypt, nothing more, so no role here can write that bucket or manage that key.
+        Sid    = "ReadTheModelsItDeploys"
+        Effect = "Allow"
+        Action = ["s3:GetObject", "s3:ListBucket", "kms:Decrypt", "kms:DescribeKey"]
+        Resource = distinct([
+          local.models_arn, "${local.models_arn}/${var.artifact_prefix}*", local.models_kms_key_arn,
+        ])
       },
       {
         Sid      = "CallsWithoutAResourceType"

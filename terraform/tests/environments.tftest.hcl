@@ -108,6 +108,18 @@ run "staging_deploys_productions_published_models" {
     condition     = strcontains(aws_iam_role.github_release.assume_role_policy, "repo:acme/text-classifier:environment:staging:ref:refs/heads/main")
     error_message = "staging's roles trust the staging environment on main"
   }
+
+  # The boundary of every staging role (boundary.tf): production's bucket and key are read only,
+  # production's state key and production-named resources are outside it.
+  assert {
+    condition = alltrue([
+      for s in jsondecode(aws_iam_policy.boundary.policy).Statement : s.Effect == "Deny" || s.Resource == "*" || (
+        s.Sid == "ReadTheModelsItDeploys" ? toset(s.Action) == toset(["s3:GetObject", "s3:ListBucket", "kms:Decrypt", "kms:DescribeKey"]) :
+        length([for r in flatten([s.Resource]) : r if strcontains(r, "textclf-prod") || strcontains(r, "99999999-8888") || endswith(r, "main/terraform.tfstate")]) == 0
+      )
+    ])
+    error_message = "staging's boundary reads production's published models and nothing else of production"
+  }
 }
 
 run "another_accounts_models_need_bucket_and_key_together" {

@@ -429,3 +429,49 @@ def test_the_apply_role_cannot_arm_a_project_role_nor_touch_the_github_roles(env
                 "AssumeRolePolicyDocument"
             ]
     assert after == pr_trust_before
+
+
+def test_an_armed_project_role_stays_within_its_environment(env):
+    """Issue 25: a release role (staging's has no reviewers) may still write a project role's inline
+    policy; armed with every action, that role is held by its environment's boundary: its own
+    buckets yes, another environment's state key, functions or buckets no."""
+    from textclf.localcloud import iam as local_iam
+
+    out = env.outputs
+    prefix, account_id = out["endpoint_name"], "123456789012"
+    name = f"{prefix}-armed"
+    trust = {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    anything = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    with env.acting_as(env.admin):
+        admin_iam = boto3.client("iam")
+        boundary = admin_iam.get_role(RoleName=f"{prefix}-redeploy-lambda")["Role"]["PermissionsBoundary"]
+        admin_iam.create_role(
+            RoleName=name,
+            AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [trust]}),
+            PermissionsBoundary=boundary["PermissionsBoundaryArn"],
+        )
+        admin_iam.put_role_policy(RoleName=name, PolicyName="everything", PolicyDocument=json.dumps(anything))
+    try:
+        session = local_iam.service_session(name, "lambda.amazonaws.com", "armed")
+        with env.acting_as(session):
+            s3 = boto3.client("s3")
+            s3.put_object(Bucket=out["artifacts_bucket"], Key="reports/armed-probe.txt", Body=b"own bucket")
+            state_bucket = f"textclf-tfstate-{account_id}-{out['region']}"
+            other = prefix.replace("-prod", "-staging")
+            for call, action in (
+                (
+                    lambda: s3.put_object(Bucket=state_bucket, Key="staging/terraform.tfstate", Body=b"{}"),
+                    "s3:PutObject",
+                ),
+                (lambda: s3.list_objects_v2(Bucket=f"{other}-data-{account_id}"), "s3:ListBucket"),
+                (
+                    lambda: boto3.client("lambda").get_function(FunctionName=f"{other}-redeploy"),
+                    "lambda:GetFunction",
+                ),
+            ):
+                refused(call, action, "because no permissions boundary allows")
+    finally:
+        with env.acting_as(env.admin):
+            boto3.client("s3").delete_object(Bucket=out["artifacts_bucket"], Key="reports/armed-probe.txt")
+            boto3.client("iam").delete_role_policy(RoleName=name, PolicyName="everything")
+            boto3.client("iam").delete_role(RoleName=name)
