@@ -65,13 +65,15 @@ def test_publish_refuses_a_folder_that_is_not_a_model(buckets, trained, tmp_path
     assert "Contents" not in boto3.client("s3").list_objects_v2(Bucket=ARTIFACTS)
 
 
-def test_publish_refuses_a_model_that_failed_its_gate(buckets, trained, tmp_path) -> None:
-    verdict = tmp_path / "reports" / "gate.json"  # where `make gate` writes the full verdict
-    verdict.parent.mkdir()
-    verdict.write_text(
-        json.dumps({"verdict": "fail", "reasons": ["macro_f1 vs production"]}), encoding="utf-8"
+@pytest.mark.parametrize("verdict", ["fail", "FAIL", "Pass", None])
+def test_publish_refuses_a_model_that_failed_its_gate(buckets, trained, tmp_path, verdict) -> None:
+    """Only a verdict of exactly "pass" publishes (a "FAIL" did before)."""
+    verdict_file = tmp_path / "reports" / "gate.json"  # where `make gate` writes the full verdict
+    verdict_file.parent.mkdir()
+    verdict_file.write_text(
+        json.dumps({"verdict": verdict, "reasons": ["macro_f1 vs production"]}), encoding="utf-8"
     )
-    with pytest.raises(release.ReleaseError, match="the gate failed for this model"):
+    with pytest.raises(release.ReleaseError, match="the gate did not pass this model"):
         release.publish(COMMIT, aws(), trained["model"], trained["metrics"], trained["gate"])
     assert "Contents" not in boto3.client("s3").list_objects_v2(Bucket=ARTIFACTS)
 

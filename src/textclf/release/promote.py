@@ -36,6 +36,7 @@ from typing import Any
 
 from textclf import atomic
 from textclf.config import AwsParams
+from textclf.verdict import is_pass
 
 ARTIFACT_PREFIX = "models/"
 MODEL_ARCHIVE = "model.tar.gz"
@@ -202,12 +203,10 @@ def publish(
     artifact = Artifact(aws.published_models, check_commit(commit))
     metrics = read_json_file(metrics_file, "the evaluation metrics")
     for verdict_file in (gate_file, FULL_GATE_FILE):
-        if (
-            verdict_file.is_file()
-            and read_json_file(verdict_file, "the gate verdict").get("verdict") == "fail"
-        ):
+        # Exactly "pass" (textclf.verdict.is_pass): "FAIL", "Pass" or a missing verdict is no pass.
+        if verdict_file.is_file() and not is_pass(read_json_file(verdict_file, "the gate verdict")):
             raise ReleaseError(
-                f"{verdict_file}: the gate failed for this model; a failed model is never published"
+                f"{verdict_file}: the gate did not pass this model; only a passing model is published"
             )
     evaluated = evaluated_test_split(test_split_file, PREDICTIONS_FILE)
     s3 = s3 or aws_client("s3", aws)
