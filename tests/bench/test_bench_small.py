@@ -43,6 +43,7 @@ def write_params(folder: Path, **sections: dict) -> Path:
     return path
 
 
+@pytest.mark.slow  # starts the PyTorch reference server and the two ONNX ones
 def test_serve_bench_small_measures_every_server_and_the_direct_call(tiny_model_dir, tmp_path):
     test_file = tmp_path / "test.jsonl"
     rows = [{"text": f"message {i} about my order number {i * 7}", "label": LABELS[i % 3]} for i in range(70)]
