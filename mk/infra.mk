@@ -2,7 +2,7 @@
 # offline. Every target goes through terraform/scripts/tf.sh, which picks the local cloud when
 # .localcloud/env exists (or AWS_ENDPOINT_URL is set) and the real account otherwise.
 
-.PHONY: infra-apply-release-role local-cloud local-cloud-stop bootstrap infra-init infra-plan infra-apply infra-output \
+.PHONY: infra-unlock infra-apply-release-role local-cloud local-cloud-stop bootstrap infra-init infra-plan infra-apply infra-output \
 	infra-destroy infra-fmt infra-test infra-checkov
 
 TF := terraform/scripts/tf.sh
@@ -78,11 +78,19 @@ infra-plan: infra-repository infra-init lambda-zip ## Plan DEPLOY_ENV's infrastr
 infra-apply: infra-repository infra-init lambda-zip ## Apply the infrastructure (prints the outputs)
 	$(SERVING_IMAGE_VAR) $(TF) main apply -input=false $(AUTO_APPROVE) $(INFRA_ARGS)
 
-# A new account's first apply can stop at the release role (and what its policy names: the
-# key, buckets, lock table, OIDC provider, boundary): the release job then creates the rest with
-# its own limited rights (tests/infra/test_localcloud_apply.py does exactly that).
-infra-apply-release-role: infra-repository infra-init lambda-zip ## First apply on a new account: only DEPLOY_ENV's release role; the release job applies the rest
-	$(SERVING_IMAGE_VAR) $(TF) main apply -input=false $(AUTO_APPROVE) -target='aws_iam_role_policy.this["release"]' $(INFRA_ARGS)
+# A new account's first apply can stop at the release, promote and PR roles (and what their
+# policies name: the key, buckets, lock table, OIDC provider, boundary): no project role may change
+# those three (terraform/boundary.tf), so they are the administrator's; the release job then
+# creates the rest with its own limited rights (tests/infra/test_localcloud_apply.py does that).
+infra-apply-release-role: infra-repository infra-init lambda-zip ## First apply on a new account: DEPLOY_ENV's release, promote and PR roles; the release job applies the rest
+	$(SERVING_IMAGE_VAR) $(TF) main apply -input=false $(AUTO_APPROVE) -target='aws_iam_role_policy.this["release"]' \
+		-target='aws_iam_role_policy.this["promote"]' -target='aws_iam_role_policy.this["pr"]' $(INFRA_ARGS)
+
+# The way out of a lock a killed apply left (docs/workflows.md, "When something fails out of
+# sight"): the lock's ID, as Terraform's "Error acquiring the state lock" printed it.
+infra-unlock: infra-init ## Remove DEPLOY_ENV's state lock left by a killed apply: LOCK_ID=<the ID Terraform printed>
+	@[[ "$${LOCK_ID:-}" =~ ^[0-9a-f-]{36}$$ ]] || { echo "set LOCK_ID to the lock's ID (a UUID) from Terraform's 'Error acquiring the state lock'" >&2; exit 2; }
+	$(TF) main force-unlock -force "$$LOCK_ID"
 
 infra-output: ## Print the outputs (bucket names, role ARNs, repositories, endpoint) as JSON
 	@$(TF) main output -json
@@ -119,10 +127,12 @@ infra-checkov: $(CHECKOV_VENV)/bin/checkov ## Scan terraform/ with checkov, offl
 	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml $(CHECKOV_ARGS)
 
 github-settings: $(INSTALLED) ## Apply and verify the GitHub settings releases rely on (REPO=owner/name REVIEWERS=a,b; needs gh with admin rights)
-	$(BIN)/textclf github-settings --repository "$${REPO:-}" --reviewers "$${REVIEWERS:-}" $${ALLOW_ACTIONS_PRS:+--allow-actions-prs}
+	$(BIN)/textclf github-settings --repository "$${REPO:-}" --reviewers "$${REVIEWERS:-}"
 
+# The figures also go to build/staging-summary.md: the production pull request's body quotes them.
 staging-check: $(INSTALLED) ## Replay COMMIT's published test split through the staging endpoint, latency p95, a burst (docs/staging.md)
-	$(BIN)/textclf staging-check $${COMMIT:+--commit "$$COMMIT"}
+	@mkdir -p build
+	$(BIN)/textclf staging-check $${COMMIT:+--commit "$$COMMIT"} | tee build/staging-summary.md
 
 bake: $(INSTALLED) ## Watch production's alarms (TEXTCLF_BAKE_ALARMS) for the bake window; an alarm rolls back to PREVIOUS_COMMIT
 	$(BIN)/textclf bake $${TEXTCLF_BAKE_ALARMS:+--alarms "$$TEXTCLF_BAKE_ALARMS"}

@@ -51,30 +51,14 @@ def build_tiny_model(folder: Path, labels: list[str] = LABELS) -> Path:
     """A randomly initialised 2-layer BERT with the default model's vocabulary, saved like the
     train stage saves a model, ONNX graphs included. Right for plumbing tests; useless for quality
     assertions."""
-    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+    from transformers import BertForSequenceClassification
 
     from textclf.pipeline.export import export_fp32, export_int8
-    from textclf.pipeline.modeling import resolve_model
+    from textclf.pipeline.small_bert import build_small_bert
 
-    base, _ = resolve_model("sentence-transformers/all-MiniLM-L6-v2")
-    tokenizer = AutoTokenizer.from_pretrained(base)
-    config = BertConfig(
-        vocab_size=tokenizer.vocab_size,
-        hidden_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=128,
-        max_position_embeddings=512,
-        num_labels=len(labels),
-        id2label=dict(enumerate(labels)),
-        label2id={label: i for i, label in enumerate(labels)},
-    )
-    model = BertForSequenceClassification(config)
-    folder.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
+    build_small_bert(folder, labels)
     (folder / "labels.json").write_text(json.dumps({"labels": labels}), encoding="utf-8")
-    export_fp32(model, folder / "model.onnx")
+    export_fp32(BertForSequenceClassification.from_pretrained(folder), folder / "model.onnx")
     export_int8(folder / "model.onnx", folder / "model.int8.onnx")
     return folder
 

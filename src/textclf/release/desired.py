@@ -1,0 +1,377 @@
+"""Production's declared state in git: `deploy/production.yaml` names the model production serves
+(the commit it was published under and the sha256 of its archive). A reviewed pull request that
+moves the file is the release; a pull request that moves it back is the rollback (GitOps: works on
+every GitHub plan, with branch protection and code owners on deploy/).
+
+    python -m textclf.release.desired show               print the declared commit (empty: none yet)
+    python -m textclf.release.desired changed BEFORE     print true if the file changed since BEFORE
+    python -m textclf.release.desired check              the declared model is published, with that sha256
+    python -m textclf.release.desired propose COMMIT     open or update the pull request that moves
+                                                         production to COMMIT's published model
+    python -m textclf.release.desired rolled-back PREVIOUS  after a bake rolled production back to
+                                                         PREVIOUS: the pull request that moves the
+                                                         file there, so git and the endpoint agree
+    python -m textclf.release.desired compare            the scheduled check: exit 1, and one open issue,
+                                                         when $TEXTCLF_ENDPOINT_NAME serves another model
+    python -m textclf.release.desired published          print true if $COMMIT has a published model,
+                                                         false if none (its PR did not train)
+
+`propose` runs in the release workflow once staging checked COMMIT: it writes the file on branch
+`release/production` (from main, through GitHub's API) and opens one pull request (or updates the
+open one) whose body carries staging's results (TEXTCLF_STAGING_SUMMARY, a file). It needs a token
+that may write contents and pull requests and whose pull requests start workflows (secret
+RETRAIN_TOKEN, docs/workflows.md).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DESIRED_FILE = Path("deploy/production.yaml")
+BRANCH = "release/production"
+SHA = re.compile(r"^[0-9a-f]{40}$")
+DIGEST = re.compile(r"^[0-9a-f]{64}$")
+HEADER = (
+    "# Production's declared state: the model production serves. Merging a pull request that\n"
+    "# changes this file releases production (the release workflow opens one after staging checked\n"
+    '# a model); a pull request that moves it back is a rollback. docs/workflows.md, "Production".\n'
+)
+
+
+class DesiredStateError(RuntimeError):
+    """The declared state is malformed or does not match what was published."""
+
+
+@dataclass(frozen=True)
+class Desired:
+    commit: str | None
+    sha256: str | None
+
+
+def parse(text: str, source: str = str(DESIRED_FILE)) -> Desired:
+    try:
+        loaded = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise DesiredStateError(f"{source}: not YAML ({error})") from None
+    if not isinstance(loaded, dict) or set(loaded) - {"commit", "sha256"}:
+        raise DesiredStateError(f"{source}: expected the keys commit and sha256 only")
+    commit, digest = loaded.get("commit"), loaded.get("sha256")
+    if commit is None and digest is None:
+        return Desired(None, None)
+    if not (isinstance(commit, str) and SHA.match(commit)):
+        raise DesiredStateError(f"{source}: commit must be a full 40-character commit sha, got {commit!r}")
+    if not (isinstance(digest, str) and DIGEST.match(digest)):
+        raise DesiredStateError(f"{source}: sha256 must be the model archive's 64-hex digest, got {digest!r}")
+    return Desired(commit, digest)
+
+
+def read(path: Path = DESIRED_FILE) -> Desired:
+    if not path.is_file():
+        raise DesiredStateError(f"{path} is missing: it declares the model production serves")
+    return parse(path.read_text(encoding="utf-8"), str(path))
+
+
+def render(desired: Desired) -> str:
+    if desired.commit is None:
+        return HEADER + "commit: null\nsha256: null\n"
+    return HEADER + f"commit: {desired.commit}\nsha256: {desired.sha256}\n"
+
+
+def git(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(["git", *args], capture_output=True, text=True)
+    if check and done.returncode != 0:
+        raise DesiredStateError(f"git {' '.join(args)}: {done.stderr.strip()}")
+    return done
+
+
+def changed(before: str) -> bool:
+    """Did this push change the declared state? A new branch's push (before = zeros) or an unknown
+    `before` counts as changed: the production job then converges to the file."""
+    if (
+        not before
+        or set(before) == {"0"}
+        or git("cat-file", "-e", f"{before}^{{commit}}", check=False).returncode
+    ):
+        return True
+    return bool(git("diff", "--name-only", before, "HEAD", "--", str(DESIRED_FILE)).stdout.strip())
+
+
+def check() -> Desired:
+    """The declared model exists, is on main, and its published archive has the declared sha256."""
+    from textclf.config import load_params
+    from textclf.release import promote
+
+    desired = read()
+    if desired.commit is None:
+        return desired
+    aws = load_params().aws.resolved()
+    commit = promote.check_merged(desired.commit)
+    manifest = promote.find_artifact(commit, aws)
+    if manifest.get("sha256") != desired.sha256:
+        raise DesiredStateError(
+            f"{DESIRED_FILE} declares sha256 {desired.sha256} for {commit}, but its published model has "
+            f"{manifest.get('sha256')}: nothing released; the file must name the published bytes"
+        )
+    promote.verify_archive(commit, manifest, aws)
+    return desired
+
+
+def published(commit: str) -> bool:
+    """Whether `commit` (the merged PR's head) has a published model: a PR that changed only
+    documentation did not train, and its merge releases nothing new (it says so)."""
+    from textclf.config import load_params
+    from textclf.release import promote
+
+    try:
+        promote.find_artifact(commit, load_params().aws.resolved())
+    except promote.ReleaseError as error:
+        if "no trained model" not in str(error):
+            raise
+        print(f"nothing to release: {error}", file=sys.stderr)
+        return False
+    return True
+
+
+def propose(commit: str, reason: str = "") -> str:
+    """Open (or update) the pull request that moves production to `commit`'s published model.
+    `reason` replaces staging's results in the body (a bake that rolled back says why).
+
+    The branch and its one commit are written through GitHub's API (git refs and contents) with
+    GH_TOKEN: the job's checkout keeps no credentials, and nothing of the workspace is pushed."""
+    from textclf.config import load_params
+    from textclf.release import promote
+
+    aws = load_params().aws.resolved()
+    commit = promote.check_merged(commit)
+    manifest = promote.find_artifact(commit, aws)
+    target = Desired(commit, str(manifest["sha256"]))
+    if read() == target:
+        print(f"{DESIRED_FILE} already declares {commit}: no pull request", file=sys.stderr)
+        return ""
+    repo = repository()
+    title = f"release: production to {commit[:12]}"
+    main = gh_json(["api", f"repos/{repo}/git/ref/heads/main"])["object"]["sha"]
+    existing = gh_json(["api", f"repos/{repo}/git/matching-refs/heads/{BRANCH}"])
+    if any(ref.get("ref") == f"refs/heads/{BRANCH}" for ref in existing):
+        run_gh(
+            [
+                "api",
+                "--method",
+                "PATCH",
+                f"repos/{repo}/git/refs/heads/{BRANCH}",
+                "-f",
+                f"sha={main}",
+                "-F",
+                "force=true",
+            ]
+        )
+    else:
+        run_gh(
+            [
+                "api",
+                "--method",
+                "POST",
+                f"repos/{repo}/git/refs",
+                "-f",
+                f"ref=refs/heads/{BRANCH}",
+                "-f",
+                f"sha={main}",
+            ]
+        )
+    blob = gh_json(["api", f"repos/{repo}/contents/{DESIRED_FILE}?ref={BRANCH}"])["sha"]
+    content = base64.b64encode(render(target).encode()).decode()
+    run_gh(
+        [
+            "api",
+            "--method",
+            "PUT",
+            f"repos/{repo}/contents/{DESIRED_FILE}",
+            "-f",
+            f"message={title}",
+            "-f",
+            f"content={content}",
+            "-f",
+            f"branch={BRANCH}",
+            "-f",
+            f"sha={blob}",
+        ]
+    )
+    body = pr_body(commit, target.sha256 or "", reason)
+    listed = run_gh(
+        ["pr", "list", "--head", BRANCH, "--state", "open", "--json", "number", "--jq", ".[].number"]
+    )
+    if listed.strip():
+        number = listed.split()[0]
+        run_gh(
+            [
+                "api",
+                "--method",
+                "PATCH",
+                f"repos/{repo}/pulls/{number}",
+                "-f",
+                f"title={title}",
+                "-f",
+                f"body={body}",
+            ]
+        )
+        print(f"updated pull request #{number}: {title}", file=sys.stderr)
+        return number
+    url = run_gh(["pr", "create", "--base", "main", "--head", BRANCH, "--title", title, "--body", body])
+    print(f"opened {url.strip()}: {title}", file=sys.stderr)
+    return url.strip()
+
+
+def gh_json(args: list[str]) -> Any:
+    try:
+        return json.loads(run_gh(args) or "null")
+    except ValueError:
+        raise DesiredStateError(f"gh {' '.join(args[:2])}: the answer is not JSON") from None
+
+
+def live_commit(endpoint: str) -> str | None:
+    """The commit whose model `endpoint` serves (its live config's model data URL), or None."""
+    import boto3
+    from botocore.exceptions import ClientError
+
+    sagemaker = boto3.client("sagemaker")
+    try:
+        config_name = sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointConfigName"]
+    except ClientError as error:
+        if "Could not find endpoint" in str(error) or "ValidationException" in str(error):
+            return None
+        raise
+    config = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
+    model = sagemaker.describe_model(ModelName=config["ProductionVariants"][0]["ModelName"])
+    url = model["PrimaryContainer"].get("ModelDataUrl", "")
+    found = re.search(r"/models/([0-9a-f]{40})/", url)
+    return found.group(1) if found else None
+
+
+MISMATCH_TITLE = "Production's endpoint {endpoint} does not serve what deploy/production.yaml declares"
+
+
+def compare(endpoint: str) -> bool:
+    """The scheduled check: does `endpoint` serve the declared model? On a mismatch, one open issue
+    says so (a comment on it when it is open already); returns whether they agree."""
+    declared, live = read().commit, live_commit(endpoint)
+    if declared == live:
+        print(f"{endpoint} serves {live or 'nothing'}, as {DESIRED_FILE} declares", file=sys.stderr)
+        return True
+    title = MISMATCH_TITLE.format(endpoint=endpoint)
+    body = (
+        f"`{DESIRED_FILE}` on main declares `{declared}`; the endpoint `{endpoint}` serves "
+        f"`{live}`. Something changed the endpoint outside the release workflow, or a release did "
+        "not finish. Re-run the release workflow (it converges the endpoint to the file), or open a "
+        "pull request that moves the file to what should be served."
+    )
+    repo = repository()
+    issues = gh_json(["api", f"repos/{repo}/issues?state=open&per_page=100"]) or []
+    mine = [i for i in issues if i.get("title") == title and "pull_request" not in i]
+    if mine:
+        run_gh(
+            [
+                "api",
+                "--method",
+                "POST",
+                f"repos/{repo}/issues/{mine[0]['number']}/comments",
+                "-f",
+                f"body={body}",
+            ]
+        )
+        print(f"{title}: commented on issue #{mine[0]['number']}", file=sys.stderr)
+    else:
+        run_gh(
+            ["api", "--method", "POST", f"repos/{repo}/issues", "-f", f"title={title}", "-f", f"body={body}"]
+        )
+        print(f"{title}: opened an issue", file=sys.stderr)
+    return False
+
+
+def pr_body(commit: str, digest: str, reason: str = "") -> str:
+    if reason:
+        return (
+            f"{reason}\n\nThis pull request moves `{DESIRED_FILE}` to {commit} (archive sha256 `{digest}`), "
+            "the model production serves again, so git and the endpoint agree. Merging it releases "
+            "that model again (a no-op on the endpoint)."
+        )
+    summary_file = os.environ.get("TEXTCLF_STAGING_SUMMARY", "")
+    staged = ""
+    if summary_file and Path(summary_file).is_file():
+        staged = Path(summary_file).read_text(encoding="utf-8")[:20000]
+    return (
+        f"Moves production to the model of {commit} (archive sha256 `{digest}`), which staging has "
+        "released and checked.\n\nMerging this pull request releases production (then a bake window "
+        "that rolls back on alarms). A later pull request that moves the file back is a rollback.\n\n"
+        f"### Staging's checks\n\n{staged or '(no summary)'}\n"
+    )
+
+
+def repository() -> str:
+    name = os.environ.get("GITHUB_REPOSITORY", "")
+    if not re.match(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", name):
+        raise DesiredStateError("GITHUB_REPOSITORY is not owner/name")
+    return name
+
+
+def run_gh(args: list[str]) -> str:
+    try:
+        done = subprocess.run(["gh", *args], capture_output=True, text=True, timeout=120)
+    except FileNotFoundError:
+        raise DesiredStateError("the GitHub CLI (gh) is not installed") from None
+    if done.returncode != 0:
+        raise DesiredStateError(f"gh {args[0]} {args[1]}: {done.stderr.strip() or 'failed'}")
+    return done.stdout
+
+
+def main(argv: list[str]) -> int:
+    try:
+        match argv:
+            case ["show"]:
+                print(read().commit or "")
+            case ["changed", before]:
+                print("true" if changed(before) else "false")
+            case ["check"]:
+                desired = check()
+                print(f"{DESIRED_FILE}: {desired.commit or 'nothing declared yet'}", file=sys.stderr)
+            case ["propose", commit]:
+                propose(commit)
+            case ["rolled-back", previous]:
+                failed = read().commit or "the declared model"
+                propose(
+                    previous,
+                    f"The bake of {failed} in production fired an alarm, and production was rolled back "
+                    f"to {previous}.",
+                )
+            case ["compare"]:
+                endpoint = os.environ.get("TEXTCLF_ENDPOINT_NAME", "")
+                if not endpoint:
+                    raise DesiredStateError("TEXTCLF_ENDPOINT_NAME is not set: name production's endpoint")
+                return 0 if compare(endpoint) else 1
+            case ["published"]:
+                print("true" if published(os.environ.get("COMMIT", "")) else "false")
+            case _:
+                print(__doc__, file=sys.stderr)
+                return 2
+    except DesiredStateError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except Exception as error:  # promote's ReleaseError and AWS errors: one line, named
+        if type(error).__name__ in ("ReleaseError", "ClientError", "BotoCoreError", "NoCredentialsError"):
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        raise
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
