@@ -108,6 +108,22 @@ def test_the_burst_counts_the_containers_5xx_that_come_back_as_model_errors(worl
     assert summary["passed"], summary["problems"]
 
 
+def test_a_replay_the_container_fails_is_a_named_check_failure(world, tmp_path, tiny_model_dir):
+    """Found by the rehearsal: the replay's ModelError ended `make staging-check` in a traceback."""
+    from redeploy_world import artifact_url
+
+    from textclf.localcloud import runtime
+
+    prepared, confusion, _ = staged(world, tmp_path, tiny_model_dir)
+    texts, expected = staging.test_split(prepared, confusion)
+    runtime.inject_faults(artifact_url(COMMITS[0]), 1.0)
+    try:
+        with pytest.raises(staging.StagingError, match=r"replaying the test split through ep: rows 0-"):
+            staging.check(params(), "ep", boto3.client("sagemaker-runtime"), texts, expected)
+    finally:
+        runtime.clear_faults()
+
+
 class Unavailable(http.server.BaseHTTPRequestHandler):
     """SageMaker Runtime answering 503 (ServiceUnavailable) to every request, counting them."""
 

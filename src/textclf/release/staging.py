@@ -90,8 +90,17 @@ def replay(runtime: Any, endpoint: str, texts: list[str], expected: list[str], b
     """The test split through the endpoint, one request per batch; rows whose label differs."""
     mismatches: list[int] = []
     latencies: list[float] = []
+    from botocore.exceptions import BotoCoreError, ClientError
+
     for start in range(0, len(texts), batch):
-        labels, ms = _invoke(runtime, endpoint, texts[start : start + batch])
+        try:
+            labels, ms = _invoke(runtime, endpoint, texts[start : start + batch])
+        except (BotoCoreError, ClientError) as error:
+            # A container's 5xx arrives as ModelError (HTTP 424, OriginalStatusCode): a failed check.
+            raise StagingError(
+                f"replaying the test split through {endpoint}: rows {start}-{start + batch - 1} were "
+                f"not answered ({error}); the staged model is not released further"
+            ) from None
         latencies.append(ms)
         mismatches += [start + i for i, label in enumerate(labels) if label != expected[start + i]]
     return {
