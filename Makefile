@@ -18,6 +18,10 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: help setup data repro test test-fast test-iam test-security lint lint-python clean
 
+# Tools with pins of their own (checkov, uv, act) get venvs here, outside the clone, so CI runs and
+# fresh clones on one machine share them. Defined before the includes: their rules name files in it.
+TOOLS_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/textclf-tools
+
 # Targets per area (infrastructure, serving, SageMaker, report, CI rehearsals).
 include $(sort $(wildcard mk/*.mk))
 

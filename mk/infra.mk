@@ -27,7 +27,6 @@ INFRA_PLAN := .cache/infra-$(DEPLOY_ENV).tfplan
 # checkov pins its own dependencies, so it gets a venv of its own, outside the clone so that CI
 # runs and fresh clones on the same machine reuse it (like pre-commit's cache).
 CHECKOV_VERSION := 3.3.30
-TOOLS_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/textclf-tools
 CHECKOV_VENV ?= $(TOOLS_CACHE)/checkov-$(CHECKOV_VERSION)
 CHECKOV_ARGS ?= --quiet --compact
 

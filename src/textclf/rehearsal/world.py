@@ -256,6 +256,7 @@ class World:
             cwd=self.laptop,
             env=env,
             text=True,
+            stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE if capture else None,
         )
         self.timings.append((f"laptop: make {' '.join(targets)}", round(time.perf_counter() - started, 1)))
@@ -364,6 +365,7 @@ class World:
                 command,
                 cwd=run_dir,
                 env=self.runner_host_env(),
+                stdin=subprocess.DEVNULL,  # a runner has no terminal: DVC must not prompt
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 text=True,
