@@ -16,8 +16,9 @@ pushed to the DVC remote):
     run, the `if: cancelled()` step stops exactly that job through the stop-training function with
     the run's own OIDC token, and the job is Stopping or Stopped.
  4. A params pull request: its merge's model answers half of staging's requests with a 500
-    (injected in the local cloud), so the staging job fails (at its smoke request or its checks), no production pull request
-    is opened and production's file and endpoint are unchanged; the re-run passes and the production
+    (injected in the local cloud), so the staging job fails (at its smoke request or its checks),
+    no production pull request is opened and production's file and endpoint are unchanged; the
+    re-run passes and the production
     pull request, merged, releases production with a bake window (production had a model).
  5. A rollback: a pull request that moves deploy/production.yaml back to step 2's model.
  6. state.yml (the scheduled check) passes while production serves what deploy/production.yaml
