@@ -93,8 +93,9 @@ def test_training_waits_for_the_fast_checks_only_and_merging_needs_both():
     runs = [step.get("run", "") for step in checks["steps"]]
     assert "make lint" in runs and "make test-fast" in runs and "make test" not in runs
     assert slow["needs"] == "checks" and "make test-slow" in [s.get("run") for s in slow["steps"]]
-    assert train["needs"] == "checks"  # not the slow suite: the two run side by side
-    assert "needs.checks.outputs.train == 'true'" in train["if"]
+    # Beside lint and both test jobs, after the light `changes` job (branch protection needs all).
+    assert train["needs"] == "changes"
+    assert "needs.changes.outputs.train == 'true'" in train["if"]
     assert "github.event.pull_request.head.repo.full_name == github.repository" in train["if"]
     names = {checks["name"], slow["name"], train["name"]}
     text = (REPO / "docs/workflows.md").read_text(encoding="utf-8")
@@ -106,7 +107,10 @@ def test_the_session_covers_the_job_and_a_cancelled_run_stops_its_job():
     train = load_pr()["jobs"]["train"]
     steps = train["steps"]
     session = next(s for s in steps if s.get("id") == "session")
-    assert session["run"] == 'echo "seconds=$(make -s pr-session-seconds)" >> "$GITHUB_OUTPUT"'
+    # An assignment first: a failing make inside echo's argument would not fail the step.
+    assert (
+        session["run"] == 'value="$(make -s pr-session-seconds)"\necho "seconds=$value" >> "$GITHUB_OUTPUT"\n'
+    )
     aws = next(s for s in steps if "configure-aws-credentials" in s.get("uses", ""))
     assert aws["with"]["role-duration-seconds"] == "${{ steps.session.outputs.seconds }}"
     assert steps.index(session) < steps.index(aws)
@@ -123,4 +127,4 @@ def test_the_session_covers_the_job_and_a_cancelled_run_stops_its_job():
     stop = next(s for s in steps if s.get("run") == "make stop-training")
     assert stop["if"] == "cancelled() || failure()"
     assert steps.index(stop) > steps.index(aws)
-    assert train["env"]["TEXTCLF_LOOP_STARTED_AT"] == "${{ needs.checks.outputs.started_at }}"
+    assert train["env"]["TEXTCLF_LOOP_STARTED_AT"] == "${{ needs.changes.outputs.started_at }}"

@@ -564,9 +564,12 @@ def cml(argv: list[str]) -> int:
 def docker(argv: list[str]) -> int:
     """`docker build`, `login --password-stdin` and `push`, with no engine."""
     store = Path(world()["root"], "docker")
-    store.mkdir(parents=True, exist_ok=True)
-    images_file = store / "images.json"
-    images = json.loads(images_file.read_text(encoding="utf-8")) if images_file.is_file() else {}
+    (store / "images").mkdir(parents=True, exist_ok=True)
+    # One record file per image: jobs of two environments build side by side.
+    images = {
+        record["tag"]: record
+        for record in (json.loads(f.read_text(encoding="utf-8")) for f in (store / "images").glob("*.json"))
+    }
     match argv:
         case ["--version"]:
             print("Docker version 28.2.2 (stand-in: no engine; builds are recorded, pushes go to ECR)")
@@ -578,12 +581,14 @@ def docker(argv: list[str]) -> int:
                 print(f"ERROR: failed to read dockerfile: open {dockerfile}: no such file", file=sys.stderr)
                 return 1
             tag = options.get("--tag") or options.get("-t")
-            images[tag] = {
+            record = {
+                "tag": tag,
                 "dockerfile": str(dockerfile),
                 "platform": options.get("--platform", ""),
                 "digest": "sha256:" + hashlib.sha256(dockerfile.read_bytes() + tag.encode()).hexdigest(),
             }
-            images_file.write_text(json.dumps(images, indent=1), encoding="utf-8")
+            name = hashlib.sha256(tag.encode()).hexdigest()
+            (store / "images" / f"{name}.json").write_text(json.dumps(record), encoding="utf-8")
             print(f"built {tag} from {dockerfile} (recorded; no engine)")
             return 0
         case ["login", *rest]:
