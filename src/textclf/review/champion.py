@@ -13,6 +13,13 @@ Where the reference comes from (`source`):
 - `main`: main's committed metrics, without touching AWS.
 - `auto`: `bucket` when AWS credentials are configured (CI), else `main`, so `make report` works
   on a laptop with no AWS account.
+
+A new task is not compared with the old one: when the candidate's classes share none with the
+champion's (the bundled six-intent sample on main, a spam/ham model in the pull request), the
+champion's figures say nothing about the candidate, so there is no champion and the note says why;
+the gate then judges on thresholds alone. Classes added or removed on the same task keep the
+comparison, and the note names them. Either side's classes unknown (no `per_class` object with at
+least one class): compared as before, never a way around the champion.
 """
 
 from __future__ import annotations
@@ -139,8 +146,71 @@ def committed_json(ref: str, path: Path) -> dict[str, Any] | None:
     return payload if isinstance(payload, dict) else None
 
 
-def find(aws: AwsParams, base_ref: str, source: Source = "auto") -> Lookup:
-    """The champion for the gate and the report (see the module docstring for the rules)."""
+def classes(metrics: Any) -> frozenset[str] | None:
+    """The classes an evaluation covers (its `per_class` keys), or None when it does not say."""
+    per_class = metrics.get("per_class") if isinstance(metrics, dict) else None
+    if not isinstance(per_class, dict) or not per_class:
+        return None
+    return frozenset(str(label) for label in per_class)
+
+
+def _listed(labels: frozenset[str], limit: int = 8) -> str:
+    ordered = sorted(labels)
+    shown = ", ".join(ordered[:limit])
+    return shown + (f" and {len(ordered) - limit} more" if len(ordered) > limit else "")
+
+
+def task_change(candidate: Any, champion: Champion) -> tuple[bool, str | None]:
+    """(is a new task, a sentence on the classes) of `candidate`'s metrics against `champion`'s.
+
+    A new task shares no class with the champion; added or removed classes are the same task."""
+    mine, theirs = classes(candidate), classes(champion.metrics)
+    if mine is None or theirs is None or mine == theirs:
+        return False, None
+    if not mine & theirs:
+        return True, (
+            f"new task: this model's classes ({_listed(mine)}) share none with those of "
+            f"{champion.describe()} ({_listed(theirs)}), so it is not compared with them; judged on "
+            "thresholds alone"
+        )
+    changes = []
+    if mine - theirs:
+        changes.append(f"added {_listed(mine - theirs)}")
+    if theirs - mine:
+        changes.append(f"removed {_listed(theirs - mine)}")
+    return False, f"the classes changed ({'; '.join(changes)}): the comparison spans different class sets"
+
+
+def _candidate_metrics(path: Path = EVAL_METRICS_FILE) -> dict[str, Any] | None:
+    """This workspace's metrics, for their classes only (the gate reads and checks them itself)."""
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return None
+    return payload if isinstance(payload, dict) else None
+
+
+def find(
+    aws: AwsParams, base_ref: str, source: Source = "auto", candidate: dict[str, Any] | None = None
+) -> Lookup:
+    """The champion for the gate and the report (see the module docstring for the rules).
+
+    `candidate`: the metrics being judged (default: this workspace's metrics/eval.json), whose
+    classes decide whether the champion is the same task."""
+    lookup = _find(aws, base_ref, source)
+    if lookup.champion is None:
+        return lookup
+    new_task, sentence = task_change(
+        _candidate_metrics() if candidate is None else candidate, lookup.champion
+    )
+    if new_task:
+        return Lookup(None, sentence)
+    if sentence:
+        return Lookup(lookup.champion, f"{lookup.note}; {sentence}")
+    return lookup
+
+
+def _find(aws: AwsParams, base_ref: str, source: Source) -> Lookup:
     if source not in SOURCES:
         raise ChampionError(f"unknown champion source {source!r}: expected one of {', '.join(SOURCES)}")
     if source == "auto":
