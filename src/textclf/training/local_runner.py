@@ -572,6 +572,34 @@ def _free_port() -> int:
 # Command line: the offline rehearsal of a SageMaker job (`make sagemaker-local`)
 
 
+# The params sections the job reads: data (prepared_dir), model and train (the hyperparameters),
+# deploy.serve (the export's quantize): a file without one is refused, never run on built-in defaults.
+NEEDS = ("data", "model", "train", "deploy", "deploy.serve")
+# Each instance is a training process on this machine.
+MAX_LOCAL_INSTANCES = 8
+DEFAULT_DOCKERFILE = "docker/train.Dockerfile"
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1 or not text.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return value
+
+
+def _instances(text: str) -> int:
+    value = _positive(text)
+    if value > MAX_LOCAL_INSTANCES:
+        raise argparse.ArgumentTypeError(
+            f"{value} instances: at most {MAX_LOCAL_INSTANCES} here (each one is a training process on "
+            "this machine); SageMaker itself takes up to sagemaker.instance_count's limit"
+        )
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m textclf.training.local_runner",
@@ -583,20 +611,61 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--work", default="work/local-job", help="work folder (the instances' /opt/ml)")
     parser.add_argument("--checkpoints", default="work/local-job-checkpoints", help="checkpoint store folder")
     parser.add_argument("--out", default="work/local-job-output", help="where model.tar.gz is put")
-    parser.add_argument("--instance-count", type=int, default=1)
+    parser.add_argument(
+        "--instance-count", type=_instances, default=1, help=f"1 to {MAX_LOCAL_INSTANCES} (default: 1)"
+    )
     parser.add_argument(
         "--dockerfile",
-        default="docker/train.Dockerfile",
-        help="the training image's Dockerfile: the job runs as its last USER, as SageMaker runs it",
+        default=None,
+        help="the training image's Dockerfile: the job runs as its last USER, as SageMaker runs it "
+        f"(default: {DEFAULT_DOCKERFILE} when present, else root)",
     )
     parser.add_argument(
         "--interrupt-at-step",
-        type=int,
+        type=_positive,
         action="append",
         default=[],
         help="simulate a Spot interruption once a checkpoint at this step exists (repeat for more)",
     )
     return parser
+
+
+class _ArgumentError(ValueError):
+    """A folder or file argument the job cannot use; the message names it and what to do."""
+
+
+def _check_folders(work: Path, checkpoints: Path, out: Path) -> None:
+    """Each folder argument is a folder or absent, and the checkpoint store lies apart from the work
+    folder (every attempt deletes the instances' folders under --work)."""
+    for flag, path in (("--work", work), ("--checkpoints", checkpoints), ("--out", out)):
+        if path.exists() and not path.is_dir():
+            raise _ArgumentError(f"{flag} {path}: exists and is not a folder; pass a folder")
+    work_abs, store_abs = work.resolve(), checkpoints.resolve()
+    if work_abs == store_abs or work_abs in store_abs.parents or store_abs in work_abs.parents:
+        raise _ArgumentError(
+            f"--checkpoints {checkpoints} and --work {work} overlap: each attempt empties the "
+            "instances' folders under --work, and the store must outlive them; pass separate folders"
+        )
+
+
+def _image_user(flag: str | None) -> str | None:
+    """The Dockerfile's last USER: --dockerfile must be a readable UTF-8 file; the default is used
+    when present."""
+    path = Path(flag or DEFAULT_DOCKERFILE)
+    if flag is None and not path.is_file():
+        return None
+    try:
+        return final_user(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise _ArgumentError(f"--dockerfile {path}: not found; pass the image's Dockerfile") from None
+    except IsADirectoryError:
+        raise _ArgumentError(f"--dockerfile {path}: is a folder; pass the Dockerfile itself") from None
+    except UnicodeDecodeError as error:
+        raise _ArgumentError(
+            f"--dockerfile {path}: bytes that are not UTF-8 at byte {error.start}; pass a text Dockerfile"
+        ) from None
+    except OSError as error:
+        raise _ArgumentError(f"--dockerfile {path}: cannot be read ({error.strerror})") from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -605,8 +674,10 @@ def main(argv: list[str] | None = None) -> int:
 
     args = _parser().parse_args(argv)
     try:
-        params = load_params(args.params)
-    except ParamsError as error:
+        params = load_params(args.params, needs=NEEDS)
+        image_user = _image_user(args.dockerfile)
+        _check_folders(Path(args.work), Path(args.checkpoints), Path(args.out))
+    except (ParamsError, _ArgumentError) as error:
         print(f"[local-job] error: {error}", file=sys.stderr)
         return 2
     prepared = Path(params.data.prepared_dir)
@@ -617,7 +688,6 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    dockerfile = Path(args.dockerfile)
     spec = JobSpec(
         channels={
             "train": FolderChannel(prepared, ("train.jsonl", "labels.json")),
@@ -627,7 +697,7 @@ def main(argv: list[str] | None = None) -> int:
         instance_count=args.instance_count,
         interrupt_at_steps=tuple(args.interrupt_at_step),
         stop_grace_seconds=30.0,
-        image_user=final_user(dockerfile.read_text(encoding="utf-8")) if dockerfile.is_file() else None,
+        image_user=image_user,
     )
     job = LocalTrainingJob(
         Path(args.work), spec, FolderCheckpointStore(Path(args.checkpoints)), FolderSink(Path(args.out))
@@ -636,6 +706,10 @@ def main(argv: list[str] | None = None) -> int:
         outcome = job.run()
     except KeyboardInterrupt:
         return 130
+    except OSError as error:  # a folder that cannot be written (permissions, a full disk)
+        where = f"{error.filename}: " if error.filename else ""
+        print(f"[local-job] error: {where}{error.strerror or error}; check the folder", file=sys.stderr)
+        return 1
     summary = {
         "status": outcome.status,
         "secondary_status": outcome.secondary_status,
