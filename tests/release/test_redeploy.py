@@ -440,8 +440,9 @@ def test_with_capture_on_the_model_gets_where_to_write_sampled_texts(world, monk
 
 
 def test_a_capture_uri_that_is_not_s3_is_a_configuration_error():
-    required = {"ARTIFACT_BUCKET": "b", "ENDPOINT_NAME": "e", "SERVING_IMAGE_URI": "i"}
-    required |= {"SAGEMAKER_ROLE_ARN": "r", "LOCK_TABLE": "t", "CAPTURE_URI": "https://elsewhere.example/up"}
+    required = {"ARTIFACT_BUCKET": "bucket", "ENDPOINT_NAME": "e", "SERVING_IMAGE_URI": "i"}
+    required |= {"SAGEMAKER_ROLE_ARN": "arn:aws:iam::123456789012:role/r", "LOCK_TABLE": "locks"}
+    required |= {"CAPTURE_URI": "https://elsewhere.example/up"}
     with pytest.raises(
         redeploy.ConfigError, match=r"CAPTURE_URI='https://elsewhere\.example/up' must be an s3://"
     ):

@@ -36,6 +36,9 @@ SERVING_IMAGE_URI, SAGEMAKER_ROLE_ARN, SERVERLESS_MEMORY_MB (1024..6144, step 10
 SERVERLESS_MAX_CONCURRENCY, SERVERLESS_PROVISIONED_CONCURRENCY (0 = none), KEEP_CONFIGS (default 3),
 LOCK_TABLE (DynamoDB, hash key `lock_id` (S)), MODEL_PACKAGE_GROUP (default: ENDPOINT_NAME),
 KMS_KEY_ARN (optional: the key of new endpoint configs; the role needs kms:CreateGrant for it).
+Each name is checked against the shape AWS accepts for it before any call (ARTIFACT_PREFIX: folder
+names of S3's safe characters, each ending with one slash; an empty one, `/`, `..` or `//` is
+refused), a wrong one being `misconfigured` with the variable named.
 Optional timing: POLL_SECONDS (default 15),
 DEPLOY_TIMEOUT_SECONDS (default 720), LOCK_WAIT_SECONDS (default 300); all bounded by the time the
 Lambda has left.
@@ -92,7 +95,21 @@ PACKAGE_ARN = re.compile(
     r"arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:(?P<account>\d{12}):model-package/"
     r"(?P<group>[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62})/\d{1,10}"
 )
-ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::(?P<account>\d{12}):role/.+")
+ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::(?P<account>\d{12}):role/[\w+=,.@/-]{1,512}")
+# S3 bucket naming rules: 3-63 lower-case letters, digits, dots and hyphens, a letter or digit at
+# each end (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html).
+BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+# A key prefix of the artifacts bucket: segments of the characters S3's object key naming guidelines
+# call safe (letters, digits and ! - _ . * ' ( ), https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-keys.html),
+# each followed by one slash; `.` and `..` segments are refused too (some tools resolve them).
+KEY_PREFIX = re.compile(r"(?:[A-Za-z0-9!_.*'()-]+/)+")
+# An object key is at most 1024 bytes: the prefix leaves room for `<40-hex commit>/model.tar.gz`.
+MAX_PREFIX_CHARS = 1024 - 40 - len("/model.tar.gz")
+KMS_KEY = re.compile(r"arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)/[A-Za-z0-9/_-]{1,256}")
+# DynamoDB table names: 3-255 of letters, digits, _ . - (the Lambda's lock and result table).
+TABLE = re.compile(r"[A-Za-z0-9_.-]{3,255}")
+# SageMaker's ContainerDefinition.Image: at most 255 characters, no whitespace.
+IMAGE = re.compile(r"\S{1,255}")
 MEMORY_SIZES = (1024, 2048, 3072, 4096, 5120, 6144)
 IN_PROGRESS = {"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"}
 # UpdateRollbackFailed: "the endpoint is in service with a mix of the old and new endpoint
@@ -178,10 +195,9 @@ class Settings:
                 raise ConfigError(f"environment variable {name}={raw!r} must be between {low} and {high}")
             return value
 
-        prefix = text("ARTIFACT_PREFIX", "models/")
         settings = cls(
             artifact_bucket=text("ARTIFACT_BUCKET"),
-            artifact_prefix=prefix if prefix.endswith("/") else prefix + "/",
+            artifact_prefix=_artifact_prefix(env.get("ARTIFACT_PREFIX")),
             endpoint_name=text("ENDPOINT_NAME"),
             image_uri=text("SERVING_IMAGE_URI"),
             role_arn=text("SAGEMAKER_ROLE_ARN"),
@@ -197,19 +213,53 @@ class Settings:
             kms_key_arn=env.get("KMS_KEY_ARN", ""),
             capture_uri=env.get("CAPTURE_URI", ""),
         )
-        if settings.capture_uri and not settings.capture_uri.startswith("s3://"):
-            raise ConfigError(
-                f"environment variable CAPTURE_URI={settings.capture_uri!r} must be an s3:// URI"
-            )
-        if settings.memory_mb not in MEMORY_SIZES:
-            raise ConfigError(f"environment variable SERVERLESS_MEMORY_MB must be one of {MEMORY_SIZES}")
-        if settings.provisioned_concurrency > settings.max_concurrency:
-            raise ConfigError("SERVERLESS_PROVISIONED_CONCURRENCY must not exceed SERVERLESS_MAX_CONCURRENCY")
-        if not re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}", settings.endpoint_name):
-            raise ConfigError(
-                f"ENDPOINT_NAME={settings.endpoint_name!r} is not a valid SageMaker endpoint name"
-            )
+        settings._check_names()
         return settings
+
+    def _check_names(self) -> None:
+        """The names and ARNs the environment gives, in the shapes AWS accepts (a wrong one would
+        otherwise fail halfway through a deploy, after a model was created)."""
+        if not BUCKET.fullmatch(self.artifact_bucket) or ".." in self.artifact_bucket:
+            raise ConfigError(
+                f"environment variable ARTIFACT_BUCKET={_short(self.artifact_bucket)} is not an S3 bucket "
+                "name (3-63 lower-case letters, digits, dots and hyphens)"
+            )
+        if self.capture_uri:
+            bucket, _, key = self.capture_uri.removeprefix("s3://").partition("/")
+            if (
+                not self.capture_uri.startswith("s3://")
+                or not BUCKET.fullmatch(bucket)
+                or (key and not KEY_PREFIX.fullmatch(key.rstrip("/") + "/"))
+                or {".", ".."} & set(key.split("/"))
+            ):
+                raise ConfigError(
+                    f"environment variable CAPTURE_URI={_short(self.capture_uri)} must be an s3:// URI "
+                    "of a bucket and a key prefix of S3's safe characters"
+                )
+        if not ROLE_ARN.fullmatch(self.role_arn):
+            raise ConfigError(f"SAGEMAKER_ROLE_ARN={_short(self.role_arn)} is not an IAM role ARN")
+        if self.kms_key_arn and not KMS_KEY.fullmatch(self.kms_key_arn):
+            raise ConfigError(
+                f"environment variable KMS_KEY_ARN={_short(self.kms_key_arn)} is not a KMS key or alias "
+                "ARN (arn:aws:kms:<region>:<account>:key/<id>); leave it empty for SageMaker's own key"
+            )
+        if not TABLE.fullmatch(self.lock_table):
+            raise ConfigError(
+                f"environment variable LOCK_TABLE={_short(self.lock_table)} is not a DynamoDB table name"
+            )
+        if not IMAGE.fullmatch(self.image_uri):
+            raise ConfigError(
+                f"environment variable SERVING_IMAGE_URI={_short(self.image_uri)} is not an image URI "
+                "(at most 255 characters, no spaces)"
+            )
+        if self.memory_mb not in MEMORY_SIZES:
+            raise ConfigError(f"environment variable SERVERLESS_MEMORY_MB must be one of {MEMORY_SIZES}")
+        if self.provisioned_concurrency > self.max_concurrency:
+            raise ConfigError("SERVERLESS_PROVISIONED_CONCURRENCY must not exceed SERVERLESS_MAX_CONCURRENCY")
+        if not re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}", self.endpoint_name):
+            raise ConfigError(
+                f"ENDPOINT_NAME={_short(self.endpoint_name)} is not a valid SageMaker endpoint name"
+            )
 
     def account_id(self) -> str:
         """This deployment's AWS account: the one of its SageMaker role (Terraform makes both)."""
@@ -217,6 +267,31 @@ class Settings:
         if not match:
             raise ConfigError(f"SAGEMAKER_ROLE_ARN={self.role_arn!r} is not an IAM role ARN")
         return match["account"]
+
+
+def _artifact_prefix(value: str | None) -> str:
+    """ARTIFACT_PREFIX as a safe key prefix ending with a slash (unset: `models/`, what promote
+    publishes under); ConfigError for an empty one, `/`, `..`, `//` or characters S3 calls unsafe."""
+    if value is None:
+        return "models/"
+    if not value:
+        raise ConfigError(
+            "environment variable ARTIFACT_PREFIX is set but empty: the Lambda deploys only "
+            "s3://<ARTIFACT_BUCKET>/<ARTIFACT_PREFIX><commit>/model.tar.gz; set it to the prefix the "
+            "release publishes under (models/), or unset it for that default"
+        )
+    prefix = value if value.endswith("/") else value + "/"
+    if (
+        len(prefix) > MAX_PREFIX_CHARS
+        or not KEY_PREFIX.fullmatch(prefix)
+        or {".", ".."} & set(prefix.split("/"))
+    ):
+        raise ConfigError(
+            f"environment variable ARTIFACT_PREFIX={_short(value)} is not a safe S3 key prefix: "
+            "folder names of letters, digits and ! - _ . * ' ( ) each ending with one slash, such as "
+            f"models/ (no leading slash, no empty, `.` or `..` folder, at most {MAX_PREFIX_CHARS} characters)"
+        )
+    return prefix
 
 
 @dataclass(frozen=True)
@@ -275,13 +350,21 @@ def _parse_direct(event: dict, settings: Settings) -> Release:
         )
     version = version_from_url(event["model_data_url"], settings)
     given = event.get("model_version", version)
+    if not isinstance(given, str):
+        raise Rejected(
+            f"model_version must be a string (the commit), not {type(given).__name__}: "
+            f"{_short(given)} does not match the commit {version!r} in model_data_url"
+        )
     if given != version:
         raise Rejected(
             f"model_version {_short(given)} does not match the commit {version!r} in model_data_url"
         )
     digest = event.get("sha256")
-    if digest is not None and not (isinstance(digest, str) and SHA256.fullmatch(digest)):
-        raise Rejected(f"sha256 {_short(digest)} must be 64 lowercase hex digits")
+    if "sha256" in event and not (isinstance(digest, str) and SHA256.fullmatch(digest)):
+        raise Rejected(
+            f"sha256 {_short(digest)} must be 64 lowercase hex digits (the published archive's digest; "
+            "leave the key out rather than null)"
+        )
     return Release(event["model_data_url"], version, "direct", sha256=digest)
 
 
@@ -360,8 +443,12 @@ def _model_data_url(package: Any, where: str) -> str | None:
 
 
 def _short(value: Any, limit: int = 200) -> str:
-    """A value from an event for a reason: repr, cut so a hostile event cannot flood the logs."""
-    text = repr(value)
+    """A value from an event for a reason: repr, cut so a hostile event cannot flood the logs (nor a
+    deeply nested one exhaust the stack)."""
+    try:
+        text = repr(value)
+    except RecursionError:
+        return f"<a {type(value).__name__} nested too deeply to show>"
     return text if len(text) <= limit else text[:limit] + "..."
 
 
@@ -811,8 +898,9 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     result: dict[str, Any] = {"request_id": request_id}
     from botocore.exceptions import BotoCoreError, ClientError
 
-    record = ResultRecord.for_event(event)
+    record = None
     try:
+        record = ResultRecord.for_event(event)
         if record is not None:
             record.started()
         result.update(_handle(event, context, request_id, result))
@@ -827,6 +915,9 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     except (BotoCoreError, ClientError) as error:
         # SageMaker keeps the previous config serving through a failed or interrupted update.
         result.update(ok=False, status="failed", reason=f"AWS call failed: {error}")
+    except Exception as error:  # a defect here: one result (and, inside Lambda, a retry), no traceback
+        reason = f"unexpected error: {type(error).__name__}: {_short(str(error), 500)}"
+        result.update(ok=False, status="failed", reason=reason)
     result.setdefault("timings_s", {})["total"] = round(time.monotonic() - started, 3)
     log("result", **result)
     if record is not None:
