@@ -35,16 +35,25 @@ plan does not offer is reported, not failed: production then moves only by a rev
 to deploy/production.yaml, which branch protection and code owners guard on Pro and Team.
 
 Every setting that is applied is read back and compared; a difference is an error naming it.
+
+Before any call, the inputs are checked: the repository as OWNER/NAME, the branch and environment
+names, the reviewers' logins (each in the characters GitHub allows, so none can change the API path
+it is put into), and the local CODEOWNERS file (`.github/CODEOWNERS` from the repository root: a
+readable UTF-8 file under GitHub's 3 MB limit, each rule a pattern and owners, an owner for each
+path above). A refusal names the input and what to do.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 CLAIM_KEYS = ["repo", "context", "ref"]
 # The PR workflow's checks that must pass before a merge (the jobs' names in .github/workflows/pr.yml).
@@ -54,6 +63,34 @@ REQUIRED_CHECKS = ["lint and fast tests", "slow tests", "train, report and gate"
 GITHUB_ACTIONS_APP_ID = 15368
 PAID_PLANS = {"pro", "team", "enterprise", "business"}  # business: GitHub Enterprise Cloud's older name
 ENTERPRISE_PLANS = {"enterprise", "business"}
+
+
+# GitHub account and organisation names: letters, digits and single hyphens, not at either end, at
+# most 39 characters; repository names: letters, digits, `.`, `_`, `-`, at most 100.
+LOGIN = re.compile(r"[A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}")
+REPOSITORY = re.compile(rf"{LOGIN.pattern}/[A-Za-z0-9._-]{{1,100}}")
+# A branch name git accepts (`git check-ref-format --branch`), in the characters a branch of a
+# release is written in: no `..`, `//`, `@{`, leading `-` or `/`, trailing `/`, `.` or `.lock`.
+BRANCH = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._/-]{0,254}")
+# Environment names: at most 255 characters (GitHub Docs, "Managing environments for deployment").
+ENVIRONMENT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9 ._-]{0,254}")
+CODEOWNERS = ".github/CODEOWNERS"
+# "CODEOWNERS files must be under 3 MB in size. A CODEOWNERS file over this limit will not be
+# loaded" (GitHub Docs, "About code owners", https://docs.github.com/en/repositories/
+# managing-your-repositorys-settings-and-features/customizing-your-repository/about-code-owners).
+CODEOWNERS_MAX_BYTES = 3 * 1024 * 1024
+# What merged code runs with the release roles from (issue 25): each needs a code owner.
+OWNED_PATHS = (
+    ".github/workflows/release.yml",
+    "Makefile",
+    "mk/ci.mk",
+    "terraform/main.tf",
+    "deploy/production.yaml",
+    "src/textclf/release/promote.py",
+    "src/textclf/training/sagemaker.py",
+)
+# An owner: @user, @org/team or an email address.
+OWNER = re.compile(r"@[A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}(?:/[A-Za-z0-9._-]+)?|[^@\s]+@[^@\s]+")
 
 
 class SettingsError(RuntimeError):
@@ -70,6 +107,8 @@ class Settings:
     # Kept so that an old invocation fails with a reason: Actions never approve pull requests.
     allow_actions_prs: bool = False
     required_checks: list[str] = field(default_factory=lambda: list(REQUIRED_CHECKS))
+    # The CODEOWNERS file the branch protection relies on, read before anything is set.
+    codeowners: Path = Path(CODEOWNERS)
 
 
 @dataclass(frozen=True)
@@ -128,9 +167,17 @@ def gh_api(run: Callable[..., subprocess.CompletedProcess] = subprocess.run) -> 
             raise SettingsError(
                 "the GitHub CLI (gh) is not installed; install it and `gh auth login`"
             ) from None
+        except subprocess.TimeoutExpired:
+            raise SettingsError(f"gh api {method} {path}: no answer within 60 s; retry") from None
         if done.returncode != 0:
-            raise SettingsError(f"gh api {method} {path}: {done.stderr.strip() or 'failed'}")
-        return json.loads(done.stdout) if done.stdout.strip() else {}
+            raise SettingsError(f"gh api {method} {path}: {done.stderr.strip()[:500] or 'failed'}")
+        try:
+            return json.loads(done.stdout) if done.stdout.strip() else {}
+        except ValueError:
+            raise SettingsError(
+                f"gh api {method} {path}: the answer is not JSON ({done.stdout.strip()[:100]!r}); "
+                "check `gh api` works with this token"
+            ) from None
 
     return call
 
@@ -145,15 +192,157 @@ def apply(settings: Settings, gh: Gh, report: Callable[[str], None] | None = Non
     return outcome.applied
 
 
+def _objects(gh: Gh) -> Gh:
+    """`gh`, refusing an answer that is not a JSON object where the settings read one."""
+
+    def call(method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        answer = gh(method, path, body)
+        if not isinstance(answer, dict):
+            raise SettingsError(
+                f"gh api {method} {path}: expected a JSON object, got {type(answer).__name__} "
+                f"({json.dumps(answer)[:100]}); check the repository and the token"
+            )
+        return answer
+
+    return call
+
+
+def check_inputs(settings: Settings) -> None:
+    """The names the settings put into API paths, in the characters GitHub allows for them."""
+    name = settings.repository.partition("/")[2]
+    if not REPOSITORY.fullmatch(settings.repository) or name in (".", ".."):
+        raise SettingsError(
+            f"repository {settings.repository[:120]!r} must be OWNER/NAME (letters, digits and hyphens "
+            "for the owner; letters, digits, '.', '_' and '-' for the name), such as acme/text-classifier: "
+            "pass --repository or set GITHUB_REPOSITORY"
+        )
+    branch = settings.branch
+    if (
+        not BRANCH.fullmatch(branch)
+        or ".." in branch
+        or "//" in branch
+        or branch.endswith(("/", ".", ".lock"))
+        or "/." in branch
+    ):
+        raise SettingsError(
+            f"branch {branch[:120]!r} is not a branch name git accepts (letters, digits, '.', '_', '-' "
+            "and '/' between parts; no '..'): pass --branch main or your release branch"
+        )
+    for flag, environment in (
+        ("--environment", settings.environment),
+        ("staging", settings.staging_environment),
+    ):
+        if not ENVIRONMENT.fullmatch(environment) or environment.strip() != environment:
+            raise SettingsError(
+                f"environment {environment[:120]!r} ({flag}) must be 1-255 letters, digits, spaces, '.', "
+                "'_' or '-'"
+            )
+    if settings.environment.lower() == settings.staging_environment.lower():
+        raise SettingsError(
+            f"environment {settings.environment!r} is the staging environment's name: production and "
+            "staging need one each (environment names are not case-sensitive)"
+        )
+    for login in settings.reviewers:
+        if not LOGIN.fullmatch(login):
+            raise SettingsError(
+                f"reviewer {login[:120]!r} is not a GitHub login (letters, digits and single hyphens): "
+                "pass --reviewers alice,bob"
+            )
+
+
+def check_codeowners(path: Path) -> None:
+    """The local CODEOWNERS file: readable, a file, under GitHub's size limit, UTF-8, each rule a
+    pattern and owners, and an owner for each of OWNED_PATHS (the last matching rule decides)."""
+    where = f"{path} (CODEOWNERS)"
+    commit = f"commit the template's {CODEOWNERS} with your owners, and run from the repository root"
+    try:
+        if not path.exists():
+            raise SettingsError(f"{where}: not found; {commit}")
+        if not path.is_file():
+            raise SettingsError(f"{where}: not a file; {commit}")
+        size = path.stat().st_size
+        if size >= CODEOWNERS_MAX_BYTES:
+            raise SettingsError(
+                f"{where}: {size:,} bytes; GitHub does not load a CODEOWNERS file of 3 MB or more: "
+                "use directory patterns and teams to shorten it"
+            )
+        data = path.read_bytes()
+    except OSError as error:
+        raise SettingsError(f"{where}: cannot be read ({error.strerror})") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise SettingsError(f"{where}: line {line}: bytes that are not UTF-8; save it as UTF-8") from None
+    rules: list[tuple[str, list[str]]] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        parts = line.split("#", 1)[0].split() if not line.lstrip().startswith("#") else []
+        if not parts:
+            continue
+        pattern, owners = parts[0], parts[1:]
+        bad = [owner for owner in owners if not OWNER.fullmatch(owner)]
+        if bad or "\0" in line:
+            raise SettingsError(
+                f"{where}: line {number}: {bad[0][:60] if bad else 'a NUL byte'!r} is not an owner "
+                "(@user, @org/team or an email address); GitHub skips such a line"
+            )
+        rules.append((pattern, owners))
+    unowned = [target for target in OWNED_PATHS if not _owners(rules, target)]
+    if unowned:
+        raise SettingsError(
+            f"{where}: no owner for {', '.join(unowned)}: code-owner review would require nobody there; "
+            "keep the template's rules for /.github/, /Makefile, /mk/, /terraform/, /deploy/, "
+            "/src/textclf/release/ and /src/textclf/training/"
+        )
+
+
+def _owners(rules: list[tuple[str, list[str]]], target: str) -> list[str]:
+    """The owners of `target` by the last rule whose pattern matches it (GitHub's order)."""
+    found: list[str] = []
+    for pattern, owners in rules:
+        if _matches(pattern, target):
+            found = owners
+    return found
+
+
+def _matches(pattern: str, target: str) -> bool:
+    """A gitignore-style CODEOWNERS pattern against a file path, the subset the template needs:
+    anchored (`/x`, `a/b`) and unanchored (`x`) names, directory patterns (`x/`), `*` and `**`.
+    A pattern that matches a folder owns everything in it."""
+    import fnmatch
+
+    directory_only = pattern.endswith("/")
+    bare = pattern.strip("/")
+    if bare in ("", "*", "**"):
+        return True
+    anchored = pattern.startswith("/") or "/" in bare
+    parts = target.split("/")
+    folders = ["/".join(parts[:end]) for end in range(1, len(parts))]
+    candidates = folders if directory_only else [*folders, target]
+    if anchored:
+        return any(fnmatch.fnmatchcase(candidate, bare) for candidate in candidates)
+    return any(fnmatch.fnmatchcase(candidate.rsplit("/", 1)[-1], bare) for candidate in candidates)
+
+
 def apply_settings(settings: Settings, gh: Gh) -> Outcome:
-    if "/" not in settings.repository:
-        raise SettingsError(f"repository {settings.repository!r} must be OWNER/NAME")
+    check_inputs(settings)
     if settings.allow_actions_prs:
         raise SettingsError(
             "GitHub Actions may not create or approve pull requests (a workflow's token could approve "
             "its own pull request): the retraining and promotion pull requests use the RETRAIN_TOKEN "
             "secret instead (docs/workflows.md); drop --allow-actions-prs"
         )
+    check_codeowners(Path(settings.codeowners))
+    try:
+        return _apply(settings, _objects(gh))
+    except (AttributeError, KeyError, TypeError) as error:  # an answer of another shape, deeper in
+        raise SettingsError(
+            f"the GitHub API answered in a shape this command does not read ({type(error).__name__}: "
+            f"{str(error)[:200]}); check the repository name, the token's rights and gh's version"
+        ) from None
+
+
+def _apply(settings: Settings, gh: Gh) -> Outcome:
     repo = f"repos/{settings.repository}"
     plan = detect_plan(gh, settings.repository)
     if plan.environment_reviewers and not settings.reviewers:
@@ -203,7 +392,7 @@ def _protect_branch(gh: Gh, repo: str, settings: Settings, plan: Plan, outcome: 
             "release roles; upgrade the plan or make the repository public"
         )
     try:
-        codeowners = gh("GET", f"{repo}/codeowners/errors?ref={settings.branch}")
+        codeowners = gh("GET", f"{repo}/codeowners/errors?ref={quote(settings.branch, safe='')}")
     except SettingsError as error:
         if "404" not in str(error):
             raise
@@ -211,6 +400,8 @@ def _protect_branch(gh: Gh, repo: str, settings: Settings, plan: Plan, outcome: 
             f"no CODEOWNERS file on {settings.branch} (.github/CODEOWNERS): a code owner's review would "
             "require nobody; commit the template's file first"
         ) from None
+    if not isinstance(codeowners.get("errors", []), list):
+        raise SettingsError(f"CODEOWNERS on {settings.branch}: the API's errors are not a list")
     if codeowners.get("errors"):
         raise SettingsError(
             f"CODEOWNERS on {settings.branch} has errors: {json.dumps(codeowners['errors'])[:500]}"
@@ -333,7 +524,7 @@ def _user_id(gh: Gh, login: str) -> int:
 
 def _set_environment(gh: Gh, repo: str, name: str, branch: str, ids: list[int]) -> None:
     """Environment `name`: deployments from `branch` only, the reviewers `ids` (none: no review)."""
-    environment = f"{repo}/environments/{name}"
+    environment = f"{repo}/environments/{quote(name, safe='')}"
     body: dict[str, Any] = {
         "deployment_branch_policy": {"protected_branches": False, "custom_branch_policies": True},
     }
