@@ -76,6 +76,14 @@ IDLE_TIMEOUT_SECONDS = 60.0
 MAX_CONNECTIONS = 64
 # Content-Length is 1*DIGIT (RFC 9110 section 8.6); no sign, space, underscore or list.
 CONTENT_LENGTH = re.compile(r"[0-9]{1,10}")
+# The whitespace around a field value that is not part of it, and only that: RFC 9112 section 5
+# frames a field line as `field-name ":" OWS field-value OWS`, with OWS = *( SP / HTAB ) (RFC 9110
+# section 5.6.3), and RFC 9110 section 5.5 says "A field value does not include leading or trailing
+# whitespace. When a specific version of HTTP allows such whitespace to appear in a message, a
+# field parsing implementation MUST exclude such whitespace prior to evaluating the field value."
+# So `Content-Length: 16 ` is the value "16" (refusing it would break that MUST); any other
+# whitespace (VT, FF, a bare CR, NBSP, Unicode spaces) is inside the value and makes it invalid.
+OWS = " \t"
 # Errors the standard library would answer with a 5xx although the client caused them.
 CLIENT_STATUS = {HTTPStatus.NOT_IMPLEMENTED: HTTPStatus.METHOD_NOT_ALLOWED}
 CLIENT_STATUS[HTTPStatus.HTTP_VERSION_NOT_SUPPORTED] = HTTPStatus.BAD_REQUEST
@@ -415,6 +423,31 @@ class _DeadlineReader(io.RawIOBase):
         return count
 
 
+class _HeadLines:
+    """The connection's reader while a request's head is parsed, keeping the lines it read."""
+
+    def __init__(self, reader: io.BufferedReader) -> None:
+        self.reader = reader
+        self.lines: list[bytes] = []
+
+    def readline(self, limit: int = -1) -> bytes:
+        line = self.reader.readline(limit)
+        self.lines.append(line)
+        return line
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.reader, name)
+
+
+def _bare_cr_or_nul(lines: list[bytes]) -> bool:
+    """Whether a line holds a CR that does not end it (before its LF) or a NUL."""
+    for line in lines:
+        content = line.removesuffix(b"\n").removesuffix(b"\r")
+        if b"\r" in content or b"\0" in content:
+            return True
+    return False
+
+
 class Handler(BaseHTTPRequestHandler):
     """One request: route, read the body, answer JSON. Every error becomes a JSON answer."""
 
@@ -439,6 +472,30 @@ class Handler(BaseHTTPRequestHandler):
     def handle_one_request(self) -> None:
         self.reader.expect_request()
         super().handle_one_request()
+
+    def parse_request(self) -> bool:
+        """The standard library's parse, then a 400 for a request line or header line holding a
+        bare CR or a NUL. Python's header parser takes a bare CR for the end of a line (so
+        `Content-Length: 5<CR><CR><LF>Transfer-Encoding: chunked` loses the second field, and
+        `X-A: a<CR>Content-Length: 9` makes two), where RFC 9112 section 2.2 says "A recipient of
+        such a bare CR MUST consider that element to be invalid or replace each bare CR with SP":
+        a proxy that replaces it frames the request differently, so it is refused (RFC 9110 section
+        5.5: a recipient of CR, LF or NUL within a field value MUST reject the message or replace
+        them with SP)."""
+        recorder = _HeadLines(self.rfile)
+        self.rfile = recorder  # type: ignore[assignment]
+        try:
+            parsed = super().parse_request()
+        finally:
+            self.rfile = recorder.reader
+        if parsed and _bare_cr_or_nul([self.raw_requestline, *recorder.lines]):
+            self.send_error(
+                HTTPStatus.BAD_REQUEST,
+                "a bare CR or a NUL in the request line or a header line (RFC 9112 section 2.2): end "
+                "each line with CRLF and send no control characters in field values",
+            )
+            return False
+        return parsed
 
     def do_GET(self) -> None:
         if urlsplit(self.path).path != "/ping":
@@ -520,7 +577,7 @@ class Handler(BaseHTTPRequestHandler):
         if len(lengths) > 1:
             self.close_connection = True
             raise _bad(f"{len(lengths)} Content-Length headers: send exactly one")
-        length = lengths[0].strip(" \t")
+        length = lengths[0].strip(OWS)  # optional whitespace around the value (OWS above)
         if not CONTENT_LENGTH.fullmatch(length):
             self.close_connection = True
             raise _bad(f"Content-Length {_clip(lengths[0])!r} is not a number of bytes (digits only)")
@@ -743,17 +800,30 @@ def port_number(text: str) -> int:
     return port
 
 
+def host_name(text: str) -> str:
+    """An address to listen on. Empty is refused: the socket layer reads "" as every interface, so
+    an empty TEXTCLF_HOST would have exposed the server beyond this machine without a word."""
+    if not text or len(text) > 253 or any(c.isspace() or not c.isprintable() for c in text):
+        raise argparse.ArgumentTypeError(
+            f"{text[:60]!r} is not a host to listen on (from --host or TEXTCLF_HOST): pass an address "
+            "or name, 127.0.0.1 for this machine only, 0.0.0.0 for every interface"
+        )
+    return text
+
+
 def add_arguments(command: argparse.ArgumentParser) -> None:
     """`textclf serve` flags. Environment variables set the defaults, so an image sets them once."""
     env = os.environ.get
-    command.set_defaults(params=env("TEXTCLF_PARAMS", "params.yaml"))
+    # An empty variable is unset (an empty path would be the working directory).
+    command.set_defaults(params=env("TEXTCLF_PARAMS") or "params.yaml")
     command.add_argument(
         "--model-dir",
-        default=env("TEXTCLF_MODEL_DIR", DEFAULT_MODEL_DIR),
+        default=env("TEXTCLF_MODEL_DIR") or DEFAULT_MODEL_DIR,
         help="the trained model folder (env TEXTCLF_MODEL_DIR; default: %(default)s)",
     )
     command.add_argument(
         "--host",
+        type=host_name,
         default=env("TEXTCLF_HOST", "127.0.0.1"),
         help="address to listen on (env TEXTCLF_HOST; 0.0.0.0 in a container; default: %(default)s)",
     )
