@@ -230,6 +230,18 @@ def _env_float(name: str, default: float, maximum: float) -> float:
     return value
 
 
+def _env_count(name: str, default: int, maximum: int) -> int:
+    """A whole number of at least 1 (a fraction below 1 would truncate to 0: an empty window would
+    then be scored, and fail the check every run)."""
+    value = _env_float(name, default, maximum)
+    if value < 1 or value != int(value):
+        raise DriftError(
+            f"environment variable {name}={os.environ.get(name)!r}: "
+            f"must be a whole number from 1 to {maximum}"
+        )
+    return int(value)
+
+
 def settings_from_env() -> dict[str, Any]:
     """What Terraform passes to the function (from params.yaml's `monitor` section)."""
     missing = [name for name in ("ENDPOINT_NAME", "ARTIFACTS_BUCKET") if not os.environ.get(name)]
@@ -239,7 +251,7 @@ def settings_from_env() -> dict[str, Any]:
         "endpoint": os.environ["ENDPOINT_NAME"],
         "bucket": os.environ["ARTIFACTS_BUCKET"],
         "window_hours": _env_float("MONITOR_WINDOW_HOURS", 24, 24 * 14),
-        "min_predictions": int(_env_float("MONITOR_MIN_PREDICTIONS", 200, 10_000_000)),
+        "min_predictions": _env_count("MONITOR_MIN_PREDICTIONS", 200, 10_000_000),
         "thresholds": {
             "prediction_mix": _env_float("MONITOR_PSI_PREDICTION_MIX", 0.25, 10),
             "score": _env_float("MONITOR_PSI_SCORE", 0.25, 10),

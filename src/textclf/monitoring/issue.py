@@ -161,7 +161,9 @@ class GitHub:
     """The few REST calls the workflow needs, with the job's token."""
 
     def __init__(self, api_url: str, repository: str, token: str) -> None:
-        if not re.fullmatch(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", repository):
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", repository) or {".", ".."} & set(
+            repository.split("/")
+        ):  # `..` would move the request to another path of the API
             raise PayloadError(f"GITHUB_REPOSITORY={_shown(repository)}: expected owner/name")
         self.base = f"{api_url.rstrip('/')}/repos/{repository}"
         self.token = token

@@ -23,18 +23,19 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import os
 import random
 import sys
 import threading
 import time
-import urllib.parse
 import urllib.request
 import uuid
 from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from textclf.s3uri import check_prefix, split_s3_uri
 from textclf.serving import fetch, sigv4
 
 URI_ENV = "TEXTCLF_CAPTURE_URI"
@@ -50,12 +51,32 @@ def _log(**fields: Any) -> None:
 
 
 def split_uri(uri: str) -> tuple[str, str]:
-    """(bucket, key prefix ending in /) of an s3://bucket/prefix/ URI, or ValueError."""
-    parsed = urllib.parse.urlsplit(uri)
-    prefix = parsed.path.lstrip("/")
-    if parsed.scheme != "s3" or not parsed.netloc or not prefix.startswith("captured/"):
-        raise ValueError(f"{URI_ENV}={uri!r}: expected s3://<bucket>/captured/<prefix>/")
-    return parsed.netloc, prefix if prefix.endswith("/") else prefix + "/"
+    """(bucket, key prefix ending in /) of an s3://bucket/captured/prefix/ URI, or ValueError: a
+    bucket name and a prefix of S3's safe characters (textclf.s3uri), so no query, fragment, user
+    part or `..` is taken for part of a key."""
+    shape = f"{URI_ENV}={uri[:200]!r}: expected s3://<bucket>/captured/<prefix>/"
+    try:
+        check_prefix(uri, URI_ENV)
+    except ValueError as error:
+        raise ValueError(f"{shape} ({error})") from None
+    bucket, prefix = split_s3_uri(uri)
+    if not prefix.startswith("captured/"):
+        raise ValueError(shape)
+    return bucket, prefix if prefix.endswith("/") else prefix + "/"
+
+
+def flush_seconds(raw: str | None) -> float:
+    """TEXTCLF_CAPTURE_FLUSH_SECONDS: a finite number of seconds, 0.1 to 3600 (0 or NaN would make the
+    writer spin or die; a negative or infinite wait is refused by the thread's Event)."""
+    if not raw:
+        return FLUSH_SECONDS
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not 0.1 <= value <= 3600:
+        raise ValueError(f"TEXTCLF_CAPTURE_FLUSH_SECONDS={raw[:40]!r}: a number of seconds, 0.1 to 3600")
+    return value
 
 
 def signed_put(url: str, body: bytes, region: str, credentials: dict[str, str], now: dt.datetime) -> Any:
@@ -167,6 +188,6 @@ def from_environment(fraction: float, env: dict[str, str] | None = None) -> Capt
         _log(status="off", reason=f"deploy.serve.capture_fraction is {fraction} but {URI_ENV} is not set")
         return None
     _, prefix = split_uri(uri)
-    flush = float(env.get("TEXTCLF_CAPTURE_FLUSH_SECONDS") or FLUSH_SECONDS)
+    flush = flush_seconds(env.get("TEXTCLF_CAPTURE_FLUSH_SECONDS"))
     _log(status="on", fraction=fraction, uri=uri, flush_seconds=flush)
     return Capture(fraction, prefix, s3_put(uri, env), flush)

@@ -24,6 +24,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import re
 import shutil
 import tarfile
 import tempfile
@@ -39,6 +40,9 @@ URL_ENV = "TEXTCLF_MODEL_URL"
 SHA256_ENV = "TEXTCLF_MODEL_SHA256"
 ECS_CREDENTIALS_HOST = "http://169.254.170.2"
 CHUNK = 1 << 20
+# S3 bucket naming rules: 3-63 lower-case letters, digits, dots and hyphens, a letter or digit at
+# each end (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html).
+BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 
 
 class FetchError(ModelDirError):
@@ -90,8 +94,16 @@ def signed_get(
 
 def object_url(s3_url: str, env: dict[str, str], region: str) -> str:
     parsed = urllib.parse.urlsplit(s3_url)
-    if parsed.scheme != "s3" or not parsed.netloc or not parsed.path.strip("/"):
-        raise FetchError(f"{URL_ENV}={s3_url!r} is not an s3://bucket/key URL")
+    # The bucket goes into the host name: S3's bucket naming rules, nothing else (no user part,
+    # port, or a host of another domain).
+    if (
+        parsed.scheme != "s3"
+        or not BUCKET.fullmatch(parsed.netloc)
+        or not parsed.path.strip("/")
+        or parsed.query
+        or parsed.fragment
+    ):
+        raise FetchError(f"{URL_ENV}={s3_url[:200]!r} is not an s3://bucket/key URL")
     key = urllib.parse.quote(parsed.path.lstrip("/"), safe="/-_.~")
     endpoint = env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL")
     if endpoint:
@@ -108,9 +120,16 @@ def fetch(model_dir: Path, s3_url: str, sha256: str, env: dict[str, str] | None 
     region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
     url = object_url(s3_url, env, region)
     request = signed_get(url, region, _credentials(env), dt.datetime.now(dt.UTC))
-    model_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        model_dir.mkdir(parents=True, exist_ok=True)
+        archive_file = tempfile.NamedTemporaryFile(dir=model_dir, prefix=".model-", suffix=".tar.gz")  # noqa: SIM115 (entered just below)
+    except OSError as error:
+        raise FetchError(
+            f"{model_dir}: cannot hold the downloaded model ({error.strerror}); pass a writable folder "
+            "(--model-dir, TEXTCLF_MODEL_DIR)"
+        ) from None
     digest = hashlib.sha256()
-    with tempfile.NamedTemporaryFile(dir=model_dir, prefix=".model-", suffix=".tar.gz") as archive:
+    with archive_file as archive:
         try:
             with urllib.request.urlopen(request, timeout=60) as answer:
                 while chunk := answer.read(CHUNK):
