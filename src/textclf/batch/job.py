@@ -35,7 +35,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from textclf.atomic import write_json, write_text
+from textclf.atomic import DuplicateKey, unique_keys, write_json, write_text
 from textclf.config import AwsParams, BatchParams, ServeParams
 from textclf.interrupt import sigterm_as_interrupt
 from textclf.s3uri import split_s3_uri
@@ -72,7 +72,12 @@ def check_record(line: str, where: str, serve: ServeParams, max_payload_bytes: i
     if not line.strip():
         raise BatchError(f"{where}: empty line; write one JSON object per line, no blank lines")
     try:
-        record = json.loads(line)
+        # A key given twice is ambiguous (the job's InputFilter may read one, a reader the other).
+        record = json.loads(line, object_pairs_hook=unique_keys)
+    except DuplicateKey as duplicate:
+        raise BatchError(
+            f"{where}: key {duplicate.key!r} is given twice in one object: give it once"
+        ) from None
     except RecursionError:
         raise BatchError(f"{where}: JSON nested too deeply") from None
     except ValueError as error:
@@ -85,6 +90,13 @@ def check_record(line: str, where: str, serve: ServeParams, max_payload_bytes: i
     if JOINED_FIELD in record:
         raise BatchError(f'{where}: the field "{JOINED_FIELD}" is where the prediction goes; rename it')
     text = record[TEXT_FIELD]
+    try:  # JSON's \ud800 escapes decode to lone surrogates, which the serving image refuses
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise BatchError(
+            f"{where}: the text holds a lone surrogate (U+{ord(text[error.start]):04X}, written as a "
+            "\\u escape): the serving image refuses it; write the character itself or drop it"
+        ) from None
     if not normalise(text):
         raise BatchError(
             f"{where}: the text is empty once normalised (whitespace or control characters only)"

@@ -42,6 +42,8 @@ def released_model(bucket: str, prefix: str, commit: str, s3=None) -> tuple[str,
         manifest = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
     except Exception as error:
         raise SystemExit(f"s3://{bucket}/{key}: no released model for {commit} ({error})") from None
+    if not isinstance(manifest, dict):  # a list or a string is no manifest (and has no .get)
+        raise SystemExit(f"s3://{bucket}/{key}: not the manifest of {commit} (not a JSON object)")
     digest = str(manifest.get("sha256", ""))
     if manifest.get("commit") != commit or not re.fullmatch(r"[0-9a-f]{64}", digest):
         raise SystemExit(f"s3://{bucket}/{key}: not the manifest of {commit} (commit or sha256 missing)")
