@@ -56,7 +56,10 @@ def test_split(prepared_dir: Path, confusion_csv: Path) -> tuple[list[str], list
         ]
         with confusion_csv.open(encoding="utf-8", newline="") as handle:
             predicted = [row["predicted"] for row in csv.DictReader(handle)]
-    except (OSError, ValueError, KeyError) as error:
+        strings = all(isinstance(text, str) for text in texts) and all(isinstance(p, str) for p in predicted)
+        if not strings:  # a line that is not an object of a text, or a short CSV row
+            raise ValueError("a text or a predicted label is missing or not a string")
+    except (OSError, ValueError, KeyError, TypeError, RecursionError) as error:
         raise StagingError(
             f"cannot read the evaluated test split ({error}); run `dvc pull` or `dvc repro` so "
             f"{prepared_dir / 'test.jsonl'} and {confusion_csv} are the release's"
@@ -77,8 +80,22 @@ def _invoke(runtime: Any, endpoint: str, texts: list[str]) -> tuple[list[str], f
         Accept="application/json",
         Body=json.dumps({"inputs": texts}).encode(),
     )
-    answer = json.loads(response["Body"].read())
-    return [str(p["label"]) for p in answer["predictions"]], (time.perf_counter() - started) * 1000
+    try:
+        answer = json.loads(response["Body"].read())
+        predictions = answer["predictions"]
+        labels = [p["label"] for p in predictions]
+    except (ValueError, KeyError, TypeError, RecursionError):
+        raise StagingError(
+            f"{endpoint} answered without the serving contract's "
+            '{"predictions": [{"label": ...}, ...]}: not the project\'s serving image?'
+        ) from None
+    # One label per text, or rows would go unchecked and the replay pass with them missing.
+    if len(labels) != len(texts) or not all(isinstance(label, str) for label in labels):
+        raise StagingError(
+            f"{endpoint} answered {len(labels)} predictions for {len(texts)} texts (or a label that "
+            "is not a string): the replay cannot compare them; the staged model is not released further"
+        )
+    return labels, (time.perf_counter() - started) * 1000
 
 
 def percentile(values: list[float], share: float) -> float:
