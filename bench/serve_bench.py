@@ -12,8 +12,8 @@ turns), latency p50/p95 of one short text and throughput of batches of 32 throug
 127.0.0.1 (one kept-alive connection; the servers take turns in blocks, so a ratio compares runs
 under the same load), peak RSS (VmHWM), test accuracy through each server, and the installed size
 of each dependency set (pip install --target into an empty folder). `build/bench/serve.json`
-holds everything; its top-level keys are the ratios of the served variant (the graph
-`deploy.serve.quantize` selects) over the reference, with the goals they are held to.
+holds everything; its top-level keys are the ratios of the served variant (the graph the model
+folder's serving.json names) over the reference, with the goals they are held to.
 
 The server's own overhead (HTTP, JSON, request checks, signals) is measured against the same ONNX
 graph called directly in this process (`direct`: `Predictor.predict`, no HTTP), taking turns with
@@ -45,7 +45,7 @@ from typing import Any
 import yaml
 
 from textclf.config import load_params
-from textclf.serving.inference import GRAPH_FILES, file_digest
+from textclf.serving.inference import GRAPH_FILES, file_digest, served_quantize
 
 BENCH = Path(__file__).resolve().parent
 SHORT_TEXT = "Where is my parcel? It should have arrived yesterday."
@@ -164,13 +164,17 @@ class Direct:
         return [label for label, _ in self.predictor.predict(texts)]
 
 
-def server_commands(model_dir: Path, params: Path, folder: Path) -> dict[str, list[str]]:
-    serve = [sys.executable, "-m", "textclf.cli", "serve", "--model-dir", str(model_dir), "--port", "0"]
-    reference = [sys.executable, str(BENCH / "torch_reference.py"), "--model-dir", str(model_dir)]
+def server_commands(models: dict[str, Path], params: Path, folder: Path) -> dict[str, list[str]]:
+    """Each server's command: `models` holds a model folder per graph (`none`, `int8`)."""
+
+    def serve(model_dir: Path) -> list[str]:
+        return [sys.executable, "-m", "textclf.cli", "serve", "--model-dir", str(model_dir), "--port", "0"]
+
+    reference = [sys.executable, str(BENCH / "torch_reference.py"), "--model-dir", str(models["none"])]
     return {
         "torch": [*reference, "--params", str(params)],
-        "onnx": [*serve, "--params", str(params_with_quantize(params, "none", folder))],
-        "onnx_int8": [*serve, "--params", str(params_with_quantize(params, "int8", folder))],
+        "onnx": [*serve(models["none"]), "--params", str(params_with_quantize(params, "none", folder))],
+        "onnx_int8": [*serve(models["int8"]), "--params", str(params_with_quantize(params, "int8", folder))],
     }
 
 
@@ -182,18 +186,28 @@ def params_with_quantize(params: Path, quantize: str, folder: Path) -> Path:
     return out
 
 
-def with_int8_graph(model_dir: Path, folder: Path) -> Path:
-    """`model_dir`, or a copy of it (links) with the int8 graph when the folder lacks it."""
-    if (model_dir / GRAPH_FILES["int8"]).is_file():
-        return model_dir
-    from textclf.pipeline.export import export_int8
+def graph_folders(model_dir: Path, folder: Path) -> dict[str, Path]:
+    """A folder per graph (`none`, `int8`): links to `model_dir`'s files with a serving.json that
+    serves that graph (the model folder's own serving.json decides what a server loads). The int8
+    graph is exported when `model_dir` lacks it."""
+    from textclf.serving.inference import SERVING_FILE
 
-    copy = folder / "model"
-    copy.mkdir()
-    for path in model_dir.iterdir():
-        (copy / path.name).symlink_to(path.resolve())
-    export_int8(model_dir / GRAPH_FILES["none"], copy / GRAPH_FILES["int8"])
-    return copy
+    int8 = model_dir / GRAPH_FILES["int8"]
+    folders = {}
+    for quantize, graph in GRAPH_FILES.items():
+        copy = folder / f"model-{quantize}"
+        copy.mkdir()
+        for path in model_dir.iterdir():
+            if path.name != SERVING_FILE:
+                (copy / path.name).symlink_to(path.resolve())
+        if quantize == "int8" and not int8.is_file():
+            from textclf.pipeline.export import export_int8
+
+            export_int8(model_dir / GRAPH_FILES["none"], copy / graph)
+        served = {"quantize": quantize, "graph": graph, "rule": quantize, "reason": "the benchmark"}
+        (copy / SERVING_FILE).write_text(json.dumps(served), encoding="utf-8")
+        folders[quantize] = copy
+    return folders
 
 
 # ---------------------------------------------------------------------------------------------
@@ -354,7 +368,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if not path.exists():
             raise SystemExit(f"{path} not found: run `make repro` first (model, graph, test split, metrics)")
     params = load_params(params_file)
-    quantize = params.deploy.serve.quantize
+    # The graph the model folder serves (its serving.json), as `textclf serve` would load it.
+    quantize = served_quantize(model_dir, params.deploy.serve.quantize)
     served = "onnx_int8" if quantize == "int8" else "onnx"
     texts, labels = read_test_split(test_file)
     if args.small:
@@ -368,12 +383,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         folder = Path(temporary)
         # First: a pip failure should end the run before minutes of measurements, not after them.
         sizes = install_sizes(repo, folder) if not args.skip_install_size else None
-        models = with_int8_graph(model_dir, folder)
+        models = graph_folders(model_dir, folder)
         commands = server_commands(models, params_file, folder)
         starts, servers = cold_starts(commands, args.cold_starts, folder)
         try:
             # The direct call takes its turns with the servers: its ratio compares runs under one load.
-            contenders = {**servers, "direct": Direct(models, params.model.max_length, quantize)}
+            contenders = {**servers, "direct": Direct(models[quantize], params.model.max_length, quantize)}
             latency = interleaved_latency(contenders, args.requests)
             texts_per_s = interleaved_throughput(contenders, batches, args.rounds)
             peak = {name: s.peak_rss_mb() for name, s in servers.items()}
@@ -383,7 +398,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             for name, server in servers.items():
                 exits[name] = server.stop()
         graph_sha = {
-            name: file_digest(models / GRAPH_FILES[q])
+            name: file_digest(models[q] / GRAPH_FILES[q])
             for name, q in (("onnx", "none"), ("onnx_int8", "int8"))
         }
     load_end = os.getloadavg()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from textclf.config import load_params
 from textclf.serving import server
-from textclf.serving.inference import check_model_dir
+from textclf.serving.inference import Prediction, check_model_dir
 from textclf.text import normalise
 
 
@@ -34,6 +34,14 @@ class TorchPredictor:
         # encode_batch when the predictor has one; the reference records 0 tokens instead.
         self._tokenizer = AutoTokenizer.from_pretrained(model_dir)
         self.model = AutoModelForSequenceClassification.from_pretrained(model_dir).eval()
+
+    def classify(self, texts: list[str]) -> list[Prediction]:
+        """What `Predictor.classify` gives (the server calls it): label, score, tokens seen, cut."""
+        lengths = [len(ids) for ids in self._tokenizer([normalise(t) for t in texts])["input_ids"]]
+        return [
+            Prediction(label, score, min(length, self.max_length), length > self.max_length)
+            for (label, score), length in zip(self.predict(texts), lengths, strict=True)
+        ]
 
     def predict(self, texts: list[str]) -> list[tuple[str, float]]:
         batch = self._tokenizer(

@@ -237,8 +237,13 @@ class ServeParams(Section):
     max_text_chars: Int = Field(5000, ge=1, le=1_000_000)
     long_text: Literal["truncate", "reject"] = "truncate"
     # The ONNX graph served and judged by the gate: `none` model.onnx (fp32), `int8` model.int8.onnx
-    # (dynamic int8 weights: faster, a little less accurate; see docs/serving.md).
-    quantize: Literal["none", "int8"] = "none"
+    # (dynamic int8 weights: faster, a little less accurate; see docs/serving.md), `auto` the int8
+    # graph when its validation accuracy and macro-F1 are within `int8_tolerance` of fp32's, else
+    # fp32. The train stage records the choice in the model folder (serving.json); the server loads it.
+    quantize: Literal["none", "int8", "auto"] = "auto"
+    # `auto`: how far below fp32 (0 to 1: 0.01 = one point) int8's accuracy and macro-F1 may be, on
+    # the validation split (the choice) and on the test split (the gate holds the served int8 to it).
+    int8_tolerance: Number = Field(0.01, ge=0, le=1)
     # One JSON log line per predicted text (label, score, lengths; latency once per request), which
     # metric filters make metrics; never the texts (textclf.serving.signals, docs/monitoring.md).
     signals: bool = True
@@ -502,6 +507,27 @@ class CostsParams(Section):
         return self
 
 
+class DataGateParams(Section):
+    """Optional gate rules on the PR's data checks (textclf.review.data_checks). None: off, the
+    check is shown in the report but never fails the gate."""
+
+    # Largest share (0 to 1) of all rows that may be suspected label errors (e.g. 0.05).
+    max_label_issue_share: Number | None = Field(None, ge=0, le=1)
+    # Most test rows that may also be in train, exactly or nearly (e.g. 0).
+    max_leaked_test_rows: Int | None = Field(None, ge=0)
+    # Largest class prior shift of the train split against the base branch (PSI, e.g. 0.25).
+    max_class_prior_psi: Number | None = Field(None, ge=0)
+
+    def active(self) -> bool:
+        return any(value is not None for value in self.model_dump().values())
+
+
+class ReviewParams(Section):
+    """What the PR review applies besides the evaluate stage's thresholds."""
+
+    data_gate: DataGateParams = DataGateParams()
+
+
 class Params(Section):
     data: DataParams = DataParams()
     model: ModelParams = ModelParams()
@@ -513,6 +539,7 @@ class Params(Section):
     batch: BatchParams = BatchParams()
     monitor: MonitorParams = MonitorParams()
     costs: CostsParams = CostsParams()
+    review: ReviewParams = ReviewParams()
 
     @property
     def train_backend(self) -> str:

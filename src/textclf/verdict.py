@@ -80,6 +80,52 @@ def _recall_checks(metrics: dict[str, Any], minimum: float) -> list[dict[str, An
     ]
 
 
+def _int8_checks(metrics: dict[str, Any]) -> list[dict[str, Any]]:
+    """With `deploy.serve.quantize: auto` the train stage served int8 because it was within the
+    tolerance of fp32 on the validation split; on the test split the served int8 graph must be too
+    (metrics/eval.json: `serving` the folder's choice, `graphs` both graphs' test figures)."""
+    serving, graphs = metrics.get("serving"), metrics.get("graphs")
+    graph = metrics.get("graph")
+    if not (isinstance(serving, dict) and serving.get("rule") == "auto" and isinstance(graph, dict)):
+        return []
+    if graph.get("quantize") != "int8":
+        return []
+    fp32 = graphs.get("none") if isinstance(graphs, dict) else None
+    tolerance = serving.get("int8_tolerance")
+    checks = []
+    for key in ("accuracy", "macro_f1"):
+        reference = fp32.get(key) if isinstance(fp32, dict) else None
+        if not (is_score(reference) and is_score(tolerance)):
+            checks.append(
+                _check(
+                    f"{key} int8 vs fp32",
+                    None,
+                    0.0,
+                    ">=",
+                    problem="the served int8 graph was chosen within a tolerance of fp32, but the "
+                    "metrics lack fp32's test figures or the tolerance: run the evaluate stage again",
+                )
+            )
+            continue
+        check = _check(
+            f"{key} int8 vs fp32",
+            metrics.get(key),
+            reference - tolerance,
+            ">=",
+            reference=reference,
+            tolerance=tolerance,
+            against="fp32",
+        )
+        if not check["passed"]:
+            check["problem"] = (
+                f"{key} of the served int8 graph = {_fmt(check['value'])}, more than {tolerance:g} below "
+                f"fp32's {reference:.4f} on the test split (deploy.serve.int8_tolerance): train again "
+                "with deploy.serve.quantize: none, or accept a larger int8_tolerance"
+            )
+        checks.append(check)
+    return checks
+
+
 def _champion_check(
     metrics: dict[str, Any], params: EvaluateParams, champion: Champion
 ) -> tuple[list[dict[str, Any]], dict[str, Any], list[str]]:
@@ -118,19 +164,25 @@ def _champion_check(
 
 
 def judge(
-    metrics: dict[str, Any], params: EvaluateParams, champion: Champion | None = None
+    metrics: dict[str, Any],
+    params: EvaluateParams,
+    champion: Champion | None = None,
+    extra_checks: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Verdict for `metrics` (evaluate's metrics/eval.json) against thresholds and the champion."""
+    """Verdict for `metrics` (evaluate's metrics/eval.json) against thresholds and the champion;
+    `extra_checks` (the review's data rules) are judged with them, already decided."""
     thresholds = params.thresholds
     checks = [
         _check("accuracy", metrics.get("accuracy"), thresholds.accuracy, ">="),
         _check("macro_f1", metrics.get("macro_f1"), thresholds.macro_f1, ">="),
         *_recall_checks(metrics, thresholds.min_class_recall),
+        *_int8_checks(metrics),
     ]
     champion_info, notes = None, []
     if champion is not None:
         extra, champion_info, notes = _champion_check(metrics, params, champion)
         checks += extra
+    checks += extra_checks or []
     reasons = [
         c.get("problem") or f"{c['check']} = {_fmt(c['value'])}, needs {c['op']} {c['bound']:g}"
         for c in checks

@@ -152,3 +152,26 @@ def test_scale_small_measures_every_step_and_each_checks_recall(tmp_path):
     }
     assert "near_duplicate_recall" in done.stdout
     assert not any((tmp_path / "work").iterdir())  # the corpora are removed
+
+
+def test_each_onnx_server_of_the_serve_bench_gets_a_folder_serving_its_graph(tiny_model_dir, tmp_path):
+    """The model folder's serving.json decides what `textclf serve` loads, so each ONNX server of
+    the benchmark gets a folder (links) whose record serves its graph, whatever the model serves."""
+    import importlib.util
+
+    from textclf.serving.inference import Predictor
+
+    spec = importlib.util.spec_from_file_location("serve_bench", BENCH / "serve_bench.py")
+    serve_bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(serve_bench)
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, model)
+    (model / "serving.json").write_text(json.dumps({"quantize": "int8", "graph": "model.int8.onnx"}))
+    work = tmp_path / "work"
+    work.mkdir()
+
+    folders = serve_bench.graph_folders(model, work)
+
+    assert Predictor(folders["none"], 32, "int8").graph.name == "model.onnx"
+    assert Predictor(folders["int8"], 32, "none").graph.name == "model.int8.onnx"
+    assert json.loads((model / "serving.json").read_text())["quantize"] == "int8"  # the model is untouched

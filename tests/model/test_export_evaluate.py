@@ -16,12 +16,12 @@ from tests.model.conftest import run_textclf
 from textclf.pipeline import export
 from textclf.serving.inference import Predictor, file_digest
 
-EVALUATE_OUTPUTS = ("metrics/eval.json", "metrics/gate.json", "plots/confusion.csv")
+EVALUATE_OUTPUTS = ("metrics/eval.json", "metrics/gate.json", "plots/confusion.csv", "reports/latency.json")
 
 
-def set_quantize(project: Path, quantize: str) -> None:
+def set_quantize(project: Path, quantize: str, **serve) -> None:
     params = yaml.safe_load((project / "params.yaml").read_text())
-    params["deploy"]["serve"]["quantize"] = quantize
+    params["deploy"]["serve"].update({"quantize": quantize, **serve})
     (project / "params.yaml").write_text(yaml.safe_dump(params))
 
 
@@ -34,7 +34,7 @@ def test_train_exports_the_checked_int8_graph_and_evaluate_judges_it(tiny_projec
     assert trained.returncode == 0, trained.stderr[-3000:]
     assert evaluated.returncode == 0, evaluated.stderr[-3000:]
     model_dir = tiny_project / "models/model"
-    facts = json.loads((tiny_project / "metrics/train_job.json").read_text())["onnx_export"]
+    facts = json.loads((tiny_project / "reports/train_job.json").read_text())["onnx_export"]
     assert facts["fp32_max_abs_logit_diff"] <= facts["fp32_tolerance"] == export.FP32_TOLERANCE
     assert facts["checked_texts"] > 0 and 0 <= facts["int8_agreement"] <= 1
     metrics = json.loads((tiny_project / "metrics/eval.json").read_text())
@@ -48,6 +48,68 @@ def test_train_exports_the_checked_int8_graph_and_evaluate_judges_it(tiny_projec
     served = Predictor(model_dir, 32, "int8").predict_labels([r["text"] for r in rows])
     accuracy = sum(p == r["label"] for p, r in zip(served, rows, strict=True)) / len(rows)
     assert metrics["accuracy"] == round(accuracy, 4)
+
+
+def test_auto_serves_int8_within_the_tolerance_and_evaluate_judges_it_next_to_fp32(tiny_project):
+    set_quantize(tiny_project, "auto", int8_tolerance=1.0)  # any int8 is within 1.0 of fp32
+
+    trained = run_textclf(tiny_project, "train")
+    evaluated = run_textclf(tiny_project, "evaluate")
+
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    assert evaluated.returncode == 0, evaluated.stderr[-3000:]
+    model_dir = tiny_project / "models/model"
+    serving = json.loads((model_dir / "serving.json").read_text())
+    assert (serving["quantize"], serving["graph"], serving["rule"]) == ("int8", "model.int8.onnx", "auto")
+    assert set(serving["validation"]) == {"none", "int8"} and "within 1 of fp32" in serving["reason"]
+    # The folder decides: a server started with quantize none still loads the graph judged.
+    assert Predictor(model_dir, 32, "none").graph.name == "model.int8.onnx"
+    metrics = json.loads((tiny_project / "metrics/eval.json").read_text())
+    assert metrics["graph"]["file"] == "model.int8.onnx"
+    graphs = metrics["graphs"]
+    assert graphs["int8"]["served"] and not graphs["none"]["served"]
+    assert graphs["int8"]["accuracy"] == metrics["accuracy"] and graphs["int8"]["agreement_with_served"] == 1
+    assert graphs["none"]["sha256"] == file_digest(model_dir / "model.onnx")
+    assert metrics["serving"]["rule"] == "auto"
+    verdict = json.loads((tiny_project / "metrics/gate.json").read_text())
+    assert {c["check"] for c in verdict["checks"]} >= {"accuracy int8 vs fp32", "macro_f1 int8 vs fp32"}
+    # Speed is measured for both graphs, outside the tracked metrics.
+    latency = json.loads((tiny_project / "reports/latency.json").read_text())["graphs"]
+    assert set(latency) == {"none", "int8"}
+    assert all(g["single_text_p50_ms"] > 0 and g["batch_texts_per_second"] > 0 for g in latency.values())
+    assert "latency" not in json.dumps(metrics) and "seconds" not in json.dumps(metrics)
+
+
+@pytest.mark.parametrize(
+    ("quantize", "tolerance", "served"),
+    [("auto", 0.01, "int8"), ("auto", 0.005, "none"), ("int8", 0.0, "int8"), ("none", 1.0, "none")],
+)
+def test_the_served_graph_is_int8_only_within_the_tolerance_on_validation(quantize, tolerance, served):
+    scores = {"none": {"accuracy": 0.97, "macro_f1": 0.97}, "int8": {"accuracy": 0.9603, "macro_f1": 0.96}}
+
+    chosen = export.choose_graph(quantize, scores, tolerance)
+
+    assert (chosen["quantize"], chosen["graph"]) == (
+        served,
+        {"none": "model.onnx", "int8": "model.int8.onnx"}[served],
+    )
+    assert chosen["validation"] == scores
+
+
+def test_evaluate_counts_the_test_texts_max_length_cut_and_their_accuracy(evaluable):
+    from textclf.config import load_params
+    from textclf.pipeline import evaluate
+
+    long_row = {"text": "where is my parcel " * 40, "label": LABELS[1]}
+    with (evaluable / "data/prepared/test.jsonl").open("a") as handle:
+        handle.write(json.dumps(long_row) + "\n")
+
+    evaluate.run(load_params())
+
+    truncation = json.loads((evaluable / "metrics/eval.json").read_text())["truncation"]
+    assert truncation["max_length"] == 32
+    assert (truncation["truncated_rows"], truncation["rows"]) == (1, 13)
+    assert truncation["accuracy_truncated"] in (0.0, 1.0) and truncation["accuracy_rest"] is not None
 
 
 def test_an_export_that_differs_from_the_model_fails_with_the_numbers(tiny_model_dir, tmp_path, monkeypatch):

@@ -37,8 +37,14 @@ def test_train_stage_writes_the_model_contract_metrics_and_plots(tiny_project):
     assert [config["id2label"][str(i)] for i in range(len(labels))] == labels
     metrics = json.loads((tiny_project / "metrics/train.json").read_text())
     assert metrics["global_step"] == steps_per_epoch(tiny_project)  # one epoch
-    job = json.loads((tiny_project / "metrics/train_job.json").read_text())
+    # The run's facts (timings, memory, hardware) stay out of the tracked metrics: they differ on
+    # every run and would leave `make repro`'s working tree modified.
+    job = json.loads((tiny_project / "reports/train_job.json").read_text())
     assert job["backend"] == "local" and job["hardware"]["cpu_count"] >= 1 and job["peak_rss_mb"] > 0
+    assert not (tiny_project / "metrics/train_job.json").exists()
+    assert "seconds" not in (tiny_project / "metrics/train.json").read_text()
+    history = json.loads((model_dir / "training_history.json").read_text())
+    assert history and not [k for h in history for k in h if k.endswith(("_runtime", "_per_second"))]
     curve = (tiny_project / "plots/train_loss.csv").read_text().splitlines()
     assert curve[0] == "step,loss" and len(curve) >= 3
     validation = (tiny_project / "plots/validation.csv").read_text().splitlines()
@@ -120,7 +126,7 @@ def test_sigterm_saves_a_checkpoint_and_a_restart_resumes(tmp_path, tiny_model_d
         in (result.stderr + result.stdout)
         or f"checkpoint-{saved[-1]}" in result.stderr + result.stdout
     )
-    job = json.loads((project / "metrics/train_job.json").read_text())
+    job = json.loads((project / "reports/train_job.json").read_text())
     metrics = json.loads((project / "metrics/train.json").read_text())
     assert job["resumed_from_step"] == saved[-1] > 0
     assert metrics["global_step"] == steps_per_epoch(project) * 25

@@ -79,6 +79,14 @@ def test_repro_then_noop_then_param_change_reruns_only_train_and_evaluate(tiny_r
     noop_seconds = time.perf_counter() - started
     assert stages_run(again.stdout) == []
     assert noop_seconds < 15, f"a no-op repro took {noop_seconds:.1f} s"
+    assert sh(tiny_repo, "git", "status", "--porcelain").stdout == ""
+
+    # Every stage run again on the same data and params (what a fresh clone's `make repro` does):
+    # the tracked files stay as committed. Timings go to reports/, outside git and DVC.
+    forced = sh(tiny_repo, "dvc", "repro", "--force")
+    assert stages_run(forced.stdout) == ["prepare", "train", "evaluate"]
+    assert sh(tiny_repo, "git", "status", "--porcelain").stdout == ""
+    assert (tiny_repo / "reports/train_job.json").is_file() and (tiny_repo / "reports/latency.json").is_file()
 
     params = yaml.safe_load((tiny_repo / "params.yaml").read_text())
     params["train"]["learning_rate"] = 1e-3

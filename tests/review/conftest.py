@@ -138,7 +138,7 @@ class Project:
             "metrics/train.json",
             {"train_loss": final_loss, "validation_accuracy": evaluation["accuracy"], "global_step": steps},
         )
-        self.write_json("metrics/train_job.json", local_job(150.5))
+        self.write_json("reports/train_job.json", local_job(150.5))
         losses = [
             [step, round(1.8 - (1.8 - final_loss) * step / steps, 4)] for step in range(10, steps + 1, 10)
         ]

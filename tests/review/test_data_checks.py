@@ -3,6 +3,7 @@ row numbers in the section, never a text."""
 
 from __future__ import annotations
 
+import csv
 import json
 import random
 import re
@@ -275,7 +276,12 @@ def test_the_checks_against_main_and_their_section(repository):
     assert "**(shifted)**" in text
     assert "SECRET" not in text and "customer message" not in text  # no text reaches the comment
     first_train = next(issue["row"] for issue in issues if issue["split"] == "train")
-    assert f"train rows (most suspicious first): {first_train}," in text
+    # Prepared without a source (an older prepare): the line of the prepared split is named.
+    assert f"train rows (most suspicious first): `data/prepared/train.jsonl` lines {first_train}," in text
+    # Each figure with the rule that flags it; the gate rules are off unless params.yaml sets them.
+    assert "| Check | Result | Flagged when |" in text
+    assert f"PSI > {data_checks.SHIFT_FLAG}" in text
+    assert "not gated (`review.data_gate.max_label_issue_share`)" in text
 
 
 def test_main_without_a_reference_says_so(repository):
@@ -350,3 +356,98 @@ def test_the_report_says_why_the_checks_did_not_run():
     )
 
     assert "### Data checks vs `main`\n\nNot run: plots/heldout\\_probabilities.csv: not found" in rendered
+
+
+def with_sources(path: Path, file: str, first_row: int) -> None:
+    """Give each prepared row the raw place prepare records: `file`, rows from `first_row`."""
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    for number, row in enumerate(rows):
+        row["source"] = {"file": file, "row": first_row + number, "line": first_row + number + 1}
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+
+
+def test_flagged_rows_are_named_by_their_raw_file_and_row_and_all_listed_in_a_file(repository, tmp_path):
+    for index, name in enumerate(("train", "validation", "test")):
+        with_sources(Path(f"data/prepared/{name}.jsonl"), f"data/raw/part{index}.csv", 1000 * index + 1)
+
+    checks = data_checks.run(Path("data/prepared"))
+    text = data_checks.section(checks)
+    written = data_checks.write_flagged(checks, tmp_path / "flagged_rows.csv")
+
+    issues = checks["label_issues"]["issues"]
+    first = next(issue for issue in issues if issue["split"] == "train")
+    assert first["source"] == {"file": "data/raw/part0.csv", "row": first["row"], "line": first["row"] + 1}
+    assert f"train rows (most suspicious first): `data/raw/part0.csv` rows {first['row']}," in text
+    assert "`data/raw/part2.csv` row 2001" in text  # test row 1, a copy of train row 1
+    assert "reports/flagged_rows.csv" in text
+    with written.open(newline="") as handle:
+        flagged = list(csv.DictReader(handle))
+    assert len(flagged) == len(issues) + len(checks["leakage"]["exact"]) + len(checks["leakage"]["near"])
+    leak = flagged[0]
+    assert (leak["check"], leak["raw_file"], leak["raw_row"], leak["train_raw_row"]) == (
+        "exact_copy_of_train",
+        "data/raw/part2.csv",
+        "2001",
+        "1",
+    )
+    label_rows = [row for row in flagged if row["check"] == "label_error"]
+    assert {row["given"] for row in label_rows} <= set(
+        json.loads(Path("data/prepared/labels.json").read_text())["labels"]
+    )
+    assert all(row["raw_file"] and row["raw_row"] and row["suggested"] for row in label_rows)
+    assert "SECRET" not in written.read_text() and "customer message" not in written.read_text()
+
+
+def heldout(path: Path, labels: list[str], predicted: list[str]) -> None:
+    rows = [
+        [n, *(0.9 if label == guess else 0.1 / (len(labels) - 1) for label in labels)]
+        for n, guess in enumerate(predicted, 1)
+    ]
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["row", *labels])
+        writer.writerows(rows)
+
+
+def test_a_caveat_when_the_fine_tuned_model_agrees_with_most_flagged_labels(repository, tmp_path):
+    labels = json.loads(Path("data/prepared/labels.json").read_text())["labels"]
+    given = [json.loads(line)["label"] for line in Path("data/prepared/test.jsonl").read_text().splitlines()]
+    agreeing, disagreeing = tmp_path / "agree.csv", tmp_path / "disagree.csv"
+    heldout(agreeing, labels, given)  # the fine-tuned model says every given label is right
+    heldout(disagreeing, labels, [labels[(labels.index(g) + 1) % len(labels)] for g in given])
+
+    agreed = data_checks.run(Path("data/prepared"), heldout_file=agreeing)
+    disagreed = data_checks.run(Path("data/prepared"), heldout_file=disagreeing)
+
+    flags = sum(issue["split"] == "test" for issue in agreed["label_issues"]["issues"])
+    assert flags and agreed["label_issues"]["heldout"] == {
+        "test_flags": flags,
+        "fine_tuned_gives_given_label": flags,
+    }
+    assert "**Caveat:**" in data_checks.section(agreed)
+    assert "check model's own mistakes" in data_checks.section(agreed)
+    assert disagreed["label_issues"]["heldout"]["fine_tuned_gives_given_label"] == 0
+    assert "**Caveat:**" not in data_checks.section(disagreed)
+    assert "look like real label errors" in data_checks.section(disagreed)
+
+
+def test_held_out_probabilities_of_another_test_split_are_not_used(repository, tmp_path):
+    labels = json.loads(Path("data/prepared/labels.json").read_text())["labels"]
+    short = tmp_path / "short.csv"
+    heldout(short, labels, labels[:2])
+
+    checks = data_checks.run(Path("data/prepared"), heldout_file=short)
+
+    assert checks["label_issues"]["heldout"] is None
+
+
+def test_the_section_shows_the_gate_rules_that_are_set(repository):
+    from textclf.config import DataGateParams
+
+    text = data_checks.section(
+        data_checks.run(Path("data/prepared")),
+        DataGateParams(max_label_issue_share=0.05, max_leaked_test_rows=0),
+    )
+
+    assert "gate: share ≤ 0.05" in text and "gate: rows ≤ 0" in text
+    assert "not gated (`review.data_gate.max_class_prior_psi`)" in text

@@ -157,3 +157,104 @@ def test_gate_command_without_metrics_says_to_run_the_pipeline(pr_repo, capsys):
     assert cli.main(["gate", "--champion", "main"]) == 2
     assert "metrics/eval.json: not found; run the pipeline (dvc repro)" in capsys.readouterr().err
     assert not (pr_repo.root / "reports/gate.json").exists()
+
+
+# --- issue 28: the fastest graph that passes -----------------------------------------------------
+
+
+def served_int8(accuracy: float, macro_f1: float, rule: str = "auto", tolerance: float = 0.01) -> dict:
+    """PR_EVAL as the served int8 graph's metrics, with fp32's test figures next to them."""
+    return {
+        **PR_EVAL,
+        "accuracy": accuracy,
+        "macro_f1": macro_f1,
+        "graph": {"file": "model.int8.onnx", "quantize": "int8", "sha256": "0" * 64},
+        "graphs": {"none": {"accuracy": 0.95, "macro_f1": 0.95}, "int8": {"accuracy": accuracy}},
+        "serving": {"rule": rule, "int8_tolerance": tolerance, "reason": "..."},
+    }
+
+
+def test_a_served_int8_graph_within_the_tolerance_of_fp32_passes():
+    checks = by_name(gate.judge(served_int8(0.9401, 0.94), PARAMS))
+
+    assert checks["accuracy int8 vs fp32"]["passed"] and checks["macro_f1 int8 vs fp32"]["passed"]
+    assert checks["macro_f1 int8 vs fp32"]["bound"] == 0.94
+    assert checks["macro_f1 int8 vs fp32"]["against"] == "fp32"
+
+
+def test_a_served_int8_graph_further_below_fp32_fails_and_says_what_to_do():
+    verdict = gate.judge(served_int8(0.95, 0.93), PARAMS)
+
+    assert verdict["verdict"] == "fail"
+    (reason,) = verdict["reasons"]
+    assert "macro_f1 of the served int8 graph = 0.9300, more than 0.01 below fp32's 0.9500" in reason
+    assert "deploy.serve.quantize: none" in reason
+
+
+def test_int8_chosen_by_hand_is_judged_on_the_thresholds_alone():
+    verdict = gate.judge(served_int8(0.90, 0.90, rule="int8"), PARAMS)
+
+    assert not any("vs fp32" in check["check"] for check in verdict["checks"])
+
+
+def test_int8_chosen_within_a_tolerance_without_fp32_figures_fails_closed():
+    metrics = served_int8(0.95, 0.95)
+    del metrics["graphs"]["none"]
+
+    verdict = gate.judge(metrics, PARAMS)
+
+    assert verdict["verdict"] == "fail" and "lack fp32's test figures" in verdict["reasons"][0]
+
+
+# --- issue 29: optional gate rules on the data checks ----------------------------------------------
+
+
+CHECKS = {
+    "base_ref": "main",
+    "class_prior_psi": 0.4,
+    "length_psi": 0.01,
+    "leakage": {"exact": [{"test_row": 3, "train_row": 9}], "near": [{"test_row": 3, "train_row": 7}]},
+    "label_issues": {"issues": [{"split": "train", "row": 1}] * 6, "rows": {"train": 80, "test": 20}},
+    "test_rows": 20,
+}
+
+
+def test_data_rules_are_off_by_default():
+    from textclf.config import DataGateParams
+    from textclf.review.data_checks import gate_checks
+
+    assert load_params().review.data_gate == DataGateParams()
+    assert gate_checks(CHECKS, DataGateParams()) == []
+
+
+@pytest.mark.parametrize(
+    ("rule", "bound", "value", "passed"),
+    [
+        ("max_label_issue_share", 0.05, 0.06, False),
+        ("max_label_issue_share", 0.1, 0.06, True),
+        ("max_leaked_test_rows", 0, 1, False),  # one test row, found twice
+        ("max_leaked_test_rows", 1, 1, True),
+        ("max_class_prior_psi", 0.25, 0.4, False),
+    ],
+)
+def test_a_data_rule_judges_its_figure(rule, bound, value, passed):
+    from textclf.config import DataGateParams
+    from textclf.review.data_checks import gate_checks
+
+    (check,) = gate_checks(CHECKS, DataGateParams(**{rule: bound}))
+
+    assert (check["value"], check["bound"], check["passed"]) == (value, bound, passed)
+    assert check["rule"] == f"review.data_gate.{rule}"
+    verdict = gate.judge(PR_EVAL, PARAMS, extra_checks=[check])
+    assert (verdict["verdict"] == "pass") is passed
+    if not passed:
+        assert f"review.data_gate.{rule}" in verdict["reasons"][0]
+
+
+def test_a_data_rule_fails_closed_when_the_checks_did_not_run():
+    from textclf.config import DataGateParams
+    from textclf.review.data_checks import gate_checks
+
+    (check,) = gate_checks("data/prepared/test.jsonl: not found", DataGateParams(max_leaked_test_rows=0))
+
+    assert not check["passed"] and "data/prepared/test.jsonl: not found" in check["problem"]

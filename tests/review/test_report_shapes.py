@@ -89,7 +89,7 @@ def test_any_shape_is_refused_by_its_check_or_renders(which, eval_path, data_pat
         ("metrics/eval.json", {**PR_EVAL, "accuracy": 10**400}, "accuracy: an integer too large"),
         ("metrics/data.json", {**MAIN_DATA, "rows": {"train": -5}}, "rows must map names to counts"),
         ("metrics/data.json", [1], "expected a JSON object"),
-        ("metrics/train_job.json", {**SAGEMAKER_JOB, "hardware": "gpu"}, "hardware must be an object"),
+        ("reports/train_job.json", {**SAGEMAKER_JOB, "hardware": "gpu"}, "hardware must be an object"),
         ("metrics/eval.json", "[" * 100_000 + "]" * 100_000, "nested too deeply"),
         ("metrics/data.json", '{"rows": {}, "rows": {"train": 5}}', "key 'rows' is given twice"),
     ],

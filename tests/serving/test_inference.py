@@ -79,3 +79,52 @@ def test_labels_that_disagree_with_the_config_are_refused(tiny_model_dir, tmp_pa
 
     with pytest.raises(ModelDirError, match="mixes files of two models"):
         Predictor(folder, 32)
+
+
+# --- issue 29: what the graph saw of a text -------------------------------------------------------
+
+
+def test_a_prediction_says_whether_max_length_cut_the_text(tiny_model_dir):
+    predictor = Predictor(tiny_model_dir, max_length=32)
+
+    short, long = predictor.classify(["where is my parcel", "Where is my parcel? " * 200])
+
+    assert not short.truncated and 2 < short.tokens < 32
+    assert long.truncated and long.tokens == 32  # 4,000 characters, of which the graph saw 32 tokens
+    assert [(short.label, short.score), (long.label, long.score)] == predictor.predict(
+        ["where is my parcel", "Where is my parcel? " * 200]
+    )
+
+
+# --- issue 28: the model folder says which graph it serves --------------------------------------
+
+
+def test_the_folders_serving_json_decides_which_graph_is_loaded(tiny_model_dir, tmp_path):
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, folder)
+    assert Predictor(folder, 32, "auto").graph.name == "model.onnx"  # no record: fp32, as before
+
+    (folder / "serving.json").write_text(json.dumps({"quantize": "int8", "graph": "model.int8.onnx"}))
+
+    # Whatever deploy.serve.quantize the server was started with: the graph the gate judged.
+    for quantize in ("none", "int8", "auto"):
+        assert Predictor(folder, 32, quantize).graph.name == "model.int8.onnx"
+    assert Predictor(folder, 32, "none", graph="none").graph.name == "model.onnx"  # evaluate's other graph
+
+
+def test_a_serving_record_naming_a_missing_or_unknown_graph_is_refused(tiny_model_dir, tmp_path):
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, folder)
+    (folder / "serving.json").write_text(json.dumps({"quantize": "int8"}))
+    (folder / "model.int8.onnx").unlink()
+
+    with pytest.raises(
+        ModelDirError, match=r"lacks model\.int8\.onnx, the graph its serving\.json serves \(int8\)"
+    ):
+        Predictor(folder, 32, "none")
+
+    (folder / "serving.json").write_text(json.dumps({"quantize": "int4"}))
+    with pytest.raises(
+        ModelDirError, match=r"serving\.json: quantize must be one of \['int8', 'none'\], got 'int4'"
+    ):
+        Predictor(folder, 32)

@@ -1,10 +1,18 @@
 """Stage `evaluate`: score the trained model on the test split and judge it against thresholds.
 
 The test split goes through the serving code (`textclf.serving.inference`) and the ONNX graph the
-endpoint will serve (`deploy.serve.quantize` picks fp32 or int8): the gate judges exactly what is
-served. Writes `metrics/eval.json` (accuracy, macro-F1, per-class precision/recall/F1, and which
-graph was judged: file and SHA-256), the confusion
-matrix as `plots/confusion.csv` (one row per test text, DVC's confusion template), the
+endpoint will serve (the model folder's serving.json names it: textclf.pipeline.export chose it;
+a folder without it serves the graph `deploy.serve.quantize` names): the gate judges exactly what
+is served. The folder's other graph, when it has one (fp32 next to a served int8, or int8 next to
+a served fp32), is scored on the same batches for the report: `graphs` in the metrics gives both
+graphs' accuracy, macro-F1, lowest class recall and agreement with the served one; their speed
+(one text per call, p50, and the batches' texts per second, taking turns on the same batches) goes
+to `reports/latency.json`, outside the tracked files, because timings differ on every run.
+
+Writes `metrics/eval.json` (accuracy, macro-F1, per-class precision/recall/F1 of the served graph,
+which graph was judged: file and SHA-256, both graphs' figures, and `truncation`: how many test
+texts were longer than `model.max_length` tokens and the accuracy on them and on the rest), the
+confusion matrix as `plots/confusion.csv` (one row per test text, DVC's confusion template), the
 threshold verdict `metrics/gate.json`, and the reference distributions the drift check compares
 live traffic with, `metrics/reference.json` (class priors of the predictions and the labels, text
 length and score histograms on fixed bins: textclf.monitoring.drift). The champion comparison
@@ -16,6 +24,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import statistics
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,11 +33,12 @@ from typing import Any
 import numpy as np
 
 from textclf import atomic
+from textclf.batches import batches
 from textclf.config import Params
 from textclf.monitoring.drift import build_reference
 from textclf.pipeline.prepare import DataError
 from textclf.pipeline.train import MODEL_DIR
-from textclf.serving.inference import ModelDirError, Predictor, softmax
+from textclf.serving.inference import GRAPH_FILES, SERVING_FILE, ModelDirError, Predictor, softmax
 from textclf.verdict import judge
 
 EVAL_METRICS_FILE = Path("metrics/eval.json")
@@ -37,6 +48,11 @@ REFERENCE_FILE = Path("metrics/reference.json")
 # Each test row's probabilities: the held-out predictions the PR report's label-error check reads
 # (textclf.review.data_checks). Numbers only, no text.
 HELDOUT_FILE = Path("plots/heldout_probabilities.csv")
+# Both graphs' speed on this machine in this run: not a DVC output (timings differ on every run and
+# would leave tracked files modified); the PR report shows it when the file is there.
+LATENCY_FILE = Path("reports/latency.json")
+# Single-text calls per graph for the latency p50 (the first test texts, graphs taking turns).
+LATENCY_CALLS = 30
 
 
 class EvaluateError(DataError):
@@ -95,13 +111,14 @@ def check_known_labels(actual: list[str], labels: list[str], test_file: Path) ->
         )
 
 
-def load_predictor(model_dir: Path, params: Params) -> Predictor:
+def load_predictor(model_dir: Path, params: Params, graph: str | None = None) -> Predictor:
+    """The served graph's predictor, or the `graph` (`none`, `int8`) one."""
     if not model_dir.is_dir():  # the serving message suggests a --model-dir that evaluate lacks
         raise EvaluateError(
             f"model folder {model_dir} does not exist: run the train stage first (dvc repro, or make repro)"
         )
     try:
-        return Predictor(model_dir, params.model.max_length, params.deploy.serve.quantize)
+        return Predictor(model_dir, params.model.max_length, params.deploy.serve.quantize, graph=graph)
     except ModelDirError as error:
         raise EvaluateError(str(error)) from None
     except Exception as error:  # a damaged file: ONNX Runtime, tokenizers and JSON raise their own
@@ -154,17 +171,104 @@ def _heldout_csv(labels: list[str], probabilities: list[list[float]]) -> str:
     return buffer.getvalue()
 
 
-def _batches(pairs: Iterator[tuple[str, str]], size: int) -> Iterator[tuple[list[str], list[str]]]:
-    texts: list[str] = []
-    labels: list[str] = []
-    for text, label in pairs:
-        texts.append(text)
-        labels.append(label)
-        if len(texts) == size:
-            yield texts, labels
-            texts, labels = [], []
-    if texts:
-        yield texts, labels
+def serving_record(model_dir: Path) -> dict[str, Any]:
+    """What the folder's serving.json says of the choice (rule, reason, tolerance); {} without it."""
+    path = model_dir / SERVING_FILE
+    if not path.is_file():
+        return {}
+    record = atomic.read_json_object(path, EvaluateError, "train again (dvc repro)")
+    return {key: record[key] for key in ("rule", "reason", "int8_tolerance", "validation") if key in record}
+
+
+class Scoring:
+    """One graph's pass over the test split: probabilities, what max_length cut, seconds spent."""
+
+    def __init__(self, predictor: Predictor) -> None:
+        self.predictor = predictor
+        self.parts: list[np.ndarray] = []
+        self.cut: list[bool] = []
+        self.seconds = 0.0
+
+    def add(self, texts: list[str]) -> None:
+        started = time.perf_counter()
+        encodings = self.predictor.encode(texts)
+        self.parts.append(softmax(self.predictor.logits_of(encodings)))
+        self.seconds += time.perf_counter() - started
+        self.cut += [bool(encoding.overflowing) for encoding in encodings]
+
+    def probabilities(self) -> np.ndarray:
+        return np.concatenate(self.parts)
+
+    def predicted(self) -> list[str]:
+        labels = self.predictor.labels
+        return [labels[i] for i in self.probabilities().argmax(axis=-1).tolist()]
+
+
+def graph_figures(
+    predictor: Predictor, actual: list[str], predicted: list[str], served: list[str], is_served: bool
+) -> dict[str, Any]:
+    """A graph's accuracy, macro-F1, lowest class recall and agreement with the served graph."""
+    scores = score(actual, predicted, predictor.labels)
+    return {
+        **predictor.describe(),
+        "served": is_served,
+        "accuracy": scores["accuracy"],
+        "macro_f1": scores["macro_f1"],
+        "min_class_recall": min(c["recall"] for c in scores["per_class"].values()),
+        "agreement_with_served": round(
+            sum(a == b for a, b in zip(predicted, served, strict=True)) / len(served), 4
+        ),
+    }
+
+
+def truncation(cut: list[bool], actual: list[str], predicted: list[str], max_length: int) -> dict[str, Any]:
+    """How many test texts were longer than max_length tokens, and the accuracy on them vs the rest."""
+
+    def accuracy(rows: list[int]) -> float | None:
+        return round(sum(actual[i] == predicted[i] for i in rows) / len(rows), 4) if rows else None
+
+    long_rows = [i for i, flag in enumerate(cut) if flag]
+    rest = [i for i, flag in enumerate(cut) if not flag]
+    return {
+        "max_length": max_length,
+        "truncated_rows": len(long_rows),
+        "rows": len(cut),
+        "share": round(len(long_rows) / len(cut), 4) if cut else 0.0,
+        "accuracy_truncated": accuracy(long_rows),
+        "accuracy_rest": accuracy(rest),
+    }
+
+
+def single_text_latency(predictors: list[Predictor], texts: list[str]) -> list[float]:
+    """p50 milliseconds of one text per call, for each predictor, taking turns text by text."""
+    timings: list[list[float]] = [[] for _ in predictors]
+    for text in texts:
+        for index, predictor in enumerate(predictors):
+            started = time.perf_counter()
+            predictor.predict([text])
+            timings[index].append((time.perf_counter() - started) * 1000)
+    return [round(statistics.median(t), 3) if t else 0.0 for t in timings]
+
+
+def write_latency(scorings: list[Scoring], test_file: Path, rows: int) -> None:
+    texts = [text for (text, _), _ in zip(iter_test_split(test_file), range(LATENCY_CALLS), strict=False)]
+    p50 = single_text_latency([s.predictor for s in scorings], texts)
+    atomic.write_json(
+        LATENCY_FILE,
+        {
+            "what": f"one text per call: p50 of {len(texts)} calls; batches: the test split's {rows} "
+            "texts in evaluate.batch_size batches, the graphs taking turns; this machine, this run",
+            "graphs": {
+                s.predictor.quantize: {
+                    "file": s.predictor.graph.name,
+                    "sha256": s.predictor.describe()["sha256"],
+                    "single_text_p50_ms": ms,
+                    "batch_texts_per_second": round(rows / s.seconds, 1) if s.seconds else None,
+                }
+                for s, ms in zip(scorings, p50, strict=True)
+            },
+        },
+    )
 
 
 def run(params: Params, model_dir: Path = MODEL_DIR) -> dict[str, Any]:
@@ -176,26 +280,46 @@ def run(params: Params, model_dir: Path = MODEL_DIR) -> dict[str, Any]:
             raise EvaluateError(f"{test_file}: the test split is empty; the prepare stage must give it rows")
         predictor = load_predictor(model_dir, params)
         check_known_labels(actual, predictor.labels, test_file)
-        parts, lengths = [], []
-        for texts, _ in _batches(iter_test_split(test_file), params.evaluate.batch_size):
-            parts.append(softmax(predictor.logits(texts)))
+        scorings = [Scoring(predictor)]
+        other = "none" if predictor.quantize == "int8" else "int8"
+        if (model_dir / GRAPH_FILES[other]).is_file():
+            scorings.append(Scoring(load_predictor(model_dir, params, graph=other)))
+        lengths: list[int] = []
+        for texts, _ in batches(iter_test_split(test_file), params.evaluate.batch_size):
+            for scoring in scorings:  # the graphs take turns on each batch: their speeds compare
+                scoring.add(texts)
             lengths += [len(text) for text in texts]  # characters as the server records them
-        probabilities = np.concatenate(parts).tolist()
-        del parts
-        # What Predictor.predict returns: the argmax label and its probability, rounded alike.
-        results = [(predictor.labels[row.index(max(row))], round(max(row), 6)) for row in probabilities]
-        predicted = [label for label, _ in results]
-        metrics = {**score(actual, predicted, predictor.labels), "graph": predictor.describe()}
+        served = scorings[0]
+        probabilities = served.probabilities()
+        predicted = served.predicted()
+        # What Predictor.predict returns: the argmax label's probability, rounded alike.
+        confidences = [round(float(p), 6) for p in probabilities.max(axis=-1).tolist()]
+        graphs = {
+            s.predictor.quantize: graph_figures(
+                s.predictor, actual, predicted if s is served else s.predicted(), predicted, s is served
+            )
+            for s in scorings
+        }
+        metrics = {
+            **score(actual, predicted, predictor.labels),
+            "graph": predictor.describe(),
+            "graphs": graphs,
+            "serving": serving_record(model_dir),
+            "truncation": truncation(served.cut, actual, predicted, params.model.max_length),
+        }
         verdict = judge(metrics, params.evaluate)
         # Characters as the server records them (textclf.serving.signals): the text as received.
-        reference = build_reference(predictor.labels, predicted, [s for _, s in results], actual, lengths)
+        reference = build_reference(predictor.labels, predicted, confidences, actual, lengths)
+        write_latency(scorings, test_file, len(actual))
         atomic.write_text(CONFUSION_PLOT, _confusion_csv(actual, predicted))
         atomic.write_json(EVAL_METRICS_FILE, metrics)
         atomic.write_json(REFERENCE_FILE, reference)
-        atomic.write_text(HELDOUT_FILE, _heldout_csv(predictor.labels, probabilities))
+        atomic.write_text(HELDOUT_FILE, _heldout_csv(predictor.labels, probabilities.tolist()))
         atomic.write_json(VERDICT_FILE, verdict)
     except BaseException:
         # No outputs of an earlier run may stay behind to be read as this run's.
-        atomic.remove(EVAL_METRICS_FILE, VERDICT_FILE, CONFUSION_PLOT, REFERENCE_FILE, HELDOUT_FILE)
+        atomic.remove(
+            EVAL_METRICS_FILE, VERDICT_FILE, CONFUSION_PLOT, REFERENCE_FILE, HELDOUT_FILE, LATENCY_FILE
+        )
         raise
     return verdict

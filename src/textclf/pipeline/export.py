@@ -1,12 +1,17 @@
 """Export the trained model to the ONNX graph the endpoint serves, and check it before it ships.
 
 Called by training (rank 0) once the model folder is saved. Writes `model.onnx` (fp32) and, when
-`deploy.serve.quantize` is `int8`, `model.int8.onnx` (dynamic int8 quantization of the weights by
-ONNX Runtime). Then it runs the validation split through the PyTorch model and through each graph
-with the serving code (`textclf.serving.inference`), so the check covers the tokenizer the server
-uses too: the fp32 logits must agree within `FP32_TOLERANCE`, else the stage fails with the
-numbers. For int8 the share of identical predictions is reported (int8 changes the numbers by
-design; the gate judges its accuracy on the test split, through the same graph).
+`deploy.serve.quantize` is `int8` or `auto`, `model.int8.onnx` (dynamic int8 quantization of the
+weights by ONNX Runtime). Then it runs the validation split through the PyTorch model and through
+each graph with the serving code (`textclf.serving.inference`), so the check covers the tokenizer
+the server uses too: the fp32 logits must agree within `FP32_TOLERANCE`, else the stage fails with
+the numbers. For int8 the share of identical predictions is reported (int8 changes the numbers by
+design) with both graphs' validation accuracy and macro-F1.
+
+Last it writes the folder's `serving.json`, the graph it serves (textclf.serving.inference reads
+it): `none` and `int8` fix it; `auto` takes int8 when its validation accuracy and macro-F1 are
+within `deploy.serve.int8_tolerance` of fp32's. The choice is made on the validation split, never
+the test split; the gate then judges the served graph on the test split (textclf.verdict).
 """
 
 from __future__ import annotations
@@ -16,7 +21,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from textclf.serving.inference import GRAPH_FILES, Predictor
+from textclf import atomic
+from textclf.serving.inference import GRAPH_FILES, SERVING_FILE, Predictor
 
 # Largest absolute difference of a logit between PyTorch and the fp32 graph. Float reordering
 # gives ~1e-5 on MiniLM; a wrong export (another tokenizer, a dropped input) gives 1e-1 and more.
@@ -92,16 +98,66 @@ def graph_logits(predictor: Predictor, texts: list[str]):
     )
 
 
+def validation_scores(logits, labels: list[str], actual: list[str]) -> dict[str, float]:
+    """Accuracy and macro-F1 of a graph's logits against the validation labels."""
+    from sklearn.metrics import accuracy_score, f1_score
+
+    predicted = [labels[i] for i in logits.argmax(-1).tolist()]
+    return {
+        "accuracy": round(float(accuracy_score(actual, predicted)), 4),
+        "macro_f1": round(
+            float(f1_score(actual, predicted, labels=labels, average="macro", zero_division=0)), 4
+        ),
+    }
+
+
+def choose_graph(quantize: str, scores: dict[str, dict[str, float]], tolerance: float) -> dict[str, Any]:
+    """serving.json: the graph the folder serves and why. `scores`: validation figures per graph."""
+    if quantize != "auto":
+        return {
+            "quantize": quantize,
+            "graph": GRAPH_FILES[quantize],
+            "rule": quantize,
+            "reason": f"deploy.serve.quantize is {quantize}",
+            "validation": scores,
+        }
+    fp32, int8 = scores["none"], scores["int8"]
+    # Metrics carry 4 decimals; rounding the bound keeps 0.9703 - 0.01 from failing 0.9603.
+    within = all(int8[key] >= round(fp32[key] - tolerance, 6) for key in ("accuracy", "macro_f1"))
+    chosen = "int8" if within else "none"
+    shown = ", ".join(f"{key} {int8[key]:.4f} vs {fp32[key]:.4f}" for key in ("accuracy", "macro_f1"))
+    return {
+        "quantize": chosen,
+        "graph": GRAPH_FILES[chosen],
+        "rule": "auto",
+        "int8_tolerance": tolerance,
+        "reason": f"int8 {'within' if within else 'more than'} {tolerance:g} of fp32 on the validation "
+        f"split ({shown})",
+        "validation": scores,
+    }
+
+
 def export_and_check(
-    model, tokenizer, model_dir: Path, quantize: str, texts: list[str], max_length: int
+    model,
+    tokenizer,
+    model_dir: Path,
+    quantize: str,
+    texts: list[str],
+    max_length: int,
+    actual: list[str] | None = None,
+    int8_tolerance: float = 0.01,
 ) -> dict[str, Any]:
-    """Write the graphs into `model_dir` and check them on `texts`; returns the check's figures."""
+    """Write the graphs and serving.json into `model_dir`, checked on `texts` (with their labels
+    `actual`, which `auto` needs); returns the check's figures."""
+    if quantize == "auto" and actual is None:
+        raise ValueError("deploy.serve.quantize auto chooses on the validation labels: pass them")
     fp32_graph = model_dir / GRAPH_FILES["none"]
     export_fp32(model, fp32_graph)
-    if quantize == "int8":
+    if quantize != "none":
         export_int8(fp32_graph, model_dir / GRAPH_FILES["int8"])
     reference = torch_logits(model.eval().to("cpu"), tokenizer, texts, max_length)
-    fp32 = graph_logits(Predictor(model_dir, max_length, "none"), texts)
+    predictor = Predictor(model_dir, max_length, graph="none")
+    fp32 = graph_logits(predictor, texts)
     max_diff = float(abs(fp32 - reference).max())
     figures: dict[str, Any] = {
         "opset": OPSET,
@@ -116,8 +172,14 @@ def export_and_check(
             f"validation texts (tolerance {FP32_TOLERANCE}); predictions agree on "
             f"{figures['fp32_agreement']:.2%}. The export is wrong: the stage fails rather than ship it"
         )
-    if quantize == "int8":
-        int8 = graph_logits(Predictor(model_dir, max_length, "int8"), texts)
+    scores = {"none": validation_scores(fp32, predictor.labels, actual)} if actual is not None else {}
+    if quantize != "none":
+        int8 = graph_logits(Predictor(model_dir, max_length, graph="int8"), texts)
         figures["int8_agreement"] = round(float((int8.argmax(-1) == reference.argmax(-1)).mean()), 4)
         figures["int8_max_abs_logit_diff"] = round(float(abs(int8 - reference).max()), 5)
+        if actual is not None:
+            scores["int8"] = validation_scores(int8, predictor.labels, actual)
+    serving = choose_graph(quantize, scores, int8_tolerance)
+    atomic.write_json(model_dir / SERVING_FILE, serving)
+    figures["served"] = {key: serving[key] for key in ("graph", "rule", "reason")}
     return figures

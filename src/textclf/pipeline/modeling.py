@@ -94,6 +94,23 @@ def load_tokenizer(name: str):
     return _load(AutoTokenizer, name)
 
 
+def token_counter(name: str):
+    """The base model's fast tokenizer (`tokenizers`), truncating and padding nothing: to count the
+    tokens of a text as the model would see them (special tokens included). From the model's
+    tokenizer.json when it is on disk (no transformers import), else through transformers."""
+    location, source = resolve_model(name)
+    saved = Path(location) / "tokenizer.json"
+    if source != "hub" and saved.is_file():
+        from tokenizers import Tokenizer
+
+        tokenizer = Tokenizer.from_file(str(saved))
+    else:
+        tokenizer = load_tokenizer(name)[0].backend_tokenizer
+    tokenizer.no_truncation()
+    tokenizer.no_padding()
+    return tokenizer
+
+
 def load_classifier(name: str, labels: list[str]):
     """The base model with a fresh classification head for `labels`."""
     from transformers import AutoModelForSequenceClassification

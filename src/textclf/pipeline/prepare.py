@@ -10,6 +10,13 @@ by row, Parquet by record batch), each cleaned text goes to a temporary spool fi
 line, and what stays in memory per row is a 16-byte digest (for duplicates), its label, lengths
 and spool offset. The split is drawn on row indices with the same seeded shuffles as before, then
 the splits are written by copying the spooled lines in that order.
+
+Each prepared row keeps where it came from, `source`: the raw file and its row as a spreadsheet
+shows it (and the line, for CSV), so a check that flags a prepared row names the row a user edits.
+Given the model params (`textclf prepare` passes them), the summary also says how many texts are
+longer than `model.max_length` tokens, whose ends the model never sees (`truncation`; counted with the
+base model's tokenizer on every row, or on a seeded sample of TOKEN_SAMPLE_ROWS when there are
+more).
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from textclf import atomic
-from textclf.config import PROTECTED_DIRS, DataParams
+from textclf.config import PROTECTED_DIRS, DataParams, ModelParams
 from textclf.text import normalise
 
 SUMMARY_FILE = Path("metrics/data.json")
@@ -41,6 +48,9 @@ UNREAD = (".json", ".tsv", ".ndjson", ".xlsx", ".xls", ".gz", ".zip", ".bz2", ".
 # Everything prepare writes into data.prepared_dir: the only files it may replace there.
 PREPARED_FILES = frozenset({*(f"{name}.jsonl" for name in SPLITS), "labels.json"})
 PARQUET_BATCH_ROWS = 10_000
+# Texts whose tokens are counted for the truncation figure: all up to this, else a seeded sample.
+TOKEN_SAMPLE_ROWS = 20_000
+TOKEN_BATCH_ROWS = 1_000
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # a long e-mail is one field; the default is 128 KB
 
 
@@ -347,7 +357,7 @@ class _Collector:
         self.dropped: Counter = Counter()
         self.raw_rows = 0
 
-    def add(self, raw_text: str, label: str, where) -> None:
+    def add(self, raw_text: str, label: str, where, source: dict | None = None) -> None:
         self.raw_rows += 1
         params = self.params
         text = normalise(raw_text)
@@ -377,7 +387,12 @@ class _Collector:
                 self.conflicting.add(seen)
             return
         self.index_of[digest] = len(self.label_ids)
-        line = json.dumps({"text": text, "label": label}, ensure_ascii=False) + "\n"
+        row = (
+            {"text": text, "label": label}
+            if source is None
+            else {"text": text, "label": label, "source": source}
+        )
+        line = json.dumps(row, ensure_ascii=False) + "\n"
         if self.spool is not None:
             self.offsets.append(self.spool.tell())
             self.spool.write(line.encode("utf-8", "surrogatepass"))
@@ -487,6 +502,46 @@ def summarise(collector: _Collector, parts: dict[str, list[int]], labels: list[s
     }
 
 
+def _source(path: Path, index: int, line: int | None) -> dict:
+    """Where a prepared row came from: the raw file and the row number _row_name gives."""
+    return {"file": path.as_posix(), "row": index + 1, **({"line": line} if line is not None else {})}
+
+
+def token_lengths(collector: _Collector, spool, kept: list[int], model: ModelParams, seed: int) -> dict:
+    """How many kept texts are longer than model.max_length tokens (special tokens included, as
+    the model is fed): counted on every text, or on a seeded sample of TOKEN_SAMPLE_ROWS."""
+    from textclf.pipeline.modeling import ModelNotFoundError, token_counter
+
+    try:
+        tokenizer = token_counter(model.name)
+    except (ModelNotFoundError, OSError, ValueError) as error:
+        raise DataError(
+            f"prepare counts the texts longer than model.max_length tokens with model.name's tokenizer, "
+            f"which cannot be loaded: {error}"
+        ) from None
+    counted = (
+        kept
+        if len(kept) <= TOKEN_SAMPLE_ROWS
+        else sorted(random.Random(seed).sample(kept, TOKEN_SAMPLE_ROWS))
+    )
+    lengths: list[int] = []
+    for start in range(0, len(counted), TOKEN_BATCH_ROWS):
+        texts = []
+        for index in counted[start : start + TOKEN_BATCH_ROWS]:
+            spool.seek(collector.offsets[index])
+            texts.append(json.loads(spool.readline())["text"])
+        lengths += [len(encoding.ids) for encoding in tokenizer.encode_batch(texts)]
+    longer = sum(length > model.max_length for length in lengths)
+    return {
+        "max_length": model.max_length,
+        "share": round(longer / len(lengths), 4) if lengths else 0.0,
+        "rows_longer": longer,
+        "counted_rows": len(lengths),
+        "sampled": len(counted) < len(kept),
+        **({"token_percentiles": _percentiles(lengths)} if lengths else {}),
+    }
+
+
 def _class_counts(members: list[int], ids: array, names: list[str], labels: list[str]) -> dict[str, int]:
     counts = Counter(names[ids[i]] for i in members)
     return {label: counts.get(label, 0) for label in labels}
@@ -556,10 +611,11 @@ def _checked_output_dir(prepared_dir: Path, where: str, params: DataParams, summ
     return prepared_dir
 
 
-def run(params: DataParams, summary_file: Path = SUMMARY_FILE) -> dict:
+def run(params: DataParams, summary_file: Path = SUMMARY_FILE, model: ModelParams | None = None) -> dict:
     """Run the stage; on any error the outputs are removed, never left half written.
 
     Only prepare's own outputs are ever removed or replaced: checked before anything is read.
+    With `model` the summary counts the texts longer than model.max_length tokens.
     """
     prepared_dir = checked_output_dir(params, summary_file)
     try:
@@ -573,7 +629,12 @@ def run(params: DataParams, summary_file: Path = SUMMARY_FILE) -> dict:
             with spool_path.open("wb") as spool:
                 collector = _Collector(params, spool)
                 for text, label, path, index, line in iter_rows(Path(params.raw_dir), params):
-                    collector.add(text, label, lambda p=path, i=index, n=line: _row_name(p, i, n))
+                    collector.add(
+                        text,
+                        label,
+                        lambda p=path, i=index, n=line: _row_name(p, i, n),
+                        _source(path, index, line),
+                    )
             kept = collector.kept()
             collector.check_case()
             present = Counter(collector.label_names[collector.label_ids[i]] for i in kept)
@@ -582,6 +643,10 @@ def run(params: DataParams, summary_file: Path = SUMMARY_FILE) -> dict:
             parts = split(kept, labels_of, params)
             del labels_of
             summary = summarise(collector, parts, labels)
+            if model is not None:
+                with spool_path.open("rb") as spool:
+                    every = sorted(i for members in parts.values() for i in members)
+                    summary["truncation"] = token_lengths(collector, spool, every, model, params.seed)
             with atomic.atomic_dir(prepared_dir) as staging, spool_path.open("rb") as spool:
                 for name in SPLITS:
                     with (staging / f"{name}.jsonl").open("wb") as out:

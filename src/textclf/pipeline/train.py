@@ -39,10 +39,15 @@ from textclf.serving.inference import is_label_list
 MODEL_DIR = Path("models/model")
 CHECKPOINT_ROOT = Path("work/checkpoints")
 TRAIN_METRICS_FILE = Path("metrics/train.json")
-JOB_FACTS_FILE = Path("metrics/train_job.json")
+# The run's facts (wall time, speed, memory, hardware; a SageMaker job's name, billable seconds and
+# cost): not a DVC output, because they differ on every run, and a tracked file that changes with
+# every `make repro` leaves the working tree modified when nothing else changed. The report reads it.
+JOB_FACTS_FILE = Path("reports/train_job.json")
 TRAIN_LOSS_PLOT = Path("plots/train_loss.csv")
 VALIDATION_PLOT = Path("plots/validation.csv")
 HISTORY_FILE = "training_history.json"
+# Keys of the Trainer's log history that are timings, kept out of the model folder.
+TIMING_KEYS = ("_runtime", "_per_second")
 INTERRUPTED_EXIT_CODE = 143  # 128 + SIGTERM, what an interrupted process reports
 
 
@@ -70,8 +75,10 @@ class Hyperparameters(BaseModel):
     save_steps: int = Field(ge=1)
     save_total_limit: int = Field(ge=1)
     logging_steps: int = Field(ge=1)
-    # Which ONNX graphs the model folder carries besides model.onnx (deploy.serve.quantize).
-    quantize: Literal["none", "int8"] = "none"
+    # Which ONNX graphs the model folder carries besides model.onnx and which one it serves
+    # (deploy.serve.quantize, deploy.serve.int8_tolerance; textclf.pipeline.export).
+    quantize: Literal["none", "int8", "auto"] = "none"
+    int8_tolerance: float = Field(0.01, ge=0, le=1)
 
     @classmethod
     def from_params(cls, params: Params) -> Hyperparameters:
@@ -80,6 +87,7 @@ class Hyperparameters(BaseModel):
             model_name=params.model.name,
             max_length=params.model.max_length,
             quantize=params.deploy.serve.quantize,
+            int8_tolerance=params.deploy.serve.int8_tolerance,
             **train,
         )
 
@@ -101,7 +109,8 @@ class Hyperparameters(BaseModel):
 
     def fingerprint(self) -> str:
         # The export does not change training: a run that differs only in it resumes the same checkpoints.
-        return hashlib.sha256(self.model_dump_json(exclude={"quantize"}).encode()).hexdigest()[:16]
+        exported = {"quantize", "int8_tolerance"}
+        return hashlib.sha256(self.model_dump_json(exclude=exported).encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -446,7 +455,14 @@ def _export_graphs(model, tokenizer, model_dir: Path, hp: Hyperparameters, rows:
 
     started = time.perf_counter()
     figures = export_and_check(
-        model, tokenizer, model_dir, hp.quantize, [r["text"] for r in rows], hp.max_length
+        model,
+        tokenizer,
+        model_dir,
+        hp.quantize,
+        [r["text"] for r in rows],
+        hp.max_length,
+        [r["label"] for r in rows],
+        hp.int8_tolerance,
     )
     figures["seconds"] = round(time.perf_counter() - started, 2)
     log(f"ONNX export checked: {json.dumps(figures)}")
@@ -462,7 +478,10 @@ def _save_model(trainer, tokenizer, labels: list[str], model_dir: Path, history:
     for leftover in ("training_args.bin",):  # pickled; not needed to serve
         (model_dir / leftover).unlink(missing_ok=True)
     atomic.write_json(model_dir / "labels.json", {"labels": labels})
-    atomic.write_json(model_dir / HISTORY_FILE, history)
+    # Without the timings the Trainer logs (train_runtime, eval_samples_per_second, ...): the same
+    # training writes the same folder, so a rerun that changed nothing leaves dvc.lock as committed.
+    timeless = [{k: v for k, v in h.items() if not k.endswith(TIMING_KEYS)} for h in history]
+    atomic.write_json(model_dir / HISTORY_FILE, timeless)
     # Some writers leave files private; a serving image need not run as root to read them.
     for saved in model_dir.iterdir():
         if saved.is_file():

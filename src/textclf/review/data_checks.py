@@ -35,23 +35,51 @@ wrong, with counts and row numbers (never the texts: the comment may be more pub
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 import re
 import time
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from textclf import atomic
+from textclf.batches import batches
+from textclf.config import DataGateParams
 from textclf.monitoring.drift import LENGTH_BOUNDS, DriftError, histogram, psi
 from textclf.review.champion import committed_json
 from textclf.text import normalise
 
 DATA_METRICS_FILE = Path("metrics/data.json")
 REFERENCE_FILE = Path("metrics/reference.json")
+# The evaluate stage's held-out probabilities of the test split (the fine-tuned model's opinion).
+HELDOUT_FILE = Path("plots/heldout_probabilities.csv")
+# Every flagged row, for the reviewer (the PR workflow uploads it): where it is in the raw data,
+# given and suggested label, never its text.
+FLAGGED_FILE = Path("reports/flagged_rows.csv")
+FLAGGED_COLUMNS = (
+    "check",
+    "split",
+    "prepared_row",
+    "raw_file",
+    "raw_row",
+    "raw_line",
+    "given",
+    "suggested",
+    "p_given",
+    "p_suggested",
+    "train_prepared_row",
+    "train_raw_file",
+    "train_raw_row",
+    "jaccard",
+)
+# Flags the fine-tuned model mostly disagrees with are likely the check model's own mistakes.
+CAVEAT_SHARE = 0.5
 SPLIT_NAMES = ("train", "validation", "test")
 NEAR_DUPLICATE_JACCARD = 0.8
 SHINGLE_WORDS = 3
@@ -115,22 +143,17 @@ class Split:
     def chunks(self, size: int = CHUNK_ROWS) -> Iterator[tuple[list[str], list[str]]]:
         """(texts, labels) of `size` rows at a time, in file order."""
         offsets = array("q")
-        texts: list[str] = []
-        labels: list[str] = []
+        yield from batches(self._pairs(offsets), size)
+        self.offsets = offsets
+
+    def _pairs(self, offsets: array) -> Iterator[tuple[str, str]]:
+        """(text, label) of each row, noting each row's byte offset in `offsets`."""
         with self.path.open("rb") as handle:
             offset = 0
             for number, line in enumerate(handle, start=1):
                 offsets.append(offset)
                 offset += len(line)
-                text, label = self._row(line, number)
-                texts.append(text)
-                labels.append(label)
-                if len(texts) == size:
-                    yield texts, labels
-                    texts, labels = [], []
-        if texts:
-            yield texts, labels
-        self.offsets = offsets
+                yield self._row(line, number)
 
     def text(self, index: int) -> str:
         """The text of row `index` (0-based), read again from the file."""
@@ -138,6 +161,22 @@ class Split:
         with self.path.open("rb") as handle:
             handle.seek(self.offsets[index])
             return self._row(handle.readline(), index + 1)[0]
+
+    def sources(self, indices: Iterable[int]) -> dict[int, dict[str, Any]]:
+        """Where rows `indices` (0-based) came from: the raw file and row prepare recorded in their
+        `source` (textclf.pipeline.prepare); rows prepared without one are left out."""
+        assert self.offsets is not None, "read the split once first"
+        found: dict[int, dict[str, Any]] = {}
+        with self.path.open("rb") as handle:
+            for index in sorted(set(indices)):
+                handle.seek(self.offsets[index])
+                try:
+                    source = json.loads(handle.readline()).get("source")
+                except (ValueError, AttributeError, RecursionError):
+                    continue
+                if isinstance(source, dict) and isinstance(source.get("file"), str):
+                    found[index] = source
+        return found
 
     def __len__(self) -> int:
         assert self.offsets is not None, "read the split once first"
@@ -157,6 +196,9 @@ class Rows:
 
     def text(self, index: int) -> str:
         return self.texts[index]
+
+    def sources(self, indices: Iterable[int]) -> dict[int, dict[str, Any]]:
+        return {}
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -625,7 +667,48 @@ def _length_psi(test_lengths: list[int], base_reference: dict[str, Any] | None) 
         return None
 
 
-def run(prepared_dir: Path, base_ref: str = "main") -> dict[str, Any]:
+def attach_sources(splits: dict[str, Any], issues: list[dict[str, Any]], leaks: dict[str, Any]) -> None:
+    """Each flagged row's place in the raw data (`source`: file, row, line), as prepare recorded it."""
+    for name, split in splits.items():
+        mine = [issue for issue in issues if issue["split"] == name]
+        found = split.sources(issue["row"] - 1 for issue in mine)
+        for issue in mine:
+            issue["source"] = found.get(issue["row"] - 1)
+    pairs = leaks["exact"] + leaks["near"]
+    tests = splits["test"].sources(leak["test_row"] - 1 for leak in pairs)
+    trains = splits["train"].sources(leak["train_row"] - 1 for leak in pairs)
+    for leak in pairs:
+        leak["source"] = tests.get(leak["test_row"] - 1)
+        leak["train_source"] = trains.get(leak["train_row"] - 1)
+
+
+def heldout_opinion(
+    issues: list[dict[str, Any]], labels: list[str], test_rows: int, path: Path
+) -> dict | None:
+    """Of the flagged test rows, how many the fine-tuned model (evaluate's held-out probabilities)
+    gives their given label: flags it agrees with are likely the check model's own mistakes. None
+    when there is nothing to compare (no flagged test row, no file, or one of another split)."""
+    flagged = {issue["row"]: issue["given"] for issue in issues if issue["split"] == "test"}
+    if not flagged or not path.is_file():
+        return None
+    agrees = rows = 0
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            reader = csv.reader(handle)
+            if next(reader, None) != ["row", *labels]:
+                return None
+            for rows, record in enumerate(reader, start=1):
+                if rows in flagged:
+                    scores = [float(value) for value in record[1:]]
+                    agrees += labels[scores.index(max(scores))] == flagged[rows]
+    except (OSError, ValueError, csv.Error):
+        return None
+    if rows != test_rows:
+        return None  # the probabilities of another test split: evaluate has not run on this one
+    return {"test_flags": len(flagged), "fine_tuned_gives_given_label": agrees}
+
+
+def run(prepared_dir: Path, base_ref: str = "main", heldout_file: Path = HELDOUT_FILE) -> dict[str, Any]:
     """Every check on this workspace's prepared data, against `base_ref`. The splits are streamed:
     memory grows with the rows by a few hundred bytes each, not by their texts."""
     labels = _labels_of(prepared_dir)
@@ -633,6 +716,8 @@ def run(prepared_dir: Path, base_ref: str = "main") -> dict[str, Any]:
     leaks = near_duplicates(splits["train"], splits["test"])
     test_lengths = [len(text) for texts, _ in splits["test"].chunks() for text in texts]
     issues = whole_dataset_label_issues(splits, labels)
+    attach_sources(splits, issues["issues"], leaks)
+    issues["heldout"] = heldout_opinion(issues["issues"], labels, leaks["test_rows"], heldout_file)
     data = json.loads(DATA_METRICS_FILE.read_text(encoding="utf-8")) if DATA_METRICS_FILE.is_file() else None
     return {
         "base_ref": base_ref,
@@ -645,6 +730,124 @@ def run(prepared_dir: Path, base_ref: str = "main") -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------------------
+# Optional gate rules (review.data_gate in params.yaml)
+
+
+def _leaked_rows(checks: dict[str, Any]) -> int:
+    leaks = checks["leakage"]
+    return len({leak["test_row"] for leak in leaks["exact"] + leaks["near"]})
+
+
+def _label_issue_share(checks: dict[str, Any]) -> float:
+    found = checks["label_issues"]
+    rows = sum(found["rows"].values())
+    return round(len(found["issues"]) / rows, 4) if rows else 0.0
+
+
+# Each rule's figure, and what a failed rule says (value, bound, rule, file, base filled in).
+_RULES: dict[str, tuple[Any, str]] = {
+    "max_label_issue_share": (
+        _label_issue_share,
+        "{value:.1%} of the rows are suspected label errors, more than {rule} = {bound:g}: check them "
+        "({file}, raw file and row) and fix their labels, or raise the rule",
+    ),
+    "max_leaked_test_rows": (
+        _leaked_rows,
+        "{value} test rows are (nearly) in train, more than {rule} = {bound}: remove the copies from the "
+        "raw data ({file} names them), or raise the rule",
+    ),
+    "max_class_prior_psi": (
+        # None when the base has no class counts (a first PR, a new task): nothing moved.
+        lambda checks: checks["class_prior_psi"],
+        "the train split's class mix moved by PSI {value:.3f} against `{base}`, more than {rule} = "
+        "{bound:g}: if the new mix is intended, raise the rule for this PR",
+    ),
+}
+
+
+def gate_checks(checks: dict[str, Any] | str | None, rules: DataGateParams) -> list[dict[str, Any]]:
+    """The gate's checks for the data rules that are set: value, bound, passed, and what to do."""
+    out = []
+    for key, bound in rules.model_dump().items():
+        if bound is None:
+            continue
+        rule = f"review.data_gate.{key}"
+        check: dict[str, Any] = {"check": f"data: {key}", "value": None, "op": "<=", "bound": bound}
+        if not isinstance(checks, dict):
+            check |= {
+                "passed": False,
+                "problem": f"{rule} is set but the data checks did not run ({checks or 'no result'}): "
+                "fix what that says, or unset the rule",
+            }
+        else:
+            figure, message = _RULES[key]
+            value = figure(checks)
+            check |= {"value": value, "passed": value is None or value <= bound}
+            if not check["passed"]:
+                check["problem"] = message.format(
+                    value=value, bound=bound, rule=rule, file=FLAGGED_FILE, base=checks["base_ref"]
+                )
+        out.append(check | {"rule": rule})
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# The full list of flagged rows (a CSV the workflow uploads; no text)
+
+
+def _source_cells(source: dict[str, Any] | None) -> list[Any]:
+    source = source or {}
+    return [source.get("file", ""), source.get("row", ""), source.get("line", "")]
+
+
+def flagged_rows_csv(checks: dict[str, Any]) -> str:
+    """Every flagged row: leaks first, then suspected label errors, most suspicious first."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(FLAGGED_COLUMNS)
+    leaks = checks["leakage"]
+    for kind in ("exact", "near"):
+        for leak in leaks[kind]:
+            writer.writerow(
+                [
+                    f"{kind}_copy_of_train",
+                    "test",
+                    leak["test_row"],
+                    *_source_cells(leak.get("source")),
+                    "",
+                    "",
+                    "",
+                    "",
+                    leak["train_row"],
+                    *_source_cells(leak.get("train_source"))[:2],
+                    leak.get("jaccard", 1.0),
+                ]
+            )
+    for issue in checks["label_issues"]["issues"]:
+        writer.writerow(
+            [
+                "label_error",
+                issue["split"],
+                issue["row"],
+                *_source_cells(issue.get("source")),
+                issue["given"],
+                issue["suggested"],
+                issue["p_given"],
+                issue["p_suggested"],
+                "",
+                "",
+                "",
+                "",
+            ]
+        )
+    return buffer.getvalue()
+
+
+def write_flagged(checks: dict[str, Any], path: Path = FLAGGED_FILE) -> Path:
+    return atomic.write_text(path, flagged_rows_csv(checks))
+
+
+# ---------------------------------------------------------------------------------------------
 # The report section (markdown; numbers and row numbers only)
 
 
@@ -653,13 +856,52 @@ def _rows(numbers: list[int]) -> str:
     return shown + (f" and {len(numbers) - ROWS_LISTED} more" if len(numbers) > ROWS_LISTED else "")
 
 
+def _places(items: list[dict[str, Any]], prepared: str) -> str:
+    """Where flagged rows are in the raw data (`file` rows ...), in order, the first ROWS_LISTED;
+    rows prepared without a source by their line in the prepared split."""
+    by_file: dict[str, list[int]] = {}
+    for item in items[:ROWS_LISTED]:
+        source = item.get("source") or {}
+        file = source.get("file")
+        key = f"`{file}` row" if file else f"`{prepared}` line"
+        by_file.setdefault(key, []).append(source.get("row") if file else item["row"])
+    shown = "; ".join(
+        f"{key}{'s' if len(rows) > 1 else ''} {', '.join(map(str, rows))}" for key, rows in by_file.items()
+    )
+    return shown + (f" and {len(items) - ROWS_LISTED} more" if len(items) > ROWS_LISTED else "")
+
+
 def _psi_cell(value: float | None, missing: str) -> str:
     if value is None:
         return missing
     return f"{value:.3f} **(shifted)**" if value > SHIFT_FLAG else f"{value:.3f}"
 
 
-def section(checks: dict[str, Any]) -> str:
+def _rule(rules: DataGateParams | None, key: str, shown: str) -> str:
+    bound = getattr(rules, key) if rules is not None else None
+    return f"gate: {shown} ≤ {bound:g}" if bound is not None else f"not gated (`review.data_gate.{key}`)"
+
+
+def caveat(found: dict[str, Any]) -> str:
+    """A line when the flags look like the check model's own mistakes rather than wrong labels."""
+    heldout = found.get("heldout")
+    if not heldout or not heldout["test_flags"]:
+        return ""
+    agrees, flags = heldout["fine_tuned_gives_given_label"], heldout["test_flags"]
+    if agrees / flags <= CAVEAT_SHARE:
+        return (
+            f"The fine-tuned model gives {agrees} of the {flags} flagged test rows their given label: "
+            "most flags there look like real label errors."
+        )
+    return (
+        f"**Caveat:** the fine-tuned model gives {agrees} of the {flags} flagged test rows "
+        f"({agrees / flags:.0%}) their given label: most flags are likely the check model's own "
+        "mistakes (on clean data it flags rows it finds hard), not wrong labels. Look at a few before "
+        "relabelling."
+    )
+
+
+def section(checks: dict[str, Any], rules: DataGateParams | None = None) -> str:
     base = checks["base_ref"]
     leaks, found, rows = checks["leakage"], checks["label_issues"], checks["test_rows"]
     issues = found["issues"]
@@ -669,36 +911,53 @@ def section(checks: dict[str, Any]) -> str:
         f"{name} {sum(issue['split'] == name for issue in issues)} of {count}"
         for name, count in found["rows"].items()
     )
+    leak_rule = _rule(rules, "max_leaked_test_rows", "rows")
     table = [
-        "| Check | Result |",
-        "|:--|:--|",
+        "| Check | Result | Flagged when |",
+        "|:--|:--|:--|",
         f"| Class prior shift, train split (PSI vs `{base}`) | "
-        f"{_psi_cell(checks['class_prior_psi'], f'`{base}` has no class counts')} |",
+        f"{_psi_cell(checks['class_prior_psi'], f'`{base}` has no class counts')} | "
+        f"PSI > {SHIFT_FLAG}; {_rule(rules, 'max_class_prior_psi', 'PSI')} |",
         f"| Text length shift, test split (PSI vs `{base}`'s reference) | "
-        f"{_psi_cell(checks['length_psi'], f'`{base}` has no reference yet')} |",
-        f"| Test rows also in train (normalised) | {len(leaks['exact'])} of {rows} |",
+        f"{_psi_cell(checks['length_psi'], f'`{base}` has no reference yet')} | PSI > {SHIFT_FLAG} |",
+        f"| Test rows also in train (normalised) | {len(leaks['exact'])} of {rows} | any; {leak_rule} |",
         f"| Test rows nearly in train (Jaccard ≥ {leaks['threshold']}; {leaks['seconds']:.1f} s) | "
-        f"{len(leaks['near'])} of {rows} |",
+        f"{len(leaks['near'])} of {rows} | any; {leak_rule} |",
         f"| Suspected label errors, all splits (confident learning; {found['seconds']:.1f} s) | "
-        f"{len(issues)} of {all_rows} ({share}): {by_split} |",
+        f"{len(issues)} of {all_rows} ({share}): {by_split} | "
+        f"{_rule(rules, 'max_label_issue_share', 'share')} |",
     ]
     parts = [f"### Data checks vs `{base}`", "\n".join(table)]
     listed = [
-        ("Test rows also in train", [leak["test_row"] for leak in leaks["exact"]]),
-        ("Test rows nearly in train", [leak["test_row"] for leak in leaks["near"]]),
+        ("Test rows also in train", leaks["exact"], "test"),
+        ("Test rows nearly in train", leaks["near"], "test"),
     ]
     listed += [
         (
             f"Suspected label errors, {name} rows (most suspicious first)",
-            [issue["row"] for issue in issues if issue["split"] == name],
+            [issue for issue in issues if issue["split"] == name],
+            name,
         )
         for name in found["rows"]
     ]
-    lines = [f"- {title}: {_rows(numbers)}" for title, numbers in listed if numbers]
+    lines = [
+        f"- {title}: {_places([_as_row(item) for item in items], f'data/prepared/{split}.jsonl')}"
+        for title, items, split in listed
+        if items
+    ]
     if lines:
         parts.append(
-            "Row numbers are lines of `data/prepared/<split>.jsonl` (test rows: `test.jsonl`); check "
-            "them there (texts stay out of the comment). Label errors: "
-            f"{found['method']}.\n\n" + "\n".join(lines)
+            "Where the flagged rows are in the raw data (the file and row you edit; texts stay out of "
+            f"the comment). Every flagged row, with the given and suggested label: `{FLAGGED_FILE}` "
+            f"(the workflow's `flagged-rows` artifact). Label errors: {found['method']}.\n\n"
+            + "\n".join(lines)
         )
+    warning = caveat(found)
+    if warning:
+        parts.append(warning)
     return "\n\n".join(parts)
+
+
+def _as_row(item: dict[str, Any]) -> dict[str, Any]:
+    """A leak (test_row) or an issue (row) as {"row", "source"}."""
+    return {"row": item.get("row", item.get("test_row")), "source": item.get("source")}

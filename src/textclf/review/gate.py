@@ -36,17 +36,40 @@ def load_metrics(path: Path = EVAL_METRICS_FILE) -> dict[str, Any]:
     return atomic.read_json_object(path, GateError, hint, " of metrics")
 
 
+def data_rule_checks(
+    params: Params, base_ref: str, checks: dict[str, Any] | str | None = None
+) -> list[dict[str, Any]]:
+    """The gate's checks for the data rules set in review.data_gate (none by default). Without the
+    report's results (`checks`), the data checks run here."""
+    rules = params.review.data_gate
+    if not rules.active():
+        return []
+    if checks is None:
+        from textclf.review import data_checks
+
+        try:
+            checks = data_checks.run(Path(params.data.prepared_dir), base_ref)
+        except data_checks.DataCheckError as error:
+            checks = str(error)
+    from textclf.review.data_checks import gate_checks
+
+    return gate_checks(checks, rules)
+
+
 def run(
     params: Params,
     base_ref: str = "main",
     source: Source = "auto",
     metrics_file: Path = EVAL_METRICS_FILE,
     verdict_file: Path = VERDICT_FILE,
+    data_checks: dict[str, Any] | str | None = None,
 ) -> dict[str, Any]:
-    """The full verdict (thresholds and champion), written to `verdict_file`."""
+    """The full verdict (thresholds, champion and the data rules that are set), written to
+    `verdict_file`. `data_checks`: the report's results of textclf.review.data_checks, if it ran them."""
     metrics = load_metrics(metrics_file)
     lookup = find(params.aws.resolved(), base_ref, source)
-    verdict = judge(metrics, params.evaluate, lookup.champion)
+    extra = data_rule_checks(params, base_ref, data_checks)
+    verdict = judge(metrics, params.evaluate, lookup.champion, extra)
     verdict["notes"].insert(0, lookup.note)
     atomic.write_json(verdict_file, verdict)
     return verdict

@@ -41,11 +41,19 @@ WATERMARK_TITLE = "textclf report"
 COMMENT_LIMIT = 60_000
 DATA_METRICS_FILE = Path("metrics/data.json")
 TRAIN_METRICS_FILE = Path("metrics/train.json")
-TRAIN_JOB_FILE = Path("metrics/train_job.json")
+# The train stage's run facts (textclf.pipeline.train.JOB_FACTS_FILE): outside git and DVC.
+TRAIN_JOB_FILE = Path("reports/train_job.json")
+# Both graphs' speed, written by the evaluate stage outside the tracked files (timings differ on
+# every run): textclf.pipeline.evaluate.LATENCY_FILE.
+LATENCY_FILE = Path("reports/latency.json")
+GRAPH_NAMES = {"none": "fp32", "int8": "int8"}
 TRAIN_LOSS_PLOT = Path("plots/train_loss.csv")
 VALIDATION_PLOT = Path("plots/validation.csv")
 # The metrics table: these files, minus keys under these prefixes (they have their own sections).
-METRICS_TABLE = {EVAL_METRICS_FILE.as_posix(): ("per_class.",), TRAIN_METRICS_FILE.as_posix(): ()}
+METRICS_TABLE = {
+    EVAL_METRICS_FILE.as_posix(): ("per_class.", "graphs.", "serving.", "truncation."),
+    TRAIN_METRICS_FILE.as_posix(): (),
+}
 MAX_CHART_POINTS = 40
 # Explicit line colours: Mermaid's default light-theme line colour (#ECECFF) is invisible on
 # white. Both keep a contrast of at least 3:1 on GitHub's light and dark backgrounds.
@@ -101,6 +109,8 @@ class Inputs:
     links: Links = Links()
     # textclf.review.data_checks: its results, or why they could not be computed.
     data_checks: dict[str, Any] | str | None = None
+    # reports/latency.json: each graph's speed in the evaluate run that wrote the metrics.
+    latency: dict[str, Any] | None = None
 
 
 def _dvc_json(args: list[str]) -> subprocess.Popen[str]:
@@ -232,7 +242,7 @@ def check_data(payload: dict[str, Any], where: str) -> None:
 
 
 def check_job(payload: dict[str, Any], where: str) -> None:
-    """metrics/train_job.json: objects and lists only where the train stage writes them."""
+    """reports/train_job.json: objects and lists only where the train stage writes them."""
     for key in ("hardware", "sagemaker", "cost"):
         if payload.get(key) is not None and not isinstance(payload[key], dict):
             raise ReportError(f"{where}: {key} must be an object, not {type(payload[key]).__name__}")
@@ -315,12 +325,13 @@ def collect(
         check_job(train_job, str(TRAIN_JOB_FILE))
     base_eval, base_data = (_committed(base_ref, path) for path in (EVAL_METRICS_FILE, DATA_METRICS_FILE))
     metrics_diff, params_diff = dvc_diffs(base_ref)
+    checks = _data_checks(params, base_ref)
     return Inputs(
         params=params,
         base_ref=base_ref,
         base_commit=base_commit,
         candidate=candidate,
-        verdict=gate.run(params, base_ref, source),
+        verdict=gate.run(params, base_ref, source, data_checks=checks),
         metrics_diff=metrics_diff,
         params_diff=params_diff,
         base_eval=base_eval,
@@ -331,8 +342,23 @@ def collect(
         train_loss=read_curve(TRAIN_LOSS_PLOT),
         validation=read_curve(VALIDATION_PLOT),
         links=github_links(os.environ if env is None else env, head_commit(commit_sha)),
-        data_checks=_data_checks(params, base_ref),
+        data_checks=checks,
+        latency=_latency(candidate),
     )
+
+
+def _latency(candidate: dict[str, Any]) -> dict[str, Any] | None:
+    """reports/latency.json when it measured the graphs these metrics judged (same SHA-256)."""
+    latency = read_json(LATENCY_FILE)
+    graphs = (latency or {}).get("graphs")
+    served = (
+        (candidate.get("graph") or {}).get("sha256") if isinstance(candidate.get("graph"), dict) else None
+    )
+    if not isinstance(graphs, dict) or not all(isinstance(g, dict) for g in graphs.values()):
+        return None
+    if served is None or served not in {g.get("sha256") for g in graphs.values()}:
+        return None  # timings of another model: not shown next to these metrics
+    return latency
 
 
 def _committed(base_ref: str, path: Path) -> dict[str, Any] | None:
@@ -484,7 +510,8 @@ def section_headline(inputs: Inputs, compact: bool = False) -> str:
 def _bound(check: dict[str, Any]) -> str:
     bound = f"{OPERATORS.get(check['op'], md(check['op']))} {fmt(check['bound'])}"
     if "reference" in check:
-        bound += f" (champion {fmt(check['reference'])} − tolerance {fmt(check['tolerance'])})"
+        against = md(check.get("against") or "champion")
+        bound += f" ({against} {fmt(check['reference'])} − tolerance {fmt(check['tolerance'])})"
     return bound
 
 
@@ -805,6 +832,67 @@ def section_plots(inputs: Inputs) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
+# Section 4b: the served graph (fp32 or int8) and the other one
+
+
+def _speed(latency: dict[str, Any] | None, quantize: str) -> tuple[str, str]:
+    figures = ((latency or {}).get("graphs") or {}).get(quantize) or {}
+    p50, rate = figures.get("single_text_p50_ms"), figures.get("batch_texts_per_second")
+    return (
+        f"{p50:.2f} ms" if gate.usable(p50) else "—",
+        f"{rate:,.0f}" if gate.usable(rate) else "—",
+    )
+
+
+def section_graphs(inputs: Inputs) -> str:
+    """Both ONNX graphs on the test split: which one is served (and judged), why, and their speed."""
+    graphs = inputs.candidate.get("graphs")
+    if not isinstance(graphs, dict) or not graphs:
+        return ""
+    rows = []
+    for quantize, figures in sorted(graphs.items(), key=lambda item: not (item[1] or {}).get("served")):
+        if not isinstance(figures, dict):
+            continue
+        p50, rate = _speed(inputs.latency, quantize)
+        name = f"{GRAPH_NAMES.get(quantize, md(quantize))} (`{md(figures.get('file', '?'))}`)"
+        served = "**served, gated**" if figures.get("served") else "not served"
+        rows.append(
+            [
+                name,
+                served,
+                fmt(figures.get("accuracy")),
+                fmt(figures.get("macro_f1")),
+                fmt(figures.get("min_class_recall")),
+                fmt(figures.get("agreement_with_served")),
+                p50,
+                rate,
+            ]
+        )
+    header = [
+        "Graph",
+        "Role",
+        "accuracy",
+        "macro-F1",
+        "lowest recall",
+        "same label as served",
+        "1 text p50",
+        "texts/s in batches",
+    ]
+    parts = ["### Served graph", table(header, rows, ["---", "---", *["--:"] * 6])]
+    serving = inputs.candidate.get("serving")
+    if isinstance(serving, dict) and serving.get("reason"):
+        rule = md(serving.get("rule") or "?")
+        parts.append(f"Chosen by the train stage (`deploy.serve.quantize: {rule}`): {md(serving['reason'])}.")
+    if inputs.latency is None:
+        parts.append(
+            f"Speed: not measured in this workspace ({LATENCY_FILE} is written when the evaluate stage runs)."
+        )
+    else:
+        parts.append(f"Speed: {md(inputs.latency.get('what', 'measured by the evaluate stage'))}.")
+    return "\n\n".join(parts)
+
+
+# ---------------------------------------------------------------------------------------------
 # Section 5: data
 
 
@@ -876,14 +964,57 @@ def section_data(inputs: Inputs, compact: bool = False) -> str:
         data_summary(inputs.data, inputs.base_data, inputs.base_ref),
         _rows_table(inputs.data, inputs.base_data, inputs.base_ref),
     ]
+    long_texts = truncation_line(inputs.data, inputs.candidate)
+    if long_texts:
+        parts.append(long_texts)
     if not compact:
         parts.append(details("Rows per class and split", _classes_table(inputs.data, inputs.base_data)))
     return "\n\n".join(parts)
 
 
+def _percent(share: Any) -> str:
+    return f"{share:.1%}" if gate.usable(share) else "—"
+
+
+def truncation_line(data: dict[str, Any] | None, candidate: dict[str, Any]) -> str:
+    """How many texts are longer than model.max_length tokens (prepare, every split) and what that
+    costs on the test split (evaluate: accuracy on the truncated texts and on the rest)."""
+    tokens = (data or {}).get("truncation") if isinstance((data or {}).get("truncation"), dict) else None
+    test = candidate.get("truncation") if isinstance(candidate.get("truncation"), dict) else None
+    if tokens is None and test is None:
+        return ""
+    limit = (tokens or test or {}).get("max_length")
+    sentences = []
+    if tokens is not None:
+        counted = tokens.get("counted_rows")
+        sample = " (a seeded sample)" if tokens.get("sampled") else ""
+        spread = tokens.get("token_percentiles")
+        spread = spread if isinstance(spread, dict) else {}
+        longer = fmt(tokens.get("rows_longer"))
+        sentences.append(
+            f"{_percent(tokens.get('share'))} of the texts ({longer} "
+            f"of {fmt(counted)} counted{sample}) are longer than `model.max_length` = {fmt(limit)} tokens "
+            f"(median {fmt(spread.get('p50'))}, 95th percentile {fmt(spread.get('p95'))} tokens): the model "
+            "sees only their first tokens"
+        )
+    if test is not None and test.get("truncated_rows"):
+        sentences.append(
+            f"on the test split, accuracy {fmt(test.get('accuracy_truncated'))} on the "
+            f"{fmt(test.get('truncated_rows'))} cut texts vs {fmt(test.get('accuracy_rest'))} on the rest"
+        )
+    elif test is not None:
+        sentences.append("no test text is cut")
+    advice = (
+        " A larger `model.max_length` (up to the model's limit) sees more of them and trains slower."
+        if (tokens or {}).get("rows_longer") or (test or {}).get("truncated_rows")
+        else ""
+    )
+    return "**Long texts:** " + "; ".join(sentences) + "." + advice
+
+
 def section_data_checks(inputs: Inputs) -> str:
     if isinstance(inputs.data_checks, dict):
-        return data_checks.section(inputs.data_checks)
+        return data_checks.section(inputs.data_checks, inputs.params.review.data_gate)
     reason = inputs.data_checks or "not computed"
     return f"### Data checks vs `{md(inputs.base_ref)}`\n\nNot run: {md(reason)}"
 
@@ -1012,7 +1143,10 @@ def section_time(inputs: Inputs) -> str:
 def section_training(inputs: Inputs) -> str:
     job = inputs.train_job
     if not job:
-        return f"### Training job\n\nNo {TRAIN_JOB_FILE} in this workspace (the train stage writes it)."
+        return (
+            f"### Training job\n\nNo {TRAIN_JOB_FILE} in this workspace: the train stage writes it when it "
+            "trains, and this model was not trained here (DVC restored it from its cache)."
+        )
     backend = job.get("backend")
     rows = _sagemaker_rows(job) if backend == "sagemaker" else _local_rows(job)
     resumed = job.get("resumed_from_step")
@@ -1057,16 +1191,18 @@ def section_links(inputs: Inputs) -> str:
 
 
 def _sections(inputs: Inputs, compact: bool) -> list[str]:
-    return [
+    sections = [
         section_headline(inputs, compact),
         section_metrics(inputs),
         section_per_class(inputs, compact),
+        section_graphs(inputs),
         section_plots(inputs),
         section_data(inputs, compact),
         section_data_checks(inputs),
         section_training(inputs),
         section_links(inputs),
     ]
+    return [section for section in sections if section]  # a section with nothing to show is left out
 
 
 def render(inputs: Inputs, limit: int = COMMENT_LIMIT) -> str:
@@ -1111,5 +1247,9 @@ def write(
             f"the report cannot be drawn from {files} and plots/*.csv ({type(error).__name__}: {error}): "
             "one of them is not what the pipeline writes; run it again (dvc repro)"
         ) from None
+    if isinstance(inputs.data_checks, dict):  # every flagged row, for the workflow to upload
+        data_checks.write_flagged(inputs.data_checks, out.parent / data_checks.FLAGGED_FILE.name)
+    else:
+        atomic.remove(out.parent / data_checks.FLAGGED_FILE.name)  # never an earlier run's list
     atomic.write_text(out, text)
     return inputs.verdict

@@ -4,13 +4,21 @@ The evaluate stage scores the test split through it, the server answers requests
 the local cloud's endpoint runs the server: so the gate judges exactly the graph the endpoint
 serves, int8 or not. No torch and no transformers here: `tokenizers` reads the tokenizer the train
 stage saved (`tokenizer.json`), ONNX Runtime runs the graph it exported (`model.onnx`, or
-`model.int8.onnx` when `deploy.serve.quantize` is `int8`).
+`model.int8.onnx`).
+
+Which graph is served is the model folder's own record, `serving.json` (the train stage writes it:
+`deploy.serve.quantize` `none` or `int8` fixes the graph, `auto` picks int8 when it is within
+`deploy.serve.int8_tolerance` of fp32 on the validation split). The folder wins over the params the
+server was started with, so the graph the gate judged is the graph the endpoint loads, whatever
+params.yaml the serving image carries. A folder without `serving.json` (trained before it existed)
+serves the graph `deploy.serve.quantize` names (fp32 for `auto`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +27,8 @@ from textclf.text import normalise
 
 # The graph each `deploy.serve.quantize` value serves; the train stage writes them.
 GRAPH_FILES = {"none": "model.onnx", "int8": "model.int8.onnx"}
+# The model folder's record of the graph it serves: {"quantize": "none" | "int8", "graph": file, ...}.
+SERVING_FILE = "serving.json"
 REQUIRED_FILES = ("config.json", "labels.json", "tokenizer.json", "tokenizer_config.json")
 # What the exported graph may take; the train stage's export takes these names.
 FEATURES = ("input_ids", "attention_mask", "token_type_ids")
@@ -32,8 +42,25 @@ def graph_file(quantize: str) -> str:
     return GRAPH_FILES[quantize]
 
 
-def check_model_dir(model_dir: Path, quantize: str = "none") -> list[str]:
-    """The labels of the model in `model_dir`, or a ModelDirError that says what to do."""
+def served_quantize(model_dir: Path, quantize: str = "none") -> str:
+    """The graph (`none` or `int8`) the folder serves: its serving.json, else `quantize` (params)."""
+    record = model_dir / SERVING_FILE
+    if not record.is_file():
+        # Trained before the folder recorded its choice: `auto` serves fp32, as such folders did.
+        return quantize if quantize in GRAPH_FILES else "none"
+    chosen = _read_json(record).get("quantize")
+    if chosen not in GRAPH_FILES:
+        raise ModelDirError(
+            f"{record}: quantize must be one of {sorted(GRAPH_FILES)}, got {_shown(chosen)}; the train "
+            "stage writes this file: train again or restore the folder"
+        )
+    return chosen
+
+
+def check_model_dir(model_dir: Path, quantize: str = "none", graph: str | None = None) -> list[str]:
+    """The labels of the model in `model_dir`, or a ModelDirError that says what to do.
+    `quantize` is deploy.serve.quantize; the folder's serving.json, when present, decides; `graph`
+    checks that graph instead of the served one."""
     if not model_dir.is_dir():
         raise ModelDirError(
             f"model folder {model_dir} does not exist: train one with `make repro` (writes models/model); "
@@ -45,11 +72,19 @@ def check_model_dir(model_dir: Path, quantize: str = "none") -> list[str]:
             f"model folder {model_dir} lacks {', '.join(missing)}: it is not a model the train stage "
             f"wrote (expected HuggingFace save_pretrained files, the tokenizer and labels.json)"
         )
-    if not (model_dir / graph_file(quantize)).is_file():
+    served = graph or served_quantize(model_dir, quantize)
+    if not (model_dir / graph_file(served)).is_file():
+        if graph:
+            said = f"the {graph} graph asked for"
+        elif (model_dir / SERVING_FILE).is_file():
+            said = f"the graph its {SERVING_FILE} serves ({served})"
+        elif quantize in GRAPH_FILES:
+            said = f"the graph deploy.serve.quantize: {quantize} serves"
+        else:
+            said = f"the graph deploy.serve.quantize: {quantize} serves without a {SERVING_FILE}"
         raise ModelDirError(
-            f"model folder {model_dir} lacks {graph_file(quantize)}, the graph deploy.serve.quantize: "
-            f"{quantize} serves: the train stage exports it; run `dvc repro` (or `make repro`) with "
-            f"this params.yaml"
+            f"model folder {model_dir} lacks {graph_file(served)}, {said}: the train stage exports it; "
+            "run `dvc repro` (or `make repro`) with this params.yaml"
         )
     labels = _read_labels(model_dir)
     id2label = _read_json(model_dir / "config.json").get("id2label")
@@ -172,16 +207,40 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return shifted / shifted.sum(axis=-1, keepdims=True)
 
 
+@dataclass(frozen=True)
+class Prediction:
+    """What the graph says of one text, and what it saw of it."""
+
+    label: str
+    score: float  # the softmax probability of `label`, rounded to 6 decimals
+    tokens: int  # tokens fed to the graph: model.max_length at most
+    truncated: bool  # model.max_length cut the text: the graph did not see all of it
+
+
 class Predictor:
     """The tokenizer and one ONNX graph of a model folder, loaded once. `predict` is safe to call
     from one thread at a time (the server holds a lock around it)."""
 
-    def __init__(self, model_dir: Path, max_length: int, quantize: str = "none", threads: int = 0) -> None:
-        self.labels = check_model_dir(model_dir, quantize)  # before the slow imports: fail fast
+    def __init__(
+        self,
+        model_dir: Path,
+        max_length: int,
+        quantize: str = "none",
+        threads: int = 0,
+        *,
+        graph: str | None = None,
+    ) -> None:
+        """`quantize` is deploy.serve.quantize (the folder's serving.json decides when it has one);
+        `graph` (`none` or `int8`) loads that graph whatever the folder serves: evaluate scores the
+        graph not served with it, for the report."""
+        # Before the slow imports: a wrong folder fails fast.
+        self.labels = check_model_dir(model_dir, quantize, graph)
+        quantize = graph or served_quantize(model_dir, quantize)
         import onnxruntime
 
         self.graph = model_dir / graph_file(quantize)
         self.quantize = quantize
+        self.max_length = max_length
         self.tokenizer = load_tokenizer(model_dir, max_length)
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads  # 0: one per physical core
@@ -214,7 +273,15 @@ class Predictor:
 
     def logits(self, texts: list[str]) -> np.ndarray:
         """The graph's logits for `texts`, after the shared normalisation (as in training)."""
-        encodings = self.tokenizer.encode_batch([normalise(text) for text in texts])
+        return self.logits_of(self.encode(texts))
+
+    def encode(self, texts: list[str]) -> list:
+        """The tokenizer's encodings of `texts`, normalised as in training; an encoding's
+        `overflowing` is what model.max_length cut off (empty when the whole text fitted)."""
+        return self.tokenizer.encode_batch([normalise(text) for text in texts])
+
+    def logits_of(self, encodings: list) -> np.ndarray:
+        """The graph's logits for encodings from `encode`."""
         features = {
             "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
             "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
@@ -223,9 +290,10 @@ class Predictor:
         (logits,) = self.session.run(["logits"], {name: features[name] for name in self._input_names})
         return logits
 
-    def predict(self, texts: list[str]) -> list[tuple[str, float]]:
-        """(label, probability) for each text, in order."""
-        probabilities = softmax(self.logits(texts))
+    def classify(self, texts: list[str]) -> list[Prediction]:
+        """Label, probability, tokens seen and whether model.max_length cut it, for each text."""
+        encodings = self.encode(texts)
+        probabilities = softmax(self.logits_of(encodings))
         if probabilities.ndim != 2 or probabilities.shape != (len(texts), len(self.labels)):
             raise ModelDirError(
                 f"{self.graph}: gives {probabilities.shape[-1] if probabilities.ndim else 0} scores per "
@@ -233,8 +301,19 @@ class Predictor:
             )
         indices = probabilities.argmax(axis=-1)
         return [
-            (self.labels[i], round(float(probabilities[row, i]), 6)) for row, i in enumerate(indices.tolist())
+            # `overflowing` holds what truncation cut off: empty when the whole text fitted.
+            Prediction(
+                self.labels[i],
+                round(float(probabilities[row, i]), 6),
+                sum(e.attention_mask),
+                bool(e.overflowing),
+            )
+            for row, (i, e) in enumerate(zip(indices.tolist(), encodings, strict=True))
         ]
+
+    def predict(self, texts: list[str]) -> list[tuple[str, float]]:
+        """(label, probability) for each text, in order."""
+        return [(p.label, p.score) for p in self.classify(texts)]
 
     def predict_labels(self, texts: list[str], batch_size: int = 32) -> list[str]:
         """The label of each text, `batch_size` texts per graph call."""
