@@ -21,9 +21,13 @@ import sys
 def _session():
     import boto3
 
-    from textclf.config import load_params
+    from textclf.config import ParamsError, load_params
 
-    return boto3.Session(region_name=load_params().aws.resolved().region)
+    try:  # the aws section explicitly: never a built-in default region
+        params = load_params(needs=("aws",))
+    except ParamsError as error:
+        raise SystemExit(f"error: {error}") from None
+    return boto3.Session(region_name=params.aws.resolved().region)
 
 
 def registry() -> str:
@@ -41,10 +45,23 @@ def registry() -> str:
 
 
 def password() -> str:
-    token = _session().client("ecr").get_authorization_token()["authorizationData"][0]["authorizationToken"]
-    user, _, secret = base64.b64decode(token).decode().partition(":")
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        token = (
+            _session().client("ecr").get_authorization_token()["authorizationData"][0]["authorizationToken"]
+        )
+    except (BotoCoreError, ClientError) as error:
+        raise SystemExit(
+            f"error: ECR gave no login token ({error}): check the AWS credentials and the role's "
+            "ecr:GetAuthorizationToken"
+        ) from None
+    try:
+        user, _, secret = base64.b64decode(token, validate=True).decode().partition(":")
+    except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors
+        user, secret = "", ""
     if user != "AWS" or not secret:
-        raise SystemExit("ECR returned an authorization token in an unexpected form")
+        raise SystemExit("error: ECR returned an authorization token in an unexpected form")
     return secret
 
 

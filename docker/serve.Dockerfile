@@ -41,10 +41,14 @@ COPY requirements-serve.lock ./
 RUN pip install --no-cache-dir --require-hashes --no-deps --requirement requirements-serve.lock \
     && pip check
 
-# The package without its (training) dependencies: the server imports only the serving set.
-COPY pyproject.toml params.yaml ./
+# The package without its (training) dependencies: the server imports only the serving set. Built
+# without build isolation, with the build backend installed first from its hashed entry
+# (build-backend.lock): isolation would fetch an unpinned setuptools from the index.
+COPY docker/build-backend.lock pyproject.toml params.yaml ./
 COPY src ./src
-RUN pip install --no-cache-dir --no-deps .
+RUN pip install --no-cache-dir --require-hashes --no-deps --requirement build-backend.lock \
+    && pip install --no-cache-dir --no-deps --no-build-isolation . \
+    && rm build-backend.lock
 
 COPY --chmod=0755 docker/serve /usr/local/bin/serve
 EXPOSE 8080

@@ -53,26 +53,42 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /opt/program
 
 # The runtime dependencies of pyproject.toml at the versions of requirements.lock (its dev tools
-# stay out). A layer of its own: it changes only with the requirements.
-# requirements.lock carries hashes and its torch is the CPU build (X+cpu): pip takes only plain
-# `name==version` lines as constraints, so the pins are copied out of it without hashes and without
-# torch's local label. This image is not hash-checked: the lock cannot hold the ${TORCH_CUDA}
-# build's hash (docs/sagemaker.md).
-COPY pyproject.toml requirements.lock ./
-# torch first: the locked version's ${TORCH_CUDA} build from PyTorch's index (the lock's plain
-# `torch==X` pin matches `X+cu128`: PEP 440 ignores a local version label there).
+# stay out), hash-checked wherever the lock can hold the hash. A layer of its own: it changes only
+# with the requirements.
+# - torch: the locked version's ${TORCH_CUDA} build from PyTorch's index (the lock's torch is the
+#   CPU build, X+cpu; its plain `torch==X` pin, copied out as a constraint, matches `X+cu128`: PEP
+#   440 ignores a local version label there), with --no-deps. The lock cannot hold this build's
+#   hash, nor those of its CUDA runtime (nvidia-*, triton), which are installed at the exact
+#   versions torch's metadata names (docs/sagemaker.md).
+# - everything else (torch's other dependencies included): pip resolves the runtime requirements
+#   without installing anything (--dry-run --report), hashed_requirements.py takes each package's
+#   entry from requirements.lock with its hashes (and refuses a package the lock does not hold as
+#   pip chose it), and pip installs exactly those in hash-checking mode (--require-hashes --no-deps:
+#   other bytes are refused). setuptools, the build backend, comes the same way for the package.
+# pip check then fails the build when the set misses a dependency.
+COPY pyproject.toml requirements.lock docker/hashed_requirements.py ./
 RUN python -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies'], sep='\n')" > runtime.txt \
     && sed -n -e 's/ *\\$//' -e 's/^\(torch==[^+]*\)+cpu$/\1/' -e '/^[A-Za-z0-9_.-]*==/p' requirements.lock > constraints.txt \
     && torch_version="$(sed -n 's/^torch==//p' constraints.txt)" \
-    && pip install --no-cache-dir --constraint constraints.txt \
-        --index-url "https://download.pytorch.org/whl/${TORCH_CUDA}" --extra-index-url https://pypi.org/simple \
+    && pip install --no-cache-dir --no-deps \
+        --index-url "https://download.pytorch.org/whl/${TORCH_CUDA}" \
         "torch==${torch_version}+${TORCH_CUDA}" \
-    && pip install --no-cache-dir --constraint constraints.txt --requirement runtime.txt \
+    && pip install --no-cache-dir --dry-run --quiet --report report.json \
+        --extra-index-url "https://download.pytorch.org/whl/${TORCH_CUDA}" \
+        --constraint constraints.txt --requirement runtime.txt \
+    && python hashed_requirements.py requirements.lock report.json hashed.lock cuda.txt setuptools \
+    && pip install --no-cache-dir --no-deps \
+        --index-url "https://download.pytorch.org/whl/${TORCH_CUDA}" --extra-index-url https://pypi.org/simple \
+        --requirement cuda.txt \
+    && pip install --no-cache-dir --require-hashes --no-deps --requirement hashed.lock \
+    && pip check \
     && python -c "import torch; assert torch.version.cuda, 'torch is a CPU build'; print('torch', torch.__version__, 'CUDA', torch.version.cuda)" \
-    && rm runtime.txt constraints.txt
+    && rm runtime.txt constraints.txt report.json hashed.lock cuda.txt hashed_requirements.py
 
+# The package itself, without build isolation: its build backend is the hash-checked setuptools
+# above (isolation would fetch an unpinned one from the index), as `make setup` installs it.
 COPY src ./src
-RUN pip install --no-cache-dir --no-deps . \
+RUN pip install --no-cache-dir --no-deps --no-build-isolation . \
     && python -c "from textclf.pipeline.modeling import resolve_model; print(resolve_model('sentence-transformers/all-MiniLM-L6-v2'))"
 
 COPY --chmod=0755 docker/train /usr/local/bin/train
