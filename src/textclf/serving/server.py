@@ -498,6 +498,11 @@ class Handler(BaseHTTPRequestHandler):
         return parsed
 
     def do_GET(self) -> None:
+        if self.headers.get("Content-Length") or self.headers.get("Transfer-Encoding"):
+            # A GET that announces a body: its bytes are never read, so they must not be taken for
+            # the next request on this connection (a proxy counts them as this one's body, RFC 9112
+            # section 6.3): answered, then the connection is closed.
+            self.close_connection = True
         if urlsplit(self.path).path != "/ping":
             return self._send(HTTPStatus.NOT_FOUND, {"error": f"no such path {self.path!r}: use GET /ping"})
         if self.service.stopping.is_set():
