@@ -495,6 +495,18 @@ class Handler(BaseHTTPRequestHandler):
                 "each line with CRLF and send no control characters in field values",
             )
             return False
+        if parsed and (self.headers.defects or self.headers.get_payload()):
+            # A line the parser could not read as `name: value` (`Content-Length : 5`, `Bad Name: x`,
+            # a first line starting with whitespace) makes it drop it and every field after it, the
+            # framing fields included; RFC 9112 section 5.1: a server "MUST reject, with a response
+            # status code of 400 (Bad Request), any received request message that contains
+            # whitespace between a header field name and colon".
+            self.send_error(
+                HTTPStatus.BAD_REQUEST,
+                "a header line that is not `name: value` (a field name is one token, with no "
+                "whitespace before the colon, and no line starts with whitespace; RFC 9112 section 5)",
+            )
+            return False
         return parsed
 
     def do_GET(self) -> None:
