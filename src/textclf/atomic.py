@@ -44,9 +44,17 @@ def write_text(target: Path | str, text: str) -> Path:
     with tempfile.NamedTemporaryFile(
         "w", encoding="utf-8", dir=target.parent, prefix=f".{target.name}.", delete=False
     ) as handle:
-        handle.write(text)
-    Path(handle.name).chmod(0o644)  # NamedTemporaryFile makes it private; outputs are ordinary files
-    Path(handle.name).replace(target)
+        try:
+            handle.write(text)
+        except BaseException:
+            Path(handle.name).unlink(missing_ok=True)
+            raise
+    try:
+        Path(handle.name).chmod(0o644)  # NamedTemporaryFile makes it private; outputs are ordinary files
+        Path(handle.name).replace(target)
+    except BaseException:  # a folder in the way, a full disk: no stray temporary file is left
+        Path(handle.name).unlink(missing_ok=True)
+        raise
     return target
 
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -410,6 +411,8 @@ def run(
     import boto3
 
     _check_uris(input_uri, output_uri)
+    for flag, path in (("--report", report), ("--job-file", job_file)):
+        _check_writable(flag, path)
     if not endpoint:
         raise BatchError("name the endpoint whose model to use: --endpoint or TEXTCLF_ENDPOINT_NAME")
     with aws_errors(f"reading the model endpoint {endpoint} serves"):
@@ -442,7 +445,13 @@ def run(
             with aws_errors(f"creating transform job {name}"):
                 sm.create_transform_job(**request)
             if job_file is not None:  # for `textclf batch-stop` when this process is killed
-                write_text(job_file, name + "\n")
+                try:
+                    write_text(job_file, name + "\n")
+                except OSError as error:  # a job nobody could stop must not run on unseen
+                    stop(sm, name, log)
+                    raise BatchError(
+                        f"--job-file {job_file}: cannot be written ({error.strerror}); stopped {name}"
+                    ) from None
             log(f"started {name} on {settings.instance_count} x {settings.instance_type} ({strategy})")
             with aws_errors(f"following transform job {name} (it may still run: textclf batch-stop)"):
                 described = wait(sm, name, log, settings.poll_seconds, sleep)
@@ -469,6 +478,23 @@ def run(
         raise BatchError(f"transform job {name} {described['TransformJobStatus']}: {reason}")
     log(summary(result))
     return result
+
+
+def _check_writable(flag: str, path: Path | None) -> None:
+    """A file the command writes once the job has run (or started) can be written: checked before
+    anything is paid for, so a job never runs for a report or a record that cannot be kept."""
+    if path is None:
+        return
+    folder = next((parent for parent in (path.parent, *path.parent.parents) if parent.exists()), Path("."))
+    problem = None
+    if path.is_dir():
+        problem = "is a folder; pass a file name"
+    elif not folder.is_dir():
+        problem = f"{folder} is a file where a folder must be"
+    elif not os.access(folder, os.W_OK | os.X_OK):
+        problem = f"{folder} is not writable"
+    if problem:
+        raise BatchError(f"{flag} {path}: {problem} (nothing was started)")
 
 
 def summary(result: dict[str, Any]) -> str:
