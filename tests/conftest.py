@@ -22,6 +22,23 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")
 
+# `make test` runs two pytest-xdist workers (mk/test.mk): the release loop's rehearsal (tests/e2e,
+# most of the suite's time, mostly waiting on act's jobs) on one, every other test on the other in
+# collection order, as a single worker would run them. (xdist's own `--dist loadgroup` marks do not
+# reach its scheduler under pytest 9, whose items keep their id elsewhere: hence a scheduler.)
+REHEARSAL_TESTS = "tests/e2e/"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    from xdist.scheduler import LoadScopeScheduling
+
+    class RehearsalBesideTheSuite(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "rehearsal" if nodeid.startswith(REHEARSAL_TESTS) else "suite"
+
+    return RehearsalBesideTheSuite(config, log)
+
 
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
