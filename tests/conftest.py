@@ -22,11 +22,20 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")
 
-# `make test` runs two pytest-xdist workers (mk/test.mk): the release loop's rehearsal (tests/e2e,
-# most of the suite's time, mostly waiting on act's jobs) on one, every other test on the other in
-# collection order, as a single worker would run them. (xdist's own `--dist loadgroup` marks do not
-# reach its scheduler under pytest 9, whose items keep their id elsewhere: hence a scheduler.)
-REHEARSAL_TESTS = "tests/e2e/"
+# `make test` runs two pytest-xdist workers (mk/test.mk). The release loop's rehearsal (tests/e2e,
+# about 12 of the suite's 28 serial minutes, mostly waiting on act's jobs) goes to one worker, every
+# other test to the other in collection order, as a single worker would run them; one long test
+# with fixtures of its own (a Terraform apply, plan and destroy) is left for whichever worker is free
+# first, to even the two out. (xdist's `--dist loadgroup` marks do not reach its scheduler under
+# pytest 9, whose items keep their id elsewhere: hence a scheduler of our own.)
+SCOPES = {
+    "tests/e2e/": "rehearsal",
+    "tests/infra/test_localcloud_apply.py": "terraform apply and destroy",
+}
+
+
+def xdist_scope(nodeid: str) -> str:
+    return next((scope for prefix, scope in SCOPES.items() if nodeid.startswith(prefix)), "suite")
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -35,7 +44,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
 
     class RehearsalBesideTheSuite(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            return "rehearsal" if nodeid.startswith(REHEARSAL_TESTS) else "suite"
+            return xdist_scope(nodeid)
 
     return RehearsalBesideTheSuite(config, log)
 
