@@ -31,3 +31,11 @@ grep -E '^[A-Za-z0-9_.-]+==' requirements.lock | sed -e 's/ \\$//' >"$tmp/pins"
 
 # The serving image: exactly the packages the file lists (installed with --no-deps).
 compile requirements-serve.lock --no-deps -c "$tmp/pins" requirements-serve.lock
+
+# The serving image's build backend: requirements.lock's setuptools entry, under the file's own
+# header (tests/code/test_image_builds.py keeps the two equal).
+{
+  sed -n '/^[^#]/q;p' docker/build-backend.lock
+  awk '/^setuptools==/ {on = 1} on {print} on && !/\\$/ {on = 0}' requirements.lock
+} >"$tmp/backend"
+mv "$tmp/backend" docker/build-backend.lock
