@@ -138,3 +138,29 @@ def test_a_missing_bucket_is_one_message_naming_it(folder, monkeypatch):
     monkeypatch.setenv("TEXTCLF_DATA_BUCKET", "no-such-bucket-here")
     with pytest.raises(retrain.RetrainError, match=r"s3://no-such-bucket-here/incoming/: .*NoSuchBucket"):
         import_now()
+
+
+def test_a_disk_that_fills_half_way_imports_nothing(folder, tmp_path, monkeypatch):
+    """Two new files, the second's copy fails (a full disk): neither reaches the dataset, no copy
+    is left behind, and the message names the file and what to do."""
+    put("incoming/a.csv", good_csv("second"))
+    put("incoming/b.csv", good_csv("third"))
+    before = tree(folder / "data")
+    copy = retrain.shutil.copyfile
+    copies: list[str] = []
+
+    def full_disk(source, destination, *args, **kwargs):
+        copies.append(str(destination))
+        if len(copies) == 2:
+            Path(destination).write_bytes(b"half")  # what a full disk leaves
+            raise OSError(28, "No space left on device")
+        return copy(source, destination, *args, **kwargs)
+
+    monkeypatch.setattr(retrain.shutil, "copyfile", full_disk)
+    with pytest.raises(
+        retrain.RetrainError, match=r"No space left on device\); nothing was imported: free space"
+    ):
+        import_now()
+
+    assert len(copies) == 2
+    assert tree(folder / "data") == before

@@ -232,11 +232,29 @@ def _import(s3: Any, aws: AwsParams, data: DataParams) -> ImportSummary:
             moves.append((staged, target))
         if moves:
             summary.rows = check_new_files(staging, data, aws.data_bucket)
-        # Checked: now into the dataset (same file system moves when possible).
+        place_all(moves)
+    return summary
+
+
+def place_all(moves: list[tuple[Path, Path]]) -> None:
+    """The checked files into the dataset, all or none: each is first copied beside its target
+    (a copy can fail half way, on a full disk), then all are renamed into place (a rename within a
+    folder needs no space). A copy that fails removes the copies made and names the file."""
+    placed: list[tuple[Path, Path]] = []
+    try:
         for staged, target in moves:
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.move(staged, target)
-    return summary
+            placed.append((target.with_name(f".{target.name}.incoming"), target))
+            shutil.copyfile(staged, placed[-1][0])
+    except OSError as error:
+        for copy, _ in placed:
+            copy.unlink(missing_ok=True)
+        raise RetrainError(
+            f"{target}: cannot be written ({error.strerror}); nothing was imported: free space or "
+            "fix the folder's permissions and run the import again"
+        ) from None
+    for copy, target in placed:
+        copy.replace(target)
 
 
 def commit_and_push(target: Path = DATA_FILE) -> None:
