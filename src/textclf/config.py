@@ -238,11 +238,12 @@ class ServeParams(Section):
     long_text: Literal["truncate", "reject"] = "truncate"
     # The ONNX graph served and judged by the gate: `none` model.onnx (fp32), `int8` model.int8.onnx
     # (dynamic int8 weights: faster, a little less accurate; see docs/serving.md), `auto` the int8
-    # graph when its validation accuracy and macro-F1 are within `int8_tolerance` of fp32's, else
-    # fp32. The train stage records the choice in the model folder (serving.json); the server loads it.
+    # graph when its accuracy and macro-F1 are within `int8_tolerance` of fp32's on the validation
+    # and test splits, else fp32. The train stage records the choice in the model folder
+    # (serving.json); the server loads it.
     quantize: Literal["none", "int8", "auto"] = "auto"
     # `auto`: how far below fp32 (0 to 1: 0.01 = one point) int8's accuracy and macro-F1 may be, on
-    # the validation split (the choice) and on the test split (the gate holds the served int8 to it).
+    # the validation and test splits (the gate checks the test split again).
     int8_tolerance: Number = Field(0.01, ge=0, le=1)
     # One JSON log line per predicted text (label, score, lengths; latency once per request), which
     # metric filters make metrics; never the texts (textclf.serving.signals, docs/monitoring.md).

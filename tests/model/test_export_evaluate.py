@@ -61,7 +61,12 @@ def test_auto_serves_int8_within_the_tolerance_and_evaluate_judges_it_next_to_fp
     model_dir = tiny_project / "models/model"
     serving = json.loads((model_dir / "serving.json").read_text())
     assert (serving["quantize"], serving["graph"], serving["rule"]) == ("int8", "model.int8.onnx", "auto")
-    assert set(serving["validation"]) == {"none", "int8"} and "within 1 of fp32" in serving["reason"]
+    # Decided on the splits the gate judges too: validation and test, both graphs scored.
+    assert {split: set(graphs) for split, graphs in serving["scores"].items()} == {
+        "validation": {"none", "int8"},
+        "test": {"none", "int8"},
+    }
+    assert "within 1 of fp32 on the validation and test splits" in serving["reason"]
     # The folder decides: a server started with quantize none still loads the graph judged.
     assert Predictor(model_dir, 32, "none").graph.name == "model.int8.onnx"
     metrics = json.loads((tiny_project / "metrics/eval.json").read_text())
@@ -81,11 +86,28 @@ def test_auto_serves_int8_within_the_tolerance_and_evaluate_judges_it_next_to_fp
 
 
 @pytest.mark.parametrize(
-    ("quantize", "tolerance", "served"),
-    [("auto", 0.01, "int8"), ("auto", 0.005, "none"), ("int8", 0.0, "int8"), ("none", 1.0, "none")],
+    ("quantize", "tolerance", "test_int8", "served"),
+    [
+        ("auto", 0.01, 0.965, "int8"),
+        ("auto", 0.005, 0.965, "none"),  # validation beyond the tolerance
+        ("auto", 0.01, 0.9554, "none"),  # validation within, test beyond: measured on the sample
+        ("int8", 0.0, 0.5, "int8"),
+        ("none", 1.0, 0.97, "none"),
+    ],
 )
-def test_the_served_graph_is_int8_only_within_the_tolerance_on_validation(quantize, tolerance, served):
-    scores = {"none": {"accuracy": 0.97, "macro_f1": 0.97}, "int8": {"accuracy": 0.9603, "macro_f1": 0.96}}
+def test_the_served_graph_is_int8_only_within_the_tolerance_on_every_split(
+    quantize, tolerance, test_int8, served
+):
+    scores = {
+        "validation": {
+            "none": {"accuracy": 0.97, "macro_f1": 0.97},
+            "int8": {"accuracy": 0.9603, "macro_f1": 0.96},
+        },
+        "test": {
+            "none": {"accuracy": 0.9703, "macro_f1": 0.9701},
+            "int8": {"accuracy": test_int8, "macro_f1": test_int8},
+        },
+    }
 
     chosen = export.choose_graph(quantize, scores, tolerance)
 
@@ -93,7 +115,7 @@ def test_the_served_graph_is_int8_only_within_the_tolerance_on_validation(quanti
         served,
         {"none": "model.onnx", "int8": "model.int8.onnx"}[served],
     )
-    assert chosen["validation"] == scores
+    assert chosen["scores"] == scores
 
 
 def test_evaluate_counts_the_test_texts_max_length_cut_and_their_accuracy(evaluable):

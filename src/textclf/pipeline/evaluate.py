@@ -177,7 +177,7 @@ def serving_record(model_dir: Path) -> dict[str, Any]:
     if not path.is_file():
         return {}
     record = atomic.read_json_object(path, EvaluateError, "train again (dvc repro)")
-    return {key: record[key] for key in ("rule", "reason", "int8_tolerance", "validation") if key in record}
+    return {key: record[key] for key in ("rule", "reason", "int8_tolerance", "scores") if key in record}
 
 
 class Scoring:

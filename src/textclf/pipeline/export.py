@@ -9,9 +9,10 @@ the numbers. For int8 the share of identical predictions is reported (int8 chang
 design) with both graphs' validation accuracy and macro-F1.
 
 Last it writes the folder's `serving.json`, the graph it serves (textclf.serving.inference reads
-it): `none` and `int8` fix it; `auto` takes int8 when its validation accuracy and macro-F1 are
-within `deploy.serve.int8_tolerance` of fp32's. The choice is made on the validation split, never
-the test split; the gate then judges the served graph on the test split (textclf.verdict).
+it): `none` and `int8` fix it; `auto` takes int8 when its accuracy and macro-F1 are within
+`deploy.serve.int8_tolerance` of fp32's, here on the validation split; the train stage then
+decides again on the prepared validation and test splits (`rechoose`), the split the gate judges:
+int8 is served only when it passes the gate's tolerance check there (textclf.verdict).
 """
 
 from __future__ import annotations
@@ -111,30 +112,62 @@ def validation_scores(logits, labels: list[str], actual: list[str]) -> dict[str,
     }
 
 
-def choose_graph(quantize: str, scores: dict[str, dict[str, float]], tolerance: float) -> dict[str, Any]:
-    """serving.json: the graph the folder serves and why. `scores`: validation figures per graph."""
+def choose_graph(
+    quantize: str, scores: dict[str, dict[str, dict[str, float]]], tolerance: float
+) -> dict[str, Any]:
+    """serving.json: the graph the folder serves and why. `scores`: per split, per graph (`none`,
+    `int8`), accuracy and macro-F1. `auto` takes int8 when it is within `tolerance` of fp32 on
+    every split scored."""
     if quantize != "auto":
         return {
             "quantize": quantize,
             "graph": GRAPH_FILES[quantize],
             "rule": quantize,
             "reason": f"deploy.serve.quantize is {quantize}",
-            "validation": scores,
+            "scores": scores,
         }
-    fp32, int8 = scores["none"], scores["int8"]
+    keys = ("accuracy", "macro_f1")
     # Metrics carry 4 decimals; rounding the bound keeps 0.9703 - 0.01 from failing 0.9603.
-    within = all(int8[key] >= round(fp32[key] - tolerance, 6) for key in ("accuracy", "macro_f1"))
+    within = all(
+        split["int8"][key] >= round(split["none"][key] - tolerance, 6)
+        for split in scores.values()
+        for key in keys
+    )
     chosen = "int8" if within else "none"
-    shown = ", ".join(f"{key} {int8[key]:.4f} vs {fp32[key]:.4f}" for key in ("accuracy", "macro_f1"))
+    shown = "; ".join(
+        f"{name}: " + ", ".join(f"{key} {split['int8'][key]:.4f} vs {split['none'][key]:.4f}" for key in keys)
+        for name, split in scores.items()
+    )
     return {
         "quantize": chosen,
         "graph": GRAPH_FILES[chosen],
         "rule": "auto",
         "int8_tolerance": tolerance,
-        "reason": f"int8 {'within' if within else 'more than'} {tolerance:g} of fp32 on the validation "
-        f"split ({shown})",
-        "validation": scores,
+        "reason": f"int8 {'within' if within else 'more than'} {tolerance:g} of fp32 on the "
+        f"{' and '.join(scores)} split{'s' if len(scores) > 1 else ''} ({shown})",
+        "scores": scores,
     }
+
+
+def split_scores(model_dir: Path, max_length: int, texts: list[str], actual: list[str]) -> dict[str, Any]:
+    """Accuracy and macro-F1 of each graph in `model_dir` on `texts` with their labels `actual`."""
+    scores = {}
+    for quantize, graph in GRAPH_FILES.items():
+        if (model_dir / graph).is_file():
+            predictor = Predictor(model_dir, max_length, graph=quantize)
+            scores[quantize] = validation_scores(graph_logits(predictor, texts), predictor.labels, actual)
+    return scores
+
+
+def rechoose(
+    model_dir: Path, max_length: int, splits: dict[str, tuple[list[str], list[str]]], tolerance: float
+) -> dict[str, Any]:
+    """`auto` once more, on the prepared validation and test splits (the train stage calls it after
+    any backend, so a SageMaker job, which sees no test split, is judged alike): serving.json again."""
+    scores = {name: split_scores(model_dir, max_length, *rows) for name, rows in splits.items()}
+    serving = choose_graph("auto", scores, tolerance)
+    atomic.write_json(model_dir / SERVING_FILE, serving)
+    return {key: serving[key] for key in ("graph", "rule", "reason")}
 
 
 def export_and_check(
@@ -172,14 +205,14 @@ def export_and_check(
             f"validation texts (tolerance {FP32_TOLERANCE}); predictions agree on "
             f"{figures['fp32_agreement']:.2%}. The export is wrong: the stage fails rather than ship it"
         )
-    scores = {"none": validation_scores(fp32, predictor.labels, actual)} if actual is not None else {}
+    graphs = {"none": validation_scores(fp32, predictor.labels, actual)} if actual is not None else {}
     if quantize != "none":
         int8 = graph_logits(Predictor(model_dir, max_length, graph="int8"), texts)
         figures["int8_agreement"] = round(float((int8.argmax(-1) == reference.argmax(-1)).mean()), 4)
         figures["int8_max_abs_logit_diff"] = round(float(abs(int8 - reference).max()), 5)
         if actual is not None:
-            scores["int8"] = validation_scores(int8, predictor.labels, actual)
-    serving = choose_graph(quantize, scores, int8_tolerance)
+            graphs["int8"] = validation_scores(int8, predictor.labels, actual)
+    serving = choose_graph(quantize, {"validation": graphs} if graphs else {}, int8_tolerance)
     atomic.write_json(model_dir / SERVING_FILE, serving)
     figures["served"] = {key: serving[key] for key in ("graph", "rule", "reason")}
     return figures

@@ -596,6 +596,41 @@ def write_stage_outputs(model_dir: Path, facts: dict[str, Any]) -> None:
     atomic.write_json(JOB_FACTS_FILE, {k: v for k, v in facts.items() if k not in keys})
 
 
+# Rows of each prepared split the `auto` choice scores (the first ones: prepare shuffled them).
+CHOICE_ROWS = 20_000
+
+
+def _first_rows(folder: Path, name: str, limit: int) -> tuple[list[str], list[str]]:
+    path = folder / f"{name}.jsonl"
+    texts, labels = [], []
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if len(texts) == limit:
+                break
+            if line.strip():
+                row = _row(line, f"{path} line {number}", None)
+                texts.append(row["text"])
+                labels.append(row["label"])
+    return texts, labels
+
+
+def choose_served_graph(params: Params, hp: Hyperparameters, model_dir: Path, log) -> dict[str, Any]:
+    """`deploy.serve.quantize: auto`, decided on the prepared validation and test splits (the test
+    split is what the gate judges; a SageMaker job sees no test split, so this runs here, after any
+    backend): int8 is served when it is within int8_tolerance of fp32 on both."""
+    from textclf.pipeline.export import rechoose
+
+    prepared = Path(params.data.prepared_dir)
+    splits = {
+        name: _first_rows(prepared, name, CHOICE_ROWS)
+        for name in ("validation", "test")
+        if (prepared / f"{name}.jsonl").is_file()
+    }
+    served = rechoose(model_dir, hp.max_length, splits, hp.int8_tolerance)
+    log(f"served graph: {served['graph']} ({served['reason']})")
+    return served
+
+
 # A backend trains into the staging folder (which becomes models/model) and returns the job facts.
 Backend = Callable[[Params, Hyperparameters, Path, Callable[[str], None]], dict[str, Any]]
 
@@ -611,6 +646,8 @@ def run_stage(params: Params, backend: Backend = run_local, log: Callable[[str],
     try:
         with atomic.atomic_dir(MODEL_DIR) as staging:
             facts = backend(params, hp, staging, log)
+            if hp.quantize == "auto":
+                facts.setdefault("onnx_export", {})["served"] = choose_served_graph(params, hp, staging, log)
             write_stage_outputs(staging, facts)
     except TrainingInterrupted as error:
         log(str(error))
