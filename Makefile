@@ -15,8 +15,17 @@ export DVC_NO_ANALYTICS := 1
 export TOKENIZERS_PARALLELISM := false
 # dvc.yaml's stage commands call `textclf`, so the project's venv comes first on PATH.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
+# Progress bars redraw their line with carriage returns: in a log (CI, a pipe, a file) the redraws
+# run together into one line thousands of characters long. Off unless make's output is a terminal;
+# the Trainer's loss lines still print, one a line.
+ifeq ($(shell test -t 2 && echo terminal),)
+export TQDM_DISABLE := 1
+export HF_DATASETS_DISABLE_PROGRESS_BARS := 1
+export HF_HUB_DISABLE_PROGRESS_BARS := 1
+endif
 
-.PHONY: help setup data repro test test-fast test-iam test-security lint lint-python clean
+.PHONY: help setup data repro summary metrics plots use-data test test-fast test-iam test-security lint \
+	lint-python clean
 
 # Tools with pins of their own (checkov, uv, act) get venvs here, outside the clone, so CI runs and
 # fresh clones on one machine share them. Defined before the includes: their rules name files in it.
@@ -49,9 +58,27 @@ setup: $(INSTALLED) ## Create .venv and install the pinned dependencies (idempot
 data: $(INSTALLED) ## Materialise data/raw: the bundled sample when data.dvc pins it, else dvc pull
 	@test -d data/raw || $(BIN)/textclf data
 
-repro: $(INSTALLED) data ## Run prepare -> train -> evaluate on the sample, offline
+repro: $(INSTALLED) data ## Run prepare -> train -> evaluate on the sample, offline; ends with a summary
 	$(BIN)/dvc repro
+	@$(BIN)/textclf summary --base "$(REPORT_BASE)" --champion "$(CHAMPION)"
+
+summary: $(INSTALLED) ## The last run in 100 columns: metrics, classes, gate, training, next steps
+	@$(BIN)/textclf summary --base "$(REPORT_BASE)" --champion "$(CHAMPION)"
+
+metrics: $(INSTALLED) ## Every metric of the last run in one wide table (dvc metrics show)
 	$(BIN)/dvc metrics show
+
+# The page loads vega from node_modules (tools/dvc-plots.html), so the node packages come first.
+plots: $(INSTALLED) $(NODE_TOOLS) ## Draw the training curves and the confusion matrix: dvc_plots/index.html
+	$(BIN)/dvc plots show
+
+# Your own data in one step (README, "Your own data"): FILE=<csv/jsonl/parquet> [TEXT=<column>]
+# [LABEL=<column>] [LABELS=a,b,c] [FORCE=1]. Values reach textclf as environment variables.
+use-data: $(INSTALLED) ## FILE=<csv/jsonl/parquet> becomes the data (TEXT=, LABEL= columns), then repro
+	@test -n "$${FILE:-}" || { echo "name your data file: make use-data FILE=path/to/data.csv [TEXT=text LABEL=label]" >&2; exit 2; }
+	$(BIN)/textclf use-data "$$FILE" --text-column "$${TEXT:-text}" --label-column "$${LABEL:-label}" \
+		$${LABELS:+--labels "$$LABELS"} $${FORCE:+--force}
+	@$(MAKE) --no-print-directory repro
 
 test: $(INSTALLED) data ## Run the whole test suite, slow tests included
 	$(BIN)/pytest

@@ -16,7 +16,10 @@ PR_NUMBER ?=
 report: $(INSTALLED) ## Write reports/report.md (this workspace vs main and production) and reports/gate.json
 	$(BIN)/textclf report --base "$(REPORT_BASE)" --champion "$(CHAMPION)" $${COMMIT:+--commit-sha "$$COMMIT"}
 
-gate: $(INSTALLED) ## Judge metrics/eval.json on thresholds and against production; exits 1 on fail
+# GNU make exits 2 whenever a recipe fails, whatever the recipe's code ("The exit status of make is
+# always one of three values", GNU make manual, "How to Run make"): make's last line carries the
+# program's own code, `Error 1` for a failed gate, `Error 2` for a missing or malformed input.
+gate: $(INSTALLED) ## Judge metrics/eval.json on thresholds and the champion (a fail fails make)
 	$(BIN)/textclf gate --base "$(REPORT_BASE)" --champion "$(CHAMPION)"
 
 # --no-publish: nothing in the report is uploaded to CML's public asset host.

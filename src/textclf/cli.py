@@ -33,6 +33,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from textclf.review.champion import ChampionError
     from textclf.review.gate import GateError
     from textclf.review.report import ReportError
+    from textclf.review.summary import SummaryError
     from textclf.training.sagemaker import SageMakerError
 
     return (
@@ -44,6 +45,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
         ChampionError,
         GateError,
         ReportError,
+        SummaryError,
         ReleaseError,
         SettingsError,
         StagingError,
@@ -63,6 +65,8 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "serve": ("model", "deploy", "deploy.serve"),
     "gate": ("evaluate", "aws"),
     "report": ("data", "model", "train", "evaluate", "aws"),
+    "summary": ("model", "evaluate", "aws"),
+    "use-data": ("data",),
     "champion": ("evaluate", "aws"),
     "publish": ("evaluate", "aws"),
     "release-check": ("aws",),
@@ -154,6 +158,84 @@ def _dvc(*args: str) -> int:
         ) from None
 
 
+def cmd_use_data(args: argparse.Namespace) -> None:
+    """Your own CSV/JSONL/Parquet file as the data: placed, params.yaml set, `dvc add`ed."""
+    import shutil
+    import tempfile
+
+    from textclf.pipeline import own_data
+    from textclf.pipeline.prepare import DataError
+
+    params = _load(args)
+    raw_dir, params_file, dvc_file = Path(params.data.raw_dir), Path(args.params), Path(args.dvc_file)
+    columns = {"text_column": args.text_column, "label_column": args.label_column, "labels": None}
+    if args.text_column == args.label_column:
+        raise DataError(f"--text-column and --label-column both name {args.text_column!r}: give two columns")
+    labels = [label.strip() for label in args.labels.split(",") if label.strip()] if args.labels else None
+    raw_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".use-data.", dir=raw_dir.parent))
+    try:
+        placement = _timed(
+            f"reading {args.file}",
+            lambda: own_data.plan(
+                Path(args.file),
+                raw_dir,
+                dvc_file,
+                params.data.model_copy(update=columns),
+                labels,
+                staging,
+                force=args.force,
+            ),
+        )
+        text = own_data.new_params_text(params_file, args.text_column, args.label_column, placement.labels)
+
+        def track() -> None:
+            if _dvc("add", "--quiet", str(raw_dir)) != 0:
+                raise DataError(
+                    f"`dvc add {raw_dir}` failed (its message is above); {params_file}, {dvc_file} and "
+                    f"{raw_dir} are as they were"
+                )
+
+        own_data.apply(placement, staging, raw_dir, params_file, text, dvc_file, track)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    counts = ", ".join(f"{label} {placement.counts[label]:,}" for label in placement.labels[:12])
+    more = f" and {len(placement.labels) - 12} more" if len(placement.labels) > 12 else ""
+    log(f"{placement.target}: {sum(placement.counts.values()):,} rows; classes: {counts}{more}")
+    for path in placement.replaced:
+        log(f"replaced {path}")
+    log(
+        f"{params_file}: data.text_column {args.text_column!r}, data.label_column {args.label_column!r}, "
+        f"data.labels {len(placement.labels)} classes; {dvc_file} tracks {raw_dir} (dvc add)"
+    )
+    for line in _use_data_next(params_file, dvc_file):
+        log(line)
+
+
+def _use_data_next(params_file: Path, dvc_file: Path) -> list[str]:
+    import subprocess
+
+    branch = subprocess.run(
+        ["git", "branch", "--show-current"], capture_output=True, text=True
+    ).stdout.strip()
+    lines = ["next:"]
+    if branch in ("main", "master"):
+        lines.append(f"  git switch -c my-data   # you are on {branch}; the report compares with main")
+    lines += [
+        "  make repro              # prepare, train, evaluate; the gate says whether this is a new task",
+        f"  git add {dvc_file} {params_file} dvc.lock metrics plots && git commit",
+        "  dvc push                # needs the DVC remote (AWS); offline, skip it: README, your own data",
+    ]
+    return lines
+
+
+def cmd_summary(args: argparse.Namespace) -> None:
+    from textclf.review import summary
+
+    for line in summary.lines(_load(args), args.base, args.champion):
+        print(line)
+
+
 def cmd_prepare(args: argparse.Namespace) -> None:
     from textclf.pipeline import prepare
 
@@ -179,17 +261,86 @@ def _model_params(args: argparse.Namespace) -> Params:
     return params
 
 
+def _plain_library_logs() -> None:
+    """transformers' log lines without terminal escape codes where stderr is not a terminal (a log
+    file, CI): its load report prints its title in bold codes whatever the output is."""
+    if sys.stderr.isatty():
+        return
+    import logging
+    import re
+
+    escape = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+    class _Plain(logging.Filter):
+        def filter(self, record: logging.LogRecord) -> bool:
+            message = record.getMessage()
+            if "\x1b" in message:
+                record.msg, record.args = escape.sub("", message), None
+            return True
+
+    try:
+        from transformers.utils import logging as hf_logging
+    except ImportError:  # the SageMaker backend's stage runs without transformers
+        return
+    hf_logging.get_logger("transformers")  # makes the library's handler, which the filter joins
+    for handler in logging.getLogger("transformers").handlers:
+        handler.addFilter(_Plain())
+
+
+class FoldedLines:
+    """A text stream that wraps each line wider than `width` columns, continued on indented lines:
+    the Trainer's metric dicts and the export check run to 180 columns, and `make repro` ends with
+    a screen that fits 100. A progress bar's redraw (a carriage return) or a line with escape codes
+    passes as it is, and so does a partial line at flush."""
+
+    def __init__(self, stream, width: int = 100) -> None:
+        self._stream, self._width, self._pending = stream, width, ""
+
+    def write(self, text: str) -> int:
+        import textwrap
+
+        *lines, self._pending = (self._pending + text).split("\n")
+        out = []
+        for line in lines:
+            plain = len(line) <= self._width or "\r" in line or "\x1b" in line
+            wrapped = textwrap.wrap(line, self._width, subsequent_indent="    ", break_on_hyphens=False)
+            out.append((line if plain else "\n".join(wrapped)) + "\n")
+        if "\r" in self._pending or "\x1b" in self._pending:
+            out.append(self._pending)
+            self._pending = ""
+        self._stream.write("".join(out))
+        return len(text)
+
+    def flush(self) -> None:
+        if self._pending:
+            self._stream.write(self._pending)
+            self._pending = ""
+        self._stream.flush()
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
 def cmd_train(args: argparse.Namespace) -> None:
     from textclf.training.backends import run_train_stage
 
     params = _model_params(args)
-    _timed(f"train ({params.train_backend} backend)", lambda: run_train_stage(params))
+    streams = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = FoldedLines(sys.stdout), FoldedLines(sys.stderr)
+    try:
+        _plain_library_logs()
+        _timed(f"train ({params.train_backend} backend)", lambda: run_train_stage(params))
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        sys.stdout, sys.stderr = streams
 
 
 def cmd_train_job(args: argparse.Namespace) -> None:
     """The SageMaker `train` program: reads the container contract's paths and hyperparameters."""
     from textclf.pipeline import train
 
+    _plain_library_logs()
     train.main_job()
 
 
@@ -486,6 +637,31 @@ def build_parser() -> argparse.ArgumentParser:
         "--force",
         action="store_true",
         help="write the sample even where --out holds files that are not the sample (replaces messages.csv)",
+    )
+    use = add(
+        "use-data",
+        cmd_use_data,
+        "Make your own CSV/JSONL/Parquet file the data: copied into data.raw_dir, its columns and "
+        "labels set in params.yaml, dvc add; never replaces files it did not write without --force",
+    )
+    use.add_argument("file", help="your data file (.csv, .jsonl or .parquet), one text and one label a row")
+    use.add_argument("--text-column", default="text", help="the text's column (default: %(default)s)")
+    use.add_argument("--label-column", default="label", help="the label's column (default: %(default)s)")
+    use.add_argument(
+        "--labels",
+        help="the classes, comma-separated, in the order the model numbers them (default: every label "
+        "in the file, sorted)",
+    )
+    use.add_argument("--dvc-file", default="data.dvc", help="the .dvc file that tracks the raw data")
+    use.add_argument(
+        "--force", action="store_true", help="replace files in the data folder that use-data did not write"
+    )
+    _comparison_args(
+        add(
+            "summary",
+            cmd_summary,
+            "Print this run's results in 100 columns: metrics, per class, the gate, training, next steps",
+        )
     )
     add("prepare", cmd_prepare, "Stage prepare: validate, clean and split the raw data")
     add("train", cmd_train, "Stage train: fine-tune the model (local or SageMaker backend)")

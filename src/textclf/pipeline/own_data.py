@@ -1,0 +1,296 @@
+"""`textclf use-data FILE`: a team's own CSV, JSON-lines or Parquet file becomes the pipeline's data.
+
+In one step, all or nothing: the file is read with the columns given (every row checked as prepare
+checks it) and its classes collected; it is copied into `data.raw_dir` in place of the bundled
+sample or of files this command put there before; `params.yaml` gets the columns and the label
+list (its comments and every other key as they were); `data.dvc` records what the command wrote
+(`meta`, so a later run knows those files are its own) and `dvc add` tracks the folder. A file it
+did not write (your own data, edited by hand) is never replaced without `--force`. Any failure puts
+params.yaml, data.dvc and the data folder back as they were.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import tempfile
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from textclf import atomic
+from textclf.config import ParamsError, load_params
+from textclf.pipeline import sample_data
+from textclf.pipeline.prepare import READERS, DataError, iter_rows
+
+# data.dvc's `meta` key this command keeps its record under: {file name: md5 of what it wrote}.
+META_KEY = "textclf_use_data"
+# More classes than this in the label column: more likely the wrong column than a task.
+MAX_CLASSES = 100
+
+
+@dataclass
+class Placement:
+    """What `use-data` will do, worked out before anything changes."""
+
+    source: Path
+    target: Path
+    labels: list[str]
+    counts: Counter
+    replaced: list[Path] = field(default_factory=list)
+    unchanged: bool = False
+
+
+def md5(path: Path) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def recorded(dvc_file: Path) -> dict[str, str]:
+    """The files a previous `use-data` wrote, from data.dvc's meta: {name: md5}."""
+    try:
+        record = yaml.safe_load(dvc_file.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError, ValueError):
+        return {}
+    meta = record.get("meta") if isinstance(record, dict) else None
+    mine = meta.get(META_KEY) if isinstance(meta, dict) else None
+    if not isinstance(mine, dict):
+        return {}
+    return {str(name): str(digest) for name, digest in mine.items()}
+
+
+def _is_sample(path: Path) -> bool:
+    return (
+        path.name == "messages.csv"
+        and not path.is_symlink()
+        and path.read_bytes() == sample_data.sample_bytes()
+    )
+
+
+def _existing(raw_dir: Path) -> list[Path]:
+    if not raw_dir.is_dir():
+        return []
+    return sorted(p for p in raw_dir.rglob("*") if p.is_symlink() or not p.is_dir())
+
+
+def _shown(paths: list[Path], limit: int = 5) -> str:
+    text = ", ".join(str(path) for path in paths[:limit])
+    return text + (f" and {len(paths) - limit} more" if len(paths) > limit else "")
+
+
+def check_source(source: Path) -> None:
+    if not source.is_file():
+        raise DataError(f"{source}: not found (or not a file); give the path of your CSV, JSONL or Parquet")
+    if source.suffix.lower() not in READERS:
+        raise DataError(
+            f"{source}: prepare reads .csv, .jsonl (JSON records one per line) and .parquet files; "
+            "convert it to one of those"
+        )
+
+
+def read_classes(staged: Path, source: Path, data_params) -> Counter:
+    """Every row of the staged copy read as prepare reads it; errors name the user's own file."""
+    counts: Counter = Counter()
+    try:
+        for _text, label, _path, _index, _line in iter_rows(staged.parent, data_params):
+            counts[label] += 1
+    except DataError as error:
+        raise DataError(str(error).replace(str(staged), str(source))) from None
+    return counts
+
+
+def choose_labels(counts: Counter, given: list[str] | None, source: Path, label_column: str) -> list[str]:
+    if len(counts) < 2:
+        only = next(iter(counts), "none")
+        raise DataError(
+            f"{source}: column {label_column!r} holds a single class ({only!r}); a classifier needs at "
+            "least 2: is it the label column? (--label-column)"
+        )
+    if given is not None:
+        unknown = sorted(set(counts) - set(given))
+        if unknown:
+            rows = sum(counts[label] for label in unknown)
+            raise DataError(
+                f"{source}: {rows} rows have labels not in --labels: {', '.join(map(repr, unknown[:10]))}; "
+                "add them to --labels, or fix those rows"
+            )
+        missing = [label for label in given if label not in counts]
+        if missing:
+            raise DataError(f"{source}: --labels {', '.join(map(repr, missing))} have no rows in the file")
+        return list(given)
+    if len(counts) > MAX_CLASSES:
+        raise DataError(
+            f"{source}: column {label_column!r} holds {len(counts):,} different values; is it the label "
+            f"column? Name it with --label-column, or list the classes with --labels"
+        )
+    by_case: dict[str, list[str]] = {}
+    for label in counts:
+        by_case.setdefault(label.casefold(), []).append(label)
+    clashes = [sorted(group) for group in by_case.values() if len(group) > 1]
+    if clashes:
+        shown = "; ".join(" and ".join(map(repr, group)) for group in clashes[:5])
+        raise DataError(
+            f"{source}: labels {shown} differ only in case: write them one way in the file, or pass "
+            "--labels listing each if they really are different classes"
+        )
+    return sorted(counts)
+
+
+def plan(
+    source: Path,
+    raw_dir: Path,
+    dvc_file: Path,
+    data_params,
+    labels: list[str] | None,
+    staging: Path,
+    force: bool = False,
+) -> Placement:
+    """Check everything; copy the file into `staging` only. Nothing else changes."""
+    check_source(source)
+    staged = staging / source.name
+    shutil.copyfile(source, staged)
+    counts = read_classes(staged, source, data_params)
+    chosen = choose_labels(counts, labels, source, data_params.label_column)
+    target = raw_dir / source.name
+    mine = recorded(dvc_file)
+    new_md5 = md5(staged)
+    placement = Placement(source, target, chosen, counts)
+    foreign = []
+    for path in _existing(raw_dir):
+        if path == target and not path.is_symlink() and path.is_file() and md5(path) == new_md5:
+            placement.unchanged = True
+            continue
+        relative = path.relative_to(raw_dir).as_posix()
+        ours = not path.is_symlink() and mine.get(relative) == md5(path)
+        if ours or force or _is_sample(path):
+            placement.replaced.append(path)
+        else:
+            foreign.append(path)
+    if foreign:
+        raise DataError(
+            f"{raw_dir}: holds files that use-data did not put there ({_shown(foreign)}); nothing was "
+            "changed. Move them out of the folder, or pass --force to replace them (what data.dvc "
+            "tracked stays in DVC's cache and git history)"
+        )
+    return placement
+
+
+# ---------------------------------------------------------------------------------------------
+# params.yaml: three keys of the data section rewritten, every other line kept
+
+
+def _block(lines: list[str], section: str) -> tuple[int, int]:
+    start = next((i for i, line in enumerate(lines) if re.match(rf"{section}:\s*(#.*)?$", line)), None)
+    if start is None:
+        raise ParamsError(f"params.yaml: no top-level `{section}:` section; restore it from the template")
+    end = start + 1
+    while end < len(lines) and not re.match(r"[^\s#]", lines[end]):
+        end += 1
+    return start, end
+
+
+def set_data_keys(text: str, values: dict[str, object]) -> str:
+    """`text` (params.yaml) with `data.<key>` set to each value; comments and the rest as they were."""
+    lines = text.splitlines(keepends=True)
+    start, end = _block(lines, "data")
+    keyed = [re.match(r"(\s+)[A-Za-z_]+:", lines[i]) for i in range(start + 1, end)]
+    indent = next((m.group(1) for m in keyed if m), "  ")
+    for key, value in values.items():
+        rendered = yaml.safe_dump(value, default_flow_style=True, width=1 << 16, allow_unicode=True)
+        rendered = rendered.strip().removesuffix("...").strip()
+        new_line = f"{indent}{key}: {rendered}\n"
+        start, end = _block(lines, "data")
+        at = next((i for i in range(start + 1, end) if re.match(rf"{indent}{key}:(\s|$)", lines[i])), None)
+        if at is None:
+            lines.insert(start + 1, new_line)
+            continue
+        stop = at + 1  # a value written over several lines (a block list, a wrapped flow list)
+        while stop < end and (
+            lines[stop].startswith((indent + " ", indent + "- ")) or not lines[stop].strip()
+        ):
+            stop += 1
+        while stop > at + 1 and not lines[stop - 1].strip():
+            stop -= 1  # blank lines after the value belong to the layout, not to it
+        lines[at:stop] = [new_line]
+    return "".join(lines)
+
+
+def new_params_text(params_file: Path, text_column: str, label_column: str, labels: list[str]) -> str:
+    """params.yaml with the columns and labels set, checked by loading it as the stages will."""
+    text = params_file.read_text(encoding="utf-8")
+    values = {"text_column": text_column, "label_column": label_column, "labels": labels}
+    updated = set_data_keys(text, values)
+    with tempfile.TemporaryDirectory(prefix=".use-data.", dir=params_file.parent) as folder:
+        check = Path(folder) / params_file.name
+        check.write_text(updated, encoding="utf-8")
+        data = load_params(check, needs=("data",)).data
+    if (data.text_column, data.label_column, data.labels) != (text_column, label_column, labels):
+        raise ParamsError(
+            f"{params_file}: could not set data.text_column, data.label_column and data.labels "
+            "(the data section has an unusual layout); set them by hand"
+        )
+    return updated
+
+
+def with_record(dvc_text: str, files: dict[str, str]) -> str:
+    record = yaml.safe_load(dvc_text) if dvc_text.strip() else {}
+    if not isinstance(record, dict):
+        record = {}
+    meta = record.get("meta") if isinstance(record.get("meta"), dict) else {}
+    meta[META_KEY] = dict(sorted(files.items()))
+    return yaml.safe_dump({**record, "meta": meta}, sort_keys=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# Doing it, all or nothing
+
+
+def apply(
+    placement: Placement,
+    staging: Path,
+    raw_dir: Path,
+    params_file: Path,
+    params_text: str,
+    dvc_file: Path,
+    track: Callable[[], None],
+) -> None:
+    """Move the staged file in, write params.yaml and data.dvc, then `track()` (dvc add). Any
+    failure restores all three as they were."""
+    old_params = params_file.read_text(encoding="utf-8")
+    old_dvc = dvc_file.read_text(encoding="utf-8") if dvc_file.exists() else None
+    backup = staging / ".replaced"
+    moved: list[tuple[Path, Path]] = []
+    placed = False
+    try:
+        raw_dir.mkdir(parents=True, exist_ok=True)
+        for index, path in enumerate(placement.replaced):
+            keep = backup / str(index)
+            keep.parent.mkdir(parents=True, exist_ok=True)
+            path.replace(keep)
+            moved.append((keep, path))
+        if not placement.unchanged:
+            (staging / placement.source.name).replace(placement.target)
+            placed = True
+        atomic.write_text(params_file, params_text)
+        written = {placement.target.relative_to(raw_dir).as_posix(): md5(placement.target)}
+        atomic.write_text(dvc_file, with_record(old_dvc or "", written))
+        track()
+    except BaseException:
+        if placed:
+            placement.target.unlink(missing_ok=True)
+        for keep, path in reversed(moved):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            keep.replace(path)
+        atomic.write_text(params_file, old_params)
+        if old_dvc is None:
+            dvc_file.unlink(missing_ok=True)
+        else:
+            atomic.write_text(dvc_file, old_dvc)
+        raise

@@ -1,0 +1,219 @@
+"""What `make repro` ends with: the run's results in one screen a person reads, at most 100 columns.
+
+Accuracy and macro-F1 on the test split, each class's precision, recall and F1, the gate's verdict
+with its reasons (thresholds, and the champion as `make gate` finds it), what training took, the
+share of texts cut to `model.max_length` when prepare recorded it, and the commands to go on with.
+Every figure is read from the files the stages wrote (metrics/*.json); nothing is written. The wide
+`dvc metrics show` table stays one command away (`make metrics`).
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+from textclf.config import Params
+from textclf.review.champion import EVAL_METRICS_FILE, ChampionError, Source, find
+from textclf.verdict import is_score, judge, usable
+
+WIDTH = 100
+DATA_METRICS_FILE = Path("metrics/data.json")
+# The train stage's facts: reports/ (timings kept out of tracked files), metrics/ before that.
+TRAIN_JOB_FILES = (Path("reports/train_job.json"), Path("metrics/train_job.json"))
+# Classes listed one a line; more are summed up (the worst first, so a weak class is never hidden).
+MAX_CLASSES = 12
+MAX_REASONS = 6
+LABEL_WIDTH = 28
+NEXT_COMMANDS = (
+    ("make plots", "training curves and the confusion matrix in a browser (dvc_plots/index.html)"),
+    ("make metrics", "every metric in one wide table (dvc metrics show)"),
+    ("make report", "the pull-request report against main: reports/report.md"),
+    ("make gate", "the gate as the pull request runs it (reports/gate.json)"),
+    ("make serve", "this model behind the inference server, http://127.0.0.1:8080"),
+)
+
+
+class SummaryError(ValueError):
+    """The metrics the summary reads are missing or not what the stages write."""
+
+
+def _read(path: Path) -> dict[str, Any] | None:
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, RecursionError) as error:
+        raise SummaryError(
+            f"{path}: cannot be read as JSON ({error}); run the pipeline again (dvc repro)"
+        ) from None
+    return payload if isinstance(payload, dict) else None
+
+
+def printable(text: Any, limit: int | None = None) -> str:
+    """`text` with control characters (a label's escape codes, tabs, newlines) shown as `?`, cut to
+    `limit` characters with `...`."""
+    shown = "".join("?" if unicodedata.category(char).startswith("C") else char for char in str(text))
+    if limit is not None and len(shown) > limit:
+        shown = shown[: limit - 3] + "..."
+    return shown
+
+
+def _score(value: Any) -> str:
+    return f"{value:.4f}" if is_score(value) else "-"
+
+
+def _wrapped(text: str, first: str, rest: str) -> list[str]:
+    return textwrap.wrap(
+        printable(text),
+        WIDTH,
+        initial_indent=first,
+        subsequent_indent=rest,
+        break_long_words=True,
+        break_on_hyphens=False,
+    )
+
+
+def duration(seconds: Any) -> str:
+    if not usable(seconds) or seconds < 0:
+        return "-"
+    seconds = float(seconds)
+    if seconds < 90:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest:02d} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def class_lines(metrics: dict[str, Any]) -> list[str]:
+    per_class = metrics.get("per_class")
+    if not isinstance(per_class, dict) or not per_class:
+        return ["Per class: not in metrics/eval.json"]
+    rows = [(str(label), scores if isinstance(scores, dict) else {}) for label, scores in per_class.items()]
+    width = min(max(len(printable(label)) for label, _ in rows), LABEL_WIDTH)
+    width = max(width, len("class"))
+    lines = [f"  {'class':<{width}}  precision  recall      F1  support"]
+    shown = rows
+    if len(rows) > MAX_CLASSES:
+        # The weakest classes first: those are the ones to look at.
+        shown = sorted(rows, key=lambda row: row[1].get("f1") if is_score(row[1].get("f1")) else -1)
+        shown = shown[:MAX_CLASSES]
+    for label, scores in shown:
+        support = scores.get("support")
+        lines.append(
+            f"  {printable(label, width):<{width}}  {_score(scores.get('precision')):>9}"
+            f"  {_score(scores.get('recall')):>6}  {_score(scores.get('f1')):>6}"
+            f"  {support if usable(support) else '-':>7}"
+        )
+    if len(rows) > MAX_CLASSES:
+        lines.append(
+            f"  ... {len(rows) - MAX_CLASSES} more classes, the weakest F1 shown first (make metrics)"
+        )
+    return lines
+
+
+def verdict_for(params: Params, metrics: dict[str, Any], base_ref: str, source: Source) -> dict[str, Any]:
+    """The gate's verdict as `make gate` reaches it, without writing reports/gate.json. A champion
+    that cannot be looked up (no `main` in this clone, an unreadable bucket) leaves the thresholds,
+    and the note says why."""
+    try:
+        lookup = find(params.aws.resolved(), base_ref, source, candidate=metrics)
+    except ChampionError as error:
+        verdict = judge(metrics, params.evaluate, None)
+        verdict["notes"].insert(0, f"not compared with a champion ({error}); thresholds only")
+        return verdict
+    verdict = judge(metrics, params.evaluate, lookup.champion)
+    verdict["notes"].insert(0, lookup.note)
+    return verdict
+
+
+def gate_lines(verdict: dict[str, Any]) -> list[str]:
+    result = "PASS" if verdict.get("verdict") == "pass" else "FAIL"
+    champion = verdict.get("champion")
+    judged = "thresholds" + (
+        f" and {champion.get('origin')}'s {verdict.get('main_metric')}" if champion else " only"
+    )
+    lines = [f"Gate: {result} ({judged})"]
+    reasons = list(verdict.get("reasons") or [])
+    for reason in reasons[:MAX_REASONS]:
+        lines += _wrapped(reason, "  failed: ", "    ")
+    if len(reasons) > MAX_REASONS:
+        lines.append(f"  ... and {len(reasons) - MAX_REASONS} more failed checks (make gate lists them all)")
+    for note in verdict.get("notes") or []:
+        lines += _wrapped(note, "  note: ", "    ")
+    return lines
+
+
+def training_line(job: dict[str, Any] | None) -> str:
+    if not job:
+        return f"Training: no {TRAIN_JOB_FILES[0]} (the train stage writes it)"
+    if job.get("backend") == "sagemaker" or job.get("training_seconds") is not None:
+        parts = [f"SageMaker job {printable(job.get('job_name') or job.get('training_job_name') or '-', 40)}"]
+        parts.append(f"training {duration(job.get('training_seconds'))}")
+        parts.append(f"billable {duration(job.get('billable_seconds'))}")
+        cost = job.get("estimated_cost_usd")
+        if usable(cost):
+            parts.append(f"about ${cost:.2f}")
+        return "Training: " + ", ".join(parts)
+    hardware = job.get("hardware") if isinstance(job.get("hardware"), dict) else {}
+    parts = [f"{duration(job.get('wall_seconds'))} wall, {duration(job.get('train_seconds'))} training"]
+    speed = job.get("train_samples_per_second")
+    if usable(speed):
+        parts.append(f"{speed:.1f} samples/s")
+    accelerator = hardware.get("accelerator")
+    cores = hardware.get("cpu_count")
+    parts.append(
+        f"on {printable(accelerator, 30)}"
+        if accelerator
+        else f"on {cores if usable(cores) else '?'} CPU cores"
+    )
+    return "Training (local): " + ", ".join(parts)
+
+
+def truncation_line(data: dict[str, Any] | None, metrics: dict[str, Any], max_length: int) -> str | None:
+    """The share of texts longer than model.max_length tokens, when prepare recorded it
+    (metrics/data.json `truncation`: {"share": 0..1, "max_length": n}), and what the cut costs on
+    the test split when evaluate recorded it (metrics/eval.json `truncation`)."""
+    recorded = (data or {}).get("truncation")
+    share = recorded.get("share") if isinstance(recorded, dict) else None
+    if not is_score(share):
+        return None
+    limit = recorded.get("max_length")
+    limit = limit if usable(limit) else max_length
+    if share == 0:
+        return f"Truncated: no text is longer than {limit} tokens (model.max_length)"
+    line = f"Truncated: {share:.1%} of texts are longer than {limit} tokens (model.max_length)"
+    line += "; the model sees their start only"
+    test = metrics.get("truncation") if isinstance(metrics.get("truncation"), dict) else {}
+    rows = test.get("truncated_rows")
+    if usable(rows) and rows > 0:
+        line += (
+            f"; test accuracy {_score(test.get('accuracy_truncated'))} on the {rows} cut texts, "
+            f"{_score(test.get('accuracy_rest'))} on the rest"
+        )
+    return line
+
+
+def lines(params: Params, base_ref: str = "main", source: Source = "auto") -> list[str]:
+    metrics = _read(EVAL_METRICS_FILE)
+    if metrics is None:
+        raise SummaryError(
+            f"{EVAL_METRICS_FILE}: not found; run the pipeline first (make repro or dvc repro)"
+        )
+    rows = metrics.get("test_rows")
+    heading = f"Test split ({rows} rows)" if usable(rows) else "Test split"
+    out = ["", "=" * 30 + " textclf: this run " + "=" * 30]
+    out += class_lines(metrics)
+    out.append(
+        f"{heading}: accuracy {_score(metrics.get('accuracy'))}, macro-F1 {_score(metrics.get('macro_f1'))}"
+    )
+    out += gate_lines(verdict_for(params, metrics, base_ref, source))
+    job = next((found for found in map(_read, TRAIN_JOB_FILES) if found), None)
+    out.append(training_line(job))
+    truncated = truncation_line(_read(DATA_METRICS_FILE), metrics, params.model.max_length)
+    if truncated:
+        out += _wrapped(truncated, "", "  ")
+    out.append("Next:")
+    out += [f"  {command:<13} {what}" for command, what in NEXT_COMMANDS]
+    return out

@@ -1,0 +1,124 @@
+"""`textclf summary` (the end of `make repro`): one screen within 100 columns that names accuracy,
+macro-F1, each class, the gate's verdict with its reasons, training and the next commands, in a
+real git repository with DVC."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.code.conftest import SPAM_EVAL
+from tests.review.conftest import Project, eval_metrics
+from textclf import cli
+from textclf.review import summary
+
+WIDTH = 100
+
+
+def run(capsys, *args: str) -> list[str]:
+    assert cli.main(["summary", "--champion", "main", *args]) == 0
+    return capsys.readouterr().out.splitlines()
+
+
+def assert_fits(lines: list[str]) -> None:
+    wide = [line for line in lines if len(line) > WIDTH]
+    assert not wide, "wider than 100 columns:\n" + "\n".join(wide)
+
+
+def test_the_summary_names_the_figures_the_verdict_and_what_to_run_next(spam_repo, capsys):
+    lines = run(capsys)
+    text = "\n".join(lines)
+
+    assert_fits(lines)
+    assert len(lines) <= 40  # one screen: `make repro 2>&1 | tail -40` shows all of it
+    assert (
+        f"Test split (100 rows): accuracy {SPAM_EVAL['accuracy']:.4f}, macro-F1 {SPAM_EVAL['macro_f1']:.4f}"
+        in lines
+    )
+    ham = SPAM_EVAL["per_class"]["ham"]
+    assert "  class  precision  recall      F1  support" in lines
+    assert f"  ham    {ham['precision']:>9.4f}  {ham['recall']:>6.4f}  {ham['f1']:>6.4f}       58" in lines
+    assert "Gate: PASS (thresholds only)" in lines
+    assert "  note: new task: this model's classes (ham, spam) share none" in text
+    assert "Training (local): 2 min 30 s wall, 2 min 16 s training, 28.2 samples/s, on 2 CPU cores" in lines
+    for command in ("make plots", "make metrics", "make report", "make serve"):
+        assert any(line.startswith(f"  {command} ") for line in lines)
+    assert "Truncated" not in text  # prepare recorded no truncation share here
+
+
+def test_a_failed_gate_with_many_long_classes_still_fits(spam_repo, capsys):
+    names = [f"a-rather-long-class-name-from-a-real-dataset-number-{n:02d}" for n in range(30)]
+    outcomes = {name: {name: 5, names[(i + 1) % 30]: 5} for i, name in enumerate(names)}
+    spam_repo.write_json("metrics/eval.json", eval_metrics(outcomes))
+
+    lines = run(capsys)
+
+    assert_fits(lines)
+    assert "Gate: FAIL (thresholds only)" in lines
+    assert sum(line.startswith("  failed: ") for line in lines) == summary.MAX_REASONS
+    assert any(line.startswith("  ... and ") and "more failed checks" in line for line in lines)
+    assert "  ... 18 more classes, the weakest F1 shown first (make metrics)" in lines
+    assert any(line.startswith("  a-rather-long-class-name-...  ") for line in lines)
+
+
+def test_escape_codes_in_a_label_are_not_sent_to_the_terminal(spam_repo, capsys):
+    spam_repo.write_json(
+        "metrics/eval.json", eval_metrics({"ham\x1b[2J": {"ham\x1b[2J": 9}, "spam": {"spam": 9}})
+    )
+
+    text = "\n".join(run(capsys))
+
+    assert "\x1b" not in text and "ham?[2J" in text
+
+
+def test_the_truncated_share_when_prepare_recorded_it(spam_repo, capsys):
+    data = spam_repo.root / "metrics/data.json"
+    spam_repo.write_json(
+        "metrics/data.json",
+        {**__import__("json").loads(data.read_text()), "truncation": {"share": 0.613, "max_length": 128}},
+    )
+
+    lines = run(capsys)
+
+    assert_fits(lines)
+    truncated = " ".join(line.strip() for line in lines if not line.startswith(("Next", "  make")))
+    assert "Truncated: 61.3% of texts are longer than 128 tokens (model.max_length)" in truncated
+
+
+def test_what_truncation_costs_on_the_test_split(spam_repo, capsys):
+    data = __import__("json").loads((spam_repo.root / "metrics/data.json").read_text())
+    spam_repo.write_json("metrics/data.json", {**data, "truncation": {"share": 0.4, "max_length": 64}})
+    spam_repo.write_json(
+        "metrics/eval.json",
+        {
+            **SPAM_EVAL,
+            "truncation": {"truncated_rows": 41, "accuracy_truncated": 0.8049, "accuracy_rest": 0.9153},
+        },
+    )
+
+    lines = run(capsys)
+
+    assert_fits(lines)
+    text = " ".join(line.strip() for line in lines)
+    assert "40.0% of texts are longer than 64 tokens" in text
+    assert "test accuracy 0.8049 on the 41 cut texts, 0.9153 on the rest" in text
+
+
+def test_without_a_main_branch_the_thresholds_still_judge(spam_repo, capsys):
+    assert cli.main(["summary", "--champion", "main", "--base", "no-such-branch"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+
+    assert_fits(lines)
+    assert "Gate: PASS (thresholds only)" in lines
+    assert any("not compared with a champion (git ref 'no-such-branch' not found" in line for line in lines)
+
+
+def test_before_the_pipeline_ran_it_says_what_to_run(spam_repo: Project, capsys):
+    (spam_repo.root / "metrics/eval.json").unlink()
+
+    assert cli.main(["summary", "--champion", "main"]) == 2
+    assert "metrics/eval.json: not found; run the pipeline first (make repro" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("seconds", "shown"), [(52.49, "52.5 s"), (151, "2 min 31 s"), (4000, "1 h 06 min")])
+def test_durations(seconds, shown):
+    assert summary.duration(seconds) == shown

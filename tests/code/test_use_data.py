@@ -1,0 +1,199 @@
+"""`textclf use-data FILE`: a team's own file becomes the data in one step (copied into data/raw,
+columns and labels in params.yaml, `dvc add`), with real git and DVC; it never replaces a file it
+did not write without --force, and a failure changes nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from textclf.pipeline import own_data, sample_data
+
+SRC = Path(__file__).resolve().parents[2] / "src"
+SPAM = [{"body": f"win a prize number {n} now", "kind": "spam"} for n in range(12)] + [
+    {"body": f"lunch at {n} tomorrow?", "kind": "ham"} for n in range(12)
+]
+
+
+USE = ("use-data", "../mine/spam.jsonl", "--text-column", "body", "--label-column", "kind")
+
+
+def jsonl(rows: list[dict]) -> str:
+    return "".join(json.dumps(row) + "\n" for row in rows)
+
+
+def textclf(cwd: Path, *args: str, path: str | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(SRC), "DVC_NO_ANALYTICS": "1"}
+    env["PATH"] = path or (str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"])
+    return subprocess.run(
+        [sys.executable, "-m", "textclf.cli", *args], cwd=cwd, capture_output=True, text=True, env=env
+    )
+
+
+def git(cwd: Path, *args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True)
+    return done.stdout
+
+
+def dvc(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "dvc", *args], cwd=cwd, capture_output=True, text=True)
+
+
+@pytest.fixture
+def clone(tmp_path, repo_root) -> Path:
+    """A fresh clone's data side: params.yaml, data.dvc pinning the sample, the sample in data/raw."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    assert dvc(root, "init", "-q").returncode == 0
+    shutil.copy(repo_root / "params.yaml", root / "params.yaml")
+    shutil.copy(repo_root / "data.dvc", root / "data.dvc")
+    sample_data.write_sample(root / "data/raw")
+    (root / "data/.gitignore").write_text("/raw\n", encoding="utf-8")
+    git(root, "add", "-A")
+    git(root, "-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qm", "template")
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine/spam.jsonl").write_text(jsonl(SPAM), encoding="utf-8")
+    return root
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    files = {}
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and ".git" not in path.parts and ".dvc" not in path.parts:
+            files[path.relative_to(root).as_posix()] = path.read_bytes()
+    return files
+
+
+def test_own_file_replaces_the_sample_sets_params_and_is_tracked(clone):
+    before = (clone / "params.yaml").read_text(encoding="utf-8").splitlines()
+
+    done = textclf(clone, *USE)
+
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in (clone / "data/raw").iterdir()) == ["spam.jsonl"]
+    params = yaml.safe_load((clone / "params.yaml").read_text(encoding="utf-8"))
+    assert params["data"]["text_column"] == "body" and params["data"]["label_column"] == "kind"
+    assert params["data"]["labels"] == ["ham", "spam"]
+    after = (clone / "params.yaml").read_text(encoding="utf-8").splitlines()
+    changed = [(old, new) for old, new in zip(before, after, strict=True) if old != new]
+    assert [new for _, new in changed] == [
+        "  text_column: body",
+        "  label_column: kind",
+        "  labels: [ham, spam]",
+    ]
+    record = yaml.safe_load((clone / "data.dvc").read_text(encoding="utf-8"))
+    assert record["meta"][own_data.META_KEY] == {"spam.jsonl": own_data.md5(clone / "data/raw/spam.jsonl")}
+    assert not sample_data.is_pinned_by(clone / "data.dvc")
+    status = dvc(clone, "status", "data.dvc", "--json")
+    assert status.returncode == 0 and json.loads(status.stdout) == {}, status.stdout
+    assert "replaced data/raw/messages.csv" in done.stderr
+    assert "git switch -c my-data" in done.stderr and "dvc push" in done.stderr
+    assert not [p for p in (clone / "data").iterdir() if p.name.startswith(".use-data")]
+
+
+def test_a_new_version_of_its_own_file_replaces_it_without_force(clone):
+    first = textclf(clone, *USE)
+    assert first.returncode == 0, first.stderr
+    more = [*SPAM, {"body": "free money", "kind": "spam"}]
+    (clone.parent / "mine/spam.jsonl").write_text(jsonl(more), encoding="utf-8")
+
+    again = textclf(clone, *USE)
+
+    assert again.returncode == 0, again.stderr
+    assert (clone / "data/raw/spam.jsonl").read_text(encoding="utf-8") == jsonl(more)
+    assert yaml.safe_load((clone / "data.dvc").read_text())["meta"][own_data.META_KEY] == {
+        "spam.jsonl": own_data.md5(clone / "data/raw/spam.jsonl")
+    }
+
+
+def test_a_file_it_did_not_write_is_never_replaced_without_force(clone):
+    first = textclf(clone, *USE)
+    assert first.returncode == 0, first.stderr
+    with (clone / "data/raw/spam.jsonl").open("a", encoding="utf-8") as handle:  # edited by hand
+        handle.write(json.dumps({"body": "my own fix", "kind": "ham"}) + "\n")
+    (clone / "data/raw/extra.csv").write_text("body,kind\nhello,ham\n", encoding="utf-8")
+    before = snapshot(clone)
+
+    refused = textclf(clone, *USE)
+
+    assert refused.returncode == 2
+    assert "data/raw: holds files that use-data did not put there" in refused.stderr
+    assert "data/raw/extra.csv" in refused.stderr and "data/raw/spam.jsonl" in refused.stderr
+    assert "--force" in refused.stderr and "Traceback" not in refused.stderr
+    assert snapshot(clone) == before
+
+    forced = textclf(clone, *USE, "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert sorted(p.name for p in (clone / "data/raw").iterdir()) == ["spam.jsonl"]
+
+
+def test_a_wrong_column_names_the_users_file_and_changes_nothing(clone):
+    before = snapshot(clone)
+
+    done = textclf(clone, "use-data", "../mine/spam.jsonl", "--text-column", "text", "--label-column", "kind")
+
+    assert done.returncode == 2
+    assert "../mine/spam.jsonl" in done.stderr and "'text'" in done.stderr
+    assert ".use-data" not in done.stderr and "Traceback" not in done.stderr
+    assert snapshot(clone) == before
+
+
+def test_labels_that_differ_only_in_case_are_refused(clone):
+    rows = [*SPAM, {"body": "WIN NOW", "kind": "Spam"}]
+    (clone.parent / "mine/spam.jsonl").write_text(jsonl(rows), encoding="utf-8")
+    before = snapshot(clone)
+
+    done = textclf(clone, *USE)
+
+    assert done.returncode == 2
+    assert "labels 'Spam' and 'spam' differ only in case" in done.stderr
+    assert snapshot(clone) == before
+
+
+def test_given_labels_keep_their_order_and_must_cover_the_file(clone):
+    partial = textclf(clone, *USE, "--labels", "spam")
+    assert partial.returncode == 2
+    assert "12 rows have labels not in --labels: 'ham'" in partial.stderr
+
+    ordered = textclf(clone, *USE, "--labels", "spam,ham")
+    assert ordered.returncode == 0, ordered.stderr
+    assert yaml.safe_load((clone / "params.yaml").read_text())["data"]["labels"] == ["spam", "ham"]
+
+
+def test_a_failed_dvc_add_puts_everything_back(clone, tmp_path):
+    tools = tmp_path / "failing-dvc"
+    tools.mkdir()
+    (tools / "dvc").write_text("#!/bin/sh\necho 'ERROR: disk full' >&2\nexit 1\n", encoding="utf-8")
+    (tools / "dvc").chmod(0o755)
+    before = snapshot(clone)
+
+    done = textclf(clone, *USE, path=str(tools) + os.pathsep + os.environ["PATH"])
+
+    assert done.returncode == 2
+    assert "`dvc add data/raw` failed" in done.stderr and "are as they were" in done.stderr
+    assert snapshot(clone) == before
+
+
+def test_a_block_list_of_labels_is_rewritten_whole():
+    text = "data:\n  text_column: text\n  labels:\n    - a\n    - b\n\n  seed: 1\nmodel:\n  name: x\n"
+
+    updated = own_data.set_data_keys(text, {"labels": ["ham", "spam"], "label_column": "kind"})
+
+    assert updated.splitlines() == [
+        "data:",
+        "  label_column: kind",
+        "  text_column: text",
+        "  labels: [ham, spam]",
+        "",
+        "  seed: 1",
+        "model:",
+        "  name: x",
+    ]
