@@ -5,7 +5,7 @@
 	repro-ci push-outputs publish release-commit release-check promote release-published \
 	production-changed production-desired production-check production-pr production-rolled-back-pr production-compare \
 	retrain-import retrain-pr rehearse-pr rehearse-release rehearse act \
-	loop-start needs-training test-slow pr-session-seconds stop-training
+	loop-start needs-training test-slow pr-session-seconds stop-training pr-head
 
 WORKFLOWS := $(wildcard .github/workflows/*.yml)
 # npm ci writes this file; it is newer than the lock file once node_modules/ matches it.
@@ -95,8 +95,23 @@ repro-ci: $(INSTALLED) ## dvc repro, pulling unchanged stages' outputs from the 
 push-outputs: $(INSTALLED) ## dvc push the data and the pipeline's outputs
 	$(BIN)/dvc push
 
-publish: $(INSTALLED) ## Upload models/model and metrics to s3://<artifacts>/models/$COMMIT/
-	$(BIN)/textclf publish --commit "$${COMMIT:-$(HEAD_COMMIT)}"
+# In a pull request's run (TEXTCLF_STOP_TRAINING_FUNCTION, GITHUB_RUN_ID) the run's role may not
+# write models/: the files beside the model are staged, and the training-run function copies the
+# run's job's model.tar.gz and them there, with the job's provenance (docs/security.md).
+publish: $(INSTALLED) ## Publish models/model and metrics to s3://<artifacts>/models/$COMMIT/ (a PR run: its job's model, through the training-run function)
+	@if [[ -n "$${TEXTCLF_STOP_TRAINING_FUNCTION:-}" && -n "$${GITHUB_RUN_ID:-}" ]]; then \
+		$(BIN)/python -m textclf.release.promote stage-publish && \
+		COMMIT="$${COMMIT:-$(HEAD_COMMIT)}" $(BIN)/python -m textclf.training.sagemaker publish-run-job; \
+	else \
+		$(BIN)/textclf publish --commit "$${COMMIT:-$(HEAD_COMMIT)}"; \
+	fi
+
+pr-head: ## Check out $COMMIT, the PR head, after the run's merge commit (GITHUB_SHA), whose second parent it must be
+	@[[ "$${COMMIT:-}" =~ ^[0-9a-f]{40}$$ ]] || { echo "COMMIT is not a commit sha: set COMMIT=<the PR head>" >&2; exit 2; }
+	@parent="$$(git rev-parse --verify --quiet "$${GITHUB_SHA:-HEAD}^2")"; \
+	if [[ "$$parent" != "$$COMMIT" ]]; then \
+		echo "GITHUB_SHA $${GITHUB_SHA:-HEAD} is not the merge of $$COMMIT (second parent: $${parent:-none}): check out the pull request's merge commit (actions/checkout without ref)" >&2; exit 2; fi
+	git checkout --quiet --detach "$$COMMIT"
 
 # --- release workflow -------------------------------------------------------------------------
 

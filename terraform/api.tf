@@ -8,7 +8,7 @@
 # Variables and outputs of the module are in this file.
 
 variable "enable_api" {
-  description = "Create the API front door (HTTP API -> proxy Lambda -> the endpoint)."
+  description = "Create the API front door (HTTP API -> proxy Lambda -> the endpoint). Turning it on or off changes the release role's own policy and the permissions boundary: apply that change as an administrator (the release role's plan stops saying so)."
   type        = bool
   default     = false
 }

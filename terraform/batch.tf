@@ -50,7 +50,10 @@ locals {
       Action    = "sts:AssumeRoleWithWebIdentity"
       Condition = {
         StringEquals = { "${local.github_oidc_host}:aud" = "sts.amazonaws.com" }
-        StringLike   = { "${local.github_oidc_host}:sub" = local.release_subjects }
+        StringLike = {
+          "${local.github_oidc_host}:sub"              = local.release_subjects
+          "${local.github_oidc_host}:job_workflow_ref" = local.github_workflow_refs["batch"]
+        }
       }
     }]
   }

@@ -174,6 +174,21 @@ locals {
 
 # A boundary only limits: it grants nothing by itself, so the checks below, written for policies that
 # grant, do not apply. Each role's own policy (iam.tf) is what grants, and is checked.
+# The release workflow applies as this environment's release role, which may change neither its own
+# policy nor this boundary (iam.tf, NeverLoosenItsOwnLimits). Turning enable_api or enable_ecs on or
+# off changes both, so such an apply would fail half way at IAM: the plan stops first, saying so.
+locals {
+  applied_by_release_role = strcontains(data.aws_caller_identity.current.arn, ":assumed-role/${local.name}-github-release/")
+  # Terraform evaluates both sides of ||: the policy is read only when the release role applies.
+  applied_boundary_policy = try(data.aws_iam_policy.applied_boundary[0].policy, "")
+}
+
+data "aws_iam_policy" "applied_boundary" {
+  count = local.applied_by_release_role ? 1 : 0
+
+  arn = "arn:${local.partition}:iam::${local.account_id}:policy/${local.name}-boundary"
+}
+
 resource "aws_iam_policy" "boundary" {
   #checkov:skip=CKV_AWS_286:A permissions boundary grants nothing; it caps the roles' own (checked) policies
   #checkov:skip=CKV_AWS_288:A permissions boundary grants nothing; it caps the roles' own (checked) policies
@@ -184,4 +199,14 @@ resource "aws_iam_policy" "boundary" {
   name        = "${local.name}-boundary"
   description = "Permissions boundary of every ${local.name} role"
   policy      = jsonencode(local.boundary_policy)
+
+  lifecycle {
+    precondition {
+      condition = !local.applied_by_release_role || (
+        strcontains(local.applied_boundary_policy, "apigateway:*") == local.api_enabled &&
+        strcontains(local.applied_boundary_policy, "ecs:*") == local.ecs_enabled
+      )
+      error_message = "Turning enable_api or enable_ecs on or off changes the release role's own policy and the permissions boundary, which the release role may not change: apply this change as an administrator (make infra-apply with administrator credentials, docs/infra.md); the release workflow's applies then go on as before."
+    }
+  }
 }

@@ -7,7 +7,7 @@
 # The network (VPC, subnets) is the account's: pass it in. Variables and outputs are in this file.
 
 variable "enable_ecs" {
-  description = "Create the ECS Fargate service behind a load balancer."
+  description = "Create the ECS Fargate service behind a load balancer. Turning it on or off changes the release role's own policy and the permissions boundary: apply that change as an administrator (the release role's plan stops saying so)."
   type        = bool
   default     = false
 }

@@ -5,8 +5,9 @@
 # sagemaker: what training jobs run as (their data, checkpoints and output, logs)
 # serving:   what the endpoint's models run as (read the released models, nothing else)
 # redeploy:  the redeploy Lambda (only the SageMaker calls a redeploy needs, on this endpoint)
-# pr:        GitHub pull-request workflows (start training within limits, read data, publish the
-#            PR's model write-once under models/<commit>/)
+# pr:        GitHub pull-request workflows (read data, upload the prepared data write-once and the
+#            run's evaluation; start, stop and publish their training job through the training-run
+#            function, which verifies the run's OIDC token: the role writes no models/)
 # release:   the release job's Terraform apply (and images); environment `production` on main only
 # promote:   the release job's promote step: invoke the redeploy Lambda, read models/, write production/
 # retrain:   the retrain workflow: read incoming/ data, add DVC objects
@@ -38,6 +39,21 @@ locals {
   "${prefix}:environment:${var.github_release_environment}:ref:${local.release_ref}"]
   # The retrain workflow runs on main (schedule, dispatch) in no environment: its context is the ref.
   retrain_subjects = [for prefix in local.github_subject_prefixes : "${prefix}:ref:${local.release_ref}:ref:${local.release_ref}"]
+
+  # Which workflow file each role's jobs come from (the token's job_workflow_ref,
+  # `<owner>/<repo>/.github/workflows/<file>@<ref>`, GitHub's OIDC reference), a claim STS checks in
+  # trust policies since 2026 ("AWS STS supports validation of identity provider claims"): a job of
+  # batch.yml or retrain.yml, or any other file on main, does not get the release role although its
+  # subject may be the same.
+  workflow_ref = "${var.github_repository}/.github/workflows"
+  github_workflow_refs = {
+    pr      = ["${local.workflow_ref}/pr.yml@refs/pull/*/merge"]
+    release = ["${local.workflow_ref}/release.yml@${local.release_ref}"]
+    # The release's promote steps, and the scheduled comparison of production with its declared state.
+    promote = ["${local.workflow_ref}/release.yml@${local.release_ref}", "${local.workflow_ref}/state.yml@${local.release_ref}"]
+    retrain = ["${local.workflow_ref}/retrain.yml@${local.release_ref}"]
+    batch   = ["${local.workflow_ref}/batch.yml@${local.release_ref}"]
+  }
 
   # The functions the PR and promote roles call, by name: the administrator creates those roles
   # (docs/infra.md, first apply) without the functions, which the release role creates later.
@@ -150,7 +166,10 @@ locals {
         StringEquals = { "${local.github_oidc_host}:aud" = "sts.amazonaws.com" }
         # StringLike for the PR subject's one wildcard, the pull request's number in
         # refs/pull/<n>/merge; every other subject is an exact string.
-        StringLike = { "${local.github_oidc_host}:sub" = subjects }
+        StringLike = {
+          "${local.github_oidc_host}:sub"              = subjects
+          "${local.github_oidc_host}:job_workflow_ref" = local.github_workflow_refs[role]
+        }
       }
     }]
   } }
@@ -415,35 +434,18 @@ locals {
     Version = "2012-10-17"
     Statement = [
       {
-        # Only the training jobs a PR needs: the project's name prefix, the instance types and the
-        # runtime params.yaml allows, network isolation on, output encrypted with the project key
-        # (condition keys of CreateTrainingJob in the SageMaker service authorization reference).
-        Sid      = "StartTrainingJobsWithinLimits"
-        Effect   = "Allow"
-        Action   = "sagemaker:CreateTrainingJob"
-        Resource = "${local.sagemaker_arn_prefix}:training-job/${local.training_job_prefix}*"
-        Condition = {
-          # ForAllValues is true for a request that names no instance type ("Single-valued vs.
-          # multivalued context keys", IAM User Guide): the Null condition requires one.
-          "ForAllValues:StringEquals" = { "sagemaker:InstanceTypes" = var.training_instance_types }
-          Null                        = { "sagemaker:InstanceTypes" = "false" }
-          NumericLessThanEquals       = { "sagemaker:MaxRuntimeInSeconds" = tostring(var.training_max_runtime_seconds) }
-          Bool                        = { "sagemaker:NetworkIsolation" = "true" }
-        }
-      },
-      local.pass_sagemaker_role,
-      {
-        # AddTags: a dependent action of CreateTrainingJob with Tags (Service Authorization
-        # Reference, list_amazonsagemaker); names, not tags, decide what a run may stop.
-        # No StopTrainingJob: one role serves every PR, so a PR stops its own run's job through
-        # the stop-training function, which verifies the run's OIDC token (lambda.tf).
+        # No CreateTrainingJob, StopTrainingJob, AddTags or PassRole, and no write to models/: one
+        # role serves every PR, and IAM cannot tell one run's job, checkpoints or commit from
+        # another's (CreateTrainingJob has no condition key for its checkpoint or output location).
+        # A run starts, stops and publishes its own job through the training-run function, which
+        # verifies the run's OIDC token and its merge commit (lambda.tf, textclf.training.stop_job).
         Sid      = "FollowTrainingJobs"
         Effect   = "Allow"
-        Action   = ["sagemaker:DescribeTrainingJob", "sagemaker:AddTags"]
+        Action   = "sagemaker:DescribeTrainingJob"
         Resource = "${local.sagemaker_arn_prefix}:training-job/${local.training_job_prefix}*"
       },
       {
-        Sid      = "StopItsOwnRunsJobThroughTheFunction"
+        Sid      = "StartStopAndPublishItsRunsJobThroughTheFunction"
         Effect   = "Allow"
         Action   = "lambda:InvokeFunction"
         Resource = local.stop_training_function_arn
@@ -482,12 +484,13 @@ locals {
         Resource = [for prefix in ["datasets/", "checkpoints/", var.training_output_prefix, var.artifact_prefix, "reports/", "production/"] : "${local.artifacts_arn}/${prefix}*"]
       },
       {
-        # models/<commit>/ is write-once (storage.tf's bucket policy): a PR publishes its own
-        # commit's model and cannot replace another's.
+        # datasets/ is content-addressed and write-once (storage.tf's bucket policy), and a job checks
+        # every file it trains on against its digest; candidates/ holds a run's evaluation files
+        # until the training-run function copies them, sha256 checked, into models/<commit>/.
         Sid      = "WriteExperimentPrefixes"
         Effect   = "Allow"
         Action   = ["s3:PutObject", "s3:AbortMultipartUpload"]
-        Resource = [for prefix in ["datasets/", var.artifact_prefix, "reports/"] : "${local.artifacts_arn}/${prefix}*"]
+        Resource = [for prefix in ["datasets/", "candidates/", "reports/"] : "${local.artifacts_arn}/${prefix}*"]
       },
       {
         # The project key through S3 only (its objects are SSE-KMS): the PR role has no use of the
@@ -814,6 +817,52 @@ locals {
         Effect   = "Allow"
         Action   = ["sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob"]
         Resource = "${local.sagemaker_arn_prefix}:training-job/${local.training_job_prefix}*"
+      },
+      {
+        # A run's job, named after its verified head commit: only the training jobs a PR needs,
+        # the project's name prefix, the instance types and the runtime params.yaml allows, network
+        # isolation on (condition keys of CreateTrainingJob in the SageMaker service authorization
+        # reference). AddTags: a dependent action of CreateTrainingJob with Tags.
+        Sid      = "StartRunsJobsWithinLimits"
+        Effect   = "Allow"
+        Action   = ["sagemaker:CreateTrainingJob", "sagemaker:AddTags"]
+        Resource = "${local.sagemaker_arn_prefix}:training-job/${local.training_job_prefix}*"
+        Condition = {
+          # ForAllValues is true for a request that names no instance type ("Single-valued vs.
+          # multivalued context keys", IAM User Guide): the Null condition requires one.
+          "ForAllValues:StringEquals" = { "sagemaker:InstanceTypes" = var.training_instance_types }
+          Null                        = { "sagemaker:InstanceTypes" = "false" }
+          NumericLessThanEquals       = { "sagemaker:MaxRuntimeInSeconds" = tostring(var.training_max_runtime_seconds) }
+          Bool                        = { "sagemaker:NetworkIsolation" = "true" }
+        }
+      },
+      local.pass_sagemaker_role,
+      {
+        # 404, not 403, for a model not published yet (GetObject API reference).
+        Sid      = "TellUnpublishedCommitsApart"
+        Effect   = "Allow"
+        Action   = "s3:ListBucket"
+        Resource = local.artifacts_arn
+      },
+      {
+        # The job's model.tar.gz and the run's files in; models/<commit>/ out, write-once.
+        Sid      = "ReadJobOutputAndCandidates"
+        Effect   = "Allow"
+        Action   = "s3:GetObject"
+        Resource = [for prefix in [var.training_output_prefix, "candidates/", var.artifact_prefix] : "${local.artifacts_arn}/${prefix}*"]
+      },
+      {
+        Sid      = "PublishReleasedModelsWriteOnce"
+        Effect   = "Allow"
+        Action   = "s3:PutObject"
+        Resource = "${local.artifacts_arn}/${var.artifact_prefix}*"
+      },
+      {
+        Sid       = "UseTheProjectKeyThroughS3"
+        Effect    = "Allow"
+        Action    = local.kms_use.Action
+        Resource  = local.kms_use.Resource
+        Condition = { StringEquals = { "kms:ViaService" = "s3.${var.region}.amazonaws.com" } }
       },
       {
         Sid      = "WriteItsLogs"

@@ -111,13 +111,18 @@ resource "aws_lambda_permission" "model_approved" {
   source_arn    = aws_cloudwatch_event_rule.model_approved.arn
 }
 
-# --- the stop-training function -----------------------------------------------------------------
+# --- the training-run function (named stop-training) --------------------------------------------
 #
-# A pull request's run stops its own training job through this function, never directly: one PR
-# role serves every pull request and IAM cannot tell their jobs apart (the claims STS checks in a
-# trust policy are not available to permission policies), so the function verifies the run's
-# GitHub OIDC token and stops only the job named after that run (textclf.training.stop_job).
-# Same package as the redeploy function, its own role.
+# A pull request's run starts, stops and publishes its own training job through this function, never
+# directly: one PR role serves every pull request and IAM cannot tell their jobs apart (the claims
+# STS checks in a trust policy are not available to permission policies), so the function verifies
+# the run's GitHub OIDC token and, to start or publish, the run's merge commit, whose second parent
+# is the commit the job trains and the model is published under (textclf.training.stop_job). It
+# names the job, sets its checkpoints (its own prefix) and output, and copies a completed job's
+# model.tar.gz byte for byte into the write-once models/<commit>/ with a manifest saying where every
+# byte came from; the release checks that manifest against the commit (textclf.release.promote).
+# Same package as the redeploy function, its own role. Its name and the repository variable
+# STOP_TRAINING_FUNCTION are kept from when it only stopped jobs.
 
 resource "aws_cloudwatch_log_group" "stop_training" {
   name              = "/aws/lambda/${local.stop_training_function}"
@@ -131,12 +136,13 @@ resource "aws_lambda_function" "stop_training" {
   #checkov:skip=CKV_AWS_272:The zip is built by the release workflow from the reviewed commit; code signing needs a Signer profile (optional hardening).
   #checkov:skip=CKV_AWS_116:Invoked synchronously by the PR workflow, which reports a failure; nothing to dead-letter.
   function_name = local.stop_training_function
-  description   = "Stop the training job of the pull request run whose GitHub OIDC token comes with the request"
+  description   = "Start, stop and publish the training job of the pull request run whose GitHub OIDC token comes with the request"
   role          = aws_iam_role.stop_training.arn
   handler       = "textclf.training.stop_job.handler"
   runtime       = "python3.13"
-  timeout       = 30
-  memory_size   = 128
+  # Publishing copies the job's model.tar.gz through /tmp (512 MB by default) at S3's pace.
+  timeout     = 300
+  memory_size = 512
 
   filename         = local.lambda_zip
   source_code_hash = fileexists(local.lambda_zip) ? filebase64sha256(local.lambda_zip) : null
@@ -149,6 +155,16 @@ resource "aws_lambda_function" "stop_training" {
       GITHUB_REPOSITORY = var.github_repository
       JOB_NAME_PREFIX   = var.project
       JWKS_URL          = var.github_oidc_jwks_url
+      # Where a run's job reads, checkpoints and writes, and where its model is published.
+      ARTIFACTS_BUCKET        = aws_s3_bucket.this["artifacts"].id
+      DATASETS_PREFIX         = "datasets/"
+      CHECKPOINTS_PREFIX      = "checkpoints/"
+      JOBS_PREFIX             = var.training_output_prefix
+      CANDIDATES_PREFIX       = "candidates/"
+      ARTIFACT_PREFIX         = var.artifact_prefix
+      SAGEMAKER_ROLE_ARN      = aws_iam_role.sagemaker.arn
+      TRAINING_REPOSITORY_URI = aws_ecr_repository.this["training"].repository_url
+      KMS_KEY_ARN             = aws_kms_key.project.arn
     }, var.github_repository_id == null ? {} : { GITHUB_REPOSITORY_ID = tostring(var.github_repository_id) })
   }
 

@@ -3,8 +3,10 @@
 #
 # data:      dvc/ (the DVC remote), incoming/ (new raw data; an upload starts retraining),
 #            captured/ (sampled texts, when capture is on; expired: capture.tf)
-# artifacts: datasets/ (content-addressed prepared data), checkpoints/, models/<commit>/,
-#            reports/, production/metrics.json (the champion's metrics)
+# artifacts: datasets/<md5>/ (content-addressed prepared data, write-once), checkpoints/<job>/,
+#            jobs/ (training jobs' output), candidates/ (a run's evaluation files, until published),
+#            models/<commit>/ (write-once, written by the training-run function), reports/,
+#            production/metrics.json (the champion's metrics)
 
 resource "aws_s3_bucket" "this" {
   #checkov:skip=CKV_AWS_18:Access logs need a third, log-only bucket; enable CloudTrail S3 data events if you need an audit trail.
@@ -69,24 +71,27 @@ locals {
   # Released models are write-once: a PutObject under models/ must be a conditional write that
   # fails if the key exists (If-None-Match: *; "s3:if-none-match" condition key, S3 User Guide,
   # "Enforce conditional writes"), and nobody deletes a version there. So the bytes a pull request
-  # published, and its report described, are the bytes a release deploys.
-  write_once_statements = [
+  # published, and its report described, are the bytes a release deploys. The prepared data a job
+  # trains on is write-once too, under its content address (DVC's md5 of data/prepared): a pull
+  # request can add a dataset but never change the bytes another run (main's data included) trains
+  # on; the job checks every file against that digest as well.
+  write_once_statements = flatten([for name, prefix in { Datasets = "datasets/", ReleasedModels = var.artifact_prefix } : [
     {
-      Sid       = "ReleasedModelsAreWriteOnce"
+      Sid       = "${name}AreWriteOnce"
       Effect    = "Deny"
       Principal = "*"
       Action    = "s3:PutObject"
-      Resource  = "${aws_s3_bucket.this["artifacts"].arn}/${var.artifact_prefix}*"
+      Resource  = "${aws_s3_bucket.this["artifacts"].arn}/${prefix}*"
       Condition = { Null = { "s3:if-none-match" = "true" } }
     },
     {
-      Sid       = "ReleasedModelsAreNeverDeleted"
+      Sid       = "${name}AreNeverDeleted"
       Effect    = "Deny"
       Principal = "*"
       Action    = ["s3:DeleteObject", "s3:DeleteObjectVersion"]
-      Resource  = "${aws_s3_bucket.this["artifacts"].arn}/${var.artifact_prefix}*"
+      Resource  = "${aws_s3_bucket.this["artifacts"].arn}/${prefix}*"
     },
-  ]
+  ]])
   # The account-per-environment layout (docs/infra.md): another account's roles read the published
   # models. Cross-account access needs both their own policy and this grant (S3 User Guide, "How
   # Amazon S3 authorizes a request for an object operation": the bucket owner must allow it).
@@ -149,6 +154,12 @@ locals {
       {
         id     = "expire-old-checkpoints"
         prefix = "checkpoints/"
+        days   = var.checkpoint_expiration_days
+      },
+      {
+        # A run's evaluation files serve only until the function copies them into models/.
+        id     = "expire-publish-candidates"
+        prefix = "candidates/"
         days   = var.checkpoint_expiration_days
       },
     ])

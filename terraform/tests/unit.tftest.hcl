@@ -134,6 +134,19 @@ run "defaults" {
     error_message = "the release and promote roles must trust the production environment on main only (subject with the ref)"
   }
 
+  # --- each role trusts the jobs of its own workflow file (job_workflow_ref)
+  assert {
+    condition = alltrue([for role, files in {
+      (aws_iam_role.github_pr.name)      = ["pr.yml@refs/pull/*/merge"]
+      (aws_iam_role.github_release.name) = ["release.yml@refs/heads/main"]
+      (aws_iam_role.github_promote.name) = ["release.yml@refs/heads/main", "state.yml@refs/heads/main"]
+      (aws_iam_role.github_retrain.name) = ["retrain.yml@refs/heads/main"]
+      } : jsondecode([for r in [aws_iam_role.github_pr, aws_iam_role.github_release, aws_iam_role.github_promote, aws_iam_role.github_retrain] : r.assume_role_policy if r.name == role][0]).Statement[0].Condition.StringLike["token.actions.githubusercontent.com:job_workflow_ref"] ==
+      [for file in files : "acme/text-classifier/.github/workflows/${file}"]
+    ])
+    error_message = "each GitHub role must trust the jobs of its own workflow file only (job_workflow_ref)"
+  }
+
   assert {
     condition     = aws_iam_openid_connect_provider.github[0].url == "https://token.actions.githubusercontent.com" && aws_iam_openid_connect_provider.github[0].client_id_list == toset(["sts.amazonaws.com"])
     error_message = "the OIDC provider must be GitHub's, for STS"
@@ -158,22 +171,25 @@ run "defaults" {
     error_message = "expected the nine role policies (sagemaker, serving, redeploy, stop, pr, release, promote, retrain, events)"
   }
 
-  # --- one role serves every PR: it stops jobs only through the stop-training function, which
-  # verifies the run's token (lambda.tf); the function's role stops the project's jobs and no more
+  # --- one role serves every PR: it starts, stops and publishes jobs only through the training-run
+  # function, which verifies the run's token and merge commit (lambda.tf); the PR role writes no
+  # models/ and passes no role; the function's role starts, stops and publishes the project's jobs
   assert {
     condition = alltrue([for statement in jsondecode(aws_iam_role_policy.this["pr"].policy).Statement :
-      !contains(flatten([statement.Action]), "sagemaker:StopTrainingJob") &&
+      length(setintersection(flatten([statement.Action]), ["sagemaker:StopTrainingJob", "sagemaker:CreateTrainingJob", "sagemaker:AddTags", "iam:PassRole"])) == 0 &&
+      (length(setintersection(flatten([statement.Action]), ["s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"])) == 0 ||
+      !anytrue([for resource in flatten([statement.Resource]) : strcontains(resource, "/${var.artifact_prefix}")])) &&
       (!contains(flatten([statement.Action]), "lambda:InvokeFunction") || statement.Resource == "arn:aws:lambda:us-east-1:123456789012:function:${aws_lambda_function.stop_training.function_name}")
     ])
-    error_message = "the PR role may not stop training jobs itself, and may invoke the stop-training function only"
+    error_message = "the PR role may not create, stop or tag training jobs, pass roles or touch models/; it may invoke the training-run function only"
   }
 
   assert {
     condition = alltrue([for statement in jsondecode(aws_iam_role_policy.this["stop"].policy).Statement :
       !anytrue([for action in flatten([statement.Action]) : startswith(action, "sagemaker:")]) ||
-      (flatten([statement.Action]) == ["sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob"] && endswith(statement.Resource, ":training-job/${var.project}-*"))
+      (contains([["sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob"], ["sagemaker:CreateTrainingJob", "sagemaker:AddTags"]], flatten([statement.Action])) && try(endswith(statement.Resource, ":training-job/${var.project}-*"), false))
     ])
-    error_message = "the stop-training function may describe and stop the project's training jobs, nothing else of SageMaker"
+    error_message = "the training-run function may describe, start and stop the project's training jobs, nothing else of SageMaker"
   }
 
   assert {
@@ -187,15 +203,15 @@ run "defaults" {
     error_message = "a role policy is close to IAM's 10,240-character limit for inline policies"
   }
 
-  # --- pass role: the PR passes the training role, the Lambda the serving role, both only to SageMaker
+  # --- pass role: the training-run function passes the training role, the Lambda the serving role, both only to SageMaker
   assert {
-    condition = alltrue([for key, role in { pr = aws_iam_role.sagemaker, redeploy = aws_iam_role.serving } :
+    condition = alltrue([for key, role in { stop = aws_iam_role.sagemaker, redeploy = aws_iam_role.serving } :
       alltrue([for statement in jsondecode(aws_iam_role_policy.this[key].policy).Statement :
         statement.Resource == role.arn &&
         statement.Condition.StringEquals["iam:PassedToService"] == "sagemaker.amazonaws.com"
       if contains(flatten([statement.Action]), "iam:PassRole")])
     ])
-    error_message = "the PR may pass only the training role and the Lambda only the serving role, and only to SageMaker"
+    error_message = "the training-run function may pass only the training role and the Lambda only the serving role, and only to SageMaker"
   }
 
   assert {
@@ -210,6 +226,14 @@ run "defaults" {
       statement.Resource == "${aws_s3_bucket.this["artifacts"].arn}/models/*" &&
     try(statement.Condition.Null["s3:if-none-match"], "") == "true"])
     error_message = "released models must be write-once (PutObject only with If-None-Match)"
+  }
+
+  assert {
+    condition = anytrue([for statement in jsondecode(aws_s3_bucket_policy.this["artifacts"].policy).Statement :
+      statement.Effect == "Deny" && statement.Action == "s3:PutObject" &&
+      statement.Resource == "${aws_s3_bucket.this["artifacts"].arn}/datasets/*" &&
+    try(statement.Condition.Null["s3:if-none-match"], "") == "true"])
+    error_message = "prepared datasets must be write-once (PutObject only with If-None-Match)"
   }
 
   # --- outputs for workflows and dvc

@@ -73,3 +73,17 @@ def test_without_its_api_statement_the_release_role_cannot_refresh_the_api(env: 
     assert planned.returncode != 0, planned.output[-4000:]
     api = f"arn:aws:apigateway:{env.outputs['region']}::/apis/{env.outputs['api_id']}"
     assert f"apigateway:GET on resource: {api}" in planned.output, planned.output[-4000:]
+
+
+def test_turning_the_front_door_off_as_the_release_role_stops_at_the_plan(env: Account):
+    """enable_api (as enable_ecs) changes the release role's own policy and the boundary, which it
+    may not: the plan fails before anything is applied, saying to apply as an administrator."""
+    assert env.terraform_dir is not None
+    run = make_runner(env.terraform_dir, {**env.admin, **env.github("release", RELEASE_JOB)})
+    variables = [*env.variables, "-var", "enable_api=false"]  # the last -var of a name wins
+    planned = run("main", "plan", "-input=false", "-lock=false", *variables, timeout=120)
+    assert planned.returncode != 0, planned.output[-4000:]
+    text = " ".join(planned.output.split())
+    assert "which the release role may not change: apply this change as an administrator" in text, text[
+        -4000:
+    ]

@@ -47,8 +47,7 @@ def endpoint_unchanged(env: Account, tiny_model_dir, tmp_path_factory) -> Iterat
     except ClientError:  # this module alone: release a first model
         aws = AwsParams().resolved()
         folder, metrics = model_folder(tiny_model_dir, tmp_path_factory.mktemp("first"))
-        with env.acting_as(env.github("pr", PR_JOB)):
-            promote.publish(GOOD, aws, folder, metrics, folder / "no-gate.json")
+        promote.publish(GOOD, aws, folder, metrics, folder / "no-gate.json")  # by hand
         with env.acting_as(env.github("promote", RELEASE_JOB)):
             promote.promote(GOOD, aws, targets(env), "macro_f1", wait_timeout_s=120, poll_s=0.2)
         before = serving(env)
@@ -68,20 +67,21 @@ def refused(call, *fragments: str) -> str:
 def test_the_pr_role_cannot_replace_another_commits_model(env, endpoint_unchanged, tiny_model_dir, tmp_path):
     aws = AwsParams().resolved()
     folder, metrics = model_folder(tiny_model_dir, tmp_path)
+    promote.publish(VICTIM, aws, folder, metrics, tmp_path / "no-gate.json")  # by hand
     with env.acting_as(env.github("pr", PR_JOB)):
-        promote.publish(VICTIM, aws, folder, metrics, tmp_path / "no-gate.json")
         s3 = boto3.client("s3")
         bucket, key = env.outputs["artifacts_bucket"], f"models/{VICTIM}/model.tar.gz"
-        # A plain overwrite is refused by the bucket policy; a conditional one by S3 (the key exists).
+        # A plain overwrite is refused by the bucket policy; the role may not write models/ at all.
         refused(lambda: s3.put_object(Bucket=bucket, Key=key, Body=b"evil"), "AccessDenied", "explicit deny")
-        refused(
-            lambda: s3.put_object(Bucket=bucket, Key=key, Body=b"evil", IfNoneMatch="*"), "PreconditionFailed"
-        )
+        refused(lambda: s3.put_object(Bucket=bucket, Key=key, Body=b"evil", IfNoneMatch="*"), "AccessDenied")
         refused(lambda: s3.delete_object(Bucket=bucket, Key=key), "AccessDenied")
         manifest_key = f"models/{VICTIM}/manifest.json"
         refused(lambda: s3.put_object(Bucket=bucket, Key=manifest_key, Body=b"{}"), "AccessDenied")
     manifest = promote.find_artifact(VICTIM, aws)
-    assert promote.verify_archive(VICTIM, manifest, aws) == manifest["sha256"]  # still the reviewed bytes
+    # Still the bytes published; and, published by hand, nothing shows a training job of VICTIM.
+    assert promote.verify_archive(VICTIM, manifest, aws, provenance=False) == manifest["sha256"]
+    with pytest.raises(promote.ReleaseError, match="no provenance"):
+        promote.verify_archive(VICTIM, manifest, aws)
 
 
 def test_the_pr_role_cannot_release_around_the_review(env, endpoint_unchanged):
@@ -188,9 +188,25 @@ def job_request(account: Account, name: str) -> dict:
     }
 
 
+def function_session(env: Account) -> dict[str, str]:
+    """The training-run function's credentials, as Lambda gives them to it."""
+    from textclf.localcloud import iam
+
+    function = env.outputs["stop_training_function_name"]
+    role = boto3.client("lambda").get_function_configuration(FunctionName=function)["Role"]
+    return iam.service_session(role, "lambda.amazonaws.com", function)
+
+
 def test_training_jobs_only_within_the_limits_params_allow(env):
-    """Instance type, runtime and network isolation are conditions of the PR role's CreateTrainingJob."""
+    """The PR role starts no job itself (its run asks the training-run function); instance type,
+    runtime and network isolation are conditions of the function role's CreateTrainingJob."""
     request = job_request(env, "textclf-attack-0001")
+    with env.acting_as(env.github("pr", PR_JOB)):
+        refused(
+            lambda: boto3.client("sagemaker").create_training_job(**request),
+            "AccessDenied",
+            "sagemaker:CreateTrainingJob",
+        )
     bad = [
         ("ResourceConfig", {"InstanceType": "ml.p4d.24xlarge", "InstanceCount": 1, "VolumeSizeInGB": 30}),
         # No instance type named: ForAllValues alone would match the missing key (the Null guard).
@@ -207,7 +223,7 @@ def test_training_jobs_only_within_the_limits_params_allow(env):
         ("StoppingCondition", {"MaxRuntimeInSeconds": 5 * 24 * 3600}),
         ("EnableNetworkIsolation", False),
     ]
-    with env.acting_as(env.github("pr", PR_JOB)):
+    with env.acting_as(function_session(env)):
         sagemaker = boto3.client("sagemaker")
         for key, value in bad:
             refused(
@@ -233,10 +249,11 @@ def test_a_pr_stops_its_own_runs_job_and_no_other(env, github_oidc, monkeypatch)
     own, other = (backend.run_job_name("textclf", commit, run, "1") for run in ("100", "200"))
     previous = training.configure(starting_seconds=300)  # both jobs wait for capacity meanwhile
     try:
+        for name in (own, other):  # started as the training-run function starts them
+            with env.acting_as(function_session(env)):
+                boto3.client("sagemaker").create_training_job(**job_request(env, name))
         with env.acting_as(env.github("pr", PR_JOB)):
             sagemaker = boto3.client("sagemaker")
-            for name in (own, other):
-                sagemaker.create_training_job(**job_request(env, name))
             refused(
                 lambda: sagemaker.stop_training_job(TrainingJobName=other),
                 "AccessDenied",
@@ -306,8 +323,7 @@ def test_a_tampered_archive_is_refused_at_promote(env, endpoint_unchanged, tiny_
     the promote step compares it with the published sha256 before it touches the endpoint."""
     aws = AwsParams().resolved()
     folder, metrics = model_folder(tiny_model_dir, tmp_path)
-    with env.acting_as(env.github("pr", PR_JOB)):
-        promote.publish(ATTACKER, aws, folder, metrics, tmp_path / "no-gate.json")
+    promote.publish(ATTACKER, aws, folder, metrics, tmp_path / "no-gate.json")  # by hand
     s3 = boto3.client("s3")
     bucket = env.outputs["artifacts_bucket"]
     policy = s3.get_bucket_policy(Bucket=bucket)["Policy"]
@@ -475,3 +491,184 @@ def test_an_armed_project_role_stays_within_its_environment(env):
             boto3.client("s3").delete_object(Bucket=out["artifacts_bucket"], Key="reports/armed-probe.txt")
             boto3.client("iam").delete_role_policy(RoleName=name, PolicyName="everything")
             boto3.client("iam").delete_role(RoleName=name)
+
+
+# --- provenance: a model is a training job of exactly its commit, on its own data and checkpoints ----
+
+DOCS_HEAD = "7777777777777777777777777777777777777777"  # a docs-only pull request's head: it trains nothing
+MAIN = "6666666666666666666666666666666666666666"
+
+
+def published_models(env: Account) -> dict[str, str]:
+    """Every object under models/ with its ETag: what a release could deploy."""
+    listed = boto3.client("s3").list_objects_v2(Bucket=env.outputs["artifacts_bucket"], Prefix="models/")
+    return {item["Key"]: item["ETag"] for item in listed.get("Contents", [])}
+
+
+def run_function(env: Account, request: dict, token: str) -> dict:
+    """Invoke the training-run function as the PR role, as a pull request's run does."""
+    with env.acting_as(env.github("pr", PR_JOB)):
+        answer = boto3.client("lambda").invoke(
+            FunctionName=env.outputs["stop_training_function_name"],
+            Payload=json.dumps({**request, "token": token}).encode(),
+        )
+    return json.loads(answer["Payload"].read())
+
+
+def run_token(env: Account, issuer: Issuer, sha: str, run_id: int, pr: int) -> str:
+    """The OIDC token GitHub gives a pull request's pr.yml run whose merge commit is `sha`."""
+    workflow = f"{GITHUB_REPOSITORY}/.github/workflows/pr.yml@refs/pull/{pr}/merge"
+    function = env.outputs["stop_training_function_name"]
+    return issuer.token(function, GITHUB_REPOSITORY, run_id=run_id, pr=pr, sha=sha, job_workflow_ref=workflow)
+
+
+def start_request(env: Account, name: str, listing: str, **changes) -> dict:
+    """What textclf.training.sagemaker.plan_job asks the function for."""
+    import hashlib
+
+    out = env.outputs
+    digest = hashlib.md5(listing.encode()).hexdigest()
+    channels = [
+        {
+            "ChannelName": channel,
+            "DataSource": {
+                "S3DataSource": {
+                    "S3DataType": "S3Prefix",
+                    "S3Uri": f"s3://{out['artifacts_bucket']}/datasets/{digest}/{channel}/",
+                    "S3DataDistributionType": "FullyReplicated",
+                }
+            },
+            "ContentType": "application/jsonlines",
+            "InputMode": "File",
+        }
+        for channel in ("train", "validation")
+    ]
+    environment = {"TEXTCLF_DATASET_MD5": f"{digest}.dir", "TEXTCLF_DATASET_LISTING": listing}
+    return {**job_request(env, name), "InputDataConfig": channels, "Environment": environment, **changes}
+
+
+def test_a_pr_cannot_publish_under_a_docs_only_prs_head_and_the_release_refuses_it(
+    env, github_oidc, endpoint_unchanged
+):
+    """An attacker's run tries to publish, and to train, under the head of a documentation-only pull
+    request (which trains nothing): models/ is not the PR role's to write, and the training-run
+    function takes the head from the run's own merge commit, so nothing appears under that commit
+    and its release says there is nothing to release."""
+    from tests.training.test_stop_job import merge_commit
+    from textclf.release import desired
+
+    before = published_models(env)
+    attacker_head = "5" * 40
+    body, sha = merge_commit(MAIN, attacker_head)
+    token = run_token(env, github_oidc, sha, run_id=301, pr=9)
+    with env.acting_as(env.github("pr", PR_JOB)):
+        s3, bucket = boto3.client("s3"), env.outputs["artifacts_bucket"]
+        for name in ("manifest.json", "model.tar.gz", "eval.json"):
+            refused(
+                lambda name=name: s3.put_object(
+                    Bucket=bucket, Key=f"models/{DOCS_HEAD}/{name}", Body=b"{}", IfNoneMatch="*"
+                ),
+                "AccessDenied",
+                "s3:PutObject",
+            )
+    docs_job = f"textclf-{DOCS_HEAD[:8]}-run301-1"
+    files = {"eval.json": {"key": "candidates/x/eval.json", "sha256": "0" * 64}}
+    answers = {
+        # Its own run, naming a job of the docs-only head.
+        "publish": run_function(
+            env, {"action": "publish", "merge_commit": body, "job_name": docs_job, "files": files}, token
+        ),
+        "start": run_function(
+            env, {"action": "start", "merge_commit": body, "job": job_request(env, docs_job)}, token
+        ),
+        # A merge commit whose second parent is the docs-only head, with its own run's token.
+        "forged": run_function(
+            env,
+            {
+                "action": "publish",
+                "merge_commit": merge_commit(MAIN, DOCS_HEAD)[0],
+                "job_name": docs_job,
+                "files": files,
+            },
+            token,
+        ),
+    }
+    assert f"is not a training job of commit {attacker_head}" in answers["publish"]["reason"]
+    assert "the run's training job is named" in answers["start"]["reason"]
+    assert f"is not the object of commit {sha}" in answers["forged"]["reason"]
+    assert all(answer["status"] == "refused" for answer in answers.values())
+
+    # The release of the docs-only PR's merge: nothing published, nothing to release, and it says so.
+    with env.acting_as(env.github("promote", RELEASE_JOB)):
+        with pytest.raises(promote.ReleaseError, match=f"no trained model for commit {DOCS_HEAD}"):
+            promote.find_artifact(DOCS_HEAD, AwsParams().resolved())
+        assert desired.published(DOCS_HEAD) is False
+    assert published_models(env) == before
+
+
+def test_a_pr_cannot_overwrite_the_dataset_main_trains_on(env, endpoint_unchanged, tmp_path):
+    """datasets/<digest>/ is write-once: a run adds its own data, never other bytes under main's."""
+    from textclf.training import sagemaker as backend
+
+    prepared = tmp_path / "prepared"
+    prepared.mkdir()
+    (prepared / "train.jsonl").write_text('{"text": "where is my parcel", "label": "delivery"}\n')
+    (prepared / "validation.jsonl").write_text('{"text": "refund please", "label": "returns"}\n')
+    (prepared / "labels.json").write_text('["delivery", "returns"]')
+    bucket = env.outputs["artifacts_bucket"]
+    uri = f"s3://{bucket}/datasets/{backend.dataset_digest(prepared)}/"
+    key = uri.removeprefix(f"s3://{bucket}/") + "train/train.jsonl"
+    before = published_models(env)
+    with env.acting_as(env.github("pr", PR_JOB)):
+        s3 = boto3.client("s3")
+        assert backend.upload_dataset(s3, prepared, uri, lambda _: None)  # main's first run uploads it
+        poison = b'{"text": "where is my parcel", "label": "returns"}\n'
+        refused(lambda: s3.put_object(Bucket=bucket, Key=key, Body=poison), "AccessDenied", "explicit deny")
+        refused(
+            lambda: s3.put_object(Bucket=bucket, Key=key, Body=poison, IfNoneMatch="*"), "PreconditionFailed"
+        )
+        refused(lambda: s3.delete_object(Bucket=bucket, Key=key), "AccessDenied")
+        # A later run on the same data finds it complete and uploads nothing.
+        assert backend.upload_dataset(s3, prepared, uri, lambda _: None) is False
+    body = boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+    assert body == (prepared / "train.jsonl").read_bytes()
+    assert published_models(env) == before
+
+
+def test_a_job_cannot_resume_from_another_runs_checkpoint(env, github_oidc, endpoint_unchanged):
+    """The PR role starts no job; the training-run function gives each job its own checkpoint
+    prefix, named after the run's verified head and run, whatever the request asks."""
+    from tests.training.test_stop_job import merge_commit
+    from textclf.localcloud import training
+
+    head = "4" * 40
+    body, sha = merge_commit(MAIN, head)
+    token = run_token(env, github_oidc, sha, run_id=302, pr=10)
+    own = f"textclf-{head[:8]}-run302-1"
+    bucket = env.outputs["artifacts_bucket"]
+    victims = f"s3://{bucket}/checkpoints/textclf-{MAIN[:8]}-run100-1/"
+    listing = json.dumps([{"md5": "1" * 32, "relpath": "train.jsonl"}], sort_keys=True)
+    request = start_request(
+        env, own, listing, CheckpointConfig={"S3Uri": victims, "LocalPath": "/opt/ml/checkpoints"}
+    )
+    before = published_models(env)
+    with env.acting_as(env.github("pr", PR_JOB)):
+        refused(
+            lambda: boto3.client("sagemaker").create_training_job(**request),
+            "AccessDenied",
+            "sagemaker:CreateTrainingJob",
+        )
+    previous = training.configure(starting_seconds=300)  # the job waits for capacity meanwhile
+    try:
+        answer = run_function(env, {"action": "start", "merge_commit": body, "job": request}, token)
+        assert answer == {"ok": True, "outcome": "started", "job_name": own}, answer
+        job = boto3.client("sagemaker").describe_training_job(TrainingJobName=own)
+        assert job["CheckpointConfig"]["S3Uri"] == f"s3://{bucket}/checkpoints/{own}/"
+        assert job["Environment"]["TEXTCLF_GIT_COMMIT"] == head
+        # One job per run attempt: a second start is refused.
+        again = run_function(env, {"action": "start", "merge_commit": body, "job": request}, token)
+        assert again["ok"] is False and "ResourceInUse" in again["reason"]
+    finally:
+        training.configure(**{field: getattr(previous, field) for field in previous.__dataclass_fields__})
+        boto3.client("sagemaker").stop_training_job(TrainingJobName=own)
+    assert published_models(env) == before

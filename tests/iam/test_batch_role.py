@@ -11,16 +11,18 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.iam.conftest import Account
+from tests.iam.conftest import GITHUB_REPOSITORY, Account
 from tests.iam.test_attacks import endpoint_unchanged  # noqa: F401  (an endpoint serving a released model)
 from tests.iam.test_principals import PR_JOB, RELEASE_JOB
 from textclf.batch import job
 from textclf.config import load_params
+from textclf.localcloud import principals
 
 pytestmark = pytest.mark.slow  # shares the Terraform-made account of tests/iam
 
 PARAMS = load_params()
 TEXTS = ["Where is my parcel?", "I was charged twice", "Please cancel my plan"]
+BATCH_JOB = principals.release(GITHUB_REPOSITORY, workflow="batch.yml")  # batch.yml's job on main
 
 
 def test_the_batch_workflow_scores_a_file_as_its_role(env: Account, endpoint_unchanged):  # noqa: F811
@@ -29,7 +31,7 @@ def test_the_batch_workflow_scores_a_file_as_its_role(env: Account, endpoint_unc
     boto3.client("s3").put_object(Bucket=data, Key="batch/in/tickets.jsonl", Body=lines.encode())
     settings = PARAMS.batch.model_copy(update={"poll_seconds": (0.2, 0.5)})
 
-    with env.acting_as(env.github("batch", RELEASE_JOB)):
+    with env.acting_as(env.github("batch", BATCH_JOB)):
         result = job.run(
             settings,
             PARAMS.deploy.serve,
@@ -50,3 +52,5 @@ def test_the_batch_workflow_scores_a_file_as_its_role(env: Account, endpoint_unc
 def test_a_pull_requests_token_does_not_open_the_batch_role(env: Account):
     with pytest.raises(ClientError, match="AccessDenied"):
         env.github("batch", PR_JOB)
+    with pytest.raises(ClientError, match="AccessDenied"):
+        env.github("batch", RELEASE_JOB)  # release.yml's job: the same subject, another workflow file

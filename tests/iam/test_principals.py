@@ -1,6 +1,7 @@
 """Every step as its real principal, on the roles and policies Terraform applied (IAM enforced).
 
-The pull-request job publishes a model; the release job promotes it (the redeploy Lambda deploys it
+A model published by hand (a pull request's run publishes through the training-run function:
+tests/iam/test_attacks.py); the release job promotes it (the redeploy Lambda deploys it
 as its own role, the endpoint's model reads it as the SageMaker role, the smoke request and the
 champion as the release role); a broken model is rolled back and a Failed endpoint replaced. Then
 each role is refused what it must not do, each refusal naming principal, action and resource; and
@@ -80,13 +81,23 @@ def test_a_token_opens_only_the_role_its_job_is_trusted_for(env: Account):
         env.github("pr", fork)  # nor does another repository's
     with pytest.raises(ClientError, match="MaxSessionDuration"):
         env.github("release", RELEASE_JOB, duration_s=4 * 3600)  # longer than the role allows
+    # The same subject (production, main) from another workflow file: batch.yml's, retrain.yml's or
+    # any file a merged change adds does not open the release or promote role (job_workflow_ref).
+    for workflow in ("batch.yml", "retrain.yml", "drift.yml"):
+        other = principals.release(GITHUB_REPOSITORY, workflow=workflow)
+        for role in ("release", "promote"):
+            with pytest.raises(ClientError, match=r"AccessDenied.*sts:AssumeRoleWithWebIdentity"):
+                env.github(role, other)
+    state = principals.release(GITHUB_REPOSITORY, workflow="state.yml")
+    assert env.github("promote", state)["AWS_ACCESS_KEY_ID"].startswith("ASIA")  # its comparison
+    with pytest.raises(ClientError, match="AccessDenied"):
+        env.github("release", state)
 
 
-def test_the_pr_job_publishes_and_the_release_job_promotes_through_the_lambda(env, tiny_model_dir, tmp_path):
+def test_the_release_job_promotes_a_published_model_through_the_lambda(env, tiny_model_dir, tmp_path):
     aws = AwsParams().resolved()
     folder, metrics = model_folder(tiny_model_dir, tmp_path)
-    with env.acting_as(env.github("pr", PR_JOB)):
-        promote.publish(GOOD, aws, folder, metrics, tmp_path / "no-gate.json")
+    promote.publish(GOOD, aws, folder, metrics, tmp_path / "no-gate.json")  # by hand
     with env.acting_as(env.github("promote", RELEASE_JOB)):
         deployment = promote.promote(GOOD, aws, targets(env), "macro_f1", wait_timeout_s=120, poll_s=0.2)
 
@@ -100,8 +111,7 @@ def test_a_broken_model_is_rolled_back_and_a_failed_endpoint_replaced(
 ):
     aws = AwsParams().resolved()
     folder, metrics = model_folder(tiny_model_dir, tmp_path, broken=True)
-    with env.acting_as(env.github("pr", PR_JOB)):
-        promote.publish(BROKEN, aws, folder, metrics, tmp_path / "no-gate.json")
+    promote.publish(BROKEN, aws, folder, metrics, tmp_path / "no-gate.json")  # by hand
     sagemaker = boto3.client("sagemaker")
     endpoint_name = env.outputs["endpoint_name"]
     serving = sagemaker.describe_endpoint(EndpointName=endpoint_name)["EndpointConfigName"]
@@ -237,8 +247,7 @@ def test_a_permission_removed_from_the_lambda_role_fails_the_deploy_naming_the_c
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         statement["Action"] = [a for a in actions if a != "sagemaker:UpdateEndpoint"]
     folder, metrics = model_folder(tiny_model_dir, tmp_path)
-    with env.acting_as(env.github("pr", PR_JOB)):
-        promote.publish(NEXT, aws, folder, metrics, tmp_path / "no-gate.json")
+    promote.publish(NEXT, aws, folder, metrics, tmp_path / "no-gate.json")  # by hand
     client.put_role_policy(RoleName=role_name, PolicyName=policy_name, PolicyDocument=json.dumps(reduced))
     try:
         with env.acting_as(env.github("promote", RELEASE_JOB)), pytest.raises(promote.ReleaseError) as caught:

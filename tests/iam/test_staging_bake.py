@@ -8,7 +8,7 @@ import boto3
 import pytest
 
 from tests.iam.conftest import Account
-from tests.iam.test_principals import GOOD, PR_JOB, RELEASE_JOB, model_folder, targets
+from tests.iam.test_principals import GOOD, RELEASE_JOB, model_folder, targets
 from textclf import cli
 from textclf.config import AwsParams
 from textclf.release import promote, staging
@@ -31,13 +31,11 @@ def test_an_alarm_in_the_bake_window_rolls_production_back(
 ):
     aws = AwsParams().resolved()
     folder, metrics = model_folder(tiny_model_dir, tmp_path)
-    with env.acting_as(env.github("pr", PR_JOB)):
-        promote.publish(BAKED, aws, folder, metrics, tmp_path / "no-gate.json")
+    promote.publish(BAKED, aws, folder, metrics, tmp_path / "no-gate.json")  # by hand
     try:
         previous = serving_commit(env)
     except Exception:  # this file alone: nothing serves yet
-        with env.acting_as(env.github("pr", PR_JOB)):
-            promote.publish(GOOD, aws, folder, metrics, tmp_path / "no-gate.json")
+        promote.publish(GOOD, aws, folder, metrics, tmp_path / "no-gate.json")  # by hand
         with env.acting_as(env.github("promote", RELEASE_JOB)):
             promote.promote(GOOD, aws, targets(env), "macro_f1", wait_timeout_s=120, poll_s=0.2)
         previous = serving_commit(env)

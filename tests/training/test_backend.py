@@ -7,6 +7,7 @@ resumed) come from real jobs: a `textclf train-job` subprocess on the tiny model
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -112,10 +113,14 @@ def check_the_request(project: Path, facts: dict) -> None:
     assert job["EnableNetworkIsolation"] is True
     assert job["EnableInterContainerTrafficEncryption"] is False
 
+    # The job's own checkpoints: it resumes from them after a Spot interruption, from no other job's.
     checkpoint = job["CheckpointConfig"]
     assert checkpoint["LocalPath"] == "/opt/ml/checkpoints"
-    assert checkpoint["S3Uri"].startswith(f"s3://{BUCKET}/checkpoints/feature-more-data/")
-    assert checkpoint["S3Uri"].endswith(f"-{hp.fingerprint()}/")
+    assert checkpoint["S3Uri"] == f"s3://{BUCKET}/checkpoints/{job['TrainingJobName']}/"
+    # The dataset's digest (DVC's md5 of data/prepared) and listing: the job checks its channels.
+    environment = job["Environment"]
+    digest, listing = sagemaker_backend.dataset_listing(project / "data/prepared")
+    assert environment == {"TEXTCLF_DATASET_MD5": digest, "TEXTCLF_DATASET_LISTING": listing}
 
     channels = {c["ChannelName"]: c for c in job["InputDataConfig"]}
     assert sorted(channels) == ["train", "validation"]
@@ -264,3 +269,58 @@ def test_interrupted_job_resumes_from_its_checkpoints(cloud, project):
     steps = math.ceil(len((project / "data/prepared/train.jsonl").read_text().splitlines()) / 8)
     assert facts["global_step"] == steps
     assert (staging / "model.safetensors").is_file()
+
+
+def test_the_dataset_digest_is_the_one_dvc_records_for_the_prepared_folder(project):
+    """DVC's own Tree computes the same md5 from the listing: dvc.lock's digest of data/prepared is
+    the dataset's address, and what the release compares a job's data with."""
+    from dvc_data.hashfile.hash_info import HashInfo
+    from dvc_data.hashfile.meta import Meta
+    from dvc_data.hashfile.tree import Tree
+
+    digest, listing = sagemaker_backend.dataset_listing(project / "data/prepared")
+    tree = Tree()
+    for entry in json.loads(listing):
+        tree.add(tuple(entry["relpath"].split("/")), Meta(), HashInfo("md5", entry["md5"]))
+    tree.digest()
+    assert tree.hash_info.value == digest
+    assert sagemaker_backend.dataset_digest(project / "data/prepared") == digest.removesuffix(".dir")
+
+
+def test_other_bytes_under_a_datasets_address_are_refused_not_trained_on(cloud, project):
+    """datasets/ is write-once: bytes someone wrote first under this content's address are found by
+    the conditional upload and refused, naming the key."""
+    s3 = boto3.client("s3", region_name=REGION)
+    prepared = project / "data/prepared"
+    uri = f"s3://{BUCKET}/datasets/{sagemaker_backend.dataset_digest(prepared)}/"
+    poisoned = uri.removeprefix(f"s3://{BUCKET}/") + "train/train.jsonl"
+    s3.put_object(Bucket=BUCKET, Key=poisoned, Body=b'{"text": "poison", "label": "returns"}\n')
+    with pytest.raises(SageMakerError, match=f"s3://{BUCKET}/{poisoned} exists with other bytes"):
+        sagemaker_backend.upload_dataset(s3, prepared, uri, Lines())
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]]
+    assert not [key for key in keys if key.endswith("_COMPLETE")]  # never marked complete
+
+
+def test_a_job_checks_every_channel_file_against_its_dataset_listing(tmp_path):
+    from textclf.training import job_launcher
+
+    listing = json.dumps([{"md5": hashlib.md5(b"ok").hexdigest(), "relpath": "train.jsonl"}], sort_keys=True)
+    env = {
+        "TEXTCLF_DATASET_MD5": hashlib.md5(listing.encode()).hexdigest() + ".dir",
+        "TEXTCLF_DATASET_LISTING": listing,
+        "SM_CHANNEL_TRAIN": str(tmp_path / "train"),
+        "SM_CHANNEL_VALIDATION": str(tmp_path / "validation"),
+    }
+    (tmp_path / "train").mkdir()
+    (tmp_path / "train" / "train.jsonl").write_bytes(b"ok")
+    assert job_launcher.check_channels(env, tmp_path) == 1
+    (tmp_path / "train" / "train.jsonl").write_bytes(b"poisoned")
+    with pytest.raises(job_launcher.ChannelMismatch, match=r"train\.jsonl has md5 .* not the data this job"):
+        job_launcher.check_channels(env, tmp_path)
+    (tmp_path / "train" / "train.jsonl").write_bytes(b"ok")
+    (tmp_path / "train" / "extra.jsonl").write_bytes(b"x")
+    with pytest.raises(job_launcher.ChannelMismatch, match=r"extra\.jsonl is not in dataset"):
+        job_launcher.check_channels(env, tmp_path)
+    with pytest.raises(job_launcher.ChannelMismatch, match="is not the listing"):
+        job_launcher.check_channels({**env, "TEXTCLF_DATASET_MD5": "0" * 32 + ".dir"}, tmp_path)
+    assert job_launcher.check_channels({}, tmp_path) == 0  # a job started without them (by hand)

@@ -279,3 +279,183 @@ def test_any_request_is_answered_with_a_refusal_never_an_exception(
     request = event if use_event else {"job_name": OWN_JOB, "token": token}
     result = stop_job.handler(request, type("Context", (), {"function_name": FUNCTION})())
     assert result == {"ok": False, "status": "refused", "reason": result["reason"]} and result["reason"]
+
+
+# --- starting and publishing: the run's merge commit names its head -------------------------------
+
+BASE = "b" * 40
+HEAD = "c" * 40
+
+
+def merge_commit(base: str = BASE, head: str = HEAD, parents: int = 2) -> tuple[str, str]:
+    """(base64 of the object, its sha) of a merge commit as GitHub makes refs/pull/<n>/merge."""
+    import base64
+
+    lines = [f"tree {'d' * 40}", *[f"parent {p}" for p in (base, head)[:parents]]]
+    signature = "GitHub <noreply@github.com> 1700000000 +0000"
+    raw = (
+        "\n".join(
+            [*lines, f"author {signature}", f"committer {signature}", "", f"Merge {head} into {base}", ""]
+        )
+    ).encode()
+    sha = hashlib.sha1(b"commit %d\x00" % len(raw) + raw).hexdigest()
+    return base64.b64encode(raw).decode(), sha
+
+
+def test_the_merge_commit_is_hashed_as_git_does_and_its_second_parent_is_the_head(tmp_path):
+    import base64
+    import subprocess
+
+    body, sha = merge_commit()
+    raw = base64.b64decode(body)
+    by_git = (
+        subprocess.run(
+            ["git", "hash-object", "-t", "commit", "--stdin"],
+            input=raw,
+            capture_output=True,
+            check=True,
+            cwd=tmp_path,
+        )
+        .stdout.decode()
+        .strip()
+    )
+    assert by_git == sha
+    assert stop_job.pull_request_head(body, sha) == (BASE, HEAD)
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (lambda: (merge_commit()[0], merge_commit(head="e" * 40)[1]), "is not the object of commit"),
+        (lambda: merge_commit(parents=1), "is not a merge of a pull request's head"),
+        (lambda: ("not base64!", merge_commit()[1]), "not base64"),
+        (lambda: (merge_commit()[0], None), "no commit sha"),
+        (lambda: (7, merge_commit()[1]), "must be the base64"),
+    ],
+)
+def test_a_merge_commit_that_is_not_the_tokens_is_refused(make, reason):
+    body, sha = make()
+    with pytest.raises(stop_job.Refused, match=reason):
+        stop_job.pull_request_head(body, sha)
+
+
+RUN_SETTINGS = {
+    "GITHUB_REPOSITORY": REPOSITORY,
+    "JOB_NAME_PREFIX": PREFIX,
+    "ARTIFACTS_BUCKET": "textclf-prod-artifacts",
+    "DATASETS_PREFIX": "datasets/",
+    "CHECKPOINTS_PREFIX": "checkpoints/",
+    "JOBS_PREFIX": "jobs/",
+    "ARTIFACT_PREFIX": "models/",
+    "SAGEMAKER_ROLE_ARN": "arn:aws:iam::123456789012:role/textclf-prod-sagemaker",
+    "TRAINING_REPOSITORY_URI": "123456789012.dkr.ecr.us-east-1.amazonaws.com/textclf-prod-training",
+}
+LISTING = json.dumps([{"md5": "1" * 32, "relpath": "train.jsonl"}], sort_keys=True)
+DIGEST = hashlib.md5(LISTING.encode()).hexdigest() + ".dir"
+IMAGE = RUN_SETTINGS["TRAINING_REPOSITORY_URI"] + ":abc"
+OTHER_CHECKPOINTS = "s3://textclf-prod-artifacts/checkpoints/textclf-other-run1-1/"
+RUN = {
+    "pull_request": "7",
+    "run_id": "4242",
+    "run_attempt": "1",
+    "head": HEAD,
+    "job_name": f"textclf-{HEAD[:8]}-run4242-1",
+}
+
+
+def runner_request(**changes) -> dict:
+    """What textclf.training.sagemaker.plan_job asks for, in the run of HEAD."""
+    request = {
+        "TrainingJobName": RUN["job_name"],
+        "RoleArn": RUN_SETTINGS["SAGEMAKER_ROLE_ARN"],
+        "AlgorithmSpecification": {"TrainingImage": IMAGE, "TrainingInputMode": "File"},
+        "HyperParameters": {"epochs": "1"},
+        "ResourceConfig": {"InstanceType": "ml.g4dn.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 30},
+        "StoppingCondition": {"MaxRuntimeInSeconds": 600},
+        "EnableNetworkIsolation": True,
+        # Another run's checkpoints: the function replaces them by the job's own.
+        "CheckpointConfig": {"S3Uri": OTHER_CHECKPOINTS, "LocalPath": "/opt/ml/checkpoints"},
+        "Environment": {"TEXTCLF_DATASET_MD5": DIGEST, "TEXTCLF_DATASET_LISTING": LISTING},
+    }
+    return {**request, **changes}
+
+
+def test_the_function_names_the_job_and_sets_its_channels_checkpoints_and_environment(monkeypatch):
+    for key, value in RUN_SETTINGS.items():
+        monkeypatch.setenv(key, value)
+    job = stop_job.job_request(runner_request(), RUN)
+    assert job["TrainingJobName"] == f"textclf-{HEAD[:8]}-run4242-1"
+    # Its own checkpoint prefix, whatever the request said: it resumes from no other job's weights.
+    assert (
+        job["CheckpointConfig"]["S3Uri"]
+        == f"s3://textclf-prod-artifacts/checkpoints/{job['TrainingJobName']}/"
+    )
+    assert job["OutputDataConfig"]["S3OutputPath"] == f"s3://textclf-prod-artifacts/jobs/{HEAD}/"
+    uris = [c["DataSource"]["S3DataSource"]["S3Uri"] for c in job["InputDataConfig"]]
+    digest = DIGEST.removesuffix(".dir")
+    assert uris == [f"s3://textclf-prod-artifacts/datasets/{digest}/{c}/" for c in ("train", "validation")]
+    assert (
+        job["Environment"]["TEXTCLF_GIT_COMMIT"] == HEAD and job["Environment"]["TEXTCLF_PULL_REQUEST"] == "7"
+    )
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"TrainingJobName": f"textclf-{'a' * 8}-run4242-1"}, "the run's training job is named"),
+        ({"AlgorithmSpecification": {"TrainingImage": "docker.io/evil:1"}}, "is not one of"),
+        (
+            {
+                "AlgorithmSpecification": {
+                    "TrainingImage": RUN_SETTINGS["TRAINING_REPOSITORY_URI"] + ":abc",
+                    "ContainerEntrypoint": ["sh"],
+                }
+            },
+            "may name the training image and File input only",
+        ),
+        ({"Environment": {"TEXTCLF_DATASET_MD5": DIGEST}}, "Environment must be TEXTCLF_DATASET_MD5"),
+        (
+            {"Environment": {"TEXTCLF_DATASET_MD5": "0" * 32 + ".dir", "TEXTCLF_DATASET_LISTING": LISTING}},
+            "is not the listing",
+        ),
+        ({"InputDataConfig": [{"ChannelName": "train"}]}, "InputDataConfig must be"),
+        ({"EnableNetworkIsolation": False}, "network isolation"),
+        ({"VpcConfig": {}}, "must be a CreateTrainingJob request"),
+    ],
+)
+def test_a_start_request_outside_the_runs_job_is_refused(monkeypatch, changes, reason):
+    for key, value in RUN_SETTINGS.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(stop_job.Refused, match=reason):
+        stop_job.job_request(runner_request(**changes), RUN)
+
+
+def test_start_and_publish_need_a_token_of_the_pull_request_workflow(issuer, keys, monkeypatch):
+    for key, value in RUN_SETTINGS.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setattr(stop_job, "_cached_keys", keys)
+    monkeypatch.setattr(stop_job, "_fetched_at", time.monotonic())
+    body, sha = merge_commit()
+    context = type("Context", (), {"function_name": FUNCTION})()
+    workflow = f"{REPOSITORY}/.github/workflows/pr.yml@refs/pull/7/merge"
+    event = {"action": "start", "merge_commit": body, "job": runner_request()}
+    other = issuer.token(
+        FUNCTION,
+        REPOSITORY,
+        sha=sha,
+        job_workflow_ref=f"{REPOSITORY}/.github/workflows/release.yml@refs/heads/main",
+    )
+    answer = stop_job.handler({**event, "token": other}, context)
+    assert answer["status"] == "refused" and "job_workflow_ref" in answer["reason"]
+    # The token of another run (another merge commit): its head is not this one.
+    answer = stop_job.handler(
+        {**event, "token": issuer.token(FUNCTION, REPOSITORY, sha="e" * 40, job_workflow_ref=workflow)},
+        context,
+    )
+    assert answer["status"] == "refused" and "is not the object of commit" in answer["reason"]
+    run = stop_job.verified_run(
+        {**event, "token": issuer.token(FUNCTION, REPOSITORY, sha=sha, job_workflow_ref=workflow)},
+        FUNCTION,
+        time.time(),
+    )
+    assert (run["head"], run["pull_request"], run["job_name"]) == (HEAD, "7", RUN["job_name"])

@@ -128,3 +128,37 @@ def test_the_session_covers_the_job_and_a_cancelled_run_stops_its_job():
     assert stop["if"] == "cancelled() || failure()"
     assert steps.index(stop) > steps.index(aws)
     assert train["env"]["TEXTCLF_LOOP_STARTED_AT"] == "${{ needs.changes.outputs.started_at }}"
+
+
+def test_the_train_job_checks_out_the_head_of_its_merge_commit_only(history):
+    """make pr-head: after the run's merge commit (GITHUB_SHA), the PR head, its second parent; any
+    other commit is refused (the training-run function trains and publishes that head only)."""
+    author = ["-c", "user.name=t", "-c", "user.email=t@example.com"]
+    git(history, "switch", "-q", "-c", "feature")
+    (history / "src/app.py").write_text("v2\n", encoding="utf-8")
+    git(history, *author, "commit", "-qam", "change")
+    head = git(history, "rev-parse", "HEAD")
+    git(history, "switch", "-q", "main")
+    git(history, *author, "merge", "-q", "--no-ff", "-m", "merge", "feature")
+    merge = git(history, "rev-parse", "HEAD")
+
+    def pr_head(commit: str) -> subprocess.CompletedProcess:
+        # The Makefile of this repository, on the PR's history (GIT_DIR points git at it).
+        env = {**os.environ, "GIT_DIR": str(history / ".git"), "GIT_WORK_TREE": str(history)}
+        env.update(COMMIT=commit, GITHUB_SHA=merge)
+        return subprocess.run(
+            ["make", "-s", "--no-print-directory", "pr-head"],
+            cwd=REPO,
+            timeout=60,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    base = git(history, "rev-parse", f"{merge}^1")
+    refused = pr_head(base)
+    assert refused.returncode == 2 and f"is not the merge of {base}" in refused.stderr
+    done = pr_head(head)
+    assert done.returncode == 0, done.stderr
+    assert git(history, "rev-parse", "HEAD") == head

@@ -116,9 +116,10 @@ def _git_history(root, repo_root) -> tuple[str, str]:
         return done.stdout.strip()
 
     root.mkdir()
-    shutil.copy(repo_root / "params.yaml", root / "params.yaml")
+    for name in ("params.yaml", "dvc.lock", "data.dvc"):  # what a model's provenance is checked against
+        shutil.copy(repo_root / name, root / name)
     git("init", "-q", "-b", "main")
-    git("add", "params.yaml")
+    git("add", "params.yaml", "dvc.lock", "data.dvc")
     git("commit", "-q", "-m", "main")
     main = git("rev-parse", "HEAD")
     git("switch", "-q", "-c", "unmerged")
@@ -152,13 +153,59 @@ def test_release_check_takes_only_a_published_verified_model_of_a_merged_commit(
 
     release.publish(unmerged, aws(), trained["model"], trained["metrics"])  # an unmerged PR's model
     refused = release_check(root, unmerged)
-    assert refused.returncode == 2 and f"commit {unmerged} is not on HEAD (main)" in refused.stderr
+    assert refused.returncode == 2 and f"commit {unmerged} is not on main (refs/heads/main)" in refused.stderr
 
-    release.publish(main, aws(), trained["model"], trained["metrics"])
+    # Published by hand: the bytes are there, but nothing shows a training job of this commit.
+    manifest = release.publish(main, aws(), trained["model"], trained["metrics"])
+    by_hand = release_check(root, main)
+    assert (
+        by_hand.returncode == 2
+        and "no provenance" in by_hand.stderr
+        and "nothing was released" in by_hand.stderr
+    )
+
+    # The manifest the training-run function writes (this test bucket has no write-once policy).
+    key = f"models/{main}/manifest.json"
+    facts = provenance(root / "params.yaml", root / "dvc.lock", main)
+    other_params = {**facts, "hyperparameters": {**facts["hyperparameters"], "learning_rate": "0.1"}}
+    put_manifest = lambda facts: boto3.client("s3").put_object(  # noqa: E731
+        Bucket=ARTIFACTS, Key=key, Body=json.dumps({**manifest, "provenance": facts}).encode()
+    )
+    put_manifest(other_params)
+    wrong = release_check(root, main)
+    assert (
+        wrong.returncode == 2
+        and "hyperparameters differ from params.yaml at the commit in learning_rate" in wrong.stderr
+    )
+    put_manifest(facts)
     ok = release_check(root, main)
     assert ok.returncode == 0, ok.stderr
     assert "published, verified model" in ok.stderr
-    assert all("Traceback" not in r.stderr for r in (short, unpublished, refused, ok))
+    assert all("Traceback" not in r.stderr for r in (short, unpublished, refused, by_hand, wrong, ok))
+
+
+def provenance(params_file, lock_file, commit: str, job: str = "") -> dict:
+    """What the training-run function records for a job of `commit` on its data and params."""
+    import yaml
+
+    from textclf.config import load_params
+    from textclf.pipeline.train import Hyperparameters
+
+    job = job or f"textclf-{commit[:8]}-run7-1"
+    lock = yaml.safe_load(lock_file.read_text(encoding="utf-8"))
+    md5 = next(o["md5"] for o in lock["stages"]["prepare"]["outs"] if o["path"] == "data/prepared")
+    return {
+        "job_name": job,
+        "training_image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/textclf-prod-training:abc",
+        "hyperparameters": Hyperparameters.from_params(load_params(params_file)).for_sagemaker(),
+        "dataset_md5": md5,
+        "raw_data_md5": yaml.safe_load(params_file.with_name("data.dvc").read_text())["outs"][0]["md5"],
+        "input_data": [
+            f"s3://{ARTIFACTS}/datasets/{md5.removesuffix('.dir')}/{c}/" for c in ("train", "validation")
+        ],
+        "checkpoint_uri": f"s3://{ARTIFACTS}/checkpoints/{job}/",
+        "model_artifacts": f"s3://{ARTIFACTS}/jobs/{commit}/{job}/output/model.tar.gz",
+    }
 
 
 def test_a_tampered_archive_is_refused_before_anything_is_released(buckets, trained) -> None:
@@ -167,7 +214,7 @@ def test_a_tampered_archive_is_refused_before_anything_is_released(buckets, trai
     # The local test bucket has no write-once policy (terraform/storage.tf adds it): tamper directly.
     boto3.client("s3").put_object(Bucket=ARTIFACTS, Key=key, Body=b"other bytes")
     with pytest.raises(release.ReleaseError, match="is not the reviewed model; nothing was released"):
-        release.verify_archive(COMMIT, manifest, aws())
+        release.verify_archive(COMMIT, manifest, aws(), provenance=False)
     with pytest.raises(release.ReleaseError, match="is not the reviewed model"):
         release.promote(COMMIT, aws(), release.Targets("redeploy", "endpoint"), "macro_f1")
 

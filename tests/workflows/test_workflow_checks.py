@@ -199,9 +199,12 @@ def test_pr_workflow() -> None:
     assert "id-token" not in workflow["jobs"]["checks"]["permissions"]
     assert "id-token" not in workflow["jobs"]["changes"]["permissions"]
     assert aws_step(workflow, "train")["with"]["role-to-assume"] == "${{ vars.AWS_PR_ROLE_ARN }}"
+    # The run's merge commit first (the training-run function hashes its object to the token's sha
+    # and takes the head from its second parent), then the head, before anything reads the tree.
     checkout = train["steps"][0]
-    assert checkout["with"]["ref"] == "${{ github.event.pull_request.head.sha }}"
+    assert "ref" not in checkout["with"]
     assert checkout["with"]["fetch-depth"] == 0 and checkout["with"]["persist-credentials"] is False
+    assert train["steps"][1]["run"] == "make pr-head" and train["env"]["COMMIT"].endswith("head.sha }}")
     assert train["env"]["TEXTCLF_TRAIN_BACKEND"] == "sagemaker"
     runs = [s.get("run", "") for s in train["steps"]]
     order = [

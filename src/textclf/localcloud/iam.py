@@ -849,6 +849,18 @@ def _claims(token: str) -> dict[str, Any]:
         raise ValueError(f"the web identity token is not a JWT ({error})") from None
 
 
+# The condition keys STS evaluates for GitHub's tokens in a trust policy: `sub` and `aud`, and since
+# 2026 these claims ("AWS STS supports validation of identity provider claims"); a token without one
+# leaves its key absent (a plain operator is then false), never unknown.
+GITHUB_TRUST_KEYS = frozenset(
+    f"token.actions.githubusercontent.com:{claim}"
+    for claim in (
+        "sub", "aud", "actor", "actor_id", "job_workflow_ref", "repository", "repository_id",
+        "workflow", "ref", "environment", "enterprise_id",
+    )
+)  # fmt: skip
+
+
 def _check_trust(
     response: Any, target_role_arn: str, principal: str, context: dict[str, list[str]], action: str
 ) -> None:
@@ -857,7 +869,11 @@ def _check_trust(
     role = iam_backends[ACCOUNT][PARTITION].get_role_by_arn(target_role_arn)
     trust = _document(role.assume_role_policy_document)
     request = Request(
-        principal, action, target_role_arn, context, GLOBAL_KEYS | SERVICE_KEYS | frozenset(context)
+        principal,
+        action,
+        target_role_arn,
+        context,
+        GLOBAL_KEYS | SERVICE_KEYS | GITHUB_TRUST_KEYS | frozenset(context),
     )
     verdict = authorize(request, ACCOUNT, [], None, trust, "trust policy")
     if not verdict.allowed:

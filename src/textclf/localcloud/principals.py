@@ -34,6 +34,7 @@ class GitHubJob:
     event: str  # pull_request, push, workflow_dispatch, schedule, repository_dispatch
     ref: str  # refs/heads/main, refs/pull/7/merge, ...
     environment: str | None = None  # the job's `environment:`, if any
+    workflow: str | None = None  # the workflow file the job is in (release.yml), for job_workflow_ref
 
     @property
     def context(self) -> str:
@@ -65,6 +66,12 @@ class GitHubJob:
         }
         if self.environment:
             claims["environment"] = self.environment
+        if self.workflow:
+            # `<owner>/<repo>/.github/workflows/<file>@<ref>` (GitHub's OIDC reference): which
+            # workflow file the job comes from, a claim STS checks in trust policies.
+            claims["job_workflow_ref"] = claims["workflow_ref"] = (
+                f"{self.repository}/.github/workflows/{self.workflow}@{self.ref}"
+            )
         return claims
 
     def token(self) -> str:
@@ -108,9 +115,14 @@ def assume(
     }
 
 
-def pull_request(repository: str, number: int = 1) -> GitHubJob:
-    return GitHubJob(repository, "pull_request", f"refs/pull/{number}/merge")
+def pull_request(repository: str, number: int = 1, workflow: str = "pr.yml") -> GitHubJob:
+    return GitHubJob(repository, "pull_request", f"refs/pull/{number}/merge", workflow=workflow)
 
 
-def release(repository: str, environment: str | None = "production", branch: str = "main") -> GitHubJob:
-    return GitHubJob(repository, "push", f"refs/heads/{branch}", environment)
+def release(
+    repository: str,
+    environment: str | None = "production",
+    branch: str = "main",
+    workflow: str = "release.yml",
+) -> GitHubJob:
+    return GitHubJob(repository, "push", f"refs/heads/{branch}", environment, workflow)

@@ -298,6 +298,7 @@ class _RunningJob:
         return JobSpec(
             channels=channels,
             hyperparameters=dict(job.hyper_parameters or {}),
+            env=dict(getattr(job, "environment", None) or {}),
             instance_count=int((job.resource_config or {}).get("InstanceCount", 1)),
             command=self.scenario.command,
             max_runtime_seconds=stopping.get("MaxRuntimeInSeconds"),
@@ -458,6 +459,9 @@ def install() -> None:
         with _running_lock:
             result = create(self)
             job = self.sagemaker_backend.training_jobs[name]
+            # moto drops Environment: SageMaker gives it to the container and DescribeTrainingJob
+            # returns it (CreateTrainingJob and DescribeTrainingJob API references, Environment).
+            job.environment = self._get_param("Environment") or {}
             _prepare_job(job)
             endpoint = f"http://{self.headers['Host']}"  # the job thread calls this same local cloud
             running = _RunningJob(job, self.sagemaker_backend, endpoint, self.region, _scenario, credentials)

@@ -114,7 +114,7 @@ def check() -> Desired:
     desired = read()
     if desired.commit is None:
         return desired
-    aws = load_params().aws.resolved()
+    aws = load_params(needs=("aws",)).aws.resolved()
     commit = promote.check_merged(desired.commit)
     manifest = promote.find_artifact(commit, aws)
     if manifest.get("sha256") != desired.sha256:
@@ -133,7 +133,7 @@ def published(commit: str) -> bool:
     from textclf.release import promote
 
     try:
-        promote.find_artifact(commit, load_params().aws.resolved())
+        promote.find_artifact(commit, load_params(needs=("aws",)).aws.resolved())
     except promote.ReleaseError as error:
         if "no trained model" not in str(error):
             raise
@@ -151,7 +151,7 @@ def propose(commit: str, reason: str = "") -> str:
     from textclf.config import load_params
     from textclf.release import promote
 
-    aws = load_params().aws.resolved()
+    aws = load_params(needs=("aws",)).aws.resolved()
     commit = promote.check_merged(commit)
     manifest = promote.find_artifact(commit, aws)
     target = Desired(commit, str(manifest["sha256"]))

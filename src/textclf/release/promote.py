@@ -5,10 +5,20 @@
                          SageMaker extracts it to /opt/ml/model)
         eval.json        its evaluation metrics (metrics/eval.json)
         gate.json        the evaluate stage's verdict, when present (metrics/gate.json)
-        manifest.json    written last: commit, sha256 and size of model.tar.gz, time. A prefix
-                         without it is an unfinished publish and is never promoted.
+        manifest.json    written last: commit, sha256 and size of model.tar.gz, time, and (published
+                         by a pull request's run) `provenance`: the training job and its inputs. A
+                         prefix without it is an unfinished publish and is never promoted.
 
-`publish` (PR workflow, after the gate passed) writes that prefix for the PR head commit.
+`make publish` (PR workflow, after the gate passed) has that prefix written for the PR head commit:
+the run's role may not write models/, so `stage_publish` (`python -m textclf.release.promote
+stage-publish`) leaves the files beside the model in build/publish/, and the training backend's
+`publish-run-job` uploads them to candidates/ and asks the training-run function
+(textclf.training.stop_job), which verifies the run's token and merge commit, to copy its job's
+model.tar.gz byte for byte and those files (sha256 checked) there, with the provenance.
+`release-check` (`verify_archive`) refuses a model whose provenance does not show a job
+of exactly that commit, on its data (dvc.lock's digest of data/prepared, which data.dvc feeds),
+its params and the project's training image, with its own checkpoints. Without the function
+configured (a person's own credentials), publish writes the folder's archive itself.
 `promote` (release workflow) finds it for the merged PR's head commit, or fails naming the commit
 before anything touches the endpoint; then invokes the redeploy Lambda, waits until the endpoint
 serves the artifact, sends a smoke request, records the model's metrics as the champion
@@ -20,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import subprocess
 import sys
@@ -57,6 +68,8 @@ PREDICTIONS_FILE = Path("plots/confusion.csv")
 EVALUATED_NAME = "test_predictions.jsonl"
 # The full verdict of `make gate` (thresholds and the champion), when it ran in this workspace.
 FULL_GATE_FILE = Path("reports/gate.json")
+# Where `stage_publish` leaves the files a pull request's run publishes beside its job's model.
+PUBLISH_DIR = Path("build/publish")
 # Files the train stage always writes into the model folder; without them nothing can serve it.
 REQUIRED_MODEL_FILES = ("config.json", "labels.json")
 SMOKE_TEXT = "Hello, my order has not arrived yet. Where is it?"
@@ -81,10 +94,29 @@ def check_commit(commit: str | None) -> str:
     return value
 
 
-def check_merged(commit: str, main_ref: str = "HEAD", run: Callable[..., Any] = subprocess.run) -> str:
+MAIN_REFS = ("refs/remotes/origin/main", "refs/heads/main")
+
+
+def check_merged(commit: str, main_ref: str | None = None, run: Callable[..., Any] = subprocess.run) -> str:
     """Only a commit that main contains may be released (a rollback by hand included): a model
-    an unmerged pull request published never reaches production."""
+    an unmerged pull request published never reaches production. Main is origin's main when the
+    checkout has it, else the local main branch, never merely the checked-out HEAD."""
     commit = check_commit(commit)
+    if main_ref is None:
+        found = [
+            ref
+            for ref in MAIN_REFS
+            if run(
+                ["git", "rev-parse", "--verify", "--quiet", ref], capture_output=True, text=True
+            ).returncode
+            == 0
+        ]
+        if not found:
+            raise ReleaseError(
+                "this checkout has no main branch (origin/main or main): fetch it (actions/checkout with "
+                "fetch-depth: 0) so a release can check the commit is on main"
+            )
+        main_ref = found[0]
     known = run(["git", "cat-file", "-e", f"{commit}^{{commit}}"], capture_output=True, text=True)
     if known.returncode != 0:
         raise ReleaseError(
@@ -94,7 +126,7 @@ def check_merged(commit: str, main_ref: str = "HEAD", run: Callable[..., Any] = 
     ancestor = run(["git", "merge-base", "--is-ancestor", commit, main_ref], capture_output=True, text=True)
     if ancestor.returncode != 0:
         raise ReleaseError(
-            f"commit {commit} is not on {main_ref} (main): only a merged, reviewed commit's model may "
+            f"commit {commit} is not on main ({main_ref}): only a merged, reviewed commit's model may "
             "be released; merge its pull request first"
         )
     return commit
@@ -160,6 +192,14 @@ def pack_model(model_dir: Path, archive: Path) -> None:
         )
     import gzip
 
+    links = sorted(str(p) for p in model_dir.rglob("*") if p.is_symlink())
+    if links:
+        raise ReleaseError(
+            f"{model_dir}: symbolic links {', '.join(links[:5])}: "
+            "a published model holds its own files only (a link could pack any file of this machine); "
+            "replace the link by the file, or run the pipeline again (dvc repro)"
+        )
+
     def owner_free(info: tarfile.TarInfo) -> tarfile.TarInfo:
         info.uid = info.gid = 0
         info.uname = info.gname = ""
@@ -199,8 +239,21 @@ def publish(
     s3: Any = None,
     test_split_file: Path = TEST_SPLIT_FILE,
 ) -> dict[str, Any]:
-    """Upload the model and its metrics under models/<commit>/; the manifest goes last."""
+    """Upload the model and its metrics under models/<commit>/ with the caller's own credentials
+    (a person's; a pull request's role may not write models/: its run publishes through the
+    training-run function, `make publish`); the manifest goes last."""
     artifact = Artifact(aws.published_models, check_commit(commit))
+    metrics, evaluated = passing_evaluation(metrics_file, gate_file, test_split_file)
+    s3 = s3 or aws_client("s3", aws)
+    with aws_errors(f"publish to {artifact.url('')}"):
+        return _upload(s3, artifact, model_dir, metrics, gate_file, evaluated)
+
+
+def passing_evaluation(
+    metrics_file: Path, gate_file: Path, test_split_file: Path
+) -> tuple[dict[str, Any], bytes | None]:
+    """The evaluation metrics and the evaluated test split of a model whose gate passed; else
+    ReleaseError (only a passing model is published)."""
     metrics = read_json_file(metrics_file, "the evaluation metrics")
     for verdict_file in (gate_file, FULL_GATE_FILE):
         # Exactly "pass" (textclf.verdict.is_pass): "FAIL", "Pass" or a missing verdict is no pass.
@@ -208,10 +261,30 @@ def publish(
             raise ReleaseError(
                 f"{verdict_file}: the gate did not pass this model; only a passing model is published"
             )
-    evaluated = evaluated_test_split(test_split_file, PREDICTIONS_FILE)
-    s3 = s3 or aws_client("s3", aws)
-    with aws_errors(f"publish to {artifact.url('')}"):
-        return _upload(s3, artifact, model_dir, metrics, gate_file, evaluated)
+    return metrics, evaluated_test_split(test_split_file, PREDICTIONS_FILE)
+
+
+def stage_publish(
+    out: Path = PUBLISH_DIR,
+    metrics_file: Path = METRICS_FILE,
+    gate_file: Path = GATE_FILE,
+    test_split_file: Path = TEST_SPLIT_FILE,
+) -> list[str]:
+    """A pull request's publish, first half: the files published beside the run's job's model
+    (textclf.training.sagemaker publish-run-job, the second half, hands them to the training-run
+    function), checked as `publish` checks them, in `out` (replaced whole). Returns their names."""
+    metrics, evaluated = passing_evaluation(metrics_file, gate_file, test_split_file)
+    files = {METRICS_NAME: _json_bytes(metrics)}
+    if gate_file.is_file():
+        files[GATE_NAME] = _json_bytes(read_json_file(gate_file, "the gate verdict"))
+    if REFERENCE_FILE.is_file():
+        files[REFERENCE_FILE.name] = _json_bytes(read_json_file(REFERENCE_FILE, "the drift reference"))
+    if evaluated is not None:
+        files[EVALUATED_NAME] = evaluated
+    with atomic.atomic_dir(out) as staging:
+        for name, body in files.items():
+            (staging / name).write_bytes(body)
+    return sorted(files)
 
 
 def evaluated_test_split(test_split_file: Path, predictions_file: Path) -> bytes | None:
@@ -251,8 +324,21 @@ def published_test_split(commit: str, aws: AwsParams, s3: Any = None) -> tuple[l
             f"{artifact.url(EVALUATED_NAME)} does not match the sha256 in its manifest: not the "
             "evaluated test split of this model"
         )
-    rows = [json.loads(line) for line in body.decode("utf-8").splitlines() if line]
-    return [str(row["text"]) for row in rows], [str(row["predicted"]) for row in rows]
+    texts, predicted = [], []
+    for number, line in enumerate(body.decode("utf-8", "replace").splitlines(), 1):
+        if not line:
+            continue
+        try:
+            row = json.loads(line)
+            text, label = row["text"], row["predicted"]
+        except (ValueError, KeyError, TypeError):
+            raise ReleaseError(
+                f"{artifact.url(EVALUATED_NAME)} line {number}: not a JSON object with text and predicted; "
+                "publish the model again from its pull request"
+            ) from None
+        texts.append(str(text))
+        predicted.append(str(label))
+    return texts, predicted
 
 
 def _upload(
@@ -420,15 +506,55 @@ def find_artifact(commit: str, aws: AwsParams, s3: Any = None) -> dict[str, Any]
         raise ReleaseError(
             f"{artifact.url(MANIFEST_NAME)}: not valid JSON; publish the commit again"
         ) from None
-    if not isinstance(manifest, dict) or manifest.get("commit") != artifact.commit:
+    if not isinstance(manifest, dict):
+        raise ReleaseError(f"{artifact.url(MANIFEST_NAME)}: not a JSON object; publish the commit again")
+    if manifest.get("commit") != artifact.commit:
         raise ReleaseError(f"{artifact.url(MANIFEST_NAME)}: names commit {manifest.get('commit')!r}")
+    check_manifest(manifest, artifact.url(MANIFEST_NAME))
     return manifest
 
 
-def verify_archive(commit: str, manifest: dict[str, Any], aws: AwsParams, s3: Any = None) -> str:
+# A manifest's fields and what each must be (the ones publish writes; `provenance` is checked by
+# verify_provenance).
+MANIFEST_FIELDS: dict[str, tuple[type, str]] = {
+    "model_data_url": (str, "the archive's s3:// URL"),
+    "sha256": (str, "64 hex digits"),
+    "size_bytes": (int, "a number of bytes"),
+    "metrics": (dict, "the evaluation metrics (an object)"),
+}
+
+
+def check_manifest(manifest: dict[str, Any], where: str) -> None:
+    """Every field a release reads, of the shape it reads it in: a named error, not a traceback."""
+    for field, (kind, meaning) in MANIFEST_FIELDS.items():
+        value = manifest.get(field)
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise ReleaseError(f"{where}: field {field!r} must be {meaning}, not {value!r:.80}")
+    if not re.fullmatch(r"[0-9a-f]{64}", manifest["sha256"]):
+        raise ReleaseError(f"{where}: field 'sha256' must be 64 hex digits, not {manifest['sha256']!r:.80}")
+    files = manifest.get("files", {})
+    if not isinstance(files, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and re.fullmatch(r"[0-9a-f]{64}", v)
+        for k, v in files.items()
+    ):
+        raise ReleaseError(
+            f"{where}: field 'files' must be a map of file names to sha256 digests, not {files!r:.80}"
+        )
+    if "provenance" in manifest and not isinstance(manifest["provenance"], dict):
+        raise ReleaseError(
+            f"{where}: field 'provenance' must be an object, not {manifest['provenance']!r:.80}"
+        )
+
+
+def verify_archive(
+    commit: str, manifest: dict[str, Any], aws: AwsParams, s3: Any = None, provenance: bool = True
+) -> str:
     """The archive's sha256 must be the one published in the manifest: the reviewed bytes are the
-    released bytes. Checked before anything touches the endpoint."""
+    released bytes; and (`provenance`) the manifest must show they are the output of a training job
+    of exactly this commit (verify_provenance). Checked before anything touches the endpoint."""
     artifact = Artifact(aws.published_models, check_commit(commit))
+    if provenance:
+        verify_provenance(artifact.commit, manifest, artifact.url(MANIFEST_NAME))
     s3 = s3 or aws_client("s3", aws)
     expected = str(manifest.get("sha256", ""))
     digest = hashlib.sha256()
@@ -442,6 +568,171 @@ def verify_archive(commit: str, manifest: dict[str, Any], aws: AwsParams, s3: An
             f"{expected or 'none'}: the archive is not the reviewed model; nothing was released"
         )
     return expected
+
+
+# The training image's repository (mk/sagemaker.mk TRAINING_REPOSITORY): production's, which only
+# production's release role pushes to, from main.
+TRAINING_REPOSITORY_ENV = "TEXTCLF_TRAINING_REPOSITORY"
+ECR_IMAGE = re.compile(
+    r"\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/(?P<repository>[a-z0-9._/-]+)"
+    r"(:[\w.-]{1,128}|@sha256:[0-9a-f]{64})"
+)
+
+
+def verify_provenance(
+    commit: str, manifest: dict[str, Any], where: str, show: Callable[[str, str], str] | None = None
+) -> dict[str, Any]:
+    """The published model is the output of a training job of exactly `commit`: the manifest's
+    `provenance` (written by the training-run function from SageMaker's description of the job it
+    started for a run of this head commit; no pull request can write models/) names a job of this
+    commit whose hyperparameters are the ones params.yaml gives at the commit, whose channels are the
+    commit's data (prepared from the raw data data.dvc names, and dvc.lock's md5 of the prepared
+    data when dvc.lock was written from that raw data), in the project's training repository, with
+    checkpoints of its own. Returns the provenance."""
+    show = show or _git_show
+    facts = manifest.get("provenance")
+    if not isinstance(facts, dict):
+        raise ReleaseError(
+            f"{where}: no provenance: this model was not published by a pull request's training job through "
+            "the training-run function, so nothing shows it is the output of a job of this commit; "
+            "nothing was released. Push a commit to the pull request and let its run train and publish"
+        )
+    fields = ("job_name", "training_image", "dataset_md5", "checkpoint_uri", "model_artifacts")
+    if not all(isinstance(facts.get(key), str) for key in fields) or not isinstance(
+        facts.get("hyperparameters"), dict
+    ):
+        raise ReleaseError(f"{where}: provenance lacks {', '.join(fields)} or hyperparameters")
+    name = facts["job_name"]
+    found = re.fullmatch(rf"(?P<prefix>[a-z0-9-]+)-{commit[:8]}-run[0-9]+-[0-9]+", name)
+    if found is None:
+        raise ReleaseError(f"{where}: job {name} is not a pull request run's job of commit {commit}")
+    problems = []
+    if not facts["model_artifacts"].endswith(f"/{commit}/{name}/output/model.tar.gz"):
+        problems.append(f"the archive comes from {facts['model_artifacts']}, not from job {name}'s output")
+    if not facts["checkpoint_uri"].endswith(f"/{name}/"):
+        problems.append(f"the job checkpointed to {facts['checkpoint_uri']}, not to its own prefix")
+    image = ECR_IMAGE.fullmatch(facts["training_image"])
+    repository = os.environ.get(TRAINING_REPOSITORY_ENV) or f"{found['prefix']}-prod-training"
+    if image is None or image["repository"] != repository:
+        problems.append(f"the job ran {facts['training_image']}, not an image of the project's {repository}")
+    expected_hp = _hyperparameters_at(commit, show)
+    if facts["hyperparameters"] != expected_hp:
+        changed = sorted(
+            k
+            for k in {*expected_hp, *facts["hyperparameters"]}
+            if expected_hp.get(k) != facts["hyperparameters"].get(k)
+        )
+        problems.append(
+            f"the job's hyperparameters differ from params.yaml at the commit in {', '.join(changed)}"
+        )
+    raw, locked = _data_at(commit, show)
+    channels = facts.get("input_data") or []
+    digest = str(facts["dataset_md5"]).removesuffix(".dir")
+    if facts.get("raw_data_md5") != raw:
+        problems.append(
+            f"the job's data was prepared from raw data {facts.get('raw_data_md5')}, not from the data "
+            f"data.dvc names at the commit ({raw})"
+        )
+    elif locked is not None and facts["dataset_md5"] != locked:
+        problems.append(
+            f"the job trained on dataset {facts['dataset_md5']}, not on the commit's prepared data "
+            f"{locked} (dvc.lock)"
+        )
+    if not channels or not all(f"/{digest}/" in str(uri) for uri in channels):
+        problems.append(f"the job's channels {channels} are not dataset {facts['dataset_md5']}")
+    if problems:
+        raise ReleaseError(
+            f"{where}: not the output of a training job of commit {commit}: "
+            + "; ".join(problems)
+            + ". Nothing was released"
+        )
+    return facts
+
+
+def _git_show(commit: str, path: str) -> str:
+    # Bytes as committed (no newline translation): dvc.lock's md5 of a file is of its bytes.
+    done = subprocess.run(["git", "show", f"{commit}:{path}"], capture_output=True, check=False)
+    if done.returncode != 0:
+        raise ReleaseError(
+            f"cannot read {path} at commit {commit} ({done.stderr.decode(errors='replace').strip()}): fetch "
+            "main's full history (actions/checkout with fetch-depth: 0)"
+        )
+    return done.stdout.decode("utf-8", "surrogateescape")
+
+
+def _params_at(commit: str, show: Callable[[str, str], str]) -> Any:
+    from textclf.config import ParamsError, load_params
+
+    with tempfile.TemporaryDirectory(prefix="textclf-params-") as work:
+        path = Path(work) / "params.yaml"
+        path.write_text(show(commit, "params.yaml"), encoding="utf-8")
+        try:
+            return load_params(path, needs=("data", "model", "train"))
+        except ParamsError as error:
+            raise ReleaseError(f"params.yaml at commit {commit}: {error}") from None
+
+
+def _hyperparameters_at(commit: str, show: Callable[[str, str], str]) -> dict[str, str]:
+    from textclf.pipeline.train import Hyperparameters
+
+    return Hyperparameters.from_params(_params_at(commit, show)).for_sagemaker()
+
+
+def _data_at(commit: str, show: Callable[[str, str], str]) -> tuple[str, str | None]:
+    """(the raw data's md5 data.dvc names, dvc.lock's md5 of the prepared data when its prepare
+    stage was written from the commit's own inputs, else None) at the commit. A pull request that
+    changed the data, the prepare code or its params without `dvc repro` (the retrain workflow's do)
+    has a stale dvc.lock: the job's prepared data is then the run's own preparation of the data
+    data.dvc names."""
+    import yaml
+
+    prepared = str(_params_at(commit, show).data.prepared_dir).rstrip("/")
+    try:
+        tracked = yaml.safe_load(show(commit, "data.dvc"))
+        (raw_out,) = tracked["outs"]
+        raw_path, raw = raw_out["path"], raw_out["md5"]
+        lock = yaml.safe_load(show(commit, "dvc.lock"))
+        stage = lock["stages"]["prepare"]
+        outs = {entry["path"]: entry.get("md5") for entry in stage["outs"]}
+    except (yaml.YAMLError, KeyError, TypeError, ValueError) as error:
+        raise ReleaseError(f"data.dvc or dvc.lock at commit {commit}: not DVC's format ({error!r})") from None
+    if not _stage_current(commit, show, stage, {raw_path: raw}):
+        return raw, None
+    if not isinstance(outs.get(prepared), str):
+        raise ReleaseError(
+            f"dvc.lock at commit {commit} records no md5 of {prepared} (the prepare stage's output)"
+        )
+    return raw, outs[prepared]
+
+
+def _stage_current(
+    commit: str, show: Callable[[str, str], str], stage: dict, tracked: dict[str, str]
+) -> bool:
+    """Whether dvc.lock's stage was written from the commit's own inputs: each dependency's md5
+    (the DVC-tracked data's from its .dvc file, a file's from the commit) and each parameter's value
+    (params.yaml at the commit) as the lock records them."""
+    import yaml
+
+    for dep in stage.get("deps") or []:
+        path, md5 = dep.get("path"), dep.get("md5")
+        if path in tracked:
+            if tracked[path] != md5:
+                return False
+            continue
+        try:
+            content = show(commit, path).encode("utf-8", "surrogateescape")
+        except ReleaseError:
+            return False
+        if hashlib.md5(content, usedforsecurity=False).hexdigest() != md5:
+            return False
+    values = yaml.safe_load(show(commit, "params.yaml")) or {}
+    for key, locked in ((stage.get("params") or {}).get("params.yaml") or {}).items():
+        value: Any = values
+        for part in str(key).split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        if value != locked:
+            return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -620,7 +911,9 @@ def promote(
     artifact = Artifact(aws.published_models, commit)
     s3 = aws_client("s3", aws)
     manifest = find_artifact(commit, aws, s3)  # before anything touches the endpoint
-    verify_archive(commit, manifest, aws, s3)
+    # The provenance is release-check's and production-check's, before this step; a person
+    # promoting by hand (a model published with their own credentials) has only the digest checked.
+    verify_archive(commit, manifest, aws, s3, provenance=False)
     with aws_errors(f"release of {commit} to {targets.endpoint_name}"):
         return _roll_out(s3, artifact, manifest, targets, aws, main_metric, wait_timeout_s, poll_s)
 
@@ -674,3 +967,23 @@ def _roll_out(
     }
     _put_json(s3, aws.artifacts_bucket, DEPLOYMENT_KEY, deployment)
     return deployment
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m textclf.release.promote stage-publish` (make publish in a pull request's run)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m textclf.release.promote")
+    parser.add_argument("command", choices=["stage-publish"])
+    parser.parse_args(argv)
+    try:
+        names = stage_publish()
+    except ReleaseError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    log(f"{PUBLISH_DIR}: {', '.join(names)} (the training-run function publishes them with the job's model)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

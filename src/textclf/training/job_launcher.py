@@ -9,10 +9,17 @@ rank 0 writes checkpoints and the model.
 
 The launcher replaces itself with the command (exec), so SageMaker's SIGTERM (Spot interruption,
 StopTrainingJob, MaxRuntime) reaches the training process or torchrun directly.
+
+Before that it checks the data: a job started with TEXTCLF_DATASET_MD5 and TEXTCLF_DATASET_LISTING
+in its environment (textclf.training.sagemaker: DVC's digest of data/prepared and the listing that
+digest is the md5 of) trains only on channels whose every file has the md5 the listing gives it.
+Anything else fails the job before training, with the file named in /opt/ml/output/failure (the
+job's FailureReason), so bytes written under another dataset's address are never trained on.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sys
@@ -70,7 +77,51 @@ def launch_command(
     ]
 
 
+class ChannelMismatch(ValueError):
+    """A channel's file is not the one the job's dataset digest names."""
+
+
+def check_channels(env: dict[str, str], root: Path = Path("/opt/ml")) -> int:
+    """Every file in the job's channels has the md5 its listing gives; the listing's md5 is the
+    dataset digest. Returns the number of files checked; nothing to check without the two variables."""
+    digest, listing = env.get("TEXTCLF_DATASET_MD5"), env.get("TEXTCLF_DATASET_LISTING")
+    if not digest and not listing:
+        return 0
+    if (
+        not (digest and listing)
+        or hashlib.md5(listing.encode(), usedforsecurity=False).hexdigest() + ".dir" != digest
+    ):
+        raise ChannelMismatch("TEXTCLF_DATASET_LISTING is not the listing whose md5 is TEXTCLF_DATASET_MD5")
+    try:
+        expected = {entry["relpath"]: entry["md5"] for entry in json.loads(listing)}
+    except (ValueError, TypeError, KeyError):
+        raise ChannelMismatch("TEXTCLF_DATASET_LISTING is not a list of {md5, relpath}") from None
+    checked = 0
+    for channel in ("train", "validation"):
+        folder = Path(env.get(f"SM_CHANNEL_{channel.upper()}", root / "input" / "data" / channel))
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []:
+            name = path.relative_to(folder).as_posix()
+            if name not in expected:
+                raise ChannelMismatch(f"channel {channel}: {name} is not in dataset {digest}")
+            actual = hashlib.md5(path.read_bytes(), usedforsecurity=False).hexdigest()
+            if actual != expected[name]:
+                raise ChannelMismatch(
+                    f"channel {channel}: {name} has md5 {actual}, dataset {digest} lists {expected[name]}: "
+                    "not the data this job was started for"
+                )
+            checked += 1
+    return checked
+
+
 def main() -> None:
+    try:
+        check_channels(dict(os.environ))
+    except ChannelMismatch as error:
+        output = Path(os.environ.get("SM_OUTPUT_DIR", "/opt/ml/output"))
+        output.mkdir(parents=True, exist_ok=True)
+        (output / "failure").write_text(f"ChannelMismatch: {error}", encoding="utf-8")
+        print(f"[train] {error}", file=sys.stderr, flush=True)
+        sys.exit(1)
     config_dir = Path(os.environ.get(CONFIG_DIR_ENV, DEFAULT_CONFIG_DIR))
     config = read_resource_config(config_dir)
     command = launch_command(config, gpu_count() if len(config["hosts"]) > 1 or _may_have_gpus() else 0)

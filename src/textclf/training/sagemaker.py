@@ -6,12 +6,18 @@ that becomes `models/model`:
 1. Check everything a job needs before starting one: the role and image are set and well formed,
    the instance type is one SageMaker trains on, credentials work, the artifacts bucket exists, the
    image is in ECR. Each problem is reported with the setting to change.
-2. Upload the prepared splits to `s3://<artifacts>/datasets/<content hash>/{train,validation}/`;
-   a dataset already there (its `_COMPLETE` marker exists) is not uploaded again.
+2. Upload the prepared splits to `s3://<artifacts>/datasets/<md5>/{train,validation}/`, where
+   <md5> is DVC's own digest of `data/prepared` (the one dvc.lock records), write-once: each object
+   is a conditional write, and one already there must have the same bytes. A dataset already there
+   (its `_COMPLETE` marker exists) is not uploaded again; the job checks every file it receives
+   against the listing that digest is the md5 of (textclf.training.job_launcher).
 3. CreateTrainingJob: managed Spot, the stopping condition, checkpoints in
-   `s3://<artifacts>/checkpoints/<branch>/<data+hyperparameters>/` (a retried job resumes from them),
-   the output under `s3://<artifacts>/jobs/<commit>/` (never the write-once `models/`),
-   hyperparameters from params.yaml, tags.
+   `s3://<artifacts>/checkpoints/<job name>/` (the job's own: it resumes from them after a Spot
+   interruption, and from no other job's), the output under `s3://<artifacts>/jobs/<commit>/`
+   (never the write-once `models/`), hyperparameters from params.yaml, the dataset's digest and
+   listing in its environment, tags. In a pull request's run the training-run function creates it
+   (textclf.training.stop_job): the run's role may not, so the job's commit and inputs are recorded
+   by something the run cannot forge.
 4. Follow the job: status transitions and new CloudWatch log lines, polling with backoff. Ctrl-C
    (or SIGTERM, a cancelled CI run) asks whether to stop the remote job; without a terminal it stops
    it, so nothing keeps billing unseen.
@@ -140,17 +146,64 @@ def _git(*args: str) -> str:
     return done.stdout.strip() if done.returncode == 0 else ""
 
 
-def dataset_digest(prepared: Path) -> str:
-    """Content address of the files the channels carry."""
-    digest = hashlib.sha256()
-    for channel, names in CHANNEL_FILES.items():
+# CreateTrainingJob's Environment values are at most this long (API reference, Environment).
+ENVIRONMENT_VALUE_LIMIT = 512
+
+
+def dataset_listing(prepared: Path) -> tuple[str, str]:
+    """(md5, listing) of the prepared folder as DVC computes a directory's hash (dvc-data's
+    Tree.digest: the md5 of the JSON list of {"md5", "relpath"} sorted by relpath, plus ".dir"),
+    so the digest is the one dvc.lock records for data/prepared. The channels' files are in it."""
+    for names in CHANNEL_FILES.values():
         for name in names:
-            path = prepared / name
-            if not path.is_file():
-                raise SageMakerError(f"{path}: not found; run the prepare stage first (dvc repro prepare)")
-            digest.update(f"{channel}/{name}\0".encode())
-            digest.update(hashlib.sha256(path.read_bytes()).digest())
-    return digest.hexdigest()[:20]
+            if not (prepared / name).is_file():
+                raise SageMakerError(
+                    f"{prepared / name}: not found; run the prepare stage first (dvc repro prepare)"
+                )
+    entries = sorted(
+        (
+            {"md5": _md5(path), "relpath": path.relative_to(prepared).as_posix()}
+            for path in prepared.rglob("*")
+            if path.is_file()
+        ),
+        key=lambda entry: entry["relpath"],
+    )
+    listing = json.dumps(entries, sort_keys=True)
+    if len(listing) > ENVIRONMENT_VALUE_LIMIT:
+        raise SageMakerError(
+            f"{prepared} holds {len(entries)} files: their listing is {len(listing)} characters, more than a "
+            f"training job's environment value takes ({ENVIRONMENT_VALUE_LIMIT}); keep only the splits there"
+        )
+    return hashlib.md5(listing.encode(), usedforsecurity=False).hexdigest() + ".dir", listing
+
+
+def _md5(path: Path) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def raw_data_md5(dvc_file: Path = Path("data.dvc")) -> str | None:
+    """The md5 data.dvc records for the raw data the prepare stage read (its one output), if any."""
+    import yaml
+
+    try:
+        outs = yaml.safe_load(dvc_file.read_text(encoding="utf-8"))["outs"]
+    except (OSError, yaml.YAMLError, KeyError, TypeError):
+        return None
+    md5 = (
+        outs[0].get("md5")
+        if isinstance(outs, list) and len(outs) == 1 and isinstance(outs[0], dict)
+        else None
+    )
+    return md5 if isinstance(md5, str) and re.fullmatch(r"[0-9a-f]{32}(\.dir)?", md5) else None
+
+
+def dataset_digest(prepared: Path) -> str:
+    """Content address of the prepared data (its key under datasets/): DVC's md5 of the folder."""
+    return dataset_listing(prepared)[0].removesuffix(".dir")
 
 
 def _slug(text: str, limit: int) -> str:
@@ -214,6 +267,7 @@ def plan_job(
     digest: str,
     now: datetime | None = None,
     env: dict[str, str] | None = None,
+    listing: str | None = None,
 ) -> JobPlan:
     """The CreateTrainingJob request for this commit, data and params. In a GitHub Actions run the
     job is named after the run (run_job_name); elsewhere after the params and the time."""
@@ -228,9 +282,9 @@ def plan_job(
     else:
         name = job_name(settings.job_name_prefix, git.commit, params_hash(hp, digest, settings), now)
     dataset_uri = f"s3://{bucket}/{settings.datasets_prefix}/{digest}/"
-    # Per branch and per (data, hyperparameters): a retried job resumes, a changed one starts clean.
-    run_key = f"{_slug(git.branch, 60)}/{digest[:12]}-{hp.fingerprint()}"
-    checkpoint_uri = f"s3://{bucket}/{settings.checkpoints_prefix}/{run_key}/"
+    # The job's own: SageMaker restores them after a Spot interruption of this job; no other job
+    # (of this run or another) writes there, so a job never resumes from another's weights.
+    checkpoint_uri = f"s3://{bucket}/{settings.checkpoints_prefix}/{name}/"
     output_uri = f"s3://{bucket}/{settings.models_prefix}/{git.commit}/"
     request: dict[str, Any] = {
         "TrainingJobName": name,
@@ -251,6 +305,13 @@ def plan_job(
         "EnableInterContainerTrafficEncryption": settings.encrypt_inter_container_traffic,
         "Tags": _tags(settings, git, hp),
     }
+    if listing is not None:
+        # The job checks the files it receives against the listing (textclf.training.job_launcher);
+        # the raw data's digest (data.dvc) the prepared data came from is recorded with it.
+        request["Environment"] = {"TEXTCLF_DATASET_MD5": f"{digest}.dir", "TEXTCLF_DATASET_LISTING": listing}
+        raw = raw_data_md5()
+        if raw:
+            request["Environment"]["TEXTCLF_RAW_DATA_MD5"] = raw
     if settings.spot:
         request["StoppingCondition"]["MaxWaitTimeInSeconds"] = settings.max_wait_seconds
     if settings.kms_key_id:
@@ -398,7 +459,12 @@ def _check_image(ecr, image: str, account: str, region: str) -> None:
 
 
 def upload_dataset(s3, prepared: Path, dataset_uri: str, log: Log) -> bool:
-    """Upload the channels unless this content is already there. True when it uploaded."""
+    """Upload the channels unless this content is already there. True when it uploaded.
+
+    `datasets/` is write-once (terraform/storage.tf): every object is a conditional write
+    (If-None-Match: *), and an object already there (an earlier, unfinished upload, or anyone's)
+    is kept only if it has exactly these bytes; other bytes under this content address are refused
+    naming the key, never trained on."""
     from botocore.exceptions import ClientError
 
     bucket, prefix = split_s3_uri(dataset_uri)
@@ -413,12 +479,38 @@ def upload_dataset(s3, prepared: Path, dataset_uri: str, log: Log) -> bool:
     files = {}
     for channel, names in CHANNEL_FILES.items():
         for name in names:
-            s3.upload_file(str(prepared / name), bucket, f"{prefix}{channel}/{name}")
+            _put_once(s3, bucket, f"{prefix}{channel}/{name}", prepared / name)
             files[f"{channel}/{name}"] = (prepared / name).stat().st_size
     # Written last: a dataset without its marker is incomplete and is uploaded again.
-    s3.put_object(Bucket=bucket, Key=marker, Body=json.dumps({"files": files}).encode())
+    body = json.dumps({"files": files}).encode()
+    try:
+        s3.put_object(Bucket=bucket, Key=marker, Body=body, IfNoneMatch="*")
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") not in ("PreconditionFailed", "412"):
+            raise
     log(f"uploaded the dataset to {dataset_uri} ({sum(files.values()) / 1024:.0f} KiB)")
     return True
+
+
+def _put_once(s3, bucket: str, key: str, path: Path) -> None:
+    from botocore.exceptions import ClientError
+
+    try:
+        with path.open("rb") as body:
+            s3.put_object(Bucket=bucket, Key=key, Body=body, IfNoneMatch="*")
+        return
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") not in ("PreconditionFailed", "412"):
+            raise
+    there = hashlib.md5(usedforsecurity=False)
+    for chunk in s3.get_object(Bucket=bucket, Key=key)["Body"].iter_chunks(1 << 20):
+        there.update(chunk)
+    if there.hexdigest() != _md5(path):
+        raise SageMakerError(
+            f"s3://{bucket}/{key} exists with other bytes than {path} under the same content address: "
+            "someone wrote it before this upload; datasets are write-once, so it is not trained on. "
+            "Report it (the bucket's CloudTrail data events name the writer) and change the data"
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -447,6 +539,134 @@ def create_job(sm, request: dict[str, Any], settings: SageMakerParams) -> None:
         raise SageMakerError(
             f"SageMaker refused the training job {request['TrainingJobName']}: {error}\n  {hint}"
         ) from None
+
+
+def start_job(
+    sm, request: dict[str, Any], settings: SageMakerParams, region: str, env: dict[str, str] | None = None
+) -> None:
+    """Create the job: in a pull request's run through the training-run function (its role may not
+    create jobs: the function names the job after the run's verified head commit and sets its
+    checkpoints and output, textclf.training.stop_job), elsewhere directly."""
+    env = dict(os.environ) if env is None else env
+    function = env.get("TEXTCLF_STOP_TRAINING_FUNCTION")
+    if not (function and env.get("GITHUB_RUN_ID")):
+        create_job(sm, request, settings)
+        return
+    answer = invoke_run_function(
+        function, {"action": "start", "job": request, "merge_commit": merge_commit_object(env)}, env, region
+    )
+    if answer.get("job_name") != request["TrainingJobName"]:
+        raise SageMakerError(
+            f"the training-run function started {answer.get('job_name')}, not {request['TrainingJobName']}"
+        )
+
+
+def merge_commit_object(env: dict[str, str]) -> str:
+    """The run's merge commit (GITHUB_SHA, refs/pull/<n>/merge) as `git cat-file commit` prints it,
+    base64: the training-run function hashes it to the sha its token names and takes the pull
+    request's head from its second parent."""
+    import base64
+
+    sha = env.get("GITHUB_SHA", "")
+    done = None
+    if re.fullmatch(r"[0-9a-f]{40}", sha):
+        done = subprocess.run(["git", "cat-file", "commit", sha], capture_output=True, check=False)
+    if done is None or done.returncode != 0:
+        raise SageMakerError(
+            f"the run's merge commit GITHUB_SHA={sha!r} is not in this checkout: check out the pull "
+            "request's merge commit with fetch-depth: 0 first, then the head (pr.yml's train job)"
+        )
+    return base64.b64encode(done.stdout).decode("ascii")
+
+
+def invoke_run_function(
+    function: str, request: dict[str, Any], env: dict[str, str], region: str, failed: str = ""
+) -> dict:
+    """Ask the training-run function, with this run's OIDC token for its audience; its answer, or
+    SageMakerError with its reason (after `failed`, or saying what was refused)."""
+    import boto3
+
+    token = github_id_token(function, env)
+    response = (
+        boto3.Session(region_name=region)
+        .client("lambda")
+        .invoke(FunctionName=function, Payload=json.dumps({**request, "token": token}).encode())
+    )
+    answer = json.loads(response["Payload"].read() or b"{}")
+    if response.get("FunctionError") or not answer.get("ok"):
+        reason = answer.get("reason") or answer.get("errorMessage") or answer
+        what = failed or f"the training-run function {function} refused to {request.get('action')}"
+        raise SageMakerError(f"{what}: {reason}")
+    return answer
+
+
+# What the train stage says about its backend and job (job_facts), and where a pull request's run
+# leaves the files published beside its job's model (textclf.release.promote.stage_publish).
+TRAIN_JOB_FILES = (Path("reports/train_job.json"), Path("metrics/train_job.json"))
+PUBLISH_DIR = Path("build/publish")
+CANDIDATES_PREFIX = "candidates/"
+
+
+def publish_run_job(
+    commit: str, aws: AwsParams, env: dict[str, str], files_dir: Path = PUBLISH_DIR, s3: Any = None
+) -> dict[str, Any]:
+    """A pull request's publish, second half: the staged files to candidates/, then the
+    training-run function copies the run's job's model.tar.gz and those files (sha256 checked) to
+    models/<head>/ with the job's provenance. Returns the manifest."""
+    import uuid
+
+    import boto3
+
+    function = env.get("TEXTCLF_STOP_TRAINING_FUNCTION")
+    if not (function and env.get("GITHUB_RUN_ID")):
+        raise SageMakerError(
+            "publish-run-job publishes a pull request run's job: set TEXTCLF_STOP_TRAINING_FUNCTION (the "
+            "repository variable STOP_TRAINING_FUNCTION) in a GitHub Actions run; elsewhere use "
+            "`textclf publish`"
+        )
+    facts_file = next((path for path in TRAIN_JOB_FILES if path.is_file()), TRAIN_JOB_FILES[0])
+    try:
+        job = json.loads(facts_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise SageMakerError(
+            f"{facts_file}: cannot be read ({error}); run the pipeline first (dvc repro)"
+        ) from None
+    if (
+        not isinstance(job, dict)
+        or job.get("backend") != "sagemaker"
+        or not isinstance(job.get("job_name"), str)
+    ):
+        raise SageMakerError(
+            f"{facts_file}: the model was not trained by a SageMaker job of this run (backend "
+            f"{job.get('backend') if isinstance(job, dict) else None!r}); a pull request publishes a "
+            "job's output only (TEXTCLF_TRAIN_BACKEND=sagemaker)"
+        )
+    names = sorted(path.name for path in files_dir.glob("*") if path.is_file()) if files_dir.is_dir() else []
+    if not names:
+        raise SageMakerError(
+            f"{files_dir}: no files to publish; run `python -m textclf.release.promote stage-publish` first"
+        )
+    s3 = s3 or boto3.Session(region_name=aws.region).client("s3")
+    folder = f"{CANDIDATES_PREFIX}{commit}/{uuid.uuid4().hex}/"
+    sources = {}
+    for name in names:
+        body = (files_dir / name).read_bytes()
+        s3.put_object(Bucket=aws.artifacts_bucket, Key=folder + name, Body=body)
+        sources[name] = {"key": folder + name, "sha256": hashlib.sha256(body).hexdigest()}
+    request = {
+        "action": "publish",
+        "job_name": job["job_name"],
+        "files": sources,
+        "merge_commit": merge_commit_object(env),
+    }
+    answer = invoke_run_function(function, request, env, aws.region)
+    manifest = answer.get("manifest") or {}
+    if manifest.get("commit") != commit:
+        raise SageMakerError(
+            f"the training-run function published the model of the run's head commit "
+            f"{manifest.get('commit')}, not of COMMIT={commit}: pass the pull request's head commit"
+        )
+    return manifest
 
 
 class LogTail:
@@ -676,21 +896,11 @@ def github_id_token(audience: str, env: dict[str, str]) -> str:
 def _stop_through_function(
     function: str, name: str, env: dict[str, str], region: str
 ) -> tuple[str, str | None]:
-    import boto3
-
-    token = github_id_token(function, env)
-    response = (
-        boto3.Session(region_name=region)
-        .client("lambda")
-        .invoke(FunctionName=function, Payload=json.dumps({"job_name": name, "token": token}).encode())
-    )
-    answer = json.loads(response["Payload"].read() or b"{}")
-    if response.get("FunctionError") or not answer.get("ok"):
-        reason = answer.get("reason") or answer.get("errorMessage") or answer
-        raise SageMakerError(
-            f"the stop-training function {function} did not stop {name}: {reason}\n"
-            f"  stop it in the console: {console_url(region, name)}"
-        )
+    failed = f"the stop-training function {function} did not stop {name}"
+    try:
+        answer = invoke_run_function(function, {"job_name": name}, env, region, failed)
+    except SageMakerError as error:
+        raise SageMakerError(f"{error}\n  stop it in the console: {console_url(region, name)}") from None
     return str(answer["outcome"]), answer.get("status")
 
 
@@ -805,11 +1015,11 @@ def run(params: Params, hp: Hyperparameters, staging: Path, log: Log) -> dict[st
     settings, aws = params.sagemaker.resolved(), params.aws.resolved()
     check_settings(settings)
     prepared = Path(params.data.prepared_dir)
-    digest = dataset_digest(prepared)
+    digest, listing = dataset_listing(prepared)
     git = GitInfo.detect()
     session = boto3.Session(region_name=aws.region)
     check_aws(session, settings, aws)
-    plan = plan_job(params, hp, git, digest)
+    plan = plan_job(params, hp, git, digest.removesuffix(".dir"), listing=listing)
     log(f"training job name: {plan.name}")
     s3 = session.client("s3")
     upload_dataset(s3, prepared, plan.dataset_uri, log)
@@ -821,7 +1031,7 @@ def run(params: Params, hp: Hyperparameters, staging: Path, log: Log) -> dict[st
     # before its answer reaches us, and a job nobody follows keeps billing.
     try:
         with sigterm_as_interrupt():
-            create_job(sm, plan.request, settings)
+            start_job(sm, plan.request, settings, aws.region)
             spot = "managed Spot" if settings.spot else "on-demand"
             log(f"started {plan.name} on {settings.instance_count} x {settings.instance_type} ({spot})")
             log(f"console: {console_url(aws.region, plan.name)}")
@@ -867,19 +1077,32 @@ def _summary(facts: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m textclf.training.sagemaker stop-run-job | session-seconds` (make stop-training,
-    make pr-session-seconds): the pr workflow's cancel step and its session length."""
+    """`python -m textclf.training.sagemaker stop-run-job | session-seconds | publish-run-job` (make
+    stop-training, make pr-session-seconds, make publish): the pr workflow's cancel step, its session
+    length and the second half of its publish."""
     import argparse
 
     from textclf.config import ParamsError, load_params
 
     parser = argparse.ArgumentParser(prog="python -m textclf.training.sagemaker")
-    parser.add_argument("command", choices=["stop-run-job", "session-seconds"])
+    parser.add_argument("command", choices=["stop-run-job", "session-seconds", "publish-run-job"])
     args = parser.parse_args(argv)
     try:
-        params = load_params()
+        # The sections each command reads: a file without one is refused, not run on defaults.
+        params = load_params(
+            needs=("sagemaker",) if args.command == "session-seconds" else ("sagemaker", "aws")
+        )
         if args.command == "session-seconds":
             print(session_seconds(params))
+        elif args.command == "publish-run-job":
+            env = dict(os.environ)
+            commit = env.get("COMMIT") or _git("rev-parse", "HEAD")
+            manifest = publish_run_job(commit, params.aws.resolved(), env)
+            print(
+                f"[textclf] published {manifest['model_data_url']} from {manifest['provenance']['job_name']}",
+                file=sys.stderr,
+            )
+            print(json.dumps({key: value for key, value in manifest.items() if key != "metrics"}, indent=2))
         else:
             stop_run_job(
                 params, log=lambda message: print(f"[textclf] {message}", file=sys.stderr, flush=True)

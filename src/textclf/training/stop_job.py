@@ -27,6 +27,11 @@ Environment (terraform/lambda.tf): GITHUB_REPOSITORY (owner/name), GITHUB_REPOSI
 numeric), JOB_NAME_PREFIX, TOKEN_ISSUER (default GitHub's), JWKS_URL (default the issuer's
 `/.well-known/jwks`). The audience is the function's own name (AWS_LAMBDA_FUNCTION_NAME).
 
+The same function starts a run's training job and publishes its model (`"action": "start"` and
+`"action": "publish"`, below `handler`): a pull request's role may do neither itself, so which
+commit a job trains and which job's bytes a commit's model is are facts this function records, from
+the verified token and SageMaker's own description of the job, where no pull request can write.
+
 Standard library and boto3 only, like the redeploy function it ships with. The signature check is
 RSASSA-PKCS1-v1_5 verification as RFC 8017 section 8.2.2 specifies it: the expected encoding is
 rebuilt from the message and compared whole, nothing is parsed out of the decrypted signature (the
@@ -170,6 +175,18 @@ def run_job_pattern(prefix: str, run_id: str, run_attempt: str) -> re.Pattern[st
 def allowed_job(claims: dict, job_name: str, repository: str, repository_id: str | None, prefix: str) -> str:
     """`job_name` if the verified claims are of a pull request run of this repository that gives
     its job that name; else Refused. Returns the pull request's number (for the log)."""
+    number, run_id, run_attempt = pull_request_run(claims, repository, repository_id)
+    if not run_job_pattern(prefix, run_id, run_attempt).fullmatch(job_name):
+        raise Refused(
+            f"{job_name} is not the training job of run {run_id} attempt {run_attempt} "
+            f"({prefix}-<commit 8>-run{run_id}-{run_attempt}): a run stops its own job only"
+        )
+    return number
+
+
+def pull_request_run(claims: dict, repository: str, repository_id: str | None) -> tuple[str, str, str]:
+    """(pull request number, run id, run attempt) of verified claims of a pull request run of this
+    repository; else Refused."""
     if repository_id and str(claims.get("repository_id")) != repository_id:
         raise Refused(f"the token is of repository id {claims.get('repository_id')!r}, not {repository_id}")
     if claims.get("repository") != repository:
@@ -180,14 +197,9 @@ def allowed_job(claims: dict, job_name: str, repository: str, repository_id: str
     if ref is None:
         raise Refused(f"the token's ref {claims.get('ref')!r} is not a pull request's refs/pull/<n>/merge")
     run_id, run_attempt = str(claims.get("run_id", "")), str(claims.get("run_attempt", ""))
-    if not (run_id.isdigit() and run_attempt.isdigit() and len(run_id) <= 20 and len(run_attempt) <= 5):
+    if not (re.fullmatch(r"[0-9]{1,20}", run_id) and re.fullmatch(r"[0-9]{1,5}", run_attempt)):
         raise Refused("the token lacks numeric run_id and run_attempt")
-    if not run_job_pattern(prefix, run_id, run_attempt).fullmatch(job_name):
-        raise Refused(
-            f"{job_name} is not the training job of run {run_id} attempt {run_attempt} "
-            f"({prefix}-<commit 8>-run{run_id}-{run_attempt}): a run stops its own job only"
-        )
-    return ref.group(1)
+    return ref.group(1), run_id, run_attempt
 
 
 # --- the function ------------------------------------------------------------------------------
@@ -250,6 +262,8 @@ def check_request(event: Any, function_name: str, now: float) -> tuple[str, dict
 
 def handler(event: Any, context: Any) -> dict[str, Any]:
     function_name = getattr(context, "function_name", None) or os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "")
+    if isinstance(event, dict) and event.get("action") in ACTIONS:
+        return run_action(event, function_name, time.time())
     try:
         job_name, claims, number = check_request(event, function_name, time.time())
     except Refused as refusal:
@@ -278,6 +292,390 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     sagemaker.stop_training_job(TrainingJobName=job_name)
     print(json.dumps({**audit, "outcome": "stopped", "status": status}))
     return {"ok": True, "outcome": "stopped", "job_name": job_name, "status": status}
+
+
+# --- starting and publishing a run's job -------------------------------------------------------
+#
+# A run proves which commit it is for with the merge commit GitHub made for it: the verified token's
+# `sha` is that merge commit (refs/pull/<n>/merge, GitHub's "Events that trigger workflows",
+# pull_request: GITHUB_SHA is the last merge commit), and the request carries the commit object
+# itself (`git cat-file commit $GITHUB_SHA`, base64). Its SHA-1, computed here the way git names
+# objects, must be the token's `sha`; its second parent is the pull request's head. So a run can start
+# and publish for its own head commit only, and the job's name, channels, checkpoints, output and
+# environment are set here, not by the request.
+
+ACTIONS = ("start", "publish")
+GIT_SHA = re.compile(r"[0-9a-f]{40}")
+DATASET_MD5 = re.compile(r"[0-9a-f]{32}\.dir")
+SHA256 = re.compile(r"[0-9a-f]{64}")
+# What the runner may say about the job besides what this function sets itself.
+JOB_KEYS = {
+    "TrainingJobName", "RoleArn", "AlgorithmSpecification", "HyperParameters", "InputDataConfig",
+    "OutputDataConfig", "ResourceConfig", "StoppingCondition", "EnableManagedSpotTraining",
+    "CheckpointConfig", "EnableNetworkIsolation", "EnableInterContainerTrafficEncryption", "Tags",
+    "Environment",
+}  # fmt: skip
+CHANNELS = {"train": ("train.jsonl", "labels.json"), "validation": ("validation.jsonl",)}
+# The files a run publishes beside the job's model (textclf.release.promote), at most this large.
+PUBLISHED_FILES = ("eval.json", "gate.json", "reference.json", "test_predictions.jsonl")
+MAX_FILE_BYTES = 256 * 1024**2
+CHECKPOINT_LOCAL_PATH = "/opt/ml/checkpoints"
+
+
+def pull_request_head(merge_commit: Any, merge_sha: Any) -> tuple[str, str]:
+    """(base, head) of the run's merge commit, whose object `merge_commit` (base64) must hash to
+    `merge_sha` (the verified token's `sha`); else Refused."""
+    if not isinstance(merge_sha, str) or not GIT_SHA.fullmatch(merge_sha):
+        raise Refused("the token has no commit sha (`sha`) of the run's merge commit")
+    if not isinstance(merge_commit, str) or len(merge_commit) > 262144:
+        raise Refused("merge_commit must be the base64 of `git cat-file commit $GITHUB_SHA`")
+    try:
+        raw = base64.b64decode(merge_commit, validate=True)
+    except ValueError:
+        raise Refused("merge_commit is not base64") from None
+    if hashlib.sha1(b"commit %d\x00" % len(raw) + raw, usedforsecurity=False).hexdigest() != merge_sha:
+        raise Refused(f"merge_commit is not the object of commit {merge_sha} (the run's merge commit)")
+    header = raw.split(b"\n\n", 1)[0].split(b"\n")
+    parents = [line[7:].decode("ascii", "replace") for line in header if line.startswith(b"parent ")]
+    if len(parents) != 2 or not all(GIT_SHA.fullmatch(parent) for parent in parents):
+        raise Refused(f"commit {merge_sha} is not a merge of a pull request's head into its base")
+    return parents[0], parents[1]
+
+
+def _configured(*names: str) -> dict[str, str]:
+    missing = [name for name in names if not os.environ.get(name)]
+    if missing:
+        raise Refused(
+            f"the function is not configured: {', '.join(missing)} unset (terraform/lambda.tf sets them)"
+        )
+    return {name: os.environ[name] for name in names}
+
+
+def verified_run(event: dict, function_name: str, now: float) -> dict[str, str]:
+    """The facts of the run a start or publish request comes from, each from the verified token
+    or the merge commit it names; else Refused."""
+    config = _configured("GITHUB_REPOSITORY", "JOB_NAME_PREFIX")
+    if not function_name:
+        raise Refused("the function is not configured: AWS_LAMBDA_FUNCTION_NAME unset")
+    token = event.get("token")
+    if not isinstance(token, str) or len(token) > MAX_TOKEN_CHARS:
+        raise Refused("token is not a JWT string")
+    issuer = os.environ.get("TOKEN_ISSUER", GITHUB_ISSUER)
+    claims = verify(token, _issuer_keys(_kid(token)), issuer, function_name, now)
+    repository = config["GITHUB_REPOSITORY"]
+    number, run_id, attempt = pull_request_run(
+        claims, repository, os.environ.get("GITHUB_REPOSITORY_ID") or None
+    )
+    # The workflow file the run's job comes from: only the pull request workflow starts jobs.
+    workflow = f"{repository}/.github/workflows/{os.environ.get('PR_WORKFLOW', 'pr.yml')}@"
+    if not str(claims.get("job_workflow_ref", "")).startswith(workflow):
+        raise Refused(f"the token's job_workflow_ref {claims.get('job_workflow_ref')!r} is not {workflow}...")
+    base, head = pull_request_head(event.get("merge_commit"), claims.get("sha"))
+    prefix = config["JOB_NAME_PREFIX"]
+    return {
+        "pull_request": number,
+        "run_id": run_id,
+        "run_attempt": attempt,
+        "merge_commit": str(claims["sha"]),
+        "base": base,
+        "head": head,
+        "workflow": str(claims["job_workflow_ref"]),
+        "actor": str(claims.get("actor", "")),
+        "job_name": f"{prefix}-{head[:8]}-run{run_id}-{attempt}",
+    }
+
+
+def _bucket_settings() -> dict[str, str]:
+    return _configured(
+        "ARTIFACTS_BUCKET", "DATASETS_PREFIX", "JOBS_PREFIX", "CHECKPOINTS_PREFIX", "ARTIFACT_PREFIX"
+    )
+
+
+def job_request(request: Any, run: dict[str, str]) -> dict[str, Any]:
+    """The CreateTrainingJob request for the run's job: the runner's settings, checked, with the
+    name, role, image repository, channels, output, checkpoints and environment set here."""
+    if not isinstance(request, dict) or not set(request) <= JOB_KEYS:
+        extra = sorted(set(request) - JOB_KEYS) if isinstance(request, dict) else []
+        raise Refused(f"job must be a CreateTrainingJob request of the keys {sorted(JOB_KEYS)} (not {extra})")
+    config = {**_bucket_settings(), **_configured("SAGEMAKER_ROLE_ARN", "TRAINING_REPOSITORY_URI")}
+    bucket = config["ARTIFACTS_BUCKET"]
+    name = run["job_name"]
+    if len(name) > 63:
+        raise Refused(f"training job name {name} is longer than 63 characters: shorten JOB_NAME_PREFIX")
+    if request.get("TrainingJobName", name) != name:
+        raise Refused(f"the run's training job is named {name}, not {request.get('TrainingJobName')!r}")
+    algorithm = request.get("AlgorithmSpecification")
+    image = algorithm.get("TrainingImage") if isinstance(algorithm, dict) else None
+    repository = re.escape(config["TRAINING_REPOSITORY_URI"])
+    if not isinstance(image, str) or not re.fullmatch(
+        rf"{repository}(:[\w.-]{{1,128}}|@sha256:[0-9a-f]{{64}})", image
+    ):
+        raise Refused(f"the training image {image!r} is not one of {config['TRAINING_REPOSITORY_URI']}")
+    if (
+        set(algorithm) - {"TrainingImage", "TrainingInputMode"}
+        or algorithm.get("TrainingInputMode", "File") != "File"
+    ):
+        raise Refused("AlgorithmSpecification may name the training image and File input only")
+    environment = request.get("Environment") or {}
+    data_keys = {"TEXTCLF_DATASET_MD5", "TEXTCLF_DATASET_LISTING"}
+    if not isinstance(environment, dict) or not data_keys <= set(environment) <= {
+        *data_keys,
+        "TEXTCLF_RAW_DATA_MD5",
+    }:
+        raise Refused(
+            "Environment must be TEXTCLF_DATASET_MD5 and TEXTCLF_DATASET_LISTING (and TEXTCLF_RAW_DATA_MD5)"
+        )
+    raw = environment.get("TEXTCLF_RAW_DATA_MD5")
+    if raw is not None and not (isinstance(raw, str) and re.fullmatch(r"[0-9a-f]{32}(\.dir)?", raw)):
+        raise Refused("TEXTCLF_RAW_DATA_MD5 is not a DVC md5")
+    digest = environment["TEXTCLF_DATASET_MD5"]
+    if not isinstance(digest, str) or not DATASET_MD5.fullmatch(digest):
+        raise Refused("TEXTCLF_DATASET_MD5 is not a DVC directory md5 (<32 hex>.dir)")
+    listing = environment["TEXTCLF_DATASET_LISTING"]
+    if (
+        not isinstance(listing, str)
+        or hashlib.md5(listing.encode("utf-8", "surrogatepass"), usedforsecurity=False).hexdigest() + ".dir"
+        != digest
+    ):
+        raise Refused("TEXTCLF_DATASET_LISTING is not the listing whose md5 is TEXTCLF_DATASET_MD5")
+    if request.get("EnableNetworkIsolation") is not True:
+        raise Refused("the job must run with network isolation (EnableNetworkIsolation: true)")
+    dataset_uri = f"s3://{bucket}/{config['DATASETS_PREFIX']}{digest.removesuffix('.dir')}/"
+    channels = [
+        {
+            "ChannelName": channel,
+            "DataSource": {
+                "S3DataSource": {
+                    "S3DataType": "S3Prefix",
+                    "S3Uri": f"{dataset_uri}{channel}/",
+                    "S3DataDistributionType": "FullyReplicated",
+                }
+            },
+            "ContentType": "application/jsonlines",
+            "InputMode": "File",
+        }
+        for channel in CHANNELS
+    ]
+    given = request.get("InputDataConfig")
+    if given is not None and given != channels:
+        raise Refused(f"InputDataConfig must be the train and validation channels of {dataset_uri}")
+    output = {"S3OutputPath": f"s3://{bucket}/{config['JOBS_PREFIX']}{run['head']}/"}
+    if os.environ.get("KMS_KEY_ARN"):
+        output["KmsKeyId"] = os.environ["KMS_KEY_ARN"]
+    tags = [
+        t
+        for t in request.get("Tags") or []
+        if isinstance(t, dict) and not str(t.get("Key", "")).startswith("git-")
+    ]
+    return {
+        **request,
+        "TrainingJobName": name,
+        "RoleArn": config["SAGEMAKER_ROLE_ARN"],
+        "AlgorithmSpecification": {"TrainingImage": image, "TrainingInputMode": "File"},
+        "InputDataConfig": channels,
+        "OutputDataConfig": output,
+        # Its own prefix, named after a job name no other job can have: a job resumes from its own
+        # checkpoints only (after a Spot interruption), never from another run's.
+        "CheckpointConfig": {
+            "S3Uri": f"s3://{bucket}/{config['CHECKPOINTS_PREFIX']}{name}/",
+            "LocalPath": CHECKPOINT_LOCAL_PATH,
+        },
+        "Environment": {
+            **({"TEXTCLF_RAW_DATA_MD5": raw} if raw else {}),
+            "TEXTCLF_DATASET_MD5": digest,
+            "TEXTCLF_DATASET_LISTING": listing,
+            "TEXTCLF_GIT_COMMIT": run["head"],
+            "TEXTCLF_PULL_REQUEST": run["pull_request"],
+            "TEXTCLF_RUN": f"{run['run_id']}-{run['run_attempt']}",
+        },
+        "Tags": [*tags, {"Key": "git-commit", "Value": run["head"]}],
+    }
+
+
+def start_job(event: dict, run: dict[str, str]) -> dict[str, Any]:
+    import boto3
+    from botocore.exceptions import ClientError
+
+    request = job_request(event.get("job"), run)
+    try:
+        boto3.client("sagemaker").create_training_job(**request)
+    except ClientError as error:
+        raise Refused(f"SageMaker refused the training job {request['TrainingJobName']}: {error}") from None
+    return {"ok": True, "outcome": "started", "job_name": request["TrainingJobName"]}
+
+
+def _copy_verified(
+    s3, bucket: str, source_key: str, target_key: str, expected: str | None
+) -> tuple[str, int]:
+    """Copy one object into the write-once prefix, byte for byte as read, with its sha256 (which
+    must be `expected`, when given). A target already there with the same bytes is kept."""
+    import tempfile
+
+    from botocore.exceptions import ClientError
+
+    digest, size = hashlib.sha256(), 0
+    with tempfile.TemporaryFile() as spool:
+        body = s3.get_object(Bucket=bucket, Key=source_key)["Body"]
+        for chunk in iter(lambda: body.read(1 << 20), b""):
+            size += len(chunk)
+            if size > MAX_FILE_BYTES and expected is not None:
+                raise Refused(f"s3://{bucket}/{source_key} is larger than {MAX_FILE_BYTES} bytes")
+            digest.update(chunk)
+            spool.write(chunk)
+        if expected is not None and digest.hexdigest() != expected:
+            raise Refused(f"s3://{bucket}/{source_key} does not have the sha256 the run gave ({expected})")
+        spool.seek(0)
+        try:
+            s3.put_object(Bucket=bucket, Key=target_key, Body=spool, IfNoneMatch="*")
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") not in ("PreconditionFailed", "412"):
+                raise
+            existing = hashlib.sha256()
+            for chunk in s3.get_object(Bucket=bucket, Key=target_key)["Body"].iter_chunks(1 << 20):
+                existing.update(chunk)
+            if existing.hexdigest() != digest.hexdigest():
+                raise Refused(f"s3://{bucket}/{target_key} exists with other content: write-once") from None
+    return digest.hexdigest(), size
+
+
+def publish_job(event: dict, run: dict[str, str]) -> dict[str, Any]:
+    """Copy a completed job of this run's head commit and the run's files to the write-once
+    `<artifact prefix><head>/`, the manifest last, with where each byte comes from."""
+    import boto3
+    from botocore.exceptions import ClientError
+
+    config = _bucket_settings()
+    bucket, head, prefix = config["ARTIFACTS_BUCKET"], run["head"], os.environ["JOB_NAME_PREFIX"]
+    job_name = event.get("job_name")
+    if not isinstance(job_name, str) or not re.fullmatch(
+        rf"{re.escape(prefix)}-{head[:8]}-run[0-9]{{1,20}}-[0-9]{{1,5}}", job_name
+    ):
+        raise Refused(
+            f"job_name {job_name!r} is not a training job of commit {head} "
+            f"({prefix}-{head[:8]}-run<id>-<attempt>)"
+        )
+    files = event.get("files")
+    if not isinstance(files, dict) or "eval.json" not in files or not set(files) <= set(PUBLISHED_FILES):
+        raise Refused(f"files must name eval.json and at most {', '.join(PUBLISHED_FILES)}")
+    for name, source in files.items():
+        if not (
+            isinstance(source, dict)
+            and set(source) == {"key", "sha256"}
+            and isinstance(source["key"], str)
+            and source["key"].startswith(os.environ.get("CANDIDATES_PREFIX", "candidates/"))
+            and isinstance(source["sha256"], str)
+            and SHA256.fullmatch(source["sha256"])
+        ):
+            raise Refused(f'files[{name!r}] must be {{"key": "candidates/...", "sha256": "<64 hex>"}}')
+    sagemaker, s3 = boto3.client("sagemaker"), boto3.client("s3")
+    try:
+        job = sagemaker.describe_training_job(TrainingJobName=job_name)
+    except ClientError as error:
+        raise Refused(f"no training job {job_name}: {error}") from None
+    environment = job.get("Environment") or {}
+    if environment.get("TEXTCLF_GIT_COMMIT") != head:
+        raise Refused(f"{job_name} was not started for commit {head} (by this function)")
+    if job.get("TrainingJobStatus") != "Completed":
+        raise Refused(f"{job_name} is {job.get('TrainingJobStatus')}, not Completed")
+    artifacts = f"s3://{bucket}/{config['JOBS_PREFIX']}{head}/{job_name}/output/model.tar.gz"
+    if job.get("ModelArtifacts", {}).get("S3ModelArtifacts") != artifacts:
+        raise Refused(f"{job_name}'s model is not at {artifacts}")
+    target = f"{config['ARTIFACT_PREFIX']}{head}/"
+    manifest_key = target + "manifest.json"
+    try:
+        existing = json.loads(s3.get_object(Bucket=bucket, Key=manifest_key)["Body"].read())
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") not in ("NoSuchKey", "404"):
+            raise
+        existing = None
+    if existing is not None:
+        published_from = (
+            (existing.get("provenance") or {}).get("job_name") if isinstance(existing, dict) else None
+        )
+        if published_from != job_name:
+            raise Refused(
+                f"s3://{bucket}/{manifest_key} holds the model of {published_from!r} already: write-once"
+            )
+        return {"ok": True, "outcome": "published-already", "manifest": existing}
+    sha256, size = _copy_verified(s3, bucket, artifacts.split("/", 3)[3], target + "model.tar.gz", None)
+    digests = {}
+    for name, source in sorted(files.items()):
+        digests[name] = _copy_verified(s3, bucket, source["key"], target + name, source["sha256"])[0]
+    try:
+        metrics = json.loads(s3.get_object(Bucket=bucket, Key=target + "eval.json")["Body"].read())
+    except ValueError:
+        raise Refused("eval.json is not JSON") from None
+    if not isinstance(metrics, dict):
+        raise Refused("eval.json is not a JSON object")
+    manifest = {
+        "commit": head,
+        "model_data_url": f"s3://{bucket}/{target}model.tar.gz",
+        "sha256": sha256,
+        "size_bytes": size,
+        "published_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "metrics": metrics,
+        "files": digests,
+        # Where the bytes come from: SageMaker's description of the job this function started for
+        # the run of `head` (textclf.release.promote.verify_provenance checks it against the commit).
+        "provenance": {
+            "job_name": job_name,
+            "job_arn": job["TrainingJobArn"],
+            "model_artifacts": artifacts,
+            "training_image": job["AlgorithmSpecification"]["TrainingImage"],
+            "hyperparameters": job.get("HyperParameters") or {},
+            "dataset_md5": environment.get("TEXTCLF_DATASET_MD5"),
+            "raw_data_md5": environment.get("TEXTCLF_RAW_DATA_MD5"),
+            "input_data": [
+                c["DataSource"]["S3DataSource"]["S3Uri"] for c in job.get("InputDataConfig") or []
+            ],
+            "checkpoint_uri": (job.get("CheckpointConfig") or {}).get("S3Uri"),
+            "job_pull_request": environment.get("TEXTCLF_PULL_REQUEST"),
+            "job_run": environment.get("TEXTCLF_RUN"),
+            "published_by_run": f"{run['run_id']}-{run['run_attempt']}",
+            "pull_request": run["pull_request"],
+            "merge_commit": run["merge_commit"],
+            "base": run["base"],
+            "workflow": run["workflow"],
+        },
+    }
+    body = (json.dumps(manifest, indent=2) + "\n").encode()
+    try:
+        s3.put_object(
+            Bucket=bucket, Key=manifest_key, Body=body, ContentType="application/json", IfNoneMatch="*"
+        )
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") not in ("PreconditionFailed", "412"):
+            raise
+        raise Refused(f"s3://{bucket}/{manifest_key} was written meanwhile by another publish") from None
+    return {"ok": True, "outcome": "published", "manifest": manifest}
+
+
+def run_action(event: dict, function_name: str, now: float) -> dict[str, Any]:
+    """A start or publish request: always an answer, a refusal with its reason on any problem."""
+    action = event["action"]
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        run = verified_run(event, function_name, now)
+        answer = start_job(event, run) if action == "start" else publish_job(event, run)
+    except Refused as refusal:
+        print(json.dumps({"action": action, "outcome": "refused", "reason": str(refusal)}))
+        return {"ok": False, "status": "refused", "reason": str(refusal)}
+    except (BotoCoreError, ClientError) as error:  # S3 or SageMaker: a reason, not a stack trace
+        print(json.dumps({"action": action, "outcome": "failed", "reason": str(error)}))
+        return {"ok": False, "status": "failed", "reason": f"{action}: {error}"}
+    audit = {key: run[key] for key in ("pull_request", "run_id", "run_attempt", "head", "actor")}
+    print(
+        json.dumps(
+            {
+                "action": action,
+                **audit,
+                "outcome": answer["outcome"],
+                "job_name": answer.get("job_name") or event.get("job_name"),
+            }
+        )
+    )
+    return answer
 
 
 # The zip: this module and the import-free `__init__.py` files on the way to it. It ships in the
