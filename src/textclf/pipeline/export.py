@@ -91,11 +91,11 @@ def torch_logits(model, tokenizer, texts: list[str], max_length: int):
     return np.concatenate(chunks)
 
 
-def graph_logits(predictor: Predictor, texts: list[str]):
+def graph_logits(predictor: Predictor, texts: list[str], batch: int = CHECK_BATCH):
     import numpy as np
 
     return np.concatenate(
-        [predictor.logits(texts[start : start + CHECK_BATCH]) for start in range(0, len(texts), CHECK_BATCH)]
+        [predictor.logits(texts[start : start + batch]) for start in range(0, len(texts), batch)]
     )
 
 
@@ -149,23 +149,36 @@ def choose_graph(
     }
 
 
-def split_scores(model_dir: Path, max_length: int, texts: list[str], actual: list[str]) -> dict[str, Any]:
-    """Accuracy and macro-F1 of each graph in `model_dir` on `texts` with their labels `actual`."""
+def split_scores(
+    model_dir: Path, max_length: int, texts: list[str], actual: list[str], batch: int
+) -> dict[str, Any]:
+    """Accuracy and macro-F1 of each graph in `model_dir` on `texts` with their labels `actual`,
+    `batch` texts per call."""
     scores = {}
     for quantize, graph in GRAPH_FILES.items():
         if (model_dir / graph).is_file():
             predictor = Predictor(model_dir, max_length, graph=quantize)
-            scores[quantize] = validation_scores(graph_logits(predictor, texts), predictor.labels, actual)
+            logits = graph_logits(predictor, texts, batch)
+            scores[quantize] = validation_scores(logits, predictor.labels, actual)
     return scores
 
 
 def rechoose(
-    model_dir: Path, max_length: int, splits: dict[str, tuple[list[str], list[str]]], tolerance: float
+    model_dir: Path,
+    max_length: int,
+    splits: dict[str, tuple[list[str], list[str]]],
+    tolerance: float,
+    batch: int,
 ) -> dict[str, Any]:
     """`auto` once more, on the prepared validation and test splits (the train stage calls it after
-    any backend, so a SageMaker job, which sees no test split, is judged alike): serving.json again."""
-    scores = {name: split_scores(model_dir, max_length, *rows) for name, rows in splits.items()}
-    serving = choose_graph("auto", scores, tolerance)
+    any backend, so a SageMaker job, which sees no test split, is judged alike): serving.json again.
+
+    `batch` is evaluate.batch_size: dynamic int8 quantizes the activations of each call as a whole,
+    so an int8 graph's answers depend on the batch a text comes in (measured on the sample: test
+    accuracy 0.9628 in batches of 32, 0.9554 in batches of 64). Scored in the evaluate stage's
+    batches, the choice sees the figures the gate will judge."""
+    scores = {name: split_scores(model_dir, max_length, *rows, batch) for name, rows in splits.items()}
+    serving = choose_graph("auto", scores, tolerance) | {"batch_size": batch}
     atomic.write_json(model_dir / SERVING_FILE, serving)
     return {key: serving[key] for key in ("graph", "rule", "reason")}
 

@@ -626,7 +626,7 @@ def choose_served_graph(params: Params, hp: Hyperparameters, model_dir: Path, lo
         for name in ("validation", "test")
         if (prepared / f"{name}.jsonl").is_file()
     }
-    served = rechoose(model_dir, hp.max_length, splits, hp.int8_tolerance)
+    served = rechoose(model_dir, hp.max_length, splits, hp.int8_tolerance, params.evaluate.batch_size)
     log(f"served graph: {served['graph']} ({served['reason']})")
     return served
 
