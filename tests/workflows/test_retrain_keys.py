@@ -164,3 +164,26 @@ def test_a_disk_that_fills_half_way_imports_nothing(folder, tmp_path, monkeypatc
 
     assert len(copies) == 2
     assert tree(folder / "data") == before
+
+
+def test_a_rename_that_fails_leaves_no_copies_and_names_what_was_placed(folder, monkeypatch):
+    put("incoming/a.csv", good_csv("second"))
+    put("incoming/b.csv", good_csv("third"))
+    replace = Path.replace
+    calls: list[Path] = []
+
+    def failing_second(self, target):
+        calls.append(self)
+        if len(calls) == 2:
+            raise OSError(5, "Input/output error")
+        return replace(self, target)
+
+    monkeypatch.setattr(Path, "replace", failing_second)
+    with pytest.raises(
+        retrain.RetrainError, match=r"cannot be replaced \(Input/output error\) after .*a\.csv"
+    ):
+        import_now()
+
+    leftovers = [p.name for p in (folder / "data").rglob("*") if p.name.endswith(".incoming")]
+    assert not leftovers
+    assert all(".tmp" in p.name for p in calls)  # hidden from DVC by .dvcignore (`**/.*.tmp*`)

@@ -239,22 +239,37 @@ def _import(s3: Any, aws: AwsParams, data: DataParams) -> ImportSummary:
 def place_all(moves: list[tuple[Path, Path]]) -> None:
     """The checked files into the dataset, all or none: each is first copied beside its target
     (a copy can fail half way, on a full disk), then all are renamed into place (a rename within a
-    folder needs no space). A copy that fails removes the copies made and names the file."""
+    folder needs no space). The copies' names are ones .dvcignore hides (`.<name>.tmp.incoming`)."""
+    for _, target in moves:
+        if target.is_symlink() or (target.exists() and not target.is_file()):
+            raise RetrainError(f"{target}: is not a regular file; move it away, nothing was imported")
     placed: list[tuple[Path, Path]] = []
     try:
         for staged, target in moves:
             target.parent.mkdir(parents=True, exist_ok=True)
-            placed.append((target.with_name(f".{target.name}.incoming"), target))
+            placed.append((target.with_name(f".{target.name}.tmp.incoming"), target))
             shutil.copyfile(staged, placed[-1][0])
+    except BaseException as error:
+        for copy, _ in placed:
+            copy.unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            raise RetrainError(
+                f"{target}: cannot be written ({error.strerror}); nothing was imported: free space or "
+                "fix the folder's permissions and run the import again"
+            ) from None
+        raise
+    done: list[str] = []
+    try:
+        for copy, target in placed:
+            copy.replace(target)
+            done.append(str(target))
     except OSError as error:
         for copy, _ in placed:
             copy.unlink(missing_ok=True)
         raise RetrainError(
-            f"{target}: cannot be written ({error.strerror}); nothing was imported: free space or "
-            "fix the folder's permissions and run the import again"
+            f"{target}: cannot be replaced ({error.strerror}) after {', '.join(done) or 'no file'} "
+            "was placed; `git checkout data.dvc && dvc checkout data.dvc` restores the dataset"
         ) from None
-    for copy, target in placed:
-        copy.replace(target)
 
 
 def commit_and_push(target: Path = DATA_FILE) -> None:
