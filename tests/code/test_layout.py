@@ -1,9 +1,9 @@
 """The package's wings and the one direction its imports point in.
 
 Every `import textclf...` in `src/textclf`, at the top of a module or inside a function, is an
-edge between wings. Ground (config, atomic, s3uri, text, verdict) <- serving <- pipeline <-
-training; serving imports only ground (the serving image has no torch), review imports neither
-training nor release; cli, rehearse and localcloud sit on top.
+edge between wings. Ground (GROUND below) <- serving <- pipeline <- training; serving imports only
+ground (the serving image has no torch), review imports neither training nor release; cli,
+rehearse and localcloud sit on top.
 """
 
 from __future__ import annotations
