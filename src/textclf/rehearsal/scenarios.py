@@ -174,24 +174,30 @@ class Loop:
         """release.yml for the push of `sha` to main. GitHub runs its jobs side by side; act has no
         per-environment variables, so each environment's jobs are one act run with that
         environment's variables (textclf.rehearsal.world), and the two runs go side by side."""
-        event = self.push_event(sha, before)
         started = {
-            job: self.world.act(
-                "release.yml",
-                "push",
-                event,
-                sha,
-                "refs/heads/main",
-                job=job,
-                environment=job,
-                background=True,
-            )
-            for job in ("production", "staging")
+            job: self.release_job(job, job, sha, before, background=True) for job in ("production", "staging")
         }
         runs = {job: self.world.wait(process) for job, process in started.items()}
         runs["production"].require(*PRODUCTION_INFRA_STEPS)
         runs["staging"].require(*STAGING_STEPS)
         return runs
+
+    def release_job(
+        self, job: str, environment: str, sha: str, before: str, check: bool = True, background: bool = False
+    ):
+        """`act push -j JOB` on release.yml for the push of `sha` to main, with `environment`'s
+        variables (act runs the jobs JOB needs first)."""
+        return self.world.act(
+            "release.yml",
+            "push",
+            self.push_event(sha, before),
+            sha,
+            "refs/heads/main",
+            job=job,
+            environment=environment,
+            check=check,
+            background=background,
+        )
 
     def promote_pr_flow(
         self, branch: str, message: str, files: dict[str, str], before: str, staging_fails_first: bool = False
@@ -256,16 +262,7 @@ class Loop:
         models = self.world.outputs["production"]["models_bucket"]
         runtime.inject_faults(f"s3://{models}/models/{head}/model.tar.gz", 0.5)
         try:
-            run = self.world.act(
-                "release.yml",
-                "push",
-                self.push_event(merge, before),
-                merge,
-                "refs/heads/main",
-                job="staging",
-                environment="staging",
-                check=False,
-            )
+            run = self.release_job("staging", "staging", merge, before, check=False)
         finally:
             runtime.clear_faults()
         # Half the requests fail: promote's smoke request (promote then rolls staging back) or, when
@@ -621,16 +618,7 @@ def left_lock_cleared(loop: Loop, sha: str, before: str) -> dict[str, Any]:
     }
     boto3.client("s3").put_object(Bucket=bucket, Key=f"{key}.tflock", Body=json.dumps(info).encode())
     say(f"a killed apply left production's state lock {lock_id}")
-    run = world.act(
-        "release.yml",
-        "push",
-        loop.push_event(sha, before),
-        sha,
-        "refs/heads/main",
-        job="production-infra",
-        environment="production",
-        check=False,
-    )
+    run = loop.release_job("production-infra", "production", sha, before, check=False)
     if run.ran("Terraform apply (production)") != "Failure" or lock_id not in run.log:
         raise RehearsalError(
             "a release with production's state locked did not fail at the apply naming the lock"
