@@ -169,6 +169,18 @@ def test_long_texts_are_truncated_when_configured(tiny_model_dir, in_process_ser
     )
 
 
+def test_a_text_longer_than_max_length_tokens_answers_truncated(tiny_model_dir, in_process_server):
+    """Within the character limit but longer than model.max_length tokens (64 here): the graph saw
+    only the first 64 tokens, and the answer says so."""
+    url = in_process_server(loaded_service(tiny_model_dir))
+    long_text = "Where is my parcel? " * 14  # 280 characters, about 70 tokens
+
+    reply = classify(url, [TEXTS[0], long_text])
+
+    assert len(long_text) <= MAX_CHARS
+    assert [p["truncated"] for p in reply.body["predictions"]] == [False, True]
+
+
 def test_ping_is_503_until_the_model_is_loaded_and_warmed_up(tiny_model_dir, in_process_server):
     service = InferenceService(Limits(max_batch_size=4, max_text_chars=100, long_text="reject"))
     url = in_process_server(service)

@@ -348,35 +348,22 @@ class InferenceService:
         received = parse_texts(body, content_type)
         texts, truncated = check_texts(received, self.limits)
         with self._lock:
-            results = self.predictor.predict(texts)
+            # Label, score, tokens the graph saw and whether model.max_length cut the text, from the
+            # one tokenization the graph ran on (textclf.serving.inference.Prediction).
+            results = self.predictor.classify(texts)
         predictions = [
-            {"label": label, "score": score, "truncated": cut}
-            for (label, score), cut in zip(results, truncated, strict=True)
+            {"label": r.label, "score": r.score, "truncated": cut or r.truncated}
+            for r, cut in zip(results, truncated, strict=True)
         ]
         if self.capture is not None:  # appends to a buffer; a thread writes
             self.capture.offer(received, predictions, self.model_version)
         if not self.limits.signals:
             return predictions, []
-        tokens = self._token_counts(texts)
         recorded = [
-            signals.TextSignal(label, score, len(text), count, cut or token_cut)
-            for (label, score), text, cut, (count, token_cut) in zip(
-                results, received, truncated, tokens, strict=True
-            )
+            signals.TextSignal(r.label, r.score, len(text), r.tokens, cut or r.truncated)
+            for r, text, cut in zip(results, received, truncated, strict=True)
         ]
         return predictions, recorded
-
-    def _token_counts(self, texts: list[str]) -> list[tuple[int, bool]]:
-        """(tokens fed to the graph, whether model.max_length cut the text) for each text.
-
-        Tokenizes a second time, outside the model lock so it overlaps another request's forward
-        pass; the Rust tokenizer takes microseconds per short text against milliseconds for the
-        graph. A predictor without a tokenizer (the benchmark's PyTorch reference) records 0."""
-        tokenizer = getattr(self.predictor, "tokenizer", None)
-        if tokenizer is None:
-            return [(0, False)] * len(texts)
-        encodings = tokenizer.encode_batch([normalise(text) for text in texts])
-        return [(sum(e.attention_mask), bool(e.overflowing)) for e in encodings]
 
 
 def _answer_type(accept: str | None) -> str:
