@@ -22,6 +22,8 @@ from pathlib import Path
 
 import yaml
 
+from textclf.config import TRAIN_JOB_FILE
+
 RESULTS = Path("bench/results/pipeline_time.json")
 
 
@@ -70,7 +72,7 @@ def main() -> None:
     load_start = os.getloadavg()
     stages, total = (stage_commands if args.small else repro)(env)
     metrics = json.loads(Path("metrics/eval.json").read_text())
-    job = json.loads(Path("metrics/train_job.json").read_text())
+    job = json.loads(TRAIN_JOB_FILE.read_text())
     result = {
         "total_seconds": round(total, 1),
         "stage_seconds": stages,

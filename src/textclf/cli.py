@@ -59,9 +59,9 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 # The params sections each command reads: a file without one is refused, never run on built-in
 # defaults (config.GATE_KEYS are required of every file).
 NEEDS: dict[str, tuple[str, ...]] = {
-    "prepare": ("data", "data.split"),
-    "train": ("data", "model", "train"),
-    "evaluate": ("data", "model", "evaluate"),
+    "prepare": ("data", "data.split", "model"),
+    "train": ("data", "model", "train", "deploy", "deploy.serve"),
+    "evaluate": ("data", "model", "evaluate", "deploy", "deploy.serve"),
     "serve": ("model", "deploy", "deploy.serve"),
     "gate": ("evaluate", "aws"),
     "report": ("data", "model", "train", "evaluate", "aws"),
@@ -240,7 +240,7 @@ def cmd_prepare(args: argparse.Namespace) -> None:
     from textclf.pipeline import prepare
 
     params = _load(args)
-    summary = _timed("prepare", lambda: prepare.run(params.data))
+    summary = _timed("prepare", lambda: prepare.run(params.data, model=params.model))
     rows = summary["rows"]
     log(f"rows: train {rows['train']}, validation {rows['validation']}, test {rows['test']}")
 

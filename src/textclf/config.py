@@ -27,6 +27,9 @@ from pydantic import (
 )
 
 PARAMS_FILE = Path("params.yaml")
+# The train stage's run facts (wall time, hardware, peak memory; a SageMaker job's facts and cost):
+# written when it trains, outside git and DVC (timings differ every run); the report reads them.
+TRAIN_JOB_FILE = Path("reports/train_job.json")
 # Lets CI pick where `train` runs without editing params.yaml (see train.backend below).
 BACKEND_ENV = "TEXTCLF_TRAIN_BACKEND"
 

@@ -69,6 +69,13 @@ def template_data(**changes) -> dict:
     return {**template["data"], "labels": list(LABELS), **changes}
 
 
+def template_model() -> dict:
+    """The template's model section: prepare counts the texts longer than model.max_length."""
+    return yaml.safe_load((Path(__file__).resolve().parents[2] / "params.yaml").read_text(encoding="utf-8"))[
+        "model"
+    ]
+
+
 def data(**changes) -> DataParams:
     return DataParams(**{"labels": list(LABELS), **changes})
 
@@ -185,7 +192,7 @@ def test_the_issues_cases_through_the_cli_exit_2_and_change_nothing(project):
     src = Path(__file__).resolve().parents[2] / "src"
     for prepared_dir in (".", "src", "data/raw", "../../elsewhere", "docs"):
         (project / "params.yaml").write_text(
-            yaml.safe_dump({"data": template_data(prepared_dir=prepared_dir)})
+            yaml.safe_dump({"data": template_data(prepared_dir=prepared_dir), "model": template_model()})
         )
         before = snapshot(project, skip=())
         done = subprocess.run(

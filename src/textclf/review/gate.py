@@ -67,7 +67,7 @@ def run(
     """The full verdict (thresholds, champion and the data rules that are set), written to
     `verdict_file`. `data_checks`: the report's results of textclf.review.data_checks, if it ran them."""
     metrics = load_metrics(metrics_file)
-    lookup = find(params.aws.resolved(), base_ref, source)
+    lookup = find(params.aws.resolved(), base_ref, source, candidate=metrics)
     extra = data_rule_checks(params, base_ref, data_checks)
     verdict = judge(metrics, params.evaluate, lookup.champion, extra)
     verdict["notes"].insert(0, lookup.note)

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from textclf import atomic
-from textclf.config import Params
+from textclf.config import TRAIN_JOB_FILE, Params
 from textclf.review import data_checks, gate
 from textclf.review.champion import COMMIT, EVAL_METRICS_FILE, Source, committed_json, resolve_ref
 
@@ -42,7 +42,6 @@ COMMENT_LIMIT = 60_000
 DATA_METRICS_FILE = Path("metrics/data.json")
 TRAIN_METRICS_FILE = Path("metrics/train.json")
 # The train stage's run facts (textclf.pipeline.train.JOB_FACTS_FILE): outside git and DVC.
-TRAIN_JOB_FILE = Path("reports/train_job.json")
 # Both graphs' speed, written by the evaluate stage outside the tracked files (timings differ on
 # every run): textclf.pipeline.evaluate.LATENCY_FILE.
 LATENCY_FILE = Path("reports/latency.json")
@@ -295,13 +294,19 @@ def github_links(env: Mapping[str, str], commit: str | None) -> Links:
 
 def head_commit(explicit: str | None) -> str | None:
     """The commit the model came from: given explicitly (CI passes the PR head, not the merge
-    commit GitHub checks out), else HEAD."""
+    commit GitHub checks out), else HEAD when the workspace's tracked files are as committed, else
+    None (the report then says the workspace: an edited params.yaml is no commit's model)."""
     if explicit:
         if not COMMIT.fullmatch(explicit):
             raise ReportError(f"--commit-sha {explicit!r}: expected a git commit (7-40 lowercase hex digits)")
         return explicit
     result = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True)
-    return result.stdout.strip() if result.returncode == 0 else None
+    if result.returncode != 0:
+        return None
+    changed = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True
+    )
+    return None if changed.returncode != 0 or changed.stdout.strip() else result.stdout.strip()
 
 
 def collect(

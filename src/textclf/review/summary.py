@@ -15,14 +15,13 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
-from textclf.config import Params
+from textclf.config import TRAIN_JOB_FILE, Params
 from textclf.review.champion import EVAL_METRICS_FILE, ChampionError, Source, find
 from textclf.verdict import is_score, judge, usable
 
 WIDTH = 100
 DATA_METRICS_FILE = Path("metrics/data.json")
 # The train stage's facts: reports/ (timings kept out of tracked files), metrics/ before that.
-TRAIN_JOB_FILES = (Path("reports/train_job.json"), Path("metrics/train_job.json"))
 # Classes listed one a line; more are summed up (the worst first, so a weak class is never hidden).
 MAX_CLASSES = 12
 MAX_REASONS = 6
@@ -147,7 +146,7 @@ def gate_lines(verdict: dict[str, Any]) -> list[str]:
 
 def training_line(job: dict[str, Any] | None) -> str:
     if not job:
-        return f"Training: no {TRAIN_JOB_FILES[0]} (the train stage writes it)"
+        return f"Training: no {TRAIN_JOB_FILE}: not trained in this workspace (restored from the DVC cache)"
     if job.get("backend") == "sagemaker" or job.get("training_seconds") is not None:
         parts = [f"SageMaker job {printable(job.get('job_name') or job.get('training_job_name') or '-', 40)}"]
         parts.append(f"training {duration(job.get('training_seconds'))}")
@@ -209,8 +208,7 @@ def lines(params: Params, base_ref: str = "main", source: Source = "auto") -> li
         f"{heading}: accuracy {_score(metrics.get('accuracy'))}, macro-F1 {_score(metrics.get('macro_f1'))}"
     )
     out += gate_lines(verdict_for(params, metrics, base_ref, source))
-    job = next((found for found in map(_read, TRAIN_JOB_FILES) if found), None)
-    out.append(training_line(job))
+    out.append(training_line(_read(TRAIN_JOB_FILE)))
     truncated = truncation_line(_read(DATA_METRICS_FILE), metrics, params.model.max_length)
     if truncated:
         out += _wrapped(truncated, "", "  ")
