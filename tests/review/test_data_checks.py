@@ -451,3 +451,12 @@ def test_the_section_shows_the_gate_rules_that_are_set(repository):
 
     assert "gate: share ≤ 0.05" in text and "gate: rows ≤ 0" in text
     assert "not gated (`review.data_gate.max_class_prior_psi`)" in text
+
+
+def test_without_this_workspace_s_class_counts_the_checks_did_not_run(repository):
+    """A missing metrics/data.json is no class mix that did not move: the checks stop naming the
+    file, so a `max_class_prior_psi` rule fails the gate as not run instead of passing."""
+    Path("metrics/data.json").unlink()
+
+    with pytest.raises(data_checks.DataCheckError, match=r"metrics/data.json: no class counts"):
+        data_checks.run(Path("data/prepared"))

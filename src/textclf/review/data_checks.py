@@ -648,9 +648,15 @@ def _labels_of(prepared_dir: Path) -> list[str]:
 
 
 def _class_prior_psi(data: dict[str, Any] | None, base: dict[str, Any] | None) -> float | None:
+    """The train split's class mix against the base's; None only when the base has none (a first
+    PR): this workspace's own counts missing is a check that could not run, never a pass."""
     new = ((data or {}).get("classes") or {}).get("train") or {}
+    if not new:
+        raise DataCheckError(
+            f"{DATA_METRICS_FILE}: no class counts of the train split; run the prepare stage (dvc repro)"
+        )
     old = ((base or {}).get("classes") or {}).get("train") or {}
-    if not new or not old:
+    if not old:
         return None
     labels = sorted(set(new) | set(old))
     return round(psi([old.get(label, 0) for label in labels], [new.get(label, 0) for label in labels]), 4)
