@@ -99,6 +99,18 @@ def read_json_object(path: Path, error: type[Exception], missing_hint: str, kind
     return payload
 
 
+def decode_utf8(data: bytes, where: object, error: type[Exception]) -> str:
+    """`data` as text, or `error` naming the line of the first bytes that are not UTF-8."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as bad:
+        line = data[: bad.start].count(b"\n") + 1
+        raise error(
+            f"{where}: line {line}: bytes that are not UTF-8 ({data[bad.start : bad.end]!r}); "
+            "re-save the file as UTF-8"
+        ) from None
+
+
 def remove(*paths: Path | str) -> None:
     """Delete stale outputs so a failed stage leaves none behind."""
     for path in map(Path, paths):

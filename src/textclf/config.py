@@ -26,6 +26,8 @@ from pydantic import (
     model_validator,
 )
 
+from textclf import atomic
+
 PARAMS_FILE = Path("params.yaml")
 # The train stage's run facts (wall time, hardware, peak memory; a SageMaker job's facts and cost):
 # written when it trains, outside git and DVC (timings differ every run); the report reads them.
@@ -669,14 +671,7 @@ def load_params(path: Path | str = PARAMS_FILE, needs: tuple[str, ...] = ()) -> 
         raise ParamsError(f"{source}: not found; run from the repository root") from None
     except OSError as error:
         raise ParamsError(f"{source}: cannot be read ({error.strerror}); pass a params file") from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        raise ParamsError(
-            f"{source}: line {line}: bytes that are not UTF-8 ({data[error.start : error.end]!r}); "
-            "re-save the file as UTF-8"
-        ) from None
+    text = atomic.decode_utf8(data, source, ParamsError)
     try:
         raw = yaml.load(text, Loader=_StrictLoader)  # a SafeLoader
     except _DuplicateKey as error:

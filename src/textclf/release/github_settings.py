@@ -55,6 +55,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from textclf import atomic
+
 CLAIM_KEYS = ["repo", "context", "ref"]
 # The PR workflow's checks that must pass before a merge (the jobs' names in .github/workflows/pr.yml).
 REQUIRED_CHECKS = ["lint and fast tests", "slow tests", "train, report and gate"]
@@ -269,11 +271,7 @@ def check_codeowners(path: Path) -> None:
         data = path.read_bytes()
     except OSError as error:
         raise SettingsError(f"{where}: cannot be read ({error.strerror})") from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        raise SettingsError(f"{where}: line {line}: bytes that are not UTF-8; save it as UTF-8") from None
+    text = atomic.decode_utf8(data, where, SettingsError)
     rules: list[tuple[str, list[str]]] = []
     for number, line in enumerate(text.splitlines(), start=1):
         parts = line.split("#", 1)[0].split() if not line.lstrip().startswith("#") else []
