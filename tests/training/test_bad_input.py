@@ -129,7 +129,7 @@ def test_the_train_stage_prints_the_problem_without_a_traceback(cloud, project):
     assert done.returncode == 2
     assert "error: params.yaml: sagemaker.role_arn is not set" in done.stderr
     assert "Traceback" not in done.stderr
-    assert not (project / "models/model").exists() and not (project / "metrics/train_job.json").exists()
+    assert not (project / "models/model").exists() and not (project / "reports/train_job.json").exists()
     assert no_job_started()
 
 

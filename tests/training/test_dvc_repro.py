@@ -41,7 +41,7 @@ def test_dvc_repro_trains_on_the_local_clouds_sagemaker(
 
     for name in MODEL_FOLDER_FILES:
         assert (repo / "models/model" / name).is_file(), name
-    job = json.loads((repo / "metrics/train_job.json").read_text())
+    job = json.loads((repo / "reports/train_job.json").read_text())
     commit = sh(repo, "git", "rev-parse", "HEAD").stdout.strip()
     assert job["backend"] == "sagemaker" and job["job_name"].startswith(f"textclf-{commit[:8]}-")
     assert job["billable_seconds"] < job["training_seconds"]

@@ -46,7 +46,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from textclf.config import AwsParams, Params, SageMakerParams
+from textclf.config import TRAIN_JOB_FILE, AwsParams, Params, SageMakerParams
 from textclf.interrupt import sigterm_as_interrupt
 from textclf.pipeline.train import HISTORY_FILE, Hyperparameters
 from textclf.s3uri import split_s3_uri
@@ -178,11 +178,8 @@ def dataset_listing(prepared: Path) -> tuple[str, str]:
 
 
 def _md5(path: Path) -> str:
-    digest = hashlib.md5(usedforsecurity=False)
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    with path.open("rb") as handle:  # as DVC hashes a file (not for security)
+        return hashlib.file_digest(handle, lambda: hashlib.md5(usedforsecurity=False)).hexdigest()
 
 
 def raw_data_md5(dvc_file: Path = Path("data.dvc")) -> str | None:
@@ -602,7 +599,6 @@ def invoke_run_function(
 
 # What the train stage says about its backend and job (job_facts), and where a pull request's run
 # leaves the files published beside its job's model (textclf.release.promote.stage_publish).
-TRAIN_JOB_FILES = (Path("reports/train_job.json"), Path("metrics/train_job.json"))
 PUBLISH_DIR = Path("build/publish")
 CANDIDATES_PREFIX = "candidates/"
 
@@ -624,12 +620,11 @@ def publish_run_job(
             "repository variable STOP_TRAINING_FUNCTION) in a GitHub Actions run; elsewhere use "
             "`textclf publish`"
         )
-    facts_file = next((path for path in TRAIN_JOB_FILES if path.is_file()), TRAIN_JOB_FILES[0])
     try:
-        job = json.loads(facts_file.read_text(encoding="utf-8"))
+        job = json.loads(TRAIN_JOB_FILE.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise SageMakerError(
-            f"{facts_file}: cannot be read ({error}); run the pipeline first (dvc repro)"
+            f"{TRAIN_JOB_FILE}: cannot be read ({error}); run the pipeline first (dvc repro)"
         ) from None
     if (
         not isinstance(job, dict)
@@ -637,7 +632,7 @@ def publish_run_job(
         or not isinstance(job.get("job_name"), str)
     ):
         raise SageMakerError(
-            f"{facts_file}: the model was not trained by a SageMaker job of this run (backend "
+            f"{TRAIN_JOB_FILE}: the model was not trained by a SageMaker job of this run (backend "
             f"{job.get('backend') if isinstance(job, dict) else None!r}); a pull request publishes a "
             "job's output only (TEXTCLF_TRAIN_BACKEND=sagemaker)"
         )
