@@ -64,6 +64,7 @@ REVIEWER = "reviewer"
 
 PR_TRAIN_STEPS = [
     "Does this PR change more than documentation?",
+    "Check out the PR head (the merge commit stays in the clone)",
     "Install",
     "Pipeline (train on SageMaker Spot)",
     "Report",
