@@ -170,6 +170,29 @@ def test_the_cancel_step_stops_the_job_of_a_killed_run_by_its_name(cloud, projec
     assert again.returncode == 0 and "nothing to stop" in again.stderr
 
 
+def test_a_run_cancelled_before_it_had_credentials_has_nothing_to_stop(cloud, project, tmp_path):
+    """Cancelled during Install, before the step that assumes the role: the cancel step finds no
+    credentials, and says there is no job to stop (a run without credentials starts none)."""
+    write_params(project)
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("AWS_ACCESS", "AWS_SECRET", "AWS_SESSION"))
+    }
+    env |= {
+        **RUN,
+        "TEXTCLF_STOP_TRAINING_FUNCTION": "textclf-prod-stop-training",
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+        "AWS_CONFIG_FILE": str(tmp_path / "none"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    env.pop("AWS_PROFILE", None)
+
+    done = stop_run_job(project, env)
+
+    assert done.returncode == 0, done.stderr
+    assert "no AWS credentials in this run" in done.stderr and "nothing to stop" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 def test_a_failure_while_following_the_job_stops_it_and_says_so(cloud, project, monkeypatch):
     """An expired token (or throttling, or a bug) in the wait loop must not leave the job billing."""
     training.configure(starting_seconds=300)

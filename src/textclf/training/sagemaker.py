@@ -820,6 +820,11 @@ def stop_run_job(params: Params, env: dict[str, str] | None = None, log: Log = p
         settings.job_name_prefix, git.commit, env["GITHUB_RUN_ID"], env.get("GITHUB_RUN_ATTEMPT", "1")
     )
     function = env.get("TEXTCLF_STOP_TRAINING_FUNCTION")
+    if not _has_credentials(aws.region):
+        # The run was cancelled (or failed) before its step that assumes the role: it never had
+        # the credentials that start a job, so there is none to stop.
+        log(f"no AWS credentials in this run: it never reached the step that starts {name}; nothing to stop")
+        return "not-started"
     if function:
         outcome, status = _stop_through_function(function, name, env, aws.region)
     else:
@@ -833,6 +838,13 @@ def stop_run_job(params: Params, env: dict[str, str] | None = None, log: Log = p
             f"asked SageMaker to stop the training job {name} (was {status}): {console_url(aws.region, name)}"
         )
     return outcome
+
+
+def _has_credentials(region: str) -> bool:
+    """Whether boto3 finds credentials (keys, a profile, a web identity token file) for this process."""
+    import boto3
+
+    return boto3.Session(region_name=region).get_credentials() is not None
 
 
 def _stop_directly(name: str, region: str) -> tuple[str, str | None]:
