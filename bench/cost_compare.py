@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="build/bench/cost.json")
     parser.add_argument("--small", action="store_true", help="the first rate of the table only (a test)")
     args = parser.parse_args(argv)
-    costs = load_params(args.params).costs
+    costs = load_params(args.params, needs=("costs",)).costs
     if args.small:
         costs = costs.model_copy(update={"rates_per_minute": costs.rates_per_minute[:1]})
     if not costs.serverless_usd_per_second:

@@ -163,7 +163,7 @@ def step_evaluate(work: Path) -> dict[str, Any]:
     from textclf.config import load_params
     from textclf.pipeline import evaluate
 
-    params = load_params(REPO / "params.yaml")
+    params = load_params(REPO / "params.yaml", needs=("data", "model", "evaluate", "deploy", "deploy.serve"))
     params = params.model_copy(update={"data": params.data.model_copy(update={"labels": None})})
     verdict = evaluate.run(params, model_dir=work / "model")
     metrics = json.loads(Path("metrics/eval.json").read_text(encoding="utf-8"))

@@ -367,7 +367,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     for path in (model_dir / GRAPH_FILES["none"], test_file, params_file):
         if not path.exists():
             raise SystemExit(f"{path} not found: run `make repro` first (model, graph, test split, metrics)")
-    params = load_params(params_file)
+    params = load_params(params_file, needs=("model", "deploy", "deploy.serve"))
     # The graph the model folder serves (its serving.json), as `textclf serve` would load it.
     quantize = served_quantize(model_dir, params.deploy.serve.quantize)
     served = "onnx_int8" if quantize == "int8" else "onnx"

@@ -63,7 +63,7 @@ def main() -> None:
     parser.add_argument("--params", default="params.yaml")
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args()
-    params = load_params(args.params)
+    params = load_params(args.params, needs=("model", "deploy", "deploy.serve"))
     serve = params.deploy.serve.model_copy(update={"quantize": "none"})
     server.run(Path(args.model_dir), "127.0.0.1", args.port, serve, params.model.max_length, TorchPredictor)
 

@@ -36,7 +36,7 @@ def run_variant(variant: str, epochs: float, small: bool) -> dict:
     from textclf.pipeline.train import Hyperparameters, JobPaths, train_model
     from textclf.serving.inference import Predictor
 
-    params = load_params()
+    params = load_params(needs=("data", "model", "train", "deploy", "deploy.serve"))
     prepared = Path(params.data.prepared_dir)
     train_params = params.train.model_copy(update={"epochs": epochs})
     hp = Hyperparameters.from_params(params.model_copy(update={"train": train_params}))
