@@ -6,13 +6,11 @@ from __future__ import annotations
 import pytest
 
 from tests.review.conftest import (
-    MAIN_DATA,
-    MAIN_EVAL,
     Project,
+    branch_from_main,
     data_metrics,
     enter,
     eval_metrics,
-    new_project,
 )
 
 # A spam filter on a branch of a repository whose main holds the intents model (MAIN_EVAL).
@@ -28,18 +26,21 @@ WORSE_EVAL = eval_metrics(
 )
 
 
+def _spam_labels(params: dict) -> None:
+    params["data"]["labels"] = ["ham", "spam"]
+
+
 @pytest.fixture(scope="module")
 def spam_history(tmp_path_factory, repo_root) -> Project:
-    project = new_project(tmp_path_factory.mktemp("new-task") / "repo", repo_root)
-    project.write_outputs(MAIN_EVAL, MAIN_DATA, steps=200, final_loss=0.31)
-    project.commit("main: the intents model")
-    project.git("checkout", "-q", "-b", "spam")
-    params = project.params()
-    params["data"]["labels"] = ["ham", "spam"]
-    project.write_params(params)
-    project.write_outputs(SPAM_EVAL, SPAM_DATA, steps=120, final_loss=0.2)
-    project.commit("spam: a spam filter on our own e-mails")
-    return project
+    return branch_from_main(
+        tmp_path_factory.mktemp("new-task") / "repo",
+        repo_root,
+        "main: the intents model",
+        "spam",
+        _spam_labels,
+        (SPAM_EVAL, SPAM_DATA, 120, 0.2),
+        "spam: a spam filter on our own e-mails",
+    )
 
 
 @pytest.fixture

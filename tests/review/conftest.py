@@ -14,6 +14,7 @@ import io
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -176,19 +177,46 @@ def new_project(root: Path, repo_root: Path) -> Project:
     return project
 
 
-@pytest.fixture(scope="session")
-def history(tmp_path_factory, repo_root) -> Project:
-    project = new_project(tmp_path_factory.mktemp("history") / "repo", repo_root)
+def branch_from_main(
+    root: Path,
+    repo_root: Path,
+    main_message: str,
+    branch: str,
+    edit_params: Callable[[dict[str, Any]], None],
+    outputs: tuple[dict[str, Any], dict[str, Any], int, float],
+    message: str,
+) -> Project:
+    """main with MAIN_EVAL's model committed, then `branch` checked out with its params edited and
+    `outputs` (evaluation, data, steps, final loss) committed: a pull request's workspace."""
+    project = new_project(root, repo_root)
     project.write_outputs(MAIN_EVAL, MAIN_DATA, steps=200, final_loss=0.31)
-    project.commit("main: model trained on the first data")
-    project.git("checkout", "-q", "-b", "pr")
+    project.commit(main_message)
+    project.git("checkout", "-q", "-b", branch)
     params = project.params()
+    edit_params(params)
+    project.write_params(params)
+    evaluation, data, steps, final_loss = outputs
+    project.write_outputs(evaluation, data, steps=steps, final_loss=final_loss)
+    project.commit(message)
+    return project
+
+
+def _three_epochs_stricter_recall(params: dict[str, Any]) -> None:
     params["train"]["epochs"] = 3
     params["evaluate"]["thresholds"]["min_class_recall"] = 0.75
-    project.write_params(params)
-    project.write_outputs(PR_EVAL, PR_DATA, steps=300, final_loss=0.22)
-    project.commit("pr: new class warranty, more billing data, 3 epochs")
-    return project
+
+
+@pytest.fixture(scope="session")
+def history(tmp_path_factory, repo_root) -> Project:
+    return branch_from_main(
+        tmp_path_factory.mktemp("history") / "repo",
+        repo_root,
+        "main: model trained on the first data",
+        "pr",
+        _three_epochs_stricter_recall,
+        (PR_EVAL, PR_DATA, 300, 0.22),
+        "pr: new class warranty, more billing data, 3 epochs",
+    )
 
 
 @pytest.fixture(scope="session")

@@ -239,10 +239,8 @@ def _import(s3: Any, aws: AwsParams, data: DataParams) -> ImportSummary:
 def place_all(moves: list[tuple[Path, Path]]) -> None:
     """The checked files into the dataset, all or none: each is first copied beside its target
     (a copy can fail half way, on a full disk), then all are renamed into place (a rename within a
-    folder needs no space). The copies' names are ones .dvcignore hides (`.<name>.tmp.incoming`)."""
-    for _, target in moves:
-        if target.is_symlink() or (target.exists() and not target.is_file()):
-            raise RetrainError(f"{target}: is not a regular file; move it away, nothing was imported")
+    folder needs no space). The copies' names are ones .dvcignore hides (`.<name>.tmp.incoming`);
+    every target is a regular file or new (`destination` refused links and folders in the way)."""
     placed: list[tuple[Path, Path]] = []
     try:
         for staged, target in moves:
