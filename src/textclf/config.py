@@ -680,6 +680,12 @@ def load_params(path: Path | str = PARAMS_FILE, needs: tuple[str, ...] = ()) -> 
         raise ParamsError(f"{source}: not valid YAML: {error}") from None
     except RecursionError:
         raise ParamsError(f"{source}: nested too deeply to be a params file") from None
+    except ValueError as error:
+        # An integer of more than 4,300 digits: Python refuses to convert it (int_max_str_digits).
+        raise ParamsError(
+            f"{source}: a number too long to read ({str(error).split(':')[0]}); no setting takes more "
+            "than a few digits: shorten it"
+        ) from None
     try:
         expanded = _expanded_size(raw)
     except RecursionError:

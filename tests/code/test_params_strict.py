@@ -85,6 +85,13 @@ def test_a_malformed_file_says_what_is_wrong(tmp_path, content, message):
         load_params(write(tmp_path, content))
 
 
+def test_an_integer_too_long_for_python_names_the_file(tmp_path, template):
+    # PyYAML converts digits with int(), which refuses more than 4,300 of them (a ValueError).
+    text = template.replace("  seed: 42\n", "  seed: " + "9" * 5000 + "\n", 1)
+    with pytest.raises(ParamsError, match=r"params.yaml: a number too long to read"):
+        load_params(write(tmp_path, text))
+
+
 def test_a_folder_in_place_of_the_file(tmp_path):
     (tmp_path / "params.yaml").mkdir()
     with pytest.raises(ParamsError, match="cannot be read"):
