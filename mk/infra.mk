@@ -2,7 +2,7 @@
 # offline. Every target goes through terraform/scripts/tf.sh, which picks the local cloud when
 # .localcloud/env exists (or AWS_ENDPOINT_URL is set) and the real account otherwise.
 
-.PHONY: infra-unlock infra-apply-release-role local-cloud local-cloud-stop bootstrap infra-init infra-plan infra-apply infra-output \
+.PHONY: setup-cloud infra-unlock infra-apply-release-role local-cloud local-cloud-stop bootstrap infra-init infra-plan infra-apply infra-output \
 	infra-destroy infra-fmt infra-test infra-checkov
 
 TF := terraform/scripts/tf.sh
@@ -58,6 +58,15 @@ bootstrap: ## Create the Terraform state bucket (once per account) and write ter
 	$(TF) bootstrap init -input=false
 	$(TF) bootstrap apply -input=false $(AUTO_APPROVE)
 	$(TF) write-backend
+
+# One command from a new account and repository to the first pull request (docs/workflows.md,
+# "Setting up a repository"): bootstrap, both environments, GitHub settings and variables, the DVC
+# remote and first push, the first images, then a read-back. Idempotent; DRY_RUN=1 plans only.
+# Against the local cloud when .localcloud/env exists, as the infra-* targets.
+setup-cloud: $(INSTALLED) ## A new account and repository, ready for the first PR: make setup-cloud REPO=owner/name [REVIEWERS=a,b] [DRY_RUN=1]
+	@if [[ -z "$${AWS_ENDPOINT_URL:-}" && -f $(LOCALCLOUD_DIR)/env ]]; then set -a; source $(LOCALCLOUD_DIR)/env; set +a; fi; \
+	REPO="$${REPO:-}" REVIEWERS="$${REVIEWERS:-}" GITHUB_REPOSITORY="$${REPO:-}" TF_VAR_github_repository="$${REPO:-}" \
+		$(BIN)/python -m textclf.release.setup_cloud $(if $(filter 1 true yes,$(DRY_RUN)),--dry-run)
 
 # Plain make check (not a file target): the variable has no default, so say where it comes from.
 .PHONY: infra-repository

@@ -53,6 +53,14 @@ def test_rehearse_the_release_loop() -> None:
     assert results["staging_failed"]["production_unchanged"] == first["head"]
     assert results["state_check"] == {"issue": results["state_check"]["issue"], "comments": 1}
     assert results["state_lock"]["cleared_by"] == "make infra-unlock"
+    # make setup-cloud set the account and repository up from nothing; run again, it changed nothing.
+    setup = results["setup_cloud"]
+    assert "state bucket: would create" in " ".join(setup["dry_run"])
+    assert any(line.startswith("infrastructure staging: created") for line in setup["first"])
+    assert "nothing to change: every step was already done" in setup["second"]
+    # The branch protection it set is enforced: the author's own approval and a non-owner's do not merge.
+    assert "approving review" in results["protection"]["a-developer"]
+    assert "code owner" in results["protection"]["octocat"]
     print(f"make rehearse: {seconds:.0f} s; pr.yml push to comment: {results['pr_push_to_comment_s']} s")
 
 

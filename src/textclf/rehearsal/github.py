@@ -62,7 +62,18 @@ class Repository:
     dispatches: list[dict[str, Any]] = field(default_factory=list)
     variables: dict[str, str] = field(default_factory=dict)
     environments: dict[str, dict[str, str]] = field(default_factory=dict)
+    # What PUT .../branches/{branch}/protection set, per branch, in the request's shape.
     protection: dict[str, Any] = field(default_factory=dict)
+    # Other settings PUT by `make github-settings` (OIDC subject, workflow permissions, forks),
+    # environments' bodies and deployment branch policies, and the secrets' names.
+    settings: dict[str, Any] = field(default_factory=dict)
+    environment_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    branch_policies: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    secrets: set[str] = field(default_factory=set)
+    # Accounts and the one team the template's CODEOWNERS names (after the owner is filled in).
+    users: dict[str, int] = field(default_factory=dict)
+    teams: dict[str, set[str]] = field(default_factory=dict)
+    admins: set[str] = field(default_factory=set)
     next_number: int = 1
     next_comment: int = 1
 
@@ -160,16 +171,67 @@ class Repository:
         return merge
 
     def unmet_protection(self, pull: dict[str, Any]) -> str:
-        rules = self.protection.get(pull["base"]["ref"])
+        """What the base branch's protection (as `make github-settings` PUT it) still wants, as
+        GitHub's "About protected branches" describes the rules: approvals of the head commit
+        (stale ones dismissed), none counting from the last pusher (the author: the rehearsal's
+        pushes are the author's), and a code owner's approval for each changed file CODEOWNERS on
+        the base branch assigns. Required status checks are not enforced: the rehearsal runs only
+        pr.yml's train job, not the lint and slow-test jobs the protection also names."""
+        rules = (self.protection.get(pull["base"]["ref"]) or {}).get("required_pull_request_reviews")
         if not rules:
             return ""
+        approvers = {
+            r["user"]
+            for r in pull["reviews"]
+            if r["state"] == "APPROVED"
+            and (r["commit_id"] == pull["head"]["sha"] or not rules.get("dismiss_stale_reviews"))
+            and not (rules.get("require_last_push_approval") and r["user"] == pull["user"]["login"])
+        }
         wanted = rules.get("required_approving_review_count", 0)
-        approvals = [
-            r for r in pull["reviews"] if r["state"] == "APPROVED" and r["commit_id"] == pull["head"]["sha"]
-        ]
-        if len(approvals) < wanted:
-            return f"{wanted} approving review(s) of the head commit required, {len(approvals)} given"
+        if len(approvers) < wanted:
+            return (
+                f"{wanted} approving review(s) of the head commit by someone other than its pusher, "
+                f"{len(approvers)} given"
+            )
+        if rules.get("require_code_owner_reviews"):
+            unowned = [
+                name
+                for name in self.changed_files(pull)
+                if (owners := self.code_owners(pull["base"]["ref"], name))
+                and not any(self.is_owner(login, owners) for login in approvers)
+            ]
+            if unowned:
+                return f"a code owner's approval required for {', '.join(unowned[:5])}"
         return ""
+
+    def changed_files(self, pull: dict[str, Any]) -> list[str]:
+        return self.git("diff", "--name-only", f"{pull['base']['sha']}...{pull['head']['sha']}").splitlines()
+
+    def code_owners(self, branch: str, path: str) -> list[str]:
+        """The owners of `path` by the base branch's .github/CODEOWNERS (the last matching rule)."""
+        from textclf.release.github_settings import owners_of
+
+        text = self.code_owners_file(f"refs/heads/{branch}") or ""
+        rules = [
+            (parts[0], parts[1:])
+            for line in text.splitlines()
+            if (parts := line.split("#", 1)[0].split()) and len(parts) > 1
+        ]
+        return owners_of(rules, path)
+
+    def code_owners_file(self, ref: str) -> str | None:
+        from textclf.release.github_settings import CODEOWNERS
+
+        try:
+            return self.git("show", f"{ref}:{CODEOWNERS}")
+        except GitHubError:
+            return None
+
+    def is_owner(self, login: str, owners: list[str]) -> bool:
+        return any(
+            owner == f"@{login}" or login in self.teams.get(owner.removeprefix("@"), set())
+            for owner in owners
+        )
 
     def pulls_of_commit(self, sha: str) -> list[dict[str, Any]]:
         """GET /repos/{repo}/commits/{sha}/pulls: merged PRs whose merge commit it is, or PRs whose
@@ -371,19 +433,36 @@ class FakeGitHub:
             return 201, {"token": self.runner_token(Job(**body))}
         user = self.login(headers)
         repo = self.repository
+        accounts = self.accounts(method, path, user)
+        if accounts is not None:
+            return 200, accounts
         prefix = f"/repos/{repo.full_name}"
         if not path.startswith(prefix):
             raise GitHubError(404, "Not Found")
         rest = path[len(prefix) :]
         one = lambda key: (query.get(key) or [""])[0]  # noqa: E731
-        match method, rest.split("/")[1:] if rest else []:
+        parts = rest.split("/")[1:] if rest else []
+        settings = (["actions", "oidc"], ["actions", "permissions"], ["actions", "variables"])
+        if parts[:1] in (["branches"], ["environments"]) or parts[:2] in settings:
+            return settings_route(repo, method, parts, body, user, one)
+        match method, parts:
             case "GET", []:
                 return 200, {
                     "full_name": repo.full_name,
                     "private": repo.private,
                     "visibility": "private" if repo.private else "public",
                     "default_branch": "main",
+                    "owner": {"login": repo.owner, "type": "Organization"},
+                    "permissions": {"admin": user in repo.admins, "push": True, "pull": True},
                 }
+            case "GET", ["codeowners", "errors"]:
+                if not repo.code_owners_file(one("ref") or "main"):
+                    raise GitHubError(404, "Not Found")
+                return 200, {"errors": []}
+            case "GET", ["actions", "secrets", name]:
+                if name not in repo.secrets:
+                    raise GitHubError(404, "Not Found")
+                return 200, {"name": name}
             case "GET", ["commits", sha, "pulls"]:
                 return 200, [public(p) for p in repo.pulls_of_commit(sha)]
             case "GET", ["pulls"]:
@@ -443,6 +522,23 @@ class FakeGitHub:
                 return 204, None
         raise GitHubError(404, f"Not Found: {method} {path}")
 
+    def accounts(self, method: str, path: str, user: str) -> dict[str, Any] | None:
+        """GET /user, /users/{login} and /orgs/{org} (the plan `make github-settings` reads)."""
+        repo = self.repository
+        if method != "GET":
+            return None
+        if path == "/user":
+            return {"login": user, "id": repo.users.get(user, 0)}
+        if path.startswith("/users/"):
+            login = path.removeprefix("/users/")
+            if login not in repo.users:
+                raise GitHubError(404, "Not Found")
+            return {"login": login, "id": repo.users[login]}
+        if path == f"/orgs/{repo.owner}":
+            # An organisation's plan is shown to its owners only (REST, "Get an organization").
+            return {"login": repo.owner} | ({"plan": {"name": repo.plan}} if user in repo.admins else {})
+        return None
+
     def _pull(self, number: str) -> dict[str, Any]:
         pull = self.repository.pulls.get(int(number))
         if pull is None:
@@ -490,3 +586,128 @@ def job_claims(job: Job, audience: str, lifetime_s: int = 300) -> dict[str, Any]
 
 def public(pull: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in pull.items() if k not in ("reviews", "merge_ref_sha")}
+
+
+def settings_route(
+    repo: Repository, method: str, parts: list[str], body: Any, user: str, one: Any
+) -> tuple[int, Any]:
+    """The repository settings, environments and variables, as GitHub's REST API keeps them
+    (docs.github.com/en/rest: branches/branch-protection, actions/oidc, actions/permissions,
+    deployments/environments, deployments/branch-policies, actions/variables). Changing any of
+    them takes an administrator, as on GitHub (403 otherwise)."""
+    if method != "GET" and user not in repo.admins:
+        raise GitHubError(403, "Resource not accessible by integration")
+    match method, parts:
+        case "PUT", ["branches", branch, "protection"]:
+            repo.protection[branch] = body
+            return 200, {}
+        case "GET", ["branches", branch, "protection"]:
+            if branch not in repo.protection:
+                raise GitHubError(404, "Branch not protected")
+            return 200, protection_read(repo.protection[branch])
+        case "PUT", ["actions", "oidc", "customization", "sub"] | ["actions", "permissions", *_]:
+            repo.settings["/".join(parts)] = body
+            return (201, {}) if parts[1] == "oidc" else (204, None)
+        case "GET", ["actions", "oidc", "customization", "sub"] | ["actions", "permissions", *_]:
+            return 200, repo.settings.get(
+                "/".join(parts), {"use_default": True} if parts[1] == "oidc" else {}
+            )
+        case "PUT", ["environments", name]:
+            if body.get("reviewers") and repo.private and repo.plan != "enterprise":
+                raise GitHubError(422, "required reviewers need GitHub Enterprise in a private repository")
+            repo.environment_settings[name] = body
+            repo.environments.setdefault(name, {})
+            return 200, environment_read(repo, name)
+        case "GET", ["environments", name]:
+            return 200, environment_read(repo, name)
+        case "GET", ["environments", name, "deployment-branch-policies"]:
+            environment_read(repo, name)
+            return 200, {"branch_policies": repo.branch_policies.get(name, [])}
+        case "POST", ["environments", name, "deployment-branch-policies"]:
+            policies = repo.branch_policies.setdefault(name, [])
+            policies.append(
+                {"id": len(policies) + 1, "name": body["name"], "type": body.get("type", "branch")}
+            )
+            return 200, policies[-1]
+        case "DELETE", ["environments", name, "deployment-branch-policies", policy]:
+            repo.branch_policies[name] = [
+                p for p in repo.branch_policies.get(name, []) if str(p["id"]) != policy
+            ]
+            return 204, None
+        case _, ["actions", "variables", *rest]:
+            return variables_route(repo.variables, method, rest, body, one)
+        case _, ["environments", name, "variables", *rest]:
+            environment_read(repo, name)
+            return variables_route(repo.environments[name], method, rest, body, one)
+    raise GitHubError(404, f"Not Found: {method} /{'/'.join(parts)}")
+
+
+def protection_read(body: dict[str, Any]) -> dict[str, Any]:
+    """GET .../protection answers in its own shape: booleans wrapped as {"enabled": ...}."""
+    checks = (body.get("required_status_checks") or {}).get("checks") or []
+    return {
+        "required_status_checks": {
+            "strict": (body.get("required_status_checks") or {}).get("strict", False),
+            "checks": checks,
+            "contexts": [check["context"] for check in checks],
+        },
+        "enforce_admins": {"enabled": bool(body.get("enforce_admins"))},
+        "required_pull_request_reviews": body.get("required_pull_request_reviews") or {},
+        "allow_force_pushes": {"enabled": bool(body.get("allow_force_pushes"))},
+        "allow_deletions": {"enabled": bool(body.get("allow_deletions"))},
+    }
+
+
+def environment_read(repo: Repository, name: str) -> dict[str, Any]:
+    if name not in repo.environment_settings:
+        raise GitHubError(404, "Not Found")
+    body = repo.environment_settings[name]
+    rules: list[dict[str, Any]] = []
+    if body.get("reviewers"):
+        ids = {login_id: login for login, login_id in repo.users.items()}
+        rules.append(
+            {
+                "type": "required_reviewers",
+                "prevent_self_review": bool(body.get("prevent_self_review")),
+                "reviewers": [
+                    {"type": "User", "reviewer": {"id": r["id"], "login": ids.get(r["id"])}}
+                    for r in body["reviewers"]
+                ],
+            }
+        )
+    if body.get("deployment_branch_policy"):
+        rules.append({"type": "branch_policy"})
+    return {
+        "name": name,
+        "protection_rules": rules,
+        "deployment_branch_policy": body.get("deployment_branch_policy"),
+    }
+
+
+def variables_route(
+    variables: dict[str, str], method: str, rest: list[str], body: Any, one: Any
+) -> tuple[int, Any]:
+    """List, create (409 if it exists), read and update variables; names are upper-cased, as
+    GitHub stores them."""
+    match method, rest:
+        case "GET", []:
+            page, size = int(one("page") or 1), int(one("per_page") or 30)
+            names = sorted(variables)[(page - 1) * size : page * size]
+            listed = [{"name": name, "value": variables[name]} for name in names]
+            return 200, {"total_count": len(variables), "variables": listed}
+        case "POST", []:
+            name = str(body["name"]).upper()
+            if name in variables:
+                raise GitHubError(409, f"Variable {name} already exists")
+            variables[name] = str(body["value"])
+            return 201, {}
+        case "GET", [name]:
+            if name.upper() not in variables:
+                raise GitHubError(404, "Not Found")
+            return 200, {"name": name.upper(), "value": variables[name.upper()]}
+        case "PATCH", [name]:
+            if name.upper() not in variables:
+                raise GitHubError(404, "Not Found")
+            variables[name.upper()] = str(body["value"])
+            return 204, None
+    raise GitHubError(404, f"Not Found: {method} variables/{'/'.join(rest)}")

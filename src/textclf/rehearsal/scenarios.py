@@ -1,9 +1,12 @@
 """The release loop's scenarios: the workflow files run by act, in order, on one world.
 
-`make rehearse` (`textclf rehearse release`), from an account the operator set up (bootstrap, both
-environments applied, repository and environment variables from Terraform's outputs, main's data
-pushed to the DVC remote):
+`make rehearse` (`textclf rehearse release`):
 
+ 0. The operator names the code owners and runs `make setup-cloud REPO=...` on an empty local cloud
+    and an unconfigured fake GitHub: state bucket, both environments, GitHub settings (branch
+    protection the fake GitHub then enforces), repository and environment variables through the
+    API, DVC remote and first push, main's images; it asks for the backend file to be committed,
+    and a second run after that finds nothing to change.
  1. A README-only pull request: pr.yml's `changes` job says it trains nothing. Merged, it is
     main's first release: production-infra applies production and pushes main's images to its ECR
     (README.md is no image input); staging has no model to release and says so.
@@ -50,7 +53,7 @@ from typing import Any
 import yaml
 
 from textclf.pipeline.small_bert import build_small_bert
-from textclf.rehearsal.world import REPOSITORY, RehearsalError, World, say
+from textclf.rehearsal.world import REPOSITORY, REVIEWER, RehearsalError, World, say
 
 # The world's main trains quickly: one epoch on short texts, no evaluation or checkpoint before the
 # end (Spot resumption has its own rehearsal, `make sagemaker-local`), and a short bake window
@@ -60,7 +63,6 @@ QUICK = {
     "model": {"max_length": 64},
 }
 QUICK_BAKE = {"bake_seconds": 30, "bake_poll_seconds": 2}
-REVIEWER = "reviewer"
 
 PR_TRAIN_STEPS = [
     "Does this PR change more than documentation?",
@@ -369,9 +371,8 @@ def release_loop(world: World) -> dict[str, Any]:
     loop = Loop(world)
     repo = world.repo
     prepare_main(world)
-    world.set_up_account()
-    repo.protection["main"] = {"required_approving_review_count": 1}
-    subprocess_dvc_push(world)
+    loop.scenario("0. make setup-cloud: an empty account and repository set up, twice (nothing to change)")
+    loop.results["setup_cloud"] = world.set_up_account()
 
     loop.scenario("1. a README-only pull request, merged: main's first release")
     readme = (world.laptop / "README.md").read_text(encoding="utf-8")
@@ -426,6 +427,7 @@ def release_loop(world: World) -> dict[str, Any]:
     run = loop.run_pr(rollback)
     if run.ran("Pipeline (train on SageMaker Spot)") is not None:
         raise RehearsalError("a pull request that moves deploy/production.yaml trained")
+    loop.results["protection"] = protection_refusals(loop, rollback)
     before = repo.head_of("main")
     merged = loop.review_and_merge(rollback)
     runs = loop.release(merged, before)
@@ -447,6 +449,27 @@ def release_loop(world: World) -> dict[str, Any]:
     loop.end_scenario()
     loop.results["timings_s"] = world.timings
     return loop.results
+
+
+def protection_refusals(loop: Loop, pull: dict[str, Any]) -> dict[str, str]:
+    """Branch protection as `make setup-cloud` set it: the author's own approval does not count
+    (require_last_push_approval), and a writer who is no code owner cannot approve a change to
+    deploy/ (require_code_owner_reviews)."""
+    from textclf.rehearsal.github import GitHubError
+
+    refused = {}
+    for who in (pull["user"]["login"], "octocat"):
+        pull["reviews"].append({"user": who, "state": "APPROVED", "commit_id": pull["head"]["sha"]})
+        try:
+            loop.world.repo.merge_pull(pull["number"])
+        except GitHubError as error:
+            refused[who] = str(error)
+            continue
+        raise RehearsalError(f"pull request #{pull['number']} was merged with {who}'s approval alone")
+    if "code owner" not in refused["octocat"]:
+        raise RehearsalError(f"a non-owner's approval was refused for another reason: {refused['octocat']}")
+    say(f"PR #{pull['number']}: the author's and a non-owner's approvals did not merge it")
+    return refused
 
 
 def retrain_and_drift(loop: Loop) -> dict[str, Any]:
@@ -630,22 +653,6 @@ def left_lock_cleared(loop: Loop, sha: str, before: str) -> dict[str, Any]:
         "failed_at": "Terraform apply (production)",
         "cleared_by": "make infra-unlock",
     }
-
-
-def subprocess_dvc_push(world: World) -> None:
-    """The operator's first push of main's data to the DVC remote (docs/workflows.md, set-up)."""
-    import os
-    import subprocess
-
-    bucket = {"TEXTCLF_DATA_BUCKET": world.outputs["production"]["data_bucket"]}
-    world.make("data", "dvc-remote", env=bucket)
-    say("laptop: dvc push data.dvc")
-    subprocess.run(
-        [str(world.laptop / ".venv" / "bin" / "dvc"), "push", "data.dvc"],
-        cwd=world.laptop,
-        env={**os.environ, **bucket},
-        check=True,
-    )
 
 
 def batch_injection(world: World) -> dict[str, Any]:

@@ -519,7 +519,8 @@ def _gh_api(args: list[str]) -> int:
     if body is not None and method == "GET":
         method = "POST"
     answer = github_api(method, path, body)
-    print(jq(answer, expression) if expression else json.dumps(answer), end="")
+    if answer is not None:  # gh prints nothing for a 204 No Content
+        print(jq(answer, expression) if expression else json.dumps(answer), end="")
     return 0
 
 
@@ -573,6 +574,9 @@ def docker(argv: list[str]) -> int:
     match argv:
         case ["--version"]:
             print("Docker version 28.2.2 (stand-in: no engine; builds are recorded, pushes go to ECR)")
+            return 0
+        case ["info", *_]:  # `make setup-cloud` asks whether an engine answers before building
+            print("Server: stand-in (builds are recorded, pushes go to the local cloud's ECR)")
             return 0
         case ["build", *rest]:
             options = _options(rest)

@@ -34,6 +34,11 @@ import yaml
 from textclf.rehearsal.github import FakeGitHub, Repository
 
 REPOSITORY = "acme/text-classifier"
+# The fake GitHub's accounts: the administrator who runs `make setup-cloud`, the reviewer in the
+# release owners' team, the author of the pull requests, the bot whose token opens the retraining
+# and production pull requests, and the workflow token's identity.
+OPERATOR, REVIEWER = "operator", "reviewer"
+ACCOUNTS = (OPERATOR, REVIEWER, "a-developer", "textclf-bot", "github-actions[bot]", "octocat")
 ACT_VERSION = "0.2.89"
 STAND_INS = Path("tools/stand-ins")
 # Each third-party action the workflows use, and the stand-in folder that replaces it.
@@ -261,6 +266,8 @@ class World:
         )
         self.timings.append((f"laptop: make {' '.join(targets)}", round(time.perf_counter() - started, 1)))
         if done.returncode != 0:
+            if capture:
+                print(tail(done.stdout, 60), file=sys.stderr, flush=True)
             raise RehearsalError(f"laptop: `make {' '.join(targets)}` failed (exit {done.returncode})")
         return done.stdout.strip() if capture else ""
 
@@ -278,30 +285,64 @@ class World:
             "TF_IN_AUTOMATION": "1",
         }
 
-    def apply(self, environment: str) -> dict[str, Any]:
-        self.make("lambda-zip", "infra-apply", DEPLOY_ENV=environment)
-        outputs = json.loads(self.make("infra-output", capture=True, DEPLOY_ENV=environment))
-        self.outputs[environment] = {name: value["value"] for name, value in outputs.items()}
-        return self.outputs[environment]
-
-    def set_up_account(self) -> None:
-        """The state bucket, both environments, the backend file committed, the variables set."""
-        self.make("bootstrap")
-        self.apply("production")
-        self.apply("staging")
-        self.git("add", "--force", "terraform/backend.localcloud.hcl")
+    def set_up_account(self) -> dict[str, Any]:
+        """What a team does on day one (docs/workflows.md, "Setting up a repository"): name its
+        code owners, set the bot token, then `make setup-cloud` from an empty local cloud and an
+        unconfigured repository; the backend file it asks for is committed, and a second run must
+        find nothing to change. Returns what each run reported."""
+        repo = self.repo
+        repo.users.update({name: number for number, name in enumerate(ACCOUNTS, start=1)})
+        repo.admins.add(OPERATOR)
+        repo.teams[f"{repo.owner}/release-owners"] = {REVIEWER}
+        # `gh secret set RETRAIN_TOKEN` (the stand-in of gh does not seal secrets): the name is
+        # what setup-cloud reads back; act gets the value per run (World.act).
+        repo.secrets.add("RETRAIN_TOKEN")
+        codeowners = self.laptop / ".github" / "CODEOWNERS"
+        codeowners.write_text(
+            codeowners.read_text(encoding="utf-8").replace("@OWNER/", f"@{repo.owner}/"), encoding="utf-8"
+        )
+        self.git(
+            "commit",
+            "--quiet",
+            "-m",
+            "CODEOWNERS: this repository's release owners",
+            "--",
+            ".github/CODEOWNERS",
+        )
+        self.git("push", "--quiet", "origin", "main")
+        planned = self.make(
+            "setup-cloud", capture=True, env=self.operator_env(), REPO=REPOSITORY, DRY_RUN="1"
+        )
+        if "state bucket: would create" not in planned or self.cloud_buckets():
+            raise RehearsalError("`make setup-cloud DRY_RUN=1` on an empty account:\n" + tail(planned, 30))
+        first = self.make("setup-cloud", capture=True, env=self.operator_env(), REPO=REPOSITORY)
+        backend = "terraform/backend.localcloud.hcl"
+        if f"to do: commit {backend}" not in first:
+            raise RehearsalError(f"make setup-cloud did not ask for {backend} to be committed")
+        self.git("add", "--force", backend)
         self.git("commit", "--quiet", "-m", "Terraform backend for this account")
         self.git("push", "--quiet", "origin", "main")
-        self.set_variables()
+        second = self.make("setup-cloud", capture=True, env=self.operator_env(), REPO=REPOSITORY)
+        if "nothing to change" not in second or "to do:" in second:
+            raise RehearsalError("a second `make setup-cloud` found more to do:\n" + tail(second, 30))
+        for environment in ("production", "staging"):
+            outputs = json.loads(self.make("infra-output", capture=True, DEPLOY_ENV=environment))
+            self.outputs[environment] = {name: value["value"] for name, value in outputs.items()}
+        return {"dry_run": setup_lines(planned), "first": setup_lines(first), "second": setup_lines(second)}
 
-    def set_variables(self) -> None:
-        """What docs/workflows.md sets from Terraform's outputs: repository variables (production's,
-        for the pr, retrain and batch workflows) and each environment's own."""
-        for environment, outputs in self.outputs.items():
-            values = variables_from(outputs)
-            self.repo.environments[environment] = values
-            if environment == "production":
-                self.repo.variables.update(values)
+    @staticmethod
+    def cloud_buckets() -> list[str]:
+        import boto3
+
+        return [bucket["Name"] for bucket in boto3.client("s3").list_buckets()["Buckets"]]
+
+    def operator_env(self) -> dict[str, str]:
+        """The operator's laptop: gh (logged in as an administrator) and docker from the world."""
+        return {
+            "PATH": f"{self.root / 'bin'}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+            "GH_TOKEN": self.github.token_for(OPERATOR),
+            "TEXTCLF_REHEARSAL_WORLD": str(self.root),
+        }
 
     # --- act ------------------------------------------------------------------------------------
 
@@ -463,25 +504,13 @@ class World:
         (self.root / "world.json").write_text(json.dumps(facts, indent=1), encoding="utf-8")
 
 
-def variables_from(outputs: dict[str, Any]) -> dict[str, str]:
-    """Repository or environment variables from Terraform's outputs (docs/workflows.md's table)."""
-    names = {
-        "AWS_REGION": "region",
-        "ARTIFACTS_BUCKET": "artifacts_bucket",
-        "MODELS_BUCKET": "models_bucket",
-        "DATA_BUCKET": "data_bucket",
-        "SAGEMAKER_ROLE_ARN": "sagemaker_role_arn",
-        "KMS_KEY_ARN": "kms_key_arn",
-        "REDEPLOY_FUNCTION_NAME": "redeploy_function_name",
-        "ENDPOINT_NAME": "endpoint_name",
-        "AWS_PR_ROLE_ARN": "pr_role_arn",
-        "AWS_RELEASE_ROLE_ARN": "release_role_arn",
-        "AWS_PROMOTE_ROLE_ARN": "promote_role_arn",
-        "AWS_RETRAIN_ROLE_ARN": "retrain_role_arn",
-        "AWS_BATCH_ROLE_ARN": "batch_role_arn",
-        "STOP_TRAINING_FUNCTION": "stop_training_function_name",
-    }
-    return {name: str(outputs[key]) for name, key in names.items() if outputs.get(key) not in (None, "")}
+def setup_lines(output: str) -> list[str]:
+    """make setup-cloud's step lines, what it reports (the commands' own output left out)."""
+    return [
+        line.removeprefix("[setup-cloud] ")
+        for line in output.splitlines()
+        if line.startswith("[setup-cloud] ") and not line.startswith("[setup-cloud] $")
+    ]
 
 
 def tail(text: str, lines: int) -> str:

@@ -285,7 +285,7 @@ def check_codeowners(path: Path) -> None:
                 "(@user, @org/team or an email address); GitHub skips such a line"
             )
         rules.append((pattern, owners))
-    unowned = [target for target in OWNED_PATHS if not _owners(rules, target)]
+    unowned = [target for target in OWNED_PATHS if not owners_of(rules, target)]
     if unowned:
         raise SettingsError(
             f"{where}: no owner for {', '.join(unowned)}: code-owner review would require nobody there; "
@@ -294,7 +294,7 @@ def check_codeowners(path: Path) -> None:
         )
 
 
-def _owners(rules: list[tuple[str, list[str]]], target: str) -> list[str]:
+def owners_of(rules: list[tuple[str, list[str]]], target: str) -> list[str]:
     """The owners of `target` by the last rule whose pattern matches it (GitHub's order)."""
     found: list[str] = []
     for pattern, owners in rules:
