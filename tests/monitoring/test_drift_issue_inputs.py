@@ -85,6 +85,8 @@ def test_an_answer_github_would_not_send_is_one_message(answer):
         ('{"alarm": "a", "alarm": "b"}', "field 'alarm' is given twice"),
         ("[" * 2000 + "]" * 2000, "nested too deeply"),
         ('"\ud800"', "not UTF-8 text"),
+        (json.dumps({**GOOD, "time": "2026-13-45T99:99:99Z"}), r"client_payload.time: .* is not a valid time"),
+        (json.dumps({**GOOD, "time": "\u0662\u0660\u0662\u0666-01-01T00:00:00Z"}), "is not a valid time"),
     ],
 )
 def test_hostile_payloads_name_the_problem(raw, message):
@@ -110,3 +112,9 @@ def test_any_payload_is_accepted_whole_or_refused_naming_it(field, value, whole,
         return
     title, body = issue.render(alarm)
     assert title == f"Model drift on {alarm.endpoint}" and issue.marker(alarm.endpoint) in body
+
+
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.com", "api.github.com"])
+def test_an_api_url_that_is_not_http_is_refused_before_the_token_is_sent(url):
+    with pytest.raises(issue.PayloadError, match=r"GITHUB_API_URL=.*expected an https:// URL"):
+        issue.GitHub(url, "o/r", "token")

@@ -24,8 +24,10 @@ import os
 import re
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 MAX_PAYLOAD_BYTES = 4096
@@ -36,7 +38,8 @@ FIELDS = {
     "alarm": re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,254}"),
     "endpoint": re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"),
     "log_group": re.compile(r"/aws/lambda/[A-Za-z0-9_-]{1,64}"),
-    "time": re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z"),
+    # [0-9], not \d: \d also matches other scripts' digits ("٢٠٢٦"); the date is checked too (parse).
+    "time": re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?Z"),
 }
 # The reason is CloudWatch's prose ("Threshold Crossed: 1 datapoint [1.0 (01/12/26 10:00:00)] was
 # greater than or equal to the threshold (1.0)."): printable characters and spaces only.
@@ -89,6 +92,10 @@ def parse(raw: str) -> DriftAlarm:
         value = payload[name]
         if not isinstance(value, str) or not pattern.fullmatch(value):
             raise PayloadError(f"client_payload.{name}: {_shown(value)} is not a valid {name}")
+    try:  # the pattern passes 2026-13-45T99:99:99Z; EventBridge sends a real UTC time
+        datetime.strptime(payload["time"][:19], "%Y-%m-%dT%H:%M:%S")
+    except ValueError:
+        raise PayloadError(f"client_payload.time: {_shown(payload['time'])} is not a valid time") from None
     reason = payload["reason"]
     if not isinstance(reason, str) or not REASON.fullmatch(reason):
         raise PayloadError(
@@ -165,6 +172,9 @@ class GitHub:
             repository.split("/")
         ):  # `..` would move the request to another path of the API
             raise PayloadError(f"GITHUB_REPOSITORY={_shown(repository)}: expected owner/name")
+        if urllib.parse.urlsplit(api_url).scheme not in ("https", "http"):
+            # urllib would also open file: and ftp: URLs, and send them the token.
+            raise PayloadError(f"GITHUB_API_URL={_shown(api_url)}: expected an https:// URL (GitHub's API)")
         self.base = f"{api_url.rstrip('/')}/repos/{repository}"
         self.token = token
 
