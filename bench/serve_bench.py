@@ -65,6 +65,13 @@ GOALS = {
     "server_overhead_p50": ("<=", 1.2),
 }
 STOP_TIMEOUT_S = 30
+# The served graph called directly with other ONNX Runtime session settings than the server's (one
+# intra-op thread per core, idle threads not spinning, every graph optimisation): are they the best?
+SESSION_OPTIONS = {
+    "spinning": {"spinning": "1"},
+    "one_thread": {"threads": 1},
+    "basic_optimisation": {"optimisation": "ORT_ENABLE_BASIC"},
+}
 
 
 def pin_to_two_cpus() -> list[int]:
@@ -153,15 +160,70 @@ class Server:
 
 
 class Direct:
-    """The served graph called in this process, without HTTP: the baseline of the server's overhead."""
+    """The served graph called in this process, without HTTP: the baseline of the server's overhead.
+    With `options`, the same graph and tokenizer in a session built with other ONNX Runtime settings
+    (SESSION_OPTIONS): which of them would make the graph faster on this machine."""
 
-    def __init__(self, model_dir: Path, max_length: int, quantize: str) -> None:
+    def __init__(self, model_dir: Path, max_length: int, quantize: str, options: dict | None = None) -> None:
         from textclf.serving.inference import Predictor
 
         self.predictor = Predictor(model_dir, max_length, quantize)
+        if options is not None:
+            import onnxruntime
+
+            settings = onnxruntime.SessionOptions()
+            settings.intra_op_num_threads = options.get("threads", 0)
+            settings.add_session_config_entry("session.intra_op.allow_spinning", options.get("spinning", "0"))
+            level = options.get("optimisation", "ORT_ENABLE_ALL")
+            settings.graph_optimization_level = getattr(onnxruntime.GraphOptimizationLevel, level)
+            settings.log_severity_level = 3
+            # The predictor's tokenizer, feature names and post-processing; only the session differs.
+            self.predictor.session = onnxruntime.InferenceSession(
+                str(self.predictor.graph), settings, providers=["CPUExecutionProvider"]
+            )
 
     def classify(self, texts: list[str]) -> list[str]:
         return [label for label, _ in self.predictor.predict(texts)]
+
+
+class GemmBound:
+    """The compute floor of a batch: only the graph's dense matmuls, as plain fp32 GEMMs in ONNX
+    Runtime (same threads, same session settings as the server), for the batch's padded tokens.
+    Per token, a BERT layer's dense matmuls are 4 H x H (query, key, value, output) and 2 H x F
+    (feed-forward), that is (4 H / F + 2) GEMMs of shape (tokens x H) @ (H x F). A graph cannot run
+    faster than this on this CPU (attention scores, softmax, layer norms and the tokenizer come on
+    top); `texts/s` here is the throughput a graph doing nothing else would reach."""
+
+    def __init__(self, model_dir: Path, predictor) -> None:
+        import numpy as np
+        import onnxruntime
+        from onnx import TensorProto, helper, numpy_helper
+
+        config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
+        hidden, inner = config["hidden_size"], config["intermediate_size"]
+        self.calls = round(config["num_hidden_layers"] * (4 * hidden / inner + 2))
+        weight = numpy_helper.from_array(np.random.default_rng(0).random((hidden, inner), np.float32), "w")
+        graph = helper.make_graph(
+            [helper.make_node("MatMul", ["x", "w"], ["y"])],
+            "gemm",
+            [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, hidden])],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, inner])],
+            [weight],
+        )
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+        settings = onnxruntime.SessionOptions()
+        settings.add_session_config_entry("session.intra_op.allow_spinning", "0")  # as the server
+        self.session = onnxruntime.InferenceSession(
+            model.SerializeToString(), settings, providers=["CPUExecutionProvider"]
+        )
+        self.predictor, self.hidden, self.np = predictor, hidden, np
+
+    def classify(self, texts: list[str]) -> list[str]:
+        encodings = self.predictor.encode(texts)  # the tokenizer's padding: the batch's longest text
+        x = self.np.ones((len(texts) * len(encodings[0].ids), self.hidden), self.np.float32)
+        for _ in range(self.calls):
+            self.session.run(["y"], {"x": x})
+        return []
 
 
 def server_commands(models: dict[str, Path], params: Path, folder: Path) -> dict[str, list[str]]:
@@ -280,6 +342,48 @@ def served_accuracy(server: Server | Direct, texts: list[str], labels: list[str]
     return sum(p == t for p, t in zip(predicted, labels, strict=True)) / len(labels), predicted
 
 
+def logged(log: Path, field: str) -> Any:
+    """A field of the first JSON line of a server's log that has it (None when none has)."""
+    for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict) and field in record:
+            return record[field]
+    return None
+
+
+def inside_p50_ms(log: Path) -> float | None:
+    """The p50 of the one-text requests as the server timed them itself (its signals' latency_ms:
+    from the body's first byte read to the answer flushed), None with signals off. Against the
+    client's p50, it splits the overhead into the server's request handling and the HTTP transport
+    (request line and headers, both sides' parsing, the loopback round trip)."""
+    timed = []
+    for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict) and record.get("texts") == 1 and "latency_ms" in record:
+            timed.append(record["latency_ms"])
+    return round(percentile(timed, 50), 2) if timed else None
+
+
+def padding(predictor, batches: list[list[str]]) -> dict[str, Any]:
+    """The tokens the graph computes on (each batch padded to its longest text) and how many of
+    them are the texts' own: the rest is padding both servers compute alike."""
+    encodings = [predictor.encode(batch) for batch in batches]
+    padded = sum(len(batch) * len(batch[0].ids) for batch in encodings)
+    real = sum(sum(e.attention_mask) for batch in encodings for e in batch)
+    return {
+        "policy": "each batch padded to its longest text (torch and ONNX Runtime alike)",
+        "tokens_per_text": round(real / sum(map(len, batches)), 1),
+        "padded_tokens_per_batch": round(padded / len(batches), 1),
+        "real_share": round(real / padded, 2),
+    }
+
+
 def pyproject_dependencies(repo: Path) -> list[str]:
     import tomllib
 
@@ -388,15 +492,24 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         starts, servers = cold_starts(commands, args.cold_starts, folder)
         try:
             # The direct call takes its turns with the servers: its ratio compares runs under one load.
-            contenders = {**servers, "direct": Direct(models[quantize], params.model.max_length, quantize)}
-            latency = interleaved_latency(contenders, args.requests)
-            texts_per_s = interleaved_throughput(contenders, batches, args.rounds)
+            direct = Direct(models[quantize], params.model.max_length, quantize)
+            contenders = {**servers, "direct": direct}
+            options = {
+                f"direct_{name}": Direct(models[quantize], params.model.max_length, quantize, settings)
+                for name, settings in SESSION_OPTIONS.items()
+            }
+            gemm = {"gemm_bound": GemmBound(model_dir, direct.predictor)}
+            latency = interleaved_latency({**contenders, **options}, args.requests)
+            texts_per_s = interleaved_throughput({**contenders, **options, **gemm}, batches, args.rounds)
             peak = {name: s.peak_rss_mb() for name, s in servers.items()}
             accuracy = {name: served_accuracy(s, texts, labels) for name, s in contenders.items()}
         finally:
             exits = {}
             for name, server in servers.items():
                 exits[name] = server.stop()
+        threads = {"torch": logged(servers["torch"].log, "torch_threads")}
+        inside = inside_p50_ms(servers[served].log)
+        padded = padding(direct.predictor, batches)
         graph_sha = {
             name: file_digest(models[q] / GRAPH_FILES[q])
             for name, q in (("onnx", "none"), ("onnx_int8", "int8"))
@@ -446,11 +559,46 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "accuracy_change_points": round((accuracy["onnx_int8"][0] - accuracy["onnx"][0]) * 100, 2),
             "agreement_with_fp32": agreement(accuracy["onnx_int8"][1], accuracy["onnx"][1]),
         },
+        "server_overhead": {
+            "direct_p50_ms": latency["direct"]["p50_ms"],
+            "inside_server_p50_ms": inside,
+            "client_p50_ms": latency[served]["p50_ms"],
+            "what": "inside_server: the served server's own timing of a one-text request (its signals' "
+            "latency_ms, body read to answer flushed); client: the same requests as the benchmark "
+            "timed them over HTTP on 127.0.0.1; direct: the graph called in this process",
+        },
         "direct": {
             "what": f"Predictor.predict on {GRAPH_FILES[quantize]} in the benchmark's process, no HTTP",
             "latency_one_short_text": latency["direct"],
             "batch32_texts_per_s": texts_per_s["direct"],
             "agreement_with_served": agreement(accuracy["direct"][1], accuracy[served][1]),
+            # The same graph with other session settings, against the server's settings in this run.
+            "session_options": {
+                name: {
+                    "settings": settings,
+                    "latency_one_short_text": latency[f"direct_{name}"],
+                    "p50_vs_served_settings": round(
+                        latency[f"direct_{name}"]["p50_ms"] / latency["direct"]["p50_ms"], 2
+                    ),
+                    "batch32_texts_per_s": texts_per_s[f"direct_{name}"],
+                    "batch32_vs_served_settings": round(
+                        texts_per_s[f"direct_{name}"] / texts_per_s["direct"], 2
+                    ),
+                }
+                for name, settings in SESSION_OPTIONS.items()
+            },
+        },
+        # Like with like: both servers compute on the same cores with the same number of threads,
+        # pad each batch to its longest text, tokenize once per request, on the same texts.
+        "threads": {**threads, "onnxruntime_intra_op": "0: one per core", "cpus": len(cpus)},
+        "padding": padded,
+        "gemm_bound": {
+            "what": "the dense matmuls of each batch alone, as fp32 GEMMs in ONNX Runtime (GemmBound)",
+            "batch32_texts_per_s": texts_per_s["gemm_bound"],
+            # How close each server's batch figure comes to the floor the dense matmuls set.
+            "share_reached": {
+                name: round(texts_per_s[name] / texts_per_s["gemm_bound"], 2) for name in (*servers, "direct")
+            },
         },
         "variants": variants,
         "machine": {
@@ -487,6 +635,22 @@ def report(result: dict[str, Any]) -> str:
         f"direct call (no HTTP) p50 {result['direct']['latency_one_short_text']['p50_ms']} ms, "
         f"batches of 32 {result['direct']['batch32_texts_per_s']} texts/s"
     )
+    threads = result["threads"]
+    lines.append(
+        f"same threads: torch {threads['torch']}, ONNX Runtime {threads['onnxruntime_intra_op']} on "
+        f"{threads['cpus']} CPUs; padding: {result['padding']['policy']}, "
+        f"{result['padding']['real_share']:.0%} of the padded tokens are the texts' own"
+    )
+    gemm = result["gemm_bound"]
+    lines.append(
+        f"the batch's dense matmuls alone (GEMM bound): {gemm['batch32_texts_per_s']} texts/s; "
+        "share reached: " + ", ".join(f"{name} {share}" for name, share in gemm["share_reached"].items())
+    )
+    for name, option in result["direct"]["session_options"].items():
+        lines.append(
+            f"direct call, {name} {option['settings']}: p50 x{option['p50_vs_served_settings']}, "
+            f"batch-32 x{option['batch32_vs_served_settings']} of the server's settings"
+        )
     for key in (*GOALS, "accuracy_served", "accuracy_evaluate"):
         goal = result["goals"].get(key)
         lines.append(
