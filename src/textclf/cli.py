@@ -380,9 +380,15 @@ def cmd_redeploy(args: argparse.Namespace) -> None:
 
 
 def cmd_gate(args: argparse.Namespace) -> None:
-    from textclf.review import gate
+    from textclf.review import gate, report
+    from textclf.review.champion import EVAL_METRICS_FILE
 
-    verdict = gate.run(_load(args), args.base, args.champion)
+    params = _load(args)
+    metrics = gate.load_metrics(EVAL_METRICS_FILE)
+    # The shape the report requires (a negative or fractional support, a class's scores that are not
+    # numbers): a file the report refuses must not pass the gate either.
+    report.check_eval(metrics, str(EVAL_METRICS_FILE))
+    verdict = gate.run(params, args.base, args.champion)
     for line in gate.summary(verdict):
         log(line)
     log(f"wrote {gate.VERDICT_FILE}")

@@ -12,7 +12,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.review.conftest import EVALUATE, PR_EVAL
+from tests.review.conftest import EVALUATE, LABELS, PR_EVAL
 from textclf import cli
 from textclf.config import EvaluateParams, ParamsError, load_params
 from textclf.verdict import Champion, is_pass, judge
@@ -129,6 +129,24 @@ def test_gate_on_a_huge_integer_metric_fails_red_without_a_traceback(first_repo,
     assert exit_.value.code == 1
     verdict = json.loads((first_repo.root / "reports/gate.json").read_text())
     assert verdict["verdict"] == "fail"
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda m: m["per_class"]["billing"].update(support=-5), "per_class.billing.support must be a whole number"),
+        (lambda m: m["per_class"]["billing"].update(support=4.5), "per_class.billing.support must be a whole number"),
+        (lambda m: m.update(confusion_matrix={"labels": LABELS}), "confusion_matrix needs labels and rows"),
+    ],
+)
+def test_gate_refuses_a_metrics_file_the_report_refuses(first_repo, no_aws, capsys, edit, message):
+    path = first_repo.root / "metrics/eval.json"
+    metrics = json.loads(path.read_text(encoding="utf-8"))
+    edit(metrics)
+    path.write_text(json.dumps(metrics), encoding="utf-8")
+    assert cli.main(["gate", "--champion", "main"]) == 2
+    assert message in capsys.readouterr().err
+    assert not (first_repo.root / "reports/gate.json").exists()
 
 
 JSON = st.recursive(
