@@ -68,10 +68,17 @@ locals {
     Resource  = [bucket.arn, "${bucket.arn}/*"]
     Condition = { Bool = { "aws:SecureTransport" = "false" } }
   } }
-  # Released models are write-once: a PutObject under models/ must be a conditional write that
-  # fails if the key exists (If-None-Match: *; "s3:if-none-match" condition key, S3 User Guide,
-  # "Enforce conditional writes"), and nobody deletes a version there. So the bytes a pull request
-  # published, and its report described, are the bytes a release deploys. The prepared data a job
+  # Released models are write-once: a write under models/ must be a conditional write that fails if
+  # the key exists (If-None-Match: *; "s3:if-none-match" condition key), and nobody deletes a version
+  # there. So the bytes a pull request published, and its report described, are the bytes a release
+  # deploys. Every object write is s3:PutObject; s3:ObjectCreationOperation is false for the calls
+  # that only stage a multipart upload (CreateMultipartUpload, UploadPart, UploadPartCopy), which
+  # take no conditional header, and true for those that create the object (PutObject,
+  # CompleteMultipartUpload, CopyObject). So a large archive goes up in parts and its
+  # CompleteMultipartUpload must carry If-None-Match; a CopyObject into the prefix is refused (403
+  # without the header, 501 with it). S3 User Guide, "Enforce conditional writes on Amazon S3
+  # buckets" (https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes-enforce.html);
+  # Service Authorization Reference, "Actions, resources, and condition keys for Amazon S3". The prepared data a job
   # trains on is write-once too, under its content address (DVC's md5 of data/prepared): a pull
   # request can add a dataset but never change the bytes another run (main's data included) trains
   # on; the job checks every file against that digest as well.
@@ -82,7 +89,10 @@ locals {
       Principal = "*"
       Action    = "s3:PutObject"
       Resource  = "${aws_s3_bucket.this["artifacts"].arn}/${prefix}*"
-      Condition = { Null = { "s3:if-none-match" = "true" } }
+      Condition = {
+        Null = { "s3:if-none-match" = "true" }
+        Bool = { "s3:ObjectCreationOperation" = "true" }
+      }
     },
     {
       Sid       = "${name}AreNeverDeleted"

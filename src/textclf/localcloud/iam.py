@@ -13,7 +13,12 @@ identity token. This module replaces its hook (`ActionAuthenticatorMixin`) for e
   a KMS key (`kms:GenerateDataKey` to write, `kms:Decrypt` to read) are authorized as AWS does.
 - `sts:AssumeRoleWithWebIdentity` checks the token's signature (textclf.localcloud.oidc), its
   issuer against the account's OIDC providers and the role's trust policy against its claims;
-  `DurationSeconds` may not exceed the role's maximum session.
+  `DurationSeconds` (of AssumeRole too) is 900 s to the role's maximum session, one hour when a
+  role's session assumes a role. The sessions expire after it, on the local cloud's clock
+  (textclf.localcloud.clock): a call signed with an expired session is refused (ExpiredToken).
+- Object writes carry the S3 condition keys of the operation they are (`_s3_write_context`):
+  s3:ObjectCreationOperation, If-None-Match / If-Match only where S3 accepts them, the copy source;
+  a copy reads its source as the caller.
 - An action this module has no resource rule for is refused with a message saying so: a local
   double that guessed "allowed" would hide a permission that real AWS refuses.
 
@@ -32,8 +37,15 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
-from textclf.localcloud import oidc
-from textclf.localcloud.policy import Request, UnknownConditionKey, Verdict, authorize
+from textclf.localcloud import clock, oidc
+from textclf.localcloud.policy import (
+    Request,
+    UnknownConditionKey,
+    Verdict,
+    action_matches,
+    authorize,
+    resource_matches,
+)
 
 ACCOUNT = "123456789012"  # moto's default account
 PARTITION = "aws"
@@ -445,6 +457,9 @@ SERVICE_KEYS = frozenset(
         "s3:x-amz-server-side-encryption",
         "s3:x-amz-server-side-encryption-aws-kms-key-id",
         "s3:if-none-match",
+        "s3:if-match",
+        "s3:objectcreationoperation",
+        "s3:x-amz-copy-source",
         "aws:sourceaccount",
         "aws:sourcearn",
     }
@@ -452,7 +467,7 @@ SERVICE_KEYS = frozenset(
 
 
 def _global_context(principal: str, region: str) -> dict[str, list[str]]:
-    now = time.time()
+    now = clock.now()
     kind = "AssumedRole" if ":assumed-role/" in principal else "User"
     return {
         "aws:principalarn": [_principal_arn(principal)],
@@ -641,7 +656,79 @@ def _caller(response: Any, iam_request_cls: type) -> tuple[str, str, str]:
         action=response._get_action(),
     )
     moto_request.check_signature()
+    _refuse_expired(response, _access_key, iam_request_cls.__name__.startswith("S3"))
     return moto_request._access_key.arn, region, IAM_PREFIX.get(service, service)
+
+
+# --- session credentials expire ---------------------------------------------------------------
+
+# When each session AssumeRole or AssumeRoleWithWebIdentity handed out expires, by access key id, on
+# the local cloud's clock (textclf.localcloud.clock). "The temporary security credentials ... are
+# valid for the duration that you specified in the DurationSeconds parameter" (STS API reference,
+# AssumeRoleWithWebIdentity and AssumeRole,
+# https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRoleWithWebIdentity.html); a call
+# signed with them afterwards is refused: ExpiredTokenException, HTTP 403, "The security token
+# included in the request is expired" (Common Errors of the AWS APIs,
+# https://docs.aws.amazon.com/STS/latest/APIReference/CommonErrors.html), and S3's ExpiredToken,
+# HTTP 400, "The provided token has expired" (S3 API reference, "Error responses",
+# https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html). Sessions the local cloud
+# makes for a service (`service_session`) are not in it: AWS renews a service's role credentials.
+SESSIONS: dict[str, float] = {}
+# The session lengths STS allows: from 900 s to the role's MaxSessionDuration, and at most one hour
+# for a role assumed with another role's session ("role chaining", IAM User Guide, "Methods to assume
+# a role", https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_manage-assume.html).
+MIN_SESSION_SECONDS = 900
+CHAINED_SESSION_SECONDS = 3600
+
+
+def _refuse_expired(response: Any, access_key_id: str, s3: bool) -> None:
+    expires = SESSIONS.get(access_key_id)
+    if expires is None or clock.now() < expires:
+        return
+    print(f"[local cloud] REFUSED a call signed with session {access_key_id}: expired", file=sys.stderr)
+    if s3:
+        from moto.s3.exceptions import S3ClientError
+
+        expired = S3ClientError("ExpiredToken", "The provided token has expired.")
+        expired.http_status_code = 400  # type: ignore[attr-defined]
+        raise expired
+    _deny(response, False, "ExpiredTokenException", "The security token included in the request is expired")
+
+
+def _session_length_problem(role: Any, requested: int, chained: bool) -> str | None:
+    """Why STS refuses this DurationSeconds for `role`, or None (STS API reference, DurationSeconds)."""
+    if requested < MIN_SESSION_SECONDS:
+        return (
+            f"1 validation error detected: Value '{requested}' at 'durationSeconds' failed to satisfy "
+            f"constraint: Member must have value greater than or equal to {MIN_SESSION_SECONDS}"
+        )
+    maximum = int(role.max_session_duration or 3600)
+    if requested > maximum:
+        return (
+            f"The requested DurationSeconds exceeds the MaxSessionDuration set for this role ({maximum} s)."
+        )
+    if chained and requested > CHAINED_SESSION_SECONDS:
+        return (
+            "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role "
+            "chaining."
+        )
+    return None
+
+
+def _expiring_sessions(original):
+    """STS's assume_role (AssumeRoleWithWebIdentity goes through it too), with the session's
+    expiry on the local cloud's clock, in the answer's `Expiration` and in SESSIONS."""
+
+    def assume_role(self: Any, *args: Any, **kwargs: Any) -> Any:
+        from datetime import timedelta
+
+        assumed = original(self, *args, **kwargs)
+        duration = int(kwargs.get("duration") or 3600)
+        assumed.expiration += timedelta(seconds=clock.offset())
+        SESSIONS[assumed.access_key_id] = clock.now() + duration
+        return assumed
+
+    return assume_role
 
 
 UNSIGNED = {"AssumeRoleWithWebIdentity", "AssumeRoleWithSAML"}
@@ -688,6 +775,13 @@ def _authorize_normal(self: Any, resource: str = "*") -> None:
         _authorize_or_deny(self, Request(principal, action, key, context, GLOBAL_KEYS | SERVICE_KEYS), region)
     if action == "sts:AssumeRole":
         _check_trust(self, arn, principal, {}, "sts:AssumeRole")
+        problem = _session_length_problem(
+            _iam().get_role_by_arn(arn),
+            int(params.get("DurationSeconds") or 3600),
+            chained=":assumed-role/" in principal,
+        )
+        if problem:
+            _deny(self, False, "ValidationError", problem)
 
 
 def _alias_keys(prefix: str, operation: str, params: dict[str, Any], region: str) -> list[str]:
@@ -762,10 +856,16 @@ def _authorize_s3(self: Any, bucket_name: str | None = None, key_name: str | Non
     for header in ("x-amz-server-side-encryption", "x-amz-server-side-encryption-aws-kms-key-id"):
         if self.headers.get(header):
             context[f"s3:{header}"] = [self.headers[header]]
-    if self.headers.get("If-None-Match"):
-        context["s3:if-none-match"] = [self.headers["If-None-Match"]]
+    if action == "s3:PutObject":
+        with_blanks = urllib.parse.parse_qs(urllib.parse.urlparse(self.uri).query, keep_blank_values=True)
+        api = _s3_write_operation(self.method, with_blanks, self.headers)
+        context |= _s3_write_context(api, self.headers)
+        if api == "CopyObject" and ("s3:if-none-match" in context or "s3:if-match" in context):
+            _refuse_conditional_copy(bucket_name, resource)
     request = Request(principal, action, resource, context, GLOBAL_KEYS | SERVICE_KEYS)
     _authorize_or_deny(self, request, region, bucket_name)
+    if action == "s3:PutObject" and "s3:x-amz-copy-source" in context:
+        _authorize_copy_source(self, principal, region, context["s3:x-amz-copy-source"][0])
     if action in ("s3:GetObject", "s3:GetObjectVersion") and not _object_exists(bucket_name, key_name):
         # "If you don't have the s3:ListBucket permission, Amazon S3 returns an HTTP status code 403
         # Access Denied error" for a key that does not exist (GetObject / HeadObject API reference).
@@ -779,20 +879,102 @@ def _authorize_s3(self: Any, bucket_name: str | None = None, key_name: str | Non
         _authorize_or_deny(self, listing, region, bucket_name)
     key_arn = _object_kms_key(bucket_name, key_name, action, self.headers, region)
     if key_arn:
-        # SSE-KMS: S3 asks KMS as the caller, so the caller needs the key too
-        # (https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html).
-        # The request reaches KMS through S3: kms:ViaService is S3's endpoint name (AWS KMS
-        # developer guide, "kms:ViaService"), which policies use to allow a key through S3 only.
         kms_action = "kms:GenerateDataKey" if action == "s3:PutObject" else "kms:Decrypt"
-        through_s3 = {"kms:viaservice": [f"s3.{region}.amazonaws.com"]}
-        kms_request = Request(
-            principal,
-            kms_action,
-            key_arn,
-            _global_context(principal, region) | through_s3,
-            GLOBAL_KEYS | SERVICE_KEYS,
-        )
-        _authorize_or_deny(self, kms_request, region, None)
+        _authorize_kms_through_s3(self, principal, region, kms_action, key_arn)
+
+
+def _authorize_kms_through_s3(
+    response: Any, principal: str, region: str, kms_action: str, key_arn: str
+) -> None:
+    """SSE-KMS: S3 asks KMS as the caller, so the caller needs the key too
+    (https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html). The request
+    reaches KMS through S3: kms:ViaService is S3's endpoint name (AWS KMS developer guide,
+    "kms:ViaService"), which policies use to allow a key through S3 only."""
+    through_s3 = {"kms:viaservice": [f"s3.{region}.amazonaws.com"]}
+    context = _global_context(principal, region) | through_s3
+    _authorize_or_deny(
+        response, Request(principal, kms_action, key_arn, context, GLOBAL_KEYS | SERVICE_KEYS), region
+    )
+
+
+# --- writes: which S3 operation, and the condition keys it carries ------------------------------
+
+# Every object write is authorized as s3:PutObject (S3 User Guide, "Multipart upload API and
+# permissions", https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html#mpuAndPermissions:
+# CreateMultipartUpload, UploadPart, UploadPartCopy and CompleteMultipartUpload need s3:PutObject;
+# "Required permissions for Amazon S3 API operations": CopyObject needs s3:PutObject on the target
+# and s3:GetObject on the source). What tells them apart in a policy is `s3:ObjectCreationOperation`,
+# "whether or not the operation creates an object" (Service Authorization Reference, "Actions,
+# resources, and condition keys for Amazon S3",
+# https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html): false for
+# CreateMultipartUpload, UploadPart and UploadPartCopy, which "don't accept conditional headers", so
+# a policy that requires If-None-Match must exempt them with it (S3 User Guide, "Enforce conditional
+# writes on Amazon S3 buckets",
+# https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes-enforce.html); true for
+# PutObject, CompleteMultipartUpload and CopyObject. `s3:if-none-match` and `s3:if-match` are the
+# request's If-None-Match and If-Match headers, carried by PutObject and CompleteMultipartUpload
+# only; a header sent with a call that does not accept it sets no key.
+PARTS = frozenset({"CreateMultipartUpload", "UploadPart", "UploadPartCopy"})
+CONDITIONAL_WRITES = frozenset({"PutObject", "CompleteMultipartUpload", "CopyObject"})
+
+
+def _s3_write_operation(method: str, query: dict[str, list[str]], headers: Any) -> str:
+    """The S3 API operation of a request authorized as s3:PutObject (moto names them all so)."""
+    copy = bool(headers.get("x-amz-copy-source"))
+    if method == "POST":
+        return "CreateMultipartUpload" if "uploads" in query else "CompleteMultipartUpload"
+    if "uploadId" in query:
+        return "UploadPartCopy" if copy else "UploadPart"
+    return "CopyObject" if copy else "PutObject"
+
+
+def _s3_write_context(api: str, headers: Any) -> dict[str, list[str]]:
+    context = {"s3:objectcreationoperation": ["false" if api in PARTS else "true"]}
+    if api in CONDITIONAL_WRITES:
+        for header, key in (("If-None-Match", "s3:if-none-match"), ("If-Match", "s3:if-match")):
+            if headers.get(header):
+                context[key] = [headers[header]]
+    if headers.get("x-amz-copy-source"):
+        context["s3:x-amz-copy-source"] = [urllib.parse.unquote(headers["x-amz-copy-source"]).lstrip("/")]
+    return context
+
+
+def _refuse_conditional_copy(bucket: str | None, resource: str) -> None:
+    """ "If you use a bucket policy to enforce conditional writes, you can't perform copy operations
+    to the bucket or prefix specified in your bucket policy ... CopyObject requests made with those
+    HTTP headers fail with a 501 Not Implemented response" (S3 User Guide, "Enforce conditional
+    writes on Amazon S3 buckets"). Without the headers the policy's own condition refuses (403)."""
+    from moto.s3.exceptions import S3ClientError
+
+    policy = _bucket_policy(bucket) if bucket else None
+    for statement in (policy or {}).get("Statement", []):
+        keys = {k.lower() for pairs in (statement.get("Condition") or {}).values() for k in pairs}
+        if (
+            keys & {"s3:if-none-match", "s3:if-match"}
+            and action_matches(statement.get("Action", []), "s3:PutObject")
+            and resource_matches(statement.get("Resource", []), resource)
+        ):
+            error = S3ClientError(
+                "NotImplemented", "A header you provided implies functionality that is not implemented"
+            )
+            error.http_status_code = 501  # type: ignore[attr-defined]  (_errors_with_their_status)
+            raise error
+
+
+def _authorize_copy_source(response: Any, principal: str, region: str, source: str) -> None:
+    """CopyObject and UploadPartCopy read their source as the caller: s3:GetObject on it (and the
+    key that encrypts it)."""
+    path, _, version = source.partition("?versionId=")
+    bucket, _, key = path.partition("/")
+    action = "s3:GetObjectVersion" if version else "s3:GetObject"
+    source_arn = f"arn:{PARTITION}:s3:::{bucket}/{key}"
+    read = Request(
+        principal, action, source_arn, _global_context(principal, region), GLOBAL_KEYS | SERVICE_KEYS
+    )
+    _authorize_or_deny(response, read, region, bucket)
+    key_arn = object_kms_key(bucket, key, region)
+    if key_arn:
+        _authorize_kms_through_s3(response, principal, region, "kms:Decrypt", key_arn)
 
 
 def _object_exists(bucket: str | None, key: str | None) -> bool:
@@ -910,7 +1092,7 @@ def _assume_with_web_identity(original):
                 )
             if claims.get("aud") not in provider.client_id_list:
                 _deny(self, False, "InvalidIdentityToken", f"Incorrect token audience {claims.get('aud')!r}")
-            if float(claims.get("exp", 0)) < time.time():
+            if float(claims.get("exp", 0)) < clock.now():
                 _deny(self, False, "ExpiredTokenException", "Token expired")
             try:
                 role = backend.get_role_by_arn(arn)
@@ -921,17 +1103,11 @@ def _assume_with_web_identity(original):
                     "AccessDenied",
                     f"Not authorized to perform sts:AssumeRoleWithWebIdentity on {arn}",
                 )
-            duration = int(self._get_param("DurationSeconds") or 3600)
-            maximum = int(role.max_session_duration or 3600)
-            if duration > maximum:
-                # The STS API reference for DurationSeconds.
-                _deny(
-                    self,
-                    False,
-                    "ValidationError",
-                    "The requested DurationSeconds exceeds the MaxSessionDuration set for this role "
-                    f"({maximum} s).",
-                )
+            problem = _session_length_problem(
+                role, int(self._get_param("DurationSeconds") or 3600), chained=False
+            )
+            if problem:
+                _deny(self, False, "ValidationError", problem)
             context = {
                 f"{issuer}:{k}".lower(): [str(v)] for k, v in claims.items() if isinstance(v, str | int)
             }
@@ -970,6 +1146,7 @@ def service_session(role: str, service: str, session_name: str) -> dict[str, str
         duration=3600,
         external_id="",
     )
+    SESSIONS.pop(assumed.access_key_id, None)  # a service's role credentials are renewed for it
     return {
         "AWS_ACCESS_KEY_ID": assumed.access_key_id,
         "AWS_SECRET_ACCESS_KEY": assumed.secret_access_key,
@@ -990,6 +1167,27 @@ def session_principal(env: dict[str, str]) -> str:
 # --- installation ---------------------------------------------------------------------------
 
 
+def _errors_with_their_status() -> None:
+    """moto answers an S3 error its service model does not list with HTTP 400; the errors raised
+    here with `http_status_code` (501 NotImplemented) answer with theirs."""
+    from moto.core import serialize
+    from moto.core.errors import ErrorShape
+
+    original = serialize.get_error_model
+
+    def get_error_model(exception: Exception, default_service_model: Any) -> Any:
+        status = getattr(exception, "http_status_code", None)
+        if status is None:
+            return original(exception, default_service_model)
+        code = str(getattr(exception, "code", type(exception).__name__))
+        model = {"exception": True, "type": "structure", "members": {}}
+        return ErrorShape(
+            shape_name=code, shape_model=model | {"error": {"code": code, "httpStatusCode": status}}
+        )
+
+    serialize.get_error_model = get_error_model
+
+
 def install() -> None:
     """Replace moto's authorization hook; keep the administrator across resets."""
     from moto.core.authorization import ActionAuthenticatorMixin
@@ -1001,10 +1199,15 @@ def install() -> None:
     TokenResponse.assume_role_with_web_identity = _assume_with_web_identity(
         TokenResponse.assume_role_with_web_identity
     )
+    from moto.sts.models import STSBackend
+
+    STSBackend.assume_role = _expiring_sessions(STSBackend.assume_role)
+    _errors_with_their_status()
     original_reset = MotoAPIBackend.reset
 
     def reset(self: Any) -> None:
         original_reset(self)
+        SESSIONS.clear()
         bootstrap_admin()
 
     MotoAPIBackend.reset = reset

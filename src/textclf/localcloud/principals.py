@@ -19,8 +19,9 @@ STS refuses a token whose signature does not verify, as AWS does.
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
+
+from textclf.localcloud import clock
 
 ISSUER = "https://token.actions.githubusercontent.com"
 AUDIENCE = "sts.amazonaws.com"
@@ -49,7 +50,7 @@ class GitHubJob:
         return f"repo:{self.repository}:{self.context}:ref:{self.ref}"
 
     def claims(self, lifetime_s: int = 300) -> dict[str, object]:
-        now = int(time.time())
+        now = int(clock.now())  # the local cloud's clock, which STS reads the expiry on
         owner = self.repository.split("/")[0]
         claims: dict[str, object] = {
             "iss": ISSUER,
@@ -112,6 +113,17 @@ def assume(
         "AWS_ACCESS_KEY_ID": credentials["AccessKeyId"],
         "AWS_SECRET_ACCESS_KEY": credentials["SecretAccessKey"],
         "AWS_SESSION_TOKEN": credentials["SessionToken"],
+    }
+
+
+def audience_trust(provider_arn: str) -> dict[str, object]:
+    """The trust statement that lets the tokens of `provider_arn` for this audience assume a role
+    (any repository: a test's role, not the project's; terraform/iam.tf conditions the subject)."""
+    return {
+        "Effect": "Allow",
+        "Principal": {"Federated": provider_arn},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {"StringEquals": {"token.actions.githubusercontent.com:aud": AUDIENCE}},
     }
 
 

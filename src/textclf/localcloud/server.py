@@ -13,6 +13,7 @@ from pathlib import Path
 REGION = "us-east-1"
 # Modules that add what moto lacks. Each has `install()`, called once before the server starts.
 EXTENSIONS = (
+    "textclf.localcloud.clock",
     "textclf.localcloud.iam",
     "textclf.localcloud.oidc",
     "textclf.localcloud.endpoints",
