@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import tarfile
@@ -20,6 +21,28 @@ COMMITS = ["a1b2c3d4e5f6a7b8c9d0", "b2c3d4e5f6a7b8c9d0e1", "c3d4e5f6a7b8c9d0e1f2
 
 def artifact_url(commit: str, bucket: str = BUCKET) -> str:
     return f"s3://{bucket}/models/{commit}/model.tar.gz"
+
+
+def archive_sha256(commit: str, bucket: str = BUCKET) -> str:
+    """The sha256 a release publishes for the commit's archive (its manifest's), read from the
+    uploaded bytes; 64 zeros when nothing is uploaded (the Lambda then finds no archive)."""
+    from botocore.exceptions import ClientError
+
+    try:
+        answer = boto3.client("s3").get_object(Bucket=bucket, Key=f"models/{commit}/model.tar.gz")
+        body = answer["Body"].read()
+    except ClientError:
+        return "0" * 64
+    return hashlib.sha256(body).hexdigest()
+
+
+def direct_event(commit: str, bucket: str = BUCKET) -> dict:
+    """The direct event promote sends: the archive, its commit and its published sha256."""
+    return {
+        "model_data_url": artifact_url(commit, bucket),
+        "model_version": commit,
+        "sha256": archive_sha256(commit, bucket),
+    }
 
 
 def tarball(folder: Path, skip: tuple[str, ...] = ()) -> bytes:

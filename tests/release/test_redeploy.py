@@ -18,7 +18,9 @@ from redeploy_world import (
     ENDPOINT,
     IMAGE,
     LOCK_TABLE,
+    archive_sha256,
     artifact_url,
+    direct_event,
     lambda_environment,
     set_endpoint_behaviour,
 )
@@ -34,10 +36,12 @@ def deploy(event) -> dict:
 
 
 def direct(commit: str) -> dict:
-    return {"model_data_url": artifact_url(commit), "model_version": commit}
+    return direct_event(commit)
 
 
-def approved_event(url: str, status: str = "Approved", with_url: bool = True) -> dict:
+def approved_event(
+    url: str, status: str = "Approved", with_url: bool = True, sha256: str = "ab" * 32
+) -> dict:
     detail = {
         # Terraform names the model package group after the endpoint (MODEL_PACKAGE_GROUP's default).
         "ModelPackageGroupName": ENDPOINT,
@@ -46,6 +50,8 @@ def approved_event(url: str, status: str = "Approved", with_url: bool = True) ->
     }
     if with_url:
         detail["InferenceSpecification"] = {"Containers": [{"Image": "x", "ModelDataUrl": url}]}
+        # The model package's published digest (DescribeModelPackage's CustomerMetadataProperties).
+        detail["CustomerMetadataProperties"] = {"sha256": sha256}
     return {
         "version": "0",
         "source": "aws.sagemaker",
@@ -90,6 +96,46 @@ def test_an_archive_that_is_not_the_published_one_is_refused_before_anything_is_
     assert deploy({**direct(A), "sha256": published})["status"] == "deployed"
     malformed = deploy({**direct(B), "sha256": "not-a-digest"})
     assert malformed["status"] == "rejected" and "64 lowercase hex digits" in malformed["reason"]
+
+
+def test_every_event_that_deploys_must_carry_the_digest_it_verifies(world):
+    """A direct event or a model package without the archive's sha256 is refused, naming the field:
+    nothing reaches the endpoint unless its bytes were compared with the published digest."""
+    world.upload(A)
+    world.sm.create_model_package_group(ModelPackageGroupName=ENDPOINT)
+    package = world.sm.create_model_package(
+        ModelPackageGroupName=ENDPOINT,
+        InferenceSpecification={
+            "Containers": [{"Image": "x", "ModelDataUrl": artifact_url(A)}],
+            "SupportedContentTypes": ["application/json"],
+            "SupportedResponseMIMETypes": ["application/json"],
+        },
+        ModelApprovalStatus="Approved",
+    )  # registered without CustomerMetadataProperties
+    from_registry = approved_event(artifact_url(A), with_url=False)
+    from_registry["detail"]["ModelPackageArn"] = package["ModelPackageArn"]
+    without_digest = approved_event(artifact_url(A))
+    del without_digest["detail"]["CustomerMetadataProperties"]
+    answers = {
+        "direct": deploy({"model_data_url": artifact_url(A), "model_version": A}),
+        "url alone": deploy({"model_data_url": artifact_url(A)}),
+        "registry": deploy(from_registry),
+        "event": deploy(without_digest),
+    }
+    for name, result in answers.items():
+        assert result["status"] == "rejected" and not result["ok"], (name, result)
+    for name in ("direct", "url alone"):
+        assert "the event has no sha256" in answers[name]["reason"], answers[name]
+        assert f"models/{A}/manifest.json" in answers[name]["reason"]
+    for name in ("registry", "event"):
+        assert "has no CustomerMetadataProperties.sha256" in answers[name]["reason"], answers[name]
+    assert world.model_names() == [] and world.sm.list_endpoints()["Endpoints"] == []
+
+    # The registry's own digest, read with DescribeModelPackage, is checked against the bytes.
+    tampered = approved_event(artifact_url(A))
+    tampered["detail"]["CustomerMetadataProperties"] = {"sha256": "0" * 64}
+    assert "not the reviewed model" in deploy(tampered)["reason"]
+    assert deploy(approved_event(artifact_url(A), sha256=archive_sha256(A)))["status"] == "deployed"
 
 
 def test_update_moves_the_endpoint_to_the_new_model(world):
@@ -194,7 +240,7 @@ def test_malformed_or_unwanted_events_are_rejected_with_a_reason(world, event, r
 def test_an_approved_model_package_event_deploys(world):
     url = world.upload(A)
 
-    result = deploy(approved_event(url))
+    result = deploy(approved_event(url, sha256=archive_sha256(A)))
 
     assert result["status"] == "deployed", result
     assert result["source"] == "eventbridge" and result["model_version"] == A
@@ -212,6 +258,7 @@ def test_an_event_without_the_url_is_completed_from_the_model_registry(world):
             "SupportedResponseMIMETypes": ["application/json"],
         },
         ModelApprovalStatus="Approved",
+        CustomerMetadataProperties={"sha256": archive_sha256(A)},
     )
     event = approved_event(url, with_url=False)
     event["detail"]["ModelPackageArn"] = package["ModelPackageArn"]

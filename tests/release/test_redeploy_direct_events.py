@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from redeploy_world import BUCKET, COMMITS, artifact_url, lambda_environment
+from redeploy_world import BUCKET, COMMITS, artifact_url, direct_event, lambda_environment
 
 from textclf.release import redeploy
 
@@ -50,6 +50,10 @@ MALFORMED = [
     ({"model_data_url": [url(A)]}, "model_data_url must be a string, not list"),
     ({"model_data_url": {"s3": url(A)}}, "model_data_url must be a string, not dict"),
     ({"model_data_url": True}, "model_data_url must be a string, not bool"),
+    # No digest: nothing is deployed without the published archive's sha256.
+    ({"model_data_url": url(A)}, "the event has no sha256"),
+    ({"model_data_url": url(A), "model_version": A}, "the event has no sha256"),
+    ({"model_data_url": url(A), "model_version": A, "release_id": "r-1"}, "the event has no sha256"),
     # Bad commits in the URL.
     ({"model_data_url": url("a1b2c3")}, "commit: 7-40 lowercase hex digits"),
     ({"model_data_url": url("a" * 41)}, "commit: 7-40 lowercase hex digits"),
@@ -110,7 +114,7 @@ def test_a_malformed_direct_event_is_rejected_with_a_reason(world, event, reason
 def test_malformed_events_leave_a_live_endpoint_as_it_was(world):
     world.upload(A)
     world.upload(B)
-    assert redeploy.handler({"model_data_url": url(A)}, None)["status"] == "deployed"
+    assert redeploy.handler(direct_event(A), None)["status"] == "deployed"
     before = (world.endpoint()["EndpointConfigName"], world.config_names(), world.model_names())
     bad_b = [{**event, "model_data_url": url(B)} for event, _ in MALFORMED if isinstance(event, dict)]
 
@@ -124,11 +128,12 @@ def test_malformed_events_leave_a_live_endpoint_as_it_was(world):
 
 
 def test_the_well_formed_events_still_deploy(world):
-    """The shapes the release sends: url alone, with model_version, sha256 and release_id."""
+    """The shapes the release sends: url and sha256, with model_version and release_id or without."""
     world.upload(A)
     digest = hashlib.sha256(world.tarballs["good"]).hexdigest()
-    event = {"model_data_url": url(A), "model_version": A, "sha256": digest}
-    assert redeploy.handler(event, None)["status"] == "deployed"
+    assert redeploy.handler({"model_data_url": url(A), "sha256": digest}, None)["status"] == "deployed"
+    event = {"model_data_url": url(A), "model_version": A, "sha256": digest, "release_id": "r-2"}
+    assert redeploy.handler(event, None)["status"] == "already_live"
 
 
 # --- the environment ---------------------------------------------------------------------------
@@ -161,7 +166,7 @@ def test_an_artifact_prefix_that_is_not_a_safe_key_prefix_is_a_misconfiguration(
     world.upload(A)
     monkeypatch.setenv("ARTIFACT_PREFIX", value)
 
-    result = redeploy.handler({"model_data_url": url(A)}, None)
+    result = redeploy.handler(direct_event(A), None)
 
     assert result["status"] == "misconfigured" and message in result["reason"], result
     assert len(result["reason"]) < 1000
@@ -206,7 +211,7 @@ def test_an_environment_value_aws_would_refuse_is_a_misconfiguration(
     world.upload(A)
     monkeypatch.setenv(name, value)
 
-    result = redeploy.handler({"model_data_url": url(A)}, None)
+    result = redeploy.handler(direct_event(A), None)
 
     assert result["status"] == "misconfigured" and message in result["reason"], result
     assert world.model_names() == [] and world.config_names() == []
@@ -274,4 +279,4 @@ def test_any_direct_event_is_the_release_of_its_commit_or_a_rejection(event):
     else:
         assert release.model_data_url == url(A) and release.model_version == A
         assert event.get("model_version", A) == A
-        assert "sha256" not in event or release.sha256 == event["sha256"] == SHA
+        assert release.sha256 == event["sha256"] == SHA  # never a release without its digest

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +19,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from redeploy_world import ENDPOINT, artifact_url, lambda_environment
+from redeploy_world import ENDPOINT, archive_sha256, artifact_url, lambda_environment
 
 from textclf.release import redeploy
 
@@ -27,6 +28,7 @@ ACCOUNT = "123456789012"
 ARN = f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:model-package/{ENDPOINT}/1"
 OTHER_ACCOUNT_ARN = ARN.replace(ACCOUNT, "999999999999")
 OTHER_GROUP_ARN = f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:model-package/other-group/1"
+SHA = "ab" * 32
 
 
 def registry_event(detail_changes: dict | None = None, **event_changes) -> dict:
@@ -35,6 +37,7 @@ def registry_event(detail_changes: dict | None = None, **event_changes) -> dict:
         "ModelPackageArn": ARN,
         "ModelApprovalStatus": "Approved",
         "InferenceSpecification": {"Containers": [{"Image": "x", "ModelDataUrl": artifact_url(COMMIT)}]},
+        "CustomerMetadataProperties": {"sha256": SHA},
         **(detail_changes or {}),
     }
     return {
@@ -54,6 +57,16 @@ def spec(containers) -> dict:
 @pytest.mark.parametrize(
     ("event", "reason"),
     [
+        # The package's published digest: required, 64 lowercase hex digits.
+        # (the detail names none, and no package of that ARN can be read)
+        (registry_event({"CustomerMetadataProperties": None}), "has no CustomerMetadataProperties.sha256"),
+        (registry_event({"CustomerMetadataProperties": {}}), "has no CustomerMetadataProperties.sha256"),
+        (registry_event({"CustomerMetadataProperties": "x"}), "CustomerMetadataProperties must be an object"),
+        (
+            registry_event({"CustomerMetadataProperties": {"sha256": SHA.upper()}}),
+            "CustomerMetadataProperties.sha256 'ABAB",
+        ),
+        (registry_event({"CustomerMetadataProperties": {"sha256": 7}}), "must be 64 lowercase hex digits"),
         # Shapes inside InferenceSpecification (each raised AttributeError, KeyError or TypeError).
         (registry_event({"InferenceSpecification": "s3://x"}), "InferenceSpecification must be an object"),
         (registry_event({"InferenceSpecification": []}), "InferenceSpecification must be an object"),
@@ -100,7 +113,8 @@ def test_a_malformed_or_foreign_event_is_rejected_with_a_reason(world, event, re
 
 def test_the_registry_event_of_this_account_and_group_still_deploys(world):
     world.upload(COMMIT)
-    result = redeploy.handler(registry_event(), None)
+    digest = {"CustomerMetadataProperties": {"sha256": archive_sha256(COMMIT)}}
+    result = redeploy.handler(registry_event(digest), None)
     assert result["status"] == "deployed", result
 
 
@@ -141,12 +155,20 @@ def lambda_settings() -> redeploy.Settings:
         (spec([]), "holds 0 containers"),
         (spec([{"ModelDataUrl": 1.5}]), "ModelDataUrl must be a string"),
         (spec([{"ModelDataUrl": "s3://elsewhere/models/x/model.tar.gz"}]), "outside the artifacts bucket"),
+        # The detail names no digest and the registry none either (or one of another shape).
+        ({**spec([{"ModelDataUrl": artifact_url(COMMIT)}])}, "has no CustomerMetadataProperties.sha256"),
+        (
+            {**spec([{"ModelDataUrl": artifact_url(COMMIT)}]), "CustomerMetadataProperties": {"sha256": "x"}},
+            f"model package {ARN}: CustomerMetadataProperties.sha256 'x' must be 64 lowercase hex",
+        ),
     ],
 )
 def test_odd_answers_from_the_model_registry_are_rejected(answer, reason):
     event = registry_event()
     del event["detail"]["InferenceSpecification"]
-    with pytest.raises(redeploy.Rejected, match=reason):
+    if "CustomerMetadataProperties" in reason:
+        del event["detail"]["CustomerMetadataProperties"]
+    with pytest.raises(redeploy.Rejected, match=re.escape(reason)):
         redeploy.parse_event(event, lambda_settings(), Registry(answer))
 
 
@@ -198,7 +220,8 @@ JSON = st.recursive(
 )
 KEYS = st.sampled_from(
     ["source", "detail-type", "detail", "account", "model_data_url", "model_version", "ModelPackageArn",
-     "ModelApprovalStatus", "InferenceSpecification", "Containers", "ModelDataUrl", "ModelPackageGroupName"]
+     "ModelApprovalStatus", "InferenceSpecification", "Containers", "ModelDataUrl", "ModelPackageGroupName",
+     "CustomerMetadataProperties", "sha256"]
 )  # fmt: skip
 
 
@@ -231,3 +254,4 @@ def test_any_event_is_a_release_or_a_rejection(event, answer):
     else:
         assert release.model_data_url == artifact_url(release.model_version)
         assert release.source == "direct" or release.model_package_arn == ARN
+        assert redeploy.SHA256.fullmatch(release.sha256)  # never a release without its digest

@@ -8,9 +8,11 @@ Event schema. Two triggers, validated into one release (artifact URL + model ver
 1. Direct invocation (the release workflow; `textclf redeploy --event FILE` locally):
 
        {"model_data_url": "s3://<ARTIFACT_BUCKET>/<ARTIFACT_PREFIX><commit>/model.tar.gz",
-        "model_version": "<commit>"}
+        "model_version": "<commit>", "sha256": "<the archive's sha256, 64 lowercase hex>"}
 
-   `model_version` may be left out; when given it must equal the <commit> in the URL. The release
+   `sha256` is required: the published manifest's digest of the archive (promote passes it), which
+   the Lambda compares with the bytes it reads before it creates anything. `model_version` may be
+   left out; when given it must equal the <commit> in the URL. The release
    workflow invokes it asynchronously and adds `"release_id": "<id>"`: the outcome is then written
    to the lock table as item `result/<id>` (see ResultRecord), where `textclf promote` reads it.
    No other keys.
@@ -21,7 +23,10 @@ Event schema. Two triggers, validated into one release (artifact URL + model ver
         "detail": {"ModelPackageArn": "arn:...", "ModelApprovalStatus": "Approved",
                    "InferenceSpecification": {"Containers": [{"ModelDataUrl": "s3://..."}]}}}
 
-   Without a ModelDataUrl in the detail, the package is read with DescribeModelPackage. A status
+   Without a ModelDataUrl in the detail, the package is read with DescribeModelPackage. The
+   package must carry the archive's sha256 as `CustomerMetadataProperties.sha256` (in the detail, or
+   read with DescribeModelPackage, which returns CustomerMetadataProperties: "DescribeModelPackage",
+   SageMaker API Reference); a package without it is rejected, naming that field. A status
    other than Approved is rejected: there is nothing to deploy. So is a package of another account
    (the account of SAGEMAKER_ROLE_ARN, which Terraform creates beside this function) or of another
    model package group (MODEL_PACKAGE_GROUP, default ENDPOINT_NAME: Terraform names both alike),
@@ -300,9 +305,10 @@ class Release:
     model_version: str
     source: str  # "direct" | "eventbridge"
     model_package_arn: str | None = None
-    # The published archive's digest (promote passes the manifest's): checked before anything is
-    # created, so the Lambda deploys the reviewed bytes even if the archive were replaced.
-    sha256: str | None = None
+    # The published archive's digest (promote passes the manifest's; a registry package carries it
+    # as CustomerMetadataProperties.sha256): checked before anything is created, so the Lambda
+    # deploys the reviewed bytes even if the archive were replaced. Every release has one.
+    sha256: str = ""
 
 
 def version_from_url(url: Any, settings: Settings) -> str:
@@ -359,11 +365,17 @@ def _parse_direct(event: dict, settings: Settings) -> Release:
         raise Rejected(
             f"model_version {_short(given)} does not match the commit {version!r} in model_data_url"
         )
-    digest = event.get("sha256")
-    if "sha256" in event and not (isinstance(digest, str) and SHA256.fullmatch(digest)):
+    if "sha256" not in event:
         raise Rejected(
-            f"sha256 {_short(digest)} must be 64 lowercase hex digits (the published archive's digest; "
-            "leave the key out rather than null)"
+            "the event has no sha256: a deploy must name the published archive's sha256 (the "
+            f"manifest's `sha256`, {settings.artifact_prefix}{version}/manifest.json), which is checked "
+            "against the archive's bytes; nothing was deployed"
+        )
+    digest = event["sha256"]
+    if not (isinstance(digest, str) and SHA256.fullmatch(digest)):
+        raise Rejected(
+            f"sha256 {_short(digest)} must be 64 lowercase hex digits (the published archive's digest, "
+            "the manifest's `sha256`)"
         )
     return Release(event["model_data_url"], version, "direct", sha256=digest)
 
@@ -383,15 +395,50 @@ def _parse_eventbridge(event: dict, settings: Settings, sagemaker: Any) -> Relea
     if status != "Approved":
         raise Rejected(f"model package {arn} is {_short(status)}, not 'Approved': nothing to deploy")
     url = _model_data_url(detail, "the event's detail")
-    if url is None and sagemaker is not None:
+    digest = _package_digest(detail, "the event's detail")
+    if (url is None or digest is None) and sagemaker is not None:
+        wanted = " and ".join(
+            name
+            for name, value in (("ModelDataUrl", url), ("CustomerMetadataProperties.sha256", digest))
+            if value is None
+        )
         try:
             package = sagemaker.describe_model_package(ModelPackageName=arn)
         except sagemaker.exceptions.ClientError as error:
-            raise Rejected(f"model package {arn} cannot be read: {error}") from None
-        url = _model_data_url(package, f"model package {arn}")
+            raise Rejected(
+                f"model package {arn}: the event has no {wanted} and the package cannot be read: {error}"
+            ) from None
+        url = url if url is not None else _model_data_url(package, f"model package {arn}")
+        digest = digest if digest is not None else _package_digest(package, f"model package {arn}")
     if url is None:
         raise Rejected(f"model package {arn} names no ModelDataUrl in InferenceSpecification.Containers")
-    return Release(url, version_from_url(url, settings), "eventbridge", arn)
+    version = version_from_url(url, settings)
+    if digest is None:
+        raise Rejected(
+            f"model package {arn} has no CustomerMetadataProperties.sha256: register it with the "
+            "published archive's sha256 (the manifest's `sha256`), which is checked against the "
+            "archive's bytes; nothing was deployed"
+        )
+    return Release(url, version, "eventbridge", arn, sha256=digest)
+
+
+def _package_digest(package: Any, where: str) -> str | None:
+    """CustomerMetadataProperties.sha256 of a model package (a map of strings, CreateModelPackage
+    API reference); None when it names none; Rejected for another shape."""
+    properties = package.get("CustomerMetadataProperties") if isinstance(package, dict) else None
+    if properties is None:
+        return None
+    if not isinstance(properties, dict):
+        raise Rejected(
+            f"{where}: CustomerMetadataProperties must be an object, not {type(properties).__name__}"
+        )
+    digest = properties.get("sha256")
+    if digest is not None and not (isinstance(digest, str) and SHA256.fullmatch(digest)):
+        raise Rejected(
+            f"{where}: CustomerMetadataProperties.sha256 {_short(digest)} must be 64 lowercase hex "
+            "digits (the published archive's sha256)"
+        )
+    return digest
 
 
 def _our_package(event: dict, detail: dict, settings: Settings) -> str:
@@ -847,24 +894,23 @@ def _clients() -> dict[str, Any]:
         return _CLIENTS[key]
 
 
-def _check_artifact(s3: Any, url: str, sha256: str | None = None) -> None:
-    """The archive exists (and, given its published digest, holds exactly those bytes)."""
+def _check_artifact(s3: Any, url: str, sha256: str) -> None:
+    """The archive exists and holds exactly the bytes of its published digest."""
     import hashlib
 
+    if not SHA256.fullmatch(sha256 or ""):  # parse_event never builds one without it
+        raise Rejected(f"no sha256 for {url}: nothing is deployed without the published archive's digest")
     bucket, _, key = url[len("s3://") :].partition("/")
     try:
-        if sha256 is None:
-            s3.head_object(Bucket=bucket, Key=key)
-        else:
-            digest = hashlib.sha256()
-            body = s3.get_object(Bucket=bucket, Key=key)["Body"]
-            for block in iter(lambda: body.read(1 << 20), b""):
-                digest.update(block)
-            if digest.hexdigest() != sha256:
-                raise Rejected(
-                    f"artifact {url} has sha256 {digest.hexdigest()}, not the published {sha256}: "
-                    "not the reviewed model; nothing was deployed"
-                )
+        digest = hashlib.sha256()
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"]
+        for block in iter(lambda: body.read(1 << 20), b""):
+            digest.update(block)
+        if digest.hexdigest() != sha256:
+            raise Rejected(
+                f"artifact {url} has sha256 {digest.hexdigest()}, not the published {sha256}: "
+                "not the reviewed model; nothing was deployed"
+            )
     except s3.exceptions.ClientError as error:
         code = error.response.get("Error", {}).get("Code", "")
         if code in {"404", "NoSuchKey", "NotFound"}:
