@@ -137,6 +137,12 @@ def test_gate_on_a_huge_integer_metric_fails_red_without_a_traceback(first_repo,
         (lambda m: m["per_class"]["billing"].update(support=-5), "per_class.billing.support must be a whole number"),
         (lambda m: m["per_class"]["billing"].update(support=4.5), "per_class.billing.support must be a whole number"),
         (lambda m: m.update(confusion_matrix={"labels": LABELS}), "confusion_matrix needs labels and rows"),
+        (lambda m: m.update(graphs=["none"]), "graphs must be an object, not list"),
+        (lambda m: m.update(serving="auto"), "serving must be an object, not str"),
+        (lambda m: m.update(truncation={"rows": -1}), "truncation.rows must be a whole number"),
+        (lambda m: m.update(test_rows=0), "test_rows must be the number of test rows scored"),
+        # int8 served without the folder's choice: the int8-vs-fp32 check would be skipped.
+        (lambda m: m.update(graph={"quantize": "int8"}, serving=None), "graph says int8 is served"),
     ],
 )
 def test_gate_refuses_a_metrics_file_the_report_refuses(first_repo, no_aws, capsys, edit, message):

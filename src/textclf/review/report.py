@@ -207,6 +207,23 @@ def check_eval(payload: dict[str, Any], where: str) -> None:
                     raise ReportError(f"{where}: per_class.{label}.{key} must be a number")
             if scores.get("support") is not None and not _counts(scores["support"]):
                 raise ReportError(f"{where}: per_class.{label}.support must be a whole number >= 0")
+    for key in ("graph", "graphs", "serving", "truncation"):
+        if payload.get(key) is not None and not isinstance(payload[key], dict):
+            raise ReportError(f"{where}: {key} must be an object, not {type(payload[key]).__name__}")
+    graphs = payload.get("graphs") or {}
+    for name, graph in graphs.items():
+        if not isinstance(graph, dict):
+            raise ReportError(f"{where}: graphs.{name} must be an object of the graph's test figures")
+    truncation = payload.get("truncation") or {}
+    for key in ("rows", "truncated_rows"):
+        if truncation.get(key) is not None and not _counts(truncation[key]):
+            raise ReportError(f"{where}: truncation.{key} must be a whole number >= 0")
+    if "test_rows" in payload and not (_counts(payload["test_rows"]) and payload["test_rows"] > 0):
+        raise ReportError(f"{where}: test_rows must be the number of test rows scored (a whole number > 0)")
+    served = payload.get("graph") or {}
+    if served.get("quantize") == "int8" and not isinstance(payload.get("serving"), dict):
+        # Without the folder's choice the gate cannot tell whether int8 was chosen within a tolerance.
+        raise ReportError(f"{where}: graph says int8 is served, but serving (why) is missing")
     matrix = payload.get("confusion_matrix")
     if matrix is not None:
         labels = matrix.get("labels") if isinstance(matrix, dict) else None
