@@ -166,6 +166,95 @@ def test_a_lock_written_before_the_prepare_code_changed_does_not_speak_for_the_d
         check(other)  # with the committed prepare.py, dvc.lock speaks for the data
 
 
+def params_changed(change) -> str:
+    """params.yaml as committed, changed by `change(raw)` (a commit of another time)."""
+    raw = yaml.safe_load(FILES["params.yaml"])
+    change(raw)
+    return yaml.safe_dump(raw, sort_keys=False)
+
+
+def without(mapping: dict, *keys: str) -> dict:
+    return {key: value for key, value in mapping.items() if key not in keys}
+
+
+def _before_int8_tolerance(raw: dict) -> None:
+    del raw["deploy"]["serve"]["int8_tolerance"]
+
+
+def _with_a_retired_setting(raw: dict) -> None:
+    raw["train"]["fp16"] = True  # a training setting Hyperparameters no longer has
+
+
+def test_a_rollback_across_a_change_of_hyperparameters_is_accepted():
+    """A model trained before Hyperparameters changed, by its own commit's job: its job carries the
+    hyperparameters its commit's code passed, so the check compares what the commit's params.yaml
+    states, not what today's code would derive from it. Before: an exact match against today's
+    derivation refused every model trained before a hyperparameter was added or retired."""
+    # Trained before int8_tolerance existed (its params.yaml does not state it, its job lacks it).
+    older = {**FILES, "params.yaml": params_changed(_before_int8_tolerance)}
+    assert check(facts(hyperparameters=without(HYPERPARAMETERS, "int8_tolerance")), older)
+    # Trained before quantize was passed to the job (an export setting, not a training one: it was
+    # a serving setting params.yaml stated already).
+    assert check(facts(hyperparameters=without(HYPERPARAMETERS, "quantize", "int8_tolerance")), older)
+    # Trained with a setting since retired: the job's value is the one its params.yaml stated.
+    retired = {**FILES, "params.yaml": params_changed(_with_a_retired_setting)}
+    assert check(facts(hyperparameters={**HYPERPARAMETERS, "fp16": "true"}), retired)
+
+
+@pytest.mark.parametrize(
+    ("files", "hyperparameters", "reason"),
+    [
+        # A stated training setting the job did not get: its code's default is not what was reviewed.
+        (FILES, without(HYPERPARAMETERS, "learning_rate"), "states train.learning_rate, the job had none"),
+        (FILES, without(HYPERPARAMETERS, "model_name"), "states model.name, the job had none"),
+        # A value other than the one stated (numbers compared as numbers, "2.0" is 2).
+        (FILES, {**HYPERPARAMETERS, "epochs": "3"}, "differ from params.yaml at the commit in epochs"),
+        (FILES, {**HYPERPARAMETERS, "quantize": "int8"}, "in quantize"),
+        (FILES, {**HYPERPARAMETERS, "group_by_length": "false"}, "in group_by_length"),
+        # A retired setting with another value than its commit stated, or one it never stated.
+        (
+            {**FILES, "params.yaml": params_changed(_with_a_retired_setting)},
+            {**HYPERPARAMETERS, "fp16": "false"},
+            "in fp16",
+        ),
+        (FILES, {**HYPERPARAMETERS, "fp16": "true"}, "fp16 is not a setting params.yaml states"),
+    ],
+)
+def test_hyperparameters_other_than_the_commits_are_still_refused(files, hyperparameters, reason):
+    with pytest.raises(promote.ReleaseError, match=reason):
+        check(facts(hyperparameters=hyperparameters), files)
+
+
+def test_a_model_of_another_commits_job_is_refused_whatever_its_hyperparameters():
+    other = "fedcba9876543210fedcba9876543210fedcba98"
+    job = f"textclf-{other[:8]}-run42-1"
+    older = {**FILES, "params.yaml": params_changed(_before_int8_tolerance)}
+    stolen = facts(
+        job_name=job,
+        hyperparameters=without(HYPERPARAMETERS, "int8_tolerance"),
+        checkpoint_uri=f"s3://{BUCKET}/checkpoints/{job}/",
+        model_artifacts=f"s3://{BUCKET}/jobs/{other}/{job}/output/model.tar.gz",
+    )
+    with pytest.raises(promote.ReleaseError, match=f"is not a pull request run's job of commit {COMMIT}"):
+        check(stolen, older)
+
+
+def test_the_hyperparameter_sources_are_those_hyperparameters_from_params_reads():
+    """promote reads each hyperparameter's setting from params.yaml itself (a commit's params.yaml
+    may have settings today's schema refuses); this keeps that map equal to from_params's."""
+    raw = yaml.safe_load(FILES["params.yaml"])
+    stated = {key: value for key, (_, value) in promote.stated_hyperparameters(raw).items()}
+    assert set(stated) == set(HYPERPARAMETERS)
+    for key, value in stated.items():
+        assert promote.same_value(HYPERPARAMETERS[key], value), key
+    # The export settings are exactly the ones Hyperparameters.fingerprint leaves out.
+    import hashlib
+
+    hp = Hyperparameters.from_sagemaker(HYPERPARAMETERS)
+    training = hp.model_dump_json(exclude=set(promote.EXPORT_HYPERPARAMETERS)).encode()
+    assert hashlib.sha256(training).hexdigest()[:16] == hp.fingerprint()
+
+
 def test_params_the_release_cannot_read_are_a_named_error():
     with pytest.raises(promote.ReleaseError, match=f"params.yaml at commit {COMMIT}"):
         check(facts(), {**FILES, "params.yaml": "train: [not, a, section]\n"})

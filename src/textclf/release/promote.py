@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
 import subprocess
@@ -615,16 +616,7 @@ def verify_provenance(
     repository = os.environ.get(TRAINING_REPOSITORY_ENV) or f"{found['prefix']}-prod-training"
     if image is None or image["repository"] != repository:
         problems.append(f"the job ran {facts['training_image']}, not an image of the project's {repository}")
-    expected_hp = _hyperparameters_at(commit, show)
-    if facts["hyperparameters"] != expected_hp:
-        changed = sorted(
-            k
-            for k in {*expected_hp, *facts["hyperparameters"]}
-            if expected_hp.get(k) != facts["hyperparameters"].get(k)
-        )
-        problems.append(
-            f"the job's hyperparameters differ from params.yaml at the commit in {', '.join(changed)}"
-        )
+    problems.extend(_hyperparameter_problems(commit, facts["hyperparameters"], show))
     raw, locked = _data_at(commit, show)
     channels = facts.get("input_data") or []
     digest = str(facts["dataset_md5"]).removesuffix(".dir")
@@ -660,22 +652,104 @@ def _git_show(commit: str, path: str) -> str:
     return done.stdout.decode("utf-8", "surrogateescape")
 
 
-def _params_at(commit: str, show: Callable[[str, str], str]) -> Any:
-    from textclf.config import ParamsError, load_params
+def _raw_params_at(commit: str, show: Callable[[str, str], str]) -> dict[str, Any]:
+    """params.yaml at the commit as written (a safe YAML load), its data, model and train sections
+    mappings. Not validated against today's schema: a commit of another time may hold settings
+    since added or retired, and its own job was started with them."""
+    import yaml
 
-    with tempfile.TemporaryDirectory(prefix="textclf-params-") as work:
-        path = Path(work) / "params.yaml"
-        path.write_text(show(commit, "params.yaml"), encoding="utf-8")
+    try:
+        raw = yaml.safe_load(show(commit, "params.yaml"))
+    except yaml.YAMLError as error:
+        raise ReleaseError(f"params.yaml at commit {commit}: not valid YAML ({error})") from None
+    sections = ("data", "model", "train")
+    if not isinstance(raw, dict) or not all(isinstance(raw.get(name), dict) for name in sections):
+        raise ReleaseError(
+            f"params.yaml at commit {commit}: the sections {', '.join(sections)} must be mappings"
+        )
+    return raw
+
+
+# Where each hyperparameter of a training job comes from in params.yaml: the train section's
+# settings by their own names (but `backend`), and these (textclf.pipeline.train.Hyperparameters.
+# from_params; tests/release/test_provenance.py keeps the two equal).
+HYPERPARAMETER_SOURCES = {
+    "model_name": ("model", "name"),
+    "max_length": ("model", "max_length"),
+    "quantize": ("deploy", "serve", "quantize"),
+    "int8_tolerance": ("deploy", "serve", "int8_tolerance"),
+}
+# The hyperparameters that choose the exported graphs, not the training (the ones
+# Hyperparameters.fingerprint leaves out): a job of a commit whose code did not pass them yet has
+# none, and the graph it exported is the one the gate judged.
+EXPORT_HYPERPARAMETERS = ("quantize", "int8_tolerance")
+
+
+def stated_hyperparameters(raw: dict[str, Any]) -> dict[str, tuple[str, Any]]:
+    """hyperparameter -> (its setting's dotted name, the value params.yaml states) for every
+    hyperparameter whose setting params.yaml `raw` states (a null states nothing)."""
+    stated = {}
+    sources = {**{key: ("train", key) for key in raw.get("train") or {} if key != "backend"}}
+    sources.update(HYPERPARAMETER_SOURCES)
+    for key, path in sources.items():
+        value: Any = raw
+        for part in path:
+            value = value.get(part) if isinstance(value, dict) else None
+        if value is not None:
+            stated[key] = (".".join(path), value)
+    return stated
+
+
+def same_value(given: Any, stated: Any) -> bool:
+    """Whether a job's hyperparameter (a string: SageMaker passes strings, lists and booleans as
+    JSON, Hyperparameters.for_sagemaker) is the value params.yaml states; numbers as numbers
+    (params.yaml's `epochs: 2` is the job's "2.0")."""
+    if not isinstance(given, str):
+        return False
+    if isinstance(stated, bool | list | dict):
         try:
-            return load_params(path, needs=("data", "model", "train"))
-        except ParamsError as error:
-            raise ReleaseError(f"params.yaml at commit {commit}: {error}") from None
+            return json.loads(given) == stated
+        except ValueError:
+            return False
+    if isinstance(stated, int | float):
+        try:
+            return math.isfinite(float(given)) and float(given) == float(stated)
+        except ValueError:
+            return False
+    return given == str(stated)
 
 
-def _hyperparameters_at(commit: str, show: Callable[[str, str], str]) -> dict[str, str]:
-    from textclf.pipeline.train import Hyperparameters
+def _hyperparameter_problems(commit: str, job: dict[str, Any], show: Callable[[str, str], str]) -> list[str]:
+    """What the job's hyperparameters differ in from the settings params.yaml states at the commit.
 
-    return Hyperparameters.from_params(_params_at(commit, show)).for_sagemaker()
+    Compared: every hyperparameter the job had, with the value params.yaml at the commit states
+    for it; and every training setting the commit states (the train section, model.name,
+    model.max_length) must have reached the job. Not required: an export setting
+    (EXPORT_HYPERPARAMETERS) the job lacks, since a commit whose code did not pass it yet gave its
+    job none. Nothing is derived with today's Hyperparameters: a commit trained before a
+    hyperparameter was added or retired is compared with what it itself stated, so a reviewed
+    rollback to it passes; the job name, output and checkpoints above bind it to its commit."""
+    stated = stated_hyperparameters(_raw_params_at(commit, show))
+    changed, missing, unknown = [], [], []
+    for key in sorted(job):
+        if key not in stated:
+            unknown.append(key)
+        elif not same_value(job[key], stated[key][1]):
+            changed.append(key)
+    for key, (setting, _) in sorted(stated.items()):
+        if key not in job and key not in EXPORT_HYPERPARAMETERS:
+            missing.append(f"params.yaml at the commit states {setting}, the job had none")
+    problems = []
+    if changed:
+        differ = ", ".join(changed)
+        problems.append(f"the job's hyperparameters differ from params.yaml at the commit in {differ}")
+    problems.extend(missing)
+    for key in unknown:
+        setting = ".".join(HYPERPARAMETER_SOURCES.get(key, ("train", key)))
+        problems.append(
+            f"the job's hyperparameter {key} is not a setting params.yaml states at the commit ({setting})"
+        )
+    return problems
 
 
 def _data_at(commit: str, show: Callable[[str, str], str]) -> tuple[str, str | None]:
@@ -686,7 +760,10 @@ def _data_at(commit: str, show: Callable[[str, str], str]) -> tuple[str, str | N
     data.dvc names."""
     import yaml
 
-    prepared = str(_params_at(commit, show).data.prepared_dir).rstrip("/")
+    from textclf.config import DataParams
+
+    given = _raw_params_at(commit, show)["data"].get("prepared_dir")
+    prepared = str(given if isinstance(given, str) else DataParams().prepared_dir).rstrip("/")
     try:
         tracked = yaml.safe_load(show(commit, "data.dvc"))
         (raw_out,) = tracked["outs"]
