@@ -17,7 +17,15 @@ folder's serving.json names) over the reference, with the goals they are held to
 
 The server's own overhead (HTTP, JSON, request checks, signals) is measured against the same ONNX
 graph called directly in this process (`direct`: `Predictor.predict`, no HTTP), taking turns with
-the servers: `server_overhead_p50` is the served variant's p50 over the direct call's.
+the servers: `server_overhead_p50` is the served variant's p50 over the direct call's. The served
+server's signals say how much of each request the model took (`graph_ms`) and the rest of its time
+in the server: with the client's figure, the overhead splits into the model's call in the server,
+the server's handling and the HTTP transport (`server_overhead`).
+
+Like with like (`threads`, `padding`, `gemm_bound`): both servers compute on the same 2 CPUs with as
+many threads, pad each batch to its longest text, tokenize once per request; the batch figure is
+set beside the time the batch's dense matmuls alone take as plain fp32 GEMMs in ONNX Runtime, and
+the direct call is repeated with other ONNX Runtime session settings (`direct.session_options`).
 
 Each server's stderr (its log and the per-prediction signals) goes to a file, not a pipe: a pipe
 nobody reads fills after a few hundred predictions and blocks the server.
@@ -354,20 +362,27 @@ def logged(log: Path, field: str) -> Any:
     return None
 
 
-def inside_p50_ms(log: Path) -> float | None:
-    """The p50 of the one-text requests as the server timed them itself (its signals' latency_ms:
-    from the body's first byte read to the answer flushed), None with signals off. Against the
-    client's p50, it splits the overhead into the server's request handling and the HTTP transport
-    (request line and headers, both sides' parsing, the loopback round trip)."""
+def inside_p50_ms(log: Path) -> dict[str, float] | None:
+    """The one-text requests as the server timed them itself, from its signals (None with signals
+    off): `latency` from the body's first byte read to the answer flushed, `graph` the model's part
+    of it (tokenizer, graph, softmax), `handling` the rest (parsing, checks, JSON, writing), each
+    the p50. Against the client's p50, the rest is the HTTP transport (request line and headers,
+    both sides' parsing, the loopback round trip)."""
     timed = []
     for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
         try:
             record = json.loads(line)
         except ValueError:
             continue
-        if isinstance(record, dict) and record.get("texts") == 1 and "latency_ms" in record:
-            timed.append(record["latency_ms"])
-    return round(percentile(timed, 50), 2) if timed else None
+        if isinstance(record, dict) and record.get("texts") == 1 and "graph_ms" in record:
+            timed.append((record["latency_ms"], record["graph_ms"]))
+    if not timed:
+        return None
+    return {
+        "latency": round(percentile([total for total, _ in timed], 50), 2),
+        "graph": round(percentile([graph for _, graph in timed], 50), 2),
+        "handling": round(percentile([total - graph for total, graph in timed], 50), 2),
+    }
 
 
 def padding(predictor, batches: list[list[str]]) -> dict[str, Any]:
@@ -563,9 +578,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "direct_p50_ms": latency["direct"]["p50_ms"],
             "inside_server_p50_ms": inside,
             "client_p50_ms": latency[served]["p50_ms"],
-            "what": "inside_server: the served server's own timing of a one-text request (its signals' "
-            "latency_ms, body read to answer flushed); client: the same requests as the benchmark "
-            "timed them over HTTP on 127.0.0.1; direct: the graph called in this process",
+            "what": "inside_server: the served server's own timing of the one-text requests (its "
+            "signals: latency body read to answer flushed, graph the model's part of it, handling "
+            "the rest); client: the same requests as the benchmark timed them over HTTP on "
+            "127.0.0.1; direct: the graph called in this process",
         },
         "direct": {
             "what": f"Predictor.predict on {GRAPH_FILES[quantize]} in the benchmark's process, no HTTP",
@@ -635,6 +651,13 @@ def report(result: dict[str, Any]) -> str:
         f"direct call (no HTTP) p50 {result['direct']['latency_one_short_text']['p50_ms']} ms, "
         f"batches of 32 {result['direct']['batch32_texts_per_s']} texts/s"
     )
+    inside = result["server_overhead"]["inside_server_p50_ms"]
+    if inside:
+        lines.append(
+            f"one short text p50: direct {result['server_overhead']['direct_p50_ms']} ms; in the server "
+            f"{inside['latency']} ms (model {inside['graph']}, handling {inside['handling']}); "
+            f"client {result['server_overhead']['client_p50_ms']} ms"
+        )
     threads = result["threads"]
     lines.append(
         f"same threads: torch {threads['torch']}, ONNX Runtime {threads['onnxruntime_intra_op']} on "

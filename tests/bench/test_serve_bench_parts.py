@@ -101,13 +101,17 @@ def test_the_servers_own_timing_and_the_references_threads_come_from_their_logs(
     lines = [
         {"component": "torch_reference", "torch_threads": 2},
         "a line that is not JSON",
-        {"kind": "textclf.prediction", "latency_ms": 40.0, "texts": 32},  # a batch: not a one-text call
-        *({"kind": "textclf.prediction", "latency_ms": ms, "texts": 1} for ms in (3.0, 5.0, 4.0)),
+        # A batch: not a one-text call.
+        {"kind": "textclf.prediction", "latency_ms": 40.0, "graph_ms": 39.0, "texts": 32},
+        *(
+            {"kind": "textclf.prediction", "latency_ms": ms, "graph_ms": graph, "texts": 1}
+            for ms, graph in ((3.0, 2.5), (5.0, 3.0), (4.0, 3.5))
+        ),
         {"kind": "textclf.prediction", "label": "billing"},  # a request's second text: no latency
     ]
     log.write_text("\n".join(x if isinstance(x, str) else json.dumps(x) for x in lines) + "\n")
 
-    assert serve_bench.inside_p50_ms(log) == 4.0
+    assert serve_bench.inside_p50_ms(log) == {"latency": 4.0, "graph": 3.0, "handling": 0.5}
     assert serve_bench.logged(log, "torch_threads") == 2
     assert serve_bench.logged(log, "absent") is None
     log.write_text('{"status": "ready"}\n')

@@ -339,8 +339,9 @@ class InferenceService:
 
     def classify_with_signals(
         self, body: bytes, content_type: str | None
-    ) -> tuple[list[dict[str, Any]], list[signals.TextSignal]]:
-        """The predictions, and what the signals record of each text (empty when signals are off)."""
+    ) -> tuple[list[dict[str, Any]], list[signals.TextSignal], float]:
+        """The predictions, what the signals record of each text (empty when signals are off), and
+        the milliseconds the model took (tokenizer, graph, softmax; not the wait for the lock)."""
         if not self.ready.is_set() or self.predictor is None:
             raise RequestError(
                 HTTPStatus.SERVICE_UNAVAILABLE, "the model is still loading: retry after /ping is 200"
@@ -350,7 +351,9 @@ class InferenceService:
         with self._lock:
             # Label, score, tokens the graph saw and whether model.max_length cut the text, from the
             # one tokenization the graph ran on (textclf.serving.inference.Prediction).
+            began = time.perf_counter()
             results = self.predictor.classify(texts)
+            graph_ms = (time.perf_counter() - began) * 1000
         predictions = [
             {"label": r.label, "score": r.score, "truncated": cut or r.truncated}
             for r, cut in zip(results, truncated, strict=True)
@@ -358,12 +361,12 @@ class InferenceService:
         if self.capture is not None:  # appends to a buffer; a thread writes
             self.capture.offer(received, predictions, self.model_version)
         if not self.limits.signals:
-            return predictions, []
+            return predictions, [], graph_ms
         recorded = [
             signals.TextSignal(r.label, r.score, len(text), r.tokens, cut or r.truncated)
             for r, text, cut in zip(results, received, truncated, strict=True)
         ]
-        return predictions, recorded
+        return predictions, recorded, graph_ms
 
 
 def _answer_type(accept: str | None) -> str:
@@ -521,13 +524,13 @@ class Handler(BaseHTTPRequestHandler):
                 started = time.perf_counter()
                 answer_type = _answer_type(self.headers.get("Accept"))
                 body = self._read_body()
-                predictions, recorded = self.service.classify_with_signals(
+                predictions, recorded, graph_ms = self.service.classify_with_signals(
                     body, self.headers.get("Content-Type")
                 )
                 self._answer(answer_type, predictions)
                 if recorded:  # after the answer: the client does not wait for the log line
                     latency_ms = (time.perf_counter() - started) * 1000
-                    _emit(signals.lines(recorded, latency_ms, self.service.model_version))
+                    _emit(signals.lines(recorded, latency_ms, self.service.model_version, graph_ms))
                 return None
         except RequestError as error:
             if error.status in (HTTPStatus.NOT_ACCEPTABLE, HTTPStatus.SERVICE_UNAVAILABLE):

@@ -4,7 +4,8 @@ turn into metrics.
 What a line holds, for one text of an answered request: the predicted label, its score, the text's
 length in characters (as received) and in tokens (as fed to the graph), and whether it was cut
 (characters by `deploy.serve.max_text_chars`, tokens by `model.max_length`), with the model
-version; the request's first line also holds its latency and how many texts it carried. Never the
+version; the request's first line also holds its latency, the part of it the model took, and how
+many texts it carried. Never the
 text itself, nor anything derived from its content beyond those counts.
 
 How the lines become metrics. Whatever a SageMaker model container writes to stdout or stderr goes
@@ -80,8 +81,12 @@ class TextSignal:
     truncated: bool
 
 
-def lines(signals: list[TextSignal], latency_ms: float, model_version: str) -> list[str]:
-    """The log lines for one request's predictions: one per text, in order."""
+def lines(
+    signals: list[TextSignal], latency_ms: float, model_version: str, graph_ms: float | None = None
+) -> list[str]:
+    """The log lines for one request's predictions: one per text, in order. `latency_ms` is the
+    request's time in the server (body read to answer sent); `graph_ms`, of it, the model's
+    (tokenizer, graph and softmax): the rest is the server's own handling of the request."""
     out = []
     for index, signal in enumerate(signals):
         line: dict[str, Any] = {
@@ -95,5 +100,7 @@ def lines(signals: list[TextSignal], latency_ms: float, model_version: str) -> l
         }
         if index == 0:  # once per request
             line |= {"latency_ms": round(latency_ms, 3), "texts": len(signals)}
+            if graph_ms is not None:
+                line["graph_ms"] = round(graph_ms, 3)
         out.append(json.dumps(line, separators=(",", ":")))
     return out
