@@ -85,7 +85,10 @@ def test_an_answer_github_would_not_send_is_one_message(answer):
         ('{"alarm": "a", "alarm": "b"}', "field 'alarm' is given twice"),
         ("[" * 2000 + "]" * 2000, "nested too deeply"),
         ('"\ud800"', "not UTF-8 text"),
-        (json.dumps({**GOOD, "time": "2026-13-45T99:99:99Z"}), r"client_payload.time: .* is not a valid time"),
+        (
+            json.dumps({**GOOD, "time": "2026-13-45T99:99:99Z"}),
+            r"client_payload.time: .* is not a valid time",
+        ),
         (json.dumps({**GOOD, "time": "\u0662\u0660\u0662\u0666-01-01T00:00:00Z"}), "is not a valid time"),
     ],
 )

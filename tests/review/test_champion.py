@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
 from datetime import UTC, datetime
 
 import boto3
@@ -116,3 +117,26 @@ def test_record_refuses_bad_input_and_writes_nothing(pr_repo, bucket, version, m
 def test_record_without_metrics_file_names_the_file(pr_repo, bucket):
     with pytest.raises(ChampionError, match=r"metrics/missing\.json: not found"):
         champion.record(AWS, pr_repo.root / "metrics/missing.json", RELEASED, "macro_f1")
+
+
+@pytest.mark.parametrize(
+    ("committed", "message"),
+    [
+        ("[]", "expected a JSON object, not list"),
+        ('"x"', "expected a JSON object, not str"),
+        ('{"macro_f1": 0.1, "macro_f1": 0.99}', "key 'macro_f1' is given twice"),
+    ],
+)
+def test_a_committed_champion_that_is_not_an_object_is_an_error_not_a_first_pr(
+    tmp_path, monkeypatch, committed, message
+):
+    # Taken as absent, the gate judged on thresholds alone: a broken champion skipped the comparison.
+    run = lambda *args: subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)  # noqa: E731
+    run("init", "-q", "-b", "main")
+    (tmp_path / "metrics").mkdir()
+    (tmp_path / "metrics/eval.json").write_text(committed, encoding="utf-8")
+    run("add", "metrics/eval.json")
+    run("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "metrics")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ChampionError, match=rf"main:metrics/eval.json: {message}"):
+        champion.find(AwsParams(), "main", "main")

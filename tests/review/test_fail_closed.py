@@ -134,8 +134,14 @@ def test_gate_on_a_huge_integer_metric_fails_red_without_a_traceback(first_repo,
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (lambda m: m["per_class"]["billing"].update(support=-5), "per_class.billing.support must be a whole number"),
-        (lambda m: m["per_class"]["billing"].update(support=4.5), "per_class.billing.support must be a whole number"),
+        (
+            lambda m: m["per_class"]["billing"].update(support=-5),
+            "per_class.billing.support must be a whole number",
+        ),
+        (
+            lambda m: m["per_class"]["billing"].update(support=4.5),
+            "per_class.billing.support must be a whole number",
+        ),
         (lambda m: m.update(confusion_matrix={"labels": LABELS}), "confusion_matrix needs labels and rows"),
         (lambda m: m.update(graphs=["none"]), "graphs must be an object, not list"),
         (lambda m: m.update(serving="auto"), "serving must be an object, not str"),

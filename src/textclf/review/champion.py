@@ -140,10 +140,18 @@ def committed_json(ref: str, path: Path) -> dict[str, Any] | None:
     if result.returncode != 0:
         return None
     try:
-        payload = json.loads(result.stdout)
+        payload = json.loads(result.stdout, object_pairs_hook=atomic.unique_keys)
+    except atomic.DuplicateKey as duplicate:
+        raise ChampionError(f"{ref}:{path}: key {duplicate.key!r} is given twice in one object") from None
     except (ValueError, RecursionError) as error:
         raise ChampionError(f"{ref}:{path}: not valid JSON ({error})") from None
-    return payload if isinstance(payload, dict) else None
+    if not isinstance(payload, dict):
+        # Not "absent": taken as a first PR, the comparison (and the data rules) would be skipped.
+        raise ChampionError(
+            f"{ref}:{path}: expected a JSON object, not {type(payload).__name__}; restore the file "
+            f"the pipeline wrote on {ref}, or compare with production (--champion bucket)"
+        )
+    return payload
 
 
 def classes(metrics: Any) -> frozenset[str] | None:
