@@ -1,5 +1,6 @@
 """Publishing a large model: the archive is streamed to its write-once key, never read into memory
-whole, and one beyond a single PutObject's limit is refused before anything is written."""
+whole, under the artifacts bucket's write-once policy as terraform/storage.tf writes it; and one
+beyond a single PutObject's limit is refused before anything is written."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from tests.infra.test_localcloud_write_once import write_once_condition
 
 from textclf.config import AwsParams
 from textclf.release import promote
@@ -30,8 +32,23 @@ def large_model(tiny_model_dir, tmp_path) -> tuple[Path, Path]:
     return folder, metrics
 
 
+def write_once(bucket: str) -> None:
+    """storage.tf's write-once statement on models/ (its condition read from the file)."""
+    statement = {
+        "Sid": "ReleasedModelsAreWriteOnce",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:PutObject",
+        "Resource": f"arn:aws:s3:::{bucket}/models/*",
+        "Condition": write_once_condition(),
+    }
+    policy = {"Version": "2012-10-17", "Statement": [statement]}
+    boto3.client("s3").put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+
+
 def test_a_large_archive_is_streamed_to_its_write_once_key(world, large_model, tmp_path, monkeypatch):
     folder, metrics = large_model
+    write_once(AWS.artifacts_bucket)
     read_whole = Path.read_bytes
 
     def refuse_archives(path: Path) -> bytes:
@@ -44,7 +61,8 @@ def test_a_large_archive_is_streamed_to_its_write_once_key(world, large_model, t
         COMMIT, AWS, folder, metrics, tmp_path / "no-gate.json", test_split_file=tmp_path / "none"
     )
 
-    stored = boto3.client("s3").get_object(Bucket=AWS.artifacts_bucket, Key=f"models/{COMMIT}/model.tar.gz")
+    stored_key = f"models/{COMMIT}/model.tar.gz"
+    stored = boto3.client("s3").get_object(Bucket=AWS.artifacts_bucket, Key=stored_key)
     body = stored["Body"].read()
     assert len(body) == manifest["size_bytes"] > 8 * 1024 * 1024
     assert hashlib.sha256(body).hexdigest() == manifest["sha256"]
@@ -55,6 +73,16 @@ def test_a_large_archive_is_streamed_to_its_write_once_key(world, large_model, t
         )
         == manifest
     )
+    # Other bytes under the same commit: publish refuses them, and so does the bucket to a plain
+    # upload (boto3's managed transfer, multipart at this size, sends no If-None-Match).
+    (folder / "extra.safetensors").write_bytes(os.urandom(9 * 1024 * 1024))
+    with pytest.raises(promote.ReleaseError, match="released models are write-once"):
+        promote.publish(
+            COMMIT, AWS, folder, metrics, tmp_path / "no-gate.json", test_split_file=tmp_path / "none"
+        )
+    with pytest.raises(Exception, match="AccessDenied"):
+        boto3.client("s3").upload_file(str(folder / "extra.safetensors"), AWS.artifacts_bucket, stored_key)
+    assert boto3.client("s3").get_object(Bucket=AWS.artifacts_bucket, Key=stored_key)["Body"].read() == body
 
 
 def test_an_archive_beyond_one_put_is_refused_before_anything_is_written(
