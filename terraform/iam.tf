@@ -10,6 +10,8 @@
 #            function, which verifies the run's OIDC token: the role writes no models/)
 # release:   the release job's Terraform apply (and images); environment `production` on main only
 # promote:   the release job's promote step: invoke the redeploy Lambda, read models/, write production/
+# state:     the scheduled comparison of production with deploy/production.yaml (state.yml): read
+#            which model the endpoint serves, nothing else
 # retrain:   the retrain workflow: read incoming/ data, add DVC objects
 # events:    EventBridge calling the GitHub dispatch API destination
 #
@@ -49,8 +51,11 @@ locals {
   github_workflow_refs = {
     pr      = ["${local.workflow_ref}/pr.yml@refs/pull/*/merge"]
     release = ["${local.workflow_ref}/release.yml@${local.release_ref}"]
-    # The release's promote steps, and the scheduled comparison of production with its declared state.
-    promote = ["${local.workflow_ref}/release.yml@${local.release_ref}", "${local.workflow_ref}/state.yml@${local.release_ref}"]
+    # The release's promote steps only: the scheduled comparison of production with its declared
+    # state (state.yml) reads the endpoint and needs none of the promote role's rights (it invokes
+    # no Lambda and writes nothing), so it has a read-only role of its own.
+    promote = ["${local.workflow_ref}/release.yml@${local.release_ref}"]
+    state   = ["${local.workflow_ref}/state.yml@${local.release_ref}"]
     retrain = ["${local.workflow_ref}/retrain.yml@${local.release_ref}"]
     batch   = ["${local.workflow_ref}/batch.yml@${local.release_ref}"]
   }
@@ -155,6 +160,7 @@ locals {
     pr      = local.pr_subjects
     release = local.release_subjects
     promote = local.release_subjects
+    state   = local.release_subjects # state.yml's job is bound to the production environment on main
     retrain = local.retrain_subjects
     } : role => {
     Version = "2012-10-17"
@@ -232,6 +238,20 @@ resource "aws_iam_role" "github_promote" {
   assume_role_policy   = jsonencode(local.github_trust["promote"])
   permissions_boundary = aws_iam_policy.boundary.arn
   max_session_duration = 3600
+}
+
+# Created by the release role like any project role (it carries the boundary); read-only.
+resource "aws_iam_role" "github_state" {
+  name                 = "${local.name}-github-state"
+  description          = "The scheduled comparison of ${var.github_repository}'s production endpoint with deploy/production.yaml (state.yml, read-only)"
+  assume_role_policy   = jsonencode(local.github_trust["state"])
+  permissions_boundary = aws_iam_policy.boundary.arn
+  max_session_duration = 3600
+}
+
+output "state_role_arn" {
+  description = "Role the state workflow (state.yml) assumes through OIDC to read which model production serves (environment production, main only; repository variable AWS_STATE_ROLE_ARN)."
+  value       = aws_iam_role.github_state.arn
 }
 
 resource "aws_iam_role" "github_retrain" {
@@ -779,6 +799,24 @@ locals {
     ]
   }
 
+  # state.yml: which model the endpoint serves (textclf.release.desired compare reads the endpoint,
+  # its config and its model), nothing else. Each Describe call is authorized on its own resource
+  # type, endpoint, endpoint-config and model (Service Authorization Reference, "Actions, resources,
+  # and condition keys for Amazon SageMaker AI").
+  github_state_policy = {
+    Version = "2012-10-17"
+    Statement = [{
+      Sid    = "ReadWhatTheEndpointServes"
+      Effect = "Allow"
+      Action = ["sagemaker:DescribeEndpoint", "sagemaker:DescribeEndpointConfig", "sagemaker:DescribeModel"]
+      Resource = [
+        "${local.sagemaker_arn_prefix}:endpoint/${local.endpoint_name}",
+        "${local.sagemaker_arn_prefix}:endpoint-config/${local.endpoint_name}-*",
+        "${local.sagemaker_arn_prefix}:model/${local.endpoint_name}-*",
+      ]
+    }]
+  }
+
   # The retrain workflow: new raw data in, new DVC objects out (content-addressed, so adding never
   # replaces what main's data.dvc points at; DVC's remote is set to verify what it pulls).
   github_retrain_policy = {
@@ -888,6 +926,7 @@ locals {
     sagemaker = { role = aws_iam_role.sagemaker.id, document = local.sagemaker_policy }
     serving   = { role = aws_iam_role.serving.id, document = local.serving_policy }
     promote   = { role = aws_iam_role.github_promote.id, document = local.github_promote_policy }
+    state     = { role = aws_iam_role.github_state.id, document = local.github_state_policy }
     retrain   = { role = aws_iam_role.github_retrain.id, document = local.github_retrain_policy }
     redeploy  = { role = aws_iam_role.redeploy.id, document = local.redeploy_policy }
     pr        = { role = aws_iam_role.github_pr.id, document = local.github_pr_policy }

@@ -109,7 +109,7 @@ run "defaults" {
 
   # --- github roles trust only this repository
   assert {
-    condition = alltrue([for role in [aws_iam_role.github_pr, aws_iam_role.github_release, aws_iam_role.github_promote, aws_iam_role.github_retrain] :
+    condition = alltrue([for role in [aws_iam_role.github_pr, aws_iam_role.github_release, aws_iam_role.github_promote, aws_iam_role.github_state, aws_iam_role.github_retrain] :
       alltrue([for statement in jsondecode(role.assume_role_policy).Statement :
         statement.Action == "sts:AssumeRoleWithWebIdentity" &&
         statement.Principal.Federated == aws_iam_openid_connect_provider.github[0].arn &&
@@ -127,11 +127,11 @@ run "defaults" {
   }
 
   assert {
-    condition = alltrue([for role in [aws_iam_role.github_release, aws_iam_role.github_promote] :
+    condition = alltrue([for role in [aws_iam_role.github_release, aws_iam_role.github_promote, aws_iam_role.github_state] :
       jsondecode(role.assume_role_policy).Statement[0].Condition.StringLike["token.actions.githubusercontent.com:sub"] == [
         "repo:acme/text-classifier:environment:production:ref:refs/heads/main",
     ]])
-    error_message = "the release and promote roles must trust the production environment on main only (subject with the ref)"
+    error_message = "the release, promote and state roles must trust the production environment on main only (subject with the ref)"
   }
 
   # --- each role trusts the jobs of its own workflow file (job_workflow_ref)
@@ -139,9 +139,10 @@ run "defaults" {
     condition = alltrue([for role, files in {
       (aws_iam_role.github_pr.name)      = ["pr.yml@refs/pull/*/merge"]
       (aws_iam_role.github_release.name) = ["release.yml@refs/heads/main"]
-      (aws_iam_role.github_promote.name) = ["release.yml@refs/heads/main", "state.yml@refs/heads/main"]
+      (aws_iam_role.github_promote.name) = ["release.yml@refs/heads/main"]
+      (aws_iam_role.github_state.name)   = ["state.yml@refs/heads/main"]
       (aws_iam_role.github_retrain.name) = ["retrain.yml@refs/heads/main"]
-      } : jsondecode([for r in [aws_iam_role.github_pr, aws_iam_role.github_release, aws_iam_role.github_promote, aws_iam_role.github_retrain] : r.assume_role_policy if r.name == role][0]).Statement[0].Condition.StringLike["token.actions.githubusercontent.com:job_workflow_ref"] ==
+      } : jsondecode([for r in [aws_iam_role.github_pr, aws_iam_role.github_release, aws_iam_role.github_promote, aws_iam_role.github_state, aws_iam_role.github_retrain] : r.assume_role_policy if r.name == role][0]).Statement[0].Condition.StringLike["token.actions.githubusercontent.com:job_workflow_ref"] ==
       [for file in files : "acme/text-classifier/.github/workflows/${file}"]
     ])
     error_message = "each GitHub role must trust the jobs of its own workflow file only (job_workflow_ref)"
@@ -156,7 +157,7 @@ run "defaults" {
   assert {
     condition = alltrue([for statement in flatten([for document in concat(
       [for policy in aws_iam_role_policy.this : jsondecode(policy.policy)],
-      [for role in [aws_iam_role.sagemaker, aws_iam_role.serving, aws_iam_role.redeploy, aws_iam_role.stop_training, aws_iam_role.events, aws_iam_role.github_pr, aws_iam_role.github_release, aws_iam_role.github_promote, aws_iam_role.github_retrain] : jsondecode(role.assume_role_policy)],
+      [for role in [aws_iam_role.sagemaker, aws_iam_role.serving, aws_iam_role.redeploy, aws_iam_role.stop_training, aws_iam_role.events, aws_iam_role.github_pr, aws_iam_role.github_release, aws_iam_role.github_promote, aws_iam_role.github_state, aws_iam_role.github_retrain] : jsondecode(role.assume_role_policy)],
       [for policy in aws_s3_bucket_policy.this : jsondecode(policy.policy)],
       [jsondecode(aws_kms_key.project.policy), jsondecode(aws_sns_topic_policy.alarms.policy), jsondecode(aws_cloudwatch_log_resource_policy.events_to_logs.policy_document)],
       ) : document.Statement]) :
@@ -167,8 +168,16 @@ run "defaults" {
   }
 
   assert {
-    condition     = length(aws_iam_role_policy.this) == 9
-    error_message = "expected the nine role policies (sagemaker, serving, redeploy, stop, pr, release, promote, retrain, events)"
+    condition     = length(aws_iam_role_policy.this) == 10
+    error_message = "expected the ten role policies (sagemaker, serving, redeploy, stop, pr, release, promote, state, retrain, events)"
+  }
+
+  # --- state.yml reads which model the endpoint serves, nothing else (not the promote role's rights)
+  assert {
+    condition = length(jsondecode(aws_iam_role_policy.this["state"].policy).Statement) == 1 && alltrue([for statement in jsondecode(aws_iam_role_policy.this["state"].policy).Statement :
+      statement.Effect == "Allow" && toset(flatten([statement.Action])) == toset(["sagemaker:DescribeEndpoint", "sagemaker:DescribeEndpointConfig", "sagemaker:DescribeModel"])
+    ])
+    error_message = "the state role may only describe the endpoint, its configs and models"
   }
 
   # --- one role serves every PR: it starts, stops and publishes jobs only through the training-run
@@ -215,7 +224,7 @@ run "defaults" {
   }
 
   assert {
-    condition = alltrue([for role in [aws_iam_role.sagemaker, aws_iam_role.serving, aws_iam_role.redeploy, aws_iam_role.stop_training, aws_iam_role.events, aws_iam_role.github_pr, aws_iam_role.github_release, aws_iam_role.github_promote, aws_iam_role.github_retrain] :
+    condition = alltrue([for role in [aws_iam_role.sagemaker, aws_iam_role.serving, aws_iam_role.redeploy, aws_iam_role.stop_training, aws_iam_role.events, aws_iam_role.github_pr, aws_iam_role.github_release, aws_iam_role.github_promote, aws_iam_role.github_state, aws_iam_role.github_retrain] :
     role.permissions_boundary == aws_iam_policy.boundary.arn])
     error_message = "every project role must carry the permissions boundary"
   }

@@ -89,9 +89,58 @@ def test_a_token_opens_only_the_role_its_job_is_trusted_for(env: Account):
             with pytest.raises(ClientError, match=r"AccessDenied.*sts:AssumeRoleWithWebIdentity"):
                 env.github(role, other)
     state = principals.release(GITHUB_REPOSITORY, workflow="state.yml")
-    assert env.github("promote", state)["AWS_ACCESS_KEY_ID"].startswith("ASIA")  # its comparison
-    with pytest.raises(ClientError, match="AccessDenied"):
-        env.github("release", state)
+    assert env.github("state", state)["AWS_ACCESS_KEY_ID"].startswith("ASIA")  # its comparison
+    for role in ("release", "promote"):  # the scheduled comparison gets neither (before: promote)
+        with pytest.raises(ClientError, match=r"AccessDenied.*sts:AssumeRoleWithWebIdentity"):
+            env.github(role, state)
+    for job in (RELEASE_JOB, principals.release(GITHUB_REPOSITORY, workflow="batch.yml"), PR_JOB):
+        with pytest.raises(ClientError, match=r"AccessDenied.*sts:AssumeRoleWithWebIdentity"):
+            env.github("state", job)  # and no other workflow's job gets the state role
+
+
+def test_the_state_role_reads_what_production_serves_and_nothing_else(env: Account):
+    """state.yml compares the endpoint with deploy/production.yaml (textclf.release.desired
+    compare): it describes the endpoint, its config and its model, and may not deploy, invoke the
+    redeploy Lambda, read models or write the champion record as the promote role may."""
+    out = env.outputs
+    endpoint, bucket = out["endpoint_name"], out["artifacts_bucket"]
+    with env.acting_as(env.github("state", principals.release(GITHUB_REPOSITORY, workflow="state.yml"))):
+        sagemaker = boto3.client("sagemaker")
+        for call in (
+            lambda: sagemaker.describe_endpoint(EndpointName=endpoint),
+            lambda: sagemaker.describe_endpoint_config(EndpointConfigName=f"{endpoint}-x"),
+            lambda: sagemaker.describe_model(ModelName=f"{endpoint}-x"),
+        ):
+            try:
+                call()
+            except ClientError as error:  # no such endpoint, config or model yet: allowed, not there
+                assert "AccessDenied" not in str(error), error
+        session = session_of(env, "state")
+        denied(
+            lambda: boto3.client("lambda").invoke(FunctionName=out["redeploy_function_name"], Payload=b"{}"),
+            session,
+            "lambda:InvokeFunction",
+            out["redeploy_function_name"],
+        )
+        s3 = boto3.client("s3")
+        denied(
+            lambda: s3.put_object(Bucket=bucket, Key="production/champion.json", Body=b"{}"),
+            session,
+            "s3:PutObject",
+            "production/champion.json",
+        )
+        denied(
+            lambda: s3.get_object(Bucket=out["models_bucket"], Key=f"models/{GOOD}/model.tar.gz"),
+            session,
+            "s3:GetObject",
+            f"models/{GOOD}/model.tar.gz",
+        )
+        denied(
+            lambda: sagemaker.update_endpoint(EndpointName=endpoint, EndpointConfigName=f"{endpoint}-x"),
+            session,
+            "sagemaker:UpdateEndpoint",
+            endpoint,
+        )
 
 
 def test_the_release_job_promotes_a_published_model_through_the_lambda(env, tiny_model_dir, tmp_path):
