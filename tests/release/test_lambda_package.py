@@ -13,7 +13,14 @@ import zipfile
 
 import boto3
 import pytest
-from redeploy_world import BUCKET, COMMITS, ENDPOINT, LOCK_TABLE, artifact_url, lambda_environment
+from redeploy_world import (
+    BUCKET,
+    COMMITS,
+    ENDPOINT,
+    LOCK_TABLE,
+    direct_event,
+    lambda_environment,
+)
 from tests.roles import redeploy_lambda_role
 
 from textclf.lambda_zip import build as build_lambda_zip
@@ -84,7 +91,7 @@ def test_invoking_the_lambda_deploys_the_release(world, lambda_zip):
     world.upload(A)
     name = create_function(lambda_zip, "textclf.release.redeploy.handler", lambda_environment(world.role_arn))
 
-    payload, response = invoke(name, {"model_data_url": artifact_url(A), "model_version": A})
+    payload, response = invoke(name, direct_event(A))
 
     assert "FunctionError" not in response, payload
     assert payload["status"] == "deployed" and payload["model_version"] == A
@@ -102,7 +109,7 @@ def test_a_lambda_that_raises_reports_a_function_error(world, lambda_zip):
     world.ddb.put_item(TableName=LOCK_TABLE, Item={**held, "expires_at": {"N": str(int(time.time()) + 600)}})
     name = create_function(lambda_zip, "textclf.release.redeploy.handler", env)
 
-    payload, response = invoke(name, {"model_data_url": artifact_url(A)})
+    payload, response = invoke(name, direct_event(A))
 
     assert response["FunctionError"] == "Unhandled"
     assert payload["errorType"] == "DeployBusy"  # Lambda retries an asynchronous event
@@ -146,7 +153,7 @@ def test_the_function_timeout_is_enforced(world):
 def test_the_cli_runs_the_handler_and_exits_non_zero_on_failure(world, tmp_path, aws_env):
     world.upload(A)
     good, bad = tmp_path / "good.json", tmp_path / "bad.json"
-    good.write_text(json.dumps({"model_data_url": artifact_url(A)}))
+    good.write_text(json.dumps(direct_event(A)))
     bad.write_text(json.dumps({"model_data_url": "s3://elsewhere/models/abcdef1/model.tar.gz"}))
     command = [sys.executable, "-m", "textclf.cli", "redeploy", "--event"]
 

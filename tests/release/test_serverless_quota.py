@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from botocore.exceptions import ClientError
-from redeploy_world import COMMITS, ENDPOINT, artifact_url, set_endpoint_behaviour
+from redeploy_world import COMMITS, ENDPOINT, artifact_url, direct_event, set_endpoint_behaviour
 
 from textclf.release import redeploy
 
@@ -52,10 +52,10 @@ def test_the_redeploy_names_the_quota_and_keeps_the_live_model(world, monkeypatc
     world.sm.create_endpoint(EndpointName="staging", EndpointConfigName=serverless_config(world, "s5", A, 5))
     world.upload(A)
     world.upload(B)
-    assert redeploy.handler({"model_data_url": artifact_url(A), "model_version": A}, None)["ok"]  # 5 + 5
+    assert redeploy.handler(direct_event(A), None)["ok"]  # 5 + 5
 
     monkeypatch.setenv("SERVERLESS_MAX_CONCURRENCY", "6")
-    result = redeploy.handler({"model_data_url": artifact_url(B), "model_version": B}, None)
+    result = redeploy.handler(direct_event(B), None)
 
     assert not result["ok"] and result["status"] == "quota"
     assert (

@@ -60,6 +60,7 @@ VARIABLE_OUTPUTS = {
     "AWS_PR_ROLE_ARN": "pr_role_arn",
     "AWS_RELEASE_ROLE_ARN": "release_role_arn",
     "AWS_PROMOTE_ROLE_ARN": "promote_role_arn",
+    "AWS_STATE_ROLE_ARN": "state_role_arn",
     "AWS_RETRAIN_ROLE_ARN": "retrain_role_arn",
     "AWS_BATCH_ROLE_ARN": "batch_role_arn",
     "STOP_TRAINING_FUNCTION": "stop_training_function_name",
