@@ -275,7 +275,7 @@ def step_environment(setup: Setup, environment: str, state_exists: bool) -> None
     env = {"DEPLOY_ENV": environment}
     if setup.dry_run:
         if not state_exists:
-            setup.report(name, "would create", "every resource (planned once the state bucket exists)")
+            setup.report(name, "would create", "every resource; planned once the state bucket exists")
             return
         found = PLANNED.search(setup.make("infra-plan", env=env))
         counts = tuple(map(int, found.groups())) if found else (0, 0, 0)
