@@ -37,7 +37,20 @@ include $(sort $(wildcard mk/*.mk))
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
-$(INSTALLED): pyproject.toml requirements.lock
+# The pinned dependencies are installed once per content of requirements.lock, not per timestamp:
+# a checkout, a branch switch or a fresh clone with a restored .venv rewrites the file's time, and
+# pip would then spend its time finding every pin already satisfied. The project itself (an
+# editable install pointing at this checkout) is reinstalled whenever pyproject.toml changes.
+LOCK_KEY := $(shell sha256sum requirements.lock 2>/dev/null | cut -c1-16)
+LOCKED := $(VENV)/.locked-$(LOCK_KEY)
+
+$(INSTALLED): $(LOCKED) pyproject.toml
+	# The project itself with the build backend the lock installed (setuptools, hash-checked): build
+	# isolation would fetch an unpinned setuptools from the index at every install.
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	@touch $@
+
+$(LOCKED):
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	# Hash-checking mode (mk/lock.mk): pip refuses a file whose sha256 the lock does not list and
 	# any dependency the lock misses. torch's CPU build (2.13.0+cpu; PyPI's Linux torch is a CUDA
@@ -48,9 +61,7 @@ $(INSTALLED): pyproject.toml requirements.lock
 	$(BIN)/pip install --quiet --require-hashes --no-deps \
 		$(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX)) -r $(VENV)/torch.lock
 	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
-	# The project itself with the build backend the lock installed (setuptools, hash-checked): build
-	# isolation would fetch an unpinned setuptools from the index at every install.
-	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	@rm -f $(VENV)/.locked-*
 	@touch $@
 
 setup: $(INSTALLED) ## Create .venv and install the pinned dependencies (idempotent)

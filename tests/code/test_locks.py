@@ -55,7 +55,7 @@ def test_pyproject_pins_are_the_locked_versions() -> None:
 
 def test_make_setup_installs_in_hash_checking_mode() -> None:
     dry_run = subprocess.run(
-        ["make", "-n", "--no-print-directory", "-W", "requirements.lock", ".venv/.installed"],
+        ["make", "-n", "-B", "--no-print-directory", ".venv/.installed"],
         cwd=REPO,
         capture_output=True,
         text=True,

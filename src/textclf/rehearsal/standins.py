@@ -234,7 +234,10 @@ def setup_python() -> None:
 def layered_venv(venv: Path, python: str, facts: dict[str, Any]) -> None:
     """A fresh .venv holding the world's installed packages (what the pip cache would give, offline)
     as hard links, so that `make setup` installs the job's own commit into it without touching the
-    world's environment (pip replaces files, it never writes into them), and their entry points."""
+    world's environment (pip replaces files, it never writes into them), and their entry points.
+    Unlike GitHub's pip cache it also carries the lock's marker, so `make setup` skips re-checking
+    every pin of an unchanged lock: the hash-checked install itself is what `make test` and CI's
+    own `make setup` run."""
     if venv.is_symlink():
         raise StandInError(f"{venv} is a link in the checkout: a job's environment must be its own")
     if venv.exists():
@@ -270,6 +273,11 @@ def layered_venv(venv: Path, python: str, facts: dict[str, Any]) -> None:
             target.chmod(0o755)
         elif script.is_file():
             target.symlink_to(script.resolve())
+    # The marker of the lock the world's environment was installed from (Makefile, LOCKED): a job
+    # whose requirements.lock is that lock installs only its own commit; one that changes the lock
+    # installs it in full.
+    for marker in Path(facts["python"]).parent.parent.glob(".locked-*"):
+        shutil.copy2(marker, venv / marker.name)
     print(f"pip cache (offline): {venv} holds the world's packages")
 
 
