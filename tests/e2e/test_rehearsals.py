@@ -61,6 +61,9 @@ def test_rehearse_the_release_loop() -> None:
     # The branch protection it set is enforced: the author's own approval and a non-owner's do not merge.
     assert "approving review" in results["protection"]["a-developer"]
     assert "code owner" in results["protection"]["octocat"]
+    # The rollback's bake saw 5xx: production went back to the params PR's model, by a pull request.
+    assert results["bake_rollback"]["rolled_back_to"] == second["head"]
+    assert results["bake_rollback"]["failed"] == first["head"]
     print(f"make rehearse: {seconds:.0f} s; pr.yml push to comment: {results['pr_push_to_comment_s']} s")
 
 

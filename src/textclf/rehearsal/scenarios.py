@@ -23,7 +23,13 @@
     no production pull request is opened and production's file and endpoint are unchanged; the
     re-run passes and the production
     pull request, merged, releases production with a bake window (production had a model).
- 5. A rollback: a pull request that moves deploy/production.yaml back to step 2's model.
+ 5. A rollback: a pull request that moves deploy/production.yaml back to step 2's model (the
+    author's own approval and a writer's who is no code owner do not merge it). Its model is
+    promoted, then answers every request with a 500 during the bake (faults injected in the local
+    cloud, traffic sent): the 5xx alarm fires, the bake rolls production back to step 4's model and
+    fails the release, and the job opens the pull request that moves deploy/production.yaml back
+    to it; that pull request, reviewed and merged, releases production so git and the endpoint
+    agree again.
  6. state.yml (the scheduled check) passes while production serves what deploy/production.yaml
     declares; after an administrator deploys another model by hand it fails and opens one issue,
     and the next run comments on that issue instead of opening another.
@@ -43,6 +49,7 @@ the `changes` job it needs and the train job.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import tempfile
@@ -430,16 +437,12 @@ def release_loop(world: World) -> dict[str, Any]:
     loop.results["protection"] = protection_refusals(loop, rollback)
     before = repo.head_of("main")
     merged = loop.review_and_merge(rollback)
-    runs = loop.release(merged, before)
-    runs["production"].require(*PRODUCTION_STEPS)
-    if loop.serving("production") != code["head"]:
-        raise RehearsalError("after the rollback PR production does not serve step 2's model")
-    say(f"production rolled back to {code['head'][:12]}")
+    loop.results["bake_rollback"] = bake_rolls_back(loop, merged, before, code["head"], second["head"])
 
     loop.scenario(
         "6. the scheduled state check: production agrees with git; a change made by hand opens one issue"
     )
-    loop.results["state_check"] = state_check(loop, second["head"])
+    loop.results["state_check"] = state_check(loop, code["head"])
 
     loop.scenario("7. new data: retrain.yml opens a pull request whose checks run; drift.yml opens one issue")
     loop.results["retrain"] = retrain_and_drift(loop)
@@ -449,6 +452,95 @@ def release_loop(world: World) -> dict[str, Any]:
     loop.end_scenario()
     loop.results["timings_s"] = world.timings
     return loop.results
+
+
+BAKE_STEP = "Bake (an alarm rolls back to the previous model and fails the release)"
+ROLLED_BACK_STEP = "After a rollback, the pull request that moves deploy/production.yaml back"
+
+
+def bake_rolls_back(loop: Loop, merged: str, before: str, failing: str, previous: str) -> dict[str, Any]:
+    """release.yml for the push of `merged`, which declares `failing`: once production's bake
+    starts, `failing`'s model answers every request with a 500 and the world sends it traffic, so
+    the endpoint's 5xx alarm fires; the bake must roll production back to `previous`, fail, and
+    open the pull request that moves deploy/production.yaml back. That pull request, merged,
+    releases `previous` again."""
+    import threading
+
+    from textclf.localcloud import runtime
+
+    world = loop.world
+    models = world.outputs["production"]["models_bucket"]
+    started = {
+        job: loop.release_job(job, job, merged, before, background=True) for job in ("production", "staging")
+    }
+    stop = threading.Event()
+    traffic = threading.Thread(
+        target=errors_during_bake,
+        args=(world, started["production"].log_file, f"s3://{models}/models/{failing}/model.tar.gz", stop),
+    )
+    traffic.start()
+    try:
+        runs = {job: world.wait(process, check=job != "production") for job, process in started.items()}
+    finally:
+        stop.set()
+        traffic.join()
+        runtime.clear_faults()
+    production = runs["production"]
+    if production.returncode == 0 or production.ran(BAKE_STEP) != "Failure":
+        raise RehearsalError("production's bake passed while its model answered every request with a 500")
+    production.require(ROLLED_BACK_STEP)
+    if loop.serving("production") != previous:
+        raise RehearsalError(f"after the failed bake production does not serve {previous[:12]} again")
+    pull = loop.production_pr()
+    declared = yaml.safe_load(
+        world.git(
+            "--git-dir",
+            str(world.origin),
+            "show",
+            f"{pull['head']['sha']}:deploy/production.yaml",
+            cwd=world.root,
+        )
+    )
+    if declared.get("commit") != previous:
+        raise RehearsalError(
+            f"the rolled-back pull request declares {declared.get('commit')}, not {previous[:12]}"
+        )
+    say(f"the bake rolled production back to {previous[:12]}; PR #{pull['number']} moves the file back")
+    loop.run_pr(pull)
+    before_back = world.repo.head_of("main")
+    back = loop.review_and_merge(pull)
+    runs = loop.release(back, before_back)
+    runs["production"].require(*PRODUCTION_STEPS)
+    if loop.serving("production") != previous:
+        raise RehearsalError(f"after the rolled-back pull request production does not serve {previous[:12]}")
+    return {"rolled_back_to": previous, "failed": failing, "pull_request": pull["number"]}
+
+
+def errors_during_bake(world: World, log_file: Path, model_url: str, stop: Any) -> None:
+    """Once the job's log shows the bake step started: faults on `model_url` (every request a 500)
+    and a request to production's endpoint every half second, for at most a minute."""
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from textclf.localcloud import runtime
+
+    while not stop.is_set():
+        if f"Run Main {BAKE_STEP}" in log_file.read_text(encoding="utf-8", errors="replace"):
+            break
+        stop.wait(0.5)
+    else:
+        return
+    runtime.inject_faults(model_url, 1.0)
+    client = boto3.session.Session().client("sagemaker-runtime")
+    endpoint = world.outputs["production"]["endpoint_name"]
+    deadline = time.monotonic() + 60
+    while not stop.is_set() and time.monotonic() < deadline:
+        # The ModelError (424) each answer raises is the 5xx the alarm counts.
+        with contextlib.suppress(BotoCoreError, ClientError):
+            client.invoke_endpoint(
+                EndpointName=endpoint, ContentType="application/json", Body=json.dumps({"inputs": ["hello"]})
+            )
+        stop.wait(0.5)
 
 
 def protection_refusals(loop: Loop, pull: dict[str, Any]) -> dict[str, str]:
