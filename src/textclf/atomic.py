@@ -6,8 +6,11 @@ reads such a JSON output back, with errors that say which file and what to do.
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -80,10 +83,35 @@ def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return dict(pairs)
 
 
+# The largest JSON file of the pipeline's a reader takes (metrics, verdicts: a few KB).
+MAX_JSON_BYTES = 64 * 1024**2
+
+
+def read_regular(path: Path | str, limit: int) -> bytes:
+    """The bytes of a regular file of at most `limit` bytes. Anything else raises OSError with a
+    strerror that says what it is: a device (/dev/zero) would be read without end and a pipe would
+    block the command, so neither is opened for reading."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO opens without waiting for a writer
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise OSError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(errno.EINVAL, "a device, pipe or socket, not a regular file", str(path))
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            data = handle.read(limit + 1)
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise OSError(errno.EFBIG, f"larger than {limit:,} bytes, far more than such a file holds", str(path))
+    return data
+
+
 def read_json_object(path: Path, error: type[Exception], missing_hint: str, kind: str = "") -> dict[str, Any]:
     """The JSON object in `path`; a missing, malformed or non-object file raises `error`."""
     try:
-        payload = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=unique_keys)
+        text = read_regular(path, MAX_JSON_BYTES).decode("utf-8")
+        payload = json.loads(text, object_pairs_hook=unique_keys)
     except DuplicateKey as duplicate:
         raise error(f"{path}: key {duplicate.key!r} is given twice in one object; keep one") from None
     except FileNotFoundError:

@@ -666,7 +666,7 @@ def load_params(path: Path | str = PARAMS_FILE, needs: tuple[str, ...] = ()) -> 
     """params.yaml, validated; `needs` as in parse_params."""
     source = Path(path)
     try:
-        data = source.read_bytes()
+        data = atomic.read_regular(source, MAX_PARAMS_BYTES)
     except FileNotFoundError:
         raise ParamsError(f"{source}: not found; run from the repository root") from None
     except OSError as error:
@@ -700,6 +700,8 @@ def load_params(path: Path | str = PARAMS_FILE, needs: tuple[str, ...] = ()) -> 
 
 # Values a params file may expand to through YAML aliases; the template holds a few hundred.
 MAX_NODES = 100_000
+# The template is about 10 KB; parsing 5 MB of YAML took 16 s.
+MAX_PARAMS_BYTES = 1024**2
 
 
 def _expanded_size(raw: Any) -> int:
