@@ -497,6 +497,8 @@ def cmd_bake(args: argparse.Namespace) -> None:
 
     params = _load(args)
     settings, aws = params.deploy.staging, params.aws.resolved()
+    # Checked before the watch: a bad commit found only once an alarm fired would leave no rollback.
+    previous = promote.check_commit(args.previous) if args.previous else None
     alarms = [name.strip() for name in args.alarms.split(",") if name.strip()]
     cloudwatch = boto3.client("cloudwatch", region_name=aws.region)
     seconds = settings.bake_seconds if args.seconds is None else args.seconds
@@ -506,11 +508,11 @@ def cmd_bake(args: argparse.Namespace) -> None:
         log("bake window passed without an alarm")
         staging.write_job_summary(f"### Bake: passed\n\nNo alarm of {alarms} in {seconds:.0f} s.\n")
         return
-    if not args.previous:
+    if not previous:
         staging.write_job_summary(f"### Bake: alarm `{firing}` fired; no previous model to roll back to\n")
         raise staging.StagingError(f"alarm {firing} fired during the bake and no previous model is known")
     targets = promote.Targets(args.function, args.endpoint)
-    promote.promote(promote.check_commit(args.previous), aws, targets, params.evaluate.main_metric)
+    promote.promote(previous, aws, targets, params.evaluate.main_metric)
     message = (
         f"alarm {firing} fired during the bake: production was rolled back to {args.previous}; "
         "the release failed and the champion is the previous model again"

@@ -27,3 +27,30 @@ def test_params_bake_seconds_must_be_positive_too(seconds):
 
     with pytest.raises(ParamsError, match=r"deploy\.staging\.bake_seconds: Input should be greater than 0"):
         parse_params({"deploy": {"staging": {"bake_seconds": seconds}}})
+
+
+def _bake(tmp_path, monkeypatch, *args: str) -> int:
+    from pathlib import Path
+
+    (tmp_path / "params.yaml").write_bytes((Path(__file__).parents[2] / "params.yaml").read_bytes())
+    monkeypatch.chdir(tmp_path)
+    # Nothing answers: the alarms cannot be read, as without credentials or with the wrong region.
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "y")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    return cli.main(["bake", "--seconds", "1", *args])
+
+
+def test_bake_refuses_a_previous_commit_that_is_not_a_commit_before_watching(tmp_path, monkeypatch, capsys):
+    """It was checked only once an alarm had fired, when the rollback then could not happen."""
+    assert _bake(tmp_path, monkeypatch, "--alarms", "a", "--previous", "x y") == 2
+    err = capsys.readouterr().err
+    assert "commit 'x y' is not a full git commit sha" in err and "baking" not in err
+
+
+def test_bake_that_cannot_read_the_alarms_fails_with_one_message(tmp_path, monkeypatch, capsys):
+    """A botocore error (no credentials, an endpoint that does not answer) was a traceback."""
+    assert _bake(tmp_path, monkeypatch, "--alarms", "a") == 2
+    err = capsys.readouterr().err
+    assert "error: cannot read the alarms ['a']" in err and "the bake cannot tell" in err

@@ -256,7 +256,15 @@ def seconds_to_fire(alarm: dict[str, Any]) -> int:
 
 
 def _describe(cloudwatch: Any, alarms: list[str]) -> list[dict[str, Any]]:
-    found = cloudwatch.describe_alarms(AlarmNames=alarms)["MetricAlarms"]
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        found = cloudwatch.describe_alarms(AlarmNames=alarms)["MetricAlarms"]
+    except (BotoCoreError, ClientError) as error:
+        raise StagingError(
+            f"cannot read the alarms {alarms} ({error}): the bake cannot tell whether the release is "
+            "healthy, so it fails; check the AWS credentials and region, and the alarm names"
+        ) from None
     missing = set(alarms) - {alarm["AlarmName"] for alarm in found}
     if missing:
         raise StagingError(f"alarms {sorted(missing)} do not exist: nothing would watch the bake")
