@@ -676,7 +676,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("train-job", cmd_train_job, "The training container's entry point (SageMaker contract)", params=False)
     add("evaluate", cmd_evaluate, "Stage evaluate: metrics, confusion matrix, threshold verdict")
     cloud = add("local-cloud", cmd_local_cloud, "Run the local cloud (moto) until interrupted", params=False)
-    cloud.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    cloud.add_argument("--port", type=_port, default=0, help="port on 127.0.0.1 (default: a free one)")
     cloud.add_argument("--env-file", default=".localcloud/env", help="where to write the client environment")
     _comparison_args(add("gate", cmd_gate, "Judge metrics/eval.json on thresholds and against production"))
     report = _comparison_args(add("report", cmd_report, "Write the PR report reports/report.md"))
@@ -719,6 +719,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     stop.add_argument("--job-file", required=True, help="the file batch-predict --job-file wrote")
     return parser
+
+
+def _port(text: str) -> int:
+    """--port: 0 (a free one) to 65535, digits only (99999 once served on another port without a
+    word, -1 ended in an OverflowError traceback)."""
+    if not (text.isascii() and text.isdigit() and int(text) <= 65535):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number 0-65535 (0: a free one)")
+    return int(text)
 
 
 def _bake_seconds(text: str) -> float:

@@ -77,3 +77,21 @@ def test_every_textclf_command_a_make_target_runs_exists():
     parser = cli.build_parser()
     registered = set(next(a for a in parser._actions if a.dest == "command").choices)
     assert named and named <= registered, f"not registered: {sorted(named - registered)}"
+
+
+@pytest.mark.parametrize("port", ["99999", "-1", "65536", "8080x", "", "١٢٣"])
+def test_local_cloud_refuses_a_port_that_is_not_one(port, capsys):
+    """99999 served on a free port instead, without a word; -1 was an OverflowError traceback."""
+    from textclf import cli
+
+    with pytest.raises(SystemExit) as exit_:
+        cli.build_parser().parse_args(["local-cloud", "--port", port])
+    assert exit_.value.code == 2
+    assert "is not a port number 0-65535" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("port", "value"), [("0", 0), ("4566", 4566), ("65535", 65535)])
+def test_local_cloud_takes_a_port(port, value):
+    from textclf import cli
+
+    assert cli.build_parser().parse_args(["local-cloud", "--port", port]).port == value
