@@ -1,6 +1,6 @@
 """Publishing a large model: the archive is streamed to its write-once key, never read into memory
 whole, under the artifacts bucket's write-once policy as terraform/storage.tf writes it; and one
-beyond a single PutObject's limit is refused before anything is written."""
+beyond a single PutObject's limit goes up in parts, completed only if the key is new."""
 
 from __future__ import annotations
 
@@ -85,18 +85,36 @@ def test_a_large_archive_is_streamed_to_its_write_once_key(world, large_model, t
     assert boto3.client("s3").get_object(Bucket=AWS.artifacts_bucket, Key=stored_key)["Body"].read() == body
 
 
-def test_an_archive_beyond_one_put_is_refused_before_anything_is_written(
+def test_an_archive_beyond_one_put_goes_up_in_parts_under_the_write_once_policy(
     world, large_model, tmp_path, monkeypatch
 ):
     folder, metrics = large_model
+    write_once(AWS.artifacts_bucket)
+    # Scaled down: "one PutObject" is 1 MiB here, a part 5 MiB (S3's smallest but the last part).
     monkeypatch.setattr(promote, "SINGLE_PUT_LIMIT_BYTES", 1024 * 1024)
+    monkeypatch.setattr(promote, "PART_BYTES", 5 * 1024 * 1024)
+    in_parts: list[str] = []
+    put_in_parts = promote._put_in_parts
 
-    with pytest.raises(
-        promote.ReleaseError, match=r"model\.tar\.gz is \d+ MiB: one PutObject takes at most 1 MiB"
-    ):
+    def recording(s3, bucket, key, path, content_type):
+        in_parts.append(key)
+        put_in_parts(s3, bucket, key, path, content_type)
+
+    monkeypatch.setattr(promote, "_put_in_parts", recording)
+
+    manifest = promote.publish(
+        COMMIT, AWS, folder, metrics, tmp_path / "no-gate.json", test_split_file=tmp_path / "none"
+    )
+
+    s3 = boto3.client("s3")
+    body = s3.get_object(Bucket=AWS.artifacts_bucket, Key=f"models/{COMMIT}/model.tar.gz")["Body"].read()
+    assert hashlib.sha256(body).hexdigest() == manifest["sha256"]
+    assert in_parts == [f"models/{COMMIT}/model.tar.gz"]  # 8 MiB and more: two parts at least
+    assert not s3.list_multipart_uploads(Bucket=AWS.artifacts_bucket).get("Uploads")
+    # Other bytes in parts again: the completion is refused (412), the upload aborted, nothing left.
+    (folder / "extra.safetensors").write_bytes(os.urandom(9 * 1024 * 1024))
+    with pytest.raises(promote.ReleaseError, match="released models are write-once"):
         promote.publish(
             COMMIT, AWS, folder, metrics, tmp_path / "no-gate.json", test_split_file=tmp_path / "none"
         )
-
-    listed = boto3.client("s3").list_objects_v2(Bucket=AWS.artifacts_bucket, Prefix=f"models/{COMMIT}/")
-    assert listed.get("KeyCount", 0) == 0
+    assert not s3.list_multipart_uploads(Bucket=AWS.artifacts_bucket).get("Uploads")

@@ -28,6 +28,7 @@ serves the artifact, sends a smoke request, records the model's metrics as the c
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -410,10 +411,32 @@ def _json_bytes(payload: dict[str, Any]) -> bytes:
 
 
 # S3's largest single PutObject ("Upload an object in a single operation ... up to 5 GB", S3 User
-# Guide, "Uploading objects"). Above it only a multipart upload works, and the write-once policy
-# would have to exempt CreateMultipartUpload and UploadPart (s3:ObjectCreationOperation, S3 User
-# Guide, "Enforce conditional writes"); a text classifier's archive is far below it.
+# Guide, "Uploading objects"). Above it the archive goes up in parts: the write-once policy
+# (terraform/storage.tf) lets the calls that only stage parts through (s3:ObjectCreationOperation
+# false) and requires If-None-Match on CompleteMultipartUpload, which boto3's upload_file cannot
+# send (s3transfer takes no IfNoneMatch), so the parts are sent here, one part in memory at a time.
 SINGLE_PUT_LIMIT_BYTES = 5 * 1024**3
+PART_BYTES = 64 * 1024**2  # S3 allows 10,000 parts: 640 GiB
+
+
+def _put_in_parts(s3: Any, bucket: str, key: str, path: Path, content_type: str) -> None:
+    upload = s3.create_multipart_upload(Bucket=bucket, Key=key, ContentType=content_type)["UploadId"]
+    try:
+        parts = []
+        with path.open("rb") as source:
+            while chunk := source.read(PART_BYTES):
+                number = len(parts) + 1
+                answer = s3.upload_part(
+                    Bucket=bucket, Key=key, UploadId=upload, PartNumber=number, Body=chunk
+                )
+                parts.append({"PartNumber": number, "ETag": answer["ETag"]})
+        s3.complete_multipart_upload(
+            Bucket=bucket, Key=key, UploadId=upload, MultipartUpload={"Parts": parts}, IfNoneMatch="*"
+        )
+    except BaseException:
+        with contextlib.suppress(Exception):  # nothing staged is left behind
+            s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload)
+        raise
 
 
 def _put_once(
@@ -425,18 +448,14 @@ def _put_once(
     from botocore.exceptions import ClientError
 
     key = artifact.key(name)
-    size = body.stat().st_size if isinstance(body, Path) else len(body)
-    if size > SINGLE_PUT_LIMIT_BYTES:
-        raise ReleaseError(
-            f"{name} is {size / 1024**2:.0f} MiB: one PutObject takes at most "
-            f"{SINGLE_PUT_LIMIT_BYTES / 1024**2:.0f} MiB, and the write-once models/ prefix takes "
-            "conditional single writes only (the bucket policy does not exempt multipart uploads)"
-        )
     try:
-        with body.open("rb") if isinstance(body, Path) else nullcontext(body) as payload:
-            s3.put_object(
-                Bucket=artifact.bucket, Key=key, Body=payload, ContentType=content_type, IfNoneMatch="*"
-            )
+        if isinstance(body, Path) and body.stat().st_size > SINGLE_PUT_LIMIT_BYTES:
+            _put_in_parts(s3, artifact.bucket, key, body, content_type)
+        else:
+            with body.open("rb") if isinstance(body, Path) else nullcontext(body) as payload:
+                s3.put_object(
+                    Bucket=artifact.bucket, Key=key, Body=payload, ContentType=content_type, IfNoneMatch="*"
+                )
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code")
         if code not in ("PreconditionFailed", "412"):
