@@ -87,6 +87,22 @@ def test_a_malformed_production_record_is_an_error(pr_repo, bucket):
         champion.find(AWS, "main", "bucket")
 
 
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        # production-commit printed it for the workflow as it was
+        (b'{"model_version": "$(id)", "metrics": {}}', r"model_version '\$\(id\)' is not a git commit"),
+        (b'{"model_version": ["a"], "metrics": {}}', "is not a git commit"),
+        (b'{"metrics": {"macro_f1": 0.1}, "metrics": {"macro_f1": 0.99}}', "key 'metrics' is given twice"),
+    ],
+)
+def test_a_production_record_with_a_forged_field_is_an_error(pr_repo, bucket, body, message):
+    boto3.client("s3").put_object(Bucket=bucket, Key=PRODUCTION_KEY, Body=body)
+
+    with pytest.raises(ChampionError, match=message):
+        champion.find(AWS, "main", "bucket")
+
+
 def test_an_unknown_base_ref_says_how_to_fetch_it(pr_repo):
     with pytest.raises(ChampionError, match=r"git ref 'release' not found: fetch it first"):
         champion.find(AWS, "release", "main")
@@ -102,6 +118,17 @@ def test_an_unknown_base_ref_says_how_to_fetch_it(pr_repo):
         (RELEASED, {**MAIN_EVAL, "accuracy": 10**400}, "`accuracy` is missing or not a number from 0 to 1"),
         (RELEASED, {**MAIN_EVAL, "macro_f1": -0.5}, "`macro_f1` is missing or not a number from 0 to 1"),
         (RELEASED, {"per_class": {}}, "`accuracy` is missing"),
+        (RELEASED, {**MAIN_EVAL, "per_class": [1]}, "per_class must be an object of classes"),
+        (
+            RELEASED,
+            {**MAIN_EVAL, "per_class": {"billing": {"recall": 3}}},
+            r"per_class.billing.recall is not",
+        ),
+        (
+            RELEASED,
+            {**MAIN_EVAL, "per_class": {"billing": {"support": -1}}},
+            r"support must be a whole number",
+        ),
     ],
 )
 def test_record_refuses_bad_input_and_writes_nothing(pr_repo, bucket, version, metrics, message):

@@ -101,7 +101,11 @@ def read_production(aws: AwsParams) -> Champion | None:
 
 def parse_record(body: bytes, url: str) -> Champion:
     try:
-        record = json.loads(body)
+        record = json.loads(body, object_pairs_hook=atomic.unique_keys)
+    except atomic.DuplicateKey as duplicate:
+        raise ChampionError(
+            f"{url}: key {duplicate.key!r} is given twice in one object; record it again at the next release"
+        ) from None
     except RecursionError:
         raise ChampionError(f"{url}: nested too deeply; record it again at the next release") from None
     except ValueError as error:
@@ -109,6 +113,13 @@ def parse_record(body: bytes, url: str) -> Champion:
     if not isinstance(record, dict) or not isinstance(record.get("metrics"), dict):
         raise ChampionError(
             f"{url}: expected an object with a `metrics` object (written by textclf champion record)"
+        )
+    version = record.get("model_version")
+    if version is not None and not (isinstance(version, str) and COMMIT.fullmatch(version)):
+        # production-commit prints it for the release workflow (the bake's rollback target).
+        shown = repr(version) if len(repr(version)) <= 60 else repr(version)[:57] + "..."
+        raise ChampionError(
+            f"{url}: model_version {shown} is not a git commit; record it again at the next release"
         )
     return Champion(
         origin="production",
@@ -260,6 +271,19 @@ def build_record(
                 f"{EVAL_METRICS_FILE}: `{key}` is missing or not a number from 0 to 1; "
                 "record the metrics the evaluate stage wrote for the released model"
             )
+    from textclf.review.report import ReportError, check_eval  # report imports this module
+
+    try:  # the shape the report and the gate require of every later comparison with it
+        check_eval(metrics, str(EVAL_METRICS_FILE))
+    except ReportError as error:
+        raise ChampionError(f"{error}; record the metrics the evaluate stage wrote") from None
+    for label, scores in (metrics.get("per_class") or {}).items():
+        for key in ("precision", "recall", "f1"):
+            if scores.get(key) is not None and not is_score(scores[key]):
+                raise ChampionError(
+                    f"{EVAL_METRICS_FILE}: per_class.{label}.{key} is not a number from 0 to 1; "
+                    "record the metrics the evaluate stage wrote for the released model"
+                )
     return {
         "model_version": model_version,
         "recorded_at": now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
