@@ -50,6 +50,16 @@ def test_batch_stop_with_a_job_file_that_names_no_job_stops_nothing(no_credentia
         job.stop_recorded(tmp_path / "job", AwsParams(), print)
 
 
+@pytest.mark.parametrize("make", [lambda p: p.mkdir(), lambda p: p.symlink_to(p.parent / "gone")])
+def test_batch_stop_on_a_path_that_is_not_a_file_is_an_error_not_nothing_started(
+    no_credentials, tmp_path, make
+):
+    """A folder was reported as "no transform job was started" (exit 0): the job kept running."""
+    make(tmp_path / "job")
+    with pytest.raises(job.BatchError, match="job: not a file; pass the file batch-predict --job-file wrote"):
+        job.stop_recorded(tmp_path / "job", AwsParams(), print)
+
+
 def test_batch_stop_on_a_file_of_other_bytes_is_one_message(tmp_path, capsys, repo_root, monkeypatch):
     (tmp_path / "job").write_bytes(b"\xff\xfe")
     (tmp_path / "params.yaml").write_text((repo_root / "params.yaml").read_text(encoding="utf-8"))

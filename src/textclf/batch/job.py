@@ -277,9 +277,13 @@ def stop_recorded(job_file: Path, aws: AwsParams, log: Log) -> str | None:
     process tree, so the client never sees an interrupt). Stopping a finished job changes nothing."""
     import boto3
 
-    if not job_file.is_file():
+    if not job_file.exists() and not job_file.is_symlink():
         log(f"{job_file}: no transform job was started")
         return None
+    if not job_file.is_file():  # a folder, a dangling link: not "nothing started", a wrong path
+        raise BatchError(
+            f"{job_file}: not a file; pass the file batch-predict --job-file wrote: nothing was stopped"
+        )
     try:
         name = job_file.read_text(encoding="utf-8").strip()
     except (OSError, ValueError) as error:
