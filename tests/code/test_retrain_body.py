@@ -99,3 +99,11 @@ def test_a_file_dvcignore_hides_is_skipped_not_reported_as_new(tmp_path, monkeyp
     assert not (tmp_path / "data/raw/incoming/.x.tmp.csv").exists()
     assert retrain.hidden_by_dvcignore(tmp_path / "data/raw/incoming/.y.tmp.jsonl")
     assert not retrain.hidden_by_dvcignore(tmp_path / "data/raw/incoming/y.jsonl")
+
+
+@pytest.mark.parametrize("base", ["", "-x", "--force", "main..dev", "a b", "main\n"])
+def test_retrain_pr_refuses_a_base_that_is_not_a_branch_before_any_git(base, monkeypatch):
+    """An empty base said "no new data" and exited 0 without comparing anything."""
+    monkeypatch.setattr(retrain, "run", lambda *a, **k: pytest.fail("git or gh ran"))
+    with pytest.raises(retrain.RetrainError, match="is not a branch name"):
+        retrain.open_pr(base=base)

@@ -347,12 +347,19 @@ def open_pull_request_url(branch: str) -> str | None:
     return urls[0] if urls else None
 
 
+# A branch name git accepts, without a leading `-` (gh would read it as an option).
+BRANCH = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._/-]{0,254}")
+
+
 def open_pr(base: str = "main", remote: str = "origin", summary_file: Path = SUMMARY_FILE) -> str | None:
     """Commit data.dvc on retrain/<dataset hash>, push it and open a PR; None when nothing changed
     or a PR for this data is open already.
 
     The branch may exist without a PR (an earlier run pushed it and then `gh pr create` was
     refused, or someone closed the PR): what counts is an open PR, so a PR is opened for it."""
+    if not BRANCH.fullmatch(base) or ".." in base:
+        # An empty base reported "no new data" without looking; an option-like one reached gh.
+        raise RetrainError(f"--base {base!r} is not a branch name: pass the branch the PR goes to (main)")
     if run(["git", "diff", "--quiet", "--", str(DATA_FILE)], check=False).returncode == 0:
         log(f"no new data: {DATA_FILE} unchanged, no pull request")
         return None
