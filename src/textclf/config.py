@@ -75,6 +75,9 @@ def repo_relative_folder(value: str) -> str:
     """
     if not value.strip():
         raise ValueError("must name a folder inside the repository, e.g. data/prepared")
+    if value != value.strip():
+        # " data/prepared" is another folder than dvc.yaml's data/prepared, made without a word.
+        raise ValueError("must not start or end with a space (it would name another folder)")
     if "\\" in value:
         raise ValueError("separate folders with / (a backslash is not a separator here)")
     if posixpath.isabs(value):

@@ -174,6 +174,8 @@ def test_numbers_written_as_yaml_strings_still_load(tmp_path, template):
         ("raw_dir", ".", "not the repository root"),
         ("raw_dir", "/etc", "not an absolute path"),
         ("raw_dir", "src", r"must not be inside src/"),
+        ("prepared_dir", " data/prepared", "must not start or end with a space"),
+        ("raw_dir", "data/raw\t", "must not start or end with a space"),
     ],
 )
 def test_paths_that_could_destroy_data_are_refused(template, key, value, message):
