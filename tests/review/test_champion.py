@@ -108,6 +108,11 @@ def test_an_unknown_base_ref_says_how_to_fetch_it(pr_repo):
         champion.find(AWS, "release", "main")
 
 
+def with_billing(**scores) -> dict:
+    per_class = {**MAIN_EVAL["per_class"], "billing": {**MAIN_EVAL["per_class"]["billing"], **scores}}
+    return {**MAIN_EVAL, "per_class": per_class}
+
+
 @pytest.mark.parametrize(
     ("version", "metrics", "message"),
     [
@@ -121,12 +126,12 @@ def test_an_unknown_base_ref_says_how_to_fetch_it(pr_repo):
         (RELEASED, {**MAIN_EVAL, "per_class": [1]}, "per_class must be an object of classes"),
         (
             RELEASED,
-            {**MAIN_EVAL, "per_class": {"billing": {"recall": 3}}},
+            with_billing(recall=3),
             r"per_class.billing.recall is not",
         ),
         (
             RELEASED,
-            {**MAIN_EVAL, "per_class": {"billing": {"support": -1}}},
+            with_billing(support=-1),
             r"support must be a whole number",
         ),
     ],

@@ -147,6 +147,8 @@ def test_gate_on_a_huge_integer_metric_fails_red_without_a_traceback(first_repo,
         (lambda m: m.update(serving="auto"), "serving must be an object, not str"),
         (lambda m: m.update(truncation={"rows": -1}), "truncation.rows must be a whole number"),
         (lambda m: m.update(test_rows=0), "test_rows must be the number of test rows scored"),
+        # A class dropped from per_class escaped min_class_recall: the gate passed.
+        (lambda m: m["per_class"].pop(LABELS[0]), f"per_class lacks ['{LABELS[0]}']"),
         # int8 served without the folder's choice: the int8-vs-fp32 check would be skipped.
         (lambda m: m.update(graph={"quantize": "int8"}, serving=None), "graph says int8 is served"),
     ],

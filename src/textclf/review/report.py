@@ -236,6 +236,12 @@ def check_eval(payload: dict[str, Any], where: str) -> None:
             raise ReportError(
                 f"{where}: confusion_matrix needs labels and rows_actual_columns_predicted (rows of counts)"
             )
+        missing = [
+            str(label) for label in labels if isinstance(per_class, dict) and str(label) not in per_class
+        ]
+        if missing:
+            # A class left out of per_class is left out of min_class_recall too.
+            raise ReportError(f"{where}: per_class lacks {missing[:5]}, classes of confusion_matrix.labels")
 
 
 def check_data(payload: dict[str, Any], where: str) -> None:
