@@ -257,6 +257,66 @@ def _find(aws: AwsParams, base_ref: str, source: Source) -> Lookup:
 # Recording (release)
 
 
+def counts(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def number_or_none(value: Any) -> bool:
+    return value is None or (isinstance(value, int | float) and not isinstance(value, bool))
+
+
+def check_eval(payload: dict[str, Any], where: str, error: type[Exception]) -> None:
+    """metrics/eval.json in the shape the evaluate stage writes, else `error` naming the key (the
+    report, the gate and champion record require it)."""
+    per_class = payload.get("per_class")
+    if per_class is not None:
+        if not isinstance(per_class, dict):
+            raise error(f"{where}: per_class must be an object of classes, not {type(per_class).__name__}")
+        for label, scores in per_class.items():
+            if not isinstance(scores, dict):
+                raise error(f"{where}: per_class.{label} must be an object of scores")
+            for key in ("precision", "recall", "f1"):
+                if not number_or_none(scores.get(key)):
+                    raise error(f"{where}: per_class.{label}.{key} must be a number")
+            if scores.get("support") is not None and not counts(scores["support"]):
+                raise error(f"{where}: per_class.{label}.support must be a whole number >= 0")
+    for key in ("graph", "graphs", "serving", "truncation"):
+        if payload.get(key) is not None and not isinstance(payload[key], dict):
+            raise error(f"{where}: {key} must be an object, not {type(payload[key]).__name__}")
+    graphs = payload.get("graphs") or {}
+    for name, graph in graphs.items():
+        if not isinstance(graph, dict):
+            raise error(f"{where}: graphs.{name} must be an object of the graph's test figures")
+    truncation = payload.get("truncation") or {}
+    for key in ("rows", "truncated_rows"):
+        if truncation.get(key) is not None and not counts(truncation[key]):
+            raise error(f"{where}: truncation.{key} must be a whole number >= 0")
+    if "test_rows" in payload and not (counts(payload["test_rows"]) and payload["test_rows"] > 0):
+        raise error(f"{where}: test_rows must be the number of test rows scored (a whole number > 0)")
+    served = payload.get("graph") or {}
+    if served.get("quantize") == "int8" and not isinstance(payload.get("serving"), dict):
+        # Without the folder's choice the gate cannot tell whether int8 was chosen within a tolerance.
+        raise error(f"{where}: graph says int8 is served, but serving (why) is missing")
+    matrix = payload.get("confusion_matrix")
+    if matrix is not None:
+        labels = matrix.get("labels") if isinstance(matrix, dict) else None
+        rows = matrix.get("rows_actual_columns_predicted") if isinstance(matrix, dict) else None
+        if (
+            not isinstance(labels, list)
+            or not isinstance(rows, list)
+            or not all(isinstance(row, list) and all(map(counts, row)) for row in rows)
+        ):
+            raise error(
+                f"{where}: confusion_matrix needs labels and rows_actual_columns_predicted (rows of counts)"
+            )
+        missing = [
+            str(label) for label in labels if isinstance(per_class, dict) and str(label) not in per_class
+        ]
+        if missing:
+            # A class left out of per_class is left out of min_class_recall too.
+            raise error(f"{where}: per_class lacks {missing[:5]}, classes of confusion_matrix.labels")
+
+
 def build_record(
     metrics: dict[str, Any], model_version: str, main_metric: str, now: datetime
 ) -> dict[str, Any]:
@@ -271,12 +331,8 @@ def build_record(
                 f"{EVAL_METRICS_FILE}: `{key}` is missing or not a number from 0 to 1; "
                 "record the metrics the evaluate stage wrote for the released model"
             )
-    from textclf.review.report import ReportError, check_eval  # report imports this module
-
-    try:  # the shape the report and the gate require of every later comparison with it
-        check_eval(metrics, str(EVAL_METRICS_FILE))
-    except ReportError as error:
-        raise ChampionError(f"{error}; record the metrics the evaluate stage wrote") from None
+    # The shape the report and the gate require of every later comparison with it.
+    check_eval(metrics, str(EVAL_METRICS_FILE), ChampionError)
     for label, scores in (metrics.get("per_class") or {}).items():
         for key in ("precision", "recall", "f1"):
             if scores.get(key) is not None and not is_score(scores[key]):

@@ -32,6 +32,9 @@ from textclf import atomic
 from textclf.config import TRAIN_JOB_FILE, Params
 from textclf.review import data_checks, gate
 from textclf.review.champion import COMMIT, EVAL_METRICS_FILE, Source, committed_json, resolve_ref
+from textclf.review.champion import check_eval as champion_shape
+from textclf.review.champion import counts as _counts
+from textclf.review.champion import number_or_none as _number_or_none
 
 REPORT_FILE = Path("reports/report.md")
 # The PR workflow uploads the `dvc plots diff` page under this name (.github/workflows/pr.yml).
@@ -183,65 +186,9 @@ def check_numbers(value: Any, where: str) -> None:
             )
 
 
-def _counts(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
-
-
-def _number_or_none(value: Any) -> bool:
-    return value is None or (isinstance(value, int | float) and not isinstance(value, bool))
-
-
 def check_eval(payload: dict[str, Any], where: str) -> None:
     """metrics/eval.json in the shape the evaluate stage writes, else ReportError naming the key."""
-    per_class = payload.get("per_class")
-    if per_class is not None:
-        if not isinstance(per_class, dict):
-            raise ReportError(
-                f"{where}: per_class must be an object of classes, not {type(per_class).__name__}"
-            )
-        for label, scores in per_class.items():
-            if not isinstance(scores, dict):
-                raise ReportError(f"{where}: per_class.{label} must be an object of scores")
-            for key in ("precision", "recall", "f1"):
-                if not _number_or_none(scores.get(key)):
-                    raise ReportError(f"{where}: per_class.{label}.{key} must be a number")
-            if scores.get("support") is not None and not _counts(scores["support"]):
-                raise ReportError(f"{where}: per_class.{label}.support must be a whole number >= 0")
-    for key in ("graph", "graphs", "serving", "truncation"):
-        if payload.get(key) is not None and not isinstance(payload[key], dict):
-            raise ReportError(f"{where}: {key} must be an object, not {type(payload[key]).__name__}")
-    graphs = payload.get("graphs") or {}
-    for name, graph in graphs.items():
-        if not isinstance(graph, dict):
-            raise ReportError(f"{where}: graphs.{name} must be an object of the graph's test figures")
-    truncation = payload.get("truncation") or {}
-    for key in ("rows", "truncated_rows"):
-        if truncation.get(key) is not None and not _counts(truncation[key]):
-            raise ReportError(f"{where}: truncation.{key} must be a whole number >= 0")
-    if "test_rows" in payload and not (_counts(payload["test_rows"]) and payload["test_rows"] > 0):
-        raise ReportError(f"{where}: test_rows must be the number of test rows scored (a whole number > 0)")
-    served = payload.get("graph") or {}
-    if served.get("quantize") == "int8" and not isinstance(payload.get("serving"), dict):
-        # Without the folder's choice the gate cannot tell whether int8 was chosen within a tolerance.
-        raise ReportError(f"{where}: graph says int8 is served, but serving (why) is missing")
-    matrix = payload.get("confusion_matrix")
-    if matrix is not None:
-        labels = matrix.get("labels") if isinstance(matrix, dict) else None
-        rows = matrix.get("rows_actual_columns_predicted") if isinstance(matrix, dict) else None
-        if (
-            not isinstance(labels, list)
-            or not isinstance(rows, list)
-            or not all(isinstance(row, list) and all(map(_counts, row)) for row in rows)
-        ):
-            raise ReportError(
-                f"{where}: confusion_matrix needs labels and rows_actual_columns_predicted (rows of counts)"
-            )
-        missing = [
-            str(label) for label in labels if isinstance(per_class, dict) and str(label) not in per_class
-        ]
-        if missing:
-            # A class left out of per_class is left out of min_class_recall too.
-            raise ReportError(f"{where}: per_class lacks {missing[:5]}, classes of confusion_matrix.labels")
+    champion_shape(payload, where, ReportError)
 
 
 def check_data(payload: dict[str, Any], where: str) -> None:
