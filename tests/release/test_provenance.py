@@ -306,11 +306,11 @@ def test_publish_refuses_to_pack_a_symbolic_link(tmp_path):
 def test_the_staged_publish_files_are_those_of_a_passing_model(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     metrics, gate = tmp_path / "eval.json", tmp_path / "gate.json"
-    metrics.write_text(json.dumps({"accuracy": 0.9}), encoding="utf-8")
+    metrics.write_text(json.dumps({"accuracy": 0.9, "macro_f1": 0.9}), encoding="utf-8")
     gate.write_text(json.dumps({"verdict": "pass"}), encoding="utf-8")
     out = tmp_path / "build" / "publish"
     assert promote.stage_publish(out, metrics, gate, tmp_path / "no-test.jsonl") == ["eval.json", "gate.json"]
-    assert json.loads((out / "eval.json").read_text(encoding="utf-8")) == {"accuracy": 0.9}
+    assert json.loads((out / "eval.json").read_text(encoding="utf-8")) == {"accuracy": 0.9, "macro_f1": 0.9}
     gate.write_text(json.dumps({"verdict": "fail"}), encoding="utf-8")
     with pytest.raises(promote.ReleaseError, match="the gate did not pass"):
         promote.stage_publish(out, metrics, gate, tmp_path / "no-test.jsonl")

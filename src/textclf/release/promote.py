@@ -49,7 +49,7 @@ from typing import Any
 
 from textclf import atomic
 from textclf.config import AwsParams
-from textclf.verdict import is_pass
+from textclf.verdict import is_pass, is_score
 
 ARTIFACT_PREFIX = "models/"
 MODEL_ARCHIVE = "model.tar.gz"
@@ -202,6 +202,14 @@ def pack_model(model_dir: Path, archive: Path) -> None:
             "replace the link by the file, or run the pipeline again (dvc repro)"
         )
 
+    special = sorted(str(p) for p in model_dir.rglob("*") if not (p.is_file() or p.is_dir()))
+    if special:
+        raise ReleaseError(
+            f"{model_dir}: {', '.join(special[:5])} are neither files nor folders (a pipe, socket or "
+            "device): a published model holds regular files only; remove them, or run the pipeline "
+            "again (dvc repro)"
+        )
+
     def owner_free(info: tarfile.TarInfo) -> tarfile.TarInfo:
         info.uid = info.gid = 0
         info.uname = info.gname = ""
@@ -257,6 +265,12 @@ def passing_evaluation(
     """The evaluation metrics and the evaluated test split of a model whose gate passed; else
     ReleaseError (only a passing model is published)."""
     metrics = read_json_file(metrics_file, "the evaluation metrics")
+    unscored = [name for name in ("accuracy", "macro_f1") if not is_score(metrics.get(name))]
+    if unscored:
+        raise ReleaseError(
+            f"{metrics_file}: {', '.join(unscored)} must be a number from 0 to 1; this is not an "
+            "evaluation the gate could pass: run the pipeline again (dvc repro) and make gate"
+        )
     for verdict_file in (gate_file, FULL_GATE_FILE):
         # Exactly "pass" (textclf.verdict.is_pass): "FAIL", "Pass" or a missing verdict is no pass.
         if verdict_file.is_file() and not is_pass(read_json_file(verdict_file, "the gate verdict")):
@@ -401,7 +415,7 @@ def _published_manifest(s3: Any, artifact: Artifact) -> dict[str, Any] | None:
         raise
     try:
         manifest = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: arrays nested thousands deep
         return {}
     return manifest if isinstance(manifest, dict) else {}
 
@@ -522,7 +536,7 @@ def find_artifact(commit: str, aws: AwsParams, s3: Any = None) -> dict[str, Any]
         ) from None
     try:
         manifest = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise ReleaseError(
             f"{artifact.url(MANIFEST_NAME)}: not valid JSON; publish the commit again"
         ) from None
