@@ -106,7 +106,19 @@ BAD_REQUESTS = [
     ),
     ("unknown GET path", "GET", "/health", None, {}, 404, "use GET /ping"),
     ("unknown POST path", "POST", "/predict", {"inputs": "hi"}, {}, 404, "use POST /invocations"),
-    ("wrong method", "PUT", "/invocations", {"inputs": "hi"}, {}, 405, "use GET /ping or POST /invocations"),
+    ("wrong method", "PUT", "/invocations", {"inputs": "hi"}, {}, 405, "use POST /invocations"),
+    ("wrong method, other path", "PUT", "/other", {"inputs": "hi"}, {}, 405, "use GET /ping or POST"),
+    ("GET /invocations", "GET", "/invocations", None, {}, 405, "use POST /invocations"),
+    ("POST /ping", "POST", "/ping", {"inputs": "hi"}, {}, 405, "use GET /ping"),
+    (
+        "JSON not acceptable (q=0)",
+        "POST",
+        "/invocations",
+        {"inputs": "hi"},
+        {"Accept": "application/json;q=0"},
+        406,
+        "application/json",
+    ),
     ("huge body", "POST", "/invocations", None, {"Content-Length": str(10**9)}, 413, "at most"),
     ("bad length", "POST", "/invocations", None, {"Content-Length": "ten"}, 400, "not a number"),
 ]
@@ -126,6 +138,8 @@ def test_a_bad_request_gets_a_4xx_and_does_not_change_the_next_answer(
 
     assert reply.status == status, reply
     assert message in reply.error
+    if status == 405:  # RFC 9110, 15.5.6: a 405 says which methods the path takes
+        assert reply.headers.get("Allow") in ("GET", "POST", "GET, POST"), reply.headers
     assert request(server.url, "GET", "/ping").status == 200
     assert classify(server.url, TEXTS).body == before
 

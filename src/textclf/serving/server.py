@@ -123,6 +123,16 @@ def _media_type(header: str | None) -> str:
     return (header or "").split(";", 1)[0].strip().lower()
 
 
+def _quality(media_range: str) -> float:
+    """The `q` weight of one Accept media range (1 when absent or not a qvalue: RFC 9110 section
+    12.4.2 allows 0 to 1 with at most three decimals)."""
+    for parameter in media_range.split(";")[1:]:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "q" and re.fullmatch(r"0(\.\d{0,3})?|1(\.0{0,3})?", value.strip()):
+            return float(value)
+    return 1.0
+
+
 def _bad(message: str) -> RequestError:
     return RequestError(HTTPStatus.BAD_REQUEST, message)
 
@@ -370,10 +380,11 @@ class InferenceService:
 
 
 def _answer_type(accept: str | None) -> str:
-    """`application/json`, or JSON lines when the client accepts them and no JSON."""
+    """`application/json`, or JSON lines when the client accepts them and no JSON. A media range
+    with `q=0` is "not acceptable" (RFC 9110, section 12.4.2), so it is not offered."""
     if not accept:
         return "application/json"
-    offered = {_media_type(part) for part in accept.split(",")}
+    offered = {_media_type(part) for part in accept.split(",") if _quality(part) > 0}
     if offered & set(JSON_TYPES):
         return "application/json"
     if JSONLINES in offered:
@@ -505,6 +516,8 @@ class Handler(BaseHTTPRequestHandler):
             # the next request on this connection (a proxy counts them as this one's body, RFC 9112
             # section 6.3): answered, then the connection is closed.
             self.close_connection = True
+        if urlsplit(self.path).path == "/invocations":
+            return self._method_not_allowed()
         if urlsplit(self.path).path != "/ping":
             return self._send(HTTPStatus.NOT_FOUND, {"error": f"no such path {self.path!r}: use GET /ping"})
         if self.service.stopping.is_set():
@@ -514,6 +527,8 @@ class Handler(BaseHTTPRequestHandler):
         return self._send(HTTPStatus.SERVICE_UNAVAILABLE, {"status": "loading"})
 
     def do_POST(self) -> None:
+        if urlsplit(self.path).path == "/ping":
+            return self._method_not_allowed()
         if urlsplit(self.path).path != "/invocations":
             self.close_connection = True  # the body was not read
             return self._send(
@@ -552,8 +567,14 @@ class Handler(BaseHTTPRequestHandler):
         )
 
     def _method_not_allowed(self) -> None:
-        self.close_connection = True
-        self._send(HTTPStatus.METHOD_NOT_ALLOWED, {"error": "use GET /ping or POST /invocations"})
+        """405 with the Allow header a 405 must carry (RFC 9110, section 15.5.6): the path's one
+        method, or both for another path."""
+        self.close_connection = True  # a body, if any, was not read
+        allowed = {"/ping": "GET", "/invocations": "POST"}.get(urlsplit(self.path).path)
+        message = (
+            f"use {allowed} {urlsplit(self.path).path}" if allowed else "use GET /ping or POST /invocations"
+        )
+        self._send(HTTPStatus.METHOD_NOT_ALLOWED, {"error": message}, {"Allow": allowed or "GET, POST"})
 
     do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _method_not_allowed
 
