@@ -185,6 +185,28 @@ def test_unreachable_keys_refuse_with_the_url(monkeypatch):
         stop_job._issuer_keys("k1")
 
 
+@pytest.mark.parametrize(
+    ("token", "reason"),
+    [
+        ("not-a-jwt", "not a signed JWT"),
+        ("a.b", "not a signed JWT"),
+        (b64url(b'{"alg": "none", "kid": "k1"}') + ".e30.", "algorithm 'none' is not RS256"),
+        (b64url(b'{"alg": "RS256", "kid": 7}') + ".e30.c2ln", r"key id \(kid\) is not a string"),
+    ],
+)
+def test_a_malformed_token_is_refused_for_itself_before_any_key_is_fetched(monkeypatch, token, reason):
+    """Bad input, round 4: a token that is no JWT was refused as "could not read the issuer's keys"
+    after a fetch it should never have caused."""
+    monkeypatch.setenv("JWKS_URL", "http://127.0.0.1:9/.well-known/jwks")  # nothing listens
+    monkeypatch.setattr(stop_job, "_cached_keys", {})
+    monkeypatch.setattr(stop_job, "_fetched_at", -math.inf)
+    monkeypatch.setenv("GITHUB_REPOSITORY", REPOSITORY)
+    monkeypatch.setenv("JOB_NAME_PREFIX", "textclf-")
+    monkeypatch.setattr(stop_job, "_issuer_keys", lambda kid: pytest.fail("the keys were fetched"))
+    with pytest.raises(stop_job.Refused, match=reason):
+        stop_job.check_request({"job_name": "textclf-x", "token": token}, FUNCTION, 0.0)
+
+
 # --- hostile tokens and requests (issue 25's lower points, issue 27) ------------------------------
 
 

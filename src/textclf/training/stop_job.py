@@ -118,8 +118,9 @@ def public_keys(jwks: Any) -> dict[str, tuple[int, int]]:
     return keys
 
 
-def verify(token: str, keys: dict[str, tuple[int, int]], issuer: str, audience: str, now: float) -> dict:
-    """The token's claims, if GitHub signed it for `audience` and it is valid now; else Refused."""
+def token_header(token: str) -> dict:
+    """The header of a token shaped as GitHub signs them (three base64url parts, RS256, a string
+    key id); else Refused. Checked before the issuer's keys are fetched for it."""
     parts = token.split(".")
     if len(parts) != 3:
         raise Refused("the token is not a signed JWT (header.payload.signature)")
@@ -128,9 +129,15 @@ def verify(token: str, keys: dict[str, tuple[int, int]], issuer: str, audience: 
     header = _json_part(parts[0], "header")
     if header.get("alg") != "RS256":  # never "none", never an HMAC keyed with the public key
         raise Refused(f"the token's algorithm {_shown(header.get('alg'))} is not RS256")
-    kid = header.get("kid")
-    if not isinstance(kid, str):
+    if not isinstance(header.get("kid"), str):
         raise Refused("the token's key id (kid) is not a string")
+    return header
+
+
+def verify(token: str, keys: dict[str, tuple[int, int]], issuer: str, audience: str, now: float) -> dict:
+    """The token's claims, if GitHub signed it for `audience` and it is valid now; else Refused."""
+    parts = token.split(".")
+    kid = token_header(token)["kid"]
     key = keys.get(kid)
     if key is None:
         raise Refused(f"the token's key {_shown(kid)} is not one of the issuer's keys")
@@ -208,7 +215,7 @@ _cached_keys: dict[str, tuple[int, int]] = {}
 _fetched_at = -math.inf  # time.monotonic() of the last JWKS read
 
 
-def _issuer_keys(kid: str | None) -> dict[str, tuple[int, int]]:
+def _issuer_keys(kid: str) -> dict[str, tuple[int, int]]:
     """The issuer's keys, fetched again when a token names a key not seen yet (key rotation), at
     most once in JWKS_REFETCH_SECONDS."""
     global _cached_keys, _fetched_at
@@ -225,12 +232,9 @@ def _issuer_keys(kid: str | None) -> dict[str, tuple[int, int]]:
     return _cached_keys
 
 
-def _kid(token: str) -> str | None:
-    try:
-        kid = _json_part(token.split(".")[0], "header").get("kid")
-    except Refused:
-        return None
-    return kid if isinstance(kid, str) else None
+def _kid(token: str) -> str:
+    """The key id of a well-formed token: a malformed one is refused before any key is fetched."""
+    return str(token_header(token)["kid"])
 
 
 def check_request(event: Any, function_name: str, now: float) -> tuple[str, dict, str]:
