@@ -165,12 +165,27 @@ def test_an_empty_raw_folder_never_touches_src(project):
         ("a.jsonl", '{"text": "x", "label": 1e999}\n', r"column 'label' must be a text or a number, got inf"),
         ("a.jsonl", '\n\n{"text": 5, "label": "billing"}\n', r"row 1 \(line 3\): column 'text' must be text"),
         ("a.jsonl", "[" * 100_000 + "\n", r"a.jsonl: line 1: (nested too deeply|not valid JSON)"),
+        (
+            "a.jsonl",
+            '{"text": "x", "label": "billing", "label": "refund"}\n',
+            r"a.jsonl: line 1: key 'label' is given twice",
+        ),
         ("a.parquet", "PAR1 not really PAR1", r"a.parquet: cannot be read as parquet"),
     ],
 )
 def test_bad_raw_files_name_the_file_and_line(project, name, content, message):
     (project / "data/raw" / name).write_text(content, encoding="utf-8")
     with pytest.raises(DataError, match=message):
+        prepare.run(data())
+    assert not (project / "data/prepared").exists()
+
+
+@pytest.mark.parametrize("target", ["missing.csv", "loop.csv"])
+def test_a_link_that_leads_nowhere_is_an_error_not_a_skipped_file(project, target):
+    """Bad input, round 4: a dangling link was skipped without a word, a loop was a traceback."""
+    (project / "data/raw/loop.csv").symlink_to("loop.csv") if target == "loop.csv" else None
+    (project / "data/raw/b.csv").symlink_to(target)
+    with pytest.raises(DataError, match=r"b.csv: a symbolic link that leads nowhere"):
         prepare.run(data())
     assert not (project / "data/prepared").exists()
 

@@ -124,3 +124,21 @@ def test_any_reference_is_refused_or_gives_finite_scores(path, value):
         return
     summary = drift.evaluate_window(checked, LINES, THRESHOLDS, 100)
     assert all(math.isfinite(score) and score >= 0 for score in summary["psi"].values())
+
+
+def test_a_reference_whose_format_is_true_is_refused():
+    """Bad input, round 4: JSON's true equals 1 in Python, so `"format": true` passed as format 1."""
+    with pytest.raises(drift.DriftError, match="not a reference of format"):
+        drift.check_reference({**copy.deepcopy(REFERENCE), "format": True}, "s3://b/r.json")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"score": float("nan")}, {"score": float("inf")}, {"score": 5.0}, {"score": -0.1}, {"characters": -3}],
+)
+def test_a_signal_line_with_an_impossible_score_or_length_is_not_trusted(change):
+    """Bad input, round 4: NaN, Infinity, 5.0 or a negative length moved the drift statistic's bins."""
+    line = as_lines(traffic(1, seed=3))[0]
+    good = json.dumps(line)
+    assert drift.parse_signal_line(good) is not None
+    assert drift.parse_signal_line(json.dumps({**line, **change})) is None

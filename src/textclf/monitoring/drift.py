@@ -85,7 +85,12 @@ def build_reference(
 
 def check_reference(reference: Any, where: str) -> dict[str, Any]:
     """The reference as written by build_reference, or a DriftError naming what is wrong."""
-    if not isinstance(reference, dict) or reference.get("format") != REFERENCE_FORMAT:
+    # `type(...) is int`: JSON's true equals 1 in Python, and a reference of "format": true is none.
+    if (
+        not isinstance(reference, dict)
+        or type(reference.get("format")) is not int
+        or reference.get("format") != REFERENCE_FORMAT
+    ):
         raise DriftError(
             f"{where}: not a reference of format {REFERENCE_FORMAT} (the evaluate stage writes it)"
         )
@@ -206,7 +211,11 @@ def parse_signal_line(message: str) -> dict[str, Any] | None:
         and not isinstance(line.get("score"), bool)
         and not isinstance(line.get("characters"), bool)
     )
-    if not valid:
+    # A score is a probability and a length is not negative: NaN, Infinity or 5.0 would move the
+    # bins the drift statistic compares (a line the server never writes is not trusted).
+    if not valid or not (
+        math.isfinite(line["score"]) and 0 <= line["score"] <= 1 and line["characters"] >= 0
+    ):
         return None  # a torn or foreign line is skipped, not trusted
     return line
 

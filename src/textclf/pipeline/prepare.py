@@ -127,7 +127,13 @@ def data_files(raw_dir: Path) -> list[Path]:
                     )
                 continue
             if path.is_symlink():
-                target = path.resolve()
+                try:  # strict: a dangling link or a loop is an error, not a file silently skipped
+                    target = path.resolve(strict=True)
+                except (OSError, RuntimeError):
+                    raise DataError(
+                        f"{path}: a symbolic link that leads nowhere (a loop or a missing file); "
+                        "replace it by the file or remove it"
+                    ) from None
                 if not (_inside(target, root) or _inside(target, resolved_raw)):
                     raise DataError(
                         f"{path}: a symbolic link to {target}, outside the repository; DVC would not "
@@ -213,7 +219,11 @@ def _jsonl_records(path: Path, params: DataParams) -> Iterator[tuple[object, obj
             if not line.strip():
                 continue  # a blank line, e.g. at the end of the file
             try:
-                record = json.loads(line)
+                record = json.loads(line, object_pairs_hook=atomic.unique_keys)
+            except atomic.DuplicateKey as duplicate:
+                raise DataError(
+                    f"{path}: line {number}: key {duplicate.key!r} is given twice; keep one"
+                ) from None
             except ValueError as error:
                 raise DataError(
                     f"{path}: line {number}: not valid JSON ({error}); one object per line"
