@@ -7,7 +7,14 @@ What act cannot do as GitHub does, and how the world makes up for it (said here,
   environment (repository variables overlaid with the environment's, as GitHub resolves them).
 - act has no OIDC token service and no environment protection rules: the stand-in checkout plays
   the runner's token endpoint set-up (textclf.rehearsal.standins), and production is released by a
-  reviewed pull request in git, which the world's fake GitHub enforces (branch protection).
+  reviewed pull request in git, which the world's fake GitHub enforces (branch protection as
+  `make setup-cloud` set it: approvals of the head commit, none from its author, code owners';
+  required status checks are not enforced, the rehearsal running only pr.yml's train job).
+- setup-python's pip cache is played by a copy of the world's environment with its lock marker
+  (textclf.rehearsal.standins.layered_venv): a job's `make setup` installs its own commit, and the
+  lock in full only when the job's commit changed it.
+- `gh secret set` is not played (the stand-in cannot seal secrets): the operator's secret is
+  recorded by name in the fake GitHub, and act receives its value per run.
 - act starts jobs itself; cancellation is a signal to act (`ActRun.cancel`).
 - Steps inherit act's environment on a self-hosted runner, so act runs with a clean environment:
   no credentials but what the workflow's own steps obtain.
