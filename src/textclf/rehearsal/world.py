@@ -513,11 +513,17 @@ class World:
 
 def setup_lines(output: str) -> list[str]:
     """make setup-cloud's step lines, what it reports (the commands' own output left out)."""
-    return [
-        line.removeprefix("[setup-cloud] ")
-        for line in output.splitlines()
-        if line.startswith("[setup-cloud] ") and not line.startswith("[setup-cloud] $")
-    ]
+    lines: list[str] = []
+    in_report = False  # the previous line was setup-cloud's own (not a command's output)
+    for line in output.splitlines():
+        if line.startswith("[setup-cloud] ") and not line.startswith("[setup-cloud] $"):
+            lines.append(line.removeprefix("[setup-cloud] "))
+            in_report = True
+        elif in_report and line.startswith("    "):
+            lines[-1] += " " + line.strip()  # a line setup-cloud wrapped at 100 columns
+        else:
+            in_report = False
+    return lines
 
 
 def tail(text: str, lines: int) -> str:

@@ -72,6 +72,16 @@ APPLIED = re.compile(r"Apply complete! Resources: (\d+) added, (\d+) changed, (\
 PLANNED = re.compile(r"Plan: (\d+) to add, (\d+) to change, (\d+) to destroy")
 
 
+def say(line: str) -> None:
+    """One report line, wrapped at 100 columns (continuations indented)."""
+    import textwrap
+
+    print(
+        textwrap.fill(f"[setup-cloud] {line}", width=100, subsequent_indent="    ", break_on_hyphens=False),
+        flush=True,
+    )
+
+
 class SetupError(RuntimeError):
     """A requirement is missing or a step failed; the message names it and what to do."""
 
@@ -104,7 +114,7 @@ class Setup:
 
     def report(self, name: str, outcome: str, detail: str) -> None:
         self.steps.append(Step(name, outcome, detail))
-        print(f"[setup-cloud] {name}: {outcome} ({detail})", flush=True)
+        say(f"{name}: {outcome} ({detail})")
 
     def make(self, *args: str, env: dict[str, str] | None = None, echo: bool = True) -> str:
         """`make ARGS` in the repository; its output is shown as it comes and returned."""
@@ -147,30 +157,38 @@ def requirements(setup: Setup) -> list[str]:
         (met if ok else missing).append(good if ok else bad)
 
     settings = github_settings.Settings(setup.repository, setup.reviewers)
-    try:
-        github_settings.check_inputs(settings)
-        github_settings.check_codeowners(setup.root / github_settings.CODEOWNERS)
-    except SettingsError as error:
-        missing.append(str(error))
+    named = bool(setup.repository)
+    need(named, f"repository {setup.repository}", "REPO is empty: make setup-cloud REPO=owner/name")
+    for check in (
+        lambda: github_settings.check_inputs(settings) if named else None,
+        lambda: github_settings.check_codeowners(setup.root / github_settings.CODEOWNERS),
+    ):
+        try:
+            check()
+        except SettingsError as error:
+            missing.append(str(error))
     codeowners = setup.root / github_settings.CODEOWNERS
     placeholder = codeowners.is_file() and PLACEHOLDER_OWNER in codeowners.read_text(encoding="utf-8")
     need(
         not placeholder,
         "code owners named in .github/CODEOWNERS",
         f".github/CODEOWNERS still names the template's {PLACEHOLDER_OWNER}release-owners: replace it with "
-        "your owners (users or a team with write access), commit and push, then run this again",
+        "your owners (users or a team with write access) and commit it to main (branch protection "
+        "reads it there), then run this again",
     )
     identity = aws_identity()
     need(
         identity is not None,
         f"AWS credentials: {identity}",
         "AWS credentials: none found (aws configure, AWS_PROFILE or aws sso login; the first apply "
-        "needs an administrator of the account)",
+        "needs an administrator of the account), or `make local-cloud` to try it offline",
     )
     terraform = shutil.which("terraform")
     need(bool(terraform), "terraform on PATH", "terraform is not on PATH: install Terraform 1.11 or later")
     plan = None
     try:
+        if not named:
+            raise SettingsError("no repository named")
         repo = setup.gh("GET", f"repos/{setup.repository}")
         admin = bool((repo.get("permissions") or {}).get("admin"))
         need(
@@ -183,7 +201,8 @@ def requirements(setup: Setup) -> list[str]:
         if admin:
             plan = github_settings.detect_plan(setup.gh, setup.repository)
     except SettingsError as error:
-        missing.append(f"gh: cannot read {setup.repository}: {error}")
+        if named:
+            missing.append(f"gh: cannot read {setup.repository}: {error}")
     if plan is not None:
         need(
             plan.branch_protection,
@@ -211,8 +230,13 @@ def requirements(setup: Setup) -> list[str]:
         "data.dvc: not found; run this from the repository root",
     )
     if missing:
+        import textwrap
+
         raise SetupError(
-            "nothing was changed; what is missing:\n" + "\n".join(f"  - {line}" for line in missing)
+            "nothing was changed; what is missing:\n"
+            + "\n".join(
+                textwrap.fill(line, 96, initial_indent="  - ", subsequent_indent="    ") for line in missing
+            )
         )
     return met
 
@@ -595,9 +619,33 @@ def read_back(setup: Setup) -> list[str]:
 # --- the command --------------------------------------------------------------------------------
 
 
+PLAN = (
+    "state bucket: make bootstrap, unless the backend file names a bucket that exists",
+    "infrastructure production and staging: make infra-apply DEPLOY_ENV=<each>",
+    "GitHub settings: make github-settings (branch protection, OIDC subject, environments)",
+    "variables: the repository's and each environment's, from Terraform's outputs (GitHub's API)",
+    "DVC remote: make dvc-remote, then dvc push data.dvc",
+    "images: make images-push DEPLOY_ENV=<each> (only the tags its ECR lacks)",
+    "read-back: what a first pull request uses",
+)
+
+
+def target() -> str:
+    endpoint = os.environ.get("AWS_ENDPOINT_URL")
+    return f"the local cloud at {endpoint}" if endpoint else "the AWS account of these credentials"
+
+
 def setup_cloud(setup: Setup) -> list[Step]:
-    for line in requirements(setup):
-        print(f"[setup-cloud] needs: {line}", flush=True)
+    say(f"target: {target()}; repository {setup.repository or '(none named)'}")
+    try:
+        met = requirements(setup)
+    except SetupError:
+        if setup.dry_run:  # the plan, even when it cannot be checked against anything yet
+            for line in PLAN:
+                say(f"would run: {line}")
+        raise
+    for line in met:
+        say(f"needs: {line}")
     state_exists = step_state_bucket(setup)
     for environment in ENVIRONMENTS:
         step_environment(setup, environment, state_exists)
@@ -616,7 +664,7 @@ def setup_cloud(setup: Setup) -> list[Step]:
         step_images(setup, environment)
     if not setup.dry_run:
         for line in read_back(setup):
-            print(f"[setup-cloud] read back: {line}", flush=True)
+            say(f"read back: {line}")
     summarise(setup)
     return setup.steps
 
@@ -625,17 +673,13 @@ def summarise(setup: Setup) -> None:
     changed = [step for step in setup.steps if step.changed]
     verb = "would change" if setup.dry_run else "changed"
     if changed:
-        print(
-            f"[setup-cloud] {len(changed)} of {len(setup.steps)} steps {verb}: "
-            + ", ".join(step.name for step in changed),
-            flush=True,
-        )
+        say(f"{len(changed)} of {len(setup.steps)} steps {verb}: " + ", ".join(step.name for step in changed))
     else:
-        print("[setup-cloud] nothing to change: every step was already done", flush=True)
+        say("nothing to change: every step was already done")
     for line in setup.notes:
-        print(f"[setup-cloud] note: {line}", flush=True)
+        say(f"note: {line}")
     for line in setup.todo:
-        print(f"[setup-cloud] to do: {line}", flush=True)
+        say(f"to do: {line}")
 
 
 def main(argv: list[str] | None = None) -> int:
