@@ -38,7 +38,7 @@ def test_rehearse_the_release_loop() -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        timeout=2400,
+        timeout=3600,  # the 90-minute CI limit, not the idle figure (about 16 minutes)
     )
     seconds = time.perf_counter() - started
     assert result.returncode == 0, result.stdout[-8000:]

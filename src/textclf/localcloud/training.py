@@ -185,12 +185,19 @@ class S3CheckpointStore:
     def save(self, local: Path) -> None:
         bucket, prefix = _split_s3_uri(self.uri)
         prefix = prefix.rstrip("/") + "/" if prefix else ""
-        with self._lock:
+        with self._lock, tempfile.TemporaryDirectory(prefix="checkpoint-sync-") as snapshots:
             for path, key, stamp in changed_files(local, self._seen):
+                # A snapshot is uploaded, not the file the trainer may still be writing: botocore
+                # checksums the bytes it reads first (CRC32 by default) and sends them on a second
+                # read, and a file that changed between the two would be stored under a checksum
+                # of other bytes, failing every later download (FlexibleChecksumError). The
+                # snapshot's stamp is the one taken before the copy, so a later change uploads again.
+                snapshot = Path(snapshots) / "file"
                 try:
-                    self.s3.upload_file(str(path), bucket, prefix + key)
-                except FileNotFoundError:  # rotated away by the trainer while uploading
+                    shutil.copyfile(path, snapshot)
+                except FileNotFoundError:  # rotated away by the trainer meanwhile
                     continue
+                self.s3.upload_file(str(snapshot), bucket, prefix + key)
                 self._seen[key] = stamp
 
 
