@@ -714,9 +714,12 @@ def heldout_opinion(
     return {"test_flags": len(flagged), "fine_tuned_gives_given_label": agrees}
 
 
-def run(prepared_dir: Path, base_ref: str = "main", heldout_file: Path = HELDOUT_FILE) -> dict[str, Any]:
+def run(
+    prepared_dir: Path, base_ref: str = "main", heldout_file: Path = HELDOUT_FILE, compare: bool = True
+) -> dict[str, Any]:
     """Every check on this workspace's prepared data, against `base_ref`. The splits are streamed:
-    memory grows with the rows by a few hundred bytes each, not by their texts."""
+    memory grows with the rows by a few hundred bytes each, not by their texts. `compare` False (a
+    new task: the base holds another task's data) leaves the shifts against the base out."""
     labels = _labels_of(prepared_dir)
     splits = {name: Split(prepared_dir / f"{name}.jsonl") for name in SPLIT_NAMES}
     leaks = near_duplicates(splits["train"], splits["test"])
@@ -727,8 +730,12 @@ def run(prepared_dir: Path, base_ref: str = "main", heldout_file: Path = HELDOUT
     data = json.loads(DATA_METRICS_FILE.read_text(encoding="utf-8")) if DATA_METRICS_FILE.is_file() else None
     return {
         "base_ref": base_ref,
-        "class_prior_psi": _class_prior_psi(data, committed_json(base_ref, DATA_METRICS_FILE)),
-        "length_psi": _length_psi(test_lengths, committed_json(base_ref, REFERENCE_FILE)),
+        "class_prior_psi": _class_prior_psi(
+            data, committed_json(base_ref, DATA_METRICS_FILE) if compare else None
+        ),
+        "length_psi": _length_psi(
+            test_lengths, committed_json(base_ref, REFERENCE_FILE) if compare else None
+        ),
         "leakage": leaks,
         "label_issues": issues,
         "test_rows": leaks["test_rows"],

@@ -33,6 +33,7 @@ from textclf.config import TRAIN_JOB_FILE, Params
 from textclf.review import data_checks, gate
 from textclf.review.champion import COMMIT, EVAL_METRICS_FILE, Source, committed_json, resolve_ref
 from textclf.review.champion import check_eval as champion_shape
+from textclf.review.champion import classes as classes_of
 from textclf.review.champion import counts as _counts
 from textclf.review.champion import number_or_none as _number_or_none
 
@@ -113,6 +114,8 @@ class Inputs:
     data_checks: dict[str, Any] | str | None = None
     # reports/latency.json: each graph's speed in the evaluate run that wrote the metrics.
     latency: dict[str, Any] | None = None
+    # The base's metrics are another task's (no class in common): nothing is compared with them.
+    new_task: bool = False
 
 
 def _dvc_json(args: list[str]) -> subprocess.Popen[str]:
@@ -300,7 +303,12 @@ def collect(
         check_job(train_job, str(TRAIN_JOB_FILE))
     base_eval, base_data = (_committed(base_ref, path) for path in (EVAL_METRICS_FILE, DATA_METRICS_FILE))
     metrics_diff, params_diff = dvc_diffs(base_ref)
-    checks = _data_checks(params, base_ref)
+    mine, theirs = classes_of(candidate), classes_of(base_eval)
+    new_task = mine is not None and theirs is not None and not mine & theirs
+    if new_task:  # the gate says so too (textclf.review.champion.task_change)
+        base_eval = base_data = None
+        metrics_diff = {}
+    checks = _data_checks(params, base_ref, compare=not new_task)
     return Inputs(
         params=params,
         base_ref=base_ref,
@@ -319,6 +327,7 @@ def collect(
         links=github_links(os.environ if env is None else env, head_commit(commit_sha)),
         data_checks=checks,
         latency=_latency(candidate),
+        new_task=new_task,
     )
 
 
@@ -346,10 +355,10 @@ def _committed(base_ref: str, path: Path) -> dict[str, Any] | None:
     return payload
 
 
-def _data_checks(params: Params, base_ref: str) -> dict[str, Any] | str:
+def _data_checks(params: Params, base_ref: str, compare: bool = True) -> dict[str, Any] | str:
     """The data checks, or what kept them from running (the rest of the report still renders)."""
     try:
-        return data_checks.run(Path(params.data.prepared_dir), base_ref)
+        return data_checks.run(Path(params.data.prepared_dir), base_ref, compare=compare)
     except data_checks.DataCheckError as error:
         return str(error)
 
@@ -518,7 +527,12 @@ def section_metrics(inputs: Inputs) -> str:
             old, new = entry.get("old"), entry.get("new")
             rows.append([md(key), fmt(old), fmt(new), fmt_change(new, old)])
     parts = [f"### Metrics vs `{base}`"]
-    if rows:
+    if inputs.new_task:
+        parts.append(
+            f"Not compared: a new task, whose classes share none with `{base}`'s; the gate judged it "
+            "on thresholds alone."
+        )
+    elif rows:
         parts.append(table(["Metric", base, "this PR", "change"], rows))
     else:
         parts.append("No metrics to compare (DVC found none in this workspace or on the base).")
