@@ -179,6 +179,12 @@ def _listed(labels: frozenset[str], limit: int = 8) -> str:
     return shown + (f" and {len(ordered) - limit} more" if len(ordered) > limit else "")
 
 
+def is_new_task(candidate: Any, other: Any) -> bool:
+    """Whether two evaluations are of different tasks: both name their classes and share none."""
+    mine, theirs = classes(candidate), classes(other)
+    return mine is not None and theirs is not None and not mine & theirs
+
+
 def task_change(candidate: Any, champion: Champion) -> tuple[bool, str | None]:
     """(is a new task, a sentence on the classes) of `candidate`'s metrics against `champion`'s.
 
@@ -186,7 +192,7 @@ def task_change(candidate: Any, champion: Champion) -> tuple[bool, str | None]:
     mine, theirs = classes(candidate), classes(champion.metrics)
     if mine is None or theirs is None or mine == theirs:
         return False, None
-    if not mine & theirs:
+    if is_new_task(candidate, champion.metrics):
         return True, (
             f"new task: this model's classes ({_listed(mine)}) share none with those of "
             f"{champion.describe()} ({_listed(theirs)}), so it is not compared with them; judged on "

@@ -31,9 +31,15 @@ from typing import Any
 from textclf import atomic
 from textclf.config import TRAIN_JOB_FILE, Params
 from textclf.review import data_checks, gate
-from textclf.review.champion import COMMIT, EVAL_METRICS_FILE, Source, committed_json, resolve_ref
+from textclf.review.champion import (
+    COMMIT,
+    EVAL_METRICS_FILE,
+    Source,
+    committed_json,
+    is_new_task,
+    resolve_ref,
+)
 from textclf.review.champion import check_eval as champion_shape
-from textclf.review.champion import classes as classes_of
 from textclf.review.champion import counts as _counts
 from textclf.review.champion import number_or_none as _number_or_none
 
@@ -303,8 +309,7 @@ def collect(
         check_job(train_job, str(TRAIN_JOB_FILE))
     base_eval, base_data = (_committed(base_ref, path) for path in (EVAL_METRICS_FILE, DATA_METRICS_FILE))
     metrics_diff, params_diff = dvc_diffs(base_ref)
-    mine, theirs = classes_of(candidate), classes_of(base_eval)
-    new_task = mine is not None and theirs is not None and not mine & theirs
+    new_task = is_new_task(candidate, base_eval)
     if new_task:  # the gate says so too (textclf.review.champion.task_change)
         base_eval = base_data = None
         metrics_diff = {}
