@@ -22,31 +22,47 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")
 
-# `make test` runs two pytest-xdist workers (mk/test.mk). The release loop's rehearsal (tests/e2e,
-# about 12 of the suite's 28 serial minutes, mostly waiting on act's jobs) goes to one worker, every
-# other test to the other in collection order, as a single worker would run them; one long test
-# with fixtures of its own (a Terraform apply, plan and destroy) is left for whichever worker is free
-# first, to even the two out. (xdist's `--dist loadgroup` marks do not reach its scheduler under
-# pytest 9, whose items keep their id elsewhere: hence a scheduler of our own.)
-SCOPES = {
-    "tests/e2e/": "rehearsal",
-    "tests/infra/test_localcloud_apply.py": "terraform apply and destroy",
-}
+# `make test` runs two pytest-xdist workers (mk/test.mk). Tests are sent in scopes, one per test
+# folder, so the session fixtures a folder shares (a Terraform-applied account, trained models) are
+# built once, on the worker that runs it. The release loop's rehearsal (tests/e2e, one test of about
+# 20 minutes) starts first on one worker; the other folders go, longest first, to whichever worker
+# has drained its queue, so the two finish close together. One long test with fixtures of its own (a
+# Terraform apply, plan and destroy) is a scope by itself. (xdist's `--dist loadgroup` marks do not
+# reach its scheduler under pytest 9, whose items keep their id elsewhere: hence a scheduler of our
+# own.)
+SCOPES = {"tests/infra/test_localcloud_apply.py": "tests/infra/test_localcloud_apply.py"}
+# Longest first, from the per-test durations of a clean-clone `make test` (PYTEST_ADDOPTS=
+# --durations=0); a folder not listed goes after these.
+LONGEST_FIRST = (
+    *("tests/e2e", "tests/pipeline", "tests/training", "tests/infra", "tests/iam", "tests/model"),
+    *("tests/infra/test_localcloud_apply.py", "tests/release", "tests/review", "tests/serving"),
+    *("tests/workflows", "tests/monitoring", "tests/batch", "tests/bench", "tests/code", "tests/data"),
+)
 
 
 def xdist_scope(nodeid: str) -> str:
-    return next((scope for prefix, scope in SCOPES.items() if nodeid.startswith(prefix)), "suite")
+    special = next((scope for prefix, scope in SCOPES.items() if nodeid.startswith(prefix)), None)
+    return special or "/".join(nodeid.split("/")[:2])
+
+
+def scope_rank(scope: str) -> int:
+    return LONGEST_FIRST.index(scope) if scope in LONGEST_FIRST else len(LONGEST_FIRST)
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
     from xdist.scheduler import LoadScopeScheduling
 
-    class RehearsalBesideTheSuite(LoadScopeScheduling):
+    class LongestFolderFirst(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             return xdist_scope(nodeid)
 
-    return RehearsalBesideTheSuite(config, log)
+        def _assign_work_unit(self, node: object) -> None:
+            # xdist hands out the queue's first scope; put the longest one waiting there.
+            self.workqueue.move_to_end(min(self.workqueue, key=scope_rank), last=False)
+            super()._assign_work_unit(node)
+
+    return LongestFolderFirst(config, log)
 
 
 @pytest.fixture(scope="session")

@@ -175,3 +175,16 @@ def test_each_onnx_server_of_the_serve_bench_gets_a_folder_serving_its_graph(tin
     assert Predictor(folders["none"], 32, "int8").graph.name == "model.onnx"
     assert Predictor(folders["int8"], 32, "none").graph.name == "model.int8.onnx"
     assert json.loads((model / "serving.json").read_text())["quantize"] == "int8"  # the model is untouched
+
+
+def test_threads_small_measures_both_settings_side_by_side(tmp_path):
+    out = tmp_path / "threads.json"
+    done = run_bench("threads.py", "--small", "--out", str(out), cwd=tmp_path)
+
+    result = json.loads(out.read_text(encoding="utf-8"))
+    assert result["small"] is True
+    assert result["two_processes_one_thread_each"]["threads_each"] == 1
+    assert result["baseline_two_processes_default_threads"]["processes"] == 2
+    for setting in ("alone_default_threads", "two_processes_one_thread_each"):
+        assert result[setting]["steps_per_second"] > 0
+    assert "two processes side by side" in done.stdout
