@@ -16,7 +16,13 @@ import pytest
 from textclf.config import DataParams
 from textclf.pipeline import prepare, sample_data
 from textclf.pipeline.train import Hyperparameters, JobPaths, train_model
-from textclf.training.local_runner import FolderChannel, FolderCheckpointStore, JobSpec, LocalTrainingJob
+from textclf.training.local_runner import (
+    FolderChannel,
+    FolderCheckpointStore,
+    JobSpec,
+    LocalTrainingJob,
+    _Host,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -175,6 +181,20 @@ def test_two_instances_train_data_parallel_through_the_images_train_program(smal
     assert recorder.job_facts("algo-1")[-1]["global_step"] == -(-rows // per_step)
     assert (tmp_path / "work/algo-1/model/model.safetensors").is_file()
     assert not any((tmp_path / "work/algo-2/model").iterdir())
+
+
+def test_instances_sharing_this_machine_share_its_cores(tmp_path, monkeypatch):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    for count, threads in ((2, "4"), (3, "2"), (16, "1")):
+        job = LocalTrainingJob(
+            tmp_path, JobSpec(channels={}, hyperparameters={}, instance_count=count), None, None
+        )
+        assert job._environment(_Host("algo-1", tmp_path), 0)["OMP_NUM_THREADS"] == threads
+    alone = LocalTrainingJob(tmp_path, JobSpec(channels={}, hyperparameters={}), None, None)
+    assert "OMP_NUM_THREADS" not in alone._environment(_Host("algo-1", tmp_path), 0)
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert job._environment(_Host("algo-1", tmp_path), 0)["OMP_NUM_THREADS"] == "1"
 
 
 def _tiny_hyperparameters(project: Path) -> dict[str, str]:

@@ -418,6 +418,11 @@ class LocalTrainingJob:
             PYTHONUNBUFFERED="1",
         )
         env.pop("SM_HPS", None)  # the job's hyperparameters are in input/config, as on SageMaker
+        if self.spec.instance_count > 1 and "OMP_NUM_THREADS" not in env:
+            # Each SageMaker instance has its cores to itself; here the instances share this
+            # machine's, and PyTorch's default of a thread per core in each process oversubscribes
+            # them (bench/threads.py: two processes side by side train far slower than one).
+            env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // self.spec.instance_count))
         return env
 
     def _launch(self, host: _Host, names: list[str], port: int) -> None:
