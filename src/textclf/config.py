@@ -11,6 +11,7 @@ import os
 import posixpath
 import re
 import reprlib
+import unicodedata
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -675,8 +676,11 @@ def load_params(path: Path | str = PARAMS_FILE, needs: tuple[str, ...] = ()) -> 
     except OSError as error:
         raise ParamsError(f"{source}: cannot be read ({error.strerror}); pass a params file") from None
     text = atomic.decode_utf8(data, source, ParamsError)
+    _refuse_hidden_characters(text, source)
+    loader = _StrictLoader(text)  # a SafeLoader
+    loader.name = str(source)  # PyYAML's messages would say `in "<unicode string>"`
     try:
-        raw = yaml.load(text, Loader=_StrictLoader)  # a SafeLoader
+        raw = loader.get_single_data()
     except _DuplicateKey as error:
         raise ParamsError(f"{source}: {error}") from None
     except yaml.YAMLError as error:
@@ -689,6 +693,8 @@ def load_params(path: Path | str = PARAMS_FILE, needs: tuple[str, ...] = ()) -> 
             f"{source}: a number too long to read ({str(error).split(':')[0]}); no setting takes more "
             "than a few digits: shorten it"
         ) from None
+    finally:
+        loader.dispose()
     try:
         expanded = _expanded_size(raw)
     except RecursionError:
@@ -699,6 +705,35 @@ def load_params(path: Path | str = PARAMS_FILE, needs: tuple[str, ...] = ()) -> 
             "(`&name` / `*name`); a params file is a few hundred: write the values out"
         )
     return parse_params(raw, source, needs)
+
+
+# What YAML refuses (PyYAML's Reader.NON_PRINTABLE: control characters other than tab, LF, CR and
+# NEL, surrogates, U+FFFE and U+FFFF), and the bidirectional controls it would take, which make a
+# file display in another order than it is read (CVE-2021-42574, "Trojan Source"); PyYAML names the
+# former by a character position in the file, which no editor shows.
+_HIDDEN = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
+def _refuse_hidden_characters(text: str, source: Path) -> None:
+    found = [match for match in (_HIDDEN.search(text), _BIDI.search(text)) if match]
+    if not found:
+        return
+    at = min(match.start() for match in found)
+    character = text[at]
+    line = text.count("\n", 0, at) + 1
+    column = at - (text.rfind("\n", 0, at) + 1) + 1
+    code = f"U+{ord(character):04X}"
+    if _BIDI.fullmatch(character):
+        what = (
+            f"a bidirectional control character ({code} {unicodedata.name(character)}), which "
+            "makes the file display in another order than it is read"
+        )
+    else:
+        what = f"a control character ({code}) that YAML does not allow"
+    raise ParamsError(
+        f"{source}: line {line}, column {column}: {what}; delete it (most editors do not show it)"
+    )
 
 
 # Values a params file may expand to through YAML aliases; the template holds a few hundred.
