@@ -3,13 +3,13 @@
 Accuracy and macro-F1 on the test split, each class's precision, recall and F1, the gate's verdict
 with its reasons (thresholds, and the champion as `make gate` finds it), what training took, the
 share of texts cut to `model.max_length` when prepare recorded it, and the commands to go on with.
-Every figure is read from the files the stages wrote (metrics/*.json); nothing is written. The wide
+Every figure is read from the files the stages wrote (metrics/*.json) with the report's own reader
+(`report.read_json`: a file the report refuses is refused here too); nothing is written. The wide
 `dvc metrics show` table stays one command away (`make metrics`).
 """
 
 from __future__ import annotations
 
-import json
 import textwrap
 import unicodedata
 from pathlib import Path
@@ -17,6 +17,7 @@ from typing import Any
 
 from textclf.config import TRAIN_JOB_FILE, Params
 from textclf.review.champion import EVAL_METRICS_FILE, ChampionError, Source, find
+from textclf.review.report import read_json
 from textclf.verdict import is_score, judge, usable
 
 WIDTH = 100
@@ -37,18 +38,6 @@ NEXT_COMMANDS = (
 
 class SummaryError(ValueError):
     """The metrics the summary reads are missing or not what the stages write."""
-
-
-def _read(path: Path) -> dict[str, Any] | None:
-    try:
-        payload = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError, RecursionError) as error:
-        raise SummaryError(
-            f"{path}: cannot be read as JSON ({error}); run the pipeline again (dvc repro)"
-        ) from None
-    return payload if isinstance(payload, dict) else None
 
 
 def printable(text: Any, limit: int | None = None) -> str:
@@ -195,7 +184,7 @@ def truncation_line(data: dict[str, Any] | None, metrics: dict[str, Any], max_le
 
 
 def lines(params: Params, base_ref: str = "main", source: Source = "auto") -> list[str]:
-    metrics = _read(EVAL_METRICS_FILE)
+    metrics = read_json(EVAL_METRICS_FILE)
     if metrics is None:
         raise SummaryError(
             f"{EVAL_METRICS_FILE}: not found; run the pipeline first (make repro or dvc repro)"
@@ -208,8 +197,8 @@ def lines(params: Params, base_ref: str = "main", source: Source = "auto") -> li
         f"{heading}: accuracy {_score(metrics.get('accuracy'))}, macro-F1 {_score(metrics.get('macro_f1'))}"
     )
     out += gate_lines(verdict_for(params, metrics, base_ref, source))
-    out.append(training_line(_read(TRAIN_JOB_FILE)))
-    truncated = truncation_line(_read(DATA_METRICS_FILE), metrics, params.model.max_length)
+    out.append(training_line(read_json(TRAIN_JOB_FILE)))
+    truncated = truncation_line(read_json(DATA_METRICS_FILE), metrics, params.model.max_length)
     if truncated:
         out += _wrapped(truncated, "", "  ")
     out.append("Next:")
