@@ -68,14 +68,19 @@ def parse(raw: str) -> DriftAlarm:
     """The validated payload, or PayloadError naming what is wrong."""
     try:
         size = len(raw.encode("utf-8"))
-    except UnicodeEncodeError:  # the environment held bytes that are not UTF-8 (or a lone surrogate)
-        raise PayloadError("client_payload: not UTF-8 text") from None
+    except UnicodeEncodeError as error:  # the environment held bytes that are not UTF-8 (or a lone surrogate)
+        raise PayloadError(
+            f"client_payload: not UTF-8 text ({_character(raw, error.start)}); the drift alarm sends "
+            "UTF-8 JSON"
+        ) from None
     if size > MAX_PAYLOAD_BYTES:
         raise PayloadError(f"client_payload: more than {MAX_PAYLOAD_BYTES} bytes")
     try:
-        payload = json.loads(raw, object_pairs_hook=_unique_keys)
+        payload = json.loads(raw, object_pairs_hook=_unique_keys, parse_constant=_not_json)
     except RecursionError:
         raise PayloadError("client_payload: nested too deeply") from None
+    except PayloadError:
+        raise
     except ValueError as error:
         raise PayloadError(f"client_payload: not JSON ({error})") from None
     if not isinstance(payload, dict):
@@ -86,22 +91,53 @@ def parse(raw: str) -> DriftAlarm:
         raise PayloadError(
             f"client_payload: unknown fields {unknown}; the drift alarm sends {sorted(expected)}"
         )
+    # Every bad value given is named, also when fields are missing besides.
+    problems = [problem for name in sorted(set(payload)) if (problem := _problem(name, payload[name]))]
     if missing:
-        raise PayloadError(f"client_payload: missing fields {missing}")
-    for name, pattern in FIELDS.items():
-        value = payload[name]
-        if not isinstance(value, str) or not pattern.fullmatch(value):
-            raise PayloadError(f"client_payload.{name}: {_shown(value)} is not a valid {name}")
-    try:  # the pattern passes 2026-13-45T99:99:99Z; EventBridge sends a real UTC time
-        datetime.strptime(payload["time"][:19], "%Y-%m-%dT%H:%M:%S")
-    except ValueError:
-        raise PayloadError(f"client_payload.time: {_shown(payload['time'])} is not a valid time") from None
-    reason = payload["reason"]
-    if not isinstance(reason, str) or not REASON.fullmatch(reason):
-        raise PayloadError(
-            f"client_payload.reason: expected 1 to {MAX_REASON_CHARS} printable ASCII characters"
-        )
+        sent = sorted(expected)
+        problems.append(f"client_payload: missing fields {missing}; the drift alarm sends all of {sent}")
+    if problems:
+        raise PayloadError("; ".join(problems))
     return DriftAlarm(**{name: payload[name] for name in expected})
+
+
+def _problem(name: str, value: Any) -> str | None:
+    """What is wrong with the field `name` holding `value`, or None."""
+    if name == "reason":
+        got = _reason_problem(value)
+        expected = f"expected 1 to {MAX_REASON_CHARS} printable ASCII characters"
+        return got and f"client_payload.reason: {expected}, got {got}"
+    if not isinstance(value, str) or not FIELDS[name].fullmatch(value):
+        return f"client_payload.{name}: {_shown(value)} is not a valid {name}"
+    if name == "time":
+        try:  # the pattern passes 2026-13-45T99:99:99Z; EventBridge sends a real UTC time
+            datetime.strptime(value[:19], "%Y-%m-%dT%H:%M:%S")
+        except ValueError:
+            return f"client_payload.time: {_shown(value)} is not a valid time"
+    return None
+
+
+def _reason_problem(reason: Any) -> str | None:
+    if not isinstance(reason, str):
+        return f"{_shown(reason)}, not a string"
+    if not reason:
+        return "an empty string"
+    if len(reason) > MAX_REASON_CHARS:
+        return f"{len(reason)} characters"
+    bad = re.search(r"[^\x20-\x7E]", reason)
+    return bad and _character(reason, bad.start())
+
+
+def _character(text: str, index: int) -> str:
+    """The character at `index` of `text`, shown as `'\\ud800' (U+D800) at character 3`."""
+    return f"{text[index]!r} (U+{ord(text[index]):04X}) at character {index + 1}"
+
+
+def _not_json(constant: str) -> Any:
+    raise PayloadError(
+        f"client_payload: {constant} is not a JSON value (RFC 8259 has no NaN or Infinity); the drift "
+        "alarm sends strings"
+    )
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
