@@ -34,8 +34,15 @@ TOOLS_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/textclf-tools
 # Targets per area (infrastructure, serving, SageMaker, report, CI rehearsals).
 include $(sort $(wildcard mk/*.mk))
 
+# Each target two columns in, its description from column 22, wrapped there within 100 columns.
 help: ## List the targets
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ \
+		line = sprintf("  %-18s", $$1); n = split($$2, words, " "); fresh = 1; \
+		for (i = 1; i <= n; i++) { \
+			if (!fresh && length(line) + 1 + length(words[i]) > 100) { \
+				print line; line = sprintf("%20s", ""); fresh = 1 } \
+			line = line " " words[i]; fresh = 0 } \
+		print line }'
 
 # The pinned dependencies are installed once per content of requirements.lock, not per timestamp:
 # a checkout, a branch switch or a fresh clone with a restored .venv rewrites the file's time, and

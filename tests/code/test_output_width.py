@@ -1,0 +1,57 @@
+"""What a newcomer's commands print fits 100 columns: `make help` (each target's description
+wrapped under it), `textclf use-data` and `textclf gate`, whose lines name a file, columns, a note."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+WIDTH = 100
+
+
+def wide(lines: list[str]) -> list[str]:
+    return [line for line in lines if len(line) > WIDTH]
+
+
+def described_targets() -> dict[str, str]:
+    """Every `target: ... ## description` line of the Makefile and mk/*.mk, as `make help` reads them."""
+    found = {}
+    for path in [REPO / "Makefile", *sorted((REPO / "mk").glob("*.mk"))]:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            match = re.match(r"([a-zA-Z_-]+):.*?## (.*)", line)
+            if match:
+                found[match.group(1)] = match.group(2)
+    return found
+
+
+def test_make_help_fits_100_columns_and_keeps_every_description_whole():
+    done = subprocess.run(
+        ["make", "--no-print-directory", "help"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "MAKEFLAGS": ""},
+    )
+
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert not wide(lines), "wider than 100 columns:\n" + "\n".join(wide(lines))
+    # One entry per target: its name two columns in, its description's words in order after it,
+    # continued on lines that start blank.
+    entries: dict[str, list[str]] = {}
+    current = None
+    for line in lines:
+        if line.startswith("  ") and not line.startswith("   "):
+            current, _, rest = line.strip().partition(" ")
+            entries[current] = rest.split()
+        else:
+            assert current is not None and line.startswith(" " * 21), line
+            entries[current] += line.split()
+    expected = described_targets()
+    assert len(expected) > 50  # the targets of mk/*.mk are listed too
+    assert {name: " ".join(words) for name, words in entries.items()} == {
+        name: " ".join(text.split()) for name, text in expected.items()
+    }
