@@ -7,10 +7,11 @@ that names the file, row or setting to fix when its input is wrong.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from textclf.config import PARAMS_FILE, Params, ParamsError, load_params
@@ -201,15 +202,17 @@ def cmd_use_data(args: argparse.Namespace) -> None:
         shutil.rmtree(staging, ignore_errors=True)
     counts = ", ".join(f"{label} {placement.counts[label]:,}" for label in placement.labels[:12])
     more = f" and {len(placement.labels) - 12} more" if len(placement.labels) > 12 else ""
-    log(f"{placement.target}: {sum(placement.counts.values()):,} rows; classes: {counts}{more}")
-    for path in placement.replaced:
-        log(f"replaced {path}")
-    log(
-        f"{params_file}: data.text_column {args.text_column!r}, data.label_column {args.label_column!r}, "
-        f"data.labels {len(placement.labels)} classes; {dvc_file} tracks {raw_dir} (dvc add)"
-    )
-    for line in _use_data_next(params_file, dvc_file):
-        log(line)
+    with folded_output():  # the user's paths, column and class names can be of any length
+        log(f"{placement.target}: {sum(placement.counts.values()):,} rows; classes: {counts}{more}")
+        for path in placement.replaced:
+            log(f"replaced {path}")
+        log(
+            f"{params_file}: data.text_column {args.text_column!r}, data.label_column "
+            f"{args.label_column!r}, data.labels {len(placement.labels)} classes"
+        )
+        log(f"{dvc_file} tracks {raw_dir} (dvc add)")
+        for line in _use_data_next(params_file, dvc_file):
+            log(line)
 
 
 def _use_data_next(params_file: Path, dvc_file: Path) -> list[str]:
@@ -220,11 +223,11 @@ def _use_data_next(params_file: Path, dvc_file: Path) -> list[str]:
     ).stdout.strip()
     lines = ["next:"]
     if branch in ("main", "master"):
-        lines.append(f"  git switch -c my-data   # you are on {branch}; the report compares with main")
+        lines.append(f"  git switch -c my-data  # you are on {branch}; the report compares with main")
     lines += [
-        "  make repro              # prepare, train, evaluate; the gate says whether this is a new task",
+        "  make repro             # prepare, train, evaluate; the gate says if this is a new task",
         f"  git add {dvc_file} {params_file} dvc.lock metrics plots && git commit",
-        "  dvc push                # needs the DVC remote (AWS); offline, skip it: README, your own data",
+        "  dvc push               # to the DVC remote; offline, skip it (README, Your own data)",
     ]
     return lines
 
@@ -289,21 +292,26 @@ def _plain_library_logs() -> None:
 
 class FoldedLines:
     """A text stream that wraps each line wider than `width` columns, continued on indented lines:
-    the Trainer's metric dicts and the export check run to 180 columns, and `make repro` ends with
-    a screen that fits 100. A progress bar's redraw (a carriage return) or a line with escape codes
-    passes as it is, and so does a partial line at flush."""
+    the Trainer's metric dicts and the export check run to 180 columns, the gate's note on a new
+    task to 266, and `make repro` ends with a screen that fits 100. A continued log line keeps its
+    `[name] ` prefix and its own indent. A progress bar's redraw (a carriage return) or a line with
+    escape codes passes as it is, and so does a partial line at flush."""
 
     def __init__(self, stream, width: int = 100) -> None:
         self._stream, self._width, self._pending = stream, width, ""
 
     def write(self, text: str) -> int:
+        import re
         import textwrap
 
         *lines, self._pending = (self._pending + text).split("\n")
         out = []
         for line in lines:
             plain = len(line) <= self._width or "\r" in line or "\x1b" in line
-            wrapped = textwrap.wrap(line, self._width, subsequent_indent="    ", break_on_hyphens=False)
+            lead = re.match(r"(\[[\w.-]+\] )? *", line).group(0)[: self._width // 2]
+            wrapped = textwrap.wrap(
+                line, self._width, subsequent_indent=lead + "    ", break_on_hyphens=False
+            )
             out.append((line if plain else "\n".join(wrapped)) + "\n")
         if "\r" in self._pending or "\x1b" in self._pending:
             out.append(self._pending)
@@ -321,19 +329,26 @@ class FoldedLines:
         return getattr(self._stream, name)
 
 
-def cmd_train(args: argparse.Namespace) -> None:
-    from textclf.training.backends import run_train_stage
-
-    params = _model_params(args)
+@contextlib.contextmanager
+def folded_output(width: int = 100) -> Iterator[None]:
+    """sys.stdout and sys.stderr folded at `width` columns (FoldedLines) while the block runs."""
     streams = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = FoldedLines(sys.stdout), FoldedLines(sys.stderr)
+    sys.stdout, sys.stderr = FoldedLines(sys.stdout, width), FoldedLines(sys.stderr, width)
     try:
-        _plain_library_logs()
-        _timed(f"train ({params.train_backend} backend)", lambda: run_train_stage(params))
+        yield
     finally:
         sys.stdout.flush()
         sys.stderr.flush()
         sys.stdout, sys.stderr = streams
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    from textclf.training.backends import run_train_stage
+
+    params = _model_params(args)
+    with folded_output():
+        _plain_library_logs()
+        _timed(f"train ({params.train_backend} backend)", lambda: run_train_stage(params))
 
 
 def cmd_train_job(args: argparse.Namespace) -> None:
@@ -389,8 +404,9 @@ def cmd_gate(args: argparse.Namespace) -> None:
     # numbers): a file the report refuses must not pass the gate either.
     report.check_eval(metrics, str(EVAL_METRICS_FILE))
     verdict = gate.run(params, args.base, args.champion)
-    for line in gate.summary(verdict):
-        log(line)
+    with folded_output():  # a note names the champion's file and both class lists
+        for line in gate.summary(verdict):
+            log(line)
     log(f"wrote {gate.VERDICT_FILE}")
     if verdict["verdict"] != "pass":
         raise SystemExit(1)  # the PR check goes red; the report shows why

@@ -8,6 +8,8 @@ import re
 import subprocess
 from pathlib import Path
 
+from tests.code.test_use_data import USE, clone, textclf  # noqa: F401 (clone: the fixture)
+
 REPO = Path(__file__).resolve().parents[2]
 WIDTH = 100
 
@@ -55,3 +57,27 @@ def test_make_help_fits_100_columns_and_keeps_every_description_whole():
     assert {name: " ".join(words) for name, words in entries.items()} == {
         name: " ".join(text.split()) for name, text in expected.items()
     }
+
+
+def test_the_gates_note_on_a_new_task_is_wrapped_within_100_columns(spam_repo, capsys):
+    from textclf import cli
+
+    assert cli.main(["gate", "--champion", "main"]) == 0
+    lines = capsys.readouterr().err.splitlines()
+
+    assert not wide(lines), "wider than 100 columns:\n" + "\n".join(wide(lines))
+    assert lines[0] == "[textclf] gate: pass"
+    note = [line.removeprefix("[textclf] ") for line in lines if not line.startswith("[textclf] wrote")]
+    assert note[1].startswith("  note: new task: this model's classes (ham, spam) share none")
+    assert all(line.startswith("      ") for line in note[2:]), note  # continued under the note
+    assert len(note) > 2
+
+
+def test_use_data_reports_within_100_columns(clone):  # noqa: F811 (the fixture)
+    done = textclf(clone, *USE)
+
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.splitlines()
+    assert not wide(lines), "wider than 100 columns:\n" + "\n".join(wide(lines))
+    text = " ".join(line.removeprefix("[textclf] ").strip() for line in lines)
+    assert "data.text_column 'body', data.label_column 'kind', data.labels 2 classes" in text
