@@ -159,6 +159,11 @@ def _dvc(*args: str) -> int:
         ) from None
 
 
+# Set by the Makefile's use-data recipe (to "1"): messages name make's variables, and make repro
+# follows at once.
+USE_DATA_VIA_MAKE = "TEXTCLF_USE_DATA_VIA_MAKE"
+
+
 def cmd_use_data(args: argparse.Namespace) -> None:
     """Your own CSV/JSONL/Parquet file as the data: placed, params.yaml set, `dvc add`ed."""
     import shutil
@@ -170,8 +175,11 @@ def cmd_use_data(args: argparse.Namespace) -> None:
     params = _load(args)
     raw_dir, params_file, dvc_file = Path(params.data.raw_dir), Path(args.params), Path(args.dvc_file)
     columns = {"text_column": args.text_column, "label_column": args.label_column, "labels": None}
+    # `make use-data` says so: messages then name the make variables the user typed (TEXT=, ...).
+    via_make = os.environ.get(USE_DATA_VIA_MAKE) == "1"
+    names = own_data.MAKE_VARIABLES if via_make else own_data.OPTIONS
     if args.text_column == args.label_column:
-        raise DataError(f"--text-column and --label-column both name {args.text_column!r}: give two columns")
+        raise DataError(f"{names.text} and {names.label} both name {args.text_column!r}: give two columns")
     labels = [label.strip() for label in args.labels.split(",") if label.strip()] if args.labels else None
     raw_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".use-data.", dir=raw_dir.parent))
@@ -186,6 +194,7 @@ def cmd_use_data(args: argparse.Namespace) -> None:
                 labels,
                 staging,
                 force=args.force,
+                names=names,
             ),
         )
         text = own_data.new_params_text(params_file, args.text_column, args.label_column, placement.labels)
@@ -211,25 +220,27 @@ def cmd_use_data(args: argparse.Namespace) -> None:
             f"{args.label_column!r}, data.labels {len(placement.labels)} classes"
         )
         log(f"{dvc_file} tracks {raw_dir} (dvc add)")
-        for line in _use_data_next(params_file, dvc_file):
+        for line in _use_data_next(params_file, dvc_file, via_make):
             log(line)
 
 
-def _use_data_next(params_file: Path, dvc_file: Path) -> list[str]:
+def _use_data_next(params_file: Path, dvc_file: Path, via_make: bool = False) -> list[str]:
     import subprocess
 
     branch = subprocess.run(
         ["git", "branch", "--show-current"], capture_output=True, text=True
     ).stdout.strip()
-    lines = ["next:"]
+    switch = []
     if branch in ("main", "master"):
-        lines.append(f"  git switch -c my-data  # you are on {branch}; the report compares with main")
-    lines += [
-        "  make repro             # prepare, train, evaluate; the gate says if this is a new task",
+        switch = [f"  git switch -c my-data  # you are on {branch}; the report compares with main"]
+    repro = "prepare, train, evaluate; the gate says if this is a new task"
+    keep = [
         f"  git add {dvc_file} {params_file} dvc.lock metrics plots && git commit",
         "  dvc push               # to the DVC remote; offline, skip it (README, Your own data)",
     ]
-    return lines
+    if via_make:  # the recipe runs it straight after: said as what happens, not as a step to take
+        return [f"make repro runs now: {repro}", "then, to keep the result:", *switch, *keep]
+    return ["next:", *switch, f"  make repro             # {repro}", *keep]
 
 
 def cmd_summary(args: argparse.Namespace) -> None:

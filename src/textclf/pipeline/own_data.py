@@ -27,6 +27,21 @@ from textclf.config import ParamsError, load_params
 from textclf.pipeline import sample_data
 from textclf.pipeline.prepare import READERS, DataError, iter_rows
 
+
+@dataclass(frozen=True)
+class Names:
+    """What the user typed for each setting, for the messages: the command's options, or make's
+    variables when `make use-data` runs it."""
+
+    text: str = "--text-column"
+    label: str = "--label-column"
+    labels: str = "--labels"
+    force: str = "--force"
+
+
+OPTIONS = Names()
+MAKE_VARIABLES = Names(text="TEXT=", label="LABEL=", labels="LABELS=", force="FORCE=1")
+
 # data.dvc's `meta` key this command keeps its record under: {file name: md5 of what it wrote}.
 META_KEY = "textclf_use_data"
 # More classes than this in the label column: more likely the wrong column than a task.
@@ -92,40 +107,51 @@ def check_source(source: Path) -> None:
         )
 
 
-def read_classes(staged: Path, source: Path, data_params) -> Counter:
-    """Every row of the staged copy read as prepare reads it; errors name the user's own file."""
+def read_classes(staged: Path, source: Path, data_params, names: Names = OPTIONS) -> Counter:
+    """Every row of the staged copy read as prepare reads it; errors name the user's own file and
+    the columns as the user named them (prepare's own messages point at params.yaml)."""
     counts: Counter = Counter()
     try:
         for _text, label, _path, _index, _line in iter_rows(staged.parent, data_params):
             counts[label] += 1
     except DataError as error:
-        raise DataError(str(error).replace(str(staged), str(source))) from None
+        message = str(error).replace(str(staged), str(source))
+        for setting, name in (("text_column", names.text), ("label_column", names.label)):
+            column = setting.removesuffix("_column")
+            message = message.replace(
+                f"data.{setting} in params.yaml", f"name the {column} column with {name}"
+            )
+        raise DataError(message) from None
     return counts
 
 
-def choose_labels(counts: Counter, given: list[str] | None, source: Path, label_column: str) -> list[str]:
+def choose_labels(
+    counts: Counter, given: list[str] | None, source: Path, label_column: str, names: Names = OPTIONS
+) -> list[str]:
     if len(counts) < 2:
         only = next(iter(counts), "none")
         raise DataError(
             f"{source}: column {label_column!r} holds a single class ({only!r}); a classifier needs at "
-            "least 2: is it the label column? (--label-column)"
+            f"least 2: is it the label column? ({names.label})"
         )
     if given is not None:
         unknown = sorted(set(counts) - set(given))
         if unknown:
             rows = sum(counts[label] for label in unknown)
             raise DataError(
-                f"{source}: {rows} rows have labels not in --labels: {', '.join(map(repr, unknown[:10]))}; "
-                "add them to --labels, or fix those rows"
+                f"{source}: {rows} rows have labels not in {names.labels}: "
+                f"{', '.join(map(repr, unknown[:10]))}; add them to {names.labels}, or fix those rows"
             )
         missing = [label for label in given if label not in counts]
         if missing:
-            raise DataError(f"{source}: --labels {', '.join(map(repr, missing))} have no rows in the file")
+            raise DataError(
+                f"{source}: {names.labels} {', '.join(map(repr, missing))} have no rows in the file"
+            )
         return list(given)
     if len(counts) > MAX_CLASSES:
         raise DataError(
             f"{source}: column {label_column!r} holds {len(counts):,} different values; is it the label "
-            f"column? Name it with --label-column, or list the classes with --labels"
+            f"column? Name it with {names.label}, or list the classes with {names.labels}"
         )
     by_case: dict[str, list[str]] = {}
     for label in counts:
@@ -135,7 +161,7 @@ def choose_labels(counts: Counter, given: list[str] | None, source: Path, label_
         shown = "; ".join(" and ".join(map(repr, group)) for group in clashes[:5])
         raise DataError(
             f"{source}: labels {shown} differ only in case: write them one way in the file, or pass "
-            "--labels listing each if they really are different classes"
+            f"{names.labels} listing each if they really are different classes"
         )
     return sorted(counts)
 
@@ -148,13 +174,15 @@ def plan(
     labels: list[str] | None,
     staging: Path,
     force: bool = False,
+    names: Names = OPTIONS,
 ) -> Placement:
-    """Check everything; copy the file into `staging` only. Nothing else changes."""
+    """Check everything; copy the file into `staging` only. Nothing else changes. Messages name
+    the settings as `names` (the command's options, or make's variables)."""
     check_source(source)
     staged = staging / source.name
     shutil.copyfile(source, staged)
-    counts = read_classes(staged, source, data_params)
-    chosen = choose_labels(counts, labels, source, data_params.label_column)
+    counts = read_classes(staged, source, data_params, names)
+    chosen = choose_labels(counts, labels, source, data_params.label_column, names)
     target = raw_dir / source.name
     mine = recorded(dvc_file)
     new_md5 = md5(staged)
@@ -173,8 +201,8 @@ def plan(
     if foreign:
         raise DataError(
             f"{raw_dir}: holds files that use-data did not put there ({_shown(foreign)}); nothing was "
-            "changed. Move them out of the folder, or pass --force to replace them (what data.dvc "
-            "tracked stays in DVC's cache and git history)"
+            f"changed. Move them out of the folder, or pass {names.force} to replace them (what "
+            "data.dvc tracked stays in DVC's cache and git history)"
         )
     return placement
 
