@@ -21,13 +21,14 @@ from tests.github_issuer import Issuer
 from tests.iam.conftest import GITHUB_REPOSITORY, Account
 from tests.iam.test_principals import GOOD, PR_JOB, RELEASE_JOB, model_folder, targets
 from textclf.config import AwsParams
-from textclf.localcloud import oidc, principals
+from textclf.localcloud import iam, oidc, principals
 from textclf.release import promote
 
 pytestmark = pytest.mark.slow  # shares the Terraform-made account of tests/iam
 
 VICTIM = "4444444444444444444444444444444444444444"
 ATTACKER = "5555555555555555555555555555555555555555"
+IN_PARTS = "6666666666666666666666666666666666666666"
 
 
 def serving(account: Account) -> tuple[str, str]:
@@ -47,7 +48,7 @@ def endpoint_unchanged(env: Account, tiny_model_dir, tmp_path_factory) -> Iterat
     except ClientError:  # this module alone: release a first model
         aws = AwsParams().resolved()
         folder, metrics = model_folder(tiny_model_dir, tmp_path_factory.mktemp("first"))
-        promote.publish(GOOD, aws, folder, metrics, folder / "no-gate.json")  # by hand
+        promote.publish(GOOD, aws, folder, metrics, metrics.with_name("gate.json"))  # by hand
         with env.acting_as(env.github("promote", RELEASE_JOB)):
             promote.promote(GOOD, aws, targets(env), "macro_f1", wait_timeout_s=120, poll_s=0.2)
         before = serving(env)
@@ -67,7 +68,7 @@ def refused(call, *fragments: str) -> str:
 def test_the_pr_role_cannot_replace_another_commits_model(env, endpoint_unchanged, tiny_model_dir, tmp_path):
     aws = AwsParams().resolved()
     folder, metrics = model_folder(tiny_model_dir, tmp_path)
-    promote.publish(VICTIM, aws, folder, metrics, tmp_path / "no-gate.json")  # by hand
+    promote.publish(VICTIM, aws, folder, metrics, metrics.with_name("gate.json"))  # by hand
     with env.acting_as(env.github("pr", PR_JOB)):
         s3 = boto3.client("s3")
         bucket, key = env.outputs["artifacts_bucket"], f"models/{VICTIM}/model.tar.gz"
@@ -82,6 +83,86 @@ def test_the_pr_role_cannot_replace_another_commits_model(env, endpoint_unchange
     assert promote.verify_archive(VICTIM, manifest, aws, provenance=False) == manifest["sha256"]
     with pytest.raises(promote.ReleaseError, match="no provenance"):
         promote.verify_archive(VICTIM, manifest, aws)
+
+
+def second_write_in_parts(s3, bucket: str, key: str, upload: str, **complete) -> None:
+    """Stage other bytes as a part of `upload` and complete it over `key` (`complete`: IfNoneMatch)."""
+    part = s3.upload_part(Bucket=bucket, Key=key, UploadId=upload, PartNumber=1, Body=b"other bytes")
+    s3.complete_multipart_upload(
+        Bucket=bucket,
+        Key=key,
+        UploadId=upload,
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]},
+        **complete,
+    )
+
+
+def test_a_released_model_is_written_once_in_parts_and_never_by_copy(
+    env, endpoint_unchanged, tiny_model_dir, tmp_path, monkeypatch
+):
+    """models/<commit>/ on the Terraform-made account (storage.tf's write-once bucket policy, iam.tf's
+    roles). The first write by the documented path for an archive above one PutObject works: in
+    parts, completed with If-None-Match (`promote.publish`, scaled down as in
+    tests/release/test_publish_large.py). A second write of the key is then refused however it is
+    uploaded: in parts with and without If-None-Match, or by CopyObject, with and without it. As the
+    PR role, whose policy gives it no write to models/ at all (not even the staging calls, nor
+    finishing an upload someone else staged); and as the training-run function's own role, the one
+    principal allowed to write models/, which only the bucket policy stops: its staging calls go
+    through (s3:ObjectCreationOperation false), its completion is refused (explicit deny without the
+    header, 412 with it), and so is its copy (403 without the header, 501 with it: S3 User Guide,
+    "Enforce conditional writes on Amazon S3 buckets")."""
+    aws = AwsParams().resolved()
+    folder, metrics = model_folder(tiny_model_dir, tmp_path)
+    monkeypatch.setattr(promote, "SINGLE_PUT_LIMIT_BYTES", 1024 * 1024)
+    monkeypatch.setattr(promote, "PART_BYTES", 5 * 1024 * 1024)
+    in_parts: list[str] = []
+    put_in_parts = promote._put_in_parts
+    monkeypatch.setattr(
+        promote,
+        "_put_in_parts",
+        lambda s3, bucket, key, *rest: in_parts.append(key) or put_in_parts(s3, bucket, key, *rest),
+    )
+    manifest = promote.publish(IN_PARTS, aws, folder, metrics, metrics.with_name("gate.json"))  # by hand
+    bucket, key = env.outputs["artifacts_bucket"], f"models/{IN_PARTS}/model.tar.gz"
+    assert in_parts == [key]
+
+    function_role = boto3.client("lambda").get_function_configuration(
+        FunctionName=env.outputs["stop_training_function_name"]
+    )["Role"]
+    as_function = iam.service_session(function_role, "lambda.amazonaws.com", "training-run")
+    source = f"candidates/{IN_PARTS}/model.tar.gz"  # the PR role's to write, the function's to read
+    staged = []
+    try:
+        with env.acting_as(env.github("pr", PR_JOB)):
+            s3 = boto3.client("s3")
+            s3.put_object(Bucket=bucket, Key=source, Body=b"other bytes")
+            refused(
+                lambda: s3.create_multipart_upload(Bucket=bucket, Key=key), "AccessDenied", "s3:PutObject"
+            )
+            copy = {"Bucket": bucket, "Key": key, "CopySource": {"Bucket": bucket, "Key": source}}
+            refused(lambda: s3.copy_object(**copy), "AccessDenied", "s3:PutObject")
+            refused(lambda: s3.copy_object(**copy, IfNoneMatch="*"), "NotImplemented")
+        with env.acting_as(as_function):
+            s3 = boto3.client("s3")
+            for complete, refusal in (({}, "explicit deny"), ({"IfNoneMatch": "*"}, "PreconditionFailed")):
+                staged.append(s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"])
+                refused(lambda c=complete: second_write_in_parts(s3, bucket, key, staged[-1], **c), refusal)
+            refused(lambda: s3.copy_object(**copy), "AccessDenied", "explicit deny")
+            refused(lambda: s3.copy_object(**copy, IfNoneMatch="*"), "NotImplemented")
+            hijacked = s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+            staged.append(hijacked)
+        with env.acting_as(env.github("pr", PR_JOB)):
+            s3 = boto3.client("s3")
+            for complete in ({}, {"IfNoneMatch": "*"}):
+                refused(
+                    lambda c=complete: second_write_in_parts(s3, bucket, key, hijacked, **c), "AccessDenied"
+                )
+    finally:
+        for upload in staged:  # as the administrator
+            boto3.client("s3").abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload)
+    assert promote.verify_archive(IN_PARTS, manifest, aws, provenance=False) == manifest["sha256"]
+    listed = boto3.client("s3").list_multipart_uploads(Bucket=bucket, Prefix=f"models/{IN_PARTS}/")
+    assert not listed.get("Uploads")
 
 
 def test_the_pr_role_cannot_release_around_the_review(env, endpoint_unchanged):
@@ -323,7 +404,7 @@ def test_a_tampered_archive_is_refused_at_promote(env, endpoint_unchanged, tiny_
     the promote step compares it with the published sha256 before it touches the endpoint."""
     aws = AwsParams().resolved()
     folder, metrics = model_folder(tiny_model_dir, tmp_path)
-    promote.publish(ATTACKER, aws, folder, metrics, tmp_path / "no-gate.json")  # by hand
+    promote.publish(ATTACKER, aws, folder, metrics, metrics.with_name("gate.json"))  # by hand
     s3 = boto3.client("s3")
     bucket = env.outputs["artifacts_bucket"]
     policy = s3.get_bucket_policy(Bucket=bucket)["Policy"]

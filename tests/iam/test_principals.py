@@ -42,7 +42,8 @@ def targets(account: Account) -> promote.Targets:
 
 
 def model_folder(tiny_model_dir: Path, tmp_path: Path, broken: bool = False) -> tuple[Path, Path]:
-    """A model folder and its metrics file, as the train and evaluate stages leave them."""
+    """A model folder and its metrics file, as the train and evaluate stages leave them (evaluate's
+    passing verdict, which publish requires, beside the metrics as gate.json)."""
     folder = tmp_path / "model"
     with tarfile.open(fileobj=io.BytesIO(tarball(tiny_model_dir)), mode="r:gz") as archive:
         archive.extractall(folder, filter="data")
@@ -50,6 +51,7 @@ def model_folder(tiny_model_dir: Path, tmp_path: Path, broken: bool = False) -> 
         (folder / "model.safetensors").unlink()
     metrics = tmp_path / "eval.json"
     metrics.write_text(json.dumps({"accuracy": 0.9, "macro_f1": 0.9, "per_class": {}}), encoding="utf-8")
+    metrics.with_name("gate.json").write_text(json.dumps({"verdict": "pass"}), encoding="utf-8")
     return folder, metrics
 
 
@@ -146,7 +148,7 @@ def test_the_state_role_reads_what_production_serves_and_nothing_else(env: Accou
 def test_the_release_job_promotes_a_published_model_through_the_lambda(env, tiny_model_dir, tmp_path):
     aws = AwsParams().resolved()
     folder, metrics = model_folder(tiny_model_dir, tmp_path)
-    promote.publish(GOOD, aws, folder, metrics, tmp_path / "no-gate.json")  # by hand
+    promote.publish(GOOD, aws, folder, metrics, metrics.with_name("gate.json"))  # by hand
     with env.acting_as(env.github("promote", RELEASE_JOB)):
         deployment = promote.promote(GOOD, aws, targets(env), "macro_f1", wait_timeout_s=120, poll_s=0.2)
 
@@ -160,7 +162,7 @@ def test_a_broken_model_is_rolled_back_and_a_failed_endpoint_replaced(
 ):
     aws = AwsParams().resolved()
     folder, metrics = model_folder(tiny_model_dir, tmp_path, broken=True)
-    promote.publish(BROKEN, aws, folder, metrics, tmp_path / "no-gate.json")  # by hand
+    promote.publish(BROKEN, aws, folder, metrics, metrics.with_name("gate.json"))  # by hand
     sagemaker = boto3.client("sagemaker")
     endpoint_name = env.outputs["endpoint_name"]
     serving = sagemaker.describe_endpoint(EndpointName=endpoint_name)["EndpointConfigName"]
@@ -296,7 +298,7 @@ def test_a_permission_removed_from_the_lambda_role_fails_the_deploy_naming_the_c
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         statement["Action"] = [a for a in actions if a != "sagemaker:UpdateEndpoint"]
     folder, metrics = model_folder(tiny_model_dir, tmp_path)
-    promote.publish(NEXT, aws, folder, metrics, tmp_path / "no-gate.json")  # by hand
+    promote.publish(NEXT, aws, folder, metrics, metrics.with_name("gate.json"))  # by hand
     client.put_role_policy(RoleName=role_name, PolicyName=policy_name, PolicyDocument=json.dumps(reduced))
     try:
         with env.acting_as(env.github("promote", RELEASE_JOB)), pytest.raises(promote.ReleaseError) as caught:

@@ -23,12 +23,14 @@ AWS = AwsParams(artifacts_bucket="textclf-artifacts")
 
 @pytest.fixture
 def large_model(tiny_model_dir, tmp_path) -> tuple[Path, Path]:
-    """The tiny model plus 8 MiB of incompressible weights, and its metrics."""
+    """The tiny model plus 8 MiB of incompressible weights, and its metrics (evaluate's passing
+    verdict beside them as gate.json)."""
     folder = tmp_path / "model"
     shutil.copytree(tiny_model_dir, folder)
     (folder / "extra.safetensors").write_bytes(os.urandom(8 * 1024 * 1024))
     metrics = tmp_path / "eval.json"
     metrics.write_text(json.dumps({"accuracy": 0.9, "macro_f1": 0.9}), encoding="utf-8")
+    metrics.with_name("gate.json").write_text(json.dumps({"verdict": "pass"}), encoding="utf-8")
     return folder, metrics
 
 
@@ -58,7 +60,7 @@ def test_a_large_archive_is_streamed_to_its_write_once_key(world, large_model, t
     monkeypatch.setattr(Path, "read_bytes", refuse_archives)
 
     manifest = promote.publish(
-        COMMIT, AWS, folder, metrics, tmp_path / "no-gate.json", test_split_file=tmp_path / "none"
+        COMMIT, AWS, folder, metrics, metrics.with_name("gate.json"), test_split_file=tmp_path / "none"
     )
 
     stored_key = f"models/{COMMIT}/model.tar.gz"
@@ -69,7 +71,7 @@ def test_a_large_archive_is_streamed_to_its_write_once_key(world, large_model, t
     # The same bytes again (a re-run) are accepted; the conditional write's 412 is compared by digest.
     assert (
         promote.publish(
-            COMMIT, AWS, folder, metrics, tmp_path / "no-gate.json", test_split_file=tmp_path / "none"
+            COMMIT, AWS, folder, metrics, metrics.with_name("gate.json"), test_split_file=tmp_path / "none"
         )
         == manifest
     )
@@ -78,7 +80,7 @@ def test_a_large_archive_is_streamed_to_its_write_once_key(world, large_model, t
     (folder / "extra.safetensors").write_bytes(os.urandom(9 * 1024 * 1024))
     with pytest.raises(promote.ReleaseError, match="released models are write-once"):
         promote.publish(
-            COMMIT, AWS, folder, metrics, tmp_path / "no-gate.json", test_split_file=tmp_path / "none"
+            COMMIT, AWS, folder, metrics, metrics.with_name("gate.json"), test_split_file=tmp_path / "none"
         )
     with pytest.raises(Exception, match="AccessDenied"):
         boto3.client("s3").upload_file(str(folder / "extra.safetensors"), AWS.artifacts_bucket, stored_key)
@@ -103,7 +105,7 @@ def test_an_archive_beyond_one_put_goes_up_in_parts_under_the_write_once_policy(
     monkeypatch.setattr(promote, "_put_in_parts", recording)
 
     manifest = promote.publish(
-        COMMIT, AWS, folder, metrics, tmp_path / "no-gate.json", test_split_file=tmp_path / "none"
+        COMMIT, AWS, folder, metrics, metrics.with_name("gate.json"), test_split_file=tmp_path / "none"
     )
 
     s3 = boto3.client("s3")
@@ -115,6 +117,6 @@ def test_an_archive_beyond_one_put_goes_up_in_parts_under_the_write_once_policy(
     (folder / "extra.safetensors").write_bytes(os.urandom(9 * 1024 * 1024))
     with pytest.raises(promote.ReleaseError, match="released models are write-once"):
         promote.publish(
-            COMMIT, AWS, folder, metrics, tmp_path / "no-gate.json", test_split_file=tmp_path / "none"
+            COMMIT, AWS, folder, metrics, metrics.with_name("gate.json"), test_split_file=tmp_path / "none"
         )
     assert not s3.list_multipart_uploads(Bucket=AWS.artifacts_bucket).get("Uploads")

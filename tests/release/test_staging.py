@@ -315,6 +315,8 @@ def test_the_evaluated_split_is_published_with_the_model_and_checked_on_the_way_
     monkeypatch.setattr(promote, "PREDICTIONS_FILE", confusion)
     metrics = tmp_path / "eval.json"
     metrics.write_text(json.dumps({"accuracy": 0.9, "macro_f1": 0.9}), encoding="utf-8")
+    gate = tmp_path / "gate.json"  # the evaluate stage's passing verdict: publish requires one
+    gate.write_text(json.dumps({"verdict": "pass"}), encoding="utf-8")
     aws = AwsParams(artifacts_bucket="textclf-artifacts")
     commit = "7" * 40
 
@@ -323,7 +325,7 @@ def test_the_evaluated_split_is_published_with_the_model_and_checked_on_the_way_
         aws,
         tiny_model_dir,
         metrics,
-        tmp_path / "no-gate.json",
+        gate,
         test_split_file=prepared / "test.jsonl",
     )
 

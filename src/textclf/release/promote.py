@@ -271,9 +271,19 @@ def passing_evaluation(
             f"{metrics_file}: {', '.join(unscored)} must be a number from 0 to 1; this is not an "
             "evaluation the gate could pass: run the pipeline again (dvc repro) and make gate"
         )
-    for verdict_file in (gate_file, FULL_GATE_FILE):
+    # The evaluate stage's verdict on these metrics (gate_file) must be there: without it nobody
+    # judged the model. `make gate`'s full verdict (FULL_GATE_FILE), when the workspace has one, too.
+    verdict_files = [gate_file] + ([FULL_GATE_FILE] if FULL_GATE_FILE.is_file() else [])
+    for verdict_file in verdict_files:
+        verdict = atomic.read_json_object(
+            verdict_file,
+            ReleaseError,
+            "only a model whose gate passed is published: run the pipeline (dvc repro; its evaluate "
+            "stage writes the verdict) and make gate",
+            " (the gate verdict)",
+        )
         # Exactly "pass" (textclf.verdict.is_pass): "FAIL", "Pass" or a missing verdict is no pass.
-        if verdict_file.is_file() and not is_pass(read_json_file(verdict_file, "the gate verdict")):
+        if not is_pass(verdict):
             raise ReleaseError(
                 f"{verdict_file}: the gate did not pass this model; only a passing model is published"
             )
