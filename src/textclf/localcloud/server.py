@@ -15,6 +15,7 @@ REGION = "us-east-1"
 EXTENSIONS = (
     "textclf.localcloud.clock",
     "textclf.localcloud.iam",
+    "textclf.localcloud.checksums",
     "textclf.localcloud.oidc",
     "textclf.localcloud.endpoints",
     "textclf.localcloud.eventdelivery",
