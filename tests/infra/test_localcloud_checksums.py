@@ -104,6 +104,16 @@ def test_a_checksum_that_is_no_digest_of_its_algorithm_is_an_invalid_request(s3)
     _absent(s3, "k")
 
 
+def test_a_request_that_states_two_algorithms_is_an_invalid_request(s3):
+    both = {"ChecksumCRC32": _value("CRC32", BODY), "ChecksumSHA256": _value("SHA256", BODY)}
+    _refused(
+        lambda: s3.put_object(Bucket=BUCKET, Key="k", Body=BODY, **both),
+        "InvalidRequest",
+        "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.",
+    )
+    _absent(s3, "k")
+
+
 def test_a_content_md5_that_does_not_match_is_a_bad_digest_and_one_that_is_no_md5_invalid(s3):
     wrong = base64.b64encode(hashlib.md5(WRONG_BODY).digest()).decode()
     _refused(

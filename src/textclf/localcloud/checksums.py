@@ -9,10 +9,12 @@ UploadPart API references, `Content-MD5` and `x-amz-checksum-*`,
 https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html,
 https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPart.html). A mismatch stores nothing and
 answers `BadDigest`, HTTP 400; a value that is no base64 digest of its algorithm's length answers
-`InvalidRequest` (`InvalidDigest` for Content-MD5), HTTP 400 (S3 API reference, "Error responses",
+`InvalidRequest` (`InvalidDigest` for Content-MD5), and so does a request that states more than one
+algorithm, HTTP 400 (S3 API reference, "Error responses",
 https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html). The messages are S3's own, as
 recorded from S3 by LocalStack's parity tests ("The CRC32 you specified did not match the
-calculated checksum.", "The Content-MD5 you specified did not match what we received.").
+calculated checksum.", "The Content-MD5 you specified did not match what we received.",
+"Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.").
 
 moto keeps whatever value the request states, so a body that changed after the client computed
 its checksum (a checkpoint synced while it was being written) was stored under another body's
@@ -145,7 +147,13 @@ def refuse_mismatch(headers: Any, raw_body: bytes, body: bytes) -> None:
             raise _error("InvalidDigest", "The Content-MD5 you specified was invalid.")
         if expected != hashlib.md5(body, usedforsecurity=False).digest():
             raise _error("BadDigest", "The Content-MD5 you specified did not match what we received.")
-    for algorithm, value in stated_checksums(headers, raw_body).items():
+    stated = stated_checksums(headers, raw_body)
+    if len(stated) > 1:
+        raise _error(
+            "InvalidRequest",
+            "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.",
+        )
+    for algorithm, value in stated.items():
         expected = _decoded(value, DIGEST_SIZES[algorithm])
         if expected is None:
             raise _error("InvalidRequest", f"Value for x-amz-checksum-{algorithm.lower()} header is invalid.")
