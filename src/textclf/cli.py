@@ -275,20 +275,62 @@ def _model_params(args: argparse.Namespace) -> Params:
     return params
 
 
+# Modules a sequence classifier adds to its base model (BERT's classifier and pooler, DistilBERT's
+# pre_classifier, GPT-style score): a key with one of these parts belongs to the new head.
+HEAD_PARTS = frozenset({"classifier", "pre_classifier", "score", "pooler"})
+# What transformers' load report says of the new head's keys: not in the checkpoint, or in it with
+# another label count (`ignore_mismatched_sizes`, a base that is a classifier already).
+HEAD_STATUSES = frozenset({"MISSING", "MISMATCH"})
+
+
+def new_head_report(report: str) -> str | None:
+    """One line for transformers' load report (escape codes removed) when everything it lists is
+    the new classification head the train stage creates and then trains; None otherwise. The table
+    of MISSING keys reads as an error to someone who has not seen one before, and it is not."""
+    import re
+
+    title, _, table = report.partition("\n")
+    model = re.match(r"(\w+) LOAD REPORT from: ", title)
+    if model is None:
+        return None
+    keys, statuses = set(), set()
+    for row in table.splitlines():
+        cells = [cell.strip() for cell in row.split("|")]
+        if len(cells) < 2 or cells[:2] == ["Key", "Status"]:
+            continue
+        key, status = cells[0], cells[1]
+        if status not in HEAD_STATUSES or not HEAD_PARTS & set(key.split(".")):
+            return None
+        keys.add(key)
+        statuses.add(status)
+    if not keys:
+        return None
+    shown = ", ".join(sorted(keys)[:6]) + (f" and {len(keys) - 6} more" if len(keys) > 6 else "")
+    where = "MISSING from the base model" if statuses == {"MISSING"} else " and ".join(sorted(statuses))
+    return (
+        f"{model.group(1)}: a new classification head for data.labels ({shown}), trained by this "
+        f"stage; transformers' load report lists it as {where}: expected, not an error"
+    )
+
+
 def _plain_library_logs() -> None:
-    """transformers' log lines without terminal escape codes where stderr is not a terminal (a log
-    file, CI): its load report prints its title in bold codes whatever the output is."""
-    if sys.stderr.isatty():
-        return
+    """transformers' log lines as a reader of the training log needs them: its load report on the
+    base model as one line when all it lists is the new classification head (new_head_report),
+    and, where stderr is not a terminal (a log file, CI), without the terminal escape codes it
+    prints its title in whatever the output is."""
     import logging
     import re
 
     escape = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+    plain = not sys.stderr.isatty()
 
     class _Plain(logging.Filter):
         def filter(self, record: logging.LogRecord) -> bool:
             message = record.getMessage()
-            if "\x1b" in message:
+            head = new_head_report(escape.sub("", message)) if "LOAD REPORT" in message else None
+            if head is not None:
+                record.msg, record.args = head, None
+            elif plain and "\x1b" in message:
                 record.msg, record.args = escape.sub("", message), None
             return True
 
