@@ -7,6 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from textclf.config import ParamsError, load_params
 
@@ -99,3 +101,25 @@ def test_a_yaml_syntax_error_names_the_file_not_a_unicode_string(tmp_path):
     message = str(raised.value)
     assert f'in "{path}", line 1, column 8' in message, message
     assert "<unicode string>" not in message, message
+
+
+FORBIDDEN = st.one_of(
+    st.sampled_from([chr(code) for code in [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F]]),
+    st.sampled_from([chr(code) for code in [*range(0x80, 0x85), *range(0x86, 0xA0), 0xFFFE, 0xFFFF]]),
+    st.sampled_from([chr(code) for code in [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]]),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(character=FORBIDDEN, where=st.floats(0, 1, exclude_max=True))
+def test_any_forbidden_character_anywhere_is_named_where_it_is(tmp_path, template, character, where):
+    at = int(where * len(template))
+    path = tmp_path / "params.yaml"
+    path.write_text(template[:at] + character + template[at:], encoding="utf-8")
+    line = template.count("\n", 0, at) + 1
+    column = at - (template.rfind("\n", 0, at) + 1) + 1
+    with pytest.raises(ParamsError) as raised:
+        load_params(path)
+    message = str(raised.value)
+    assert message.startswith(f"{path}: line {line}, column {column}: "), message
+    assert f"U+{ord(character):04X}" in message and "delete it" in message, message
