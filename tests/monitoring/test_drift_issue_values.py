@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.monitoring.test_drift_issue import GOOD
 from tests.monitoring.test_drift_issue_inputs import run
@@ -73,3 +75,33 @@ def test_the_program_names_the_value_without_a_traceback():
     done = run(b'{"alarm": NaN}')
     assert done.returncode == 2, done.stderr
     assert b"NaN" in done.stderr and b"Traceback" not in done.stderr, done.stderr
+
+
+VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(st.characters(), max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(kept=st.sets(st.sampled_from(sorted(GOOD))), field=st.sampled_from(sorted(GOOD)), value=VALUES)
+def test_every_bad_value_and_every_missing_field_is_named(kept, field, value):
+    payload = {name: GOOD[name] for name in kept} | {field: value}
+    try:
+        json.dumps(payload, allow_nan=False)
+    except ValueError:  # NaN or Infinity somewhere: not JSON, refused as such before anything is read
+        with pytest.raises(issue.PayloadError, match=r"is not a JSON value \(RFC 8259"):
+            issue.parse(json.dumps(payload))
+        return
+    try:
+        issue.parse(json.dumps(payload))
+    except issue.PayloadError as error:
+        message = str(error)
+    else:
+        assert set(payload) == set(GOOD)  # accepted: complete, and the value was a good one
+        return
+    missing = sorted(set(GOOD) - set(payload))
+    assert (f"missing fields {missing}" in message) == bool(missing), message
+    if issue._problem(field, value):
+        assert f"client_payload.{field}: " in message, message
