@@ -16,16 +16,23 @@ from tests.code.test_use_data import USE, clone, textclf  # noqa: F401 (clone: t
 from textclf import cli
 
 REPO = Path(__file__).resolve().parents[2]
+SRC = REPO / "src"
 OPTIONS = ("--text-column", "--label-column", "--labels", "--force")
 
 
 def make_use_data(root: Path, *variables: str) -> subprocess.CompletedProcess:
-    """The Makefile's use-data recipe in `root`, with this venv as the clone's .venv; `-o` keeps
-    make from reinstalling it (its rule needs the repository's requirements.lock). A use-data that
-    succeeds stops at the recipe's `make repro` (the clone has no Makefile): no training here."""
-    venv = root / ".venv"
-    if not venv.exists():
-        venv.symlink_to(Path(sys.executable).parent.parent, target_is_directory=True)
+    """The Makefile's use-data recipe in `root`. Its .venv is a stand-in holding `textclf` (this
+    checkout's, through this interpreter) and `dvc`, nothing else: `-o` keeps make from installing
+    into it, and a use-data that succeeds stops at the recipe's `make repro` (no Makefile in the
+    clone; a sub-make does not inherit `-o`, and could otherwise reinstall a real venv)."""
+    tools = root / ".venv/bin"
+    if not tools.is_dir():
+        tools.mkdir(parents=True)
+        (tools / "textclf").write_text(
+            f'#!/bin/sh\nPYTHONPATH="{SRC}" exec "{sys.executable}" -m textclf.cli "$@"\n', encoding="utf-8"
+        )
+        (tools / "textclf").chmod(0o755)
+        (tools / "dvc").symlink_to(Path(sys.executable).parent / "dvc")
     env = {key: value for key, value in os.environ.items() if key not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
     env.pop(cli.USE_DATA_VIA_MAKE, None)
     return subprocess.run(
