@@ -713,6 +713,8 @@ def load_params(path: Path | str = PARAMS_FILE, needs: tuple[str, ...] = ()) -> 
 # former by a character position in the file, which no editor shows.
 _HIDDEN = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
+# What YAML counts as a line break (YAML 1.1, 5.4), so the line named is the one PyYAML would count.
+_LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 
 
 def _refuse_hidden_characters(text: str, source: Path) -> None:
@@ -721,8 +723,9 @@ def _refuse_hidden_characters(text: str, source: Path) -> None:
         return
     at = min(match.start() for match in found)
     character = text[at]
-    line = text.count("\n", 0, at) + 1
-    column = at - (text.rfind("\n", 0, at) + 1) + 1
+    breaks = list(_LINE_BREAK.finditer(text, 0, at))
+    line = len(breaks) + 1
+    column = at - (breaks[-1].end() if breaks else 0) + 1
     code = f"U+{ord(character):04X}"
     if _BIDI.fullmatch(character):
         what = (

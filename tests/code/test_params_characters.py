@@ -77,6 +77,19 @@ def test_the_first_of_several_is_named(tmp_path, template):
         load_params(path)
 
 
+@pytest.mark.parametrize("newline", ["\r\n", "\r", "\u2028"])
+def test_the_line_is_counted_as_yaml_counts_lines(tmp_path, template, newline):
+    # YAML breaks lines at CR LF, CR, LF, NEL, U+2028 and U+2029; a file saved with old Mac line
+    # ends must not be reported as one long line 1.
+    line = line_of(template, "epochs:")
+    lines = template.split("\n")
+    lines[line - 1] = "\x00" + lines[line - 1]
+    path = tmp_path / "params.yaml"
+    path.write_bytes(newline.join(lines).encode("utf-8"))
+    with pytest.raises(ParamsError, match=rf"params.yaml: line {line}, column 1: .*U\+0000"):
+        load_params(path)
+
+
 def test_a_tab_and_line_breaks_stay_allowed(tmp_path, template):
     # YAML allows tab, LF and CR; a comment with a tab and CRLF line ends must still load.
     text = template.replace("\n", "\r\n").replace("# Every knob", "#\tEvery knob", 1)
