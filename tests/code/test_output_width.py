@@ -79,5 +79,5 @@ def test_use_data_reports_within_100_columns(clone):  # noqa: F811 (the fixture)
     assert done.returncode == 0, done.stderr
     lines = done.stderr.splitlines()
     assert not wide(lines), "wider than 100 columns:\n" + "\n".join(wide(lines))
-    text = " ".join(line.removeprefix("[textclf] ").strip() for line in lines)
-    assert "data.text_column 'body', data.label_column 'kind', data.labels 2 classes" in text
+    assert "[textclf] params.yaml: data.text_column 'body', data.label_column 'kind'" in lines
+    assert "[textclf] params.yaml: data.labels, 2 classes; data.dvc tracks data/raw (dvc add)" in lines
