@@ -216,9 +216,8 @@ def cmd_use_data(args: argparse.Namespace) -> None:
         for path in placement.replaced:
             log(f"replaced {path}")
         log(f"{params_file}: data.text_column {args.text_column!r}, data.label_column {args.label_column!r}")
-        log(
-            f"{params_file}: data.labels, {len(placement.labels)} classes; {dvc_file} tracks {raw_dir} (dvc add)"
-        )
+        classes = len(placement.labels)
+        log(f"{params_file}: data.labels, {classes} classes; {dvc_file} tracks {raw_dir} (dvc add)")
         for line in _use_data_next(params_file, dvc_file, via_make):
             log(line)
 
