@@ -102,7 +102,7 @@ def test_a_released_model_is_written_once_in_parts_and_never_by_copy(
 ):
     """models/<commit>/ on the Terraform-made account (storage.tf's write-once bucket policy, iam.tf's
     roles). The first write by the documented path for an archive above one PutObject works: in
-    parts, completed with If-None-Match (`promote.publish`, scaled down as in
+    parts, completed with If-None-Match (`promote.publish` by hand, scaled down as in
     tests/release/test_publish_large.py). A second write of the key is then refused however it is
     uploaded: in parts with and without If-None-Match, or by CopyObject, with and without it. As the
     PR role, whose policy gives it no write to models/ at all (not even the staging calls, nor
@@ -141,7 +141,10 @@ def test_a_released_model_is_written_once_in_parts_and_never_by_copy(
             )
             copy = {"Bucket": bucket, "Key": key, "CopySource": {"Bucket": bucket, "Key": source}}
             refused(lambda: s3.copy_object(**copy), "AccessDenied", "s3:PutObject")
-            refused(lambda: s3.copy_object(**copy, IfNoneMatch="*"), "NotImplemented")
+            # Refused either way; which answer comes first, the 501 or the PR role's missing permission,
+            # the documentation does not say (the local cloud gives the 501).
+            copying = refused(lambda: s3.copy_object(**copy, IfNoneMatch="*"))
+            assert "NotImplemented" in copying or "AccessDenied" in copying, copying
         with env.acting_as(as_function):
             s3 = boto3.client("s3")
             for complete, refusal in (({}, "explicit deny"), ({"IfNoneMatch": "*"}, "PreconditionFailed")):
