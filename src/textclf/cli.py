@@ -277,7 +277,8 @@ def _model_params(args: argparse.Namespace) -> Params:
 # pre_classifier, GPT-style score): a key with one of these parts belongs to the new head.
 HEAD_PARTS = frozenset({"classifier", "pre_classifier", "score", "pooler"})
 # What transformers' load report says of the new head's keys: not in the checkpoint, or in it with
-# another label count (`ignore_mismatched_sizes`, a base that is a classifier already).
+# another label count (a base that is a classifier already: load_classifier passes
+# ignore_mismatched_sizes, so the head is replaced; without it transformers raises after the report).
 HEAD_STATUSES = frozenset({"MISSING", "MISMATCH"})
 
 
