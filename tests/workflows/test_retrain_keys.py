@@ -61,6 +61,9 @@ def tree(root: Path) -> dict[str, str]:
         ("incoming/./same.csv", r"a `\.` or `\.\.` segment"),
         ("incoming/..\\..\\win.csv", "a backslash or a control character"),
         ("incoming/tab\there.csv", "a backslash or a control character"),
+        ("incoming/c1\x9bhere.csv", "a backslash or a control character"),
+        ("incoming/x\u202eexe.csv", r"a bidirectional control character \(U\+202E\)"),
+        ("incoming/a\u2066b.csv", r"a bidirectional control character \(U\+2066\)"),
         ("incoming/" + "n" * 300 + ".csv", "a segment longer than a file name"),
     ],
 )

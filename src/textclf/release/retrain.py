@@ -109,6 +109,12 @@ def list_incoming(s3: Any, bucket: str) -> list[str]:
     return sorted(keys)
 
 
+# Unicode's bidirectional controls (UAX #9: ALM, LRM, RLM, the embeddings, overrides and isolates):
+# a name holding one is displayed in another order than its characters (CVE-2021-42574's trick), so
+# the file a reviewer sees in the pull request is not the one imported.
+BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
 def relative_path(key: str) -> PurePosixPath:
     """Where below incoming/ a key's file goes; RetrainError (naming the key) for any key that could
     lead elsewhere: an absolute path, an empty, `.` or `..` segment, a backslash or a control character."""
@@ -120,8 +126,13 @@ def relative_path(key: str) -> PurePosixPath:
         problem = "an empty segment (a leading, doubled or trailing slash)"
     elif any(segment in {".", ".."} for segment in segments):
         problem = "a `.` or `..` segment"
-    elif "\\" in key or any(ord(char) < 32 or ord(char) == 127 for char in key):
+    elif "\\" in key or any(ord(char) < 32 or 127 <= ord(char) < 160 for char in key):
         problem = "a backslash or a control character"
+    elif bidi := [char for char in key if char in BIDI_CONTROLS]:
+        problem = (
+            f"a bidirectional control character (U+{ord(bidi[0]):04X}), which shows the name in "
+            "another order than it is"
+        )
     elif any(len(segment.encode("utf-8")) > 255 for segment in segments):
         problem = "a segment longer than a file name may be (255 bytes)"
     if problem:
