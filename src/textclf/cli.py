@@ -720,6 +720,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Make your own CSV/JSONL/Parquet file the data: copied into data.raw_dir, its columns and "
         "labels set in params.yaml, dvc add; never replaces files it did not write without --force",
     )
+    use.set_defaults(fold_errors=True)
     use.add_argument("file", help="your data file (.csv, .jsonl or .parquet), one text and one label a row")
     use.add_argument("--text-column", default="text", help="the text's column (default: %(default)s)")
     use.add_argument("--label-column", default="label", help="the label's column (default: %(default)s)")
@@ -884,17 +885,21 @@ def _release_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # A newcomer's first command (use-data) folds its error at 100 columns, as its report.
+    folded = folded_output if getattr(args, "fold_errors", False) else contextlib.nullcontext
     try:
         args.handler(args)
     except _user_errors() as error:
-        log(f"error: {error}")
+        with folded():
+            log(f"error: {error}")
         return 2
     except KeyboardInterrupt:
         log("interrupted")
         return 130
     except OSError as error:  # the machine's refusal (permissions, a full disk): the file and why
         where = f"{error.filename}: " if error.filename else ""
-        log(f"error: {where}{error.strerror or error}; check the path, its permissions and free space")
+        with folded():
+            log(f"error: {where}{error.strerror or error}; check the path, its permissions and free space")
         return 2
     return 0
 

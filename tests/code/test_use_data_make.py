@@ -47,6 +47,11 @@ def make_use_data(root: Path, *variables: str) -> subprocess.CompletedProcess:
     )
 
 
+def unfolded(stderr: str) -> str:
+    """The messages as logged: a line folded at 100 columns continues as `[textclf]     ...`."""
+    return stderr.replace("\n[textclf]     ", " ")
+
+
 @pytest.mark.parametrize(
     ("variables", "expected"),
     [
@@ -69,7 +74,9 @@ def test_make_use_data_errors_name_the_make_variables(clone, variables, expected
     done = make_use_data(clone, *variables)
 
     assert done.returncode == 2
-    assert expected in done.stderr
+    wide = [line for line in done.stderr.splitlines() if line.startswith("[textclf]") and len(line) > 100]
+    assert not wide, "wider than 100 columns:\n" + "\n".join(wide)
+    assert expected in unfolded(done.stderr)
     assert not [option for option in OPTIONS if option in done.stderr], done.stderr
     assert "Traceback" not in done.stderr
 
@@ -80,7 +87,8 @@ def test_files_it_did_not_write_are_kept_unless_force_1(clone):  # noqa: F811
     done = make_use_data(clone, "TEXT=body", "LABEL=kind")
 
     assert done.returncode == 2
-    assert "Move them out of the folder, or pass FORCE=1 to replace them" in done.stderr
+    assert max(len(line) for line in done.stderr.splitlines() if line.startswith("[textclf]")) <= 100
+    assert "Move them out of the folder, or pass FORCE=1 to replace them" in unfolded(done.stderr)
     assert "--force" not in done.stderr
 
 
@@ -88,7 +96,7 @@ def test_the_command_itself_still_names_its_options(clone):  # noqa: F811
     done = textclf(clone, "use-data", "../mine/spam.jsonl", "--text-column", "text", "--label-column", "kind")
 
     assert done.returncode == 2
-    assert "no 'text' key (name the text column with --text-column)" in done.stderr
+    assert "no 'text' key (name the text column with --text-column)" in unfolded(done.stderr)
 
 
 def test_through_make_it_says_make_repro_runs_now(clone, monkeypatch):  # noqa: F811
