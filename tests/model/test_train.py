@@ -59,8 +59,8 @@ def test_unknown_model_name_says_what_was_tried(tiny_project):
     (tiny_project / "params.yaml").write_text(yaml.safe_dump(params))
     result = run_textclf(tiny_project, "train", env={**_env(), "HF_HUB_OFFLINE": "1"})
     assert result.returncode == 2
-    assert "model.name='no-such-org/no-such-model' could not be loaded. Tried:" in result.stderr
-    assert "HuggingFace hub (offline mode is on)" in result.stderr
+    assert "params.yaml: model.name: 'no-such-org/no-such-model' is neither a model folder" in result.stderr
+    assert "offline mode is on (HF_HUB_OFFLINE=1)" in result.stderr
     assert not (tiny_project / "models/model").exists()
 
 

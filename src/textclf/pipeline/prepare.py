@@ -51,6 +51,11 @@ PARQUET_BATCH_ROWS = 10_000
 # Texts whose tokens are counted for the truncation figure: all up to this, else a seeded sample.
 TOKEN_SAMPLE_ROWS = 20_000
 TOKEN_BATCH_ROWS = 1_000
+# Texts are cut to max_length * this many characters before they are counted: a WordPiece token
+# covers at most about 100 characters (a longer word is one [UNK]) and whitespace is collapsed, so a
+# cut text still counts more than max_length tokens whenever the whole does, and a 50 MB field is
+# not tokenized whole. Percentiles above max_length are then lower bounds.
+CHARS_PER_TOKEN = 128
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # a long e-mail is one field; the default is 128 KB
 
 
@@ -539,7 +544,7 @@ def token_lengths(collector: _Collector, spool, kept: list[int], model: ModelPar
         texts = []
         for index in counted[start : start + TOKEN_BATCH_ROWS]:
             spool.seek(collector.offsets[index])
-            texts.append(json.loads(spool.readline())["text"])
+            texts.append(json.loads(spool.readline())["text"][: model.max_length * CHARS_PER_TOKEN])
         lengths += [len(encoding.ids) for encoding in tokenizer.encode_batch(texts)]
     longer = sum(length > model.max_length for length in lengths)
     return {

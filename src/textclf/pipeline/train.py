@@ -493,11 +493,28 @@ def _save_model(trainer, tokenizer, labels: list[str], model_dir: Path, history:
 
 
 def _job_hyperparameters(config_dir: Path) -> Hyperparameters:
-    raw = os.environ.get("SM_HPS")
+    raw, where = os.environ.get("SM_HPS"), "SM_HPS"
     if raw is None:
         path = config_dir / "hyperparameters.json"
-        raw = path.read_text(encoding="utf-8") if path.is_file() else "{}"
-    return Hyperparameters.from_sagemaker(json.loads(raw))
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"{path} not found and SM_HPS not set: `textclf train-job` runs inside a SageMaker "
+                "training job, which provides them; to train on this machine run `make repro` (or "
+                "`textclf train` after `textclf prepare`)"
+            )
+        raw, where = path.read_text(encoding="utf-8"), str(path)
+    try:
+        return Hyperparameters.from_sagemaker(json.loads(raw))
+    except ValidationError as error:
+        missing = [".".join(map(str, e["loc"])) for e in error.errors() if e["type"] == "missing"]
+        other = [
+            f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors() if e["type"] != "missing"
+        ]
+        said = "; ".join(([f"missing {', '.join(missing)}"] if missing else []) + other)
+        raise ValueError(
+            f"{where}: the job's hyperparameters are not what textclf.training.sagemaker sends "
+            f"({said}); start the job with `make repro` (train.backend: sagemaker)"
+        ) from None
 
 
 def main_job() -> None:

@@ -61,6 +61,12 @@ def check_model_dir(model_dir: Path, quantize: str = "none", graph: str | None =
     """The labels of the model in `model_dir`, or a ModelDirError that says what to do.
     `quantize` is deploy.serve.quantize; the folder's serving.json, when present, decides; `graph`
     checks that graph instead of the served one."""
+    if model_dir.exists() and not model_dir.is_dir():
+        raise ModelDirError(
+            f"{model_dir} is a file, not a model folder: pass the folder the train stage writes "
+            "(models/model) with --model-dir or TEXTCLF_MODEL_DIR; a model.tar.gz is served once "
+            "extracted (tar -xzf <archive> -C <folder>)"
+        )
     if not model_dir.is_dir():
         raise ModelDirError(
             f"model folder {model_dir} does not exist: train one with `make repro` (writes models/model); "
