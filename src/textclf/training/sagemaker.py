@@ -783,7 +783,8 @@ def _on_interrupt(sm, name: str, region: str, log: Log) -> None:
 
 
 def _stop_after_error(sm, name: str, region: str, log: Log, error: BaseException) -> None:
-    """Waiting failed (throttling, an expired token, a bug): the job must not run on unseen."""
+    """Waiting failed (throttling, a bug): the job must not run on unseen. An expired session refuses
+    the stop too; the log then says how to stop the job by hand."""
     log(f"following {name} failed ({type(error).__name__}: {error}); stopping the job")
     try:
         status = sm.describe_training_job(TrainingJobName=name)["TrainingJobStatus"]
