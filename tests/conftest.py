@@ -24,12 +24,12 @@ os.environ.setdefault("DVC_NO_ANALYTICS", "1")
 
 # `make test` runs two pytest-xdist workers (mk/test.mk). Tests are sent in scopes, one per test
 # folder, so the session fixtures a folder shares (a Terraform-applied account, trained models) are
-# built once, on the worker that runs it. The release loop's rehearsal (tests/e2e, one test of about
-# 20 minutes) starts first on one worker; the other folders go, longest first, to whichever worker
-# has drained its queue, so the two finish close together. One long test with fixtures of its own (a
-# Terraform apply, plan and destroy) is a scope by itself. (xdist's `--dist loadgroup` marks do not
-# reach its scheduler under pytest 9, whose items keep their id elsewhere: hence a scheduler of our
-# own.)
+# built once, on the worker that runs it. The release loop's rehearsal (tests/e2e, one test of 12 to
+# 14 minutes on an idle machine) starts first on one worker; the other folders go, longest first,
+# to whichever worker has drained its queue, so the two finish close together. One long test with
+# fixtures of its own (a Terraform apply, plan and destroy) is a scope by itself. (xdist's `--dist
+# loadgroup` marks do not reach its scheduler under pytest 9, whose items keep their id elsewhere:
+# hence a scheduler of our own.)
 SCOPES = {"tests/infra/test_localcloud_apply.py": "tests/infra/test_localcloud_apply.py"}
 # Longest first, from the per-test durations of a clean-clone `make test` (PYTEST_ADDOPTS=
 # --durations=0); a folder not listed goes after these.
