@@ -79,6 +79,18 @@ def repo_relative_folder(value: str) -> str:
     if value != value.strip():
         # " data/prepared" is another folder than dvc.yaml's data/prepared, made without a word.
         raise ValueError("must not start or end with a space (it would name another folder)")
+    control = next((c for c in value if unicodedata.category(c) == "Cc"), None)
+    if control is not None:
+        # A NUL was only found when prepare opened the folder, and named another setting.
+        raise ValueError(
+            f"holds a control character U+{ord(control):04X}; write the folder's name without it"
+        )
+    if value.startswith(("~", "$")):
+        # Nothing here is a shell: `~` or `$HOME/x` would make a folder of that literal name.
+        raise ValueError(
+            "starts with ~ or $, which no shell expands here (it would make a folder of that name): "
+            "write the folder relative to the repository root, e.g. data/prepared"
+        )
     if "\\" in value:
         raise ValueError("separate folders with / (a backslash is not a separator here)")
     if posixpath.isabs(value):
