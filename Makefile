@@ -76,8 +76,12 @@ setup: $(INSTALLED) ## Create .venv and install the pinned dependencies (idempot
 data: $(INSTALLED) ## Materialise data/raw: the bundled sample when data.dvc pins it, else dvc pull
 	@test -d data/raw || $(BIN)/textclf data
 
+# DVC's closing hint ("git add dvc.lock", "Use `dvc push`", which fails offline) is left out of its
+# standard output, every other line passing at once (review/dvc_output.py): the summary ends the
+# run with its own steps, `dvc push` only where a DVC remote is set up. Errors are on stderr, whole.
 repro: $(INSTALLED) data ## Run prepare -> train -> evaluate on the sample, offline; ends with a summary
-	$(BIN)/dvc repro
+	@echo "$(BIN)/dvc repro"
+	@PYTHONUNBUFFERED=1 $(BIN)/dvc repro | $(BIN)/python -m textclf.review.dvc_output
 	@$(BIN)/textclf summary --base "$(REPORT_BASE)" --champion "$(CHAMPION)"
 
 summary: $(INSTALLED) ## The last run in 100 columns: metrics, classes, gate, training, next steps

@@ -225,19 +225,19 @@ def cmd_use_data(args: argparse.Namespace) -> None:
 def _use_data_next(params_file: Path, dvc_file: Path, via_make: bool = False) -> list[str]:
     import subprocess
 
+    repro = "prepare, train, evaluate; the gate says if this is a new task"
+    if via_make:  # the recipe runs it straight after; its summary ends with these steps, last
+        return [f"make repro runs now: {repro}", "its summary ends with the steps to keep the result"]
     branch = subprocess.run(
         ["git", "branch", "--show-current"], capture_output=True, text=True
     ).stdout.strip()
     switch = []
     if branch in ("main", "master"):
         switch = [f"  git switch -c my-data  # you are on {branch}; the report compares with main"]
-    repro = "prepare, train, evaluate; the gate says if this is a new task"
     keep = [
         f"  git add {dvc_file} {params_file} dvc.lock metrics plots && git commit",
         "  dvc push               # to the DVC remote; offline, skip it (README, Your own data)",
     ]
-    if via_make:  # the recipe runs it straight after: said as what happens, not as a step to take
-        return [f"make repro runs now: {repro}", "then, to keep the result:", *switch, *keep]
     return ["next:", *switch, f"  make repro             # {repro}", *keep]
 
 

@@ -2,7 +2,11 @@
 
 Accuracy and macro-F1 on the test split, each class's precision, recall and F1, the gate's verdict
 with its reasons (thresholds, and the champion as `make gate` finds it), what training took, the
-share of texts cut to `model.max_length` when prepare recorded it, and the commands to go on with.
+share of texts cut to `model.max_length` when prepare recorded it, the commands to go on with, and
+last how to keep the run: the files git shows changed (`git add`), a branch when on main, and
+`dvc push` only where a DVC remote is set up (.dvc/config.local; the committed one is a
+placeholder). `make repro` drops DVC's own hint (`git add dvc.lock`, `dvc push`), so these steps are
+the last thing it prints.
 Every figure is read from the files the stages wrote (metrics/*.json) with the report's own reader
 (`report.read_json`: a file the report refuses is refused here too); nothing is written. The wide
 `dvc metrics show` table stays one command away (`make metrics`).
@@ -10,6 +14,8 @@ Every figure is read from the files the stages wrote (metrics/*.json) with the r
 
 from __future__ import annotations
 
+import configparser
+import subprocess
 import textwrap
 import unicodedata
 from pathlib import Path
@@ -34,6 +40,13 @@ NEXT_COMMANDS = (
     ("make gate", "the gate as the pull request runs it (reports/gate.json)"),
     ("make serve", "this model behind the inference server, http://127.0.0.1:8080"),
 )
+
+# What a run or use-data changes that the commit keeps; listed in `git add` when git shows a change.
+KEEP_PATHS = ("data.dvc", "params.yaml", "dvc.lock", "metrics", "plots")
+# `make dvc-remote` and `make setup-cloud` write the remote's real url here; .dvc/config's is a
+# placeholder no push reaches.
+DVC_LOCAL_CONFIG = Path(".dvc/config.local")
+OFFLINE = "offline, skip it"
 
 
 class SummaryError(ValueError):
@@ -203,4 +216,61 @@ def lines(params: Params, base_ref: str = "main", source: Source = "auto") -> li
         out += _wrapped(truncated, "", "  ")
     out.append("Next:")
     out += [f"  {command:<13} {what}" for command, what in NEXT_COMMANDS]
+    out += keep_lines()
+    return out
+
+
+def _git(*args: str) -> str | None:
+    """git's output, or None outside a git checkout (or without git)."""
+    try:
+        done = subprocess.run(["git", *args], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout if done.returncode == 0 else None
+
+
+def changed_paths() -> list[str] | None:
+    """KEEP_PATHS that git shows modified or new, in KEEP_PATHS' order; None outside git."""
+    status = _git("status", "--porcelain", "--untracked-files=all", "--", *KEEP_PATHS)
+    if status is None:
+        return None
+    tops = set()
+    for line in status.splitlines():
+        path = line[3:].split(" -> ")[-1].strip('"')
+        tops.add(path.split("/", 1)[0])
+    return [path for path in KEEP_PATHS if path in tops]
+
+
+def dvc_remote_url(config: Path = DVC_LOCAL_CONFIG) -> str | None:
+    """The url a DVC remote was given in .dvc/config.local, or None: not set up here."""
+    parser = configparser.ConfigParser(strict=False, interpolation=None)
+    try:
+        parser.read(config, encoding="utf-8")
+    except (configparser.Error, UnicodeDecodeError):
+        return None
+    for section in parser.sections():
+        url = parser.get(section, "url", fallback=None)
+        if section.strip("'\"").startswith("remote ") and url:
+            return url.strip()
+    return None
+
+
+def keep_lines() -> list[str]:
+    """How to keep this run, the summary's last lines: commit what changed (on a branch of its own
+    when on main: the report compares with main), and `dvc push` only with a DVC remote set up."""
+    changed = changed_paths()
+    if changed is None:
+        return []
+    if not changed:
+        return [f"Nothing to commit: {', '.join(KEEP_PATHS)} are as committed"]
+    out = ["To keep this run:"]
+    branch = (_git("branch", "--show-current") or "").strip()
+    if branch in ("main", "master"):
+        out.append(f"  git switch -c my-data  # you are on {branch}; the report compares with main")
+    out.append(f"  git add {' '.join(changed)} && git commit")
+    url = dvc_remote_url()
+    if url:
+        out.append(f"  dvc push               # the data and model to the DVC remote, {printable(url, 40)}")
+    else:
+        out.append(f"  dvc push               # once a DVC remote is set up (make setup-cloud); {OFFLINE}")
     return out

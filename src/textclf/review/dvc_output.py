@@ -1,0 +1,54 @@
+"""`dvc repro`'s standard output as `make repro` shows it: every line but DVC's closing hint.
+
+After stages ran, DVC ends with "To track the changes with git, run: git add dvc.lock ...", "To
+enable auto staging ..." and "Use `dvc push` to send your updates to remote storage.": printed
+before the project's summary, it pushed the summary's own next steps up, and its `dvc push` fails
+offline. The summary says instead what to commit and when `dvc push` applies (review/summary.py).
+Only those lines (and the blank lines between them) are dropped; the stages' lines, DVC's "Running
+stage" lines and anything else pass at once, line by line. Errors go to standard error, which
+does not pass through here.
+
+    PYTHONUNBUFFERED=1 dvc repro | python -m textclf.review.dvc_output
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import BinaryIO
+
+# DVC 3's wording: dvc/repo/scm_context.py (the git hint) and dvc/commands/repro.py (the push line).
+HINT_START = b"To track the changes with git, run:"
+HINT_LINES = frozenset({b"To enable auto staging, run:", b"\tdvc config core.autostage true", b""})
+GIT_ADD = b"\tgit add "
+PUSH_LINE = b"Use `dvc push` to send your updates to remote storage."
+
+
+def without_hint(source: BinaryIO, sink: BinaryIO) -> None:
+    """Copy `source` to `sink` line by line without DVC's closing hint. Blank lines are held until
+    the next line shows whether they belong to the hint; a partial last line passes as it is."""
+    held: list[bytes] = []
+    in_hint = False
+    for line in iter(source.readline, b""):
+        text = line.rstrip(b"\r\n")
+        if text in (HINT_START, PUSH_LINE):
+            held, in_hint = [], text == HINT_START
+            continue
+        if in_hint and (text in HINT_LINES or text.startswith(GIT_ADD)):
+            continue
+        in_hint = False
+        if not text:
+            held.append(line)
+            continue
+        sink.write(b"".join(held) + line)
+        sink.flush()
+        held = []
+    sink.write(b"".join(held))
+    sink.flush()
+
+
+def main() -> None:
+    without_hint(sys.stdin.buffer, sys.stdout.buffer)
+
+
+if __name__ == "__main__":
+    main()
