@@ -321,6 +321,32 @@ def check_eval(payload: dict[str, Any], where: str, error: type[Exception]) -> N
         if missing:
             # A class left out of per_class is left out of min_class_recall too.
             raise error(f"{where}: per_class lacks {missing[:5]}, classes of confusion_matrix.labels")
+    _counts_agree(payload, where, error)
+
+
+def _counts_agree(payload: dict[str, Any], where: str, error: type[Exception]) -> None:
+    """test_rows, the classes' supports and the confusion matrix count the same test rows (the
+    evaluate stage writes all three from one list); a file where they disagree was edited."""
+    totals: dict[str, int] = {}
+    if "test_rows" in payload:
+        totals["test_rows"] = payload["test_rows"]
+    per_class = payload.get("per_class")
+    if isinstance(per_class, dict) and per_class:
+        supports = [scores.get("support") for scores in per_class.values()]
+        if all(counts(support) for support in supports):
+            totals["the sum of per_class supports"] = sum(supports)
+    matrix = payload.get("confusion_matrix")
+    if isinstance(matrix, dict) and isinstance(matrix.get("rows_actual_columns_predicted"), list):
+        totals["the confusion_matrix's total"] = sum(map(sum, matrix["rows_actual_columns_predicted"]))
+    if len(set(totals.values())) > 1:
+        first, *rest = (
+            f"{name} ({total if total < 10**12 else 'a number of 13 or more digits'})"
+            for name, total in totals.items()
+        )
+        raise error(
+            f"{where}: {first} disagrees with {', '.join(rest)}: the evaluate stage writes them from "
+            "the same test rows; run `dvc repro evaluate` instead of editing the file"
+        )
 
 
 def build_record(
