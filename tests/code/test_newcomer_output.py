@@ -1,8 +1,8 @@
 """What a newcomer reads last (issue 29): `make repro` ends with the project's summary and its steps
 to keep the run, not DVC's hint (`git add dvc.lock`, `dvc push`, which fails offline); under
-`make use-data` those steps come with the summary after training, not before it. Real make, the
-project's Makefile, git and DVC, against a stand-in .venv (tests/code/test_use_data_make.py says
-why)."""
+`make use-data` those steps come with the summary after training, not before it; every command's
+error is folded at 100 columns under its `[textclf]` prefix. Real make, the project's Makefile, git
+and DVC, against a stand-in .venv (tests/code/test_use_data_make.py says why)."""
 
 from __future__ import annotations
 
@@ -183,6 +183,32 @@ def test_under_make_use_data_leaves_the_steps_to_keep_to_the_summary(clone, monk
         "  git switch -c my-data  # you are on main; the report compares with main",
         "  git add data.dvc params.yaml && git commit",
     ]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        (
+            "data",
+            "--dvc-file",
+            "pins/" + "the-teams-own-data-kept-in-a-folder-with-a-long-name/" * 2 + "data.dvc",
+        ),
+        ("sample-data", "--out", "README.md/" + "a-folder-with-a-rather-long-name-" * 3),
+        ("serve", "--model-dir", "models/" + "a-model-in-a-folder-with-a-long-name/" * 2 + "model"),
+    ],
+)
+def test_every_commands_error_is_folded_under_its_prefix(tmp_path, repo_root, args):
+    (tmp_path / "README.md").write_text("not a folder\n", encoding="utf-8")
+    (tmp_path / "params.yaml").write_text((repo_root / "params.yaml").read_text(encoding="utf-8"))
+
+    done = textclf(tmp_path, *args)
+
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.splitlines()
+    assert lines[0].startswith("[textclf] error: ") and len(lines) > 1, done.stderr
+    assert all(len(line) <= 100 for line in lines), done.stderr
+    assert all(line.startswith("[textclf]     ") for line in lines[1:]), done.stderr
+    assert args[-1] in done.stderr.replace("\n[textclf]     ", " ").replace(" ", "")  # whole once unfolded
 
 
 def test_the_repro_recipe_filters_dvcs_output_only():
