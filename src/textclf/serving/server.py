@@ -752,6 +752,23 @@ def _emit(lines: list[str]) -> None:
         sys.stderr.flush()
 
 
+# What MODEL_VERSION may hold: it is sent in every answer's X-Model-Version header, so visible ASCII
+# only (RFC 9110 section 5.5: a CR or LF would end the header and start another). The release gives
+# the commit; a person may give a tag such as v-1.2.
+MODEL_VERSION = re.compile(r"[\x21-\x7e]{1,128}")
+
+
+def checked_version(version: str) -> str:
+    """MODEL_VERSION as given, or ServeError naming it (the server refuses it before listening)."""
+    if not MODEL_VERSION.fullmatch(version):
+        raise ServeError(
+            f"environment variable {VERSION_ENV}={_clip(repr(version))}: must be 1 to 128 visible ASCII "
+            "characters (the release sets the model's git commit), no spaces or line breaks: it is sent "
+            "in every answer's X-Model-Version header; unset it to use the weights' digest"
+        )
+    return version
+
+
 def run(
     model_dir: Path,
     host: str,
@@ -765,6 +782,9 @@ def run(
     # Signals only record themselves: a handler that took a lock (Event.set, Thread.start) could
     # deadlock when a second signal interrupted it (SIGTERM then SIGINT within milliseconds left the
     # server serving). The main thread acts on them.
+    version = os.environ.get(VERSION_ENV)
+    if version is not None:
+        version = checked_version(version)
     received: list[int] = []
     for number in (signal.SIGTERM, signal.SIGINT):
         signal.signal(number, lambda signum, _frame: received.append(signum))
@@ -785,7 +805,6 @@ def run(
     worker = threading.Thread(target=server.serve_forever, name="http", daemon=True)
     worker.start()
     try:  # a signal meanwhile is acted on once the model is loaded (a fraction of a second)
-        version = os.environ.get(VERSION_ENV)
         timings = service.load(model_dir, max_length, serve_params.quantize, version, predictor_class)
     except BaseException:
         server.shutdown()
