@@ -312,6 +312,26 @@ class DeployParams(Section):
     keep_configs: Int = Field(3, ge=2, le=50)
 
 
+# S3's bucket naming rules (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html,
+# general purpose buckets) and the shape of a Region code (us-east-1, us-gov-west-1, ap-southeast-2).
+BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}")
+AWS_ENV = {
+    "region": "TEXTCLF_AWS_REGION",
+    "artifacts_bucket": "TEXTCLF_ARTIFACTS_BUCKET",
+    "data_bucket": "TEXTCLF_DATA_BUCKET",
+    "models_bucket": "TEXTCLF_MODELS_BUCKET",
+}
+
+
+def _aws_source(field: str) -> str:
+    """Where an aws value came from: its environment variable when set, else params.yaml's key."""
+    name = AWS_ENV[field]
+    if os.environ.get(name):
+        return f"environment variable {name}"
+    return f"{PARAMS_FILE}: aws.{field}" + (" (or aws.artifacts_bucket)" if field == "models_bucket" else "")
+
+
 class AwsParams(Section):
     """Where the project's AWS resources are: Terraform's outputs (`make infra-output`).
 
@@ -328,15 +348,44 @@ class AwsParams(Section):
     data_bucket: str = "textclf-data"
     models_bucket: str = ""
 
+    @field_validator("region")
+    @classmethod
+    def _a_region(cls, region: str) -> str:
+        if not REGION.fullmatch(region):
+            raise ValueError("must be an AWS Region code such as us-east-1 or eu-central-1")
+        return region
+
+    @field_validator("artifacts_bucket", "data_bucket", "models_bucket")
+    @classmethod
+    def _a_bucket_name(cls, bucket: str, info: ValidationInfo) -> str:
+        if (bucket or info.field_name != "models_bucket") and not BUCKET.fullmatch(bucket):
+            # A name S3 refuses only failed at the first call, in botocore's words ("s3://x" or
+            # "a b" too); an empty name would fall through to a default bucket.
+            raise ValueError(
+                "must be an S3 bucket name: 3 to 63 lower-case letters, digits, dots and hyphens, "
+                "beginning and ending with a letter or digit (no s3:// and no key)"
+            )
+        return bucket
+
     def resolved(self) -> AwsParams:
         env = os.environ.get
         artifacts = env("TEXTCLF_ARTIFACTS_BUCKET") or self.artifacts_bucket
-        return AwsParams(
-            region=env("TEXTCLF_AWS_REGION") or self.region,
-            artifacts_bucket=artifacts,
-            data_bucket=env("TEXTCLF_DATA_BUCKET") or self.data_bucket,
-            models_bucket=env("TEXTCLF_MODELS_BUCKET") or self.models_bucket or artifacts,
-        )
+        values = {
+            "region": env("TEXTCLF_AWS_REGION") or self.region,
+            "artifacts_bucket": artifacts,
+            "data_bucket": env("TEXTCLF_DATA_BUCKET") or self.data_bucket,
+            "models_bucket": env("TEXTCLF_MODELS_BUCKET") or self.models_bucket or artifacts,
+        }
+        try:
+            return AwsParams(**values)
+        except ValidationError as error:  # an environment override the file's check never saw
+            raise ParamsError(
+                "\n".join(
+                    f"{_aws_source(str(item['loc'][0]))}={_shown(item['input'])}: "
+                    f"{item['msg'].removeprefix('Value error, ')}"
+                    for item in error.errors()
+                )
+            ) from None
 
     @property
     def published_models(self) -> str:

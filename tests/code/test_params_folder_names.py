@@ -14,10 +14,15 @@ from textclf.config import ParamsError, parse_params
 TEMPLATE = Path(__file__).resolve().parents[2] / "params.yaml"
 
 
-def with_data(key: str, value: str) -> dict:
+def with_value(section: str, key: str, value: str) -> dict:
+    """The template params.yaml, loaded, with `section.key` set to `value`."""
     raw = yaml.safe_load(TEMPLATE.read_text(encoding="utf-8"))
-    raw["data"][key] = value
+    raw[section][key] = value
     return raw
+
+
+def with_data(key: str, value: str) -> dict:
+    return with_value("data", key, value)
 
 
 @pytest.mark.parametrize(
