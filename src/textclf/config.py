@@ -329,7 +329,7 @@ def _aws_source(field: str) -> str:
     name = AWS_ENV[field]
     if os.environ.get(name):
         return f"environment variable {name}"
-    return f"{PARAMS_FILE}: aws.{field}" + (" (or aws.artifacts_bucket)" if field == "models_bucket" else "")
+    return f"{PARAMS_FILE}: aws.{field}"
 
 
 class AwsParams(Section):
@@ -379,11 +379,14 @@ class AwsParams(Section):
         try:
             return AwsParams(**values)
         except ValidationError as error:  # an environment override the file's check never saw
+            items = {str(item["loc"][0]): item for item in error.errors()}
+            if "artifacts_bucket" in items and values["models_bucket"] == artifacts:
+                items.pop("models_bucket", None)  # the same name again: said once
             raise ParamsError(
                 "\n".join(
-                    f"{_aws_source(str(item['loc'][0]))}={_shown(item['input'])}: "
-                    f"{item['msg'].removeprefix('Value error, ')}"
-                    for item in error.errors()
+                    f"{_aws_source(field)}={_shown(item['input'])}: "
+                    + item["msg"].removeprefix("Value error, ")
+                    for field, item in items.items()
                 )
             ) from None
 

@@ -65,3 +65,13 @@ def test_the_template_and_usual_names_pass(monkeypatch):
     monkeypatch.setenv("TEXTCLF_ARTIFACTS_BUCKET", "textclf-prod-artifacts-123456789012")
     monkeypatch.setenv("TEXTCLF_AWS_REGION", "us-gov-west-1")
     assert params.aws.resolved().region == "us-gov-west-1"
+
+
+def test_a_bad_artifacts_bucket_override_is_named_once(monkeypatch):
+    params = parse_params(with_aws("models_bucket", ""))
+    monkeypatch.delenv("TEXTCLF_MODELS_BUCKET", raising=False)
+    monkeypatch.setenv("TEXTCLF_ARTIFACTS_BUCKET", "a b")
+    with pytest.raises(ParamsError) as refused:
+        params.aws.resolved()
+    assert str(refused.value).count("'a b'") == 1
+    assert str(refused.value).startswith("environment variable TEXTCLF_ARTIFACTS_BUCKET='a b': must be")
