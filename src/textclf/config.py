@@ -396,6 +396,8 @@ class AwsParams(Section):
         return self.models_bucket or self.artifacts_bucket
 
 
+# First segments of the artifacts bucket the release writes (terraform/storage.tf's layout).
+RESERVED_PREFIXES = ("models", "production", "candidates", "reports")
 # A prefix in the artifacts bucket: segments of S3's safe characters, joined by single slashes.
 S3_PREFIX = re.compile(r"[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*")
 
@@ -444,10 +446,43 @@ class SageMakerParams(Section):
     def _plain_s3_prefix(cls, prefix: str) -> str:
         if not S3_PREFIX.fullmatch(prefix) or {".", ".."} & set(prefix.split("/")):
             raise ValueError(
-                "must be an S3 key prefix such as `models` or `team/models`: letters, digits and "
+                "must be an S3 key prefix such as `jobs` or `team/jobs`: letters, digits and "
                 "!_.*'()- in segments joined by single slashes, no leading or trailing slash, no `.` or `..`"
             )
+        if prefix.split("/")[0] in RESERVED_PREFIXES:
+            # terraform/storage.tf: models/ is write-once (released models), production/ holds the
+            # champion and deployment records, candidates/ and reports/ a run's files.
+            raise ValueError(
+                f"must not be under {prefix.split('/')[0]}/, which the release keeps "
+                f"({', '.join(name + '/' for name in RESERVED_PREFIXES)} are the project's own): "
+                "the template's datasets, checkpoints and jobs are apart from them"
+            )
         return prefix
+
+    @field_validator("checkpoints_prefix", "models_prefix")
+    @classmethod
+    def _apart_from_the_datasets(cls, prefix: str, info: ValidationInfo) -> str:
+        datasets = info.data.get("datasets_prefix")
+        if datasets is not None and overlapping(datasets, prefix):
+            # datasets/ is write-once (storage.tf): a checkpoint written twice there would be refused.
+            raise ValueError(
+                f"must be apart from sagemaker.datasets_prefix ({datasets!r}), which is write-once"
+            )
+        return prefix
+
+    @field_validator("tags")
+    @classmethod
+    def _tags_aws_takes(cls, tags: dict[str, str]) -> dict[str, str]:
+        # SageMaker's Tag (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_Tag.html): keys
+        # of 1-128 characters, values of at most 256; keys starting with aws: are reserved for AWS
+        # ("Tag restrictions", https://docs.aws.amazon.com/tag-editor/latest/userguide/tagging.html).
+        for key, value in tags.items():
+            if not 1 <= len(key) <= 128 or len(value) > 256 or key.lower().startswith("aws:"):
+                raise ValueError(
+                    f"tag {_shown(key, 40)}: a key of 1 to 128 characters not starting with aws: (AWS "
+                    "reserves it) and a value of at most 256"
+                )
+        return tags
 
     @model_validator(mode="after")
     def _wait_covers_runtime(self) -> SageMakerParams:
