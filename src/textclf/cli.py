@@ -353,8 +353,9 @@ class FoldedLines:
     """A text stream that wraps each line wider than `width` columns, continued on indented lines:
     the Trainer's metric dicts and the export check run to 180 columns, the gate's note on a new
     task to 266, and `make repro` ends with a screen that fits 100. A continued log line keeps its
-    `[name] ` prefix and its own indent. A progress bar's redraw (a carriage return) or a line with
-    escape codes passes as it is, and so does a partial line at flush."""
+    `[name] ` prefix and its own indent; a word longer than the line is not cut. A progress bar's
+    redraw (a carriage return) or a line with escape codes passes as it is, and so does a partial
+    line at flush."""
 
     def __init__(self, stream, width: int = 100) -> None:
         self._stream, self._width, self._pending = stream, width, ""
@@ -368,8 +369,14 @@ class FoldedLines:
         for line in lines:
             plain = len(line) <= self._width or "\r" in line or "\x1b" in line
             lead = re.match(r"(\[[\w.-]+\] )? *", line).group(0)[: self._width // 2]
+            # A word longer than the width (a path, a URL) stays whole on its own line, so that it
+            # can still be copied from the message.
             wrapped = textwrap.wrap(
-                line, self._width, subsequent_indent=lead + "    ", break_on_hyphens=False
+                line,
+                self._width,
+                subsequent_indent=lead + "    ",
+                break_on_hyphens=False,
+                break_long_words=False,
             )
             out.append((line if plain else "\n".join(wrapped)) + "\n")
         if "\r" in self._pending or "\x1b" in self._pending:

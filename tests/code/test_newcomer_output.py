@@ -205,10 +205,12 @@ def test_every_commands_error_is_folded_under_its_prefix(tmp_path, repo_root, ar
 
     assert done.returncode == 2, done.stderr
     lines = done.stderr.splitlines()
-    assert lines[0].startswith("[textclf] error: ") and len(lines) > 1, done.stderr
-    assert all(len(line) <= 100 for line in lines), done.stderr
+    assert lines[0].startswith("[textclf] error:") and len(lines) > 1, done.stderr
+    # A line runs past 100 columns only to keep one word whole: a path longer than the line is
+    # never cut, so it can be copied from the message.
+    assert all(len(line) <= 100 or len(line.split()) == 2 for line in lines), done.stderr
     assert all(line.startswith("[textclf]     ") for line in lines[1:]), done.stderr
-    assert args[-1] in done.stderr.replace("\n[textclf]     ", " ").replace(" ", "")  # whole once unfolded
+    assert any(args[-1] in line for line in lines), done.stderr
 
 
 def test_the_repro_recipe_filters_dvcs_output_only():

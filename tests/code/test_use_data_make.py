@@ -108,12 +108,8 @@ def test_through_make_it_says_make_repro_runs_now(clone, monkeypatch):  # noqa: 
     assert done.returncode == 0, done.stderr
     lines = [line.removeprefix("[textclf] ") for line in done.stderr.splitlines()]
     at = lines.index("make repro runs now: prepare, train, evaluate; the gate says if this is a new task")
-    assert lines[at + 1 :] == [
-        "then, to keep the result:",
-        "  git switch -c my-data  # you are on main; the report compares with main",
-        "  git add data.dvc params.yaml dvc.lock metrics plots && git commit",
-        "  dvc push               # to the DVC remote; offline, skip it (README, Your own data)",
-    ]
+    # The steps to keep the result come last, with make repro's summary (tests/code/test_newcomer_output.py).
+    assert lines[at + 1 :] == ["its summary ends with the steps to keep the result"]
     assert "next:" not in lines
 
 
