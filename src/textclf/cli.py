@@ -93,13 +93,6 @@ def log(message: str) -> None:
     print(f"[textclf] {message}", file=sys.stderr, flush=True)
 
 
-def error_log(message: str) -> None:
-    """`[textclf] error: ...` folded at 100 columns (folded_output), each continued line under the
-    prefix: a message names the user's paths, columns and settings, which can be of any length."""
-    with folded_output():
-        log(f"error: {message}")
-
-
 def _timed(name: str, action: Callable[[], object]) -> object:
     started = time.perf_counter()
     log(f"{name} ...")
@@ -447,7 +440,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     try:
         server.run(Path(args.model_dir), args.host, args.port, params.deploy.serve, params.model.max_length)
     except (server.ModelDirError, server.ServeError) as error:
-        error_log(str(error))
+        log(f"error: {error}")
         raise SystemExit(2) from None
 
 
@@ -734,6 +727,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Make your own CSV/JSONL/Parquet file the data: copied into data.raw_dir, its columns and "
         "labels set in params.yaml, dvc add; never replaces files it did not write without --force",
     )
+    use.set_defaults(fold_errors=True)
     use.add_argument("file", help="your data file (.csv, .jsonl or .parquet), one text and one label a row")
     use.add_argument("--text-column", default="text", help="the text's column (default: %(default)s)")
     use.add_argument("--label-column", default="label", help="the label's column (default: %(default)s)")
@@ -898,18 +892,22 @@ def _release_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    # Every command's error is folded at 100 columns, continued under its [textclf] prefix.
+    # A newcomer's first command (use-data) folds its error at 100 columns, as its report. Other
+    # commands' errors stay one line: scripts, workflow logs and tests read them whole.
+    folded = folded_output if getattr(args, "fold_errors", False) else contextlib.nullcontext
     try:
         args.handler(args)
     except _user_errors() as error:
-        error_log(str(error))
+        with folded():
+            log(f"error: {error}")
         return 2
     except KeyboardInterrupt:
         log("interrupted")
         return 130
     except OSError as error:  # the machine's refusal (permissions, a full disk): the file and why
         where = f"{error.filename}: " if error.filename else ""
-        error_log(f"{where}{error.strerror or error}; check the path, its permissions and free space")
+        with folded():
+            log(f"error: {where}{error.strerror or error}; check the path, its permissions and free space")
         return 2
     return 0
 

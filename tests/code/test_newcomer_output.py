@@ -185,34 +185,6 @@ def test_under_make_use_data_leaves_the_steps_to_keep_to_the_summary(clone, monk
     ]
 
 
-@pytest.mark.parametrize(
-    "args",
-    [
-        (
-            "data",
-            "--dvc-file",
-            "pins/" + "the-teams-own-data-kept-in-a-folder-with-a-long-name/" * 2 + "data.dvc",
-        ),
-        ("sample-data", "--out", "README.md/" + "a-folder-with-a-rather-long-name-" * 3),
-        ("serve", "--model-dir", "models/" + "a-model-in-a-folder-with-a-long-name/" * 2 + "model"),
-    ],
-)
-def test_every_commands_error_is_folded_under_its_prefix(tmp_path, repo_root, args):
-    (tmp_path / "README.md").write_text("not a folder\n", encoding="utf-8")
-    (tmp_path / "params.yaml").write_text((repo_root / "params.yaml").read_text(encoding="utf-8"))
-
-    done = textclf(tmp_path, *args)
-
-    assert done.returncode == 2, done.stderr
-    lines = done.stderr.splitlines()
-    assert lines[0].startswith("[textclf] error:") and len(lines) > 1, done.stderr
-    # A line runs past 100 columns only to keep one word whole: a path longer than the line is
-    # never cut, so it can be copied from the message.
-    assert all(len(line) <= 100 or len(line.split()) == 2 for line in lines), done.stderr
-    assert all(line.startswith("[textclf]     ") for line in lines[1:]), done.stderr
-    assert any(args[-1] in line for line in lines), done.stderr
-
-
 def test_the_repro_recipe_filters_dvcs_output_only():
     recipe = (REPO / "Makefile").read_text(encoding="utf-8").split("\nrepro:", 1)[1].split("\n\n", 1)[0]
 
