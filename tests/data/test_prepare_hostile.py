@@ -171,6 +171,16 @@ def test_an_empty_raw_folder_never_touches_src(project):
             r"a.jsonl: line 1: key 'label' is given twice",
         ),
         ("a.parquet", "PAR1 not really PAR1", r"a.parquet: cannot be read as parquet"),
+        (
+            "a.jsonl",
+            '{"text": "x \\ud800 y", "label": "billing"}\n',
+            r"row 1 \(line 1\): column 'text' holds a lone surrogate \(U\+D800\)",
+        ),
+        (
+            "a.jsonl",
+            '{"text": "x", "label": "bill\\udfffing"}\n',
+            r"row 1 \(line 1\): column 'label' holds a lone surrogate \(U\+DFFF\)",
+        ),
     ],
 )
 def test_bad_raw_files_name_the_file_and_line(project, name, content, message):

@@ -47,7 +47,7 @@ def test_no_event_or_no_end_is_now_and_an_end_is_taken_as_given():
 @pytest.mark.parametrize("name", ["MONITOR_WINDOW_HOURS", "MONITOR_MIN_PREDICTIONS", "MONITOR_PSI_SCORE"])
 def test_a_setting_that_is_not_a_finite_bounded_number_is_refused(monkeypatch, name, value):
     monkeypatch.setenv("ENDPOINT_NAME", "e")
-    monkeypatch.setenv("ARTIFACTS_BUCKET", "b")
+    monkeypatch.setenv("ARTIFACTS_BUCKET", "bucket-b")
     monkeypatch.setenv(name, value)
     with pytest.raises(drift.DriftError, match=f"environment variable {name}="):
         drift.settings_from_env()
@@ -142,3 +142,33 @@ def test_a_signal_line_with_an_impossible_score_or_length_is_not_trusted(change)
     good = json.dumps(line)
     assert drift.parse_signal_line(good) is not None
     assert drift.parse_signal_line(json.dumps({**line, **change})) is None
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("ARTIFACTS_BUCKET", "a b"),
+        ("ARTIFACTS_BUCKET", "s3://x"),
+        ("ENDPOINT_NAME", "e_1"),
+        ("ENDPOINT_NAME", "-e"),
+    ],
+)
+def test_a_bucket_or_endpoint_name_aws_would_refuse_is_named(monkeypatch, name, value):
+    """Bad input, round 5: `ARTIFACTS_BUCKET="a b"` ended in botocore's ParamValidationError."""
+    monkeypatch.setenv("ENDPOINT_NAME", "textclf-prod")
+    monkeypatch.setenv("ARTIFACTS_BUCKET", "textclf-prod-artifacts")
+    monkeypatch.setenv(name, value)
+    with pytest.raises(
+        drift.DriftError, match=rf"^{name} '.*' is not an? (S3 bucket|SageMaker endpoint) name"
+    ):
+        drift.settings_from_env()
+
+
+def test_a_signal_line_nested_past_the_parser_or_with_a_huge_score_is_skipped():
+    """Bad input, round 5: RecursionError and OverflowError from lines only the log group's writers
+    could put there."""
+    line = as_lines(traffic(1, seed=3))[0]
+    nested = "[" * 100_000 + "1" + "]" * 100_000
+    deep = json.dumps({"kind": drift.SIGNAL_KIND, "x": 0}).replace("0}", nested + "}")
+    assert drift.parse_signal_line(deep) is None
+    assert drift.parse_signal_line(json.dumps(line).replace(json.dumps(line["score"]), "9" * 400, 1)) is None

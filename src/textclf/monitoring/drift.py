@@ -27,6 +27,7 @@ import bisect
 import json
 import math
 import os
+import re
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -192,6 +193,13 @@ def evaluate_window(
     }
 
 
+def _finite(number: float) -> bool:
+    try:
+        return math.isfinite(number)
+    except OverflowError:
+        return False
+
+
 def parse_signal_line(message: str) -> dict[str, Any] | None:
     """One log event's signal line, or None for the server's other lines (and foreign ones)."""
     start = message.find("{")  # a log agent may prefix a timestamp
@@ -199,7 +207,7 @@ def parse_signal_line(message: str) -> dict[str, Any] | None:
         return None
     try:
         line = json.loads(message[start:])
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past the parser's depth
         return None
     if not isinstance(line, dict) or line.get("kind") != SIGNAL_KIND:
         return None
@@ -213,9 +221,8 @@ def parse_signal_line(message: str) -> dict[str, Any] | None:
     )
     # A score is a probability and a length is not negative: NaN, Infinity or 5.0 would move the
     # bins the drift statistic compares (a line the server never writes is not trusted).
-    if not valid or not (
-        math.isfinite(line["score"]) and 0 <= line["score"] <= 1 and line["characters"] >= 0
-    ):
+    # An integer too large for a float (400 digits) is no probability either.
+    if not valid or not (_finite(line["score"]) and 0 <= line["score"] <= 1 and line["characters"] >= 0):
         return None  # a torn or foreign line is skipped, not trusted
     return line
 
@@ -251,14 +258,26 @@ def _env_count(name: str, default: int, maximum: int) -> int:
     return int(value)
 
 
+ENDPOINT_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
+BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+
+
 def settings_from_env() -> dict[str, Any]:
     """What Terraform passes to the function (from params.yaml's `monitor` section)."""
     missing = [name for name in ("ENDPOINT_NAME", "ARTIFACTS_BUCKET") if not os.environ.get(name)]
     if missing:
         raise DriftError(f"environment variables {missing} must be set (Terraform sets them on the function)")
+    endpoint, bucket = os.environ["ENDPOINT_NAME"], os.environ["ARTIFACTS_BUCKET"]
+    # SageMaker's EndpointName pattern and S3's bucket naming rules
+    # (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html): refused here,
+    # naming the variable, rather than as botocore's parameter validation inside the first call.
+    if not ENDPOINT_NAME.fullmatch(endpoint):
+        raise DriftError(f"ENDPOINT_NAME {endpoint!r} is not a SageMaker endpoint name (Terraform sets it)")
+    if not BUCKET_NAME.fullmatch(bucket):
+        raise DriftError(f"ARTIFACTS_BUCKET {bucket!r} is not an S3 bucket name (Terraform sets it)")
     return {
-        "endpoint": os.environ["ENDPOINT_NAME"],
-        "bucket": os.environ["ARTIFACTS_BUCKET"],
+        "endpoint": endpoint,
+        "bucket": bucket,
         "window_hours": _env_float("MONITOR_WINDOW_HOURS", 24, 24 * 14),
         "min_predictions": _env_count("MONITOR_MIN_PREDICTIONS", 200, 10_000_000),
         "thresholds": {

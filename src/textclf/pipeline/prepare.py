@@ -28,6 +28,7 @@ import math
 import numbers
 import os
 import random
+import re
 import sys
 import tempfile
 from array import array
@@ -316,6 +317,16 @@ def _is_empty(label: object) -> bool:
     )
 
 
+# A UTF-16 surrogate on its own: JSON's `\\ud800` decodes to one, and no tokenizer or UTF-8 writer
+# takes it (searched by a regular expression: a data set's worth of characters in C).
+SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _lone_surrogate(value: str) -> str | None:
+    found = SURROGATE.search(value)
+    return found.group(0) if found else None
+
+
 def iter_rows(raw_dir: Path, params: DataParams) -> Iterator[tuple[str, str, Path, int, int | None]]:
     """(text as written, label as text, file, row index, line) of every row, checked for types."""
     for path in data_files(raw_dir):
@@ -334,6 +345,13 @@ def iter_rows(raw_dir: Path, params: DataParams) -> Iterator[tuple[str, str, Pat
                     raise DataError(
                         f"{where}: column {params.label_column!r} must be a text or a number, got {label!r}"
                     )
+                for column, value in ((params.text_column, text), (params.label_column, shown)):
+                    if (bad := _lone_surrogate(value)) is not None:
+                        where = _row_name(path, index, line)
+                        raise DataError(
+                            f"{where}: column {column!r} holds a lone surrogate (U+{ord(bad):04X}), "
+                            "which is no character (a \\u escape of half a pair?): fix the row"
+                        )
                 yield text, shown, path, index, line
         except OSError as error:
             raise DataError(f"{path}: cannot be read ({error.strerror or error})") from None
