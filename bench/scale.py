@@ -304,7 +304,7 @@ def main() -> None:
         for rows in sizes:
             work = Path(root) / str(rows)
             work.mkdir()
-            (work / "model").symlink_to(Path(root) / "model")
+            (work / "model").symlink_to(Path(root).resolve() / "model")  # --work may be relative
             generated = child(
                 "--generate", str(rows), "--work", str(work), *(["--small"] if args.small else [])
             )
