@@ -2,7 +2,7 @@
 # infra-checkov) cannot read the IAM documents built with jsonencode and for_each over locals, so
 # these read the JSON of a saved plan, where every document is a concrete value: checkov's plan
 # framework, and cloudsplaining over each role's policies. A plan made after an apply has no
-# unknown values; tests/infra/test_policy_scanners.py makes one against the local cloud.
+# unknown values; tests/iam/test_rendered_policies.py makes one against the local cloud.
 #
 #   make infra-plan && make infra-plan-json      # .cache/infra-plan.json from the saved plan
 #   make infra-checkov-plan infra-cloudsplaining # scan it (PLAN_JSON=... for another file)
@@ -25,7 +25,7 @@ infra-plan-json: ## Write $(PLAN_JSON) from the plan `make infra-plan` saved (te
 	$(TF) main show -json $(abspath $(INFRA_PLAN)) >$(PLAN_JSON)
 
 # A plan carries no `#checkov:skip` comments (checkov's plan enrichment did not apply them here):
-# tests/infra/test_policy_scanners.py applies terraform/'s skips, with their reasons, to the result.
+# tests/iam/test_rendered_policies.py applies terraform/'s skips, with their reasons, to the result.
 infra-checkov-plan: $(CHECKOV_VENV)/bin/checkov ## checkov over the rendered plan $(PLAN_JSON) (fails on terraform/'s commented skips too)
 	$(CHECKOV_VENV)/bin/checkov --framework terraform_plan --file $(PLAN_JSON) --skip-download $(CHECKOV_PLAN_ARGS)
 
