@@ -88,8 +88,10 @@ pull-data: $(INSTALLED) ## dvc pull the data; fails saying to run `dvc push` if 
 # Its output goes through a pipe: DVC asks [y/n] on a terminal when an unchanged stage's outputs are
 # not in the remote (the PR role never pushes main's), and a runner that gives steps a terminal
 # (act does) would wait there; without one DVC answers no and reruns the stage, as on GitHub.
+# The pipe is `make repro`'s filter (review/dvc_output.py): DVC's closing hint (git add dvc.lock,
+# autostage, dvc push) is left out of the log, the workflow's own steps commit and push.
 repro-ci: $(INSTALLED) ## dvc repro, pulling unchanged stages' outputs from the remote instead of rerunning
-	$(BIN)/dvc repro --pull | cat
+	PYTHONUNBUFFERED=1 $(BIN)/dvc repro --pull | $(BIN)/python -m textclf.review.dvc_output
 	$(BIN)/dvc metrics show
 
 push-outputs: $(INSTALLED) ## dvc push the data and the pipeline's outputs
