@@ -101,12 +101,36 @@ def _timed(name: str, action: Callable[[], object]) -> object:
     return result
 
 
+def _repository_folder(value: str, option: str, example: str) -> Path:
+    """`value` of a command's folder option, checked as params.yaml's folders are (config.
+    repo_relative_folder: relative to the repository root, inside it, not .git, .dvc or src), and
+    resolved (a symbolic link on the way) inside the working folder, the repository root."""
+    from textclf.config import repo_relative_folder
+    from textclf.pipeline.prepare import DataError
+
+    try:
+        folder = Path(repo_relative_folder(value))
+    except ValueError as error:
+        raise DataError(
+            f"{option} {value!r}: {error}; write {option} {example} or another folder inside the repository, "
+            "relative to its root (where the command runs)"
+        ) from None
+    root = Path.cwd().resolve()
+    if not folder.resolve().is_relative_to(root):
+        raise DataError(
+            f"{option} {value!r}: leads to {folder.resolve()} through a symbolic link, outside the "
+            f"repository ({root}); pass {option} a folder inside it, e.g. {option} {example}"
+        )
+    return folder
+
+
 def cmd_sample_data(args: argparse.Namespace) -> None:
     from textclf.pipeline import sample_data
     from textclf.pipeline.prepare import DataError
 
+    out = _repository_folder(args.out, "--out", "data/raw")
     try:
-        path = sample_data.write_sample(Path(args.out), force=args.force)
+        path = sample_data.write_sample(out, force=args.force)
     except OSError as error:
         raise DataError(
             f"{args.out}: cannot write the sample there ({error.strerror}); pass --out a folder"
@@ -121,6 +145,7 @@ def cmd_data(args: argparse.Namespace) -> None:
     from textclf.pipeline import sample_data
     from textclf.pipeline.prepare import DataError
 
+    _repository_folder(args.out, "--out", "data/raw")  # before anything is read, pulled or committed
     if not Path(args.dvc_file).is_file():
         raise DataError(f"{args.dvc_file}: not found; run from the repository root or pass --dvc-file")
     if sample_data.is_pinned_by(Path(args.dvc_file)):

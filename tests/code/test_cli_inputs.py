@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 
@@ -25,7 +27,7 @@ def textclf(cwd: Path, *args: str, path: str | None = None) -> subprocess.Comple
     ("args", "message"),
     [
         (("sample-data", "--out", "README.md"), "README.md: cannot write the sample there (File exists)"),
-        (("sample-data", "--out", "/proc/none"), "/proc/none: cannot write the sample there"),
+        (("sample-data", "--out", "/proc/none"), "--out '/proc/none': must be relative to the repository"),
         (("data", "--dvc-file", "missing.dvc"), "missing.dvc: not found; run from the repository root"),
     ],
 )
@@ -97,3 +99,83 @@ def test_local_cloud_takes_a_port(port, value):
     from textclf import cli
 
     assert cli.build_parser().parse_args(["local-cloud", "--port", port]).port == value
+
+
+@pytest.mark.parametrize(
+    ("out", "reason"),
+    [
+        ("{outside}", "must be relative to the repository root, not an absolute path"),
+        ("src", "must not be inside src/"),
+        (".git/hooks", "must not be inside .git/"),
+        ("", "must name a folder inside the repository"),
+        (" ", "must name a folder inside the repository"),
+        (".", "not the repository root"),
+        ("../outside", "must stay inside the repository"),
+        ("data/../..", "must stay inside the repository"),
+        ("~/data", "starts with ~ or $"),
+        ("link/raw", "through a symbolic link, outside the repository"),
+    ],
+)
+@pytest.mark.parametrize("command", ["sample-data", "data"])
+def test_out_is_a_folder_inside_the_repository(tmp_path, out, reason, command):
+    """`sample-data --out /etc` (or src, or an empty value: the repository root) wrote messages.csv
+    there and exited 0; `data --out` the same. Refused as params.yaml's folders are, naming --out."""
+    root, outside = tmp_path / "repo", tmp_path / "outside"
+    (root / "src").mkdir(parents=True)
+    outside.mkdir()
+    (root / "link").symlink_to(outside)
+    (root / "data.dvc").write_text("outs:\n- md5: 0123456789abcdef0123456789abcdef.dir\n  path: data/raw\n")
+    out = out.format(outside=outside)
+
+    done = textclf(root, command, "--out", out, path=str(root / "no-tools"))
+
+    assert done.returncode == 2, done.stderr
+    assert f"--out {out!r}: " in done.stderr and reason in done.stderr, done.stderr
+    assert "write --out data/raw or another folder inside the repository" in done.stderr or "link" in out
+    assert "Traceback" not in done.stderr
+    written = [p for p in tmp_path.rglob("*") if p.is_file() and p.name != "data.dvc"]
+    assert written == []
+
+
+SEGMENTS = st.sampled_from(["data", "raw", "src", ".git", ".dvc", "..", ".", "", "~", "$HOME", "x y", "a\\b"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    segments=st.lists(SEGMENTS, min_size=0, max_size=4),
+    absolute=st.booleans(),
+    trailing=st.sampled_from(["", "/", " "]),
+)
+def test_sample_data_never_writes_outside_the_repository_or_into_its_protected_folders(
+    segments, absolute, trailing
+):
+    """Whatever --out is made of: either the sample lands in a folder inside the repository and
+    outside .git, .dvc and src, or nothing is written and the refusal names --out."""
+    import contextlib
+    import io
+    import tempfile
+
+    from textclf import cli
+
+    with tempfile.TemporaryDirectory() as folder:
+        # Deeper than `..` can climb in four segments, and an absolute --out inside the same temporary
+        # folder: whatever a broken check lets through lands where the test looks, never elsewhere.
+        root = Path(folder, "a", "b", "c", "d", "repo")
+        root.mkdir(parents=True)
+        out = (f"{folder}/" if absolute else "") + "/".join(segments) + trailing
+        before = os.getcwd()
+        errors = io.StringIO()
+        os.chdir(root)
+        try:
+            with contextlib.redirect_stderr(errors):
+                status = cli.main(["sample-data", "--out", out])
+        finally:
+            os.chdir(before)
+        written = [p for p in Path(folder).rglob("*") if p.is_file()]
+        if status == 0:
+            (target,) = written
+            relative = target.resolve().relative_to(root.resolve())
+            assert relative.parts[0] not in (".git", ".dvc", "src") and len(relative.parts) > 1, out
+        else:
+            assert status == 2 and written == [], out
+            assert f"--out {out!r}: " in errors.getvalue(), errors.getvalue()
