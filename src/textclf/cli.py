@@ -205,7 +205,7 @@ def cmd_use_data(args: argparse.Namespace) -> None:
     names = own_data.MAKE_VARIABLES if via_make else own_data.OPTIONS
     if args.text_column == args.label_column:
         raise DataError(f"{names.text} and {names.label} both name {args.text_column!r}: give two columns")
-    labels = [label.strip() for label in args.labels.split(",") if label.strip()] if args.labels else None
+    labels = own_data.given_labels(args.labels, names)
     raw_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".use-data.", dir=raw_dir.parent))
     try:

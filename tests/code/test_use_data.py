@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from textclf.pipeline import own_data, sample_data
 
@@ -166,6 +168,55 @@ def test_given_labels_keep_their_order_and_must_cover_the_file(clone):
     ordered = textclf(clone, *USE, "--labels", "spam,ham")
     assert ordered.returncode == 0, ordered.stderr
     assert yaml.safe_load((clone / "params.yaml").read_text())["data"]["labels"] == ["spam", "ham"]
+
+
+@pytest.mark.parametrize("labels", [",,", ",", " , ", ""])
+def test_labels_that_name_no_label_are_refused_naming_the_option(clone, labels):
+    """`--labels ",,"` was reported as "24 rows have labels not in --labels": the option named no label."""
+    before = snapshot(clone)
+
+    done = textclf(clone, *USE, "--labels", labels)
+
+    assert done.returncode == 2
+    logged = " ".join(done.stderr.replace("\n[textclf]", " ").split())  # folded at 100 columns
+    assert f"--labels {labels!r} names no label: write the classes comma-separated" in logged
+    assert "(e.g. --labels spam,ham), or leave --labels out" in logged
+    assert "rows have labels not in" not in logged and "Traceback" not in logged
+    assert snapshot(clone) == before
+
+
+def test_a_label_given_twice_is_refused_naming_the_option(clone):
+    """ "spam,spam,ham" was refused naming a temporary copy of params.yaml (.use-data.*/params.yaml)."""
+    done = textclf(clone, *USE, "--labels", "spam, spam,ham")
+
+    assert done.returncode == 2
+    assert "--labels names 'spam' more than once: list each class once" in done.stderr
+    assert ".use-data" not in done.stderr
+
+
+BLANK = st.text(alphabet=st.sampled_from(", \t"), max_size=12)
+SPACE = st.text(alphabet=st.sampled_from(" \t"), max_size=3)
+# A label as prepare would keep it: no comma, nothing str.strip() removes at either end.
+LABEL = st.text(
+    alphabet=st.characters(blacklist_categories=["Cs", "Cc", "Zs", "Zl", "Zp"], blacklist_characters=","),
+    min_size=1,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=BLANK, make=st.booleans())
+def test_any_value_of_only_commas_and_spaces_names_no_label(text, make):
+    names = own_data.MAKE_VARIABLES if make else own_data.OPTIONS
+    with pytest.raises(own_data.DataError, match=rf"^{names.labels} .* names no label: ") as refused:
+        own_data.given_labels(text, names)
+    assert "rows have labels" not in str(refused.value)
+
+
+@settings(max_examples=200, deadline=None)
+@given(labels=st.lists(LABEL, min_size=1, max_size=6, unique=True), space=SPACE, commas=st.integers(1, 3))
+def test_distinct_labels_come_back_in_order_whatever_the_commas_and_spaces_around_them(labels, space, commas):
+    text = space + ("," * commas).join(space + label + space for label in labels) + "," * (commas - 1)
+    assert own_data.given_labels(text) == labels
 
 
 def test_a_failed_dvc_add_puts_everything_back(clone, tmp_path):

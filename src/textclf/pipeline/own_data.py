@@ -125,6 +125,29 @@ def read_classes(staged: Path, source: Path, data_params, names: Names = OPTIONS
     return counts
 
 
+def given_labels(text: str | None, names: Names = OPTIONS) -> list[str] | None:
+    """The classes `--labels` (make's LABELS=) lists, comma-separated, in order; None when it is not
+    given (every label in the file). A value that names no label (",,", " ") or one class twice is
+    refused naming the setting: ",," was reported as every row having a label outside the list."""
+    if text is None:
+        return None
+    labels = [label.strip() for label in text.split(",") if label.strip()]
+    example = f"{names.labels}{'' if names.labels.endswith('=') else ' '}spam,ham"
+    if not labels:
+        raise DataError(
+            f"{names.labels} {text!r} names no label: write the classes comma-separated in the order "
+            f"the model numbers them (e.g. {example}), or leave {names.labels} out to take every label in "
+            "the file"
+        )
+    twice = sorted({label for label in labels if labels.count(label) > 1})
+    if twice:
+        raise DataError(
+            f"{names.labels} names {', '.join(map(repr, twice))} more than once: list each class once "
+            f"(e.g. {example})"
+        )
+    return labels
+
+
 def choose_labels(
     counts: Counter, given: list[str] | None, source: Path, label_column: str, names: Names = OPTIONS
 ) -> list[str]:
