@@ -461,8 +461,14 @@ def cmd_serve(args: argparse.Namespace) -> None:
     """The inference server; also the serving image's `serve` program (SageMaker contract)."""
     from textclf.serving import server
 
-    params = _load(args)
     try:
+        if not args.model_dir.strip():
+            # Path("") is the working folder: it was searched for a model instead of being refused.
+            raise server.ModelDirError(
+                f"--model-dir (or TEXTCLF_MODEL_DIR) {args.model_dir!r} names no folder: pass the model "
+                "folder, e.g. --model-dir models/model (the train stage's output)"
+            )
+        params = _load(args)
         server.run(Path(args.model_dir), args.host, args.port, params.deploy.serve, params.model.max_length)
     except (server.ModelDirError, server.ServeError) as error:
         log(f"error: {error}")

@@ -179,3 +179,38 @@ def test_sample_data_never_writes_outside_the_repository_or_into_its_protected_f
         else:
             assert status == 2 and written == [], out
             assert f"--out {out!r}: " in errors.getvalue(), errors.getvalue()
+
+
+@pytest.mark.parametrize("model_dir", ["", " ", "\t"])
+def test_serve_refuses_a_model_dir_that_names_no_folder(tmp_path, repo_root, model_dir):
+    """`serve --model-dir ''` looked for a model in the working folder (Path("") is ".")."""
+    (tmp_path / "params.yaml").write_text((repo_root / "params.yaml").read_text(encoding="utf-8"))
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    env.pop("TEXTCLF_MODEL_DIR", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "textclf.cli", "serve", "--model-dir", model_dir, "--port", "0"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stderr
+    assert f"error: --model-dir (or TEXTCLF_MODEL_DIR) {model_dir!r} names no folder" in done.stderr
+    assert "--model-dir models/model" in done.stderr and "Traceback" not in done.stderr
+
+
+@settings(max_examples=40, deadline=None)
+@given(model_dir=st.text(alphabet=st.sampled_from(" \t\n\r\x0b\x0c\u00a0\u2003\u3000"), max_size=4))
+def test_serve_refuses_any_blank_model_dir_before_reading_anything(model_dir):
+    import contextlib
+    import io
+
+    from textclf import cli
+
+    errors = io.StringIO()
+    with contextlib.redirect_stderr(errors), pytest.raises(SystemExit) as exit_:
+        # No params file: the model folder is checked first, so this one is never read.
+        cli.main(["serve", "--model-dir", model_dir, "--params", "no-such-params.yaml"])
+    assert exit_.value.code == 2
+    assert f"--model-dir (or TEXTCLF_MODEL_DIR) {model_dir!r} names no folder" in errors.getvalue()
