@@ -404,3 +404,47 @@ def test_a_text_longer_than_the_csv_modules_default_field_limit_is_read(project)
     (project / "data/raw/b.csv").write_text(f'text,label\n"{long_text}",billing\n', encoding="utf-8")
 
     assert prepare.run(data())["text_chars"]["max"] == len(long_text.strip())
+
+
+# --- round 4 (issue 27): the single-class message names the settings to fix ------------------
+
+
+def single_class_message(**changes) -> str:
+    with pytest.raises(DataError) as refused:
+        prepare.run(data(labels=None, **changes))
+    assert not Path("data/prepared").exists() and not Path("metrics").exists()
+    return str(refused.value)
+
+
+def test_a_single_class_names_raw_dir_and_label_column_and_what_to_do(project):
+    """The message "the data holds a single class ('billing')" said neither where the data is nor
+    which setting chose the column."""
+    rows = "".join(f"note {i},billing,web\n" for i in range(30))
+    (project / "data/raw/a.csv").write_text("text,label,source\n" + rows, encoding="utf-8")
+
+    message = single_class_message()
+
+    assert message.startswith("data/raw: the data holds a single class ('billing') in column 'label'")
+    assert "add rows of the other classes to the files in data.raw_dir" in message
+    assert "or set data.label_column in params.yaml to the column that holds the labels" in message
+
+    # The wrong column named: the message says which one was read.
+    (project / "data/raw/a.csv").write_text(
+        "text,label,source\n" + "".join(f"n {i},{LABELS[i % 3]},web\n" for i in range(60)), encoding="utf-8"
+    )
+    assert "single class ('web') in column 'source'" in single_class_message(label_column="source")
+
+
+@settings(max_examples=25, deadline=None)
+@given(label=st.text(alphabet=st.characters(categories=["L", "N", "P"], exclude_characters='",'), min_size=1))
+def test_any_single_class_names_the_two_settings(label):
+    with tempfile.TemporaryDirectory() as folder, contextlib.chdir(folder):
+        Path("data/raw").mkdir(parents=True)
+        rows = "".join(f'text {i},"{label}"\n' for i in range(30))
+        Path("data/raw/a.csv").write_text("text,label\n" + rows, encoding="utf-8")
+        with pytest.raises(DataError) as refused:
+            prepare.run(data(labels=None))
+        message = str(refused.value)
+        assert "a single class" in message, message
+        assert "data.raw_dir" in message and "data.label_column in params.yaml" in message
+        assert not Path("data/prepared").exists()

@@ -474,7 +474,12 @@ def clean(examples: Iterable[Example], params: DataParams) -> Cleaned:
 def label_set(present: Counter, params: DataParams) -> list[str]:
     if len(present) < 2:
         only = next(iter(present), "none")
-        raise DataError(f"the data holds a single class ({only!r}); a classifier needs at least 2")
+        raise DataError(
+            f"{params.raw_dir}: the data holds a single class ({only!r}) in column "
+            f"{params.label_column!r}; a classifier needs at least 2: add rows of the other classes to "
+            "the files in data.raw_dir, or set data.label_column in params.yaml to the column that "
+            "holds the labels"
+        )
     if params.labels is not None:
         missing = [label for label in params.labels if label not in present]
         if missing:
