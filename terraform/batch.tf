@@ -40,8 +40,12 @@ variable "batch_job_name_prefix" {
 
 locals {
   batch_enabled = var.enable_batch
-  # The batch job runs on main bound to the production environment (batch.yml): the release job's
-  # subject form (iam.tf), so only a run the environment's rules let through gets this role.
+  # The batch job runs on main bound to its own environment (batch.yml, `environment: batch`), in the
+  # release job's subject form (iam.tf: environment and ref), so only a run that environment's
+  # deployment-branch rule lets through gets this role; the release jobs' subject (production) does
+  # not match, and job_workflow_ref names batch.yml besides.
+  batch_subjects = [for prefix in local.github_subject_prefixes :
+  "${prefix}:environment:${var.github_batch_environment}:ref:${local.release_ref}"]
   batch_trust = {
     Version = "2012-10-17"
     Statement = [{
@@ -51,7 +55,7 @@ locals {
       Condition = {
         StringEquals = { "${local.github_oidc_host}:aud" = "sts.amazonaws.com" }
         StringLike = {
-          "${local.github_oidc_host}:sub"              = local.release_subjects
+          "${local.github_oidc_host}:sub"              = local.batch_subjects
           "${local.github_oidc_host}:job_workflow_ref" = local.github_workflow_refs["batch"]
         }
       }
@@ -142,7 +146,7 @@ resource "aws_iam_role" "github_batch" {
   count = local.batch_enabled ? 1 : 0
 
   name                 = "${local.name}-github-batch"
-  description          = "The batch workflow of ${var.github_repository} (${var.github_release_branch} / ${var.github_release_environment})"
+  description          = "The batch workflow of ${var.github_repository} (${var.github_release_branch} / ${var.github_batch_environment})"
   assume_role_policy   = jsonencode(local.batch_trust)
   permissions_boundary = aws_iam_policy.boundary.arn
   max_session_duration = 3600 * 6 # batch.yml's timeout: a long job is followed to its end

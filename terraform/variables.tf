@@ -88,6 +88,17 @@ variable "github_release_environment" {
   }
 }
 
+variable "github_batch_environment" {
+  description = "GitHub environment of batch.yml's job, the only job that may assume the batch role (its own environment: a batch run neither waits for production's approvals nor shares the release jobs' subject)."
+  type        = string
+  default     = "batch"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._-]{1,100}$", var.github_batch_environment))
+    error_message = "github_batch_environment must be one environment name of letters, digits, dots, underscores and hyphens."
+  }
+}
+
 variable "github_oidc_provider_arn" {
   description = "ARN of an existing GitHub Actions OIDC provider in the account (there can be only one per account). Null creates it."
   type        = string

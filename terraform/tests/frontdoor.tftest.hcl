@@ -269,9 +269,9 @@ run "the_batch_role" {
 
   assert {
     condition = jsondecode(aws_iam_role.github_batch[0].assume_role_policy).Statement[0].Condition.StringLike["token.actions.githubusercontent.com:sub"] == [
-      "repo:acme/text-classifier:environment:production:ref:refs/heads/main"
+      "repo:acme/text-classifier:environment:batch:ref:refs/heads/main"
     ]
-    error_message = "only the batch workflow's job (production environment, main) assumes the batch role"
+    error_message = "only the batch workflow's job (batch environment, main) assumes the batch role"
   }
 
   assert {

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.slow  # shares the Terraform-made account of tests/iam
 
 PARAMS = load_params()
 TEXTS = ["Where is my parcel?", "I was charged twice", "Please cancel my plan"]
-BATCH_JOB = principals.release(GITHUB_REPOSITORY, workflow="batch.yml")  # batch.yml's job on main
+BATCH_JOB = principals.release(GITHUB_REPOSITORY, environment="batch", workflow="batch.yml")  # on main
 
 
 def test_the_batch_workflow_scores_a_file_as_its_role(env: Account, endpoint_unchanged):  # noqa: F811
@@ -53,4 +53,13 @@ def test_a_pull_requests_token_does_not_open_the_batch_role(env: Account):
     with pytest.raises(ClientError, match="AccessDenied"):
         env.github("batch", PR_JOB)
     with pytest.raises(ClientError, match="AccessDenied"):
-        env.github("batch", RELEASE_JOB)  # release.yml's job: the same subject, another workflow file
+        env.github("batch", RELEASE_JOB)  # release.yml's job: another environment and workflow file
+    # batch.yml's job bound to production (the release jobs' environment) or to none: batch has an
+    # environment of its own, so neither subject matches; nor does another file in batch's environment.
+    for other in (
+        principals.release(GITHUB_REPOSITORY, workflow="batch.yml"),
+        principals.release(GITHUB_REPOSITORY, environment=None, workflow="batch.yml"),
+        principals.release(GITHUB_REPOSITORY, environment="batch", workflow="release.yml"),
+    ):
+        with pytest.raises(ClientError, match=r"AccessDenied.*sts:AssumeRoleWithWebIdentity"):
+            env.github("batch", other)

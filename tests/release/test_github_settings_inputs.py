@@ -54,7 +54,9 @@ def test_a_branch_name_git_would_refuse_is_refused(branch):
     assert github.calls == []
 
 
-@pytest.mark.parametrize("environment", ["", "a/b", "../x", " production", "prod\n", "e" * 256, "staging"])
+@pytest.mark.parametrize(
+    "environment", ["", "a/b", "../x", " production", "prod\n", "e" * 256, "staging", "Batch"]
+)
 def test_an_environment_name_github_would_refuse_is_refused(environment):
     refused("environment", environment=environment)
 

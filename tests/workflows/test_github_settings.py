@@ -141,7 +141,7 @@ def test_every_setting_is_applied_and_read_back():
     notes: list[str] = []
     done = github_settings.apply(settings(), github, notes.append)
 
-    assert len(done) == 6 and notes == []
+    assert len(done) == 7 and notes == []
     state = github.state
     assert state[f"repos/{REPO}/actions/oidc/customization/sub"] == {
         "use_default": False,
@@ -154,6 +154,9 @@ def test_every_setting_is_applied_and_read_back():
     staging = state[f"repos/{REPO}/environments/staging"]
     assert "reviewers" not in staging
     assert github.policies["staging"] == [{"id": 8, "name": "main"}]
+    # batch.yml's own environment (the batch role trusts its subject only): main only, no reviewers.
+    assert "reviewers" not in state[f"repos/{REPO}/environments/batch"]
+    assert github.policies["batch"] == [{"id": 8, "name": "main"}]
     assert state[f"repos/{REPO}/actions/permissions/workflow"] == {
         "default_workflow_permissions": "read",
         "can_approve_pull_request_reviews": False,

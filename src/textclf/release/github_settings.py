@@ -22,8 +22,10 @@ able to get code onto the release branch.
 4. Fork pull requests get no write token, secrets or variables, and need an approval to run
    (private and internal repositories; public ones give forks a read-only token and no secrets
    anyway). REST: PUT /repos/{repo}/actions/permissions/fork-pr-workflows-private-repos.
-5. Environments `production` and `staging`: deployments from the release branch only; production's
-   required reviewers (no self-review) where the plan offers them.
+5. Environments `production`, `staging` and `batch`: deployments from the release branch only;
+   production's required reviewers (no self-review) where the plan offers them. batch.yml's job has
+   an environment of its own (no reviewers): a batch run scores with the production model but
+   changes nothing, and the batch role trusts only that environment's subject (terraform/batch.tf).
    REST: PUT /repos/{repo}/environments/{name} and its deployment-branch-policies.
 
 What the repository's plan offers (GitHub Docs, "Using environments for deployment" and "About
@@ -106,6 +108,7 @@ class Settings:
     environment: str = "production"
     branch: str = "main"
     staging_environment: str = "staging"
+    batch_environment: str = "batch"  # batch.yml's job (terraform github_batch_environment)
     # Kept so that an old invocation fails with a reason: Actions never approve pull requests.
     allow_actions_prs: bool = False
     required_checks: list[str] = field(default_factory=lambda: list(REQUIRED_CHECKS))
@@ -233,16 +236,18 @@ def check_inputs(settings: Settings) -> None:
     for flag, environment in (
         ("--environment", settings.environment),
         ("staging", settings.staging_environment),
+        ("batch", settings.batch_environment),
     ):
         if not ENVIRONMENT.fullmatch(environment) or environment.strip() != environment:
             raise SettingsError(
                 f"environment {environment[:120]!r} ({flag}) must be 1-255 letters, digits, spaces, '.', "
                 "'_' or '-'"
             )
-    if settings.environment.lower() == settings.staging_environment.lower():
+    names = [settings.environment, settings.staging_environment, settings.batch_environment]
+    if len({name.lower() for name in names}) < len(names):
         raise SettingsError(
-            f"environment {settings.environment!r} is the staging environment's name: production and "
-            "staging need one each (environment names are not case-sensitive)"
+            f"environments {', '.join(map(repr, names))} (production, staging, batch) must differ: each "
+            "needs its own (environment names are not case-sensitive)"
         )
     for login in settings.reviewers:
         if not LOGIN.fullmatch(login):
@@ -482,7 +487,7 @@ def _fork_pull_requests(gh: Gh, repo: str, plan: Plan, outcome: Outcome) -> None
 
 
 def _environments(gh: Gh, repo: str, settings: Settings, plan: Plan, outcome: Outcome) -> None:
-    names = (settings.environment, settings.staging_environment)
+    names = (settings.environment, settings.staging_environment, settings.batch_environment)
     if not plan.environments:
         outcome.unavailable.append(
             f"environments {', '.join(names)} (a {plan}: GitHub Pro, Team or Enterprise): jobs bound to "
@@ -507,10 +512,9 @@ def _environments(gh: Gh, repo: str, settings: Settings, plan: Plan, outcome: Ou
             f"moves by a reviewed pull request to deploy/{settings.environment}.yaml, guarded by branch "
             "protection and code owners"
         )
-    _set_environment(gh, repo, settings.staging_environment, settings.branch, [])
-    outcome.applied.append(
-        f"environment {settings.staging_environment}: branch {settings.branch} only, no reviewers"
-    )
+    for name in (settings.staging_environment, settings.batch_environment):
+        _set_environment(gh, repo, name, settings.branch, [])
+        outcome.applied.append(f"environment {name}: branch {settings.branch} only, no reviewers")
 
 
 def _user_id(gh: Gh, login: str) -> int:
