@@ -61,6 +61,11 @@ def test_rehearse_the_release_loop() -> None:
     # The branch protection it set is enforced: the author's own approval and a non-owner's do not merge.
     assert "approving review" in results["protection"]["a-developer"]
     assert "code owner" in results["protection"]["octocat"]
+    # Required status checks are enforced: a merge before pr.yml reported any was refused.
+    assert 'Required status check "' in results["unchecked_merge"]
+    # Each job's GITHUB_TOKEN was scoped to its `permissions` (a refused call fails its step), and
+    # the report comment used the train job's pull-requests scope.
+    assert "pull-requests: write" in results["token_scopes"]["pr.yml train"]["used"]
     # The rollback's bake saw 5xx: production went back to the params PR's model, by a pull request.
     assert results["bake_rollback"]["rolled_back_to"] == second["head"]
     assert results["bake_rollback"]["failed"] == first["head"]
@@ -114,3 +119,86 @@ def test_a_step_the_workflow_no_longer_runs_is_named(tmp_path: Path) -> None:
     run.require("Terraform apply (staging)")
     with pytest.raises(RehearsalError, match="'Promote to staging, smoke-test' did not run"):
         run.require("Terraform apply (staging)", "Promote to staging, smoke-test")
+
+
+def test_act_jobs_get_their_own_token_scopes(tmp_path: Path) -> None:
+    """act gives both jobs one GITHUB_TOKEN; the fake GitHub scopes it per calling job: the job
+    with `contents: read` checks out (the stand-in reads the repository with the token) and is
+    refused a comment; the job with `permissions: {}` cannot check out."""
+    import sys
+
+    from textclf.rehearsal.github import FakeGitHub, Repository, WorkflowRun
+    from textclf.rehearsal.world import STAND_IN_FOR, STAND_INS
+
+    checkout = "actions/checkout@d23441a48e516b6c34aea4fa41551a30e30af803"
+    comment = '"$TEXTCLF_REHEARSAL_WORLD/bin/python" -m textclf.rehearsal.standins gh api'
+    workflow = {
+        "name": "scoped",
+        "on": "push",
+        "permissions": {},
+        "jobs": {
+            "reader": {
+                "runs-on": "ubuntu-latest",
+                "permissions": {"contents": "read"},
+                "steps": [
+                    {"uses": checkout, "with": {"persist-credentials": False}},
+                    {
+                        "name": "comment",
+                        "continue-on-error": True,  # act stops a run at a failed job
+                        "env": {"GH_TOKEN": "${{ github.token }}"},
+                        "run": f"{comment} repos/acme/text-classifier/issues/1/comments -f body=x",
+                    },
+                ],
+            },
+            "blind": {"runs-on": "ubuntu-latest", "permissions": {}, "steps": [{"uses": checkout}]},
+        },
+    }
+    work, origin, root = tmp_path / "work", tmp_path / "origin.git", tmp_path / "world"
+    (work / ".github" / "workflows").mkdir(parents=True)
+    (work / ".github" / "workflows" / "w.yml").write_text(yaml.safe_dump(workflow), encoding="utf-8")
+    git = ["git", "-c", "user.name=a", "-c", "user.email=a@example.com"]
+    subprocess.run([*git, "init", "-q", "-b", "main"], cwd=work, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=work, check=True)
+    subprocess.run([*git, "commit", "-qm", "w"], cwd=work, check=True)
+    subprocess.run([*git, "clone", "-q", "--bare", str(work), str(origin)], cwd=tmp_path, check=True)
+    subprocess.run([*git, "remote", "add", "origin", "https://github.com/acme/text-classifier"], cwd=work)
+    sha = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=work, capture_output=True, text=True
+    ).stdout.strip()
+    fake = FakeGitHub(Repository("acme/text-classifier", origin)).start()
+    fake.repository.open_issue("an issue", "")
+    (root / "bin").mkdir(parents=True)
+    (root / "bin" / "python").write_text(f'#!/bin/bash\nexec "{sys.executable}" "$@"\n', encoding="utf-8")
+    (root / "bin" / "python").chmod(0o755)
+    facts = {"origin": str(origin), "repository": "acme/text-classifier", "github_api": fake.url}
+    (root / "world.json").write_text(json.dumps({**facts, "runner_secret": "x"}), encoding="utf-8")
+    token = fake.workflow_token(WorkflowRun(7, ".github/workflows/w.yml", sha))
+    stand_in = REPO / STAND_INS / STAND_IN_FOR["actions/checkout"]
+    runner_env = {
+        "TEXTCLF_REHEARSAL_WORLD": str(root),
+        "TEXTCLF_REHEARSAL_SOURCE": str(work),
+        "GITHUB_WORKFLOW_REF": "acme/text-classifier/.github/workflows/w.yml@refs/heads/main",
+        "GITHUB_RUN_ID": "7",
+    }
+    command = [act_binary(), "push", "-P", "ubuntu-latest=-self-hosted", "--no-cache-server"]
+    command += [
+        "--no-skip-checkout",
+        "--concurrent-jobs",
+        "1",
+        "--local-repository",
+        f"{checkout}={stand_in}",
+    ]
+    command += ["--secret", f"GITHUB_TOKEN={token}"]
+    command += [a for k, v in runner_env.items() for a in ("--env", f"{k}={v}")]
+    env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", str(tmp_path))}
+    env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
+    try:
+        done = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True, timeout=120)
+    finally:
+        fake.stop()
+    run = ActRun.parse("w.yml", None, done.returncode, done.stdout + done.stderr, 0.0)
+    assert run.steps["scoped/reader"][f"Main {checkout}"] == "Success", run.log[-3000:]
+    assert run.steps["scoped/reader"]["Main comment"] == "Failure"
+    assert "Resource not accessible by integration" in run.log
+    assert run.steps["scoped/blind"][f"Main {checkout}"] == "Failure"
+    assert fake.scopes["w.yml reader"]["used"] == ["contents: read"]

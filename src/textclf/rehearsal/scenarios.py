@@ -44,7 +44,11 @@ fails at the apply naming the lock, `make infra-unlock` clears it, and the relea
 Each step asserts what each endpoint serves and what GitHub shows (comments, pull requests), and
 the steps a scenario depends on by name: a step deleted from a workflow fails the rehearsal naming
 it. The pr workflow's lint and test jobs are not run (the suite runs them): act's `-j train` runs
-the `changes` job it needs and the train job.
+the `changes` job it needs and the train job. Branch protection requires their checks too, and the
+fake GitHub requires every required check: the scenario reports those two jobs' checks itself, as
+the suite's result (SUITE_JOBS, said there), and a merge before any check reported is refused
+(step 1). Each job's GITHUB_TOKEN carries only its `permissions` (textclf.rehearsal.github); the
+results list, per job, what its token was granted and which scopes its calls used.
 """
 
 from __future__ import annotations
@@ -70,6 +74,12 @@ QUICK = {
     "model": {"max_length": 64},
 }
 QUICK_BAKE = {"bake_seconds": 30, "bake_poll_seconds": 2}
+# pr.yml's jobs whose checks branch protection requires but the rehearsal does not run with act:
+# lint, the fast tests and the slow tests are `make test`'s work, and this rehearsal is one of the
+# slow tests. After each pr.yml run the scenario reports their checks on the pull request's head,
+# under the names pr.yml gives them, as the suite's result (`Loop.report_suite_checks`): the fake
+# GitHub's rule is not relaxed for them, and no other job is reported without running.
+SUITE_JOBS = ("checks", "slow-tests")
 
 PR_TRAIN_STEPS = [
     "Does this PR change more than documentation?",
@@ -161,7 +171,30 @@ class Loop:
             check=check,
         )
         self.results.setdefault("pr_runs_s", []).append(round(time.perf_counter() - started, 1))
+        self.report_suite_checks(pull)
         return run
+
+    def report_suite_checks(self, pull: dict[str, Any]) -> None:
+        """SUITE_JOBS' checks on the PR's head, as GitHub Actions would report those jobs: passed,
+        the suite (`make test`) that runs their work being the one this rehearsal runs in."""
+        world = self.world
+        workflow = yaml.safe_load(
+            world.git(
+                "--git-dir",
+                str(world.origin),
+                "show",
+                f"{pull['merge_ref_sha']}:.github/workflows/pr.yml",
+                cwd=world.root,
+            )
+        )
+        for job in SUITE_JOBS:
+            name = str(workflow["jobs"][job].get("name") or job)
+            world.repo.report_check(
+                pull["head"]["sha"],
+                name,
+                "success",
+                summary="the suite's result: `make test` runs this job's work",
+            )
 
     def review_and_merge(self, pull: dict[str, Any]) -> str:
         """A reviewer approves the head commit; the PR is merged (branch protection checks it)."""
@@ -384,6 +417,7 @@ def release_loop(world: World) -> dict[str, Any]:
     loop.scenario("1. a README-only pull request, merged: main's first release")
     readme = (world.laptop / "README.md").read_text(encoding="utf-8")
     docs_pr = loop.open_pr("docs", "docs: a line in the README", {"README.md": readme + "\nA line.\n"})
+    loop.results["unchecked_merge"] = unchecked_merge_refused(loop, docs_pr)
     run = loop.run_pr(docs_pr)
     run.require("Does this PR change more than documentation?")
     if run.ran("Pipeline (train on SageMaker Spot)") is not None:
@@ -450,6 +484,10 @@ def release_loop(world: World) -> dict[str, Any]:
     loop.scenario("8. batch.yml with hostile inputs")
     loop.results["batch"] = batch_injection(world)
     loop.end_scenario()
+    loop.results["token_scopes"] = world.github.scopes
+    loop.results["token_scopes_unused"] = {
+        job: unused_scopes(scopes) for job, scopes in sorted(world.github.scopes.items())
+    }
     loop.results["timings_s"] = world.timings
     return loop.results
 
@@ -541,6 +579,34 @@ def errors_during_bake(world: World, log_file: Path, model_url: str, stop: Any) 
                 EndpointName=endpoint, ContentType="application/json", Body=json.dumps({"inputs": ["hello"]})
             )
         stop.wait(0.5)
+
+
+def unused_scopes(scopes: dict[str, Any]) -> list[str]:
+    """The grants of {"granted": {scope: level}, "used": ["scope: level", ...]} above what was used."""
+    from textclf.rehearsal.github import LEVELS
+
+    used: dict[str, int] = {}
+    for entry in scopes["used"]:
+        scope, level = entry.split(": ")
+        used[scope] = max(used.get(scope, 0), LEVELS[level])
+    return [
+        f"{scope}: {level}" + (" (used: read)" if used.get(scope) == 1 else "")
+        for scope, level in sorted(scopes["granted"].items())
+        if scope != "id-token" and LEVELS[level] > used.get(scope, 0)
+    ]
+
+
+def unchecked_merge_refused(loop: Loop, pull: dict[str, Any]) -> str:
+    """Before pr.yml ran, no required check is reported on the head: the merge is refused (405)."""
+    from textclf.rehearsal.github import GitHubError
+
+    try:
+        loop.world.repo.merge_pull(pull["number"])
+    except GitHubError as error:
+        if error.status != 405 or "is expected" not in str(error):
+            raise RehearsalError(f"PR #{pull['number']}: refused for another reason: {error}") from None
+        return str(error)
+    raise RehearsalError(f"pull request #{pull['number']} was merged before any required check reported")
 
 
 def protection_refusals(loop: Loop, pull: dict[str, Any]) -> dict[str, str]:
@@ -793,6 +859,9 @@ def rehearse(source: Path, keep: bool = False) -> dict[str, Any]:
     say("timings (s):")
     for step, seconds in results.get("timings_s", []):
         print(f"  {seconds:7.1f}  {step}", flush=True)
+    say("GITHUB_TOKEN scopes a job was granted beyond what its calls used (id-token: its OIDC token):")
+    for job, unused in results.get("token_scopes_unused", {}).items():
+        print(f"  {job}: {', '.join(unused) or 'none'}", flush=True)
     say(f"rehearsal passed in {results['seconds']} s")
     print(json.dumps({k: v for k, v in results.items() if k != "timings_s"}, indent=1), flush=True)
     return results

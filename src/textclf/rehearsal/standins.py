@@ -13,6 +13,8 @@ real one would fail. Where it must differ, the difference is said here, in one p
 - checkout: the origin is the world's bare repository; `https://github.com/<repo>` is rewritten to
   it (git's url.<base>.insteadOf), so remotes look as on GitHub. With `persist-credentials: false`
   the job holds no credentials: fetching and pushing the private repository fail, as on GitHub.
+  The fetch needs the token's read access (input `token`, by default the job's GITHUB_TOKEN, which
+  the fake GitHub scopes to the job's `permissions`): without `contents: read` checkout fails.
   It also does the runner's job set-up that act lacks: a job whose `permissions` grant
   `id-token: write` gets ACTIONS_ID_TOKEN_REQUEST_URL/TOKEN (docs.github.com, "About security
   hardening with OpenID Connect"); other jobs get none.
@@ -97,13 +99,12 @@ def workflow_job() -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def job_permissions() -> dict[str, str]:
-    """The job's GITHUB_TOKEN permissions: its own `permissions`, else the workflow's."""
-    workflow, job = workflow_job()
-    granted = job.get("permissions", workflow.get("permissions", {}))
-    if granted in ("write-all", "read-all"):
-        level = granted.split("-")[0]
-        return {scope: level for scope in ("contents", "id-token", "pull-requests", "issues")}
-    return dict(granted or {})
+    """The job's GITHUB_TOKEN permissions, as the fake GitHub scopes its token (its own
+    `permissions`, else the workflow's: textclf.rehearsal.github.token_permissions)."""
+    from textclf.rehearsal.github import token_permissions
+
+    workflow, _ = workflow_job()
+    return token_permissions(workflow, os.environ["GITHUB_JOB"])
 
 
 def job_environment() -> str | None:
@@ -183,6 +184,7 @@ def checkout() -> None:
     # The ref alone, so FETCH_HEAD names exactly it.
     git("fetch", "--quiet", "--no-tags", *shallow, "origin", ref, cwd=workspace)
     git("checkout", "--quiet", "--detach", "FETCH_HEAD", cwd=workspace)
+    readable(facts, git("rev-parse", "HEAD", cwd=workspace))
     if SHA_REF.match(ref) and git("rev-parse", "HEAD", cwd=workspace) != ref:
         raise StandInError(f"checked out {git('rev-parse', 'HEAD', cwd=workspace)}, not {ref}")
     if inputs("persist-credentials", "true") == "false":
@@ -196,6 +198,19 @@ def checkout() -> None:
         )
     print(f"checked out {ref} at {git('rev-parse', 'HEAD', cwd=workspace)} (fetch-depth {depth})")
     runner_job_setup(facts)
+
+
+def readable(facts: dict[str, Any], sha: str) -> None:
+    """The checkout's token (input `token`, by default the job's GITHUB_TOKEN) must read the private
+    repository, as the real action's fetch over HTTPS needs: a job without `contents: read` fails
+    here, as it fails on GitHub."""
+    try:
+        github_api("GET", f"repos/{facts['repository']}/commits/{sha}", token=inputs("token"))
+    except GitHubCallError as error:
+        raise StandInError(
+            f"could not fetch {facts['repository']} with the checkout's token: {error} (a job's "
+            "GITHUB_TOKEN reads the repository with `permissions: contents: read`)"
+        ) from None
 
 
 def runner_job_setup(facts: dict[str, Any]) -> None:

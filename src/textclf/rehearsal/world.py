@@ -8,8 +8,15 @@ What act cannot do as GitHub does, and how the world makes up for it (said here,
 - act has no OIDC token service and no environment protection rules: the stand-in checkout plays
   the runner's token endpoint set-up (textclf.rehearsal.standins), and production is released by a
   reviewed pull request in git, which the world's fake GitHub enforces (branch protection as
-  `make setup-cloud` set it: approvals of the head commit, none from its author, code owners';
-  required status checks are not enforced, the rehearsal running only pr.yml's train job).
+  `make setup-cloud` set it: approvals of the head commit, none from its author, code owners', and
+  the required status checks).
+- act reports no checks to GitHub: after each run the world reports each job act ran (or skipped)
+  as GitHub Actions does, a check run named by the job's name on the commit the event is for (a
+  pull request's head), concluded success, failure, skipped (a job whose `if:` or needs kept it
+  from running) or cancelled (`World.report_checks`). Branch protection reads those.
+- act gives every job of a run one GITHUB_TOKEN (`--secret GITHUB_TOKEN`): the world gives each run
+  its own, bound to the run and its workflow file, and the fake GitHub scopes it to the calling
+  job's `permissions` (textclf.rehearsal.github: it finds the job from the calling process).
 - setup-python's pip cache is played by a copy of the world's environment with its lock marker
   (textclf.rehearsal.standins.layered_venv): a job's `make setup` installs its own commit, and the
   lock in full only when the job's commit changed it.
@@ -38,7 +45,7 @@ from typing import Any
 
 import yaml
 
-from textclf.rehearsal.github import FakeGitHub, Repository
+from textclf.rehearsal.github import FakeGitHub, Repository, WorkflowRun, token_permissions
 
 REPOSITORY = "acme/text-classifier"
 # The fake GitHub's accounts: the administrator who runs `make setup-cloud`, the reviewer in the
@@ -66,6 +73,8 @@ STEP_LINE = re.compile(
     r"^\[(?P<job>[^\]]+)\]\s+(?:✅|❌)\s+(?P<result>Success|Failure) - "
     r"(?P<step>.*?)(?: \[[0-9a-zµ.]+\])?$"
 )
+# act's last line for a job it ran: "[<workflow name>/<job name>] 🏁  Job succeeded|failed".
+JOB_LINE = re.compile(r"^\[(?P<job>[^\]]+)\]\s+🏁\s+Job (?P<result>succeeded|failed)$")
 
 
 class RehearsalError(RuntimeError):
@@ -98,15 +107,22 @@ class ActRun:
     log: str
     seconds: float
     steps: dict[str, dict[str, str]] = field(default_factory=dict)
+    # "<workflow name>/<job name>" -> "succeeded" or "failed", for each job act ran to its end.
+    jobs: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def parse(cls, workflow: str, job: str | None, returncode: int, log: str, seconds: float) -> ActRun:
         steps: dict[str, dict[str, str]] = {}
+        jobs: dict[str, str] = {}
         for line in log.splitlines():
             found = STEP_LINE.match(line.strip())
             if found:
-                steps.setdefault(found["job"], {})[found["step"]] = found["result"]
-        return cls(workflow, job, returncode, log, seconds, steps)
+                # act pads the labels of jobs that run side by side: "[w/a ]"
+                steps.setdefault(found["job"].strip(), {})[found["step"]] = found["result"]
+            ended = JOB_LINE.match(line.strip())
+            if ended:
+                jobs[ended["job"].strip()] = ended["result"]
+        return cls(workflow, job, returncode, log, seconds, steps, jobs)
 
     def ran(self, step: str) -> str | None:
         """'Success' or 'Failure' of the step named `step` ("Main <name>") in any job, or None."""
@@ -146,6 +162,8 @@ class World:
         self.cloud: Any = None
         self.github: FakeGitHub | None = None
         self.saved_environ: dict[str, str] = {}
+        # Per act log: the workflow file and the commit its jobs' checks are reported on.
+        self.check_targets: dict[Path, tuple[Path, str | None, str]] = {}
 
     # --- start and stop ------------------------------------------------------------------------
 
@@ -377,7 +395,8 @@ class World:
         self.git("remote", "set-url", "origin", f"https://github.com/{REPOSITORY}", cwd=run_dir)
         event_file = run_dir.parent / f"{self.run_id}-event.json"
         event_file.write_text(json.dumps(payload), encoding="utf-8")
-        token = self.github.token_for("github-actions[bot]")
+        # The run's GITHUB_TOKEN, scoped by the fake GitHub to each calling job's `permissions`.
+        token = self.github.workflow_token(WorkflowRun(self.run_id, f".github/workflows/{workflow}", sha))
         # The repository's secret for pull requests that must start workflows (docs/workflows.md).
         bot_token = self.github.token_for("textclf-bot")
         variables = {**self.repo.variables, **(self.repo.environments.get(environment or "", {}))}
@@ -407,6 +426,9 @@ class World:
         command += [a for k, v in runner_env.items() for a in ("--env", f"{k}={v}")]
         say(f"act {event} {workflow} {job or ''} at {sha[:12]} ({environment or 'no environment'})")
         log_file = run_dir.parent / f"{self.run_id}-act.log"
+        # GitHub Actions reports a pull_request run's checks on the pull request's head commit.
+        head = ((payload.get("pull_request") or {}).get("head") or {}).get("sha") or sha
+        self.check_targets[log_file] = (run_dir / ".github" / "workflows" / workflow, job, head)
         started = time.perf_counter()
         with open(log_file, "w", encoding="utf-8") as log:
             process = subprocess.Popen(
@@ -428,11 +450,19 @@ class World:
         return self.finish(workflow, job, returncode, log_file, started, check)
 
     def finish(
-        self, workflow: str, job: str | None, returncode: int, log_file: Path, started: float, check: bool
+        self,
+        workflow: str,
+        job: str | None,
+        returncode: int,
+        log_file: Path,
+        started: float,
+        check: bool,
+        cancelled: bool = False,
     ) -> ActRun:
         seconds = round(time.perf_counter() - started, 1)
         log = log_file.read_text(encoding="utf-8", errors="replace")
         run = ActRun.parse(workflow, job, returncode, log, seconds)
+        self.report_checks(run, *self.check_targets.pop(log_file), cancelled=cancelled)
         self.timings.append((f"act {workflow} {job or ''}".strip(), seconds))
         say(f"act {workflow} {job or ''}: exit {returncode} in {seconds} s; log {log_file}")
         if check and returncode != 0:
@@ -449,12 +479,40 @@ class World:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             returncode = process.wait()
-        return self.finish(workflow, job, returncode, process.log_file, process.started, check)  # type: ignore[attr-defined]
+        cancelled = getattr(process, "cancelled", False)
+        return self.finish(workflow, job, returncode, process.log_file, process.started, check, cancelled)  # type: ignore[attr-defined]
 
     @staticmethod
     def cancel(process: subprocess.Popen) -> None:
         """What GitHub does to a cancelled run, as far as act models it: an interrupt."""
+        process.cancelled = True  # type: ignore[attr-defined]
         os.killpg(process.pid, signal.SIGINT)
+
+    def report_checks(
+        self, run: ActRun, workflow_file: Path, job: str | None, head: str, cancelled: bool = False
+    ) -> None:
+        """What GitHub Actions reports for the run: a check run per job on `head`, named by the
+        job's `name` (its id without one), for `job` and the jobs it needs (act's `-j`), or every
+        job: success or failure as act ended it; a job act did not run was skipped by its `if:` or
+        a failed need (GitHub: skipped), or cancelled with the run. A run act never started (no
+        job ended) reports nothing, as a workflow GitHub never ran has no checks."""
+        if not run.jobs and run.returncode != 0:
+            return
+        definition = yaml.safe_load(workflow_file.read_text(encoding="utf-8"))
+        jobs = definition.get("jobs") or {}
+        label = definition.get("name") or f".github/workflows/{workflow_file.name}"
+        for job_id in jobs_run(jobs, job):
+            name = str(jobs[job_id].get("name") or job_id)
+            ended = run.jobs.get(f"{label}/{name}")
+            conclusion = {"succeeded": "success", "failed": "failure"}.get(ended or "") or (
+                "cancelled" if cancelled else "skipped"
+            )
+            self.repo.report_check(head, name, conclusion)
+            if ended:  # a job that called nothing with its token is listed too, with nothing used
+                self.github.scopes.setdefault(
+                    f"{workflow_file.name} {job_id}",
+                    {"granted": token_permissions(definition, job_id), "used": []},
+                )
 
     def runner_host_env(self) -> dict[str, str]:
         """A clean environment for act: a runner has no credentials but what its steps obtain."""
@@ -509,6 +567,21 @@ class World:
             "site_packages": sysconfig.get_paths()["purelib"],
         }
         (self.root / "world.json").write_text(json.dumps(facts, indent=1), encoding="utf-8")
+
+
+def jobs_run(jobs: dict[str, Any], job: str | None) -> list[str]:
+    """The jobs `act -j job` runs: `job` and, transitively, the jobs it needs; all without `job`."""
+    if job is None:
+        return list(jobs)
+    wanted, queue = [], [job]
+    while queue:
+        current = queue.pop()
+        if current in wanted:
+            continue
+        wanted.append(current)
+        needs = jobs[current].get("needs") or []
+        queue.extend([needs] if isinstance(needs, str) else needs)
+    return wanted
 
 
 def setup_lines(output: str) -> list[str]:
