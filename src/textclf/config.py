@@ -402,6 +402,66 @@ RESERVED_PREFIXES = ("models", "production", "candidates", "reports")
 S3_PREFIX = re.compile(r"[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*")
 
 
+# The training job's role, image and key, in the forms CreateTrainingJob takes (a value it refuses
+# loaded without a word and failed only when the job started):
+# - RoleArn (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateTrainingJob.html):
+#   20 to 2048 characters, pattern arn:aws[a-z\-]*:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+; the slash
+#   is required here, as in every IAM role ARN (arn:aws:iam::<account>:role/<path and name>).
+# - AlgorithmSpecification.TrainingImage
+#   (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_AlgorithmSpecification.html): at
+#   most 255 characters, registry/repository[:tag] or registry/repository[@digest]. A registry other
+#   than Amazon ECR needs VpcConfig and TrainingImageConfig (https://docs.aws.amazon.com/sagemaker/
+#   latest/dg/docker-containers-adapt-your-own-private-registry.html), which this project's jobs do
+#   not set: an ECR registry, <account>.dkr.ecr.<region>.amazonaws.com(.cn); a repository name as
+#   ECR's (https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_Repository.html); a Docker
+#   tag (a word character, then up to 127 of word characters, . and -) or a sha256 digest.
+# - OutputDataConfig.KmsKeyId
+#   (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_OutputDataConfig.html): at most
+#   2048 characters of [a-zA-Z0-9:/_-], one of a key ID, a key ARN, an alias name or an alias ARN
+#   (key IDs as in https://docs.aws.amazon.com/kms/latest/developerguide/concepts.html#key-id:
+#   a UUID, or mrk- and 32 hex digits for a multi-Region key; alias names alias/[a-zA-Z0-9/_-]+,
+#   https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateAlias.html).
+_KMS_KEY = r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})"
+_KMS_ARN = rf"arn:aws[a-z-]*:kms:{REGION.pattern}:[0-9]{{12}}:"
+SAGEMAKER_IDS: dict[str, tuple[re.Pattern[str], int, str, str]] = {
+    "role_arn": (
+        re.compile(r"arn:aws[a-z-]*:iam::[0-9]{12}:role/[a-zA-Z_0-9+=,.@/-]+"),
+        2048,
+        "an IAM role ARN, arn:aws:iam::<12-digit account>:role/<name> (Terraform output sagemaker_role_arn)",
+        "TEXTCLF_SAGEMAKER_ROLE_ARN",
+    ),
+    "training_image": (
+        re.compile(
+            rf"[0-9]{{12}}\.dkr\.ecr\.{REGION.pattern}\.amazonaws\.com(\.cn)?/"
+            r"(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*"
+            r"(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})"
+        ),
+        255,
+        "an Amazon ECR image URI of at most 255 characters, <account>.dkr.ecr.<region>.amazonaws.com/"
+        "<repository>:<tag> or @sha256:<digest> (`make images-push` prints it)",
+        "TEXTCLF_TRAINING_IMAGE_URI",
+    ),
+    "kms_key_id": (
+        re.compile(rf"{_KMS_KEY}|{_KMS_ARN}key/{_KMS_KEY}|({_KMS_ARN})?alias/[a-zA-Z0-9/_-]+"),
+        2048,
+        "a KMS key ID (1234abcd-12ab-34cd-56ef-1234567890ab), key ARN, alias (alias/<name>) or alias ARN "
+        "(Terraform output kms_key_arn)",
+        "TEXTCLF_KMS_KEY_ID",
+    ),
+}
+
+
+def sagemaker_identifier(field: str, value: str) -> str:
+    """`value` of sagemaker.role_arn, training_image or kms_key_id (SAGEMAKER_IDS); ValueError says
+    what SageMaker takes. null, not an empty text, is how params.yaml leaves one unset."""
+    pattern, longest, form, variable = SAGEMAKER_IDS[field]
+    if len(value) <= longest and pattern.fullmatch(value):
+        return value
+    unset = "the buckets' own encryption" if field == "kms_key_id" else f"{variable} to supply it"
+    empty = "is empty; " if not value.strip() else ""
+    raise ValueError(f"{empty}must be {form}: the training job takes nothing else; or null for {unset}")
+
+
 class SageMakerParams(Section):
     """The training job of the `sagemaker` train backend (docs/sagemaker.md).
 
@@ -440,6 +500,11 @@ class SageMakerParams(Section):
     poll_seconds: tuple[Number, Number] = (5.0, 60.0)
     # On-demand USD per instance-hour for the cost estimate (check your region's price list).
     prices_usd_per_hour: dict[str, Annotated[Number, Field(ge=0)]] = {}
+
+    @field_validator("role_arn", "training_image", "kms_key_id")
+    @classmethod
+    def _what_sagemaker_takes(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return None if value is None else sagemaker_identifier(info.field_name, value)
 
     @field_validator("datasets_prefix", "checkpoints_prefix", "models_prefix")
     @classmethod
@@ -511,14 +576,17 @@ class SageMakerParams(Section):
         return longest + PR_JOB_OVERHEAD_SECONDS
 
     def resolved(self) -> SageMakerParams:
-        env = os.environ.get
-        return self.model_copy(
-            update={
-                "role_arn": env("TEXTCLF_SAGEMAKER_ROLE_ARN") or self.role_arn,
-                "training_image": env("TEXTCLF_TRAINING_IMAGE_URI") or self.training_image,
-                "kms_key_id": env("TEXTCLF_KMS_KEY_ID") or self.kms_key_id,
-            }
-        )
+        """With the environment's overrides (an empty variable is unset), checked as params.yaml's
+        values are: the refusal names the variable."""
+        update = {}
+        for field, (*_, variable) in SAGEMAKER_IDS.items():
+            value = os.environ.get(variable)
+            if value:
+                try:
+                    update[field] = sagemaker_identifier(field, value)
+                except ValueError as error:
+                    raise ParamsError(f"environment variable {variable}={_shown(value)}: {error}") from None
+        return self.model_copy(update=update)
 
 
 class BatchParams(Section):

@@ -257,3 +257,130 @@ def test_an_unknown_backend_in_the_environment_is_refused(repo_root, monkeypatch
     monkeypatch.setenv("TEXTCLF_TRAIN_BACKEND", "kubernetes")
     with pytest.raises(ParamsError, match=r"TEXTCLF_TRAIN_BACKEND='kubernetes': must be local or sagemaker"):
         assert params.train_backend is None  # not reached
+
+
+# --- the SageMaker job's role, image and key (issue 27) ---------------------------------------
+
+ROLE = "arn:aws:iam::123456789012:role/textclf-prod-sagemaker"
+IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/textclf-prod-training:0123456789abcdef0123"
+KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+SAGEMAKER_ENV = {
+    "role_arn": "TEXTCLF_SAGEMAKER_ROLE_ARN",
+    "training_image": "TEXTCLF_TRAINING_IMAGE_URI",
+    "kms_key_id": "TEXTCLF_KMS_KEY_ID",
+}
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("role_arn", "not-an-arn", r"must be an IAM role ARN, arn:aws:iam::<12-digit account>:role/<name>"),
+        ("role_arn", "", r"is empty; must be an IAM role ARN"),
+        ("role_arn", "arn:aws:iam::123456789012:user/alice", r"must be an IAM role ARN"),
+        ("role_arn", "arn:aws:iam::12345:role/x", r"must be an IAM role ARN"),
+        ("role_arn", ROLE + "\n", r"must be an IAM role ARN"),
+        ("kms_key_id", "", r"is empty; must be a KMS key ID .*or null for the buckets' own encryption"),
+        ("kms_key_id", "my key", r"must be a KMS key ID"),
+        ("kms_key_id", "arn:aws:kms:us-east-1:123456789012:key/not-a-uuid", r"must be a KMS key ID"),
+        ("kms_key_id", "textclf-prod", r"must be a KMS key ID"),
+        ("training_image", "$(id)", r"must be an Amazon ECR image URI"),
+        ("training_image", "", r"is empty; must be an Amazon ECR image URI"),
+        ("training_image", "docker.io/library/python:3.11", r"must be an Amazon ECR image URI"),
+        ("training_image", IMAGE.rsplit(":", 1)[0], r"must be an Amazon ECR image URI"),  # no tag
+        ("training_image", IMAGE + "x" * 200, r"must be an Amazon ECR image URI of at most 255 characters"),
+    ],
+)
+def test_role_image_and_key_sagemaker_refuses_are_refused_when_params_load(template, key, value, message):
+    """`role_arn: not-an-arn`, `kms_key_id: ''` and `training_image: '$(id)'` loaded without a word
+    and failed only when the training job started."""
+    with pytest.raises(ParamsError, match=rf"params.yaml: sagemaker.{key}: {message}"):
+        parse_params(changed(template, "sagemaker", key, value))
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("role_arn", None),
+        ("role_arn", ROLE),
+        ("role_arn", "arn:aws-cn:iam::123456789012:role/service-role/path/textclf"),
+        ("training_image", None),
+        ("training_image", IMAGE),
+        ("training_image", "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/team/train@sha256:" + "a" * 64),
+        ("kms_key_id", None),
+        ("kms_key_id", KEY),
+        ("kms_key_id", "1234abcd-12ab-34cd-56ef-1234567890ab"),
+        ("kms_key_id", "mrk-1234abcd12ab34cd56ef1234567890ab"),
+        ("kms_key_id", "alias/textclf-prod"),
+        ("kms_key_id", "arn:aws:kms:eu-central-1:123456789012:alias/team/textclf"),
+    ],
+)
+def test_null_and_every_documented_form_load(template, key, value):
+    """null stays "not set" (the template's value: CI passes the environment variables)."""
+    assert getattr(parse_params(changed(template, "sagemaker", key, value)).sagemaker, key) == value
+
+
+@pytest.mark.parametrize("key", sorted(SAGEMAKER_ENV))
+def test_an_environment_override_is_checked_the_same_and_names_the_variable(repo_root, monkeypatch, key):
+    sagemaker = load_params(repo_root / "params.yaml").sagemaker
+    monkeypatch.setenv(SAGEMAKER_ENV[key], "$(id)")
+    with pytest.raises(ParamsError, match=rf"environment variable {SAGEMAKER_ENV[key]}='\$\(id\)': must be"):
+        sagemaker.resolved()
+    monkeypatch.setenv(SAGEMAKER_ENV[key], "")  # empty: unset, the file's value stands
+    assert getattr(sagemaker.resolved(), key) is None
+    monkeypatch.setenv(
+        SAGEMAKER_ENV[key], {"role_arn": ROLE, "training_image": IMAGE, "kms_key_id": KEY}[key]
+    )
+    assert getattr(sagemaker.resolved(), key) == os.environ[SAGEMAKER_ENV[key]]
+
+
+def aws_takes(member: str, value: str) -> bool:
+    """What botocore's model of the SageMaker API (its documented length and pattern) accepts."""
+    import re
+
+    from botocore.loaders import Loader
+
+    shapes = Loader().load_service_model("sagemaker", "service-2")["shapes"]
+    shape = shapes[member]
+    return shape.get("min", 0) <= len(value) <= shape["max"] and bool(re.fullmatch(shape["pattern"], value))
+
+
+TEMPLATE = (Path(__file__).resolve().parents[2] / "params.yaml").read_text(encoding="utf-8")
+AWS_SHAPE = {"role_arn": "RoleArn", "training_image": "AlgorithmImage", "kms_key_id": "KmsKeyId"}
+NEAR = st.sampled_from(
+    [ROLE, IMAGE, KEY, "alias/x", "mrk-" + "0" * 32, "1234abcd-12ab-34cd-56ef-1234567890ab", "arn:aws:", ""]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    key=st.sampled_from(sorted(AWS_SHAPE)),
+    start=NEAR,
+    cut=st.integers(0, 120),
+    insert=st.text(alphabet=st.sampled_from("aZ09:/._-@+=, $()`'\"\\\n\t\u00e9\u0661\u200b"), max_size=3),
+)
+def test_any_value_loads_only_in_a_form_aws_documents_or_is_refused_naming_the_key(key, start, cut, insert):
+    """Values near the valid forms (a valid one cut and spliced): whatever loads is something
+    CreateTrainingJob's documented pattern and length accept; the rest is refused naming the key."""
+    value = start[:cut] + insert + start[cut:]
+    try:
+        loaded = getattr(parse_params(changed(TEMPLATE, "sagemaker", key, value)).sagemaker, key)
+    except ParamsError as error:
+        assert str(error).startswith(f"params.yaml: sagemaker.{key}: "), error
+        return
+    assert loaded == value and aws_takes(AWS_SHAPE[key], value), value
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    key=st.sampled_from(sorted(AWS_SHAPE)),
+    account=st.from_regex(r"[0-9]{12}", fullmatch=True),
+    name=st.from_regex(r"[a-z0-9]{1,10}([._-][a-z0-9]{1,10}){0,3}", fullmatch=True),
+)
+def test_the_documented_forms_built_from_any_parts_load(key, account, name):
+    value = {
+        "role_arn": f"arn:aws:iam::{account}:role/{name}",
+        "training_image": f"{account}.dkr.ecr.us-east-1.amazonaws.com/{name}:v1",
+        "kms_key_id": f"arn:aws:kms:us-east-1:{account}:alias/{name.replace('.', '_')}",
+    }[key]
+    assert getattr(parse_params(changed(TEMPLATE, "sagemaker", key, value)).sagemaker, key) == value
+    assert aws_takes(AWS_SHAPE[key], value)
