@@ -890,9 +890,11 @@ locals {
         Resource = [for prefix in [var.training_output_prefix, "candidates/", var.artifact_prefix] : "${local.artifacts_arn}/${prefix}*"]
       },
       {
+        # A model archive of more than one 16 MiB part goes up in parts (textclf.training.stop_job):
+        # AbortMultipartUpload clears an upload whose copy failed or whose digest was wrong.
         Sid      = "PublishReleasedModelsWriteOnce"
         Effect   = "Allow"
-        Action   = "s3:PutObject"
+        Action   = ["s3:PutObject", "s3:AbortMultipartUpload"]
         Resource = "${local.artifacts_arn}/${var.artifact_prefix}*"
       },
       {

@@ -140,7 +140,7 @@ resource "aws_lambda_function" "stop_training" {
   role          = aws_iam_role.stop_training.arn
   handler       = "textclf.training.stop_job.handler"
   runtime       = "python3.13"
-  # Publishing copies the job's model.tar.gz through /tmp (512 MB by default) at S3's pace.
+  # Publishing copies the job's model.tar.gz in 16 MiB parts through memory (not /tmp) at S3's pace.
   timeout     = 300
   memory_size = 512
 

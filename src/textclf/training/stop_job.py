@@ -41,6 +41,7 @@ parsing shortcut is what signature forgeries exploit).
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -508,38 +509,94 @@ def start_job(event: dict, run: dict[str, str]) -> dict[str, Any]:
     return {"ok": True, "outcome": "started", "job_name": request["TrainingJobName"]}
 
 
+# The copy goes through memory one part at a time, never through /tmp: the function's ephemeral
+# storage is 512 MB by default ("Configure ephemeral storage for Lambda functions"), smaller than a
+# base-size model's archive. S3's parts are 5 MiB to 5 GiB, at most 10,000 of them, the last one
+# any size ("Amazon S3 multipart upload limits"): 16 MiB parts reach 156 GiB in 512 MB of memory.
+PART_BYTES = 16 * 1024**2
+
+
+def _read_part(body: Any) -> bytes:
+    """The next PART_BYTES of a streamed body (fewer only at its end): a read may return less."""
+    chunks, size = [], 0
+    while size < PART_BYTES and (chunk := body.read(PART_BYTES - size)):
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
+def _precondition_failed(error: Any) -> bool:
+    return error.response.get("Error", {}).get("Code") in ("PreconditionFailed", "412")
+
+
 def _copy_verified(
     s3, bucket: str, source_key: str, target_key: str, expected: str | None
 ) -> tuple[str, int]:
     """Copy one object into the write-once prefix, byte for byte as read, with its sha256 (which
-    must be `expected`, when given). A target already there with the same bytes is kept."""
-    import tempfile
-
+    must be `expected`, when given). An object of one part is one conditional PutObject; a larger
+    one goes up in parts, completed (If-None-Match: *) only once every byte is read and hashed, and
+    aborted otherwise, so a wrong or failed copy leaves no object and no open upload. A target
+    already there with the same bytes is kept."""
     from botocore.exceptions import ClientError
 
     digest, size = hashlib.sha256(), 0
-    with tempfile.TemporaryFile() as spool:
-        body = s3.get_object(Bucket=bucket, Key=source_key)["Body"]
-        for chunk in iter(lambda: body.read(1 << 20), b""):
-            size += len(chunk)
-            if size > MAX_FILE_BYTES and expected is not None:
-                raise Refused(f"s3://{bucket}/{source_key} is larger than {MAX_FILE_BYTES} bytes")
-            digest.update(chunk)
-            spool.write(chunk)
+    body = s3.get_object(Bucket=bucket, Key=source_key)["Body"]
+
+    def next_part() -> bytes:
+        nonlocal size
+        part = _read_part(body)
+        size += len(part)
+        if size > MAX_FILE_BYTES and expected is not None:
+            raise Refused(f"s3://{bucket}/{source_key} is larger than {MAX_FILE_BYTES} bytes")
+        digest.update(part)
+        return part
+
+    def check_digest() -> None:
         if expected is not None and digest.hexdigest() != expected:
             raise Refused(f"s3://{bucket}/{source_key} does not have the sha256 the run gave ({expected})")
-        spool.seek(0)
-        try:
-            s3.put_object(Bucket=bucket, Key=target_key, Body=spool, IfNoneMatch="*")
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") not in ("PreconditionFailed", "412"):
-                raise
-            existing = hashlib.sha256()
-            for chunk in s3.get_object(Bucket=bucket, Key=target_key)["Body"].iter_chunks(1 << 20):
-                existing.update(chunk)
-            if existing.hexdigest() != digest.hexdigest():
-                raise Refused(f"s3://{bucket}/{target_key} exists with other content: write-once") from None
+
+    first = next_part()
+    following = next_part() if len(first) == PART_BYTES else b""
+    try:
+        if not following:
+            check_digest()
+            s3.put_object(Bucket=bucket, Key=target_key, Body=first, IfNoneMatch="*")
+        else:
+            _upload_in_parts(s3, bucket, target_key, [first, following], next_part, check_digest)
+    except ClientError as error:
+        if not _precondition_failed(error):
+            raise
+        existing = hashlib.sha256()
+        for chunk in s3.get_object(Bucket=bucket, Key=target_key)["Body"].iter_chunks(1 << 20):
+            existing.update(chunk)
+        if existing.hexdigest() != digest.hexdigest():
+            raise Refused(f"s3://{bucket}/{target_key} exists with other content: write-once") from None
     return digest.hexdigest(), size
+
+
+def _upload_in_parts(s3, bucket: str, key: str, parts: list[bytes], next_part, check_digest) -> None:
+    """`parts`, then next_part() until it is empty, as one multipart upload completed only if the
+    key is new (the write-once policy lets staging calls through and requires If-None-Match on
+    CompleteMultipartUpload, terraform/storage.tf); aborted on any failure."""
+    upload = s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+    try:
+        sent = []
+        part = parts.pop(0)
+        while part:
+            number = len(sent) + 1
+            answer = s3.upload_part(Bucket=bucket, Key=key, UploadId=upload, PartNumber=number, Body=part)
+            sent.append({"PartNumber": number, "ETag": answer["ETag"]})
+            part = parts.pop(0) if parts else next_part()
+        check_digest()
+        s3.complete_multipart_upload(
+            Bucket=bucket, Key=key, UploadId=upload, MultipartUpload={"Parts": sent}, IfNoneMatch="*"
+        )
+    except BaseException:
+        # Nothing staged is left behind (a failed complete leaves the upload open); the first error
+        # is the one to report.
+        with contextlib.suppress(Exception):
+            s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload)
+        raise
 
 
 def publish_job(event: dict, run: dict[str, str]) -> dict[str, Any]:
