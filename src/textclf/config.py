@@ -727,7 +727,7 @@ class Params(Section):
         return backend
 
 
-def _describe(error: ValidationError, source: Path) -> str:
+def _describe(error: ValidationError, source: Path | str) -> str:
     lines = []
     for item in error.errors():
         key = ".".join(str(part) for part in item["loc"]) or "(top level)"
@@ -805,7 +805,7 @@ def _required(needs: tuple[str, ...]) -> list[str]:
     return list(dict.fromkeys(keys))
 
 
-def parse_params(raw: Any, source: Path = PARAMS_FILE, needs: tuple[str, ...] = ()) -> Params:
+def parse_params(raw: Any, source: Path | str = PARAMS_FILE, needs: tuple[str, ...] = ()) -> Params:
     """`raw` (a loaded params file) as Params. `needs`: the sections (dotted, e.g. `deploy.staging`)
     the caller reads, which must be in the file with their GATE_KEYS, so that nothing a check
     depends on falls back to a built-in default."""
@@ -842,6 +842,18 @@ def load_params(path: Path | str = PARAMS_FILE, needs: tuple[str, ...] = ()) -> 
         raise ParamsError(f"{source}: not found; run from the repository root") from None
     except OSError as error:
         raise ParamsError(f"{source}: cannot be read ({error.strerror}); pass a params file") from None
+    return parse_params(read_params_bytes(data, source), source, needs)
+
+
+def read_params_bytes(data: bytes, source: Path | str) -> Any:
+    """A params file's bytes as YAML, with every check of the file itself (size, UTF-8, characters
+    YAML refuses or that hide what is read, duplicate keys, nesting, alias expansion, overlong
+    numbers) but not the schema: what a params.yaml of another commit holds (promote reads those).
+    Messages start with `source`, e.g. `params.yaml at commit <sha>`."""
+    if len(data) > MAX_PARAMS_BYTES:
+        raise ParamsError(
+            f"{source}: larger than {MAX_PARAMS_BYTES:,} bytes, far more than a params file holds"
+        )
     text = atomic.decode_utf8(data, source, ParamsError)
     _refuse_hidden_characters(text, source)
     loader = _StrictLoader(text)  # a SafeLoader
@@ -871,7 +883,7 @@ def load_params(path: Path | str = PARAMS_FILE, needs: tuple[str, ...] = ()) -> 
             f"{source}: expands to more than {MAX_NODES:,} values through YAML anchors and aliases "
             "(`&name` / `*name`); a params file is a few hundred: write the values out"
         )
-    return parse_params(raw, source, needs)
+    return raw
 
 
 # What YAML refuses (PyYAML's Reader.NON_PRINTABLE: control characters other than tab, LF, CR and
@@ -884,7 +896,7 @@ _BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
 _LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 
 
-def _refuse_hidden_characters(text: str, source: Path) -> None:
+def _refuse_hidden_characters(text: str, source: Path | str) -> None:
     found = [match for match in (_HIDDEN.search(text), _BIDI.search(text)) if match]
     if not found:
         return

@@ -696,15 +696,18 @@ def _git_show(commit: str, path: str) -> str:
 
 
 def _raw_params_at(commit: str, show: Callable[[str, str], str]) -> dict[str, Any]:
-    """params.yaml at the commit as written (a safe YAML load), its data, model and train sections
-    mappings. Not validated against today's schema: a commit of another time may hold settings
-    since added or retired, and its own job was started with them."""
-    import yaml
+    """params.yaml at the commit as written, read as config reads params.yaml (its size, encoding,
+    characters, duplicate keys, nesting and aliases checked; messages name params.yaml at that
+    commit), its data, model and train sections mappings. Not validated against today's schema: a
+    commit of another time may hold settings since added or retired, and its own job was started
+    with them."""
+    from textclf.config import ParamsError, read_params_bytes
 
+    data = show(commit, "params.yaml").encode("utf-8", "surrogateescape")  # the committed bytes
     try:
-        raw = yaml.safe_load(show(commit, "params.yaml"))
-    except yaml.YAMLError as error:
-        raise ReleaseError(f"params.yaml at commit {commit}: not valid YAML ({error})") from None
+        raw = read_params_bytes(data, f"params.yaml at commit {commit}")
+    except ParamsError as error:
+        raise ReleaseError(str(error)) from None
     sections = ("data", "model", "train")
     if not isinstance(raw, dict) or not all(isinstance(raw.get(name), dict) for name in sections):
         raise ReleaseError(
@@ -831,8 +834,6 @@ def _stage_current(
     """Whether dvc.lock's stage was written from the commit's own inputs: each dependency's md5
     (the DVC-tracked data's from its .dvc file, a file's from the commit) and each parameter's value
     (params.yaml at the commit) as the lock records them."""
-    import yaml
-
     for dep in stage.get("deps") or []:
         path, md5 = dep.get("path"), dep.get("md5")
         if path in tracked:
@@ -845,7 +846,7 @@ def _stage_current(
             return False
         if hashlib.md5(content, usedforsecurity=False).hexdigest() != md5:
             return False
-    values = yaml.safe_load(show(commit, "params.yaml")) or {}
+    values = _raw_params_at(commit, show)
     for key, locked in ((stage.get("params") or {}).get("params.yaml") or {}).items():
         value: Any = values
         for part in str(key).split("."):
