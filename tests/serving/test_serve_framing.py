@@ -236,9 +236,13 @@ def test_a_port_in_use_is_one_message(tmp_path, tiny_model_dir):
 
 def test_a_bad_port_variable_does_not_break_other_commands(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(SRC), "TEXTCLF_PORT": "abc", "SAGEMAKER_BIND_TO_PORT": "x"}
-    for args in (["--help"], ["serve", "--help"], ["sample-data", "--out", str(tmp_path / "raw")]):
+    for args in (["--help"], ["serve", "--help"], ["sample-data", "--out", "raw"]):
         done = subprocess.run(
-            [sys.executable, "-m", "textclf.cli", *args], capture_output=True, text=True, env=env
+            [sys.executable, "-m", "textclf.cli", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
         )
         assert done.returncode == 0, (args, done.stderr)
 

@@ -32,9 +32,7 @@ def no_job_started() -> bool:
             None,
             "sagemaker.role_arn is not set: set it in params.yaml or TEXTCLF_SAGEMAKER_ROLE_ARN",
         ),
-        ("role_arn", "textclf-sagemaker", "sagemaker.role_arn 'textclf-sagemaker' is not an IAM role ARN"),
         ("training_image", None, "sagemaker.training_image is not set"),
-        ("training_image", "not an image", "sagemaker.training_image 'not an image' is not an image URI"),
         (
             "instance_type",
             "ml.g4dn.huge",
@@ -47,6 +45,21 @@ def test_settings_a_job_cannot_start_with(cloud, project, setting, value, messag
         start(project, **{setting: value})
     assert no_job_started()
     assert not list((project / "staging").iterdir())
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "message"),
+    [
+        ("role_arn", "textclf-sagemaker", "sagemaker.role_arn: must be an IAM role ARN"),
+        ("training_image", "not an image", "sagemaker.training_image: must be an Amazon ECR image URI"),
+    ],
+)
+def test_a_role_or_image_sagemaker_refuses_is_refused_when_params_load(
+    cloud, project, setting, value, message
+):
+    with pytest.raises(ParamsError, match=message.replace(".", r"\.")):
+        start(project, **{setting: value})
+    assert no_job_started()
 
 
 def test_an_unknown_instance_type_names_the_family_offers(cloud, project):
