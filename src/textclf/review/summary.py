@@ -4,9 +4,9 @@ Accuracy and macro-F1 on the test split, each class's precision, recall and F1, 
 with its reasons (thresholds, and the champion as `make gate` finds it), what training took, the
 share of texts cut to `model.max_length` when prepare recorded it, the commands to go on with, and
 last how to keep the run: the files git shows changed (`git add`), a branch when on main, and
-`dvc push` only where a DVC remote is set up (.dvc/config.local; the committed one is a
-placeholder). `make repro` drops DVC's own hint (`git add dvc.lock`, `dvc push`), so these steps are
-the last thing it prints.
+`dvc push` only where a DVC remote is set up (read as DVC reads it: system, global, .dvc/config,
+.dvc/config.local; the template's committed url is a placeholder). `make repro` drops DVC's own
+hint (`git add dvc.lock`, `dvc push`), so these steps are the last thing it prints.
 Every figure is read from the files the stages wrote (metrics/*.json) with the report's own reader
 (`report.read_json`: a file the report refuses is refused here too); nothing is written. The wide
 `dvc metrics show` table stays one command away (`make metrics`).
@@ -14,7 +14,6 @@ Every figure is read from the files the stages wrote (metrics/*.json) with the r
 
 from __future__ import annotations
 
-import configparser
 import subprocess
 import textwrap
 import unicodedata
@@ -43,9 +42,11 @@ NEXT_COMMANDS = (
 
 # What a run or use-data changes that the commit keeps; listed in `git add` when git shows a change.
 KEEP_PATHS = ("data.dvc", "params.yaml", "dvc.lock", "metrics", "plots")
-# `make dvc-remote` and `make setup-cloud` write the remote's real url here; .dvc/config's is a
-# placeholder no push reaches.
-DVC_LOCAL_CONFIG = Path(".dvc/config.local")
+# DVC's folder: .dvc/config (committed) and .dvc/config.local (git-ignored; `make dvc-remote` and
+# `make setup-cloud` write the remote's real url there).
+DVC_DIR = Path(".dvc")
+# The template's committed remote (.dvc/config): a placeholder no push reaches (docs/aws.md).
+PLACEHOLDER_REMOTE_URL = "s3://textclf-data/dvc"
 OFFLINE = "offline, skip it"
 
 
@@ -241,18 +242,36 @@ def changed_paths() -> list[str] | None:
     return [path for path in KEEP_PATHS if path in tops]
 
 
-def dvc_remote_url(config: Path = DVC_LOCAL_CONFIG) -> str | None:
-    """The url a DVC remote was given in .dvc/config.local, or None: not set up here."""
-    parser = configparser.ConfigParser(strict=False, interpolation=None)
+def dvc_remote_url(dvc_dir: Path = DVC_DIR) -> str | None:
+    """The url of the remote `dvc push` would use here, or None: no remote set up.
+
+    Read as DVC reads its configuration, with DVC's own reader (dvc.config.Config; no network):
+    the system, global, repo (.dvc/config) and local (.dvc/config.local) files, a later level
+    overriding an earlier one, the global and system folders where DVC looks for them
+    (DVC_GLOBAL_CONFIG_DIR, DVC_SYSTEM_CONFIG_DIR, else the platform's); `dvc push` uses the
+    default remote, `core.remote`. The template's placeholder counts as no remote while it is only
+    the committed .dvc/config's value: set at another level (`make dvc-remote` writes the same url
+    for a bucket of that name), it is the user's. An unreadable configuration is no remote: DVC
+    itself will name the file and the error when pushed."""
+    from dvc.config import Config
+    from dvc.exceptions import DvcException
+
     try:
-        parser.read(config, encoding="utf-8")
-    except (configparser.Error, UnicodeDecodeError):
+        config = Config(dvc_dir=str(dvc_dir), local_dvc_dir=str(dvc_dir), validate=False)
+        name = config["core"].get("remote")
+        url = (config["remote"].get(name) or {}).get("url") if name else None
+        if not isinstance(url, str) or not url.strip():
+            return None
+        origin = next(
+            level
+            for level in reversed(Config.LEVELS)
+            if "url" in (config.read(level).get("remote", {}).get(name) or {})
+        )
+    except (DvcException, OSError, ValueError, TypeError, AttributeError, StopIteration):
         return None
-    for section in parser.sections():
-        url = parser.get(section, "url", fallback=None)
-        if section.strip("'\"").startswith("remote ") and url:
-            return url.strip()
-    return None
+    if origin == "repo" and url.strip() == PLACEHOLDER_REMOTE_URL:
+        return None
+    return url.strip()
 
 
 def keep_lines() -> list[str]:
