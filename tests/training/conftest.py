@@ -24,6 +24,9 @@ IMAGE_TAG = "0123456789abcdef0123456789abcdef01234567"
 IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{REPOSITORY}:{IMAGE_TAG}"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/textclf-prod-sagemaker"
 KMS_ALIAS = "alias/textclf-prod"
+# A key ARN of the form Terraform's kms_key_arn output has (the key the `cloud` fixture makes has a
+# random ID: project_key_arn()).
+KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 COMMIT = "89abcdef0123456789abcdef0123456789abcdef"
 BRANCH = "feature/more-data"
 PRICE = 0.736
@@ -112,6 +115,12 @@ def local_cloud_scenario() -> Iterator[None]:
     yield
     training.stop_all()
     training.configure()
+
+
+def project_key_arn() -> str:
+    """The ARN of the key the `cloud` fixture makes (Terraform output kms_key_arn): what
+    sagemaker.kms_key_id takes."""
+    return boto3.client("kms", region_name=REGION).describe_key(KeyId=KMS_ALIAS)["KeyMetadata"]["Arn"]
 
 
 class Lines(list):

@@ -184,3 +184,64 @@ def test_a_role_sagemaker_cannot_assume_is_refused_at_create(cloud, project):
     with pytest.raises(SageMakerError, match=r"Could not assume role .*textclf-lambda-only"):
         start(project, role_arn=arn)
     assert no_job_started()
+
+
+def plan_request(project, **sagemaker) -> dict:
+    from tests.training.conftest import BRANCH, COMMIT
+
+    params = write_params(project, **sagemaker)
+    return sagemaker_backend.plan_job(
+        params,
+        Hyperparameters.from_params(params),
+        sagemaker_backend.GitInfo(COMMIT, BRANCH),
+        sagemaker_backend.dataset_digest(project / "data/prepared"),
+    ).request
+
+
+ALIAS_ARN = f"arn:aws:kms:{REGION}:123456789012:alias/textclf-prod"
+
+
+@pytest.mark.parametrize(
+    ("structure", "member", "value", "forms"),
+    [
+        ("ResourceConfig", "VolumeKmsKeyId", "alias/textclf-prod", "a KMS key ID or key ARN"),
+        ("ResourceConfig", "VolumeKmsKeyId", ALIAS_ARN, "a KMS key ID or key ARN"),
+        ("ResourceConfig", "VolumeKmsKeyId", "textclf-prod", "a KMS key ID or key ARN"),
+        ("OutputDataConfig", "KmsKeyId", "textclf-prod", "a KMS key ID, key ARN, alias name or alias ARN"),
+        ("OutputDataConfig", "KmsKeyId", ALIAS_ARN.replace("alias/", "key/"), "a KMS key ID, key ARN, alias"),
+    ],
+)
+def test_a_kms_key_in_a_form_its_field_does_not_take_is_refused_at_create(
+    cloud, project, structure, member, value, forms
+):
+    """The API reference lists a key ID or key ARN for ResourceConfig.VolumeKmsKeyId (no alias, which
+    OutputDataConfig.KmsKeyId takes); botocore's pattern lets all of these through to the service."""
+    from botocore.exceptions import ClientError
+
+    request = plan_request(project, instance_type="ml.m5.large")  # EBS only: the volume takes the key
+    request[structure][member] = value
+    with pytest.raises(ClientError) as raised:
+        boto3.client("sagemaker", region_name=REGION).create_training_job(**request)
+    error = raised.value.response["Error"]
+    assert error["Code"] == "ValidationException"
+    assert error["Message"].startswith(f"Invalid {structure}.{member} '{value}': it must be {forms}")
+    assert no_job_started()
+
+
+def test_every_documented_form_of_each_kms_field_is_taken_at_create(cloud, project):
+    from tests.training.conftest import project_key_arn
+
+    key_arn = project_key_arn()
+    key_id = key_arn.rsplit("/", 1)[1]
+    training.configure(starting_seconds=300)  # the jobs wait for capacity; stopped at teardown
+    sm = boto3.client("sagemaker", region_name=REGION)
+    request = plan_request(project, instance_type="ml.m5.large")
+    for number, (volume, output) in enumerate(
+        [(key_arn, "alias/textclf-prod"), (key_id, ALIAS_ARN), (key_arn, key_id), (key_id, key_arn)]
+    ):
+        name = f"{request['TrainingJobName'][:50]}-{number}"
+        request["ResourceConfig"]["VolumeKmsKeyId"], request["OutputDataConfig"]["KmsKeyId"] = volume, output
+        sm.create_training_job(**{**request, "TrainingJobName": name})
+        described = sm.describe_training_job(TrainingJobName=name)
+        assert described["ResourceConfig"]["VolumeKmsKeyId"] == volume
+        assert described["OutputDataConfig"]["KmsKeyId"] == output

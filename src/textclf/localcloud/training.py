@@ -17,7 +17,8 @@ cannot tell the local cloud from AWS:
   (Spot: billable = training x (1 - spot_savings)); or Failed with the FailureReason the program
   wrote to /opt/ml/output/failure; or Stopped (StopTrainingJob, MaxRuntimeExceeded,
   MaxWaitTimeExceeded).
-- A second CreateTrainingJob with a name in use is refused (ResourceInUse), as on AWS.
+- A second CreateTrainingJob with a name in use is refused (ResourceInUse), as on AWS; so is a KMS
+  key in a form its field does not take (ValidationException; `KMS_KEY_FORMS`).
 
 What real SageMaker does by chance (a Spot interruption, a wait for capacity, a capacity error) is
 scripted with a `Scenario`: tests call `configure(...)` in the process that runs the local cloud;
@@ -31,6 +32,7 @@ import atexit
 import contextlib
 import json
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -57,6 +59,39 @@ FLUSH_SECONDS = 0.5
 # Secondary statuses that end a job.
 FINAL = {"Completed", "Failed", "Stopped", "MaxRuntimeExceeded", "MaxWaitTimeExceeded"}
 # Dummy credentials: the job thread calls the local cloud it runs in.
+
+# The KMS fields of CreateTrainingJob and the forms of key the API reference lists for each. botocore's
+# model gives both one pattern, [a-zA-Z0-9:/_-]*, which lets through forms a field does not take:
+# - OutputDataConfig.KmsKeyId: a key ID, a key ARN, an alias name or an alias ARN
+#   (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_OutputDataConfig.html);
+# - ResourceConfig.VolumeKmsKeyId: a key ID or a key ARN, no alias
+#   (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ResourceConfig.html).
+# Key IDs: a UUID, or mrk- and 32 hex digits for a multi-Region key; alias names alias/[a-zA-Z0-9/_-]+
+# (AWS KMS developer guide, "Key identifiers (KeyId)",
+# https://docs.aws.amazon.com/kms/latest/developerguide/concepts.html#key-id).
+# Another value is refused with ValidationException, SageMaker's error for input that fails its
+# constraints (https://docs.aws.amazon.com/sagemaker/latest/APIReference/CommonErrors.html); AWS does
+# not document the message, so ours names the field and the forms it takes. An empty value is no key.
+_KEY_ID = r"(?:[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}|mrk-[0-9a-f]{32})"
+_KEY_ARN = rf"arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{{12}}:key/{_KEY_ID}"
+_ALIAS = r"(?:arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:)?alias/[a-zA-Z0-9/_-]+"
+KMS_KEY_FORMS: dict[tuple[str, str], tuple[re.Pattern[str], str]] = {
+    ("OutputDataConfig", "KmsKeyId"): (
+        re.compile(f"{_KEY_ID}|{_KEY_ARN}|{_ALIAS}"),
+        "a KMS key ID, key ARN, alias name or alias ARN",
+    ),
+    ("ResourceConfig", "VolumeKmsKeyId"): (re.compile(f"{_KEY_ID}|{_KEY_ARN}"), "a KMS key ID or key ARN"),
+}
+
+
+def kms_key_refused(request: dict[str, Any]) -> str | None:
+    """The ValidationException message for a KMS key of a CreateTrainingJob request in a form its
+    field does not take (KMS_KEY_FORMS), or None."""
+    for (structure, member), (form, forms) in KMS_KEY_FORMS.items():
+        value = (request.get(structure) or {}).get(member)
+        if value and not form.fullmatch(value):
+            return f"Invalid {structure}.{member} {value!r}: it must be {forms}."
+    return None
 
 
 @dataclass(frozen=True)
@@ -446,6 +481,11 @@ def install() -> None:
     create = SageMakerResponse.create_training_job
 
     def create_training_job(self):
+        refused = kms_key_refused(
+            {key: self._get_param(key) for key in ("OutputDataConfig", "ResourceConfig")}
+        )
+        if refused:
+            raise ValidationError(message=refused)
         name = self._get_param("TrainingJobName")
         if name in self.sagemaker_backend.training_jobs:
             arn = FakeTrainingJob.arn_formatter(name, self.current_account, self.region)
