@@ -502,3 +502,29 @@ def test_without_this_workspace_s_class_counts_the_checks_did_not_run(repository
 
     with pytest.raises(data_checks.DataCheckError, match=r"metrics/data.json: no class counts"):
         data_checks.run(Path("data/prepared"))
+
+
+def test_rows_the_check_model_merely_finds_hard_are_counted_not_listed():
+    found = {
+        "issues": [],
+        "rows": {"train": 100},
+        "seconds": 0.1,
+        "method": "m",
+        "hard_rows_not_flagged": 7,
+        "max_p_given": 0.1,
+    }
+    checks = {
+        "base_ref": "main",
+        "leakage": {"exact": [], "near": [], "threshold": 0.8, "seconds": 0.1},
+        "label_issues": found,
+        "test_rows": 0,
+        "class_prior_psi": None,
+        "length_psi": None,
+    }
+
+    assert "0 of 100 (0.0%): train 0 of 100; not listed: 7 more it picked but gives their label p ≥ 0.1" in (
+        data_checks.section(checks)
+    )
+    assert "not listed" not in data_checks.section(
+        checks | {"label_issues": found | {"hard_rows_not_flagged": 0}}
+    )

@@ -1045,14 +1045,8 @@ def _hard_note(found: dict[str, Any]) -> str:
     hard = found.get("hard_rows_not_flagged")
     if not hard:
         return ""
-    noise = found.get("estimated_noise")
-    return (
-        f"; not listed: {hard} more it picked whose label the check model gives p ≥ "
-        f"{found.get('max_p_given', MAX_P_GIVEN):g} (rows it finds hard: it gets "
-        f"{found.get('out_of_fold_accuracy', 0):.0%} of the rows right"
-        + (f", and estimates {noise:.1%} of the labels wrong" if noise is not None else "")
-        + ")"
-    )
+    bound = found.get("max_p_given", MAX_P_GIVEN)
+    return f"; not listed: {hard} more it picked but gives their label p ≥ {bound:g} (rows it finds hard)"
 
 
 def section(checks: dict[str, Any], rules: DataGateParams | None = None) -> str:
