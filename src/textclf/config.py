@@ -415,12 +415,14 @@ S3_PREFIX = re.compile(r"[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*")
 #   not set: an ECR registry, <account>.dkr.ecr.<region>.amazonaws.com(.cn); a repository name as
 #   ECR's (https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_Repository.html); a Docker
 #   tag (a word character, then up to 127 of word characters, . and -) or a sha256 digest.
-# - OutputDataConfig.KmsKeyId
-#   (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_OutputDataConfig.html): at most
-#   2048 characters of [a-zA-Z0-9:/_-], one of a key ID, a key ARN, an alias name or an alias ARN
-#   (key IDs as in https://docs.aws.amazon.com/kms/latest/developerguide/concepts.html#key-id:
-#   a UUID, or mrk- and 32 hex digits for a multi-Region key; alias names alias/[a-zA-Z0-9/_-]+,
-#   https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateAlias.html).
+# - The key goes to OutputDataConfig.KmsKeyId and, on instance types without local storage, to
+#   ResourceConfig.VolumeKmsKeyId (training/sagemaker.py): both at most 2048 characters of
+#   [a-zA-Z0-9:/_-]. OutputDataConfig.KmsKeyId takes a key ID, key ARN, alias name or alias ARN
+#   (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_OutputDataConfig.html), but
+#   VolumeKmsKeyId only a key ID or key ARN
+#   (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ResourceConfig.html): so a key ID or
+#   key ARN, never an alias (key IDs as in https://docs.aws.amazon.com/kms/latest/developerguide/
+#   concepts.html#key-id: a UUID, or mrk- and 32 hex digits for a multi-Region key).
 _KMS_KEY = r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})"
 _KMS_ARN = rf"arn:aws[a-z-]*:kms:{REGION.pattern}:[0-9]{{12}}:"
 SAGEMAKER_IDS: dict[str, tuple[re.Pattern[str], int, str, str]] = {
@@ -442,10 +444,11 @@ SAGEMAKER_IDS: dict[str, tuple[re.Pattern[str], int, str, str]] = {
         "TEXTCLF_TRAINING_IMAGE_URI",
     ),
     "kms_key_id": (
-        re.compile(rf"{_KMS_KEY}|{_KMS_ARN}key/{_KMS_KEY}|({_KMS_ARN})?alias/[a-zA-Z0-9/_-]+"),
+        re.compile(rf"{_KMS_KEY}|{_KMS_ARN}key/{_KMS_KEY}"),
         2048,
-        "a KMS key ID (1234abcd-12ab-34cd-56ef-1234567890ab), key ARN, alias (alias/<name>) or alias ARN "
-        "(Terraform output kms_key_arn)",
+        "a KMS key ARN, arn:aws:kms:<region>:<account>:key/<key ID> (Terraform output kms_key_arn), or "
+        "key ID (1234abcd-12ab-34cd-56ef-1234567890ab); not an alias or alias ARN, which the training "
+        "volume's VolumeKmsKeyId does not take",
         "TEXTCLF_KMS_KEY_ID",
     ),
 }

@@ -264,6 +264,12 @@ def test_an_unknown_backend_in_the_environment_is_refused(repo_root, monkeypatch
 ROLE = "arn:aws:iam::123456789012:role/textclf-prod-sagemaker"
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/textclf-prod-training:0123456789abcdef0123"
 KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+# What a refused kms_key_id says: use the key ARN (Terraform output kms_key_arn), not an alias.
+KEY_ARN_PLEASE = (
+    r"must be a KMS key ARN, arn:aws:kms:<region>:<account>:key/<key ID> \(Terraform output kms_key_arn\), "
+    r"or key ID \(1234abcd-12ab-34cd-56ef-1234567890ab\); not an alias or alias ARN, which the training "
+    r"volume's VolumeKmsKeyId does not take"
+)
 SAGEMAKER_ENV = {
     "role_arn": "TEXTCLF_SAGEMAKER_ROLE_ARN",
     "training_image": "TEXTCLF_TRAINING_IMAGE_URI",
@@ -279,10 +285,13 @@ SAGEMAKER_ENV = {
         ("role_arn", "arn:aws:iam::123456789012:user/alice", r"must be an IAM role ARN"),
         ("role_arn", "arn:aws:iam::12345:role/x", r"must be an IAM role ARN"),
         ("role_arn", ROLE + "\n", r"must be an IAM role ARN"),
-        ("kms_key_id", "", r"is empty; must be a KMS key ID .*or null for the buckets' own encryption"),
-        ("kms_key_id", "my key", r"must be a KMS key ID"),
-        ("kms_key_id", "arn:aws:kms:us-east-1:123456789012:key/not-a-uuid", r"must be a KMS key ID"),
-        ("kms_key_id", "textclf-prod", r"must be a KMS key ID"),
+        ("kms_key_id", "", r"is empty; must be a KMS key ARN, .*or null for the buckets' own encryption"),
+        ("kms_key_id", "my key", r"must be a KMS key ARN"),
+        ("kms_key_id", "arn:aws:kms:us-east-1:123456789012:key/not-a-uuid", r"must be a KMS key ARN"),
+        ("kms_key_id", "textclf-prod", r"must be a KMS key ARN"),
+        # OutputDataConfig.KmsKeyId takes an alias, the training volume's VolumeKmsKeyId does not.
+        ("kms_key_id", "alias/textclf-prod", KEY_ARN_PLEASE),
+        ("kms_key_id", "arn:aws:kms:eu-central-1:123456789012:alias/team/textclf", KEY_ARN_PLEASE),
         ("training_image", "$(id)", r"must be an Amazon ECR image URI"),
         ("training_image", "", r"is empty; must be an Amazon ECR image URI"),
         ("training_image", "docker.io/library/python:3.11", r"must be an Amazon ECR image URI"),
@@ -310,8 +319,7 @@ def test_role_image_and_key_sagemaker_refuses_are_refused_when_params_load(templ
         ("kms_key_id", KEY),
         ("kms_key_id", "1234abcd-12ab-34cd-56ef-1234567890ab"),
         ("kms_key_id", "mrk-1234abcd12ab34cd56ef1234567890ab"),
-        ("kms_key_id", "alias/textclf-prod"),
-        ("kms_key_id", "arn:aws:kms:eu-central-1:123456789012:alias/team/textclf"),
+        ("kms_key_id", "arn:aws-cn:kms:cn-north-1:123456789012:key/mrk-1234abcd12ab34cd56ef1234567890ab"),
     ],
 )
 def test_null_and_every_documented_form_load(template, key, value):
@@ -360,7 +368,10 @@ NEAR = st.sampled_from(
 )
 def test_any_value_loads_only_in_a_form_aws_documents_or_is_refused_naming_the_key(key, start, cut, insert):
     """Values near the valid forms (a valid one cut and spliced): whatever loads is something
-    CreateTrainingJob's documented pattern and length accept; the rest is refused naming the key."""
+    CreateTrainingJob's documented pattern and length accept (a key: in the forms both fields it goes
+    to take, as the local cloud reads the API reference); the rest is refused naming the key."""
+    from textclf.localcloud.training import kms_key_refused
+
     value = start[:cut] + insert + start[cut:]
     try:
         loaded = getattr(parse_params(changed(TEMPLATE, "sagemaker", key, value)).sagemaker, key)
@@ -368,6 +379,9 @@ def test_any_value_loads_only_in_a_form_aws_documents_or_is_refused_naming_the_k
         assert str(error).startswith(f"params.yaml: sagemaker.{key}: "), error
         return
     assert loaded == value and aws_takes(AWS_SHAPE[key], value), value
+    if key == "kms_key_id":
+        both = {"OutputDataConfig": {"KmsKeyId": value}, "ResourceConfig": {"VolumeKmsKeyId": value}}
+        assert kms_key_refused(both) is None, value
 
 
 @settings(max_examples=100, deadline=None)
@@ -375,12 +389,13 @@ def test_any_value_loads_only_in_a_form_aws_documents_or_is_refused_naming_the_k
     key=st.sampled_from(sorted(AWS_SHAPE)),
     account=st.from_regex(r"[0-9]{12}", fullmatch=True),
     name=st.from_regex(r"[a-z0-9]{1,10}([._-][a-z0-9]{1,10}){0,3}", fullmatch=True),
+    key_id=st.uuids(),
 )
-def test_the_documented_forms_built_from_any_parts_load(key, account, name):
+def test_the_documented_forms_built_from_any_parts_load(key, account, name, key_id):
     value = {
         "role_arn": f"arn:aws:iam::{account}:role/{name}",
         "training_image": f"{account}.dkr.ecr.us-east-1.amazonaws.com/{name}:v1",
-        "kms_key_id": f"arn:aws:kms:us-east-1:{account}:alias/{name.replace('.', '_')}",
+        "kms_key_id": f"arn:aws:kms:us-east-1:{account}:key/{key_id}",
     }[key]
     assert getattr(parse_params(changed(TEMPLATE, "sagemaker", key, value)).sagemaker, key) == value
     assert aws_takes(AWS_SHAPE[key], value)

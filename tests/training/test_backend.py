@@ -23,7 +23,18 @@ from pathlib import Path
 import boto3
 import pytest
 
-from tests.training.conftest import BRANCH, BUCKET, COMMIT, IMAGE, PRICE, REGION, ROLE, Lines, write_params
+from tests.training.conftest import (
+    BRANCH,
+    BUCKET,
+    COMMIT,
+    IMAGE,
+    PRICE,
+    REGION,
+    ROLE,
+    Lines,
+    project_key_arn,
+    write_params,
+)
 from textclf.localcloud import training
 from textclf.pipeline.train import Hyperparameters
 from textclf.training import sagemaker as sagemaker_backend
@@ -46,7 +57,7 @@ def only_job() -> dict:
 
 
 def test_completed_job_leaves_the_model_and_the_facts(cloud, project):
-    facts, staging, lines = train(project, kms_key_id="alias/textclf-prod", tags={"team": "nlp"})
+    facts, staging, lines = train(project, kms_key_id=project_key_arn(), tags={"team": "nlp"})
     check_the_request(project, facts)
 
     model_files = ("config.json", "model.safetensors", "tokenizer.json", "labels.json")
@@ -108,7 +119,7 @@ def check_the_request(project: Path, facts: dict) -> None:
     assert "VolumeKmsKeyId" not in job["ResourceConfig"]
     assert job["OutputDataConfig"] == {
         "S3OutputPath": f"s3://{BUCKET}/jobs/{COMMIT}/",
-        "KmsKeyId": "alias/textclf-prod",
+        "KmsKeyId": project_key_arn(),
     }
     assert job["EnableNetworkIsolation"] is True
     assert job["EnableInterContainerTrafficEncryption"] is False

@@ -18,7 +18,7 @@ import botocore.session
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.training.conftest import COMMIT, REGION, Lines, write_params
+from tests.training.conftest import COMMIT, KEY_ARN, REGION, Lines, write_params
 from tests.training.test_backend import only_job, train
 from textclf.config import (
     MAX_SESSION_SECONDS,
@@ -252,7 +252,7 @@ def test_every_training_family_is_classified_for_the_volume_key():
      ("ml.r5d.large", False), ("ml.p3.2xlarge", True), ("ml.m5.large", True), ("ml.c7i.large", True)],
 )  # fmt: skip
 def test_the_volume_key_is_sent_only_without_local_storage(project, instance_type, volume_key):
-    params = write_params(project, instance_type=instance_type, kms_key_id="alias/textclf-prod")
+    params = write_params(project, instance_type=instance_type, kms_key_id=KEY_ARN)
     plan = sagemaker_backend.plan_job(
         params,
         sagemaker_backend.Hyperparameters.from_params(params),
@@ -260,5 +260,5 @@ def test_the_volume_key_is_sent_only_without_local_storage(project, instance_typ
         "d" * 20,
         env={},
     )
-    assert ("VolumeKmsKeyId" in plan.request["ResourceConfig"]) is volume_key
-    assert plan.request["OutputDataConfig"]["KmsKeyId"] == "alias/textclf-prod"
+    assert plan.request["ResourceConfig"].get("VolumeKmsKeyId") == (KEY_ARN if volume_key else None)
+    assert plan.request["OutputDataConfig"]["KmsKeyId"] == KEY_ARN

@@ -3,9 +3,10 @@
 `run()` is the train stage's backend (`textclf.training.backends`); it gets an empty staging folder
 that becomes `models/model`:
 
-1. Check everything a job needs before starting one: the role and image are set and well formed,
-   the instance type is one SageMaker trains on, credentials work, the artifacts bucket exists, the
-   image is in ECR. Each problem is reported with the setting to change.
+1. Check everything a job needs before starting one: the role and image are set (their form, and
+   the KMS key's, is checked when params load: config.SAGEMAKER_IDS), the instance type is one
+   SageMaker trains on, credentials work, the artifacts bucket exists, the image is in ECR. Each
+   problem is reported with the setting to change.
 2. Upload the prepared splits to `s3://<artifacts>/datasets/<md5>/{train,validation}/`, where
    <md5> is DVC's own digest of `data/prepared` (the one dvc.lock records), write-once: each object
    is a conditional write, and one already there must have the same bytes. A dataset already there
@@ -58,8 +59,6 @@ CHANNEL_FILES = {"train": ("train.jsonl", "labels.json"), "validation": ("valida
 COMPLETE_MARKER = "_COMPLETE"
 MODEL_FILES = ("config.json", "labels.json", HISTORY_FILE)
 TERMINAL = ("Completed", "Failed", "Stopped")
-ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
-IMAGE_URI = re.compile(r"^[a-z0-9.-]+(:\d+)?/[a-z0-9._/-]+(:[\w.-]{1,128}|@sha256:[0-9a-f]{64})$")
 ECR_IMAGE = re.compile(
     r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?/"
     r"(?P<repository>[a-z0-9._/-]+)(:(?P<tag>[\w.-]+)|@(?P<digest>sha256:[0-9a-f]{64}))$"
@@ -312,6 +311,7 @@ def plan_job(
     if settings.spot:
         request["StoppingCondition"]["MaxWaitTimeInSeconds"] = settings.max_wait_seconds
     if settings.kms_key_id:
+        # A key ID or key ARN (config.SAGEMAKER_IDS), never an alias: VolumeKmsKeyId takes none.
         request["OutputDataConfig"]["KmsKeyId"] = settings.kms_key_id
         if settings.instance_type.split(".")[1] not in LOCAL_STORAGE_FAMILIES:
             request["ResourceConfig"]["VolumeKmsKeyId"] = settings.kms_key_id
@@ -353,27 +353,18 @@ def _tags(settings: SageMakerParams, git: GitInfo, hp: Hyperparameters) -> list[
 
 
 def check_settings(settings: SageMakerParams) -> None:
-    """Problems a user fixes in params.yaml or the environment; all of them at once."""
+    """Problems a user fixes in params.yaml or the environment; all of them at once. The form of the
+    role, image and key was checked when params load (config.SAGEMAKER_IDS); here, that they are set."""
     problems = []
     if not settings.role_arn:
         problems.append(
             "sagemaker.role_arn is not set: set it in params.yaml or TEXTCLF_SAGEMAKER_ROLE_ARN "
             "(Terraform output sagemaker_role_arn)"
         )
-    elif not ROLE_ARN.match(settings.role_arn):
-        problems.append(
-            f"sagemaker.role_arn {settings.role_arn!r} is not an IAM role ARN "
-            "(arn:aws:iam::<account>:role/<name>)"
-        )
     if not settings.training_image:
         problems.append(
             "sagemaker.training_image is not set: set it in params.yaml or TEXTCLF_TRAINING_IMAGE_URI "
             "(`make images-push` builds and pushes it and prints the URI)"
-        )
-    elif not IMAGE_URI.match(settings.training_image):
-        problems.append(
-            f"sagemaker.training_image {settings.training_image!r} is not an image URI "
-            "(<registry>/<repository>:<tag> or @sha256:<digest>)"
         )
     offered = training_instance_types()
     if settings.instance_type not in offered:
