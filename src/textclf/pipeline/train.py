@@ -15,6 +15,7 @@ resumes from that checkpoint with the global step carrying on.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -25,7 +26,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -342,6 +343,43 @@ class StopOnSigterm:
         self.requested = True
 
 
+@contextlib.contextmanager
+def deterministic_kernels() -> Iterator[None]:
+    """torch's deterministic kernels while the block runs (a setting of the whole process: the
+    previous one is put back after). With the same data, hyperparameters and library versions, the
+    same thread count and the same CPU kernels, training writes the same files byte for byte: the
+    weights, both ONNX graphs, the tokenizer, serving.json, the metrics and plots (measured: two
+    runs in separate folders). torch's CPU kernels are deterministic already; on a GPU cuBLAS needs
+    a fixed workspace for it and cuDNN its deterministic algorithms. An op without a deterministic
+    kernel warns rather than stopping a paid job (warn_only)."""
+    import torch
+
+    before = (
+        torch.are_deterministic_algorithms_enabled(),
+        torch.is_deterministic_algorithms_warn_only_enabled(),
+    )
+    benchmark = torch.backends.cudnn.benchmark
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # read when cuBLAS starts
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    torch.backends.cudnn.benchmark = False
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(before[0], warn_only=before[1])
+        torch.backends.cudnn.benchmark = benchmark
+
+
+def kernels() -> str:
+    """What the trained bytes depend on besides the inputs and the library versions: the GPU, or
+    torch's thread count (each thread sums its own share of a reduction) and the CPU's instruction
+    set (AVX2 and AVX-512 kernels round differently)."""
+    import torch
+
+    if torch.cuda.is_available():
+        return f"GPU {torch.cuda.get_device_name(0)}"
+    return f"{torch.get_num_threads()} CPU threads, {torch.backends.cpu.get_cpu_capability()} kernels"
+
+
 def _has_accelerator() -> bool:
     import torch
 
@@ -397,6 +435,10 @@ def train_model(
     tokenizer, source = load_tokenizer(hp.model_name)
     model, _ = load_classifier(hp.model_name, labels)
     log(f"base model {hp.model_name} ({source})")
+    log(
+        f"training on {kernels()}: the model's bytes repeat with the same data, parameters, library "
+        "versions, thread count and kernels (README, Reproducibility)"
+    )
     train_rows = _read_split(paths.train_channel, "train", labels)
     validation_rows = _read_split(paths.validation_channel, "validation", labels)
     train_set = _tokenized(train_rows, tokenizer, label2id, hp.max_length)
@@ -424,7 +466,8 @@ def train_model(
     if resume_from is not None:
         log(f"resuming from {resume_from}")
     started = time.perf_counter()
-    result = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+    with deterministic_kernels():
+        result = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     seconds = time.perf_counter() - started
     state = trainer.state
     if state.global_step < state.max_steps:
@@ -568,6 +611,7 @@ def hardware() -> dict[str, Any]:
         "processor": platform.machine(),
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
+        "cpu_kernels": torch.backends.cpu.get_cpu_capability(),
         "accelerator": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
     }
 
