@@ -146,7 +146,10 @@ def test_dvc_push_is_named_with_the_remote_set_up(pipeline, monkeypatch):
     pipeline.write_json("metrics/eval.json", SPAM_EVAL)
     assert summary.keep_lines()[-1].startswith("  dvc push               # once a DVC remote is set up")
 
-    pipeline.write(".dvc/config.local", "['remote \"storage\"']\n    url = s3://our-data/dvc\n")
+    pipeline.write(
+        ".dvc/config.local",
+        "[core]\n    remote = storage\n['remote \"storage\"']\n    url = s3://our-data/dvc\n",
+    )
 
     assert summary.keep_lines()[-1] == (
         "  dvc push               # the data and model to the DVC remote, s3://our-data/dvc"
