@@ -34,7 +34,7 @@ def test_two_runs_in_separate_folders_write_the_same_bytes(tmp_path, tiny_model_
     assert {"models/model/model.onnx", "models/model/model.int8.onnx", "plots/validation.csv"} <= set(runs[0])
     assert runs[0] == runs[1]
     # The log says what the bytes depend on beyond the inputs.
-    assert "[train] training on 1 CPU threads, " in done.stderr
+    assert "[train] training on 1 CPU thread, " in done.stderr
 
 
 def test_deterministic_kernels_are_the_training_runs_only():

@@ -377,7 +377,8 @@ def kernels() -> str:
 
     if torch.cuda.is_available():
         return f"GPU {torch.cuda.get_device_name(0)}"
-    return f"{torch.get_num_threads()} CPU threads, {torch.backends.cpu.get_cpu_capability()} kernels"
+    threads = torch.get_num_threads()
+    return f"{threads} CPU thread{'s' * (threads != 1)}, {torch.backends.cpu.get_cpu_capability()} kernels"
 
 
 def _has_accelerator() -> bool:
