@@ -123,5 +123,30 @@ lint-python: $(INSTALLED) ## Lint Python (ruff check, ruff format --check)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-clean: ## Remove pipeline outputs and caches (keeps .venv and data)
-	rm -rf data/prepared models metrics/*.json plots work .pytest_cache .ruff_cache
+# Only what the pipeline and these targets write: dvc.yaml's outputs (the ones git tracks, the
+# metrics and plot files, stay: `git checkout -- metrics plots` puts back the committed ones),
+# work/ (checkpoints), build/, reports/, dvc_plots/ and the tools' caches. models/ itself stays,
+# with any folder of your own in it (a local base model). A path to remove that holds a file git
+# tracks, or that is a symbolic link, stops the target before anything is removed.
+# tests/workflows/test_make_clean.py checks the list against dvc.yaml.
+clean: ## Remove pipeline outputs and caches (keeps .venv, data, your own files and tracked files)
+	@outs=(data/prepared models/model metrics/data.json metrics/train.json metrics/eval.json \
+		metrics/gate.json metrics/reference.json plots/train_loss.csv plots/validation.csv \
+		plots/confusion.csv plots/heldout_probabilities.csv); \
+	made=(work build reports dvc_plots .pytest_cache .ruff_cache); \
+	in_git=$$(git rev-parse --is-inside-work-tree 2>/dev/null || true); remove=(); kept=(); \
+	for path in "$${outs[@]}" "$${made[@]}"; do \
+		if [[ -L "$$path" ]]; then \
+			echo "make clean: $$path is a symbolic link; nothing was removed. Remove it yourself" \
+				"if what it points to may go" >&2; exit 2; fi; \
+		[[ -e "$$path" ]] || continue; \
+		if [[ -n "$$in_git" && -f "$$path" ]] && git ls-files --error-unmatch -- "$$path" >/dev/null 2>&1; \
+			then kept+=("$$path"); continue; fi; \
+		tracked=$$([[ -z "$$in_git" ]] || git ls-files -- "$$path"); \
+		if [[ -n "$$tracked" ]]; then \
+			echo "make clean: $$path holds files git tracks ($$(echo $$tracked | head -c 200)); nothing" \
+				"was removed. Move them out of $$path (or git rm them) first" >&2; exit 2; fi; \
+		remove+=("$$path"); \
+	done; \
+	if (( $${#remove[@]} )); then echo "rm -rf $${remove[*]}"; rm -rf -- "$${remove[@]}"; fi; \
+	if (( $${#kept[@]} )); then echo "kept (git tracks them): $${kept[*]}"; fi
