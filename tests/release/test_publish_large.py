@@ -12,6 +12,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from evaluation import write_evaluation
 from tests.infra.test_localcloud_write_once import write_once_condition
 
 from textclf.config import AwsParams
@@ -29,7 +30,7 @@ def large_model(tiny_model_dir, tmp_path) -> tuple[Path, Path]:
     shutil.copytree(tiny_model_dir, folder)
     (folder / "extra.safetensors").write_bytes(os.urandom(8 * 1024 * 1024))
     metrics = tmp_path / "eval.json"
-    metrics.write_text(json.dumps({"accuracy": 0.9, "macro_f1": 0.9}), encoding="utf-8")
+    write_evaluation(folder, metrics)
     metrics.with_name("gate.json").write_text(json.dumps({"verdict": "pass"}), encoding="utf-8")
     return folder, metrics
 

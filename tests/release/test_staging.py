@@ -313,8 +313,9 @@ def test_the_evaluated_split_is_published_with_the_model_and_checked_on_the_way_
 
     prepared, confusion, predicted = staged(world, tmp_path, tiny_model_dir)
     monkeypatch.setattr(promote, "PREDICTIONS_FILE", confusion)
-    metrics = tmp_path / "eval.json"
-    metrics.write_text(json.dumps({"accuracy": 0.9, "macro_f1": 0.9}), encoding="utf-8")
+    from evaluation import write_evaluation
+
+    metrics = write_evaluation(tiny_model_dir, tmp_path / "eval.json")
     gate = tmp_path / "gate.json"  # the evaluate stage's passing verdict: publish requires one
     gate.write_text(json.dumps({"verdict": "pass"}), encoding="utf-8")
     aws = AwsParams(artifacts_bucket="textclf-artifacts")

@@ -254,9 +254,55 @@ def publish(
     training-run function, `make publish`); the manifest goes last."""
     artifact = Artifact(aws.published_models, check_commit(commit))
     metrics, evaluated = passing_evaluation(metrics_file, gate_file, test_split_file)
+    check_evaluated_model(model_dir, metrics, metrics_file)
     s3 = s3 or aws_client("s3", aws)
     with aws_errors(f"publish to {artifact.url('')}"):
         return _upload(s3, artifact, model_dir, metrics, gate_file, evaluated)
+
+
+def check_evaluated_model(model_dir: Path, metrics: dict[str, Any], metrics_file: Path) -> None:
+    """The model folder is the one evaluated: its served graph (serving.json's, else the one the
+    evaluation names) has the sha256 the evaluation recorded, and its labels are the evaluated classes."""
+    from textclf.serving.inference import GRAPH_FILES, SERVING_FILE
+
+    redo = "run the pipeline (dvc repro) so the folder and its evaluation belong together, then publish"
+    graph = metrics.get("graph")
+    file, digest = (graph.get("file"), graph.get("sha256")) if isinstance(graph, dict) else (None, None)
+    if file not in GRAPH_FILES.values() or not isinstance(digest, str):
+        raise ReleaseError(
+            f"{metrics_file}: graph.file and graph.sha256 (which graph was evaluated) are missing or not "
+            f"one of {sorted(GRAPH_FILES.values())}: nothing ties {model_dir} to this evaluation; {redo}"
+        )
+    serving = model_dir / SERVING_FILE
+    if serving.is_file():
+        chosen = read_json_file(serving, "the served graph").get("quantize")
+        if GRAPH_FILES.get(chosen) != file:
+            raise ReleaseError(
+                f"{serving}: the folder serves {GRAPH_FILES.get(chosen, repr(chosen))}, but {metrics_file} "
+                f"evaluated {file}; {redo}"
+            )
+    graph_path = model_dir / file
+    if not graph_path.is_file() or sha256_of(graph_path) != digest:
+        found = f"sha256 {sha256_of(graph_path)[:12]}" if graph_path.is_file() else "missing"
+        raise ReleaseError(
+            f"{graph_path} ({found}) is not the graph {metrics_file} evaluated (sha256 {digest[:12]}): "
+            f"this folder is not the evaluated model; {redo}"
+        )
+    labels = read_json_file(model_dir / "labels.json", "the model's labels").get("labels")
+    matrix = metrics.get("confusion_matrix")
+    evaluated = matrix.get("labels") if isinstance(matrix, dict) else None
+    per_class = metrics.get("per_class")
+    if evaluated is None and isinstance(per_class, dict):
+        evaluated = list(per_class)
+    if (
+        not isinstance(labels, list)
+        or labels != evaluated
+        or (isinstance(per_class, dict) and sorted(per_class) != sorted(labels))
+    ):
+        raise ReleaseError(
+            f"{model_dir / 'labels.json'}: labels {labels!r} are not the classes {metrics_file} evaluated "
+            f"({evaluated!r}); {redo}"
+        )
 
 
 def passing_evaluation(
