@@ -228,6 +228,28 @@ def test_a_kms_key_in_a_form_its_field_does_not_take_is_refused_at_create(
     assert no_job_started()
 
 
+@pytest.mark.parametrize("instance_type", ["ml.g4dn.xlarge", "ml.p4d.24xlarge", "ml.trn1.2xlarge"])
+def test_a_volume_key_for_an_instance_type_with_local_storage_is_refused_at_create(
+    cloud, project, instance_type
+):
+    """SageMaker: "You can't request a VolumeKmsKeyId when using an instance type with local storage" (API
+    reference, ResourceConfig): the backend never sends one there (test_job_lifecycle.py), and the
+    local cloud refuses it as SageMaker does."""
+    from botocore.exceptions import ClientError
+
+    from tests.training.conftest import project_key_arn
+
+    request = plan_request(project, instance_type=instance_type, kms_key_id=project_key_arn())
+    assert "VolumeKmsKeyId" not in request["ResourceConfig"]
+    request["ResourceConfig"]["VolumeKmsKeyId"] = project_key_arn()
+    with pytest.raises(ClientError) as raised:
+        boto3.client("sagemaker", region_name=REGION).create_training_job(**request)
+    error = raised.value.response["Error"]
+    assert error["Code"] == "ValidationException"
+    assert f"{instance_type} has local storage" in error["Message"]
+    assert no_job_started()
+
+
 def test_every_documented_form_of_each_kms_field_is_taken_at_create(cloud, project):
     from tests.training.conftest import project_key_arn
 

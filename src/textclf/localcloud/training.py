@@ -18,7 +18,8 @@ cannot tell the local cloud from AWS:
   wrote to /opt/ml/output/failure; or Stopped (StopTrainingJob, MaxRuntimeExceeded,
   MaxWaitTimeExceeded).
 - A second CreateTrainingJob with a name in use is refused (ResourceInUse), as on AWS; so is a KMS
-  key in a form its field does not take (ValidationException; `KMS_KEY_FORMS`).
+  key in a form its field does not take, or a VolumeKmsKeyId for an instance type with local storage
+  (ValidationException; `kms_key_refused`).
 
 What real SageMaker does by chance (a Spot interruption, a wait for capacity, a capacity error) is
 scripted with a `Scenario`: tests call `configure(...)` in the process that runs the local cloud;
@@ -72,6 +73,9 @@ FINAL = {"Completed", "Failed", "Stopped", "MaxRuntimeExceeded", "MaxWaitTimeExc
 # Another value is refused with ValidationException, SageMaker's error for input that fails its
 # constraints (https://docs.aws.amazon.com/sagemaker/latest/APIReference/CommonErrors.html); AWS does
 # not document the message, so ours names the field and the forms it takes. An empty value is no key.
+# VolumeKmsKeyId is refused too for an instance type with local storage ("You can't request a
+# VolumeKmsKeyId when using an instance type with local storage", API_ResourceConfig.html), by the
+# families the train backend classifies from the EC2 documentation (LOCAL_STORAGE_FAMILIES).
 _KEY_ID = r"(?:[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}|mrk-[0-9a-f]{32})"
 _KEY_ARN = rf"arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{{12}}:key/{_KEY_ID}"
 _ALIAS = r"(?:arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:)?alias/[a-zA-Z0-9/_-]+"
@@ -86,11 +90,22 @@ KMS_KEY_FORMS: dict[tuple[str, str], tuple[re.Pattern[str], str]] = {
 
 def kms_key_refused(request: dict[str, Any]) -> str | None:
     """The ValidationException message for a KMS key of a CreateTrainingJob request in a form its
-    field does not take (KMS_KEY_FORMS), or None."""
+    field does not take (KMS_KEY_FORMS), or a volume key for an instance type with local storage;
+    None when the request's keys are ones SageMaker takes."""
+    from textclf.training.sagemaker import LOCAL_STORAGE_FAMILIES
+
     for (structure, member), (form, forms) in KMS_KEY_FORMS.items():
         value = (request.get(structure) or {}).get(member)
         if value and not form.fullmatch(value):
             return f"Invalid {structure}.{member} {value!r}: it must be {forms}."
+    resources = request.get("ResourceConfig") or {}
+    instance_type = str(resources.get("InstanceType") or "")
+    family = instance_type.partition(".")[2].partition(".")[0]  # ml.<family>.<size>
+    if resources.get("VolumeKmsKeyId") and family in LOCAL_STORAGE_FAMILIES:
+        return (
+            f"Invalid ResourceConfig.VolumeKmsKeyId: {instance_type} has local storage, which is encrypted "
+            "by a hardware module on the instance; a VolumeKmsKeyId cannot be requested for it."
+        )
     return None
 
 

@@ -70,7 +70,8 @@ ECR_IMAGE = re.compile(
 # You can't request a VolumeKmsKeyId when using an instance type with local storage."). The list
 # follows "Instance store volumes" of the Amazon EC2 User Guide for the families botocore's
 # TrainingInstanceType enum offers (tests/training/test_backend.py checks every family of the enum
-# is classified, so a new botocore release with a new family fails the test until it is added).
+# is classified, so a new botocore release with a new family fails the test until it is added). The local
+# cloud refuses a VolumeKmsKeyId for these families as SageMaker does (localcloud/training.py).
 LOCAL_STORAGE_FAMILIES = {
     "c5d",
     "c6id",
