@@ -253,11 +253,50 @@ def publish(
     (a person's; a pull request's role may not write models/: its run publishes through the
     training-run function, `make publish`); the manifest goes last."""
     artifact = Artifact(aws.published_models, check_commit(commit))
+    if Path(model_dir).resolve() == MODEL_DIR.resolve():
+        # The workspace's own model folder is the one the pipeline wrote from the checked-out
+        # commit: filed under another commit, it would stay there for ever (write-once).
+        check_workspace_commit(artifact.commit)
     metrics, evaluated = passing_evaluation(metrics_file, gate_file, test_split_file)
     check_evaluated_model(model_dir, metrics, metrics_file)
     s3 = s3 or aws_client("s3", aws)
     with aws_errors(f"publish to {artifact.url('')}"):
         return _upload(s3, artifact, model_dir, metrics, gate_file, evaluated)
+
+
+def check_workspace_commit(commit: str, run: Callable[..., Any] = subprocess.run) -> str:
+    """A by-hand publish files the workspace's model under `commit`: the commit must exist in this
+    repository and be its HEAD, with no tracked file changed, or the model is not that commit's."""
+
+    def git(*arguments: str) -> subprocess.CompletedProcess:
+        try:
+            return run(["git", *arguments], capture_output=True, text=True)
+        except OSError as error:
+            raise ReleaseError(
+                f"git cannot be run ({error.strerror}); publish from the project's checkout"
+            ) from None
+
+    commit = check_commit(commit)
+    if git("cat-file", "-e", f"{commit}^{{commit}}").returncode != 0:
+        raise ReleaseError(
+            f"commit {commit} is not in this repository: the model would be filed for ever under a commit "
+            "nobody can check out; pass the commit the model was trained from (git rev-parse HEAD)"
+        )
+    head = git("rev-parse", "--verify", "HEAD^{commit}")
+    if head.returncode != 0 or head.stdout.strip() != commit:
+        raise ReleaseError(
+            f"commit {commit} is not the checked-out HEAD ({head.stdout.strip() or 'none'}): the workspace's "
+            f"{MODEL_DIR} was trained from HEAD; check out {commit}, run the pipeline (dvc repro) and "
+            "publish again, or publish HEAD"
+        )
+    changed = git("status", "--porcelain", "--untracked-files=no")
+    if changed.returncode != 0 or changed.stdout.strip():
+        files = ", ".join(line[3:] for line in changed.stdout.splitlines()[:5]) or changed.stderr.strip()
+        raise ReleaseError(
+            f"the working tree has changes to tracked files ({files}): the model may not be commit "
+            f"{commit}'s; commit them (then run the pipeline and publish the new commit) or undo them"
+        )
+    return commit
 
 
 def check_evaluated_model(model_dir: Path, metrics: dict[str, Any], metrics_file: Path) -> None:
