@@ -6,6 +6,8 @@
 # Where batch-predict records the started job's name, so a cancelled run can stop it.
 BATCH_JOB_FILE ?= build/batch/job
 BATCH_REPORT ?= build/batch/report.json
+# Read by the recipes as "$$NAME" (mk/ci.mk: values from outside are never recipe text).
+export BATCH_JOB_FILE BATCH_REPORT
 
 batch-inputs: $(INSTALLED) ## Fail unless INPUT and OUTPUT (environment) are strict s3://bucket/prefix values
 	@$(BIN)/python -m textclf.s3uri check INPUT OUTPUT
@@ -14,10 +16,10 @@ batch-predict: $(INSTALLED) batch-inputs ## Batch Transform on the production mo
 	@test -n "$${INPUT:-}" && test -n "$${OUTPUT:-}" || \
 		{ echo "usage: INPUT=s3://bucket/prefix OUTPUT=s3://bucket/prefix make batch-predict" >&2; exit 2; }
 	$(BIN)/textclf batch-predict --input "$$INPUT" --output "$$OUTPUT" \
-		--report "$(BATCH_REPORT)" --job-file "$(BATCH_JOB_FILE)"
+		--report "$$BATCH_REPORT" --job-file "$$BATCH_JOB_FILE"
 
 batch-stop: $(INSTALLED) ## Stop the transform job the last batch-predict started (a cancelled run)
-	$(BIN)/textclf batch-stop --job-file "$(BATCH_JOB_FILE)"
+	$(BIN)/textclf batch-stop --job-file "$$BATCH_JOB_FILE"
 
 test-batch: $(INSTALLED) ## The batch client and the local cloud's transform jobs (tests/batch)
 	$(BIN)/pytest tests/batch

@@ -11,6 +11,7 @@ WORKFLOWS := $(wildcard .github/workflows/*.yml)
 # npm ci writes this file; it is newer than the lock file once node_modules/ matches it.
 NODE_TOOLS := node_modules/.package-lock.json
 CML_VERSION ?= 0.20.6
+export CML_VERSION
 # Values from outside (COMMIT, BASE, BEFORE, INPUT, ...) reach the programs through the environment
 # and the recipes read them as "$$NAME", never as $(NAME): make would expand `$(shell ...)` in them,
 # and the shell would run backticks in a recipe's text (tests/workflows/test_make_inputs.py).
@@ -63,8 +64,10 @@ stop-training: $(INSTALLED) ## Stop the SageMaker training job this workflow run
 	COMMIT="$${COMMIT:-$(HEAD_COMMIT)}" $(BIN)/python -m textclf.training.sagemaker stop-run-job
 
 cml-install: ## Install CML (pinned) on a CI runner: npm install --global, unless that version is there
-	@if [[ "$$(cml --version 2>/dev/null)" == "$(CML_VERSION)" ]]; then echo "cml $(CML_VERSION) is installed"; \
-	else npm install --global --no-audit --no-fund @dvcorg/cml@$(CML_VERSION); fi
+	@[[ "$$CML_VERSION" =~ ^[0-9]+\.[0-9]+\.[0-9]+$$ ]] || \
+		{ echo "CML_VERSION '$$CML_VERSION' is not a version (major.minor.patch, e.g. 0.20.6)" >&2; exit 2; }
+	@if [[ "$$(cml --version 2>/dev/null)" == "$$CML_VERSION" ]]; then echo "cml $$CML_VERSION is installed"; \
+	else npm install --global --no-audit --no-fund "@dvcorg/cml@$$CML_VERSION"; fi
 
 dvc-remote: $(INSTALLED) ## Point the DVC remote at s3://$TEXTCLF_DATA_BUCKET/dvc (in .dvc/config.local)
 	@if [[ -n "$${TEXTCLF_DATA_BUCKET:-}" ]]; then \

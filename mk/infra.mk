@@ -12,18 +12,23 @@ DEPLOY_ENV ?= production
 export DEPLOY_ENV
 LOCALCLOUD_DIR := .localcloud
 LOCALCLOUD_PORT ?= 0
+export LOCALCLOUD_PORT
 # The repository the OIDC roles trust and the retraining dispatch targets: GitHub Actions sets
 # GITHUB_REPOSITORY; on a laptop it comes from the origin remote.
 GITHUB_REPOSITORY ?= $(shell git remote get-url origin 2>/dev/null | sed -E 's#\.git$$##; s#^.*github\.com[:/]##')
 export TF_VAR_github_repository ?= $(GITHUB_REPOSITORY)
 # The redeploy Lambda builds each release's model on the serving image this checkout names
 # (mk/sagemaker.mk: a hash of what the image is built from), unless TF_VAR_serving_image_tag says.
-SERVING_IMAGE_VAR = $(if $(SERVING_IMAGE_TAG),TF_VAR_serving_image_tag="$${TF_VAR_serving_image_tag:-$(SERVING_IMAGE_TAG)}")
+# SERVING_IMAGE_TAG is exported and read from the environment, never pasted into the recipe; none
+# (not a git checkout) leaves Terraform's default. Terraform's validation checks the tag.
+SERVING_IMAGE_VAR = { [[ -z "$${SERVING_IMAGE_TAG:-}" ]] || \
+	export TF_VAR_serving_image_tag="$${TF_VAR_serving_image_tag:-$$SERVING_IMAGE_TAG}"; };
 # Extra arguments for plan/apply, e.g. INFRA_ARGS='-var initial_model_data_url=s3://...'.
 INFRA_ARGS ?=
 # Non-interactive in CI and against the local cloud; a person approves a real apply.
 AUTO_APPROVE ?= $(if $(or $(CI),$(wildcard $(LOCALCLOUD_DIR)/env),$(AWS_ENDPOINT_URL)),-auto-approve,)
-INFRA_PLAN := .cache/infra-$(DEPLOY_ENV).tfplan
+# The shell reads DEPLOY_ENV (tf.sh checks it is an environment name before the file is used).
+INFRA_PLAN := .cache/infra-$${DEPLOY_ENV}.tfplan
 # checkov pins its own dependencies, so it gets a venv of its own, outside the clone so that CI
 # runs and fresh clones on the same machine reuse it (like pre-commit's cache).
 CHECKOV_VERSION := 3.3.30
@@ -35,7 +40,7 @@ local-cloud: $(INSTALLED) ## Start the local cloud (moto on 127.0.0.1) in the ba
 	@if [[ -f $(LOCALCLOUD_DIR)/server.pid ]] && kill -0 "$$(cat $(LOCALCLOUD_DIR)/server.pid)" 2>/dev/null; then \
 		echo "local cloud already running (pid $$(cat $(LOCALCLOUD_DIR)/server.pid))"; exit 0; fi; \
 	rm -f $(LOCALCLOUD_DIR)/env; \
-	nohup $(BIN)/textclf local-cloud --port $(LOCALCLOUD_PORT) --env-file $(LOCALCLOUD_DIR)/env \
+	nohup $(BIN)/textclf local-cloud --port "$$LOCALCLOUD_PORT" --env-file $(LOCALCLOUD_DIR)/env \
 		>$(LOCALCLOUD_DIR)/server.log 2>&1 & echo $$! >$(LOCALCLOUD_DIR)/server.pid; \
 	for _ in $$(seq 100); do [[ -f $(LOCALCLOUD_DIR)/env ]] && break; sleep 0.2; done; \
 	if [[ ! -f $(LOCALCLOUD_DIR)/env ]]; then \
