@@ -386,4 +386,6 @@ def table(result: dict[str, Any]) -> str:
 
 
 if __name__ == "__main__":
-    main()
+    from bench_main import run
+
+    run(main, __file__)

@@ -706,4 +706,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from bench_main import run
+
+    run(main, __file__)
