@@ -1,0 +1,77 @@
+"""An AWS setting of the environment that boto3 cannot use is a one-line error naming it, not a
+botocore traceback (issue 27, round 6, T3: AWS_PROFILE=nosuch textclf publish printed
+ProfileNotFound's traceback; the same for staging-check, bake, promote, release-check)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from textclf import cli
+from textclf.config import AwsParams
+from textclf.release import promote
+
+BAD = [
+    ("AWS_PROFILE", "nosuch"),
+    ("AWS_ENDPOINT_URL", "notaurl"),
+    ("AWS_ENDPOINT_URL", "http://[::1"),
+    ("AWS_MAX_ATTEMPTS", "abc"),
+    ("AWS_MAX_ATTEMPTS", "-1"),
+    ("AWS_RETRY_MODE", "bogus"),
+]
+
+
+@pytest.fixture
+def keys(monkeypatch) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    for name in promote.AWS_SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.mark.parametrize(("name", "value"), BAD)
+def test_a_setting_boto3_refuses_is_named(keys, monkeypatch, name: str, value: str) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(promote.ReleaseError) as refused:
+        promote.aws_client("s3", AwsParams())
+    message = str(refused.value)
+    assert f"{name}={value!r}" in message and "correct or unset it" in message, message
+
+
+@pytest.mark.parametrize("name", ["AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE"])
+def test_a_file_boto3_cannot_parse_is_named(keys, monkeypatch, tmp_path: Path, name: str) -> None:
+    broken = tmp_path / "credentials"
+    broken.write_text("[default\naws_access_key_id\n", encoding="utf-8")
+    monkeypatch.setenv(name, str(broken))
+    with pytest.raises(promote.ReleaseError, match=f"{name}='{broken}'"):
+        promote.aws_client("s3", AwsParams())
+
+
+@settings(max_examples=50, deadline=None)
+@given(value=st.text(st.characters(min_codepoint=33, max_codepoint=126), min_size=1, max_size=6))
+def test_any_max_attempts_that_is_no_positive_whole_number_is_named(value: str) -> None:
+    try:
+        usable = int(value) >= 1
+    except ValueError:
+        usable = False
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AWS_ACCESS_KEY_ID", "testing")
+        patch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        patch.setenv("AWS_MAX_ATTEMPTS", value)
+        if usable:
+            promote.aws_client("s3", AwsParams())
+            return
+        with pytest.raises(promote.ReleaseError) as refused:
+            promote.aws_client("s3", AwsParams())
+        assert f"AWS_MAX_ATTEMPTS={value!r}" in str(refused.value), refused.value
+
+
+def test_the_command_answers_in_one_line(keys, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("AWS_PROFILE", "nosuch")
+    argv = ["promote", "--commit", "2" * 40, "--function", "redeploy", "--endpoint", "textclf"]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert "AWS_PROFILE='nosuch'" in err and "Traceback" not in err, err
