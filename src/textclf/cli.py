@@ -248,6 +248,9 @@ def cmd_use_data(args: argparse.Namespace) -> None:
 
 
 def _use_data_next(params_file: Path, dvc_file: Path, via_make: bool = False) -> list[str]:
+    """The steps after use-data, as commands to paste: every path shell-quoted (a --dvc-file named
+    `$(id).dvc` was printed as it was, and pasting the line ran `id`)."""
+    import shlex
     import subprocess
 
     repro = "prepare, train, evaluate; the gate says if this is a new task"
@@ -260,7 +263,8 @@ def _use_data_next(params_file: Path, dvc_file: Path, via_make: bool = False) ->
     if branch in ("main", "master"):
         switch = [f"  git switch -c my-data  # you are on {branch}; the report compares with main"]
     keep = [
-        f"  git add {dvc_file} {params_file} dvc.lock metrics plots && git commit",
+        f"  git add {shlex.quote(str(dvc_file))} {shlex.quote(str(params_file))} dvc.lock metrics plots "
+        "&& git commit",
         "  dvc push               # to the DVC remote; offline, skip it (README, Your own data)",
     ]
     return ["next:", *switch, f"  make repro             # {repro}", *keep]

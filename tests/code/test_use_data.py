@@ -4,8 +4,10 @@ did not write without --force, and a failure changes nothing."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -16,6 +18,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from textclf import cli as textclf_cli
 from textclf.pipeline import own_data, sample_data
 
 SRC = Path(__file__).resolve().parents[2] / "src"
@@ -248,3 +251,87 @@ def test_a_block_list_of_labels_is_rewritten_whole():
         "model:",
         "  name: x",
     ]
+
+
+# --dvc-file: what use-data writes its record into. It overwrote any file (README.md, a file outside
+# the repository) with exit 0, and printed the next step's `git add $(id)` as typed.
+REFUSED_DVC_FILES = [
+    ("README.md", "is not a .dvc file"),
+    ("$(id)", "is not a .dvc file"),
+    (" ", "names no .dvc file"),
+    ("../outside.dvc", "outside the repository"),
+    ("notes.dvc", "exists and is not the .dvc file that tracks data/raw"),
+]
+
+
+def test_dvc_file_must_be_a_dvc_file_in_the_repository_never_another_file(clone):
+    (clone / "README.md").write_text("my notes\n", encoding="utf-8")
+    (clone / "notes.dvc").write_text("outs:\n- path: models\n", encoding="utf-8")
+    (clone.parent / "outside.dvc").write_text("mine\n", encoding="utf-8")
+    before = snapshot(clone)
+
+    for dvc_file, reason in REFUSED_DVC_FILES:
+        refused = textclf(clone, *USE, "--dvc-file", dvc_file)
+
+        message = refused.stderr.replace("\n[textclf]     ", " ")
+        assert refused.returncode == 2, refused.stderr
+        assert f"--dvc-file {dvc_file!r}: " in message and reason in message
+        assert "Traceback" not in refused.stderr
+        assert snapshot(clone) == before
+        assert (clone.parent / "outside.dvc").read_text(encoding="utf-8") == "mine\n"
+
+
+def test_force_writes_over_another_dvc_file_and_the_next_step_quotes_the_paths_it_names(clone):
+    (clone / "$(id) notes.dvc").write_text("not yaml: [\n", encoding="utf-8")
+
+    forced = textclf(clone, *USE, "--dvc-file", "$(id) notes.dvc", "--force")
+
+    assert forced.returncode == 0, forced.stderr
+    written = {"spam.jsonl": own_data.md5(clone / "data/raw/spam.jsonl")}
+    assert own_data.recorded(clone / "$(id) notes.dvc") == written
+    line = next(line for line in forced.stderr.splitlines() if "git add" in line)
+    command = line.removeprefix("[textclf]").strip()
+    assert shlex.split(command)[:4] == ["git", "add", "$(id) notes.dvc", "params.yaml"]
+
+
+@settings(max_examples=100, deadline=None)
+@given(name=st.text(min_size=1, max_size=12).filter(lambda text: "\x00" not in text))
+def test_any_path_in_the_next_step_pastes_back_as_itself(name):
+    lines = textclf_cli._use_data_next(Path(f"{name}.yaml"), Path(f"{name}.dvc"))
+
+    command = next(line for line in lines if "git add" in line).strip()
+    assert shlex.split(command)[2:4] == [str(Path(f"{name}.dvc")), str(Path(f"{name}.yaml"))]
+
+
+PIECES = ".. . data raw .git .dvc x.dvc data.dvc README.md $(id) - link.dvc mine.dvc other.dvc raw.dvc ~ /"
+PIECE = st.sampled_from([*PIECES.split(" "), " ", "", "\n"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(parts=st.lists(PIECE, min_size=1, max_size=4), leading=st.booleans())
+def test_dvc_file_is_refused_unless_a_dvc_file_inside_the_repository_that_is_absent_or_tracks_the_data(
+    parts, leading, tmp_path_factory
+):
+    top = tmp_path_factory.mktemp("dvcfile")
+    root = top / "repo"
+    (root / "data/raw").mkdir(parents=True)
+    (root / "data.dvc").write_text("outs:\n- path: data/raw\n", encoding="utf-8")
+    (root / "data/raw.dvc").write_text("outs:\n- path: raw\n", encoding="utf-8")
+    (root / "README.md").write_text("my notes\n", encoding="utf-8")
+    (root / "other.dvc").write_text("outs:\n- path: models\n", encoding="utf-8")
+    (root / "mine.dvc").write_text(own_data.with_record("", {"a.csv": "0" * 32}), encoding="utf-8")
+    (top / "outside.dvc").write_text("mine\n", encoding="utf-8")
+    (root / "link.dvc").symlink_to(top / "outside.dvc")
+    value = ("/" if leading else "") + "/".join(parts)
+
+    with contextlib.chdir(root):
+        try:
+            path = own_data.check_dvc_file(value, Path("data/raw"))
+        except own_data.DataError as error:
+            assert str(error).startswith(f"--dvc-file {value!r}: ")
+            return
+        resolved = path.resolve()
+        assert path.name.endswith(".dvc") and path.name != ".dvc"
+        assert resolved.is_relative_to(root.resolve())
+        assert resolved.relative_to(root.resolve()).parts[0] not in (".git", ".dvc")
+        assert not path.exists() or resolved in {root / "data.dvc", root / "data/raw.dvc", root / "mine.dvc"}

@@ -15,6 +15,7 @@ import hashlib
 import re
 import shutil
 import tempfile
+import unicodedata
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -95,6 +96,63 @@ def _existing(raw_dir: Path) -> list[Path]:
 def _shown(paths: list[Path], limit: int = 5) -> str:
     text = ", ".join(str(path) for path in paths[:limit])
     return text + (f" and {len(paths) - limit} more" if len(paths) > limit else "")
+
+
+def _tracked_outs(record: object, dvc_file: Path) -> list[Path] | None:
+    """The folders a .dvc file's `outs` track, resolved from its own folder; None when it is not a
+    .dvc file's mapping."""
+    if not isinstance(record, dict):
+        return None
+    outs = record.get("outs", [])
+    if not isinstance(outs, list) or not all(isinstance(out, dict) for out in outs):
+        return None
+    return [(dvc_file.parent / str(out.get("path", ""))).resolve() for out in outs]
+
+
+def check_dvc_file(value: str, raw_dir: Path, force: bool = False, names: Names = OPTIONS) -> Path:
+    """`--dvc-file`: a name ending in .dvc, inside the repository (the working folder), and either
+    absent or the .dvc file that tracks `raw_dir` (or that an earlier use-data wrote) unless
+    `force`. Any other file (README.md, a file outside the repository) was overwritten with the
+    record, without a word."""
+    option = "--dvc-file"
+    example = f"{option} data.dvc (the default)"
+    root = Path.cwd().resolve()
+    path = Path(value)
+    if not value.strip() or any(unicodedata.category(c) == "Cc" for c in value) or value != value.strip():
+        raise DataError(f"{option} {value!r}: names no .dvc file; pass {example}, or leave {option} out")
+    if path.suffix != ".dvc" or not path.stem:
+        raise DataError(
+            f"{option} {value!r}: is not a .dvc file (its name must end in .dvc, as DVC's are); "
+            f"pass the .dvc file that tracks {raw_dir}, e.g. {example}"
+        )
+    resolved = path.resolve()
+    if not resolved.is_relative_to(root):
+        raise DataError(
+            f"{option} {value!r}: leads to {resolved}, outside the repository ({root}); pass a .dvc file "
+            f"inside it, relative to its root, e.g. {example}"
+        )
+    if resolved.relative_to(root).parts[0] in (".git", ".dvc"):
+        raise DataError(
+            f"{option} {value!r}: is inside the repository's {resolved.relative_to(root).parts[0]} folder, "
+            f"which git and DVC keep for themselves; pass a .dvc file beside your data, e.g. {example}"
+        )
+    if not (path.exists() or path.is_symlink()) or force:
+        if path.is_dir():
+            raise DataError(f"{option} {value!r}: is a folder; pass a .dvc file, e.g. {example}")
+        return path
+    try:
+        record = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None
+    except (OSError, yaml.YAMLError, ValueError):
+        record = None
+    outs = _tracked_outs(record, path)
+    ours = (bool(outs) and set(outs) == {raw_dir.resolve()}) or (outs == [] and bool(recorded(path)))
+    if not ours:
+        raise DataError(
+            f"{option} {value!r}: exists and is not the .dvc file that tracks {raw_dir} (data.raw_dir); "
+            f"nothing was changed. Pass the .dvc file that tracks {raw_dir}, e.g. {example}, or a new "
+            f"file's name, or {names.force} to write over it"
+        )
+    return path
 
 
 def check_source(source: Path) -> None:
@@ -201,6 +259,7 @@ def plan(
 ) -> Placement:
     """Check everything; copy the file into `staging` only. Nothing else changes. Messages name
     the settings as `names` (the command's options, or make's variables)."""
+    check_dvc_file(str(dvc_file), raw_dir, force, names)
     check_source(source)
     staged = staging / source.name
     shutil.copyfile(source, staged)
@@ -288,7 +347,10 @@ def new_params_text(params_file: Path, text_column: str, label_column: str, labe
 
 
 def with_record(dvc_text: str, files: dict[str, str]) -> str:
-    record = yaml.safe_load(dvc_text) if dvc_text.strip() else {}
+    try:
+        record = yaml.safe_load(dvc_text) if dvc_text.strip() else {}
+    except yaml.YAMLError:  # --force over a file that is not YAML: the record replaces it
+        record = {}
     if not isinstance(record, dict):
         record = {}
     meta = record.get("meta") if isinstance(record.get("meta"), dict) else {}
