@@ -458,7 +458,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 def cmd_local_cloud(args: argparse.Namespace) -> None:
     from textclf.localcloud.server import serve_forever
 
-    serve_forever(args.port, Path(args.env_file) if args.env_file else None)
+    serve_forever(args.port, Path(args.env_file))
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
@@ -788,7 +788,12 @@ def build_parser() -> argparse.ArgumentParser:
     add("evaluate", cmd_evaluate, "Stage evaluate: metrics, confusion matrix, threshold verdict")
     cloud = add("local-cloud", cmd_local_cloud, "Run the local cloud (moto) until interrupted", params=False)
     cloud.add_argument("--port", type=_port, default=0, help="port on 127.0.0.1 (default: a free one)")
-    cloud.add_argument("--env-file", default=".localcloud/env", help="where to write the client environment")
+    cloud.add_argument(
+        "--env-file",
+        type=_env_file,
+        default=".localcloud/env",
+        help="where to write the client environment (deleted when the cloud stops)",
+    )
     _comparison_args(add("gate", cmd_gate, "Judge metrics/eval.json on thresholds and against production"))
     report = _comparison_args(add("report", cmd_report, "Write the PR report reports/report.md"))
     report.add_argument("--commit-sha", help="commit the model came from (CI: the PR head; default: HEAD)")
@@ -838,6 +843,34 @@ def _port(text: str) -> int:
     if not (text.isascii() and text.isdigit() and int(text) <= 65535):
         raise argparse.ArgumentTypeError(f"{text!r} is not a port number 0-65535 (0: a free one)")
     return int(text)
+
+
+def _env_file(text: str) -> str:
+    """--env-file: a file local-cloud writes the clients' environment to and deletes when it stops.
+    '' started the cloud and wrote no file without a word; an existing file other than one
+    local-cloud wrote (README.md) would be overwritten, then deleted."""
+    import re
+    import unicodedata
+
+    if not text.strip() or text != text.strip() or any(unicodedata.category(c) == "Cc" for c in text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} names no file (blank, a space at either end or a control character): pass the file "
+            "to write the clients' environment to, e.g. --env-file .localcloud/env (the default)"
+        )
+    path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is a folder: pass a file (--env-file .localcloud/env)")
+    if path.exists() or path.is_symlink():
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else [""]
+        except (OSError, ValueError):
+            lines = [""]
+        if not all(re.fullmatch(r"export [A-Z_][A-Z0-9_]*=\S*", line) for line in lines):
+            raise argparse.ArgumentTypeError(
+                f"{text!r} exists and is not an environment file local-cloud wrote (local-cloud writes it "
+                "and deletes it when it stops): pass a new file, e.g. --env-file .localcloud/env"
+            )
+    return text
 
 
 def _bake_seconds(text: str) -> float:

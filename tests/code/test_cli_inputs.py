@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import subprocess
 import sys
@@ -214,3 +216,40 @@ def test_serve_refuses_any_blank_model_dir_before_reading_anything(model_dir):
         cli.main(["serve", "--model-dir", model_dir, "--params", "no-such-params.yaml"])
     assert exit_.value.code == 2
     assert f"--model-dir (or TEXTCLF_MODEL_DIR) {model_dir!r} names no folder" in errors.getvalue()
+
+
+def _local_cloud_refuses(env_file: str, capsys) -> str:
+    from textclf import cli
+
+    with pytest.raises(SystemExit) as exit_:
+        cli.build_parser().parse_args(["local-cloud", "--env-file", env_file])
+    assert exit_.value.code == 2
+    return capsys.readouterr().err
+
+
+@settings(max_examples=60, deadline=None)
+@given(env_file=st.text(alphabet=st.sampled_from(" \t\n\r\x0b\x0c\x00"), max_size=4))
+def test_local_cloud_refuses_an_env_file_that_names_no_file(env_file):
+    """'' started the cloud and wrote no environment file, without a word."""
+    from textclf import cli
+
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), pytest.raises(SystemExit) as exit_:
+        cli.build_parser().parse_args(["local-cloud", "--env-file", env_file])
+    assert exit_.value.code == 2 and "names no file (blank" in err.getvalue()
+
+
+def test_local_cloud_never_takes_a_file_it_did_not_write(tmp_path, monkeypatch, capsys):
+    """It writes the file and deletes it when it stops: README.md would be overwritten, then gone."""
+    from textclf import cli
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "README.md").write_text("# keep\n", encoding="utf-8")
+    stale = "export AWS_REGION=us-east-1\nexport AWS_MAX_ATTEMPTS=1\n"  # a run killed before it deleted it
+    (tmp_path / "stale").write_text(stale, encoding="utf-8")
+
+    assert "is not an environment file local-cloud wrote" in _local_cloud_refuses("README.md", capsys)
+    assert "is a folder" in _local_cloud_refuses(".", capsys)
+    assert (tmp_path / "README.md").read_text(encoding="utf-8") == "# keep\n"
+    for env_file in ("stale", "new/env"):
+        assert cli.build_parser().parse_args(["local-cloud", "--env-file", env_file]).env_file == env_file
