@@ -1050,11 +1050,34 @@ def _handle(event: Any, context: Any, request_id: str, result: dict[str, Any]) -
     return outcome
 
 
+# An event is a few hundred bytes; Lambda's own limit on an asynchronous invocation's payload is
+# 1 MB (Invoke, Lambda API reference: https://docs.aws.amazon.com/lambda/latest/dg/API_Invoke.html).
+MAX_EVENT_BYTES = 1024 * 1024
+
+
+def read_event_file(event_file: str, limit: int = MAX_EVENT_BYTES) -> bytes:
+    """The bytes of a regular file of at most `limit` bytes, else OSError saying what it is (as
+    textclf.atomic.read_regular, which the Lambda zip cannot import): /dev/zero would be read without
+    end and a FIFO would block the command, so neither is read."""
+    import errno
+    import stat
+
+    fd = os.open(event_file, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO opens without waiting for a writer
+    with os.fdopen(fd, "rb") as handle:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            what = "a folder" if stat.S_ISDIR(mode) else "a device, pipe or socket, not a regular file"
+            raise OSError(errno.EINVAL, what, event_file)
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise OSError(errno.EFBIG, f"larger than {limit:,} bytes, far more than an event holds", event_file)
+    return data
+
+
 def main_cli(event_file: str) -> int:
     """`textclf redeploy --event FILE`: run the handler here against AWS_ENDPOINT_URL (or AWS)."""
     try:
-        with open(event_file, encoding="utf-8") as handle:
-            event = json.load(handle)
+        event = json.loads(read_event_file(event_file).decode("utf-8"))
     except OSError as error:
         return _refuse_file(f"{event_file}: cannot be read ({error.strerror}); pass a JSON event file")
     except ValueError as error:  # also bytes that are not UTF-8
