@@ -75,10 +75,23 @@ def parse(text: str, source: str = str(DESIRED_FILE)) -> Desired:
     return Desired(commit, digest)
 
 
+# The file holds two lines and a comment; anything far larger is not the declared state.
+MAX_DESIRED_BYTES = 64 * 1024
+
+
 def read(path: Path = DESIRED_FILE) -> Desired:
+    from textclf import atomic
+
     if not path.is_file():
         raise DesiredStateError(f"{path} is missing: it declares the model production serves")
-    return parse(path.read_text(encoding="utf-8"), str(path))
+    try:
+        data = atomic.read_regular(path, MAX_DESIRED_BYTES)
+    except OSError as error:
+        raise DesiredStateError(
+            f"{path}: cannot be read ({error.strerror}); it declares the model production serves: "
+            "restore it from main (git checkout origin/main -- deploy/production.yaml)"
+        ) from None
+    return parse(atomic.decode_utf8(data, path, DesiredStateError), str(path))
 
 
 def render(desired: Desired) -> str:

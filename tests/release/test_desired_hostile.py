@@ -1,0 +1,45 @@
+"""deploy/production.yaml as a careless or hostile pull request may write it (issue 27, round 6):
+bytes that are not UTF-8 (T2: a UnicodeDecodeError traceback)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from textclf.release import desired
+
+COMMIT = "a" * 40
+DIGEST = "b" * 64
+
+
+def show(workspace: Path, content: bytes, capsys) -> tuple[int, str]:
+    target = workspace / desired.DESIRED_FILE
+    target.parent.mkdir(exist_ok=True)
+    target.write_bytes(content)
+    status = desired.main(["show"])
+    return status, capsys.readouterr().err
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, monkeypatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_bytes_that_are_not_utf8_are_one_line_naming_the_line(workspace: Path, capsys) -> None:
+    status, err = show(workspace, f"commit: {COMMIT}\n".encode() + b"sha256: \xff\n", capsys)
+    assert status == 1, err
+    assert err.startswith("error: deploy/production.yaml: line 2: bytes that are not UTF-8"), err
+    assert "Traceback" not in err and "re-save the file as UTF-8" in err, err
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(content=st.binary(max_size=40))
+def test_any_bytes_give_a_state_or_one_named_error(workspace: Path, capsys, content: bytes) -> None:
+    status, err = show(workspace, content, capsys)
+    assert status in (0, 1), err
+    if status:
+        assert err.startswith("error: deploy/production.yaml"), err
