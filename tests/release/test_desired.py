@@ -17,7 +17,7 @@ DIGEST = "b" * 64
 
 def test_the_committed_file_parses() -> None:
     declared = desired.read(REPO / "deploy" / "production.yaml")
-    assert declared.commit is None or desired.SHA.match(declared.commit)
+    assert declared.commit is None or desired.SHA.fullmatch(declared.commit)
 
 
 def test_render_and_parse_round_trip() -> None:

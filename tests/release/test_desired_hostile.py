@@ -1,8 +1,10 @@
 """deploy/production.yaml as a careless or hostile pull request may write it (issue 27, round 6):
-bytes that are not UTF-8 (T2: a UnicodeDecodeError traceback)."""
+bytes that are not UTF-8 (T2: a UnicodeDecodeError traceback), a key given twice (U6: the last
+value won), a value with a line break at its end (U6: `^...$` accepted it)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -43,3 +45,25 @@ def test_any_bytes_give_a_state_or_one_named_error(workspace: Path, capsys, cont
     assert status in (0, 1), err
     if status:
         assert err.startswith("error: deploy/production.yaml"), err
+
+
+def test_a_key_given_twice_is_refused_naming_both_lines() -> None:
+    text = f"commit: {COMMIT}\nsha256: {DIGEST}\ncommit: {'c' * 40}\n"
+    with pytest.raises(desired.DesiredStateError) as refused:
+        desired.parse(text)
+    message = str(refused.value)
+    assert message.startswith("deploy/production.yaml: line 3: key 'commit' is given twice"), message
+    assert "first on line 1" in message and "keep one" in message, message
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    field=st.sampled_from(["commit", "sha256"]),
+    tail=st.sampled_from(["\n", "\r\n", "\n\n", "\r", "\u2028"]),
+)
+def test_a_value_with_a_line_break_at_its_end_is_refused(field: str, tail: str) -> None:
+    values = {"commit": COMMIT, "sha256": DIGEST}
+    values[field] += tail
+    text = json.dumps(values)  # JSON is YAML: the values exactly as given
+    with pytest.raises(desired.DesiredStateError, match=f"{field} must be"):
+        desired.parse(text)

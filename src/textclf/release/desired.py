@@ -39,8 +39,9 @@ import yaml
 
 DESIRED_FILE = Path("deploy/production.yaml")
 BRANCH = "release/production"
-SHA = re.compile(r"^[0-9a-f]{40}$")
-DIGEST = re.compile(r"^[0-9a-f]{64}$")
+# Whole values only (fullmatch): `$` would also accept a trailing newline.
+SHA = re.compile(r"[0-9a-f]{40}")
+DIGEST = re.compile(r"[0-9a-f]{64}")
 HEADER = (
     "# Production's declared state: the model production serves. Merging a pull request that\n"
     "# changes this file releases production (the release workflow opens one after staging checked\n"
@@ -59,18 +60,26 @@ class Desired:
 
 
 def parse(text: str, source: str = str(DESIRED_FILE)) -> Desired:
+    # A key given twice is refused, not settled by its last value: a reviewer reading the first
+    # `commit:` line would approve another model than the one released.
+    from textclf.config import _StrictLoader
+
     try:
-        loaded = yaml.safe_load(text)
+        loaded = yaml.load(text, Loader=_StrictLoader)  # a SafeLoader
     except yaml.YAMLError as error:
         raise DesiredStateError(f"{source}: not YAML ({error})") from None
+    except ValueError as error:  # a key given twice, named with its lines
+        raise DesiredStateError(f"{source}: {error}") from None
+    except RecursionError:
+        raise DesiredStateError(f"{source}: nested too deeply to be the declared state") from None
     if not isinstance(loaded, dict) or set(loaded) - {"commit", "sha256"}:
         raise DesiredStateError(f"{source}: expected the keys commit and sha256 only")
     commit, digest = loaded.get("commit"), loaded.get("sha256")
     if commit is None and digest is None:
         return Desired(None, None)
-    if not (isinstance(commit, str) and SHA.match(commit)):
+    if not (isinstance(commit, str) and SHA.fullmatch(commit)):
         raise DesiredStateError(f"{source}: commit must be a full 40-character commit sha, got {commit!r}")
-    if not (isinstance(digest, str) and DIGEST.match(digest)):
+    if not (isinstance(digest, str) and DIGEST.fullmatch(digest)):
         raise DesiredStateError(f"{source}: sha256 must be the model archive's 64-hex digest, got {digest!r}")
     return Desired(commit, digest)
 
