@@ -191,10 +191,11 @@ class Scoring:
 
     def add(self, texts: list[str]) -> None:
         started = time.perf_counter()
-        encodings = self.predictor.encode(texts)
+        # Each text cut to model.max_length x CHARS_PER_TOKEN characters before it is tokenized.
+        encodings, cut = self.predictor.encode_cut(texts)
         self.parts.append(softmax(self.predictor.logits_of(encodings)))
         self.seconds += time.perf_counter() - started
-        self.cut += [bool(encoding.overflowing) for encoding in encodings]
+        self.cut += cut
 
     def probabilities(self) -> np.ndarray:
         return np.concatenate(self.parts)
