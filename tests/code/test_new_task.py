@@ -15,6 +15,14 @@ from textclf.review import champion
 from textclf.verdict import Champion
 
 
+def write_eval(project: Project, metrics: dict) -> None:
+    """metrics/eval.json of a model trained on data whose classes are the metrics' (data.labels)."""
+    project.write_json("metrics/eval.json", metrics)
+    params = project.params()
+    params["data"]["labels"] = list(metrics["per_class"])
+    project.write_params(params)
+
+
 def verdict_of(project: Project) -> dict:
     return json.loads((project.root / "reports/gate.json").read_text(encoding="utf-8"))
 
@@ -62,7 +70,7 @@ def test_a_new_task_still_meets_the_thresholds(spam_repo):
 
 
 def test_the_same_task_worse_than_main_still_fails(spam_repo):
-    spam_repo.write_json("metrics/eval.json", WORSE_EVAL)
+    write_eval(spam_repo, WORSE_EVAL)
 
     with pytest.raises(SystemExit) as exit_:
         cli.main(["gate", "--champion", "main"])
@@ -83,7 +91,7 @@ def test_added_classes_are_the_same_task_compared_and_named(spam_repo):
             "warranty": {"warranty": 18, "returns": 2},
         }
     )
-    spam_repo.write_json("metrics/eval.json", added)
+    write_eval(spam_repo, added)
 
     assert cli.main(["gate", "--champion", "main"]) == 0
 

@@ -173,6 +173,7 @@ def new_project(root: Path, repo_root: Path) -> Project:
     project.write("dvc.yaml", (repo_root / "dvc.yaml").read_text(encoding="utf-8"))
     params = yaml.safe_load((repo_root / "params.yaml").read_text(encoding="utf-8"))
     params["evaluate"] = EVALUATE
+    params["data"]["labels"] = LABELS  # the classes of MAIN_EVAL: the gate checks eval.json against them
     project.write_params(params)
     return project
 
@@ -202,6 +203,7 @@ def branch_from_main(
 
 
 def _three_epochs_stricter_recall(params: dict[str, Any]) -> None:
+    params["data"]["labels"] = [*LABELS, "warranty"]
     params["train"]["epochs"] = 3
     params["evaluate"]["thresholds"]["min_class_recall"] = 0.75
 

@@ -88,6 +88,10 @@ def test_metrics_table_is_dvc_metrics_diff_against_main(pr_report):
 def test_params_that_changed_are_dvc_params_diff(pr_report):
     params = table_after(section(pr_report, "### Metrics"), "Param")
     assert params == {
+        "data.labels": [
+            "\\['billing', 'delivery', 'returns'\\]",
+            "\\['billing', 'delivery', 'returns', 'warranty'\\]",
+        ],
         "evaluate.thresholds.min\\_class\\_recall": ["0.7", "0.75"],
         "train.epochs": ["2", "3"],
     }
@@ -204,20 +208,15 @@ def test_gate_failure_against_production_is_explained(pr_repo, bucket):
     assert exit_.value.code == 1
 
 
-def test_a_nan_and_a_missing_metric(pr_repo):
+def test_a_nan_and_a_missing_metric_are_refused_naming_the_key(pr_repo, capsys):
     broken = {key: value for key, value in PR_EVAL.items() if key != "accuracy"}
     pr_repo.write_json("metrics/eval.json", {**broken, "macro_f1": float("nan")})
 
-    report = build("--champion", "main")
+    assert cli.main(["report", "--champion", "main"]) == 2
 
-    headline = section(report, "## ")
-    assert headline.startswith("## ❌ Gate failed: macro\\_f1 NaN")
-    assert "- accuracy = —, needs ≥ 0.8500" in headline
-    assert "- macro\\_f1 = —, needs ≥ 0.8500" in headline
-    assert "- macro\\_f1 vs main = —, needs ≥ 0.9066" in headline
-    metrics = table_after(section(report, "### Metrics"), "Metric")
-    assert metrics["macro\\_f1"] == [fmt(MAIN_EVAL["macro_f1"]), "NaN", "NaN"]
-    assert metrics["accuracy"] == ["0.9167", "—", "removed"]
+    err = capsys.readouterr().err
+    assert "metrics/eval.json: accuracy is missing but the confusion_matrix" in err and "dvc repro" in err
+    assert not (pr_repo.root / "reports/report.md").exists()
 
 
 def test_first_pr_ever_has_nothing_on_main_and_no_champion(first_repo, bucket):
@@ -239,7 +238,7 @@ def test_first_pr_ever_has_nothing_on_main_and_no_champion(first_repo, bucket):
 
 
 def test_a_very_long_class_name_keeps_every_table_valid(pr_repo):
-    long_label = "warranty claim | escalated to <b>tier 2</b> * " * 8
+    long_label = ("warranty claim | escalated to <b>tier 2</b> * " * 8).strip()
     outcomes = {
         "billing": {"billing": 19, "returns": 1},
         "returns": {"returns": 20},
@@ -247,6 +246,9 @@ def test_a_very_long_class_name_keeps_every_table_valid(pr_repo):
     }
     pr_repo.write_json("metrics/eval.json", eval_metrics(outcomes))
     pr_repo.write_json("metrics/data.json", data_metrics({label: (70, 15, 20) for label in outcomes}))
+    params = pr_repo.params()
+    params["data"]["labels"] = list(outcomes)
+    pr_repo.write_params(params)
 
     report = build("--champion", "main")  # `build` checks every table
 

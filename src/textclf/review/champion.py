@@ -117,9 +117,8 @@ def parse_record(body: bytes, url: str) -> Champion:
     version = record.get("model_version")
     if version is not None and not (isinstance(version, str) and COMMIT.fullmatch(version)):
         # production-commit prints it for the release workflow (the bake's rollback target).
-        shown = repr(version) if len(repr(version)) <= 60 else repr(version)[:57] + "..."
         raise ChampionError(
-            f"{url}: model_version {shown} is not a git commit; record it again at the next release"
+            f"{url}: model_version {_brief(version)} is not a git commit; record it again at the next release"
         )
     return Champion(
         origin="production",
@@ -271,6 +270,12 @@ def number_or_none(value: Any) -> bool:
     return value is None or (isinstance(value, int | float) and not isinstance(value, bool))
 
 
+# The evaluate stage rounds every figure to 4 decimals (textclf.pipeline.evaluate.score); a figure
+# further than half a unit of the last decimal from what its confusion matrix gives was edited.
+ROUNDING = 0.5e-4 + 1e-9
+REWRITE = "the evaluate stage writes it from the test rows: run `dvc repro` instead of editing the file"
+
+
 def check_eval(payload: dict[str, Any], where: str, error: type[Exception]) -> None:
     """metrics/eval.json in the shape the evaluate stage writes, else `error` naming the key (the
     report, the gate and champion record require it)."""
@@ -320,7 +325,9 @@ def check_eval(payload: dict[str, Any], where: str, error: type[Exception]) -> N
         ]
         if missing:
             # A class left out of per_class is left out of min_class_recall too.
-            raise error(f"{where}: per_class lacks {missing[:5]}, classes of confusion_matrix.labels")
+            raise error(
+                f"{where}: per_class lacks {missing[:5]}, classes of confusion_matrix.labels; {REWRITE}"
+            )
     _counts_agree(payload, where, error)
 
 
@@ -347,6 +354,95 @@ def _counts_agree(payload: dict[str, Any], where: str, error: type[Exception]) -
             f"{where}: {first} disagrees with {', '.join(rest)}: the evaluate stage writes them from "
             "the same test rows; run `dvc repro evaluate` instead of editing the file"
         )
+
+
+def _brief(value: Any, limit: int = 60) -> str:
+    text = repr(value) if not isinstance(value, int) or abs(value) < 10**12 else "a huge integer"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _shown_labels(labels: Any, limit: int = 8) -> str:
+    listed = [str(label) for label in labels]
+    return repr(listed[:limit])[:-1] + (f", and {len(listed) - limit} more]" if len(listed) > limit else "]")
+
+
+def check_consistent(
+    payload: dict[str, Any], where: str, labels: list[str], source: str, error: type[Exception]
+) -> None:
+    """metrics/eval.json as the evaluate stage writes it for this data, else `error` naming the key:
+    per_class and confusion_matrix.labels are the data's classes (`labels`, from `source`), the
+    matrix is square with a row per class, and every figure (accuracy, macro_f1, each class's
+    precision, recall, f1 and support, test_rows) is what the matrix gives, within the rounding to
+    4 decimals. A file that leaves out a class, or whose figures contradict its own matrix, was not
+    written by the evaluate stage for this data, and the gate must not judge it."""
+    check_eval(payload, where, error)
+    expected = set(labels)
+    per_class, matrix = payload.get("per_class"), payload.get("confusion_matrix")
+    for key, value in (("per_class", per_class), ("confusion_matrix", matrix), ("test_rows", None)):
+        if key not in payload or (key != "test_rows" and not value):
+            raise error(f"{where}: {key} is missing; {REWRITE}")
+    assert isinstance(per_class, dict) and isinstance(matrix, dict)  # check_eval's shape
+    for key, found in (("per_class", list(per_class)), ("confusion_matrix.labels", matrix["labels"])):
+        names = [str(label) for label in found]
+        if set(names) != expected or len(names) != len(expected):
+            missing, extra = expected - set(names), set(names) - expected
+            problems = [f"lacks {_shown_labels(sorted(missing))}"] if missing else []
+            problems += [f"has {_shown_labels(sorted(extra))}, not classes of the data"] if extra else []
+            problems += [] if problems else ["names a class twice"]
+            raise error(
+                f"{where}: {key} {' and '.join(problems)}; the data's classes ({source}) are "
+                f"{_shown_labels(labels)}: {REWRITE}"
+            )
+    order = [str(label) for label in matrix["labels"]]
+    rows = matrix["rows_actual_columns_predicted"]
+    if len(rows) != len(order) or any(len(row) != len(order) for row in rows):
+        raise error(
+            f"{where}: confusion_matrix.rows_actual_columns_predicted must be {len(order)} rows of "
+            f"{len(order)} counts, one per class of confusion_matrix.labels; {REWRITE}"
+        )
+    total = sum(map(sum, rows))  # test_rows, as check_eval found (> 0)
+    exact: dict[str, dict[str, float]] = {}
+    for i, label in enumerate(order):
+        hits, actual, predicted = rows[i][i], sum(rows[i]), sum(row[i] for row in rows)
+        exact[label] = {
+            "precision": hits / predicted if predicted else 0.0,
+            "recall": hits / actual if actual else 0.0,
+            "f1": 2 * hits / (actual + predicted) if actual + predicted else 0.0,
+        }
+        if per_class[label].get("support") != actual:
+            raise error(
+                f"{where}: per_class.{label}.support {per_class[label].get('support')!r} is not the "
+                f"{actual} rows of its confusion_matrix row; {REWRITE}"
+            )
+    trace = sum(rows[i][i] for i in range(len(order)))
+    matrix_says = "the confusion_matrix"
+    _agrees(
+        payload.get("accuracy"),
+        trace / total,
+        "accuracy",
+        f"{matrix_says} (its diagonal over its total)",
+        where,
+        error,
+    )
+    mean_f1 = sum(figures["f1"] for figures in exact.values()) / len(exact)
+    _agrees(
+        payload.get("macro_f1"),
+        mean_f1,
+        "macro_f1",
+        f"the mean f1 of the classes in {matrix_says}",
+        where,
+        error,
+    )
+    for label, figures in exact.items():
+        for key, value in figures.items():
+            source = f"its {matrix_says} row and column"
+            _agrees(per_class[label].get(key), value, f"per_class.{label}.{key}", source, where, error)
+
+
+def _agrees(value: Any, exact: float, key: str, source: str, where: str, error: type[Exception]) -> None:
+    if not is_score(value) or abs(value - exact) > ROUNDING:
+        shown = "missing" if value is None else _brief(value)
+        raise error(f"{where}: {key} is {shown} but {source} gives {exact:.4f}; {REWRITE}")
 
 
 def build_record(

@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from textclf import atomic
-from textclf.config import Params
-from textclf.review.champion import EVAL_METRICS_FILE, Source, find
+from textclf.config import DataParams, Params
+from textclf.review.champion import EVAL_METRICS_FILE, Source, check_consistent, find
+from textclf.serving.inference import is_label_list
 from textclf.verdict import judge, summary, usable
 
 __all__ = ["VERDICT_FILE", "GateError", "judge", "load_metrics", "run", "summary", "usable"]
@@ -34,6 +35,19 @@ class GateError(RuntimeError):
 def load_metrics(path: Path = EVAL_METRICS_FILE) -> dict[str, Any]:
     hint = "run the pipeline (dvc repro) so the evaluate stage writes it"
     return atomic.read_json_object(path, GateError, hint, " of metrics")
+
+
+def data_classes(data: DataParams) -> tuple[list[str], str]:
+    """The data's classes and where they come from: params.yaml data.labels, or, when that is null
+    (whatever the data holds), the prepare stage's labels.json."""
+    if data.labels is not None:
+        return list(data.labels), "params.yaml data.labels"
+    path = Path(data.prepared_dir) / "labels.json"
+    hint = "run the pipeline (dvc repro) so the prepare stage writes it"
+    labels = atomic.read_json_object(path, GateError, hint).get("labels")
+    if not is_label_list(labels):
+        raise GateError(f'{path}: expected {{"labels": [...]}} with two or more distinct labels; {hint}')
+    return labels, str(path)
 
 
 def data_rule_checks(
@@ -67,6 +81,8 @@ def run(
     """The full verdict (thresholds, champion and the data rules that are set), written to
     `verdict_file`. `data_checks`: the report's results of textclf.review.data_checks, if it ran them."""
     metrics = load_metrics(metrics_file)
+    # Judged only as the evaluate stage wrote it for this data: every class, figures that agree.
+    check_consistent(metrics, str(metrics_file), *data_classes(params.data), GateError)
     lookup = find(params.aws.resolved(), base_ref, source, candidate=metrics)
     extra = data_rule_checks(params, base_ref, data_checks)
     verdict = judge(metrics, params.evaluate, lookup.champion, extra)
