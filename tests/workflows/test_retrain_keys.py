@@ -65,6 +65,10 @@ def tree(root: Path) -> dict[str, str]:
         ("incoming/x\u202eexe.csv", r"a bidirectional control character \(U\+202E\)"),
         ("incoming/a\u2066b.csv", r"a bidirectional control character \(U\+2066\)"),
         ("incoming/" + "n" * 300 + ".csv", "a segment longer than a file name"),
+        ("incoming/\ufeffdata.csv", r"an invisible character \(U\+FEFF ZERO WIDTH NO-BREAK SPACE\)"),
+        ("incoming/data\u200b.csv", r"an invisible character \(U\+200B ZERO WIDTH SPACE\)"),
+        ("incoming/a\u2028b.csv", r"an invisible character \(U\+2028 LINE SEPARATOR\)"),
+        ("incoming/a\u2029b.csv", r"an invisible character \(U\+2029 PARAGRAPH SEPARATOR\)"),
     ],
 )
 def test_a_key_that_could_lead_elsewhere_is_named_and_imports_nothing(folder, tmp_path, key, problem):
@@ -126,6 +130,18 @@ def test_a_key_that_is_a_file_and_a_folder_at_once(folder):
     with pytest.raises(retrain.RetrainError, match=r"s3 key 'incoming/a.csv/b.csv' cannot be stored"):
         import_now()
     assert not (folder / "data/raw/incoming").exists()
+
+
+def test_two_keys_equal_in_nfc_form_are_named_and_import_nothing(folder, tmp_path):
+    put("incoming/caf\u00e9.csv", good_csv())  # é as one character
+    put("incoming/cafe\u0301.csv", good_csv("third"))  # e and a combining acute accent
+    before = tree(tmp_path)
+    with pytest.raises(retrain.RetrainError) as refused:
+        import_now()
+    message = str(refused.value)
+    assert "'incoming/cafe\u0301.csv' and 'incoming/caf\u00e9.csv'" in message, message  # S3's order
+    assert "equal in NFC form" in message and "rename one (nothing was imported)" in message, message
+    assert tree(tmp_path) == before
 
 
 def test_ordinary_nested_keys_still_import(folder):

@@ -23,6 +23,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -115,9 +116,15 @@ def list_incoming(s3: Any, bucket: str) -> list[str]:
 BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
+# Characters a name shows as nothing, or as a line break: Unicode's format characters (Cf: U+FEFF,
+# U+200B, U+200D, U+2060, U+00AD ...) and the line and paragraph separators (Zl U+2028, Zp U+2029).
+INVISIBLE_CATEGORIES = frozenset({"Cf", "Zl", "Zp"})
+
+
 def relative_path(key: str) -> PurePosixPath:
     """Where below incoming/ a key's file goes; RetrainError (naming the key) for any key that could
-    lead elsewhere: an absolute path, an empty, `.` or `..` segment, a backslash or a control character."""
+    lead elsewhere or look like another: an absolute path, an empty, `.` or `..` segment, a backslash, a
+    control, bidirectional or invisible character."""
     if not key.startswith(INCOMING_PREFIX):
         raise RetrainError(f"s3 key {key!r} is not under {INCOMING_PREFIX}")
     segments = key[len(INCOMING_PREFIX) :].split("/")
@@ -133,6 +140,12 @@ def relative_path(key: str) -> PurePosixPath:
             f"a bidirectional control character (U+{ord(bidi[0]):04X}), which shows the name in "
             "another order than it is"
         )
+    elif hidden := [char for char in key if unicodedata.category(char) in INVISIBLE_CATEGORIES]:
+        char = hidden[0]
+        problem = (
+            f"an invisible character (U+{ord(char):04X} {unicodedata.name(char, 'unnamed')}), so two "
+            "names that look the same are different files"
+        )
     elif any(len(segment.encode("utf-8")) > 255 for segment in segments):
         problem = "a segment longer than a file name may be (255 bytes)"
     if problem:
@@ -141,6 +154,20 @@ def relative_path(key: str) -> PurePosixPath:
             f"{INCOMING_PREFIX}<folder>/<file>.csv (nothing was imported)"
         )
     return PurePosixPath(*segments)
+
+
+def refuse_twins(keys: list[str]) -> None:
+    """Two keys that are the same text in Unicode's composed form (NFC: `café.csv` typed with é or
+    with e and a combining accent) look the same but would be two files; RetrainError naming both."""
+    seen: dict[str, str] = {}
+    for key in keys:
+        other = seen.setdefault(unicodedata.normalize("NFC", key), key)
+        if other != key:
+            raise RetrainError(
+                f"s3 keys {other!r} and {key!r} are the same name written with different Unicode characters "
+                "(equal in NFC form): they would be two files that look the same; delete or rename one "
+                "(nothing was imported)"
+            )
 
 
 def destination(key: str, raw_dir: Path) -> Path:
@@ -221,6 +248,7 @@ def _import(s3: Any, aws: AwsParams, data: DataParams) -> ImportSummary:
     wanted = [key for key in keys if not key.endswith("/") and key.lower().endswith(SUFFIXES)]
     # Every key is checked before anything is downloaded: one bad key imports nothing.
     targets = {key: destination(key, raw_dir) for key in wanted}
+    refuse_twins(wanted)
     # A file a .dvcignore hides is neither versioned by DVC nor read by prepare: not new data.
     hidden = {key for key, target in targets.items() if hidden_by_dvcignore(target)}
     targets = {key: target for key, target in targets.items() if key not in hidden}
