@@ -580,9 +580,8 @@ def cmd_staging_check(args: argparse.Namespace) -> None:
 
     from textclf.release import staging
 
+    staging.check_endpoint_name(args.endpoint)
     params = _load(args)
-    if not args.endpoint:
-        raise staging.StagingError("name the staging endpoint: --endpoint or TEXTCLF_ENDPOINT_NAME")
     aws = params.aws.resolved()
     if args.commit:  # the split published with the model, checked against its manifest
         from textclf.release import promote
@@ -605,6 +604,7 @@ def cmd_bake(args: argparse.Namespace) -> None:
 
     from textclf.release import promote, staging
 
+    targets = _targets(args)
     params = _load(args)
     settings, aws = params.deploy.staging, params.aws.resolved()
     # Checked before the watch: a bad commit found only once an alarm fired would leave no rollback.
@@ -621,7 +621,6 @@ def cmd_bake(args: argparse.Namespace) -> None:
     if not previous:
         staging.write_job_summary(f"### Bake: alarm `{firing}` fired; no previous model to roll back to\n")
         raise staging.StagingError(f"alarm {firing} fired during the bake and no previous model is known")
-    targets = promote.Targets(args.function, args.endpoint)
     promote.promote(previous, aws, targets, params.evaluate.main_metric)
     message = (
         f"alarm {firing} fired during the bake: production was rolled back to {args.previous}; "
@@ -645,11 +644,21 @@ def cmd_github_settings(args: argparse.Namespace) -> None:
         log(f"set and verified: {line}")
 
 
+def _targets(args: argparse.Namespace):
+    """--function and --endpoint (or their variables) as names AWS takes, checked before any step;
+    one not given is left to promote.Targets.check, which says which variable is not set."""
+    from textclf.release import promote, staging
+
+    function = staging.check_function_name(args.function)
+    endpoint = None if args.endpoint is None else staging.check_endpoint_name(args.endpoint)
+    return promote.Targets(function, endpoint)
+
+
 def cmd_promote(args: argparse.Namespace) -> None:
     from textclf.release import promote
 
+    targets = _targets(args)
     params = _load(args)
-    targets = promote.Targets(args.function, args.endpoint)
     deployment = promote.promote(args.commit, params.aws.resolved(), targets, params.evaluate.main_metric)
     log(f"released {deployment['commit']} to {deployment['endpoint']}")
     _print_json(deployment)

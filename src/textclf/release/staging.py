@@ -34,6 +34,7 @@ import csv
 import json
 import math
 import os
+import re
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -46,6 +47,47 @@ from textclf.config import Params
 
 class StagingError(RuntimeError):
     """A check of the staged model failed; the message says which and by how much."""
+
+
+# The names the release steps are given, checked before any AWS call: ' ' reached InvokeEndpoint
+# (SageMaker's ValidationError, or a connection error naming /endpoints/%20/), and --function ''
+# was reported as TEXTCLF_REDEPLOY_FUNCTION not being set.
+# CreateEndpoint's EndpointName: ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$
+# (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateEndpoint.html).
+ENDPOINT_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
+# Invoke's FunctionName: a name (at most 64 characters), an ARN or a partial ARN, with an optional
+# version or alias (https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html, Request Parameters).
+FUNCTION_NAME = re.compile(
+    r"(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\d{1}:)?(\d{12}:)?(function:)?"
+    r"(?P<name>[a-zA-Z0-9-_]{1,64})(:(\$LATEST|[a-zA-Z0-9-_]+))?"
+)
+
+
+def check_endpoint_name(value: str | None, option: str = "--endpoint") -> str:
+    """`value` if it is a SageMaker endpoint name; StagingError naming `option` and its variable."""
+    where = f"{option} (or TEXTCLF_ENDPOINT_NAME)"
+    if value is None:
+        raise StagingError(
+            f"name the endpoint: {where}, the Terraform output endpoint_name (make infra-output)"
+        )
+    if not ENDPOINT_NAME.fullmatch(value):
+        raise StagingError(
+            f"{where} {value!r} is not a SageMaker endpoint name (1 to 63 letters, digits and hyphens, "
+            "starting and ending with a letter or digit): pass the Terraform output endpoint_name "
+            "(make infra-output)"
+        )
+    return value
+
+
+def check_function_name(value: str | None, option: str = "--function") -> str | None:
+    """`value` if it is a Lambda function name or ARN (None: not given, promote says so)."""
+    if value is not None and not (len(value) <= 170 and FUNCTION_NAME.fullmatch(value)):
+        raise StagingError(
+            f"{option} (or TEXTCLF_REDEPLOY_FUNCTION) {value!r} is not a Lambda function name (1 to 64 "
+            "letters, digits, hyphens and underscores) or ARN: pass the Terraform output "
+            "redeploy_function_name (make infra-output)"
+        )
+    return value
 
 
 def test_split(prepared_dir: Path, confusion_csv: Path) -> tuple[list[str], list[str]]:
@@ -185,6 +227,7 @@ def check(
 ) -> dict[str, Any]:
     """All staging checks on the test texts and the labels evaluate gave them; the summary, with
     every failed check named in `problems`."""
+    check_endpoint_name(endpoint)
     settings = params.deploy.staging
     summary = {
         "endpoint": endpoint,
