@@ -296,7 +296,7 @@ def read_json_file(path: Path, what: str) -> dict[str, Any]:
 def publish(
     commit: str,
     aws: AwsParams,
-    model_dir: Path = MODEL_DIR,
+    model_dir: Path | None = None,
     metrics_file: Path = METRICS_FILE,
     gate_file: Path = GATE_FILE,
     s3: Any = None,
@@ -304,11 +304,12 @@ def publish(
 ) -> dict[str, Any]:
     """Upload the model and its metrics under models/<commit>/ with the caller's own credentials
     (a person's; a pull request's role may not write models/: its run publishes through the
-    training-run function, `make publish`); the manifest goes last."""
+    training-run function, `make publish`); the manifest goes last. Without `model_dir` (`textclf
+    publish`) the workspace's models/model, which the pipeline wrote from the checked-out commit:
+    the commit must then be the clean HEAD (filed under another, it would stay there: write-once)."""
     artifact = Artifact(aws.published_models, check_commit(commit))
-    if Path(model_dir).resolve() == MODEL_DIR.resolve():
-        # The workspace's own model folder is the one the pipeline wrote from the checked-out
-        # commit: filed under another commit, it would stay there for ever (write-once).
+    if model_dir is None:
+        model_dir = MODEL_DIR
         check_workspace_commit(artifact.commit)
     metrics, evaluated = passing_evaluation(metrics_file, gate_file, test_split_file)
     check_evaluated_model(model_dir, metrics, metrics_file)
