@@ -835,12 +835,11 @@ def run(
 
 
 def port_number(text: str) -> int:
-    """A TCP port, 0-65535 (0: a free one); the message names where a port may come from."""
-    try:
-        port = int(text.strip())
-    except ValueError:
-        port = -1
-    if not 0 <= port <= 65535 or not text.strip().isdigit():
+    """A TCP port, 0-65535 (0: a free one), in ASCII digits; the message names where a port may
+    come from. int() reads any script's digits: --port ８０ (full-width) listened on port 80."""
+    digits = text.strip()
+    port = int(digits) if digits.isascii() and digits.isdigit() else -1
+    if not 0 <= port <= 65535:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a port number 0-65535 (from --port, TEXTCLF_PORT or SAGEMAKER_BIND_TO_PORT)"
         )
