@@ -20,12 +20,19 @@ AWS = AwsParams(artifacts_bucket=BUCKET)
 RELEASED = "0123456789abcdef0123456789abcdef01234567"
 
 
+def published(bucket: str, commit: str = RELEASED) -> None:
+    """The manifest the publish step writes last: the commit has a published model."""
+    body = json.dumps({"commit": commit}).encode()
+    boto3.client("s3").put_object(Bucket=bucket, Key=f"models/{commit}/manifest.json", Body=body)
+
+
 def stored(bucket: str) -> dict:
     return json.loads(boto3.client("s3").get_object(Bucket=bucket, Key=PRODUCTION_KEY)["Body"].read())
 
 
 def test_record_then_find_reads_production_from_the_bucket(pr_repo, bucket):
     when = datetime(2026, 3, 1, 12, 30, tzinfo=UTC)
+    published(bucket)
     champion.record(AWS, pr_repo.root / "metrics/eval.json", RELEASED, "macro_f1", now=when)
 
     record = stored(bucket)
@@ -68,6 +75,7 @@ def test_auto_without_aws_credentials_compares_with_main(pr_repo, no_aws):
 
 
 def test_auto_with_credentials_reads_the_bucket(pr_repo, bucket):
+    published(bucket)
     champion.record(AWS, pr_repo.root / "metrics/eval.json", RELEASED, "macro_f1")
 
     assert champion.find(AWS, "main", "auto").champion.origin == "production"
@@ -116,8 +124,8 @@ def with_billing(**scores) -> dict:
 @pytest.mark.parametrize(
     ("version", "metrics", "message"),
     [
-        ("HEAD", MAIN_EVAL, "not a git commit"),
-        ("0123ABC", MAIN_EVAL, "not a git commit"),
+        ("HEAD", MAIN_EVAL, "not a full git commit"),
+        ("0123ABC", MAIN_EVAL, "not a full git commit"),
         (RELEASED, {**MAIN_EVAL, "macro_f1": math.nan}, "`macro_f1` is missing or not a number from 0 to 1"),
         (RELEASED, {**MAIN_EVAL, "accuracy": 7.0}, "`accuracy` is missing or not a number from 0 to 1"),
         (RELEASED, {**MAIN_EVAL, "accuracy": 10**400}, "`accuracy` is missing or not a number from 0 to 1"),
@@ -142,7 +150,7 @@ def test_record_refuses_bad_input_and_writes_nothing(pr_repo, bucket, version, m
     with pytest.raises(ChampionError, match=message):
         champion.record(AWS, pr_repo.root / "metrics/eval.json", version, "macro_f1")
 
-    listing = boto3.client("s3").list_objects_v2(Bucket=bucket)
+    listing = boto3.client("s3").list_objects_v2(Bucket=bucket, Prefix="production/")
     assert listing.get("KeyCount", 0) == 0
 
 

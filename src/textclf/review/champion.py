@@ -40,6 +40,11 @@ PRODUCTION_KEY = "production/metrics.json"
 EVAL_METRICS_FILE = Path("metrics/eval.json")
 # A model version is the git commit that produced the model (as the redeploy Lambda requires).
 COMMIT = re.compile(r"[0-9a-f]{7,40}")
+# What `champion record` takes: the full commit its published model is filed under.
+FULL_COMMIT = re.compile(r"[0-9a-f]{40}")
+# The manifest the publish step writes last under the commit's folder of the models bucket (the
+# layout of textclf.release.promote's Artifact): a commit without one has no published model.
+PUBLISHED_MANIFEST = "models/{commit}/manifest.json"
 Source = Literal["auto", "bucket", "main"]
 SOURCES: tuple[str, ...] = ("auto", "bucket", "main")
 
@@ -448,10 +453,10 @@ def _agrees(value: Any, exact: float, key: str, source: str, where: str, error: 
 def build_record(
     metrics: dict[str, Any], model_version: str, main_metric: str, now: datetime
 ) -> dict[str, Any]:
-    if not COMMIT.fullmatch(model_version):
+    if not FULL_COMMIT.fullmatch(model_version):
         raise ChampionError(
-            f"model version {model_version!r} is not a git commit (7-40 lowercase hex digits): "
-            "pass the commit that produced the released model"
+            f"model version {_brief(model_version)} is not a full git commit (40 lowercase hex digits, "
+            "as `git rev-parse <commit>` prints it): pass the commit whose published model was released"
         )
     for key in ("accuracy", "macro_f1", main_metric):
         if not is_score(metrics.get(key)):
@@ -476,19 +481,64 @@ def build_record(
     }
 
 
+def check_published(s3: Any, aws: AwsParams, commit: str) -> None:
+    """The commit has a published model: its manifest is in the models bucket, else ChampionError.
+    (The release records the champion after promoting that model; by hand, only such a commit.)"""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    key = PUBLISHED_MANIFEST.format(commit=commit)
+    where = f"s3://{aws.published_models}/{key}"
+    try:
+        s3.head_object(Bucket=aws.published_models, Key=key)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
+            raise ChampionError(
+                f"no published model for commit {commit}: {where} does not exist; record the commit "
+                "the release promoted (make production-commit prints production's), whose PR run published it"
+            ) from None
+        raise ChampionError(f"cannot read {where}: {error}") from None
+    except BotoCoreError as error:
+        raise ChampionError(f"cannot read {where}: {error}") from None
+
+
+def check_in_repository(commit: str) -> None:
+    """In a git checkout with its full history, the commit must be one of the repository's
+    (`git cat-file -e <commit>^{commit}`); a shallow clone (CI) cannot tell, and is not asked."""
+    shallow = subprocess.run(["git", "rev-parse", "--is-shallow-repository"], capture_output=True, text=True)
+    if shallow.returncode != 0 or shallow.stdout.strip() != "false":
+        return  # not a git checkout, or a shallow one
+    found = subprocess.run(["git", "cat-file", "-e", f"{commit}^{{commit}}"], capture_output=True)
+    if found.returncode != 0:
+        raise ChampionError(
+            f"model version {commit} is not a commit of this repository: pass the commit whose "
+            "published model was released (git fetch first if it is on another branch)"
+        )
+
+
 def record(
-    aws: AwsParams, metrics_file: Path, model_version: str, main_metric: str, now: datetime | None = None
+    aws: AwsParams,
+    metrics_file: Path,
+    model_version: str,
+    main_metric: str,
+    now: datetime | None = None,
+    in_repository: bool = False,
 ) -> dict[str, Any]:
-    """Write the released model's metrics as production's; one PUT, so readers never see half."""
+    """Write the released model's metrics as production's; one PUT, so readers never see half.
+    `model_version`: a full commit with a published model; `in_repository` (by hand, `textclf
+    champion record`): also one of this checkout's commits (check_in_repository)."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     metrics = atomic.read_json_object(
         metrics_file, ChampionError, "run the evaluate stage (dvc repro) first", " of metrics"
     )
     payload = build_record(metrics, model_version, main_metric, now or datetime.now(UTC))
+    if in_repository:
+        check_in_repository(model_version)
     url = production_url(aws.artifacts_bucket)
+    s3 = _s3(aws)
+    check_published(s3, aws, model_version)
     try:
-        _s3(aws).put_object(
+        s3.put_object(
             Bucket=aws.artifacts_bucket,
             Key=PRODUCTION_KEY,
             Body=(json.dumps(payload, indent=2) + "\n").encode("utf-8"),
