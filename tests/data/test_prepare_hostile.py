@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -350,13 +351,39 @@ def test_labels_differing_only_in_case_are_refused_unless_listed(project):
     assert prepare.run(data(labels=[*LABELS, "Billing"]))["classes"]["train"]["Billing"] > 0
 
 
-@pytest.mark.parametrize("name", ["extra.json", "extra.tsv", "more/extra.xlsx"])
+@pytest.mark.parametrize(
+    "name", ["extra.json", "extra.tsv", "more/extra.xlsx", "extra.txt", "rows.dat", "NOTES", "more/x.md"]
+)
 def test_data_files_prepare_does_not_read_are_named(project, name):
     (project / "data/raw" / name).parent.mkdir(exist_ok=True)
     (project / "data/raw" / name).write_text('[{"text": "x", "label": "billing"}]', encoding="utf-8")
 
     with pytest.raises(DataError, match=rf"{name}: prepare reads .csv, .jsonl and .parquet files only"):
         prepare.run(data())
+
+
+def test_a_file_dvcignore_hides_is_neither_versioned_nor_read(project):
+    (project / "data/raw/README.txt").write_text("where the data comes from\n", encoding="utf-8")
+    (project / ".dvcignore").write_text("data/raw/README.txt\n", encoding="utf-8")
+    assert prepare.run(data())["rows"]["raw"] == len(GOOD_CSV.splitlines()) - 1
+
+
+@pytest.mark.parametrize(
+    ("label", "character"),
+    [
+        ("\x1b[31mbilling", "U+001B"),  # an ESC sequence recolours a terminal
+        ("billing\u202e", "U+202E"),  # shows the name in another order than it is
+        ("bill\u200bing", "U+200B"),  # invisible: two classes that look the same
+        ("bill\u2028ing", "U+2028"),  # a line separator inside a name
+    ],
+)
+def test_a_label_with_a_control_or_invisible_character_is_refused(project, label, character):
+    rows = GOOD_CSV + f"one more note,{label}\n"
+    (project / "data/raw/a.csv").write_text(rows, encoding="utf-8")
+    where = r"a.csv: row 61 \(line 62\): column 'label' holds "
+    with pytest.raises(DataError, match=where + re.escape(character)):
+        prepare.run(data(labels=None))
+    assert not (project / "data/prepared").exists()
 
 
 def test_a_link_to_a_file_outside_the_repository_is_refused(project, tmp_path_factory):

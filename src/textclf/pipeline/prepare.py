@@ -31,6 +31,7 @@ import random
 import re
 import sys
 import tempfile
+import unicodedata
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -44,8 +45,7 @@ from textclf.text import normalise
 SUMMARY_FILE = Path("metrics/data.json")
 SPLITS = ("train", "validation", "test")
 READERS = {".csv": "csv", ".jsonl": "jsonl", ".parquet": "parquet"}
-# Data files prepare does not read: refused with a message rather than silently left out.
-UNREAD = (".json", ".tsv", ".ndjson", ".xlsx", ".xls", ".gz", ".zip", ".bz2", ".xz", ".zst", ".feather")
+IGNORE_FILES = frozenset({".dvcignore", ".gitignore"})
 # Everything prepare writes into data.prepared_dir: the only files it may replace there.
 PREPARED_FILES = frozenset({*(f"{name}.jsonl" for name in SPLITS), "labels.json"})
 PARQUET_BATCH_ROWS = 10_000
@@ -124,14 +124,16 @@ def data_files(raw_dir: Path) -> list[Path]:
             absolute = here.resolve() / name
             if any(spec.match_file(absolute.relative_to(where).as_posix()) for where, spec in specs_here):
                 continue  # DVC does not version it: training must not read it either
-            suffix = path.suffix.lower()
-            if suffix not in READERS:
-                if suffix in UNREAD:
-                    raise DataError(
-                        f"{path}: prepare reads .csv, .jsonl and .parquet files only; convert it (JSON "
-                        f"records one per line: .jsonl) or move it out of {raw_dir} (data.raw_dir)"
-                    )
-                continue
+            if name in IGNORE_FILES:
+                continue  # DVC's and git's own rules, not data
+            if path.suffix.lower() not in READERS:
+                # DVC versions every file here, so a file prepare would skip (notes.txt, rows.dat)
+                # is data nobody trains on: said, not silently left out.
+                raise DataError(
+                    f"{path}: prepare reads .csv, .jsonl and .parquet files only; convert it (JSON "
+                    f"records one per line: .jsonl), move it out of {raw_dir} (data.raw_dir), or list "
+                    "it in .dvcignore if it is not data (DVC then neither versions it nor prepare reads it)"
+                )
             if path.is_symlink():
                 try:  # strict: a dangling link or a loop is an error, not a file silently skipped
                     target = path.resolve(strict=True)
@@ -327,8 +329,23 @@ def _lone_surrogate(value: str) -> str | None:
     return found.group(0) if found else None
 
 
+def _check_label_characters(label: str, where: str, params: DataParams) -> None:
+    """A label becomes a class name in labels.json, the summary, the report and the PR comment:
+    control characters (an ESC sequence recolours a terminal), invisible format characters and
+    bidirectional controls (U+202E shows a name in another order than it is) are refused, as
+    params.yaml and S3 keys refuse them."""
+    bad = next((c for c in label if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")), None)
+    if bad is not None:
+        name = unicodedata.name(bad, "a control character")
+        raise DataError(
+            f"{where}: column {params.label_column!r} holds U+{ord(bad):04X} ({name}) in the label "
+            f"{label[:40]!r}; labels are class names shown in reports: remove the character"
+        )
+
+
 def iter_rows(raw_dir: Path, params: DataParams) -> Iterator[tuple[str, str, Path, int, int | None]]:
     """(text as written, label as text, file, row index, line) of every row, checked for types."""
+    checked_labels: set[str] = set()  # labels repeat: each distinct one is checked once
     for path in data_files(raw_dir):
         kind = READERS[path.suffix.lower()]
         try:
@@ -345,6 +362,9 @@ def iter_rows(raw_dir: Path, params: DataParams) -> Iterator[tuple[str, str, Pat
                     raise DataError(
                         f"{where}: column {params.label_column!r} must be a text or a number, got {label!r}"
                     )
+                if shown not in checked_labels:
+                    _check_label_characters(shown, _row_name(path, index, line), params)
+                    checked_labels.add(shown)
                 for column, value in ((params.text_column, text), (params.label_column, shown)):
                     if (bad := _lone_surrogate(value)) is not None:
                         where = _row_name(path, index, line)
