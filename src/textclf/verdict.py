@@ -31,7 +31,8 @@ class Champion:
     def describe(self) -> str:
         if self.origin == "production":
             return f"production model {self.model_version} (recorded {self.recorded_at}, {self.location})"
-        return f"main's committed metrics ({self.location})"
+        # location is `<ref>:<path>`; a ref name has no colon (git check-ref-format).
+        return f"{self.location.split(':', 1)[0]}'s committed metrics ({self.location})"
 
 
 def usable(value: Any) -> bool:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import subprocess
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -136,15 +137,29 @@ def parse_record(body: bytes, url: str) -> Champion:
 
 def resolve_ref(ref: str) -> str:
     """The commit `ref` names, or an error telling how to make it available (CI clones shallowly)."""
+    if not ref.strip():
+        raise ChampionError("--base is empty: pass the branch the pull request merges into, e.g. --base main")
+    if ref.startswith("-"):
+        raise ChampionError(f"--base {ref!r} is an option, not a git ref: pass a branch, e.g. --base main")
     result = subprocess.run(
-        ["git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], capture_output=True, text=True
+        ["git", "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"],
+        capture_output=True,
+        text=True,
     )
-    if result.returncode != 0:
+    if result.returncode == 0:
+        return result.stdout.strip()
+    branch = subprocess.run(["git", "check-ref-format", "--branch", ref], capture_output=True)
+    if branch.returncode == 0 and ref != "HEAD":
+        # A branch CI has not fetched (a shallow clone holds the PR's head only).
+        refspec = shlex.quote(f"{ref}:{ref}")
         raise ChampionError(
-            f"git ref {ref!r} not found: fetch it first (git fetch --depth=1 origin {ref}:{ref}), "
+            f"git ref {ref!r} not found: fetch it first (git fetch --depth=1 origin {refspec}), "
             "or pass another base with --base"
         )
-    return result.stdout.strip()
+    raise ChampionError(
+        f"git ref {ref!r} is not a commit of this repository (--base): pass the branch the pull "
+        "request merges into, e.g. --base main"
+    )
 
 
 def committed_json(ref: str, path: Path) -> dict[str, Any] | None:
