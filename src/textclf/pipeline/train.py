@@ -35,7 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from textclf import atomic
 from textclf.config import Params
-from textclf.serving.inference import is_label_list
+from textclf.serving.inference import CHARS_PER_TOKEN, is_label_list
 
 MODEL_DIR = Path("models/model")
 CHECKPOINT_ROOT = Path("work/checkpoints")
@@ -273,8 +273,12 @@ def _compute_metrics(prediction) -> dict[str, float]:
 def _tokenized(rows: list[dict], tokenizer, label2id: dict[str, int], max_length: int):
     from datasets import Dataset
 
+    # Cut before tokenizing, as evaluate and the server do (serving.inference.CHARS_PER_TOKEN): a
+    # megabyte-long text would be tokenized whole only to keep its first max_length tokens.
+    # Prepared texts are normalised (whitespace collapsed), so the cut keeps every kept token.
+    cut = max_length * CHARS_PER_TOKEN
     dataset = Dataset.from_dict(
-        {"text": [r["text"] for r in rows], "label": [label2id[r["label"]] for r in rows]}
+        {"text": [r["text"][:cut] for r in rows], "label": [label2id[r["label"]] for r in rows]}
     )
     # No padding here: the collator pads each batch to its own longest text (dynamic padding).
     return dataset.map(
