@@ -81,8 +81,29 @@ NEEDS: dict[str, tuple[str, ...]] = {
 }
 
 
+def _params_path(args: argparse.Namespace) -> Path:
+    """--params as given: a path other than the default that names nothing is the option's fault
+    (`--params /nonexistent` was told to run from the repository root)."""
+    option = "--params (or TEXTCLF_PARAMS)" if args.command == "serve" else "--params"
+    path = Path(args.params)
+    if not args.params.strip():
+        raise ParamsError(f"{option} {args.params!r} names no file: pass your params file, e.g. params.yaml")
+    try:
+        found = path.exists() or path.is_symlink()
+    except ValueError:  # a NUL in the path
+        found = False
+    if path != PARAMS_FILE and not found:
+        raise ParamsError(
+            f"{option} {args.params!r}: not found (relative paths start at the working folder, "
+            f"{Path.cwd()}); pass the path of your params file, or leave it out to read params.yaml from "
+            "the repository root"
+        )
+    return path
+
+
 def _load(args: argparse.Namespace) -> Params:
     """params.yaml with the sections this command reads (NEEDS)."""
+    _params_path(args)
     params = load_params(args.params, needs=NEEDS.get(args.command, ()))
     if args.command == "train" and params.train_backend == "sagemaker":
         params = load_params(args.params, needs=(*NEEDS["train"], "sagemaker", "aws"))

@@ -253,3 +253,46 @@ def test_local_cloud_never_takes_a_file_it_did_not_write(tmp_path, monkeypatch, 
     assert (tmp_path / "README.md").read_text(encoding="utf-8") == "# keep\n"
     for env_file in ("stale", "new/env"):
         assert cli.build_parser().parse_args(["local-cloud", "--env-file", env_file]).env_file == env_file
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "option"),
+    [
+        (["prepare", "--params", "/nonexistent"], None, "--params '/nonexistent': not found"),
+        (["gate", "--params", "conf/params.yaml"], None, "--params 'conf/params.yaml': not found"),
+        (["serve"], "/nonexistent", "--params (or TEXTCLF_PARAMS) '/nonexistent': not found"),
+    ],
+)
+def test_a_params_file_that_is_not_there_names_the_option(tmp_path, monkeypatch, capsys, argv, env, option):
+    """--params /nonexistent (or TEXTCLF_PARAMS) was told to run from the repository root."""
+    from textclf import cli
+
+    monkeypatch.chdir(tmp_path)
+    if env is not None:
+        monkeypatch.setenv("TEXTCLF_PARAMS", env)
+
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert option in err and "pass the path of your params file" in err
+    assert "run from the repository root" not in err
+
+
+def test_the_default_params_file_missing_still_says_where_to_run(tmp_path, monkeypatch, capsys):
+    from textclf import cli
+
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["prepare"]) == 2
+    assert "params.yaml: not found; run from the repository root" in capsys.readouterr().err
+
+
+@settings(max_examples=100, deadline=None)
+@given(name=st.text(st.characters(blacklist_categories=["Cs"]), min_size=1, max_size=12))
+def test_any_params_path_that_names_nothing_names_the_option(name):
+    from textclf import cli
+
+    value = f"/nonexistent-{name}"
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        assert cli.main(["gate", "--params", value]) == 2
+    assert f"--params {value!r}" in err.getvalue()
+    assert "run from the repository root" not in err.getvalue()
