@@ -96,7 +96,8 @@ def test_a_folder_the_command_cannot_write_is_one_message(tmp_path, repo_root):
     """A machine's refusal (here: reports/ is a file) names the path, without a traceback."""
     (tmp_path / "params.yaml").write_text((repo_root / "params.yaml").read_text(encoding="utf-8"))
     (tmp_path / "metrics").mkdir()
-    (tmp_path / "metrics/eval.json").write_text('{"accuracy": 0.9, "macro_f1": 0.9}', encoding="utf-8")
+    # The committed metrics: the gate refuses an eval.json that leaves out params.yaml's classes.
+    shutil.copy(repo_root / "metrics/eval.json", tmp_path / "metrics/eval.json")
     (tmp_path / "reports").write_text("not a folder", encoding="utf-8")
     for command in (["git", "init", "-q", "-b", "main"], ["git", "add", "-A"]):
         subprocess.run(command, cwd=tmp_path, check=True)
