@@ -82,10 +82,10 @@ data: $(INSTALLED) ## Materialise data/raw: the bundled sample when data.dvc pin
 repro: $(INSTALLED) data ## Run prepare -> train -> evaluate on the sample, offline; ends with a summary
 	@echo "$(BIN)/dvc repro"
 	@PYTHONUNBUFFERED=1 $(BIN)/dvc repro | $(BIN)/python -m textclf.review.dvc_output
-	@$(BIN)/textclf summary --base "$(REPORT_BASE)" --champion "$(CHAMPION)"
+	@$(BIN)/textclf summary --base "$$REPORT_BASE" --champion "$$CHAMPION"
 
 summary: $(INSTALLED) ## The last run in 100 columns: metrics, classes, gate, training, next steps
-	@$(BIN)/textclf summary --base "$(REPORT_BASE)" --champion "$(CHAMPION)"
+	@$(BIN)/textclf summary --base "$$REPORT_BASE" --champion "$$CHAMPION"
 
 metrics: $(INSTALLED) ## Every metric of the last run in one wide table (dvc metrics show)
 	$(BIN)/dvc metrics show

@@ -10,26 +10,28 @@ CHAMPION ?= auto
 REPORT_MD := reports/report.md
 # CML finds its comment by this hidden title, so every push edits the same comment.
 REPORT_WATERMARK ?= textclf report
+# Read by the recipes as "$$NAME" (make would expand $(shell ...) in a value pasted as $(NAME)).
+export REPORT_BASE CHAMPION REPORT_WATERMARK
 # The PR to comment on; empty: the PR of the commit CML runs for (the PR head on pull_request).
 PR_NUMBER ?=
 
 report: $(INSTALLED) ## Write reports/report.md (this workspace vs main and production) and reports/gate.json
-	$(BIN)/textclf report --base "$(REPORT_BASE)" --champion "$(CHAMPION)" $${COMMIT:+--commit-sha "$$COMMIT"}
+	$(BIN)/textclf report --base "$$REPORT_BASE" --champion "$$CHAMPION" $${COMMIT:+--commit-sha "$$COMMIT"}
 
 # GNU make exits 2 whenever a recipe fails, whatever the recipe's code ("The exit status of make is
 # always one of three values", GNU make manual, "How to Run make"): make's last line carries the
 # program's own code, `Error 1` for a failed gate, `Error 2` for a missing or malformed input.
 gate: $(INSTALLED) ## Judge metrics/eval.json on thresholds and the champion (a fail fails make)
-	$(BIN)/textclf gate --base "$(REPORT_BASE)" --champion "$(CHAMPION)"
+	$(BIN)/textclf gate --base "$$REPORT_BASE" --champion "$$CHAMPION"
 
 # --no-publish: nothing in the report is uploaded to CML's public asset host.
 report-comment: ## Post reports/report.md on the PR, updating the same comment each push (needs cml)
 	@test -s $(REPORT_MD) || { echo "$(REPORT_MD) is missing: run make report first" >&2; exit 2; }
 	cml comment update --target="pr$${PR_NUMBER:+/$$PR_NUMBER}" \
-		--watermark-title="$(REPORT_WATERMARK)" --no-publish $(REPORT_MD)
+		--watermark-title="$$REPORT_WATERMARK" --no-publish $(REPORT_MD)
 
 champion: $(INSTALLED) ## Print the champion the gate compares with, and where it came from
-	$(BIN)/textclf champion show --base "$(REPORT_BASE)" --champion "$(CHAMPION)"
+	$(BIN)/textclf champion show --base "$$REPORT_BASE" --champion "$$CHAMPION"
 
 champion-record: $(INSTALLED) ## Record metrics/eval.json as production's (MODEL_VERSION=<released commit>)
 	@test -n "$${MODEL_VERSION:-}" || { echo "set MODEL_VERSION=<git commit of the released model>" >&2; exit 2; }
@@ -65,4 +67,4 @@ test-report-render: $(INSTALLED) render-tools ## Render the report (both themes)
 plots-page: $(INSTALLED) $(NODE_TOOLS) ## Write $(PLOTS_PAGE)/index.html: `dvc plots diff` vs REPORT_BASE, one self-contained file
 	@mkdir -p build
 	node tools/plots-template.mjs > build/dvc-plots-standalone.html
-	$(BIN)/dvc plots diff "$(REPORT_BASE)" -o $(PLOTS_PAGE) --html-template build/dvc-plots-standalone.html
+	$(BIN)/dvc plots diff -o $(PLOTS_PAGE) --html-template build/dvc-plots-standalone.html -- "$$REPORT_BASE"

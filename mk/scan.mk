@@ -10,6 +10,7 @@
 .PHONY: infra-plan-json infra-checkov-plan infra-cloudsplaining
 
 PLAN_JSON ?= .cache/infra-plan.json
+export PLAN_JSON  # read as "$$PLAN_JSON" in the recipes
 CLOUDSPLAINING_VERSION := 0.9.1
 CLOUDSPLAINING_VENV ?= $(TOOLS_CACHE)/cloudsplaining-$(CLOUDSPLAINING_VERSION)
 CHECKOV_PLAN_ARGS ?= --quiet --compact
@@ -21,13 +22,13 @@ $(CLOUDSPLAINING_VENV)/bin/cloudsplaining:
 	$(CLOUDSPLAINING_VENV)/bin/pip install --quiet cloudsplaining==$(CLOUDSPLAINING_VERSION)
 
 infra-plan-json: ## Write $(PLAN_JSON) from the plan `make infra-plan` saved (terraform show -json)
-	@mkdir -p $(dir $(PLAN_JSON))
-	$(TF) main show -json $(abspath $(INFRA_PLAN)) >$(PLAN_JSON)
+	@mkdir -p "$$(dirname -- "$$PLAN_JSON")"
+	$(TF) main show -json $(abspath $(INFRA_PLAN)) >"$$PLAN_JSON"
 
 # A plan carries no `#checkov:skip` comments (checkov's plan enrichment did not apply them here):
 # tests/iam/test_rendered_policies.py applies terraform/'s skips, with their reasons, to the result.
 infra-checkov-plan: $(CHECKOV_VENV)/bin/checkov ## checkov over the rendered plan $(PLAN_JSON) (fails on terraform/'s commented skips too)
-	$(CHECKOV_VENV)/bin/checkov --framework terraform_plan --file $(PLAN_JSON) --skip-download $(CHECKOV_PLAN_ARGS)
+	$(CHECKOV_VENV)/bin/checkov --framework terraform_plan --file "$$PLAN_JSON" --skip-download $(CHECKOV_PLAN_ARGS)
 
 infra-cloudsplaining: $(CLOUDSPLAINING_VENV)/bin/cloudsplaining ## cloudsplaining over every role's policies in $(PLAN_JSON) (JSON on stdout)
-	$(CLOUDSPLAINING_VENV)/bin/python tools/policy_scan.py $(PLAN_JSON)
+	$(CLOUDSPLAINING_VENV)/bin/python tools/policy_scan.py "$$PLAN_JSON"
