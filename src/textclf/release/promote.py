@@ -237,14 +237,18 @@ def _missing(error: Exception) -> bool:
 # Publish (PR workflow)
 
 
-def pack_model(model_dir: Path, archive: Path) -> None:
-    """model.tar.gz with the folder's files at the archive root, in a stable order."""
+def check_model_folder(model_dir: Path) -> None:
     problems = [name for name in REQUIRED_MODEL_FILES if not (model_dir / name).is_file()]
     if not model_dir.is_dir() or problems:
         raise ReleaseError(
             f"{model_dir}: not a trained model folder (missing {', '.join(problems) or 'the folder'}); "
             "run the pipeline first (dvc repro)"
         )
+
+
+def pack_model(model_dir: Path, archive: Path) -> None:
+    """model.tar.gz with the folder's files at the archive root, in a stable order."""
+    check_model_folder(model_dir)
     import gzip
 
     links = sorted(str(p) for p in model_dir.rglob("*") if p.is_symlink())
@@ -358,6 +362,7 @@ def check_evaluated_model(model_dir: Path, metrics: dict[str, Any], metrics_file
     evaluation names) has the sha256 the evaluation recorded, and its labels are the evaluated classes."""
     from textclf.serving.inference import GRAPH_FILES, SERVING_FILE
 
+    check_model_folder(model_dir)
     redo = "run the pipeline (dvc repro) so the folder and its evaluation belong together, then publish"
     graph = metrics.get("graph")
     file, digest = (graph.get("file"), graph.get("sha256")) if isinstance(graph, dict) else (None, None)
