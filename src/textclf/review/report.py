@@ -371,8 +371,10 @@ def _data_checks(params: Params, base_ref: str, compare: bool = True) -> dict[st
 # ---------------------------------------------------------------------------------------------
 # Markdown building blocks
 
-# Characters that would start markup inside a table cell or a sentence.
-_MARKUP = str.maketrans({c: "\\" + c for c in "\\`*_[]<>|~"} | {"\n": " ", "\r": " "})
+# Characters that would start markup inside a table cell or a sentence. An `@` gets a zero-width
+# space after it: GitHub turns `@name` in a comment into a mention that notifies that user or team
+# (a label `@admin` from the data would); `@\u200bname` reads the same and mentions no one.
+_MARKUP = str.maketrans({c: "\\" + c for c in "\\`*_[]<>|~"} | {"\n": " ", "\r": " ", "@": "@\u200b"})
 
 
 def md(text: Any) -> str:
