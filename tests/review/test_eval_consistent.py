@@ -94,6 +94,10 @@ def test_with_labels_null_the_classes_are_prepares_labels_json(first_repo, no_aw
     assert cli.main(["gate", "--champion", "main"]) == 2
     assert "data/prepared/labels.json: not found; run the pipeline (dvc repro)" in capsys.readouterr().err
 
+    first_repo.write_json("data/prepared/labels.json", {"labels": ["billing", "billing"]})
+    assert cli.main(["gate", "--champion", "main"]) == 2
+    assert 'labels.json: expected {"labels": [...]} with two or more distinct' in capsys.readouterr().err
+
     first_repo.write_json("data/prepared/labels.json", {"labels": ["billing", "returns"]})
     assert cli.main(["gate", "--champion", "main"]) == 2
     err = capsys.readouterr().err

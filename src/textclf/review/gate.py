@@ -20,7 +20,6 @@ from typing import Any
 from textclf import atomic
 from textclf.config import DataParams, Params
 from textclf.review.champion import EVAL_METRICS_FILE, Source, check_consistent, find
-from textclf.serving.inference import is_label_list
 from textclf.verdict import judge, summary, usable
 
 __all__ = ["VERDICT_FILE", "GateError", "judge", "load_metrics", "run", "summary", "usable"]
@@ -45,7 +44,14 @@ def data_classes(data: DataParams) -> tuple[list[str], str]:
     path = Path(data.prepared_dir) / "labels.json"
     hint = "run the pipeline (dvc repro) so the prepare stage writes it"
     labels = atomic.read_json_object(path, GateError, hint).get("labels")
-    if not is_label_list(labels):
+    # What prepare writes: two or more distinct, non-empty strings (the review wing reads the file
+    # itself; the serving wing's reader is not its to import).
+    if not (
+        isinstance(labels, list)
+        and len(labels) >= 2
+        and all(isinstance(label, str) and label for label in labels)
+        and len(set(labels)) == len(labels)
+    ):
         raise GateError(f'{path}: expected {{"labels": [...]}} with two or more distinct labels; {hint}')
     return labels, str(path)
 
