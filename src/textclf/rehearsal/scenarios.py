@@ -826,7 +826,7 @@ def batch_injection(world: World) -> dict[str, Any]:
         world.repo.head_of("main"),
         "refs/heads/main",
         job="batch",
-        environment="production",
+        environment="batch",
         inputs=inputs,
         check=False,
     )

@@ -61,7 +61,9 @@ from textclf import atomic
 
 CLAIM_KEYS = ["repo", "context", "ref"]
 # The PR workflow's checks that must pass before a merge (the jobs' names in .github/workflows/pr.yml).
-REQUIRED_CHECKS = ["lint and fast tests", "slow tests", "train, report and gate"]
+# "what the PR changes" too: if it failed, the train job would be skipped, and a skipped required
+# job counts as passed, so an untrained PR could merge.
+REQUIRED_CHECKS = ["what the PR changes", "lint and fast tests", "slow tests", "train, report and gate"]
 # The GitHub Actions app: a required check bound to it is satisfied only by a check run that a
 # workflow reported (REST, branch protection: required_status_checks.checks[].app_id).
 GITHUB_ACTIONS_APP_ID = 15368
