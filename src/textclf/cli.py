@@ -64,7 +64,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "train": ("data", "model", "train", "deploy", "deploy.serve"),
     "evaluate": ("data", "model", "evaluate", "deploy", "deploy.serve"),
     "serve": ("model", "deploy", "deploy.serve"),
-    "gate": ("evaluate", "aws"),
+    "gate": ("data", "evaluate", "aws"),  # data: the classes eval.json must cover
     "report": ("data", "model", "train", "evaluate", "aws"),
     "summary": ("model", "evaluate", "aws"),
     "use-data": ("data",),
@@ -439,10 +439,13 @@ class FoldedLines:
 
 
 @contextlib.contextmanager
-def folded_output(width: int = 100) -> Iterator[None]:
-    """sys.stdout and sys.stderr folded at `width` columns (FoldedLines) while the block runs."""
+def folded_output(width: int = 100, stdout: bool = True) -> Iterator[None]:
+    """sys.stderr, and sys.stdout unless `stdout` is False, folded at `width` columns (FoldedLines)
+    while the block runs."""
     streams = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = FoldedLines(sys.stdout, width), FoldedLines(sys.stderr, width)
+    if stdout:
+        sys.stdout = FoldedLines(sys.stdout, width)
+    sys.stderr = FoldedLines(sys.stderr, width)
     try:
         yield
     finally:
@@ -461,11 +464,15 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 
 def cmd_train_job(args: argparse.Namespace) -> None:
-    """The SageMaker `train` program: reads the container contract's paths and hyperparameters."""
+    """The SageMaker `train` program: reads the container contract's paths and hyperparameters.
+    Its log lines (standard error) are folded at 100 columns as `textclf train`'s are; standard
+    output is not: its last line is the run's facts as one JSON line, which the SageMaker backend
+    reads from the job's log (training/sagemaker.py)."""
     from textclf.pipeline import train
 
-    _plain_library_logs()
-    train.main_job()
+    with folded_output(stdout=False):
+        _plain_library_logs()
+        train.main_job()
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
@@ -544,7 +551,11 @@ def cmd_champion(args: argparse.Namespace) -> None:
         if not args.model_version:
             raise champion.ChampionError("record needs --model-version (the released model's commit)")
         payload = champion.record(
-            params.aws.resolved(), Path(args.metrics), args.model_version, params.evaluate.main_metric
+            params.aws.resolved(),
+            Path(args.metrics),
+            args.model_version,
+            params.evaluate.main_metric,
+            in_repository=True,
         )
         log(f"recorded model {payload['model_version']} as production's metrics")
         return
@@ -829,7 +840,10 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--commit-sha", help="commit the model came from (CI: the PR head; default: HEAD)")
     champ = _comparison_args(add("champion", cmd_champion, "Show the champion, or record it at release"))
     champ.add_argument("action", choices=("show", "record"), help="show production's metrics, or record them")
-    champ.add_argument("--model-version", help="record: the git commit of the released model")
+    champ.add_argument(
+        "--model-version",
+        help="record: the full git commit (40 hex digits) of the released model, one with a published model",
+    )
     champ.add_argument("--metrics", default="metrics/eval.json", help="record: metrics file (%(default)s)")
     from textclf.serving import server  # light: torch loads only when the server starts
 

@@ -5,6 +5,7 @@ report that lists anything else (encoder weights missing, unexpected keys) stays
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -14,10 +15,10 @@ REPO = Path(__file__).resolve().parents[2]
 BASE = "sentence-transformers/all-MiniLM-L6-v2"  # the default model.name, a packaged model
 
 
-def run(code: str) -> subprocess.CompletedProcess:
+def run(code: str, log_setup: str = "cli._plain_library_logs()\n") -> subprocess.CompletedProcess:
     """`code` after the train command's log set-up, with stderr a pipe (a log, as in CI)."""
     return subprocess.run(
-        [sys.executable, "-c", "from textclf import cli\ncli._plain_library_logs()\n" + code],
+        [sys.executable, "-c", "from textclf import cli\n" + log_setup + code],
         capture_output=True,
         text=True,
         env={**os.environ, "PYTHONPATH": str(REPO / "src"), "TQDM_DISABLE": "1"},
@@ -76,3 +77,32 @@ def test_a_report_on_anything_but_the_head_stays_whole():
     assert "[transformers] BertForSequenceClassification LOAD REPORT from: a-model" in done.stderr
     assert "bert.encoder.layer.0.attention.self.query.weight | MISSING" in done.stderr
     assert "expected" not in done.stderr
+
+
+def test_under_train_job_the_line_is_folded_within_100_columns_and_stdout_is_not():
+    # The SageMaker job's log: `textclf train-job` as the training image runs it, with the base
+    # model loaded as training loads it; the run's facts stay one JSON line on standard output
+    # (the SageMaker backend reads them from the log: training/sagemaker.py).
+    facts = {"global_step": 1, "onnx_export": {"served": {"reason": "x" * 120}}}
+    done = run(
+        "import json\n"
+        "from textclf.pipeline import modeling, train\n"
+        "def job():\n"
+        f"    modeling.load_classifier({BASE!r}, ['ham', 'spam'])\n"
+        f"    print(json.dumps({facts!r}), flush=True)\n"
+        "train.main_job = job\n"
+        "cli.main(['train-job'])\n",
+        log_setup="",  # the command sets its logs up itself
+    )
+
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.splitlines()
+    assert lines and all(len(line) <= 100 for line in lines), lines
+    assert all(line.startswith("[transformers] ") for line in lines), lines
+    said = " ".join(line.removeprefix("[transformers] ").strip() for line in lines)
+    assert said == (
+        "BertForSequenceClassification: a new classification head for data.labels "
+        "(classifier.bias, classifier.weight), trained by this stage; transformers' load report lists "
+        "it as MISSING from the base model: expected, not an error"
+    )
+    assert json.loads(done.stdout) == facts
