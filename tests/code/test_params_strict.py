@@ -222,7 +222,7 @@ def test_the_cli_prints_one_message_and_exits_2(tmp_path, template, edit, messag
 
 def test_a_params_file_that_does_not_exist(tmp_path):
     done = textclf(tmp_path, "prepare", "--params", "nowhere.yaml")
-    assert done.returncode == 2 and "nowhere.yaml: not found" in done.stderr
+    assert done.returncode == 2 and "--params 'nowhere.yaml': not found" in done.stderr
     assert "Traceback" not in done.stderr
 
 
