@@ -75,3 +75,12 @@ def test_the_command_answers_in_one_line(keys, monkeypatch, capsys) -> None:
     assert cli.main(argv) == 2
     err = capsys.readouterr().err
     assert "AWS_PROFILE='nosuch'" in err and "Traceback" not in err, err
+
+
+def test_the_retrain_import_names_the_setting_too(keys, monkeypatch) -> None:
+    from textclf.config import DataParams
+    from textclf.release import retrain
+
+    monkeypatch.setenv("AWS_RETRY_MODE", "bogus")
+    with pytest.raises(retrain.RetrainError, match=r"AWS_RETRY_MODE='bogus' .*\(nothing was imported\)"):
+        retrain.import_incoming(AwsParams(), DataParams())

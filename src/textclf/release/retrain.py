@@ -228,10 +228,14 @@ def check_new_files(staging: Path, data: DataParams, bucket: str) -> int:
 
 def import_incoming(aws: AwsParams, data: DataParams, s3: Any = None) -> ImportSummary:
     """Copy new or changed incoming objects into the raw data folder, all or nothing."""
-    import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
-    s3 = s3 or boto3.session.Session().client("s3", region_name=aws.region)
+    from textclf.release import promote
+
+    try:
+        s3 = s3 or promote.aws_client("s3", aws)
+    except promote.ReleaseError as error:  # an AWS setting boto3 cannot use, named
+        raise RetrainError(f"{error} (nothing was imported)") from None
     try:
         return _import(s3, aws, data)
     except (BotoCoreError, ClientError) as error:
