@@ -608,20 +608,17 @@ def cmd_production_commit(args: argparse.Namespace) -> None:
 
 
 def cmd_staging_check(args: argparse.Namespace) -> None:
-    import boto3
 
-    from textclf.release import staging
+    from textclf.release import promote, staging
 
     staging.check_endpoint_name(args.endpoint)
     params = _load(args)
     aws = params.aws.resolved()
     if args.commit:  # the split published with the model, checked against its manifest
-        from textclf.release import promote
-
         texts, expected = promote.published_test_split(args.commit, aws)
     else:  # this checkout's outputs (dvc pull or dvc repro)
         texts, expected = staging.test_split(Path(params.data.prepared_dir), Path("plots/confusion.csv"))
-    runtime = boto3.client("sagemaker-runtime", region_name=aws.region)
+    runtime = promote.aws_client("sagemaker-runtime", aws)
     summary = staging.check(params, args.endpoint, runtime, texts, expected)
     report = staging.markdown(summary)
     staging.write_job_summary(report)
@@ -632,7 +629,6 @@ def cmd_staging_check(args: argparse.Namespace) -> None:
 
 def cmd_bake(args: argparse.Namespace) -> None:
     """Watch production's alarms; on an alarm, promote the previous model again and fail."""
-    import boto3
 
     from textclf.release import promote, staging
 
@@ -642,7 +638,7 @@ def cmd_bake(args: argparse.Namespace) -> None:
     # Checked before the watch: a bad commit found only once an alarm fired would leave no rollback.
     previous = promote.check_commit(args.previous) if args.previous else None
     alarms = [name.strip() for name in args.alarms.split(",") if name.strip()]
-    cloudwatch = boto3.client("cloudwatch", region_name=aws.region)
+    cloudwatch = promote.aws_client("cloudwatch", aws)
     seconds = settings.bake_seconds if args.seconds is None else args.seconds
     log(f"baking: watching {alarms} for {seconds:.0f} s")
     firing = staging.watch_alarms(cloudwatch, alarms, seconds, settings.bake_poll_seconds)

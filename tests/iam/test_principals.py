@@ -23,6 +23,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.iam.conftest import GITHUB_REPOSITORY, Account
+from tests.release.evaluation import evaluation_of
 from tests.release.redeploy_world import set_endpoint_behaviour, tarball
 from textclf.config import AwsParams
 from textclf.localcloud import principals
@@ -50,7 +51,7 @@ def model_folder(tiny_model_dir: Path, tmp_path: Path, broken: bool = False) -> 
     if broken:  # no weights: the container would fail its health check
         (folder / "model.safetensors").unlink()
     metrics = tmp_path / "eval.json"
-    metrics.write_text(json.dumps({"accuracy": 0.9, "macro_f1": 0.9, "per_class": {}}), encoding="utf-8")
+    metrics.write_text(json.dumps(evaluation_of(folder)), encoding="utf-8")
     metrics.with_name("gate.json").write_text(json.dumps({"verdict": "pass"}), encoding="utf-8")
     return folder, metrics
 

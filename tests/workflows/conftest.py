@@ -13,6 +13,8 @@ from pathlib import Path
 import boto3
 import pytest
 
+from tests.release.evaluation import evaluation_of
+
 ARTIFACTS = "textclf-test-artifacts"
 DATA = "textclf-test-data"
 LABELS = ["account", "billing", "cancellation", "delivery", "product", "returns"]
@@ -97,7 +99,7 @@ def trained(tmp_path, tiny_model_dir, monkeypatch) -> dict[str, Path]:
     shutil.copytree(tiny_model_dir, model)
     metrics = tmp_path / "metrics" / "eval.json"
     metrics.parent.mkdir(parents=True)
-    metrics.write_text(json.dumps({"accuracy": 0.91, "macro_f1": 0.9, "per_class": {}}), encoding="utf-8")
+    metrics.write_text(json.dumps(evaluation_of(model, accuracy=0.91, macro_f1=0.9)), encoding="utf-8")
     gate = tmp_path / "metrics" / "gate.json"
     gate.write_text(json.dumps({"verdict": "pass", "checks": [], "reasons": []}), encoding="utf-8")
     return {"model": model, "metrics": metrics, "gate": gate}

@@ -227,7 +227,7 @@ def test_publish_is_write_once_per_commit(buckets, trained, tmp_path) -> None:
     other = tmp_path / "other-model"
     shutil_copy = __import__("shutil").copytree
     shutil_copy(trained["model"], other)
-    (other / "labels.json").write_text('{"labels": ["x", "y"]}', encoding="utf-8")
+    (other / "notes.txt").write_text("another model", encoding="utf-8")  # other bytes, same evaluation
     with pytest.raises(release.ReleaseError, match="released models are write-once"):
         release.publish(COMMIT, aws(), other, trained["metrics"])
 
