@@ -104,17 +104,17 @@ use-data: $(INSTALLED) ## FILE=<csv/jsonl/parquet> becomes the data (TEXT=, LABE
 	@$(MAKE) --no-print-directory repro
 
 test: $(INSTALLED) data ## Run the whole test suite, slow tests included
-	$(BIN)/pytest
+	$(WITHOUT_IMAGE_TAGS) $(BIN)/pytest
 
 test-fast: $(INSTALLED) ## Run the tests not marked slow
-	$(BIN)/pytest -m "not slow"
+	$(WITHOUT_IMAGE_TAGS) $(BIN)/pytest -m "not slow"
 
 test-iam: $(INSTALLED) ## IAM enforced: policy rules, each step as its principal on a Terraform-made account, service rules
-	$(BIN)/pytest tests/iam tests/release/test_localcloud_endpoints.py tests/release/test_lambda_package.py \
+	$(WITHOUT_IMAGE_TAGS) $(BIN)/pytest tests/iam tests/release/test_localcloud_endpoints.py tests/release/test_lambda_package.py \
 		tests/infra/test_localcloud_extensions.py
 
 test-security: $(INSTALLED) ## Attacks on the release's integrity (IAM enforced), rollback and import rules, GitHub settings
-	$(BIN)/pytest tests/iam/test_attacks.py tests/workflows/test_release.py tests/workflows/test_retrain_keys.py \
+	$(WITHOUT_IMAGE_TAGS) $(BIN)/pytest tests/iam/test_attacks.py tests/workflows/test_release.py tests/workflows/test_retrain_keys.py \
 		tests/workflows/test_github_settings.py
 
 lint: lint-python lint-ci ## Lint everything: Python, workflows, YAML, shell scripts, Dockerfiles

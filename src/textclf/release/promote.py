@@ -360,7 +360,9 @@ def check_workspace_commit(commit: str, run: Callable[..., Any] = subprocess.run
 def check_evaluated_model(model_dir: Path, metrics: dict[str, Any], metrics_file: Path) -> None:
     """The model folder is the one evaluated: its served graph (serving.json's, else the one the
     evaluation names) has the sha256 the evaluation recorded, and its labels are the evaluated classes."""
-    from textclf.serving.inference import GRAPH_FILES, SERVING_FILE
+    # The export stage's names for what a model folder holds (release reads the serving wing only
+    # through the pipeline: tests/code/test_layout.py).
+    from textclf.pipeline.export import GRAPH_FILES, SERVING_FILE
 
     check_model_folder(model_dir)
     redo = "run the pipeline (dvc repro) so the folder and its evaluation belong together, then publish"
