@@ -52,6 +52,13 @@ from textclf.interrupt import sigterm_as_interrupt
 from textclf.pipeline.train import HISTORY_FILE, Hyperparameters
 from textclf.s3uri import split_s3_uri
 
+# The instance families with local NVMe storage (no VolumeKmsKeyId) and the EBS-only ones are
+# classified once, in the training-run function that ships alone in its Lambda zip and starts a
+# pull request's job with the same rule (stop_job.has_local_storage).
+from textclf.training.stop_job import EBS_ONLY_FAMILIES as EBS_ONLY_FAMILIES
+from textclf.training.stop_job import LOCAL_STORAGE_FAMILIES as LOCAL_STORAGE_FAMILIES
+from textclf.training.stop_job import has_local_storage
+
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 CHECKPOINT_LOCAL_PATH = "/opt/ml/checkpoints"
 # Channel -> the files of data/prepared it carries (train.main_job reads labels.json from train).
@@ -63,48 +70,6 @@ ECR_IMAGE = re.compile(
     r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?/"
     r"(?P<repository>[a-z0-9._/-]+)(:(?P<tag>[\w.-]+)|@(?P<digest>sha256:[0-9a-f]{64}))$"
 )
-# Training instance families with local NVMe instance storage: SageMaker encrypts those volumes
-# with a hardware module and refuses a VolumeKmsKeyId for them (CreateTrainingJob API reference,
-# ResourceConfig.VolumeKmsKeyId: "Certain Nitro-based instances include local storage, dependent on
-# the instance type. Local storage volumes are encrypted using a hardware module on the instance.
-# You can't request a VolumeKmsKeyId when using an instance type with local storage."). The list
-# follows "Instance store volumes" of the Amazon EC2 User Guide for the families botocore's
-# TrainingInstanceType enum offers (tests/training/test_backend.py checks every family of the enum
-# is classified, so a new botocore release with a new family fails the test until it is added). The local
-# cloud refuses a VolumeKmsKeyId for these families as SageMaker does (localcloud/training.py).
-LOCAL_STORAGE_FAMILIES = {
-    "c5d",
-    "c6id",
-    "g4dn",
-    "g5",
-    "g6",
-    "g6e",
-    "g7",
-    "g7e",
-    "m5d",
-    "m6id",
-    "p3dn",
-    "p4d",
-    "p4de",
-    "p5",
-    "p5e",
-    "p5en",
-    "p6-b200",
-    "p6-b300",
-    "p6e-gb200",
-    "r5d",
-    "r6id",
-    "trn1",
-    "trn1n",
-    "trn2",
-}
-# The other families of the enum: EBS only, so the volume takes the project's KMS key. A family
-# the documentation does not settle belongs above: omitting the key leaves the volume encrypted with
-# the AWS managed key, while a key sent for local storage fails the job.
-EBS_ONLY_FAMILIES = {
-    "c4", "c5", "c5n", "c6i", "c7i", "c7i-flex", "c8i", "c8i-flex", "m4", "m5", "m6i", "m7i", "m7i-flex",
-    "m8i", "m8i-flex", "p2", "p3", "r5", "r6i", "r7i", "r8i", "r8i-flex", "t3",
-}  # fmt: skip
 # Families with NVIDIA GPUs (the training program refuses to run on CPU there: pipeline/train.py).
 GPU_FAMILY_PREFIXES = ("ml.g", "ml.p")
 
@@ -314,7 +279,7 @@ def plan_job(
     if settings.kms_key_id:
         # A key ID or key ARN (config.SAGEMAKER_IDS), never an alias: VolumeKmsKeyId takes none.
         request["OutputDataConfig"]["KmsKeyId"] = settings.kms_key_id
-        if settings.instance_type.split(".")[1] not in LOCAL_STORAGE_FAMILIES:
+        if not has_local_storage(settings.instance_type):
             request["ResourceConfig"]["VolumeKmsKeyId"] = settings.kms_key_id
     return JobPlan(name, request, dataset_uri, checkpoint_uri, output_uri)
 

@@ -325,6 +325,34 @@ CHANNELS = {"train": ("train.jsonl", "labels.json"), "validation": ("validation.
 PUBLISHED_FILES = ("eval.json", "gate.json", "reference.json", "test_predictions.jsonl")
 MAX_FILE_BYTES = 256 * 1024**2
 CHECKPOINT_LOCAL_PATH = "/opt/ml/checkpoints"
+INSTANCE_TYPE = re.compile(r"ml\.([a-z0-9-]+)\.[a-z0-9-]+")
+# Training instance families with local NVMe instance storage: SageMaker encrypts those volumes
+# with a hardware module and refuses a VolumeKmsKeyId for them (CreateTrainingJob API reference,
+# ResourceConfig.VolumeKmsKeyId: "Certain Nitro-based instances include local storage, dependent on
+# the instance type. Local storage volumes are encrypted using a hardware module on the instance.
+# You can't request a VolumeKmsKeyId when using an instance type with local storage."). The list
+# follows "Instance store volumes" of the Amazon EC2 User Guide for the families botocore's
+# TrainingInstanceType enum offers (tests/training/test_job_lifecycle.py checks every family of the
+# enum is classified, so a new botocore release with a new family fails the test until it is added).
+# Here because this module ships alone in the function's zip: the train backend
+# (training/sagemaker.py) and the local cloud (localcloud/training.py, which refuses a
+# VolumeKmsKeyId for these families as SageMaker does) use these sets.
+LOCAL_STORAGE_FAMILIES = {
+    "c5d", "c6id", "g4dn", "g5", "g6", "g6e", "g7", "g7e", "m5d", "m6id", "p3dn", "p4d", "p4de", "p5",
+    "p5e", "p5en", "p6-b200", "p6-b300", "p6e-gb200", "r5d", "r6id", "trn1", "trn1n", "trn2",
+}  # fmt: skip
+# The other families of the enum: EBS only, so the volume takes the project's KMS key. A family
+# the documentation does not settle belongs above: omitting the key leaves the volume encrypted with
+# the AWS managed key, while a key sent for local storage fails the job.
+EBS_ONLY_FAMILIES = {
+    "c4", "c5", "c5n", "c6i", "c7i", "c7i-flex", "c8i", "c8i-flex", "m4", "m5", "m6i", "m7i", "m7i-flex",
+    "m8i", "m8i-flex", "p2", "p3", "r5", "r6i", "r7i", "r8i", "r8i-flex", "t3",
+}  # fmt: skip
+
+
+def has_local_storage(instance_type: str) -> bool:
+    """Whether `ml.<family>.<size>` is of a family with local NVMe storage (no VolumeKmsKeyId)."""
+    return instance_type.split(".")[1] in LOCAL_STORAGE_FAMILIES
 
 
 def pull_request_head(merge_commit: Any, merge_sha: Any) -> tuple[str, str]:
@@ -398,7 +426,8 @@ def _bucket_settings() -> dict[str, str]:
 
 def job_request(request: Any, run: dict[str, str]) -> dict[str, Any]:
     """The CreateTrainingJob request for the run's job: the runner's settings, checked, with the
-    name, role, image repository, channels, output, checkpoints and environment set here."""
+    name, role, image repository, channels, output, checkpoints, the volume's key and environment set
+    here."""
     if not isinstance(request, dict) or not set(request) <= JOB_KEYS:
         extra = sorted(set(request) - JOB_KEYS) if isinstance(request, dict) else []
         raise Refused(f"job must be a CreateTrainingJob request of the keys {sorted(JOB_KEYS)} (not {extra})")
@@ -467,6 +496,7 @@ def job_request(request: Any, run: dict[str, str]) -> dict[str, Any]:
     output = {"S3OutputPath": f"s3://{bucket}/{config['JOBS_PREFIX']}{run['head']}/"}
     if os.environ.get("KMS_KEY_ARN"):
         output["KmsKeyId"] = os.environ["KMS_KEY_ARN"]
+    resources = _resources(request.get("ResourceConfig"))
     tags = [
         t
         for t in request.get("Tags") or []
@@ -479,6 +509,7 @@ def job_request(request: Any, run: dict[str, str]) -> dict[str, Any]:
         "AlgorithmSpecification": {"TrainingImage": image, "TrainingInputMode": "File"},
         "InputDataConfig": channels,
         "OutputDataConfig": output,
+        "ResourceConfig": resources,
         # Its own prefix, named after a job name no other job can have: a job resumes from its own
         # checkpoints only (after a Spot interruption), never from another run's.
         "CheckpointConfig": {
@@ -495,6 +526,22 @@ def job_request(request: Any, run: dict[str, str]) -> dict[str, Any]:
         },
         "Tags": [*tags, {"Key": "git-commit", "Value": run["head"]}],
     }
+
+
+def _resources(given: Any) -> dict[str, Any]:
+    """The runner's ResourceConfig with the storage volume's key set here: the project's key
+    (KMS_KEY_ARN) for an EBS volume, whatever the runner sent or left out; none for an instance
+    type with local storage, where SageMaker refuses one (LOCAL_STORAGE_FAMILIES). One instance
+    type, no instance groups: the key is chosen by that type's family."""
+    instance_type = given.get("InstanceType") if isinstance(given, dict) else None
+    if not isinstance(instance_type, str) or not INSTANCE_TYPE.fullmatch(instance_type):
+        raise Refused("ResourceConfig must name the job's InstanceType (ml.<family>.<size>)")
+    if "InstanceGroups" in given:
+        raise Refused("ResourceConfig may not name InstanceGroups: the job runs on one InstanceType")
+    resources = {key: value for key, value in given.items() if key != "VolumeKmsKeyId"}
+    if os.environ.get("KMS_KEY_ARN") and not has_local_storage(instance_type):
+        resources["VolumeKmsKeyId"] = os.environ["KMS_KEY_ARN"]
+    return resources
 
 
 def start_job(event: dict, run: dict[str, str]) -> dict[str, Any]:
