@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -66,6 +67,25 @@ def _not_a_boolean(value: Any) -> Any:
 Int = Annotated[int, BeforeValidator(_not_a_boolean)]
 Number = Annotated[float, BeforeValidator(_not_a_boolean)]
 Seed = Annotated[int, BeforeValidator(_not_a_boolean), Field(ge=0, le=MAX_SEED)]
+
+# The highest price a params file may give, in USD per unit of its table (an instance-hour, a GB, a
+# million requests, a GB-second): 10,000. AWS lists none near it: the dearest SageMaker instances
+# cost a few hundred USD an hour at most (https://aws.amazon.com/sagemaker/pricing/), so it refuses
+# only a slip (1e308, 10**30), and with every figure of the cost table (CostsParams) at its bound, a
+# month's cost stays a finite number (1e308 made `make bench-cost` print $inf).
+MAX_PRICE_USD = 10_000
+
+
+def _a_price(price: float) -> float:
+    if price > MAX_PRICE_USD:
+        raise ValueError(
+            f"must be a price of at most {MAX_PRICE_USD:,} USD, far above any AWS list price: write "
+            "the on-demand list price from AWS's pricing page (e.g. 0.115 for an hour of ml.m5.large)"
+        )
+    return price
+
+
+Price = Annotated[Number, Field(ge=0), AfterValidator(_a_price)]
 
 
 def repo_relative_folder(value: str) -> str:
@@ -502,7 +522,7 @@ class SageMakerParams(Section):
     # Status polling backs off from the first interval to the last.
     poll_seconds: tuple[Number, Number] = (5.0, 60.0)
     # On-demand USD per instance-hour for the cost estimate (check your region's price list).
-    prices_usd_per_hour: dict[str, Annotated[Number, Field(ge=0)]] = {}
+    prices_usd_per_hour: dict[str, Price] = {}
 
     @field_validator("role_arn", "training_image", "kms_key_id")
     @classmethod
@@ -615,7 +635,7 @@ class BatchParams(Section):
     # Status polling backs off from the first interval to the last.
     poll_seconds: tuple[Number, Number] = (5.0, 60.0)
     # On-demand USD per instance-hour of transform instances, for the cost in the job's report.
-    prices_usd_per_hour: dict[str, Annotated[Number, Field(ge=0)]] = {}
+    prices_usd_per_hour: dict[str, Price] = {}
 
     @model_validator(mode="after")
     def _within_limits(self) -> BatchParams:
@@ -642,23 +662,32 @@ class MonitorParams(Section):
     psi_length: Number = Field(0.25, gt=0, le=10)
 
 
-Price = Annotated[Number, Field(ge=0)]
+# Request rates of the cost table: ten times API Gateway's default throttle quota per account and
+# Region, 10,000 requests a second (https://docs.aws.amazon.com/apigateway/latest/developerguide/
+# limits.html), a quota that can be raised; beyond it the table describes no service of this template.
+MAX_RATE_PER_MINUTE = 10 * 10_000 * 60
 
 
 class CostsParams(Section):
     """The price table of bench/cost_compare.py (`make bench-cost`, docs/batch-and-api.md): what the
-    Serverless endpoint, the ECS service, a real-time instance and the API front door cost a month."""
+    Serverless endpoint, the ECS service, a real-time instance and the API front door cost a month.
+    Every figure has an upper bound, so that no product of them overflows to infinity."""
 
     hours_per_month: Number = Field(730, gt=0, le=744)
     # Request rates (per minute) the comparison is made at.
-    rates_per_minute: list[Annotated[Number, Field(gt=0)]] = Field([1, 10, 100, 600], min_length=1)
+    rates_per_minute: list[Annotated[Number, Field(gt=0, le=MAX_RATE_PER_MINUTE)]] = Field(
+        [1, 10, 100, 600], min_length=1
+    )
     # Serverless: USD per second of compute by memory size (MB), USD per GB in and out, and the
-    # billed milliseconds one request takes (an assumption: read the endpoint's ModelLatency).
-    serverless_usd_per_second: dict[Int, Price] = {}
+    # billed milliseconds one request takes (an assumption: read the endpoint's ModelLatency). At
+    # most 60 s: a Serverless container must answer /invocations within 1 minute, and requests carry
+    # at most the serving container's 6 MB (textclf.serving.server.MAX_BODY_BYTES; Serverless takes
+    # 4 MB) (https://docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints-invoke.html).
+    serverless_usd_per_second: dict[Annotated[Int, Field(ge=1024, le=6144)], Price] = {}
     serverless_usd_per_gb_processed: Price = 0.0
     serverless_memory_mb: Int = Field(2048, ge=1024, le=6144)
-    serverless_billed_ms_per_request: Number = Field(50, gt=0)
-    request_kb: Number = Field(1.0, gt=0)
+    serverless_billed_ms_per_request: Number = Field(50, gt=0, le=60_000)
+    request_kb: Number = Field(1.0, gt=0, le=6 * 1024)
     # ECS Fargate (Linux, x86): USD per vCPU-hour and per GB-hour; the load balancer's hour and LCU-hour.
     fargate_usd_per_vcpu_hour: Price = 0.0
     fargate_usd_per_gb_hour: Price = 0.0
@@ -666,17 +695,21 @@ class CostsParams(Section):
     alb_usd_per_lcu_hour: Price = 0.0
     ecs_vcpu: Number = Field(1, gt=0, le=16)
     ecs_memory_gb: Number = Field(2, gt=0, le=120)
-    ecs_min_tasks: Int = Field(1, ge=1)
-    ecs_requests_per_second_per_task: Number = Field(50, gt=0)
+    # Bounded far beyond this template's service (terraform/ecs.tf scales from 1 task) and its
+    # benchmark (a few hundred requests a second on 2 cores, `make bench-serve`).
+    ecs_min_tasks: Int = Field(1, ge=1, le=10_000)
+    ecs_requests_per_second_per_task: Number = Field(50, gt=0, le=100_000)
     # One always-on real-time endpoint instance, for reference.
     realtime_instance_type: str = Field("ml.m5.large", pattern=r"^ml\.[a-z0-9-]+\.[a-z0-9-]+$")
     realtime_usd_per_hour: Price = 0.0
-    # The API front door on top: HTTP API requests, the proxy Lambda's requests and GB-seconds.
+    # The API front door on top: HTTP API requests, the proxy Lambda's requests and GB-seconds. A
+    # Lambda function runs at most 900 s (Lambda quotas,
+    # https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html).
     api_usd_per_million_requests: Price = 0.0
     lambda_usd_per_million_requests: Price = 0.0
     lambda_usd_per_gb_second: Price = 0.0
     lambda_memory_gb: Number = Field(0.25, gt=0, le=10)
-    lambda_ms_per_request: Number = Field(60, gt=0)
+    lambda_ms_per_request: Number = Field(60, gt=0, le=900_000)
 
     @model_validator(mode="after")
     def _priced_memory(self) -> CostsParams:
@@ -737,6 +770,8 @@ def _describe(error: ValidationError, source: Path | str) -> str:
         message = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
             message = "unknown key (check the spelling against params.yaml in the template)"
+        elif item["type"] == "finite_number":
+            message += "; write a plain number (YAML reads .inf and .nan as infinity and not-a-number)"
         elif item["type"] == "string_type" and isinstance(item.get("input"), bool | int | float):
             message += " (quote it: YAML reads yes/no/on/off/true/false as booleans and digits as numbers)"
         # A whole section as the input says nothing the key does not.
