@@ -382,8 +382,15 @@ def _context_for(prefix: str, operation: str, params: dict[str, Any]) -> dict[st
         context["sagemaker:networkisolation"] = [str(bool(params.get("EnableNetworkIsolation"))).lower()]
         # No image key: CreateTrainingJob has none (Service Authorization Reference,
         # list_amazonsagemaker), so a policy naming one would never match on AWS.
+        # The KMS keys the request names, for the output and the ML storage volume
+        # (sagemaker:OutputKmsKey, sagemaker:VolumeKmsKey: "The AWS KMS key ARN or alias ARN specified
+        # in the request", both condition keys of CreateTrainingJob, Service Authorization Reference,
+        # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsagemaker.html);
+        # a request that names none carries no key.
         if (params.get("OutputDataConfig") or {}).get("KmsKeyId"):
             context["sagemaker:outputkmskey"] = [str(params["OutputDataConfig"]["KmsKeyId"])]
+        if resources.get("VolumeKmsKeyId"):
+            context["sagemaker:volumekmskey"] = [str(resources["VolumeKmsKeyId"])]
     if prefix == "sagemaker" and operation == "CreateModel":
         context["sagemaker:networkisolation"] = [str(bool(params.get("EnableNetworkIsolation"))).lower()]
     if prefix == "iam" and params.get("RoleName") and operation in BOUNDARY_KEY_ACTIONS:
@@ -448,6 +455,7 @@ SERVICE_KEYS = frozenset(
         "sagemaker:maxruntimeinseconds",
         "sagemaker:networkisolation",
         "sagemaker:outputkmskey",
+        "sagemaker:volumekmskey",
         "cloudwatch:namespace",
         "kms:grantisforawsresource",
         "kms:viaservice",
