@@ -29,6 +29,7 @@ from pydantic import (
 )
 
 from textclf import atomic
+from textclf.s3uri import BUCKET_NAME, bucket_name_problem
 
 PARAMS_FILE = Path("params.yaml")
 # The train stage's run facts (wall time, hardware, peak memory; a SageMaker job's facts and cost):
@@ -332,9 +333,8 @@ class DeployParams(Section):
     keep_configs: Int = Field(3, ge=2, le=50)
 
 
-# S3's bucket naming rules (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html,
-# general purpose buckets) and the shape of a Region code (us-east-1, us-gov-west-1, ap-southeast-2).
-BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+# The shape of a Region code (us-east-1, us-gov-west-1, ap-southeast-2). Bucket names follow S3's
+# naming rules for general purpose buckets (textclf.s3uri.bucket_name_problem, which cites them).
 REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}")
 AWS_ENV = {
     "region": "TEXTCLF_AWS_REGION",
@@ -378,13 +378,12 @@ class AwsParams(Section):
     @field_validator("artifacts_bucket", "data_bucket", "models_bucket")
     @classmethod
     def _a_bucket_name(cls, bucket: str, info: ValidationInfo) -> str:
-        if (bucket or info.field_name != "models_bucket") and not BUCKET.fullmatch(bucket):
-            # A name S3 refuses only failed at the first call, in botocore's words ("s3://x" or
-            # "a b" too); an empty name would fall through to a default bucket.
-            raise ValueError(
-                "must be an S3 bucket name: 3 to 63 lower-case letters, digits, dots and hyphens, "
-                "beginning and ending with a letter or digit (no s3:// and no key)"
-            )
+        # A name S3 refuses only failed at the first call, in botocore's words ("s3://x" or "a b" too,
+        # or 192.168.5.4 and the names S3 reserves); an empty name would fall through to a default bucket.
+        problem = bucket_name_problem(bucket) if bucket or info.field_name != "models_bucket" else None
+        if problem:
+            form = " (no s3:// and no key)" if not BUCKET_NAME.fullmatch(bucket) else ""
+            raise ValueError(f"must be an S3 bucket name{problem}{form}")
         return bucket
 
     def resolved(self) -> AwsParams:
