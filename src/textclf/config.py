@@ -611,6 +611,20 @@ class SageMakerParams(Section):
         return self.model_copy(update=update)
 
 
+# The JSONPath operators Batch Transform's filters support ("Supported JSONPath Operators",
+# https://docs.aws.amazon.com/sagemaker/latest/dg/batch-transform-data-processing.html): $ first,
+# then .<name>, the wildcard *, ['<name>'(,'<name>')] (no nesting inside the brackets: `'a.b'` is
+# not supported) and [<number>(,<number>)] or [<start>:<end>]. The joined record of this job is a
+# JSON object (JSON lines input joined with "SageMakerOutput"), so the array operators, which select
+# CSV columns, select nothing here and are left out; a bracketed list comes last.
+_JSON_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+_QUOTED_NAME = r"'[^'\\.\x00-\x1f\x7f]+'"
+OUTPUT_FILTER = re.compile(
+    rf"\$(\.{_JSON_NAME}|\.\*|\[\*\]|\[{_QUOTED_NAME}\])*"
+    rf"(\.?\[{_QUOTED_NAME}( *, *{_QUOTED_NAME})*\])?"
+)
+
+
 class BatchParams(Section):
     """SageMaker Batch Transform on the production model (`make batch-predict`, docs/batch-and-api.md)."""
 
@@ -627,7 +641,9 @@ class BatchParams(Section):
     # ModelClientConfig: seconds per request (at most 3600) and retries of a failed request (0-3).
     invocations_timeout_seconds: Int = Field(600, ge=1, le=3600)
     invocations_max_retries: Int = Field(1, ge=0, le=3)
-    # What each output line keeps of the joined record: a JSONPath (DataProcessing.OutputFilter).
+    # What each output line keeps of the joined record: a JSONPath (DataProcessing.OutputFilter),
+    # at most 63 characters (the CreateTransformJob API reference), of SageMaker's operators
+    # (OUTPUT_FILTER below).
     output_filter: str = Field("$", min_length=1, max_length=63)
     # Job names are <prefix>-batch-<time>; IAM lets the batch caller create jobs with this prefix.
     job_name_prefix: str = Field("textclf", pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,19}$")
@@ -635,6 +651,22 @@ class BatchParams(Section):
     poll_seconds: tuple[Number, Number] = (5.0, 60.0)
     # On-demand USD per instance-hour of transform instances, for the cost in the job's report.
     prices_usd_per_hour: dict[str, Price] = {}
+
+    @field_validator("output_filter")
+    @classmethod
+    def _a_jsonpath_sagemaker_takes(cls, path: str) -> str:
+        if OUTPUT_FILTER.fullmatch(path):
+            return path
+        indexes = (
+            "; array indexes and slices select CSV columns, and this job's records are JSON objects"
+            if re.search(r"\[ *-?[0-9]*:?-?[0-9]", path)
+            else ""
+        )
+        raise ValueError(
+            "must be a JSONPath of the operators SageMaker's OutputFilter supports, on the joined "
+            "record (a JSON object): $ (all of it), $.field, $.field.child, $.*, or a bracketed list "
+            f"such as $['id','SageMakerOutput'] (fields named in brackets hold no dots){indexes}"
+        )
 
     @model_validator(mode="after")
     def _within_limits(self) -> BatchParams:
