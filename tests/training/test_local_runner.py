@@ -67,14 +67,14 @@ def run_job(work: Path, spec: JobSpec, store: Path | None = None) -> tuple[objec
 
 @pytest.fixture(scope="module")
 def sample_splits(tmp_path_factory) -> Path:
-    """The bundled sample, prepared, with the training split cut to 240 texts."""
+    """The bundled sample, prepared, with the training split cut to 120 texts (15 steps of 8 an epoch)."""
     root = tmp_path_factory.mktemp("sample")
     sample_data.write_sample(root / "raw")
     with contextlib.chdir(root):  # params paths are relative to the project root
         prepare.run(DataParams(raw_dir="raw", prepared_dir="prepared"), Path("data.json"))
     train = (root / "prepared/train.jsonl").read_text(encoding="utf-8").splitlines()
     random.Random(0).shuffle(train)
-    (root / "prepared/train.jsonl").write_text("\n".join(train[:240]) + "\n", encoding="utf-8")
+    (root / "prepared/train.jsonl").write_text("\n".join(train[:120]) + "\n", encoding="utf-8")
     return root / "prepared"
 
 
@@ -90,19 +90,19 @@ def default_model_hyperparameters(**changes) -> Hyperparameters:
         seed=42,
         group_by_length=True,
         eval_steps=1000,  # evaluate once, at the end
-        save_steps=20,
+        save_steps=10,
         save_total_limit=2,
-        logging_steps=20,
+        logging_steps=10,
         **changes,
     )
 
 
 @pytest.mark.slow
 def test_spot_interruption_resumes_and_matches_an_uninterrupted_run(sample_splits, tmp_path):
-    """SIGTERM once step 20 of 60 is checkpointed; the restarted program resumes mid-training from
-    the synced checkpoints, the global step carries on, and the model is as good as without it.
-    (The just-in-time checkpoint comes 3 s after the signal: 60 steps leave room for that on a
-    fast machine.)"""
+    """SIGTERM once step 10 of 30 (mid first epoch) is checkpointed; the restarted program resumes
+    mid-training from the synced checkpoints, the global step carries on, and the model is as good
+    as without it. (The program stops at the end of the step it is in when the signal comes: 20
+    steps of the default model left leave room for that on a fast machine.)"""
     hp = default_model_hyperparameters()
     baseline_dir = tmp_path / "baseline"
     baseline = train_model(
@@ -116,7 +116,7 @@ def test_spot_interruption_resumes_and_matches_an_uninterrupted_run(sample_split
     spec = JobSpec(
         channels=channels(sample_splits),
         hyperparameters=hp.for_sagemaker(),
-        interrupt_at_steps=(20,),
+        interrupt_at_steps=(10,),
         stop_grace_seconds=60,
     )
     outcome, recorder = run_job(tmp_path / "work", spec, store=tmp_path / "checkpoints")
@@ -127,8 +127,8 @@ def test_spot_interruption_resumes_and_matches_an_uninterrupted_run(sample_split
     final = recorder.job_facts()[-1]
     compared = f"interrupted run {final}, uninterrupted run {baseline}"
     # Resumed mid-training, from a checkpoint the first run wrote (periodic or just-in-time).
-    assert 20 <= final["resumed_from_step"] < baseline["global_step"], compared
-    assert final["global_step"] == baseline["global_step"] == 60, compared
+    assert 10 <= final["resumed_from_step"] < baseline["global_step"], compared
+    assert final["global_step"] == baseline["global_step"] == 30, compared
     assert abs(final["validation_accuracy"] - baseline["validation_accuracy"]) <= 0.01, compared
     assert abs(final["validation_macro_f1"] - baseline["validation_macro_f1"]) <= 0.01, compared
     with tarfile.open(outcome.model_tar) as archive:
