@@ -859,8 +859,9 @@ locals {
       {
         # A run's job, named after its verified head commit: only the training jobs a PR needs,
         # the project's name prefix, the instance types and the runtime params.yaml allows, network
-        # isolation on (condition keys of CreateTrainingJob in the SageMaker service authorization
-        # reference). AddTags: a dependent action of CreateTrainingJob with Tags.
+        # isolation on, the storage volume encrypted with the project's key (condition keys of
+        # CreateTrainingJob in the SageMaker service authorization reference). AddTags: a
+        # dependent action of CreateTrainingJob with Tags.
         Sid      = "StartRunsJobsWithinLimits"
         Effect   = "Allow"
         Action   = ["sagemaker:CreateTrainingJob", "sagemaker:AddTags"]
@@ -872,6 +873,12 @@ locals {
           Null                        = { "sagemaker:InstanceTypes" = "false" }
           NumericLessThanEquals       = { "sagemaker:MaxRuntimeInSeconds" = tostring(var.training_max_runtime_seconds) }
           Bool                        = { "sagemaker:NetworkIsolation" = "true" }
+          # A volume key, when the request names one, is the project's. IfExists, not a Null guard:
+          # an instance type with local storage (the default ml.g4dn.xlarge) takes no
+          # VolumeKmsKeyId ("You can't request a VolumeKmsKeyId when using an instance type with
+          # local storage", API_ResourceConfig), so its request carries no key; for the EBS-only
+          # types the function always names the project's key (textclf.training.stop_job).
+          ArnEqualsIfExists = { "sagemaker:VolumeKmsKey" = aws_kms_key.project.arn }
         }
       },
       local.pass_sagemaker_role,
