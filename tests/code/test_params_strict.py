@@ -7,6 +7,7 @@ a property-based test over arbitrary YAML-ish text.
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
@@ -341,14 +342,19 @@ def test_an_environment_override_is_checked_the_same_and_names_the_variable(repo
     assert getattr(sagemaker.resolved(), key) == os.environ[SAGEMAKER_ENV[key]]
 
 
+@functools.cache
+def sagemaker_shapes() -> dict:
+    """botocore's model of the SageMaker API, read once (parsing it takes a tenth of a second)."""
+    from botocore.loaders import Loader
+
+    return Loader().load_service_model("sagemaker", "service-2")["shapes"]
+
+
 def aws_takes(member: str, value: str) -> bool:
     """What botocore's model of the SageMaker API (its documented length and pattern) accepts."""
     import re
 
-    from botocore.loaders import Loader
-
-    shapes = Loader().load_service_model("sagemaker", "service-2")["shapes"]
-    shape = shapes[member]
+    shape = sagemaker_shapes()[member]
     return shape.get("min", 0) <= len(value) <= shape["max"] and bool(re.fullmatch(shape["pattern"], value))
 
 
