@@ -191,9 +191,11 @@ variable "data_bucket_name" {
     condition = alltrue([for name in(var.data_bucket_name == null ? [] : [var.data_bucket_name]) :
       length(name) >= 3 && length(name) <= 63 && can(regex("^[a-z0-9][a-z0-9.-]*[a-z0-9]$", name)) &&
       !strcontains(name, "..") && !can(regex("^[0-9]+\\.[0-9]+\\.[0-9]+\\.[0-9]+$", name)) &&
-      !startswith(name, "xn--") && !startswith(name, "sthree-") && !endswith(name, "-s3alias") && !endswith(name, "--ol-s3")
+      !startswith(name, "xn--") && !startswith(name, "sthree-") && !startswith(name, "amzn-s3-demo-") &&
+      !endswith(name, "-s3alias") && !endswith(name, "--ol-s3") && !endswith(name, ".mrap") &&
+      !endswith(name, "--x-s3") && !endswith(name, "--table-s3")
     ])
-    error_message = "data_bucket_name breaks the S3 bucket naming rules: 3-63 characters of lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit, no \"..\", not an IP address, no xn--/sthree- prefix or -s3alias/--ol-s3 suffix."
+    error_message = "data_bucket_name breaks the S3 bucket naming rules: 3-63 characters of lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit, no \"..\", not an IP address, no xn--/sthree-/amzn-s3-demo- prefix or -s3alias/--ol-s3/.mrap/--x-s3/--table-s3 suffix."
   }
 }
 
@@ -206,9 +208,11 @@ variable "artifacts_bucket_name" {
     condition = alltrue([for name in(var.artifacts_bucket_name == null ? [] : [var.artifacts_bucket_name]) :
       length(name) >= 3 && length(name) <= 63 && can(regex("^[a-z0-9][a-z0-9.-]*[a-z0-9]$", name)) &&
       !strcontains(name, "..") && !can(regex("^[0-9]+\\.[0-9]+\\.[0-9]+\\.[0-9]+$", name)) &&
-      !startswith(name, "xn--") && !startswith(name, "sthree-") && !endswith(name, "-s3alias") && !endswith(name, "--ol-s3")
+      !startswith(name, "xn--") && !startswith(name, "sthree-") && !startswith(name, "amzn-s3-demo-") &&
+      !endswith(name, "-s3alias") && !endswith(name, "--ol-s3") && !endswith(name, ".mrap") &&
+      !endswith(name, "--x-s3") && !endswith(name, "--table-s3")
     ])
-    error_message = "artifacts_bucket_name breaks the S3 bucket naming rules: 3-63 characters of lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit, no \"..\", not an IP address, no xn--/sthree- prefix or -s3alias/--ol-s3 suffix."
+    error_message = "artifacts_bucket_name breaks the S3 bucket naming rules: 3-63 characters of lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit, no \"..\", not an IP address, no xn--/sthree-/amzn-s3-demo- prefix or -s3alias/--ol-s3/.mrap/--x-s3/--table-s3 suffix."
   }
 }
 

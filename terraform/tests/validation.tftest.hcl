@@ -65,6 +65,20 @@ run "bad_values_2" {
   ]
 }
 
+run "reserved_bucket_names" {
+  command = plan
+
+  variables {
+    data_bucket_name      = "textclf-data--x-s3"     # S3 Express directory buckets' suffix
+    artifacts_bucket_name = "amzn-s3-demo-artifacts" # a prefix S3 reserves for its documentation
+  }
+
+  expect_failures = [
+    var.data_bucket_name,
+    var.artifacts_bucket_name,
+  ]
+}
+
 run "bad_values_3" {
   command = plan
 
