@@ -95,9 +95,11 @@ def test_corrupted_checkpoint_is_reported_and_training_starts_clean(tiny_project
 
 
 def test_sigterm_saves_a_checkpoint_and_a_restart_resumes(tmp_path, tiny_model_dir):
-    # Enough steps that the run is still going when the signal lands.
+    # Enough steps that the run is still going when the signal lands: the first checkpoint is at
+    # step 10 of 8 epochs (about 130 steps of the tiny model), and the signal follows it within 0.2 s.
+    epochs = 8
     project = make_project(
-        tmp_path / "project", str(tiny_model_dir), epochs=25, save_steps=10, eval_steps=500
+        tmp_path / "project", str(tiny_model_dir), epochs=epochs, save_steps=10, eval_steps=500
     )
     checkpoints = _checkpoint_dir(project)
     process = subprocess.Popen(
@@ -129,9 +131,9 @@ def test_sigterm_saves_a_checkpoint_and_a_restart_resumes(tmp_path, tiny_model_d
     job = json.loads((project / "reports/train_job.json").read_text())
     metrics = json.loads((project / "metrics/train.json").read_text())
     assert job["resumed_from_step"] == saved[-1] > 0
-    assert metrics["global_step"] == steps_per_epoch(project) * 25
+    assert metrics["global_step"] == steps_per_epoch(project) * epochs
     history = json.loads((project / "models/model/training_history.json").read_text())
-    assert history[-1]["step"] == steps_per_epoch(project) * 25
+    assert history[-1]["step"] == steps_per_epoch(project) * epochs
 
 
 @pytest.mark.parametrize("missing", ["train.jsonl", "labels.json"])
