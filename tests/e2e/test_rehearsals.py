@@ -63,9 +63,11 @@ def test_rehearse_the_release_loop() -> None:
     assert "code owner" in results["protection"]["octocat"]
     # Required status checks are enforced: a merge before pr.yml reported any was refused.
     assert 'Required status check "' in results["unchecked_merge"]
-    # Each job's GITHUB_TOKEN was scoped to its `permissions` (a refused call fails its step), and
-    # the report comment used the train job's pull-requests scope.
-    assert "pull-requests: write" in results["token_scopes"]["pr.yml train"]["used"]
+    # Each job's GITHUB_TOKEN was scoped to its `permissions` (a refused call fails its step): the
+    # report comment used the comment job's pull-requests scope; train, which holds the OIDC token,
+    # had none to use.
+    assert "pull-requests: write" in results["token_scopes"]["pr.yml comment"]["used"]
+    assert "pull-requests" not in results["token_scopes"]["pr.yml train"]["granted"]
     # The rollback's bake saw 5xx: production went back to the params PR's model, by a pull request.
     assert results["bake_rollback"]["rolled_back_to"] == second["head"]
     assert results["bake_rollback"]["failed"] == first["head"]

@@ -252,8 +252,8 @@ def test_the_workflows_permissions_cover_their_github_calls() -> None:
     """Each job that calls GitHub with its own token (not the bot's) is granted the scope of each
     call it makes: checkout reads the repository, the report comment, the PR lookup, the issues."""
     calls = {
-        ("pr.yml", "train"): [("GET", "issues/1/comments"), ("POST", "issues/1/comments"),
-                              ("PATCH", "issues/comments/1")],
+        ("pr.yml", "comment"): [("GET", "issues/1/comments"), ("POST", "issues/1/comments"),
+                                ("PATCH", "issues/comments/1")],
         ("release.yml", "plan"): [("GET", "commits/abc/pulls")],
         ("state.yml", "compare"): [("GET", "issues"), ("POST", "issues"), ("POST", "issues/1/comments")],
         ("drift.yml", "issue"): [("GET", "issues"), ("POST", "issues"), ("POST", "issues/1/comments")],

@@ -227,6 +227,24 @@ def test_pr_workflow() -> None:
     assert cache["with"]["path"] == ".dvc/cache"
     python = next(s for s in train["steps"] if s.get("uses", "").startswith("actions/setup-python@"))
     assert python["with"]["cache"] == "pip"
+    # CML (npm, no lock) posts the report in a job that gets no OIDC token; train only uploads it.
+    comment = workflow["jobs"]["comment"]
+    assert comment["needs"] == "train" and "needs.train.result != 'skipped'" in comment["if"]
+    assert comment["permissions"] == {"contents": "read", "pull-requests": "write"}
+    assert "pull-requests" not in train["permissions"]
+    upload = next(s for s in train["steps"] if s.get("name") == "Upload the report")
+    download = next(s for s in comment["steps"] if "download-artifact" in s.get("uses", ""))
+    assert upload["with"]["name"] == download["with"]["name"] == "pr-report"
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_no_job_that_can_get_an_oidc_token_installs_cml(path: Path) -> None:
+    """npm runs the install scripts of CML's dependencies, unlocked: not where a step could ask
+    for the job's OIDC token and assume an AWS role with it."""
+    for name, job in yaml.safe_load(path.read_text(encoding="utf-8"))["jobs"].items():
+        runs = " ".join(str(step.get("run", "")) for step in job.get("steps") or [])
+        if "cml-install" in runs or "report-comment" in runs:
+            assert "id-token" not in job["permissions"], f"{path.name}: job {name}"
 
 
 def test_release_workflow_goes_through_staging_then_production() -> None:

@@ -87,6 +87,7 @@ PR_TRAIN_STEPS = [
     "Install",
     "Pipeline (train on SageMaker Spot)",
     "Report",
+    "Upload the report",
     "Post or update the report comment",
     "Gate (a failed gate makes this check red)",
     "Publish the reviewed model under the PR head commit",
@@ -157,8 +158,9 @@ class Loop:
             "repository": {"full_name": REPOSITORY},
         }
 
-    def run_pr(self, pull: dict[str, Any], job: str = "train", check: bool = True):
-        """pr.yml for the PR (act's `-j train`: the `changes` job, then train)."""
+    def run_pr(self, pull: dict[str, Any], job: str = "comment", check: bool = True):
+        """pr.yml for the PR (act's `-j comment`: the `changes` job, train, then the comment job,
+        which posts train's report)."""
         started = time.perf_counter()
         run = self.world.act(
             "pr.yml",

@@ -4,7 +4,7 @@ folder per action, replacing the pinned one through act's --local-repository) an
 `gh`, `cml` and `docker` commands call this module:
 
     python -m textclf.rehearsal.standins checkout | setup-python | setup-node | setup-terraform
-        | configure-aws-credentials | cache-restore | cache-save | upload-artifact
+        | configure-aws-credentials | cache-restore | cache-save | upload-artifact | download-artifact
     python -m textclf.rehearsal.standins gh|cml|docker ARGS...
 
 Each does what the real one does on GitHub, as far as a workflow can tell, and fails where the
@@ -463,6 +463,20 @@ def upload_artifact() -> None:
     print(f"Artifact {name} uploaded: {', '.join(p.name for p in found)}")
 
 
+def download_artifact() -> None:
+    """An artifact of this run, by name, into `path` (the files at its root land in `path`)."""
+    name = inputs("name")
+    if not name:
+        raise StandInError("download-artifact (stand-in): only downloads by name (input `name`)")
+    stored = Path(world()["root"], "artifacts", os.environ.get("GITHUB_RUN_ID", "1"), name)
+    if not stored.is_dir():
+        raise StandInError(f"Unable to download artifact(s): Artifact not found for name: {name}")
+    target = Path(os.environ["GITHUB_WORKSPACE"], inputs("path", "."))
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(stored, target, dirs_exist_ok=True)
+    print(f"Artifact {name} downloaded: {', '.join(sorted(p.name for p in stored.iterdir()))}")
+
+
 # --- the runner's CLIs: gh, cml, docker --------------------------------------------------------------
 
 
@@ -687,6 +701,7 @@ ACTIONS = {
     "cache-restore": cache_restore,
     "cache-save": cache_save,
     "upload-artifact": upload_artifact,
+    "download-artifact": download_artifact,
 }
 COMMANDS = {"gh": gh, "cml": cml, "docker": docker}
 

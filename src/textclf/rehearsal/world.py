@@ -62,6 +62,7 @@ STAND_IN_FOR = {
     "actions/setup-node": "actions-setup-node",
     "actions/cache": "actions-cache",
     "actions/upload-artifact": "actions-upload-artifact",
+    "actions/download-artifact": "actions-download-artifact",
     "hashicorp/setup-terraform": "hashicorp-setup-terraform",
     "aws-actions/configure-aws-credentials": "aws-actions-configure-aws-credentials",
 }
