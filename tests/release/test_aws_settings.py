@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from textclf import cli
@@ -50,8 +50,19 @@ def test_a_file_boto3_cannot_parse_is_named(keys, monkeypatch, tmp_path: Path, n
         promote.aws_client("s3", AwsParams())
 
 
-@settings(max_examples=50, deadline=None)
+# Each example makes a boto3 session and client (a quarter of a second): the edges of int() are
+# explicit examples, and 20 random values look for more.
+@settings(max_examples=20, deadline=None)
 @given(value=st.text(st.characters(min_codepoint=33, max_codepoint=126), min_size=1, max_size=6))
+@example("0")
+@example("-1")
+@example("1")
+@example("+3")
+@example("007")
+@example("1_0")
+@example("1.0")
+@example("0x10")
+@example("abc")
 def test_any_max_attempts_that_is_no_positive_whole_number_is_named(value: str) -> None:
     try:
         usable = int(value) >= 1
