@@ -51,3 +51,19 @@ def run_textclf(root: Path, *args: str, **kwargs) -> subprocess.CompletedProcess
 @pytest.fixture
 def tiny_project(tmp_path, tiny_model_dir) -> Path:
     return make_project(tmp_path / "project", str(tiny_model_dir))
+
+
+def train_small_project(root: Path, model_name: str) -> tuple[Path, subprocess.CompletedProcess]:
+    """The small project, trained by `textclf train` on one thread (the trained bytes depend on the
+    thread count: tests/model/test_reproducible.py)."""
+    project = make_project(root, model_name)
+    done = run_textclf(project, "train", env={**os.environ, "OMP_NUM_THREADS": "1", "TQDM_DISABLE": "1"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    return project, done
+
+
+@pytest.fixture(scope="package")
+def trained_project(tmp_path_factory, tiny_model_dir) -> tuple[Path, subprocess.CompletedProcess]:
+    """One train stage run on the small project, shared by the tests that only read what it wrote
+    (the model contract, and the first of the two runs the reproducibility test compares)."""
+    return train_small_project(tmp_path_factory.mktemp("trained") / "project", str(tiny_model_dir))

@@ -9,7 +9,7 @@ import hashlib
 import os
 from pathlib import Path
 
-from tests.model.conftest import make_project, run_textclf
+from tests.model.conftest import train_small_project
 
 # What the train stage writes that git or dvc.lock tracks (reports/train_job.json is neither).
 TRACKED = ("models/model", "metrics/train.json", "plots/train_loss.csv", "plots/validation.csv")
@@ -22,14 +22,10 @@ def digests(project: Path) -> dict[str, str]:
     }
 
 
-def test_two_runs_in_separate_folders_write_the_same_bytes(tmp_path, tiny_model_dir):
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "TQDM_DISABLE": "1"}
-    runs = []
-    for name in ("first", "second"):
-        project = make_project(tmp_path / name, str(tiny_model_dir))
-        done = run_textclf(project, "train", env=env)
-        assert done.returncode == 0, done.stderr[-2000:]
-        runs.append(digests(project))
+def test_two_runs_in_separate_folders_write_the_same_bytes(trained_project, tmp_path, tiny_model_dir):
+    first, _ = trained_project  # the package's trained project, read only
+    second, done = train_small_project(tmp_path / "second", str(tiny_model_dir))
+    runs = [digests(first), digests(second)]
 
     assert {"models/model/model.onnx", "models/model/model.int8.onnx", "plots/validation.csv"} <= set(runs[0])
     assert runs[0] == runs[1]

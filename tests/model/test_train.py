@@ -25,9 +25,8 @@ def steps_per_epoch(project: Path, batch_size: int = 8) -> int:
     return math.ceil(len(rows) / batch_size)
 
 
-def test_train_stage_writes_the_model_contract_metrics_and_plots(tiny_project):
-    result = run_textclf(tiny_project, "train")
-    assert result.returncode == 0, result.stderr
+def test_train_stage_writes_the_model_contract_metrics_and_plots(trained_project):
+    tiny_project, _ = trained_project  # trained once for the package (tests/model/conftest.py), read only
     model_dir = tiny_project / "models/model"
     for name in MODEL_FOLDER_FILES:
         assert (model_dir / name).is_file(), name
