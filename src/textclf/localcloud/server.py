@@ -16,6 +16,7 @@ EXTENSIONS = (
     "textclf.localcloud.clock",
     "textclf.localcloud.iam",
     "textclf.localcloud.checksums",
+    "textclf.localcloud.s3names",
     "textclf.localcloud.oidc",
     "textclf.localcloud.endpoints",
     "textclf.localcloud.eventdelivery",
