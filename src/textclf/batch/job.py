@@ -36,7 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from textclf.atomic import DuplicateKey, unique_keys, write_json, write_text
+from textclf.atomic import DuplicateKey, read_regular, unique_keys, write_json, write_text
 from textclf.config import AwsParams, BatchParams, ServeParams
 from textclf.interrupt import sigterm_as_interrupt
 from textclf.s3uri import split_s3_uri
@@ -489,6 +489,13 @@ def _check_writable(flag: str, path: Path | None) -> None:
     anything is paid for, so a job never runs for a report or a record that cannot be kept."""
     if path is None:
         return
+    if path.exists() and not path.is_dir() and not _written_by_batch_predict(flag, path):
+        # No --force: a path that names someone's file (README.md, params.yaml, the raw data) is a
+        # mistake, and replacing it would destroy that file; a previous run's own file is replaced.
+        raise BatchError(
+            f"{flag} {path}: exists and is not a file batch-predict wrote ({OWN_FILES[flag][0]}); "
+            f"choose another path (make: {OWN_FILES[flag][1]}) or remove the file (nothing was started)"
+        )
     folder = next((parent for parent in (path.parent, *path.parent.parents) if parent.exists()), Path("."))
     problem = None
     if path.is_dir():
@@ -499,6 +506,37 @@ def _check_writable(flag: str, path: Path | None) -> None:
         problem = f"{folder} is not writable"
     if problem:
         raise BatchError(f"{flag} {path}: {problem} (nothing was started)")
+
+
+# What each of batch-predict's own files holds, and the make variable that names it (mk/batch.mk).
+OWN_FILES = {
+    "--job-file": ("a transform job name", "BATCH_JOB_FILE"),
+    "--report": ("a JSON object with the job's facts", "BATCH_REPORT"),
+}
+# Its own files are a line or a small JSON object; anything larger is not one of them (and a device
+# or pipe in their place is not read at all).
+MAX_OWN_FILE_BYTES = 64 * 1024
+REPORT_KEYS = {"job_name", "status", "input", "output", "endpoint"}
+OWN_NAME_END = re.compile(r"-batch-[0-9]{8}-[0-9]{6}\Z")
+
+
+def _own_job_name(name: object) -> bool:
+    """A name `job_name` makes: <prefix>-batch-YYYYMMDD-HHMMSS."""
+    return isinstance(name, str) and bool(JOB_NAME.fullmatch(name)) and bool(OWN_NAME_END.search(name))
+
+
+def _written_by_batch_predict(flag: str, path: Path) -> bool:
+    """Whether `path` holds what `run` writes there: a job name and a newline (--job-file), or the
+    facts object (--report). Recognised by content, so a previous run's file is replaced and any
+    other file is kept, wherever it is."""
+    try:
+        text = read_regular(path, MAX_OWN_FILE_BYTES).decode("utf-8")
+        if flag == "--job-file":
+            return text.endswith("\n") and _own_job_name(text[:-1])
+        payload = json.loads(text)
+    except (OSError, ValueError, RecursionError):
+        return False
+    return isinstance(payload, dict) and payload.keys() >= REPORT_KEYS and _own_job_name(payload["job_name"])
 
 
 def summary(result: dict[str, Any]) -> str:
