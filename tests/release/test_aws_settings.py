@@ -10,7 +10,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from textclf import cli
+from textclf import awsclient, cli
 from textclf.config import AwsParams
 from textclf.release import promote
 
@@ -28,7 +28,7 @@ BAD = [
 def keys(monkeypatch) -> None:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    for name in promote.AWS_SETTINGS:
+    for name in awsclient.AWS_SETTINGS:
         monkeypatch.delenv(name, raising=False)
 
 

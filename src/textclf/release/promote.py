@@ -47,7 +47,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from textclf import atomic
+from textclf import atomic, awsclient
 from textclf.config import AwsParams
 from textclf.verdict import is_pass, is_score
 
@@ -157,64 +157,12 @@ def log(message: str) -> None:
 
 
 def aws_client(service: str, aws: AwsParams, **config: Any) -> Any:
-    """A boto3 client; AWS_ENDPOINT_URL (the local cloud) is honoured by boto3 itself. A setting of
-    the environment boto3 cannot use (a profile that is not there, an endpoint that is no URL, a
-    retry setting out of range, a credentials file it cannot parse) is a ReleaseError naming it."""
-    import boto3
-    from botocore.config import Config
-    from botocore.exceptions import BotoCoreError
-
+    """A boto3 client; a setting of the environment boto3 cannot use is a ReleaseError naming it
+    (textclf.awsclient)."""
     try:
-        return boto3.session.Session().client(service, region_name=aws.region, config=Config(**config))
-    except (BotoCoreError, ValueError) as error:
-        raise ReleaseError(
-            f"cannot make an AWS {service} client: {setting_at_fault(error)} ({error}); correct or unset it"
-        ) from None
-
-
-# The environment's settings boto3 reads when it makes a session and a client (boto3 guide,
-# "Configuration": https://boto3.amazonaws.com/v1/documentation/api/latest/guide/configuration.html).
-AWS_SETTINGS = (
-    "AWS_PROFILE",
-    "AWS_ENDPOINT_URL",
-    "AWS_MAX_ATTEMPTS",
-    "AWS_RETRY_MODE",
-    "AWS_SHARED_CREDENTIALS_FILE",
-    "AWS_CONFIG_FILE",
-)
-
-
-def setting_at_fault(error: Exception) -> str:
-    """The environment variable (with its value) that made boto3 raise `error`."""
-    from botocore import exceptions
-
-    path = getattr(error, "kwargs", {}).get("path")
-    text = str(error)
-    if isinstance(error, exceptions.ProfileNotFound):
-        names = ["AWS_PROFILE"]
-    elif isinstance(error, exceptions.InvalidMaxRetryAttemptsError):
-        names = ["AWS_MAX_ATTEMPTS"]
-    elif isinstance(error, exceptions.InvalidRetryModeError):
-        names = ["AWS_RETRY_MODE"]
-    elif isinstance(error, exceptions.ConfigParseError):
-        names = [n for n in ("AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE") if os.environ.get(n) == path]
-    elif "int()" in text:
-        names = ["AWS_MAX_ATTEMPTS"]
-    elif "endpoint" in text.lower() or "URL" in text:
-        names = ["AWS_ENDPOINT_URL"]
-    else:
-        names = []
-    shown = [f"{n}={os.environ[n]!r}" for n in names if n in os.environ]
-    if shown:
-        return ", ".join(shown)
-    if path:
-        return f"the AWS configuration file {path}"
-    others = [f"{n}={os.environ[n]!r}" for n in AWS_SETTINGS if n in os.environ]
-    return (
-        "one of " + ", ".join(others)
-        if others
-        else "the AWS configuration (~/.aws/config, ~/.aws/credentials)"
-    )
+        return awsclient.aws_client(service, aws.region, **config)
+    except awsclient.AwsSettingError as error:
+        raise ReleaseError(str(error)) from None
 
 
 @contextmanager

@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from textclf import atomic
+from textclf import atomic, awsclient
 from textclf.config import AwsParams
 from textclf.verdict import Champion, is_score
 
@@ -67,16 +67,18 @@ def production_url(bucket: str) -> str:
 
 
 def _s3(aws: AwsParams) -> Any:
-    import boto3
-
-    # AWS_ENDPOINT_URL (the local cloud) is honoured by boto3 itself.
-    return boto3.session.Session().client("s3", region_name=aws.region)
+    """An S3 client; an AWS setting boto3 cannot use is a ChampionError naming it."""
+    try:
+        return awsclient.aws_client("s3", aws.region)
+    except awsclient.AwsSettingError as error:
+        raise ChampionError(f"the champion in s3://{aws.artifacts_bucket}: {error}") from None
 
 
 def have_aws_credentials() -> bool:
-    import boto3
-
-    return boto3.session.Session().get_credentials() is not None
+    try:
+        return awsclient.have_aws_credentials()
+    except awsclient.AwsSettingError as error:
+        raise ChampionError(f"the champion (--champion auto looks for AWS credentials): {error}") from None
 
 
 # ---------------------------------------------------------------------------------------------
