@@ -43,6 +43,18 @@ BACKEND_ENV = "TEXTCLF_TRAIN_BACKEND"
 PROTECTED_DIRS = (".git", ".dvc", "src")
 # What the other stages and the review write (dvc.yaml, reports/): prepared_dir must keep clear of them.
 OTHER_OUTPUTS = ("models/model", "metrics", "plots", "reports")
+# The folders `make clean` removes as a whole (the Makefile's clean recipe; checked against it by
+# tests/code/test_params_clean_folders.py): data.raw_dir and a local model.name must keep out of them.
+CLEANED_DIRS = (
+    "data/prepared",
+    "models/model",
+    "work",
+    "build",
+    "reports",
+    "dvc_plots",
+    ".pytest_cache",
+    ".ruff_cache",
+)
 # The longest AWS session a role may allow (MaxSessionDuration, IAM API reference: 3600-43200 s).
 MAX_SESSION_SECONDS = 12 * 3600
 # What the pr workflow's train job does besides waiting for the training job: install, DVC, the
@@ -134,6 +146,16 @@ def overlapping(first: str, second: str) -> bool:
     return a.startswith(b) or b.startswith(a)
 
 
+def written_folder(path: str, holding: bool = True) -> str | None:
+    """The folder a stage writes or `make clean` removes that `path` is (or is inside, or, with
+    `holding`, holds); None when it keeps clear of them all."""
+    for folder in dict.fromkeys(OTHER_OUTPUTS + CLEANED_DIRS):
+        inside = (posixpath.normpath(path) + "/").startswith(folder + "/")
+        if inside or (holding and overlapping(folder, path)):
+            return folder
+    return None
+
+
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
@@ -183,6 +205,18 @@ class DataParams(Section):
     def _inside_the_repository(cls, folder: str) -> str:
         return repo_relative_folder(folder)
 
+    @field_validator("raw_dir")
+    @classmethod
+    def _kept_by_make_clean(cls, raw_dir: str) -> str:
+        # prepare reads every file below raw_dir; `make clean` removes work/, reports/, ... whole.
+        folder = written_folder(raw_dir)
+        if folder is not None:
+            raise ValueError(
+                f"must keep clear of {folder}/, which a stage writes or `make clean` removes (your data "
+                "would go with it): keep your data in a folder of its own, e.g. data/raw, and name it here"
+            )
+        return raw_dir
+
     @field_validator("text_column", "label_column")
     @classmethod
     def _a_column_name(cls, column: str) -> str:
@@ -231,6 +265,21 @@ class ModelParams(Section):
     name: str = "sentence-transformers/all-MiniLM-L6-v2"
     # 512: the longest input of BERT-style encoders (max_position_embeddings).
     max_length: Int = Field(128, ge=8, le=512)
+
+    @field_validator("name")
+    @classmethod
+    def _kept_by_make_clean(cls, name: str) -> str:
+        # A local base model folder (pipeline/modeling.py resolve_model takes a folder before a hub
+        # id): train writes models/model, prepare data/prepared, and `make clean` removes work/, ...
+        # A hub id (org/name) is judged only when it names one of those folders.
+        folder = written_folder(name, holding=False)
+        if folder is not None:
+            raise ValueError(
+                f"{name!r} is inside {folder}/, which a stage writes or `make clean` removes: the base "
+                "model would be overwritten or deleted. Move it to a folder of its own (e.g. "
+                "models/my-base) and set model.name to it, or name a HuggingFace hub id"
+            )
+        return name
 
 
 MAX_STEPS = 10**9  # far beyond any run, far below what the trainer's counters hold
@@ -484,6 +533,20 @@ def sagemaker_identifier(field: str, value: str) -> str:
     raise ValueError(f"{empty}must be {form}: the training job takes nothing else; or null for {unset}")
 
 
+# A status poll interval of a SageMaker job (sagemaker.poll_seconds, batch.poll_seconds): at least
+# 0.1 s (10 Describe calls a second at most; 1e-300 made 11,000 a second) and at most an hour (1e300
+# stopped the wait with OverflowError in time.sleep after the job had started).
+PollSeconds = Annotated[Number, Field(ge=0.1, le=3600)]
+
+
+def _a_backoff(poll_seconds: tuple[float, float]) -> None:
+    if poll_seconds[0] > poll_seconds[1]:
+        raise ValueError(
+            f"poll_seconds must be [first, longest] with first <= longest (got {list(poll_seconds)}): "
+            "write e.g. [5, 60]"
+        )
+
+
 class SageMakerParams(Section):
     """The training job of the `sagemaker` train backend (docs/sagemaker.md).
 
@@ -519,7 +582,7 @@ class SageMakerParams(Section):
     # Extra tags on the job (cost allocation); git commit, branch and project are always set.
     tags: dict[str, str] = {}
     # Status polling backs off from the first interval to the last.
-    poll_seconds: tuple[Number, Number] = (5.0, 60.0)
+    poll_seconds: tuple[PollSeconds, PollSeconds] = (5.0, 60.0)
     # On-demand USD per instance-hour for the cost estimate (check your region's price list).
     prices_usd_per_hour: dict[str, Price] = {}
 
@@ -578,8 +641,7 @@ class SageMakerParams(Section):
                 f"max_wait_seconds ({self.max_wait_seconds}) must be >= max_runtime_seconds "
                 f"({self.max_runtime_seconds}) for Spot training"
             )
-        if not 0 < self.poll_seconds[0] <= self.poll_seconds[1]:
-            raise ValueError("poll_seconds must be [first, last] with 0 < first <= last")
+        _a_backoff(self.poll_seconds)
         if self.pr_session_seconds() > MAX_SESSION_SECONDS:
             waited = "max_wait_seconds" if self.spot else "max_runtime_seconds"
             raise ValueError(
@@ -648,7 +710,7 @@ class BatchParams(Section):
     # Job names are <prefix>-batch-<time>; IAM lets the batch caller create jobs with this prefix.
     job_name_prefix: str = Field("textclf", pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,19}$")
     # Status polling backs off from the first interval to the last.
-    poll_seconds: tuple[Number, Number] = (5.0, 60.0)
+    poll_seconds: tuple[PollSeconds, PollSeconds] = (5.0, 60.0)
     # On-demand USD per instance-hour of transform instances, for the cost in the job's report.
     prices_usd_per_hour: dict[str, Price] = {}
 
@@ -672,8 +734,7 @@ class BatchParams(Section):
     def _within_limits(self) -> BatchParams:
         if self.max_concurrent_transforms * self.max_payload_mb > 100:
             raise ValueError("max_concurrent_transforms x max_payload_mb must not exceed 100 (MB)")
-        if not 0 < self.poll_seconds[0] <= self.poll_seconds[1]:
-            raise ValueError("poll_seconds must be [first, last] with 0 < first <= last")
+        _a_backoff(self.poll_seconds)
         return self
 
 
