@@ -31,6 +31,7 @@ it against. docs/staging.md says what adopting them would take.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import os
@@ -42,6 +43,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from textclf.atomic import read_regular
 from textclf.config import Params
 
 
@@ -90,21 +92,29 @@ def check_function_name(value: str | None, option: str = "--function") -> str | 
     return value
 
 
+# The evaluated test split and evaluate's predictions for it are read whole, as regular files of at
+# most this size: every text is replayed against the staging endpoint (and published as one object),
+# so a split this large is already far beyond what the check can replay in its time; a link to
+# /dev/zero or a FIFO in their place would otherwise fill the memory or block the check for ever.
+MAX_SPLIT_BYTES = 256 * 1024**2
+
+
 def test_split(prepared_dir: Path, confusion_csv: Path) -> tuple[list[str], list[str]]:
     """The test texts and the labels evaluate predicted for them, row for row."""
+    test_file = prepared_dir / "test.jsonl"
     try:
-        texts = [
-            json.loads(line)["text"] for line in (prepared_dir / "test.jsonl").read_text("utf-8").splitlines()
-        ]
-        with confusion_csv.open(encoding="utf-8", newline="") as handle:
-            predicted = [row["predicted"] for row in csv.DictReader(handle)]
+        lines = read_regular(test_file, MAX_SPLIT_BYTES).decode("utf-8").splitlines()
+        texts = [json.loads(line)["text"] for line in lines]
+        rows = io.StringIO(read_regular(confusion_csv, MAX_SPLIT_BYTES).decode("utf-8"), newline="")
+        predicted = [row["predicted"] for row in csv.DictReader(rows)]
         strings = all(isinstance(text, str) for text in texts) and all(isinstance(p, str) for p in predicted)
         if not strings:  # a line that is not an object of a text, or a short CSV row
             raise ValueError("a text or a predicted label is missing or not a string")
     except (OSError, ValueError, KeyError, TypeError, RecursionError) as error:
+        problem = f"{error.filename}: {error.strerror}" if isinstance(error, OSError) else error
         raise StagingError(
-            f"cannot read the evaluated test split ({error}); run `dvc pull` or `dvc repro` so "
-            f"{prepared_dir / 'test.jsonl'} and {confusion_csv} are the release's"
+            f"cannot read the evaluated test split ({problem}); run `dvc pull` or `dvc repro` so "
+            f"{test_file} and {confusion_csv} are the release's"
         ) from None
     if len(texts) != len(predicted) or not texts:
         raise StagingError(
