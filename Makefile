@@ -96,11 +96,14 @@ plots: $(INSTALLED) $(NODE_TOOLS) ## Draw the training curves and the confusion 
 
 # Your own data in one step (README, "Your own data"): FILE=<csv/jsonl/parquet> [TEXT=<column>]
 # [LABEL=<column>] [LABELS=a,b,c] [FORCE=1]. Values reach textclf as environment variables;
-# TEXTCLF_USE_DATA_VIA_MAKE=1 has its messages name these variables, not its options.
+# TEXTCLF_USE_DATA_VIA_MAKE=1 has its messages name these variables, not its options. FILE comes
+# after `--`, so a FILE such as -h or --help is a file name, never an option (-h printed the help,
+# exited 0, and make went on to a full repro). repro stays a line of its own: `make -n` runs a line
+# holding $(MAKE), and would run use-data itself.
 use-data: $(INSTALLED) ## FILE=<csv/jsonl/parquet> becomes the data (TEXT=, LABEL= columns), then repro
 	@test -n "$${FILE:-}" || { echo "name your data file: make use-data FILE=path/to/data.csv [TEXT=text LABEL=label]" >&2; exit 2; }
-	@TEXTCLF_USE_DATA_VIA_MAKE=1 $(BIN)/textclf use-data "$$FILE" --text-column "$${TEXT:-text}" \
-		--label-column "$${LABEL:-label}" $${LABELS:+--labels "$$LABELS"} $${FORCE:+--force}
+	@TEXTCLF_USE_DATA_VIA_MAKE=1 $(BIN)/textclf use-data --text-column "$${TEXT:-text}" \
+		--label-column "$${LABEL:-label}" $${LABELS:+--labels "$$LABELS"} $${FORCE:+--force} -- "$$FILE"
 	@$(MAKE) --no-print-directory repro
 
 test: $(INSTALLED) data ## Run the whole test suite, slow tests included
