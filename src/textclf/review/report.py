@@ -17,6 +17,7 @@ checked on its own; `write` does both and replaces the report atomically.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import os
@@ -56,6 +57,9 @@ TRAIN_METRICS_FILE = Path("metrics/train.json")
 # every run): textclf.pipeline.evaluate.LATENCY_FILE.
 LATENCY_FILE = Path("reports/latency.json")
 GRAPH_NAMES = {"none": "fp32", "int8": "int8"}
+# dvc.yaml's other metrics files: only `dvc metrics diff` reads them, with no bound on their size or
+# kind, so they are read here first (a device or pipe in their place is refused by read_json).
+DVC_ONLY_METRICS_FILES = (Path("metrics/gate.json"), Path("metrics/reference.json"))
 TRAIN_LOSS_PLOT = Path("plots/train_loss.csv")
 VALIDATION_PLOT = Path("plots/validation.csv")
 # The metrics table: these files, minus keys under these prefixes (they have their own sections).
@@ -159,7 +163,10 @@ def dvc_diffs(base_ref: str) -> tuple[dict[str, Any], dict[str, Any]]:
 def read_json(path: Path) -> dict[str, Any] | None:
     """A workspace JSON file, or None when the pipeline did not write it."""
     try:
-        payload = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=atomic.unique_keys)
+        # Bounded, regular files only (as the gate reads them): a link to /dev/zero was read without
+        # end and a FIFO blocked `textclf summary` and `report` for ever.
+        text = atomic.read_regular(path, atomic.MAX_JSON_BYTES).decode("utf-8")
+        payload = json.loads(text, object_pairs_hook=atomic.unique_keys)
     except FileNotFoundError:
         return None
     except atomic.DuplicateKey as duplicate:
@@ -232,8 +239,8 @@ def check_job(payload: dict[str, Any], where: str) -> None:
 def read_curve(path: Path) -> list[dict[str, float]]:
     """Rows of a plot CSV with a numeric `step`; other columns as floats (NaN when not numbers)."""
     try:
-        with path.open(encoding="utf-8", newline="") as handle:
-            rows = list(csv.DictReader(handle))
+        text = atomic.read_regular(path, atomic.MAX_JSON_BYTES).decode("utf-8")
+        rows = list(csv.DictReader(io.StringIO(text, newline="")))
     except FileNotFoundError:
         return []
     except (OSError, ValueError, csv.Error) as error:  # not UTF-8, a folder, a NUL byte
@@ -307,6 +314,8 @@ def collect(
         check_data(data, str(DATA_METRICS_FILE))
     if train_job is not None:
         check_job(train_job, str(TRAIN_JOB_FILE))
+    for path in DVC_ONLY_METRICS_FILES:  # refused before DVC reads them without a bound
+        read_json(path)
     base_eval, base_data = (_committed(base_ref, path) for path in (EVAL_METRICS_FILE, DATA_METRICS_FILE))
     metrics_diff, params_diff = dvc_diffs(base_ref)
     new_task = is_new_task(candidate, base_eval)
