@@ -27,11 +27,13 @@ def test_a_body_of_keys_given_twice_is_refused_in_one_pass():
     comparisons (8 s of Lambda time for one 218 KB request, for anyone who may call the API)."""
     body = '{"inputs": "x",' + ",".join(f'"{i}":1,"{i}":1' for i in range(12_000)) + "}"
     assert len(body) < 256 * 1024
-    started = time.perf_counter()
+    # This thread's CPU time, not the wall clock: a busy machine (the suite's other worker) stretched
+    # the wall time of the one-pass check to 3.9 s once; the quadratic count needed about 8 s of CPU.
+    started = time.thread_time()
 
     status, payload = answer(with_body(body))
 
-    assert time.perf_counter() - started < 1.0
+    assert time.thread_time() - started < 1.0
     assert status == 400 and payload["error"] == "key '0' is given twice in one object: send it once"
     assert Runtime.calls == []
 

@@ -113,10 +113,10 @@ def test_a_yaml_alias_bomb_is_refused_at_once(tmp_path):
     lines = ["x0: &l0 [a, b, c, d, e, f, g, h, i]"]
     lines += [f"x{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]" for i in range(1, 9)]
     (tmp_path / "params.yaml").write_text("\n".join(lines) + "\ndata:\n  labels: *l8\n", encoding="utf-8")
-    started = time.perf_counter()
+    started = time.thread_time()  # CPU time: a busy machine stretches the wall clock, not this
     with pytest.raises(ParamsError, match="expands to more than 100,000 values"):
         load_params(tmp_path / "params.yaml")
-    assert time.perf_counter() - started < 1
+    assert time.thread_time() - started < 1
 
 
 # --- the gate command on metrics files of any shape -------------------------------------------
