@@ -31,7 +31,7 @@ MODEL_NAMES = (
         *(("data", "raw_dir", raw_dir) for raw_dir in (*RAW_DIRS, "data/prepared/raw", "metrics", "data")),
         *(
             ("model", "name", name)
-            for name in (*MODEL_NAMES, "reports", "build/m", "dvc_plots/x", "./work/base")
+            for name in (*MODEL_NAMES, "reports", "build/m", "dvc_plots/x", "./work")
         ),
     ],
 )
