@@ -29,10 +29,7 @@ MODEL_NAMES = (
     ("section", "key", "value"),
     [
         *(("data", "raw_dir", raw_dir) for raw_dir in (*RAW_DIRS, "data/prepared/raw", "metrics", "data")),
-        *(
-            ("model", "name", name)
-            for name in (*MODEL_NAMES, "reports", "build/m", "dvc_plots/x", "./work")
-        ),
+        *(("model", "name", name) for name in (*MODEL_NAMES, "reports", "build/m", "dvc_plots/x", "./work")),
     ],
 )
 def test_a_folder_a_stage_writes_or_make_clean_removes_is_refused(section: str, key: str, value: str) -> None:
