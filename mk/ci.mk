@@ -15,6 +15,9 @@ export CML_VERSION
 # Values from outside (COMMIT, BASE, BEFORE, INPUT, ...) reach the programs through the environment
 # and the recipes read them as "$$NAME", never as $(NAME): make would expand `$(shell ...)` in them,
 # and the shell would run backticks in a recipe's text (tests/workflows/test_make_inputs.py).
+# A value typed on make's own command line (`make X='$(shell ...)'`) is still make syntax: make 4.3
+# expands it where the Makefile exports X to the recipes (tried). That command is the user's own;
+# the workflows and scripts never build one from outside text (the same test).
 # The commit a model is trained from and published under (CI: the PR head; locally: HEAD).
 HEAD_COMMIT = $(shell git rev-parse HEAD 2>/dev/null)
 
