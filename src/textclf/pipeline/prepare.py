@@ -29,6 +29,7 @@ import numbers
 import os
 import random
 import re
+import stat
 import sys
 import tempfile
 import unicodedata
@@ -81,6 +82,14 @@ class Cleaned:
 # Which files
 
 
+def _regular_file(path: Path) -> bool:
+    """A regular file, or a link to one (checked on the file itself: a FIFO must never be opened)."""
+    try:
+        return stat.S_ISREG(path.stat().st_mode)
+    except OSError:
+        return False
+
+
 def _dvcignore_specs(folders: Iterable[Path]) -> list[tuple[Path, object]]:
     import pathspec
 
@@ -95,6 +104,11 @@ def _dvcignore_specs(folders: Iterable[Path]) -> list[tuple[Path, object]]:
 
 def _inside(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
+
+
+def _hidden(absolute: Path, specs: list[tuple[Path, object]], tail: str = "") -> bool:
+    """Whether a `.dvcignore` hides the file (or, with tail "/", the folder)."""
+    return any(spec.match_file(absolute.relative_to(where).as_posix() + tail) for where, spec in specs)
 
 
 def data_files(raw_dir: Path) -> list[Path]:
@@ -119,10 +133,17 @@ def data_files(raw_dir: Path) -> list[Path]:
                     f"{here / name}: a symbolic link to a folder; DVC versions what is in "
                     f"{raw_dir}, so put the files there"
                 )
+            if Path(name).suffix.lower() in READERS and not _hidden(here.resolve() / name, specs_here, "/"):
+                # Named as a data file, it would be walked as a folder: a user who meant a file
+                # (an unpacked archive, a Spark output folder) hears it rather than loses the rows.
+                raise DataError(
+                    f"{here / name}: a folder named like a data file; prepare reads .csv, .jsonl and "
+                    ".parquet files, not folders: rename the folder or put its files there"
+                )
         for name in names:
             path = here / name
             absolute = here.resolve() / name
-            if any(spec.match_file(absolute.relative_to(where).as_posix()) for where, spec in specs_here):
+            if _hidden(absolute, specs_here):
                 continue  # DVC does not version it: training must not read it either
             if name in IGNORE_FILES:
                 continue  # DVC's and git's own rules, not data
@@ -147,8 +168,13 @@ def data_files(raw_dir: Path) -> list[Path]:
                         f"{path}: a symbolic link to {target}, outside the repository; DVC would not "
                         f"version that file: copy it into {raw_dir}"
                     )
-            if path.is_file():
-                files.append(path)
+            if not _regular_file(path):
+                # A pipe would block prepare for ever, a device never ends: neither is data DVC versions.
+                raise DataError(
+                    f"{path}: not a regular file (a pipe, device or socket); replace it by the data "
+                    f"file or move it out of {raw_dir} (data.raw_dir)"
+                )
+            files.append(path)
     if not files:
         raise DataError(f"{raw_dir}: no .csv, .jsonl or .parquet files found")
     return sorted(files)
@@ -343,10 +369,13 @@ def _check_label_characters(label: str, where: str, params: DataParams) -> None:
         )
 
 
-def iter_rows(raw_dir: Path, params: DataParams) -> Iterator[tuple[str, str, Path, int, int | None]]:
-    """(text as written, label as text, file, row index, line) of every row, checked for types."""
+def iter_rows(
+    raw_dir: Path, params: DataParams, files: list[Path] | None = None
+) -> Iterator[tuple[str, str, Path, int, int | None]]:
+    """(text as written, label as text, file, row index, line) of every row, checked for types;
+    `files`: data_files(raw_dir) when the caller has listed them already."""
     checked_labels: set[str] = set()  # labels repeat: each distinct one is checked once
-    for path in data_files(raw_dir):
+    for path in data_files(raw_dir) if files is None else files:
         kind = READERS[path.suffix.lower()]
         try:
             for text, label, index, line in _RECORDS[kind](path, params):
@@ -565,18 +594,25 @@ def _source(path: Path, index: int, line: int | None) -> dict:
     return {"file": path.as_posix(), "row": index + 1, **({"line": line} if line is not None else {})}
 
 
-def token_lengths(collector: _Collector, spool, kept: list[int], model: ModelParams, seed: int) -> dict:
-    """How many kept texts are longer than model.max_length tokens (special tokens included, as
-    the model is fed): counted on every text, or on a seeded sample of TOKEN_SAMPLE_ROWS."""
+def base_tokenizer(model: ModelParams):
+    """model.name's tokenizer, to count tokens; a DataError when it cannot be loaded."""
     from textclf.pipeline.modeling import ModelNotFoundError, token_counter
 
     try:
-        tokenizer = token_counter(model.name)
+        return token_counter(model.name)
     except (ModelNotFoundError, OSError, ValueError) as error:
         raise DataError(
             f"prepare counts the texts longer than model.max_length tokens with model.name's tokenizer, "
             f"which cannot be loaded: {error}"
         ) from None
+
+
+def token_lengths(
+    collector: _Collector, spool, kept: list[int], model: ModelParams, seed: int, tokenizer=None
+) -> dict:
+    """How many kept texts are longer than model.max_length tokens (special tokens included, as
+    the model is fed): counted on every text, or on a seeded sample of TOKEN_SAMPLE_ROWS."""
+    tokenizer = base_tokenizer(model) if tokenizer is None else tokenizer
     counted = (
         kept
         if len(kept) <= TOKEN_SAMPLE_ROWS
@@ -674,8 +710,12 @@ def run(params: DataParams, summary_file: Path = SUMMARY_FILE, model: ModelParam
 
     Only prepare's own outputs are ever removed or replaced: checked before anything is read.
     With `model` the summary counts the texts longer than model.max_length tokens.
+    What can be checked without reading the rows (the output folder, the raw files, the base
+    model's tokenizer) is checked first: such an error leaves the earlier outputs as they were.
     """
     prepared_dir = checked_output_dir(params, summary_file)
+    files = data_files(Path(params.raw_dir))
+    tokenizer = base_tokenizer(model) if model is not None else None
     try:
         prepared_dir.parent.mkdir(parents=True, exist_ok=True)
         # The spool sits next to the outputs (same disk; `.dvcignore` hides `.*.tmp*`), never in
@@ -686,7 +726,7 @@ def run(params: DataParams, summary_file: Path = SUMMARY_FILE, model: ModelParam
             spool_path = Path(spool_dir) / "rows.jsonl"
             with spool_path.open("wb") as spool:
                 collector = _Collector(params, spool)
-                for text, label, path, index, line in iter_rows(Path(params.raw_dir), params):
+                for text, label, path, index, line in iter_rows(Path(params.raw_dir), params, files):
                     collector.add(
                         text,
                         label,
@@ -704,7 +744,9 @@ def run(params: DataParams, summary_file: Path = SUMMARY_FILE, model: ModelParam
             if model is not None:
                 with spool_path.open("rb") as spool:
                     every = sorted(i for members in parts.values() for i in members)
-                    summary["truncation"] = token_lengths(collector, spool, every, model, params.seed)
+                    summary["truncation"] = token_lengths(
+                        collector, spool, every, model, params.seed, tokenizer
+                    )
             with atomic.atomic_dir(prepared_dir) as staging, spool_path.open("rb") as spool:
                 for name in SPLITS:
                     with (staging / f"{name}.jsonl").open("wb") as out:
