@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import importlib
 import json
 import os
 import signal
+import socket
+import sys
 import threading
 import urllib.request
 from pathlib import Path
@@ -41,26 +44,58 @@ def install_extensions() -> None:
     _installed = True
 
 
+class LocalCloudError(RuntimeError):
+    """The local cloud cannot start; the message says what to do."""
+
+
 class LocalCloud:
-    """moto's ThreadedMotoServer on 127.0.0.1 (a free port by default), with our extensions."""
+    """moto's server (its WSGI app, as moto's ThreadedMotoServer runs it) on 127.0.0.1, a free port by
+    default, with our extensions, served from a thread.
+
+    The port is bound here, in the caller's thread, before the server thread starts: moto's
+    ThreadedMotoServer binds inside its thread, and when the port is taken werkzeug ends that thread
+    (sys.exit) before it sets the event start() waits on, so `textclf local-cloud --port <taken>`
+    waited forever."""
 
     def __init__(self, port: int = 0) -> None:
         self.port = port
         self._server = None
+        self._thread: threading.Thread | None = None
 
     def start(self) -> LocalCloud:
-        from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
+        from werkzeug.serving import make_server
 
         install_extensions()
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
-        self._server.start()
-        self.port = self._server.get_host_and_port()[1]
+        listener = _listen(self.port)
+        try:
+            # werkzeug serves a duplicate of the listening socket's descriptor (socket.fromfd).
+            self._server = make_server(
+                "127.0.0.1",
+                self.port,
+                DomainDispatcherApplication(create_backend_app),
+                threaded=True,
+                request_handler=MotoRequestHandler,
+                fd=listener.fileno(),
+            )
+        finally:
+            listener.close()
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, name="local-cloud", daemon=True)
+        self._thread.start()
         return self
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.stop()
+            self._server.shutdown()  # werkzeug's serve_forever closes the socket as it returns
+            if self._thread is not None:
+                self._thread.join()
             self._server = None
+            self._thread = None
 
     def __enter__(self) -> LocalCloud:
         return self.start()
@@ -116,9 +151,30 @@ def put_image_manifest(ecr, repository: str, tag: str) -> None:
     ecr.put_image(repositoryName=repository, imageManifest=json.dumps(manifest), imageTag=tag)
 
 
+def _listen(port: int) -> socket.socket:
+    """A socket listening on 127.0.0.1:`port` (0: a free one), as werkzeug would open it (address
+    reuse on, its listen queue); a port in use is refused here with what to do."""
+    try:
+        return socket.create_server(("127.0.0.1", port), backlog=128)
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            raise LocalCloudError(
+                f"port {port} is in use: pick another (LOCALCLOUD_PORT=0 picks a free one)"
+            ) from None
+        raise LocalCloudError(
+            f"cannot listen on 127.0.0.1:{port} ({error.strerror or error}): pick another port "
+            "(LOCALCLOUD_PORT=0 picks a free one)"
+        ) from None
+
+
 def serve_forever(port: int, env_file: Path | None) -> None:
-    """Run the local cloud in the foreground until SIGINT or SIGTERM (used by `make local-cloud`)."""
-    cloud = LocalCloud(port).start()
+    """Run the local cloud in the foreground until SIGINT or SIGTERM (used by `make local-cloud`).
+    A port it cannot listen on ends it at once with exit code 2, before any env file is written."""
+    try:
+        cloud = LocalCloud(port).start()
+    except LocalCloudError as error:
+        print(f"error: {error}", file=sys.stderr, flush=True)
+        raise SystemExit(2) from None
     env = cloud.env()
     if env_file is not None:
         env_file.parent.mkdir(parents=True, exist_ok=True)
