@@ -1,6 +1,7 @@
-"""`s3://bucket/key` URIs, parsed in one place for the project and its local cloud.
+"""`s3://bucket/key` URIs and S3's bucket-name rules, in one place for the project, its local cloud
+and its Lambda functions.
 
-The redeploy Lambda keeps its own few lines: its zip carries `redeploy.py` and nothing else.
+Standard library only (`re`): the drift and redeploy Lambda zips carry this module (their ZIP_FILES).
 """
 
 from __future__ import annotations

@@ -72,19 +72,24 @@ def test_the_zip_holds_the_handler_and_an_import_free_package_only(tmp_path, lam
     archive = zipfile.ZipFile(io.BytesIO(lambda_zip))
     packages = ["textclf/__init__.py", "textclf/release/__init__.py", "textclf/training/__init__.py"]
     handlers = ["textclf/release/redeploy.py", "textclf/training/stop_job.py"]  # two functions, one package
-    assert sorted(archive.namelist()) == sorted([*packages, *handlers])
+    shared = ["textclf/s3uri.py"]  # the bucket-name rules redeploy imports
+    assert sorted(archive.namelist()) == sorted([*packages, *handlers, *shared])
     for package in packages:
         tree = ast.parse(archive.read(package))
         assert not [node for node in ast.walk(tree) if isinstance(node, ast.Import | ast.ImportFrom)]
-    for handler in handlers:
+    for module in [*handlers, *shared]:
         imports = {
-            alias.name.split(".")[0]
-            for node in ast.walk(ast.parse(archive.read(handler)))
+            alias.name
+            for node in ast.walk(ast.parse(archive.read(module)))
             if isinstance(node, ast.Import | ast.ImportFrom)
             for alias in (node.names if isinstance(node, ast.Import) else [ast.alias(node.module or "")])
         }
-        # The standard library, boto3 and botocore (the Lambda runtime has both), nothing of ours.
-        assert imports - set(sys.stdlib_module_names) == {"boto3", "botocore"}, handler
+        # The standard library, boto3 and botocore (the Lambda runtime has both), and of ours only
+        # modules the zip carries.
+        ours = {name for name in imports if name.split(".")[0] == "textclf"}
+        assert {name.replace(".", "/") + ".py" for name in ours} <= set(archive.namelist()), module
+        others = {name.split(".")[0] for name in imports - ours} - set(sys.stdlib_module_names)
+        assert others <= {"boto3", "botocore"}, module
 
 
 def test_invoking_the_lambda_deploys_the_release(world, lambda_zip):

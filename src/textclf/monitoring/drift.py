@@ -1,8 +1,9 @@
 """Drift of the live model's traffic against its training reference, and the scheduled check.
 
-Standard library only (boto3 in the handler, as the Lambda runtime provides it), so this one module
-ships alone in a Lambda zip (`textclf.lambda_zip`) and the evaluate stage imports the same bins and the same
-statistic it writes the reference with.
+Standard library only (boto3 in the handler, as the Lambda runtime provides it) and the project's
+bucket-name rules (`textclf.s3uri`, standard library too), so the two modules ship alone in a Lambda
+zip (`textclf.lambda_zip`) and the evaluate stage imports the same bins and the same statistic it
+writes the reference with.
 
 The reference (`metrics/reference.json`, written by the evaluate stage on the test split, published
 next to the model): the class priors of the predictions and of the labels, and histograms of the
@@ -31,7 +32,10 @@ import re
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
+
+from textclf.s3uri import bucket_name_problem
 
 REFERENCE_FORMAT = 1
 # Lower bounds of the bins; the last bin is open-ended. Characters as received by the server.
@@ -47,7 +51,8 @@ SIGNALS = ("prediction_mix", "score", "length")
 
 
 class DriftError(ValueError):
-    """A reference or a check's settings cannot be used; the message says what to fix."""
+    """A reference, a check's settings or an AWS call cannot be used; the message says what to fix.
+    The handler raises it: the function's error is what the schedule's failure alarm counts."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -259,7 +264,6 @@ def _env_count(name: str, default: int, maximum: int) -> int:
 
 
 ENDPOINT_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
-BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 
 
 def settings_from_env() -> dict[str, Any]:
@@ -268,13 +272,16 @@ def settings_from_env() -> dict[str, Any]:
     if missing:
         raise DriftError(f"environment variables {missing} must be set (Terraform sets them on the function)")
     endpoint, bucket = os.environ["ENDPOINT_NAME"], os.environ["ARTIFACTS_BUCKET"]
-    # SageMaker's EndpointName pattern and S3's bucket naming rules
-    # (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html): refused here,
+    # SageMaker's EndpointName pattern and S3's bucket naming rules (textclf.s3uri): refused here,
     # naming the variable, rather than as botocore's parameter validation inside the first call.
     if not ENDPOINT_NAME.fullmatch(endpoint):
         raise DriftError(f"ENDPOINT_NAME {endpoint!r} is not a SageMaker endpoint name (Terraform sets it)")
-    if not BUCKET_NAME.fullmatch(bucket):
-        raise DriftError(f"ARTIFACTS_BUCKET {bucket!r} is not an S3 bucket name (Terraform sets it)")
+    problem = bucket_name_problem(bucket)
+    if problem:
+        raise DriftError(
+            f"ARTIFACTS_BUCKET {bucket[:80]!r} is not an S3 bucket name; it must be one{problem} "
+            "(Terraform sets it)"
+        )
     return {
         "endpoint": endpoint,
         "bucket": bucket,
@@ -294,6 +301,31 @@ def log_group(endpoint: str) -> str:
     return f"/aws/sagemaker/Endpoints/{endpoint}"
 
 
+# What to check when AWS could not be asked at all (no connection, no credentials, a bad setting).
+REACH_CHECK = (
+    "check that the function reaches AWS (its network; AWS_ENDPOINT_URL if set) and has its role's "
+    "credentials"
+)
+
+
+@contextmanager
+def aws_call(what: str, check: str) -> Iterator[None]:
+    """botocore's errors in the block as a DriftError naming what was read or written and what to
+    check (`check` for an answer of AWS, such as AccessDenied): one line in the function's error,
+    not a stack of botocore frames. Still raised: the function's error is the alarm's signal."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        yield
+    except ClientError as error:
+        raise DriftError(f"{what}: {error}; {check}") from None
+    except BotoCoreError as error:
+        raise DriftError(f"{what}: {error}; {REACH_CHECK}") from None
+
+
+ROLE_CHECK = "check it exists and the function's role (terraform/drift.tf) may {action} it"
+
+
 def read_window(logs: Any, group: str, start_ms: int, end_ms: int) -> Iterator[dict[str, Any]]:
     """The signal lines of a log group in [start_ms, end_ms), every page of FilterLogEvents."""
     request = {
@@ -303,7 +335,11 @@ def read_window(logs: Any, group: str, start_ms: int, end_ms: int) -> Iterator[d
         "filterPattern": f'"{SIGNAL_KIND}"',  # fewer bytes scanned and sent; parse_signal_line checks
     }
     while True:
-        page = logs.filter_log_events(**request)
+        with aws_call(
+            f"log group {group}: cannot be read",
+            ROLE_CHECK.format(action="logs:FilterLogEvents") + " (the endpoint writes it: ENDPOINT_NAME)",
+        ):
+            page = logs.filter_log_events(**request)
         for event in page.get("events", []):
             line = parse_signal_line(event.get("message", ""))
             if line is not None:
@@ -315,10 +351,14 @@ def read_window(logs: Any, group: str, start_ms: int, end_ms: int) -> Iterator[d
 
 
 def _s3_json(s3: Any, bucket: str, key: str, missing_hint: str) -> Any:
-    try:
-        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-    except s3.exceptions.NoSuchKey:
-        raise DriftError(f"s3://{bucket}/{key}: not found; {missing_hint}") from None
+    with aws_call(
+        f"s3://{bucket}/{key}: cannot be read",
+        ROLE_CHECK.format(action="s3:GetObject") + " (the bucket: ARTIFACTS_BUCKET)",
+    ):
+        try:
+            body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        except s3.exceptions.NoSuchKey:  # said as such, before aws_call sees a ClientError
+            raise DriftError(f"s3://{bucket}/{key}: not found; {missing_hint}") from None
     try:
         return json.loads(body)
     except (ValueError, RecursionError):
@@ -357,7 +397,12 @@ def publish(cloudwatch: Any, namespace: str, endpoint: str, summary: dict[str, A
     for datum in data:
         datum.update(Dimensions=dimensions, Timestamp=timestamp)
         datum.setdefault("Unit", "None")
-    cloudwatch.put_metric_data(Namespace=namespace, MetricData=data)
+    with aws_call(
+        f"CloudWatch metrics {namespace} (EndpointName {endpoint}): cannot be published",
+        "check the function's role (terraform/drift.tf) may cloudwatch:PutMetricData in that namespace "
+        "(MONITOR_METRICS_NAMESPACE)",
+    ):
+        cloudwatch.put_metric_data(Namespace=namespace, MetricData=data)
 
 
 def window_end(event: Any, now: float) -> int:
@@ -389,22 +434,32 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 40 else text[:40] + "..."
 
 
+def _client(service: str) -> Any:
+    import boto3
+    from botocore.exceptions import BotoCoreError
+
+    try:
+        return boto3.client(service)
+    except (BotoCoreError, ValueError) as error:  # no region, an endpoint URL that is no URL
+        raise DriftError(
+            f"cannot make an AWS {service} client: {error}; check AWS_REGION and AWS_ENDPOINT_URL"
+        ) from None
+
+
 def handler(event: dict[str, Any] | None, context: Any = None) -> dict[str, Any]:
     """Check the last window of the live endpoint's traffic; publish the scores; return a summary.
 
     The event may carry `window_end_ms` (a replay of an earlier window); a schedule sends none."""
-    import boto3
-
     settings = settings_from_env()
     end_ms = window_end(event, time.time())
     start_ms = end_ms - int(settings["window_hours"] * 3600 * 1000)
-    commit, reference = live_reference(boto3.client("s3"), settings["bucket"])
+    commit, reference = live_reference(_client("s3"), settings["bucket"])
     group = log_group(settings["endpoint"])
-    lines = read_window(boto3.client("logs"), group, start_ms, end_ms)
+    lines = read_window(_client("logs"), group, start_ms, end_ms)
     # Only the live model's lines: the reference describes that model, not the one before it.
     live = (line for line in lines if line.get("ModelVersion") == commit)
     summary = evaluate_window(reference, live, settings["thresholds"], settings["min_predictions"])
-    publish(boto3.client("cloudwatch"), settings["namespace"], settings["endpoint"], summary, end_ms / 1000)
+    publish(_client("cloudwatch"), settings["namespace"], settings["endpoint"], summary, end_ms / 1000)
     result = {
         "endpoint": settings["endpoint"],
         "log_group": group,
@@ -416,5 +471,11 @@ def handler(event: dict[str, Any] | None, context: Any = None) -> dict[str, Any]
     return result
 
 
-# What its Lambda zip carries (textclf.lambda_zip): this module and import-free __init__ files.
-ZIP_FILES = ("textclf/__init__.py", "textclf/monitoring/__init__.py", "textclf/monitoring/drift.py")
+# What its Lambda zip carries (textclf.lambda_zip): this module, the bucket-name rules it imports and
+# import-free __init__ files.
+ZIP_FILES = (
+    "textclf/__init__.py",
+    "textclf/s3uri.py",
+    "textclf/monitoring/__init__.py",
+    "textclf/monitoring/drift.py",
+)

@@ -1,7 +1,8 @@
 """The endpoint-redeploy Lambda: roll the SageMaker Serverless endpoint to a released model.
 
-Handler: `textclf.release.redeploy.handler(event, context)`. Standard library and boto3 only: the Lambda zip
-holds this file and an import-free `textclf/__init__.py`; boto3 comes with the Lambda runtime.
+Handler: `textclf.release.redeploy.handler(event, context)`. Standard library and boto3 only, and the
+project's bucket-name rules (`textclf.s3uri`, standard library too): the Lambda zip holds this file,
+`textclf/s3uri.py` and import-free `__init__.py` files (ZIP_FILES); boto3 comes with the Lambda runtime.
 
 Event schema. Two triggers, validated into one release (artifact URL + model version):
 
@@ -88,6 +89,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from textclf.s3uri import bucket_name_problem
+
 SCHEMA_DIRECT_KEYS = {"model_data_url", "model_version", "release_id", "sha256"}
 SHA256 = re.compile(r"[0-9a-f]{64}")
 RELEASE_ID = re.compile(r"[A-Za-z0-9._-]{1,100}")
@@ -101,9 +104,6 @@ PACKAGE_ARN = re.compile(
     r"(?P<group>[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62})/\d{1,10}"
 )
 ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::(?P<account>\d{12}):role/[\w+=,.@/-]{1,512}")
-# S3 bucket naming rules: 3-63 lower-case letters, digits, dots and hyphens, a letter or digit at
-# each end (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html).
-BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 # A key prefix of the artifacts bucket: segments of the characters S3's object key naming guidelines
 # call safe (letters, digits and ! - _ . * ' ( ), https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-keys.html),
 # each followed by one slash; `.` and `..` segments are refused too (some tools resolve them).
@@ -224,16 +224,18 @@ class Settings:
     def _check_names(self) -> None:
         """The names and ARNs the environment gives, in the shapes AWS accepts (a wrong one would
         otherwise fail halfway through a deploy, after a model was created)."""
-        if not BUCKET.fullmatch(self.artifact_bucket) or ".." in self.artifact_bucket:
+        # S3's bucket naming rules, reserved prefixes and suffixes included (textclf.s3uri).
+        problem = bucket_name_problem(self.artifact_bucket)
+        if problem:
             raise ConfigError(
                 f"environment variable ARTIFACT_BUCKET={_short(self.artifact_bucket)} is not an S3 bucket "
-                "name (3-63 lower-case letters, digits, dots and hyphens)"
+                f"name; it must be one{problem}"
             )
         if self.capture_uri:
             bucket, _, key = self.capture_uri.removeprefix("s3://").partition("/")
             if (
                 not self.capture_uri.startswith("s3://")
-                or not BUCKET.fullmatch(bucket)
+                or bucket_name_problem(bucket)
                 or (key and not KEY_PREFIX.fullmatch(key.rstrip("/") + "/"))
                 or {".", ".."} & set(key.split("/"))
             ):
@@ -1097,10 +1099,12 @@ def _refuse_file(reason: str) -> int:
 # ---------------------------------------------------------------------------------------------
 # Packaging (`make lambda-zip`, textclf.lambda_zip)
 
-# This module and the import-free `__init__.py` files on the way to it, and the stop-training
-# function (textclf.training.stop_job), which Terraform creates from the same package: nothing else.
+# This module, the bucket-name rules it imports, the import-free `__init__.py` files on the way to
+# them, and the stop-training function (textclf.training.stop_job), which Terraform creates from the
+# same package: nothing else.
 ZIP_FILES = (
     "textclf/__init__.py",
+    "textclf/s3uri.py",
     "textclf/release/__init__.py",
     "textclf/release/redeploy.py",
     "textclf/training/__init__.py",

@@ -24,7 +24,6 @@ import datetime as dt
 import hashlib
 import json
 import os
-import re
 import shutil
 import tarfile
 import tempfile
@@ -33,6 +32,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from textclf.s3uri import bucket_name_problem
 from textclf.serving import sigv4
 from textclf.serving.inference import ModelDirError
 
@@ -40,9 +40,6 @@ URL_ENV = "TEXTCLF_MODEL_URL"
 SHA256_ENV = "TEXTCLF_MODEL_SHA256"
 ECS_CREDENTIALS_HOST = "http://169.254.170.2"
 CHUNK = 1 << 20
-# S3 bucket naming rules: 3-63 lower-case letters, digits, dots and hyphens, a letter or digit at
-# each end (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html).
-BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 
 
 class FetchError(ModelDirError):
@@ -94,11 +91,11 @@ def signed_get(
 
 def object_url(s3_url: str, env: dict[str, str], region: str) -> str:
     parsed = urllib.parse.urlsplit(s3_url)
-    # The bucket goes into the host name: S3's bucket naming rules, nothing else (no user part,
-    # port, or a host of another domain).
+    # The bucket goes into the host name: S3's bucket naming rules (textclf.s3uri), nothing else (no
+    # user part, port, or a host of another domain; no two dots, no IP address).
     if (
         parsed.scheme != "s3"
-        or not BUCKET.fullmatch(parsed.netloc)
+        or bucket_name_problem(parsed.netloc)
         or not parsed.path.strip("/")
         or parsed.query
         or parsed.fragment
