@@ -64,9 +64,10 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "train": ("data", "model", "train", "deploy", "deploy.serve"),
     "evaluate": ("data", "model", "evaluate", "deploy", "deploy.serve"),
     "serve": ("model", "deploy", "deploy.serve"),
-    "gate": ("data", "evaluate", "aws"),  # data: the classes eval.json must cover
-    "report": ("data", "model", "train", "evaluate", "aws"),
-    "summary": ("model", "evaluate", "aws"),
+    # data: the classes eval.json must cover; deploy.serve: the rule and tolerance of the served graph
+    "gate": ("data", "evaluate", "deploy", "deploy.serve", "aws"),
+    "report": ("data", "model", "train", "evaluate", "deploy", "deploy.serve", "aws"),  # runs the gate
+    "summary": ("model", "evaluate", "deploy", "deploy.serve", "aws"),  # judges as the gate does
     "use-data": ("data",),
     "champion": ("evaluate", "aws"),
     "publish": ("evaluate", "aws"),

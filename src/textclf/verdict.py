@@ -15,7 +15,15 @@ import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from textclf.config import EvaluateParams
+from textclf.config import EvaluateParams, ServeParams
+
+# What the gate judges: the evaluate stage's metrics of the served graph.
+EVAL_FILE = "metrics/eval.json"
+RERUN_EVALUATE = "run `dvc repro evaluate` instead of editing the file"
+# A model folder's ONNX graph files by the graph's `quantize` (textclf.serving.inference's
+# GRAPH_FILES: the serving wing's, repeated here in the ground so that the review checks
+# metrics/eval.json's `graph` without importing serving; a test holds the two equal).
+GRAPH_FILES = {"none": "model.onnx", "int8": "model.int8.onnx"}
 
 
 @dataclass(frozen=True)
@@ -81,18 +89,44 @@ def _recall_checks(metrics: dict[str, Any], minimum: float) -> list[dict[str, An
     ]
 
 
-def _int8_checks(metrics: dict[str, Any]) -> list[dict[str, Any]]:
-    """With `deploy.serve.quantize: auto` the train stage served int8 because it was within the
-    tolerance of fp32 on the validation split; on the test split the served int8 graph must be too
-    (metrics/eval.json: `serving` the folder's choice, `graphs` both graphs' test figures)."""
-    serving, graphs = metrics.get("serving"), metrics.get("graphs")
+def _int8_checks(metrics: dict[str, Any], serve: ServeParams | None = None) -> list[dict[str, Any]]:
+    """The served graph against params.yaml's `deploy.serve` (`serve`): with `quantize: none` or
+    `int8` the served graph must be that one; with `auto` the train stage served int8 because it was
+    within `int8_tolerance` of fp32, and on the test split the served int8 graph must be too
+    (metrics/eval.json: `graph` the graph judged, `graphs` both graphs' test figures). The rule and
+    the tolerance are params.yaml's, never what metrics/eval.json says of itself.
+
+    Without `serve` (the evaluate stage, which has just read the model folder's serving.json into
+    `serving`): the folder's own record of its rule and tolerance."""
     graph = metrics.get("graph")
-    if not (isinstance(serving, dict) and serving.get("rule") == "auto" and isinstance(graph, dict)):
+    served = graph.get("quantize") if isinstance(graph, dict) else None
+    if serve is None:
+        serving = metrics.get("serving")
+        if not isinstance(serving, dict):
+            return []
+        rule, tolerance = serving.get("rule"), serving.get("int8_tolerance")
+        setting = "the model folder's serving.json int8_tolerance"
+    else:
+        rule, tolerance = serve.quantize, serve.int8_tolerance
+        setting = "params.yaml deploy.serve.int8_tolerance"
+        if served not in GRAPH_FILES or (rule != "auto" and served != rule):
+            wanted = "none or int8" if rule == "auto" else rule
+            return [
+                _check(
+                    "served graph",
+                    None,
+                    0.0,
+                    ">=",
+                    problem=f"{EVAL_FILE}: graph.quantize is {_shown(served)}, but params.yaml "
+                    f"deploy.serve.quantize: {rule} serves {wanted}: these metrics are not of a model "
+                    "trained with this params.yaml; run `dvc repro` (train, then evaluate) instead of "
+                    "editing the file",
+                )
+            ]
+    if rule != "auto" or served != "int8":
         return []
-    if graph.get("quantize") != "int8":
-        return []
+    graphs = metrics.get("graphs")
     fp32 = graphs.get("none") if isinstance(graphs, dict) else None
-    tolerance = serving.get("int8_tolerance")
     checks = []
     for key in ("accuracy", "macro_f1"):
         reference = fp32.get(key) if isinstance(fp32, dict) else None
@@ -103,8 +137,9 @@ def _int8_checks(metrics: dict[str, Any]) -> list[dict[str, Any]]:
                     None,
                     0.0,
                     ">=",
-                    problem="the served int8 graph was chosen within a tolerance of fp32, but the "
-                    "metrics lack fp32's test figures or the tolerance: run the evaluate stage again",
+                    problem=f"{EVAL_FILE}: the served int8 graph was chosen within a tolerance of fp32, "
+                    f"but the metrics lack fp32's test figures (graphs.none.{key}) or the tolerance: "
+                    f"{RERUN_EVALUATE}",
                 )
             )
             continue
@@ -120,7 +155,7 @@ def _int8_checks(metrics: dict[str, Any]) -> list[dict[str, Any]]:
         if not check["passed"]:
             check["problem"] = (
                 f"{key} of the served int8 graph = {_fmt(check['value'])}, more than {tolerance:g} below "
-                f"fp32's {reference:.4f} on the test split (deploy.serve.int8_tolerance): train again "
+                f"fp32's {reference:.4f} on the test split ({setting}): train again "
                 "with deploy.serve.quantize: none, or accept a larger int8_tolerance"
             )
         checks.append(check)
@@ -169,15 +204,17 @@ def judge(
     params: EvaluateParams,
     champion: Champion | None = None,
     extra_checks: list[dict[str, Any]] | None = None,
+    serve: ServeParams | None = None,
 ) -> dict[str, Any]:
     """Verdict for `metrics` (evaluate's metrics/eval.json) against thresholds and the champion;
-    `extra_checks` (the review's data rules) are judged with them, already decided."""
+    `extra_checks` (the review's data rules) are judged with them, already decided. `serve`:
+    params.yaml's deploy.serve, whose rule and tolerance judge the served graph (_int8_checks)."""
     thresholds = params.thresholds
     checks = [
         _check("accuracy", metrics.get("accuracy"), thresholds.accuracy, ">="),
         _check("macro_f1", metrics.get("macro_f1"), thresholds.macro_f1, ">="),
         *_recall_checks(metrics, thresholds.min_class_recall),
-        *_int8_checks(metrics),
+        *_int8_checks(metrics, serve),
     ]
     champion_info, notes = None, []
     if champion is not None:

@@ -150,8 +150,11 @@ def test_gate_on_a_huge_integer_metric_is_refused_without_a_traceback(first_repo
         (lambda m: m.update(test_rows=0), "test_rows must be the number of test rows scored"),
         # A class dropped from per_class escaped min_class_recall: the gate passed.
         (lambda m: m["per_class"].pop(LABELS[0]), f"per_class lacks ['{LABELS[0]}']"),
-        # int8 served without the folder's choice: the int8-vs-fp32 check would be skipped.
-        (lambda m: m.update(graph={"quantize": "int8"}, serving=None), "graph says int8 is served"),
+        # int8 said served without its file: which graph was judged is unknown.
+        (
+            lambda m: m.update(graph={"quantize": "int8"}, serving=None),
+            "graph.quantize 'int8' does not go with graph.file None",
+        ),
     ],
 )
 def test_gate_refuses_a_metrics_file_the_report_refuses(first_repo, no_aws, capsys, edit, message):

@@ -35,7 +35,7 @@ from typing import Any, Literal
 
 from textclf import atomic, awsclient
 from textclf.config import AwsParams
-from textclf.verdict import Champion, is_score
+from textclf.verdict import GRAPH_FILES, RERUN_EVALUATE, Champion, is_score
 
 PRODUCTION_KEY = "production/metrics.json"
 EVAL_METRICS_FILE = Path("metrics/eval.json")
@@ -316,10 +316,7 @@ def check_eval(payload: dict[str, Any], where: str, error: type[Exception]) -> N
     for key in ("graph", "graphs", "serving", "truncation"):
         if payload.get(key) is not None and not isinstance(payload[key], dict):
             raise error(f"{where}: {key} must be an object, not {type(payload[key]).__name__}")
-    graphs = payload.get("graphs") or {}
-    for name, graph in graphs.items():
-        if not isinstance(graph, dict):
-            raise error(f"{where}: graphs.{name} must be an object of the graph's test figures")
+    _check_graphs(payload, where, error)
     truncation = payload.get("truncation") or {}
     for key in ("rows", "truncated_rows"):
         if truncation.get(key) is not None and not counts(truncation[key]):
@@ -351,6 +348,58 @@ def check_eval(payload: dict[str, Any], where: str, error: type[Exception]) -> N
                 f"{where}: per_class lacks {missing[:5]}, classes of confusion_matrix.labels; {REWRITE}"
             )
     _counts_agree(payload, where, error)
+
+
+def _check_graphs(payload: dict[str, Any], where: str, error: type[Exception]) -> None:
+    """`graph` (the graph judged: the one the endpoint serves) and `graphs` (each graph's test
+    figures) as the evaluate stage writes them, when given (metrics of older commits have neither, or
+    `graph` alone): graph.quantize names graph.file; every entry of `graphs` is a graph the model
+    folder has; exactly one is served, and it is `graph` (same file, same SHA-256). A file where they
+    disagree was edited, and the gate would judge another graph's figures than the served one's, or
+    take fp32's from a graph that is not fp32. (The served entry's figures: _require_served_graph.)"""
+    graph, graphs = payload.get("graph"), payload.get("graphs") or {}
+    if graph is not None and "quantize" in graph:
+        quantize, file = graph["quantize"], graph.get("file")
+        if quantize not in GRAPH_FILES or file != GRAPH_FILES[quantize]:
+            raise error(
+                f"{where}: graph.quantize {_brief(quantize)} does not go with graph.file {_brief(file)} "
+                f"(quantize none serves {GRAPH_FILES['none']}, int8 {GRAPH_FILES['int8']}); {RERUN_EVALUATE}"
+            )
+    if not graphs:
+        return
+    if graph is None:
+        raise error(f"{where}: graphs is given but graph (the served graph) is missing; {RERUN_EVALUATE}")
+    for name, entry in graphs.items():
+        if not isinstance(entry, dict):
+            raise error(f"{where}: graphs.{name} must be an object of the graph's test figures")
+        if name not in GRAPH_FILES:
+            raise error(
+                f"{where}: graphs.{name} is not a graph of the model folder (none or int8); {RERUN_EVALUATE}"
+            )
+        for key, expected in (("quantize", name), ("file", GRAPH_FILES[name])):
+            if key in entry and entry[key] != expected:
+                shown = _brief(entry[key])
+                raise error(f"{where}: graphs.{name}.{key} is {shown}, not {expected!r}; {RERUN_EVALUATE}")
+        if not isinstance(entry.get("served"), bool):
+            raise error(f"{where}: graphs.{name}.served must be true or false; {RERUN_EVALUATE}")
+    served = [name for name, entry in graphs.items() if entry["served"]]
+    if len(served) != 1:
+        said = " and ".join(f"graphs.{name}" for name in served) or "none of graphs"
+        raise error(
+            f"{where}: {said} {'say' if len(served) > 1 else 'says'} served: true; the endpoint serves "
+            f"exactly one graph, graph.quantize {_brief(graph.get('quantize'))}; {RERUN_EVALUATE}"
+        )
+    name = served[0]
+    if graph.get("quantize") != name:
+        raise error(
+            f"{where}: graphs.{name} says served, but graph.quantize is {_brief(graph.get('quantize'))}; "
+            f"{RERUN_EVALUATE}"
+        )
+    if graphs[name].get("sha256") != graph.get("sha256"):
+        raise error(
+            f"{where}: graphs.{name}.sha256 is not graph.sha256, the served graph's: the figures would "
+            f"be of another graph than the one judged; {RERUN_EVALUATE}"
+        )
 
 
 def _counts_agree(payload: dict[str, Any], where: str, error: type[Exception]) -> None:
@@ -395,8 +444,10 @@ def check_consistent(
     per_class and confusion_matrix.labels are the data's classes (`labels`, from `source`), the
     matrix is square with a row per class, and every figure (accuracy, macro_f1, each class's
     precision, recall, f1 and support, test_rows) is what the matrix gives, within the rounding to
-    4 decimals. A file that leaves out a class, or whose figures contradict its own matrix, was not
-    written by the evaluate stage for this data, and the gate must not judge it."""
+    4 decimals; and it names the served graph, whose entry in `graphs` has those figures
+    (_require_served_graph). A file that leaves out a class, or whose figures contradict its own
+    matrix or its served graph's, was not written by the evaluate stage for this data, and the gate
+    must not judge it."""
     check_eval(payload, where, error)
     expected = set(labels)
     per_class, matrix = payload.get("per_class"), payload.get("confusion_matrix")
@@ -459,6 +510,31 @@ def check_consistent(
         for key, value in figures.items():
             source = f"its {matrix_says} row and column"
             _agrees(per_class[label].get(key), value, f"per_class.{label}.{key}", source, where, error)
+    _require_served_graph(payload, where, error)
+
+
+def _require_served_graph(payload: dict[str, Any], where: str, error: type[Exception]) -> None:
+    """The graph judged, as the evaluate stage writes it today: `graph` (file, quantize, SHA-256)
+    and `graphs` with the served one (check_eval checks that they agree). Without them the gate
+    could not tell which graph its figures are of, nor judge int8 against fp32."""
+    graph = payload.get("graph")
+    if not isinstance(graph, dict):
+        raise error(f"{where}: graph (the served graph: file, quantize, sha256) is missing; {RERUN_EVALUATE}")
+    for key in ("file", "quantize", "sha256"):
+        if not isinstance(graph.get(key), str):
+            raise error(f"{where}: graph.{key} is missing or not a text; {RERUN_EVALUATE}")
+    if not re.fullmatch(r"[0-9a-f]{64}", graph["sha256"]):
+        raise error(f"{where}: graph.sha256 is not a SHA-256 (64 hex digits); {RERUN_EVALUATE}")
+    graphs = payload.get("graphs")
+    if not graphs:
+        raise error(f"{where}: graphs (each graph's test figures) is missing; {RERUN_EVALUATE}")
+    name = graph["quantize"]  # check_eval: graphs.<name> is the one entry served
+    for key in ("accuracy", "macro_f1"):
+        if graphs[name].get(key) != payload.get(key):
+            raise error(
+                f"{where}: graphs.{name}.{key} {_brief(graphs[name].get(key))} is not the served graph's "
+                f"{key} {_brief(payload.get(key))} (graphs.{name} is the graph served); {RERUN_EVALUATE}"
+            )
 
 
 def _agrees(value: Any, exact: float, key: str, source: str, where: str, error: type[Exception]) -> None:

@@ -91,7 +91,7 @@ def run(
     check_consistent(metrics, str(metrics_file), *data_classes(params.data), GateError)
     lookup = find(params.aws.resolved(), base_ref, source, candidate=metrics)
     extra = data_rule_checks(params, base_ref, data_checks)
-    verdict = judge(metrics, params.evaluate, lookup.champion, extra)
+    verdict = judge(metrics, params.evaluate, lookup.champion, extra, serve=params.deploy.serve)
     verdict["notes"].insert(0, lookup.note)
     atomic.write_json(verdict_file, verdict)
     return verdict
