@@ -1,12 +1,16 @@
 """The rehearsal's fake GitHub refuses what GitHub refuses (textclf.rehearsal.github), checked
-without act: a merge whose required status checks are missing, failing or from another app
-(branch protection as `make github-settings` PUTs it), and a workflow token's call its job's
-`permissions` do not grant ("Resource not accessible by integration")."""
+without act: a merge whose required status checks are missing, failing or from another app, or
+whose head is behind main under strict checks (branch protection as `make github-settings` PUTs
+it), a workflow token's call its job's `permissions` do not grant ("Resource not accessible by
+integration"), and a RETRAIN_TOKEN call beyond the fine-grained permissions docs/workflows.md asks
+for ("Resource not accessible by personal access token")."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import re
 import subprocess
 import sys
 import urllib.error
@@ -28,7 +32,7 @@ from textclf.rehearsal.github import (
     token_permissions,
 )
 from textclf.rehearsal.scenarios import unused_scopes
-from textclf.rehearsal.world import ActRun, World, jobs_run
+from textclf.rehearsal.world import RETRAIN_TOKEN_PERMISSIONS, ActRun, World, jobs_run
 from textclf.release import github_settings
 from textclf.release.github_settings import GITHUB_ACTIONS_APP_ID, REQUIRED_CHECKS
 
@@ -82,6 +86,18 @@ def protection_as_github_settings_puts_it() -> dict[str, Any]:
     return puts[f"repos/{NAME}/branches/main/protection"]
 
 
+def push_to_main(repo: Repository, tmp_path: Path, name: str, text: str) -> str:
+    """Another change lands on main (another pull request merged meanwhile); returns main's tip."""
+    work = tmp_path / f"main-{name.replace('/', '-')}"
+    git("clone", "-q", "--branch", "main", str(repo.origin), str(work), cwd=tmp_path)
+    (work / name).parent.mkdir(parents=True, exist_ok=True)
+    (work / name).write_text(text, encoding="utf-8")
+    git("add", "-A", cwd=work)
+    git("commit", "-q", "-m", f"main: {name}", cwd=work)
+    git("push", "-q", "origin", "HEAD:main", cwd=work)
+    return repo.head_of("main")
+
+
 def report_all_but(repo: Repository, left_out: str = "", **conclusions: str) -> str:
     head = repo.pulls[1]["head"]["sha"]
     for name in REQUIRED_CHECKS:
@@ -133,6 +149,167 @@ def test_skipped_jobs_pass_and_reviews_are_still_required(repo: Repository) -> N
     )
     repo.merge_pull(1)
     assert repo.pulls[1]["merged"]
+
+
+def test_a_head_behind_main_is_refused_under_strict_checks_until_the_branch_is_updated(
+    repo: Repository, tmp_path: Path
+) -> None:
+    """`make github-settings` sets strict required checks ("Require branches to be up to date
+    before merging"): a PR whose head lacks main's tip is refused (405, every required check
+    "expected") though its checks passed and it is approved. Updating the branch (GitHub's "Update
+    branch": main merged into it) makes a new head, with no checks and no approval yet."""
+    assert repo.protection["main"]["required_status_checks"]["strict"] is True
+    report_all_but(repo)
+    main = push_to_main(repo, tmp_path, "CHANGELOG.md", "another change\n")
+    with pytest.raises(GitHubError, match="4 of 4 required status checks are expected") as error:
+        repo.merge_pull(1)
+    assert (
+        error.value.status == 405
+        and "behind main" in str(error.value)
+        and "update-branch" in str(error.value)
+    )
+    assert repo.pulls[1]["state"] == "open" and repo.head_of("main") == main
+
+    old_head = repo.pulls[1]["head"]["sha"]
+    with pytest.raises(GitHubError, match="does not match the head") as mismatch:
+        repo.update_branch(1, expected_head_sha="0" * 40)
+    assert mismatch.value.status == 422
+    head = repo.update_branch(1, expected_head_sha=old_head)
+    assert head == repo.head_of("feature") != old_head and repo.is_ancestor(main, head)
+    assert repo.pulls[1]["head"]["sha"] == head
+    with pytest.raises(GitHubError, match="no new commits on the base branch") as nothing:
+        repo.update_branch(1)
+    assert nothing.value.status == 422
+    # The checks of the old head do not count for the new one, nor the approval (stale reviews dismissed).
+    with pytest.raises(GitHubError, match='"what the PR changes" is expected'):
+        repo.merge_pull(1)
+    report_all_but(repo)
+    with pytest.raises(GitHubError, match="approving review"):
+        repo.merge_pull(1)
+    repo.pulls[1]["reviews"].append({"user": "reviewer", "state": "APPROVED", "commit_id": head})
+    merge = repo.merge_pull(1)
+    assert repo.is_ancestor(main, merge) and repo.is_ancestor(head, merge)
+
+
+def test_loose_checks_merge_a_head_behind_main(repo: Repository, tmp_path: Path) -> None:
+    """Without `strict` (GitHub's "loose" checks) a head behind its base merges."""
+    repo.protection["main"]["required_status_checks"]["strict"] = False
+    report_all_but(repo)
+    main = push_to_main(repo, tmp_path, "CHANGELOG.md", "another change\n")
+    assert repo.is_ancestor(main, repo.merge_pull(1))
+
+
+def test_merge_and_update_branch_over_the_api(fake: FakeGitHub, tmp_path: Path) -> None:
+    """PUT .../pulls/{n}/merge answers 405 with the reason, and PUT .../update-branch 202; a
+    fine-grained token merges only with Contents write and updates a branch with Pull requests write
+    (GitHub Docs, "Permissions required for fine-grained personal access tokens")."""
+    repo = fake.repository
+    report_all_but(repo)
+    push_to_main(repo, tmp_path, "CHANGELOG.md", "another change\n")
+    person = {"Authorization": f"token {fake.token_for('reviewer')}"}
+    with pytest.raises(GitHubError, match="required status checks are expected") as error:
+        fake.route("PUT", f"/repos/{NAME}/pulls/1/merge", {}, {}, person)
+    assert error.value.status == 405
+    pulls_only = {"Authorization": f"token {fake.fine_grained_token('bot', {'pull-requests': 'write'})}"}
+    assert served_by(fake, pulls_only, "PUT", "/pulls/1/merge") == 403
+    status, answer = fake.route("PUT", f"/repos/{NAME}/pulls/1/update-branch", {}, {}, pulls_only)
+    assert status == 202 and answer["message"] == "Updating pull request branch."
+    head = repo.pulls[1]["head"]["sha"]
+    report_all_but(repo)
+    repo.pulls[1]["reviews"].append({"user": "reviewer", "state": "APPROVED", "commit_id": head})
+    status, merged = fake.route("PUT", f"/repos/{NAME}/pulls/1/merge", {}, {}, person)
+    assert status == 200 and merged["merged"] and merged["sha"] == repo.head_of("main")
+
+
+def served_by(fake: FakeGitHub, headers: dict[str, str], method: str, path: str, body: Any = None) -> int:
+    try:
+        return fake.route(method, f"/repos/{NAME}{path}", {}, body or {}, headers)[0]
+    except GitHubError as error:
+        return error.status
+
+
+# --- RETRAIN_TOKEN: a fine-grained token ----------------------------------------------------------
+
+
+def test_the_retrain_token_reaches_only_what_docs_workflows_md_grants(
+    fake: FakeGitHub, tmp_path: Path
+) -> None:
+    """RETRAIN_TOKEN as docs/workflows.md asks for it (Contents and Pull requests, read and write;
+    textclf.rehearsal.world.RETRAIN_TOKEN_PERMISSIONS) makes the calls retrain.yml's checkout and
+    `make production-pr` (textclf.release.desired.propose) make, and is refused the rest with
+    GitHub's answer to a personal access token."""
+    bot = {"Authorization": f"token {fake.fine_grained_token('textclf-bot', RETRAIN_TOKEN_PERMISSIONS)}"}
+    main = fake.repository.head_of("main")
+    content = base64.b64encode(b"commit: x\n").decode()
+    branch = "release/production"
+    allowed = [
+        ("GET", f"/commits/{main}", None),  # checkout's fetch
+        ("GET", "/git/ref/heads/main", None),
+        ("GET", f"/git/matching-refs/heads/{branch}", None),
+        ("POST", "/git/refs", {"ref": f"refs/heads/{branch}", "sha": main}),
+        ("PATCH", f"/git/refs/heads/{branch}", {"sha": main, "force": True}),
+        ("PUT", "/contents/deploy/production.yaml", {"branch": branch, "content": content, "message": "m"}),
+        ("GET", "/pulls", None),
+        ("POST", "/pulls", {"head": branch, "base": "main", "title": "release: production"}),
+        ("PATCH", "/pulls/2", {"body": "staging's checks"}),
+        ("GET", "/pulls/2", None),
+        ("POST", "/issues/2/comments", {"body": "a comment (Pull requests write covers it)"}),
+        # Contents write also sends repository_dispatch events (docs/security.md says what that allows).
+        ("POST", "/dispatches", {"event_type": "x"}),
+    ]
+    assert [served_by(fake, bot, *call) for call in allowed] == [
+        200, 200, 200, 201, 200, 200, 200, 201, 200, 200, 201, 204,
+    ]  # fmt: skip
+    refused = [
+        ("POST", "/issues", {"title": "t"}),
+        ("GET", "/issues", None),
+        ("GET", "/actions/variables", None),
+        ("PUT", "/branches/main/protection", {}),
+        ("GET", "/commits/abc/check-runs", None),
+    ]
+    assert [served_by(fake, bot, *call) for call in refused] == [403] * len(refused)
+    with pytest.raises(GitHubError, match="Resource not accessible by personal access token") as error:
+        fake.route("POST", f"/repos/{NAME}/issues", {}, {"title": "t"}, bot)
+    assert "needs issues: write" in str(error.value) and "textclf-bot" in str(error.value)
+    assert fake.scopes["fine-grained token of textclf-bot"]["used"] == ["contents: read", "contents: write",
+                                                                       "pull-requests: read",
+                                                                       "pull-requests: write"]  # fmt: skip
+
+
+def test_workflow_files_need_the_workflows_permission(fake: FakeGitHub, tmp_path: Path) -> None:
+    """Neither RETRAIN_TOKEN nor a GITHUB_TOKEN may change .github/workflows/: writing such a file,
+    or moving a branch to a commit whose workflow files differ from its tip's (a push that brings
+    main's workflow changes in is refused the same way), needs Workflows write. Re-creating the
+    branch at main's tip changes no workflow file."""
+    repo = fake.repository
+    bot = {"Authorization": f"token {fake.fine_grained_token('textclf-bot', RETRAIN_TOKEN_PERMISSIONS)}"}
+    main = repo.head_of("main")
+    assert (
+        served_by(fake, bot, "POST", "/git/refs", {"ref": "refs/heads/release/production", "sha": main})
+        == 201
+    )
+    workflow = {
+        "branch": "release/production",
+        "content": base64.b64encode(b"on: push\n").decode(),
+        "message": "m",
+    }
+    with pytest.raises(
+        GitHubError, match=re.escape("create or update workflow `.github/workflows/x.yml` without")
+    ) as error:
+        fake.route("PUT", f"/repos/{NAME}/contents/.github/workflows/x.yml", {}, workflow, bot)
+    assert error.value.status == 403
+    new_main = push_to_main(repo, tmp_path, ".github/workflows/w.yml", "name: changed\n")
+    moved = ("PATCH", "/git/refs/heads/release/production", {"sha": new_main, "force": True})
+    with pytest.raises(GitHubError, match=re.escape("workflow `.github/workflows/w.yml`")):
+        fake.route(moved[0], f"/repos/{NAME}{moved[1]}", {}, moved[2], bot)
+    assert served_by(fake, bot, "DELETE", "/git/refs/heads/release/production") == 204
+    assert (
+        served_by(fake, bot, "POST", "/git/refs", {"ref": "refs/heads/release/production", "sha": new_main})
+        == 201
+    )
+    allowed = fake.fine_grained_token("admin-bot", {**RETRAIN_TOKEN_PERMISSIONS, "workflows": "write"})
+    assert served_by(fake, {"Authorization": f"token {allowed}"}, "PUT", "/contents/.github/workflows/x.yml",
+                     workflow) == 200  # fmt: skip
 
 
 def test_act_job_results_are_reported_as_github_actions_checks(repo: Repository, tmp_path: Path) -> None:

@@ -169,6 +169,7 @@ def test_every_setting_is_applied_and_read_back():
     assert protection["required_status_checks"]["checks"] == [
         {"context": name, "app_id": GITHUB_ACTIONS_APP_ID} for name in github_settings.REQUIRED_CHECKS
     ]
+    assert protection["required_status_checks"]["strict"] is True  # a head behind main does not merge
     assert "contexts" not in protection["required_status_checks"]  # a name alone: any commit status
     assert protection["enforce_admins"] is True and protection["allow_force_pushes"] is False
     # Public: forks get a read-only token by GitHub's rule; the private-repository setting is not sent.
@@ -252,6 +253,22 @@ def test_a_setting_that_does_not_stick_is_an_error_naming_it(drop: str, setting:
     github = FakeGitHub(drop=drop, visibility="private", plan="enterprise")
     with pytest.raises(SettingsError, match=f"{setting} reads back differently"):
         github_settings.apply(settings(), github)
+
+
+def test_loose_checks_read_back_are_an_error():
+    """Strict checks ("Require branches to be up to date before merging") are read back: a
+    protection that keeps them loose (an older rule GitHub merged the PUT with, or an edit in the
+    UI) would let a head behind main merge untested with main's changes."""
+
+    class Loose(FakeGitHub):
+        def _read(self, path: str) -> Any:
+            read = super()._read(path)
+            if path.endswith("/protection"):
+                read["required_status_checks"]["strict"] = False
+            return read
+
+    with pytest.raises(SettingsError, match="protection of main reads back differently"):
+        github_settings.apply(settings(), Loose())
 
 
 def test_actions_never_approve_pull_requests():

@@ -9,7 +9,11 @@ GitHub Actions reports on a commit; and it plays the runner's OIDC token endpoin
 without a token it issued are answered 401, as GitHub does.
 
 A merge is refused (405) unless the base branch's protection is met: approvals, code owners, and
-every required status check reported by the expected app on the head commit, passing.
+every required status check reported by the expected app on the head commit, passing; with `strict`
+required checks ("Require branches to be up to date before merging") the head must also contain the
+base branch's tip, else GitHub's "N of N required status checks are expected." (`unmet_protection`).
+`PUT .../pulls/{n}/update-branch` merges the base into the head branch, as GitHub's "Update branch"
+does: the new head has no checks and no approvals yet.
 
 A workflow run's GITHUB_TOKEN carries, in each job, exactly what that job's `permissions` grant
 (docs.github.com, "Controlling permissions for GITHUB_TOKEN"). act gives every job of a run the
@@ -19,6 +23,12 @@ inode, then the process holding it) and reads the job act set in its environment
 GITHUB_RUN_ID, which must be the token's run); the job's permissions come from the workflow file
 at the commit the run executes. A call the job's token lacks the scope for is answered 403
 "Resource not accessible by integration", as GitHub answers it (`required_scopes`).
+
+A fine-grained personal access token (`fine_grained_token`: the RETRAIN_TOKEN secret, with the
+permissions docs/workflows.md asks for) carries its repository permissions: a call beyond them is
+answered 403 "Resource not accessible by personal access token". Changing files under
+.github/workflows/ (a ref moved or created, a file written, a branch updated) also needs the
+Workflows permission, which neither the template's token nor any GITHUB_TOKEN has (`workflow_changes`).
 
 The REST paths and shapes follow docs.github.com/en/rest (pulls, issues, issue comments,
 repository dispatches, commits/{sha}/pulls); fields nobody reads are left out.
@@ -198,6 +208,9 @@ class Repository:
         author's), and a code owner's approval for each changed file CODEOWNERS on the base branch
         assigns."""
         protection = self.protection.get(pull["base"]["ref"]) or {}
+        behind = self.behind(pull, protection.get("required_status_checks"))
+        if behind:
+            return behind
         checks = self.unmet_checks(protection.get("required_status_checks"), pull["head"]["sha"])
         if checks:
             return checks
@@ -227,6 +240,69 @@ class Repository:
             if unowned:
                 return f"a code owner's approval required for {', '.join(unowned[:5])}"
         return ""
+
+    def behind(self, pull: dict[str, Any], required: dict[str, Any] | None) -> str:
+        """Strict required status checks ("Require branches to be up to date before merging",
+        `required_status_checks.strict`): the head must contain the base branch's tip (GitHub Docs,
+        "About protected branches" / "Types of required status checks": "The branch must be up to
+        date with the base branch before merging"; "Troubleshooting required status checks": "If
+        your branch is out of date, you'll need to merge the base branch into your branch").
+
+        GitHub's refusal: REST "Merge a pull request" documents 405 "if merge cannot be performed";
+        for a head behind its base under a strict rule GitHub counts every required check as not yet
+        reported, "N of N required status checks are expected." (HTTP 405 on PUT .../merge, quoted
+        in RakuenSoftware/aimee#2460; the same text for a ruleset in Opendray/opendray#518 and
+        b-open-io/prompts#69). The exact wording is not in GitHub's documentation. The 409 "Head
+        branch is out of date. Review and try the merge again." that tools also report is another
+        case: the pull request's recorded head lagging its branch (strands-labs/robots#2538 got it
+        with `strict` off). The sentence after GitHub's says what to do."""
+        if not (required or {}).get("strict"):
+            return ""
+        base, head = self.head_of(pull["base"]["ref"]), pull["head"]["sha"]
+        if self.is_ancestor(base, head):
+            return ""
+        wanted = len((required or {}).get("checks") or []) + len((required or {}).get("contexts") or [])
+        return (
+            f"{wanted} of {wanted} required status checks are expected. (The head branch "
+            f"{pull['head']['ref']} is behind {pull['base']['ref']} ({base[:12]}), whose protection requires "
+            f"branches to be up to date: update the branch (PUT /repos/{self.full_name}/pulls/"
+            f"{pull['number']}/update-branch, or merge {pull['base']['ref']} into it and push), then let the "
+            "checks run on the new head and approve it.)"
+        )
+
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        done = subprocess.run(
+            ["git", "merge-base", "--is-ancestor", ancestor, descendant], cwd=self.origin, capture_output=True
+        )
+        return done.returncode == 0
+
+    def update_branch(self, number: int, expected_head_sha: str | None = None) -> str:
+        """PUT /repos/{repo}/pulls/{n}/update-branch (REST "Update a pull request branch"): merges
+        the base branch's tip into the head branch, as GitHub's "Update branch" button does; 422 if
+        `expected_head_sha` is not the head (GitHub documents it) or if there is nothing to merge
+        ("There are no new commits on the base branch.", GitHub's answer as tools quote it). The
+        new head has no check runs and, with stale reviews dismissed, no approval: the checks run
+        again and a reviewer approves again. Returns the new head."""
+        pull = self.pulls[number]
+        if pull["state"] != "open":
+            raise GitHubError(422, f"pull request #{number} is not open")
+        head_ref, base_ref = pull["head"]["ref"], pull["base"]["ref"]
+        head = self.head_of(head_ref)
+        if expected_head_sha and expected_head_sha != head:
+            raise GitHubError(422, f"expected head sha {expected_head_sha} does not match the head {head}")
+        base = self.head_of(base_ref)
+        if self.is_ancestor(base, head):
+            raise GitHubError(422, "There are no new commits on the base branch.")
+        with tempfile.TemporaryDirectory(prefix="github-update-branch-") as work:
+            self.git("clone", "--quiet", "--branch", head_ref, str(self.origin), work)
+            self.git("fetch", "--quiet", "origin", base, cwd=Path(work))
+            try:
+                self.git("merge", "--quiet", "--no-ff", "-m", f"Merge branch '{base_ref}' into {head_ref}",
+                         base, cwd=Path(work))  # fmt: skip
+            except GitHubError:
+                raise GitHubError(422, f"merge conflict between {base_ref} and {head_ref}") from None
+            self.git("push", "--quiet", "origin", f"HEAD:refs/heads/{head_ref}", cwd=Path(work))
+        return self.sync_pull(number)["head"]["sha"]
 
     def unmet_checks(self, required: dict[str, Any] | None, sha: str) -> str:
         """GitHub's answer (405) for required checks not passing on `sha`: 'Required status check
@@ -322,7 +398,20 @@ class Repository:
         if not create and not exists:
             raise GitHubError(422, "Reference does not exist")
         self.git("update-ref", ref, sha)
+        for pull in self.pulls.values():  # a branch moved under an open PR updates it, as a push does
+            if pull["state"] == "open" and ref == f"refs/heads/{pull['head']['ref']}":
+                self.sync_pull(pull["number"])
         return {"ref": ref, "object": {"sha": sha}}
+
+    def delete_ref(self, ref: str) -> None:
+        """DELETE /repos/{repo}/git/refs/{ref}; an open pull request from a deleted branch is
+        closed, as GitHub closes it."""
+        if not self.git("for-each-ref", ref):
+            raise GitHubError(422, "Reference does not exist")
+        self.git("update-ref", "-d", ref)
+        for pull in self.pulls.values():
+            if pull["state"] == "open" and ref == f"refs/heads/{pull['head']['ref']}":
+                pull["state"] = self.issues[pull["number"]]["state"] = "closed"
 
     def contents(self, path: str, ref: str) -> dict[str, Any]:
         try:
@@ -412,6 +501,8 @@ class FakeGitHub:
         self.repository = repository
         self.tokens: dict[str, str] = {}
         self.runs: dict[str, WorkflowRun] = {}
+        # Fine-grained personal access tokens: their repository permissions.
+        self.fine_grained: dict[str, dict[str, str]] = {}
         # Per "<workflow file> <job>": what its token was granted and which scopes its calls used.
         self.scopes: dict[str, dict[str, Any]] = {}
         self.jobs: dict[str, Job] = {}
@@ -426,6 +517,15 @@ class FakeGitHub:
     def token_for(self, login: str) -> str:
         token = "ghs_" + secrets.token_hex(16)
         self.tokens[token] = login
+        return token
+
+    def fine_grained_token(self, login: str, permissions: dict[str, str]) -> str:
+        """A fine-grained personal access token of `login`, limited to this repository with
+        `permissions` (scope -> read/write, the names `required_scopes` uses; Metadata read is
+        always granted). Calls beyond them are refused (`authorize`)."""
+        token = "github_pat_" + secrets.token_hex(16)
+        self.tokens[token] = login
+        self.fine_grained[token] = {str(k): str(v) for k, v in permissions.items() if v in LEVELS}
         return token
 
     def workflow_token(self, run: WorkflowRun) -> str:
@@ -536,16 +636,37 @@ class FakeGitHub:
         )
         return token_permissions(workflow, job, default)
 
-    def authorize(self, headers: Any, runner: dict[str, str] | None, method: str, parts: list[str]) -> None:
-        """A workflow token's call needs one of the scopes the route needs (`required_scopes`),
-        granted to the calling job; else 403, GitHub's answer to an installation token."""
-        run = self.runs.get(self.bearer(headers))
-        if run is None:
-            return  # a person's token: the person's rights
-        granted = self.job_permissions(run, runner)
+    def authorize(
+        self, headers: Any, runner: dict[str, str] | None, method: str, parts: list[str], body: Any = None
+    ) -> None:
+        """A workflow token's or a fine-grained token's call needs one of the scopes the route needs
+        (`required_scopes`), granted to the calling job or to the token; else 403, GitHub's answer
+        to an installation token ("... by integration") or to a personal access token ("... by
+        personal access token"). A call that changes files under .github/workflows/ also needs
+        Workflows write (`workflow_changes`). A person's classic token keeps the person's rights."""
+        token = self.bearer(headers)
+        run = self.runs.get(token)
+        if run is not None:
+            granted = self.job_permissions(run, runner)
+            job = runner and runner.get("GITHUB_JOB")
+            key, refused = (
+                f"{run.workflow.rsplit('/', 1)[-1]} {job}",
+                "Resource not accessible by integration",
+            )
+            holder = f"job {job} of {run.workflow} grants {json.dumps(granted, sort_keys=True)}"
+            pushing = "a GitHub App to create or update workflow {} without `workflows` permission"
+        elif token in self.fine_grained:
+            granted = self.fine_grained[token]
+            key = f"fine-grained token of {self.tokens[token]}"
+            refused = "Resource not accessible by personal access token"
+            holder = (
+                f"the fine-grained token of {self.tokens[token]} has {json.dumps(granted, sort_keys=True)}"
+            )
+            pushing = "a Personal Access Token to create or update workflow {} without `workflow` scope"
+        else:
+            return
         needed = required_scopes(method, parts)
         usable = [f"{s}: {lv}" for s, lv in needed if LEVELS[granted.get(s, "none")] >= LEVELS[lv]]
-        key = f"{run.workflow.rsplit('/', 1)[-1]} {runner and runner.get('GITHUB_JOB')}"
         record = self.scopes.setdefault(key, {"granted": granted, "used": []})
         if usable[:1] and usable[0] not in record["used"]:
             record["used"].append(usable[0])
@@ -553,10 +674,53 @@ class FakeGitHub:
             wanted = " or ".join(f"{scope}: {level}" for scope, level in needed)
             raise GitHubError(
                 403,
-                f"Resource not accessible by integration ({method} {'/'.join(parts) or 'repository'} "
-                f"needs {wanted}; job {runner and runner.get('GITHUB_JOB')} of {run.workflow} "
-                f"grants {json.dumps(granted, sort_keys=True)})",
+                f"{refused} ({method} {'/'.join(parts) or 'repository'} needs {wanted}; {holder})",
             )
+        changed = self.workflow_changes(method, parts, body)
+        if not changed:
+            return
+        if granted.get("workflows") != "write":
+            # The wording git pushes get (e.g. peter-evans/create-pull-request#3558,
+            # refined-github/refined-github#7641 for "Update branch"); the REST status is assumed.
+            raise GitHubError(
+                403,
+                f"refusing to allow {pushing.format('`' + changed[0] + '`')} ({method} "
+                f"{'/'.join(parts)} changes {', '.join(changed[:3])}; {holder})",
+            )
+        if "workflows: write" not in record["used"]:
+            record["used"].append("workflows: write")
+
+    def workflow_changes(self, method: str, parts: list[str], body: Any) -> list[str]:
+        """The files under .github/workflows/ a call creates or changes: a file written there
+        (PUT contents), a ref moved from its tip to a commit whose workflow files differ (PATCH
+        git/refs) or created at one whose workflow files differ from the default branch's (POST
+        git/refs), a branch update that brings the base's workflow changes in (update-branch).
+        GitHub lists Workflows as the additional permission of exactly these endpoints (GitHub
+        Docs, "Permissions required for fine-grained personal access tokens": create or update
+        file contents, create and update a reference); pushes that bring workflow changes in are
+        refused without it (see `authorize`). Comparing a new ref with the default branch is this
+        fake's reading; GitHub does not document which commits it compares."""
+        repo = self.repository
+        directory = ".github/workflows/"
+        body = body if isinstance(body, dict) else {}
+        try:
+            match method, parts:
+                case "PUT", ["contents", *path]:
+                    name = "/".join(path)
+                    return [name] if name.startswith(directory) else []
+                case "PATCH", ["git", "refs", *ref]:
+                    old, new = repo.git("rev-parse", "--verify", "refs/" + "/".join(ref)), str(body["sha"])
+                    spec = [old, new]
+                case "POST", ["git", "refs"]:
+                    spec = [repo.head_of("main"), str(body["sha"])]
+                case "PUT", ["pulls", number, "update-branch"]:
+                    pull = repo.pulls[int(number)]
+                    spec = [f"{repo.head_of(pull['head']['ref'])}...{repo.head_of(pull['base']['ref'])}"]
+                case _:
+                    return []
+            return repo.git("diff", "--name-only", *spec, "--", directory).splitlines()
+        except (GitHubError, KeyError, ValueError):
+            return []  # the route answers for a ref, sha or pull request that is not there
 
     def route(
         self,
@@ -586,7 +750,7 @@ class FakeGitHub:
         rest = path[len(prefix) :]
         one = lambda key: (query.get(key) or [""])[0]  # noqa: E731
         parts = rest.split("/")[1:] if rest else []
-        self.authorize(headers, runner, method, parts)
+        self.authorize(headers, runner, method, parts, body)
         settings = (["actions", "oidc"], ["actions", "permissions"], ["actions", "variables"])
         if parts[:1] in (["branches"], ["environments"]) or parts[:2] in settings:
             return settings_route(repo, method, parts, body, user, one)
@@ -632,6 +796,13 @@ class FakeGitHub:
                 return 201, public(pull)
             case "GET", ["pulls", number]:
                 return 200, public(self._pull(number))
+            case "PUT", ["pulls", number, "merge"]:
+                merge = repo.merge_pull(self._pull(number)["number"])
+                return 200, {"sha": merge, "merged": True, "message": "Pull Request successfully merged"}
+            case "PUT", ["pulls", number, "update-branch"]:
+                pull = self._pull(number)
+                repo.update_branch(pull["number"], body.get("expected_head_sha"))
+                return 202, {"message": "Updating pull request branch.", "url": pull["url"]}
             case "PATCH", ["pulls", number]:
                 pull = self._pull(number)
                 for key in ("title", "body", "state"):
@@ -665,6 +836,9 @@ class FakeGitHub:
                 return 201, repo.set_ref(body["ref"], body["sha"], create=True)
             case "PATCH", ["git", "refs", "heads", *branch]:
                 return 200, repo.set_ref("refs/heads/" + "/".join(branch), body["sha"], create=False)
+            case "DELETE", ["git", "refs", "heads", *branch]:
+                repo.delete_ref("refs/heads/" + "/".join(branch))
+                return 204, None
             case "GET", ["contents", *path]:
                 return 200, repo.contents("/".join(path), one("ref") or "main")
             case "PUT", ["contents", *path]:
@@ -755,25 +929,41 @@ def token_permissions(workflow: dict[str, Any], job: str, default: str = "read")
 
 
 def required_scopes(method: str, parts: list[str]) -> tuple[tuple[str, str], ...]:
-    """The GITHUB_TOKEN scopes a route needs, any one of the pairs; () for metadata only (always
-    granted). From GitHub's "Permissions required for GitHub Apps" and each REST endpoint's
-    "Fine-grained access tokens" section (docs.github.com/en/rest): pulls: "Pull requests"; issues:
-    "Issues"; issue comments: "Issues" or "Pull requests" (a pull request's conversation is an
-    issue's); commits/{sha}/pulls: "Pull requests" read; commits and check runs: "Contents" and
-    "Checks" read; git refs and contents: "Contents"; repository dispatches: "Contents" write;
-    CODEOWNERS errors: "Contents" read; the OIDC subject template: "Actions"; environments' and
-    repositories' variables: "Environments"/"Variables"; secrets: "Secrets"; branch protection,
-    Actions permissions, environments and their branch policies: "Administration" (reading an
-    environment: "Actions" read). Variables, secrets and administration are no GITHUB_TOKEN scope
-    (they cannot be granted in `permissions`), so a workflow's token is refused them."""
+    """The scopes a route needs, any one of the pairs; () for metadata only (always granted).
+
+    From GitHub Docs, "Permissions required for fine-grained personal access tokens" (the page is
+    generated from github/docs src/github-apps/data/fpt-2026-03-10/fine-grained-pat-permissions.json,
+    read for these routes); a GITHUB_TOKEN is an installation token of the GitHub Actions app, whose
+    "Permissions required for GitHub Apps" names the same permissions for them:
+    - Pull requests: list, create, update (PATCH) a pull request, update its branch (write),
+      GET .../pulls/{n}/merge, commits/{sha}/pulls (read); GET a pull request: Pull requests or
+      Contents read.
+    - Contents: merge a pull request (PUT .../pulls/{n}/merge: Contents write, not Pull requests),
+      commits, git refs (get, list matching, create, update, delete), contents (get; create or
+      update: write, plus Workflows under .github/workflows/, `FakeGitHub.workflow_changes`),
+      repository dispatches (write), CODEOWNERS errors (read).
+    - Issues: list, create and get issues (Issues only); update an issue, and issue comments
+      (list, create, update): Issues or Pull requests (a pull request's conversation is an issue's).
+    - Checks: check runs for a ref (read). Actions: the OIDC subject template. Variables:
+      repository variables. Environments: environments' variables. Secrets: secrets.
+      Administration: branch protection, Actions permissions, environments and their branch
+      policies (reading an environment: Actions read).
+    Variables, secrets, administration and workflows are no GITHUB_TOKEN scope (they cannot be
+    granted in `permissions`), so a workflow's token is refused them."""
     level = "read" if method == "GET" else "write"
     match parts:
         case []:
             return ()
+        case ["pulls", _, "merge"] if method == "PUT":
+            return (("contents", "write"),)
+        case ["pulls", _] if method == "GET":
+            return (("pull-requests", "read"), ("contents", "read"))
         case ["pulls", *_]:
             return (("pull-requests", level),)
         case ["issues", "comments", *_] | ["issues", _, "comments"]:
             return (("issues", level), ("pull-requests", level))
+        case ["issues", _] if method == "PATCH":
+            return (("issues", "write"), ("pull-requests", "write"))
         case ["issues", *_]:
             return (("issues", level),)
         case ["commits", _, "pulls"]:

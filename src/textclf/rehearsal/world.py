@@ -21,7 +21,9 @@ What act cannot do as GitHub does, and how the world makes up for it (said here,
   (textclf.rehearsal.standins.layered_venv): a job's `make setup` installs its own commit, and the
   lock in full only when the job's commit changed it.
 - `gh secret set` is not played (the stand-in cannot seal secrets): the operator's secret is
-  recorded by name in the fake GitHub, and act receives its value per run.
+  recorded by name in the fake GitHub, and act receives its value per run: for RETRAIN_TOKEN a
+  fine-grained token with the permissions docs/workflows.md documents (RETRAIN_TOKEN_PERMISSIONS),
+  which the fake GitHub enforces.
 - act starts jobs itself; cancellation is a signal to act (`ActRun.cancel`).
 - Steps inherit act's environment on a self-hosted runner, so act runs with a clean environment:
   no credentials but what the workflow's own steps obtain.
@@ -53,6 +55,10 @@ REPOSITORY = "acme/text-classifier"
 # and production pull requests, and the workflow token's identity.
 OPERATOR, REVIEWER = "operator", "reviewer"
 ACCOUNTS = (OPERATOR, REVIEWER, "a-developer", "textclf-bot", "github-actions[bot]", "octocat")
+# The RETRAIN_TOKEN secret: a fine-grained personal access token of the bot account, limited to
+# this repository with the permissions docs/workflows.md asks for ("Contents and Pull requests read
+# and write"; Metadata read comes with any). The fake GitHub refuses its calls beyond them.
+RETRAIN_TOKEN_PERMISSIONS = {"contents": "write", "pull-requests": "write"}
 ACT_VERSION = "0.2.89"
 STAND_INS = Path("tools/stand-ins")
 # Each third-party action the workflows use, and the stand-in folder that replaces it.
@@ -399,7 +405,7 @@ class World:
         # The run's GITHUB_TOKEN, scoped by the fake GitHub to each calling job's `permissions`.
         token = self.github.workflow_token(WorkflowRun(self.run_id, f".github/workflows/{workflow}", sha))
         # The repository's secret for pull requests that must start workflows (docs/workflows.md).
-        bot_token = self.github.token_for("textclf-bot")
+        bot_token = self.github.fine_grained_token("textclf-bot", RETRAIN_TOKEN_PERMISSIONS)
         variables = {**self.repo.variables, **(self.repo.environments.get(environment or "", {}))}
         command = [act_binary(), event, "-W", f".github/workflows/{workflow}", "-e", str(event_file)]
         command += ["-P", "ubuntu-latest=-self-hosted", "--no-skip-checkout", "--no-cache-server"]

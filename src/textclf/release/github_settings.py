@@ -11,8 +11,10 @@ able to get code onto the release branch.
    own (`require_last_push_approval`), stale approvals dismissed, a code owner's approval for what
    `.github/CODEOWNERS` lists (workflows, Makefile, mk/, terraform/, deploy/, the release and
    training code), the PR checks green *as reported by the GitHub Actions app* (app_id 15368: a
-   commit status of the same name that anyone with write access can post does not count), no force
-   pushes or deletion, administrators included. REST: PUT /repos/{repo}/branches/{branch}/protection.
+   commit status of the same name that anyone with write access can post does not count) on a head
+   that is up to date with the branch (`strict`, "Require branches to be up to date before
+   merging": what was checked and trained is what the merge produces), no force pushes or
+   deletion, administrators included. REST: PUT /repos/{repo}/branches/{branch}/protection.
    The CODEOWNERS file must exist on the branch and parse (GET /repos/{repo}/codeowners/errors).
 3. Workflows' GITHUB_TOKEN is read-only by default and GitHub Actions may never approve (or create)
    pull requests (OpenSSF Scorecard, Token-Permissions): the retraining and promotion pull
@@ -438,6 +440,7 @@ def _protect_branch(gh: Gh, repo: str, settings: Settings, plan: Plan, outcome: 
     reviews = read.get("required_pull_request_reviews") or {}
     _expect(
         {(c["context"], c["app_id"]) for c in checks} <= bound
+        and (read.get("required_status_checks") or {}).get("strict") is True
         and reviews.get("required_approving_review_count", 0) >= 1
         and reviews.get("dismiss_stale_reviews") is True
         and reviews.get("require_code_owner_reviews") is True
@@ -449,7 +452,7 @@ def _protect_branch(gh: Gh, repo: str, settings: Settings, plan: Plan, outcome: 
     outcome.applied.append(
         f"branch {settings.branch}: pull requests with 1 approval other than the last pusher's, code "
         f"owners' review, checks {settings.required_checks} from GitHub Actions (app "
-        f"{GITHUB_ACTIONS_APP_ID}), admins included"
+        f"{GITHUB_ACTIONS_APP_ID}) on a head up to date with {settings.branch}, admins included"
     )
 
 
