@@ -932,9 +932,12 @@ def required_scopes(method: str, parts: list[str]) -> tuple[tuple[str, str], ...
     """The scopes a route needs, any one of the pairs; () for metadata only (always granted).
 
     From GitHub Docs, "Permissions required for fine-grained personal access tokens" (the page is
-    generated from github/docs src/github-apps/data/fpt-2026-03-10/fine-grained-pat-permissions.json,
-    read for these routes); a GITHUB_TOKEN is an installation token of the GitHub Actions app, whose
-    "Permissions required for GitHub Apps" names the same permissions for them:
+    generated from github/docs src/github-apps/data/fpt-2026-03-10/fine-grained-pat-permissions.json;
+    read there for the pulls, issues, commits, git, contents, dispatches, CODEOWNERS, variables,
+    environments' variables, branch protection and environments routes; checks, the OIDC template,
+    secrets and reading an environment as each REST page names them, not re-read). A GITHUB_TOKEN
+    is an installation token of the GitHub Actions app, for which "Permissions required for GitHub
+    Apps" names the same permissions for these routes:
     - Pull requests: list, create, update (PATCH) a pull request, update its branch (write),
       GET .../pulls/{n}/merge, commits/{sha}/pulls (read); GET a pull request: Pull requests or
       Contents read.
