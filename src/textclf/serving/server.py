@@ -84,6 +84,10 @@ CONTENT_LENGTH = re.compile(r"[0-9]{1,10}")
 # So `Content-Length: 16 ` is the value "16" (refusing it would break that MUST); any other
 # whitespace (VT, FF, a bare CR, NBSP, Unicode spaces) is inside the value and makes it invalid.
 OWS = " \t"
+# A Host field value: `uri-host [ ":" port ]` (RFC 9110 section 7.2), uri-host being RFC 3986's
+# IP-literal, IPv4address or reg-name (unreserved, pct-encoded and sub-delims characters); empty is
+# allowed (RFC 9112 section 3.2: a target without an authority gets an empty Host).
+HOST = re.compile(r"(\[[A-Za-z0-9:._~!$&'()*+,;=-]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]*)(:[0-9]*)?")
 # Errors the standard library would answer with a 5xx although the client caused them.
 CLIENT_STATUS = {HTTPStatus.NOT_IMPLEMENTED: HTTPStatus.METHOD_NOT_ALLOWED}
 CLIENT_STATUS[HTTPStatus.HTTP_VERSION_NOT_SUPPORTED] = HTTPStatus.BAD_REQUEST
@@ -96,10 +100,11 @@ class ServeError(RuntimeError):
 class RequestError(Exception):
     """A bad request: answered with `status` and `message`, never raised past the handler."""
 
-    def __init__(self, status: HTTPStatus, message: str) -> None:
+    def __init__(self, status: HTTPStatus, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.headers = headers or {}
 
 
 @dataclass(frozen=True)
@@ -180,12 +185,32 @@ def _quoted_record(text: str, start: int, number: int) -> tuple[str, int]:
         )
 
 
+class _LongNumber(Exception):
+    """An integer literal longer than Python converts (sys.get_int_max_str_digits, 4300 by default)."""
+
+    def __init__(self, digits: int) -> None:
+        super().__init__(digits)
+        self.digits = digits
+
+
+def _json_int(literal: str) -> int:
+    try:
+        return int(literal)
+    except ValueError:  # "Exceeds the limit ... use sys.set_int_max_str_digits()": the owner's knob
+        raise _LongNumber(len(literal.lstrip("-"))) from None
+
+
 def _load_json(text: str, where: str) -> Any:
     try:
         # A key given twice is ambiguous (a proxy may read the first, Python the last): refused.
-        return json.loads(text, object_pairs_hook=unique_keys)
+        return json.loads(text, object_pairs_hook=unique_keys, parse_int=_json_int)
     except DuplicateKey as duplicate:
         raise _bad(f"{where}: key {duplicate.key!r} is given twice in one object: send it once") from None
+    except _LongNumber as number:
+        raise _bad(
+            f"{where}: a number of {number.digits:,} digits, too long to read; texts are JSON strings "
+            '(send {"inputs": "..."})'
+        ) from None
     except RecursionError:
         raise _bad(f"{where}: JSON nested too deeply") from None
     except ValueError as error:
@@ -483,6 +508,17 @@ class Handler(BaseHTTPRequestHandler):
         a proxy that replaces it frames the request differently, so it is refused (RFC 9110 section
         5.5: a recipient of CR, LF or NUL within a field value MUST reject the message or replace
         them with SP)."""
+        if len(self.raw_requestline.split()) == 2:
+            # `GET /ping` with no version is HTTP/0.9, whose answer has no status line or headers
+            # (the standard library would then wait for headers and answer the body alone): refused
+            # at once, in HTTP/1.1. RFC 9112 section 3: request-line = method SP request-target SP
+            # HTTP-version.
+            self.command, self.request_version = None, "HTTP/1.1"
+            self.send_error(
+                HTTPStatus.BAD_REQUEST,
+                "a request line without an HTTP version: send `GET /ping HTTP/1.1` (HTTP/0.9 is not served)",
+            )
+            return False
         recorder = _HeadLines(self.rfile)
         self.rfile = recorder  # type: ignore[assignment]
         try:
@@ -508,10 +544,31 @@ class Handler(BaseHTTPRequestHandler):
                 "whitespace before the colon, and no line starts with whitespace; RFC 9112 section 5)",
             )
             return False
+        problem = self._host_problem() if parsed else None
+        if problem:
+            self.send_error(HTTPStatus.BAD_REQUEST, problem)
+            return False
         return parsed
 
+    def _host_problem(self) -> str | None:
+        """RFC 9112 section 3.2: "A server MUST respond with a 400 (Bad Request) status code to any
+        HTTP/1.1 request message that lacks a Host header field and to any request message that
+        contains more than one Host header field line or a Host header field with an invalid field
+        value." (A proxy and this server could otherwise route one request to two hosts.)"""
+        hosts = self.headers.get_all("Host") or []
+        if len(hosts) > 1:
+            return f"{len(hosts)} Host headers: send exactly one (RFC 9112 section 3.2)"
+        if not hosts and self.request_version != "HTTP/1.0":
+            return "no Host header: an HTTP/1.1 request must carry one (RFC 9112 section 3.2)"
+        if hosts and not HOST.fullmatch(hosts[0].strip(OWS)):
+            return (
+                f"Host {_clip(hosts[0].strip(OWS))!r} is not a host name or address with an optional "
+                "port (RFC 9112 section 3.2, RFC 9110 section 7.2)"
+            )
+        return None
+
     def do_GET(self) -> None:
-        if self.headers.get("Content-Length") or self.headers.get("Transfer-Encoding"):
+        if self.headers.get("Content-Length") or "Transfer-Encoding" in self.headers:
             # A GET that announces a body: its bytes are never read, so they must not be taken for
             # the next request on this connection (a proxy counts them as this one's body, RFC 9112
             # section 6.3): answered, then the connection is closed.
@@ -538,6 +595,7 @@ class Handler(BaseHTTPRequestHandler):
             with self.service.request():
                 started = time.perf_counter()
                 answer_type = _answer_type(self.headers.get("Accept"))
+                self._check_content_coding()
                 body = self._read_body()
                 predictions, recorded, graph_ms = self.service.classify_with_signals(
                     body, self.headers.get("Content-Type")
@@ -550,7 +608,7 @@ class Handler(BaseHTTPRequestHandler):
         except RequestError as error:
             if error.status in (HTTPStatus.NOT_ACCEPTABLE, HTTPStatus.SERVICE_UNAVAILABLE):
                 self.close_connection = True  # the body may be unread
-            return self._send(error.status, {"error": error.message})
+            return self._send(error.status, {"error": error.message}, error.headers)
         except Exception as error:  # a bug must cost one request, never the server
             self.log_error("prediction failed: %r", error)
             return self._send(HTTPStatus.INTERNAL_SERVER_ERROR, {"error": f"prediction failed: {error}"})
@@ -578,6 +636,26 @@ class Handler(BaseHTTPRequestHandler):
 
     do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _method_not_allowed
 
+    def _check_content_coding(self) -> None:
+        """The body is read as it comes: a content coding (gzip, br, ...) would be classified as
+        compressed bytes. RFC 9110 section 15.5.16: 415 for "a content coding that is not
+        acceptable", with Accept-Encoding naming the codings accepted (section 12.5.3)."""
+        codings = [
+            coding.strip(OWS).lower()
+            for value in self.headers.get_all("Content-Encoding") or []
+            for coding in value.split(",")
+            if coding.strip(OWS)
+        ]
+        refused = [coding for coding in codings if coding != "identity"]
+        if refused:
+            self.close_connection = True  # the body is not read
+            raise RequestError(
+                HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+                f"Content-Encoding {_clip(', '.join(refused))!r} is not accepted: send the body "
+                "uncompressed, without Content-Encoding (RFC 9110 section 8.4)",
+                {"Accept-Encoding": "identity"},
+            )
+
     def _read_body(self) -> bytes:
         size = self._content_length()
         self.reader.expect_body(self.body_timeout)
@@ -599,7 +677,17 @@ class Handler(BaseHTTPRequestHandler):
         """The body's length, from exactly one valid Content-Length (RFC 9112 section 6.3: several
         or an invalid one make the framing ambiguous, so the connection is closed after the 4xx)."""
         lengths = self.headers.get_all("Content-Length") or []
-        if self.headers.get("Transfer-Encoding") or not lengths:
+        if "Transfer-Encoding" in self.headers:
+            # Whatever its value, an empty one included: RFC 9112 section 6.1, a request with both
+            # Transfer-Encoding and Content-Length is refused or framed by Transfer-Encoding alone,
+            # and the connection "MUST" be closed after the answer.
+            self.close_connection = True
+            raise RequestError(
+                HTTPStatus.LENGTH_REQUIRED,
+                "Transfer-Encoding is not accepted (RFC 9112 section 6.1): send the body with a "
+                "Content-Length header only",
+            )
+        if not lengths:
             self.close_connection = True
             raise RequestError(HTTPStatus.LENGTH_REQUIRED, "send the body with a Content-Length header")
         if len(lengths) > 1:
