@@ -1,11 +1,14 @@
 """boto3 sessions and clients made from the environment, with one message for a setting boto3
 cannot use (a profile that is not there, an endpoint that is no URL, a retry setting out of range,
-a credentials file it cannot parse): the variable at fault, named, instead of botocore's traceback.
+a credentials file it cannot parse, a CA bundle that is not there, a FIPS or dual-stack switch that
+is neither true nor false): the variable at fault, named, instead of botocore's traceback or a
+"Could not connect" that hides it.
 Shared by the release steps and the champion lookup of the gate, report and summary."""
 
 from __future__ import annotations
 
 import os
+import stat
 from typing import Any
 
 
@@ -19,6 +22,9 @@ def aws_client(service: str, region: str, **config: Any) -> Any:
     from botocore.config import Config
     from botocore.exceptions import BotoCoreError
 
+    problem = environment_problem(os.environ)
+    if problem:
+        raise AwsSettingError(f"cannot make an AWS {service} client: {problem}")
     try:
         return boto3.session.Session().client(service, region_name=region, config=Config(**config))
     except (BotoCoreError, ValueError) as error:
@@ -40,6 +46,35 @@ def have_aws_credentials() -> bool:
         ) from None
 
 
+# Switches botocore reads as "true" or anything else (false): `maybe` would silently mean false. The
+# AWS SDKs and Tools Reference Guide, "Dual-stack and FIPS endpoints"
+# (https://docs.aws.amazon.com/sdkref/latest/guide/feature-endpoints.html): true or false.
+BOOLEAN_SETTINGS = ("AWS_USE_FIPS_ENDPOINT", "AWS_USE_DUALSTACK_ENDPOINT")
+
+
+def environment_problem(env: Any) -> str | None:
+    """What in `env` botocore would take without a word and fail on later (or never): None if
+    nothing. AWS_CA_BUNDLE must name a readable file (botocore opens it only at the first request,
+    where its absence reads "Could not connect to the endpoint URL"); the boolean switches must be
+    true or false."""
+    bundle = env.get("AWS_CA_BUNDLE")
+    if bundle:
+        try:
+            readable = stat.S_ISREG(os.stat(bundle).st_mode) and os.access(bundle, os.R_OK)
+        except (OSError, ValueError):  # not there, a NUL byte, a name too long
+            readable = False
+        if not readable:
+            return (
+                f"AWS_CA_BUNDLE={bundle!r} is not a readable file: name the PEM file of the certificate "
+                "authorities to trust (a TLS proxy's), or unset it"
+            )
+    for name in BOOLEAN_SETTINGS:
+        value = env.get(name)
+        if value and value.strip().lower() not in ("true", "false"):
+            return f"{name}={value!r} must be true or false; correct or unset it"
+    return None
+
+
 # The environment's settings boto3 reads when it makes a session and a client (boto3 guide,
 # "Configuration": https://boto3.amazonaws.com/v1/documentation/api/latest/guide/configuration.html).
 AWS_SETTINGS = (
@@ -49,6 +84,8 @@ AWS_SETTINGS = (
     "AWS_RETRY_MODE",
     "AWS_SHARED_CREDENTIALS_FILE",
     "AWS_CONFIG_FILE",
+    "AWS_CA_BUNDLE",
+    *BOOLEAN_SETTINGS,
 )
 
 
