@@ -42,9 +42,13 @@ local-cloud: $(INSTALLED) ## Start the local cloud (moto on 127.0.0.1) in the ba
 	rm -f $(LOCALCLOUD_DIR)/env; \
 	nohup $(BIN)/textclf local-cloud --port "$$LOCALCLOUD_PORT" --env-file $(LOCALCLOUD_DIR)/env \
 		>$(LOCALCLOUD_DIR)/server.log 2>&1 & echo $$! >$(LOCALCLOUD_DIR)/server.pid; \
-	for _ in $$(seq 100); do [[ -f $(LOCALCLOUD_DIR)/env ]] && break; sleep 0.2; done; \
+	pid="$$(cat $(LOCALCLOUD_DIR)/server.pid)"; \
+	for _ in $$(seq 100); do [[ -f $(LOCALCLOUD_DIR)/env ]] && break; kill -0 "$$pid" 2>/dev/null || break; \
+		sleep 0.2; done; \
 	if [[ ! -f $(LOCALCLOUD_DIR)/env ]]; then \
-		echo "the local cloud did not start: see $(LOCALCLOUD_DIR)/server.log" >&2; exit 1; fi; \
+		kill "$$pid" 2>/dev/null || true; rm -f $(LOCALCLOUD_DIR)/server.pid; \
+		echo "the local cloud did not start: $$(grep -m1 '^error: ' $(LOCALCLOUD_DIR)/server.log \
+			|| echo "see $(LOCALCLOUD_DIR)/server.log")" >&2; exit 1; fi; \
 	echo "local cloud running (pid $$(cat $(LOCALCLOUD_DIR)/server.pid)); make infra-* targets now use it;" \
 		"'source $(LOCALCLOUD_DIR)/env' points boto3, DVC and the AWS CLI at it"
 
