@@ -30,6 +30,7 @@ from pydantic import (
 
 from textclf import atomic
 from textclf.s3uri import BUCKET_NAME, bucket_name_problem
+from textclf.text import character_name, composed_twins, hidden_label_character
 
 PARAMS_FILE = Path("params.yaml")
 # The train stage's run facts (wall time, hardware, peak memory; a SageMaker job's facts and cost):
@@ -99,6 +100,44 @@ def _a_price(price: float) -> float:
 
 
 Price = Annotated[Number, Field(ge=0), AfterValidator(_a_price)]
+
+# A SageMaker instance type: `ml.`, a family and a size (ml.g4dn.xlarge, ml.m5.large).
+INSTANCE_TYPE_PATTERN = r"^ml\.[a-z0-9-]+\.[a-z0-9-]+$"
+
+
+def _an_instance_type(name: str) -> str:
+    # A price under another spelling ("ml.m5.large ", "../../x") is never looked up: the cost of the
+    # instance the job runs on would be missing without a word.
+    if not re.fullmatch(INSTANCE_TYPE_PATTERN, name):
+        raise ValueError(
+            "a price's key must be a SageMaker instance type, written as instance_type is, e.g. "
+            "ml.m5.xlarge (ml., a family, a dot, a size; lower-case letters, digits and hyphens, no "
+            "spaces)"
+        )
+    return name
+
+
+# USD per instance-hour by instance type.
+HourlyPrices = dict[Annotated[str, AfterValidator(_an_instance_type)], Price]
+
+
+def _one_key_per_size(prices: Any) -> Any:
+    """Keys that are one number once read as numbers ('1024' and 1024) would merge silently, the
+    last price winning: refused, naming both."""
+    if isinstance(prices, dict):
+        seen: dict[float, Any] = {}
+        for key in prices:
+            try:
+                size = float(key)
+            except (TypeError, ValueError, OverflowError):
+                continue  # not a number at all: the key's own check says so
+            if size in seen and not isinstance(key, bool):
+                raise ValueError(
+                    f"keys {_shown(seen[size])} and {_shown(key)} are the same memory size once read as "
+                    "numbers, and only one price can be kept: write each size once, as a plain number"
+                )
+            seen[size] = key
+    return prices
 
 
 def repo_relative_folder(value: str) -> str:
@@ -257,6 +296,22 @@ class DataParams(Section):
                 raise ValueError("a classifier needs at least 2 labels")
             if len(set(labels)) != len(labels):
                 raise ValueError("labels must be distinct")
+            for index, label in enumerate(labels):
+                bad = hidden_label_character(label)
+                if bad is not None:
+                    # What prepare refuses in a row's label (textclf.text, one rule for both).
+                    raise ValueError(
+                        f"label {index + 1} ({label[:40]!r}) holds {character_name(bad)}; labels are "
+                        "class names shown in reports: remove the character"
+                    )
+            twins = composed_twins(labels)
+            if twins is not None:
+                # Two classes that would look the same in every report.
+                raise ValueError(
+                    f"labels {twins[0]!r} and {twins[1]!r} are the same text written with different "
+                    "Unicode characters (an accented letter as one character or as a letter and a "
+                    "combining accent); write the label one way, as the data writes it"
+                )
         return labels
 
 
@@ -558,7 +613,7 @@ class SageMakerParams(Section):
     role_arn: str | None = None
     # An ECR image URI built from docker/train.Dockerfile (`make images` prints it).
     training_image: str | None = None
-    instance_type: str = Field("ml.g4dn.xlarge", pattern=r"^ml\.[a-z0-9-]+\.[a-z0-9-]+$")
+    instance_type: str = Field("ml.g4dn.xlarge", pattern=INSTANCE_TYPE_PATTERN)
     # More than one instance trains data parallel with torchrun (one process per GPU).
     instance_count: Int = Field(1, ge=1, le=32)
     volume_size_gb: Int = Field(30, ge=1, le=16384)
@@ -584,7 +639,7 @@ class SageMakerParams(Section):
     # Status polling backs off from the first interval to the last.
     poll_seconds: tuple[PollSeconds, PollSeconds] = (5.0, 60.0)
     # On-demand USD per instance-hour for the cost estimate (check your region's price list).
-    prices_usd_per_hour: dict[str, Price] = {}
+    prices_usd_per_hour: HourlyPrices = {}
 
     @field_validator("role_arn", "training_image", "kms_key_id")
     @classmethod
@@ -690,7 +745,7 @@ OUTPUT_FILTER = re.compile(
 class BatchParams(Section):
     """SageMaker Batch Transform on the production model (`make batch-predict`, docs/batch-and-api.md)."""
 
-    instance_type: str = Field("ml.m5.xlarge", pattern=r"^ml\.[a-z0-9-]+\.[a-z0-9-]+$")
+    instance_type: str = Field("ml.m5.xlarge", pattern=INSTANCE_TYPE_PATTERN)
     instance_count: Int = Field(1, ge=1, le=100)
     # MultiRecord packs as many records into one request as fit in max_payload_mb; SingleRecord
     # sends one record a request (slower; what a container with a small batch limit needs).
@@ -712,7 +767,7 @@ class BatchParams(Section):
     # Status polling backs off from the first interval to the last.
     poll_seconds: tuple[PollSeconds, PollSeconds] = (5.0, 60.0)
     # On-demand USD per instance-hour of transform instances, for the cost in the job's report.
-    prices_usd_per_hour: dict[str, Price] = {}
+    prices_usd_per_hour: HourlyPrices = {}
 
     @field_validator("output_filter")
     @classmethod
@@ -775,7 +830,9 @@ class CostsParams(Section):
     # most 60 s: a Serverless container must answer /invocations within 1 minute, and requests carry
     # at most the serving container's 6 MB (textclf.serving.server.MAX_BODY_BYTES; Serverless takes
     # 4 MB) (https://docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints-invoke.html).
-    serverless_usd_per_second: dict[Annotated[Int, Field(ge=1024, le=6144)], Price] = {}
+    serverless_usd_per_second: Annotated[
+        dict[Annotated[Int, Field(ge=1024, le=6144)], Price], BeforeValidator(_one_key_per_size)
+    ] = {}
     serverless_usd_per_gb_processed: Price = 0.0
     serverless_memory_mb: Int = Field(2048, ge=1024, le=6144)
     serverless_billed_ms_per_request: Number = Field(50, gt=0, le=60_000)
@@ -792,7 +849,7 @@ class CostsParams(Section):
     ecs_min_tasks: Int = Field(1, ge=1, le=10_000)
     ecs_requests_per_second_per_task: Number = Field(50, gt=0, le=100_000)
     # One always-on real-time endpoint instance, for reference.
-    realtime_instance_type: str = Field("ml.m5.large", pattern=r"^ml\.[a-z0-9-]+\.[a-z0-9-]+$")
+    realtime_instance_type: str = Field("ml.m5.large", pattern=INSTANCE_TYPE_PATTERN)
     realtime_usd_per_hour: Price = 0.0
     # The API front door on top: HTTP API requests, the proxy Lambda's requests and GB-seconds. A
     # Lambda function runs at most 900 s (Lambda quotas,

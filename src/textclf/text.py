@@ -1,4 +1,5 @@
-"""Text normalisation shared by training (the prepare stage) and serving: no train/serve skew.
+"""Text normalisation shared by training (the prepare stage) and serving: no train/serve skew;
+and what a label (a class name) must not be, shared by the prepare stage and params.yaml.
 
 Standard library only, so the server imports it without pandas, torch or the pipeline.
 """
@@ -17,3 +18,32 @@ def normalise(text: str) -> str:
     text = unicodedata.normalize("NFC", text)
     text = _CONTROL.sub(" ", text)
     return " ".join(text.split())
+
+
+# What a label must not hold: it becomes a class name in labels.json, the summary, the report and
+# the PR comment. Control characters (Cc: an ESC sequence recolours a terminal), invisible format
+# characters and bidirectional controls (Cf: U+200B hides, U+202E shows a name in another order
+# than it is) and line or paragraph separators (Zl, Zp: U+2028 breaks a line in a table cell).
+LABEL_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
+
+
+def hidden_label_character(label: str) -> str | None:
+    """The first character of `label` that a class name must not hold, or None. The prepare stage
+    refuses such a label in the data, params.yaml's data.labels refuses it too."""
+    return next((c for c in label if unicodedata.category(c) in LABEL_REFUSED_CATEGORIES), None)
+
+
+def character_name(character: str) -> str:
+    """`U+200B (ZERO WIDTH SPACE)`: a character as a message names it (most are invisible)."""
+    return f"U+{ord(character):04X} ({unicodedata.name(character, 'a control character')})"
+
+
+def composed_twins(names: list[str]) -> tuple[str, str] | None:
+    """The first two of `names` that are the same text in Unicode's composed form (NFC: `café` typed
+    with é or with e and a combining accent), which look the same everywhere; None when none are."""
+    seen: dict[str, str] = {}
+    for name in names:
+        other = seen.setdefault(unicodedata.normalize("NFC", name), name)
+        if other != name:
+            return other, name
+    return None

@@ -1,0 +1,96 @@
+"""Keys and labels of params.yaml that loaded but could never be what they seemed (issue 27, round 7
+U-1, U-2, U-3): a price under a key that is no instance type, two keys of one memory size merged
+silently, and data.labels holding what the prepare stage refuses in the data's labels."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from tests.code.test_params_folder_names import TEMPLATE
+from textclf.config import ParamsError, load_params
+
+
+def write_params(tmp_path, edit) -> str:
+    raw = yaml.safe_load(TEMPLATE.read_text(encoding="utf-8"))
+    edit(raw)
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return str(path)
+
+
+# --- U-1: a price's key is an instance type ------------------------------------------------------
+
+
+@pytest.mark.parametrize("section", ["sagemaker", "batch"])
+@pytest.mark.parametrize("key", ["ml.g4dn.xlarge ", "../../x", "ML.M5.XLARGE", "ml.m5", "", "m5.xlarge"])
+def test_a_price_under_a_key_that_is_no_instance_type_is_refused(tmp_path, section, key):
+    path = write_params(tmp_path, lambda raw: raw[section]["prices_usd_per_hour"].update({key: 0.5}))
+
+    with pytest.raises(ParamsError) as refused:
+        load_params(path)
+
+    message = str(refused.value)
+    assert f"{section}.prices_usd_per_hour" in message
+    assert "a price's key must be a SageMaker instance type, written as instance_type is" in message
+    assert f"(got {key!r})" in message
+
+
+# --- U-2: one memory size, one price -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("twin", ["'1024'", "'1024.0'", "' 1024'"])
+def test_two_keys_of_one_memory_size_are_refused_not_merged(tmp_path, twin):
+    text = TEMPLATE.read_text(encoding="utf-8")
+    table = "  serverless_usd_per_second:\n"
+    assert table in text
+    path = tmp_path / "params.yaml"
+    # The strict YAML loader sees two keys (a text and a number); once read as numbers they are one.
+    path.write_text(text.replace(table, f"{table}    {twin}: 0.00003\n", 1), encoding="utf-8")
+
+    with pytest.raises(ParamsError) as refused:
+        load_params(path)
+
+    message = str(refused.value)
+    assert f"costs.serverless_usd_per_second: keys {twin} and 1024 are the same memory size" in message
+
+
+# --- U-3: data.labels refuses what prepare refuses in the data's labels ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("label", "shown"),
+    [
+        ("spam\u200b", "U+200B (ZERO WIDTH SPACE)"),
+        ("sp\u2028am", "U+2028 (LINE SEPARATOR)"),
+        ("sp\u2029am", "U+2029 (PARAGRAPH SEPARATOR)"),
+        ("spam\u2061", "U+2061 (FUNCTION APPLICATION)"),
+        ("sp\tam", "U+0009 (a control character)"),
+        ("sp\u00adam", "U+00AD (SOFT HYPHEN)"),
+    ],
+)
+def test_a_label_with_an_invisible_or_control_character_is_refused(tmp_path, label, shown):
+    path = write_params(tmp_path, lambda raw: raw["data"].update(labels=["ham", label]))
+
+    with pytest.raises(ParamsError) as refused:
+        load_params(path)
+
+    message = str(refused.value)
+    assert f"data.labels: label 2 ({label!r}) holds {shown}" in message
+    assert "remove the character" in message
+
+
+def test_a_label_written_twice_in_two_unicode_forms_is_refused(tmp_path):
+    composed, decomposed = "caf\u00e9", "cafe\u0301"  # é as one character; e + combining acute
+    path = write_params(tmp_path, lambda raw: raw["data"].update(labels=[composed, "tea", decomposed]))
+
+    with pytest.raises(ParamsError) as refused:
+        load_params(path)
+
+    message = str(refused.value)
+    assert f"data.labels: labels {composed!r} and {decomposed!r} are the same text" in message
+    assert "write the label one way" in message
+    # Labels that differ only in case stay allowed: prepare's and use-data's own advice for two
+    # classes that really differ only in case is to list each in data.labels.
+    path = write_params(tmp_path, lambda raw: raw["data"].update(labels=["Spam", "spam", composed]))
+    assert load_params(path).data.labels == ["Spam", "spam", composed]
