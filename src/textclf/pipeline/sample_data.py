@@ -9,6 +9,7 @@ separates the classes and the evaluation gate has something to judge.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
@@ -371,9 +372,10 @@ def write_sample(
     """Write `messages.csv` (columns text, label) into `directory`, atomically.
 
     An existing `messages.csv` with other bytes (the user's own data) is replaced only with
-    `force`; otherwise SampleDataError says what would be replaced.
+    `force`; otherwise SampleDataError says what would be replaced. Everything is checked before
+    a folder is made, and a folder made for a write that fails is removed again.
     """
-    directory.mkdir(parents=True, exist_ok=True)
+    _check_reachable(directory)
     target = directory / "messages.csv"
     data = sample_bytes(rows_per_label, seed)
     if target.is_symlink() or target.exists():
@@ -387,16 +389,37 @@ def write_sample(
             )
         if target.is_dir() and not target.is_symlink():
             raise SampleDataError(f"{target}: is a folder; move it away to write the sample there")
-    with tempfile.NamedTemporaryFile(dir=directory, prefix=".messages.csv.", delete=False) as handle:
-        handle.write(data)
-    partial = Path(handle.name)
+    # The folders this call makes, outermost first: removed again if the write fails.
+    created = [folder for folder in [*reversed(directory.parents), directory] if not folder.exists()]
+    partial = None
     try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=".messages.csv.", delete=False) as handle:
+            partial = Path(handle.name)
+            handle.write(data)
         partial.chmod(0o644)
         partial.replace(target)
     except OSError:
-        partial.unlink(missing_ok=True)
+        if partial is not None:
+            partial.unlink(missing_ok=True)
+        for folder in reversed(created):  # deepest first
+            with contextlib.suppress(OSError):
+                folder.rmdir()
         raise
     return target
+
+
+def _check_reachable(directory: Path) -> None:
+    """A `..` after a folder that is not there (`d3/../mydir`) leads nowhere: the system resolves
+    `d3/..` only once d3 exists, so making the folders would first create d3, an empty folder the
+    user never asked for. Refused before anything is made."""
+    for index, part in enumerate(directory.parts):
+        before = Path(*directory.parts[:index]) if index else Path(".")
+        if part == ".." and not before.is_dir():
+            raise SampleDataError(
+                f"{directory}: {before} is not a folder, so {before / '..'} leads nowhere; nothing was "
+                "written. Name the folder without '..' (--out data/raw, or another folder)"
+            )
 
 
 def _same_bytes(path: Path, data: bytes) -> bool:
