@@ -26,7 +26,6 @@ from textclf import cli
 from textclf.review.champion import PRODUCTION_KEY
 from textclf.review.report import fmt, md
 
-PR_HEAD = "abcdef1234567890abcdef1234567890abcdef12"
 GITHUB = {
     "GITHUB_SERVER_URL": "https://github.com",
     "GITHUB_REPOSITORY": "acme/textclf",
@@ -52,16 +51,22 @@ def pr_report(history) -> str:
         enter(history, patch)
         for key, value in GITHUB.items():
             patch.setenv(key, value)
-        return build("--champion", "main", "--commit-sha", PR_HEAD)
+        return build("--champion", "main", "--commit-sha", pr_head(history))
 
 
-def test_headline_compares_this_pr_with_main_on_the_main_metric(pr_report):
+def pr_head(history) -> str:
+    """The PR branch's commit: --commit-sha must name a commit of the repository."""
+    return history.git("rev-parse", "pr")
+
+
+def test_headline_compares_this_pr_with_main_on_the_main_metric(pr_report, history):
+    pr_commit = pr_head(history)
     headline = section(pr_report, "## ")
     assert headline.startswith(f"## ✅ Gate passed: macro\\_f1 {fmt(PR_EVAL['macro_f1'])}")
     rows = table_after(headline, "Model")
     header = next(rows[0] for rows in tables(headline) if rows[0][0] == "Model")
     assert header == ["Model", "macro\\_f1", "this PR's macro\\_f1 minus this model's"]
-    assert rows[f"**this PR** ({PR_HEAD[:12]})"] == [f"**{fmt(PR_EVAL['macro_f1'])}**", ""]
+    assert rows[f"**this PR** ({pr_commit[:12]})"] == [f"**{fmt(PR_EVAL['macro_f1'])}**", ""]
     assert rows["production"] == ["—", ""]
     assert rows["main (committed)"] == ["0.9166", "−0.0034"]
     assert "compared with main's committed metrics (main:metrics/eval.json)" in headline
@@ -173,9 +178,10 @@ def test_training_section_shows_the_local_run(pr_report):
 
 
 def test_links_point_at_the_run_and_the_pr_head_commit(pr_report, history):
+    pr_commit = pr_head(history)
     links = section(pr_report, "### Links")
     assert "Workflow run: [https://github.com/acme/textclf/actions/runs/4242]" in links
-    assert f"[{PR_HEAD[:12]}](https://github.com/acme/textclf/commit/{PR_HEAD})" in links
+    assert f"[{pr_commit[:12]}](https://github.com/acme/textclf/commit/{pr_commit})" in links
     main_commit = history.git("rev-parse", "main")
     assert f"Compared with: `main` at {main_commit[:12]}" in links
     assert "Built locally" not in links

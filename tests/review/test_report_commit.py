@@ -38,4 +38,22 @@ def test_an_untracked_file_does_not_matter_and_an_explicit_commit_wins(repositor
     (repository / "notes.txt").write_text("scratch\n", encoding="utf-8")
     assert report.head_commit(None) == git(repository, "rev-parse", "HEAD")
     (repository / "params.yaml").write_text("edited\n", encoding="utf-8")
-    assert report.head_commit("a" * 40) == "a" * 40
+    head = git(repository, "rev-parse", "HEAD")
+    assert report.head_commit(head) == head
+    assert report.head_commit(head[:7]) == head  # named in full in the report
+
+
+@pytest.mark.parametrize("given", ["a" * 40, "abcdef1", "0" * 40])
+def test_hex_digits_that_name_no_commit_here_are_refused(repository: Path, given: str) -> None:
+    """Bad input, round 7 (U-11): any 7-40 hex digits were printed as "Model trained from commit"."""
+    with pytest.raises(report.ReportError, match=rf"--commit-sha {given}: no commit of this repository"):
+        report.head_commit(given)
+
+
+def test_a_tree_or_blob_sha_is_not_a_commit(repository: Path) -> None:
+    for sha in (
+        git(repository, "rev-parse", "HEAD^{tree}"),
+        git(repository, "rev-parse", "HEAD:params.yaml"),
+    ):
+        with pytest.raises(report.ReportError, match="no commit of this repository"):
+            report.head_commit(sha)

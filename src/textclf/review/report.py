@@ -285,7 +285,20 @@ def head_commit(explicit: str | None) -> str | None:
     if explicit:
         if not COMMIT.fullmatch(explicit):
             raise ReportError(f"--commit-sha {explicit!r}: expected a git commit (7-40 lowercase hex digits)")
-        return explicit
+        # A commit of this repository, named in full: the report links it and says the model came
+        # from it, so hex digits that name nothing here (or a tree or blob) are refused.
+        found = subprocess.run(
+            ["git", "rev-parse", "--verify", "--quiet", f"{explicit}^{{commit}}"],
+            capture_output=True,
+            text=True,
+        )
+        if found.returncode != 0:
+            raise ReportError(
+                f"--commit-sha {explicit}: no commit of this repository has that sha (or a short one names "
+                "several); pass the commit the model was trained from (CI: the PR head, with its history "
+                "fetched: actions/checkout fetch-depth: 0), or leave --commit-sha out for HEAD"
+            )
+        return found.stdout.strip()
     result = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True)
     if result.returncode != 0:
         return None
