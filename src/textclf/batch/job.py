@@ -382,7 +382,8 @@ def facts(
     }
 
 
-def _check_uris(input_uri: str, output_uri: str) -> None:
+def _check_uris(input_uri: str, output_uri: str, aws: AwsParams) -> None:
+    buckets = {}
     for name, uri in (("INPUT", input_uri), ("OUTPUT", output_uri)):
         try:
             bucket, _ = split_s3_uri(uri)
@@ -390,6 +391,20 @@ def _check_uris(input_uri: str, output_uri: str) -> None:
             bucket = ""
         if not bucket:
             raise BatchError(f"{name} {uri!r} is not an s3://bucket/prefix URI")
+        buckets[name] = bucket
+    # The artifacts bucket holds what the release wrote once and verifies by digest (models/<commit>/,
+    # the production record, the champion): batch results have no place there, and the job's role
+    # may write the data bucket's batch prefix only (terraform/batch.tf).
+    release = {aws.artifacts_bucket: "aws.artifacts_bucket"}
+    if aws.models_bucket:
+        release[aws.models_bucket] = "aws.models_bucket"
+    setting = release.get(buckets["OUTPUT"])
+    if setting:
+        raise BatchError(
+            f"OUTPUT {output_uri} is in the release's bucket ({setting} in params.yaml: released models "
+            "and records, written once); write batch results to the data bucket's batch prefix instead, "
+            f"e.g. s3://{aws.data_bucket}/batch/out/ (nothing was started)"
+        )
     inside = output_uri.rstrip("/") + "/"
     if inside.startswith(input_uri.rstrip("/") + "/") or input_uri.rstrip("/") == output_uri.rstrip("/"):
         raise BatchError(
@@ -414,7 +429,7 @@ def run(
     """Run one transform job and return its facts; BatchError when it cannot start or fails."""
     import boto3
 
-    _check_uris(input_uri, output_uri)
+    _check_uris(input_uri, output_uri, aws)
     for flag, path in (("--report", report), ("--job-file", job_file)):
         _check_writable(flag, path)
     if not endpoint:
