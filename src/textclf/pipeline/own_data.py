@@ -155,12 +155,31 @@ def check_dvc_file(value: str, raw_dir: Path, force: bool = False, names: Names 
     return path
 
 
+def named(path: Path) -> str:
+    """A path as a message shows it: as written, or quoted with escapes when it holds a line break
+    or another character a terminal would not show (`'a\\nb.csv'`, not a line `b.csv`)."""
+    text = str(path)
+    return text if text.isprintable() else repr(text)
+
+
 def check_source(source: Path) -> None:
-    if not source.is_file():
-        raise DataError(f"{source}: not found (or not a file); give the path of your CSV, JSONL or Parquet")
+    try:
+        found = source.is_file()
+    except (OSError, ValueError):  # a NUL byte, a name too long for the file system
+        found = False
+    if not found:
+        raise DataError(
+            f"{named(source)}: not found (or not a file); give the path of your CSV, JSONL or Parquet"
+        )
+    if not source.name.isprintable():
+        # It would become data/raw/<name>, a name DVC, git, the report and prepare's messages show.
+        raise DataError(
+            f"{named(source)}: the file name holds a line break or another control character; rename "
+            "the file (letters, digits, spaces, - _ .) and pass the new name"
+        )
     if source.suffix.lower() not in READERS:
         raise DataError(
-            f"{source}: prepare reads .csv, .jsonl (JSON records one per line) and .parquet files; "
+            f"{named(source)}: prepare reads .csv, .jsonl (JSON records one per line) and .parquet files; "
             "convert it to one of those"
         )
 
