@@ -69,7 +69,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "report": ("data", "model", "train", "evaluate", "deploy", "deploy.serve", "aws"),  # runs the gate
     "summary": ("model", "evaluate", "deploy", "deploy.serve", "aws"),  # judges as the gate does
     "use-data": ("data",),
-    "champion": ("evaluate", "aws"),
+    "champion": ("data", "evaluate", "aws"),  # data.task: the champion's must be this one
     "publish": ("evaluate", "aws"),
     "release-check": ("aws",),
     "production-commit": ("aws",),
@@ -557,10 +557,11 @@ def cmd_champion(args: argparse.Namespace) -> None:
             args.model_version,
             params.evaluate.main_metric,
             in_repository=True,
+            task=params.data.task,
         )
         log(f"recorded model {payload['model_version']} as production's metrics")
         return
-    lookup = champion.find(params.aws.resolved(), args.base, args.champion)
+    lookup = champion.find(params.aws.resolved(), args.base, args.champion, task=params.data.task)
     found = lookup.champion
     print(json.dumps({"note": lookup.note, "champion": None if found is None else found.__dict__}, indent=2))
 

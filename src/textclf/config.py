@@ -227,11 +227,30 @@ class SplitParams(Section):
         return self
 
 
+# data.task: a short name, lower-case letters and digits with - . _ inside (e.g. support-intents, spam).
+TASK_NAME = re.compile(r"[a-z0-9]([a-z0-9._-]{0,38}[a-z0-9])?")
+# The bundled sample's task: six intents of customer-support messages.
+DEFAULT_TASK = "support-intents"
+
+
+def task_name_problem(task: Any) -> str | None:
+    """Why `task` is not a task name (data.task, a champion record's task), or None."""
+    if isinstance(task, str) and TASK_NAME.fullmatch(task):
+        return None
+    return (
+        "must be a short name of the task: 1 to 40 lower-case letters and digits, with - . _ inside, "
+        "e.g. support-intents or spam"
+    )
+
+
 class DataParams(Section):
     raw_dir: str = "data/raw"
     prepared_dir: str = "data/prepared"
     text_column: str = "text"
     label_column: str = "label"
+    # What the model predicts, by a short name: the gate compares a model only with a champion of the
+    # same task, so a new task (even one that reuses the old class names) gets a name of its own.
+    task: str = DEFAULT_TASK
     # The allowed labels; a row with any other label is an error. null: whatever the data holds.
     labels: list[str] | None = None
     # A row whose text is empty after whitespace normalisation: stop with an error, or drop it.
@@ -284,6 +303,14 @@ class DataParams(Section):
             if overlapping(output, prepared_dir):
                 raise ValueError(f"must keep clear of {output}/, which another stage writes (dvc.yaml)")
         return prepared_dir
+
+    @field_validator("task")
+    @classmethod
+    def _a_task_name(cls, task: str) -> str:
+        problem = task_name_problem(task)
+        if problem is not None:
+            raise ValueError(problem)
+        return task
 
     @field_validator("labels")
     @classmethod

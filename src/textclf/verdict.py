@@ -35,6 +35,8 @@ class Champion:
     location: str
     model_version: str | None = None
     recorded_at: str | None = None
+    # Its params.yaml data.task, when known (a record written before tasks were named has none).
+    task: str | None = None
 
     def describe(self) -> str:
         if self.origin == "production":
@@ -171,6 +173,7 @@ def _champion_check(
         "location": champion.location,
         "model_version": champion.model_version,
         "recorded_at": champion.recorded_at,
+        "task": champion.task,
         params.main_metric: reference if is_score(reference) else None,
     }
     if not is_score(reference):

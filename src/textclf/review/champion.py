@@ -14,12 +14,16 @@ Where the reference comes from (`source`):
 - `auto`: `bucket` when AWS credentials are configured (CI), else `main`, so `make report` works
   on a laptop with no AWS account.
 
-A new task is not compared with the old one: when the candidate's classes share none with the
-champion's (the bundled six-intent sample on main, a spam/ham model in the pull request), the
-champion's figures say nothing about the candidate, so there is no champion and the note says why;
-the gate then judges on thresholds alone. Classes added or removed on the same task keep the
-comparison, and the note names them. Either side's classes unknown (no `per_class` object with at
-least one class): compared as before, never a way around the champion.
+A new task is not compared with the old one. Each model's task is its params.yaml `data.task`
+(main's committed params.yaml for main's metrics; production's record, written by `champion
+record`, for production): when the candidate's differs from the champion's, the champion's
+figures say nothing about the candidate, so there is no champion and the note says why; the gate
+then judges on thresholds alone. When either task is unknown (a record written before tasks were
+named), the classes decide: a candidate whose classes share none with the champion's (the bundled
+six-intent sample on main, a spam/ham model in the pull request) is a new task too. Classes added
+or removed on the same task keep the comparison, and the note names them. Either side's classes
+unknown (no `per_class` object with at least one class): compared as before, never a way around
+the champion.
 """
 
 from __future__ import annotations
@@ -34,7 +38,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 from textclf import atomic, awsclient
-from textclf.config import AwsParams
+from textclf.config import (
+    DEFAULT_TASK,
+    PARAMS_FILE,
+    AwsParams,
+    ParamsError,
+    read_params_bytes,
+    task_name_problem,
+)
 from textclf.verdict import GRAPH_FILES, RERUN_EVALUATE, Champion, is_score
 
 PRODUCTION_KEY = "production/metrics.json"
@@ -128,12 +139,18 @@ def parse_record(body: bytes, url: str) -> Champion:
         raise ChampionError(
             f"{url}: model_version {_brief(version)} is not a git commit; record it again at the next release"
         )
+    task = record.get("task")
+    if task is not None and task_name_problem(task) is not None:
+        raise ChampionError(
+            f"{url}: task {_brief(task)} is not a task name; record it again at the next release"
+        )
     return Champion(
         origin="production",
         metrics=record["metrics"],
         location=url,
         model_version=str(record.get("model_version") or "unknown"),
         recorded_at=str(record.get("recorded_at") or "unknown"),
+        task=task,
     )
 
 
@@ -227,6 +244,35 @@ def task_change(candidate: Any, champion: Champion) -> tuple[bool, str | None]:
     return False, f"the classes changed ({'; '.join(changes)}): the comparison spans different class sets"
 
 
+def committed_task(ref: str, path: Path = PARAMS_FILE) -> str | None:
+    """data.task of the params file committed at `ref` (the default task when the file names none:
+    it was trained as that task), or None when that cannot be read: then the task is unknown and
+    the comparison stays, never a way around the champion."""
+    result = subprocess.run(["git", "show", f"{ref}:./{path.as_posix()}"], capture_output=True)
+    if result.returncode != 0:
+        return None
+    try:
+        raw = read_params_bytes(result.stdout, f"{path} at {ref}")
+    except ParamsError:
+        return None
+    data = raw.get("data") if isinstance(raw, dict) else None
+    task = data.get("task", DEFAULT_TASK) if isinstance(data, dict) else DEFAULT_TASK
+    return task if task_name_problem(task) is None else None
+
+
+def other_task(task: str | None, champion: Champion) -> str | None:
+    """The note when `task` (this model's params.yaml data.task) is not the champion's: a model of
+    another task is not compared with it, whatever classes the two share; None when the tasks are
+    the same or either is unknown."""
+    if task is None or champion.task is None or task == champion.task:
+        return None
+    return (
+        f"new task: this model's task is {task!r} (params.yaml data.task), that of "
+        f"{champion.describe()} is {champion.task!r}, so it is not compared with it; judged on "
+        "thresholds alone"
+    )
+
+
 def _candidate_metrics(path: Path = EVAL_METRICS_FILE) -> dict[str, Any] | None:
     """This workspace's metrics, for their classes only (the gate reads and checks them itself)."""
     try:
@@ -237,15 +283,23 @@ def _candidate_metrics(path: Path = EVAL_METRICS_FILE) -> dict[str, Any] | None:
 
 
 def find(
-    aws: AwsParams, base_ref: str, source: Source = "auto", candidate: dict[str, Any] | None = None
+    aws: AwsParams,
+    base_ref: str,
+    source: Source = "auto",
+    candidate: dict[str, Any] | None = None,
+    task: str | None = None,
 ) -> Lookup:
     """The champion for the gate and the report (see the module docstring for the rules).
 
+    `task`: this model's params.yaml data.task; a champion of another task is no champion.
     `candidate`: the metrics being judged (default: this workspace's metrics/eval.json), whose
-    classes decide whether the champion is the same task."""
+    classes decide whether the champion is the same task when the tasks are not known."""
     lookup = _find(aws, base_ref, source)
     if lookup.champion is None:
         return lookup
+    sentence = other_task(task, lookup.champion)
+    if sentence:
+        return Lookup(None, sentence)
     new_task, sentence = task_change(
         _candidate_metrics() if candidate is None else candidate, lookup.champion
     )
@@ -276,7 +330,12 @@ def _find(aws: AwsParams, base_ref: str, source: Source) -> Lookup:
             f"no champion: {reason}, and {base_ref} has no committed {EVAL_METRICS_FILE}; "
             "the first model is judged on thresholds alone",
         )
-    champion = Champion(origin="main", metrics=committed, location=f"{base_ref}:{EVAL_METRICS_FILE}")
+    champion = Champion(
+        origin="main",
+        metrics=committed,
+        location=f"{base_ref}:{EVAL_METRICS_FILE}",
+        task=committed_task(base_ref),
+    )
     return Lookup(champion, f"{reason}: compared with {champion.describe()}")
 
 
@@ -544,7 +603,7 @@ def _agrees(value: Any, exact: float, key: str, source: str, where: str, error: 
 
 
 def build_record(
-    metrics: dict[str, Any], model_version: str, main_metric: str, now: datetime
+    metrics: dict[str, Any], model_version: str, main_metric: str, now: datetime, task: str | None = None
 ) -> dict[str, Any]:
     if not FULL_COMMIT.fullmatch(model_version):
         raise ChampionError(
@@ -566,10 +625,13 @@ def build_record(
                     f"{EVAL_METRICS_FILE}: per_class.{label}.{key} is not a number from 0 to 1; "
                     "record the metrics the evaluate stage wrote for the released model"
                 )
+    if task is not None and task_name_problem(task) is not None:
+        raise ChampionError(f"task {_brief(task)}: {task_name_problem(task)} (params.yaml data.task)")
     return {
         "model_version": model_version,
         "recorded_at": now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "main_metric": main_metric,
+        **({"task": task} if task is not None else {}),
         "metrics": metrics,
     }
 
@@ -615,16 +677,18 @@ def record(
     main_metric: str,
     now: datetime | None = None,
     in_repository: bool = False,
+    task: str | None = None,
 ) -> dict[str, Any]:
     """Write the released model's metrics as production's; one PUT, so readers never see half.
     `model_version`: a full commit with a published model; `in_repository` (by hand, `textclf
-    champion record`): also one of this checkout's commits (check_in_repository)."""
+    champion record`): also one of this checkout's commits (check_in_repository). `task`: the
+    model's params.yaml data.task, recorded so that a model of another task is not compared with it."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     metrics = atomic.read_json_object(
         metrics_file, ChampionError, "run the evaluate stage (dvc repro) first", " of metrics"
     )
-    payload = build_record(metrics, model_version, main_metric, now or datetime.now(UTC))
+    payload = build_record(metrics, model_version, main_metric, now or datetime.now(UTC), task)
     if in_repository:
         check_in_repository(model_version)
     url = production_url(aws.artifacts_bucket)

@@ -89,9 +89,10 @@ def run(
     metrics = load_metrics(metrics_file)
     # Judged only as the evaluate stage wrote it for this data: every class, figures that agree.
     check_consistent(metrics, str(metrics_file), *data_classes(params.data), GateError)
-    lookup = find(params.aws.resolved(), base_ref, source, candidate=metrics)
+    lookup = find(params.aws.resolved(), base_ref, source, candidate=metrics, task=params.data.task)
     extra = data_rule_checks(params, base_ref, data_checks)
     verdict = judge(metrics, params.evaluate, lookup.champion, extra, serve=params.deploy.serve)
+    verdict["task"] = params.data.task  # what this model is judged as (a champion of another is none)
     verdict["notes"].insert(0, lookup.note)
     atomic.write_json(verdict_file, verdict)
     return verdict

@@ -1,0 +1,130 @@
+"""A new task that reuses the old class names is not compared with the champion (issue 29): each
+model's task is its params.yaml `data.task` (main's committed params.yaml for main's metrics, the
+production record's `task` for production); when the candidate's differs, the gate judges on the
+thresholds alone and says why in the verdict and its notes."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import boto3
+import pytest
+
+from tests.review.conftest import eval_metrics
+from textclf import cli
+from textclf.review import champion
+from textclf.review.champion import PRODUCTION_KEY, ChampionError
+
+# The pull request's classes (LABELS and warranty), all above the thresholds but more than the
+# tolerance below main's macro-F1 (0.9167): compared with main, it fails.
+WORSE = eval_metrics(
+    {
+        "billing": {"billing": 17, "returns": 3},
+        "delivery": {"delivery": 18, "billing": 2},
+        "returns": {"returns": 17, "billing": 3},
+        "warranty": {"warranty": 18, "returns": 2},
+    }
+)
+
+
+def gate(repo, *args: str) -> tuple[int, dict]:
+    (repo.root / "metrics/eval.json").write_text(json.dumps(WORSE), encoding="utf-8")
+    try:
+        status = cli.main(["gate", *args])
+    except SystemExit as exit_:
+        status = exit_.code
+    return status, json.loads((repo.root / "reports/gate.json").read_text(encoding="utf-8"))
+
+
+def set_task(repo, task: str) -> None:
+    params = repo.params()
+    params["data"]["task"] = task
+    repo.write_params(params)
+
+
+def test_a_new_task_with_the_old_class_names_is_judged_on_thresholds_alone(pr_repo, no_aws):
+    status, verdict = gate(pr_repo, "--champion", "main")
+    assert status == 1 and verdict["champion"]["origin"] == "main"  # the same task: compared
+    assert verdict["champion"]["task"] == "support-intents" == verdict["task"]
+
+    set_task(pr_repo, "refund-urgency")  # another question asked of the same class names
+    status, verdict = gate(pr_repo, "--champion", "main")
+
+    assert status == 0 and verdict["verdict"] == "pass"
+    assert verdict["champion"] is None and verdict["task"] == "refund-urgency"
+    assert not any(" vs " in check["check"] for check in verdict["checks"])
+    note = verdict["notes"][0]
+    assert "new task: this model's task is 'refund-urgency' (params.yaml data.task)" in note
+    assert "that of main's committed metrics (main:metrics/eval.json) is 'support-intents'" in note
+    assert "judged on thresholds alone" in note
+
+
+def test_the_bases_task_is_what_its_own_params_yaml_said(pr_repo, no_aws):
+    # A base that declared another task than this branch: its committed params.yaml, not this one's.
+    pr_repo.git("checkout", "-q", "-b", "named-base", "main")
+    try:
+        set_task(pr_repo, "first-task")
+        pr_repo.commit("the base names its task")
+        pr_repo.git("checkout", "-q", "pr")
+        status, verdict = gate(pr_repo, "--champion", "main", "--base", "named-base")
+    finally:
+        pr_repo.git("checkout", "-q", "-f", "pr")
+        pr_repo.git("branch", "-q", "-D", "named-base")
+
+    assert status == 0 and verdict["champion"] is None
+    assert (
+        "named-base's committed metrics (named-base:metrics/eval.json) is 'first-task'" in verdict["notes"][0]
+    )
+
+
+def put_record(bucket: str, **record) -> None:
+    body = {
+        "model_version": "feedbee",
+        "recorded_at": "2026-01-01T00:00:00Z",
+        "metrics": WORSE | record.pop("m"),
+    }
+    boto3.client("s3").put_object(Bucket=bucket, Key=PRODUCTION_KEY, Body=json.dumps(body | record).encode())
+
+
+def test_production_of_another_task_is_no_champion(pr_repo, bucket):
+    put_record(bucket, m={"macro_f1": 0.99}, task="refund-urgency")
+
+    status, verdict = gate(pr_repo, "--champion", "bucket")
+
+    assert status == 0 and verdict["champion"] is None
+    assert "that of production model feedbee" in verdict["notes"][0]
+    assert "is 'refund-urgency', so it is not compared with it" in verdict["notes"][0]
+
+
+def test_production_of_the_same_task_is_compared(pr_repo, bucket):
+    put_record(bucket, m={"macro_f1": 0.99}, task="support-intents")
+
+    status, verdict = gate(pr_repo, "--champion", "bucket")
+
+    assert status == 1 and verdict["champion"]["task"] == "support-intents"
+
+
+def test_a_record_whose_task_is_not_a_task_name_is_refused(pr_repo, bucket, capsys):
+    put_record(bucket, m={}, task=["support-intents"])
+
+    assert cli.main(["gate", "--champion", "bucket"]) == 2
+    assert "production/metrics.json: task ['support-intents'] is not a task name" in capsys.readouterr().err
+
+
+def test_the_release_records_the_task(pr_repo):
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    record = champion.build_record(WORSE, "a" * 40, "macro_f1", now, task="refund-urgency")
+
+    assert record["task"] == "refund-urgency"
+    assert champion.parse_record(json.dumps(record).encode(), "s3://b/k").task == "refund-urgency"
+    with pytest.raises(ChampionError, match=r"task 'Refund Urgency': must be a short name of the task"):
+        champion.build_record(WORSE, "a" * 40, "macro_f1", now, task="Refund Urgency")
+
+
+@pytest.mark.parametrize("task", ["Spam", "spam filter", "-spam", "", "x" * 41, "spam\u200b"])
+def test_data_task_must_be_a_short_name(pr_repo, capsys, task):
+    set_task(pr_repo, task)
+
+    assert cli.main(["gate", "--champion", "main"]) == 2
+    assert "params.yaml: data.task: must be a short name of the task" in capsys.readouterr().err
