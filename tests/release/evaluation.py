@@ -1,5 +1,6 @@
-"""The metrics the evaluate stage writes for a model folder (graph sha256 and classes), so that a
-test's publish passes the check that the folder is the evaluated model."""
+"""The metrics the evaluate stage writes for a model folder (graph sha256, the sha256 of every file
+the server reads, and classes), so that a test's publish passes the check that the folder is the
+evaluated model."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+from textclf.pipeline.evaluate import SERVED_FILES_KEY, served_files
+
 
 def evaluation_of(folder: Path, **scores: Any) -> dict[str, Any]:
-    """eval.json's fields that tie it to `folder`: its served fp32 graph and its labels."""
+    """eval.json's fields that tie it to `folder`: its served fp32 graph, the files the server reads
+    (as the evaluate stage records them) and its labels."""
     labels = json.loads((folder / "labels.json").read_text(encoding="utf-8"))["labels"]
     digest = hashlib.sha256((folder / "model.onnx").read_bytes()).hexdigest()
     # Ten test rows a class, nine right and one taken for the next class: every figure 0.9, as
@@ -25,6 +29,7 @@ def evaluation_of(folder: Path, **scores: Any) -> dict[str, Any]:
         "per_class": {label: dict(scores_of_a_class) for label in labels},
         "confusion_matrix": {"labels": labels, "rows_actual_columns_predicted": rows},
         "graph": {"file": "model.onnx", "quantize": "none", "sha256": digest},
+        SERVED_FILES_KEY: served_files(folder, "model.onnx"),
         **scores,
     }
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from evaluation import evaluation_of
 
 from textclf.config import load_params
 from textclf.pipeline.train import Hyperparameters
@@ -303,17 +304,19 @@ def test_publish_refuses_to_pack_a_symbolic_link(tmp_path):
     assert not (tmp_path / "model.tar.gz").exists()
 
 
-def test_the_staged_publish_files_are_those_of_a_passing_model(tmp_path, monkeypatch):
+def test_the_staged_publish_files_are_those_of_a_passing_model(tmp_path, monkeypatch, tiny_model_dir):
     monkeypatch.chdir(tmp_path)
     metrics, gate = tmp_path / "eval.json", tmp_path / "gate.json"
-    metrics.write_text(json.dumps({"accuracy": 0.9, "macro_f1": 0.9}), encoding="utf-8")
+    evaluated = evaluation_of(tiny_model_dir)
+    metrics.write_text(json.dumps(evaluated), encoding="utf-8")
     gate.write_text(json.dumps({"verdict": "pass"}), encoding="utf-8")
     out = tmp_path / "build" / "publish"
-    assert promote.stage_publish(out, metrics, gate, tmp_path / "no-test.jsonl") == ["eval.json", "gate.json"]
-    assert json.loads((out / "eval.json").read_text(encoding="utf-8")) == {"accuracy": 0.9, "macro_f1": 0.9}
+    staged = promote.stage_publish(out, metrics, gate, tmp_path / "no-test.jsonl", tiny_model_dir)
+    assert staged == ["eval.json", "gate.json"]
+    assert json.loads((out / "eval.json").read_text(encoding="utf-8")) == evaluated
     gate.write_text(json.dumps({"verdict": "fail"}), encoding="utf-8")
     with pytest.raises(promote.ReleaseError, match="the gate did not pass"):
-        promote.stage_publish(out, metrics, gate, tmp_path / "no-test.jsonl")
+        promote.stage_publish(out, metrics, gate, tmp_path / "no-test.jsonl", tiny_model_dir)
 
 
 class FakeS3:

@@ -46,6 +46,8 @@ def workspace(tmp_path: Path, monkeypatch) -> Path:
     model.mkdir(parents=True)
     (model / "config.json").write_text("{}", encoding="utf-8")
     (model / "labels.json").write_text('{"labels": ["a", "b"]}', encoding="utf-8")
+    (model / "tokenizer.json").write_text("{}", encoding="utf-8")
+    (model / "tokenizer_config.json").write_text("{}", encoding="utf-8")
     (model / "model.onnx").write_bytes(b"graph")
     metrics = tmp_path / promote.METRICS_FILE
     metrics.parent.mkdir()
@@ -72,6 +74,17 @@ def test_a_commit_the_repository_lacks_is_refused(workspace: Path, commit: str) 
         publish(commit)
     message = str(refused.value)
     assert f"commit {commit} is not in this repository" in message, message
+    assert "git rev-parse HEAD" in message, message
+
+
+@pytest.mark.parametrize(("kind", "ref"), [("blob", "HEAD:params.yaml"), ("tree", "HEAD^{tree}")])
+def test_an_object_that_is_not_a_commit_is_named_for_what_it_is(workspace: Path, kind: str, ref: str) -> None:
+    """Round 7, U-5: a blob or tree sha of this repository was reported as not in it."""
+    sha = git(workspace, "rev-parse", ref)
+    with pytest.raises(promote.ReleaseError) as refused:
+        publish(sha)
+    message = str(refused.value)
+    assert message.startswith(f"{sha} is a {kind} of this repository, not a commit"), message
     assert "git rev-parse HEAD" in message, message
 
 

@@ -30,6 +30,8 @@ def folder(
     model = root / "model"
     model.mkdir(exist_ok=True)
     (model / "config.json").write_text("{}", encoding="utf-8")
+    (model / "tokenizer.json").write_text('{"model": {"vocab": {"[PAD]": 0}}}', encoding="utf-8")
+    (model / "tokenizer_config.json").write_text('{"do_lower_case": true}', encoding="utf-8")
     (model / "labels.json").write_text(json.dumps({"labels": labels}), encoding="utf-8")
     (model / "model.onnx").write_bytes(graph)
     (model / "model.int8.onnx").write_bytes(b"int8 " + graph)

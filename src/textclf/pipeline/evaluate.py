@@ -10,8 +10,10 @@ graphs' accuracy, macro-F1, lowest class recall and agreement with the served on
 to `reports/latency.json`, outside the tracked files, because timings differ on every run.
 
 Writes `metrics/eval.json` (accuracy, macro-F1, per-class precision/recall/F1 of the served graph,
-which graph was judged: file and SHA-256, both graphs' figures, and `truncation`: how many test
-texts were longer than `model.max_length` tokens and the accuracy on them and on the rest), the
+which graph was judged: file and SHA-256, `served_files`: the SHA-256 of every file of the model
+folder the server reads, which publish and the release compare with the folder or archive they
+ship, both graphs' figures, and `truncation`: how many test texts were longer than
+`model.max_length` tokens and the accuracy on them and on the rest), the
 confusion matrix as `plots/confusion.csv` (one row per test text, DVC's confusion template), the
 threshold verdict `metrics/gate.json`, and the reference distributions the drift check compares
 live traffic with, `metrics/reference.json` (class priors of the predictions and the labels, text
@@ -38,7 +40,15 @@ from textclf.config import Params
 from textclf.monitoring.drift import build_reference
 from textclf.pipeline.prepare import DataError
 from textclf.pipeline.train import MODEL_DIR
-from textclf.serving.inference import GRAPH_FILES, SERVING_FILE, ModelDirError, Predictor, softmax
+from textclf.serving.inference import (
+    GRAPH_FILES,
+    REQUIRED_FILES,
+    SERVING_FILE,
+    ModelDirError,
+    Predictor,
+    file_digest,
+    softmax,
+)
 from textclf.verdict import judge
 
 EVAL_METRICS_FILE = Path("metrics/eval.json")
@@ -53,6 +63,14 @@ HELDOUT_FILE = Path("plots/heldout_probabilities.csv")
 LATENCY_FILE = Path("reports/latency.json")
 # Single-text calls per graph for the latency p50 (the first test texts, graphs taking turns).
 LATENCY_CALLS = 30
+
+
+# eval.json's record of the evaluated model folder: {file name: SHA-256} of every file the server
+# reads (textclf.serving.inference: the tokenizer, its settings, config.json's id2label, labels.json,
+# serving.json when the folder has one, and the served graph). `textclf publish` refuses a folder
+# that differs from it in any file (textclf.release.promote.check_evaluated_model), and the release
+# an archive that does (verify_archive), so the model shipped answers as the model evaluated did.
+SERVED_FILES_KEY = "served_files"
 
 
 class EvaluateError(DataError):
@@ -169,6 +187,22 @@ def _heldout_csv(labels: list[str], probabilities: list[list[float]]) -> str:
     writer.writerow(["row", *labels])  # row: the test row's number, 1 = the first row of test.jsonl
     writer.writerows([number, *(f"{p:.6f}" for p in row)] for number, row in enumerate(probabilities, 1))
     return buffer.getvalue()
+
+
+def served_file_names(model_dir: Path, graph: str) -> list[str]:
+    """The files of `model_dir` the server reads when it serves the graph file `graph`."""
+    optional = [SERVING_FILE] if (model_dir / SERVING_FILE).is_file() else []
+    return sorted({*REQUIRED_FILES, *optional, graph})
+
+
+def served_files(model_dir: Path, graph: str) -> dict[str, str]:
+    """{name: SHA-256} of each file the server reads from `model_dir` serving `graph` (a missing
+    one: the server refuses the folder, so it has no digest and publish refuses it)."""
+    return {
+        name: file_digest(model_dir / name)
+        for name in served_file_names(model_dir, graph)
+        if (model_dir / name).is_file()
+    }
 
 
 def serving_record(model_dir: Path) -> dict[str, Any]:
@@ -304,6 +338,7 @@ def run(params: Params, model_dir: Path = MODEL_DIR) -> dict[str, Any]:
         metrics = {
             **score(actual, predicted, predictor.labels),
             "graph": predictor.describe(),
+            SERVED_FILES_KEY: served_files(model_dir, predictor.graph.name),
             "graphs": graphs,
             "serving": serving_record(model_dir),
             "truncation": truncation(served.cut, actual, predicted, params.model.max_length),

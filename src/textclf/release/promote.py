@@ -40,6 +40,7 @@ import tarfile
 import tempfile
 import time
 import uuid
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
@@ -283,6 +284,12 @@ def check_workspace_commit(commit: str, run: Callable[..., Any] = subprocess.run
             ) from None
 
     commit = check_commit(commit)
+    kind = git("cat-file", "-t", commit)
+    if kind.returncode == 0 and kind.stdout.strip() != "commit":
+        raise ReleaseError(
+            f"{commit} is a {kind.stdout.strip()} of this repository, not a commit: a model is filed under "
+            "the commit it was trained from; pass that commit (git rev-parse HEAD)"
+        )
     if git("cat-file", "-e", f"{commit}^{{commit}}").returncode != 0:
         raise ReleaseError(
             f"commit {commit} is not in this repository: the model would be filed for ever under a commit "
@@ -307,19 +314,21 @@ def check_workspace_commit(commit: str, run: Callable[..., Any] = subprocess.run
 
 def check_evaluated_model(model_dir: Path, metrics: dict[str, Any], metrics_file: Path) -> None:
     """The model folder is the one evaluated: its served graph (serving.json's, else the one the
-    evaluation names) has the sha256 the evaluation recorded, and its labels are the evaluated classes."""
+    evaluation names) has the sha256 the evaluation recorded, every file the server reads from it
+    has the sha256 `served_files` records (none missing, none more), and its labels are the
+    evaluated classes."""
     # The export stage's names for what a model folder holds (release reads the serving wing only
     # through the pipeline: tests/code/test_layout.py).
+    from textclf.pipeline.evaluate import served_file_names
     from textclf.pipeline.export import GRAPH_FILES, SERVING_FILE
 
     check_model_folder(model_dir)
-    redo = "run the pipeline (dvc repro) so the folder and its evaluation belong together, then publish"
     graph = metrics.get("graph")
     file, digest = (graph.get("file"), graph.get("sha256")) if isinstance(graph, dict) else (None, None)
     if file not in GRAPH_FILES.values() or not isinstance(digest, str):
         raise ReleaseError(
             f"{metrics_file}: graph.file and graph.sha256 (which graph was evaluated) are missing or not "
-            f"one of {sorted(GRAPH_FILES.values())}: nothing ties {model_dir} to this evaluation; {redo}"
+            f"one of {sorted(GRAPH_FILES.values())}: nothing ties {model_dir} to this evaluation; {REDO}"
         )
     serving = model_dir / SERVING_FILE
     if serving.is_file():
@@ -327,14 +336,14 @@ def check_evaluated_model(model_dir: Path, metrics: dict[str, Any], metrics_file
         if GRAPH_FILES.get(chosen) != file:
             raise ReleaseError(
                 f"{serving}: the folder serves {GRAPH_FILES.get(chosen, repr(chosen))}, but {metrics_file} "
-                f"evaluated {file}; {redo}"
+                f"evaluated {file}; {REDO}"
             )
     graph_path = model_dir / file
     if not graph_path.is_file() or sha256_of(graph_path) != digest:
         found = f"sha256 {sha256_of(graph_path)[:12]}" if graph_path.is_file() else "missing"
         raise ReleaseError(
             f"{graph_path} ({found}) is not the graph {metrics_file} evaluated (sha256 {digest[:12]}): "
-            f"this folder is not the evaluated model; {redo}"
+            f"this folder is not the evaluated model; {REDO}"
         )
     labels = read_json_file(model_dir / "labels.json", "the model's labels").get("labels")
     matrix = metrics.get("confusion_matrix")
@@ -349,8 +358,77 @@ def check_evaluated_model(model_dir: Path, metrics: dict[str, Any], metrics_file
     ):
         raise ReleaseError(
             f"{model_dir / 'labels.json'}: labels {labels!r} are not the classes {metrics_file} evaluated "
-            f"({evaluated!r}); {redo}"
+            f"({evaluated!r}); {REDO}"
         )
+    recorded = recorded_served_files(metrics, metrics_file)
+    found_files = {
+        name: sha256_of(model_dir / name) if (model_dir / name).is_file() else None
+        for name in sorted({*recorded, *served_file_names(model_dir, file)})
+    }
+    problems = served_file_problems(recorded, found_files, str(model_dir), metrics_file)
+    if problems:
+        raise ReleaseError(
+            f"{model_dir} is not the model folder {metrics_file} evaluated: {'; '.join(problems)}; the "
+            f"server reads these files, so it would answer otherwise than the evaluated model; {REDO}"
+        )
+
+
+REDO = (
+    "evaluate the folder again (dvc repro evaluate, or make repro) so the folder and its evaluation "
+    "belong together, then publish"
+)
+SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+
+
+def recorded_served_files(metrics: dict[str, Any], metrics_file: Path | str) -> dict[str, str]:
+    """eval.json's `served_files` (textclf.pipeline.evaluate.SERVED_FILES_KEY): the sha256 of each
+    file of the evaluated folder the server reads, consistent with `graph`; else ReleaseError."""
+    from textclf.pipeline.evaluate import REQUIRED_FILES, SERVED_FILES_KEY
+    from textclf.pipeline.export import GRAPH_FILES, SERVING_FILE
+
+    record = metrics.get(SERVED_FILES_KEY)
+    if record is None:
+        raise ReleaseError(
+            f"{metrics_file}: no {SERVED_FILES_KEY} (the sha256 of each file of the evaluated model folder "
+            "the server reads: tokenizer, config, labels, serving.json, graph): an evaluate stage older "
+            "than this check wrote it, so nothing shows the tokenizer and settings shipped are the ones "
+            f"evaluated; {REDO}"
+        )
+    known = {*REQUIRED_FILES, SERVING_FILE, *GRAPH_FILES.values()}
+    if not isinstance(record, dict) or not all(
+        name in known and isinstance(value, str) and SHA256_HEX.fullmatch(value)
+        for name, value in record.items()
+    ):
+        raise ReleaseError(
+            f"{metrics_file}: {SERVED_FILES_KEY} must map files the server reads "
+            f"({', '.join(sorted(known))}) to sha256 digests (64 lowercase hex), not {str(record)[:200]}; "
+            f"the evaluate stage writes it: {REDO}"
+        )
+    graph = metrics.get("graph") if isinstance(metrics.get("graph"), dict) else {}
+    file = graph.get("file") if graph.get("file") in GRAPH_FILES.values() else None
+    lacking = sorted({*REQUIRED_FILES, file or "the evaluated graph (graph.file)"} - set(record))
+    if lacking or record[file] != graph.get("sha256"):
+        said = f"lacks {', '.join(lacking)}" if lacking else f"gives {file} another sha256 than graph.sha256"
+        raise ReleaseError(f"{metrics_file}: {SERVED_FILES_KEY} {said}: not what evaluate records; {REDO}")
+    return record
+
+
+def served_file_problems(
+    recorded: dict[str, str], found: dict[str, str | None], where: str, metrics_file: Path | str
+) -> list[str]:
+    """How `found` ({name: sha256, None: absent} of the files shipped) differs from `recorded`."""
+    problems = []
+    for name, digest in sorted(found.items()):
+        expected = recorded.get(name)
+        if expected is None and digest is not None:
+            problems.append(f"{where}/{name} is served but {metrics_file} evaluated no such file")
+        elif expected is not None and digest is None:
+            problems.append(f"{where}/{name} is missing ({metrics_file} evaluated sha256 {expected[:12]})")
+        elif digest != expected:
+            problems.append(
+                f"{where}/{name} has sha256 {str(digest)[:12]}, {metrics_file} evaluated {expected[:12]}"
+            )
+    return problems
 
 
 def passing_evaluation(
@@ -389,11 +467,16 @@ def stage_publish(
     metrics_file: Path = METRICS_FILE,
     gate_file: Path = GATE_FILE,
     test_split_file: Path = TEST_SPLIT_FILE,
+    model_dir: Path = MODEL_DIR,
 ) -> list[str]:
     """A pull request's publish, first half: the files published beside the run's job's model
     (textclf.training.sagemaker publish-run-job, the second half, hands them to the training-run
-    function), checked as `publish` checks them, in `out` (replaced whole). Returns their names."""
+    function), checked as `publish` checks them, in `out` (replaced whole). Returns their names.
+    `model_dir` (the job's model as the train stage unpacked it) must be the folder evaluated, every
+    file the server reads included; the release checks the job's archive itself against the same
+    record (verify_archive)."""
     metrics, evaluated = passing_evaluation(metrics_file, gate_file, test_split_file)
+    check_evaluated_model(model_dir, metrics, metrics_file)
     files = {METRICS_NAME: _json_bytes(metrics)}
     if gate_file.is_file():
         files[GATE_NAME] = _json_bytes(read_json_file(gate_file, "the gate verdict"))
@@ -695,17 +778,115 @@ def verify_archive(
         verify_provenance(artifact.commit, manifest, artifact.url(MANIFEST_NAME))
     s3 = s3 or aws_client("s3", aws)
     expected = str(manifest.get("sha256", ""))
-    digest = hashlib.sha256()
+    metrics = manifest.get("metrics") if isinstance(manifest.get("metrics"), dict) else {}
+    where = f"{artifact.url(MANIFEST_NAME)} (metrics: the published {METRICS_NAME})"
+    # A model published before evaluate recorded served_files has only its digest checked (a
+    # reviewed rollback to it still passes); publish refuses to publish a new one without them.
+    recorded = recorded_served_files(metrics, where) if "served_files" in metrics else None
     with aws_errors(f"read {artifact.url()}"):
-        body = s3.get_object(Bucket=artifact.bucket, Key=artifact.key(MODEL_ARCHIVE))["Body"]
-        for block in iter(lambda: body.read(1 << 20), b""):
-            digest.update(block)
-    if digest.hexdigest() != expected:
+        body = HashingReader(s3.get_object(Bucket=artifact.bucket, Key=artifact.key(MODEL_ARCHIVE))["Body"])
+        found = archive_served_files(body, recorded) if recorded is not None else {}
+        for _ in iter(lambda: body.read(1 << 20), b""):  # the rest of the bytes, for the digest
+            pass
+    if body.digest.hexdigest() != expected:
         raise ReleaseError(
-            f"{artifact.url()} has sha256 {digest.hexdigest()}, but its manifest published "
+            f"{artifact.url()} has sha256 {body.digest.hexdigest()}, but its manifest published "
             f"{expected or 'none'}: the archive is not the reviewed model; nothing was released"
         )
+    if recorded is not None:
+        problems = served_archive_problems(recorded, found, metrics["graph"]["file"], artifact.url(), where)
+        if problems:
+            raise ReleaseError(
+                f"{artifact.url()} is not the model folder its {METRICS_NAME} evaluated: "
+                f"{'; '.join(problems)}; "
+                "the server reads these files, so the endpoint would answer otherwise than the evaluated "
+                "model. Nothing was released: push a new commit to the pull request so its run trains, "
+                "evaluates and publishes again"
+            )
     return expected
+
+
+class HashingReader:
+    """A file-like stream that hashes (sha256) every byte read through it."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.digest = hashlib.sha256()
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.stream.read(size)
+        self.digest.update(data)
+        return data
+
+
+# serving.json is read whole to compare the graph it serves; the train stage's is a few KB.
+MAX_SERVING_BYTES = 1024**2
+
+
+def archive_served_files(stream: Any, recorded: dict[str, str]) -> dict[str, str]:
+    """{name: sha256} of the files at the root of the gzip tar `stream` that the server may read
+    (the names `recorded`, and serving.json), read in one pass, and "quantize": the graph its
+    serving.json serves. A tar the server cannot take gives {"": the problem}."""
+    from textclf.pipeline.export import SERVING_FILE
+
+    wanted, found = {*recorded, SERVING_FILE}, {}
+    try:
+        with tarfile.open(fileobj=stream, mode="r|gz") as tar:
+            for member in tar:
+                name = os.path.normpath(member.name)  # ./config.json is config.json once unpacked
+                if name not in wanted:
+                    continue
+                if name in found or not member.isfile():
+                    return {"": f"{name} is {'in it twice' if name in found else 'not a regular file'}"}
+                handle, digest, head = tar.extractfile(member), hashlib.sha256(), b""
+                for block in iter(lambda handle=handle: handle.read(1 << 20), b""):
+                    digest.update(block)
+                    head += block if name == SERVING_FILE and len(head) < MAX_SERVING_BYTES else b""
+                found[name] = digest.hexdigest()
+                if name == SERVING_FILE:
+                    found["quantize"] = _served_quantize(head)
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as error:
+        return {"": f"not a gzip tar archive the server can unpack ({error})"}
+    return found
+
+
+def _served_quantize(body: bytes) -> Any:
+    try:
+        record = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    return record.get("quantize") if isinstance(record, dict) else None
+
+
+def served_archive_problems(
+    recorded: dict[str, str], found: dict[str, Any], graph: str, url: str, where: str
+) -> list[str]:
+    """How the archive's served files (archive_served_files) differ from `recorded`. serving.json
+    is compared by the graph it serves (the one field the server reads from it): a pull request's
+    archive is its SageMaker job's output, and with `auto` the train stage rewrites serving.json on
+    the runner after scoring the test split the job never sees
+    (textclf.pipeline.train.choose_served_graph), so its bytes differ from the evaluated folder's;
+    the graph it serves must not."""
+    from textclf.pipeline.export import GRAPH_FILES, SERVING_FILE
+
+    if "" in found:
+        return [found[""]]
+    found, problems = dict(found), []
+    quantize = found.pop("quantize", None)
+    if found.pop(SERVING_FILE, None) is not None:
+        if GRAPH_FILES.get(quantize) != graph:
+            problems.append(
+                f"{url}/{SERVING_FILE} serves {GRAPH_FILES.get(quantize, repr(quantize))}, but {where} "
+                f"evaluated {graph} (with deploy.serve.quantize auto the SageMaker job and the runner "
+                "chose differently; none or int8 fixes the graph)"
+            )
+        elif SERVING_FILE not in recorded:
+            problems.append(f"{url}/{SERVING_FILE} is served but {where} evaluated no such file")
+    elif SERVING_FILE in recorded:
+        problems.append(f"{url}/{SERVING_FILE} is missing ({where} evaluated one)")
+    others = {name: digest for name, digest in recorded.items() if name != SERVING_FILE}
+    shipped = {name: found.get(name) for name in others}
+    return problems + served_file_problems(others, shipped, url, where)
 
 
 # The training image's repository (mk/sagemaker.mk TRAINING_REPOSITORY): production's, which only
