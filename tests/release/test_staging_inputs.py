@@ -71,3 +71,18 @@ def test_a_test_split_or_confusion_file_of_another_shape_is_named(tmp_path, test
     (tmp_path / "confusion.csv").write_text(csv_text)
     with pytest.raises(staging.StagingError, match="cannot read the evaluated test split"):
         staging.test_split(tmp_path, tmp_path / "confusion.csv")
+
+
+@pytest.mark.parametrize("value", ["", " ", "\t\n"])
+def test_an_empty_commit_is_refused_not_read_as_this_checkouts_outputs(value):
+    """Round 7, U-7: `staging-check --commit ''` replayed this checkout's outputs without a word."""
+    with pytest.raises(staging.StagingError) as refused:
+        staging.check_commit_option(value)
+    message = str(refused.value)
+    assert message.startswith(f"--commit {value!r} is empty: pass the full commit"), message
+    assert "leave it out to replay this checkout's outputs" in message, message
+
+
+def test_a_commit_not_given_means_this_checkouts_outputs():
+    assert staging.check_commit_option(None) is None
+    assert staging.check_commit_option("a" * 40) == "a" * 40

@@ -81,6 +81,20 @@ def check_endpoint_name(value: str | None, option: str = "--endpoint") -> str:
     return value
 
 
+def check_commit_option(value: str | None, option: str = "--commit") -> str | None:
+    """`value` as given (promote checks it is a full commit), None when not given: the staging check
+    then replays this checkout's outputs. An empty or blank value is refused: it read as "not given"
+    and replayed this checkout's outputs instead of the commit the caller meant. An empty COMMIT in
+    the environment is "not given", as `make staging-check` reads it."""
+    if value is not None and not value.strip():
+        raise StagingError(
+            f"{option} {value!r} is empty: pass the full commit whose published test split to replay "
+            "(make staging-check COMMIT=<sha>), or leave it out to replay this checkout's outputs "
+            "(data/prepared/test.jsonl and plots/confusion.csv)"
+        )
+    return value
+
+
 def check_function_name(value: str | None, option: str = "--function") -> str | None:
     """`value` if it is a Lambda function name or ARN (None: not given, promote says so)."""
     if value is not None and not (len(value) <= 170 and FUNCTION_NAME.fullmatch(value)):
