@@ -67,7 +67,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     # data: the classes eval.json must cover; deploy.serve: the rule and tolerance of the served graph
     "gate": ("data", "evaluate", "deploy", "deploy.serve", "aws"),
     "report": ("data", "model", "train", "evaluate", "deploy", "deploy.serve", "aws"),  # runs the gate
-    "summary": ("model", "evaluate", "deploy", "deploy.serve", "aws"),  # judges as the gate does
+    "summary": ("data", "model", "evaluate", "deploy", "deploy.serve", "aws"),  # judges as the gate does
     "use-data": ("data",),
     "champion": ("data", "evaluate", "aws"),  # data.task: the champion's must be this one
     "publish": ("evaluate", "aws"),
