@@ -128,3 +128,12 @@ def test_data_task_must_be_a_short_name(pr_repo, capsys, task):
 
     assert cli.main(["gate", "--champion", "main"]) == 2
     assert "params.yaml: data.task: must be a short name of the task" in capsys.readouterr().err
+
+
+def test_the_report_can_tell_a_base_of_another_task(pr_repo, no_aws):
+    base_eval = champion.committed_json("main", champion.EVAL_METRICS_FILE)
+
+    assert not champion.base_is_other_task("support-intents", "main", WORSE, base_eval)
+    assert champion.base_is_other_task("refund-urgency", "main", WORSE, base_eval)
+    spam = eval_metrics({"spam": {"spam": 9, "ham": 1}, "ham": {"ham": 10}})
+    assert champion.base_is_other_task("support-intents", "main", spam, base_eval)  # no class shared

@@ -273,6 +273,15 @@ def other_task(task: str | None, champion: Champion) -> str | None:
     )
 
 
+def base_is_other_task(task: str, base_ref: str, candidate: Any, base_eval: Any) -> bool:
+    """Whether `base_ref`'s committed metrics (`base_eval`) are of another task than this model's
+    (`task`, its params.yaml data.task; `candidate`, its metrics), as `find` decides for main: the
+    base's params.yaml names another task, or the two share no class. The report then leaves out
+    the comparison with the base, as the gate does."""
+    base_task = committed_task(base_ref)
+    return (base_task is not None and base_task != task) or is_new_task(candidate, base_eval)
+
+
 def _candidate_metrics(path: Path = EVAL_METRICS_FILE) -> dict[str, Any] | None:
     """This workspace's metrics, for their classes only (the gate reads and checks them itself)."""
     try:
