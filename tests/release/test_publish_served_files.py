@@ -208,11 +208,11 @@ def test_stage_publish_refuses_a_folder_that_is_not_the_evaluated_one(
 
 
 class FakeS3:
-    def __init__(self, archive: bytes) -> None:
-        self.archive = archive
+    def __init__(self, archive: bytes, key: str = f"models/{COMMIT}/model.tar.gz") -> None:
+        self.archive, self.key = archive, key
 
     def get_object(self, Bucket: str, Key: str) -> dict:
-        assert Key == f"models/{COMMIT}/model.tar.gz", Key
+        assert (Bucket, Key) == ("textclf-artifacts", self.key), (Bucket, Key)
         return {"Body": io.BytesIO(self.archive)}
 
 
@@ -301,3 +301,52 @@ def test_a_model_published_before_the_record_has_its_digest_checked_only(
     """A reviewed rollback to a model published before evaluate recorded served_files still passes."""
     del metrics[evaluate.SERVED_FILES_KEY]
     assert release_check(b"an archive of an earlier release", metrics)
+
+
+# --- a pull request's publish: the job's archive, which the function copies, before anything is staged
+
+
+JOB_KEY = f"jobs/{COMMIT}/textclf-01234567-run7-1/output/model.tar.gz"
+
+
+def stage_from_job(archive: bytes, tmp_path: Path) -> list[str]:
+    """stage-publish in a pull request's run: the train stage recorded the job's archive."""
+    promote.TRAIN_JOB_FILE.parent.mkdir(parents=True, exist_ok=True)
+    facts = {
+        "backend": "sagemaker",
+        "job_name": "textclf-01234567-run7-1",
+        "model_artifact": f"s3://textclf-artifacts/{JOB_KEY}",
+    }
+    promote.TRAIN_JOB_FILE.write_text(json.dumps(facts), encoding="utf-8")
+    return promote.stage_publish(tmp_path / "build" / "publish", s3=FakeS3(archive, JOB_KEY))
+
+
+def test_stage_publish_checks_the_jobs_archive_the_function_publishes(
+    evaluated: Path, tmp_path: Path
+) -> None:
+    job_choice = {**SERVING, "reason": "chosen in the job on the validation split"}
+    assert "eval.json" in stage_from_job(
+        archive_of(evaluated, "./", replace={"serving.json": json.dumps(job_choice).encode()}), tmp_path
+    )
+    shutil.rmtree(tmp_path / "build" / "publish")
+    other = {**SERVING, "quantize": "int8", "graph": "model.int8.onnx"}
+    for replaced, said in (
+        ({"serving.json": json.dumps(other).encode()}, r"serving\.json serves model\.int8\.onnx"),
+        ({"tokenizer.json": b"{}"}, r"tokenizer\.json has sha256"),
+    ):
+        with pytest.raises(promote.ReleaseError, match=said) as refused:
+            stage_from_job(archive_of(evaluated, replace=replaced), tmp_path)
+        assert "the job's model the training-run function would publish" in str(refused.value)
+        assert "nothing was staged or published" in str(refused.value)
+        assert not (tmp_path / "build" / "publish").exists()
+
+
+def test_stage_publish_refuses_a_job_record_without_the_archive(evaluated: Path, tmp_path: Path) -> None:
+    promote.TRAIN_JOB_FILE.parent.mkdir(parents=True, exist_ok=True)
+    promote.TRAIN_JOB_FILE.write_text(
+        json.dumps({"backend": "sagemaker", "model_artifact": "models/x"}), encoding="utf-8"
+    )
+    with pytest.raises(
+        promote.ReleaseError, match=r"train_job\.json: model_artifact 'models/x' is not the s3://"
+    ):
+        promote.stage_publish(tmp_path / "out", s3=Untouchable())

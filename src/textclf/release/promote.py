@@ -49,7 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from textclf import atomic, awsclient
-from textclf.config import AwsParams
+from textclf.config import TRAIN_JOB_FILE, AwsParams
 from textclf.verdict import is_pass, is_score
 
 ARTIFACT_PREFIX = "models/"
@@ -468,15 +468,21 @@ def stage_publish(
     gate_file: Path = GATE_FILE,
     test_split_file: Path = TEST_SPLIT_FILE,
     model_dir: Path = MODEL_DIR,
+    job_file: Path = TRAIN_JOB_FILE,
+    s3: Any = None,
 ) -> list[str]:
     """A pull request's publish, first half: the files published beside the run's job's model
     (textclf.training.sagemaker publish-run-job, the second half, hands them to the training-run
     function), checked as `publish` checks them, in `out` (replaced whole). Returns their names.
     `model_dir` (the job's model as the train stage unpacked it) must be the folder evaluated, every
-    file the server reads included; the release checks the job's archive itself against the same
-    record (verify_archive)."""
+    file the server reads included; so must the job's archive itself (the train stage's `job_file`
+    names it), which the function copies byte for byte to the write-once models/<head>/: checked
+    here, before anything is published, as the release checks it again (verify_archive)."""
     metrics, evaluated = passing_evaluation(metrics_file, gate_file, test_split_file)
     check_evaluated_model(model_dir, metrics, metrics_file)
+    archive = job_archive(job_file)
+    if archive is not None:
+        check_job_archive(archive, metrics, metrics_file, s3)
     files = {METRICS_NAME: _json_bytes(metrics)}
     if gate_file.is_file():
         files[GATE_NAME] = _json_bytes(read_json_file(gate_file, "the gate verdict"))
@@ -488,6 +494,47 @@ def stage_publish(
         for name, body in files.items():
             (staging / name).write_bytes(body)
     return sorted(files)
+
+
+def job_archive(job_file: Path) -> str | None:
+    """The s3:// URL of the SageMaker job's model.tar.gz the train stage recorded in `job_file`;
+    None when the model was not trained by a SageMaker job (publish-run-job then refuses)."""
+    if not job_file.is_file():
+        return None
+    facts = read_json_file(job_file, "the training job's facts")
+    if facts.get("backend") != "sagemaker":
+        return None
+    url = facts.get("model_artifact")
+    if not (isinstance(url, str) and re.fullmatch(r"s3://[a-z0-9.-]{3,63}/\S+", url)):
+        raise ReleaseError(
+            f"{job_file}: model_artifact {str(url)[:200]!r} is not the s3:// URL of the job's model.tar.gz; "
+            "run the pipeline again (make repro)"
+        )
+    return url
+
+
+def check_job_archive(url: str, metrics: dict[str, Any], metrics_file: Path, s3: Any = None) -> None:
+    """The job's archive at `url` holds the files the server reads as `metrics` records them."""
+    recorded = recorded_served_files(metrics, metrics_file)
+    bucket, key = url.removeprefix("s3://").split("/", 1)
+    if s3 is None:
+        from textclf.config import ParamsError, load_params
+
+        try:
+            s3 = aws_client("s3", load_params().aws.resolved())
+        except ParamsError as error:
+            raise ReleaseError(str(error)) from None
+    with aws_errors(f"read {url} (the job's model)"):
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"]
+        found = archive_served_files(body, recorded)
+    problems = served_archive_problems(recorded, found, metrics["graph"]["file"], url, str(metrics_file))
+    if problems:
+        raise ReleaseError(
+            f"{url}, the job's model the training-run function would publish, is not the model folder "
+            f"{metrics_file} evaluated: {'; '.join(problems)}; nothing was staged or published. The "
+            f"train stage unpacks that archive into {MODEL_DIR}: run the pipeline again (make repro) so "
+            "the folder, its evaluation and the job belong together"
+        )
 
 
 def evaluated_test_split(test_split_file: Path, predictions_file: Path) -> bytes | None:
