@@ -113,16 +113,16 @@ def _int8_checks(metrics: dict[str, Any], serve: ServeParams | None = None) -> l
         setting = "params.yaml deploy.serve.int8_tolerance"
         if served not in GRAPH_FILES or (rule != "auto" and served != rule):
             wanted = "none or int8" if rule == "auto" else rule
+            shown = "missing" if served is None else _shown(served)
             return [
                 _check(
                     "served graph",
                     None,
                     0.0,
                     ">=",
-                    problem=f"{EVAL_FILE}: graph.quantize is {_shown(served)}, but params.yaml "
-                    f"deploy.serve.quantize: {rule} serves {wanted}: these metrics are not of a model "
-                    "trained with this params.yaml; run `dvc repro` (train, then evaluate) instead of "
-                    "editing the file",
+                    problem=f"{EVAL_FILE}: graph.quantize is {shown}, but params.yaml deploy.serve."
+                    f"quantize: {rule} serves {wanted}: these metrics are not of a model trained with "
+                    "this params.yaml; run `dvc repro` (train, then evaluate) instead of editing the file",
                 )
             ]
     if rule != "auto" or served != "int8":

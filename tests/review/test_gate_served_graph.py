@@ -11,10 +11,11 @@ from typing import Any
 
 import pytest
 
-from tests.review.conftest import MAIN_EVAL
+from tests.review.conftest import EVALUATE, MAIN_EVAL
 from textclf import cli
+from textclf.config import EvaluateParams, ServeParams
 from textclf.serving.inference import GRAPH_FILES as SERVING_GRAPH_FILES
-from textclf.verdict import GRAPH_FILES
+from textclf.verdict import GRAPH_FILES, judge
 
 INT8_SHA, FP32_SHA = "1" * 64, "2" * 64
 RERUN = "run `dvc repro evaluate` instead of editing the file"
@@ -175,3 +176,16 @@ def test_the_gate_needs_deploy_serve_in_params_yaml(first_repo, no_aws, capsys):
 
     assert status == 2
     assert "params.yaml: deploy.serve: missing; this command reads it" in err
+
+
+def test_judged_without_the_gates_shape_checks_a_missing_graph_still_fails():
+    # The summary judges the metrics as they are: no graph is no served graph params.yaml allows.
+    metrics = {key: value for key, value in MAIN_EVAL.items() if key != "graph"}
+    verdict = judge(metrics, EvaluateParams.model_validate(EVALUATE), serve=ServeParams())
+
+    assert verdict["verdict"] == "fail"
+    assert verdict["reasons"] == [
+        "metrics/eval.json: graph.quantize is missing, but params.yaml deploy.serve.quantize: auto serves "
+        "none or int8: these metrics are not of a model trained with this params.yaml; run `dvc repro` "
+        "(train, then evaluate) instead of editing the file"
+    ]
