@@ -350,6 +350,26 @@ def test_a_jobs_permissions_replace_the_workflows() -> None:
     assert token_permissions({"permissions": "write-all", **bare}, "j")["id-token"] == "write"
 
 
+@pytest.mark.parametrize(
+    "method, route, needed",
+    [
+        ("PUT", "pulls/1/merge", (("contents", "write"),)),
+        ("PUT", "pulls/1/update-branch", (("pull-requests", "write"),)),
+        ("GET", "pulls/1", (("pull-requests", "read"), ("contents", "read"))),
+        ("PATCH", "issues/1", (("issues", "write"), ("pull-requests", "write"))),
+        ("GET", "issues", (("issues", "read"),)),
+        ("POST", "dispatches", (("contents", "write"),)),
+        ("GET", "environments/production/deployment-branch-policies", (("actions", "read"),)),
+        ("POST", "environments/production/deployment-branch-policies", (("administration", "write"),)),
+    ],
+)
+def test_route_scopes_follow_githubs_permission_tables(method: str, route: str, needed: tuple) -> None:
+    """Rows of GitHub's "Permissions required for fine-grained personal access tokens" the map had
+    from memory: merging is Contents write, a pull request is read with either permission, an
+    issue (a pull request's conversation) is updated with either."""
+    assert required_scopes(method, route.split("/")) == needed
+
+
 def served(fake: FakeGitHub, token: str, job: str | None, method: str, path: str, body: Any = None) -> int:
     runner = {"GITHUB_JOB": job, "GITHUB_RUN_ID": "7"} if job else None
     headers = {"Authorization": f"token {token}"}

@@ -933,11 +933,10 @@ def required_scopes(method: str, parts: list[str]) -> tuple[tuple[str, str], ...
 
     From GitHub Docs, "Permissions required for fine-grained personal access tokens" (the page is
     generated from github/docs src/github-apps/data/fpt-2026-03-10/fine-grained-pat-permissions.json;
-    read there for the pulls, issues, commits, git, contents, dispatches, CODEOWNERS, variables,
-    environments' variables, branch protection and environments routes; checks, the OIDC template,
-    secrets and reading an environment as each REST page names them, not re-read). A GITHUB_TOKEN
-    is an installation token of the GitHub Actions app, for which "Permissions required for GitHub
-    Apps" names the same permissions for these routes:
+    read there for every route below; check runs are not in it, fine-grained tokens get no Checks
+    permission, and Checks read is what "Permissions required for GitHub Apps" names). A
+    GITHUB_TOKEN is an installation token of the GitHub Actions app, for which that page names the
+    same permissions for these routes:
     - Pull requests: list, create, update (PATCH) a pull request, update its branch (write),
       GET .../pulls/{n}/merge, commits/{sha}/pulls (read); GET a pull request: Pull requests or
       Contents read.
@@ -950,7 +949,7 @@ def required_scopes(method: str, parts: list[str]) -> tuple[tuple[str, str], ...
     - Checks: check runs for a ref (read). Actions: the OIDC subject template. Variables:
       repository variables. Environments: environments' variables. Secrets: secrets.
       Administration: branch protection, Actions permissions, environments and their branch
-      policies (reading an environment: Actions read).
+      policies (reading an environment or listing its branch policies: Actions read).
     Variables, secrets, administration and workflows are no GITHUB_TOKEN scope (they cannot be
     granted in `permissions`), so a workflow's token is refused them."""
     level = "read" if method == "GET" else "write"
@@ -985,7 +984,7 @@ def required_scopes(method: str, parts: list[str]) -> tuple[tuple[str, str], ...
             return (("secrets", level),)
         case ["environments", _, "variables", *_]:
             return (("environments", level),)
-        case ["environments", _] if method == "GET":
+        case ["environments", _] | ["environments", _, "deployment-branch-policies"] if method == "GET":
             return (("actions", "read"),)
     return (("administration", level),)
 
