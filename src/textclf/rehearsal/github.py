@@ -282,7 +282,9 @@ class Repository:
         `expected_head_sha` is not the head (GitHub documents it) or if there is nothing to merge
         ("There are no new commits on the base branch.", GitHub's answer as tools quote it). The
         new head has no check runs and, with stale reviews dismissed, no approval: the checks run
-        again and a reviewer approves again. Returns the new head."""
+        again and a reviewer approves again (GitHub changelog 2023-06-06, "Security enhancements
+        to required approvals on pull requests": dismissing stale reviews "now dismisses approvals
+        whenever a merge base changes after a review"). Returns the new head."""
         pull = self.pulls[number]
         if pull["state"] != "open":
             raise GitHubError(422, f"pull request #{number} is not open")
