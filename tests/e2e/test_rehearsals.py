@@ -68,6 +68,10 @@ def test_rehearse_the_release_loop() -> None:
     # had none to use.
     assert "pull-requests: write" in results["token_scopes"]["pr.yml comment"]["used"]
     assert "pull-requests" not in results["token_scopes"]["pr.yml train"]["granted"]
+    # RETRAIN_TOKEN, a fine-grained token of Contents and Pull requests only, used both.
+    bot = results["token_scopes"]["fine-grained token of textclf-bot"]
+    assert bot["granted"] == {"contents": "write", "pull-requests": "write"}
+    assert "contents: write" in bot["used"] and "pull-requests: write" in bot["used"]
     # The rollback's bake saw 5xx: production went back to the params PR's model, by a pull request.
     assert results["bake_rollback"]["rolled_back_to"] == second["head"]
     assert results["bake_rollback"]["failed"] == first["head"]

@@ -247,7 +247,9 @@ def test_the_retrain_token_reaches_only_what_docs_workflows_md_grants(
         ("GET", "/git/ref/heads/main", None),
         ("GET", f"/git/matching-refs/heads/{branch}", None),
         ("POST", "/git/refs", {"ref": f"refs/heads/{branch}", "sha": main}),
-        ("PATCH", f"/git/refs/heads/{branch}", {"sha": main, "force": True}),
+        # A later proposal re-creates the branch at main's tip (desired.propose).
+        ("DELETE", f"/git/refs/heads/{branch}", None),
+        ("POST", "/git/refs", {"ref": f"refs/heads/{branch}", "sha": main}),
         ("PUT", "/contents/deploy/production.yaml", {"branch": branch, "content": content, "message": "m"}),
         ("GET", "/pulls", None),
         ("POST", "/pulls", {"head": branch, "base": "main", "title": "release: production"}),
@@ -258,7 +260,7 @@ def test_the_retrain_token_reaches_only_what_docs_workflows_md_grants(
         ("POST", "/dispatches", {"event_type": "x"}),
     ]
     assert [served_by(fake, bot, *call) for call in allowed] == [
-        200, 200, 200, 201, 200, 200, 200, 201, 200, 200, 201, 204,
+        200, 200, 200, 201, 204, 201, 200, 200, 201, 200, 200, 201, 204,
     ]  # fmt: skip
     refused = [
         ("POST", "/issues", {"title": "t"}),

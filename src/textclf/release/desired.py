@@ -165,7 +165,8 @@ def published(commit: str) -> bool:
 
 
 def propose(commit: str, reason: str = "") -> str:
-    """Open (or update) the pull request that moves production to `commit`'s published model.
+    """Open the pull request that moves production to `commit`'s published model; a previous
+    proposal's pull request closes with its branch, which is re-created at main's tip.
     `reason` replaces staging's results in the body (a bake that rolled back says why).
 
     The branch and its one commit are written through GitHub's API (git refs and contents) with
@@ -185,31 +186,22 @@ def propose(commit: str, reason: str = "") -> str:
     main = gh_json(["api", f"repos/{repo}/git/ref/heads/main"])["object"]["sha"]
     existing = gh_json(["api", f"repos/{repo}/git/matching-refs/heads/{BRANCH}"])
     if any(ref.get("ref") == f"refs/heads/{BRANCH}" for ref in existing):
-        run_gh(
-            [
-                "api",
-                "--method",
-                "PATCH",
-                f"repos/{repo}/git/refs/heads/{BRANCH}",
-                "-f",
-                f"sha={main}",
-                "-F",
-                "force=true",
-            ]
-        )
-    else:
-        run_gh(
-            [
-                "api",
-                "--method",
-                "POST",
-                f"repos/{repo}/git/refs",
-                "-f",
-                f"ref=refs/heads/{BRANCH}",
-                "-f",
-                f"sha={main}",
-            ]
-        )
+        # Re-created at main's tip, not moved there: moving a branch over main's changes to workflow
+        # files needs the Workflows permission RETRAIN_TOKEN does not have (docs/workflows.md), and
+        # GitHub closes the open pull request of a deleted branch, so a new proposal is a new review.
+        run_gh(["api", "--method", "DELETE", f"repos/{repo}/git/refs/heads/{BRANCH}"])
+    run_gh(
+        [
+            "api",
+            "--method",
+            "POST",
+            f"repos/{repo}/git/refs",
+            "-f",
+            f"ref=refs/heads/{BRANCH}",
+            "-f",
+            f"sha={main}",
+        ]
+    )
     blob = gh_json(["api", f"repos/{repo}/contents/{DESIRED_FILE}?ref={BRANCH}"])["sha"]
     content = base64.b64encode(render(target).encode()).decode()
     run_gh(
@@ -229,25 +221,6 @@ def propose(commit: str, reason: str = "") -> str:
         ]
     )
     body = pr_body(commit, target.sha256 or "", reason)
-    listed = run_gh(
-        ["pr", "list", "--head", BRANCH, "--state", "open", "--json", "number", "--jq", ".[].number"]
-    )
-    if listed.strip():
-        number = listed.split()[0]
-        run_gh(
-            [
-                "api",
-                "--method",
-                "PATCH",
-                f"repos/{repo}/pulls/{number}",
-                "-f",
-                f"title={title}",
-                "-f",
-                f"body={body}",
-            ]
-        )
-        print(f"updated pull request #{number}: {title}", file=sys.stderr)
-        return number
     url = run_gh(["pr", "create", "--base", "main", "--head", BRANCH, "--title", title, "--body", body])
     print(f"opened {url.strip()}: {title}", file=sys.stderr)
     return url.strip()
