@@ -75,7 +75,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "production-commit": ("aws",),
     "staging-check": ("data", "deploy", "deploy.serve", "deploy.staging", "aws"),
     "bake": ("evaluate", "deploy", "deploy.staging", "aws"),
-    "promote": ("evaluate", "aws"),
+    "promote": ("data", "evaluate", "aws"),
     "batch-predict": ("batch", "deploy", "deploy.serve", "aws"),
     "batch-stop": ("aws",),
     "retrain-import": ("data", "aws"),
@@ -614,10 +614,11 @@ def cmd_staging_check(args: argparse.Namespace) -> None:
     from textclf.release import promote, staging
 
     staging.check_endpoint_name(args.endpoint)
+    commit = staging.check_commit_option(args.commit)
     params = _load(args)
     aws = params.aws.resolved()
-    if args.commit:  # the split published with the model, checked against its manifest
-        texts, expected = promote.published_test_split(args.commit, aws)
+    if commit is not None:  # the split published with the model, checked against its manifest
+        texts, expected = promote.published_test_split(commit, aws)
     else:  # this checkout's outputs (dvc pull or dvc repro)
         texts, expected = staging.test_split(Path(params.data.prepared_dir), Path("plots/confusion.csv"))
     runtime = promote.aws_client("sagemaker-runtime", aws)
@@ -689,7 +690,9 @@ def cmd_promote(args: argparse.Namespace) -> None:
 
     targets = _targets(args)
     params = _load(args)
-    deployment = promote.promote(args.commit, params.aws.resolved(), targets, params.evaluate.main_metric)
+    deployment = promote.promote(
+        args.commit, params.aws.resolved(), targets, params.evaluate.main_metric, task=params.data.task
+    )
     log(f"released {deployment['commit']} to {deployment['endpoint']}")
     _print_json(deployment)
 
@@ -968,7 +971,7 @@ def _release_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
     )
     staging_check.add_argument(
         "--commit",
-        default=env("COMMIT"),
+        default=env("COMMIT") or None,  # an empty COMMIT is "not given", as make staging-check reads it
         help="replay the test split published with this commit's model (default: this checkout's outputs)",
     )
     bake = add("bake", cmd_bake, "Watch production's alarms; an alarm rolls back to --previous")

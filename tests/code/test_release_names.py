@@ -27,6 +27,7 @@ NAME_CHARACTER = st.sampled_from("abcXYZ019-")
         ),
         (["staging-check", "--endpoint", ""], "--endpoint (or TEXTCLF_ENDPOINT_NAME) '' is not a SageMaker"),
         (["staging-check"], "name the endpoint: --endpoint (or TEXTCLF_ENDPOINT_NAME)"),
+        (["staging-check", "--endpoint", "ep", "--commit", ""], "--commit '' is empty: pass the full commit"),
         (
             ["promote", "--commit", COMMIT, "--function", "", "--endpoint", "ep"],
             "--function (or TEXTCLF_REDEPLOY_FUNCTION) '' is not a Lambda function name",

@@ -32,7 +32,6 @@ import re
 import stat
 import sys
 import tempfile
-import unicodedata
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -41,7 +40,7 @@ from pathlib import Path
 
 from textclf import atomic
 from textclf.config import PROTECTED_DIRS, DataParams, ModelParams
-from textclf.text import normalise
+from textclf.text import character_name, hidden_label_character, normalise
 
 SUMMARY_FILE = Path("metrics/data.json")
 SPLITS = ("train", "validation", "test")
@@ -360,11 +359,10 @@ def _check_label_characters(label: str, where: str, params: DataParams) -> None:
     control characters (an ESC sequence recolours a terminal), invisible format characters and
     bidirectional controls (U+202E shows a name in another order than it is) are refused, as
     params.yaml and S3 keys refuse them."""
-    bad = next((c for c in label if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")), None)
+    bad = hidden_label_character(label)
     if bad is not None:
-        name = unicodedata.name(bad, "a control character")
         raise DataError(
-            f"{where}: column {params.label_column!r} holds U+{ord(bad):04X} ({name}) in the label "
+            f"{where}: column {params.label_column!r} holds {character_name(bad)} in the label "
             f"{label[:40]!r}; labels are class names shown in reports: remove the character"
         )
 

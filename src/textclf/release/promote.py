@@ -1347,8 +1347,10 @@ def promote(
     wait_timeout_s: float = 900,
     # One DynamoDB GetItem or DescribeEndpoint per poll: cheap, and a release ends seconds sooner.
     poll_s: float = 2,
+    task: str | None = None,
 ) -> dict[str, Any]:
-    """The release: the commit's published model goes live, is checked, and becomes the champion."""
+    """The release: the commit's published model goes live, is checked, and becomes the champion
+    (recorded with `task`, params.yaml's data.task, so a model of another task is not compared with it)."""
     commit = check_commit(commit)
     targets.check()
     artifact = Artifact(aws.published_models, commit)
@@ -1358,7 +1360,7 @@ def promote(
     # promoting by hand (a model published with their own credentials) has only the digest checked.
     verify_archive(commit, manifest, aws, s3, provenance=False)
     with aws_errors(f"release of {commit} to {targets.endpoint_name}"):
-        return _roll_out(s3, artifact, manifest, targets, aws, main_metric, wait_timeout_s, poll_s)
+        return _roll_out(s3, artifact, manifest, targets, aws, main_metric, wait_timeout_s, poll_s, task)
 
 
 def _roll_out(
@@ -1370,6 +1372,7 @@ def _roll_out(
     main_metric: str,
     wait_timeout_s: float,
     poll_s: float,
+    task: str | None = None,
 ) -> dict[str, Any]:
     from textclf.review import champion
 
@@ -1396,7 +1399,7 @@ def _roll_out(
     with tempfile.TemporaryDirectory(prefix="textclf-promote-") as work:
         metrics_file = Path(work) / METRICS_NAME
         s3.download_file(artifact.bucket, artifact.key(METRICS_NAME), str(metrics_file))
-        champion.record(aws, metrics_file, commit, main_metric)
+        champion.record(aws, metrics_file, commit, main_metric, task=task)
     deployment = {
         "commit": commit,
         "model_data_url": artifact.url(),

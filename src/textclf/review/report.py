@@ -36,8 +36,8 @@ from textclf.review.champion import (
     COMMIT,
     EVAL_METRICS_FILE,
     Source,
+    base_is_other_task,
     committed_json,
-    is_new_task,
     resolve_ref,
 )
 from textclf.review.champion import check_eval as champion_shape
@@ -64,7 +64,7 @@ TRAIN_LOSS_PLOT = Path("plots/train_loss.csv")
 VALIDATION_PLOT = Path("plots/validation.csv")
 # The metrics table: these files, minus keys under these prefixes (they have their own sections).
 METRICS_TABLE = {
-    EVAL_METRICS_FILE.as_posix(): ("per_class.", "graphs.", "serving.", "truncation."),
+    EVAL_METRICS_FILE.as_posix(): ("per_class.", "graphs.", "serving.", "truncation.", "served_files."),
     TRAIN_METRICS_FILE.as_posix(): (),
 }
 MAX_CHART_POINTS = 40
@@ -331,7 +331,7 @@ def collect(
         read_json(path)
     base_eval, base_data = (_committed(base_ref, path) for path in (EVAL_METRICS_FILE, DATA_METRICS_FILE))
     metrics_diff, params_diff = dvc_diffs(base_ref)
-    new_task = is_new_task(candidate, base_eval)
+    new_task = base_is_other_task(params.data.task, base_ref, candidate, base_eval)
     if new_task:  # the gate says so too (textclf.review.champion.task_change)
         base_eval = base_data = None
         metrics_diff = {}

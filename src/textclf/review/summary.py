@@ -120,12 +120,12 @@ def verdict_for(params: Params, metrics: dict[str, Any], base_ref: str, source: 
     that cannot be looked up (no `main` in this clone, an unreadable bucket) leaves the thresholds,
     and the note says why."""
     try:
-        lookup = find(params.aws.resolved(), base_ref, source, candidate=metrics)
+        lookup = find(params.aws.resolved(), base_ref, source, candidate=metrics, task=params.data.task)
     except ChampionError as error:
-        verdict = judge(metrics, params.evaluate, None)
+        verdict = judge(metrics, params.evaluate, None, serve=params.deploy.serve)
         verdict["notes"].insert(0, f"not compared with a champion ({error}); thresholds only")
         return verdict
-    verdict = judge(metrics, params.evaluate, lookup.champion)
+    verdict = judge(metrics, params.evaluate, lookup.champion, serve=params.deploy.serve)
     verdict["notes"].insert(0, lookup.note)
     return verdict
 
