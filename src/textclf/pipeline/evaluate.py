@@ -343,7 +343,7 @@ def run(params: Params, model_dir: Path = MODEL_DIR) -> dict[str, Any]:
             "serving": serving_record(model_dir),
             "truncation": truncation(served.cut, actual, predicted, params.model.max_length),
         }
-        verdict = judge(metrics, params.evaluate)
+        verdict = judge(metrics, params.evaluate, serve=params.deploy.serve)
         # Characters as the server records them (textclf.serving.signals): the text as received.
         reference = build_reference(predictor.labels, predicted, confidences, actual, lengths)
         write_latency(scorings, test_file, len(actual))
