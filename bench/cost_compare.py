@@ -4,8 +4,9 @@ of params.yaml `costs.rates_per_minute`, from the price table in params.yaml `co
 
     make bench-cost            # a markdown table on stdout, the figures in build/bench/cost.json
 
-`--out` replaces only a file this script wrote (a JSON object of exactly OWN_KEYS): any other file
-there (README.md, params.yaml) is refused, exit 2, before anything is printed or written.
+`--out` replaces only a file this script wrote (a JSON object of OUT_KEYS; bench/bench_main.py):
+any other file there (README.md, params.yaml) is refused, exit 2, before anything is printed or
+written.
 
 It computes from the price table only (milliseconds): its full run is its small mode; `--small`
 keeps the first rate only, and the tests run it.
@@ -24,13 +25,8 @@ The model of each (all list prices, on demand, no free tier, no savings plans):
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import os
-import stat
 import sys
-import tempfile
-from pathlib import Path
 
 from textclf.config import CostsParams, load_params
 
@@ -117,53 +113,20 @@ def table(costs: CostsParams) -> tuple[str, list[dict[str, float]]]:
     return "\n".join(lines), rows
 
 
-# What this script writes to --out, and the most such a file can hold (a price table and a few rows).
-OWN_KEYS = {"rows", "break_even_per_minute", "costs"}
-MAX_OWN_BYTES = 1 << 20
-
-
-def out_problem(out: Path) -> str | None:
-    """Why --out cannot be written without destroying something: None when it is new or a file
-    this script wrote (read only when it is a small regular file: never a device or a pipe)."""
-    if out.is_symlink():
-        return "is a symbolic link; name a file of its own"
-    if out.is_dir():
-        return "is a folder; name a file such as build/bench/cost.json"
-    if not out.exists():
-        return None
-    try:
-        info = out.stat()
-        own = stat.S_ISREG(info.st_mode) and info.st_size <= MAX_OWN_BYTES
-        data = json.loads(out.read_bytes()) if own else None
-    except (OSError, ValueError, RecursionError):
-        data = None
-    if isinstance(data, dict) and set(data) == OWN_KEYS:
-        return None
-    return (
-        "exists and is not a file this script wrote (a JSON object of rows, break_even_per_minute and "
-        "costs); choose another path (the default is build/bench/cost.json) or remove the file"
-    )
-
-
-def write_atomically(out: Path, text: str) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=out.parent, prefix=f".{out.name}.", delete=False) as handle:
-        handle.write(text)
-    os.chmod(handle.name, 0o644)
-    os.replace(handle.name, out)
+# What this script writes to --out: bench_main.check_out replaces only a JSON object of these keys.
+OUT_KEYS = ("rows", "break_even_per_minute", "costs")
+DEFAULT_OUT = "build/bench/cost.json"
 
 
 def main(argv: list[str] | None = None) -> int:
+    from bench_main import check_out  # bench/ is on sys.path when this file runs as a script
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--params", default="params.yaml")
-    parser.add_argument("--out", default="build/bench/cost.json")
+    parser.add_argument("--out", default=DEFAULT_OUT)
     parser.add_argument("--small", action="store_true", help="the first rate of the table only (a test)")
     args = parser.parse_args(argv)
-    out = Path(args.out)
-    problem = out_problem(out)
-    if problem:
-        print(f"[cost_compare.py] error: --out {args.out}: {problem}; nothing was written", file=sys.stderr)
-        return 2
+    out = check_out(args.out, OUT_KEYS, default=DEFAULT_OUT)
     costs = load_params(args.params, needs=("costs",)).costs
     if args.small:
         costs = costs.model_copy(update={"rates_per_minute": costs.rates_per_minute[:1]})
@@ -174,20 +137,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     text, rows = table(costs)
-    payload = {
-        "rows": rows,
-        "break_even_per_minute": break_even_per_minute(costs),
-        "costs": costs.model_dump(),
-    }
-    try:
-        write_atomically(out, json.dumps(payload, indent=2) + "\n")
-    except OSError as error:
-        print(
-            f"[cost_compare.py] error: --out {args.out}: cannot be written ({error.strerror or error}); "
-            "name a writable file",
-            file=sys.stderr,
-        )
-        return 2
+    out.write(
+        {"rows": rows, "break_even_per_minute": break_even_per_minute(costs), "costs": costs.model_dump()}
+    )
     print(text)
     return 0
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import random
 import sys
 import tempfile
@@ -42,6 +41,8 @@ SHARES = (0.0, 0.05, 0.10, 0.20)
 SMALL_SHARES = (0.0, 0.10)
 SEEDS = (7, 11)
 SMALL_ROWS_PER_LABEL = 60
+# What this script writes to --out: bench_main.check_out replaces only a JSON object of these keys.
+OUT_KEYS = ("small", "max_p_given", "command", "datasets")
 
 
 def bundled_sample(rows_per_label: int) -> list[tuple[str, str]]:
@@ -150,6 +151,8 @@ def table(name: str, summary: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from bench_main import check_out  # bench/ is on sys.path when this file runs as a script
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--small", action="store_true", help="a small sample, two shares (for the tests)")
     parser.add_argument("--csv", type=Path, help="another data set (CSV with a header) measured too")
@@ -157,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--label-column", default="label")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
+    out = check_out(args.out, OUT_KEYS, default=RESULTS)
 
     shares = SMALL_SHARES if args.small else SHARES
     datasets = {
@@ -186,11 +190,12 @@ def main(argv: list[str] | None = None) -> int:
             "runs": runs,
         }
         print(table(f"{name} ({len(rows)} rows)", summary))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    out.write(result)
     print(f"wrote {args.out}")
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from bench_main import run as run_to_the_end
+
+    run_to_the_end(main, __file__)

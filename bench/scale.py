@@ -50,6 +50,9 @@ SMALL_SHARES = {"exact": 0.05, "near": 0.05, "flip": 0.05}
 STEPS = ("prepare", "evaluate", "near_duplicates", "label_errors")
 GOALS = {"near_duplicate_recall": 0.95, "label_error_precision": 0.8, "label_error_recall": 0.8}
 SEED = 20261206
+# What this script writes to --out: bench_main.check_out replaces only a JSON object of these keys.
+OUT_KEYS = ("small", "sizes", "growth_from_smallest_to_largest", "at_largest", "goals", "machine")
+DEFAULT_OUT = "build/bench/scale.json"
 
 
 def digest(text: str) -> str:
@@ -277,7 +280,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
     parser.add_argument("--small", action="store_true", help=f"{SMALL_SIZES} rows, seconds (a test)")
-    parser.add_argument("--out", default="build/bench/scale.json")
+    parser.add_argument("--out", default=DEFAULT_OUT)
     parser.add_argument("--work", default="build/bench", help="where the corpora are written (removed after)")
     parser.add_argument("--step", choices=[*STEPS, "model"], help=argparse.SUPPRESS)
     parser.add_argument("--generate", type=int, help=argparse.SUPPRESS)
@@ -295,6 +298,9 @@ def main() -> None:
         facts = generate(args.generate, work / "data/raw", work / "truth.json", shares)
         print(json.dumps({**facts, "seconds": round(time.perf_counter() - started, 1)}))
         return
+    from bench_main import check_out  # bench/ is on sys.path when this file runs as a script
+
+    out = check_out(args.out, OUT_KEYS, default=DEFAULT_OUT)
     sizes = list(SMALL_SIZES) if args.small else sorted(args.sizes)
     load_start, cpus = os.getloadavg(), os.cpu_count()
     results: dict[str, Any] = {}
@@ -360,11 +366,9 @@ def main() -> None:
             "load_average_end": [round(x, 2) for x in load_end],
         },
     }
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    out.write(result)
     print(table(result))
-    print(f"\n(full figures: {out})")
+    print(f"\n(full figures: {args.out})")
 
 
 def table(result: dict[str, Any]) -> str:

@@ -27,6 +27,18 @@ THREAD_SETTINGS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
 # (hidden size, layers, batch, tokens): a BERT the size of a small fine-tuning job, and a toy one.
 FULL_SHAPE = (256, 4, 16, 64)
 SMALL_SHAPE = (64, 1, 4, 16)
+# What this script writes to --out: bench_main.check_out replaces only a JSON object of these keys.
+OUT_KEYS = (
+    "small",
+    "cpus",
+    "load_average_before",
+    "seconds_per_setting",
+    "model_shape",
+    "alone_default_threads",
+    "baseline_two_processes_default_threads",
+    "two_processes_one_thread_each",
+    "ratio_one_thread_each_vs_baseline",
+)
 
 
 def train_steps(seconds: float, shape: tuple[int, int, int, int]) -> dict:
@@ -89,6 +101,9 @@ def main() -> None:
     if args.child:
         print(json.dumps(train_steps(seconds, shape)))
         return
+    from bench_main import check_out  # bench/ is on sys.path when this file runs as a script
+
+    out = check_out(args.out, OUT_KEYS, default=RESULTS)
     load_before = os.getloadavg()
     alone = run_side_by_side(1, None, seconds, args.small)
     baseline = run_side_by_side(2, None, seconds, args.small)
@@ -106,8 +121,7 @@ def main() -> None:
             one_thread["steps_per_second"] / baseline["steps_per_second"], 2
         ),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    out.write(result)
     print(
         f"two processes side by side: {one_thread['steps_per_second']} steps/s with one thread each, "
         f"{baseline['steps_per_second']} with the default {baseline['threads_each']} "
@@ -116,4 +130,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from bench_main import run as run_to_the_end
+
+    run_to_the_end(main, __file__)
