@@ -151,6 +151,11 @@ resource "aws_cloudwatch_event_target" "drift_schedule" {
   rule      = aws_cloudwatch_event_rule.drift_schedule[0].name
   target_id = "drift-check"
   arn       = aws_lambda_function.drift[0].arn
+  # The check gets {} (the window ending now), not the scheduled event: a target's Input is sent in
+  # place of the event, none of which reaches the target ("Target", EventBridge API Reference,
+  # https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_Target.html). The handler refuses
+  # any key but window_end_ms, so the whole scheduled event would fail every check.
+  input = jsonencode({})
 }
 
 resource "aws_lambda_permission" "drift_schedule" {

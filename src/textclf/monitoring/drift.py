@@ -405,6 +405,13 @@ def publish(cloudwatch: Any, namespace: str, endpoint: str, summary: dict[str, A
         cloudwatch.put_metric_data(Namespace=namespace, MetricData=data)
 
 
+# What an event may hold: the schedule's target sends {} (its `input` in terraform/drift.tf), a replay
+# {"window_end_ms": ...}. EventBridge sends a target's Input instead of the event ("Target",
+# https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_Target.html): without it the check
+# would get the whole scheduled event, and any key it ignored would be a setting silently not applied.
+EVENT_KEYS = ("window_end_ms",)
+
+
 def window_end(event: Any, now: float) -> int:
     """The window's end in epoch milliseconds: the event's `window_end_ms` (a replay) or now. A
     malformed event is a DriftError naming the field, not arithmetic on whatever it holds."""
@@ -412,8 +419,16 @@ def window_end(event: Any, now: float) -> int:
         event = {}
     if not isinstance(event, dict):
         raise DriftError(
-            f'event: expected an object (the schedule\'s event, or {{"window_end_ms": ...}}), '
+            f'event: expected an object ({{}} from the schedule, or {{"window_end_ms": ...}}), '
             f"not {type(event).__name__}"
+        )
+    unknown = sorted(_shown(key) for key in event if key not in EVENT_KEYS)
+    if unknown:
+        raise DriftError(
+            f"event: unknown key{'s' if len(unknown) > 1 else ''} {', '.join(unknown[:5])}"
+            f"{', ...' if len(unknown) > 5 else ''}: the check takes only {', '.join(EVENT_KEYS)} "
+            "(a replay of an earlier window); the schedule sends {} (its target's input in "
+            "terraform/drift.tf)"
         )
     value = event.get("window_end_ms")
     if value is None:
