@@ -70,6 +70,11 @@ run "the_check_its_role_its_alarm_and_the_dispatch" {
   }
 
   assert {
+    condition     = aws_cloudwatch_event_target.drift_schedule[0].input == "{}"
+    error_message = "the drift schedule's target sends {} (input), not the scheduled event"
+  }
+
+  assert {
     condition = [for s in jsondecode(aws_iam_role_policy.drift[0].policy).Statement : s.Resource if s.Sid == "ReadTheEndpointsSignals"] == [
       "arn:aws:logs:us-east-1:123456789012:log-group:/aws/sagemaker/Endpoints/textclf-prod:*"
     ]

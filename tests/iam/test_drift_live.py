@@ -3,7 +3,7 @@ unshifted traffic does not. Every hop is the real one, each as its principal:
 
 texts -> InvokeEndpoint -> the serving container's signal lines on stderr -> the endpoint's log
 group (as the model's role) -> Terraform's metric filters -> textclf/Serving metrics; the drift
-check's Lambda (Terraform's function and role, invoked with a scheduled event) reads the lines and
+check's Lambda (Terraform's function and role, invoked with its schedule target's input, {}) reads the lines and
 the live model's reference, publishes PSI and Drifted -> Terraform's drift alarm -> the alarm topic
 (SNS) and the alarm's state-change event -> Terraform's rule -> the GitHub dispatch API destination
 as the events role -> a fake GitHub, whose payload the drift workflow's step accepts.
@@ -103,9 +103,12 @@ def wait_for(check, timeout: float = 20.0):
 
 
 def scheduled_check(function: str) -> dict:
-    """The drift check invoked with the event its EventBridge schedule sends."""
-    event = {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}, "resources": []}
-    response = boto3.client("lambda").invoke(FunctionName=function, Payload=json.dumps(event).encode())
+    """The drift check invoked with what its EventBridge schedule sends: the schedule target's Input
+    ({} in terraform/drift.tf; EventBridge sends a target's Input in place of the scheduled event)."""
+    rule = function.removesuffix("-drift-check") + "-drift-schedule"
+    (target,) = boto3.client("events").list_targets_by_rule(Rule=rule)["Targets"]
+    assert json.loads(target["Input"]) == {}, target
+    response = boto3.client("lambda").invoke(FunctionName=function, Payload=target["Input"].encode())
     payload = json.loads(response["Payload"].read())
     assert "FunctionError" not in response, payload
     return payload

@@ -1,7 +1,8 @@
 """The drift check takes only what its schedule sends, {}, and a replay's window_end_ms (issue 27:
 an event of {"foo": 1} was accepted and the key ignored, because the schedule's target had no
 `input` and the handler got, and had to tolerate, EventBridge's whole scheduled event). Any other
-key is a DriftError naming it, before any AWS call; terraform/drift.tf's schedule target sends {}:
+key is a DriftError naming it, before any AWS call; terraform/drift.tf's schedule target sends {}
+(terraform/tests/drift.tftest.hcl checks it):
 a target's Input is sent in place of the event ("Target", EventBridge API Reference,
 https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_Target.html)."""
 
@@ -11,7 +12,6 @@ import json
 
 import pytest
 
-from tests.infra.conftest import copy_terraform, lambda_zip, make_runner, terraform_bin  # noqa: F401
 from textclf.monitoring import drift
 
 NOW = 1_800_000_000.0
@@ -55,41 +55,3 @@ def test_an_event_with_a_key_the_check_does_not_take_is_refused_naming_it(monkey
 def test_what_the_schedule_sends_and_a_replay_are_taken():
     assert drift.window_end(json.loads("{}"), NOW) == int(NOW * 1000)
     assert drift.window_end({"window_end_ms": 1_700_000_000_000}, NOW) == 1_700_000_000_000
-
-
-SCHEDULE_INPUT_TEST = """
-mock_provider "aws" {
-  source          = "./tests"
-  override_during = plan
-}
-
-variables {
-  github_repository = "acme/text-classifier"
-}
-
-run "the_schedule_sends_an_empty_object" {
-  command = plan
-
-  variables {
-    drift_lambda_zip_path = var.lambda_zip_path
-  }
-
-  assert {
-    condition     = aws_cloudwatch_event_target.drift_schedule[0].input == "{}"
-    error_message = "the drift schedule's target sends {} (input), not the scheduled event"
-  }
-}
-"""
-
-
-def test_the_schedule_target_sends_an_empty_object(terraform_bin, lambda_zip, tmp_path):  # noqa: F811
-    workdir = copy_terraform(tmp_path / "terraform")
-    (workdir / "tests" / "drift_schedule_input.tftest.hcl").write_text(SCHEDULE_INPUT_TEST, encoding="utf-8")
-    run = make_runner(workdir, {"TF_DATA_DIR": str(workdir / ".tfdata")})
-    assert run("main", "init", "-backend=false", "-input=false").returncode == 0
-
-    result = run(
-        "main", "test", "-filter=tests/drift_schedule_input.tftest.hcl", f"-var=lambda_zip_path={lambda_zip}"
-    )
-
-    assert "1 passed, 0 failed" in result.output, result.output
