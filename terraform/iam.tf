@@ -879,6 +879,10 @@ locals {
           # local storage", API_ResourceConfig), so its request carries no key; for the EBS-only
           # types the function always names the project's key (textclf.training.stop_job).
           ArnEqualsIfExists = { "sagemaker:VolumeKmsKey" = aws_kms_key.project.arn }
+          # The job's output (its model.tar.gz and the checkpoints' copy) encrypted with the
+          # project's key, always: the function names it in OutputDataConfig.KmsKeyId, and a
+          # request without a key has no sagemaker:OutputKmsKey, which ArnEquals never matches.
+          ArnEquals = { "sagemaker:OutputKmsKey" = aws_kms_key.project.arn }
         }
       },
       local.pass_sagemaker_role,

@@ -269,7 +269,11 @@ def job_request(account: Account, name: str) -> dict:
             "TrainingInputMode": "File",
         },
         "RoleArn": out["sagemaker_role_arn"],
-        "OutputDataConfig": {"S3OutputPath": f"s3://{out['artifacts_bucket']}/jobs/"},
+        # The project's key, as the training-run function names it (textclf.training.stop_job).
+        "OutputDataConfig": {
+            "S3OutputPath": f"s3://{out['artifacts_bucket']}/jobs/",
+            "KmsKeyId": out["kms_key_arn"],
+        },
         "ResourceConfig": {"InstanceType": "ml.g4dn.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 30},
         "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
         "EnableNetworkIsolation": True,
@@ -310,6 +314,15 @@ def test_training_jobs_only_within_the_limits_params_allow(env):
         ),
         ("StoppingCondition", {"MaxRuntimeInSeconds": 5 * 24 * 3600}),
         ("EnableNetworkIsolation", False),
+        # The output unencrypted by the project's key: none named, or another one.
+        ("OutputDataConfig", {"S3OutputPath": request["OutputDataConfig"]["S3OutputPath"]}),
+        (
+            "OutputDataConfig",
+            {
+                **request["OutputDataConfig"],
+                "KmsKeyId": request["OutputDataConfig"]["KmsKeyId"][:-12] + "0" * 12,
+            },
+        ),
     ]
     with env.acting_as(function_session(env)):
         sagemaker = boto3.client("sagemaker")
