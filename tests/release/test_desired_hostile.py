@@ -67,3 +67,33 @@ def test_a_value_with_a_line_break_at_its_end_is_refused(field: str, tail: str) 
     text = json.dumps(values)  # JSON is YAML: the values exactly as given
     with pytest.raises(desired.DesiredStateError, match=f"{field} must be"):
         desired.parse(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "what"),
+    [
+        # The strict loader lets a merge key through (params.yaml's `<<: *defaults`): here the file
+        # would show two `commit:` lines and release the second.
+        (f"<<: {{commit: {COMMIT}}}\ncommit: {'c' * 40}\nsha256: {DIGEST}\n", 1, "a merge key"),
+        (f"<<: {{commit: {COMMIT}, sha256: {DIGEST}}}\n", 1, "a merge key"),
+        (f"commit: &c {COMMIT}\nsha256: {DIGEST}\n", 1, "an anchor (&c)"),
+        (f"x: &c {COMMIT}\n---\n", 1, "an anchor"),
+        (f"sha256: {DIGEST}\ncommit: !!str {COMMIT}\n", 2, "a tag (tag:yaml.org,2002:str)"),
+        (f"commit: {COMMIT}\nsha256: !!binary {DIGEST}\n", 2, "a tag"),
+        (f"base: &b {{commit: {COMMIT}, sha256: {DIGEST}}}\n", 1, "an anchor"),
+    ],
+)
+def test_merge_keys_anchors_aliases_and_tags_are_refused_naming_the_line(
+    text: str, line: int, what: str
+) -> None:
+    with pytest.raises(desired.DesiredStateError) as refused:
+        desired.parse(text)
+    message = str(refused.value)
+    assert message.startswith(f"deploy/production.yaml: line {line}: {what}"), message
+    assert "two plain values" in message, message
+
+
+def test_an_alias_is_refused_naming_its_line() -> None:
+    text = f"sha256: {DIGEST}\ncommit: *c\n"
+    with pytest.raises(desired.DesiredStateError, match=r"line 2: an alias \(\*c\)"):
+        desired.parse(text)

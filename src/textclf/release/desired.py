@@ -65,6 +65,7 @@ def parse(text: str, source: str = str(DESIRED_FILE)) -> Desired:
     from textclf.config import _StrictLoader
 
     try:
+        plain_values_only(text, source)
         loaded = yaml.load(text, Loader=_StrictLoader)  # a SafeLoader
     except yaml.YAMLError as error:
         raise DesiredStateError(f"{source}: not YAML ({error})") from None
@@ -82,6 +83,28 @@ def parse(text: str, source: str = str(DESIRED_FILE)) -> Desired:
     if not (isinstance(digest, str) and DIGEST.fullmatch(digest)):
         raise DesiredStateError(f"{source}: sha256 must be the model archive's 64-hex digest, got {digest!r}")
     return Desired(commit, digest)
+
+
+def plain_values_only(text: str, source: str) -> None:
+    """Refuse what would let the file say one thing and load as another: a merge key (`<<`, which
+    the strict loader allows for params.yaml, and which escapes its duplicate-key check), an anchor,
+    an alias or a tag. The declared state is two plain values a reviewer reads as written."""
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        line = event.start_mark.line + 1
+        if isinstance(event, yaml.AliasEvent):
+            found = f"an alias (*{event.anchor})"
+        elif getattr(event, "anchor", None) is not None:
+            found = f"an anchor (&{event.anchor})"
+        elif getattr(event, "tag", None) is not None:
+            found = f"a tag ({event.tag})"
+        elif isinstance(event, yaml.ScalarEvent) and event.implicit[0] and event.value == "<<":
+            found = "a merge key (<<)"
+        else:
+            continue
+        raise DesiredStateError(
+            f"{source}: line {line}: {found} is not allowed here: the declared state is written out "
+            "as two plain values, `commit: <40-hex sha>` and `sha256: <64-hex digest>`"
+        )
 
 
 # The file holds two lines and a comment; anything far larger is not the declared state.
