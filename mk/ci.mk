@@ -52,9 +52,11 @@ DOCS_ONLY := ^(docs/.*|.*\.md|LICENSE|deploy/.*)$$
 loop-start: ## Print the time now, UTC (the pr workflow's start, for the report's loop time)
 	@date -u +%Y-%m-%dT%H:%M:%SZ
 
+# --no-renames: a moved file counts by both its paths (git lists a rename by its new path only, so
+# src/x.py moved to docs/x.py would look like documentation).
 needs-training: ## Print true unless every file changed since BASE (the PR's base commit) is documentation
 	@[[ "$${BASE:-}" =~ ^[0-9a-f]{40}$$ ]] || { echo "BASE is not a commit sha: set BASE=<the PR's base commit>" >&2; exit 2; }
-	@changed="$$(git diff --name-only "$$BASE...HEAD")" || { echo "cannot diff $$BASE...HEAD: fetch the base commit (fetch-depth: 0)" >&2; exit 2; }; \
+	@changed="$$(git diff --name-only --no-renames "$$BASE...HEAD")" || { echo "cannot diff $$BASE...HEAD: fetch the base commit (fetch-depth: 0)" >&2; exit 2; }; \
 	if [[ -n "$$changed" ]] && ! grep -qvE '$(DOCS_ONLY)' <<<"$$changed"; then echo false; else echo true; fi
 
 test-slow: $(INSTALLED) data ## Run the tests marked slow (the rehearsals and real trainings): the pr workflow's second test job

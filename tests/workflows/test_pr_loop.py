@@ -46,6 +46,10 @@ def needs_training(repo: Path, changed: list[str]) -> subprocess.CompletedProces
     if changed:
         git(repo, "add", ".")
         git(repo, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "change")
+    return run_needs_training(repo, base)
+
+
+def run_needs_training(repo: Path, base: str) -> subprocess.CompletedProcess:
     # The Makefile of this repository, diffing the PR's history (GIT_DIR points git at it).
     env = {**os.environ, "GIT_DIR": str(repo / ".git"), "GIT_WORK_TREE": str(repo)}
     return subprocess.run(
@@ -74,16 +78,32 @@ def test_a_docs_only_pr_does_not_train(history, changed, trains):
     assert done.stdout.strip() == ("true" if trains else "false")
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "trains"),
+    [
+        ("src/app.py", "docs/app.py", True),
+        ("params.yaml", "docs/params.md", True),
+        ("src/app.py", "deploy/app.py", True),
+        ("docs/guide.md", "docs/moved.md", False),  # a page moved within the docs: still docs only
+    ],
+)  # fmt: skip
+def test_a_moved_file_counts_by_both_its_paths(history, old, new, trains):
+    # Moving code into docs/ is not a docs-only change (issue 27: git lists a rename by its new path).
+    (history / old).write_text("".join(f"line {i}\n" for i in range(40)), encoding="utf-8")
+    git(history, "add", ".")
+    git(history, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "longer")
+    base = git(history, "rev-parse", "HEAD")
+    (history / new).parent.mkdir(parents=True, exist_ok=True)
+    git(history, "mv", old, new)
+    git(history, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "move")
+    assert git(history, "diff", "--name-only", f"{base}...HEAD") == new  # git's default: the new path only
+    done = run_needs_training(history, base)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == ("true" if trains else "false")
+
+
 def test_an_unknown_base_is_an_error_not_a_skipped_training(history):
-    env = {**os.environ, "GIT_DIR": str(history / ".git"), "GIT_WORK_TREE": str(history)}
-    done = subprocess.run(
-        ["make", "-s", "--no-print-directory", "needs-training", "BASE=" + "0" * 40],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_needs_training(history, "0" * 40)
     assert done.returncode != 0 and "fetch the base commit" in done.stderr
 
 
