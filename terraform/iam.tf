@@ -847,9 +847,27 @@ locals {
     ]
   }
 
+  # The training-run function's jobs: the limits params.yaml and the variables allow (condition
+  # keys of CreateTrainingJob, SageMaker service authorization reference).
+  training_job_limits = {
+    # ForAllValues is true for a request that names no instance type ("Single-valued vs.
+    # multivalued context keys", IAM User Guide): the Null condition requires one.
+    "ForAllValues:StringEquals" = { "sagemaker:InstanceTypes" = var.training_instance_types }
+    Null                        = { "sagemaker:InstanceTypes" = "false" }
+    NumericLessThanEquals       = { "sagemaker:MaxRuntimeInSeconds" = tostring(var.training_max_runtime_seconds) }
+    Bool                        = { "sagemaker:NetworkIsolation" = "true" }
+  }
+  # Families whose instances have local NVMe storage, as textclf.training.stop_job classifies them
+  # (LOCAL_STORAGE_FAMILIES; tests/iam/test_volume_key_account.py holds the two lists equal).
+  local_storage_families = [
+    "c5d", "c6id", "g4dn", "g5", "g6", "g6e", "g7", "g7e", "m5d", "m6id", "p3dn", "p4d", "p4de", "p5",
+    "p5e", "p5en", "p6-b200", "p6-b300", "p6e-gb200", "r5d", "r6id", "trn1", "trn1n", "trn2",
+  ]
+  local_storage_training_types = [for t in var.training_instance_types : t if contains(local.local_storage_families, split(".", t)[1])]
+
   stop_training_policy = {
     Version = "2012-10-17"
-    Statement = [
+    Statement = concat([
       {
         Sid      = "StopTheProjectsTrainingJobs"
         Effect   = "Allow"
@@ -859,70 +877,72 @@ locals {
       {
         # A run's job, named after its verified head commit: only the training jobs a PR needs,
         # the project's name prefix, the instance types and the runtime params.yaml allows, network
-        # isolation on, the storage volume encrypted with the project's key (condition keys of
-        # CreateTrainingJob in the SageMaker service authorization reference). AddTags: a
-        # dependent action of CreateTrainingJob with Tags.
+        # isolation on, the storage volume and the output encrypted with the project's key
+        # (condition keys of CreateTrainingJob in the SageMaker service authorization reference).
+        # AddTags: a dependent action of CreateTrainingJob with Tags.
         Sid      = "StartRunsJobsWithinLimits"
         Effect   = "Allow"
         Action   = ["sagemaker:CreateTrainingJob", "sagemaker:AddTags"]
         Resource = "${local.sagemaker_arn_prefix}:training-job/${local.training_job_prefix}*"
-        Condition = {
-          # ForAllValues is true for a request that names no instance type ("Single-valued vs.
-          # multivalued context keys", IAM User Guide): the Null condition requires one.
-          "ForAllValues:StringEquals" = { "sagemaker:InstanceTypes" = var.training_instance_types }
-          Null                        = { "sagemaker:InstanceTypes" = "false" }
-          NumericLessThanEquals       = { "sagemaker:MaxRuntimeInSeconds" = tostring(var.training_max_runtime_seconds) }
-          Bool                        = { "sagemaker:NetworkIsolation" = "true" }
-          # A volume key, when the request names one, is the project's. IfExists, not a Null guard:
-          # an instance type with local storage (the default ml.g4dn.xlarge) takes no
-          # VolumeKmsKeyId ("You can't request a VolumeKmsKeyId when using an instance type with
-          # local storage", API_ResourceConfig), so its request carries no key; for the EBS-only
-          # types the function always names the project's key (textclf.training.stop_job).
-          ArnEqualsIfExists = { "sagemaker:VolumeKmsKey" = aws_kms_key.project.arn }
-          # The job's output (its model.tar.gz and the checkpoints' copy) encrypted with the
-          # project's key, always: the function names it in OutputDataConfig.KmsKeyId, and a
-          # request without a key has no sagemaker:OutputKmsKey, which ArnEquals never matches.
-          ArnEquals = { "sagemaker:OutputKmsKey" = aws_kms_key.project.arn }
-        }
+        Condition = merge(local.training_job_limits, {
+          # The volume key required: the EBS-only instance types (the function always names the
+          # project's key for them, textclf.training.stop_job).
+          ArnEquals = { "sagemaker:VolumeKmsKey" = aws_kms_key.project.arn, "sagemaker:OutputKmsKey" = aws_kms_key.project.arn }
+        })
       },
-      local.pass_sagemaker_role,
-      {
-        # 404, not 403, for a model not published yet (GetObject API reference).
-        Sid      = "TellUnpublishedCommitsApart"
+      ],
+      # The instance types with local storage take no volume key (SageMaker refuses one: "You can't
+      # request a VolumeKmsKeyId when using an instance type with local storage", API_ResourceConfig),
+      # so their jobs are allowed only naming none. A statement only when such a type is allowed.
+      [for types in(length(local.local_storage_training_types) > 0 ? [local.local_storage_training_types] : []) : {
+        Sid      = "StartRunsJobsOnLocalStorage"
         Effect   = "Allow"
-        Action   = "s3:ListBucket"
-        Resource = local.artifacts_arn
-      },
-      {
-        # The job's model.tar.gz and the run's files in; models/<commit>/ out, write-once.
-        Sid      = "ReadJobOutputAndCandidates"
-        Effect   = "Allow"
-        Action   = "s3:GetObject"
-        Resource = [for prefix in [var.training_output_prefix, "candidates/", var.artifact_prefix] : "${local.artifacts_arn}/${prefix}*"]
-      },
-      {
-        # A model archive of more than one 16 MiB part goes up in parts (textclf.training.stop_job):
-        # AbortMultipartUpload clears an upload whose copy failed or whose digest was wrong.
-        Sid      = "PublishReleasedModelsWriteOnce"
-        Effect   = "Allow"
-        Action   = ["s3:PutObject", "s3:AbortMultipartUpload"]
-        Resource = "${local.artifacts_arn}/${var.artifact_prefix}*"
-      },
-      {
-        Sid       = "UseTheProjectKeyThroughS3"
-        Effect    = "Allow"
-        Action    = local.kms_use.Action
-        Resource  = local.kms_use.Resource
-        Condition = { StringEquals = { "kms:ViaService" = "s3.${var.region}.amazonaws.com" } }
-      },
-      {
-        Sid      = "WriteItsLogs"
-        Effect   = "Allow"
-        Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-        Resource = "${aws_cloudwatch_log_group.stop_training.arn}:*"
-      },
-      local.xray_tracing,
-    ]
+        Action   = ["sagemaker:CreateTrainingJob", "sagemaker:AddTags"]
+        Resource = "${local.sagemaker_arn_prefix}:training-job/${local.training_job_prefix}*"
+        Condition = merge(local.training_job_limits, {
+          "ForAllValues:StringEquals" = { "sagemaker:InstanceTypes" = types }
+          Null                        = { "sagemaker:InstanceTypes" = "false", "sagemaker:VolumeKmsKey" = "true" }
+          ArnEquals                   = { "sagemaker:OutputKmsKey" = aws_kms_key.project.arn }
+        })
+      }],
+      [local.pass_sagemaker_role,
+        {
+          # 404, not 403, for a model not published yet (GetObject API reference).
+          Sid      = "TellUnpublishedCommitsApart"
+          Effect   = "Allow"
+          Action   = "s3:ListBucket"
+          Resource = local.artifacts_arn
+        },
+        {
+          # The job's model.tar.gz and the run's files in; models/<commit>/ out, write-once.
+          Sid      = "ReadJobOutputAndCandidates"
+          Effect   = "Allow"
+          Action   = "s3:GetObject"
+          Resource = [for prefix in [var.training_output_prefix, "candidates/", var.artifact_prefix] : "${local.artifacts_arn}/${prefix}*"]
+        },
+        {
+          # A model archive of more than one 16 MiB part goes up in parts (textclf.training.stop_job):
+          # AbortMultipartUpload clears an upload whose copy failed or whose digest was wrong.
+          Sid      = "PublishReleasedModelsWriteOnce"
+          Effect   = "Allow"
+          Action   = ["s3:PutObject", "s3:AbortMultipartUpload"]
+          Resource = "${local.artifacts_arn}/${var.artifact_prefix}*"
+        },
+        {
+          Sid       = "UseTheProjectKeyThroughS3"
+          Effect    = "Allow"
+          Action    = local.kms_use.Action
+          Resource  = local.kms_use.Resource
+          Condition = { StringEquals = { "kms:ViaService" = "s3.${var.region}.amazonaws.com" } }
+        },
+        {
+          Sid      = "WriteItsLogs"
+          Effect   = "Allow"
+          Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+          Resource = "${aws_cloudwatch_log_group.stop_training.arn}:*"
+        },
+        local.xray_tracing,
+    ])
   }
 
   events_policy = {

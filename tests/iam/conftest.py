@@ -106,6 +106,8 @@ def account(local_cloud, terraform_bin, tmp_path_factory, github_oidc) -> Iterat
     variables += ["-var", f"drift_lambda_zip_path={drift_zip}"]  # as a release applies it
     variables += ["-var", "enable_api=true", "-var", f"api_proxy_zip_path={proxy_zip}"]
     variables += ["-var", "enable_batch=true"]  # the batch workflow's role (terraform/batch.tf)
+    # A type with local storage (no volume key) and an EBS-only one (the project's key required).
+    variables += ["-var", 'training_instance_types=["ml.g4dn.xlarge","ml.m5.xlarge"]']
     variables += ["-var", f"github_oidc_jwks_url={github_oidc.base_url}/.well-known/jwks"]
     _ok(run("main", "apply", "-auto-approve", "-input=false", *variables), "apply")
     outputs = {k: v["value"] for k, v in json.loads(run("main", "output", "-json").stdout).items()}
