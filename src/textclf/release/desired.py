@@ -16,6 +16,9 @@ every GitHub plan, with branch protection and code owners on deploy/).
     python -m textclf.release.desired published          print true if $COMMIT has a published model,
                                                          false if none (its PR did not train)
 
+An error (the file, params.yaml, an AWS setting, a GitHub answer) is one line `error: ...` naming
+it, exit 1; a usage error prints this text, exit 2.
+
 `propose` runs in the release workflow once staging checked COMMIT: it writes the file on branch
 `release/production` (from main, through GitHub's API) and opens one pull request (or updates the
 open one) whose body carries staging's results (TEXTCLF_STAGING_SUMMARY, a file). It needs a token
@@ -206,8 +209,15 @@ def propose(commit: str, reason: str = "") -> str:
         return ""
     repo = repository()
     title = f"release: production to {commit[:12]}"
-    main = gh_json(["api", f"repos/{repo}/git/ref/heads/main"])["object"]["sha"]
-    existing = gh_json(["api", f"repos/{repo}/git/matching-refs/heads/{BRANCH}"])
+    # Everything is read and checked before the first write: a failure leaves the branch as it was.
+    body = pr_body(commit, target.sha256 or "", reason)
+    main = gh_answer(["api", f"repos/{repo}/git/ref/heads/main"], "object", "sha")
+    if not SHA.fullmatch(main):
+        raise DesiredStateError(f"gh api repos/{repo}/git/ref/heads/main: {main!r} is not a commit sha")
+    # The file's blob at the commit the branch will be created at (PUT contents needs it; GET contents
+    # takes a commit sha as ref: docs.github.com/en/rest/repos/contents#get-repository-content).
+    blob = gh_answer(["api", f"repos/{repo}/contents/{DESIRED_FILE}?ref={main}"], "sha")
+    existing = gh_list(["api", f"repos/{repo}/git/matching-refs/heads/{BRANCH}"])
     if any(ref.get("ref") == f"refs/heads/{BRANCH}" for ref in existing):
         # Re-created at main's tip, not moved there: moving a branch over main's changes to workflow
         # files needs the Workflows permission RETRAIN_TOKEN does not have (docs/workflows.md), and
@@ -225,7 +235,6 @@ def propose(commit: str, reason: str = "") -> str:
             f"sha={main}",
         ]
     )
-    blob = gh_json(["api", f"repos/{repo}/contents/{DESIRED_FILE}?ref={BRANCH}"])["sha"]
     content = base64.b64encode(render(target).encode()).decode()
     run_gh(
         [
@@ -243,7 +252,6 @@ def propose(commit: str, reason: str = "") -> str:
             f"sha={blob}",
         ]
     )
-    body = pr_body(commit, target.sha256 or "", reason)
     url = run_gh(["pr", "create", "--base", "main", "--head", BRANCH, "--title", title, "--body", body])
     print(f"opened {url.strip()}: {title}", file=sys.stderr)
     return url.strip()
@@ -252,24 +260,57 @@ def propose(commit: str, reason: str = "") -> str:
 def gh_json(args: list[str]) -> Any:
     try:
         return json.loads(run_gh(args) or "null")
-    except ValueError:
+    except (ValueError, RecursionError):
         raise DesiredStateError(f"gh {' '.join(args[:2])}: the answer is not JSON") from None
+
+
+def gh_list(args: list[str]) -> list[dict[str, Any]]:
+    """A JSON list of objects from `gh`, or DesiredStateError naming the call."""
+    answer = gh_json(args)
+    if not isinstance(answer, list) or not all(isinstance(item, dict) for item in answer):
+        raise DesiredStateError(f"{unexpected(args, answer)}: expected a list of objects")
+    return answer
+
+
+def gh_answer(args: list[str], *keys: str) -> str:
+    """The string at `keys` in `gh`'s JSON answer (e.g. "object", "sha"), or DesiredStateError naming
+    the call and the field: an answer of another shape ("Not Found", null) is not read further."""
+    answer = value = gh_json(args)
+    for key in keys:
+        value = value.get(key) if isinstance(value, dict) else None
+    if not isinstance(value, str) or not value:
+        raise DesiredStateError(f"{unexpected(args, answer)}: expected a string at {'.'.join(keys)}")
+    return value
+
+
+def unexpected(args: list[str], answer: Any) -> str:
+    shown = json.dumps(answer)
+    shown = shown if len(shown) <= 200 else shown[:200] + "..."
+    return (
+        f"gh {' '.join(args)}: GitHub answered {shown}, not what its REST API sends; "
+        "check GITHUB_REPOSITORY, GH_TOKEN and GH_HOST"
+    )
 
 
 def live_commit(endpoint: str) -> str | None:
     """The commit whose model `endpoint` serves (its live config's model data URL), or None."""
-    import boto3
     from botocore.exceptions import ClientError
 
-    sagemaker = boto3.client("sagemaker")
-    try:
-        config_name = sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointConfigName"]
-    except ClientError as error:
-        if "Could not find endpoint" in str(error) or "ValidationException" in str(error):
-            return None
-        raise
-    config = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
-    model = sagemaker.describe_model(ModelName=config["ProductionVariants"][0]["ModelName"])
+    from textclf.config import load_params
+    from textclf.release import promote
+
+    # The shared guard: a setting boto3 cannot use (a profile that is not there, an endpoint that is
+    # no URL) is one line naming it, and the region is the release steps' (TEXTCLF_AWS_REGION).
+    sagemaker = promote.aws_client("sagemaker", load_params(needs=("aws",)).aws.resolved())
+    with promote.aws_errors(f"reading what the endpoint {endpoint} serves"):
+        try:
+            config_name = sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointConfigName"]
+        except ClientError as error:
+            if "Could not find endpoint" in str(error) or "ValidationException" in str(error):
+                return None
+            raise
+        config = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
+        model = sagemaker.describe_model(ModelName=config["ProductionVariants"][0]["ModelName"])
     url = model["PrimaryContainer"].get("ModelDataUrl", "")
     found = re.search(r"/models/([0-9a-f]{40})/", url)
     return found.group(1) if found else None
@@ -322,16 +363,37 @@ def pr_body(commit: str, digest: str, reason: str = "") -> str:
             "the model production serves again, so git and the endpoint agree. Merging it releases "
             "that model again (a no-op on the endpoint)."
         )
-    summary_file = os.environ.get("TEXTCLF_STAGING_SUMMARY", "")
-    staged = ""
-    if summary_file and Path(summary_file).is_file():
-        staged = Path(summary_file).read_text(encoding="utf-8")[:20000]
+    staged = staging_summary()
     return (
         f"Moves production to the model of {commit} (archive sha256 `{digest}`), which staging has "
         "released and checked.\n\nMerging this pull request releases production (then a bake window "
         "that rolls back on alarms). A later pull request that moves the file back is a rollback.\n\n"
         f"### Staging's checks\n\n{staged or '(no summary)'}\n"
     )
+
+
+# Staging's summary is a page of Markdown; the body shows its first 20,000 characters.
+MAX_SUMMARY_BYTES = 1024 * 1024
+SUMMARY_CHARS = 20000
+
+
+def staging_summary() -> str:
+    """The text of $TEXTCLF_STAGING_SUMMARY ("" when unset or not there), or DesiredStateError naming
+    the setting: a summary that cannot be shown is said before anything is written."""
+    from textclf import atomic
+
+    summary_file = os.environ.get("TEXTCLF_STAGING_SUMMARY", "")
+    if not summary_file or not Path(summary_file).exists():
+        return ""
+    where = f"TEXTCLF_STAGING_SUMMARY={summary_file}"
+    try:
+        data = atomic.read_regular(summary_file, MAX_SUMMARY_BYTES)
+    except (OSError, ValueError) as error:
+        reason = getattr(error, "strerror", None) or error
+        raise DesiredStateError(
+            f"{where}: cannot be read ({reason}); name staging's summary (a Markdown file) or unset it"
+        ) from None
+    return atomic.decode_utf8(data, where, DesiredStateError)[:SUMMARY_CHARS]
 
 
 def repository() -> str:
@@ -352,6 +414,12 @@ def run_gh(args: list[str]) -> str:
 
 
 def main(argv: list[str]) -> int:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from textclf.awsclient import AwsSettingError
+    from textclf.config import ParamsError
+    from textclf.release.promote import ReleaseError
+
     try:
         match argv:
             case ["show"]:
@@ -380,14 +448,15 @@ def main(argv: list[str]) -> int:
             case _:
                 print(__doc__, file=sys.stderr)
                 return 2
-    except DesiredStateError as error:
+    except (DesiredStateError, ParamsError, ReleaseError, AwsSettingError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    except Exception as error:  # promote's ReleaseError and AWS errors: one line, named
-        if type(error).__name__ in ("ReleaseError", "ClientError", "BotoCoreError", "NoCredentialsError"):
-            print(f"error: {error}", file=sys.stderr)
-            return 1
-        raise
+    except (BotoCoreError, ClientError) as error:  # and their subclasses (NoRegionError, ...)
+        print(f"error: AWS: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:  # git missing, a file that cannot be read
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     return 0
 
 
