@@ -4,6 +4,8 @@ before everything the proposal needs was read and checked."""
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 from pathlib import Path
 
@@ -140,3 +142,40 @@ def test_a_proposal_reads_first_then_writes(workspace: Path, monkeypatch, capsys
     put = done[2]
     assert "sha=d00d" in put and f"branch={desired.BRANCH}" in put, put
     assert any(f"contents/{desired.DESIRED_FILE}?ref={MAIN}" in call[-1] for call in calls), calls
+
+
+def test_the_mismatch_issue_is_found_beyond_the_first_page(workspace: Path, monkeypatch, capsys) -> None:
+    """Round 8, R-c: with 100 other open issues the scheduled check opened a new issue every run."""
+    title = desired.MISMATCH_TITLE.format(endpoint="textclf-prod")
+    others = [{"number": n, "title": f"issue {n}"} for n in range(1, 101)]
+    pages = {
+        1: others,
+        2: [{"number": 500, "title": title}, {"number": 501, "title": title, "pull_request": {}}],
+    }
+    monkeypatch.setattr(desired, "live_commit", lambda endpoint: COMMIT)
+    calls: list[list[str]] = []
+
+    def gh(args: list[str]) -> str:
+        calls.append(args)
+        found = re.search(r"issues\?state=open&per_page=100&page=(\d+)$", args[-1])
+        return json.dumps(pages.get(int(found.group(1)), [])) if found else "{}"
+
+    monkeypatch.setattr(desired, "run_gh", gh)
+    for _ in range(3):
+        assert desired.main(["compare"]) == 1
+    posted = [call[3] for call in writes(calls)]
+    assert posted == ["repos/o/r/issues/500/comments"] * 3, posted
+    assert "commented on issue #500" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("answer", ["null", '{"message": "Not Found"}', "[1]", '[{"title": "%s"}]'])
+def test_an_issue_list_of_another_shape_is_one_line(
+    workspace: Path, monkeypatch, capsys, answer: str
+) -> None:
+    title = desired.MISMATCH_TITLE.format(endpoint="textclf-prod")
+    monkeypatch.setattr(desired, "live_commit", lambda endpoint: COMMIT)
+    monkeypatch.setattr(
+        desired, "run_gh", lambda args: answer.replace("%s", title) if "--method" not in args else ""
+    )
+    status, err = run(["compare"], capsys)
+    assert status == 1 and err.startswith("error: gh api repos/o/r/issues?state=open"), err

@@ -334,26 +334,38 @@ def compare(endpoint: str) -> bool:
         "pull request that moves the file to what should be served."
     )
     repo = repository()
-    issues = gh_json(["api", f"repos/{repo}/issues?state=open&per_page=100"]) or []
-    mine = [i for i in issues if i.get("title") == title and "pull_request" not in i]
-    if mine:
-        run_gh(
-            [
-                "api",
-                "--method",
-                "POST",
-                f"repos/{repo}/issues/{mine[0]['number']}/comments",
-                "-f",
-                f"body={body}",
-            ]
-        )
-        print(f"{title}: commented on issue #{mine[0]['number']}", file=sys.stderr)
+    number = open_issue_titled(repo, title)
+    if number is not None:
+        run_gh(["api", "--method", "POST", f"repos/{repo}/issues/{number}/comments", "-f", f"body={body}"])
+        print(f"{title}: commented on issue #{number}", file=sys.stderr)
     else:
         run_gh(
             ["api", "--method", "POST", f"repos/{repo}/issues", "-f", f"title={title}", "-f", f"body={body}"]
         )
         print(f"{title}: opened an issue", file=sys.stderr)
     return False
+
+
+# Open issues scanned for the mismatch issue, 100 a page (as monitoring/issue.py scans for its own).
+MAX_PAGES = 10
+
+
+def open_issue_titled(repo: str, title: str) -> int | None:
+    """The number of an open issue (not a pull request: the issues API lists both) titled `title`.
+    Every page is read, not the first: with 100 open issues and pull requests a scheduled run would
+    open a new issue each day. (docs.github.com/en/rest/issues/issues#list-repository-issues)"""
+    for page in range(1, MAX_PAGES + 1):
+        path = f"repos/{repo}/issues?state=open&per_page=100&page={page}"
+        issues = gh_list(["api", path])
+        for issue in issues:
+            if issue.get("title") == title and "pull_request" not in issue:
+                number = issue.get("number")
+                if isinstance(number, bool) or not isinstance(number, int):
+                    raise DesiredStateError(f"{unexpected(['api', path], issue)}: no issue number")
+                return number
+        if len(issues) < 100:
+            return None
+    return None
 
 
 def pr_body(commit: str, digest: str, reason: str = "") -> str:
