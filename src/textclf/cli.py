@@ -213,7 +213,6 @@ USE_DATA_VIA_MAKE = "TEXTCLF_USE_DATA_VIA_MAKE"
 
 def cmd_use_data(args: argparse.Namespace) -> None:
     """Your own CSV/JSONL/Parquet file as the data: placed, params.yaml set, `dvc add`ed."""
-    import shutil
     import tempfile
 
     from textclf.pipeline import own_data
@@ -231,31 +230,34 @@ def cmd_use_data(args: argparse.Namespace) -> None:
     raw_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".use-data.", dir=raw_dir.parent))
     try:
-        placement = _timed(
-            f"reading {args.file}",
-            lambda: own_data.plan(
-                Path(args.file),
-                raw_dir,
-                dvc_file,
-                params.data.model_copy(update=columns),
-                labels,
-                staging,
-                force=args.force,
-                names=names,
-            ),
-        )
-        text = own_data.new_params_text(params_file, args.text_column, args.label_column, placement.labels)
+        with own_data.sigterm_rolls_back():  # a cancelled CI job: put back, then exit 143
+            placement = _timed(
+                f"reading {args.file}",
+                lambda: own_data.plan(
+                    Path(args.file),
+                    raw_dir,
+                    dvc_file,
+                    params.data.model_copy(update=columns),
+                    labels,
+                    staging,
+                    force=args.force,
+                    names=names,
+                ),
+            )
+            text = own_data.new_params_text(
+                params_file, args.text_column, args.label_column, placement.labels
+            )
 
-        def track() -> None:
-            if _dvc("add", "--quiet", str(raw_dir)) != 0:
-                raise DataError(
-                    f"`dvc add {raw_dir}` failed (its message is above); {params_file}, {dvc_file} and "
-                    f"{raw_dir} are as they were"
-                )
+            def track() -> None:
+                if _dvc("add", "--quiet", str(raw_dir)) != 0:
+                    raise DataError(
+                        f"`dvc add {raw_dir}` failed (its message is above); {params_file}, {dvc_file} and "
+                        f"{raw_dir} are as they were"
+                    )
 
-        own_data.apply(placement, staging, raw_dir, params_file, text, dvc_file, track)
+            own_data.apply(placement, staging, raw_dir, params_file, text, dvc_file, track)
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        own_data.discard(staging)
     counts = ", ".join(f"{label} {placement.counts[label]:,}" for label in placement.labels[:12])
     more = f" and {len(placement.labels) - 12} more" if len(placement.labels) > 12 else ""
     with folded_output():  # the user's paths, column and class names can be of any length

@@ -11,13 +11,17 @@ params.yaml, data.dvc and the data folder back as they were.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import shutil
+import signal
+import sys
 import tempfile
+import threading
 import unicodedata
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -394,13 +398,13 @@ def apply(
     failure restores all three as they were."""
     old_params = params_file.read_text(encoding="utf-8")
     old_dvc = dvc_file.read_text(encoding="utf-8") if dvc_file.exists() else None
-    backup = staging / ".replaced"
+    backup = staging / REPLACED
     moved: list[tuple[Path, Path]] = []
     placed = False
     try:
         raw_dir.mkdir(parents=True, exist_ok=True)
-        for index, path in enumerate(placement.replaced):
-            keep = backup / str(index)
+        for path in placement.replaced:
+            keep = backup / path.relative_to(raw_dir)  # under its own name, should it have to be found
             keep.parent.mkdir(parents=True, exist_ok=True)
             path.replace(keep)
             moved.append((keep, path))
@@ -414,12 +418,65 @@ def apply(
     except BaseException:
         if placed:
             placement.target.unlink(missing_ok=True)
+        stuck: list[Path] = []
         for keep, path in reversed(moved):
-            path.parent.mkdir(parents=True, exist_ok=True)
-            keep.replace(path)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                keep.replace(path)
+            except OSError:
+                stuck.append(path)
         atomic.write_text(params_file, old_params)
         if old_dvc is None:
             dvc_file.unlink(missing_ok=True)
         else:
             atomic.write_text(dvc_file, old_dvc)
+        if stuck:
+            raise DataError(
+                f"{raw_dir}: could not put back {_shown(stuck)}; they are in {backup} under their own "
+                f"names: move them back into {raw_dir}"
+            ) from None
         raise
+    shutil.rmtree(backup, ignore_errors=True)  # done: what --force replaced stays in DVC's cache
+
+
+# The folder in the staging folder that holds the files a run replaces until it has succeeded.
+REPLACED = ".replaced"
+
+
+def discard(staging: Path) -> None:
+    """Remove the staging folder, unless it still holds files a failed rollback could not put back
+    (the error names them and the folder)."""
+    backup = staging / REPLACED
+    if not (backup.is_dir() and any(p.is_file() for p in backup.rglob("*"))):
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a cancelled CI job, `timeout`, `kill`), raised where it arrives so `apply` rolls back."""
+
+
+@contextlib.contextmanager
+def sigterm_rolls_back() -> Iterator[None]:
+    """SIGTERM handled as Ctrl-C is: the run stops where it is and puts everything back (a second
+    SIGTERM while it does is ignored), then the process exits 143 (128 + 15), as on SIGTERM. Without
+    it the process died at once: replaced files left in the staging folder, params.yaml and
+    data.dvc half-written."""
+    if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
+        yield
+        return
+    fired = False
+
+    def terminate(signum, frame):
+        nonlocal fired
+        if not fired:
+            fired = True
+            raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    except Terminated:
+        print("terminated (SIGTERM): nothing was changed", file=sys.stderr, flush=True)
+        raise SystemExit(128 + signal.SIGTERM) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)

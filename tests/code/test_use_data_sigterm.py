@@ -1,0 +1,85 @@
+"""use-data's all or nothing holds when the run is terminated (SIGTERM: a cancelled CI job, `timeout`,
+`kill`) as it does on Ctrl-C: the files --force set aside come back under their own names, params.yaml
+and data.dvc as they were, no hidden folder left, exit 143."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from pathlib import Path
+
+from tests.code.test_use_data import USE, clone, snapshot, textclf  # noqa: F401 (clone: the fixture)
+from textclf.pipeline import own_data
+
+
+def test_sigterm_while_tracking_puts_every_file_back_and_exits_143(clone, tmp_path):  # noqa: F811 (the fixture)
+    (clone / "data/raw/mine.csv").write_text("text,label\nmy own row,ham\n", encoding="utf-8")
+    tools = tmp_path / "terminating-dvc"
+    tools.mkdir()
+    # `dvc add` runs last, after the files were moved and params.yaml and data.dvc written.
+    (tools / "dvc").write_text("#!/bin/sh\nkill -TERM $PPID\nexec sleep 10\n", encoding="utf-8")
+    (tools / "dvc").chmod(0o755)
+    before = snapshot(clone)
+
+    done = textclf(clone, *USE, "--force", path=str(tools) + os.pathsep + os.environ["PATH"])
+
+    assert done.returncode == 143, done.stderr
+    assert "terminated" in done.stderr and "Traceback" not in done.stderr
+    assert snapshot(clone) == before
+    assert not list((clone / "data").glob(".use-data.*"))
+
+
+def test_the_files_set_aside_keep_their_names(tmp_path):
+    raw, staging = tmp_path / "data/raw", tmp_path / "data/.use-data.x"
+    (raw / "sub").mkdir(parents=True)
+    staging.mkdir()
+    (raw / "messages.csv").write_text("a\n", encoding="utf-8")
+    (raw / "sub/mine.csv").write_text("b\n", encoding="utf-8")
+    (staging / "new.csv").write_text("c\n", encoding="utf-8")
+    params, dvc_file = tmp_path / "params.yaml", tmp_path / "data.dvc"
+    params.write_text("data: {}\n", encoding="utf-8")
+    placement = own_data.Placement(
+        staging / "new.csv", raw / "new.csv", ["a"], Counter(), [raw / "messages.csv", raw / "sub/mine.csv"]
+    )
+    seen: list[str] = []
+
+    def track() -> None:
+        backup = staging / own_data.REPLACED
+        seen.extend(sorted(p.relative_to(backup).as_posix() for p in backup.rglob("*") if p.is_file()))
+
+    own_data.apply(placement, staging, raw, params, "data: {}\n", dvc_file, track)
+
+    assert seen == ["messages.csv", "sub/mine.csv"]
+
+
+def test_files_that_cannot_be_put_back_are_named_with_the_folder_that_keeps_them(tmp_path, monkeypatch):
+    raw, staging = tmp_path / "data/raw", tmp_path / "data/.use-data.x"
+    raw.mkdir(parents=True)
+    staging.mkdir()
+    (raw / "mine.csv").write_text("a\n", encoding="utf-8")
+    (staging / "new.csv").write_text("c\n", encoding="utf-8")
+    params, dvc_file = tmp_path / "params.yaml", tmp_path / "data.dvc"
+    params.write_text("data: {}\n", encoding="utf-8")
+    placement = own_data.Placement(staging / "new.csv", raw / "new.csv", ["a"], Counter(), [raw / "mine.csv"])
+    real_replace = Path.replace
+
+    def track() -> None:
+        def refuse_back(self, target):
+            if Path(target) == raw / "mine.csv":
+                raise PermissionError(13, "Permission denied")
+            return real_replace(self, target)
+
+        monkeypatch.setattr(Path, "replace", refuse_back)
+        raise KeyboardInterrupt
+
+    try:
+        own_data.apply(placement, staging, raw, params, "data: {}\n", dvc_file, track)
+    except own_data.DataError as error:
+        message = str(error)
+    monkeypatch.undo()
+
+    kept = staging / own_data.REPLACED / "mine.csv"
+    assert f"in {staging / own_data.REPLACED} under their own names" in message and str(raw) in message
+    assert kept.read_text(encoding="utf-8") == "a\n"
+    own_data.discard(staging)
+    assert kept.exists()
