@@ -27,6 +27,19 @@ endif
 .PHONY: help setup data repro summary metrics plots use-data test test-fast test-iam test-security lint \
 	lint-python clean
 
+# A yes/no setting (FORCE, DRY_RUN, DRIFT_CHECK, AUTO_APPROVE): $(call yes_no,NAME) is 1 for 1, true,
+# yes or on, and empty for unset, empty, 0, false, no or off (any case); any other value stops make,
+# naming the setting (FORCE=0 or DRY_RUN=TRUE never means the opposite). $(value NAME) is the text as
+# given: never expanded as make syntax, so a value from outside runs nothing here.
+YES_WORDS := 1 true yes on
+NO_WORDS := 0 false no off
+lowercase = $(subst Z,z,$(subst Y,y,$(subst X,x,$(subst W,w,$(subst V,v,$(subst U,u,$(subst T,t,$(subst S,s,$(subst R,r,$(subst Q,q,$(subst P,p,$(subst O,o,$(subst N,n,$(subst M,m,$(subst L,l,$(subst K,k,$(subst J,j,$(subst I,i,$(subst H,h,$(subst G,g,$(subst F,f,$(subst E,e,$(subst D,d,$(subst C,c,$(subst B,b,$(subst A,a,$1))))))))))))))))))))))))))
+yes_no = $(call yes_no_word,$1,$(call lowercase,$(strip $(value $1))))
+yes_no_word = $(if $(filter-out 0 1,$(words $2)),$(call not_yes_no,$1),$(if $(filter $(YES_WORDS),$2),1,$(if \
+	$(filter-out $(NO_WORDS),$2),$(call not_yes_no,$1))))
+not_yes_no = $(error $1 is '$(value $1)', neither yes nor no: set $1=1 (or true, yes, on) or $1=0 (or false, \
+	no, off; unset is no))
+
 # Tools with pins of their own (checkov, uv, act) get venvs here, outside the clone, so CI runs and
 # fresh clones on one machine share them. Defined before the includes: their rules name files in it.
 TOOLS_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/textclf-tools
@@ -95,15 +108,19 @@ plots: $(INSTALLED) $(NODE_TOOLS) ## Draw the training curves and the confusion 
 	$(BIN)/dvc plots show
 
 # Your own data in one step (README, "Your own data"): FILE=<csv/jsonl/parquet> [TEXT=<column>]
-# [LABEL=<column>] [LABELS=a,b,c] [FORCE=1]. Values reach textclf as environment variables;
+# [LABEL=<column>] [LABELS=a,b,c] [FORCE=1]. FORCE is a yes/no setting (FORCE=0 keeps your files),
+# checked when make starts, before the install runs. Other values reach textclf as environment variables;
 # TEXTCLF_USE_DATA_VIA_MAKE=1 has its messages name these variables, not its options. FILE comes
 # after `--`, so a FILE such as -h or --help is a file name, never an option (-h printed the help,
 # exited 0, and make went on to a full repro). repro stays a line of its own: `make -n` runs a line
 # holding $(MAKE), and would run use-data itself.
+ifneq ($(filter use-data,$(MAKECMDGOALS)),)
+USE_DATA_FORCE := $(call yes_no,FORCE)
+endif
 use-data: $(INSTALLED) ## FILE=<csv/jsonl/parquet> becomes the data (TEXT=, LABEL= columns), then repro
 	@test -n "$${FILE:-}" || { echo "name your data file: make use-data FILE=path/to/data.csv [TEXT=text LABEL=label]" >&2; exit 2; }
 	@TEXTCLF_USE_DATA_VIA_MAKE=1 $(BIN)/textclf use-data --text-column "$${TEXT:-text}" \
-		--label-column "$${LABEL:-label}" $${LABELS:+--labels "$$LABELS"} $${FORCE:+--force} -- "$$FILE"
+		--label-column "$${LABEL:-label}" $${LABELS:+--labels "$$LABELS"} $(if $(call yes_no,FORCE),--force) -- "$$FILE"
 	@$(MAKE) --no-print-directory repro
 
 test: $(INSTALLED) data ## Run the whole test suite, slow tests included
