@@ -82,11 +82,22 @@ dvc-remote: $(INSTALLED) ## Point the DVC remote at s3://$TEXTCLF_DATA_BUCKET/dv
 		echo "TEXTCLF_DATA_BUCKET not set: DVC remote as committed in .dvc/config"; \
 	fi
 
+# Creates main when it is missing, else only fast-forwards it to origin/main: commits on the local
+# main that origin/main lacks are never dropped (the target refuses, naming them). On main itself
+# the fast-forward is `git merge --ff-only`, so the working tree follows the branch.
 fetch-main: ## Make branch main available for the report's diffs (CI checks out the PR head)
-	@if git rev-parse --verify --quiet refs/remotes/origin/main >/dev/null; then \
-		git update-ref refs/heads/main refs/remotes/origin/main; \
-	elif ! git rev-parse --verify --quiet refs/heads/main >/dev/null; then \
-		git fetch --no-tags --depth=1 origin main:main; \
+	@if ! git rev-parse --verify --quiet refs/heads/main >/dev/null; then \
+		if git rev-parse --verify --quiet refs/remotes/origin/main >/dev/null; then \
+			git update-ref refs/heads/main refs/remotes/origin/main ""; \
+		else git fetch --no-tags --depth=1 origin main:main; fi; \
+	elif git rev-parse --verify --quiet refs/remotes/origin/main >/dev/null; then \
+		if ! git merge-base --is-ancestor refs/heads/main refs/remotes/origin/main; then \
+			echo "branch main has commits origin/main lacks; not moving it (they would be dropped):" >&2; \
+			git log --oneline --no-decorate refs/remotes/origin/main..refs/heads/main >&2; \
+			echo "push them (or move them to another branch) and run make fetch-main again" >&2; exit 1; \
+		elif [[ "$$(git symbolic-ref --quiet HEAD || true)" == refs/heads/main ]]; then \
+			git merge --ff-only --quiet refs/remotes/origin/main; \
+		else git update-ref refs/heads/main refs/remotes/origin/main "$$(git rev-parse refs/heads/main)"; fi; \
 	fi
 	@echo "main is $$(git rev-parse --short main)"
 
