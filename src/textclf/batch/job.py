@@ -405,11 +405,21 @@ def _check_uris(input_uri: str, output_uri: str, aws: AwsParams) -> None:
             "and records, written once); write batch results to the data bucket's batch prefix instead, "
             f"e.g. s3://{aws.data_bucket}/batch/out/ (nothing was started)"
         )
-    inside = output_uri.rstrip("/") + "/"
-    if inside.startswith(input_uri.rstrip("/") + "/") or input_uri.rstrip("/") == output_uri.rstrip("/"):
+    # INPUT is a key prefix matched as a string, not a folder: ListObjectsV2's Prefix "limits the
+    # response to keys that begin with the specified prefix"
+    # (https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html), and a transform job's
+    # S3Prefix input takes every object whose key starts with it
+    # (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_TransformS3DataSource.html).
+    # So s3://b/in takes s3://b/in-results/x.out too: the next run would read the results as input.
+    (_, input_key), (_, output_key) = split_s3_uri(input_uri), split_s3_uri(output_uri)
+    same_place = input_key.rstrip("/") == output_key.rstrip("/")
+    if buckets["INPUT"] == buckets["OUTPUT"] and (output_key.startswith(input_key) or same_place):
+        folder = input_key and not same_place and not output_key.startswith(input_key.rstrip("/") + "/")
+        hint = f", or end INPUT with / ({input_uri}/) if it is a folder" if folder else ""
         raise BatchError(
-            f"OUTPUT {output_uri} is inside INPUT {input_uri}: the next run would read the results as "
-            "input; choose an output prefix outside it"
+            f"OUTPUT {output_uri} is inside INPUT {input_uri} as S3 lists it (every key that starts with "
+            f"{input_key!r}): the next run would read the results as input; choose an output prefix that "
+            f"does not start with {input_key!r}{hint} (nothing was started)"
         )
 
 
