@@ -25,8 +25,24 @@ SERVING_IMAGE_VAR = { [[ -z "$${SERVING_IMAGE_TAG:-}" ]] || \
 	export TF_VAR_serving_image_tag="$${TF_VAR_serving_image_tag:-$$SERVING_IMAGE_TAG}"; };
 # Extra arguments for plan/apply, e.g. INFRA_ARGS='-var initial_model_data_url=s3://...'.
 INFRA_ARGS ?=
-# Non-interactive in CI and against the local cloud; a person approves a real apply.
-AUTO_APPROVE ?= $(if $(or $(CI),$(wildcard $(LOCALCLOUD_DIR)/env),$(AWS_ENDPOINT_URL)),-auto-approve,)
+# -auto-approve for applies and destroys: AUTO_APPROVE, a yes/no setting (Makefile, yes_no), decides
+# when given; unset or empty, in CI and against the local cloud, while a person approves a real
+# apply. CI means CI=true exactly, what GitHub Actions sets ("CI: Always set to true",
+# https://docs.github.com/en/actions/reference/variables-reference): CI=false or CI=0, common on
+# laptops, is no CI. $(value) reads these as text, never as make syntax.
+ifeq ($(value CI),true)
+ON_CI_RUNNER := 1
+endif
+APPROVE_FLAG = $(if $(if $(strip $(value AUTO_APPROVE)),$(call yes_no,AUTO_APPROVE),$(or $(ON_CI_RUNNER),$(wildcard \
+	$(LOCALCLOUD_DIR)/env),$(strip $(value AWS_ENDPOINT_URL)))),-auto-approve)
+# Checked when make starts, before a prerequisite runs: an AUTO_APPROVE that is neither yes nor no,
+# and setup-cloud's DRY_RUN (1/true/yes/on plans only; unset, empty, 0/false/no/off is a real run).
+ifneq ($(filter bootstrap infra-apply infra-apply-release-role infra-destroy,$(MAKECMDGOALS)),)
+INFRA_APPROVE := $(APPROVE_FLAG)
+endif
+ifneq ($(filter setup-cloud,$(MAKECMDGOALS)),)
+SETUP_DRY_RUN := $(call yes_no,DRY_RUN)
+endif
 # The shell reads DEPLOY_ENV (tf.sh checks it is an environment name before the file is used).
 INFRA_PLAN := .cache/infra-$${DEPLOY_ENV}.tfplan
 # checkov pins its own dependencies, so it gets a venv of its own, outside the clone so that CI
@@ -65,17 +81,18 @@ local-cloud-stop: ## Stop the local cloud and forget the Terraform state that li
 
 bootstrap: ## Create the Terraform state bucket (once per account) and write terraform/backend.hcl
 	$(TF) bootstrap init -input=false
-	$(TF) bootstrap apply -input=false $(AUTO_APPROVE)
+	$(TF) bootstrap apply -input=false $(APPROVE_FLAG)
 	$(TF) write-backend
 
 # One command from a new account and repository to the first pull request (docs/workflows.md,
 # "Setting up a repository"): bootstrap, both environments, GitHub settings and variables, the DVC
-# remote and first push, the first images, then a read-back. Idempotent; DRY_RUN=1 plans only.
+# remote and first push, the first images, then a read-back. Idempotent; DRY_RUN=1 plans only
+# (a yes/no setting: DRY_RUN=TRUE plans, DRY_RUN=maybe is refused).
 # Against the local cloud when .localcloud/env exists, as the infra-* targets.
 setup-cloud: $(INSTALLED) ## A new account and repository, ready for the first PR: make setup-cloud REPO=owner/name [REVIEWERS=a,b] [DRY_RUN=1]
 	@if [[ -z "$${AWS_ENDPOINT_URL:-}" && -f $(LOCALCLOUD_DIR)/env ]]; then set -a; source $(LOCALCLOUD_DIR)/env; set +a; fi; \
 	REPO="$${REPO:-}" REVIEWERS="$${REVIEWERS:-}" GITHUB_REPOSITORY="$${REPO:-}" TF_VAR_github_repository="$${REPO:-}" \
-		$(BIN)/python -m textclf.release.setup_cloud $(if $(filter 1 true yes,$(DRY_RUN)),--dry-run)
+		$(BIN)/python -m textclf.release.setup_cloud $(if $(call yes_no,DRY_RUN),--dry-run)
 
 # Plain make check (not a file target): the variable has no default, so say where it comes from.
 .PHONY: infra-repository
@@ -93,14 +110,14 @@ infra-plan: infra-repository infra-init lambda-zip ## Plan DEPLOY_ENV's infrastr
 	$(SERVING_IMAGE_VAR) $(TF) main plan -input=false -out=$(abspath $(INFRA_PLAN)) $(INFRA_ARGS)
 
 infra-apply: infra-repository infra-init lambda-zip ## Apply the infrastructure (prints the outputs)
-	$(SERVING_IMAGE_VAR) $(TF) main apply -input=false $(AUTO_APPROVE) $(INFRA_ARGS)
+	$(SERVING_IMAGE_VAR) $(TF) main apply -input=false $(APPROVE_FLAG) $(INFRA_ARGS)
 
 # A new account's first apply can stop at the release, promote and PR roles (and what their
 # policies name: the key, buckets, lock table, OIDC provider, boundary): no project role may change
 # those three (terraform/boundary.tf), so they are the administrator's; the release job then
 # creates the rest with its own limited rights (tests/infra/test_localcloud_apply.py does that).
 infra-apply-release-role: infra-repository infra-init lambda-zip ## First apply on a new account: DEPLOY_ENV's release, promote and PR roles; the release job applies the rest
-	$(SERVING_IMAGE_VAR) $(TF) main apply -input=false $(AUTO_APPROVE) -target='aws_iam_role_policy.this["release"]' \
+	$(SERVING_IMAGE_VAR) $(TF) main apply -input=false $(APPROVE_FLAG) -target='aws_iam_role_policy.this["release"]' \
 		-target='aws_iam_role_policy.this["promote"]' -target='aws_iam_role_policy.this["pr"]' $(INFRA_ARGS)
 
 # The way out of a lock a killed apply left (docs/workflows.md, "When something fails out of
@@ -113,7 +130,7 @@ infra-output: ## Print the outputs (bucket names, role ARNs, repositories, endpo
 	@$(TF) main output -json
 
 infra-destroy: infra-repository infra-init ## Destroy the infrastructure (buckets must be empty; the state bucket stays)
-	$(TF) main destroy -input=false $(AUTO_APPROVE) $(INFRA_ARGS)
+	$(TF) main destroy -input=false $(APPROVE_FLAG) $(INFRA_ARGS)
 
 infra-fmt: ## Format the Terraform files
 	$(TF) main fmt -recursive

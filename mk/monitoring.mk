@@ -5,7 +5,8 @@
 
 DRIFT_ZIP := build/drift.zip
 # on: the release builds the drift check's zip and Terraform creates the check (terraform/drift.tf);
-# off: Terraform leaves it out (or removes it).
+# off: Terraform leaves it out (or removes it). A yes/no setting (Makefile, yes_no): on, true, yes or
+# 1 is on; off, false, no, 0 or empty is off (any case); any other value stops make, naming it.
 DRIFT_CHECK ?= on
 
 # Rebuilt only when the check or the package's __init__.py change; same sources, same bytes.
@@ -14,7 +15,7 @@ $(DRIFT_ZIP): src/textclf/__init__.py src/textclf/monitoring/__init__.py src/tex
 
 drift-zip: $(DRIFT_ZIP) ## Build the drift check's Lambda package, build/drift.zip (deterministic)
 
-ifeq ($(DRIFT_CHECK),on)
+ifneq ($(call yes_no,DRIFT_CHECK),)
 # Relative to terraform/, like lambda_zip_path: the state does not depend on the checkout's folder.
 export TF_VAR_drift_lambda_zip_path ?= ../$(DRIFT_ZIP)
 endif

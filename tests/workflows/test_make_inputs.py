@@ -103,7 +103,7 @@ def test_no_step_hides_a_failed_make_in_an_echo() -> None:
 
 # Variables a person sets to choose a tool or add arguments (a command, a venv, an index URL, extra
 # options): their text is meant to be run. Every other `?=` variable is a value from outside.
-TOOL_SETTINGS = {"PYTHON", "DOCKER", "CHROMIUM", "TOOLS_CACHE", "AUTO_APPROVE", "PYPI_INDEX", "TORCH_INDEX"}
+TOOL_SETTINGS = {"PYTHON", "DOCKER", "CHROMIUM", "TOOLS_CACHE", "PYPI_INDEX", "TORCH_INDEX"}
 TOOL_SUFFIXES = ("_VENV", "_ARGS")
 REFERENCE = re.compile(r"(?<!\$)\$[({]([A-Za-z_][A-Za-z0-9_]*)[)}]")
 DEFINITION = re.compile(r"^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*(\?=|:=|::=|=|\+=)\s*(.*)$")
