@@ -898,7 +898,7 @@ _RULES: dict[str, tuple[Any, str]] = {
     "max_class_prior_psi": (
         # None when the base has no class counts (a first PR, a new task): nothing moved.
         lambda checks: checks["class_prior_psi"],
-        "the train split's class mix moved by PSI {value:.3f} against `{base}`, more than {rule} = "
+        "the train split's class mix moved by PSI {value:.3f} against {base}, more than {rule} = "
         "{bound:g}: if the new mix is intended, raise the rule for this PR",
     ),
 }
@@ -924,7 +924,7 @@ def gate_checks(checks: dict[str, Any] | str | None, rules: DataGateParams) -> l
             check |= {"value": value, "passed": value is None or value <= bound}
             if not check["passed"]:
                 check["problem"] = message.format(
-                    value=value, bound=bound, rule=rule, file=FLAGGED_FILE, base=checks["base_ref"]
+                    value=value, bound=bound, rule=rule, file=FLAGGED_FILE, base=code(checks["base_ref"])
                 )
         out.append(check | {"rule": rule})
     return out
@@ -995,6 +995,22 @@ def _rows(numbers: list[int]) -> str:
     return shown + (f" and {len(numbers) - ROWS_LISTED} more" if len(numbers) > ROWS_LISTED else "")
 
 
+def code(text: object, in_table: bool = False) -> str:
+    """`text` (a file name, a git ref) as an inline code span nothing in it can close, so it is shown,
+    never rendered: no @mentions, emphasis, links or HTML from a name. A span ends at a backtick run
+    as long as its fence (CommonMark, "Code spans"), so the fence is one longer than any run inside
+    (release.retrain's _fenced rule); a space pads a name that starts or ends with a backtick. Line
+    breaks become spaces (a blank line would end the paragraph inside the span), and in a table
+    cell a | is escaped: GitHub splits cells at it even inside code."""
+    value = re.sub(r"[\r\n]+", " ", str(text))
+    if in_table:
+        value = value.replace("|", "\\|")
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", value)), default=0) + 1)
+    ends = value[:1] + value[-1:]
+    pad = " " if "`" in ends or (ends == "  " and value.strip()) else ""
+    return f"{fence}{pad}{value}{pad}{fence}"
+
+
 def _places(items: list[dict[str, Any]], prepared: str) -> str:
     """Where flagged rows are in the raw data (`file` rows ...), in order, the first ROWS_LISTED;
     rows prepared without a source by their line in the prepared split."""
@@ -1002,7 +1018,7 @@ def _places(items: list[dict[str, Any]], prepared: str) -> str:
     for item in items[:ROWS_LISTED]:
         source = item.get("source") or {}
         file = source.get("file")
-        key = f"`{file}` row" if file else f"`{prepared}` line"
+        key = f"{code(file)} row" if file else f"{code(prepared)} line"
         by_file.setdefault(key, []).append(source.get("row") if file else item["row"])
     shown = "; ".join(
         f"{key}{'s' if len(rows) > 1 else ''} {', '.join(map(str, rows))}" for key, rows in by_file.items()
@@ -1050,7 +1066,7 @@ def _hard_note(found: dict[str, Any]) -> str:
 
 
 def section(checks: dict[str, Any], rules: DataGateParams | None = None) -> str:
-    base = checks["base_ref"]
+    base = code(checks["base_ref"], in_table=True)  # a git ref may hold a backtick too
     leaks, found, rows = checks["leakage"], checks["label_issues"], checks["test_rows"]
     issues = found["issues"]
     all_rows = sum(found["rows"].values())
@@ -1063,11 +1079,11 @@ def section(checks: dict[str, Any], rules: DataGateParams | None = None) -> str:
     table = [
         "| Check | Result | Flagged when |",
         "|:--|:--|:--|",
-        f"| Class prior shift, train split (PSI vs `{base}`) | "
-        f"{_psi_cell(checks['class_prior_psi'], f'`{base}` has no class counts')} | "
+        f"| Class prior shift, train split (PSI vs {base}) | "
+        f"{_psi_cell(checks['class_prior_psi'], f'{base} has no class counts')} | "
         f"PSI > {SHIFT_FLAG}; {_rule(rules, 'max_class_prior_psi', 'PSI')} |",
-        f"| Text length shift, test split (PSI vs `{base}`'s reference) | "
-        f"{_psi_cell(checks['length_psi'], f'`{base}` has no reference yet')} | PSI > {SHIFT_FLAG} |",
+        f"| Text length shift, test split (PSI vs {base}'s reference) | "
+        f"{_psi_cell(checks['length_psi'], f'{base} has no reference yet')} | PSI > {SHIFT_FLAG} |",
         f"| Test rows also in train (normalised) | {len(leaks['exact'])} of {rows} | any; {leak_rule} |",
         f"| Test rows nearly in train (Jaccard ≥ {leaks['threshold']}; {leaks['seconds']:.1f} s) | "
         f"{len(leaks['near'])} of {rows} | any; {leak_rule} |",
@@ -1075,7 +1091,7 @@ def section(checks: dict[str, Any], rules: DataGateParams | None = None) -> str:
         f"{len(issues)} of {all_rows} ({share}): {by_split}{_hard_note(found)} | "
         f"{_rule(rules, 'max_label_issue_share', 'share')} |",
     ]
-    parts = [f"### Data checks vs `{base}`", "\n".join(table)]
+    parts = [f"### Data checks vs {code(checks['base_ref'])}", "\n".join(table)]
     listed = [
         ("Test rows also in train", leaks["exact"], "test"),
         ("Test rows nearly in train", leaks["near"], "test"),
