@@ -146,6 +146,11 @@ class Split:
 
     def __init__(self, path: Path) -> None:
         if not path.is_file():
+            if path.exists():  # a device would be read without end, a pipe would block the report
+                raise DataCheckError(
+                    f"{path}: a folder, device, pipe or socket, not a regular file; remove it and rerun "
+                    "the prepare stage (dvc repro)"
+                )
             raise DataCheckError(f"{path}: not found; run the prepare stage first (dvc repro)")
         self.path = path
         self.offsets: array | None = None  # each row's byte offset, known after one full pass
@@ -764,9 +769,11 @@ def whole_dataset_label_issues(splits: dict[str, Any], labels: list[str]) -> dic
 
 def _labels_of(prepared_dir: Path) -> list[str]:
     path = prepared_dir / "labels.json"
-    try:
-        labels = json.loads(path.read_text(encoding="utf-8"))["labels"]
-    except (OSError, ValueError, KeyError, TypeError) as error:
+    try:  # bounded, and never a device or pipe: a link to /dev/zero filled memory, a FIFO blocked
+        labels = json.loads(atomic.read_regular(path, atomic.MAX_JSON_BYTES).decode("utf-8"))["labels"]
+    except OSError as error:
+        raise DataCheckError(f"{path}: cannot be read ({error.strerror}); rerun the prepare stage") from None
+    except (ValueError, KeyError, TypeError, RecursionError) as error:
         raise DataCheckError(f"{path}: not readable ({error}); rerun the prepare stage") from None
     if not isinstance(labels, list) or not all(isinstance(label, str) for label in labels):
         raise DataCheckError(f'{path}: expected {{"labels": ["...", ...]}}; rerun the prepare stage')
