@@ -230,7 +230,8 @@ def cmd_use_data(args: argparse.Namespace) -> None:
     raw_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".use-data.", dir=raw_dir.parent))
     try:
-        with own_data.sigterm_rolls_back():  # a cancelled CI job: put back, then exit 143
+        # SIGTERM (a cancelled CI job): put back, then exit 143
+        with own_data.sigterm_rolls_back(log, f"{params_file}, {dvc_file} and {raw_dir}"):
             placement = _timed(
                 f"reading {args.file}",
                 lambda: own_data.plan(

@@ -16,7 +16,6 @@ import hashlib
 import re
 import shutil
 import signal
-import sys
 import tempfile
 import threading
 import unicodedata
@@ -456,11 +455,11 @@ class Terminated(KeyboardInterrupt):
 
 
 @contextlib.contextmanager
-def sigterm_rolls_back() -> Iterator[None]:
+def sigterm_rolls_back(log: Callable[[str], None], kept: str) -> Iterator[None]:
     """SIGTERM handled as Ctrl-C is: the run stops where it is and puts everything back (a second
-    SIGTERM while it does is ignored), then the process exits 143 (128 + 15), as on SIGTERM. Without
-    it the process died at once: replaced files left in the staging folder, params.yaml and
-    data.dvc half-written."""
+    SIGTERM while it does is ignored), logs that `kept` (the files it would change) are as they
+    were, then the process exits 143 (128 + 15), as on SIGTERM. Without it the process died at
+    once: replaced files left in the staging folder, params.yaml and data.dvc half-written."""
     if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
         yield
         return
@@ -476,7 +475,7 @@ def sigterm_rolls_back() -> Iterator[None]:
     try:
         yield
     except Terminated:
-        print("terminated (SIGTERM): nothing was changed", file=sys.stderr, flush=True)
+        log(f"terminated (SIGTERM): {kept} are as they were")
         raise SystemExit(128 + signal.SIGTERM) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
