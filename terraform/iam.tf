@@ -76,6 +76,15 @@ locals {
     Action   = ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
     Resource = aws_kms_key.project.arn
   }
+  # The project key through S3 only (its objects are SSE-KMS), for roles with no use of the key of
+  # their own (AWS KMS developer guide, "kms:ViaService").
+  kms_use_via_s3 = {
+    Sid       = "UseTheProjectKeyThroughS3"
+    Effect    = "Allow"
+    Action    = local.kms_use.Action
+    Resource  = local.kms_use.Resource
+    Condition = { StringEquals = { "kms:ViaService" = "s3.${var.region}.amazonaws.com" } }
+  }
   pass_sagemaker_role = {
     Sid      = "PassOnlyTheTrainingRole"
     Effect   = "Allow"
@@ -512,15 +521,7 @@ locals {
         Action   = ["s3:PutObject", "s3:AbortMultipartUpload"]
         Resource = [for prefix in ["datasets/", "candidates/", "reports/"] : "${local.artifacts_arn}/${prefix}*"]
       },
-      {
-        # The project key through S3 only (its objects are SSE-KMS): the PR role has no use of the
-        # key of its own (AWS KMS developer guide, "kms:ViaService").
-        Sid       = "UseTheProjectKeyThroughS3"
-        Effect    = "Allow"
-        Action    = local.kms_use.Action
-        Resource  = local.kms_use.Resource
-        Condition = { StringEquals = { "kms:ViaService" = "s3.${var.region}.amazonaws.com" } }
-      },
+      local.kms_use_via_s3, # the PR role has no use of the key of its own
       {
         # Log-group actions (DescribeLogStreams, FilterLogEvents) are authorized on the group's ARN
         # with a trailing ":*"; GetLogEvents on the stream's ARN (CloudWatch Logs, "Overview of
@@ -928,13 +929,7 @@ locals {
           Action   = ["s3:PutObject", "s3:AbortMultipartUpload"]
           Resource = "${local.artifacts_arn}/${var.artifact_prefix}*"
         },
-        {
-          Sid       = "UseTheProjectKeyThroughS3"
-          Effect    = "Allow"
-          Action    = local.kms_use.Action
-          Resource  = local.kms_use.Resource
-          Condition = { StringEquals = { "kms:ViaService" = "s3.${var.region}.amazonaws.com" } }
-        },
+        local.kms_use_via_s3,
         {
           Sid      = "WriteItsLogs"
           Effect   = "Allow"

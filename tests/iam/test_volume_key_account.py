@@ -16,25 +16,31 @@ from textclf.training.stop_job import LOCAL_STORAGE_FAMILIES
 IAM_TF = Path(__file__).resolve().parents[2] / "terraform" / "iam.tf"
 
 
+def with_volume_key(request: dict, key: str) -> dict:
+    return {**request, "ResourceConfig": {**request["ResourceConfig"], "VolumeKmsKeyId": key}}
+
+
+def keys(env) -> tuple[str, str]:
+    """(the project's key, another key's ARN in the same account)."""
+    project_key = env.outputs["kms_key_arn"]
+    return project_key, project_key.rsplit("/", 1)[0] + "/99999999-8888-7777-6666-555555555555"
+
+
 def test_the_functions_role_names_no_volume_key_but_the_projects(env):
     request = job_request(env, "textclf-volume-key-0001")  # ml.g4dn.xlarge: local storage
-    project_key = env.outputs["kms_key_arn"]
-    other_key = project_key.rsplit("/", 1)[0] + "/99999999-8888-7777-6666-555555555555"
-
-    def with_volume_key(key: str) -> dict:
-        return {**request, "ResourceConfig": {**request["ResourceConfig"], "VolumeKmsKeyId": key}}
+    project_key, other_key = keys(env)
 
     with env.acting_as(function_session(env)):
         sagemaker = boto3.client("sagemaker")
         # Another key: IAM refuses it, whatever the instance type.
         refused(
-            lambda: sagemaker.create_training_job(**with_volume_key(other_key)),
+            lambda: sagemaker.create_training_job(**with_volume_key(request, other_key)),
             "AccessDenied",
             "sagemaker:CreateTrainingJob",
         )
         # The project's key passes IAM; SageMaker then refuses any key for local storage, as on AWS.
         refused(
-            lambda: sagemaker.create_training_job(**with_volume_key(project_key)),
+            lambda: sagemaker.create_training_job(**with_volume_key(request, project_key)),
             "ValidationException",
             "local storage",
         )
@@ -49,21 +55,17 @@ def test_an_ebs_only_type_starts_only_with_the_projects_volume_key(env):
     be encrypted with the AWS managed key) or with another key, and allows the project's."""
     request = job_request(env, "textclf-volume-key-0002")
     request["ResourceConfig"] = {**request["ResourceConfig"], "InstanceType": "ml.m5.xlarge"}
-    project_key = env.outputs["kms_key_arn"]
-    other_key = project_key.rsplit("/", 1)[0] + "/99999999-8888-7777-6666-555555555555"
-
-    def with_volume_key(key: str) -> dict:
-        return {**request, "ResourceConfig": {**request["ResourceConfig"], "VolumeKmsKeyId": key}}
+    project_key, other_key = keys(env)
 
     with env.acting_as(function_session(env)):
         sagemaker = boto3.client("sagemaker")
-        for refused_request in (request, with_volume_key(other_key)):
+        for refused_request in (request, with_volume_key(request, other_key)):
             refused(
                 lambda r=refused_request: sagemaker.create_training_job(**r),
                 "AccessDenied",
                 "sagemaker:CreateTrainingJob",
             )
-        sagemaker.create_training_job(**with_volume_key(project_key))
+        sagemaker.create_training_job(**with_volume_key(request, project_key))
     assert (
         sagemaker.describe_training_job(TrainingJobName=request["TrainingJobName"])["ResourceConfig"][
             "VolumeKmsKeyId"

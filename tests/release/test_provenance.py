@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from evaluation import evaluation_of
+from tests.release.evaluation import evaluation_of
 
 from textclf.config import load_params
 from textclf.pipeline.train import Hyperparameters

@@ -9,9 +9,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from evaluation import write_evaluation
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.release.evaluation import write_evaluation
 
 from textclf.config import AwsParams
 from textclf.release import promote

@@ -8,9 +8,9 @@ import json
 from pathlib import Path
 
 import pytest
-from evaluation import evaluation_of
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.release.evaluation import evaluation_of
 
 from textclf.config import AwsParams
 from textclf.release import promote

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import boto3
 import pytest
-from evaluation import write_evaluation
 from tests.infra.test_localcloud_write_once import write_once_condition
+from tests.release.evaluation import write_evaluation
 
 from textclf.config import AwsParams
 from textclf.release import promote
