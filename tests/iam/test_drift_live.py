@@ -3,10 +3,10 @@ unshifted traffic does not. Every hop is the real one, each as its principal:
 
 texts -> InvokeEndpoint -> the serving container's signal lines on stderr -> the endpoint's log
 group (as the model's role) -> Terraform's metric filters -> textclf/Serving metrics; the drift
-check's Lambda (Terraform's function and role, invoked with its schedule target's input, {}) reads the lines and
-the live model's reference, publishes PSI and Drifted -> Terraform's drift alarm -> the alarm topic
-(SNS) and the alarm's state-change event -> Terraform's rule -> the GitHub dispatch API destination
-as the events role -> a fake GitHub, whose payload the drift workflow's step accepts.
+check's Lambda (Terraform's function and role, invoked with its schedule target's input, {}) reads
+the lines and the live model's reference, publishes PSI and Drifted -> Terraform's drift alarm -> the
+alarm topic (SNS) and the alarm's state-change event -> Terraform's rule -> the GitHub dispatch API
+destination as the events role -> a fake GitHub, whose payload the drift workflow's step accepts.
 
 The reference is the served model's own predictions on one sample of the bundled data; the
 unshifted stream is another sample of it, the shifted one the same kind of messages run together
