@@ -147,19 +147,41 @@ lint-python: $(INSTALLED) ## Lint Python (ruff check, ruff format --check)
 # metrics and plot files, stay: `git checkout -- metrics plots` puts back the committed ones),
 # work/ (checkpoints), build/, reports/, dvc_plots/ and the tools' caches. models/ itself stays,
 # with any folder of your own in it (a local base model). A path to remove that holds a file git
-# tracks, or that is a symbolic link, stops the target before anything is removed.
+# tracks, or that is a symbolic link, or that holds (links resolved) data.raw_dir or a local
+# model.name (`python -m textclf.config keep` names them; without the venv only data/raw is
+# checked), stops the target before anything is removed.
 # tests/workflows/test_make_clean.py checks the list against dvc.yaml.
 clean: ## Remove pipeline outputs and caches (keeps .venv, data, your own files and tracked files)
 	@outs=(data/prepared models/model metrics/data.json metrics/train.json metrics/eval.json \
 		metrics/gate.json metrics/reference.json plots/train_loss.csv plots/validation.csv \
 		plots/confusion.csv plots/heldout_probabilities.csv); \
 	made=(work build reports dvc_plots .pytest_cache .ruff_cache); \
-	in_git=$$(git rev-parse --is-inside-work-tree 2>/dev/null || true); remove=(); kept=(); \
+	in_git=$$(git rev-parse --is-inside-work-tree 2>/dev/null || true); remove=(); kept=(); keep=(); \
+	if [[ -x $(BIN)/python ]]; then \
+		listing=$$(mktemp); \
+		if ! $(BIN)/python -m textclf.config keep >"$$listing"; then rm -f -- "$$listing"; \
+			echo "make clean: cannot tell which folders hold data.raw_dir and model.name (above);" \
+				"nothing was removed. Correct params.yaml, or remove the folders yourself" >&2; exit 2; fi; \
+		while IFS= read -r -d '' setting && IFS= read -r -d '' folder; do keep+=("$$setting" "$$folder"); \
+			done <"$$listing"; rm -f -- "$$listing"; \
+	else \
+		echo "make clean: $(BIN)/python is missing (make setup): only data/raw is kept safe, not" \
+			"params.yaml's data.raw_dir or a local model.name" >&2; \
+		if [[ -d data/raw ]]; then keep=("data.raw_dir's default (data/raw)" "$$(cd -P data/raw && pwd -P)"); fi; \
+	fi; \
 	for path in "$${outs[@]}" "$${made[@]}"; do \
 		if [[ -L "$$path" ]]; then \
 			echo "make clean: $$path is a symbolic link; nothing was removed. Remove it yourself" \
 				"if what it points to may go" >&2; exit 2; fi; \
 		[[ -e "$$path" ]] || continue; \
+		for ((i = 0; i < $${#keep[@]}; i += 2)); do folder=$${keep[i+1]}; \
+			while [[ -n "$$folder" ]]; do \
+				if [[ "$$folder" -ef "$$path" ]]; then \
+					echo "make clean: $$path holds $${keep[i]}, which is $${keep[i+1]}; nothing was" \
+						"removed. Move that folder out of $$path and name it (or link to it) there" >&2; exit 2; fi; \
+				folder=$${folder%/*}; \
+			done; \
+		done; \
 		if [[ -n "$$in_git" && -f "$$path" ]] && git ls-files --error-unmatch -- "$$path" >/dev/null 2>&1; \
 			then kept+=("$$path"); continue; fi; \
 		tracked=$$([[ -z "$$in_git" ]] || git ls-files -- "$$path"); \

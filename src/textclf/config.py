@@ -187,11 +187,36 @@ def overlapping(first: str, second: str) -> bool:
 
 def written_folder(path: str, holding: bool = True) -> str | None:
     """The folder a stage writes or `make clean` removes that `path` is (or is inside, or, with
-    `holding`, holds); None when it keeps clear of them all."""
+    `holding`, holds); None when it keeps clear of them all. Compared without regard to case: on the
+    default file systems of macOS and Windows, Work/raw is inside work/."""
+    path = path.casefold()
     for folder in dict.fromkeys(OTHER_OUTPUTS + CLEANED_DIRS):
         inside = (posixpath.normpath(path) + "/").startswith(folder + "/")
         if inside or (holding and overlapping(folder, path)):
             return folder
+    return None
+
+
+def resolved_folder(path: str) -> str | None:
+    """`path` (relative to the repository root, the working directory) with its symbolic links
+    resolved, relative to the root again; None when it is not a link away from what it says (or
+    leads out of the repository)."""
+    root = os.path.realpath(".")
+    resolved = os.path.relpath(os.path.realpath(path), root).replace(os.sep, "/")
+    if resolved == posixpath.normpath(path) or resolved == ".." or resolved.startswith("../"):
+        return None
+    return resolved
+
+
+def _kept_clear(path: str, holding: bool) -> tuple[str, str] | None:
+    """(the folder a stage writes or `make clean` removes, how `path` reaches it) or None."""
+    folder = written_folder(path, holding)
+    if folder is not None:
+        return folder, repr(path)
+    resolved = resolved_folder(path)
+    folder = None if resolved is None else written_folder(resolved, holding)
+    if folder is not None:
+        return folder, f"{path!r} (a symbolic link leads it to {resolved})"
     return None
 
 
@@ -267,11 +292,13 @@ class DataParams(Section):
     @classmethod
     def _kept_by_make_clean(cls, raw_dir: str) -> str:
         # prepare reads every file below raw_dir; `make clean` removes work/, reports/, ... whole.
-        folder = written_folder(raw_dir)
-        if folder is not None:
+        found = _kept_clear(raw_dir, holding=True)
+        if found is not None:
+            folder, reached = found
             raise ValueError(
-                f"must keep clear of {folder}/, which a stage writes or `make clean` removes (your data "
-                "would go with it): keep your data in a folder of its own, e.g. data/raw, and name it here"
+                f"{reached} must keep clear of {folder}/, which a stage writes or `make clean` removes "
+                "(your data would go with it): keep your data in a folder of its own, e.g. data/raw, and "
+                "name it here"
             )
         return raw_dir
 
@@ -354,10 +381,11 @@ class ModelParams(Section):
         # A local base model folder (pipeline/modeling.py resolve_model takes a folder before a hub
         # id): train writes models/model, prepare data/prepared, and `make clean` removes work/, ...
         # A hub id (org/name) is judged only when it names one of those folders.
-        folder = written_folder(name, holding=False)
-        if folder is not None:
+        found = _kept_clear(name, holding=False)
+        if found is not None:
+            folder, reached = found
             raise ValueError(
-                f"{name!r} is inside {folder}/, which a stage writes or `make clean` removes: the base "
+                f"{reached} is inside {folder}/, which a stage writes or `make clean` removes: the base "
                 "model would be overwritten or deleted. Move it to a folder of its own (e.g. "
                 "models/my-base) and set model.name to it, or name a HuggingFace hub id"
             )
@@ -1164,3 +1192,48 @@ def _expanded_size(raw: Any) -> int:
         return total
 
     return size(raw)
+
+
+def folders_to_keep(path: Path | str = PARAMS_FILE) -> list[tuple[str, str]]:
+    """(setting, the folder it names with links resolved) for data.raw_dir and a local model.name
+    that exist: what `make clean` must not remove. Read from the YAML alone, without the schema: a
+    params.yaml that names work/raw is invalid, and work/ must stay all the more."""
+    source = Path(path)
+    raw: Any = {}
+    if source.exists():
+        try:
+            data = atomic.read_regular(source, MAX_PARAMS_BYTES)
+        except OSError as error:
+            raise ParamsError(f"{source}: cannot be read ({error.strerror})") from None
+        raw = read_params_bytes(data, source)
+    settings = {"data.raw_dir": DataParams().raw_dir, "model.name": ModelParams().name}
+    kept = []
+    for dotted, default in settings.items():
+        section, key = dotted.split(".")
+        value = (raw or {}).get(section, {}) if isinstance(raw, dict) else {}
+        value = value.get(key, default) if isinstance(value, dict) else default
+        if isinstance(value, str) and value and os.path.isdir(value):
+            kept.append((f"{dotted} ({value})", os.path.realpath(value)))
+    return kept
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m textclf.config keep [PARAMS]`: folders_to_keep, each as setting NUL path NUL (the
+    Makefile's clean recipe reads them); exit 2 with the reason when the file cannot be read."""
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    if not args or args[0] != "keep" or len(args) > 2:
+        print("usage: python -m textclf.config keep [params.yaml]", file=sys.stderr)
+        return 2
+    try:
+        kept = folders_to_keep(*args[1:])
+    except ParamsError as error:
+        print(error, file=sys.stderr)
+        return 2
+    sys.stdout.write("".join(f"{setting}\0{folder}\0" for setting, folder in kept))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
