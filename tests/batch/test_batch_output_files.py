@@ -60,7 +60,7 @@ def test_a_job_file_that_fails_after_the_start_stops_the_job(tmp_path, monkeypat
         job, "write_text", lambda path, text: (_ for _ in ()).throw(PermissionError(13, "Permission denied"))
     )
     monkeypatch.setattr(job, "production_model", lambda sm_, endpoint: "model")
-    monkeypatch.setattr("boto3.Session", lambda **_: type("S", (), {"client": lambda self, name: sm})())
+    monkeypatch.setattr(job.awsclient, "aws_client", lambda service, region, **_: sm)
     with pytest.raises(
         job.BatchError, match=r"--job-file .*job: cannot be written \(Permission denied\); stopped"
     ):

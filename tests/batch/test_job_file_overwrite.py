@@ -30,11 +30,11 @@ class Sm:
 def aws_calls(monkeypatch):
     calls: list[str] = []
 
-    def session(**_):
-        calls.append("session")
-        return type("S", (), {"client": lambda self, name: Sm()})()
+    def client(service, region, **_):
+        calls.append(service)
+        return Sm()
 
-    monkeypatch.setattr("boto3.Session", session)
+    monkeypatch.setattr(job.awsclient, "aws_client", client)
     monkeypatch.setattr(job, "production_model", lambda sm, endpoint: "model")
     return calls
 

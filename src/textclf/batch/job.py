@@ -36,6 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from textclf import awsclient
 from textclf.atomic import DuplicateKey, read_regular, unique_keys, write_json, write_text
 from textclf.config import AwsParams, BatchParams, ServeParams
 from textclf.interrupt import sigterm_as_interrupt
@@ -275,8 +276,6 @@ def stop(sm, name: str, log: Log) -> None:
 def stop_recorded(job_file: Path, aws: AwsParams, log: Log) -> str | None:
     """Stop the job `run` recorded in `job_file` (a cancelled workflow's step: GitHub kills the
     process tree, so the client never sees an interrupt). Stopping a finished job changes nothing."""
-    import boto3
-
     if not job_file.exists() and not job_file.is_symlink():
         log(f"{job_file}: no transform job was started")
         return None
@@ -296,7 +295,7 @@ def stop_recorded(job_file: Path, aws: AwsParams, log: Log) -> str | None:
             "batch-predict --job-file writes once the job started: nothing was stopped"
         )
     with aws_errors(f"stopping transform job {name}"):
-        sm = boto3.Session(region_name=aws.region).client("sagemaker")
+        sm = awsclient.aws_client("sagemaker", aws.region)
         if sm.describe_transform_job(TransformJobName=name)["TransformJobStatus"] == "InProgress":
             stop(sm, name, log)
         else:
@@ -310,11 +309,14 @@ JOB_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
 
 @contextlib.contextmanager
 def aws_errors(what: str) -> Iterator[None]:
-    """AWS refusals and missing credentials as one BatchError saying what was being done."""
+    """AWS refusals, missing credentials and an AWS setting of the environment boto3 cannot use
+    (textclf.awsclient names it) as one BatchError saying what was being done."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
         yield
+    except awsclient.AwsSettingError as error:
+        raise BatchError(f"{what}: {error}") from None
     except ClientError as error:
         raise BatchError(f"{what}: AWS refused: {error}") from None
     except BotoCoreError as error:  # no credentials, no region, endpoint unreachable
@@ -437,16 +439,13 @@ def run(
     sleep=time.sleep,
 ) -> dict[str, Any]:
     """Run one transform job and return its facts; BatchError when it cannot start or fails."""
-    import boto3
-
     _check_uris(input_uri, output_uri, aws)
     for flag, path in (("--report", report), ("--job-file", job_file)):
         _check_writable(flag, path)
     if not endpoint:
         raise BatchError("name the endpoint whose model to use: --endpoint or TEXTCLF_ENDPOINT_NAME")
     with aws_errors(f"reading the model endpoint {endpoint} serves"):
-        session = boto3.Session(region_name=aws.region)
-        sm, s3 = session.client("sagemaker"), session.client("s3")
+        sm, s3 = awsclient.aws_client("sagemaker", aws.region), awsclient.aws_client("s3", aws.region)
         model = production_model(sm, endpoint)
     log(f"production model: {model} (served by {endpoint})")
 
