@@ -90,6 +90,11 @@ def _regular_file(path: Path) -> bool:
 
 
 def _dvcignore_specs(folders: Iterable[Path]) -> list[tuple[Path, object]]:
+    """The `.dvcignore` of each folder that has one, compiled; DataError naming the file and line of a
+    pattern that cannot be compiled. DVC does not skip such a line either: `dvc check-ignore` (3.x)
+    stops with "unexpected error - bad character range" or "Invalid git pattern" for `[z-a]`, a lone
+    backslash or a lone `!` (dvc/ignore.py compiles every line of the file with pathspec's
+    gitignore pattern and re.compile)."""
     import pathspec
 
     specs = []
@@ -97,6 +102,15 @@ def _dvcignore_specs(folders: Iterable[Path]) -> list[tuple[Path, object]]:
         ignore = folder / ".dvcignore"
         if ignore.is_file():
             lines = ignore.read_text(encoding="utf-8", errors="replace").splitlines()
+            for number, line in enumerate(lines, start=1):
+                try:
+                    pathspec.PathSpec.from_lines("gitwildmatch", [line])
+                except (ValueError, re.error) as error:
+                    raise DataError(
+                        f"{ignore} line {number}: {line!r} is not a pattern DVC can use ({error}); "
+                        "DVC stops on it too: fix or delete the line (gitignore syntax: "
+                        "https://git-scm.com/docs/gitignore)"
+                    ) from None
             specs.append((folder, pathspec.PathSpec.from_lines("gitwildmatch", lines)))
     return specs
 
@@ -105,15 +119,26 @@ def _inside(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
 
+def _hiding(absolute: Path, specs: list[tuple[Path, object]], tail: str = "") -> Path | None:
+    """The `.dvcignore` that hides the file (or, with tail "/", the folder), or None."""
+    for where, spec in specs:
+        if spec.match_file(absolute.relative_to(where).as_posix() + tail):
+            return where / ".dvcignore"
+    return None
+
+
 def _hidden(absolute: Path, specs: list[tuple[Path, object]], tail: str = "") -> bool:
     """Whether a `.dvcignore` hides the file (or, with tail "/", the folder)."""
-    return any(spec.match_file(absolute.relative_to(where).as_posix() + tail) for where, spec in specs)
+    return _hiding(absolute, specs, tail) is not None
 
 
-def data_files(raw_dir: Path) -> list[Path]:
+def data_files(raw_dir: Path, allow_empty: bool = False) -> list[Path]:
     """The files prepare reads: by suffix, not hidden by a `.dvcignore`, links kept inside the
-    repository; a data file of a kind prepare does not read is an error, not silently skipped."""
+    repository; a data file of a kind prepare does not read is an error, not silently skipped.
+    None is an error (naming the `.dvcignore` that hides them, if one does) unless `allow_empty`."""
     if not raw_dir.is_dir():
+        if allow_empty:
+            return []
         raise DataError(f"{raw_dir}: raw data folder not found (data.raw_dir in params.yaml)")
     root = Path.cwd().resolve()
     resolved_raw = raw_dir.resolve()
@@ -122,6 +147,7 @@ def data_files(raw_dir: Path) -> list[Path]:
     chain = [base, *reversed([d for d in resolved_raw.parents if _inside(d, base) and d != base])]
     chain += [] if resolved_raw == base else [resolved_raw]
     files: list[Path] = []
+    hidden: list[tuple[Path, Path]] = []  # (data file, the .dvcignore that hides it)
     specs = _dvcignore_specs(chain)
     for folder, folders, names in os.walk(raw_dir, followlinks=False):
         here = Path(folder)
@@ -142,7 +168,9 @@ def data_files(raw_dir: Path) -> list[Path]:
         for name in names:
             path = here / name
             absolute = here.resolve() / name
-            if _hidden(absolute, specs_here):
+            if (ignore := _hiding(absolute, specs_here)) is not None:
+                if path.suffix.lower() in READERS:
+                    hidden.append((path, ignore))
                 continue  # DVC does not version it: training must not read it either
             if name in IGNORE_FILES:
                 continue  # DVC's and git's own rules, not data
@@ -174,7 +202,14 @@ def data_files(raw_dir: Path) -> list[Path]:
                     f"file or move it out of {raw_dir} (data.raw_dir)"
                 )
             files.append(path)
-    if not files:
+    if not files and hidden and not allow_empty:
+        path, ignore = hidden[0]
+        raise DataError(
+            f"{raw_dir}: no .csv, .jsonl or .parquet files prepare may read: {len(hidden)} are there "
+            f"({path} ...) but .dvcignore hides them ({ignore}), so DVC does not version them; remove "
+            "the line that matches them from that .dvcignore"
+        )
+    if not files and not allow_empty:
         raise DataError(f"{raw_dir}: no .csv, .jsonl or .parquet files found")
     return sorted(files)
 
@@ -437,7 +472,8 @@ class _Collector:
         self.dropped: Counter = Counter()
         self.raw_rows = 0
 
-    def add(self, raw_text: str, label: str, where, source: dict | None = None) -> None:
+    def add(self, raw_text: str, label: str, where, source: dict | None = None) -> int | None:
+        """Take one row; returns the kept row whose text this row repeats with another label."""
         self.raw_rows += 1
         params = self.params
         text = normalise(raw_text)
@@ -465,7 +501,8 @@ class _Collector:
             self.dropped["duplicate"] += 1
             if self.label_ids[seen] != label_id:
                 self.conflicting.add(seen)
-            return
+                return seen
+            return None
         self.index_of[digest] = len(self.label_ids)
         row = (
             {"text": text, "label": label}
@@ -516,6 +553,33 @@ def clean(examples: Iterable[Example], params: DataParams) -> Cleaned:
         row = json.loads(collector.lines[i])
         result.examples.append(Example(text=row["text"], label=row["label"], source=""))
     return result
+
+
+def check_joined(existing: list[Path], new: list[Path], params: DataParams) -> int:
+    """Check the dataset the `new` files make with the `existing` ones as prepare will read it (rows,
+    labels, case twins, classes), and that no new row gives an existing row's text another label
+    (prepare would drop both copies); DataError naming both rows. Returns the rows the new files
+    add after clean-up. Memory: a digest and a place per row, as prepare's own collector."""
+    fresh = set(new)
+    places: list[tuple[Path, int, int | None]] = []  # per kept row: where it is
+    with open(os.devnull, "wb") as sink:
+        collector = _Collector(params, sink)
+        for text, label, path, index, line in iter_rows(Path(params.raw_dir), params, [*existing, *new]):
+            before = len(collector.label_ids)
+            other = collector.add(text, label, lambda p=path, i=index, n=line: _row_name(p, i, n))
+            if len(collector.label_ids) > before:
+                places.append((path, index, line))
+            elif other is not None and (path in fresh) != (places[other][0] in fresh):
+                first = collector.label_names[collector.label_ids[other]]
+                raise DataError(
+                    f"{_row_name(path, index, line)}: its text is the text of {_row_name(*places[other])} "
+                    f"with another label ({label!r}, there {first!r}); prepare would drop both rows: "
+                    "correct the label in one of them, or remove the row from the new file"
+                )
+    kept = collector.kept()
+    collector.check_case()
+    label_set(Counter(collector.label_names[collector.label_ids[i]] for i in kept), params)
+    return sum(1 for i in kept if places[i][0] in fresh)
 
 
 def label_set(present: Counter, params: DataParams) -> list[str]:

@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -194,8 +195,9 @@ def destination(key: str, raw_dir: Path) -> Path:
 
 def hidden_by_dvcignore(target: Path) -> bool:
     """Whether a `.dvcignore` between the repository root (the current folder) and `target`'s
-    folder hides `target` (gitwildmatch patterns, relative to the file's folder, as DVC reads them)."""
-    import pathspec
+    folder hides `target` (read as prepare and DVC read them); RetrainError naming a line that is no
+    pattern."""
+    from textclf.pipeline import prepare
 
     root = Path.cwd().resolve()
     absolute = (root / target).resolve(strict=False) if not target.is_absolute() else target
@@ -204,26 +206,31 @@ def hidden_by_dvcignore(target: Path) -> bool:
         for folder in (absolute.parent, *absolute.parent.parents)
         if folder == root or root in folder.parents
     ]
-    for folder in folders:
-        ignore = folder / ".dvcignore"
-        if ignore.is_file():
-            lines = ignore.read_text(encoding="utf-8", errors="replace").splitlines()
-            relative = absolute.relative_to(folder).as_posix()
-            if pathspec.PathSpec.from_lines("gitwildmatch", lines).match_file(relative):
-                return True
-    return False
+    try:
+        return prepare._hidden(absolute, prepare._dvcignore_specs(folders))
+    except prepare.DataError as error:
+        raise RetrainError(f"{error} (nothing was imported)") from None
 
 
-def check_new_files(staging: Path, data: DataParams, bucket: str) -> int:
-    """Read the downloaded files as the prepare stage would; errors name the S3 key, not the temp path."""
+def check_new_files(staging: Path, data: DataParams, bucket: str, replaced: Iterable[Path] = ()) -> int:
+    """Check the dataset as it will be, the raw folder's files (less those `replaced`) and the
+    downloaded ones, as the prepare stage will read it: a new file whose labels are case twins of the
+    dataset's, or which gives the dataset's texts other labels, is refused like a malformed one.
+    Errors name the S3 key, not the temp path; returns the rows the new files add."""
     from textclf.pipeline import prepare
 
     try:
-        examples = prepare.read_raw(staging, data)
-        return len(prepare.clean(examples, data).examples)
+        new = prepare.data_files(staging)
+        gone = {path.resolve() for path in replaced}
+        existing = [
+            path
+            for path in prepare.data_files(Path(data.raw_dir), allow_empty=True)
+            if path.resolve() not in gone
+        ]
+        return prepare.check_joined(existing, new, data)
     except prepare.DataError as error:
         message = str(error).replace(f"{staging}/", f"s3://{bucket}/{INCOMING_PREFIX}")
-        raise RetrainError(f"new data rejected: {message}") from None
+        raise RetrainError(f"new data rejected: {message} (nothing was imported)") from None
 
 
 def import_incoming(aws: AwsParams, data: DataParams, s3: Any = None) -> ImportSummary:
@@ -274,7 +281,8 @@ def _import(s3: Any, aws: AwsParams, data: DataParams) -> ImportSummary:
             (summary.updated if target.exists() else summary.new).append(key)
             moves.append((staged, target))
         if moves:
-            summary.rows = check_new_files(staging, data, aws.data_bucket)
+            replaced = [target for _, target in moves if target.exists()]
+            summary.rows = check_new_files(staging, data, aws.data_bucket, replaced)
         place_all(moves)
     return summary
 
