@@ -16,14 +16,26 @@ The serving image has no boto3, so the GET is signed here with SigV4 (standard l
 the task's credentials: the environment's keys, or the ECS container credentials endpoint
 (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI / _FULL_URI, "Amazon ECS task IAM role"). AWS_ENDPOINT_URL
 (the local cloud) is honoured with path-style addressing.
+
+The settings are checked before any request, as boto3's client creation checks them elsewhere in the
+project: AWS_ENDPOINT_URL(_S3) must be an http(s) URL, the region a region name, the keys characters
+a header can carry; each refusal names the variable ("cannot fetch the model: ..."), exit 2 from
+`textclf serve`. The credentials URL is taken only where AWS's SDKs take it: https, or http to a
+loopback address or the ECS/EKS container hosts (AWS SDKs and Tools Reference Guide, "Container
+credential provider",
+https://docs.aws.amazon.com/sdkref/latest/guide/feature-container-credentials.html); urllib would
+otherwise open file:// and any other host with the task's authorization token.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import http.client
+import ipaddress
 import json
 import os
+import re
 import shutil
 import tarfile
 import tempfile
@@ -39,6 +51,12 @@ from textclf.serving.inference import ModelDirError
 URL_ENV = "TEXTCLF_MODEL_URL"
 SHA256_ENV = "TEXTCLF_MODEL_SHA256"
 ECS_CREDENTIALS_HOST = "http://169.254.170.2"
+# Where AWS's SDKs take AWS_CONTAINER_CREDENTIALS_FULL_URI over plain http: a loopback address, the
+# ECS container host and the EKS Pod Identity hosts ("Container credential provider", AWS SDKs and
+# Tools Reference Guide, https://docs.aws.amazon.com/sdkref/latest/guide/feature-container-credentials.html).
+CONTAINER_HOSTS = frozenset({"169.254.170.2", "169.254.170.23", "fd00:ec2::23", "localhost"})
+REGION = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")  # us-east-1, us-gov-west-1, cn-north-1
+HEADER_SAFE = re.compile(r"[\x21-\x7e]+")  # what a key or token may hold in a request header
 CHUNK = 1 << 20
 
 
@@ -46,18 +64,71 @@ class FetchError(ModelDirError):
     """The released model could not be downloaded, or is not the published bytes."""
 
 
+def _url_problem(url: str) -> str | None:
+    """Why `url` is not an http(s)://host[:port][/path] URL, or None."""
+    if not HEADER_SAFE.fullmatch(url):
+        return "it holds a space, a line break, a control or a non-ASCII character"
+    try:
+        parsed = urllib.parse.urlsplit(url)
+        parsed.port  # noqa: B018 (a port that is not a number 0-65535 raises here)
+    except ValueError as error:
+        return str(error)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        return "not http://host or https://host"
+    if parsed.username is not None or parsed.query or parsed.fragment:
+        return "a user part, query or fragment"
+    return None
+
+
+def _checked_chars(value: str, what: str) -> str:
+    """`value` when a request header can carry it; otherwise a FetchError naming `what` (never the
+    value: it may be a secret)."""
+    if not HEADER_SAFE.fullmatch(value):
+        position = next((i for i, c in enumerate(value) if not HEADER_SAFE.fullmatch(c)), 0)
+        raise FetchError(
+            f"{what} holds a space, a line break, a control or a non-ASCII character (at position "
+            f"{position + 1} of {len(value)}): set it as AWS issued it"
+        )
+    return value
+
+
+def _credentials_url(env: dict[str, str]) -> str:
+    """The container credentials URL, only where AWS's SDKs take it (CONTAINER_HOSTS), or ''."""
+    if env.get("AWS_CONTAINER_CREDENTIALS_FULL_URI"):
+        name, url = "AWS_CONTAINER_CREDENTIALS_FULL_URI", env["AWS_CONTAINER_CREDENTIALS_FULL_URI"]
+    elif env.get("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"):
+        name = "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"
+        url = ECS_CREDENTIALS_HOST + env[name]
+        if not env[name].startswith("/"):
+            url = ECS_CREDENTIALS_HOST + "/" + env[name]  # a relative URI is a path: never another host
+    else:
+        return ""
+    problem = _url_problem(url)
+    host = "" if problem else (urllib.parse.urlsplit(url).hostname or "")
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    https = not problem and url.lower().startswith("https:")
+    if problem or not (https or loopback or host in CONTAINER_HOSTS):
+        raise FetchError(
+            f"{name}={env[name][:200]!r} is not a container credentials URL AWS's SDKs accept "
+            f"({problem or f'http to {host!r}'}): https://, or http:// to a loopback address, "
+            "169.254.170.2 (ECS), 169.254.170.23 or [fd00:ec2::23] (EKS); correct or unset it"
+        )
+    return url
+
+
 def _credentials(env: dict[str, str]) -> dict[str, str]:
     if env.get("AWS_ACCESS_KEY_ID") and env.get("AWS_SECRET_ACCESS_KEY"):
         return {
-            "key": env["AWS_ACCESS_KEY_ID"],
-            "secret": env["AWS_SECRET_ACCESS_KEY"],
-            "token": env.get("AWS_SESSION_TOKEN", ""),
+            "key": _checked_chars(env["AWS_ACCESS_KEY_ID"], "AWS_ACCESS_KEY_ID"),
+            "secret": _checked_chars(env["AWS_SECRET_ACCESS_KEY"], "AWS_SECRET_ACCESS_KEY"),
+            "token": _checked_chars(env["AWS_SESSION_TOKEN"], "AWS_SESSION_TOKEN")
+            if env.get("AWS_SESSION_TOKEN")
+            else "",
         }
-    url = env.get("AWS_CONTAINER_CREDENTIALS_FULL_URI") or (
-        ECS_CREDENTIALS_HOST + env["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"]
-        if env.get("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
-        else ""
-    )
+    url = _credentials_url(env)
     if not url:
         raise FetchError(
             f"{URL_ENV} is set but no AWS credentials are: run as an ECS task with a task role, "
@@ -65,11 +136,12 @@ def _credentials(env: dict[str, str]) -> dict[str, str]:
         )
     request = urllib.request.Request(url)
     if env.get("AWS_CONTAINER_AUTHORIZATION_TOKEN"):
-        request.add_header("Authorization", env["AWS_CONTAINER_AUTHORIZATION_TOKEN"])
+        token = env["AWS_CONTAINER_AUTHORIZATION_TOKEN"]
+        request.add_header("Authorization", _checked_chars(token, "AWS_CONTAINER_AUTHORIZATION_TOKEN"))
     try:
         with urllib.request.urlopen(request, timeout=10) as answer:
             found = json.loads(answer.read())
-    except (OSError, ValueError, RecursionError) as error:
+    except (OSError, ValueError, RecursionError, http.client.HTTPException) as error:
         raise FetchError(f"the container credentials endpoint {url} did not answer: {error}") from None
     fields = [
         found.get(name) if isinstance(found, dict) else None for name in ("AccessKeyId", "SecretAccessKey")
@@ -79,7 +151,38 @@ def _credentials(env: dict[str, str]) -> dict[str, str]:
             f"the container credentials endpoint {url} answered without AccessKeyId and SecretAccessKey"
         )
     token = found.get("Token") or ""
-    return {"key": fields[0], "secret": fields[1], "token": token if isinstance(token, str) else ""}
+    where = f"the container credentials endpoint {url}'s"
+    return {
+        "key": _checked_chars(fields[0], f"{where} AccessKeyId"),
+        "secret": _checked_chars(fields[1], f"{where} SecretAccessKey"),
+        "token": _checked_chars(token, f"{where} Token") if isinstance(token, str) and token else "",
+    }
+
+
+def region(env: dict[str, str]) -> str:
+    """AWS_REGION (or AWS_DEFAULT_REGION, or us-east-1), refused naming the variable when it is not a
+    region name: it goes into the request's host and its signature."""
+    name = "AWS_REGION" if env.get("AWS_REGION") else "AWS_DEFAULT_REGION"
+    value = env.get(name) or "us-east-1"
+    if len(value) > 64 or not REGION.fullmatch(value):
+        raise FetchError(
+            f"{name}={value[:80]!r} is not an AWS region name (such as us-east-1: lower-case letters, "
+            "digits and hyphens): correct or unset it"
+        )
+    return value
+
+
+def _endpoint(env: dict[str, str]) -> str:
+    """AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL (the local cloud), checked; '' when neither is set."""
+    name = "AWS_ENDPOINT_URL_S3" if env.get("AWS_ENDPOINT_URL_S3") else "AWS_ENDPOINT_URL"
+    value = env.get(name) or ""
+    problem = _url_problem(value) if value else None
+    if problem:
+        raise FetchError(
+            f"{name}={value[:200]!r} is not a URL ({problem}): set it to http(s)://host[:port] "
+            "(the local cloud) or unset it"
+        )
+    return value
 
 
 def signed_get(
@@ -102,7 +205,7 @@ def object_url(s3_url: str, env: dict[str, str], region: str) -> str:
     ):
         raise FetchError(f"{URL_ENV}={s3_url[:200]!r} is not an s3://bucket/key URL")
     key = urllib.parse.quote(parsed.path.lstrip("/"), safe="/-_.~")
-    endpoint = env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL")
+    endpoint = _endpoint(env)
     if endpoint:
         return f"{endpoint.rstrip('/')}/{parsed.netloc}/{key}"  # path style
     return f"https://{parsed.netloc}.s3.{region}.amazonaws.com/{key}"
@@ -114,9 +217,17 @@ def fetch(model_dir: Path, s3_url: str, sha256: str, env: dict[str, str] | None 
     expected = sha256.strip().lower()
     if len(expected) != 64 or any(c not in "0123456789abcdef" for c in expected):
         raise FetchError(f"{SHA256_ENV}={sha256!r} is not a sha256 (64 hex digits); the release sets it")
-    region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
-    url = object_url(s3_url, env, region)
-    request = signed_get(url, region, _credentials(env), dt.datetime.now(dt.UTC))
+    try:
+        where = region(env)
+        url = object_url(s3_url, env, where)
+        request = signed_get(url, where, _credentials(env), dt.datetime.now(dt.UTC))
+    except FetchError as error:
+        raise FetchError(f"cannot fetch the model: {error}") from None
+    except (ValueError, http.client.HTTPException) as error:  # what the checks above did not foresee
+        raise FetchError(
+            f"cannot fetch the model: the request for {s3_url} cannot be made ({error}): check "
+            "AWS_ENDPOINT_URL, AWS_REGION and the AWS keys"
+        ) from None
     try:
         model_dir.mkdir(parents=True, exist_ok=True)
         archive_file = tempfile.NamedTemporaryFile(dir=model_dir, prefix=".model-", suffix=".tar.gz")  # noqa: SIM115 (entered just below)
@@ -135,8 +246,13 @@ def fetch(model_dir: Path, s3_url: str, sha256: str, env: dict[str, str] | None 
         except urllib.error.HTTPError as error:
             detail = error.read()[:300].decode("utf-8", "replace")
             raise FetchError(f"{s3_url}: S3 answered {error.code}: {detail}") from None
-        except OSError as error:
+        except (OSError, http.client.HTTPException) as error:
             raise FetchError(f"{s3_url}: download failed: {error}") from None
+        except ValueError as error:  # urllib's and http.client's refusals of a URL or header
+            raise FetchError(
+                f"cannot fetch the model: the request for {s3_url} cannot be sent ({error}): check "
+                "AWS_ENDPOINT_URL, AWS_REGION and the AWS keys"
+            ) from None
         archive.flush()
         if digest.hexdigest() != expected:
             raise FetchError(
