@@ -37,6 +37,7 @@ INCOMING_PREFIX = "incoming/"
 DATA_FILE = Path("data.dvc")
 SUMMARY_FILE = Path(".cache/retrain/import.json")
 SUFFIXES = (".csv", ".jsonl", ".parquet")  # what the prepare stage reads
+DVC_FILE_LIMIT = 1 << 20  # a .dvc file is a few lines; more is not one
 
 
 class RetrainError(RuntimeError):
@@ -64,17 +65,40 @@ def run(command: list[str], check: bool = True) -> subprocess.CompletedProcess:
 # Pull (PR workflow)
 
 
+def dvc_outs(target: Path = DATA_FILE) -> list[dict[str, Any]]:
+    """The `outs` of a .dvc file, each a mapping with a `path`; RetrainError saying to restore the
+    file when it is unreadable, not YAML, empty or not of that shape."""
+    from textclf import atomic
+
+    try:
+        record = yaml.safe_load(atomic.read_regular(target, DVC_FILE_LIMIT).decode("utf-8"))
+        problem = None
+    except (OSError, ValueError, yaml.YAMLError) as error:
+        record, problem = None, " ".join(str(error).split())[:200]
+    outs = record.get("outs") if isinstance(record, dict) else None
+    if problem is None and not (
+        isinstance(outs, list)
+        and outs
+        and all(isinstance(out, dict) and isinstance(out.get("path"), str) for out in outs)
+    ):
+        problem = "no `outs:` list of entries with a path" if record is not None else "empty"
+    if problem is not None:
+        raise RetrainError(f"{target}: not a DVC file ({problem}): restore it (git checkout {target})")
+    return outs
+
+
 def pull_data(target: Path = DATA_FILE) -> None:
     """`dvc pull` the dataset; if the remote lacks it, say that someone has to `dvc push` it."""
+    tracked = [out["path"] for out in dvc_outs(target)]
     result = run(["dvc", "pull", str(target)], check=False)
     if result.returncode == 0:
         return
     status = run(["dvc", "data", "status", "--not-in-remote", "--json"], check=False)
     try:
         missing = json.loads(status.stdout or "{}").get("not_in_remote", [])
-    except ValueError:
+    except (ValueError, AttributeError):
         missing = []
-    tracked = [out["path"] for out in yaml.safe_load(target.read_text(encoding="utf-8")).get("outs", [])]
+    missing = [m for m in missing if isinstance(m, str)] if isinstance(missing, list) else []
     never_pushed = [path for path in tracked if any(m.rstrip("/") == path.rstrip("/") for m in missing)]
     if never_pushed:
         remote = run(["dvc", "remote", "list"], check=False).stdout.strip() or "(no remote configured)"
@@ -338,13 +362,7 @@ def write_summary(summary: ImportSummary, path: Path = SUMMARY_FILE) -> None:
 
 
 def dataset_hash(target: Path = DATA_FILE) -> str:
-    try:
-        record = yaml.safe_load(target.read_text(encoding="utf-8"))
-    except (OSError, ValueError, yaml.YAMLError) as error:
-        raise RetrainError(f"{target}: cannot be read as a .dvc file ({error})") from None
-    outs = record.get("outs") if isinstance(record, dict) else None
-    first = outs[0] if isinstance(outs, list) and outs and isinstance(outs[0], dict) else {}
-    md5 = first.get("md5")
+    md5 = dvc_outs(target)[0].get("md5")
     if not isinstance(md5, str) or not re.fullmatch(r"[0-9a-f]{32}(\.dir)?", md5):
         raise RetrainError(f"{target}: outs[0].md5 is not a DVC hash; run `dvc commit {target}` again")
     return md5.removesuffix(".dir")
