@@ -368,6 +368,42 @@ def dataset_hash(target: Path = DATA_FILE) -> str:
     return md5.removesuffix(".dir")
 
 
+SUMMARY_LIMIT = 64 << 20  # 100,000 keys of 600 characters
+
+
+def read_summary(path: Path = SUMMARY_FILE) -> dict[str, Any]:
+    """What retrain-import wrote (write_summary), read bounded and checked for its shape; {} when
+    there is none. RetrainError naming the file and saying to import again."""
+    from textclf import atomic
+
+    if not path.exists() and not path.is_symlink():
+        return {}
+    try:
+        summary = json.loads(atomic.read_regular(path, SUMMARY_LIMIT).decode("utf-8"))
+        problem = None
+    except (OSError, ValueError, RecursionError) as error:
+        summary, problem = None, " ".join(str(getattr(error, "strerror", None) or error).split())[:200]
+    if problem is None:
+        if not isinstance(summary, dict):
+            problem = "not a JSON object"
+        elif not isinstance(summary.get("bucket"), str):
+            problem = "`bucket` is not a name"
+        elif bad := [
+            key
+            for key in ("new", "updated")
+            if not isinstance(summary.get(key, []), list)
+            or not all(isinstance(item, str) for item in summary.get(key, []))
+        ]:
+            problem = f"`{bad[0]}` is not a list of S3 keys"
+        elif not isinstance(summary.get("rows", 0), int) or isinstance(summary.get("rows"), bool):
+            problem = "`rows` is not a whole number"
+    if problem is not None:
+        raise RetrainError(
+            f"{path}: not the summary retrain-import writes ({problem}); run textclf retrain-import again"
+        )
+    return summary
+
+
 def _fenced(lines: list[str]) -> str:
     """A code block no backtick run in `lines` can close: keys are shown, never rendered (no
     markdown, links or @mentions from an object's name)."""
@@ -432,12 +468,12 @@ def open_pr(base: str = "main", remote: str = "origin", summary_file: Path = SUM
     if run(["git", "diff", "--quiet", "--", str(DATA_FILE)], check=False).returncode == 0:
         log(f"no new data: {DATA_FILE} unchanged, no pull request")
         return None
+    summary = read_summary(summary_file)
     branch = f"retrain/{dataset_hash()[:12]}"
     existing = open_pull_request_url(branch)
     if existing:
         log(f"pull request {existing} from {branch} is open already: it covers this data")
         return None
-    summary = json.loads(summary_file.read_text(encoding="utf-8")) if summary_file.is_file() else {}
     count = len(summary.get("new", [])) + len(summary.get("updated", []))
     title = f"data: retrain on {count or 'new'} file(s) from incoming/"
     if run(["git", "ls-remote", "--exit-code", "--heads", remote, branch], check=False).returncode == 0:
