@@ -32,3 +32,12 @@ def test_two_forms_of_one_name_are_refused_and_one_form_is_not(name: str) -> Non
     if composed != decomposed:
         with pytest.raises(retrain.RetrainError, match="equal in NFC form"):
             retrain.refuse_twins([composed, decomposed])
+
+
+@pytest.mark.parametrize(
+    ("first", "second"), [("A.csv", "a.csv"), ("x/Data.CSV", "X/data.csv"), ("straße.csv", "STRASSE.csv")]
+)
+def test_names_that_differ_only_in_case_are_refused(first: str, second: str) -> None:
+    """Round 8, U-r3: one file on a case-insensitive checkout."""
+    with pytest.raises(retrain.RetrainError, match="differ only in case"):
+        retrain.refuse_twins([f"incoming/{first}", f"incoming/{second}"])

@@ -183,15 +183,25 @@ def relative_path(key: str) -> PurePosixPath:
 
 def refuse_twins(keys: list[str]) -> None:
     """Two keys that are the same text in Unicode's composed form (NFC: `café.csv` typed with é or
-    with e and a combining accent) look the same but would be two files; RetrainError naming both."""
-    seen: dict[str, str] = {}
+    with e and a combining accent) look the same but would be two files, and two that differ only in
+    case (`A.csv`, `a.csv`) are one file on a case-insensitive checkout (macOS, Windows): RetrainError
+    naming both."""
+    composed: dict[str, str] = {}
+    folded: dict[str, str] = {}
     for key in keys:
-        other = seen.setdefault(unicodedata.normalize("NFC", key), key)
+        nfc = unicodedata.normalize("NFC", key)
+        other = composed.setdefault(nfc, key)
         if other != key:
             raise RetrainError(
                 f"s3 keys {other!r} and {key!r} are the same name written with different Unicode characters "
                 "(equal in NFC form): they would be two files that look the same; delete or rename one "
                 "(nothing was imported)"
+            )
+        other = folded.setdefault(unicodedata.normalize("NFC", nfc.casefold()), key)
+        if other != key:
+            raise RetrainError(
+                f"s3 keys {other!r} and {key!r} differ only in case: a case-insensitive checkout (macOS, "
+                "Windows) holds one file for both; delete or rename one (nothing was imported)"
             )
 
 
