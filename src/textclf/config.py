@@ -268,6 +268,19 @@ def task_name_problem(task: Any) -> str | None:
     )
 
 
+def _a_sequence(labels: Any) -> Any:
+    # pydantic takes a set (YAML's `!!set {a, b}`) for a list, in an order that changes with every
+    # process (string hashing): the labels' order is the class ids prepare writes.
+    if labels is not None and not isinstance(labels, list):
+        what = "a set, whose order changes from run to run"
+        what = what if isinstance(labels, set | frozenset) else f"a {type(labels).__name__}"
+        raise ValueError(
+            "must be a YAML list in the order of the class ids ([a, b, c], or one `- label` a line), "
+            f"not {what}"
+        )
+    return labels
+
+
 class DataParams(Section):
     raw_dir: str = "data/raw"
     prepared_dir: str = "data/prepared"
@@ -277,7 +290,7 @@ class DataParams(Section):
     # same task, so a new task (even one that reuses the old class names) gets a name of its own.
     task: str = DEFAULT_TASK
     # The allowed labels; a row with any other label is an error. null: whatever the data holds.
-    labels: list[str] | None = None
+    labels: Annotated[list[str] | None, BeforeValidator(_a_sequence)] = None
     # A row whose text is empty after whitespace normalisation: stop with an error, or drop it.
     empty_text: Literal["error", "drop"] = "error"
     split: SplitParams = SplitParams()
@@ -657,6 +670,16 @@ def _a_backoff(poll_seconds: tuple[float, float]) -> None:
         )
 
 
+# The tags sagemaker.py sets on every training job; with sagemaker.tags at most 50 (TagList).
+OWN_TAGS = ("project", "git-commit", "git-branch", "hyperparameters")
+MAX_USER_TAGS = 50 - len(OWN_TAGS)
+
+
+def _a_tag_character(character: str) -> bool:
+    """Whether SageMaker's TagKey/TagValue pattern takes it: \\p{L}, \\p{Z}, \\p{N} or _.:/=+-@."""
+    return unicodedata.category(character)[0] in "LZN" or character in "_.:/=+-@"
+
+
 class SageMakerParams(Section):
     """The training job of the `sagemaker` train backend (docs/sagemaker.md).
 
@@ -736,12 +759,28 @@ class SageMakerParams(Section):
         # SageMaker's Tag (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_Tag.html): keys
         # of 1-128 characters, values of at most 256; keys starting with aws: are reserved for AWS
         # ("Tag restrictions", https://docs.aws.amazon.com/tag-editor/latest/userguide/tagging.html).
+        # botocore's sagemaker service model: TagList holds at most 50 tags, and TagKey and TagValue
+        # match ([\p{L}\p{Z}\p{N}_.:/=+\-@]*): letters, spaces, digits and _.:/=+-@ (API_Tag.html).
+        if len(tags) > MAX_USER_TAGS:
+            raise ValueError(
+                f"{len(tags)} tags: a SageMaker job takes at most 50, and the project sets "
+                f"{len(OWN_TAGS)} itself ({', '.join(OWN_TAGS)}): give at most {MAX_USER_TAGS}"
+            )
         for key, value in tags.items():
             if not 1 <= len(key) <= 128 or len(value) > 256 or key.lower().startswith("aws:"):
                 raise ValueError(
                     f"tag {_shown(key, 40)}: a key of 1 to 128 characters not starting with aws: (AWS "
                     "reserves it) and a value of at most 256"
                 )
+            if key in OWN_TAGS:
+                raise ValueError(f"tag {key!r} is set by the project itself; name your tag otherwise")
+            for what, text in (("key", key), ("value", value)):
+                bad = next((c for c in text if not _a_tag_character(c)), None)
+                if bad is not None:
+                    raise ValueError(
+                        f"tag {_shown(key, 40)}: the {what} holds {character_name(bad)}, which SageMaker "
+                        "refuses in tags: use letters, digits, spaces and _ . : / = + - @ only"
+                    )
         return tags
 
     @model_validator(mode="after")
@@ -992,13 +1031,43 @@ def _shown(value: Any, limit: int = 120) -> str:
     return text if len(text) <= limit else text[:limit] + " ..."
 
 
-class _DuplicateKey(ValueError):
+class _Refused(ValueError):
+    """What the strict loader refuses, with the line."""
+
+
+class _DuplicateKey(_Refused):
     pass
+
+
+# YAML 1.1 (PyYAML) reads 1:30 as 90 (base 60) and 010 as 8 (octal); YAML 1.2 and most readers
+# take neither: no setting is written so, and a time or a zero-padded number would change silently.
+_BASE_60 = re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?")
+_OCTAL = re.compile(r"[-+]?0[0-7_]+")
 
 
 class _StrictLoader(yaml.SafeLoader):
     """YAML's safe loader, except that a key given twice in one mapping is an error (PyYAML would
-    silently keep the last value)."""
+    silently keep the last value), and so are YAML 1.1's base-60 and octal numbers."""
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        self._plain_number(node)
+        return super().construct_yaml_int(node)
+
+    def construct_yaml_float(self, node: yaml.ScalarNode) -> float:
+        self._plain_number(node)
+        return super().construct_yaml_float(node)
+
+    @staticmethod
+    def _plain_number(node: yaml.ScalarNode) -> None:
+        value = node.value.strip()
+        read = "base 60 (1:30 is 90)" if _BASE_60.fullmatch(value) else None
+        if read is None and _OCTAL.fullmatch(value):
+            read = "octal (010 is 8)"
+        if read is not None:
+            raise _Refused(
+                f"line {node.start_mark.line + 1}: {value[:40]!r} is read by YAML as a number in {read}: "
+                "write the number in plain digits without a leading 0, or quote it if it is text"
+            )
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
         first_line: dict[Any, int] = {}
@@ -1017,6 +1086,11 @@ class _StrictLoader(yaml.SafeLoader):
                 )
             first_line[key] = line
         return super().construct_mapping(node, deep=deep)
+
+
+# The registry holds SafeConstructor's own functions: the overrides above take effect through it.
+_StrictLoader.add_constructor("tag:yaml.org,2002:int", _StrictLoader.construct_yaml_int)
+_StrictLoader.add_constructor("tag:yaml.org,2002:float", _StrictLoader.construct_yaml_float)
 
 
 # Keys whose built-in default would let a check pass what it should refuse (thresholds of 0, no
@@ -1102,7 +1176,7 @@ def read_params_bytes(data: bytes, source: Path | str) -> Any:
     loader.name = str(source)  # PyYAML's messages would say `in "<unicode string>"`
     try:
         raw = loader.get_single_data()
-    except _DuplicateKey as error:
+    except _Refused as error:
         raise ParamsError(f"{source}: {error}") from None
     except yaml.YAMLError as error:
         raise ParamsError(f"{source}: not valid YAML: {error}") from None
