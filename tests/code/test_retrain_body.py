@@ -107,3 +107,15 @@ def test_retrain_pr_refuses_a_base_that_is_not_a_branch_before_any_git(base, mon
     monkeypatch.setattr(retrain, "run", lambda *a, **k: pytest.fail("git or gh ran"))
     with pytest.raises(retrain.RetrainError, match="is not a branch name"):
         retrain.open_pr(base=base)
+
+
+def test_a_long_key_list_is_cut_to_what_a_pull_request_body_holds():
+    """Round 8, U-r1: 1,200 keys of 160 characters made a body GitHub refuses (and one argument past
+    the kernel's limit)."""
+    keys = ["incoming/" + "x" * 150 + f"{i}.csv" for i in range(1200)]
+    body = retrain.pr_body({"bucket": "b", "rows": 3, "new": keys})
+    assert len(body) < 65_536
+    _, content = block_of(body)
+    shown = content.splitlines()
+    assert shown == [f"new: s3://b/{key}" for key in keys[: len(shown)]] and shown
+    assert f"and {1200 - len(shown)} more of the 1200 objects, not listed" in body

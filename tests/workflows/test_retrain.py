@@ -99,6 +99,7 @@ def github(project: Path, tmp_path: Path, monkeypatch) -> Path:
         ' pull requests (createPullRequest)" >&2; exit 1\n'
         "fi\n"
         'printf "%s\\n" "$@" > "$GH_CALLS"\n'
+        'for arg; do [ "$prev" = --body-file ] && cat "$arg" >> "$GH_CALLS"; prev="$arg"; done\n'
         'echo https://github.com/acme/textclf/pull/7 | tee "$GH_OPEN"\n',
         encoding="utf-8",
     )

@@ -423,6 +423,12 @@ def _fenced(lines: list[str]) -> str:
     return f"{fence}text\n{text}\n{fence}"
 
 
+# The keys a PR body lists: GitHub refuses a body over 65,536 characters ("body is too long (maximum
+# is 65536 characters)"), and the list must leave room for the text around it.
+BODY_KEYS = 100
+BODY_KEY_CHARS = 40_000
+
+
 def pr_body(summary: dict[str, Any]) -> str:
     rows = summary.get("rows")
     lines = [
@@ -437,8 +443,19 @@ def pr_body(summary: dict[str, Any]) -> str:
         for title, key in (("new", "new"), ("changed", "updated"))
         for item in summary.get(key, [])
     ]
+    shown: list[str] = []
+    for line in listed[:BODY_KEYS]:
+        if sum(len(item) + 1 for item in shown) + len(line) > BODY_KEY_CHARS:
+            break
+        shown.append(line)
     if listed:
-        lines += ["The imported objects:", "", _fenced(listed)]
+        lines += ["The imported objects:", "", _fenced(shown)]
+    if len(shown) < len(listed):
+        lines += [
+            "",
+            f"and {len(listed) - len(shown)} more of the {len(listed)} objects, not listed (a pull request's "
+            "body holds at most 65,536 characters); the branch's data.dvc covers them all.",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -472,7 +489,11 @@ def open_pr(base: str = "main", remote: str = "origin", summary_file: Path = SUM
 
     The branch may exist without a PR (an earlier run pushed it and then `gh pr create` was
     refused, or someone closed the PR): what counts is an open PR, so a PR is opened for it."""
-    if not BRANCH.fullmatch(base) or ".." in base:
+    if (
+        not BRANCH.fullmatch(base)
+        or ".." in base
+        or run(["git", "check-ref-format", "--branch", base], check=False).returncode != 0
+    ):
         # An empty base reported "no new data" without looking; an option-like one reached gh.
         raise RetrainError(f"--base {base!r} is not a branch name: pass the branch the PR goes to (main)")
     if run(["git", "diff", "--quiet", "--", str(DATA_FILE)], check=False).returncode == 0:
@@ -499,25 +520,21 @@ def open_pr(base: str = "main", remote: str = "origin", summary_file: Path = SUM
         run(["git", "switch", "--create", branch])
         run(["git", *identity, "commit", "--quiet", "--message", title, "--", str(DATA_FILE)])
         run(["git", "push", "--quiet", remote, f"HEAD:refs/heads/{branch}"])
-    command = [
-        "gh",
-        "pr",
-        "create",
-        "--base",
-        base,
-        "--head",
-        branch,
-        "--title",
-        title,
-        "--body",
-        pr_body(summary),
-    ]
-    created = run(command, check=False)
+    # The body goes in a file: a long list of keys in one argument passed the kernel's limit
+    # ("Argument list too long").
+    with tempfile.TemporaryDirectory(prefix="textclf-pr-") as work:
+        body = Path(work) / "body.md"
+        body.write_text(pr_body(summary), encoding="utf-8")
+        command = ["gh", "pr", "create", "--base", base, "--head", branch, "--title", title]
+        created = run([*command, "--body-file", str(body)], check=False)
     if created.returncode != 0:
-        raise RetrainError(
-            f"`gh pr create --head {branch}` failed: {(created.stderr or created.stdout).strip()}\n"
-            f"  {PR_PERMISSION_HINT}"
+        said = (created.stderr or created.stdout).strip()
+        hint = (
+            PR_PERMISSION_HINT
+            if re.search(r"not permitted|not accessible|\b403\b", said)
+            else (f"The branch {branch} is pushed: the next run opens the pull request")
         )
+        raise RetrainError(f"`gh pr create --head {branch}` failed: {said}\n  {hint}")
     url = created.stdout.strip()
     log(f"opened {url or branch}")
     return branch
