@@ -1104,6 +1104,45 @@ GATE_KEYS = {
 }
 
 
+_MERGE = "tag:yaml.org,2002:merge"
+
+
+def _entry(mapping: yaml.MappingNode, key: str) -> tuple[yaml.Node, yaml.Node, bool] | None:
+    """(key node, value node, whether a YAML merge `<<` gives it) of `key` in `mapping`, as the
+    loader reads it: a key written in the mapping comes before what a merge brings."""
+    merged = []
+    for key_node, value_node in mapping.value:
+        if key_node.tag == _MERGE:
+            merged += value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+        elif isinstance(key_node, yaml.ScalarNode) and key_node.value == key:
+            return key_node, value_node, False
+    for source in merged:
+        found = _entry(source, key) if isinstance(source, yaml.MappingNode) else None
+        if found is not None:
+            return found[0], found[1], True
+    return None
+
+
+def _gate_keys_in_place(root: yaml.Node) -> None:
+    """The GATE_KEYS written where they are read: not brought by a merge (`<<: *other`) nor an
+    alias (`*name`) from another place, where a reviewer of the section would not see them."""
+    for dotted in GATE_KEYS:
+        node, path = root, []
+        for part in dotted.split("."):
+            found = _entry(node, part) if isinstance(node, yaml.MappingNode) else None
+            if found is None:
+                break
+            key_node, node, merged = found
+            path.append(part)
+            if merged or node.start_mark.index < key_node.end_mark.index:
+                how = "a YAML merge (<<)" if merged else "a YAML alias (*name)"
+                raise _Refused(
+                    f"{'.'.join(path)} comes through {how} from line {node.start_mark.line + 1}; the "
+                    "labels and the gate's thresholds are written out in their own section, where a "
+                    "reviewer reads them: write the values there"
+                )
+
+
 def _given(raw: dict[str, Any], dotted: str) -> bool:
     node: Any = raw
     for part in dotted.split("."):
@@ -1175,7 +1214,10 @@ def read_params_bytes(data: bytes, source: Path | str) -> Any:
     loader = _StrictLoader(text)  # a SafeLoader
     loader.name = str(source)  # PyYAML's messages would say `in "<unicode string>"`
     try:
-        raw = loader.get_single_data()
+        node = loader.get_single_node()
+        if node is not None:
+            _gate_keys_in_place(node)
+        raw = None if node is None else loader.construct_document(node)
     except _Refused as error:
         raise ParamsError(f"{source}: {error}") from None
     except yaml.YAMLError as error:
