@@ -34,10 +34,10 @@ def test_a_line_that_is_no_pattern_is_named(project: Path, line: str, where: str
     expected = f"{where}.dvcignore line 2: {line!r} is not a pattern DVC can use"
     with pytest.raises(prepare.DataError) as refused:
         prepare.data_files(Path("data/raw"))
-    assert expected in str(refused.value), refused.value
+    assert str(refused.value).startswith(expected), refused.value  # named from the repository root
     with pytest.raises(retrain.RetrainError) as refused:
         retrain.hidden_by_dvcignore(Path("data/raw/incoming/a.csv"))
-    assert expected in str(refused.value) and "nothing was imported" in str(refused.value)
+    assert str(refused.value).startswith(expected) and "nothing was imported" in str(refused.value)
 
 
 @pytest.mark.parametrize("pattern", ["*", "messages.csv", "*.csv"])
@@ -46,4 +46,6 @@ def test_a_dvcignore_hiding_every_data_file_is_named(project: Path, pattern: str
     with pytest.raises(prepare.DataError) as refused:
         prepare.data_files(Path("data/raw"))
     message = str(refused.value)
-    assert "data/raw/messages.csv" in message and ".dvcignore hides them (" in message, message
+    assert "data/raw/messages.csv" in message and ".dvcignore hides them (data/raw/.dvcignore)" in message, (
+        message
+    )

@@ -107,7 +107,7 @@ def _dvcignore_specs(folders: Iterable[Path]) -> list[tuple[Path, object]]:
                     pathspec.PathSpec.from_lines("gitwildmatch", [line])
                 except (ValueError, re.error) as error:
                     raise DataError(
-                        f"{ignore} line {number}: {line!r} is not a pattern DVC can use ({error}); "
+                        f"{_shown(ignore)} line {number}: {line!r} is not a pattern DVC can use ({error}); "
                         "DVC stops on it too: fix or delete the line (gitignore syntax: "
                         "https://git-scm.com/docs/gitignore)"
                     ) from None
@@ -119,11 +119,17 @@ def _inside(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
 
+def _shown(path: Path) -> Path:
+    """A path as the user names it: relative to the repository root (the current folder) if inside."""
+    root = Path.cwd().resolve()
+    return path.relative_to(root) if _inside(path, root) else path
+
+
 def _hiding(absolute: Path, specs: list[tuple[Path, object]], tail: str = "") -> Path | None:
     """The `.dvcignore` that hides the file (or, with tail "/", the folder), or None."""
     for where, spec in specs:
         if spec.match_file(absolute.relative_to(where).as_posix() + tail):
-            return where / ".dvcignore"
+            return _shown(where / ".dvcignore")
     return None
 
 
@@ -205,9 +211,9 @@ def data_files(raw_dir: Path, allow_empty: bool = False) -> list[Path]:
     if not files and hidden and not allow_empty:
         path, ignore = hidden[0]
         raise DataError(
-            f"{raw_dir}: no .csv, .jsonl or .parquet files prepare may read: {len(hidden)} are there "
-            f"({path} ...) but .dvcignore hides them ({ignore}), so DVC does not version them; remove "
-            "the line that matches them from that .dvcignore"
+            f"{raw_dir}: no .csv, .jsonl or .parquet files prepare may read: {len(hidden)} such file(s) "
+            f"are there ({path}{' ...' if len(hidden) > 1 else ''}) but .dvcignore hides them ({ignore}), "
+            "so DVC does not version them; remove the line that matches them from that .dvcignore"
         )
     if not files and not allow_empty:
         raise DataError(f"{raw_dir}: no .csv, .jsonl or .parquet files found")
