@@ -160,7 +160,6 @@ def test_malformed_jsonlines_is_a_400_naming_the_line(server, body, message):
 PROTOCOL_ERRORS = [
     # (description, raw request, status, message)
     ("unknown method", b"FOO /invocations HTTP/1.1\r\nHost: x\r\n\r\n", 405, "use GET /ping or POST"),
-    ("HEAD", b"HEAD /ping HTTP/1.1\r\nHost: x\r\n\r\n", 405, "use GET /ping"),
     ("malformed request line", b"GARBAGE\r\n\r\n", 400, "Bad request"),
     ("unsupported version", b"GET /ping HTTP/2.0\r\nHost: x\r\n\r\n", 400, "Invalid HTTP version"),
     (

@@ -6,10 +6,12 @@
   SageMaker Batch Transform sends with `SplitType: Line`). The answer is JSON:
   `{"model_version": "...", "predictions": [{"label": "...", "score": 0.97, "truncated": false}]}`,
   one prediction per input, in order (JSON lines, one prediction a line, when the client accepts
-  only `application/jsonlines`). Every client error is a 4xx with a JSON `{"error": "..."}` body
+  only `application/jsonlines`). `HEAD /ping` answers as GET without the body (RFC 9110 section
+  9.1). Every client error is a 4xx with a JSON `{"error": "..."}` body
   that says what to change: 400 malformed input, 405 another method, 406 no acceptable answer type,
   408 a body that stops arriving, 411 no Content-Length, 413 too many texts, too long a text (when
-  `deploy.serve.long_text` is `reject`) or too big a body, 415 another content type.
+  `deploy.serve.long_text` is `reject`) or too big a body, 415 another content type or a charset
+  other than UTF-8 (or US-ASCII).
 
 Predictions go through `textclf.serving.inference`, the module the evaluate stage scores the test
 split with: the endpoint serves exactly the graph the gate judged. No torch in this process.
@@ -126,6 +128,16 @@ class Limits:
 
 def _media_type(header: str | None) -> str:
     return (header or "").split(";", 1)[0].strip().lower()
+
+
+def _charset(header: str | None) -> str | None:
+    """The Content-Type's `charset` parameter, lower-case and unquoted (RFC 9110 section 8.3.2:
+    parameter names and charset values are case-insensitive), or None when it has none."""
+    for parameter in (header or "").split(";")[1:]:
+        name, _, value = parameter.partition("=")
+        if name.strip(OWS).lower() == "charset":
+            return value.strip(OWS).strip('"').lower()
+    return None
 
 
 def _quality(media_range: str) -> float:
@@ -251,6 +263,8 @@ def parse_json(text: str) -> list[str]:
 
 
 PARSERS = {"application/json": parse_json, "text/csv": parse_csv, JSONLINES: parse_jsonlines}
+# The charsets a body may declare (lower-case), and how it is decoded: UTF-8 and its ASCII subset.
+CHARSETS = {"utf-8": "utf-8", "us-ascii": "ascii"}
 
 
 def parse_texts(body: bytes, content_type: str | None) -> list[str]:
@@ -262,10 +276,22 @@ def parse_texts(body: bytes, content_type: str | None) -> list[str]:
             HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
             f"content type {media_type!r} is not supported: use application/json, text/csv or {JSONLINES}",
         )
+    charset = _charset(content_type)
+    codec = CHARSETS.get("utf-8" if charset is None else charset)
+    if codec is None:
+        # RFC 9110 section 15.5.16: 415 when the content is in a format the target does not support
+        # "due to the request's indicated Content-Type"; decoding it as UTF-8 made a latin-1 body a
+        # 400 "not valid UTF-8", and an ASCII one went through under a false label.
+        raise RequestError(
+            HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+            f"charset {_clip(charset or '')!r} is not supported: send the body in UTF-8 "
+            f"({media_type}; charset=utf-8, or no charset)",
+        )
     try:
-        text = body.decode("utf-8")
+        text = body.decode(codec)
     except UnicodeDecodeError as error:
-        raise _bad(f"body is not valid UTF-8 ({error.reason} at byte {error.start})") from None
+        name = "UTF-8" if codec == "utf-8" else "US-ASCII"
+        raise _bad(f"body is not valid {name} ({error.reason} at byte {error.start})") from None
     return parser(text)
 
 
@@ -583,6 +609,11 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(HTTPStatus.OK, {"status": "ready", "model_version": self.service.model_version})
         return self._send(HTTPStatus.SERVICE_UNAVAILABLE, {"status": "loading"})
 
+    # RFC 9110 section 9.1: "All general-purpose servers MUST support the methods GET and HEAD";
+    # section 9.3.2: HEAD is GET without the content, with the same header fields (Content-Length
+    # included). _write leaves the body out for a HEAD request.
+    do_HEAD = do_GET
+
     def do_POST(self) -> None:
         if urlsplit(self.path).path == "/ping":
             return self._method_not_allowed()
@@ -628,13 +659,15 @@ class Handler(BaseHTTPRequestHandler):
         """405 with the Allow header a 405 must carry (RFC 9110, section 15.5.6): the path's one
         method, or both for another path."""
         self.close_connection = True  # a body, if any, was not read
-        allowed = {"/ping": "GET", "/invocations": "POST"}.get(urlsplit(self.path).path)
+        allowed = {"/ping": "GET, HEAD", "/invocations": "POST"}.get(urlsplit(self.path).path)
         message = (
-            f"use {allowed} {urlsplit(self.path).path}" if allowed else "use GET /ping or POST /invocations"
+            f"use {allowed.split(',')[0]} {urlsplit(self.path).path}"
+            if allowed
+            else "use GET /ping or POST /invocations"
         )
-        self._send(HTTPStatus.METHOD_NOT_ALLOWED, {"error": message}, {"Allow": allowed or "GET, POST"})
+        self._send(HTTPStatus.METHOD_NOT_ALLOWED, {"error": message}, {"Allow": allowed or "GET, HEAD, POST"})
 
-    do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _method_not_allowed
+    do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _method_not_allowed
 
     def _check_content_coding(self) -> None:
         """The body is read as it comes: a content coding (gzip, br, ...) would be classified as
@@ -733,7 +766,8 @@ class Handler(BaseHTTPRequestHandler):
         if self.close_connection:
             self.send_header("Connection", "close")
         self.end_headers()
-        self.wfile.write(body)
+        if self.command != "HEAD":  # a HEAD answer has the headers of GET's and no content
+            self.wfile.write(body)
         self.wfile.flush()  # before the request counts as done: a draining server may exit next
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
