@@ -71,3 +71,27 @@ def test_a_replaced_file_is_checked_as_replaced_and_good_data_passes(project: Pa
     assert retrain.check_new_files(staging, data(list(LABELS)), "bucket", [imported]) == 12
     write(staging / "a.csv", rows("first") + rows("third"))  # repeats (same labels) are not new rows
     assert retrain.check_new_files(staging, data(None), "bucket") == 12
+
+
+def test_the_import_places_nothing_when_the_joined_dataset_fails(project: Path) -> None:
+    from tests.code.test_retrain_body import IncomingBucket
+
+    from textclf.config import AwsParams
+
+    def body(pairs) -> bytes:
+        return ("text,label\n" + "".join(f"{text},{label}\n" for text, label in pairs)).encode()
+
+    twins = IncomingBucket({"incoming/a.csv": body((t, label.upper()) for t, label in rows("second"))})
+    with pytest.raises(
+        retrain.RetrainError, match=r"s3://textclf-.*/incoming/a\.csv: row 1 .*differ only in case"
+    ):
+        retrain.import_incoming(AwsParams().resolved(), data(None), s3=twins)
+    assert not (project / "data/raw/incoming").exists()
+    # A changed version of an imported object that corrects its own labels replaces it.
+    good = IncomingBucket({"incoming/a.csv": body(rows("second"))})
+    assert retrain.import_incoming(AwsParams().resolved(), data(list(LABELS)), s3=good).new == [
+        "incoming/a.csv"
+    ]
+    fixed = IncomingBucket({"incoming/a.csv": body((t, "returns") for t, _ in rows("second"))})
+    summary = retrain.import_incoming(AwsParams().resolved(), data(list(LABELS)), s3=fixed)
+    assert summary.updated == ["incoming/a.csv"] and summary.rows == 12
