@@ -2,10 +2,12 @@
 
 `import_incoming` copies every .csv, .jsonl or .parquet object under `s3://<data bucket>/incoming/`
 to `<data.raw_dir>/incoming/<same relative path>` (the prepare stage reads every file below
-raw_dir), after checking each one as the prepare stage would (columns, types, labels), so a bad
-file stops the import with its S3 key and row and changes nothing. An object already imported with
-the same bytes is skipped, so reruns and the weekly schedule are idempotent; nothing is deleted
-from the bucket (the dataset in git, via data.dvc, is the record of what was imported).
+raw_dir), after checking the dataset they join (the raw folder's files and the new ones) as the
+prepare stage will read it (columns, types, labels, case twins, classes, a text given another
+label), so a bad file stops the import with its S3 key and row and changes nothing. An object
+already imported with the same bytes is skipped, so reruns and the weekly schedule are idempotent;
+nothing is deleted from the bucket (the dataset in git, via data.dvc, is the record of what was
+imported).
 `dvc commit` then re-hashes the dataset into data.dvc and `dvc push` uploads it.
 
 `open_pr` commits data.dvc on a branch named after the dataset's hash and opens a PR with `gh`, so
