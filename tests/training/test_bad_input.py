@@ -267,3 +267,31 @@ def test_every_documented_form_of_each_kms_field_is_taken_at_create(cloud, proje
         described = sm.describe_training_job(TrainingJobName=name)
         assert described["ResourceConfig"]["VolumeKmsKeyId"] == volume
         assert described["OutputDataConfig"]["KmsKeyId"] == output
+
+
+@pytest.mark.parametrize(
+    ("tags", "message"),
+    [
+        (
+            [{"Key": f"k{i}", "Value": "v"} for i in range(51)],
+            "Invalid Tags: 51 tags; a training job takes at most 50",
+        ),
+        ([{"Key": "a;b", "Value": "v"}], "Invalid Tag Key 'a;b' (U+003B)"),
+        ([{"Key": "team", "Value": "x*y"}], "Invalid Tag Value 'x*y' (U+002A)"),
+        ([{"Key": "k" * 129, "Value": "v"}], "(more than 128 characters)"),
+    ],
+)
+def test_tags_sagemaker_refuses_are_refused_at_create(cloud, project, tags, message):
+    """CreateTrainingJob takes at most 50 tags, each Key and Value of the pattern
+    ^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$ (API reference, CreateTrainingJob and Tag); botocore checks
+    neither, so the local cloud refuses them as SageMaker does."""
+    from botocore.exceptions import ClientError
+
+    request = plan_request(project)
+    request["Tags"] = tags
+    with pytest.raises(ClientError) as raised:
+        boto3.client("sagemaker", region_name=REGION).create_training_job(**request)
+    error = raised.value.response["Error"]
+    assert error["Code"] == "ValidationException"
+    assert message in error["Message"]
+    assert no_job_started()

@@ -38,6 +38,7 @@ import shutil
 import tempfile
 import threading
 import time
+import unicodedata
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -106,6 +107,41 @@ def kms_key_refused(request: dict[str, Any]) -> str | None:
             f"Invalid ResourceConfig.VolumeKmsKeyId: {instance_type} has local storage, which is encrypted "
             "by a hardware module on the instance; a VolumeKmsKeyId cannot be requested for it."
         )
+    return None
+
+
+# CreateTrainingJob's Tags: at most 50 (API_CreateTrainingJob, "Tags ... Maximum number of 50
+# items"); a Tag's Key 1-128 and Value 0-256 characters of the pattern ^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$
+# (API_Tag, https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_Tag.html), which botocore's
+# validation does not check (it checks minimum lengths only). Letters, separators and numbers are
+# Unicode's L*, Z* and N* categories.
+MAX_TAGS = 50
+TAG_PUNCTUATION = set("_.:/=+-@")
+
+
+def _tag_character_refused(text: str) -> str | None:
+    for character in text:
+        if character not in TAG_PUNCTUATION and unicodedata.category(character)[0] not in "LZN":
+            return character
+    return None
+
+
+def tags_refused(tags: Any) -> str | None:
+    """The ValidationException message for CreateTrainingJob's Tags SageMaker refuses, or None."""
+    tags = tags or []
+    if len(tags) > MAX_TAGS:
+        return f"Invalid Tags: {len(tags)} tags; a training job takes at most {MAX_TAGS}."
+    for tag in tags:
+        key, value = str(tag.get("Key", "")), str(tag.get("Value", ""))
+        for member, text, longest in (("Key", key, 128), ("Value", value, 256)):
+            bad = _tag_character_refused(text)
+            if len(text) > longest or bad is not None:
+                why = f"U+{ord(bad):04X}" if bad is not None else f"more than {longest} characters"
+                return (
+                    f"Invalid Tag {member} {text[:60]!r} ({why}): it must match "
+                    r"^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$ and hold at most "
+                    f"{longest} characters."
+                )
     return None
 
 
@@ -499,6 +535,7 @@ def install() -> None:
         refused = kms_key_refused(
             {key: self._get_param(key) for key in ("OutputDataConfig", "ResourceConfig")}
         )
+        refused = refused or tags_refused(self._get_param("Tags"))
         if refused:
             raise ValidationError(message=refused)
         name = self._get_param("TrainingJobName")
