@@ -565,27 +565,35 @@ def check_joined(existing: list[Path], new: list[Path], params: DataParams) -> i
     """Check the dataset the `new` files make with the `existing` ones as prepare will read it (rows,
     labels, case twins, classes), and that no new row gives an existing row's text another label
     (prepare would drop both copies); DataError naming both rows. Returns the rows the new files
-    add after clean-up. Memory: a digest and a place per row, as prepare's own collector."""
-    fresh = set(new)
-    places: list[tuple[Path, int, int | None]] = []  # per kept row: where it is
+    add after clean-up. Memory: a digest and a place (file, row, line) per row, as prepare's own."""
+    files = [*existing, *new]
+    file_of = {path: number for number, path in enumerate(files)}
+    file_ids, row_ids, line_ids = array("l"), array("q"), array("q")  # per kept row; line -1: none
+
+    def where(row: int) -> str:
+        line = line_ids[row]
+        return _row_name(files[file_ids[row]], row_ids[row], None if line < 0 else line)
+
     with open(os.devnull, "wb") as sink:
         collector = _Collector(params, sink)
-        for text, label, path, index, line in iter_rows(Path(params.raw_dir), params, [*existing, *new]):
+        for text, label, path, index, line in iter_rows(Path(params.raw_dir), params, files):
             before = len(collector.label_ids)
             other = collector.add(text, label, lambda p=path, i=index, n=line: _row_name(p, i, n))
             if len(collector.label_ids) > before:
-                places.append((path, index, line))
-            elif other is not None and (path in fresh) != (places[other][0] in fresh):
+                file_ids.append(file_of[path])
+                row_ids.append(index)
+                line_ids.append(-1 if line is None else line)
+            elif other is not None and (file_of[path] >= len(existing)) != (file_ids[other] >= len(existing)):
                 first = collector.label_names[collector.label_ids[other]]
                 raise DataError(
-                    f"{_row_name(path, index, line)}: its text is the text of {_row_name(*places[other])} "
-                    f"with another label ({label!r}, there {first!r}); prepare would drop both rows: "
-                    "correct the label in one of them, or remove the row from the new file"
+                    f"{_row_name(path, index, line)}: its text is the text of {where(other)} with another "
+                    f"label ({label!r}, there {first!r}); prepare would drop both rows: correct the label "
+                    "in one of them, or remove the row from the new file"
                 )
     kept = collector.kept()
     collector.check_case()
     label_set(Counter(collector.label_names[collector.label_ids[i]] for i in kept), params)
-    return sum(1 for i in kept if places[i][0] in fresh)
+    return sum(1 for i in kept if file_ids[i] >= len(existing))
 
 
 def label_set(present: Counter, params: DataParams) -> list[str]:
