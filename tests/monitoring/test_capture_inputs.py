@@ -50,3 +50,19 @@ def test_a_flush_interval_the_writer_cannot_use_is_refused(value):
 def test_no_flush_interval_is_the_default():
     assert capture.flush_seconds(None) == capture.FLUSH_SECONDS == capture.flush_seconds("")
     assert capture.flush_seconds("2.5") == 2.5
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "named"),
+    [
+        ("AWS_REGION", "us\neast-1", "AWS_REGION="),
+        ("AWS_ENDPOINT_URL", "http://[::1", "AWS_ENDPOINT_URL"),
+        ("AWS_ENDPOINT_URL", "notaurl", "AWS_ENDPOINT_URL"),
+    ],
+)
+def test_aws_settings_the_writer_cannot_use_are_refused_at_start(setting, value, named):
+    """Before: checked only when the first flush signed a request, and then logged on every flush
+    ("never cost a prediction"), so a capture that could never write started as "on"."""
+    env = {capture.URI_ENV: f"s3://{BUCKET}/captured/x/", setting: value}
+    with pytest.raises(ValueError, match=named):
+        capture.from_environment(0.5, env)

@@ -89,7 +89,7 @@ def s3_put(uri: str, env: dict[str, str] | None = None) -> Put:
     """Write objects under the capture URI's bucket, as the container's credentials."""
     env = dict(os.environ if env is None else env)
     bucket, _ = split_uri(uri)
-    region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
+    region = fetch.region(env)
 
     def put(key: str, body: bytes) -> None:
         url = fetch.object_url(f"s3://{bucket}/{key}", env, region)
@@ -187,7 +187,11 @@ def from_environment(fraction: float, env: dict[str, str] | None = None) -> Capt
     if not uri:
         _log(status="off", reason=f"deploy.serve.capture_fraction is {fraction} but {URI_ENV} is not set")
         return None
-    _, prefix = split_uri(uri)
+    bucket, prefix = split_uri(uri)
+    try:  # the region and endpoint settings checked at start, not on every flush
+        fetch.object_url(f"s3://{bucket}/x", env, fetch.region(env))
+    except fetch.FetchError as error:
+        raise ValueError(str(error)) from None
     flush = flush_seconds(env.get("TEXTCLF_CAPTURE_FLUSH_SECONDS"))
     _log(status="on", fraction=fraction, uri=uri, flush_seconds=flush)
     return Capture(fraction, prefix, s3_put(uri, env), flush)
