@@ -47,6 +47,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from textclf import awsclient
 from textclf.config import TRAIN_JOB_FILE, AwsParams, Params, SageMakerParams
 from textclf.interrupt import sigterm_as_interrupt
 from textclf.pipeline.train import HISTORY_FILE, Hyperparameters
@@ -78,6 +79,16 @@ Log = Callable[[str], None]
 
 class SageMakerError(RuntimeError):
     """The training job could not be started, or did not complete. The message says what to do."""
+
+
+def aws_client(service: str, region: str) -> Any:
+    """A boto3 client through the shared guard (textclf.awsclient): an AWS setting of the
+    environment boto3 cannot use (AWS_PROFILE, AWS_ENDPOINT_URL, AWS_MAX_ATTEMPTS...) is a
+    SageMakerError naming it, not botocore's traceback."""
+    try:
+        return awsclient.aws_client(service, region)
+    except awsclient.AwsSettingError as error:
+        raise SageMakerError(str(error)) from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -346,28 +357,30 @@ def check_settings(settings: SageMakerParams) -> None:
 
 
 def training_instance_types() -> set[str]:
-    """What SageMaker trains on, from the API model that ships with botocore (no call)."""
-    import botocore.session
+    """What SageMaker trains on, from the API model that ships with botocore (no call; read with
+    botocore's loader, not a session, which would read the environment's AWS profile first)."""
+    from botocore.loaders import create_loader
+    from botocore.model import ServiceModel
 
-    model = botocore.session.get_session().get_service_model("sagemaker")
+    model = ServiceModel(create_loader().load_service_model("sagemaker", "service-2"))
     return set(model.shape_for("TrainingInstanceType").enum)
 
 
-def check_aws(session, settings: SageMakerParams, aws: AwsParams) -> str:
+def check_aws(settings: SageMakerParams, aws: AwsParams) -> str:
     """Credentials work, the bucket exists, the image is in ECR. Returns the account id."""
     from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-    if session.get_credentials() is None:
+    if not _has_credentials(aws.region):
         raise SageMakerError(
             "no AWS credentials: configure them (AWS_PROFILE, `aws configure`, or the workflow's OIDC role) "
             "or run against the local cloud (make local-cloud)"
         )
     try:
-        account = session.client("sts").get_caller_identity()["Account"]
+        account = aws_client("sts", aws.region).get_caller_identity()["Account"]
     except (ClientError, NoCredentialsError, BotoCoreError) as error:
         raise SageMakerError(f"AWS rejected the credentials: {error}") from None
-    _check_bucket(session.client("s3"), aws.artifacts_bucket)
-    _check_image(session.client("ecr"), settings.training_image or "", account, aws.region)
+    _check_bucket(aws_client("s3", aws.region), aws.artifacts_bucket)
+    _check_image(aws_client("ecr", aws.region), settings.training_image or "", account, aws.region)
     return account
 
 
@@ -538,14 +551,9 @@ def invoke_run_function(
 ) -> dict:
     """Ask the training-run function, with this run's OIDC token for its audience; its answer, or
     SageMakerError with its reason (after `failed`, or saying what was refused)."""
-    import boto3
-
+    client = aws_client("lambda", region)
     token = github_id_token(function, env)
-    response = (
-        boto3.Session(region_name=region)
-        .client("lambda")
-        .invoke(FunctionName=function, Payload=json.dumps({**request, "token": token}).encode())
-    )
+    response = client.invoke(FunctionName=function, Payload=json.dumps({**request, "token": token}).encode())
     answer = json.loads(response["Payload"].read() or b"{}")
     if response.get("FunctionError") or not answer.get("ok"):
         reason = answer.get("reason") or answer.get("errorMessage") or answer
@@ -567,8 +575,6 @@ def publish_run_job(
     training-run function copies the run's job's model.tar.gz and those files (sha256 checked) to
     models/<head>/ with the job's provenance. Returns the manifest."""
     import uuid
-
-    import boto3
 
     function = env.get("TEXTCLF_STOP_TRAINING_FUNCTION")
     if not (function and env.get("GITHUB_RUN_ID")):
@@ -598,7 +604,7 @@ def publish_run_job(
         raise SageMakerError(
             f"{files_dir}: no files to publish; run `python -m textclf.release.promote stage-publish` first"
         )
-    s3 = s3 or boto3.Session(region_name=aws.region).client("s3")
+    s3 = s3 or aws_client("s3", aws.region)
     folder = f"{CANDIDATES_PREFIX}{commit}/{uuid.uuid4().hex}/"
     sources = {}
     for name in names:
@@ -799,17 +805,21 @@ def stop_run_job(params: Params, env: dict[str, str] | None = None, log: Log = p
 
 
 def _has_credentials(region: str) -> bool:
-    """Whether boto3 finds credentials (keys, a profile, a web identity token file) for this process."""
-    import boto3
-
-    return boto3.Session(region_name=region).get_credentials() is not None
+    """Whether boto3 finds credentials (keys, a profile, a web identity token file) for this process;
+    SageMakerError naming an AWS setting of the environment boto3 cannot use (textclf.awsclient)."""
+    problem = awsclient.environment_problem(os.environ)
+    try:
+        if problem:
+            raise awsclient.AwsSettingError(f"cannot read the AWS credentials: {problem}")
+        return awsclient.have_aws_credentials()
+    except awsclient.AwsSettingError as error:
+        raise SageMakerError(str(error)) from None
 
 
 def _stop_directly(name: str, region: str) -> tuple[str, str | None]:
-    import boto3
     from botocore.exceptions import ClientError
 
-    sm = boto3.Session(region_name=region).client("sagemaker")
+    sm = aws_client("sagemaker", region)
     try:
         status = sm.describe_training_job(TrainingJobName=name)["TrainingJobStatus"]
     except ClientError as error:
@@ -973,25 +983,31 @@ def job_phases(described: dict[str, Any]) -> list[dict[str, Any]]:
 # The backend
 
 
-def run(params: Params, hp: Hyperparameters, staging: Path, log: Log) -> dict[str, Any]:
-    """Train on SageMaker; leave the model in `staging`; return the job's facts."""
-    import boto3
-
+def preflight(params: Params) -> tuple[SageMakerParams, AwsParams]:
+    """The settings a job needs and the environment's AWS settings, checked before the train stage
+    touches anything (no network): SageMakerError naming the one to fix. Returns the resolved
+    sagemaker and aws sections."""
     settings, aws = params.sagemaker.resolved(), params.aws.resolved()
     check_settings(settings)
+    aws_client("sagemaker", aws.region)
+    return settings, aws
+
+
+def run(params: Params, hp: Hyperparameters, staging: Path, log: Log) -> dict[str, Any]:
+    """Train on SageMaker; leave the model in `staging`; return the job's facts."""
+    settings, aws = preflight(params)
     prepared = Path(params.data.prepared_dir)
     digest, listing = dataset_listing(prepared)
     git = GitInfo.detect()
-    session = boto3.Session(region_name=aws.region)
-    check_aws(session, settings, aws)
+    check_aws(settings, aws)
     plan = plan_job(params, hp, git, digest.removesuffix(".dir"), listing=listing)
     log(f"training job name: {plan.name}")
-    s3 = session.client("s3")
+    s3 = aws_client("s3", aws.region)
     upload_dataset(s3, prepared, plan.dataset_uri, log)
 
     started = time.monotonic()
-    sm = session.client("sagemaker")
-    watcher = JobWatcher(sm, session.client("logs"), plan.name, log, settings.poll_seconds)
+    sm = aws_client("sagemaker", aws.region)
+    watcher = JobWatcher(sm, aws_client("logs", aws.region), plan.name, log, settings.poll_seconds)
     # The interrupt guard covers the create call too: SageMaker may have accepted the job
     # before its answer reaches us, and a job nobody follows keeps billing.
     try:
