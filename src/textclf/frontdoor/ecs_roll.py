@@ -13,40 +13,73 @@ which model and image the service runs, so an apply never moves it.
    FAILED (the deployment circuit breaker rolled back to the previous task definition): exit 1.
    `vars` prints the same model as Terraform arguments, for the first apply.
 
-boto3 and the standard library only, like the proxy Lambda of this package.
+boto3, the standard library and textclf.awsclient (standard library only; the proxy Lambda of this
+package does not import this module). A file, setting or AWS refusal it cannot work with is one
+line naming it and what to check, exit 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import math
 import os
 import re
 import sys
 import time
+from collections.abc import Iterator
+from typing import Any
+
+from textclf import awsclient
 
 # The full commit, as the release takes it (textclf.release.promote.check_commit): a short sha could
 # name another commit's model one day.
 COMMIT = re.compile(r"^[0-9a-f]{40}$")
 
 
+class RollError(SystemExit):
+    """What the roll cannot work with (a file, a setting, an AWS refusal): main prints it, exit 2."""
+
+
+def client(service: str) -> Any:
+    """A boto3 client through the shared guard: an AWS setting of the environment boto3 cannot use
+    (AWS_PROFILE, AWS_ENDPOINT_URL, AWS_MAX_ATTEMPTS...) is named (textclf.awsclient)."""
+    try:
+        return awsclient.aws_client(service, None)  # type: ignore[arg-type]  # the default region
+    except awsclient.AwsSettingError as error:
+        raise RollError(str(error)) from None
+
+
+@contextlib.contextmanager
+def aws_errors(call: str, check: str) -> Iterator[None]:
+    """An AWS refusal or an unreachable endpoint as one line naming the call and what to check."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        yield
+    except (BotoCoreError, ClientError) as error:
+        raise RollError(f"{call}: {error}; check {check}") from None
+
+
+CREDENTIALS = "the AWS credentials and region (the release role: make infra-output, release.yml)"
+
+
 def released_model(bucket: str, prefix: str, commit: str, s3=None) -> tuple[str, str]:
     """The commit's released archive URL and the sha256 its manifest published."""
-    import boto3
-
     if not COMMIT.match(commit):
-        raise SystemExit(f"COMMIT={commit!r}: give the released commit's full sha (40 hex digits)")
-    s3 = s3 or boto3.client("s3")
+        raise RollError(f"COMMIT={commit!r}: give the released commit's full sha (40 hex digits)")
+    s3 = s3 or client("s3")
     key = f"{prefix}{commit}/manifest.json"
     try:
         manifest = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
     except Exception as error:
-        raise SystemExit(f"s3://{bucket}/{key}: no released model for {commit} ({error})") from None
+        raise RollError(f"s3://{bucket}/{key}: no released model for {commit} ({error})") from None
     if not isinstance(manifest, dict):  # a list or a string is no manifest (and has no .get)
-        raise SystemExit(f"s3://{bucket}/{key}: not the manifest of {commit} (not a JSON object)")
+        raise RollError(f"s3://{bucket}/{key}: not the manifest of {commit} (not a JSON object)")
     digest = str(manifest.get("sha256", ""))
     if manifest.get("commit") != commit or not re.fullmatch(r"[0-9a-f]{64}", digest):
-        raise SystemExit(f"s3://{bucket}/{key}: not the manifest of {commit} (commit or sha256 missing)")
+        raise RollError(f"s3://{bucket}/{key}: not the manifest of {commit} (commit or sha256 missing)")
     url = f"s3://{bucket}/{prefix}{commit}/model.tar.gz"
     return url, digest
 
@@ -81,17 +114,16 @@ CONTAINER = "serve"  # the serving container's name in terraform/ecs.tf
 def roll(cluster: str, service: str, model: dict[str, str], image: str | None, ecs=None) -> str:
     """Register the service's task definition again with `model` (TEXTCLF_MODEL_URL and
     TEXTCLF_MODEL_SHA256) and `image`, and point the service at it; returns the new revision."""
-    import boto3
-
-    ecs = ecs or boto3.client("ecs")
-    found = ecs.describe_services(cluster=cluster, services=[service])["services"]
+    ecs = ecs or client("ecs")
+    found = describe_service(ecs, cluster, service)
     if not found:
-        raise SystemExit(f"no ECS service {service} in cluster {cluster}: apply with enable_ecs = true first")
-    described = ecs.describe_task_definition(taskDefinition=found[0]["taskDefinition"], include=["TAGS"])
+        raise RollError(f"no ECS service {service} in cluster {cluster}: apply with enable_ecs = true first")
+    with aws_errors(f"DescribeTaskDefinition {found[0]['taskDefinition']}", CREDENTIALS):
+        described = ecs.describe_task_definition(taskDefinition=found[0]["taskDefinition"], include=["TAGS"])
     definition = {key: value for key, value in described["taskDefinition"].items() if key in REGISTER_KEYS}
     containers = [c for c in definition["containerDefinitions"] if c["name"] == CONTAINER]
     if len(containers) != 1:
-        raise SystemExit(f"{found[0]['taskDefinition']} has no container named {CONTAINER!r}")
+        raise RollError(f"{found[0]['taskDefinition']} has no container named {CONTAINER!r}")
     environment = {item["name"]: item["value"] for item in containers[0].get("environment", [])}
     environment.update(model)
     containers[0]["environment"] = [{"name": k, "value": v} for k, v in sorted(environment.items())]
@@ -99,8 +131,13 @@ def roll(cluster: str, service: str, model: dict[str, str], image: str | None, e
         containers[0]["image"] = image
     if described.get("tags"):
         definition["tags"] = described["tags"]
-    revision = ecs.register_task_definition(**definition)["taskDefinition"]["taskDefinitionArn"]
-    ecs.update_service(cluster=cluster, service=service, taskDefinition=revision)
+    with aws_errors(f"RegisterTaskDefinition {definition.get('family')}", CREDENTIALS):
+        revision = ecs.register_task_definition(**definition)["taskDefinition"]["taskDefinitionArn"]
+    with aws_errors(
+        f"UpdateService {service} to {revision}",
+        f"{CREDENTIALS}; the new revision is registered, the service still runs the previous one",
+    ):
+        ecs.update_service(cluster=cluster, service=service, taskDefinition=revision)
     print(json.dumps({"service": service, "task_definition": revision, **model}), flush=True)
     return revision
 
@@ -111,27 +148,93 @@ def model_environment(bucket: str, prefix: str, commit: str, s3=None) -> dict[st
     return {"TEXTCLF_MODEL_URL": url, "TEXTCLF_MODEL_SHA256": digest}
 
 
+def describe_service(ecs, cluster: str, service: str) -> list[dict[str, Any]]:
+    with aws_errors(f"DescribeServices {service} in cluster {cluster}", CREDENTIALS):
+        return ecs.describe_services(cluster=cluster, services=[service])["services"]
+
+
 def wait(cluster: str, service: str, timeout_s: float, poll_s: float, ecs=None) -> str:
     """The primary deployment's rollout state once it is no longer IN_PROGRESS."""
-    import boto3
-
-    ecs = ecs or boto3.client("ecs")
+    ecs = ecs or client("ecs")
     deadline = time.monotonic() + timeout_s
     while True:
-        found = ecs.describe_services(cluster=cluster, services=[service])["services"]
+        found = describe_service(ecs, cluster, service)
         if not found:
-            raise SystemExit(f"no ECS service {service} in cluster {cluster}")
-        primary = next(d for d in found[0]["deployments"] if d["status"] == "PRIMARY")
+            raise RollError(f"no ECS service {service} in cluster {cluster}")
+        primary = next((d for d in found[0].get("deployments", []) if d.get("status") == "PRIMARY"), None)
+        if primary is None:
+            raise RollError(
+                f"{service}: ECS lists no PRIMARY deployment; look at the service in the ECS console"
+            )
         state = primary.get("rolloutState", "COMPLETED")
         print(json.dumps({"task_definition": primary["taskDefinition"], "rollout": state}), flush=True)
         if state != "IN_PROGRESS":
             return state
         if time.monotonic() > deadline:
-            raise SystemExit(f"{service}: still rolling out after {timeout_s:.0f} s")
+            raise RollError(f"{service}: still rolling out after {timeout_s:.0f} s")
         time.sleep(poll_s)
 
 
+# terraform output -json: {"name": {"value": ..., "type": ..., "sensitive": ...}, ...}
+def read_outputs(path: str, required: tuple[str, ...]) -> dict[str, str | None]:
+    """The outputs this roll reads from `path`, each a string or None (null: not applied); RollError
+    naming the file, and the key, for anything else."""
+    what = "write it with `terraform output -json` of the main stack (make ecs-roll does)"
+    try:
+        with open(path, encoding="utf-8") as handle:
+            outputs = json.load(handle)
+    except OSError as error:
+        raise RollError(f"--outputs {path}: cannot be read ({error.strerror or error}); {what}") from None
+    except ValueError as error:
+        raise RollError(f"--outputs {path}: not JSON ({error}); {what}") from None
+    if not isinstance(outputs, dict):
+        raise RollError(f"--outputs {path}: not a JSON object of outputs; {what}")
+    found: dict[str, str | None] = {}
+    for name in ("ecs_cluster_name", "ecs_service_name", *required):
+        entry = outputs.get(name)
+        if entry is None and name not in required:
+            found[name] = None
+            continue
+        if not isinstance(entry, dict) or "value" not in entry:
+            missing = "has no output" if entry is None else 'has no {"value": ...} for'
+            raise RollError(f"--outputs {path}: {missing} {name!r}; {what}")
+        value = entry["value"]
+        if (value is None and name in required) or (
+            value is not None and (not isinstance(value, str) or not value.strip())
+        ):
+            raise RollError(f"--outputs {path}: {name!r} is {value!r}, not a name; {what}")
+        found[name] = value
+    return found
+
+
+# How often and how long `wait` asks ECS (DescribeServices): at least a second between calls (0 polled
+# without sleeping) and at most 5 minutes; a finite timeout of at most a day (inf never gave up).
+POLL_RANGE = (1.0, 300.0)
+TIMEOUT_RANGE = (1.0, 86400.0)
+
+
+def seconds(low: float, high: float):
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and low <= value <= high):
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds from {low:g} to {high:g}")
+        return value
+
+    return parse
+
+
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return run(argv)
+    except RollError as error:
+        print(f"error: {error}", file=sys.stderr, flush=True)
+        return 2
+
+
+def run(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(prog="python -m textclf.frontdoor.ecs_roll")
     commands = parser.add_subparsers(dest="command", required=True)
     model = commands.add_parser("vars", help="print the -var arguments of a released commit's model")
@@ -147,30 +250,33 @@ def main(argv: list[str] | None = None) -> int:
     follow.add_argument("--outputs", help="`terraform output -json` (ecs_cluster_name, ecs_service_name)")
     follow.add_argument("--cluster")
     follow.add_argument("--service")
-    follow.add_argument("--timeout", type=float, default=1800)
-    follow.add_argument("--poll", type=float, default=15)
+    follow.add_argument(
+        "--timeout", type=seconds(*TIMEOUT_RANGE), default=1800, help="seconds, at most a day"
+    )
+    follow.add_argument(
+        "--poll", type=seconds(*POLL_RANGE), default=15, help="seconds between calls, 1 to 300"
+    )
     args = parser.parse_args(argv)
     if args.command == "vars":
         if not args.bucket:
-            raise SystemExit("set TEXTCLF_ARTIFACTS_BUCKET (make infra-output: artifacts_bucket) or --bucket")
+            raise RollError("set TEXTCLF_ARTIFACTS_BUCKET (make infra-output: artifacts_bucket) or --bucket")
         print(" ".join(model_vars(args.bucket, args.prefix, args.commit)))
         return 0
     if args.command == "roll":
-        with open(args.outputs, encoding="utf-8") as handle:
-            outputs = {name: value.get("value") for name, value in json.load(handle).items()}
+        required = ("artifacts_bucket", "serving_repository_url") if args.image_tag else ("artifacts_bucket",)
+        outputs = read_outputs(args.outputs, required)
         if not outputs.get("ecs_cluster_name") or not outputs.get("ecs_service_name"):
-            raise SystemExit("no ECS service in the outputs: apply with enable_ecs = true first")
+            raise RollError("no ECS service in the outputs: apply with enable_ecs = true first")
         model = model_environment(str(outputs["artifacts_bucket"]), args.prefix, args.commit)
         image = f"{outputs['serving_repository_url']}:{args.image_tag}" if args.image_tag else None
-        roll(outputs["ecs_cluster_name"], outputs["ecs_service_name"], model, image)
+        roll(str(outputs["ecs_cluster_name"]), str(outputs["ecs_service_name"]), model, image)
         return 0
     if args.outputs:
-        with open(args.outputs, encoding="utf-8") as handle:
-            outputs = json.load(handle)
-        args.cluster = args.cluster or (outputs.get("ecs_cluster_name") or {}).get("value")
-        args.service = args.service or (outputs.get("ecs_service_name") or {}).get("value")
+        outputs = read_outputs(args.outputs, ())
+        args.cluster = args.cluster or outputs["ecs_cluster_name"]
+        args.service = args.service or outputs["ecs_service_name"]
     if not args.cluster or not args.service:
-        raise SystemExit(
+        raise RollError(
             "no ECS service: apply with enable_ecs = true first (or give --cluster and --service)"
         )
     state = wait(args.cluster, args.service, args.timeout, args.poll)
