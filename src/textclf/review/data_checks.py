@@ -20,7 +20,9 @@ wrong, with counts and row numbers (never the texts: the comment may be more pub
 - **Suspected label errors in the whole dataset** (train, validation and test): out-of-fold class
   scores for every row from a fast model (multinomial naive Bayes on binary word 1- and 2-grams,
   FOLDS folds: each row is scored by a model that never saw it; the folds' class counts are
-  additive, so two streaming passes train all folds and score every row), then confident learning
+  additive, so two streaming passes train all folds and score every row; the counts are kept
+  sparse, only the features each class was seen with, so memory does not grow with the classes),
+  then confident learning
   (Northcutt, Jiang and Chuang, "Confident Learning: Estimating Uncertainty in Dataset Labels",
   JAIR 70 (2021); cleanlab's default `find_label_issues(filter_by="prune_by_noise_rate")`):
   per-class thresholds t_j (the mean probability of class j on the rows labelled j) give the
@@ -113,6 +115,14 @@ QUERY_ROWS = 500
 FOLDS = 5
 NB_FEATURES = 2**18
 NB_ALPHA = 0.3
+# The naive Bayes weights are made for a block of rows at a time, for the features in it: at most
+# this many features x classes (float32 and float64 copies: about 25 MB), at least one row.
+SCORE_BLOCK_CELLS = 2**20
+# The label-error check holds rows x classes scores (float64), about SCORE_COPIES copies of them at
+# its peak (softmax, calibration, prune by noise rate); more rows x classes than this are refused
+# with the memory they would need (about 1.2 GiB at the bound) rather than fill the machine.
+MAX_SCORE_CELLS = 2**25
+SCORE_COPIES = 5
 # A row is flagged only when the calibrated check model gives its label less than this probability
 # (bench/label_errors.py: on the bundled sample and a clean human-labelled sentiment set, the rows
 # kept above it are mostly the check model's own mistakes).
@@ -561,6 +571,48 @@ def _binary_grams(vocabulary: Vocabulary, texts: list[str]):
     return matrix
 
 
+def _fold_counts(matrix, given: np.ndarray, fold: np.ndarray, classes: int, folds: int, counts: list) -> list:
+    """`counts` (each fold's classes x NB_FEATURES feature counts, sparse: only the features seen)
+    plus this chunk's rows: one indicator product per fold, whatever the number of classes."""
+    from scipy import sparse
+
+    out = []
+    for k in range(folds):
+        selected = np.nonzero(fold == k)[0]
+        indicator = sparse.csr_matrix(
+            (np.ones(len(selected)), (given[selected], np.arange(len(selected)))),
+            shape=(classes, len(selected)),
+        )
+        part = (indicator @ matrix[selected]).tocsr()
+        out.append(part if counts[k] is None else counts[k] + part)
+    return out
+
+
+def _score_rows(matrix, fitted, totals: np.ndarray, prior: np.ndarray) -> np.ndarray:
+    """Naive Bayes scores of `matrix`'s rows (float32 log likelihoods, as a dense classes x
+    NB_FEATURES weight matrix would give them, plus the log prior), with the weights of only the
+    features these rows hold: rows in blocks of at most SCORE_BLOCK_CELLS features x classes.
+    `fitted`: the fold model's class feature counts (sparse, CSC), `totals` each class's sum of
+    its counts plus NB_ALPHA on every feature."""
+    classes = fitted.shape[0]
+    scores = np.empty((matrix.shape[0], classes), dtype=np.float64)
+    ends = np.cumsum(np.diff(matrix.indptr))
+    start = 0
+    while start < matrix.shape[0]:
+        budget = (ends[start - 1] if start else 0) + max(SCORE_BLOCK_CELLS // classes, 1)
+        stop = max(int(np.searchsorted(ends, budget, side="right")), start + 1)
+        block = matrix[start:stop]
+        columns = np.unique(block.indices)
+        weights = np.log((fitted[:, columns].toarray() + NB_ALPHA) / totals[:, None]).T.astype(np.float32)
+        local = type(block)(
+            (block.data, np.searchsorted(columns, block.indices), block.indptr),
+            shape=(block.shape[0], len(columns)),
+        )
+        scores[start:stop] = local @ weights + prior
+        start = stop
+    return scores
+
+
 def out_of_fold_scores(
     sources: Sequence, labels: list[str], folds: int = FOLDS, seed: int = SEED
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -569,10 +621,13 @@ def out_of_fold_scores(
 
     Multinomial naive Bayes per fold from class feature counts: counts add up, so one pass counts
     every fold's rows and each fold's model is the total minus the fold. A second pass scores each
-    row with the model of the folds it is not in. Memory: folds x classes x NB_FEATURES counts."""
+    row with the model of the folds it is not in. Memory: the counts are sparse (the features each
+    class was seen with: at most the rows' 1- and 2-grams, whatever the number of classes), the
+    weights are made per block of rows for the features in it, and the scores are rows x classes;
+    more than MAX_SCORE_CELLS of those are refused before they are made."""
     column = {label: j for j, label in enumerate(labels)}
     vocabulary = Vocabulary()
-    counts = np.zeros((folds, len(labels), NB_FEATURES), dtype=np.float64)
+    counts: list = [None] * folds
     given_parts, fold_parts = [], []
     rng = np.random.default_rng(seed)
     for source in sources:
@@ -582,28 +637,29 @@ def out_of_fold_scores(
                 raise DataCheckError(f"labels {unknown} are not in labels.json {labels}; rerun prepare")
             given = np.array([column[label] for label in chunk_labels], dtype=np.int64)
             fold = rng.integers(0, folds, size=len(texts))
-            matrix = _binary_grams(vocabulary, texts)
-            for k in range(folds):
-                for j in range(len(labels)):
-                    selected = (fold == k) & (given == j)
-                    if selected.any():
-                        counts[k, j] += np.asarray(matrix[selected].sum(axis=0)).ravel()
+            counts = _fold_counts(_binary_grams(vocabulary, texts), given, fold, len(labels), folds, counts)
             given_parts.append(given)
             fold_parts.append(fold)
     given_all = np.concatenate(given_parts) if given_parts else np.zeros(0, np.int64)
     fold_all = np.concatenate(fold_parts) if fold_parts else np.zeros(0, np.int64)
     del given_parts, fold_parts
-    total = counts.sum(axis=0)
-    class_rows = np.stack(
-        [np.bincount(given_all[fold_all != k], minlength=len(labels)) for k in range(folds)]
-    )
-    weights, priors = [], []
-    for k in range(folds):
-        fitted = total - counts[k] + NB_ALPHA
-        weights.append(np.log(fitted / fitted.sum(axis=1, keepdims=True)).T.astype(np.float32))
-        priors.append(np.log(np.maximum(class_rows[k], 1) / max(class_rows[k].sum(), 1)))
-    del counts, total
+    _check_score_size(len(given_all), len(labels))
     scores = np.zeros((len(given_all), len(labels)), dtype=np.float64)
+    if not len(given_all):
+        return given_all, scores
+    total = sum(counts[1:], counts[0])
+    models = []
+    for k in range(folds):
+        fitted = (total - counts[k]).tocsc()
+        class_rows = np.bincount(given_all[fold_all != k], minlength=len(labels))
+        models.append(
+            (
+                fitted,
+                np.asarray(fitted.sum(axis=1)).ravel() + NB_ALPHA * NB_FEATURES,
+                np.log(np.maximum(class_rows, 1) / max(class_rows.sum(), 1)),
+            )
+        )
+    del counts, total
     start = 0
     for source in sources:
         for texts, _ in source.chunks():
@@ -612,9 +668,22 @@ def out_of_fold_scores(
             for k in range(folds):
                 selected = np.nonzero(fold == k)[0]
                 if len(selected):
-                    scores[start + selected] = matrix[selected] @ weights[k] + priors[k]
+                    scores[start + selected] = _score_rows(matrix[selected], *models[k])
             start += len(texts)
     return given_all, scores
+
+
+def _check_score_size(rows: int, classes: int) -> None:
+    """Refuse, naming the figures, a label-error check whose rows x classes scores would not fit."""
+    if rows * classes <= MAX_SCORE_CELLS:
+        return
+    need = rows * classes * 8 * SCORE_COPIES / 2**30
+    bound = MAX_SCORE_CELLS * 8 * SCORE_COPIES / 2**30
+    raise DataCheckError(
+        f"data checks: {rows} rows x {classes} classes need ~{need:.1f} GiB for the label-error "
+        f"check's class scores, more than its bound of {bound:.1f} GiB ({MAX_SCORE_CELLS} rows x "
+        "classes); merge rare classes in params.yaml's data.labels, or review the data in parts"
+    )
 
 
 def softmax(scores: np.ndarray, temperature: float = 1.0) -> np.ndarray:
@@ -851,8 +920,20 @@ def run(
     prepared_dir: Path, base_ref: str = "main", heldout_file: Path = HELDOUT_FILE, compare: bool = True
 ) -> dict[str, Any]:
     """Every check on this workspace's prepared data, against `base_ref`. The splits are streamed:
-    memory grows with the rows by a few hundred bytes each, not by their texts. `compare` False (a
-    new task: the base holds another task's data) leaves the shifts against the base out."""
+    memory grows with the rows by a few hundred bytes each (and the label-error check's rows x
+    classes scores, bounded by MAX_SCORE_CELLS), not by their texts. `compare` False (a
+    new task: the base holds another task's data) leaves the shifts against the base out. Running
+    out of memory is a DataCheckError too (the checks did not run), never a traceback."""
+    try:
+        return _run(prepared_dir, base_ref, heldout_file, compare)
+    except MemoryError as error:
+        raise DataCheckError(
+            f"data checks: out of memory ({error or 'no detail'}) on the data in {prepared_dir}; run "
+            "them where more memory is free, or review the data in parts"
+        ) from None
+
+
+def _run(prepared_dir: Path, base_ref: str, heldout_file: Path, compare: bool) -> dict[str, Any]:
     labels = _labels_of(prepared_dir)
     splits = {name: Split(prepared_dir / f"{name}.jsonl") for name in SPLIT_NAMES}
     leaks = near_duplicates(splits["train"], splits["test"])
