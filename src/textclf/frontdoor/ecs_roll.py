@@ -13,9 +13,8 @@ which model and image the service runs, so an apply never moves it.
    FAILED (the deployment circuit breaker rolled back to the previous task definition): exit 1.
    `vars` prints the same model as Terraform arguments, for the first apply.
 
-boto3, the standard library and textclf.awsclient (standard library only; the proxy Lambda of this
-package does not import this module). A file, setting or AWS refusal it cannot work with is one
-line naming it and what to check, exit 2.
+boto3 and the standard library only, like the proxy Lambda of this package. A file, setting or AWS
+refusal it cannot work with is one line naming it and what to check, exit 2.
 """
 
 from __future__ import annotations
@@ -31,8 +30,6 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from textclf import awsclient
-
 # The full commit, as the release takes it (textclf.release.promote.check_commit): a short sha could
 # name another commit's model one day.
 COMMIT = re.compile(r"^[0-9a-f]{40}$")
@@ -42,13 +39,27 @@ class RollError(SystemExit):
     """What the roll cannot work with (a file, a setting, an AWS refusal): main prints it, exit 2."""
 
 
+# The environment's settings boto3 reads when it makes a client (boto3 guide, "Configuration":
+# https://boto3.amazonaws.com/v1/documentation/api/latest/guide/configuration.html). The package's
+# shared guard (textclf.awsclient) names the one at fault; this wing imports nothing of ours
+# (tests/code/test_layout.py), so it names those that are set.
+AWS_SETTINGS = ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE", "AWS_CONFIG_FILE")
+
+
 def client(service: str) -> Any:
-    """A boto3 client through the shared guard: an AWS setting of the environment boto3 cannot use
-    (AWS_PROFILE, AWS_ENDPOINT_URL, AWS_MAX_ATTEMPTS...) is named (textclf.awsclient)."""
+    """A boto3 client; an AWS setting of the environment boto3 cannot use is one line naming the
+    settings that are set, not botocore's traceback."""
+    import boto3
+    from botocore.exceptions import BotoCoreError
+
     try:
-        return awsclient.aws_client(service, None)  # type: ignore[arg-type]  # the default region
-    except awsclient.AwsSettingError as error:
-        raise RollError(str(error)) from None
+        return boto3.session.Session().client(service)  # not the default session: read the environment now
+    except (BotoCoreError, ValueError) as error:
+        shown = ", ".join(f"{name}={os.environ[name]!r}" for name in AWS_SETTINGS if name in os.environ)
+        raise RollError(
+            f"cannot make an AWS {service} client ({error}): the environment's AWS settings are "
+            f"{shown or 'unset (see ~/.aws/config)'}; correct or unset the one at fault"
+        ) from None
 
 
 @contextlib.contextmanager
