@@ -73,7 +73,9 @@ def aws_errors(call: str, check: str) -> Iterator[None]:
         raise RollError(f"{call}: {error}; check {check}") from None
 
 
-CREDENTIALS = "the AWS credentials and region (the release role: make infra-output, release.yml)"
+CREDENTIALS = (
+    "the AWS credentials, region and endpoint (the release role; AWS_ENDPOINT_URL for the local cloud)"
+)
 
 
 def released_model(bucket: str, prefix: str, commit: str, s3=None) -> tuple[str, str]:
