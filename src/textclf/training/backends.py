@@ -14,6 +14,7 @@ def backend_for(params: Params) -> train.Backend:
     if params.train_backend == "sagemaker":
         from textclf.training import sagemaker  # boto3 and the job plumbing only when asked for
 
+        sagemaker.preflight(params)  # settings and AWS settings, before the stage removes its outputs
         return sagemaker.run
     return train.run_local
 
