@@ -1,6 +1,7 @@
 """`make clean` and params.yaml keep the user's raw data and a local base model when they reach a
 folder make clean removes through a symbolic link or another letter case (issue 27 round 8, D-c):
-with data/raw -> ../work/mydata, params.yaml loaded and `make clean` removed work/ with the data."""
+with data/raw a link to the folder mydata in work, params.yaml loaded and `make clean` removed
+work/ with the data."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ def root(tmp_path: Path) -> Path:
     (root / "work/mydata").mkdir(parents=True)
     (root / "work/mydata/messages.csv").write_text("text,label\nhi,a\n")
     (root / "data").mkdir()
-    (root / "data/raw").symlink_to("../work/mydata")
+    (root / "data/raw").symlink_to(Path("..", "work", "mydata"))
     (root / "models/model").mkdir(parents=True)
     return root
 
@@ -96,7 +97,7 @@ def test_params_refuse_a_local_model_reaching_work_through_a_link(
     root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(root)
-    (root / "models/base").symlink_to("../work/mydata")
+    (root / "models/base").symlink_to(Path("..", "work", "mydata"))
     with pytest.raises(
         ParamsError, match=r"model.name: 'models/base' \(a symbolic link leads it to work/mydata\)"
     ):
