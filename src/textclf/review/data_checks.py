@@ -1027,10 +1027,30 @@ def _source_cells(source: dict[str, Any] | None) -> list[Any]:
     return [source.get("file", ""), source.get("row", ""), source.get("line", "")]
 
 
+# Labels and file names come from the data, and reviewers open this file in a spreadsheet, which
+# runs a cell starting with = + - @, a tab or a carriage return as a formula (OWASP, "CSV
+# Injection"): such a text cell gets a leading ' and is shown as written.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(cell: Any) -> Any:
+    return "'" + cell if isinstance(cell, str) and cell.startswith(FORMULA_STARTS) else cell
+
+
+class _InertWriter:
+    """csv.writer whose text cells a spreadsheet shows and never runs."""
+
+    def __init__(self, buffer: io.StringIO) -> None:
+        self._writer = csv.writer(buffer, lineterminator="\n")
+
+    def writerow(self, row: list[Any]) -> None:
+        self._writer.writerow([_inert(cell) for cell in row])
+
+
 def flagged_rows_csv(checks: dict[str, Any]) -> str:
     """Every flagged row: leaks first, then suspected label errors, most suspicious first."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = _InertWriter(buffer)
     writer.writerow(FLAGGED_COLUMNS)
     leaks = checks["leakage"]
     for kind in ("exact", "near"):
