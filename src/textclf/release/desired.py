@@ -6,8 +6,9 @@ every GitHub plan, with branch protection and code owners on deploy/).
     python -m textclf.release.desired show               print the declared commit (empty: none yet)
     python -m textclf.release.desired changed BEFORE     print true if the file changed since BEFORE
     python -m textclf.release.desired check              the declared model is published, with that sha256
-    python -m textclf.release.desired propose COMMIT     open or update the pull request that moves
-                                                         production to COMMIT's published model
+    python -m textclf.release.desired propose COMMIT     open the pull request that moves production
+                                                         to COMMIT's published model (replacing an
+                                                         earlier one)
     python -m textclf.release.desired rolled-back PREVIOUS  after a bake rolled production back to
                                                          PREVIOUS: the pull request that moves the
                                                          file there, so git and the endpoint agree
@@ -20,8 +21,9 @@ An error (the file, params.yaml, an AWS setting, a GitHub answer) is one line `e
 it, exit 1; a usage error prints this text, exit 2.
 
 `propose` runs in the release workflow once staging checked COMMIT: it writes the file on branch
-`release/production` (from main, through GitHub's API) and opens one pull request (or updates the
-open one) whose body carries staging's results (TEXTCLF_STAGING_SUMMARY, a file). It needs a token
+`release/production` (re-created at main's tip, through GitHub's API, which closes an earlier
+proposal's pull request) and opens one pull request whose body carries staging's results
+(TEXTCLF_STAGING_SUMMARY, a file). It needs a token
 that may write contents and pull requests and whose pull requests start workflows (secret
 RETRAIN_TOKEN, docs/workflows.md).
 """
