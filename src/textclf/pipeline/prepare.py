@@ -717,10 +717,6 @@ def _class_counts(members: list[int], ids: array, names: list[str], labels: list
     return {label: counts.get(label, 0) for label in labels}
 
 
-def _inside(path: Path, folder: Path) -> bool:
-    return path == folder or folder in path.parents
-
-
 def checked_output_dir(params: DataParams, summary_file: Path = SUMMARY_FILE) -> Path:
     """data.prepared_dir, once replacing it can destroy nothing but prepare's own earlier outputs.
 
