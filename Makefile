@@ -42,10 +42,41 @@ not_yes_no = $(error $1 is '$(value $1)', neither yes nor no: set $1=1 (or true,
 
 # Tools with pins of their own (checkov, uv, act) get venvs here, outside the clone, so CI runs and
 # fresh clones on one machine share them. Defined before the includes: their rules name files in it.
-TOOLS_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/textclf-tools
+# The path is pasted into rule names and recipes, so it may hold only letters, digits and / . _ - + @:
+# a space split it into two targets (two venvs, one inside the checkout), backticks in HOME or
+# XDG_CACHE_HOME ran in the recipe's shell, and $(...) in them ran as make syntax while make read
+# this file. HOME, XDG_CACHE_HOME and TOOLS_CACHE are read with $(value) (text, never expanded); an
+# unusable path stands aside for a harmless one, and a target that needs the tools (TOOL_TARGETS,
+# which each mk/ file extends next to its rule) stops before any recipe runs, naming the variable.
+PATH_CHARS := a b c d e f g h i j k l m n o p q r s t u v w x y z A B C D E F G H I J K L M N O P Q R S T U \
+	V W X Y Z 0 1 2 3 4 5 6 7 8 9 / . _ - + @
+without_chars = $(if $2,$(call without_chars,$(subst $(firstword $2),,$1),$(wordlist 2,$(words $2),$2)),$1)
+ifeq ($(origin TOOLS_CACHE),undefined)
+TOOLS_CACHE_FROM := $(if $(value XDG_CACHE_HOME),XDG_CACHE_HOME,HOME)
+TOOLS_CACHE_GIVEN := $(if $(value XDG_CACHE_HOME),$(value XDG_CACHE_HOME),$(value HOME)/.cache)/textclf-tools
+else
+TOOLS_CACHE_FROM := TOOLS_CACHE
+TOOLS_CACHE_GIVEN := $(value TOOLS_CACHE)
+endif
+TOOLS_CACHE_UNUSABLE := $(or $(filter-out 1,$(words $(TOOLS_CACHE_GIVEN))),$(strip $(call \
+	without_chars,$(TOOLS_CACHE_GIVEN),$(PATH_CHARS))))
+ifeq ($(TOOLS_CACHE_UNUSABLE),)
+override TOOLS_CACHE := $(TOOLS_CACHE_GIVEN)
+else
+override TOOLS_CACHE := .tools-cache-unusable
+TOOLS_CACHE_CHECK = $(error the tools' cache folder '$(TOOLS_CACHE_GIVEN)' (from $(TOOLS_CACHE_FROM)) holds a \
+	space or a character a recipe would run or split on (only letters, digits and / . _ - + @ are allowed): set \
+	TOOLS_CACHE to such a folder (e.g. TOOLS_CACHE=/var/tmp/textclf-tools) and run make again; nothing was run)
+endif
+TOOL_TARGETS :=
 
 # Targets per area (infrastructure, serving, SageMaker, report, CI rehearsals).
 include $(sort $(wildcard mk/*.mk))
+
+# Every target that needs a tool's venv stops here, before any of its prerequisites runs.
+ifneq ($(and $(TOOLS_CACHE_UNUSABLE),$(filter $(TOOL_TARGETS),$(MAKECMDGOALS))),)
+$(TOOLS_CACHE_CHECK)
+endif
 
 # Each target two columns in, its description from column 22, wrapped there within 100 columns.
 help: ## List the targets
@@ -79,7 +110,7 @@ $(LOCKED):
 	# recompile torch and transformers (seconds per process).
 	awk '/^torch==/ {on = 1} on {print} on && !/\\$$/ {on = 0}' requirements.lock >$(VENV)/torch.lock
 	$(BIN)/pip install --quiet --require-hashes --no-deps \
-		$(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX)) -r $(VENV)/torch.lock
+		$${TORCH_INDEX:+--extra-index-url "$$TORCH_INDEX"} -r $(VENV)/torch.lock
 	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
 	@rm -f $(VENV)/.locked-*
 	@touch $@

