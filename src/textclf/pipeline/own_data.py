@@ -29,7 +29,7 @@ import yaml
 from textclf import atomic
 from textclf.config import ParamsError, load_params
 from textclf.pipeline import sample_data
-from textclf.pipeline.prepare import READERS, DataError, iter_rows
+from textclf.pipeline.prepare import READERS, DataError, check_class_sizes, classes_kept
 
 
 @dataclass(frozen=True)
@@ -187,13 +187,12 @@ def check_source(source: Path) -> None:
         )
 
 
-def read_classes(staged: Path, source: Path, data_params, names: Names = OPTIONS) -> Counter:
-    """Every row of the staged copy read as prepare reads it; errors name the user's own file and
-    the columns as the user named them (prepare's own messages point at params.yaml)."""
-    counts: Counter = Counter()
+@contextlib.contextmanager
+def _as_the_user_named(staged: Path, source: Path, names: Names) -> Iterator[None]:
+    """prepare's DataError naming the user's own file and the columns as the user named them
+    (prepare's own messages point at params.yaml)."""
     try:
-        for _text, label, _path, _index, _line in iter_rows(staged.parent, data_params):
-            counts[label] += 1
+        yield
     except DataError as error:
         message = str(error).replace(str(staged), str(source))
         for setting, name in (("text_column", names.text), ("label_column", names.label)):
@@ -202,7 +201,15 @@ def read_classes(staged: Path, source: Path, data_params, names: Names = OPTIONS
                 f"data.{setting} in params.yaml", f"name the {column} column with {name}"
             )
         raise DataError(message) from None
-    return counts
+
+
+def read_classes(staged: Path, source: Path, data_params, names: Names = OPTIONS) -> tuple[Counter, str]:
+    """Every row of the staged copy read and cleaned as prepare does (its empty-text rule, repeated
+    rows, texts given two labels dropped): the rows per class prepare keeps, and the note on what
+    it dropped. A file whose texts are all blank, or whose every text has two labels, was accepted,
+    then refused by prepare."""
+    with _as_the_user_named(staged, source, names):
+        return classes_kept(staged.parent, data_params)
 
 
 def given_labels(text: str | None, names: Names = OPTIONS) -> list[str] | None:
@@ -229,13 +236,20 @@ def given_labels(text: str | None, names: Names = OPTIONS) -> list[str] | None:
 
 
 def choose_labels(
-    counts: Counter, given: list[str] | None, source: Path, label_column: str, names: Names = OPTIONS
+    counts: Counter,
+    given: list[str] | None,
+    source: Path,
+    label_column: str,
+    names: Names = OPTIONS,
+    note: str = "",
 ) -> list[str]:
+    """The classes (`given`, or every label of `counts` sorted); `note`: what prepare's clean-up
+    dropped, said when a single class is left."""
     if len(counts) < 2:
-        only = next(iter(counts), "none")
+        held = f"a single class ({next(iter(counts))!r})" if counts else "no class (no rows are left)"
+        question = "" if note else f": is it the label column? ({names.label})"
         raise DataError(
-            f"{source}: column {label_column!r} holds a single class ({only!r}); a classifier needs at "
-            f"least 2: is it the label column? ({names.label})"
+            f"{source}: column {label_column!r} holds {held}{note}; a classifier needs at least 2{question}"
         )
     if given is not None:
         unknown = sorted(set(counts) - set(given))
@@ -285,8 +299,10 @@ def plan(
     check_source(source)
     staged = staging / source.name
     shutil.copyfile(source, staged)
-    counts = read_classes(staged, source, data_params, names)
-    chosen = choose_labels(counts, labels, source, data_params.label_column, names)
+    counts, note = read_classes(staged, source, data_params, names)
+    chosen = choose_labels(counts, labels, source, data_params.label_column, names, note)
+    with _as_the_user_named(staged, source, names):
+        check_class_sizes(counts, data_params, note)  # prepare's split would refuse it
     target = raw_dir / source.name
     mine = recorded(dvc_file)
     new_md5 = md5(staged)

@@ -34,7 +34,7 @@ import sys
 import tempfile
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -475,6 +475,7 @@ class _Collector:
         self.first_seen: dict[str, str] = {}  # label -> the first row that has it (case check)
         self.index_of: dict[bytes, int] = {}
         self.conflicting: set[int] = set()
+        self.repeats: Counter = Counter()  # kept row -> its later copies (only rows repeated)
         self.dropped: Counter = Counter()
         self.raw_rows = 0
 
@@ -505,6 +506,7 @@ class _Collector:
         seen = self.index_of.get(digest)
         if seen is not None:
             self.dropped["duplicate"] += 1
+            self.repeats[seen] += 1
             if self.label_ids[seen] != label_id:
                 self.conflicting.add(seen)
                 return seen
@@ -529,6 +531,29 @@ class _Collector:
         """Row indices kept: the same text under two labels keeps neither copy."""
         self.dropped["conflicting_labels"] = len(self.conflicting)
         return [i for i in range(len(self.label_ids)) if i not in self.conflicting]
+
+    def dropped_note(self) -> str:
+        """What the clean-up rules dropped, for a message that finds too few rows ('' if nothing):
+        a dataset whose every text is given two labels was reported as holding a single class."""
+        parts = []
+        conflict_rows = sum(1 + self.repeats[i] for i in self.conflicting)
+        if conflict_rows:
+            texts = len(self.conflicting)
+            parts.append(
+                f"{conflict_rows:,} rows whose text is given more than one label ({texts:,} "
+                f"text{'s' if texts != 1 else ''}; every copy is dropped: give each text one label)"
+            )
+        repeated = self.dropped["duplicate"] - (conflict_rows - len(self.conflicting))
+        if repeated:
+            parts.append(f"{repeated:,} repeated rows (one copy of each text is kept)")
+        if self.dropped["empty_text"]:
+            parts.append(f"{self.dropped['empty_text']:,} rows with an empty text (data.empty_text: drop)")
+        total = conflict_rows + repeated + self.dropped["empty_text"]
+        return (
+            f"; the clean-up dropped {total:,} of the {self.raw_rows:,} rows: " + ", ".join(parts)
+            if parts
+            else ""
+        )
 
     def check_case(self) -> None:
         """Labels that differ only in case are one class written two ways, unless data.labels says
@@ -592,16 +617,31 @@ def check_joined(existing: list[Path], new: list[Path], params: DataParams) -> i
                 )
     kept = collector.kept()
     collector.check_case()
-    label_set(Counter(collector.label_names[collector.label_ids[i]] for i in kept), params)
+    label_set(
+        Counter(collector.label_names[collector.label_ids[i]] for i in kept), params, collector.dropped_note()
+    )
     return sum(1 for i in kept if file_ids[i] >= len(existing))
 
 
-def label_set(present: Counter, params: DataParams) -> list[str]:
+def classes_kept(raw_dir: Path, params: DataParams) -> tuple[Counter, str]:
+    """Rows per class that prepare keeps of the data in `raw_dir` (its clean-up: empty texts, repeated
+    rows, texts given two labels), and the note on what it dropped (_Collector.dropped_note), for a
+    command that must accept only what prepare will (use-data). Memory as prepare's; nothing written."""
+    with open(os.devnull, "wb") as sink:
+        collector = _Collector(params, sink)
+        for text, label, path, index, line in iter_rows(raw_dir, params):
+            collector.add(text, label, lambda p=path, i=index, n=line: _row_name(p, i, n))
+    kept = collector.kept()
+    return Counter(collector.label_names[collector.label_ids[i]] for i in kept), collector.dropped_note()
+
+
+def label_set(present: Counter, params: DataParams, note: str = "") -> list[str]:
+    """The classes, in order; `note`: what the clean-up dropped (said when too few classes remain)."""
     if len(present) < 2:
-        only = next(iter(present), "none")
+        held = f"a single class ({next(iter(present))!r})" if present else "no class (no rows are left)"
         raise DataError(
-            f"{params.raw_dir}: the data holds a single class ({only!r}) in column "
-            f"{params.label_column!r}; a classifier needs at least 2: add rows of the other classes to "
+            f"{params.raw_dir}: the data holds {held} in column "
+            f"{params.label_column!r}{note}; a classifier needs at least 2: add rows of the other classes to "
             "the files in data.raw_dir, or set data.label_column in params.yaml to the column that "
             "holds the labels"
         )
@@ -613,23 +653,33 @@ def label_set(present: Counter, params: DataParams) -> list[str]:
     return sorted(present)
 
 
-def split(indices: list[int], labels_of: list[str], params: DataParams) -> dict[str, list[int]]:
-    """Stratified split of row indices: every class is shuffled with the seed and cut by the ratios."""
+def check_class_sizes(counts: Mapping[str, int], params: DataParams, note: str = "") -> None:
+    """Every class has the rows a stratified split with data.split's ratios needs; `note`: what the
+    clean-up dropped (_Collector.dropped_note)."""
     ratios = params.split
     smallest = min(ratios.validation, ratios.test, ratios.train)
     needed = max(3, math.ceil(1 / smallest - 1e-9))
+    for label in sorted(counts):
+        if counts[label] < needed:
+            raise DataError(
+                f"class {label!r} has {counts[label]} rows after cleaning{note}; a stratified split with "
+                f"ratios {ratios.train}/{ratios.validation}/{ratios.test} needs at least {needed}"
+            )
+
+
+def split(
+    indices: list[int], labels_of: list[str], params: DataParams, note: str = ""
+) -> dict[str, list[int]]:
+    """Stratified split of row indices: every class is shuffled with the seed and cut by the ratios."""
+    ratios = params.split
     by_label: dict[str, list[int]] = {}
     for index in indices:
         by_label.setdefault(labels_of[index], []).append(index)
+    check_class_sizes({label: len(members) for label, members in by_label.items()}, params, note)
     parts: dict[str, list[int]] = {name: [] for name in SPLITS}
     rng = random.Random(params.seed)
     for label in sorted(by_label):
         members = by_label[label]
-        if len(members) < needed:
-            raise DataError(
-                f"class {label!r} has {len(members)} rows after cleaning; a stratified split with "
-                f"ratios {ratios.train}/{ratios.validation}/{ratios.test} needs at least {needed}"
-            )
         rng.shuffle(members)
         n_test = max(1, round(len(members) * ratios.test))
         n_validation = max(1, round(len(members) * ratios.validation))
@@ -808,9 +858,10 @@ def run(params: DataParams, summary_file: Path = SUMMARY_FILE, model: ModelParam
             kept = collector.kept()
             collector.check_case()
             present = Counter(collector.label_names[collector.label_ids[i]] for i in kept)
-            labels = label_set(present, params)
+            note = collector.dropped_note()
+            labels = label_set(present, params, note)
             labels_of = [collector.label_names[label_id] for label_id in collector.label_ids]
-            parts = split(kept, labels_of, params)
+            parts = split(kept, labels_of, params, note)
             del labels_of
             summary = summarise(collector, parts, labels)
             if model is not None:
