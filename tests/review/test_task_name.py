@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import boto3
 import pytest
 
-from tests.review.conftest import eval_metrics
+from tests.review.conftest import MAIN_EVAL, eval_metrics
 from textclf import cli
 from textclf.review import champion
 from textclf.review.champion import PRODUCTION_KEY, ChampionError
@@ -88,13 +88,17 @@ def put_record(bucket: str, **record) -> None:
 
 
 def test_production_of_another_task_is_no_champion(pr_repo, bucket):
-    put_record(bucket, m={"macro_f1": 0.99}, task="refund-urgency")
+    # Another task with other classes (a new name on the same classes is compared: test_task_rename).
+    put_record(bucket, m={"macro_f1": 0.99, "per_class": MAIN_EVAL["per_class"]}, task="refund-urgency")
 
     status, verdict = gate(pr_repo, "--champion", "bucket")
 
     assert status == 0 and verdict["champion"] is None
     assert "that of production model feedbee" in verdict["notes"][0]
-    assert "is 'refund-urgency', so it is not compared with it" in verdict["notes"][0]
+    assert (
+        "is 'refund-urgency', and the classes differ (added warranty), so it is not compared"
+        in (verdict["notes"][0])
+    )
 
 
 def test_production_of_the_same_task_is_compared(pr_repo, bucket):

@@ -14,16 +14,21 @@ Where the reference comes from (`source`):
 - `auto`: `bucket` when AWS credentials are configured (CI), else `main`, so `make report` works
   on a laptop with no AWS account.
 
-A new task is not compared with the old one. Each model's task is its params.yaml `data.task`
-(main's committed params.yaml for main's metrics; production's record, written by `champion
-record`, for production): when the candidate's differs from the champion's, the champion's
-figures say nothing about the candidate, so there is no champion and the note says why; the gate
-then judges on thresholds alone. When either task is unknown (a record written before tasks were
-named), the classes decide: a candidate whose classes share none with the champion's (the bundled
-six-intent sample on main, a spam/ham model in the pull request) is a new task too. Classes added
-or removed on the same task keep the comparison, and the note names them. Either side's classes
-unknown (no `per_class` object with at least one class): compared as before, never a way around
-the champion.
+A new task is not compared with the old one, and a new name alone is not a new task. Each model's
+task is its params.yaml `data.task` (main's committed params.yaml for main's metrics; production's
+record, written by `champion record`, for production). The name is a claim and the classes are the
+evidence: when the candidate's task differs from the champion's and its classes differ too (added,
+removed or all new), the champion's figures say nothing about the candidate, so there is no
+champion and the note says why; the gate then judges on thresholds alone. When the task differs
+but the classes are the champion's (the same set, in any order), or either side's classes cannot
+be read, the task was renamed, not replaced: the comparison stays (one word in params.yaml must not
+take a regression past production), and the note says the task was renamed but compared. When
+either task is unknown (a record written before tasks were named), the classes decide: a candidate
+whose classes share none with the champion's (the bundled six-intent sample on main, a spam/ham
+model in the pull request) is a new task too. Classes added or removed on the same task keep the
+comparison, and the note names them. Either side's classes unknown (no `per_class` object with at
+least one class): compared as before, never a way around the champion. `Lookup.comparison` (and
+reports/gate.json's `comparison`) names the path taken: COMPARED, RENAMED, NEW_TASK or NO_CHAMPION.
 """
 
 from __future__ import annotations
@@ -65,12 +70,21 @@ class ChampionError(RuntimeError):
     """The production record cannot be read or written, or is malformed."""
 
 
+# Which path the champion lookup took (reports/gate.json `comparison`).
+COMPARED = "compared"  # a champion of the same task (its classes may have changed: the note says)
+RENAMED = "renamed task, compared"  # data.task differs, the classes do not: compared all the same
+NEW_TASK = "new task, not compared"  # another task with other classes, or classes sharing none
+NO_CHAMPION = "no champion"  # no release recorded and no committed metrics on the base
+
+
 @dataclass(frozen=True)
 class Lookup:
-    """The champion, or None, and one sentence saying where it came from or why there is none."""
+    """The champion, or None, and one sentence saying where it came from or why there is none;
+    `comparison`: the path taken (COMPARED, RENAMED, NEW_TASK, NO_CHAMPION)."""
 
     champion: Champion | None
     note: str
+    comparison: str = COMPARED
 
 
 def production_url(bucket: str) -> str:
@@ -236,12 +250,13 @@ def task_change(candidate: Any, champion: Champion) -> tuple[bool, str | None]:
             f"{champion.describe()} ({_listed(theirs)}), so it is not compared with them; judged on "
             "thresholds alone"
         )
-    changes = []
-    if mine - theirs:
-        changes.append(f"added {_listed(mine - theirs)}")
-    if theirs - mine:
-        changes.append(f"removed {_listed(theirs - mine)}")
-    return False, f"the classes changed ({'; '.join(changes)}): the comparison spans different class sets"
+    return False, f"the classes changed ({_changes(mine, theirs)}): the comparison spans different class sets"
+
+
+def _changes(mine: frozenset[str], theirs: frozenset[str]) -> str:
+    """The classes `mine` added to and removed from `theirs`, e.g. `added warranty; removed returns`."""
+    moves = (("added", mine - theirs), ("removed", theirs - mine))
+    return "; ".join(f"{what} {_listed(labels)}" for what, labels in moves if labels)
 
 
 def committed_task(ref: str, path: Path = PARAMS_FILE) -> str | None:
@@ -260,26 +275,45 @@ def committed_task(ref: str, path: Path = PARAMS_FILE) -> str | None:
     return task if task_name_problem(task) is None else None
 
 
-def other_task(task: str | None, champion: Champion) -> str | None:
-    """The note when `task` (this model's params.yaml data.task) is not the champion's: a model of
-    another task is not compared with it, whatever classes the two share; None when the tasks are
-    the same or either is unknown."""
+def declared_task_change(task: str | None, champion: Champion, candidate: Any) -> tuple[bool, str | None]:
+    """(is a new task, the sentence) when `task` (this model's params.yaml data.task) is not the
+    champion's; (False, None) when the tasks are the same or either is unknown.
+
+    The name is a claim, the classes the evidence: another task with other classes than the
+    champion's (`candidate`'s metrics against the champion's; added, removed or all new) is a new
+    task, not compared. The same classes (in any order), or classes either side does not name, are
+    the champion's task renamed: compared, and the sentence says so."""
     if task is None or champion.task is None or task == champion.task:
-        return None
-    return (
-        f"new task: this model's task is {task!r} (params.yaml data.task), that of "
-        f"{champion.describe()} is {champion.task!r}, so it is not compared with it; judged on "
-        "thresholds alone"
+        return False, None
+    mine, theirs = classes(candidate), classes(champion.metrics)
+    declared = (
+        f"this model's task is {task!r} (params.yaml data.task), that of {champion.describe()} is "
+        f"{champion.task!r}"
+    )
+    if mine is not None and theirs is not None and mine != theirs:
+        sentence = (
+            f"new task: {declared}, and the classes differ ({_changes(mine, theirs)}), so it is not "
+            "compared with it"
+        )
+        return True, f"{sentence}; judged on thresholds alone"
+    if mine is not None and mine == theirs:
+        same = f"the same classes ({_listed(mine)})"
+    else:
+        same = "classes one side does not name (no per_class)"
+    return False, (
+        f"task renamed, compared anyway: {declared}, but with {same} a new name is not a new task; "
+        "a new task also has classes of its own"
     )
 
 
 def base_is_other_task(task: str, base_ref: str, candidate: Any, base_eval: Any) -> bool:
     """Whether `base_ref`'s committed metrics (`base_eval`) are of another task than this model's
     (`task`, its params.yaml data.task; `candidate`, its metrics), as `find` decides for main: the
-    base's params.yaml names another task, or the two share no class. The report then leaves out
-    the comparison with the base, as the gate does."""
-    base_task = committed_task(base_ref)
-    return (base_task is not None and base_task != task) or is_new_task(candidate, base_eval)
+    base's params.yaml names another task and the classes differ, or the two share no class. The
+    report then leaves out the comparison with the base, as the gate does."""
+    metrics = base_eval if isinstance(base_eval, dict) else {}
+    base = Champion("main", metrics, f"{base_ref}:{EVAL_METRICS_FILE}", task=committed_task(base_ref))
+    return declared_task_change(task, base, candidate)[0] or is_new_task(candidate, base_eval)
 
 
 def _candidate_metrics(path: Path = EVAL_METRICS_FILE) -> dict[str, Any] | None:
@@ -306,17 +340,15 @@ def find(
     lookup = _find(aws, base_ref, source)
     if lookup.champion is None:
         return lookup
-    sentence = other_task(task, lookup.champion)
-    if sentence:
-        return Lookup(None, sentence)
-    new_task, sentence = task_change(
-        _candidate_metrics() if candidate is None else candidate, lookup.champion
-    )
+    candidate = _candidate_metrics() if candidate is None else candidate
+    new_task, renamed = declared_task_change(task, lookup.champion, candidate)
     if new_task:
-        return Lookup(None, sentence)
-    if sentence:
-        return Lookup(lookup.champion, f"{lookup.note}; {sentence}")
-    return lookup
+        return Lookup(None, renamed, NEW_TASK)
+    new_task, sentence = task_change(candidate, lookup.champion)
+    if new_task:
+        return Lookup(None, sentence, NEW_TASK)
+    note = "; ".join(part for part in (renamed, lookup.note, sentence) if part)
+    return Lookup(lookup.champion, note, RENAMED if renamed else COMPARED)
 
 
 def _find(aws: AwsParams, base_ref: str, source: Source) -> Lookup:
@@ -338,6 +370,7 @@ def _find(aws: AwsParams, base_ref: str, source: Source) -> Lookup:
             None,
             f"no champion: {reason}, and {base_ref} has no committed {EVAL_METRICS_FILE}; "
             "the first model is judged on thresholds alone",
+            NO_CHAMPION,
         )
     champion = Champion(
         origin="main",

@@ -93,6 +93,9 @@ def run(
     extra = data_rule_checks(params, base_ref, data_checks)
     verdict = judge(metrics, params.evaluate, lookup.champion, extra, serve=params.deploy.serve)
     verdict["task"] = params.data.task  # what this model is judged as (a champion of another is none)
+    # Which path the champion lookup took (textclf.review.champion: compared, renamed task but
+    # compared, new task, no champion), so a reader of the file need not parse the note.
+    verdict["comparison"] = lookup.comparison
     verdict["notes"].insert(0, lookup.note)
     atomic.write_json(verdict_file, verdict)
     return verdict
