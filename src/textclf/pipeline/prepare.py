@@ -29,6 +29,7 @@ import numbers
 import os
 import random
 import re
+import shutil
 import stat
 import sys
 import tempfile
@@ -40,6 +41,7 @@ from pathlib import Path
 
 from textclf import atomic
 from textclf.config import PROTECTED_DIRS, DataParams, ModelParams
+from textclf.interrupt import sigterm_as_interrupt
 from textclf.text import character_name, hidden_label_character, normalise
 
 SUMMARY_FILE = Path("metrics/data.json")
@@ -827,6 +829,22 @@ def _checked_output_dir(prepared_dir: Path, where: str, params: DataParams, summ
     return prepared_dir
 
 
+# The spool folders prepare makes (tempfile.mkdtemp's names: prefix, 8 characters, suffix).
+SPOOL_PREFIX, SPOOL_SUFFIX = ".prepare.", ".tmp"
+SPOOL_NAME = re.compile(r"\.prepare\.[a-z0-9_]{8}\.tmp")
+
+
+def remove_stale_spools(folder: Path) -> None:
+    """Remove the spool folders an earlier prepare left in `folder` (one killed outright, SIGKILL or
+    a machine that stopped): each is the size of the data, hidden by `.dvcignore`, and was left for
+    ever (four stopped runs of a 28 MB CSV: 157 MB)."""
+    if not folder.is_dir():
+        return
+    for path in folder.iterdir():
+        if SPOOL_NAME.fullmatch(path.name) and path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+
+
 def run(params: DataParams, summary_file: Path = SUMMARY_FILE, model: ModelParams | None = None) -> dict:
     """Run the stage; on any error the outputs are removed, never left half written.
 
@@ -834,16 +852,25 @@ def run(params: DataParams, summary_file: Path = SUMMARY_FILE, model: ModelParam
     With `model` the summary counts the texts longer than model.max_length tokens.
     What can be checked without reading the rows (the output folder, the raw files, the base
     model's tokenizer) is checked first: such an error leaves the earlier outputs as they were.
+    SIGTERM (a cancelled job, `timeout`, `dvc repro` stopped) stops it as Ctrl-C does, so its spool
+    and staging folders are removed on the way out (KeyboardInterrupt; the earlier outputs stay
+    whole); spool folders a killed run left are removed at start.
     """
+    with sigterm_as_interrupt():
+        return _run(params, summary_file, model)
+
+
+def _run(params: DataParams, summary_file: Path, model: ModelParams | None) -> dict:
     prepared_dir = checked_output_dir(params, summary_file)
     files = data_files(Path(params.raw_dir))
     tokenizer = base_tokenizer(model) if model is not None else None
     try:
         prepared_dir.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_spools(prepared_dir.parent)
         # The spool sits next to the outputs (same disk; `.dvcignore` hides `.*.tmp*`), never in
         # memory: a million e-mails are a gigabyte or more.
         with tempfile.TemporaryDirectory(
-            prefix=".prepare.", suffix=".tmp", dir=prepared_dir.parent
+            prefix=SPOOL_PREFIX, suffix=SPOOL_SUFFIX, dir=prepared_dir.parent
         ) as spool_dir:
             spool_path = Path(spool_dir) / "rows.jsonl"
             with spool_path.open("wb") as spool:
