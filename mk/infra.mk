@@ -51,7 +51,12 @@ CHECKOV_VERSION := 3.3.30
 CHECKOV_VENV ?= $(TOOLS_CACHE)/checkov-$(CHECKOV_VERSION)
 CHECKOV_ARGS ?= --quiet --compact
 
+# LOCALCLOUD_PORT is checked first, by name (the program's own refusal names its --port option);
+# any other refusal is the program's `error:` line, which argparse prefixes with the program's name.
 local-cloud: $(INSTALLED) ## Start the local cloud (moto on 127.0.0.1) in the background; writes .localcloud/env
+	@[[ "$$LOCALCLOUD_PORT" =~ ^[0-9]{1,5}$$ ]] && (( 10#$$LOCALCLOUD_PORT <= 65535 )) || { echo "LOCALCLOUD_PORT is" \
+		"'$$LOCALCLOUD_PORT': set it to a port number 0-65535 (0, the default, picks a free one), e.g." \
+		"make local-cloud LOCALCLOUD_PORT=5000; nothing was started" >&2; exit 2; }
 	@mkdir -p $(LOCALCLOUD_DIR)
 	@if [[ -f $(LOCALCLOUD_DIR)/server.pid ]] && kill -0 "$$(cat $(LOCALCLOUD_DIR)/server.pid)" 2>/dev/null; then \
 		echo "local cloud already running (pid $$(cat $(LOCALCLOUD_DIR)/server.pid))"; exit 0; fi; \
@@ -63,7 +68,7 @@ local-cloud: $(INSTALLED) ## Start the local cloud (moto on 127.0.0.1) in the ba
 		sleep 0.2; done; \
 	if [[ ! -f $(LOCALCLOUD_DIR)/env ]]; then \
 		kill "$$pid" 2>/dev/null || true; rm -f $(LOCALCLOUD_DIR)/server.pid; \
-		echo "the local cloud did not start: $$(grep -m1 '^error: ' $(LOCALCLOUD_DIR)/server.log \
+		echo "the local cloud did not start: $$(grep -m1 -E '(^|: )error: ' $(LOCALCLOUD_DIR)/server.log \
 			|| echo "see $(LOCALCLOUD_DIR)/server.log")" >&2; exit 1; fi; \
 	echo "local cloud running (pid $$(cat $(LOCALCLOUD_DIR)/server.pid)); make infra-* targets now use it;" \
 		"'source $(LOCALCLOUD_DIR)/env' points boto3, DVC and the AWS CLI at it"

@@ -4,28 +4,14 @@ tool's venv before any recipe runs, naming the variable (issue 27, round 8, R-b)
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.workflows.makerun import run_make as make
+
 PROBE = "/cache-probe-for-the-test"
-
-
-def make(*args: str, env: dict[str, str] | None = None, timeout: int = 60) -> subprocess.CompletedProcess:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "GITHUB_", "TOOLS_CACHE"))}
-    base.update(env or {})
-    return subprocess.run(
-        ["make", "--no-print-directory", *args],
-        cwd=REPO,
-        env=base,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 def tool_targets() -> set[str]:
