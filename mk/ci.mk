@@ -74,8 +74,11 @@ cml-install: ## Install CML (pinned) on a CI runner: npm install --global, unles
 	@if [[ "$$(cml --version 2>/dev/null)" == "$$CML_VERSION" ]]; then echo "cml $$CML_VERSION is installed"; \
 	else npm install --global --no-audit --no-fund "@dvcorg/cml@$$CML_VERSION"; fi
 
+# The bucket is checked with S3's naming rules (textclf.s3uri) before anything is written.
 dvc-remote: $(INSTALLED) ## Point the DVC remote at s3://$TEXTCLF_DATA_BUCKET/dvc (in .dvc/config.local)
 	@if [[ -n "$${TEXTCLF_DATA_BUCKET:-}" ]]; then \
+		$(BIN)/python -m textclf.s3uri bucket TEXTCLF_DATA_BUCKET || { echo "set TEXTCLF_DATA_BUCKET to the" \
+			"data bucket's name (Terraform's data_bucket output); .dvc/config.local was not changed" >&2; exit 2; }; \
 		$(BIN)/dvc remote modify --local storage url "s3://$${TEXTCLF_DATA_BUCKET}/dvc"; \
 		echo "DVC remote: s3://$${TEXTCLF_DATA_BUCKET}/dvc"; \
 	else \

@@ -87,17 +87,27 @@ def _shortened(uri: str) -> str:
     return repr(uri) if len(uri) <= 80 else repr(uri[:60]) + f" ... ({len(uri):,} characters)"
 
 
+def check_bucket(bucket: str, name: str) -> str:
+    """`bucket` if S3 takes it as a general purpose bucket name; ValueError naming the setting otherwise."""
+    problem = bucket_name_problem(bucket)
+    if problem:
+        raise ValueError(f"{name} {_shortened(bucket)} must be an S3 bucket name{problem}")
+    return bucket
+
+
 def main(argv: list[str]) -> int:
-    """`python -m textclf.s3uri check NAME...`: each named environment variable holds a strict prefix."""
+    """`python -m textclf.s3uri check NAME...`: each named environment variable holds a strict prefix;
+    `python -m textclf.s3uri bucket NAME...`: each holds a bucket name S3 takes (make dvc-remote)."""
     import os
     import sys
 
-    if not argv or argv[0] != "check" or len(argv) < 2:
-        print("usage: python -m textclf.s3uri check VARIABLE...", file=sys.stderr)
+    checks = {"check": check_prefix, "bucket": check_bucket}
+    if not argv or argv[0] not in checks or len(argv) < 2:
+        print("usage: python -m textclf.s3uri check|bucket VARIABLE...", file=sys.stderr)
         return 2
     try:
         for name in argv[1:]:
-            check_prefix(os.environ.get(name, ""), name)
+            checks[argv[0]](os.environ.get(name, ""), name)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
