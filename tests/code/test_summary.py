@@ -49,6 +49,9 @@ def test_a_failed_gate_with_many_long_classes_still_fits(spam_repo, capsys):
     names = [f"a-rather-long-class-name-from-a-real-dataset-number-{n:02d}" for n in range(30)]
     outcomes = {name: {name: 5, names[(i + 1) % 30]: 5} for i, name in enumerate(names)}
     spam_repo.write_json("metrics/eval.json", eval_metrics(outcomes))
+    params = spam_repo.params()
+    params["data"]["labels"] = names  # the data's classes: the gate judges no other file
+    spam_repo.write_params(params)
 
     lines = run(capsys)
 

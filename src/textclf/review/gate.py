@@ -22,7 +22,7 @@ from textclf.config import DataParams, Params
 from textclf.review.champion import EVAL_METRICS_FILE, Source, check_consistent, find
 from textclf.verdict import judge, summary, usable
 
-__all__ = ["VERDICT_FILE", "GateError", "judge", "load_metrics", "run", "summary", "usable"]
+__all__ = ["VERDICT_FILE", "GateError", "check_metrics", "judge", "load_metrics", "run", "summary", "usable"]
 
 VERDICT_FILE = Path("reports/gate.json")
 
@@ -56,6 +56,13 @@ def data_classes(data: DataParams) -> tuple[list[str], str]:
     return labels, str(path)
 
 
+def check_metrics(params: Params, metrics: dict[str, Any], metrics_file: Path = EVAL_METRICS_FILE) -> None:
+    """What the gate requires before it judges (GateError naming the key and what to run): the
+    metrics as the evaluate stage writes them for this data, every class, figures that agree with
+    their own confusion matrix and served graph. The summary asks the same before it shows a verdict."""
+    check_consistent(metrics, str(metrics_file), *data_classes(params.data), GateError)
+
+
 def data_rule_checks(
     params: Params, base_ref: str, checks: dict[str, Any] | str | None = None
 ) -> list[dict[str, Any]]:
@@ -87,8 +94,7 @@ def run(
     """The full verdict (thresholds, champion and the data rules that are set), written to
     `verdict_file`. `data_checks`: the report's results of textclf.review.data_checks, if it ran them."""
     metrics = load_metrics(metrics_file)
-    # Judged only as the evaluate stage wrote it for this data: every class, figures that agree.
-    check_consistent(metrics, str(metrics_file), *data_classes(params.data), GateError)
+    check_metrics(params, metrics, metrics_file)
     lookup = find(params.aws.resolved(), base_ref, source, candidate=metrics, task=params.data.task)
     extra = data_rule_checks(params, base_ref, data_checks)
     verdict = judge(metrics, params.evaluate, lookup.champion, extra, serve=params.deploy.serve)

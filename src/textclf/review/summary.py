@@ -8,7 +8,9 @@ last how to keep the run: the files git shows changed (`git add`), a branch when
 .dvc/config.local; the template's committed url is a placeholder). `make repro` drops DVC's own
 hint (`git add dvc.lock`, `dvc push`), so these steps are the last thing it prints.
 Every figure is read from the files the stages wrote (metrics/*.json) with the report's own reader
-(`report.read_json`: a file the report refuses is refused here too); nothing is written. The wide
+(`report.read_json`: a file the report refuses is refused here too); nothing is written. A
+metrics/eval.json the gate refuses (`gate.check_metrics`: edited, stale, another data's classes)
+gets no verdict: the summary says the gate cannot judge it, why, and what to run. The wide
 `dvc metrics show` table stays one command away (`make metrics`).
 """
 
@@ -22,6 +24,7 @@ from typing import Any
 
 from textclf.config import TRAIN_JOB_FILE, Params
 from textclf.review.champion import EVAL_METRICS_FILE, ChampionError, Source, find
+from textclf.review.gate import GateError, check_metrics
 from textclf.review.report import read_json
 from textclf.verdict import is_score, judge, usable
 
@@ -130,6 +133,13 @@ def verdict_for(params: Params, metrics: dict[str, Any], base_ref: str, source: 
     return verdict
 
 
+def refused_lines(error: GateError) -> list[str]:
+    """The gate's line when the gate refuses the metrics (check_metrics): no verdict to show, only
+    why and what to run (the error says both)."""
+    lines = [f"Gate: CANNOT JUDGE ({EVAL_METRICS_FILE}; make gate refuses it, exit 2)"]
+    return lines + _wrapped(str(error), "  refused: ", "    ")
+
+
 def gate_lines(verdict: dict[str, Any]) -> list[str]:
     result = "PASS" if verdict.get("verdict") == "pass" else "FAIL"
     champion = verdict.get("champion")
@@ -210,7 +220,13 @@ def lines(params: Params, base_ref: str = "main", source: Source = "auto") -> li
     out.append(
         f"{heading}: accuracy {_score(metrics.get('accuracy'))}, macro-F1 {_score(metrics.get('macro_f1'))}"
     )
-    out += gate_lines(verdict_for(params, metrics, base_ref, source))
+    try:
+        # What the gate requires before it judges: a file it refuses has no verdict here either.
+        check_metrics(params, metrics)
+    except GateError as error:
+        out += refused_lines(error)
+    else:
+        out += gate_lines(verdict_for(params, metrics, base_ref, source))
     out.append(training_line(read_json(TRAIN_JOB_FILE)))
     truncated = truncation_line(read_json(DATA_METRICS_FILE), metrics, params.model.max_length)
     if truncated:
