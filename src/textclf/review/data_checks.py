@@ -1038,13 +1038,21 @@ def _inert(cell: Any) -> Any:
 
 
 class _InertWriter:
-    """csv.writer whose text cells a spreadsheet shows and never runs."""
+    """csv.writer whose text cells a spreadsheet shows and never runs, one record a row.
+
+    csv's minimal quoting quotes a cell holding the delimiter, the quote or a character of the line
+    terminator, here "\n" only, so a carriage return inside a cell (a raw file's name may hold one)
+    went out bare and a reader split the row there (RFC 4180, section 2: a field holding a line break
+    must be quoted). A row holding one has its text cells quoted."""
 
     def __init__(self, buffer: io.StringIO) -> None:
         self._writer = csv.writer(buffer, lineterminator="\n")
+        self._quoted = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
 
     def writerow(self, row: list[Any]) -> None:
-        self._writer.writerow([_inert(cell) for cell in row])
+        cells = [_inert(cell) for cell in row]
+        breaks = any(isinstance(cell, str) and "\r" in cell for cell in cells)
+        (self._quoted if breaks else self._writer).writerow(cells)
 
 
 def flagged_rows_csv(checks: dict[str, Any]) -> str:
