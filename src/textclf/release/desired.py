@@ -42,6 +42,8 @@ from typing import Any
 
 import yaml
 
+from textclf.release.github_settings import SettingsError, check_repository
+
 DESIRED_FILE = Path("deploy/production.yaml")
 BRANCH = "release/production"
 # Whole values only (fullmatch): `$` would also accept a trailing newline.
@@ -411,9 +413,14 @@ def staging_summary() -> str:
 
 
 def repository() -> str:
+    """GITHUB_REPOSITORY, checked with github-settings' rule (github_settings.check_repository:
+    GitHub's owner and name characters, whole string): it goes into gh api paths, so '../..',
+    'o/r\n' or '-o/r' must never reach them."""
     name = os.environ.get("GITHUB_REPOSITORY", "")
-    if not re.match(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", name):
-        raise DesiredStateError("GITHUB_REPOSITORY is not owner/name")
+    try:
+        check_repository(name, "set GITHUB_REPOSITORY (GitHub Actions sets it)")
+    except SettingsError as error:
+        raise DesiredStateError(f"GITHUB_REPOSITORY: {error}") from None
     return name
 
 
