@@ -100,6 +100,16 @@ def check_commit(commit: str | None) -> str:
 MAIN_REFS = ("refs/remotes/origin/main", "refs/heads/main")
 
 
+def refuse_other_objects(sha: str, git: Callable[..., Any], what_to_pass: str) -> None:
+    """A sha this repository holds as a tree, blob or tag is named as what it is, not as a commit
+    missing from the history (fetching more history would never make it one)."""
+    kind = git("cat-file", "-t", sha)
+    if kind.returncode == 0 and kind.stdout.strip() != "commit":
+        raise ReleaseError(
+            f"{sha} is a {kind.stdout.strip()} of this repository, not a commit: {what_to_pass}"
+        )
+
+
 def check_merged(commit: str, main_ref: str | None = None, run: Callable[..., Any] = subprocess.run) -> str:
     """Only a commit that main contains may be released (a rollback by hand included): a model
     an unmerged pull request published never reaches production. Main is origin's main when the
@@ -120,6 +130,11 @@ def check_merged(commit: str, main_ref: str | None = None, run: Callable[..., An
                 "fetch-depth: 0) so a release can check the commit is on main"
             )
         main_ref = found[0]
+    refuse_other_objects(
+        commit,
+        lambda *arguments: run(["git", *arguments], capture_output=True, text=True),
+        "a release names the commit whose model it serves; pass a commit of main (git rev-parse main)",
+    )
     known = run(["git", "cat-file", "-e", f"{commit}^{{commit}}"], capture_output=True, text=True)
     if known.returncode != 0:
         raise ReleaseError(
@@ -284,12 +299,11 @@ def check_workspace_commit(commit: str, run: Callable[..., Any] = subprocess.run
             ) from None
 
     commit = check_commit(commit)
-    kind = git("cat-file", "-t", commit)
-    if kind.returncode == 0 and kind.stdout.strip() != "commit":
-        raise ReleaseError(
-            f"{commit} is a {kind.stdout.strip()} of this repository, not a commit: a model is filed under "
-            "the commit it was trained from; pass that commit (git rev-parse HEAD)"
-        )
+    refuse_other_objects(
+        commit,
+        git,
+        "a model is filed under the commit it was trained from; pass that commit (git rev-parse HEAD)",
+    )
     if git("cat-file", "-e", f"{commit}^{{commit}}").returncode != 0:
         raise ReleaseError(
             f"commit {commit} is not in this repository: the model would be filed for ever under a commit "
