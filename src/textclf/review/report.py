@@ -1160,10 +1160,15 @@ def section_time(inputs: Inputs) -> str:
 
 def section_training(inputs: Inputs) -> str:
     job = inputs.train_job
-    if not job:
+    if job is None:
         return (
             f"### Training job\n\nNo {TRAIN_JOB_FILE} in this workspace: the train stage writes it when it "
             "trains, and this model was not trained here (DVC restored it from its cache)."
+        )
+    if not job:
+        return (
+            f"### Training job\n\n{TRAIN_JOB_FILE} holds no job facts (an empty object): the train stage "
+            "writes them when it trains; train again (`dvc repro --force train`) to have them here."
         )
     backend = job.get("backend")
     rows = _sagemaker_rows(job) if backend == "sagemaker" else _local_rows(job)
