@@ -27,7 +27,7 @@ from pathlib import Path
 import yaml
 
 from textclf import atomic
-from textclf.config import ParamsError, load_params
+from textclf.config import DataParams, ParamsError, load_params
 from textclf.pipeline import sample_data
 from textclf.pipeline.prepare import READERS, DataError, check_class_sizes, classes_kept
 
@@ -128,6 +128,14 @@ def check_dvc_file(value: str, raw_dir: Path, force: bool = False, names: Names 
             f"{option} {value!r}: is not a .dvc file (its name must end in .dvc, as DVC's are); "
             f"pass the .dvc file that tracks {raw_dir}, e.g. {example}"
         )
+    for index, part in enumerate(path.parts):
+        before = Path(*path.parts[:index]) if index else Path(".")
+        if part == ".." and not before.is_dir():
+            # Writing the file would make `before` first, an empty folder nobody asked for.
+            raise DataError(
+                f"{option} {value!r}: {before} is not a folder, so {before / '..'} leads nowhere; nothing "
+                f"was changed. Name the file without '..', e.g. {example}"
+            )
     resolved = path.resolve()
     if not resolved.is_relative_to(root):
         raise DataError(
@@ -232,6 +240,11 @@ def given_labels(text: str | None, names: Names = OPTIONS) -> list[str] | None:
             f"{names.labels} names {', '.join(map(repr, twice))} more than once: list each class once "
             f"(e.g. {example})"
         )
+    try:  # params.yaml's rule for data.labels, which these become (an invisible character, named);
+        # one label is left to the file's check, which names the labels it lacks
+        DataParams._labels_distinct(labels if len(labels) > 1 else None)
+    except ValueError as error:
+        raise DataError(f"{names.labels} {text!r}: {error}") from None
     return labels
 
 
