@@ -1154,10 +1154,23 @@ def _rule(rules: DataGateParams | None, key: str, shown: str) -> str:
 
 
 def caveat(found: dict[str, Any]) -> str:
-    """A line when the flags look like the check model's own mistakes rather than wrong labels."""
+    """A line when the flags look like the check model's own mistakes rather than wrong labels, or,
+    when no second opinion could be had, a line saying the flags are the check model's alone."""
     heldout = found.get("heldout")
     if not heldout or not heldout["test_flags"]:
-        return ""
+        if not found.get("issues"):
+            return ""
+        test_flags = any(issue["split"] == "test" for issue in found["issues"])
+        why = (
+            f"no held-out probabilities of this test split in `{HELDOUT_FILE}`: run `dvc repro evaluate`"
+            if test_flags
+            else "the fine-tuned model's held-out probabilities cover the test split only, which has no flag"
+        )
+        return (
+            f"No second opinion on these flags ({why}): they are the check model's alone, "
+            "and on clean data most of its flags are rows it finds hard, not wrong labels. Look at a "
+            "few before relabelling."
+        )
     agrees, flags = heldout["fine_tuned_gives_given_label"], heldout["test_flags"]
     if agrees / flags <= CAVEAT_SHARE:
         return (
