@@ -703,8 +703,10 @@ def cmd_promote(args: argparse.Namespace) -> None:
 def cmd_batch_predict(args: argparse.Namespace) -> None:
     """A SageMaker Batch Transform job on the production model (docs/batch-and-api.md)."""
     from textclf.batch import job
+    from textclf.release.staging import check_endpoint_name
 
     params = _load(args)
+    check_endpoint_name(args.endpoint)  # '-x', 'a b', 80 characters went to SageMaker
     result = job.run(
         params.batch,
         params.deploy.serve,

@@ -29,6 +29,7 @@ import contextlib
 import json
 import os
 import re
+import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -68,6 +69,26 @@ class InputCheck:
 # The input, checked line by line
 
 
+class _NotJson(ValueError):
+    """What Python's json module reads but JSON is not, said plainly."""
+
+
+def _no_constant(name: str) -> None:
+    # NaN, Infinity and -Infinity: "Numeric values that cannot be represented in the grammar below
+    # (such as Infinity and NaN) are not permitted" (RFC 8259 section 6); Python reads them.
+    raise _NotJson(f"{name} is not a JSON number (JSON has no NaN or Infinity); write a number or a string")
+
+
+def _bounded_int(literal: str) -> int:
+    try:
+        return int(literal)
+    except ValueError:  # Python's message sends the user to sys.set_int_max_str_digits()
+        raise _NotJson(
+            f"a number of {len(literal.lstrip('-')):,} digits, longer than can be read "
+            f"({sys.get_int_max_str_digits():,} at most); write a long id as a JSON string"
+        ) from None
+
+
 def check_record(line: str, where: str, serve: ServeParams, max_payload_bytes: int) -> int:
     """Validate one input line; return the size of what the container receives for it (the
     filtered record: the text as a JSON string, one line)."""
@@ -75,11 +96,15 @@ def check_record(line: str, where: str, serve: ServeParams, max_payload_bytes: i
         raise BatchError(f"{where}: empty line; write one JSON object per line, no blank lines")
     try:
         # A key given twice is ambiguous (the job's InputFilter may read one, a reader the other).
-        record = json.loads(line, object_pairs_hook=unique_keys)
+        record = json.loads(
+            line, object_pairs_hook=unique_keys, parse_constant=_no_constant, parse_int=_bounded_int
+        )
     except DuplicateKey as duplicate:
         raise BatchError(
             f"{where}: key {duplicate.key!r} is given twice in one object: give it once"
         ) from None
+    except _NotJson as error:
+        raise BatchError(f"{where}: {error}") from None
     except RecursionError:
         raise BatchError(f"{where}: JSON nested too deeply") from None
     except ValueError as error:
@@ -273,12 +298,16 @@ def stop(sm, name: str, log: Log) -> None:
         log(f"could not stop {name} ({error}): aws sagemaker stop-transform-job --transform-job-name {name}")
 
 
-def stop_recorded(job_file: Path, aws: AwsParams, log: Log) -> str | None:
+def stop_recorded(job_file: Path, aws: AwsParams, log: Log) -> str:
     """Stop the job `run` recorded in `job_file` (a cancelled workflow's step: GitHub kills the
     process tree, so the client never sees an interrupt). Stopping a finished job changes nothing."""
     if not job_file.exists() and not job_file.is_symlink():
-        log(f"{job_file}: no transform job was started")
-        return None
+        # It cannot tell "never started" from a mistyped path, which would leave a job running unseen.
+        raise BatchError(
+            f"no job file at {job_file} (batch-predict writes it, --job-file or make's BATCH_JOB_FILE, "
+            "once the job has started): nothing was stopped. If a job runs, pass the path batch-predict "
+            "wrote, or stop it by name: aws sagemaker stop-transform-job --transform-job-name NAME"
+        )
     if not job_file.is_file():  # a folder, a dangling link: not "nothing started", a wrong path
         raise BatchError(
             f"{job_file}: not a file; pass the file batch-predict --job-file wrote: nothing was stopped"
