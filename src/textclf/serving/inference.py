@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from textclf.atomic import MAX_JSON_BYTES, read_regular
 from textclf.text import normalise
 
 # The graph each `deploy.serve.quantize` value serves; the train stage writes them.
@@ -52,9 +53,12 @@ def graph_file(quantize: str) -> str:
 def served_quantize(model_dir: Path, quantize: str = "none") -> str:
     """The graph (`none` or `int8`) the folder serves: its serving.json, else `quantize` (params)."""
     record = model_dir / SERVING_FILE
-    if not record.is_file():
+    if not _present(record):
         # Trained before the folder recorded its choice: `auto` serves fp32, as such folders did.
         return quantize if quantize in GRAPH_FILES else "none"
+    # A FIFO, a device or a folder in its place is refused, not taken for a missing record (the
+    # graph would then come from params.yaml, not from the folder's own choice).
+    _regular(record)
     chosen = _read_json(record).get("quantize")
     if chosen not in GRAPH_FILES:
         raise ModelDirError(
@@ -79,14 +83,18 @@ def check_model_dir(model_dir: Path, quantize: str = "none", graph: str | None =
             f"model folder {model_dir} does not exist: train one with `make repro` (writes models/model); "
             f"`textclf serve` also takes another folder (--model-dir or TEXTCLF_MODEL_DIR)"
         )
-    missing = [name for name in REQUIRED_FILES if not (model_dir / name).is_file()]
+    missing = [name for name in REQUIRED_FILES if not _present(model_dir / name)]
     if missing:
         raise ModelDirError(
             f"model folder {model_dir} lacks {', '.join(missing)}: it is not a model the train stage "
             f"wrote (expected HuggingFace save_pretrained files, the tokenizer and labels.json)"
         )
+    for name in REQUIRED_FILES:
+        _regular(model_dir / name)
     served = graph or served_quantize(model_dir, quantize)
-    if not (model_dir / graph_file(served)).is_file():
+    if _present(model_dir / graph_file(served)):
+        _regular(model_dir / graph_file(served))
+    else:
         if graph:
             said = f"the {graph} graph asked for"
         elif (model_dir / SERVING_FILE).is_file():
@@ -125,9 +133,35 @@ def _shown(value: object, limit: int = 200) -> str:
     return text if len(text) <= limit else text[:limit] + " ..."
 
 
+def _present(path: Path) -> bool:
+    """Whether anything is at `path`, a link to nothing included."""
+    return path.is_symlink() or path.exists()
+
+
+def _regular(path: Path) -> None:
+    """ModelDirError unless `path` is a regular file (or a link to one): a FIFO would block the
+    server's start, a device (/dev/zero) be read without end, a folder or a dangling link is no file."""
+    if path.is_file():
+        return
+    if path.is_dir():
+        kind = "a folder"
+    elif not path.exists():
+        kind = "a link to nothing"
+    elif path.is_fifo():
+        kind = "a FIFO (named pipe)"
+    elif path.is_char_device() or path.is_block_device():
+        kind = "a device"
+    else:
+        kind = "a socket or another special file"
+    raise ModelDirError(
+        f"{path} is not a regular file ({kind}): the train stage writes regular files; restore the "
+        "model folder (dvc checkout models/model) or train again"
+    )
+
+
 def _read_json(path: Path) -> dict:
     try:
-        value = json.loads(path.read_text(encoding="utf-8"))
+        value = json.loads(read_regular(path, MAX_JSON_BYTES).decode("utf-8"))
     except (OSError, ValueError) as error:
         raise ModelDirError(f"{path}: not readable JSON ({error})") from None
     except RecursionError:
