@@ -39,7 +39,7 @@ from textclf.batches import batches
 from textclf.config import Params
 from textclf.monitoring.drift import build_reference
 from textclf.pipeline.prepare import DataError
-from textclf.pipeline.train import MODEL_DIR
+from textclf.pipeline.train import MODEL_DIR, PendingOutputs, json_text
 from textclf.serving.inference import (
     GRAPH_FILES,
     REQUIRED_FILES,
@@ -285,77 +285,81 @@ def single_text_latency(predictors: list[Predictor], texts: list[str]) -> list[f
     return [round(statistics.median(t), 3) if t else 0.0 for t in timings]
 
 
-def write_latency(scorings: list[Scoring], test_file: Path, rows: int) -> None:
+def latency_record(scorings: list[Scoring], test_file: Path, rows: int) -> dict[str, Any]:
+    """reports/latency.json: both graphs' speed, one text per call and in the test split's batches."""
     texts = [text for (text, _), _ in zip(iter_test_split(test_file), range(LATENCY_CALLS), strict=False)]
     p50 = single_text_latency([s.predictor for s in scorings], texts)
-    atomic.write_json(
-        LATENCY_FILE,
-        {
-            "what": f"one text per call: p50 of {len(texts)} calls; batches: the test split's {rows} "
-            "texts in evaluate.batch_size batches, the graphs taking turns; this machine, this run",
-            "graphs": {
-                s.predictor.quantize: {
-                    "file": s.predictor.graph.name,
-                    "sha256": s.predictor.describe()["sha256"],
-                    "single_text_p50_ms": ms,
-                    "batch_texts_per_second": round(rows / s.seconds, 1) if s.seconds else None,
-                }
-                for s, ms in zip(scorings, p50, strict=True)
-            },
+    return {
+        "what": f"one text per call: p50 of {len(texts)} calls; batches: the test split's {rows} "
+        "texts in evaluate.batch_size batches, the graphs taking turns; this machine, this run",
+        "graphs": {
+            s.predictor.quantize: {
+                "file": s.predictor.graph.name,
+                "sha256": s.predictor.describe()["sha256"],
+                "single_text_p50_ms": ms,
+                "batch_texts_per_second": round(rows / s.seconds, 1) if s.seconds else None,
+            }
+            for s, ms in zip(scorings, p50, strict=True)
         },
-    )
+    }
 
 
 def run(params: Params, model_dir: Path = MODEL_DIR) -> dict[str, Any]:
-    """Score the test split batch by batch (texts are not all held at once), then judge it."""
+    """Score the test split batch by batch (texts are not all held at once), then judge it.
+
+    The test split and the model folder are checked before anything is scored, and the outputs are
+    written together at the end (PendingOutputs): a run that fails, on its inputs or half way,
+    leaves the previous run's metrics, verdict, reference and plots as they were (`dvc repro`
+    removes a stage's outputs itself before it runs the stage)."""
     test_file = Path(params.data.prepared_dir) / "test.jsonl"
-    try:
-        actual = [label for _, label in iter_test_split(test_file)]  # a first, cheap pass: labels
-        if not actual:
-            raise EvaluateError(f"{test_file}: the test split is empty; the prepare stage must give it rows")
-        predictor = load_predictor(model_dir, params)
-        check_known_labels(actual, predictor.labels, test_file)
-        scorings = [Scoring(predictor)]
-        other = "none" if predictor.quantize == "int8" else "int8"
-        if (model_dir / GRAPH_FILES[other]).is_file():
-            scorings.append(Scoring(load_predictor(model_dir, params, graph=other)))
-        lengths: list[int] = []
-        for texts, _ in batches(iter_test_split(test_file), params.evaluate.batch_size):
-            for scoring in scorings:  # the graphs take turns on each batch: their speeds compare
-                scoring.add(texts)
-            lengths += [len(text) for text in texts]  # characters as the server records them
-        served = scorings[0]
-        probabilities = served.probabilities()
-        predicted = served.predicted()
-        # What Predictor.predict returns: the argmax label's probability, rounded alike.
-        confidences = [round(float(p), 6) for p in probabilities.max(axis=-1).tolist()]
-        graphs = {
-            s.predictor.quantize: graph_figures(
-                s.predictor, actual, predicted if s is served else s.predicted(), predicted, s is served
-            )
-            for s in scorings
-        }
-        metrics = {
-            **score(actual, predicted, predictor.labels),
-            "graph": predictor.describe(),
-            SERVED_FILES_KEY: served_files(model_dir, predictor.graph.name),
-            "graphs": graphs,
-            "serving": serving_record(model_dir),
-            "truncation": truncation(served.cut, actual, predicted, params.model.max_length),
-        }
-        verdict = judge(metrics, params.evaluate, serve=params.deploy.serve)
-        # Characters as the server records them (textclf.serving.signals): the text as received.
-        reference = build_reference(predictor.labels, predicted, confidences, actual, lengths)
-        write_latency(scorings, test_file, len(actual))
-        atomic.write_text(CONFUSION_PLOT, _confusion_csv(actual, predicted))
-        atomic.write_json(EVAL_METRICS_FILE, metrics)
-        atomic.write_json(REFERENCE_FILE, reference)
-        atomic.write_text(HELDOUT_FILE, _heldout_csv(predictor.labels, probabilities.tolist()))
-        atomic.write_json(VERDICT_FILE, verdict)
-    except BaseException:
-        # No outputs of an earlier run may stay behind to be read as this run's.
-        atomic.remove(
-            EVAL_METRICS_FILE, VERDICT_FILE, CONFUSION_PLOT, REFERENCE_FILE, HELDOUT_FILE, LATENCY_FILE
+    actual = [label for _, label in iter_test_split(test_file)]  # a first, cheap pass: labels
+    if not actual:
+        raise EvaluateError(f"{test_file}: the test split is empty; the prepare stage must give it rows")
+    predictor = load_predictor(model_dir, params)
+    check_known_labels(actual, predictor.labels, test_file)
+    scorings = [Scoring(predictor)]
+    other = "none" if predictor.quantize == "int8" else "int8"
+    if (model_dir / GRAPH_FILES[other]).is_file():
+        scorings.append(Scoring(load_predictor(model_dir, params, graph=other)))
+    lengths: list[int] = []
+    for texts, _ in batches(iter_test_split(test_file), params.evaluate.batch_size):
+        for scoring in scorings:  # the graphs take turns on each batch: their speeds compare
+            scoring.add(texts)
+        lengths += [len(text) for text in texts]  # characters as the server records them
+    served = scorings[0]
+    probabilities = served.probabilities()
+    predicted = served.predicted()
+    # What Predictor.predict returns: the argmax label's probability, rounded alike.
+    confidences = [round(float(p), 6) for p in probabilities.max(axis=-1).tolist()]
+    graphs = {
+        s.predictor.quantize: graph_figures(
+            s.predictor, actual, predicted if s is served else s.predicted(), predicted, s is served
         )
-        raise
+        for s in scorings
+    }
+    metrics = {
+        **score(actual, predicted, predictor.labels),
+        "graph": predictor.describe(),
+        SERVED_FILES_KEY: served_files(model_dir, predictor.graph.name),
+        "graphs": graphs,
+        "serving": serving_record(model_dir),
+        "truncation": truncation(served.cut, actual, predicted, params.model.max_length),
+    }
+    verdict = judge(metrics, params.evaluate, serve=params.deploy.serve)
+    # Characters as the server records them (textclf.serving.signals): the text as received.
+    reference = build_reference(predictor.labels, predicted, confidences, actual, lengths)
+    pending = PendingOutputs(
+        {
+            LATENCY_FILE: json_text(latency_record(scorings, test_file, len(actual))),
+            CONFUSION_PLOT: _confusion_csv(actual, predicted),
+            EVAL_METRICS_FILE: json_text(metrics),
+            REFERENCE_FILE: json_text(reference),
+            HELDOUT_FILE: _heldout_csv(predictor.labels, probabilities.tolist()),
+            VERDICT_FILE: json_text(verdict),
+        }
+    )
+    try:
+        pending.commit()
+    finally:
+        pending.discard()
     return verdict

@@ -10,9 +10,12 @@ design) with both graphs' validation accuracy and macro-F1.
 
 Last it writes the folder's `serving.json`, the graph it serves (textclf.serving.inference reads
 it): `none` and `int8` fix it; `auto` takes int8 when its accuracy and macro-F1 are within
-`deploy.serve.int8_tolerance` of fp32's, here on the validation split; the train stage then
-decides again on the prepared validation and test splits (`rechoose`), the split the gate judges:
-int8 is served only when it passes the gate's tolerance check there (textclf.verdict).
+`deploy.serve.int8_tolerance` of fp32's on the validation split. The choice is made once, here, by
+the training program, on a SageMaker job or on this machine alike, and travels with the model: the
+train stage takes the folder's record as it is (`recorded_choice` checks it was made under this
+params.yaml's rule) and never chooses again. Never on the test split: that split is the gate's,
+which judges the served graph there against the same tolerance (textclf.verdict), so a choice
+made on it would be judged on the data it was made on.
 """
 
 from __future__ import annotations
@@ -30,6 +33,9 @@ from textclf.serving.inference import GRAPH_FILES, SERVING_FILE, Predictor
 FP32_TOLERANCE = 1e-3
 OPSET = 17
 CHECK_BATCH = 32
+# The split `auto` chooses on: the training program's own (a SageMaker job gets no other), never
+# the test split the gate judges on.
+CHOICE_SPLIT = "validation"
 
 
 class ExportCheckError(RuntimeError):
@@ -116,8 +122,8 @@ def choose_graph(
     quantize: str, scores: dict[str, dict[str, dict[str, float]]], tolerance: float
 ) -> dict[str, Any]:
     """serving.json: the graph the folder serves and why. `scores`: per split, per graph (`none`,
-    `int8`), accuracy and macro-F1. `auto` takes int8 when it is within `tolerance` of fp32 on
-    every split scored."""
+    `int8`), accuracy and macro-F1: the validation split's (CHOICE_SPLIT). `auto` takes int8 when
+    it is within `tolerance` of fp32 there."""
     if quantize != "auto":
         return {
             "quantize": quantize,
@@ -149,38 +155,55 @@ def choose_graph(
     }
 
 
-def split_scores(
-    model_dir: Path, max_length: int, texts: list[str], actual: list[str], batch: int
-) -> dict[str, Any]:
-    """Accuracy and macro-F1 of each graph in `model_dir` on `texts` with their labels `actual`,
-    `batch` texts per call."""
-    scores = {}
-    for quantize, graph in GRAPH_FILES.items():
-        if (model_dir / graph).is_file():
-            predictor = Predictor(model_dir, max_length, graph=quantize)
-            logits = graph_logits(predictor, texts, batch)
-            scores[quantize] = validation_scores(logits, predictor.labels, actual)
-    return scores
+class ServingRecordError(ValueError):
+    """A model folder's serving.json is not a choice made under this params.yaml's deploy.serve."""
 
 
-def rechoose(
-    model_dir: Path,
-    max_length: int,
-    splits: dict[str, tuple[list[str], list[str]]],
-    tolerance: float,
-    batch: int,
-) -> dict[str, Any]:
-    """`auto` once more, on the prepared validation and test splits (the train stage calls it after
-    any backend, so a SageMaker job, which sees no test split, is judged alike): serving.json again.
+def recorded_choice(model_dir: Path, quantize: str, tolerance: float) -> dict[str, Any]:
+    """The graph the training program chose for `model_dir` and why ({graph, rule, reason}), read
+    from its serving.json once it is a choice under deploy.serve `quantize` (and, for `auto`,
+    `tolerance`) that choose_graph's rule gives from the validation figures it records. Else
+    ServingRecordError: the folder was trained with other settings (a SageMaker job started with
+    other hyperparameters) or its record was edited."""
+    path = model_dir / SERVING_FILE
+    hint = "train again with this params.yaml (dvc repro train)"
+    record = atomic.read_json_object(path, ServingRecordError, f"the training program writes it; {hint}")
+    chosen = record.get("quantize")
+    problem = None
+    if record.get("rule") != quantize:
+        problem = f"rule {record.get('rule')!r}, but params.yaml deploy.serve.quantize is {quantize!r}"
+    elif chosen not in GRAPH_FILES or record.get("graph") != GRAPH_FILES[chosen]:
+        problem = f"quantize {chosen!r} with graph {record.get('graph')!r}, not one of {GRAPH_FILES}"
+    elif not (model_dir / GRAPH_FILES[chosen]).is_file():
+        problem = f"the graph it serves, {GRAPH_FILES[chosen]}, is not in the folder"
+    elif quantize != "auto" and chosen != quantize:
+        problem = f"quantize {chosen!r} under rule {quantize!r}"
+    elif quantize == "auto":
+        problem = _auto_problem(record, tolerance)
+    if problem:
+        raise ServingRecordError(f"{path}: {problem}; {hint}")
+    return {key: record[key] for key in ("graph", "rule", "reason")}
 
-    `batch` is evaluate.batch_size: dynamic int8 quantizes the activations of each call as a whole,
-    so an int8 graph's answers depend on the batch a text comes in (measured on the sample: test
-    accuracy 0.9628 in batches of 32, 0.9554 in batches of 64). Scored in the evaluate stage's
-    batches, the choice sees the figures the gate will judge."""
-    scores = {name: split_scores(model_dir, max_length, *rows, batch) for name, rows in splits.items()}
-    serving = choose_graph("auto", scores, tolerance) | {"batch_size": batch}
-    atomic.write_json(model_dir / SERVING_FILE, serving)
-    return {key: serving[key] for key in ("graph", "rule", "reason")}
+
+def _auto_problem(record: dict[str, Any], tolerance: float) -> str | None:
+    """What is wrong with an `auto` record: chosen with another tolerance, on another split than
+    validation, or not what choose_graph gives from its own figures."""
+    if record.get("int8_tolerance") != tolerance:
+        return (
+            f"chosen with int8_tolerance {record.get('int8_tolerance')!r}, but params.yaml "
+            f"deploy.serve.int8_tolerance is {tolerance!r}"
+        )
+    scores = record.get("scores")
+    if not isinstance(scores, dict) or set(scores) != {CHOICE_SPLIT}:
+        shown = sorted(scores) if isinstance(scores, dict) else scores
+        return f"auto chooses on the {CHOICE_SPLIT} split only, the record scores {shown!r}"
+    try:
+        again = choose_graph("auto", scores, tolerance)["quantize"]
+    except (KeyError, TypeError, ValueError):
+        return f"its {CHOICE_SPLIT} scores are not both graphs' accuracy and macro_f1"
+    if again != record["quantize"]:
+        return f"it serves {record['quantize']}, but its own {CHOICE_SPLIT} scores give {again}"
+    return None
 
 
 def export_and_check(
@@ -225,7 +248,7 @@ def export_and_check(
         figures["int8_max_abs_logit_diff"] = round(float(abs(int8 - reference).max()), 5)
         if actual is not None:
             graphs["int8"] = validation_scores(int8, predictor.labels, actual)
-    serving = choose_graph(quantize, {"validation": graphs} if graphs else {}, int8_tolerance)
+    serving = choose_graph(quantize, {CHOICE_SPLIT: graphs} if graphs else {}, int8_tolerance)
     atomic.write_json(model_dir / SERVING_FILE, serving)
     figures["served"] = {key: serving[key] for key in ("graph", "rule", "reason")}
     return figures

@@ -16,6 +16,7 @@ resumes from that checkpoint with the global step carrying on.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -24,17 +25,18 @@ import resource
 import shutil
 import signal
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from textclf import atomic
-from textclf.config import Params
+from textclf.config import ModelParams, Params, ServeParams, TrainParams
 from textclf.serving.inference import CHARS_PER_TOKEN, is_label_list
 
 MODEL_DIR = Path("models/model")
@@ -56,30 +58,48 @@ class TrainingInterrupted(RuntimeError):
     """Training stopped before its last step; a checkpoint holds the progress."""
 
 
+def as_in_params(section: type[BaseModel], name: str) -> Any:
+    """The type and bounds params.yaml gives `name` in `section` (textclf.config), without its
+    default: a job's hyperparameters are held to params.yaml's own rules, not to a copy of them."""
+    field = section.model_fields[name]
+    return Annotated[(field.annotation, *field.metadata)] if field.metadata else field.annotation
+
+
 class Hyperparameters(BaseModel):
     """What a training run needs besides the data. SageMaker passes every value as a string;
-    pydantic turns "3" and "true" back into 3 and True."""
+    pydantic turns "3" and "true" back into 3 and True. Each value is checked as params.yaml
+    checks it (config.TrainParams, ModelParams.max_length, ServeParams): a job started by hand or
+    through the training-run function with epochs 1e300, a learning rate of 50 or a seed of -5 stops
+    at once, naming the value, instead of training until MaxRuntime."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     model_name: str
-    max_length: int = Field(ge=8, le=512)
+    max_length: as_in_params(ModelParams, "max_length")
+    # The labels, in class-id order; None: the train channel's labels.json. Its rule when given.
     labels: list[str] | None = None
-    epochs: float = Field(gt=0)
-    batch_size: int = Field(ge=1)
-    learning_rate: float = Field(gt=0)
-    weight_decay: float = Field(ge=0)
-    warmup_ratio: float = Field(ge=0, lt=1)
-    seed: int
-    group_by_length: bool
-    eval_steps: int = Field(ge=1)
-    save_steps: int = Field(ge=1)
-    save_total_limit: int = Field(ge=1)
-    logging_steps: int = Field(ge=1)
+    epochs: as_in_params(TrainParams, "epochs")
+    batch_size: as_in_params(TrainParams, "batch_size")
+    learning_rate: as_in_params(TrainParams, "learning_rate")
+    weight_decay: as_in_params(TrainParams, "weight_decay")
+    warmup_ratio: as_in_params(TrainParams, "warmup_ratio")
+    seed: as_in_params(TrainParams, "seed")
+    group_by_length: as_in_params(TrainParams, "group_by_length")
+    eval_steps: as_in_params(TrainParams, "eval_steps")
+    save_steps: as_in_params(TrainParams, "save_steps")
+    save_total_limit: as_in_params(TrainParams, "save_total_limit")
+    logging_steps: as_in_params(TrainParams, "logging_steps")
     # Which ONNX graphs the model folder carries besides model.onnx and which one it serves
     # (deploy.serve.quantize, deploy.serve.int8_tolerance; textclf.pipeline.export).
-    quantize: Literal["none", "int8", "auto"] = "none"
-    int8_tolerance: float = Field(0.01, ge=0, le=1)
+    quantize: as_in_params(ServeParams, "quantize") = "none"
+    int8_tolerance: as_in_params(ServeParams, "int8_tolerance") = 0.01
+
+    @field_validator("labels")
+    @classmethod
+    def _a_label_list(cls, labels: list[str] | None) -> list[str] | None:
+        if labels is not None and not is_label_list(labels):
+            raise ValueError("must be two or more distinct, non-empty labels (what labels.json holds)")
+        return labels
 
     @classmethod
     def from_params(cls, params: Params) -> Hyperparameters:
@@ -101,6 +121,10 @@ class Hyperparameters(BaseModel):
 
     @classmethod
     def from_sagemaker(cls, raw: dict[str, str]) -> Hyperparameters:
+        if not isinstance(raw, dict):
+            raise ValueError(
+                f"the hyperparameters must be a JSON object of strings, not {type(raw).__name__}"
+            )
         decoded: dict[str, Any] = {}
         for key, value in raw.items():
             if isinstance(value, str) and (value.startswith(("[", "{")) or value in ("true", "false")):
@@ -646,8 +670,49 @@ def run_local(
     return facts
 
 
-def write_stage_outputs(model_dir: Path, facts: dict[str, Any]) -> None:
-    """Metrics and plots from the saved model's training history; the same for every backend."""
+class PendingOutputs:
+    """Files written together: each text to a temporary sibling of its target first (a full disk
+    or a folder in the way fails here, with every target as it was), then `commit` renames them
+    all over their targets. `discard` removes what was not committed. A command that fails keeps
+    the previous run's outputs whole: it never deletes them, and never leaves half of a new set."""
+
+    def __init__(self, outputs: dict[Path, str]) -> None:
+        self._staged: list[tuple[Path, Path]] = []
+        try:
+            for target, text in outputs.items():
+                if target.is_dir():  # rename would fail only after the others were replaced
+                    raise IsADirectoryError(errno.EISDIR, "a folder is where this output goes", str(target))
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with tempfile.NamedTemporaryFile(
+                    "w", encoding="utf-8", dir=target.parent, prefix=f".{target.name}.", delete=False
+                ) as handle:
+                    self._staged.append((Path(handle.name), target))
+                    handle.write(text)
+                Path(handle.name).chmod(0o644)  # an ordinary output, not a private temporary file
+        except BaseException:
+            self.discard()
+            raise
+
+    def commit(self) -> None:
+        while self._staged:
+            staged, target = self._staged[0]
+            staged.replace(target)
+            self._staged.pop(0)
+
+    def discard(self) -> None:
+        for staged, _ in self._staged:
+            staged.unlink(missing_ok=True)
+        self._staged.clear()
+
+
+def json_text(payload: Any) -> str:
+    """A JSON output's text, as atomic.write_json writes it."""
+    return json.dumps(payload, indent=2, sort_keys=False) + "\n"
+
+
+def stage_outputs(model_dir: Path, facts: dict[str, Any]) -> dict[Path, str]:
+    """Metrics and plots from the saved model's training history, and the run's facts; the same
+    for every backend."""
     history = json.loads((model_dir / HISTORY_FILE).read_text(encoding="utf-8"))
     train_rows = [f"{h['step']},{h['loss']}" for h in history if "loss" in h]
     validation_rows = [
@@ -655,44 +720,34 @@ def write_stage_outputs(model_dir: Path, facts: dict[str, Any]) -> None:
         for h in history
         if "eval_loss" in h
     ]
-    atomic.write_text(TRAIN_LOSS_PLOT, "step,loss\n" + "\n".join(train_rows) + "\n")
-    atomic.write_text(VALIDATION_PLOT, "step,loss,accuracy,macro_f1\n" + "\n".join(validation_rows) + "\n")
     keys = ("train_loss", "validation_accuracy", "validation_macro_f1", "global_step")
-    atomic.write_json(TRAIN_METRICS_FILE, {k: facts[k] for k in keys if k in facts})
-    atomic.write_json(JOB_FACTS_FILE, {k: v for k, v in facts.items() if k not in keys})
-
-
-# Rows of each prepared split the `auto` choice scores (the first ones: prepare shuffled them).
-CHOICE_ROWS = 20_000
-
-
-def _first_rows(folder: Path, name: str, limit: int) -> tuple[list[str], list[str]]:
-    path = folder / f"{name}.jsonl"
-    texts, labels = [], []
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if len(texts) == limit:
-                break
-            if line.strip():
-                row = _row(line, f"{path} line {number}", None)
-                texts.append(row["text"])
-                labels.append(row["label"])
-    return texts, labels
-
-
-def choose_served_graph(params: Params, hp: Hyperparameters, model_dir: Path, log) -> dict[str, Any]:
-    """`deploy.serve.quantize: auto`, decided on the prepared validation and test splits (the test
-    split is what the gate judges; a SageMaker job sees no test split, so this runs here, after any
-    backend): int8 is served when it is within int8_tolerance of fp32 on both."""
-    from textclf.pipeline.export import rechoose
-
-    prepared = Path(params.data.prepared_dir)
-    splits = {
-        name: _first_rows(prepared, name, CHOICE_ROWS)
-        for name in ("validation", "test")
-        if (prepared / f"{name}.jsonl").is_file()
+    return {
+        TRAIN_LOSS_PLOT: "step,loss\n" + "\n".join(train_rows) + "\n",
+        VALIDATION_PLOT: "step,loss,accuracy,macro_f1\n" + "\n".join(validation_rows) + "\n",
+        TRAIN_METRICS_FILE: json_text({k: facts[k] for k in keys if k in facts}),
+        JOB_FACTS_FILE: json_text({k: v for k, v in facts.items() if k not in keys}),
     }
-    served = rechoose(model_dir, hp.max_length, splits, hp.int8_tolerance, params.evaluate.batch_size)
+
+
+class ServedGraphError(PreparedDataError):
+    """The model folder a backend returned records a served graph that was not chosen under this
+    params.yaml's deploy.serve (a PreparedDataError: the command's own refusal, not a traceback)."""
+
+
+def served_graph(model_dir: Path, hp: Hyperparameters, log: Callable[[str], None]) -> dict[str, Any]:
+    """The graph the training program chose and recorded in the folder (serving.json), checked,
+    never chosen again: with `auto` a SageMaker job and this machine choose alike, on the
+    validation split (textclf.pipeline.export), and the folder the job archived is the folder
+    evaluated, published and served."""
+    from textclf.pipeline.export import ServingRecordError, recorded_choice
+
+    try:
+        served = recorded_choice(model_dir, hp.quantize, hp.int8_tolerance)
+    except ServingRecordError as error:
+        said = str(error).replace(f"{model_dir}{os.sep}", "")  # the staging folder goes with the error
+        raise ServedGraphError(
+            f"the trained model was not installed ({MODEL_DIR} is as before): {said}"
+        ) from None
     log(f"served graph: {served['graph']} ({served['reason']})")
     return served
 
@@ -706,18 +761,21 @@ def _stderr_log(message: str) -> None:
 
 
 def run_stage(params: Params, backend: Backend = run_local, log: Callable[[str], None] = _stderr_log) -> None:
-    """The train stage around one backend: all of models/model and the stage's metrics, or none."""
+    """The train stage around one backend: models/model and the stage's metrics and plots all
+    replaced together, or (on any failure) all left as the previous run wrote them."""
     check_prepared(Path(params.data.prepared_dir))  # before a backend uploads or trains anything
     hp = Hyperparameters.from_params(params)
+    pending: PendingOutputs | None = None
     try:
         with atomic.atomic_dir(MODEL_DIR) as staging:
             facts = backend(params, hp, staging, log)
-            if hp.quantize == "auto":
-                facts.setdefault("onnx_export", {})["served"] = choose_served_graph(params, hp, staging, log)
-            write_stage_outputs(staging, facts)
+            facts.setdefault("onnx_export", {})["served"] = served_graph(staging, hp, log)
+            # Staged before the model folder moves in: a full disk fails with nothing replaced.
+            pending = PendingOutputs(stage_outputs(staging, facts))
+        pending.commit()
     except TrainingInterrupted as error:
         log(str(error))
         sys.exit(INTERRUPTED_EXIT_CODE)
-    except BaseException:
-        atomic.remove(TRAIN_METRICS_FILE, JOB_FACTS_FILE, TRAIN_LOSS_PLOT, VALIDATION_PLOT)
-        raise
+    finally:
+        if pending is not None:
+            pending.discard()
