@@ -350,6 +350,82 @@ EBS_ONLY_FAMILIES = {
 }  # fmt: skip
 
 
+# The training program's hyperparameters (textclf.pipeline.train.Hyperparameters, as
+# Hyperparameters.for_sagemaker writes them: every value a string) and the bounds params.yaml puts on
+# each (textclf.config: TrainParams, ModelParams.max_length, ServeParams.quantize and
+# int8_tolerance). A job the runner asks for with epochs 1e300 or a learning rate of 50 is refused
+# before it starts. Here as plain data because this module ships alone in the function's zip (no
+# pydantic); tests/training/test_stop_job_hyperparameters.py derives the same table from the config
+# sections' own field bounds, so the two cannot drift apart.
+HYPERPARAMETER_BOUNDS: dict[str, dict[str, Any]] = {
+    "max_length": {"kind": "integer", "ge": 8, "le": 512},
+    "epochs": {"kind": "number", "gt": 0, "le": 10_000},
+    "batch_size": {"kind": "integer", "ge": 1, "le": 1024},
+    "learning_rate": {"kind": "number", "gt": 0, "lt": 1},
+    "weight_decay": {"kind": "number", "ge": 0, "lt": 1},
+    "warmup_ratio": {"kind": "number", "ge": 0, "lt": 1},
+    "seed": {"kind": "integer", "ge": 0, "le": 2**32 - 1},
+    "group_by_length": {"kind": "boolean"},
+    "eval_steps": {"kind": "integer", "ge": 1, "le": 10**9},
+    "save_steps": {"kind": "integer", "ge": 1, "le": 10**9},
+    "save_total_limit": {"kind": "integer", "ge": 1, "le": 1000},
+    "logging_steps": {"kind": "integer", "ge": 1, "le": 10**9},
+    "quantize": {"kind": "choice", "choices": ("none", "int8", "auto")},
+    "int8_tolerance": {"kind": "number", "ge": 0, "le": 1},
+}
+# The others the program takes: the base model (a hub id or the image's folder) and the labels.
+OTHER_HYPERPARAMETERS = ("model_name", "labels")
+NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]{1,3})?")
+INTEGER = re.compile(r"-?[0-9]{1,20}")
+COMPARISONS = {
+    "gt": (float.__gt__, ">"),
+    "ge": (float.__ge__, ">="),
+    "lt": (float.__lt__, "<"),
+    "le": (float.__le__, "<="),
+}
+
+
+def hyperparameter_problems(hyperparameters: Any) -> list[str]:
+    """What in the runner's HyperParameters the training program would refuse: an unknown key, a
+    value that is not a string, or one outside params.yaml's bounds (HYPERPARAMETER_BOUNDS)."""
+    if not isinstance(hyperparameters, dict):
+        return ["HyperParameters must be a map of strings"]
+    problems = []
+    for key, value in hyperparameters.items():
+        if key in OTHER_HYPERPARAMETERS:
+            if not isinstance(value, str):
+                problems.append(f"{_shown(key)} must be a string")
+            continue
+        rule = HYPERPARAMETER_BOUNDS.get(key)
+        if rule is None:
+            known = sorted([*HYPERPARAMETER_BOUNDS, *OTHER_HYPERPARAMETERS])
+            problems.append(
+                f"{_shown(key)} is not a hyperparameter of the training program ({', '.join(known)})"
+            )
+        elif not isinstance(value, str):
+            problems.append(f"{key} must be a string, as SageMaker passes it")
+        else:
+            problem = _bound_problem(value, rule)
+            if problem:
+                problems.append(f"{key} {_shown(value)} {problem} (params.yaml's bound)")
+    return problems
+
+
+def _bound_problem(value: str, rule: dict[str, Any]) -> str | None:
+    kind = rule["kind"]
+    if kind == "boolean":
+        return None if value in ("true", "false") else "must be true or false"
+    if kind == "choice":
+        return None if value in rule["choices"] else f"must be one of {', '.join(rule['choices'])}"
+    if not (INTEGER if kind == "integer" else NUMBER).fullmatch(value):
+        return f"is not {'a whole number' if kind == 'integer' else 'a finite decimal number'}"
+    number = float(value)
+    for name, (holds, sign) in COMPARISONS.items():
+        if name in rule and not holds(number, float(rule[name])):
+            return f"must be {sign} {rule[name]}"
+    return None
+
+
 def has_local_storage(instance_type: str) -> bool:
     """Whether `ml.<family>.<size>` is of a family with local NVMe storage (no VolumeKmsKeyId)."""
     return instance_type.split(".")[1] in LOCAL_STORAGE_FAMILIES
@@ -474,6 +550,9 @@ def job_request(request: Any, run: dict[str, str]) -> dict[str, Any]:
         raise Refused("TEXTCLF_DATASET_LISTING is not the listing whose md5 is TEXTCLF_DATASET_MD5")
     if request.get("EnableNetworkIsolation") is not True:
         raise Refused("the job must run with network isolation (EnableNetworkIsolation: true)")
+    problems = hyperparameter_problems(request.get("HyperParameters") or {})
+    if problems:
+        raise Refused("HyperParameters: " + "; ".join(problems[:5]))
     dataset_uri = f"s3://{bucket}/{config['DATASETS_PREFIX']}{digest.removesuffix('.dir')}/"
     channels = [
         {
