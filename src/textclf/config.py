@@ -1039,10 +1039,12 @@ class _DuplicateKey(_Refused):
     pass
 
 
-# YAML 1.1 (PyYAML) reads 1:30 as 90 (base 60) and 010 as 8 (octal); YAML 1.2 and most readers
-# take neither: no setting is written so, and a time or a zero-padded number would change silently.
+# YAML 1.1 (PyYAML) reads 1:30 as 90 (base 60), 010 as 8 (octal) and 0b11 as 3; YAML 1.2 and most
+# readers take none of them: no setting is written so, and a time or a zero-padded number would
+# change silently. Each is refused naming the line and the key (_numbers_named).
 _BASE_60 = re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?")
 _OCTAL = re.compile(r"[-+]?0[0-7_]+")
+_BINARY = re.compile(r"[-+]?0b[01_]+")  # YAML 1.1 only, as well: 1.2 reads 0b11 as text
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -1051,11 +1053,29 @@ class _StrictLoader(yaml.SafeLoader):
 
     def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
         self._plain_number(node)
-        return super().construct_yaml_int(node)
+        try:
+            return super().construct_yaml_int(node)
+        except ValueError as error:
+            raise self._not_a_number(node, "!!int", "a whole number", error) from None
 
     def construct_yaml_float(self, node: yaml.ScalarNode) -> float:
         self._plain_number(node)
-        return super().construct_yaml_float(node)
+        try:
+            return super().construct_yaml_float(node)
+        except ValueError as error:
+            raise self._not_a_number(node, "!!float", "a number", error) from None
+
+    @staticmethod
+    def _not_a_number(node: yaml.ScalarNode, tag: str, what: str, error: ValueError) -> Exception:
+        """`!!int 2.5` or `!!float abc`: the tag asks for a number the text is not. Plain digits
+        that fail are too long for Python's int() (int_max_str_digits): the ValueError stays."""
+        value = node.value.strip()
+        if re.fullmatch(r"[-+]?[0-9_]+", value):
+            return error
+        return _Refused(
+            f"line {node.start_mark.line + 1}: {_shown(value, 40)} is tagged {tag} but is not {what}: write "
+            f"{what} in plain digits, without the tag"
+        )
 
     @staticmethod
     def _plain_number(node: yaml.ScalarNode) -> None:
@@ -1063,6 +1083,8 @@ class _StrictLoader(yaml.SafeLoader):
         read = "base 60 (1:30 is 90)" if _BASE_60.fullmatch(value) else None
         if read is None and _OCTAL.fullmatch(value):
             read = "octal (010 is 8)"
+        if read is None and _BINARY.fullmatch(value):
+            read = "binary (0b11 is 3)"
         if read is not None:
             raise _Refused(
                 f"line {node.start_mark.line + 1}: {value[:40]!r} is read by YAML as a number in {read}: "
@@ -1091,6 +1113,38 @@ class _StrictLoader(yaml.SafeLoader):
 # The registry holds SafeConstructor's own functions: the overrides above take effect through it.
 _StrictLoader.add_constructor("tag:yaml.org,2002:int", _StrictLoader.construct_yaml_int)
 _StrictLoader.add_constructor("tag:yaml.org,2002:float", _StrictLoader.construct_yaml_float)
+_NUMBER_TAGS = {
+    "tag:yaml.org,2002:int": "construct_yaml_int",
+    "tag:yaml.org,2002:float": "construct_yaml_float",
+}
+
+
+def _numbers_named(root: yaml.Node, loader: _StrictLoader) -> None:
+    """Every number of the file read before the document is built, so a refusal (base 60, octal,
+    `!!int 2.5`) names the key as well as the line: `line 28: train.epochs: ...`. Each node once
+    (aliases share nodes), in the file's order."""
+    seen: set[int] = set()
+    stack: list[tuple[yaml.Node, str]] = [(root, "")]
+    while stack:
+        node, path = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            children = []
+            for key_node, value_node in node.value:
+                key = key_node.value if isinstance(key_node, yaml.ScalarNode) else "?"
+                inner = path if key_node.tag == _MERGE else f"{path}.{key}" if path else str(key)
+                children += [(key_node, inner), (value_node, inner)]
+            stack += reversed(children)
+        elif isinstance(node, yaml.SequenceNode):
+            stack += reversed([(item, f"{path}[{index}]") for index, item in enumerate(node.value)])
+        elif node.tag in _NUMBER_TAGS:
+            try:
+                getattr(loader, _NUMBER_TAGS[node.tag])(node)
+            except _Refused as error:
+                line, _, why = str(error).partition(": ")
+                raise _Refused(f"{line}: {path or 'the document'}: {why}") from None
 
 
 # Keys whose built-in default would let a check pass what it should refuse (thresholds of 0, no
@@ -1217,6 +1271,7 @@ def read_params_bytes(data: bytes, source: Path | str) -> Any:
         node = loader.get_single_node()
         if node is not None:
             _gate_keys_in_place(node)
+            _numbers_named(node, loader)
         raw = None if node is None else loader.construct_document(node)
     except _Refused as error:
         raise ParamsError(f"{source}: {error}") from None
