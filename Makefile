@@ -110,7 +110,7 @@ $(LOCKED):
 	# recompile torch and transformers (seconds per process).
 	awk '/^torch==/ {on = 1} on {print} on && !/\\$$/ {on = 0}' requirements.lock >$(VENV)/torch.lock
 	$(BIN)/pip install --quiet --require-hashes --no-deps \
-		$${TORCH_INDEX:+--extra-index-url "$$TORCH_INDEX"} -r $(VENV)/torch.lock
+		$(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX)) -r $(VENV)/torch.lock
 	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
 	@rm -f $(VENV)/.locked-*
 	@touch $@

@@ -20,7 +20,7 @@ UV := $(UV_VENV)/bin/uv
 # UV_FIND_LINKS / PIP_FIND_LINKS to a folder holding the wheel.
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 PYPI_INDEX ?= https://pypi.org/simple
-# Read from the environment by tools/lock.sh and make setup's recipe, never pasted into a recipe.
+# Read from the environment by tools/lock.sh, never pasted into its recipe.
 export UV TORCH_INDEX PYPI_INDEX
 
 TOOL_TARGETS += lock $(UV)
