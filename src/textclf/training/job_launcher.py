@@ -41,9 +41,17 @@ def read_resource_config(config_dir: Path) -> dict[str, Any]:
     path = config_dir / "resourceconfig.json"
     if not path.is_file():
         return {"current_host": "algo-1", "hosts": ["algo-1"]}
-    config = json.loads(path.read_text(encoding="utf-8"))
-    if config.get("current_host") not in config.get("hosts", []):
-        raise ValueError(f"{path}: current_host {config.get('current_host')!r} is not among hosts")
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, RecursionError) as error:  # also bytes that are not UTF-8
+        raise ResourceConfigError(f"{path}: not JSON ({str(error)[:200]})") from None
+    hosts = config.get("hosts") if isinstance(config, dict) else None
+    if not (isinstance(hosts, list) and hosts and all(isinstance(host, str) and host for host in hosts)):
+        raise ResourceConfigError(f'{path}: expected {{"current_host": "...", "hosts": ["...", ...]}}')
+    if config.get("current_host") not in hosts:  # a list: "algo" is not found in "algo-1"
+        raise ResourceConfigError(
+            f"{path}: current_host {str(config.get('current_host'))[:100]!r} is not among hosts"
+        )
     return config
 
 
@@ -81,6 +89,10 @@ class ChannelMismatch(ValueError):
     """A channel's file is not the one the job's dataset digest names."""
 
 
+class ResourceConfigError(ValueError):
+    """SageMaker's resourceconfig.json is not the cluster description the launcher reads."""
+
+
 def check_channels(env: dict[str, str], root: Path = Path("/opt/ml")) -> int:
     """Every file in the job's channels has the md5 its listing gives; the listing's md5 is the
     dataset digest. Returns the number of files checked; nothing to check without the two variables."""
@@ -116,14 +128,14 @@ def check_channels(env: dict[str, str], root: Path = Path("/opt/ml")) -> int:
 def main() -> None:
     try:
         check_channels(dict(os.environ))
-    except ChannelMismatch as error:
+        config = read_resource_config(Path(os.environ.get(CONFIG_DIR_ENV, DEFAULT_CONFIG_DIR)))
+    except (ChannelMismatch, ResourceConfigError) as error:
+        # SageMaker shows this file's first 1024 characters as the job's FailureReason.
         output = Path(os.environ.get("SM_OUTPUT_DIR", "/opt/ml/output"))
         output.mkdir(parents=True, exist_ok=True)
-        (output / "failure").write_text(f"ChannelMismatch: {error}", encoding="utf-8")
+        (output / "failure").write_text(f"{type(error).__name__}: {error}"[:1024], encoding="utf-8")
         print(f"[train] {error}", file=sys.stderr, flush=True)
         sys.exit(1)
-    config_dir = Path(os.environ.get(CONFIG_DIR_ENV, DEFAULT_CONFIG_DIR))
-    config = read_resource_config(config_dir)
     command = launch_command(config, gpu_count() if len(config["hosts"]) > 1 or _may_have_gpus() else 0)
     print(f"[train] {config['current_host']} of {len(config['hosts'])}: {' '.join(command)}", flush=True)
     os.execv(command[0], command)
