@@ -745,9 +745,12 @@ def cmd_retrain_import(args: argparse.Namespace) -> None:
     if summary.changed:
         retrain.commit_and_push()
     retrain.write_summary(summary)
+    for note in retrain.skipped_notes(summary):
+        log(note)
+    repeats = f", {len(summary.repeats)} only repeating the dataset" if summary.repeats else ""
     log(
         f"incoming: {len(summary.new)} new, {len(summary.updated)} changed, {len(summary.unchanged)} already "
-        f"imported, {len(summary.skipped)} skipped" + ("" if summary.changed else "; no new data")
+        f"imported{repeats}, {len(summary.skipped)} skipped" + ("" if summary.changed else "; no new data")
     )
 
 

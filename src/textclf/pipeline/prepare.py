@@ -588,11 +588,14 @@ def clean(examples: Iterable[Example], params: DataParams) -> Cleaned:
     return result
 
 
-def check_joined(existing: list[Path], new: list[Path], params: DataParams) -> int:
+def check_joined(
+    existing: list[Path], new: list[Path], params: DataParams, added: Counter | None = None
+) -> int:
     """Check the dataset the `new` files make with the `existing` ones as prepare will read it (rows,
     labels, case twins, classes), and that no new row gives an existing row's text another label
     (prepare would drop both copies); DataError naming both rows. Returns the rows the new files
-    add after clean-up. Memory: a digest and a place (file, row, line) per row, as prepare's own."""
+    add after clean-up; `added`, if given, gets them per new file (0: a file that only repeats rows
+    the others hold). Memory: a digest and a place (file, row, line) per row, as prepare's own."""
     files = [*existing, *new]
     file_of = {path: number for number, path in enumerate(files)}
     file_ids, row_ids, line_ids = array("l"), array("q"), array("q")  # per kept row; line -1: none
@@ -622,7 +625,10 @@ def check_joined(existing: list[Path], new: list[Path], params: DataParams) -> i
     label_set(
         Counter(collector.label_names[collector.label_ids[i]] for i in kept), params, collector.dropped_note()
     )
-    return sum(1 for i in kept if file_ids[i] >= len(existing))
+    new_rows = Counter(files[file_ids[i]] for i in kept if file_ids[i] >= len(existing))
+    if added is not None:
+        added.update({path: new_rows[path] for path in new})
+    return new_rows.total()
 
 
 def classes_kept(raw_dir: Path, params: DataParams) -> tuple[Counter, str]:

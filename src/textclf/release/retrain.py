@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
@@ -123,6 +124,9 @@ class ImportSummary:
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # not a data file (e.g. a README or a folder)
+    # New objects whose every row the dataset holds already: not imported (nothing to train on, and
+    # importing them reorders prepare's rows, so the split, and opens a pull request on the same data).
+    repeats: list[str] = field(default_factory=list)
     rows: int = 0
 
     @property
@@ -248,11 +252,14 @@ def hidden_by_dvcignore(target: Path) -> bool:
         raise RetrainError(f"{error} (nothing was imported)") from None
 
 
-def check_new_files(staging: Path, data: DataParams, bucket: str, replaced: Iterable[Path] = ()) -> int:
+def check_new_files(
+    staging: Path, data: DataParams, bucket: str, replaced: Iterable[Path] = (), added: Counter | None = None
+) -> int:
     """Check the dataset as it will be, the raw folder's files (less those `replaced`) and the
     downloaded ones, as the prepare stage will read it: a new file whose labels are case twins of the
     dataset's, or which gives the dataset's texts other labels, is refused like a malformed one.
-    Errors name the S3 key, not the temp path; returns the rows the new files add."""
+    Errors name the S3 key, not the temp path; returns the rows the new files add (per file in
+    `added`, if given)."""
     from textclf.pipeline import prepare
 
     try:
@@ -263,7 +270,7 @@ def check_new_files(staging: Path, data: DataParams, bucket: str, replaced: Iter
             for path in prepare.data_files(Path(data.raw_dir), allow_empty=True)
             if path.resolve() not in gone
         ]
-        return prepare.check_joined(existing, new, data)
+        return prepare.check_joined(existing, new, data, added)
     except prepare.DataError as error:
         message = str(error).replace(f"{staging}/", f"s3://{bucket}/{INCOMING_PREFIX}")
         raise RetrainError(f"new data rejected: {message} (nothing was imported)") from None
@@ -318,9 +325,49 @@ def _import(s3: Any, aws: AwsParams, data: DataParams) -> ImportSummary:
             moves.append((staged, target))
         if moves:
             replaced = [target for _, target in moves if target.exists()]
-            summary.rows = check_new_files(staging, data, aws.data_bucket, replaced)
+            added: Counter = Counter()
+            summary.rows = check_new_files(staging, data, aws.data_bucket, replaced, added)
+            # A new object that adds no row (every row one the dataset holds) is not imported.
+            repeats = {staged for staged, target in moves if not target.exists() and not added[staged]}
+            summary.repeats = [key for key in summary.new if staging / relative_path(key) in repeats]
+            summary.new = [key for key in summary.new if key not in summary.repeats]
+            moves = [(staged, target) for staged, target in moves if staged not in repeats]
         place_all(moves)
     return summary
+
+
+# Suffixes of files that hold data prepare does not read (spreadsheets, other text formats,
+# compressed files): a provider's drop with one of them is named, not counted among the skipped.
+DATA_LIKE_SUFFIXES = (
+    *(".xlsx", ".xlsm", ".xls", ".ods", ".tsv", ".tab", ".json", ".ndjson", ".jsonl.gz", ".csv.gz"),
+    *(".gz", ".zip", ".bz2", ".xz", ".zst", ".7z", ".tar", ".avro", ".orc", ".feather", ".arrow"),
+)
+
+
+def skipped_notes(summary: ImportSummary, limit: int = 10) -> list[str]:
+    """Log lines naming the skipped objects that look like data (by suffix, or prepare's own suffix
+    hidden by a .dvcignore) with what is accepted, and the new objects that only repeat the dataset's
+    rows; a count alone left a provider's Excel drop unimported without a word."""
+    notes = []
+    unread = [key for key in summary.skipped if key.lower().endswith(DATA_LIKE_SUFFIXES)]
+    hidden = [key for key in summary.skipped if key.lower().endswith(SUFFIXES)]
+    for keys, why in (
+        (
+            unread,
+            f"not imported: the prepare stage reads {', '.join(SUFFIXES)} files only (uncompressed); "
+            "convert them (a spreadsheet: save as CSV UTF-8) and upload them under incoming/",
+        ),
+        (hidden, "not imported: a .dvcignore hides them (DVC would not version them)"),
+        (
+            summary.repeats,
+            "not imported: every row of them is in the dataset already (nothing new to train on)",
+        ),
+    ):
+        if keys:
+            shown = ", ".join(f"s3://{summary.bucket}/{key}" for key in keys[:limit])
+            more = f" and {len(keys) - limit} more" if len(keys) > limit else ""
+            notes.append(f"{shown}{more}: {why}")
+    return notes
 
 
 def place_all(moves: list[tuple[Path, Path]]) -> None:
