@@ -129,6 +129,7 @@ repro: $(INSTALLED) data ## Run prepare -> train -> evaluate on the sample, offl
 	@$(BIN)/textclf summary --base "$$REPORT_BASE" --champion "$$CHAMPION"
 
 summary: $(INSTALLED) ## The last run in 100 columns: metrics, classes, gate, training, next steps
+	@$(BASE_NOT_HEAD)
 	@$(BIN)/textclf summary --base "$$REPORT_BASE" --champion "$$CHAMPION"
 
 metrics: $(INSTALLED) ## Every metric of the last run in one wide table (dvc metrics show)

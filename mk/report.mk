@@ -14,14 +14,31 @@ REPORT_WATERMARK ?= textclf report
 export REPORT_BASE CHAMPION REPORT_WATERMARK
 # The PR to comment on; empty: the PR of the commit CML runs for (the PR head on pull_request).
 PR_NUMBER ?=
+# REPORT_BASE naming HEAD's commit (HEAD, the branch checked out, its sha) on a branch main is not
+# at, while metrics/eval.json is HEAD's own: the champion read from the base would be the model
+# itself, and the gate's champion check would pass by comparing the model with itself. Refused,
+# saying which base to use, unless CHAMPION=bucket (production's metrics are then the champion).
+# On main itself, or a branch still at main, HEAD is main: the default compares the same, and runs.
+# Metrics changed since HEAD (a new run not yet committed) may be compared with HEAD.
+BASE_NOT_HEAD = base="$$(git rev-parse --verify --quiet --end-of-options "$$REPORT_BASE^{commit}" 2>/dev/null || true)"; \
+	main="$$(git rev-parse --verify --quiet refs/heads/main || git rev-parse --verify --quiet refs/remotes/origin/main \
+		|| true)"; \
+	if [[ -n "$$base" && "$$CHAMPION" != bucket && "$$base" != "$$main" && "$$base" == "$$(git rev-parse --verify \
+		--quiet HEAD)" ]] && git cat-file -e HEAD:$(EVAL_JSON) 2>/dev/null && git diff --quiet HEAD -- $(EVAL_JSON); then \
+		echo "REPORT_BASE '$$REPORT_BASE' is this checkout's HEAD ($${base:0:12}), and $(EVAL_JSON) is HEAD's own:" \
+			"the gate would compare the model with itself. Set REPORT_BASE to the branch this work merges into" \
+			"(main, the default$${main:+, at $${main:0:12}}), or HEAD~1 for the commit before" >&2; exit 2; fi
+EVAL_JSON := metrics/eval.json
 
 report: $(INSTALLED) ## Write reports/report.md (this workspace vs main and production) and reports/gate.json
+	@$(BASE_NOT_HEAD)
 	$(BIN)/textclf report --base "$$REPORT_BASE" --champion "$$CHAMPION" $${COMMIT:+--commit-sha "$$COMMIT"}
 
 # GNU make exits 2 whenever a recipe fails, whatever the recipe's code ("The exit status of make is
 # always one of three values", GNU make manual, "How to Run make"): make's last line carries the
 # program's own code, `Error 1` for a failed gate, `Error 2` for a missing or malformed input.
 gate: $(INSTALLED) ## Judge metrics/eval.json on thresholds and the champion (a fail fails make)
+	@$(BASE_NOT_HEAD)
 	$(BIN)/textclf gate --base "$$REPORT_BASE" --champion "$$CHAMPION"
 
 # --no-publish: nothing in the report is uploaded to CML's public asset host.
@@ -31,6 +48,7 @@ report-comment: ## Post reports/report.md on the PR, updating the same comment e
 		--watermark-title="$$REPORT_WATERMARK" --no-publish $(REPORT_MD)
 
 champion: $(INSTALLED) ## Print the champion the gate compares with, and where it came from
+	@$(BASE_NOT_HEAD)
 	$(BIN)/textclf champion show --base "$$REPORT_BASE" --champion "$$CHAMPION"
 
 champion-record: $(INSTALLED) ## Record metrics/eval.json as production's (MODEL_VERSION=<released commit>)
