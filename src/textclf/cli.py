@@ -227,6 +227,7 @@ def cmd_use_data(args: argparse.Namespace) -> None:
     if args.text_column == args.label_column:
         raise DataError(f"{names.text} and {names.label} both name {args.text_column!r}: give two columns")
     labels = own_data.given_labels(args.labels, names)
+    task = own_data.given_task(args.task, names)
     raw_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".use-data.", dir=raw_dir.parent))
     try:
@@ -246,7 +247,7 @@ def cmd_use_data(args: argparse.Namespace) -> None:
                 ),
             )
             text = own_data.new_params_text(
-                params_file, args.text_column, args.label_column, placement.labels
+                params_file, args.text_column, args.label_column, placement.labels, task
             )
 
             def track() -> None:
@@ -268,6 +269,15 @@ def cmd_use_data(args: argparse.Namespace) -> None:
         log(f"{params_file}: data.text_column {args.text_column!r}, data.label_column {args.label_column!r}")
         classes = len(placement.labels)
         log(f"{params_file}: data.labels, {classes} classes; {dvc_file} tracks {raw_dir} (dvc add)")
+        if task is not None:
+            log(f"{params_file}: data.task {task!r}")
+        else:
+            separator = "" if names.task.endswith("=") else " "
+            log(
+                f"{params_file}: data.task stays {params.data.task!r}; if this is another task, name it "
+                f"({names.task}{separator}NAME): the gate then judges on the thresholds, not against "
+                "main's model"
+            )
         for line in _use_data_next(params_file, dvc_file, via_make):
             log(line)
 
@@ -820,6 +830,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--labels",
         help="the classes, comma-separated, in the order the model numbers them (default: every label "
         "in the file, sorted)",
+    )
+    use.add_argument(
+        "--task",
+        help="the task's short name, data.task in params.yaml (e.g. spam): the gate compares a model only "
+        "with a champion of the same task (default: params.yaml's, unchanged)",
     )
     use.add_argument("--dvc-file", default="data.dvc", help="the .dvc file that tracks the raw data")
     use.add_argument(

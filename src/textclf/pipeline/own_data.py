@@ -27,7 +27,7 @@ from pathlib import Path
 import yaml
 
 from textclf import atomic
-from textclf.config import DataParams, ParamsError, load_params
+from textclf.config import DataParams, ParamsError, load_params, task_name_problem
 from textclf.pipeline import sample_data
 from textclf.pipeline.prepare import READERS, DataError, check_class_sizes, classes_kept
 
@@ -41,10 +41,11 @@ class Names:
     label: str = "--label-column"
     labels: str = "--labels"
     force: str = "--force"
+    task: str = "--task"
 
 
 OPTIONS = Names()
-MAKE_VARIABLES = Names(text="TEXT=", label="LABEL=", labels="LABELS=", force="FORCE=1")
+MAKE_VARIABLES = Names(text="TEXT=", label="LABEL=", labels="LABELS=", force="FORCE=1", task="TASK=")
 
 # data.dvc's `meta` key this command keeps its record under: {file name: md5 of what it wrote}.
 META_KEY = "textclf_use_data"
@@ -248,6 +249,18 @@ def given_labels(text: str | None, names: Names = OPTIONS) -> list[str] | None:
     return labels
 
 
+def given_task(text: str | None, names: Names = OPTIONS) -> str | None:
+    """`--task` (make's TASK=): data.task's new value, checked with params.yaml's rule for it; None
+    when not given (params.yaml's stays)."""
+    if text is None:
+        return None
+    problem = task_name_problem(text)
+    if problem is not None:
+        separator = "" if names.task.endswith("=") else " "
+        raise DataError(f"{names.task} {text!r}: {problem} ({names.task}{separator}spam)")
+    return text
+
+
 def choose_labels(
     counts: Counter,
     given: list[str] | None,
@@ -380,19 +393,24 @@ def set_data_keys(text: str, values: dict[str, object]) -> str:
     return "".join(lines)
 
 
-def new_params_text(params_file: Path, text_column: str, label_column: str, labels: list[str]) -> str:
-    """params.yaml with the columns and labels set, checked by loading it as the stages will."""
+def new_params_text(
+    params_file: Path, text_column: str, label_column: str, labels: list[str], task: str | None = None
+) -> str:
+    """params.yaml with the columns, labels and (if given) task set, checked by loading it as the
+    stages will."""
     text = params_file.read_text(encoding="utf-8")
     values = {"text_column": text_column, "label_column": label_column, "labels": labels}
+    if task is not None:
+        values["task"] = task
     updated = set_data_keys(text, values)
     with tempfile.TemporaryDirectory(prefix=".use-data.", dir=params_file.parent) as folder:
         check = Path(folder) / params_file.name
         check.write_text(updated, encoding="utf-8")
         data = load_params(check, needs=("data",)).data
-    if (data.text_column, data.label_column, data.labels) != (text_column, label_column, labels):
+    if any(getattr(data, key) != value for key, value in values.items()):
         raise ParamsError(
-            f"{params_file}: could not set data.text_column, data.label_column and data.labels "
-            "(the data section has an unusual layout); set them by hand"
+            f"{params_file}: could not set {', '.join(f'data.{key}' for key in values)} (the data section "
+            "has an unusual layout); set them by hand"
         )
     return updated
 
