@@ -1026,11 +1026,21 @@ def _release_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
     rehearse.add_argument("--keep", action="store_true", help="keep the temporary repository copy")
 
 
+def _is_terminal(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # a replaced or closed stream
+        return False
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    # A newcomer's first command (use-data) folds its error at 100 columns, as its report. Other
-    # commands' errors stay one line: scripts, workflow logs and tests read them whole.
-    folded = folded_output if getattr(args, "fold_errors", False) else contextlib.nullcontext
+    # An error a person reads in a terminal is folded at 100 columns, whatever the command (a refusal
+    # naming a file, a row and what to do runs to 300 columns), and so is a newcomer's first command's
+    # (use-data), as its report, wherever it goes. Elsewhere an error stays one line: scripts, workflow
+    # logs (whose viewer wraps lines itself) and tests read it whole.
+    terminal = _is_terminal(sys.stderr)
+    folded = folded_output if terminal or getattr(args, "fold_errors", False) else contextlib.nullcontext
     try:
         args.handler(args)
     except _user_errors() as error:
