@@ -1,7 +1,10 @@
-"""SIGTERM handled like Ctrl-C while a remote job is followed, so the job is stopped.
+"""SIGTERM and SIGHUP handled like Ctrl-C while a remote job is followed or outputs are written.
 
-A cancelled CI run (or `kill`) sends SIGTERM; the followers of SageMaker training and transform jobs
-catch KeyboardInterrupt to stop the remote job, so inside this context SIGTERM raises it too.
+A cancelled CI run (or `kill`) sends SIGTERM; a closed terminal or ssh session sends SIGHUP
+(`timeout -s HUP` too). The followers of SageMaker training and transform jobs catch
+KeyboardInterrupt to stop the remote job, and prepare to remove its spool folder, so inside this
+context both signals raise it: left to their default action they would end the process at once,
+leaving the remote job running unseen or half-written folders behind.
 """
 
 from __future__ import annotations
@@ -10,6 +13,9 @@ import contextlib
 import signal
 import threading
 from collections.abc import Iterator
+
+# SIGHUP does not exist on Windows; there only SIGTERM is taken.
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 
 @contextlib.contextmanager
@@ -21,8 +27,9 @@ def sigterm_as_interrupt() -> Iterator[None]:
     def interrupt(signum, frame):
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    previous = {signum: signal.signal(signum, interrupt) for signum in STOP_SIGNALS}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
