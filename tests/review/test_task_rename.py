@@ -120,3 +120,15 @@ def test_classes_one_side_does_not_name_keep_the_comparison():
 
     assert new_task is False
     assert "classes one side does not name (no per_class)" in sentence
+
+
+def test_the_report_compares_a_renamed_task_with_main(pr_repo, no_aws):
+    regressed(pr_repo, "other-task")
+
+    assert cli.main(["report", "--champion", "main"]) == 0
+
+    report = (pr_repo.root / "reports/report.md").read_text(encoding="utf-8")
+    headline = report.split("\n### ", 1)[0]
+    assert "Gate failed" in headline and "> task renamed, compared anyway" in headline
+    metrics = report.split("### Metrics vs `main`", 1)[1].split("\n### ", 1)[0]
+    assert "Not compared" not in metrics and "| Metric |" in metrics
