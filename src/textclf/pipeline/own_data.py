@@ -70,12 +70,22 @@ def md5(path: Path) -> str:
         return hashlib.file_digest(handle, lambda: hashlib.md5(usedforsecurity=False)).hexdigest()
 
 
+# A .dvc file is a few lines; more is not one (and a pipe or device is not read at all).
+DVC_FILE_LIMIT = 1 << 20
+
+
+def _dvc_record(dvc_file: Path) -> object:
+    """The YAML in a .dvc file, read bounded (a FIFO in its place blocked use-data for ever); None
+    when it cannot be read as one."""
+    try:
+        return yaml.safe_load(atomic.read_regular(dvc_file, DVC_FILE_LIMIT).decode("utf-8"))
+    except (OSError, yaml.YAMLError, ValueError):
+        return None
+
+
 def recorded(dvc_file: Path) -> dict[str, str]:
     """The files a previous `use-data` wrote, from data.dvc's meta: {name: md5}."""
-    try:
-        record = yaml.safe_load(dvc_file.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError, ValueError):
-        return {}
+    record = _dvc_record(dvc_file)
     meta = record.get("meta") if isinstance(record, dict) else None
     mine = meta.get(META_KEY) if isinstance(meta, dict) else None
     if not isinstance(mine, dict):
@@ -148,15 +158,17 @@ def check_dvc_file(value: str, raw_dir: Path, force: bool = False, names: Names 
             f"{option} {value!r}: is inside the repository's {resolved.relative_to(root).parts[0]} folder, "
             f"which git and DVC keep for themselves; pass a .dvc file beside your data, e.g. {example}"
         )
+    if path.is_dir():
+        raise DataError(f"{option} {value!r}: is a folder; pass a .dvc file, e.g. {example}")
+    if path.exists() and not path.is_file():
+        # A pipe blocked the command for ever (read to keep it for a roll-back); --force too.
+        raise DataError(
+            f"{option} {value!r}: is not a regular file (a pipe, device or socket); nothing was changed. "
+            f"Remove it (git checkout {value} restores a tracked one), or pass another, e.g. {example}"
+        )
     if not (path.exists() or path.is_symlink()) or force:
-        if path.is_dir():
-            raise DataError(f"{option} {value!r}: is a folder; pass a .dvc file, e.g. {example}")
         return path
-    try:
-        record = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None
-    except (OSError, yaml.YAMLError, ValueError):
-        record = None
-    outs = _tracked_outs(record, path)
+    outs = _tracked_outs(_dvc_record(path), path)
     ours = (bool(outs) and set(outs) == {raw_dir.resolve()}) or (outs == [] and bool(recorded(path)))
     if not ours:
         raise DataError(
@@ -498,15 +510,29 @@ def discard(staging: Path) -> None:
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM (a cancelled CI job, `timeout`, `kill`), raised where it arrives so `apply` rolls back."""
+    """SIGTERM or SIGHUP (a cancelled CI job, `timeout`, `kill`, a closed terminal or ssh session),
+    raised where it arrives so `apply` rolls back."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+# Signals that end a process unless it handles them, as an interrupted run should end: SIGTERM
+# (kill, timeout, a cancelled job), SIGHUP (the terminal or ssh session closed) and SIGQUIT (Ctrl-\).
+# SIGINT is Ctrl-C's KeyboardInterrupt already.
+STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGHUP", "SIGQUIT") if hasattr(signal, name)
+)
 
 
 @contextlib.contextmanager
 def sigterm_rolls_back(log: Callable[[str], None], kept: str) -> Iterator[None]:
-    """SIGTERM handled as Ctrl-C is: the run stops where it is and puts everything back (a second
-    SIGTERM while it does is ignored), logs that `kept` (the files it would change) are as they
-    were, then the process exits 143 (128 + 15), as on SIGTERM. Without it the process died at
-    once: replaced files left in the staging folder, params.yaml and data.dvc half-written."""
+    """SIGTERM, SIGHUP and SIGQUIT handled as Ctrl-C is: the run stops where it is and puts
+    everything back (a second signal while it does is ignored), logs that `kept` (the files it would
+    change) are as they were, then the process exits 128 + the signal's number, as on that signal.
+    Without it the process died at once: replaced files left in the staging folder, params.yaml and
+    data.dvc half-written."""
     if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
         yield
         return
@@ -516,13 +542,14 @@ def sigterm_rolls_back(log: Callable[[str], None], kept: str) -> Iterator[None]:
         nonlocal fired
         if not fired:
             fired = True
-            raise Terminated
+            raise Terminated(signum)
 
-    previous = signal.signal(signal.SIGTERM, terminate)
+    previous = {signum: signal.signal(signum, terminate) for signum in STOP_SIGNALS}
     try:
         yield
-    except Terminated:
-        log(f"terminated (SIGTERM): {kept} are as they were")
-        raise SystemExit(128 + signal.SIGTERM) from None
+    except Terminated as stopped:
+        log(f"terminated ({signal.Signals(stopped.signum).name}): {kept} are as they were")
+        raise SystemExit(128 + stopped.signum) from None
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

@@ -1,0 +1,58 @@
+"""use-data (issue 27 round 9): SIGHUP (a closed terminal or ssh session, `timeout -s HUP`) rolls back
+as SIGTERM does (D-h: it killed the run half-way, the user's files left in a hidden folder, data.dvc
+pointing at the new data); a data.dvc that is a pipe is refused at once, also with --force (H-h: it
+blocked the command for ever)."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from tests.code.test_use_data import USE, clone, snapshot, textclf  # noqa: F401 (clone: the fixture)
+from textclf.pipeline import own_data
+from textclf.pipeline.prepare import DataError
+
+
+@pytest.mark.parametrize("name", ["HUP", "QUIT"])
+def test_sighup_and_sigquit_put_every_file_back(clone, tmp_path, name):  # noqa: F811 (the fixture)
+    (clone / "data/raw/mine.csv").write_text("text,label\nmy own row,ham\n", encoding="utf-8")
+    tools = tmp_path / "hanging-up-dvc"
+    tools.mkdir()
+    # `dvc add` runs last, after the files were moved and params.yaml and data.dvc written.
+    (tools / "dvc").write_text(f"#!/bin/sh\nkill -{name} $PPID\nexec sleep 10\n", encoding="utf-8")
+    (tools / "dvc").chmod(0o755)
+    before = snapshot(clone)
+
+    done = textclf(clone, *USE, "--force", path=str(tools) + os.pathsep + os.environ["PATH"])
+
+    signum = getattr(signal, f"SIG{name}")
+    assert done.returncode == 128 + signum, done.stderr
+    assert f"terminated (SIG{name}): params.yaml, data.dvc and data/raw are as they were" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert snapshot(clone) == before
+    assert not list((clone / "data").glob(".use-data.*"))
+
+
+@pytest.fixture
+def fifo_dvc(tmp_path: Path, monkeypatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data/raw").mkdir(parents=True)
+    os.mkfifo(tmp_path / "data.dvc")
+    previous = signal.signal(signal.SIGALRM, lambda *_: pytest.fail("blocked on the pipe"))
+    signal.alarm(20)
+    yield tmp_path / "data.dvc"
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_a_pipe_as_the_dvc_file_is_refused_at_once(fifo_dvc, force):
+    with pytest.raises(DataError, match=r"--dvc-file 'data.dvc': is not a regular file \(a pipe"):
+        own_data.check_dvc_file("data.dvc", Path("data/raw"), force=force)
+
+
+def test_recorded_does_not_block_on_a_pipe(fifo_dvc):
+    assert own_data.recorded(fifo_dvc) == {}
