@@ -102,3 +102,12 @@ def test_a_405_on_ping_names_get_and_head(server):
 
     assert reply.status == 405 and reply.headers["Allow"] == "GET, HEAD"
     assert "use GET /ping" in reply.error
+
+
+def test_two_charsets_are_400_naming_them(server):
+    """RFC 6838 section 4.3: a parameter given twice is an error; the first was taken (round 9, U-s4)."""
+    for content_type in ("application/json; charset=utf-8; charset=latin-1", "text/csv;charset=a;charset=b"):
+        reply = request(server.url, body=BODY.encode("utf-8"), headers={"Content-Type": content_type})
+
+        assert reply.status == 400, reply
+        assert "names 2 charsets: send one (charset=utf-8)" in reply.error

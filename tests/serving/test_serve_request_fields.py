@@ -129,3 +129,12 @@ def test_any_host_and_coding_fields_get_a_json_answer_never_a_5xx(url, hosts, co
     assert status in (200, 400, 415), answer[:300]
     if len(hosts) != 1:  # refused for its Host fields, or earlier for a NUL in one
         assert status == 400 and ("Host" in error or "NUL" in error), error
+
+
+def test_two_content_types_are_400(url):
+    """Content-Type is no list (RFC 9110 sections 5.3, 8.3): the first of two was taken (round 9, U-s4)."""
+    fields = (b"Host: x\r\n", b"Content-Type: text/csv\r\n", b"Connection: close\r\n", LENGTH)
+    answer = exchange(url, post(*fields))
+
+    status, error = status_and_error(answer)
+    assert status == 400 and "2 Content-Type headers: send exactly one" in error

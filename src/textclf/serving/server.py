@@ -132,12 +132,19 @@ def _media_type(header: str | None) -> str:
 
 def _charset(header: str | None) -> str | None:
     """The Content-Type's `charset` parameter, lower-case and unquoted (RFC 9110 section 8.3.2:
-    parameter names and charset values are case-insensitive), or None when it has none."""
+    parameter names and charset values are case-insensitive), or None when it has none. Two
+    charsets are refused: "It is an error for a specific parameter to be specified more than once"
+    (RFC 6838 section 4.3), and taking the first would decode a body its sender meant in the second."""
+    charsets = []
     for parameter in (header or "").split(";")[1:]:
         name, _, value = parameter.partition("=")
         if name.strip(OWS).lower() == "charset":
-            return value.strip(OWS).strip('"').lower()
-    return None
+            charsets.append(value.strip(OWS).strip('"').lower())
+    if len(charsets) > 1:
+        raise _bad(
+            f"Content-Type {_clip(header or '')!r} names {len(charsets)} charsets: send one (charset=utf-8)"
+        )
+    return charsets[0] if charsets else None
 
 
 def _quality(media_range: str) -> float:
@@ -629,7 +636,7 @@ class Handler(BaseHTTPRequestHandler):
                 self._check_content_coding()
                 body = self._read_body()
                 predictions, recorded, graph_ms = self.service.classify_with_signals(
-                    body, self.headers.get("Content-Type")
+                    body, self._content_type()
                 )
                 self._answer(answer_type, predictions)
                 if recorded:  # after the answer: the client does not wait for the log line
@@ -688,6 +695,15 @@ class Handler(BaseHTTPRequestHandler):
                 "uncompressed, without Content-Encoding (RFC 9110 section 8.4)",
                 {"Accept-Encoding": "identity"},
             )
+
+    def _content_type(self) -> str | None:
+        """The one Content-Type field: RFC 9110 section 5.3 lets a field occur twice only when its
+        definition is a comma-separated list, which Content-Type's (section 8.3) is not, so two
+        are refused rather than the first taken, as for Host."""
+        fields = self.headers.get_all("Content-Type") or []
+        if len(fields) > 1:
+            raise _bad(f"{len(fields)} Content-Type headers: send exactly one (RFC 9110 section 5.3)")
+        return fields[0] if fields else None
 
     def _read_body(self) -> bytes:
         size = self._content_length()
