@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from textclf import atomic
-from textclf.config import PROTECTED_DIRS, DataParams, ModelParams
+from textclf.config import PROTECTED_DIRS, DataParams, ModelParams, written_folder
 from textclf.interrupt import sigterm_as_interrupt
 from textclf.text import character_name, hidden_label_character, normalise
 
@@ -202,6 +202,18 @@ def data_files(raw_dir: Path, allow_empty: bool = False) -> list[Path]:
                     raise DataError(
                         f"{path}: a symbolic link to {target}, outside the repository; DVC would not "
                         f"version that file: copy it into {raw_dir}"
+                    )
+                cleared = (
+                    written_folder(target.relative_to(root).as_posix(), holding=False)
+                    if _inside(target, root)
+                    else None
+                )
+                if cleared is not None:
+                    # `make clean` (or a stage) removes that folder, the file with it: the link
+                    # would dangle and the data be gone.
+                    raise DataError(
+                        f"{path}: a symbolic link to {_shown(target)}, inside {cleared}/, which a stage "
+                        f"writes or `make clean` removes; move the file into {raw_dir} (data.raw_dir)"
                     )
             if not _regular_file(path):
                 # A pipe would block prepare for ever, a device never ends: neither is data DVC versions.
