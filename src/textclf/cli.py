@@ -168,7 +168,14 @@ def cmd_data(args: argparse.Namespace) -> None:
     from textclf.pipeline.prepare import DataError
 
     _repository_folder(args.out, "--out", "data/raw")  # before anything is read, pulled or committed
-    if not Path(args.dvc_file).is_file():
+    dvc_file = Path(args.dvc_file)
+    if dvc_file.exists() and not dvc_file.is_file():  # a pipe was reported as "not found"
+        kind = "a folder" if dvc_file.is_dir() else "not a regular file (a pipe, device or socket)"
+        raise DataError(
+            f"{args.dvc_file}: is {kind}; restore the .dvc file (git checkout {args.dvc_file}) or pass "
+            "--dvc-file"
+        )
+    if not dvc_file.is_file():
         raise DataError(f"{args.dvc_file}: not found; run from the repository root or pass --dvc-file")
     if sample_data.is_pinned_by(Path(args.dvc_file)):
         others = sample_data.foreign_files(Path(args.out))

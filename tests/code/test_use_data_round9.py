@@ -56,3 +56,18 @@ def test_a_pipe_as_the_dvc_file_is_refused_at_once(fifo_dvc, force):
 
 def test_recorded_does_not_block_on_a_pipe(fifo_dvc):
     assert own_data.recorded(fifo_dvc) == {}
+
+
+@pytest.mark.parametrize("make", [os.mkfifo, os.mkdir])
+def test_textclf_data_names_a_dvc_file_that_is_not_a_file(tmp_path, monkeypatch, capsys, make):
+    """U-d5: a pipe as data.dvc was reported as "data.dvc: not found"."""
+    from textclf import cli
+
+    monkeypatch.chdir(tmp_path)
+    make(tmp_path / "data.dvc")
+
+    assert cli.main(["data"]) == 2
+
+    err = capsys.readouterr().err
+    assert "data.dvc: is " in err and "restore the .dvc file (git checkout data.dvc)" in err, err
+    assert "not found" not in err
