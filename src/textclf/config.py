@@ -1177,10 +1177,27 @@ def _entry(mapping: yaml.MappingNode, key: str) -> tuple[yaml.Node, yaml.Node, b
     return None
 
 
+# What the gate, the summary and a release judge by besides GATE_KEYS: a merge or an alias bringing
+# them from another place is refused as for GATE_KEYS (issue 27 round 9, F-i: `<<: {task: other}` in
+# data skipped the champion comparison, `<<: {champion_tolerance: 0.9}` let a worse model pass). Not
+# required of every file: their built-in defaults are the strict ones.
+IN_PLACE_KEYS = [
+    *GATE_KEYS,
+    "data.task",
+    "evaluate.main_metric",
+    "evaluate.champion_tolerance",
+    "deploy.serve.quantize",
+    "deploy.serve.int8_tolerance",
+    "review.data_gate.max_label_issue_share",
+    "review.data_gate.max_leaked_test_rows",
+    "review.data_gate.max_class_prior_psi",
+]
+
+
 def _gate_keys_in_place(root: yaml.Node) -> None:
-    """The GATE_KEYS written where they are read: not brought by a merge (`<<: *other`) nor an
+    """The IN_PLACE_KEYS written where they are read: not brought by a merge (`<<: *other`) nor an
     alias (`*name`) from another place, where a reviewer of the section would not see them."""
-    for dotted in GATE_KEYS:
+    for dotted in IN_PLACE_KEYS:
         node, path = root, []
         for part in dotted.split("."):
             found = _entry(node, part) if isinstance(node, yaml.MappingNode) else None
@@ -1192,8 +1209,9 @@ def _gate_keys_in_place(root: yaml.Node) -> None:
                 how = "a YAML merge (<<)" if merged else "a YAML alias (*name)"
                 raise _Refused(
                     f"{'.'.join(path)} comes through {how} from line {node.start_mark.line + 1}; the "
-                    "labels and the gate's thresholds are written out in their own section, where a "
-                    "reviewer reads them: write the values there"
+                    "labels and what the gate judges by (thresholds, tolerances, main metric, task, data "
+                    "rules) are written out in their own section, where a reviewer reads them: write the "
+                    "values there"
                 )
 
 
