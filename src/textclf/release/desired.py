@@ -84,11 +84,13 @@ def parse(text: str, source: str = str(DESIRED_FILE)) -> Desired:
         raise DesiredStateError(f"{source}: expected the keys commit and sha256 only")
     commit, digest = loaded.get("commit"), loaded.get("sha256")
     if commit is None and digest is None:
+        as_written(text, source)
         return Desired(None, None)
     if not (isinstance(commit, str) and SHA.fullmatch(commit)):
         raise DesiredStateError(f"{source}: commit must be a full 40-character commit sha, got {commit!r}")
     if not (isinstance(digest, str) and DIGEST.fullmatch(digest)):
         raise DesiredStateError(f"{source}: sha256 must be the model archive's 64-hex digest, got {digest!r}")
+    as_written(text, source)
     return Desired(commit, digest)
 
 
@@ -114,6 +116,25 @@ def plain_values_only(text: str, source: str) -> None:
         )
 
 
+def as_written(text: str, source: str) -> None:
+    """Refuse a key or value that loads as other text than the file shows: escapes such as "\\x62",
+    a folded or continued line, a block scalar (issue 27, round 9, F-j). Run once the values are
+    known to be a sha and a digest, so a malformed value is named for what it should be first."""
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        line = event.start_mark.line + 1
+        written = text[event.start_mark.index : event.end_mark.index]
+        if isinstance(event, yaml.ScalarEvent) and written not in (
+            event.value,
+            f"'{event.value}'",
+            f'"{event.value}"',
+        ):
+            raise DesiredStateError(
+                f"{source}: line {line}: {written[:80]!r} is read as {event.value[:80]!r}: write it as it "
+                "is read, plain, on one line (no escapes, continued lines or block scalars), so a "
+                "reviewer approves what is released"
+            )
+
+
 # The file holds two lines and a comment; anything far larger is not the declared state.
 MAX_DESIRED_BYTES = 64 * 1024
 
@@ -121,10 +142,10 @@ MAX_DESIRED_BYTES = 64 * 1024
 def read(path: Path = DESIRED_FILE) -> Desired:
     from textclf import atomic
 
-    if not path.is_file():
-        raise DesiredStateError(f"{path} is missing: it declares the model production serves")
     try:
         data = atomic.read_regular(path, MAX_DESIRED_BYTES)
+    except FileNotFoundError:  # a dangling link too; a FIFO or device is named as what it is below
+        raise DesiredStateError(f"{path} is missing: it declares the model production serves") from None
     except OSError as error:
         raise DesiredStateError(
             f"{path}: cannot be read ({error.strerror}); it declares the model production serves: "
