@@ -47,6 +47,7 @@ from textclf.serving.inference import (
     ModelDirError,
     Predictor,
     file_digest,
+    not_regular,
     softmax,
 )
 from textclf.verdict import judge
@@ -80,6 +81,11 @@ class EvaluateError(DataError):
 def iter_test_split(path: Path) -> Iterator[tuple[str, str]]:
     """(text, label) of each row of the prepared test split, streamed; a bad row names its line."""
     if not path.is_file():
+        kind = not_regular(path) if path.exists() or path.is_symlink() else None
+        if kind:  # a FIFO would block evaluate, a device be read without end
+            raise EvaluateError(
+                f"{path}: not a regular file ({kind}); run the prepare stage again (dvc repro)"
+            )
         raise EvaluateError(f"{path}: test split not found; run the prepare stage first (dvc repro)")
     with path.open("rb") as handle:
         for number, raw in enumerate(handle, start=1):

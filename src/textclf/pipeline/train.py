@@ -37,7 +37,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from textclf import atomic
 from textclf.config import ModelParams, Params, ServeParams, TrainParams
-from textclf.serving.inference import CHARS_PER_TOKEN, is_label_list
+from textclf.serving.inference import CHARS_PER_TOKEN, is_label_list, not_regular
 
 MODEL_DIR = Path("models/model")
 CHECKPOINT_ROOT = Path("work/checkpoints")
@@ -231,6 +231,13 @@ def _read_labels(folder: Path) -> list[str]:
 def check_prepared(folder: Path) -> list[str]:
     """The labels, once labels.json and both splits are readable and every row's label is one of
     them; else PreparedDataError naming the file and line. Before any training starts."""
+    special = {name: not_regular(folder / name) for name in PREPARED_FILES if (folder / name).exists()}
+    special = {name: kind for name, kind in special.items() if kind}
+    if special:
+        raise PreparedDataError(
+            "; ".join(f"{folder / name} is not a regular file ({kind})" for name, kind in special.items())
+            + ": prepare writes regular files; run it again (dvc repro prepare)"
+        )
     missing = [name for name in PREPARED_FILES if not (folder / name).is_file()]
     if missing:
         raise PreparedDataError(

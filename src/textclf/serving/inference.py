@@ -138,25 +138,32 @@ def _present(path: Path) -> bool:
     return path.is_symlink() or path.exists()
 
 
-def _regular(path: Path) -> None:
-    """ModelDirError unless `path` is a regular file (or a link to one): a FIFO would block the
-    server's start, a device (/dev/zero) be read without end, a folder or a dangling link is no file."""
+def not_regular(path: Path) -> str | None:
+    """None for a regular file (or a link to one), else what is there instead: a FIFO would block
+    its reader, a device (/dev/zero) be read without end, a folder or a dangling link is no file."""
     if path.is_file():
-        return
+        return None
     if path.is_dir():
-        kind = "a folder"
-    elif not path.exists():
-        kind = "a link to nothing"
-    elif path.is_fifo():
-        kind = "a FIFO (named pipe)"
-    elif path.is_char_device() or path.is_block_device():
-        kind = "a device"
-    else:
-        kind = "a socket or another special file"
-    raise ModelDirError(
-        f"{path} is not a regular file ({kind}): the train stage writes regular files; restore the "
-        "model folder (dvc checkout models/model) or train again"
-    )
+        return "a folder"
+    if path.is_symlink() and not path.exists():
+        return "a link to nothing"
+    if not path.exists():
+        return "nothing: it does not exist"
+    if path.is_fifo():
+        return "a FIFO (named pipe)"
+    if path.is_char_device() or path.is_block_device():
+        return "a device"
+    return "a socket or another special file"
+
+
+def _regular(path: Path) -> None:
+    """ModelDirError unless `path` is a regular file (not_regular)."""
+    kind = not_regular(path)
+    if kind:
+        raise ModelDirError(
+            f"{path} is not a regular file ({kind}): the train stage writes regular files; restore the "
+            "model folder (dvc checkout models/model) or train again"
+        )
 
 
 def _read_json(path: Path) -> dict:
