@@ -375,6 +375,26 @@ def compare(endpoint: str) -> bool:
 MAX_PAGES = 10
 
 
+# Who may have opened the mismatch issue: the workflow's own account (state.yml runs with
+# github.token, whose issues are github-actions[bot]'s), or someone with write access to the
+# repository ("author_association", docs.github.com/en/rest/issues/issues#get-an-issue). In a public
+# repository anyone may open an issue with that title: the scheduled check must not comment on a
+# stranger's issue (whose author can edit it to say "known false alarm") instead of opening its own.
+ISSUE_ACCOUNTS = {"github-actions[bot]"}
+TRUSTED_ASSOCIATIONS = {"OWNER", "MEMBER", "COLLABORATOR"}
+
+
+def opened_by_us(issue: dict[str, Any]) -> bool:
+    """Whether `issue` (an issues API object) was opened by the workflow or a collaborator. An
+    object without a `user` field is not one GitHub sends (its schema always has one) and is taken
+    as it was before this check."""
+    if "user" not in issue:
+        return True
+    user = issue.get("user")
+    login = user.get("login") if isinstance(user, dict) else None
+    return login in ISSUE_ACCOUNTS or issue.get("author_association") in TRUSTED_ASSOCIATIONS
+
+
 def open_issue_titled(repo: str, title: str) -> int | None:
     """The number of an open issue (not a pull request: the issues API lists both) titled `title`.
     Every page is read, not the first: with 100 open issues and pull requests a scheduled run would
@@ -383,7 +403,7 @@ def open_issue_titled(repo: str, title: str) -> int | None:
         path = f"repos/{repo}/issues?state=open&per_page=100&page={page}"
         issues = gh_list(["api", path])
         for issue in issues:
-            if issue.get("title") == title and "pull_request" not in issue:
+            if issue.get("title") == title and "pull_request" not in issue and opened_by_us(issue):
                 number = issue.get("number")
                 if isinstance(number, bool) or not isinstance(number, int):
                     raise DesiredStateError(f"{unexpected(['api', path], issue)}: no issue number")
