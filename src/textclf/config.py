@@ -1045,6 +1045,9 @@ class _DuplicateKey(_Refused):
 _BASE_60 = re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?")
 _OCTAL = re.compile(r"[-+]?0[0-7_]+")
 _BINARY = re.compile(r"[-+]?0b[01_]+")  # YAML 1.1 only, as well: 1.2 reads 0b11 as text
+# Hexadecimal reads the same in both, but no setting is a bit pattern: `accuracy: 0x1` is a
+# threshold of 1.0 a reviewer would not read as one (issue 27, round 9, U-p4).
+_HEX = re.compile(r"[-+]?0x[0-9a-fA-F_]+")
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -1085,6 +1088,8 @@ class _StrictLoader(yaml.SafeLoader):
             read = "octal (010 is 8)"
         if read is None and _BINARY.fullmatch(value):
             read = "binary (0b11 is 3)"
+        if read is None and _HEX.fullmatch(value):
+            read = "hexadecimal (0x10 is 16)"
         if read is not None:
             raise _Refused(
                 f"line {node.start_mark.line + 1}: {value[:40]!r} is read by YAML as a number in {read}: "

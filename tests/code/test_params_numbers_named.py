@@ -24,6 +24,8 @@ def refused(text: str) -> str:
         ("010", "is read by YAML as a number in octal (010 is 8)"),
         ("!!int 010", "is read by YAML as a number in octal"),
         ("0b11", "is read by YAML as a number in binary (0b11 is 3)"),
+        ("0x10", "is read by YAML as a number in hexadecimal (0x10 is 16)"),
+        ("-0x1_0", "is read by YAML as a number in hexadecimal"),
         ("!!int 2.5", "'2.5' is tagged !!int but is not a whole number"),
         ("!!int abc", "'abc' is tagged !!int but is not a whole number"),
         ("!!float abc", "'abc' is tagged !!float but is not a number"),
