@@ -180,8 +180,8 @@ lint-python: $(INSTALLED) ## Lint Python (ruff check, ruff format --check)
 # work/ (checkpoints), build/, reports/, dvc_plots/ and the tools' caches. models/ itself stays,
 # with any folder of your own in it (a local base model). A path to remove that holds a file git
 # tracks, or that is a symbolic link, or that holds (links resolved) data.raw_dir or a local
-# model.name (`python -m textclf.config keep` names them; without the venv only data/raw is
-# checked), stops the target before anything is removed.
+# model.name, or what a link inside them leads to (`python -m textclf.config keep` names them;
+# without the venv only data/raw is checked), stops the target before anything is removed.
 # tests/workflows/test_make_clean.py checks the list against dvc.yaml.
 clean: ## Remove pipeline outputs and caches (keeps .venv, data, your own files and tracked files)
 	@outs=(data/prepared models/model metrics/data.json metrics/train.json metrics/eval.json \
@@ -210,7 +210,7 @@ clean: ## Remove pipeline outputs and caches (keeps .venv, data, your own files 
 			while [[ -n "$$folder" ]]; do \
 				if [[ "$$folder" -ef "$$path" ]]; then \
 					echo "make clean: $$path holds $${keep[i]}, which is $${keep[i+1]}; nothing was" \
-						"removed. Move that folder out of $$path and name it (or link to it) there" >&2; exit 2; fi; \
+						"removed. Move it out of $$path and name it (or link to it) there" >&2; exit 2; fi; \
 				folder=$${folder%/*}; \
 			done; \
 		done; \

@@ -1408,7 +1408,38 @@ def folders_to_keep(path: Path | str = PARAMS_FILE) -> list[tuple[str, str]]:
         value = value.get(key, default) if isinstance(value, dict) else default
         if isinstance(value, str) and value and os.path.isdir(value):
             kept.append((f"{dotted} ({value})", os.path.realpath(value)))
+            kept += [
+                (f"{dotted} ({value})'s linked {link}", target) for link, target in _linked_places(value)
+            ]
     return kept
+
+
+# Links followed under a kept folder at most (a data folder holds a handful; a tree of links is refused).
+MAX_LINKS_KEPT = 10_000
+
+
+def _linked_places(folder: str) -> list[tuple[str, str]]:
+    """(link, where it leads, links resolved) for each symbolic link under `folder`, through linked
+    folders too, each real folder once: a file of data/raw linked into work/ is read by prepare, and
+    make clean must keep work/ for it as for the folder itself (issue 27, round 9, D-i)."""
+    found: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for root, folders, files in os.walk(folder, followlinks=True):
+        real = os.path.realpath(root)
+        if real in seen:
+            folders[:] = []
+            continue
+        seen.add(real)
+        for name in sorted(folders + files):
+            entry = os.path.join(root, name)
+            if os.path.islink(entry):
+                found.append((entry, os.path.realpath(entry)))
+        if len(found) > MAX_LINKS_KEPT:
+            raise ParamsError(
+                f"{folder}: more than {MAX_LINKS_KEPT:,} symbolic links; make clean cannot tell what they "
+                "keep: remove the folders it would clean yourself"
+            )
+    return found
 
 
 def main(argv: list[str] | None = None) -> int:
