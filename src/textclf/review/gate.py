@@ -19,7 +19,15 @@ from typing import Any
 
 from textclf import atomic
 from textclf.config import DataParams, Params
-from textclf.review.champion import EVAL_METRICS_FILE, Source, check_consistent, find
+from textclf.review.champion import (
+    EVAL_METRICS_FILE,
+    ChampionError,
+    Source,
+    base_is_other_task,
+    check_consistent,
+    committed_json,
+    find,
+)
 from textclf.verdict import judge, summary, usable
 
 __all__ = ["VERDICT_FILE", "GateError", "check_metrics", "judge", "load_metrics", "run", "summary", "usable"]
@@ -64,10 +72,15 @@ def check_metrics(params: Params, metrics: dict[str, Any], metrics_file: Path = 
 
 
 def data_rule_checks(
-    params: Params, base_ref: str, checks: dict[str, Any] | str | None = None
+    params: Params,
+    base_ref: str,
+    checks: dict[str, Any] | str | None = None,
+    candidate: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """The gate's checks for the data rules set in review.data_gate (none by default). Without the
-    report's results (`checks`), the data checks run here."""
+    report's results (`checks`), the data checks run here, as the report runs them: against the
+    base's data only when the base's model is of this model's task (`candidate`: its metrics;
+    champion.base_is_other_task), so a new task's class mix is never measured against another's."""
     rules = params.review.data_gate
     if not rules.active():
         return []
@@ -75,8 +88,10 @@ def data_rule_checks(
         from textclf.review import data_checks
 
         try:
-            checks = data_checks.run(Path(params.data.prepared_dir), base_ref)
-        except data_checks.DataCheckError as error:
+            base_eval = committed_json(base_ref, EVAL_METRICS_FILE)
+            compare = not base_is_other_task(params.data.task, base_ref, candidate, base_eval)
+            checks = data_checks.run(Path(params.data.prepared_dir), base_ref, compare=compare)
+        except (data_checks.DataCheckError, ChampionError) as error:
             checks = str(error)
     from textclf.review.data_checks import gate_checks
 
@@ -96,7 +111,7 @@ def run(
     metrics = load_metrics(metrics_file)
     check_metrics(params, metrics, metrics_file)
     lookup = find(params.aws.resolved(), base_ref, source, candidate=metrics, task=params.data.task)
-    extra = data_rule_checks(params, base_ref, data_checks)
+    extra = data_rule_checks(params, base_ref, data_checks, metrics)
     verdict = judge(metrics, params.evaluate, lookup.champion, extra, serve=params.deploy.serve)
     verdict["task"] = params.data.task  # what this model is judged as (a champion of another is none)
     # Which path the champion lookup took (textclf.review.champion: compared, renamed task but

@@ -24,7 +24,7 @@ from typing import Any
 
 from textclf.config import TRAIN_JOB_FILE, Params
 from textclf.review.champion import EVAL_METRICS_FILE, ChampionError, Source, find
-from textclf.review.gate import GateError, check_metrics
+from textclf.review.gate import GateError, check_metrics, data_rule_checks
 from textclf.review.report import read_json
 from textclf.verdict import is_score, judge, usable
 
@@ -119,16 +119,18 @@ def class_lines(metrics: dict[str, Any]) -> list[str]:
 
 
 def verdict_for(params: Params, metrics: dict[str, Any], base_ref: str, source: Source) -> dict[str, Any]:
-    """The gate's verdict as `make gate` reaches it, without writing reports/gate.json. A champion
-    that cannot be looked up (no `main` in this clone, an unreadable bucket) leaves the thresholds,
-    and the note says why."""
+    """The gate's verdict as `make gate` reaches it, without writing reports/gate.json: thresholds,
+    the champion and the data rules review.data_gate sets (the data checks run only then). A
+    champion that cannot be looked up (no `main` in this clone, an unreadable bucket) leaves the
+    thresholds, and the note says why."""
+    rules = data_rule_checks(params, base_ref, None, metrics)
     try:
         lookup = find(params.aws.resolved(), base_ref, source, candidate=metrics, task=params.data.task)
     except ChampionError as error:
-        verdict = judge(metrics, params.evaluate, None, serve=params.deploy.serve)
+        verdict = judge(metrics, params.evaluate, None, rules, serve=params.deploy.serve)
         verdict["notes"].insert(0, f"not compared with a champion ({error}); thresholds only")
         return verdict
-    verdict = judge(metrics, params.evaluate, lookup.champion, serve=params.deploy.serve)
+    verdict = judge(metrics, params.evaluate, lookup.champion, rules, serve=params.deploy.serve)
     verdict["notes"].insert(0, lookup.note)
     return verdict
 
@@ -143,9 +145,11 @@ def refused_lines(error: GateError) -> list[str]:
 def gate_lines(verdict: dict[str, Any]) -> list[str]:
     result = "PASS" if verdict.get("verdict") == "pass" else "FAIL"
     champion = verdict.get("champion")
-    judged = "thresholds" + (
-        f" and {champion.get('origin')}'s {verdict.get('main_metric')}" if champion else " only"
-    )
+    parts = ["thresholds"]
+    parts += [f"{champion.get('origin')}'s {verdict.get('main_metric')}"] if champion else []
+    checks = verdict.get("checks") or []
+    parts += ["review.data_gate"] if any(str(c.get("check")).startswith("data: ") for c in checks) else []
+    judged = f"{', '.join(parts[:-1])} and {parts[-1]}" if len(parts) > 1 else "thresholds only"
     lines = [f"Gate: {result} ({judged})"]
     reasons = list(verdict.get("reasons") or [])
     for reason in reasons[:MAX_REASONS]:
