@@ -148,3 +148,33 @@ def test_the_workflow_listens_to_the_alarms_event_type_with_minimal_permissions(
     assert [step["run"] for step in runs] == ["make drift-issue"]
     assert "client_payload" in runs[0]["env"]["DRIFT_PAYLOAD"]  # data in the environment, not the command
     assert workflow["concurrency"]["cancel-in-progress"] is False  # two alarms never open two issues
+
+
+@pytest.mark.parametrize(
+    ("user", "association", "action"),
+    [
+        ("stranger", "NONE", ("opened", 2)),
+        ("drive-by", "CONTRIBUTOR", ("opened", 2)),
+        ("github-actions[bot]", "NONE", ("commented", 1)),
+        ("maintainer", "MEMBER", ("commented", 1)),
+    ],
+)
+def test_only_an_issue_the_workflow_or_a_collaborator_opened_takes_the_alarm(user, association, action):
+    """A stranger's issue quoting the marker took every alarm as a comment (issue 27 round 9, F-k)."""
+    with FakeGitHub() as github:
+        github.issues.append(
+            {
+                "number": 1,
+                "state": "open",
+                "title": "Typo in README",
+                "body": f"fix the typo please\n{issue.marker('textclf-prod')}",
+                "user": {"login": user},
+                "author_association": association,
+                "comments": [],
+            }
+        )
+        client = issue.GitHub(github.url, "acme/text-classifier", "t0ken")
+
+        assert issue.publish(client, issue.parse(json.dumps(GOOD))) == action
+
+    assert len(github.issues[0]["comments"]) == (action[0] == "commented")

@@ -45,6 +45,13 @@ FIELDS = {
 # greater than or equal to the threshold (1.0)."): printable characters and spaces only.
 REASON = re.compile(rf"[\x20-\x7E]{{1,{MAX_REASON_CHARS}}}")
 MAX_PAGES = 10  # open issues scanned for the marker, 100 a page
+# Who may have opened an issue the scheduled workflows add to: the workflow's own account (they run
+# with github.token, whose issues are github-actions[bot]'s) or someone with write access to the
+# repository (`author_association`, docs.github.com/en/rest/issues/issues#get-an-issue). In a public
+# repository anyone may open an issue holding the marker or the title: a stranger's issue must not
+# take the alarms (its author can edit it to say "known false alarm") while none of ours is opened.
+ISSUE_ACCOUNTS = frozenset({"github-actions[bot]"})
+TRUSTED_ASSOCIATIONS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
 
 
 class PayloadError(ValueError):
@@ -250,11 +257,27 @@ class GitHub:
                 raise GitHubError(f"{self.base}/issues: the answer is not a list of issues")
             for issue in issues:
                 body = issue.get("body")
-                if "pull_request" not in issue and isinstance(body, str) and text in body:
+                if (
+                    "pull_request" not in issue
+                    and isinstance(body, str)
+                    and text in body
+                    and opened_by_us(issue)
+                ):
                     return _number(issue, f"{self.base}/issues")
             if len(issues) < 100:
                 return None
         return None
+
+
+def opened_by_us(issue: dict[str, Any]) -> bool:
+    """Whether `issue` (an issues API object) was opened by the workflow or a collaborator. An
+    object without a `user` field is not one GitHub sends (its schema always has one) and is taken
+    as before this check."""
+    if "user" not in issue:
+        return True
+    user = issue.get("user")
+    login = user.get("login") if isinstance(user, dict) else None
+    return login in ISSUE_ACCOUNTS or issue.get("author_association") in TRUSTED_ASSOCIATIONS
 
 
 def publish(github: GitHub, alarm: DriftAlarm) -> tuple[str, int]:
