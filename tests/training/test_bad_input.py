@@ -279,12 +279,18 @@ def test_every_documented_form_of_each_kms_field_is_taken_at_create(cloud, proje
         ([{"Key": "a;b", "Value": "v"}], "Invalid Tag Key 'a;b' (U+003B)"),
         ([{"Key": "team", "Value": "x*y"}], "Invalid Tag Value 'x*y' (U+002A)"),
         ([{"Key": "k" * 129, "Value": "v"}], "(more than 128 characters)"),
+        ([{"Key": "AWS:team", "Value": "v"}], "Invalid Tag Key 'AWS:team': the aws: prefix is reserved"),
+        (
+            [{"Key": "team", "Value": "a"}, {"Key": "team", "Value": "b"}],
+            "the Key 'team' is given 2 times; tag keys must be unique",
+        ),
     ],
 )
 def test_tags_sagemaker_refuses_are_refused_at_create(cloud, project, tags, message):
     """CreateTrainingJob takes at most 50 tags, each Key and Value of the pattern
-    ^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$ (API reference, CreateTrainingJob and Tag); botocore checks
-    neither, so the local cloud refuses them as SageMaker does."""
+    ^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$ (API reference, CreateTrainingJob and Tag), keys unique and
+    not starting with aws: (Tagging AWS Resources); botocore checks none of it, so the local cloud
+    refuses them as SageMaker does (round 9, U-lc1: a repeated key and aws: passed)."""
     from botocore.exceptions import ClientError
 
     request = plan_request(project)

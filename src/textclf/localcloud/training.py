@@ -117,6 +117,10 @@ def kms_key_refused(request: dict[str, Any]) -> str | None:
 # Unicode's L*, Z* and N* categories.
 MAX_TAGS = 50
 TAG_PUNCTUATION = set("_.:/=+-@")
+# "Tag keys must be unique per resource" and "The aws: prefix is reserved for AWS use" (any case):
+# Tagging AWS Resources, "Tag naming limits and requirements"
+# (https://docs.aws.amazon.com/tag-editor/latest/userguide/tagging.html).
+RESERVED_TAG_PREFIX = "aws:"
 
 
 def _tag_character_refused(text: str) -> str | None:
@@ -142,6 +146,13 @@ def tags_refused(tags: Any) -> str | None:
                     r"^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$ and hold at most "
                     f"{longest} characters."
                 )
+    keys = [str(tag.get("Key", "")) for tag in tags]
+    for key in keys:
+        if key.lower().startswith(RESERVED_TAG_PREFIX):
+            return f"Invalid Tag Key {key[:60]!r}: the aws: prefix is reserved for AWS use."
+        if keys.count(key) > 1:
+            times = keys.count(key)
+            return f"Invalid Tags: the Key {key[:60]!r} is given {times} times; tag keys must be unique."
     return None
 
 
