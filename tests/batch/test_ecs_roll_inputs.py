@@ -85,3 +85,26 @@ def test_poll_and_timeout_are_bounded(capsys, flag: str, value: str) -> None:
         ecs_roll.main(["wait", "--cluster", "c", "--service", "s", flag, value])
     assert refused.value.code == 2
     assert f"{flag}: {value!r} is not a number of seconds" in capsys.readouterr().err
+
+
+@pytest.mark.usefixtures("keys")
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--prefix", "../"], "--prefix '../': give folder names each ending in '/'"),
+        (["--prefix", "models/../x/"], "--prefix 'models/../x/'"),
+        (["--prefix", "models"], "--prefix 'models'"),
+        (["--bucket", "A B"], "bucket 'A B' is not an S3 bucket name"),
+        (["--bucket", "x"], "bucket 'x' is not an S3 bucket name"),
+        (["--bucket", "b..c"], "bucket 'b..c' is not an S3 bucket name"),
+        (["--commit", COMMIT + "\n"], "give the released commit's full sha"),
+    ],
+)
+def test_vars_refuses_a_prefix_bucket_or_commit_s3_would_read_elsewhere(capsys, argv, message) -> None:
+    """`../` was used as is (s3://b/../<commit>/manifest.json) and 'A B' reached botocore's regex
+    error; a commit with a trailing line break passed `$` (issue 27 round 9, U-e1)."""
+    defaults = {"--commit": COMMIT, "--bucket": "artifacts-bucket", "--prefix": "models/"}
+    defaults.update(dict(zip(argv[::2], argv[1::2], strict=True)))
+    err = answer(["vars", *(item for pair in defaults.items() for item in pair)], capsys)
+
+    assert message in err

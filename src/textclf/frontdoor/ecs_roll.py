@@ -32,7 +32,14 @@ from typing import Any
 
 # The full commit, as the release takes it (textclf.release.promote.check_commit): a short sha could
 # name another commit's model one day.
-COMMIT = re.compile(r"^[0-9a-f]{40}$")
+COMMIT = re.compile(r"[0-9a-f]{40}")  # fullmatch: `$` would also take a trailing line break
+# S3's general purpose bucket names (Amazon S3 User Guide, "Bucket naming rules": 3-63 lower-case
+# letters, digits, dots and hyphens, a letter or digit at each end), and the key prefix the release
+# publishes under: folder names ending in `/`, no `.` or `..` (S3 keeps them as written, so
+# `../` named another key than the one released). This wing imports nothing of ours
+# (tests/code/test_layout.py), hence its own two patterns.
+BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+PREFIX = re.compile(r"(?:(?!\.{1,2}/)[A-Za-z0-9._-]+/)*")
 
 
 class RollError(SystemExit):
@@ -80,8 +87,18 @@ CREDENTIALS = (
 
 def released_model(bucket: str, prefix: str, commit: str, s3=None) -> tuple[str, str]:
     """The commit's released archive URL and the sha256 its manifest published."""
-    if not COMMIT.match(commit):
+    if not COMMIT.fullmatch(commit):
         raise RollError(f"COMMIT={commit!r}: give the released commit's full sha (40 hex digits)")
+    if not BUCKET.fullmatch(bucket) or ".." in bucket:
+        raise RollError(
+            f"bucket {bucket!r} is not an S3 bucket name (3-63 lower-case letters, digits, dots and "
+            "hyphens): give the artifacts bucket (make infra-output: artifacts_bucket)"
+        )
+    if not PREFIX.fullmatch(prefix):
+        raise RollError(
+            f"--prefix {prefix!r}: give folder names each ending in '/' (models/ as the release publishes), "
+            "without '.' or '..'"
+        )
     s3 = s3 or client("s3")
     key = f"{prefix}{commit}/manifest.json"
     try:
