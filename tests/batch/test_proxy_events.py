@@ -132,3 +132,44 @@ def test_any_event_gets_an_answer_and_only_good_ones_reach_the_endpoint(runtime,
         assert texts and all(isinstance(text, str) and text.strip() for text in texts)
     else:
         assert 400 <= got < 500 and runtime.calls == [] and body["error"]
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "status", "message"),
+    [
+        (
+            {"content-type": "application/json; charset=latin-1"},
+            '{"inputs": "café"}',
+            415,
+            "charset 'latin-1'",
+        ),
+        ({"content-type": "application/json; charset=utf-8; charset=latin-1"}, None, 400, "names 2 charsets"),
+        ({"Content-Type": "text/plain", "content-type": "application/json"}, None, 400, "given twice"),
+        ({"content-type": "application/json"}, '\ufeff{"inputs": "hi"}', 400, "without a byte order mark"),
+    ],
+)
+def test_what_the_server_refuses_the_front_door_refuses(headers, body, status, message):
+    """The proxy took a latin-1 label, two charsets, two Content-Types (the last won) and a byte
+    order mark, each refused by the server behind it (issue 27 round 9, U-s5)."""
+    event = changed(("headers",), headers)
+    if body is not None:
+        event["body"] = body
+    got, payload = answer(event)
+
+    assert got == status and message in payload["error"], payload
+    assert Runtime.calls == []
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-32"])
+def test_a_utf16_or_utf32_body_is_refused(codec):
+    event = changed(("body",), base64.b64encode('{"inputs": "hi"}'.encode(codec)).decode())
+    event["isBase64Encoded"] = True
+
+    assert answer(event) == (400, {"error": "body is not valid JSON in UTF-8 (without a byte order mark)"})
+
+
+def test_a_utf8_or_ascii_charset_is_classified():
+    for charset in ("utf-8", '"UTF-8"', "us-ascii"):
+        assert (
+            answer(changed(("headers",), {"content-type": f"application/json; charset={charset}"}))[0] == 200
+        )

@@ -115,22 +115,55 @@ def _body(event: dict) -> bytes:
         ) from None
 
 
+def _headers(given: dict) -> dict[str, str]:
+    """The request's headers by lower-case name. Two names that differ only in case would leave
+    the last one standing unseen: refused (HTTP field names are case-insensitive, RFC 9110 5.1)."""
+    headers: dict[str, str] = {}
+    for name, value in given.items():
+        lower = str(name).lower()
+        if lower in headers:
+            raise Refused(400, f"header {lower!r} given twice (names are case-insensitive): send it once")
+        headers[lower] = str(value)
+    return headers
+
+
+# The charsets the server decodes (textclf.serving.server.CHARSETS): the front door refuses the
+# others as the server does, 415, rather than forwarding a latin-1 label on a UTF-8 re-encoding.
+CHARSETS = ("utf-8", "us-ascii")
+
+
+def _check_charset(parameters: list[str]) -> None:
+    charsets = [
+        value.strip().strip('"').lower()
+        for name, _, value in (parameter.partition("=") for parameter in parameters)
+        if name.strip().lower() == "charset"
+    ]
+    if len(charsets) > 1:  # RFC 6838 section 4.3: a parameter given twice is an error
+        raise Refused(400, f"Content-Type names {len(charsets)} charsets: send one (charset=utf-8)")
+    if charsets and charsets[0] not in CHARSETS:
+        raise Refused(415, f"charset {charsets[0][:40]!r} is not supported: send the body in UTF-8")
+
+
 def parse(event: dict) -> list[str]:
     """The texts of a request, or Refused with what to change."""
     http = _object(_object(event.get("requestContext"), "requestContext").get("http"), "requestContext.http")
     if http.get("method") != "POST":
         raise Refused(405, "use POST with a JSON body")
-    headers = {str(k).lower(): str(v) for k, v in _object(event.get("headers"), "headers").items()}
-    if headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
+    headers = _headers(_object(event.get("headers"), "headers"))
+    media_type, *parameters = headers.get("content-type", "").split(";")
+    if media_type.strip().lower() != "application/json":
         raise Refused(415, "send Content-Type: application/json")
+    _check_charset(parameters)
     max_body, max_texts, max_chars = (limit(name) for name in LIMITS)
     raw = _body(event)
     if len(raw) > max_body:
         raise Refused(413, f"body of {len(raw)} bytes; at most {max_body}")
     try:
-        payload = json.loads(raw, object_pairs_hook=_unique_keys)
+        # Decoded as UTF-8 here: json.loads on bytes guesses UTF-16 and UTF-32 too (and a str with a
+        # byte order mark is refused), where the server reads UTF-8 only (RFC 8259 section 8.1).
+        payload = json.loads(raw.decode("utf-8"), object_pairs_hook=_unique_keys)
     except (ValueError, RecursionError):
-        raise Refused(400, "body is not valid JSON (UTF-8)") from None
+        raise Refused(400, "body is not valid JSON in UTF-8 (without a byte order mark)") from None
     if not isinstance(payload, dict) or set(payload) != {"inputs"}:
         raise Refused(400, 'expected {"inputs": "text"} or {"inputs": ["text", ...]} and no other keys')
     texts = payload["inputs"] if isinstance(payload["inputs"], list) else [payload["inputs"]]
