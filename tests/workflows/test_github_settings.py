@@ -31,7 +31,11 @@ class FakeGitHub:
         plan: str | None = "free",
         owner_type: str = "Organization",
         codeowners: bool = True,
+        secrets: tuple[str, ...] | None = None,
     ) -> None:
+        # The secrets' paths (actions/secrets/NAME, environments/ENV/secrets/NAME) that exist; by
+        # default the bot token in each of its environments, as docs/workflows.md asks.
+        self.secrets = {f"repos/{REPO}/{path}" for path in (BOT_SECRETS if secrets is None else secrets)}
         self.users = users or {"alice": 11, "bob": 22}
         self.calls: list[tuple[str, str, Any]] = []
         self.state: dict[str, Any] = {}
@@ -71,6 +75,10 @@ class FakeGitHub:
             if not self.codeowners:
                 raise SettingsError(f"gh api GET {path}: Not Found (HTTP 404)")
             return {"errors": []}
+        if "/secrets/" in path:  # GitHub answers a secret's name (never its value), or 404
+            if path not in self.secrets:
+                raise SettingsError(f"gh api {method} {path}: Not Found (HTTP 404)")
+            return {"name": path.rsplit("/", 1)[1]}
         paid = self.plan in ("pro", "team", "enterprise")
         if self.private and "/protection" in path and not paid:
             raise SettingsError(
@@ -136,12 +144,24 @@ def settings(reviewers: list[str] | None = None, **kwargs: Any) -> Settings:
     return Settings(REPO, ["alice", "bob"] if reviewers is None else reviewers, **kwargs)
 
 
+BOT_SECRETS = tuple(
+    f"environments/{env}/secrets/RETRAIN_TOKEN" for env in ("retrain", "staging", "production")
+)
+
+
 def test_every_setting_is_applied_and_read_back():
     github = FakeGitHub()  # public: every setting is offered on every plan
     notes: list[str] = []
     done = github_settings.apply(settings(), github, notes.append)
 
-    assert len(done) == 7 and notes == []
+    assert len(done) == 9 and notes == []
+    assert (
+        done[-1]
+        == "secret RETRAIN_TOKEN: in environments retrain, staging, production only, no repository secret"
+    )
+    # retrain.yml's pull request job: the bot token's environment, main only, no reviewers.
+    assert "reviewers" not in github.state[f"repos/{REPO}/environments/retrain"]
+    assert github.policies["retrain"] == [{"id": 8, "name": "main"}]
     state = github.state
     assert state[f"repos/{REPO}/actions/oidc/customization/sub"] == {
         "use_default": False,
@@ -320,3 +340,26 @@ def test_gh_api_sends_the_body_on_stdin_and_reports_failures():
         github_settings.gh_api(run)("PUT", "repos/a/b/x", {"k": 1})
     assert seen["command"] == ["gh", "api", "--method", "PUT", "repos/a/b/x", "--input", "-"]
     assert json.loads(seen["input"]) == {"k": 1}
+
+
+# --- the bot token: an environment secret, never a repository secret ------------------------------
+
+
+def test_a_repository_secret_retrain_token_is_refused_before_anything_is_set():
+    """A repository secret reaches every workflow a writer's branch runs (pull requests' too), so
+    any writer could read the bot token and approve their own pull request with it."""
+    github = FakeGitHub(secrets=("actions/secrets/RETRAIN_TOKEN", *BOT_SECRETS))
+    with pytest.raises(SettingsError, match="repository secret RETRAIN_TOKEN") as refused:
+        github_settings.apply(settings(), github, lambda line: None)
+    assert "gh secret set RETRAIN_TOKEN --env <name>" in str(refused.value)
+    assert "gh secret delete RETRAIN_TOKEN" in str(refused.value)
+    assert not [call for call in github.calls if call[0] != "GET"]  # nothing changed
+
+
+def test_a_missing_environment_secret_is_a_step_to_do_naming_the_environments():
+    github = FakeGitHub(secrets=BOT_SECRETS[2:])  # production's only
+    notes: list[str] = []
+    done = github_settings.apply(settings(), github, notes.append)
+    assert not any(line.startswith("secret RETRAIN_TOKEN") for line in done)
+    [todo] = [line for line in notes if line.startswith("to do:")]
+    assert "environment(s) retrain, staging " in todo and "not as a repository secret" in todo

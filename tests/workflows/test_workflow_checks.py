@@ -172,7 +172,7 @@ def test_minimal_permissions(path: Path) -> None:
         assert "permissions" in job, f"{path.name}: job {name} must declare its permissions"
         assert "write-all" not in str(job["permissions"])
         # A job reads the repository with its own token unless every checkout passes another one
-        # (retrain.yml's import job checks out and pushes with the bot token, RETRAIN_TOKEN).
+        # (retrain.yml's pull-request job checks out and pushes with the bot token, RETRAIN_TOKEN).
         steps_of_job = job.get("steps", [])
         checkouts = [s for s in steps_of_job if str(s.get("uses", "")).startswith("actions/checkout@")]
         own_token = not checkouts or any("token" not in (s.get("with") or {}) for s in checkouts)
@@ -297,8 +297,14 @@ def test_retrain_workflow() -> None:
     assert triggers["repository_dispatch"] == {"types": ["new-data"]}
     assert "schedule" in triggers and "workflow_dispatch" in triggers
     runs = [s.get("run") for s in workflow["jobs"]["import"]["steps"] if "run" in s]
-    assert runs[-2:] == ["make retrain-import", "make retrain-pr"]
+    assert runs[-1] == "make retrain-import"
     assert aws_step(workflow, "import")["with"]["role-to-assume"] == "${{ vars.AWS_RETRAIN_ROLE_ARN }}"
+    # The pull request is opened by a job of the retrain environment (the bot token's; main only),
+    # with no AWS role: the retrain role trusts the import job's subject, not an environment's.
+    opener = workflow["jobs"]["pull-request"]
+    assert opener["needs"] == "import" and opener["environment"] == "retrain"
+    assert opener["permissions"] == {} and "secrets.RETRAIN_TOKEN" not in str(workflow["jobs"]["import"])
+    assert [s.get("run") for s in opener["steps"] if "run" in s][-1] == "make retrain-pr"
 
 
 def test_dispatch_event_type_matches_terraform() -> None:

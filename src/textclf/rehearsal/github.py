@@ -55,6 +55,31 @@ import yaml
 from textclf.release.github_settings import GITHUB_ACTIONS_APP_ID
 
 GIT_IDENTITY = ["-c", "user.name=GitHub", "-c", "user.email=noreply@github.com"]
+# Set in the environment of the fake's own git writes; a push without it (a person's `git push`) to
+# a protected branch is refused by the origin's pre-receive hook (`Repository.protect`).
+FAKE_GITHUB_WRITE = "TEXTCLF_FAKE_GITHUB_WRITE"
+# GitHub's refusal of a direct update of a protected branch (git's "GH006: Protected branch update
+# failed for refs/heads/<branch>." and "Changes must be made through a pull request." when reviews
+# are required, GitHub Docs "About protected branches": "collaborators cannot push to the branch",
+# administrators included with `enforce_admins`). The REST status for the contents and refs APIs is
+# assumed 409 (their documented conflict answer); the message is git's.
+PROTECTED_REFUSAL = (
+    "GH006: Protected branch update failed for refs/heads/{branch}. "
+    "Changes must be made through a pull request."
+)
+PRE_RECEIVE = f"""#!/bin/sh
+# The fake GitHub's branch protection for pushes (textclf.rehearsal.github.Repository.protect).
+[ -n "${FAKE_GITHUB_WRITE}" ] && exit 0
+while read -r old new ref; do
+  branch="${{ref#refs/heads/}}"
+  if grep -qxF -- "$branch" "$GIT_DIR/protected-branches" 2>/dev/null; then
+    echo "remote: error: GH006: Protected branch update failed for $ref." >&2
+    echo "remote: error: Changes must be made through a pull request." >&2
+    exit 1
+  fi
+done
+exit 0
+"""
 
 
 class GitHubError(Exception):
@@ -98,6 +123,8 @@ class Repository:
     environment_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
     branch_policies: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     secrets: set[str] = field(default_factory=set)
+    # Environment secrets' names per environment (PUT .../environments/{name}/secrets/{secret}).
+    environment_secrets: dict[str, set[str]] = field(default_factory=dict)
     # Accounts and the one team the template's CODEOWNERS names (after the owner is filled in).
     users: dict[str, int] = field(default_factory=dict)
     teams: dict[str, set[str]] = field(default_factory=dict)
@@ -115,10 +142,30 @@ class Repository:
             cwd=cwd or self.origin,
             capture_output=True,
             text=True,
+            # GitHub's own writes (merges, update-branch, the contents API) pass the origin's hook.
+            env={**os.environ, FAKE_GITHUB_WRITE: "1"},
         )
         if done.returncode != 0:
             raise GitHubError(422, f"git {' '.join(args)}: {done.stderr.strip()}")
         return done.stdout.strip()
+
+    def protect(self, branch: str, body: dict[str, Any]) -> None:
+        """PUT .../branches/{branch}/protection: kept, and the origin refuses pushes to the branch
+        (its pre-receive hook), as GitHub refuses a collaborator's push to a protected branch."""
+        self.protection[branch] = body
+        hook = self.origin / "hooks" / "pre-receive"
+        hook.parent.mkdir(exist_ok=True)
+        hook.write_text(PRE_RECEIVE, encoding="utf-8")
+        hook.chmod(0o755)
+        (self.origin / "protected-branches").write_text(
+            "\n".join(sorted(self.protection)) + "\n", encoding="utf-8"
+        )
+
+    def refuse_protected(self, ref: str) -> None:
+        """A write through the API to a protected branch (contents, refs): refused, as GitHub does."""
+        branch = ref.removeprefix("refs/heads/")
+        if ref.startswith("refs/heads/") and branch in self.protection:
+            raise GitHubError(409, PROTECTED_REFUSAL.format(branch=branch))
 
     def head_of(self, branch: str) -> str:
         try:
@@ -394,6 +441,7 @@ class Repository:
         ]
 
     def set_ref(self, ref: str, sha: str, create: bool) -> dict[str, Any]:
+        self.refuse_protected(ref)
         exists = bool(self.git("for-each-ref", ref))
         if create and exists:
             raise GitHubError(422, "Reference already exists")
@@ -408,6 +456,7 @@ class Repository:
     def delete_ref(self, ref: str) -> None:
         """DELETE /repos/{repo}/git/refs/{ref}; an open pull request from a deleted branch is
         closed, as GitHub closes it."""
+        self.refuse_protected(ref)
         if not self.git("for-each-ref", ref):
             raise GitHubError(422, "Reference does not exist")
         self.git("update-ref", "-d", ref)
@@ -431,6 +480,7 @@ class Repository:
         import base64
 
         branch = body["branch"]
+        self.refuse_protected(f"refs/heads/{branch}")
         try:
             current = self.git("rev-parse", f"refs/heads/{branch}:{path}")
         except GitHubError:
@@ -615,10 +665,7 @@ class FakeGitHub:
         return re.sub(r"^(token|bearer)\s+", "", header, flags=re.IGNORECASE).strip()
 
     def login(self, headers: Any) -> str:
-        token = self.bearer(headers)
-        if token not in self.tokens:
-            raise GitHubError(401, "Bad credentials")
-        return self.tokens[token]
+        return check_token(self.tokens, headers)
 
     def job_permissions(self, run: WorkflowRun, runner: dict[str, str] | None) -> dict[str, str]:
         """The permissions of the calling job's GITHUB_TOKEN: the job act runs in the calling
@@ -831,7 +878,11 @@ class FakeGitHub:
                 return 200, comment
             case "GET", ["git", "ref", "heads", *branch]:
                 name = "/".join(branch)
-                return 200, {"ref": f"refs/heads/{name}", "object": {"sha": repo.head_of(name)}}
+                try:
+                    sha = repo.head_of(name)
+                except GitHubError:  # REST "Get a reference": 404 for a ref that is not there
+                    raise GitHubError(404, "Not Found") from None
+                return 200, {"ref": f"refs/heads/{name}", "object": {"sha": sha}}
             case "GET", ["git", "matching-refs", "heads", *prefix]:
                 return 200, repo.matching_refs("/".join(prefix))
             case "POST", ["git", "refs"]:
@@ -986,6 +1037,8 @@ def required_scopes(method: str, parts: list[str]) -> tuple[tuple[str, str], ...
             return (("secrets", level),)
         case ["environments", _, "variables", *_]:
             return (("environments", level),)
+        case ["environments", _, "secrets", *_]:
+            return (("secrets", level),)
         case ["environments", _] | ["environments", _, "deployment-branch-policies"] if method == "GET":
             return (("actions", "read"),)
     return (("administration", level),)
@@ -1029,6 +1082,47 @@ def _link(path: str) -> str:
         return ""
 
 
+def check_token(tokens: dict[str, str], headers: Any) -> str:
+    """The login of the request's token (`Authorization: token|bearer <token>`), one of `tokens`
+    (token -> login); else 401 "Bad credentials", as GitHub answers an unknown or missing token."""
+    token = FakeGitHub.bearer(headers)
+    if token not in tokens:
+        raise GitHubError(401, "Bad credentials")
+    return tokens[token]
+
+
+def secret_given(repo: Repository, name: str, workflow: dict[str, Any], job: str, ref: str) -> bool:
+    """Whether GitHub gives the secret `name` to `job` of `workflow` running for `ref`: a
+    repository secret to every job (forks aside); an environment secret only to a job that
+    references that environment (`environment:`) and passes its protection rules, a deployment
+    branch policy among them (GitHub Docs, "Using environments for deployment": "Each job in a
+    workflow can reference a single environment. Any protection rules configured for the
+    environment must pass before a job referencing the environment is sent to a runner. The job
+    can access the environment's secrets only after the job is sent to a runner."). A pull
+    request's run (`refs/pull/<n>/merge`) is no branch a policy names. A job that is not given a
+    secret reads it as an empty string.
+    """
+    if name in repo.secrets:
+        return True
+    environment = ((workflow.get("jobs") or {}).get(job) or {}).get("environment")
+    if isinstance(environment, dict):
+        environment = environment.get("name")
+    if not isinstance(environment, str) or name not in repo.environment_secrets.get(environment, set()):
+        return False
+    policy = (repo.environment_settings.get(environment) or {}).get("deployment_branch_policy")
+    if not policy:
+        return True  # no policy: every branch may deploy
+    if not ref.startswith("refs/heads/") or not policy.get("custom_branch_policies"):
+        return False  # protected_branches alone is not played here: no branch counts as protected
+    import fnmatch
+
+    branch = ref.removeprefix("refs/heads/")
+    return any(
+        p.get("type", "branch") == "branch" and fnmatch.fnmatchcase(branch, p["name"])
+        for p in repo.branch_policies.get(environment, [])
+    )
+
+
 def job_claims(job: Job, audience: str, lifetime_s: int = 300) -> dict[str, Any]:
     """The claims GitHub puts in a job's OIDC token (docs.github.com, "About security hardening
     with OpenID Connect"), with the subject `make github-settings` customises
@@ -1064,7 +1158,7 @@ def settings_route(
         raise GitHubError(403, "Resource not accessible by integration")
     match method, parts:
         case "PUT", ["branches", branch, "protection"]:
-            repo.protection[branch] = body
+            repo.protect(branch, body)
             return 200, {}
         case "GET", ["branches", branch, "protection"]:
             if branch not in repo.protection:
@@ -1098,6 +1192,21 @@ def settings_route(
             repo.branch_policies[name] = [
                 p for p in repo.branch_policies.get(name, []) if str(p["id"]) != policy
             ]
+            return 204, None
+        case "GET", ["environments", name, "secrets", secret]:
+            environment_read(repo, name)
+            if secret.upper() not in repo.environment_secrets.get(name, set()):
+                raise GitHubError(404, "Not Found")
+            return 200, {"name": secret.upper()}
+        case "PUT", ["environments", name, "secrets", secret]:
+            # `gh secret set NAME --env ENV`: the value is sealed with the environment's public key;
+            # the fake keeps the name only (the world gives act the value: World.act).
+            environment_read(repo, name)
+            created = secret.upper() not in repo.environment_secrets.get(name, set())
+            repo.environment_secrets.setdefault(name, set()).add(secret.upper())
+            return (201, {}) if created else (204, None)
+        case "DELETE", ["environments", name, "secrets", secret]:
+            repo.environment_secrets.get(name, set()).discard(secret.upper())
             return 204, None
         case _, ["actions", "variables", *rest]:
             return variables_route(repo.variables, method, rest, body, one)

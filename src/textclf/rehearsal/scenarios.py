@@ -9,7 +9,10 @@
     and a second run after that finds nothing to change.
  1. A README-only pull request: pr.yml's `changes` job says it trains nothing. Merged, it is
     main's first release: production-infra applies production and pushes main's images to its ECR
-    (README.md is no image input); staging has no model to release and says so.
+    (README.md is no image input); staging has no model to release and says so. A second
+    documentation pull request, checked while the first waited, is then behind main: its merge is
+    refused (405, strict required checks), its branch is updated (update-branch), its checks run
+    again on the new head, a reviewer approves that head, and it merges.
  2. A code pull request: pr.yml's train job trains it on the local SageMaker with main's training
     image (no deadlock after a README-only merge), posts one report comment, gates and publishes;
     reviewed and merged, release.yml deploys it to staging, checks it there and opens the pull
@@ -33,8 +36,9 @@
  6. state.yml (the scheduled check) passes while production serves what deploy/production.yaml
     declares; after an administrator deploys another model by hand it fails and opens one issue,
     and the next run comments on that issue instead of opening another.
- 7. New data under incoming/: retrain.yml imports it and opens a pull request with the bot token,
-    and pr.yml's checks run on it (trained on the new data, reported); the drift alarm's dispatch:
+ 7. New data under incoming/: retrain.yml imports it and its pull-request job (environment
+    retrain, which holds the bot token) opens a pull request with the bot token, and pr.yml's
+    checks run on it (trained on the new data, reported); the drift alarm's dispatch:
     drift.yml opens one issue, and the same alarm again comments on it.
  8. batch.yml with hostile inputs (`$(shell touch X)`, backticks, quotes): it fails at the input
     check, before any credential is requested, and X is never created.
@@ -419,6 +423,13 @@ def release_loop(world: World) -> dict[str, Any]:
     loop.scenario("1. a README-only pull request, merged: main's first release")
     readme = (world.laptop / "README.md").read_text(encoding="utf-8")
     docs_pr = loop.open_pr("docs", "docs: a line in the README", {"README.md": readme + "\nA line.\n"})
+    # A second documentation pull request from the same tip, checked, then waiting for review
+    # while the first merges: main moves under it (merged at the end of this scenario).
+    guide = (world.laptop / "docs" / "workflows.md").read_text(encoding="utf-8")
+    waiting = loop.open_pr(
+        "docs-guide", "docs: a note in the workflows guide", {"docs/workflows.md": guide + "\nA note.\n"}
+    )
+    loop.run_pr(waiting, job="train")
     loop.results["unchecked_merge"] = unchecked_merge_refused(loop, docs_pr)
     run = loop.run_pr(docs_pr)
     run.require("Does this PR change more than documentation?")
@@ -431,6 +442,8 @@ def release_loop(world: World) -> dict[str, Any]:
         raise RehearsalError("staging promoted a model on a push that brought none")
     if not loop.image_tags("production", "training"):
         raise RehearsalError("main's first release pushed no training image to production's ECR")
+    loop.results["behind_main"] = behind_main_updated(loop, waiting)
+    merge = loop.results["behind_main"]["merge"]
 
     loop.scenario("2. a code pull request: trained with main's image, released to staging, then production")
     code = loop.promote_pr_flow(
@@ -598,6 +611,62 @@ def unused_scopes(scopes: dict[str, Any]) -> list[str]:
     ]
 
 
+def behind_main_updated(loop: Loop, pull: dict[str, Any]) -> dict[str, Any]:
+    """A documentation pull request whose checks passed while main moved on (another pull request
+    merged): approved, its merge is refused (405: the protection's required checks are strict, the
+    head must contain main's tip). Its author updates the branch as GitHub's "Update branch" does
+    (PUT .../pulls/{n}/update-branch over the API); the new head has no checks and no approval, so
+    the merge is refused again until pr.yml has run on it and a reviewer has approved it; then it
+    merges. (The release of that push is the same as the one just run for the first documentation
+    merge, no model and no infrastructure change, and is not run again: a minute of the budget.)"""
+    import urllib.request
+
+    from textclf.rehearsal.github import GitHubError
+    from textclf.rehearsal.world import REPOSITORY
+
+    world, number = loop.world, pull["number"]
+    old_head = pull["head"]["sha"]
+    pull["reviews"].append({"user": REVIEWER, "state": "APPROVED", "commit_id": old_head})
+    refused: dict[str, str] = {}
+    try:
+        world.repo.merge_pull(number)
+    except GitHubError as error:
+        if error.status != 405 or "required status checks are expected" not in str(error):
+            raise RehearsalError(f"PR #{number} behind main: refused for another reason: {error}") from None
+        refused["behind"] = str(error)
+    else:
+        raise RehearsalError(f"PR #{number} was merged while its head was behind main (strict checks)")
+    request = urllib.request.Request(
+        f"{world.github.url}/repos/{REPOSITORY}/pulls/{number}/update-branch",
+        data=json.dumps({"expected_head_sha": old_head}).encode(),
+        method="PUT",
+        headers={"Authorization": f"token {world.github.token_for(pull['user']['login'])}"},
+    )
+    with urllib.request.urlopen(request, timeout=60) as answer:
+        if answer.status != 202:
+            raise RehearsalError(f"update-branch of PR #{number} answered {answer.status}")
+    new_head = pull["head"]["sha"]
+    if new_head == old_head or not world.repo.is_ancestor(world.repo.head_of("main"), new_head):
+        raise RehearsalError(f"update-branch left PR #{number} without main's tip")
+    try:
+        world.repo.merge_pull(number)
+    except GitHubError as error:
+        refused["updated, unchecked"] = str(error)
+    else:
+        raise RehearsalError(f"PR #{number} merged after update-branch before its checks ran again")
+    loop.run_pr(pull, job="train")
+    before = world.repo.head_of("main")
+    merge = loop.review_and_merge(pull)
+    say(f"PR #{number}: behind main, refused; branch updated, checked and approved again; merged")
+    return {
+        "pull_request": number,
+        "refused": refused,
+        "updated_head": new_head,
+        "merge": merge,
+        "before": before,
+    }
+
+
 def unchecked_merge_refused(loop: Loop, pull: dict[str, Any]) -> str:
     """Before pr.yml ran, no required check is reported on the head: the merge is refused (405)."""
     from textclf.rehearsal.github import GitHubError
@@ -647,7 +716,17 @@ def retrain_and_drift(loop: Loop) -> dict[str, Any]:
     boto3.client("s3").put_object(Bucket=bucket, Key="incoming/new-tickets.csv", Body=rows.encode())
     main = world.repo.head_of("main")
     event = {"action": "new-data", "client_payload": {"key": "incoming/new-tickets.csv"}}
-    run = world.act("retrain.yml", "repository_dispatch", event, main, "refs/heads/main", job="import")
+    # `-j pull-request` runs the import job it needs first; the bot token reaches the pull request
+    # job, whose environment (retrain, main only) holds it (World.run_secrets).
+    run = world.act(
+        "retrain.yml",
+        "repository_dispatch",
+        event,
+        main,
+        "refs/heads/main",
+        job="pull-request",
+        environment="retrain",
+    )
     run.require(
         "Import new data, dvc add and push it", "Open the retraining PR (nothing to do without new data)"
     )

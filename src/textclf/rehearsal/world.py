@@ -21,9 +21,16 @@ What act cannot do as GitHub does, and how the world makes up for it (said here,
   (textclf.rehearsal.standins.layered_venv): a job's `make setup` installs its own commit, and the
   lock in full only when the job's commit changed it.
 - `gh secret set` is not played (the stand-in cannot seal secrets): the operator's secret is
-  recorded by name in the fake GitHub, and act receives its value per run: for RETRAIN_TOKEN a
-  fine-grained token with the permissions docs/workflows.md documents (RETRAIN_TOKEN_PERMISSIONS),
-  which the fake GitHub enforces.
+  recorded by name in the fake GitHub (RETRAIN_TOKEN: a secret of the environments retrain, staging
+  and production, as `make setup-cloud` asks), and act receives its value per run: a fine-grained
+  token with the permissions docs/workflows.md documents (RETRAIN_TOKEN_PERMISSIONS), which the fake
+  GitHub enforces. act has no environment secrets and gives `--secret` values to every job of a run
+  (nektos/act docs, "Secrets"; issue #1891): the world gives a secret to a run only when GitHub
+  would give it to every job of the run that reads it (`World.run_secrets`,
+  textclf.rehearsal.github.secret_given: an environment secret reaches only jobs of that
+  environment whose branch policy admits the ref), and none to a run whose jobs GitHub would refuse
+  it (they read an empty string, as on GitHub); a run that mixes both is an error: its jobs must be
+  run by separate act invocations, each with its own secrets.
 - act starts jobs itself; cancellation is a signal to act (`ActRun.cancel`).
 - Steps inherit act's environment on a self-hosted runner, so act runs with a clean environment:
   no credentials but what the workflow's own steps obtain.
@@ -47,7 +54,7 @@ from typing import Any
 
 import yaml
 
-from textclf.rehearsal.github import FakeGitHub, Repository, WorkflowRun, token_permissions
+from textclf.rehearsal.github import FakeGitHub, Repository, WorkflowRun, secret_given, token_permissions
 
 REPOSITORY = "acme/text-classifier"
 # The fake GitHub's accounts: the administrator who runs `make setup-cloud`, the reviewer in the
@@ -319,16 +326,14 @@ class World:
 
     def set_up_account(self) -> dict[str, Any]:
         """What a team does on day one (docs/workflows.md, "Setting up a repository"): name its
-        code owners, set the bot token, then `make setup-cloud` from an empty local cloud and an
-        unconfigured repository; the backend file it asks for is committed, and a second run must
-        find nothing to change. Returns what each run reported."""
+        code owners, then `make setup-cloud` from an empty local cloud and an unconfigured
+        repository (it commits the backend file to main before it protects main); the bot token is
+        set in the environments it names, and a second run must find nothing to change. Returns
+        what each run reported."""
         repo = self.repo
         repo.users.update({name: number for number, name in enumerate(ACCOUNTS, start=1)})
         repo.admins.add(OPERATOR)
         repo.teams[f"{repo.owner}/release-owners"] = {REVIEWER}
-        # `gh secret set RETRAIN_TOKEN` (the stand-in of gh does not seal secrets): the name is
-        # what setup-cloud reads back; act gets the value per run (World.act).
-        repo.secrets.add("RETRAIN_TOKEN")
         codeowners = self.laptop / ".github" / "CODEOWNERS"
         codeowners.write_text(
             codeowners.read_text(encoding="utf-8").replace("@OWNER/", f"@{repo.owner}/"), encoding="utf-8"
@@ -349,11 +354,21 @@ class World:
             raise RehearsalError("`make setup-cloud DRY_RUN=1` on an empty account:\n" + tail(planned, 30))
         first = self.make("setup-cloud", capture=True, env=self.operator_env(), REPO=REPOSITORY)
         backend = "terraform/backend.localcloud.hcl"
-        if f"to do: commit {backend}" not in first:
-            raise RehearsalError(f"make setup-cloud did not ask for {backend} to be committed")
-        self.git("add", "--force", backend)
-        self.git("commit", "--quiet", "-m", "Terraform backend for this account")
-        self.git("push", "--quiet", "origin", "main")
+        # Main is not protected yet when the backend step runs (the GitHub settings step follows):
+        # setup-cloud commits the file to main through the contents API, and the operator pulls.
+        if f"{backend} committed to main before main is protected" not in " ".join(first.split()):
+            raise RehearsalError(f"make setup-cloud did not commit {backend} to main before protecting it")
+        asked = (
+            "to do: set the bot token RETRAIN_TOKEN as a secret of the environment(s) retrain, staging, "
+            "production"
+        )
+        if asked not in " ".join(first.split()):
+            raise RehearsalError("make setup-cloud did not ask for RETRAIN_TOKEN in the three environments")
+        # `gh secret set RETRAIN_TOKEN --env <name>` (the stand-in of gh does not seal secrets): the
+        # names are what setup-cloud reads back; act gets the value per run (World.run_secrets).
+        for environment in ("retrain", "staging", "production"):
+            repo.environment_secrets.setdefault(environment, set()).add("RETRAIN_TOKEN")
+        self.git("pull", "--quiet", "--ff-only", "origin", "main")
         second = self.make("setup-cloud", capture=True, env=self.operator_env(), REPO=REPOSITORY)
         if "nothing to change" not in second or "to do:" in second:
             raise RehearsalError("a second `make setup-cloud` found more to do:\n" + tail(second, 30))
@@ -404,8 +419,10 @@ class World:
         event_file.write_text(json.dumps(payload), encoding="utf-8")
         # The run's GITHUB_TOKEN, scoped by the fake GitHub to each calling job's `permissions`.
         token = self.github.workflow_token(WorkflowRun(self.run_id, f".github/workflows/{workflow}", sha))
-        # The repository's secret for pull requests that must start workflows (docs/workflows.md).
-        bot_token = self.github.fine_grained_token("textclf-bot", RETRAIN_TOKEN_PERMISSIONS)
+        secrets = {
+            **self.run_secrets(run_dir / ".github" / "workflows" / workflow, job, ref),
+            **(secrets or {}),
+        }
         variables = {**self.repo.variables, **(self.repo.environments.get(environment or "", {}))}
         command = [act_binary(), event, "-W", f".github/workflows/{workflow}", "-e", str(event_file)]
         command += ["-P", "ubuntu-latest=-self-hosted", "--no-skip-checkout", "--no-cache-server"]
@@ -415,9 +432,7 @@ class World:
             command += ["--local-repository", f"{uses}={folder}"]
         command += [a for k, v in variables.items() for a in ("--var", f"{k}={v}")]
         command += [
-            a
-            for k, v in {"GITHUB_TOKEN": token, "RETRAIN_TOKEN": bot_token, **(secrets or {})}.items()
-            for a in ("--secret", f"{k}={v}")
+            a for k, v in {"GITHUB_TOKEN": token, **secrets}.items() for a in ("--secret", f"{k}={v}")
         ]
         command += [a for k, v in (inputs or {}).items() for a in ("--input", f"{k}={v}")]
         runner_env = {
@@ -455,6 +470,29 @@ class World:
                 return process
             returncode = process.wait()
         return self.finish(workflow, job, returncode, log_file, started, check)
+
+    def run_secrets(self, workflow_file: Path, job: str | None, ref: str) -> dict[str, str]:
+        """The secrets act gets for `act -j job` of `workflow_file` for `ref`: each secret the
+        run's jobs read (`secrets.NAME`) if GitHub gives it to every one of them
+        (textclf.rehearsal.github.secret_given), none if GitHub gives it to none of them (they read
+        an empty string, as a pull request's job does); a run mixing both cannot be played by one
+        act invocation (act gives a run's secrets to all its jobs) and is refused."""
+        definition = yaml.safe_load(workflow_file.read_text(encoding="utf-8"))
+        jobs = definition.get("jobs") or {}
+        shared = json.dumps({k: v for k, v in definition.items() if k != "jobs"})
+        given: dict[str, str] = {}
+        for name in ("RETRAIN_TOKEN",):
+            reading = [j for j in jobs_run(jobs, job) if f"secrets.{name}" in shared + json.dumps(jobs[j])]
+            allowed = [j for j in reading if secret_given(self.repo, name, definition, j, ref)]
+            if allowed and len(allowed) < len(reading):
+                raise RehearsalError(
+                    f"{workflow_file.name}: GitHub gives {name} to job(s) {', '.join(allowed)} but not to "
+                    f"{', '.join(sorted(set(reading) - set(allowed)))} for {ref}; act gives a run's secrets "
+                    "to all its jobs: run them as separate act runs"
+                )
+            if allowed:  # the bot account's fine-grained token (docs/workflows.md, "The bot token")
+                given[name] = self.github.fine_grained_token("textclf-bot", RETRAIN_TOKEN_PERMISSIONS)
+        return given
 
     def finish(
         self,

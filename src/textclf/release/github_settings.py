@@ -28,7 +28,15 @@ able to get code onto the release branch.
    production's required reviewers (no self-review) where the plan offers them. batch.yml's job has
    an environment of its own (no reviewers): a batch run scores with the production model but
    changes nothing, and the batch role trusts only that environment's subject (terraform/batch.tf).
-   REST: PUT /repos/{repo}/environments/{name} and its deployment-branch-policies.
+   Environment `retrain`: retrain.yml's job that opens the retraining pull request (main only, no
+   reviewers). REST: PUT /repos/{repo}/environments/{name} and its deployment-branch-policies.
+6. The bot token RETRAIN_TOKEN is an environment secret of `retrain`, `staging` and `production`
+   (the jobs that open pull requests), never a repository secret: GitHub gives a repository secret
+   to every workflow a writer's branch runs, pull requests' included, while an environment's
+   secrets reach only jobs that reference the environment and pass its deployment branch policy
+   (GitHub Docs, "Using environments for deployment"). A repository secret of that name is refused
+   (delete it); a missing environment secret is reported as a step left to do.
+   REST: GET /repos/{repo}/actions/secrets/{name}, .../environments/{env}/secrets/{name}.
 
 What the repository's plan offers (GitHub Docs, "Using environments for deployment" and "About
 protected branches"): public repositories get everything on every plan. Private and internal ones
@@ -62,6 +70,8 @@ from urllib.parse import quote
 from textclf import atomic
 
 CLAIM_KEYS = ["repo", "context", "ref"]
+# The bot token the retraining and production pull requests are opened with (docs/workflows.md).
+BOT_SECRET = "RETRAIN_TOKEN"
 # The PR workflow's checks that must pass before a merge (the jobs' names in .github/workflows/pr.yml).
 # "what the PR changes" too: if it failed, the train job would be skipped, and a skipped required
 # job counts as passed, so an untrained PR could merge.
@@ -113,6 +123,7 @@ class Settings:
     branch: str = "main"
     staging_environment: str = "staging"
     batch_environment: str = "batch"  # batch.yml's job (terraform github_batch_environment)
+    retrain_environment: str = "retrain"  # retrain.yml's pull request job: the bot token's only
     # Kept so that an old invocation fails with a reason: Actions never approve pull requests.
     allow_actions_prs: bool = False
     required_checks: list[str] = field(default_factory=lambda: list(REQUIRED_CHECKS))
@@ -152,6 +163,7 @@ class Plan:
 class Outcome:
     applied: list[str] = field(default_factory=list)  # set and read back, one line each
     unavailable: list[str] = field(default_factory=list)  # not offered by the plan, one line each
+    todo: list[str] = field(default_factory=list)  # what only a person can do (a secret's value)
 
 
 Gh = Callable[..., Any]
@@ -198,6 +210,8 @@ def apply(settings: Settings, gh: Gh, report: Callable[[str], None] | None = Non
     say = report or (lambda line: print(line, file=sys.stderr))
     for line in outcome.unavailable:
         say(f"not offered by the plan: {line}")
+    for line in outcome.todo:
+        say(f"to do: {line}")
     return outcome.applied
 
 
@@ -216,15 +230,20 @@ def _objects(gh: Gh) -> Gh:
     return call
 
 
+def check_repository(repository: str, how: str = "pass --repository or set GITHUB_REPOSITORY") -> None:
+    """OWNER/NAME in the characters GitHub allows (so it cannot change an API path it is put into)."""
+    name = repository.partition("/")[2]
+    if not REPOSITORY.fullmatch(repository) or name in (".", ".."):
+        raise SettingsError(
+            f"repository {repository[:120]!r} must be OWNER/NAME (letters, digits and hyphens "
+            "for the owner; letters, digits, '.', '_' and '-' for the name), such as acme/text-classifier: "
+            + how
+        )
+
+
 def check_inputs(settings: Settings) -> None:
     """The names the settings put into API paths, in the characters GitHub allows for them."""
-    name = settings.repository.partition("/")[2]
-    if not REPOSITORY.fullmatch(settings.repository) or name in (".", ".."):
-        raise SettingsError(
-            f"repository {settings.repository[:120]!r} must be OWNER/NAME (letters, digits and hyphens "
-            "for the owner; letters, digits, '.', '_' and '-' for the name), such as acme/text-classifier: "
-            "pass --repository or set GITHUB_REPOSITORY"
-        )
+    check_repository(settings.repository)
     branch = settings.branch
     if (
         not BRANCH.fullmatch(branch)
@@ -241,17 +260,23 @@ def check_inputs(settings: Settings) -> None:
         ("--environment", settings.environment),
         ("staging", settings.staging_environment),
         ("batch", settings.batch_environment),
+        ("retrain", settings.retrain_environment),
     ):
         if not ENVIRONMENT.fullmatch(environment) or environment.strip() != environment:
             raise SettingsError(
                 f"environment {environment[:120]!r} ({flag}) must be 1-255 letters, digits, spaces, '.', "
                 "'_' or '-'"
             )
-    names = [settings.environment, settings.staging_environment, settings.batch_environment]
+    names = [
+        settings.environment,
+        settings.staging_environment,
+        settings.batch_environment,
+        settings.retrain_environment,
+    ]
     if len({name.lower() for name in names}) < len(names):
         raise SettingsError(
-            f"environments {', '.join(map(repr, names))} (production, staging, batch) must differ: each "
-            "needs its own (environment names are not case-sensitive)"
+            f"environments {', '.join(map(repr, names))} (production, staging, batch, retrain) must "
+            "differ: each needs its own (environment names are not case-sensitive)"
         )
     for login in settings.reviewers:
         if not LOGIN.fullmatch(login):
@@ -358,6 +383,7 @@ def _apply(settings: Settings, gh: Gh) -> Outcome:
             f"({plan} offers environment reviewers)"
         )
     outcome = Outcome()
+    _no_repository_secret(gh, repo, settings, outcome)  # before any change: a refusal leaves all as it was
 
     gh(
         "PUT",
@@ -372,7 +398,79 @@ def _apply(settings: Settings, gh: Gh) -> Outcome:
     _workflow_permissions(gh, repo, outcome)
     _fork_pull_requests(gh, repo, plan, outcome)
     _environments(gh, repo, settings, plan, outcome)
+    _bot_secret(gh, repo, settings, plan, outcome)
     return outcome
+
+
+def bot_environments(settings: Settings) -> tuple[str, ...]:
+    """The environments whose jobs open pull requests with the bot token, and hold it."""
+    return (settings.retrain_environment, settings.staging_environment, settings.environment)
+
+
+def _no_repository_secret(gh: Gh, repo: str, settings: Settings, outcome: Outcome) -> None:
+    """RETRAIN_TOKEN as a repository secret is refused (every branch's workflows could read it)."""
+    where = ", ".join(bot_environments(settings))
+    if _secret_exists(gh, f"{repo}/actions/secrets/{BOT_SECRET}", outcome, "repository secrets"):
+        raise SettingsError(
+            f"{settings.repository} has a repository secret {BOT_SECRET}: GitHub passes repository "
+            "secrets to the workflows of every branch a writer pushes, pull requests' included, so any "
+            "writer could read the bot token and approve their own pull request with it. Set it in the "
+            f"environments {where} instead (`gh secret set {BOT_SECRET} --env <name> --repo "
+            f"{settings.repository}`, each main only), then delete the repository secret "
+            f"(`gh secret delete {BOT_SECRET} --repo {settings.repository}`) and run this again"
+        )
+
+
+def check_bot_secret(settings: Settings, gh: Gh) -> Outcome:
+    """The bot token's place alone (make setup-cloud's dry run): a repository secret refused, each
+    bot environment's secret found or left to do."""
+    check_repository(settings.repository)
+    outcome, repo = Outcome(), f"repos/{settings.repository}"
+    _no_repository_secret(gh, repo, settings, outcome)
+    _bot_secret(gh, repo, settings, Plan("private", None), outcome)
+    return outcome
+
+
+def _bot_secret(gh: Gh, repo: str, settings: Settings, plan: Plan, outcome: Outcome) -> None:
+    """RETRAIN_TOKEN in each bot environment, or a step to do."""
+    where = ", ".join(bot_environments(settings))
+    if not plan.environments:
+        return  # no environments: reported above; the token then has no safe place in this plan
+    missing = [
+        name
+        for name in bot_environments(settings)
+        if not _secret_exists(
+            gh,
+            f"{repo}/environments/{quote(name, safe='')}/secrets/{BOT_SECRET}",
+            outcome,
+            f"{name}'s secrets",
+        )
+    ]
+    if missing:
+        outcome.todo.append(
+            f"set the bot token {BOT_SECRET} as a secret of the environment(s) {', '.join(missing)} "
+            f"(`gh secret set {BOT_SECRET} --env <name> --repo {settings.repository}`), not as a repository "
+            "secret: only jobs of those environments, on main, may read it (docs/workflows.md, "
+            "'The bot token')"
+        )
+    else:
+        outcome.applied.append(f"secret {BOT_SECRET}: in environments {where} only, no repository secret")
+
+
+def _secret_exists(gh: Gh, path: str, outcome: Outcome, what: str) -> bool:
+    """Whether GET `path` finds the secret (its name only: values are never readable). 404: no. A
+    token that may not read secrets cannot tell: said as a step to check by hand."""
+    try:
+        gh("GET", path)
+    except SettingsError as error:
+        if "404" in str(error) or "Not Found" in str(error):
+            return False
+        outcome.todo.append(
+            f"check {what} by hand (this token cannot read them: {str(error)[:160]}): {BOT_SECRET} must be "
+            "an environment secret only"
+        )
+        return False
+    return True
 
 
 def detect_plan(gh: Gh, repository: str) -> Plan:
@@ -492,7 +590,12 @@ def _fork_pull_requests(gh: Gh, repo: str, plan: Plan, outcome: Outcome) -> None
 
 
 def _environments(gh: Gh, repo: str, settings: Settings, plan: Plan, outcome: Outcome) -> None:
-    names = (settings.environment, settings.staging_environment, settings.batch_environment)
+    names = (
+        settings.environment,
+        settings.staging_environment,
+        settings.batch_environment,
+        settings.retrain_environment,
+    )
     if not plan.environments:
         outcome.unavailable.append(
             f"environments {', '.join(names)} (a {plan}: GitHub Pro, Team or Enterprise): jobs bound to "
@@ -517,7 +620,7 @@ def _environments(gh: Gh, repo: str, settings: Settings, plan: Plan, outcome: Ou
             f"moves by a reviewed pull request to deploy/{settings.environment}.yaml, guarded by branch "
             "protection and code owners"
         )
-    for name in (settings.staging_environment, settings.batch_environment):
+    for name in (settings.staging_environment, settings.batch_environment, settings.retrain_environment):
         _set_environment(gh, repo, name, settings.branch, [])
         outcome.applied.append(f"environment {name}: branch {settings.branch} only, no reviewers")
 

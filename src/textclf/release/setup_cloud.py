@@ -21,8 +21,11 @@ stopped half way is resumed by running it again, and a second run reports "nothi
 `DRY_RUN=1` prints the plan instead (Terraform's plans, the variables that would change, the
 images and data missing) and changes nothing.
 
-What the command cannot do is listed at the end as a to-do: committing the backend file Terraform
-wrote (the release workflow reads it) and the RETRAIN_TOKEN secret (a token only a person mints).
+The backend file Terraform wrote (the release workflow reads it) is committed to main through the
+contents API while main is not protected yet, else proposed by a pull request (step 2's
+`step_backend_committed`). What the command cannot do is listed at the end as a to-do: merging that
+pull request, and the RETRAIN_TOKEN secret in the environments retrain, staging and production (a
+token only a person mints; a repository secret of that name is refused).
 """
 
 from __future__ import annotations
@@ -65,7 +68,6 @@ VARIABLE_OUTPUTS = {
     "AWS_BATCH_ROLE_ARN": "batch_role_arn",
     "STOP_TRAINING_FUNCTION": "stop_training_function_name",
 }
-BOT_SECRET = "RETRAIN_TOKEN"
 PLACEHOLDER_OWNER = "@OWNER/"
 # Terraform's last line of an apply or a plan (the human-readable output of `terraform apply/plan`).
 APPLIED = re.compile(r"Apply complete! Resources: (\d+) added, (\d+) changed, (\d+) destroyed")
@@ -320,26 +322,89 @@ def step_environment(setup: Setup, environment: str, state_exists: bool) -> None
     setup.outputs[environment] = setup.terraform_outputs(environment)
 
 
+# The branch of the pull request that adds the backend file once main is protected.
+BACKEND_BRANCH = "setup/terraform-backend"
+
+
 def step_backend_committed(setup: Setup) -> None:
+    """The backend file Terraform's state lives by, on main (the release workflow's Terraform reads
+    it there). Written by `make bootstrap`, it is committed through the contents API: straight to
+    main while main is not protected yet (a new repository: this step runs before the GitHub
+    settings step protects it), else by a pull request from BACKEND_BRANCH, which the protection
+    then asks a code owner to approve (GitHub refuses a push to a protected branch, administrators
+    included: `enforce_admins`). The operator's working tree is not touched."""
+    import base64
+
     path = backend_file(setup.root)
-    if not path.is_file():
+    if not path.is_file() or not setup.repository:
         return
     relative = str(path.relative_to(setup.root))
-    tracked = (
-        subprocess.run(
-            ["git", "ls-files", "--error-unmatch", relative], cwd=setup.root, capture_output=True
-        ).returncode
-        == 0
-    )
-    same = (
-        tracked
-        and subprocess.run(["git", "diff", "--quiet", "HEAD", "--", relative], cwd=setup.root).returncode == 0
-    )
-    if not same:
-        setup.todo.append(
-            f"commit {relative} and push it to main (`git add --force {relative}`): the release "
-            "workflow's Terraform reads its state from the bucket it names"
+    wanted = path.read_bytes()
+    repo = f"repos/{setup.repository}"
+    on_main = _read_or_none(setup.gh, f"{repo}/contents/{quote(relative)}?ref=main")
+    if on_main and base64.b64decode(str(on_main.get("content") or "")).rstrip() == wanted.rstrip():
+        return
+    protected = _read_or_none(setup.gh, f"{repo}/branches/main/protection") is not None
+    how = f"a pull request from {BACKEND_BRANCH}" if protected else "a commit on main (not protected yet)"
+    if setup.dry_run:
+        setup.report("backend file", "would change", f"{relative} would be added to main by {how}")
+        return
+    body = {
+        "message": f"Terraform backend for this account ({relative}, written by make bootstrap)",
+        "content": base64.b64encode(wanted).decode("ascii"),
+    }
+    if not protected:
+        setup.gh(
+            "PUT",
+            f"{repo}/contents/{quote(relative)}",
+            {**body, "branch": "main"} | ({"sha": on_main["sha"]} if on_main else {}),
         )
+        setup.report("backend file", "created", f"{relative} committed to main before main is protected")
+        setup.notes.append(f"pull main to have {relative} tracked in this checkout (`git pull`)")
+        return
+    number = backend_pull_request(setup, relative, body)
+    setup.report("backend file", "changed", f"{relative} proposed to main by pull request #{number}")
+    setup.todo.append(
+        f"review and merge pull request #{number}, which adds {relative} to main (main is protected: a "
+        "code owner approves terraform/); the release workflow's Terraform reads its state from the bucket "
+        "it names"
+    )
+
+
+def backend_pull_request(setup: Setup, relative: str, body: dict[str, Any]) -> int:
+    """BACKEND_BRANCH at main's tip with the file, and its pull request (the open one, or a new one)."""
+    repo = f"repos/{setup.repository}"
+    branch = f"{repo}/git/refs/heads/{BACKEND_BRANCH}"
+    main = setup.gh("GET", f"{repo}/git/ref/heads/main")["object"]["sha"]
+    listed = setup.gh(
+        "GET", f"{repo}/pulls?state=open&head={setup.repository.split('/')[0]}:{BACKEND_BRANCH}"
+    )
+    opened = [p for p in listed if isinstance(p, dict)] if isinstance(listed, list) else []
+    if not opened:  # a fresh branch at main's tip (an older one, without an open pull request, is reset)
+        if _read_or_none(setup.gh, f"{repo}/git/ref/heads/{BACKEND_BRANCH}") is None:
+            setup.gh("POST", f"{repo}/git/refs", {"ref": f"refs/heads/{BACKEND_BRANCH}", "sha": main})
+        else:
+            setup.gh("PATCH", branch, {"sha": main, "force": True})
+    current = _read_or_none(setup.gh, f"{repo}/contents/{quote(relative)}?ref={BACKEND_BRANCH}")
+    setup.gh(
+        "PUT",
+        f"{repo}/contents/{quote(relative)}",
+        {**body, "branch": BACKEND_BRANCH} | ({"sha": current["sha"]} if current else {}),
+    )
+    if opened:
+        return int(opened[0]["number"])
+    created = setup.gh(
+        "POST",
+        f"{repo}/pulls",
+        {
+            "head": BACKEND_BRANCH,
+            "base": "main",
+            "title": f"Terraform backend: {relative}",
+            "body": "The state bucket `make setup-cloud` created for this account (`make bootstrap`): the "
+            "release workflow's Terraform reads its state from the bucket this file names.",
+        },
+    )
+    return int(created["number"])
 
 
 # --- 3-4: GitHub ---------------------------------------------------------------------------------
@@ -352,6 +417,18 @@ def _read_or_none(gh: Gh, path: str) -> Any:
         if "404" in str(error) or "Not Found" in str(error):
             return None
         raise
+
+
+def report_to(setup: Setup) -> Callable[[str], None]:
+    """github_settings' report lines: its steps to do join setup-cloud's, the rest are notes."""
+
+    def report(line: str) -> None:
+        if line.startswith("to do: "):
+            setup.todo.append(line.removeprefix("to do: "))
+        else:
+            setup.notes.append(line)
+
+    return report
 
 
 def step_github_settings(setup: Setup) -> None:
@@ -377,7 +454,7 @@ def step_github_settings(setup: Setup) -> None:
     before = {what: _read_or_none(setup.gh, path) for what, path in watched.items()}
     settings = github_settings.Settings(setup.repository, setup.reviewers)
     github_settings.check_inputs(settings)
-    applied = github_settings.apply(settings, setup.gh, report=setup.notes.append)
+    applied = github_settings.apply(settings, setup.gh, report=report_to(setup))
     after = {what: _read_or_none(setup.gh, path) for what, path in watched.items()}
     changed = [what for what in watched if before[what] != after[what]]
     setup.report(
@@ -439,12 +516,12 @@ def step_variables(setup: Setup, environment: str | None, wanted: dict[str, str]
 
 
 def step_secret(setup: Setup) -> None:
-    found = _read_or_none(setup.gh, f"repos/{setup.repository}/actions/secrets/{BOT_SECRET}")
-    if found is None:
-        setup.todo.append(
-            f"set the secret {BOT_SECRET} (`gh secret set {BOT_SECRET}`): the token the retraining and "
-            "production pull requests are opened with (docs/workflows.md, 'The bot token')"
-        )
+    """The bot token: an environment secret of the environments whose jobs open pull requests,
+    never a repository secret (refused; textclf.release.github_settings). The real run's GitHub
+    settings step checked it already (its to-do lines went to `setup.todo`)."""
+    if setup.dry_run and setup.repository:
+        settings = github_settings.Settings(setup.repository, setup.reviewers)
+        setup.todo.extend(github_settings.check_bot_secret(settings, setup.gh).todo)
 
 
 # --- 5-6: data and images -----------------------------------------------------------------------
@@ -636,6 +713,11 @@ def target() -> str:
 
 
 def setup_cloud(setup: Setup) -> list[Step]:
+    if setup.repository:  # before anything shows or uses it (API paths, the OIDC trust's variable)
+        try:
+            github_settings.check_repository(setup.repository, "pass REPO=owner/name")
+        except SettingsError as error:
+            raise SetupError(f"nothing was changed: {error}") from None
     say(f"target: {target()}; repository {setup.repository or '(none named)'}")
     try:
         met = requirements(setup)
