@@ -129,3 +129,42 @@ def test_once_main_is_protected_the_backend_file_is_a_pull_request_not_a_push(
     setup_cloud.step_backend_committed(again)
     assert list(repo.pulls) == [pull["number"]]  # the same pull request, updated
     assert repo.git("show", f"{setup_cloud.BACKEND_BRANCH}:terraform/backend.hcl") == 'bucket = "state-2"'
+
+
+# --- round 9, T-k: the files setup-cloud reads, named when they cannot be read --------------------
+
+
+def test_a_codeowners_file_that_is_not_utf8_is_named_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / ".github").mkdir()
+    (tmp_path / ".github" / "CODEOWNERS").write_bytes(b"* @caf\xe9-owners\n")
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("PATH", str(tmp_path))
+
+    def gh(method: str, path: str, body: Any = None) -> Any:
+        raise SettingsError(f"gh api {method} {path}: HTTP 401: Bad credentials")
+
+    setup = Setup("acme/r", [], dry_run=True, root=tmp_path, gh=gh, run=nothing)
+    with pytest.raises(SetupError, match=r"CODEOWNERS.*line 1: bytes that are not UTF-8"):
+        setup_cloud.setup_cloud(setup)
+
+
+@pytest.mark.parametrize("kind", ["latin-1", "fifo"])
+def test_a_backend_file_that_cannot_be_read_is_named(tmp_path: Path, kind: str) -> None:
+    import os
+
+    path = setup_cloud.backend_file(tmp_path)
+    path.parent.mkdir(parents=True)
+    if kind == "fifo":
+        os.mkfifo(path)  # would block a plain read for ever
+    else:
+        path.write_bytes(b'bucket = "caf\xe9"\n')
+    with pytest.raises(
+        SetupError, match=rf"{path.name} \(the Terraform backend file make bootstrap writes\)"
+    ):
+        setup_cloud.state_bucket(tmp_path)

@@ -170,7 +170,10 @@ def requirements(setup: Setup) -> list[str]:
         except SettingsError as error:
             missing.append(str(error))
     codeowners = setup.root / github_settings.CODEOWNERS
-    placeholder = codeowners.is_file() and PLACEHOLDER_OWNER in codeowners.read_text(encoding="utf-8")
+    try:
+        placeholder = codeowners.is_file() and PLACEHOLDER_OWNER in read_text(codeowners, "CODEOWNERS")
+    except SetupError:  # check_codeowners (above) named what is wrong with the file
+        placeholder = False
     need(
         not placeholder,
         "code owners named in .github/CODEOWNERS",
@@ -263,15 +266,35 @@ def backend_file(root: Path) -> Path:
     return root / "terraform" / ("backend.localcloud.hcl" if local else "backend.hcl")
 
 
+# Far more than any of the small files setup-cloud reads (the backend file, .dvc/config.local,
+# CODEOWNERS: GitHub loads no CODEOWNERS of 3 MB or more).
+SMALL_FILE_LIMIT = 4 << 20
+
+
+def read_text(path: Path, what: str) -> str:
+    """A small text file setup-cloud reads, or SetupError naming it and what is wrong (not a
+    regular file, too large, not UTF-8): never a traceback, never a read of a pipe or a device."""
+    from textclf import atomic
+
+    try:
+        data = atomic.read_regular(path, SMALL_FILE_LIMIT)
+    except OSError as error:
+        raise SetupError(
+            f"{path} ({what}): cannot be read ({error.strerror}); it must be a regular text file"
+        ) from None
+    return atomic.decode_utf8(data, f"{path} ({what})", SetupError)
+
+
 def state_bucket(root: Path) -> str | None:
     """The bucket the backend file names, if the file exists and the bucket does."""
     import boto3
     from botocore.exceptions import ClientError
 
     path = backend_file(root)
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():  # anything there but a regular file is named
         return None
-    found = re.search(r'^bucket\s*=\s*"([^"]+)"', path.read_text(encoding="utf-8"), re.MULTILINE)
+    text = read_text(path, "the Terraform backend file make bootstrap writes")
+    found = re.search(r'^bucket\s*=\s*"([^"]+)"', text, re.MULTILINE)
     if not found:
         return None
     try:
@@ -339,7 +362,7 @@ def step_backend_committed(setup: Setup) -> None:
     if not path.is_file() or not setup.repository:
         return
     relative = str(path.relative_to(setup.root))
-    wanted = path.read_bytes()
+    wanted = read_text(path, "the Terraform backend file make bootstrap writes").encode("utf-8")
     repo = f"repos/{setup.repository}"
     on_main = _read_or_none(setup.gh, f"{repo}/contents/{quote(relative)}?ref=main")
     if on_main and base64.b64decode(str(on_main.get("content") or "")).rstrip() == wanted.rstrip():
@@ -563,7 +586,7 @@ def data_missing(setup: Setup, bucket: str) -> int | None:
     """How many of data.dvc's files the remote lacks (`dvc status --cloud`), or None when DVC does
     not point at s3://<bucket>/dvc yet (`make dvc-remote` writes .dvc/config.local)."""
     config = setup.root / ".dvc" / "config.local"
-    if not config.is_file() or f"s3://{bucket}/dvc" not in config.read_text(encoding="utf-8"):
+    if not config.is_file() or f"s3://{bucket}/dvc" not in read_text(config, "DVC's local settings"):
         return None
     status = setup.run(
         [str(setup.root / ".venv" / "bin" / "dvc"), "status", "--cloud", "--json", "data.dvc"],
