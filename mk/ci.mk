@@ -87,7 +87,9 @@ dvc-remote: $(INSTALLED) ## Point the DVC remote at s3://$TEXTCLF_DATA_BUCKET/dv
 
 # Creates main when it is missing, else only fast-forwards it to origin/main: commits on the local
 # main that origin/main lacks are never dropped (the target refuses, naming them). On main itself
-# the fast-forward is `git merge --ff-only`, so the working tree follows the branch.
+# the fast-forward is `git merge --ff-only`, so the working tree follows the branch. A main checked
+# out in another worktree is not moved under it (its files would show the new commits as staged
+# reversals, as git's own fetch refuses to do): the target names that worktree.
 fetch-main: ## Make branch main available for the report's diffs (CI checks out the PR head)
 	@if ! git rev-parse --verify --quiet refs/heads/main >/dev/null; then \
 		if git rev-parse --verify --quiet refs/remotes/origin/main >/dev/null; then \
@@ -100,6 +102,12 @@ fetch-main: ## Make branch main available for the report's diffs (CI checks out 
 			echo "push them (or move them to another branch) and run make fetch-main again" >&2; exit 1; \
 		elif [[ "$$(git symbolic-ref --quiet HEAD || true)" == refs/heads/main ]]; then \
 			git merge --ff-only --quiet refs/remotes/origin/main; \
+		elif [[ "$$(git rev-parse refs/heads/main)" == "$$(git rev-parse refs/remotes/origin/main)" ]]; then :; \
+		elif elsewhere="$$(git worktree list --porcelain | awk '/^worktree /{w=substr($$0,10)} \
+			$$0=="branch refs/heads/main"{print w}')" && [[ -n "$$elsewhere" ]]; then \
+			echo "branch main is checked out in the worktree $$elsewhere; not moving it under that worktree" \
+				"(its files would show origin/main's new commits as staged reversals): run" \
+				"'git merge --ff-only origin/main' there, then make fetch-main again" >&2; exit 1; \
 		else git update-ref refs/heads/main refs/remotes/origin/main "$$(git rev-parse refs/heads/main)"; fi; \
 	fi
 	@echo "main is $$(git rev-parse --short main)"
