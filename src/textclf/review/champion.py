@@ -645,8 +645,14 @@ def _agrees(value: Any, exact: float, key: str, source: str, where: str, error: 
 
 
 def build_record(
-    metrics: dict[str, Any], model_version: str, main_metric: str, now: datetime, task: str | None = None
+    metrics: dict[str, Any],
+    model_version: str,
+    main_metric: str,
+    now: datetime,
+    task: str | None = None,
+    where: str = str(EVAL_METRICS_FILE),
 ) -> dict[str, Any]:
+    """The production record of `metrics` (read from `where`, the file each refusal names)."""
     if not FULL_COMMIT.fullmatch(model_version):
         raise ChampionError(
             f"model version {_brief(model_version)} is not a full git commit (40 lowercase hex digits, "
@@ -655,16 +661,16 @@ def build_record(
     for key in ("accuracy", "macro_f1", main_metric):
         if not is_score(metrics.get(key)):
             raise ChampionError(
-                f"{EVAL_METRICS_FILE}: `{key}` is missing or not a number from 0 to 1; "
+                f"{where}: `{key}` is missing or not a number from 0 to 1; "
                 "record the metrics the evaluate stage wrote for the released model"
             )
     # The shape the report and the gate require of every later comparison with it.
-    check_eval(metrics, str(EVAL_METRICS_FILE), ChampionError)
+    check_eval(metrics, where, ChampionError)
     for label, scores in (metrics.get("per_class") or {}).items():
         for key in ("precision", "recall", "f1"):
             if scores.get(key) is not None and not is_score(scores[key]):
                 raise ChampionError(
-                    f"{EVAL_METRICS_FILE}: per_class.{label}.{key} is not a number from 0 to 1; "
+                    f"{where}: per_class.{label}.{key} is not a number from 0 to 1; "
                     "record the metrics the evaluate stage wrote for the released model"
                 )
     if task is not None and task_name_problem(task) is not None:
@@ -730,7 +736,9 @@ def record(
     metrics = atomic.read_json_object(
         metrics_file, ChampionError, "run the evaluate stage (dvc repro) first", " of metrics"
     )
-    payload = build_record(metrics, model_version, main_metric, now or datetime.now(UTC), task)
+    payload = build_record(
+        metrics, model_version, main_metric, now or datetime.now(UTC), task, where=str(metrics_file)
+    )
     if in_repository:
         check_in_repository(model_version)
     url = production_url(aws.artifacts_bucket)
