@@ -106,13 +106,14 @@ def test_what_truncation_costs_on_the_test_split(spam_repo, capsys):
     assert "test accuracy 0.8049 on the 41 cut texts, 0.9153 on the rest" in text
 
 
-def test_without_a_main_branch_the_thresholds_still_judge(spam_repo, capsys):
+def test_without_a_main_branch_the_gate_cannot_judge_and_the_thresholds_are_shown(spam_repo, capsys):
+    # make gate stops (exit 2) without its base: never a bare "Gate: PASS" (round 9, U-g2).
     assert cli.main(["summary", "--champion", "main", "--base", "no-such-branch"]) == 0
     lines = capsys.readouterr().out.splitlines()
 
     assert_fits(lines)
-    assert "Gate: PASS (thresholds only)" in lines
-    assert any("not compared with a champion (git ref 'no-such-branch' not found" in line for line in lines)
+    assert "Gate: CANNOT JUDGE (no champion: make gate stops, exit 2); thresholds only: PASS" in lines
+    assert any(line.startswith("  refused: git ref 'no-such-branch' not found") for line in lines)
 
 
 def test_before_the_pipeline_ran_it_says_what_to_run(spam_repo: Project, capsys):

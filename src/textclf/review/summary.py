@@ -121,14 +121,15 @@ def class_lines(metrics: dict[str, Any]) -> list[str]:
 def verdict_for(params: Params, metrics: dict[str, Any], base_ref: str, source: Source) -> dict[str, Any]:
     """The gate's verdict as `make gate` reaches it, without writing reports/gate.json: thresholds,
     the champion and the data rules review.data_gate sets (the data checks run only then). A
-    champion that cannot be looked up (no `main` in this clone, an unreadable bucket) leaves the
-    thresholds, and the note says why."""
+    champion that cannot be looked up (no `main` in this clone, a base that is no commit, an
+    unreadable bucket) stops `make gate` (exit 2): the verdict then holds the thresholds' result and
+    `refused`, why the gate cannot judge."""
     rules = data_rule_checks(params, base_ref, None, metrics)
     try:
         lookup = find(params.aws.resolved(), base_ref, source, candidate=metrics, task=params.data.task)
     except ChampionError as error:
         verdict = judge(metrics, params.evaluate, None, rules, serve=params.deploy.serve)
-        verdict["notes"].insert(0, f"not compared with a champion ({error}); thresholds only")
+        verdict["refused"] = str(error)
         return verdict
     verdict = judge(metrics, params.evaluate, lookup.champion, rules, serve=params.deploy.serve)
     verdict["notes"].insert(0, lookup.note)
@@ -151,6 +152,10 @@ def gate_lines(verdict: dict[str, Any]) -> list[str]:
     parts += ["review.data_gate"] if any(str(c.get("check")).startswith("data: ") for c in checks) else []
     judged = f"{', '.join(parts[:-1])} and {parts[-1]}" if len(parts) > 1 else "thresholds only"
     lines = [f"Gate: {result} ({judged})"]
+    if verdict.get("refused"):
+        # make gate stops before a verdict: never a bare PASS here (what the thresholds say follows).
+        lines = [f"Gate: CANNOT JUDGE (no champion: make gate stops, exit 2); {judged}: {result}"]
+        lines += _wrapped(verdict["refused"], "  refused: ", "    ")
     reasons = list(verdict.get("reasons") or [])
     for reason in reasons[:MAX_REASONS]:
         lines += _wrapped(reason, "  failed: ", "    ")
