@@ -21,6 +21,7 @@ import io
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable, Mapping
@@ -399,9 +400,16 @@ def _data_checks(params: Params, base_ref: str, compare: bool = True) -> dict[st
 _MARKUP = str.maketrans({c: "\\" + c for c in "\\`*_[]<>|~"} | {"\n": " ", "\r": " ", "@": "@\u200b"})
 
 
+# GitHub's autolinks (GFM "Autolinks (extension)": www., a scheme's ://, mailto: and xmpp:) make a
+# label such as https://evil.example/login a clickable link in the bot's comment: a zero-width space
+# after `www` and the scheme's colon reads the same and links nowhere (issue 27, round 9, U-m1).
+_AUTOLINK = re.compile(r"(?i)(?<=www)(?=\.)|(?<=:)(?=//)|(?<=mailto)(?=:)|(?<=xmpp)(?=:)")
+
+
 def md(text: Any) -> str:
-    """Text from data or config, escaped so it renders as written and cannot break a table."""
-    return str(text).translate(_MARKUP)
+    """Text from data or config, escaped so it renders as written, cannot break a table, mention
+    anyone or become a link."""
+    return _AUTOLINK.sub("\u200b", str(text).translate(_MARKUP))
 
 
 def table(header: list[str], rows: list[list[str]], align: list[str] | None = None) -> str:
@@ -469,7 +477,9 @@ def duration(seconds: Any) -> str:
 
 
 def link(text: str, url: str | None) -> str:
-    return f"[{md(text)}]({url})" if url else md(text)
+    # Inside a link's text GitHub links nothing else (a link holds no link), so a URL shown there
+    # keeps its plain form (copied from the page, it works); elsewhere md() breaks autolinks.
+    return f"[{str(text).translate(_MARKUP)}]({url})" if url else md(text)
 
 
 def details(summary: str, body: str, open_: bool = False) -> str:
