@@ -167,8 +167,10 @@ def gate_lines(verdict: dict[str, Any]) -> list[str]:
 
 
 def training_line(job: dict[str, Any] | None) -> str:
-    if not job:
+    if job is None:
         return f"Training: no {TRAIN_JOB_FILE}: not trained in this workspace (restored from the DVC cache)"
+    if not job:  # the file is there, empty: say so, as the report does (round 8, U-j1)
+        return f"Training: {TRAIN_JOB_FILE} holds no job facts; train again (dvc repro --force train)"
     if job.get("backend") == "sagemaker" or job.get("training_seconds") is not None:
         parts = [f"SageMaker job {printable(job.get('job_name') or job.get('training_job_name') or '-', 40)}"]
         parts.append(f"training {duration(job.get('training_seconds'))}")
