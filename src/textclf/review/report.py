@@ -44,6 +44,7 @@ from textclf.review.champion import (
 from textclf.review.champion import check_eval as champion_shape
 from textclf.review.champion import counts as _counts
 from textclf.review.champion import number_or_none as _number_or_none
+from textclf.review.data_checks import code
 
 REPORT_FILE = Path("reports/report.md")
 # The PR workflow uploads the `dvc plots diff` page under this name (.github/workflows/pr.yml).
@@ -555,7 +556,7 @@ def _metric_order(main_metric: str) -> Callable[[str], tuple[int, str]]:
 
 
 def section_metrics(inputs: Inputs) -> str:
-    base = md(inputs.base_ref)
+    base = code(inputs.base_ref)
     rows = []
     for path, excluded in METRICS_TABLE.items():
         entries = inputs.metrics_diff.get(path, {})
@@ -565,14 +566,14 @@ def section_metrics(inputs: Inputs) -> str:
             entry = entries[key]
             old, new = entry.get("old"), entry.get("new")
             rows.append([md(key), fmt(old), fmt(new), fmt_change(new, old)])
-    parts = [f"### Metrics vs `{base}`"]
+    parts = [f"### Metrics vs {base}"]
     if inputs.new_task:
         parts.append(
-            f"Not compared: a new task, whose classes share none with `{base}`'s; the gate judged it "
+            f"Not compared: a new task, whose classes share none with {base}'s; the gate judged it "
             "on thresholds alone."
         )
     elif rows:
-        parts.append(table(["Metric", base, "this PR", "change"], rows))
+        parts.append(table(["Metric", md(inputs.base_ref), "this PR", "change"], rows))
     else:
         parts.append("No metrics to compare (DVC found none in this workspace or on the base).")
     parts.append(_params_part(inputs))
@@ -594,9 +595,9 @@ def _params_part(inputs: Inputs) -> str:
         for key, entry in sorted(inputs.params_diff[path].items())
     ]
     if not rows:
-        return f"**Params:** none changed vs `{md(inputs.base_ref)}`."
+        return f"**Params:** none changed vs {code(inputs.base_ref)}."
     header = ["Param", md(inputs.base_ref), "this PR"]
-    return f"**Params changed** (`dvc params diff {md(inputs.base_ref)}`):\n\n" + table(
+    return f"**Params changed** ({code(f'dvc params diff {inputs.base_ref}')}):\n\n" + table(
         header, rows, ["---", "---", "---"]
     )
 
@@ -629,7 +630,7 @@ def section_per_class(inputs: Inputs, compact: bool = False) -> str:
     removed = [label for label in base_classes if label not in per_class]
     if removed:
         parts.append(
-            f"Classes in `{md(inputs.base_ref)}` but not in this PR: "
+            f"Classes in {code(inputs.base_ref)} but not in this PR: "
             + ", ".join(md(x) for x in removed)
             + "."
         )
@@ -882,7 +883,7 @@ def section_graphs(inputs: Inputs) -> str:
         if not isinstance(figures, dict):
             continue
         p50, rate = _speed(inputs.latency, quantize)
-        name = f"{GRAPH_NAMES.get(quantize, md(quantize))} (`{md(figures.get('file', '?'))}`)"
+        name = f"{GRAPH_NAMES.get(quantize, md(quantize))} ({code(figures.get('file', '?'), in_table=True)})"
         served = "**served, gated**" if figures.get("served") else "not served"
         rows.append(
             [
@@ -962,7 +963,7 @@ def _ordered_labels(*maps: dict[str, Any]) -> list[str]:
 
 def data_summary(data: dict[str, Any], base: dict[str, Any] | None, base_ref: str) -> str:
     if base is None:
-        return f"`{md(base_ref)}` has no data metrics: everything below is new."
+        return f"{code(base_ref)} has no data metrics: everything below is new."
     changes = []
     rows, old_rows = data.get("rows") or {}, base.get("rows") or {}
     for split in ("raw", *SPLITS):
@@ -980,8 +981,8 @@ def data_summary(data: dict[str, Any], base: dict[str, Any] | None, base_ref: st
     if not changes and data.get("classes") != base.get("classes"):
         changes.append("class counts changed")
     if not changes:
-        return f"Same data as `{md(base_ref)}` (rows per split and class unchanged)."
-    return f"**Data changed vs `{md(base_ref)}`:** " + "; ".join(changes) + "."
+        return f"Same data as {code(base_ref)} (rows per split and class unchanged)."
+    return f"**Data changed vs {code(base_ref)}:** " + "; ".join(changes) + "."
 
 
 def section_data(inputs: Inputs, compact: bool = False) -> str:
@@ -1044,7 +1045,7 @@ def section_data_checks(inputs: Inputs) -> str:
     if isinstance(inputs.data_checks, dict):
         return data_checks.section(inputs.data_checks, inputs.params.review.data_gate)
     reason = inputs.data_checks or "not computed"
-    return f"### Data checks vs `{md(inputs.base_ref)}`\n\nNot run: {md(reason)}"
+    return f"### Data checks vs {code(inputs.base_ref)}\n\nNot run: {md(reason)}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1213,7 +1214,7 @@ def section_links(inputs: Inputs) -> str:
         items.append(f"Training job: {link(str(name or console), console)}")
     if links.commit:
         items.append(f"Model trained from commit: {link(links.commit[:12], links.commit_url)}")
-    items.append(f"Compared with: `{md(inputs.base_ref)}` at {md(inputs.base_commit[:12])}")
+    items.append(f"Compared with: {code(inputs.base_ref)} at {md(inputs.base_commit[:12])}")
     if not links.run_url:
         items.append("Built locally (`make report`): no workflow run to link.")
     return "### Links\n\n" + "\n".join(f"- {item}" for item in items)
