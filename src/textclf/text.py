@@ -27,10 +27,22 @@ def normalise(text: str) -> str:
 LABEL_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
 
 
+# And markup that ends or re-opens an HTML script element: `dvc plots` writes each chart's data
+# into the page as `<script> var spec = {...} </script>` (dvc-render), JSON leaves `</script>` as
+# it is, and the HTML parser ends the script at `</` + `script` in any case, then runs what follows
+# (HTML Living Standard, "script data state"; `<!--` and `<script` change how it looks for the end).
+# The PR workflow uploads that page for reviewers. `<` alone stays allowed (`<=50K` is a class).
+LABEL_REFUSED_MARKUP = re.compile(r"</|<!--|<script", re.IGNORECASE)
+
+
 def hidden_label_character(label: str) -> str | None:
-    """The first character of `label` that a class name must not hold, or None. The prepare stage
-    refuses such a label in the data, params.yaml's data.labels refuses it too."""
-    return next((c for c in label if unicodedata.category(c) in LABEL_REFUSED_CATEGORIES), None)
+    """The first character of `label` that a class name must not hold, or None: an invisible or
+    control character, or the `<` of markup that would end a script element in the plots page. The
+    prepare stage refuses such a label in the data, params.yaml's data.labels refuses it too."""
+    hidden = next((c for c in label if unicodedata.category(c) in LABEL_REFUSED_CATEGORIES), None)
+    if hidden is None and LABEL_REFUSED_MARKUP.search(label):
+        return "<"
+    return hidden
 
 
 def character_name(character: str) -> str:

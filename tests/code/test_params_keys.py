@@ -67,6 +67,10 @@ def test_two_keys_of_one_memory_size_are_refused_not_merged(tmp_path, twin):
         ("spam\u2061", "U+2061 (FUNCTION APPLICATION)"),
         ("sp\tam", "U+0009 (a control character)"),
         ("sp\u00adam", "U+00AD (SOFT HYPHEN)"),
+        # It ended the chart's <script> in the dvc plots page and ran the rest (round 9, R-d).
+        ("</script><img src=x onerror=alert(1)><script>", "U+003C (LESS-THAN SIGN)"),
+        ("a</SCRIPT >", "U+003C (LESS-THAN SIGN)"),
+        ("<!--x", "U+003C (LESS-THAN SIGN)"),
     ],
 )
 def test_a_label_with_an_invisible_or_control_character_is_refused(tmp_path, label, shown):
@@ -76,7 +80,7 @@ def test_a_label_with_an_invisible_or_control_character_is_refused(tmp_path, lab
         load_params(path)
 
     message = str(refused.value)
-    assert f"data.labels: label 2 ({label!r}) holds {shown}" in message
+    assert f"data.labels: label 2 ({label[:40]!r}) holds {shown}" in message
     assert "remove the character" in message
 
 
@@ -94,3 +98,11 @@ def test_a_label_written_twice_in_two_unicode_forms_is_refused(tmp_path):
     # classes that really differ only in case is to list each in data.labels.
     path = write_params(tmp_path, lambda raw: raw["data"].update(labels=["Spam", "spam", composed]))
     assert load_params(path).data.labels == ["Spam", "spam", composed]
+
+
+@pytest.mark.parametrize("label", ["<=50K", ">50K", "R&D", "a < b"])
+def test_a_label_with_a_lone_angle_bracket_or_ampersand_loads(tmp_path, label):
+    """Only markup that ends or opens a script element is refused: income classes such as <=50K stay."""
+    path = write_params(tmp_path, lambda raw: raw["data"].update(labels=["ham", label]))
+
+    assert load_params(path).data.labels == ["ham", label]
