@@ -28,7 +28,12 @@ ALLOWED = {
     "training": {"ground", "pipeline"},
     "review": {"ground", "monitoring"},  # the data checks use the drift statistic
     "serving": {"ground"},
-    "release": {"ground", "pipeline", "review"},
+    "release": {
+        "ground",
+        "pipeline",
+        "review",
+        "monitoring",
+    },  # the issue author rule of the scheduled checks
     "batch": {"ground", "serving"},  # the serving contract's content types
     "frontdoor": set(),  # the API proxy Lambda ships alone: standard library and boto3
     "monitoring": set(),  # the drift-check Lambda ships alone: standard library, boto3, LAMBDA_GROUND

@@ -42,6 +42,9 @@ from typing import Any
 
 import yaml
 
+# Who may have opened an issue the scheduled check comments on: one rule for the drift issue and
+# the mismatch issue (the workflow's account or someone with write access).
+from textclf.monitoring.issue import opened_by_us
 from textclf.release.github_settings import SettingsError, check_repository
 
 DESIRED_FILE = Path("deploy/production.yaml")
@@ -373,26 +376,6 @@ def compare(endpoint: str) -> bool:
 
 # Open issues scanned for the mismatch issue, 100 a page (as monitoring/issue.py scans for its own).
 MAX_PAGES = 10
-
-
-# Who may have opened the mismatch issue: the workflow's own account (state.yml runs with
-# github.token, whose issues are github-actions[bot]'s), or someone with write access to the
-# repository ("author_association", docs.github.com/en/rest/issues/issues#get-an-issue). In a public
-# repository anyone may open an issue with that title: the scheduled check must not comment on a
-# stranger's issue (whose author can edit it to say "known false alarm") instead of opening its own.
-ISSUE_ACCOUNTS = {"github-actions[bot]"}
-TRUSTED_ASSOCIATIONS = {"OWNER", "MEMBER", "COLLABORATOR"}
-
-
-def opened_by_us(issue: dict[str, Any]) -> bool:
-    """Whether `issue` (an issues API object) was opened by the workflow or a collaborator. An
-    object without a `user` field is not one GitHub sends (its schema always has one) and is taken
-    as it was before this check."""
-    if "user" not in issue:
-        return True
-    user = issue.get("user")
-    login = user.get("login") if isinstance(user, dict) else None
-    return login in ISSUE_ACCOUNTS or issue.get("author_association") in TRUSTED_ASSOCIATIONS
 
 
 def open_issue_titled(repo: str, title: str) -> int | None:
