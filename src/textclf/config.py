@@ -453,11 +453,11 @@ class ServeParams(Section):
     # The ONNX graph served and judged by the gate: `none` model.onnx (fp32), `int8` model.int8.onnx
     # (dynamic int8 weights: faster, a little less accurate; see docs/serving.md), `auto` the int8
     # graph when its accuracy and macro-F1 are within `int8_tolerance` of fp32's on the validation
-    # and test splits, else fp32. The train stage records the choice in the model folder
+    # split, else fp32. The training program records the choice once in the model folder
     # (serving.json); the server loads it.
     quantize: Literal["none", "int8", "auto"] = "auto"
     # `auto`: how far below fp32 (0 to 1: 0.01 = one point) int8's accuracy and macro-F1 may be, on
-    # the validation and test splits (the gate checks the test split again).
+    # the validation split (the gate holds a served int8 graph to it on the test split).
     int8_tolerance: Number = Field(0.01, ge=0, le=1)
     # One JSON log line per predicted text (label, score, lengths; latency once per request), which
     # metric filters make metrics; never the texts (textclf.serving.signals, docs/monitoring.md).

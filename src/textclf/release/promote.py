@@ -924,10 +924,9 @@ def served_archive_problems(
 ) -> list[str]:
     """How the archive's served files (archive_served_files) differ from `recorded`. serving.json
     is compared by the graph it serves (the one field the server reads from it): a pull request's
-    archive is its SageMaker job's output, and with `auto` the train stage rewrites serving.json on
-    the runner after scoring the test split the job never sees
-    (textclf.pipeline.train.choose_served_graph), so its bytes differ from the evaluated folder's;
-    the graph it serves must not."""
+    archive is its SageMaker job's output and the train stage takes the job's serving.json
+    unchanged (textclf.pipeline.export.recorded_choice), so a differing served graph means another
+    run's archive or an edited record."""
     from textclf.pipeline.export import GRAPH_FILES, SERVING_FILE
 
     if "" in found:
@@ -938,8 +937,8 @@ def served_archive_problems(
         if GRAPH_FILES.get(quantize) != graph:
             problems.append(
                 f"{url}/{SERVING_FILE} serves {GRAPH_FILES.get(quantize, repr(quantize))}, but {where} "
-                f"evaluated {graph} (with deploy.serve.quantize auto the SageMaker job and the runner "
-                "chose differently; none or int8 fixes the graph)"
+                f"evaluated {graph} (not the folder evaluate judged: another run's archive, or an edited "
+                "serving.json)"
             )
         elif SERVING_FILE not in recorded:
             problems.append(f"{url}/{SERVING_FILE} is served but {where} evaluated no such file")
