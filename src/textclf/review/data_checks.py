@@ -16,7 +16,8 @@ wrong, with counts and row numbers (never the texts: the comment may be more pub
   threshold shares a band with probability 1 - (1 - 0.8^4)^16 > 0.9997; each candidate's
   signature agreement estimates its Jaccard, and the best few of each test row are checked with the
   exact Jaccard of their 3-gram sets, so what is reported is exact. Time and memory grow with the
-  rows (chunks of CHUNK_ROWS; per train row a signature and a file offset, not its text).
+  rows (chunks of CHUNK_ROWS; per train row a signature and a file offset, not its text) and with
+  the distinct words (an id each; see `run`).
 - **Suspected label errors in the whole dataset** (train, validation and test): out-of-fold class
   scores for every row from a fast model (multinomial naive Bayes on binary word 1- and 2-grams,
   FOLDS folds: each row is scored by a model that never saw it; the folds' class counts are
@@ -919,11 +920,15 @@ def heldout_opinion(
 def run(
     prepared_dir: Path, base_ref: str = "main", heldout_file: Path = HELDOUT_FILE, compare: bool = True
 ) -> dict[str, Any]:
-    """Every check on this workspace's prepared data, against `base_ref`. The splits are streamed:
-    memory grows with the rows by a few hundred bytes each (and the label-error check's rows x
-    classes scores, bounded by MAX_SCORE_CELLS), not by their texts. `compare` False (a
-    new task: the base holds another task's data) leaves the shifts against the base out. Running
-    out of memory is a DataCheckError too (the checks did not run), never a traceback."""
+    """Every check on this workspace's prepared data, against `base_ref`. The splits are streamed,
+    so the texts are never all held: memory grows with the rows by a few hundred bytes each, with
+    the label-error check's rows x classes scores (bounded by MAX_SCORE_CELLS), and with the
+    distinct words (a Vocabulary entry, about 100 bytes, for each word the data holds). Natural text
+    reuses its words (6 million words from a 50,000-word vocabulary: about 400 MB); data full of
+    unique tokens (ids, hashes, URLs) needs the most (6 million distinct words: about 950 MB).
+    `compare` False (a new task: the base holds another task's data) leaves the shifts against the
+    base out. Running out of memory is a DataCheckError too (the checks did not run), never a
+    traceback."""
     try:
         return _run(prepared_dir, base_ref, heldout_file, compare)
     except MemoryError as error:
