@@ -923,7 +923,7 @@ def run(
     """Every check on this workspace's prepared data, against `base_ref`. The splits are streamed,
     so the texts are never all held: memory grows with the rows by a few hundred bytes each, with
     the label-error check's rows x classes scores (bounded by MAX_SCORE_CELLS), and with the
-    distinct words (a Vocabulary entry, about 100 bytes, for each word the data holds). Natural text
+    distinct words (a Vocabulary entry, 100 to 160 bytes, for each word the data holds). Natural text
     reuses its words (6 million words from a 50,000-word vocabulary: about 400 MB); data full of
     unique tokens (ids, hashes, URLs) needs the most (6 million distinct words: about 950 MB).
     `compare` False (a new task: the base holds another task's data) leaves the shifts against the
