@@ -123,6 +123,21 @@ def _timed(name: str, action: Callable[[], object]) -> object:
     return result
 
 
+def _plain_name(value: str) -> None:
+    """ValueError for a path a person cannot read or a program would take for an option: an invisible
+    or bidirectional character (U+202E shows the name in another order than it is; the label and S3
+    key checks refuse the same), or a part starting with '-' (`--out -` made a folder named '-')."""
+    from textclf.text import character_name, hidden_label_character
+
+    bad = hidden_label_character(value)
+    if bad is not None:
+        raise ValueError(
+            f"holds {character_name(bad)}, which a name does not show as it is; write it without"
+        )
+    if any(part.startswith("-") for part in value.split("/")):
+        raise ValueError("has a part starting with '-', which commands read as an option; name another")
+
+
 def _repository_folder(value: str, option: str, example: str) -> Path:
     """`value` of a command's folder option, checked as params.yaml's folders are (config.
     repo_relative_folder: relative to the repository root, inside it, not .git, .dvc or src), and
@@ -132,6 +147,7 @@ def _repository_folder(value: str, option: str, example: str) -> Path:
 
     try:
         folder = Path(repo_relative_folder(value))
+        _plain_name(value)
     except ValueError as error:
         raise DataError(
             f"{option} {value!r}: {error}; write {option} {example} or another folder inside the repository, "
@@ -932,10 +948,22 @@ def _env_file(text: str) -> str:
             f"{text!r} names no file (blank, a space at either end or a control character): pass the file "
             "to write the clients' environment to, e.g. --env-file .localcloud/env (the default)"
         )
+    try:
+        _plain_name(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{text!r} {error}: e.g. --env-file .localcloud/env") from None
     path = Path(text)
-    if path.is_dir():
+    try:
+        is_dir, found = path.is_dir(), path.exists() or path.is_symlink()
+    except (OSError, ValueError) as error:  # a name longer than the file system takes (ENAMETOOLONG)
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        raise argparse.ArgumentTypeError(
+            f"{text[:60]!r}{'...' if len(text) > 60 else ''} is not a usable file name ({reason}): pass a "
+            "file, e.g. --env-file .localcloud/env"
+        ) from None
+    if is_dir:
         raise argparse.ArgumentTypeError(f"{text!r} is a folder: pass a file (--env-file .localcloud/env)")
-    if path.exists() or path.is_symlink():
+    if found:
         try:
             lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else [""]
         except (OSError, ValueError):
