@@ -42,7 +42,7 @@ from pathlib import Path
 from textclf import atomic
 from textclf.config import PROTECTED_DIRS, DataParams, ModelParams, written_folder
 from textclf.interrupt import sigterm_as_interrupt
-from textclf.text import character_name, hidden_label_character, normalise
+from textclf.text import character_name, composed_twins, hidden_label_character, normalise
 
 SUMMARY_FILE = Path("metrics/data.json")
 SPLITS = ("train", "validation", "test")
@@ -571,9 +571,18 @@ class _Collector:
 
     def check_case(self) -> None:
         """Labels that differ only in case are one class written two ways, unless data.labels says
-        they are two."""
+        they are two; labels that are the same text in Unicode's composed form (NFC: `café` typed
+        with é or with e and a combining accent) are, always: they look the same in every report,
+        and params.yaml refuses them in data.labels."""
         if self.params.labels is not None:
             return
+        twins = composed_twins(self.label_names)
+        if twins is not None:
+            shown = " and ".join(f"{label!r} (first at {self.first_seen[label]})" for label in twins)
+            raise DataError(
+                f"labels {shown} are the same text written with different Unicode characters (an accented "
+                "letter as one character or as a letter and a combining accent): write the label one way"
+            )
         by_folded: dict[str, list[str]] = {}
         for label in self.label_names:
             by_folded.setdefault(label.casefold(), []).append(label)
