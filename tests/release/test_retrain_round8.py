@@ -104,3 +104,28 @@ def test_the_command_logs_them(project: Path, monkeypatch, capsys, repo_root) ->
 
     err = capsys.readouterr().err
     assert "incoming/drop.xlsx: not imported: the prepare stage reads .csv" in " ".join(err.split()), err
+
+
+@pytest.mark.parametrize(
+    ("key", "why"),
+    [
+        ("incoming/CON.csv", "a reserved device name"),
+        ("incoming/2026/aux.csv", "a reserved device name"),
+        ("incoming/LPT1.jsonl", "a reserved device name"),
+        ("incoming/a:b.csv", "the character ':'"),
+        ("incoming/what?.csv", "the character '?'"),
+        ("incoming/x./a.csv", "a dot or space at the end"),
+    ],
+)
+def test_a_key_a_windows_checkout_cannot_hold_is_refused(key: str, why: str) -> None:
+    """Round 9, U-r7: incoming/CON.csv and incoming/a:b.csv were imported; a Windows checkout lacks them."""
+    with pytest.raises(retrain.RetrainError, match="a segment Windows cannot hold as a file name") as refused:
+        retrain.relative_path(key)
+    assert why in str(refused.value) and "nothing was imported" in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "key", ["incoming/console.csv", "incoming/con-1/a.csv", "incoming/2026-11/batch.csv"]
+)
+def test_names_that_only_look_reserved_pass(key: str) -> None:
+    assert str(retrain.relative_path(key)) == key.removeprefix("incoming/")

@@ -152,6 +152,26 @@ BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u206
 INVISIBLE_CATEGORIES = frozenset({"Cf", "Zl", "Zp"})
 
 
+# Names Windows cannot give a file ("Naming Files, Paths, and Namespaces", Naming Conventions,
+# https://learn.microsoft.com/en-us/windows/win32/fileio/naming-a-file): reserved device names, also
+# with an extension (CON.csv), the characters < > : " / \\ | ? *, and a name ending in a dot or space.
+WINDOWS_RESERVED = frozenset(
+    {"con", "prn", "aux", "nul", *(f"com{n}" for n in range(1, 10)), *(f"lpt{n}" for n in range(1, 10))}
+)
+WINDOWS_REFUSED_CHARACTERS = frozenset('<>:"|?*')
+
+
+def not_on_windows(segment: str) -> str | None:
+    """Why Windows cannot hold `segment` as a file or folder name, or None."""
+    if segment.split(".")[0].rstrip(" ").casefold() in WINDOWS_RESERVED:
+        return "a reserved device name"
+    if bad := next((char for char in segment if char in WINDOWS_REFUSED_CHARACTERS), None):
+        return f"the character {bad!r}"
+    if segment.endswith((".", " ")):
+        return "a dot or space at the end"
+    return None
+
+
 def relative_path(key: str) -> PurePosixPath:
     """Where below incoming/ a key's file goes; RetrainError (naming the key) for any key that could
     lead elsewhere or look like another: an absolute path, an empty, `.` or `..` segment, a backslash, a
@@ -179,6 +199,11 @@ def relative_path(key: str) -> PurePosixPath:
         )
     elif any(len(segment.encode("utf-8")) > 255 for segment in segments):
         problem = "a segment longer than a file name may be (255 bytes)"
+    elif windows := next((segment for segment in segments if not_on_windows(segment)), None):
+        problem = (
+            f"a segment Windows cannot hold as a file name ({windows!r}: {not_on_windows(windows)}), so a "
+            "checkout there would lack the file"
+        )
     if problem:
         raise RetrainError(
             f"s3 key {key!r} cannot be imported: it has {problem}; rename the object to "
