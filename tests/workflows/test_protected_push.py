@@ -64,3 +64,16 @@ def test_api_writes_to_a_protected_branch_are_refused(protected) -> None:
         fake.route("PUT", "/repos/acme/r/contents/x.txt", {}, {**content, "branch": "other"}, headers)[0]
         == 200
     )
+
+
+def test_the_contents_api_writes_a_path_gitignore_lists(protected) -> None:
+    """GitHub's contents API commits the path it is given; .gitignore is for working trees (the
+    backend file make setup-cloud commits is git-ignored)."""
+    repo, fake, _ = protected
+    headers = {"Authorization": f"token {fake.token_for('operator')}"}
+    repo.git("branch", "setup", "main")
+    ignore = {"message": "m", "content": base64.b64encode(b"*.hcl\n").decode(), "branch": "setup"}
+    fake.route("PUT", "/repos/acme/r/contents/.gitignore", {}, ignore, headers)
+    backend = {"message": "m", "content": base64.b64encode(b'bucket = "b"\n').decode(), "branch": "setup"}
+    assert fake.route("PUT", "/repos/acme/r/contents/backend.hcl", {}, backend, headers)[0] == 200
+    assert repo.git("show", "setup:backend.hcl") == 'bucket = "b"'

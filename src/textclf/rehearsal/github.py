@@ -492,7 +492,8 @@ class Repository:
             target = Path(work, path)
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(base64.b64decode(body["content"]))
-            self.git("add", path, cwd=Path(work))
+            # The contents API writes the path given, whatever the repository's .gitignore says.
+            self.git("add", "--force", path, cwd=Path(work))
             self.git("-c", f"user.name={user}", "commit", "--quiet", "-m", body["message"], cwd=Path(work))
             self.git("push", "--quiet", "origin", f"HEAD:refs/heads/{branch}", cwd=Path(work))
             sha = self.git("rev-parse", "HEAD", cwd=Path(work))
