@@ -75,7 +75,15 @@ class FakeGitHub:
                     fake.dispatches.append({"path": path, "headers": dict(self.headers), "payload": payload})
                     return self._reply(204)
                 if re.match(REPO + r"/issues$", path):
-                    issue = {"number": len(fake.issues) + 1, "state": "open", "comments": [], **payload}
+                    # GITHUB_TOKEN's issues are github-actions[bot]'s (what opened_by_us looks for).
+                    issue = {
+                        "number": len(fake.issues) + 1,
+                        "state": "open",
+                        "comments": [],
+                        "user": {"login": "github-actions[bot]"},
+                        "author_association": "NONE",
+                        **payload,
+                    }
                     fake.issues.append(issue)
                     return self._reply(201, issue)
                 found = re.match(REPO + r"/issues/(\d+)/comments$", path)

@@ -178,3 +178,9 @@ def test_only_an_issue_the_workflow_or_a_collaborator_opened_takes_the_alarm(use
         assert issue.publish(client, issue.parse(json.dumps(GOOD))) == action
 
     assert len(github.issues[0]["comments"]) == (action[0] == "commented")
+
+
+def test_an_issue_without_an_author_is_not_taken_as_ours():
+    """GitHub's issue objects always name their author; one that does not is no proof of anything."""
+    assert not issue.opened_by_us({"number": 1, "body": issue.marker("textclf-prod")})
+    assert issue.opened_by_us({"number": 1, "user": {"login": "github-actions[bot]"}})

@@ -150,7 +150,10 @@ def test_the_mismatch_issue_is_found_beyond_the_first_page(workspace: Path, monk
     others = [{"number": n, "title": f"issue {n}"} for n in range(1, 101)]
     pages = {
         1: others,
-        2: [{"number": 500, "title": title}, {"number": 501, "title": title, "pull_request": {}}],
+        2: [
+            {"number": 500, "title": title, "user": {"login": "github-actions[bot]"}},
+            {"number": 501, "title": title, "pull_request": {}},
+        ],
     }
     monkeypatch.setattr(desired, "live_commit", lambda endpoint: COMMIT)
     calls: list[list[str]] = []
@@ -168,7 +171,15 @@ def test_the_mismatch_issue_is_found_beyond_the_first_page(workspace: Path, monk
     assert "commented on issue #500" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("answer", ["null", '{"message": "Not Found"}', "[1]", '[{"title": "%s"}]'])
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "null",
+        '{"message": "Not Found"}',
+        "[1]",
+        '[{"title": "%s", "user": {"login": "github-actions[bot]"}}]',
+    ],
+)
 def test_an_issue_list_of_another_shape_is_one_line(
     workspace: Path, monkeypatch, capsys, answer: str
 ) -> None:

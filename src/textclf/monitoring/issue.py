@@ -270,11 +270,8 @@ class GitHub:
 
 
 def opened_by_us(issue: dict[str, Any]) -> bool:
-    """Whether `issue` (an issues API object) was opened by the workflow or a collaborator. An
-    object without a `user` field is not one GitHub sends (its schema always has one) and is taken
-    as before this check."""
-    if "user" not in issue:
-        return True
+    """Whether `issue` (an issues API object) was opened by the workflow or a collaborator. GitHub's
+    issue objects always carry `user`; one without it is not taken as ours."""
     user = issue.get("user")
     login = user.get("login") if isinstance(user, dict) else None
     return login in ISSUE_ACCOUNTS or issue.get("author_association") in TRUSTED_ASSOCIATIONS

@@ -512,13 +512,19 @@ class Repository:
         number, self.next_number = self.next_number, self.next_number + 1
         return number
 
-    def open_issue(self, title: str, body: str, labels: list[str] | None = None) -> dict[str, Any]:
+    def open_issue(
+        self, title: str, body: str, labels: list[str] | None = None, user: str = "octocat"
+    ) -> dict[str, Any]:
         number = self._number()
         issue = {
             "number": number,
             "title": title,
             "body": body,
             "state": "open",
+            # Who opened it, as GitHub's issue objects say (the scheduled checks comment only on
+            # the workflow's own issues or a collaborator's: textclf.monitoring.issue.opened_by_us).
+            "user": {"login": user},
+            "author_association": "OWNER" if user in self.admins else "NONE",
             "labels": [{"name": name} for name in labels or []],
             "html_url": f"https://github.com/{self.full_name}/issues/{number}",
         }
@@ -864,7 +870,7 @@ class FakeGitHub:
                 state = one("state") or "open"
                 return 200, [i for i in repo.issues.values() if state in ("all", i["state"])]
             case "POST", ["issues"]:
-                return 201, repo.open_issue(body["title"], body.get("body") or "", body.get("labels"))
+                return 201, repo.open_issue(body["title"], body.get("body") or "", body.get("labels"), user)
             case "PATCH", ["issues", number]:
                 issue = repo.issues[int(number)]
                 issue.update({k: body[k] for k in ("title", "body", "state") if k in body})
