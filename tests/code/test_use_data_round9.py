@@ -6,6 +6,7 @@ blocked the command for ever)."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 from pathlib import Path
 
@@ -71,3 +72,31 @@ def test_textclf_data_names_a_dvc_file_that_is_not_a_file(tmp_path, monkeypatch,
     err = capsys.readouterr().err
     assert "data.dvc: is " in err and "restore the .dvc file (git checkout data.dvc)" in err, err
     assert "not found" not in err
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ("other.dvc", "data.dvc tracks data/raw (data.raw_dir) already"),
+        ("data/raw/x.dvc", "is inside data/raw (data.raw_dir), the folder it tracks"),
+    ],
+)
+@pytest.mark.parametrize("force", [False, True])
+def test_a_second_tracker_of_the_data_is_refused(tmp_path, monkeypatch, value, said, force):
+    """U-d7: --dvc-file other.dvc while data.dvc tracks data/raw wrote a .dvc file holding only the
+    record while `dvc add` updated data.dvc; data/raw/x.dvc landed in the data itself."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data/raw").mkdir(parents=True)
+    (tmp_path / "data.dvc").write_text("outs:\n- md5: abc.dir\n  path: data/raw\n", encoding="utf-8")
+
+    with pytest.raises(DataError, match=re.escape(said)):
+        own_data.check_dvc_file(value, Path("data/raw"), force=force)
+
+
+def test_the_tracker_itself_and_a_first_tracker_pass(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data/raw").mkdir(parents=True)
+    assert own_data.check_dvc_file("data.dvc", Path("data/raw")) == Path("data.dvc")  # none yet
+    (tmp_path / "data.dvc").write_text("outs:\n- md5: abc.dir\n  path: data/raw\n", encoding="utf-8")
+    assert own_data.check_dvc_file("data.dvc", Path("data/raw")) == Path("data.dvc")
+    assert own_data.check_dvc_file("data.dvc", Path("data/raw"), force=True) == Path("data.dvc")

@@ -123,6 +123,25 @@ def _tracked_outs(record: object, dvc_file: Path) -> list[Path] | None:
     return [(dvc_file.parent / str(out.get("path", ""))).resolve() for out in outs]
 
 
+def _tracker_of(raw_dir: Path, besides: Path) -> Path | None:
+    """Another .dvc file (than `besides`) that tracks `raw_dir`: looked for where DVC and this project
+    put one, in the repository root (data.dvc) and beside the folder (data/raw.dvc)."""
+    target = raw_dir.resolve()
+    folders = dict.fromkeys([Path("."), raw_dir.parent])
+    for folder in folders:
+        try:
+            candidates = sorted(folder.glob("*.dvc"))
+        except OSError:
+            continue
+        for candidate in candidates:
+            if candidate.resolve() == besides or not candidate.is_file():
+                continue
+            outs = _tracked_outs(_dvc_record(candidate), candidate)
+            if outs and target in outs:
+                return candidate
+    return None
+
+
 def check_dvc_file(value: str, raw_dir: Path, force: bool = False, names: Names = OPTIONS) -> Path:
     """`--dvc-file`: a name ending in .dvc, inside the repository (the working folder), and either
     absent or the .dvc file that tracks `raw_dir` (or that an earlier use-data wrote) unless
@@ -158,6 +177,12 @@ def check_dvc_file(value: str, raw_dir: Path, force: bool = False, names: Names 
             f"{option} {value!r}: is inside the repository's {resolved.relative_to(root).parts[0]} folder, "
             f"which git and DVC keep for themselves; pass a .dvc file beside your data, e.g. {example}"
         )
+    if resolved.is_relative_to(raw_dir.resolve()):
+        # It would land in the data: DVC tracks it with the folder, and prepare refuses it.
+        raise DataError(
+            f"{option} {value!r}: is inside {raw_dir} (data.raw_dir), the folder it tracks; pass a .dvc "
+            f"file beside it, e.g. {example}"
+        )
     if path.is_dir():
         raise DataError(f"{option} {value!r}: is a folder; pass a .dvc file, e.g. {example}")
     if path.exists() and not path.is_file():
@@ -167,6 +192,14 @@ def check_dvc_file(value: str, raw_dir: Path, force: bool = False, names: Names 
             f"Remove it (git checkout {value} restores a tracked one), or pass another, e.g. {example}"
         )
     if not (path.exists() or path.is_symlink()) or force:
+        tracker = _tracker_of(raw_dir, besides=resolved)
+        if tracker is not None:
+            # `dvc add` updates the .dvc file that tracks the folder already: this one would hold only the
+            # record, not a DVC file, and the changed data.dvc would be left out of the commit it names.
+            raise DataError(
+                f"{option} {value!r}: {tracker} tracks {raw_dir} (data.raw_dir) already, and DVC keeps "
+                f"one .dvc file a folder; nothing was changed. Pass {option} {tracker}"
+            )
         return path
     outs = _tracked_outs(_dvc_record(path), path)
     ours = (bool(outs) and set(outs) == {raw_dir.resolve()}) or (outs == [] and bool(recorded(path)))
