@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import re
 import sys
@@ -79,6 +80,13 @@ def _no_constant(name: str) -> None:
     raise _NotJson(f"{name} is not a JSON number (JSON has no NaN or Infinity); write a number or a string")
 
 
+def _finite_float(literal: str) -> float:
+    value = float(literal)
+    if not math.isfinite(value):  # 1e999: Python reads it as inf
+        raise _NotJson(f"{literal[:40]} is a number too large to read; write it as a JSON string")
+    return value
+
+
 def _bounded_int(literal: str) -> int:
     try:
         return int(literal)
@@ -97,7 +105,11 @@ def check_record(line: str, where: str, serve: ServeParams, max_payload_bytes: i
     try:
         # A key given twice is ambiguous (the job's InputFilter may read one, a reader the other).
         record = json.loads(
-            line, object_pairs_hook=unique_keys, parse_constant=_no_constant, parse_int=_bounded_int
+            line,
+            object_pairs_hook=unique_keys,
+            parse_constant=_no_constant,
+            parse_int=_bounded_int,
+            parse_float=_finite_float,
         )
     except DuplicateKey as duplicate:
         raise BatchError(
