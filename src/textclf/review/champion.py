@@ -181,6 +181,17 @@ def resolve_ref(ref: str) -> str:
     )
     if result.returncode == 0:
         return result.stdout.strip()
+    # An object this repository holds that is no commit (a blob or tree sha, a tag of one) is named
+    # as what it is: fetching, the advice for a missing branch, would never make it a commit.
+    found = subprocess.run(
+        ["git", "rev-parse", "--verify", "--quiet", "--end-of-options", ref], capture_output=True, text=True
+    )
+    if found.returncode == 0:
+        kind = subprocess.run(["git", "cat-file", "-t", found.stdout.strip()], capture_output=True, text=True)
+        raise ChampionError(
+            f"git ref {ref!r} is a {kind.stdout.strip() or 'object'} of this repository, not a commit "
+            "(--base): pass the branch the pull request merges into, e.g. --base main"
+        )
     branch = subprocess.run(["git", "check-ref-format", "--branch", ref], capture_output=True)
     if branch.returncode == 0 and ref != "HEAD":
         # A branch CI has not fetched (a shallow clone holds the PR's head only).
