@@ -287,7 +287,8 @@ class DataParams(Section):
     text_column: str = "text"
     label_column: str = "label"
     # What the model predicts, by a short name: the gate compares a model only with a champion of the
-    # same task, so a new task (even one that reuses the old class names) gets a name of its own.
+    # same task; a new task gets a name and classes of its own (the same classes under a new name
+    # are compared all the same).
     task: str = DEFAULT_TASK
     # The allowed labels; a row with any other label is an error. null: whatever the data holds.
     labels: Annotated[list[str] | None, BeforeValidator(_a_sequence)] = None

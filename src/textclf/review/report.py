@@ -569,8 +569,8 @@ def section_metrics(inputs: Inputs) -> str:
     parts = [f"### Metrics vs {base}"]
     if inputs.new_task:
         parts.append(
-            f"Not compared: a new task, whose classes share none with {base}'s; the gate judged it "
-            "on thresholds alone."
+            f"Not compared: a new task (another data.task with other classes than {base}'s, or classes "
+            "that share none with them; see the gate's note); the gate judged it on thresholds alone."
         )
     elif rows:
         parts.append(table(["Metric", md(inputs.base_ref), "this PR", "change"], rows))
