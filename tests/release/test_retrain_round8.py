@@ -129,3 +129,30 @@ def test_a_key_a_windows_checkout_cannot_hold_is_refused(key: str, why: str) -> 
 )
 def test_names_that_only_look_reserved_pass(key: str) -> None:
     assert str(retrain.relative_path(key)) == key.removeprefix("incoming/")
+
+
+@pytest.mark.parametrize("key", ["incoming/COM\u00b9.csv", "incoming/LPT\u00b2.csv", "incoming/CONIN$.csv"])
+def test_the_other_reserved_device_names_are_refused(key: str) -> None:
+    """Round 9, U-r7b: COM1-3 and LPT1-3 with superscript digits and the console's names passed."""
+    with pytest.raises(retrain.RetrainError, match="a reserved device name"):
+        retrain.relative_path(key)
+
+
+@pytest.mark.parametrize("length", [242, 246, 255])
+def test_a_file_name_too_long_for_its_copy_is_refused_naming_the_key(length: int) -> None:
+    """Round 9, T-l: a 241-255 byte name passed, and its `.<name>.tmp.incoming` copy ended in a traceback."""
+    key = "incoming/" + "y" * (length - 4) + ".csv"
+    with pytest.raises(
+        retrain.RetrainError,
+        match=rf"a segment longer than a file name may be here \({retrain.MAX_NAME_BYTES} bytes",
+    ):
+        retrain.relative_path(key)
+
+
+def test_the_longest_name_that_fits_is_imported(project: Path) -> None:
+    key = "incoming/" + "y" * (retrain.MAX_NAME_BYTES - 4) + ".csv"
+    bucket = IncomingBucket({key: csv_bytes(rows("long"))})
+
+    summary = retrain.import_incoming(AwsParams(), DataParams(labels=list(LABELS)), s3=bucket)
+
+    assert summary.new == [key] and (project / "data/raw" / key).is_file()

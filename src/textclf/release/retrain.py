@@ -19,6 +19,7 @@ data.dvc points at data that was never pushed to the remote.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import shutil
@@ -155,8 +156,11 @@ INVISIBLE_CATEGORIES = frozenset({"Cf", "Zl", "Zp"})
 # Names Windows cannot give a file ("Naming Files, Paths, and Namespaces", Naming Conventions,
 # https://learn.microsoft.com/en-us/windows/win32/fileio/naming-a-file): reserved device names, also
 # with an extension (CON.csv), the characters < > : " / \\ | ? *, and a name ending in a dot or space.
+# The page lists COM1-9, LPT1-9 and COM/LPT with a superscript 1, 2 or 3 among them; CONIN$ and
+# CONOUT$ are the console's device names.
 WINDOWS_RESERVED = frozenset(
-    {"con", "prn", "aux", "nul", *(f"com{n}" for n in range(1, 10)), *(f"lpt{n}" for n in range(1, 10))}
+    {"con", "prn", "aux", "nul", "conin$", "conout$"}
+    | {f"{port}{n}" for port in ("com", "lpt") for n in (*"123456789", "\u00b9", "\u00b2", "\u00b3")}
 )
 WINDOWS_REFUSED_CHARACTERS = frozenset('<>:"|?*')
 
@@ -170,6 +174,12 @@ def not_on_windows(segment: str) -> str | None:
     if segment.endswith((".", " ")):
         return "a dot or space at the end"
     return None
+
+
+# The name place_all copies a file to before it renames it into place (.dvcignore hides it), and the
+# longest file name that leaves room for it within a file system's 255 bytes.
+COPY_NAME = ".{}.tmp.incoming"
+MAX_NAME_BYTES = 255 - (len(COPY_NAME) - 2)
 
 
 def relative_path(key: str) -> PurePosixPath:
@@ -197,8 +207,14 @@ def relative_path(key: str) -> PurePosixPath:
             f"an invisible character (U+{ord(char):04X} {unicodedata.name(char, 'unnamed')}), so two "
             "names that look the same are different files"
         )
-    elif any(len(segment.encode("utf-8")) > 255 for segment in segments):
+    elif any(len(segment.encode("utf-8")) > 255 for segment in segments[:-1]):
         problem = "a segment longer than a file name may be (255 bytes)"
+    elif len(segments[-1].encode("utf-8")) > MAX_NAME_BYTES:
+        # place_all copies it first to `.<name>.tmp.incoming`, which must fit the 255 bytes too.
+        problem = (
+            f"a segment longer than a file name may be here ({MAX_NAME_BYTES} bytes for a file: the copy "
+            f"it is placed through adds {len(COPY_NAME) - 2})"
+        )
     elif windows := next((segment for segment in segments if not_on_windows(segment)), None):
         problem = (
             f"a segment Windows cannot hold as a file name ({windows!r}: {not_on_windows(windows)}), so a "
@@ -404,11 +420,12 @@ def place_all(moves: list[tuple[Path, Path]]) -> None:
     try:
         for staged, target in moves:
             target.parent.mkdir(parents=True, exist_ok=True)
-            placed.append((target.with_name(f".{target.name}.tmp.incoming"), target))
+            placed.append((target.with_name(COPY_NAME.format(target.name)), target))
             shutil.copyfile(staged, placed[-1][0])
     except BaseException as error:
         for copy, _ in placed:
-            copy.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # the copy that failed may not be a name at all
+                copy.unlink(missing_ok=True)
         if isinstance(error, OSError):
             raise RetrainError(
                 f"{target}: cannot be written ({error.strerror}); nothing was imported: free space or "
@@ -422,7 +439,8 @@ def place_all(moves: list[tuple[Path, Path]]) -> None:
             done.append(str(target))
     except OSError as error:
         for copy, _ in placed:
-            copy.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                copy.unlink(missing_ok=True)
         raise RetrainError(
             f"{target}: cannot be replaced ({error.strerror}) after {', '.join(done) or 'no file'} "
             "was placed; `git checkout data.dvc && dvc checkout data.dvc` restores the dataset"
