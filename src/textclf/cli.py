@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import os
 import sys
 import time
@@ -124,18 +125,13 @@ def _timed(name: str, action: Callable[[], object]) -> object:
 
 
 def _plain_name(value: str) -> None:
-    """ValueError for a path a person cannot read or a program would take for an option: an invisible
-    or bidirectional character (U+202E shows the name in another order than it is; the label and S3
-    key checks refuse the same), or a part starting with '-' (`--out -` made a folder named '-')."""
-    from textclf.text import character_name, hidden_label_character
+    """ValueError for a path a person cannot read or a program would take for an option
+    (own_data.name_problem)."""
+    from textclf.pipeline.own_data import name_problem
 
-    bad = hidden_label_character(value)
-    if bad is not None:
-        raise ValueError(
-            f"holds {character_name(bad)}, which a name does not show as it is; write it without"
-        )
-    if any(part.startswith("-") for part in value.split("/")):
-        raise ValueError("has a part starting with '-', which commands read as an option; name another")
+    problem = name_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
 
 
 def _repository_folder(value: str, option: str, example: str) -> Path:
@@ -736,10 +732,14 @@ def cmd_promote(args: argparse.Namespace) -> None:
 def cmd_batch_predict(args: argparse.Namespace) -> None:
     """A SageMaker Batch Transform job on the production model (docs/batch-and-api.md)."""
     from textclf.batch import job
+    from textclf.pipeline.own_data import name_problem
     from textclf.release.staging import check_endpoint_name
 
     params = _load(args)
     check_endpoint_name(args.endpoint)  # '-x', 'a b', 80 characters went to SageMaker
+    for option, value in (("--report", args.report), ("--job-file", args.job_file)):
+        if value and (problem := name_problem(value)) is not None:
+            raise job.BatchError(f"{option} {value!r}: {problem} (nothing was started)")
     result = job.run(
         params.batch,
         params.deploy.serve,
@@ -954,6 +954,9 @@ def _env_file(text: str) -> str:
         raise argparse.ArgumentTypeError(f"{text!r} {error}: e.g. --env-file .localcloud/env") from None
     path = Path(text)
     try:
+        if any(len(part.encode("utf-8", "surrogatepass")) > 255 for part in path.parts):
+            # Checked before local-cloud makes its folder (x/<300 characters> left an empty x).
+            raise OSError(errno.ENAMETOOLONG, os.strerror(errno.ENAMETOOLONG))
         is_dir, found = path.is_dir(), path.exists() or path.is_symlink()
     except (OSError, ValueError) as error:  # a name longer than the file system takes (ENAMETOOLONG)
         reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)

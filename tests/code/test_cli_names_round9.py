@@ -42,3 +42,40 @@ def test_an_out_folder_no_one_can_read_is_not_made(tmp_path, monkeypatch, capsys
     err = capsys.readouterr().err
     assert f"--out {out!r}: " in err and said in err, err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_too_long_part_of_the_env_file_makes_no_folder(tmp_path, monkeypatch, capsys):
+    """U-o2: x/<300 characters> was refused only after the folder x was made (and left)."""
+    monkeypatch.chdir(tmp_path)
+
+    with pytest.raises(SystemExit):
+        cli.main(["local-cloud", "--env-file", "x/" + "a" * 300])
+
+    assert "is not a usable file name (File name too long)" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", ["\u202e.dvc", "-x.dvc", "data/-x.dvc"])
+def test_a_dvc_file_name_no_one_can_read_is_refused(tmp_path, monkeypatch, name):
+    """U-o1b: use-data --force --dvc-file $'\\u202e'.dvc wrote a .dvc file with a right-to-left override."""
+    from textclf.pipeline import own_data
+    from textclf.pipeline.prepare import DataError
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data/raw").mkdir(parents=True)
+
+    with pytest.raises(DataError, match=r"^--dvc-file .*(holds U\+202E|starting with '-')"):
+        own_data.check_dvc_file(name, own_data.Path("data/raw"), force=True)
+
+
+@pytest.mark.parametrize("option", ["--report", "--job-file"])
+def test_batch_predict_refuses_such_names_for_its_own_files(tmp_path, repo_root, monkeypatch, capsys, option):
+    (tmp_path / "params.yaml").write_text((repo_root / "params.yaml").read_text(encoding="utf-8"))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # nothing may be called
+    argv = ["batch-predict", "--input", "s3://b/in/", "--output", "s3://b/out/", "--endpoint", "prod"]
+
+    assert cli.main([*argv, f"{option}=build/\u202ex"]) == 2
+
+    err = capsys.readouterr().err
+    assert f"{option} 'build/\\u202ex': holds U+202E" in err and "nothing was started" in err, err

@@ -30,6 +30,7 @@ from textclf import atomic
 from textclf.config import DataParams, ParamsError, load_params, task_name_problem
 from textclf.pipeline import sample_data
 from textclf.pipeline.prepare import READERS, DataError, check_class_sizes, classes_kept
+from textclf.text import character_name, hidden_label_character
 
 
 @dataclass(frozen=True)
@@ -142,6 +143,19 @@ def _tracker_of(raw_dir: Path, besides: Path) -> Path | None:
     return None
 
 
+def name_problem(value: str) -> str | None:
+    """Why a path a command would make is one a person cannot read or a program would take for an
+    option, or None: an invisible or bidirectional character (U+202E shows the name in another
+    order than it is; the label and S3 key checks refuse the same), or a part starting with '-'
+    (`--out -` made a folder named '-')."""
+    bad = hidden_label_character(value)
+    if bad is not None:
+        return f"holds {character_name(bad)}, which a name does not show as it is; write it without"
+    if any(part.startswith("-") for part in value.split("/")):
+        return "has a part starting with '-', which commands read as an option; name another"
+    return None
+
+
 def check_dvc_file(value: str, raw_dir: Path, force: bool = False, names: Names = OPTIONS) -> Path:
     """`--dvc-file`: a name ending in .dvc, inside the repository (the working folder), and either
     absent or the .dvc file that tracks `raw_dir` (or that an earlier use-data wrote) unless
@@ -153,6 +167,8 @@ def check_dvc_file(value: str, raw_dir: Path, force: bool = False, names: Names 
     path = Path(value)
     if not value.strip() or any(unicodedata.category(c) == "Cc" for c in value) or value != value.strip():
         raise DataError(f"{option} {value!r}: names no .dvc file; pass {example}, or leave {option} out")
+    if (problem := name_problem(value)) is not None:
+        raise DataError(f"{option} {value!r}: {problem}, e.g. {example}")
     if path.suffix != ".dvc" or not path.stem:
         raise DataError(
             f"{option} {value!r}: is not a .dvc file (its name must end in .dvc, as DVC's are); "
