@@ -33,15 +33,23 @@ LABEL_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
 # (HTML Living Standard, "script data state"; `<!--` and `<script` change how it looks for the end).
 # The PR workflow uploads that page for reviewers. `<` alone stays allowed (`<=50K` is a class).
 LABEL_REFUSED_MARKUP = re.compile(r"</|<!--|<script", re.IGNORECASE)
+# And a start a spreadsheet runs as a formula (OWASP "CSV Injection": = + - @): labels are cells of
+# plots/confusion.csv and plots/heldout_probabilities.csv (git-tracked, in the PR's diff and
+# artifacts). `=` and `@` are refused; `+` and `-` only when more than a word or number follows
+# (`-1`, `+ve` and `-0.5` stay classes; `-HYPERLINK(...)` and `+cmd|...` are formulas).
+LABEL_REFUSED_FORMULA = re.compile(r"[=@]|[+-](?![\w .]*$)")
 
 
 def hidden_label_character(label: str) -> str | None:
     """The first character of `label` that a class name must not hold, or None: an invisible or
-    control character, or the `<` of markup that would end a script element in the plots page. The
+    control character, the `<` of markup that would end a script element in the plots page, or the
+    first character of a spreadsheet formula. The
     prepare stage refuses such a label in the data, params.yaml's data.labels refuses it too."""
     hidden = next((c for c in label if unicodedata.category(c) in LABEL_REFUSED_CATEGORIES), None)
     if hidden is None and LABEL_REFUSED_MARKUP.search(label):
         return "<"
+    if hidden is None and LABEL_REFUSED_FORMULA.match(label):
+        return label[0]
     return hidden
 
 

@@ -71,6 +71,11 @@ def test_two_keys_of_one_memory_size_are_refused_not_merged(tmp_path, twin):
         ("</script><img src=x onerror=alert(1)><script>", "U+003C (LESS-THAN SIGN)"),
         ("a</SCRIPT >", "U+003C (LESS-THAN SIGN)"),
         ("<!--x", "U+003C (LESS-THAN SIGN)"),
+        # Spreadsheet formulas in plots/confusion.csv's cells (round 9, U-f2).
+        ('=HYPERLINK("http://evil.example","open")', "U+003D (EQUALS SIGN)"),
+        ("@SUM(1+1)", "U+0040 (COMMERCIAL AT)"),
+        ("-HYPERLINK(1)", "U+002D (HYPHEN-MINUS)"),
+        ("+cmd|' /C calc'!A0", "U+002B (PLUS SIGN)"),
     ],
 )
 def test_a_label_with_an_invisible_or_control_character_is_refused(tmp_path, label, shown):
@@ -100,7 +105,7 @@ def test_a_label_written_twice_in_two_unicode_forms_is_refused(tmp_path):
     assert load_params(path).data.labels == ["Spam", "spam", composed]
 
 
-@pytest.mark.parametrize("label", ["<=50K", ">50K", "R&D", "a < b"])
+@pytest.mark.parametrize("label", ["<=50K", ">50K", "R&D", "a < b", "-1", "+1", "-0.5", "+ve", "-ve", "a=b"])
 def test_a_label_with_a_lone_angle_bracket_or_ampersand_loads(tmp_path, label):
     """Only markup that ends or opens a script element is refused: income classes such as <=50K stay."""
     path = write_params(tmp_path, lambda raw: raw["data"].update(labels=["ham", label]))
