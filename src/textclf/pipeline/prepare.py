@@ -33,6 +33,7 @@ import shutil
 import stat
 import sys
 import tempfile
+import unicodedata
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
@@ -584,16 +585,29 @@ class _Collector:
                 f"labels {shown} are the same text written with different Unicode characters (an accented "
                 "letter as one character or as a letter and a combining accent): write the label one way"
             )
-        by_folded: dict[str, list[str]] = {}
+        by_look: dict[str, list[str]] = {}
         for label in self.label_names:
-            by_folded.setdefault(label.casefold(), []).append(label)
-        for group in by_folded.values():
+            by_look.setdefault(_look_alike(label), []).append(label)
+        for group in by_look.values():
             if len(group) > 1:
                 shown = " and ".join(f"{label!r} (first at {self.first_seen[label]})" for label in group)
+                if len({label.casefold() for label in group}) == 1:
+                    raise DataError(
+                        f"labels {shown} differ only in case: write them one way, or list each in "
+                        "data.labels in params.yaml if they really are different classes"
+                    )
                 raise DataError(
-                    f"labels {shown} differ only in case: write them one way, or list each in "
-                    "data.labels in params.yaml if they really are different classes"
+                    f"labels {shown} look alike: the same text once case, Unicode's compatibility forms "
+                    "(full-width letters, a no-break space, Ⅸ for IX: NFKC) and spaces are set aside; write "
+                    "the label one way, or list each in data.labels in params.yaml if they really are "
+                    "different classes"
                 )
+
+
+def _look_alike(label: str) -> str:
+    """What a label looks like to a reader: NFKC, case folded, spaces collapsed (`Café` with a
+    combining accent, `café`, `ｃａｆé` and `ca fé`-with-a-no-break-space read alike)."""
+    return " ".join(unicodedata.normalize("NFKC", label).casefold().split())
 
 
 def clean(examples: Iterable[Example], params: DataParams) -> Cleaned:
