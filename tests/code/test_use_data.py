@@ -11,6 +11,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from hypothesis import strategies as st
 
 from textclf import cli as textclf_cli
 from textclf.pipeline import own_data, sample_data
+from textclf.text import hidden_label_character
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 SPAM = [{"body": f"win a prize number {n} now", "kind": "spam"} for n in range(12)] + [
@@ -200,10 +202,14 @@ def test_a_label_given_twice_is_refused_naming_the_option(clone):
 BLANK = st.text(alphabet=st.sampled_from(", \t"), max_size=12)
 SPACE = st.text(alphabet=st.sampled_from(" \t"), max_size=3)
 # A label as prepare would keep it: no comma, nothing str.strip() removes at either end.
+# Labels the label rule takes (textclf.text: no hidden characters, no markup, no formula start):
+# this test is about the commas and spaces around them.
 LABEL = st.text(
-    alphabet=st.characters(blacklist_categories=["Cs", "Cc", "Zs", "Zl", "Zp"], blacklist_characters=","),
+    alphabet=st.characters(
+        blacklist_categories=["Cs", "Cc", "Cf", "Zs", "Zl", "Zp"], blacklist_characters=","
+    ),
     min_size=1,
-)
+).filter(lambda label: hidden_label_character(label) is None)
 
 
 @settings(max_examples=200, deadline=None)
@@ -216,7 +222,13 @@ def test_any_value_of_only_commas_and_spaces_names_no_label(text, make):
 
 
 @settings(max_examples=200, deadline=None)
-@given(labels=st.lists(LABEL, min_size=1, max_size=6, unique=True), space=SPACE, commas=st.integers(1, 3))
+@given(
+    labels=st.lists(
+        LABEL, min_size=1, max_size=6, unique_by=lambda label: unicodedata.normalize("NFC", label)
+    ),
+    space=SPACE,
+    commas=st.integers(1, 3),
+)
 def test_distinct_labels_come_back_in_order_whatever_the_commas_and_spaces_around_them(labels, space, commas):
     text = space + ("," * commas).join(space + label + space for label in labels) + "," * (commas - 1)
     assert own_data.given_labels(text) == labels
@@ -283,6 +295,7 @@ def test_dvc_file_must_be_a_dvc_file_in_the_repository_never_another_file(clone)
 
 def test_force_writes_over_another_dvc_file_and_the_next_step_quotes_the_paths_it_names(clone):
     (clone / "$(id) notes.dvc").write_text("not yaml: [\n", encoding="utf-8")
+    (clone / "data.dvc").unlink()  # no other .dvc file tracks data/raw (round 9, U-d7)
 
     forced = textclf(clone, *USE, "--dvc-file", "$(id) notes.dvc", "--force")
 
