@@ -140,7 +140,7 @@ plots: $(INSTALLED) $(NODE_TOOLS) ## Draw the training curves and the confusion 
 	$(BIN)/dvc plots show
 
 # Your own data in one step (README, "Your own data"): FILE=<csv/jsonl/parquet> [TEXT=<column>]
-# [LABEL=<column>] [LABELS=a,b,c] [FORCE=1]. FORCE is a yes/no setting (FORCE=0 keeps your files),
+# [LABEL=<column>] [LABELS=a,b,c] [TASK=name] [FORCE=1]. FORCE is a yes/no setting (FORCE=0 keeps your files),
 # checked when make starts, before the install runs. Other values reach textclf as environment variables;
 # TEXTCLF_USE_DATA_VIA_MAKE=1 has its messages name these variables, not its options. FILE comes
 # after `--`, so a FILE such as -h or --help is a file name, never an option (-h printed the help,
@@ -152,7 +152,8 @@ endif
 use-data: $(INSTALLED) ## FILE=<csv/jsonl/parquet> becomes the data (TEXT=, LABEL= columns), then repro
 	@test -n "$${FILE:-}" || { echo "name your data file: make use-data FILE=path/to/data.csv [TEXT=text LABEL=label]" >&2; exit 2; }
 	@TEXTCLF_USE_DATA_VIA_MAKE=1 $(BIN)/textclf use-data --text-column "$${TEXT:-text}" \
-		--label-column "$${LABEL:-label}" $${LABELS:+--labels "$$LABELS"} $(if $(call yes_no,FORCE),--force) -- "$$FILE"
+		--label-column "$${LABEL:-label}" $${LABELS:+--labels "$$LABELS"} $${TASK:+--task "$$TASK"} \
+		$(if $(call yes_no,FORCE),--force) -- "$$FILE"
 	@$(MAKE) --no-print-directory repro
 
 test: $(INSTALLED) data ## Run the whole test suite, slow tests included

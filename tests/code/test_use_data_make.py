@@ -68,6 +68,8 @@ def unfolded(stderr: str) -> str:
             ("TEXT=body", "LABEL=kind", "LABELS=spam,ham,eggs"),
             "../mine/spam.jsonl: LABELS= 'eggs' have no rows in the file",
         ),
+        # TASK= reaches the command as --task: its rule names the variable (issue 29).
+        (("TEXT=body", "LABEL=kind", "TASK=Spam Filter"), "TASK= 'Spam Filter': "),
     ],
 )
 def test_make_use_data_errors_name_the_make_variables(clone, variables, expected):  # noqa: F811
