@@ -10,12 +10,28 @@ leaving the remote job running unseen or half-written folders behind.
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import threading
 from collections.abc import Iterator
 
 # SIGHUP does not exist on Windows; there only SIGTERM is taken.
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+def taken(signums: tuple[int, ...]) -> tuple[int, ...]:
+    """The signals of `signums` this process should handle: not those it was started to ignore
+    (`nohup` sets SIGHUP to SIG_IGN so a run outlives the ssh session: a closed session must not
+    then stop its training job), and not SIGHUP in a CI job (GITHUB_ACTIONS=true): GitHub's runner
+    signals only the step's shell, while act runs steps on a terminal whose SIGHUP would have the
+    follower stop the job the workflow's own cancel step is there to stop."""
+    ci = os.environ.get("GITHUB_ACTIONS") == "true"
+    return tuple(
+        signum
+        for signum in signums
+        if signal.getsignal(signum) is not signal.SIG_IGN
+        and not (ci and signum == getattr(signal, "SIGHUP", None))
+    )
 
 
 @contextlib.contextmanager
@@ -27,7 +43,7 @@ def sigterm_as_interrupt() -> Iterator[None]:
     def interrupt(signum, frame):
         raise KeyboardInterrupt
 
-    previous = {signum: signal.signal(signum, interrupt) for signum in STOP_SIGNALS}
+    previous = {signum: signal.signal(signum, interrupt) for signum in taken(STOP_SIGNALS)}
     try:
         yield
     finally:

@@ -28,6 +28,7 @@ import yaml
 
 from textclf import atomic
 from textclf.config import DataParams, ParamsError, load_params, task_name_problem
+from textclf.interrupt import taken
 from textclf.pipeline import sample_data
 from textclf.pipeline.prepare import READERS, DataError, check_class_sizes, classes_kept
 from textclf.text import character_name, hidden_label_character
@@ -593,7 +594,7 @@ def sigterm_rolls_back(log: Callable[[str], None], kept: str) -> Iterator[None]:
             fired = True
             raise Terminated(signum)
 
-    previous = {signum: signal.signal(signum, terminate) for signum in STOP_SIGNALS}
+    previous = {signum: signal.signal(signum, terminate) for signum in taken(STOP_SIGNALS)}
     try:
         yield
     except Terminated as stopped:
