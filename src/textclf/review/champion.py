@@ -72,8 +72,8 @@ class ChampionError(RuntimeError):
 
 # Which path the champion lookup took (reports/gate.json `comparison`).
 COMPARED = "compared"  # a champion of the same task (its classes may have changed: the note says)
-RENAMED = "renamed task, compared"  # data.task differs, the classes do not: compared all the same
-NEW_TASK = "new task, not compared"  # another task with other classes, or classes sharing none
+RENAMED = "renamed task, compared"  # data.task differs, the classes mostly do not: compared all the same
+NEW_TASK = "new task, not compared"  # another task with mostly other classes, or classes sharing none
 NO_CHAMPION = "no champion"  # no release recorded and no committed metrics on the base
 
 
@@ -290,10 +290,12 @@ def declared_task_change(task: str | None, champion: Champion, candidate: Any) -
     """(is a new task, the sentence) when `task` (this model's params.yaml data.task) is not the
     champion's; (False, None) when the tasks are the same or either is unknown.
 
-    The name is a claim, the classes the evidence: another task with other classes than the
-    champion's (`candidate`'s metrics against the champion's; added, removed or all new) is a new
-    task, not compared. The same classes (in any order), or classes either side does not name, are
-    the champion's task renamed: compared, and the sentence says so."""
+    The name is a claim, the classes the evidence: another task whose classes are mostly not the
+    champion's (they share fewer than half of the larger class set; `candidate`'s metrics against
+    the champion's) is a new task, not compared. The same classes (in any order), mostly the same
+    (one added or removed: a rename and a dummy class must not take a regression past the
+    champion), or classes either side does not name, are the champion's task renamed: compared,
+    and the sentence says so."""
     if task is None or champion.task is None or task == champion.task:
         return False, None
     mine, theirs = classes(candidate), classes(champion.metrics)
@@ -301,14 +303,16 @@ def declared_task_change(task: str | None, champion: Champion, candidate: Any) -
         f"this model's task is {task!r} (params.yaml data.task), that of {champion.describe()} is "
         f"{champion.task!r}"
     )
-    if mine is not None and theirs is not None and mine != theirs:
+    if mine is not None and theirs is not None and 2 * len(mine & theirs) < max(len(mine), len(theirs)):
         sentence = (
-            f"new task: {declared}, and the classes differ ({_changes(mine, theirs)}), so it is not "
+            f"new task: {declared}, and most classes differ ({_changes(mine, theirs)}), so it is not "
             "compared with it"
         )
         return True, f"{sentence}; judged on thresholds alone"
     if mine is not None and mine == theirs:
         same = f"the same classes ({_listed(mine)})"
+    elif mine is not None and theirs is not None:
+        same = f"mostly the same classes ({_changes(mine, theirs)})"
     else:
         same = "classes one side does not name (no per_class)"
     return False, (

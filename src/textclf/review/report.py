@@ -569,8 +569,8 @@ def section_metrics(inputs: Inputs) -> str:
     parts = [f"### Metrics vs {base}"]
     if inputs.new_task:
         parts.append(
-            f"Not compared: a new task (another data.task with other classes than {base}'s, or classes "
-            "that share none with them; see the gate's note); the gate judged it on thresholds alone."
+            f"Not compared: a new task (another data.task with mostly other classes than {base}'s, or "
+            "classes that share none with them; see the gate's note); the gate judged it on thresholds alone."
         )
     elif rows:
         parts.append(table(["Metric", md(inputs.base_ref), "this PR", "change"], rows))
@@ -911,7 +911,9 @@ def section_graphs(inputs: Inputs) -> str:
     serving = inputs.candidate.get("serving")
     if isinstance(serving, dict) and serving.get("reason"):
         rule = md(serving.get("rule") or "?")
-        parts.append(f"Chosen by the train stage (`deploy.serve.quantize: {rule}`): {md(serving['reason'])}.")
+        parts.append(
+            f"Chosen by the training program (`deploy.serve.quantize: {rule}`): {md(serving['reason'])}."
+        )
     if inputs.latency is None:
         parts.append(
             f"Speed: not measured in this workspace ({LATENCY_FILE} is written when the evaluate stage runs)."
