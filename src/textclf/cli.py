@@ -1076,8 +1076,10 @@ def main(argv: list[str] | None = None) -> int:
     # An error a person reads in a terminal is folded at 100 columns, whatever the command (a refusal
     # naming a file, a row and what to do runs to 300 columns), and so is a newcomer's first command's
     # (use-data), as its report, wherever it goes. Elsewhere an error stays one line: scripts, workflow
-    # logs (whose viewer wraps lines itself) and tests read it whole.
-    terminal = _is_terminal(sys.stderr)
+    # logs (whose viewer wraps lines itself) and tests read it whole. A CI job (GITHUB_ACTIONS=true)
+    # counts as a log even on a terminal: act runs each step on one, GitHub's runner on pipes, and
+    # the rehearsal's logs should read as GitHub's.
+    terminal = _is_terminal(sys.stderr) and os.environ.get("GITHUB_ACTIONS") != "true"
     folded = folded_output if terminal or getattr(args, "fold_errors", False) else contextlib.nullcontext
     try:
         args.handler(args)

@@ -17,8 +17,11 @@ SRC = Path(cli.__file__).resolve().parents[1]  # the code under test, in the chi
 JOB_FILE = "build/batch/a-job-file-name-that-is-long-enough/to-show-the-folding/of-the-message"
 
 
-def stderr_lines(tmp_path: Path, terminal: bool) -> list[str]:
+def stderr_lines(tmp_path: Path, terminal: bool, ci: bool = False) -> list[str]:
     env = {**os.environ, "PYTHONPATH": str(SRC)}
+    env.pop("GITHUB_ACTIONS", None)
+    if ci:
+        env["GITHUB_ACTIONS"] = "true"
     command = [sys.executable, "-m", "textclf.cli", "batch-stop", "--job-file", JOB_FILE]
     if not terminal:
         done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
@@ -65,3 +68,10 @@ def test_piped_the_same_error_stays_one_line(workdir: Path) -> None:
 
     assert len(lines) == 1 and len(lines[0]) > 100, lines
     assert lines[0].startswith(f"[textclf] error: no job file at {JOB_FILE}")
+
+
+def test_in_a_ci_job_on_a_terminal_it_stays_one_line(workdir: Path) -> None:
+    """act runs every step on a terminal, GitHub on pipes: the rehearsal's logs read as GitHub's."""
+    lines = stderr_lines(workdir, terminal=True, ci=True)
+
+    assert len(lines) == 1 and len(lines[0]) > 100, lines
