@@ -124,6 +124,7 @@ data: $(INSTALLED) ## Materialise data/raw: the bundled sample when data.dvc pin
 # standard output, every other line passing at once (review/dvc_output.py): the summary ends the
 # run with its own steps, `dvc push` only where a DVC remote is set up. Errors are on stderr, whole.
 repro: $(INSTALLED) data ## Run prepare -> train -> evaluate on the sample, offline; ends with a summary
+	@$(BASE_NOT_HEAD)
 	@echo "$(BIN)/dvc repro"
 	@PYTHONUNBUFFERED=1 $(BIN)/dvc repro | $(BIN)/python -m textclf.review.dvc_output
 	@$(BIN)/textclf summary --base "$$REPORT_BASE" --champion "$$CHAMPION"

@@ -84,3 +84,28 @@ def test_on_main_the_default_base_is_head_and_runs(branch: Path) -> None:
     git(branch, "checkout", "-q", "main")
     for base in ("main", "HEAD"):
         assert make_in(branch, "gate", base).returncode == 0
+
+
+def test_make_repro_refuses_such_a_base_before_it_runs_the_pipeline(branch: Path) -> None:
+    """make repro ends with the summary, judged against REPORT_BASE: refused first, before a long
+    run is wasted (review of round 9, F10: the summary in repro was not guarded)."""
+    for tool in ("dvc", "python"):
+        (branch.parent / "bin" / tool).write_text('#!/bin/sh\necho "$0 ran: $*"\n')
+        (branch.parent / "bin" / tool).chmod(0o755)
+    env = {
+        "GIT_DIR": str(branch / ".git"),
+        "GIT_WORK_TREE": str(branch),
+        "REPORT_BASE": "HEAD",
+        "CHAMPION": "main",
+    }
+    skip = ("-o", ".venv/.installed", "-o", "data")  # no install, no data step: the recipe only
+
+    refused = run_make("-s", *skip, "repro", f"BIN={branch.parent / 'bin'}", env=env)
+    allowed = run_make(
+        "-s", *skip, "repro", f"BIN={branch.parent / 'bin'}", env={**env, "REPORT_BASE": "main"}
+    )
+
+    assert refused.returncode == 2 and "ran" not in refused.stdout, refused.stdout
+    assert "the gate would compare the model with itself" in refused.stderr
+    assert allowed.returncode == 0, allowed.stderr
+    assert "textclf ran: summary --base main --champion main" in allowed.stdout
