@@ -20,6 +20,7 @@ EXTENSIONS = (
     "textclf.localcloud.iam",
     "textclf.localcloud.checksums",
     "textclf.localcloud.s3names",
+    "textclf.localcloud.s3limits",
     "textclf.localcloud.oidc",
     "textclf.localcloud.endpoints",
     "textclf.localcloud.eventdelivery",
