@@ -115,7 +115,7 @@ def test_a_record_not_chosen_under_these_params_is_refused_and_nothing_replaced(
     with pytest.raises(train.ServedGraphError, match=message) as refused:
         train.run_stage(load_params(), job_backend(tiny_model_dir, serving), log=lambda _: None)
 
-    assert "models/model is as before" in str(refused.value)
+    assert "models/model was not replaced by this run" in str(refused.value)
     assert all((project / name).read_text() == "previous\n" for name in STAGE_OUTPUTS)
     assert [p.name for p in (project / "models").iterdir()] == ["model"]  # no staging folder left
     assert [p.name for p in (project / "models/model").iterdir()] == ["previous.txt"]

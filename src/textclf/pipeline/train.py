@@ -753,7 +753,9 @@ def served_graph(model_dir: Path, hp: Hyperparameters, log: Callable[[str], None
     except ServingRecordError as error:
         said = str(error).replace(f"{model_dir}{os.sep}", "")  # the staging folder goes with the error
         raise ServedGraphError(
-            f"the trained model was not installed ({MODEL_DIR} is as before): {said}"
+            f"the trained model was not installed ({MODEL_DIR} was not replaced by this run; under dvc "
+            f"repro DVC removed it before the stage ran: `dvc checkout {MODEL_DIR}` restores the last "
+            f"committed one): {said}"
         ) from None
     log(f"served graph: {served['graph']} ({served['reason']})")
     return served
