@@ -156,3 +156,19 @@ def test_the_report_compares_a_renamed_task_with_main(pr_repo, no_aws):
     assert "Gate failed" in headline and "> task renamed, compared anyway" in headline
     metrics = report.split("### Metrics vs `main`", 1)[1].split("\n### ", 1)[0]
     assert "Not compared" not in metrics and "| Metric |" in metrics
+
+
+def test_dummy_classes_do_not_dilute_the_shared_ones(pr_repo, no_aws):
+    """Counted against the larger class set, seven dummy classes beside the champion's made a rename
+    a new task (review of round 9, F4): every champion class kept means compared."""
+    outcomes = {label: {label: 20} for label in LABELS}
+    outcomes.update({f"dummy{i}": {f"dummy{i}": 20} for i in range(2 * len(LABELS) + 1)})
+    (pr_repo.root / "metrics/eval.json").write_text(json.dumps(eval_metrics(outcomes)), encoding="utf-8")
+    params = pr_repo.params()
+    params["data"]["task"] = "another-name"
+    params["data"]["labels"] = list(outcomes)
+    pr_repo.write_params(params)
+
+    _, verdict = gate("--champion", "main")
+
+    assert verdict["comparison"] == champion.RENAMED and verdict["champion"] is not None, verdict

@@ -290,12 +290,11 @@ def declared_task_change(task: str | None, champion: Champion, candidate: Any) -
     """(is a new task, the sentence) when `task` (this model's params.yaml data.task) is not the
     champion's; (False, None) when the tasks are the same or either is unknown.
 
-    The name is a claim, the classes the evidence: another task whose classes are mostly not the
-    champion's (they share fewer than half of the larger class set; `candidate`'s metrics against
-    the champion's) is a new task, not compared. The same classes (in any order), mostly the same
-    (one added or removed: a rename and a dummy class must not take a regression past the
-    champion), or classes either side does not name, are the champion's task renamed: compared,
-    and the sentence says so."""
+    The name is a claim, the classes the evidence: another task that keeps fewer than half of the
+    champion's classes (`candidate`'s metrics against the champion's) is a new task, not compared.
+    The same classes (in any order), at least half of them kept (classes added or removed: a
+    rename and dummy classes must not take a regression past the champion), or classes either side
+    does not name, are the champion's task renamed: compared, and the sentence says so."""
     if task is None or champion.task is None or task == champion.task:
         return False, None
     mine, theirs = classes(candidate), classes(champion.metrics)
@@ -303,7 +302,9 @@ def declared_task_change(task: str | None, champion: Champion, candidate: Any) -
         f"this model's task is {task!r} (params.yaml data.task), that of {champion.describe()} is "
         f"{champion.task!r}"
     )
-    if mine is not None and theirs is not None and 2 * len(mine & theirs) < max(len(mine), len(theirs)):
+    # Counted against the champion's classes: dummy classes added to the candidate must not dilute
+    # what it shares with the champion into "mostly other classes".
+    if mine is not None and theirs is not None and 2 * len(mine & theirs) < len(theirs):
         sentence = (
             f"new task: {declared}, and most classes differ ({_changes(mine, theirs)}), so it is not "
             "compared with it"
