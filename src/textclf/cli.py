@@ -294,8 +294,8 @@ def cmd_use_data(args: argparse.Namespace) -> None:
             separator = "" if names.task.endswith("=") else " "
             log(
                 f"{params_file}: data.task stays {params.data.task!r}; if this is another task, name it "
-                f"({names.task}{separator}NAME): the gate then judges on the thresholds, not against "
-                "main's model"
+                f"({names.task}{separator}NAME): when its classes differ from main's model's too, the "
+                "gate judges on the thresholds, not against that model"
             )
         for line in _use_data_next(params_file, dvc_file, via_make):
             log(line)
