@@ -58,15 +58,20 @@ else
 TOOLS_CACHE_FROM := TOOLS_CACHE
 TOOLS_CACHE_GIVEN := $(value TOOLS_CACHE)
 endif
-TOOLS_CACHE_UNUSABLE := $(or $(filter-out 1,$(words $(TOOLS_CACHE_GIVEN))),$(strip $(call \
-	without_chars,$(TOOLS_CACHE_GIVEN),$(PATH_CHARS))))
+# What makes it unusable, said in the message: a space (make splits there), the other characters
+# (here: ...), or no HOME at all (cron, systemd, `env -i`: the cache would land in /.cache).
+TOOLS_CACHE_BAD_CHARS := $(strip $(call without_chars,$(TOOLS_CACHE_GIVEN),$(PATH_CHARS)))
+TOOLS_CACHE_UNUSABLE := $(strip $(if $(filter HOME,$(TOOLS_CACHE_FROM)),$(if $(value HOME),,HOME is \
+	unset or empty)) $(if $(filter-out 1,$(words $(TOOLS_CACHE_GIVEN))),a space$(if \
+	$(TOOLS_CACHE_BAD_CHARS), and)) $(if $(TOOLS_CACHE_BAD_CHARS),the characters $(TOOLS_CACHE_BAD_CHARS)))
 ifeq ($(TOOLS_CACHE_UNUSABLE),)
 override TOOLS_CACHE := $(TOOLS_CACHE_GIVEN)
 else
 override TOOLS_CACHE := .tools-cache-unusable
-TOOLS_CACHE_CHECK = $(error the tools' cache folder '$(TOOLS_CACHE_GIVEN)' (from $(TOOLS_CACHE_FROM)) holds a \
-	space or a character a recipe would run or split on (only letters, digits and / . _ - + @ are allowed): set \
-	TOOLS_CACHE to such a folder (e.g. TOOLS_CACHE=/var/tmp/textclf-tools) and run make again; nothing was run)
+TOOLS_CACHE_CHECK = $(error the tools' cache folder '$(TOOLS_CACHE_GIVEN)' (from $(TOOLS_CACHE_FROM)) cannot be \
+	used ($(TOOLS_CACHE_UNUSABLE); only letters, digits and / . _ - + @ are allowed, so no recipe runs or splits \
+	it): set TOOLS_CACHE to such a folder (e.g. TOOLS_CACHE=/var/tmp/textclf-tools) and run make again; nothing \
+	was run)
 endif
 TOOL_TARGETS :=
 

@@ -104,3 +104,19 @@ def test_index_urls_reach_the_lock_script_through_the_environment(tmp_path: Path
     )
     assert hostile not in out.stdout, out.stdout
     assert not canary.exists()
+
+
+@pytest.mark.parametrize(
+    ("env", "reason"),
+    [
+        ({"HOME": "/tmp/h\u00f6me", "XDG_CACHE_HOME": ""}, "(the characters \u00f6;"),
+        ({"HOME": "/tmp/a b", "XDG_CACHE_HOME": ""}, "(a space;"),
+        ({"HOME": "", "XDG_CACHE_HOME": ""}, "(HOME is unset or empty;"),
+    ],
+)
+def test_the_refusal_names_what_is_wrong(env: dict[str, str], reason: str) -> None:
+    """An accented home folder was refused as holding "a character a recipe would run or split
+    on", and an unset HOME put the cache at /.cache (review of round 9, F6)."""
+    result = make("-n", "act", env=env)
+
+    assert result.returncode == 2 and reason in result.stderr, result.stderr
