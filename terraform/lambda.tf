@@ -165,6 +165,9 @@ resource "aws_lambda_function" "stop_training" {
       SAGEMAKER_ROLE_ARN      = aws_iam_role.sagemaker.arn
       TRAINING_REPOSITORY_URI = aws_ecr_repository.this["training"].repository_url
       KMS_KEY_ARN             = aws_kms_key.project.arn
+      # The sizes a run may ask for: IAM has no condition key for them (stop_job.SIZE_LIMITS).
+      TRAINING_MAX_INSTANCES = tostring(var.training_max_instances)
+      TRAINING_MAX_VOLUME_GB = tostring(var.training_max_volume_gb)
     }, var.github_repository_id == null ? {} : { GITHUB_REPOSITORY_ID = tostring(var.github_repository_id) })
   }
 

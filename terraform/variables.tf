@@ -525,6 +525,28 @@ variable "training_max_runtime_seconds" {
   }
 }
 
+variable "training_max_instances" {
+  description = "The most instances a pull request's training job may ask for (params.yaml sagemaker.instance_count must not exceed it). IAM has no condition key for the count: the training-run function checks it."
+  type        = number
+  default     = 4
+
+  validation {
+    condition     = var.training_max_instances >= 1 && var.training_max_instances <= 32 && floor(var.training_max_instances) == var.training_max_instances
+    error_message = "training_max_instances must be a whole number from 1 to 32 (params.yaml's own limit)."
+  }
+}
+
+variable "training_max_volume_gb" {
+  description = "The largest ML storage volume, in GB, a pull request's training job may ask for (params.yaml sagemaker.volume_size_gb must not exceed it). Checked by the training-run function."
+  type        = number
+  default     = 200
+
+  validation {
+    condition     = var.training_max_volume_gb >= 1 && var.training_max_volume_gb <= 16384 && floor(var.training_max_volume_gb) == var.training_max_volume_gb
+    error_message = "training_max_volume_gb must be a whole number from 1 to 16384 (params.yaml's own limit)."
+  }
+}
+
 # --- the drift check (drift.tf, docs/monitoring.md) ---------------------------------------------
 
 variable "drift_lambda_zip_path" {

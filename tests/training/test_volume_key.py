@@ -72,3 +72,43 @@ def test_the_train_backend_and_the_function_classify_families_alike():
     assert sagemaker_backend.LOCAL_STORAGE_FAMILIES is stop_job.LOCAL_STORAGE_FAMILIES
     assert sagemaker_backend.EBS_ONLY_FAMILIES is stop_job.EBS_ONLY_FAMILIES
     assert not stop_job.LOCAL_STORAGE_FAMILIES & stop_job.EBS_ONLY_FAMILIES
+
+
+@pytest.mark.parametrize(
+    ("extra", "limits", "reason"),
+    [
+        ({"InstanceCount": 5}, {}, r"InstanceCount must be a whole number from 1 to 4 .*not 5"),
+        ({"InstanceCount": 33}, {"TRAINING_MAX_INSTANCES": ""}, r"from 1 to 32 .*not 33"),
+        ({"InstanceCount": True}, {}, "InstanceCount must be a whole number"),
+        ({"InstanceCount": 0}, {}, "InstanceCount must be a whole number"),
+        ({"VolumeSizeInGB": 201}, {}, r"VolumeSizeInGB must be a whole number from 1 to 200 .*not 201"),
+        ({"VolumeSizeInGB": "30"}, {}, "VolumeSizeInGB must be a whole number"),
+        (
+            {},
+            {"TRAINING_MAX_INSTANCES": "4x"},
+            "TRAINING_MAX_INSTANCES '4x' is not a whole number from 1 to 32",
+        ),
+    ],
+)
+def test_a_run_may_not_ask_for_more_instances_or_volume_than_terraform_allows(
+    function_settings, monkeypatch, extra, limits, reason
+):
+    """IAM has no condition key for the instance count or the volume size: a pull request's run asked
+    for as many instances as the account's quota allowed (issue 27 round 9, U-t2)."""
+    for key, value in {"TRAINING_MAX_INSTANCES": "4", "TRAINING_MAX_VOLUME_GB": "200", **limits}.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(stop_job.Refused, match=reason):
+        stop_job.job_request(runner_request(ResourceConfig=resources("ml.m5.xlarge", **extra)), RUN)
+
+
+def test_the_size_limits_without_terraform_are_params_yamls():
+    from textclf.config import SageMakerParams
+
+    bounds = {
+        name: next(m.le for m in SageMakerParams.model_fields[name].metadata if hasattr(m, "le"))
+        for name in ("instance_count", "volume_size_gb")
+    }
+    assert dict((key, default) for key, _, default in stop_job.SIZE_LIMITS) == {
+        "InstanceCount": bounds["instance_count"],
+        "VolumeSizeInGB": bounds["volume_size_gb"],
+    }

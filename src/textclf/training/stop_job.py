@@ -607,6 +607,25 @@ def job_request(request: Any, run: dict[str, str]) -> dict[str, Any]:
     }
 
 
+# How many instances and how large a volume a pull request's run may ask for: IAM bounds the instance
+# type and MaxRuntimeInSeconds (terraform/iam.tf) but has no condition key for the count or the
+# volume, so the function does. Terraform sets both (variables training_max_instances and
+# training_max_volume_gb); without them, params.yaml's own limits (config.SageMakerParams).
+SIZE_LIMITS = (
+    ("InstanceCount", "TRAINING_MAX_INSTANCES", 32),
+    ("VolumeSizeInGB", "TRAINING_MAX_VOLUME_GB", 16384),
+)
+
+
+def _limit(setting: str, default: int) -> int:
+    text = os.environ.get(setting, "")
+    if not text:
+        return default
+    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= default:
+        raise Refused(f"the function's {setting} {text!r} is not a whole number from 1 to {default}")
+    return int(text)
+
+
 def _resources(given: Any) -> dict[str, Any]:
     """The runner's ResourceConfig with the storage volume's key set here: the project's key
     (KMS_KEY_ARN) for an EBS volume, whatever the runner sent or left out; none for an instance
@@ -617,6 +636,14 @@ def _resources(given: Any) -> dict[str, Any]:
         raise Refused("ResourceConfig must name the job's InstanceType (ml.<family>.<size>)")
     if "InstanceGroups" in given:
         raise Refused("ResourceConfig may not name InstanceGroups: the job runs on one InstanceType")
+    for key, setting, default in SIZE_LIMITS:
+        largest = _limit(setting, default)
+        value = given.get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= largest:
+            raise Refused(
+                f"ResourceConfig.{key} must be a whole number from 1 to {largest} (the function's {setting}, "
+                f"Terraform's {setting.lower()}), not {value!r}"
+            )
     resources = {key: value for key, value in given.items() if key != "VolumeKmsKeyId"}
     if os.environ.get("KMS_KEY_ARN") and not has_local_storage(instance_type):
         resources["VolumeKmsKeyId"] = os.environ["KMS_KEY_ARN"]
