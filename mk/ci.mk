@@ -184,6 +184,13 @@ production-rolled-back-pr: $(INSTALLED) ## After a bake rolled back to $PREVIOUS
 retrain-import: $(INSTALLED) ## Import new data from s3://<data>/incoming/, dvc commit and push it
 	$(BIN)/textclf retrain-import
 
+# After retrain-import: whether data.dvc changed, the test retrain-pr makes too. In a workflow it is
+# the import job's output, so the pull request job (an install, a deployment of environment
+# retrain) runs only for new data.
+retrain-changed: ## Print changed=true|false: did retrain-import change data.dvc (also to $GITHUB_OUTPUT)
+	@changed=true; if git diff --quiet -- data.dvc; then changed=false; fi; echo "changed=$$changed"; \
+		if [ -n "$${GITHUB_OUTPUT:-}" ]; then echo "changed=$$changed" >> "$$GITHUB_OUTPUT"; fi
+
 retrain-pr: $(INSTALLED) ## Open a PR with the new data.dvc (does nothing without new data)
 	$(BIN)/textclf retrain-pr
 

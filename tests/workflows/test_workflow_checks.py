@@ -297,12 +297,13 @@ def test_retrain_workflow() -> None:
     assert triggers["repository_dispatch"] == {"types": ["new-data"]}
     assert "schedule" in triggers and "workflow_dispatch" in triggers
     runs = [s.get("run") for s in workflow["jobs"]["import"]["steps"] if "run" in s]
-    assert runs[-1] == "make retrain-import"
+    assert runs[-2:] == ["make retrain-import", "make retrain-changed"]
     assert aws_step(workflow, "import")["with"]["role-to-assume"] == "${{ vars.AWS_RETRAIN_ROLE_ARN }}"
     # The pull request is opened by a job of the retrain environment (the bot token's; main only),
     # with no AWS role: the retrain role trusts the import job's subject, not an environment's.
     opener = workflow["jobs"]["pull-request"]
     assert opener["needs"] == "import" and opener["environment"] == "retrain"
+    assert opener["if"] == "needs.import.outputs.changed == 'true'"  # no new data: no install, no PR
     assert opener["permissions"] == {} and "secrets.RETRAIN_TOKEN" not in str(workflow["jobs"]["import"])
     assert [s.get("run") for s in opener["steps"] if "run" in s][-1] == "make retrain-pr"
 
