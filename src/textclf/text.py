@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 
 # C0 controls other than tab/newline/carriage return, DEL, zero-width space and the BOM.
 _CONTROL = re.compile(r"[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\u200b\ufeff]")
@@ -40,17 +41,40 @@ LABEL_REFUSED_MARKUP = re.compile(r"</|<!--|<script", re.IGNORECASE)
 LABEL_REFUSED_FORMULA = re.compile(r"[=@]|[+-](?![\w .]*$)")
 
 
+# And a label that mixes Latin, Greek and Cyrillic letters: their look-alikes (Cyrillic і, Greek Β)
+# make `bіlling` a second class that reads as `billing` (Unicode TR 39, "mixed-script confusables").
+# A label in one of these scripts, or mixing others (Japanese kana and kanji), stays allowed.
+CONFUSABLE_SCRIPTS = ("LATIN", "GREEK", "CYRILLIC")
+
+
+def _mixed_script_letter(label: str) -> str | None:
+    """The first letter of `label` outside its main script, when it mixes CONFUSABLE_SCRIPTS: the
+    look-alike (`і` in `bіlling`, `Β` in `Βeta`), which the message names."""
+    scripts = {
+        character: script
+        for character in label
+        if character.isalpha()
+        and (script := unicodedata.name(character, "").split(" ", 1)[0]) in CONFUSABLE_SCRIPTS
+    }
+    counts = Counter(scripts[character] for character in label if character in scripts)
+    if len(counts) < 2:
+        return None
+    main = counts.most_common(1)[0][0]
+    return next(character for character in label if scripts.get(character, main) != main)
+
+
 def hidden_label_character(label: str) -> str | None:
     """The first character of `label` that a class name must not hold, or None: an invisible or
-    control character, the `<` of markup that would end a script element in the plots page, or the
-    first character of a spreadsheet formula. The
+    control character, the `<` of markup that would end a script element in the plots page, the
+    first character of a spreadsheet formula, or a letter of another script than the label's first
+    among Latin, Greek and Cyrillic. The
     prepare stage refuses such a label in the data, params.yaml's data.labels refuses it too."""
     hidden = next((c for c in label if unicodedata.category(c) in LABEL_REFUSED_CATEGORIES), None)
     if hidden is None and LABEL_REFUSED_MARKUP.search(label):
         return "<"
     if hidden is None and LABEL_REFUSED_FORMULA.match(label):
         return label[0]
-    return hidden
+    return hidden if hidden is not None else _mixed_script_letter(label)
 
 
 def character_name(character: str) -> str:

@@ -76,6 +76,9 @@ def test_two_keys_of_one_memory_size_are_refused_not_merged(tmp_path, twin):
         ("@SUM(1+1)", "U+0040 (COMMERCIAL AT)"),
         ("-HYPERLINK(1)", "U+002D (HYPHEN-MINUS)"),
         ("+cmd|' /C calc'!A0", "U+002B (PLUS SIGN)"),
+        # Look-alikes across scripts made two classes that read the same (round 9, U-d6c).
+        ("b\u0456lling", "U+0456 (CYRILLIC SMALL LETTER BYELORUSSIAN-UKRAINIAN I)"),
+        ("\u0392eta", "U+0392 (GREEK CAPITAL LETTER BETA)"),
     ],
 )
 def test_a_label_with_an_invisible_or_control_character_is_refused(tmp_path, label, shown):
@@ -105,7 +108,11 @@ def test_a_label_written_twice_in_two_unicode_forms_is_refused(tmp_path):
     assert load_params(path).data.labels == ["Spam", "spam", composed]
 
 
-@pytest.mark.parametrize("label", ["<=50K", ">50K", "R&D", "a < b", "-1", "+1", "-0.5", "+ve", "-ve", "a=b"])
+@pytest.mark.parametrize(
+    "label",
+    ["<=50K", ">50K", "R&D", "a < b", "-1", "+1", "-0.5", "+ve", "-ve", "a=b", "\u0441\u043f\u0430\u043c",
+     "\u03b1\u03b2 2", "caf\u00e9", "\u3053\u3093\u306b\u3061\u306f\u4e16\u754c", "x\u6f22"],
+)  # fmt: skip
 def test_a_label_with_a_lone_angle_bracket_or_ampersand_loads(tmp_path, label):
     """Only markup that ends or opens a script element is refused: income classes such as <=50K stay."""
     path = write_params(tmp_path, lambda raw: raw["data"].update(labels=["ham", label]))

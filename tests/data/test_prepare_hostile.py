@@ -376,6 +376,7 @@ def test_a_file_dvcignore_hides_is_neither_versioned_nor_read(project):
         ("bill\u200bing", "U+200B"),  # invisible: two classes that look the same
         ("bill\u2028ing", "U+2028"),  # a line separator inside a name
         ("</script><script>alert(1)//", "U+003C"),  # ends the chart's script in the plots page
+        ("b\u0456lling", "U+0456"),  # a Cyrillic look-alike: a second class that reads as billing
     ],
 )
 def test_a_label_with_a_control_or_invisible_character_is_refused(project, label, character):
