@@ -28,4 +28,4 @@ def test_the_batch_workflow_runs_make_targets_as_the_batch_role_and_stops_on_can
     assert predict["env"] == {"INPUT": "${{ inputs.input }}", "OUTPUT": "${{ inputs.output }}"}
     assert "${{" not in predict["run"]  # inputs reach the shell as variables, never as code
     stop = steps["Stop the transform job of a cancelled run"]
-    assert stop["if"] == "cancelled()" and stop["run"] == "make batch-stop"
+    assert stop["if"] == "cancelled()" and stop["run"] == "make batch-cancel"

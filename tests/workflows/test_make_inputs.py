@@ -186,6 +186,7 @@ def test_no_recipe_or_shell_call_expands_a_value_from_outside() -> None:
     ("target", "variable"),
     [
         ("batch-stop", "BATCH_JOB_FILE"),
+        ("batch-cancel", "BATCH_JOB_FILE"),
         ("image-tags", "IMAGE_REF"),
         ("cml-install", "CML_VERSION"),
         ("training-image-uri", "PROJECT"),
