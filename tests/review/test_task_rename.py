@@ -29,14 +29,19 @@ REGRESSED = eval_metrics(
 )
 
 
-def regressed(repo, task: str, labels: list[str] = LABELS) -> None:
-    """This workspace: REGRESSED's model, trained as `task` on main's classes (in `labels`' order)."""
-    assert REGRESSED["macro_f1"] < MAIN_EVAL["macro_f1"] - 0.01 and REGRESSED["macro_f1"] > 0.85
-    (repo.root / "metrics/eval.json").write_text(json.dumps(REGRESSED), encoding="utf-8")
+def trained(repo, task: str, metrics: dict, labels: list[str]) -> None:
+    """This workspace: a model with `metrics`, trained as `task` on `labels`."""
+    (repo.root / "metrics/eval.json").write_text(json.dumps(metrics), encoding="utf-8")
     params = repo.params()
     params["data"]["task"] = task
     params["data"]["labels"] = labels
     repo.write_params(params)
+
+
+def regressed(repo, task: str, labels: list[str] = LABELS) -> None:
+    """This workspace: REGRESSED's model, trained as `task` on main's classes (in `labels`' order)."""
+    assert REGRESSED["macro_f1"] < MAIN_EVAL["macro_f1"] - 0.01 and REGRESSED["macro_f1"] > 0.85
+    trained(repo, task, REGRESSED, labels)
 
 
 def gate(*args: str) -> tuple[int, dict]:
@@ -117,11 +122,7 @@ def test_another_task_with_mostly_other_classes_is_a_new_task(pr_repo, no_aws):
         "ham": {"ham": 19, "eggs": 1},
         "eggs": {"eggs": 20},
     }
-    (pr_repo.root / "metrics/eval.json").write_text(json.dumps(eval_metrics(outcomes)), encoding="utf-8")
-    params = pr_repo.params()
-    params["data"]["task"] = "breakfast"
-    params["data"]["labels"] = list(outcomes)
-    pr_repo.write_params(params)
+    trained(pr_repo, "breakfast", eval_metrics(outcomes), list(outcomes))
 
     status, verdict = gate("--champion", "main")
 
@@ -163,11 +164,7 @@ def test_dummy_classes_do_not_dilute_the_shared_ones(pr_repo, no_aws):
     a new task (review of round 9, F4): every champion class kept means compared."""
     outcomes = {label: {label: 20} for label in LABELS}
     outcomes.update({f"dummy{i}": {f"dummy{i}": 20} for i in range(2 * len(LABELS) + 1)})
-    (pr_repo.root / "metrics/eval.json").write_text(json.dumps(eval_metrics(outcomes)), encoding="utf-8")
-    params = pr_repo.params()
-    params["data"]["task"] = "another-name"
-    params["data"]["labels"] = list(outcomes)
-    pr_repo.write_params(params)
+    trained(pr_repo, "another-name", eval_metrics(outcomes), list(outcomes))
 
     _, verdict = gate("--champion", "main")
 

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import yaml
 
-from textclf import atomic
+from textclf import atomic, interrupt
 from textclf.config import DataParams, ParamsError, load_params, task_name_problem
 from textclf.interrupt import taken
 from textclf.pipeline import sample_data
@@ -571,9 +571,7 @@ class Terminated(KeyboardInterrupt):
 # Signals that end a process unless it handles them, as an interrupted run should end: SIGTERM
 # (kill, timeout, a cancelled job), SIGHUP (the terminal or ssh session closed) and SIGQUIT (Ctrl-\).
 # SIGINT is Ctrl-C's KeyboardInterrupt already.
-STOP_SIGNALS = tuple(
-    getattr(signal, name) for name in ("SIGTERM", "SIGHUP", "SIGQUIT") if hasattr(signal, name)
-)
+STOP_SIGNALS = (*interrupt.STOP_SIGNALS, *((signal.SIGQUIT,) if hasattr(signal, "SIGQUIT") else ()))
 
 
 @contextlib.contextmanager
