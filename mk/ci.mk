@@ -45,19 +45,21 @@ precommit: $(INSTALLED) $(NODE_TOOLS) ## Run every pre-commit hook on every trac
 
 # --- pr workflow ------------------------------------------------------------------------------
 
-# What a pull request may change without training: documentation, and production's declared state
-# (deploy/: a promotion trains nothing). Anything else, or nothing found to compare, trains.
-DOCS_ONLY := ^(docs/.*|.*\.md|LICENSE|deploy/.*)$$
+# What a pull request may change without training: documentation, production's declared state
+# (deploy/: a promotion trains nothing) and the Terraform backend files (where the state lives:
+# `make setup-cloud` changes one by a pull request once main is protected). Anything else, or
+# nothing found to compare, trains.
+TRAINS_NOTHING := ^(docs/.*|.*\.md|LICENSE|deploy/.*|terraform/backend[^/]*\.hcl)$$
 
 loop-start: ## Print the time now, UTC (the pr workflow's start, for the report's loop time)
 	@date -u +%Y-%m-%dT%H:%M:%SZ
 
 # --no-renames: a moved file counts by both its paths (git lists a rename by its new path only, so
 # src/x.py moved to docs/x.py would look like documentation).
-needs-training: ## Print true unless every file changed since BASE (the PR's base commit) is documentation
+needs-training: ## Print true unless every file changed since BASE (the PR's base commit) is documentation, deploy/ or a Terraform backend file
 	@[[ "$${BASE:-}" =~ ^[0-9a-f]{40}$$ ]] || { echo "BASE is not a commit sha: set BASE=<the PR's base commit>" >&2; exit 2; }
 	@changed="$$(git diff --name-only --no-renames "$$BASE...HEAD")" || { echo "cannot diff $$BASE...HEAD: fetch the base commit (fetch-depth: 0)" >&2; exit 2; }; \
-	if [[ -n "$$changed" ]] && ! grep -qvE '$(DOCS_ONLY)' <<<"$$changed"; then echo false; else echo true; fi
+	if [[ -n "$$changed" ]] && ! grep -qvE '$(TRAINS_NOTHING)' <<<"$$changed"; then echo false; else echo true; fi
 
 test-slow: $(INSTALLED) data ## Run the tests marked slow (the rehearsals and real trainings): the pr workflow's second test job
 	$(WITHOUT_IMAGE_TAGS) $(BIN)/pytest -m slow

@@ -69,6 +69,10 @@ def run_needs_training(repo: Path, base: str) -> subprocess.CompletedProcess:
         (["README.md", "docs/new/page.md"], False),
         (["src/app.py"], True),
         (["docs/guide.md", "params.yaml"], True),  # docs and something else: trains
+        (["terraform/backend.hcl"], False),  # where the state lives: setup-cloud's pull request
+        (["terraform/backend.localcloud.hcl", "docs/infra.md"], False),
+        (["terraform/main.tf"], True),
+        (["terraform/modules/backend.hcl"], True),  # only the backend files beside the root module
         ([], True),  # nothing to compare: train rather than skip
     ],
 )  # fmt: skip
