@@ -8,7 +8,8 @@
 # pr:        GitHub pull-request workflows (read data, upload the prepared data write-once and the
 #            run's evaluation; start, stop and publish their training job through the training-run
 #            function, which verifies the run's OIDC token: the role writes no models/)
-# release:   the release job's Terraform apply (and images); environment `production` on main only
+# release:   the release jobs' Terraform apply (and images); environments `production` and
+#            `production-infra` (github_infra_environments) on main only
 # promote:   the release job's promote step: invoke the redeploy Lambda, read models/, write production/
 # state:     the scheduled comparison of production with deploy/production.yaml (state.yml): read
 #            which model the endpoint serves, nothing else
@@ -39,6 +40,13 @@ locals {
   pr_subjects = [for prefix in local.github_subject_prefixes : "${prefix}:pull_request:ref:refs/pull/*/merge"]
   release_subjects = [for prefix in local.github_subject_prefixes :
   "${prefix}:environment:${var.github_release_environment}:ref:${local.release_ref}"]
+  # release.yml's production-infra job (Terraform apply and images on every push) runs in an
+  # environment of its own, main only and without reviewers, so that production's required
+  # reviewers do not hold it: its subject opens the release role only, never the promote role
+  # (which changes the endpoint and stays behind production's approval) nor the state role.
+  infra_environment = lookup(var.github_infra_environments, var.github_release_environment, null)
+  infra_subjects = local.infra_environment == null ? [] : [for prefix in local.github_subject_prefixes :
+  "${prefix}:environment:${local.infra_environment}:ref:${local.release_ref}"]
   # The retrain workflow runs on main (schedule, dispatch) in no environment: its context is the ref.
   retrain_subjects = [for prefix in local.github_subject_prefixes : "${prefix}:ref:${local.release_ref}:ref:${local.release_ref}"]
 
@@ -167,7 +175,7 @@ locals {
 
   github_trust = { for role, subjects in {
     pr      = local.pr_subjects
-    release = local.release_subjects
+    release = concat(local.release_subjects, local.infra_subjects)
     promote = local.release_subjects
     state   = local.release_subjects # state.yml's job is bound to the production environment on main
     retrain = local.retrain_subjects

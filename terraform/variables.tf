@@ -88,6 +88,18 @@ variable "github_release_environment" {
   }
 }
 
+variable "github_infra_environments" {
+  description = "Per release environment (github_release_environment), the GitHub environment of the release job that applies its infrastructure and pushes its images without waiting for its approvals (release.yml's production-infra job, on every push to main): the release role trusts it too, the promote and state roles do not. Staging's one job does both in `staging` (no reviewers), so it has none."
+  type        = map(string)
+  default     = { production = "production-infra" }
+
+  validation {
+    condition = alltrue([for release, infra in var.github_infra_environments :
+    can(regex("^[A-Za-z0-9._-]{1,100}$", infra)) && lower(infra) != lower(release)])
+    error_message = "github_infra_environments maps a release environment to another environment name of letters, digits, dots, underscores and hyphens (not the release environment itself: its reviewers would hold the job again)."
+  }
+}
+
 variable "github_batch_environment" {
   description = "GitHub environment of batch.yml's job, the only job that may assume the batch role (its own environment: a batch run neither waits for production's approvals nor shares the release jobs' subject)."
   type        = string

@@ -46,6 +46,14 @@ run "production_reads_its_own_models" {
     condition     = aws_lambda_function.redeploy.environment[0].variables["ARTIFACT_BUCKET"] == "textclf-prod-artifacts-123456789012"
     error_message = "production's Lambda deploys models of its own bucket"
   }
+
+  assert {
+    condition = (
+      strcontains(aws_iam_role.github_release.assume_role_policy, "repo:acme/text-classifier:environment:production-infra:ref:refs/heads/main") &&
+      !strcontains(aws_iam_role.github_promote.assume_role_policy, "production-infra")
+    )
+    error_message = "production's release role (not its promote role) trusts release.yml's production-infra environment on main"
+  }
 }
 
 run "staging_deploys_productions_published_models" {
@@ -107,6 +115,16 @@ run "staging_deploys_productions_published_models" {
   assert {
     condition     = strcontains(aws_iam_role.github_release.assume_role_policy, "repo:acme/text-classifier:environment:staging:ref:refs/heads/main")
     error_message = "staging's roles trust the staging environment on main"
+  }
+
+  # Staging's one job applies and promotes in `staging` (no reviewers): no infra environment, and
+  # production's production-infra job opens none of staging's roles.
+  assert {
+    condition = alltrue([for role in [aws_iam_role.github_release, aws_iam_role.github_promote] :
+      jsondecode(role.assume_role_policy).Statement[0].Condition.StringLike["token.actions.githubusercontent.com:sub"] == [
+        "repo:acme/text-classifier:environment:staging:ref:refs/heads/main",
+    ]])
+    error_message = "staging's release and promote roles trust the staging environment on main only, not production-infra"
   }
 
   # The boundary of every staging role (boundary.tf): production's bucket and key are read only,

@@ -127,11 +127,21 @@ run "defaults" {
   }
 
   assert {
-    condition = alltrue([for role in [aws_iam_role.github_release, aws_iam_role.github_promote, aws_iam_role.github_state] :
+    condition = alltrue([for role in [aws_iam_role.github_promote, aws_iam_role.github_state] :
       jsondecode(role.assume_role_policy).Statement[0].Condition.StringLike["token.actions.githubusercontent.com:sub"] == [
         "repo:acme/text-classifier:environment:production:ref:refs/heads/main",
     ]])
-    error_message = "the release, promote and state roles must trust the production environment on main only (subject with the ref)"
+    error_message = "the promote and state roles must trust the production environment on main only (subject with the ref)"
+  }
+
+  # release.yml's production-infra job (apply and images on every push, never held by production's
+  # reviewers) has an environment of its own, which only the release role trusts.
+  assert {
+    condition = jsondecode(aws_iam_role.github_release.assume_role_policy).Statement[0].Condition.StringLike["token.actions.githubusercontent.com:sub"] == [
+      "repo:acme/text-classifier:environment:production:ref:refs/heads/main",
+      "repo:acme/text-classifier:environment:production-infra:ref:refs/heads/main",
+    ]
+    error_message = "the release role must trust the production and production-infra environments on main only"
   }
 
   # --- each role trusts the jobs of its own workflow file (job_workflow_ref)

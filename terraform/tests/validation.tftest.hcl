@@ -33,6 +33,8 @@ run "bad_values_1" {
     data_bucket_name           = "Textclf-Data"    # uppercase
     artifacts_bucket_name      = "textclf..art"    # two dots in a row
     github_owner_id            = 1234              # without github_repository_id
+    # The release environment itself (its reviewers would hold the apply and images again).
+    github_infra_environments = { production = "Production" }
   }
 
   expect_failures = [
@@ -42,6 +44,7 @@ run "bad_values_1" {
     var.data_bucket_name,
     var.artifacts_bucket_name,
     var.github_repository_id,
+    var.github_infra_environments,
   ]
 }
 

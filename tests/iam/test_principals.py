@@ -101,6 +101,27 @@ def test_a_token_opens_only_the_role_its_job_is_trusted_for(env: Account):
             env.github("state", job)  # and no other workflow's job gets the state role
 
 
+def test_production_infra_opens_the_release_role_and_no_other(env: Account):
+    """release.yml's production-infra job (production's Terraform apply and images on every push)
+    runs in an environment of its own, with no reviewers, so production's approvals never hold it:
+    production's release role trusts its subject (terraform/iam.tf, github_infra_environments), the
+    promote role (which changes the endpoint) and the state and batch roles do not. The same
+    environment off main, or from another workflow file, opens nothing."""
+    infra = principals.release(GITHUB_REPOSITORY, environment="production-infra")
+    assert env.github("release", infra)["AWS_ACCESS_KEY_ID"].startswith("ASIA")
+    for role in ("promote", "state", "batch"):
+        with pytest.raises(ClientError, match=r"AccessDenied.*sts:AssumeRoleWithWebIdentity"):
+            env.github(role, infra)
+    for job in (
+        principals.release(GITHUB_REPOSITORY, environment="production-infra", branch="feature"),
+        principals.release(GITHUB_REPOSITORY, environment="production-infra", workflow="batch.yml"),
+        principals.release(GITHUB_REPOSITORY, environment="production-infra", workflow="state.yml"),
+    ):
+        for role in ("release", "promote", "state"):
+            with pytest.raises(ClientError, match=r"AccessDenied.*sts:AssumeRoleWithWebIdentity"):
+                env.github(role, job)
+
+
 def test_the_state_role_reads_what_production_serves_and_nothing_else(env: Account):
     """state.yml compares the endpoint with deploy/production.yaml (textclf.release.desired
     compare): it describes the endpoint, its config and its model, and may not deploy, invoke the

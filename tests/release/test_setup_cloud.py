@@ -121,3 +121,62 @@ def test_variables_are_created_changed_or_left(dry_run: bool) -> None:
         assert gh.values["UNRELATED"] == "kept"
         setup_cloud.step_variables(setup, "staging", wanted)
         assert setup.steps[-1].outcome == "unchanged"
+
+
+def test_production_infra_gets_productions_variables_and_staging_its_own() -> None:
+    """release.yml's production-infra job (production's apply and images, in an environment of its
+    own so production's reviewers do not hold it) reads production's release role and region."""
+
+    class PerPath:
+        def __init__(self) -> None:
+            self.sets: dict[str, dict[str, str]] = {}
+
+        def __call__(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+            where = self.sets.setdefault(
+                path.split("?")[0].removesuffix("/" + (body or {}).get("name", "")), {}
+            )
+            if method == "GET":
+                return {"variables": [{"name": k, "value": v} for k, v in where.items()]}
+            assert body is not None
+            where[body["name"]] = body["value"]
+            return {}
+
+    gh = PerPath()
+    setup = Setup(REPO, [], dry_run=False, root=ROOT, gh=gh, run=no_make)
+    outputs = {
+        env: {"region": "us-east-1", "release_role_arn": f"arn:aws:iam::1:role/{env}-release"}
+        for env in ("production", "staging")
+    }
+    setup.outputs = outputs
+    setup_cloud.step_every_variable_set(setup)
+    environments = f"repos/{REPO}/environments"
+    role = {path: values.get("AWS_RELEASE_ROLE_ARN") for path, values in gh.sets.items()}
+    assert role == {
+        f"repos/{REPO}/actions/variables": "arn:aws:iam::1:role/production-release",
+        f"{environments}/production/variables": "arn:aws:iam::1:role/production-release",
+        f"{environments}/production-infra/variables": "arn:aws:iam::1:role/production-release",
+        f"{environments}/staging/variables": "arn:aws:iam::1:role/staging-release",
+    }
+    assert [step.name for step in setup.steps] == [
+        "repository variables",
+        "production environment variables",
+        "production-infra environment variables",
+        "staging environment variables",
+    ]
+
+
+def test_a_dry_run_before_production_infra_exists_plans_its_variables() -> None:
+    """An account set up before production-infra existed: the dry run plans its variables instead
+    of failing on the environment GitHub does not have yet (404)."""
+
+    def gh(method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        assert method == "GET", "a dry run writes nothing"
+        if "/environments/production-infra/" in path:
+            raise SettingsError(f"gh api {method} {path}: Not Found (HTTP 404)")
+        return {"variables": []}
+
+    setup = Setup(REPO, [], dry_run=True, root=ROOT, gh=gh, run=no_make)
+    setup.outputs = {env: {"region": "us-east-1"} for env in ("production", "staging")}
+    setup_cloud.step_every_variable_set(setup)
+    (step,) = [step for step in setup.steps if step.name == "production-infra environment variables"]
+    assert step.outcome == "would change" and "would create AWS_REGION" in step.detail

@@ -154,7 +154,7 @@ def test_every_setting_is_applied_and_read_back():
     notes: list[str] = []
     done = github_settings.apply(settings(), github, notes.append)
 
-    assert len(done) == 9 and notes == []
+    assert len(done) == 10 and notes == []
     assert (
         done[-1]
         == "secret RETRAIN_TOKEN: in environments retrain, staging, production only, no repository secret"
@@ -227,6 +227,57 @@ def test_a_private_repository_on_team_gets_branch_protection_and_code_owners_not
     ]
     with pytest.raises(SettingsError, match="at least one reviewer"):
         github_settings.apply(settings(reviewers=[]), FakeGitHub(visibility="private", plan="enterprise"))
+
+
+@pytest.mark.parametrize(
+    "plan, visibility", [("enterprise", "private"), ("team", "private"), ("free", "public")]
+)
+def test_production_infra_is_created_main_only_and_never_with_reviewers(plan: str, visibility: str):
+    """release.yml's production-infra job (production's apply and images on every push) has an
+    environment of its own: where production gets reviewers, production-infra gets none, so no push
+    waits for an approval before its images are pushed. It is said in what was set."""
+    github = FakeGitHub(visibility=visibility, plan=plan)
+    done = github_settings.apply(settings(), github, lambda line: None)
+    infra = github.state[f"repos/{REPO}/environments/production-infra"]
+    assert "reviewers" not in infra and "wait_timer" not in infra
+    assert infra["deployment_branch_policy"] == {"protected_branches": False, "custom_branch_policies": True}
+    assert github.policies["production-infra"] == [{"id": 8, "name": "main"}]
+    (line,) = [line for line in done if line.startswith("environment production-infra:")]
+    assert line.startswith("environment production-infra: branch main only, no reviewers")
+    assert "never waiting for production's approval" in line
+    if plan == "enterprise" or visibility == "public":  # production itself keeps its reviewers
+        production = github.state[f"repos/{REPO}/environments/production"]
+        assert [r["id"] for r in production["reviewers"]] == [11, 22]
+
+
+def test_production_infra_with_reviewers_someone_added_is_refused_naming_where_to_remove_them():
+    class Held(FakeGitHub):
+        def _read(self, path: str) -> Any:
+            read = super()._read(path)
+            if path.endswith("/environments/production-infra"):
+                read["protection_rules"].insert(0, {"type": "required_reviewers", "reviewers": []})
+            return read
+
+    with pytest.raises(SettingsError) as refused:
+        github_settings.apply(settings(), Held(visibility="private", plan="enterprise"))
+    message = str(refused.value)
+    assert message.startswith("environment production-infra has protection rules (required_reviewers)")
+    assert "not in ECR" in message and "Settings > Environments > production-infra" in message
+
+    # A wait timer of 0 minutes holds nothing.
+    class NoWait(FakeGitHub):
+        def _read(self, path: str) -> Any:
+            read = super()._read(path)
+            if path.endswith("/environments/production-infra"):
+                read["protection_rules"].append({"type": "wait_timer", "wait_timer": 0})
+            return read
+
+    github_settings.apply(settings(), NoWait(), lambda line: None)
+
+
+def test_production_infra_must_differ_from_the_other_environments():
+    with pytest.raises(SettingsError, match="must differ"):
+        github_settings.apply(settings(infra_environment="Production"), FakeGitHub())
 
 
 def test_a_private_repository_on_free_cannot_be_protected_and_says_why():

@@ -255,10 +255,12 @@ def test_release_workflow_goes_through_staging_then_production() -> None:
     assert workflow["concurrency"] == {"group": "release", "cancel-in-progress": False}
     jobs = workflow["jobs"]
     staging, production, infra = jobs["staging"], jobs["production"], jobs["production-infra"]
+    # production-infra has an environment of its own: production's reviewers never hold its images
+    # (tests/workflows/test_release_infra_environment.py).
     assert (staging["environment"], production["environment"], infra["environment"]) == (
         "staging",
         "production",
-        "production",
+        "production-infra",
     )
     assert staging["env"]["DEPLOY_ENV"] == "staging" and production["env"]["DEPLOY_ENV"] == "production"
     assert "id-token" not in jobs["plan"]["permissions"]

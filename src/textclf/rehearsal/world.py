@@ -5,6 +5,11 @@ What act cannot do as GitHub does, and how the world makes up for it (said here,
 - act has no per-environment variables (nektos/act docs, "Vars"; issue #1891 "environment
   secrets/vars"): each run is one `act -j JOB` invocation given the variables of that job's
   environment (repository variables overlaid with the environment's, as GitHub resolves them).
+  act gives them to every job of the run, the jobs JOB needs included, which on GitHub may be
+  bound to other environments (release.yml's production-infra, needed by production): a run is
+  refused when a job would read a variable GitHub resolves differently for that job's own
+  environment (`variables_differ`), so an environment `make setup-cloud` left without a variable
+  its job reads fails here as on GitHub.
 - act has no OIDC token service and no environment protection rules: the stand-in checkout plays
   the runner's token endpoint set-up (textclf.rehearsal.standins), and production is released by a
   reviewed pull request in git, which the world's fake GitHub enforces (branch protection as
@@ -424,6 +429,16 @@ class World:
             **(secrets or {}),
         }
         variables = {**self.repo.variables, **(self.repo.environments.get(environment or "", {}))}
+        definition = yaml.safe_load(
+            (run_dir / ".github" / "workflows" / workflow).read_text(encoding="utf-8")
+        )
+        differ = variables_differ(self.repo, definition, job, variables)
+        if differ:
+            raise RehearsalError(
+                f"{workflow}: act gives every job of the run {environment or 'the repository'}'s variables, "
+                f"but GitHub resolves {'; '.join(differ)}: set them (make setup-cloud) or run the jobs as "
+                "separate act runs"
+            )
         command = [act_binary(), event, "-W", f".github/workflows/{workflow}", "-e", str(event_file)]
         command += ["-P", "ubuntu-latest=-self-hosted", "--no-skip-checkout", "--no-cache-server"]
         command += ["--concurrent-jobs", "1", "--actor", "octocat"]
@@ -612,6 +627,38 @@ class World:
             "site_packages": sysconfig.get_paths()["purelib"],
         }
         (self.root / "world.json").write_text(json.dumps(facts, indent=1), encoding="utf-8")
+
+
+def job_environment(definition: dict[str, Any], job: str) -> str | None:
+    """The environment a job is bound to (`environment: NAME` or `environment: {name: NAME}`)."""
+    environment = ((definition.get("jobs") or {}).get(job) or {}).get("environment")
+    if isinstance(environment, dict):
+        environment = environment.get("name")
+    return str(environment) if environment else None
+
+
+def variables_differ(
+    repo: Repository, definition: dict[str, Any], job: str | None, given: dict[str, str]
+) -> list[str]:
+    """Each `vars.NAME` a job of the run `act -j job` reads whose value on GitHub, for that job
+    (repository variables overlaid with its own environment's: GitHub Docs, "Store information in
+    variables", precedence), differs from `given`, the one set act gives all the run's jobs; as
+    "vars.NAME for job J (environment E) to 'value'" lines. Empty when act's run matches GitHub's."""
+    jobs = definition.get("jobs") or {}
+    shared = json.dumps({k: v for k, v in definition.items() if k != "jobs"})
+    found: list[str] = []
+    for name in jobs_run(jobs, job):
+        environment = job_environment(definition, name)
+        resolved = {**repo.variables, **repo.environments.get(environment or "", {})}
+        for variable in sorted(
+            set(re.findall(r"\bvars\.([A-Za-z_][A-Za-z0-9_]*)", shared + json.dumps(jobs[name])))
+        ):
+            if resolved.get(variable) != given.get(variable):
+                found.append(
+                    f"vars.{variable} for job {name} (environment {environment or 'none'}) to "
+                    f"{resolved.get(variable, '')!r}"
+                )
+    return found
 
 
 def jobs_run(jobs: dict[str, Any], job: str | None) -> list[str]:

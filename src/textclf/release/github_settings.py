@@ -24,10 +24,16 @@ able to get code onto the release branch.
 4. Fork pull requests get no write token, secrets or variables, and need an approval to run
    (private and internal repositories; public ones give forks a read-only token and no secrets
    anyway). REST: PUT /repos/{repo}/actions/permissions/fork-pr-workflows-private-repos.
-5. Environments `production`, `staging` and `batch`: deployments from the release branch only;
-   production's required reviewers (no self-review) where the plan offers them. batch.yml's job has
-   an environment of its own (no reviewers): a batch run scores with the production model but
-   changes nothing, and the batch role trusts only that environment's subject (terraform/batch.tf).
+5. Environments `production`, `production-infra`, `staging` and `batch`: deployments from the
+   release branch only; production's required reviewers (no self-review) where the plan offers them.
+   release.yml's production-infra job (production's Terraform apply and main's images, on every
+   push) has an environment of its own that never has reviewers: bound to `production`, it would
+   wait for an approval on every push where production has reviewers, and pull requests would find
+   no training image meanwhile. Production's release role trusts its subject, the promote role does
+   not (terraform/iam.tf, github_infra_environments); one that reads back with reviewers or a wait
+   timer is refused. batch.yml's job has an environment of its own (no reviewers): a batch run
+   scores with the production model but changes nothing, and the batch role trusts only that
+   environment's subject (terraform/batch.tf).
    Environment `retrain`: retrain.yml's job that opens the retraining pull request (main only, no
    reviewers). REST: PUT /repos/{repo}/environments/{name} and its deployment-branch-policies.
 6. The bot token RETRAIN_TOKEN is an environment secret of `retrain`, `staging` and `production`
@@ -79,6 +85,9 @@ REQUIRED_CHECKS = ["what the PR changes", "lint and fast tests", "slow tests", "
 # The GitHub Actions app: a required check bound to it is satisfied only by a check run that a
 # workflow reported (REST, branch protection: required_status_checks.checks[].app_id).
 GITHUB_ACTIONS_APP_ID = 15368
+# The environment of release.yml's production-infra job: production's Terraform apply and main's
+# images on every push, never held by production's approvals (terraform github_infra_environments).
+INFRA_ENVIRONMENT = "production-infra"
 PAID_PLANS = {"pro", "team", "enterprise", "business"}  # business: GitHub Enterprise Cloud's older name
 ENTERPRISE_PLANS = {"enterprise", "business"}
 
@@ -121,6 +130,8 @@ class Settings:
     reviewers: list[str]  # GitHub user logins who approve production deployments (where offered)
     environment: str = "production"
     branch: str = "main"
+    # release.yml's production-infra job (terraform github_infra_environments): never reviewers.
+    infra_environment: str = INFRA_ENVIRONMENT
     staging_environment: str = "staging"
     batch_environment: str = "batch"  # batch.yml's job (terraform github_batch_environment)
     retrain_environment: str = "retrain"  # retrain.yml's pull request job: the bot token's only
@@ -258,6 +269,7 @@ def check_inputs(settings: Settings) -> None:
         )
     for flag, environment in (
         ("--environment", settings.environment),
+        ("production-infra", settings.infra_environment),
         ("staging", settings.staging_environment),
         ("batch", settings.batch_environment),
         ("retrain", settings.retrain_environment),
@@ -267,15 +279,11 @@ def check_inputs(settings: Settings) -> None:
                 f"environment {environment[:120]!r} ({flag}) must be 1-255 letters, digits, spaces, '.', "
                 "'_' or '-'"
             )
-    names = [
-        settings.environment,
-        settings.staging_environment,
-        settings.batch_environment,
-        settings.retrain_environment,
-    ]
+    names = environment_names(settings)
     if len({name.lower() for name in names}) < len(names):
         raise SettingsError(
-            f"environments {', '.join(map(repr, names))} (production, staging, batch, retrain) must "
+            f"environments {', '.join(map(repr, names))} (production, production-infra, staging, batch, "
+            "retrain) must "
             "differ: each needs its own (environment names are not case-sensitive)"
         )
     for login in settings.reviewers:
@@ -589,13 +597,19 @@ def _fork_pull_requests(gh: Gh, repo: str, plan: Plan, outcome: Outcome) -> None
     outcome.applied.append("fork pull requests: no write token, no secrets or variables, approval to run")
 
 
-def _environments(gh: Gh, repo: str, settings: Settings, plan: Plan, outcome: Outcome) -> None:
-    names = (
+def environment_names(settings: Settings) -> list[str]:
+    """Every environment the settings create, production's first."""
+    return [
         settings.environment,
+        settings.infra_environment,
         settings.staging_environment,
         settings.batch_environment,
         settings.retrain_environment,
-    )
+    ]
+
+
+def _environments(gh: Gh, repo: str, settings: Settings, plan: Plan, outcome: Outcome) -> None:
+    names = environment_names(settings)
     if not plan.environments:
         outcome.unavailable.append(
             f"environments {', '.join(names)} (a {plan}: GitHub Pro, Team or Enterprise): jobs bound to "
@@ -620,9 +634,39 @@ def _environments(gh: Gh, repo: str, settings: Settings, plan: Plan, outcome: Ou
             f"moves by a reviewed pull request to deploy/{settings.environment}.yaml, guarded by branch "
             "protection and code owners"
         )
+    _set_environment(gh, repo, settings.infra_environment, settings.branch, [])
+    _no_protection_rules(gh, repo, settings)
+    outcome.applied.append(
+        f"environment {settings.infra_environment}: branch {settings.branch} only, no reviewers "
+        f"(release.yml's production-infra job: {settings.environment}'s Terraform apply and images on "
+        f"every push, never waiting for {settings.environment}'s approval; its subject opens the release "
+        "role only)"
+    )
     for name in (settings.staging_environment, settings.batch_environment, settings.retrain_environment):
         _set_environment(gh, repo, name, settings.branch, [])
         outcome.applied.append(f"environment {name}: branch {settings.branch} only, no reviewers")
+
+
+def _no_protection_rules(gh: Gh, repo: str, settings: Settings) -> None:
+    """The infra environment holds no job: required reviewers or a wait timer someone added there
+    would hold every push's images, so pull requests would find no training image (GitHub Docs,
+    "Using environments for deployment": a job referencing an environment is sent to a runner only
+    after its protection rules pass). Refused, naming where to remove them."""
+    name = settings.infra_environment
+    read = gh("GET", f"{repo}/environments/{quote(name, safe='')}")
+    held = sorted(
+        str(rule.get("type"))
+        for rule in read.get("protection_rules") or []
+        if rule.get("type") not in ("branch_policy", None)
+        and (rule.get("type") != "wait_timer" or rule.get("wait_timer"))
+    )
+    if held:
+        raise SettingsError(
+            f"environment {name} has protection rules ({', '.join(held)}): release.yml's production-infra "
+            f"job would wait on every push to {settings.branch} and pull requests would fail 'not in ECR' "
+            f"meanwhile; remove them (Settings > Environments > {name}; {settings.environment}'s reviewers "
+            "stay on the production job) and run this again"
+        )
 
 
 def _user_id(gh: Gh, login: str) -> int:

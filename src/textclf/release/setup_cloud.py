@@ -6,9 +6,10 @@ The steps, in order, each reporting what it created, changed or left as it was:
 1. the Terraform state bucket (`make bootstrap`), unless the backend file names a bucket that exists;
 2. production's and staging's infrastructure (`make infra-apply DEPLOY_ENV=...`);
 3. the GitHub settings releases rely on (textclf.release.github_settings: branch protection, OIDC
-   subject, workflow token, fork pull requests, both environments);
+   subject, workflow token, fork pull requests, the environments);
 4. the repository variables (production's Terraform outputs) and each environment's variables
-   (its own outputs), through the REST API's variables endpoints;
+   (its own outputs; production-infra's are production's: its job applies production's
+   infrastructure and pushes its images), through the REST API's variables endpoints;
 5. the DVC remote (`make dvc-remote`) and the first `dvc push` of the data main pins;
 6. the first images in each environment's ECR (`make images-push`: only the tags it lacks);
 7. a read-back of what a first pull request uses: the variables as GitHub returns them, the PR
@@ -48,9 +49,17 @@ from textclf.release import github_settings
 from textclf.release.github_settings import Gh, SettingsError
 
 ENVIRONMENTS = ("production", "staging")
-# Repository or environment variables from Terraform's outputs (docs/workflows.md's table). The
-# repository's are production's (pr, retrain and batch read them); each environment's override
-# them in the release's jobs bound to it.
+# The variable sets and whose Terraform outputs each holds: the repository's are production's (pr,
+# retrain and batch read them); each environment's override them in the release's jobs bound to it.
+# release.yml's production-infra job applies production and pushes its images in an environment of
+# its own (no reviewers), which holds production's.
+VARIABLE_SETS: dict[str | None, str] = {
+    None: "production",
+    "production": "production",
+    github_settings.INFRA_ENVIRONMENT: "production",
+    "staging": "staging",
+}
+# Repository or environment variables from Terraform's outputs (docs/workflows.md's table).
 VARIABLE_OUTPUTS = {
     "AWS_REGION": "region",
     "ARTIFACTS_BUCKET": "artifacts_bucket",
@@ -460,10 +469,11 @@ def step_github_settings(setup: Setup) -> None:
         "OIDC subject": f"{repo}/actions/oidc/customization/sub",
         "protection of main": f"{repo}/branches/main/protection",
         "workflow permissions": f"{repo}/actions/permissions/workflow",
-        **{f"environment {name}": f"{repo}/environments/{name}" for name in ENVIRONMENTS},
+        **{f"environment {name}": f"{repo}/environments/{name}" for name in VARIABLE_SETS if name},
         **{
             f"branch policies of {name}": f"{repo}/environments/{name}/deployment-branch-policies"
-            for name in ENVIRONMENTS
+            for name in VARIABLE_SETS
+            if name
         },
     }
     if setup.dry_run:
@@ -507,7 +517,14 @@ def current_variables(gh: Gh, repository: str, environment: str | None) -> dict[
     found: dict[str, str] = {}
     page = 1
     while True:
-        answer = gh("GET", f"{_variables_path(repository, environment)}?per_page=100&page={page}")
+        try:
+            answer = gh("GET", f"{_variables_path(repository, environment)}?per_page=100&page={page}")
+        except SettingsError as error:
+            # An environment not created yet (a dry run before `make github-settings` made one
+            # added since, such as production-infra): none of its variables exist.
+            if environment is not None and ("404" in str(error) or "Not Found" in str(error)):
+                return found
+            raise
         listed = answer.get("variables") or []
         found |= {item["name"]: item["value"] for item in listed}
         if len(listed) < 100:
@@ -536,6 +553,13 @@ def step_variables(setup: Setup, environment: str | None, wanted: dict[str, str]
     ]
     outcome = "unchanged" if not (created or changed) else ("would change" if setup.dry_run else "changed")
     setup.report(where, outcome, "; ".join(filter(None, details)))
+
+
+def step_every_variable_set(setup: Setup) -> None:
+    """The repository's variables and each environment's, from the Terraform outputs VARIABLE_SETS
+    names (production-infra's are production's)."""
+    for environment, source in VARIABLE_SETS.items():
+        step_variables(setup, environment, wanted_variables(setup.outputs[source]))
 
 
 def step_secret(setup: Setup) -> None:
@@ -660,8 +684,8 @@ def read_back(setup: Setup) -> list[str]:
 
     problems: list[str] = []
     checked: list[str] = []
-    for environment in (None, *ENVIRONMENTS):
-        outputs = setup.outputs["production" if environment is None else environment]
+    for environment, source in VARIABLE_SETS.items():
+        outputs = setup.outputs[source]
         wanted = wanted_variables(outputs)
         current = current_variables(setup.gh, setup.repository, environment)
         wrong = [name for name in wanted if current.get(name) != wanted[name]]
@@ -759,8 +783,7 @@ def setup_cloud(setup: Setup) -> list[Step]:
     if setup.dry_run and state_exists:  # what the environments hold now (empty before an apply)
         setup.outputs = {env: setup.terraform_outputs(env) for env in ENVIRONMENTS}
     if all(setup.outputs.get(env) for env in ENVIRONMENTS):
-        for environment in (None, *ENVIRONMENTS):
-            step_variables(setup, environment, wanted_variables(setup.outputs[environment or "production"]))
+        step_every_variable_set(setup)
     else:
         setup.report("variables", "would create", "from Terraform's outputs once both environments exist")
     step_secret(setup)
