@@ -43,14 +43,41 @@ class Untouchable:
         raise AssertionError(f"publish called S3's {name} before refusing")
 
 
+# serving.json as the training program writes it with `auto` (textclf.pipeline.export.choose_graph):
+# chosen on the validation split only; the train stage takes it unchanged (the format since f832974).
+VALIDATION_SCORES = {"none": {"accuracy": 0.9, "macro_f1": 0.9}, "int8": {"accuracy": 0.8, "macro_f1": 0.8}}
+JOB_AUTO = {
+    "quantize": "none",
+    "graph": "model.onnx",
+    "rule": "auto",
+    "int8_tolerance": 0.01,
+    "reason": "int8 more than 0.01 of fp32 on the validation split (validation: accuracy 0.8000 vs 0.9000)",
+    "scores": {"validation": VALIDATION_SCORES},
+}
+# The same folder's serving.json as the train stage rewrote it before f832974: chosen again on the
+# validation and test splits, in evaluate's batches; the job's archive kept JOB_AUTO.
+REWRITTEN_AUTO = {
+    **JOB_AUTO,
+    "reason": "int8 more than 0.01 of fp32 on the validation and test splits (test: accuracy 0.7 vs 0.9)",
+    "scores": {"validation": VALIDATION_SCORES, "test": VALIDATION_SCORES},
+    "batch_size": 64,
+}
+
+
 @pytest.fixture
-def evaluated(tmp_path: Path, monkeypatch, tiny_model_dir: Path) -> Path:
+def serving_record() -> dict:
+    """The evaluated folder's serving.json (a test parametrizing `serving_record` replaces it)."""
+    return SERVING
+
+
+@pytest.fixture
+def evaluated(tmp_path: Path, monkeypatch, tiny_model_dir: Path, serving_record: dict) -> Path:
     """A workspace whose models/model the evaluate stage scored (its metrics/eval.json), the gate
     passed (the tiny model's scores do not matter here); returns the model folder."""
     monkeypatch.chdir(tmp_path)
     model = tmp_path / promote.MODEL_DIR
     shutil.copytree(tiny_model_dir, model)
-    (model / "serving.json").write_text(json.dumps(SERVING), encoding="utf-8")
+    (model / "serving.json").write_text(json.dumps(serving_record), encoding="utf-8")
     prepared = tmp_path / "data" / "prepared"
     prepared.mkdir(parents=True)
     lines = [json.dumps({"text": text, "label": label}) for text, label in TEST_ROWS]
@@ -268,21 +295,69 @@ def test_the_release_refuses_an_archive_whose_tokenizer_was_not_evaluated(
     assert "Nothing was released" in message, message
 
 
-def test_the_release_takes_a_jobs_serving_json_that_serves_the_evaluated_graph(
-    evaluated: Path, metrics: dict
+@pytest.mark.parametrize("serving_record", [SERVING, JOB_AUTO], ids=["rule-none", "auto-on-validation"])
+def test_the_release_refuses_a_serving_json_that_differs_beyond_the_graph_in_the_new_format(
+    evaluated: Path, metrics: dict, serving_record: dict
 ) -> None:
-    """A pull request's archive is its SageMaker job's output: with `auto` the runner rewrote
-    serving.json after scoring the test split, so the bytes differ; the graph served must not."""
-    job_choice = {**SERVING, "reason": "chosen in the job on the validation split"}
-    assert release_check(
-        archive_of(evaluated, replace={"serving.json": json.dumps(job_choice).encode()}), metrics
-    )
-    other = {**SERVING, "quantize": "int8", "graph": "model.int8.onnx"}
-    archive = archive_of(evaluated, replace={"serving.json": json.dumps(other).encode()})
-    with pytest.raises(
-        promote.ReleaseError, match=r"serving\.json serves model\.int8\.onnx, but .* evaluated model\.onnx"
-    ):
+    """Review F2: the training program writes serving.json once and the train stage takes it
+    unchanged, so a record of that format (any fixed rule, or `auto` chosen on the validation
+    split) ships the bytes it evaluated: any other field changed is refused, naming the rule."""
+    assert release_check(archive_of(evaluated, "./"), metrics)  # the evaluated bytes
+    edited = {**serving_record, "reason": "edited after evaluation"}  # the same graph served
+    archive = archive_of(evaluated, replace={"serving.json": json.dumps(edited).encode()})
+    with pytest.raises(promote.ReleaseError) as refused:
         release_check(archive, metrics)
+    message = str(refused.value)
+    assert f"models/{COMMIT}/model.tar.gz/serving.json has sha256" in message, message
+    rule = f"the training program's own choice (rule {serving_record['rule']})"
+    assert f"compared byte for byte: the evaluated record is {rule}" in message, message
+    assert "Nothing was released" in message and "\n" not in message, message
+
+
+@pytest.mark.parametrize("serving_record", [REWRITTEN_AUTO], ids=["auto-rewritten-by-the-train-stage"])
+def test_a_model_published_in_the_old_format_is_compared_by_its_graph_only(
+    evaluated: Path, metrics: dict, serving_record: dict
+) -> None:
+    """A model published before f832974: with `auto` the train stage rewrote serving.json after
+    the job (choosing on the validation and test splits), so the job's archive legitimately holds
+    other bytes than the evaluated record; the graph served must not differ."""
+    assert set(metrics["serving"]["scores"]) == {"validation", "test"}  # what tells the format
+    assert release_check(
+        archive_of(evaluated, replace={"serving.json": json.dumps(JOB_AUTO).encode()}), metrics
+    )
+    other = {**JOB_AUTO, "quantize": "int8", "graph": "model.int8.onnx"}
+    archive = archive_of(evaluated, replace={"serving.json": json.dumps(other).encode()})
+    with pytest.raises(promote.ReleaseError) as refused:
+        release_check(archive, metrics)
+    message = str(refused.value)
+    assert "serving.json serves model.int8.onnx, but" in message and "evaluated model.onnx" in message, (
+        message
+    )
+    rule = "an auto choice scored on the test and validation splits"
+    assert f"compared by the graph it serves only: the evaluated record is {rule}" in message, message
+
+
+def test_a_record_of_another_shape_is_compared_byte_for_byte(evaluated: Path, metrics: dict) -> None:
+    """Only the old format's own record (auto, scored on the validation split and more) loosens
+    the comparison: a record without scores, on another split, under a fixed rule, or an eval.json
+    without `serving`, fails closed."""
+    edited = archive_of(evaluated, replace={"serving.json": json.dumps({**SERVING, "reason": "x"}).encode()})
+    for serving in (
+        {"rule": "auto"},
+        {"rule": "auto", "scores": []},
+        {"rule": "auto", "scores": {}},
+        {"rule": "auto", "scores": {"test": VALIDATION_SCORES}},
+        {**REWRITTEN_AUTO, "rule": "none"},
+        None,
+        "auto",
+    ):
+        shaped = (
+            {**metrics, "serving": serving}
+            if serving is not None
+            else {key: value for key, value in metrics.items() if key != "serving"}
+        )
+        with pytest.raises(promote.ReleaseError, match="compared byte for byte"):
+            release_check(edited, shaped)
 
 
 def test_the_release_refuses_an_archive_missing_a_served_file_or_not_a_tar(
@@ -321,17 +396,22 @@ def stage_from_job(archive: bytes, tmp_path: Path) -> list[str]:
     return promote.stage_publish(tmp_path / "build" / "publish", s3=FakeS3(archive, JOB_KEY))
 
 
+@pytest.mark.parametrize("serving_record", [JOB_AUTO])
 def test_stage_publish_checks_the_jobs_archive_the_function_publishes(
-    evaluated: Path, tmp_path: Path
+    evaluated: Path, tmp_path: Path, serving_record: dict
 ) -> None:
-    job_choice = {**SERVING, "reason": "chosen in the job on the validation split"}
-    assert "eval.json" in stage_from_job(
-        archive_of(evaluated, "./", replace={"serving.json": json.dumps(job_choice).encode()}), tmp_path
-    )
+    """The job's archive is the folder the train stage unpacked and evaluate judged: its
+    serving.json is the evaluated one byte for byte (the train stage takes the job's record)."""
+    assert "eval.json" in stage_from_job(archive_of(evaluated, "./"), tmp_path)
     shutil.rmtree(tmp_path / "build" / "publish")
-    other = {**SERVING, "quantize": "int8", "graph": "model.int8.onnx"}
+    other = {**JOB_AUTO, "quantize": "int8", "graph": "model.int8.onnx"}
+    rechosen = {**JOB_AUTO, "reason": "chosen again after the job"}
     for replaced, said in (
         ({"serving.json": json.dumps(other).encode()}, r"serving\.json serves model\.int8\.onnx"),
+        (
+            {"serving.json": json.dumps(rechosen).encode()},
+            r"serving\.json has sha256 .*compared byte for byte",
+        ),
         ({"tokenizer.json": b"{}"}, r"tokenizer\.json has sha256"),
     ):
         with pytest.raises(promote.ReleaseError, match=said) as refused:

@@ -541,7 +541,7 @@ def check_job_archive(url: str, metrics: dict[str, Any], metrics_file: Path, s3:
     with aws_errors(f"read {url} (the job's model)"):
         body = s3.get_object(Bucket=bucket, Key=key)["Body"]
         found = archive_served_files(body, recorded)
-    problems = served_archive_problems(recorded, found, metrics["graph"]["file"], url, str(metrics_file))
+    problems = served_archive_problems(recorded, found, metrics, url, str(metrics_file))
     if problems:
         raise ReleaseError(
             f"{url}, the job's model the training-run function would publish, is not the model folder "
@@ -855,7 +855,7 @@ def verify_archive(
             f"{expected or 'none'}: the archive is not the reviewed model; nothing was released"
         )
     if recorded is not None:
-        problems = served_archive_problems(recorded, found, metrics["graph"]["file"], artifact.url(), where)
+        problems = served_archive_problems(recorded, found, metrics, artifact.url(), where)
         if problems:
             raise ReleaseError(
                 f"{artifact.url()} is not the model folder its {METRICS_NAME} evaluated: "
@@ -919,29 +919,73 @@ def _served_quantize(body: bytes) -> Any:
     return record.get("quantize") if isinstance(record, dict) else None
 
 
+def serving_json_rule(metrics: dict[str, Any]) -> tuple[bool, str]:
+    """How the archive's serving.json is compared with the one `metrics` (an eval.json) evaluated:
+    (True, why) byte for byte, as every other served file; (False, why) by the graph it serves only.
+
+    eval.json's `serving` (textclf.pipeline.evaluate.serving_record: the record's rule and scores)
+    tells the two formats apart. Since the training program chooses alone (f832974), it writes
+    serving.json once, an `auto` choice scored on the validation split only
+    (textclf.pipeline.export.CHOICE_SPLIT), and the train stage takes it unchanged
+    (export.recorded_choice refuses any other record): the job's archive holds the evaluated bytes.
+    Before that, with `auto`, the train stage chose again on the validation and test splits and
+    rewrote serving.json after the job, so a model published then legitimately ships other bytes
+    than it evaluated: its record is `auto` scoring validation and more splits, and only the graph
+    it serves (the one field the server reads) is compared. A fixed rule (`none`, `int8`) was never
+    rewritten: byte for byte in both formats, as is a record of any other shape (fails closed)."""
+    from textclf.pipeline.export import CHOICE_SPLIT
+
+    serving = metrics.get("serving")
+    serving = serving if isinstance(serving, dict) else {}
+    scores = serving.get("scores")
+    # The train stage's rewrite scored the validation split and more (the test split): that record only.
+    if serving.get("rule") == "auto" and isinstance(scores, dict) and {CHOICE_SPLIT} < set(scores):
+        splits = sorted(str(name) for name in scores)
+        said = f"the {' and '.join(splits)} split{'s' if len(splits) > 1 else ''}" if splits else "no split"
+        return False, (
+            f"compared by the graph it serves only: the evaluated record is an auto choice scored on {said}, "
+            "which the train stage rewrote after the job before the training program chose alone on the "
+            f"{CHOICE_SPLIT} split"
+        )
+    rule = serving.get("rule")
+    return True, (
+        "compared byte for byte: the evaluated record is the training program's own choice (rule "
+        f"{rule if isinstance(rule, str) else 'not recorded'}), which the train stage takes unchanged"
+    )
+
+
 def served_archive_problems(
-    recorded: dict[str, str], found: dict[str, Any], graph: str, url: str, where: str
+    recorded: dict[str, str], found: dict[str, Any], metrics: dict[str, Any], url: str, where: str
 ) -> list[str]:
-    """How the archive's served files (archive_served_files) differ from `recorded`. serving.json
-    is compared by the graph it serves (the one field the server reads from it): a pull request's
-    archive is its SageMaker job's output and the train stage takes the job's serving.json
-    unchanged (textclf.pipeline.export.recorded_choice), so a differing served graph means another
-    run's archive or an edited record."""
+    """How the archive's served files (archive_served_files) differ from `recorded`, the served
+    files `metrics` (an eval.json) evaluated. serving.json must serve the evaluated graph, and be
+    the evaluated bytes unless the record is of the format the train stage rewrote
+    (serving_json_rule, which the refusal names): a pull request's archive is its SageMaker job's
+    output and the train stage takes the job's serving.json unchanged, so another graph or other
+    bytes mean another run's archive or an edited record."""
     from textclf.pipeline.export import GRAPH_FILES, SERVING_FILE
 
     if "" in found:
         return [found[""]]
     found, problems = dict(found), []
+    graph = metrics["graph"]["file"]
     quantize = found.pop("quantize", None)
-    if found.pop(SERVING_FILE, None) is not None:
+    shipped_serving = found.pop(SERVING_FILE, None)
+    if shipped_serving is not None:
+        exact, rule = serving_json_rule(metrics)
         if GRAPH_FILES.get(quantize) != graph:
             problems.append(
                 f"{url}/{SERVING_FILE} serves {GRAPH_FILES.get(quantize, repr(quantize))}, but {where} "
                 f"evaluated {graph} (not the folder evaluate judged: another run's archive, or an edited "
-                "serving.json)"
+                f"serving.json; {rule})"
             )
         elif SERVING_FILE not in recorded:
             problems.append(f"{url}/{SERVING_FILE} is served but {where} evaluated no such file")
+        elif exact and shipped_serving != recorded[SERVING_FILE]:
+            problems.append(
+                f"{url}/{SERVING_FILE} has sha256 {shipped_serving[:12]}, {where} evaluated "
+                f"{recorded[SERVING_FILE][:12]} (another run's archive, or an edited serving.json; {rule})"
+            )
     elif SERVING_FILE in recorded:
         problems.append(f"{url}/{SERVING_FILE} is missing ({where} evaluated one)")
     others = {name: digest for name, digest in recorded.items() if name != SERVING_FILE}
