@@ -18,7 +18,9 @@ PR_NUMBER ?=
 # at, while metrics/eval.json is HEAD's own: the champion read from the base would be the model
 # itself, and the gate's champion check would pass by comparing the model with itself. Refused,
 # saying which base to use, unless CHAMPION=bucket (production's metrics are then the champion).
-# On main itself, or a branch still at main, HEAD is main: the default compares the same, and runs.
+# On main itself, or a branch still at main, HEAD is main: the default compares the same, and runs;
+# textclf then compares with origin/main when the local main is not at it (ahead: commits nothing
+# released, perhaps this model's own metrics), and says so (textclf.review.champion.released_base).
 # Metrics changed since HEAD (a new run not yet committed) may be compared with HEAD.
 BASE_NOT_HEAD = base="$$(git rev-parse --verify --quiet --end-of-options "$$REPORT_BASE^{commit}" 2>/dev/null || true)"; \
 	main="$$(git rev-parse --verify --quiet refs/heads/main || git rev-parse --verify --quiet refs/remotes/origin/main \

@@ -206,6 +206,65 @@ def resolve_ref(ref: str) -> str:
     )
 
 
+# The local branch main, and main as the remote holds it: the release workflow runs on the
+# remote's main, so what main released is origin/main. A local main with commits origin/main lacks
+# (committed on main, or a branch merged into it, and not pushed) holds metrics nothing released,
+# this very model's perhaps: compared with them, the model would be its own champion.
+LOCAL_MAIN = "refs/heads/main"
+REMOTE_MAIN = "refs/remotes/origin/main"
+
+
+@dataclass(frozen=True)
+class Base:
+    """The ref compared with, and (`note`) why it is not the ref asked for."""
+
+    ref: str
+    note: str | None = None
+
+
+def _commit_of(ref: str) -> str | None:
+    result = subprocess.run(
+        ["git", "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"],
+        capture_output=True,
+        text=True,
+    )
+    return result.stdout.strip() if result.returncode == 0 and result.stdout.strip() else None
+
+
+def _commits_between(older: str, newer: str) -> int | None:
+    result = subprocess.run(
+        ["git", "rev-list", "--count", f"{older}..{newer}"], capture_output=True, text=True
+    )
+    return int(result.stdout) if result.returncode == 0 and result.stdout.strip().isdigit() else None
+
+
+def released_base(ref: str) -> Base:
+    """What the report and the gate compare with when asked for `ref`: `ref` itself, unless it names
+    the commit of the local branch main while origin/main (what main released) is another commit;
+    then origin/main, with a note naming both commits and how they differ. A local main ahead of
+    origin/main holds commits nothing released, perhaps this model's own metrics (the model would
+    be compared with itself and pass the champion check whatever it is); one behind holds an older
+    release. Without origin/main (no remote, or never fetched) `ref` stays as it is."""
+    if not ref.strip() or ref.startswith("-"):
+        return Base(ref)  # resolve_ref names what is wrong with it
+    commit, main, released = _commit_of(ref), _commit_of(LOCAL_MAIN), _commit_of(REMOTE_MAIN)
+    if None in (commit, main, released) or commit != main or main == released:
+        return Base(ref)
+    # `origin/main` unless a branch or tag of that name hides the remote's main.
+    name = "origin/main" if _commit_of("origin/main") == released else REMOTE_MAIN
+    ahead, behind = _commits_between(released, main), _commits_between(main, released)
+    if ahead and not behind:
+        plural = "s" if ahead > 1 else ""
+        how = f"is {ahead} commit{plural} ahead of {name} ({released[:12]}), not pushed, so not released"
+    elif behind and not ahead:
+        plural = "s" if behind > 1 else ""
+        how = f"is {behind} commit{plural} behind {name} ({released[:12]}); git pull updates it"
+    else:
+        how = f"has diverged from {name} ({released[:12]})"
+    asked = "" if ref in ("main", "heads/main", LOCAL_MAIN) else f", the base {ref!r} names"
+    return Base(name, f"local main ({main[:12]}{asked}) {how}: compared with {name}, what main released")
+
+
 def committed_json(ref: str, path: Path) -> dict[str, Any] | None:
     """A JSON file as committed at `ref` (path relative to the current folder), or None if absent."""
     resolve_ref(ref)
@@ -380,21 +439,23 @@ def _find(aws: AwsParams, base_ref: str, source: Source) -> Lookup:
         if production is not None:
             return Lookup(production, f"compared with {production.describe()}")
         reason = f"no release recorded yet at {production_url(aws.artifacts_bucket)}"
-    committed = committed_json(base_ref, EVAL_METRICS_FILE)
+    base = released_base(base_ref)
+    said = f"{base.note}; " if base.note else ""
+    committed = committed_json(base.ref, EVAL_METRICS_FILE)
     if committed is None:
         return Lookup(
             None,
-            f"no champion: {reason}, and {base_ref} has no committed {EVAL_METRICS_FILE}; "
+            f"{said}no champion: {reason}, and {base.ref} has no committed {EVAL_METRICS_FILE}; "
             "the first model is judged on thresholds alone",
             NO_CHAMPION,
         )
     champion = Champion(
         origin="main",
         metrics=committed,
-        location=f"{base_ref}:{EVAL_METRICS_FILE}",
-        task=committed_task(base_ref),
+        location=f"{base.ref}:{EVAL_METRICS_FILE}",
+        task=committed_task(base.ref),
     )
-    return Lookup(champion, f"{reason}: compared with {champion.describe()}")
+    return Lookup(champion, f"{said}{reason}: compared with {champion.describe()}")
 
 
 # ---------------------------------------------------------------------------------------------

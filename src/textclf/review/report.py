@@ -39,6 +39,7 @@ from textclf.review.champion import (
     Source,
     base_is_other_task,
     committed_json,
+    released_base,
     resolve_ref,
 )
 from textclf.review.champion import check_eval as champion_shape
@@ -128,6 +129,9 @@ class Inputs:
     latency: dict[str, Any] | None = None
     # The base's metrics are another task's (no class in common): nothing is compared with them.
     new_task: bool = False
+    # Why base_ref is not the base asked for (champion.released_base: origin/main for a local main
+    # that is not what main released).
+    base_note: str | None = None
 
 
 def _dvc_json(args: list[str]) -> subprocess.Popen[str]:
@@ -317,6 +321,10 @@ def collect(
     commit_sha: str | None = None,
     env: Mapping[str, str] | None = None,
 ) -> Inputs:
+    # Everything is compared with what main released: origin/main for a local main not at it (the
+    # gate, given the base asked for, finds the same and notes it with its champion).
+    asked, base = base_ref, released_base(base_ref)
+    base_ref = base.ref
     base_commit = resolve_ref(base_ref)
     candidate = read_json(EVAL_METRICS_FILE)
     if candidate is None:
@@ -343,7 +351,7 @@ def collect(
         base_ref=base_ref,
         base_commit=base_commit,
         candidate=candidate,
-        verdict=gate.run(params, base_ref, source, data_checks=checks),
+        verdict=gate.run(params, asked, source, data_checks=checks),
         metrics_diff=metrics_diff,
         params_diff=params_diff,
         base_eval=base_eval,
@@ -357,6 +365,7 @@ def collect(
         data_checks=checks,
         latency=_latency(candidate),
         new_task=new_task,
+        base_note=base.note,
     )
 
 
@@ -1216,7 +1225,8 @@ def section_links(inputs: Inputs) -> str:
         items.append(f"Training job: {link(str(name or console), console)}")
     if links.commit:
         items.append(f"Model trained from commit: {link(links.commit[:12], links.commit_url)}")
-    items.append(f"Compared with: {code(inputs.base_ref)} at {md(inputs.base_commit[:12])}")
+    compared = f"Compared with: {code(inputs.base_ref)} at {md(inputs.base_commit[:12])}"
+    items.append(compared + (f" ({md(inputs.base_note)})" if inputs.base_note else ""))
     if not links.run_url:
         items.append("Built locally (`make report`): no workflow run to link.")
     return "### Links\n\n" + "\n".join(f"- {item}" for item in items)

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from textclf.config import TRAIN_JOB_FILE, Params
-from textclf.review.champion import EVAL_METRICS_FILE, ChampionError, Source, find
+from textclf.review.champion import EVAL_METRICS_FILE, ChampionError, Source, find, released_base
 from textclf.review.gate import GateError, check_metrics, data_rule_checks
 from textclf.review.report import read_json
 from textclf.verdict import is_score, judge, usable
@@ -124,7 +124,8 @@ def verdict_for(params: Params, metrics: dict[str, Any], base_ref: str, source: 
     champion that cannot be looked up (no `main` in this clone, a base that is no commit, an
     unreadable bucket) stops `make gate` (exit 2): the verdict then holds the thresholds' result and
     `refused`, why the gate cannot judge."""
-    rules = data_rule_checks(params, base_ref, None, metrics)
+    # The data rules compare with what main released, as the champion does (find notes the base).
+    rules = data_rule_checks(params, released_base(base_ref).ref, None, metrics)
     try:
         lookup = find(params.aws.resolved(), base_ref, source, candidate=metrics, task=params.data.task)
     except ChampionError as error:
