@@ -40,12 +40,16 @@ def test_a_line_that_is_no_pattern_is_named(project: Path, line: str, where: str
     assert str(refused.value).startswith(expected) and "nothing was imported" in str(refused.value)
 
 
-@pytest.mark.parametrize("pattern", ["*", "messages.csv", "*.csv"])
-def test_a_dvcignore_hiding_every_data_file_is_named(project: Path, pattern: str) -> None:
-    (project / "data/raw/.dvcignore").write_text(f"{pattern}\n", encoding="utf-8")
+# In the raw folder only a .dvcignore that hides itself (`*`) is one DVC takes (test_nested_dvcignore.py).
+@pytest.mark.parametrize(
+    ("where", "pattern"),
+    [("data/raw/", "*"), ("", "data/raw/messages.csv"), ("", "data/raw/*.csv"), ("data/", "raw/*")],
+)
+def test_a_dvcignore_hiding_every_data_file_is_named(project: Path, where: str, pattern: str) -> None:
+    (project / where / ".dvcignore").write_text(f"{pattern}\n", encoding="utf-8")
     with pytest.raises(prepare.DataError) as refused:
         prepare.data_files(Path("data/raw"))
     message = str(refused.value)
-    assert "data/raw/messages.csv" in message and ".dvcignore hides them (data/raw/.dvcignore)" in message, (
+    assert "data/raw/messages.csv" in message and f".dvcignore hides them ({where}.dvcignore)" in message, (
         message
     )

@@ -287,7 +287,8 @@ def test_files_dvcignore_hides_are_not_read(project):
     (project / ".dvcignore").write_text("**/.*.tmp*\n", encoding="utf-8")
     (project / "data/raw/.x.tmp.csv").write_text("text,label\nnot versioned,refunds\n", encoding="utf-8")
     (project / "data/raw/sub").mkdir()
-    (project / "data/raw/sub/.dvcignore").write_text("skip.csv\n", encoding="utf-8")
+    # One inside the raw folder only as DVC takes it: hiding itself (test_nested_dvcignore.py).
+    (project / "data/raw/sub/.dvcignore").write_text(".dvcignore\nskip.csv\n", encoding="utf-8")
     (project / "data/raw/sub/skip.csv").write_text("text,label\nnot versioned either,refunds\n")
 
     summary = prepare.run(data())

@@ -141,6 +141,61 @@ def _hidden(absolute: Path, specs: list[tuple[Path, object]], tail: str = "") ->
     return _hiding(absolute, specs, tail) is not None
 
 
+def _outer_specs(raw_dir: Path) -> tuple[list[tuple[Path, object]], bool]:
+    """The `.dvcignore` files from the repository root (the current folder) down to the folder that
+    holds `raw_dir`, compiled; and whether `raw_dir` is inside the repository (DVC tracks it there,
+    so a `.dvcignore` inside it is one DVC refuses: _inner_specs). A raw folder outside the
+    repository reads its own `.dvcignore` as before."""
+    root = Path.cwd().resolve()
+    resolved_raw = raw_dir.resolve()
+    base = root if _inside(resolved_raw, root) else resolved_raw
+    chain = [base, *reversed([d for d in resolved_raw.parents if _inside(d, base) and d != base])]
+    return _dvcignore_specs(chain), resolved_raw != base
+
+
+def _inner_specs(folder: Path, specs: list[tuple[Path, object]], raw_dir: Path) -> list[tuple[Path, object]]:
+    """The specs in force in `folder`, a folder inside data.raw_dir holding a `.dvcignore`, given
+    those of its parent (`specs`): as DVC (3.x) takes them when `dvc add` hashes the folder.
+
+    DVC reads a `.dvcignore` only if the patterns above it do not match it (dvc/ignore.py,
+    DvcIgnoreFilter._update_trie), and merges its patterns with theirs; hashing the tracked folder
+    then walks it with those patterns and stops at any `.dvcignore` the walk still lists
+    (dvc_data/hashfile/build.py, _build_tree: IgnoreInCollectedDirError, ".dvcignore file should
+    not be in collected dir path"). So a `.dvcignore` the patterns above hide is neither read nor
+    an error; one that hides itself (a line `.dvcignore`, or `*`) is read and honoured; any other
+    stops `dvc add data/raw`: refused here, naming it and what to do."""
+    absolute = folder.resolve() / ".dvcignore"
+    if _hidden(absolute, specs):
+        return specs
+    own = _dvcignore_specs([folder.resolve()])
+    if own and own[0][1].match_file(".dvcignore"):
+        return specs + own
+    shown = _shown(absolute)
+    prefix = _shown(folder.resolve()).as_posix()
+    raise DataError(
+        f"{shown}: a .dvcignore inside {raw_dir} (data.raw_dir), the folder DVC tracks, which `dvc add "
+        f"{raw_dir}` refuses ('.dvcignore file should not be in collected dir path'): move its lines to "
+        f"the repository's .dvcignore, each prefixed with {prefix}/ (a line `*.tmp` becomes "
+        f"`{prefix}/**/*.tmp`), and delete {shown}"
+    )
+
+
+def dvcignore_specs_at(folder: Path, raw_dir: Path) -> list[tuple[Path, object]]:
+    """The `.dvcignore` specs in force in `folder` (inside `raw_dir`, or `raw_dir` itself, existing or
+    not) as data_files and DVC take them; DataError for a line that is no pattern or for a
+    `.dvcignore` inside `raw_dir` that DVC refuses (_inner_specs)."""
+    specs, tracked = _outer_specs(raw_dir)
+    if not tracked:
+        return specs + _dvcignore_specs([raw_dir.resolve()])
+    inside = folder.resolve().relative_to(raw_dir.resolve()).parts
+    here = raw_dir
+    for part in (None, *inside):
+        here = here if part is None else here / part
+        if (here / ".dvcignore").exists() or (here / ".dvcignore").is_symlink():
+            specs = _inner_specs(here, specs, raw_dir)
+    return specs
+
+
 def data_files(raw_dir: Path, allow_empty: bool = False) -> list[Path]:
     """The files prepare reads: by suffix, not hidden by a `.dvcignore`, links kept inside the
     repository; a data file of a kind prepare does not read is an error, not silently skipped.
@@ -151,16 +206,21 @@ def data_files(raw_dir: Path, allow_empty: bool = False) -> list[Path]:
         raise DataError(f"{raw_dir}: raw data folder not found (data.raw_dir in params.yaml)")
     root = Path.cwd().resolve()
     resolved_raw = raw_dir.resolve()
-    base = root if _inside(resolved_raw, root) else resolved_raw
-    # .dvcignore files from the repository root down to the raw folder, and any below it.
-    chain = [base, *reversed([d for d in resolved_raw.parents if _inside(d, base) and d != base])]
-    chain += [] if resolved_raw == base else [resolved_raw]
     files: list[Path] = []
     hidden: list[tuple[Path, Path]] = []  # (data file, the .dvcignore that hides it)
-    specs = _dvcignore_specs(chain)
+    # .dvcignore files from the repository root down to the folder holding the raw folder; one
+    # inside it is taken as DVC takes it (_inner_specs), and holds for the folders below.
+    specs, tracked = _outer_specs(raw_dir)
+    specs_of: dict[Path, list[tuple[Path, object]]] = {}
     for folder, folders, names in os.walk(raw_dir, followlinks=False):
         here = Path(folder)
-        specs_here = specs + _dvcignore_specs([here.resolve()]) if here != raw_dir else specs
+        specs_here = specs_of.pop(here, specs)
+        if ".dvcignore" in names:
+            if tracked:
+                specs_here = _inner_specs(here, specs_here, raw_dir)
+            else:  # a raw folder outside the repository: DVC does not track it; read as before
+                specs_here = specs_here + _dvcignore_specs([here.resolve()])
+        specs_of.update({here / name: specs_here for name in folders})
         for name in sorted(folders):
             if (here / name).is_symlink():
                 raise DataError(

@@ -274,20 +274,24 @@ def destination(key: str, raw_dir: Path) -> Path:
     return target
 
 
-def hidden_by_dvcignore(target: Path) -> bool:
-    """Whether a `.dvcignore` between the repository root (the current folder) and `target`'s
-    folder hides `target` (read as prepare and DVC read them); RetrainError naming a line that is no
-    pattern."""
+def hidden_by_dvcignore(target: Path, raw_dir: Path | None = None) -> bool:
+    """Whether the `.dvcignore` files between the repository root (the current folder) and `target`'s
+    folder hide `target` (inside `raw_dir`, data.raw_dir: read as prepare and DVC read them, a
+    `.dvcignore` inside `raw_dir` as `dvc add` takes it); RetrainError naming a line that is no
+    pattern, or a `.dvcignore` inside `raw_dir` that `dvc add` refuses."""
     from textclf.pipeline import prepare
 
+    raw_dir = Path(DataParams().raw_dir) if raw_dir is None else raw_dir
     root = Path.cwd().resolve()
     absolute = (root / target).resolve(strict=False) if not target.is_absolute() else target
-    folders = [
-        folder
-        for folder in (absolute.parent, *absolute.parent.parents)
-        if folder == root or root in folder.parents
-    ]
     try:
+        if absolute.parent.is_relative_to(raw_dir.resolve()):
+            return prepare._hidden(absolute, prepare.dvcignore_specs_at(absolute.parent, raw_dir))
+        folders = [
+            folder
+            for folder in (absolute.parent, *absolute.parent.parents)
+            if folder == root or root in folder.parents
+        ]
         return prepare._hidden(absolute, prepare._dvcignore_specs(folders))
     except prepare.DataError as error:
         raise RetrainError(f"{error} (nothing was imported)") from None
@@ -345,7 +349,7 @@ def _import(s3: Any, aws: AwsParams, data: DataParams) -> ImportSummary:
     targets = {key: destination(key, raw_dir) for key in wanted}
     refuse_twins(wanted)
     # A file a .dvcignore hides is neither versioned by DVC nor read by prepare: not new data.
-    hidden = {key for key, target in targets.items() if hidden_by_dvcignore(target)}
+    hidden = {key for key, target in targets.items() if hidden_by_dvcignore(target, raw_dir)}
     targets = {key: target for key, target in targets.items() if key not in hidden}
     summary.skipped = sorted(set(keys) - set(targets))  # a README, a folder marker, an ignored file
     with tempfile.TemporaryDirectory(prefix="textclf-incoming-") as work:
