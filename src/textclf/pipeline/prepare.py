@@ -22,6 +22,7 @@ more).
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import json
 import math
@@ -36,7 +37,7 @@ import tempfile
 import unicodedata
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -532,6 +533,76 @@ def read_raw(raw_dir: Path, params: DataParams) -> list[Example]:
 # ---------------------------------------------------------------------------------------------
 # Cleaning: normalise, check labels, drop empty texts (if allowed) and duplicates
 
+# What the default model's tokenizer reads (model_key): the C0 controls but tab, line feed and
+# carriage return, and DEL, which its clean_text drops; ASCII's punctuation, which its pre-tokenizer
+# splits off as it does Unicode's P* (it counts $+<=>^`|~ too); CJK ideographs, which its normalizer
+# sets apart as words of their own (handle_chinese_chars).
+_ASCII_DROPPED = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_ASCII_APART = frozenset(chr(code) for code in range(33, 127) if not chr(code).isalnum())
+_ASCII_SPACE_BEFORE = re.compile(r" (?=[!-/:-@\[-`{-~])")  # a space before ASCII punctuation
+_ASCII_SPACE_AFTER = re.compile(r"(?<=[!-/:-@\[-`{-~]) ")
+_CJK_RANGES = (
+    (0x4E00, 0x9FFF),
+    (0x3400, 0x4DBF),
+    (0x20000, 0x2A6DF),
+    (0x2A700, 0x2B73F),
+    (0x2B740, 0x2B81F),
+    (0x2B820, 0x2CEAF),
+    (0xF900, 0xFAFF),
+    (0x2F800, 0x2FA1F),
+)
+
+
+@functools.cache
+def _kind(character: str) -> str:
+    """What BERT's tokenizer does with a character: "dropped" by clean_text (Unicode's "other", C*:
+    controls but tab, line feed and carriage return, format, private use, unassigned; and U+FFFD),
+    "mark" (a nonspacing mark, dropped by strip_accents after NFD), "apart" (a word of its own:
+    punctuation or a CJK ideograph), or "" (part of a word, or whitespace)."""
+    category = unicodedata.category(character)
+    if (category[0] == "C" and character not in "\t\n\r") or character == "\ufffd":
+        return "dropped"
+    if category == "Mn":
+        return "mark"
+    code = ord(character)
+    if (
+        category[0] == "P"
+        or character in _ASCII_APART
+        or any(low <= code <= high for low, high in _CJK_RANGES)
+    ):
+        return "apart"
+    return ""
+
+
+def _close_up(words: str, apart: Iterable[str]) -> str:
+    """`words` (single spaces) without the spaces beside each character of `apart`."""
+    for character in apart:
+        words = words.replace(" " + character, character).replace(character + " ", character)
+    return words
+
+
+def model_key(text: str) -> str:
+    """What the default model reads in `text`, one form per input: texts with one key are one input to
+    it. Its tokenizer (all-MiniLM-L6-v2's tokenizer.json: a BertNormalizer with lowercase true, and
+    strip_accents null, which then follows lowercase; a BertPreTokenizer) drops control and format
+    characters, strips accents (NFD, then no nonspacing marks), lower-cases one character at a time,
+    and cuts at whitespace and around each punctuation character and CJK ideograph, so `Refund my
+    order!`, `refund my order !` and `RÉFUND my order!` are one input. The key is the text so
+    reduced, with one space between two words and none beside punctuation or an ideograph (the
+    tests check it against the tokenizer's own words). Regular expressions for ASCII, str methods on
+    the characters a text holds beyond: the tokenizer's own normalizer took ten times as long."""
+    if text.isascii():
+        if _ASCII_DROPPED.search(text):
+            text = _ASCII_DROPPED.sub("", text)
+        words = " ".join(text.lower().split())
+        return _ASCII_SPACE_AFTER.sub("", _ASCII_SPACE_BEFORE.sub("", words))
+    dropped = {ord(character): None for character in set(text) if _kind(character) == "dropped"}
+    text = unicodedata.normalize("NFD", text.translate(dropped) if dropped else text)
+    marks = {ord(character): None for character in set(text) if _kind(character) == "mark"}
+    # Σ lower-cased alone is σ, as the tokenizer lower-cases it; str.lower writes ς at a word's end.
+    words = " ".join((text.translate(marks) if marks else text).replace("Σ", "σ").lower().split())
+    return _close_up(words, [character for character in set(words) if _kind(character) == "apart"])
+
 
 class _Collector:
     """Takes rows one at a time; keeps per row a digest, its label, lengths and where its cleaned
@@ -549,7 +620,11 @@ class _Collector:
         self.label_names: list[str] = []
         self.label_index: dict[str, int] = {}
         self.first_seen: dict[str, str] = {}  # label -> the first row that has it (case check)
-        self.index_of: dict[bytes, int] = {}
+        self.index_of: dict[bytes, int] = {}  # digest of a text's model_key -> its kept row
+        # Per kept row, 8 bytes of a digest of its text as written (normalised): whether a row whose
+        # key repeats it is the same text, or one the model reads alike (case, accents, spacing).
+        self.written = bytearray()
+        self.differs = False  # the last row add() returned a kept row for: written differently
         self.conflicting: set[int] = set()
         self.repeats: Counter = Counter()  # kept row -> its later copies (only rows repeated)
         self.dropped: Counter = Counter()
@@ -573,7 +648,10 @@ class _Collector:
                 f"{where()}: label {label!r} is not one of data.labels in params.yaml "
                 f"({', '.join(params.labels or [])}); fix the row or add the label there"
             )
-        digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+        # One input to the model is one text: rows the model reads alike (`Spam!` and `spam !`) are
+        # duplicates, and under two labels, conflicting (the same rule as for equal texts).
+        digest = hashlib.blake2b(model_key(text).encode("utf-8", "surrogatepass"), digest_size=16).digest()
+        written = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest()
         if label not in self.label_index:
             self.label_index[label] = len(self.label_names)
             self.label_names.append(label)
@@ -585,9 +663,11 @@ class _Collector:
             self.repeats[seen] += 1
             if self.label_ids[seen] != label_id:
                 self.conflicting.add(seen)
+                self.differs = self.written[8 * seen : 8 * seen + 8] != written
                 return seen
             return None
         self.index_of[digest] = len(self.label_ids)
+        self.written += written
         row = (
             {"text": text, "label": label}
             if source is None
@@ -617,7 +697,8 @@ class _Collector:
             texts = len(self.conflicting)
             parts.append(
                 f"{conflict_rows:,} rows whose text is given more than one label ({texts:,} "
-                f"text{'s' if texts != 1 else ''}; every copy is dropped: give each text one label)"
+                f"text{'s' if texts != 1 else ''}; every copy is dropped: give each text one label; texts "
+                "that differ only in letter case, accents or spaces around punctuation are one to the model)"
             )
         repeated = self.dropped["duplicate"] - (conflict_rows - len(self.conflicting))
         if repeated:
@@ -684,44 +765,89 @@ def clean(examples: Iterable[Example], params: DataParams) -> Cleaned:
     return result
 
 
+class _Places:
+    """Where each kept row came from (file, row, line), in arrays: for messages naming two rows."""
+
+    def __init__(self, files: list[Path]) -> None:
+        self.files = files
+        self.file_of = {path: number for number, path in enumerate(files)}
+        self.file_ids, self.row_ids, self.line_ids = array("l"), array("q"), array("q")  # line -1: none
+
+    def add(self, path: Path, index: int, line: int | None) -> None:
+        self.file_ids.append(self.file_of[path])
+        self.row_ids.append(index)
+        self.line_ids.append(-1 if line is None else line)
+
+    def where(self, row: int) -> str:
+        line = self.line_ids[row]
+        return _row_name(self.files[self.file_ids[row]], self.row_ids[row], None if line < 0 else line)
+
+
+def _twin_message(where: str, there: str, label: str, first: str, differs: bool, fix: str) -> str:
+    """A row whose text is a kept row's text (or one the model reads alike) with another label."""
+    alike = (
+        " once letter case, accents and spaces around punctuation are set aside (the model reads them "
+        "as one text)"
+        if differs
+        else ""
+    )
+    return (
+        f"{where}: its text is the text of {there}{alike} with another label ({label!r}, there "
+        f"{first!r}); prepare would drop both rows: {fix}"
+    )
+
+
+def _collected(
+    raw_dir: Path, params: DataParams, files: list[Path], refused: Callable[[Path, Path, bool], str | None]
+) -> tuple[_Collector, _Places]:
+    """Every row of `files` through prepare's clean-up, nothing written, with where each kept row came
+    from. A row whose text is a kept row's (or one the model reads alike: `differs`) with another
+    label is a DataError naming both rows when `refused(its file, the kept row's file, differs)`
+    says what to do."""
+    places = _Places(files)
+    with open(os.devnull, "wb") as sink:
+        collector = _Collector(params, sink)
+        for text, label, path, index, line in iter_rows(raw_dir, params, files):
+            before = len(collector.label_ids)
+            other = collector.add(text, label, lambda p=path, i=index, n=line: _row_name(p, i, n))
+            if len(collector.label_ids) > before:
+                places.add(path, index, line)
+            elif (
+                other is not None
+                and (fix := refused(path, files[places.file_ids[other]], collector.differs)) is not None
+            ):
+                first = collector.label_names[collector.label_ids[other]]
+                there = places.where(other)
+                raise DataError(
+                    _twin_message(_row_name(path, index, line), there, label, first, collector.differs, fix)
+                )
+    return collector, places
+
+
 def check_joined(
     existing: list[Path], new: list[Path], params: DataParams, added: Counter | None = None
 ) -> int:
     """Check the dataset the `new` files make with the `existing` ones as prepare will read it (rows,
     labels, case twins, classes), and that no new row gives an existing row's text another label
-    (prepare would drop both copies); DataError naming both rows. Returns the rows the new files
+    (prepare would drop both copies), nor another new row's text written differently (letter case,
+    accents, spacing: model_key); DataError naming both rows. Returns the rows the new files
     add after clean-up; `added`, if given, gets them per new file (0: a file that only repeats rows
     the others hold). Memory: a digest and a place (file, row, line) per row, as prepare's own."""
     files = [*existing, *new]
-    file_of = {path: number for number, path in enumerate(files)}
-    file_ids, row_ids, line_ids = array("l"), array("q"), array("q")  # per kept row; line -1: none
+    fresh = set(new) - set(existing)
 
-    def where(row: int) -> str:
-        line = line_ids[row]
-        return _row_name(files[file_ids[row]], row_ids[row], None if line < 0 else line)
+    def refused(path: Path, other: Path, differs: bool) -> str | None:
+        if (path in fresh) != (other in fresh) or (path in fresh and differs):
+            return "correct the label in one of them, or remove the row from the new file"
+        return None
 
-    with open(os.devnull, "wb") as sink:
-        collector = _Collector(params, sink)
-        for text, label, path, index, line in iter_rows(Path(params.raw_dir), params, files):
-            before = len(collector.label_ids)
-            other = collector.add(text, label, lambda p=path, i=index, n=line: _row_name(p, i, n))
-            if len(collector.label_ids) > before:
-                file_ids.append(file_of[path])
-                row_ids.append(index)
-                line_ids.append(-1 if line is None else line)
-            elif other is not None and (file_of[path] >= len(existing)) != (file_ids[other] >= len(existing)):
-                first = collector.label_names[collector.label_ids[other]]
-                raise DataError(
-                    f"{_row_name(path, index, line)}: its text is the text of {where(other)} with another "
-                    f"label ({label!r}, there {first!r}); prepare would drop both rows: correct the label "
-                    "in one of them, or remove the row from the new file"
-                )
+    collector, places = _collected(Path(params.raw_dir), params, files, refused)
     kept = collector.kept()
     collector.check_case()
     label_set(
         Counter(collector.label_names[collector.label_ids[i]] for i in kept), params, collector.dropped_note()
     )
-    new_rows = Counter(files[file_ids[i]] for i in kept if file_ids[i] >= len(existing))
+    new_rows = Counter(files[places.file_ids[i]] for i in kept if places.file_ids[i] >= len(existing))
     if added is not None:
         added.update({path: new_rows[path] for path in new})
     return new_rows.total()
@@ -730,11 +856,16 @@ def check_joined(
 def classes_kept(raw_dir: Path, params: DataParams) -> tuple[Counter, str]:
     """Rows per class that prepare keeps of the data in `raw_dir` (its clean-up: empty texts, repeated
     rows, texts given two labels), and the note on what it dropped (_Collector.dropped_note), for a
-    command that must accept only what prepare will (use-data). Memory as prepare's; nothing written."""
-    with open(os.devnull, "wb") as sink:
-        collector = _Collector(params, sink)
-        for text, label, path, index, line in iter_rows(raw_dir, params):
-            collector.add(text, label, lambda p=path, i=index, n=line: _row_name(p, i, n))
+    command that must accept only what prepare will (use-data). Two rows whose texts differ only in
+    letter case, accents or spaces around punctuation (model_key: the model reads them as one) under
+    two labels are refused naming both: prepare would drop both, and the file shows two texts.
+    Memory as prepare's; nothing written."""
+    collector, _ = _collected(
+        raw_dir,
+        params,
+        data_files(raw_dir),
+        lambda _path, _other, differs: "give both rows one label, or remove one of them" if differs else None,
+    )
     kept = collector.kept()
     return Counter(collector.label_names[collector.label_ids[i]] for i in kept), collector.dropped_note()
 
