@@ -9,8 +9,9 @@ and nothing of it reaches a shell: the workflow passes it in an environment vari
 module talks to GitHub's REST API itself.
 
 There is one open drift issue per endpoint: a new alarm comments on the open issue (found by a
-marker in its body) instead of opening another. Standard library only, so the workflow runs it
-from a checkout without installing the project:
+marker in its body, among the open issues the workflow opened and those labelled model-drift: two
+bounded searches, however many issues and pull requests are open) instead of opening another.
+Standard library only, so the workflow runs it from a checkout without installing the project:
 
     PYTHONPATH=src python -m textclf.monitoring.issue            # DRIFT_PAYLOAD, GITHUB_* from the job
     PYTHONPATH=src python -m textclf.monitoring.issue --dry-run  # print the title and body only
@@ -44,14 +45,54 @@ FIELDS = {
 # The reason is CloudWatch's prose ("Threshold Crossed: 1 datapoint [1.0 (01/12/26 10:00:00)] was
 # greater than or equal to the threshold (1.0)."): printable characters and spaces only.
 REASON = re.compile(rf"[\x20-\x7E]{{1,{MAX_REASON_CHARS}}}")
-MAX_PAGES = 10  # open issues scanned for the marker, 100 a page
+MAX_PAGES = 10  # pages of each search below, 100 issues a page
 # Who may have opened an issue the scheduled workflows add to: the workflow's own account (they run
 # with github.token, whose issues are github-actions[bot]'s) or someone with write access to the
-# repository (`author_association`, docs.github.com/en/rest/issues/issues#get-an-issue). In a public
+# repository (`author_association` first, docs.github.com/en/rest/issues/issues#get-an-issue; the drift
+# issue then asks GitHub for the author's permission: GitHub.author_may_write). In a public
 # repository anyone may open an issue holding the marker or the title: a stranger's issue must not
 # take the alarms (its author can edit it to say "known false alarm") while none of ours is opened.
-ISSUE_ACCOUNTS = frozenset({"github-actions[bot]"})
+WORKFLOW_LOGIN = "github-actions[bot]"
+ISSUE_ACCOUNTS = frozenset({WORKFLOW_LOGIN})
 TRUSTED_ASSOCIATIONS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
+# What GitHub.author_may_write takes as write access (the permission API's legacy base roles).
+WRITE_PERMISSIONS = frozenset({"admin", "write"})
+# An issue someone with write access opens by hand is found by this label (a stranger cannot label
+# an issue: "Create an issue", docs.github.com/en/rest/issues/issues#create-an-issue, drops the
+# labels of a user without push access; and opened_by_us still refuses a stranger's issue).
+TRUSTED_LABEL = "model-drift"
+# The open issues searched, not every open issue and pull request (1,000 of them, ten pages, hid an
+# older drift issue, and each alarm opened another): GitHub's "List repository issues"
+# (docs.github.com/en/rest/issues/issues#list-repository-issues) filters by `creator`, "the user that
+# created the issue", given as the login its issue objects show (`user.login`: github-actions[bot]
+# for issues the workflow's GITHUB_TOKEN opened; `app/github-actions` is the search syntax's name,
+# `author:app/github-actions`, not a login: cli/cli#5888), and by `labels`. Each answer is checked
+# again here (opened_by_us, and the filter's own condition), so a server that ignores a filter
+# cannot widen the search.
+
+
+def searches(label: str) -> tuple[tuple[str, str], ...]:
+    """The two searches for a scheduled check's issue: the workflow's own, and writers' labelled `label`."""
+    return (("creator", WORKFLOW_LOGIN), ("labels", label))
+
+
+SEARCHES = searches(TRUSTED_LABEL)
+
+
+def search_query(name: str, value: str, page: int) -> str:
+    """The query string of one page of a search of SEARCHES (open issues, 100 a page)."""
+    return urllib.parse.urlencode({"state": "open", name: value, "per_page": 100, "page": page})
+
+
+def meets(issue: dict[str, Any], name: str, value: str) -> bool:
+    """Whether an issue object meets the search's filter (GitHub's labels are objects with a name)."""
+    if name == "creator":
+        user = issue.get("user")
+        return isinstance(user, dict) and user.get("login") == value
+    labels = issue.get("labels")
+    return isinstance(labels, list) and any(
+        (label.get("name") if isinstance(label, dict) else label) == value for label in labels
+    )
 
 
 class PayloadError(ValueError):
@@ -250,23 +291,48 @@ class GitHub:
             raise GitHubError(f"{method} {self.base}{path}: the answer is not JSON") from None
 
     def open_issue_with(self, text: str) -> int | None:
-        """The number of an open issue (not a pull request) whose body holds `text`."""
-        for page in range(1, MAX_PAGES + 1):
-            issues = self.call("GET", f"/issues?state=open&per_page=100&page={page}")
-            if not isinstance(issues, list) or not all(isinstance(issue, dict) for issue in issues):
-                raise GitHubError(f"{self.base}/issues: the answer is not a list of issues")
-            for issue in issues:
-                body = issue.get("body")
-                if (
-                    "pull_request" not in issue
-                    and isinstance(body, str)
-                    and text in body
-                    and opened_by_us(issue)
-                ):
-                    return _number(issue, f"{self.base}/issues")
-            if len(issues) < 100:
-                return None
+        """The number of an open issue (not a pull request) whose body holds `text`, opened by the
+        workflow or by someone with write access (author_may_write) who labelled it TRUSTED_LABEL
+        (SEARCHES)."""
+        for name, value in SEARCHES:
+            for page in range(1, MAX_PAGES + 1):
+                issues = self.call("GET", f"/issues?{search_query(name, value, page)}")
+                if not isinstance(issues, list) or not all(isinstance(issue, dict) for issue in issues):
+                    raise GitHubError(f"{self.base}/issues: the answer is not a list of issues")
+                for issue in issues:
+                    body = issue.get("body")
+                    if (
+                        "pull_request" not in issue
+                        and isinstance(body, str)
+                        and text in body
+                        and meets(issue, name, value)
+                        and opened_by_us(issue)
+                        and self.author_may_write(issue)
+                    ):
+                        return _number(issue, f"{self.base}/issues")
+                if len(issues) < 100:
+                    break
         return None
+
+    def author_may_write(self, issue: dict[str, Any]) -> bool:
+        """Whether the issue's author is the workflow's account, or has write access to the repository
+        (admin, maintain or write): `author_association` does not say it (MEMBER is any member of the
+        owning organization, COLLABORATOR any invited collaborator, read or triage ones included), so
+        it is asked of "Get repository permissions for a user"
+        (docs.github.com/en/rest/collaborators/collaborators#get-repository-permissions-for-a-user:
+        `permission` is admin, write, read or none, maintain given as write and triage as read).
+        An answer that is not one of those, or none (not a collaborator: 404), is no."""
+        user = issue.get("user")
+        login = user.get("login") if isinstance(user, dict) else None
+        if login in ISSUE_ACCOUNTS:
+            return True
+        if not isinstance(login, str) or not login:
+            return False
+        try:
+            found = self.call("GET", f"/collaborators/{urllib.parse.quote(login, safe='')}/permission")
+        except GitHubError:
+            return False
+        return isinstance(found, dict) and found.get("permission") in WRITE_PERMISSIONS
 
 
 def opened_by_us(issue: dict[str, Any]) -> bool:
