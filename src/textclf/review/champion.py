@@ -392,10 +392,22 @@ def base_is_other_task(task: str, base_ref: str, candidate: Any, base_eval: Any)
 
 
 def _candidate_metrics(path: Path = EVAL_METRICS_FILE) -> dict[str, Any] | None:
-    """This workspace's metrics, for their classes only (the gate reads and checks them itself)."""
+    """This workspace's metrics, for their classes only (the gate reads and checks them itself):
+    None when there are none yet or they are no JSON object. A file that is not a regular one is
+    refused naming it, as the gate refuses it: a pipe would block the command, a device (a link to
+    /dev/zero) would be read without end."""
     try:
-        payload = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
+        data = atomic.read_regular(path, atomic.MAX_JSON_BYTES)
+    except FileNotFoundError:
+        return None
+    except OSError as problem:
+        raise ChampionError(
+            f"{path}: cannot be read ({problem.strerror}); run the pipeline (dvc repro) so the evaluate "
+            "stage writes it"
+        ) from None
+    try:
+        payload = json.loads(data.decode("utf-8"))
+    except (ValueError, RecursionError):
         return None
     return payload if isinstance(payload, dict) else None
 
