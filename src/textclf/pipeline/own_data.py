@@ -16,6 +16,7 @@ import hashlib
 import re
 import shutil
 import signal
+import stat
 import tempfile
 import threading
 import unicodedata
@@ -96,11 +97,20 @@ def recorded(dvc_file: Path) -> dict[str, str]:
 
 
 def _is_sample(path: Path) -> bool:
-    return (
-        path.name == "messages.csv"
-        and not path.is_symlink()
-        and path.read_bytes() == sample_data.sample_bytes()
-    )
+    """The bundled sample, as written: compared by size first (a multi-gigabyte messages.csv of the
+    user's was read whole to compare it with the 190 KB sample), only a regular file read."""
+    if path.name != "messages.csv" or not _regular(path):
+        return False
+    sample = sample_data.sample_bytes()
+    return path.stat().st_size == len(sample) and path.read_bytes() == sample
+
+
+def _regular(path: Path) -> bool:
+    """A regular file itself (not a link): only such a file is hashed or read here."""
+    try:
+        return stat.S_ISREG(path.lstat().st_mode)
+    except OSError:
+        return False
 
 
 def _existing(raw_dir: Path) -> list[Path]:
@@ -384,6 +394,7 @@ def plan(
     """Check everything; copy the file into `staging` only. Nothing else changes. Messages name
     the settings as `names` (the command's options, or make's variables)."""
     check_dvc_file(str(dvc_file), raw_dir, force, names)
+    check_left_behind(raw_dir, staging)
     check_source(source)
     staged = staging / source.name
     shutil.copyfile(source, staged)
@@ -397,11 +408,17 @@ def plan(
     placement = Placement(source, target, chosen, counts)
     foreign = []
     for path in _existing(raw_dir):
-        if path == target and not path.is_symlink() and path.is_file() and md5(path) == new_md5:
+        if not path.is_symlink() and not _regular(path):
+            # Opening a pipe to hash it waited for a writer for ever; DVC does not version one either.
+            raise DataError(
+                f"{named(path)}: not a regular file (a pipe, device or socket) in {raw_dir} (data.raw_dir); "
+                "nothing was changed. Remove it or move it out of the folder, then run use-data again"
+            )
+        if path == target and _regular(path) and md5(path) == new_md5:
             placement.unchanged = True
             continue
         relative = path.relative_to(raw_dir).as_posix()
-        ours = not path.is_symlink() and mine.get(relative) == md5(path)
+        ours = _regular(path) and relative in mine and mine[relative] == md5(path)
         if ours or force or _is_sample(path):
             placement.replaced.append(path)
         else:
@@ -549,6 +566,30 @@ def apply(
 
 # The folder in the staging folder that holds the files a run replaces until it has succeeded.
 REPLACED = ".replaced"
+# The staging folders use-data makes beside data.raw_dir (cli.cmd_use_data: tempfile.mkdtemp).
+STAGING_PREFIX = ".use-data."
+
+
+def check_left_behind(raw_dir: Path, staging: Path | None = None) -> None:
+    """Refuse to run while an earlier use-data's staging folder (other than `staging`) still holds
+    files it replaced: that run was killed (SIGKILL, the out-of-memory killer) before it could put
+    them back or finish, and they are the user's own data, in no other place. DataError naming the
+    files and how to put them back."""
+    try:
+        folders = sorted(raw_dir.parent.glob(f"{STAGING_PREFIX}*/{REPLACED}"))
+    except OSError:
+        return
+    for backup in folders:
+        if staging is not None and backup.parent.resolve() == staging.resolve():
+            continue
+        kept = sorted(p for p in backup.rglob("*") if p.is_file() or p.is_symlink())
+        if kept:
+            raise DataError(
+                f"{backup}: holds {_shown(kept)}, files an earlier use-data took out of {raw_dir} and did "
+                f"not put back (it was stopped); nothing was changed. Move them back into {raw_dir} under "
+                "the same names (and `git checkout data.dvc params.yaml` if it changed them), or delete "
+                f"{backup.parent} if you do not need them; then run use-data again"
+            )
 
 
 def discard(staging: Path) -> None:
@@ -572,6 +613,15 @@ class Terminated(KeyboardInterrupt):
 # (kill, timeout, a cancelled job), SIGHUP (the terminal or ssh session closed) and SIGQUIT (Ctrl-\).
 # SIGINT is Ctrl-C's KeyboardInterrupt already.
 STOP_SIGNALS = (*interrupt.STOP_SIGNALS, *((signal.SIGQUIT,) if hasattr(signal, "SIGQUIT") else ()))
+# And every other signal whose default action ends the process (signal(7): SIGUSR1, SIGUSR2, SIGALRM,
+# SIGVTALRM, SIGPROF, SIGXCPU from `ulimit -t`, SIGXFSZ from `ulimit -f`), taken only while nothing
+# else handles it: ended by one mid-way, a run left the user's replaced file in the staging folder.
+# SIGKILL cannot be handled: check_left_behind names what such a run left.
+DEFAULT_ENDING = tuple(
+    getattr(signal, name)
+    for name in ("SIGUSR1", "SIGUSR2", "SIGALRM", "SIGVTALRM", "SIGPROF", "SIGXCPU", "SIGXFSZ")
+    if hasattr(signal, name)
+)
 
 
 @contextlib.contextmanager
@@ -592,7 +642,8 @@ def sigterm_rolls_back(log: Callable[[str], None], kept: str) -> Iterator[None]:
             fired = True
             raise Terminated(signum)
 
-    previous = {signum: signal.signal(signum, terminate) for signum in taken(STOP_SIGNALS)}
+    ending = tuple(signum for signum in DEFAULT_ENDING if signal.getsignal(signum) is signal.SIG_DFL)
+    previous = {signum: signal.signal(signum, terminate) for signum in (*taken(STOP_SIGNALS), *ending)}
     try:
         yield
     except Terminated as stopped:
