@@ -11,7 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.code.test_use_data import USE, clone, snapshot, textclf  # noqa: F401 (clone: the fixture)
+from tests.code.test_use_data import clone  # noqa: F401 (the fixture)
+from tests.code.test_use_data_round9 import (
+    test_sighup_and_sigquit_put_every_file_back as sighup_and_sigquit_put_every_file_back,
+)
 from textclf.config import DataParams
 from textclf.pipeline import own_data
 from textclf.pipeline.prepare import DataError
@@ -77,19 +80,6 @@ def test_files_a_killed_run_left_behind_stop_the_next_run(project: Path) -> None
 
 
 @pytest.mark.parametrize("name", ["USR1", "ALRM", "XCPU"])
-def test_any_signal_that_ends_the_process_puts_every_file_back(clone, tmp_path, name):  # noqa: F811 (the fixture)
-    (clone / "data/raw/mine.csv").write_text("text,label\nmy own row,ham\n", encoding="utf-8")
-    tools = tmp_path / "signalling-dvc"
-    tools.mkdir()
-    # `dvc add` runs last, after the files were moved and params.yaml and data.dvc written.
-    (tools / "dvc").write_text(f"#!/bin/sh\nkill -{name} $PPID\nexec sleep 10\n", encoding="utf-8")
-    (tools / "dvc").chmod(0o755)
-    before = snapshot(clone)
-
-    done = textclf(clone, *USE, "--force", path=str(tools) + os.pathsep + os.environ["PATH"])
-
-    signum = getattr(signal, f"SIG{name}")
-    assert done.returncode == 128 + signum, done.stderr
-    assert f"terminated (SIG{name}): params.yaml, data.dvc and data/raw are as they were" in done.stderr
-    assert snapshot(clone) == before
-    assert not list((clone / "data").glob(".use-data.*"))
+def test_any_signal_that_ends_the_process_puts_every_file_back(clone, tmp_path, name, monkeypatch):  # noqa: F811
+    """Round 9's SIGHUP and SIGQUIT case (the dvc add child signals use-data), with other signals."""
+    sighup_and_sigquit_put_every_file_back(clone, tmp_path, name, monkeypatch)
