@@ -22,11 +22,11 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")
 
-# `make test` runs two pytest-xdist workers (mk/test.mk). Tests are sent in scopes, one per test
+# `make test` runs pytest-xdist workers (mk/test.mk). Tests are sent in scopes, one per test
 # folder, so the session fixtures a folder shares (a Terraform-applied account, trained models) are
 # built once, on the worker that runs it. The release loop's rehearsal (tests/e2e, one test of 12 to
 # 14 minutes on an idle machine) starts first on one worker; the other folders go, longest first,
-# to whichever worker has drained its queue, so the two finish close together. One long test with
+# to whichever worker has drained its queue, so the workers finish close together. One long test with
 # fixtures of its own (a Terraform apply, plan and destroy) is a scope by itself. (xdist's `--dist
 # loadgroup` marks do not reach its scheduler under pytest 9, whose items keep their id elsewhere:
 # hence a scheduler of our own.)
@@ -63,6 +63,21 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
             super()._assign_work_unit(node)
 
     return LongestFolderFirst(config, log)
+
+
+# `make test` runs one worker more than the machine has cores (mk/test.mk): the rehearsal and the
+# Terraform tests spend minutes waiting (the AWS provider's fixed waits, bake windows), and a third
+# worker fills those gaps. The rehearsal is the longest test and one sequence, so the run ends no
+# sooner than it does: the other workers yield the CPU to it (a higher nice value, which their
+# child processes inherit), and take it whenever the rehearsal waits.
+NICE_BESIDE_THE_REHEARSAL = 5
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if "PYTEST_XDIST_WORKER" in os.environ and xdist_scope(item.nodeid) != "tests/e2e":
+        if os.getpriority(os.PRIO_PROCESS, 0) < NICE_BESIDE_THE_REHEARSAL:
+            os.setpriority(os.PRIO_PROCESS, 0, NICE_BESIDE_THE_REHEARSAL)
 
 
 @pytest.fixture(scope="session")
