@@ -75,9 +75,9 @@ NICE_BESIDE_THE_REHEARSAL = 5
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    if "PYTEST_XDIST_WORKER" in os.environ and xdist_scope(item.nodeid) != "tests/e2e":
-        if os.getpriority(os.PRIO_PROCESS, 0) < NICE_BESIDE_THE_REHEARSAL:
-            os.setpriority(os.PRIO_PROCESS, 0, NICE_BESIDE_THE_REHEARSAL)
+    beside_the_rehearsal = "PYTEST_XDIST_WORKER" in os.environ and xdist_scope(item.nodeid) != "tests/e2e"
+    if beside_the_rehearsal and os.getpriority(os.PRIO_PROCESS, 0) < NICE_BESIDE_THE_REHEARSAL:
+        os.setpriority(os.PRIO_PROCESS, 0, NICE_BESIDE_THE_REHEARSAL)
 
 
 @pytest.fixture(scope="session")
