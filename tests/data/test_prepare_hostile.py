@@ -20,12 +20,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from textclf.config import DataParams
 from textclf.pipeline import prepare
 from textclf.pipeline.prepare import DataError
+from textclf.text import hidden_label_character
 
 LABELS = ("billing", "delivery", "returns")
 GOOD_CSV = "text,label\n" + "".join(f"note {i} on {label},{label}\n" for label in LABELS for i in range(20))
@@ -468,6 +469,7 @@ def test_a_single_class_names_raw_dir_and_label_column_and_what_to_do(project):
 @settings(max_examples=25, deadline=None)
 @given(label=st.text(alphabet=st.characters(categories=["L", "N", "P"], exclude_characters='",'), min_size=1))
 def test_any_single_class_names_the_two_settings(label):
+    assume(hidden_label_character(label) is None)  # `@x`, `=x`: refused as a formula, named so
     with tempfile.TemporaryDirectory() as folder, contextlib.chdir(folder):
         Path("data/raw").mkdir(parents=True)
         rows = "".join(f'text {i},"{label}"\n' for i in range(30))

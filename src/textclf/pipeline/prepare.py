@@ -50,6 +50,12 @@ SUMMARY_FILE = Path("metrics/data.json")
 SPLITS = ("train", "validation", "test")
 READERS = {".csv": "csv", ".jsonl": "jsonl", ".parquet": "parquet"}
 IGNORE_FILES = frozenset({".dvcignore", ".gitignore"})
+# What DVC leaves out without any .dvcignore, at any depth (dvc/ignore.py, DvcIgnoreFilter's
+# default_ignore_patterns: `.hg/`, `.git/`, `.git`, `.dvc/`): prepare does not read it either. A
+# `.dvc` folder also makes the folder holding it a DVC repository of its own, which DVC leaves out
+# whole (DvcIgnoreFilter._update_sub_repo): refused (data_files).
+DVC_IGNORED_FOLDERS = frozenset({".git", ".hg"})
+DVC_IGNORED_FILES = frozenset({".git"})
 # Everything prepare writes into data.prepared_dir: the only files it may replace there.
 PREPARED_FILES = frozenset({*(f"{name}.jsonl" for name in SPLITS), "labels.json"})
 PARQUET_BATCH_ROWS = 10_000
@@ -221,6 +227,13 @@ def data_files(raw_dir: Path, allow_empty: bool = False) -> list[Path]:
                 specs_here = _inner_specs(here, specs_here, raw_dir)
             else:  # a raw folder outside the repository: DVC does not track it; read as before
                 specs_here = specs_here + _dvcignore_specs([here.resolve()])
+        if ".dvc" in folders and (here == raw_dir or not _hidden(here.resolve(), specs_here, "/")):
+            raise DataError(
+                f"{here / '.dvc'}: a DVC repository's folder inside {raw_dir} (data.raw_dir): DVC leaves "
+                f"{here} out of the dataset whole (a repository of its own), so `dvc add` would not "
+                f"version what prepare reads there; remove {here / '.dvc'} (or move {here} out of {raw_dir})"
+            )
+        folders[:] = [name for name in folders if name not in DVC_IGNORED_FOLDERS | {".dvc"}]
         specs_of.update({here / name: specs_here for name in folders})
         for name in sorted(folders):
             if (here / name).is_symlink():
@@ -242,7 +255,7 @@ def data_files(raw_dir: Path, allow_empty: bool = False) -> list[Path]:
                 if path.suffix.lower() in READERS:
                     hidden.append((path, ignore))
                 continue  # DVC does not version it: training must not read it either
-            if name in IGNORE_FILES:
+            if name in IGNORE_FILES or name in DVC_IGNORED_FILES:
                 continue  # DVC's and git's own rules, not data
             if path.suffix.lower() not in READERS:
                 # DVC versions every file here, so a file prepare would skip (notes.txt, rows.dat)

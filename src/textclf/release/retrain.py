@@ -176,6 +176,10 @@ def not_on_windows(segment: str) -> str | None:
     return None
 
 
+# Folder names DVC leaves out of a tracked folder (prepare.DVC_IGNORED_FOLDERS and `.dvc`).
+DVC_FOLDERS = frozenset({".git", ".hg", ".dvc"})
+
+
 # The name place_all copies a file to before it renames it into place (.dvcignore hides it), and the
 # longest file name that leaves room for it within a file system's 255 bytes.
 COPY_NAME = ".{}.tmp.incoming"
@@ -194,6 +198,10 @@ def relative_path(key: str) -> PurePosixPath:
         problem = "an empty segment (a leading, doubled or trailing slash)"
     elif any(segment in {".", ".."} for segment in segments):
         problem = "a `.` or `..` segment"
+    elif reserved := next((part for part in segments[:-1] if part.casefold() in DVC_FOLDERS), None):
+        # DVC leaves `.git` and `.hg` folders out, and a `.dvc` folder makes the folder holding it a DVC
+        # repository of its own, left out whole: every file imported before it would leave the dataset.
+        problem = f"a {reserved!r} folder, which DVC leaves out of the dataset (dvc/ignore.py)"
     elif "\\" in key or any(ord(char) < 32 or 127 <= ord(char) < 160 for char in key):
         problem = "a backslash or a control character"
     elif bidi := [char for char in key if char in BIDI_CONTROLS]:
