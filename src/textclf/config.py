@@ -1221,6 +1221,39 @@ def _gate_keys_in_place(root: yaml.Node) -> None:
                 )
 
 
+def _written_as_read(root: yaml.Node) -> None:
+    """No YAML merge (`<<`) or alias (`*name`) anywhere in the file: besides the IN_PLACE_KEYS (whose
+    message says more), the bake window, staging's bounds, the drift rules, the captured share of
+    live texts and the training job's isolation and keys judge a release or guard data too (issue 27,
+    round 10, F-m: `bake_seconds: *one` watched production's alarms for 1 s). The template uses
+    neither, so every value is read where it is written, by the reviewer of its section."""
+    seen: set[int] = set()
+    stack: list[tuple[yaml.Node, str]] = [(root, "")]
+    while stack:
+        node, path = stack.pop()
+        if id(node) in seen:  # the composer gives an alias the very node its anchor names
+            raise _Refused(
+                f"{path or 'the document'} comes through a YAML alias (*name) from line "
+                f"{node.start_mark.line + 1}; params.yaml is read as written: write the value out "
+                "where it is read, where a reviewer of its section sees it"
+            )
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            children = []
+            for key_node, value_node in node.value:
+                key = key_node.value if isinstance(key_node, yaml.ScalarNode) else "?"
+                if key_node.tag == _MERGE:
+                    raise _Refused(
+                        f"{path or 'the top level'} takes keys through a YAML merge (<<) on line "
+                        f"{key_node.start_mark.line + 1}; params.yaml is read as written: write the "
+                        "keys out in their own section, where a reviewer of it sees them"
+                    )
+                children.append((value_node, f"{path}.{key}" if path else str(key)))
+            stack += reversed(children)
+        elif isinstance(node, yaml.SequenceNode):
+            stack += reversed([(item, f"{path}[{index}]") for index, item in enumerate(node.value)])
+
+
 def _given(raw: dict[str, Any], dotted: str) -> bool:
     node: Any = raw
     for part in dotted.split("."):
@@ -1296,6 +1329,7 @@ def read_params_bytes(data: bytes, source: Path | str) -> Any:
         if node is not None:
             _gate_keys_in_place(node)
             _numbers_named(node, loader)
+            _written_as_read(node)
         raw = None if node is None else loader.construct_document(node)
     except _Refused as error:
         raise ParamsError(f"{source}: {error}") from None

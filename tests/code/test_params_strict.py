@@ -52,9 +52,11 @@ def test_a_duplicate_section_is_refused(tmp_path, template):
         load_params(write(tmp_path, template + "\ntrain:\n  epochs: 5\n"))
 
 
-def test_a_yaml_merge_key_may_be_overridden(tmp_path):
+def test_a_yaml_merge_key_is_refused_even_where_a_key_overrides_it(tmp_path):
+    # Every setting is read where it is written (issue 27, round 10, F-m).
     text = "train:\n  <<: {epochs: 1, seed: 3}\n  epochs: 2\n"
-    assert load_params(write(tmp_path, text)).train.epochs == 2
+    with pytest.raises(ParamsError, match="train takes keys through a YAML merge"):
+        load_params(write(tmp_path, text))
 
 
 @pytest.mark.parametrize("content", ["", "\n\n", "# only a comment\n", "{}\n", "---\n"])
