@@ -6,6 +6,7 @@ one. prepare read them all, so the model trained on rows the commit's data.dvc d
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -56,3 +57,20 @@ def test_a_dvc_folder_inside_the_raw_folder_is_refused(project: Path, where: str
 def test_retrain_import_refuses_a_key_through_such_a_folder(key: str) -> None:
     with pytest.raises(retrain.RetrainError, match=r"folder, which DVC leaves out of the dataset"):
         retrain.relative_path(key)
+
+
+@pytest.mark.parametrize("name", [b"caf\xe9.csv", b"d\xe9j\xe0/a.csv"])
+def test_a_name_that_is_not_utf8_is_named_and_refused(project: Path, name: bytes) -> None:  # noqa: F811
+    """U-r10-3: prepare wrote the name into the splits as bytes that are not UTF-8; train refused them."""
+    path = bytes(project / "data/raw") + b"/" + name
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(ROWS)
+
+    with pytest.raises(prepare.DataError) as refused:
+        prepare.data_files(Path("data/raw"))
+
+    shown = repr(name.split(b"/")[0])
+    assert str(refused.value).startswith("data/raw: holds " + shown + ", a name that is not UTF-8"), (
+        refused.value
+    )

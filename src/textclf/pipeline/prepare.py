@@ -203,6 +203,15 @@ def dvcignore_specs_at(folder: Path, raw_dir: Path) -> list[tuple[Path, object]]
     return specs
 
 
+def _utf8(name: str) -> bool:
+    """Whether a file name read from the disk is UTF-8 (undecodable bytes come as lone surrogates)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def data_files(raw_dir: Path, allow_empty: bool = False) -> list[Path]:
     """The files prepare reads: by suffix, not hidden by a `.dvcignore`, links kept inside the
     repository; a data file of a kind prepare does not read is an error, not silently skipped.
@@ -247,6 +256,14 @@ def data_files(raw_dir: Path, allow_empty: bool = False) -> list[Path]:
                 raise DataError(
                     f"{here / name}: a folder named like a data file; prepare reads .csv, .jsonl and "
                     ".parquet files, not folders: rename the folder or put its files there"
+                )
+        for name in [*folders, *names]:
+            if not _utf8(name):
+                # Its name reached the splits' `source` as bytes that are not UTF-8: train refused them
+                # and said to run prepare again, which wrote the same; `dvc add` refuses the name too.
+                raise DataError(
+                    f"{here}: holds {os.fsencode(name)!r}, a name that is not UTF-8 (written on another "
+                    "system?); rename it with letters, digits, spaces, - _ . only"
                 )
         for name in names:
             path = here / name
