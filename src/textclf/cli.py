@@ -967,11 +967,15 @@ def _env_file(text: str) -> str:
     if is_dir:
         raise argparse.ArgumentTypeError(f"{text!r} is a folder: pass a file (--env-file .localcloud/env)")
     if found:
+        # Light: the marker's module loads moto only when a cloud starts.
+        from textclf.localcloud.server import ENV_FILE_MARKER
+
         try:
             lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else [""]
         except (OSError, ValueError):
             lines = [""]
-        if not all(re.fullmatch(r"export [A-Z_][A-Z0-9_]*=\S*", line) for line in lines):
+        ours = lines[:1] == [ENV_FILE_MARKER]
+        if not ours or not all(re.fullmatch(r"export [A-Z_][A-Z0-9_]*=\S*", line) for line in lines[1:]):
             raise argparse.ArgumentTypeError(
                 f"{text!r} exists and is not an environment file local-cloud wrote (local-cloud writes it "
                 "and deletes it when it stops): pass a new file, e.g. --env-file .localcloud/env"

@@ -13,6 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from textclf.localcloud.server import env_file_text
+
 SRC = Path(__file__).resolve().parents[2] / "src"
 
 
@@ -250,14 +252,32 @@ def test_local_cloud_never_takes_a_file_it_did_not_write(tmp_path, monkeypatch, 
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "README.md").write_text("# keep\n", encoding="utf-8")
-    stale = "export AWS_REGION=us-east-1\nexport AWS_MAX_ATTEMPTS=1\n"  # a run killed before it deleted it
+    # A run killed before it deleted its file: the file starts with local-cloud's own first line.
+    stale = env_file_text({"AWS_REGION": "us-east-1", "AWS_MAX_ATTEMPTS": "1"})
     (tmp_path / "stale").write_text(stale, encoding="utf-8")
+    # Round 10's D-j: a user's own file of exports, or an empty one, passed as local-cloud's, was
+    # overwritten with the local cloud's settings and deleted at the stop.
+    (tmp_path / ".envrc").write_text("export AWS_PROFILE=prod-admin\nexport X=1\n", encoding="utf-8")
+    (tmp_path / ".gitkeep").write_text("", encoding="utf-8")
 
-    assert "is not an environment file local-cloud wrote" in _local_cloud_refuses("README.md", capsys)
+    for theirs in ("README.md", ".envrc", ".gitkeep"):
+        assert "is not an environment file local-cloud wrote" in _local_cloud_refuses(theirs, capsys)
     assert "is a folder" in _local_cloud_refuses(".", capsys)
     assert (tmp_path / "README.md").read_text(encoding="utf-8") == "# keep\n"
     for env_file in ("stale", "new/env"):
         assert cli.build_parser().parse_args(["local-cloud", "--env-file", env_file]).env_file == env_file
+
+
+def test_local_cloud_deletes_its_file_at_the_stop_only_while_it_holds_what_was_written(tmp_path):
+    from textclf.localcloud.server import _remove_if_ours, env_file_text
+
+    written = env_file_text({"AWS_ENDPOINT_URL": "http://127.0.0.1:1"})
+    unchanged, edited = tmp_path / "unchanged", tmp_path / "edited"
+    unchanged.write_text(written, encoding="utf-8")
+    edited.write_text(written + "export MINE=1\n", encoding="utf-8")
+    _remove_if_ours(unchanged, written)
+    _remove_if_ours(edited, written)
+    assert not unchanged.exists() and edited.read_text(encoding="utf-8").endswith("MINE=1\n")
 
 
 @pytest.mark.parametrize(

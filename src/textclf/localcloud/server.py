@@ -168,6 +168,25 @@ def _listen(port: int) -> socket.socket:
         ) from None
 
 
+# The first line of the environment file local-cloud writes: `--env-file` takes an existing file only
+# when it starts so (one a killed run left behind), and the file is deleted at the stop only while it
+# still holds what was written (issue 27, round 10, D-j: a user's .envrc of `export` lines passed as
+# one of ours, was overwritten, then deleted).
+ENV_FILE_MARKER = "# written by textclf local-cloud, deleted when it stops"
+
+
+def env_file_text(env: dict[str, str]) -> str:
+    return ENV_FILE_MARKER + "\n" + "".join(f"export {k}={v}\n" for k, v in env.items())
+
+
+def _remove_if_ours(env_file: Path, written: str) -> None:
+    try:
+        if env_file.is_file() and env_file.read_text(encoding="utf-8") == written:
+            env_file.unlink()
+    except (OSError, ValueError):
+        pass  # changed or unreadable since it was written: it is someone's now, left in place
+
+
 def serve_forever(port: int, env_file: Path | None) -> None:
     """Run the local cloud in the foreground until SIGINT or SIGTERM (used by `make local-cloud`).
     A port it cannot listen on ends it at once with exit code 2, before any env file is written."""
@@ -176,10 +195,10 @@ def serve_forever(port: int, env_file: Path | None) -> None:
     except LocalCloudError as error:
         print(f"error: {error}", file=sys.stderr, flush=True)
         raise SystemExit(2) from None
-    env = cloud.env()
+    written = env_file_text(cloud.env())
     if env_file is not None:
         env_file.parent.mkdir(parents=True, exist_ok=True)
-        env_file.write_text("".join(f"export {k}={v}\n" for k, v in env.items()), encoding="utf-8")
+        env_file.write_text(written, encoding="utf-8")
     print(json.dumps({"local_cloud": cloud.url, "env_file": str(env_file) if env_file else None}), flush=True)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -188,8 +207,8 @@ def serve_forever(port: int, env_file: Path | None) -> None:
         stop.wait()
     finally:
         cloud.stop()
-        if env_file is not None and env_file.exists():
-            env_file.unlink()
+        if env_file is not None:
+            _remove_if_ours(env_file, written)
 
 
 def apply_env(env: dict[str, str]) -> None:
