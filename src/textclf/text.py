@@ -39,6 +39,10 @@ LABEL_REFUSED_MARKUP = re.compile(r"</|<!--|<script", re.IGNORECASE)
 # artifacts). `=` and `@` are refused; `+` and `-` only when more than a word or number follows
 # (`-1`, `+ve` and `-0.5` stay classes; `-HYPERLINK(...)` and `+cmd|...` are formulas).
 LABEL_REFUSED_FORMULA = re.compile(r"[=@]|[+-](?![\w .]*$)")
+# And `##[`, which GitHub's runner reads anywhere in a log line as a workflow command (actions/runner,
+# ActionCommand's legacy prefix "##["): a label printed in a CI job's log could add an error
+# annotation, mask later lines (`##[add-mask]`) or stop command processing.
+LABEL_REFUSED_COMMAND = "##["
 
 
 # And a label that mixes Latin, Greek and Cyrillic letters: their look-alikes (Cyrillic і, Greek Β)
@@ -65,13 +69,15 @@ def _mixed_script_letter(label: str) -> str | None:
 
 def hidden_label_character(label: str) -> str | None:
     """The first character of `label` that a class name must not hold, or None: an invisible or
-    control character, the `<` of markup that would end a script element in the plots page, the
-    first character of a spreadsheet formula, or a letter of another script than the label's first
-    among Latin, Greek and Cyrillic. The
-    prepare stage refuses such a label in the data, params.yaml's data.labels refuses it too."""
+    control character, the `<` of markup that would end a script element in the plots page, the `#`
+    of a GitHub workflow command (`##[`), the first character of a spreadsheet formula, or a letter
+    of another script than the label's first among Latin, Greek and Cyrillic. The prepare stage
+    refuses such a label in the data, params.yaml's data.labels refuses it too."""
     hidden = next((c for c in label if unicodedata.category(c) in LABEL_REFUSED_CATEGORIES), None)
     if hidden is None and LABEL_REFUSED_MARKUP.search(label):
         return "<"
+    if hidden is None and LABEL_REFUSED_COMMAND in label:
+        return "#"
     if hidden is None and LABEL_REFUSED_FORMULA.match(label):
         return label[0]
     return hidden if hidden is not None else _mixed_script_letter(label)

@@ -204,6 +204,10 @@ def relative_path(key: str) -> PurePosixPath:
         problem = f"a {reserved!r} folder, which DVC leaves out of the dataset (dvc/ignore.py)"
     elif "\\" in key or any(ord(char) < 32 or 127 <= ord(char) < 160 for char in key):
         problem = "a backslash or a control character"
+    elif "##[" in key:
+        # The key is logged (retrain-import's notes, the PR job): GitHub's runner takes `##[` anywhere in
+        # a log line as a workflow command (actions/runner ActionCommand: an annotation, add-mask ...).
+        problem = "`##[`, which GitHub's runner reads in a log line as a workflow command"
     elif bidi := [char for char in key if char in BIDI_CONTROLS]:
         problem = (
             f"a bidirectional control character (U+{ord(bidi[0]):04X}), which shows the name in "
