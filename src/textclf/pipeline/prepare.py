@@ -440,6 +440,13 @@ def _parquet_records(path: Path, params: DataParams) -> Iterator[tuple[object, o
     try:
         table = pq.ParquetFile(path)
         names = table.schema_arrow.names
+        repeated = sorted(name for name, times in Counter(names).items() if times > 1)
+        if repeated:
+            # iter_batches(columns=[text, label]) returns every column of a repeated name, so the batch's
+            # second column was the second `text` column, trained on as the label, without a word.
+            raise DataError(
+                f"{path}: the schema names the columns {repeated} more than once; keep one of each"
+            )
         for column, setting in ((params.text_column, "text_column"), (params.label_column, "label_column")):
             if column not in names:
                 raise DataError(
