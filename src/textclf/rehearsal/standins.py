@@ -19,8 +19,9 @@ real one would fail. Where it must differ, the difference is said here, in one p
   `id-token: write` gets ACTIONS_ID_TOKEN_REQUEST_URL/TOKEN (docs.github.com, "About security
   hardening with OpenID Connect"); other jobs get none.
 - setup-python: the registry's packages are not downloaded per job here, so with `cache: pip` the
-  job's .venv starts with the world's installed packages (hard links: what the pip cache would give
-  it); `make setup` then runs as written, and installs the job's own commit.
+  job's .venv starts with the world's installed packages (what the pip cache would give it: links
+  to them while the job's requirements.lock is the world's, hard-linked copies otherwise);
+  `make setup` then runs as written, and installs the job's own commit.
 - configure-aws-credentials: the token comes from the local cloud's issuer, with the claims GitHub
   would give this job (repository, ref, event, environment, workflow ref, run id and attempt);
   no token without `id-token: write`; then sts:AssumeRoleWithWebIdentity for the role and
@@ -248,11 +249,10 @@ def setup_python() -> None:
 
 def layered_venv(venv: Path, python: str, facts: dict[str, Any]) -> None:
     """A fresh .venv holding the world's installed packages (what the pip cache would give, offline)
-    as hard links, so that `make setup` installs the job's own commit into it without touching the
-    world's environment (pip replaces files, it never writes into them), and their entry points.
-    Unlike GitHub's pip cache it also carries the lock's marker, so `make setup` skips re-checking
-    every pin of an unchanged lock: the hash-checked install itself is what `make test` and CI's
-    own `make setup` run."""
+    and their entry points, so that `make setup` installs the job's own commit into it without
+    touching the world's environment. Unlike GitHub's pip cache it also carries the lock's marker,
+    so `make setup` skips re-checking every pin of an unchanged lock: the hash-checked install
+    itself is what `make test` and CI's own `make setup` run."""
     if venv.is_symlink():
         raise StandInError(f"{venv} is a link in the checkout: a job's environment must be its own")
     if venv.exists():
@@ -266,12 +266,12 @@ def layered_venv(venv: Path, python: str, facts: dict[str, Any]) -> None:
             check=True,
         ).stdout.strip()
     )
-    shutil.rmtree(purelib)
-    linked = subprocess.run(
-        ["cp", "-al", facts["site_packages"], str(purelib)], capture_output=True, text=True
-    )
-    if linked.returncode != 0:  # another file system: a plain copy
-        shutil.copytree(facts["site_packages"], purelib, symlinks=True)
+    markers = sorted(Path(facts["python"]).parent.parent.glob(".locked-*"))
+    lock = Path(os.environ["GITHUB_WORKSPACE"]) / "requirements.lock"
+    if lock.is_file() and [m.name for m in markers] == [f".locked-{lock_key(lock)}"]:
+        linked_packages(Path(facts["site_packages"]), purelib)
+    else:
+        copied_packages(Path(facts["site_packages"]), purelib)
     shared_bin = Path(facts["python"]).parent
     for script in shared_bin.iterdir():
         target = venv / "bin" / script.name
@@ -291,9 +291,37 @@ def layered_venv(venv: Path, python: str, facts: dict[str, Any]) -> None:
     # The marker of the lock the world's environment was installed from (Makefile, LOCKED): a job
     # whose requirements.lock is that lock installs only its own commit; one that changes the lock
     # installs it in full.
-    for marker in Path(facts["python"]).parent.parent.glob(".locked-*"):
+    for marker in markers:
         shutil.copy2(marker, venv / marker.name)
     print(f"pip cache (offline): {venv} holds the world's packages")
+
+
+def lock_key(lock: Path) -> str:
+    """The Makefile's LOCK_KEY: the first 16 hex digits of requirements.lock's sha256."""
+    return hashlib.sha256(lock.read_bytes()).hexdigest()[:16]
+
+
+# The project's own entries of the world's site-packages: the job installs its own commit (`make
+# setup`, `pip install -e .`), and pip, finding the world's, would uninstall them through the links.
+PROJECT_ENTRIES = ("textclf-", "__editable__.textclf-", "__editable___textclf_")
+
+
+def linked_packages(world: Path, purelib: Path) -> None:
+    """The job's lock is the world's, so `make setup` installs only the project (no dependency is
+    replaced): each package is a symbolic link to the world's (hundreds of links, not the tens of
+    thousands of hard links a copy makes and a clean-up removes again for every job)."""
+    for entry in world.iterdir():
+        if not entry.name.startswith(PROJECT_ENTRIES):
+            (purelib / entry.name).symlink_to(entry)
+
+
+def copied_packages(world: Path, purelib: Path) -> None:
+    """Another lock: `make setup` installs it in full, and pip replaces files, it never writes into
+    them, so hard links keep the world's environment as it is."""
+    shutil.rmtree(purelib)
+    linked = subprocess.run(["cp", "-al", str(world), str(purelib)], capture_output=True, text=True)
+    if linked.returncode != 0:  # another file system: a plain copy
+        shutil.copytree(world, purelib, symlinks=True)
 
 
 def setup_node() -> None:
