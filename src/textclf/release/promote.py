@@ -473,7 +473,39 @@ def passing_evaluation(
             raise ReleaseError(
                 f"{verdict_file}: the gate did not pass this model; only a passing model is published"
             )
+        other = judged_other_metrics(verdict, metrics)
+        if other:
+            raise ReleaseError(
+                f"{verdict_file} judged {other} in {metrics_file}: the pass is not of these metrics "
+                "(edited, or judged before the last run); run the pipeline again (dvc repro) and make gate"
+            )
     return metrics, evaluated_test_split(test_split_file, PREDICTIONS_FILE)
+
+
+def judged_other_metrics(verdict: dict[str, Any], metrics: dict[str, Any]) -> str | None:
+    """What a verdict's checks (textclf.verdict.judge: `accuracy`, `macro_f1`, `recall[<class>]`)
+    judged that `metrics` do not hold, or None: each such check's value is the metrics' own figure,
+    and every class of the metrics had its recall judged. A verdict without checks says nothing."""
+    checks = [check for check in verdict.get("checks") or [] if isinstance(check, dict)]
+    per_class = metrics.get("per_class") if isinstance(metrics.get("per_class"), dict) else {}
+    recalls = set()
+    for check in checks:
+        name = check.get("check")
+        if name in ("accuracy", "macro_f1"):
+            figure = metrics.get(name)
+        elif isinstance(name, str) and name.startswith("recall[") and name.endswith("]"):
+            label = name[len("recall[") : -1]
+            recalls.add(label)
+            scores = per_class.get(label)
+            figure = scores.get("recall") if isinstance(scores, dict) else "no such class"
+        else:
+            continue
+        if check.get("value") != figure or isinstance(figure, bool):
+            return f"{name} {check.get('value')!r}, but it is {figure!r}"
+    unjudged = sorted(set(per_class) - recalls) if recalls else []
+    if unjudged:
+        return f"no recall of class {unjudged[0]!r}, a class"
+    return None
 
 
 def stage_publish(
