@@ -1092,7 +1092,7 @@ def main(argv: list[str] | None = None) -> int:
             log(f"error: {error}")
         return 2
     except KeyboardInterrupt:
-        log("interrupted")
+        log(_interrupted())
         return 130
     except OSError as error:  # the machine's refusal (permissions, a full disk): the file and why
         where = f"{error.filename}: " if error.filename else ""
@@ -1100,6 +1100,18 @@ def main(argv: list[str] | None = None) -> int:
             log(f"error: {where}{error.strerror or error}; check the path, its permissions and free space")
         return 2
     return 0
+
+
+def _interrupted() -> str:
+    """What an interrupted command leaves. A stage that `dvc repro` runs (DVC names it in DVC_STAGE,
+    dvc/stage/run.py) has lost its outputs: DVC removes them before the stage runs."""
+    stage = os.environ.get("DVC_STAGE", "")
+    if not stage.isidentifier():
+        return "interrupted"
+    return (
+        f"interrupted: DVC removed the {stage} stage's outputs before it ran; `dvc checkout` brings back "
+        "those of the last committed run, and `make repro` runs the stage again"
+    )
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ does not pass through here.
 
 from __future__ import annotations
 
+import signal
 import sys
 from typing import BinaryIO
 
@@ -47,6 +48,10 @@ def without_hint(source: BinaryIO, sink: BinaryIO) -> None:
 
 
 def main() -> None:
+    # Ctrl-C reaches every process of the terminal's foreground group: DVC stops its stage and says
+    # so, and this filter passes those last lines on until DVC closes the pipe, instead of ending
+    # first with a traceback of its own (issue 29: a newcomer's interrupted `make repro`).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     without_hint(sys.stdin.buffer, sys.stdout.buffer)
 
 
