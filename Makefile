@@ -101,18 +101,19 @@ LOCK_KEY := $(shell sha256sum requirements.lock 2>/dev/null | cut -c1-16)
 LOCKED := $(VENV)/.locked-$(LOCK_KEY)
 
 $(INSTALLED): $(LOCKED) pyproject.toml
-	# The project itself with the build backend the lock installed (setuptools, hash-checked): build
-	# isolation would fetch an unpinned setuptools from the index at every install.
+	@# The project itself with the build backend the lock installed (setuptools, hash-checked): build
+	@# isolation would fetch an unpinned setuptools from the index at every install.
 	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $@
 
 $(LOCKED):
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	# Hash-checking mode (mk/lock.mk): pip refuses a file whose sha256 the lock does not list and
-	# any dependency the lock misses. torch's CPU build (2.13.0+cpu; PyPI's Linux torch is a CUDA
-	# build) comes from TORCH_INDEX, asked for torch alone (no other package is looked up there).
-	# Compiled at install: with PYTHONDONTWRITEBYTECODE set, every process would otherwise
-	# recompile torch and transformers (seconds per process).
+	@# Hash-checking mode (mk/lock.mk): pip refuses a file whose sha256 the lock does not list and
+	@# any dependency the lock misses. torch's CPU build (2.13.0+cpu; PyPI's Linux torch is a CUDA
+	@# build) comes from TORCH_INDEX, asked for torch alone (no other package is looked up there).
+	@# Compiled at install: with PYTHONDONTWRITEBYTECODE set, every process would otherwise
+	@# recompile torch and transformers (seconds per process).
+	@echo "installing the pinned dependencies into .venv (once per requirements.lock: minutes, about 2 GB)"
 	awk '/^torch==/ {on = 1} on {print} on && !/\\$$/ {on = 0}' requirements.lock >$(VENV)/torch.lock
 	$(BIN)/pip install --quiet --require-hashes --no-deps \
 		$(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX)) -r $(VENV)/torch.lock

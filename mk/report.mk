@@ -73,7 +73,7 @@ PLOTS_PAGE := build/plots
 $(CHROMIUM):
 	@command -v apt-get >/dev/null || { echo "no $$CHROMIUM: install Chromium, or set CHROMIUM=<browser>" >&2; exit 2; }
 	$(SUDO) apt-get update -qq
-	# The emoji font: the screenshots show the report's ✅ ❌ ⚠️ as GitHub does.
+	@# The emoji font: the screenshots show the report's ✅ ❌ ⚠️ as GitHub does.
 	$(SUDO) apt-get install -y -qq --no-install-recommends chromium fonts-noto-color-emoji
 
 render-tools: $(CHROMIUM) $(NODE_TOOLS) ## Install what the render test needs: Chromium, the node packages (npm ci)

@@ -473,7 +473,7 @@ def train_model(
     log(f"base model {hp.model_name} ({source})")
     log(
         f"training on {kernels()}: the model's bytes repeat with the same data, parameters, library "
-        "versions, thread count and kernels (README, Reproducibility)"
+        "versions, thread count and kernels (README, quick start: 'Training repeats byte for byte')"
     )
     train_rows = _read_split(paths.train_channel, "train", labels)
     validation_rows = _read_split(paths.validation_channel, "validation", labels)
