@@ -84,14 +84,25 @@ $(TOOLS_CACHE_CHECK)
 endif
 
 # Each target two columns in, its description from column 22, wrapped there within 100 columns.
-help: ## List the targets
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ \
+# What a newcomer's first day uses (README, quick start and "Your own data"); `make help-all` lists
+# the CI, release and AWS targets too.
+FIRST_DAY := setup repro summary metrics plots use-data report gate serve test-fast test clean
+# Each described target on a line, its description folded at 100 columns.
+LIST_TARGETS = grep -hE '^[a-zA-Z_-]+:.*\#\# ' $(MAKEFILE_LIST) | awk -F':.*\#\# ' -v only="$(1)" '{ \
+		if (only != "" && index(" " only " ", " " $$1 " ") == 0) next; \
 		line = sprintf("  %-18s", $$1); n = split($$2, words, " "); fresh = 1; \
 		for (i = 1; i <= n; i++) { \
 			if (!fresh && length(line) + 1 + length(words[i]) > 100) { \
 				print line; line = sprintf("%20s", ""); fresh = 1 } \
 			line = line " " words[i]; fresh = 0 } \
 		print line }'
+
+help: ## List the first day's targets (make help-all: every target)
+	@$(call LIST_TARGETS,$(FIRST_DAY))
+	@echo "make help-all lists all $$(grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | wc -l) targets: CI, release, AWS, benchmarks"
+
+help-all: ## List every target
+	@$(call LIST_TARGETS,)
 
 # The pinned dependencies are installed once per content of requirements.lock, not per timestamp:
 # a checkout, a branch switch or a fresh clone with a restored .venv rewrites the file's time, and

@@ -29,9 +29,25 @@ def described_targets() -> dict[str, str]:
     return found
 
 
-def test_make_help_fits_100_columns_and_keeps_every_description_whole():
+def test_make_help_lists_the_first_days_targets_and_points_at_the_rest():
     done = subprocess.run(
         ["make", "--no-print-directory", "help"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "MAKEFLAGS": ""},
+    )
+    assert done.returncode == 0, done.stderr
+    *entries, last = done.stdout.splitlines()
+    listed = [line.split()[0] for line in entries if not line.startswith("   ")]
+    assert {"setup", "repro", "use-data", "report", "gate", "serve", "test"} <= set(listed)
+    assert len(listed) < 20 and not wide(entries)
+    assert last == f"make help-all lists all {len(described_targets())} targets: CI, release, AWS, benchmarks"
+
+
+def test_make_help_all_fits_100_columns_and_keeps_every_description_whole():
+    done = subprocess.run(
+        ["make", "--no-print-directory", "help-all"],
         cwd=REPO,
         capture_output=True,
         text=True,
