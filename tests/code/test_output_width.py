@@ -29,14 +29,15 @@ def described_targets() -> dict[str, str]:
     return found
 
 
-def test_make_help_lists_the_first_days_targets_and_points_at_the_rest():
-    done = subprocess.run(
-        ["make", "--no-print-directory", "help"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "MAKEFLAGS": ""},
+def make_help(target: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "MAKEFLAGS": ""}
+    return subprocess.run(
+        ["make", "--no-print-directory", target], cwd=REPO, capture_output=True, text=True, env=env
     )
+
+
+def test_make_help_lists_the_first_days_targets_and_points_at_the_rest():
+    done = make_help("help")
     assert done.returncode == 0, done.stderr
     *entries, last = done.stdout.splitlines()
     listed = [line.split()[0] for line in entries if not line.startswith("   ")]
@@ -46,13 +47,7 @@ def test_make_help_lists_the_first_days_targets_and_points_at_the_rest():
 
 
 def test_make_help_all_fits_100_columns_and_keeps_every_description_whole():
-    done = subprocess.run(
-        ["make", "--no-print-directory", "help-all"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "MAKEFLAGS": ""},
-    )
+    done = make_help("help-all")
 
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
