@@ -154,3 +154,20 @@ def test_other_bases_are_left_as_asked(released: Project) -> None:
     # A name git cannot read is resolve_ref's to refuse, as before.
     assert champion.released_base("-x") == champion.Base("-x")
     assert champion.released_base("no-such-branch") == champion.Base("no-such-branch")
+
+
+def test_the_gates_data_rules_compare_with_origin_main_too(released: Project, monkeypatch) -> None:
+    """`textclf gate` alone runs the data rules against its base as well: what main released."""
+    from textclf.review import gate
+
+    commit_worse_model(released)
+    bases: list[str] = []
+    real = gate.data_rule_checks
+    monkeypatch.setattr(
+        gate, "data_rule_checks", lambda p, base, *rest: bases.append(base) or real(p, base, *rest)
+    )
+
+    with pytest.raises(SystemExit):
+        cli.main(["gate", "--base", "main", "--champion", "main"])
+
+    assert bases and bases[0].endswith("origin/main"), bases

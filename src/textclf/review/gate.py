@@ -27,6 +27,7 @@ from textclf.review.champion import (
     check_consistent,
     committed_json,
     find,
+    released_base,
 )
 from textclf.verdict import judge, summary, usable
 
@@ -111,7 +112,9 @@ def run(
     metrics = load_metrics(metrics_file)
     check_metrics(params, metrics, metrics_file)
     lookup = find(params.aws.resolved(), base_ref, source, candidate=metrics, task=params.data.task)
-    extra = data_rule_checks(params, base_ref, data_checks, metrics)
+    # The data rules compare with what main released, as the champion lookup does (`find`): a local
+    # main ahead of origin/main may hold this model's own data (issue 27, review F10).
+    extra = data_rule_checks(params, released_base(base_ref).ref, data_checks, metrics)
     verdict = judge(metrics, params.evaluate, lookup.champion, extra, serve=params.deploy.serve)
     verdict["task"] = params.data.task  # what this model is judged as (a champion of another is none)
     # Which path the champion lookup took (textclf.review.champion: compared, renamed task but
