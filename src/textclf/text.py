@@ -26,6 +26,17 @@ def normalise(text: str) -> str:
 # characters and bidirectional controls (Cf: U+200B hides, U+202E shows a name in another order
 # than it is) and line or paragraph separators (Zl, Zp: U+2028 breaks a line in a table cell).
 LABEL_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
+# And the characters that show as nothing outside those categories: Unicode's default-ignorable code
+# points that are marks or letters (DerivedCoreProperties.txt, Default_Ignorable_Code_Point: the
+# combining grapheme joiner U+034F, the Hangul fillers U+115F, U+1160, U+3164, U+FFA0, Khmer's
+# inherent vowels U+17B4, U+17B5, Mongolian's variation selectors U+180B-U+180D, U+180F, the variation
+# selectors U+FE00-U+FE0F and U+E0100-U+E01EF), and the blank braille pattern U+2800: `billing` with
+# one of them was a second class that reads as `billing`, or a class name that shows as nothing.
+LABEL_REFUSED_BLANKS = frozenset(
+    {0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180B, 0x180C, 0x180D, 0x180F, 0x2800, 0x3164, 0xFFA0}
+    | set(range(0xFE00, 0xFE10))
+    | set(range(0xE0100, 0xE01F0))
+)
 
 
 # And markup that ends or re-opens an HTML script element: `dvc plots` writes each chart's data
@@ -73,7 +84,14 @@ def hidden_label_character(label: str) -> str | None:
     of a GitHub workflow command (`##[`), the first character of a spreadsheet formula, or a letter
     of another script than the label's first among Latin, Greek and Cyrillic. The prepare stage
     refuses such a label in the data, params.yaml's data.labels refuses it too."""
-    hidden = next((c for c in label if unicodedata.category(c) in LABEL_REFUSED_CATEGORIES), None)
+    hidden = next(
+        (
+            c
+            for c in label
+            if unicodedata.category(c) in LABEL_REFUSED_CATEGORIES or ord(c) in LABEL_REFUSED_BLANKS
+        ),
+        None,
+    )
     if hidden is None and LABEL_REFUSED_MARKUP.search(label):
         return "<"
     if hidden is None and LABEL_REFUSED_COMMAND in label:

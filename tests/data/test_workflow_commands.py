@@ -11,7 +11,7 @@ import pytest
 from textclf.config import DataParams
 from textclf.pipeline import prepare
 from textclf.release import retrain
-from textclf.text import hidden_label_character
+from textclf.text import character_name, hidden_label_character
 
 
 @pytest.mark.parametrize(
@@ -41,3 +41,24 @@ def test_other_labels_with_a_hash_stay_allowed(label):
 def test_an_incoming_key_holding_a_workflow_command_is_refused(key):
     with pytest.raises(retrain.RetrainError, match=r"workflow command"):
         retrain.relative_path(key)
+
+
+@pytest.mark.parametrize(
+    ("label", "named"),
+    [
+        ("billing\u3164", "U+3164 (HANGUL FILLER)"),
+        ("billing\u115f", "U+115F (HANGUL CHOSEONG FILLER)"),
+        ("billing\uffa0", "U+FFA0 (HALFWIDTH HANGUL FILLER)"),
+        ("billing\u2800", "U+2800 (BRAILLE PATTERN BLANK)"),
+        ("ham\u034f", "U+034F (COMBINING GRAPHEME JOINER)"),
+        ("ham\ufe0f", "U+FE0F (VARIATION SELECTOR-16)"),
+        ("\u3164", "U+3164 (HANGUL FILLER)"),
+    ],
+)
+def test_a_label_with_a_character_that_shows_as_nothing_is_refused(label, named):
+    """U-r10-1 (its first half): a filler, a joiner or a variation selector made a second class that
+    reads as the first, or a class whose name shows as nothing."""
+    bad = hidden_label_character(label)
+    assert bad is not None and character_name(bad) == named
+    with pytest.raises(ValueError, match=r"U\+"):
+        DataParams(labels=["returns", label])
