@@ -112,7 +112,15 @@ def _load(args: argparse.Namespace) -> Params:
     return params
 
 
+# GitHub's runner takes `##[<command> ...]` anywhere in a log line as a workflow command (its legacy
+# form: actions/runner, ActionCommand.TryParse): an error annotation, `add-mask`, `stop-commands`. A
+# message may quote a file name, a key or a label someone else chose (issue 27, round 10, R-e).
+WORKFLOW_COMMAND = "##["
+
+
 def log(message: str) -> None:
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        message = message.replace(WORKFLOW_COMMAND, "## [")
     print(f"[textclf] {message}", file=sys.stderr, flush=True)
 
 
