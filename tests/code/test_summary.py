@@ -43,6 +43,23 @@ def test_the_summary_names_the_figures_the_verdict_and_what_to_run_next(spam_rep
     for command in ("make plots", "make metrics", "make report", "make serve"):
         assert any(line.startswith(f"  {command} ") for line in lines)
     assert "Truncated" not in text  # prepare recorded no truncation share here
+    assert "what to do:" not in text  # a passing gate needs no advice
+
+
+def test_a_failed_gate_says_what_to_do_before_how_to_keep_the_run(spam_repo, capsys):
+    # Issue 29: a new task failed the sample's thresholds, and the summary only said how to commit.
+    spam_repo.write_json(
+        "metrics/eval.json", eval_metrics({"ham": {"ham": 5, "spam": 5}, "spam": {"spam": 10}})
+    )
+
+    lines = run(capsys)
+
+    assert_fits(lines)
+    text = "\n".join(lines)
+    assert "Gate: FAIL (thresholds only)" in lines
+    assert "  what to do: a pull request with this run fails its gate." in text
+    assert "train.epochs" in text and "evaluate.thresholds" in text
+    assert text.index("what to do:") < text.index("Next:")
 
 
 def test_a_failed_gate_with_many_long_classes_still_fits(spam_repo, capsys):

@@ -219,6 +219,15 @@ def truncation_line(data: dict[str, Any] | None, metrics: dict[str, Any], max_le
     return line
 
 
+# A failed gate's next step (issue 29: a newcomer's task failed the sample's thresholds after the
+# sample's 2 epochs, and the summary went on to "To keep this run" as if all were well).
+FAILED_GATE_ADVICE = (
+    "a pull request with this run fails its gate. params.yaml's evaluate.thresholds and train.epochs "
+    "were set for the bundled sample: train longer (train.epochs; train.backend: sagemaker trains "
+    "faster), fix the data the report flags, or set the thresholds your task must meet"
+)
+
+
 def lines(params: Params, base_ref: str = "main", source: Source = "auto") -> list[str]:
     metrics = read_json(EVAL_METRICS_FILE)
     if metrics is None:
@@ -238,7 +247,10 @@ def lines(params: Params, base_ref: str = "main", source: Source = "auto") -> li
     except GateError as error:
         out += refused_lines(error)
     else:
-        out += gate_lines(verdict_for(params, metrics, base_ref, source))
+        verdict = verdict_for(params, metrics, base_ref, source)
+        out += gate_lines(verdict)
+        if verdict.get("verdict") != "pass" and not verdict.get("refused"):
+            out += _wrapped(FAILED_GATE_ADVICE, "  what to do: ", "    ")
     out.append(training_line(read_json(TRAIN_JOB_FILE)))
     truncated = truncation_line(read_json(DATA_METRICS_FILE), metrics, params.model.max_length)
     if truncated:
