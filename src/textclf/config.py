@@ -1363,12 +1363,18 @@ def read_params_bytes(data: bytes, source: Path | str) -> Any:
 # former by a character position in the file, which no editor shows.
 _HIDDEN = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
+# Line breaks YAML takes and git, its diffs and GitHub do not (they split at \n only): what a reviewer
+# reads as one comment line would end at one, and the rest of it be read as a setting (issue 27,
+# round 10, F-r: `# reviewed<U+2028>  champion_tolerance: 0.9`).
+_HIDDEN_BREAK = re.compile("[\x85\u2028\u2029]")
 # What YAML counts as a line break (YAML 1.1, 5.4), so the line named is the one PyYAML would count.
 _LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 
 
 def _refuse_hidden_characters(text: str, source: Path | str) -> None:
-    found = [match for match in (_HIDDEN.search(text), _BIDI.search(text)) if match]
+    found = [
+        match for match in (_HIDDEN.search(text), _BIDI.search(text), _HIDDEN_BREAK.search(text)) if match
+    ]
     if not found:
         return
     at = min(match.start() for match in found)
@@ -1381,6 +1387,11 @@ def _refuse_hidden_characters(text: str, source: Path | str) -> None:
         what = (
             f"a bidirectional control character ({code} {unicodedata.name(character)}), which "
             "makes the file display in another order than it is read"
+        )
+    elif _HIDDEN_BREAK.fullmatch(character):
+        what = (
+            f"a line break YAML reads and git and GitHub do not show ({code}), which hides a line "
+            "inside another"
         )
     else:
         what = f"a control character ({code}) that YAML does not allow"

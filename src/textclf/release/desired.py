@@ -100,7 +100,16 @@ def parse(text: str, source: str = str(DESIRED_FILE)) -> Desired:
 def plain_values_only(text: str, source: str) -> None:
     """Refuse what would let the file say one thing and load as another: a merge key (`<<`, which
     the strict loader allows for params.yaml, and which escapes its duplicate-key check), an anchor,
-    an alias or a tag. The declared state is two plain values a reviewer reads as written."""
+    an alias or a tag. The declared state is two plain values a reviewer reads as written. A line
+    break YAML reads and git and GitHub do not (NEL, U+2028, U+2029) is refused too: a line reviewers
+    see as one comment would declare a commit after it (issue 27, round 10, F-r)."""
+    hidden = next((i for i, c in enumerate(text) if c in "\x85\u2028\u2029"), None)
+    if hidden is not None:
+        line = text.count("\n", 0, hidden) + 1
+        raise DesiredStateError(
+            f"{source}: line {line}: a line break YAML reads and git and GitHub do not show "
+            f"(U+{ord(text[hidden]):04X}); delete it: the declared state is two plain lines"
+        )
     for event in yaml.parse(text, Loader=yaml.SafeLoader):
         line = event.start_mark.line + 1
         if isinstance(event, yaml.AliasEvent):
