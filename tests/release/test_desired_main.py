@@ -147,12 +147,14 @@ def test_a_proposal_reads_first_then_writes(workspace: Path, monkeypatch, capsys
 def test_the_mismatch_issue_is_found_beyond_the_first_page(workspace: Path, monkeypatch, capsys) -> None:
     """Round 8, R-c: with 100 other open issues the scheduled check opened a new issue every run."""
     title = desired.MISMATCH_TITLE.format(endpoint="textclf-prod")
-    others = [{"number": n, "title": f"issue {n}"} for n in range(1, 101)]
+    others = [
+        {"number": n, "title": f"issue {n}", "user": {"login": "github-actions[bot]"}} for n in range(1, 101)
+    ]
     pages = {
         1: others,
         2: [
             {"number": 500, "title": title, "user": {"login": "github-actions[bot]"}},
-            {"number": 501, "title": title, "pull_request": {}},
+            {"number": 501, "title": title, "pull_request": {}, "user": {"login": "github-actions[bot]"}},
         ],
     }
     monkeypatch.setattr(desired, "live_commit", lambda endpoint: COMMIT)
@@ -160,7 +162,10 @@ def test_the_mismatch_issue_is_found_beyond_the_first_page(workspace: Path, monk
 
     def gh(args: list[str]) -> str:
         calls.append(args)
-        found = re.search(r"issues\?state=open&per_page=100&page=(\d+)$", args[-1])
+        # The workflow's own issues (the creator search), page by page; the label search finds none.
+        found = re.search(
+            r"issues\?state=open&creator=github-actions%5Bbot%5D&per_page=100&page=(\d+)$", args[-1]
+        )
         return json.dumps(pages.get(int(found.group(1)), [])) if found else "{}"
 
     monkeypatch.setattr(desired, "run_gh", gh)

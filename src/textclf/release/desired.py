@@ -36,6 +36,7 @@ import os
 import re
 import subprocess
 import sys
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,15 @@ import yaml
 
 # Who may have opened an issue the scheduled check comments on: one rule for the drift issue and
 # the mismatch issue (the workflow's account or someone with write access).
-from textclf.monitoring.issue import opened_by_us
+from textclf.monitoring.issue import (
+    ISSUE_ACCOUNTS,
+    MAX_PAGES,
+    WRITE_PERMISSIONS,
+    meets,
+    opened_by_us,
+    search_query,
+)
+from textclf.monitoring.issue import searches as issue_searches
 from textclf.release.github_settings import SettingsError, check_repository
 
 DESIRED_FILE = Path("deploy/production.yaml")
@@ -383,26 +392,55 @@ def compare(endpoint: str) -> bool:
     return False
 
 
-# Open issues scanned for the mismatch issue, 100 a page (as monitoring/issue.py scans for its own).
-MAX_PAGES = 10
+# The mismatch issue is found as the drift issue is (textclf.monitoring.issue, issue 27 round 10,
+# F-k and F-n): among the open issues the workflow opened (`creator`) and those a writer labelled
+# MISMATCH_LABEL, ten pages of 100 each at most, every answer checked against its filter; not the
+# first 1,000 open issues and pull requests, behind which an older mismatch issue was missed.
+MISMATCH_LABEL = "production-mismatch"
 
 
 def open_issue_titled(repo: str, title: str) -> int | None:
-    """The number of an open issue (not a pull request: the issues API lists both) titled `title`.
-    Every page is read, not the first: with 100 open issues and pull requests a scheduled run would
-    open a new issue each day. (docs.github.com/en/rest/issues/issues#list-repository-issues)"""
-    for page in range(1, MAX_PAGES + 1):
-        path = f"repos/{repo}/issues?state=open&per_page=100&page={page}"
-        issues = gh_list(["api", path])
-        for issue in issues:
-            if issue.get("title") == title and "pull_request" not in issue and opened_by_us(issue):
-                number = issue.get("number")
-                if isinstance(number, bool) or not isinstance(number, int):
-                    raise DesiredStateError(f"{unexpected(['api', path], issue)}: no issue number")
-                return number
-        if len(issues) < 100:
-            return None
+    """The number of an open issue (not a pull request: the issues API lists both) titled `title`,
+    opened by the workflow or by someone with write access to the repository.
+    (docs.github.com/en/rest/issues/issues#list-repository-issues)"""
+    for name, value in issue_searches(MISMATCH_LABEL):
+        for page in range(1, MAX_PAGES + 1):
+            path = f"repos/{repo}/issues?{search_query(name, value, page)}"
+            issues = gh_list(["api", path])
+            for issue in issues:
+                if (
+                    issue.get("title") == title
+                    and "pull_request" not in issue
+                    and meets(issue, name, value)
+                    and opened_by_us(issue)
+                    and author_may_write(repo, issue)
+                ):
+                    number = issue.get("number")
+                    if isinstance(number, bool) or not isinstance(number, int):
+                        raise DesiredStateError(f"{unexpected(['api', path], issue)}: no issue number")
+                    return number
+            if len(issues) < 100:
+                break
     return None
+
+
+def author_may_write(repo: str, issue: dict[str, Any]) -> bool:
+    """The workflow's account, or an author GitHub's permission API says may write (admin or write):
+    `author_association` does not say it (MEMBER and COLLABORATOR include read and triage ones);
+    as GitHub.author_may_write in textclf.monitoring.issue, through `gh`."""
+    user = issue.get("user")
+    login = user.get("login") if isinstance(user, dict) else None
+    if login in ISSUE_ACCOUNTS:
+        return True
+    if not isinstance(login, str) or not login:
+        return False
+    try:
+        answer = gh_json(
+            ["api", f"repos/{repo}/collaborators/{urllib.parse.quote(login, safe='')}/permission"]
+        )
+    except DesiredStateError:
+        return False  # 404: not a collaborator
+    return isinstance(answer, dict) and answer.get("permission") in WRITE_PERMISSIONS
 
 
 def pr_body(commit: str, digest: str, reason: str = "") -> str:
