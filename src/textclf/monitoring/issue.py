@@ -27,6 +27,7 @@ import sys
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -322,17 +323,24 @@ class GitHub:
         (docs.github.com/en/rest/collaborators/collaborators#get-repository-permissions-for-a-user:
         `permission` is admin, write, read or none, maintain given as write and triage as read).
         An answer that is not one of those, or none (not a collaborator: 404), is no."""
-        user = issue.get("user")
-        login = user.get("login") if isinstance(user, dict) else None
-        if login in ISSUE_ACCOUNTS:
-            return True
-        if not isinstance(login, str) or not login:
-            return False
-        try:
-            found = self.call("GET", f"/collaborators/{urllib.parse.quote(login, safe='')}/permission")
-        except GitHubError:
-            return False
-        return isinstance(found, dict) and found.get("permission") in WRITE_PERMISSIONS
+        return author_may_write(issue, lambda path: self.call("GET", path), GitHubError)
+
+
+def author_may_write(issue: dict[str, Any], get: Callable[[str], Any], refused: type[Exception]) -> bool:
+    """GitHub.author_may_write with `get` calling GitHub's API for a path under the repository
+    (`/collaborators/<login>/permission`) and raising `refused` for an error answer (404: not a
+    collaborator): the release's state check asks it through `gh` (textclf.release.desired)."""
+    user = issue.get("user")
+    login = user.get("login") if isinstance(user, dict) else None
+    if login in ISSUE_ACCOUNTS:
+        return True
+    if not isinstance(login, str) or not login:
+        return False
+    try:
+        found = get(f"/collaborators/{urllib.parse.quote(login, safe='')}/permission")
+    except refused:
+        return False
+    return isinstance(found, dict) and found.get("permission") in WRITE_PERMISSIONS
 
 
 def opened_by_us(issue: dict[str, Any]) -> bool:

@@ -36,7 +36,6 @@ import os
 import re
 import subprocess
 import sys
-import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,13 +45,12 @@ import yaml
 # Who may have opened an issue the scheduled check comments on: one rule for the drift issue and
 # the mismatch issue (the workflow's account or someone with write access).
 from textclf.monitoring.issue import (
-    ISSUE_ACCOUNTS,
     MAX_PAGES,
-    WRITE_PERMISSIONS,
     meets,
     opened_by_us,
     search_query,
 )
+from textclf.monitoring.issue import author_may_write as may_write
 from textclf.monitoring.issue import searches as issue_searches
 from textclf.release.github_settings import SettingsError, check_repository
 
@@ -425,22 +423,9 @@ def open_issue_titled(repo: str, title: str) -> int | None:
 
 
 def author_may_write(repo: str, issue: dict[str, Any]) -> bool:
-    """The workflow's account, or an author GitHub's permission API says may write (admin or write):
-    `author_association` does not say it (MEMBER and COLLABORATOR include read and triage ones);
-    as GitHub.author_may_write in textclf.monitoring.issue, through `gh`."""
-    user = issue.get("user")
-    login = user.get("login") if isinstance(user, dict) else None
-    if login in ISSUE_ACCOUNTS:
-        return True
-    if not isinstance(login, str) or not login:
-        return False
-    try:
-        answer = gh_json(
-            ["api", f"repos/{repo}/collaborators/{urllib.parse.quote(login, safe='')}/permission"]
-        )
-    except DesiredStateError:
-        return False  # 404: not a collaborator
-    return isinstance(answer, dict) and answer.get("permission") in WRITE_PERMISSIONS
+    """The workflow's account, or an author GitHub's permission API says may write (admin or write),
+    asked through `gh` (textclf.monitoring.issue.author_may_write)."""
+    return may_write(issue, lambda path: gh_json(["api", f"repos/{repo}{path}"]), DesiredStateError)
 
 
 def pr_body(commit: str, digest: str, reason: str = "") -> str:
