@@ -169,8 +169,9 @@ USE_DATA_FORCE := $(call yes_no,FORCE)
 endif
 use-data: $(INSTALLED) ## FILE=<csv/jsonl/parquet> becomes the data (TEXT=, LABEL= columns), then repro
 	@test -n "$${FILE:-}" || { echo "name your data file: make use-data FILE=path/to/data.csv [TEXT=text LABEL=label]" >&2; exit 2; }
-	@TEXTCLF_USE_DATA_VIA_MAKE=1 $(BIN)/textclf use-data --text-column "$${TEXT:-text}" \
-		--label-column "$${LABEL:-label}" $${LABELS:+--labels "$$LABELS"} $${TASK:+--task "$$TASK"} \
+	@# --option=value: a value starting with '-' (TEXT=--force) is the option's, named by its variable.
+	@TEXTCLF_USE_DATA_VIA_MAKE=1 $(BIN)/textclf use-data --text-column="$${TEXT:-text}" \
+		--label-column="$${LABEL:-label}" $${LABELS:+--labels="$$LABELS"} $${TASK:+--task="$$TASK"} \
 		$(if $(call yes_no,FORCE),--force) -- "$$FILE"
 	@$(MAKE) --no-print-directory repro
 

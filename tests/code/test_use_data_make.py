@@ -70,6 +70,9 @@ def unfolded(stderr: str) -> str:
         ),
         # TASK= reaches the command as --task: its rule names the variable (issue 29).
         (("TEXT=body", "LABEL=kind", "TASK=Spam Filter"), "TASK= 'Spam Filter': "),
+        # A value starting with '-' is the option's value, not another option (round 10, U-r10-4).
+        (("TEXT=--oops", "LABEL=kind"), "no '--oops' key (name the text column with TEXT=)"),
+        (("TEXT=body", "LABEL=kind", "TASK=-x"), "TASK= '-x': "),
     ],
 )
 def test_make_use_data_errors_name_the_make_variables(clone, variables, expected):  # noqa: F811
