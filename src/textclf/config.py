@@ -1254,6 +1254,27 @@ def _written_as_read(root: yaml.Node) -> None:
             stack += reversed([(item, f"{path}[{index}]") for index, item in enumerate(node.value)])
 
 
+# Tags whose value reads as written (a number, a string, a list, a mapping; `!!set` the schema
+# refuses for labels by name, numbers _numbers_named checks).
+_SHOWN_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "seq", "map", "set")
+)
+
+
+def _untagged(text: str, source: Path | str) -> None:
+    """No YAML tag that changes what the line means without showing it (`!!binary`, `!!timestamp`,
+    `!!python/...`, a local `!tag`): `accuracy: !!binary MC4w` is base64 for "0.0", which a threshold
+    then took as 0.0, and `task: !!binary ...` renamed the task (issue 27, round 10, F-t). The
+    template writes none; deploy/production.yaml refuses every tag (release.desired)."""
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        tag = getattr(event, "tag", None)  # None unless the file writes one
+        if tag is not None and tag not in _SHOWN_TAGS:
+            raise _Refused(
+                f"line {event.start_mark.line + 1}: a YAML tag ({tag}) changes what the value means "
+                "without showing it: write the value plainly, as the template does"
+            )
+
+
 def _given(raw: dict[str, Any], dotted: str) -> bool:
     node: Any = raw
     for part in dotted.split("."):
@@ -1330,6 +1351,7 @@ def read_params_bytes(data: bytes, source: Path | str) -> Any:
             _gate_keys_in_place(node)
             _numbers_named(node, loader)
             _written_as_read(node)
+            _untagged(text, source)
         raw = None if node is None else loader.construct_document(node)
     except _Refused as error:
         raise ParamsError(f"{source}: {error}") from None

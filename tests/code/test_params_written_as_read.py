@@ -54,3 +54,21 @@ def test_the_template_loads_and_repeated_plain_values_are_no_aliases(tmp_path: P
     assert load_params(TEMPLATE).data.labels
     # The same scalar written twice is two values, not an alias.
     assert read_params_bytes(b"a: {x: 1}\nb: {x: 1}\n", "p") == {"a": {"x": 1}, "b": {"x": 1}}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "evaluate:\n  thresholds:\n    accuracy: !!binary MC4w\n",  # base64 of "0.0" (round 10, F-t)
+        "evaluate:\n  champion_tolerance: !!binary MC45\n",
+        "data:\n  task: !!binary c3BhbS1maWx0ZXI=\n",
+        "data:\n  labels: [!!binary YWNjb3VudA==, b]\n",
+        "deploy:\n  staging:\n    bake_seconds: !local 5\n",
+        "train:\n  seed: !!timestamp 2026-12-07\n",
+    ],
+)
+def test_a_tag_that_changes_what_the_value_means_is_refused(text: str) -> None:
+    with pytest.raises(
+        ParamsError, match=r"a YAML tag \(.*\) changes what the value means without showing it"
+    ):
+        read_params_bytes(text.encode(), "params.yaml")
