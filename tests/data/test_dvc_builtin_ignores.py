@@ -53,6 +53,24 @@ def test_a_dvc_folder_inside_the_raw_folder_is_refused(project: Path, where: str
     assert isinstance(versions, subprocess.CompletedProcess) or "incoming/old.csv" not in versions
 
 
+@pytest.mark.parametrize("listed", [False, True])
+def test_a_dvc_file_inside_the_raw_folder_is_refused_even_listed_in_dvcignore(
+    project: Path,  # noqa: F811 (the fixture)
+    listed: bool,
+) -> None:
+    # Round 10, F-s: with a `.dvc` file in data/raw `dvc add` recorded no file at all, while prepare,
+    # told to list the file in .dvcignore, read every one.
+    (project / "data/raw/.dvc").write_text("x\n", encoding="utf-8")
+    if listed:
+        with (project / ".dvcignore").open("a", encoding="utf-8") as ignore:
+            ignore.write("data/raw/.dvc\n")
+
+    with pytest.raises(
+        prepare.DataError, match=r"^data/raw/\.dvc: a DVC repository's marker inside data/raw"
+    ):
+        prepare.data_files(Path("data/raw"))
+
+
 @pytest.mark.parametrize("key", ["incoming/.dvc/new.csv", "incoming/a/.git/new.csv", "incoming/.HG/new.csv"])
 def test_retrain_import_refuses_a_key_through_such_a_folder(key: str) -> None:
     with pytest.raises(retrain.RetrainError, match=r"folder, which DVC leaves out of the dataset"):

@@ -236,9 +236,12 @@ def data_files(raw_dir: Path, allow_empty: bool = False) -> list[Path]:
                 specs_here = _inner_specs(here, specs_here, raw_dir)
             else:  # a raw folder outside the repository: DVC does not track it; read as before
                 specs_here = specs_here + _dvcignore_specs([here.resolve()])
-        if ".dvc" in folders and (here == raw_dir or not _hidden(here.resolve(), specs_here, "/")):
+        # A `.dvc` file or link there too: `dvc add` recorded no file of the folder (issue 27, round 10, F-s).
+        dvc_entry = ".dvc" in folders or ".dvc" in names
+        if dvc_entry and (here == raw_dir or not _hidden(here.resolve(), specs_here, "/")):
             raise DataError(
-                f"{here / '.dvc'}: a DVC repository's folder inside {raw_dir} (data.raw_dir): DVC leaves "
+                f"{here / '.dvc'}: a DVC repository's {'folder' if '.dvc' in folders else 'marker'} inside "
+                f"{raw_dir} (data.raw_dir): DVC leaves "
                 f"{here} out of the dataset whole (a repository of its own), so `dvc add` would not "
                 f"version what prepare reads there; remove {here / '.dvc'} (or move {here} out of {raw_dir})"
             )
