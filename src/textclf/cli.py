@@ -146,12 +146,16 @@ def _repository_folder(value: str, option: str, example: str) -> Path:
     """`value` of a command's folder option, checked as params.yaml's folders are (config.
     repo_relative_folder: relative to the repository root, inside it, not .git, .dvc or src), and
     resolved (a symbolic link on the way) inside the working folder, the repository root."""
-    from textclf.config import repo_relative_folder
+    from textclf.config import repo_relative_folder, written_folder
     from textclf.pipeline.prepare import DataError
 
     try:
         folder = Path(repo_relative_folder(value))
         _plain_name(value)
+        # A stage's output or what make clean removes: the next run would delete what is written there
+        # (issue 27, round 10, U-r10-5), as params.yaml's data.raw_dir check says.
+        if (taken := written_folder(folder.as_posix())) is not None:
+            raise ValueError(f"overlaps {taken}/, which a stage writes or make clean removes")
     except ValueError as error:
         raise DataError(
             f"{option} {value!r}: {error}; write {option} {example} or another folder inside the repository, "

@@ -79,3 +79,14 @@ def test_batch_predict_refuses_such_names_for_its_own_files(tmp_path, repo_root,
 
     err = capsys.readouterr().err
     assert f"{option} 'build/\\u202ex': holds U+202E" in err and "nothing was started" in err, err
+
+
+@pytest.mark.parametrize("out", ["models/model", "data/prepared", "work/raw", "reports", "data"])
+def test_sample_data_refuses_a_folder_a_stage_writes_or_make_clean_removes(
+    out, tmp_path, monkeypatch, capsys
+):
+    # Round 10, U-r10-5: the sample written into models/model was deleted by the next dvc repro.
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["sample-data", "--out", out]) == 2
+    assert "which a stage writes or make clean removes" in capsys.readouterr().err
+    assert not any(tmp_path.rglob("messages.csv"))
