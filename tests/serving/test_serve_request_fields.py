@@ -138,3 +138,13 @@ def test_two_content_types_are_400(url):
 
     status, error = status_and_error(answer)
     assert status == 400 and "2 Content-Type headers: send exactly one" in error
+
+
+@pytest.mark.parametrize(
+    "version", [b"HTTP/0.9", b"HTTP/1.10", b"HTTP/1.2", b"HTTP/1", b"http/1.1", b"HTTPS/1.1", b"HTTP/2.0"]
+)
+def test_a_version_other_than_1_0_and_1_1_is_400_in_http_1_1(url, version):
+    # Round 10, U-r10-6: `HTTP/0.9` written out was answered with the body alone, `HTTP/1.10` as 1.1.
+    status, error = status_and_error(exchange(url, b"GET /ping " + version + b"\r\nHost: x\r\n\r\n"))
+
+    assert status == 400 and "is not served: send HTTP/1.1" in error

@@ -482,6 +482,10 @@ class _DeadlineReader(io.RawIOBase):
         return count
 
 
+# The versions served (RFC 9112 section 2.3); any other is a 400 that says what to send.
+SERVED_VERSIONS = frozenset({"HTTP/1.0", "HTTP/1.1"})
+
+
 class _HeadLines:
     """The connection's reader while a request's head is parsed, keeping the lines it read."""
 
@@ -550,6 +554,18 @@ class Handler(BaseHTTPRequestHandler):
             self.send_error(
                 HTTPStatus.BAD_REQUEST,
                 "a request line without an HTTP version: send `GET /ping HTTP/1.1` (HTTP/0.9 is not served)",
+            )
+            return False
+        words = self.raw_requestline.split()
+        version = words[2].decode("latin-1") if len(words) == 3 else None
+        if version is not None and version not in SERVED_VERSIONS:
+            # `HTTP/0.9` written out took the standard library's 0.9 path (a body alone, no status line
+            # or headers), and `HTTP/1.10` was served as 1.1 (issue 27, round 10, U-r10-6). RFC 9112
+            # section 2.3: HTTP-version = "HTTP/" DIGIT "." DIGIT.
+            self.command, self.request_version = None, "HTTP/1.1"
+            self.send_error(
+                HTTPStatus.BAD_REQUEST,
+                f"HTTP version {version[:20]!r} is not served: send HTTP/1.1 (or HTTP/1.0)",
             )
             return False
         recorder = _HeadLines(self.rfile)
