@@ -161,7 +161,7 @@ PROTOCOL_ERRORS = [
     # (description, raw request, status, message)
     ("unknown method", b"FOO /invocations HTTP/1.1\r\nHost: x\r\n\r\n", 405, "use GET /ping or POST"),
     ("malformed request line", b"GARBAGE\r\n\r\n", 400, "Bad request"),
-    ("unsupported version", b"GET /ping HTTP/2.0\r\nHost: x\r\n\r\n", 400, "Invalid HTTP version"),
+    ("unsupported version", b"GET /ping HTTP/2.0\r\nHost: x\r\n\r\n", 400, "is not served: send HTTP/1.1"),
     (
         "header line too long",
         b"GET /ping HTTP/1.1\r\nX-Long: " + b"a" * 70_000 + b"\r\n\r\n",
