@@ -222,7 +222,10 @@ class Loop:
     def release(self, sha: str, before: str) -> dict[str, Any]:
         """release.yml for the push of `sha` to main. GitHub runs its jobs side by side; act has no
         per-environment variables, so each environment's jobs are one act run with that
-        environment's variables (textclf.rehearsal.world), and the two runs go side by side."""
+        environment's variables (textclf.rehearsal.world), and the two runs go side by side. The
+        production run (`-j production`) also runs production-infra, which it needs: that works
+        because the environments production-infra and production hold the same variables, which the
+        world checks (GitHub would give each job its own environment's)."""
         started = {
             job: self.release_job(job, job, sha, before, background=True) for job in ("production", "staging")
         }
