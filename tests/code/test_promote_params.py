@@ -53,7 +53,7 @@ def test_the_committed_params_still_pass():
             lambda t: t.replace("# Every knob", "# Every knob \udce9"),  # the byte 0xE9 (git show)
             rf"{WHERE}: line 1: bytes that are not UTF-8 \(b'\\xe9'\); re-save the file as UTF-8",
         ),
-        (lambda t: t + BOMB, rf"{WHERE}: expands to more than 100,000 values through YAML anchors"),
+        (lambda t: t + BOMB, rf"{WHERE}: .* comes through a YAML alias"),  # refused before expanding
         (
             lambda t: t.replace("  seed: 42\n", "  seed: " + "9" * 5000 + "\n", 1),
             rf"{WHERE}: a number too long to read",
