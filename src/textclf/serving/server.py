@@ -545,28 +545,25 @@ class Handler(BaseHTTPRequestHandler):
         a proxy that replaces it frames the request differently, so it is refused (RFC 9110 section
         5.5: a recipient of CR, LF or NUL within a field value MUST reject the message or replace
         them with SP)."""
-        if len(self.raw_requestline.split()) == 2:
-            # `GET /ping` with no version is HTTP/0.9, whose answer has no status line or headers
-            # (the standard library would then wait for headers and answer the body alone): refused
-            # at once, in HTTP/1.1. RFC 9112 section 3: request-line = method SP request-target SP
-            # HTTP-version.
-            self.command, self.request_version = None, "HTTP/1.1"
-            self.send_error(
-                HTTPStatus.BAD_REQUEST,
-                "a request line without an HTTP version: send `GET /ping HTTP/1.1` (HTTP/0.9 is not served)",
-            )
-            return False
         words = self.raw_requestline.split()
         version = words[2].decode("latin-1") if len(words) == 3 else None
-        if version is not None and version not in SERVED_VERSIONS:
+        if len(words) == 2:
+            # `GET /ping` with no version is HTTP/0.9, whose answer has no status line or headers
+            # (the standard library would then wait for headers and answer the body alone). RFC 9112
+            # section 3: request-line = method SP request-target SP HTTP-version.
+            refusal = (
+                "a request line without an HTTP version: send `GET /ping HTTP/1.1` (HTTP/0.9 is not served)"
+            )
+        elif version is not None and version not in SERVED_VERSIONS:
             # `HTTP/0.9` written out took the standard library's 0.9 path (a body alone, no status line
             # or headers), and `HTTP/1.10` was served as 1.1 (issue 27, round 10, U-r10-6). RFC 9112
             # section 2.3: HTTP-version = "HTTP/" DIGIT "." DIGIT.
+            refusal = f"HTTP version {version[:20]!r} is not served: send HTTP/1.1 (or HTTP/1.0)"
+        else:
+            refusal = None
+        if refusal is not None:  # refused at once, in HTTP/1.1
             self.command, self.request_version = None, "HTTP/1.1"
-            self.send_error(
-                HTTPStatus.BAD_REQUEST,
-                f"HTTP version {version[:20]!r} is not served: send HTTP/1.1 (or HTTP/1.0)",
-            )
+            self.send_error(HTTPStatus.BAD_REQUEST, refusal)
             return False
         recorder = _HeadLines(self.rfile)
         self.rfile = recorder  # type: ignore[assignment]
