@@ -33,6 +33,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from textclf.release.retrain import RetrainError
     from textclf.release.staging import StagingError
     from textclf.review.champion import ChampionError
+    from textclf.review.freshness import StaleMetricsError
     from textclf.review.gate import GateError
     from textclf.review.report import ReportError
     from textclf.review.summary import SummaryError
@@ -46,6 +47,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
         PreparedDataError,
         ChampionError,
         GateError,
+        StaleMetricsError,
         ReportError,
         SummaryError,
         ReleaseError,
@@ -562,7 +564,7 @@ def cmd_redeploy(args: argparse.Namespace) -> None:
 
 
 def cmd_gate(args: argparse.Namespace) -> None:
-    from textclf.review import gate, report
+    from textclf.review import freshness, gate, report
     from textclf.review.champion import EVAL_METRICS_FILE
 
     params = _load(args)
@@ -570,6 +572,11 @@ def cmd_gate(args: argparse.Namespace) -> None:
     # The shape the report requires (a negative or fractional support, a class's scores that are not
     # numbers): a file the report refuses must not pass the gate either.
     report.check_eval(metrics, str(EVAL_METRICS_FILE))
+    # Metrics of other params, data or code than the workspace's are refused (exit 2), as dvc
+    # status finds them; in CI the gate runs after `make repro-ci`, in the pipeline's workspace.
+    note = freshness.check()
+    if note:
+        log(note)
     verdict = gate.run(params, args.base, args.champion)
     with folded_output():  # a note names the champion's file and both class lists
         for line in gate.summary(verdict):

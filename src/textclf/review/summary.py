@@ -10,7 +10,10 @@ hint (`git add dvc.lock`, `dvc push`), so these steps are the last thing it prin
 Every figure is read from the files the stages wrote (metrics/*.json) with the report's own reader
 (`report.read_json`: a file the report refuses is refused here too); nothing is written. A
 metrics/eval.json the gate refuses (`gate.check_metrics`: edited, stale, another data's classes)
-gets no verdict: the summary says the gate cannot judge it, why, and what to run. The wide
+gets no verdict: the summary says the gate cannot judge it, why, and what to run. A
+metrics/eval.json the pipeline would not write now (params, code or data changed since the run, the
+model gone, no dvc.lock: textclf.review.freshness) is refused as `make gate` refuses it (exit 2):
+no verdict and no "To keep this run" for metrics of other params (issue 29). The wide
 `dvc metrics show` table stays one command away (`make metrics`).
 """
 
@@ -23,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from textclf.config import TRAIN_JOB_FILE, Params
+from textclf.review import freshness
 from textclf.review.champion import EVAL_METRICS_FILE, ChampionError, Source, find, released_base
 from textclf.review.gate import GateError, check_metrics, data_rule_checks
 from textclf.review.report import read_json
@@ -234,6 +238,9 @@ def lines(params: Params, base_ref: str = "main", source: Source = "auto") -> li
         raise SummaryError(
             f"{EVAL_METRICS_FILE}: not found; run the pipeline first (make repro or dvc repro)"
         )
+    # Metrics of other params, data or code get no verdict and no "To keep this run": a commit of
+    # params.yaml with them would record a result its params never produced (issue 29).
+    freshness.check()
     rows = metrics.get("test_rows")
     heading = f"Test split ({rows} rows)" if usable(rows) else "Test split"
     out = ["", "=" * 30 + " textclf: this run " + "=" * 30]

@@ -1,0 +1,157 @@
+"""`make gate` and `make summary` judge metrics/eval.json only when it is what the pipeline would
+write now (issue 29): a newcomer edited params.yaml (`data.empty_text: drop`) after a run, and the
+gate said "gate: pass" while `dvc status` listed prepare as changed; the summary of a workspace
+where nothing ran said "Gate: PASS" and "To keep this run: git add params.yaml". Both refuse now
+(exit 2), naming the stage and what changed, as `dvc status` says. Real git, DVC and the template's
+dvc.yaml; the DVC state is a run's (`dvc commit --force` over the files a run writes)."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from tests.review.conftest import MAIN_DATA, MAIN_EVAL, Project, new_project, pipeline_ran
+from textclf import cli
+
+RERUN = "; run make repro first"
+
+
+@pytest.fixture(scope="module")
+def ran(tmp_path_factory, repo_root) -> Project:
+    """main with a run's metrics and the DVC state the run left, committed."""
+    project = new_project(tmp_path_factory.mktemp("fresh") / "repo", repo_root)
+    project.write_outputs(MAIN_EVAL, MAIN_DATA, steps=200, final_loss=0.31)
+    pipeline_ran(project)
+    project.commit("main: a run")
+    return project
+
+
+@pytest.fixture
+def workspace(ran: Project, monkeypatch, no_aws) -> Project:
+    ran.git("checkout", "-q", "--", ".")
+    ran.git("clean", "-fdq", "--exclude=/models/", "--exclude=/data/")
+    monkeypatch.chdir(ran.root)
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    return ran
+
+
+def edit_params(project: Project, section: str, key: str, value) -> None:
+    params = project.params()
+    params[section][key] = value
+    project.write_params(params)
+
+
+def gate(capsys) -> tuple[int, str]:
+    capsys.readouterr()
+    try:
+        status = cli.main(["gate", "--champion", "main"])
+    except SystemExit as exit_:  # a failed gate
+        status = exit_.code
+    return status, capsys.readouterr().err
+
+
+def summary(capsys) -> tuple[int, str, str]:
+    capsys.readouterr()
+    status = cli.main(["summary", "--champion", "main"])
+    shown = capsys.readouterr()
+    return status, shown.out, shown.err
+
+
+def test_an_up_to_date_run_is_judged_as_before(workspace, capsys):
+    status, err = gate(capsys)
+    assert status == 0, err
+    assert "[textclf] gate: pass" in err and "out of date" not in err
+
+    status, out, err = summary(capsys)
+    assert status == 0, err
+    assert "Gate: PASS" in out
+
+
+def test_params_edited_after_the_run_are_refused_naming_the_stage_and_the_file(workspace, capsys):
+    edit_params(workspace, "data", "empty_text", "drop")
+    expected = (
+        "[textclf] error: metrics/eval.json is out of date: dvc status shows stage 'prepare' changed "
+        "(params.yaml: data)" + RERUN
+    )
+
+    status, err = gate(capsys)
+    assert status == 2
+    assert err.strip().splitlines() == [expected]  # one line, no verdict
+    assert not (workspace.root / "reports/gate.json").exists()
+
+    status, out, err = summary(capsys)
+    assert status == 2
+    assert err.strip().splitlines() == [expected]
+    assert "Gate: PASS" not in out and "To keep this run" not in out and "git add" not in out
+
+
+def test_a_train_param_names_the_train_stage(workspace, capsys):
+    edit_params(workspace, "train", "epochs", 7)
+    edit_params(workspace, "model", "max_length", 64)
+
+    status, err = gate(capsys)
+
+    assert status == 2
+    assert (
+        "dvc status shows stages changed: 'prepare' (params.yaml: model), 'train' (params.yaml: model, "
+        "train.epochs), 'evaluate' (params.yaml: model.max_length)" + RERUN
+    ) in err
+
+
+def test_a_deleted_model_is_an_out_of_date_run(workspace, tmp_path, capsys):
+    model = workspace.root / "models/model"
+    model.rename(tmp_path / "model")  # back after the test: the module's project keeps its run
+    try:
+        status, err = gate(capsys)
+    finally:
+        (tmp_path / "model").rename(model)
+
+    assert status == 2
+    assert "stages changed: 'train' (models/model deleted), 'evaluate' (models/model deleted)" in err
+
+
+def test_metrics_edited_by_hand_are_refused(workspace, capsys):
+    edited = dict(MAIN_EVAL, accuracy=0.99)
+    workspace.write_json("metrics/eval.json", edited)
+
+    status, err = gate(capsys)
+
+    assert status == 2
+    assert "stage 'evaluate' changed (metrics/eval.json modified)" + RERUN in err
+
+
+def test_without_dvc_lock_nothing_ran_here(workspace, capsys):
+    (workspace.root / "dvc.lock").unlink()
+    expected = (
+        "[textclf] error: metrics/eval.json is out of date: there is no dvc.lock: the pipeline has not "
+        "run in this workspace" + RERUN
+    )
+
+    status, err = gate(capsys)
+    assert status == 2 and err.strip().splitlines() == [expected]
+
+    status, out, err = summary(capsys)
+    assert status == 2 and err.strip().splitlines() == [expected]
+    assert "Gate:" not in out
+
+
+def test_metrics_outside_a_pipeline_are_judged_as_they_are_and_it_says_so(
+    workspace, tmp_path, capsys, monkeypatch
+):
+    """A folder with no dvc.yaml holds no pipeline to be out of date against (metrics copied out of
+    a run): judged, with a note that nothing was checked."""
+    alone = Project(tmp_path / "alone")
+    (alone.root / "metrics").mkdir(parents=True)
+    shutil.copy(workspace.root / "params.yaml", alone.root / "params.yaml")
+    shutil.copy(workspace.root / "metrics/eval.json", alone.root / "metrics/eval.json")
+    alone.git("init", "-q", "-b", "main")
+    alone.git("-c", "user.name=t", "-c", "user.email=t@e", "add", "-A")
+    alone.git("-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qm", "metrics copied out of a run")
+    monkeypatch.chdir(alone.root)
+
+    status, err = gate(capsys)
+
+    assert status == 0, err
+    assert "[textclf] no dvc.yaml in this folder: metrics/eval.json is judged as it is, not checked" in err
+    assert "[textclf] gate: pass" in err
