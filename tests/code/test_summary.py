@@ -90,6 +90,33 @@ def test_escape_codes_in_a_label_are_not_sent_to_the_terminal(spam_repo, capsys)
     assert "\x1b" not in text and "ham?[2J" in text
 
 
+@pytest.mark.parametrize("actions", ["true", None])
+def test_in_a_github_actions_log_no_label_starts_a_workflow_command(spam_repo, capsys, monkeypatch, actions):
+    """GitHub's runner reads a line starting with `::` after its blanks as a workflow command, and
+    `##[` anywhere (issue 27, R-e): a class name starts a line of the per-class table."""
+    labels = ["::error title=x::forged", "ham"]
+    spam_repo.write_json(
+        "metrics/eval.json", eval_metrics({labels[0]: {labels[0]: 9}, "ham": {"ham": 9}, "##[add-mask]x": {}})
+    )
+    params = spam_repo.params()
+    params["data"]["labels"] = labels
+    spam_repo.write_params(params)
+    if actions:
+        monkeypatch.setenv("GITHUB_ACTIONS", actions)
+    else:
+        monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+
+    lines = run(capsys)
+
+    commands = [line for line in lines if line.lstrip().startswith("::") or "##[" in line]
+    if actions:
+        assert not commands, commands
+        assert any(line.startswith("  : :error title=x::forged ") for line in lines), lines
+        assert any(line.startswith("  ## [add-mask]x ") for line in lines), lines
+    else:  # a terminal shows the labels as they are
+        assert any(line.startswith("  ::error title=x::forged ") for line in lines), lines
+
+
 def test_the_truncated_share_when_prepare_recorded_it(spam_repo, capsys):
     data = spam_repo.root / "metrics/data.json"
     spam_repo.write_json(

@@ -19,6 +19,7 @@ no verdict and no "To keep this run" for metrics of other params (issue 29). The
 
 from __future__ import annotations
 
+import os
 import subprocess
 import textwrap
 import unicodedata
@@ -55,6 +56,8 @@ DVC_DIR = Path(".dvc")
 # The template's committed remote (.dvc/config): a placeholder no push reaches (docs/aws.md).
 PLACEHOLDER_REMOTE_URL = "s3://textclf-data/dvc"
 OFFLINE = "offline, skip it"
+# What GitHub's runner reads as a workflow command in a log line (for_the_log).
+WORKFLOW_COMMAND, WORKFLOW_COMMAND_LEGACY = "::", "##["
 
 
 class SummaryError(ValueError):
@@ -265,7 +268,24 @@ def lines(params: Params, base_ref: str = "main", source: Source = "auto") -> li
     out.append("Next:")
     out += [f"  {command:<13} {what}" for command, what in NEXT_COMMANDS]
     out += keep_lines()
-    return out
+    return [for_the_log(line) for line in out]
+
+
+def for_the_log(line: str) -> str:
+    """`line` as a CI job's log may show it: in a GitHub Actions job (GITHUB_ACTIONS=true), a line
+    starting with `::` after its blanks, or holding `##[` anywhere, is broken up (`: :`, `## [`).
+    GitHub's runner reads such a line as a workflow command (actions/runner, ActionCommand.TryParseV2
+    trims the line's start and looks for `::`; the legacy TryParse looks for `##[` anywhere; GitHub
+    docs, "Workflow commands for GitHub Actions"): a class name starts the lines of the per-class
+    table, and a wrapped reason or note may start a line with one (issue 27, R-e). cli.log breaks
+    `##[` in the same way; its lines start with `[textclf]`."""
+    if os.environ.get("GITHUB_ACTIONS") != "true":
+        return line
+    line = line.replace(WORKFLOW_COMMAND_LEGACY, "## [")
+    body = line.lstrip()
+    if body.startswith(WORKFLOW_COMMAND):
+        line = line[: len(line) - len(body)] + ": :" + body[len(WORKFLOW_COMMAND) :]
+    return line
 
 
 def _git(*args: str) -> str | None:
