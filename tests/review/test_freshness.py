@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
+import yaml
 
 from tests.review.conftest import MAIN_DATA, MAIN_EVAL, Project, new_project, pipeline_ran
 from textclf import cli
@@ -154,4 +155,31 @@ def test_metrics_outside_a_pipeline_are_judged_as_they_are_and_it_says_so(
 
     assert status == 0, err
     assert "[textclf] no dvc.yaml in this folder: metrics/eval.json is judged as it is, not checked" in err
+    assert "[textclf] gate: pass" in err
+
+
+def test_a_stage_dvc_lock_has_no_entry_for_has_not_run(workspace, capsys):
+    lock = yaml.safe_load((workspace.root / "dvc.lock").read_text(encoding="utf-8"))
+    del lock["stages"]["train"]
+    (workspace.root / "dvc.lock").write_text(yaml.safe_dump(lock, sort_keys=False), encoding="utf-8")
+
+    status, err = gate(capsys)
+
+    assert status == 2
+    assert "dvc.lock has no entry for stage 'train': it has not run in this workspace" + RERUN in err
+
+
+def test_outputs_in_the_workspace_as_recorded_but_not_in_the_cache_are_up_to_date(
+    workspace, tmp_path, capsys
+):
+    """`dvc status` says "not in cache" before it looks at the workspace (a clone that pulled
+    nothing, the sample written by `make data`): the files are the run's, so it is judged."""
+    cache = workspace.root / ".dvc/cache"
+    cache.rename(tmp_path / "cache")  # back after the test: the module's project keeps its cache
+    try:
+        status, err = gate(capsys)
+    finally:
+        (tmp_path / "cache").rename(cache)
+
+    assert status == 0, err
     assert "[textclf] gate: pass" in err
