@@ -8,6 +8,7 @@ dvc.yaml; the DVC state is a run's (`dvc commit --force` over the files a run wr
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 import yaml
@@ -100,13 +101,17 @@ def test_a_train_param_names_the_train_stage(workspace, capsys):
     ) in err
 
 
-def test_a_deleted_model_is_an_out_of_date_run(workspace, tmp_path, capsys):
-    model = workspace.root / "models/model"
-    model.rename(tmp_path / "model")  # back after the test: the module's project keeps its run
+def gate_without(path: Path, aside: Path, capsys) -> tuple[int, str]:
+    """The gate with `path` moved away, put back after: the module's project keeps its run."""
+    path.rename(aside / path.name)
     try:
-        status, err = gate(capsys)
+        return gate(capsys)
     finally:
-        (tmp_path / "model").rename(model)
+        (aside / path.name).rename(path)
+
+
+def test_a_deleted_model_is_an_out_of_date_run(workspace, tmp_path, capsys):
+    status, err = gate_without(workspace.root / "models/model", tmp_path, capsys)
 
     assert status == 2
     assert "stages changed: 'train' (models/model deleted), 'evaluate' (models/model deleted)" in err
@@ -174,12 +179,7 @@ def test_outputs_in_the_workspace_as_recorded_but_not_in_the_cache_are_up_to_dat
 ):
     """`dvc status` says "not in cache" before it looks at the workspace (a clone that pulled
     nothing, the sample written by `make data`): the files are the run's, so it is judged."""
-    cache = workspace.root / ".dvc/cache"
-    cache.rename(tmp_path / "cache")  # back after the test: the module's project keeps its cache
-    try:
-        status, err = gate(capsys)
-    finally:
-        (tmp_path / "cache").rename(cache)
+    status, err = gate_without(workspace.root / ".dvc/cache", tmp_path, capsys)
 
     assert status == 0, err
     assert "[textclf] gate: pass" in err
