@@ -33,6 +33,41 @@ from textclf.s3uri import BUCKET_NAME, bucket_name_problem
 from textclf.text import character_name, composed_twins, hidden_label_character
 
 PARAMS_FILE = Path("params.yaml")
+
+# Variation selectors 15 and 16 (U+FE0E, U+FE0F) choose a symbol's text or emoji presentation: Unicode
+# defines them after the symbols of emoji-variation-sequences.txt (UTS #51, "Emoji Presentation
+# Sequences"), and an emoji keyboard types ❤ as U+2764 U+FE0F. After a symbol (Unicode's So and Sm:
+# ❤, ☀, ✔, ↔) one is part of the label as a user writes it and changes how it is drawn; anywhere else
+# (`billing` + U+FE0F reads as `billing`, a selector alone shows as nothing) it hides, and is refused
+# with the other default-ignorable characters (textclf.text.LABEL_REFUSED_BLANKS). The other selectors
+# (U+FE00-U+FE0D for CJK and math, U+E0100-U+E01EF ideographic) stay refused everywhere.
+PRESENTATION_SELECTORS = frozenset("\ufe0e\ufe0f")
+PRESENTATION_BASES = frozenset({"So", "Sm"})
+
+
+def without_presentation_selectors(label: str) -> str:
+    """`label` without each U+FE0E or U+FE0F that directly follows a symbol (So, Sm): `❤️` is `❤`, a
+    selector after a letter, a digit, another selector or at the start stays."""
+    if not PRESENTATION_SELECTORS & set(label):
+        return label
+    return "".join(
+        character
+        for index, character in enumerate(label)
+        if not (
+            character in PRESENTATION_SELECTORS
+            and index
+            and unicodedata.category(label[index - 1]) in PRESENTATION_BASES
+        )
+    )
+
+
+def label_character_problem(label: str) -> str | None:
+    """The first character a class name must not hold (textclf.text.hidden_label_character), a
+    presentation selector after a symbol allowed (PRESENTATION_SELECTORS); None when it has none. The
+    rule of params.yaml's data.labels and of prepare's labels in the data."""
+    return hidden_label_character(without_presentation_selectors(label))
+
+
 # The train stage's run facts (wall time, hardware, peak memory; a SageMaker job's facts and cost):
 # written when it trains, outside git and DVC (timings differ every run); the report reads them.
 TRAIN_JOB_FILE = Path("reports/train_job.json")
@@ -365,7 +400,7 @@ class DataParams(Section):
             if len(set(labels)) != len(labels):
                 raise ValueError("labels must be distinct")
             for index, label in enumerate(labels):
-                bad = hidden_label_character(label)
+                bad = label_character_problem(label)
                 if bad is not None:
                     # What prepare refuses in a row's label (textclf.text, one rule for both).
                     raise ValueError(

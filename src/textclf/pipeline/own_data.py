@@ -31,8 +31,20 @@ from textclf import atomic, interrupt
 from textclf.config import DataParams, ParamsError, load_params, task_name_problem
 from textclf.interrupt import taken
 from textclf.pipeline import sample_data
-from textclf.pipeline.prepare import READERS, DataError, check_class_sizes, classes_kept
-from textclf.text import character_name, hidden_label_character
+from textclf.pipeline.prepare import (
+    READERS,
+    REPLACED,
+    SHOWN_ROWS,
+    DataError,
+    check_class_sizes,
+    classes_kept,
+    iter_rows,
+    left_behind,
+    left_behind_message,
+    row_place,
+)
+from textclf.pipeline.prepare import shown_paths as _shown
+from textclf.text import character_name, hidden_label_character, normalise
 
 
 @dataclass(frozen=True)
@@ -45,10 +57,21 @@ class Names:
     labels: str = "--labels"
     force: str = "--force"
     task: str = "--task"
+    empty_text: str = "--empty-text"
 
 
 OPTIONS = Names()
-MAKE_VARIABLES = Names(text="TEXT=", label="LABEL=", labels="LABELS=", force="FORCE=1", task="TASK=")
+MAKE_VARIABLES = Names(
+    text="TEXT=", label="LABEL=", labels="LABELS=", force="FORCE=1", task="TASK=", empty_text="EMPTY_TEXT="
+)
+# data.empty_text's values (config.DataParams): what prepare does with a row whose text is empty.
+EMPTY_TEXT_RULES = ("error", "drop")
+
+
+def _with_value(setting: str, value: str) -> str:
+    """`EMPTY_TEXT=drop`, `--empty-text drop`: a setting as the user would type it with a value."""
+    return f"{setting}{'' if setting.endswith('=') else ' '}{value}"
+
 
 # data.dvc's `meta` key this command keeps its record under: {file name: md5 of what it wrote}.
 META_KEY = "textclf_use_data"
@@ -117,11 +140,6 @@ def _existing(raw_dir: Path) -> list[Path]:
     if not raw_dir.is_dir():
         return []
     return sorted(p for p in raw_dir.rglob("*") if p.is_symlink() or not p.is_dir())
-
-
-def _shown(paths: list[Path], limit: int = 5) -> str:
-    text = ", ".join(str(path) for path in paths[:limit])
-    return text + (f" and {len(paths) - limit} more" if len(paths) > limit else "")
 
 
 def _tracked_outs(record: object, dvc_file: Path) -> list[Path] | None:
@@ -276,6 +294,10 @@ def _as_the_user_named(staged: Path, source: Path, names: Names) -> Iterator[Non
         yield
     except DataError as error:
         message = str(error).replace(str(staged), str(source))
+        message = message.replace(
+            "set data.empty_text: drop in params.yaml",
+            f"pass {_with_value(names.empty_text, 'drop')} (or set data.empty_text: drop in params.yaml)",
+        )
         for setting, name in (("text_column", names.text), ("label_column", names.label)):
             column = setting.removesuffix("_column")
             message = message.replace(
@@ -291,6 +313,23 @@ def read_classes(staged: Path, source: Path, data_params, names: Names = OPTIONS
     then refused by prepare."""
     with _as_the_user_named(staged, source, names):
         return classes_kept(staged.parent, data_params)
+
+
+def rows_labelled(
+    staged: Path, source: Path, data_params, labels: set[str], names: Names = OPTIONS
+) -> tuple[list[str], int]:
+    """Where the rows with one of `labels` are in the staged copy (those prepare would keep a text
+    of): the first SHOWN_ROWS as `row N (line M)`, and how many there are. Read again, on the way to
+    an error only."""
+    places: list[str] = []
+    count = 0
+    with _as_the_user_named(staged, source, names):
+        for text, label, _path, index, line in iter_rows(staged.parent, data_params):
+            if label in labels and normalise(text):
+                count += 1
+                if len(places) < SHOWN_ROWS:
+                    places.append(row_place(index, line))
+    return places, count
 
 
 def given_labels(text: str | None, names: Names = OPTIONS) -> list[str] | None:
@@ -321,6 +360,22 @@ def given_labels(text: str | None, names: Names = OPTIONS) -> list[str] | None:
     return labels
 
 
+def given_empty_text(text: str | None, names: Names = OPTIONS) -> str | None:
+    """`--empty-text` (make's EMPTY_TEXT=): data.empty_text's new value, `error` (a row whose text is
+    empty stops prepare, naming it) or `drop` (such rows are dropped and counted); None when not given
+    (params.yaml's stays)."""
+    if text is None:
+        return None
+    rule = text.strip().lower()
+    if rule not in EMPTY_TEXT_RULES:
+        drop, stop = _with_value(names.empty_text, "drop"), _with_value(names.empty_text, "error")
+        raise DataError(
+            f"{names.empty_text} {text!r}: is neither error nor drop; pass {drop} to drop rows whose text "
+            f"is empty, or {stop} to stop at them (left out: params.yaml's data.empty_text stays)"
+        )
+    return rule
+
+
 def given_task(text: str | None, names: Names = OPTIONS) -> str | None:
     """`--task` (make's TASK=): data.task's new value, checked with params.yaml's rule for it; None
     when not given (params.yaml's stays)."""
@@ -340,9 +395,11 @@ def choose_labels(
     label_column: str,
     names: Names = OPTIONS,
     note: str = "",
+    rows_with: Callable[[set[str]], tuple[list[str], int]] | None = None,
 ) -> list[str]:
     """The classes (`given`, or every label of `counts` sorted); `note`: what prepare's clean-up
-    dropped, said when a single class is left."""
+    dropped, said when a single class is left; `rows_with`: where the rows with some labels are
+    (rows_labelled), for a message naming the rows whose labels `given` lacks."""
     if len(counts) < 2:
         held = f"a single class ({next(iter(counts))!r})" if counts else "no class (no rows are left)"
         question = "" if note else f": is it the label column? ({names.label})"
@@ -352,10 +409,14 @@ def choose_labels(
     if given is not None:
         unknown = sorted(set(counts) - set(given))
         if unknown:
-            rows = sum(counts[label] for label in unknown)
+            rows, where = sum(counts[label] for label in unknown), ""
+            if rows_with is not None:
+                places, rows = rows_with(set(unknown))
+                more = f" and {rows - len(places):,} more" if rows > len(places) else ""
+                where = f" ({', '.join(places)}{more})" if places else ""
             raise DataError(
-                f"{source}: {rows} rows have labels not in {names.labels}: "
-                f"{', '.join(map(repr, unknown[:10]))}; add them to {names.labels}, or fix those rows"
+                f"{source}: {rows:,} {'rows have' if rows != 1 else 'row has'} labels not in {names.labels}: "
+                f"{', '.join(map(repr, unknown[:10]))}{where}; add them to {names.labels}, or fix those rows"
             )
         missing = [label for label in given if label not in counts]
         if missing:
@@ -399,7 +460,15 @@ def plan(
     staged = staging / source.name
     shutil.copyfile(source, staged)
     counts, note = read_classes(staged, source, data_params, names)
-    chosen = choose_labels(counts, labels, source, data_params.label_column, names, note)
+    chosen = choose_labels(
+        counts,
+        labels,
+        source,
+        data_params.label_column,
+        names,
+        note,
+        lambda unknown: rows_labelled(staged, source, data_params, unknown, names),
+    )
     with _as_the_user_named(staged, source, names):
         check_class_sizes(counts, data_params, note)  # prepare's split would refuse it
     target = raw_dir / source.name
@@ -473,14 +542,21 @@ def set_data_keys(text: str, values: dict[str, object]) -> str:
 
 
 def new_params_text(
-    params_file: Path, text_column: str, label_column: str, labels: list[str], task: str | None = None
+    params_file: Path,
+    text_column: str,
+    label_column: str,
+    labels: list[str],
+    task: str | None = None,
+    empty_text: str | None = None,
 ) -> str:
-    """params.yaml with the columns, labels and (if given) task set, checked by loading it as the
-    stages will."""
+    """params.yaml with the columns, labels and (if given) task and empty-text rule set, checked by
+    loading it as the stages will."""
     text = params_file.read_text(encoding="utf-8")
     values = {"text_column": text_column, "label_column": label_column, "labels": labels}
     if task is not None:
         values["task"] = task
+    if empty_text is not None:
+        values["empty_text"] = empty_text
     updated = set_data_keys(text, values)
     with tempfile.TemporaryDirectory(prefix=".use-data.", dir=params_file.parent) as folder:
         check = Path(folder) / params_file.name
@@ -564,32 +640,15 @@ def apply(
     shutil.rmtree(backup, ignore_errors=True)  # done: what --force replaced stays in DVC's cache
 
 
-# The folder in the staging folder that holds the files a run replaces until it has succeeded.
-REPLACED = ".replaced"
-# The staging folders use-data makes beside data.raw_dir (cli.cmd_use_data: tempfile.mkdtemp).
-STAGING_PREFIX = ".use-data."
-
-
 def check_left_behind(raw_dir: Path, staging: Path | None = None) -> None:
     """Refuse to run while an earlier use-data's staging folder (other than `staging`) still holds
     files it replaced: that run was killed (SIGKILL, the out-of-memory killer) before it could put
     them back or finish, and they are the user's own data, in no other place. DataError naming the
-    files and how to put them back."""
-    try:
-        folders = sorted(raw_dir.parent.glob(f"{STAGING_PREFIX}*/{REPLACED}"))
-    except OSError:
-        return
-    for backup in folders:
-        if staging is not None and backup.parent.resolve() == staging.resolve():
-            continue
-        kept = sorted(p for p in backup.rglob("*") if p.is_file() or p.is_symlink())
-        if kept:
-            raise DataError(
-                f"{backup}: holds {_shown(kept)}, files an earlier use-data took out of {raw_dir} and did "
-                f"not put back (it was stopped); nothing was changed. Move them back into {raw_dir} under "
-                "the same names (and `git checkout data.dvc params.yaml` if it changed them), or delete "
-                f"{backup.parent} if you do not need them; then run use-data again"
-            )
+    files and how to put them back (prepare warns of them: prepare.left_behind)."""
+    for backup, kept in left_behind(raw_dir, staging):
+        raise DataError(
+            left_behind_message(backup, kept, raw_dir, "nothing was changed") + "; then run use-data again"
+        )
 
 
 def discard(staging: Path) -> None:

@@ -42,9 +42,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from textclf import atomic
-from textclf.config import PROTECTED_DIRS, DataParams, ModelParams, written_folder
+from textclf.config import (
+    PROTECTED_DIRS,
+    DataParams,
+    ModelParams,
+    label_character_problem,
+    without_presentation_selectors,
+    written_folder,
+)
 from textclf.interrupt import sigterm_as_interrupt
-from textclf.text import character_name, composed_twins, hidden_label_character, normalise
+from textclf.text import character_name, composed_twins, normalise
 
 SUMMARY_FILE = Path("metrics/data.json")
 SPLITS = ("train", "validation", "test")
@@ -67,6 +74,8 @@ TOKEN_BATCH_ROWS = 1_000
 # cut text still counts more than max_length tokens whenever the whole does, and a 50 MB field is
 # not tokenized whole. Percentiles above max_length are then lower bounds.
 CHARS_PER_TOKEN = 128
+# Rows a message names when many share a problem (empty texts, labels outside a list); the rest counted.
+SHOWN_ROWS = 5
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # a long e-mail is one field; the default is 128 KB
 
 
@@ -367,6 +376,13 @@ def _csv_records(path: Path, params: DataParams) -> Iterator[tuple[object, objec
                 (params.label_column, "label_column"),
             ):
                 if column not in header:
+                    if (delimiter := _other_delimiter(header)) is not None:
+                        raise DataError(
+                            f"{path}: line 1: the header is one field, {header[0][:80]!r}, holding "
+                            f"{delimiter}: the file looks {delimiter}-separated (Excel saves CSV so in many "
+                            "locales), and prepare reads comma-separated CSV; re-save it comma-separated "
+                            "(Excel: CSV UTF-8), or as .jsonl"
+                        )
                     raise DataError(
                         f"{path}: missing column {column!r} (data.{setting} in params.yaml); "
                         f"found columns {header}"
@@ -393,6 +409,21 @@ def _csv_records(path: Path, params: DataParams) -> Iterator[tuple[object, objec
             raise DataError(f"{path}: cannot be read as csv: line {reader.line_num}: {error}") from None
     if index == 0:
         raise DataError(f"{path}: the file has no rows")
+
+
+# Field separators other than the comma: Excel writes `;` where the comma is the decimal mark (most
+# of Europe), and a tab or `|` are common exports. Named, never guessed: the file is read as CSV.
+OTHER_DELIMITERS = {";": "';'", "\t": "tab", "|": "'|'"}
+
+
+def _other_delimiter(header: list[str]) -> str | None:
+    """How the header would be separated, when it is one field holding `;`, a tab or `|` (the
+    most frequent), as a message names it; None otherwise."""
+    if len(header) != 1:
+        return None
+    counts = {shown: header[0].count(character) for character, shown in OTHER_DELIMITERS.items()}
+    shown, times = max(counts.items(), key=lambda item: item[1])
+    return shown if times else None
 
 
 def _jsonl_records(path: Path, params: DataParams) -> Iterator[tuple[object, object, int, int]]:
@@ -474,9 +505,14 @@ def _parquet_records(path: Path, params: DataParams) -> Iterator[tuple[object, o
 _RECORDS = {"csv": _csv_records, "jsonl": _jsonl_records, "parquet": _parquet_records}
 
 
+def row_place(index: int, line: int | None) -> str:
+    """`row 177 (line 2104)`: rows counted from 1 as a spreadsheet shows them; a CSV's header is
+    line 1."""
+    return f"row {index + 1}" + (f" (line {line})" if line is not None else "")
+
+
 def _row_name(path: Path, index: int, line: int | None) -> str:
-    # Rows are counted from 1 as a spreadsheet would show them; a CSV's header is line 1.
-    return f"{path}: row {index + 1}" + (f" (line {line})" if line is not None else "")
+    return f"{path}: {row_place(index, line)}"
 
 
 def _label_text(label: object) -> str | None:
@@ -517,7 +553,7 @@ def _check_label_characters(label: str, where: str, params: DataParams) -> None:
     control characters (an ESC sequence recolours a terminal), invisible format characters and
     bidirectional controls (U+202E shows a name in another order than it is) are refused, as
     params.yaml and S3 keys refuse them."""
-    bad = hidden_label_character(label)
+    bad = label_character_problem(label)
     if bad is not None:
         raise DataError(
             f"{where}: column {params.label_column!r} holds {character_name(bad)} in the label "
@@ -669,6 +705,10 @@ class _Collector:
         self.repeats: Counter = Counter()  # kept row -> its later copies (only rows repeated)
         self.dropped: Counter = Counter()
         self.raw_rows = 0
+        # Rows with an empty text under data.empty_text: error: all counted, the first few named
+        # (check_empty), so one run names what to fix, not one row per run.
+        self.empty_rows = 0
+        self.empty_places: list[str] = []
 
     def add(self, raw_text: str, label: str, where, source: dict | None = None) -> int | None:
         """Take one row; returns the kept row whose text this row repeats with another label."""
@@ -677,12 +717,12 @@ class _Collector:
         text = normalise(raw_text)
         if not text:
             if params.empty_text == "error":
-                raise DataError(
-                    f"{where()}: column {params.text_column!r} is empty; fix the row, or set "
-                    "data.empty_text: drop in params.yaml to drop such rows"
-                )
+                self.empty_rows += 1
+                if len(self.empty_places) < SHOWN_ROWS:
+                    self.empty_places.append(where())
+                return None
             self.dropped["empty_text"] += 1
-            return
+            return None
         if self.allowed is not None and label not in self.allowed:
             raise DataError(
                 f"{where()}: label {label!r} is not one of data.labels in params.yaml "
@@ -723,16 +763,49 @@ class _Collector:
         self.chars.append(len(text))
         self.words.append(len(text.split()))
 
+    def check_empty(self) -> None:
+        """Under data.empty_text: error, a DataError naming the first SHOWN_ROWS rows whose text is
+        empty and how many more there are."""
+        if not self.empty_rows:
+            return
+        first, *others = self.empty_places
+        more = ""
+        if others:
+            prefix = first.rpartition(": row ")[0] + ": "
+            shown = ", ".join(other.removeprefix(prefix) for other in others)
+            rest = self.empty_rows - len(self.empty_places)
+            more = f", and in {self.empty_rows - 1:,} more rows: {shown}" + (
+                f" and {rest:,} more" if rest else ""
+            )
+        fix = "the row" if not others else f"those {self.empty_rows:,} rows"
+        raise DataError(
+            f"{first}: column {self.params.text_column!r} is empty{more}; fix {fix}, or set "
+            "data.empty_text: drop in params.yaml to drop such rows"
+        )
+
     def kept(self) -> list[int]:
-        """Row indices kept: the same text under two labels keeps neither copy."""
+        """Row indices kept: the same text under two labels keeps neither copy. Called once every
+        row is in: rows with an empty text (data.empty_text: error) are refused here (check_empty)."""
+        self.check_empty()
         self.dropped["conflicting_labels"] = len(self.conflicting)
         return [i for i in range(len(self.label_ids)) if i not in self.conflicting]
+
+    def dropped_rows(self) -> dict[str, int]:
+        """Rows the clean-up dropped, per reason (after kept()): `conflicting` rows (every copy of a
+        text given more than one label), `repeated` copies of a kept text, `empty_text` rows."""
+        conflict_rows = sum(1 + self.repeats[i] for i in self.conflicting)
+        return {
+            "conflicting": conflict_rows,
+            "repeated": self.dropped["duplicate"] - (conflict_rows - len(self.conflicting)),
+            "empty_text": self.dropped["empty_text"],
+        }
 
     def dropped_note(self) -> str:
         """What the clean-up rules dropped, for a message that finds too few rows ('' if nothing):
         a dataset whose every text is given two labels was reported as holding a single class."""
         parts = []
-        conflict_rows = sum(1 + self.repeats[i] for i in self.conflicting)
+        rows = self.dropped_rows()
+        conflict_rows, repeated = rows["conflicting"], rows["repeated"]
         if conflict_rows:
             texts = len(self.conflicting)
             parts.append(
@@ -740,7 +813,6 @@ class _Collector:
                 f"text{'s' if texts != 1 else ''}; every copy is dropped: give each text one label; texts "
                 "that differ only in letter case, accents or spaces around punctuation are one to the model)"
             )
-        repeated = self.dropped["duplicate"] - (conflict_rows - len(self.conflicting))
         if repeated:
             parts.append(f"{repeated:,} repeated rows (one copy of each text is kept)")
         if self.dropped["empty_text"]:
@@ -787,8 +859,9 @@ class _Collector:
 
 def _look_alike(label: str) -> str:
     """What a label looks like to a reader: NFKC, case folded, spaces collapsed (`Café` with a
-    combining accent, `café`, `ｃａｆé` and `ca fé`-with-a-no-break-space read alike)."""
-    return " ".join(unicodedata.normalize("NFKC", label).casefold().split())
+    combining accent, `café`, `ｃａｆé` and `ca fé`-with-a-no-break-space read alike; `❤` and `❤️`, a
+    symbol drawn as text or as an emoji, too)."""
+    return " ".join(unicodedata.normalize("NFKC", without_presentation_selectors(label)).casefold().split())
 
 
 def clean(examples: Iterable[Example], params: DataParams) -> Cleaned:
@@ -990,6 +1063,105 @@ def summarise(collector: _Collector, parts: dict[str, list[int]], labels: list[s
     }
 
 
+# Training speed on a CPU, samples a second: README's "What training costs on a CPU" measured 3.7 for
+# the sample's short messages and 1.8 to 2.2 for texts longer than 128 tokens on a shared 2-core
+# machine (docs/performance.md). A range, for an estimate a user can plan with.
+CPU_SAMPLES_PER_SECOND = (2, 4)
+# Longer than this on a CPU (the slow end of the estimate): the facts say what trains faster.
+LONG_TRAINING_SECONDS = 30 * 60
+# What the facts' lines may hold: 100 columns less the `[textclf] ` the log puts before each.
+FACT_COLUMNS = 90
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{max(1, round(seconds))} s"
+    if seconds < 90 * 60:
+        return f"{round(seconds / 60)} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _share(share: float, rows: int) -> str:
+    """A share as a percentage that never reads 0 % for some rows (or 100 % for not all)."""
+    shown = f"{share:.1%}"
+    if rows and shown == "0.0%":
+        return "under 0.1%"
+    return "over 99.9%" if shown == "100.0%" and share < 1 else shown
+
+
+def facts(
+    summary: dict,
+    dropped: Mapping[str, int],
+    epochs: float | None = None,
+    limit: int | None = None,
+    on_cpu: bool = True,
+) -> list[str]:
+    """What shapes training, said before it starts, each within FACT_COLUMNS: the rows the clean-up
+    dropped and why (`dropped`: _Collector.dropped_rows), the share of texts longer than
+    model.max_length tokens (with the model's own limit, `limit`, when known), and the training
+    size, rows x `epochs` (train.epochs) samples, with the time that takes on a CPU (`on_cpu`:
+    train.backend local)."""
+    raw = summary["rows"]["raw"]
+    total = sum(dropped.values())
+    lines = []
+    if total:
+        reasons = [
+            f"{count:,} {reason}"
+            for count, reason in (
+                (dropped["empty_text"], "empty texts"),
+                (dropped["repeated"], "duplicates"),
+                (dropped["conflicting"], "whose text has two labels"),
+            )
+            if count
+        ]
+        head = f"dropped {total:,} of {raw:,} rows:"
+        line = f"{head} {', '.join(reasons)}"
+        lines += [line] if len(line) <= FACT_COLUMNS else [head, *(f"  {reason}" for reason in reasons)]
+    else:
+        lines.append(f"kept all {raw:,} rows: no empty, duplicate or conflicting texts")
+    truncation = summary.get("truncation")
+    if truncation:
+        tokens, longer, counted = (
+            truncation["max_length"],
+            truncation["rows_longer"],
+            truncation["counted_rows"],
+        )
+        sampled = " sampled" if truncation["sampled"] else ""
+        if longer:
+            lines.append(
+                f"{_share(truncation['share'], longer)} of texts ({longer:,} of {counted:,}{sampled}) are "
+                f"over {tokens} tokens (model.max_length)"
+            )
+            up_to = f" (up to {limit})" if limit else ""
+            lines.append(
+                f"  they are cut: the model sees the first {tokens} tokens; raise model.max_length{up_to}"
+            )
+        else:
+            lines.append(
+                f"no text{sampled} is longer than {tokens} tokens (model.max_length): the model sees "
+                "each whole"
+            )
+    rows = summary["rows"]["train"]
+    if epochs:
+        samples = round(rows * epochs)
+        slow, fast = CPU_SAMPLES_PER_SECOND
+        lines.append(f"training: {rows:,} rows x {epochs:g} epochs (train.epochs) = {samples:,} samples")
+        if on_cpu:
+            lines.append(
+                f"  about {_duration(samples / fast)} to {_duration(samples / slow)} on a shared 2-core CPU "
+                f"({slow} to {fast} samples/s, README)"
+            )
+            if samples / slow > LONG_TRAINING_SECONDS:
+                lines.append("  faster: train.backend: sagemaker, or a shorter model.max_length (README)")
+    else:
+        lines.append(f"training: {rows:,} rows x train.epochs samples (README, What training costs on a CPU)")
+    return lines
+
+
+def _log(message: str) -> None:
+    print(f"[textclf] {message}", file=sys.stderr, flush=True)
+
+
 def _source(path: Path, index: int, line: int | None) -> dict:
     """Where a prepared row came from: the raw file and the row number _row_name gives."""
     return {"file": path.as_posix(), "row": index + 1, **({"line": line} if line is not None else {})}
@@ -1102,6 +1274,45 @@ def _checked_output_dir(prepared_dir: Path, where: str, params: DataParams, summ
     return prepared_dir
 
 
+# The staging folders `textclf use-data` makes beside data.raw_dir (cli.cmd_use_data: tempfile.mkdtemp),
+# and the folder in one that holds the files a run replaces until it has succeeded (own_data.apply).
+STAGING_PREFIX = ".use-data."
+REPLACED = ".replaced"
+
+
+def shown_paths(paths: list[Path], limit: int = SHOWN_ROWS) -> str:
+    text = ", ".join(str(path) for path in paths[:limit])
+    return text + (f" and {len(paths) - limit} more" if len(paths) > limit else "")
+
+
+def left_behind(raw_dir: Path, staging: Path | None = None) -> list[tuple[Path, list[Path]]]:
+    """The files an earlier use-data took out of `raw_dir` and never put back, per staging folder
+    (other than `staging`) that holds them: that run was killed (SIGKILL, the out-of-memory killer)
+    before it could put them back or finish, and they are the user's own data, in no other place."""
+    try:
+        folders = sorted(raw_dir.parent.glob(f"{STAGING_PREFIX}*/{REPLACED}"))
+    except OSError:
+        return []
+    found = []
+    for backup in folders:
+        if staging is not None and backup.parent.resolve() == staging.resolve():
+            continue
+        kept = sorted(p for p in backup.rglob("*") if p.is_file() or p.is_symlink())
+        if kept:
+            found.append((backup, kept))
+    return found
+
+
+def left_behind_message(backup: Path, kept: list[Path], raw_dir: Path, instead: str) -> str:
+    """What `backup` holds and how to put it back; `instead`: what the command does about it."""
+    return (
+        f"{backup}: holds {shown_paths(kept)}, files an earlier use-data took out of {raw_dir} and did not "
+        f"put back (it was stopped); {instead}. Move them back into {raw_dir} under the same names (and "
+        f"`git checkout data.dvc params.yaml` if it changed them), or delete {backup.parent} if you do "
+        "not need them"
+    )
+
+
 # The spool folders prepare makes (tempfile.mkdtemp's names: prefix, 8 characters, suffix).
 SPOOL_PREFIX, SPOOL_SUFFIX = ".prepare.", ".tmp"
 SPOOL_NAME = re.compile(r"\.prepare\.[a-z0-9_]{8}\.tmp")
@@ -1118,7 +1329,14 @@ def remove_stale_spools(folder: Path) -> None:
             shutil.rmtree(path, ignore_errors=True)
 
 
-def run(params: DataParams, summary_file: Path = SUMMARY_FILE, model: ModelParams | None = None) -> dict:
+def run(
+    params: DataParams,
+    summary_file: Path = SUMMARY_FILE,
+    model: ModelParams | None = None,
+    epochs: float | None = None,
+    log: Callable[[str], None] = _log,
+    on_cpu: bool = True,
+) -> dict:
     """Run the stage; on any error the outputs are removed, never left half written.
 
     Only prepare's own outputs are ever removed or replaced: checked before anything is read.
@@ -1128,14 +1346,30 @@ def run(params: DataParams, summary_file: Path = SUMMARY_FILE, model: ModelParam
     SIGTERM (a cancelled job, `timeout`, `dvc repro` stopped) stops it as Ctrl-C does, so its spool
     and staging folders are removed on the way out (KeyboardInterrupt; the earlier outputs stay
     whole); spool folders a killed run left are removed at start.
+    `log` gets, before training, what shapes it (facts: the rows dropped and why, the texts longer
+    than model.max_length tokens, rows x `epochs` samples and, `on_cpu`, their time), and a warning
+    naming the files a killed use-data left outside data.raw_dir: only messages, the outputs are the
+    same without them.
     """
     with sigterm_as_interrupt():
-        return _run(params, summary_file, model)
+        return _run(params, summary_file, model, log, epochs, on_cpu)
 
 
-def _run(params: DataParams, summary_file: Path, model: ModelParams | None) -> dict:
+def _run(
+    params: DataParams,
+    summary_file: Path,
+    model: ModelParams | None,
+    log: Callable[[str], None],
+    epochs: float | None = None,
+    on_cpu: bool = True,
+) -> dict:
     prepared_dir = checked_output_dir(params, summary_file)
     files = data_files(Path(params.raw_dir))
+    for backup, kept in left_behind(Path(params.raw_dir)):
+        log(
+            "warning: "
+            + left_behind_message(backup, kept, Path(params.raw_dir), "this run reads only what is in it")
+        )
     tokenizer = base_tokenizer(model) if model is not None else None
     try:
         prepared_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -1181,4 +1415,11 @@ def _run(params: DataParams, summary_file: Path, model: ModelParams | None) -> d
     except DataError:
         atomic.remove(prepared_dir, summary_file)
         raise
+    limit = None
+    if model is not None:
+        from textclf.pipeline.modeling import input_limit
+
+        limit = input_limit(model.name)
+    for line in facts(summary, collector.dropped_rows(), epochs, limit, on_cpu):
+        log(line)
     return summary
