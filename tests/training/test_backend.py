@@ -87,6 +87,13 @@ def test_completed_job_leaves_the_model_and_the_facts(cloud, project):
     assert positions == sorted(positions)
     assert "algo-1 | " in text and f'"global_step": {steps}' in text
     assert sum('"global_step"' in line for line in lines) == 1, "each log line is shown once"
+    # The training's size and progress lines reach the job's CloudWatch log and, from there, the
+    # stage's log, each a line of its own (a log every 2 steps; a rate from the third step on).
+    rows = len((project / "data/prepared/train.jsonl").read_text().splitlines())
+    assert f"algo-1 | training {rows} rows x 1 epoch = {rows} samples at batch 8: {steps} steps" in lines
+    progress = [line for line in lines if line.startswith("algo-1 | epoch 1/1  step ")]
+    assert [line.split()[5] for line in progress] == [f"2/{steps}", f"4/{steps}"], progress
+    assert ", about " in progress[1] and " left (" in progress[1] and len(f"[train] {progress[1]}") <= 100
 
     # The artifact sits where the job description says, under the commit.
     s3 = boto3.client("s3", region_name=REGION)

@@ -19,6 +19,7 @@ import contextlib
 import errno
 import hashlib
 import json
+import math
 import os
 import platform
 import resource
@@ -378,6 +379,161 @@ class StopOnSigterm:
         self.requested = True
 
 
+ESTIMATE_AFTER_STEPS = 3  # steps of this run before their rate is taken for an estimate
+
+
+def duration(seconds: float) -> str:
+    """A measured time as a reader takes it in: '45 s', '2 min 10 s', from 10 minutes on whole
+    minutes ('25 min'), then '1 h 5 min'."""
+    whole = max(0, round(seconds))
+    if whole < 60:
+        return f"{whole} s"
+    if whole < 600:
+        minutes, rest = divmod(whole, 60)
+        return f"{minutes} min {rest} s" if rest else f"{minutes} min"
+    if whole < 3570:
+        return f"{round(whole / 60)} min"
+    hours, minutes = divmod(round(whole / 60), 60)
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+
+
+def rough_duration(seconds: float) -> str:
+    """An estimate, no more precise than it is: whole seconds under 10 s, fives under a minute,
+    whole minutes under an hour, then hours and minutes."""
+    if seconds < 10:
+        return f"{max(1, round(seconds))} s"
+    if seconds < 57.5:
+        return f"{round(seconds / 5) * 5} s"
+    if seconds < 3570:
+        return f"{max(1, round(seconds / 60))} min"
+    hours, minutes = divmod(round(seconds / 60), 60)
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+
+
+def _rate(samples_per_second: float) -> str:
+    if samples_per_second >= 100:
+        return f"{samples_per_second:,.0f}"
+    return f"{samples_per_second:.2f}" if samples_per_second < 0.1 else f"{samples_per_second:.1f}"
+
+
+def _figure(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+class TrainingProgress:
+    """The training log a person follows, as a Trainer callback (`callback`) in place of the
+    library's printer, whose raw metric dicts (`{'loss': '0.83', 'grad_norm': ...}`) said nothing
+    of time: one line with the run's size when training starts; at every logging step
+    (train.logging_steps) a progress line with the epoch, the step, the loss, the time elapsed and,
+    once a few steps of this run gave a rate, about how long is left at that rate (evaluations and
+    checkpoints so far included, as they will be in what is left); a line per validation; the
+    run's time at the end. One line each, within 100 columns with the `[train] ` prefix for the
+    figures of a run on this machine. Every figure of every logging step stays in the model
+    folder's training_history.json and the plots. The clock is the caller's (a test's fake one)."""
+
+    def __init__(
+        self,
+        rows: int,
+        epochs: float,
+        log: Callable[[str], None],
+        clock: Callable[[], float] = time.monotonic,
+        last_rate: float | None = None,
+    ) -> None:
+        self.rows, self.epochs, self.log, self.clock = rows, epochs, log, clock
+        self.last_rate = last_rate
+        self.started = 0.0
+        self.first_step = 0
+        self.batch = 1
+        self._validation = ""  # the last validation line
+        self._callback = None
+
+    @property
+    def callback(self):
+        if self._callback is None:
+            from transformers import TrainerCallback
+
+            progress = self
+
+            class _Callback(TrainerCallback):
+                def on_train_begin(self, args, state, control, **kwargs):
+                    if state.is_world_process_zero:
+                        batch = args.train_batch_size * args.gradient_accumulation_steps * args.world_size
+                        for line in progress.begin(state.global_step, state.max_steps, batch):
+                            progress.log(line)
+
+                def on_log(self, args, state, control, logs=None, **kwargs):
+                    line = progress.line(state, logs) if state.is_world_process_zero and logs else None
+                    if line is not None:
+                        progress.log(line)
+
+            self._callback = _Callback()
+        return self._callback
+
+    def begin(self, global_step: int, max_steps: int, batch: int) -> list[str]:
+        """The size line, where a resumed run starts, and an estimate at the last local run's rate
+        when there is one; the clock starts here, and a resumed run's rate counts its own steps."""
+        self.started, self.first_step, self.batch = self.clock(), global_step, batch
+        epochs = f"{self.epochs:g}"
+        samples = self.rows * self.epochs
+        lines = [
+            f"training {self.rows:,} rows x {epochs} epoch{'' if epochs == '1' else 's'} = "
+            f"{round(samples):,} samples at batch {batch}: {max_steps:,} steps"
+        ]
+        to_go = max(0, max_steps - global_step)
+        if global_step:
+            lines.append(f"resuming at step {global_step:,}: {to_go:,} steps to go")
+        if self.last_rate and to_go:
+            left = samples * to_go / max(1, max_steps) / self.last_rate
+            lines.append(
+                f"at the {_rate(self.last_rate)} samples/s of the last training here ({JOB_FACTS_FILE}): "
+                f"about {rough_duration(left)}"
+            )
+        return lines
+
+    def line(self, state, logs: dict[str, Any]) -> str | None:
+        """The line for one of the Trainer's logs: training progress, a validation, or the end.
+        None for a validation that repeats the last one: the Trainer validates at the last step,
+        and train_model again, on the same weights, for its figures."""
+        if "train_runtime" in logs:
+            return (
+                f"training done: {state.global_step - self.first_step:,} steps in "
+                f"{duration(logs['train_runtime'])} ({_rate(logs.get('train_samples_per_second', 0.0))} "
+                f"samples/s), mean loss {_figure(logs.get('train_loss'))}"
+            )
+        if "eval_loss" in logs:
+            shown = [
+                f"{key.removeprefix('eval_')} {_figure(value)}"
+                for key, value in logs.items()
+                if key.startswith("eval_") and not key.endswith(TIMING_KEYS)
+            ]
+            took = f" ({duration(logs['eval_runtime'])})" if "eval_runtime" in logs else ""
+            figures = f"validation at step {state.global_step:,}: {', '.join(shown)}"
+            if figures == self._validation:
+                return None
+            self._validation = figures
+            return figures + took
+        if "loss" in logs:
+            return self.progress(state, logs["loss"])
+        return str({k: _figure(v) for k, v in logs.items() if k != "total_flos"})
+
+    def progress(self, state, loss: float) -> str:
+        """`epoch 1/2  step 40/80  loss 0.831  2 min 10 s elapsed, about 2 min left (4.9 samples/s)`"""
+        step, last = state.global_step, state.max_steps
+        epochs = max(1, state.num_train_epochs or 1)
+        epoch = min(epochs, max(1, math.ceil(round(state.epoch or 0.0, 6))))
+        elapsed = max(0.0, self.clock() - self.started)
+        done = step - self.first_step
+        loss_text = f"{loss:.3g}" if isinstance(loss, float) else str(loss)
+        text = f"epoch {epoch}/{epochs}  step {step}/{last}  loss {loss_text}  {duration(elapsed)} elapsed"
+        if done >= ESTIMATE_AFTER_STEPS and elapsed > 0:
+            rate = _rate(done * self.batch / elapsed)
+            if step < last:
+                text += f", about {rough_duration((last - step) * elapsed / done)} left ({rate} samples/s)"
+            else:
+                text += f" ({rate} samples/s)"
+        return text
+
+
 @contextlib.contextmanager
 def deterministic_kernels() -> Iterator[None]:
     """torch's deterministic kernels while the block runs (a setting of the whole process: the
@@ -454,14 +610,26 @@ def check_accelerator(instance_type: str | None, cuda_available: bool) -> None:
 
 
 def train_model(
-    paths: JobPaths, hp: Hyperparameters, log=print, pad_to_max_length: bool = False
+    paths: JobPaths,
+    hp: Hyperparameters,
+    log=print,
+    pad_to_max_length: bool = False,
+    last_rate: float | None = None,
 ) -> dict[str, Any]:
     """Fine-tune and save the model to `paths.model_dir`. Returns the run's facts.
+
+    `last_rate` (samples/s, `last_local_rate`) gives an estimate of the time before the first step.
 
     `pad_to_max_length` pads every batch to `max_length` (the HuggingFace example's default); it
     exists for the throughput benchmark's baseline only.
     """
-    from transformers import DataCollatorWithPadding, Trainer, set_seed
+    from transformers import (
+        DataCollatorWithPadding,
+        PrinterCallback,
+        ProgressCallback,
+        Trainer,
+        set_seed,
+    )
 
     from textclf.pipeline.modeling import load_classifier, load_tokenizer
 
@@ -494,6 +662,11 @@ def train_model(
         processing_class=tokenizer,
         compute_metrics=_compute_metrics,
     )
+    # The progress lines replace the library's printer (its raw metric dicts, and a tqdm bar that
+    # is off in a log); a callback only reads the Trainer's state: the trained bytes are the same.
+    for printer in (ProgressCallback, PrinterCallback):
+        trainer.remove_callback(printer)
+    trainer.add_callback(TrainingProgress(len(train_set), hp.epochs, log, last_rate=last_rate).callback)
     stopper = StopOnSigterm()
     trainer.add_callback(stopper.callback)
     if threading.current_thread() is threading.main_thread():  # signals reach the main thread only
@@ -596,13 +769,19 @@ def _job_hyperparameters(config_dir: Path) -> Hyperparameters:
         ) from None
 
 
+def _job_log(message: str) -> None:
+    # Each line at once, also in an image without PYTHONUNBUFFERED: SageMaker sends the
+    # container's output to CloudWatch, and the SageMaker backend shows it from there as it comes.
+    print(message, flush=True)
+
+
 def main_job() -> None:
     """`textclf train-job`: the training image's `train` program."""
     paths = JobPaths.from_env()
     config_dir = Path(os.environ.get("SM_INPUT_CONFIG_DIR", "/opt/ml/input/config"))
     try:
         check_accelerator(current_instance_type(config_dir), _has_accelerator())
-        facts = train_model(paths, _job_hyperparameters(config_dir))
+        facts = train_model(paths, _job_hyperparameters(config_dir), _job_log)
     except TrainingInterrupted as error:
         print(f"[train-job] {error}", file=sys.stderr, flush=True)
         sys.exit(INTERRUPTED_EXIT_CODE)
@@ -652,6 +831,37 @@ def hardware() -> dict[str, Any]:
     }
 
 
+# What a training's speed depends on besides its texts and the machine's load: a last local run
+# with these equal (reports/train_job.json) measured a rate this one can be estimated by.
+HARDWARE_BASIS = ("cpu_count", "torch_threads", "cpu_kernels", "accelerator")
+
+
+def speed_basis(hp: Hyperparameters) -> dict[str, Any]:
+    return {"model": hp.model_name, "max_length": hp.max_length, "batch_size": hp.batch_size}
+
+
+def last_local_rate(hp: Hyperparameters, path: Path = JOB_FACTS_FILE) -> float | None:
+    """The samples/s the last local training measured (its Trainer's, evaluations included), when
+    it trained the same model at the same max_length and batch size on the same cores, threads and
+    kernels; else None. Its texts and the load may have differed: the line that uses it says whose
+    rate it is, and the progress lines then measure this run's own."""
+    try:
+        facts = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return None
+    if not isinstance(facts, dict) or facts.get("backend") != "local":
+        return None
+    there, here = facts.get("hardware"), hardware()
+    if not isinstance(there, dict) or any(there.get(key) != here[key] for key in HARDWARE_BASIS):
+        return None
+    if any(facts.get(key) != value for key, value in speed_basis(hp).items()):
+        return None
+    rate = facts.get("train_samples_per_second")
+    if isinstance(rate, bool) or not isinstance(rate, int | float) or not math.isfinite(rate) or rate <= 0:
+        return None
+    return float(rate)
+
+
 def run_local(
     params: Params, hp: Hyperparameters, model_dir: Path, log: Callable[[str], None]
 ) -> dict[str, Any]:
@@ -666,10 +876,11 @@ def run_local(
         output_dir=checkpoint_dir / "output",
     )
     started = time.perf_counter()
-    facts = train_model(paths, hp, log)
+    facts = train_model(paths, hp, log, last_rate=last_local_rate(hp))
     shutil.rmtree(checkpoint_dir, ignore_errors=True)  # done: the checkpoints have served
     facts.update(
         backend="local",
+        **speed_basis(hp),
         wall_seconds=round(time.perf_counter() - started, 1),
         peak_rss_mb=_peak_rss_mb(),
         hardware=hardware(),
