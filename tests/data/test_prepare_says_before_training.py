@@ -215,8 +215,8 @@ def test_files_a_killed_use_data_left_are_warned_of(workdir):
     warnings = [line for line in lines if line.startswith("warning: ")]
     assert warnings == [
         "warning: data/.use-data.abc123/.replaced: holds data/.use-data.abc123/.replaced/mine.csv, files an "
-        "earlier use-data took out of data/raw and did not put back (it was stopped); this run reads only "
-        "what is in it. Move them back into data/raw under the same names (and `git checkout data.dvc "
+        "earlier use-data took out of data/raw and did not put back (it was stopped); prepare reads only "
+        "what data/raw holds. Move them back into data/raw under the same names (and `git checkout data.dvc "
         "params.yaml` if it changed them), or delete data/.use-data.abc123 if you do not need them"
     ]
     kept.unlink()

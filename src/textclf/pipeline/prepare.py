@@ -1368,7 +1368,9 @@ def _run(
     for backup, kept in left_behind(Path(params.raw_dir)):
         log(
             "warning: "
-            + left_behind_message(backup, kept, Path(params.raw_dir), "this run reads only what is in it")
+            + left_behind_message(
+                backup, kept, Path(params.raw_dir), f"prepare reads only what {params.raw_dir} holds"
+            )
         )
     tokenizer = base_tokenizer(model) if model is not None else None
     try:
