@@ -172,7 +172,7 @@ use-data: $(INSTALLED) ## FILE=<csv/jsonl/parquet> becomes the data (TEXT=, LABE
 	@# --option=value: a value starting with '-' (TEXT=--force) is the option's, named by its variable.
 	@TEXTCLF_USE_DATA_VIA_MAKE=1 $(BIN)/textclf use-data --text-column="$${TEXT:-text}" \
 		--label-column="$${LABEL:-label}" $${LABELS:+--labels="$$LABELS"} $${TASK:+--task="$$TASK"} \
-		$(if $(call yes_no,FORCE),--force) -- "$$FILE"
+		$${EMPTY_TEXT:+--empty-text="$$EMPTY_TEXT"} $(if $(call yes_no,FORCE),--force) -- "$$FILE"
 	@$(MAKE) --no-print-directory repro
 
 test: $(INSTALLED) data ## Run the whole test suite, slow tests included
