@@ -104,18 +104,25 @@ def parse(text: str, source: str = str(DESIRED_FILE)) -> Desired:
     return Desired(commit, digest)
 
 
+# Line breaks of YAML (1.1, 5.4: CR, NEL, U+2028, U+2029) at which git, its diffs and GitHub do not
+# break the line: a CR followed by LF is the CRLF line end both read alike.
+HIDDEN_BREAK = re.compile("[\x85\u2028\u2029]|\r(?!\n)")
+
+
 def plain_values_only(text: str, source: str) -> None:
     """Refuse what would let the file say one thing and load as another: a merge key (`<<`, which
     the strict loader allows for params.yaml, and which escapes its duplicate-key check), an anchor,
     an alias or a tag. The declared state is two plain values a reviewer reads as written. A line
     break YAML reads and git and GitHub do not (NEL, U+2028, U+2029) is refused too: a line reviewers
-    see as one comment would declare a commit after it (issue 27, round 10, F-r)."""
-    hidden = next((i for i, c in enumerate(text) if c in "\x85\u2028\u2029"), None)
+    see as one comment would declare a commit after it (issue 27, round 10, F-r). So is a carriage
+    return not followed by a line feed: YAML breaks the line there, git and GitHub do not, and a
+    terminal returns the cursor so that the text after it hides the line's start."""
+    hidden = HIDDEN_BREAK.search(text)
     if hidden is not None:
-        line = text.count("\n", 0, hidden) + 1
+        line = text.count("\n", 0, hidden.start()) + 1
         raise DesiredStateError(
             f"{source}: line {line}: a line break YAML reads and git and GitHub do not show "
-            f"(U+{ord(text[hidden]):04X}); delete it: the declared state is two plain lines"
+            f"(U+{ord(hidden.group()):04X}); delete it: the declared state is two plain lines"
         )
     for event in yaml.parse(text, Loader=yaml.SafeLoader):
         line = event.start_mark.line + 1
@@ -180,7 +187,9 @@ def render(desired: Desired) -> str:
 
 
 def git(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(["git", *args], capture_output=True, text=True)
+    # git echoes its arguments in its errors: bytes that are not UTF-8 are shown replaced, not a
+    # UnicodeDecodeError.
+    done = subprocess.run(["git", *args], capture_output=True, text=True, encoding="utf-8", errors="replace")
     if check and done.returncode != 0:
         raise DesiredStateError(f"git {' '.join(args)}: {done.stderr.strip()}")
     return done
@@ -188,9 +197,11 @@ def git(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 
 def changed(before: str) -> bool:
     """Did this push change the declared state? A new branch's push (before = zeros) or an unknown
-    `before` counts as changed: the production job then converges to the file."""
+    `before` counts as changed: the production job then converges to the file. Only a commit sha
+    (GitHub's `before` is one) is handed to git: a branch name, an option or bytes that are not text
+    are unknown."""
     if (
-        not before
+        not SHA.fullmatch(before)
         or set(before) == {"0"}
         or git("cat-file", "-e", f"{before}^{{commit}}", check=False).returncode
     ):
