@@ -158,14 +158,39 @@ def _md5(path: Path) -> str:
         return hashlib.file_digest(handle, lambda: hashlib.md5(usedforsecurity=False)).hexdigest()
 
 
+# A .dvc file is a few lines (textclf.pipeline.own_data and textclf.release.retrain read it with
+# the same bound); a pipe or device in its place is not read at all.
+DVC_FILE_LIMIT = 1 << 20
+
+
 def raw_data_md5(dvc_file: Path = Path("data.dvc")) -> str | None:
-    """The md5 data.dvc records for the raw data the prepare stage read (its one output), if any."""
+    """The md5 data.dvc records for the raw data the prepare stage read (its one output), if any;
+    None when there is no data.dvc. A data.dvc that cannot be read (bytes that are not UTF-8, not
+    YAML, nested without end, a pipe, far too large) is SageMakerError naming it, before a job
+    starts: the job's record of its raw data would be missing and the release would refuse it."""
     import yaml
 
+    from textclf import atomic
+
+    def refuse(reason: str) -> SageMakerError:
+        return SageMakerError(
+            f"{dvc_file}: cannot be read as a DVC file ({reason}); it records the raw data the job's "
+            f"prepared data came from: restore it (git checkout {dvc_file}) or run make data"
+        )
+
     try:
-        outs = yaml.safe_load(dvc_file.read_text(encoding="utf-8"))["outs"]
-    except (OSError, yaml.YAMLError, KeyError, TypeError):
+        record = yaml.safe_load(atomic.read_regular(dvc_file, DVC_FILE_LIMIT).decode("utf-8"))
+    except FileNotFoundError:
         return None
+    except OSError as error:
+        raise refuse(error.strerror or "not a regular file") from None
+    except UnicodeDecodeError as error:
+        raise refuse(f"byte {error.start} is not UTF-8") from None
+    except yaml.YAMLError as error:
+        raise refuse("not YAML: " + " ".join(str(error).split())[:200]) from None
+    except RecursionError:
+        raise refuse("nested too deeply") from None
+    outs = record.get("outs") if isinstance(record, dict) else None
     md5 = (
         outs[0].get("md5")
         if isinstance(outs, list) and len(outs) == 1 and isinstance(outs[0], dict)
@@ -990,6 +1015,7 @@ def preflight(params: Params) -> tuple[SageMakerParams, AwsParams]:
     settings, aws = params.sagemaker.resolved(), params.aws.resolved()
     check_settings(settings)
     aws_client("sagemaker", aws.region)
+    raw_data_md5()  # a data.dvc the job's record cannot be read from is named now, not at the release
     return settings, aws
 
 
