@@ -111,7 +111,8 @@ def _int8_checks(metrics: dict[str, Any], serve: ServeParams | None = None) -> l
     else:
         rule, tolerance = serve.quantize, serve.int8_tolerance
         setting = "params.yaml deploy.serve.int8_tolerance"
-        if served not in GRAPH_FILES or (rule != "auto" and served != rule):
+        # A graph.quantize of another type (an object, a list) is not a graph: named, never looked up.
+        if not isinstance(served, str) or served not in GRAPH_FILES or (rule != "auto" and served != rule):
             wanted = "none or int8" if rule == "auto" else rule
             shown = "missing" if served is None else _shown(served)
             return [
