@@ -511,6 +511,27 @@ def _bare_cr_or_nul(lines: list[bytes]) -> bool:
     return False
 
 
+BARE_CR_OR_NUL = (
+    "a bare CR or a NUL in the request line or a header line (RFC 9112 section 2.2): end each line "
+    "with CRLF and send no control characters in field values"
+)
+# The start of a field line: `field-name ":"`, field-name being a token (RFC 9112 section 5, RFC 9110
+# sections 5.1 and 5.6.2). No whitespace before the colon, none at the start of the line (obs-fold).
+FIELD_LINE = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+:")
+# RFC 9112 section 2.2: "a server that is expecting to receive and parse a request-line SHOULD ignore
+# at least one empty line (CRLF) received prior to the request-line." Up to this many are ignored.
+EMPTY_LINES_IGNORED = 8
+EMPTY_LINES = (b"\r\n", b"\n")  # a lone LF ends a line too (RFC 9112 section 2.2, as the parser reads)
+
+
+def _malformed_field_line(lines: list[bytes]) -> bool:
+    """Whether a header line is not `name: value` with a token for a name. Checked on the lines as
+    received: the email parser Python reads headers with also parses by Content-Type, so its defects
+    mix a malformed line with a multipart type without a body (refused as a malformed header, where a
+    415 naming the types served was due) and a `message/rfc822` type gets a "payload"."""
+    return any(line not in (*EMPTY_LINES, b"") and not FIELD_LINE.match(line) for line in lines)
+
+
 class Handler(BaseHTTPRequestHandler):
     """One request: route, read the body, answer JSON. Every error becomes a JSON answer."""
 
@@ -545,9 +566,33 @@ class Handler(BaseHTTPRequestHandler):
         a proxy that replaces it frames the request differently, so it is refused (RFC 9110 section
         5.5: a recipient of CR, LF or NUL within a field value MUST reject the message or replace
         them with SP)."""
+        self.close_connection = True  # until a request line is read (as the standard library does)
+        for _ in range(EMPTY_LINES_IGNORED):
+            if self.raw_requestline not in EMPTY_LINES:
+                break
+            # An empty line before the request line (RFC 9112 section 2.2, above): a client may send
+            # a CRLF after a body; it closed the connection unanswered.
+            self.raw_requestline = self.rfile.readline(65537)
+        if not self.raw_requestline:  # empty lines, then the end of the connection: no request
+            return False
+        if len(self.raw_requestline) > 65536:
+            self.command, self.request_version = None, "HTTP/1.1"
+            self.send_error(HTTPStatus.REQUEST_URI_TOO_LONG)
+            return False
         words = self.raw_requestline.split()
         version = words[2].decode("latin-1") if len(words) == 3 else None
-        if len(words) == 2:
+        if _bare_cr_or_nul([self.raw_requestline]):
+            # Before the words are counted: `GET /ping HTTP/1.1<CR>Host: x` is one line to the
+            # parser, whose last word `x` it took for the version ("Bad request version ('x')").
+            refusal = BARE_CR_OR_NUL
+        elif not words:
+            # A line of spaces, or more empty lines than are ignored: the standard library closed
+            # the connection unanswered.
+            refusal = (
+                "no request line (an empty line or only whitespace): send `GET /ping HTTP/1.1` or "
+                "`POST /invocations HTTP/1.1` first (RFC 9112 section 3)"
+            )
+        elif len(words) == 2:
             # `GET /ping` with no version is HTTP/0.9, whose answer has no status line or headers
             # (the standard library would then wait for headers and answer the body alone). RFC 9112
             # section 3: request-line = method SP request-target SP HTTP-version.
@@ -571,19 +616,18 @@ class Handler(BaseHTTPRequestHandler):
             parsed = super().parse_request()
         finally:
             self.rfile = recorder.reader
-        if parsed and _bare_cr_or_nul([self.raw_requestline, *recorder.lines]):
-            self.send_error(
-                HTTPStatus.BAD_REQUEST,
-                "a bare CR or a NUL in the request line or a header line (RFC 9112 section 2.2): end "
-                "each line with CRLF and send no control characters in field values",
-            )
+        if parsed and _bare_cr_or_nul(recorder.lines):
+            self.send_error(HTTPStatus.BAD_REQUEST, BARE_CR_OR_NUL)
             return False
-        if parsed and (self.headers.defects or self.headers.get_payload()):
+        if parsed and _malformed_field_line(recorder.lines):
             # A line the parser could not read as `name: value` (`Content-Length : 5`, `Bad Name: x`,
             # a first line starting with whitespace) makes it drop it and every field after it, the
             # framing fields included; RFC 9112 section 5.1: a server "MUST reject, with a response
             # status code of 400 (Bad Request), any received request message that contains
-            # whitespace between a header field name and colon".
+            # whitespace between a header field name and colon". A line folded onto the one before
+            # (obs-fold) kept its CRLF inside the value; RFC 9112 section 5.2: a server "MUST either
+            # reject the message by sending a 400 (Bad Request) ... or replace each received obs-fold
+            # with one or more SP octets".
             self.send_error(
                 HTTPStatus.BAD_REQUEST,
                 "a header line that is not `name: value` (a field name is one token, with no "
