@@ -148,7 +148,7 @@ def _repository_folder(value: str, option: str, example: str) -> Path:
     """`value` of a command's folder option, checked as params.yaml's folders are (config.
     repo_relative_folder: relative to the repository root, inside it, not .git, .dvc or src), and
     resolved (a symbolic link on the way) inside the working folder, the repository root."""
-    from textclf.config import repo_relative_folder, written_folder
+    from textclf.config import repo_relative_folder, resolved_folder, written_folder
     from textclf.pipeline.prepare import DataError
 
     try:
@@ -158,6 +158,19 @@ def _repository_folder(value: str, option: str, example: str) -> Path:
         # (issue 27, round 10, U-r10-5), as params.yaml's data.raw_dir check says.
         if (taken := written_folder(folder.as_posix())) is not None:
             raise ValueError(f"overlaps {taken}/, which a stage writes or make clean removes")
+        # The same checks on where a symbolic link on the way leads (`ln -s models/model mylink`):
+        # the text alone named a harmless folder and the sample went into the model folder.
+        resolved = resolved_folder(folder.as_posix())
+        if resolved is not None:
+            try:
+                repo_relative_folder(resolved)
+            except ValueError as error:
+                raise ValueError(f"a symbolic link leads it to {resolved}: {error}") from None
+            if (taken := written_folder(resolved)) is not None:
+                raise ValueError(
+                    f"a symbolic link leads it to {resolved}: overlaps {taken}/, which a stage writes or "
+                    "make clean removes"
+                )
     except ValueError as error:
         raise DataError(
             f"{option} {value!r}: {error}; write {option} {example} or another folder inside the repository, "
@@ -261,6 +274,9 @@ def cmd_use_data(args: argparse.Namespace) -> None:
         raise DataError(f"{names.text} and {names.label} both name {args.text_column!r}: give two columns")
     labels = own_data.given_labels(args.labels, names)
     task = own_data.given_task(args.task, names)
+    empty_text = own_data.given_empty_text(args.empty_text, names)
+    if empty_text is not None:
+        columns["empty_text"] = empty_text
     raw_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".use-data.", dir=raw_dir.parent))
     try:
@@ -280,7 +296,7 @@ def cmd_use_data(args: argparse.Namespace) -> None:
                 ),
             )
             text = own_data.new_params_text(
-                params_file, args.text_column, args.label_column, placement.labels, task
+                params_file, args.text_column, args.label_column, placement.labels, task, empty_text
             )
 
             def track() -> None:
@@ -302,6 +318,8 @@ def cmd_use_data(args: argparse.Namespace) -> None:
         log(f"{params_file}: data.text_column {args.text_column!r}, data.label_column {args.label_column!r}")
         classes = len(placement.labels)
         log(f"{params_file}: data.labels, {classes} classes; {dvc_file} tracks {raw_dir} (dvc add)")
+        if empty_text is not None:
+            log(f"{params_file}: data.empty_text {empty_text!r}")
         if task is not None:
             log(f"{params_file}: data.task {task!r}")
         else:
@@ -349,7 +367,16 @@ def cmd_prepare(args: argparse.Namespace) -> None:
     from textclf.pipeline import prepare
 
     params = _load(args)
-    summary = _timed("prepare", lambda: prepare.run(params.data, model=params.model))
+    summary = _timed(
+        "prepare",
+        lambda: prepare.run(
+            params.data,
+            model=params.model,
+            epochs=params.train.epochs,
+            log=log,
+            on_cpu=params.train_backend == "local",
+        ),
+    )
     rows = summary["rows"]
     log(f"rows: train {rows['train']}, validation {rows['validation']}, test {rows['test']}")
 
@@ -877,6 +904,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--task",
         help="the task's short name, data.task in params.yaml (e.g. spam): the gate compares a model only "
         "with a champion of the same task (default: params.yaml's, unchanged)",
+    )
+    use.add_argument(
+        "--empty-text",
+        help="a row whose text is empty: error (stop, naming the rows) or drop (dropped and counted); "
+        "data.empty_text in params.yaml (default: params.yaml's, unchanged)",
     )
     use.add_argument("--dvc-file", default="data.dvc", help="the .dvc file that tracks the raw data")
     use.add_argument(

@@ -321,3 +321,43 @@ def test_any_params_path_that_names_nothing_names_the_option(name):
         assert cli.main(["gate", "--params", value]) == 2
     assert f"--params {value!r}" in err.getvalue()
     assert "run from the repository root" not in err.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("target", "out", "reason"),
+    [
+        ("models/model", "mylink", "leads it to models/model: overlaps models/model/"),
+        ("{root}/data/prepared", "mylink", "leads it to data/prepared: overlaps data/prepared/"),
+        ("models/model", "mylink/sub", "leads it to models/model/sub: overlaps models/model/"),
+        ("models", "mylink", "leads it to models: overlaps models/model/"),
+        ("src", "mylink", "leads it to src: must not be inside src/"),
+        (".dvc", "mylink", "leads it to .dvc: must not be inside .dvc/"),
+        (".", "mylink", "leads it to .: must be a folder inside the repository"),
+    ],
+)
+@pytest.mark.parametrize("command", ["sample-data", "data"])
+def test_out_through_a_link_is_checked_where_the_link_leads(tmp_path, target, out, reason, command):
+    """`ln -s models/model mylink; textclf sample-data --out mylink` wrote the sample into the model
+    folder (the next run deletes it) and exited 0: the text was checked, not where it leads."""
+    root = tmp_path / "repo"
+    for folder in ("models/model", "data/prepared", "src", ".dvc"):
+        (root / folder).mkdir(parents=True)
+    (root / "mylink").symlink_to(target.format(root=root))
+    (root / "data.dvc").write_text("outs:\n- md5: 0123456789abcdef0123456789abcdef.dir\n  path: data/raw\n")
+
+    done = textclf(root, command, "--out", out, path=str(root / "no-tools"))
+
+    assert done.returncode == 2, done.stderr
+    assert f"--out {out!r}: a symbolic link {reason}" in done.stderr, done.stderr
+    assert "write --out data/raw or another folder inside the repository" in done.stderr
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert [p for p in tmp_path.rglob("*") if p.is_file() and p.name != "data.dvc"] == []
+
+
+def test_out_through_a_link_to_a_plain_folder_is_written(tmp_path):
+    root = tmp_path / "repo"
+    (root / "data" / "raw").mkdir(parents=True)
+    (root / "mylink").symlink_to("data/raw")
+    done = textclf(root, "sample-data", "--out", "mylink")
+    assert done.returncode == 0, done.stderr
+    assert (root / "data" / "raw" / "messages.csv").is_file()
