@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import errno
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -120,9 +121,17 @@ def _load(args: argparse.Namespace) -> Params:
 WORKFLOW_COMMAND = "##["
 
 
+# Control characters a terminal acts on (ESC starts colour, cursor and title sequences, a CR returns
+# to the start of the line and the rest overprints it), C1 controls (U+009B is a one-character CSI) and
+# DEL; a message may quote a path or an argument someone typed or a file holds. Shown as `\x1b`.
+# Line breaks and tabs are the message's own layout.
+SHOWN_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
 def log(message: str) -> None:
     if os.environ.get("GITHUB_ACTIONS") == "true":
         message = message.replace(WORKFLOW_COMMAND, "## [")
+    message = SHOWN_CONTROLS.sub(lambda found: f"\\x{ord(found.group()):02x}", message)
     print(f"[textclf] {message}", file=sys.stderr, flush=True)
 
 

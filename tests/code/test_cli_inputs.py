@@ -361,3 +361,24 @@ def test_out_through_a_link_to_a_plain_folder_is_written(tmp_path):
     done = textclf(root, "sample-data", "--out", "mylink")
     assert done.returncode == 0, done.stderr
     assert (root / "data" / "raw" / "messages.csv").is_file()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("data", "--dvc-file", "a\x1b[31mred.dvc"),
+        ("data", "--dvc-file", "shown.dvc\rhidden"),
+        ("sample-data", "--out", "data/\x9b2Jraw"),
+    ],
+    ids=["ESC", "CR", "C1-CSI"],
+)
+def test_a_control_character_in_an_argument_is_shown_not_sent_to_the_terminal(tmp_path, args):
+    """`data --dvc-file $'a\\e[31mred.dvc'` echoed the ESC in its refusal: the terminal took the
+    rest of the message for a colour code (a CR overprinted it). Shown as `\\x1b` instead."""
+    done = textclf(tmp_path, *args, path=str(tmp_path / "no-tools"))
+    assert done.returncode == 2, done.stderr
+    assert not any((ord(c) < 32 and c != "\n") or 0x7F <= ord(c) <= 0x9F for c in done.stderr), repr(
+        done.stderr
+    )
+    shown = args[-1].replace("\x1b", "\\x1b").replace("\r", "\\x0d").replace("\x9b", "\\x9b")
+    assert shown in done.stderr and len(done.stderr.splitlines()) == 1, done.stderr
