@@ -44,6 +44,9 @@ def test_the_summary_names_the_figures_the_verdict_and_what_to_run_next(spam_rep
         assert any(line.startswith(f"  {command} ") for line in lines)
     assert "Truncated" not in text  # prepare recorded no truncation share here
     assert "what to do:" not in text  # a passing gate needs no advice
+    # A new task passed on the thresholds alone: the summary names that bar and where it is set.
+    assert "  check: judged on evaluate.thresholds alone (accuracy >= 0.85, macro_f1 >= 0.85, each" in text
+    assert "set the ones your task must meet in params.yaml" in " ".join(line.strip() for line in lines)
 
 
 def test_a_failed_gate_says_what_to_do_before_how_to_keep_the_run(spam_repo, capsys):
@@ -60,6 +63,7 @@ def test_a_failed_gate_says_what_to_do_before_how_to_keep_the_run(spam_repo, cap
     assert "  what to do: a pull request with this run fails its gate." in text
     assert "train.epochs" in text and "evaluate.thresholds" in text
     assert text.index("what to do:") < text.index("Next:")
+    assert "check: judged on evaluate.thresholds alone" not in text  # the failure says it already
 
 
 def test_a_failed_gate_with_many_long_classes_still_fits(spam_repo, capsys):

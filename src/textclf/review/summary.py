@@ -235,6 +235,25 @@ FAILED_GATE_ADVICE = (
 )
 
 
+def new_task_bar(params: Params, verdict: dict[str, Any]) -> str | None:
+    """On a passing new task (judged on the thresholds alone), the bar it passed and where it is
+    set (issue 29: a newcomer's new task passed on accuracy 0.8500 against the 0.85 the template set
+    for its bundled sample, and nothing at the end said the bar was not the task's own)."""
+    notes = verdict.get("notes") or []
+    if (
+        verdict.get("verdict") != "pass"
+        or verdict.get("champion")
+        or not any(str(note).startswith("new task") for note in notes)
+    ):
+        return None
+    bar = params.evaluate.thresholds
+    return (
+        f"judged on evaluate.thresholds alone (accuracy >= {bar.accuracy:g}, macro_f1 >= "
+        f"{bar.macro_f1:g}, each class's recall >= {bar.min_class_recall:g}): the template set them for "
+        "its bundled sample; set the ones your task must meet in params.yaml"
+    )
+
+
 def lines(params: Params, base_ref: str = "main", source: Source = "auto") -> list[str]:
     metrics = read_json(EVAL_METRICS_FILE)
     if metrics is None:
@@ -261,6 +280,9 @@ def lines(params: Params, base_ref: str = "main", source: Source = "auto") -> li
         out += gate_lines(verdict)
         if verdict.get("verdict") != "pass" and not verdict.get("refused"):
             out += _wrapped(FAILED_GATE_ADVICE, "  what to do: ", "    ")
+        bar = new_task_bar(params, verdict)
+        if bar:
+            out += _wrapped(bar, "  check: ", "    ")
     out.append(training_line(read_json(TRAIN_JOB_FILE)))
     truncated = truncation_line(read_json(DATA_METRICS_FILE), metrics, params.model.max_length)
     if truncated:
