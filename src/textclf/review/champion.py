@@ -550,7 +550,8 @@ def _check_graphs(payload: dict[str, Any], where: str, error: type[Exception]) -
     graph, graphs = payload.get("graph"), payload.get("graphs") or {}
     if graph is not None and "quantize" in graph:
         quantize, file = graph["quantize"], graph.get("file")
-        if quantize not in GRAPH_FILES or file != GRAPH_FILES[quantize]:
+        # An object or a list (valid JSON, no graph's name) is named, never looked up (unhashable).
+        if not isinstance(quantize, str) or quantize not in GRAPH_FILES or file != GRAPH_FILES[quantize]:
             raise error(
                 f"{where}: graph.quantize {_brief(quantize)} does not go with graph.file {_brief(file)} "
                 f"(quantize none serves {GRAPH_FILES['none']}, int8 {GRAPH_FILES['int8']}); {RERUN_EVALUATE}"
