@@ -78,7 +78,7 @@ def test_no_estimate_before_a_few_steps_gave_a_rate():
         state(ESTIMATE_AFTER_STEPS - 1), {"loss": 1.0986, "learning_rate": 5e-5, "epoch": 0.03}
     )
 
-    assert line == "epoch 1/2  step 2/156  loss 1.1  8 s elapsed"
+    assert line == "epoch 1/2  step 2/156  loss 1.10  8 s elapsed"
 
 
 def test_the_estimate_is_the_rate_so_far_times_the_steps_left():
@@ -98,7 +98,41 @@ def test_a_resumed_run_counts_its_own_steps_only():
 
     line = progress.line(state(90), {"loss": 0.4})
 
-    assert line == "epoch 2/2  step 90/156  loss 0.4  1 min 40 s elapsed, about 11 min left (1.6 samples/s)"
+    assert line == "epoch 2/2  step 90/156  loss 0.400  1 min 40 s elapsed, about 11 min left (1.6 samples/s)"
+
+
+def validated(progress: TrainingProgress, step: int, seconds: float, max_steps: int = 80) -> None:
+    """A validation at `step` that took `seconds`, as the Trainer logs it."""
+    logs = {"eval_loss": 1.0 / step, "eval_accuracy": 0.5, "eval_runtime": seconds}
+    assert progress.line(state(step, max_steps=max_steps), logs).startswith(f"validation at step {step}:")
+
+
+def test_validations_left_are_estimated_at_their_measured_time():
+    progress, clock, _ = started(max_steps=80)
+    progress.begin(0, 80, 16, eval_every=10)
+    for step in (10, 20, 30, 40):
+        validated(progress, step, 15.0)
+    clock.now += 300.0  # 50 steps: 240 s of steps (4.8 s each) and 60 s of validations
+
+    # 30 steps left at 4.8 s, and the validations at 50 (its log comes first), 60, 70 and 80 at 15 s.
+    assert progress.seconds_left(50, 80, 300.0) == pytest.approx(30 * 4.8 + 4 * 15.0)
+    assert ", about 3 min left (2.7 samples/s)" in progress.line(state(50, max_steps=80), {"loss": 0.5})
+
+
+def test_the_last_steps_validation_counts_when_the_steps_are_no_multiple_of_eval_steps():
+    progress, _, _ = started(max_steps=78)
+    progress.begin(0, 78, 16, eval_every=40)
+    validated(progress, 40, 20.0, max_steps=78)
+
+    # 28 steps at (320 - 20) / 50 s, and the validation the Trainer adds at step 78.
+    assert progress.seconds_left(50, 78, 320.0) == pytest.approx(28 * 6.0 + 20.0)
+
+
+def test_before_a_validation_was_timed_the_rate_so_far_is_all_there_is():
+    progress, _, _ = started(max_steps=80)
+    progress.begin(0, 80, 16, eval_every=40)
+
+    assert progress.seconds_left(20, 80, 100.0) == pytest.approx(60 * 5.0)
 
 
 def test_the_last_step_says_the_rate_and_nothing_left():
@@ -107,7 +141,7 @@ def test_the_last_step_says_the_rate_and_nothing_left():
 
     line = progress.line(state(80, max_steps=80), {"loss": 0.61})
 
-    assert line == "epoch 2/2  step 80/80  loss 0.61  24 min elapsed (0.9 samples/s)"
+    assert line == "epoch 2/2  step 80/80  loss 0.610  24 min elapsed (0.9 samples/s)"
 
 
 def test_the_epoch_is_the_one_the_step_belongs_to():

@@ -425,8 +425,9 @@ class TrainingProgress:
     library's printer, whose raw metric dicts (`{'loss': '0.83', 'grad_norm': ...}`) said nothing
     of time: one line with the run's size when training starts; at every logging step
     (train.logging_steps) a progress line with the epoch, the step, the loss, the time elapsed and,
-    once a few steps of this run gave a rate, about how long is left at that rate (evaluations and
-    checkpoints so far included, as they will be in what is left); a line per validation; the
+    once a few steps of this run gave a rate, about how long is left: the steps left at this run's
+    time per step (its checkpoints included), and once a validation was timed, the validations
+    left (train.eval_steps, and one at the last step) at its time; a line per validation; the
     run's time at the end. One line each, within 100 columns with the `[train] ` prefix for the
     figures of a run on this machine. Every figure of every logging step stays in the model
     folder's training_history.json and the plots. The clock is the caller's (a test's fake one)."""
@@ -444,13 +445,15 @@ class TrainingProgress:
         self.started = 0.0
         self.first_step = 0
         self.batch = 1
+        self.eval_every: int | None = None  # steps between validations (train.eval_steps)
+        self.eval_seconds: list[float] = []  # the validations of this run, timed
         self._validation = ""  # the last validation line
         self._callback = None
 
     @property
     def callback(self):
         if self._callback is None:
-            from transformers import TrainerCallback
+            from transformers import IntervalStrategy, TrainerCallback
 
             progress = self
 
@@ -458,7 +461,8 @@ class TrainingProgress:
                 def on_train_begin(self, args, state, control, **kwargs):
                     if state.is_world_process_zero:
                         batch = args.train_batch_size * args.gradient_accumulation_steps * args.world_size
-                        for line in progress.begin(state.global_step, state.max_steps, batch):
+                        every = state.eval_steps if args.eval_strategy == IntervalStrategy.STEPS else None
+                        for line in progress.begin(state.global_step, state.max_steps, batch, every):
                             progress.log(line)
 
                 def on_log(self, args, state, control, logs=None, **kwargs):
@@ -469,10 +473,11 @@ class TrainingProgress:
             self._callback = _Callback()
         return self._callback
 
-    def begin(self, global_step: int, max_steps: int, batch: int) -> list[str]:
+    def begin(self, global_step: int, max_steps: int, batch: int, eval_every: int | None = None) -> list[str]:
         """The size line, where a resumed run starts, and an estimate at the last local run's rate
         when there is one; the clock starts here, and a resumed run's rate counts its own steps."""
         self.started, self.first_step, self.batch = self.clock(), global_step, batch
+        self.eval_every, self.eval_seconds = eval_every, []
         epochs = f"{self.epochs:g}"
         samples = self.rows * self.epochs
         lines = [
@@ -510,6 +515,8 @@ class TrainingProgress:
             figures = f"validation at step {state.global_step:,}: {', '.join(shown)}"
             if figures == self._validation:
                 return None
+            if isinstance(logs.get("eval_runtime"), int | float):
+                self.eval_seconds.append(float(logs["eval_runtime"]))
             self._validation = figures
             return figures + took
         if "loss" in logs:
@@ -523,15 +530,30 @@ class TrainingProgress:
         epoch = min(epochs, max(1, math.ceil(round(state.epoch or 0.0, 6))))
         elapsed = max(0.0, self.clock() - self.started)
         done = step - self.first_step
-        loss_text = f"{loss:.3g}" if isinstance(loss, float) else str(loss)
+        loss_text = f"{loss:#.3g}".rstrip(".") if isinstance(loss, float) else str(loss)  # 1.70, 0.0123
         text = f"epoch {epoch}/{epochs}  step {step}/{last}  loss {loss_text}  {duration(elapsed)} elapsed"
         if done >= ESTIMATE_AFTER_STEPS and elapsed > 0:
             rate = _rate(done * self.batch / elapsed)
             if step < last:
-                text += f", about {rough_duration((last - step) * elapsed / done)} left ({rate} samples/s)"
+                left = rough_duration(self.seconds_left(step, last, elapsed))
+                text += f", about {left} left ({rate} samples/s)"
             else:
                 text += f" ({rate} samples/s)"
         return text
+
+    def seconds_left(self, step: int, last: int, elapsed: float) -> float:
+        """The steps left at this run's time per step outside validations, and the validations
+        left at their mean time once one was timed (before that, at the rate so far, which then
+        holds none). A step's log comes before its validation: at a multiple of eval_every that
+        validation is still to come."""
+        validating = sum(self.eval_seconds)
+        per_step = max(0.0, elapsed - validating) / (step - self.first_step)
+        left = (last - step) * per_step
+        if self.eval_every and self.eval_seconds:
+            every = self.eval_every
+            validations = last // every - (step - 1) // every + (last % every != 0)
+            left += validations * validating / len(self.eval_seconds)
+        return left
 
 
 @contextlib.contextmanager
