@@ -12,6 +12,7 @@ import posixpath
 import re
 import reprlib
 import unicodedata
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -1088,33 +1089,28 @@ _HEX = re.compile(r"[-+]?0x[0-9a-fA-F_]+")
 
 class _StrictLoader(yaml.SafeLoader):
     """YAML's safe loader, except that a key given twice in one mapping is an error (PyYAML would
-    silently keep the last value), and so are YAML 1.1's base-60 and octal numbers."""
+    silently keep the last value), and so are YAML 1.1's base-60 and octal numbers. It notes the
+    nodes the file tags explicitly (`!!null 0.05`), which _untagged refuses."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.explicit_tags: dict[int, str] = {}
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        event = self.peek_event()
+        tag = getattr(event, "tag", None)  # None unless written; an alias has none
+        node = super().compose_node(parent, index)
+        if tag is not None:
+            self.explicit_tags[id(node)] = tag
+        return node
 
     def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
         self._plain_number(node)
-        try:
-            return super().construct_yaml_int(node)
-        except ValueError as error:
-            raise self._not_a_number(node, "!!int", "a whole number", error) from None
+        return super().construct_yaml_int(node)
 
     def construct_yaml_float(self, node: yaml.ScalarNode) -> float:
         self._plain_number(node)
-        try:
-            return super().construct_yaml_float(node)
-        except ValueError as error:
-            raise self._not_a_number(node, "!!float", "a number", error) from None
-
-    @staticmethod
-    def _not_a_number(node: yaml.ScalarNode, tag: str, what: str, error: ValueError) -> Exception:
-        """`!!int 2.5` or `!!float abc`: the tag asks for a number the text is not. Plain digits
-        that fail are too long for Python's int() (int_max_str_digits): the ValueError stays."""
-        value = node.value.strip()
-        if re.fullmatch(r"[-+]?[0-9_]+", value):
-            return error
-        return _Refused(
-            f"line {node.start_mark.line + 1}: {_shown(value, 40)} is tagged {tag} but is not {what}: write "
-            f"{what} in plain digits, without the tag"
-        )
+        return super().construct_yaml_float(node)
 
     @staticmethod
     def _plain_number(node: yaml.ScalarNode) -> None:
@@ -1154,16 +1150,21 @@ class _StrictLoader(yaml.SafeLoader):
 # The registry holds SafeConstructor's own functions: the overrides above take effect through it.
 _StrictLoader.add_constructor("tag:yaml.org,2002:int", _StrictLoader.construct_yaml_int)
 _StrictLoader.add_constructor("tag:yaml.org,2002:float", _StrictLoader.construct_yaml_float)
+# YAML 1.1 resolves a plain `=` to its "value key" type, which the safe loader cannot construct
+# ("could not determine a constructor"); YAML 1.2 reads it as text: `x: =` is the string "=", which
+# the schema then names where a setting takes something else.
+_StrictLoader.add_constructor("tag:yaml.org,2002:value", yaml.SafeLoader.construct_yaml_str)
 _NUMBER_TAGS = {
     "tag:yaml.org,2002:int": "construct_yaml_int",
     "tag:yaml.org,2002:float": "construct_yaml_float",
+    "tag:yaml.org,2002:timestamp": "construct_yaml_timestamp",  # `2026-13-45`: no date, a ValueError
 }
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
 
 
-def _numbers_named(root: yaml.Node, loader: _StrictLoader) -> None:
-    """Every number of the file read before the document is built, so a refusal (base 60, octal,
-    `!!int 2.5`) names the key as well as the line: `line 28: train.epochs: ...`. Each node once
-    (aliases share nodes), in the file's order."""
+def _walk(root: yaml.Node) -> Iterator[tuple[yaml.Node, str]]:
+    """Each node of the file with its dotted path (`train.epochs`, `data.labels[1]`; a key has the
+    path of its value), once (aliases share nodes), in the file's order."""
     seen: set[int] = set()
     stack: list[tuple[yaml.Node, str]] = [(root, "")]
     while stack:
@@ -1171,6 +1172,7 @@ def _numbers_named(root: yaml.Node, loader: _StrictLoader) -> None:
         if id(node) in seen:
             continue
         seen.add(id(node))
+        yield node, path
         if isinstance(node, yaml.MappingNode):
             children = []
             for key_node, value_node in node.value:
@@ -1180,12 +1182,26 @@ def _numbers_named(root: yaml.Node, loader: _StrictLoader) -> None:
             stack += reversed(children)
         elif isinstance(node, yaml.SequenceNode):
             stack += reversed([(item, f"{path}[{index}]") for index, item in enumerate(node.value)])
-        elif node.tag in _NUMBER_TAGS:
+
+
+def _numbers_named(root: yaml.Node, loader: _StrictLoader) -> None:
+    """Every number (and date) of the file read before the document is built, so a refusal (base 60,
+    octal, `2026-13-45`) names the key as well as the line: `line 28: train.epochs: ...`."""
+    for node, path in _walk(root):
+        if node.tag in _NUMBER_TAGS:
             try:
                 getattr(loader, _NUMBER_TAGS[node.tag])(node)
             except _Refused as error:
                 line, _, why = str(error).partition(": ")
                 raise _Refused(f"{line}: {path or 'the document'}: {why}") from None
+            except ValueError:
+                if node.tag != _TIMESTAMP:
+                    raise  # more digits than Python's int() reads: read_params_bytes says so
+                where = f"line {node.start_mark.line + 1}: {path or 'the document'}"
+                raise _Refused(
+                    f"{where}: {_shown(node.value, 40)} has the form YAML reads as a date but is no date: "
+                    "no setting takes a date; quote it if it is text"
+                ) from None
 
 
 # Keys whose built-in default would let a check pass what it should refuse (thresholds of 0, no
@@ -1289,24 +1305,30 @@ def _written_as_read(root: yaml.Node) -> None:
             stack += reversed([(item, f"{path}[{index}]") for index, item in enumerate(node.value)])
 
 
-# Tags whose value reads as written (a number, a string, a list, a mapping; `!!set` the schema
-# refuses for labels by name, numbers _numbers_named checks).
-_SHOWN_TAGS = frozenset(
-    f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "seq", "map", "set")
-)
+_YAML_TAG = "tag:yaml.org,2002:"
 
 
-def _untagged(text: str, source: Path | str) -> None:
-    """No YAML tag that changes what the line means without showing it (`!!binary`, `!!timestamp`,
-    `!!python/...`, a local `!tag`): `accuracy: !!binary MC4w` is base64 for "0.0", which a threshold
-    then took as 0.0, and `task: !!binary ...` renamed the task (issue 27, round 10, F-t). The
-    template writes none; deploy/production.yaml refuses every tag (release.desired)."""
-    for event in yaml.parse(text, Loader=yaml.SafeLoader):
-        tag = getattr(event, "tag", None)  # None unless the file writes one
-        if tag is not None and tag not in _SHOWN_TAGS:
+def _untagged(root: yaml.Node, loader: _StrictLoader) -> None:
+    """No explicit YAML tag anywhere (`!!null`, `!!binary`, `!!bool`, `!<tag:...>`, a local `!tag`):
+    a tag changes what a line means without showing it. `accuracy: !!binary MC4w` is base64 for
+    "0.0", which a threshold took as 0.0 (issue 27, round 10, F-t), and `!!null` turns any text into
+    null: `max_label_issue_share: !!null 0.05` switched the rule off while the line reads 0.05, and
+    `labels: !!null a, b` dropped the whitelist (round 11, F-u); `!!bool 0.85` and `!!map 0.85` ended
+    in PyYAML's KeyError or ValueError. The template writes none, and deploy/production.yaml refuses
+    every tag too (release.desired), so params.yaml takes none: the rule is simple and nothing is
+    left that reads otherwise than it is written. Checked on the composed nodes, before anything is
+    constructed."""
+    if not loader.explicit_tags:
+        return
+    for node, path in _walk(root):
+        tag = loader.explicit_tags.get(id(node))
+        if tag is not None:
+            short = "!!" + tag.removeprefix(_YAML_TAG) if tag.startswith(_YAML_TAG) else tag
+            shown = short if short.isprintable() and len(short) <= 60 else _shown(short, 60)
             raise _Refused(
-                f"line {event.start_mark.line + 1}: a YAML tag ({tag}) changes what the value means "
-                "without showing it: write the value plainly, as the template does"
+                f"line {node.start_mark.line + 1}: {path or 'the document'}: a YAML tag ({shown}) "
+                "changes what the value means without showing it: params.yaml takes no tags; write the "
+                "value plainly (quote it if it is text), as the template does"
             )
 
 
@@ -1383,10 +1405,10 @@ def read_params_bytes(data: bytes, source: Path | str) -> Any:
     try:
         node = loader.get_single_node()
         if node is not None:
+            _untagged(node, loader)
             _gate_keys_in_place(node)
             _numbers_named(node, loader)
             _written_as_read(node)
-            _untagged(text, source)
         raw = None if node is None else loader.construct_document(node)
     except _Refused as error:
         raise ParamsError(f"{source}: {error}") from None
@@ -1396,6 +1418,7 @@ def read_params_bytes(data: bytes, source: Path | str) -> Any:
         raise ParamsError(f"{source}: nested too deeply to be a params file") from None
     except ValueError as error:
         # An integer of more than 4,300 digits: Python refuses to convert it (int_max_str_digits).
+        # (Tags, which ended here too, `!!map 0.85`, are refused in _untagged; dates in _numbers_named.)
         raise ParamsError(
             f"{source}: a number too long to read ({str(error).split(':')[0]}); no setting takes more "
             "than a few digits: shorten it"
@@ -1423,7 +1446,11 @@ _BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
 # Line breaks YAML takes and git, its diffs and GitHub do not (they split at \n only): what a reviewer
 # reads as one comment line would end at one, and the rest of it be read as a setting (issue 27,
 # round 10, F-r: `# reviewed<U+2028>  champion_tolerance: 0.9`).
-_HIDDEN_BREAK = re.compile("[\x85\u2028\u2029]")
+# A carriage return not followed by a line feed is one as well (an old Mac line end, or one put in a
+# line on purpose): a terminal returns to the line's start there and overprints the setting with
+# what follows (round 11, F-v: `accuracy: 0.05<CR>    # accuracy threshold 0.85 as before`). CR LF
+# (Windows line ends) stays allowed.
+_HIDDEN_BREAK = re.compile("[\x85\u2028\u2029]|\r(?!\n)")
 # What YAML counts as a line break (YAML 1.1, 5.4), so the line named is the one PyYAML would count.
 _LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 
@@ -1444,6 +1471,12 @@ def _refuse_hidden_characters(text: str, source: Path | str) -> None:
         what = (
             f"a bidirectional control character ({code} {unicodedata.name(character)}), which "
             "makes the file display in another order than it is read"
+        )
+    elif character == "\r":
+        raise ParamsError(
+            f"{source}: line {line}, column {column}: a carriage return (U+000D) without a line feed after "
+            "it, a line break YAML reads and git and GitHub do not show, which hides a line inside "
+            "another: delete it, or save the file with LF (or CR LF) line ends"
         )
     elif _HIDDEN_BREAK.fullmatch(character):
         what = (

@@ -77,11 +77,12 @@ def test_the_first_of_several_is_named(tmp_path, template):
         load_params(path)
 
 
-@pytest.mark.parametrize("newline", ["\r\n", "\r"])
+@pytest.mark.parametrize("newline", ["\r\n"])
 def test_the_line_is_counted_as_yaml_counts_lines(tmp_path, template, newline):
-    # YAML breaks lines at CR LF, CR, LF, NEL, U+2028 and U+2029; a file saved with old Mac line
-    # ends must not be reported as one long line 1. (NEL, U+2028 and U+2029 are refused themselves:
-    # git and GitHub do not break lines there, tests/code/test_hidden_line_breaks.py.)
+    # YAML breaks lines at CR LF, CR, LF, NEL, U+2028 and U+2029; a file saved with Windows line
+    # ends must not be reported as one long line 1. (A lone CR, NEL, U+2028 and U+2029 are refused
+    # themselves: git and GitHub do not break lines there, tests/code/test_hidden_line_breaks.py and
+    # tests/code/test_params_tags_and_bare_cr.py.)
     line = line_of(template, "epochs:")
     lines = template.split("\n")
     lines[line - 1] = "\x00" + lines[line - 1]

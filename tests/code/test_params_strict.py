@@ -77,7 +77,10 @@ def test_a_latin1_file_names_the_line(tmp_path, template):
         ("- a\n- b\n", "expected a mapping of sections"),
         ("just text\n", "expected a mapping of sections"),
         ("train: [unclosed\n", "not valid YAML"),
-        ("train: !!python/object:os.system {}\n", "line 1: a YAML tag .* changes what the value means"),
+        (
+            "train: !!python/object:os.system {}\n",
+            "line 1: train: a YAML tag .* changes what the value means",
+        ),
         ("train:\n\tepochs: 2\n", "not valid YAML"),
         ("a: " + "[" * 5000 + "]" * 5000 + "\n", "nested too deeply|unknown key"),
         ("train:\n", "train: Input should be a valid dictionary"),
