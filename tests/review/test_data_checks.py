@@ -480,7 +480,11 @@ def test_held_out_probabilities_of_another_test_split_are_not_used(repository, t
 
     checks = data_checks.run(Path("data/prepared"), heldout_file=short)
 
-    assert checks["label_issues"]["heldout"] is None
+    problem = checks["label_issues"]["heldout"]["problem"]
+    assert problem.startswith(f"{short}: 2 rows of probabilities, but the test split has ")
+    assert "No second opinion on these flags (the held-out probabilities were not used: " in (
+        data_checks.section(checks)
+    )
 
 
 def test_the_section_shows_the_gate_rules_that_are_set(repository):

@@ -57,6 +57,7 @@ import csv
 import hashlib
 import io
 import json
+import math
 import re
 import time
 from array import array
@@ -892,29 +893,128 @@ def attach_sources(splits: dict[str, Any], issues: list[dict[str, Any]], leaks: 
 
 
 def heldout_opinion(
-    issues: list[dict[str, Any]], labels: list[str], test_rows: int, path: Path
+    issues: list[dict[str, Any]],
+    labels: list[str],
+    test_rows: int,
+    path: Path,
+    labels_file: Path = Path("labels.json"),
 ) -> dict | None:
     """Of the flagged test rows, how many the fine-tuned model (evaluate's held-out probabilities)
     gives their given label: flags it agrees with are likely the check model's own mistakes. None
-    when there is nothing to compare (no flagged test row, no file, or one of another split)."""
+    when there is nothing to compare (no file, or no flagged test row). A file that is not the
+    evaluate stage's for this test split and these classes gives no opinion but `problem`, naming
+    the file, line and column, for the report to show (flags or not): it is never read as if it were."""
     flagged = {issue["row"]: issue["given"] for issue in issues if issue["split"] == "test"}
-    if not flagged or not path.is_file():
+    if not path.is_file():
         return None
+    try:
+        agrees = _heldout_agreement(path, labels, flagged, test_rows, labels_file)
+    except _HeldoutProblem as problem:
+        return {"problem": f"{path}: {problem}"}
+    return {"test_flags": len(flagged), "fine_tuned_gives_given_label": agrees} if flagged else None
+
+
+class _HeldoutProblem(ValueError):
+    """Why the held-out probabilities file cannot be read as this test split's (without the file's name)."""
+
+
+# Each row's probabilities sum to 1, give or take float32 and evaluate's rounding to 6 decimals
+# (at most 5e-7 a class, added to this).
+_SUM_TOLERANCE = 1e-3
+
+
+def _heldout_agreement(
+    path: Path, labels: list[str], flagged: dict[int, str], test_rows: int, labels_file: Path
+) -> int:
+    """How many flagged test rows the file's probabilities give their given label, reading the class
+    columns by name (the header names each column's class, whatever their order); else
+    _HeldoutProblem. The file is evaluate's, written for every test row in order: `row` (1, 2, ...)
+    then one probability per class of labels.json."""
+    rerun = "run `dvc repro evaluate` instead of editing the file"
     agrees = rows = 0
     try:
         with path.open(encoding="utf-8", newline="") as handle:
             reader = csv.reader(handle)
-            if next(reader, None) != ["row", *labels]:
-                return None
+            header = next(reader, None)
+            columns = _heldout_columns(header, labels, labels_file, rerun)
             for rows, record in enumerate(reader, start=1):
+                where = f"line {reader.line_num} (test row {rows})"
+                if len(record) != len(columns) + 1:
+                    raise _HeldoutProblem(
+                        f"{where} has {len(record)} fields, the header {len(columns) + 1}; {rerun}"
+                    )
+                if record[0].strip() != str(rows):
+                    raise _HeldoutProblem(
+                        f"{where}: row is {record[0][:20]!r}, not {rows} (the test rows in order, from 1); "
+                        f"{rerun}"
+                    )
+                scores = {label: _probability(record[index], label, where, rerun) for label, index in columns}
+                if abs(sum(scores.values()) - 1) > _SUM_TOLERANCE + 5e-7 * len(columns):
+                    raise _HeldoutProblem(
+                        f"{where}: the probabilities sum to {sum(scores.values()):.4g}, not 1; {rerun}"
+                    )
                 if rows in flagged:
-                    scores = [float(value) for value in record[1:]]
-                    agrees += labels[scores.index(max(scores))] == flagged[rows]
-    except (OSError, ValueError, csv.Error):
-        return None
+                    agrees += max(labels, key=scores.__getitem__) == flagged[rows]
+    except OSError as error:
+        raise _HeldoutProblem(f"cannot be read ({error.strerror or error}); {rerun}") from None
+    except UnicodeDecodeError:
+        raise _HeldoutProblem(f"not UTF-8 text; {rerun}") from None
+    except csv.Error as error:
+        raise _HeldoutProblem(f"not a CSV file ({error}); {rerun}") from None
     if rows != test_rows:
-        return None  # the probabilities of another test split: evaluate has not run on this one
-    return {"test_flags": len(flagged), "fine_tuned_gives_given_label": agrees}
+        # The probabilities of another test split: evaluate has not run on this one.
+        raise _HeldoutProblem(
+            f"{rows} row{'' if rows == 1 else 's'} of probabilities, but the test split has {test_rows}: "
+            "they are of another test split; run `dvc repro evaluate`"
+        )
+    return agrees
+
+
+def _heldout_columns(
+    header: list[str] | None, labels: list[str], labels_file: Path, rerun: str
+) -> list[tuple[str, int]]:
+    """(class, column index) for each class of labels.json, by the header's names."""
+    if not header:
+        raise _HeldoutProblem(f"empty (no header `row,<class>,...`); {rerun}")
+    if header[0] != "row":
+        raise _HeldoutProblem(f"the first column is {header[0][:40]!r}, not `row`; {rerun}")
+    classes = header[1:]
+    twice = sorted({name for name in classes if classes.count(name) > 1})
+    extra = [name for name in classes if name not in labels]
+    missing = [label for label in labels if label not in classes]
+    if twice or extra or missing:
+        said = "; ".join(
+            part
+            for part in (
+                f"columns named twice: {_shown(twice)}" if twice else "",
+                f"columns of classes {labels_file} does not have: {_shown(extra)}" if extra else "",
+                f"no column for {labels_file}'s classes {_shown(missing)}" if missing else "",
+            )
+            if part
+        )
+        raise _HeldoutProblem(
+            f"its class columns are not {labels_file}'s classes ({said}): the probabilities are of a "
+            "model of other classes; run `dvc repro evaluate`"
+        )
+    return [(label, classes.index(label) + 1) for label in labels]
+
+
+def _probability(value: str, label: str, where: str, rerun: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = math.nan
+    if not 0 <= number <= 1:  # NaN, infinities, negatives, above 1, not a number
+        raise _HeldoutProblem(
+            f"{where}, column {label[:40]!r}: {value[:20]!r} is not a probability (a number from 0 to 1); "
+            f"{rerun}"
+        )
+    return number
+
+
+def _shown(names: list[str], limit: int = 5) -> str:
+    listed = [name[:40] for name in names[:limit]]
+    return repr(listed)[:-1] + (f", and {len(names) - limit} more]" if len(names) > limit else "]")
 
 
 def run(
@@ -945,7 +1045,9 @@ def _run(prepared_dir: Path, base_ref: str, heldout_file: Path, compare: bool) -
     test_lengths = [len(text) for texts, _ in splits["test"].chunks() for text in texts]
     issues = whole_dataset_label_issues(splits, labels)
     attach_sources(splits, issues["issues"], leaks)
-    issues["heldout"] = heldout_opinion(issues["issues"], labels, leaks["test_rows"], heldout_file)
+    issues["heldout"] = heldout_opinion(
+        issues["issues"], labels, leaks["test_rows"], heldout_file, prepared_dir / "labels.json"
+    )
     data = json.loads(DATA_METRICS_FILE.read_text(encoding="utf-8")) if DATA_METRICS_FILE.is_file() else None
     return {
         "base_ref": base_ref,
@@ -1160,14 +1262,21 @@ def _rule(rules: DataGateParams | None, key: str, shown: str) -> str:
 
 def caveat(found: dict[str, Any]) -> str:
     """A line when the flags look like the check model's own mistakes rather than wrong labels, or,
-    when no second opinion could be had, a line saying the flags are the check model's alone."""
-    heldout = found.get("heldout")
-    if not heldout or not heldout["test_flags"]:
+    when no second opinion could be had, a line saying the flags are the check model's alone (and
+    why: a held-out probabilities file that is not evaluate's is named, flags or not)."""
+    heldout = found.get("heldout") or {}
+    # The file's own names (class columns) stay in a code span: shown, never rendered.
+    problem = code(heldout["problem"]) if heldout.get("problem") else ""
+    if not heldout.get("test_flags"):
         if not found.get("issues"):
-            return ""
+            return (
+                f"The fine-tuned model's held-out probabilities were not read: {problem}" if problem else ""
+            )
         test_flags = any(issue["split"] == "test" for issue in found["issues"])
         why = (
-            f"no held-out probabilities of this test split in `{HELDOUT_FILE}`: run `dvc repro evaluate`"
+            f"the held-out probabilities were not used: {problem}"
+            if problem
+            else f"no held-out probabilities of this test split in `{HELDOUT_FILE}`: run `dvc repro evaluate`"
             if test_flags
             else "the fine-tuned model's held-out probabilities cover the test split only, which has no flag"
         )
