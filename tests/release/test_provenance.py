@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from tests.release.evaluation import evaluation_of
+from tests.release.evaluation import evaluation_of, params_of, verdict_of, write_params
 
 from textclf.config import load_params
 from textclf.pipeline.train import Hyperparameters
@@ -309,7 +309,8 @@ def test_the_staged_publish_files_are_those_of_a_passing_model(tmp_path, monkeyp
     metrics, gate = tmp_path / "eval.json", tmp_path / "gate.json"
     evaluated = evaluation_of(tiny_model_dir)
     metrics.write_text(json.dumps(evaluated), encoding="utf-8")
-    gate.write_text(json.dumps({"verdict": "pass"}), encoding="utf-8")
+    gate.write_text(json.dumps(verdict_of(evaluated, params_of(tiny_model_dir))), encoding="utf-8")
+    write_params(tmp_path, params_of(tiny_model_dir).data.labels)  # the metrics are judged again with it
     out = tmp_path / "build" / "publish"
     staged = promote.stage_publish(out, metrics, gate, tmp_path / "no-test.jsonl", tiny_model_dir)
     assert staged == ["eval.json", "gate.json"]

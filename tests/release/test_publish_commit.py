@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.release.evaluation import write_evaluation
+from tests.release.evaluation import write_evaluation, write_params
 
 from textclf.config import AwsParams
 from textclf.release import promote
@@ -40,7 +40,7 @@ def workspace(tmp_path: Path, monkeypatch) -> Path:
     (tmp_path / "params.yaml").write_text("train: {}\n", encoding="utf-8")
     git(tmp_path, "add", "params.yaml")
     git(tmp_path, "commit", "-q", "-m", "first")
-    (tmp_path / "params.yaml").write_text("train: {epochs: 2}\n", encoding="utf-8")
+    write_params(tmp_path, ["a", "b"])  # publish judges the metrics again with the commit's params.yaml
     git(tmp_path, "commit", "-q", "-am", "second")
     model = tmp_path / promote.MODEL_DIR
     model.mkdir(parents=True)
@@ -51,8 +51,7 @@ def workspace(tmp_path: Path, monkeypatch) -> Path:
     (model / "model.onnx").write_bytes(b"graph")
     metrics = tmp_path / promote.METRICS_FILE
     metrics.parent.mkdir()
-    write_evaluation(model, metrics)
-    (tmp_path / promote.GATE_FILE).write_text('{"verdict": "pass"}', encoding="utf-8")
+    write_evaluation(model, metrics)  # and the evaluate stage's verdict beside it
     monkeypatch.chdir(tmp_path)
     return tmp_path
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.release.evaluation import evaluation_of
+from tests.release.evaluation import evaluation_of, params_for, verdict_of
 
 from textclf.config import AwsParams
 from textclf.release import promote
@@ -40,10 +40,16 @@ def folder(
     return model
 
 
-def publish(root: Path, model: Path, metrics: dict) -> None:
+def publish(root: Path, model: Path, metrics: dict, judged: dict | None = None) -> None:
+    """Publish `model` with `metrics` and the evaluate stage's verdict on them (with the params of a
+    model of the evaluated classes, LABELS)."""
+    params = params_for(LABELS)
     (root / "eval.json").write_text(json.dumps(metrics), encoding="utf-8")
-    (root / "gate.json").write_text(json.dumps({"verdict": "pass"}), encoding="utf-8")
-    promote.publish(COMMIT, AwsParams(), model, root / "eval.json", root / "gate.json", s3=Untouchable())
+    verdict = verdict_of(judged or metrics, params)
+    (root / "gate.json").write_text(json.dumps(verdict), encoding="utf-8")
+    promote.publish(
+        COMMIT, AwsParams(), model, root / "eval.json", root / "gate.json", s3=Untouchable(), params=params
+    )
 
 
 def test_the_evaluated_folder_reaches_the_upload(tmp_path: Path) -> None:
@@ -71,10 +77,13 @@ def test_a_folder_with_other_labels_is_refused(tmp_path: Path) -> None:
 
 def test_metrics_that_name_no_graph_are_refused(tmp_path: Path) -> None:
     model = folder(tmp_path)
-    metrics = evaluation_of(model)
-    del metrics["graph"]
-    with pytest.raises(promote.ReleaseError, match=r"graph\.file and graph\.sha256 .* are missing"):
-        publish(tmp_path, model, metrics)
+    judged = evaluation_of(model)
+    metrics = {key: value for key, value in judged.items() if key != "graph"}
+    # Judged again as the gate judges it, the metrics are refused first: they name no served graph.
+    with pytest.raises(
+        promote.ReleaseError, match=r"eval\.json: graphs is given but graph \(the served graph\)"
+    ):
+        publish(tmp_path, model, metrics, judged)
 
 
 def test_a_folder_serving_another_graph_than_the_evaluated_one_is_refused(tmp_path: Path) -> None:

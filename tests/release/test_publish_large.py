@@ -13,7 +13,7 @@ from pathlib import Path
 import boto3
 import pytest
 from tests.infra.test_localcloud_write_once import write_once_condition
-from tests.release.evaluation import write_evaluation
+from tests.release.evaluation import params_of, write_evaluation
 
 from textclf.config import AwsParams
 from textclf.release import promote
@@ -31,8 +31,21 @@ def large_model(tiny_model_dir, tmp_path) -> tuple[Path, Path]:
     (folder / "extra.safetensors").write_bytes(os.urandom(8 * 1024 * 1024))
     metrics = tmp_path / "eval.json"
     write_evaluation(folder, metrics)
-    metrics.with_name("gate.json").write_text(json.dumps({"verdict": "pass"}), encoding="utf-8")
     return folder, metrics
+
+
+def publish(folder: Path, metrics: Path) -> dict:
+    """`folder` published with its metrics and the evaluate stage's verdict beside them, judged again
+    with the params of a model of its classes (no evaluated test split)."""
+    return promote.publish(
+        COMMIT,
+        AWS,
+        folder,
+        metrics,
+        metrics.with_name("gate.json"),
+        test_split_file=metrics.with_name("none"),
+        params=params_of(folder),
+    )
 
 
 def write_once(bucket: str) -> None:
@@ -60,9 +73,7 @@ def test_a_large_archive_is_streamed_to_its_write_once_key(world, large_model, t
 
     monkeypatch.setattr(Path, "read_bytes", refuse_archives)
 
-    manifest = promote.publish(
-        COMMIT, AWS, folder, metrics, metrics.with_name("gate.json"), test_split_file=tmp_path / "none"
-    )
+    manifest = publish(folder, metrics)
 
     stored_key = f"models/{COMMIT}/model.tar.gz"
     stored = boto3.client("s3").get_object(Bucket=AWS.artifacts_bucket, Key=stored_key)
@@ -70,19 +81,12 @@ def test_a_large_archive_is_streamed_to_its_write_once_key(world, large_model, t
     assert len(body) == manifest["size_bytes"] > 8 * 1024 * 1024
     assert hashlib.sha256(body).hexdigest() == manifest["sha256"]
     # The same bytes again (a re-run) are accepted; the conditional write's 412 is compared by digest.
-    assert (
-        promote.publish(
-            COMMIT, AWS, folder, metrics, metrics.with_name("gate.json"), test_split_file=tmp_path / "none"
-        )
-        == manifest
-    )
+    assert publish(folder, metrics) == manifest
     # Other bytes under the same commit: publish refuses them, and so does the bucket to a plain
     # upload (boto3's managed transfer, multipart at this size, sends no If-None-Match).
     (folder / "extra.safetensors").write_bytes(os.urandom(9 * 1024 * 1024))
     with pytest.raises(promote.ReleaseError, match="released models are write-once"):
-        promote.publish(
-            COMMIT, AWS, folder, metrics, metrics.with_name("gate.json"), test_split_file=tmp_path / "none"
-        )
+        publish(folder, metrics)
     with pytest.raises(Exception, match="AccessDenied"):
         boto3.client("s3").upload_file(str(folder / "extra.safetensors"), AWS.artifacts_bucket, stored_key)
     assert boto3.client("s3").get_object(Bucket=AWS.artifacts_bucket, Key=stored_key)["Body"].read() == body
@@ -105,9 +109,7 @@ def test_an_archive_beyond_one_put_goes_up_in_parts_under_the_write_once_policy(
 
     monkeypatch.setattr(promote, "_put_in_parts", recording)
 
-    manifest = promote.publish(
-        COMMIT, AWS, folder, metrics, metrics.with_name("gate.json"), test_split_file=tmp_path / "none"
-    )
+    manifest = publish(folder, metrics)
 
     s3 = boto3.client("s3")
     body = s3.get_object(Bucket=AWS.artifacts_bucket, Key=f"models/{COMMIT}/model.tar.gz")["Body"].read()
@@ -117,7 +119,5 @@ def test_an_archive_beyond_one_put_goes_up_in_parts_under_the_write_once_policy(
     # Other bytes in parts again: the completion is refused (412), the upload aborted, nothing left.
     (folder / "extra.safetensors").write_bytes(os.urandom(9 * 1024 * 1024))
     with pytest.raises(promote.ReleaseError, match="released models are write-once"):
-        promote.publish(
-            COMMIT, AWS, folder, metrics, metrics.with_name("gate.json"), test_split_file=tmp_path / "none"
-        )
+        publish(folder, metrics)
     assert not s3.list_multipart_uploads(Bucket=AWS.artifacts_bucket).get("Uploads")

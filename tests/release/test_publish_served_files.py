@@ -18,8 +18,10 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from tests.conftest import LABELS
+from tests.release.evaluation import write_params
 
-from textclf.config import AwsParams, Params
+from textclf.config import AwsParams
 from textclf.pipeline import evaluate
 from textclf.release import promote
 from textclf.serving.inference import Predictor
@@ -82,8 +84,10 @@ def evaluated(tmp_path: Path, monkeypatch, tiny_model_dir: Path, serving_record:
     prepared.mkdir(parents=True)
     lines = [json.dumps({"text": text, "label": label}) for text, label in TEST_ROWS]
     (prepared / "test.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    evaluate.run(Params(), model)
-    promote.GATE_FILE.write_text(json.dumps({"verdict": "pass"}), encoding="utf-8")
+    # Judged at thresholds of 0 (the tiny model's scores do not matter here): the evaluate stage
+    # writes its verdict (metrics/gate.json) with the workspace's params.yaml, which publish judges
+    # the metrics again with.
+    evaluate.run(write_params(tmp_path, LABELS, {}), model)
     return model
 
 

@@ -8,11 +8,13 @@ import json
 from pathlib import Path
 
 import pytest
+from tests.release.evaluation import evaluation_of, params_of, verdict_of
 
 from textclf.config import AwsParams
 from textclf.release import promote
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
+REPO = Path(__file__).resolve().parents[2]
 
 
 class Untouchable:
@@ -23,12 +25,20 @@ class Untouchable:
 
 
 @pytest.fixture
-def evaluated(tmp_path: Path, monkeypatch) -> Path:
-    """A workspace with the evaluate stage's metrics and no verdict anywhere."""
+def evaluated(tmp_path: Path, monkeypatch, tiny_model_dir) -> Path:
+    """A workspace with the evaluate stage's metrics and no verdict anywhere; its params.yaml is the
+    model's (publish judges the metrics again with it)."""
     monkeypatch.chdir(tmp_path)  # reports/gate.json, `make gate`'s verdict, is read from the workspace
     metrics = tmp_path / "metrics" / "eval.json"
     metrics.parent.mkdir()
-    metrics.write_text(json.dumps({"accuracy": 0.9, "macro_f1": 0.9, "per_class": {}}), encoding="utf-8")
+    metrics.write_text(json.dumps(evaluation_of(tiny_model_dir)), encoding="utf-8")
+    labels = json.dumps(params_of(tiny_model_dir).data.labels)
+    (tmp_path / "params.yaml").write_text(
+        (REPO / "params.yaml")
+        .read_text(encoding="utf-8")
+        .replace("labels: [account, billing, cancellation, delivery, product, returns]", f"labels: {labels}"),
+        encoding="utf-8",
+    )
     return metrics
 
 
@@ -56,9 +66,11 @@ def test_a_verdict_file_without_a_verdict_is_no_pass(evaluated, tmp_path, conten
         promote.passing_evaluation(evaluated, gate, tmp_path / "none")
 
 
-def test_a_passing_verdict_publishes_and_a_full_verdict_must_pass_too(evaluated, tmp_path):
+def test_a_passing_verdict_publishes_and_a_full_verdict_must_pass_too(evaluated, tmp_path, tiny_model_dir):
+    """The workspace's params.yaml judges the metrics again (no `params` given)."""
     gate = evaluated.with_name("gate.json")
-    gate.write_text(json.dumps({"verdict": "pass"}), encoding="utf-8")
+    verdict = verdict_of(json.loads(evaluated.read_text(encoding="utf-8")), params_of(tiny_model_dir))
+    gate.write_text(json.dumps(verdict), encoding="utf-8")
     metrics, _ = promote.passing_evaluation(evaluated, gate, tmp_path / "none")
     assert metrics["macro_f1"] == 0.9
     full = tmp_path / promote.FULL_GATE_FILE

@@ -313,11 +313,10 @@ def test_the_evaluated_split_is_published_with_the_model_and_checked_on_the_way_
 
     prepared, confusion, predicted = staged(world, tmp_path, tiny_model_dir)
     monkeypatch.setattr(promote, "PREDICTIONS_FILE", confusion)
-    from evaluation import write_evaluation
+    from evaluation import params_of, write_evaluation
 
     metrics = write_evaluation(tiny_model_dir, tmp_path / "eval.json")
-    gate = tmp_path / "gate.json"  # the evaluate stage's passing verdict: publish requires one
-    gate.write_text(json.dumps({"verdict": "pass"}), encoding="utf-8")
+    gate = tmp_path / "gate.json"  # the evaluate stage's passing verdict beside it: publish requires one
     aws = AwsParams(artifacts_bucket="textclf-artifacts")
     commit = "7" * 40
 
@@ -328,6 +327,7 @@ def test_the_evaluated_split_is_published_with_the_model_and_checked_on_the_way_
         metrics,
         gate,
         test_split_file=prepared / "test.jsonl",
+        params=params_of(tiny_model_dir),
     )
 
     assert set(manifest["files"]) == {promote.EVALUATED_NAME}

@@ -49,8 +49,8 @@ from pathlib import Path
 from typing import Any
 
 from textclf import atomic, awsclient
-from textclf.config import TRAIN_JOB_FILE, AwsParams
-from textclf.verdict import is_pass, is_score
+from textclf.config import TRAIN_JOB_FILE, AwsParams, Params
+from textclf.verdict import is_pass, is_score, judge
 
 ARTIFACT_PREFIX = "models/"
 MODEL_ARCHIVE = "model.tar.gz"
@@ -269,17 +269,20 @@ def publish(
     gate_file: Path = GATE_FILE,
     s3: Any = None,
     test_split_file: Path = TEST_SPLIT_FILE,
+    params: Params | None = None,
 ) -> dict[str, Any]:
     """Upload the model and its metrics under models/<commit>/ with the caller's own credentials
     (a person's; a pull request's role may not write models/: its run publishes through the
     training-run function, `make publish`); the manifest goes last. Without `model_dir` (`textclf
     publish`) the workspace's models/model, which the pipeline wrote from the checked-out commit:
-    the commit must then be the clean HEAD (filed under another, it would stay there: write-once)."""
+    the commit must then be the clean HEAD (filed under another, it would stay there: write-once).
+    The model is judged again with `params` (None: the workspace's params.yaml, the commit's when the
+    workspace is its clean HEAD): passing_evaluation."""
     artifact = Artifact(aws.published_models, check_commit(commit))
     if model_dir is None:
         model_dir = MODEL_DIR
         check_workspace_commit(artifact.commit)
-    metrics, evaluated = passing_evaluation(metrics_file, gate_file, test_split_file)
+    metrics, evaluated = passing_evaluation(metrics_file, gate_file, test_split_file, params)
     check_evaluated_model(model_dir, metrics, metrics_file)
     s3 = s3 or aws_client("s3", aws)
     with aws_errors(f"publish to {artifact.url('')}"):
@@ -446,10 +449,21 @@ def served_file_problems(
 
 
 def passing_evaluation(
-    metrics_file: Path, gate_file: Path, test_split_file: Path
+    metrics_file: Path, gate_file: Path, test_split_file: Path, params: Params | None = None
 ) -> tuple[dict[str, Any], bytes | None]:
-    """The evaluation metrics and the evaluated test split of a model whose gate passed; else
-    ReleaseError (only a passing model is published)."""
+    """The evaluation metrics and the evaluated test split of a model that passes the gate; else
+    ReleaseError (only a passing model is published). The model is judged again here, not taken on a
+    file's word: the metrics must agree with their own confusion matrix and classes (the gate's
+    check, textclf.review.gate.check_metrics) and pass params.yaml's thresholds and served-graph rule
+    (textclf.verdict.judge, as the evaluate stage and the gate judge them). `params`: the commit's
+    params.yaml (None: the workspace's, which a by-hand publish has checked is the commit's).
+
+    The verdicts written (`gate_file`, and `make gate`'s full verdict FULL_GATE_FILE when the
+    workspace has one) must say pass and hold exactly the checks judging again gives: a verdict
+    without checks, with renamed ones or with other bounds is not this model's pass. The champion is
+    not looked up again: the full verdict's own champion figure is compared again with params.yaml's
+    champion_tolerance, and its data-rule checks (the report's results) must be the rules params.yaml
+    sets, at its bounds."""
     metrics = read_json_file(metrics_file, "the evaluation metrics")
     unscored = [name for name in ("accuracy", "macro_f1") if not is_score(metrics.get(name))]
     if unscored:
@@ -459,8 +473,8 @@ def passing_evaluation(
         )
     # The evaluate stage's verdict on these metrics (gate_file) must be there: without it nobody
     # judged the model. `make gate`'s full verdict (FULL_GATE_FILE), when the workspace has one, too.
-    verdict_files = [gate_file] + ([FULL_GATE_FILE] if FULL_GATE_FILE.is_file() else [])
-    for verdict_file in verdict_files:
+    verdicts = []
+    for verdict_file in [gate_file] + ([FULL_GATE_FILE] if FULL_GATE_FILE.is_file() else []):
         verdict = atomic.read_json_object(
             verdict_file,
             ReleaseError,
@@ -473,38 +487,130 @@ def passing_evaluation(
             raise ReleaseError(
                 f"{verdict_file}: the gate did not pass this model; only a passing model is published"
             )
-        other = judged_other_metrics(verdict, metrics)
+        verdicts.append((verdict_file, verdict))
+    params = params or workspace_params()
+    judged = judge_again(metrics, metrics_file, params)
+    for verdict_file, verdict in verdicts:
+        expected = judged if verdict_file == gate_file else judge_full_again(verdict, metrics, params)
+        other = judged_other_metrics(verdict, expected)
         if other:
             raise ReleaseError(
-                f"{verdict_file} judged {other} in {metrics_file}: the pass is not of these metrics "
+                f"{verdict_file} {other}: the pass is not the gate's on these metrics with params.yaml "
                 "(edited, or judged before the last run); run the pipeline again (dvc repro) and make gate"
             )
     return metrics, evaluated_test_split(test_split_file, PREDICTIONS_FILE)
 
 
-def judged_other_metrics(verdict: dict[str, Any], metrics: dict[str, Any]) -> str | None:
-    """What a verdict's checks (textclf.verdict.judge: `accuracy`, `macro_f1`, `recall[<class>]`)
-    judged that `metrics` do not hold, or None: each such check's value is the metrics' own figure,
-    and every class of the metrics had its recall judged. A verdict without checks says nothing."""
-    checks = [check for check in verdict.get("checks") or [] if isinstance(check, dict)]
-    per_class = metrics.get("per_class") if isinstance(metrics.get("per_class"), dict) else {}
-    recalls = set()
-    for check in checks:
+def workspace_params() -> Params:
+    """The workspace's params.yaml, which the model is judged with again; ReleaseError naming it."""
+    from textclf.config import ParamsError, load_params
+
+    try:
+        return load_params()
+    except ParamsError as error:
+        raise ReleaseError(
+            f"{error} (publish judges the model again with the commit's params.yaml)"
+        ) from None
+
+
+def judge_again(metrics: dict[str, Any], metrics_file: Path, params: Params) -> dict[str, Any]:
+    """The verdict the evaluate stage gives `metrics` with `params` (thresholds and the served-graph
+    rule), once the metrics are shown to be the evaluate stage's for this data, as the gate shows it
+    (textclf.review.gate.check_metrics: every class, figures that agree with the confusion matrix);
+    ReleaseError unless it passes."""
+    from textclf.review.gate import GateError, check_metrics
+
+    try:
+        check_metrics(params, metrics, metrics_file)
+    except GateError as error:
+        raise ReleaseError(str(error)) from None
+    judged = judge(metrics, params.evaluate, serve=params.deploy.serve)
+    if not is_pass(judged):
+        raise ReleaseError(
+            f"{metrics_file}: judged with params.yaml's thresholds the model fails ({judged['reasons'][0]}); "
+            "only a passing model is published"
+        )
+    return judged
+
+
+def judge_full_again(verdict: dict[str, Any], metrics: dict[str, Any], params: Params) -> dict[str, Any]:
+    """`make gate`'s verdict judged again: thresholds and served graph as judge_again, the champion
+    the verdict names (its figure, with params.yaml's champion_tolerance) and the data-rule checks
+    it holds (results of the report's data checks), which must be the rules params.yaml sets."""
+    from textclf.verdict import Champion
+
+    where = f"{FULL_GATE_FILE}"
+    info = verdict.get("champion")
+    champion = None
+    if info is not None:
+        if not (
+            isinstance(info, dict)
+            and info.get("origin") in ("production", "main")
+            and isinstance(info.get("location"), str)
+        ):
+            raise ReleaseError(
+                f"{where}: champion is not what make gate writes (origin production or main, a location): "
+                "run make gate again"
+            )
+        champion = Champion(
+            info["origin"],
+            {params.evaluate.main_metric: info.get(params.evaluate.main_metric)},
+            info["location"],
+            info.get("model_version"),
+            info.get("recorded_at"),
+            info.get("task"),
+        )
+    checks = verdict.get("checks") if isinstance(verdict.get("checks"), list) else []
+    rules = [
+        check for check in checks if isinstance(check, dict) and str(check.get("check")).startswith("data: ")
+    ]
+    wanted = {
+        f"data: {key}": bound
+        for key, bound in params.review.data_gate.model_dump().items()
+        if bound is not None
+    }
+    given = {check.get("check"): check.get("bound") for check in rules}
+    if given != wanted or len(rules) != len(given):
+        raise ReleaseError(
+            f"{where} judged the data rules {given or 'none'}, but params.yaml review.data_gate sets "
+            f"{wanted or 'none'}: run make report and make gate again"
+        )
+    return judge(metrics, params.evaluate, champion, rules, serve=params.deploy.serve)
+
+
+# What a verdict's check says that judging again must give alike ("problem" is its prose).
+COMPARED_CHECK_KEYS = ("check", "value", "op", "bound", "passed", "reference", "tolerance", "against")
+
+
+def judged_other_metrics(verdict: dict[str, Any], judged: dict[str, Any]) -> str | None:
+    """How a verdict's checks differ from `judged`'s (the same metrics judged again), or None: each
+    check judging again makes must be there once with the same value, bound and outcome, and no other
+    (a verdict without checks, or with renamed ones, judged nothing that is known)."""
+    written = verdict.get("checks")
+    if not isinstance(written, list) or not written:
+        return "holds no list of checks, so it judged nothing"
+    if not all(isinstance(check, dict) for check in written):
+        return "holds a check that is not an object"
+    theirs: dict[Any, dict[str, Any]] = {}
+    for check in written:
         name = check.get("check")
-        if name in ("accuracy", "macro_f1"):
-            figure = metrics.get(name)
-        elif isinstance(name, str) and name.startswith("recall[") and name.endswith("]"):
-            label = name[len("recall[") : -1]
-            recalls.add(label)
-            scores = per_class.get(label)
-            figure = scores.get("recall") if isinstance(scores, dict) else "no such class"
-        else:
-            continue
-        if check.get("value") != figure or isinstance(figure, bool):
-            return f"{name} {check.get('value')!r}, but it is {figure!r}"
-    unjudged = sorted(set(per_class) - recalls) if recalls else []
-    if unjudged:
-        return f"no recall of class {unjudged[0]!r}, a class"
+        if not isinstance(name, str) or name in theirs:
+            return f"holds the check {name!r} twice, or without a name"
+        theirs[name] = check
+    mine = {check["check"]: check for check in judged["checks"]}
+    for name, check in mine.items():
+        found = theirs.get(name)
+        if found is None:
+            return f"has no check {name!r} ({check['op']} {check['bound']:g}), which params.yaml's gate makes"
+        for key in COMPARED_CHECK_KEYS:
+            # JSON's text of each: 1 and 1.0, or 1 and true, are other values of a verdict.
+            if json.dumps(found.get(key)) != json.dumps(check.get(key)):
+                return (
+                    f"judged {name} with {key} {found.get(key)!r}, but judged again it is {check.get(key)!r}"
+                )
+    unknown = sorted(set(theirs) - set(mine))
+    if unknown:
+        return f"holds a check {unknown[0]!r} the gate does not make with params.yaml"
     return None
 
 
@@ -516,6 +622,7 @@ def stage_publish(
     model_dir: Path = MODEL_DIR,
     job_file: Path = TRAIN_JOB_FILE,
     s3: Any = None,
+    params: Params | None = None,
 ) -> list[str]:
     """A pull request's publish, first half: the files published beside the run's job's model
     (textclf.training.sagemaker publish-run-job, the second half, hands them to the training-run
@@ -524,7 +631,7 @@ def stage_publish(
     file the server reads included; so must the job's archive itself (the train stage's `job_file`
     names it), which the function copies byte for byte to the write-once models/<head>/: checked
     here, before anything is published, as the release checks it again (verify_archive)."""
-    metrics, evaluated = passing_evaluation(metrics_file, gate_file, test_split_file)
+    metrics, evaluated = passing_evaluation(metrics_file, gate_file, test_split_file, params)
     check_evaluated_model(model_dir, metrics, metrics_file)
     archive = job_archive(job_file)
     if archive is not None:
