@@ -1,0 +1,101 @@
+"""Raw files Python's readers refuse in their own words are named in the project's (issue 27, round 11):
+
+- U-r11-6: a CSV whose lines end in a bare CR (as old Mac programs save) was "cannot be read as csv:
+  line 1: new-line character seen in unquoted field - do you need to open the file in
+  universal-newline mode?"; it is named as bare-CR line ends to re-save with LF or CR LF. A CR
+  inside quotes, or before an LF, reads as before.
+- U-r11-7: a JSONL line with a 5,001-digit number in a key prepare does not read was "not valid JSON
+  (... use sys.set_int_max_str_digits() to increase the limit)"; the line and key are named.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from textclf.config import DataParams
+from textclf.pipeline.prepare import DataError, read_raw
+
+
+def read(folder: Path, name: str, content: bytes) -> list[tuple[str, str]]:
+    folder.mkdir(exist_ok=True)
+    (folder / name).write_bytes(content)
+    return [(example.text, example.label) for example in read_raw(folder, DataParams(labels=None))]
+
+
+def refused(folder: Path, name: str, content: bytes) -> str:
+    with pytest.raises(DataError) as error:
+        read(folder, name, content)
+    message = str(error.value)
+    assert "\n" not in message and "universal-newline" not in message and "sys.set_int" not in message
+    return message
+
+
+def test_a_csv_with_bare_cr_line_ends_is_named(tmp_path):
+    raw = tmp_path / "raw"
+    message = refused(raw, "m.csv", b"text,label\rhello there,a\rgood bye,b\r")
+    assert message == (
+        f"{raw / 'm.csv'}: the file's lines end in a bare carriage return (CR, as old Mac programs save), "
+        "which prepare does not read as a line end: re-save it with LF or CR LF line ends (Excel: "
+        "CSV UTF-8), or as .jsonl"
+    )
+
+
+def test_a_bare_cr_inside_an_unquoted_text_names_its_line(tmp_path):
+    raw = tmp_path / "raw"
+    message = refused(raw, "m.csv", b"text,label\r\nfine,a\r\nhello\rthere,a\r\ngood,b\r\n")
+    assert message.startswith(
+        f"{raw / 'm.csv'}: line 3: a carriage return (CR) without a line feed after it, outside quotes: "
+        "quote the text that holds it"
+    ), message
+
+
+def test_other_csv_errors_keep_their_message(tmp_path):
+    # A CR later on the line does not take the blame for an error before it.
+    message = refused(tmp_path / "raw", "m.csv", b'text,label\n"abc"x,a\rb\n')
+    assert message.endswith("cannot be read as csv: line 2: ',' expected after '\"'"), message
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"text,label\nhello,a\ngood bye,b\n",
+        b"text,label\r\nhello,a\r\ngood bye,b\r\n",
+        b'text,label\r\n"hello\rthere",a\r\ngood bye,b\r\n',  # a CR inside quotes is text
+        b"text,label\nhello,a\ngood bye,b\r",  # a last line ending in CR
+    ],
+)
+def test_lf_crlf_and_quoted_crs_still_read(tmp_path, content):
+    rows = read(tmp_path / "raw", "m.csv", content)
+    assert [label for _, label in rows] == ["a", "b"]
+    assert rows[1][0] == "good bye"
+
+
+@pytest.mark.parametrize(
+    ("record", "where"),
+    [
+        ('{"text": "hi", "label": "a", "id": %s}', "key 'id'"),
+        ('{"text": "hi", "label": "a", "meta": {"ids": [1, -%s]}}', "key 'meta.ids[1]'"),
+        ('{"text": "hi", "label": %s}', "key 'label'"),
+    ],
+)
+def test_a_number_too_long_names_the_line_and_key(tmp_path, record, where):
+    raw = tmp_path / "raw"
+    good = json.dumps({"text": "first", "label": "a"})
+    message = refused(raw, "m.jsonl", f"{good}\n{record % ('9' * 5001)}\n".encode())
+    assert message == (
+        f"{raw / 'm.jsonl'}: line 2: {where} holds a number of 5,001 digits, too long to read (no text, "
+        "label or id needs one): shorten it, or quote it as text"
+    )
+
+
+def test_other_invalid_json_keeps_its_message(tmp_path):
+    message = refused(tmp_path / "raw", "m.jsonl", b'{"text": "x", "label": 1, "id": 99\n')
+    assert "line 1: not valid JSON" in message, message
+
+
+def test_long_numbers_python_reads_still_load(tmp_path):
+    rows = read(tmp_path / "raw", "m.jsonl", f'{{"text": "hi", "label": "a", "id": {"9" * 4000}}}\n'.encode())
+    assert rows == [("hi", "a")]
