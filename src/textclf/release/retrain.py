@@ -178,6 +178,13 @@ def not_on_windows(segment: str) -> str | None:
 
 # Folder names DVC leaves out of a tracked folder (prepare.DVC_IGNORED_FOLDERS and `.dvc`).
 DVC_FOLDERS = frozenset({".git", ".hg", ".dvc"})
+# The name DVC reads in every folder it walks as that folder's ignore rules (".dvcignore Files": "in
+# the root of the project, or in any subdirectory",
+# https://dvc.org/doc/user-guide/project-structure/dvcignore-files; dvc/ignore.py,
+# DvcIgnoreFilter._update_trie opens `<folder>/.dvcignore` whenever it exists): a folder of that name
+# ends `dvc add` with "unexpected error - [Errno 21] Is a directory", so no retrain run could version
+# the data. Compared case-folded, as DVC_FOLDERS are: a case-insensitive checkout has the same clash.
+DVC_IGNORE_NAME = ".dvcignore"
 
 
 # The name place_all copies a file to before it renames it into place (.dvcignore hides it), and the
@@ -188,7 +195,8 @@ MAX_NAME_BYTES = 255 - (len(COPY_NAME) - 2)
 
 def relative_path(key: str) -> PurePosixPath:
     """Where below incoming/ a key's file goes; RetrainError (naming the key) for any key that could
-    lead elsewhere or look like another: an absolute path, an empty, `.` or `..` segment, a backslash, a
+    lead elsewhere or look like another: an absolute path, an empty, `.` or `..` segment, a folder DVC
+    leaves out (`.dvc`, `.git`, `.hg`) or reads as its ignore file (`.dvcignore`), a backslash, a
     control, bidirectional or invisible character."""
     if not key.startswith(INCOMING_PREFIX):
         raise RetrainError(f"s3 key {key!r} is not under {INCOMING_PREFIX}")
@@ -202,6 +210,12 @@ def relative_path(key: str) -> PurePosixPath:
         # DVC leaves `.git` and `.hg` folders out, and a `.dvc` folder makes the folder holding it a DVC
         # repository of its own, left out whole: every file imported before it would leave the dataset.
         problem = f"a {reserved!r} folder, which DVC leaves out of the dataset (dvc/ignore.py)"
+    elif ignore := next((part for part in segments[:-1] if part.casefold() == DVC_IGNORE_NAME), None):
+        problem = (
+            f"a {ignore!r} folder: DVC reads the `.dvcignore` of every folder in the dataset as its ignore "
+            "rules, so `dvc add` fails on a folder of that name ('Is a directory') and no retrain run "
+            "could version the data"
+        )
     elif "\\" in key or any(ord(char) < 32 or 127 <= ord(char) < 160 for char in key):
         problem = "a backslash or a control character"
     elif "##[" in key:
