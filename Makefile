@@ -17,7 +17,7 @@ export TOKENIZERS_PARALLELISM := false
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 # Progress bars redraw their line with carriage returns: in a log (CI, a pipe, a file) the redraws
 # run together into one line thousands of characters long. Off unless make's output is a terminal;
-# the Trainer's loss lines still print, one a line.
+# the train stage's progress lines still print, one a line.
 ifeq ($(shell test -t 2 && echo terminal),)
 export TQDM_DISABLE := 1
 export HF_DATASETS_DISABLE_PROGRESS_BARS := 1

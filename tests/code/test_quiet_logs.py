@@ -1,6 +1,6 @@
 """Library noise in logs: where the output is not a terminal (CI, a pipe, a file), transformers' log
 lines carry no terminal escape codes and progress bars are off (their carriage-return redraws run
-together into one line); the Trainer's loss lines still print, one a line."""
+together into one line); the train stage's progress lines still print, one a line."""
 
 from __future__ import annotations
 

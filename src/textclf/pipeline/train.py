@@ -745,10 +745,31 @@ def _export_graphs(model, tokenizer, model_dir: Path, hp: Hyperparameters, rows:
     return figures
 
 
+# How the tokenizer was loaded, not what it is: transformers forces local_files_only=True under
+# HF_HUB_OFFLINE=1 (tokenization_utils_base.py `from_pretrained`: "Offline mode: forcing
+# local_files_only=True"), keeps it among the init kwargs, and save_pretrained writes those into
+# tokenizer_config.json. make exports HF_HUB_OFFLINE=1 and a plain `dvc repro` may not, so the same
+# training wrote two different model folders, and a fresh clone's `make repro` changed dvc.lock.
+LOADING_SETTINGS = ("local_files_only",)
+
+
+def _drop_loading_settings(tokenizer_config: Path) -> None:
+    """Rewrite tokenizer_config.json without LOADING_SETTINGS, in save_pretrained's own layout
+    (indent 2, sorted keys, UTF-8 as is, a final newline)."""
+    config = json.loads(tokenizer_config.read_text(encoding="utf-8"))
+    if not any(key in config for key in LOADING_SETTINGS):
+        return
+    for key in LOADING_SETTINGS:
+        config.pop(key, None)
+    text = json.dumps(config, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    atomic.write_text(tokenizer_config, text)
+
+
 def _save_model(trainer, tokenizer, labels: list[str], model_dir: Path, history: list[dict]) -> None:
     model_dir.mkdir(parents=True, exist_ok=True)
     trainer.save_model(str(model_dir))
     tokenizer.save_pretrained(str(model_dir))
+    _drop_loading_settings(model_dir / "tokenizer_config.json")
     for leftover in ("training_args.bin",):  # pickled; not needed to serve
         (model_dir / leftover).unlink(missing_ok=True)
     atomic.write_json(model_dir / "labels.json", {"labels": labels})
