@@ -14,14 +14,15 @@ import pytest
 from textclf import cli
 
 
-def test_the_filter_outlives_ctrl_c_and_passes_the_last_lines_on() -> None:
+@pytest.mark.parametrize("stopping", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_the_filter_outlives_ctrl_c_and_passes_the_last_lines_on(stopping: signal.Signals) -> None:
     cmd = [sys.executable, "-m", "textclf.review.dvc_output"]
     filter_ = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert filter_.stdin is not None
     filter_.stdin.write(b"Running stage 'train':\n")
     filter_.stdin.flush()
     time.sleep(1.5)  # the filter has started and set its signals
-    filter_.send_signal(signal.SIGINT)
+    filter_.send_signal(stopping)
     time.sleep(0.3)
     out, err = filter_.communicate(b"ERROR: failed to reproduce 'train': interrupted\n", timeout=30)
     assert filter_.returncode == 0, err

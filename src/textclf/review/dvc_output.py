@@ -50,8 +50,12 @@ def without_hint(source: BinaryIO, sink: BinaryIO) -> None:
 def main() -> None:
     # Ctrl-C reaches every process of the terminal's foreground group: DVC stops its stage and says
     # so, and this filter passes those last lines on until DVC closes the pipe, instead of ending
-    # first with a traceback of its own (issue 29: a newcomer's interrupted `make repro`).
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # first with a traceback of its own (issue 29: a newcomer's interrupted `make repro`). So do a
+    # SIGTERM to the group (a cancelled job, `kill` of make's group) and a closed terminal's SIGHUP:
+    # a filter gone first left the stage writing into a closed pipe, and its "Broken pipe" error
+    # blamed a path.
+    for stopping in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(stopping, signal.SIG_IGN)
     without_hint(sys.stdin.buffer, sys.stdout.buffer)
 
 
