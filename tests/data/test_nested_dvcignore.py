@@ -102,3 +102,32 @@ def test_the_repository_dvcignore_with_the_moved_lines_agrees_with_dvc(project: 
 
     assert read_by_prepare() == {"a.csv"}
     assert dvc_versions(project) == {"a.csv"}
+
+
+@pytest.mark.parametrize("where", ["data/raw", "data/raw/incoming"])
+def test_a_folder_named_dvcignore_is_refused_as_dvc_stops_on_it(project: Path, where: str) -> None:
+    # Round 11, U-r11-9: prepare walked the folder and read its files (one row more than `dvc add`
+    # could version), where `dvc add data/raw` ends in "[Errno 21] Is a directory".
+    (project / where / ".dvcignore").mkdir(parents=True)
+    (project / where / ".dvcignore/x.csv").write_text(ROWS, encoding="utf-8")
+
+    with pytest.raises(prepare.DataError) as refused:
+        prepare.data_files(Path("data/raw"))
+    assert str(refused.value) == (
+        f"{where}/.dvcignore: a folder named .dvcignore inside data/raw (data.raw_dir); DVC reads "
+        ".dvcignore as a file of patterns and `dvc add data/raw` stops on the folder ('Is a directory'): "
+        "rename it, or move its files out of it"
+    )
+
+    failed = dvc_versions(project)  # what DVC does with the same folder
+    assert isinstance(failed, subprocess.CompletedProcess), failed
+    assert "Is a directory" in failed.stderr + failed.stdout
+
+
+def test_a_folder_named_dvcignore_the_patterns_above_hide_is_left_out_as_dvc_leaves_it(project: Path) -> None:
+    (project / ".dvcignore").write_text("data/raw/incoming/.dvcignore\n", encoding="utf-8")
+    (project / "data/raw/incoming/.dvcignore").mkdir(parents=True)
+    (project / "data/raw/incoming/.dvcignore/x.csv").write_text(ROWS, encoding="utf-8")
+
+    assert read_by_prepare() == {"a.csv", "x.tmp.csv"}
+    assert dvc_versions(project) == {"a.csv", "x.tmp.csv"}

@@ -254,6 +254,20 @@ def data_files(raw_dir: Path, allow_empty: bool = False) -> list[Path]:
                 f"{here} out of the dataset whole (a repository of its own), so `dvc add` would not "
                 f"version what prepare reads there; remove {here / '.dvc'} (or move {here} out of {raw_dir})"
             )
+        # DVC reads a `.dvcignore` in every folder it walks unless the patterns above match it as a
+        # file, and opens a folder of that name as one: `dvc add` ends in "[Errno 21] Is a directory"
+        # (dvc/ignore.py, DvcIgnoreFilter._update_trie); prepare walked it and read its files (issue
+        # 27, round 11, U-r11-9). A link of that name is refused below as a link to a folder.
+        if (
+            ".dvcignore" in folders
+            and not (here / ".dvcignore").is_symlink()
+            and not _hidden(here.resolve() / ".dvcignore", specs_here)
+        ):
+            raise DataError(
+                f"{here / '.dvcignore'}: a folder named .dvcignore inside {raw_dir} (data.raw_dir); "
+                f"DVC reads .dvcignore as a file of patterns and `dvc add {raw_dir}` stops on the "
+                "folder ('Is a directory'): rename it, or move its files out of it"
+            )
         folders[:] = [name for name in folders if name not in DVC_IGNORED_FOLDERS | {".dvc"}]
         specs_of.update({here / name: specs_here for name in folders})
         for name in sorted(folders):
