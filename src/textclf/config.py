@@ -1134,11 +1134,14 @@ class _StrictLoader(yaml.SafeLoader):
             if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *defaults` may be overridden
                 continue
             key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
             try:
                 hash(key)
-            except TypeError:
-                continue  # the safe loader reports unhashable keys itself
-            line = key_node.start_mark.line + 1
+            except TypeError:  # PyYAML: "while constructing a mapping ... found unhashable key"
+                raise _Refused(
+                    f"line {line}: a key that is a {'list' if isinstance(key, list) else 'mapping'} "
+                    f"({_shown(key, 40)}); keys are plain names: write the key as one"
+                ) from None
             if key in first_line:
                 raise _DuplicateKey(
                     f"line {line}: key {key!r} is given twice (first on line {first_line[key]}); keep one"

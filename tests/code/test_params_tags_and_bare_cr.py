@@ -119,3 +119,12 @@ def test_windows_line_ends_still_load(repo_root) -> None:
 def test_any_tag_on_any_value_is_one_line_naming_the_key(tag: str, value: str) -> None:
     message = refused(f"{ACCURACY}{tag} {value}\n")
     assert message.startswith("params.yaml: line 3: evaluate.thresholds.accuracy: a YAML tag ("), message
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "what"),
+    [("? [a, b]\n: 1\n", 1, "list"), ("train:\n  {? {a: 1}: 2}\n", 2, "mapping")],
+)
+def test_a_key_that_is_a_list_or_mapping_is_one_line(text: str, line: int, what: str) -> None:
+    # Before: PyYAML's "while constructing a mapping ... found unhashable key", eight lines.
+    assert refused(text).startswith(f"params.yaml: line {line}: a key that is a {what} ("), refused(text)
