@@ -2,8 +2,9 @@
 
 - U-r11-6: a CSV whose lines end in a bare CR (as old Mac programs save) was "cannot be read as csv:
   line 1: new-line character seen in unquoted field - do you need to open the file in
-  universal-newline mode?"; it is named as bare-CR line ends to re-save with LF or CR LF. A CR
-  inside quotes, or before an LF, reads as before.
+  universal-newline mode?"; it is named as bare-CR line ends to re-save with LF or CR LF (a JSONL
+  file so saved too). A CR inside quotes, or before an LF, reads as before; a quote never closed
+  names the line it opens on.
 - U-r11-7: a JSONL line with a 5,001-digit number in a key prepare does not read was "not valid JSON
   (... use sys.set_int_max_str_digits() to increase the limit)"; the line and key are named.
 """
@@ -39,7 +40,27 @@ def test_a_csv_with_bare_cr_line_ends_is_named(tmp_path):
     assert message == (
         f"{raw / 'm.csv'}: the file's lines end in a bare carriage return (CR, as old Mac programs save), "
         "which prepare does not read as a line end: re-save it with LF or CR LF line ends (Excel: "
-        "CSV UTF-8), or as .jsonl"
+        "CSV UTF-8)"
+    )
+
+
+def test_a_jsonl_file_with_bare_cr_line_ends_is_named(tmp_path):
+    # Before: "line 1: not valid JSON (Extra data: line 1 column 30 (char 29))".
+    raw = tmp_path / "raw"
+    message = refused(raw, "m.jsonl", b'{"text": "hi", "label": "a"}\r{"text": "ho", "label": "b"}\r')
+    assert message == (
+        f"{raw / 'm.jsonl'}: the file's lines end in a bare carriage return (CR, as old Mac programs "
+        "save), which prepare does not read as a line end: re-save it with LF or CR LF line ends"
+    )
+
+
+def test_a_quoted_text_never_closed_names_the_line_it_starts_on(tmp_path):
+    # Before: "cannot be read as csv: line 4: unexpected end of data" (the file's last line).
+    raw = tmp_path / "raw"
+    message = refused(raw, "m.csv", b'text,label\n"hi",a\n"never closed,b\nmore,a\n')
+    assert message == (
+        f"{raw / 'm.csv'}: line 3: a quoted text that starts on this line is never closed; add its "
+        'closing " (a " inside a quoted text is written "")'
     )
 
 
@@ -48,7 +69,7 @@ def test_a_bare_cr_inside_an_unquoted_text_names_its_line(tmp_path):
     message = refused(raw, "m.csv", b"text,label\r\nfine,a\r\nhello\rthere,a\r\ngood,b\r\n")
     assert message.startswith(
         f"{raw / 'm.csv'}: line 3: a carriage return (CR) without a line feed after it, outside quotes: "
-        "quote the text that holds it"
+        "quote the text that holds it, or remove it"
     ), message
 
 

@@ -160,7 +160,11 @@ def test_an_empty_raw_folder_never_touches_src(project):
     [
         ("a.csv", "text,label\nx,billing,extra\n", r"a.csv: line 2 has 3 fields, the header 2; quote"),
         ("a.csv", "text,label,text\nx,billing,y\n", r"a.csv: line 1: the header names \['text'\] more"),
-        ("a.csv", 'text,label\n"never closed,billing\n', r"a.csv: cannot be read as csv"),
+        (
+            "a.csv",
+            'text,label\n"never closed,billing\n',
+            r"a.csv: line 2: a quoted text that starts on this line is never closed",
+        ),
         ("a.jsonl", '{"text": "x", "label": "billing"}\nnull\n', r"a.jsonl: line 2: expected a JSON object"),
         ("a.jsonl", '{"text": "x", "label": "billing"}\n{"text": \n', r"a.jsonl: line 2: not valid JSON"),
         ("a.jsonl", '{"text": "x", "label": [1]}\n', r"row 1 \(line 1\): column 'label' must be a text or"),

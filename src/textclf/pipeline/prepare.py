@@ -380,6 +380,7 @@ def _csv_records(path: Path, params: DataParams) -> Iterator[tuple[object, objec
 
         reader = csv.reader(lines(), strict=True)
         try:
+            before = 0  # the lines before the record being read
             header = next(reader, None)
             if header is None:
                 raise DataError(f"{path}: the file is empty; remove it or add rows with a header")
@@ -427,7 +428,17 @@ def _csv_records(path: Path, params: DataParams) -> Iterator[tuple[object, objec
                 index += 1
         except csv.Error as error:
             if "new-line character" in str(error) and _BARE_CR.search(current[0]):
-                raise DataError(_bare_cr_message(path, reader.line_num, current[0])) from None
+                if _bare_cr_line_ends(reader.line_num, current[0]):
+                    raise DataError(_bare_cr_line_ends_message(path)) from None
+                raise DataError(
+                    f"{path}: line {reader.line_num}: a carriage return (CR) without a line feed after it, "
+                    "outside quotes: quote the text that holds it, or remove it"
+                ) from None
+            if "unexpected end of data" in str(error):  # strict csv: the file ends inside quotes
+                raise DataError(
+                    f"{path}: line {before + 1}: a quoted text that starts on this line is never closed; "
+                    'add its closing " (a " inside a quoted text is written "")'
+                ) from None
             raise DataError(f"{path}: cannot be read as csv: line {reader.line_num}: {error}") from None
     if index == 0:
         raise DataError(f"{path}: the file has no rows")
@@ -441,17 +452,16 @@ def _csv_records(path: Path, params: DataParams) -> Iterator[tuple[object, objec
 _BARE_CR = re.compile("\r(?!\n)")
 
 
-def _bare_cr_message(path: Path, number: int, line: str) -> str:
-    if number == 1 and not line.endswith("\n") and len(_BARE_CR.findall(line)) > 1:
-        return (
-            f"{path}: the file's lines end in a bare carriage return (CR, as old Mac programs save), "
-            "which prepare does not read as a line end: re-save it with LF or CR LF line ends (Excel: "
-            "CSV UTF-8), or as .jsonl"
-        )
+def _bare_cr_line_ends(number: int, line: str) -> bool:
+    """Whether `line`, line `number` as read at LF, is a whole file whose lines end in a bare CR."""
+    return number == 1 and not line.endswith("\n") and len(_BARE_CR.findall(line.rstrip("\r"))) > 0
+
+
+def _bare_cr_line_ends_message(path: Path) -> str:
+    excel = " (Excel: CSV UTF-8)" if path.suffix.lower() == ".csv" else ""
     return (
-        f"{path}: line {number}: a carriage return (CR) without a line feed after it, outside quotes: "
-        "quote the text that holds it, or remove it; if the file's lines end so, re-save it with LF "
-        "or CR LF line ends"
+        f"{path}: the file's lines end in a bare carriage return (CR, as old Mac programs save), which "
+        f"prepare does not read as a line end: re-save it with LF or CR LF line ends{excel}"
     )
 
 
@@ -518,6 +528,8 @@ def _jsonl_records(path: Path, params: DataParams) -> Iterator[tuple[object, obj
                     f"{path}: line {number}: key {duplicate.key!r} is given twice; keep one"
                 ) from None
             except ValueError as error:
+                if _bare_cr_line_ends(number, line):
+                    raise DataError(_bare_cr_line_ends_message(path)) from None
                 if (overlong := _overlong_number(line)) is not None:
                     key, length = overlong
                     where = f"key {key[:80]!r}" if key else "the line"
