@@ -34,23 +34,19 @@ def refused(folder: Path, name: str, content: bytes) -> str:
     return message
 
 
-def test_a_csv_with_bare_cr_line_ends_is_named(tmp_path):
+@pytest.mark.parametrize(
+    ("name", "content", "excel"),
+    [
+        ("m.csv", b"text,label\rhello there,a\rgood bye,b\r", " (Excel: CSV UTF-8)"),
+        # Before: "line 1: not valid JSON (Extra data: line 1 column 30 (char 29))".
+        ("m.jsonl", b'{"text": "hi", "label": "a"}\r{"text": "ho", "label": "b"}\r', ""),
+    ],
+)
+def test_a_file_with_bare_cr_line_ends_is_named(tmp_path, name, content, excel):
     raw = tmp_path / "raw"
-    message = refused(raw, "m.csv", b"text,label\rhello there,a\rgood bye,b\r")
-    assert message == (
-        f"{raw / 'm.csv'}: the file's lines end in a bare carriage return (CR, as old Mac programs save), "
-        "which prepare does not read as a line end: re-save it with LF or CR LF line ends (Excel: "
-        "CSV UTF-8)"
-    )
-
-
-def test_a_jsonl_file_with_bare_cr_line_ends_is_named(tmp_path):
-    # Before: "line 1: not valid JSON (Extra data: line 1 column 30 (char 29))".
-    raw = tmp_path / "raw"
-    message = refused(raw, "m.jsonl", b'{"text": "hi", "label": "a"}\r{"text": "ho", "label": "b"}\r')
-    assert message == (
-        f"{raw / 'm.jsonl'}: the file's lines end in a bare carriage return (CR, as old Mac programs "
-        "save), which prepare does not read as a line end: re-save it with LF or CR LF line ends"
+    assert refused(raw, name, content) == (
+        f"{raw / name}: the file's lines end in a bare carriage return (CR, as old Mac programs save), "
+        f"which prepare does not read as a line end: re-save it with LF or CR LF line ends{excel}"
     )
 
 
