@@ -159,7 +159,19 @@ def test_the_full_verdict_is_judged_again_with_its_champion(workspace: Path, tin
     # Judged with a champion_tolerance of 0.5 (params.yaml says 0.01): 0.9 passed against 0.95.
     write_full(workspace, full_verdict(metrics, tiny_model_dir, 0.95, champion_tolerance=0.5))
     message = refused(workspace, tiny_model_dir, metrics, evaluate_verdict)
-    assert message.startswith("reports/gate.json judged macro_f1 vs production with "), message
+    assert message.startswith(
+        "reports/gate.json: judged again with params.yaml the model fails (macro_f1 vs production = 0.9000, "
+        "needs >= 0.94)"
+    ), message
+
+    # Judged at another bound (the check edited) of a champion it passes against all the same.
+    verdict = full_verdict(metrics, tiny_model_dir, 0.905)
+    checks = [{**c, "bound": 0.5} if "vs" in c["check"] else c for c in verdict["checks"]]
+    write_full(workspace, {**verdict, "checks": checks})
+    message = refused(workspace, tiny_model_dir, metrics, evaluate_verdict)
+    assert message.startswith("reports/gate.json judged macro_f1 vs production with bound 0.5, but judged"), (
+        message
+    )
 
     # A champion the file names in another shape than make gate writes.
     write_full(workspace, {**full_verdict(metrics, tiny_model_dir, 0.9), "champion": {"origin": "elsewhere"}})
@@ -189,3 +201,11 @@ def test_the_full_verdict_must_judge_the_data_rules_params_yaml_sets(
     verdict = full_verdict(metrics, tiny_model_dir, 0.9)
     write_full(workspace, {**verdict, "checks": [*verdict["checks"], rule]})
     assert passing(workspace, tiny_model_dir, metrics, evaluate_verdict, **rules) == metrics
+
+    # A rule the full verdict records as failed, under a verdict that says pass.
+    failed = {**rule, "value": 3, "passed": False, "problem": "3 test rows are also in train"}
+    write_full(workspace, {**verdict, "checks": [*verdict["checks"], failed]})
+    message = refused(workspace, tiny_model_dir, metrics, evaluate_verdict, **rules)
+    assert message.startswith(
+        "reports/gate.json: judged again with params.yaml the model fails (3 test rows are also in train)"
+    ), message

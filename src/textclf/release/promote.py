@@ -492,6 +492,11 @@ def passing_evaluation(
     judged = judge_again(metrics, metrics_file, params)
     for verdict_file, verdict in verdicts:
         expected = judged if verdict_file == gate_file else judge_full_again(verdict, metrics, params)
+        if not is_pass(expected):  # a champion or data rule the verdict itself records as failed
+            raise ReleaseError(
+                f"{verdict_file}: judged again with params.yaml the model fails ({expected['reasons'][0]}); "
+                "only a passing model is published"
+            )
         other = judged_other_metrics(verdict, expected)
         if other:
             raise ReleaseError(
@@ -572,8 +577,8 @@ def judge_full_again(verdict: dict[str, Any], metrics: dict[str, Any], params: P
     given = {check.get("check"): check.get("bound") for check in rules}
     if given != wanted or len(rules) != len(given):
         raise ReleaseError(
-            f"{where} judged the data rules {given or 'none'}, but params.yaml review.data_gate sets "
-            f"{wanted or 'none'}: run make report and make gate again"
+            f"{where} judged the data rules {str(given or 'none')[:300]}, but params.yaml "
+            f"review.data_gate sets {wanted or 'none'}: run make report and make gate again"
         )
     return judge(metrics, params.evaluate, champion, rules, serve=params.deploy.serve)
 
