@@ -20,6 +20,7 @@ from botocore.exceptions import ClientError
 from tests.github_issuer import Issuer
 from tests.iam.conftest import GITHUB_REPOSITORY, Account
 from tests.iam.test_principals import GOOD, PR_JOB, RELEASE_JOB, model_folder, targets
+from tests.release.evaluation import params_of
 from textclf.config import AwsParams
 from textclf.localcloud import iam, oidc, principals
 from textclf.release import promote
@@ -48,7 +49,9 @@ def endpoint_unchanged(env: Account, tiny_model_dir, tmp_path_factory) -> Iterat
     except ClientError:  # this module alone: release a first model
         aws = AwsParams().resolved()
         folder, metrics = model_folder(tiny_model_dir, tmp_path_factory.mktemp("first"))
-        promote.publish(GOOD, aws, folder, metrics, metrics.with_name("gate.json"))  # by hand
+        promote.publish(
+            GOOD, aws, folder, metrics, metrics.with_name("gate.json"), params=params_of(folder)
+        )  # by hand
         with env.acting_as(env.github("promote", RELEASE_JOB)):
             promote.promote(GOOD, aws, targets(env), "macro_f1", wait_timeout_s=120, poll_s=0.2)
         before = serving(env)
@@ -68,7 +71,9 @@ def refused(call, *fragments: str) -> str:
 def test_the_pr_role_cannot_replace_another_commits_model(env, endpoint_unchanged, tiny_model_dir, tmp_path):
     aws = AwsParams().resolved()
     folder, metrics = model_folder(tiny_model_dir, tmp_path)
-    promote.publish(VICTIM, aws, folder, metrics, metrics.with_name("gate.json"))  # by hand
+    promote.publish(
+        VICTIM, aws, folder, metrics, metrics.with_name("gate.json"), params=params_of(folder)
+    )  # by hand
     with env.acting_as(env.github("pr", PR_JOB)):
         s3 = boto3.client("s3")
         bucket, key = env.outputs["artifacts_bucket"], f"models/{VICTIM}/model.tar.gz"
@@ -122,7 +127,9 @@ def test_a_released_model_is_written_once_in_parts_and_never_by_copy(
         "_put_in_parts",
         lambda s3, bucket, key, *rest: in_parts.append(key) or put_in_parts(s3, bucket, key, *rest),
     )
-    manifest = promote.publish(IN_PARTS, aws, folder, metrics, metrics.with_name("gate.json"))  # by hand
+    manifest = promote.publish(
+        IN_PARTS, aws, folder, metrics, metrics.with_name("gate.json"), params=params_of(folder)
+    )  # by hand
     bucket, key = env.outputs["artifacts_bucket"], f"models/{IN_PARTS}/model.tar.gz"
     assert in_parts == [key]
 
@@ -427,7 +434,9 @@ def test_a_tampered_archive_is_refused_at_promote(env, endpoint_unchanged, tiny_
     the promote step compares it with the published sha256 before it touches the endpoint."""
     aws = AwsParams().resolved()
     folder, metrics = model_folder(tiny_model_dir, tmp_path)
-    promote.publish(ATTACKER, aws, folder, metrics, metrics.with_name("gate.json"))  # by hand
+    promote.publish(
+        ATTACKER, aws, folder, metrics, metrics.with_name("gate.json"), params=params_of(folder)
+    )  # by hand
     s3 = boto3.client("s3")
     bucket = env.outputs["artifacts_bucket"]
     policy = s3.get_bucket_policy(Bucket=bucket)["Policy"]

@@ -26,6 +26,7 @@ from tests.iam.conftest import Account
 from tests.iam.test_principals import RELEASE_JOB, model_folder, targets
 from tests.infra.conftest import GITHUB_REPOSITORY
 from tests.monitoring.fake_github import FakeGitHub
+from tests.release.evaluation import params_of
 from textclf.config import AwsParams, load_params
 from textclf.localcloud import alarms, eventdelivery
 from textclf.monitoring import drift, issue
@@ -145,7 +146,9 @@ def watched_model(env: Account, tiny_model_dir, tmp_path, monkeypatch):
         before = url["PrimaryContainer"]["ModelDataUrl"].split("/models/")[1].split("/")[0]
     except Exception:  # this file alone: nothing serves yet
         before = None
-    promote.publish(WATCHED, aws, folder, metrics, metrics.with_name("gate.json"))  # by hand
+    promote.publish(
+        WATCHED, aws, folder, metrics, metrics.with_name("gate.json"), params=params_of(folder)
+    )  # by hand
     with env.acting_as(env.github("promote", RELEASE_JOB)):
         promote.promote(WATCHED, aws, targets(env), "macro_f1", wait_timeout_s=120, poll_s=0.2)
     try:

@@ -23,7 +23,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.iam.conftest import GITHUB_REPOSITORY, Account
-from tests.release.evaluation import evaluation_of
+from tests.release.evaluation import params_of, write_evaluation
 from tests.release.redeploy_world import set_endpoint_behaviour, tarball
 from textclf.config import AwsParams
 from textclf.localcloud import principals
@@ -50,9 +50,7 @@ def model_folder(tiny_model_dir: Path, tmp_path: Path, broken: bool = False) -> 
         archive.extractall(folder, filter="data")
     if broken:  # no weights: the container would fail its health check
         (folder / "model.safetensors").unlink()
-    metrics = tmp_path / "eval.json"
-    metrics.write_text(json.dumps(evaluation_of(folder)), encoding="utf-8")
-    metrics.with_name("gate.json").write_text(json.dumps({"verdict": "pass"}), encoding="utf-8")
+    metrics = write_evaluation(folder, tmp_path / "eval.json")  # and the verdict beside it
     return folder, metrics
 
 
@@ -170,7 +168,9 @@ def test_the_state_role_reads_what_production_serves_and_nothing_else(env: Accou
 def test_the_release_job_promotes_a_published_model_through_the_lambda(env, tiny_model_dir, tmp_path):
     aws = AwsParams().resolved()
     folder, metrics = model_folder(tiny_model_dir, tmp_path)
-    promote.publish(GOOD, aws, folder, metrics, metrics.with_name("gate.json"))  # by hand
+    promote.publish(
+        GOOD, aws, folder, metrics, metrics.with_name("gate.json"), params=params_of(folder)
+    )  # by hand
     with env.acting_as(env.github("promote", RELEASE_JOB)):
         deployment = promote.promote(GOOD, aws, targets(env), "macro_f1", wait_timeout_s=120, poll_s=0.2)
 
@@ -184,7 +184,9 @@ def test_a_broken_model_is_rolled_back_and_a_failed_endpoint_replaced(
 ):
     aws = AwsParams().resolved()
     folder, metrics = model_folder(tiny_model_dir, tmp_path, broken=True)
-    promote.publish(BROKEN, aws, folder, metrics, metrics.with_name("gate.json"))  # by hand
+    promote.publish(
+        BROKEN, aws, folder, metrics, metrics.with_name("gate.json"), params=params_of(folder)
+    )  # by hand
     sagemaker = boto3.client("sagemaker")
     endpoint_name = env.outputs["endpoint_name"]
     serving = sagemaker.describe_endpoint(EndpointName=endpoint_name)["EndpointConfigName"]
@@ -320,7 +322,9 @@ def test_a_permission_removed_from_the_lambda_role_fails_the_deploy_naming_the_c
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         statement["Action"] = [a for a in actions if a != "sagemaker:UpdateEndpoint"]
     folder, metrics = model_folder(tiny_model_dir, tmp_path)
-    promote.publish(NEXT, aws, folder, metrics, metrics.with_name("gate.json"))  # by hand
+    promote.publish(
+        NEXT, aws, folder, metrics, metrics.with_name("gate.json"), params=params_of(folder)
+    )  # by hand
     client.put_role_policy(RoleName=role_name, PolicyName=policy_name, PolicyDocument=json.dumps(reduced))
     try:
         with env.acting_as(env.github("promote", RELEASE_JOB)), pytest.raises(promote.ReleaseError) as caught:

@@ -9,6 +9,7 @@ import pytest
 
 from tests.iam.conftest import Account
 from tests.iam.test_principals import GOOD, RELEASE_JOB, model_folder, targets
+from tests.release.evaluation import params_of
 from textclf import cli
 from textclf.config import AwsParams
 from textclf.release import promote, staging
@@ -31,11 +32,15 @@ def test_an_alarm_in_the_bake_window_rolls_production_back(
 ):
     aws = AwsParams().resolved()
     folder, metrics = model_folder(tiny_model_dir, tmp_path)
-    promote.publish(BAKED, aws, folder, metrics, metrics.with_name("gate.json"))  # by hand
+    promote.publish(
+        BAKED, aws, folder, metrics, metrics.with_name("gate.json"), params=params_of(folder)
+    )  # by hand
     try:
         previous = serving_commit(env)
     except Exception:  # this file alone: nothing serves yet
-        promote.publish(GOOD, aws, folder, metrics, metrics.with_name("gate.json"))  # by hand
+        promote.publish(
+            GOOD, aws, folder, metrics, metrics.with_name("gate.json"), params=params_of(folder)
+        )  # by hand
         with env.acting_as(env.github("promote", RELEASE_JOB)):
             promote.promote(GOOD, aws, targets(env), "macro_f1", wait_timeout_s=120, poll_s=0.2)
         previous = serving_commit(env)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import json
 import os
 import shutil
 import subprocess
@@ -13,7 +12,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from tests.release.evaluation import evaluation_of
+from tests.release.evaluation import params_of, write_evaluation, write_params
 
 ARTIFACTS = "textclf-test-artifacts"
 DATA = "textclf-test-data"
@@ -99,7 +98,9 @@ def trained(tmp_path, tiny_model_dir, monkeypatch) -> dict[str, Path]:
     shutil.copytree(tiny_model_dir, model)
     metrics = tmp_path / "metrics" / "eval.json"
     metrics.parent.mkdir(parents=True)
-    metrics.write_text(json.dumps(evaluation_of(model, accuracy=0.91, macro_f1=0.9)), encoding="utf-8")
+    # eval.json and the evaluate stage's verdict beside it; publish judges the metrics again with the
+    # workspace's params.yaml (a model of the tiny model's classes).
+    write_evaluation(model, metrics)
+    write_params(tmp_path, params_of(model).data.labels)
     gate = tmp_path / "metrics" / "gate.json"
-    gate.write_text(json.dumps({"verdict": "pass", "checks": [], "reasons": []}), encoding="utf-8")
     return {"model": model, "metrics": metrics, "gate": gate}
