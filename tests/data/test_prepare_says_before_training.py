@@ -63,6 +63,17 @@ def test_the_rows_dropped_are_said_per_reason(workdir):
     assert all(len("[textclf] " + line) <= 100 for line in lines), shown(lines)
 
 
+def test_one_row_dropped_is_said_in_the_singular(workdir):
+    # Before: "dropped 2 of 62 rows: 1 empty texts, 1 duplicates".
+    rows = distinct_rows()
+    rows += [("   ", "billing"), rows[0]]
+    write_rows(workdir / "data/raw/a.csv", rows)
+
+    _, lines = run_logged()
+
+    assert "dropped 2 of 62 rows: 1 empty text, 1 duplicate" in lines, shown(lines)
+
+
 def test_nothing_dropped_is_said_too(workdir):
     write_rows(workdir / "data/raw/a.csv", distinct_rows())
 

@@ -1203,11 +1203,11 @@ def facts(
     lines = []
     if total:
         reasons = [
-            f"{count:,} {reason}"
-            for count, reason in (
-                (dropped["empty_text"], "empty texts"),
-                (dropped["repeated"], "duplicates"),
-                (dropped["conflicting"], "whose text has two labels"),
+            f"{count:,} {one if count == 1 else many}"
+            for count, one, many in (
+                (dropped["empty_text"], "empty text", "empty texts"),
+                (dropped["repeated"], "duplicate", "duplicates"),
+                (dropped["conflicting"], "whose text has two labels", "whose text has two labels"),
             )
             if count
         ]
