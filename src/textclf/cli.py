@@ -623,9 +623,15 @@ def cmd_gate(args: argparse.Namespace) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> None:
-    from textclf.review import gate, report
+    from textclf.review import freshness, gate, report
 
-    verdict = report.write(_load(args), args.base, args.champion, args.commit_sha)
+    params = _load(args)
+    # The report states the gate's verdict: on metrics of other params, data or code it would show a
+    # pass those never earned (issue 29), so it refuses them as the gate does (exit 2).
+    note = freshness.check()
+    if note:
+        log(note)
+    verdict = report.write(params, args.base, args.champion, args.commit_sha)
     log(f"wrote {report.REPORT_FILE} and {gate.VERDICT_FILE} (gate: {verdict['verdict']})")
 
 
@@ -1154,6 +1160,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         log(_interrupted())
         return 130
+    except BrokenPipeError:
+        # The program reading this one's output went first (a pipe's reader, a stopped job): nothing
+        # is wrong with any file. Output to it is dropped so exiting does not fail on it again.
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        log("stopped: the program reading this command's output closed it first; run the command again")
+        return 141  # 128 + SIGPIPE, as a shell reports a pipe's writer that its reader left
     except OSError as error:  # the machine's refusal (permissions, a full disk): the file and why
         where = f"{error.filename}: " if error.filename else ""
         with folded():
@@ -1168,9 +1181,12 @@ def _interrupted() -> str:
     stage = os.environ.get("DVC_STAGE", "")
     if not stage.isidentifier():
         return "interrupted"
+    # dvc.yaml's `cache: false` outputs (metrics, plots) are git's: `dvc checkout` has no copy of them.
+    resumes = " (training resumes from its last checkpoint in work/)" if stage == "train" else ""
     return (
-        f"interrupted: DVC removed the {stage} stage's outputs before it ran; `dvc checkout` brings back "
-        "those of the last committed run, and `make repro` runs the stage again"
+        f"interrupted: DVC removed the {stage} stage's outputs before it ran; as last committed, `dvc "
+        "checkout` brings back those DVC caches (models/model, data/prepared) and `git checkout -- "
+        f"metrics plots` those git tracks; `make repro` runs the stage again{resumes}"
     )
 
 

@@ -4,6 +4,7 @@ stage says what DVC removed and how to get it back."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -33,7 +34,10 @@ def test_the_filter_outlives_ctrl_c_and_passes_the_last_lines_on(stopping: signa
 @pytest.mark.parametrize(
     ("stage", "said"),
     [
-        ("train", "interrupted: DVC removed the train stage's outputs before it ran; `dvc checkout`"),
+        (
+            "train",
+            "interrupted: DVC removed the train stage's outputs before it ran; as last committed, `dvc",
+        ),
         ("", "interrupted"),
         ("x; rm -rf /", "interrupted"),  # not a stage name: nothing of it is repeated
     ],
@@ -42,3 +46,38 @@ def test_an_interrupted_stage_says_what_dvc_removed(stage: str, said: str, monke
     monkeypatch.setenv("DVC_STAGE", stage)
     assert cli._interrupted().startswith(said)
     assert stage == "train" or cli._interrupted() == "interrupted"
+
+
+def test_the_advice_names_what_brings_each_kind_of_output_back(monkeypatch) -> None:
+    # A newcomer's `dvc checkout` brought back models/model only: metrics and plots are dvc.yaml's
+    # `cache: false` outputs, git's files.
+    monkeypatch.setenv("DVC_STAGE", "train")
+    said = cli._interrupted()
+    assert "`dvc checkout` brings back those DVC caches (models/model, data/prepared)" in said
+    assert "`git checkout -- metrics plots` those git tracks" in said
+    assert said.endswith("(training resumes from its last checkpoint in work/)")
+    monkeypatch.setenv("DVC_STAGE", "evaluate")
+    assert "checkpoint" not in cli._interrupted()
+
+
+def test_a_reader_gone_first_is_said_so_not_blamed_on_a_path() -> None:
+    """`make repro` stopped by a SIGTERM to its group: the pipe's reader went first, and the stage's
+    next write (unbuffered: make repro sets PYTHONUNBUFFERED) failed with EPIPE, reported as "Broken
+    pipe; check the path, its permissions and free space"."""
+    head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the command writes
+    try:
+        said = subprocess.run(
+            [sys.executable, "-m", "textclf.cli", "release-commit", "--commit", head.strip()],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            timeout=60,
+        )
+    finally:
+        os.close(write_end)
+    assert said.returncode == 141, said.stderr
+    assert b"stopped: the program reading this command's output closed it first" in said.stderr
+    assert b"check the path" not in said.stderr and b"Traceback" not in said.stderr
+    assert b"Exception ignored" not in said.stderr  # nothing fails again on the way out

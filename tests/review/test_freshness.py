@@ -88,6 +88,23 @@ def test_params_edited_after_the_run_are_refused_naming_the_stage_and_the_file(w
     assert "Gate: PASS" not in out and "To keep this run" not in out and "git add" not in out
 
 
+def test_the_report_refuses_out_of_date_metrics_too(workspace, capsys):
+    # A newcomer's `make report` after editing train.epochs wrote "Gate passed" beside the params
+    # diff `train.epochs 2 -> 3`: the verdict of a model those params never trained.
+    edit_params(workspace, "train", "epochs", 3)
+    capsys.readouterr()
+
+    status = cli.main(["report", "--champion", "main"])
+
+    err = capsys.readouterr().err
+    assert status == 2
+    assert err.strip().splitlines() == [
+        "[textclf] error: metrics/eval.json is out of date: dvc status shows stage 'train' changed "
+        "(params.yaml: train.epochs)" + RERUN
+    ]
+    assert not (workspace.root / "reports/report.md").exists()
+
+
 def test_a_train_param_names_the_train_stage(workspace, capsys):
     edit_params(workspace, "train", "epochs", 7)
     edit_params(workspace, "model", "max_length", 64)

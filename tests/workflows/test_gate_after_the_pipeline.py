@@ -1,9 +1,9 @@
-"""`make gate` and `make summary` refuse metrics/eval.json unless `dvc status` finds its stage and
-those before it up to date (textclf.review.freshness, issue 29). Every workflow job that runs either
-must therefore run it in the pipeline's workspace: after `make repro-ci` (or `make repro`) in the
-same job, with nothing in between that changes a file the pipeline tracks. A job that downloaded
-only the metrics, or a step added in between that writes the model or params.yaml, would be refused
-there (exit 2): this test names the job and step first."""
+"""`make gate`, `make summary` and `make report` refuse metrics/eval.json unless `dvc status` finds
+its stage and those before it up to date (textclf.review.freshness, issue 29). Every workflow job
+that runs one must therefore run it in the pipeline's workspace: after `make repro-ci` (or `make
+repro`) in the same job, with nothing in between that changes a file the pipeline tracks. A job
+that downloaded only the metrics, or a step added in between that writes the model or params.yaml,
+would be refused there (exit 2): this test names the job and step first."""
 
 from __future__ import annotations
 
@@ -13,12 +13,17 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.yml"))
-JUDGES = ("make gate", "make summary")
+JUDGES = ("make gate", "make summary", "make report")
 PIPELINE = ("make repro-ci", "make repro")
 # Steps that may run between the pipeline and the gate: they write reports/ and build/ only
 # (mk/report.mk: report, plots-page) or upload files.
 BETWEEN_RUNS = ("make report", "make plots-page")
 BETWEEN_USES = ("actions/upload-artifact@",)
+
+
+def judges(command: str) -> bool:
+    """Whether a step's command runs a JUDGES target (`make report-comment` only posts the report)."""
+    return any(command == judge or command.startswith(f"{judge} ") for judge in JUDGES)
 
 
 def judged_steps(workflows: list[Path]) -> list[tuple[str, str, list[dict]]]:
@@ -28,7 +33,7 @@ def judged_steps(workflows: list[Path]) -> list[tuple[str, str, list[dict]]]:
         workflow = yaml.safe_load(path.read_text(encoding="utf-8"))
         for name, job in workflow["jobs"].items():
             steps = job.get("steps", [])
-            if any(step.get("run", "").strip().startswith(JUDGES) for step in steps):
+            if any(judges(step.get("run", "").strip()) for step in steps):
                 found.append((path.name, name, steps))
     return found
 
@@ -40,7 +45,7 @@ def problems(workflows: list[Path]) -> list[str]:
     for workflow, job, steps in judged_steps(workflows):
         runs = [step.get("run", "").strip() for step in steps]
         for at, command in enumerate(runs):
-            if not command.startswith(JUDGES):
+            if not judges(command):
                 continue
             pipeline = [i for i, run in enumerate(runs[:at]) if run in PIPELINE]
             if not pipeline:
