@@ -50,6 +50,21 @@ def test_a_file_with_bare_cr_line_ends_is_named(tmp_path, name, content, excel):
     )
 
 
+def test_a_bare_cr_between_two_json_objects_names_its_line(tmp_path):
+    # Before: "line 2: not valid JSON (Extra data: line 1 column 29 (char 28)); one object per line".
+    raw = tmp_path / "raw"
+    content = b'{"text": "a", "label": "x"}\n{"text": "b", "label": "y"}\r{"text": "c", "label": "x"}\n'
+    assert refused(raw, "m.jsonl", content) == (
+        f"{raw / 'm.jsonl'}: line 2: a carriage return (CR) without a line feed after it between two JSON "
+        "objects: prepare reads one object per line, lines ending in LF or CR LF; end the line there with LF"
+    )
+    # A CR inside a JSON object is whitespace (or, escaped, text): read as before.
+    rows = read(
+        tmp_path / "ok", "m.jsonl", b'{"text": "a\\rb",\r "label": "x"}\r\n{"text": "c", "label": "y"}\n'
+    )
+    assert rows == [("a\rb", "x"), ("c", "y")]
+
+
 def test_a_quoted_text_never_closed_names_the_line_it_starts_on(tmp_path):
     # Before: "cannot be read as csv: line 4: unexpected end of data" (the file's last line).
     raw = tmp_path / "raw"

@@ -530,6 +530,13 @@ def _jsonl_records(path: Path, params: DataParams) -> Iterator[tuple[object, obj
             except ValueError as error:
                 if _bare_cr_line_ends(number, line):
                     raise DataError(_bare_cr_line_ends_message(path)) from None
+                if getattr(error, "msg", "") == "Extra data" and _BARE_CR.search(line, 0, error.pos):
+                    # `{...}<CR>{...}`: two records on one line to git and prepare, two to an editor
+                    raise DataError(
+                        f"{path}: line {number}: a carriage return (CR) without a line feed after it "
+                        "between two JSON objects: prepare reads one object per line, lines ending in "
+                        "LF or CR LF; end the line there with LF"
+                    ) from None
                 if (overlong := _overlong_number(line)) is not None:
                     key, length = overlong
                     where = f"key {key[:80]!r}" if key else "the line"
