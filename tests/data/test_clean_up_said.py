@@ -83,7 +83,7 @@ def test_use_data_refuses_all_blank_texts_as_prepare_does(workdir):
 def test_use_data_refuses_a_class_too_small_to_split(workdir):
     body = "text,label\n" + "".join(f"text {n},billing\n" for n in range(20)) + "only one,delivery\n"
 
-    with pytest.raises(DataError, match="class 'delivery' has 1 rows after cleaning"):
+    with pytest.raises(DataError, match="class 'delivery' has 1 row after cleaning"):
         use_data(workdir, "x.csv", body)
 
 

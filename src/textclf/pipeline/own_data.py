@@ -42,6 +42,7 @@ from textclf.pipeline.prepare import (
     left_behind,
     left_behind_message,
     row_place,
+    shown_label,
 )
 from textclf.pipeline.prepare import shown_paths as _shown
 from textclf.text import character_name, hidden_label_character, normalise
@@ -370,8 +371,9 @@ def given_empty_text(text: str | None, names: Names = OPTIONS) -> str | None:
     if rule not in EMPTY_TEXT_RULES:
         drop, stop = _with_value(names.empty_text, "drop"), _with_value(names.empty_text, "error")
         raise DataError(
-            f"{names.empty_text} {text!r}: is neither error nor drop; pass {drop} to drop rows whose text "
-            f"is empty, or {stop} to stop at them (left out: params.yaml's data.empty_text stays)"
+            f"{names.empty_text} {shown_label(text, 40)}: is neither error nor drop; pass {drop} to drop "
+            f"rows whose text is empty, or {stop} to stop at them (left out: params.yaml's data.empty_text "
+            "stays)"
         )
     return rule
 

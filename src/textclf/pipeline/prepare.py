@@ -434,6 +434,13 @@ def _csv_records(path: Path, params: DataParams) -> Iterator[tuple[object, objec
                     f"{path}: line {reader.line_num}: a carriage return (CR) without a line feed after it, "
                     "outside quotes: quote the text that holds it, or remove it"
                 ) from None
+            if "expected after '\"'" in str(error):  # strict csv: a quoted field goes on after its quote
+                opened = f" (the field opened on line {before + 1})" if reader.line_num > before + 1 else ""
+                raise DataError(
+                    f'{path}: line {reader.line_num}: a " ends a quoted text but the text goes on{opened}: a '
+                    'text that holds a " is quoted whole, each " inside it doubled ("say ""hi"""); a quote '
+                    "left open on an earlier line shows here"
+                ) from None
             if "unexpected end of data" in str(error):  # strict csv: the file ends inside quotes
                 raise DataError(
                     f"{path}: line {before + 1}: a quoted text that starts on this line is never closed; "
@@ -1100,9 +1107,17 @@ def label_set(present: Counter, params: DataParams, note: str = "") -> list[str]
     if params.labels is not None:
         missing = [label for label in params.labels if label not in present]
         if missing:
-            raise DataError(f"labels {missing} from data.labels in params.yaml have no rows in the data")
+            raise DataError(
+                f"labels {missing} from data.labels in params.yaml have no rows in the data{note}"
+            )
         return list(params.labels)
     return sorted(present)
+
+
+def shown_label(label: str, limit: int = 60) -> str:
+    """A label in a message: its repr, cut at `limit` characters with its length (a 5,001-digit label
+    was echoed whole)."""
+    return repr(label) if len(label) <= limit else f"{label[:limit]!r}... ({len(label):,} characters)"
 
 
 def check_class_sizes(counts: Mapping[str, int], params: DataParams, note: str = "") -> None:
@@ -1114,7 +1129,8 @@ def check_class_sizes(counts: Mapping[str, int], params: DataParams, note: str =
     for label in sorted(counts):
         if counts[label] < needed:
             raise DataError(
-                f"class {label!r} has {counts[label]} rows after cleaning{note}; a stratified split with "
+                f"class {shown_label(label)} has {counts[label]:,} row{'s' if counts[label] != 1 else ''} "
+                f"after cleaning{note}; a stratified split with "
                 f"ratios {ratios.train}/{ratios.validation}/{ratios.test} needs at least {needed}"
             )
 

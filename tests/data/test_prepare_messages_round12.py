@@ -1,0 +1,77 @@
+"""prepare's refusals say why, in one bounded line (issue 27, bad-input round 12):
+
+- R12-8: a quote left open on one line that a quote of the next closes was "cannot be read as csv:
+  line 3: ',' expected after '\"'", csv's words at the line after the cause.
+- R12-9: labels of data.labels left without rows by the clean-up were "have no rows in the data",
+  without what the clean-up dropped.
+- R12-11: a 5,001-digit label was echoed whole ("class '1000...0' has 1 rows after cleaning"), and
+  use-data's --empty-text of 3,000 characters too.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from textclf.config import DataParams
+from textclf.pipeline import own_data, prepare
+from textclf.pipeline.prepare import DataError
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data/raw").mkdir(parents=True)
+    return tmp_path
+
+
+def refused(workdir: Path, body: str, **params) -> str:
+    (workdir / "data/raw/x.csv").write_text(body, encoding="utf-8")
+    with pytest.raises(DataError) as raised:
+        prepare.run(DataParams(**params))
+    message = str(raised.value)
+    assert "\n" not in message and len(message) < 600, message
+    return message
+
+
+OPENED = 'line 3: a " ends a quoted text but the text goes on (the field opened on line 2)'
+
+
+@pytest.mark.parametrize(
+    ("body", "where"),
+    [
+        ('text,label\n"open,a\nnext "x",b\n', OPENED),
+        ('text,label\n"ab"c",a\n', 'line 2: a " ends a quoted text but the text goes on: a text'),
+    ],
+)
+def test_a_quote_inside_a_quoted_text_is_named(workdir, body, where):
+    message = refused(workdir, body)
+    assert message.startswith(f"data/raw/x.csv: {where}"), message
+    assert 'each " inside it doubled ("say ""hi""")' in message, message
+
+
+def test_labels_the_clean_up_emptied_say_what_it_dropped(workdir):
+    body = "text,label\n" + "".join(
+        f"bill {n},billing\ndeliver {n},delivery\n   ,returns\n" for n in range(20)
+    )
+    message = refused(workdir, body, labels=["billing", "delivery", "returns"], empty_text="drop")
+    assert message.startswith(
+        "labels ['returns'] from data.labels in params.yaml have no rows in the data; the clean-up dropped "
+    ), message
+    assert "20 rows with an empty text (data.empty_text: drop)" in message, message
+
+
+def test_a_long_label_is_shown_cut_with_its_length(workdir):
+    body = "text,label\n" + "".join(f"text {n},billing\n" for n in range(20)) + "only,1" + "0" * 5000 + "\n"
+    message = refused(workdir, body)
+    assert message.startswith(f"class '1{'0' * 59}'... (5,001 characters) has 1 row after cleaning;"), message
+
+
+def test_a_long_empty_text_value_is_shown_cut(workdir):
+    with pytest.raises(DataError) as raised:
+        own_data.given_empty_text("x" * 3000, own_data.MAKE_VARIABLES)
+    assert str(raised.value).startswith(f"EMPTY_TEXT= '{'x' * 40}'... (3,000 characters): is neither"), (
+        raised.value
+    )
+    assert len(str(raised.value)) < 300
