@@ -44,21 +44,33 @@ PARAMS_FILE = Path("params.yaml")
 # (U+FE00-U+FE0D for CJK and math, U+E0100-U+E01EF ideographic) stay refused everywhere.
 PRESENTATION_SELECTORS = frozenset("\ufe0e\ufe0f")
 PRESENTATION_BASES = frozenset({"So", "Sm"})
+# The bases of emoji-variation-sequences.txt that are not symbols (issue 27, round 12, R12-10): ‼ ⁉ 〽
+# (Po), ℹ (Ll), 〰 (Pd); and the keycap bases # * 0-9, whose selector counts only before U+20E3
+# COMBINING ENCLOSING KEYCAP (UTS #51, "emoji keycap sequence": `1️⃣`), so `1` + U+FE0F alone, which
+# reads as `1`, stays refused.
+PRESENTATION_OTHER_BASES = frozenset("\u203c\u2049\u2139\u3030\u303d")
+KEYCAP_BASES = frozenset("#*0123456789")
+KEYCAP = "\u20e3"
+
+
+def _presentation_selector(label: str, index: int) -> bool:
+    """Whether label[index] is a presentation selector after a base Unicode defines it for."""
+    if label[index] not in PRESENTATION_SELECTORS or not index:
+        return False
+    base = label[index - 1]
+    if base in KEYCAP_BASES:
+        return label[index + 1 : index + 2] == KEYCAP
+    return base in PRESENTATION_OTHER_BASES or unicodedata.category(base) in PRESENTATION_BASES
 
 
 def without_presentation_selectors(label: str) -> str:
-    """`label` without each U+FE0E or U+FE0F that directly follows a symbol (So, Sm): `❤️` is `❤`, a
-    selector after a letter, a digit, another selector or at the start stays."""
+    """`label` without each U+FE0E or U+FE0F that directly follows a symbol (So, Sm) or another base
+    of Unicode's emoji variation sequences (`‼`, `ℹ`, a keycap's `#` before U+20E3): `❤️` is `❤`; a
+    selector after a letter, a digit alone, another selector or at the start stays."""
     if not PRESENTATION_SELECTORS & set(label):
         return label
     return "".join(
-        character
-        for index, character in enumerate(label)
-        if not (
-            character in PRESENTATION_SELECTORS
-            and index
-            and unicodedata.category(label[index - 1]) in PRESENTATION_BASES
-        )
+        character for index, character in enumerate(label) if not _presentation_selector(label, index)
     )
 
 

@@ -28,6 +28,15 @@ HEART = "\u2764\ufe0f"  # ❤️ as an emoji keyboard types it
         "\u2194\ufe0f",  # ↔️, a math symbol (Sm)
         "\U0001f44d",  # 👍 without a selector
         "\U0001f44d\U0001f3fd",  # with a skin tone modifier
+        # Bases of emoji-variation-sequences.txt that are not symbols (round 12, R12-10: refused)
+        "#\ufe0f\u20e3",  # keycap #️⃣ (Po)
+        "*\ufe0f\u20e3",
+        "1\ufe0f\u20e3",  # keycap 1️⃣ (Nd)
+        "\u203c\ufe0f",  # ‼️ (Po)
+        "\u2049\ufe0f",  # ⁉️
+        "\u2139\ufe0f",  # ℹ️ (Ll)
+        "\u3030\ufe0f",  # 〰️ (Pd)
+        "\u303d\ufe0f",  # 〽️ (Po)
     ],
 )
 def test_an_emoji_with_its_presentation_selector_is_a_label(label):
@@ -42,6 +51,8 @@ def test_an_emoji_with_its_presentation_selector_is_a_label(label):
         ("\ufe0f", "U+FE0F"),  # alone: shows as nothing
         ("\u2764\ufe0f\ufe0f", "U+FE0F"),  # a second selector hides
         ("7\ufe0f", "U+FE0F"),  # after a digit
+        ("#\ufe0f", "U+FE0F"),  # after a keycap base without the keycap
+        ("7\ufe0f ok\u20e3", "U+FE0F"),
         ("\u2764\ufe01", "U+FE01"),  # the other selectors stay refused
         ("\u2764\U000e0100", "U+E0100"),
         ("\u2764\u200d", "U+200D"),  # a joiner

@@ -4,6 +4,8 @@
   line 3: ',' expected after '\"'", csv's words at the line after the cause.
 - R12-9: labels of data.labels left without rows by the clean-up were "have no rows in the data",
   without what the clean-up dropped.
+- R12-10: a label of the data that differs from one of data.labels only by U+FE0F was "label '❤' is
+  not one of data.labels in params.yaml (❤️, ☀️)": two texts most terminals draw alike.
 - R12-11: a 5,001-digit label was echoed whole ("class '1000...0' has 1 rows after cleaning"), and
   use-data's --empty-text of 3,000 characters too.
 """
@@ -75,3 +77,14 @@ def test_a_long_empty_text_value_is_shown_cut(workdir):
         raised.value
     )
     assert len(str(raised.value)) < 300
+
+
+def test_a_label_differing_only_by_a_presentation_selector_says_so(workdir):
+    body = "text,label\n" + "".join(f"love {n},\u2764\nsun {n},\u2600\ufe0f\n" for n in range(10))
+    message = refused(workdir, body, labels=["\u2764\ufe0f", "\u2600\ufe0f"])
+    assert message == (
+        "data/raw/x.csv: row 1 (line 2): label '\u2764' is not one of data.labels in params.yaml "
+        "(\u2764\ufe0f, \u2600\ufe0f); it differs from '\u2764\ufe0f' only by a presentation selector "
+        "(U+FE0E/U+FE0F, which choose text or emoji drawing and most terminals draw alike): write it one "
+        "way in both; fix the row or add the label there"
+    )

@@ -835,9 +835,17 @@ class _Collector:
             self.dropped["empty_text"] += 1
             return None
         if self.allowed is not None and label not in self.allowed:
+            bare = without_presentation_selectors(label)
+            twin = next((one for one in self.allowed if without_presentation_selectors(one) == bare), None)
+            differs = (
+                ""
+                if twin is None
+                else f"; it differs from {twin!r} only by a presentation selector (U+FE0E/U+FE0F, which "
+                "choose text or emoji drawing and most terminals draw alike): write it one way in both"
+            )
             raise DataError(
-                f"{where()}: label {label!r} is not one of data.labels in params.yaml "
-                f"({', '.join(params.labels or [])}); fix the row or add the label there"
+                f"{where()}: label {shown_label(label)} is not one of data.labels in params.yaml "
+                f"({', '.join(params.labels or [])}){differs}; fix the row or add the label there"
             )
         # One input to the model is one text: rows the model reads alike (`Spam!` and `spam !`) are
         # duplicates, and under two labels, conflicting (the same rule as for equal texts).
