@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -88,3 +89,31 @@ def test_a_label_differing_only_by_a_presentation_selector_says_so(workdir):
         "(U+FE0E/U+FE0F, which choose text or emoji drawing and most terminals draw alike): write it one "
         "way in both; fix the row or add the label there"
     )
+
+
+@pytest.mark.parametrize("name", ["x.csv", "x.jsonl", "x.parquet"])
+def test_a_long_column_setting_and_a_wide_header_are_shown_cut(workdir, name):
+    # Before: a 3,000-character data.text_column and every name of the header were echoed whole.
+    path = workdir / "data/raw" / name
+    columns = [f"column {n:02d}" for n in range(30)] + ["label"]
+    if name == "x.csv":
+        path.write_text(",".join(columns) + "\n" + ",".join("v" for _ in columns) + "\n", encoding="utf-8")
+    elif name == "x.jsonl":
+        path.write_text(json.dumps(dict.fromkeys(columns, "v")) + "\n", encoding="utf-8")
+    else:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        pq.write_table(pa.table({column: ["v"] for column in columns}), path)
+    with pytest.raises(DataError) as raised:
+        prepare.run(DataParams(text_column="t" * 3000))
+    message = str(raised.value)
+    assert f"'{'t' * 60}'... (3,000 characters)" in message, message
+    assert "'column 19'] and 11 more" in message and "column 20" not in message, message
+    assert len(message) < 700, message
+
+
+def test_a_long_task_is_shown_cut():
+    with pytest.raises(DataError) as raised:
+        own_data.given_task("T" * 3000, own_data.MAKE_VARIABLES)
+    assert str(raised.value).startswith(f"TASK= '{'T' * 60}'... (3,000 characters): "), raised.value

@@ -386,7 +386,7 @@ def given_task(text: str | None, names: Names = OPTIONS) -> str | None:
     problem = task_name_problem(text)
     if problem is not None:
         separator = "" if names.task.endswith("=") else " "
-        raise DataError(f"{names.task} {text!r}: {problem} ({names.task}{separator}spam)")
+        raise DataError(f"{names.task} {shown_label(text)}: {problem} ({names.task}{separator}spam)")
     return text
 
 

@@ -405,8 +405,8 @@ def _csv_records(path: Path, params: DataParams) -> Iterator[tuple[object, objec
                             "(Excel: CSV UTF-8), or as .jsonl"
                         )
                     raise DataError(
-                        f"{path}: missing column {column!r} (data.{setting} in params.yaml); "
-                        f"found columns {header}"
+                        f"{path}: missing column {shown_label(column)} (data.{setting} in params.yaml); "
+                        f"found columns {shown_names(header)}"
                     )
                 columns[setting] = header.index(column)
             index = 0
@@ -568,9 +568,10 @@ def _jsonl_records(path: Path, params: DataParams) -> Iterator[tuple[object, obj
                 (params.label_column, "label_column"),
             ):
                 if column not in record:
+                    keys = shown_names(sorted(map(str, record)))
                     raise DataError(
-                        f"{path}: row {index + 1} (line {number}): no {column!r} key (data.{setting} in "
-                        f"params.yaml); the row has {sorted(map(str, record))}"
+                        f"{path}: row {index + 1} (line {number}): no {shown_label(column)} key "
+                        f"(data.{setting} in params.yaml); the row has {keys}"
                     )
             yield record[params.text_column], record[params.label_column], index, number
             index += 1
@@ -595,8 +596,8 @@ def _parquet_records(path: Path, params: DataParams) -> Iterator[tuple[object, o
         for column, setting in ((params.text_column, "text_column"), (params.label_column, "label_column")):
             if column not in names:
                 raise DataError(
-                    f"{path}: missing column {column!r} (data.{setting} in params.yaml); "
-                    f"found columns {names}"
+                    f"{path}: missing column {shown_label(column)} (data.{setting} in params.yaml); "
+                    f"found columns {shown_names(names)}"
                 )
         index = 0
         columns = [params.text_column, params.label_column]
@@ -1126,6 +1127,13 @@ def shown_label(label: str, limit: int = 60) -> str:
     """A label in a message: its repr, cut at `limit` characters with its length (a 5,001-digit label
     was echoed whole)."""
     return repr(label) if len(label) <= limit else f"{label[:limit]!r}... ({len(label):,} characters)"
+
+
+def shown_names(names: list[str], limit: int = 20) -> str:
+    """Column or key names in a message: the first `limit`, each cut at 60 characters, and how many
+    more (a header of 200,000 columns, or of one 3,000-character name, was echoed whole)."""
+    shown = [name if len(name) <= 60 else name[:60] + "..." for name in names[:limit]]
+    return f"{shown}{f' and {len(names) - limit:,} more' if len(names) > limit else ''}"
 
 
 def check_class_sizes(counts: Mapping[str, int], params: DataParams, note: str = "") -> None:
