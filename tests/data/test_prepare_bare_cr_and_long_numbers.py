@@ -132,3 +132,29 @@ def test_other_invalid_json_keeps_its_message(tmp_path):
 def test_long_numbers_python_reads_still_load(tmp_path):
     rows = read(tmp_path / "raw", "m.jsonl", f'{{"text": "hi", "label": "a", "id": {"9" * 4000}}}\n'.encode())
     assert rows == [("hi", "a")]
+
+
+@pytest.mark.parametrize(
+    ("between", "named"),
+    [("\u2028", "U+2028 (LINE SEPARATOR)"), ("\x85", "U+0085"), ("\x0c", "U+000C"), ("\u2029", "U+2029")],
+)
+def test_an_editor_line_break_between_two_json_objects_is_named(tmp_path, between, named):
+    # Before: "line 2: not valid JSON (Extra data: line 1 column 29 (char 28)); one object per line".
+    raw = tmp_path / "raw"
+    row = '{{"text": "{}", "label": "x"}}'.format
+    content = f"{row('a')}\n{row('b')}{between}{row('c')}\n"
+    message = refused(raw, "m.jsonl", content.encode())
+    assert message.startswith(f"{raw / 'm.jsonl'}: line 2: {named}"), message
+    assert message.endswith(
+        "between two JSON objects, a line break to some editors but not to prepare or git, "
+        "which read one object per line ending in LF or CR LF: replace it with LF"
+    ), message
+
+
+def test_two_json_objects_on_one_line_name_the_column(tmp_path):
+    raw = tmp_path / "raw"
+    message = refused(raw, "m.jsonl", b'{"text": "a", "label": "x"} {"text": "b", "label": "y"}\n')
+    assert message == (
+        f"{raw / 'm.jsonl'}: line 1, column 29: a second JSON value after the line's first one; prepare "
+        "reads one object per line: put each on its own line"
+    )

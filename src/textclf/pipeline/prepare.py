@@ -521,6 +521,25 @@ def _overlong_number(line: str) -> tuple[str, int] | None:
     return None
 
 
+# Characters some editors (and Python's str.splitlines) break a line at, which JSON does not take
+# as whitespace: `{...}<U+2028>{...}` is two objects on one line to prepare and git.
+_EDITOR_BREAKS = "\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+
+
+def _extra_data_message(path: Path, number: int, line: str, at: int) -> str:
+    """JSON's "Extra data": a second value after the line's first one, at index `at`."""
+    if line[at] in _EDITOR_BREAKS:
+        return (
+            f"{path}: line {number}: {character_name(line[at])} between two JSON "
+            "objects, a line break to some editors but not to prepare or git, which read one object per "
+            "line ending in LF or CR LF: replace it with LF"
+        )
+    return (
+        f"{path}: line {number}, column {at + 1}: a second JSON value after the line's first one; "
+        "prepare reads one object per line: put each on its own line"
+    )
+
+
 def _jsonl_records(path: Path, params: DataParams) -> Iterator[tuple[object, object, int, int]]:
     """One JSON object per line; only a newline ends a record (U+2028 and form feeds are text)."""
     index = 0
@@ -544,6 +563,8 @@ def _jsonl_records(path: Path, params: DataParams) -> Iterator[tuple[object, obj
                         "between two JSON objects: prepare reads one object per line, lines ending in "
                         "LF or CR LF; end the line there with LF"
                     ) from None
+                if getattr(error, "msg", "") == "Extra data":
+                    raise DataError(_extra_data_message(path, number, line, error.pos)) from None
                 if (overlong := _overlong_number(line)) is not None:
                     key, length = overlong
                     where = f"key {key[:80]!r}" if key else "the line"
