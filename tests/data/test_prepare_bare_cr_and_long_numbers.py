@@ -65,16 +65,6 @@ def test_a_bare_cr_between_two_json_objects_names_its_line(tmp_path):
     assert rows == [("a\rb", "x"), ("c", "y")]
 
 
-def test_a_quoted_text_never_closed_names_the_line_it_starts_on(tmp_path):
-    # Before: "cannot be read as csv: line 4: unexpected end of data" (the file's last line).
-    raw = tmp_path / "raw"
-    message = refused(raw, "m.csv", b'text,label\n"hi",a\n"never closed,b\nmore,a\n')
-    assert message == (
-        f"{raw / 'm.csv'}: line 3: a quoted text that starts on this line is never closed; add its "
-        'closing " (a " inside a quoted text is written "")'
-    )
-
-
 def test_a_bare_cr_inside_an_unquoted_text_names_its_line(tmp_path):
     raw = tmp_path / "raw"
     message = refused(raw, "m.csv", b"text,label\r\nfine,a\r\nhello\rthere,a\r\ngood,b\r\n")
@@ -151,10 +141,19 @@ def test_an_editor_line_break_between_two_json_objects_is_named(tmp_path, betwee
     ), message
 
 
-def test_two_json_objects_on_one_line_name_the_column(tmp_path):
+@pytest.mark.parametrize(
+    ("name", "content", "said"),
+    [
+        # Before: "cannot be read as csv: line 4: unexpected end of data" (the file's last line).
+        ("m.csv", b'text,label\n"hi",a\n"never closed,b\nmore,a\n',
+         'line 3: a quoted text that starts on this line is never closed; add its closing " (a " inside a '
+         'quoted text is written "")'),
+        # Before: "not valid JSON (Extra data: line 1 column 29 (char 28))".
+        ("m.jsonl", b'{"text": "a", "label": "x"} {"text": "b", "label": "y"}\n',
+         "line 1, column 29: a second JSON value after the line's first one; prepare reads one object per "
+         "line: put each on its own line"),
+    ],
+)  # fmt: skip
+def test_where_a_record_goes_wrong_is_named(tmp_path, name, content, said):
     raw = tmp_path / "raw"
-    message = refused(raw, "m.jsonl", b'{"text": "a", "label": "x"} {"text": "b", "label": "y"}\n')
-    assert message == (
-        f"{raw / 'm.jsonl'}: line 1, column 29: a second JSON value after the line's first one; prepare "
-        "reads one object per line: put each on its own line"
-    )
+    assert refused(raw, name, content) == f"{raw / name}: {said}"
