@@ -63,7 +63,7 @@ def unfolded(stderr: str) -> str:
         (
             ("TEXT=body", "LABEL=kind", "LABELS=spam"),
             "12 rows have labels not in LABELS=: 'ham' (row 13 (line 13), row 14 (line 14), row 15 "
-            "(line 15), row 16 (line 16), row 17 (line 17) and 7 more); add them to LABELS=, or fix those "
+            "(line 15), row 16 (line 16), row 17 (line 17) and 7 more); add it to LABELS=, or fix those "
             "rows",
         ),
         (

@@ -78,7 +78,10 @@ def test_a_few_such_rows_are_all_named(project):
 
     message = refused(labels=list(TEAMS))
 
-    assert "mine/docs.csv: 1 row has labels not in LABELS=: 'Web' (row 6 (line 7)); add them" in message
+    assert (
+        "mine/docs.csv: 1 row has a label not in LABELS=: 'Web' (row 6 (line 7)); add it to LABELS=, "
+        "or fix that row"
+    ) in message
 
 
 def test_every_empty_text_is_counted_and_empty_text_drop_offered(project):

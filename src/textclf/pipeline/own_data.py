@@ -416,9 +416,12 @@ def choose_labels(
                 places, rows = rows_with(set(unknown))
                 more = f" and {rows - len(places):,} more" if rows > len(places) else ""
                 where = f" ({', '.join(places)}{more})" if places else ""
+            one_row, one_label = rows == 1, len(unknown) == 1
             raise DataError(
-                f"{source}: {rows:,} {'rows have' if rows != 1 else 'row has'} labels not in {names.labels}: "
-                f"{', '.join(map(repr, unknown[:10]))}{where}; add them to {names.labels}, or fix those rows"
+                f"{source}: {rows:,} {'row has a label' if one_row else 'rows have labels'} not in "
+                f"{names.labels}: {', '.join(map(repr, unknown[:10]))}{where}; add "
+                f"{'it' if one_label else 'them'} to {names.labels}, or fix "
+                f"{'that row' if one_row else 'those rows'}"
             )
         missing = [label for label in given if label not in counts]
         if missing:
