@@ -81,3 +81,34 @@ def test_a_reader_gone_first_is_said_so_not_blamed_on_a_path() -> None:
     assert b"stopped: the program reading this command's output closed it first" in said.stderr
     assert b"check the path" not in said.stderr and b"Traceback" not in said.stderr
     assert b"Exception ignored" not in said.stderr  # nothing fails again on the way out
+
+
+def test_the_filter_stops_quietly_when_its_reader_goes_first() -> None:
+    """`make repro | head`, a pager quit early: the filter's next write fails with EPIPE."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the filter writes
+    try:
+        said = subprocess.run(
+            [sys.executable, "-m", "textclf.review.dvc_output"],
+            input=b"Running stage 'train':\n" * 1000,
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            timeout=60,
+        )
+    finally:
+        os.close(write_end)
+    assert (said.returncode, said.stderr) == (141, b"")
+
+
+@pytest.mark.parametrize(("closing", "status"), [(">&-", 1), ("<&-", 0)])
+def test_the_filter_started_without_stdout_or_stdin_exits_without_a_traceback(
+    closing: str, status: int
+) -> None:
+    said = subprocess.run(
+        ["sh", "-c", f'exec "$0" -m textclf.review.dvc_output {closing}', sys.executable],
+        input=b"Running stage 'train':\n",
+        capture_output=True,
+        timeout=60,
+    )
+    assert said.stderr == b""
+    assert said.returncode == status

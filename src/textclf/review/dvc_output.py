@@ -13,6 +13,9 @@ does not pass through here.
 
 from __future__ import annotations
 
+import contextlib
+import io
+import os
 import signal
 import sys
 from typing import BinaryIO
@@ -47,7 +50,7 @@ def without_hint(source: BinaryIO, sink: BinaryIO) -> None:
     sink.flush()
 
 
-def main() -> None:
+def main() -> int:
     # Ctrl-C reaches every process of the terminal's foreground group: DVC stops its stage and says
     # so, and this filter passes those last lines on until DVC closes the pipe, instead of ending
     # first with a traceback of its own (issue 29: a newcomer's interrupted `make repro`). So do a
@@ -56,8 +59,20 @@ def main() -> None:
     # blamed a path.
     for stopping in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(stopping, signal.SIG_IGN)
-    without_hint(sys.stdin.buffer, sys.stdout.buffer)
+    if sys.stdout is None:  # started with its standard output closed (`>&-`): nowhere to pass lines to
+        return 1
+    source = sys.stdin.buffer if sys.stdin is not None else io.BytesIO()  # `<&-`: nothing to pass
+    try:
+        without_hint(source, sys.stdout.buffer)
+    except BrokenPipeError:
+        # The reader went first (`make repro | head`, a pager quit early): stop quietly. Output is
+        # pointed at os.devnull so Python's flush on exit does not fail again (Python's signal
+        # module docs, "Note on SIGPIPE").
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, as a shell reports a pipe's writer that its reader left
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
