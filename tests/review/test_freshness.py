@@ -178,6 +178,10 @@ def test_metrics_outside_a_pipeline_are_judged_as_they_are_and_it_says_so(
     assert status == 0, err
     assert "[textclf] no dvc.yaml in this folder: metrics/eval.json is judged as it is, not checked" in err
     assert "[textclf] gate: pass" in err
+    # The summary says so too before its verdict (it printed the verdict without a word).
+    status, out, err = summary(capsys)
+    assert status == 0, err
+    assert "note: no dvc.yaml in this folder: metrics/eval.json is judged as it is, not checked" in out
 
 
 def test_a_stage_dvc_lock_has_no_entry_for_has_not_run(workspace, capsys):
@@ -200,3 +204,59 @@ def test_outputs_in_the_workspace_as_recorded_but_not_in_the_cache_are_up_to_dat
 
     assert status == 0, err
     assert "[textclf] gate: pass" in err
+
+
+def edit_pipeline(project: Project, stage: str, **changes) -> None:
+    pipeline = yaml.safe_load((project.root / "dvc.yaml").read_text(encoding="utf-8"))
+    pipeline["stages"][stage].update(changes)
+    (project.root / "dvc.yaml").write_text(yaml.safe_dump(pipeline, sort_keys=False), encoding="utf-8")
+
+
+def test_a_changed_stage_command_is_an_out_of_date_run(workspace, capsys):
+    # DVC says "changed command" for a dvc.yaml stage; only a .dvc file's "changed checksum" was
+    # known, and the gate passed metrics another command wrote.
+    pipeline = yaml.safe_load((workspace.root / "dvc.yaml").read_text(encoding="utf-8"))
+    edit_pipeline(workspace, "evaluate", cmd=pipeline["stages"]["evaluate"]["cmd"] + " --quiet")
+
+    status, err = gate(capsys)
+
+    assert status == 2
+    assert "stage 'evaluate' changed (its command in dvc.yaml changed)" + RERUN in err
+
+
+def test_a_frozen_stage_is_not_taken_as_checked(workspace, capsys):
+    # DVC skips a frozen stage's dependencies: train.epochs changed unseen behind `dvc freeze train`.
+    edit_pipeline(workspace, "train", frozen=True)
+    edit_params(workspace, "train", "epochs", 9)
+
+    status, err = gate(capsys)
+
+    assert status == 2
+    assert "stage 'train' is frozen in dvc.yaml (dvc freeze)" in err
+    assert "`dvc unfreeze train`, then run make repro" in err
+
+
+@pytest.mark.parametrize("broken", ["folder", "deep lock", "two writers"])
+def test_a_pipeline_dvc_cannot_read_is_one_line(workspace, capsys, broken):
+    if broken == "folder":
+        (workspace.root / "dvc.yaml").unlink()
+        (workspace.root / "dvc.yaml").mkdir()
+        said = "dvc.yaml is not a regular file"
+    elif broken == "deep lock":
+        (workspace.root / "dvc.lock").write_text("schema: '2.0'\nstages: " + "[" * 20000 + "]" * 20000)
+        said = "is nested too deeply to read"
+    else:
+        pipeline = yaml.safe_load((workspace.root / "dvc.yaml").read_text(encoding="utf-8"))
+        pipeline["stages"]["again"] = {"cmd": "echo", "metrics": [{"metrics/eval.json": {"cache": False}}]}
+        (workspace.root / "dvc.yaml").write_text(yaml.safe_dump(pipeline, sort_keys=False), encoding="utf-8")
+        said = "stages write metrics/eval.json ('evaluate', 'again'): keep one"
+
+    try:
+        status, err = gate(capsys)
+    finally:
+        if broken == "folder":
+            (workspace.root / "dvc.yaml").rmdir()
+
+    assert status == 2
+    assert said in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err

@@ -36,6 +36,8 @@ the model is not read again), more the first time a large model is looked at.
 
 from __future__ import annotations
 
+import re
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +54,14 @@ class StaleMetricsError(ValueError):
     """metrics/eval.json is not what the pipeline would write from this workspace now."""
 
 
+# DVC's messages carry terminal colour codes (its UI's markup) around links and names.
+_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _plain(error: Exception) -> str:
+    return _COLOUR.sub("", str(error))
+
+
 def _stale(reason: str) -> StaleMetricsError:
     return StaleMetricsError(f"{EVAL_METRICS_FILE} is out of date: {reason}; {RERUN}")
 
@@ -62,10 +72,14 @@ def _changes(stage: Any, entries: list[Any]) -> list[str]:
     outs = {str(out): out for out in stage.outs}
     changes: list[str] = []
     for entry in entries:
-        if entry == "changed checksum":
+        if entry in ("changed command", "changed checksum"):
+            # "changed command": a dvc.yaml stage whose cmd differs from dvc.lock's
+            # (dvc/stage/__init__.py PipelineStage._status_stage); "changed checksum": a .dvc file's.
             changes.append("its command in dvc.yaml changed")
         elif entry == "always changed":
             changes.append("always changed")
+        elif isinstance(entry, str):
+            changes.append(entry)  # a status this DVC version names otherwise: a change all the same
         elif isinstance(entry, dict):
             for kind, paths in entry.items():
                 for path, status in paths.items():
@@ -90,8 +104,13 @@ def check() -> str | None:
     """Raise StaleMetricsError when metrics/eval.json is not what the pipeline would write from this
     workspace now; None when DVC finds its stage and the stages before it up to date, or a note
     saying why nothing was checked (no pipeline in this folder)."""
-    if not PIPELINE_FILE.is_file():
+    if not PIPELINE_FILE.exists() and not PIPELINE_FILE.is_symlink():
         return f"no {PIPELINE_FILE} in this folder: {EVAL_METRICS_FILE} is judged as it is, not checked"
+    if not PIPELINE_FILE.is_file():
+        raise StaleMetricsError(
+            f"{PIPELINE_FILE} is not a regular file: DVC cannot say whether {EVAL_METRICS_FILE} is up to "
+            f"date; put the pipeline file back (git checkout -- {PIPELINE_FILE})"
+        )
     if not LOCK_FILE.is_file():
         raise _stale(f"there is no {LOCK_FILE}: the pipeline has not run in this workspace")
 
@@ -107,6 +126,11 @@ def check() -> str | None:
             ]
             if not writers:
                 return f"no stage of {PIPELINE_FILE} writes {EVAL_METRICS_FILE}: judged as it is, not checked"
+            if len(writers) > 1:
+                names = ", ".join(f"'{stage.addressing}'" for stage in writers)
+                raise StaleMetricsError(
+                    f"{PIPELINE_FILE}: {len(writers)} stages write {EVAL_METRICS_FILE} ({names}): keep one"
+                )
             (writer,) = writers
             upstream = {stage.addressing for stage in repo.stage.collect(writer.addressing, with_deps=True)}
             # dvc.yaml's order: prepare, train, evaluate (the index lists the .dvc files first).
@@ -115,6 +139,16 @@ def check() -> str | None:
                 for stage in repo.index.stages
                 if stage.addressing in upstream and not stage.is_data_source
             ]
+            # DVC does not look at a frozen stage's dependencies (dvc/stage/__init__.py Stage.status:
+            # `if not self.frozen`), so its params or code may have changed unseen.
+            frozen = [stage.addressing for stage in stages if stage.frozen]
+            if frozen:
+                names = ", ".join(f"'{name}'" for name in frozen)
+                raise StaleMetricsError(
+                    f"{EVAL_METRICS_FILE} cannot be checked: stage {names} is frozen in {PIPELINE_FILE} (dvc "
+                    f"freeze), and DVC does not check a frozen stage's dependencies; `dvc unfreeze "
+                    f"{frozen[0]}`, then run make repro"
+                )
             never_ran = [stage.addressing for stage in stages if not any(out.hash_info for out in stage.outs)]
             if never_ran:
                 names = ", ".join(f"'{name}'" for name in never_ran)
@@ -127,8 +161,18 @@ def check() -> str | None:
                     changed.append((stage.addressing, _described(changes)))
     except DvcException as error:  # a lock held by a running dvc, an unreadable dvc.yaml or dvc.lock
         raise StaleMetricsError(
-            f"{EVAL_METRICS_FILE}: DVC cannot say whether it is up to date ({error}); fix that, or wait "
-            "for the dvc command running here to end, then run this again"
+            f"{EVAL_METRICS_FILE}: DVC cannot say whether it is up to date ({_plain(error)}); fix that, or "
+            "wait for the dvc command running here to end, then run this again"
+        ) from None
+    except RecursionError:
+        raise StaleMetricsError(
+            f"{PIPELINE_FILE} or {LOCK_FILE} is nested too deeply to read: put them back "
+            f"(git checkout -- {PIPELINE_FILE} {LOCK_FILE}), then run make repro"
+        ) from None
+    except sqlite3.DatabaseError as error:  # DVC's state or link database (a crash, a full disk)
+        raise StaleMetricsError(
+            f"{EVAL_METRICS_FILE}: DVC's cache database is damaged ({error}): delete DVC's site cache "
+            "folder (`dvc doctor` names it, under 'Cache directory' or /var/tmp/dvc), DVC rebuilds it"
         ) from None
     if not changed:
         return None

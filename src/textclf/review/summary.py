@@ -262,10 +262,11 @@ def lines(params: Params, base_ref: str = "main", source: Source = "auto") -> li
         )
     # Metrics of other params, data or code get no verdict and no "To keep this run": a commit of
     # params.yaml with them would record a result its params never produced (issue 29).
-    freshness.check()
+    unchecked = freshness.check()  # a note when there is no pipeline here to check against
     rows = metrics.get("test_rows")
     heading = f"Test split ({rows} rows)" if usable(rows) else "Test split"
     out = ["", "=" * 30 + " textclf: this run " + "=" * 30]
+    out += _wrapped(unchecked, "note: ", "  ") if unchecked else []
     out += class_lines(metrics)
     out.append(
         f"{heading}: accuracy {_score(metrics.get('accuracy'))}, macro-F1 {_score(metrics.get('macro_f1'))}"
