@@ -153,6 +153,23 @@ def _plain_name(value: str) -> None:
         raise ValueError(problem)
 
 
+def _broken_link(folder: Path) -> str | None:
+    """What is wrong with the first symbolic link on the way to `folder` that leads nowhere (a loop,
+    a missing target), or None."""
+    for step in [*reversed(folder.parents[:-1]), folder]:
+        if not step.is_symlink():
+            continue
+        where = "" if step == folder else f"{step.as_posix()!r} on the way is "
+        try:
+            step.stat()
+        except OSError as error:
+            if error.errno == errno.ELOOP:
+                return f"{where}a symbolic link loop"
+            if error.errno == errno.ENOENT:
+                return f"{where}a symbolic link to {os.readlink(step)[:200]!r}, which does not exist"
+    return None
+
+
 def _repository_folder(value: str, option: str, example: str) -> Path:
     """`value` of a command's folder option, checked as params.yaml's folders are (config.
     repo_relative_folder: relative to the repository root, inside it, not .git, .dvc or src), and
@@ -185,6 +202,8 @@ def _repository_folder(value: str, option: str, example: str) -> Path:
             f"{option} {value!r}: {error}; write {option} {example} or another folder inside the repository, "
             "relative to its root (where the command runs)"
         ) from None
+    if (broken := _broken_link(folder)) is not None:  # resolve() raised on a loop; mkdir "File exists"
+        raise DataError(f"{option} {value!r}: {broken}; pass {option} a folder, e.g. {option} {example}")
     root = Path.cwd().resolve()
     if not folder.resolve().is_relative_to(root):
         raise DataError(

@@ -382,3 +382,33 @@ def test_a_control_character_in_an_argument_is_shown_not_sent_to_the_terminal(tm
     )
     shown = args[-1].replace("\x1b", "\\x1b").replace("\r", "\\x0d").replace("\x9b", "\\x9b")
     assert shown in done.stderr and len(done.stderr.splitlines()) == 1, done.stderr
+
+
+@pytest.mark.parametrize(
+    ("out", "said"),
+    [
+        ("loopA", "a symbolic link loop"),
+        ("loopA/x", "'loopA' on the way is a symbolic link loop"),
+        ("self", "a symbolic link loop"),
+        ("dl", "a symbolic link to 'nonexist', which does not exist"),
+        ("dl/x", "'dl' on the way is a symbolic link to 'nonexist', which does not exist"),
+    ],
+)
+@pytest.mark.parametrize("command", ["sample-data", "data"])
+def test_out_through_a_link_that_leads_nowhere_is_one_line(tmp_path, out, said, command):
+    """A symbolic-link loop ended in "RuntimeError: Symlink loop"; a dangling link in "File exists"."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "loopA").symlink_to("loopB")
+    (root / "loopB").symlink_to("loopA")
+    (root / "self").symlink_to("self")
+    (root / "dl").symlink_to("nonexist")
+    (root / "data.dvc").write_text("outs:\n- md5: 0123456789abcdef0123456789abcdef.dir\n  path: data/raw\n")
+
+    done = textclf(root, command, "--out", out, path=str(root / "no-tools"))
+
+    assert done.returncode == 2, done.stderr
+    assert (
+        done.stderr.strip()
+        == f"[textclf] error: --out {out!r}: {said}; pass --out a folder, e.g. --out data/raw"
+    )
