@@ -317,3 +317,22 @@ def test_the_estimate_before_the_first_step_says_whose_rate_it_is():
     assert TrainingProgress(639, 2, lines.append, clock).begin(0, 80, 16) == [
         "training 639 rows x 2 epochs = 1,278 samples at batch 16: 80 steps"
     ]
+
+
+@pytest.mark.parametrize("rate", [5e-324, 1e-300, 1e-9, 0.001, 1e6, float("inf"), float("nan")])
+def test_a_rate_no_cpu_here_runs_at_gives_no_estimate(hp, tmp_path, rate):
+    """A damaged reports/train_job.json: 5e-324 samples/s ended training in OverflowError, 1e-300
+    printed a 300-digit duration."""
+    path = tmp_path / "train_job.json"
+    path.write_text(json.dumps(last_run_facts(hp, train_samples_per_second=rate)), encoding="utf-8")
+    assert last_local_rate(hp, path) is None
+    for plausible in (0.01, 100_000):
+        path.write_text(json.dumps(last_run_facts(hp, train_samples_per_second=plausible)), encoding="utf-8")
+        assert last_local_rate(hp, path) == plausible
+
+
+@pytest.mark.parametrize("seconds", [float("inf"), float("nan"), 1e300, 367 * 24 * 3600])
+def test_a_time_no_clock_gives_is_unknown(seconds):
+    assert duration(seconds) == rough_duration(seconds) == "unknown"
+    said = TrainingProgress(1245, 2, print, last_rate=5e-324).begin(0, 312, 8)
+    assert said == ["training 1,245 rows x 2 epochs = 2,490 samples at batch 8: 312 steps"]

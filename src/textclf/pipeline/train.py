@@ -382,9 +382,18 @@ class StopOnSigterm:
 ESTIMATE_AFTER_STEPS = 3  # steps of this run before their rate is taken for an estimate
 
 
+# Beyond these a time or a rate is a damaged or edited figure, not a measurement: a year of training
+# on this CPU, a rate a 2-core CPU cannot reach or one that makes any run last for ages (issue 27:
+# reports/train_job.json's 5e-324 samples/s ended training in OverflowError).
+LONGEST_SECONDS = 366 * 24 * 3600
+PLAUSIBLE_RATES = (0.01, 100_000.0)  # samples/s
+
+
 def duration(seconds: float) -> str:
     """A measured time as a reader takes it in: '45 s', '2 min 10 s', from 10 minutes on whole
-    minutes ('25 min'), then '1 h 5 min'."""
+    minutes ('25 min'), then '1 h 5 min'; 'unknown' for no figure a clock gives (inf, NaN, years)."""
+    if not math.isfinite(seconds) or seconds > LONGEST_SECONDS:
+        return "unknown"
     whole = max(0, round(seconds))
     if whole < 60:
         return f"{whole} s"
@@ -399,7 +408,9 @@ def duration(seconds: float) -> str:
 
 def rough_duration(seconds: float) -> str:
     """An estimate, no more precise than it is: whole seconds under 10 s, fives under a minute,
-    whole minutes under an hour, then hours and minutes."""
+    whole minutes under an hour, then hours and minutes; 'unknown' for inf, NaN or years."""
+    if not math.isfinite(seconds) or seconds > LONGEST_SECONDS:
+        return "unknown"
     if seconds < 10:
         return f"{max(1, round(seconds))} s"
     if seconds < 57.5:
@@ -487,8 +498,8 @@ class TrainingProgress:
         to_go = max(0, max_steps - global_step)
         if global_step:
             lines.append(f"resuming at step {global_step:,}: {to_go:,} steps to go")
-        if self.last_rate and to_go:
-            left = samples * to_go / max(1, max_steps) / self.last_rate
+        left = samples * to_go / max(1, max_steps) / self.last_rate if self.last_rate and to_go else math.nan
+        if rough_duration(left) != "unknown":  # no rate, nothing to go, or no time a run takes
             lines.append(
                 f"at the {_rate(self.last_rate)} samples/s of the last training here ({JOB_FACTS_FILE}): "
                 f"about {rough_duration(left)}"
@@ -900,7 +911,9 @@ def last_local_rate(hp: Hyperparameters, path: Path = JOB_FACTS_FILE) -> float |
     if any(facts.get(key) != value for key, value in speed_basis(hp).items()):
         return None
     rate = facts.get("train_samples_per_second")
-    if isinstance(rate, bool) or not isinstance(rate, int | float) or not math.isfinite(rate) or rate <= 0:
+    if isinstance(rate, bool) or not isinstance(rate, int | float):
+        return None
+    if not PLAUSIBLE_RATES[0] <= rate <= PLAUSIBLE_RATES[1]:  # also NaN, inf, 0 and below
         return None
     return float(rate)
 
