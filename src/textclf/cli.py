@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from textclf.config import PARAMS_FILE, Params, ParamsError, load_params
+from textclf.interrupt import reader_gone
 
 # Errors the user can act on: printed without a traceback.
 USER_ERRORS: tuple[type[BaseException], ...] = (ParamsError,)
@@ -1179,13 +1180,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         log(_interrupted())
         return 130
-    except BrokenPipeError:
-        # The program reading this one's output went first (a pipe's reader, a stopped job): nothing
-        # is wrong with any file. Output to it is dropped so exiting does not fail on it again.
-        with contextlib.suppress(OSError, ValueError):
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except BrokenPipeError:  # the program reading this one's output went first: no file is at fault
+        code = reader_gone()
         log("stopped: the program reading this command's output closed it first; run the command again")
-        return 141  # 128 + SIGPIPE, as a shell reports a pipe's writer that its reader left
+        return code
     except OSError as error:  # the machine's refusal (permissions, a full disk): the file and why
         where = f"{error.filename}: " if error.filename else ""
         with folded():

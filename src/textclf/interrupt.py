@@ -49,3 +49,18 @@ def sigterm_as_interrupt() -> Iterator[None]:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+# 128 + SIGPIPE, as a shell reports a pipe's writer whose reader left.
+READER_GONE_EXIT = 141
+
+
+def reader_gone() -> int:
+    """After a BrokenPipeError on standard output (the reader went first: `make repro | head`, a
+    pager quit early, a stopped job): point the output at os.devnull so Python's flush at exit does
+    not fail again (Python's signal module docs, "Note on SIGPIPE"); the exit code to stop with."""
+    import sys
+
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return READER_GONE_EXIT

@@ -13,12 +13,12 @@ does not pass through here.
 
 from __future__ import annotations
 
-import contextlib
 import io
-import os
 import signal
 import sys
 from typing import BinaryIO
+
+from textclf.interrupt import reader_gone
 
 # DVC 3's wording: dvc/repo/scm_context.py (the git hint) and dvc/commands/repro.py (the push line).
 HINT_START = b"To track the changes with git, run:"
@@ -64,13 +64,8 @@ def main() -> int:
     source = sys.stdin.buffer if sys.stdin is not None else io.BytesIO()  # `<&-`: nothing to pass
     try:
         without_hint(source, sys.stdout.buffer)
-    except BrokenPipeError:
-        # The reader went first (`make repro | head`, a pager quit early): stop quietly. Output is
-        # pointed at os.devnull so Python's flush on exit does not fail again (Python's signal
-        # module docs, "Note on SIGPIPE").
-        with contextlib.suppress(OSError, ValueError):
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 141  # 128 + SIGPIPE, as a shell reports a pipe's writer that its reader left
+    except BrokenPipeError:  # the reader went first (`make repro | head`): stop quietly
+        return reader_gone()
     return 0
 
 
