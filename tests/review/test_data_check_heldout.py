@@ -127,6 +127,24 @@ def test_a_short_row_is_named(tmp_path):
     assert "line 4 (test row 3) has 2 fields, the header 4" in refused(path)
 
 
+@pytest.mark.parametrize("rows_after", [0, 2])
+def test_a_quote_never_closed_is_named_on_the_line_it_opens(tmp_path, rows_after):
+    """R12-12: csv reads a quoted field on to the next quote or the end of the file; the problem is
+    where the quote opens, not the line where reading stopped."""
+    lines = [
+        "row,billing,delivery,returns",
+        "1,0.8,0.1,0.1",
+        '2,"0.1,0.7,0.2',
+        "3,0.2,0.1,0.7",
+        "4,0.3,0.3,0.4",
+    ]
+    lines += ["5,0.3,0.3,0.4"] * rows_after
+    path = tmp_path / "p.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    assert f"line 3 (test row 2): a quote opened on this line runs to line {5 + rows_after}" in refused(path)
+
+
 def test_probabilities_of_another_test_split_are_named(tmp_path):
     path = write(tmp_path / "p.csv", ["row", *LABELS], numbered(PROBABILITIES[:1]))
 

@@ -937,8 +937,16 @@ def _heldout_agreement(
             reader = csv.reader(handle)
             header = next(reader, None)
             columns = _heldout_columns(header, labels, labels_file, rerun)
+            starts_on = reader.line_num + 1
             for rows, record in enumerate(reader, start=1):
-                where = f"line {reader.line_num} (test row {rows})"
+                where = f"line {starts_on} (test row {rows})"
+                if reader.line_num != starts_on:
+                    # Evaluate writes one line a row: a record running over several lines has a
+                    # quote that is not closed on its own line (csv reads on to the next quote).
+                    raise _HeldoutProblem(
+                        f"{where}: a quote opened on this line runs to line {reader.line_num}; {rerun}"
+                    )
+                starts_on = reader.line_num + 1
                 if len(record) != len(columns) + 1:
                     raise _HeldoutProblem(
                         f"{where} has {len(record)} fields, the header {len(columns) + 1}; {rerun}"
