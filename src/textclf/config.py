@@ -2,7 +2,7 @@
 
 Every stage reads only its own sections (as in dvc.yaml's `params:` lists). A wrong type, an
 unknown key or an impossible value stops with a message naming the key, e.g.
-`params.yaml: train.epochs: Input should be greater than 0 (got -1)`.
+`params.yaml: train.epochs: Input should be greater than or equal to 0.01 (got -1)`.
 """
 
 from __future__ import annotations
@@ -461,8 +461,10 @@ class TrainParams(Section):
     # Where training runs. Not a stage dependency on purpose: it changes where the model is
     # trained, not what is trained. TEXTCLF_TRAIN_BACKEND overrides it (the PR workflow does).
     backend: Literal["local", "sagemaker"] = "local"
-    # Bounded so the step count stays a number the trainer can hold (1e308 epochs overflows).
-    epochs: Number = Field(3, gt=0, le=10_000)
+    # Bounded so the step count stays a number the trainer can hold (1e308 epochs overflows). A
+    # fraction trains on that share of the rows (the trainer runs ceil(epochs x steps per epoch)
+    # steps); below a hundredth it is a typo (1e-9 read as "0 samples"), not a run anyone means.
+    epochs: Number = Field(3, ge=0.01, le=10_000)
     batch_size: Int = Field(16, ge=1, le=1024)
     learning_rate: Number = Field(5e-5, gt=0, lt=1)
     weight_decay: Number = Field(0.01, ge=0, lt=1)

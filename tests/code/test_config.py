@@ -23,7 +23,15 @@ def with_change(repo_root, section: str, key: str, value) -> dict:
 @pytest.mark.parametrize(
     ("section", "key", "value", "message"),
     [
-        ("train", "epochs", -1, r"train.epochs: Input should be greater than 0 \(got -1\)"),
+        ("train", "epochs", -1, r"train.epochs: Input should be greater than or equal to 0.01 \(got -1\)"),
+        # R12-14: a value that is no run anyone means, which prepare read as "0 samples"
+        (
+            "train",
+            "epochs",
+            1e-9,
+            r"train.epochs: Input should be greater than or equal to 0.01 \(got 1e-09\)",
+        ),
+        ("train", "epochs", 5e-324, r"train.epochs: Input should be greater than or equal to 0.01"),
         ("train", "batch_size", "sixteen", r"train.batch_size: Input should be a valid integer"),
         ("train", "learnin_rate", 0.1, r"train.learnin_rate: unknown key"),
         (

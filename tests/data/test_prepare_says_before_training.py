@@ -233,3 +233,10 @@ def test_files_a_killed_use_data_left_are_warned_of(workdir):
     kept.unlink()
     _, quiet = run_logged()
     assert not [line for line in quiet if line.startswith("warning: ")]
+
+
+def test_a_run_shorter_than_one_sample_still_says_one():
+    """R12-14: 30 rows x 0.01 epochs rounded to "0 samples"; the trainer runs at least one step."""
+    summary = {"rows": {"raw": 40, "train": 30, "validation": 5, "test": 5}}
+    lines = prepare.facts(summary, {"empty_text": 0, "repeated": 0, "conflicting": 0}, 0.01)
+    assert "training: 30 rows x 0.01 epochs (train.epochs) = 1 sample" in lines, lines

@@ -1300,9 +1300,12 @@ def facts(
             )
     rows = summary["rows"]["train"]
     if epochs:
-        samples = round(rows * epochs)
+        samples = max(round(rows * epochs), 1)  # the trainer runs at least one step
         slow, fast = CPU_SAMPLES_PER_SECOND
-        lines.append(f"training: {rows:,} rows x {epochs:g} epochs (train.epochs) = {samples:,} samples")
+        lines.append(
+            f"training: {rows:,} rows x {epochs:g} epochs (train.epochs) = {samples:,} "
+            f"sample{'' if samples == 1 else 's'}"
+        )
         if on_cpu:
             lines.append(
                 f"  about {_duration(samples / fast)} to {_duration(samples / slow)} on a shared 2-core CPU "
