@@ -210,3 +210,56 @@ def test_a_copy_reads_its_source_as_the_caller(s3):
         "AccessDenied",
     )
     assert f"s3:GetObject on resource: arn:aws:s3:::{BUCKET}/candidates/secret.json" in message
+
+
+@pytest.mark.parametrize("value", ['"abc"', "abc", "**", 'W/"x"', '*, "x"'])
+def test_an_if_none_match_other_than_a_star_is_not_implemented_and_writes_nothing(s3, value):
+    """R13B-5: S3 takes If-None-Match only as `*` (501 NotImplemented otherwise); moto ignored
+    another value, so it satisfied the write-once policy's Null condition and replaced the object."""
+    s3.put_object(Bucket=BUCKET, Key=KEY, Body=b"released", IfNoneMatch="*")
+    refused(lambda: s3.put_object(Bucket=BUCKET, Key=KEY, Body=b"other", IfNoneMatch=value), "NotImplemented")
+    refused(lambda: multipart(s3, KEY, [b"z" * PART, b"z"], IfNoneMatch=value), "NotImplemented")
+    assert stored(s3) == b"released"
+    # Outside the write-once prefixes too: the value is refused whatever the policy says.
+    refused(
+        lambda: s3.put_object(Bucket=BUCKET, Key="reports/x", Body=b"x", IfNoneMatch=value), "NotImplemented"
+    )
+    with pytest.raises(ClientError):
+        s3.head_object(Bucket=BUCKET, Key="reports/x")
+
+
+def test_if_match_star_or_both_conditional_headers_are_not_implemented(s3):
+    """R13B-5, its neighbours: If-Match takes an ETag, not `*`, and one request cannot carry both."""
+    s3.put_object(Bucket=BUCKET, Key="reports/x", Body=b"first")
+    etag = s3.head_object(Bucket=BUCKET, Key="reports/x")["ETag"]
+    refused(lambda: s3.put_object(Bucket=BUCKET, Key="reports/x", Body=b"2", IfMatch="*"), "NotImplemented")
+    refused(
+        lambda: s3.put_object(Bucket=BUCKET, Key="reports/x", Body=b"2", IfMatch=etag, IfNoneMatch="*"),
+        "NotImplemented",
+    )
+    assert stored(s3, "reports/x") == b"first"
+    s3.put_object(Bucket=BUCKET, Key="reports/x", Body=b"second", IfMatch=etag)
+    assert stored(s3, "reports/x") == b"second"
+
+
+def test_a_conditional_copy_or_completion_is_evaluated_against_the_destination(s3):
+    """R13B-5, its neighbours: CopyObject's If-None-Match / If-Match and CompleteMultipartUpload's
+    If-Match are preconditions on the destination (412), which moto ignored and overwrote."""
+    s3.put_object(Bucket=BUCKET, Key="reports/target", Body=b"target")
+    s3.put_object(Bucket=BUCKET, Key="reports/source", Body=b"source")
+    source = {"Bucket": BUCKET, "Key": "reports/source"}
+    refused(
+        lambda: s3.copy_object(Bucket=BUCKET, Key="reports/target", CopySource=source, IfNoneMatch="*"),
+        "PreconditionFailed",
+    )
+    refused(
+        lambda: s3.copy_object(Bucket=BUCKET, Key="reports/target", CopySource=source, IfMatch='"0"'),
+        "PreconditionFailed",
+    )
+    refused(lambda: multipart(s3, "reports/target", [b"z" * PART, b"z"], IfMatch='"0"'), "PreconditionFailed")
+    assert stored(s3, "reports/target") == b"target"
+    etag = s3.head_object(Bucket=BUCKET, Key="reports/target")["ETag"]
+    s3.copy_object(Bucket=BUCKET, Key="reports/target", CopySource=source, IfMatch=etag)
+    assert stored(s3, "reports/target") == b"source"
+    s3.copy_object(Bucket=BUCKET, Key="reports/new", CopySource=source, IfNoneMatch="*")
+    assert stored(s3, "reports/new") == b"source"

@@ -864,6 +864,7 @@ def _authorize_s3(self: Any, bucket_name: str | None = None, key_name: str | Non
     for header in ("x-amz-server-side-encryption", "x-amz-server-side-encryption-aws-kms-key-id"):
         if self.headers.get(header):
             context[f"s3:{header}"] = [self.headers[header]]
+    api = ""
     if action == "s3:PutObject":
         with_blanks = urllib.parse.parse_qs(urllib.parse.urlparse(self.uri).query, keep_blank_values=True)
         api = _s3_write_operation(self.method, with_blanks, self.headers)
@@ -874,6 +875,9 @@ def _authorize_s3(self: Any, bucket_name: str | None = None, key_name: str | Non
     _authorize_or_deny(self, request, region, bucket_name)
     if action == "s3:PutObject" and "s3:x-amz-copy-source" in context:
         _authorize_copy_source(self, principal, region, context["s3:x-amz-copy-source"][0])
+    if action == "s3:PutObject" and api in CONDITIONAL_WRITES:
+        _refuse_unsupported_condition(self.headers)
+        _check_write_preconditions(api, self.headers, bucket_name, key_name)
     if action in ("s3:GetObject", "s3:GetObjectVersion") and not _object_exists(bucket_name, key_name):
         # "If you don't have the s3:ListBucket permission, Amazon S3 returns an HTTP status code 403
         # Access Denied error" for a key that does not exist (GetObject / HeadObject API reference).
@@ -967,6 +971,63 @@ def _refuse_conditional_copy(bucket: str | None, resource: str) -> None:
             )
             error.http_status_code = 501  # type: ignore[attr-defined]  (_errors_with_their_status)
             raise error
+
+
+def _not_implemented(header: str, detail: str) -> Exception:
+    from moto.s3.exceptions import S3ClientError
+
+    message = "A header you provided implies functionality that is not implemented"
+    error = S3ClientError("NotImplemented", f"{message} ({header}: {detail})")
+    error.http_status_code = 501  # type: ignore[attr-defined]  (_errors_with_their_status)
+    return error
+
+
+def _refuse_unsupported_condition(headers: Any) -> None:
+    """S3's conditional writes take If-None-Match only as `*` and If-Match only as an ETag:
+    PutObject, CompleteMultipartUpload and CopyObject "IfNoneMatch ... Expects the '*' (asterisk)
+    character", "IfMatch ... Expects the ETag value as a string" (S3 API reference, e.g.
+    https://docs.aws.amazon.com/sdk-for-kotlin/api/latest/s3/aws.sdk.kotlin.services.s3.model/-complete-multipart-upload-request/if-none-match.html,
+    https://docs.aws.amazon.com/sdk-for-kotlin/api/latest/s3/aws.sdk.kotlin.services.s3.model/-put-object-request/if-match.html).
+    Another value, or both headers in one request, is answered 501 NotImplemented and nothing is
+    written (as LocalStack's S3 answers them: "We don't accept the provided value of If-None-Match
+    header for this API", "Multiple conditional request headers present in the request"). moto
+    ignored an If-None-Match other than `*`: `If-None-Match: "abc"` satisfied a write-once policy's
+    Null condition, then replaced the released object."""
+    if_none_match, if_match = headers.get("If-None-Match"), headers.get("If-Match")
+    if if_none_match and if_match:
+        raise _not_implemented("If-Match,If-None-Match", "multiple conditional request headers present")
+    if if_none_match and if_none_match != "*":
+        raise _not_implemented("If-None-Match", "S3 accepts only '*' for this API")
+    if if_match == "*":
+        raise _not_implemented("If-Match", "S3 accepts only an ETag for this API")
+
+
+def _check_write_preconditions(api: str, headers: Any, bucket: str | None, key: str | None) -> None:
+    """The preconditions moto does not evaluate: CopyObject "copies the object only if the object
+    key name at the destination does not already exist" (If-None-Match: *) and "if the entity tag
+    (ETag) of the destination object matches the specified tag" (If-Match); CompleteMultipartUpload
+    "uploads the object only if the ETag ... matches the ETag of the object in S3" (If-Match).
+    Otherwise 412 Precondition Failed (CopyObject and CompleteMultipartUpload API reference,
+    IfNoneMatch / IfMatch, https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html,
+    https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html); no object
+    to match is 404 NoSuchKey, as moto answers PutObject's If-Match. moto's CopyObject ignored both
+    headers and its CompleteMultipartUpload If-Match: the destination was overwritten."""
+    from moto.s3.exceptions import MissingKey, PreconditionFailed
+    from moto.s3.models import s3_backends
+
+    if_none_match = headers.get("If-None-Match") if api == "CopyObject" else None
+    if_match = headers.get("If-Match") if api in ("CopyObject", "CompleteMultipartUpload") else None
+    if not (if_none_match or if_match) or not bucket or not key:
+        return
+    found = s3_backends[ACCOUNT][PARTITION].buckets.get(bucket)
+    existing = found.keys.get(key) if found is not None else None
+    if if_none_match == "*" and existing is not None:
+        raise PreconditionFailed("If-None-Match")
+    if if_match:
+        if existing is None:
+            raise MissingKey(key=key)
+        if if_match.replace('"', "") != existing.etag.replace('"', ""):
+            raise PreconditionFailed("If-Match")
 
 
 def _authorize_copy_source(response: Any, principal: str, region: str, source: str) -> None:
