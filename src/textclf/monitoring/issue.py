@@ -20,6 +20,7 @@ Standard library only, so the workflow runs it from a checkout without installin
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import re
@@ -33,6 +34,9 @@ from datetime import datetime
 from typing import Any
 
 MAX_PAYLOAD_BYTES = 4096
+# A page of 100 issues whose bodies hold GitHub's maximum of 65,536 characters (4 bytes each in
+# UTF-8) is about 26 MB: an answer longer than this is no answer of GitHub's.
+MAX_ANSWER_BYTES = 64 * 1024**2
 MAX_REASON_CHARS = 1024
 # What each field may hold: CloudWatch alarm names as Terraform makes them, SageMaker endpoint names
 # (CreateEndpoint: ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$), the check's Lambda log group, the event time.
@@ -257,9 +261,18 @@ class GitHub:
             repository.split("/")
         ):  # `..` would move the request to another path of the API
             raise PayloadError(f"GITHUB_REPOSITORY={_shown(repository)}: expected owner/name")
-        if urllib.parse.urlsplit(api_url).scheme not in ("https", "http"):
-            # urllib would also open file: and ftp: URLs, and send them the token.
-            raise PayloadError(f"GITHUB_API_URL={_shown(api_url)}: expected an https:// URL (GitHub's API)")
+        problem = url_problem(api_url)
+        if problem:
+            raise PayloadError(f"GITHUB_API_URL={_shown(api_url)}: {problem}")
+        # The token goes into the Authorization header: a header value is visible ASCII (RFC 9110
+        # section 5.5); http.client refuses a line break only when sending, and its message holds the
+        # header, token included. Refused here, the token never shown.
+        bad = re.search(r"[^\x21-\x7E]", token)
+        if bad:
+            raise PayloadError(
+                f"GITHUB_TOKEN holds a space, a line break or a character an HTTP header cannot carry (at "
+                f"character {bad.start() + 1}): set it to the token alone (GitHub Actions' github.token)"
+            )
         self.base = f"{api_url.rstrip('/')}/repos/{repository}"
         self.token = token
 
@@ -278,14 +291,29 @@ class GitHub:
         )
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
-                body = response.read()
+                body = response.read(MAX_ANSWER_BYTES + 1)
+                # read(n) returns what came before the connection closed, where read() raised
+                # IncompleteRead: `length` is what the Content-Length said is still to come.
+                missing = getattr(response, "length", None)
         except urllib.error.HTTPError as error:
             raise GitHubError(f"GitHub answered {error.code} to {method} {self.base}{path}") from None
-        except (OSError, ValueError) as error:  # unreachable, refused, timed out, a bad URL
-            reason = getattr(error, "reason", error)
+        # Unreachable, refused, timed out, a bad URL; http.client's own errors (InvalidURL, a body cut
+        # short: IncompleteRead) are HTTPException, which is not an OSError.
+        except (OSError, ValueError, http.client.HTTPException) as error:
+            reason = str(getattr(error, "reason", error))
+            reason = reason.replace(self.token, "***") if self.token else reason  # never the token
             raise GitHubError(
                 f"could not reach GitHub at {self.base}{path} ({reason}): check GITHUB_API_URL, network"
             ) from None
+        if len(body) > MAX_ANSWER_BYTES:
+            raise GitHubError(
+                f"{method} {self.base}{path}: the answer is longer than {MAX_ANSWER_BYTES} bytes"
+            )
+        if missing:
+            raise GitHubError(
+                f"{method} {self.base}{path}: the answer was cut short ({missing} bytes of its "
+                "Content-Length never came); run the workflow again"
+            )
         try:
             return json.loads(body) if body else None
         except (ValueError, RecursionError):
@@ -324,6 +352,26 @@ class GitHub:
         `permission` is admin, write, read or none, maintain given as write and triage as read).
         An answer that is not one of those, or none (not a collaborator: 404), is no."""
         return author_may_write(issue, lambda path: self.call("GET", path), GitHubError)
+
+
+def url_problem(url: str) -> str | None:
+    """What makes `url` no http(s) URL of an API to send the token to, or None."""
+    bad = re.search(r"[^\x21-\x7E]", url)
+    if bad:  # http.client refuses these only when it sends (InvalidURL), after the URL was taken
+        return f"{_character(url, bad.start())} is not allowed in a URL; expected an https:// URL"
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 - a port that is not a number from 0 to 65535 raises ValueError here
+    except ValueError as error:  # "Invalid IPv6 URL", "Port could not be cast to integer value"
+        return f"is not a URL ({error}); expected an https:// URL (GitHub's API)"
+    if parts.scheme not in ("https", "http"):
+        # urllib would also open file: and ftp: URLs, and send them the token.
+        return "expected an https:// URL (GitHub's API)"
+    if not parts.hostname:
+        return "has no host; expected an https:// URL (GitHub's API)"
+    if parts.query or parts.fragment:  # the API's paths are appended: they would land in the query
+        return "has a query or fragment; expected the API's base URL (https://api.github.com)"
+    return None
 
 
 def author_may_write(issue: dict[str, Any], get: Callable[[str], Any], refused: type[Exception]) -> bool:
