@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 import json
 import math
 import time
@@ -240,15 +241,8 @@ def test_hostile_tokens_are_refused_with_the_reason(issuer, keys, make, reason):
 def test_a_flood_of_unknown_key_ids_reads_the_jwks_once(issuer, monkeypatch):
     fetched = []
 
-    class Response:
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *_):
-            return False
-
-        def read(self):
-            return json.dumps(issuer.jwks()).encode()
+    def Response() -> io.BytesIO:  # stands in for the answer urlopen gives
+        return io.BytesIO(json.dumps(issuer.jwks()).encode())  # a file-like answer, read in parts
 
     monkeypatch.setattr(
         stop_job.urllib.request, "urlopen", lambda url, timeout: fetched.append(url) or Response()

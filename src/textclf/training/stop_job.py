@@ -44,11 +44,13 @@ import base64
 import contextlib
 import hashlib
 import hmac
+import http.client
 import json
 import math
 import os
 import re
 import time
+import urllib.parse
 import urllib.request
 from typing import Any
 
@@ -57,6 +59,11 @@ CLOCK_SKEW_SECONDS = 60
 MIN_RSA_BITS = 2048
 MAX_TOKEN_CHARS = 8192
 JWKS_TIMEOUT_SECONDS = 5
+# The issuer's key set is a few kilobytes (GitHub's holds two or three RSA keys): read at most this
+# much, within this long in all (the timeout above is per read of the socket), so an endless or
+# trickled answer (or JWKS_URL=file:///dev/zero) costs neither the function's memory nor its time.
+MAX_JWKS_BYTES = 1024**2
+JWKS_DEADLINE_SECONDS = 10
 # A token naming a key not seen yet makes the function read the JWKS again (key rotation), at most
 # once in this long: a flood of made-up key ids costs one fetch a minute, not one each.
 JWKS_REFETCH_SECONDS = 60
@@ -224,13 +231,52 @@ def _issuer_keys(kid: str) -> dict[str, tuple[int, int]]:
         return _cached_keys
     issuer = os.environ.get("TOKEN_ISSUER", GITHUB_ISSUER)
     url = os.environ.get("JWKS_URL") or f"{issuer}/.well-known/jwks"
+    problem = _jwks_url_problem(url)
+    if problem:
+        raise Refused(
+            f"JWKS_URL {_shown(url)} (or TOKEN_ISSUER's /.well-known/jwks) {problem}: terraform/lambda.tf "
+            "sets it from github_oidc_jwks_url"
+        )
     try:
-        with urllib.request.urlopen(url, timeout=JWKS_TIMEOUT_SECONDS) as response:
-            keys = public_keys(json.loads(response.read()))
-    except (OSError, ValueError, RecursionError) as error:  # unreachable, not JSON: nothing verifies
+        body = _read_bounded(url)
+        keys = public_keys(json.loads(body))
+    # Unreachable, timed out, not JSON: nothing verifies. http.client's own errors (InvalidURL, a body
+    # cut short: IncompleteRead) are HTTPException, which is not an OSError.
+    except (OSError, ValueError, RecursionError, http.client.HTTPException) as error:
         raise Refused(f"could not read the issuer's keys from {url}: {error}") from None
     _cached_keys, _fetched_at = keys, time.monotonic()
     return _cached_keys
+
+
+def _jwks_url_problem(url: str) -> str | None:
+    """Why `url` is no http(s) URL to read keys from (urllib also opens file:, ftp: and data: URLs)."""
+    if re.search(r"[^\x21-\x7E]", url):
+        return "holds a space, a control or a non-ASCII character"
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 - a port that is not a number from 0 to 65535 raises ValueError here
+    except ValueError as error:  # "Invalid IPv6 URL", "Port could not be cast to integer value"
+        return f"is not a URL ({error})"
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        return "is not an https:// URL with a host"
+    return None
+
+
+def _read_bounded(url: str) -> bytes:
+    """The answer at `url`: at most MAX_JWKS_BYTES, within JWKS_DEADLINE_SECONDS; else ValueError."""
+    deadline = time.monotonic() + JWKS_DEADLINE_SECONDS
+    chunks: list[bytes] = []
+    size = 0
+    with urllib.request.urlopen(url, timeout=JWKS_TIMEOUT_SECONDS) as response:
+        read = getattr(response, "read1", response.read)  # read1: what one read of the socket returns
+        while chunk := read(64 * 1024):
+            size += len(chunk)
+            if size > MAX_JWKS_BYTES:
+                raise ValueError(f"the answer is longer than {MAX_JWKS_BYTES} bytes (a key set is a few KB)")
+            if time.monotonic() > deadline:
+                raise ValueError(f"the answer took longer than {JWKS_DEADLINE_SECONDS} s")
+            chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _kid(token: str) -> str:
@@ -359,7 +405,7 @@ EBS_ONLY_FAMILIES = {
 # sections' own field bounds, so the two cannot drift apart.
 HYPERPARAMETER_BOUNDS: dict[str, dict[str, Any]] = {
     "max_length": {"kind": "integer", "ge": 8, "le": 512},
-    "epochs": {"kind": "number", "gt": 0, "le": 10_000},
+    "epochs": {"kind": "number", "ge": 0.01, "le": 10_000},
     "batch_size": {"kind": "integer", "ge": 1, "le": 1024},
     "learning_rate": {"kind": "number", "gt": 0, "lt": 1},
     "weight_decay": {"kind": "number", "ge": 0, "lt": 1},

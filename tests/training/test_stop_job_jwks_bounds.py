@@ -1,0 +1,120 @@
+"""The stop-training function reads the issuer's keys only from an http(s) URL it can send to, at
+most a megabyte within a deadline, and refuses anything else with a reason, never an exception
+Lambda would retry (R13B-1: `JWKS_URL=https://host:abc/jwks` raised http.client.InvalidURL;
+R13B-3: the answer was read whole, so `file:///dev/zero` or an endless answer took the memory)."""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from tests.github_issuer import Issuer
+from textclf.training import stop_job
+
+
+@pytest.fixture(autouse=True)
+def no_cached_keys(monkeypatch) -> None:
+    monkeypatch.setattr(stop_job, "_cached_keys", {})
+    monkeypatch.setattr(stop_job, "_fetched_at", -math.inf)
+
+
+def serve(body: bytes, seconds_per_byte: float = 0.0) -> tuple[ThreadingHTTPServer, str]:
+    """An issuer answering `body` (no Content-Length), one byte every `seconds_per_byte` if set."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            try:
+                if not seconds_per_byte:
+                    self.wfile.write(body)
+                    return
+                for index in range(len(body)):
+                    self.wfile.write(body[index : index + 1])
+                    self.wfile.flush()
+                    time.sleep(seconds_per_byte)
+            except OSError:  # the function stopped reading
+                pass
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}/.well-known/jwks"
+
+
+@pytest.fixture
+def issuer_at() -> Iterator:
+    servers: list[ThreadingHTTPServer] = []
+
+    def start(body: bytes, seconds_per_byte: float = 0.0) -> str:
+        server, url = serve(body, seconds_per_byte)
+        servers.append(server)
+        return url
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("https://host:abc/jwks", r"is not a URL \(Port could not be cast"),
+        ("https://host:99999/jwks", r"is not a URL \(Port out of range"),
+        ("https://[::1/jwks", r"is not a URL \(Invalid IPv6 URL\)"),
+        ("not a url", "holds a space, a control or a non-ASCII character"),
+        ("https://ho\u00e9st/jwks", "holds a space, a control or a non-ASCII character"),
+        ("ftp://example.com/jwks", "is not an https:// URL with a host"),
+        ("https:///jwks", "is not an https:// URL with a host"),
+    ],
+)
+def test_a_jwks_url_that_cannot_be_sent_is_refused_naming_the_setting(monkeypatch, url, reason):
+    monkeypatch.setenv("JWKS_URL", url)
+    with pytest.raises(stop_job.Refused, match=rf"^JWKS_URL .*{reason}.*github_oidc_jwks_url$"):
+        stop_job._issuer_keys("k1")
+
+
+def test_a_file_url_is_not_read_even_when_it_holds_a_key_set(monkeypatch, tmp_path):
+    """urllib opens file: URLs: `file:///dev/zero` read until the memory ended (R13B-3)."""
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(json.dumps(Issuer(kid="k1").jwks()))
+    monkeypatch.setenv("JWKS_URL", jwks.as_uri())
+    with pytest.raises(stop_job.Refused, match="is not an https:// URL with a host"):
+        stop_job._issuer_keys("k1")
+
+
+def test_an_answer_longer_than_a_megabyte_is_refused_not_read_whole(monkeypatch, issuer_at):
+    """A valid key set padded past MAX_JWKS_BYTES: the old code read it all (and any endless body)."""
+    body = json.dumps(Issuer(kid="k1").jwks()).encode() + b" " * (stop_job.MAX_JWKS_BYTES + 1)
+    monkeypatch.setenv("JWKS_URL", issuer_at(body))
+    with pytest.raises(
+        stop_job.Refused, match=r"could not read the issuer's keys from .*longer than 1048576"
+    ):
+        stop_job._issuer_keys("k1")
+
+
+def test_a_trickled_answer_is_refused_after_the_deadline(monkeypatch, issuer_at):
+    """The socket timeout is per read: a byte every 0.02 s never reaches it (R13B-3)."""
+    body = json.dumps({"keys": []}).encode() + b" " * 200
+    monkeypatch.setattr(stop_job, "JWKS_DEADLINE_SECONDS", 0.5)
+    monkeypatch.setenv("JWKS_URL", issuer_at(body, seconds_per_byte=0.02))
+    started = time.monotonic()
+    with pytest.raises(stop_job.Refused, match=r"took longer than 0\.5 s"):
+        stop_job._issuer_keys("k1")
+    assert time.monotonic() - started < 3
+
+
+def test_a_key_set_within_the_bounds_is_read(monkeypatch, issuer_at):
+    monkeypatch.setenv("JWKS_URL", issuer_at(json.dumps(Issuer(kid="k1").jwks()).encode()))
+    assert set(stop_job._issuer_keys("k1")) == {"k1"}
