@@ -6,25 +6,39 @@ that names the file, row or setting to fix when its input is wrong.
 
 from __future__ import annotations
 
-import argparse
-import contextlib
-import errno
-import os
-import re
 import sys
-import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
 
-from textclf.config import PARAMS_FILE, Params, ParamsError, load_params
-from textclf.interrupt import reader_gone
+# A Ctrl-C in a command's first tenths of a second showed Python's stack instead of "interrupted"
+# (R13A-1): the console script imports this module before main() runs, and the module loaded config
+# (pydantic) at the top. Now only the standard library and textclf.interrupt (standard library only)
+# load here, guarded, and every other import is inside the function that needs it, which runs
+# within main()'s guard.
+try:
+    import argparse
+    import contextlib
+    import errno
+    import os
+    import re
+    import time
+    from collections.abc import Callable, Iterator
+    from pathlib import Path
+    from typing import TYPE_CHECKING
 
-# Errors the user can act on: printed without a traceback.
-USER_ERRORS: tuple[type[BaseException], ...] = (ParamsError,)
+    from textclf.interrupt import interrupted_message, reader_gone
+except KeyboardInterrupt:
+    from textclf.interrupt import interrupted_message
+
+    print(f"[textclf] {interrupted_message()}", file=sys.stderr, flush=True)
+    raise SystemExit(130) from None
+
+if TYPE_CHECKING:
+    from textclf.config import Params
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
+    """Errors the user can act on: printed without a traceback."""
     from textclf.batch.job import BatchError
+    from textclf.config import ParamsError
     from textclf.pipeline.modeling import ModelNotFoundError
     from textclf.pipeline.prepare import DataError
     from textclf.pipeline.sample_data import SampleDataError
@@ -42,7 +56,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from textclf.training.sagemaker import SageMakerError
 
     return (
-        *USER_ERRORS,
+        ParamsError,
         DataError,
         ModelNotFoundError,
         SampleDataError,
@@ -90,6 +104,8 @@ NEEDS: dict[str, tuple[str, ...]] = {
 def _params_path(args: argparse.Namespace) -> Path:
     """--params as given: a path other than the default that names nothing is the option's fault
     (`--params /nonexistent` was told to run from the repository root)."""
+    from textclf.config import PARAMS_FILE, ParamsError
+
     option = "--params (or TEXTCLF_PARAMS)" if args.command == "serve" else "--params"
     path = Path(args.params)
     if not args.params.strip():
@@ -109,6 +125,8 @@ def _params_path(args: argparse.Namespace) -> Path:
 
 def _load(args: argparse.Namespace) -> Params:
     """params.yaml with the sections this command reads (NEEDS)."""
+    from textclf.config import load_params
+
     _params_path(args)
     params = load_params(args.params, needs=NEEDS.get(args.command, ()))
     if args.command == "train" and params.train_backend == "sagemaker":
@@ -413,6 +431,7 @@ def cmd_prepare(args: argparse.Namespace) -> None:
 def _model_params(args: argparse.Namespace) -> Params:
     """params.yaml, with model.max_length checked against the model's own limit when that is on
     disk (a longer input would fail deep inside training or evaluation)."""
+    from textclf.config import ParamsError
     from textclf.pipeline.modeling import input_limit
 
     path = args.params
@@ -894,9 +913,32 @@ def _comparison_args(command: argparse.ArgumentParser) -> argparse.ArgumentParse
     return command
 
 
+class _Command(argparse.ArgumentParser):
+    """A subcommand's parser that can take arguments from a module loaded only when that subcommand
+    is the one parsed: argparse hands the words after the command's name to its parse_known_args
+    (`textclf gate` loaded the inference server and numpy to list `serve`'s flags; R13A-1)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.deferred: list[Callable[[argparse.ArgumentParser], None]] = []
+
+    def parse_known_args(self, args=None, namespace=None):
+        while self.deferred:
+            self.deferred.pop(0)(self)
+        return super().parse_known_args(args, namespace)
+
+
+def _serve_arguments(command: argparse.ArgumentParser) -> None:
+    from textclf.serving import server
+
+    server.add_arguments(command)
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from textclf.config import PARAMS_FILE
+
     parser = argparse.ArgumentParser(prog="textclf", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Command)
 
     def add(name: str, handler: Callable, help_text: str, params: bool = True) -> argparse.ArgumentParser:
         command = sub.add_parser(name, help=help_text, description=help_text)
@@ -978,9 +1020,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="record: the full git commit (40 hex digits) of the released model, one with a published model",
     )
     champ.add_argument("--metrics", default="metrics/eval.json", help="record: metrics file (%(default)s)")
-    from textclf.serving import server  # light: torch loads only when the server starts
-
-    server.add_arguments(add("serve", cmd_serve, "Run the inference server (GET /ping, POST /invocations)"))
+    serve = add("serve", cmd_serve, "Run the inference server (GET /ping, POST /invocations)")
+    serve.deferred.append(_serve_arguments)  # its flags load the server module (numpy): `serve` only
     redeploy = add("redeploy", cmd_redeploy, "Run the endpoint-redeploy Lambda handler locally", params=False)
     redeploy.add_argument("--event", required=True, help="JSON event file (schema: textclf.release.redeploy)")
     _release_commands(add)
@@ -1162,6 +1203,17 @@ def _is_terminal(stream) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Ctrl-C (or SIGINT from a process group: make, dvc) is "interrupted" and 130 from the first line
+    # on: building the parser loads config (pydantic) and reading the arguments a command's modules, a
+    # few tenths of a second a person who presses it right after Enter lands in (R13A-1).
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        log(interrupted_message())
+        return 130
+
+
+def _main(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
     # An error a person reads in a terminal is folded at 100 columns, whatever the command (a refusal
     # naming a file, a row and what to do runs to 300 columns), and so is a newcomer's first command's
@@ -1173,13 +1225,12 @@ def main(argv: list[str] | None = None) -> int:
     folded = folded_output if terminal or getattr(args, "fold_errors", False) else contextlib.nullcontext
     try:
         args.handler(args)
+    except KeyboardInterrupt:
+        raise  # main's; before _user_errors() below loads the modules of every command
     except _user_errors() as error:
         with folded():
             log(f"error: {error}")
         return 2
-    except KeyboardInterrupt:
-        log(_interrupted())
-        return 130
     except BrokenPipeError:  # the program reading this one's output went first: no file is at fault
         code = reader_gone()
         log("stopped: the program reading this command's output closed it first; run the command again")
@@ -1190,21 +1241,6 @@ def main(argv: list[str] | None = None) -> int:
             log(f"error: {where}{error.strerror or error}; check the path, its permissions and free space")
         return 2
     return 0
-
-
-def _interrupted() -> str:
-    """What an interrupted command leaves. A stage that `dvc repro` runs (DVC names it in DVC_STAGE,
-    dvc/stage/run.py) has lost its outputs: DVC removes them before the stage runs."""
-    stage = os.environ.get("DVC_STAGE", "")
-    if not stage.isidentifier():
-        return "interrupted"
-    # dvc.yaml's `cache: false` outputs (metrics, plots) are git's: `dvc checkout` has no copy of them.
-    resumes = " (training resumes from its last checkpoint in work/)" if stage == "train" else ""
-    return (
-        f"interrupted: DVC removed the {stage} stage's outputs before it ran; as last committed, `dvc "
-        "checkout` brings back those DVC caches (models/model, data/prepared) and `git checkout -- "
-        f"metrics plots` those git tracks; `make repro` runs the stage again{resumes}"
-    )
 
 
 if __name__ == "__main__":

@@ -64,3 +64,20 @@ def reader_gone() -> int:
     with contextlib.suppress(OSError, ValueError, AttributeError):
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return READER_GONE_EXIT
+
+
+def interrupted_message() -> str:
+    """What an interrupted `textclf` command says it leaves. A stage that `dvc repro` runs (DVC names
+    it in DVC_STAGE, dvc/stage/run.py) has lost its outputs: DVC removes them before the stage runs.
+    Here, with the standard library only, so that the command line says it however early the
+    interruption comes (while it still imports its modules: R13A-1)."""
+    stage = os.environ.get("DVC_STAGE", "")
+    if not stage.isidentifier():
+        return "interrupted"
+    # dvc.yaml's `cache: false` outputs (metrics, plots) are git's: `dvc checkout` has no copy of them.
+    resumes = " (training resumes from its last checkpoint in work/)" if stage == "train" else ""
+    return (
+        f"interrupted: DVC removed the {stage} stage's outputs before it ran; as last committed, `dvc "
+        "checkout` brings back those DVC caches (models/model, data/prepared) and `git checkout -- "
+        f"metrics plots` those git tracks; `make repro` runs the stage again{resumes}"
+    )

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from textclf import cli
+from textclf.interrupt import interrupted_message
 
 
 @pytest.mark.parametrize("stopping", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
@@ -44,20 +44,20 @@ def test_the_filter_outlives_ctrl_c_and_passes_the_last_lines_on(stopping: signa
 )
 def test_an_interrupted_stage_says_what_dvc_removed(stage: str, said: str, monkeypatch) -> None:
     monkeypatch.setenv("DVC_STAGE", stage)
-    assert cli._interrupted().startswith(said)
-    assert stage == "train" or cli._interrupted() == "interrupted"
+    assert interrupted_message().startswith(said)
+    assert stage == "train" or interrupted_message() == "interrupted"
 
 
 def test_the_advice_names_what_brings_each_kind_of_output_back(monkeypatch) -> None:
     # A newcomer's `dvc checkout` brought back models/model only: metrics and plots are dvc.yaml's
     # `cache: false` outputs, git's files.
     monkeypatch.setenv("DVC_STAGE", "train")
-    said = cli._interrupted()
+    said = interrupted_message()
     assert "`dvc checkout` brings back those DVC caches (models/model, data/prepared)" in said
     assert "`git checkout -- metrics plots` those git tracks" in said
     assert said.endswith("(training resumes from its last checkpoint in work/)")
     monkeypatch.setenv("DVC_STAGE", "evaluate")
-    assert "checkpoint" not in cli._interrupted()
+    assert "checkpoint" not in interrupted_message()
 
 
 def test_a_reader_gone_first_is_said_so_not_blamed_on_a_path() -> None:
