@@ -25,12 +25,12 @@ NOW = 1_800_000_000.0
         (7, "event: expected an object"),
         ({"window_end_ms": math.inf}, "window_end_ms must be a whole number"),
         ({"window_end_ms": math.nan}, "window_end_ms must be a whole number"),
-        ({"window_end_ms": 10**400}, "got a number of more than 18 digits"),
+        ({"window_end_ms": 10**400}, "window_end_ms a number of more than 18 digits"),
         ({"window_end_ms": "1700000000000"}, "window_end_ms must be a whole number"),
         ({"window_end_ms": True}, "window_end_ms must be a whole number"),
         ({"window_end_ms": -5}, "window_end_ms must be a whole number"),
         ({"window_end_ms": 1.5e12}, "window_end_ms must be a whole number"),
-        ({"window_end_ms": int(NOW * 1000) + 3 * 86_400_000}, "not in the future by more than a day"),
+        ({"window_end_ms": int(NOW * 1000) + 3 * 86_400_000}, "is more than 2 hours ahead"),
     ],
 )
 def test_a_malformed_event_is_a_drift_error_naming_it(event, message):
@@ -40,7 +40,7 @@ def test_a_malformed_event_is_a_drift_error_naming_it(event, message):
 
 def test_no_event_or_no_end_is_now_and_an_end_is_taken_as_given():
     assert drift.window_end(None, NOW) == drift.window_end({}, NOW) == int(NOW * 1000)
-    assert drift.window_end({"window_end_ms": 1_700_000_000_000}, NOW) == 1_700_000_000_000
+    assert drift.window_end({"window_end_ms": 1_799_000_000_000}, NOW) == 1_799_000_000_000
 
 
 @pytest.mark.parametrize("value", ["inf", "nan", "-1", "0", "1e400", "ten", "100000000000"])

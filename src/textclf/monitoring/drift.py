@@ -264,6 +264,7 @@ def _env_count(name: str, default: int, maximum: int) -> int:
 
 
 ENDPOINT_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
+COMMIT = re.compile(r"[0-9a-f]{7,40}")
 
 
 def settings_from_env() -> dict[str, Any]:
@@ -371,8 +372,14 @@ def live_reference(s3: Any, bucket: str) -> tuple[str, dict[str, Any]]:
         s3, bucket, "production/deployment.json", "nothing was promoted yet: no live model to compare with"
     )
     commit = deployment.get("commit") if isinstance(deployment, dict) else None
-    if not isinstance(commit, str) or not commit:
-        raise DriftError(f"s3://{bucket}/production/deployment.json: no commit: promote writes it")
+    # The commit names the S3 key read next: only what promote writes (a git commit id, 7 to 40
+    # lowercase hex digits, the redeploy function's COMMIT rule), so no "../x", lone surrogate
+    # (UnicodeEncodeError inside botocore) or 2,000 characters reaches the request.
+    if not isinstance(commit, str) or not COMMIT.fullmatch(commit):
+        raise DriftError(
+            f"s3://{bucket}/production/deployment.json: commit {_shown(commit)} is not a git commit id "
+            "(7 to 40 lowercase hex digits): promote writes it; promote the live model again"
+        )
     key = f"models/{commit}/reference.json"
     hint = (
         "the live model was published without its reference (metrics/reference.json): publish it "
@@ -410,11 +417,19 @@ def publish(cloudwatch: Any, namespace: str, endpoint: str, summary: dict[str, A
 # https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_Target.html): without it the check
 # would get the whole scheduled event, and any key it ignored would be a setting silently not applied.
 EVENT_KEYS = ("window_end_ms",)
+# The check publishes its numbers at the window's end, and CloudWatch takes a data point's time stamp
+# "as much as two weeks before the current date, and as much as 2 hours after the current day and
+# time" (PutMetricData, https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricData.html):
+# a replay outside that is refused before the window is read, not after. The earliest end leaves the
+# run its longest time (a Lambda runs at most 900 s) before it publishes.
+REPLAY_BACK_MS = 14 * 24 * 3600 * 1000 - 900 * 1000
+REPLAY_AHEAD_MS = 2 * 3600 * 1000
 
 
 def window_end(event: Any, now: float) -> int:
-    """The window's end in epoch milliseconds: the event's `window_end_ms` (a replay) or now. A
-    malformed event is a DriftError naming the field, not arithmetic on whatever it holds."""
+    """The window's end in epoch milliseconds: the event's `window_end_ms` (a replay, within the last
+    14 days and at most 2 hours ahead: REPLAY_BACK_MS) or now. A malformed event is a DriftError
+    naming the field, not arithmetic on whatever it holds."""
     if event is None:
         event = {}
     if not isinstance(event, dict):
@@ -433,13 +448,28 @@ def window_end(event: Any, now: float) -> int:
     value = event.get("window_end_ms")
     if value is None:
         return int(now * 1000)
-    latest = int(now * 1000) + 24 * 3600 * 1000
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= latest:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise DriftError(
-            "event: window_end_ms must be a whole number of milliseconds since 1970, not in the future "
-            f"by more than a day (got {_shown(value)})"
+            f"event: window_end_ms must be a whole number of milliseconds since 1970 (got {_shown(value)})"
+        )
+    now_ms = int(now * 1000)
+    if not now_ms - REPLAY_BACK_MS <= value <= now_ms + REPLAY_AHEAD_MS:
+        raise DriftError(
+            f"event: window_end_ms {_shown(value)} ({_utc(value)}) is "
+            f"{'more than 2 hours ahead' if value > now_ms else 'more than 14 days back'}: a replay's "
+            "window must end within the last 14 days (less the run's 15 minutes) and at most 2 hours "
+            "from now, as CloudWatch takes the check's metrics only then (PutMetricData)"
         )
     return value
+
+
+def _utc(epoch_ms: int) -> str:
+    from datetime import UTC, datetime
+
+    try:
+        return datetime.fromtimestamp(epoch_ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (OverflowError, OSError, ValueError):  # beyond the year 9999
+        return "beyond the year 9999"
 
 
 def _shown(value: Any) -> str:
