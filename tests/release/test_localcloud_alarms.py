@@ -39,10 +39,12 @@ def age(name: str, seconds: float = 120) -> None:
 
 
 def errors(cloudwatch, count: float, dimensions=DIMENSIONS) -> None:
-    cloudwatch.put_metric_data(
-        Namespace="AWS/SageMaker",
-        MetricData=[{"MetricName": "Invocation5XXErrors", "Dimensions": dimensions, "Value": count}],
-    )
+    """SageMaker's errors, published as the local cloud's SageMaker publishes them (AWS/ namespaces
+    are AWS's own: PutMetricData refuses them)."""
+    from moto.cloudwatch.models import cloudwatch_backends
+
+    datum = {"MetricName": "Invocation5XXErrors", "Dimensions": dimensions, "Value": count}
+    cloudwatch_backends["123456789012"]["us-east-1"].put_metric_data("AWS/SageMaker", [datum])
 
 
 def state(cloudwatch, name: str) -> str:
@@ -162,3 +164,62 @@ def test_an_endpoint_answers_on_its_old_config_while_it_updates(world):
         endpoints.SETTINGS.update(saved)
     assert answer["ResponseMetadata"]["HTTPStatusCode"] == 200
     assert json.loads(answer["Body"].read())["predictions"]
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        ({"Period": 604_860, "EvaluationPeriods": 1}, "at most seven days"),
+        ({"Period": 3000, "EvaluationPeriods": 30}, "at most one day"),
+        ({"Period": 60, "EvaluationPeriods": 1441}, "at most one day"),
+        ({"Period": 7}, "Period 7 is not valid"),
+        ({"Period": 90}, "Period 90 is not valid"),
+        ({"EvaluationPeriods": 2, "DatapointsToAlarm": 3}, "DatapointsToAlarm must be less than or equal"),
+    ],
+)
+def test_an_alarm_cloudwatch_would_refuse_is_refused(aws_env, settings, expected):
+    """R13B-6: Period x EvaluationPeriods at most 604,800 s (86,400 s under an hour's Period), a
+    Period of 10, 20, 30 or a multiple of 60: what applies here applies on AWS."""
+    from botocore.exceptions import ClientError
+
+    cloudwatch = boto3.client("cloudwatch")
+    with pytest.raises(ClientError, match=expected) as caught:
+        make_alarm(cloudwatch, "too-long", **settings)
+    assert caught.value.response["Error"]["Code"] == "ValidationError"
+    assert cloudwatch.describe_alarms(AlarmNames=["too-long"])["MetricAlarms"] == []
+
+
+@pytest.mark.parametrize(
+    ("settings", "evaluation_periods"),
+    [({"Period": 20}, 1), ({"Period": 604_800}, 1), ({"Period": 3600}, 168)],
+)
+def test_an_alarm_within_cloudwatchs_bounds_is_created(aws_env, settings, evaluation_periods):
+    cloudwatch = boto3.client("cloudwatch")
+    make_alarm(cloudwatch, "fits", EvaluationPeriods=evaluation_periods, **settings)
+    assert cloudwatch.describe_alarms(AlarmNames=["fits"])["MetricAlarms"][0]["Period"] == settings["Period"]
+
+
+def test_metric_data_cloudwatch_would_refuse_is_refused(aws_env):
+    """R13B-6: PutMetricData takes finite values within 2^360, time stamps at most two weeks back and
+    two hours ahead, and no AWS/ namespace; moto stored them all."""
+    from botocore.exceptions import ClientError
+
+    cloudwatch = boto3.client("cloudwatch")
+    now = datetime.now(UTC)
+    refused = [
+        ("textclf/Drift", {"Value": float("inf")}, "MetricData.member.1.Value is invalid"),
+        ("textclf/Drift", {"Value": 1e300}, "MetricData.member.1.Value is invalid"),
+        ("textclf/Drift", {"Values": [1.0, -1e300]}, "MetricData.member.1.Values is invalid"),
+        ("textclf/Drift", {"Value": 1.0, "Timestamp": now - timedelta(days=15)}, "within the past two weeks"),
+        ("textclf/Drift", {"Value": 1.0, "Timestamp": now + timedelta(hours=3)}, "no more than two hours"),
+        ("AWS/Foo", {"Value": 1.0}, "parameter Namespace is invalid"),
+    ]
+    for namespace, datum, expected in refused:
+        with pytest.raises(ClientError, match=expected) as caught:
+            cloudwatch.put_metric_data(Namespace=namespace, MetricData=[{"MetricName": "Drifted", **datum}])
+        assert caught.value.response["Error"]["Code"] == "InvalidParameterValue"
+    assert cloudwatch.list_metrics(MetricName="Drifted")["Metrics"] == []
+
+    for datum in ({"Value": 1e100}, {"Value": 0.0, "Timestamp": now - timedelta(days=13)}):
+        cloudwatch.put_metric_data(Namespace="textclf/Drift", MetricData=[{"MetricName": "Drifted", **datum}])
+    assert cloudwatch.list_metrics(MetricName="Drifted")["Metrics"]  # both stored

@@ -23,6 +23,15 @@ Amazon CloudWatch alarms" describes it:
 
 Not modelled: metric math alarms, anomaly detection, composite alarms, M-of-N across
 non-consecutive evaluations, and `EvaluateLowSampleCountPercentile`.
+
+moto also takes what CloudWatch refuses, so a setting that fails on AWS applied here (issue 27,
+R13B-6); refused here as CloudWatch does, before moto stores anything (`refuse_alarm`,
+`refuse_metric_data`): an alarm's Period other than 10, 20, 30 or a multiple of 60, a total
+evaluation period (Period x EvaluationPeriods) over seven days, or over one day with a Period under
+an hour, DatapointsToAlarm above EvaluationPeriods; metric data in a namespace beginning with
+`AWS/`, a value that is not finite or outside -2^360..2^360, a time stamp more than two weeks back
+or two hours ahead. The data the local cloud publishes itself (SageMaker's invocation metrics,
+metric filters, EventBridge) goes to the backend directly, as AWS's services do.
 """
 
 from __future__ import annotations
@@ -141,9 +150,134 @@ def _notify(backend: Any, alarm: Any) -> None:
             continue
 
 
+# PutMetricAlarm, Period: "Valid values are 10, 20, 30, and any multiple of 60 ... An alarm's total
+# current evaluation period can be no longer than seven days, so Period multiplied by
+# EvaluationPeriods can't be more than 604,800 seconds. For alarms with a period of less than one
+# hour (3,600 seconds), the total evaluation period can't be longer than one day (86,400 seconds)"
+# (CloudWatch API reference, PutMetricAlarm,
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html).
+HIGH_RESOLUTION_PERIODS = (10, 20, 30)
+MAX_EVALUATION_S = 7 * 86_400
+MAX_EVALUATION_SHORT_PERIOD_S = 86_400
+# PutMetricData: "Values must be in the range of -2^360 to 2^360. In addition, special values (for
+# example, NaN, +Infinity, -Infinity) are not supported"; "time stamps that are as much as two weeks
+# before the current date, and as much as 2 hours after the current day and time" (CloudWatch API
+# reference, PutMetricData, https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricData.html);
+# Namespace: "You cannot specify a namespace that begins with "AWS/". Namespaces that begin with
+# "AWS/" are reserved for other Amazon Web Services products" (its earlier text; today's says "you
+# should not"): refused here, so a metric the project publishes never lands among AWS's own.
+MAX_METRIC_VALUE = 2.0**360
+MAX_DATUM_AGE = timedelta(days=14)
+MAX_DATUM_AHEAD = timedelta(hours=2)
+
+
+def refuse_alarm(period: Any, evaluation_periods: Any, datapoints_to_alarm: Any) -> None:
+    """Raise CloudWatch's ValidationError for an alarm CloudWatch would not create."""
+    from moto.cloudwatch.exceptions import ValidationError
+
+    try:
+        period, evaluations = int(period), int(evaluation_periods)
+    except (TypeError, ValueError):
+        return  # absent (a metric math alarm sets its periods in Metrics): moto checks what is required
+    if period not in HIGH_RESOLUTION_PERIODS and (period <= 0 or period % 60):
+        raise ValidationError(f"Period {period} is not valid: use 10, 20, 30 or a multiple of 60 seconds")
+    total = period * evaluations
+    if total > MAX_EVALUATION_S:
+        raise ValidationError(
+            f"Period x EvaluationPeriods is {total} s: an alarm evaluates at most seven days "
+            f"({MAX_EVALUATION_S} s)"
+        )
+    if period < 3600 and total > MAX_EVALUATION_SHORT_PERIOD_S:
+        raise ValidationError(
+            f"Period x EvaluationPeriods is {total} s: with a Period under an hour an alarm evaluates at "
+            f"most one day ({MAX_EVALUATION_SHORT_PERIOD_S} s)"
+        )
+    if isinstance(datapoints_to_alarm, int) and datapoints_to_alarm > evaluations:
+        raise ValidationError("DatapointsToAlarm must be less than or equal to EvaluationPeriods")
+
+
+def _moment(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return _aware(value)
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, UTC)
+    if isinstance(value, str):
+        try:
+            return _aware(datetime.fromisoformat(value.replace("Z", "+00:00")))
+        except ValueError:
+            return None
+    return None
+
+
+def refuse_metric_data(namespace: Any, metric_data: list[Any], now: datetime) -> None:
+    """Raise CloudWatch's InvalidParameterValue for data CloudWatch would not take."""
+    from moto.cloudwatch.exceptions import InvalidParameterValue
+
+    if isinstance(namespace, str) and namespace.startswith("AWS/"):
+        raise InvalidParameterValue(
+            f"The value {namespace} for parameter Namespace is invalid: namespaces beginning with AWS/ "
+            "are reserved for AWS services"
+        )
+    for number, datum in enumerate(metric_data, start=1):
+        if not isinstance(datum, dict):
+            continue
+        named = {"Value": [datum.get("Value")], "Values": list(datum.get("Values") or [])}
+        statistics = datum.get("StatisticValues") or {}
+        for key in ("SampleCount", "Sum", "Minimum", "Maximum"):
+            named[f"StatisticValues.{key}"] = [statistics.get(key)] if isinstance(statistics, dict) else []
+        for field, values in named.items():
+            for value in values:
+                try:
+                    number_value = float(value)
+                except (TypeError, ValueError, OverflowError):
+                    continue  # absent, or not a number: moto's own checks answer
+                if not math.isfinite(number_value) or abs(number_value) > MAX_METRIC_VALUE:
+                    raise InvalidParameterValue(
+                        f"The value {value} for parameter MetricData.member.{number}.{field} is invalid: "
+                        "CloudWatch takes finite values from -2^360 to 2^360"
+                    )
+        moment = _moment(datum.get("Timestamp"))
+        if moment is not None and moment < now - MAX_DATUM_AGE:
+            raise InvalidParameterValue(
+                f"The parameter MetricData.member.{number}.Timestamp must specify a time within the past "
+                f"two weeks (got {moment.isoformat()})"
+            )
+        if moment is not None and moment > now + MAX_DATUM_AHEAD:
+            raise InvalidParameterValue(
+                f"The parameter MetricData.member.{number}.Timestamp must specify a time no more than two "
+                f"hours in the future (got {moment.isoformat()})"
+            )
+
+
+def _validated_requests() -> None:
+    from moto.cloudwatch.responses import CloudWatchResponse
+
+    put_metric_alarm, put_metric_data = (
+        CloudWatchResponse.put_metric_alarm,
+        CloudWatchResponse.put_metric_data,
+    )
+
+    def checked_alarm(self: Any) -> Any:
+        refuse_alarm(
+            self._get_param("Period"),
+            self._get_param("EvaluationPeriods"),
+            self._get_param("DatapointsToAlarm"),
+        )
+        return put_metric_alarm(self)
+
+    def checked_data(self: Any) -> Any:
+        refuse_metric_data(self._get_param("Namespace"), self._get_param("MetricData", []), datetime.now(UTC))
+        return put_metric_data(self)
+
+    CloudWatchResponse.put_metric_alarm = checked_alarm
+    CloudWatchResponse.put_metric_data = checked_data
+
+
 def install() -> None:
-    """Patch moto's CloudWatch alarm reads; called once before the local cloud starts."""
+    """Patch moto's CloudWatch alarm reads and writes; called once before the local cloud starts."""
     from moto.cloudwatch.models import Alarm, CloudWatchBackend
+
+    _validated_requests()
 
     original_init, original_update = Alarm.__init__, Alarm.update_state
 
