@@ -200,7 +200,7 @@ lint-python: $(INSTALLED) ## Lint Python (ruff check, ruff format --check)
 # work/ (checkpoints), build/, reports/, dvc_plots/ and the tools' caches. models/ itself stays,
 # with any folder of your own in it (a local base model). A path to remove that holds a file git
 # tracks, or that is a symbolic link, or that holds (links resolved) data.raw_dir or a local
-# model.name, or what a link inside them leads to (`python -m textclf.config keep` names them;
+# model.name, or what a link inside them leads to (`python -m textclf.cli clean-keep` names them;
 # without the venv only data/raw is checked), stops the target before anything is removed.
 # tests/workflows/test_make_clean.py checks the list against dvc.yaml.
 clean: ## Remove pipeline outputs and caches (keeps .venv, data, your own files and tracked files)
@@ -211,7 +211,7 @@ clean: ## Remove pipeline outputs and caches (keeps .venv, data, your own files 
 	in_git=$$(git rev-parse --is-inside-work-tree 2>/dev/null || true); remove=(); kept=(); keep=(); \
 	if [[ -x $(BIN)/python ]]; then \
 		listing=$$(mktemp); \
-		if ! $(BIN)/python -m textclf.config keep >"$$listing"; then rm -f -- "$$listing"; \
+		if ! $(BIN)/python -m textclf.cli clean-keep >"$$listing"; then rm -f -- "$$listing"; \
 			echo "make clean: cannot tell which folders hold data.raw_dir and model.name (above);" \
 				"nothing was removed. Correct params.yaml, or remove the folders yourself" >&2; exit 2; fi; \
 		while IFS= read -r -d '' setting && IFS= read -r -d '' folder; do keep+=("$$setting" "$$folder"); \

@@ -899,6 +899,15 @@ def cmd_rehearse(args: argparse.Namespace) -> None:
     rehearse.main(args.workflow, keep=args.keep)
 
 
+def cmd_clean_keep(args: argparse.Namespace) -> None:
+    """`make clean`'s list of what it must not remove (config.folders_to_keep), each as setting NUL
+    folder NUL. A command of its own, not `python -m textclf.config`, so that a Ctrl-C while it loads
+    says "interrupted" as every command does (R13A-1)."""
+    from textclf.config import folders_to_keep
+
+    sys.stdout.write("".join(f"{setting}\0{folder}\0" for setting, folder in folders_to_keep(args.params)))
+
+
 def _comparison_args(command: argparse.ArgumentParser) -> argparse.ArgumentParser:
     from textclf.review.champion import SOURCES
 
@@ -1025,6 +1034,10 @@ def build_parser() -> argparse.ArgumentParser:
     redeploy = add("redeploy", cmd_redeploy, "Run the endpoint-redeploy Lambda handler locally", params=False)
     redeploy.add_argument("--event", required=True, help="JSON event file (schema: textclf.release.redeploy)")
     _release_commands(add)
+    # Not listed in --help: the Makefile's clean recipe reads it.
+    keep = sub.add_parser("clean-keep", description=cmd_clean_keep.__doc__.splitlines()[0])
+    keep.add_argument("--params", default=str(PARAMS_FILE), help="params file (default: %(default)s)")
+    keep.set_defaults(handler=cmd_clean_keep)
     batch = add(
         "batch-predict",
         cmd_batch_predict,

@@ -1593,25 +1593,3 @@ def _linked_places(folder: str) -> list[tuple[str, str]]:
                 "keep: remove the folders it would clean yourself"
             )
     return found
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m textclf.config keep [PARAMS]`: folders_to_keep, each as setting NUL path NUL (the
-    Makefile's clean recipe reads them); exit 2 with the reason when the file cannot be read."""
-    import sys
-
-    args = sys.argv[1:] if argv is None else argv
-    if not args or args[0] != "keep" or len(args) > 2:
-        print("usage: python -m textclf.config keep [params.yaml]", file=sys.stderr)
-        return 2
-    try:
-        kept = folders_to_keep(*args[1:])
-    except ParamsError as error:
-        print(error, file=sys.stderr)
-        return 2
-    sys.stdout.write("".join(f"{setting}\0{folder}\0" for setting, folder in kept))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -7,6 +7,7 @@ the command (`from textclf.cli import main; sys.exit(main())`)."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ import pytest
 import textclf
 
 SRC = Path(textclf.__file__).resolve().parents[1]  # the code under test, in the child too
+REPO = Path(__file__).resolve().parents[2]
 
 CONSOLE_SCRIPT = """
 import sys
@@ -96,3 +98,38 @@ def test_only_serve_loads_the_server_module_to_read_its_flags(tmp_path) -> None:
     assert parsed("gate") == ["[]", "False None"]
     assert parsed("summary") == ["[]", "False None"]
     assert parsed("serve", "--port", "8081") == ["['numpy', 'textclf.serving.server']", "True 8081"]
+
+
+MODULE_RUN = """
+import runpy
+import sys
+
+class CtrlC:
+    def find_spec(self, name, path=None, target=None):
+        if name == "pydantic":
+            raise KeyboardInterrupt
+        return None
+
+sys.meta_path.insert(0, CtrlC())
+sys.argv = sys.argv[1:]
+runpy.run_module(sys.argv[0], run_name="__main__", alter_sys=True)
+"""
+
+
+def test_make_clean_interrupted_while_it_reads_params_says_interrupted(tmp_path) -> None:
+    """`make clean` lists the folders it must keep with Python (`python -m textclf.config keep` was
+    Python's stack on a Ctrl-C while it loaded): the Makefile's own command line, interrupted while
+    it loads pydantic."""
+    makefile = (REPO / "Makefile").read_text(encoding="utf-8")
+    recipe = makefile[makefile.index("\nclean:") :].split("\n\n")[0]
+    found = re.search(r"\$\(BIN\)/python -m ([\w.]+)((?: [\w-]+)*) >", recipe)
+    assert found, "the clean recipe no longer lists the folders to keep with $(BIN)/python -m"
+    done = subprocess.run(
+        [sys.executable, "-c", MODULE_RUN, found.group(1), *found.group(2).split()],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(SRC)},
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert (done.returncode, done.stderr) == (130, "[textclf] interrupted\n"), done.stderr[-2000:]
