@@ -236,3 +236,41 @@ def test_iam_condition_keys_are_on_the_requests_that_carry_them(aws_env):
         probe.attach_role_policy(RoleName="textclf-prod-target", PolicyArn=foreign)
     attached = iam.list_attached_role_policies(RoleName="textclf-prod-target")["AttachedPolicies"]
     assert [p["PolicyArn"] for p in attached] == [own]
+
+
+REGISTRY = "123456789012.dkr.ecr.us-east-1.amazonaws.com/textclf-serving"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"image": f"{REGISTRY}:x y"}, "Container.image contains invalid characters."),
+        ({"image": f"{REGISTRY}:a:b@c"}, "Container.image contains invalid characters."),
+        ({"image": f"{REGISTRY}@sha256:{'g' * 64}"}, "Container.image contains invalid characters."),
+        ({"image": f"{REGISTRY}:{'t' * 300}"}, "Container.image should be 255 characters or less"),
+        ({"name": "serve me"}, "Container.name contains invalid characters."),
+        ({"family": "textclf serving"}, "Family contains invalid characters."),
+    ],
+)
+def test_a_task_definition_ecs_refuses_by_its_names_is_refused(aws_env, change, message):
+    """R13B-11: RegisterTaskDefinition refuses an image (or family, container name) outside ECS's
+    rules, as ECS does; moto registered `repo:x y` and the roll moved the service to it."""
+    ecs = boto3.client("ecs")
+    container = {"name": "serve", "image": f"{REGISTRY}:abc1234", "memory": 512}
+    container.update({k: v for k, v in change.items() if k != "family"})
+    with pytest.raises(ClientError) as caught:
+        ecs.register_task_definition(family=change.get("family", "serving"), containerDefinitions=[container])
+    assert caught.value.response["Error"]["Code"] == "ClientException"
+    assert caught.value.response["Error"]["Message"] == message
+    assert ecs.list_task_definitions()["taskDefinitionArns"] == []
+
+
+@pytest.mark.parametrize(
+    "image", [f"{REGISTRY}:abc1234", f"{REGISTRY}@sha256:{'a' * 64}", "ubuntu", "quay.io/x/y:1#2"]
+)
+def test_a_task_definition_within_ecs_rules_is_registered(aws_env, image):
+    ecs = boto3.client("ecs")
+    ecs.register_task_definition(
+        family="serving", containerDefinitions=[{"name": "serve", "image": image, "memory": 512}]
+    )
+    assert len(ecs.list_task_definitions()["taskDefinitionArns"]) == 1

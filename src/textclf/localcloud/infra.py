@@ -4,11 +4,14 @@
   change (or replace) resources that are exactly as configured. Each patch stores what the request
   sent and adds it to the matching describe response, as AWS does.
 - DeleteModelPackageGroup, which `terraform destroy` calls.
+- RegisterTaskDefinition's names as ECS checks them (a family, container name or image moto took and
+  ECS refuses would pass here and fail on AWS).
 """
 
 from __future__ import annotations
 
 import functools
+import re
 from typing import Any
 
 
@@ -18,6 +21,7 @@ def install() -> None:
     _s3_eventbridge_notification()
     _sagemaker_model_network_isolation()
     _sagemaker_delete_model_package_group()
+    _ecs_task_definition_names()
 
 
 def _lambda_dead_letter_config() -> None:
@@ -112,3 +116,58 @@ def _sagemaker_delete_model_package_group() -> None:
         return EmptyResult()
 
     SageMakerResponse.delete_model_package_group = delete_model_package_group  # type: ignore[attr-defined]
+
+
+# RegisterTaskDefinition (ECS API reference, RegisterTaskDefinition and ContainerDefinition,
+# https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerDefinition.html): family and
+# container name "Up to 255 letters (uppercase and lowercase), numbers, underscores, and hyphens";
+# image "For images using tags (repository-url/image:tag), up to 255 characters total are allowed,
+# including letters (uppercase and lowercase), numbers, hyphens, underscores, colons, periods,
+# forward slashes, and number signs (#). For images using digests (repository-url/image@digest), the
+# 255 character limit applies only to the repository URL and image name ... the hash value after
+# sha256: must be exactly 64 characters (only letters A-F, a-f, and numbers 0-9 are allowed)". The
+# messages are ECS's ("Container.image contains invalid characters.", "Container.image should be 255
+# characters or less", "Family contains invalid characters.").
+ECS_NAME = re.compile(r"[A-Za-z0-9_-]{1,255}")
+ECS_IMAGE_CHARACTERS = re.compile(r"[A-Za-z0-9_\-:./#]+")
+ECS_IMAGE_DIGEST = re.compile(r"sha256:[A-Fa-f0-9]{64}")
+
+
+def ecs_definition_problem(family: Any, containers: Any) -> str | None:
+    """ECS's message for a task definition it refuses by its names, or None."""
+    if isinstance(family, str) and not ECS_NAME.fullmatch(family):
+        return "Family contains invalid characters."
+    for container in containers if isinstance(containers, list) else []:
+        if not isinstance(container, dict):
+            continue
+        name, image = container.get("name"), container.get("image")
+        if isinstance(name, str) and not ECS_NAME.fullmatch(name):
+            return "Container.name contains invalid characters."
+        if not isinstance(image, str):
+            continue
+        repository, at, digest = image.partition("@")
+        if at and not ECS_IMAGE_DIGEST.fullmatch(digest):
+            return "Container.image contains invalid characters."
+        if not ECS_IMAGE_CHARACTERS.fullmatch(repository):
+            return "Container.image contains invalid characters."
+        if len(repository) > 255:
+            return "Container.image should be 255 characters or less"
+    return None
+
+
+def _ecs_task_definition_names() -> None:
+    """RegisterTaskDefinition refuses (ClientException) a family, container name or image outside
+    ECS's rules; moto registered `repo:x y` as the serving image and the service moved to it."""
+    from moto.ecs.exceptions import EcsClientException
+    from moto.ecs.responses import EC2ContainerServiceResponse
+
+    original = EC2ContainerServiceResponse.register_task_definition
+
+    @functools.wraps(original)
+    def register_task_definition(self: EC2ContainerServiceResponse) -> Any:
+        problem = ecs_definition_problem(self._get_param("family"), self._get_param("containerDefinitions"))
+        if problem:
+            raise EcsClientException(problem)
+        return original(self)
+
+    EC2ContainerServiceResponse.register_task_definition = register_task_definition  # type: ignore[method-assign]
