@@ -14,11 +14,27 @@ from collections import Counter
 _CONTROL = re.compile(r"[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\u200b\ufeff]")
 
 
+# What shows as nothing on its own: controls, format characters (Cf: the zero-width joiner U+200D,
+# the word joiner U+2060, the soft hyphen U+00AD, bidirectional marks, tag characters), combining
+# marks with no letter to sit on (Mn, Me), separators, and the blanks of LABEL_REFUSED_BLANKS.
+_SHOWS_NOTHING = frozenset({"Cc", "Cf", "Mn", "Me", "Zs", "Zl", "Zp"})
+
+
 def normalise(text: str) -> str:
-    """One canonical form per message: NFC unicode, no control characters, single spaces."""
+    """One canonical form per message: NFC unicode, no control characters, single spaces; and ""
+    for a text with nothing visible in it (a lone U+200D was classified by the server and kept as a
+    training row, where a lone U+200B was empty: R13B-9), so that every reader's empty-text rule
+    (prepare's data.empty_text, the server's and batch-predict's 400) takes it as empty."""
     text = unicodedata.normalize("NFC", text)
     text = _CONTROL.sub(" ", text)
-    return " ".join(text.split())
+    text = " ".join(text.split())
+    return text if any(map(_shows, text)) else ""
+
+
+def _shows(character: str) -> bool:
+    return (
+        unicodedata.category(character) not in _SHOWS_NOTHING and ord(character) not in LABEL_REFUSED_BLANKS
+    )
 
 
 # What a label must not hold: it becomes a class name in labels.json, the summary, the report and
