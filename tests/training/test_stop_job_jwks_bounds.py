@@ -5,16 +5,16 @@ R13B-3: the answer was read whole, so `file:///dev/zero` or an endless answer to
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from tests.github_issuer import Issuer
+from tests.slow_answers import answering
 from textclf.training import stop_job
 
 
@@ -24,47 +24,16 @@ def no_cached_keys(monkeypatch) -> None:
     monkeypatch.setattr(stop_job, "_fetched_at", -math.inf)
 
 
-def serve(body: bytes, seconds_per_byte: float = 0.0) -> tuple[ThreadingHTTPServer, str]:
-    """An issuer answering `body` (no Content-Length), one byte every `seconds_per_byte` if set."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.end_headers()
-            try:
-                if not seconds_per_byte:
-                    self.wfile.write(body)
-                    return
-                for index in range(len(body)):
-                    self.wfile.write(body[index : index + 1])
-                    self.wfile.flush()
-                    time.sleep(seconds_per_byte)
-            except OSError:  # the function stopped reading
-                pass
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}/.well-known/jwks"
-
-
 @pytest.fixture
 def issuer_at() -> Iterator:
-    servers: list[ThreadingHTTPServer] = []
+    """The JWKS URL of an issuer answering `body` (no Content-Length), `size` bytes every `pause` s."""
+    with contextlib.ExitStack() as stack:
 
-    def start(body: bytes, seconds_per_byte: float = 0.0) -> str:
-        server, url = serve(body, seconds_per_byte)
-        servers.append(server)
-        return url
+        def start(body: bytes, size: int = 0, pause: float = 0.0) -> str:
+            pieces = [body[i : i + size] for i in range(0, len(body), size)] if size else [body]
+            return stack.enter_context(answering(pieces, None, pause)) + "/.well-known/jwks"
 
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+        yield start
 
 
 @pytest.mark.parametrize(
@@ -108,7 +77,7 @@ def test_a_trickled_answer_is_refused_after_the_deadline(monkeypatch, issuer_at)
     """The socket timeout is per read: a byte every 0.02 s never reaches it (R13B-3)."""
     body = json.dumps({"keys": []}).encode() + b" " * 200
     monkeypatch.setattr(stop_job, "JWKS_DEADLINE_SECONDS", 0.5)
-    monkeypatch.setenv("JWKS_URL", issuer_at(body, seconds_per_byte=0.02))
+    monkeypatch.setenv("JWKS_URL", issuer_at(body, size=1, pause=0.02))
     started = time.monotonic()
     with pytest.raises(stop_job.Refused, match=r"took longer than 0\.5 s"):
         stop_job._issuer_keys("k1")

@@ -37,12 +37,17 @@ import json
 import os
 import re
 import shutil
+import signal
 import tarfile
 import tempfile
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from textclf.s3uri import bucket_name_problem
 from textclf.serving import sigv4
@@ -58,10 +63,61 @@ CONTAINER_HOSTS = frozenset({"169.254.170.2", "169.254.170.23", "fd00:ec2::23", 
 REGION = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")  # us-east-1, us-gov-west-1, cn-north-1
 HEADER_SAFE = re.compile(r"[\x21-\x7e]+")  # what a key or token may hold in a request header
 CHUNK = 1 << 20
+# The download is bounded in time and size: the socket's timeout is per read, so an answer trickled
+# a few bytes at a time (or stalled and resumed) held the task for ever, and an endless one, or one
+# far larger than a model, filled its disk. An archive larger than MAX_ARCHIVE_BYTES, or than the
+# model folder's free space, is refused by its Content-Length before a byte is written.
+FETCH_SECONDS = 30 * 60
+MAX_ARCHIVE_BYTES = 20 * 1024**3
 
 
 class FetchError(ModelDirError):
     """The released model could not be downloaded, or is not the published bytes."""
+
+
+class Interrupted(FetchError):
+    """SIGTERM or SIGINT arrived while the model was fetched: the fetch stopped, nothing extracted."""
+
+
+class StopSignals:
+    """SIGTERM and SIGINT, recorded for the main thread to act on (`received`). While a download runs
+    (`interrupting`), the first one also raises Interrupted where the main thread is, which may be a
+    read of the socket that blocks for its whole timeout: the task stops when ECS asks it to (or a
+    person presses Ctrl-C), before ECS's SIGKILL leaves a partial archive in the model folder. The
+    handler appends to a list and sets a flag only: nothing that takes a lock."""
+
+    def __init__(self) -> None:
+        self.received: list[int] = []
+        self.raising = False
+
+    def install(self) -> StopSignals:
+        for number in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(number, self._handle)
+        return self
+
+    def _handle(self, signum: int, _frame: Any) -> None:
+        self.received.append(signum)
+        if self.raising:
+            self.raising = False  # one raise: a second signal while it unwinds is only recorded
+            raise Interrupted(self.message())
+
+    def message(self) -> str:
+        name = signal.Signals(self.received[0]).name if self.received else "a signal"
+        return f"{name} while fetching the model: stopped; nothing was extracted into the model folder"
+
+    def check(self) -> None:
+        """Interrupted if a signal was recorded."""
+        if self.received:
+            raise Interrupted(self.message())
+
+    @contextmanager
+    def interrupting(self) -> Iterator[None]:
+        self.check()
+        self.raising = True
+        try:
+            yield
+        finally:
+            self.raising = False
 
 
 def _url_problem(url: str) -> str | None:
@@ -211,8 +267,65 @@ def object_url(s3_url: str, env: dict[str, str], region: str) -> str:
     return f"https://{parsed.netloc}.s3.{region}.amazonaws.com/{key}"
 
 
-def fetch(model_dir: Path, s3_url: str, sha256: str, env: dict[str, str] | None = None) -> str:
-    """Download `s3_url` into `model_dir`, check its sha256, extract it. Returns the digest."""
+def _announced_size(answer: Any, s3_url: str, model_dir: Path) -> int | None:
+    """The answer's Content-Length, refused when no model is that large or the folder cannot hold it."""
+    length = answer.headers.get("Content-Length")
+    size = int(length) if length and length.isascii() and length.isdigit() else None
+    if size is not None and size > MAX_ARCHIVE_BYTES:
+        raise FetchError(
+            f"{s3_url}: S3 announces {size} bytes, more than a model archive's {MAX_ARCHIVE_BYTES}: check "
+            f"{URL_ENV} names the released model.tar.gz"
+        )
+    free = shutil.disk_usage(model_dir).free
+    if size is not None and size > free:
+        raise FetchError(
+            f"{s3_url}: {size} bytes do not fit in {model_dir} ({free} bytes free): give the task more "
+            "storage, or pass another folder (--model-dir, TEXTCLF_MODEL_DIR)"
+        )
+    return size
+
+
+def _download(
+    request: urllib.request.Request,
+    s3_url: str,
+    model_dir: Path,
+    archive: Any,
+    say: Callable[..., None] | None,
+) -> str:
+    """Stream the answer into `archive`, within FETCH_SECONDS and MAX_ARCHIVE_BYTES; its sha256."""
+    digest = hashlib.sha256()
+    with urllib.request.urlopen(request, timeout=60) as answer:
+        announced = _announced_size(answer, s3_url, model_dir)
+        if say is not None:
+            say(status="fetching", url=s3_url, bytes=announced)
+        limit = MAX_ARCHIVE_BYTES if announced is None else announced
+        deadline, size = time.monotonic() + FETCH_SECONDS, 0
+        read = getattr(answer, "read1", answer.read)  # read1: what arrived, not a whole CHUNK
+        while chunk := read(CHUNK):
+            size += len(chunk)
+            if size > limit:
+                raise FetchError(f"{s3_url}: the answer is longer than the {limit} bytes it may be")
+            if time.monotonic() > deadline:
+                raise FetchError(
+                    f"{s3_url}: the download took longer than {FETCH_SECONDS} s ({size} bytes read): "
+                    "check the task's network to S3 (AWS_ENDPOINT_URL if set)"
+                )
+            digest.update(chunk)
+            archive.write(chunk)
+    return digest.hexdigest()
+
+
+def fetch(
+    model_dir: Path,
+    s3_url: str,
+    sha256: str,
+    env: dict[str, str] | None = None,
+    stops: StopSignals | None = None,
+    say: Callable[..., None] | None = None,
+) -> str:
+    """Download `s3_url` into `model_dir`, check its sha256, extract it. Returns the digest. With
+    `stops` (installed), SIGTERM or SIGINT stops it (Interrupted); `say` is told when the download
+    starts (status "fetching", its size)."""
     env = dict(os.environ if env is None else env)
     expected = sha256.strip().lower()
     if len(expected) != 64 or any(c not in "0123456789abcdef" for c in expected):
@@ -236,13 +349,12 @@ def fetch(model_dir: Path, s3_url: str, sha256: str, env: dict[str, str] | None 
             f"{model_dir}: cannot hold the downloaded model ({error.strerror}); pass a writable folder "
             "(--model-dir, TEXTCLF_MODEL_DIR)"
         ) from None
-    digest = hashlib.sha256()
     with archive_file as archive:
         try:
-            with urllib.request.urlopen(request, timeout=60) as answer:
-                while chunk := answer.read(CHUNK):
-                    digest.update(chunk)
-                    archive.write(chunk)
+            with stops.interrupting() if stops is not None else _nothing():
+                found = _download(request, s3_url, model_dir, archive, say)
+        except FetchError:  # Interrupted too
+            raise
         except urllib.error.HTTPError as error:
             detail = error.read()[:300].decode("utf-8", "replace")
             raise FetchError(f"{s3_url}: S3 answered {error.code}: {detail}") from None
@@ -254,9 +366,11 @@ def fetch(model_dir: Path, s3_url: str, sha256: str, env: dict[str, str] | None 
                 "AWS_ENDPOINT_URL, AWS_REGION and the AWS keys"
             ) from None
         archive.flush()
-        if digest.hexdigest() != expected:
+        if stops is not None:
+            stops.check()  # a signal after the last byte: still nothing extracted
+        if found != expected:
             raise FetchError(
-                f"{s3_url} has sha256 {digest.hexdigest()}, but the release published {expected}: "
+                f"{s3_url} has sha256 {found}, but the release published {expected}: "
                 "refusing to serve other bytes than the reviewed ones"
             )
         with tempfile.TemporaryDirectory(dir=model_dir, prefix=".extract-") as staging:
@@ -265,6 +379,8 @@ def fetch(model_dir: Path, s3_url: str, sha256: str, env: dict[str, str] | None 
                     opened.extractall(staging, filter="data")
             except (tarfile.TarError, OSError) as error:
                 raise FetchError(f"{s3_url}: not a model archive ({error})") from None
+            if stops is not None:
+                stops.check()  # the folder is as it was
             try:
                 _move_in(Path(staging), model_dir)
             except OSError as error:
@@ -300,7 +416,14 @@ def _move_in(staging: Path, model_dir: Path) -> None:
         shutil.rmtree(aside, ignore_errors=True)
 
 
-def from_environment(model_dir: Path) -> str | None:
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield
+
+
+def from_environment(
+    model_dir: Path, stops: StopSignals | None = None, say: Callable[..., None] | None = None
+) -> str | None:
     """Fetch the model TEXTCLF_MODEL_URL names into `model_dir`, or do nothing when it is unset."""
     url = os.environ.get(URL_ENV, "").strip()
     if not url:
@@ -308,4 +431,4 @@ def from_environment(model_dir: Path) -> str | None:
     sha256 = os.environ.get(SHA256_ENV, "").strip()
     if not sha256:
         raise FetchError(f"{URL_ENV} is set without {SHA256_ENV}: a model is served only with its digest")
-    return fetch(model_dir, url, sha256)
+    return fetch(model_dir, url, sha256, stops=stops, say=say)

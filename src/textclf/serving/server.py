@@ -33,7 +33,6 @@ import io
 import json
 import os
 import re
-import signal
 import socket
 import sys
 import threading
@@ -980,11 +979,16 @@ def run(
     version = os.environ.get(VERSION_ENV)
     if version is not None:
         version = checked_version(version)
-    received: list[int] = []
-    for number in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(number, lambda signum, _frame: received.append(signum))
+    # The same record stops the model's download at once (ECS's SIGTERM, a person's Ctrl-C): a
+    # download can block in a read for a minute, and the task would wait for ECS's SIGKILL.
+    stops = fetch.StopSignals().install()
+    received = stops.received
     started = time.perf_counter()
-    fetch.from_environment(model_dir)  # ECS: the released model, checked against its sha256
+    try:  # ECS: the released model, checked against its sha256
+        fetch.from_environment(model_dir, stops, say=_log)
+    except fetch.Interrupted as error:
+        _log(status="stopped", reason=str(error))  # stopped as asked, as when serving
+        return
     if predictor_class is Predictor:  # a wrong folder fails before anything listens
         check_model_dir(model_dir, serve_params.quantize)
     service = InferenceService(Limits.from_params(serve_params))
