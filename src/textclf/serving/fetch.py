@@ -10,7 +10,9 @@ the sha256 its manifest published, and `textclf serve` fetches it before loading
 The archive is streamed to a temporary file inside the model folder while its sha256 is computed;
 other bytes than the published ones stop the server with both digests named (the reviewed bytes are
 the released bytes), and nothing is extracted. Only then is it extracted (no absolute paths or
-links out of the folder: tarfile's "data" filter).
+links out of the folder: tarfile's "data" filter). The download says when it starts (its size), takes
+at most FETCH_SECONDS and MAX_ARCHIVE_BYTES (and no more than the folder's free space), and SIGTERM
+or SIGINT stops it at once (StopSignals), the partial archive removed.
 
 The serving image has no boto3, so the GET is signed here with SigV4 (standard library only), with
 the task's credentials: the environment's keys, or the ECS container credentials endpoint
