@@ -154,3 +154,26 @@ def test_serve_stops_on_ctrl_c_while_it_fetches_the_model(s3, tmp_path):
         "reason": "SIGINT while fetching the model: stopped; nothing was extracted into the model folder",
     }
     assert out == "" and list((tmp_path / "m").iterdir()) == []  # never listened; no partial archive
+
+
+def container_credentials(url: str) -> dict[str, str]:
+    """An ECS task's environment: no keys, the container credentials endpoint at `url`."""
+    return {"AWS_REGION": "us-east-1", "AWS_CONTAINER_CREDENTIALS_FULL_URI": f"{url}/v2/credentials/x"}
+
+
+def test_a_stop_signal_ends_a_stalled_credentials_endpoint_too(tmp_path, restored_signals):
+    """The task's credentials are asked for before the download (a read of up to 10 s each)."""
+    with answering(stalled(), 1000) as endpoint:
+        stops = fetch.StopSignals().install()
+        threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGTERM)).start()
+        started = time.monotonic()
+        with pytest.raises(fetch.Interrupted, match=r"^SIGTERM while fetching the model: stopped"):
+            fetch.fetch(tmp_path / "model", URL, DIGEST, container_credentials(endpoint), stops=stops)
+        assert time.monotonic() - started < 5
+
+
+def test_an_endless_credentials_answer_is_refused_not_read_whole(tmp_path):
+    """200 KiB stand in for an endless answer (the old code read it whole, and would an endless one)."""
+    refused = pytest.raises(fetch.FetchError, match="did not answer: an answer longer than 65536 bytes")
+    with answering([b"x" * 200 * 1024]) as endpoint, refused:
+        fetch.fetch(tmp_path / "model", URL, DIGEST, container_credentials(endpoint))

@@ -71,6 +71,7 @@ CHUNK = 1 << 20
 # model folder's free space, is refused by its Content-Length before a byte is written.
 FETCH_SECONDS = 30 * 60
 MAX_ARCHIVE_BYTES = 20 * 1024**3
+MAX_CREDENTIALS_BYTES = 64 * 1024
 
 
 class FetchError(ModelDirError):
@@ -198,7 +199,10 @@ def _credentials(env: dict[str, str]) -> dict[str, str]:
         request.add_header("Authorization", _checked_chars(token, "AWS_CONTAINER_AUTHORIZATION_TOKEN"))
     try:
         with urllib.request.urlopen(request, timeout=10) as answer:
-            found = json.loads(answer.read())
+            body = answer.read(MAX_CREDENTIALS_BYTES + 1)  # a few hundred bytes: never read an endless one
+        if len(body) > MAX_CREDENTIALS_BYTES:
+            raise ValueError(f"an answer longer than {MAX_CREDENTIALS_BYTES} bytes")
+        found = json.loads(body)
     except (OSError, ValueError, RecursionError, http.client.HTTPException) as error:
         raise FetchError(f"the container credentials endpoint {url} did not answer: {error}") from None
     fields = [
@@ -335,7 +339,11 @@ def fetch(
     try:
         where = region(env)
         url = object_url(s3_url, env, where)
-        request = signed_get(url, where, _credentials(env), dt.datetime.now(dt.UTC))
+        with stops.interrupting() if stops is not None else _nothing():  # the credentials endpoint
+            credentials = _credentials(env)
+        request = signed_get(url, where, credentials, dt.datetime.now(dt.UTC))
+    except Interrupted:
+        raise
     except FetchError as error:
         raise FetchError(f"cannot fetch the model: {error}") from None
     except (ValueError, http.client.HTTPException) as error:  # what the checks above did not foresee
