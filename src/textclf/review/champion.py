@@ -26,7 +26,8 @@ take a regression past production), and the note says the task was renamed but c
 either task is unknown (a record written before tasks were named), the classes decide: a candidate
 whose classes share none with the champion's (the bundled six-intent sample on main, a spam/ham
 model in the pull request) is a new task too. Classes added or removed on the same task keep the
-comparison, and the note names them. Either side's classes unknown (no `per_class` object with at
+comparison, and the note names them. Classes are compared as prepare compares labels (class_key):
+`Account`, `ACCOUNT` and `account` are one class. Either side's classes unknown (no `per_class` object with at
 least one class): compared as before, never a way around the champion. `Lookup.comparison` (and
 reports/gate.json's `comparison`) names the path taken: COMPARED, RENAMED, NEW_TASK or NO_CHAMPION.
 """
@@ -37,6 +38,7 @@ import json
 import re
 import shlex
 import subprocess
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,6 +52,7 @@ from textclf.config import (
     ParamsError,
     read_params_bytes,
     task_name_problem,
+    without_presentation_selectors,
 )
 from textclf.verdict import GRAPH_FILES, RERUN_EVALUATE, Champion, is_score
 
@@ -301,19 +304,39 @@ def _listed(labels: frozenset[str], limit: int = 8) -> str:
     return shown + (f" and {len(ordered) - limit} more" if len(ordered) > limit else "")
 
 
+def class_key(label: str) -> str:
+    """What a class is, compared across two models as prepare compares labels within one: NFKC, case
+    folded, spaces collapsed, emoji presentation selectors set aside. `Account`, `ACCOUNT` and
+    `account` are one class: all classes renamed by case shared none, so a worse model was a new
+    task, not compared with the champion (R13A-2)."""
+    folded = unicodedata.normalize("NFKC", without_presentation_selectors(label)).casefold()
+    return " ".join(folded.split())
+
+
+def shared(mine: frozenset[str], theirs: frozenset[str]) -> int:
+    """How many of `theirs` classes `mine` keeps, spelling aside (class_key)."""
+    return len({class_key(label) for label in mine} & {class_key(label) for label in theirs})
+
+
 def is_new_task(candidate: Any, other: Any) -> bool:
     """Whether two evaluations are of different tasks: both name their classes and share none."""
     mine, theirs = classes(candidate), classes(other)
-    return mine is not None and theirs is not None and not mine & theirs
+    return mine is not None and theirs is not None and not shared(mine, theirs)
 
 
 def task_change(candidate: Any, champion: Champion) -> tuple[bool, str | None]:
     """(is a new task, a sentence on the classes) of `candidate`'s metrics against `champion`'s.
 
-    A new task shares no class with the champion; added or removed classes are the same task."""
+    A new task shares no class with the champion; added or removed classes are the same task, and
+    so are classes spelled otherwise (case, spaces, compatibility forms: class_key)."""
     mine, theirs = classes(candidate), classes(champion.metrics)
     if mine is None or theirs is None or mine == theirs:
         return False, None
+    if {class_key(label) for label in mine} == {class_key(label) for label in theirs}:
+        return False, (
+            f"the classes are spelled otherwise ({_changes(mine, theirs)}), the same classes once case and "
+            "spaces are set aside: compared"
+        )
     if is_new_task(candidate, champion.metrics):
         return True, (
             f"new task: this model's classes ({_listed(mine)}) share none with those of "
@@ -363,7 +386,11 @@ def declared_task_change(task: str | None, champion: Champion, candidate: Any) -
     )
     # Counted against the champion's classes: dummy classes added to the candidate must not dilute
     # what it shares with the champion into "mostly other classes".
-    if mine is not None and theirs is not None and 2 * len(mine & theirs) < len(theirs):
+    if (
+        mine is not None
+        and theirs is not None
+        and 2 * shared(mine, theirs) < len(set(map(class_key, theirs)))
+    ):
         sentence = (
             f"new task: {declared}, and most classes differ ({_changes(mine, theirs)}), so it is not "
             "compared with it"
