@@ -50,6 +50,7 @@ import math
 import os
 import re
 import time
+import unicodedata
 import urllib.parse
 import urllib.request
 from typing import Any
@@ -622,11 +623,7 @@ def job_request(request: Any, run: dict[str, str]) -> dict[str, Any]:
     if os.environ.get("KMS_KEY_ARN"):
         output["KmsKeyId"] = os.environ["KMS_KEY_ARN"]
     resources = _resources(request.get("ResourceConfig"))
-    tags = [
-        t
-        for t in request.get("Tags") or []
-        if isinstance(t, dict) and not str(t.get("Key", "")).startswith("git-")
-    ]
+    tags = _tags(request.get("Tags"))
     return {
         **request,
         "TrainingJobName": name,
@@ -651,6 +648,49 @@ def job_request(request: Any, run: dict[str, str]) -> dict[str, Any]:
         },
         "Tags": [*tags, {"Key": "git-commit", "Value": run["head"]}],
     }
+
+
+# SageMaker's Tag: a Key of 1 to 128 and a Value of 0 to 256 letters, numbers, separators and
+# _.:/=+-@ (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_Tag.html), at most 50 on a
+# job (CreateTrainingJob, Tags), one of them the function's own git-commit (the runner's git-* tags
+# give way to it); `aws:` is AWS's prefix.
+MAX_TAGS = 50
+TAG_PUNCTUATION = frozenset("_.:/=+-@")
+
+
+def _tag_text(text: Any, low: int, high: int) -> bool:
+    return (
+        isinstance(text, str)
+        and low <= len(text) <= high
+        and all(unicodedata.category(c)[0] in "LNZ" or c in TAG_PUNCTUATION for c in text)
+    )
+
+
+def _tags(given: Any) -> list[dict[str, str]]:
+    """The runner's tags but its git-* ones, each checked as SageMaker would (a Refused naming the first
+    bad one), where a number, a string or a malformed tag was a TypeError (a stack trace to the
+    caller) or dropped."""
+    if given is None:
+        return []
+    rule = 'Tags must be a list of at most 50 {"Key": "...", "Value": "..."} objects (SageMaker\'s Tag)'
+    if not isinstance(given, list) or len(given) > MAX_TAGS:
+        raise Refused(f"{rule}, not {_shown(given)}")
+    for index, tag in enumerate(given):
+        if (
+            not isinstance(tag, dict)
+            or set(tag) != {"Key", "Value"}
+            or not _tag_text(tag["Key"], 1, 128)
+            or not _tag_text(tag["Value"], 0, 256)
+            or tag["Key"].lower().startswith("aws:")
+        ):
+            raise Refused(
+                f"{rule}: Tags[{index}] {_shown(tag)} is not one (a Key of 1-128 and a Value of 0-256 "
+                "letters, digits, spaces or _.:/=+-@; no aws: prefix)"
+            )
+    kept = [tag for tag in given if not tag["Key"].startswith("git-")]
+    if len(kept) >= MAX_TAGS:
+        raise Refused(f"{rule}, the function's own git-commit among them: {len(kept)} others is too many")
+    return kept
 
 
 # How many instances and how large a volume a pull request's run may ask for: IAM bounds the instance
@@ -924,6 +964,10 @@ def run_action(event: dict, function_name: str, now: float) -> dict[str, Any]:
     except (BotoCoreError, ClientError) as error:  # S3 or SageMaker: a reason, not a stack trace
         print(json.dumps({"action": action, "outcome": "failed", "reason": str(error)}))
         return {"ok": False, "status": "failed", "reason": f"{action}: {error}"}
+    except Exception as error:  # a defect here: an answer the run can print, not Lambda's stack trace
+        reason = f"{type(error).__name__}: {error}"
+        print(json.dumps({"action": action, "outcome": "failed", "reason": reason}))
+        return {"ok": False, "status": "failed", "reason": f"{action}: {reason}"}
     audit = {key: run[key] for key in ("pull_request", "run_id", "run_attempt", "head", "actor")}
     print(
         json.dumps(
