@@ -969,7 +969,17 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     result.setdefault("timings_s", {})["total"] = round(time.monotonic() - started, 3)
     log("result", **result)
     if record is not None:
-        record.finished(result)  # raises when it cannot: a retry then writes it
+        try:
+            record.finished(result)
+        except Exception as error:
+            if context is not None:
+                raise  # inside Lambda: the retry writes it
+            # `textclf redeploy --event` (no retry): said in the result, exit 1, not a traceback.
+            result["result_record_error"] = (
+                f"the result record {record.key['lock_id']['S']} could not be written to LOCK_TABLE "
+                f"{record.table}: {type(error).__name__}: {str(error)[:500]}"
+            )
+            log("result-record", error=result["result_record_error"])
     if context is not None and not result.get("ok") and result.get("status") != "rejected":
         if result.get("status") == "busy":
             raise DeployBusy(result["reason"])
@@ -1088,7 +1098,7 @@ def main_cli(event_file: str) -> int:
         return _refuse_file(f"{event_file}: nested too deeply to be an event")
     result = handler(event, None)
     print(json.dumps(result, indent=2, default=str))
-    return 0 if result.get("ok") else 1
+    return 0 if result.get("ok") and "result_record_error" not in result else 1
 
 
 def _refuse_file(reason: str) -> int:
