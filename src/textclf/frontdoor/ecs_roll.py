@@ -13,8 +13,8 @@ which model and image the service runs, so an apply never moves it.
    FAILED (the deployment circuit breaker rolled back to the previous task definition): exit 1.
    `vars` prints the same model as Terraform arguments, for the first apply.
 
-boto3 and the standard library only, like the proxy Lambda of this package. A file, setting or AWS
-refusal it cannot work with is one line naming it and what to check, exit 2.
+boto3, the standard library and textclf.atomic's bounded file read (standard library too). A file,
+setting or AWS refusal it cannot work with is one line naming it and what to check, exit 2.
 """
 
 from __future__ import annotations
@@ -29,6 +29,17 @@ import sys
 import time
 from collections.abc import Iterator
 from typing import Any
+
+from textclf.atomic import read_regular
+
+# `terraform output -json` of the main stack is a few kilobytes.
+MAX_OUTPUTS_BYTES = 16 * 1024**2
+# A Docker image tag (terraform/variables.tf's serving_image_tag rule, what `make image-tags` prints),
+# and ECS's bound on a container's image: "up to 255 characters total are allowed" for
+# repository-url/image:tag (ContainerDefinition, image, https://docs.aws.amazon.com/sdk-for-kotlin/api/
+# latest/ecs/aws.sdk.kotlin.services.ecs.model/-container-definition/image.html).
+IMAGE_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+MAX_IMAGE_CHARS = 255
 
 # The full commit, as the release takes it (textclf.release.promote.check_commit): a short sha could
 # name another commit's model one day.
@@ -210,9 +221,8 @@ def read_outputs(path: str, required: tuple[str, ...]) -> dict[str, str | None]:
     """The outputs this roll reads from `path`, each a string or None (null: not applied); RollError
     naming the file, and the key, for anything else."""
     what = "write it with `terraform output -json` of the main stack (make ecs-roll does)"
-    try:
-        with open(path, encoding="utf-8") as handle:
-            outputs = json.load(handle)
+    try:  # a regular file only: a named pipe blocked the open until a writer came, /dev/zero never ends
+        outputs = json.loads(read_regular(path, MAX_OUTPUTS_BYTES).decode("utf-8"))
     except OSError as error:
         raise RollError(f"--outputs {path}: cannot be read ({error.strerror or error}); {what}") from None
     except ValueError as error:
@@ -293,12 +303,22 @@ def run(argv: list[str] | None) -> int:
         print(" ".join(model_vars(args.bucket, args.prefix, args.commit)))
         return 0
     if args.command == "roll":
+        if args.image_tag and not IMAGE_TAG.fullmatch(args.image_tag):
+            raise RollError(
+                f"--image-tag (SERVING_IMAGE_TAG) {args.image_tag[:80]!r} is not an image tag: letters, "
+                "digits, _ . - (not first), at most 128 characters, as `make image-tags` prints it"
+            )
         required = ("artifacts_bucket", "serving_repository_url") if args.image_tag else ("artifacts_bucket",)
         outputs = read_outputs(args.outputs, required)
         if not outputs.get("ecs_cluster_name") or not outputs.get("ecs_service_name"):
             raise RollError("no ECS service in the outputs: apply with enable_ecs = true first")
         model = model_environment(str(outputs["artifacts_bucket"]), args.prefix, args.commit)
         image = f"{outputs['serving_repository_url']}:{args.image_tag}" if args.image_tag else None
+        if image is not None and len(image) > MAX_IMAGE_CHARS:
+            raise RollError(
+                f"the serving image {image[:80]!r}... is {len(image)} characters: ECS takes at most "
+                f"{MAX_IMAGE_CHARS} (serving_repository_url in --outputs {args.outputs}, and the tag)"
+            )
         roll(str(outputs["ecs_cluster_name"]), str(outputs["ecs_service_name"]), model, image)
         return 0
     if args.outputs:
