@@ -263,3 +263,51 @@ def test_a_conditional_copy_or_completion_is_evaluated_against_the_destination(s
     assert stored(s3, "reports/target") == b"source"
     s3.copy_object(Bucket=BUCKET, Key="reports/new", CopySource=source, IfNoneMatch="*")
     assert stored(s3, "reports/new") == b"source"
+
+
+def test_delete_objects_is_authorized_key_by_key(s3):
+    """R13B-15: DeleteObjects is a DeleteObject (DeleteObjectVersion with a VersionId) per key: the
+    never-deleted Deny on models/* refuses those keys in Errors, and only the others are deleted;
+    the local cloud authorized the call once on the bucket and deleted released models."""
+    version = s3.put_object(Bucket=BUCKET, Key=KEY, Body=b"released", IfNoneMatch="*")["VersionId"]
+    s3.put_object(Bucket=BUCKET, Key="reports/old.json", Body=b"{}")
+    answer = s3.delete_objects(
+        Bucket=BUCKET,
+        Delete={"Objects": [{"Key": KEY, "VersionId": version}, {"Key": KEY}, {"Key": "reports/old.json"}]},
+    )
+    assert [(e["Key"], e["Code"]) for e in answer["Errors"]] == [(KEY, "AccessDenied"), (KEY, "AccessDenied")]
+    assert "s3:DeleteObjectVersion" in answer["Errors"][0]["Message"]
+    assert "s3:DeleteObject " in answer["Errors"][1]["Message"]
+    assert [d["Key"] for d in answer["Deleted"]] == ["reports/old.json"]
+    assert stored(s3) == b"released"
+    versions = s3.list_object_versions(Bucket=BUCKET, Prefix=KEY)
+    assert [v["VersionId"] for v in versions["Versions"]] == [version] and not versions.get("DeleteMarkers")
+
+
+def test_delete_objects_needs_the_permission_on_each_key(s3):
+    """R13B-15: a caller allowed s3:DeleteObject on one prefix deletes there only."""
+    iam = boto3.client("iam")
+    iam.create_user(UserName="cleaner")
+    allowed = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "s3:DeleteObject", "Resource": f"arn:aws:s3:::{BUCKET}/reports/*"}
+        ],
+    }
+    iam.put_user_policy(UserName="cleaner", PolicyName="reports", PolicyDocument=json.dumps(allowed))
+    key = iam.create_access_key(UserName="cleaner")["AccessKey"]
+    as_cleaner = boto3.client(
+        "s3", aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"]
+    )
+    s3.put_object(Bucket=BUCKET, Key="reports/a.json", Body=b"{}")
+    s3.put_object(Bucket=BUCKET, Key="candidates/b.json", Body=b"{}")
+    answer = as_cleaner.delete_objects(
+        Bucket=BUCKET, Delete={"Objects": [{"Key": "reports/a.json"}, {"Key": "candidates/b.json"}]}
+    )
+    assert [d["Key"] for d in answer["Deleted"]] == ["reports/a.json"]
+    assert [(e["Key"], e["Code"]) for e in answer["Errors"]] == [("candidates/b.json", "AccessDenied")]
+    assert (
+        f"s3:DeleteObject on resource: arn:aws:s3:::{BUCKET}/candidates/b.json"
+        in answer["Errors"][0]["Message"]
+    )
+    assert stored(s3, "candidates/b.json") == b"{}"

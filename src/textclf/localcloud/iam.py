@@ -853,6 +853,10 @@ def _authorize_s3(self: Any, bucket_name: str | None = None, key_name: str | Non
     if not STATE.enforcing:
         return
     principal, region, _ = _caller(self, S3IAMRequest)
+    if self.method == "POST" and key_name is None and self.is_delete_keys():
+        # DeleteObjects is authorized key by key (`_delete_objects`), not on the bucket.
+        self.textclf_delete_caller = (principal, region)
+        return
     operation = self._get_action()
     action = ACTION_NAMES.get(f"s3:{operation}", f"s3:{operation}")
     target = f"{bucket_name or '*'}/{key_name}" if key_name else (bucket_name or "*")
@@ -1233,6 +1237,77 @@ def session_principal(env: dict[str, str]) -> str:
     raise LocalCloudAccessDenied("no session holds these keys")
 
 
+# --- DeleteObjects: one authorization per key ------------------------------------------------
+
+# "For each key, Amazon S3 performs a delete operation and returns the result of that delete, success
+# or failure, in the response"; it needs s3:DeleteObject, and s3:DeleteObjectVersion to delete a
+# version (DeleteObjects API reference, https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObjects.html).
+# moto authorized the request once, as s3:DeleteObject on the bucket ARN, which no statement on
+# `<bucket>/models/*` matches: the write-once buckets' "never deleted" Deny was passed and released
+# models deleted (issue 27, R13B-15). Here each key is decided as its own DeleteObject or
+# DeleteObjectVersion; a refused key is an AccessDenied entry in Errors and is not deleted.
+
+
+def _delete_objects(original: Any) -> Any:
+    def delete_keys(self: Any, bucket_name: str, authenticated: bool = True) -> Any:
+        caller = getattr(self, "textclf_delete_caller", None)
+        if caller is None or not STATE.enforcing or not authenticated:
+            return original(self, bucket_name, authenticated)
+        import xmltodict
+        from moto.core.responses import ActionResult
+        from moto.s3.exceptions import MalformedXML
+
+        principal, region = caller
+        objects = xmltodict.parse(self.body, strip_whitespace=False)["Delete"].get("Object", [])
+        objects = objects if isinstance(objects, list) else [objects]
+        if not objects:
+            raise MalformedXML()
+        allowed, errors = [], []
+        for obj in objects:
+            version = obj.get("VersionId")
+            action = "s3:DeleteObjectVersion" if version else "s3:DeleteObject"
+            resource = f"arn:{PARTITION}:s3:::{bucket_name}/{obj['Key']}"
+            request = Request(
+                principal, action, resource, _global_context(principal, region), GLOBAL_KEYS | SERVICE_KEYS
+            )
+            try:
+                verdict = decide(request, region, bucket_name)
+            except UnknownConditionKey as error:
+                verdict = Verdict(False, str(error))
+            if verdict.allowed:
+                allowed.append(obj)
+                continue
+            message = _denied_message(principal, action, resource, verdict)
+            print(f"[local cloud] REFUSED DeleteObjects key: {message}", file=sys.stderr)
+            errors.append(
+                {"Key": obj["Key"], "VersionId": version, "Code": "AccessDenied", "Message": message}
+            )
+        bypass = self.headers.get("x-amz-bypass-governance-retention", "").lower() == "true"
+        deleted, locked = self.backend.delete_objects(bucket_name, allowed, bypass) if allowed else ([], [])
+        errors += [
+            {
+                "Key": key,
+                "Code": "AccessDenied",
+                "Message": "Access Denied because object protected by object lock.",
+            }
+            for key in locked
+        ]
+        done = [
+            {
+                "Key": k,
+                "VersionId": v or None,
+                "DeleteMarkerVersionId": dv or None,
+                "DeleteMarker": True if dv else None,
+            }
+            for k, v, dv in deleted
+        ]
+        self.data["Action"] = "DeleteObjects"
+        return self.serialized(ActionResult({"Deleted": done, "Errors": errors}))
+
+    delete_keys.__wrapped__ = original  # type: ignore[attr-defined]
+    return delete_keys
+
+
 # --- installation ---------------------------------------------------------------------------
 
 
@@ -1265,6 +1340,9 @@ def install() -> None:
 
     ActionAuthenticatorMixin._authenticate_and_authorize_normal_action = _authorize_normal
     ActionAuthenticatorMixin._authenticate_and_authorize_s3_action = _authorize_s3
+    from moto.s3.responses import S3Response
+
+    S3Response._bucket_response_delete_keys = _delete_objects(S3Response._bucket_response_delete_keys)
     TokenResponse.assume_role_with_web_identity = _assume_with_web_identity(
         TokenResponse.assume_role_with_web_identity
     )
