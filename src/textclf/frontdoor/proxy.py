@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import unicodedata
 
 ZIP_FILES = ("textclf/__init__.py", "textclf/frontdoor/__init__.py", "textclf/frontdoor/proxy.py")
 # API Gateway HTTP APIs accept 10 MB; the endpoint much less (Serverless: 4 MB). Texts are short.
@@ -144,6 +145,25 @@ def _check_charset(parameters: list[str]) -> None:
         raise Refused(415, f"charset {charsets[0][:40]!r} is not supported: send the body in UTF-8")
 
 
+# What shows nothing on its own, as textclf.text.normalise counts it (the server's and prepare's
+# empty text; not imported, as this module ships alone): controls, format characters (U+200D, U+2060,
+# U+00AD, bidirectional marks, tags), combining marks, spaces and separators, and Unicode's
+# default-ignorable marks and letters with the blank braille pattern (text.LABEL_REFUSED_BLANKS).
+# tests/batch/test_proxy_invisible_texts.py checks the two agree on every code point.
+SHOWS_NOTHING = frozenset({"Cc", "Cf", "Mn", "Me", "Zs", "Zl", "Zp"})
+BLANKS = frozenset(
+    [
+        *(0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180B, 0x180C, 0x180D, 0x180F, 0x2800, 0x3164, 0xFFA0),
+        *range(0xFE00, 0xFE10),
+        *range(0xE0100, 0xE01F0),
+    ]
+)
+
+
+def _shows(character: str) -> bool:
+    return unicodedata.category(character) not in SHOWS_NOTHING and ord(character) not in BLANKS
+
+
 def parse(event: dict) -> list[str]:
     """The texts of a request, or Refused with what to change."""
     http = _object(_object(event.get("requestContext"), "requestContext").get("http"), "requestContext.http")
@@ -172,6 +192,12 @@ def parse(event: dict) -> list[str]:
     for index, text in enumerate(texts):
         if not isinstance(text, str) or not text.strip():
             raise Refused(400, f"inputs[{index}] must be a non-empty string")
+        if not any(map(_shows, text)):  # U+200D alone was sent on, and classified
+            raise Refused(
+                400,
+                f"inputs[{index}] shows nothing (only spaces, control, format or combining characters): "
+                "send the text itself",
+            )
         if len(text) > max_chars:
             raise Refused(413, f"inputs[{index}] has {len(text)} characters; at most {max_chars}")
         try:

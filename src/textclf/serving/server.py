@@ -335,7 +335,8 @@ def _check_text(index: int, text: str) -> None:
     if not normalise(text):
         # The prepare stage refuses such rows too: nothing is left once the text is normalised.
         raise _bad(
-            f"text {index} is empty once normalised (only whitespace, control or zero-width characters)"
+            f"text {index} is empty once normalised: it shows nothing (only whitespace, control, format or "
+            "combining characters)"
         )
 
 
