@@ -320,6 +320,12 @@ def check_codeowners(path: Path) -> None:
         if not parts:
             continue
         pattern, owners = parts[0], parts[1:]
+        unsupported = _unsupported_pattern(pattern)
+        if unsupported:
+            raise SettingsError(
+                f"{where}: line {number}: the pattern {pattern[:60]!r} uses {unsupported} (GitHub "
+                'Docs, "About code owners"): write it with /, * and ** only'
+            )
         bad = [owner for owner in owners if not OWNER.fullmatch(owner)]
         if bad or "\0" in line:
             raise SettingsError(
@@ -346,22 +352,67 @@ def owners_of(rules: list[tuple[str, list[str]]], target: str) -> list[str]:
 
 
 def _matches(pattern: str, target: str) -> bool:
-    """A gitignore-style CODEOWNERS pattern against a file path, the subset the template needs:
-    anchored (`/x`, `a/b`) and unanchored (`x`) names, directory patterns (`x/`), `*` and `**`.
-    A pattern that matches a folder owns everything in it."""
-    import fnmatch
+    """A CODEOWNERS pattern against a file path, as GitHub reads it (gitignore's rules with the
+    exceptions "About code owners" lists, https://docs.github.com/en/repositories/
+    managing-your-repositorys-settings-and-features/customizing-your-repository/about-code-owners):
+    `*` and `?` never cross `/` ("The `docs/*` pattern will match files like
+    `docs/getting-started.md` but not further nested files like `docs/build-app/troubleshooting.md`");
+    `**` spans folders; a pattern with a `/` at its start or middle is relative to the root, one
+    without matches at any depth; a name or `name/` owns everything in the folder it names, a last
+    segment that is only `*` its direct children only."""
+    return _pattern_regex(pattern).fullmatch(target) is not None
 
-    directory_only = pattern.endswith("/")
-    bare = pattern.strip("/")
-    if bare in ("", "*", "**"):
-        return True
-    anchored = pattern.startswith("/") or "/" in bare
-    parts = target.split("/")
-    folders = ["/".join(parts[:end]) for end in range(1, len(parts))]
-    candidates = folders if directory_only else [*folders, target]
-    if anchored:
-        return any(fnmatch.fnmatchcase(candidate, bare) for candidate in candidates)
-    return any(fnmatch.fnmatchcase(candidate.rsplit("/", 1)[-1], bare) for candidate in candidates)
+
+def _pattern_regex(pattern: str) -> re.Pattern[str]:
+    if pattern == "/":
+        return re.compile(r"(?!)")
+    segments = pattern.split("/")
+    if segments[0] == "":
+        segments = segments[1:]  # `/x`: relative to the root
+    elif (len(segments) == 1 or segments[1:] == [""]) and segments[0] != "**":
+        segments = ["**", *segments]  # `x` or `x/`: at any depth
+    if len(segments) > 1 and segments[-1] == "":
+        segments[-1] = "**"  # `x/`: everything in the folder
+    last = len(segments) - 1
+    parts: list[str] = []
+    slash = False  # whether the next segment needs a `/` before it
+    for index, segment in enumerate(segments):
+        if segment == "**":
+            if index == 0:
+                parts.append(".+" if index == last else "(?:.+/)?")
+                slash = False
+            elif index == last:
+                parts.append("/.*")
+            else:
+                parts.append("(?:/.+)?")
+                slash = True
+            continue
+        if slash:
+            parts.append("/")
+        slash = True
+        if segment == "*":
+            parts.append("[^/]+")  # a whole segment: one level, nothing below it
+            continue
+        for character in segment:
+            parts.append({"*": "[^/]*", "?": "[^/]"}.get(character) or re.escape(character))
+        if index == last:
+            parts.append("(?:/.*)?")  # a folder's name owns what is in it
+    return re.compile("".join(parts))
+
+
+# Lines GitHub does not read as gitignore would ("About code owners": "Escaping a pattern starting
+# with `#` using `\` ... Using `!` to negate a pattern ... Using `[ ]` to define a character range"
+# do not work; GitHub reports such a file as containing errors).
+def _unsupported_pattern(pattern: str) -> str | None:
+    if pattern.startswith("!"):
+        return "a `!` negation, which CODEOWNERS does not support"
+    if "[" in pattern or "]" in pattern:
+        return "a `[ ]` character range, which CODEOWNERS does not support"
+    if "\\" in pattern:
+        return "a `\\` escape, which CODEOWNERS does not support"
+    if "***" in pattern:
+        return "three asterisks in a row"
+    return None
 
 
 def apply_settings(settings: Settings, gh: Gh) -> Outcome:
