@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import ipaddress
 import json
 import os
 import re
@@ -218,7 +219,12 @@ def _json_int(literal: str) -> int:
         raise _LongNumber(len(literal.lstrip("-"))) from None
 
 
+BOM = "\ufeff"
+
+
 def _load_json(text: str, where: str) -> Any:
+    if text.startswith(BOM):  # json's own message is advice to the programmer ("decode using utf-8-sig")
+        raise _bad(f"{where} starts with a byte order mark (U+FEFF): send UTF-8 without it")
     try:
         # A key given twice is ambiguous (a proxy may read the first, Python the last): refused.
         return json.loads(text, object_pairs_hook=unique_keys, parse_int=_json_int)
@@ -298,6 +304,10 @@ def parse_texts(body: bytes, content_type: str | None) -> list[str]:
     except UnicodeDecodeError as error:
         name = "UTF-8" if codec == "utf-8" else "US-ASCII"
         raise _bad(f"body is not valid {name} ({error.reason} at byte {error.start})") from None
+    if text.startswith(BOM):
+        # RFC 8259 section 8.1: a JSON text sent over a network carries no byte order mark; the API
+        # proxy refuses one too. One rule for the three types (a CSV body's BOM was dropped).
+        raise _bad("the body starts with a byte order mark (U+FEFF): send UTF-8 without it")
     return parser(text)
 
 
@@ -651,9 +661,10 @@ class Handler(BaseHTTPRequestHandler):
         if not hosts and self.request_version != "HTTP/1.0":
             return "no Host header: an HTTP/1.1 request must carry one (RFC 9112 section 3.2)"
         if hosts and not HOST.fullmatch(hosts[0].strip(OWS)):
+            host = _clip(_as_sent(hosts[0].strip(OWS)))
             return (
-                f"Host {_clip(hosts[0].strip(OWS))!r} is not a host name or address with an optional "
-                "port (RFC 9112 section 3.2, RFC 9110 section 7.2)"
+                f"Host {host!r} is not a host name or address with an optional port (RFC 9112 section "
+                "3.2, RFC 9110 section 7.2)"
             )
         return None
 
@@ -666,7 +677,9 @@ class Handler(BaseHTTPRequestHandler):
         if urlsplit(self.path).path == "/invocations":
             return self._method_not_allowed()
         if urlsplit(self.path).path != "/ping":
-            return self._send(HTTPStatus.NOT_FOUND, {"error": f"no such path {self.path!r}: use GET /ping"})
+            return self._send(
+                HTTPStatus.NOT_FOUND, {"error": f"no such path {_as_sent(self.path)!r}: use GET /ping"}
+            )
         if self.service.stopping.is_set():
             return self._send(HTTPStatus.SERVICE_UNAVAILABLE, {"status": "stopping"})
         if self.service.ready.is_set():
@@ -684,7 +697,8 @@ class Handler(BaseHTTPRequestHandler):
         if urlsplit(self.path).path != "/invocations":
             self.close_connection = True  # the body was not read
             return self._send(
-                HTTPStatus.NOT_FOUND, {"error": f"no such path {self.path!r}: use POST /invocations"}
+                HTTPStatus.NOT_FOUND,
+                {"error": f"no such path {_as_sent(self.path)!r}: use POST /invocations"},
             )
         try:
             with self.service.request():
@@ -908,18 +922,45 @@ def make_server(
     max_connections: int = MAX_CONNECTIONS,
 ) -> Server:
     """The server, listening; ServeError when the address cannot be used."""
+    if _ipv6(host):
+        raise ServeError(
+            f"cannot listen on {host!r}: IPv6 addresses are not served (the server listens on IPv4); pass "
+            "--host 127.0.0.1 for this machine only, or 0.0.0.0 for every interface"
+        )
     bound = {"service": service, "body_timeout": body_timeout, "header_timeout": header_timeout}
     handler = type("BoundHandler", (Handler,), bound)
     server_class = type("BoundServer", (Server,), {"max_connections": max_connections})
     try:
         return server_class((host, port), handler)
     except socket.gaierror as error:
+        if error.errno == getattr(socket, "EAI_ADDRFAMILY", None):  # a name with IPv6 addresses only
+            raise ServeError(
+                f"cannot listen on {host!r}: it has no IPv4 address, and the server listens on IPv4; "
+                "pass --host 127.0.0.1 for this machine only, or 0.0.0.0 for every interface"
+            ) from None
         raise ServeError(f"cannot listen on {host!r}: unknown host ({error.strerror}); pass --host") from None
     except (OSError, OverflowError) as error:
         reason = getattr(error, "strerror", None) or str(error)
         raise ServeError(
             f"cannot listen on {host}:{port} ({reason}); pass another --port (0 picks a free one) or --host"
         ) from None
+
+
+def _ipv6(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")).version == 6
+    except ValueError:
+        return False
+
+
+def _as_sent(text: str) -> str:
+    """A request line's or header's text as the client wrote it: http.server decodes their bytes as
+    latin-1 (RFC 9110 section 5.5), so UTF-8 `bücher` read as `bÃ¼cher`; bytes that are not UTF-8
+    are shown escaped (\\xff)."""
+    try:
+        return text.encode("latin-1").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # not from the wire
+        return text
 
 
 def _clip(text: str, limit: int = 40) -> str:
