@@ -171,6 +171,14 @@ def _authenticate(call: Call, environ_path: str) -> str:
         detail = getattr(error, "message", None) or type(error).__name__
         raise PermissionError(f"Forbidden: {detail}") from None
     call.access_key = scope[0]
+    # An expired session and a stale or future date are refused as every other call is (iam.py):
+    # "After temporary credentials expire, any calls that you make with those credentials will
+    # fail" (IAM User Guide, "Use temporary credentials with AWS resources").
+    if iam.session_expired(scope[0]):
+        raise PermissionError("The security token included in the request is expired")
+    stale = iam.request_time_problem(call.headers)
+    if stale:
+        raise PermissionError(f"Signature expired: {stale}")
     return signed._access_key.arn
 
 

@@ -635,7 +635,7 @@ def _deny(response: Any, s3: bool, code: str, message: str) -> None:
         error: _RESTError = JsonRESTError(code, message)
     else:
         error = _RESTError(code, message)
-    error.code = 400 if code in ("ValidationError", "InvalidIdentityToken") else 403
+    error.code = 400 if code in ("ValidationError", "InvalidIdentityToken", "RequestExpired") else 403
     raise error
 
 
@@ -665,6 +665,7 @@ def _caller(response: Any, iam_request_cls: type) -> tuple[str, str, str]:
     )
     moto_request.check_signature()
     _refuse_expired(response, _access_key, iam_request_cls.__name__.startswith("S3"))
+    _refuse_stale(response, iam_request_cls.__name__.startswith("S3"))
     return moto_request._access_key.arn, region, IAM_PREFIX.get(service, service)
 
 
@@ -689,9 +690,14 @@ MIN_SESSION_SECONDS = 900
 CHAINED_SESSION_SECONDS = 3600
 
 
-def _refuse_expired(response: Any, access_key_id: str, s3: bool) -> None:
+def session_expired(access_key_id: str) -> bool:
+    """Whether the session this access key belongs to is past its expiry (the local cloud's clock)."""
     expires = SESSIONS.get(access_key_id)
-    if expires is None or clock.now() < expires:
+    return expires is not None and clock.now() >= expires
+
+
+def _refuse_expired(response: Any, access_key_id: str, s3: bool) -> None:
+    if not session_expired(access_key_id):
         return
     print(f"[local cloud] REFUSED a call signed with session {access_key_id}: expired", file=sys.stderr)
     if s3:
@@ -701,6 +707,59 @@ def _refuse_expired(response: Any, access_key_id: str, s3: bool) -> None:
         expired.http_status_code = 400  # type: ignore[attr-defined]
         raise expired
     _deny(response, False, "ExpiredTokenException", "The security token included in the request is expired")
+
+
+# A signed request's date: "RequestExpired: The request reached the service more than 15 minutes
+# after the date stamp on the request ... or the date stamp on the request is more than 15 minutes
+# in the future" (Common Errors of the AWS APIs, HTTP 400,
+# https://docs.aws.amazon.com/STS/latest/APIReference/CommonErrors.html); S3: RequestTimeTooSkewed,
+# HTTP 403, "The difference between the request time and the server's time is too large" (S3 API
+# reference, "Error responses", https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html).
+# Without it a captured request could be replayed for ever, and a client with a wrong clock passed.
+# Compared with real time: the clients sign with it (the local cloud's clock only runs ahead for
+# sessions and policy time keys).
+MAX_REQUEST_SKEW_SECONDS = 15 * 60
+
+
+def request_time_problem(headers: Any, now: float | None = None) -> str | None:
+    """Why a header-signed request's X-Amz-Date (or Date) is too far from now, or None."""
+    import calendar
+    from email.utils import parsedate_to_datetime
+
+    stamp = headers.get("X-Amz-Date") or headers.get("x-amz-date")
+    try:
+        if stamp:
+            signed = calendar.timegm(time.strptime(stamp, "%Y%m%dT%H%M%SZ"))
+        elif headers.get("Date"):
+            signed = parsedate_to_datetime(headers["Date"]).timestamp()
+        else:
+            return "the request carries no X-Amz-Date or Date header"
+    except (TypeError, ValueError, OverflowError):
+        return f"the request's date {stamp or headers.get('Date')!r} is not a date"
+    current = time.time() if now is None else now
+    if abs(current - signed) <= MAX_REQUEST_SKEW_SECONDS:
+        return None
+    signed_at, now_at = (time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(t)) for t in (signed, current))
+    if current > signed:
+        return f"the request arrived more than 15 minutes after its date stamp {signed_at} (now {now_at})"
+    return f"the request's date stamp {signed_at} is more than 15 minutes in the future (now {now_at})"
+
+
+def _refuse_stale(response: Any, s3: bool) -> None:
+    problem = request_time_problem(response.headers)
+    if problem is None:
+        return
+    print(f"[local cloud] REFUSED a signed call: {problem}", file=sys.stderr)
+    if s3:
+        from moto.s3.exceptions import S3ClientError
+
+        skewed = S3ClientError(
+            "RequestTimeTooSkewed",
+            f"The difference between the request time and the current time is too large: {problem}",
+        )
+        skewed.http_status_code = 403  # type: ignore[attr-defined]
+        raise skewed
+    _deny(response, False, "RequestExpired", f"Request has expired: {problem}")
 
 
 def _session_length_problem(role: Any, requested: int, chained: bool) -> str | None:
