@@ -13,24 +13,24 @@ which model and image the service runs, so an apply never moves it.
    FAILED (the deployment circuit breaker rolled back to the previous task definition): exit 1.
    `vars` prints the same model as Terraform arguments, for the first apply.
 
-boto3, the standard library and textclf.atomic's bounded file read (standard library too). A file,
-setting or AWS refusal it cannot work with is one line naming it and what to check, exit 2.
+boto3 and the standard library only, like the proxy Lambda of this package. A file, setting or AWS
+refusal it cannot work with is one line naming it and what to check, exit 2.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import json
 import math
 import os
 import re
+import stat
 import sys
 import time
 from collections.abc import Iterator
 from typing import Any
-
-from textclf.atomic import read_regular
 
 # `terraform output -json` of the main stack is a few kilobytes.
 MAX_OUTPUTS_BYTES = 16 * 1024**2
@@ -217,12 +217,26 @@ def wait(cluster: str, service: str, timeout_s: float, poll_s: float, ecs=None) 
 
 
 # terraform output -json: {"name": {"value": ..., "type": ..., "sensitive": ...}, ...}
+def _regular_file(path: str) -> bytes:
+    """At most MAX_OUTPUTS_BYTES of a regular file (the frontdoor wing imports none of the project's
+    ground, so not textclf.atomic.read_regular): a pipe is never waited for, a device never read."""
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO opens without a writer
+    with os.fdopen(descriptor, "rb") as opened:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            kind = "a folder" if os.path.isdir(path) else "a device, pipe or socket, not a regular file"
+            raise OSError(errno.EINVAL, kind, path)
+        content = opened.read(MAX_OUTPUTS_BYTES + 1)
+    if len(content) > MAX_OUTPUTS_BYTES:
+        raise OSError(errno.EFBIG, f"larger than {MAX_OUTPUTS_BYTES:,} bytes", path)
+    return content
+
+
 def read_outputs(path: str, required: tuple[str, ...]) -> dict[str, str | None]:
     """The outputs this roll reads from `path`, each a string or None (null: not applied); RollError
     naming the file, and the key, for anything else."""
     what = "write it with `terraform output -json` of the main stack (make ecs-roll does)"
     try:  # a regular file only: a named pipe blocked the open until a writer came, /dev/zero never ends
-        outputs = json.loads(read_regular(path, MAX_OUTPUTS_BYTES).decode("utf-8"))
+        outputs = json.loads(_regular_file(path).decode("utf-8"))
     except OSError as error:
         raise RollError(f"--outputs {path}: cannot be read ({error.strerror or error}); {what}") from None
     except ValueError as error:
