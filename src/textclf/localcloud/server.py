@@ -21,6 +21,7 @@ EXTENSIONS = (
     "textclf.localcloud.checksums",
     "textclf.localcloud.s3names",
     "textclf.localcloud.s3limits",
+    "textclf.localcloud.s3acls",
     "textclf.localcloud.oidc",
     "textclf.localcloud.endpoints",
     "textclf.localcloud.eventdelivery",
