@@ -263,6 +263,8 @@ def test_a_conditional_copy_or_completion_is_evaluated_against_the_destination(s
     assert stored(s3, "reports/target") == b"source"
     s3.copy_object(Bucket=BUCKET, Key="reports/new", CopySource=source, IfNoneMatch="*")
     assert stored(s3, "reports/new") == b"source"
+    s3.delete_object(Bucket=BUCKET, Key="reports/new")  # a delete marker: no current object
+    s3.copy_object(Bucket=BUCKET, Key="reports/new", CopySource=source, IfNoneMatch="*")
 
 
 def test_delete_objects_is_authorized_key_by_key(s3):

@@ -1076,7 +1076,7 @@ def _check_write_preconditions(api: str, headers: Any, bucket: str | None, key: 
     to match is 404 NoSuchKey, as moto answers PutObject's If-Match. moto's CopyObject ignored both
     headers and its CompleteMultipartUpload If-Match: the destination was overwritten."""
     from moto.s3.exceptions import MissingKey, PreconditionFailed
-    from moto.s3.models import s3_backends
+    from moto.s3.models import FakeDeleteMarker, s3_backends
 
     if_none_match = headers.get("If-None-Match") if api == "CopyObject" else None
     if_match = headers.get("If-Match") if api in ("CopyObject", "CompleteMultipartUpload") else None
@@ -1084,6 +1084,8 @@ def _check_write_preconditions(api: str, headers: Any, bucket: str | None, key: 
         return
     found = s3_backends[ACCOUNT][PARTITION].buckets.get(bucket)
     existing = found.keys.get(key) if found is not None else None
+    if isinstance(existing, FakeDeleteMarker):  # a deleted key: no current object
+        existing = None
     if if_none_match == "*" and existing is not None:
         raise PreconditionFailed("If-None-Match")
     if if_match:
