@@ -838,6 +838,26 @@ def _upload_in_parts(s3, bucket: str, key: str, parts: list[bytes], next_part, c
         raise
 
 
+MAX_EVAL_BYTES = 16 * 1024**2  # the evaluate stage's metrics: a few kilobytes
+
+
+def _metrics(s3, bucket: str, source: dict[str, str]) -> dict[str, Any]:
+    """The run's eval.json (its candidate object, with the sha256 the run gave): a JSON object."""
+    where = f"eval.json (s3://{bucket}/{source['key']})"
+    body = s3.get_object(Bucket=bucket, Key=source["key"])["Body"].read(MAX_EVAL_BYTES + 1)
+    if len(body) > MAX_EVAL_BYTES:
+        raise Refused(f"{where} is larger than {MAX_EVAL_BYTES} bytes: nothing was published")
+    if hashlib.sha256(body).hexdigest() != source["sha256"]:
+        raise Refused(f"{where} does not have the sha256 the run gave ({source['sha256']})")
+    try:
+        metrics = json.loads(body)
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, nested too deeply
+        raise Refused(f"{where} is not JSON (or nested too deeply): nothing was published") from None
+    if not isinstance(metrics, dict):
+        raise Refused(f"{where} is not a JSON object: nothing was published")
+    return metrics
+
+
 def publish_job(event: dict, run: dict[str, str]) -> dict[str, Any]:
     """Copy a completed job of this run's head commit and the run's files to the write-once
     `<artifact prefix><head>/`, the manifest last, with where each byte comes from."""
@@ -888,6 +908,11 @@ def publish_job(event: dict, run: dict[str, str]) -> dict[str, Any]:
         if error.response.get("Error", {}).get("Code") not in ("NoSuchKey", "404"):
             raise
         existing = None
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, nested too deeply
+        raise Refused(
+            f"s3://{bucket}/{manifest_key} exists but is no manifest (not JSON): write-once, so no publish "
+            f"of {head} can replace it"
+        ) from None
     if existing is not None:
         published_from = (
             (existing.get("provenance") or {}).get("job_name") if isinstance(existing, dict) else None
@@ -897,16 +922,13 @@ def publish_job(event: dict, run: dict[str, str]) -> dict[str, Any]:
                 f"s3://{bucket}/{manifest_key} holds the model of {published_from!r} already: write-once"
             )
         return {"ok": True, "outcome": "published-already", "manifest": existing}
+    # eval.json is read and checked before anything is copied: a copy into the write-once prefix
+    # cannot be taken back, so a bad eval.json found after it blocked every later publish of `head`.
+    metrics = _metrics(s3, bucket, files["eval.json"])
     sha256, size = _copy_verified(s3, bucket, artifacts.split("/", 3)[3], target + "model.tar.gz", None)
     digests = {}
     for name, source in sorted(files.items()):
         digests[name] = _copy_verified(s3, bucket, source["key"], target + name, source["sha256"])[0]
-    try:
-        metrics = json.loads(s3.get_object(Bucket=bucket, Key=target + "eval.json")["Body"].read())
-    except ValueError:
-        raise Refused("eval.json is not JSON") from None
-    if not isinstance(metrics, dict):
-        raise Refused("eval.json is not a JSON object")
     manifest = {
         "commit": head,
         "model_data_url": f"s3://{bucket}/{target}model.tar.gz",
