@@ -96,3 +96,9 @@ def test_an_answer_cut_short_is_one_message_naming_github():
     assert error.endswith(
         ": the answer was cut short (95 bytes of its Content-Length never came); run the workflow again\n"
     )
+
+
+def test_a_short_token_does_not_mask_the_reason():
+    """The token is masked in a reason, but a one-character test token masked letters of words."""
+    done = run(json.dumps(GOOD).encode(), GITHUB_API_URL="http://127.0.0.1:9", GITHUB_TOKEN="t", **REPOSITORY)
+    assert done.returncode == 1 and "Connection refused" in done.stderr.decode(), done.stderr

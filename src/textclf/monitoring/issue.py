@@ -301,7 +301,9 @@ class GitHub:
         # short: IncompleteRead) are HTTPException, which is not an OSError.
         except (OSError, ValueError, http.client.HTTPException) as error:
             reason = str(getattr(error, "reason", error))
-            reason = reason.replace(self.token, "***") if self.token else reason  # never the token
+            # Never the token (a real one is 40 characters or more; masking a short one would mask
+            # words: "t" made "Connection refused" "Connec***ion refused").
+            reason = reason.replace(self.token, "***") if len(self.token) >= 8 else reason
             raise GitHubError(
                 f"could not reach GitHub at {self.base}{path} ({reason}): check GITHUB_API_URL, network"
             ) from None
