@@ -1096,6 +1096,8 @@ class _DuplicateKey(_Refused):
 _BASE_60 = re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?")
 _OCTAL = re.compile(r"[-+]?0[0-7_]+")
 _BINARY = re.compile(r"[-+]?0b[01_]+")  # YAML 1.1 only, as well: 1.2 reads 0b11 as text
+_OCTAL_12 = re.compile(r"[-+]?0o[0-7_]+")  # YAML 1.2's octal (see YAML_12_NUMBERS)
+_LEADING_ZERO = re.compile(r"[-+]?0[0-9_]+")  # 08: text to YAML 1.1, 8 to YAML 1.2
 # Hexadecimal reads the same in both, but no setting is a bit pattern: `accuracy: 0x1` is a
 # threshold of 1.0 a reviewer would not read as one (issue 27, round 9, U-p4).
 _HEX = re.compile(r"[-+]?0x[0-9a-fA-F_]+")
@@ -1132,6 +1134,15 @@ class _StrictLoader(yaml.SafeLoader):
         read = "base 60 (1:30 is 90)" if _BASE_60.fullmatch(value) else None
         if read is None and _OCTAL.fullmatch(value):
             read = "octal (010 is 8)"
+        if read is None and _OCTAL_12.fullmatch(value):
+            read = "octal (0o17 is 15)"
+        if read is None and _LEADING_ZERO.fullmatch(value):
+            read = "decimal by YAML 1.2 (DVC: 08 is 8), as text by YAML 1.1"
+        if read is None and not value.strip("+-_"):
+            raise _Refused(
+                f"line {node.start_mark.line + 1}: {value[:40]!r} is read by YAML 1.2 (DVC) as a number "
+                "without a digit: quote it"
+            )
         if read is None and _BINARY.fullmatch(value):
             read = "binary (0b11 is 3)"
         if read is None and _HEX.fullmatch(value):
@@ -1163,6 +1174,45 @@ class _StrictLoader(yaml.SafeLoader):
             first_line[key] = line
         return super().construct_mapping(node, deep=deep)
 
+
+# YAML 1.2, which DVC reads params.yaml and .dvc files with (dvc.lock's params, `dvc params diff` in
+# the PR report: ruamel.yaml's safe loader, dvc/utils/serialize/_yaml.py), reads as numbers plain forms
+# YAML 1.1 (PyYAML) reads as text: an exponent without a dot or a sign (1e3 and 1.0e3 are 1000.0), a
+# sign before a leading dot (+.5), a leading zero before 8 or 9 (08 is 8), octal 0o17 (15). A label
+# `1e3` was the text '1e3' here and the class 1000.0 in dvc.lock and the report (R13A-3). These are
+# ruamel.yaml's YAML 1.2 forms (ruamel/yaml/resolver.py), added after YAML 1.1's own resolvers, so
+# that only what those leave as text reaches them: the loader reads them as DVC does (a number in a
+# text setting is then refused: quote it), and ParamsDumper quotes a text of those forms.
+YAML_12_NUMBERS = (
+    (
+        "tag:yaml.org,2002:float",
+        re.compile(
+            r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+            |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+            |[-+]?\.[0-9_]+(?:[eE][-+][0-9]+)?
+            |[-+]?\.(?:inf|Inf|INF)
+            |\.(?:nan|NaN|NAN))$""",
+            re.X,
+        ),
+        list("-+0123456789."),
+    ),
+    (
+        "tag:yaml.org,2002:int",
+        re.compile(r"^(?:[-+]?0b[0-1_]+|[-+]?0o?[0-7_]+|[-+]?[0-9_]+|[-+]?0x[0-9a-fA-F_]+)$"),
+        list("-+0123456789"),
+    ),
+)
+for _tag, _form, _first in YAML_12_NUMBERS:
+    _StrictLoader.add_implicit_resolver(_tag, _form, _first)
+
+
+class ParamsDumper(yaml.SafeDumper):
+    """YAML's safe dumper, quoting a text that YAML 1.2 (DVC) reads as a number as well as those
+    YAML 1.1 does: what use-data writes into params.yaml and data.dvc reads alike in both."""
+
+
+for _tag, _form, _first in YAML_12_NUMBERS:
+    ParamsDumper.add_implicit_resolver(_tag, _form, _first)
 
 # The registry holds SafeConstructor's own functions: the overrides above take effect through it.
 _StrictLoader.add_constructor("tag:yaml.org,2002:int", _StrictLoader.construct_yaml_int)

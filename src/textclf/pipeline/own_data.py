@@ -28,7 +28,7 @@ from pathlib import Path
 import yaml
 
 from textclf import atomic, interrupt
-from textclf.config import DataParams, ParamsError, load_params, task_name_problem
+from textclf.config import DataParams, ParamsDumper, ParamsError, load_params, task_name_problem
 from textclf.interrupt import taken
 from textclf.pipeline import sample_data
 from textclf.pipeline.prepare import (
@@ -527,7 +527,9 @@ def set_data_keys(text: str, values: dict[str, object]) -> str:
     keyed = [re.match(r"(\s+)[A-Za-z_]+:", lines[i]) for i in range(start + 1, end)]
     indent = next((m.group(1) for m in keyed if m), "  ")
     for key, value in values.items():
-        rendered = yaml.safe_dump(value, default_flow_style=True, width=1 << 16, allow_unicode=True)
+        rendered = yaml.dump(
+            value, Dumper=ParamsDumper, default_flow_style=True, width=1 << 16, allow_unicode=True
+        )
         rendered = rendered.strip().removesuffix("...").strip()
         new_line = f"{indent}{key}: {rendered}\n"
         start, end = _block(lines, "data")
@@ -584,7 +586,7 @@ def with_record(dvc_text: str, files: dict[str, str]) -> str:
         record = {}
     meta = record.get("meta") if isinstance(record.get("meta"), dict) else {}
     meta[META_KEY] = dict(sorted(files.items()))
-    return yaml.safe_dump({**record, "meta": meta}, sort_keys=False)
+    return yaml.dump({**record, "meta": meta}, Dumper=ParamsDumper, sort_keys=False)
 
 
 # ---------------------------------------------------------------------------------------------
