@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import re
 import shutil
 import signal
@@ -263,6 +264,24 @@ def named(path: Path) -> str:
     or another character a terminal would not show (`'a\\nb.csv'`, not a line `b.csv`)."""
     text = str(path)
     return text if text.isprintable() else repr(text)
+
+
+def check_written_in_place(*files: Path) -> None:
+    """Refuse a params file or .dvc file that is a symbolic link: use-data writes each anew and renames
+    it over its path, which replaced the link with a file and left the file it led to as it was,
+    without a word (a team's params.yaml linked to configs/params.yaml: R13A-8)."""
+    for path in files:
+        if path.is_symlink():
+            try:
+                target = named(Path(os.readlink(path)))
+            except OSError:  # gone between the two calls
+                target = "another file"
+            raise DataError(
+                f"{named(path)} is a symbolic link (to {target}); use-data writes {named(path)} anew, which "
+                "would replace the link with a file and leave the file it leads to unchanged; nothing was "
+                f"changed. Replace the link by the file it leads to (cp --remove-destination {target} "
+                f"{named(path)}), then run use-data again"
+            )
 
 
 def check_source(source: Path) -> None:

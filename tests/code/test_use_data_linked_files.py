@@ -1,0 +1,33 @@
+"""use-data and a params.yaml or data.dvc that is a symbolic link (R13A-8): it wrote each anew and
+renamed it over the path, so the link became a regular file and the file it led to kept the old
+settings, without a word (a team's params.yaml linked to a shared configs/params.yaml). Now it
+refuses, naming the link and what to do, before anything is changed."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.code.test_use_data import USE, clone, snapshot, textclf  # noqa: F401 (clone: the fixture)
+
+
+@pytest.mark.parametrize("name", ["params.yaml", "data.dvc"])
+def test_a_linked_file_use_data_writes_is_refused_and_nothing_changes(clone: Path, name: str) -> None:  # noqa: F811
+    (clone / "configs").mkdir()
+    (clone / name).replace(clone / "configs" / name)
+    os.symlink(f"configs/{name}", clone / name)
+    before = snapshot(clone)
+
+    done = textclf(clone, *USE)
+
+    assert done.returncode == 2, done.stderr
+    said = " ".join(line.removeprefix("[textclf]").strip() for line in done.stderr.splitlines())  # unfolded
+    assert (
+        f"{name} is a symbolic link (to configs/{name}); use-data writes {name} anew, which would replace "
+        "the link with a file" in said
+    )
+    assert f"cp --remove-destination configs/{name} {name}" in said
+    assert "Traceback" not in done.stderr
+    assert (clone / name).is_symlink() and snapshot(clone) == before
