@@ -1,4 +1,4 @@
-"""An HTTP server answering every GET with a body that stalls, trickles or never ends: what a
+"""An HTTP server answering every GET and PUT with a body that stalls, trickles or never ends: what a
 client that reads a remote answer (the model fetch, the issuer's keys) must bound in time and size."""
 
 from __future__ import annotations
@@ -43,6 +43,8 @@ def answering(pieces: Iterable[bytes], length: int | None = None, pause: float =
                     time.sleep(pause)
             except OSError:  # the client stopped reading
                 pass
+
+        do_PUT = do_GET  # the request's own body is left unread
 
         def log_message(self, *args: object) -> None:
             pass

@@ -42,6 +42,9 @@ URI_ENV = "TEXTCLF_CAPTURE_URI"
 FLUSH_SECONDS = 60.0
 MAX_BATCH = 1000
 MAX_BUFFERED = 10_000
+# How long shutting down may wait for the last writes (after the server's drain: the host's SIGKILL
+# follows a SIGTERM the process does not end on).
+CLOSE_SECONDS = 10.0
 
 Put = Callable[[str, bytes], None]
 
@@ -94,8 +97,10 @@ def s3_put(uri: str, env: dict[str, str] | None = None) -> Put:
     def put(key: str, body: bytes) -> None:
         url = fetch.object_url(f"s3://{bucket}/{key}", env, region)
         request = signed_put(url, body, region, fetch._credentials(env), dt.datetime.now(dt.UTC))
-        with urllib.request.urlopen(request, timeout=30) as answer:
-            answer.read()
+        # A 2xx status is S3's answer (urlopen raises for any other); its body (none) is not read,
+        # so an answer that trickles bytes cannot hold the writer.
+        with urllib.request.urlopen(request, timeout=30):
+            pass
 
     return put
 
@@ -170,12 +175,34 @@ class Capture:
             self._wake.clear()
             self.flush()
 
-    def close(self, timeout: float = 10.0) -> None:
-        """Write what is left (on shutdown)."""
+    def close(self, timeout: float = CLOSE_SECONDS) -> None:
+        """Write what is left (on shutdown), within `timeout` seconds in all: the writer's last flush,
+        then what requests added after it, each in a thread waited for only until the deadline (a
+        PUT whose answer stalls or trickles held the process after SIGTERM, until SIGKILL). What is
+        not written by then is dropped, counted and said."""
+        deadline = time.monotonic() + timeout
         self._stop.set()
         self._wake.set()
         self._thread.join(timeout)
-        self.flush()
+        if not self._thread.is_alive():
+            last = threading.Thread(target=self.flush, name="capture-last", daemon=True)
+            last.start()
+            last.join(max(0.0, deadline - time.monotonic()))
+            writing = last.is_alive()
+        else:
+            writing = True
+        with self._lock:
+            left = len(self._buffer)
+            self._buffer.clear()
+            self.stats["dropped"] += left
+        if writing or left:
+            _log(
+                status="close_timeout",
+                seconds=timeout,
+                records_dropped=left,
+                write_in_progress=writing,
+                reason="S3 did not answer the capture's writes in time; the rest of the sample is lost",
+            )
 
 
 def from_environment(fraction: float, env: dict[str, str] | None = None) -> Capture | None:

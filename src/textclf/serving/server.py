@@ -1067,7 +1067,7 @@ def run(
     server.server_close()
     left = service.drain(DRAIN_SECONDS)
     if service.capture is not None:
-        service.capture.close()  # what is buffered is written before the process exits
+        service.capture.close()  # what is buffered is written, within capture.CLOSE_SECONDS
         _log(status="capture", **service.capture.stats)
     if left:
         _log(status="stopped", dropped_requests=left, drain_s=DRAIN_SECONDS)
