@@ -42,6 +42,7 @@ def settings(monkeypatch) -> None:
         ([{"Key": "k" * 129, "Value": "x"}], ": Tags[0] {'Key': 'kkkkk"),
         ([{"Key": "team", "Value": "v" * 257}], ": Tags[0] {'Key': 'team', 'Value': 'vvvv"),
         ([{"Key": "ok", "Value": "1"}, {"Key": "a;b", "Value": "x"}], ": Tags[1] {'Key': 'a;b', 'Value'"),
+        ([{"Key": "team", "Value": "a"}, {"Key": "team", "Value": "b"}], ": the Key 'team' is given twice"),
         ([{"Key": "aws:cost", "Value": "x"}], ": Tags[0] {'Key': 'aws:cost', 'Value': 'x'} is not one"),
     ],
 )

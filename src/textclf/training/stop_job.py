@@ -687,6 +687,10 @@ def _tags(given: Any) -> list[dict[str, str]]:
                 f"{rule}: Tags[{index}] {_shown(tag)} is not one (a Key of 1-128 and a Value of 0-256 "
                 "letters, digits, spaces or _.:/=+-@; no aws: prefix)"
             )
+    keys = [tag["Key"] for tag in given]
+    twice = sorted({key for key in keys if keys.count(key) > 1})
+    if twice:  # "Tag keys must be unique per resource" (the Tag reference above)
+        raise Refused(f"{rule}: the Key {_shown(twice[0])} is given twice")
     kept = [tag for tag in given if not tag["Key"].startswith("git-")]
     if len(kept) >= MAX_TAGS:
         raise Refused(f"{rule}, the function's own git-commit among them: {len(kept)} others is too many")
