@@ -95,3 +95,26 @@ def test_the_import_places_nothing_when_the_joined_dataset_fails(project: Path) 
     fixed = IncomingBucket({"incoming/a.csv": body((t, "returns") for t, _ in rows("second"))})
     summary = retrain.import_incoming(AwsParams().resolved(), data(list(LABELS)), s3=fixed)
     assert summary.updated == ["incoming/a.csv"] and summary.rows == 12
+
+
+@pytest.mark.parametrize("second_file", [False, True])
+def test_new_rows_of_one_text_under_two_labels_are_refused_naming_both(project, tmp_path, second_file):
+    """R13B-24: the same text written alike under two labels in the new data was dropped by prepare
+    without a word (and a file of only such rows reported as "in the dataset already"); refused, as
+    the pair written differently is."""
+    staging = tmp_path / "staging"
+    conflict = [
+        ("Exact same text about voucher 4343", "billing"),
+        ("Exact same text about voucher 4343", "delivery"),
+    ]
+    if second_file:
+        write(staging / "a.csv", [conflict[0], *rows("second")])
+        write(staging / "b.csv", [conflict[1]])
+    else:
+        write(staging / "a.csv", [*conflict, ("one other row about my returns", "returns")])
+    with pytest.raises(retrain.RetrainError) as refused:
+        retrain.check_new_files(staging, data(list(LABELS)), "bucket")
+    message = str(refused.value)
+    assert "'delivery', there 'billing'" in message, message
+    assert "s3://bucket/incoming/" in message and "nothing was imported" in message
+    assert str(staging) not in message

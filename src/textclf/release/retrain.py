@@ -323,6 +323,9 @@ def hidden_by_dvcignore(target: Path, raw_dir: Path | None = None) -> bool:
         raise RetrainError(f"{error} (nothing was imported)") from None
 
 
+CONFLICT_FIX = "correct the label in one of them, or remove one of the rows from the new data"
+
+
 def check_new_files(
     staging: Path, data: DataParams, bucket: str, replaced: Iterable[Path] = (), added: Counter | None = None
 ) -> int:
@@ -341,7 +344,12 @@ def check_new_files(
             for path in prepare.data_files(Path(data.raw_dir), allow_empty=True)
             if path.resolve() not in gone
         ]
-        return prepare.check_joined(existing, new, data, added)
+        rows = prepare.check_joined(existing, new, data, added)
+        # Two new rows of one text under two labels, written alike: prepare drops both without a
+        # word, so the provider's contradiction was lost, and a file of nothing else was reported as
+        # "in the dataset already". Refused naming both rows, as the pair written differently is.
+        prepare._collected(Path(data.raw_dir), data, new, lambda *_: CONFLICT_FIX)
+        return rows
     except prepare.DataError as error:
         message = str(error).replace(f"{staging}/", f"s3://{bucket}/{INCOMING_PREFIX}")
         raise RetrainError(f"new data rejected: {message} (nothing was imported)") from None
