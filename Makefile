@@ -144,11 +144,11 @@ repro: $(INSTALLED) data ## Run prepare -> train -> evaluate on the sample, offl
 	@$(BASE_NOT_HEAD)
 	@echo "$(BIN)/dvc repro"
 	@PYTHONUNBUFFERED=1 $(BIN)/dvc repro | $(BIN)/python -m textclf.review.dvc_output
-	@$(BIN)/textclf summary --base "$$REPORT_BASE" --champion "$$CHAMPION"
+	@$(BIN)/textclf summary --base="$$REPORT_BASE" --champion="$${CHAMPION:-auto}"
 
 summary: $(INSTALLED) ## The last run in 100 columns: metrics, classes, gate, training, next steps
 	@$(BASE_NOT_HEAD)
-	@$(BIN)/textclf summary --base "$$REPORT_BASE" --champion "$$CHAMPION"
+	@$(BIN)/textclf summary --base="$$REPORT_BASE" --champion="$${CHAMPION:-auto}"
 
 metrics: $(INSTALLED) ## Every metric of the last run in one wide table (dvc metrics show)
 	$(BIN)/dvc metrics show

@@ -15,11 +15,11 @@ batch-inputs: $(INSTALLED) ## Fail unless INPUT and OUTPUT (environment) are str
 batch-predict: $(INSTALLED) batch-inputs ## Batch Transform on the production model: make batch-predict INPUT=s3://... OUTPUT=s3://...
 	@test -n "$${INPUT:-}" && test -n "$${OUTPUT:-}" || \
 		{ echo "usage: INPUT=s3://bucket/prefix OUTPUT=s3://bucket/prefix make batch-predict" >&2; exit 2; }
-	$(BIN)/textclf batch-predict --input "$$INPUT" --output "$$OUTPUT" \
-		--report "$$BATCH_REPORT" --job-file "$$BATCH_JOB_FILE"
+	$(BIN)/textclf batch-predict --input="$$INPUT" --output="$$OUTPUT" \
+		--report="$$BATCH_REPORT" --job-file="$$BATCH_JOB_FILE"
 
 batch-stop: $(INSTALLED) ## Stop the transform job the last batch-predict started (a cancelled run)
-	$(BIN)/textclf batch-stop --job-file "$$BATCH_JOB_FILE"
+	$(BIN)/textclf batch-stop --job-file="$$BATCH_JOB_FILE"
 
 # batch.yml's step for a cancelled run: batch-predict writes BATCH_JOB_FILE once SageMaker took the
 # job, so without it no job was started (a cancel during setup or the input check), where

@@ -137,7 +137,7 @@ publish: $(INSTALLED) ## Publish models/model and metrics to s3://<artifacts>/mo
 		$(BIN)/python -m textclf.release.promote stage-publish && \
 		COMMIT="$${COMMIT:-$(HEAD_COMMIT)}" $(BIN)/python -m textclf.training.sagemaker publish-run-job; \
 	else \
-		$(BIN)/textclf publish --commit "$${COMMIT:-$(HEAD_COMMIT)}"; \
+		$(BIN)/textclf publish --commit="$${COMMIT:-$(HEAD_COMMIT)}"; \
 	fi
 
 pr-head: ## Check out $COMMIT, the PR head, after the run's merge commit (GITHUB_SHA), whose second parent it must be
@@ -153,10 +153,10 @@ release-commit: $(INSTALLED) ## Print the commit to release: the merged PR's hea
 	@$(BIN)/textclf release-commit
 
 release-check: $(INSTALLED) ## Fail unless $COMMIT has a published model (before touching anything)
-	$(BIN)/textclf release-check --commit "$${COMMIT:-}"
+	$(BIN)/textclf release-check --commit="$${COMMIT:-}"
 
 promote: $(INSTALLED) ## Redeploy the endpoint to $COMMIT's model, smoke-test it, record the champion
-	$(BIN)/textclf promote --commit "$${COMMIT:-}"
+	$(BIN)/textclf promote --commit="$${COMMIT:-}"
 
 release-published: $(INSTALLED) ## Print true if $COMMIT has a published model, false if its PR did not train
 	@$(BIN)/python -m textclf.release.desired published

@@ -24,8 +24,8 @@ ecs-roll: $(INSTALLED) ## Roll the ECS service to a released model: make ecs-rol
 	@test -n "$${COMMIT:-}" || { echo "usage: COMMIT=<released commit sha> make ecs-roll" >&2; exit 2; }
 	@mkdir -p $(dir $(BUILD_ECS_OUTPUTS))
 	$(TF) main output -json >$(BUILD_ECS_OUTPUTS)
-	$(BIN)/python -m textclf.frontdoor.ecs_roll roll --commit "$$COMMIT" --outputs $(BUILD_ECS_OUTPUTS) \
-		--image-tag "$$SERVING_IMAGE_TAG"
+	$(BIN)/python -m textclf.frontdoor.ecs_roll roll --commit="$$COMMIT" --outputs $(BUILD_ECS_OUTPUTS) \
+		--image-tag="$$SERVING_IMAGE_TAG"
 	$(BIN)/python -m textclf.frontdoor.ecs_roll wait --outputs $(BUILD_ECS_OUTPUTS)
 
 bench-cost: $(INSTALLED) ## Monthly cost: Serverless endpoint vs ECS Fargate vs a real-time instance (params.yaml costs)

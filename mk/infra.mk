@@ -61,7 +61,7 @@ local-cloud: $(INSTALLED) ## Start the local cloud (moto on 127.0.0.1) in the ba
 	@if [[ -f $(LOCALCLOUD_DIR)/server.pid ]] && kill -0 "$$(cat $(LOCALCLOUD_DIR)/server.pid)" 2>/dev/null; then \
 		echo "local cloud already running (pid $$(cat $(LOCALCLOUD_DIR)/server.pid))"; exit 0; fi; \
 	rm -f $(LOCALCLOUD_DIR)/env; \
-	nohup $(BIN)/textclf local-cloud --port "$$LOCALCLOUD_PORT" --env-file $(LOCALCLOUD_DIR)/env \
+	nohup $(BIN)/textclf local-cloud --port="$$LOCALCLOUD_PORT" --env-file $(LOCALCLOUD_DIR)/env \
 		>$(LOCALCLOUD_DIR)/server.log 2>&1 & echo $$! >$(LOCALCLOUD_DIR)/server.pid; \
 	pid="$$(cat $(LOCALCLOUD_DIR)/server.pid)"; \
 	for _ in $$(seq 100); do [[ -f $(LOCALCLOUD_DIR)/env ]] && break; kill -0 "$$pid" 2>/dev/null || break; \
@@ -167,15 +167,15 @@ infra-checkov: $(CHECKOV_VENV)/bin/checkov ## Scan terraform/ with checkov, offl
 	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml $(CHECKOV_ARGS)
 
 github-settings: $(INSTALLED) ## Apply and verify the GitHub settings releases rely on (REPO=owner/name REVIEWERS=a,b; needs gh with admin rights)
-	$(BIN)/textclf github-settings --repository "$${REPO:-}" --reviewers "$${REVIEWERS:-}"
+	$(BIN)/textclf github-settings --repository="$${REPO:-}" --reviewers="$${REVIEWERS:-}"
 
 # The figures also go to build/staging-summary.md: the production pull request's body quotes them.
 staging-check: $(INSTALLED) ## Replay COMMIT's published test split through the staging endpoint, latency p95, a burst (docs/staging.md)
 	@mkdir -p build
-	$(BIN)/textclf staging-check $${COMMIT:+--commit "$$COMMIT"} | tee build/staging-summary.md
+	$(BIN)/textclf staging-check $${COMMIT:+--commit="$$COMMIT"} | tee build/staging-summary.md
 
 bake: $(INSTALLED) ## Watch production's alarms (TEXTCLF_BAKE_ALARMS) for the bake window; an alarm rolls back to PREVIOUS_COMMIT
-	$(BIN)/textclf bake $${TEXTCLF_BAKE_ALARMS:+--alarms "$$TEXTCLF_BAKE_ALARMS"}
+	$(BIN)/textclf bake $${TEXTCLF_BAKE_ALARMS:+--alarms="$$TEXTCLF_BAKE_ALARMS"}
 
 production-commit: $(INSTALLED) ## Print the commit production serves (the champion record; empty before the first release)
 	@$(BIN)/textclf production-commit

@@ -34,14 +34,14 @@ EVAL_JSON := metrics/eval.json
 
 report: $(INSTALLED) ## Write reports/report.md (this workspace vs main and production) and reports/gate.json
 	@$(BASE_NOT_HEAD)
-	$(BIN)/textclf report --base "$$REPORT_BASE" --champion "$$CHAMPION" $${COMMIT:+--commit-sha "$$COMMIT"}
+	$(BIN)/textclf report --base="$$REPORT_BASE" --champion="$${CHAMPION:-auto}" $${COMMIT:+--commit-sha="$$COMMIT"}
 
 # GNU make exits 2 whenever a recipe fails, whatever the recipe's code ("The exit status of make is
 # always one of three values", GNU make manual, "How to Run make"): make's last line carries the
 # program's own code, `Error 1` for a failed gate, `Error 2` for a missing or malformed input.
 gate: $(INSTALLED) ## Judge metrics/eval.json on thresholds and the champion (a fail fails make)
 	@$(BASE_NOT_HEAD)
-	$(BIN)/textclf gate --base "$$REPORT_BASE" --champion "$$CHAMPION"
+	$(BIN)/textclf gate --base="$$REPORT_BASE" --champion="$${CHAMPION:-auto}"
 
 # --no-publish: nothing in the report is uploaded to CML's public asset host.
 report-comment: ## Post reports/report.md on the PR, updating the same comment each push (needs cml)
@@ -51,11 +51,11 @@ report-comment: ## Post reports/report.md on the PR, updating the same comment e
 
 champion: $(INSTALLED) ## Print the champion the gate compares with, and where it came from
 	@$(BASE_NOT_HEAD)
-	$(BIN)/textclf champion show --base "$$REPORT_BASE" --champion "$$CHAMPION"
+	$(BIN)/textclf champion show --base="$$REPORT_BASE" --champion="$${CHAMPION:-auto}"
 
 champion-record: $(INSTALLED) ## Record metrics/eval.json as production's (MODEL_VERSION=<released commit>)
 	@test -n "$${MODEL_VERSION:-}" || { echo "set MODEL_VERSION=<git commit of the released model>" >&2; exit 2; }
-	$(BIN)/textclf champion record --model-version "$$MODEL_VERSION"
+	$(BIN)/textclf champion record --model-version="$$MODEL_VERSION"
 
 test-report: $(INSTALLED) ## Run the gate and report tests (real git, DVC and the local cloud)
 	$(WITHOUT_IMAGE_TAGS) $(BIN)/pytest tests/review

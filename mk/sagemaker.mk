@@ -108,7 +108,7 @@ images: images-push ## Build the training and serving images and push them to EC
 
 sagemaker-local: $(INSTALLED) data ## Rehearse a SageMaker training job offline: the image's entry point, a Spot interruption, resume
 	$(BIN)/dvc repro prepare
-	$(BIN)/python -m textclf.training.local_runner $${INTERRUPT_AT:+--interrupt-at-step "$$INTERRUPT_AT"}
+	$(BIN)/python -m textclf.training.local_runner $${INTERRUPT_AT:+--interrupt-at-step="$$INTERRUPT_AT"}
 
 test-sagemaker: $(INSTALLED) ## Run the SageMaker backend's tests (slow ones included) against the local cloud
 	$(WITHOUT_IMAGE_TAGS) $(BIN)/pytest tests/training

@@ -171,12 +171,21 @@ def parse_record(body: bytes, url: str) -> Champion:
     )
 
 
+# The make targets pass REPORT_BASE as --base, in one word (`--base=-x` is the value -x, where
+# `--base -x` was argparse's "expected one argument" on an option nobody typed: R13A-6).
+MAKE_BASE = "(make: REPORT_BASE=main)"
+
+
 def resolve_ref(ref: str) -> str:
     """The commit `ref` names, or an error telling how to make it available (CI clones shallowly)."""
     if not ref.strip():
-        raise ChampionError("--base is empty: pass the branch the pull request merges into, e.g. --base main")
+        raise ChampionError(
+            f"--base is empty: pass the branch the pull request merges into, e.g. --base main {MAKE_BASE}"
+        )
     if ref.startswith("-"):
-        raise ChampionError(f"--base {ref!r} is an option, not a git ref: pass a branch, e.g. --base main")
+        raise ChampionError(
+            f"--base {_brief(ref)} is an option, not a git ref: pass a branch, e.g. --base main {MAKE_BASE}"
+        )
     result = subprocess.run(
         ["git", "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"],
         capture_output=True,

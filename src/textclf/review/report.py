@@ -290,7 +290,14 @@ def head_commit(explicit: str | None) -> str | None:
     None (the report then says the workspace: an edited params.yaml is no commit's model)."""
     if explicit:
         if not COMMIT.fullmatch(explicit):
-            raise ReportError(f"--commit-sha {explicit!r}: expected a git commit (7-40 lowercase hex digits)")
+            shown = (
+                repr(explicit)
+                if len(explicit) <= 60
+                else f"{explicit[:60]!r}... ({len(explicit):,} characters)"
+            )
+            raise ReportError(
+                f"--commit-sha {shown}: expected a git commit (7-40 lowercase hex digits; make: COMMIT=)"
+            )
         # A commit of this repository, named in full: the report links it and says the model came
         # from it, so hex digits that name nothing here (or a tree or blob) are refused.
         found = subprocess.run(
