@@ -859,12 +859,31 @@ class _Collector:
         if self.allowed is not None and label not in self.allowed:
             bare = without_presentation_selectors(label)
             twin = next((one for one in self.allowed if without_presentation_selectors(one) == bare), None)
-            differs = (
-                ""
-                if twin is None
-                else f"; it differs from {twin!r} only by a presentation selector (U+FE0E/U+FE0F, which "
-                "choose text or emoji drawing and most terminals draw alike): write it one way in both"
+            composed = unicodedata.normalize("NFC", label)
+            nfc_twin = next(
+                (one for one in self.allowed if unicodedata.normalize("NFC", one) == composed), None
             )
+            differs = ""
+            if twin is not None:
+                differs = (
+                    f"; it differs from {twin!r} only by a presentation selector (U+FE0E/U+FE0F, which "
+                    "choose text or emoji drawing and most terminals draw alike): write it one way in both"
+                )
+            elif nfc_twin is not None:
+                # NFD (a letter, then its accent as a combining character) is how macOS tools often
+                # write text; data.labels in NFC looked the same and was named twice (R13A-9).
+                mark = next((c for c in label + nfc_twin if unicodedata.combining(c)), None)
+                how = (
+                    f"one holds {character_name(mark)} as a separate character after its letter, the "
+                    "other the accented letter as one character"
+                    if mark is not None
+                    else "decomposed in one, composed in the other"
+                )
+                differs = (
+                    f"; it is data.labels' {nfc_twin!r} written with other Unicode characters ({how}): "
+                    "write it one way in both, composed (NFC, an accented letter as one character) as "
+                    "most editors do"
+                )
             raise DataError(
                 f"{where()}: label {shown_label(label)} is not one of data.labels in params.yaml "
                 f"({', '.join(params.labels or [])}){differs}; fix the row or add the label there"
