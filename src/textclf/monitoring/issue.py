@@ -380,25 +380,33 @@ def author_may_write(issue: dict[str, Any], get: Callable[[str], Any], refused: 
     """GitHub.author_may_write with `get` calling GitHub's API for a path under the repository
     (`/collaborators/<login>/permission`) and raising `refused` for an error answer (404: not a
     collaborator): the release's state check asks it through `gh` (textclf.release.desired)."""
-    user = issue.get("user")
-    login = user.get("login") if isinstance(user, dict) else None
+    login = _login(issue)
     if login in ISSUE_ACCOUNTS:
         return True
-    if not isinstance(login, str) or not login:
+    if not login:
         return False
     try:
         found = get(f"/collaborators/{urllib.parse.quote(login, safe='')}/permission")
     except refused:
         return False
-    return isinstance(found, dict) and found.get("permission") in WRITE_PERMISSIONS
+    return _text(found.get("permission") if isinstance(found, dict) else None) in WRITE_PERMISSIONS
 
 
 def opened_by_us(issue: dict[str, Any]) -> bool:
     """Whether `issue` (an issues API object) was opened by the workflow or a collaborator. GitHub's
     issue objects always carry `user`; one without it is not taken as ours."""
+    return _login(issue) in ISSUE_ACCOUNTS or _text(issue.get("author_association")) in TRUSTED_ASSOCIATIONS
+
+
+def _text(value: Any) -> str:
+    """A field GitHub sends as a string, or "" for any other shape (a list is unhashable: `in` a set
+    of names raised TypeError; a shape GitHub never sends is no match)."""
+    return value if isinstance(value, str) else ""
+
+
+def _login(issue: dict[str, Any]) -> str:
     user = issue.get("user")
-    login = user.get("login") if isinstance(user, dict) else None
-    return login in ISSUE_ACCOUNTS or issue.get("author_association") in TRUSTED_ASSOCIATIONS
+    return _text(user.get("login") if isinstance(user, dict) else None)
 
 
 def publish(github: GitHub, alarm: DriftAlarm) -> tuple[str, int]:
