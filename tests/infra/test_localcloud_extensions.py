@@ -3,6 +3,7 @@ boto3, so that a plan after an apply shows no changes and a destroy completes.""
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import zipfile
@@ -274,3 +275,31 @@ def test_a_task_definition_within_ecs_rules_is_registered(aws_env, image):
         family="serving", containerDefinitions=[{"name": "serve", "image": image, "memory": 512}]
     )
     assert len(ecs.list_task_definitions()["taskDefinitionArns"]) == 1
+
+
+def test_a_function_arn_of_another_account_or_region_does_not_reach_the_local_function(aws_env):
+    """R13B-22: functions were looked up by name only, so `promote --function` with another account's
+    ARN ran this account's redeploy function; AWS refuses another account's function unless its
+    policy grants the call, and a Region's endpoint serves that Region's functions."""
+    role = boto3.client("iam").create_role(RoleName="fn-role", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+    client = boto3.client("lambda")
+    local = client.create_function(
+        FunctionName="redeploy",
+        Runtime="python3.13",
+        Role=role,
+        Handler="handler.handler",
+        Code={"ZipFile": lambda_zip()},
+    )["FunctionArn"]
+    foreign_account = local.replace(":123456789012:", ":999999999999:")
+    foreign_region = local.replace(":us-east-1:", ":eu-west-1:")
+    invoke = functools.partial(client.invoke, InvocationType="Event", Payload=b"{}")  # as promote calls it
+    for call in (client.get_function_configuration, invoke):
+        with pytest.raises(ClientError) as caught:
+            call(FunctionName=foreign_account)
+        assert caught.value.response["Error"]["Code"] == "AccessDeniedException"
+        assert "account 999999999999" in caught.value.response["Error"]["Message"]
+        with pytest.raises(ClientError) as caught:
+            call(FunctionName=foreign_region)
+        assert caught.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    assert client.get_function_configuration(FunctionName=local)["FunctionArn"] == local
+    assert invoke(FunctionName=local)["StatusCode"] == 202

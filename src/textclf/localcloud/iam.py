@@ -636,6 +636,8 @@ def _deny(response: Any, s3: bool, code: str, message: str) -> None:
     else:
         error = _RESTError(code, message)
     error.code = 400 if code in ("ValidationError", "InvalidIdentityToken", "RequestExpired") else 403
+    if code == "ResourceNotFoundException":
+        error.code = 404
     raise error
 
 
@@ -827,6 +829,8 @@ def _authorize_normal(self: Any, resource: str = "*") -> None:
             f"local cloud: no resource rule for {action} (add one to textclf/localcloud/iam.py); "
             "refused rather than guessed",
         )
+    if prefix == "lambda" and arn.startswith("arn:"):
+        _refuse_foreign_function(self, principal, action, arn, region)
     context = _global_context(principal, region) | _context_for(prefix, action.split(":", 1)[1], params)
     _authorize_or_deny(self, Request(principal, action, arn, context, GLOBAL_KEYS | SERVICE_KEYS), region)
     for passed, service in _passed_roles(prefix, operation, params):
@@ -849,6 +853,34 @@ def _authorize_normal(self: Any, resource: str = "*") -> None:
         )
         if problem:
             _deny(self, False, "ValidationError", problem)
+
+
+def _refuse_foreign_function(response: Any, principal: str, action: str, arn: str, region: str) -> None:
+    """A function ARN names the account and Region that hold the function. moto looked functions up
+    by name only, so another account's or Region's ARN reached the local function. Another account:
+    its resource-based policy would have to grant the call too ("Cross-account policy evaluation
+    logic", IAM User Guide,
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html),
+    and the local cloud holds one account; another Region: not this endpoint's function."""
+    parts = arn.split(":")
+    if len(parts) < 7 or parts[2] != "lambda":
+        return
+    arn_region, account = parts[3], parts[4]
+    if account != ACCOUNT:
+        _deny(
+            response,
+            False,
+            "AccessDeniedException",
+            f"User: {principal} is not authorized to perform: {action} on resource: {arn} because no "
+            f"resource-based policy of account {account} allows it (the local cloud holds account {ACCOUNT})",
+        )
+    if arn_region != region:
+        _deny(
+            response,
+            False,
+            "ResourceNotFoundException",
+            f"Function not found: {arn} (the request went to {region}, the function is in {arn_region})",
+        )
 
 
 def _alias_keys(prefix: str, operation: str, params: dict[str, Any], region: str) -> list[str]:
