@@ -362,7 +362,8 @@ def cmd_use_data(args: argparse.Namespace) -> None:
     with folded_output():  # the user's paths, column and class names can be of any length
         log(f"{placement.target}: {sum(placement.counts.values()):,} rows; classes: {counts}{more}")
         for path in placement.replaced:
-            log(f"replaced {path}")
+            lost = " (it was in no DVC cache: deleted for good)" if path in placement.uncached else ""
+            log(f"replaced {path}{lost}")
         log(f"{params_file}: data.text_column {args.text_column!r}, data.label_column {args.label_column!r}")
         classes = len(placement.labels)
         log(f"{params_file}: data.labels, {classes} classes; {dvc_file} tracks {raw_dir} (dvc add)")

@@ -21,7 +21,7 @@ def test_force_no_keeps_the_users_files(clone, force):  # noqa: F811
     done = make_use_data(clone, "TEXT=body", "LABEL=kind", f"FORCE={force}")
 
     assert done.returncode == 2, done.stdout + done.stderr
-    assert "Move them out of the folder, or pass FORCE=1 to replace them" in unfolded(done.stderr)
+    assert "in no DVC cache, so FORCE=1 would delete them for good: move them out" in unfolded(done.stderr)
     assert (clone / "data/raw/mine.csv").is_file()
     assert not (clone / "REPRO_RAN").exists()
 

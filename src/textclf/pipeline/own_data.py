@@ -91,6 +91,8 @@ class Placement:
     counts: Counter
     replaced: list[Path] = field(default_factory=list)
     unchanged: bool = False
+    # Of `replaced`, those whose content no DVC cache holds: --force deletes them for good.
+    uncached: list[Path] = field(default_factory=list)
 
 
 def md5(path: Path) -> str:
@@ -109,6 +111,17 @@ def _dvc_record(dvc_file: Path) -> object:
         return yaml.safe_load(atomic.read_regular(dvc_file, DVC_FILE_LIMIT).decode("utf-8"))
     except (OSError, yaml.YAMLError, ValueError):
         return None
+
+
+def in_dvc_cache(path: Path, root: Path) -> bool:
+    """Whether the repository's DVC cache (`root`/.dvc/cache, DVC 3's files/md5/ layout or DVC 2's)
+    holds `path`'s content, so that `dvc checkout` can bring it back once replaced. A link, or a
+    cache configured elsewhere (cache.dir), counts as not held: the refusal then says the safer."""
+    if not _regular(path):
+        return False
+    digest = md5(path)
+    cache = root / ".dvc" / "cache"
+    return any((base / digest[:2] / digest[2:]).is_file() for base in (cache / "files" / "md5", cache))
 
 
 def recorded(dvc_file: Path) -> dict[str, str]:
@@ -512,15 +525,33 @@ def plan(
             continue
         relative = path.relative_to(raw_dir).as_posix()
         ours = _regular(path) and relative in mine and mine[relative] == md5(path)
-        if ours or force or _is_sample(path):
+        if ours or _is_sample(path):
             placement.replaced.append(path)
+        elif force:
+            placement.replaced.append(path)
+            if not in_dvc_cache(path, dvc_file.parent):
+                placement.uncached.append(path)
         else:
             foreign.append(path)
     if foreign:
+        # Only what DVC's cache holds comes back after --force: a file copied in and never `dvc add`ed
+        # was promised to "stay in DVC's cache" and was deleted for good (R13A-10).
+        uncached = [path for path in foreign if not in_dvc_cache(path, dvc_file.parent)]
+        cached = [path for path in foreign if path not in uncached]
+        parts = []
+        if uncached:
+            parts.append(
+                f"{_shown(uncached)}: in no DVC cache, so {names.force} would delete them for good: move "
+                "them out of the folder first"
+            )
+        if cached:
+            parts.append(
+                f"{_shown(cached)}: DVC's cache holds a copy (`dvc checkout` of a data.dvc that pinned "
+                f"them brings them back): move them out of the folder, or pass {names.force} to replace them"
+            )
         raise DataError(
-            f"{raw_dir}: holds files that use-data did not put there ({_shown(foreign)}); nothing was "
-            f"changed. Move them out of the folder, or pass {names.force} to replace them (what "
-            "data.dvc tracked stays in DVC's cache and git history)"
+            f"{raw_dir}: holds files that use-data did not put there; nothing was changed. "
+            + "; ".join(parts)
         )
     return placement
 
@@ -663,7 +694,8 @@ def apply(
                 f"names: move them back into {raw_dir}"
             ) from None
         raise
-    shutil.rmtree(backup, ignore_errors=True)  # done: what --force replaced stays in DVC's cache
+    # Done: what --force replaced is in DVC's cache, or was named as in none (plan, Placement.uncached).
+    shutil.rmtree(backup, ignore_errors=True)
 
 
 def check_left_behind(raw_dir: Path, staging: Path | None = None) -> None:
