@@ -275,28 +275,56 @@ def cmd_data(args: argparse.Namespace) -> None:
             )
         cmd_sample_data(argparse.Namespace(out=args.out, force=args.force))
         # Into the DVC cache too, so `dvc push` can send it like any other data.
-        if _dvc("commit", "--force", "--quiet", args.dvc_file) != 0:
-            raise DataError(f"`dvc commit {args.dvc_file}` failed (its message is above)")
+        failed = _dvc_said("commit", "--force", args.dvc_file)
+        if failed is not None:
+            raise DataError(f"`dvc commit {args.dvc_file}` failed: {failed}")
         return
     log(f"{args.dvc_file} tracks data other than the bundled sample: pulling it from the DVC remote")
-    if _dvc("pull", args.dvc_file) != 0:
+    failed = _dvc_said("pull", args.dvc_file, echo=True)
+    if failed is not None and "unsaved files" in failed:
+        # DVC keeps files of the folder its .dvc file does not pin (added or edited) and says so; the
+        # remote and the credentials are not at fault (R13A-4).
         raise DataError(
-            f"could not pull {args.dvc_file} from the DVC remote; check `dvc remote list` and AWS "
+            f"{args.out} holds changes {args.dvc_file} does not pin (DVC named them above); nothing was "
+            f"replaced. Keep them: dvc commit {args.dvc_file} && dvc push; or replace them with the pinned "
+            f"data: dvc pull --force {args.dvc_file}"
+        )
+    if failed is not None:
+        raise DataError(
+            f"could not pull {args.dvc_file} from the DVC remote ({failed}); check `dvc remote list` and AWS "
             "credentials, or ask whoever changed data.dvc to run `dvc push`"
         )
 
 
-def _dvc(*args: str) -> int:
+def _dvc_said(*args: str, echo: bool = False) -> str | None:
+    """Run `dvc ARGS`: None when it succeeds, else what DVC said was wrong (its ERROR lines, one
+    line, cut). Its output is kept (shown as it comes with `echo`, else only what the error names):
+    `--quiet` hid DVC's ERROR line too, and the refusal pointed at a message that was not there
+    (R13A-11)."""
     import subprocess
 
     from textclf.pipeline.prepare import DataError
 
     try:
-        return subprocess.run(["dvc", *args]).returncode
+        done = subprocess.Popen(
+            ["dvc", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace"
+        )
     except FileNotFoundError:
         raise DataError(
             "`dvc` is not installed or not on PATH: activate the project's venv (make setup)"
         ) from None
+    said = []
+    assert done.stdout is not None
+    for line in done.stdout:
+        said.append(line)
+        if echo:
+            sys.stderr.write(line)
+    if done.wait() == 0:
+        return None
+    errors = [line.strip().removeprefix("ERROR:").strip() for line in said if line.startswith("ERROR")]
+    text = " ".join(errors) or "DVC named no error; run `dvc " + " ".join(args) + "` to see its output"
+    text = " ".join(text.split())
+    return text if len(text) <= 300 else text[:300] + "..."
 
 
 # Set by the Makefile's use-data recipe (to "1"): messages name make's variables, and make repro
@@ -348,10 +376,11 @@ def cmd_use_data(args: argparse.Namespace) -> None:
             )
 
             def track() -> None:
-                if _dvc("add", "--quiet", str(raw_dir)) != 0:
+                failed = _dvc_said("add", str(raw_dir))
+                if failed is not None:
                     raise DataError(
-                        f"`dvc add {raw_dir}` failed (its message is above); {params_file}, {dvc_file} and "
-                        f"{raw_dir} are as they were"
+                        f"`dvc add {raw_dir}` failed: {failed}; {params_file}, {dvc_file} and {raw_dir} "
+                        "are as they were"
                     )
 
             own_data.apply(placement, staging, raw_dir, params_file, text, dvc_file, track)
