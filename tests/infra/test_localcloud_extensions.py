@@ -303,3 +303,19 @@ def test_a_function_arn_of_another_account_or_region_does_not_reach_the_local_fu
         assert caught.value.response["Error"]["Code"] == "ResourceNotFoundException"
     assert client.get_function_configuration(FunctionName=local)["FunctionArn"] == local
     assert invoke(FunctionName=local)["StatusCode"] == 202
+
+
+def test_a_post_without_a_body_is_checked_over_an_empty_payload(aws_env):
+    """R13D-1: Lambda's Invoke without a Payload (a POST with an empty body) was refused as
+    SignatureDoesNotMatch: the signature was checked over moto's parsed parameters, not over the
+    empty payload the client signed. AWS takes it (Payload is optional)."""
+    role = boto3.client("iam").create_role(RoleName="fn-role", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+    client = boto3.client("lambda")
+    client.create_function(
+        FunctionName="fn",
+        Runtime="python3.13",
+        Role=role,
+        Handler="handler.handler",
+        Code={"ZipFile": lambda_zip()},
+    )
+    assert client.invoke(FunctionName="fn", InvocationType="Event")["StatusCode"] == 202

@@ -641,6 +641,11 @@ def _deny(response: Any, s3: bool, code: str, message: str) -> None:
     raise error
 
 
+def _form_encoded(headers: Any) -> bool:
+    """A query-protocol request (STS, IAM, ...): moto parsed its form body into `data`."""
+    return "x-www-form-urlencoded" in str(headers.get("Content-Type") or "").lower()
+
+
 def _caller(response: Any, iam_request_cls: type) -> tuple[str, str, str]:
     """(principal ARN, region, IAM prefix) after moto checked the key and the signature."""
     scope = _credential_scope(response.headers)
@@ -659,8 +664,9 @@ def _caller(response: Any, iam_request_cls: type) -> tuple[str, str, str]:
         method=response.method,
         path=path,
         # A request without a body was signed over an empty payload; moto would hash its parsed
-        # parameters instead (a GET of a REST API carries them in the path).
-        data={} if response.method in ("GET", "HEAD", "DELETE") and not response.raw_body else response.data,
+        # parameters instead (a GET of a REST API carries them in the path; a POST without a body,
+        # Lambda's Invoke without a Payload, failed as SignatureDoesNotMatch).
+        data=response.data if response.raw_body or _form_encoded(response.headers) else {},
         body=response.raw_body,
         headers=response.headers,
         action=response._get_action(),
