@@ -348,6 +348,7 @@ def cmd_use_data(args: argparse.Namespace) -> None:
     if args.text_column == args.label_column:
         raise DataError(f"{names.text} and {names.label} both name {args.text_column!r}: give two columns")
     own_data.check_written_in_place(params_file, dvc_file)
+    own_data.check_raw_dir(raw_dir, Path(args.file))
     labels = own_data.given_labels(args.labels, names)
     task = own_data.given_task(args.task, names)
     empty_text = own_data.given_empty_text(args.empty_text, names)

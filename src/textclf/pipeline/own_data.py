@@ -297,6 +297,26 @@ def check_written_in_place(*files: Path) -> None:
             )
 
 
+def check_raw_dir(raw_dir: Path, source: Path) -> None:
+    """Refuse what stands where use-data puts the file: a file in place of data.raw_dir or of a
+    folder on its way, or a folder under the file's name in it. They came out of the generic OSError
+    fallback ("data/raw: File exists", or a staging folder's name: R13A-12)."""
+    for folder in [*reversed(raw_dir.parents[:-1]), raw_dir]:
+        if folder.exists() and not folder.is_dir():  # a link that leads nowhere: named further on
+            where = "data.raw_dir" if folder == raw_dir else f"on the way to data.raw_dir {named(raw_dir)}"
+            raise DataError(
+                f"{named(folder)} ({where}) is a file, not a folder: use-data puts your file in "
+                f"{named(raw_dir)}; move that file away (or set data.raw_dir in params.yaml to another "
+                "folder), then run use-data again; nothing was changed"
+            )
+    target = raw_dir / source.name
+    if target.is_dir():
+        raise DataError(
+            f"{named(target)} is a folder: use-data writes your file there under its name; move or rename "
+            "that folder, then run use-data again; nothing was changed"
+        )
+
+
 def check_source(source: Path) -> None:
     try:
         found = source.is_file()

@@ -1,0 +1,47 @@
+"""What stands where use-data puts the file is named (R13A-12): a folder under the file's name in
+data/raw was "data/.use-data.qh06w6et/ud.csv: Is a directory" (a staging folder that no longer
+exists), a file in place of data/raw or of data/ "data/raw: File exists; check the path, its
+permissions and free space", both from the generic OSError fallback."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.code.test_use_data import USE, clone, snapshot, textclf  # noqa: F401 (clone: the fixture)
+
+
+def unfolded(stderr: str) -> str:
+    return " ".join(line.removeprefix("[textclf]").strip() for line in stderr.splitlines())
+
+
+def test_a_folder_under_the_files_name_is_named(clone: Path) -> None:  # noqa: F811
+    (clone / "data/raw/spam.jsonl").mkdir()
+    before = snapshot(clone)
+
+    done = textclf(clone, *USE)
+
+    said = unfolded(done.stderr)
+    assert done.returncode == 2 and snapshot(clone) == before
+    assert "error: data/raw/spam.jsonl is a folder: use-data writes your file there under its name" in said, (
+        said
+    )
+    assert ".use-data." not in said
+
+
+@pytest.mark.parametrize(("blocked", "where"), [("data/raw", "data.raw_dir"), ("data", "on the way to")])
+def test_a_file_in_place_of_the_data_folder_is_named(clone: Path, blocked: str, where: str) -> None:  # noqa: F811
+    shutil.rmtree(clone / blocked)
+    (clone / blocked).write_text("not a folder\n", encoding="utf-8")
+
+    done = textclf(clone, *USE)
+
+    said = unfolded(done.stderr)
+    assert done.returncode == 2
+    assert (
+        f"error: {blocked} ({where}" in said
+        and "is a file, not a folder: use-data puts your file in data/raw" in said
+    ), said
+    assert "File exists" not in said and (clone / blocked).read_text(encoding="utf-8") == "not a folder\n"
