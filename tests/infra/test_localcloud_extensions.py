@@ -277,19 +277,26 @@ def test_a_task_definition_within_ecs_rules_is_registered(aws_env, image):
     assert len(ecs.list_task_definitions()["taskDefinitionArns"]) == 1
 
 
+def echo_function(name: str) -> str:
+    """A function that returns its event; its ARN."""
+    role = boto3.client("iam").create_role(RoleName=f"{name}-role", AssumeRolePolicyDocument=TRUST)
+    code = {"ZipFile": lambda_zip()}
+    created = boto3.client("lambda").create_function(
+        FunctionName=name,
+        Runtime="python3.13",
+        Role=role["Role"]["Arn"],
+        Handler="handler.handler",
+        Code=code,
+    )
+    return created["FunctionArn"]
+
+
 def test_a_function_arn_of_another_account_or_region_does_not_reach_the_local_function(aws_env):
     """R13B-22: functions were looked up by name only, so `promote --function` with another account's
     ARN ran this account's redeploy function; AWS refuses another account's function unless its
     policy grants the call, and a Region's endpoint serves that Region's functions."""
-    role = boto3.client("iam").create_role(RoleName="fn-role", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
     client = boto3.client("lambda")
-    local = client.create_function(
-        FunctionName="redeploy",
-        Runtime="python3.13",
-        Role=role,
-        Handler="handler.handler",
-        Code={"ZipFile": lambda_zip()},
-    )["FunctionArn"]
+    local = echo_function("redeploy")
     foreign_account = local.replace(":123456789012:", ":999999999999:")
     foreign_region = local.replace(":us-east-1:", ":eu-west-1:")
     invoke = functools.partial(client.invoke, InvocationType="Event", Payload=b"{}")  # as promote calls it
@@ -309,13 +316,5 @@ def test_a_post_without_a_body_is_checked_over_an_empty_payload(aws_env):
     """R13D-1: Lambda's Invoke without a Payload (a POST with an empty body) was refused as
     SignatureDoesNotMatch: the signature was checked over moto's parsed parameters, not over the
     empty payload the client signed. AWS takes it (Payload is optional)."""
-    role = boto3.client("iam").create_role(RoleName="fn-role", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
-    client = boto3.client("lambda")
-    client.create_function(
-        FunctionName="fn",
-        Runtime="python3.13",
-        Role=role,
-        Handler="handler.handler",
-        Code={"ZipFile": lambda_zip()},
-    )
-    assert client.invoke(FunctionName="fn", InvocationType="Event")["StatusCode"] == 202
+    echo_function("fn")
+    assert boto3.client("lambda").invoke(FunctionName="fn", InvocationType="Event")["StatusCode"] == 202
