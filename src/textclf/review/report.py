@@ -186,9 +186,43 @@ def read_json(path: Path) -> dict[str, Any] | None:
     except RecursionError:
         raise ReportError(f"{path}: nested too deeply to be the pipeline's metrics") from None
     if not isinstance(payload, dict):
-        raise ReportError(f"{path}: expected a JSON object")
+        raise ReportError(f"{path}: expected a JSON object, not {_kind(payload)}; {RUN_AGAIN}")
     check_numbers(payload, str(path))
     return payload
+
+
+# The end of a refusal of a file the pipeline writes (R13A-5: some named neither the key nor this).
+RUN_AGAIN = "the pipeline writes no such value: run it again (dvc repro)"
+
+
+def _kind(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def _shown(value: Any) -> str:
+    text = repr(value) if not isinstance(value, int) or abs(value) < 10**12 else "a huge integer"
+    return text if len(text) <= 40 else text[:40] + "..."
+
+
+def _classes_problem(classes: Any) -> str | None:
+    """The first key of metrics/data.json's `classes` that is not a split of counts per class."""
+    if not isinstance(classes, dict):
+        return f"classes is {_kind(classes)}"
+    for name, split in classes.items():
+        if not isinstance(split, dict):
+            return f"classes.{name} is {_kind(split)}"
+        for label, count in split.items():
+            if not _counts(count):
+                return f"classes.{name}.{label} is {_shown(count)}"
+    return None
+
+
+def _first_bad(part: Any, good: Callable[[Any], bool], prefix: str) -> str:
+    """`prefix.key is <value>` for the first entry of `part` that is not `good`, or what `part` is."""
+    if not isinstance(part, dict):
+        return f"{prefix} is {_kind(part)}"
+    key, value = next((k, v) for k, v in part.items() if not good(v))
+    return f"{prefix}.{key} is {_shown(value)}"
 
 
 def check_numbers(value: Any, where: str) -> None:
@@ -218,28 +252,28 @@ def check_data(payload: dict[str, Any], where: str) -> None:
     for key in ("rows", "dropped"):
         part = payload.get(key)
         if part is not None and (not isinstance(part, dict) or not all(map(_counts, part.values()))):
-            raise ReportError(f"{where}: {key} must map names to counts (whole numbers >= 0)")
+            bad = _first_bad(part, _counts, key)
+            raise ReportError(
+                f"{where}: {key} must map names to counts (whole numbers >= 0): {bad}; {RUN_AGAIN}"
+            )
     classes = payload.get("classes")
-    if classes is not None and (
-        not isinstance(classes, dict)
-        or not all(
-            isinstance(split, dict) and all(map(_counts, split.values())) for split in classes.values()
-        )
-    ):
-        raise ReportError(f"{where}: classes must map each split to counts per class")
+    bad = None if classes is None else _classes_problem(classes)
+    if bad is not None:
+        raise ReportError(f"{where}: classes must map each split to counts per class: {bad}; {RUN_AGAIN}")
     chars = payload.get("text_chars")
     if chars is not None and (not isinstance(chars, dict) or not all(map(_number_or_none, chars.values()))):
-        raise ReportError(f"{where}: text_chars must map percentiles to numbers")
+        bad = _first_bad(chars, _number_or_none, "text_chars")
+        raise ReportError(f"{where}: text_chars must map percentiles to numbers: {bad}; {RUN_AGAIN}")
 
 
 def check_job(payload: dict[str, Any], where: str) -> None:
     """reports/train_job.json: objects and lists only where the train stage writes them."""
     for key in ("hardware", "sagemaker", "cost"):
         if payload.get(key) is not None and not isinstance(payload[key], dict):
-            raise ReportError(f"{where}: {key} must be an object, not {type(payload[key]).__name__}")
+            raise ReportError(f"{where}: {key} must be an object, not {_kind(payload[key])}; {RUN_AGAIN}")
     phases = payload.get("phases")
     if phases is not None and (not isinstance(phases, list) or not all(isinstance(p, dict) for p in phases)):
-        raise ReportError(f"{where}: phases must be a list of objects")
+        raise ReportError(f"{where}: phases must be a list of objects; {RUN_AGAIN}")
 
 
 def read_curve(path: Path) -> list[dict[str, float]]:
