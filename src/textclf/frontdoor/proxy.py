@@ -25,6 +25,7 @@ import base64
 import json
 import os
 import unicodedata
+from typing import Any
 
 ZIP_FILES = ("textclf/__init__.py", "textclf/frontdoor/__init__.py", "textclf/frontdoor/proxy.py")
 # API Gateway HTTP APIs accept 10 MB; the endpoint much less (Serverless: 4 MB). Texts are short.
@@ -164,6 +165,38 @@ def _shows(character: str) -> bool:
     return unicodedata.category(character) not in SHOWS_NOTHING and ord(character) not in BLANKS
 
 
+# The container's 4xx that are the caller's request (the server's limits and rules: 400, 413, 415,
+# ...); not 401, 403 or 407, which a caller would take for the front door's own authentication.
+NOT_PASSED_ON = frozenset({401, 403, 407})
+
+
+def _model_refused(error: Any) -> dict:
+    """A ModelError of InvokeEndpoint: "Model (owned by the customer in the container) returned 4xx
+    or 5xx error code", its status as the response's OriginalStatusCode and its body as
+    OriginalMessage (https://docs.aws.amazon.com/botocore/latest/reference/services/sagemaker-runtime/
+    client/exceptions/ModelError.html).
+    A 4xx is the caller's request, which no retry will pass: answered with that status and the
+    model's own `error` text; anything else is a 502."""
+    response = getattr(error, "response", None)
+    response = response if isinstance(response, dict) else {}
+    status, original = response.get("OriginalStatusCode"), response.get("OriginalMessage")
+    if isinstance(status, bool) or not isinstance(status, int) or not 400 <= status < 500:
+        return _answer(502, {"error": f"the model failed the request: {_short(str(error))}"})
+    if status in NOT_PASSED_ON:
+        return _answer(502, {"error": f"the model answered {status}: see the endpoint's log"})
+    try:
+        told = json.loads(original) if isinstance(original, str) else None
+    except (ValueError, RecursionError):
+        told = None
+    text = told.get("error") if isinstance(told, dict) else None
+    reason = text if isinstance(text, str) else f"HTTP {status}"
+    return _answer(status, {"error": f"the model refused the request: {_short(reason)}"})
+
+
+def _short(text: str, limit: int = 1000) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 def parse(event: dict) -> list[str]:
     """The texts of a request, or Refused with what to change."""
     http = _object(_object(event.get("requestContext"), "requestContext").get("http"), "requestContext.http")
@@ -236,7 +269,7 @@ def handler(event: object, context: object = None) -> dict:
             Body=json.dumps({"inputs": texts}).encode("utf-8"),
         )
     except runtime.exceptions.ModelError as error:
-        return _answer(502, {"error": f"the model refused the request: {error}"})
+        return _model_refused(error)
     except Exception as error:  # the endpoint is down, updating or not allowed: the caller cannot fix it
         print(json.dumps({"component": "api-proxy", "caller": caller, "error": str(error)}))
         return _answer(502, {"error": f"the endpoint did not answer: {type(error).__name__}"})
