@@ -45,3 +45,15 @@ def test_a_file_in_place_of_the_data_folder_is_named(clone: Path, blocked: str, 
         and "is a file, not a folder: use-data puts your file in data/raw" in said
     ), said
     assert "File exists" not in said and (clone / blocked).read_text(encoding="utf-8") == "not a folder\n"
+
+
+def test_a_data_folder_that_is_a_link_leading_nowhere_is_named(clone: Path) -> None:  # noqa: F811
+    shutil.rmtree(clone / "data/raw")
+    (clone / "data/raw").symlink_to("../elsewhere")
+
+    done = textclf(clone, *USE)
+
+    said = unfolded(done.stderr)
+    assert done.returncode == 2 and (clone / "data/raw").is_symlink()
+    assert "error: data/raw is a symbolic link that leads nowhere (to ../elsewhere)" in said, said
+    assert "File exists" not in said

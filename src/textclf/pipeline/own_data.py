@@ -302,7 +302,17 @@ def check_raw_dir(raw_dir: Path, source: Path) -> None:
     folder on its way, or a folder under the file's name in it. They came out of the generic OSError
     fallback ("data/raw: File exists", or a staging folder's name: R13A-12)."""
     for folder in [*reversed(raw_dir.parents[:-1]), raw_dir]:
-        if folder.exists() and not folder.is_dir():  # a link that leads nowhere: named further on
+        if folder.is_symlink() and not folder.exists():
+            try:
+                target = named(Path(os.readlink(folder)))
+            except OSError:
+                target = "a path that is gone"
+            raise DataError(
+                f"{named(folder)} is a symbolic link that leads nowhere (to {target}): use-data puts your "
+                f"file in {named(raw_dir)} (data.raw_dir); make the link lead to a folder or remove it, then "
+                "run use-data again; nothing was changed"
+            )
+        if folder.exists() and not folder.is_dir():
             where = "data.raw_dir" if folder == raw_dir else f"on the way to data.raw_dir {named(raw_dir)}"
             raise DataError(
                 f"{named(folder)} ({where}) is a file, not a folder: use-data puts your file in "
