@@ -30,8 +30,6 @@ def test_the_summary_reads_json_with_the_reports_own_function():
         ),
         # A list, not the evaluate stage's object: the summary said "not found; run the pipeline".
         ("metrics/eval.json", "[0.9, 0.9]\n", "metrics/eval.json: expected a JSON object"),
-        # The training facts as a list: the summary said "not trained in this workspace".
-        ("reports/train_job.json", "[]\n", "reports/train_job.json: expected a JSON object"),
     ],
 )
 def test_a_file_the_report_refuses_is_refused_naming_it(spam_repo, capsys, relative, text, expected):
@@ -42,6 +40,35 @@ def test_a_file_the_report_refuses_is_refused_naming_it(spam_repo, capsys, relat
     assert code == 2
     assert f"[textclf] error: {expected}" in err
     assert "not found" not in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("text", ["[]\n", "null\n", "", "[" * 50_000])
+def test_a_damaged_training_record_is_named_on_the_training_line_not_a_refusal(spam_repo, capsys, text):
+    """The train stage's own record, which no metric depends on: a list was "not trained in this
+    workspace" (a guess), then a refusal of the whole summary (no metrics, no verdict: R13A-13)."""
+    spam_repo.write("reports/train_job.json", text)
+
+    assert cli.main(["summary", "--champion", "main"]) == 0
+
+    out = " ".join(capsys.readouterr().out.split())
+    assert "Training: not shown: reports/train_job.json: " in out
+    assert "delete it, and the next training writes it again" in out and "Gate:" in out
+
+
+def test_an_implausible_training_figure_is_shown_as_a_dash() -> None:
+    line = summary.training_line(
+        {"train_samples_per_second": 1e308, "wall_seconds": 1e308, "hardware": {"cpu_count": 1e300}}
+    )
+    assert line == "Training (local): - wall, - training, on ? CPU cores"
+
+
+def test_the_bounds_are_the_train_stages() -> None:
+    from textclf.pipeline import train
+
+    assert (summary.LONGEST_SECONDS, summary.PLAUSIBLE_RATES) == (
+        train.LONGEST_SECONDS,
+        train.PLAUSIBLE_RATES,
+    )
 
 
 def test_a_missing_training_record_is_still_no_error(spam_repo, capsys):

@@ -30,7 +30,7 @@ from textclf.config import TRAIN_JOB_FILE, Params
 from textclf.review import freshness
 from textclf.review.champion import EVAL_METRICS_FILE, ChampionError, Source, find, released_base
 from textclf.review.gate import GateError, check_metrics, data_rule_checks
-from textclf.review.report import read_json
+from textclf.review.report import ReportError, read_json
 from textclf.verdict import is_score, judge, usable
 
 WIDTH = 100
@@ -88,8 +88,15 @@ def _wrapped(text: str, first: str, rest: str) -> list[str]:
     )
 
 
+# As the train stage bounds what it reads back (textclf.pipeline.train's LONGEST_SECONDS and
+# PLAUSIBLE_RATES, held equal by a test): beyond these a figure of reports/train_job.json is damaged or
+# edited, and shown as "-" (1e308 samples/s was a 309-digit number: R13A-13).
+LONGEST_SECONDS = 366 * 24 * 3600
+PLAUSIBLE_RATES = (0.01, 100_000.0)  # samples/s
+
+
 def duration(seconds: Any) -> str:
-    if not usable(seconds) or seconds < 0:
+    if not usable(seconds) or not 0 <= seconds <= LONGEST_SECONDS:
         return "-"
     seconds = float(seconds)
     if seconds < 90:
@@ -190,14 +197,14 @@ def training_line(job: dict[str, Any] | None) -> str:
     hardware = job.get("hardware") if isinstance(job.get("hardware"), dict) else {}
     parts = [f"{duration(job.get('wall_seconds'))} wall, {duration(job.get('train_seconds'))} training"]
     speed = job.get("train_samples_per_second")
-    if usable(speed):
+    if usable(speed) and PLAUSIBLE_RATES[0] <= speed <= PLAUSIBLE_RATES[1]:
         parts.append(f"{speed:.1f} samples/s")
     accelerator = hardware.get("accelerator")
     cores = hardware.get("cpu_count")
     parts.append(
         f"on {printable(accelerator, 30)}"
         if accelerator
-        else f"on {cores if usable(cores) else '?'} CPU cores"
+        else f"on {cores if isinstance(cores, int) and 0 < cores <= 100_000 else '?'} CPU cores"
     )
     return "Training (local): " + ", ".join(parts)
 
@@ -284,7 +291,17 @@ def lines(params: Params, base_ref: str = "main", source: Source = "auto") -> li
         bar = new_task_bar(params, verdict)
         if bar:
             out += _wrapped(bar, "  check: ", "    ")
-    out.append(training_line(read_json(TRAIN_JOB_FILE)))
+    try:
+        out.append(training_line(read_json(TRAIN_JOB_FILE)))
+    except ReportError as error:
+        # The train stage's own record, no metric depends on it: a damaged one is no reason to refuse
+        # the metrics, the gate's verdict and the next steps (R13A-13).
+        out += _wrapped(
+            f"Training: not shown: {error}; it is the train stage's record only: delete it, and the next "
+            "training writes it again",
+            "",
+            "  ",
+        )
     truncated = truncation_line(read_json(DATA_METRICS_FILE), metrics, params.model.max_length)
     if truncated:
         out += _wrapped(truncated, "", "  ")
