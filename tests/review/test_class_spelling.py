@@ -77,3 +77,31 @@ def test_class_key_sets_aside_what_prepare_sets_aside() -> None:
     assert champion.class_key("late  delivery") == champion.class_key("Late Delivery")
     assert champion.class_key("❤\ufe0f") == champion.class_key("❤")
     assert champion.class_key("billing") != champion.class_key("billings")
+
+
+def test_every_class_renamed_on_the_same_task_and_data_is_compared(pr_repo, no_aws):
+    """Classes renamed beyond spelling (`billings` for `billing`) on the same data.task and the same
+    test rows per class: the champion's data relabelled, compared (it was a new task, judged on the
+    thresholds alone)."""
+    renamed = {"billing": "billings", "delivery": "deliveries", "returns": "refunds"}
+    trained(pr_repo, "support-intents", respelled(renamed.get), list(renamed.values()))
+
+    status, verdict = gate("--champion", "main")
+
+    assert status == 1 and verdict["comparison"] == champion.COMPARED, verdict["notes"]
+    assert any(check["check"] == "macro_f1 vs main" and not check["passed"] for check in verdict["checks"])
+    assert any("the classes were renamed (added billings" in note for note in verdict["notes"])
+
+
+def test_other_classes_on_other_data_under_the_same_task_name_stay_a_new_task() -> None:
+    """A newcomer's spam filter whose data.task is still the bundled sample's: other classes, other
+    test rows per class: a new task, as the README says."""
+    main = Champion("main", MAIN_EVAL, "main:metrics/eval.json", task="support-intents")
+    spam = eval_metrics({"ham": {"ham": 9, "spam": 1}, "spam": {"spam": 10}})
+
+    assert champion.relabelled("support-intents", spam, main) is None
+    assert champion.relabelled("support-intents", eval_metrics(OUTCOMES), main) is None  # shares all
+    same_rows = eval_metrics({f"x{label}": {f"x{label}": 20} for label in OUTCOMES})
+    assert champion.relabelled("support-intents", same_rows, main) is not None
+    assert champion.relabelled("other-task", same_rows, main) is None
+    assert champion.relabelled("support-intents", same_rows, Champion("main", MAIN_EVAL, "m")) is None

@@ -25,10 +25,13 @@ be read, the task was renamed, not replaced: the comparison stays (one word in p
 take a regression past production), and the note says the task was renamed but compared. When
 either task is unknown (a record written before tasks were named), the classes decide: a candidate
 whose classes share none with the champion's (the bundled six-intent sample on main, a spam/ham
-model in the pull request) is a new task too. Classes added or removed on the same task keep the
-comparison, and the note names them. Classes are compared as prepare compares labels (class_key):
-`Account`, `ACCOUNT` and `account` are one class. Either side's classes unknown (no `per_class` object with at
-least one class): compared as before, never a way around the champion. `Lookup.comparison` (and
+model in the pull request) is a new task too, and so is one whose classes share none with the
+champion's under the same task, unless its test split holds as many rows in each class as the
+champion's: that is the champion's data with every class renamed (`relabelled`), compared. Classes
+added or removed on the same task keep the comparison, and the note names them. Classes are compared
+as prepare compares labels (class_key): `Account`, `ACCOUNT` and `account` are one class. Either
+side's classes unknown (no `per_class` object with at least one class): compared as before, never a
+way around the champion. `Lookup.comparison` (and
 reports/gate.json's `comparison`) names the path taken: COMPARED, RENAMED, NEW_TASK or NO_CHAMPION.
 """
 
@@ -355,6 +358,35 @@ def task_change(candidate: Any, champion: Champion) -> tuple[bool, str | None]:
     return False, f"the classes changed ({_changes(mine, theirs)}): the comparison spans different class sets"
 
 
+def _supports(metrics: Any) -> list[int] | None:
+    """The test rows of each class (per_class supports), sorted; None when a class does not say."""
+    per_class = metrics.get("per_class") if isinstance(metrics, dict) else None
+    if not isinstance(per_class, dict) or not per_class:
+        return None
+    found = [scores.get("support") if isinstance(scores, dict) else None for scores in per_class.values()]
+    return sorted(found) if all(counts(support) for support in found) else None
+
+
+def relabelled(task: str | None, candidate: Any, champion: Champion) -> str | None:
+    """The sentence when `candidate`'s classes share none with the champion's, yet its task is the
+    champion's (params.yaml data.task, both known) and its test split holds as many rows in each class
+    (the same per_class supports): the champion's data with every class renamed (`accounts` for
+    `account`), compared. A same-named task with classes of its own and other data (a newcomer's spam
+    filter over the bundled intents) stays a new task (R13A-2)."""
+    if task is None or champion.task is None or task != champion.task:
+        return None
+    if not is_new_task(candidate, champion.metrics):
+        return None
+    mine, theirs = _supports(candidate), _supports(champion.metrics)
+    if mine is None or mine != theirs or len(mine) < 2:
+        return None
+    moved = _changes(classes(candidate) or frozenset(), classes(champion.metrics) or frozenset())
+    return (
+        f"the classes were renamed ({moved}) on the same task ({task!r}) and test rows ({sum(mine):,}, as "
+        f"many in each class as {champion.describe()}): compared; a new task needs a data.task of its own"
+    )
+
+
 def _changes(mine: frozenset[str], theirs: frozenset[str]) -> str:
     """The classes `mine` added to and removed from `theirs`, e.g. `added warranty; removed returns`."""
     moves = (("added", mine - theirs), ("removed", theirs - mine))
@@ -424,7 +456,9 @@ def base_is_other_task(task: str, base_ref: str, candidate: Any, base_eval: Any)
     report then leaves out the comparison with the base, as the gate does."""
     metrics = base_eval if isinstance(base_eval, dict) else {}
     base = Champion("main", metrics, f"{base_ref}:{EVAL_METRICS_FILE}", task=committed_task(base_ref))
-    return declared_task_change(task, base, candidate)[0] or is_new_task(candidate, base_eval)
+    if declared_task_change(task, base, candidate)[0]:
+        return True
+    return is_new_task(candidate, base_eval) and relabelled(task, candidate, base) is None
 
 
 def _candidate_metrics(path: Path = EVAL_METRICS_FILE) -> dict[str, Any] | None:
@@ -468,6 +502,9 @@ def find(
     if new_task:
         return Lookup(None, renamed, NEW_TASK)
     new_task, sentence = task_change(candidate, lookup.champion)
+    renamed_classes = relabelled(task, candidate, lookup.champion) if new_task else None
+    if renamed_classes is not None:
+        new_task, sentence = False, renamed_classes
     if new_task:
         return Lookup(None, sentence, NEW_TASK)
     note = "; ".join(part for part in (renamed, lookup.note, sentence) if part)
