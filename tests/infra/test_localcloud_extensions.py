@@ -318,3 +318,22 @@ def test_a_post_without_a_body_is_checked_over_an_empty_payload(aws_env):
     empty payload the client signed. AWS takes it (Payload is optional)."""
     echo_function("fn")
     assert boto3.client("lambda").invoke(FunctionName="fn", InvocationType="Event")["StatusCode"] == 202
+
+
+def test_a_partial_function_arn_is_resolved_as_lambda_resolves_it(aws_env):
+    """R13B-26: FunctionName takes a partial ARN (123456789012:function:name); moto answered it
+    with a 500 and its stack. Another account's partial ARN is refused as its full ARN is."""
+    local = echo_function("redeploy")
+    client = boto3.client("lambda")
+    assert (
+        client.get_function_configuration(FunctionName="123456789012:function:redeploy")["FunctionArn"]
+        == local
+    )
+    answer = client.invoke(FunctionName="123456789012:function:redeploy", Payload=b'{"a": 1}')
+    assert json.loads(answer["Payload"].read()) == {"a": 1}
+    with pytest.raises(ClientError) as caught:
+        client.get_function_configuration(FunctionName="999999999999:function:redeploy")
+    assert caught.value.response["Error"]["Code"] == "AccessDeniedException"
+    with pytest.raises(ClientError) as caught:
+        client.get_function_configuration(FunctionName="123456789012:function:missing")
+    assert caught.value.response["Error"]["Code"] == "ResourceNotFoundException"

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import sys
 import time
 import urllib.parse
@@ -253,6 +254,9 @@ def _logs_resource(operation: str, params: dict[str, Any], region: str) -> str |
     return _arn("logs", region, f"log-group:{group}:*")
 
 
+PARTIAL_FUNCTION_ARN = re.compile(r"[0-9]{12}:function:[^:]+(:[^:]+)?")
+
+
 def _resource_for(prefix: str, operation: str, params: dict[str, Any], path: str, region: str) -> str | None:
     """The ARN `prefix:operation` is authorized on, "*" for unscoped actions, None if unknown."""
     if operation in UNSCOPED.get(prefix, ()):
@@ -269,6 +273,9 @@ def _resource_for(prefix: str, operation: str, params: dict[str, Any], path: str
         name = name or str(params.get("FunctionName", ""))
         if not name:
             return None
+        if PARTIAL_FUNCTION_ARN.fullmatch(name):  # 123456789012:function:name (lambdas.full_function_arn)
+            account, rest = name.split(":", 1)
+            return f"arn:{PARTITION}:lambda:{region}:{account}:{rest}"
         return name if name.startswith("arn:") else _arn("lambda", region, f"function:{name}")
     if prefix == "logs":
         return _logs_resource(operation, params, region)

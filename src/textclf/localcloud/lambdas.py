@@ -32,6 +32,7 @@ import base64
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -346,3 +347,37 @@ def install() -> None:
         return outcome.payload.encode("utf-8")
 
     LambdaFunction.invoke = invoke
+    _partial_arns()
+
+
+# FunctionName takes "Function name ..., Function ARN ..., Partial ARN - 123456789012:function:my-function"
+# (Lambda API reference, Invoke and GetFunctionConfiguration, FunctionName,
+# https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html); moto unpacked a partial ARN as
+# name:qualifier and answered 500 with its stack. Completed here into the full ARN of the backend's
+# Region (iam.py authorizes it as that ARN, another account's refused as a full ARN's is).
+PARTIAL_ARN = re.compile(r"([0-9]{12}):function:([A-Za-z0-9_-]{1,64}(?::[A-Za-z0-9$_-]{1,128})?)")
+
+
+def full_function_arn(name: str, region: str) -> str:
+    """`name` as a full ARN if it is a partial ARN (account:function:name[:qualifier]), else as given."""
+    partial = PARTIAL_ARN.fullmatch(name)
+    if partial is None:
+        return name
+    return f"arn:{iam.PARTITION}:lambda:{region}:{partial.group(1)}:function:{partial.group(2)}"
+
+
+def _partial_arns() -> None:
+    from moto.awslambda.models import LambdaStorage
+
+    for method in (
+        "get_function_by_name_or_arn_forbid_qualifier",
+        "get_function_by_name_or_arn_with_qualifier",
+    ):
+        original = getattr(LambdaStorage, method)
+
+        def completed(
+            self: Any, name_or_arn: str, *args: Any, _original: Any = original, **kwargs: Any
+        ) -> Any:
+            return _original(self, full_function_arn(name_or_arn, self.region_name), *args, **kwargs)
+
+        setattr(LambdaStorage, method, completed)
