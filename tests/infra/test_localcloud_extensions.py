@@ -337,3 +337,20 @@ def test_a_partial_function_arn_is_resolved_as_lambda_resolves_it(aws_env):
     with pytest.raises(ClientError) as caught:
         client.get_function_configuration(FunctionName="123456789012:function:missing")
     assert caught.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+@pytest.mark.parametrize(
+    ("role", "code"),
+    [
+        ("arn:aws:iam::999999999999:role/elsewhere", "AccessDeniedException"),
+        ("arn:aws:iam::123456789012:role/missing", "InvalidParameterValueException"),
+    ],
+)
+def test_a_function_cannot_be_pointed_at_a_role_lambda_cannot_assume(aws_env, role, code):
+    """R13B-26's neighbour: UpdateFunctionConfiguration took any Role (CreateFunction checks it)."""
+    echo_function("fn")
+    client = boto3.client("lambda")
+    with pytest.raises(ClientError) as caught:
+        client.update_function_configuration(FunctionName="fn", Role=role)
+    assert caught.value.response["Error"]["Code"] == code
+    assert client.get_function_configuration(FunctionName="fn")["Role"].endswith(":role/fn-role")

@@ -348,6 +348,43 @@ def install() -> None:
 
     LambdaFunction.invoke = invoke
     _partial_arns()
+    _checked_role_updates()
+
+
+def _checked_role_updates() -> None:
+    """UpdateFunctionConfiguration's Role is checked as CreateFunction's is (moto checks only the
+    latter): a role of another account is "Cross-account pass role is not allowed.", one that does
+    not exist "The role defined for the function cannot be assumed by Lambda." (moto's own wording
+    for CreateFunction). moto took any role there, so a function could be pointed at a role that
+    fails on AWS."""
+    from moto.awslambda.exceptions import (
+        CrossAccountNotAllowed,
+        InvalidParameterValueException,
+        InvalidRoleFormat,
+    )
+    from moto.awslambda.models import LambdaFunction
+    from moto.iam.exceptions import NotFoundException as IAMNotFoundException
+    from moto.iam.models import iam_backends
+
+    original = LambdaFunction.update_configuration
+
+    def update_configuration(self: Any, config_updates: dict[str, Any]) -> Any:
+        role = config_updates.get("Role")
+        if role is not None:
+            valid = re.match(InvalidRoleFormat.pattern, str(role))
+            if valid is None:
+                raise InvalidRoleFormat(str(role))
+            if valid.group(2) != self.account_id:
+                raise CrossAccountNotAllowed()
+            try:
+                iam_backends[self.account_id][iam.PARTITION].get_role_by_arn(role)
+            except IAMNotFoundException:
+                raise InvalidParameterValueException(
+                    "The role defined for the function cannot be assumed by Lambda."
+                ) from None
+        return original(self, config_updates)
+
+    LambdaFunction.update_configuration = update_configuration
 
 
 # FunctionName takes "Function name ..., Function ARN ..., Partial ARN - 123456789012:function:my-function"
