@@ -177,3 +177,26 @@ def test_a_token_issued_after_the_clock_moved_is_accepted_and_its_session_expire
     works(session)
     clock.advance(3600)
     expired(session)
+
+
+@pytest.mark.parametrize("body", [b'{"advance_seconds": NaN}', b'{"advance_seconds": Infinity}',
+                                  b'{"advance_seconds": 1e400}', b'{"advance_seconds": 1e12}', b"[]",
+                                  b'{"advance_seconds": "10"}', b'{"advance_seconds": true}'])  # fmt: skip
+def test_the_clock_control_takes_only_a_finite_forward_step(local_cloud, aws_env, body):
+    """R13B-27: NaN, an infinity or 1e400 left the offset NaN and every signed call a 500; `[]` was
+    a 500. Each is a 400 naming advance_seconds or the form, and the clock is unchanged."""
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(
+        local_cloud.url + clock.CONTROL_PATH,
+        data=body,
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(request, timeout=10)
+    assert caught.value.code == 400
+    assert b"advance_seconds" in caught.value.read()
+    assert clock.offset() == 0
+    boto3.client("sts").get_caller_identity()

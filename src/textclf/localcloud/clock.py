@@ -13,6 +13,7 @@ or `advance_remote(url, seconds)`. moto's reset sets the offset back to 0.
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 import urllib.request
@@ -32,11 +33,19 @@ def offset() -> float:
     return _offset
 
 
+# At most a year at a time: enough for any session or job a test plays (12 h sessions, days of a
+# training wait); NaN, an infinity or 1e400 left the offset non-finite and every signed call a 500.
+MAX_ADVANCE_SECONDS = 366 * 86_400
+
+
 def advance(seconds: float) -> float:
     """Move the clock forward (never back: AWS's time does not run backwards); returns now()."""
     global _offset
-    if seconds < 0:
-        raise ValueError(f"the local cloud's clock only moves forward, not by {seconds} s")
+    if not math.isfinite(seconds) or seconds < 0 or seconds > MAX_ADVANCE_SECONDS:
+        raise ValueError(
+            f"advance_seconds must be a number of seconds from 0 to {MAX_ADVANCE_SECONDS} (the local cloud's "
+            f"clock only moves forward, at most a year at a time), not {seconds}"
+        )
     with _lock:
         _offset += seconds
     return now()
@@ -65,11 +74,16 @@ def control(request: Any, full_url: str, headers: Any) -> tuple[int, dict[str, s
     if request.method == "POST":
         try:
             changes = json.loads(request.data or b"{}")
+            if not isinstance(changes, dict):
+                raise ValueError('send an object: {"advance_seconds": N}')
             unknown = set(changes) - {"advance_seconds"}
             if unknown:
                 raise ValueError(f"unknown settings {sorted(unknown)}; known: ['advance_seconds']")
-            advance(float(changes.get("advance_seconds", 0)))
-        except (ValueError, TypeError) as error:
+            seconds = changes.get("advance_seconds", 0)
+            if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+                raise ValueError(f"advance_seconds must be a number, not {json.dumps(seconds)[:40]}")
+            advance(float(seconds))
+        except (ValueError, TypeError, OverflowError) as error:
             return 400, {"Content-Type": "application/json"}, json.dumps({"error": str(error)})
     body = {"now": now(), "offset_seconds": offset()}
     return 200, {"Content-Type": "application/json"}, json.dumps(body)
