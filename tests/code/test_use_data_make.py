@@ -95,7 +95,7 @@ def test_files_it_did_not_write_are_kept_unless_force_1(clone):  # noqa: F811
 
     assert done.returncode == 2
     assert max(len(line) for line in done.stderr.splitlines() if line.startswith("[textclf]")) <= 100
-    assert "Move them out of the folder, or pass FORCE=1 to replace them" in unfolded(done.stderr)
+    assert "in no DVC cache, so FORCE=1 would delete them for good: move them out" in unfolded(done.stderr)
     assert "--force" not in done.stderr
 
 
