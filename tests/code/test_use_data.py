@@ -161,7 +161,11 @@ def test_labels_that_differ_only_in_case_are_refused(clone):
     done = textclf(clone, *USE)
 
     assert done.returncode == 2
-    assert "labels 'Spam' and 'spam' differ only in case" in done.stderr
+    said = " ".join(line.removeprefix("[textclf]").strip() for line in done.stderr.splitlines())  # unfolded
+    # In the file's order, each with its first row (R13A-14).
+    assert (
+        "labels 'spam' and 'Spam' (first at row 1 (line 1); row 25 (line 25)) differ only in case" in said
+    ), said
     assert snapshot(clone) == before
 
 

@@ -37,6 +37,7 @@ from textclf.pipeline.prepare import (
     REPLACED,
     SHOWN_ROWS,
     DataError,
+    _look_alike,
     check_class_sizes,
     classes_kept,
     iter_rows,
@@ -496,16 +497,38 @@ def choose_labels(
             f"{source}: column {label_column!r} holds {len(counts):,} different values; is it the label "
             f"column? Name it with {names.label}, or list the classes with {names.labels}"
         )
-    by_case: dict[str, list[str]] = {}
+    # Grouped as prepare groups look-alike labels (case, NFKC compatibility forms, spaces, emoji
+    # presentation selectors): case alone was caught here, so full-width `Ｂｉｌｌｉｎｇ` beside `billing`
+    # went into data.labels as a second class, which silenced prepare's own refusal (R13A-15), and an
+    # NFD/NFC pair was refused naming use-data's temporary params.yaml, not the rows (R13A-14).
+    by_look: dict[str, list[str]] = {}
     for label in counts:
-        by_case.setdefault(label.casefold(), []).append(label)
-    clashes = [sorted(group) for group in by_case.values() if len(group) > 1]
+        by_look.setdefault(_look_alike(label), []).append(label)
+    clashes = [group for group in by_look.values() if len(group) > 1]  # in the file's order
     if clashes:
-        shown = "; ".join(" and ".join(map(repr, group)) for group in clashes[:5])
-        raise DataError(
-            f"{source}: labels {shown} differ only in case: write them one way in the file, or pass "
-            f"{names.labels} listing each if they really are different classes"
-        )
+        group = clashes[0]
+        if len({unicodedata.normalize("NFC", label) for label in group}) == 1:
+            why = (
+                "are the same text written with different Unicode characters (an accented letter as one "
+                "character or as a letter and a combining accent): write the label one way in the file"
+            )
+        elif len({label.casefold() for label in group}) == 1:
+            why = (
+                f"differ only in case: write them one way in the file, or pass {names.labels} listing each "
+                "if they really are different classes"
+            )
+        else:
+            why = (
+                "look alike (the same text once case, Unicode's compatibility forms such as full-width "
+                "letters, and spaces are set aside): write them one way in the file, or pass "
+                f"{names.labels} listing each if they really are different classes"
+            )
+        firsts = ""
+        if rows_with is not None:
+            places = [rows_with({label})[0][:1] for label in group]
+            firsts = " (first at " + "; ".join(place[0] if place else "?" for place in places) + ")"
+        more = f"; {len(clashes) - 1} more such group(s)" if len(clashes) > 1 else ""
+        raise DataError(f"{source}: labels {' and '.join(map(repr, group))}{firsts} {why}{more}")
     return sorted(counts)
 
 
