@@ -770,7 +770,19 @@ def cmd_production_commit(args: argparse.Namespace) -> None:
     from textclf.review import champion
 
     found = champion.read_production(_load(args).aws.resolved())
-    print(found.model_version if found is not None and found.model_version else "")
+    if found is None:
+        print("")
+        return
+    # release.yml keeps it as the bake's rollback target, before promote: a record without a full
+    # commit ("unknown" for none, a short sha) made the bake refuse it only after production had
+    # changed, and the release went out unwatched (R13B-21). Refused here, production is untouched.
+    if not champion.FULL_COMMIT.fullmatch(found.model_version):
+        raise champion.ChampionError(
+            f"{found.location}: model_version {found.model_version!r} is not a full git commit (40 "
+            "lowercase hex digits), so a release would have no model to roll back to; record the model "
+            "production serves again: make champion-record MODEL_VERSION=<its full commit>"
+        )
+    print(found.model_version)
 
 
 def cmd_staging_check(args: argparse.Namespace) -> None:
