@@ -347,6 +347,7 @@ def cmd_use_data(args: argparse.Namespace) -> None:
     names = own_data.MAKE_VARIABLES if via_make else own_data.OPTIONS
     if args.text_column == args.label_column:
         raise DataError(f"{names.text} and {names.label} both name {args.text_column!r}: give two columns")
+    own_data.check_params_inside(params_file)
     own_data.check_written_in_place(params_file, dvc_file)
     own_data.check_raw_dir(raw_dir, Path(args.file))
     labels = own_data.given_labels(args.labels, names)

@@ -31,3 +31,20 @@ def test_a_linked_file_use_data_writes_is_refused_and_nothing_changes(clone: Pat
     assert f"cp --remove-destination configs/{name} {name}" in said
     assert "Traceback" not in done.stderr
     assert (clone / name).is_symlink() and snapshot(clone) == before
+
+
+def test_a_params_file_outside_the_repository_is_refused(clone: Path) -> None:  # noqa: F811
+    """R13A-16: `--params ../other/params.yaml` (another clone's) was rewritten while this repository's
+    data.dvc and data/raw changed and its own params.yaml, which the pipeline reads, did not."""
+    other = clone.parent / "other"
+    other.mkdir()
+    (other / "params.yaml").write_bytes((clone / "params.yaml").read_bytes())
+    before, theirs = snapshot(clone), (other / "params.yaml").read_bytes()
+
+    done = textclf(clone, *USE, "--params", "../other/params.yaml")
+
+    said = " ".join(line.removeprefix("[textclf]").strip() for line in done.stderr.splitlines())
+    assert done.returncode == 2, said
+    assert "--params ../other/params.yaml: leads to" in said and "outside the repository" in said
+    assert "pass --params params.yaml, or leave it out; nothing was changed" in said
+    assert snapshot(clone) == before and (other / "params.yaml").read_bytes() == theirs

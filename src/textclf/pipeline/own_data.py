@@ -280,6 +280,20 @@ def named(path: Path) -> str:
     return text if text.isprintable() else repr(text)
 
 
+def check_params_inside(params_file: Path) -> None:
+    """`--params` inside the repository (the working folder), as `--dvc-file` is (check_dvc_file): one
+    elsewhere (another clone's) was rewritten while this repository's data.dvc and data/raw changed,
+    and its params.yaml, the one dvc.yaml's stages read, did not (R13A-16)."""
+    root = Path.cwd().resolve()
+    resolved = params_file.resolve()
+    if not resolved.is_relative_to(root):
+        raise DataError(
+            f"--params {named(params_file)}: leads to {named(resolved)}, outside the repository "
+            f"({named(root)}); the pipeline reads the repository's params.yaml: pass --params params.yaml, "
+            "or leave it out; nothing was changed"
+        )
+
+
 def check_written_in_place(*files: Path) -> None:
     """Refuse a params file or .dvc file that is a symbolic link: use-data writes each anew and renames
     it over its path, which replaced the link with a file and left the file it led to as it was,
