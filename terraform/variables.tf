@@ -471,8 +471,11 @@ variable "endpoint_alarm_period_seconds" {
   default     = 60
 
   validation {
-    condition     = contains([10, 30], var.endpoint_alarm_period_seconds) || (var.endpoint_alarm_period_seconds >= 60 && var.endpoint_alarm_period_seconds % 60 == 0)
-    error_message = "endpoint_alarm_period_seconds must be 10, 30 or a multiple of 60 (CloudWatch alarm periods)."
+    # PutMetricAlarm: "Valid values are 10, 20, 30, and any multiple of 60", and Period x
+    # EvaluationPeriods at most 604,800 s (one day under an hour's Period): the latency alarm
+    # evaluates 5 periods, so at most 120,960 s (CloudWatch API reference, PutMetricAlarm).
+    condition     = (contains([10, 20, 30], var.endpoint_alarm_period_seconds) || (var.endpoint_alarm_period_seconds >= 60 && var.endpoint_alarm_period_seconds % 60 == 0)) && var.endpoint_alarm_period_seconds <= 120960
+    error_message = "endpoint_alarm_period_seconds must be 10, 20, 30 or a multiple of 60 (CloudWatch alarm periods), at most 120960 (the latency alarm's 5 periods within CloudWatch's 7 days)."
   }
 }
 

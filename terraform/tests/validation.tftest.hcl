@@ -197,3 +197,28 @@ run "jwks_over_plain_http" {
 
   expect_failures = [var.github_oidc_jwks_url]
 }
+
+# CloudWatch refuses Period x EvaluationPeriods over 7 days: the latency alarm's 5 periods of
+# 120,961 s would fail at apply, after the endpoint changed.
+run "alarm_period_beyond_cloudwatchs_seven_days" {
+  command = plan
+
+  variables {
+    endpoint_alarm_period_seconds = 121020
+  }
+
+  expect_failures = [var.endpoint_alarm_period_seconds]
+}
+
+run "alarm_period_of_20_seconds_plans" {
+  command = plan
+
+  variables {
+    endpoint_alarm_period_seconds = 20
+  }
+
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.endpoint_latency.period == 20
+    error_message = "a 20 s period (a CloudWatch high-resolution period) must reach the latency alarm"
+  }
+}
