@@ -55,7 +55,14 @@ def test_the_staged_endpoint_gives_evaluates_labels_fast_enough_and_no_5xx(world
 
     assert summary["passed"], summary["problems"]
     assert summary["replay"]["rows"] == len(TEXTS) and summary["replay"]["requests"] == 3  # batches of 8
-    assert summary["burst"] == {"requests": 8, "concurrency": 2, "errors_5xx": 0, "statuses": {"200": 8}}
+    assert summary["burst"] == {
+        "requests": 8,
+        "concurrency": 2,
+        "errors_5xx": 0,
+        "statuses": {"200": 8},
+        "no_answer": 0,
+        "no_answer_example": None,
+    }
     assert "20 of 20 labels equal to evaluate's" in staging.markdown(summary)
 
 

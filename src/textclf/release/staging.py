@@ -224,25 +224,34 @@ def status_of(error: Any) -> int:
 
 def burst(runtime: Any, endpoint: str, text: str, requests: int, concurrency: int) -> dict[str, Any]:
     """`requests` one-text requests, `concurrency` at a time, one attempt each; counts the answers by
-    status (the container's, for a ModelError) and the server (5xx) errors among them."""
-    from botocore.exceptions import ClientError
+    status (the container's, for a ModelError), the server (5xx) errors among them, and the requests
+    that got no HTTP answer at all (a connection closed or timed out: botocore's BotoCoreError), with
+    the first such error. Those are what a burst is there to find: counted, not a traceback (R13B-28)."""
+    from botocore.exceptions import BotoCoreError, ClientError
 
     client = without_retries(runtime)
+    unanswered: list[str] = []
 
-    def one(_: int) -> int:
+    def one(_: int) -> int | None:
         try:
             _invoke(client, endpoint, [text])
             return 200
         except ClientError as error:
             return status_of(error)
+        except BotoCoreError as error:
+            unanswered.append(str(error))
+            return None
 
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        codes = list(pool.map(one, range(requests)))
+        answers = list(pool.map(one, range(requests)))
+    codes = [code for code in answers if code is not None]
     return {
         "requests": requests,
         "concurrency": concurrency,
         "errors_5xx": sum(c >= 500 for c in codes),
         "statuses": {str(code): codes.count(code) for code in sorted(set(codes))},
+        "no_answer": len(unanswered),
+        "no_answer_example": unanswered[0][:300] if unanswered else None,
     }
 
 
@@ -275,6 +284,11 @@ def check(
         problems.append(
             f"{summary['burst']['errors_5xx']} of {settings.burst_requests} burst requests got a 5xx"
         )
+    if summary["burst"]["no_answer"]:
+        problems.append(
+            f"{summary['burst']['no_answer']} of {settings.burst_requests} burst requests got no answer "
+            f"({summary['burst']['no_answer_example']})"
+        )
     summary["passed"] = not problems
     summary["problems"] = problems
     return summary
@@ -293,7 +307,8 @@ def markdown(summary: dict[str, Any]) -> str:
         f"| Latency p50 / p95 per request | {replay_['latency_p50_ms']} / {replay_['latency_p95_ms']} ms "
         f"(budget {summary['latency_p95_budget_ms']} ms) |",
         f"| Burst | {burst_['requests']} requests at {burst_['concurrency']}, one attempt each: "
-        f"{burst_['errors_5xx']} with 5xx (statuses {burst_['statuses']}) |",
+        f"{burst_['errors_5xx']} with 5xx (statuses {burst_['statuses']}), "
+        f"{burst_.get('no_answer', 0)} without an answer |",
     ]
     lines += [f"\n- {problem}" for problem in summary["problems"]]
     return "\n".join(lines) + "\n"
