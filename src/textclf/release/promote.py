@@ -193,7 +193,9 @@ def aws_errors(step: str) -> Iterator[None]:
 
 
 def _missing(error: Exception) -> bool:
-    code = getattr(error, "response", {}).get("Error", {}).get("Code")
+    # A BotoCoreError (a connection closed unanswered, a timeout) has no answer: `response` is absent
+    # or None there, and the error is "cannot read", not "does not exist" (R13B-29).
+    code = (getattr(error, "response", None) or {}).get("Error", {}).get("Code")
     return code in {"404", "NoSuchKey", "NotFound"}
 
 
