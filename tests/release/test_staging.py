@@ -51,7 +51,12 @@ def test_the_staged_endpoint_gives_evaluates_labels_fast_enough_and_no_5xx(world
     prepared, confusion, _ = staged(world, tmp_path, tiny_model_dir)
     runtime = boto3.client("sagemaker-runtime")
 
-    summary = staging.check(params(), "ep", runtime, *staging.test_split(prepared, confusion))
+    # The latency budget is this test's generous one: the p95 of three requests is the slowest, the
+    # endpoint's first (its model loading), seconds on a loaded test machine; the budget's refusal
+    # has its own test below.
+    summary = staging.check(
+        params(latency_p95_ms=60_000), "ep", runtime, *staging.test_split(prepared, confusion)
+    )
 
     assert summary["passed"], summary["problems"]
     assert summary["replay"]["rows"] == len(TEXTS) and summary["replay"]["requests"] == 3  # batches of 8

@@ -77,7 +77,8 @@ def test_other_bases_run(branch: Path, base: str, champion: str, edit: bool) -> 
         (branch / "metrics" / "eval.json").write_text('{"accuracy": 0.7}\n')
     result = make_in(branch, "gate", base, champion)
     assert result.returncode == 0, result.stderr
-    assert f"textclf ran: gate --base {base} --champion {champion}" in result.stdout
+    # One word per option and value (ba4dcd6): a value starting with "-" stays the option's value.
+    assert f"textclf ran: gate --base={base} --champion={champion}" in result.stdout
 
 
 def test_on_main_the_default_base_is_head_and_runs(branch: Path) -> None:
@@ -108,4 +109,4 @@ def test_make_repro_refuses_such_a_base_before_it_runs_the_pipeline(branch: Path
     assert refused.returncode == 2 and "ran" not in refused.stdout, refused.stdout
     assert "the gate would compare the model with itself" in refused.stderr
     assert allowed.returncode == 0, allowed.stderr
-    assert "textclf ran: summary --base main --champion main" in allowed.stdout
+    assert "textclf ran: summary --base=main --champion=main" in allowed.stdout
