@@ -1,8 +1,10 @@
 """An HTTP server answering every GET and PUT with a body that stalls, trickles or never ends: what a
-client that reads a remote answer (the model fetch, the issuer's keys) must bound in time and size."""
+client that reads a remote answer (the model fetch, the issuer's keys) must bound in time and size;
+and one that closes connections unanswered (botocore's ConnectionClosedError)."""
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -57,3 +59,30 @@ def answering(pieces: Iterable[bytes], length: int | None = None, pause: float =
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextmanager
+def dropping(answered: int = 0, body: bytes = b"") -> Iterator[str]:
+    """The base URL of a server that answers the first `answered` connections 200 with `body` and
+    reads each later request, then closes the connection without an answer."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    left = [answered]
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:  # closed
+                return
+            with conn:
+                conn.recv(65536)
+                if left[0] > 0:
+                    left[0] -= 1
+                    head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+                    conn.sendall(head.encode() + body)
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        listener.close()

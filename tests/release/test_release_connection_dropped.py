@@ -7,12 +7,10 @@ staging-check --commit and release-published ended in a traceback about NoneType
 
 from __future__ import annotations
 
-import socket
-import threading
-
 import boto3
 import pytest
 from botocore.config import Config
+from tests.slow_answers import dropping
 
 from textclf.config import AwsParams
 from textclf.release import promote
@@ -21,28 +19,10 @@ COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 
 def test_a_dropped_connection_names_the_manifest_it_could_not_read(aws_env):
-    listener = socket.create_server(("127.0.0.1", 0))
-
-    def drop_every_connection() -> None:
-        while True:
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                return
-            with conn:
-                conn.recv(65536)
-
-    threading.Thread(target=drop_every_connection, daemon=True).start()
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=f"http://127.0.0.1:{listener.getsockname()[1]}",
-        config=Config(retries={"max_attempts": 1}, read_timeout=5),
-    )
-    try:
+    with dropping() as url:
+        s3 = boto3.client("s3", endpoint_url=url, config=Config(retries={"max_attempts": 1}, read_timeout=5))
         with pytest.raises(promote.ReleaseError) as refused:
             promote.find_artifact(COMMIT, AwsParams(artifacts_bucket="textclf-artifacts"), s3)
-    finally:
-        listener.close()
     message = str(refused.value)
     assert message.startswith(f"cannot read s3://textclf-artifacts/models/{COMMIT}/manifest.json: "), message
     assert "Connection was closed" in message, message
