@@ -20,8 +20,8 @@ function
 A run cannot mint a token for another run (GitHub issues them per job), so a pull request stops its
 own run's job and nothing else. The request is `{"job_name": "...", "token": "<JWT>"}`; the answer
 `{"ok": true, "outcome": "stopped" | "finished" | "not-started", "job_name": ..., "status": ...}`
-or `{"ok": false, "status": "refused", "reason": ...}` (a reason, never an exception Lambda would
-retry). The token is never logged.
+or `{"ok": false, "status": "refused", "reason": ...}` (`"status": "failed"` when SageMaker refused
+or did not answer: a reason, never an exception Lambda would retry). The token is never logged.
 
 Environment (terraform/lambda.tf): GITHUB_REPOSITORY (owner/name), GITHUB_REPOSITORY_ID (optional,
 numeric), JOB_NAME_PREFIX, TOKEN_ISSUER (default GitHub's), JWKS_URL (default the issuer's
@@ -322,9 +322,8 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         print(json.dumps({"outcome": "refused", "reason": str(refusal)}))
         return {"ok": False, "status": "refused", "reason": str(refusal)}
     import boto3
-    from botocore.exceptions import ClientError
+    from botocore.exceptions import BotoCoreError, ClientError
 
-    sagemaker = boto3.client("sagemaker")
     audit = {
         "job_name": job_name,
         "pull_request": number,
@@ -332,18 +331,46 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         "actor": claims.get("actor"),
     }
     try:
+        outcome, status = _stop(boto3.client("sagemaker"), job_name)
+    except (BotoCoreError, ClientError) as error:
+        # SageMaker refused (the role's policy, throttling) or never answered: a reason the run can
+        # print, as the start and publish paths give (run_action), not botocore's exception, which is
+        # a stack in the function's log and a retry of an asynchronous invocation.
+        reason = f"SageMaker could not stop {job_name}: {error}"
+        print(json.dumps({**audit, "outcome": "failed", "reason": reason}))
+        return {"ok": False, "status": "failed", "reason": reason}
+    print(json.dumps({**audit, "outcome": outcome, "status": status}))
+    return {"ok": True, "outcome": outcome, "job_name": job_name, "status": status}
+
+
+def _error_code(error: Any) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _stop(sagemaker: Any, job_name: str) -> tuple[str, str | None]:
+    """(outcome, status) of stopping a verified run's job: not-started, finished or stopped."""
+    from botocore.exceptions import ClientError
+
+    try:
         status = sagemaker.describe_training_job(TrainingJobName=job_name)["TrainingJobStatus"]
     except ClientError as error:
-        if error.response.get("Error", {}).get("Code") == "ValidationException":  # no such job
-            print(json.dumps({**audit, "outcome": "not-started"}))
-            return {"ok": True, "outcome": "not-started", "job_name": job_name, "status": None}
+        if _error_code(error) == "ValidationException":  # no such job
+            return "not-started", None
         raise
     if status in TERMINAL or status == "Stopping":
-        print(json.dumps({**audit, "outcome": "finished", "status": status}))
-        return {"ok": True, "outcome": "finished", "job_name": job_name, "status": status}
-    sagemaker.stop_training_job(TrainingJobName=job_name)
-    print(json.dumps({**audit, "outcome": "stopped", "status": status}))
-    return {"ok": True, "outcome": "stopped", "job_name": job_name, "status": status}
+        return "finished", status
+    try:
+        sagemaker.stop_training_job(TrainingJobName=job_name)
+    except ClientError as error:
+        # StopTrainingJob refuses a job that is no longer InProgress (ValidationException): it ended
+        # between the two calls, which is what the run asked for. Anything else is SageMaker's refusal.
+        if _error_code(error) != "ValidationException":
+            raise
+        now = sagemaker.describe_training_job(TrainingJobName=job_name)["TrainingJobStatus"]
+        if now in TERMINAL or now == "Stopping":
+            return "finished", now
+        raise
+    return "stopped", status
 
 
 # --- starting and publishing a run's job -------------------------------------------------------
