@@ -107,11 +107,40 @@ def read_regular(path: Path | str, limit: int) -> bytes:
     return data
 
 
+UTF8_BOM = b"\xef\xbb\xbf"
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def json_refusal(where: object, data: bytes, problem: ValueError, remedy: str) -> str:
+    """Why json.loads refused `data` (the bytes of the JSON file `where`), and what to do: `remedy`
+    says what writes the file. An empty file or one an editor saved with a byte order mark was
+    "not valid JSON (Expecting value: line 1 column 1)", which names neither cause nor cure."""
+    if not data.strip():
+        what = "is empty" if not data else "holds only white space"
+        return f"{where}: {what}; {remedy}"
+    if data.startswith(UTF8_BOM):
+        resave = "save it as UTF-8 without BOM, or write it again"
+        return f"{where}: starts with a byte order mark; {resave}: {remedy}"
+    if data.startswith(UTF16_BOMS):
+        return (
+            f"{where}: is UTF-16 (starts with its byte order mark); save it as UTF-8 without BOM, "
+            f"or write it again: {remedy}"
+        )
+    if isinstance(problem, UnicodeDecodeError):
+        line = data[: problem.start].count(b"\n") + 1
+        return (
+            f"{where}: line {line}: bytes that are not UTF-8 ({data[problem.start : problem.end]!r}); "
+            f"save it as UTF-8, or write it again: {remedy}"
+        )
+    return f"{where}: not valid JSON ({problem}); {remedy}"
+
+
 def read_json_object(path: Path, error: type[Exception], missing_hint: str, kind: str = "") -> dict[str, Any]:
     """The JSON object in `path`; a missing, malformed or non-object file raises `error`."""
+    data = b""
     try:
-        text = read_regular(path, MAX_JSON_BYTES).decode("utf-8")
-        payload = json.loads(text, object_pairs_hook=unique_keys)
+        data = read_regular(path, MAX_JSON_BYTES)
+        payload = json.loads(data.decode("utf-8"), object_pairs_hook=unique_keys)
     except DuplicateKey as duplicate:
         raise error(f"{path}: key {duplicate.key!r} is given twice in one object; keep one") from None
     except FileNotFoundError:
@@ -119,7 +148,7 @@ def read_json_object(path: Path, error: type[Exception], missing_hint: str, kind
     except OSError as problem:  # a folder in its place, no permission
         raise error(f"{path}: cannot be read ({problem.strerror}); {missing_hint}") from None
     except ValueError as problem:  # also bytes that are not UTF-8
-        raise error(f"{path}: not valid JSON ({problem})") from None
+        raise error(json_refusal(path, data, problem, missing_hint)) from None
     except RecursionError:
         raise error(f"{path}: nested too deeply to be a JSON object{kind}") from None
     if not isinstance(payload, dict):

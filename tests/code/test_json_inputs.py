@@ -25,9 +25,9 @@ class InputError(ValueError):
     [
         (None, r"metrics.json: not found; run evaluate"),
         ("folder", r"metrics.json: cannot be read \(Is a directory\); run evaluate"),
-        (b"", r"not valid JSON"),
-        (b'{"accuracy": 0.9', r"not valid JSON"),
-        (b'{"note": "caf\xe9"}', r"not valid JSON"),
+        (b"", r"metrics.json: is empty; run evaluate"),
+        (b'{"accuracy": 0.9', r"not valid JSON \(.*\); run evaluate"),
+        (b'{"note": "caf\xe9"}', r"line 1: bytes that are not UTF-8 .*run evaluate"),
         (b"[" * 100_000 + b"]" * 100_000, r"nested too deeply to be a JSON object of metrics"),
         (b"[1, 2]", r"expected a JSON object of metrics"),
         (b"null", r"expected a JSON object of metrics"),

@@ -147,8 +147,9 @@ def parse_record(body: bytes, url: str) -> Champion:
         ) from None
     except RecursionError:
         raise ChampionError(f"{url}: nested too deeply; record it again at the next release") from None
-    except ValueError as error:
-        raise ChampionError(f"{url}: not valid JSON ({error}); record it again at the next release") from None
+    except ValueError as error:  # an empty object, bytes that are not UTF-8
+        again = "record it again at the next release (textclf champion record)"
+        raise ChampionError(atomic.json_refusal(url, body, error, again)) from None
     if not isinstance(record, dict) or not isinstance(record.get("metrics"), dict):
         raise ChampionError(
             f"{url}: expected an object with a `metrics` object (written by textclf champion record)"
@@ -291,8 +292,14 @@ def committed_json(ref: str, path: Path) -> dict[str, Any] | None:
         payload = json.loads(result.stdout, object_pairs_hook=atomic.unique_keys)
     except atomic.DuplicateKey as duplicate:
         raise ChampionError(f"{ref}:{path}: key {duplicate.key!r} is given twice in one object") from None
-    except (ValueError, RecursionError) as error:
-        raise ChampionError(f"{ref}:{path}: not valid JSON ({error})") from None
+    except RecursionError:
+        raise ChampionError(f"{ref}:{path}: nested too deeply to be the pipeline's metrics") from None
+    except ValueError as error:  # an empty file, one saved with a byte order mark
+        remedy = (
+            f"commit the file the pipeline writes (dvc repro) on {ref}, or compare with production "
+            "(--champion bucket)"
+        )
+        raise ChampionError(atomic.json_refusal(f"{ref}:{path}", result.stdout, error, remedy)) from None
     if not isinstance(payload, dict):
         # Not "absent": taken as a first PR, the comparison (and the data rules) would be skipped.
         raise ChampionError(

@@ -840,12 +840,11 @@ def whole_dataset_label_issues(splits: dict[str, Any], labels: list[str]) -> dic
 
 def _labels_of(prepared_dir: Path) -> list[str]:
     path = prepared_dir / "labels.json"
-    try:  # bounded, and never a device or pipe: a link to /dev/zero filled memory, a FIFO blocked
-        labels = json.loads(atomic.read_regular(path, atomic.MAX_JSON_BYTES).decode("utf-8"))["labels"]
-    except OSError as error:
-        raise DataCheckError(f"{path}: cannot be read ({error.strerror}); rerun the prepare stage") from None
-    except (ValueError, KeyError, TypeError, RecursionError) as error:
-        raise DataCheckError(f"{path}: not readable ({error}); rerun the prepare stage") from None
+    # Bounded, and never a device or pipe: a link to /dev/zero filled memory, a FIFO blocked. An empty
+    # file or one saved with a byte order mark is named as such (atomic.json_refusal).
+    labels = atomic.read_json_object(path, DataCheckError, "rerun the prepare stage (dvc repro)").get(
+        "labels"
+    )
     if not isinstance(labels, list) or not all(isinstance(label, str) for label in labels):
         raise DataCheckError(f'{path}: expected {{"labels": ["...", ...]}}; rerun the prepare stage')
     return labels
@@ -1056,7 +1055,12 @@ def _run(prepared_dir: Path, base_ref: str, heldout_file: Path, compare: bool) -
     issues["heldout"] = heldout_opinion(
         issues["issues"], labels, leaks["test_rows"], heldout_file, prepared_dir / "labels.json"
     )
-    data = json.loads(DATA_METRICS_FILE.read_text(encoding="utf-8")) if DATA_METRICS_FILE.is_file() else None
+    # Read as the report reads it: an empty file was a JSONDecodeError traceback from the gate.
+    data = (
+        atomic.read_json_object(DATA_METRICS_FILE, DataCheckError, "run the prepare stage (dvc repro)")
+        if DATA_METRICS_FILE.exists()
+        else None
+    )
     return {
         "base_ref": base_ref,
         "class_prior_psi": _class_prior_psi(

@@ -168,11 +168,12 @@ def dvc_diffs(base_ref: str) -> tuple[dict[str, Any], dict[str, Any]]:
 
 def read_json(path: Path) -> dict[str, Any] | None:
     """A workspace JSON file, or None when the pipeline did not write it."""
+    data = b""
     try:
         # Bounded, regular files only (as the gate reads them): a link to /dev/zero was read without
         # end and a FIFO blocked `textclf summary` and `report` for ever.
-        text = atomic.read_regular(path, atomic.MAX_JSON_BYTES).decode("utf-8")
-        payload = json.loads(text, object_pairs_hook=atomic.unique_keys)
+        data = atomic.read_regular(path, atomic.MAX_JSON_BYTES)
+        payload = json.loads(data.decode("utf-8"), object_pairs_hook=atomic.unique_keys)
     except FileNotFoundError:
         return None
     except atomic.DuplicateKey as duplicate:
@@ -181,8 +182,8 @@ def read_json(path: Path) -> dict[str, Any] | None:
         raise ReportError(
             f"{path}: cannot be read ({error.strerror}); run the pipeline (dvc repro)"
         ) from None
-    except ValueError as error:  # also bytes that are not UTF-8
-        raise ReportError(f"{path}: not valid JSON ({error})") from None
+    except ValueError as error:  # also bytes that are not UTF-8; empty, or saved with a BOM
+        raise ReportError(atomic.json_refusal(path, data, error, "run the pipeline (dvc repro)")) from None
     except RecursionError:
         raise ReportError(f"{path}: nested too deeply to be the pipeline's metrics") from None
     if not isinstance(payload, dict):
