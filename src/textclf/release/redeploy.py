@@ -89,7 +89,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from textclf.s3uri import bucket_name_problem
+from textclf.s3uri import MAX_KEY_BYTES, bucket_name_problem
 
 SCHEMA_DIRECT_KEYS = {"model_data_url", "model_version", "release_id", "sha256"}
 SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -110,6 +110,9 @@ ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::(?P<account>\d{12}):role/[\w+=,.@/-]
 KEY_PREFIX = re.compile(r"(?:[A-Za-z0-9!_.*'()-]+/)+")
 # An object key is at most 1024 bytes: the prefix leaves room for `<40-hex commit>/model.tar.gz`.
 MAX_PREFIX_CHARS = 1024 - 40 - len("/model.tar.gz")
+# Where the serving container writes sampled texts (textclf.serving.capture.split_uri): a key prefix
+# under captured/, of S3's safe characters (as KEY_PREFIX).
+CAPTURE_KEY = re.compile(r"captured/(?:[A-Za-z0-9!_.*'()-]+/)*")
 KMS_KEY = re.compile(r"arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)/[A-Za-z0-9/_-]{1,256}")
 # DynamoDB table names: 3-255 of letters, digits, _ . - (the Lambda's lock and result table).
 TABLE = re.compile(r"[A-Za-z0-9_.-]{3,255}")
@@ -232,16 +235,24 @@ class Settings:
                 f"name; it must be one{problem}"
             )
         if self.capture_uri:
+            # The rule the serving container applies at start (textclf.serving.capture.split_uri, which
+            # this zip cannot import): a URI it refuses would make every container of the new model
+            # exit, the deploy failing after its model and config were made.
             bucket, _, key = self.capture_uri.removeprefix("s3://").partition("/")
             if (
                 not self.capture_uri.startswith("s3://")
                 or bucket_name_problem(bucket)
-                or (key and not KEY_PREFIX.fullmatch(key.rstrip("/") + "/"))
-                or {".", ".."} & set(key.split("/"))
+                or not key.startswith("captured/")
+                or not CAPTURE_KEY.fullmatch(key.rstrip("/") + "/")
+                or "." in key.split("/")
+                or ".." in key  # anywhere, as textclf.s3uri.check_prefix refuses it
+                or len(key.encode("utf-8")) > MAX_KEY_BYTES
             ):
                 raise ConfigError(
                     f"environment variable CAPTURE_URI={_short(self.capture_uri)} must be an s3:// URI "
-                    "of a bucket and a key prefix of S3's safe characters"
+                    "of a bucket and a key prefix of S3's safe characters under captured/, "
+                    "s3://<bucket>/captured/<prefix>/ (Terraform's capture_uri), as the serving "
+                    "container takes it; leave it empty for no capture"
                 )
         if not ROLE_ARN.fullmatch(self.role_arn):
             raise ConfigError(f"SAGEMAKER_ROLE_ARN={_short(self.role_arn)} is not an IAM role ARN")
