@@ -953,12 +953,29 @@ def cmd_clean_keep(args: argparse.Namespace) -> None:
     sys.stdout.write("".join(f"{setting}\0{folder}\0" for setting, folder in folders_to_keep(args.params)))
 
 
+def _champion_source(value: str) -> str:
+    """--champion's value. argparse's own refusal ("invalid choice: 'Main' (choose from ...)") named
+    neither the make variable the targets pass it from nor the one to set (R13A-6); the make
+    targets pass CHAMPION as --champion, as they pass REPORT_BASE as --base (champion.MAKE_BASE)."""
+    from textclf.review.champion import SOURCES
+
+    if value in SOURCES:
+        return value
+    case = f" (lower case: {value.lower()})" if value.lower() in SOURCES else ""
+    raise argparse.ArgumentTypeError(
+        f"{value!r} is none of {', '.join(SOURCES)}{case}: pass --champion auto (the artifacts bucket "
+        "when AWS credentials are configured, else main), bucket or main (make: CHAMPION=auto, "
+        "CHAMPION=bucket or CHAMPION=main)"
+    )
+
+
 def _comparison_args(command: argparse.ArgumentParser) -> argparse.ArgumentParser:
     from textclf.review.champion import SOURCES
 
     command.add_argument("--base", default="main", help="git ref to compare with (default: %(default)s)")
     command.add_argument(
         "--champion",
+        type=_champion_source,
         choices=SOURCES,
         default="auto",
         help="where production's metrics come from: bucket, main, or auto (bucket when AWS credentials "
