@@ -193,6 +193,10 @@ def _model_refused(error: Any) -> dict:
     return _answer(status, {"error": f"the model refused the request: {_short(reason)}"})
 
 
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not a JSON value")
+
+
 def _short(text: str, limit: int = 1000) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
@@ -275,7 +279,15 @@ def handler(event: object, context: object = None) -> dict:
         return _answer(502, {"error": f"the endpoint did not answer: {type(error).__name__}"})
     print(json.dumps({"component": "api-proxy", "caller": caller, "texts": len(texts)}))  # no raw text
     try:
-        answer = json.loads(response["Body"].read())
+        # The answer's body is a stream read after the call returned: a read timeout or a connection
+        # cut mid-answer (botocore's ReadTimeoutError, ResponseStreamingError) is the endpoint's.
+        raw = response["Body"].read()
+    except Exception as error:
+        print(json.dumps({"component": "api-proxy", "caller": caller, "error": str(error)}))
+        return _answer(502, {"error": f"the endpoint's answer did not arrive: {type(error).__name__}"})
+    try:
+        # NaN and Infinity are no JSON (RFC 8259 section 6): passed on, no strict parser reads the body.
+        answer = json.loads(raw, parse_constant=_not_json)
     except (ValueError, RecursionError):
         return _answer(502, {"error": "the endpoint's answer is not JSON"})
     if not isinstance(answer, dict):
