@@ -172,3 +172,26 @@ def test_a_signal_line_nested_past_the_parser_or_with_a_huge_score_is_skipped():
     deep = json.dumps({"kind": drift.SIGNAL_KIND, "x": 0}).replace("0}", nested + "}")
     assert drift.parse_signal_line(deep) is None
     assert drift.parse_signal_line(json.dumps(line).replace(json.dumps(line["score"]), "9" * 400, 1)) is None
+
+
+@pytest.mark.parametrize("value", ["AWS/SageMaker", ":drift", "drift\x07", "d\u00e9rive", "n" * 256])
+def test_a_metrics_namespace_cloudwatch_would_refuse_is_named_before_the_window_is_read(monkeypatch, value):
+    """R14C-4: MONITOR_METRICS_NAMESPACE was taken as given; CloudWatch's refusal came at the end, after
+    the reference and the whole window were read, and a namespace botocore refuses was reported with
+    the advice to check the function's network and credentials."""
+    monkeypatch.setenv("ENDPOINT_NAME", "textclf-prod")
+    monkeypatch.setenv("ARTIFACTS_BUCKET", "textclf-prod-artifacts")
+    monkeypatch.setenv("MONITOR_METRICS_NAMESPACE", value)
+    monkeypatch.setattr(drift, "_client", lambda service: pytest.fail(f"a {service} client was made"))
+    with pytest.raises(
+        drift.DriftError, match=r"^environment variable MONITOR_METRICS_NAMESPACE=.* CloudWatch"
+    ):
+        drift.handler({}, None)
+
+
+@pytest.mark.parametrize("value", ["textclf/Drift", "Team Drift/prod-1", "n" * 255])
+def test_a_metrics_namespace_cloudwatch_takes_is_used(monkeypatch, value):
+    monkeypatch.setenv("ENDPOINT_NAME", "textclf-prod")
+    monkeypatch.setenv("ARTIFACTS_BUCKET", "textclf-prod-artifacts")
+    monkeypatch.setenv("MONITOR_METRICS_NAMESPACE", value)
+    assert drift.settings_from_env()["namespace"] == value

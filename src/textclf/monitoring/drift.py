@@ -293,8 +293,26 @@ def settings_from_env() -> dict[str, Any]:
             "score": _env_float("MONITOR_PSI_SCORE", 0.25, 10),
             "length": _env_float("MONITOR_PSI_LENGTH", 0.25, 10),
         },
-        "namespace": os.environ.get("MONITOR_METRICS_NAMESPACE") or METRICS_NAMESPACE,
+        "namespace": _namespace(os.environ.get("MONITOR_METRICS_NAMESPACE") or METRICS_NAMESPACE),
     }
+
+
+# PutMetricData's Namespace (CloudWatch API Reference, PutMetricData): 1 to 255 characters of the
+# pattern [^:].*, "ASCII characters ... except for control characters which are not supported", and
+# not beginning with AWS/ ("reserved for use by Amazon Web Services products").
+NAMESPACE = re.compile(r"[\x20-\x39\x3b-\x7e][\x20-\x7e]{0,254}")
+
+
+def _namespace(value: str) -> str:
+    """MONITOR_METRICS_NAMESPACE when CloudWatch takes it: refused here, before the reference and the
+    window are read, not by PutMetricData at the end of the run."""
+    if not NAMESPACE.fullmatch(value) or value.startswith("AWS/"):
+        raise DriftError(
+            f"environment variable MONITOR_METRICS_NAMESPACE={_shown(value)} is not a CloudWatch namespace: "
+            "1 to 255 ASCII characters, no control characters, not starting with ':' or AWS/ "
+            f"(PutMetricData); Terraform sets {METRICS_NAMESPACE}, which the function's role may publish to"
+        )
+    return value
 
 
 def log_group(endpoint: str) -> str:
