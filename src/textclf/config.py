@@ -886,6 +886,11 @@ OUTPUT_FILTER = re.compile(
     rf"(\.?\[{_QUOTED_NAME}( *, *{_QUOTED_NAME})*\])?"
 )
 
+# terraform/batch.tf's pattern of batch_input_prefix and batch_output_prefix.
+BATCH_PREFIX = re.compile(r"[a-z0-9][a-z0-9/_-]*/")
+# The data bucket's other prefixes (terraform/iam.tf), which no batch job reads or writes.
+DATA_BUCKET_PREFIXES = {"dvc/": "the DVC remote", "incoming/": "retrain's new data"}
+
 
 class BatchParams(Section):
     """SageMaker Batch Transform on the production model (`make batch-predict`, docs/batch-and-api.md)."""
@@ -909,6 +914,11 @@ class BatchParams(Section):
     output_filter: str = Field("$", min_length=1, max_length=63)
     # Job names are <prefix>-batch-<time>; IAM lets the batch caller create jobs with this prefix.
     job_name_prefix: str = Field("textclf", pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,19}$")
+    # Where in the data bucket (aws.data_bucket) a job may read its input and write its results: the
+    # model's role may read batch_input_prefix and write batch_output_prefix only (terraform/batch.tf,
+    # the same values), so batch-predict refuses any other INPUT or OUTPUT before the job starts.
+    input_prefix: str = "batch/in/"
+    output_prefix: str = "batch/out/"
     # Status polling backs off from the first interval to the last.
     poll_seconds: tuple[PollSeconds, PollSeconds] = (5.0, 60.0)
     # On-demand USD per instance-hour of transform instances, for the cost in the job's report.
@@ -930,8 +940,37 @@ class BatchParams(Section):
             f"such as $['id','SageMakerOutput'] (fields named in brackets hold no dots){indexes}"
         )
 
+    @field_validator("input_prefix", "output_prefix")
+    @classmethod
+    def _a_prefix_terraform_takes(cls, prefix: str) -> str:
+        # terraform/batch.tf's validation of batch_input_prefix and batch_output_prefix.
+        if not BATCH_PREFIX.fullmatch(prefix):
+            raise ValueError(
+                "must be a key prefix of the data bucket like batch/in/: lower-case letters, digits, "
+                "/, _ and -, starting with a letter or digit and ending in / (terraform/batch.tf's "
+                "batch_input_prefix and batch_output_prefix take the same)"
+            )
+        taken = next((other for other in DATA_BUCKET_PREFIXES if prefix.startswith(other)), None)
+        if taken:
+            # terraform/iam.tf: dvc/ is the DVC remote, incoming/ retrain's new data; the job's role
+            # may read the input prefix and write the output prefix.
+            raise ValueError(
+                f"must not be under {taken}, which the data bucket keeps for "
+                f"{DATA_BUCKET_PREFIXES[taken]}: choose a prefix of its own, such as batch/in/"
+            )
+        return prefix
+
     @model_validator(mode="after")
     def _within_limits(self) -> BatchParams:
+        if self.output_prefix.startswith(self.input_prefix) or self.input_prefix.startswith(
+            self.output_prefix
+        ):
+            # S3 matches a prefix as a string: results under the input prefix would be the next
+            # run's input, and input under the output prefix is writable by the job.
+            raise ValueError(
+                f"output_prefix {self.output_prefix!r} and input_prefix {self.input_prefix!r} overlap "
+                "(one starts with the other): choose prefixes apart, such as batch/in/ and batch/out/"
+            )
         if self.max_concurrent_transforms * self.max_payload_mb > 100:
             raise ValueError("max_concurrent_transforms x max_payload_mb must not exceed 100 (MB)")
         _a_backoff(self.poll_seconds)

@@ -11,7 +11,10 @@ from pathlib import Path
 import boto3
 from tests.roles import ACCOUNT, REGION
 
-BUCKET = "textclf-batch"
+# The data bucket of params.yaml (aws.data_bucket): batch-predict reads and writes its batch prefixes only.
+BUCKET = "textclf-data"
+INPUT = f"s3://{BUCKET}/batch/in/"  # batch.input_prefix
+OUTPUT = f"s3://{BUCKET}/batch/out/"  # batch.output_prefix
 ENDPOINT = "textclf-prod"
 MODEL = "textclf-prod-a1b2c3d4"
 PREFIX = "textclf"

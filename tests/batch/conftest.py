@@ -19,6 +19,19 @@ from batch_world import (
 from tests.roles import ACCOUNT, REGION, sagemaker_role
 
 
+@pytest.fixture
+def unreachable_aws(monkeypatch):
+    """Any AWS call fails at once: a refusal must come before the first."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "x",
+        "AWS_SECRET_ACCESS_KEY": "y",
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+        "AWS_MAX_ATTEMPTS": "1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
+
+
 @pytest.fixture(scope="session")
 def model_tarball(tiny_model_dir) -> bytes:
     return tarball(tiny_model_dir)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from batch_world import INPUT, OUTPUT
 from tests.release.test_aws_settings import BAD, keys  # noqa: F401 (the settings, and AWS keys without them)
 
 from textclf import cli
@@ -23,7 +24,7 @@ def answers_in_one_line(argv: list[str], name: str, value: str, capsys) -> str:
 @pytest.mark.parametrize(("name", "value"), BAD)
 def test_batch_predict_names_the_setting(monkeypatch, capsys, name: str, value: str) -> None:
     monkeypatch.setenv(name, value)
-    argv = ["batch-predict", "--input", "s3://in-bucket/in/", "--output", "s3://out-bucket/out/"]
+    argv = ["batch-predict", "--input", INPUT, "--output", OUTPUT]
     err = answers_in_one_line([*argv, "--endpoint", "textclf-prod"], name, value, capsys)
     assert "cannot make an AWS sagemaker client" in err, err
 

@@ -4,6 +4,7 @@ payload setting the serving image would refuse: one message each, nothing starte
 from __future__ import annotations
 
 import pytest
+from batch_world import INPUT, OUTPUT
 
 from textclf import cli
 from textclf.batch import job
@@ -34,7 +35,7 @@ def test_batch_predict_without_credentials_says_what_to_configure(no_credentials
         job.BatchError,
         match=r"reading the model endpoint prod serves: Unable to locate credentials.*configure AWS",
     ):
-        job.run(BatchParams(), ServeParams(), AwsParams(), "s3://in/x/", "s3://out/y/", "prod", print)
+        job.run(BatchParams(), ServeParams(), AwsParams(), INPUT, OUTPUT, "prod", print)
 
 
 def test_batch_stop_without_credentials_says_what_to_configure(no_credentials, tmp_path):

@@ -4,24 +4,10 @@ write-once artifact): named with the setting, before anything is read or started
 
 from __future__ import annotations
 
-import boto3
 import pytest
 
 from textclf.batch import job
 from textclf.config import AwsParams, BatchParams, ServeParams
-
-
-@pytest.fixture
-def unreachable_aws(monkeypatch):
-    """Any AWS call fails at once: a refusal must come before the first."""
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "x",
-        "AWS_SECRET_ACCESS_KEY": "y",
-        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
-        "AWS_MAX_ATTEMPTS": "1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
 
 
 @pytest.mark.parametrize(

@@ -18,8 +18,8 @@ def run(**files):
         BatchParams(),
         ServeParams(),
         AwsParams(),
-        "s3://in-bucket/x/",
-        "s3://out-bucket/y/",
+        "s3://textclf-data/batch/in/x/",
+        "s3://textclf-data/batch/out/y/",
         "prod",
         print,
         **files,
@@ -64,7 +64,8 @@ def test_a_job_file_that_fails_after_the_start_stops_the_job(tmp_path, monkeypat
     with pytest.raises(
         job.BatchError, match=r"--job-file .*job: cannot be written \(Permission denied\); stopped"
     ):
-        job.run(BatchParams(), ServeParams(), AwsParams(), "s3://in-bucket/x/", "s3://out-bucket/y/",
+        job.run(BatchParams(), ServeParams(), AwsParams(),
+                "s3://textclf-data/batch/in/x/", "s3://textclf-data/batch/out/y/",
                 "prod", print, check=False, job_file=target)  # fmt: skip
     assert len(sm.stopped) == 1 and sm.stopped[0].startswith("textclf-batch-")
 

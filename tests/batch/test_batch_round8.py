@@ -7,6 +7,7 @@ Issue 27 round 8."""
 from __future__ import annotations
 
 import pytest
+from batch_world import INPUT, OUTPUT
 
 from textclf import cli
 from textclf.batch import job
@@ -56,7 +57,7 @@ def workdir(tmp_path, repo_root, monkeypatch):
 
 @pytest.mark.parametrize("endpoint", ["-x", "a b", "e" * 80, "a\nb", "", "x-"])
 def test_batch_predict_refuses_an_endpoint_name_before_any_aws_call(workdir, capsys, endpoint):
-    argv = ["batch-predict", "--input", "s3://b/in/", "--output", "s3://b/out/", f"--endpoint={endpoint}"]
+    argv = ["batch-predict", "--input", INPUT, "--output", OUTPUT, f"--endpoint={endpoint}"]
 
     assert cli.main(argv) == 2
 

@@ -30,12 +30,14 @@ def run(input_uri: str, output_uri: str, logs: list[str] | None = None, **kwargs
 
 
 def test_a_file_is_predicted_in_multirecord_batches_and_joined_to_its_records(world, tmp_path):
-    source = world.put("in/messages.jsonl", records(20))
+    source = world.put("batch/in/messages.jsonl", records(20))
     logs: list[str] = []
 
-    result = run("s3://textclf-batch/in/", "s3://textclf-batch/out", logs, report=tmp_path / "batch.json")
+    result = run(
+        "s3://textclf-data/batch/in/", "s3://textclf-data/batch/out", logs, report=tmp_path / "batch.json"
+    )
 
-    lines = world.read("out/messages.jsonl.out")
+    lines = world.read("batch/out/messages.jsonl.out")
     assert [line["id"] for line in lines] == list(range(20))  # in order, each joined to its record
     assert all(line["inputs"] == TEXTS[line["id"] % 4] for line in lines)
     assert {line["SageMakerOutput"]["label"] for line in lines} <= set(LABELS)
@@ -57,14 +59,14 @@ def test_a_file_is_predicted_in_multirecord_batches_and_joined_to_its_records(wo
 
 
 def test_more_records_than_the_serving_image_takes_per_request_run_single_record(world):
-    world.put("in/many.jsonl", records(PARAMS.deploy.serve.max_batch_size + 3))
+    world.put("batch/in/many.jsonl", records(PARAMS.deploy.serve.max_batch_size + 3))
     logs: list[str] = []
 
-    result = run("s3://textclf-batch/in/many.jsonl", "s3://textclf-batch/out/", logs)
+    result = run("s3://textclf-data/batch/in/many.jsonl", "s3://textclf-data/batch/out/", logs)
 
     assert result["batch_strategy"] == "SingleRecord" and result["predictions"] == 35
     assert any("running SingleRecord" in line for line in logs)
-    assert len(world.read("out/many.jsonl.out")) == 35
+    assert len(world.read("batch/out/many.jsonl.out")) == 35
 
 
 @pytest.mark.parametrize(
@@ -80,12 +82,12 @@ def test_more_records_than_the_serving_image_takes_per_request_run_single_record
     ids=["blank-line", "array", "wrong-key", "empty-text", "too-long", "malformed"],
 )
 def test_bad_input_is_refused_before_any_job_with_the_record_named(world, body, line, message):
-    world.put("bad/in.jsonl", body)
+    world.put("batch/in/bad/in.jsonl", body)
 
     with pytest.raises(job.BatchError, match=message) as caught:
-        run("s3://textclf-batch/bad/", "s3://textclf-batch/out/")
+        run("s3://textclf-data/batch/in/bad/", "s3://textclf-data/batch/out/")
 
-    assert str(caught.value).startswith(f"s3://{BUCKET}/bad/in.jsonl line {line}:")
+    assert str(caught.value).startswith(f"s3://{BUCKET}/batch/in/bad/in.jsonl line {line}:")
     assert world.sm.list_transform_jobs()["TransformJobSummaries"] == []
 
 
@@ -104,19 +106,26 @@ def test_bad_input_is_refused_before_any_job_with_the_record_named(world, body, 
     ids=["blank-line", "wrong-shape", "refused-by-the-container"],
 )
 def test_the_job_itself_fails_on_a_bad_record_naming_it_and_writes_nothing(world, tmp_path, body, reason):
-    world.put("bad/in.jsonl", body)
+    world.put("batch/in/bad/in.jsonl", body)
 
     with pytest.raises(job.BatchError, match="Failed") as caught:
-        run("s3://textclf-batch/bad/", "s3://textclf-batch/out/", check=False, report=tmp_path / "r.json")
+        run(
+            "s3://textclf-data/batch/in/bad/",
+            "s3://textclf-data/batch/out/",
+            check=False,
+            report=tmp_path / "r.json",
+        )
 
     assert reason in str(caught.value)
-    assert world.keys("out/") == []  # no partial output
+    assert world.keys("batch/out/") == []  # no partial output
     report = json.loads((tmp_path / "r.json").read_text())
     assert report["status"] == "Failed" and reason in report["failure_reason"]
 
 
 def test_the_job_reads_as_the_model_role_not_as_the_caller(world, monkeypatch):
-    """The caller may read the other bucket; the model's role may not: the job fails on the read."""
+    """The caller may read the other bucket; the model's role may not: the job fails on the read.
+    batch-predict refuses such an INPUT before starting; the job is created here as SageMaker's API
+    takes it, to see the local cloud run it as the model's role."""
     keys = admin_env()
     admin = boto3.client(
         "s3",
@@ -127,17 +136,27 @@ def test_the_job_reads_as_the_model_role_not_as_the_caller(world, monkeypatch):
     admin.create_bucket(Bucket="other-data")
     admin.put_object(Bucket="other-data", Key="in.jsonl", Body=b'{"inputs": "a"}\n')
 
-    with pytest.raises(job.BatchError) as caught:
-        run("s3://other-data/in.jsonl", "s3://textclf-batch/out/", check=False)
+    with pytest.raises(job.BatchError, match="is not in the data bucket textclf-data"):
+        run("s3://other-data/in.jsonl", "s3://textclf-data/batch/out/", check=False)
+    assert world.sm.list_transform_jobs()["TransformJobSummaries"] == []
 
-    assert "textclf-sagemaker" in str(caught.value) and "s3:ListBucket" in str(caught.value)
+    name = "textclf-batch-20261207-000000"
+    request = job.plan_request(
+        name, MODEL, "s3://other-data/in.jsonl", "s3://textclf-data/batch/out/", FAST, "MultiRecord"
+    )
+    sm = boto3.client("sagemaker")  # as the batch caller
+    sm.create_transform_job(**request)
+    described = job.wait(sm, name, lambda line: None, FAST.poll_seconds)
+
+    assert described["TransformJobStatus"] == "Failed"
+    assert "textclf-sagemaker" in described["FailureReason"] and "s3:ListBucket" in described["FailureReason"]
 
 
 def test_a_caller_without_the_batch_statements_is_refused(world, monkeypatch):
     for key, value in admin_env().items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("AWS_SESSION_TOKEN")
-    world.put("in/a.jsonl", records(2))
+    world.put("batch/in/a.jsonl", records(2))
     read_only = [
         {
             "Effect": "Allow",
@@ -150,11 +169,11 @@ def test_a_caller_without_the_batch_statements_is_refused(world, monkeypatch):
         monkeypatch.setenv(key, value)
 
     with pytest.raises(job.BatchError, match="not authorized to perform: sagemaker:CreateTransformJob"):
-        run("s3://textclf-batch/in/", "s3://textclf-batch/out/")
+        run("s3://textclf-data/batch/in/", "s3://textclf-data/batch/out/")
 
 
 def test_an_interrupt_stops_the_job(world):
-    world.put("in/a.jsonl", records(8))
+    world.put("batch/in/a.jsonl", records(8))
 
     def interrupted(_seconds):
         raise KeyboardInterrupt
@@ -165,8 +184,8 @@ def test_an_interrupt_stops_the_job(world):
             FAST,
             PARAMS.deploy.serve,
             PARAMS.aws,
-            "s3://textclf-batch/in/",
-            "s3://textclf-batch/out/",
+            "s3://textclf-data/batch/in/",
+            "s3://textclf-data/batch/out/",
             ENDPOINT,
             logs.append,
             sleep=interrupted,
@@ -180,21 +199,22 @@ def test_an_interrupt_stops_the_job(world):
     ) != "Stopped":
         assert status in ("InProgress", "Stopping") and time.monotonic() < deadline
         time.sleep(0.1)
-    assert world.keys("out/") == []
+    assert world.keys("batch/out/") == []
 
 
 def test_outputs_inside_the_input_and_unknown_endpoints_are_refused(world):
-    with pytest.raises(job.BatchError, match="inside INPUT"):
-        run("s3://textclf-batch/in/", "s3://textclf-batch/in/out/")
+    # Inside INPUT is outside the batch output prefix (batch.input_prefix and output_prefix are apart).
+    with pytest.raises(job.BatchError, match="outside the batch output prefix"):
+        run("s3://textclf-data/batch/in/", "s3://textclf-data/batch/in/out/")
     with pytest.raises(job.BatchError, match="not an s3://bucket/prefix URI"):
-        run("in.jsonl", "s3://textclf-batch/out/")
+        run("in.jsonl", "s3://textclf-data/batch/out/")
     with pytest.raises(job.BatchError, match="release a model first"):
         job.run(
             FAST,
             PARAMS.deploy.serve,
             PARAMS.aws,
-            "s3://textclf-batch/in/",
-            "s3://textclf-batch/out/",
+            "s3://textclf-data/batch/in/",
+            "s3://textclf-data/batch/out/",
             "nope",
             print,
         )
@@ -203,14 +223,14 @@ def test_outputs_inside_the_input_and_unknown_endpoints_are_refused(world):
 def test_a_killed_client_leaves_the_job_name_for_batch_stop(world, tmp_path):
     """A cancelled workflow kills the client (no interrupt to handle): `textclf batch-stop` stops
     the job from the name batch-predict recorded."""
-    world.put("in/a.jsonl", records(8))
+    world.put("batch/in/a.jsonl", records(8))
     job_file = tmp_path / "job"
 
     def killed(_seconds):
         raise SystemExit(143)
 
     with pytest.raises(SystemExit):
-        run("s3://textclf-batch/in/", "s3://textclf-batch/out/", job_file=job_file, sleep=killed)
+        run("s3://textclf-data/batch/in/", "s3://textclf-data/batch/out/", job_file=job_file, sleep=killed)
     name = job_file.read_text().strip()
     assert world.sm.describe_transform_job(TransformJobName=name)["TransformJobStatus"] == "InProgress"
 

@@ -40,7 +40,8 @@ def aws_calls(monkeypatch):
 
 
 def run(**files):
-    return job.run(BatchParams(), ServeParams(), AwsParams(), "s3://in-bucket/x/", "s3://out-bucket/y/",
+    return job.run(BatchParams(), ServeParams(), AwsParams(),
+                   "s3://textclf-data/batch/in/x/", "s3://textclf-data/batch/out/y/",
                    "prod", print, check=False, sleep=lambda s: None, **files)  # fmt: skip
 
 

@@ -31,11 +31,14 @@ def test_the_batch_workflow_scores_a_file_as_its_role(env: Account, endpoint_unc
     boto3.client("s3").put_object(Bucket=data, Key="batch/in/tickets.jsonl", Body=lines.encode())
     settings = PARAMS.batch.model_copy(update={"poll_seconds": (0.2, 0.5)})
 
+    # The account's data bucket, as batch.yml passes it (TEXTCLF_DATA_BUCKET, the DATA_BUCKET variable).
+    aws = PARAMS.aws.model_copy(update={"data_bucket": data})
+
     with env.acting_as(env.github("batch", BATCH_JOB)):
         result = job.run(
             settings,
             PARAMS.deploy.serve,
-            PARAMS.aws,
+            aws,
             f"s3://{data}/batch/in/",
             f"s3://{data}/batch/out/",
             env.outputs["endpoint_name"],

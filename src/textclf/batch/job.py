@@ -425,7 +425,8 @@ def facts(
     }
 
 
-def _check_uris(input_uri: str, output_uri: str, aws: AwsParams) -> None:
+def _check_uris(input_uri: str, output_uri: str, aws: AwsParams, settings: BatchParams) -> None:
+    """INPUT and OUTPUT are where the job may read and write, before anything is read or paid for."""
     buckets = {}
     for name, uri in (("INPUT", input_uri), ("OUTPUT", output_uri)):
         try:
@@ -446,8 +447,9 @@ def _check_uris(input_uri: str, output_uri: str, aws: AwsParams) -> None:
         raise BatchError(
             f"OUTPUT {output_uri} is in the release's bucket ({setting} in params.yaml: released models "
             "and records, written once); write batch results to the data bucket's batch prefix instead, "
-            f"e.g. s3://{aws.data_bucket}/batch/out/ (nothing was started)"
+            f"e.g. s3://{aws.data_bucket}/{settings.output_prefix} (nothing was started)"
         )
+    _check_batch_prefixes(input_uri, output_uri, aws, settings)
     # INPUT is a key prefix matched as a string, not a folder: ListObjectsV2's Prefix "limits the
     # response to keys that begin with the specified prefix"
     # (https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html), and a transform job's
@@ -466,6 +468,40 @@ def _check_uris(input_uri: str, output_uri: str, aws: AwsParams) -> None:
         )
 
 
+def _check_batch_prefixes(input_uri: str, output_uri: str, aws: AwsParams, settings: BatchParams) -> None:
+    """The job runs as the model's role, which may read the data bucket's batch.input_prefix and
+    write its batch.output_prefix only (terraform/batch.tf: batch_input_prefix, batch_output_prefix):
+    a job given other URIs starts, is billed for its instances, and then fails on AccessDenied."""
+    (in_bucket, in_key), (out_bucket, out_key) = split_s3_uri(input_uri), split_s3_uri(output_uri)
+    # SageMaker writes each result to S3OutputPath/<name>.out (output_uris), so OUTPUT with or
+    # without its last slash writes the same keys; INPUT is a key prefix matched as a string.
+    places = (
+        ("INPUT", input_uri, in_bucket, in_key, "input_prefix", "reads its input"),
+        ("OUTPUT", output_uri, out_bucket, out_key.rstrip("/") + "/", "output_prefix", "writes its results"),
+    )
+    for name, uri, bucket, key, field, does in places:
+        allowed = getattr(settings, field)
+        if bucket == aws.data_bucket and key.startswith(allowed):
+            continue
+        if bucket != aws.data_bucket:
+            where = (
+                f"is not in the data bucket {aws.data_bucket} (aws.data_bucket in params.yaml, or "
+                "TEXTCLF_DATA_BUCKET)"
+            )
+        else:
+            where = f"is outside the batch {field.replace('_', ' ')}"
+        hint = (
+            f"; end INPUT with / ({uri}/) if it is a folder"
+            if name == "INPUT" and key + "/" == allowed
+            else ""
+        )
+        raise BatchError(
+            f"{name} {uri} {where}: the job's role {does} under s3://{aws.data_bucket}/{allowed} only "
+            f"(batch.{field} in params.yaml, and Terraform's batch_{field} in terraform/batch.tf){hint}; "
+            "use a URI under it, or change both settings to another prefix (nothing was started)"
+        )
+
+
 def run(
     settings: BatchParams,
     serve: ServeParams,
@@ -480,7 +516,7 @@ def run(
     sleep=time.sleep,
 ) -> dict[str, Any]:
     """Run one transform job and return its facts; BatchError when it cannot start or fails."""
-    _check_uris(input_uri, output_uri, aws)
+    _check_uris(input_uri, output_uri, aws, settings)
     for flag, path in (("--report", report), ("--job-file", job_file)):
         _check_writable(flag, path)
     if not endpoint:

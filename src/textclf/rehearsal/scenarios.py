@@ -901,8 +901,13 @@ def batch_injection(world: World) -> dict[str, Any]:
     """batch.yml dispatched with an input that would run commands if make or a shell expanded it:
     make's `$(shell ...)`, a shell's backticks and `$(...)`, and quotes that end an argument."""
     canary = world.root / "INJECTED"
-    hostile = f's3://bucket/$(shell touch {canary})`touch {canary}`$$(touch {canary})"; touch {canary}; "'
-    inputs = {"input": hostile, "output": "s3://bucket/out/"}
+    # The data bucket's batch prefixes (batch.input_prefix, batch.output_prefix): only the hostile
+    # part of the input is what the workflow must refuse.
+    data = world.outputs["production"]["data_bucket"]
+    hostile = (
+        f's3://{data}/batch/in/$(shell touch {canary})`touch {canary}`$$(touch {canary})"; touch {canary}; "'
+    )
+    inputs = {"input": hostile, "output": f"s3://{data}/batch/out/"}
     run = world.act(
         "batch.yml",
         "workflow_dispatch",
