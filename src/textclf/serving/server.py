@@ -331,7 +331,17 @@ def check_texts(texts: list[str], limits: Limits) -> tuple[list[str], list[bool]
                 f"text {index} has {len(text)} characters; at most {limits.max_text_chars} "
                 f"(deploy.serve.max_text_chars)",
             )
-        kept.append(text[: limits.max_text_chars])
+        cut = text[: limits.max_text_chars]
+        if too_long and not normalise(cut):
+            # The model gets the cut text: the rule above, on the text as received, passed 300 spaces
+            # and a message, and the model classified an empty text.
+            raise _bad(
+                f"text {index} is empty once cut to its first {limits.max_text_chars} characters "
+                "(deploy.serve.max_text_chars) and normalised: they show nothing (only whitespace, "
+                "control, format or combining characters); send the message without the leading blank "
+                "characters"
+            )
+        kept.append(cut)
         truncated.append(too_long)
     return kept, truncated
 
