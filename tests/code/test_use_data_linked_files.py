@@ -48,3 +48,30 @@ def test_a_params_file_outside_the_repository_is_refused(clone: Path) -> None:  
     assert "--params ../other/params.yaml: leads to" in said and "outside the repository" in said
     assert "pass --params params.yaml, or leave it out; nothing was changed" in said
     assert snapshot(clone) == before and (other / "params.yaml").read_bytes() == theirs
+
+
+@pytest.mark.parametrize("other", ["configs/p.yaml", "data/params.yaml"])
+def test_a_params_file_inside_the_repository_other_than_params_yaml_is_refused(
+    clone: Path,  # noqa: F811
+    other: str,
+) -> None:
+    """R13A-16: `--params configs/p.yaml` was edited while data.dvc and data/raw changed, and the
+    stages went on reading params.yaml's old data settings against the new data."""
+    (clone / other).parent.mkdir(exist_ok=True)
+    (clone / other).write_bytes((clone / "params.yaml").read_bytes())
+    before = snapshot(clone)
+
+    done = textclf(clone, *USE, "--params", other)
+
+    said = " ".join(line.removeprefix("[textclf]").strip() for line in done.stderr.splitlines())
+    assert done.returncode == 2, said
+    assert f"--params {other}: not the repository's params.yaml, the file the pipeline's stages read" in said
+    assert "pass --params params.yaml, or leave it out" in said and "nothing was changed" in said
+    assert "Traceback" not in done.stderr
+    assert snapshot(clone) == before
+
+
+def test_params_yaml_named_another_way_is_the_repositorys(clone: Path) -> None:  # noqa: F811
+    done = textclf(clone, *USE, "--params", "./params.yaml")
+    assert done.returncode == 0, done.stderr
+    assert "text_column: body" in (clone / "params.yaml").read_text(encoding="utf-8")

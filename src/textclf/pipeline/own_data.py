@@ -29,7 +29,7 @@ from pathlib import Path
 import yaml
 
 from textclf import atomic, interrupt
-from textclf.config import DataParams, ParamsDumper, ParamsError, load_params, task_name_problem
+from textclf.config import PARAMS_FILE, DataParams, ParamsDumper, ParamsError, load_params, task_name_problem
 from textclf.interrupt import taken
 from textclf.pipeline import sample_data
 from textclf.pipeline.prepare import (
@@ -281,9 +281,9 @@ def named(path: Path) -> str:
 
 
 def check_params_inside(params_file: Path) -> None:
-    """`--params` inside the repository (the working folder), as `--dvc-file` is (check_dvc_file): one
-    elsewhere (another clone's) was rewritten while this repository's data.dvc and data/raw changed,
-    and its params.yaml, the one dvc.yaml's stages read, did not (R13A-16)."""
+    """`--params` is the repository's params.yaml (the working folder's), the one dvc.yaml's stages
+    read: one elsewhere (another clone's), or another file inside (configs/p.yaml), was rewritten
+    while this repository's data.dvc and data/raw changed, and its params.yaml did not (R13A-16)."""
     root = Path.cwd().resolve()
     resolved = params_file.resolve()
     if not resolved.is_relative_to(root):
@@ -291,6 +291,16 @@ def check_params_inside(params_file: Path) -> None:
             f"--params {named(params_file)}: leads to {named(resolved)}, outside the repository "
             f"({named(root)}); the pipeline reads the repository's params.yaml: pass --params params.yaml, "
             "or leave it out; nothing was changed"
+        )
+    # Inside it, too, only the file dvc.yaml's stages read (README, "Your own data": use-data sets the
+    # data keys in params.yaml): configs/p.yaml was edited while data.dvc and data/raw changed, and
+    # the next `dvc repro` read the old settings from params.yaml against the new data (R13A-16).
+    if resolved != (root / PARAMS_FILE).resolve():
+        raise DataError(
+            f"--params {named(params_file)}: not the repository's {PARAMS_FILE}, the file the pipeline's "
+            f"stages read (dvc.yaml), where use-data sets the data settings: pass --params {PARAMS_FILE}, "
+            f"or leave it out (copy what you need from {named(params_file)} into {PARAMS_FILE} by hand); "
+            "nothing was changed"
         )
 
 
