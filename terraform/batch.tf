@@ -10,8 +10,11 @@ variable "enable_batch" {
   default     = false
 }
 
+# The batch prefixes and the job name prefix are params.yaml's batch.input_prefix, output_prefix and
+# job_name_prefix, which `make batch-predict` checks INPUT, OUTPUT and the job name against before a
+# job starts: change both places together (tests/batch/test_batch_prefixes.py holds them equal).
 variable "batch_input_prefix" {
-  description = "Prefix of the data bucket that batch input is read from."
+  description = "params.yaml batch.input_prefix: the prefix of the data bucket that batch input is read from."
   type        = string
   default     = "batch/in/"
 
@@ -19,16 +22,31 @@ variable "batch_input_prefix" {
     condition     = can(regex("^[a-z0-9][a-z0-9/_-]*/$", var.batch_input_prefix))
     error_message = "batch_input_prefix must be a key prefix like batch/in/ (lower case, ending in /)."
   }
+  validation {
+    # iam.tf: dvc/ is the DVC remote, incoming/ retrain's new data.
+    condition     = !startswith(var.batch_input_prefix, "dvc/") && !startswith(var.batch_input_prefix, "incoming/")
+    error_message = "batch_input_prefix must not be under dvc/ (the DVC remote) or incoming/ (retrain's new data)."
+  }
 }
 
 variable "batch_output_prefix" {
-  description = "Prefix of the data bucket that batch results are written to (outside the input prefix)."
+  description = "params.yaml batch.output_prefix: the prefix of the data bucket that batch results are written to (apart from the input prefix)."
   type        = string
   default     = "batch/out/"
 
   validation {
     condition     = can(regex("^[a-z0-9][a-z0-9/_-]*/$", var.batch_output_prefix))
     error_message = "batch_output_prefix must be a key prefix like batch/out/ (lower case, ending in /)."
+  }
+  validation {
+    condition     = !startswith(var.batch_output_prefix, "dvc/") && !startswith(var.batch_output_prefix, "incoming/")
+    error_message = "batch_output_prefix must not be under dvc/ (the DVC remote) or incoming/ (retrain's new data)."
+  }
+  validation {
+    # S3 matches a prefix as a string: results under the input prefix would be the next run's input,
+    # and input under the output prefix would be writable by the job.
+    condition     = !startswith(var.batch_output_prefix, var.batch_input_prefix) && !startswith(var.batch_input_prefix, var.batch_output_prefix)
+    error_message = "batch_output_prefix and batch_input_prefix must be apart (neither starts with the other), such as batch/in/ and batch/out/."
   }
 }
 
