@@ -7,8 +7,10 @@ serving role may write there only when Terraform's `capture_enabled` is true, te
 Captured texts are raw customer messages: personal data in most deployments (docs/monitoring.md).
 
 - Never blocks or fails a prediction: a request only appends the sampled records to a bounded
-  buffer (MAX_BUFFERED; beyond it records are dropped and counted); a background thread writes.
-- Batched: one object per FLUSH_SECONDS or MAX_BATCH records, whichever comes first, as JSON lines
+  buffer (MAX_BUFFERED records, MAX_BUFFERED_CHARS characters of text; beyond either, records are
+  dropped and counted); a background thread writes.
+- Batched: one object per FLUSH_SECONDS or MAX_BATCH records (MAX_BATCH_CHARS characters), whichever
+  comes first, as JSON lines
   under `<prefix><yyyy>/<mm>/<dd>/<model version>/<time>-<random>.jsonl`. A failed write keeps
   nothing back (the batch is dropped and counted): capture is a sample, not a record.
 - The object inherits the bucket's default encryption (KMS, terraform/storage.tf); the lifecycle
@@ -42,6 +44,10 @@ URI_ENV = "TEXTCLF_CAPTURE_URI"
 FLUSH_SECONDS = 60.0
 MAX_BATCH = 1000
 MAX_BUFFERED = 10_000
+# The same bounds in characters of text: a record holds its text as received (up to the server's 6 MB
+# body), so a bound in records alone let 10,000 of them hold 60 GB, and one object hold 1,000.
+MAX_BUFFERED_CHARS = 32 * 1024**2
+MAX_BATCH_CHARS = 8 * 1024**2
 # How long shutting down may wait for the last writes (after the server's drain: the host's SIGKILL
 # follows a SIGTERM the process does not end on).
 CLOSE_SECONDS = 10.0
@@ -120,6 +126,7 @@ class Capture:
         self.flush_seconds = flush_seconds
         self.rng = rng or random.Random()
         self._buffer: deque[dict[str, Any]] = deque()
+        self._buffered_chars = 0  # of the texts in _buffer
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -135,20 +142,34 @@ class Capture:
                 for text, prediction in zip(texts, predictions, strict=True):
                     if self.rng.random() >= self.fraction:
                         continue
-                    if len(self._buffer) >= MAX_BUFFERED:
+                    if (
+                        len(self._buffer) >= MAX_BUFFERED
+                        or self._buffered_chars + len(text) > MAX_BUFFERED_CHARS
+                    ):
                         self.stats["dropped"] += 1
                         continue
                     record = {"text": text, "label": prediction["label"], "score": prediction["score"]}
                     self._buffer.append({**record, "model_version": model_version, "time": now})
+                    self._buffered_chars += len(text)
                     self.stats["captured"] += 1
-                if len(self._buffer) >= MAX_BATCH:
+                if len(self._buffer) >= MAX_BATCH or self._buffered_chars >= MAX_BATCH_CHARS:
                     self._wake.set()
         except Exception as error:  # a capture bug must never cost a prediction
             _log(status="offer_failed", error=repr(error))
 
     def _take(self) -> list[dict[str, Any]]:
+        """The next batch: at most MAX_BATCH records and MAX_BATCH_CHARS characters of text (one
+        record at least, which MAX_BUFFERED_CHARS bounds)."""
+        batch: list[dict[str, Any]] = []
+        chars = 0
         with self._lock:
-            batch = [self._buffer.popleft() for _ in range(min(MAX_BATCH, len(self._buffer)))]
+            while self._buffer and len(batch) < MAX_BATCH:
+                size = len(self._buffer[0]["text"])
+                if batch and chars + size > MAX_BATCH_CHARS:
+                    break
+                batch.append(self._buffer.popleft())
+                chars += size
+            self._buffered_chars -= chars
         return batch
 
     def flush(self) -> None:
@@ -194,6 +215,7 @@ class Capture:
         with self._lock:
             left = len(self._buffer)
             self._buffer.clear()
+            self._buffered_chars = 0
             self.stats["dropped"] += left
         if writing or left:
             _log(
