@@ -46,6 +46,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -387,7 +388,9 @@ def fetch(
             try:
                 with tarfile.open(archive.name, mode="r:gz") as opened:
                     opened.extractall(staging, filter="data")
-            except (tarfile.TarError, OSError) as error:
+            # A cut gzip stream is EOFError and a damaged one zlib.error: neither is a TarError or an
+            # OSError (tarfile wraps them only while it reads the first header).
+            except (tarfile.TarError, OSError, EOFError, zlib.error) as error:
                 raise FetchError(f"{s3_url}: not a model archive ({error})") from None
             if stops is not None:
                 stops.check()  # the folder is as it was
