@@ -148,3 +148,35 @@ def test_a_version_other_than_1_0_and_1_1_is_400_in_http_1_1(url, version):
     status, error = status_and_error(exchange(url, b"GET /ping " + version + b"\r\nHost: x\r\n\r\n"))
 
     assert status == 400 and "is not served: send HTTP/1.1" in error
+
+
+@pytest.mark.parametrize(
+    ("fields", "answer_type"),
+    [
+        ((b"Accept: application/jsonlines\r\n", b"Accept: application/json\r\n"), b"application/json"),
+        (
+            (b"Accept: application/json;q=0\r\n", b"Accept: application/jsonlines\r\n"),
+            b"application/jsonlines",
+        ),
+        ((b"Accept: application/jsonlines\r\n",), b"application/jsonlines"),
+    ],
+)
+def test_accept_given_on_two_lines_is_read_as_one_list(url, fields, answer_type):
+    """R14C-8: Accept is a list (RFC 9110 section 12.5.1), and section 5.3 lets its field lines be
+    combined into one comma-separated list without changing the message's meaning; the server read
+    the first line only, so `Accept: application/jsonlines` then `Accept: application/json` got JSON
+    lines, where the same Accept on one line (or through a proxy that combines them) got JSON."""
+    answer = exchange(url, post(b"Host: x\r\n", *fields, LENGTH, b"Connection: close\r\n"))
+
+    assert answer.startswith(b"HTTP/1.1 200 "), answer[:300]
+    assert b"\r\nContent-Type: " + answer_type + b"\r\n" in answer.partition(b"\r\n\r\n")[0]
+
+
+def test_accept_refusing_every_type_across_two_lines_is_406(url):
+    answer = exchange(
+        url,
+        post(b"Host: x\r\n", b"Accept: text/html\r\n", b"Accept: application/json;q=0\r\n", LENGTH),
+    )
+
+    status, error = status_and_error(answer)
+    assert status == 406 and "Accept was 'text/html, application/json;q=0'" in error

@@ -713,7 +713,7 @@ class Handler(BaseHTTPRequestHandler):
         try:
             with self.service.request():
                 started = time.perf_counter()
-                answer_type = _answer_type(self.headers.get("Accept"))
+                answer_type = _answer_type(self._accept())
                 self._check_content_coding()
                 body = self._read_body()
                 predictions, recorded, graph_ms = self.service.classify_with_signals(
@@ -776,6 +776,14 @@ class Handler(BaseHTTPRequestHandler):
                 "uncompressed, without Content-Encoding (RFC 9110 section 8.4)",
                 {"Accept-Encoding": "identity"},
             )
+
+    def _accept(self) -> str | None:
+        """The Accept field lines as one list: Accept is a comma-separated list (RFC 9110 section
+        12.5.1), whose lines a recipient may combine without changing the message's meaning (section
+        5.3); reading the first line only answered `Accept: application/jsonlines` then `Accept:
+        application/json` otherwise than the same list on one line."""
+        lines = self.headers.get_all("Accept")
+        return ", ".join(line.strip(OWS) for line in lines) if lines else None
 
     def _content_type(self) -> str | None:
         """The one Content-Type field: RFC 9110 section 5.3 lets a field occur twice only when its
