@@ -16,6 +16,10 @@ def test_the_batch_workflow_runs_make_targets_as_the_batch_role_and_stops_on_can
     assert set(workflow[True]) == {"workflow_dispatch"}  # YAML 1.1 reads the key `on` as True
     job = workflow["jobs"]["batch"]
     assert job["permissions"] == {"contents": "read", "id-token": "write"}
+    # batch-predict judges INPUT and OUTPUT against the buckets Terraform made, as the other
+    # workflows name them; without them it judged params.yaml's template names and refused every run.
+    for setting in ("DATA_BUCKET", "ARTIFACTS_BUCKET", "MODELS_BUCKET"):
+        assert job["env"][f"TEXTCLF_{setting}"] == f"${{{{ vars.{setting} }}}}", setting
     steps = {step.get("name", step.get("uses")): step for step in job["steps"]}
     (aws,) = [
         step
