@@ -263,6 +263,7 @@ def cmd_data(args: argparse.Namespace) -> None:
         )
     if not dvc_file.is_file():
         raise DataError(f"{args.dvc_file}: not found; run from the repository root or pass --dvc-file")
+    _tracked_by(Path(args.out), dvc_file)
     if sample_data.is_pinned_by(Path(args.dvc_file)):
         others = sample_data.foreign_files(Path(args.out))
         if others and not args.force:
@@ -294,6 +295,28 @@ def cmd_data(args: argparse.Namespace) -> None:
             f"could not pull {args.dvc_file} from the DVC remote ({failed}); check `dvc remote list` and AWS "
             "credentials, or ask whoever changed data.dvc to run `dvc push`"
         )
+
+
+def _tracked_by(out: Path, dvc_file: Path) -> None:
+    """`--out` is the folder `dvc_file` tracks: `data` checks --out for the user's files, writes the
+    sample there and then commits (or pulls) the folder the .dvc file names. Another --out had the
+    user's unversioned files in data/raw committed without a word, or the sample written and the
+    commit then failed on a data/raw that was not there (R14A-3)."""
+    from textclf.pipeline import own_data
+    from textclf.pipeline.prepare import DataError
+
+    tracked = own_data.tracked_folders(dvc_file)
+    if not tracked or out.resolve() in tracked:  # an unreadable .dvc file: DVC then says what is wrong
+        return
+    root = Path.cwd().resolve()
+    named = ", ".join(
+        str(folder.relative_to(root)) if folder.is_relative_to(root) else str(folder) for folder in tracked
+    )
+    raise DataError(
+        f"--out {out}: not the folder {dvc_file} tracks ({named}); `textclf data` writes and commits that "
+        f"folder, nothing else: pass --out {named.split(', ')[0]}, or leave it out (the sample elsewhere: "
+        f"textclf sample-data --out {out}); nothing was written"
+    )
 
 
 def _dvc_said(*args: str, echo: bool = False) -> str | None:

@@ -107,3 +107,37 @@ def test_a_folder_the_command_cannot_write_is_one_message(tmp_path, repo_root):
     done = textclf(tmp_path, "gate", "--champion", "main")
     assert done.returncode == 2, done.stderr
     assert "error: reports" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_data_into_another_folder_than_data_dvc_tracks_is_refused_before_anything_is_written(
+    tmp_path, repo_root
+):
+    """R14A-3: `data --out data/other` checked data/other for the user's files, wrote the sample there,
+    then ran `dvc commit --force data.dvc`, which committed data/raw with the user's unversioned
+    file in it; without a data/raw the commit failed after the sample was written."""
+    calls = fake_dvc(tmp_path)
+    shutil.copy(repo_root / "data.dvc", tmp_path / "data.dvc")
+    raw = tmp_path / "data/raw"
+    raw.mkdir(parents=True)
+    (raw / "mine.csv").write_text(MINE, encoding="utf-8")
+
+    for out in ("data/other", "data/raw/../other2"):
+        done = textclf(tmp_path, "data", "--out", out)
+
+        assert done.returncode == 2, done.stderr
+        assert f"--out {out}: not the folder data.dvc tracks (data/raw)" in done.stderr, done.stderr
+        assert "pass --out data/raw, or leave it out" in done.stderr and "nothing was written" in done.stderr
+        assert "Traceback" not in done.stderr
+    assert sorted(path.name for path in (tmp_path / "data").iterdir()) == ["raw"]
+    assert not calls.exists(), "dvc ran although --out is not the folder data.dvc tracks"
+    assert (tmp_path / "data.dvc").read_bytes() == (repo_root / "data.dvc").read_bytes()
+
+
+def test_data_into_the_tracked_folder_named_another_way_still_writes_the_sample(tmp_path, repo_root):
+    fake_dvc(tmp_path)
+    shutil.copy(repo_root / "data.dvc", tmp_path / "data.dvc")
+
+    done = textclf(tmp_path, "data", "--out", "./data/raw")
+
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "data/raw/messages.csv").is_file()

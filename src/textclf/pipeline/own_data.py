@@ -169,6 +169,11 @@ def _tracked_outs(record: object, dvc_file: Path) -> list[Path] | None:
     return [(dvc_file.parent / str(out.get("path", ""))).resolve() for out in outs]
 
 
+def tracked_folders(dvc_file: Path) -> list[Path] | None:
+    """The folders `dvc_file`'s `outs` track (resolved), or None when it cannot be read as a .dvc file."""
+    return _tracked_outs(_dvc_record(dvc_file), dvc_file)
+
+
 def _tracker_of(raw_dir: Path, besides: Path) -> Path | None:
     """Another .dvc file (than `besides`) that tracks `raw_dir`: looked for where DVC and this project
     put one, in the repository root (data.dvc) and beside the folder (data/raw.dvc)."""
