@@ -76,6 +76,14 @@ HEADER_TIMEOUT_SECONDS = 10.0
 IDLE_TIMEOUT_SECONDS = 60.0
 # Connections served at once (one thread each); more are answered 503 at once, without a thread.
 MAX_CONNECTIONS = 64
+# Bodies larger than this are parsed and checked at most PARSE_SLOTS at a time: parsing holds 10 to 25
+# times a body in Python objects (6 MB of two-letter CSV records: 125 MB at the peak), and with every
+# connection parsing at once 64 of them held 8 GB before the batch limit refused them all. A normal
+# batch (max_batch_size texts of max_text_chars) is smaller and never waits.
+LARGE_BODY_BYTES = 256 * 1024
+PARSE_SLOTS = 2
+# How long a large body waits for a slot before a 503 (retry); parsing one takes about a second.
+PARSE_WAIT_SECONDS = 10.0
 # Content-Length is 1*DIGIT (RFC 9110 section 8.6); no sign, space, underscore or list.
 CONTENT_LENGTH = re.compile(r"[0-9]{1,10}")
 # The whitespace around a field value that is not part of it, and only that: RFC 9112 section 5
@@ -377,6 +385,7 @@ class InferenceService:
         # Optional sampled capture of texts (deploy.serve.capture_fraction, textclf.serving.capture).
         self.capture: capture.Capture | None = None
         self._lock = threading.Lock()
+        self._parsing = threading.BoundedSemaphore(PARSE_SLOTS)  # for bodies above LARGE_BODY_BYTES
         self._in_flight = 0
         self._idle = threading.Condition()
 
@@ -422,6 +431,24 @@ class InferenceService:
             self._idle.wait_for(lambda: self._in_flight == 0, timeout)
             return self._in_flight
 
+    @contextmanager
+    def _parse_slot(self, size: int) -> Iterator[None]:
+        """One of PARSE_SLOTS for a body above LARGE_BODY_BYTES (a 503 after PARSE_WAIT_SECONDS)."""
+        if size <= LARGE_BODY_BYTES:
+            yield
+            return
+        if not self._parsing.acquire(timeout=PARSE_WAIT_SECONDS):
+            raise RequestError(
+                HTTPStatus.SERVICE_UNAVAILABLE,
+                f"the server is reading other large requests: retry shortly (bodies above "
+                f"{LARGE_BODY_BYTES} bytes are read {PARSE_SLOTS} at a time)",
+                {"Retry-After": "1"},
+            )
+        try:
+            yield
+        finally:
+            self._parsing.release()
+
     def classify(self, body: bytes, content_type: str | None) -> list[dict[str, Any]]:
         return self.classify_with_signals(body, content_type)[0]
 
@@ -434,8 +461,9 @@ class InferenceService:
             raise RequestError(
                 HTTPStatus.SERVICE_UNAVAILABLE, "the model is still loading: retry after /ping is 200"
             )
-        received = parse_texts(body, content_type)
-        texts, truncated = check_texts(received, self.limits)
+        with self._parse_slot(len(body)):
+            received = parse_texts(body, content_type)
+            texts, truncated = check_texts(received, self.limits)
         with self._lock:
             # Label, score, tokens the graph saw and whether model.max_length cut the text, from the
             # one tokenization the graph ran on (textclf.serving.inference.Prediction).
