@@ -69,3 +69,16 @@ def test_an_ipv6_address_is_named_as_not_served(host):
 def test_non_ascii_bytes_are_shown_as_sent(quick_server, request_bytes, error):
     answer = exchange(quick_server(), request_bytes)
     assert error_of(answer).startswith(error), answer
+
+
+@pytest.mark.parametrize("method", [b"GET", b"POST"])
+def test_an_unknown_long_path_is_shown_cut_not_echoed_whole(quick_server, method):
+    """R14C-10: the 404 echoed the whole request target (up to 64 KiB) into its message, where every
+    other echo of the request is cut (Host, Content-Length, Content-Type, charset)."""
+    path = b"/" + b"a" * 60_000
+    head = method + b" " + path + b" HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    answer = exchange(quick_server(), head)
+    assert answer.startswith(b"HTTP/1.1 404 ")
+    error = error_of(answer)
+    assert error.startswith("no such path '/aaaa") and "...' (60001 characters): use " in error
+    assert len(error) < 300

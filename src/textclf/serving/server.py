@@ -706,6 +706,11 @@ class Handler(BaseHTTPRequestHandler):
             )
         return None
 
+    def _shown_path(self) -> str:
+        """The request target as sent, cut as the other echoes of a request are (it may be 64 KiB)."""
+        path = _as_sent(self.path)
+        return repr(path) if len(path) <= 100 else f"{path[:100] + '...'!r} ({len(path)} characters)"
+
     def do_GET(self) -> None:
         if self.headers.get("Content-Length") or "Transfer-Encoding" in self.headers:
             # A GET that announces a body: its bytes are never read, so they must not be taken for
@@ -716,7 +721,7 @@ class Handler(BaseHTTPRequestHandler):
             return self._method_not_allowed()
         if urlsplit(self.path).path != "/ping":
             return self._send(
-                HTTPStatus.NOT_FOUND, {"error": f"no such path {_as_sent(self.path)!r}: use GET /ping"}
+                HTTPStatus.NOT_FOUND, {"error": f"no such path {self._shown_path()}: use GET /ping"}
             )
         if self.service.stopping.is_set():
             return self._send(HTTPStatus.SERVICE_UNAVAILABLE, {"status": "stopping"})
@@ -736,7 +741,7 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True  # the body was not read
             return self._send(
                 HTTPStatus.NOT_FOUND,
-                {"error": f"no such path {_as_sent(self.path)!r}: use POST /invocations"},
+                {"error": f"no such path {self._shown_path()}: use POST /invocations"},
             )
         try:
             with self.service.request():
