@@ -32,6 +32,8 @@ except KeyboardInterrupt:
     raise SystemExit(130) from None
 
 if TYPE_CHECKING:
+    import subprocess
+
     from textclf.config import Params
 
 
@@ -319,6 +321,24 @@ def _tracked_by(out: Path, dvc_file: Path) -> None:
     )
 
 
+def _end(child: subprocess.Popen[str], grace: float = 10.0) -> None:
+    """Stop `child` (SIGTERM; SIGKILL after `grace` seconds) and wait until it has exited. A second
+    Ctrl-C meanwhile does not end the wait: what follows must not race the child."""
+    import subprocess
+
+    with contextlib.suppress(OSError):
+        child.terminate()
+    while True:
+        try:
+            child.wait(timeout=grace)
+            return
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(OSError):
+                child.kill()
+        except KeyboardInterrupt:
+            continue
+
+
 def _dvc_said(*args: str, echo: bool = False) -> str | None:
     """Run `dvc ARGS`: None when it succeeds, else what DVC said was wrong (its ERROR lines, one
     line, cut). Its output is kept (shown as it comes with `echo`, else only what the error names):
@@ -338,11 +358,19 @@ def _dvc_said(*args: str, echo: bool = False) -> str | None:
         ) from None
     said = []
     assert done.stdout is not None
-    for line in done.stdout:
-        said.append(line)
-        if echo:
-            sys.stderr.write(line)
-    if done.wait() == 0:
+    try:
+        for line in done.stdout:
+            said.append(line)
+            if echo:
+                sys.stderr.write(line)
+        code = done.wait()
+    except BaseException:  # Ctrl-C, or SIGTERM to this process alone (own_data.Terminated)
+        # DVC is stopped, and gone, before the caller puts back what it changed: left running, `dvc
+        # add` wrote data.dvc after use-data had restored it, which then pinned data it did not hold
+        # while the run said data.dvc was as it was (R14A-1).
+        _end(done)
+        raise
+    if code == 0:
         return None
     errors = [line.strip().removeprefix("ERROR:").strip() for line in said if line.startswith("ERROR")]
     text = " ".join(errors) or "DVC named no error; run `dvc " + " ".join(args) + "` to see its output"

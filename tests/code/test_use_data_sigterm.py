@@ -5,6 +5,7 @@ and data.dvc as they were, no hidden folder left, exit 143."""
 from __future__ import annotations
 
 import os
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -84,3 +85,26 @@ def test_files_that_cannot_be_put_back_are_named_with_the_folder_that_keeps_them
     assert kept.read_text(encoding="utf-8") == "a\n"
     own_data.discard(staging)
     assert kept.exists()
+
+
+def test_sigterm_while_dvc_add_runs_stops_dvc_before_data_dvc_is_put_back(clone, tmp_path):  # noqa: F811
+    """R14A-1: a SIGTERM to textclf alone (a CI cancel, `kill`) while `dvc add` ran put data.dvc back
+    while dvc went on and wrote it after: data.dvc pinned the new file, params.yaml and data/raw were
+    the old ones, and the run said all three were as they were. dvc is now stopped, and waited for,
+    before anything is put back."""
+    tools = tmp_path / "slow-dvc"
+    tools.mkdir()
+    # A dvc that writes data.dvc a moment after textclf is told to stop, unless it is stopped first.
+    (tools / "dvc").write_text(
+        "#!/bin/sh\nkill -TERM $PPID\nsleep 1\nprintf 'outs:\\n- md5: late.dir\\n' > data.dvc\n",
+        encoding="utf-8",
+    )
+    (tools / "dvc").chmod(0o755)
+    before = snapshot(clone)
+
+    done = textclf(clone, *USE, path=str(tools) + os.pathsep + os.environ["PATH"])
+    time.sleep(2)  # the old code's dvc, still running, has written data.dvc by now
+
+    assert done.returncode == 143, done.stderr
+    assert "terminated (SIGTERM): params.yaml, data.dvc and data/raw are as they were" in done.stderr
+    assert snapshot(clone) == before
