@@ -63,3 +63,33 @@ def test_a_missing_serving_json_still_serves_the_params_graph(model_dir):
     assert served_quantize(model_dir, "int8") == "int8"
     assert served_quantize(model_dir, "auto") == "none"
     assert check_model_dir(model_dir, "none")
+
+
+@pytest.mark.parametrize("kind", sorted(WHAT))
+def test_weights_that_are_not_a_regular_file_are_named_not_read(model_dir, kind):
+    """R14C-11: without MODEL_VERSION the server names its model by the weights' digest, read after
+    the warm-up; model.safetensors as a FIFO held `textclf serve` at /ping 503 "loading" for ever, a
+    link to /dev/zero hashed without end. Now the file is named as what it is, at once."""
+    import threading
+
+    from textclf.serving.inference import weights_digest
+
+    make_special(model_dir / "model.safetensors", kind)
+    raised: list[BaseException] = []
+
+    def digest() -> None:
+        try:
+            weights_digest(model_dir)
+        except BaseException as error:
+            raised.append(error)
+
+    worker = threading.Thread(target=digest, daemon=True)
+    worker.start()
+    worker.join(10)
+    if worker.is_alive() and kind == "fifo":
+        with open(model_dir / "model.safetensors", "wb"):  # let the blocked open go, then fail
+            pass
+    assert not worker.is_alive() or kind == "fifo", "weights_digest did not return"
+    worker.join(5)
+    assert raised and isinstance(raised[0], ModelDirError), raised
+    assert f"model.safetensors is not a regular file ({WHAT[kind]}" in str(raised[0])

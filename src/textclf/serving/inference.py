@@ -212,7 +212,14 @@ def weights_digest(model_dir: Path) -> str:
     weights = sorted(model_dir.glob("*.safetensors")) or sorted(model_dir.glob("*.bin"))
     digest = hashlib.sha256()
     for path in weights or [model_dir / "config.json"]:
-        digest.update(file_digest(path).encode())
+        _regular(path)  # a FIFO held the server at "loading" for ever, a link to /dev/zero never ended
+        try:
+            digest.update(file_digest(path).encode())
+        except OSError as error:
+            raise ModelDirError(
+                f"{path}: cannot be read ({error.strerror}); set MODEL_VERSION to name the model, or "
+                "restore the model folder (dvc checkout models/model)"
+            ) from None
     return digest.hexdigest()[:12]
 
 
