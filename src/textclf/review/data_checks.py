@@ -850,29 +850,96 @@ def _labels_of(prepared_dir: Path) -> list[str]:
     return labels
 
 
-def _class_prior_psi(data: dict[str, Any] | None, base: dict[str, Any] | None) -> float | None:
+def _class_prior_psi(data: dict[str, Any] | None, base: dict[str, Any] | None, base_ref: str) -> float | None:
     """The train split's class mix against the base's; None only when the base has none (a first
     PR): this workspace's own counts missing is a check that could not run, never a pass."""
-    new = ((data or {}).get("classes") or {}).get("train") or {}
+    new = _class_counts(data, str(DATA_METRICS_FILE), "run the prepare stage again (dvc repro)")
     if not new:
         raise DataCheckError(
             f"{DATA_METRICS_FILE}: no class counts of the train split; run the prepare stage (dvc repro)"
         )
-    old = ((base or {}).get("classes") or {}).get("train") or {}
+    old = _class_counts(base, f"{base_ref}:{DATA_METRICS_FILE}", _base_remedy(base_ref))
     if not old:
         return None
     labels = sorted(set(new) | set(old))
     return round(psi([old.get(label, 0) for label in labels], [new.get(label, 0) for label in labels]), 4)
 
 
-def _length_psi(test_lengths: list[int], base_reference: dict[str, Any] | None) -> float | None:
-    counts = ((base_reference or {}).get("length_chars") or {}).get("counts")
-    bounds = ((base_reference or {}).get("length_chars") or {}).get("lower_bounds")
-    if not counts or tuple(bounds or ()) != LENGTH_BOUNDS:
+def _whole(value: Any) -> bool:
+    """A count as the pipeline writes one: a whole number >= 0 (JSON's true is no count)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _class_counts(data: dict[str, Any] | None, where: str, remedy: str) -> dict[str, int]:
+    """data.json's classes.train ({} when absent), or DataCheckError naming the entry that is no count:
+    a string or null there was a TypeError from the PSI, and the gate's data rules a traceback."""
+    classes = (data or {}).get("classes")
+    if classes is None:
+        return {}
+    if not isinstance(classes, dict):
+        raise DataCheckError(f"{where}: classes must map each split to counts per class; {remedy}")
+    train = classes.get("train")
+    if train is None or train == {}:
+        return {}
+    if not isinstance(train, dict):
+        raise DataCheckError(f"{where}: classes.train must map each class to its count; {remedy}")
+    for label, count in train.items():
+        if not _whole(count):
+            raise DataCheckError(
+                f"{where}: classes.train.{label}: {_brief(count)} is not a count (a whole number >= 0); "
+                f"{remedy}"
+            )
+    if not sum(train.values()):
+        raise DataCheckError(f"{where}: classes.train counts are all 0 (a split of no rows); {remedy}")
+    return train
+
+
+def _base_remedy(base_ref: str) -> str:
+    """What to do about a base's committed metrics file of a shape the pipeline never writes."""
+    return (
+        f"the pipeline writes no such file: run it on {base_ref} (dvc repro) and commit what it writes, "
+        "or compare with another base (--base)"
+    )
+
+
+def _brief(value: Any) -> str:
+    shown = json.dumps(value) if not isinstance(value, float) or math.isfinite(value) else str(value)
+    return shown if len(shown) <= 40 else shown[:40] + "..."
+
+
+def _length_psi(
+    test_lengths: list[int], base_reference: dict[str, Any] | None, base_ref: str
+) -> float | None:
+    """The test split's text lengths against the base's reference (None: the base has none, or one
+    of other bins, another textclf version's). A damaged reference is a DataCheckError
+    naming the key: counts holding a string were a TypeError, a list for length_chars an
+    AttributeError, and counts of the wrong length, all 0 or a dict read as "no reference yet" (R14A-4)."""
+    if base_reference is None:
         return None
+    where, remedy = f"{base_ref}:{REFERENCE_FILE}", _base_remedy(base_ref)
+    part = base_reference.get("length_chars")
+    if not isinstance(part, dict):
+        raise DataCheckError(
+            f"{where}: length_chars must be an object of lower_bounds and counts, not {_brief(part)}; "
+            f"{remedy}"
+        )
+    bounds, counts = part.get("lower_bounds"), part.get("counts")
+    if not (isinstance(bounds, list) and bounds and all(isinstance(b, int | float) for b in bounds)):
+        raise DataCheckError(
+            f"{where}: length_chars.lower_bounds must be a list of numbers, not {_brief(bounds)}; {remedy}"
+        )
+    if tuple(bounds) != LENGTH_BOUNDS or any(isinstance(b, bool) for b in bounds):
+        return None  # another version's bins: no comparison, as with no reference
+    if not (isinstance(counts, list) and len(counts) == len(bounds) and all(map(_whole, counts))):
+        raise DataCheckError(
+            f"{where}: length_chars.counts must hold one count per bin ({len(bounds)}), each a whole number "
+            f">= 0, not {_brief(counts)}; {remedy}"
+        )
+    if not sum(counts):
+        raise DataCheckError(f"{where}: length_chars.counts are all 0 (a reference of no rows); {remedy}")
     try:
         return round(psi(counts, histogram(test_lengths, LENGTH_BOUNDS)), 4)
-    except DriftError:
+    except DriftError:  # no test rows
         return None
 
 
@@ -1064,10 +1131,12 @@ def _run(prepared_dir: Path, base_ref: str, heldout_file: Path, compare: bool) -
     return {
         "base_ref": base_ref,
         "class_prior_psi": _class_prior_psi(
-            data, committed_json(base_ref, DATA_METRICS_FILE) if compare else None
+            data, committed_json(base_ref, DATA_METRICS_FILE) if compare else None, base_ref
         ),
         "length_psi": _length_psi(
-            test_lengths, committed_json(base_ref, REFERENCE_FILE) if compare else None
+            test_lengths,
+            committed_json(base_ref, REFERENCE_FILE) if compare else None,
+            base_ref,
         ),
         "leakage": leaks,
         "label_issues": issues,
