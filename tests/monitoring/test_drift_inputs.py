@@ -91,7 +91,7 @@ def test_a_reference_nested_too_deeply_is_refused():
             return {"Body": io.BytesIO(b"[" * 100_000 + b"]" * 100_000)}
 
     with pytest.raises(drift.DriftError, match="not valid JSON"):
-        drift._s3_json(S3(), "b", "r.json", "")
+        drift._s3_json(S3(), "b", "r.json", "", "")
 
 
 JSON = st.recursive(
@@ -195,3 +195,53 @@ def test_a_metrics_namespace_cloudwatch_takes_is_used(monkeypatch, value):
     monkeypatch.setenv("ARTIFACTS_BUCKET", "textclf-prod-artifacts")
     monkeypatch.setenv("MONITOR_METRICS_NAMESPACE", value)
     assert drift.settings_from_env()["namespace"] == value
+
+
+class OneObject:
+    """An S3 client whose every object holds `body`."""
+
+    class exceptions:
+        NoSuchKey = KeyError
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+        self.read_sizes: list[int | None] = []
+
+    def get_object(self, **_):
+        import io
+
+        body = io.BytesIO(self.body)
+        real = body.read
+
+        def read(size: int | None = -1) -> bytes:
+            self.read_sizes.append(size)
+            return real(size)
+
+        body.read = read
+        return {"Body": body}
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        (b"", "is empty"),
+        (b"  \n", "is empty"),
+        (b'{"commit": "abc1234", "commit": "def5678"}', "key 'commit' is given twice"),
+        (b"{not json", "not valid JSON (Expecting property name"),
+    ],
+)
+def test_a_deployment_record_that_is_not_one_is_named_with_what_to_do(body, said):
+    """R14C-12: an empty production/deployment.json was "not valid JSON (or nested too deeply)",
+    naming neither the cause nor what to do; a key given twice took the last value."""
+    with pytest.raises(drift.DriftError) as refused:
+        drift.live_reference(OneObject(body), "textclf-prod-artifacts")
+    message = str(refused.value)
+    assert message.startswith("s3://textclf-prod-artifacts/production/deployment.json: ") and said in message
+    assert message.endswith("promote the live model again")
+
+
+def test_an_object_far_larger_than_a_reference_is_not_read_whole():
+    s3 = OneObject(b" " * (drift.MAX_OBJECT_BYTES + 10))
+    with pytest.raises(drift.DriftError, match=r"is larger than 16,777,216 bytes"):
+        drift.live_reference(s3, "textclf-prod-artifacts")
+    assert s3.read_sizes == [drift.MAX_OBJECT_BYTES + 1]

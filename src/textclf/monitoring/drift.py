@@ -369,25 +369,66 @@ def read_window(logs: Any, group: str, start_ms: int, end_ms: int) -> Iterator[d
         request["nextToken"] = token
 
 
-def _s3_json(s3: Any, bucket: str, key: str, missing_hint: str) -> Any:
+# The objects the check reads (production/deployment.json, a model's reference.json) are a few
+# kilobytes: a larger one is read this far only, not whole into the function's memory.
+MAX_OBJECT_BYTES = 16 * 1024**2
+
+
+def _s3_json(s3: Any, bucket: str, key: str, missing_hint: str, remedy: str) -> Any:
+    """The JSON of one object; a DriftError naming it and, for an object that is not what the release
+    writes there (empty, not JSON, a key given twice, too large), `remedy`."""
+    where = f"s3://{bucket}/{key}"
     with aws_call(
-        f"s3://{bucket}/{key}: cannot be read",
+        f"{where}: cannot be read",
         ROLE_CHECK.format(action="s3:GetObject") + " (the bucket: ARTIFACTS_BUCKET)",
     ):
         try:
-            body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+            body = s3.get_object(Bucket=bucket, Key=key)["Body"].read(MAX_OBJECT_BYTES + 1)
         except s3.exceptions.NoSuchKey:  # said as such, before aws_call sees a ClientError
-            raise DriftError(f"s3://{bucket}/{key}: not found; {missing_hint}") from None
+            raise DriftError(f"{where}: not found; {missing_hint}") from None
+    if len(body) > MAX_OBJECT_BYTES:
+        raise DriftError(f"{where}: is larger than {MAX_OBJECT_BYTES:,} bytes (it holds a few KB); {remedy}")
+    if not body.strip():
+        raise DriftError(f"{where}: is empty; {remedy}")
     try:
-        return json.loads(body)
-    except (ValueError, RecursionError):
-        raise DriftError(f"s3://{bucket}/{key}: not valid JSON (or nested too deeply)") from None
+        return json.loads(body, object_pairs_hook=_unique_keys)
+    except _DuplicateKey as duplicate:
+        raise DriftError(
+            f"{where}: key {_shown(duplicate.key)} is given twice in one object; {remedy}"
+        ) from None
+    except RecursionError:
+        raise DriftError(f"{where}: not valid JSON (nested too deeply); {remedy}") from None
+    except ValueError as error:
+        raise DriftError(f"{where}: not valid JSON ({str(error)[:200]}); {remedy}") from None
+
+
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object whose keys are given once (this module ships alone: not textclf.atomic's)."""
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            raise _DuplicateKey(key)
+        seen.add(key)
+    return dict(pairs)
+
+
+PROMOTE_AGAIN = "promote writes it; promote the live model again"
 
 
 def live_reference(s3: Any, bucket: str) -> tuple[str, dict[str, Any]]:
     """The live model's commit (production/deployment.json, written by promote) and its reference."""
     deployment = _s3_json(
-        s3, bucket, "production/deployment.json", "nothing was promoted yet: no live model to compare with"
+        s3,
+        bucket,
+        "production/deployment.json",
+        "nothing was promoted yet: no live model to compare with",
+        PROMOTE_AGAIN,
     )
     commit = deployment.get("commit") if isinstance(deployment, dict) else None
     # The commit names the S3 key read next: only what promote writes (a git commit id, 7 to 40
@@ -396,14 +437,15 @@ def live_reference(s3: Any, bucket: str) -> tuple[str, dict[str, Any]]:
     if not isinstance(commit, str) or not COMMIT.fullmatch(commit):
         raise DriftError(
             f"s3://{bucket}/production/deployment.json: commit {_shown(commit)} is not a git commit id "
-            "(7 to 40 lowercase hex digits): promote writes it; promote the live model again"
+            f"(7 to 40 lowercase hex digits): {PROMOTE_AGAIN}"
         )
     key = f"models/{commit}/reference.json"
     hint = (
         "the live model was published without its reference (metrics/reference.json): publish it "
         "with a version of textclf whose publish step uploads it (docs/monitoring.md)"
     )
-    return commit, check_reference(_s3_json(s3, bucket, key, hint), f"s3://{bucket}/{key}")
+    again = "the release's publish step writes it: publish the live model again (docs/monitoring.md)"
+    return commit, check_reference(_s3_json(s3, bucket, key, hint, again), f"s3://{bucket}/{key}")
 
 
 def publish(cloudwatch: Any, namespace: str, endpoint: str, summary: dict[str, Any], when: float) -> None:
