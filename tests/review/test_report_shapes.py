@@ -107,3 +107,22 @@ def test_a_loss_curve_that_is_not_utf8_is_named(pr_repo, no_aws, capsys):
     (pr_repo.root / "plots/train_loss.csv").write_bytes(b"step,loss\n1,\xff\xfe\n")
     assert cli.main(["report", "--champion", "main"]) == 2
     assert "plots/train_loss.csv: not a CSV file of the pipeline" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["metrics/train.json", "metrics/gate.json", "metrics/reference.json"])
+def test_a_base_metrics_file_only_dvc_reads_is_checked_before_dvc(pr_repo, no_aws, capsys, name):
+    """R14A-5: an integer of 400 digits in the base's train.json stopped the report inside DVC ("`dvc
+    metrics diff` failed: int too large to convert to float"), naming neither the file nor the key."""
+    pr_repo.git("switch", "-q", "-c", "bigbase", "main")
+    try:
+        pr_repo.write(name, json.dumps({"train_loss": 10**400, "old": 0.3}))
+        pr_repo.commit("big number")
+        pr_repo.git("switch", "-q", "pr")
+
+        assert cli.main(["report", "--base", "bigbase", "--champion", "main"]) == 2
+        err = capsys.readouterr().err
+        assert f"bigbase:{name}: train_loss: an integer too large for a metric" in err, err
+        assert "dvc metrics diff" not in err
+    finally:
+        pr_repo.git("switch", "-q", "-f", "pr")
+        pr_repo.git("branch", "-q", "-D", "bigbase")

@@ -382,6 +382,10 @@ def collect(
     for path in DVC_ONLY_METRICS_FILES:  # refused before DVC reads them without a bound
         read_json(path)
     base_eval, base_data = (_committed(base_ref, path) for path in (EVAL_METRICS_FILE, DATA_METRICS_FILE))
+    # The base's other metrics files `dvc metrics diff` reads: an integer of 400 digits in its
+    # train.json stopped DVC with "int too large to convert to float", naming no file (R14A-5).
+    for path in (TRAIN_METRICS_FILE, *DVC_ONLY_METRICS_FILES):
+        _committed(base_ref, path)
     metrics_diff, params_diff = dvc_diffs(base_ref)
     new_task = base_is_other_task(params.data.task, base_ref, candidate, base_eval)
     if new_task:  # the gate says so too (textclf.review.champion.task_change)
@@ -426,12 +430,15 @@ def _latency(candidate: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def _committed(base_ref: str, path: Path) -> dict[str, Any] | None:
-    """`base_ref`'s committed file, checked as this PR's is."""
+    """`base_ref`'s committed file, checked as this PR's is: numbers DVC can read, and the shape of
+    the evaluate and prepare stages' metrics."""
     payload = committed_json(base_ref, path)
     if payload is not None:
         where = f"{base_ref}:{path}"
         check_numbers(payload, where)
-        (check_eval if path == EVAL_METRICS_FILE else check_data)(payload, where)
+        shape = {EVAL_METRICS_FILE: check_eval, DATA_METRICS_FILE: check_data}.get(path)
+        if shape is not None:
+            shape(payload, where)
     return payload
 
 
