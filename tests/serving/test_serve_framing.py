@@ -140,6 +140,26 @@ def test_a_request_whose_headers_never_end_frees_its_thread_at_the_header_deadli
     assert b"<quiet>" not in answer and time.monotonic() - started < 3
 
 
+def test_a_new_connection_that_sends_nothing_is_closed_at_the_header_deadline(quick_server):
+    """R14B-12: a connection's first request waited the keep-alive idle allowance (60 s), not the head
+    deadline, for its first byte: 64 silent sockets took every slot for a minute, renewably."""
+    url = quick_server(header_timeout=0.5)
+    started = time.monotonic()
+    answer = exchange(url, b"", timeout=10)
+    assert b"<quiet>" not in answer and time.monotonic() - started < 3
+
+
+def test_a_kept_alive_connection_still_waits_the_idle_allowance_for_its_next_request(quick_server):
+    url = quick_server(header_timeout=0.3)
+    parts = urlsplit(url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=5) as connection:
+        connection.sendall(PING)
+        assert connection.recv(65536).startswith(b"HTTP/1.1 200 ")
+        time.sleep(1)  # idle past the head deadline, well within the idle allowance
+        connection.sendall(PING)
+        assert connection.recv(65536).startswith(b"HTTP/1.1 200 ")
+
+
 def test_connections_beyond_the_cap_get_a_503_at_once_and_no_thread(quick_server):
     url = quick_server(max_connections=4, header_timeout=30)
     parts = urlsplit(url)

@@ -503,15 +503,23 @@ def _answer_type(accept: str | None) -> str:
 class _DeadlineReader(io.RawIOBase):
     """The connection's reads, each bounded by the time left to the current deadline (socket
     timeouts alone restart with every byte, so a client trickling one byte at a time never timed
-    out). Waiting for a request is bounded by the idle timeout; from its first byte, the request
-    line and headers by the header timeout; the body by the body timeout (set by the handler)."""
+    out). Waiting for a request on a kept-alive connection is bounded by the idle timeout; from its
+    first byte, the request line and headers by the header timeout (a new connection's first request
+    line and headers by the header timeout from the connection); the body by the body timeout (set by
+    the handler)."""
 
     def __init__(self, connection: socket.socket, idle: float, header: float) -> None:
         self.connection, self.idle, self.header = connection, idle, header
-        self.expect_request()
+        self.expect_request(first=True)
 
-    def expect_request(self) -> None:
-        self.deadline, self.starting = time.monotonic() + self.idle, True
+    def expect_request(self, first: bool = False) -> None:
+        """The next request's deadline. A new connection's first request must arrive whole within
+        the header timeout of the connection (a silent socket held a slot for the idle timeout, 60
+        s: 64 of them took every slot, renewably); a kept-alive one may idle for the idle timeout."""
+        if first:
+            self.deadline, self.starting = time.monotonic() + self.header, False
+        else:
+            self.deadline, self.starting = time.monotonic() + self.idle, True
 
     def expect_body(self, seconds: float) -> None:
         self.deadline, self.starting = time.monotonic() + seconds, False
@@ -599,10 +607,13 @@ class Handler(BaseHTTPRequestHandler):
         super().setup()
         self.rfile.close()  # the standard library's reader, unused: reads go through the deadlines
         self.reader = _DeadlineReader(self.connection, self.timeout, self.header_timeout)
+        self._first = True
         self.rfile = io.BufferedReader(self.reader, 65536)
 
     def handle_one_request(self) -> None:
-        self.reader.expect_request()
+        if not self._first:  # the first request's deadline runs from the connection (setup)
+            self.reader.expect_request()
+        self._first = False
         super().handle_one_request()
 
     def parse_request(self) -> bool:
