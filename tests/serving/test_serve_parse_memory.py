@@ -24,6 +24,11 @@ def service(tiny_model_dir):
     return loaded_service(tiny_model_dir)
 
 
+@pytest.fixture(scope="module")
+def service32(tiny_model_dir):
+    return loaded_service(tiny_model_dir, max_batch_size=32)
+
+
 def post(body: bytes, content_type: bytes = b"text/csv") -> bytes:
     return (
         b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: " + content_type + b"\r\n"
@@ -37,13 +42,13 @@ def test_large_bodies_are_parsed_at_most_a_few_at_once(in_process_server, servic
     lock = threading.Lock()
     real = server.parse_texts
 
-    def slow_parse(body, content_type):
+    def slow_parse(body, content_type, *limit):
         with lock:
             parsing[0] += 1
             most[0] = max(most[0], parsing[0])
         try:
             time.sleep(0.3)  # long enough for every request to be parsing at once if allowed
-            return real(body, content_type)
+            return real(body, content_type, *limit)
         finally:
             with lock:
                 parsing[0] -= 1
@@ -69,10 +74,10 @@ def test_small_bodies_are_not_held_back_by_large_ones(in_process_server, service
     release = threading.Event()
     real = server.parse_texts
 
-    def held(body, content_type):
+    def held(body, content_type, *limit):
         if len(body) > server.LARGE_BODY_BYTES:
             release.wait(20)
-        return real(body, content_type)
+        return real(body, content_type, *limit)
 
     monkeypatch.setattr(server, "parse_texts", held)
     stuck = [
@@ -99,3 +104,40 @@ def test_parsing_a_large_body_holds_a_bounded_multiple_of_it():
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert peak / len(body) * server.MAX_BODY_BYTES * server.PARSE_SLOTS < 512 * 1024**2
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "message"),
+    [
+        (b'"a"\n' * 1_572_864, "application/jsonlines", "1572864 texts in one request; at most 32"),
+        (b'"a"\n' * 40 + b'"b"', "application/jsonlines", "41 texts in one request; at most 32"),
+        (b"a\n" * 3_000_000, "text/csv", "3000000 texts in one request; at most 32"),
+        (b"a\n" * 40 + b"b", "text/csv", "41 texts in one request; at most 32"),
+        (b'"a"\n' * 2_000_000, "text/csv", "more than 32 texts in one request; at most 32"),
+    ],
+)
+def test_too_many_records_are_refused_before_they_are_all_parsed(service32, body, content_type, message):
+    """R14B-11: a JSON lines or CSV body was parsed to its end before max_batch_size was checked:
+    6 MB of one-character lines cost 6 s of CPU (CSV 1.4 s) for a 413, where a JSON list of the same
+    count was refused in 0.07 s."""
+    started = time.process_time()
+    with pytest.raises(server.RequestError) as refused:
+        service32.classify(body, content_type)
+    assert time.process_time() - started < 0.5
+    assert refused.value.status == 413
+    assert str(refused.value) == f"{message} (deploy.serve.max_batch_size): split the batch"
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "count"),
+    [
+        (b'"a"\n' * 32, "application/jsonlines", 32),
+        (b'"a"\n' * 32 + b" ", "application/jsonlines", 32),
+        (b'"a"\r\n' * 32, "application/jsonlines", 32),
+        (b"a\r\n" * 32, "text/csv", 32),
+        (b"a\n" * 32, "text/csv", 32),
+        (b'"a\nb"\n' * 32, "text/csv", 32),
+    ],
+)
+def test_a_full_batch_is_still_taken(body, content_type, count):
+    assert len(server.parse_texts(body, content_type, 32)) == count
