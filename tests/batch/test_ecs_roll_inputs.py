@@ -30,6 +30,8 @@ def answer(argv: list[str], capsys) -> str:
         (None, "cannot be read"),
         ("", "not JSON"),
         ("[", "not JSON"),
+        ("[" * 100_000, "nested too deeply"),  # R14B-19: a RecursionError stack
+        ('{"a": 1, "a": 2}', "key 'a' is given twice"),
         ("[]", "not a JSON object of outputs"),
         ('{"ecs_cluster_name": 5, "ecs_service_name": {"value": "s"}}', "'ecs_cluster_name'"),
         ('{"ecs_cluster_name": {"value": 5}, "ecs_service_name": {"value": "s"}}', "'ecs_cluster_name' is 5"),

@@ -231,14 +231,34 @@ def _regular_file(path: str) -> bytes:
     return content
 
 
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object whose keys are given once (this wing imports nothing of ours: not textclf.atomic's)."""
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            raise _DuplicateKey(key)
+        seen.add(key)
+    return dict(pairs)
+
+
 def read_outputs(path: str, required: tuple[str, ...]) -> dict[str, str | None]:
     """The outputs this roll reads from `path`, each a string or None (null: not applied); RollError
     naming the file, and the key, for anything else."""
     what = "write it with `terraform output -json` of the main stack (make ecs-roll does)"
     try:  # a regular file only: a named pipe blocked the open until a writer came, /dev/zero never ends
-        outputs = json.loads(_regular_file(path).decode("utf-8"))
+        outputs = json.loads(_regular_file(path).decode("utf-8"), object_pairs_hook=_unique_keys)
     except OSError as error:
         raise RollError(f"--outputs {path}: cannot be read ({error.strerror or error}); {what}") from None
+    except _DuplicateKey as duplicate:  # which of the two would be the output?
+        raise RollError(f"--outputs {path}: key {duplicate.key[:80]!r} is given twice; {what}") from None
+    except RecursionError:  # was a stack (R14B-19)
+        raise RollError(f"--outputs {path}: not JSON (nested too deeply); {what}") from None
     except ValueError as error:
         raise RollError(f"--outputs {path}: not JSON ({error}); {what}") from None
     if not isinstance(outputs, dict):
