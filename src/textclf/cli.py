@@ -682,10 +682,13 @@ def cmd_train_job(args: argparse.Namespace) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
+    from textclf.interrupt import sigterm_as_interrupt
     from textclf.pipeline import evaluate
 
-    params = _model_params(args)
-    verdict = _timed("evaluate", lambda: evaluate.run(params))
+    # SIGTERM and SIGHUP as Ctrl-C: "interrupted" and what DVC left, not a silent exit 143 (R14A-2).
+    with sigterm_as_interrupt():
+        params = _model_params(args)
+        verdict = _timed("evaluate", lambda: evaluate.run(params))
     log(f"gate (thresholds): {verdict['verdict']}")
 
 

@@ -13,7 +13,7 @@ import contextlib
 import os
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 # SIGHUP does not exist on Windows; there only SIGTERM is taken.
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
@@ -35,20 +35,30 @@ def taken(signums: tuple[int, ...]) -> tuple[int, ...]:
 
 
 @contextlib.contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
+def stop_signals(handler: Callable[[int], None]) -> Iterator[None]:
+    """Inside, each stop signal this process takes (SIGTERM, SIGHUP: `taken`) calls handler(signum)
+    where the main thread is: an exception it raises unwinds the code there. Outside, as before."""
     if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
         yield
         return
-
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
-
-    previous = {signum: signal.signal(signum, interrupt) for signum in taken(STOP_SIGNALS)}
+    previous = {
+        signum: signal.signal(signum, lambda signum, frame: handler(signum)) for signum in taken(STOP_SIGNALS)
+    }
     try:
         yield
     finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+        for signum, before in previous.items():
+            signal.signal(signum, before)
+
+
+def _interrupt(signum: int) -> None:
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    with stop_signals(_interrupt):
+        yield
 
 
 # 128 + SIGPIPE, as a shell reports a pipe's writer whose reader left.

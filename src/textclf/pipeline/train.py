@@ -36,7 +36,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from textclf import atomic
+from textclf import atomic, interrupt
 from textclf.config import ModelParams, Params, ServeParams, TrainParams
 from textclf.serving.inference import CHARS_PER_TOKEN, is_label_list, not_regular
 
@@ -57,6 +57,20 @@ INTERRUPTED_EXIT_CODE = 143  # 128 + SIGTERM, what an interrupted process report
 
 class TrainingInterrupted(RuntimeError):
     """Training stopped before its last step; a checkpoint holds the progress."""
+
+    exit_code = INTERRUPTED_EXIT_CODE
+
+
+class StageTerminated(TrainingInterrupted):
+    """A stop signal (SIGTERM: a CI cancel, `timeout`, `kill`; SIGHUP) outside the Trainer's loop,
+    raised where it arrives so that the stage's staging folder goes and nothing is installed."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(
+            f"terminated ({signal.Signals(signum).name}): nothing was installed (models/model, the "
+            "metrics and plots are as the last run left them); run the stage again"
+        )
+        self.exit_code = 128 + signum
 
 
 def as_in_params(section: type[BaseModel], name: str) -> Any:
@@ -419,7 +433,15 @@ class StopOnSigterm:
         self.callback = _Callback()
 
     def install(self) -> None:
-        signal.signal(signal.SIGTERM, self._handle)
+        self._previous = signal.signal(signal.SIGTERM, self._handle)
+
+    def uninstall(self) -> None:
+        """SIGTERM as before install: once the loop is over nothing reads `requested`, and a signal
+        there was swallowed (the export ran on and the model was installed: R14A-2)."""
+        previous = getattr(self, "_previous", None)
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+            self._previous = None
 
     def _handle(self, signum, frame) -> None:
         self.requested = True
@@ -748,14 +770,22 @@ def train_model(
     if resume_from is not None:
         log(f"resuming from {resume_from}")
     started = time.perf_counter()
-    with deterministic_kernels():
-        result = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+    try:
+        with deterministic_kernels():
+            result = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+    finally:
+        stopper.uninstall()
     seconds = time.perf_counter() - started
     state = trainer.state
     if state.global_step < state.max_steps:
         raise TrainingInterrupted(
             f"stopped at step {state.global_step} of {state.max_steps}; a checkpoint was saved in "
             f"{paths.checkpoint_dir}, run again to resume"
+        )
+    if stopper.requested:  # after the last step: stopped before the export, nothing installed
+        raise TrainingInterrupted(
+            f"stopped (SIGTERM) after the last step ({state.global_step}), before the model was exported; "
+            f"a checkpoint was saved in {paths.checkpoint_dir}, run again to resume"
         )
     final_eval = trainer.evaluate()
     export: dict[str, Any] = {}
@@ -1079,19 +1109,39 @@ def _stderr_log(message: str) -> None:
 def run_stage(params: Params, backend: Backend = run_local, log: Callable[[str], None] = _stderr_log) -> None:
     """The train stage around one backend: models/model and the stage's metrics and plots all
     replaced together, or (on any failure) all left as the previous run wrote them."""
-    check_prepared(Path(params.data.prepared_dir))  # before a backend uploads or trains anything
-    hp = Hyperparameters.from_params(params)
     pending: PendingOutputs | None = None
+    # A stop signal anywhere in the stage (the Trainer's loop has its own: a checkpoint at the step's
+    # end) stops it where it is: it killed the stage silently before training, leaving a staging
+    # folder per run, and after it was swallowed while the model was exported and installed (R14A-2).
+    # While the outputs move in, one is held until they all have.
+    installing, held = False, []
+
+    def stop(signum: int) -> None:
+        if installing:
+            held.append(signum)
+        else:
+            raise StageTerminated(signum)
+
     try:
-        with atomic.atomic_dir(MODEL_DIR) as staging:
-            facts = backend(params, hp, staging, log)
-            facts.setdefault("onnx_export", {})["served"] = served_graph(staging, hp, log)
-            # Staged before the model folder moves in: a full disk fails with nothing replaced.
-            pending = PendingOutputs(stage_outputs(staging, facts))
-        pending.commit()
+        with interrupt.stop_signals(stop):
+            check_prepared(Path(params.data.prepared_dir))  # before a backend uploads or trains anything
+            hp = Hyperparameters.from_params(params)
+            with atomic.atomic_dir(MODEL_DIR) as staging:
+                facts = backend(params, hp, staging, log)
+                facts.setdefault("onnx_export", {})["served"] = served_graph(staging, hp, log)
+                # Staged before the model folder moves in: a full disk fails with nothing replaced.
+                pending = PendingOutputs(stage_outputs(staging, facts))
+                installing = True
+            pending.commit()
+        if held:
+            log(
+                f"terminated ({signal.Signals(held[0]).name}) while the outputs were installed: they are "
+                "whole; run the stage again so that DVC records them"
+            )
+            sys.exit(128 + held[0])
     except TrainingInterrupted as error:
         log(str(error))
-        sys.exit(INTERRUPTED_EXIT_CODE)
+        sys.exit(error.exit_code)
     finally:
         if pending is not None:
             pending.discard()
