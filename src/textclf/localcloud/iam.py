@@ -40,6 +40,7 @@ from typing import Any
 
 from textclf.localcloud import clock, oidc
 from textclf.localcloud.policy import (
+    MalformedStoredPolicy,
     Request,
     UnknownConditionKey,
     Verdict,
@@ -513,7 +514,13 @@ def _bucket_policy(bucket: str) -> dict[str, Any] | None:
     if found is None or not found.policy:
         return None
     raw = found.policy.decode() if isinstance(found.policy, bytes) else found.policy
-    return json.loads(raw)
+    try:
+        document = json.loads(raw)
+    except (ValueError, RecursionError):
+        document = raw  # PutBucketPolicy refuses such a policy (s3policies); decide() names it
+    if not isinstance(document, dict):
+        raise MalformedStoredPolicy(f"the bucket policy of s3://{bucket} is not a JSON object")
+    return document
 
 
 def _key_policy(key_arn: str, region: str) -> dict[str, Any] | None:
@@ -553,8 +560,19 @@ def decide(request: Request, region: str, bucket: str | None = None) -> Verdict:
     if request.action.startswith("kms:") and ":key/" in request.resource:
         return _kms_grant(request, region)
     identity, boundary = principal_policies(request.principal)
-    policy = _bucket_policy(bucket) if bucket else None
-    return authorize(request, ACCOUNT, identity, boundary, policy, "bucket policy")
+    try:
+        policy = _bucket_policy(bucket) if bucket else None
+        return authorize(request, ACCOUNT, identity, boundary, policy, "bucket policy")
+    except MalformedStoredPolicy:
+        # A stored bucket policy S3 would have refused (s3policies refuses it at PutBucketPolicy):
+        # every other request on the bucket is refused naming it, but the policy itself can still be
+        # read, replaced or deleted, as the account may always repair its bucket's policy.
+        if request.action not in REPAIR_ACTIONS:
+            raise
+        return authorize(request, ACCOUNT, identity, boundary)
+
+
+REPAIR_ACTIONS = frozenset({"s3:GetBucketPolicy", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy"})
 
 
 def check(principal: str, action: str, resource: str, region: str = "us-east-1", **context: str) -> None:
@@ -831,6 +849,10 @@ def _authorize_normal(self: Any, resource: str = "*") -> None:
     if action == "sts:GetCallerIdentity":
         return  # always allowed (STS API reference)
     params = _json_params(self)
+    if action == "sts:AssumeRole":
+        problem = assume_role_problem(params)
+        if problem:
+            _deny(self, False, "ValidationError", problem)
     arn = _resource_for(prefix, action.split(":", 1)[1], params, self.path, region)
     if arn is None and principal.endswith(f":user/{ADMIN_USER}"):
         arn = "*"  # the administrator's `*` on `*` needs no resource rule
@@ -866,6 +888,31 @@ def _authorize_normal(self: Any, resource: str = "*") -> None:
         )
         if problem:
             _deny(self, False, "ValidationError", problem)
+
+
+# AssumeRole's parameters: RoleArn "Length Constraints: Minimum length of 20. Maximum length of 2048"
+# and an ARN (a role's: arn:aws:iam::ACCOUNT:role/NAME); RoleSessionName "Length Constraints: Minimum
+# length of 2. Maximum length of 64. Pattern: [\w+=,.@-]*". What fails them is ValidationError, HTTP 400
+# (STS API reference, AssumeRole, https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html;
+# Common Errors, https://docs.aws.amazon.com/STS/latest/APIReference/CommonErrors.html).
+ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}")
+SESSION_NAME = re.compile(r"[\w+=,.@-]{2,64}", re.ASCII)
+
+
+def assume_role_problem(params: dict[str, Any]) -> str | None:
+    """Why STS refuses this AssumeRole's RoleArn or RoleSessionName as a ValidationError, or None."""
+    arn, session = str(params.get("RoleArn") or ""), str(params.get("RoleSessionName") or "")
+    if not 20 <= len(arn) <= 2048 or not ROLE_ARN.fullmatch(arn):
+        return (
+            f"1 validation error detected: Value '{arn[:200]}' at 'roleArn' failed to satisfy constraint: "
+            "Member must be the ARN of a role (arn:aws:iam::<account id>:role/<name>), 20 to 2048 characters"
+        )
+    if not SESSION_NAME.fullmatch(session):
+        return (
+            f"1 validation error detected: Value '{session[:100]}' at 'roleSessionName' failed to satisfy "
+            "constraint: Member must have length 2 to 64 and satisfy regular expression pattern: [\\w+=,.@-]*"
+        )
+    return None
 
 
 def _refuse_foreign_function(response: Any, principal: str, action: str, arn: str, region: str) -> None:
@@ -1066,9 +1113,20 @@ def _refuse_conditional_copy(bucket: str | None, resource: str) -> None:
     writes on Amazon S3 buckets"). Without the headers the policy's own condition refuses (403)."""
     from moto.s3.exceptions import S3ClientError
 
-    policy = _bucket_policy(bucket) if bucket else None
-    for statement in (policy or {}).get("Statement", []):
-        keys = {k.lower() for pairs in (statement.get("Condition") or {}).values() for k in pairs}
+    try:
+        policy = _bucket_policy(bucket) if bucket else None
+    except MalformedStoredPolicy:
+        return  # the authorization refuses the write, naming the policy
+    statements = (policy or {}).get("Statement", [])
+    for statement in statements if isinstance(statements, list) else [statements]:
+        if not isinstance(statement, dict) or not isinstance(statement.get("Condition") or {}, dict):
+            continue
+        keys = {
+            k.lower()
+            for pairs in (statement.get("Condition") or {}).values()
+            if isinstance(pairs, dict)
+            for k in pairs
+        }
         if (
             keys & {"s3:if-none-match", "s3:if-match"}
             and action_matches(statement.get("Action", []), "s3:PutObject")
@@ -1225,10 +1283,22 @@ GITHUB_TRUST_KEYS = frozenset(
 def _check_trust(
     response: Any, target_role_arn: str, principal: str, context: dict[str, list[str]], action: str
 ) -> None:
+    """The role's trust policy must let `principal` assume it. A role that does not exist (in this
+    account: the local cloud holds one) is AccessDenied, as STS answers it: "User: ... is not
+    authorized to perform: sts:AssumeRole on resource: ..." (STS API reference, AssumeRole, Errors,
+    https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html), never a stack (R14B-1)."""
     from moto.iam.models import iam_backends
 
-    role = iam_backends[ACCOUNT][PARTITION].get_role_by_arn(target_role_arn)
-    trust = _document(role.assume_role_policy_document)
+    try:
+        role = iam_backends[ACCOUNT][PARTITION].get_role_by_arn(target_role_arn)
+    except Exception:  # moto's NotFoundException: no such role
+        _deny(
+            response,
+            False,
+            "AccessDenied",
+            f"User: {principal} is not authorized to perform: {action} on resource: {target_role_arn} "
+            "(no such role in this account)",
+        )
     request = Request(
         principal,
         action,
@@ -1236,7 +1306,13 @@ def _check_trust(
         context,
         GLOBAL_KEYS | SERVICE_KEYS | GITHUB_TRUST_KEYS | frozenset(context),
     )
-    verdict = authorize(request, ACCOUNT, [], None, trust, "trust policy")
+    try:
+        trust = _document(role.assume_role_policy_document)
+        verdict = authorize(request, ACCOUNT, [], None, trust, "trust policy")
+    except (ValueError, RecursionError, UnknownConditionKey) as error:
+        # A trust policy IAM would have refused (iamlimits checks them at CreateRole now), or a
+        # condition key the local cloud cannot evaluate: refused, not guessed.
+        verdict = Verdict(False, f"because its trust policy cannot be evaluated ({error})")
     if not verdict.allowed:
         _deny(
             response,
@@ -1311,10 +1387,13 @@ def service_session(role: str, service: str, session_name: str) -> dict[str, str
             found = iam_backends[ACCOUNT][PARTITION].get_role_by_arn(arn)
         except Exception:
             raise LocalCloudAccessDenied(f"{service} cannot assume {arn}: no such role") from None
-        trust = _document(found.assume_role_policy_document)
         context = {"aws:sourceaccount": [ACCOUNT]}
         request = Request(service, "sts:AssumeRole", arn, context, GLOBAL_KEYS | SERVICE_KEYS)
-        verdict = authorize(request, ACCOUNT, [], None, trust, "trust policy")
+        try:
+            trust = _document(found.assume_role_policy_document)
+            verdict = authorize(request, ACCOUNT, [], None, trust, "trust policy")
+        except (ValueError, RecursionError, UnknownConditionKey) as error:
+            verdict = Verdict(False, f"its trust policy cannot be evaluated ({error})")
         if not verdict.allowed:
             raise LocalCloudAccessDenied(f"{service} cannot assume {arn}: {verdict.reason}")
     assumed = sts_backends[ACCOUNT][PARTITION].assume_role(

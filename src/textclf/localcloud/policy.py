@@ -36,6 +36,15 @@ class UnknownConditionKey(RuntimeError):
     """A policy condition names a key the local cloud cannot evaluate for this request."""
 
 
+class MalformedStoredPolicy(UnknownConditionKey):
+    """A stored policy document that is not one (a statement or Condition that is not an object).
+
+    IAM and S3 refuse such documents when they are put (MalformedPolicyDocument, MalformedPolicy);
+    should one still be stored, the request it would decide is refused naming it, never answered with
+    a stack (issue 27, R14B-15: `"Statement": ["x"]` made every request on its bucket an HTTP 500).
+    A subclass of UnknownConditionKey: every caller already refuses on that."""
+
+
 @dataclass(frozen=True)
 class Request:
     principal: str  # the caller's ARN (an IAM user, or arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION)
@@ -177,7 +186,11 @@ def _condition_holds(operator: str, key: str, expected: Any, request: Request) -
 
 
 def conditions_hold(condition: dict[str, Any] | None, request: Request) -> bool:
+    if condition is not None and not isinstance(condition, dict):
+        raise MalformedStoredPolicy(f"a policy statement's Condition is not an object: {condition!r:.100}")
     for operator, pairs in (condition or {}).items():
+        if not isinstance(pairs, dict):
+            raise MalformedStoredPolicy(f"a policy condition's {operator} is not an object: {pairs!r:.100}")
         for key, expected in pairs.items():
             if not _condition_holds(operator, key, expected, request):
                 return False
@@ -185,6 +198,18 @@ def conditions_hold(condition: dict[str, Any] | None, request: Request) -> bool:
 
 
 # --- statements and policies ---------------------------------------------------------------
+
+
+def _statements(policy: Any) -> list[dict[str, Any]]:
+    """A policy's statements; a document that is not an object, or a statement that is not one,
+    raises MalformedStoredPolicy."""
+    if not isinstance(policy, dict):
+        raise MalformedStoredPolicy(f"a stored policy is not a JSON object: {policy!r:.100}")
+    statements = _as_list(policy.get("Statement", []))
+    for statement in statements:
+        if not isinstance(statement, dict):
+            raise MalformedStoredPolicy(f"a stored policy's statement is not an object: {statement!r:.100}")
+    return statements
 
 
 def statement_applies(
@@ -216,7 +241,7 @@ def evaluate(
     """ "deny" if a statement denies, else "allow" if one allows, else None (nothing said)."""
     decision: Decision = None
     for policy in policies:
-        for statement in _as_list(policy.get("Statement", [])):
+        for statement in _statements(policy):
             if not statement_applies(statement, request, account, check_principal=resource_policy):
                 continue
             if statement.get("Effect") == "Deny":
@@ -230,7 +255,7 @@ def _resource_grant(policy: dict[str, Any], request: Request, account: str) -> s
     """A resource policy's say: "deny", "direct" (an Allow naming the caller itself), "role" (only
     Allows naming the caller's role, which its permissions boundary still limits), or None."""
     grant = None
-    for statement in _as_list(policy.get("Statement", [])):
+    for statement in _statements(policy):
         if not statement_applies(statement, request, account, check_principal=True):
             continue
         if statement.get("Effect") == "Deny":

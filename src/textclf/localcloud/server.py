@@ -22,6 +22,7 @@ EXTENSIONS = (
     "textclf.localcloud.s3names",
     "textclf.localcloud.s3limits",
     "textclf.localcloud.s3acls",
+    "textclf.localcloud.s3policies",
     "textclf.localcloud.oidc",
     "textclf.localcloud.endpoints",
     "textclf.localcloud.eventdelivery",

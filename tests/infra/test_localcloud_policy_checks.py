@@ -1,0 +1,145 @@
+"""The local cloud refuses the policies and calls AWS refuses, with AWS's error code and status, and
+never answers an HTTP 500: PutBucketPolicy's MalformedPolicy (R14B-15), STS AssumeRole on a role that
+does not exist or a RoleArn that is not one (R14B-1)."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from textclf.localcloud import iam
+
+BUCKET = "textclf-policy-checks"
+ARN = f"arn:aws:s3:::{BUCKET}"
+LAMBDA_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    ],
+}
+
+
+def refused(call, code: str, status: int) -> str:
+    with pytest.raises(ClientError) as caught:
+        call()
+    error = caught.value.response
+    assert (error["Error"]["Code"], error["ResponseMetadata"]["HTTPStatusCode"]) == (code, status), error
+    return error["Error"].get("Message", "")
+
+
+def statement(**changes) -> dict:
+    base = {"Effect": "Deny", "Principal": "*", "Action": "s3:PutObject", "Resource": f"{ARN}/models/*"}
+    return {k: v for k, v in (base | changes).items() if v is not None}
+
+
+def policy(*statements) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+@pytest.fixture
+def s3(aws_env):
+    client = boto3.client("s3")
+    client.create_bucket(Bucket=BUCKET)
+    return client
+
+
+@pytest.mark.parametrize(
+    ("document", "says"),
+    [
+        (policy("x"), "not an object"),
+        ('["not", "an object"]', "the first byte must be '{'"),
+        ("{not json", "the first byte must be '{'"),
+        (json.dumps({"Version": "2012-10-17", "Statement": "x"}), "not an object"),
+        (json.dumps({"Version": "2012-10-17"}), "Missing required field Statement"),
+        (policy(statement(Principal=None)), "Missing required field Principal"),
+        (policy(statement(Action=None)), "Missing required field Action"),
+        (policy(statement(Resource=None)), "Missing required field Resource"),
+        (policy(statement(Resource="arn:aws:s3:::other/*")), "Policy has invalid resource"),
+        (policy(statement(Action="s3:Bogus")), "Policy has invalid action"),
+        (policy(statement(Action="iam:PassRole")), "Policy has invalid action"),
+        (policy(statement(Effect="Maybe")), "Invalid effect: Maybe"),
+        (policy(statement(Principal={"AWS": "not-an-arn"})), "Invalid principal in policy"),
+        (policy(statement(Condition="x")), "Invalid Condition"),
+        (policy(statement(Condition={"StringBogus": {"s3:prefix": "a"}})), "Invalid Condition type"),
+        (policy(statement(Bogus=1)), "Unknown field Bogus"),
+        (policy(*[statement(Sid=f"S{i}", Resource=f"{ARN}/{'x' * 200}{i}") for i in range(90)]), "20 KB"),
+    ],
+)
+def test_put_bucket_policy_refuses_a_malformed_policy_and_stores_nothing(s3, document, says):
+    message = refused(lambda: s3.put_bucket_policy(Bucket=BUCKET, Policy=document), "MalformedPolicy", 400)
+    assert says in message
+    refused(lambda: s3.get_bucket_policy(Bucket=BUCKET), "NoSuchBucketPolicy", 404)
+    s3.list_objects_v2(Bucket=BUCKET)  # the bucket still answers
+
+
+def test_put_bucket_policy_takes_what_s3_takes(s3):
+    other_account = {"StringEquals": {"aws:PrincipalAccount": "210987654321"}}
+    statements = [
+        statement(Sid="TLS", Action="s3:*", Resource=[ARN, f"{ARN}/*"], Condition=other_account),
+        statement(Action=["s3:DeleteObject", "s3:DeleteObjectVersion"], Condition={"Null": {"s3:x": "true"}}),
+        statement(
+            Effect="Allow",
+            Principal={"AWS": ["arn:aws:iam::210987654321:role/reader", "210987654321"]},
+            Action="s3:List*",
+            Resource=ARN,
+            Condition={"StringLikeIfExists": {"s3:prefix": ["models/*"]}},
+        ),
+        statement(Effect="Allow", Principal={"Service": "logging.s3.amazonaws.com"}, Action="s3:PutObject"),
+    ]  # fmt: skip
+    s3.put_bucket_policy(Bucket=BUCKET, Policy=policy(*statements))
+    assert json.loads(s3.get_bucket_policy(Bucket=BUCKET)["Policy"])["Statement"][0]["Sid"] == "TLS"
+
+
+def test_a_malformed_stored_bucket_policy_refuses_requests_and_can_still_be_deleted(s3):
+    """A policy stored before the check (or behind it): every request on the bucket is AccessDenied
+    naming it, not an HTTP 500, and the policy can be read and deleted to repair the bucket."""
+    from moto.s3.models import s3_backends
+
+    s3_backends[iam.ACCOUNT][iam.PARTITION].buckets[BUCKET].policy = policy("x").encode()
+    message = refused(lambda: s3.list_objects_v2(Bucket=BUCKET), "AccessDenied", 403)
+    assert "not an object" in message
+    assert s3.get_bucket_policy(Bucket=BUCKET)["Policy"] == policy("x")
+    s3.delete_bucket_policy(Bucket=BUCKET)
+    s3.list_objects_v2(Bucket=BUCKET)
+
+
+@pytest.mark.parametrize(
+    ("role_arn", "code", "status"),
+    [
+        (f"arn:aws:iam::{iam.ACCOUNT}:role/nope", "AccessDenied", 403),
+        ("arn:aws:iam::999999999999:role/x", "AccessDenied", 403),
+        ("notanarn-notanarn-notanarn", "ValidationError", 400),
+        (f"arn:aws:s3:::{BUCKET}/not-a-role", "ValidationError", 400),
+    ],
+)
+def test_assume_role_on_no_such_role_or_no_arn_is_refused_as_sts_refuses_it(aws_env, role_arn, code, status):
+    sts = boto3.client("sts")
+    message = refused(lambda: sts.assume_role(RoleArn=role_arn, RoleSessionName="probe"), code, status)
+    assert role_arn in message
+
+
+def test_assume_role_with_an_invalid_session_name_is_a_validation_error(aws_env):
+    arn = boto3.client("iam").create_role(
+        RoleName="r-session", AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST)
+    )
+    sts = boto3.client("sts")
+    refused(
+        lambda: sts.assume_role(RoleArn=arn["Role"]["Arn"], RoleSessionName="bad name!"),
+        "ValidationError",
+        400,
+    )
+
+
+def test_assume_role_whose_stored_trust_policy_is_malformed_is_access_denied(aws_env):
+    role = boto3.client("iam").create_role(
+        RoleName="r-trust", AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST)
+    )
+    iam._iam().get_role("r-trust").assume_role_policy_document = '{"Statement": "x"}'
+    sts = boto3.client("sts")
+    message = refused(
+        lambda: sts.assume_role(RoleArn=role["Role"]["Arn"], RoleSessionName="probe"), "AccessDenied", 403
+    )
+    assert "trust policy cannot be evaluated" in message
