@@ -344,21 +344,40 @@ def _dvc_said(*args: str, echo: bool = False) -> str | None:
     line, cut). Its output is kept (shown as it comes with `echo`, else only what the error names):
     `--quiet` hid DVC's ERROR line too, and the refusal pointed at a message that was not there
     (R13A-11)."""
+    import signal
     import subprocess
+    import threading
 
+    from textclf.interrupt import STOP_SIGNALS
     from textclf.pipeline.prepare import DataError
 
+    # Ctrl-C and the stop signals wait while Popen starts dvc: one arriving as Popen waited for the
+    # exec unwound Popen itself, and dvc ran on unseen, out of _end's reach (R14A-1). dvc starts with
+    # the mask this process had; held signals arrive once the `try` below is entered.
+    held = threading.current_thread() is threading.main_thread()
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, *STOP_SIGNALS}) if held else set()
     try:
         done = subprocess.Popen(
-            ["dvc", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace"
+            ["dvc", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+            preexec_fn=(lambda: signal.pthread_sigmask(signal.SIG_SETMASK, mask)) if held else None,
         )
-    except FileNotFoundError:
-        raise DataError(
-            "`dvc` is not installed or not on PATH: activate the project's venv (make setup)"
-        ) from None
+    except BaseException as error:
+        if held:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        if isinstance(error, FileNotFoundError):
+            raise DataError(
+                "`dvc` is not installed or not on PATH: activate the project's venv (make setup)"
+            ) from None
+        raise
     said = []
     assert done.stdout is not None
     try:
+        if held:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         for line in done.stdout:
             said.append(line)
             if echo:
@@ -400,6 +419,7 @@ def cmd_use_data(args: argparse.Namespace) -> None:
         raise DataError(f"{names.text} and {names.label} both name {args.text_column!r}: give two columns")
     own_data.check_params_inside(params_file)
     own_data.check_written_in_place(params_file, dvc_file)
+    own_data.check_source(Path(args.file), args.file)  # before data.raw_dir/<its name> is looked at
     own_data.check_raw_dir(raw_dir, Path(args.file))
     labels = own_data.given_labels(args.labels, names)
     task = own_data.given_task(args.task, names)

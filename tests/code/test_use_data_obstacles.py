@@ -57,3 +57,20 @@ def test_a_data_folder_that_is_a_link_leading_nowhere_is_named(clone: Path) -> N
     assert done.returncode == 2 and (clone / "data/raw").is_symlink()
     assert "error: data/raw is a symbolic link that leads nowhere (to ../elsewhere)" in said, said
     assert "File exists" not in said
+
+
+@pytest.mark.parametrize("argument", [".", "./", "..", "/", "", "data/raw/..", "data"])
+def test_a_folder_given_as_the_data_file_is_named_as_such(clone: Path, argument: str) -> None:  # noqa: F811
+    """R14A-7: `use-data .` (or .., /, '', data/raw/..) was told to move or rename data/raw (or
+    data/), a folder under the argument's name in data/raw, instead of that it named no data file."""
+    before = snapshot(clone)
+
+    done = textclf(clone, "use-data", "--text-column", "body", "--label-column", "kind", "--", argument)
+
+    said = unfolded(done.stderr)
+    assert done.returncode == 2 and snapshot(clone) == before, said
+    shown = argument or "''"
+    assert (
+        f"error: {shown}: is a folder, not a data file; give the path of your CSV, JSONL or Parquet" in said
+    )
+    assert "move or rename" not in said and "Traceback" not in said

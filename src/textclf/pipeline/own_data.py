@@ -357,24 +357,29 @@ def check_raw_dir(raw_dir: Path, source: Path) -> None:
         )
 
 
-def check_source(source: Path) -> None:
+def check_source(source: Path, typed: str | None = None) -> None:
+    """The user's data file: a regular file prepare reads. `typed`: the argument as the user gave it,
+    for the messages (`./` and `''` are both Path('.'))."""
+    shown = named(source) if typed is None else (typed if typed and typed.isprintable() else repr(typed))
     try:
-        found = source.is_file()
+        found, folder = source.is_file(), source.is_dir()
     except (OSError, ValueError):  # a NUL byte, a name too long for the file system
-        found = False
+        found = folder = False
+    if folder:
+        # Checked before anything is derived from its name: `use-data .` (or .., /, '') was told to
+        # move data/raw (or data/) out of the way, a folder under the file's name (R14A-7).
+        raise DataError(f"{shown}: is a folder, not a data file; give the path of your CSV, JSONL or Parquet")
     if not found:
-        raise DataError(
-            f"{named(source)}: not found (or not a file); give the path of your CSV, JSONL or Parquet"
-        )
+        raise DataError(f"{shown}: not found (or not a file); give the path of your CSV, JSONL or Parquet")
     if not source.name.isprintable():
         # It would become data/raw/<name>, a name DVC, git, the report and prepare's messages show.
         raise DataError(
-            f"{named(source)}: the file name holds a line break or another control character; rename "
+            f"{shown}: the file name holds a line break or another control character; rename "
             "the file (letters, digits, spaces, - _ .) and pass the new name"
         )
     if source.suffix.lower() not in READERS:
         raise DataError(
-            f"{named(source)}: prepare reads .csv, .jsonl (JSON records one per line) and .parquet files; "
+            f"{shown}: prepare reads .csv, .jsonl (JSON records one per line) and .parquet files; "
             "convert it to one of those"
         )
 
