@@ -314,9 +314,9 @@ PARSERS = {"application/json": parse_json, "text/csv": parse_csv, JSONLINES: par
 CHARSETS = {"utf-8": "utf-8", "us-ascii": "ascii"}
 
 
-def parse_texts(body: bytes, content_type: str | None, limit: int | None = None) -> list[str]:
-    """The texts a request carries, or a RequestError naming what is wrong; more than `limit` texts
-    refused as early as the type allows (check_texts refuses them in any case)."""
+def content_parser(content_type: str | None) -> tuple[Any, str]:
+    """The parser and codec of a Content-Type, or the 415 (or 400) it gets: decided by the header
+    alone, so the server answers it before the body (Expect: 100-continue included)."""
     media_type = _media_type(content_type) or "application/json"
     parser = PARSERS.get(media_type)
     if parser is None:
@@ -335,6 +335,13 @@ def parse_texts(body: bytes, content_type: str | None, limit: int | None = None)
             f"charset {_clip(charset or '')!r} is not supported: send the body in UTF-8 "
             f"({media_type}; charset=utf-8, or no charset)",
         )
+    return parser, codec
+
+
+def parse_texts(body: bytes, content_type: str | None, limit: int | None = None) -> list[str]:
+    """The texts a request carries, or a RequestError naming what is wrong; more than `limit` texts
+    refused as early as the type allows (check_texts refuses them in any case)."""
+    parser, codec = content_parser(content_type)
     try:
         text = body.decode(codec)
     except UnicodeDecodeError as error:
@@ -455,6 +462,13 @@ class InferenceService:
             self._idle.wait_for(lambda: self._in_flight == 0, timeout)
             return self._in_flight
 
+    def check_ready(self) -> None:
+        """A 503 while the model loads."""
+        if not self.ready.is_set() or self.predictor is None:
+            raise RequestError(
+                HTTPStatus.SERVICE_UNAVAILABLE, "the model is still loading: retry after /ping is 200"
+            )
+
     @contextmanager
     def _parse_slot(self, size: int) -> Iterator[None]:
         """One of PARSE_SLOTS for a body above LARGE_BODY_BYTES (a 503 after PARSE_WAIT_SECONDS)."""
@@ -481,10 +495,7 @@ class InferenceService:
     ) -> tuple[list[dict[str, Any]], list[signals.TextSignal], float]:
         """The predictions, what the signals record of each text (empty when signals are off), and
         the milliseconds the model took (tokenizer, graph, softmax; not the wait for the lock)."""
-        if not self.ready.is_set() or self.predictor is None:
-            raise RequestError(
-                HTTPStatus.SERVICE_UNAVAILABLE, "the model is still loading: retry after /ping is 200"
-            )
+        self.check_ready()
         with self._parse_slot(len(body)):
             received = parse_texts(body, content_type, self.limits.max_batch_size)
             texts, truncated = check_texts(received, self.limits)
@@ -638,6 +649,7 @@ class Handler(BaseHTTPRequestHandler):
         if not self._first:  # the first request's deadline runs from the connection (setup)
             self.reader.expect_request()
         self._first = False
+        self._continue = self._body_read = False
         super().handle_one_request()
 
     def parse_request(self) -> bool:
@@ -783,18 +795,19 @@ class Handler(BaseHTTPRequestHandler):
                 started = time.perf_counter()
                 answer_type = _answer_type(self._accept())
                 self._check_content_coding()
+                content_type = self._content_type()
+                content_parser(content_type)  # a 415 the header decides comes before the body
+                self.service.check_ready()
                 body = self._read_body()
-                predictions, recorded, graph_ms = self.service.classify_with_signals(
-                    body, self._content_type()
-                )
+                predictions, recorded, graph_ms = self.service.classify_with_signals(body, content_type)
                 self._answer(answer_type, predictions)
                 if recorded:  # after the answer: the client does not wait for the log line
                     latency_ms = (time.perf_counter() - started) * 1000
                     _emit(signals.lines(recorded, latency_ms, self.service.model_version, graph_ms))
                 return None
         except RequestError as error:
-            if error.status in (HTTPStatus.NOT_ACCEPTABLE, HTTPStatus.SERVICE_UNAVAILABLE):
-                self.close_connection = True  # the body may be unread
+            if not self._body_read:
+                self.close_connection = True  # the body is unread: its bytes are no next request
             return self._send(error.status, {"error": error.message}, error.headers)
         except Exception as error:  # a bug must cost one request, never the server
             self.log_error("prediction failed: %r", error)
@@ -862,8 +875,23 @@ class Handler(BaseHTTPRequestHandler):
             raise _bad(f"{len(fields)} Content-Type headers: send exactly one (RFC 9110 section 5.3)")
         return fields[0] if fields else None
 
+    def handle_expect_100(self) -> bool:
+        """`Expect: 100-continue`: the 100 is sent when the body is about to be read (_read_body),
+        after every check the head decides, each of which answers with its final status instead (RFC
+        9110 section 10.1.1). The standard library sent it from parse_request, before this server's
+        own checks of the head, into the 64 KiB write buffer: it left only with the final answer."""
+        self._continue = True
+        return True
+
     def _read_body(self) -> bytes:
         size = self._content_length()
+        if self._continue and size:
+            self.connection.settimeout(self.write_timeout)
+            self.send_response_only(HTTPStatus.CONTINUE)
+            self.end_headers()
+            self.wfile.flush()
+            self._continue = False
+        self._body_read = True  # from here the framing is known: a refusal may keep the connection
         self.reader.expect_body(self.body_timeout)
         try:
             body = self.rfile.read(size)
