@@ -324,6 +324,27 @@ def _refuse_blocked_runtimes() -> None:
     LambdaFunction.update_function_code = update_function_code
 
 
+def invoke_event(body: str | bytes | None) -> Any:
+    """The event an Invoke's payload is: any JSON value (no payload: `{}`). A payload that is not
+    JSON is refused before the function runs: InvalidRequestContentException, HTTP 400, "Could not
+    parse request body into json" (Lambda API reference, Invoke, Errors,
+    https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html). The local cloud answered an HTML
+    500 with a JSONDecodeError stack (issue 27, R14B-13)."""
+    from moto.awslambda.exceptions import LambdaClientError
+
+    if not body:
+        return {}
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError) as error:
+        problem = "nested too deeply" if isinstance(error, RecursionError) else str(error)
+        refused = LambdaClientError(
+            "InvalidRequestContentException", f"Could not parse request body into json: {problem}"
+        )
+        refused.code = 400
+        raise refused from None
+
+
 def install() -> None:
     """Replace moto's Docker-based invoke with `run_function`, and refuse deprecated runtimes;
     called once before the server starts."""
@@ -332,7 +353,7 @@ def install() -> None:
     _refuse_blocked_runtimes()
 
     def invoke(self: Any, body: str, request_headers: Any, response_headers: dict[str, str]) -> bytes:
-        event = json.loads(body) if body else {}
+        event = invoke_event(body)
         host = request_headers.get("Host") or request_headers.get("host") or "127.0.0.1:5000"
         if request_headers.get("X-Amz-Invocation-Type") == "Event":
             threading.Thread(target=invoke_async, args=(self, event, f"http://{host}"), daemon=True).start()
@@ -347,8 +368,24 @@ def install() -> None:
         return outcome.payload.encode("utf-8")
 
     LambdaFunction.invoke = invoke
+    _checked_payloads()
     _partial_arns()
     _checked_role_updates()
+
+
+def _checked_payloads() -> None:
+    """The payload is checked first, before moto reads its parameters: moto's `_get_param` parses a
+    body that starts like JSON, and one nested too deeply was a RecursionError stack."""
+    from moto.awslambda.responses import LambdaResponse
+
+    original = LambdaResponse.invoke
+
+    def invoke(self: Any) -> Any:
+        invoke_event(self.body)
+        return original(self)
+
+    invoke.__wrapped__ = original  # type: ignore[attr-defined]
+    LambdaResponse.invoke = invoke
 
 
 def _checked_role_updates() -> None:
