@@ -505,6 +505,16 @@ class InferenceService:
             began = time.perf_counter()
             results = self.predictor.classify(texts)
             graph_ms = (time.perf_counter() - began) * 1000
+        for index, result in enumerate(results):
+            # A softmax probability, or the graph is damaged (weights gone NaN): never `"score": NaN`
+            # in an answer, a signal line or a captured record (RFC 8259 has no NaN).
+            score = result.score
+            if isinstance(score, bool) or not isinstance(score, int | float) or not 0 <= score <= 1:
+                raise RequestError(
+                    HTTPStatus.INTERNAL_SERVER_ERROR,
+                    f"the model gave text {index} a score that is not a probability ({score!r}): its graph "
+                    "is damaged or not this project's export; serve a model the gate passed",
+                )
         predictions = [
             {"label": r.label, "score": r.score, "truncated": cut or r.truncated}
             for r, cut in zip(results, truncated, strict=True)
