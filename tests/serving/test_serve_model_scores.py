@@ -64,3 +64,21 @@ def test_a_score_that_is_no_probability_is_a_500_in_valid_json(in_process_server
 def test_a_probability_is_answered(in_process_server):
     status, body = answer(in_process_server(service_scoring(0.75)))
     assert status == b"200" and body["predictions"][0]["score"] == 0.75
+
+
+@pytest.mark.parametrize("score", [math.nan, math.inf, 2.0])
+def test_a_model_whose_warm_up_score_is_no_probability_never_becomes_ready(tmp_path, score):
+    """/ping stays 503 and the start fails naming the folder: a rollout's health check then keeps the
+    previous model, where a ready server answered every request 500."""
+
+    class Damaged(Scoring):
+        def __init__(self, *_) -> None:
+            super().__init__(score)
+
+        def predict(self, texts):
+            return [(p.label, p.score) for p in self.classify(texts)]
+
+    service = server.InferenceService(server.Limits(8, 300, "truncate"))
+    with pytest.raises(server.ModelDirError, match=r"the warm-up prediction's score .* is not a probability"):
+        service.load(tmp_path, 64, "none", "abc1234", predictor_class=Damaged)
+    assert not service.ready.is_set()

@@ -429,13 +429,19 @@ class InferenceService:
         predictor = predictor_class(model_dir, max_length, quantize)
         loaded = time.perf_counter()
         try:
-            predictor.predict([WARM_UP_TEXT])
+            [(_, score)] = predictor.predict([WARM_UP_TEXT])
         except ModelDirError:
             raise
         except Exception as error:  # a graph that loads but cannot run: the model, not a request
             raise ModelDirError(
                 f"{model_dir}: the warm-up prediction failed ({error}); train again"
             ) from None
+        if isinstance(score, bool) or not isinstance(score, int | float) or not 0 <= score <= 1:
+            # A graph whose weights went NaN loads and runs: ready, it would answer every request 500.
+            raise ModelDirError(
+                f"{model_dir}: the warm-up prediction's score {score!r} is not a probability: the graph "
+                "is damaged or not this project's export; train again (dvc repro) or fetch the model again"
+            )
         warmed = time.perf_counter()
         self.model_version = version or f"local-{weights_digest(model_dir)}"
         self.predictor = predictor
