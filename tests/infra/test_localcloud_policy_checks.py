@@ -8,6 +8,7 @@ import json
 
 import boto3
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from textclf.localcloud import iam
@@ -143,3 +144,66 @@ def test_assume_role_whose_stored_trust_policy_is_malformed_is_access_denied(aws
         lambda: sts.assume_role(RoleArn=role["Role"]["Arn"], RoleSessionName="probe"), "AccessDenied", 403
     )
     assert "trust policy cannot be evaluated" in message
+
+
+# --- IAM refuses what IAM refuses (R14B-6) ---------------------------------------------------------
+
+
+def big_policy(resources: int) -> str:
+    resource = [f"arn:aws:s3:::b/{'x' * 100}{i}" for i in range(resources)]
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": resource}],
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("changes", "code"),
+    [
+        ({"AssumeRolePolicyDocument": '{"Statement": "x"}'}, "MalformedPolicyDocument"),
+        ({"AssumeRolePolicyDocument": json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "sts:AssumeRole"}]})}, "MalformedPolicyDocument"),
+        ({"RoleName": "r" * 65}, "ValidationError"),
+        ({"RoleName": "bad name!"}, "ValidationError"),
+        ({"MaxSessionDuration": 3599}, "ValidationError"),
+        ({"MaxSessionDuration": 43201}, "ValidationError"),
+        ({"AssumeRolePolicyDocument": json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": f"s{i}.amazonaws.com"}, "Action": "sts:AssumeRole"}
+            for i in range(40)]})}, "LimitExceeded"),
+    ],
+)  # fmt: skip
+def test_create_role_refuses_what_iam_refuses_and_creates_nothing(aws_env, changes, code):
+    client = boto3.client("iam", config=Config(parameter_validation=False))  # as Terraform sends them
+    request = {"RoleName": "r-probe", "AssumeRolePolicyDocument": json.dumps(LAMBDA_TRUST)} | changes
+    refused(lambda: client.create_role(**request), code, 409 if code == "LimitExceeded" else 400)
+    assert not [r for r in client.list_roles()["Roles"] if r["RoleName"] == request["RoleName"]]
+
+
+def test_policies_over_iams_size_quotas_are_limit_exceeded(aws_env):
+    client = boto3.client("iam")
+    client.create_role(RoleName="r-quota", AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST))
+    refused(
+        lambda: client.create_policy(PolicyName="big", PolicyDocument=big_policy(60)), "LimitExceeded", 409
+    )
+    small = client.create_policy(PolicyName="small", PolicyDocument=big_policy(2))["Policy"]["Arn"]
+    refused(
+        lambda: client.create_policy_version(PolicyArn=small, PolicyDocument=big_policy(60)),
+        "LimitExceeded",
+        409,
+    )
+    client.put_role_policy(RoleName="r-quota", PolicyName="a", PolicyDocument=big_policy(50))  # ~6,000
+    refused(
+        lambda: client.put_role_policy(RoleName="r-quota", PolicyName="b", PolicyDocument=big_policy(50)),
+        "LimitExceeded",
+        409,
+    )
+    client.put_role_policy(RoleName="r-quota", PolicyName="a", PolicyDocument=big_policy(80))  # replaces a
+    assert client.list_role_policies(RoleName="r-quota")["PolicyNames"] == ["a"]
+    refused(lambda: client.update_role(RoleName="r-quota", MaxSessionDuration=50000), "ValidationError", 400)
+    refused(
+        lambda: client.update_assume_role_policy(RoleName="r-quota", PolicyDocument='{"Statement": "x"}'),
+        "MalformedPolicyDocument",
+        400,
+    )
