@@ -120,6 +120,21 @@ def _inline_total(entity: Any, replacing: str, document: Any) -> int:
     return others + policy_chars(document)
 
 
+def _checked_inline(original: Any, getter: str, kind: str, limit: int) -> Any:
+    """PutRolePolicy / PutUserPolicy: the entity's inline policies together within `limit`."""
+
+    def put_policy(self: Any, name: str, policy_name: str, policy_json: str) -> None:
+        total = _inline_total(getattr(self, getter)(name), policy_name, policy_json)
+        if total > limit:
+            raise _limit(
+                f"Maximum policy size of {limit} bytes exceeded for {kind} {name} "
+                f"(its inline policies would have {total} characters)"
+            )
+        return original(self, name, policy_name, policy_json)
+
+    return put_policy
+
+
 def install() -> None:
     from moto.iam.models import IAMBackend
 
@@ -165,29 +180,6 @@ def install() -> None:
             )
         return create_version(self, policy_arn, policy_document, set_as_default)
 
-    put_role_policy = IAMBackend.put_role_policy
-
-    def checked_put_role_policy(self: Any, role_name: str, policy_name: str, policy_json: str) -> None:
-        total = _inline_total(self.get_role(role_name), policy_name, policy_json)
-        if total > ROLE_INLINE_CHARS:
-            raise _limit(
-                f"Maximum policy size of {ROLE_INLINE_CHARS} bytes exceeded for role {role_name} "
-                f"(its inline policies would have {total} characters)"
-            )
-        return put_role_policy(self, role_name, policy_name, policy_json)
-
-    put_user_policy = IAMBackend.put_user_policy
-
-    def checked_put_user_policy(self: Any, user_name: str, policy_name: str, policy_json: str) -> None:
-        total = _inline_total(self.get_user(user_name), policy_name, policy_json)
-        # The local cloud's administrator holds one small inline policy (iam.bootstrap_admin).
-        if total > USER_INLINE_CHARS:
-            raise _limit(
-                f"Maximum policy size of {USER_INLINE_CHARS} bytes exceeded for user {user_name} "
-                f"(its inline policies would have {total} characters)"
-            )
-        return put_user_policy(self, user_name, policy_name, policy_json)
-
     attach_role_policy = IAMBackend.attach_role_policy
 
     def checked_attach_role_policy(self: Any, policy_arn: str, role_name: str) -> None:
@@ -201,6 +193,11 @@ def install() -> None:
     IAMBackend.update_assume_role_policy = checked_update_trust
     IAMBackend.create_policy = checked_create_policy
     IAMBackend.create_policy_version = checked_create_version
-    IAMBackend.put_role_policy = checked_put_role_policy
-    IAMBackend.put_user_policy = checked_put_user_policy
+    IAMBackend.put_role_policy = _checked_inline(
+        IAMBackend.put_role_policy, "get_role", "role", ROLE_INLINE_CHARS
+    )
+    # The local cloud's administrator holds one small inline policy (iam.bootstrap_admin).
+    IAMBackend.put_user_policy = _checked_inline(
+        IAMBackend.put_user_policy, "get_user", "user", USER_INLINE_CHARS
+    )
     IAMBackend.attach_role_policy = checked_attach_role_policy
