@@ -403,7 +403,16 @@ USE_DATA_VIA_MAKE = "TEXTCLF_USE_DATA_VIA_MAKE"
 
 
 def cmd_use_data(args: argparse.Namespace) -> None:
-    """Your own CSV/JSONL/Parquet file as the data: placed, params.yaml set, `dvc add`ed."""
+    """Your own CSV/JSONL/Parquet file as the data: placed, params.yaml set, `dvc add`ed. One run at
+    a time in a repository: two at once each put back what it had read on failure, over what the
+    other had just written (R14A-6)."""
+    from textclf.pipeline import own_data
+
+    with own_data.one_at_a_time():
+        _use_data(args)
+
+
+def _use_data(args: argparse.Namespace) -> None:
     import tempfile
 
     from textclf.pipeline import own_data

@@ -5,12 +5,16 @@ permissions and free space", both from the generic OSError fallback."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from tests.code.test_use_data import USE, clone, snapshot, textclf  # noqa: F401 (clone: the fixture)
+from tests.code.test_use_data import SRC, USE, clone, snapshot, textclf  # noqa: F401 (clone: the fixture)
 
 
 def unfolded(stderr: str) -> str:
@@ -74,3 +78,42 @@ def test_a_folder_given_as_the_data_file_is_named_as_such(clone: Path, argument:
         f"error: {shown}: is a folder, not a data file; give the path of your CSV, JSONL or Parquet" in said
     )
     assert "move or rename" not in said and "Traceback" not in said
+
+
+def test_a_second_use_data_while_one_runs_is_refused_and_the_first_keeps_its_result(
+    clone: Path,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """R14A-6: two use-data runs at once were not serialised: the one that failed put back the
+    params.yaml it had read over the other's, whose success was then half undone."""
+    tools = tmp_path / "slow-dvc"
+    tools.mkdir()
+    marker = tmp_path / "dvc-started"
+    (tools / "dvc").write_text(f'#!/bin/sh\ntouch "{marker}"\nsleep 3\n', encoding="utf-8")
+    (tools / "dvc").chmod(0o755)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(SRC),
+        "PATH": str(tools) + os.pathsep + str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"],
+    }
+    first = subprocess.Popen(
+        [sys.executable, "-m", "textclf.cli", *USE], cwd=clone, env=env, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not marker.exists() and time.monotonic() < deadline:
+            assert first.poll() is None, first.communicate()[1]
+            time.sleep(0.05)
+        during = snapshot(clone)
+
+        second = textclf(clone, *USE, path=env["PATH"])
+
+        said = unfolded(second.stderr)
+        assert second.returncode == 2, said
+        assert "another `textclf use-data` (or `make use-data`) is running in this repository" in said, said
+        assert "nothing was changed" in said and "Traceback" not in said
+        assert snapshot(clone) == during
+    finally:
+        _, first_err = first.communicate(timeout=120)
+    assert first.returncode == 0, first_err
+    assert "text_column: body" in (clone / "params.yaml").read_text(encoding="utf-8")

@@ -785,6 +785,30 @@ def apply(
     shutil.rmtree(backup, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def one_at_a_time(root: Path = Path(".")) -> Iterator[None]:
+    """Inside, no other use-data runs in the repository `root`: a second one at the same time is
+    refused before it reads anything. Two at once were not serialised: the one that failed put back
+    the params.yaml it had read over the other's, whose success (exit 0) was then half undone, its
+    file in data/raw and data.dvc, the old columns and labels in params.yaml (R14A-6). An advisory
+    lock (flock) on the repository's folder: released when the process ends, however it ends, and
+    not inherited by dvc (the descriptor is close-on-exec)."""
+    import fcntl
+
+    descriptor = os.open(root, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise DataError(
+                f"another `textclf use-data` (or `make use-data`) is running in this repository "
+                f"({named(root.resolve())}); wait until it ends, then run use-data again; nothing was changed"
+            ) from None
+        yield
+    finally:
+        os.close(descriptor)
+
+
 def check_left_behind(raw_dir: Path, staging: Path | None = None) -> None:
     """Refuse to run while an earlier use-data's staging folder (other than `staging`) still holds
     files it replaced: that run was killed (SIGKILL, the out-of-memory killer) before it could put
