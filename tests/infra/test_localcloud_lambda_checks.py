@@ -61,3 +61,76 @@ def test_invoke_with_a_payload_that_is_not_json_is_refused_before_the_function_r
 def test_invoke_takes_any_json_value(function):
     answer = function.invoke(FunctionName="fp", Payload=b'"just a string"')
     assert json.loads(answer["Payload"].read()) == "just a string"
+
+
+# --- CreateFunction and Invoke limits (R14B-14) ---------------------------------------------------
+
+
+def create(function, **changes):
+    role = boto3.client("iam").get_role(RoleName="fn-checks")["Role"]["Arn"]
+    request = {
+        "FunctionName": "fp2",
+        "Runtime": "python3.12",
+        "Role": role,
+        "Handler": "h.handler",
+        "Code": {"ZipFile": code()},
+    } | changes
+    return function.create_function(**request)
+
+
+@pytest.mark.parametrize(
+    ("changes", "error"),
+    [
+        ({"Timeout": 901}, "InvalidParameterValueException"),
+        ({"MemorySize": 20000}, "InvalidParameterValueException"),
+        ({"Environment": {"Variables": {"BIG": "x" * 5000}}}, "InvalidParameterValueException"),
+        ({"Environment": {"Variables": {"AWS_REGION": "x"}}}, "InvalidParameterValueException"),
+        ({"Environment": {"Variables": {"1-bad": "x"}}}, "ValidationException"),
+        ({"Runtime": "python9.9"}, "ValidationException"),
+        ({"FunctionName": "bad name!"}, "ValidationException"),
+        ({"FunctionName": "f" * 65}, "ValidationException"),
+        ({"Code": {"ZipFile": b"not a zip"}}, "InvalidParameterValueException"),
+    ],
+)
+def test_create_function_refuses_what_lambda_refuses_and_creates_nothing(function, changes, error):
+    refused(lambda: create(function, **changes), error, 400)
+    names = [f["FunctionName"] for f in function.list_functions()["Functions"]]
+    assert names == ["fp"]
+
+
+def test_update_function_configuration_is_checked_as_create_is(function):
+    refused(
+        lambda: function.update_function_configuration(FunctionName="fp", Timeout=901),
+        "InvalidParameterValueException",
+        400,
+    )
+    refused(
+        lambda: function.update_function_code(FunctionName="fp", ZipFile=b"not a zip"),
+        "InvalidParameterValueException",
+        400,
+    )
+    assert function.get_function_configuration(FunctionName="fp")["Timeout"] == 3
+
+
+def test_invoke_refuses_payloads_over_lambdas_limits_and_unknown_types_or_versions(function):
+    big = json.dumps("x" * (6 * 1024 * 1024)).encode()
+    refused(lambda: function.invoke(FunctionName="fp", Payload=big), "RequestTooLargeException", 413)
+    medium = json.dumps("x" * (1024 * 1024 + 10)).encode()
+    refused(
+        lambda: function.invoke(FunctionName="fp", InvocationType="Event", Payload=medium),
+        "RequestTooLargeException",
+        413,
+    )
+    refused(
+        lambda: function.invoke(FunctionName="fp", InvocationType="Bogus", Payload=b"{}"),
+        "ValidationException",
+        400,
+    )
+    refused(
+        lambda: function.invoke(FunctionName="fp", Qualifier="99", Payload=b"{}"),
+        "ResourceNotFoundException",
+        404,
+    )
+    assert json.loads(
+        function.invoke(FunctionName="fp", Qualifier="$LATEST", Payload=b"[1]")["Payload"].read()
+    ) == [1]

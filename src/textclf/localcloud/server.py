@@ -29,6 +29,7 @@ EXTENSIONS = (
     "textclf.localcloud.eventdelivery",
     "textclf.localcloud.infra",
     "textclf.localcloud.lambdas",
+    "textclf.localcloud.lambdalimits",
     "textclf.localcloud.metricfilters",
     "textclf.localcloud.runtime",
     "textclf.localcloud.training",
