@@ -73,3 +73,29 @@ def test_a_bucket_with_acls_enabled_still_takes_them(aws_env):
     )
     s3.put_object(Bucket="acls-enabled", Key="k", Body=b"k", ACL="public-read")
     assert public(s3.get_object_acl(Bucket="acls-enabled", Key="k")["Grants"])
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda s3: s3.put_object(Bucket="acls-any", Key="k", Body=b"x", ACL="bogus-acl"),
+        lambda s3: s3.put_bucket_acl(Bucket="acls-any", ACL="bogus-acl"),
+        lambda s3: s3.create_bucket(Bucket="acls-new", ACL="bogus-acl"),
+        lambda s3: s3.copy_object(
+            Bucket="acls-any", Key="c", CopySource={"Bucket": "acls-any", "Key": "src"}, ACL="bogus-acl"
+        ),
+    ],
+)
+def test_an_unknown_canned_acl_is_invalid_argument_and_nothing_is_stored(aws_env, call):
+    """x-amz-acl takes the canned ACLs only: another value is 400 InvalidArgument, not an HTML 500
+    (R14B-2)."""
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="acls-any")
+    s3.put_object(Bucket="acls-any", Key="src", Body=b"s")
+    with pytest.raises(ClientError) as caught:
+        call(s3)
+    error = caught.value.response
+    assert (error["Error"]["Code"], error["ResponseMetadata"]["HTTPStatusCode"]) == ("InvalidArgument", 400)
+    assert "bogus-acl" in error["Error"]["Message"]
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket="acls-any")["Contents"]] == ["src"]
+    assert "acls-new" not in [b["Name"] for b in s3.list_buckets()["Buckets"]]

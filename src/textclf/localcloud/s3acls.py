@@ -59,6 +59,7 @@ def _checked_headers(original: Callable[..., Any]) -> Callable[..., Any]:
     read their ACL headers with (after moto's authorization)."""
 
     def acl_from_headers(self: Any, headers: Mapping[str, Any]) -> Any:
+        refuse_unknown_canned_acl(headers)
         if sets_acl(headers) and _enforced(self.backend, getattr(self, "bucket_name", None)):
             raise _refused("a PUT with an ACL", self.bucket_name)
         return original(self, headers)
@@ -67,16 +68,60 @@ def _checked_headers(original: Callable[..., Any]) -> Callable[..., Any]:
     return acl_from_headers
 
 
+# The canned ACLs S3 knows (S3 User Guide, "Access control list (ACL) overview", Canned ACL,
+# https://docs.aws.amazon.com/AmazonS3/latest/userguide/acl-overview.html#canned-acl; PutObject,
+# PutBucketAcl and CreateBucket `x-amz-acl`, S3 API reference). Another value is 400 InvalidArgument
+# (S3 API reference, "Error responses", https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html);
+# moto asserted and answered an HTML 500 with its AssertionError stack (issue 27, R14B-2).
+CANNED_ACLS = (
+    "private",
+    "public-read",
+    "public-read-write",
+    "aws-exec-read",
+    "authenticated-read",
+    "bucket-owner-read",
+    "bucket-owner-full-control",
+    "log-delivery-write",
+)
+
+
+def refuse_unknown_canned_acl(headers: Mapping[str, Any]) -> None:
+    from moto.s3.exceptions import InvalidArgumentError
+
+    canned = next((str(v) for k, v in headers.items() if str(k).lower() == "x-amz-acl"), None)
+    if canned is not None and canned not in CANNED_ACLS:
+        print(f"[local cloud] REFUSED x-amz-acl {canned[:100]!r}: not a canned ACL", file=sys.stderr)
+        raise InvalidArgumentError(
+            f"x-amz-acl {canned[:100]!r} is not a canned ACL: use one of {', '.join(CANNED_ACLS)}",
+            "x-amz-acl",
+            canned[:100],
+        )
+
+
 def _checked_copy(original: Callable[..., Any]) -> Callable[..., Any]:
     """CopyObject: moto reads its ACL headers only after it stored the copy."""
 
     def copy_object(self: Any) -> Any:
+        refuse_unknown_canned_acl(self.headers)
         if sets_acl(self.headers) and _enforced(self.backend, self.bucket_name):
             raise _refused("CopyObject with an ACL", self.bucket_name)
         return original(self)
 
     copy_object.__wrapped__ = original  # type: ignore[attr-defined]
     return copy_object
+
+
+def _checked_bucket_put(original: Callable[..., Any]) -> Callable[..., Any]:
+    """CreateBucket: moto creates the bucket before it reads x-amz-acl; an unknown one is refused
+    before anything is created."""
+
+    def bucket_response_put(self: Any, request: Any, bucket_name: str, querystring: Any) -> Any:
+        if not querystring:
+            refuse_unknown_canned_acl(request.headers)
+        return original(self, request, bucket_name, querystring)
+
+    bucket_response_put.__wrapped__ = original  # type: ignore[attr-defined]
+    return bucket_response_put
 
 
 def _checked_object_acl(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -106,4 +151,5 @@ def install() -> None:
     S3Response._acl_from_headers = _checked_headers(S3Response._acl_from_headers)
     S3Response.put_object_acl = _checked_object_acl(S3Response.put_object_acl)
     S3Response.copy_object = _checked_copy(S3Response.copy_object)
+    S3Response._bucket_response_put = _checked_bucket_put(S3Response._bucket_response_put)
     S3Backend.put_bucket_acl = _checked_bucket_acl(S3Backend.put_bucket_acl)
