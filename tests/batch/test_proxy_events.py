@@ -10,7 +10,7 @@ import json
 from typing import ClassVar
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from textclf.frontdoor import proxy
@@ -173,3 +173,35 @@ def test_a_utf8_or_ascii_charset_is_classified():
         assert (
             answer(changed(("headers",), {"content-type": f"application/json; charset={charset}"}))[0] == 200
         )
+
+
+CONTENT_TYPE_PIECES = st.sampled_from(
+    ["application/json", "text/csv", ";", " ", "\t", "\x0b", "\xa0", "\u2003", "charset=", "utf-8", "UTF-8",
+     '"', "us-ascii", "latin-1", "=", "foo", ","]
+)  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@example(media="application/json", pieces=[";", " ", "charset=", "\x0b", "utf-8"])
+@example(media="application/json", pieces=[";", "charset=", "\xa0", "utf-8"])
+@example(media="application/json\x0b", pieces=[])
+@given(
+    media=st.sampled_from(
+        ["application/json", " application/json", "APPLICATION/JSON\t", "application/json\x0b"]
+    ),
+    pieces=st.lists(CONTENT_TYPE_PIECES, max_size=7),
+)
+def test_the_front_door_takes_a_content_type_exactly_when_the_server_does(media, pieces):
+    """R14C-15: the proxy stripped any whitespace around a charset (Python's str.strip: VT, NBSP,
+    U+2003), where the server strips only the optional whitespace HTTP allows (SP, HTAB; RFC 9110
+    section 5.6.3): `charset=<VT>utf-8` passed the front door and the server would refuse it 415."""
+    from textclf.serving import server
+
+    content_type = media + "".join(pieces)
+    try:
+        server.parse_texts(b'{"inputs": "hi"}', content_type)
+        served = True
+    except server.RequestError:
+        served = False
+    got, payload = answer(changed(("headers",), {"content-type": content_type}))
+    assert (got == 200) == served, (content_type, got, payload)

@@ -134,11 +134,17 @@ def _headers(given: dict) -> dict[str, str]:
 CHARSETS = ("utf-8", "us-ascii")
 
 
+# The whitespace HTTP allows around a field's parts (OWS: SP and HTAB, RFC 9110 section 5.6.3), and
+# only that, as the server strips it (textclf.serving.server.OWS): str.strip() also took VT, NBSP and
+# U+2003, so `charset=<VT>utf-8` passed here and the server refused it.
+OWS = " \t"
+
+
 def _check_charset(parameters: list[str]) -> None:
     charsets = [
-        value.strip().strip('"').lower()
+        value.strip(OWS).strip('"').lower()
         for name, _, value in (parameter.partition("=") for parameter in parameters)
-        if name.strip().lower() == "charset"
+        if name.strip(OWS).lower() == "charset"
     ]
     if len(charsets) > 1:  # RFC 6838 section 4.3: a parameter given twice is an error
         raise Refused(400, f"Content-Type names {len(charsets)} charsets: send one (charset=utf-8)")
@@ -208,7 +214,7 @@ def parse(event: dict) -> list[str]:
         raise Refused(405, "use POST with a JSON body")
     headers = _headers(_object(event.get("headers"), "headers"))
     media_type, *parameters = headers.get("content-type", "").split(";")
-    if media_type.strip().lower() != "application/json":
+    if media_type.strip(OWS).lower() != "application/json":
         raise Refused(415, "send Content-Type: application/json")
     _check_charset(parameters)
     max_body, max_texts, max_chars = (limit(name) for name in LIMITS)

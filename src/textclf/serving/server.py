@@ -135,7 +135,8 @@ class Limits:
 
 
 def _media_type(header: str | None) -> str:
-    return (header or "").split(";", 1)[0].strip().lower()
+    # OWS only (SP, HTAB): the API proxy strips the same, so both take or refuse one Content-Type.
+    return (header or "").split(";", 1)[0].strip(OWS).lower()
 
 
 def _charset(header: str | None) -> str | None:
