@@ -87,3 +87,20 @@ def test_a_trickled_answer_is_refused_after_the_deadline(monkeypatch, issuer_at)
 def test_a_key_set_within_the_bounds_is_read(monkeypatch, issuer_at):
     monkeypatch.setenv("JWKS_URL", issuer_at(json.dumps(Issuer(kid="k1").jwks()).encode()))
     assert set(stop_job._issuer_keys("k1")) == {"k1"}
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"kty": "RSA", "kid": "odd", "n": "not base64url!", "e": "AQAB"},
+        {"kty": "RSA", "kid": "odd", "n": "AAAAA", "e": "AQAB"},  # 4k+1 characters
+        {"kty": "RSA", "kid": "odd", "n": "AQAB", "e": "é"},
+    ],
+)
+def test_a_malformed_key_in_the_jwks_is_skipped_not_taken_for_the_tokens_fault(bad):
+    """R14C-16: one RSA key whose modulus or exponent is not base64url made public_keys raise "the
+    token's key modulus is not base64url": every token refused, each for a fault of the issuer's key
+    set, not of the token. It is skipped like an EC or encryption key; the others still verify."""
+    issuer = Issuer()
+    jwks = {"keys": [bad, *issuer.jwks()["keys"]]}
+    assert set(stop_job.public_keys(jwks)) == {issuer.kid}

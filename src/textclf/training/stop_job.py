@@ -121,8 +121,11 @@ def public_keys(jwks: Any) -> dict[str, tuple[int, int]]:
             continue
         if not isinstance(key.get("kid"), str) or not all(isinstance(key.get(k), str) for k in ("n", "e")):
             continue
-        modulus = int.from_bytes(_b64url(key["n"], "key modulus"), "big")
-        exponent = int.from_bytes(_b64url(key["e"], "key exponent"), "big")
+        try:
+            modulus = int.from_bytes(_b64url(key["n"], "key modulus"), "big")
+            exponent = int.from_bytes(_b64url(key["e"], "key exponent"), "big")
+        except Refused:  # the issuer's key, not the token: skipped like a key of another type
+            continue
         keys[key["kid"]] = (modulus, exponent)
     return keys
 
