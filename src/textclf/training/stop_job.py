@@ -737,6 +737,11 @@ SIZE_LIMITS = (
 )
 
 
+# What a run's ResourceConfig may hold: what the function bounds (SIZE_LIMITS), the instance type IAM
+# bounds, and the volume's key, which the function sets itself.
+RESOURCE_KEYS = frozenset({"InstanceType", "InstanceCount", "VolumeSizeInGB", "VolumeKmsKeyId"})
+
+
 def _limit(setting: str, default: int) -> int:
     text = os.environ.get(setting, "")
     if not text:
@@ -756,6 +761,14 @@ def _resources(given: Any) -> dict[str, Any]:
         raise Refused("ResourceConfig must name the job's InstanceType (ml.<family>.<size>)")
     if "InstanceGroups" in given:
         raise Refused("ResourceConfig may not name InstanceGroups: the job runs on one InstanceType")
+    other = sorted(set(given) - RESOURCE_KEYS)
+    if other:
+        # IAM has no condition key for them either: a warm pool (KeepAlivePeriodInSeconds) kept the
+        # run's instances, billed, after each job; TrainingPlanArn spent the account's reserved capacity.
+        raise Refused(
+            f"ResourceConfig may not name {', '.join(map(_shown, other))}: a run's job takes "
+            f"{', '.join(sorted(RESOURCE_KEYS - {'VolumeKmsKeyId'}))} (the volume's key is the function's)"
+        )
     for key, setting, default in SIZE_LIMITS:
         largest = _limit(setting, default)
         value = given.get(key)
