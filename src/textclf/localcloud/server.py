@@ -36,6 +36,7 @@ EXTENSIONS = (
     "textclf.localcloud.transform",
     "textclf.localcloud.apigateway",
     "textclf.localcloud.alarms",
+    "textclf.localcloud.dynamodbchecks",
 )
 _installed = False
 
