@@ -223,3 +223,27 @@ def test_metric_data_cloudwatch_would_refuse_is_refused(aws_env):
     for datum in ({"Value": 1e100}, {"Value": 0.0, "Timestamp": now - timedelta(days=13)}):
         cloudwatch.put_metric_data(Namespace="textclf/Drift", MetricData=[{"MetricName": "Drifted", **datum}])
     assert cloudwatch.list_metrics(MetricName="Drifted")["Metrics"]  # both stored
+
+
+def test_a_gzipped_put_metric_data_is_taken_and_its_signature_checked_as_sent(aws_env):
+    """R14B-8: botocore gzips a PutMetricData body of 10 KiB or more (about 300 metrics) and signs the
+    compressed bytes; the local cloud checked the signature over the decompressed body and refused
+    every such call as SignatureDoesNotMatch. A compressed body changed after signing is still refused."""
+    import gzip
+
+    from botocore.exceptions import ClientError
+
+    cloudwatch = boto3.client("cloudwatch")
+    many = [{"MetricName": f"m{number}", "Value": 1.0} for number in range(500)]
+    cloudwatch.put_metric_data(Namespace="textclf/Many", MetricData=many)
+    assert len(cloudwatch.list_metrics(Namespace="textclf/Many", MetricName="m499")["Metrics"]) >= 1
+
+    def tamper(request, **_):
+        assert request.headers["Content-Encoding"] in (b"gzip", "gzip")
+        request.body = gzip.compress(gzip.decompress(request.body).replace(b"textclf/Many", b"textclf/Fake"))
+
+    tampering = boto3.client("cloudwatch")
+    tampering.meta.events.register("before-send.cloudwatch.PutMetricData", tamper)
+    with pytest.raises(ClientError, match="SignatureDoesNotMatch"):
+        tampering.put_metric_data(Namespace="textclf/Many", MetricData=many)
+    assert cloudwatch.list_metrics(Namespace="textclf/Fake")["Metrics"] == []

@@ -18,6 +18,7 @@ REGION = "us-east-1"
 EXTENSIONS = (
     "textclf.localcloud.clock",
     "textclf.localcloud.iam",
+    "textclf.localcloud.requestcompression",
     "textclf.localcloud.iamlimits",
     "textclf.localcloud.checksums",
     "textclf.localcloud.s3names",
