@@ -11,7 +11,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from textclf.localcloud import iam
+from textclf.localcloud import clock, iam, oidc, principals
 
 BUCKET = "textclf-policy-checks"
 ARN = f"arn:aws:s3:::{BUCKET}"
@@ -207,3 +207,57 @@ def test_policies_over_iams_size_quotas_are_limit_exceeded(aws_env):
         "MalformedPolicyDocument",
         400,
     )
+
+
+# --- AssumeRoleWithWebIdentity refuses tokens STS refuses (R14B-23) ------------------------------
+
+
+@pytest.fixture
+def github_role(aws_env) -> str:
+    client = boto3.client("iam")
+    provider = client.create_open_id_connect_provider(
+        Url=principals.ISSUER, ClientIDList=[principals.AUDIENCE], ThumbprintList=["0" * 40]
+    )["OpenIDConnectProviderArn"]
+    trust = {"Version": "2012-10-17", "Statement": [principals.audience_trust(provider)]}
+    return client.create_role(RoleName="gh-probe", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+
+
+def web_identity(role: str, session: str = "sess", **claims):
+    now = int(clock.now())
+    base = {"iss": principals.ISSUER, "aud": principals.AUDIENCE, "sub": "repo:o/r:ref:refs/heads/main"}
+    token = oidc.issuer().sign(base | {"iat": now, "nbf": now, "exp": now + 300} | claims)
+    sts = boto3.client("sts")
+    return lambda: sts.assume_role_with_web_identity(
+        RoleArn=role, RoleSessionName=session, WebIdentityToken=token
+    )
+
+
+@pytest.mark.parametrize(
+    ("claims", "code"),
+    [
+        ({"exp": "inf"}, "InvalidIdentityToken"),
+        ({"exp": float("nan")}, "InvalidIdentityToken"),
+        ({"exp": "abc"}, "InvalidIdentityToken"),
+        ({"exp": [1]}, "InvalidIdentityToken"),
+        ({"exp": True}, "InvalidIdentityToken"),
+        ({"exp": None}, "InvalidIdentityToken"),
+        ({"exp": 1}, "ExpiredTokenException"),
+        ({"iss": "token.actions.githubusercontent.com"}, "InvalidIdentityToken"),
+        ({"nbf": 4102444800}, "InvalidIdentityToken"),
+        ({"iat": 4102444800}, "InvalidIdentityToken"),
+    ],
+)
+def test_assume_role_with_web_identity_refuses_tokens_sts_refuses(github_role, claims, code):
+    with pytest.raises(ClientError) as caught:
+        web_identity(github_role, **claims)()
+    assert caught.value.response["Error"]["Code"] == code, caught.value.response
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] in (400, 403)
+
+
+@pytest.mark.parametrize("session", ["bad session!", "s" * 65])
+def test_assume_role_with_web_identity_checks_the_session_name(github_role, session):
+    refused(web_identity(github_role, session=session), "ValidationError", 400)
+
+
+def test_a_valid_github_token_still_assumes_the_role(github_role):
+    assert web_identity(github_role)()["Credentials"]["AccessKeyId"]

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import re
 import sys
 import time
@@ -883,7 +884,7 @@ def _authorize_normal(self: Any, resource: str = "*") -> None:
         _check_trust(self, arn, principal, {}, "sts:AssumeRole")
         problem = _session_length_problem(
             _iam().get_role_by_arn(arn),
-            int(params.get("DurationSeconds") or 3600),
+            _duration(params.get("DurationSeconds")),
             chained=":assumed-role/" in principal,
         )
         if problem:
@@ -908,10 +909,7 @@ def assume_role_problem(params: dict[str, Any]) -> str | None:
             "Member must be the ARN of a role (arn:aws:iam::<account id>:role/<name>), 20 to 2048 characters"
         )
     if not SESSION_NAME.fullmatch(session):
-        return (
-            f"1 validation error detected: Value '{session[:100]}' at 'roleSessionName' failed to satisfy "
-            "constraint: Member must have length 2 to 64 and satisfy regular expression pattern: [\\w+=,.@-]*"
-        )
+        return _session_name_problem(session)
     return None
 
 
@@ -1322,6 +1320,63 @@ def _check_trust(
         )
 
 
+# A web identity token's time claims are NumericDates, "a JSON numeric value representing the number
+# of seconds from 1970-01-01T00:00:00Z UTC" (RFC 7519, section 2): the JWT "MUST NOT be accepted for
+# processing" on or after `exp` nor before `nbf` (4.1.4, 4.1.5); a string, NaN or infinity is no date.
+# The issuer is the provider's URL, https:// included ("The URL must begin with https://", IAM User
+# Guide, "Create an OpenID Connect (OIDC) identity provider in IAM",
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_providers_create_oidc.html). STS answers
+# InvalidIdentityToken, or ExpiredTokenException for an expired token (STS API reference,
+# AssumeRoleWithWebIdentity, Errors,
+# https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRoleWithWebIdentity.html). The local
+# cloud took `exp: "inf"` (a session from a token that never expires) and answered `exp: "abc"` with
+# an HTML 500 (issue 27, R14B-23). CLOCK_SKEW_SECONDS: the leeway for a token minted by a clock a
+# little ahead.
+CLOCK_SKEW_SECONDS = 300
+
+
+def _numeric_date(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def token_claims_problem(claims: dict[str, Any], now: float) -> tuple[str, str] | None:
+    """(error code, message) for a web identity token STS refuses for its claims, or None."""
+    if not isinstance(claims, dict):
+        return "InvalidIdentityToken", "The web identity token's payload is not a JSON object"
+    if not str(claims.get("iss", "")).startswith("https://"):
+        return "InvalidIdentityToken", f"The token's issuer {claims.get('iss')!r} is not an https:// URL"
+    for key in ("exp", "nbf", "iat"):
+        if (key in claims or key == "exp") and _numeric_date(claims.get(key)) is None:
+            return (
+                "InvalidIdentityToken",
+                f"The web identity token's {key} claim {claims.get(key)!r:.50} is not a NumericDate",
+            )
+    if float(claims["exp"]) <= now:
+        return "ExpiredTokenException", "Token expired: the web identity token that was passed is expired"
+    if "nbf" in claims and float(claims["nbf"]) > now + CLOCK_SKEW_SECONDS:
+        return "InvalidIdentityToken", "The web identity token is not valid yet (nbf is in the future)"
+    if "iat" in claims and float(claims["iat"]) > now + CLOCK_SKEW_SECONDS:
+        return "InvalidIdentityToken", "The web identity token was issued in the future (iat)"
+    return None
+
+
+def _session_name_problem(session: str) -> str:
+    return (
+        f"1 validation error detected: Value '{session[:100]}' at 'roleSessionName' failed to satisfy "
+        "constraint: Member must have length 2 to 64 and satisfy regular expression pattern: [\\w+=,.@-]*"
+    )
+
+
+def _duration(value: Any) -> int:
+    """DurationSeconds as an int; a value that is none is 0, which the session-length check refuses."""
+    try:
+        return int(value or 3600)
+    except (TypeError, ValueError):
+        return 0
+
+
 def _assume_with_web_identity(original):
     def assume_role_with_web_identity(self: Any) -> Any:
         from moto.iam.models import iam_backends
@@ -1334,6 +1389,12 @@ def _assume_with_web_identity(original):
                 claims = _claims(token)
             except ValueError as error:
                 _deny(self, False, "InvalidIdentityToken", str(error))
+            session = str(self._get_param("RoleSessionName") or "")
+            if not SESSION_NAME.fullmatch(session):
+                _deny(self, False, "ValidationError", _session_name_problem(session))
+            problem = token_claims_problem(claims, clock.now())
+            if problem:
+                _deny(self, False, *problem)
             backend = iam_backends[ACCOUNT][PARTITION]
             issuer = str(claims.get("iss", "")).removeprefix("https://")
             provider_arn = f"arn:{PARTITION}:iam::{ACCOUNT}:oidc-provider/{issuer}"
@@ -1347,8 +1408,6 @@ def _assume_with_web_identity(original):
                 )
             if claims.get("aud") not in provider.client_id_list:
                 _deny(self, False, "InvalidIdentityToken", f"Incorrect token audience {claims.get('aud')!r}")
-            if float(claims.get("exp", 0)) < clock.now():
-                _deny(self, False, "ExpiredTokenException", "Token expired")
             try:
                 role = backend.get_role_by_arn(arn)
             except Exception:
@@ -1359,7 +1418,7 @@ def _assume_with_web_identity(original):
                     f"Not authorized to perform sts:AssumeRoleWithWebIdentity on {arn}",
                 )
             problem = _session_length_problem(
-                role, int(self._get_param("DurationSeconds") or 3600), chained=False
+                role, _duration(self._get_param("DurationSeconds")), chained=False
             )
             if problem:
                 _deny(self, False, "ValidationError", problem)
