@@ -38,6 +38,7 @@ EXTENSIONS = (
     "textclf.localcloud.apigateway",
     "textclf.localcloud.alarms",
     "textclf.localcloud.dynamodbchecks",
+    "textclf.localcloud.requestbodies",
 )
 _installed = False
 
