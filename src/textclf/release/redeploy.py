@@ -774,12 +774,23 @@ class Deployer:
         if self.settings.provisioned_concurrency:
             serverless["ProvisionedConcurrency"] = self.settings.provisioned_concurrency
         encryption = {"KmsKeyId": self.settings.kms_key_arn} if self.settings.kms_key_arn else {}
-        self.sm.create_endpoint_config(
-            EndpointConfigName=name,
-            ProductionVariants=[{"VariantName": VARIANT, "ModelName": name, "ServerlessConfig": serverless}],
-            Tags=tags,
-            **encryption,
-        )
+        try:
+            self.sm.create_endpoint_config(
+                EndpointConfigName=name,
+                ProductionVariants=[
+                    {"VariantName": VARIANT, "ModelName": name, "ServerlessConfig": serverless}
+                ],
+                Tags=tags,
+                **encryption,
+            )
+        except Exception:
+            # A model no endpoint config names is never cleaned up (_clean_up goes by config), and each
+            # retry of the event made another: deleted here, the config's refusal is what is reported.
+            try:
+                self.sm.delete_model(ModelName=name)
+            except Exception as error:  # the refusal above is the one to report
+                log("orphan_model", model=name, error=str(error)[:300])
+            raise
         log("created", model=name, endpoint_config=name, serverless=serverless)
         return name
 
