@@ -261,3 +261,59 @@ def test_assume_role_with_web_identity_checks_the_session_name(github_role, sess
 
 def test_a_valid_github_token_still_assumes_the_role(github_role):
     assert web_identity(github_role)()["Credentials"]["AccessKeyId"]
+
+
+# --- AssumeRole's session policies and other inputs (R14B-24) -------------------------------------
+
+
+@pytest.fixture
+def probe_role(aws_env) -> str:
+    client = boto3.client("iam")
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{iam.ACCOUNT}:user/{iam.ADMIN_USER}"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    arn = client.create_role(RoleName="probe-role", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    lists = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"}],
+    }
+    client.put_role_policy(RoleName="probe-role", PolicyName="list", PolicyDocument=json.dumps(lists))
+    return arn
+
+
+DENY_ALL = json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "*", "Resource": "*"}]}
+)
+
+
+@pytest.mark.parametrize(
+    ("changes", "code", "status"),
+    [
+        ({"Policy": DENY_ALL}, "AccessDenied", 403),
+        ({"PolicyArns": [{"arn": "arn:aws:iam::aws:policy/AWSDenyAll"}]}, "AccessDenied", 403),
+        ({"Policy": "not json"}, "MalformedPolicyDocument", 400),
+        ({"ExternalId": "x" * 2000}, "ValidationError", 400),
+        ({"Tags": [{"Key": f"k{i}", "Value": "v"} for i in range(51)]}, "ValidationError", 400),
+        ({"RoleSessionName": "bad session!"}, "ValidationError", 400),
+    ],
+)
+def test_assume_role_with_a_session_policy_or_invalid_inputs_issues_no_session(
+    probe_role, changes, code, status
+):
+    sts = boto3.client("sts", config=Config(parameter_validation=False))
+    request = {"RoleArn": probe_role, "RoleSessionName": "scoped"} | changes
+    refused(lambda: sts.assume_role(**request), code, status)
+
+
+def test_assume_role_without_a_session_policy_still_works(probe_role):
+    credentials = boto3.client("sts").assume_role(
+        RoleArn=probe_role, RoleSessionName="plain", ExternalId="ext-1"
+    )
+    assert credentials["Credentials"]["AccessKeyId"]
