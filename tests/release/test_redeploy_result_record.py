@@ -62,3 +62,23 @@ def test_inside_lambda_the_record_failure_still_raises_for_the_retry(world, tmp_
     context = type("Context", (), {"aws_request_id": "req-1"})()
     with pytest.raises(ClientError, match="ThrottlingException"):
         redeploy.handler(event, context)
+
+
+@pytest.mark.parametrize("table", ["t", "locks; drop", "x" * 300])
+def test_a_lock_table_name_dynamodb_refuses_is_a_misconfiguration_not_a_record_write(
+    world, monkeypatch, table
+):
+    """R14C-18: the result record was written before the settings were checked, so an event with a
+    release_id and LOCK_TABLE="t" failed in botocore's parameter validation ("failed", retried by
+    Lambda, and inside Lambda the record's second write raised botocore's exception with its stack),
+    where the same setting without a release_id is `misconfigured`, naming LOCK_TABLE."""
+    world.upload(A)
+    monkeypatch.setenv("LOCK_TABLE", table)
+    digest = hashlib.sha256(world.tarballs["good"]).hexdigest()
+    event = {"model_data_url": artifact_url(A), "sha256": digest, "release_id": "r1"}
+
+    result = redeploy.handler(event, None)
+
+    assert result["status"] == "misconfigured" and "is not a DynamoDB table name" in result["reason"], result
+    assert "result_record_error" not in result
+    assert world.model_names() == []

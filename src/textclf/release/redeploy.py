@@ -1025,7 +1025,11 @@ class ResultRecord:
     def for_event(cls, event: Any) -> ResultRecord | None:
         release_id = event.get("release_id") if isinstance(event, dict) else None
         table = os.environ.get("LOCK_TABLE")
-        if not (isinstance(release_id, str) and RELEASE_ID.fullmatch(release_id) and table):
+        # A table name DynamoDB refuses is the settings' misconfiguration (Settings._check_names), said
+        # naming LOCK_TABLE, not a record write failing in botocore's validation before it.
+        if not (
+            isinstance(release_id, str) and RELEASE_ID.fullmatch(release_id) and TABLE.fullmatch(table or "")
+        ):
             return None
         return cls(_clients()["dynamodb"], table, release_id)
 
