@@ -319,7 +319,19 @@ def handle(call: Call, environ_path: str) -> tuple:
     call.route_key = route.route_key
     resource = iam.execute_api_arn(call.region, api.api_id, stage.name, call.method, path)
     principal = "-"
-    if str(route.authorization_type or "NONE").upper() == "AWS_IAM":
+    authorization = route.authorization_type or "NONE"
+    if authorization not in ("NONE", "AWS_IAM"):
+        # JWT and Lambda (CUSTOM) authorizers are not evaluated here: such a route is refused as an
+        # authorizer refuses a request, never served unauthenticated (issue 27, R14B-30); 401
+        # {"message":"Unauthorized"} ("Control access to HTTP APIs with JWT authorizers",
+        # https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-jwt-authorizer.html).
+        print(
+            f"[local cloud] route {route.route_key} of API {api.api_id} uses a {authorization} authorizer, "
+            "which the local cloud does not evaluate: refused",
+            file=sys.stderr,
+        )
+        return _message(401, "Unauthorized", call)
+    if authorization == "AWS_IAM":
         try:
             principal = _authenticate(call, environ_path)
             call.caller = principal
@@ -425,7 +437,13 @@ def _wsgi(environ: dict[str, Any], start_response: Any) -> list[bytes]:
     response_headers["apigw-requestid"] = call.request_id
     response_headers["Content-Length"] = str(len(payload))
     _write_access_log(call, len(payload))
-    reason = {200: "OK", 403: "Forbidden", 404: "Not Found", 429: "Too Many Requests"}.get(status, "Status")
+    reason = {
+        200: "OK",
+        401: "Unauthorized",
+        403: "Forbidden",
+        404: "Not Found",
+        429: "Too Many Requests",
+    }.get(status, "Status")
     start_response(f"{status} {reason}", list(response_headers.items()))
     return [payload]
 
