@@ -30,6 +30,7 @@ EXTENSIONS = (
     "textclf.localcloud.oidc",
     "textclf.localcloud.endpoints",
     "textclf.localcloud.eventdelivery",
+    "textclf.localcloud.eventbridgechecks",
     "textclf.localcloud.infra",
     "textclf.localcloud.lambdas",
     "textclf.localcloud.lambdalimits",
