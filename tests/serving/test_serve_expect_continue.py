@@ -60,3 +60,14 @@ def test_a_request_the_head_refuses_gets_its_final_status_without_a_100(quick_se
     answer = exchange(quick_server(), request_head)  # answered and closed: the body is never sent
     assert answer.startswith(b"HTTP/1.1 " + status + b" "), answer[:200]
     assert b"100 Continue" not in answer and b"<quiet>" not in answer, answer[:200]
+
+
+def test_without_expect_a_refused_body_is_read_first_and_the_connection_kept(quick_server):
+    """The body a client sent without waiting is read before the 415 (closing a connection with its
+    bytes unread resets it, and the client may lose the answer); the next request is then served."""
+    request = (
+        b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
+        b"Content-Length: %d\r\n\r\n" % len(BODY) + BODY
+    )
+    answer = exchange(quick_server(), request + b"GET /ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 415 ") and b"HTTP/1.1 200 OK" in answer, answer[:300]

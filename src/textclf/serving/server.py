@@ -812,10 +812,15 @@ class Handler(BaseHTTPRequestHandler):
                 started = time.perf_counter()
                 answer_type = _answer_type(self._accept())
                 self._check_content_coding()
-                content_type = self._content_type()
-                content_parser(content_type)  # a 415 the header decides comes before the body
-                self.service.check_ready()
+                if self._continue:
+                    # Expect: 100-continue: what the head decides is answered before the body is
+                    # invited (RFC 9110 section 10.1.1). Otherwise the body, already on its way, is read
+                    # first: closing a connection with its bytes unread resets it, and the client may
+                    # lose the answer.
+                    content_parser(self._content_type())
+                    self.service.check_ready()
                 body = self._read_body()
+                content_type = self._content_type()
                 predictions, recorded, graph_ms = self.service.classify_with_signals(body, content_type)
                 self._answer(answer_type, predictions)
                 if recorded:  # after the answer: the client does not wait for the log line
