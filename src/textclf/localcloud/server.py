@@ -32,6 +32,7 @@ EXTENSIONS = (
     "textclf.localcloud.eventdelivery",
     "textclf.localcloud.eventbridgechecks",
     "textclf.localcloud.infra",
+    "textclf.localcloud.ecschecks",
     "textclf.localcloud.lambdas",
     "textclf.localcloud.lambdalimits",
     "textclf.localcloud.metricfilters",
