@@ -36,6 +36,7 @@ EXTENSIONS = (
     "textclf.localcloud.lambdas",
     "textclf.localcloud.lambdalimits",
     "textclf.localcloud.metricfilters",
+    "textclf.localcloud.logschecks",
     "textclf.localcloud.runtime",
     "textclf.localcloud.training",
     "textclf.localcloud.transform",
