@@ -25,6 +25,7 @@ EXTENSIONS = (
     "textclf.localcloud.s3limits",
     "textclf.localcloud.s3acls",
     "textclf.localcloud.s3settings",
+    "textclf.localcloud.s3listing",
     "textclf.localcloud.s3policies",
     "textclf.localcloud.kmspolicies",
     "textclf.localcloud.oidc",
