@@ -12,6 +12,7 @@ import pytest
 from textclf.localcloud import alarms
 
 DIMENSIONS = [{"Name": "EndpointName", "Value": "ep"}, {"Name": "VariantName", "Value": "AllTraffic"}]
+STATISTICS = {"SampleCount": 2.0, "Sum": 3.0, "Minimum": 1.0, "Maximum": 2.0}  # a valid StatisticSet
 
 
 def make_alarm(cloudwatch, name: str, **settings) -> None:
@@ -27,7 +28,7 @@ def make_alarm(cloudwatch, name: str, **settings) -> None:
         "ComparisonOperator": "GreaterThanOrEqualToThreshold",
         "TreatMissingData": "notBreaching",
     }
-    cloudwatch.put_metric_alarm(**{**alarm, **settings})
+    cloudwatch.put_metric_alarm(**{k: v for k, v in {**alarm, **settings}.items() if v is not None})
 
 
 def age(name: str, seconds: float = 120) -> None:
@@ -247,3 +248,121 @@ def test_a_gzipped_put_metric_data_is_taken_and_its_signature_checked_as_sent(aw
     with pytest.raises(ClientError, match="SignatureDoesNotMatch"):
         tampering.put_metric_data(Namespace="textclf/Many", MetricData=many)
     assert cloudwatch.list_metrics(Namespace="textclf/Fake")["Metrics"] == []
+
+
+@pytest.mark.parametrize(
+    ("namespace", "data", "expected"),
+    [
+        ("textclf/Drift", [{"Unit": "Bogus"}], "MetricData.member.1.Unit 'Bogus' is not a CloudWatch unit"),
+        (
+            "textclf/Drift",
+            [{"Dimensions": [{"Name": f"d{i}", "Value": "v"} for i in range(31)]}],
+            "at most 30",
+        ),
+        (
+            "textclf/Drift",
+            [{"Dimensions": [{"Name": "d", "Value": "v"}, {"Name": "d", "Value": "w"}]}],
+            "twice",
+        ),
+        ("textclf/Drift", [{"Dimensions": [{"Name": "d", "Value": ""}]}], "Dimensions.member.1.Value"),
+        ("textclf/Drift", [{"StorageResolution": 5}], "StorageResolution 5 is invalid"),
+        ("textclf/Drift", [{"MetricName": "m" * 256}], "MetricName must be 1 to 255"),
+        (":Drift", [{}], "parameter Namespace is invalid"),
+        ("textclf/Drift", [{"Value": None, "StatisticValues": STATISTICS | {"Minimum": 5.0}}], "Minimum"),
+        (
+            "textclf/Drift",
+            [{"Value": None, "StatisticValues": STATISTICS | {"SampleCount": 0.0}}],
+            "SampleCount",
+        ),
+        ("textclf/Drift", [{"StatisticValues": STATISTICS}], "Value and StatisticValues"),
+        ("textclf/Drift", [{"Values": [1.0, 2.0], "Counts": [1.0]}], "Counts"),
+        ("textclf/Drift", [{}] * 1001, "at most 1000"),
+    ],
+)
+def test_put_metric_data_refuses_what_cloudwatch_refuses_and_stores_nothing(
+    aws_env, namespace, data, expected
+):
+    """R14B-7: MetricDatum's Unit, StorageResolution, Dimensions, MetricName and StatisticValues,
+    Namespace's pattern and 1,000 metrics a request, as the CloudWatch API reference gives them."""
+    from botocore.config import Config
+    from botocore.exceptions import ClientError
+
+    # botocore checks some lengths itself (an empty dimension value): send what it would refuse too.
+    cloudwatch = boto3.client(
+        "cloudwatch", config=Config(parameter_validation=False, disable_request_compression=True)
+    )
+    metric = [
+        {k: v for k, v in ({"MetricName": "Bad", "Value": 1.0} | datum).items() if v is not None}
+        for datum in data
+    ]
+    with pytest.raises(ClientError) as caught:
+        cloudwatch.put_metric_data(Namespace=namespace, MetricData=metric)
+    assert caught.value.response["Error"]["Code"] == "InvalidParameterValue"
+    assert expected in caught.value.response["Error"]["Message"]
+    assert cloudwatch.list_metrics(MetricName="Bad")["Metrics"] == []
+
+
+def test_put_metric_data_within_cloudwatchs_rules_is_stored(aws_env):
+    cloudwatch = boto3.client("cloudwatch")
+    data = [
+        {"MetricName": "Good", "Value": 1.0, "Unit": "Count", "StorageResolution": 1},
+        {"MetricName": "Good", "StatisticValues": STATISTICS, "Unit": "Seconds", "StorageResolution": 60},
+        {"MetricName": "Good", "Values": [1.0, 2.0], "Counts": [3.0, 1.0], "Unit": "None"},
+        {
+            "MetricName": "Good",
+            "Value": 0.5,
+            "Dimensions": [{"Name": f"d{i}", "Value": "v" * 1024} for i in range(30)],
+        },
+    ]
+    cloudwatch.put_metric_data(Namespace="textclf/Drift", MetricData=data)
+    cloudwatch.put_metric_data(
+        Namespace="textclf/Drift", MetricData=[{"MetricName": "Good", "Value": 1.0}] * 1000
+    )
+    assert cloudwatch.list_metrics(MetricName="Good")["Metrics"]
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        ({"ComparisonOperator": "Bogus"}, "ComparisonOperator 'Bogus' is invalid"),
+        ({"ComparisonOperator": "LessThanLowerThreshold"}, "ThresholdMetricId"),
+        ({"Statistic": "Bogus"}, "Statistic 'Bogus' is invalid"),
+        ({"Statistic": None}, "exactly one of Statistic and ExtendedStatistic"),
+        ({"ExtendedStatistic": "p99"}, "exactly one of Statistic and ExtendedStatistic"),
+        ({"TreatMissingData": "bogus"}, "TreatMissingData 'bogus' is invalid"),
+        ({"AlarmActions": ["not-an-arn"]}, "Invalid AlarmActions 'not-an-arn'"),
+        ({"OKActions": [f"arn:aws:sns:us-east-1:123456789012:t{i}" for i in range(6)]}, "at most 5"),
+    ],
+)
+def test_put_metric_alarm_refuses_settings_cloudwatch_refuses(aws_env, settings, expected):
+    """R14B-7: moto stored them, and an alarm with ComparisonOperator Bogus or Statistic Bogus then
+    broke its evaluation at every DescribeAlarms."""
+    from botocore.exceptions import ClientError
+
+    cloudwatch = boto3.client("cloudwatch")
+    alarm = {
+        "AlarmName": "bad",
+        "Namespace": "textclf/Drift",
+        "MetricName": "Drifted",
+        "Statistic": "Sum",
+        "Period": 300,
+        "EvaluationPeriods": 1,
+        "Threshold": 5,
+        "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+    }
+    alarm = {k: v for k, v in (alarm | settings).items() if v is not None}
+    with pytest.raises(ClientError) as caught:
+        cloudwatch.put_metric_alarm(**alarm)
+    assert caught.value.response["Error"]["Code"] == "ValidationError"
+    assert expected in caught.value.response["Error"]["Message"]
+    assert cloudwatch.describe_alarms(AlarmNames=["bad"])["MetricAlarms"] == []
+
+
+def test_alarms_cloudwatch_takes_are_created_and_evaluated(aws_env):
+    cloudwatch = boto3.client("cloudwatch")
+    topic = boto3.client("sns").create_topic(Name="alarms")["TopicArn"]
+    make_alarm(cloudwatch, "p90", Statistic=None, ExtendedStatistic="p90", AlarmActions=[topic])
+    make_alarm(cloudwatch, "lambda-action", AlarmActions=["arn:aws:lambda:us-east-1:123456789012:function:f"])
+    make_alarm(cloudwatch, "missing", TreatMissingData="missing", ComparisonOperator="LessThanThreshold")
+    described = cloudwatch.describe_alarms(AlarmNames=["p90", "lambda-action", "missing"])["MetricAlarms"]
+    assert sorted(alarm["AlarmName"] for alarm in described) == ["lambda-action", "missing", "p90"]

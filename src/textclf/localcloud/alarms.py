@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -49,6 +50,10 @@ _COMPARE = {
     "LessThanThreshold": lambda value, threshold: value < threshold,
     "LessThanOrEqualToThreshold": lambda value, threshold: value <= threshold,
 }
+
+
+STATISTICS = ("SampleCount", "Average", "Sum", "Minimum", "Maximum")
+PERCENTILE = re.compile(r"p(\d{1,2}(\.\d{1,10})?|100)")
 
 
 def statistic(values: list[float], name: str) -> float:
@@ -86,6 +91,10 @@ def evaluate(alarm: Any, data: list[Any], now: datetime) -> tuple[str, str] | No
     if alarm.rule is not None or not alarm.metric_name or alarm.metric_data_queries:
         return None
     name = alarm.extended_statistic or alarm.statistic
+    if alarm.comparison_operator not in _COMPARE or not (
+        name in STATISTICS or PERCENTILE.fullmatch(str(name))
+    ):
+        return None  # an anomaly band or a statistic not modelled: the state stays what it was
     period = timedelta(seconds=int(alarm.period))
     periods: list[list[float]] = []
     for index in range(int(alarm.evaluation_periods)):
@@ -169,6 +178,28 @@ MAX_EVALUATION_SHORT_PERIOD_S = 86_400
 MAX_METRIC_VALUE = 2.0**360
 MAX_DATUM_AGE = timedelta(days=14)
 MAX_DATUM_AHEAD = timedelta(hours=2)
+# PutMetricData's other rules (CloudWatch API reference, PutMetricData, MetricDatum and Dimension,
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricData.html,
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_MetricDatum.html,
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_Dimension.html): Namespace
+# "Length Constraints: Minimum length of 1. Maximum length of 255. Pattern: [^:].*"; "Each request is
+# also limited to no more than 1000 different metrics"; MetricName 1-255 characters; Dimensions
+# "Maximum number of 30 items", a Dimension's Name 1-255 and Value 1-1024 characters (one value per
+# name); Unit "Valid Values: Seconds | Microseconds | ... | None"; StorageResolution "Valid values are
+# 1 and 60"; Values "up to 150 values per metric", Counts as many as Values; Value and
+# StatisticValues not together; a StatisticSet's Minimum not above its Maximum, its SampleCount above 0.
+MAX_NAME_CHARS = 255
+MAX_METRICS_PER_REQUEST = 1000
+MAX_DIMENSIONS = 30
+MAX_DIMENSION_VALUE_CHARS = 1024
+MAX_VALUES = 150
+STORAGE_RESOLUTIONS = (1, 60)
+UNITS = frozenset(
+    """Seconds Microseconds Milliseconds Bytes Kilobytes Megabytes Gigabytes Terabytes Bits Kilobits
+    Megabits Gigabits Terabits Percent Count Bytes/Second Kilobytes/Second Megabytes/Second
+    Gigabytes/Second Terabytes/Second Bits/Second Kilobits/Second Megabits/Second Gigabits/Second
+    Terabits/Second Count/Second None""".split()  # noqa: SIM905  (the reference's list, as it reads)
+)
 
 
 def refuse_alarm(period: Any, evaluation_periods: Any, datapoints_to_alarm: Any) -> None:
@@ -196,6 +227,63 @@ def refuse_alarm(period: Any, evaluation_periods: Any, datapoints_to_alarm: Any)
         raise ValidationError("DatapointsToAlarm must be less than or equal to EvaluationPeriods")
 
 
+# PutMetricAlarm's other rules (CloudWatch API reference, PutMetricAlarm,
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html):
+# ComparisonOperator "Valid Values: GreaterThanOrEqualToThreshold | GreaterThanThreshold |
+# LessThanThreshold | LessThanOrEqualToThreshold | LessThanLowerOrGreaterThanUpperThreshold |
+# LessThanLowerThreshold | GreaterThanUpperThreshold" (the last three "used only for alarms based on
+# anomaly detection models", with ThresholdMetricId); Statistic "Valid Values: SampleCount | Average |
+# Sum | Minimum | Maximum"; a metric alarm gives exactly one of Statistic and ExtendedStatistic, a
+# metric math alarm Metrics instead of MetricName, Namespace, Statistic and ExtendedStatistic;
+# TreatMissingData "Valid Values: breaching | notBreaching | ignore | missing" (user guide, "Configuring
+# how CloudWatch alarms treat missing data"); AlarmActions, OKActions and InsufficientDataActions
+# "Maximum number of 5 items", each the ARN of an SNS topic, a Lambda function, an EC2 action
+# (automate, swf), an Auto Scaling policy or a Systems Manager OpsItem / Incident Manager plan.
+ANOMALY_OPERATORS = (
+    "LessThanLowerOrGreaterThanUpperThreshold",
+    "LessThanLowerThreshold",
+    "GreaterThanUpperThreshold",
+)
+TREAT_MISSING_DATA = ("breaching", "notBreaching", "ignore", "missing")
+MAX_ACTIONS = 5
+ACTION_ARN = re.compile(r"arn:aws[a-z-]*:(sns|lambda|automate|swf|autoscaling|ssm|ssm-incidents):[^\s]*:.+")
+
+
+def alarm_problem(params: dict[str, Any]) -> str | None:
+    """Why CloudWatch refuses a PutMetricAlarm request (ValidationError), beyond its periods, or None."""
+    operator = params.get("ComparisonOperator")
+    if operator is not None and operator not in (*_COMPARE, *ANOMALY_OPERATORS):
+        known = ", ".join((*_COMPARE, *ANOMALY_OPERATORS))
+        return f"ComparisonOperator {operator!r} is invalid: use one of {known}"
+    if operator in ANOMALY_OPERATORS and not params.get("ThresholdMetricId"):
+        return f"ComparisonOperator {operator} is for anomaly detection: give ThresholdMetricId and Metrics"
+    statistic_name, extended = params.get("Statistic"), params.get("ExtendedStatistic")
+    if statistic_name is not None and statistic_name not in STATISTICS:
+        return f"Statistic {statistic_name!r} is invalid: use {', '.join(STATISTICS)} (or ExtendedStatistic)"
+    if params.get("Metrics"):
+        for key in ("MetricName", "Namespace", "Statistic", "ExtendedStatistic"):
+            if params.get(key) is not None:
+                return f"{key} cannot be given with Metrics: a metric math alarm sets them in Metrics"
+    elif (statistic_name is None) == (extended is None):
+        return "A metric alarm gives exactly one of Statistic and ExtendedStatistic (or Metrics)"
+    treat = params.get("TreatMissingData")
+    if treat is not None and treat not in TREAT_MISSING_DATA:
+        return f"TreatMissingData {treat!r} is invalid: use one of {', '.join(TREAT_MISSING_DATA)}"
+    for key in ("AlarmActions", "OKActions", "InsufficientDataActions"):
+        actions = params.get(key) or []
+        if not isinstance(actions, list):
+            continue
+        if len(actions) > MAX_ACTIONS:
+            return f"{key} has {len(actions)} actions: at most {MAX_ACTIONS}"
+        for action in actions:
+            if not (isinstance(action, str) and ACTION_ARN.fullmatch(action)):
+                return (
+                    f"Invalid {key} {action!r}: an action is the ARN of an SNS topic, a Lambda function, an "
+                    "EC2 action, an Auto Scaling policy or a Systems Manager OpsItem or response plan"
+                )
+    return None
+
+
 def _moment(value: Any) -> datetime | None:
     if isinstance(value, datetime):
         return _aware(value)
@@ -209,6 +297,70 @@ def _moment(value: Any) -> datetime | None:
     return None
 
 
+def _number(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _dimensions_problem(dimensions: Any) -> str | None:
+    dimensions = dimensions if isinstance(dimensions, list) else []
+    if len(dimensions) > MAX_DIMENSIONS:
+        return f"Dimensions has {len(dimensions)} dimensions: a metric takes at most {MAX_DIMENSIONS}"
+    names: set[str] = set()
+    for index, dimension in enumerate(dimensions, start=1):
+        name = dimension.get("Name") if isinstance(dimension, dict) else None
+        value = dimension.get("Value") if isinstance(dimension, dict) else None
+        if not isinstance(name, str) or not 1 <= len(name) <= MAX_NAME_CHARS:
+            return f"Dimensions.member.{index}.Name must be 1 to {MAX_NAME_CHARS} characters"
+        if not isinstance(value, str) or not 1 <= len(value) <= MAX_DIMENSION_VALUE_CHARS:
+            return f"Dimensions.member.{index}.Value must be 1 to {MAX_DIMENSION_VALUE_CHARS} characters"
+        if name in names:
+            return f"Dimensions names the dimension {name} twice: give each dimension one value"
+        names.add(name)
+    return None
+
+
+def _statistics_problem(statistics: Any) -> str | None:
+    if not isinstance(statistics, dict):
+        return None
+    missing = [
+        key for key in ("SampleCount", "Sum", "Minimum", "Maximum") if _number(statistics.get(key)) is None
+    ]
+    if missing:
+        return f"StatisticValues.{missing[0]} is required in a statistic set"
+    if _number(statistics["SampleCount"]) <= 0:  # type: ignore[operator]
+        return "StatisticValues.SampleCount must be greater than 0"
+    if _number(statistics["Minimum"]) > _number(statistics["Maximum"]):  # type: ignore[operator]
+        return "StatisticValues.Minimum must not be greater than StatisticValues.Maximum"
+    return None
+
+
+def datum_problem(datum: dict[str, Any]) -> str | None:
+    """What CloudWatch refuses in one MetricDatum (after `MetricData.member.N.`), or None."""
+    name = datum.get("MetricName")
+    if not isinstance(name, str) or not 1 <= len(name) <= MAX_NAME_CHARS:
+        return f"MetricName must be 1 to {MAX_NAME_CHARS} characters"
+    problem = _dimensions_problem(datum.get("Dimensions"))
+    if problem:
+        return problem
+    unit = datum.get("Unit")
+    if unit is not None and unit not in UNITS:
+        return f"Unit {unit!r} is not a CloudWatch unit (Seconds, Bytes, Count, Percent, ..., None)"
+    resolution = datum.get("StorageResolution")
+    if resolution is not None and _number(resolution) not in STORAGE_RESOLUTIONS:
+        return f"StorageResolution {resolution!r} is invalid: use 1 (high resolution) or 60"
+    values, counts = datum.get("Values"), datum.get("Counts")
+    if isinstance(values, list) and len(values) > MAX_VALUES:
+        return f"Values has {len(values)} values: at most {MAX_VALUES}"
+    if isinstance(counts, list) and (not isinstance(values, list) or len(counts) != len(values)):
+        return "Counts must have as many items as Values"
+    if datum.get("Value") is not None and datum.get("StatisticValues") is not None:
+        return "Value and StatisticValues cannot be given together"
+    return _statistics_problem(datum.get("StatisticValues"))
+
+
 def refuse_metric_data(namespace: Any, metric_data: list[Any], now: datetime) -> None:
     """Raise CloudWatch's InvalidParameterValue for data CloudWatch would not take."""
     from moto.cloudwatch.exceptions import InvalidParameterValue
@@ -218,9 +370,24 @@ def refuse_metric_data(namespace: Any, metric_data: list[Any], now: datetime) ->
             f"The value {namespace} for parameter Namespace is invalid: namespaces beginning with AWS/ "
             "are reserved for AWS services"
         )
+    if isinstance(namespace, str) and (
+        namespace.startswith(":") or not 1 <= len(namespace) <= MAX_NAME_CHARS
+    ):
+        raise InvalidParameterValue(
+            f"The value {namespace[:300]} for parameter Namespace is invalid: 1 to {MAX_NAME_CHARS} "
+            "characters, not beginning with ':'"
+        )
+    if len(metric_data) > MAX_METRICS_PER_REQUEST:
+        raise InvalidParameterValue(
+            f"The collection MetricData has {len(metric_data)} items: a PutMetricData request takes at most "
+            f"{MAX_METRICS_PER_REQUEST} (send the rest in another request)"
+        )
     for number, datum in enumerate(metric_data, start=1):
         if not isinstance(datum, dict):
             continue
+        problem = datum_problem(datum)
+        if problem:
+            raise InvalidParameterValue(f"The parameter MetricData.member.{number}.{problem}")
         named = {"Value": [datum.get("Value")], "Values": list(datum.get("Values") or [])}
         statistics = datum.get("StatisticValues") or {}
         for key in ("SampleCount", "Sum", "Minimum", "Maximum"):
@@ -258,11 +425,18 @@ def _validated_requests() -> None:
     )
 
     def checked_alarm(self: Any) -> Any:
+        from moto.cloudwatch.exceptions import ValidationError
+
         refuse_alarm(
             self._get_param("Period"),
             self._get_param("EvaluationPeriods"),
             self._get_param("DatapointsToAlarm"),
         )
+        keys = ("ComparisonOperator", "ThresholdMetricId", "Statistic", "ExtendedStatistic", "Metrics")
+        keys += ("MetricName", "Namespace", "TreatMissingData", "AlarmActions", "OKActions")
+        problem = alarm_problem({key: self._get_param(key) for key in (*keys, "InsufficientDataActions")})
+        if problem:
+            raise ValidationError(problem)
         return put_metric_alarm(self)
 
     def checked_data(self: Any) -> Any:
