@@ -1630,6 +1630,36 @@ def _expanded_size(raw: Any) -> int:
     return size(raw)
 
 
+# dvc.lock lists each stage's files; the template's is a few KB.
+MAX_DVC_YAML_BYTES = 4 * 1024**2
+
+
+def read_yaml_bounded(data: bytes, source: Path | str) -> Any:
+    """A YAML file DVC reads (dvc.yaml, dvc.lock) as YAML, bounded as a params file is in size and
+    alias expansion, without the params file's other checks (a lock's md5 of digits only would read
+    as a number with a leading zero). ParamsError naming `source` otherwise: DVC expands every alias
+    as it reads, and an alias bomb of a few hundred bytes grows it by gigabytes (R14A-8)."""
+    if len(data) > MAX_DVC_YAML_BYTES:
+        raise ParamsError(
+            f"{source}: larger than {MAX_DVC_YAML_BYTES:,} bytes, far more than DVC's files hold"
+        )
+    try:
+        raw = yaml.safe_load(data)  # an alias is one shared object here: nothing is expanded
+        expanded = _expanded_size(raw)
+    except yaml.YAMLError as error:
+        raise ParamsError(f"{source}: not valid YAML: {error}") from None
+    except RecursionError:
+        raise ParamsError(f"{source}: nested too deeply to be one of DVC's files") from None
+    except ValueError as error:  # bytes that are not UTF-8, an integer too long to read
+        raise ParamsError(f"{source}: not readable as YAML ({str(error)[:200]})") from None
+    if expanded > MAX_NODES:
+        raise ParamsError(
+            f"{source}: expands to more than {MAX_NODES:,} values through YAML anchors and aliases "
+            "(`&name` / `*name`); write the values out"
+        )
+    return raw
+
+
 def folders_to_keep(path: Path | str = PARAMS_FILE) -> list[tuple[str, str]]:
     """(setting, the folder it names with links resolved) for data.raw_dir and a local model.name
     that exist: what `make clean` must not remove. Read from the YAML alone, without the schema: a

@@ -126,3 +126,33 @@ def test_a_base_metrics_file_only_dvc_reads_is_checked_before_dvc(pr_repo, no_aw
     finally:
         pr_repo.git("switch", "-q", "-f", "pr")
         pr_repo.git("branch", "-q", "-D", "bigbase")
+
+
+BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join([f'*{chr(97 + i)}'] * 9)}]\n" for i in range(8)
+)
+
+
+@pytest.mark.parametrize("name", ["params.yaml", "dvc.yaml", "dvc.lock"])
+def test_a_base_yaml_file_dvc_would_expand_without_end_is_refused_before_dvc_runs(
+    pr_repo, no_aws, capsys, name
+):
+    """R14A-8: an alias bomb of 500 bytes in the base's params.yaml reached `dvc params diff` and
+    `dvc metrics diff`, which grew by 20 MB/s each for minutes."""
+    pr_repo.git("switch", "-q", "-c", "bombbase", "main")
+    try:
+        path = pr_repo.root / name
+        path.write_text((path.read_text(encoding="utf-8") if path.exists() else "") + BOMB, encoding="utf-8")
+        pr_repo.commit("bomb")
+        pr_repo.git("switch", "-q", "pr")
+
+        assert cli.main(["report", "--base", "bombbase", "--champion", "main"]) == 2
+        err = capsys.readouterr().err
+        assert f"[textclf] error: bombbase:{name}: " in err, err
+        assert "through a YAML alias" in err or "through YAML anchors and aliases" in err, err
+        assert (
+            "fix it on bombbase, or compare with another base (--base)" in err and "failed (exit" not in err
+        )
+    finally:
+        pr_repo.git("switch", "-q", "-f", "pr")
+        pr_repo.git("branch", "-q", "-D", "bombbase")

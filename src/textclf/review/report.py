@@ -31,7 +31,14 @@ from pathlib import Path
 from typing import Any
 
 from textclf import atomic
-from textclf.config import TRAIN_JOB_FILE, Params
+from textclf.config import (
+    PARAMS_FILE,
+    TRAIN_JOB_FILE,
+    Params,
+    ParamsError,
+    read_params_bytes,
+    read_yaml_bounded,
+)
 from textclf.review import data_checks, gate
 from textclf.review.champion import (
     COMMIT,
@@ -144,8 +151,20 @@ def _dvc_json(args: list[str]) -> subprocess.Popen[str]:
     )
 
 
+# DVC's diffs take seconds; one running for minutes reads something it should not (R14A-8).
+DVC_SECONDS = 300
+
+
 def _finish(process: subprocess.Popen[str], what: str) -> dict[str, Any]:
-    stdout, stderr = process.communicate()
+    try:
+        stdout, stderr = process.communicate(timeout=DVC_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        raise ReportError(
+            f"`{what}` ran for more than {DVC_SECONDS} s and was stopped; run it by hand to see what it "
+            "reads (a file of the base far larger than the pipeline writes?)"
+        ) from None
     if process.returncode != 0:
         raise ReportError(f"`{what}` failed (exit {process.returncode}): {stderr.strip()[-2000:]}")
     try:
@@ -157,13 +176,46 @@ def _finish(process: subprocess.Popen[str], what: str) -> dict[str, Any]:
 
 def dvc_diffs(base_ref: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """`dvc metrics diff` (every metric, changed or not) and `dvc params diff` against `base_ref`,
-    run side by side: each spends most of its time starting up."""
+    run side by side: each spends most of its time starting up. The base's YAML files DVC reads are
+    checked first (check_base_yaml), and neither runs longer than DVC_SECONDS."""
+    check_base_yaml(base_ref)
     metrics = _dvc_json(["metrics", "diff", base_ref, "--all"])
     params = _dvc_json(["params", "diff", base_ref])
-    return (
-        _finish(metrics, f"dvc metrics diff {base_ref}"),
-        _finish(params, f"dvc params diff {base_ref}"),
-    )
+    try:
+        return (
+            _finish(metrics, f"dvc metrics diff {base_ref}"),
+            _finish(params, f"dvc params diff {base_ref}"),
+        )
+    finally:
+        for process in (metrics, params):
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
+
+# The base's YAML files `dvc metrics diff` and `dvc params diff` read there.
+BASE_YAML_FILES = (PARAMS_FILE, Path("dvc.yaml"), Path("dvc.lock"))
+
+
+def check_base_yaml(base_ref: str) -> None:
+    """The base's params.yaml (as this workspace's is read: config.read_params_bytes), dvc.yaml and
+    dvc.lock (size and alias expansion) before DVC reads them: an alias bomb of 500 bytes in the
+    base's params.yaml had both DVC diffs grow by 20 MB/s for minutes (R14A-8)."""
+    for path in BASE_YAML_FILES:
+        shown = subprocess.run(["git", "show", f"{base_ref}:./{path.as_posix()}"], capture_output=True)
+        if shown.returncode != 0:
+            continue  # not at the base: DVC finds nothing to read there either
+        where = f"{base_ref}:{path}"
+        try:
+            if path == PARAMS_FILE:
+                read_params_bytes(shown.stdout, where)
+            else:
+                read_yaml_bounded(shown.stdout, where)
+        except ParamsError as error:
+            raise ReportError(
+                f"{error} (DVC's diffs would read it as it is); fix it on {base_ref}, or compare with "
+                "another base (--base)"
+            ) from None
 
 
 def read_json(path: Path) -> dict[str, Any] | None:
