@@ -245,3 +245,14 @@ def test_an_object_far_larger_than_a_reference_is_not_read_whole():
     with pytest.raises(drift.DriftError, match=r"is larger than 16,777,216 bytes"):
         drift.live_reference(s3, "textclf-prod-artifacts")
     assert s3.read_sizes == [drift.MAX_OBJECT_BYTES + 1]
+
+
+@pytest.mark.parametrize("value", ["2_4", "\u0662\u0664", "\uff12\uff14"])
+def test_a_setting_in_a_form_only_python_reads_as_a_number_is_refused(monkeypatch, value):
+    """R14C-19: float() reads `2_4` as 24 and Arabic-Indic or full-width digits as theirs; Terraform
+    writes ASCII digits, so such a value is a hand edit, refused naming it rather than guessed."""
+    monkeypatch.setenv("ENDPOINT_NAME", "e")
+    monkeypatch.setenv("ARTIFACTS_BUCKET", "bucket-b")
+    monkeypatch.setenv("MONITOR_WINDOW_HOURS", value)
+    with pytest.raises(drift.DriftError, match=r"MONITOR_WINDOW_HOURS=.*: expected a number in ASCII digits"):
+        drift.settings_from_env()

@@ -280,3 +280,23 @@ def test_any_direct_event_is_the_release_of_its_commit_or_a_rejection(event):
         assert release.model_data_url == url(A) and release.model_version == A
         assert event.get("model_version", A) == A
         assert release.sha256 == event["sha256"] == SHA  # never a release without its digest
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("SERVERLESS_MAX_CONCURRENCY", "1_0"),
+        ("SERVERLESS_MAX_CONCURRENCY", "\u0665"),
+        ("SERVERLESS_MAX_CONCURRENCY", "+5"),
+        ("KEEP_CONFIGS", "\uff13"),
+        ("POLL_SECONDS", "1_5"),
+        ("DEPLOY_TIMEOUT_SECONDS", "\u0667\u0662\u0660"),
+    ],
+)
+def test_a_number_in_a_form_only_python_reads_is_a_misconfiguration(name, value):
+    """R14C-19: int() and float() read `1_0` as 10, `+5` as 5 and other scripts' digits as theirs:
+    Terraform writes ASCII digits, so these are refused naming the variable, as the API proxy's and
+    the training-run function's limits already were."""
+    env = {**lambda_environment("arn:aws:iam::123456789012:role/textclf-sagemaker"), name: value}
+    with pytest.raises(redeploy.ConfigError, match=rf"^environment variable {name}=.* is not a number"):
+        redeploy.Settings.from_env(env)

@@ -241,9 +241,12 @@ def _env_float(name: str, default: float, maximum: float) -> float:
     own bound for it), so `inf` or `nan` never reaches the arithmetic."""
     raw = os.environ.get(name)
     try:
+        # float() also reads `2_4` and other scripts' digits (`٢٤`): Terraform writes ASCII digits.
+        if raw and ("_" in raw or not raw.isascii()):
+            raise ValueError(raw)
         value = float(raw) if raw else default
     except ValueError:
-        raise DriftError(f"environment variable {name}={raw!r}: expected a number") from None
+        raise DriftError(f"environment variable {name}={raw!r}: expected a number in ASCII digits") from None
     if not 0 < value <= maximum:  # also false for nan
         raise DriftError(
             f"environment variable {name}={raw!r}: must be greater than 0 and at most {maximum:g}"

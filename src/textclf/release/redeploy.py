@@ -196,9 +196,16 @@ class Settings:
         def number(name: str, default: str | None, low: float, high: float, kind: type = int) -> Any:
             raw = text(name, default)
             try:
+                # int() and float() also read `1_0`, `+5` and other scripts' digits (`٥`): Terraform
+                # writes plain ASCII digits, so anything else is a hand edit to refuse, not to guess.
+                if "_" in raw or not raw.isascii() or (kind is int and not raw.strip().isdigit()):
+                    raise ValueError(raw)
                 value = kind(raw)
             except ValueError:
-                raise ConfigError(f"environment variable {name}={raw!r} is not a number") from None
+                raise ConfigError(
+                    f"environment variable {name}={raw!r} is not a number"
+                    f"{' (a whole number in ASCII digits)' if kind is int else ''}"
+                ) from None
             if not low <= value <= high:
                 raise ConfigError(f"environment variable {name}={raw!r} must be between {low} and {high}")
             return value
