@@ -38,8 +38,9 @@ def test_a_plain_capture_uri_is_its_bucket_and_prefix():
     assert capture.split_uri(f"s3://{BUCKET}/captured/textclf-prod") == (BUCKET, "captured/textclf-prod/")
 
 
-@pytest.mark.parametrize("value", ["0", "nan", "-5", "inf", "1e9", "abc", "0.01"])
+@pytest.mark.parametrize("value", ["0", "nan", "-5", "inf", "1e9", "abc", "0.01", "6_0", "\u0666\u0660"])
 def test_a_flush_interval_the_writer_cannot_use_is_refused(value):
+    # R14C-19: `6_0` and Arabic-Indic digits were read as 60 by float().
     """Before: 0 made the writer thread flush in a busy loop; NaN, negative or infinite waits raised
     inside the thread (a traceback on stderr, then no capture at all)."""
     env = {capture.URI_ENV: f"s3://{BUCKET}/captured/x/", "TEXTCLF_CAPTURE_FLUSH_SECONDS": value}

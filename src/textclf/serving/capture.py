@@ -79,8 +79,8 @@ def flush_seconds(raw: str | None) -> float:
     writer spin or die; a negative or infinite wait is refused by the thread's Event)."""
     if not raw:
         return FLUSH_SECONDS
-    try:
-        value = float(raw)
+    try:  # ASCII digits: float() also reads `6_0` and other scripts' digits as 60
+        value = float(raw) if raw.isascii() and "_" not in raw else math.nan
     except ValueError:
         value = math.nan
     if not 0.1 <= value <= 3600:
