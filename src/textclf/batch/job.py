@@ -120,7 +120,8 @@ def check_record(line: str, where: str, serve: ServeParams, max_payload_bytes: i
     except RecursionError:
         raise BatchError(f"{where}: JSON nested too deeply") from None
     except ValueError as error:
-        raise BatchError(f"{where}: not JSON ({error})") from None
+        ends = f"; {CR_ENDS}" if "\r" in line.rstrip("\r") else ""
+        raise BatchError(f"{where}: not JSON ({error}){ends}") from None
     if not isinstance(record, dict) or not isinstance(record.get(TEXT_FIELD), str):
         raise BatchError(
             f'{where}: expected a JSON object with the text in "{TEXT_FIELD}", e.g. '
@@ -179,22 +180,69 @@ def check_lines(
     return rows, largest
 
 
-def _split_lines(body) -> Iterator[bytes]:
-    """The object's lines, split on \n only, as SplitType Line splits (streamed, not loaded whole)."""
-    rest = b""
+# A file with CR-only line ends is one line to SageMaker.
+CR_ENDS = (
+    "the line holds carriage returns (CR) where lines end: SplitType Line splits records on \\n only, "
+    "so save the file with \\n (or \\r\\n) line ends"
+)
+
+
+class _LineTooLong(Exception):
+    """A line longer than the caller's bound: refused before the rest of it is read."""
+
+    def __init__(self, carriage_return: bool) -> None:
+        super().__init__()
+        self.carriage_return = carriage_return
+
+
+def _split_lines(body, max_bytes: int | None = None) -> Iterator[bytes]:
+    """The object's lines, split on \n only, as SplitType Line splits (streamed, not loaded whole).
+    A line's chunks are gathered in a list and joined once (joining them one by one costs the square
+    of the line's length), and a line over `max_bytes` stops the reading there (_LineTooLong)."""
+    parts: list[bytes] = []
+    held = 0
     for chunk in body.iter_chunks(1 << 20):
-        *lines, rest = (rest + chunk).split(b"\n")
-        yield from lines
-    if rest:
-        yield rest
+        *lines, rest = chunk.split(b"\n")
+        if lines:
+            parts.append(lines[0])
+            lines[0] = b"".join(parts)
+            parts, held = [], 0
+        for line in lines:
+            if max_bytes is not None and len(line) > max_bytes:
+                raise _LineTooLong(b"\r" in line.rstrip(b"\r"))
+            yield line
+        if rest:
+            parts.append(rest)
+            held += len(rest)
+            if max_bytes is not None and held > max_bytes:
+                raise _LineTooLong(any(b"\r" in part for part in parts))
+    if parts:
+        yield b"".join(parts)
 
 
-def _object_lines(body) -> Iterator[str]:
-    for number, raw in enumerate(_split_lines(body), start=1):
+def _object_lines(body, max_bytes: int, source: str) -> Iterator[str]:
+    number = 0
+    lines = _split_lines(body, max_bytes)
+    while True:
+        number += 1
+        try:
+            raw = next(lines)
+        except StopIteration:
+            return
+        except _LineTooLong as error:
+            # "The value in MaxPayloadInMB must be greater than, or equal to, the size of a single
+            # record" (CreateTransformJob API reference, MaxPayloadInMB).
+            remedy = CR_ENDS if error.carriage_return else "shorten the record or raise batch.max_payload_mb"
+            raise BatchError(
+                f"{source} line {number}: longer than {max_bytes // MB} MB (batch.max_payload_mb), more than "
+                f"one request may carry: {remedy} (the rest of the object was not read)"
+            ) from None
         try:
             yield raw.decode("utf-8")
         except UnicodeDecodeError as error:
-            raise BatchError(f"line {number} is not UTF-8 ({error.reason}); save the file as UTF-8") from None
+            raise BatchError(
+                f"{source} line {number}: not UTF-8 ({error.reason}); save the file as UTF-8"
+            ) from None
 
 
 def list_input(s3, input_uri: str) -> list[tuple[str, str]]:
@@ -216,7 +264,12 @@ def check_input(s3, input_uri: str, serve: ServeParams, settings: BatchParams) -
         uri = f"s3://{bucket}/{key}"
         body = s3.get_object(Bucket=bucket, Key=key)["Body"]
         try:
-            count, biggest = check_lines(_object_lines(body), uri, serve, settings.max_payload_mb * MB)
+            count, biggest = check_lines(
+                _object_lines(body, settings.max_payload_mb * MB, uri),
+                uri,
+                serve,
+                settings.max_payload_mb * MB,
+            )
         except BatchError as error:
             message = str(error)
             raise BatchError(message if message.startswith(uri) else f"{uri}: {message}") from None
