@@ -181,6 +181,46 @@ def test_an_unsupported_pattern_is_refused_by_put_metric_filter(aws_env):
         )
 
 
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"dimensions": {f"d{i}": "$.a" for i in range(4)}}, "as many as 3"),
+        ({"defaultValue": 0.0, "dimensions": {"d": "$.a"}}, "cannot have a defaultValue"),
+        ({"unit": "Bogus"}, "unit 'Bogus' is not a CloudWatch unit"),
+        ({"metricName": "a:b"}, "metricName 'a:b' is invalid"),
+        ({"metricNamespace": "n$"}, "metricNamespace 'n$' is invalid"),
+        ({"metricValue": "1" * 101}, "metricValue must be 1 to 100"),
+    ],
+)
+def test_a_metric_transformation_cloudwatch_logs_refuses_is_refused(aws_env, change, expected):
+    """R14B-28: a fourth dimension (Label, ModelVersion, ...) added to monitoring.tf's signal filters,
+    or a default value beside dimensions, passed here and failed the real apply."""
+    logs = boto3.client("logs")
+    logs.create_log_group(logGroupName=GROUP)
+    transformation = {"metricName": "m", "metricNamespace": "n", "metricValue": "1"} | change
+    with pytest.raises(ClientError) as caught:
+        logs.put_metric_filter(
+            logGroupName=GROUP,
+            filterName="f",
+            filterPattern="{ $.a = 1 }",
+            metricTransformations=[transformation],
+        )
+    assert caught.value.response["Error"]["Code"] == "InvalidParameterException"
+    assert expected in caught.value.response["Error"]["Message"]
+    assert logs.describe_metric_filters(logGroupName=GROUP)["metricFilters"] == []
+    # monitoring.tf's shape: three dimensions at most, a unit, no default value with them.
+    signal = {"dimensions": {"ModelVersion": "$.ModelVersion", "Label": "$.label"}, "unit": "Count"}
+    logs.put_metric_filter(
+        logGroupName=GROUP,
+        filterName="f",
+        filterPattern="{ $.a = 1 }",
+        metricTransformations=[
+            {"metricName": "m", "metricNamespace": "textclf/Serving/ep", "metricValue": "1"} | signal
+        ],
+    )
+    assert len(logs.describe_metric_filters(logGroupName=GROUP)["metricFilters"]) == 1
+
+
 # ---------------------------------------------------------------------------------------------
 # Through an endpoint
 

@@ -280,6 +280,51 @@ def apply(
 
 
 # ---------------------------------------------------------------------------------------------
+# Metric transformations
+
+# MetricTransformation (CloudWatch Logs API reference,
+# https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_MetricTransformation.html):
+# metricName and metricNamespace "Maximum length of 255. Pattern: [^:*$]*", metricValue "Maximum
+# length of 100", dimensions "One metric filter can include as many as three dimensions", unit one of
+# CloudWatch's; a default value cannot be given with dimensions ("Publishing dimensions with metrics
+# from values in JSON or space-delimited log events", CloudWatch Logs user guide,
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/FilterAndPatternSyntax.html: "you can't
+# specify a default value" for a metric filter with dimensions). Refused with InvalidParameterException.
+MAX_DIMENSIONS = 3
+METRIC_NAME = re.compile(r"[^:*$]{1,255}")
+MAX_METRIC_VALUE_CHARS = 100
+
+
+def transformation_problem(transformation: Any) -> str | None:
+    """Why CloudWatch Logs refuses one metric transformation, or None."""
+    from textclf.localcloud.alarms import UNITS
+
+    if not isinstance(transformation, dict):
+        return "a metric transformation must be an object"
+    for key in ("metricName", "metricNamespace"):
+        value = transformation.get(key)
+        if not (isinstance(value, str) and METRIC_NAME.fullmatch(value)):
+            return f"{key} {value!r} is invalid: 1 to 255 characters, none of ':', '*' or '$'"
+    value = transformation.get("metricValue")
+    if not (isinstance(value, str) and 1 <= len(value) <= MAX_METRIC_VALUE_CHARS):
+        return f"metricValue must be 1 to {MAX_METRIC_VALUE_CHARS} characters (a number or a $.field)"
+    unit = transformation.get("unit")
+    if unit is not None and unit not in UNITS:
+        return f"unit {unit!r} is not a CloudWatch unit (Seconds, Bytes, Count, Percent, ..., None)"
+    dimensions = transformation.get("dimensions") or {}
+    if not isinstance(dimensions, dict):
+        return "dimensions must map dimension names to $.fields of the log event"
+    if len(dimensions) > MAX_DIMENSIONS:
+        return (
+            f"the metric transformation has {len(dimensions)} dimensions: one metric filter can include as "
+            f"many as {MAX_DIMENSIONS}"
+        )
+    if dimensions and transformation.get("defaultValue") is not None:
+        return "a metric filter with dimensions cannot have a defaultValue: remove one of them"
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
 # The patches
 
 
@@ -298,6 +343,10 @@ def install() -> None:
             compile_pattern(filter_pattern or "")
         except PatternError as error:
             raise InvalidParameterException(msg=str(error)) from None
+        for transformation in metric_transformations if isinstance(metric_transformations, list) else []:
+            problem = transformation_problem(transformation)
+            if problem:
+                raise InvalidParameterException(msg=f"metric filter {filter_name}: {problem}")
         self.filters.delete_filter(filter_name, log_group_name)  # update in place, as AWS does
         original_put_filter(self, filter_name, filter_pattern, log_group_name, metric_transformations)
 
