@@ -32,6 +32,7 @@ EXTENSIONS = (
     "textclf.localcloud.endpoints",
     "textclf.localcloud.eventdelivery",
     "textclf.localcloud.eventbridgechecks",
+    "textclf.localcloud.snssqschecks",
     "textclf.localcloud.infra",
     "textclf.localcloud.ecschecks",
     "textclf.localcloud.lambdas",
