@@ -80,7 +80,15 @@ def test_an_aws_setting_boto3_cannot_use_is_named(tmp_path: Path, monkeypatch, c
 
 @pytest.mark.parametrize(
     ("flag", "value"),
-    [("--poll", "0"), ("--poll", "nan"), ("--poll", "-1"), ("--poll", "301"), ("--timeout", "inf")],
+    [
+        ("--poll", "0"),
+        ("--poll", "nan"),
+        ("--poll", "-1"),
+        ("--poll", "301"),
+        ("--timeout", "inf"),
+        ("--poll", "1_5"),  # R14C-19: float() read it as 15
+        ("--timeout", "\u0666\u0660"),  # and other scripts' digits as 60
+    ],
 )
 def test_poll_and_timeout_are_bounded(capsys, flag: str, value: str) -> None:
     with pytest.raises(SystemExit) as refused:

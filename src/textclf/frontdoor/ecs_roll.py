@@ -289,8 +289,8 @@ TIMEOUT_RANGE = (1.0, 86400.0)
 
 def seconds(low: float, high: float):
     def parse(text: str) -> float:
-        try:
-            value = float(text)
+        try:  # ASCII digits: float() also reads `1_5` and other scripts' digits
+            value = float(text) if text.isascii() and "_" not in text else math.nan
         except ValueError:
             value = math.nan
         if not (math.isfinite(value) and low <= value <= high):
