@@ -87,4 +87,7 @@ test-report-render: $(INSTALLED) render-tools ## Render the report (both themes)
 plots-page: $(INSTALLED) $(NODE_TOOLS) ## Write $(PLOTS_PAGE)/index.html: `dvc plots diff` vs REPORT_BASE, one self-contained file
 	@mkdir -p build
 	node tools/plots-template.mjs > build/dvc-plots-standalone.html
+	@# The base's params.yaml, dvc.yaml and dvc.lock, checked before DVC reads them (an alias bomb in
+	@# them grows DVC by gigabytes: R14A-8), as `make report` checks them.
+	$(BIN)/textclf check-base --base="$$REPORT_BASE"
 	$(BIN)/dvc plots diff -o $(PLOTS_PAGE) --html-template build/dvc-plots-standalone.html -- "$$REPORT_BASE"

@@ -1036,6 +1036,16 @@ def cmd_clean_keep(args: argparse.Namespace) -> None:
     sys.stdout.write("".join(f"{setting}\0{folder}\0" for setting, folder in folders_to_keep(args.params)))
 
 
+def cmd_check_base(args: argparse.Namespace) -> None:
+    """`make plots-page`'s check of the base's YAML files DVC reads (params.yaml, dvc.yaml, dvc.lock),
+    before `dvc plots diff` reads them, as the report checks them before its DVC diffs (R14A-8)."""
+    from textclf.review.champion import resolve_ref
+    from textclf.review.report import check_base_yaml
+
+    resolve_ref(args.base)  # a ref that is not there, named as the report names it
+    check_base_yaml(args.base)
+
+
 def _champion_source(value: str) -> str:
     """--champion's value. argparse's own refusal ("invalid choice: 'Main' (choose from ...)") named
     neither the make variable the targets pass it from nor the one to set (R13A-6); the make
@@ -1183,6 +1193,10 @@ def build_parser() -> argparse.ArgumentParser:
     keep = sub.add_parser("clean-keep", description=cmd_clean_keep.__doc__.splitlines()[0])
     keep.add_argument("--params", default=str(PARAMS_FILE), help="params file (default: %(default)s)")
     keep.set_defaults(handler=cmd_clean_keep)
+    # Not listed in --help either: `make plots-page` runs it before `dvc plots diff`.
+    check_base = sub.add_parser("check-base", description=cmd_check_base.__doc__.splitlines()[0])
+    check_base.add_argument("--base", default="main", help="git ref DVC compares with (default: %(default)s)")
+    check_base.set_defaults(handler=cmd_check_base)
     batch = add(
         "batch-predict",
         cmd_batch_predict,

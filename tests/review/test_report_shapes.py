@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import subprocess
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -153,6 +155,25 @@ def test_a_base_yaml_file_dvc_would_expand_without_end_is_refused_before_dvc_run
         assert (
             "fix it on bombbase, or compare with another base (--base)" in err and "failed (exit" not in err
         )
+        # `make plots-page` runs this before `dvc plots diff` reads the base.
+        assert cli.main(["check-base", "--base", "bombbase"]) == 2
+        assert f"[textclf] error: bombbase:{name}: " in capsys.readouterr().err
     finally:
         pr_repo.git("switch", "-q", "-f", "pr")
         pr_repo.git("branch", "-q", "-D", "bombbase")
+
+
+def test_make_plots_page_checks_the_base_before_dvc_reads_it(repo_root):
+    # The rules before it (install, npm ci) taken as done: only the recipe's lines are listed.
+    done_before = ("-o", ".venv/.installed", "-o", "node_modules/.package-lock.json")
+    done = subprocess.run(
+        ["make", "-n", "--no-print-directory", *done_before, "plots-page"],
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        env={k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")},
+    )
+    lines = done.stdout.splitlines()
+    check = next(i for i, line in enumerate(lines) if "textclf check-base" in line)
+    plots = next(i for i, line in enumerate(lines) if "dvc plots diff" in line)
+    assert check < plots, done.stdout
