@@ -11,7 +11,7 @@ import urllib.request
 import boto3
 import pytest
 
-from tests.infra.test_localcloud_lambda_checks import refused
+from tests.infra.test_localcloud_lambda_checks import function, refused  # noqa: F401  (function: a fixture)
 
 FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:fp"
 LOG_GROUP = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/apigateway/a1"
@@ -163,3 +163,59 @@ def test_a_route_with_an_authorizer_the_local_cloud_does_not_evaluate_is_refused
         urllib.request.urlopen(request, timeout=30)
     assert caught.value.code == 401
     assert json.loads(caught.value.read()) == {"message": "Unauthorized"}
+
+
+# --- the invoke URL's payloads (R14B-40) -----------------------------------------------------------
+
+
+@pytest.fixture
+def open_route(api, function, aws_env):  # noqa: F811  (function: an echo function "fp")
+    """POST /predict without authorization, to the echo function API Gateway may invoke; its URL."""
+    gateway, api_id, integration = api
+    gateway.create_route(ApiId=api_id, RouteKey="POST /predict", Target=f"integrations/{integration}")
+    gateway.create_stage(ApiId=api_id, StageName="$default")
+    function.add_permission(
+        FunctionName="fp",
+        StatementId="api",
+        Action="lambda:InvokeFunction",
+        Principal="apigateway.amazonaws.com",
+        SourceArn=f"arn:aws:execute-api:us-east-1:123456789012:{api_id}/*",
+    )
+    return f"{aws_env['AWS_ENDPOINT_URL']}/_aws/execute-api/{api_id}/predict"
+
+
+def post(url: str, body: bytes, content_type: str = "application/json") -> tuple[int, dict]:
+    request = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": content_type})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def invocations() -> int:
+    streams = boto3.client("logs").describe_log_streams(logGroupName="/aws/lambda/fp")["logStreams"]
+    return len(streams)
+
+
+def test_a_request_over_10_mb_is_413_before_any_function_runs(open_route):
+    assert post(open_route, b'{"inputs": "hello"}')[0] == 200
+    ran = invocations()
+    status, body = post(open_route, b'{"inputs": "' + b"x" * (10 * 1024 * 1024) + b'"}')
+    assert (status, body) == (413, {"message": "Request Entity Too Large"})
+    assert invocations() == ran
+
+
+def test_an_event_over_lambdas_6_mb_is_not_invoked(open_route):
+    status, body = post(open_route, b'{"inputs": "' + b"x" * (7 * 1024 * 1024) + b'"}')
+    assert (status, body) == (500, {"message": "Internal Server Error"})
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "text/plain"])
+def test_a_body_that_is_not_utf8_reaches_the_function_base64_encoded(open_route, content_type):
+    import base64
+
+    status, event = post(open_route, b'{"inputs": "caf\xe9"}', content_type)
+    assert status == 200, event
+    assert event["isBase64Encoded"] is True
+    assert base64.b64decode(event["body"]) == b'{"inputs": "caf\xe9"}'

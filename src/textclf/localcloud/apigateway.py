@@ -43,6 +43,16 @@ from textclf.localcloud import iam
 from textclf.localcloud.policy import Request, UnknownConditionKey, authorize
 
 PREFIX = "/_aws/execute-api/"
+# "Payload size: 10 MB" for HTTP APIs (API Gateway developer guide, "Quotas for configuring and
+# running an HTTP API", https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html):
+# a larger request is 413 {"message":"Request Entity Too Large"} and reaches no integration. A Lambda
+# integration then takes at most Lambda's synchronous payload, 6 MB ("Invocation payload (request
+# and response): 6 MB each for request and response (synchronous)", Lambda quotas,
+# https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html): an event over it is not
+# invoked, and the caller gets 500 {"message":"Internal Server Error"} (issue 27, R14B-40).
+MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
+MAX_LAMBDA_EVENT_BYTES = 6 * 1024 * 1024
+DRAIN_BYTES = 64 * 1024 * 1024  # what of a refused body is still read (and dropped) before closing
 DEFAULT_REGION = "us-east-1"  # of an unsigned request (the local cloud's region)
 TEXT_TYPES = ("text/", "application/json", "application/xml", "application/jsonlines")
 _FUNCTION_ARN = re.compile(r"arn:aws:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]+")
@@ -197,6 +207,11 @@ def _event(call: Call, api: Any, stage: str, route_key: str, principal: str, pat
     """The HTTP API payload format 2.0 event."""
     content_type = call.headers.get("Content-Type", call.headers.get("content-type", ""))
     text = content_type.lower().startswith(TEXT_TYPES) or not call.body
+    if text:
+        try:
+            call.body.decode("utf-8")
+        except UnicodeDecodeError:
+            text = False  # not UTF-8 whatever its type says: handed on base64-encoded, as binary is
     headers: dict[str, str] = {}
     for key, value in call.headers.items():
         lowered = key.lower()
@@ -280,6 +295,13 @@ def _integrate(call: Call, api: Any, route: Any, event: dict[str, Any], source_a
             file=sys.stderr,
         )
         call.integration_status = "403"
+        return _message(500, "Internal Server Error", call)
+    if len(json.dumps(event).encode("utf-8")) > MAX_LAMBDA_EVENT_BYTES:
+        print(
+            f"[local cloud] the event for {function.function_arn} is over Lambda's 6 MB: not invoked",
+            file=sys.stderr,
+        )
+        call.integration_status = "413"
         return _message(500, "Internal Server Error", call)
     started = time.perf_counter()
     outcome = lambdas.run_function(function, event, f"http://{call.host}")
@@ -410,11 +432,27 @@ def _write_access_log(call: Call, response_length: int) -> None:
 # --- the hook into the local cloud's HTTP server ---------------------------------------------------
 
 
+def _read_body(request: Any) -> tuple[bytes, bool]:
+    """The request's body, and whether it is over MAX_PAYLOAD_BYTES. A body over it is never held:
+    what follows the limit is read and dropped in pieces (up to DRAIN_BYTES), so that the client,
+    still sending, reads the 413 instead of a reset connection."""
+    body = request.stream.read(MAX_PAYLOAD_BYTES + 1)
+    if len(body) <= MAX_PAYLOAD_BYTES:
+        return body, False
+    drained = len(body)
+    while drained < DRAIN_BYTES:
+        piece = request.stream.read(1024 * 1024)
+        if not piece:
+            break
+        drained += len(piece)
+    return b"", True
+
+
 def _wsgi(environ: dict[str, Any], start_response: Any) -> list[bytes]:
     from werkzeug.wrappers import Request as WsgiRequest
 
     request = WsgiRequest(environ)
-    body = request.get_data()
+    body, too_large = _read_body(request)
     headers = {key: value for key, value in request.headers.items()}
     raw_uri = environ.get("RAW_URI") or environ.get("REQUEST_URI") or request.path
     scope = iam._credential_scope(headers)
@@ -430,7 +468,10 @@ def _wsgi(environ: dict[str, Any], start_response: Any) -> list[bytes]:
         host=request.host,
     )
     try:
-        status, response_headers, payload = handle(call, raw_uri)
+        if too_large:
+            status, response_headers, payload = _message(413, "Request Entity Too Large", call)
+        else:
+            status, response_headers, payload = handle(call, raw_uri)
     except Exception as error:  # a bug here must not look like the API's answer
         print(f"[local cloud] execute-api failed: {error!r}", file=sys.stderr)
         status, response_headers, payload = _message(500, "Internal Server Error", call)
@@ -442,6 +483,7 @@ def _wsgi(environ: dict[str, Any], start_response: Any) -> list[bytes]:
         401: "Unauthorized",
         403: "Forbidden",
         404: "Not Found",
+        413: "Request Entity Too Large",
         429: "Too Many Requests",
     }.get(status, "Status")
     start_response(f"{status} {reason}", list(response_headers.items()))
