@@ -741,7 +741,7 @@ def published_test_split(commit: str, aws: AwsParams, s3: Any = None) -> tuple[l
         try:
             row = json.loads(line)
             text, label = row["text"], row["predicted"]
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, RecursionError):
             raise ReleaseError(
                 f"{artifact.url(EVALUATED_NAME)} line {number}: not a JSON object with text and predicted; "
                 "publish the model again from its pull request"
@@ -919,7 +919,6 @@ def find_artifact(commit: str, aws: AwsParams, s3: Any = None) -> dict[str, Any]
 
     try:
         body = s3.get_object(Bucket=artifact.bucket, Key=artifact.key(MANIFEST_NAME))["Body"].read()
-        s3.head_object(Bucket=artifact.bucket, Key=artifact.key(MODEL_ARCHIVE))
     except (BotoCoreError, ClientError) as error:
         if not _missing(error):
             raise ReleaseError(f"cannot read {artifact.url(MANIFEST_NAME)}: {error}") from None
@@ -927,6 +926,19 @@ def find_artifact(commit: str, aws: AwsParams, s3: Any = None) -> dict[str, Any]
             f"no trained model for commit {artifact.commit}: {artifact.url(MANIFEST_NAME)} does not exist. "
             "The pr workflow publishes the model of a PR's head commit after its gate passed; release "
             "a commit whose PR run went green (workflow_dispatch with `commit`), or open a PR for it"
+        ) from None
+    try:
+        s3.head_object(Bucket=artifact.bucket, Key=artifact.key(MODEL_ARCHIVE))
+    except (BotoCoreError, ClientError) as error:
+        if not _missing(error):
+            raise ReleaseError(f"cannot read {artifact.url(MODEL_ARCHIVE)}: {error}") from None
+        # Publish writes the archive before its manifest, and models/ is write-once (storage.tf): a
+        # manifest without its archive is damage, not a commit that did not train.
+        raise ReleaseError(
+            f"{artifact.url(MODEL_ARCHIVE)} is missing although {artifact.url(MANIFEST_NAME)} was published "
+            "(models/ is write-once and nothing deletes it): the published model is damaged; find what "
+            "removed it (the bucket's versions, CloudTrail) before releasing this commit. "
+            "Nothing was released"
         ) from None
     try:
         manifest = json.loads(body)
@@ -1280,7 +1292,7 @@ def same_value(given: Any, stated: Any) -> bool:
     if isinstance(stated, bool | list | dict):
         try:
             return json.loads(given) == stated
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: arrays nested thousands deep
             return False
     if isinstance(stated, int | float):
         try:
@@ -1447,7 +1459,7 @@ def invoke_redeploy(
         attempts = int(item.get("attempts", {}).get("N", 0))
         result_attempt = int(item.get("result_attempt", {}).get("N", 0))
         if item.get("result") and result_attempt == attempts:
-            result = json.loads(item["result"]["S"])
+            result = _redeploy_result(item, table, release_id)
             if result.get("ok"):
                 return result
             if result.get("status") == "rejected" or attempts > retries:
@@ -1519,6 +1531,22 @@ def serving_model_url(sagemaker: Any, config_name: str) -> str | None:
     return container.get("ModelDataUrl")
 
 
+def _redeploy_result(item: dict[str, Any], table: str, release_id: str) -> dict[str, Any]:
+    """The result the redeploy Lambda wrote to the lock table: a JSON object, or a named error."""
+    raw = item["result"].get("S") if isinstance(item["result"], dict) else None
+    try:
+        result = json.loads(raw) if isinstance(raw, str) else None
+    except (ValueError, RecursionError):
+        result = None
+    if not isinstance(result, dict):
+        raise ReleaseError(
+            f"lock table {table} item result/{release_id}: its result is not the JSON object the redeploy "
+            f"Lambda writes ({str(raw)[:120]!r}); something else wrote the table. Check the endpoint "
+            "(make production-check) before releasing again"
+        )
+    return result
+
+
 def smoke_test(runtime: Any, endpoint: str, commit: str, text: str = SMOKE_TEXT) -> dict[str, Any]:
     """One real request to the endpoint: it must classify the text and name the released model."""
     response = runtime.invoke_endpoint(
@@ -1532,8 +1560,17 @@ def smoke_test(runtime: Any, endpoint: str, commit: str, text: str = SMOKE_TEXT)
         answer = json.loads(raw)
         prediction = answer["predictions"][0]
         label, score = str(prediction["label"]), float(prediction["score"])
-    except (ValueError, KeyError, IndexError, TypeError):
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError, RecursionError):
         raise ReleaseError(f"smoke request to {endpoint}: unexpected answer {raw[:300]!r}") from None
+    # The serving contract's score is the softmax probability of the label (docs/serving.md): a
+    # string, NaN, an infinity or a number outside [0, 1] is a broken model, which this request is for.
+    if isinstance(prediction["score"], bool | str) or not 0 <= score <= 1 or not label:
+        raise ReleaseError(
+            f"smoke request to {endpoint}: the answer's label {label!r:.60} and score "
+            f"{prediction['score']!r:.60} are not a label and a probability from 0 to 1 (the serving "
+            "contract, docs/serving.md): the model answers wrongly, so the champion and the production "
+            "record were not written; roll production back (a rollback pull request) and check the model"
+        )
     version = str(answer.get("model_version", ""))
     # The server reports the version the redeploy Lambda gave the model (the commit, maybe shortened).
     same = len(version) >= 7 and (commit.startswith(version) or version.startswith(commit))
