@@ -317,3 +317,26 @@ def test_assume_role_without_a_session_policy_still_works(probe_role):
         RoleArn=probe_role, RoleSessionName="plain", ExternalId="ext-1"
     )
     assert credentials["Credentials"]["AccessKeyId"]
+
+
+def test_a_trust_policy_with_an_invalid_principal_or_an_identity_policy_with_one_is_malformed(aws_env):
+    client = boto3.client("iam")
+    bad_trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": "nope"}, "Action": "sts:AssumeRole"}],
+    }
+    refused(
+        lambda: client.create_role(RoleName="r-nope", AssumeRolePolicyDocument=json.dumps(bad_trust)),
+        "MalformedPolicyDocument",
+        400,
+    )
+    client.create_role(RoleName="r-ok", AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST))
+    named = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "*"}],
+    }
+    for call in (
+        lambda: client.put_role_policy(RoleName="r-ok", PolicyName="p", PolicyDocument=json.dumps(named)),
+        lambda: client.create_policy(PolicyName="p", PolicyDocument=json.dumps(named)),
+    ):
+        assert "should not specify a principal" in refused(call, "MalformedPolicyDocument", 400)

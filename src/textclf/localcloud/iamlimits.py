@@ -23,6 +23,8 @@ import sys
 import urllib.parse
 from typing import Any
 
+from textclf.localcloud.s3policies import MalformedBucketPolicy, check_principal
+
 MANAGED_POLICY_CHARS = 6144
 ROLE_INLINE_CHARS = 10240
 USER_INLINE_CHARS = 2048
@@ -79,11 +81,29 @@ def _check_trust(document: Any) -> None:
     for statement in statements:
         if "Principal" not in statement and "NotPrincipal" not in statement:
             raise _malformed("Missing required field Principal")
+        try:  # the same Principal forms a resource policy takes (s3policies)
+            check_principal(statement.get("Principal", statement.get("NotPrincipal")))
+        except MalformedBucketPolicy as error:
+            raise _malformed(str(error)) from None
     size = policy_chars(text)
     if size > TRUST_POLICY_CHARS:
         raise _limit(
             f"Cannot exceed quota for ACLSizePerRole: {TRUST_POLICY_CHARS} (the trust policy has {size})"
         )
+
+
+def _check_identity(document: Any) -> None:
+    """An identity-based policy names no principal: "Policy document should not specify a
+    principal." (MalformedPolicyDocument; IAM User Guide, "IAM JSON policy elements: Principal":
+    "You cannot use the Principal element in an identity-based policy")."""
+    try:
+        parsed = json.loads(_text(document))
+    except (ValueError, RecursionError):
+        return  # moto's validator answers MalformedPolicyDocument for it
+    statements = parsed.get("Statement") if isinstance(parsed, dict) else None
+    for statement in statements if isinstance(statements, list) else [statements]:
+        if isinstance(statement, dict) and ("Principal" in statement or "NotPrincipal" in statement):
+            raise _malformed("Policy document should not specify a principal.")
 
 
 def _check_role_fields(name: str | None, path: str | None, description: str | None, session: Any) -> None:
@@ -124,6 +144,7 @@ def _checked_inline(original: Any, getter: str, kind: str, limit: int) -> Any:
     """PutRolePolicy / PutUserPolicy: the entity's inline policies together within `limit`."""
 
     def put_policy(self: Any, name: str, policy_name: str, policy_json: str) -> None:
+        _check_identity(policy_json)
         total = _inline_total(getattr(self, getter)(name), policy_name, policy_json)
         if total > limit:
             raise _limit(
@@ -163,6 +184,7 @@ def install() -> None:
     create_policy = IAMBackend.create_policy
 
     def checked_create_policy(self: Any, description: str, path: str, policy_document: str, *a, **k):
+        _check_identity(policy_document)
         size = policy_chars(policy_document)
         if size > MANAGED_POLICY_CHARS:
             raise _limit(
@@ -173,6 +195,7 @@ def install() -> None:
     create_version = IAMBackend.create_policy_version
 
     def checked_create_version(self: Any, policy_arn: str, policy_document: str, set_as_default: bool):
+        _check_identity(policy_document)
         size = policy_chars(policy_document)
         if size > MANAGED_POLICY_CHARS:
             raise _limit(

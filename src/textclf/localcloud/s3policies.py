@@ -164,7 +164,7 @@ def _check_resource(resource: str, bucket: str) -> None:
     )
 
 
-def _check_principal(principal: Any) -> None:
+def check_principal(principal: Any) -> None:
     if principal == "*":
         return
     if not isinstance(principal, dict) or not principal:
@@ -184,6 +184,9 @@ def _check_principal(principal: Any) -> None:
             }[kind]
             if not ok:
                 raise MalformedBucketPolicy(f'Invalid principal in policy: "{kind}": "{value}"')
+
+
+_check_principal = check_principal  # the name kmspolicies imports
 
 
 def _check_condition(condition: Any) -> None:
@@ -220,7 +223,7 @@ def _check_statement(statement: Any, bucket: str) -> None:
             raise MalformedBucketPolicy(f"A statement has both {one} and {other}")
         if one not in statement and other not in statement:
             raise MalformedBucketPolicy(f"Missing required field {one}")
-    _check_principal(statement.get("Principal", statement.get("NotPrincipal")))
+    check_principal(statement.get("Principal", statement.get("NotPrincipal")))
     for action in _strings(statement, "Action" if "Action" in statement else "NotAction"):
         _check_action(action)
     for resource in _strings(statement, "Resource" if "Resource" in statement else "NotResource"):
