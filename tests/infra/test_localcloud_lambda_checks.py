@@ -90,6 +90,7 @@ def create(function, **changes):
         ({"FunctionName": "bad name!"}, "ValidationException"),
         ({"FunctionName": "f" * 65}, "ValidationException"),
         ({"Code": {"ZipFile": b"not a zip"}}, "InvalidParameterValueException"),
+        ({"Handler": "../../x y"}, "ValidationException"),
     ],
 )
 def test_create_function_refuses_what_lambda_refuses_and_creates_nothing(function, changes, error):

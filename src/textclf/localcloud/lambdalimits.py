@@ -3,7 +3,8 @@
 CreateFunction and UpdateFunctionConfiguration / UpdateFunctionCode (Lambda API reference,
 CreateFunction, https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html; Lambda
 quotas, https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html):
-- FunctionName: the API's pattern, a plain name at most 64 characters ([a-zA-Z0-9-_]+);
+- FunctionName: the API's pattern, a plain name at most 64 characters ([a-zA-Z0-9-_]+); Handler
+  "Maximum length of 128. Pattern: [^\\s]+";
   Runtime: one of the API's Runtime values (botocore's model of it): ValidationException;
 - Timeout 1 to 900 seconds ("Function timeout: 900 seconds (15 minutes)"), MemorySize 128 to
   10,240 MB ("Function memory allocation: 128 MB to 10,240 MB"): InvalidParameterValueException
@@ -91,6 +92,13 @@ def configuration_problems(config: dict[str, Any]) -> tuple[str, str] | None:
             "ValidationException",
             f"1 validation error detected: Value '{runtime}' at 'runtime' failed to satisfy constraint: "
             f"Member must satisfy enum value set: [{', '.join(_shape('Runtime')['enum'])}]",
+        )
+    handler = config.get("Handler")
+    if handler is not None and not re.fullmatch(r"[^\s]{1,128}", str(handler)):
+        return (
+            "ValidationException",
+            f"1 validation error detected: Value '{str(handler)[:100]}' at 'handler' failed to satisfy "
+            "constraint: Member must satisfy regular expression pattern: [^\\s]+ (at most 128 characters)",
         )
     timeout = config.get("Timeout")
     if timeout is not None and not (isinstance(timeout, int) and 1 <= timeout <= MAX_TIMEOUT_SECONDS):
