@@ -46,6 +46,13 @@ def test_bucket_settings_outside_s3s_values_are_refused(s3):
         "InvalidArgument",
     )
     assert "'Days' for Expiration action must be a positive integer" in message
+    switched_on = rule | {"Status": "On", "Expiration": {"Days": 1}}
+    refused(
+        lambda: s3.put_bucket_lifecycle_configuration(
+            Bucket=BUCKET, LifecycleConfiguration={"Rules": [switched_on]}
+        ),
+        "MalformedXML",
+    )
     with pytest.raises(ClientError):
         s3.get_bucket_lifecycle_configuration(Bucket=BUCKET)
 

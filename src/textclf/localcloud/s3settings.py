@@ -73,6 +73,12 @@ def lifecycle_problem(rules: Any) -> Exception | None:
     for rule in rules if isinstance(rules, list) else [rules]:
         if not isinstance(rule, dict):
             continue
+        if rule.get("Status") not in ("Enabled", "Disabled"):
+            # LifecycleRule Status "Valid Values: Enabled | Disabled" (S3 API reference, LifecycleRule,
+            # https://docs.aws.amazon.com/AmazonS3/latest/API/API_LifecycleRule.html)
+            return _malformed(
+                f"rule {rule.get('ID')!r}: Status {rule.get('Status')!r} is not Enabled or Disabled"
+            )
         for element, field, action in DAY_FIELDS:
             block = rule.get(element)
             if not isinstance(block, dict) or block.get(field) is None:
