@@ -35,6 +35,7 @@ EXTENSIONS = (
     "textclf.localcloud.snssqschecks",
     "textclf.localcloud.infra",
     "textclf.localcloud.ecschecks",
+    "textclf.localcloud.ecrchecks",
     "textclf.localcloud.lambdas",
     "textclf.localcloud.lambdalimits",
     "textclf.localcloud.metricfilters",
