@@ -74,3 +74,23 @@ def test_the_redeploy_locks_conditional_write_still_works(ddb):
     with pytest.raises(ClientError) as caught:
         ddb.put_item(TableName="tbl", Item=KEY, ConditionExpression="attribute_not_exists(k)")
     assert caught.value.response["Error"]["Code"] == "ConditionalCheckFailedException"
+
+
+def test_an_update_naming_an_undefined_name_is_a_validation_error(ddb):
+    ddb.put_item(TableName="tbl", Item=KEY)
+    message = invalid(
+        lambda: ddb.update_item(
+            TableName="tbl",
+            Key=KEY,
+            UpdateExpression="SET #x = :v",
+            ExpressionAttributeValues={":v": {"S": "x"}},
+        )
+    )
+    assert "Invalid UpdateExpression" in message and "#x" in message
+    assert ddb.get_item(TableName="tbl", Key=KEY)["Item"] == KEY
+
+
+def test_a_key_of_the_wrong_type_or_shape_does_not_match_the_schema(ddb):
+    for key in ({"k": {"N": "1"}}, {"k": {"S": "e"}, "other": {"S": "x"}}, {"other": {"S": "x"}}):
+        assert "does not match the schema" in invalid(lambda key=key: ddb.get_item(TableName="tbl", Key=key))
+        invalid(lambda key=key: ddb.delete_item(TableName="tbl", Key=key))

@@ -95,10 +95,62 @@ def _checked_projection(original: Any) -> Any:
     return check_projection_expression
 
 
+def key_problem(table: Any, keys: dict[str, Any]) -> str | None:
+    """Why DynamoDB refuses `keys` for `table`'s key schema: an attribute missing, one more, or one
+    of another type ("The provided key element does not match the schema", ValidationException,
+    GetItem/DeleteItem API reference, Key)."""
+    wanted = {table.hash_key_attr: table.hash_key_type}
+    if getattr(table, "range_key_attr", None):
+        wanted[table.range_key_attr] = table.range_key_type
+    if not isinstance(keys, dict) or set(keys) != set(wanted):
+        return "The provided key element does not match the schema"
+    for name, kind in wanted.items():
+        value = keys[name]
+        if not isinstance(value, dict) or list(value) != [kind]:
+            given = ", ".join(value) if isinstance(value, dict) else type(value).__name__
+            return (
+                f"The provided key element does not match the schema (key {name}: expected type {kind}, "
+                f"given {given})"
+            )
+    return None
+
+
+def _checked_keys(original: Any) -> Any:
+    def get_keys_value(self: Any, table: Any, keys: dict[str, Any]) -> Any:
+        problem = key_problem(table, keys)
+        if problem:
+            from moto.dynamodb.exceptions import MockValidationException
+
+            raise MockValidationException(problem)
+        return original(self, table, keys)
+
+    get_keys_value.__wrapped__ = original  # type: ignore[attr-defined]
+    return get_keys_value
+
+
+def _checked_update_validation(original: Any) -> Any:
+    """UpdateExpression: moto's validators raised KeyError for a `#name` or `:value` the request
+    does not define (`SET #x = :v` without ExpressionAttributeNames was an HTML 500)."""
+
+    def validate(self: Any) -> Any:
+        try:
+            return original(self)
+        except KeyError as error:
+            raise _refusal("UpdateExpression", error) from None
+
+    validate.__wrapped__ = original  # type: ignore[attr-defined]
+    return validate
+
+
 def install() -> None:
     import moto.dynamodb.models as models
     import moto.dynamodb.models.table as table
     import moto.dynamodb.responses as responses
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.parsing.validators import Validator
+
+    DynamoDBBackend.get_keys_value = _checked_keys(DynamoDBBackend.get_keys_value)
+    Validator.validate = _checked_update_validation(Validator.validate)
 
     models.get_filter_expression = _checked_expression(models.get_filter_expression)
     table.get_filter_expression = _checked_expression(table.get_filter_expression)
