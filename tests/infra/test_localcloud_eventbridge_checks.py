@@ -75,3 +75,37 @@ def test_a_sixth_target_is_limit_exceeded(events):
         Rule="r11", Targets=[{"Id": "t0", "Arn": FUNCTION, "Input": '{"again": 1}'}]
     )  # replaces t0
     assert len(events.list_targets_by_rule(Rule="r11")["Targets"]) == 5
+
+
+def connection(events, name: str = "c1", kind: str = "API_KEY"):
+    return events.create_connection(
+        Name=name,
+        AuthorizationType=kind,
+        AuthParameters={"ApiKeyAuthParameters": {"ApiKeyName": "k", "ApiKeyValue": "v"}},
+    )
+
+
+def test_connections_and_api_destinations_eventbridge_refuses_are_refused(events):
+    arn = connection(events)["ConnectionArn"]
+    refused(lambda: connection(events), "ResourceAlreadyExistsException")
+    refused(lambda: connection(events, name="bad name!"))
+    refused(lambda: connection(events, name="c2", kind="MAGIC"))
+    destination = {
+        "Name": "d1",
+        "ConnectionArn": arn,
+        "InvocationEndpoint": "https://example.com/x",
+        "HttpMethod": "POST",
+    }
+    refused(
+        lambda: events.create_api_destination(
+            **(destination | {"InvocationEndpoint": "http://example.com/x"})
+        )
+    )
+    refused(lambda: events.create_api_destination(**(destination | {"HttpMethod": "FETCH"})))
+    refused(
+        lambda: events.create_api_destination(**(destination | {"ConnectionArn": arn.replace("c1", "nope")})),
+        "ResourceNotFoundException",
+    )
+    events.create_api_destination(**destination)
+    refused(lambda: events.update_api_destination(Name="d1", InvocationEndpoint="http://example.com/y"))
+    assert events.describe_api_destination(Name="d1")["InvocationEndpoint"] == "https://example.com/x"

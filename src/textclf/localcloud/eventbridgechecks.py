@@ -143,6 +143,124 @@ def target_problem(target: dict[str, Any]) -> str | None:
     return None
 
 
+# CreateConnection / CreateApiDestination and their updates (EventBridge API reference,
+# https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_CreateConnection.html,
+# API_CreateApiDestination.html): Name as a rule's (ValidationException), unique
+# (ResourceAlreadyExistsException); AuthorizationType BASIC | OAUTH_CLIENT_CREDENTIALS | API_KEY;
+# InvocationEndpoint "must use HTTPS"; HttpMethod POST | GET | HEAD | OPTIONS | PUT | PATCH | DELETE;
+# InvocationRateLimitPerSecond at least 1; ConnectionArn an existing connection (ResourceNotFoundException).
+# eventdelivery.py sends the connection's credentials to that endpoint: an http:// one leaked them.
+AUTHORIZATION_TYPES = ("BASIC", "OAUTH_CLIENT_CREDENTIALS", "API_KEY")
+HTTP_METHODS = ("POST", "GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE")
+
+
+def _name_error(name: Any) -> Exception:
+    return _error(
+        "ValidationException",
+        f"1 validation error detected: Value '{str(name)[:100]}' at 'name' failed to satisfy constraint: "
+        f"{PATTERN_RULE}",
+    )
+
+
+def _authorization_error(kind: Any) -> Exception:
+    return _error(
+        "ValidationException",
+        f"AuthorizationType {str(kind)[:30]!r} is not one of {', '.join(AUTHORIZATION_TYPES)}",
+    )
+
+
+def destination_problem(backend: Any, updates: dict[str, Any]) -> Exception | None:
+    endpoint = updates.get("invocation_endpoint")
+    if endpoint is not None and not str(endpoint).startswith("https://"):
+        return _error(
+            "ValidationException", f"InvocationEndpoint {str(endpoint)[:200]!r} must use HTTPS (https://)"
+        )
+    method = updates.get("http_method")
+    if method is not None and method not in HTTP_METHODS:
+        return _error(
+            "ValidationException", f"HttpMethod {str(method)[:20]!r} is not one of {', '.join(HTTP_METHODS)}"
+        )
+    rate = updates.get("invocation_rate_limit_per_second")
+    if rate is not None and not (str(rate).isdigit() and int(rate) >= 1):
+        return _error("ValidationException", f"InvocationRateLimitPerSecond {rate!r} must be at least 1")
+    arn = updates.get("connection_arn")
+    if arn is not None and not any(c.arn == arn for c in backend.connections.values()):
+        return _error("ResourceNotFoundException", f"Connection {str(arn)[:200]} does not exist.")
+    return None
+
+
+def _checked_connections(backend_cls: Any) -> None:
+    create_connection = backend_cls.create_connection
+
+    def checked_create_connection(
+        self: Any, name: str, description: str, authorization_type: str, auth_parameters: Any
+    ) -> Any:
+        if not NAME.fullmatch(str(name or "")):
+            raise _name_error(name)
+        if name in self.connections:
+            raise _error("ResourceAlreadyExistsException", f"Connection {name} already exists.")
+        if authorization_type not in AUTHORIZATION_TYPES:
+            raise _authorization_error(authorization_type)
+        return create_connection(self, name, description, authorization_type, auth_parameters)
+
+    update_connection = backend_cls.update_connection
+
+    def checked_update_connection(self: Any, name: str, **kwargs: Any) -> Any:
+        kind = kwargs.get("authorization_type")
+        if kind is not None and kind not in AUTHORIZATION_TYPES:
+            raise _authorization_error(kind)
+        return update_connection(self, name, **kwargs)
+
+    create_destination = backend_cls.create_api_destination
+
+    def checked_create_api_destination(
+        self: Any,
+        name: str,
+        description: str,
+        connection_arn: str,
+        invocation_endpoint: str,
+        invocation_rate_limit_per_second: str,
+        http_method: str,
+    ) -> Any:
+        if not NAME.fullmatch(str(name or "")):
+            raise _name_error(name)
+        if name in self.destinations:
+            raise _error("ResourceAlreadyExistsException", f"An api-destination {name} already exists.")
+        problem = destination_problem(
+            self,
+            {
+                "invocation_endpoint": invocation_endpoint,
+                "http_method": http_method,
+                "invocation_rate_limit_per_second": invocation_rate_limit_per_second,
+                "connection_arn": connection_arn,
+            },
+        )
+        if problem:
+            raise problem
+        return create_destination(
+            self,
+            name,
+            description,
+            connection_arn,
+            invocation_endpoint,
+            invocation_rate_limit_per_second,
+            http_method,
+        )
+
+    update_destination = backend_cls.update_api_destination
+
+    def checked_update_api_destination(self: Any, name: str, **kwargs: Any) -> Any:
+        problem = destination_problem(self, kwargs)
+        if problem:
+            raise problem
+        return update_destination(self, name, **kwargs)
+
+    backend_cls.create_connection = checked_create_connection
+    backend_cls.update_connection = checked_update_connection
+    backend_cls.create_api_destination = checked_create_api_destination
+    backend_cls.update_api_destination = checked_update_api_destination
+
+
 def install() -> None:
     from moto.events.models import EventsBackend
 
@@ -188,3 +306,4 @@ def install() -> None:
 
     EventsBackend.put_rule = checked_put_rule
     EventsBackend.put_targets = checked_put_targets
+    _checked_connections(EventsBackend)
