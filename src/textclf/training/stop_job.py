@@ -387,6 +387,11 @@ def _stop(sagemaker: Any, job_name: str) -> tuple[str, str | None]:
 # environment are set here, not by the request.
 
 ACTIONS = ("start", "publish")
+# What each request holds (textclf.training.sagemaker sends them so): nothing else is taken.
+ACTION_KEYS = {
+    "start": frozenset({"action", "token", "merge_commit", "job"}),
+    "publish": frozenset({"action", "token", "merge_commit", "job_name", "files"}),
+}
 GIT_SHA = re.compile(r"[0-9a-f]{40}")
 DATASET_MD5 = re.compile(r"[0-9a-f]{32}\.dir")
 SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -1025,6 +1030,12 @@ def run_action(event: dict, function_name: str, now: float) -> dict[str, Any]:
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
+        unknown = sorted(map(str, set(event) - ACTION_KEYS[action]))
+        if unknown:  # ignored, it would be a setting silently not applied
+            raise Refused(
+                f"the {action} request holds {', '.join(map(_shown, unknown))}, which the function does not "
+                f"take: send exactly {', '.join(sorted(ACTION_KEYS[action]))}"
+            )
         run = verified_run(event, function_name, now)
         answer = start_job(event, run) if action == "start" else publish_job(event, run)
     except Refused as refusal:
