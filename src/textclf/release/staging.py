@@ -284,6 +284,18 @@ def check(
         problems.append(
             f"{summary['burst']['errors_5xx']} of {settings.burst_requests} burst requests got a 5xx"
         )
+    refused = {code: n for code, n in summary["burst"]["statuses"].items() if 400 <= int(code) < 500}
+    if refused:
+        # A throttled request is a 400 ThrottlingException (InvokeEndpoint, Errors) or a 429: the
+        # endpoint takes fewer concurrent requests than its callers send, which production's callers
+        # and the API front door would meet as refusals.
+        problems.append(
+            f"{sum(refused.values())} of {settings.burst_requests} burst requests were refused (answers by "
+            f"status: {refused}): every request must be answered 200; a 400 ThrottlingException or a 429 "
+            "means the endpoint takes fewer concurrent requests than deploy.staging.burst_concurrency "
+            f"({settings.burst_concurrency}): raise its max_concurrency (deploy.serverless.max_concurrency "
+            "or the environment's serverless_max_concurrency)"
+        )
     if summary["burst"]["no_answer"]:
         problems.append(
             f"{summary['burst']['no_answer']} of {settings.burst_requests} burst requests got no answer "
