@@ -219,3 +219,41 @@ def test_a_body_that_is_not_utf8_reaches_the_function_base64_encoded(open_route,
     assert status == 200, event
     assert event["isBase64Encoded"] is True
     assert base64.b64decode(event["body"]) == b'{"inputs": "caf\xe9"}'
+
+
+def test_update_stage_changes_what_it_is_given_as_create_stage_checks_it(api):
+    """moto had no UpdateStage (an HTML 500): a second apply changing api.tf's throttling failed here."""
+    gateway, api_id, _ = api
+    gateway.create_stage(
+        ApiId=api_id, StageName="$default", RouteSettings={"POST /a": {"ThrottlingBurstLimit": 1}}
+    )
+    gateway.update_stage(
+        ApiId=api_id,
+        StageName="$default",
+        DefaultRouteSettings={"ThrottlingBurstLimit": 5, "ThrottlingRateLimit": 1.0},
+        RouteSettings={"POST /b": {"ThrottlingBurstLimit": 2}},
+    )
+    stage = gateway.get_stage(ApiId=api_id, StageName="$default")
+    assert stage["DefaultRouteSettings"] == {"ThrottlingBurstLimit": 5, "ThrottlingRateLimit": 1.0}
+    assert stage["RouteSettings"] == {
+        "POST /a": {"ThrottlingBurstLimit": 1},
+        "POST /b": {"ThrottlingBurstLimit": 2},
+    }
+    for change in (
+        {"DefaultRouteSettings": {"ThrottlingBurstLimit": -5}},
+        {"AccessLogSettings": {"DestinationArn": LOG_GROUP, "Format": "no context vars"}},
+    ):
+        refused(
+            lambda change=change: gateway.update_stage(ApiId=api_id, StageName="$default", **change),
+            "BadRequestException",
+            400,
+        )
+    assert (
+        gateway.get_stage(ApiId=api_id, StageName="$default")["DefaultRouteSettings"]["ThrottlingBurstLimit"]
+        == 5
+    )
+    refused(
+        lambda: gateway.update_stage(ApiId=api_id, StageName="absent", Description="x"),
+        "NotFoundException",
+        404,
+    )
