@@ -340,3 +340,46 @@ def test_a_trust_policy_with_an_invalid_principal_or_an_identity_policy_with_one
         lambda: client.create_policy(PolicyName="p", PolicyDocument=json.dumps(named)),
     ):
         assert "should not specify a principal" in refused(call, "MalformedPolicyDocument", 400)
+
+
+def test_a_trust_policy_naming_the_account_delegates_to_identity_policies(aws_env):
+    """The account (its root ARN or id) in a trust policy lets the account's principals whose identity
+    policies allow sts:AssumeRole assume the role (tester B, round 14, Minor)."""
+    client = boto3.client("iam")
+    for name, principal in (("r-root", f"arn:aws:iam::{iam.ACCOUNT}:root"), ("r-account", iam.ACCOUNT)):
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": {"AWS": principal}, "Action": "sts:AssumeRole"}],
+        }
+        arn = client.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+        assert boto3.client("sts").assume_role(RoleArn=arn, RoleSessionName="admin")["Credentials"]
+    # A role of the account without an identity policy allowing it is still refused.
+    lister = client.create_role(
+        RoleName="r-none",
+        AssumeRolePolicyDocument=json.dumps(
+            LAMBDA_TRUST
+            | {
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"AWS": f"arn:aws:iam::{iam.ACCOUNT}:root"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ]
+            }
+        ),
+    )
+    session = boto3.client("sts").assume_role(RoleArn=lister["Role"]["Arn"], RoleSessionName="ss")[
+        "Credentials"
+    ]
+    as_role = boto3.client(
+        "sts",
+        aws_access_key_id=session["AccessKeyId"],
+        aws_secret_access_key=session["SecretAccessKey"],
+        aws_session_token=session["SessionToken"],
+    )
+    refused(
+        lambda: as_role.assume_role(RoleArn=f"arn:aws:iam::{iam.ACCOUNT}:role/r-root", RoleSessionName="ss"),
+        "AccessDenied",
+        403,
+    )

@@ -1318,6 +1318,13 @@ def _check_trust(
         # A trust policy IAM would have refused (iamlimits checks them at CreateRole now), or a
         # condition key the local cloud cannot evaluate: refused, not guessed.
         verdict = Verdict(False, f"because its trust policy cannot be evaluated ({error})")
+        trust = None
+    if not verdict.allowed and trust is not None and _delegated_to_identity(request, trust, verdict):
+        # The caller's identity-based policies allow sts:AssumeRole on the role: _authorize_normal
+        # checked that before this trust check.
+        verdict = Verdict(
+            True, "the trust policy names the account, which delegates to its identity policies"
+        )
     if not verdict.allowed:
         _deny(
             response,
@@ -1437,6 +1444,31 @@ def _duration(value: Any) -> int:
         return int(value or 3600)
     except (TypeError, ValueError):
         return 0
+
+
+def _delegated_to_identity(request: Request, trust: dict[str, Any], verdict: Verdict) -> bool:
+    """A trust policy that names the account (its id or root ARN) lets the account's own users and
+    roles assume the role when their identity-based policies allow sts:AssumeRole on it ("AWS JSON
+    policy elements: Principal", AWS account principals: the account "delegates authority to the
+    account's administrator", https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html),
+    unless the trust policy denies the caller explicitly. Only for sts:AssumeRole by a principal of
+    this account (a web identity is no account principal)."""
+    in_account = request.principal.startswith(
+        (f"arn:{PARTITION}:iam::{ACCOUNT}:", f"arn:{PARTITION}:sts::{ACCOUNT}:assumed-role/")
+    )
+    if request.action != "sts:AssumeRole" or not in_account or "explicit deny" in verdict.reason:
+        return False
+    root = Request(
+        f"arn:{PARTITION}:iam::{ACCOUNT}:root",
+        request.action,
+        request.resource,
+        request.context,
+        request.known_keys,
+    )
+    try:
+        return authorize(root, ACCOUNT, [], None, trust, "trust policy").allowed
+    except UnknownConditionKey:
+        return False
 
 
 def _assume_with_web_identity(original):
