@@ -383,3 +383,38 @@ def test_a_trust_policy_naming_the_account_delegates_to_identity_policies(aws_en
         "AccessDenied",
         403,
     )
+
+
+@pytest.mark.parametrize(
+    "ghost", [f"arn:aws:iam::{iam.ACCOUNT}:role/does-not-exist", f"arn:aws:iam::{iam.ACCOUNT}:user/ghost"]
+)
+def test_a_policy_naming_a_role_or_user_that_does_not_exist_is_refused(s3, ghost):
+    """AWS resolves a role or user principal when the policy is saved (R14B-42)."""
+    grant = statement(Effect="Allow", Principal={"AWS": ghost}, Action="s3:GetObject", Resource=f"{ARN}/*")
+    assert "Invalid principal" in refused(
+        lambda: s3.put_bucket_policy(Bucket=BUCKET, Policy=policy(grant)), "MalformedPolicy", 400
+    )
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": ghost}, "Action": "sts:AssumeRole"}],
+    }
+    client = boto3.client("iam")
+    refused(
+        lambda: client.create_role(RoleName="tr1", AssumeRolePolicyDocument=json.dumps(trust)),
+        "MalformedPolicyDocument",
+        400,
+    )
+    kms = boto3.client("kms")
+    key_policy = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": ghost}, "Action": "kms:*", "Resource": "*"}],
+    }
+    refused(
+        lambda: kms.create_key(Policy=json.dumps(key_policy), BypassPolicyLockoutSafetyCheck=True),
+        "MalformedPolicyDocumentException",
+        400,
+    )
+    # Once the role exists, the same policies are taken.
+    client.create_role(RoleName="does-not-exist", AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST))
+    client.create_user(UserName="ghost")
+    s3.put_bucket_policy(Bucket=BUCKET, Policy=policy(grant))

@@ -184,6 +184,37 @@ def check_principal(principal: Any) -> None:
             }[kind]
             if not ok:
                 raise MalformedBucketPolicy(f'Invalid principal in policy: "{kind}": "{value}"')
+            if kind == "AWS" and not _identity_exists(value):
+                raise MalformedBucketPolicy(
+                    f'Invalid principal in policy: "AWS": "{value}" '
+                    "(no such IAM role or user in this account)"
+                )
+
+
+# AWS resolves an IAM role or user ARN in a policy's Principal to the entity's unique ID when the
+# policy is saved, so one that does not exist makes the policy invalid ("Invalid principal in policy":
+# IAM User Guide, "AWS JSON policy elements: Principal", IAM role principals,
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html; AWS
+# Knowledge Center, s3-invalid-principal-in-policy-error: "confirm that the user or role wasn't
+# deleted"). Checked for this account's roles and users (the local cloud holds one account); a
+# Terraform configuration that writes a policy before the role it names passed here and failed on
+# AWS (issue 27, R14B-42). Bucket policies, trust policies (iamlimits) and key policies
+# (kmspolicies) all go through check_principal.
+LOCAL_IDENTITY = re.compile(r"arn:aws:iam::(\d{12}):(role|user)/(?:.*/)?([^/]+)")
+
+
+def _identity_exists(value: str) -> bool:
+    found = LOCAL_IDENTITY.fullmatch(value)
+    if found is None:
+        return True  # an account, "*", a session or another form: nothing to resolve
+    from textclf.localcloud import iam
+
+    if found.group(1) != iam.ACCOUNT:
+        return True  # another account: the local cloud cannot know its roles
+    backend = iam._iam()
+    if found.group(2) == "user":
+        return found.group(3) in backend.users
+    return any(role.name == found.group(3) for role in backend.roles.values())
 
 
 _check_principal = check_principal  # the name kmspolicies imports
