@@ -20,6 +20,18 @@ _CONTROL = re.compile(r"[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\u200b\ufef
 _SHOWS_NOTHING = frozenset({"Cc", "Cf", "Mn", "Me", "Zs", "Zl", "Zp"})
 
 
+# A UTF-16 surrogate on its own: JSON's `\\ud800` decodes to one, and no tokenizer or UTF-8 writer
+# takes it (searched by a regular expression: a data set's worth of characters in C).
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def lone_surrogate(value: str) -> str | None:
+    """The first lone surrogate in `value`, or None: prepare refuses one in a raw row, train and
+    evaluate in a prepared split (a tokenizer's TypeError, datasets' UnicodeEncodeError: R14A-9)."""
+    found = _SURROGATE.search(value)
+    return found.group(0) if found else None
+
+
 def normalise(text: str) -> str:
     """One canonical form per message: NFC unicode, no control characters, single spaces; and ""
     for a text with nothing visible in it (a lone U+200D was classified by the server and kept as a

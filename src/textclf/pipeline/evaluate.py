@@ -50,6 +50,7 @@ from textclf.serving.inference import (
     not_regular,
     softmax,
 )
+from textclf.text import lone_surrogate
 from textclf.verdict import judge
 
 EVAL_METRICS_FILE = Path("metrics/eval.json")
@@ -98,8 +99,12 @@ def iter_test_split(path: Path) -> Iterator[tuple[str, str]]:
             if not line.strip():
                 continue
             try:
-                row = json.loads(line)
+                row = json.loads(line, object_pairs_hook=atomic.unique_keys)
                 text, label = row["text"], row["label"]
+            except atomic.DuplicateKey as duplicate:  # JSON's last-wins would pick one silently
+                raise EvaluateError(
+                    f"{path}: line {number}: key {duplicate.key!r} is given twice; rerun the prepare stage"
+                ) from None
             except (ValueError, KeyError, TypeError, RecursionError) as error:
                 raise EvaluateError(
                     f'{path}: line {number} is not a {{"text": ..., "label": ...}} object ({error!r}); '
@@ -109,6 +114,12 @@ def iter_test_split(path: Path) -> Iterator[tuple[str, str]]:
                 raise EvaluateError(
                     f"{path}: line {number}: text and label must be strings, got "
                     f"{type(text).__name__} and {type(label).__name__}; rerun the prepare stage"
+                )
+            if (bad := lone_surrogate(text) or lone_surrogate(label)) is not None:
+                # The tokenizer's TypeError otherwise (R14A-9); prepare refuses it in a raw row.
+                raise EvaluateError(
+                    f"{path}: line {number}: holds a lone surrogate (U+{ord(bad):04X}), which is no "
+                    "character; rerun the prepare stage"
                 )
             yield text, label
 

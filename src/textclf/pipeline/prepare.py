@@ -51,7 +51,7 @@ from textclf.config import (
     written_folder,
 )
 from textclf.interrupt import sigterm_as_interrupt
-from textclf.text import character_name, composed_twins, normalise
+from textclf.text import character_name, composed_twins, lone_surrogate, normalise
 
 SUMMARY_FILE = Path("metrics/data.json")
 SPLITS = ("train", "validation", "test")
@@ -671,16 +671,6 @@ def _is_empty(label: object) -> bool:
     )
 
 
-# A UTF-16 surrogate on its own: JSON's `\\ud800` decodes to one, and no tokenizer or UTF-8 writer
-# takes it (searched by a regular expression: a data set's worth of characters in C).
-SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _lone_surrogate(value: str) -> str | None:
-    found = SURROGATE.search(value)
-    return found.group(0) if found else None
-
-
 def _check_label_characters(label: str, where: str, params: DataParams) -> None:
     """A label becomes a class name in labels.json, the summary, the report and the PR comment:
     control characters (an ESC sequence recolours a terminal), invisible format characters and
@@ -720,7 +710,7 @@ def iter_rows(
                     _check_label_characters(shown, _row_name(path, index, line), params)
                     checked_labels.add(shown)
                 for column, value in ((params.text_column, text), (params.label_column, shown)):
-                    if (bad := _lone_surrogate(value)) is not None:
+                    if (bad := lone_surrogate(value)) is not None:
                         where = _row_name(path, index, line)
                         raise DataError(
                             f"{where}: column {column!r} holds a lone surrogate (U+{ord(bad):04X}), "

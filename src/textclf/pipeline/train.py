@@ -39,6 +39,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from textclf import atomic, interrupt
 from textclf.config import ModelParams, Params, ServeParams, TrainParams
 from textclf.serving.inference import CHARS_PER_TOKEN, is_label_list, not_regular
+from textclf.text import lone_surrogate
 
 MODEL_DIR = Path("models/model")
 CHECKPOINT_ROOT = Path("work/checkpoints")
@@ -207,7 +208,11 @@ def _read_split(folder: Path, name: str, labels: list[str] | None = None) -> lis
 
 def _row(line: str, where: str, labels: list[str] | None) -> dict:
     try:
-        row = json.loads(line)
+        row = json.loads(line, object_pairs_hook=atomic.unique_keys)
+    except atomic.DuplicateKey as duplicate:  # JSON's last-wins would pick one silently
+        raise PreparedDataError(
+            f"{where}: key {duplicate.key!r} is given twice; run the prepare stage again"
+        ) from None
     except (ValueError, RecursionError):
         raise PreparedDataError(f"{where}: not a JSON object; run the prepare stage again") from None
     if (
@@ -217,6 +222,12 @@ def _row(line: str, where: str, labels: list[str] | None) -> dict:
     ):
         raise PreparedDataError(
             f'{where}: expected {{"text": "...", "label": "..."}} with two strings; run prepare again'
+        )
+    if (bad := lone_surrogate(row["text"]) or lone_surrogate(row["label"])) is not None:
+        # datasets' UnicodeEncodeError, a traceback, once training had started (R14A-9).
+        raise PreparedDataError(
+            f"{where}: holds a lone surrogate (U+{ord(bad):04X}), which is no character; run the prepare "
+            "stage again"
         )
     if labels is not None and row["label"] not in labels:
         raise PreparedDataError(
