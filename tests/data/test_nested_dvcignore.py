@@ -131,3 +131,21 @@ def test_a_folder_named_dvcignore_the_patterns_above_hide_is_left_out_as_dvc_lea
 
     assert read_by_prepare() == {"a.csv", "x.tmp.csv"}
     assert dvc_versions(project) == {"a.csv", "x.tmp.csv"}
+
+
+def test_a_dvcignore_above_the_raw_folder_that_dvc_does_not_read_is_not_read_by_prepare(project: Path):
+    """R14A-10: a root `.*` hides data/.dvcignore from DVC, which then versions what that file lists;
+    prepare applied it anyway and left the listed file out unsaid."""
+    (project / ".dvcignore").write_text(".*\n", encoding="utf-8")
+    (project / "data/.dvcignore").write_text("x.tmp.csv\n", encoding="utf-8")
+
+    read = read_by_prepare()
+
+    assert read == {"a.csv", "x.tmp.csv"}
+    assert read == dvc_versions(project)
+
+
+def test_a_dvcignore_above_the_raw_folder_that_dvc_reads_still_hides(project: Path):
+    (project / "data/.dvcignore").write_text("x.tmp.csv\n", encoding="utf-8")
+
+    assert read_by_prepare() == {"a.csv"} == dvc_versions(project)

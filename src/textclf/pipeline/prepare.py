@@ -166,7 +166,14 @@ def _outer_specs(raw_dir: Path) -> tuple[list[tuple[Path, object]], bool]:
     resolved_raw = raw_dir.resolve()
     base = root if _inside(resolved_raw, root) else resolved_raw
     chain = [base, *reversed([d for d in resolved_raw.parents if _inside(d, base) and d != base])]
-    return _dvcignore_specs(chain), resolved_raw != base
+    # As DVC (3.x) reads them (dvc/ignore.py, DvcIgnoreFilter._update_trie): a folder's .dvcignore
+    # only where the patterns above do not match it. A root `.*` hides data/.dvcignore from DVC,
+    # which then versions what it lists, while prepare left those files out unsaid (R14A-10).
+    specs: list[tuple[Path, object]] = []
+    for folder in chain:
+        if folder == base or not _hidden(folder / ".dvcignore", specs):
+            specs += _dvcignore_specs([folder])
+    return specs, resolved_raw != base
 
 
 def _inner_specs(folder: Path, specs: list[tuple[Path, object]], raw_dir: Path) -> list[tuple[Path, object]]:
