@@ -3,8 +3,14 @@ and the long-text line (texts longer than model.max_length tokens, and what that
 
 from __future__ import annotations
 
+import copy
+import json
+
+import pytest
+
 from tests.review.conftest import MAIN_DATA, PR_EVAL, assert_valid_tables, section, table_after
 from tests.review.test_render import inputs
+from textclf.review import report
 from textclf.review.report import render, section_graphs, truncation_line
 
 SHA = {"none": "a" * 64, "int8": "b" * 64}
@@ -129,3 +135,16 @@ def test_long_texts_are_counted_and_their_cost_shown():
 
 def test_no_long_text_line_without_the_figures():
     assert truncation_line(MAIN_DATA, PR_EVAL) == ""
+
+
+@pytest.mark.parametrize("digest", [[1, 2], {}, {"a": 1}, None, 5])
+def test_latency_of_graphs_whose_digest_is_no_text_is_left_out(tmp_path, monkeypatch, digest):
+    """R14A-11: reports/latency.json with graphs.int8.sha256 a list or an object was a TypeError
+    (unhashable type) in the report; the timings are now those of no graph these metrics judged."""
+    latency = copy.deepcopy(LATENCY)
+    latency["graphs"]["int8"]["sha256"] = digest
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports/latency.json").write_text(json.dumps(latency), encoding="utf-8")
+
+    assert report._latency(CANDIDATE) is None

@@ -476,8 +476,10 @@ def _latency(candidate: dict[str, Any]) -> dict[str, Any] | None:
     )
     if not isinstance(graphs, dict) or not all(isinstance(g, dict) for g in graphs.values()):
         return None
-    if served is None or served not in {g.get("sha256") for g in graphs.values()}:
-        return None  # timings of another model: not shown next to these metrics
+    # A digest is a text: a list or an object there was "unhashable type" from a set (R14A-11).
+    measured = [g.get("sha256") for g in graphs.values() if isinstance(g.get("sha256"), str)]
+    if not isinstance(served, str) or served not in measured:
+        return None  # timings of another model (or not of these graphs): not shown next to these metrics
     return latency
 
 
