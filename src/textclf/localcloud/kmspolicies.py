@@ -24,8 +24,12 @@ A statement without Action or Resource is taken: "If either of the required Reso
 elements are missing from a key policy statement, the policy statement has no effect ... the
 CreateKey and PutKeyPolicy API requests succeed" (same pages).
 
-Not modelled: that the principals exist, and the lockout safety check (a policy that would not let
-the caller make a later PutKeyPolicy, refused unless BypassPolicyLockoutSafetyCheck is true).
+An IAM role or user of this account named as a principal must exist ("The principals in the key
+policy must exist and be visible to KMS"): s3policies' principal check refuses one that does not
+(issue 27, R14B-42).
+
+Not modelled: the lockout safety check (a policy that would not let the caller make a later
+PutKeyPolicy, refused unless BypassPolicyLockoutSafetyCheck is true).
 """
 
 from __future__ import annotations
