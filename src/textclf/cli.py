@@ -140,6 +140,10 @@ def _load(args: argparse.Namespace) -> Params:
 # form: actions/runner, ActionCommand.TryParse): an error annotation, `add-mask`, `stop-commands`. A
 # message may quote a file name, a key or a label someone else chose (issue 27, round 10, R-e).
 WORKFLOW_COMMAND = "##["
+# And `::<command> ...::` as a line's first characters once leading blanks are trimmed (its current
+# form: ActionCommand.TryParseV2, "the message needs to start with the keyword after trim leading
+# space"): a message's own line break followed by a name someone chose (R14A-12).
+LINE_COMMAND = re.compile(r"^([^\S\n]*):(?=:)", re.MULTILINE)
 
 
 # Control characters a terminal acts on (ESC starts colour, cursor and title sequences, a CR returns
@@ -151,7 +155,7 @@ SHOWN_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 def log(message: str) -> None:
     if os.environ.get("GITHUB_ACTIONS") == "true":
-        message = message.replace(WORKFLOW_COMMAND, "## [")
+        message = LINE_COMMAND.sub(r"\1: ", message.replace(WORKFLOW_COMMAND, "## ["))
     message = SHOWN_CONTROLS.sub(lambda found: f"\\x{ord(found.group()):02x}", message)
     print(f"[textclf] {message}", file=sys.stderr, flush=True)
 

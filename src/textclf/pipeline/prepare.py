@@ -219,6 +219,10 @@ def dvcignore_specs_at(folder: Path, raw_dir: Path) -> list[tuple[Path, object]]
     return specs
 
 
+# C0 and C1 control characters and DEL (a line feed, a carriage return, ESC) in a file or folder name.
+_CONTROL_IN_NAME = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
 def _utf8(name: str) -> bool:
     """Whether a file name read from the disk is UTF-8 (undecodable bytes come as lone surrogates)."""
     try:
@@ -297,6 +301,14 @@ def data_files(raw_dir: Path, allow_empty: bool = False) -> list[Path]:
                 raise DataError(
                     f"{here}: holds {os.fsencode(name)!r}, a name that is not UTF-8 (written on another "
                     "system?); rename it with letters, digits, spaces, - _ . only"
+                )
+            if _CONTROL_IN_NAME.search(name):
+                # Named as it is, a line break in it started a line of its own in every message and
+                # log: `::error ...::` there is a GitHub workflow command (R14A-12). use-data refuses
+                # such a name for the file it copies (own_data.check_source).
+                raise DataError(
+                    f"{here}: holds {name!r}, a name with a line break or another control character; "
+                    "rename it with letters, digits, spaces, - _ . only"
                 )
         for name in names:
             path = here / name
