@@ -50,6 +50,7 @@ from typing import Any
 
 from textclf import atomic, awsclient
 from textclf.config import TRAIN_JOB_FILE, AwsParams, Params
+from textclf.interrupt import sigterm_as_interrupt
 from textclf.verdict import is_pass, is_score, judge
 
 ARTIFACT_PREFIX = "models/"
@@ -212,6 +213,11 @@ def check_model_folder(model_dir: Path) -> None:
         )
 
 
+# The most a model folder may hold: a Serverless endpoint has at most 6 GiB of memory
+# (ProductionVariantServerlessConfig MemorySizeInMB 1024-6144), which the loaded model must fit in.
+MAX_MODEL_BYTES = 6 * 2**30
+
+
 def pack_model(model_dir: Path, archive: Path) -> None:
     """model.tar.gz with the folder's files at the archive root, in a stable order."""
     check_model_folder(model_dir)
@@ -233,6 +239,18 @@ def pack_model(model_dir: Path, archive: Path) -> None:
             "again (dvc repro)"
         )
 
+    files = sorted(p for p in model_dir.rglob("*") if p.is_file())
+    size = sum(path.stat().st_size for path in files)
+    if size > MAX_MODEL_BYTES:
+        largest = sorted(files, key=lambda path: path.stat().st_size, reverse=True)[:3]
+        named = ", ".join(f"{path} ({path.stat().st_size / 2**30:.1f} GiB)" for path in largest)
+        raise ReleaseError(
+            f"{model_dir}: {size / 2**30:.1f} GiB of files, more than the {MAX_MODEL_BYTES // 2**30} GiB "
+            f"a published model may hold (the largest: {named}): the endpoint loads the model into at "
+            "most 6 GiB of memory (deploy.serverless.memory_mb); remove what the model does not need, "
+            "or run the pipeline again (dvc repro). Nothing was packed"
+        )
+
     def owner_free(info: tarfile.TarInfo) -> tarfile.TarInfo:
         info.uid = info.gid = 0
         info.uname = info.gname = ""
@@ -245,7 +263,7 @@ def pack_model(model_dir: Path, archive: Path) -> None:
         gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as zipped,
         tarfile.open(fileobj=zipped, mode="w") as tar,
     ):
-        for path in sorted(p for p in model_dir.rglob("*") if p.is_file()):
+        for path in files:
             arcname = path.relative_to(model_dir).as_posix()
             tar.add(path, arcname=arcname, recursive=False, filter=owner_free)
 
@@ -287,7 +305,9 @@ def publish(
     metrics, evaluated = passing_evaluation(metrics_file, gate_file, test_split_file, params)
     check_evaluated_model(model_dir, metrics, metrics_file)
     s3 = s3 or aws_client("s3", aws)
-    with aws_errors(f"publish to {artifact.url('')}"):
+    # SIGTERM and SIGHUP (a cancelled run, `timeout`) unwind as Ctrl-C does, so the temporary folder
+    # with a half-written archive is removed; the manifest goes last, so nothing half is published.
+    with sigterm_as_interrupt(), aws_errors(f"publish to {artifact.url('')}"):
         return _upload(s3, artifact, model_dir, metrics, gate_file, evaluated)
 
 
