@@ -99,3 +99,28 @@ def test_key_policies_kms_takes_are_taken(aws_env):
     for document in (GOOD, PROJECT_LIKE, policy(json.loads(GOOD)["Statement"][0], without_resource)):
         key = kms.create_key(Policy=document)["KeyMetadata"]["KeyId"]
         assert kms.get_key_policy(KeyId=key, PolicyName="default")["Policy"] == document
+
+
+def test_a_key_policy_that_would_lock_its_caller_out_is_refused_unless_the_check_is_bypassed(aws_env):
+    """CreateKey / PutKeyPolicy: "The key policy must allow the calling principal to make a subsequent
+    PutKeyPolicy request on the KMS key" unless BypassPolicyLockoutSafetyCheck (R14B-31's lock-out)."""
+    kms = boto3.client("kms")
+    service_only = policy(
+        {"Effect": "Allow", "Principal": {"Service": "logs.us-east-1.amazonaws.com"}, "Action": "kms:Encrypt"}
+    )
+    denied = policy(
+        json.loads(GOOD)["Statement"][0], {"Effect": "Deny", "Principal": "*", "Action": "kms:PutKeyPolicy"}
+    )
+    before = kms.list_keys()["Keys"]
+    assert "will not allow you to update the key policy" in refused(
+        lambda: kms.create_key(Policy=service_only)
+    )
+    assert kms.list_keys()["Keys"] == before
+    key = kms.create_key(Policy=GOOD)["KeyMetadata"]["KeyId"]
+    for document in (service_only, denied):
+        refused(
+            lambda document=document: kms.put_key_policy(KeyId=key, PolicyName="default", Policy=document)
+        )
+    assert kms.get_key_policy(KeyId=key, PolicyName="default")["Policy"] == GOOD
+    kms.create_key(Policy=service_only, BypassPolicyLockoutSafetyCheck=True)  # meant: taken
+    kms.put_key_policy(KeyId=key, PolicyName="default", Policy=PROJECT_LIKE)  # root may: taken

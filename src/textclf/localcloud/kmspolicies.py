@@ -28,15 +28,22 @@ An IAM role or user of this account named as a principal must exist ("The princi
 policy must exist and be visible to KMS"): s3policies' principal check refuses one that does not
 (issue 27, R14B-42).
 
-Not modelled: the lockout safety check (a policy that would not let the caller make a later
-PutKeyPolicy, refused unless BypassPolicyLockoutSafetyCheck is true).
+The lockout safety check: "The key policy must allow the calling principal to make a subsequent
+PutKeyPolicy request on the KMS key ... (To omit this condition, set BypassPolicyLockoutSafetyCheck
+to true.)" (same pages): without the bypass, a policy under which the caller could not call
+kms:PutKeyPolicy on the key (evaluated by the local cloud's IAM engine, iam.decide, with the new
+policy in the stored one's place: key policy, delegation to IAM through the account root, the
+caller's identity policies and boundary) is refused, and the key, which nobody could manage any
+more, is neither created nor changed.
 """
 
 from __future__ import annotations
 
+import contextvars
 import json
 import re
 import sys
+import uuid
 from typing import Any
 
 # The IAM JSON policy grammar's elements, principals and conditions, as S3 checks them in bucket policies.
@@ -118,6 +125,40 @@ def key_policy_problem(policy: Any) -> str | None:
     return None
 
 
+# The key policy a lockout check evaluates in place of the stored one: (key ARN, document), per
+# request thread (the local cloud serves each request in its own thread).
+_CANDIDATE: contextvars.ContextVar[tuple[str, dict[str, Any]] | None] = contextvars.ContextVar(
+    "kms_candidate_key_policy", default=None
+)
+
+
+def lockout_problem(response: Any, key_arn: str, policy: str) -> str | None:
+    """Why the new key policy would lock its caller out of the key (or None): the caller could not
+    make a later PutKeyPolicy under it."""
+    from moto.iam.access_control import IAMRequest
+
+    from textclf.localcloud import iam
+    from textclf.localcloud.policy import Request
+
+    if not iam.STATE.enforcing:
+        return None
+    principal, region, _ = iam._caller(response, IAMRequest)
+    context = iam._global_context(principal, region)
+    request = Request(principal, "kms:PutKeyPolicy", key_arn, context, iam.GLOBAL_KEYS | iam.SERVICE_KEYS)
+    token = _CANDIDATE.set((key_arn, json.loads(policy)))
+    try:
+        verdict = iam.decide(request, region)
+    finally:
+        _CANDIDATE.reset(token)
+    if verdict.allowed:
+        return None
+    return (
+        f"The new key policy will not allow you to update the key policy in the future: {principal} could "
+        "not call kms:PutKeyPolicy on the key under it. Allow it (or the account root, to delegate to IAM), "
+        "or set BypassPolicyLockoutSafetyCheck if that is meant"
+    )
+
+
 def _malformed(operation: str, problem: str) -> Exception:
     from moto.core.exceptions import JsonRESTError
 
@@ -132,18 +173,36 @@ def install() -> None:
     starts."""
     from moto.kms.responses import KmsResponse
 
+    from textclf.localcloud import iam
+
     create_key, put_key_policy = KmsResponse.create_key, KmsResponse.put_key_policy
+    stored_key_policy = iam._key_policy
+
+    def key_policy(key_arn: str, region: str) -> dict[str, Any] | None:
+        candidate = _CANDIDATE.get()
+        if candidate is not None and candidate[0] == key_arn:
+            return candidate[1]
+        return stored_key_policy(key_arn, region)
+
+    iam._key_policy = key_policy
 
     def checked_create_key(self: Any) -> str:
         policy = self._get_param("Policy")
         problem = None if policy is None else key_policy_problem(policy)
+        if problem is None and policy is not None and not self._get_param("BypassPolicyLockoutSafetyCheck"):
+            pending = f"arn:aws:kms:{self.region}:{iam.ACCOUNT}:key/pending-{uuid.uuid4()}"
+            problem = lockout_problem(self, pending, policy)
         if problem:
             raise _malformed("CreateKey", problem)
         return create_key(self)
 
     def checked_put_key_policy(self: Any) -> str:
-        self._validate_cmk_id(self._get_param("KeyId"))  # NotFoundException first
-        problem = key_policy_problem(self._get_param("Policy"))
+        key_id = self._get_param("KeyId")
+        self._validate_cmk_id(key_id)  # NotFoundException first
+        policy = self._get_param("Policy")
+        problem = key_policy_problem(policy)
+        if problem is None and not self._get_param("BypassPolicyLockoutSafetyCheck"):
+            problem = lockout_problem(self, iam.kms_key_arn(key_id, self.region), policy)
         if problem:
             raise _malformed("PutKeyPolicy", problem)
         return put_key_policy(self)
