@@ -236,6 +236,22 @@ def _list_keys(s3, bucket: str, prefix: str) -> list[str]:
     return keys
 
 
+def _below(root: Path, relative: str, key: str, uri: str) -> Path:
+    """Where the object `key` (`relative` below the prefix of `uri`) is written under `root`. S3's key
+    space is flat ("Naming Amazon S3 objects", S3 User Guide,
+    https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-keys.html): a key may hold `..`, `.`
+    or empty segments, which S3 keeps literally and a path would resolve elsewhere; such a key fails
+    the job rather than write outside its folder (the local cloud runs as the developer)."""
+    parts = relative.split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        raise JobInputError(
+            f'ClientError: Data download failed: the object "{key}" under "{uri}" has an empty, "." or ".." '
+            f"segment in its key below the prefix ({relative[:200]!r}), which cannot be a file in the "
+            "job's folder: rename or delete that object"
+        )
+    return root.joinpath(*parts)
+
+
 @dataclass(frozen=True)
 class S3Channel:
     s3: Any
@@ -257,7 +273,7 @@ class S3Channel:
             )
         for key in keys:
             relative = key[len(prefix) :].lstrip("/") or Path(key).name
-            target = dest / relative
+            target = _below(dest, relative, key, self.uri)
             target.parent.mkdir(parents=True, exist_ok=True)
             self.s3.download_file(bucket, key, str(target))
 
@@ -273,7 +289,9 @@ class S3CheckpointStore:
         bucket, prefix = _split_s3_uri(self.uri)
         prefix = prefix.rstrip("/") + "/" if prefix else ""
         for key in _list_keys(self.s3, bucket, prefix):
-            target = local / key[len(prefix) :]
+            if key.endswith("/"):  # a folder marker (the S3 console's zero-byte "folder" objects)
+                continue
+            target = _below(local, key[len(prefix) :], key, self.uri)
             target.parent.mkdir(parents=True, exist_ok=True)
             self.s3.download_file(bucket, key, str(target))
             info = target.stat()
