@@ -32,8 +32,9 @@ def error_of(call) -> tuple[str, int, str]:
 lambda_function = lambda_checks.function  # the fixture: a python3.12 zip function "fp"
 
 
-def test_a_lambda_payload_that_is_not_utf8_is_invalid_request_content(lambda_function):
-    code, status, _ = error_of(lambda: lambda_function.invoke(FunctionName="fp", Payload=b'"\xff"'))
+@pytest.mark.parametrize("payload", [b'"\xff"', b'{"a": "\xed\xa0\x80"}'])  # the second: an encoded surrogate
+def test_a_lambda_payload_that_is_not_utf8_is_invalid_request_content(lambda_function, payload):
+    code, status, _ = error_of(lambda: lambda_function.invoke(FunctionName="fp", Payload=payload))
     assert (code, status) == ("InvalidRequestContentException", 400)
 
 

@@ -335,7 +335,9 @@ def invoke_event(body: str | bytes | None) -> Any:
     if not body:
         return {}
     try:
-        return json.loads(body)
+        # Bytes are decoded strictly: json.loads(bytes) would take UTF-8-encoded surrogates
+        # (surrogatepass), which are not UTF-8 (R14B-33's re-check).
+        return json.loads(body.decode("utf-8") if isinstance(body, bytes) else body)
     except (ValueError, RecursionError) as error:
         problem = "nested too deeply" if isinstance(error, RecursionError) else str(error)
         refused = LambdaClientError(
