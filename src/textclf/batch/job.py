@@ -146,6 +146,14 @@ def check_record(line: str, where: str, serve: ServeParams, max_payload_bytes: i
             f"{where}: the text has {len(text)} characters; the serving image refuses more than "
             f"{serve.max_text_chars} (deploy.serve.max_text_chars with long_text: reject)"
         )
+    if len(text) > serve.max_text_chars and not normalise(text[: serve.max_text_chars]):
+        # The serving image cuts a long text to its first max_text_chars characters and refuses it
+        # when they show nothing (textclf.serving.server): the job would fail on this record.
+        raise BatchError(
+            f"{where}: the text is empty once cut to its first {serve.max_text_chars} characters "
+            "(deploy.serve.max_text_chars) and normalised: they show nothing (whitespace, control, format "
+            "or combining characters only); remove the leading blank characters"
+        )
     size = len(json.dumps(text).encode("utf-8")) + 1
     if size > max_payload_bytes:
         raise BatchError(
