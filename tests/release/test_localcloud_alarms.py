@@ -366,3 +366,26 @@ def test_alarms_cloudwatch_takes_are_created_and_evaluated(aws_env):
     make_alarm(cloudwatch, "missing", TreatMissingData="missing", ComparisonOperator="LessThanThreshold")
     described = cloudwatch.describe_alarms(AlarmNames=["p90", "lambda-action", "missing"])["MetricAlarms"]
     assert sorted(alarm["AlarmName"] for alarm in described) == ["lambda-action", "missing", "p90"]
+
+
+@pytest.mark.parametrize(
+    ("request_", "expected"),
+    [
+        ({"AlarmNames": [f"a{number}" for number in range(101)]}, "at most 100"),
+        ({"AlarmNames": ["a" * 256]}, "1 to 255 characters"),
+        ({"StateValue": "BOGUS"}, "StateValue 'BOGUS' is invalid"),
+        ({"MaxRecords": 0}, "MaxRecords 0 is invalid"),
+    ],
+)
+def test_describe_alarms_refuses_what_cloudwatch_refuses(aws_env, request_, expected):
+    """`bake --alarms` with 200 names, or one of 300 characters, was told the alarms do not exist."""
+    from botocore.config import Config
+    from botocore.exceptions import ClientError
+
+    cloudwatch = boto3.client("cloudwatch", config=Config(parameter_validation=False))
+    with pytest.raises(ClientError) as caught:
+        cloudwatch.describe_alarms(**request_)
+    assert caught.value.response["Error"]["Code"] == "ValidationError"
+    assert expected in caught.value.response["Error"]["Message"]
+    make_alarm(cloudwatch, "a" * 255)
+    assert len(cloudwatch.describe_alarms(AlarmNames=["a" * 255], MaxRecords=100)["MetricAlarms"]) == 1

@@ -284,6 +284,39 @@ def alarm_problem(params: dict[str, Any]) -> str | None:
     return None
 
 
+# DescribeAlarms (CloudWatch API reference,
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_DescribeAlarms.html): AlarmNames
+# "Maximum number of 100 items", each "Minimum length of 1. Maximum length of 255"; AlarmNamePrefix
+# 1-255 characters; StateValue "Valid Values: OK | ALARM | INSUFFICIENT_DATA"; MaxRecords 1-100.
+# Past them CloudWatch answers ValidationError; moto answered "no such alarm", so `bake --alarms` with
+# 200 names or a name of 300 characters looked like alarms that do not exist.
+MAX_ALARM_NAMES = 100
+STATE_VALUES = ("OK", "ALARM", "INSUFFICIENT_DATA")
+
+
+def describe_alarms_problem(params: dict[str, Any]) -> str | None:
+    """Why CloudWatch refuses a DescribeAlarms request (ValidationError), or None."""
+    names = params.get("AlarmNames") or []
+    if isinstance(names, list):
+        if len(names) > MAX_ALARM_NAMES:
+            return f"AlarmNames has {len(names)} names: DescribeAlarms takes at most {MAX_ALARM_NAMES}"
+        for name in names:
+            if not (isinstance(name, str) and 1 <= len(name) <= MAX_NAME_CHARS):
+                return (
+                    f"AlarmNames: each name is 1 to {MAX_NAME_CHARS} characters (got {str(name)[:60]!r}...)"
+                )
+    prefix = params.get("AlarmNamePrefix")
+    if prefix is not None and not (isinstance(prefix, str) and 1 <= len(prefix) <= MAX_NAME_CHARS):
+        return f"AlarmNamePrefix must be 1 to {MAX_NAME_CHARS} characters"
+    state = params.get("StateValue")
+    if state is not None and state not in STATE_VALUES:
+        return f"StateValue {state!r} is invalid: use one of {', '.join(STATE_VALUES)}"
+    records = params.get("MaxRecords")
+    if records is not None and not (isinstance(records, int) and 1 <= records <= 100):
+        return f"MaxRecords {records!r} is invalid: 1 to 100"
+    return None
+
+
 def _moment(value: Any) -> datetime | None:
     if isinstance(value, datetime):
         return _aware(value)
@@ -443,8 +476,20 @@ def _validated_requests() -> None:
         refuse_metric_data(self._get_param("Namespace"), self._get_param("MetricData", []), datetime.now(UTC))
         return put_metric_data(self)
 
+    describe_alarms = CloudWatchResponse.describe_alarms
+
+    def checked_describe(self: Any) -> Any:
+        from moto.cloudwatch.exceptions import ValidationError
+
+        keys = ("AlarmNames", "AlarmNamePrefix", "StateValue", "MaxRecords")
+        problem = describe_alarms_problem({key: self._get_param(key) for key in keys})
+        if problem:
+            raise ValidationError(problem)
+        return describe_alarms(self)
+
     CloudWatchResponse.put_metric_alarm = checked_alarm
     CloudWatchResponse.put_metric_data = checked_data
+    CloudWatchResponse.describe_alarms = checked_describe
 
 
 def install() -> None:
