@@ -33,3 +33,9 @@ def test_the_gate_refuses_it_in_one_line(pr_repo, no_aws, capsys):
 def test_a_missing_branch_still_gets_the_fetch_advice(pr_repo, no_aws):
     with pytest.raises(ChampionError, match=r"git ref 'no-such-branch' not found: fetch it first"):
         champion.resolve_ref("no-such-branch")
+
+
+def test_a_name_git_resolves_to_a_commit_only_without_the_commit_suffix_is_that_commit(pr_repo, no_aws):
+    """`--base ':/pr: new class'` (a search of commit messages): `<ref>^{commit}` searched for
+    "...^{commit}" and the refusal said the commit was "a commit of this repository, not a commit"."""
+    assert champion.resolve_ref(":/pr: new class") == pr_repo.git("rev-parse", "HEAD")

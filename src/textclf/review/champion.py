@@ -204,6 +204,10 @@ def resolve_ref(ref: str) -> str:
     )
     if found.returncode == 0:
         kind = subprocess.run(["git", "cat-file", "-t", found.stdout.strip()], capture_output=True, text=True)
+        if kind.stdout.strip() == "commit":
+            # A name `<ref>^{commit}` reads otherwise: `:/fix` searches commit messages, and
+            # `:/fix^{commit}` searched for "fix^{commit}" ("is a commit ..., not a commit").
+            return found.stdout.strip()
         raise ChampionError(
             f"git ref {ref!r} is a {kind.stdout.strip() or 'object'} of this repository, not a commit "
             "(--base): pass the branch the pull request merges into, e.g. --base main"
