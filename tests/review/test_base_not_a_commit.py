@@ -35,7 +35,13 @@ def test_a_missing_branch_still_gets_the_fetch_advice(pr_repo, no_aws):
         champion.resolve_ref("no-such-branch")
 
 
-def test_a_name_git_resolves_to_a_commit_only_without_the_commit_suffix_is_that_commit(pr_repo, no_aws):
+def test_a_name_git_resolves_to_a_commit_only_without_the_commit_suffix_names_the_commit(pr_repo, no_aws):
     """`--base ':/pr: new class'` (a search of commit messages): `<ref>^{commit}` searched for
     "...^{commit}" and the refusal said the commit was "a commit of this repository, not a commit"."""
-    assert champion.resolve_ref(":/pr: new class") == pr_repo.git("rev-parse", "HEAD")
+    sha = pr_repo.git("rev-parse", "HEAD")
+    with pytest.raises(ChampionError) as refused:
+        champion.resolve_ref(":/pr: new class")
+    assert str(refused.value) == (
+        f"git ref ':/pr: new class' finds commit {sha[:12]}, but not as a name the report and DVC can pass "
+        f"on (a search of commit messages?): pass the commit itself, --base {sha}, or a branch"
+    )

@@ -206,8 +206,13 @@ def resolve_ref(ref: str) -> str:
         kind = subprocess.run(["git", "cat-file", "-t", found.stdout.strip()], capture_output=True, text=True)
         if kind.stdout.strip() == "commit":
             # A name `<ref>^{commit}` reads otherwise: `:/fix` searches commit messages, and
-            # `:/fix^{commit}` searched for "fix^{commit}" ("is a commit ..., not a commit").
-            return found.stdout.strip()
+            # `:/fix^{commit}` searched for "fix^{commit}" ("is a commit ..., not a commit"). Such a
+            # name cannot be passed on (`git show <ref>:<path>`, DVC's diffs): the commit itself can.
+            sha = found.stdout.strip()
+            raise ChampionError(
+                f"git ref {ref!r} finds commit {sha[:12]}, but not as a name the report and DVC can pass "
+                f"on (a search of commit messages?): pass the commit itself, --base {sha}, or a branch"
+            )
         raise ChampionError(
             f"git ref {ref!r} is a {kind.stdout.strip() or 'object'} of this repository, not a commit "
             "(--base): pass the branch the pull request merges into, e.g. --base main"
