@@ -156,6 +156,98 @@ def tags_refused(tags: Any) -> str | None:
     return None
 
 
+# CreateTrainingJob's constraints (the SageMaker API reference, CreateTrainingJob and
+# StoppingCondition: https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateTrainingJob.html,
+# https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_StoppingCondition.html), as botocore's
+# service model states them; botocore checks none of the maxima and patterns before sending.
+JOB_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
+ENVIRONMENT_KEY = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+MAX_ENTRIES = 100
+MAX_RUNTIME_SECONDS = 28 * 24 * 3600  # "The maximum value is 28 days."
+
+
+def _violation(value: Any, member: str, constraint: str) -> str:
+    return (
+        f"1 validation error detected: Value {str(value)[:80]!r} at '{member}' failed to satisfy "
+        f"constraint: {constraint}"
+    )
+
+
+def request_refused(params: dict[str, Any]) -> str | None:
+    """The ValidationException message for a CreateTrainingJob request SageMaker refuses on its
+    name, Environment, HyperParameters, stopping condition, instance type or channels, or None."""
+    name = str(params.get("TrainingJobName") or "")
+    if not JOB_NAME.fullmatch(name):
+        return _violation(
+            name, "trainingJobName", f"Member must satisfy regular expression pattern: {JOB_NAME.pattern}"
+        )
+    for member, mapping, key_limit, value_limit in (
+        ("environment", params.get("Environment") or {}, 512, 512),
+        ("hyperParameters", params.get("HyperParameters") or {}, 256, 2500),
+    ):
+        if len(mapping) > MAX_ENTRIES:
+            return _violation(
+                f"{len(mapping)} entries", member, f"Map must have length less than or equal to {MAX_ENTRIES}"
+            )
+        for key, value in mapping.items():
+            if len(key) > key_limit or (member == "environment" and not ENVIRONMENT_KEY.fullmatch(key)):
+                pattern = (
+                    f" and satisfy regular expression pattern: {ENVIRONMENT_KEY.pattern}"
+                    if member == "environment"
+                    else ""
+                )
+                return _violation(
+                    key,
+                    f"{member}.key",
+                    f"Member must have length less than or equal to {key_limit}{pattern}",
+                )
+            if len(str(value)) > value_limit:
+                return _violation(
+                    f"{str(value)[:40]}... ({len(str(value))} characters)",
+                    f"{member}.{key}",
+                    f"Member must have length less than or equal to {value_limit}",
+                )
+    stopping = params.get("StoppingCondition") or {}
+    runtime, wait = stopping.get("MaxRuntimeInSeconds"), stopping.get("MaxWaitTimeInSeconds")
+    if isinstance(runtime, int) and runtime > MAX_RUNTIME_SECONDS:
+        return (
+            f"Invalid MaxRuntimeInSeconds {runtime}: the maximum value is 28 days "
+            f"({MAX_RUNTIME_SECONDS} seconds)."
+        )
+    spot = params.get("EnableManagedSpotTraining") is True
+    if spot and wait is None:
+        return "Invalid StoppingCondition: MaxWaitTimeInSeconds is required for managed Spot training."
+    if spot and isinstance(runtime, int) and isinstance(wait, int) and wait < runtime:
+        return (
+            f"Invalid MaxWaitTimeInSeconds {wait}: it must be equal to or greater than "
+            f"MaxRuntimeInSeconds ({runtime})."
+        )
+    if not spot and wait is not None:
+        return (
+            "Invalid StoppingCondition: MaxWaitTimeInSeconds is only for managed Spot training "
+            "(EnableManagedSpotTraining)."
+        )
+    instance_type = (params.get("ResourceConfig") or {}).get("InstanceType")
+    if instance_type is not None and instance_type not in _instance_types():
+        return _violation(instance_type, "resourceConfig.instanceType", "Member must satisfy enum value set")
+    channels = [str(channel.get("ChannelName")) for channel in params.get("InputDataConfig") or []]
+    twice = next((channel for channel in channels if channels.count(channel) > 1), None)
+    if twice is not None:
+        return (
+            f"Invalid InputDataConfig: the channel name {twice!r} is given {channels.count(twice)} "
+            "times; channel names must be unique."
+        )
+    return None
+
+
+def _instance_types() -> set[str]:
+    """TrainingInstanceType's values in botocore's service model (SageMaker's enum)."""
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("sagemaker")
+    return set(model.shape_for("TrainingInstanceType").enum)
+
+
 @dataclass(frozen=True)
 class Scenario:
     """What happens to the next training jobs, besides running them."""
@@ -565,6 +657,20 @@ def install() -> None:
             {key: self._get_param(key) for key in ("OutputDataConfig", "ResourceConfig")}
         )
         refused = refused or tags_refused(self._get_param("Tags"))
+        refused = refused or request_refused(
+            {
+                key: self._get_param(key)
+                for key in (
+                    "TrainingJobName",
+                    "Environment",
+                    "HyperParameters",
+                    "StoppingCondition",
+                    "EnableManagedSpotTraining",
+                    "ResourceConfig",
+                    "InputDataConfig",
+                )
+            }
+        )
         if refused:
             raise ValidationError(message=refused)
         name = self._get_param("TrainingJobName")
