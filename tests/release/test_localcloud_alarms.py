@@ -389,3 +389,54 @@ def test_describe_alarms_refuses_what_cloudwatch_refuses(aws_env, request_, expe
     assert expected in caught.value.response["Error"]["Message"]
     make_alarm(cloudwatch, "a" * 255)
     assert len(cloudwatch.describe_alarms(AlarmNames=["a" * 255], MaxRecords=100)["MetricAlarms"]) == 1
+
+
+def test_metric_reads_cloudwatch_refuses_are_refused_not_answered_with_no_data(aws_env):
+    """GetMetricStatistics / GetMetricData: a Period CloudWatch does not take, an unknown statistic,
+    more than 1,440 data points, a query Id not beginning with a lowercase letter; moto answered each
+    with empty results, which read as "no data" where AWS refuses the query."""
+    from botocore.exceptions import ClientError
+
+    cloudwatch = boto3.client("cloudwatch")
+    now = datetime.now(UTC)
+    window = {"StartTime": now - timedelta(hours=1), "EndTime": now}
+    metric = {"Namespace": "textclf/Drift", "MetricName": "Drifted"}
+    refused = [
+        (
+            lambda: cloudwatch.get_metric_statistics(**metric, **window, Period=7, Statistics=["Sum"]),
+            "Period 7",
+        ),
+        (
+            lambda: cloudwatch.get_metric_statistics(**metric, **window, Period=60, Statistics=["Bogus"]),
+            "Statistics",
+        ),
+        (
+            lambda: cloudwatch.get_metric_statistics(
+                **metric, StartTime=now - timedelta(days=2), EndTime=now, Period=60, Statistics=["Sum"]
+            ),
+            "exceeds the limit of 1440",
+        ),
+    ]
+    for query, expected in (
+        ({"Id": "Bad Id", "MetricStat": {"Metric": metric, "Period": 60, "Stat": "Sum"}}, ".Id is invalid"),
+        ({"Id": "m", "MetricStat": {"Metric": metric, "Period": 7, "Stat": "Sum"}}, "Period 7"),
+        ({"Id": "m", "MetricStat": {"Metric": metric, "Period": 60, "Stat": "Bogus"}}, "Stat is invalid"),
+    ):
+        refused.append(
+            (lambda query=query: cloudwatch.get_metric_data(MetricDataQueries=[query], **window), expected)
+        )
+    for call, expected in refused:
+        with pytest.raises(ClientError, match=expected) as caught:
+            call()
+        assert caught.value.response["Error"]["Code"] in (
+            "InvalidParameterValue",
+            "InvalidParameterCombination",
+        )
+
+    cloudwatch.get_metric_statistics(**metric, **window, Period=60, Statistics=["Sum"], Unit="Count")
+    cloudwatch.get_metric_statistics(**metric, **window, Period=10, ExtendedStatistics=["p99", "tm90"])
+    queries = [
+        {"Id": "m_1", "MetricStat": {"Metric": metric, "Period": 3600, "Stat": "p99.9"}},
+        {"Id": "total", "MetricStat": {"Metric": metric, "Period": 1, "Stat": "Sum"}},
+    ]
+    assert len(cloudwatch.get_metric_data(MetricDataQueries=queries, **window)["MetricDataResults"]) == 2

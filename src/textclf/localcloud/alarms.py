@@ -317,6 +317,89 @@ def describe_alarms_problem(params: dict[str, Any]) -> str | None:
     return None
 
 
+# Reading metrics (CloudWatch API reference, GetMetricStatistics,
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_GetMetricStatistics.html, and
+# GetMetricData / MetricDataQuery / MetricStat,
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_MetricDataQuery.html): a
+# Period of 1, 5, 10, 20, 30, 60 or a multiple of 60 seconds; Statistics "Minimum number of 1 item.
+# Maximum number of 5 items" of SampleCount | Average | Sum | Minimum | Maximum, ExtendedStatistics
+# at most 10; "A single request can include up to 1,440 data points"; a query Id "Valid characters are
+# letters, numbers, and underscore. The first character must be a lowercase letter", at most 500
+# queries, a Stat that is a statistic or an extended statistic (pNN, tmNN, ...). moto answered them all
+# with empty results, so a query that fails on AWS read "no data" here.
+READ_PERIODS = (1, 5, 10, 20, 30)
+MAX_DATAPOINTS = 1440
+MAX_QUERIES = 500
+QUERY_ID = re.compile(r"[a-z][A-Za-z0-9_]{0,254}")
+EXTENDED_STATISTIC = re.compile(
+    r"(p|tm|wm|tc|ts)(\d{1,2}(\.\d{1,10})?|100)|(TM|WM|TC|TS|PR)\([^()]*\)|IQM", re.IGNORECASE
+)
+
+
+def _period_problem(where: str, period: Any) -> str | None:
+    if not isinstance(period, int) or isinstance(period, bool):
+        return None  # absent: moto's checks answer
+    if period in READ_PERIODS or (period > 0 and period % 60 == 0):
+        return None
+    return f"The parameter {where} {period} is invalid: use 1, 5, 10, 20, 30 or a multiple of 60 seconds"
+
+
+def metric_statistics_problem(params: dict[str, Any]) -> tuple[str, str] | None:
+    """(error code, message) CloudWatch answers a GetMetricStatistics request with, or None."""
+    problem = _period_problem("Period", params.get("Period"))
+    if problem:
+        return "InvalidParameterValue", problem
+    statistics = params.get("Statistics") or []
+    if len(statistics) > 5 or any(name not in STATISTICS for name in statistics):
+        return "InvalidParameterValue", f"Statistics {statistics!r}: at most 5 of {', '.join(STATISTICS)}"
+    extended = params.get("ExtendedStatistics") or []
+    if len(extended) > 10 or not all(
+        isinstance(e, str) and EXTENDED_STATISTIC.fullmatch(e) for e in extended
+    ):
+        return "InvalidParameterValue", f"ExtendedStatistics {extended!r}: at most 10 percentiles such as p99"
+    start, end, period = (
+        _moment(params.get("StartTime")),
+        _moment(params.get("EndTime")),
+        params.get("Period"),
+    )
+    if start and end and isinstance(period, int) and period > 0:
+        points = math.ceil((end - start).total_seconds() / period)
+        if points > MAX_DATAPOINTS:
+            return (
+                "InvalidParameterCombination",
+                f"You have requested up to {points} datapoints, which exceeds the limit of {MAX_DATAPOINTS}. "
+                "Increase Period or shorten the time range.",
+            )
+    return None
+
+
+def metric_data_problem(queries: Any) -> str | None:
+    """Why CloudWatch refuses GetMetricData's MetricDataQueries (InvalidParameterValue), or None."""
+    if not isinstance(queries, list):
+        return None
+    if len(queries) > MAX_QUERIES:
+        return f"MetricDataQueries has {len(queries)} queries: at most {MAX_QUERIES}"
+    for number, query in enumerate(queries, start=1):
+        if not isinstance(query, dict):
+            continue
+        where = f"MetricDataQueries.member.{number}"
+        query_id = query.get("Id")
+        if not (isinstance(query_id, str) and QUERY_ID.fullmatch(query_id)):
+            return (
+                f"The value {query_id!r} for parameter {where}.Id is invalid: letters, digits and '_', "
+                "beginning with a lowercase letter"
+            )
+        stat = query.get("MetricStat")
+        if isinstance(stat, dict):
+            problem = _period_problem(f"{where}.MetricStat.Period", stat.get("Period"))
+            if problem:
+                return problem
+            name = stat.get("Stat")
+            if not (name in STATISTICS or (isinstance(name, str) and EXTENDED_STATISTIC.fullmatch(name))):
+                return f"The value {name!r} for parameter {where}.MetricStat.Stat is invalid: Sum, p99, ..."
+    return None
+
+
 def _moment(value: Any) -> datetime | None:
     if isinstance(value, datetime):
         return _aware(value)
@@ -477,6 +560,35 @@ def _validated_requests() -> None:
         return put_metric_data(self)
 
     describe_alarms = CloudWatchResponse.describe_alarms
+    get_metric_statistics, get_metric_data = (
+        CloudWatchResponse.get_metric_statistics,
+        CloudWatchResponse.get_metric_data,
+    )
+
+    def checked_statistics(self: Any) -> Any:
+        from moto.cloudwatch.exceptions import InvalidParameterCombination, InvalidParameterValue
+
+        keys = ("Period", "Statistics", "ExtendedStatistics", "StartTime", "EndTime")
+        found = metric_statistics_problem({key: self._get_param(key) for key in keys})
+        if found:
+            code, message = found
+            raise (
+                InvalidParameterCombination
+                if code == "InvalidParameterCombination"
+                else InvalidParameterValue
+            )(message)
+        return get_metric_statistics(self)
+
+    def checked_metric_data(self: Any) -> Any:
+        from moto.cloudwatch.exceptions import InvalidParameterValue
+
+        problem = metric_data_problem(self._get_param("MetricDataQueries"))
+        if problem:
+            raise InvalidParameterValue(problem)
+        return get_metric_data(self)
+
+    CloudWatchResponse.get_metric_statistics = checked_statistics
+    CloudWatchResponse.get_metric_data = checked_metric_data
 
     def checked_describe(self: Any) -> Any:
         from moto.cloudwatch.exceptions import ValidationError
