@@ -260,6 +260,10 @@ def cmd_data(args: argparse.Namespace) -> None:
     from textclf.pipeline.prepare import DataError
 
     _repository_folder(args.out, "--out", "data/raw")  # before anything is read, pulled or committed
+    if not args.dvc_file.strip():  # Path('') is the current folder: "is a folder; git checkout "
+        raise DataError(
+            f"--dvc-file {args.dvc_file!r}: names no file; pass --dvc-file data.dvc (the default)"
+        )
     dvc_file = Path(args.dvc_file)
     if dvc_file.exists() and not dvc_file.is_file():  # a pipe was reported as "not found"
         kind = "a folder" if dvc_file.is_dir() else "not a regular file (a pipe, device or socket)"
@@ -312,7 +316,12 @@ def _tracked_by(out: Path, dvc_file: Path) -> None:
     from textclf.pipeline.prepare import DataError
 
     tracked = own_data.tracked_folders(dvc_file)
-    if not tracked or out.resolve() in tracked:  # an unreadable .dvc file: DVC then says what is wrong
+    if tracked == []:  # a YAML mapping without `outs:` (params.yaml, dvc.lock): no .dvc file at all
+        raise DataError(
+            f"{dvc_file}: not a .dvc file (it has no `outs:` list of what DVC tracks); pass the .dvc file "
+            "that pins the raw data, --dvc-file data.dvc (the default); nothing was written"
+        )
+    if tracked is None or out.resolve() in tracked:  # unreadable as YAML: DVC then says what is wrong
         return
     root = Path.cwd().resolve()
     named = ", ".join(

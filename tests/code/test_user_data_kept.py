@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 SRC = Path(__file__).resolve().parents[2] / "src"
 MINE = "text,label\nmy own row,billing\nanother,returns\n"
 
@@ -141,3 +143,23 @@ def test_data_into_the_tracked_folder_named_another_way_still_writes_the_sample(
 
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "data/raw/messages.csv").is_file()
+
+
+@pytest.mark.parametrize("name", ["params.yaml", "dvc.lock", ""])
+def test_data_with_a_dvc_file_that_is_none_names_it(tmp_path, repo_root, name):
+    """`data --dvc-file params.yaml` said it tracked data other than the sample and advised `dvc
+    remote list` and AWS credentials; `--dvc-file ''` said ": is a folder; ... (git checkout )"."""
+    calls = fake_dvc(tmp_path)
+    for file in ("params.yaml", "dvc.lock"):
+        shutil.copy(repo_root / file, tmp_path / file)
+
+    done = textclf(tmp_path, "data", "--dvc-file", name)
+
+    assert done.returncode == 2, done.stderr
+    said = (
+        f"{name}: not a .dvc file (it has no `outs:` list of what DVC tracks)"
+        if name
+        else "--dvc-file '': names no file; pass --dvc-file data.dvc (the default)"
+    )
+    assert said in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert not calls.exists() and not (tmp_path / "data").exists()
