@@ -10,7 +10,10 @@ CHAMPION ?= auto
 REPORT_MD := reports/report.md
 # CML finds its comment by this hidden title, so every push edits the same comment.
 REPORT_WATERMARK ?= textclf report
-# Read by the recipes as "$$NAME" (make would expand $(shell ...) in a value pasted as $(NAME)).
+# Read by the recipes as "$$NAME", never pasted as $(NAME): quotes, backticks or $$(...) in a value
+# are then data to the shell. A value given on make's command line is still read as make syntax
+# when make exports it (`make summary CHAMPION='$(shell ...)'` runs it: GNU make's rule for
+# command-line variables, which are exported expanded); one given in the environment is not.
 export REPORT_BASE CHAMPION REPORT_WATERMARK
 # The PR to comment on; empty: the PR of the commit CML runs for (the PR head on pull_request).
 PR_NUMBER ?=
