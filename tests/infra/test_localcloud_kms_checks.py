@@ -124,3 +124,21 @@ def test_a_key_policy_that_would_lock_its_caller_out_is_refused_unless_the_check
     assert kms.get_key_policy(KeyId=key, PolicyName="default")["Policy"] == GOOD
     kms.create_key(Policy=service_only, BypassPolicyLockoutSafetyCheck=True)  # meant: taken
     kms.put_key_policy(KeyId=key, PolicyName="default", Policy=PROJECT_LIKE)  # root may: taken
+
+
+def test_schedule_key_deletion_and_create_key_refuse_values_kms_refuses(aws_env):
+    """PendingWindowInDays 7-30 (a Terraform deletion_window_in_days of 3 applied here), a
+    Description of at most 8,192 characters."""
+    from botocore.config import Config
+
+    kms = boto3.client("kms", config=Config(parameter_validation=False))
+    key = kms.create_key(Policy=GOOD)["KeyMetadata"]["KeyId"]
+    for days in (3, 31):
+        with pytest.raises(ClientError) as caught:
+            kms.schedule_key_deletion(KeyId=key, PendingWindowInDays=days)
+        assert caught.value.response["Error"]["Code"] == "ValidationException"
+    assert kms.describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "Enabled"
+    with pytest.raises(ClientError, match="at most 8192"):
+        kms.create_key(Description="d" * 8193)
+    kms.create_key(Description="d" * 8192)
+    kms.schedule_key_deletion(KeyId=key, PendingWindowInDays=7)

@@ -159,6 +159,21 @@ def lockout_problem(response: Any, key_arn: str, policy: str) -> str | None:
     )
 
 
+# Other KMS parameters (KMS API reference, CreateKey: Description "Maximum length of 8192";
+# ScheduleKeyDeletion, https://docs.aws.amazon.com/kms/latest/APIReference/API_ScheduleKeyDeletion.html:
+# PendingWindowInDays "If you include a value, it must be between 7 and 30, inclusive"): moto took a
+# 3-day or 31-day window, so a Terraform deletion_window_in_days KMS refuses applied here.
+MAX_DESCRIPTION_CHARS = 8192
+MIN_PENDING_DAYS, MAX_PENDING_DAYS = 7, 30
+
+
+def _validation(operation: str, problem: str) -> Exception:
+    from moto.kms.exceptions import ValidationException
+
+    print(f"[local cloud] REFUSED {operation}: {problem}", file=sys.stderr)
+    return ValidationException(problem)
+
+
 def _malformed(operation: str, problem: str) -> Exception:
     from moto.core.exceptions import JsonRESTError
 
@@ -186,7 +201,23 @@ def install() -> None:
 
     iam._key_policy = key_policy
 
+    schedule_key_deletion = KmsResponse.schedule_key_deletion
+
+    def checked_schedule_key_deletion(self: Any) -> str:
+        days = self._get_param("PendingWindowInDays")
+        if days is not None and not (isinstance(days, int) and MIN_PENDING_DAYS <= days <= MAX_PENDING_DAYS):
+            raise _validation(
+                "ScheduleKeyDeletion",
+                f"PendingWindowInDays {days!r} is invalid: {MIN_PENDING_DAYS} to {MAX_PENDING_DAYS} days",
+            )
+        return schedule_key_deletion(self)
+
+    KmsResponse.schedule_key_deletion = checked_schedule_key_deletion
+
     def checked_create_key(self: Any) -> str:
+        description = self._get_param("Description")
+        if isinstance(description, str) and len(description) > MAX_DESCRIPTION_CHARS:
+            raise _validation("CreateKey", f"Description is {len(description)} characters: at most 8192")
         policy = self._get_param("Policy")
         problem = None if policy is None else key_policy_problem(policy)
         if problem is None and policy is not None and not self._get_param("BypassPolicyLockoutSafetyCheck"):
