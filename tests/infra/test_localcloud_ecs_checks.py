@@ -112,3 +112,16 @@ def test_a_service_with_a_negative_desired_count_is_refused(aws_env):
     )
     assert ecs.describe_services(cluster="c1", services=["s1"])["services"][0]["desiredCount"] == 1
     assert ecs.update_service(cluster="c1", service="s1", desiredCount=0)["service"]["desiredCount"] == 0
+
+
+@pytest.mark.parametrize("name", ["bad name!", "a" * 256, "x/y"])
+def test_cluster_and_service_names_ecs_refuses_are_refused(aws_env, name):
+    ecs = boto3.client("ecs")
+    refused(lambda: ecs.create_cluster(clusterName=name), "InvalidParameterException", 400)
+    assert ecs.list_clusters()["clusterArns"] == []
+    ecs.register_task_definition(**FARGATE)
+    ecs.create_cluster(clusterName="c_1-ok")
+    service = {"cluster": "c_1-ok", "taskDefinition": "serving:1", "desiredCount": 1}
+    refused(lambda: ecs.create_service(serviceName=name, **service), "InvalidParameterException", 400)
+    assert ecs.list_services(cluster="c_1-ok")["serviceArns"] == []
+    ecs.create_service(serviceName="s_1-ok", **service)

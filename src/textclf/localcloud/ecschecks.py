@@ -127,6 +127,18 @@ def task_definition_problem(params: dict[str, Any]) -> str | None:
     return None
 
 
+# CreateCluster clusterName and CreateService serviceName: "Up to 255 letters (uppercase and
+# lowercase), numbers, underscores, and hyphens are allowed" (ECS API reference, CreateCluster,
+# https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CreateCluster.html, and CreateService).
+NAME = re.compile(r"[A-Za-z0-9_-]{1,255}")
+
+
+def name_problem(field: str, name: Any) -> str | None:
+    if name is None or (isinstance(name, str) and NAME.fullmatch(name)):
+        return None
+    return f"{field} {str(name)[:80]!r} is invalid: up to 255 letters, numbers, underscores and hyphens"
+
+
 def desired_count_problem(count: Any) -> str | None:
     if count is None:
         return None
@@ -154,9 +166,22 @@ def install() -> None:
             raise EcsClientException(problem)
         return register(self)
 
+    create_cluster = EC2ContainerServiceResponse.create_cluster
+
+    def checked_cluster(self: Any) -> Any:
+        problem = name_problem("clusterName", self._get_param("clusterName"))
+        if problem:
+            print(f"[local cloud] REFUSED CreateCluster: {problem}", file=sys.stderr)
+            raise InvalidParameterException(problem)
+        return create_cluster(self)
+
+    EC2ContainerServiceResponse.create_cluster = checked_cluster
+
     def checked_service(original: Any, operation: str) -> Any:
         def checked(self: Any) -> Any:
             problem = desired_count_problem(self._get_param("desiredCount"))
+            if operation == "CreateService":
+                problem = name_problem("serviceName", self._get_param("serviceName")) or problem
             if problem:
                 print(f"[local cloud] REFUSED {operation}: {problem}", file=sys.stderr)
                 raise InvalidParameterException(problem)
