@@ -36,7 +36,9 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
+import re
 import tarfile
 import threading
 import time
@@ -153,6 +155,48 @@ def config_problem(backend: Any, config_name: str) -> str | None:
         problem = artifact_problem(backend.account_id, url) or access_problem(model, url)
         if problem:
             return problem
+    return None
+
+
+# The names SageMaker takes for models, endpoint configurations, endpoints and model package groups
+# (the API reference's EndpointName, EndpointConfigName, ModelName, EntityName: botocore's model).
+NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
+
+
+def name_problem(member: str, name: Any) -> str | None:
+    """SageMaker's ValidationException message for a resource name outside its pattern, or None."""
+    if isinstance(name, str) and NAME.fullmatch(name):
+        return None
+    return (
+        f"1 validation error detected: Value {str(name)[:80]!r} at '{member}' failed to satisfy "
+        f"constraint: Member must satisfy regular expression pattern: ^{NAME.pattern}$"
+    )
+
+
+def variants_problem(variants: list[dict[str, Any]]) -> str | None:
+    """What SageMaker refuses in the production variants themselves: a VariantName given twice, and
+    a ServerlessConfig's MaxConcurrency outside 1-200 or a ProvisionedConcurrency outside 1 to
+    MaxConcurrency (ProductionVariantServerlessConfig, SageMaker API reference,
+    https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ProductionVariantServerlessConfig.html)."""
+    names = [str(variant.get("VariantName")) for variant in variants]
+    twice = next((name for name in names if names.count(name) > 1), None)
+    if twice is not None:
+        return f"Variant names must be unique: {twice!r} is given {names.count(twice)} times."
+    for variant in variants:
+        config = variant.get("ServerlessConfig") or {}
+        if not config:
+            continue
+        most, provisioned = config.get("MaxConcurrency"), config.get("ProvisionedConcurrency")
+        if not isinstance(most, int) or not 1 <= most <= 200:
+            return (
+                f"1 validation error detected: Value {most!r} at 'serverlessConfig.maxConcurrency' failed to "
+                "satisfy constraint: Member must have value between 1 and 200"
+            )
+        if provisioned is not None and (not isinstance(provisioned, int) or not 1 <= provisioned <= most):
+            return (
+                f"Invalid ServerlessConfig of variant {variant.get('VariantName')!r}: ProvisionedConcurrency "
+                f"{provisioned!r} must be from 1 to MaxConcurrency ({most})."
+            )
     return None
 
 
@@ -293,7 +337,12 @@ def install() -> None:
         advance(backend, endpoint)
         return endpoint
 
+    def refuse(problem: str | None) -> None:
+        if problem:
+            raise ValidationError(message=problem)
+
     def create_endpoint(self: Any, endpoint_name: str, endpoint_config_name: str, tags: Any) -> Any:
+        refuse(name_problem("endpointName", endpoint_name))
         if endpoint_name in self.endpoints:
             arn = FakeEndpoint.arn_formatter(endpoint_name, self.account_id, self.region_name)
             raise ValidationError(message=f'Cannot create already existing endpoint "{arn}".')
@@ -328,11 +377,30 @@ def install() -> None:
     original_create_config = SageMakerModelBackend.create_endpoint_config
 
     def create_endpoint_config(self: Any, *args: Any, **kwargs: Any) -> Any:
+        name = kwargs.get("endpoint_config_name")
+        refuse(name_problem("endpointConfigName", name))
+        if name in self.endpoint_configs:  # moto replaced it: configurations are immutable
+            arn = self.endpoint_configs[name].endpoint_config_arn
+            refuse(f'Cannot create already existing endpoint configuration "{arn}".')
         variants = kwargs.get("production_variants") or []
-        problem = serverless_problem(self, variants, kwargs.get("data_capture_config"))
-        if problem:
-            raise ValidationError(message=problem)
+        refuse(variants_problem(variants))
+        refuse(serverless_problem(self, variants, kwargs.get("data_capture_config")))
         return original_create_config(self, *args, **kwargs)
+
+    original_create_model = SageMakerModelBackend.create_model
+
+    def create_model(self: Any, *args: Any, **kwargs: Any) -> Any:
+        name = kwargs.get("model_name")
+        refuse(name_problem("modelName", name))
+        if name in self._models:  # moto replaced it
+            refuse(f'Cannot create already existing model "{self._models[name].arn}".')
+        return original_create_model(self, *args, **kwargs)
+
+    original_create_group = SageMakerModelBackend.create_model_package_group
+
+    def create_model_package_group(self: Any, *args: Any, **kwargs: Any) -> Any:
+        refuse(name_problem("modelPackageGroupName", kwargs.get("model_package_group_name")))
+        return original_create_group(self, *args, **kwargs)
 
     def respond_update_endpoint(self: Any) -> Any:
         from moto.core.responses import ActionResult
@@ -345,6 +413,8 @@ def install() -> None:
 
     SageMakerModelBackend.create_endpoint = create_endpoint
     SageMakerModelBackend.create_endpoint_config = create_endpoint_config
+    SageMakerModelBackend.create_model = create_model
+    SageMakerModelBackend.create_model_package_group = create_model_package_group
     SageMakerModelBackend.update_endpoint = update_endpoint
     SageMakerModelBackend.describe_endpoint = describe_endpoint
     SageMakerModelBackend.list_endpoints = list_endpoints  # moto's paginated original does the rest
@@ -365,16 +435,28 @@ def control(request: Any, full_url: str, headers: Any) -> tuple[int, dict[str, s
     if request.method == "POST":
         try:
             changes = json.loads(request.data or b"{}")
+            if not isinstance(changes, dict):
+                raise ValueError('send a JSON object of settings, e.g. {"transition_seconds": 0.2}')
             unknown = set(changes) - set(SETTINGS)
             if unknown:
                 raise ValueError(f"unknown settings {sorted(unknown)}; known: {sorted(SETTINGS)}")
             if changes.get("update_failure", "rollback") not in {"rollback", "failed", "rollback-failed"}:
                 raise ValueError("update_failure must be 'rollback', 'failed' or 'rollback-failed'")
-            if float(changes.get("transition_seconds", 0)) < 0:
-                raise ValueError("transition_seconds must be >= 0")
-            if int(changes.get("serverless_concurrency_quota", 1)) < 1:
-                raise ValueError("serverless_concurrency_quota must be >= 1")
-        except (ValueError, TypeError) as error:
+            seconds = changes.get("transition_seconds", 0)
+            # A number of seconds as a number (a string stayed stored as is), finite and at most a day:
+            # NaN or an infinity left every create and update waiting for ever.
+            if (
+                isinstance(seconds, bool)
+                or not isinstance(seconds, int | float)
+                or not math.isfinite(seconds)
+            ):
+                raise ValueError("transition_seconds must be a number of seconds from 0 to 86400")
+            if not 0 <= seconds <= 86400:
+                raise ValueError("transition_seconds must be a number of seconds from 0 to 86400")
+            quota = changes.get("serverless_concurrency_quota", 1)
+            if isinstance(quota, bool) or not isinstance(quota, int) or not 1 <= quota <= 100_000:
+                raise ValueError("serverless_concurrency_quota must be a whole number from 1 to 100000")
+        except (ValueError, TypeError, RecursionError) as error:
             return 400, {"Content-Type": "application/json"}, json.dumps({"error": str(error)})
         SETTINGS.update(changes)
     return 200, {"Content-Type": "application/json"}, json.dumps(SETTINGS)
