@@ -263,11 +263,13 @@ def control(request: Any, full_url: str, headers: Any) -> tuple[int, dict[str, s
     if request.method == "POST":
         try:
             changes = json.loads(request.data or b"{}")
+            if not isinstance(changes, dict):  # a list or a string: `changes.get` was an HTML 500
+                raise ValueError('send a JSON object, e.g. {"api_destination_hosts": {}}')
             unknown = set(changes) - set(SETTINGS)
             hosts = changes.get("api_destination_hosts", {})
             if unknown or not isinstance(hosts, dict):
                 raise ValueError(f"known settings: {sorted(SETTINGS)} (api_destination_hosts: an object)")
-        except (ValueError, TypeError) as error:
+        except (ValueError, TypeError, RecursionError) as error:
             return 400, {"Content-Type": "application/json"}, json.dumps({"error": str(error)})
         SETTINGS.update(changes)
     with _lock:
