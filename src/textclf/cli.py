@@ -426,8 +426,10 @@ def cmd_use_data(args: argparse.Namespace) -> None:
 
 
 def _use_data(args: argparse.Namespace) -> None:
+    import signal
     import tempfile
 
+    from textclf import interrupt
     from textclf.pipeline import own_data
     from textclf.pipeline.prepare import DataError
 
@@ -481,6 +483,29 @@ def _use_data(args: argparse.Namespace) -> None:
             own_data.apply(placement, staging, raw_dir, params_file, text, dvc_file, track)
     finally:
         own_data.discard(staging)
+    # Done: a signal now (Ctrl-C, a CI cancel) stops the report of what was done, saying that it was
+    # done; it ended the process without a word, exit 143 or 130 after everything had changed.
+    try:
+        with interrupt.stop_signals(_raise_terminated):
+            _use_data_said(args, params, placement, params_file, dvc_file, raw_dir, task, empty_text, names)
+    except KeyboardInterrupt as stopped:
+        signum = getattr(stopped, "signum", signal.SIGINT)
+        log(
+            f"stopped ({signal.Signals(signum).name}) after use-data had finished: {params_file}, {dvc_file} "
+            f"and {raw_dir} hold {placement.target}; next: make repro"
+        )
+        raise SystemExit(128 + signum) from None
+
+
+def _raise_terminated(signum: int) -> None:
+    from textclf.pipeline.own_data import Terminated
+
+    raise Terminated(signum)
+
+
+def _use_data_said(args, params, placement, params_file, dvc_file, raw_dir, task, empty_text, names) -> None:
+    """What use-data did, and the next steps."""
+    via_make = os.environ.get(USE_DATA_VIA_MAKE) == "1"
     counts = ", ".join(f"{label} {placement.counts[label]:,}" for label in placement.labels[:12])
     more = f" and {len(placement.labels) - 12} more" if len(placement.labels) > 12 else ""
     with folded_output():  # the user's paths, column and class names can be of any length

@@ -5,11 +5,13 @@ and data.dvc as they were, no hidden folder left, exit 143."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 from collections import Counter
 from pathlib import Path
 
-from tests.code.test_use_data import USE, clone, snapshot, textclf  # noqa: F401 (clone: the fixture)
+from tests.code.test_use_data import SRC, USE, clone, snapshot, textclf  # noqa: F401 (clone: the fixture)
 from textclf.pipeline import own_data
 
 
@@ -108,3 +110,30 @@ def test_sigterm_while_dvc_add_runs_stops_dvc_before_data_dvc_is_put_back(clone,
     assert done.returncode == 143, done.stderr
     assert "terminated (SIGTERM): params.yaml, data.dvc and data/raw are as they were" in done.stderr
     assert snapshot(clone) == before
+
+
+def test_sigterm_after_use_data_finished_says_it_had_finished(clone, tmp_path):  # noqa: F811
+    """A signal while the next steps were printed ended use-data without a word, exit 143, with
+    params.yaml, data.dvc and data/raw all changed: now it says the work was done."""
+    tools = tmp_path / "quick-dvc"
+    tools.mkdir()
+    (tools / "dvc").write_text("#!/bin/sh\nexit 0\n", encoding="utf-8")
+    (tools / "dvc").chmod(0o755)
+    script = (
+        "import os, signal, sys, time\n"
+        "from textclf import cli\n"
+        "def next_steps(*args, **kwargs):\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)\n"
+        "    time.sleep(1)\n"
+        "    return []\n"
+        "cli._use_data_next = next_steps\n"
+        f"sys.exit(cli.main({list(USE)!r}))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(SRC), "PATH": str(tools) + os.pathsep + os.environ["PATH"]}
+    done = subprocess.run([sys.executable, "-c", script], cwd=clone, capture_output=True, text=True, env=env)
+
+    said = " ".join(line.removeprefix("[textclf]").strip() for line in done.stderr.splitlines())
+    assert done.returncode == 143, said
+    assert "stopped (SIGTERM) after use-data had finished: params.yaml, data.dvc and data/raw hold" in said
+    assert "next: make repro" in said and "Traceback" not in said
+    assert "text_column: body" in (clone / "params.yaml").read_text(encoding="utf-8")
