@@ -117,3 +117,27 @@ def test_a_second_use_data_while_one_runs_is_refused_and_the_first_keeps_its_res
         _, first_err = first.communicate(timeout=120)
     assert first.returncode == 0, first_err
     assert "text_column: body" in (clone / "params.yaml").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(("written", "as_written"), [("  text_column: text", '  "text_column": text')])
+def test_a_data_section_use_data_cannot_edit_is_named_without_a_temporary_file(
+    clone: Path,  # noqa: F811
+    written: str,
+    as_written: str,
+) -> None:
+    """A quoted key (or a space before a colon) in params.yaml's data section ended in
+    "`.use-data.xxxx/params.yaml`: line 9: key 'text_column' is given twice": a temporary file the
+    user never sees, and a duplicate the user did not write."""
+    params = clone / "params.yaml"
+    params.write_text(params.read_text(encoding="utf-8").replace(written, as_written, 1), encoding="utf-8")
+    before = snapshot(clone)
+
+    done = textclf(clone, *USE)
+
+    said = unfolded(done.stderr)
+    assert done.returncode == 2 and snapshot(clone) == before, said
+    assert "params.yaml: could not set data.text_column, data.label_column, data.labels in place" in said, (
+        said
+    )
+    assert "set them by hand (data.text_column: 'body', data.label_column: 'kind'" in said
+    assert ".use-data." not in said and "given twice" not in said

@@ -702,15 +702,23 @@ def new_params_text(
     if empty_text is not None:
         values["empty_text"] = empty_text
     updated = set_data_keys(text, values)
+    by_hand = ", ".join(f"data.{key}: {value!r}" for key, value in values.items())
+    unusual = (
+        f"{params_file}: could not set {', '.join(f'data.{key}' for key in values)} in place: its data "
+        "section has a layout use-data does not edit (a quoted key, a space before a colon, an anchor?); "
+        f"nothing was changed: set them by hand ({by_hand})"
+    )
     with tempfile.TemporaryDirectory(prefix=".use-data.", dir=params_file.parent) as folder:
         check = Path(folder) / params_file.name
         check.write_text(updated, encoding="utf-8")
-        data = load_params(check, needs=("data",)).data
+        try:
+            data = load_params(check, needs=("data",)).data
+        except ParamsError:
+            # The edited copy's refusal named a temporary file and a key given twice the user never
+            # wrote (`"text_column": text` was not found, and the key was added again).
+            raise ParamsError(unusual) from None
     if any(getattr(data, key) != value for key, value in values.items()):
-        raise ParamsError(
-            f"{params_file}: could not set {', '.join(f'data.{key}' for key in values)} (the data section "
-            "has an unusual layout); set them by hand"
-        )
+        raise ParamsError(unusual)
     return updated
 
 
