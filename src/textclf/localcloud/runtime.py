@@ -190,6 +190,43 @@ class LiveModel:
     environment: dict[str, str]
     role: str
     variant: str
+    serverless: bool = False
+
+
+# InvokeEndpoint's limits (SageMaker Runtime API reference, InvokeEndpoint:
+# https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_runtime_InvokeEndpoint.html): a body of
+# at most 6 MB, and "The maximum request and response payload size for serverless invocations is
+# 4 MB" ("Invoke a serverless endpoint", SageMaker developer guide); header lengths as botocore's model.
+MAX_BODY_BYTES = 6 * 1024 * 1024
+MAX_SERVERLESS_BODY_BYTES = 4 * 1024 * 1024
+HEADER_LIMITS = {"X-Amzn-SageMaker-Custom-Attributes": 1024, "X-Amzn-SageMaker-Inference-Id": 64}
+
+
+def request_problem(live: LiveModel, body: bytes, headers: dict[str, str]) -> str | None:
+    """SageMaker's ValidationError message for an InvokeEndpoint it refuses before the container, or None."""
+    given = {key.lower(): value for key, value in headers.items()}
+    limit = MAX_SERVERLESS_BODY_BYTES if live.serverless else MAX_BODY_BYTES
+    if len(body) > limit:
+        kind = "serverless invocations" if live.serverless else "an invocation"
+        return (
+            f"The request body is {len(body)} bytes: the maximum request payload size for {kind} "
+            f"is {limit // 2**20} MB."
+        )
+    for header, most in HEADER_LIMITS.items():
+        value = given.get(header.lower())
+        if value is not None and len(value) > most:
+            return f"{header} is {len(value)} characters long: at most {most}."
+    variant = given.get("x-amzn-sagemaker-target-variant")
+    if variant is not None and variant != live.variant:
+        return (
+            f"The variant {variant[:63]!r} given as TargetVariant is not a variant of this endpoint "
+            f"({live.variant})."
+        )
+    if given.get("x-amzn-sagemaker-target-model") is not None:
+        return "TargetModel is for multi-model endpoints; this endpoint serves one model."
+    if given.get("x-amzn-sagemaker-inference-component") is not None:
+        return "InferenceComponentName names no inference component: this endpoint has none."
+    return None
 
 
 def _live_model(account_id: str, region: str, endpoint_name: str) -> LiveModel:
@@ -220,7 +257,8 @@ def _live_model(account_id: str, region: str, endpoint_name: str) -> LiveModel:
         raise InvokeError(424, "ModelError", f"model {model.model_name} has no ModelDataUrl to serve")
     variant = config.production_variants[0].get("VariantName") or "AllTraffic"
     environment = dict(container.get("Environment") or {})
-    return LiveModel(endpoint.arn, url, environment, model.execution_role_arn, variant)
+    serverless = bool(config.production_variants[0].get("ServerlessConfig"))
+    return LiveModel(endpoint.arn, url, environment, model.execution_role_arn, variant, serverless)
 
 
 def _extract(account_id: str, url: str, folder: Path) -> None:
@@ -334,6 +372,9 @@ def invoke(
     headers: dict[str, str],
     cloud_url: str | None = None,
 ) -> Any:
+    problem = request_problem(_live_model(account_id, region, endpoint_name), body, headers)
+    if problem:
+        raise InvokeError(400, "ValidationError", problem)
     server, variant = _server_for(account_id, region, endpoint_name, cloud_url)
     request = urllib.request.Request(
         f"{server.url}/invocations",
