@@ -297,3 +297,20 @@ def test_a_damaged_model_folder_is_named(evaluable, name, content, message):
     path.write_bytes(content)
 
     evaluate_expecting(evaluable, message)
+
+
+def test_evaluate_refuses_a_served_int8_graph_without_the_fp32_graph_beside_it(tiny_project):
+    """R14A minor: without models/model/model.onnx (int8 served) evaluate exited 0 with an eval.json
+    lacking graphs.none, and the gate then failed the int8-vs-fp32 checks saying the file was edited."""
+    set_quantize(tiny_project, "int8")
+    assert run_textclf(tiny_project, "train").returncode == 0
+    (tiny_project / "models/model/model.onnx").unlink()
+
+    evaluated = run_textclf(tiny_project, "evaluate")
+
+    assert evaluated.returncode == 2, evaluated.stderr[-3000:]
+    assert "models/model/model.onnx: missing; the int8 graph is served and the gate compares it" in (
+        evaluated.stderr.replace("\n[textclf]     ", " ")
+    )
+    assert "dvc repro train" in evaluated.stderr and "Traceback" not in evaluated.stderr
+    assert not (tiny_project / "metrics/eval.json").exists()

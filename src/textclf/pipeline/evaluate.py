@@ -336,6 +336,14 @@ def run(params: Params, model_dir: Path = MODEL_DIR) -> dict[str, Any]:
     check_known_labels(actual, predictor.labels, test_file)
     scorings = [Scoring(predictor)]
     other = "none" if predictor.quantize == "int8" else "int8"
+    if other == "none" and not (model_dir / GRAPH_FILES[other]).is_file():
+        # The gate judges a served int8 graph against fp32's: without it, it failed those checks
+        # saying eval.json had been edited, though nobody had (R14A minor).
+        raise EvaluateError(
+            f"{model_dir / GRAPH_FILES[other]}: missing; the int8 graph is served and the gate compares it "
+            "with this fp32 graph, which the train stage exports beside it: run the train stage again "
+            "(dvc repro train)"
+        )
     if (model_dir / GRAPH_FILES[other]).is_file():
         scorings.append(Scoring(load_predictor(model_dir, params, graph=other)))
     lengths: list[int] = []
