@@ -418,3 +418,46 @@ def test_a_policy_naming_a_role_or_user_that_does_not_exist_is_refused(s3, ghost
     client.create_role(RoleName="does-not-exist", AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST))
     client.create_user(UserName="ghost")
     s3.put_bucket_policy(Bucket=BUCKET, Policy=policy(grant))
+
+
+# --- permissions boundaries name an existing policy (R14B-45) --------------------------------------
+
+MISSING_POLICY = f"arn:aws:iam::{iam.ACCOUNT}:policy/nope"
+LIST_ALL = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"}],
+}
+
+
+def test_a_boundary_naming_no_policy_is_refused(probe_role):
+    client = boto3.client("iam")
+    refused(
+        lambda: client.create_role(
+            RoleName="rb1",
+            AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST),
+            PermissionsBoundary=MISSING_POLICY,
+        ),
+        "NoSuchEntity",
+        404,
+    )
+    refused(
+        lambda: client.put_role_permissions_boundary(
+            RoleName="probe-role", PermissionsBoundary=MISSING_POLICY
+        ),
+        "NoSuchEntity",
+        404,
+    )
+    assert "PermissionsBoundary" not in client.get_role(RoleName="probe-role")["Role"]
+
+
+def test_a_role_whose_boundary_policy_is_gone_is_refused_in_s3s_shape_not_a_500(probe_role):
+    iam._iam().get_role("probe-role").permissions_boundary_arn = MISSING_POLICY  # stored behind the checks
+    session = boto3.client("sts").assume_role(RoleArn=probe_role, RoleSessionName="ss")["Credentials"]
+    s3 = boto3.client(
+        "s3",
+        aws_access_key_id=session["AccessKeyId"],
+        aws_secret_access_key=session["SecretAccessKey"],
+        aws_session_token=session["SessionToken"],
+    )
+    message = refused(s3.list_buckets, "AccessDenied", 403)
+    assert "s3:ListAllMyBuckets" in message and "permissions boundary" in message

@@ -147,21 +147,34 @@ def _policy_document(policy: Any) -> dict[str, Any]:
     return _document(version.document)
 
 
+# A permissions boundary naming a policy that does not exist (iamlimits refuses one at CreateRole and
+# Put*PermissionsBoundary; IAM refuses to delete a policy in use as a boundary) allows nothing: the
+# principal's requests are refused, never an HTTP 500 (issue 27, R14B-45).
+ALLOWS_NOTHING: dict[str, Any] = {"Version": "2012-10-17", "Statement": []}
+
+
+def _boundary(arn: str | None) -> dict[str, Any] | None:
+    if not arn:
+        return None
+    try:
+        return _managed(arn)
+    except Exception:  # moto's NoSuchEntity: no such policy
+        return ALLOWS_NOTHING
+
+
 def role_policies(role_name: str) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
     """(identity policies, permissions boundary or None) of a role."""
     role = _iam().get_role(role_name)
     identity = [_document(doc) for doc in role.policies.values()]
     identity += [_policy_document(p) for p in role.managed_policies.values()]
-    boundary = _managed(role.permissions_boundary_arn) if role.permissions_boundary_arn else None
-    return identity, boundary
+    return identity, _boundary(role.permissions_boundary_arn)
 
 
 def user_policies(user_name: str) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
     user = _iam().get_user(user_name)
     identity = [_document(doc) for doc in user.policies.values()]
     identity += [_policy_document(p) for p in user.managed_policies.values()]
-    boundary = _managed(user.permissions_boundary) if getattr(user, "permissions_boundary", None) else None
-    return identity, boundary
+    return identity, _boundary(getattr(user, "permissions_boundary", None))
 
 
 def principal_policies(principal: str) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
@@ -982,11 +995,14 @@ def _passed_roles(prefix: str, operation: str, params: dict[str, Any]) -> list[t
 
 
 def _authorize_or_deny(response: Any, request: Request, region: str, bucket: str | None = None) -> None:
+    # An S3 request's refusal is in S3's error shape, a bucket-less one (ListBuckets, the KMS check of
+    # an object write) too: it came back in the query protocol's shape, which boto3 reads as no code.
+    s3 = bucket is not None or type(response).__name__ == "S3Response"
     try:
         verdict = decide(request, region, bucket)
     except UnknownConditionKey as error:
         print(f"[local cloud] REFUSED {request.action} by {request.principal}: {error}", file=sys.stderr)
-        _deny(response, bucket is not None, "AccessDenied", str(error))
+        _deny(response, s3, "AccessDenied", str(error))
         return
     if not verdict.allowed:
         code = (
@@ -996,7 +1012,7 @@ def _authorize_or_deny(response: Any, request: Request, region: str, bucket: str
         )
         _deny(
             response,
-            bucket is not None,
+            s3,
             code,
             _denied_message(request.principal, request.action, request.resource, verdict),
         )

@@ -135,6 +135,24 @@ def _check_role_fields(name: str | None, path: str | None, description: str | No
             )
 
 
+def _check_boundary(backend: Any, arn: Any) -> None:
+    """A permissions boundary is an existing managed policy: "The ARN of the managed policy that is
+    used to set the permissions boundary" (IAM API reference, CreateRole PermissionsBoundary,
+    PutRolePermissionsBoundary, Errors: NoSuchEntity,
+    https://docs.aws.amazon.com/IAM/latest/APIReference/API_PutRolePermissionsBoundary.html); a typo,
+    or a boundary applied before its policy exists, was stored and made every request of the role's
+    sessions an HTTP 500 (issue 27, R14B-45)."""
+    if not arn:
+        return
+    from moto.iam.exceptions import NoSuchEntity
+
+    try:
+        backend.get_policy(str(arn))
+    except Exception:
+        print(f"[local cloud] REFUSED a permissions boundary {arn}: no such policy", file=sys.stderr)
+        raise NoSuchEntity(f"Policy {arn} does not exist or is not attachable.") from None
+
+
 def _inline_total(entity: Any, replacing: str, document: Any) -> int:
     others = sum(policy_chars(doc) for name, doc in entity.policies.items() if name != replacing)
     return others + policy_chars(document)
@@ -165,6 +183,7 @@ def install() -> None:
         description = k.get("description", a[1] if len(a) > 1 else None)
         session = k.get("max_session_duration", a[3] if len(a) > 3 else None)
         _check_role_fields(role_name, path, description, session)
+        _check_boundary(self, k.get("permissions_boundary", a[0] if a else None))
         _check_trust(assume_role_policy_document)
         return create_role(self, role_name, assume_role_policy_document, path, *a, **k)
 
@@ -211,6 +230,23 @@ def install() -> None:
             raise _limit(f"Cannot exceed quota for PoliciesPerRole: {MANAGED_PER_ENTITY} (role {role_name})")
         return attach_role_policy(self, policy_arn, role_name)
 
+    put_boundary = IAMBackend.put_role_permissions_boundary
+
+    def checked_put_role_boundary(self: Any, role_name: str, permissions_boundary: str) -> None:
+        self.get_role(role_name)  # NoSuchEntity for the role first
+        _check_boundary(self, permissions_boundary)
+        return put_boundary(self, role_name, permissions_boundary)
+
+    IAMBackend.put_role_permissions_boundary = checked_put_role_boundary
+    if hasattr(IAMBackend, "put_user_permissions_boundary"):
+        put_user_boundary = IAMBackend.put_user_permissions_boundary
+
+        def checked_put_user_boundary(self: Any, user_name: str, permissions_boundary: str) -> None:
+            self.get_user(user_name)
+            _check_boundary(self, permissions_boundary)
+            return put_user_boundary(self, user_name, permissions_boundary)
+
+        IAMBackend.put_user_permissions_boundary = checked_put_user_boundary
     IAMBackend.create_role = checked_create_role
     IAMBackend.update_role = checked_update_role
     IAMBackend.update_assume_role_policy = checked_update_trust
