@@ -135,3 +135,18 @@ def test_invoke_refuses_payloads_over_lambdas_limits_and_unknown_types_or_versio
     assert json.loads(
         function.invoke(FunctionName="fp", Qualifier="$LATEST", Payload=b"[1]")["Payload"].read()
     ) == [1]
+
+
+def test_add_permission_refuses_a_repeated_statement_id_or_a_missing_role(function):
+    """R14B-44: AddPermission's StatementId is unique in the policy, and its principal exists."""
+    grant = {
+        "FunctionName": "fp",
+        "StatementId": "s3",
+        "Action": "lambda:InvokeFunction",
+        "Principal": "apigateway.amazonaws.com",
+    }
+    function.add_permission(**grant)
+    refused(lambda: function.add_permission(**grant), "ResourceConflictException", 409)
+    ghost = grant | {"StatementId": "s1", "Principal": "arn:aws:iam::123456789012:role/does-not-exist"}
+    refused(lambda: function.add_permission(**ghost), "InvalidParameterValueException", 400)
+    assert len(json.loads(function.get_policy(FunctionName="fp")["Policy"])["Statement"]) == 1

@@ -58,3 +58,30 @@ def test_sqs_refuses_a_policy_that_is_not_json(aws_env):
         400,
     )
     sqs.set_queue_attributes(QueueUrl=queue, Attributes={"Policy": POLICY})
+
+
+GHOST = "arn:aws:iam::123456789012:role/does-not-exist"
+
+
+def test_sns_and_sqs_policies_with_a_string_statement_or_a_missing_principal_are_refused(aws_env):
+    """R14B-44: the statements and principals are checked as bucket, key and trust policies are."""
+    sns, sqs = boto3.client("sns"), boto3.client("sqs")
+    arn = sns.create_topic(Name="tp")["TopicArn"]
+    queue = sqs.create_queue(QueueName="q1")["QueueUrl"]
+    ghost = {"Effect": "Allow", "Principal": {"AWS": GHOST}, "Action": "sns:Publish", "Resource": arn}
+    for statement in ("x", ghost):
+        document = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+        refused(
+            lambda document=document: sns.set_topic_attributes(
+                TopicArn=arn, AttributeName="Policy", AttributeValue=document
+            ),
+            "InvalidParameter",
+            400,
+        )
+        refused(
+            lambda document=document: sqs.set_queue_attributes(
+                QueueUrl=queue, Attributes={"Policy": document}
+            ),
+            "InvalidAttributeValue",
+            400,
+        )

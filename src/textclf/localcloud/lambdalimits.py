@@ -190,6 +190,44 @@ def _invoke_problem(response: Any) -> None:
         response.querystring["qualifier"] = [qualifier]  # the parameter moto's invoke reads
 
 
+def _checked_add_permission(original: Any) -> Any:
+    """AddPermission (Lambda API reference, AddPermission, Errors,
+    https://docs.aws.amazon.com/lambda/latest/api/API_AddPermission.html): a StatementId the
+    function's policy already holds is ResourceConflictException (409, "The statement id (s3)
+    provided already exists. Please provide a new statement id, or remove the existing
+    statement."); a principal naming a role or user of this account that does not exist is
+    InvalidParameterValueException, as for every resource policy (s3policies, R14B-42). moto
+    appended a second statement of one id (issue 27, R14B-44)."""
+
+    def add_permission(self: Any, function_name: str, qualifier: str, raw: str) -> Any:
+        from textclf.localcloud.s3policies import _identity_exists
+
+        try:
+            request = json.loads(raw)
+        except (ValueError, RecursionError):
+            request = {}
+        if isinstance(request, dict):
+            sid = request.get("StatementId")
+            function = self.get_function(function_name, qualifier)
+            if sid and any(st.get("Sid") == sid for st in function.policy.statements):
+                raise _error(
+                    "ResourceConflictException",
+                    f"The statement id ({sid}) provided already exists. Please provide a new statement id, "
+                    "or remove the existing statement.",
+                    409,
+                )
+            principal = str(request.get("Principal") or "")
+            if principal and not _identity_exists(principal):
+                raise _error(
+                    "InvalidParameterValueException",
+                    f"The provided principal was invalid: {principal[:200]} (no such IAM role or user)",
+                )
+        return original(self, function_name, qualifier, raw)
+
+    add_permission.__wrapped__ = original  # type: ignore[attr-defined]
+    return add_permission
+
+
 def install() -> None:
     from moto.awslambda.models import LambdaBackend, LambdaFunction
     from moto.awslambda.responses import LambdaResponse
@@ -231,3 +269,4 @@ def install() -> None:
     LambdaFunction.update_configuration = update_configuration
     LambdaFunction.update_function_code = update_function_code
     LambdaResponse.invoke = checked_invoke
+    LambdaBackend.add_permission = _checked_add_permission(LambdaBackend.add_permission)

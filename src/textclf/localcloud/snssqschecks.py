@@ -37,6 +37,18 @@ def policy_problem(value: Any) -> str | None:
         return f"the policy is not JSON ({str(error)[:100]})"
     if not isinstance(document, dict) or "Statement" not in document:
         return "the policy is not a JSON object with a Statement"
+    statements = document["Statement"] if isinstance(document["Statement"], list) else [document["Statement"]]
+    for statement in statements:
+        if not isinstance(statement, dict):
+            return f"a statement is not an object: {json.dumps(statement)[:100]}"
+        principal = statement.get("Principal", statement.get("NotPrincipal"))
+        if principal is not None:
+            from textclf.localcloud.s3policies import MalformedBucketPolicy, check_principal
+
+            try:  # the principal forms of every resource policy, roles and users that exist (R14B-44)
+                check_principal(principal)
+            except MalformedBucketPolicy as error:
+                return str(error)
     return None
 
 
