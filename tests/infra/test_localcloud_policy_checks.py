@@ -23,6 +23,16 @@ LAMBDA_TRUST = {
 }
 
 
+def session_client(service: str, credentials: dict):
+    """A client signing with an AssumeRole answer's Credentials."""
+    return boto3.client(
+        service,
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+    )
+
+
 def refused(call, code: str, status: int) -> str:
     with pytest.raises(ClientError) as caught:
         call()
@@ -372,12 +382,7 @@ def test_a_trust_policy_naming_the_account_delegates_to_identity_policies(aws_en
     session = boto3.client("sts").assume_role(RoleArn=lister["Role"]["Arn"], RoleSessionName="ss")[
         "Credentials"
     ]
-    as_role = boto3.client(
-        "sts",
-        aws_access_key_id=session["AccessKeyId"],
-        aws_secret_access_key=session["SecretAccessKey"],
-        aws_session_token=session["SessionToken"],
-    )
+    as_role = session_client("sts", session)
     refused(
         lambda: as_role.assume_role(RoleArn=f"arn:aws:iam::{iam.ACCOUNT}:role/r-root", RoleSessionName="ss"),
         "AccessDenied",
@@ -453,11 +458,6 @@ def test_a_boundary_naming_no_policy_is_refused(probe_role):
 def test_a_role_whose_boundary_policy_is_gone_is_refused_in_s3s_shape_not_a_500(probe_role):
     iam._iam().get_role("probe-role").permissions_boundary_arn = MISSING_POLICY  # stored behind the checks
     session = boto3.client("sts").assume_role(RoleArn=probe_role, RoleSessionName="ss")["Credentials"]
-    s3 = boto3.client(
-        "s3",
-        aws_access_key_id=session["AccessKeyId"],
-        aws_secret_access_key=session["SecretAccessKey"],
-        aws_session_token=session["SessionToken"],
-    )
+    s3 = session_client("s3", session)
     message = refused(s3.list_buckets, "AccessDenied", 403)
     assert "s3:ListAllMyBuckets" in message and "permissions boundary" in message
