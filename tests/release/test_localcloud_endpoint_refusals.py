@@ -109,3 +109,27 @@ def test_the_endpoint_settings_hook_takes_finite_numbers_only(world, body):
         urllib.request.urlopen(request, timeout=10)
     assert error.value.code == 400
     assert "error" in json.load(error.value)
+
+
+@pytest.mark.parametrize(
+    ("container", "match"),
+    [
+        ({"Image": "a b"}, "primaryContainer.image"),
+        ({"ModelDataUrl": "ftp://x/y"}, "primaryContainer.modelDataUrl"),
+        ({"Environment": {"1-bad": "x"}}, "primaryContainer.environment.key"),
+        ({"Environment": {"A": "x" * 2000}}, "primaryContainer.environment.A"),
+        ({"Environment": {f"K{n}": "v" for n in range(101)}}, "primaryContainer.environment"),
+    ],
+    ids=["image-space", "ftp-url", "env-key", "env-value-2000", "env-101-entries"],
+)
+def test_a_model_container_sagemaker_refuses_is_refused(world, container, match):
+    """R14B-4's later inputs: CreateModel's ContainerDefinition constraints (API reference)."""
+    url = world.upload(A, "good")
+    primary = {"Image": "img", "ModelDataUrl": url, **container}
+    refused(
+        lambda: world.sm.create_model(
+            ModelName="m", ExecutionRoleArn=world.role_arn, PrimaryContainer=primary
+        ),
+        match,
+    )
+    assert world.sm.list_models()["Models"] == []

@@ -173,6 +173,56 @@ def name_problem(member: str, name: Any) -> str | None:
     )
 
 
+# ContainerDefinition's constraints (SageMaker API reference, ContainerDefinition:
+# https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ContainerDefinition.html).
+IMAGE = re.compile(r"[\S]+")
+MODEL_DATA_URL = re.compile(r"(https|s3)://([^/]+)/?(.*)")
+ENVIRONMENT_KEY = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+
+
+def container_problem(container: dict[str, Any], member: str) -> str | None:
+    """SageMaker's ValidationException message for a container definition it refuses, or None."""
+    image, url = container.get("Image"), container.get("ModelDataUrl")
+    if image is not None and (len(str(image)) > 255 or not IMAGE.fullmatch(str(image))):
+        return _violation(
+            image, f"{member}.image", "Member must satisfy regular expression pattern: [\\S]+ (at most 255)"
+        )
+    if url is not None and (len(str(url)) > 1024 or not MODEL_DATA_URL.fullmatch(str(url))):
+        return _violation(
+            url,
+            f"{member}.modelDataUrl",
+            f"Member must satisfy regular expression pattern: {MODEL_DATA_URL.pattern}",
+        )
+    environment = container.get("Environment") or {}
+    if len(environment) > 100:
+        return _violation(
+            f"{len(environment)} entries",
+            f"{member}.environment",
+            "Map must have length less than or equal to 100",
+        )
+    for key, value in environment.items():
+        if len(key) > 1024 or not ENVIRONMENT_KEY.fullmatch(key):
+            return _violation(
+                key,
+                f"{member}.environment.key",
+                f"Member must satisfy regular expression pattern: {ENVIRONMENT_KEY.pattern}",
+            )
+        if len(str(value)) > 1024:
+            return _violation(
+                f"{len(str(value))} characters",
+                f"{member}.environment.{key}",
+                "Member must have length less than or equal to 1024",
+            )
+    return None
+
+
+def _violation(value: Any, member: str, constraint: str) -> str:
+    return (
+        f"1 validation error detected: Value {str(value)[:80]!r} at '{member}' failed to satisfy "
+        f"constraint: {constraint}"
+    )
+
+
 def variants_problem(variants: list[dict[str, Any]]) -> str | None:
     """What SageMaker refuses in the production variants themselves: a VariantName given twice, and
     a ServerlessConfig's MaxConcurrency outside 1-200 or a ProvisionedConcurrency outside 1 to
@@ -394,6 +444,10 @@ def install() -> None:
         refuse(name_problem("modelName", name))
         if name in self._models:  # moto replaced it
             refuse(f'Cannot create already existing model "{self._models[name].arn}".')
+        if kwargs.get("primary_container"):
+            refuse(container_problem(kwargs["primary_container"], "primaryContainer"))
+        for number, container in enumerate(kwargs.get("containers") or [], 1):
+            refuse(container_problem(container, f"containers.{number}.member"))
         return original_create_model(self, *args, **kwargs)
 
     original_create_group = SageMakerModelBackend.create_model_package_group
