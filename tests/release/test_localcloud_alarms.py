@@ -440,3 +440,49 @@ def test_metric_reads_cloudwatch_refuses_are_refused_not_answered_with_no_data(a
         {"Id": "total", "MetricStat": {"Metric": metric, "Period": 1, "Stat": "Sum"}},
     ]
     assert len(cloudwatch.get_metric_data(MetricDataQueries=queries, **window)["MetricDataResults"]) == 2
+
+
+def test_metric_math_alarms_and_dashboards_cloudwatch_refuses_are_refused(aws_env):
+    """R14B-7 (00:33): Metrics whose expression does not parse or with two elements returning data,
+    and PutDashboard with a widget type or a name CloudWatch does not take, were stored."""
+    from botocore.exceptions import ClientError
+
+    cloudwatch = boto3.client("cloudwatch")
+    stat = {"Metric": {"Namespace": "textclf/Drift", "MetricName": "Drifted"}, "Period": 60, "Stat": "Sum"}
+    alarm = {
+        "AlarmName": "math",
+        "EvaluationPeriods": 1,
+        "Threshold": 1,
+        "ComparisonOperator": "GreaterThanThreshold",
+    }
+    for metrics, expected in (
+        (
+            [
+                {"Id": "e1", "Expression": "NOPE(", "ReturnData": True},
+                {"Id": "m", "MetricStat": stat, "ReturnData": False},
+            ],
+            "does not parse",
+        ),
+        ([{"Id": "e1", "Expression": "m * 2"}, {"Id": "m", "MetricStat": stat}], "Exactly one element"),
+    ):
+        with pytest.raises(ClientError, match=expected) as caught:
+            cloudwatch.put_metric_alarm(**alarm, Metrics=metrics)
+        assert caught.value.response["Error"]["Code"] == "ValidationError"
+    assert cloudwatch.describe_alarms(AlarmNames=["math"])["MetricAlarms"] == []
+    good = [
+        {"Id": "e1", "Expression": 'SUM(METRICS("m"))'},
+        {"Id": "m", "MetricStat": stat, "ReturnData": False},
+    ]
+    cloudwatch.put_metric_alarm(**alarm, Metrics=good)
+
+    widget = {"type": "metric", "x": 0, "y": 0, "width": 12, "height": 6, "properties": {}}
+    for name, widgets, expected in (
+        ("textclf", [widget | {"type": "bogus"}], "type 'bogus' is invalid"),
+        ("bad name!", [widget], "DashboardName 'bad name!' is invalid"),
+        ("textclf", [widget | {"width": 25}], "width 25 is invalid"),
+    ):
+        with pytest.raises(ClientError, match=expected) as caught:
+            cloudwatch.put_dashboard(DashboardName=name, DashboardBody=json.dumps({"widgets": widgets}))
+        assert caught.value.response["Error"]["Code"] == "InvalidParameterInput"
+    assert cloudwatch.list_dashboards()["DashboardEntries"] == []
+    cloudwatch.put_dashboard(DashboardName="textclf-dev", DashboardBody=json.dumps({"widgets": [widget]}))

@@ -249,6 +249,49 @@ MAX_ACTIONS = 5
 ACTION_ARN = re.compile(r"arn:aws[a-z-]*:(sns|lambda|automate|swf|autoscaling|ssm|ssm-incidents):[^\s]*:.+")
 
 
+def _expression_problem(expression: str) -> str | None:
+    """Why a metric math expression cannot parse (balanced parentheses and quotes), or None."""
+    depth, quoted = 0, False
+    for character in expression:
+        if character == '"':
+            quoted = not quoted
+        elif not quoted and character == "(":
+            depth += 1
+        elif not quoted and character == ")":
+            depth -= 1
+            if depth < 0:
+                break
+    if not expression.strip() or depth or quoted:
+        return f"the expression {expression!r} does not parse (unbalanced parentheses or quotes)"
+    return None
+
+
+def metrics_problem(metrics: Any) -> str | None:
+    """Why CloudWatch refuses a metric math alarm's Metrics (ValidationError), or None: "Exactly one
+    element of the metrics list should return data" (PutMetricAlarm, Metrics: "You designate this
+    expression by setting ReturnData to true for this object in the array ... For all other metrics and
+    expressions in the same PutMetricAlarm operation, specify ReturnData as False"); each element one
+    of MetricStat and Expression, its Id as GetMetricData's, its expression one that parses."""
+    if not isinstance(metrics, list):
+        return None
+    returning = [m for m in metrics if isinstance(m, dict) and m.get("ReturnData") is not False]
+    if len(returning) != 1:
+        return f"Exactly one element of the metrics list should return data (got {len(returning)})"
+    for number, metric in enumerate(metrics, start=1):
+        if not isinstance(metric, dict):
+            continue
+        metric_id = metric.get("Id")
+        if not (isinstance(metric_id, str) and QUERY_ID.fullmatch(metric_id)):
+            return f"Metrics.member.{number}.Id {metric_id!r} is invalid: begin with a lowercase letter"
+        if ("MetricStat" in metric) == ("Expression" in metric):
+            return f"Metrics.member.{number} must give exactly one of MetricStat and Expression"
+        if isinstance(metric.get("Expression"), str):
+            problem = _expression_problem(metric["Expression"])
+            if problem:
+                return f"Metrics.member.{number}: {problem}"
+    return None
+
+
 def alarm_problem(params: dict[str, Any]) -> str | None:
     """Why CloudWatch refuses a PutMetricAlarm request (ValidationError), beyond its periods, or None."""
     operator = params.get("ComparisonOperator")
@@ -264,6 +307,9 @@ def alarm_problem(params: dict[str, Any]) -> str | None:
         for key in ("MetricName", "Namespace", "Statistic", "ExtendedStatistic"):
             if params.get(key) is not None:
                 return f"{key} cannot be given with Metrics: a metric math alarm sets them in Metrics"
+        problem = metrics_problem(params["Metrics"])
+        if problem:
+            return problem
     elif (statistic_name is None) == (extended is None):
         return "A metric alarm gives exactly one of Statistic and ExtendedStatistic (or Metrics)"
     treat = params.get("TreatMissingData")
@@ -397,6 +443,43 @@ def metric_data_problem(queries: Any) -> str | None:
             name = stat.get("Stat")
             if not (name in STATISTICS or (isinstance(name, str) and EXTENDED_STATISTIC.fullmatch(name))):
                 return f"The value {name!r} for parameter {where}.MetricStat.Stat is invalid: Sum, p99, ..."
+    return None
+
+
+# PutDashboard (CloudWatch API reference,
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutDashboard.html, and "Dashboard
+# Body Structure and Syntax", https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/CloudWatch-Dashboard-Body-Structure.html):
+# DashboardName "can contain only alphanumerics, dash (-) and underscore (_)", up to 255; the body a
+# JSON object whose widgets each have a type of metric, text, log, alarm, explorer or custom, a width
+# of 1 to 24 and a height of 1 to 1000 grid units. Refused: DashboardInvalidInputError
+# (InvalidParameterInput, 400).
+DASHBOARD_NAME = re.compile(r"[A-Za-z0-9_-]{1,255}")
+WIDGET_TYPES = ("metric", "text", "log", "alarm", "explorer", "custom")
+
+
+def dashboard_problem(name: Any, body: Any) -> str | None:
+    """Why CloudWatch refuses a PutDashboard request, or None."""
+    if not (isinstance(name, str) and DASHBOARD_NAME.fullmatch(name)):
+        return f"DashboardName {str(name)[:80]!r} is invalid: letters, digits, '-' and '_' (at most 255)"
+    try:
+        document = json.loads(body) if isinstance(body, str) else None
+    except (ValueError, RecursionError):
+        document = None
+    if not isinstance(document, dict):
+        return "The dashboard body is not a JSON object"
+    widgets = document.get("widgets", [])
+    if not isinstance(widgets, list):
+        return "The dashboard body's widgets must be a list"
+    for number, widget in enumerate(widgets):
+        if not isinstance(widget, dict) or widget.get("type") not in WIDGET_TYPES:
+            kind = widget.get("type") if isinstance(widget, dict) else widget
+            return f"widgets[{number}].type {kind!r} is invalid: one of {', '.join(WIDGET_TYPES)}"
+        for key, low, high in (("width", 1, 24), ("height", 1, 1000), ("x", 0, 23), ("y", 0, None)):
+            value = widget.get(key)
+            if value is None:
+                continue
+            if not isinstance(value, int) or value < low or (high is not None and value > high):
+                return f"widgets[{number}].{key} {value!r} is invalid: {low} to {high or 'any'}"
     return None
 
 
@@ -587,6 +670,17 @@ def _validated_requests() -> None:
             raise InvalidParameterValue(problem)
         return get_metric_data(self)
 
+    put_dashboard = CloudWatchResponse.put_dashboard
+
+    def checked_dashboard(self: Any) -> Any:
+        from moto.cloudwatch.exceptions import DashboardInvalidInputError
+
+        problem = dashboard_problem(self._get_param("DashboardName"), self._get_param("DashboardBody"))
+        if problem:
+            raise DashboardInvalidInputError(problem)
+        return put_dashboard(self)
+
+    CloudWatchResponse.put_dashboard = checked_dashboard
     CloudWatchResponse.get_metric_statistics = checked_statistics
     CloudWatchResponse.get_metric_data = checked_metric_data
 
