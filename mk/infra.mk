@@ -51,15 +51,24 @@ CHECKOV_VERSION := 3.3.30
 CHECKOV_VENV ?= $(TOOLS_CACHE)/checkov-$(CHECKOV_VERSION)
 CHECKOV_ARGS ?= --quiet --compact
 
+# What `make local-cloud` leaves in LOCALCLOUD_DIR, so that local-cloud-stop removes files there only
+# in a folder it made: LOCALCLOUD_DIR=. deleted the repository's terraform/ (R14B-35).
+LOCALCLOUD_MARK := .textclf-local-cloud
+# server.pid names the local cloud only while that process is `textclf local-cloud`: after a crash or
+# a reboot the number may be another program's, which local-cloud-stop killed (R14B-34).
+LOCALCLOUD_IS_RUNNING = ps -p "$$(cat $(LOCALCLOUD_DIR)/server.pid)" -o args= 2>/dev/null | grep -q -- 'textclf local-cloud'
+
 # LOCALCLOUD_PORT is checked first, by name (the program's own refusal names its --port option);
 # any other refusal is the program's `error:` line, which argparse prefixes with the program's name.
 local-cloud: $(INSTALLED) ## Start the local cloud (moto on 127.0.0.1) in the background; writes .localcloud/env
 	@[[ "$$LOCALCLOUD_PORT" =~ ^[0-9]{1,5}$$ ]] && (( 10#$$LOCALCLOUD_PORT <= 65535 )) || { echo "LOCALCLOUD_PORT is" \
 		"'$$LOCALCLOUD_PORT': set it to a port number 0-65535 (0, the default, picks a free one), e.g." \
 		"make local-cloud LOCALCLOUD_PORT=5000; nothing was started" >&2; exit 2; }
-	@mkdir -p $(LOCALCLOUD_DIR)
-	@if [[ -f $(LOCALCLOUD_DIR)/server.pid ]] && kill -0 "$$(cat $(LOCALCLOUD_DIR)/server.pid)" 2>/dev/null; then \
+	@mkdir -p $(LOCALCLOUD_DIR) && touch $(LOCALCLOUD_DIR)/$(LOCALCLOUD_MARK)
+	@if [[ -f $(LOCALCLOUD_DIR)/server.pid ]] && $(LOCALCLOUD_IS_RUNNING); then \
 		echo "local cloud already running (pid $$(cat $(LOCALCLOUD_DIR)/server.pid))"; exit 0; fi; \
+	if [[ -f $(LOCALCLOUD_DIR)/server.pid ]]; then echo "$(LOCALCLOUD_DIR)/server.pid named pid" \
+		"$$(cat $(LOCALCLOUD_DIR)/server.pid), which is not the local cloud (it stopped earlier): starting it"; fi; \
 	rm -f $(LOCALCLOUD_DIR)/env; \
 	nohup $(BIN)/textclf local-cloud --port="$$LOCALCLOUD_PORT" --env-file $(LOCALCLOUD_DIR)/env \
 		>$(LOCALCLOUD_DIR)/server.log 2>&1 & echo $$! >$(LOCALCLOUD_DIR)/server.pid; \
@@ -74,9 +83,14 @@ local-cloud: $(INSTALLED) ## Start the local cloud (moto on 127.0.0.1) in the ba
 		"'source $(LOCALCLOUD_DIR)/env' points boto3, DVC and the AWS CLI at it"
 
 local-cloud-stop: ## Stop the local cloud and forget the Terraform state that lived in it
+	@if [[ "$(LOCALCLOUD_DIR)" != .localcloud && -d $(LOCALCLOUD_DIR) && ! -f $(LOCALCLOUD_DIR)/$(LOCALCLOUD_MARK) ]]; then \
+		echo "LOCALCLOUD_DIR=$(LOCALCLOUD_DIR) is no folder \`make local-cloud\` made (no $(LOCALCLOUD_MARK) in it):" \
+			"nothing was stopped or removed (its terraform/ and env are not the local cloud's)" >&2; exit 2; fi
 	@if [[ -f $(LOCALCLOUD_DIR)/server.pid ]]; then \
 		pid="$$(cat $(LOCALCLOUD_DIR)/server.pid)"; \
-		if kill "$$pid" 2>/dev/null; then \
+		if ! $(LOCALCLOUD_IS_RUNNING); then \
+			echo "$(LOCALCLOUD_DIR)/server.pid named pid $$pid, which is not the local cloud: nothing was killed"; \
+		elif kill "$$pid" 2>/dev/null; then \
 			for _ in $$(seq 50); do kill -0 "$$pid" 2>/dev/null || break; sleep 0.2; done; \
 			echo "stopped the local cloud (pid $$pid)"; fi; fi
 	@rm -rf $(LOCALCLOUD_DIR)/server.pid $(LOCALCLOUD_DIR)/env $(LOCALCLOUD_DIR)/terraform \
