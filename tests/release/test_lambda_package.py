@@ -133,10 +133,10 @@ def test_the_function_runs_its_own_code_with_its_environment(world):
         "import os\n"
         "def handler(event, context):\n"
         "    left = context.get_remaining_time_in_millis()\n"
-        "    return {'file': __file__, 'bucket': os.environ['B'], 'event': event, 'left_ms': left}\n"
+        "    return {'file': __file__, 'bucket': os.environ['BUCKET'], 'event': event, 'left_ms': left}\n"
     )
     code = _zip({"textclf/__init__.py": "", "textclf/probe.py": probe})
-    name = create_function(code, "textclf.probe.handler", {"B": "from-the-function"}, timeout=30)
+    name = create_function(code, "textclf.probe.handler", {"BUCKET": "from-the-function"}, timeout=30)
 
     payload, _ = invoke(name, {"hello": 1})
 
