@@ -133,3 +133,18 @@ def test_a_model_container_sagemaker_refuses_is_refused(world, container, match)
         match,
     )
     assert world.sm.list_models()["Models"] == []
+
+
+@pytest.mark.parametrize(
+    ("tags", "match"),
+    [
+        ([{"Key": f"k{n}", "Value": "v"} for n in range(51)], "at most 50"),
+        ([{"Key": "aws:owner", "Value": "v"}], "the aws: prefix is reserved"),
+    ],
+    ids=["51-tags", "aws-prefix"],
+)
+def test_tags_sagemaker_refuses_are_refused(world, tags, match):
+    arn = world.sm.describe_model(ModelName=model(world))["ModelArn"]
+    refused(lambda: world.sm.add_tags(ResourceArn=arn, Tags=tags), match)
+    assert world.sm.list_tags(ResourceArn=arn)["Tags"] == []
+    world.sm.add_tags(ResourceArn=arn, Tags=[{"Key": "team", "Value": "a"}])  # an ordinary tag still goes on

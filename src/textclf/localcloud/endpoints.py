@@ -466,6 +466,22 @@ def install() -> None:
         return ActionResult({"EndpointArn": arn})
 
     SageMakerModelBackend.create_endpoint = create_endpoint
+    original_add_tags = SageMakerResponse.add_tags
+
+    def add_tags(self: Any) -> Any:
+        # AddTags (SageMaker API reference): "Each resource can have a maximum of 50 tags", and tag
+        # keys beginning with aws: are reserved for AWS ("Tagging your AWS resources").
+        tags = self._get_param("Tags") or []
+        if len(tags) > 50:
+            refuse(f"Invalid Tags: {len(tags)} tags; a resource takes at most 50.")
+        for tag in tags:
+            if str(tag.get("Key", "")).lower().startswith("aws:"):
+                refuse(
+                    f"Invalid Tag Key {str(tag.get('Key'))[:60]!r}: the aws: prefix is reserved for AWS use."
+                )
+        return original_add_tags(self)
+
+    SageMakerResponse.add_tags = add_tags
     SageMakerModelBackend.create_endpoint_config = create_endpoint_config
     SageMakerModelBackend.create_model = create_model
     SageMakerModelBackend.create_model_package_group = create_model_package_group
