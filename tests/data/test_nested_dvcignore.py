@@ -149,3 +149,15 @@ def test_a_dvcignore_above_the_raw_folder_that_dvc_reads_still_hides(project: Pa
     (project / "data/.dvcignore").write_text("x.tmp.csv\n", encoding="utf-8")
 
     assert read_by_prepare() == {"a.csv"} == dvc_versions(project)
+
+
+def test_a_deeper_dvcignore_brings_back_what_an_outer_one_left_out_as_dvc_does(project: Path):
+    """R14A-13: the root's `/data/raw/x.tmp.csv` and data/.dvcignore's `!*.csv`: DVC takes the last
+    match and versions x.tmp.csv; prepare took any match and left it out unsaid."""
+    (project / ".dvcignore").write_text("/data/raw/x.tmp.csv\n", encoding="utf-8")
+    (project / "data/.dvcignore").write_text("!*.csv\n", encoding="utf-8")
+
+    read = read_by_prepare()
+
+    assert read == {"a.csv", "x.tmp.csv"}
+    assert read == dvc_versions(project)

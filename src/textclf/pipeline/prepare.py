@@ -145,11 +145,16 @@ def _shown(path: Path) -> Path:
 
 
 def _hiding(absolute: Path, specs: list[tuple[Path, object]], tail: str = "") -> Path | None:
-    """The `.dvcignore` that hides the file (or, with tail "/", the folder), or None."""
+    """The `.dvcignore` that hides the file (or, with tail "/", the folder), or None. The last
+    pattern that matches decides, across the files from the root down (`specs` in that order), as
+    DVC merges them: a deeper file's `!*.csv` brings back what an outer one left out, which DVC
+    then versions and prepare left out unsaid (R14A-13)."""
+    hiding = None
     for where, spec in specs:
-        if spec.match_file(absolute.relative_to(where).as_posix() + tail):
-            return _shown(where / ".dvcignore")
-    return None
+        decided = spec.check_file(absolute.relative_to(where).as_posix() + tail)
+        if decided.include is not None:
+            hiding = _shown(where / ".dvcignore") if decided.include else None
+    return hiding
 
 
 def _hidden(absolute: Path, specs: list[tuple[Path, object]], tail: str = "") -> bool:
