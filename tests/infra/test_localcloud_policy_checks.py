@@ -354,7 +354,7 @@ def test_a_trust_policy_with_an_invalid_principal_or_an_identity_policy_with_one
 
 def test_a_trust_policy_naming_the_account_delegates_to_identity_policies(aws_env):
     """The account (its root ARN or id) in a trust policy lets the account's principals whose identity
-    policies allow sts:AssumeRole assume the role (tester B, round 14, Minor)."""
+    policies allow sts:AssumeRole assume the role (issue 27, round 14)."""
     client = boto3.client("iam")
     for name, principal in (("r-root", f"arn:aws:iam::{iam.ACCOUNT}:root"), ("r-account", iam.ACCOUNT)):
         trust = {
